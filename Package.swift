@@ -1,0 +1,74 @@
+// swift-tools-version: 6.1
+// Strata: a disk-first vector database. Modules are layered bottom-up:
+//   CLZ4, CZstd, CStrataKernels   system libraries and C kernels (no Swift)
+//   StrataIO                      the one file-system seam (POSIX + fault injection)
+//   StrataBinary                  little-endian encoding and CRC32C checksums
+//   StrataCompression             lz4/zstd behind one compress/decompress API
+//   StrataVectorMath              distance kernels and top-k selection
+//   StrataWAL                     write-ahead log with group commit
+//   Strata                        the engine: database, collections, segments, recovery
+//   StrataCrashTest               the kill -9 crash harness (library + CLI command)
+//   StrataCLI                     the `strata` command-line tool
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "Strata",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Strata", targets: ["Strata"]),
+        .executable(name: "strata", targets: ["StrataCLI"]),
+        // For the nested fuzz package (fuzz/Package.swift), which cannot reach plain targets.
+        .library(name: "StrataWAL", targets: ["StrataWAL"]),
+        .library(name: "StrataIO", targets: ["StrataIO"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLZ4",
+            pkgConfig: "liblz4",
+            providers: [.apt(["liblz4-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZstd",
+            pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"])]
+        ),
+        .target(name: "CStrataKernels"),
+        .target(name: "StrataIO", swiftSettings: swiftSettings),
+        .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
+        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
+        .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
+        .target(
+            name: "Strata",
+            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL"],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "StrataCrashTest", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "StrataCLI",
+            dependencies: [
+                "Strata", "StrataCrashTest", "StrataVectorMath", "StrataWAL", "StrataIO",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataCrashTestTests",
+            dependencies: ["StrataCrashTest", "Strata"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

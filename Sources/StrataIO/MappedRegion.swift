@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Read-only bytes of a file, owned: released exactly once when the value is
+/// destroyed. Either a real `mmap` (POSIX) or a heap copy (the fault-injecting
+/// file system, which has no kernel pages to map).
+///
+/// Lifetime: `bytes` is valid until this value is consumed or destroyed; never
+/// let a pointer derived from it outlive the region.
+public struct MappedRegion: ~Copyable, @unchecked Sendable {
+    // SAFETY: the mapping is read-only and never mutated after creation, so
+    // sharing the pointer between threads is safe; ~Copyable guarantees one owner
+    // and one release.
+    public let bytes: UnsafeRawBufferPointer
+    private let release: Release
+
+    enum Release {
+        /// `munmap(base, length)` of a real mapping.
+        case unmap(UnsafeMutableRawPointer, Int)
+        /// Free a heap buffer.
+        case deallocate(UnsafeMutableRawBufferPointer)
+        /// Nothing to release (zero-length region).
+        case none
+    }
+
+    init(bytes: UnsafeRawBufferPointer, release: Release) {
+        self.bytes = bytes
+        self.release = release
+    }
+
+    /// A region holding a private copy of `source` (used by non-POSIX file systems).
+    public init(copying source: UnsafeRawBufferPointer) {
+        if source.isEmpty {
+            self.init(bytes: UnsafeRawBufferPointer(start: nil, count: 0), release: .none)
+            return
+        }
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: source.count, alignment: 64)
+        storage.copyMemory(from: source)
+        self.init(bytes: UnsafeRawBufferPointer(storage), release: .deallocate(storage))
+    }
+
+    public var count: Int { bytes.count }
+
+    deinit {
+        switch release {
+        case .unmap(let base, let length):
+            munmap(base, length)
+        case .deallocate(let storage):
+            storage.deallocate()
+        case .none:
+            break
+        }
+    }
+}
