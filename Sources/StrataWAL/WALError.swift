@@ -1,0 +1,41 @@
+import StrataIO
+
+/// An error from the write-ahead log, naming the file and offset where it applies.
+public struct WALError: Error, CustomStringConvertible, Sendable {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// Bytes on disk fail their checks somewhere other than a torn tail.
+        public static let corruption = Code(rawValue: "corruption")
+        /// The file system failed an operation (see `cause`).
+        public static let io = Code(rawValue: "io")
+        /// A sync failed earlier; the log refuses all writes until the store is
+        /// reopened (the state of unsynced data is unknown after a failed fsync).
+        public static let failed = Code(rawValue: "failed")
+        /// The log was closed.
+        public static let closed = Code(rawValue: "closed")
+        /// The caller passed something the log cannot store.
+        public static let invalidArgument = Code(rawValue: "invalid_argument")
+    }
+
+    public let code: Code
+    public let message: String
+    /// The log file concerned, when there is one.
+    public let file: String?
+    /// The byte offset in `file`, when known.
+    public let offset: UInt64?
+    /// The underlying file-system error, if any.
+    public let cause: IOError?
+
+    public init(code: Code, message: String, file: String? = nil, offset: UInt64? = nil, cause: IOError? = nil) {
+        self.code = code
+        self.message = message
+        self.file = file
+        self.offset = offset
+        self.cause = cause
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,509 @@
+import Foundation
+import StrataBinary
+import StrataIO
+
+/// When an append is acknowledged.
+public enum WALDurability: Sendable, Equatable {
+    /// Acknowledge only after an `fdatasync` covers the record (the default).
+    /// Concurrent appends share one sync (group commit).
+    case durable
+    /// Acknowledge once the record is written to the file (the OS page cache);
+    /// `fdatasync` runs every `intervalMilliseconds`. Survives `kill -9` of the
+    /// process, but an OS crash or power loss can lose up to one interval of
+    /// acknowledged writes.
+    case periodic(intervalMilliseconds: Int)
+}
+
+/// Tuning of a log.
+public struct WALOptions: Sendable, Equatable {
+    public var durability: WALDurability
+    /// A new file is started once the current one passes this size.
+    public var maxFileSize: Int
+    /// Upper bound on the bytes one group commit writes.
+    public var maxBatchBytes: Int
+
+    public init(durability: WALDurability = .durable, maxFileSize: Int = 32 << 20, maxBatchBytes: Int = 64 << 20) {
+        self.durability = durability
+        self.maxFileSize = maxFileSize
+        self.maxBatchBytes = maxBatchBytes
+    }
+}
+
+/// What `WriteAheadLog.open` found.
+public struct WALRecoveryReport: Sendable, Equatable {
+    public var files = 0
+    public var records = 0
+    public var lastOpNum: UInt64 = 0
+    /// Where a torn tail was cut, if one was: file, offset, reason.
+    public var cutTail: CutTail?
+
+    public struct CutTail: Sendable, Equatable {
+        public let file: String
+        public let offset: UInt64
+        public let reason: String
+        public let droppedBytes: UInt64
+    }
+}
+
+/// Counters for tests and benchmarks.
+public struct WALStatistics: Sendable, Equatable {
+    public var records: UInt64 = 0
+    public var batches: UInt64 = 0
+    public var syncs: UInt64 = 0
+    public var rotations: UInt64 = 0
+}
+
+/// A write-ahead log: an ordered, checksummed, durable sequence of records
+/// numbered 1, 2, 3, … (see `docs/format/wal.md`).
+///
+/// Threading: `append` may be called from any number of threads or tasks at
+/// once. One dedicated writer thread per log collects waiting appends into a
+/// group, writes them with one `write`, makes them durable with one
+/// `fdatasync`, runs each append's `whenDurable` callback in op-number order,
+/// and only then acknowledges them. Blocking I/O never runs on the Swift
+/// concurrency pool.
+///
+/// Failure: an error while writing (e.g. ENOSPC) fails that group, cuts the
+/// partial bytes off and leaves the log usable. A failed `fdatasync` is
+/// permanent: the state of unsynced data is unknown, so every later append
+/// fails with `.failed` until the store is reopened (PostgreSQL's lesson).
+public final class WriteAheadLog: @unchecked Sendable {
+    // SAFETY: all mutable state below is guarded by `mutex` (through `wakeUp`),
+    // except `file`, `fileEnd`, `firstOpNumOfFile`, `syncedThrough` and `unsynced`,
+    // which only the writer thread touches after `open` returns (and `close`
+    // touches after the thread has stopped).
+    public let fileSystem: any FileSystem
+    public let directory: String
+    public let options: WALOptions
+    public let recoveryReport: WALRecoveryReport
+
+    private let mutex = Mutex()
+    private let wakeUp: Condition
+    private var pending: [PendingAppend] = []
+    private var closing = false
+    private var writerStopped = false
+    private var failure: WALError?
+    private var lastOpNumValue: UInt64
+    private var statistics = WALStatistics()
+
+    private var file: any StorageFile
+    private var fileEnd: UInt64
+    private var syncedThrough: UInt64
+    private var unsynced = false
+    private var lastSync = ContinuousClock.now
+
+    struct PendingAppend {
+        let payload: [UInt8]
+        let whenDurable: @Sendable (UInt64) -> Void
+        let complete: @Sendable (Result<UInt64, WALError>) -> Void
+    }
+
+    /// Opens the log in `directory` (created if missing), checks every file,
+    /// cuts a torn tail, and calls `replay` for every record in order before
+    /// returning. Throws `WALError` with `.corruption` (naming file and offset)
+    /// for damage that is not a torn tail, and rethrows what `replay` throws.
+    public static func open(
+        fileSystem: any FileSystem,
+        directory: String,
+        options: WALOptions = WALOptions(),
+        replay: (_ opNum: UInt64, _ payload: UnsafeRawBufferPointer) throws -> Void
+    ) throws -> WriteAheadLog {
+        if fileSystem.fileKind(directory) == nil {
+            try wrapIO { try fileSystem.createDirectoryDurably(directory) }
+        }
+        var names = try wrapIO { try fileSystem.listDirectory(directory) }
+        for name in names where name.hasSuffix(".tmp") {
+            try wrapIO { try fileSystem.removeFile(joinPath(directory, name)) }
+        }
+        names = names.filter { !$0.hasSuffix(".tmp") }
+        var logFiles: [(op: UInt64, name: String)] = []
+        for name in names {
+            if let op = WALFormat.firstOpNum(fromFileName: name) {
+                logFiles.append((op, name))
+            }
+        }
+        logFiles.sort { $0.op < $1.op }
+
+        var report = WALRecoveryReport()
+        var expectedNext: UInt64? = nil
+        var current: (file: any StorageFile, end: UInt64, firstOp: UInt64)? = nil
+        for (index, entry) in logFiles.enumerated() {
+            let path = joinPath(directory, entry.name)
+            let isNewest = index == logFiles.count - 1
+            let handle = try wrapIO { try fileSystem.open(path, mode: isNewest ? .readWrite : .readOnly) }
+            let bytes = try wrapIO { try handle.readAll() }
+            let scan: WALFileScan
+            do {
+                scan = try bytes.withUnsafeBytes { raw in try WALFileScanner.scan(raw) }
+            } catch {
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) is corrupt at offset 0: \(error); the log cannot be trusted (restore from a snapshot, or move the file aside to accept losing its records)",
+                               file: path, offset: 0)
+            }
+            guard scan.firstOpNum == entry.op else {
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) says it starts at op \(scan.firstOpNum) but its name says \(entry.op): the file was renamed or damaged",
+                               file: path, offset: 16)
+            }
+            if let expectedNext, scan.firstOpNum != expectedNext {
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) starts at op \(scan.firstOpNum) but the previous file ends before op \(expectedNext): a WAL file is missing or was truncated; the log has a gap and cannot be replayed past it",
+                               file: path, offset: 0)
+            }
+            switch scan.stop {
+            case nil:
+                break
+            case .tornTail(let offset, let reason) where isNewest:
+                let dropped = UInt64(bytes.count - offset)
+                try wrapIO {
+                    try handle.truncate(to: UInt64(offset))
+                    try handle.dataSync()
+                }
+                report.cutTail = .init(file: path, offset: UInt64(offset), reason: reason, droppedBytes: dropped)
+            case .tornTail(let offset, let reason):
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); newer WAL files follow it, so this is damage to synced data, not a torn write",
+                               file: path, offset: UInt64(offset))
+            case .damagedBeforeValidRecords(let offset, let reason, let later):
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); a record at offset \(later) shows this data had been synced, so it is damage, not a torn write (restore from a snapshot)",
+                               file: path, offset: UInt64(offset))
+            }
+            try bytes.withUnsafeBytes { raw in
+                for record in scan.records {
+                    try replay(record.opNum, UnsafeRawBufferPointer(rebasing: raw[record.payloadRange]))
+                }
+            }
+            report.files += 1
+            report.records += scan.records.count
+            let nextOp = scan.firstOpNum + UInt64(scan.records.count)
+            expectedNext = nextOp
+            report.lastOpNum = nextOp - 1
+            if isNewest { current = (handle, UInt64(scan.validEnd), scan.firstOpNum) }
+        }
+
+        if current == nil {
+            let first = (expectedNext ?? 1)
+            current = try createLogFile(fileSystem: fileSystem, directory: directory, firstOpNum: first)
+        } else {
+            // What was recovered may sit only in the page cache (a relaxed-mode
+            // writer killed before its periodic sync); make it durable before
+            // serving it.
+            try wrapIO { try current!.file.dataSync() }
+        }
+        let log = WriteAheadLog(
+            fileSystem: fileSystem, directory: directory, options: options, report: report,
+            file: current!.file, fileEnd: current!.end)
+        log.startWriter()
+        return log
+    }
+
+    private init(fileSystem: any FileSystem, directory: String, options: WALOptions, report: WALRecoveryReport,
+                 file: any StorageFile, fileEnd: UInt64) {
+        self.fileSystem = fileSystem
+        self.directory = directory
+        self.options = options
+        self.recoveryReport = report
+        self.wakeUp = Condition(mutex: mutex)
+        self.file = file
+        self.fileEnd = fileEnd
+        self.lastOpNumValue = report.lastOpNum
+        self.syncedThrough = report.lastOpNum
+    }
+
+    /// The op number of the newest acknowledged record (0 for an empty log).
+    public var lastOpNum: UInt64 { mutex.withLock { lastOpNumValue } }
+
+    /// The error that stopped the log, if a sync failed.
+    public var permanentFailure: WALError? { mutex.withLock { failure } }
+
+    public var stats: WALStatistics { mutex.withLock { statistics } }
+
+    /// Appends `payload` as the next record and returns its op number once it
+    /// is acknowledged (durable, in `.durable` mode). `whenDurable` runs on the
+    /// writer thread, in op-number order, after the record is durable and before
+    /// this call returns; it must be quick and must not call back into the log.
+    public func append(_ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }) async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, Error>) in
+            enqueue(PendingAppend(payload: payload, whenDurable: whenDurable) { result in
+                continuation.resume(with: result.mapError { $0 as Error })
+            })
+        }
+    }
+
+    /// Blocking form of `append`, for callers on their own threads.
+    public func appendAndWait(_ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }) throws -> UInt64 {
+        let waiter = BlockingResult<UInt64>()
+        enqueue(PendingAppend(payload: payload, whenDurable: whenDurable) { waiter.set($0.mapError { $0 as Error }) })
+        return try waiter.wait()
+    }
+
+    private func enqueue(_ append: PendingAppend) {
+        if append.payload.count > WALFormat.maxPayloadSize {
+            append.complete(.failure(WALError(
+                code: .invalidArgument,
+                message: "a WAL record of \(append.payload.count) bytes exceeds the limit of \(WALFormat.maxPayloadSize) bytes; split the batch")))
+            return
+        }
+        let rejection: WALError? = mutex.withLock {
+            if let failure { return failure }
+            if closing { return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+            pending.append(append)
+            wakeUp.signal()
+            return nil
+        }
+        if let rejection { append.complete(.failure(rejection)) }
+    }
+
+    /// Stops accepting appends, finishes the queued ones, syncs, and stops the
+    /// writer thread. Idempotent.
+    public func close() {
+        mutex.withLock {
+            closing = true
+            wakeUp.broadcast()
+            while !writerStopped { wakeUp.wait() }
+        }
+    }
+
+    // MARK: - Writer thread
+
+    private func startWriter() {
+        let thread = Thread { [self] in self.runWriter() }
+        thread.name = "strata-wal"
+        thread.start()
+    }
+
+    private func runWriter() {
+        var intervalNanos: UInt64? = nil
+        if case .periodic(let ms) = options.durability { intervalNanos = UInt64(max(ms, 1)) * 1_000_000 }
+        while true {
+            mutex.lock()
+            while pending.isEmpty && !closing {
+                if let intervalNanos, unsynced {
+                    let elapsed = nanoseconds(ContinuousClock.now - lastSync)
+                    if elapsed >= intervalNanos { break }
+                    wakeUp.wait(nanoseconds: intervalNanos - elapsed)
+                } else {
+                    wakeUp.wait()
+                }
+            }
+            let batch = takeBatch()
+            let stopping = closing && batch.isEmpty
+            mutex.unlock()
+
+            if !batch.isEmpty { writeBatch(batch) }
+            if unsynced, stopping || isSyncDue(intervalNanos) { periodicSync() }
+            if stopping {
+                mutex.withLock {
+                    writerStopped = true
+                    wakeUp.broadcast()
+                }
+                return
+            }
+        }
+    }
+
+    private func isSyncDue(_ intervalNanos: UInt64?) -> Bool {
+        guard let intervalNanos else { return false }
+        return nanoseconds(ContinuousClock.now - lastSync) >= intervalNanos
+    }
+
+    /// Caller holds `mutex`.
+    private func takeBatch() -> [PendingAppend] {
+        guard !pending.isEmpty else { return [] }
+        var bytes = 0
+        var count = 0
+        for item in pending {
+            if count > 0 && bytes + item.payload.count > options.maxBatchBytes { break }
+            bytes += item.payload.count + WALFormat.recordHeaderSize
+            count += 1
+        }
+        let batch = Array(pending.prefix(count))
+        pending.removeFirst(count)
+        return batch
+    }
+
+    private func writeBatch(_ batch: [PendingAppend]) {
+        if let failure = mutex.withLock({ failure }) {
+            for item in batch { item.complete(.failure(failure)) }
+            return
+        }
+        let firstOp = mutex.withLock { lastOpNumValue } + 1
+        var writer = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + WALFormat.recordHeaderSize })
+        for (index, item) in batch.enumerated() {
+            item.payload.withUnsafeBytes { raw in
+                WALFormat.appendRecord(opNum: firstOp + UInt64(index), syncedThrough: syncedThrough, payload: raw, to: &writer)
+            }
+        }
+        do {
+            try file.write(at: fileEnd, writer.bytes)
+        } catch {
+            let ioError = error as? IOError
+            // Cut whatever part of the group reached the file so the next group
+            // starts at a record boundary; if even that fails, stop for good.
+            do {
+                try file.truncate(to: fileEnd)
+            } catch {
+                fail(batch, permanently: true, WALError(
+                    code: .failed, message: "WAL write failed and the partial write could not be cut off (\(error)); the log is stopped, reopen the store",
+                    file: file.path, offset: fileEnd, cause: error as? IOError))
+                return
+            }
+            let permanent = ioError?.code != .noSpace
+            fail(batch, permanently: permanent, WALError(
+                code: permanent ? .failed : .io,
+                message: "WAL write failed: \(ioError?.message ?? "\(error)"); nothing from this write was acknowledged" + (permanent ? "; the log is stopped, reopen the store" : ""),
+                file: file.path, offset: fileEnd, cause: ioError))
+            return
+        }
+        fileEnd += UInt64(writer.count)
+        let lastOp = firstOp + UInt64(batch.count) - 1
+        unsynced = true
+        if options.durability == .durable {
+            do {
+                try file.dataSync()
+            } catch {
+                // Do not truncate or retry: after a failed fdatasync the kernel may
+                // have dropped the dirty pages, so nothing can be known or promised.
+                fail(batch, permanently: true, WALError(
+                    code: .failed,
+                    message: "WAL fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); the log stopped accepting writes because the state of unsynced data is unknown; fix the disk and reopen the store",
+                    file: file.path, offset: fileEnd, cause: error as? IOError))
+                return
+            }
+            syncedThrough = lastOp
+            unsynced = false
+            lastSync = .now
+        }
+        mutex.withLock {
+            lastOpNumValue = lastOp
+            statistics.records += UInt64(batch.count)
+            statistics.batches += 1
+            if options.durability == .durable { statistics.syncs += 1 }
+        }
+        for (index, item) in batch.enumerated() { item.whenDurable(firstOp + UInt64(index)) }
+        for (index, item) in batch.enumerated() { item.complete(.success(firstOp + UInt64(index))) }
+        if fileEnd >= UInt64(options.maxFileSize) { rotate(nextOpNum: lastOp + 1) }
+    }
+
+    private func periodicSync() {
+        do {
+            try file.dataSync()
+            syncedThrough = mutex.withLock { lastOpNumValue }
+            unsynced = false
+            lastSync = .now
+            mutex.withLock { statistics.syncs += 1 }
+        } catch {
+            fail([], permanently: true, WALError(
+                code: .failed,
+                message: "WAL periodic fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); writes acknowledged in the last interval may be lost; the log stopped accepting writes; reopen the store",
+                file: file.path, cause: error as? IOError))
+        }
+    }
+
+    private func rotate(nextOpNum: UInt64) {
+        if unsynced { periodicSync() }
+        if mutex.withLock({ failure }) != nil { return }
+        do {
+            let created = try Self.createLogFile(fileSystem: fileSystem, directory: directory, firstOpNum: nextOpNum)
+            file = created.file
+            fileEnd = created.end
+            mutex.withLock { statistics.rotations += 1 }
+        } catch let error as WALError where error.cause?.code == .noSpace {
+            // Keep appending to the current file; rotation is retried after the next group.
+            return
+        } catch {
+            fail([], permanently: true, WALError(
+                code: .failed, message: "creating a new WAL file failed: \(error); the log stopped accepting writes; reopen the store",
+                cause: (error as? WALError)?.cause))
+        }
+    }
+
+    private func fail(_ batch: [PendingAppend], permanently: Bool, _ error: WALError) {
+        if permanently {
+            let queued: [PendingAppend] = mutex.withLock {
+                if failure == nil { failure = error }
+                let rest = pending
+                pending.removeAll()
+                return rest
+            }
+            for item in queued { item.complete(.failure(error)) }
+        }
+        for item in batch { item.complete(.failure(error)) }
+    }
+
+    /// Creates `wal-<firstOpNum>.log` safely: temp name, header, fsync, rename,
+    /// directory fsync.
+    static func createLogFile(fileSystem: any FileSystem, directory: String, firstOpNum: UInt64) throws
+        -> (file: any StorageFile, end: UInt64, firstOp: UInt64)
+    {
+        let name = WALFormat.fileName(firstOpNum: firstOpNum)
+        let path = joinPath(directory, name)
+        let temp = path + ".tmp"
+        return try wrapIO {
+            if fileSystem.fileKind(temp) != nil { try fileSystem.removeFile(temp) }
+            let file = try fileSystem.open(temp, mode: .createNew)
+            let header = WALFormat.encodeFileHeader(firstOpNum: firstOpNum)
+            try file.write(at: 0, header)
+            try file.sync()
+            try fileSystem.rename(temp, to: path)
+            try fileSystem.syncDirectory(directory)
+            return (file, UInt64(header.count), firstOpNum)
+        }
+    }
+
+    // MARK: - Truncation
+
+    /// Removes log files whose every record has an op number below `opNum`
+    /// (they are durable elsewhere). The newest file is always kept.
+    /// Returns the number of files removed.
+    @discardableResult
+    public func removeFiles(below opNum: UInt64) throws -> Int {
+        let names = try Self.wrapIO { try fileSystem.listDirectory(directory) }
+        let starts = names.compactMap { name in WALFormat.firstOpNum(fromFileName: name).map { ($0, name) } }
+            .sorted { $0.0 < $1.0 }
+        var removed = 0
+        for (index, entry) in starts.enumerated() where index + 1 < starts.count {
+            // Every record of file `index` is below the next file's first op.
+            guard starts[index + 1].0 <= opNum else { break }
+            try Self.wrapIO { try fileSystem.removeFile(joinPath(directory, entry.1)) }
+            removed += 1
+        }
+        if removed > 0 { try Self.wrapIO { try fileSystem.syncDirectory(directory) } }
+        return removed
+    }
+
+    static func wrapIO<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as IOError {
+            throw WALError(code: .io, message: error.message, file: error.path, cause: error)
+        }
+    }
+}
+
+private func nanoseconds(_ duration: Duration) -> UInt64 {
+    let (seconds, attoseconds) = duration.components
+    return UInt64(max(seconds, 0)) * 1_000_000_000 + UInt64(max(attoseconds, 0) / 1_000_000_000)
+}
+
+/// A one-shot result a thread can wait for.
+final class BlockingResult<Value: Sendable>: @unchecked Sendable {
+    // SAFETY: `result` is guarded by `condition.mutex`.
+    private let condition = Condition(mutex: Mutex())
+    private var result: Result<Value, Error>?
+
+    func set(_ value: Result<Value, Error>) {
+        condition.mutex.withLock {
+            result = value
+            condition.broadcast()
+        }
+    }
+
+    func wait() throws -> Value {
+        try condition.mutex.withLock {
+            while result == nil { condition.wait() }
+            return try result!.get()
+        }
+    }
+}
