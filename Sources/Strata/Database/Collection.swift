@@ -1,0 +1,237 @@
+import Foundation
+import StrataIO
+import StrataVectorMath
+import StrataWAL
+
+/// What an acknowledged write returns.
+public struct UpdateResult: Sendable, Equatable {
+    /// The operation number the write was logged under.
+    public let operationID: UInt64
+}
+
+/// A named set of points with a fixed vector configuration.
+///
+/// Writes go to the collection's write-ahead log first and are applied to its
+/// in-memory mutable segment once durable (in op-number order); a write that
+/// returns is acknowledged: it survives `kill -9` and, with `.durable`
+/// (default), power loss. A write that throws changed nothing that will be
+/// visible, now or after recovery — except after a `.failed` error, when the
+/// outcome of in-flight writes is unknown (see docs/durability.md).
+///
+/// Thread-safe; reads see every acknowledged write.
+public final class Collection: Sendable {
+    public let name: String
+    public let config: CollectionConfig
+    let directory: String
+    private let wal: WriteAheadLog
+    let segment: MutableSegment
+
+    static let configFileName = "config.json"
+    static let walDirectoryName = "wal"
+
+    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, segment: MutableSegment) {
+        self.name = name
+        self.config = config
+        self.directory = directory
+        self.wal = wal
+        self.segment = segment
+    }
+
+    /// What recovery found in the WAL when this collection was opened.
+    public var recoveryReport: WALRecoveryReport { wal.recoveryReport }
+
+    /// WAL counters (records, group commits, syncs).
+    public var walStatistics: WALStatistics { wal.stats }
+
+    // MARK: - Opening
+
+    struct StoredConfig: Codable {
+        var formatVersion: Int
+        var config: CollectionConfig
+    }
+
+    static func writeConfig(_ config: CollectionConfig, directory: String, fileSystem: any FileSystem) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(StoredConfig(formatVersion: 1, config: config))
+        let file = try fileSystem.open(joinPath(directory, configFileName), mode: .createNew)
+        try file.write(at: 0, Array(data))
+        try file.sync()
+        try fileSystem.syncDirectory(directory)
+    }
+
+    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+        let configPath = joinPath(directory, configFileName)
+        let bytes = try fileSystem.open(configPath, mode: .readOnly).readAll()
+        let stored: StoredConfig
+        do {
+            stored = try JSONDecoder().decode(StoredConfig.self, from: Data(bytes))
+            try stored.config.validate()
+        } catch {
+            throw StrataError(.corruption, "\(configPath) is not a valid collection config (\(error)); restore it from a snapshot")
+        }
+        guard stored.formatVersion == 1 else {
+            throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads version 1")
+        }
+        let segment = MutableSegment(config: stored.config)
+        let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
+        let walDirectory = joinPath(directory, walDirectoryName)
+        let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
+            let operation: Operation
+            do {
+                operation = try Operation.decode(payload)
+            } catch {
+                throw StrataError(.corruption,
+                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
+            }
+            segment.apply(operation, opNum: opNum)
+        }
+        return Collection(name: name, config: stored.config, directory: directory, wal: wal, segment: segment)
+    }
+
+    func close() { wal.close() }
+
+    // MARK: - Writes
+
+    /// Inserts or replaces whole points. Within one call a repeated id keeps its
+    /// last occurrence. Throws `.invalidArgument` (nothing changed) for an
+    /// unknown vector name, a wrong dimension, NaN or infinite values, or a
+    /// zero vector under Cosine.
+    @discardableResult
+    public func upsert(_ points: [PointStruct]) async throws -> UpdateResult {
+        try await log(.upsert(try validate(points)))
+    }
+
+    /// Deletes points by id; ids that do not exist are ignored.
+    @discardableResult
+    public func delete(_ ids: [PointID]) async throws -> UpdateResult {
+        try await log(.delete(ids))
+    }
+
+    /// Merges `payload`'s keys into the payload of each existing point in `ids`.
+    @discardableResult
+    public func setPayload(_ payload: Payload, for ids: [PointID]) async throws -> UpdateResult {
+        try validate(payload)
+        return try await log(.setPayload(ids: ids, payload: payload))
+    }
+
+    /// Replaces the payload of each existing point in `ids`.
+    @discardableResult
+    public func overwritePayload(_ payload: Payload, for ids: [PointID]) async throws -> UpdateResult {
+        try validate(payload)
+        return try await log(.overwritePayload(ids: ids, payload: payload))
+    }
+
+    /// Removes `keys` from the payload of each existing point in `ids`.
+    @discardableResult
+    public func deletePayloadKeys(_ keys: [String], for ids: [PointID]) async throws -> UpdateResult {
+        try await log(.deletePayloadKeys(ids: ids, keys: keys))
+    }
+
+    /// Removes the whole payload of each existing point in `ids`.
+    @discardableResult
+    public func clearPayload(for ids: [PointID]) async throws -> UpdateResult {
+        try await log(.clearPayload(ids: ids))
+    }
+
+    private func log(_ operation: Operation) async throws -> UpdateResult {
+        let segment = self.segment
+        do {
+            let opNum = try await wal.append(operation.encoded()) { opNum in
+                segment.apply(operation, opNum: opNum)
+            }
+            return UpdateResult(operationID: opNum)
+        } catch {
+            throw StrataError.wrapping(error, context: "write to collection `\(name)`")
+        }
+    }
+
+    // MARK: - Reads
+
+    /// Number of points.
+    public func count() -> Int { segment.pointCount }
+
+    /// The points with these ids that exist, in the order asked.
+    public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) -> [Record] {
+        segment.retrieve(ids, withPayload: withPayload, withVector: withVector)
+    }
+
+    /// Points in id order, starting at `offset` (inclusive), at most `limit`,
+    /// plus the id to pass as `offset` for the next page (nil at the end).
+    public func scroll(offset: PointID? = nil, limit: Int = 10, withPayload: Bool = true, withVector: Bool = false)
+        -> (points: [Record], nextOffset: PointID?)
+    {
+        let all = segment.allRecords(withPayload: withPayload, withVector: withVector)
+        let start = offset.map { o in all.firstIndex { $0.id >= o } ?? all.count } ?? 0
+        let end = min(all.count, start + max(limit, 0))
+        return (Array(all[start..<end]), end < all.count ? all[end].id : nil)
+    }
+
+    /// The `limit` nearest points to `vector` under vector `using`'s distance,
+    /// best first, by exact scan. Throws `.invalidArgument` for an unknown
+    /// vector name, a wrong dimension or non-finite values.
+    public func search(
+        _ vector: [Float], using: String = CollectionConfig.defaultVectorName, limit: Int = 10,
+        withPayload: Bool = false, withVector: Bool = false
+    ) throws -> [ScoredPoint] {
+        guard let params = config.vectors[using] else {
+            throw StrataError.invalid("collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")
+        }
+        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        let query = try prepare(vector, name: using, params: params, what: "query vector")
+        return segment.search(query: query, using: using, limit: limit, withPayload: withPayload, withVector: withVector)
+    }
+
+    // MARK: - Validation
+
+    private func validate(_ points: [PointStruct]) throws -> [PointStruct] {
+        var lastIndex: [PointID: Int] = [:]
+        for (index, point) in points.enumerated() { lastIndex[point.id] = index }
+        var result: [PointStruct] = []
+        result.reserveCapacity(lastIndex.count)
+        for (index, point) in points.enumerated() where lastIndex[point.id] == index {
+            var prepared = point
+            for (vectorName, vector) in point.vectors {
+                guard let params = config.vectors[vectorName] else {
+                    throw StrataError.invalid(
+                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+                }
+                prepared.vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
+            }
+            if let payload = point.payload { try validate(payload) }
+            result.append(prepared)
+        }
+        return result
+    }
+
+    private func prepare(_ vector: [Float], name vectorName: String, params: VectorParams, what: String) throws -> [Float] {
+        let label = vectorName.isEmpty ? "vector" : "vector \"\(vectorName)\""
+        guard vector.count == params.size else {
+            throw StrataError.invalid("\(what): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
+        }
+        guard VectorKernels.allFinite(vector) else {
+            throw StrataError.invalid("\(what): \(label) contains NaN or infinite values")
+        }
+        guard params.distance == .cosine else { return vector }
+        var normalized = vector
+        guard VectorKernels.normalize(&normalized) else {
+            throw StrataError.invalid("\(what): \(label) is all zeros and cannot be normalised for Cosine distance")
+        }
+        return normalized
+    }
+
+    private func validate(_ payload: Payload) throws {
+        guard JSONValue.object(payload).isFinite else {
+            throw StrataError.invalid("payload contains a NaN or infinite number, which JSON cannot represent")
+        }
+    }
+}
+
+extension Durability {
+    var walDurability: WALDurability {
+        switch self {
+        case .durable: return .durable
+        case .periodic(let ms): return .periodic(intervalMilliseconds: ms)
+        }
+    }
+}

@@ -1,0 +1,209 @@
+import Foundation
+import StrataIO
+
+/// A Strata data directory, open in this process: the entry point of the
+/// embedded API.
+///
+/// ```swift
+/// let db = try Database.open(at: "./data")
+/// let docs = try db.createCollection("docs", config: CollectionConfig(size: 384, distance: .cosine))
+/// try await docs.upsert([PointStruct(id: 1, vector: embedding, payload: ["title": "Hello"])])
+/// let hits = try docs.search(queryEmbedding, limit: 10, withPayload: true)
+/// ```
+///
+/// One process (and one `Database` in it) may open a directory at a time; a
+/// second opener gets `.locked`. All methods are thread-safe. Writes are
+/// `async` (they wait for the write-ahead log's group commit); reads are
+/// synchronous and CPU-bound, so call them from your own threads or tasks as
+/// suits you.
+///
+/// Layout on disk (docs/architecture.md):
+/// `LOCK`, `STRATA` (format marker), `collections/<name>/config.json`,
+/// `collections/<name>/wal/wal-*.log`.
+public final class Database: Sendable {
+    public let path: String
+    public let options: DatabaseOptions
+    let fileSystem: any FileSystem
+    private let lock: FileLock
+    private let state: Protected<State>
+
+    struct State {
+        var collections: [String: Collection] = [:]
+        var closed = false
+    }
+
+    static let markerName = "STRATA"
+    static let markerContents = #"{"format":"strata-data-directory","version":1}"# + "\n"
+    static let collectionsDirectory = "collections"
+
+    /// Opens (creating if needed) the data directory at `path` and recovers
+    /// every collection by replaying its write-ahead log.
+    ///
+    /// Throws `.locked` if another process or handle has it open, `.corruption`
+    /// naming the file when something on disk fails its checks.
+    public static func open(
+        at path: String, options: DatabaseOptions = DatabaseOptions(),
+        fileSystem: any FileSystem = POSIXFileSystem()
+    ) throws -> Database {
+        do {
+            if fileSystem.fileKind(path) == nil { try fileSystem.createDirectoryDurably(path) }
+            guard fileSystem.fileKind(path) == .directory else {
+                throw StrataError(.invalidArgument, "\(path) exists and is not a directory")
+            }
+            let lock = try fileSystem.lock(joinPath(path, "LOCK"))
+            let marker = joinPath(path, markerName)
+            if fileSystem.fileKind(marker) == nil {
+                let existing = try fileSystem.listDirectory(path).filter { $0 != "LOCK" }
+                guard existing.isEmpty || existing == [collectionsDirectory] else {
+                    throw StrataError(.invalidArgument,
+                        "\(path) is not empty and is not a Strata data directory (no \(markerName) file); choose an empty or new directory")
+                }
+                try fileSystem.writeAtomically(marker, Array(markerContents.utf8))
+            } else {
+                let contents = try fileSystem.open(marker, mode: .readOnly).readAll()
+                guard String(decoding: contents, as: UTF8.self) == markerContents else {
+                    throw StrataError(.corruption,
+                        "\(marker) does not hold the expected format marker: this directory was written by an incompatible version or is damaged")
+                }
+            }
+            let collectionsPath = joinPath(path, collectionsDirectory)
+            if fileSystem.fileKind(collectionsPath) == nil { try fileSystem.createDirectoryDurably(collectionsPath) }
+            var collections: [String: Collection] = [:]
+            for name in try fileSystem.listDirectory(collectionsPath) {
+                let entry = joinPath(collectionsPath, name)
+                if name.hasPrefix(".") {
+                    // A create or delete that a crash interrupted: never published
+                    // (create) or already unpublished (delete).
+                    try fileSystem.removeTree(entry)
+                    continue
+                }
+                collections[name] = try Collection.open(name: name, directory: entry, fileSystem: fileSystem, options: options)
+            }
+            return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections)
+        } catch {
+            throw StrataError.wrapping(error, context: "opening the database at \(path)")
+        }
+    }
+
+    private init(path: String, options: DatabaseOptions, fileSystem: any FileSystem, lock: FileLock,
+                 collections: [String: Collection]) {
+        self.path = path
+        self.options = options
+        self.fileSystem = fileSystem
+        self.lock = lock
+        self.state = Protected(State(collections: collections))
+    }
+
+    /// Names of all collections, sorted.
+    public func collectionNames() -> [String] {
+        state.withLock { $0.collections.keys.sorted() }
+    }
+
+    /// The collection called `name`; throws `.notFound` if there is none.
+    public func collection(_ name: String) throws -> Collection {
+        try state.withLock { state in
+            try checkOpen(state)
+            guard let collection = state.collections[name] else {
+                throw StrataError(.notFound, "Collection `\(name)` doesn't exist!")
+            }
+            return collection
+        }
+    }
+
+    /// Creates a collection, durably: after this returns the collection survives
+    /// a crash. Throws `.alreadyExists` for a taken name and `.invalidArgument`
+    /// for a bad name or config; nothing is changed then.
+    @discardableResult
+    public func createCollection(_ name: String, config: CollectionConfig) throws -> Collection {
+        try Self.validateCollectionName(name)
+        try config.validate()
+        return try state.withLock { state in
+            try checkOpen(state)
+            guard state.collections[name] == nil else {
+                throw StrataError(.alreadyExists, "Collection `\(name)` already exists!")
+            }
+            let collectionsPath = joinPath(path, Self.collectionsDirectory)
+            let staging = joinPath(collectionsPath, ".creating-\(name)")
+            let final = joinPath(collectionsPath, name)
+            do {
+                try fileSystem.removeTree(staging)
+                try fileSystem.createDirectory(staging)
+                try Collection.writeConfig(config, directory: staging, fileSystem: fileSystem)
+                try fileSystem.syncDirectory(collectionsPath)
+                try fileSystem.rename(staging, to: final)
+                try fileSystem.syncDirectory(collectionsPath)
+                let collection = try Collection.open(name: name, directory: final, fileSystem: fileSystem, options: options)
+                state.collections[name] = collection
+                return collection
+            } catch {
+                try? fileSystem.removeTree(staging)
+                throw StrataError.wrapping(error, context: "creating collection `\(name)`")
+            }
+        }
+    }
+
+    /// Deletes a collection and all its points, durably. Handles to it fail
+    /// with `.closed` afterwards. Throws `.notFound` if there is none.
+    public func deleteCollection(_ name: String) throws {
+        try state.withLock { state in
+            try checkOpen(state)
+            guard let collection = state.collections[name] else {
+                throw StrataError(.notFound, "Collection `\(name)` doesn't exist!")
+            }
+            collection.close()
+            state.collections[name] = nil
+            let collectionsPath = joinPath(path, Self.collectionsDirectory)
+            let doomed = joinPath(collectionsPath, ".deleting-\(name)-\(UUID().uuidString.prefix(8))")
+            do {
+                try fileSystem.rename(joinPath(collectionsPath, name), to: doomed)
+                try fileSystem.syncDirectory(collectionsPath)
+                try fileSystem.removeTree(doomed)
+            } catch {
+                throw StrataError.wrapping(error, context: "deleting collection `\(name)`")
+            }
+        }
+    }
+
+    /// Finishes queued writes, syncs, closes every collection and releases the
+    /// directory lock. Idempotent.
+    public func close() {
+        let collections: [Collection] = state.withLock { state in
+            if state.closed { return [] }
+            state.closed = true
+            return Array(state.collections.values)
+        }
+        for collection in collections { collection.close() }
+        lock.release()
+    }
+
+    deinit { close() }
+
+    private func checkOpen(_ state: State) throws {
+        if state.closed { throw StrataError(.closed, "the database at \(path) is closed") }
+    }
+
+    /// Collection names: 1–255 bytes of letters, digits, `_`, `-` and `.`, not starting with `.`.
+    static func validateCollectionName(_ name: String) throws {
+        let allowed = name.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
+                || byte == 0x5F || byte == 0x2D || byte == 0x2E
+        }
+        guard !name.isEmpty, name.utf8.count <= 255, allowed, !name.hasPrefix(".") else {
+            throw StrataError.invalid(
+                "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-' or '.', not starting with '.'")
+        }
+    }
+}
+
+/// A value guarded by a mutex.
+final class Protected<Value>: @unchecked Sendable {
+    // SAFETY: `value` is only accessed inside `mutex.withLock`.
+    private let mutex = Mutex()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
+        try mutex.withLock { try body(&value) }
+    }
+}

@@ -1,0 +1,58 @@
+import StrataVectorMath
+
+/// How vectors are compared; Qdrant's names and score semantics:
+/// `.cosine` and `.dot` score by dot product (higher is better; cosine vectors
+/// are normalised when stored), `.euclid` and `.manhattan` by distance (lower is better).
+public typealias Distance = DistanceMetric
+
+/// One named dense vector of a collection.
+public struct VectorParams: Sendable, Equatable, Codable {
+    /// Number of dimensions, 1…65536.
+    public var size: Int
+    public var distance: Distance
+
+    public init(size: Int, distance: Distance) {
+        self.size = size
+        self.distance = distance
+    }
+}
+
+/// A collection's fixed configuration.
+public struct CollectionConfig: Sendable, Equatable, Codable {
+    /// The name Qdrant uses for a collection's single unnamed vector.
+    public static let defaultVectorName = ""
+
+    /// Named dense vectors; a collection with one unnamed vector uses the key `""`.
+    public var vectors: [String: VectorParams]
+
+    public init(vectors: [String: VectorParams]) {
+        self.vectors = vectors
+    }
+
+    /// A collection with one unnamed vector.
+    public init(size: Int, distance: Distance) {
+        self.vectors = [Self.defaultVectorName: VectorParams(size: size, distance: distance)]
+    }
+
+    static let maxDimension = 65536
+
+    func validate() throws {
+        guard !vectors.isEmpty else { throw StrataError.invalid("a collection needs at least one vector") }
+        for (name, params) in vectors {
+            guard (1...Self.maxDimension).contains(params.size) else {
+                throw StrataError.invalid("vector \"\(name)\" has size \(params.size); sizes must be 1…\(Self.maxDimension)")
+            }
+            guard name.utf8.count <= 255 else { throw StrataError.invalid("vector name \"\(name.prefix(32))…\" is longer than 255 bytes") }
+        }
+    }
+}
+
+/// Durability of acknowledged writes (see docs/durability.md).
+public enum Durability: Sendable, Equatable {
+    /// An acknowledged write is on disk (`fdatasync`ed, group commit). Default.
+    case durable
+    /// An acknowledged write is in the OS page cache and synced every
+    /// `milliseconds`; it survives a process crash but an OS crash or power
+    /// loss may lose the last interval.
+    case periodic(milliseconds: Int)
+}

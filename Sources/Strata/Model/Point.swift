@@ -1,0 +1,40 @@
+/// A point to upsert: id, vectors by name, optional JSON payload.
+public struct PointStruct: Sendable, Equatable {
+    public var id: PointID
+    /// Vectors by name; use `""` for a collection's unnamed vector.
+    public var vectors: [String: [Float]]
+    public var payload: Payload?
+
+    public init(id: PointID, vectors: [String: [Float]], payload: Payload? = nil) {
+        self.id = id
+        self.vectors = vectors
+        self.payload = payload
+    }
+
+    /// A point with one unnamed vector.
+    public init(id: PointID, vector: [Float], payload: Payload? = nil) {
+        self.init(id: id, vectors: [CollectionConfig.defaultVectorName: vector], payload: payload)
+    }
+}
+
+/// A stored point as returned by retrieve and search.
+public struct Record: Sendable, Equatable {
+    public var id: PointID
+    /// The op number that last wrote this point.
+    public var version: UInt64
+    /// Present when asked for (`withPayload`).
+    public var payload: Payload?
+    /// Present when asked for (`withVector`). Cosine vectors come back normalised.
+    public var vectors: [String: [Float]]?
+}
+
+/// A search hit.
+public struct ScoredPoint: Sendable, Equatable {
+    public var id: PointID
+    public var version: UInt64
+    /// Qdrant's score: similarity for Cosine/Dot (higher is better), distance
+    /// for Euclid/Manhattan (lower is better).
+    public var score: Float
+    public var payload: Payload?
+    public var vectors: [String: [Float]]?
+}

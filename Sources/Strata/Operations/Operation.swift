@@ -1,0 +1,32 @@
+/// One write to a collection, exactly as it is logged in the WAL and replayed
+/// at recovery. Filters (later) are resolved to ids before an operation is
+/// built, so replay never re-evaluates anything.
+///
+/// Vectors here are already validated and, for Cosine, normalised: replay
+/// applies them as they are.
+public enum Operation: Sendable, Equatable {
+    /// Insert or replace whole points.
+    case upsert([PointStruct])
+    /// Remove points (missing ids are ignored).
+    case delete([PointID])
+    /// Merge `payload`'s keys into each point's payload.
+    case setPayload(ids: [PointID], payload: Payload)
+    /// Replace each point's payload with `payload`.
+    case overwritePayload(ids: [PointID], payload: Payload)
+    /// Remove `keys` from each point's payload.
+    case deletePayloadKeys(ids: [PointID], keys: [String])
+    /// Remove each point's whole payload.
+    case clearPayload(ids: [PointID])
+
+    /// The kind's tag in the binary encoding (docs/format/operations.md).
+    var tag: UInt8 {
+        switch self {
+        case .upsert: return 1
+        case .delete: return 2
+        case .setPayload: return 3
+        case .overwritePayload: return 4
+        case .deletePayloadKeys: return 5
+        case .clearPayload: return 6
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import StrataIO
+import StrataWAL
+
+/// Every error the engine's public API throws: a code to branch on, a message
+/// that says what happened and what to do, and the underlying cause.
+public struct StrataError: Error, CustomStringConvertible, Sendable {
+    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// The caller passed something invalid (wrong dimension, NaN, bad name…).
+        /// Nothing was changed.
+        public static let invalidArgument = Code(rawValue: "invalid_argument")
+        /// The named collection (or point) does not exist.
+        public static let notFound = Code(rawValue: "not_found")
+        /// A collection with that name already exists.
+        public static let alreadyExists = Code(rawValue: "already_exists")
+        /// Bytes on disk failed their checks; the message names the file.
+        public static let corruption = Code(rawValue: "corruption")
+        /// The file system failed; see `cause`.
+        public static let io = Code(rawValue: "io")
+        /// The disk is full. Nothing from the failed write was acknowledged;
+        /// writes work again once space is freed.
+        public static let resourceExhausted = Code(rawValue: "resource_exhausted")
+        /// The store stopped accepting writes after an unrecoverable error
+        /// (such as a failed fsync); reopen it once the cause is fixed.
+        public static let failed = Code(rawValue: "failed")
+        /// Another process (or another open handle) holds the data directory.
+        public static let locked = Code(rawValue: "locked")
+        /// The database or collection was closed or deleted.
+        public static let closed = Code(rawValue: "closed")
+    }
+
+    public let code: Code
+    public let message: String
+    public let cause: (any Error & Sendable)?
+
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.cause = cause
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    static func invalid(_ message: String) -> StrataError { StrataError(.invalidArgument, message) }
+
+    /// Maps a lower layer's error to the engine's codes.
+    static func wrapping(_ error: any Error, context: String) -> StrataError {
+        if let error = error as? StrataError { return error }
+        if let error = error as? WALError {
+            let code: Code
+            switch error.code {
+            case .corruption: code = .corruption
+            case .failed: code = .failed
+            case .closed: code = .closed
+            case .invalidArgument: code = .invalidArgument
+            default: code = error.cause?.code == .noSpace ? .resourceExhausted : .io
+            }
+            return StrataError(code, "\(context): \(error.message)", cause: error)
+        }
+        if let error = error as? IOError {
+            let code: Code
+            switch error.code {
+            case .noSpace: code = .resourceExhausted
+            case .locked: code = .locked
+            case .notFound: code = .notFound
+            default: code = .io
+            }
+            return StrataError(code, "\(context): \(error.message)", cause: error)
+        }
+        return StrataError(.io, "\(context): \(error)", cause: nil)
+    }
+}
