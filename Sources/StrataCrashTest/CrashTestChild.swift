@@ -1,0 +1,84 @@
+import Foundation
+import Strata
+
+/// The process the crash test kills: it opens the store and runs random
+/// upserts and deletes from several concurrent writers until it is killed,
+/// reporting on standard output, one line per event:
+///
+///     I <writer> <seq> U <id>:<token> <id>:<token> …   intent: about to upsert
+///     I <writer> <seq> D <id> <id> …                   intent: about to delete
+///     A <writer> <seq> <op_num>                        acknowledged
+///     E <writer> <seq> <message>                       failed (not acknowledged)
+///     READY                                            recovery finished
+///
+/// An intent line is written (with one `write(2)`, atomic on a pipe) before the
+/// operation starts, and its ack only after the store acknowledged it, so the
+/// parent knows, for every operation, whether it was acknowledged or in flight.
+public enum CrashTestChild {
+    public static func run(directory: String, seed: UInt64, cycle: UInt32, writers: Int, durability: Durability) async throws {
+        let db = try Database.open(at: directory, options: DatabaseOptions(durability: durability))
+        let collection: Collection
+        if db.collectionNames().contains(CrashWorkload.collectionName) {
+            collection = try db.collection(CrashWorkload.collectionName)
+        } else {
+            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig)
+        }
+        emit("READY")
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<writers {
+                group.addTask {
+                    await runWriter(collection, writer: writer, seed: seed, cycle: cycle)
+                }
+            }
+        }
+    }
+
+    static func runWriter(_ collection: Collection, writer: Int, seed: UInt64, cycle: UInt32) async {
+        var rng = SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ UInt64(writer))
+        var sequence = 0
+        // Tokens: cycle in the high 32 bits, writer and counter below; unique per run.
+        var counter: UInt64 = 0
+        while true {
+            sequence += 1
+            let isDelete = rng.next() % 4 == 0
+            let size = Int(rng.next() % 8) + 1
+            do {
+                if isDelete {
+                    let ids = (0..<size).map { _ in rng.next() % CrashWorkload.idSpace }
+                    emit("I \(writer) \(sequence) D " + ids.map(String.init).joined(separator: " "))
+                    let result = try await collection.delete(ids.map { .number($0) })
+                    emit("A \(writer) \(sequence) \(result.operationID)")
+                } else {
+                    var points: [PointStruct] = []
+                    var described: [String] = []
+                    for _ in 0..<size {
+                        counter += 1
+                        let token = (UInt64(cycle) << 32) | (UInt64(writer) << 24) | counter
+                        let id = rng.next() % CrashWorkload.idSpace
+                        points.append(CrashWorkload.point(id: id, token: token))
+                        described.append("\(id):\(token)")
+                    }
+                    emit("I \(writer) \(sequence) U " + described.joined(separator: " "))
+                    let result = try await collection.upsert(points)
+                    emit("A \(writer) \(sequence) \(result.operationID)")
+                }
+            } catch {
+                emit("E \(writer) \(sequence) \(error)".replacingOccurrences(of: "\n", with: " "))
+                return
+            }
+        }
+    }
+
+    /// One `write(2)` per line: lines from concurrent writers never interleave.
+    static func emit(_ line: String) {
+        var bytes = Array((line + "\n").utf8)
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let n = write(1, raw.baseAddress! + offset, raw.count - offset)
+                if n <= 0 { if errno == EINTR { continue } else { exit(3) } }
+                offset += n
+            }
+        }
+    }
+}

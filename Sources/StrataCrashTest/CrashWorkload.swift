@@ -1,0 +1,50 @@
+import Strata
+
+/// What the crash-test child writes, made reproducible from small numbers so
+/// the parent can recompute every vector and payload it must find.
+///
+/// A point written by the harness is identified by a *token*: a 64-bit value
+/// unique across the whole run (`cycle << 32 | counter`). Its vector and payload
+/// are pure functions of the token.
+public enum CrashWorkload {
+    public static let collectionName = "crashtest"
+    public static let dimension = 16
+    /// Ids are drawn from 0..<idSpace so upserts overwrite and deletes hit.
+    public static let idSpace: UInt64 = 1500
+
+    public static var collectionConfig: CollectionConfig {
+        CollectionConfig(size: dimension, distance: .euclid)
+    }
+
+    /// The vector stored for `token`: values in [-1, 1), exactly representable
+    /// so equality checks are exact.
+    public static func vector(for token: UInt64) -> [Float] {
+        var rng = SplitMix64(seed: token &* 0x9E37_79B9_7F4A_7C15 ^ 0xC0FFEE)
+        return (0..<dimension).map { _ in Float(Int(rng.next() % 4096) - 2048) / 2048 }
+    }
+
+    /// The payload stored for `token`.
+    public static func payload(for token: UInt64) -> Payload {
+        ["token": .int(Int64(bitPattern: token)), "tag": .string("t\(token % 97)")]
+    }
+
+    public static func point(id: UInt64, token: UInt64) -> PointStruct {
+        PointStruct(id: .number(id), vector: vector(for: token), payload: payload(for: token))
+    }
+}
+
+/// A small, fast, seedable generator (SplitMix64): every random choice in the
+/// harness comes from one, so a seed reproduces a run.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
