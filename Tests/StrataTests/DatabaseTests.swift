@@ -109,7 +109,7 @@ import Testing
     @Test func nonStrataDirectoryIsRefused() throws {
         let dir = TemporaryDirectory()
         try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
-        FileManager.default.createFile(atPath: dir.path + "/important.txt", contents: Data("hello".utf8))
+        _ = FileManager.default.createFile(atPath: dir.path + "/important.txt", contents: Data("hello".utf8))
         let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
         #expect(error?.code == .invalidArgument)
     }

@@ -77,9 +77,9 @@ public final class Collection: Sendable {
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
-            let operation: Operation
+            let operation: WriteOperation
             do {
-                operation = try Operation.decode(payload)
+                operation = try WriteOperation.decode(payload)
             } catch {
                 throw StrataError(.corruption,
                     "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
@@ -134,7 +134,7 @@ public final class Collection: Sendable {
         try await log(.clearPayload(ids: ids))
     }
 
-    private func log(_ operation: Operation) async throws -> UpdateResult {
+    private func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let segment = self.segment
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in

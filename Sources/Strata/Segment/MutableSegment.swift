@@ -50,7 +50,7 @@ final class MutableSegment: @unchecked Sendable {
 
     /// Applies one logged operation. Operations must be valid (checked before
     /// logging); this never fails.
-    func apply(_ operation: Operation, opNum: UInt64) {
+    func apply(_ operation: WriteOperation, opNum: UInt64) {
         lock.withWriteLock {
             switch operation {
             case .upsert(let points):

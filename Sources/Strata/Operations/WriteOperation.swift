@@ -4,7 +4,7 @@
 ///
 /// Vectors here are already validated and, for Cosine, normalised: replay
 /// applies them as they are.
-public enum Operation: Sendable, Equatable {
+public enum WriteOperation: Sendable, Equatable {
     /// Insert or replace whole points.
     case upsert([PointStruct])
     /// Remove points (missing ids are ignored).

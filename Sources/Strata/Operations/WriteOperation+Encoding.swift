@@ -2,7 +2,7 @@ import Foundation
 import StrataBinary
 
 /// The versioned binary encoding of operations (docs/format/operations.md).
-extension Operation {
+extension WriteOperation {
     static let encodingVersion: UInt8 = 1
     /// Nesting limit for payload values, so hostile input cannot exhaust the stack.
     static let maxJSONDepth = 64
@@ -49,14 +49,14 @@ extension Operation {
     }
 
     /// Decodes one operation; malformed bytes throw `FormatError`, never trap.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> Operation {
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> WriteOperation {
         var reader = ByteReader(bytes)
         let version = try reader.readUInt8()
         guard version == encodingVersion else {
             throw FormatError("operation encoding version \(version) is not supported (this build reads \(encodingVersion))")
         }
         let tag = try reader.readUInt8()
-        let operation: Operation
+        let operation: WriteOperation
         switch tag {
         case 1:
             // Each point needs at least 3 bytes, which bounds the count.

@@ -1,0 +1,196 @@
+import Foundation
+import Strata
+import StrataCrashTest
+import StrataIO
+import Testing
+
+/// Engine-level fault tests on the in-memory fault-injecting file system: what
+/// the store promises (docs/durability.md) under power loss, fsync failure and a
+/// full disk.
+@Suite struct FaultInjectionTests {
+    let root = "/data"
+    let config = CollectionConfig(size: 8, distance: .euclid)
+
+    func point(_ id: Int) -> PointStruct {
+        PointStruct(id: .number(UInt64(id)), vector: (0..<8).map { Float(id * 8 + $0) }, payload: ["n": .int(Int64(id))])
+    }
+
+    func ids(_ collection: Collection) -> Set<Int> {
+        Set(collection.scroll(limit: .max).points.compactMap { record -> Int? in
+            guard case .number(let n) = record.id else { return nil }
+            return Int(n)
+        })
+    }
+
+    @Test func powerLossKeepsEveryAcknowledgedWrite() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let db = try Database.open(at: root, fileSystem: fs)
+        let c = try db.createCollection("c", config: config)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for i in 0..<25 { try await c.upsert([point(writer * 100 + i)]) }
+                }
+            }
+            try await group.waitForAll()
+        }
+        try await c.delete([.number(3)])
+        fs.simulatePowerLoss(.dropUnsynced)
+        db.close()
+
+        let reopened = try Database.open(at: root, fileSystem: fs)
+        defer { reopened.close() }
+        let recovered = try reopened.collection("c")
+        var expected = Set((0..<8).flatMap { w in (0..<25).map { w * 100 + $0 } })
+        expected.remove(3)
+        #expect(ids(recovered) == expected)
+        #expect(recovered.retrieve([.number(101)], withVector: true).first?.vectors?[""] == point(101).vectors[""])
+    }
+
+    @Test func powerLossInPeriodicModeRecoversAPrefixWithNoHoles() async throws {
+        for seed: UInt64 in 1...12 {
+            let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+            let options = DatabaseOptions(durability: .periodic(milliseconds: 60_000))
+            let db = try Database.open(at: root, options: options, fileSystem: fs)
+            let c = try db.createCollection("c", config: config)
+            // Made durable by the create (directory and file syncs); then one write per op.
+            for i in 0..<40 { try await c.upsert([point(i)]) }
+            fs.simulatePowerLoss(.randomTear(seed: seed))
+            db.close()
+            let reopened = try Database.open(at: root, options: options, fileSystem: fs)
+            let present = ids(try reopened.collection("c"))
+            // Op i+1 wrote point i: a prefix means points 0..<k for some k.
+            #expect(present == Set(0..<present.count), "seed \(seed): recovered \(present.sorted()) is not a prefix")
+            reopened.close()
+        }
+    }
+
+    @Test func failedFsyncStopsWritesAndSaysWhy() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let db = try Database.open(at: root, fileSystem: fs)
+        let c = try db.createCollection("c", config: config)
+        try await c.upsert([point(1)])
+        fs.failSyncs(mode: .once)
+        let first = await #expect(throws: StrataError.self) { try await c.upsert([point(2)]) }
+        #expect(first?.code == .failed)
+        #expect(first?.message.contains("fdatasync") == true)
+        // The fault is gone, but the store must not pretend: writes stay refused.
+        let second = await #expect(throws: StrataError.self) { try await c.upsert([point(3)]) }
+        #expect(second?.code == .failed)
+        #expect(c.count() == 1)  // reads keep working; the unacknowledged write is not visible
+        db.close()
+
+        let reopened = try Database.open(at: root, fileSystem: fs)
+        defer { reopened.close() }
+        let recovered = try reopened.collection("c")
+        let present = ids(recovered)
+        #expect(present.contains(1))
+        #expect(!present.contains(3))
+        try await recovered.upsert([point(4)])  // writable again after reopen
+        #expect(ids(recovered).contains(4))
+    }
+
+    @Test func diskFullFailsTheWriteCleanlyAndWritesResumeWhenSpaceReturns() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let db = try Database.open(at: root, fileSystem: fs)
+        let c = try db.createCollection("c", config: config)
+        for i in 0..<10 { try await c.upsert([point(i)]) }
+        fs.capacityBytes = fs.usedBytes + 100  // room for less than one more batch
+        let big = (100..<150).map(point)
+        let error = await #expect(throws: StrataError.self) { try await c.upsert(big) }
+        #expect(error?.code == .resourceExhausted)
+        #expect(c.count() == 10)
+        fs.capacityBytes = nil
+        try await c.upsert(big)
+        #expect(c.count() == 60)
+        db.close()
+
+        let reopened = try Database.open(at: root, fileSystem: fs)
+        defer { reopened.close() }
+        #expect(ids(try reopened.collection("c")) == Set(0..<10).union(100..<150))
+    }
+
+    @Test func crashAtEveryFileSystemOperationRecoversAcknowledgedWrites() async throws {
+        // Count the operations of a short workload, then crash at each one in turn.
+        func workload(_ fs: FaultInjectingFileSystem, acked: inout Set<Int>) async {
+            do {
+                let db = try Database.open(at: root, options: DatabaseOptions(walFileSize: 600), fileSystem: fs)
+                defer { db.close() }
+                let c = try db.createCollection("c", config: config)
+                for i in 0..<12 {
+                    try await c.upsert([point(i)])
+                    acked.insert(i)
+                    if i % 4 == 3 { try await c.delete([.number(UInt64(i - 1))]); acked.remove(i - 1) }
+                }
+            } catch {
+                // The simulated crash: everything after it fails.
+            }
+        }
+        let counter = FaultInjectingFileSystem(durableDirectories: ["/"])
+        var all = Set<Int>()
+        await workload(counter, acked: &all)
+        let total = counter.operationCount
+        #expect(total > 20)
+        for crashPoint in 1...total {
+            let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+            fs.crashAfterOperations = crashPoint
+            var acked = Set<Int>()
+            await workload(fs, acked: &acked)
+            fs.simulatePowerLoss(.dropUnsynced)
+            fs.crashAfterOperations = nil
+            let db = try Database.open(at: root, fileSystem: fs)
+            let names = db.collectionNames()
+            if names.contains("c") {
+                let present = ids(try db.collection("c"))
+                // Every acknowledged write is there; anything else was in flight at the crash.
+                #expect(acked.isSubset(of: present.union(all.subtracting(acked)).union(acked)) && acked.subtracting(present).isEmpty,
+                        "crash point \(crashPoint): lost \(acked.subtracting(present).sorted())")
+            } else {
+                #expect(acked.isEmpty, "crash point \(crashPoint): collection missing but \(acked.count) writes were acknowledged")
+            }
+            db.close()
+        }
+    }
+
+    @Test func damagedSyncedWALDataIsReportedWithFileAndOffset() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            let c = try db.createCollection("c", config: config)
+            for i in 0..<5 { try await c.upsert([point(i)]) }
+            db.close()
+        }
+        let walDir = dir.path + "/collections/c/wal"
+        let walFile = walDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: walDir).sorted().first!)
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: walFile))
+        bytes[32 + 30] ^= 0x40  // inside the first record's payload
+        try bytes.write(to: URL(fileURLWithPath: walFile))
+        let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
+        #expect(error?.code == .corruption)
+        #expect(error?.message.contains(walFile) == true)
+        #expect(error?.message.contains("offset 32") == true)
+    }
+
+    @Test func tornTailIsCutAndEarlierWritesSurvive() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            let c = try db.createCollection("c", config: config)
+            for i in 0..<5 { try await c.upsert([point(i)]) }
+            db.close()
+        }
+        let walDir = dir.path + "/collections/c/wal"
+        let walFile = walDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: walDir).sorted().first!)
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: walFile))
+        let size = try handle.seekToEnd()
+        try handle.truncate(atOffset: size - 10)
+        try handle.close()
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.collection("c")
+        #expect(ids(c) == Set(0..<4))
+        #expect(c.recoveryReport.cutTail != nil)
+        try await c.upsert([point(9)])
+        #expect(c.retrieve([.number(9)]).count == 1)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+@testable import Strata
+import StrataBinary
+import StrataCrashTest
+import Testing
+
+@Suite struct WriteOperationEncodingTests {
+    /// The worked example in docs/format/operations.md.
+    @Test func deleteEncodingMatchesTheSpecExample() {
+        #expect(WriteOperation.delete([.number(7), .number(300)]).encoded() == [0x01, 0x02, 0x02, 0x00, 0x07, 0x00, 0xAC, 0x02])
+    }
+
+    @Test func everyOperationKindRoundTrips() throws {
+        let uuid = PointID.uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!)
+        let payload: Payload = ["s": "x", "i": -5, "d": 2.5, "b": true, "n": nil, "a": [1, [2, ["k": "v"]]]]
+        let operations: [WriteOperation] = [
+            .upsert([PointStruct(id: 1, vectors: ["": [1, 2], "text": [0.5]], payload: payload),
+                     PointStruct(id: uuid, vectors: [:], payload: nil)]),
+            .delete([1, uuid, .number(.max)]),
+            .setPayload(ids: [1], payload: payload),
+            .overwritePayload(ids: [uuid], payload: [:]),
+            .deletePayloadKeys(ids: [1, 2], keys: ["a", "ключ"]),
+            .clearPayload(ids: []),
+        ]
+        for operation in operations {
+            let bytes = operation.encoded()
+            let decoded = try bytes.withUnsafeBytes { try WriteOperation.decode($0) }
+            #expect(decoded == operation)
+        }
+    }
+
+    @Test func hostileBytesThrowAndNeverTrap() {
+        var rng = SplitMix64(seed: 99)
+        print("seed: 99")
+        let valid = WriteOperation.upsert([PointStruct(id: 1, vector: [1, 2, 3], payload: ["a": [1, 2]])]).encoded()
+        var rejected = 0
+        for _ in 0..<5000 {
+            var bytes = valid
+            switch rng.next() % 3 {
+            case 0: bytes = Array(bytes.prefix(Int(rng.next() % UInt64(bytes.count))))
+            case 1: bytes[Int(rng.next() % UInt64(bytes.count))] ^= UInt8(truncatingIfNeeded: rng.next() | 1)
+            default: bytes = (0..<Int(rng.next() % 64)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+            }
+            do {
+                _ = try bytes.withUnsafeBytes { try WriteOperation.decode($0) }
+            } catch {
+                rejected += 1
+            }
+        }
+        #expect(rejected > 1000)
+        // Deep nesting is refused, not a stack overflow.
+        var deep: [UInt8] = [0x01, 0x03, 0x01, 0x00]  // set_payload, 1 id: 0
+        deep += [0x07, 0x01, 0x01, 0x61]  // object {"a": …
+        deep += Array(repeating: 0x06, count: 1) + [0x01]
+        for _ in 0..<10_000 { deep += [0x06, 0x01] }
+        #expect(throws: FormatError.self) { _ = try deep.withUnsafeBytes { try WriteOperation.decode($0) } }
+    }
+}
