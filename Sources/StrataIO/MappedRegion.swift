@@ -8,13 +8,14 @@ import Darwin
 /// destroyed. Either a real `mmap` (POSIX) or a heap copy (the fault-injecting
 /// file system, which has no kernel pages to map).
 ///
-/// Lifetime: `bytes` is valid until this value is consumed or destroyed; never
-/// let a pointer derived from it outlive the region.
+/// Lifetime: the bytes are reachable only inside `withUnsafeBytes`, while the
+/// region is borrowed, so no pointer can outlive the mapping (a stored
+/// `bytes` property would let `try file.map(…).bytes` read unmapped memory).
 public struct MappedRegion: ~Copyable, @unchecked Sendable {
     // SAFETY: the mapping is read-only and never mutated after creation, so
     // sharing the pointer between threads is safe; ~Copyable guarantees one owner
     // and one release.
-    public let bytes: UnsafeRawBufferPointer
+    private let bytes: UnsafeRawBufferPointer
     private let release: Release
 
     enum Release {
@@ -43,6 +44,14 @@ public struct MappedRegion: ~Copyable, @unchecked Sendable {
     }
 
     public var count: Int { bytes.count }
+
+    /// Calls `body` with the mapped bytes. The pointer is valid only during the
+    /// call; do not store it or let it escape.
+    public func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try body(bytes)
+    }
 
     deinit {
         switch release {
