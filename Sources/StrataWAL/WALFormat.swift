@@ -57,6 +57,7 @@ public enum WALFormat {
         }
         guard flags == 0 else { throw FormatError("unknown header flags \(flags)") }
         guard firstOpNum >= 1 else { throw FormatError("first_op_num is 0") }
+        guard firstOpNum <= UInt64(Int64.max) else { throw FormatError("first_op_num \(firstOpNum) is out of range (at most 2^63 - 1)") }
         return firstOpNum
     }
 

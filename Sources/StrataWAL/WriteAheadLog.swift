@@ -109,11 +109,17 @@ public final class WriteAheadLog: @unchecked Sendable {
         replay: (_ opNum: UInt64, _ payload: UnsafeRawBufferPointer) throws -> Void
     ) throws -> WriteAheadLog {
         if fileSystem.fileKind(directory) == nil {
-            try wrapIO { try fileSystem.createDirectoryDurably(directory) }
+            try wrapIO { try fileSystem.createDirectory(directory) }
         }
         var names = try wrapIO { try fileSystem.listDirectory(directory) }
         for name in names where name.hasSuffix(".tmp") {
             try wrapIO { try fileSystem.removeFile(joinPath(directory, name)) }
+        }
+        // A crash may have interrupted an earlier open or rotation before it synced
+        // these directories; whatever we are about to trust must be durable.
+        try wrapIO {
+            try fileSystem.syncDirectory(parentDirectory(of: directory))
+            try fileSystem.syncDirectory(directory)
         }
         names = names.filter { !$0.hasSuffix(".tmp") }
         var logFiles: [(op: UInt64, name: String)] = []
@@ -404,15 +410,20 @@ public final class WriteAheadLog: @unchecked Sendable {
     private func rotate(nextOpNum: UInt64) {
         if unsynced { periodicSync() }
         if mutex.withLock({ failure }) != nil { return }
+        let path = joinPath(directory, WALFormat.fileName(firstOpNum: nextOpNum))
         do {
             let created = try Self.createLogFile(fileSystem: fileSystem, directory: directory, firstOpNum: nextOpNum)
             file = created.file
             fileEnd = created.end
             mutex.withLock { statistics.rotations += 1 }
-        } catch let error as WALError where error.cause?.code == .noSpace {
-            // Keep appending to the current file; rotation is retried after the next group.
+        } catch let error as WALError where error.cause?.code == .noSpace && fileSystem.fileKind(path) == nil {
+            // The new file was never published: keep appending to the current one
+            // and retry the rotation after the next group.
+            try? fileSystem.removeFile(path + ".tmp")
             return
         } catch {
+            // Once the new name exists, records for `nextOpNum` belong in it; going
+            // on in the old file would leave two files claiming the same ops.
             fail([], permanently: true, WALError(
                 code: .failed, message: "creating a new WAL file failed: \(error); the log stopped accepting writes; reopen the store",
                 cause: (error as? WALError)?.cause))
@@ -421,6 +432,7 @@ public final class WriteAheadLog: @unchecked Sendable {
 
     private func fail(_ batch: [PendingAppend], permanently: Bool, _ error: WALError) {
         if permanently {
+            unsynced = false  // never sync again after a failure: no retry at close, no retry loop in periodic mode
             let queued: [PendingAppend] = mutex.withLock {
                 if failure == nil { failure = error }
                 let rest = pending
