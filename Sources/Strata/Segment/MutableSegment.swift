@@ -23,11 +23,16 @@ final class MutableSegment: @unchecked Sendable {
     private var ids: [PointID?] = []
     private var versions: [UInt64] = []
     private var payloads: [Payload?] = []
-    private var columns: [String: VectorColumn] = [:]
+    /// One column per named vector, in `columnIndex` order. An array (not a
+    /// dictionary) so that appends mutate in place: iterating a dictionary's keys
+    /// while mutating its values copies every column on each write.
+    private var columns: [VectorColumn] = []
+    private let columnIndex: [String: Int]
     private var freeSlots: [Int] = []
     private var lastAppliedOpNum: UInt64 = 0
 
     struct VectorColumn {
+        let name: String
         let dim: Int
         let distance: Distance
         var data: [Float] = []
@@ -36,9 +41,9 @@ final class MutableSegment: @unchecked Sendable {
 
     init(config: CollectionConfig) {
         self.config = config
-        for (name, params) in config.vectors {
-            columns[name] = VectorColumn(dim: params.size, distance: params.distance)
-        }
+        let names = config.vectors.keys.sorted()
+        columns = names.map { VectorColumn(name: $0, dim: config.vectors[$0]!.size, distance: config.vectors[$0]!.distance) }
+        columnIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
     }
 
     var pointCount: Int { lock.withReadLock { slotOf.count } }
@@ -96,20 +101,26 @@ final class MutableSegment: @unchecked Sendable {
             ids.append(point.id)
             versions.append(0)
             payloads.append(nil)
-            for name in columns.keys {
-                columns[name]!.data.append(contentsOf: repeatElement(0, count: columns[name]!.dim))
-                columns[name]!.present.append(false)
+            for c in columns.indices {
+                columns[c].data.append(contentsOf: repeatElement(0, count: columns[c].dim))
+                columns[c].present.append(false)
             }
         }
         versions[slot] = opNum
         payloads[slot] = point.payload
-        for name in columns.keys {
-            let dim = columns[name]!.dim
-            if let vector = point.vectors[name] {
-                columns[name]!.data.replaceSubrange(slot * dim..<(slot + 1) * dim, with: vector)
-                columns[name]!.present[slot] = true
+        for c in columns.indices {
+            let dim = columns[c].dim
+            if let vector = point.vectors[columns[c].name] {
+                vector.withUnsafeBufferPointer { source in
+                    columns[c].data.withUnsafeMutableBufferPointer { target in
+                        // SAFETY: validation guaranteed vector.count == dim, and the
+                        // slot's row lies inside the column.
+                        (target.baseAddress! + slot * dim).update(from: source.baseAddress!, count: dim)
+                    }
+                }
+                columns[c].present[slot] = true
             } else {
-                columns[name]!.present[slot] = false
+                columns[c].present[slot] = false
             }
         }
     }
@@ -119,7 +130,7 @@ final class MutableSegment: @unchecked Sendable {
         slotOf[id] = nil
         ids[slot] = nil
         payloads[slot] = nil
-        for name in columns.keys { columns[name]!.present[slot] = false }
+        for c in columns.indices { columns[c].present[slot] = false }
         freeSlots.append(slot)
     }
 
@@ -162,8 +173,8 @@ final class MutableSegment: @unchecked Sendable {
     /// Caller holds the lock.
     private func vectors(slot: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
-        for (name, column) in columns where column.present[slot] {
-            result[name] = Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
+        for column in columns where column.present[slot] {
+            result[column.name] = Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
         }
         return result
     }
@@ -172,7 +183,8 @@ final class MutableSegment: @unchecked Sendable {
     /// `query` is validated (and normalised for cosine) by the caller.
     func search(query: [Float], using name: String, limit: Int, withPayload: Bool, withVector: Bool) -> [ScoredPoint] {
         lock.withReadLock {
-            guard let column = columns[name], limit > 0 else { return [] }
+            guard let index = columnIndex[name], limit > 0 else { return [] }
+            let column = columns[index]
             let dim = column.dim
             let slotCount = ids.count
             var selector = TopKSelector(k: limit, higherIsBetter: column.distance.higherIsBetter)
