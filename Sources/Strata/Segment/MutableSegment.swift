@@ -200,9 +200,10 @@ final class MutableSegment: @unchecked Sendable {
                                 metric: column.distance, query: queryBuffer.baseAddress!,
                                 base: base.baseAddress! + start * dim, count: n, dim: dim,
                                 into: out.baseAddress!)
-                            for i in 0..<n where column.present[start + i] {
-                                selector.insert(id: start + i, score: out[i])
-                            }
+                            // Free slots and points without this vector never rank:
+                            // the selector ignores NaN scores.
+                            for i in 0..<n where !column.present[start + i] { out[i] = .nan }
+                            selector.insert(scores: UnsafeBufferPointer(start: out.baseAddress!, count: n), firstID: start)
                             start += n
                         }
                     }

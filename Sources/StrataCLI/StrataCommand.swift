@@ -1,0 +1,21 @@
+import ArgumentParser
+
+/// The `strata` command-line tool: one entry point for serving, benchmarking,
+/// crash-testing and inspecting a Strata data directory.
+@main
+struct StrataCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "strata",
+        abstract: "Strata, a disk-first vector database.",
+        subcommands: [DemoCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
+    )
+}
+
+/// `strata bench …`: measurements that the project's performance claims rest on.
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark and print one JSON line per result.",
+        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self]
+    )
+}

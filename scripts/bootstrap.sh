@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs what Strata needs to build and test on a fresh Debian machine, and
+# nothing that is already there: pkg-config, liblz4-dev, libzstd-dev (Debian
+# packages). Swift 6.3.1 itself is expected on PATH. Idempotent; prints what it does.
+set -euo pipefail
+
+need=()
+command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+if command -v pkg-config >/dev/null 2>&1; then
+  pkg-config --exists liblz4 || need+=(liblz4-dev)
+  pkg-config --exists libzstd || need+=(libzstd-dev)
+else
+  need+=(liblz4-dev libzstd-dev)
+fi
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "bootstrap: installing ${need[*]} with apt-get"
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || { echo "bootstrap: need root or sudo to apt-get install ${need[*]}" >&2; exit 1; }
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+command -v swift >/dev/null 2>&1 || { echo "bootstrap: swift is not on PATH; install Swift 6.3.1 (see README)" >&2; exit 1; }
+echo "bootstrap: ok ($(swift --version 2>/dev/null | head -1); lz4 $(pkg-config --modversion liblz4), zstd $(pkg-config --modversion libzstd))"
