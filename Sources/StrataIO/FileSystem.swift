@@ -122,6 +122,16 @@ extension StorageFile {
     public func write(at offset: UInt64, _ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write(at: offset, $0) }
     }
+
+    /// Writes `bytes` at the current end of the file and returns the offset they
+    /// start at. Not atomic with respect to other writers of the same file: a
+    /// file has one appender (the WAL keeps its own end offset for that reason).
+    @discardableResult
+    public func append(_ bytes: [UInt8]) throws -> UInt64 {
+        let end = try size()
+        try write(at: end, bytes)
+        return end
+    }
 }
 
 extension FileSystem {

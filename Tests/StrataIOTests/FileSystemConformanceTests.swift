@@ -43,6 +43,16 @@ import Testing
     }
 
     @Test(arguments: FileSystemKind.allCases)
+    func appendWritesAtTheEndAndReturnsTheOffset(_ kind: FileSystemKind) throws {
+        try withFileSystem(kind) { fs, root in
+            let file = try fs.open(joinPath(root, "log"), mode: .create)
+            #expect(try file.append(bytes("abc")) == 0)
+            #expect(try file.append(bytes("de")) == 3)
+            #expect(try file.readAll() == bytes("abcde"))
+        }
+    }
+
+    @Test(arguments: FileSystemKind.allCases)
     func writtenBytesAreReadBackAndSizeFollowsThem(_ kind: FileSystemKind) throws {
         try withFileSystem(kind) { fs, root in
             let file = try fs.open(joinPath(root, "a"), mode: .create)
