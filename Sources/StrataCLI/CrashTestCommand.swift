@@ -38,8 +38,8 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Test the relaxed durability mode with this sync interval (default: durable mode).")
     var periodicSyncMs: Int?
 
-    @Flag(name: .long, help: "Print one line per cycle.")
-    var verbose = false
+    @Flag(name: .long, help: "Do not print a progress line per cycle (to standard error).")
+    var quiet = false
 
     func validate() throws {
         guard cycles >= 1 else { throw ValidationError("--cycles must be at least 1") }
@@ -52,9 +52,9 @@ struct CrashTestCommand: AsyncParsableCommand {
         options.writers = writers
         options.maxKillDelayMilliseconds = maxDelayMs
         options.periodicSyncMilliseconds = periodicSyncMs
-        let verbose = self.verbose
+        let quiet = self.quiet
         let summary = try CrashTestDriver.run(options) { line in
-            if verbose { print(line) }
+            if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
         }
         for problem in summary.problems { print(problem) }
         print(summary.line)
