@@ -61,9 +61,13 @@ let package = Package(
         ),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO"],
+            exclude: ["Fixtures"],  // read through #filePath, not bundled
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataCrashTestTests",

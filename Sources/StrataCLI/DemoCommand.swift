@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
-import StrataCrashTest
+import StrataIO
 
 /// `strata demo`: the main job until the REST server lands — load a data set
 /// into a persistent store through the real write path, reopen it, and answer

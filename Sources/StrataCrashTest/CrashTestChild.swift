@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataIO
 
 /// The process the crash test kills: it opens the store and runs random
 /// upserts and deletes from several concurrent writers until it is killed,

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataIO
 
 /// Settings of one crash-test run.
 public struct CrashTestOptions: Sendable {

@@ -1,4 +1,5 @@
 import Strata
+import StrataIO
 import StrataVectorMath
 
 /// Knows what the store must hold after each crash, and checks it.

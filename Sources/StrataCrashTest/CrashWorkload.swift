@@ -1,4 +1,5 @@
 import Strata
+import StrataIO
 
 /// What the crash-test child writes, made reproducible from small numbers so
 /// the parent can recompute every vector and payload it must find.
@@ -30,21 +31,5 @@ public enum CrashWorkload {
 
     public static func point(id: UInt64, token: UInt64) -> PointStruct {
         PointStruct(id: .number(id), vector: vector(for: token), payload: payload(for: token))
-    }
-}
-
-/// A small, fast, seedable generator (SplitMix64): every random choice in the
-/// harness comes from one, so a seed reproduces a run.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

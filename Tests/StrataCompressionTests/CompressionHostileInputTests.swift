@@ -1,3 +1,4 @@
+import StrataIO
 import StrataCompression
 import Testing
 

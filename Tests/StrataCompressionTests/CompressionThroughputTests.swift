@@ -1,3 +1,4 @@
+import StrataIO
 import Foundation
 import StrataCompression
 import Testing

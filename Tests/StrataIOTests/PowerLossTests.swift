@@ -223,7 +223,7 @@ import Testing
 
     @Test func randomTearIsDeterministicPerSeedAndAlwaysKeepsAPrefixOfTheWrites() throws {
         let seed = testSeed("randomTear")
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let writes: [(offset: Int, data: [UInt8])] = (0..<6).map { i in
             (Int.random(in: 0...40, using: &generator),
              (0..<Int.random(in: 1...12, using: &generator)).map { _ in UInt8(i + 1) })

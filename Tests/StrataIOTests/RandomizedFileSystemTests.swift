@@ -10,7 +10,7 @@ import Testing
 @Suite struct RandomizedFileSystemTests {
     @Test func randomFileOperationsGiveTheSameResultsOnPOSIXAndFaultInjecting() throws {
         let seed = testSeed("POSIX vs fault FS")
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let names = ["a", "b", "c"]
         try withFileSystem(.posix) { posix, posixRoot in
             try withFileSystem(.faultInjecting) { fault, faultRoot in
@@ -70,7 +70,7 @@ import Testing
 
     @Test func aRandomWorkloadKeepsExactlyWhatWasSyncedAcrossPowerLosses() throws {
         let seed = testSeed("power loss model")
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let fs = makeFaultFS()
         let names = ["wal", "seg", "meta"]
         // The model: what each file must hold after a power loss.

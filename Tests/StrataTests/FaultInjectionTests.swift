@@ -152,16 +152,20 @@ import Testing
         }
     }
 
+    /// Writes points 0..<5 (one op each) to collection "c" on the real file
+    /// system and returns the path of its WAL file.
+    func writeFivePoints(in path: String) async throws -> String {
+        let db = try Database.open(at: path)
+        let c = try db.createCollection("c", config: config)
+        for i in 0..<5 { try await c.upsert([point(i)]) }
+        db.close()
+        let walDir = path + "/collections/c/wal"
+        return walDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: walDir).sorted().first!)
+    }
+
     @Test func damagedSyncedWALDataIsReportedWithFileAndOffset() async throws {
         let dir = TemporaryDirectory()
-        do {
-            let db = try Database.open(at: dir.path)
-            let c = try db.createCollection("c", config: config)
-            for i in 0..<5 { try await c.upsert([point(i)]) }
-            db.close()
-        }
-        let walDir = dir.path + "/collections/c/wal"
-        let walFile = walDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: walDir).sorted().first!)
+        let walFile = try await writeFivePoints(in: dir.path)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: walFile))
         bytes[32 + 30] ^= 0x40  // inside the first record's payload
         try bytes.write(to: URL(fileURLWithPath: walFile))
@@ -173,14 +177,7 @@ import Testing
 
     @Test func tornTailIsCutAndEarlierWritesSurvive() async throws {
         let dir = TemporaryDirectory()
-        do {
-            let db = try Database.open(at: dir.path)
-            let c = try db.createCollection("c", config: config)
-            for i in 0..<5 { try await c.upsert([point(i)]) }
-            db.close()
-        }
-        let walDir = dir.path + "/collections/c/wal"
-        let walFile = walDir + "/" + (try FileManager.default.contentsOfDirectory(atPath: walDir).sorted().first!)
+        let walFile = try await writeFivePoints(in: dir.path)
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: walFile))
         let size = try handle.seekToEnd()
         try handle.truncate(atOffset: size - 10)

@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import StrataCrashTest
+import StrataIO
 
 /// A fresh directory under the system temp dir, removed when the test ends.
 final class TemporaryDirectory {

@@ -1,7 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataBinary
-import StrataCrashTest
+import StrataIO
 import Testing
 
 @Suite struct WriteOperationEncodingTests {

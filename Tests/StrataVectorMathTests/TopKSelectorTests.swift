@@ -1,3 +1,4 @@
+import StrataIO
 import Testing
 @testable import StrataVectorMath
 

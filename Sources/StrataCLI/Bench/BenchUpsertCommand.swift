@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
-import StrataCrashTest
+import StrataIO
 
 /// `strata bench upsert`: acknowledged-upsert throughput through the real write
 /// path (validation → WAL group commit → mutable segment), per batch size,
