@@ -1,0 +1,29 @@
+// swift-tools-version: 6.1
+// libFuzzer targets for Strata's on-disk parsers (crash-test matrix row 15).
+// A separate package so that `--sanitize=fuzzer` never touches the main build.
+// Build and run: see README.md.
+import Foundation
+import PackageDescription
+
+// A path dependency's identity is its directory's name, which depends on where
+// the repository was cloned; derive it instead of hard-coding "strata".
+let rootIdentity = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().lastPathComponent.lowercased()
+
+let package = Package(
+    name: "StrataFuzz",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(path: ".."),
+    ],
+    targets: [
+        .executableTarget(
+            name: "WALScannerFuzz",
+            dependencies: [
+                .product(name: "StrataWAL", package: rootIdentity),
+                .product(name: "StrataIO", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+    ]
+)
