@@ -31,6 +31,10 @@ public struct WALFileScan: Sendable {
         /// `laterRecordOffset` says the damaged record had already been synced:
         /// damage to durable data, not a torn write.
         case damagedBeforeValidRecords(offset: Int, reason: String, laterRecordOffset: Int)
+        /// The record at `offset` failed `reason`, and the bytes after it hold
+        /// so many record-like headers that the search for a later valid record
+        /// ran out of its work budget: treated as damage (never cut silently).
+        case undecided(offset: Int, reason: String)
     }
 }
 
@@ -52,14 +56,16 @@ public enum WALFileScanner {
                 offset = location.payloadRange.upperBound
                 expected &+= 1
             case .invalid(let reason):
-                if let later = findRecordProvingDurability(bytes, after: offset, ofOpNum: expected) {
-                    return WALFileScan(
-                        firstOpNum: firstOpNum, records: records, validEnd: offset,
-                        stop: .damagedBeforeValidRecords(offset: offset, reason: reason, laterRecordOffset: later))
+                let stop: WALFileScan.Stop
+                switch findRecordProvingDurability(bytes, after: offset, ofOpNum: expected) {
+                case .found(let later):
+                    stop = .damagedBeforeValidRecords(offset: offset, reason: reason, laterRecordOffset: later)
+                case .notFound:
+                    stop = .tornTail(offset: offset, reason: reason)
+                case .budgetExhausted:
+                    stop = .undecided(offset: offset, reason: reason)
                 }
-                return WALFileScan(
-                    firstOpNum: firstOpNum, records: records, validEnd: offset,
-                    stop: .tornTail(offset: offset, reason: reason))
+                return WALFileScan(firstOpNum: firstOpNum, records: records, validEnd: offset, stop: stop)
             }
         }
         return WALFileScan(firstOpNum: firstOpNum, records: records, validEnd: offset, stop: nil)
@@ -98,23 +104,39 @@ public enum WALFileScanner {
             opNum: opNum, syncedThrough: syncedThrough, offset: offset, payloadRange: (offset + WALFormat.recordHeaderSize)..<end))
     }
 
-    /// The offset of the first record after `offset` that passes its checks and
-    /// whose `synced_through` is at least `opNum` — proof that `opNum` had been
-    /// made durable before that record was written — if any.
-    static func findRecordProvingDurability(_ bytes: UnsafeRawBufferPointer, after offset: Int, ofOpNum opNum: UInt64) -> Int? {
+    enum DurabilityProof: Equatable {
+        case found(Int)
+        case notFound
+        case budgetExhausted
+    }
+
+    /// Looks for a record after `offset` that passes its checks and whose
+    /// `synced_through` is at least `opNum` — proof that `opNum` had been made
+    /// durable before that record was written.
+    ///
+    /// Bounded work: a candidate must be plausible before its CRC is computed
+    /// (op number above `opNum` but no more above it than the records that fit
+    /// between the two offsets, `synced_through` in range, length inside the
+    /// file), and the bytes checksummed are capped at 4× the input plus 1 MiB,
+    /// so crafted input cannot make recovery quadratic.
+    static func findRecordProvingDurability(_ bytes: UnsafeRawBufferPointer, after offset: Int, ofOpNum opNum: UInt64) -> DurabilityProof {
+        var budget = 4 * bytes.count + (1 << 20)
         var candidate = offset + 1
         while candidate + WALFormat.recordHeaderSize <= bytes.count {
             let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
             let candidateOp = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 8, as: UInt64.self))
             let syncedThrough = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 16, as: UInt64.self))
-            // Cheap plausibility filter first; the CRC decides.
-            if candidateOp > opNum, syncedThrough >= opNum,
-               length <= bytes.count - candidate - WALFormat.recordHeaderSize,
-               case .valid = checkRecord(bytes, at: candidate, expectedOpNum: nil) {
-                return candidate
+            // Ops opNum..<candidateOp lie between the two offsets, each at least a header long.
+            let maxOpsBetween = UInt64((candidate - offset) / WALFormat.recordHeaderSize)
+            if candidateOp > opNum, candidateOp - opNum <= maxOpsBetween,
+               syncedThrough >= opNum, syncedThrough < candidateOp,
+               length <= bytes.count - candidate - WALFormat.recordHeaderSize {
+                budget -= WALFormat.recordHeaderSize + length
+                if budget < 0 { return .budgetExhausted }
+                if case .valid = checkRecord(bytes, at: candidate, expectedOpNum: nil) { return .found(candidate) }
             }
             candidate += 1
         }
-        return nil
+        return .notFound
     }
 }

@@ -170,6 +170,10 @@ public final class WriteAheadLog: @unchecked Sendable {
                 throw WALError(code: .corruption,
                                message: "WAL file \(path) is corrupt at offset \(offset): \(reason); newer WAL files follow it, so this is damage to synced data, not a torn write",
                                file: path, offset: UInt64(offset))
+            case .undecided(let offset, let reason):
+                throw WALError(code: .corruption,
+                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); the bytes after it are full of record-like headers, so damage to synced data cannot be ruled out (restore from a snapshot, or move the file aside)",
+                               file: path, offset: UInt64(offset))
             case .damagedBeforeValidRecords(let offset, let reason, let later):
                 throw WALError(code: .corruption,
                                message: "WAL file \(path) is corrupt at offset \(offset): \(reason); a record at offset \(later) shows this data had been synced, so it is damage, not a torn write (restore from a snapshot)",
