@@ -161,10 +161,8 @@ public final class Collection: Sendable {
     public func scroll(offset: PointID? = nil, limit: Int = 10, withPayload: Bool = true, withVector: Bool = false)
         -> (points: [Record], nextOffset: PointID?)
     {
-        let all = segment.allRecords(withPayload: withPayload, withVector: withVector)
-        let start = offset.map { o in all.firstIndex { $0.id >= o } ?? all.count } ?? 0
-        let end = min(all.count, start + max(limit, 0))
-        return (Array(all[start..<end]), end < all.count ? all[end].id : nil)
+        let page = segment.scroll(offset: offset, limit: limit, withPayload: withPayload, withVector: withVector)
+        return (page.records, page.next)
     }
 
     /// The `limit` nearest points to `vector` under vector `using`'s distance,

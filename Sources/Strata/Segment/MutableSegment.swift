@@ -155,10 +155,23 @@ final class MutableSegment: @unchecked Sendable {
         }
     }
 
-    /// Every live point, ordered by id (for scroll-like reads, checks and tests).
-    func allRecords(withPayload: Bool, withVector: Bool) -> [Record] {
+    /// A page of points in id order: at most `limit` starting at `offset`
+    /// (inclusive), and the id that starts the next page. Sorts the ids on each
+    /// call (O(n log n)); payloads and vectors are copied for the page only.
+    func scroll(offset: PointID?, limit: Int, withPayload: Bool, withVector: Bool) -> (records: [Record], next: PointID?) {
         lock.withReadLock {
-            slotOf.keys.sorted().map { record(slot: slotOf[$0]!, withPayload: withPayload, withVector: withVector) }
+            let ids = slotOf.keys.sorted()
+            var start = 0
+            if let offset {
+                var high = ids.count
+                while start < high {
+                    let mid = (start + high) / 2
+                    if ids[mid] < offset { start = mid + 1 } else { high = mid }
+                }
+            }
+            let end = start + min(max(limit, 0), ids.count - start)
+            let page = ids[start..<end].map { record(slot: slotOf[$0]!, withPayload: withPayload, withVector: withVector) }
+            return (page, end < ids.count ? ids[end] : nil)
         }
     }
 
