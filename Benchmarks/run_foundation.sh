@@ -40,7 +40,7 @@ echo "== upsert: qdrant-edge"
 "$VENV/bin/python" Benchmarks/upsert_peer.py "$DATA" --batch 100,1000 --writers 1 --repeat 3 | tee "$OUT/upsert-qdrant-edge.jsonl"
 
 echo "== scan: strata"
-$STRATA bench scan --data "$DATA" --queries 1000 --json | tee "$OUT/scan-strata.jsonl"
+$STRATA bench scan --data "$DATA" --queries 1000 --engine --json | tee "$OUT/scan-strata.jsonl"
 echo "== scan: faiss"
 "$VENV/bin/python" Benchmarks/flat_scan_peer.py --data "$DATA" --queries 1000 | tee "$OUT/scan-faiss.jsonl"
 

@@ -44,6 +44,10 @@ def main():
         m, f = mine[0], flat[0]
         print(f"  strata {m['qps']:.1f} qps (recall {m['recall10']}, {m.get('isa')}) vs faiss-flat {f['qps']:.1f} qps "
               f"(recall {f['recall10']}) = {m['qps'] / f['qps']:.2f}x")
+    engine = [s for s in scan if s.get("bench") == "scan-engine"]
+    if engine and flat:
+        e, f = engine[0], flat[0]
+        print(f"  strata through Collection.search {e['qps']:.1f} qps (recall {e['recall10']}) vs faiss-flat = {e['qps'] / f['qps']:.2f}x")
     if batch:
         print(f"  for information: faiss-flat-batch (all queries in one sgemm call) {batch[0]['qps']:.1f} qps")
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Strata
 import Foundation
 import StrataVectorMath
 
@@ -45,6 +46,12 @@ struct BenchScanCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also measure every supported kernel level (ns per distance in L1, L2 and out of cache).")
     var kernels = false
 
+    @Flag(name: .long, help: "Also load the base into a temporary Strata collection (real write path) and time Collection.search, printing a second line with \"bench\":\"scan-engine\".")
+    var engine = false
+
+    @Option(name: .long, help: "Where --engine creates its temporary data directory.")
+    var workDir: String = NSTemporaryDirectory()
+
     /// Rows scored per scoreBatch call: 2048 scores = 8 KiB, resident in L1.
     static let chunkRows = 2048
 
@@ -72,9 +79,13 @@ struct BenchScanCommand: AsyncParsableCommand {
 
         let result = runScan(base: base, queries: query, metric: scanMetric, kernels: kernelSet)
 
+        let engineResult = engine ? try await runThroughEngine(base: base, queries: query, metric: scanMetric) : nil
+
         var recall: Double?
+        var engineRecall: Double?
         if let groundTruth, meta.groundTruthMatches(scanMetric), groundTruth.dim >= k {
             recall = result.recall(against: groundTruth, k: k)
+            engineRecall = engineResult?.recall(against: groundTruth, k: k)
         }
         let fields: [(String, JSONField)] = [
             ("bench", .string("scan")), ("n", .int(base.rows)), ("dim", .int(base.dim)),
@@ -91,6 +102,17 @@ struct BenchScanCommand: AsyncParsableCommand {
                 + (recall.map { ", recall@\(k) \(String(format: "%.4f", $0))" } ?? ""))
         }
         print(JSONField.line(fields))
+
+        if let engineResult {
+            print(JSONField.line([
+                ("bench", .string("scan-engine")), ("n", .int(base.rows)), ("dim", .int(base.dim)),
+                ("queries", .int(query.rows)), ("k", .int(k)), ("metric", .string(scanMetric.rawValue)),
+                ("qps", .number(engineResult.qps, digits: 1)), ("p50_ms", .number(engineResult.percentileMs(0.50), digits: 3)),
+                ("p99_ms", .number(engineResult.percentileMs(0.99), digits: 3)),
+                ("recall\(k)", engineRecall.map { .number($0, digits: 4) } ?? .null),
+                ("isa", .string(VectorKernelSet.selected.instructionSet.rawValue)),
+            ]))
+        }
 
         if kernels {
             for set in VectorKernelSet.supported {
@@ -143,6 +165,48 @@ struct BenchScanCommand: AsyncParsableCommand {
             var hits: [(id: Int, score: Float)] = []
             latencies.append(clock.measure { hits = search(q) })
             results.append(hits.map(\.id))
+        }
+        return ScanResult(latencies: latencies, results: results)
+    }
+}
+
+// MARK: - Through the engine
+
+extension BenchScanCommand {
+    /// Loads the base into a fresh collection through the public API (relaxed
+    /// durability: the load is not what is measured), then times
+    /// `Collection.search` per query: the path users get, with its locking,
+    /// chunking and result building.
+    fileprivate func runThroughEngine(base: borrowing AlignedMatrix, queries: borrowing AlignedMatrix, metric: DistanceMetric) async throws -> ScanResult {
+        let directory = scanDataPath(workDir, "strata-bench-scan-\(getpid())-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let db = try Database.open(at: directory, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
+        defer { db.close() }
+        let collection = try db.createCollection("scan", config: CollectionConfig(size: base.dim, distance: metric))
+        let dim = base.dim
+        var row = 0
+        while row < base.rows {
+            let end = min(row + 1000, base.rows)
+            var points: [PointStruct] = []
+            points.reserveCapacity(end - row)
+            for r in row..<end {
+                points.append(PointStruct(id: .number(UInt64(r)), vector: Array(UnsafeBufferPointer(start: base.row(r), count: dim))))
+            }
+            try await collection.upsert(points)
+            row = end
+        }
+        let queryVectors = (0..<queries.rows).map { Array(UnsafeBufferPointer(start: queries.row($0), count: dim)) }
+        for q in queryVectors.prefix(5) { _ = try collection.search(q, limit: k) }  // warm-up
+        var latencies: [Duration] = []
+        var results: [[Int]] = []
+        let clock = ContinuousClock()
+        for q in queryVectors {
+            var hits: [ScoredPoint] = []
+            latencies.append(try clock.measure { hits = try collection.search(q, limit: k) })
+            results.append(hits.map { hit in
+                if case .number(let n) = hit.id { return Int(n) }
+                return -1
+            })
         }
         return ScanResult(latencies: latencies, results: results)
     }
