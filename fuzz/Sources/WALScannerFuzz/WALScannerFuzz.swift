@@ -81,6 +81,8 @@ private func scanOneFile(_ input: UnsafeRawBufferPointer) {
         precondition(offset == scan.validEnd && offset < input.count)
     case .damagedBeforeValidRecords(let offset, _, let later):
         precondition(offset == scan.validEnd && later > offset && later < input.count)
+    case .undecided(let offset, _):
+        precondition(offset == scan.validEnd && offset < input.count)
     }
 }
 
