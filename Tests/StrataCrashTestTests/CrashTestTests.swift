@@ -101,3 +101,53 @@ func temporaryPath(_ label: String) -> String {
         #expect(report.corrupt >= 1)
     }
 }
+
+@Suite struct CrashTestCommandTests {
+    /// `strata crashtest` as a user runs it: exit status 0 and the summary line last.
+    @Test func commandPrintsTheSummaryLineAndExitsZero() throws {
+        let directory = temporaryPath("cli")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try strataExecutable())
+        process.arguments = ["crashtest", "--dir", directory, "--cycles", "3", "--seed", "3", "--quiet"]
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let lines = String(decoding: data, as: UTF8.self).split(separator: "\n")
+        #expect(process.terminationStatus == 0)
+        let last = try #require(lines.last)
+        #expect(last.hasPrefix("crashtest: cycles=3 acked="))
+        #expect(last.hasSuffix("lost=0 phantom=0 corrupt=0"))
+    }
+
+    /// The directory lock holds across processes: while a child has the store
+    /// open, opening it here fails with `.locked`; once the child is killed, the
+    /// kernel drops its lock and opening works.
+    @Test func secondProcessIsLockedOutUntilTheFirstDies() throws {
+        let directory = temporaryPath("lock")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: try strataExecutable())
+        child.arguments = ["crashtest-child", "--dir", directory, "--seed", "1", "--cycle", "1", "--writers", "1"]
+        let output = Pipe()
+        child.standardOutput = output
+        try child.run()
+        // Wait for the child's READY line (it has the lock from then on).
+        var seen = ""
+        while !seen.contains("READY") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            seen += String(decoding: chunk, as: UTF8.self)
+        }
+        #expect(seen.contains("READY"))
+        let error = #expect(throws: StrataError.self) { try Database.open(at: directory) }
+        #expect(error?.code == .locked)
+        kill(child.processIdentifier, SIGKILL)
+        child.waitUntilExit()
+        let db = try Database.open(at: directory)
+        #expect(db.collectionNames() == [CrashWorkload.collectionName])
+        db.close()
+    }
+}
