@@ -5,6 +5,7 @@
 //   StrataBinary                  little-endian encoding and CRC32C checksums
 //   StrataCompression             lz4/zstd behind one compress/decompress API
 //   StrataVectorMath              distance kernels and top-k selection
+//   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataWAL                     write-ahead log with group commit
 //   Strata                        the engine: database, collections, segments, recovery
 //   StrataCrashTest               the kill -9 crash harness (library + CLI command)
@@ -44,10 +45,11 @@ let package = Package(
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
+        .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "Strata",
-            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL"],
+            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel"],
             swiftSettings: swiftSettings
         ),
         .target(name: "StrataCrashTest", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),

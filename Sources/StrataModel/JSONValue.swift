@@ -45,15 +45,6 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
-    /// Parses JSON text.
-    public init(parsing text: String) throws {
-        do {
-            self = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
-        } catch {
-            throw StrataError.invalid("invalid JSON: \(error)")
-        }
-    }
-
     /// Compact JSON text with sorted keys.
     public var description: String {
         let encoder = JSONEncoder()
@@ -62,7 +53,7 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
     }
 
     /// True when every number in the value is finite (JSON cannot hold NaN or infinity).
-    var isFinite: Bool {
+    public var isFinite: Bool {
         switch self {
         case .double(let d): return d.isFinite
         case .array(let a): return a.allSatisfy(\.isFinite)
