@@ -7,6 +7,7 @@
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataWAL                     write-ahead log with group commit
+//   StrataSegment                 immutable segment files (mmap'd vectors, compressed payload blocks)
 //   Strata                        the engine: database, collections, segments, recovery
 //   StrataCrashTest               the kill -9 crash harness (library + CLI command)
 //   StrataCLI                     the `strata` command-line tool
@@ -48,8 +49,16 @@ let package = Package(
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
+            name: "StrataSegment",
+            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataModel"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Strata",
-            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel"],
+            dependencies: [
+                "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
+                "StrataSegment",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "StrataCrashTest", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
@@ -71,6 +80,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "StrataCrashTestTests",
             dependencies: ["StrataCrashTest", "Strata"],

@@ -1,4 +1,5 @@
 import StrataIO
+import StrataSegment
 import StrataWAL
 
 /// Every error the engine's public API throws: a code to branch on, a message
@@ -59,6 +60,15 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
             default: code = error.cause?.code == .noSpace ? .resourceExhausted : .io
             }
             return StrataError(code, "\(context): \(error.message)", cause: error)
+        }
+        if let error = error as? SegmentError {
+            let code: Code
+            switch error.code {
+            case .corruption, .unsupportedVersion: code = .corruption
+            case .invalidArgument: code = .invalidArgument
+            default: code = error.cause?.code == .noSpace ? .resourceExhausted : .io
+            }
+            return StrataError(code, "\(context): \(error.description)", cause: error)
         }
         if let error = error as? IOError {
             let code: Code

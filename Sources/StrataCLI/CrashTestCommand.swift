@@ -38,6 +38,9 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Test the relaxed durability mode with this sync interval (default: durable mode).")
     var periodicSyncMs: Int?
 
+    @Option(name: .long, help: "basic (upserts and deletes) or optimizer (also tiny segments, constant flushes, merges, vacuums and WAL truncation).")
+    var workload: String = "basic"
+
     @Flag(name: .long, help: "Do not print a progress line per cycle (to standard error).")
     var quiet = false
 
@@ -45,6 +48,9 @@ struct CrashTestCommand: AsyncParsableCommand {
         guard cycles >= 1 else { throw ValidationError("--cycles must be at least 1") }
         guard (1...64).contains(writers) else { throw ValidationError("--writers must be 1…64") }
         guard maxDelayMs >= 40 else { throw ValidationError("--max-delay-ms must be at least 40") }
+        guard CrashWorkload.Kind(rawValue: workload) != nil else {
+            throw ValidationError("--workload must be one of \(CrashWorkload.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
     }
 
     func run() async throws {
@@ -52,6 +58,7 @@ struct CrashTestCommand: AsyncParsableCommand {
         options.writers = writers
         options.maxKillDelayMilliseconds = maxDelayMs
         options.periodicSyncMilliseconds = periodicSyncMs
+        options.workload = CrashWorkload.Kind(rawValue: workload)!
         let quiet = self.quiet
         let summary = try CrashTestDriver.run(options) { line in
             if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) }
@@ -72,10 +79,12 @@ struct CrashTestChildCommand: AsyncParsableCommand {
     @Option var cycle: UInt32
     @Option var writers: Int = 4
     @Option var periodicSyncMs: Int?
+    @Option var workload: String = "basic"
 
     func run() async throws {
         let durability: Durability = periodicSyncMs.map { .periodic(milliseconds: $0) } ?? .durable
-        try await CrashTestChild.run(directory: dir, seed: seed, cycle: cycle, writers: writers, durability: durability)
+        guard let kind = CrashWorkload.Kind(rawValue: workload) else { throw ValidationError("unknown workload \(workload)") }
+        try await CrashTestChild.run(directory: dir, seed: seed, cycle: cycle, writers: writers, durability: durability, workload: kind)
     }
 }
 

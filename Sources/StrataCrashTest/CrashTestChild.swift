@@ -16,19 +16,43 @@ import StrataIO
 /// operation starts, and its ack only after the store acknowledged it, so the
 /// parent knows, for every operation, whether it was acknowledged or in flight.
 public enum CrashTestChild {
-    public static func run(directory: String, seed: UInt64, cycle: UInt32, writers: Int, durability: Durability) async throws {
+    public static func run(directory: String, seed: UInt64, cycle: UInt32, writers: Int, durability: Durability,
+                           workload: CrashWorkload.Kind = .basic) async throws {
         let db = try Database.open(at: directory, options: DatabaseOptions(durability: durability))
         let collection: Collection
         if db.collectionNames().contains(CrashWorkload.collectionName) {
             collection = try db.collection(CrashWorkload.collectionName)
         } else {
-            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig)
+            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: workload))
         }
         emit("READY")
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<writers {
                 group.addTask {
                     await runWriter(collection, writer: writer, seed: seed, cycle: cycle)
+                }
+            }
+            if workload == .optimizer {
+                // Flushes and merges on a thread of their own (they block), as
+                // fast as they go, on top of the background optimizer.
+                group.addTask {
+                    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                        let thread = Thread {
+                            var round = 0
+                            while true {
+                                round += 1
+                                do {
+                                    if round % 3 == 0 { try collection.optimize() } else { try collection.flush() }
+                                } catch {
+                                    emit("E maintenance \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
+                                    done.resume()
+                                    return
+                                }
+                                usleep(2000)
+                            }
+                        }
+                        thread.start()
+                    }
                 }
             }
         }

@@ -16,6 +16,8 @@ public struct CrashTestOptions: Sendable {
     public var childExecutable: String
     /// `nil` for the default durable mode, else the periodic sync interval.
     public var periodicSyncMilliseconds: Int? = nil
+    /// What the child does besides writing.
+    public var workload: CrashWorkload.Kind = .basic
 
     public init(directory: String, cycles: Int, seed: UInt64, childExecutable: String) {
         self.directory = directory
@@ -72,7 +74,7 @@ public enum CrashTestDriver {
                 + (cycleReport.isClean ? "" : " — PROBLEMS: lost=\(cycleReport.lost) phantom=\(cycleReport.phantom) corrupt=\(cycleReport.corrupt)"))
             if !cycleReport.isClean {
                 summary.problems.insert(
-                    "reproduce with: strata crashtest --dir <empty dir> --cycles \(cycle) --seed \(options.seed) (first failing cycle: \(cycle))",
+                    "reproduce with: strata crashtest --dir <empty dir> --cycles \(cycle) --seed \(options.seed) --workload \(options.workload.rawValue) --writers \(options.writers) (first failing cycle: \(cycle))",
                     at: 0)
                 break
             }
@@ -87,6 +89,7 @@ public enum CrashTestDriver {
         var arguments = ["crashtest-child", "--dir", options.directory, "--seed", String(options.seed),
                          "--cycle", String(cycle), "--writers", String(options.writers)]
         if let ms = options.periodicSyncMilliseconds { arguments += ["--periodic-sync-ms", String(ms)] }
+        arguments += ["--workload", options.workload.rawValue]
         process.arguments = arguments
         let stdout = Pipe()
         let stderr = Pipe()

@@ -47,6 +47,11 @@ struct CrashTestOracle {
         var acks: [Key: UInt64] = [:]
         for line in childOutput.split(separator: "\n", omittingEmptySubsequences: true) {
             let fields = line.split(separator: " ")
+            if fields.first == "E" {
+                report.problems.append("cycle \(cycle): the child reported a failure: \(line)")
+                report.corrupt += 1
+                continue
+            }
             guard fields.count >= 3, let writer = Int(fields[1]), let sequence = Int(fields[2]) else { continue }
             let key = Key(writer: writer, sequence: sequence)
             switch fields[0] {
@@ -66,9 +71,6 @@ struct CrashTestOracle {
                 }
             case "A" where fields.count == 4:
                 if let opNum = UInt64(fields[3]) { acks[key] = opNum }
-            case "E":
-                report.problems.append("cycle \(cycle): child reported a failed write: \(line)")
-                report.corrupt += 1
             default:
                 continue
             }
@@ -118,7 +120,14 @@ struct CrashTestOracle {
             report.problems.append("cycle \(cycle): the collection is missing after recovery: \(error)")
             return report
         }
-        let records = collection.scroll(limit: Int.max, withPayload: true, withVector: true).points
+        let records: [Record]
+        do {
+            records = try collection.scroll(limit: Int.max, withPayload: true, withVector: true).points
+        } catch {
+            report.corrupt += 1
+            report.problems.append("cycle \(cycle): reading the store failed: \(error)")
+            return report
+        }
         var actual: [UInt64: Entry] = [:]
         for record in records {
             guard case .number(let id) = record.id, case .int(let rawToken)? = record.payload?["token"] else {

@@ -13,8 +13,30 @@ public enum CrashWorkload {
     /// Ids are drawn from 0..<idSpace so upserts overwrite and deletes hit.
     public static let idSpace: UInt64 = 1500
 
-    public static var collectionConfig: CollectionConfig {
-        CollectionConfig(size: dimension, distance: .euclid)
+    public static var collectionConfig: CollectionConfig { collectionConfig(for: .basic) }
+
+    /// The collection each workload writes to. `.optimizer` forces tiny
+    /// segments so seals, flushes, merges, vacuums and WAL truncations happen
+    /// all the time.
+    public static func collectionConfig(for workload: Kind) -> CollectionConfig {
+        switch workload {
+        case .basic:
+            return CollectionConfig(size: dimension, distance: .euclid)
+        case .optimizer:
+            return CollectionConfig(
+                size: dimension, distance: .euclid,
+                optimizers: OptimizersConfig(deletedThreshold: 0.1, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
+                                             indexingThresholdKB: 2, flushIntervalSec: 1))
+        }
+    }
+
+    /// What the crash-test child does besides writing.
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Upserts and deletes from concurrent writers.
+        case basic
+        /// The same, plus tiny segments and a task that keeps calling
+        /// `flush()` and `optimize()`; the WAL is truncated constantly.
+        case optimizer
     }
 
     /// The vector stored for `token`: values in [-1, 1), exactly representable

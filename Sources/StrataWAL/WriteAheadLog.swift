@@ -81,6 +81,9 @@ public final class WriteAheadLog: @unchecked Sendable {
     private let wakeUp: Condition
     private var pending: [PendingAppend] = []
     private var closing = false
+    /// Callers of `sync()` waiting for the writer thread to fdatasync.
+    private var syncWaiters = 0
+    private var completedForcedSyncs: UInt64 = 0
     private var writerStopped = false
     private var failure: WALError?
     private var lastOpNumValue: UInt64
@@ -229,6 +232,11 @@ public final class WriteAheadLog: @unchecked Sendable {
 
     public var stats: WALStatistics { mutex.withLock { statistics } }
 
+    /// Number of log files on disk now.
+    public var fileCount: Int {
+        ((try? fileSystem.listDirectory(directory)) ?? []).filter { WALFormat.firstOpNum(fromFileName: $0) != nil }.count
+    }
+
     /// Appends `payload` as the next record and returns its op number once it
     /// is acknowledged (durable, in `.durable` mode). `whenDurable` runs on the
     /// writer thread, in op-number order, after the record is durable and before
@@ -259,10 +267,27 @@ public final class WriteAheadLog: @unchecked Sendable {
             if let failure { return failure }
             if closing { return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
             pending.append(append)
-            wakeUp.signal()
+            // broadcast, not signal: `sync()` callers wait on the same condition.
+            wakeUp.broadcast()
             return nil
         }
         if let rejection { append.complete(.failure(rejection)) }
+    }
+
+    /// Makes every acknowledged record durable now (in `.periodic` mode they may
+    /// still be in the page cache), by asking the writer thread to `fdatasync`.
+    /// Throws if the log has failed or the sync fails.
+    public func sync() throws {
+        try mutex.withLock {
+            if let failure { throw failure }
+            let target = completedForcedSyncs + 1
+            syncWaiters += 1
+            wakeUp.broadcast()
+            while completedForcedSyncs < target && failure == nil && !writerStopped { wakeUp.wait() }
+            syncWaiters -= 1
+            if let failure { throw failure }
+            if completedForcedSyncs < target { throw WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+        }
     }
 
     /// Stops accepting appends, finishes the queued ones, syncs, and stops the
@@ -288,7 +313,7 @@ public final class WriteAheadLog: @unchecked Sendable {
         if case .periodic(let ms) = options.durability { intervalNanos = UInt64(max(ms, 1)) * 1_000_000 }
         while true {
             mutex.lock()
-            while pending.isEmpty && !closing {
+            while pending.isEmpty && !closing && syncWaiters == 0 {
                 if let intervalNanos, unsynced {
                     let elapsed = nanoseconds(ContinuousClock.now - lastSync)
                     if elapsed >= intervalNanos { break }
@@ -299,10 +324,17 @@ public final class WriteAheadLog: @unchecked Sendable {
             }
             let batch = takeBatch()
             let stopping = closing && batch.isEmpty
+            let forced = syncWaiters > 0
             mutex.unlock()
 
             if !batch.isEmpty { writeBatch(batch) }
-            if unsynced, stopping || isSyncDue(intervalNanos) { periodicSync() }
+            if unsynced, stopping || forced || isSyncDue(intervalNanos) { periodicSync() }
+            if forced {
+                mutex.withLock {
+                    completedForcedSyncs += 1
+                    wakeUp.broadcast()
+                }
+            }
             if stopping {
                 mutex.withLock {
                     writerStopped = true
@@ -439,6 +471,7 @@ public final class WriteAheadLog: @unchecked Sendable {
             unsynced = false  // never sync again after a failure: no retry at close, no retry loop in periodic mode
             let queued: [PendingAppend] = mutex.withLock {
                 if failure == nil { failure = error }
+                wakeUp.broadcast()
                 let rest = pending
                 pending.removeAll()
                 return rest

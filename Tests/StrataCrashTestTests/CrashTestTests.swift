@@ -151,3 +151,27 @@ func temporaryPath(_ label: String) -> String {
         db.close()
     }
 }
+
+@Suite(.serialized) struct OptimizerCrashTests {
+    /// Tiny segments, constant flushes, merges, vacuums and WAL truncation in
+    /// the child while it is killed at random moments.
+    @Test func killedDuringFlushesAndMergesNeverLosesAcknowledgedWrites() throws {
+        let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_CRASHTEST_SEED"] ?? "") ?? 7_2026
+        print("seed: \(seed)")
+        let directory = temporaryPath("optimizer")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var options = CrashTestOptions(directory: directory, cycles: 20, seed: seed, childExecutable: try strataExecutable())
+        options.workload = .optimizer
+        options.maxKillDelayMilliseconds = 500
+        let summary = try CrashTestDriver.run(options) { print($0) }
+        print(summary.line)
+        #expect(summary.isClean, "\(summary.problems.joined(separator: "\n"))")
+        #expect(summary.acked > 100)
+        // The workload really exercised the LSM machinery.
+        let db = try Database.open(at: directory)
+        defer { db.close() }
+        let info = try db.collection(CrashWorkload.collectionName).storageInfo
+        #expect(info.checkpoint > 0, "no flush was ever published")
+        #expect(!info.segments.isEmpty)
+    }
+}

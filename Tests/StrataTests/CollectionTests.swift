@@ -63,7 +63,7 @@ import Testing
                 }
                 try await c.upsert(points)
             }
-            for record in c.scroll(limit: .max, withVector: true).points {
+            for record in try c.scroll(limit: .max, withVector: true).points {
                 guard case .number(let id) = record.id else { continue }
                 stored[id] = record.vectors?[""]
             }
@@ -92,14 +92,14 @@ import Testing
             try await c.upsert([PointStruct(id: 1, vector: [1], payload: ["a": 1, "b": 2]),
                                 PointStruct(id: 2, vector: [1])])
             try await c.setPayload(["b": 3, "c": "x"], for: [1, 2, 99])
-            #expect(c.retrieve([1]).first?.payload == ["a": 1, "b": 3, "c": "x"])
-            #expect(c.retrieve([2]).first?.payload == ["b": 3, "c": "x"])
+            #expect(try c.retrieve([1]).first?.payload == ["a": 1, "b": 3, "c": "x"])
+            #expect(try c.retrieve([2]).first?.payload == ["b": 3, "c": "x"])
             try await c.deletePayloadKeys(["a", "c"], for: [1])
-            #expect(c.retrieve([1]).first?.payload == ["b": 3])
+            #expect(try c.retrieve([1]).first?.payload == ["b": 3])
             try await c.overwritePayload(["z": true], for: [1])
-            #expect(c.retrieve([1]).first?.payload == ["z": true])
+            #expect(try c.retrieve([1]).first?.payload == ["z": true])
             try await c.clearPayload(for: [1, 2])
-            #expect(c.retrieve([1, 2]).map(\.payload) == [[:], [:]])
+            #expect(try c.retrieve([1, 2]).map(\.payload) == [[:], [:]])
             #expect(c.count() == 2)  // id 99 was not created
         }
     }
@@ -109,7 +109,7 @@ import Testing
             try await c.upsert([PointStruct(id: 1, vector: [1], payload: ["v": 1]),
                                 PointStruct(id: 1, vector: [2], payload: ["v": 2])])
             #expect(c.count() == 1)
-            #expect(c.retrieve([1], withVector: true).first?.vectors?[""] == [2])
+            #expect(try c.retrieve([1], withVector: true).first?.vectors?[""] == [2])
         }
     }
 
@@ -132,7 +132,7 @@ import Testing
             var seen: [PointID] = []
             var offset: PointID? = nil
             repeat {
-                let page = c.scroll(offset: offset, limit: 10)
+                let page = try c.scroll(offset: offset, limit: 10)
                 seen += page.points.map(\.id)
                 offset = page.nextOffset
             } while offset != nil

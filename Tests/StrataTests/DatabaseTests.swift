@@ -86,8 +86,8 @@ import Testing
         defer { db.close() }
         let c = try db.collection("docs")
         #expect(c.count() == 2)
-        #expect(c.retrieve([1]).isEmpty)
-        let record = try #require(c.retrieve([2], withVector: true).first)
+        #expect(try c.retrieve([1]).isEmpty)
+        let record = try #require(try c.retrieve([2], withVector: true).first)
         #expect(record.vectors?[""] == [4, 5, 6])
         #expect(record.payload == ["n": 7, "f": 1.5, "list": [1, "x", nil, true]])
         #expect(record.version == 4)

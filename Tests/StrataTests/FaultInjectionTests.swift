@@ -15,8 +15,8 @@ import Testing
         PointStruct(id: .number(UInt64(id)), vector: (0..<8).map { Float(id * 8 + $0) }, payload: ["n": .int(Int64(id))])
     }
 
-    func ids(_ collection: Collection) -> Set<Int> {
-        Set(collection.scroll(limit: .max).points.compactMap { record -> Int? in
+    func ids(_ collection: Collection) throws -> Set<Int> {
+        Set(try collection.scroll(limit: .max).points.compactMap { record -> Int? in
             guard case .number(let n) = record.id else { return nil }
             return Int(n)
         })
@@ -43,8 +43,8 @@ import Testing
         let recovered = try reopened.collection("c")
         var expected = Set((0..<8).flatMap { w in (0..<25).map { w * 100 + $0 } })
         expected.remove(3)
-        #expect(ids(recovered) == expected)
-        #expect(recovered.retrieve([.number(101)], withVector: true).first?.vectors?[""] == point(101).vectors[""])
+        #expect(try ids(recovered) == expected)
+        #expect(try recovered.retrieve([.number(101)], withVector: true).first?.vectors?[""] == point(101).vectors[""])
     }
 
     @Test func powerLossInPeriodicModeRecoversAPrefixWithNoHoles() async throws {
@@ -58,7 +58,7 @@ import Testing
             fs.simulatePowerLoss(.randomTear(seed: seed))
             db.close()
             let reopened = try Database.open(at: root, options: options, fileSystem: fs)
-            let present = ids(try reopened.collection("c"))
+            let present = try ids(reopened.collection("c"))
             // Op i+1 wrote point i: a prefix means points 0..<k for some k.
             #expect(present == Set(0..<present.count), "seed \(seed): recovered \(present.sorted()) is not a prefix")
             reopened.close()
@@ -83,11 +83,11 @@ import Testing
         let reopened = try Database.open(at: root, fileSystem: fs)
         defer { reopened.close() }
         let recovered = try reopened.collection("c")
-        let present = ids(recovered)
+        let present = try ids(recovered)
         #expect(present.contains(1))
         #expect(!present.contains(3))
         try await recovered.upsert([point(4)])  // writable again after reopen
-        #expect(ids(recovered).contains(4))
+        #expect(try ids(recovered).contains(4))
     }
 
     @Test func diskFullFailsTheWriteCleanlyAndWritesResumeWhenSpaceReturns() async throws {
@@ -107,7 +107,7 @@ import Testing
 
         let reopened = try Database.open(at: root, fileSystem: fs)
         defer { reopened.close() }
-        #expect(ids(try reopened.collection("c")) == Set(0..<10).union(100..<150))
+        #expect(try ids(reopened.collection("c")) == Set(0..<10).union(100..<150))
     }
 
     @Test func crashAtEveryFileSystemOperationRecoversAcknowledgedWrites() async throws {
@@ -160,7 +160,7 @@ import Testing
                     #expect(outcome.acked.isEmpty, "\(context): collection missing but \(outcome.acked.count) writes were acknowledged")
                     continue
                 }
-                let present = ids(try db.collection("c"))
+                let present = try ids(db.collection("c"))
                 let lost = outcome.acked.subtracting(present).subtracting([outcome.inFlightDelete].compactMap { $0 })
                 let phantom = present.subtracting(outcome.acked).subtracting([outcome.inFlightUpsert].compactMap { $0 })
                 #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
@@ -202,9 +202,9 @@ import Testing
         let db = try Database.open(at: dir.path)
         defer { db.close() }
         let c = try db.collection("c")
-        #expect(ids(c) == Set(0..<4))
+        #expect(try ids(c) == Set(0..<4))
         #expect(c.recoveryReport.cutTail != nil)
         try await c.upsert([point(9)])
-        #expect(c.retrieve([.number(9)]).count == 1)
+        #expect(try c.retrieve([.number(9)]).count == 1)
     }
 }

@@ -24,17 +24,17 @@ public final class Collection: Sendable {
     public let config: CollectionConfig
     let directory: String
     private let wal: WriteAheadLog
-    let segment: MutableSegment
+    let store: CollectionStore
 
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
-    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, segment: MutableSegment) {
+    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore) {
         self.name = name
         self.config = config
         self.directory = directory
         self.wal = wal
-        self.segment = segment
+        self.store = store
     }
 
     /// What recovery found in the WAL when this collection was opened.
@@ -42,6 +42,35 @@ public final class Collection: Sendable {
 
     /// WAL counters (records, group commits, syncs).
     public var walStatistics: WALStatistics { wal.stats }
+
+    /// Seals the mutable segment, writes it as an immutable segment, publishes
+    /// the manifest and truncates the WAL, now (the optimizer also does this in
+    /// the background). Blocking: call it off the cooperative pool for big
+    /// collections.
+    public func flush() throws {
+        do { try store.flush() } catch { throw StrataError.wrapping(error, context: "flushing collection `\(name)`") }
+    }
+
+    /// Flushes, then merges and vacuums segments until the optimizer config is
+    /// met. Blocking.
+    public func optimize() throws {
+        do { try store.optimize() } catch { throw StrataError.wrapping(error, context: "optimizing collection `\(name)`") }
+    }
+
+    /// Reads every byte of every immutable segment and checks every checksum
+    /// (opening already checked headers, metadata, the manifest and the whole
+    /// WAL). Returns the problems found, each naming the file and section.
+    public func verify() -> [String] { store.verifySegments() }
+
+    /// The shape of the collection's storage right now.
+    public var storageInfo: StorageInfo {
+        let stats = store.statistics
+        return StorageInfo(
+            mutablePoints: stats.mutablePoints, frozenSegments: stats.frozenSegments,
+            segments: stats.immutableSegments,
+            checkpoint: stats.checkpoint, lastOperation: stats.appliedOpNum, walFiles: wal.fileCount,
+            backgroundError: stats.lastMaintenanceError)
+    }
 
     // MARK: - Opening
 
@@ -73,10 +102,13 @@ public final class Collection: Sendable {
         guard stored.formatVersion == 1 else {
             throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads version 1")
         }
-        let segment = MutableSegment(config: stored.config)
+        let store = try CollectionStore(name: name, directory: directory, config: stored.config, fileSystem: fileSystem)
+        let checkpoint = store.checkpoint
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
+            // Operations up to the checkpoint are already in the segments.
+            guard opNum > checkpoint else { return }
             let operation: WriteOperation
             do {
                 operation = try WriteOperation.decode(payload)
@@ -84,12 +116,20 @@ public final class Collection: Sendable {
                 throw StrataError(.corruption,
                     "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
             }
-            segment.apply(operation, opNum: opNum)
+            store.apply(operation, opNum: opNum)
         }
-        return Collection(name: name, config: stored.config, directory: directory, wal: wal, segment: segment)
+        guard wal.lastOpNum >= checkpoint else {
+            throw StrataError(.corruption,
+                "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
+        }
+        store.start(wal: wal)
+        return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store)
     }
 
-    func close() { wal.close() }
+    func close() {
+        store.stop()
+        wal.close()
+    }
 
     // MARK: - Writes
 
@@ -135,10 +175,10 @@ public final class Collection: Sendable {
     }
 
     private func log(_ operation: WriteOperation) async throws -> UpdateResult {
-        let segment = self.segment
+        let store = self.store
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in
-                segment.apply(operation, opNum: opNum)
+                store.apply(operation, opNum: opNum)
             }
             return UpdateResult(operationID: opNum)
         } catch {
@@ -149,19 +189,20 @@ public final class Collection: Sendable {
     // MARK: - Reads
 
     /// Number of points.
-    public func count() -> Int { segment.pointCount }
+    public func count() -> Int { store.count() }
 
-    /// The points with these ids that exist, in the order asked.
-    public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) -> [Record] {
-        segment.retrieve(ids, withPayload: withPayload, withVector: withVector)
+    /// The points with these ids that exist, in the order asked. Throws
+    /// `.corruption` naming the file if a needed segment block fails its checksum.
+    public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {
+        try store.retrieve(ids, withPayload: withPayload, withVector: withVector)
     }
 
     /// Points in id order, starting at `offset` (inclusive), at most `limit`,
     /// plus the id to pass as `offset` for the next page (nil at the end).
-    public func scroll(offset: PointID? = nil, limit: Int = 10, withPayload: Bool = true, withVector: Bool = false)
+    public func scroll(offset: PointID? = nil, limit: Int = 10, withPayload: Bool = true, withVector: Bool = false) throws
         -> (points: [Record], nextOffset: PointID?)
     {
-        let page = segment.scroll(offset: offset, limit: limit, withPayload: withPayload, withVector: withVector)
+        let page = try store.scroll(offset: offset, limit: limit, withPayload: withPayload, withVector: withVector)
         return (page.records, page.next)
     }
 
@@ -177,7 +218,7 @@ public final class Collection: Sendable {
         }
         guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
         let query = try prepare(vector, name: using, params: params, what: "query vector")
-        return segment.search(query: query, using: using, limit: limit, withPayload: withPayload, withVector: withVector)
+        return try store.search(query: query, using: using, limit: limit, withPayload: withPayload, withVector: withVector)
     }
 
     // MARK: - Validation

@@ -1,5 +1,13 @@
 import StrataIO
+import StrataSegment
 import StrataVectorMath
+
+/// One search hit inside one segment.
+struct SegmentHit {
+    let id: PointID
+    let version: UInt64
+    let score: Float
+}
 
 /// The in-memory segment that takes every write after it is logged.
 ///
@@ -53,40 +61,41 @@ final class MutableSegment: @unchecked Sendable {
 
     // MARK: - Writes
 
-    /// Applies one logged operation. Operations must be valid (checked before
-    /// logging); this never fails.
-    func apply(_ operation: WriteOperation, opNum: UInt64) {
+    /// Inserts or replaces a whole point written by op `opNum` (no-op if the
+    /// stored version is newer). The point must be valid (checked before logging).
+    func upsert(_ point: PointStruct, opNum: UInt64) {
         lock.withWriteLock {
-            switch operation {
-            case .upsert(let points):
-                for point in points { upsert(point, opNum: opNum) }
-            case .delete(let targets):
-                for id in targets {
-                    guard let slot = slotOf[id], versions[slot] < opNum else { continue }
-                    free(slot)
-                }
-            case .setPayload(let targets, let payload):
-                updatePayloads(targets, opNum: opNum) { existing in
-                    var merged = existing ?? [:]
-                    for (key, value) in payload { merged[key] = value }
-                    return merged
-                }
-            case .overwritePayload(let targets, let payload):
-                updatePayloads(targets, opNum: opNum) { _ in payload }
-            case .deletePayloadKeys(let targets, let keys):
-                updatePayloads(targets, opNum: opNum) { existing in
-                    guard var remaining = existing else { return nil }
-                    for key in keys { remaining[key] = nil }
-                    return remaining
-                }
-            case .clearPayload(let targets):
-                updatePayloads(targets, opNum: opNum) { _ in [:] }
-            }
+            upsertLocked(point, opNum: opNum)
             lastAppliedOpNum = max(lastAppliedOpNum, opNum)
         }
     }
 
-    private func upsert(_ point: PointStruct, opNum: UInt64) {
+    /// Removes the point if op `opNum` is newer than it. Returns whether it was here.
+    @discardableResult
+    func delete(_ id: PointID, opNum: UInt64) -> Bool {
+        lock.withWriteLock {
+            guard let slot = slotOf[id] else { return false }
+            if versions[slot] < opNum { free(slot) }
+            lastAppliedOpNum = max(lastAppliedOpNum, opNum)
+            return true
+        }
+    }
+
+    /// Changes the payload of the point if it is here; returns whether it was.
+    @discardableResult
+    func updatePayload(_ id: PointID, opNum: UInt64, _ change: (Payload?) -> Payload?) -> Bool {
+        lock.withWriteLock {
+            guard let slot = slotOf[id] else { return false }
+            if versions[slot] < opNum {
+                payloads[slot] = change(payloads[slot])
+                versions[slot] = opNum
+            }
+            lastAppliedOpNum = max(lastAppliedOpNum, opNum)
+            return true
+        }
+    }
+
+    private func upsertLocked(_ point: PointStruct, opNum: UInt64) {
         let slot: Int
         if let existing = slotOf[point.id] {
             guard versions[existing] < opNum else { return }
@@ -134,14 +143,6 @@ final class MutableSegment: @unchecked Sendable {
         freeSlots.append(slot)
     }
 
-    private func updatePayloads(_ targets: [PointID], opNum: UInt64, _ change: (Payload?) -> Payload?) {
-        for id in targets {
-            guard let slot = slotOf[id], versions[slot] < opNum else { continue }
-            payloads[slot] = change(payloads[slot])
-            versions[slot] = opNum
-        }
-    }
-
     // MARK: - Reads
 
     func contains(_ id: PointID) -> Bool { lock.withReadLock { slotOf[id] != nil } }
@@ -155,23 +156,34 @@ final class MutableSegment: @unchecked Sendable {
         }
     }
 
-    /// A page of points in id order: at most `limit` starting at `offset`
-    /// (inclusive), and the id that starts the next page. Sorts the ids on each
-    /// call (O(n log n)); payloads and vectors are copied for the page only.
-    func scroll(offset: PointID?, limit: Int, withPayload: Bool, withVector: Bool) -> (records: [Record], next: PointID?) {
+    /// The version of `id`, if it is here.
+    func version(of id: PointID) -> UInt64? {
+        lock.withReadLock { slotOf[id].map { versions[$0] } }
+    }
+
+    /// The stored point (vectors and payload), if it is here.
+    func point(_ id: PointID) -> (point: PointStruct, version: UInt64)? {
         lock.withReadLock {
-            let ids = slotOf.keys.sorted()
-            var start = 0
-            if let offset {
-                var high = ids.count
-                while start < high {
-                    let mid = (start + high) / 2
-                    if ids[mid] < offset { start = mid + 1 } else { high = mid }
-                }
+            guard let slot = slotOf[id] else { return nil }
+            return (PointStruct(id: id, vectors: vectors(slot: slot), payload: payloads[slot]), versions[slot])
+        }
+    }
+
+    /// Every id here, sorted.
+    func sortedIDs() -> [PointID] { lock.withReadLock { slotOf.keys.sorted() } }
+
+    /// Bytes of vector data held (what the seal threshold is measured in).
+    var vectorBytes: Int {
+        lock.withReadLock { slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } }
+    }
+
+    /// Every point, sorted by id, as an immutable segment's writer takes them.
+    func buildPoints() -> [SegmentBuildPoint] {
+        lock.withReadLock {
+            slotOf.keys.sorted().map { id in
+                let slot = slotOf[id]!
+                return SegmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot])
             }
-            let end = start + min(max(limit, 0), ids.count - start)
-            let page = ids[start..<end].map { record(slot: slotOf[$0]!, withPayload: withPayload, withVector: withVector) }
-            return (page, end < ids.count ? ids[end] : nil)
         }
     }
 
@@ -192,9 +204,10 @@ final class MutableSegment: @unchecked Sendable {
         return result
     }
 
-    /// Exact top-`limit` by scanning every point that has vector `using`.
-    /// `query` is validated (and normalised for cosine) by the caller.
-    func search(query: [Float], using name: String, limit: Int, withPayload: Bool, withVector: Bool) -> [ScoredPoint] {
+    /// Exact top-`limit` hits by scanning every point that has vector `using`,
+    /// skipping ids in `excluded`. `query` is validated (and normalised for
+    /// cosine) by the caller.
+    func searchHits(query: [Float], using name: String, limit: Int, excluded: [PointID: UInt64] = [:]) -> [SegmentHit] {
         lock.withReadLock {
             guard let index = columnIndex[name], limit > 0 else { return [] }
             let column = columns[index]
@@ -213,21 +226,21 @@ final class MutableSegment: @unchecked Sendable {
                                 metric: column.distance, query: queryBuffer.baseAddress!,
                                 base: base.baseAddress! + start * dim, count: n, dim: dim,
                                 into: out.baseAddress!)
-                            // Free slots and points without this vector never rank:
-                            // the selector ignores NaN scores.
+                            // Free slots, points without this vector and excluded ids
+                            // never rank: the selector ignores NaN scores.
                             for i in 0..<n where !column.present[start + i] { out[i] = .nan }
+                            if !excluded.isEmpty {
+                                for i in 0..<n {
+                                    if let id = ids[start + i], excluded[id] != nil { out[i] = .nan }
+                                }
+                            }
                             selector.insert(scores: UnsafeBufferPointer(start: out.baseAddress!, count: n), firstID: start)
                             start += n
                         }
                     }
                 }
             }
-            return selector.sorted().map { hit in
-                ScoredPoint(
-                    id: ids[hit.id]!, version: versions[hit.id], score: hit.score,
-                    payload: withPayload ? (payloads[hit.id] ?? [:]) : nil,
-                    vectors: withVector ? vectors(slot: hit.id) : nil)
-            }
+            return selector.sorted().map { SegmentHit(id: ids[$0.id]!, version: versions[$0.id], score: $0.score) }
         }
     }
 }

@@ -1,0 +1,38 @@
+/// The storage layout of a collection at one moment (for `strata inspect`,
+/// monitoring and tests).
+public struct StorageInfo: Sendable, Equatable {
+    public struct Segment: Sendable, Equatable {
+        public var id: UInt64
+        /// Points stored in the segment file, including deleted ones.
+        public var points: Int
+        /// Points deleted or superseded since the file was written.
+        public var deleted: Int
+        /// The segment file's path.
+        public var path: String
+        /// Bytes on disk per section of the file.
+        public var sections: [Section]
+        /// Payload bytes before and after block compression.
+        public var payloadRawBytes: Int
+        public var payloadCompressedBytes: Int
+
+        public struct Section: Sendable, Equatable {
+            public var name: String
+            public var bytes: Int
+        }
+    }
+
+    /// Points in the mutable (in-memory) segment.
+    public var mutablePoints: Int
+    /// Sealed segments waiting to be written.
+    public var frozenSegments: Int
+    /// Immutable segments the manifest lists.
+    public var segments: [Segment]
+    /// Operations up to this one are in the segments; the WAL holds the rest.
+    public var checkpoint: UInt64
+    /// The newest operation applied.
+    public var lastOperation: UInt64
+    /// WAL files on disk.
+    public var walFiles: Int
+    /// The last background flush or merge error, if the last attempt failed.
+    public var backgroundError: String?
+}

@@ -1,0 +1,102 @@
+import StrataIO
+import StrataSegment
+import StrataVectorMath
+
+/// An immutable segment in use by a collection: its mmap'd file and the
+/// deletions made against it since it was written.
+///
+/// Thread safety: `tombstones`, `persistedGeneration` and `persistedCount` are
+/// guarded by the owning `CollectionStore`'s lock; `reader` is immutable.
+final class ImmutableSegment: @unchecked Sendable {
+    // SAFETY: mutable state is only touched under the owning store's lock (see above).
+    let id: UInt64
+    let reader: SegmentReader
+    /// Internal offset → op number of the operation that deleted (or superseded) it.
+    var tombstones: [UInt32: UInt64]
+    /// Generation of the tombstone file the durable manifest names (0 = none).
+    var persistedGeneration: UInt64
+    /// How many tombstones that file holds.
+    var persistedCount: Int
+
+    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0) {
+        self.id = id
+        self.reader = reader
+        self.tombstones = tombstones
+        self.persistedGeneration = persistedGeneration
+        self.persistedCount = tombstones.count
+    }
+
+    var liveCount: Int { reader.pointCount - tombstones.count }
+
+    /// The live offset of `id`, if the segment holds it and it is not deleted.
+    func liveOffset(of id: PointID) -> Int? {
+        guard let offset = reader.offset(of: id), tombstones[UInt32(offset)] == nil else { return nil }
+        return offset
+    }
+
+    func record(at offset: Int, withPayload: Bool, withVector: Bool) throws -> Record {
+        Record(
+            id: reader.id(at: offset), version: reader.version(at: offset),
+            payload: withPayload ? (try reader.payload(at: offset) ?? [:]) : nil,
+            vectors: withVector ? vectors(at: offset) : nil)
+    }
+
+    func vectors(at offset: Int) -> [String: [Float]] {
+        var result: [String: [Float]] = [:]
+        for spec in reader.vectorSpecs where reader.hasVector(spec.name, at: offset) {
+            result[spec.name] = reader.vector(spec.name, at: offset)
+        }
+        return result
+    }
+
+    /// Exact top-`limit` over the live points that have vector `name`, reading
+    /// the vectors straight from the mapping. Returns (offset, score) pairs.
+    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)] {
+        let count = reader.pointCount
+        guard limit > 0, count > 0 else { return [] }
+        var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
+        let chunk = 2048
+        var scores = [Float](repeating: 0, count: chunk)
+        let found: Void? = reader.withVectors(name) { base, dim in
+            query.withUnsafeBufferPointer { q in
+                scores.withUnsafeMutableBufferPointer { out in
+                    var start = 0
+                    while start < count {
+                        let n = min(chunk, count - start)
+                        VectorKernels.scoreBatch(metric: distance, query: q.baseAddress!, base: base + start * dim,
+                                                 count: n, dim: dim, into: out.baseAddress!)
+                        for i in 0..<n where !reader.hasVector(name, at: start + i) { out[i] = .nan }
+                        if !tombstones.isEmpty {
+                            for i in 0..<n where tombstones[UInt32(start + i)] != nil { out[i] = .nan }
+                        }
+                        selector.insert(scores: UnsafeBufferPointer(start: out.baseAddress!, count: n), firstID: start)
+                        start += n
+                    }
+                }
+            }
+        }
+        guard found != nil else { return [] }
+        return selector.sorted().map { (offset: $0.id, score: $0.score) }
+    }
+}
+
+/// A mutable segment that stopped taking writes and waits to be written as an
+/// immutable segment. Deletions against it are kept beside it.
+final class FrozenSegment: @unchecked Sendable {
+    // SAFETY: `tombstones` is guarded by the owning store's lock; `segment` is no
+    // longer written to.
+    let segment: MutableSegment
+    /// Every operation up to this one is reflected here or in older segments.
+    let sealOpNum: UInt64
+    /// Point id → op number of the operation that deleted or superseded it.
+    var tombstones: [PointID: UInt64] = [:]
+
+    init(segment: MutableSegment, sealOpNum: UInt64) {
+        self.segment = segment
+        self.sealOpNum = sealOpNum
+    }
+
+    var liveCount: Int { segment.pointCount - tombstones.count }
+
+    func isLive(_ id: PointID) -> Bool { tombstones[id] == nil && segment.contains(id) }
+}

@@ -1,0 +1,256 @@
+import Foundation
+import StrataIO
+import StrataSegment
+
+/// Sealing, flushing, merging, vacuuming, publishing and WAL truncation.
+/// Everything here runs under `maintenanceMutex`: on the collection's
+/// maintenance thread, or on a caller's thread through `flush()`/`optimize()`.
+extension CollectionStore {
+    /// Wakes the maintenance thread (e.g. the mutable segment passed its threshold).
+    func requestMaintenance() {
+        wakeUpMutex.withLock {
+            wakeRequested = true
+            wakeUpCondition.signal()
+        }
+    }
+
+    func runMaintenance() {
+        let interval = UInt64(config.optimizers.flushIntervalSec) * 1_000_000_000
+        while true {
+            let (stop, requested): (Bool, Bool) = wakeUpMutex.withLock {
+                if !stopping && !wakeRequested { wakeUpCondition.wait(nanoseconds: interval) }
+                let requested = wakeRequested
+                wakeRequested = false
+                return (stopping, requested)
+            }
+            if stop { break }
+            do {
+                // Woken by the size threshold: flush what passed it. Woken by the
+                // interval: flush whatever is newer than the checkpoint.
+                try maintenancePass(forceFlush: !requested)
+            } catch {
+                recordMaintenanceError(error)
+                // Back off: the WAL still holds everything; retry on the next wake-up.
+            }
+        }
+        wakeUpMutex.withLock {
+            stopped = true
+            wakeUpCondition.broadcast()
+        }
+    }
+
+    /// Seals and writes the mutable segment (if it holds anything newer than the
+    /// checkpoint), publishes a new manifest, truncates the WAL. Blocking.
+    func flush() throws {
+        try maintenancePass(forceFlush: true, merge: false)
+    }
+
+    /// Flushes, then merges and vacuums until the segment set meets the
+    /// optimizer config. Blocking.
+    func optimize() throws {
+        try maintenancePass(forceFlush: true, merge: true)
+    }
+
+    private func maintenancePass(forceFlush: Bool, merge: Bool = true) throws {
+        try maintenanceMutex.withLock {
+            try sealAndFlush(force: forceFlush)
+            if merge {
+                while try mergeOnce() {}
+            }
+            clearMaintenanceError()
+        }
+    }
+
+    // MARK: - Flush
+
+    private func sealAndFlush(force: Bool) throws {
+        sealIfNeeded(force: force)
+        while let segment = oldestFrozen() {
+            try flush(segment)
+        }
+    }
+
+    /// Turns the mutable segment into a frozen one when it is big enough, or
+    /// when `force` and it holds operations newer than the checkpoint.
+    private func sealIfNeeded(force: Bool) {
+        withStateLock { state in
+            let threshold = config.optimizers.indexingThresholdKB * 1024
+            let hasNewOps = state.appliedOpNum > state.manifest.checkpoint && state.frozen.isEmpty
+            if state.mutable.vectorBytes >= threshold || (force && hasNewOps) {
+                state.frozen.append(FrozenSegment(segment: state.mutable, sealOpNum: state.appliedOpNum))
+                state.mutable = MutableSegment(config: config)
+            }
+        }
+    }
+
+    private func oldestFrozen() -> FrozenSegment? { withStateLock { $0.frozen.first } }
+
+    /// Writes a frozen segment as an immutable one and publishes it.
+    private func flush(_ segment: FrozenSegment) throws {
+        let points = segment.segment.buildPoints()
+        let id = withStateLock { state -> UInt64 in
+            defer { state.manifest.nextSegmentID += 1 }
+            return state.manifest.nextSegmentID
+        }
+        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
+        withStateLock { state in
+            precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
+            state.frozen.removeFirst()
+            if let reader {
+                let written = ImmutableSegment(id: id, reader: reader)
+                // Deletions that reached the frozen segment while it was written.
+                for (pointID, opNum) in segment.tombstones {
+                    if let offset = reader.offset(of: pointID) { written.tombstones[UInt32(offset)] = opNum }
+                }
+                state.immutables.append(written)
+            }
+        }
+        try publish(checkpoint: segment.sealOpNum, retiring: [])
+    }
+
+    /// Writes and syncs `segments/seg-<id>.seg` and opens it.
+    private func writeSegment(id: UInt64, points: [SegmentBuildPoint]) throws -> SegmentReader {
+        let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
+        let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
+        if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
+        _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, to: path, fileSystem: fileSystem)
+        try fileSystem.syncDirectory(segmentsDirectory)
+        return try SegmentReader.open(path: path, fileSystem: fileSystem)
+    }
+
+    // MARK: - Merge and vacuum
+
+    /// Runs one merge or vacuum if the segment set calls for it; returns
+    /// whether it did.
+    private func mergeOnce() throws -> Bool {
+        let optimizers = config.optimizers
+        // Pick inputs and snapshot their tombstones.
+        let plan: (inputs: [ImmutableSegment], snapshots: [[UInt32: UInt64]], checkpoint: UInt64)? = withStateLock { state in
+            var inputs: [ImmutableSegment] = []
+            if let vacuum = state.immutables.first(where: { segment in
+                segment.reader.pointCount >= optimizers.vacuumMinVectorNumber
+                    && Double(segment.tombstones.count) >= optimizers.deletedThreshold * Double(max(segment.reader.pointCount, 1))
+                    && segment.tombstones.values.contains { $0 <= state.manifest.checkpoint }
+            }) {
+                inputs = [vacuum]
+            } else if state.immutables.count > optimizers.targetSegmentCount {
+                let bySize = state.immutables.sorted { $0.liveCount < $1.liveCount }
+                let excess = state.immutables.count - optimizers.targetSegmentCount + 1
+                var bytes = 0
+                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 }
+                for segment in bySize where inputs.count < max(excess, 2) {
+                    let segmentBytes = segment.liveCount * rowBytes
+                    if inputs.count >= 2 && bytes + segmentBytes > optimizers.maxSegmentBytes { break }
+                    inputs.append(segment)
+                    bytes += segmentBytes
+                }
+                if inputs.count < 2 { inputs = [] }
+            }
+            guard !inputs.isEmpty else { return nil }
+            return (inputs, inputs.map(\.tombstones), state.manifest.checkpoint)
+        }
+        guard let plan else { return false }
+
+        // Copy the live points out. A tombstone newer than the checkpoint lives
+        // only in memory, so its point is kept (and tombstoned again below):
+        // replaying that operation after a crash must still find it.
+        var points: [SegmentBuildPoint] = []
+        for (segment, tombstones) in zip(plan.inputs, plan.snapshots) {
+            let reader = segment.reader
+            for offset in 0..<reader.pointCount {
+                if let opNum = tombstones[UInt32(offset)], opNum <= plan.checkpoint { continue }
+                let payload: Payload?
+                do {
+                    payload = try reader.payload(at: offset)
+                } catch {
+                    throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)", cause: error as? SegmentError)
+                }
+                points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset),
+                                                vectors: segment.vectors(at: offset), payload: payload))
+            }
+        }
+        points.sort { $0.id < $1.id }
+        let id = withStateLock { state -> UInt64 in
+            defer { state.manifest.nextSegmentID += 1 }
+            return state.manifest.nextSegmentID
+        }
+        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
+
+        withStateLock { state in
+            let inputIDs = Set(plan.inputs.map(\.id))
+            state.immutables.removeAll { inputIDs.contains($0.id) }
+            guard let reader else { return }
+            let merged = ImmutableSegment(id: id, reader: reader)
+            // Every tombstone the inputs hold now that the output still has a
+            // point for: the in-memory ones from the snapshot, and the ones that
+            // arrived while the merge ran.
+            for segment in plan.inputs {
+                for (offset, opNum) in segment.tombstones where opNum > plan.checkpoint {
+                    if let newOffset = reader.offset(of: segment.reader.id(at: Int(offset))) {
+                        merged.tombstones[UInt32(newOffset)] = opNum
+                    }
+                }
+            }
+            merged.persistedCount = 0
+            state.immutables.append(merged)
+        }
+        try publish(checkpoint: plan.checkpoint, retiring: plan.inputs)
+        return true
+    }
+
+    // MARK: - Publish
+
+    /// Makes the current segment set durable: new tombstone files for segments
+    /// whose durable tombstones changed, then the manifest (atomically), then
+    /// WAL truncation and removal of files nothing refers to any more.
+    private func publish(checkpoint: UInt64, retiring: [ImmutableSegment]) throws {
+        struct TombstoneWrite {
+            let segment: ImmutableSegment
+            let generation: UInt64
+            let offsets: [UInt32]
+        }
+        let (next, writes, oldGenerations) = withStateLock { state -> (Manifest, [TombstoneWrite], [String]) in
+            var next = Manifest(checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [])
+            var writes: [TombstoneWrite] = []
+            var old: [String] = []
+            for segment in state.immutables {
+                let durable = segment.tombstones.filter { $0.value <= checkpoint }.keys.sorted()
+                var generation = segment.persistedGeneration
+                if durable.count != segment.persistedCount || (durable.isEmpty && generation != 0) {
+                    if generation > 0 { old.append(Manifest.tombstoneFileName(segment.id, generation: generation)) }
+                    generation = durable.isEmpty ? 0 : generation + 1
+                    if generation > 0 { writes.append(TombstoneWrite(segment: segment, generation: generation, offsets: durable)) }
+                }
+                next.segments.append(Manifest.Entry(segmentID: segment.id, tombstoneGeneration: generation))
+            }
+            return (next, writes, old)
+        }
+        // In the periodic mode the WAL records up to the checkpoint may still be
+        // only in the page cache; a power loss must not leave a manifest that
+        // claims operations the log has forgotten (their numbers would be reused).
+        try walForTruncation()?.sync()
+        for write in writes {
+            let path = joinPath(segmentsDirectory, Manifest.tombstoneFileName(write.segment.id, generation: write.generation))
+            try TombstoneFile.write(write.offsets, segmentPointCount: write.segment.reader.pointCount, to: path, fileSystem: fileSystem)
+        }
+        try fileSystem.writeAtomically(joinPath(directory, Manifest.fileName), next.encoded())
+        withStateLock { state in
+            state.manifest = next
+            for write in writes {
+                write.segment.persistedGeneration = write.generation
+                write.segment.persistedCount = write.offsets.count
+            }
+        }
+        // From here on the old files are unreferenced: removing them is
+        // housekeeping (a crash leaves them for the next open to remove).
+        var garbage = oldGenerations
+        for segment in retiring {
+            garbage.append(Manifest.segmentFileName(segment.id))
+            if segment.persistedGeneration > 0 {
+                garbage.append(Manifest.tombstoneFileName(segment.id, generation: segment.persistedGeneration))
+            }
+        }
+        for file in garbage { try? fileSystem.removeFile(joinPath(segmentsDirectory, file)) }
+        try walForTruncation()?.removeFiles(below: checkpoint + 1)
+    }
+}

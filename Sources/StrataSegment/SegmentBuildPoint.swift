@@ -1,0 +1,62 @@
+import StrataModel
+
+/// One named dense vector of a segment: its name (`""` is the unnamed vector)
+/// and its dimension.
+public struct SegmentVectorSpec: Sendable, Equatable {
+    /// UTF-8, at most 255 bytes.
+    public var name: String
+    /// 1…65536.
+    public var dimension: Int
+
+    public init(name: String, dimension: Int) {
+        self.name = name
+        self.dimension = dimension
+    }
+}
+
+/// One point as the writer takes it.
+public struct SegmentBuildPoint: Sendable {
+    public var id: PointID
+    /// The op number of the write that produced this state of the point.
+    public var version: UInt64
+    /// Vectors by name; each name must be one of the segment's `SegmentVectorSpec`s
+    /// and have exactly its dimension. A spec's name missing here means the point
+    /// has no such vector.
+    public var vectors: [String: [Float]]
+    /// nil: no payload (distinct from an empty payload `[:]`).
+    public var payload: Payload?
+
+    public init(id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil) {
+        self.id = id
+        self.version = version
+        self.vectors = vectors
+        self.payload = payload
+    }
+}
+
+/// What `SegmentWriter.write` wrote.
+public struct SegmentWriteStats: Sendable, Equatable {
+    /// Bytes of each section, by the section names of docs/format/segment.md
+    /// (`ids.numbers`, `versions`, `vectors[<name>].data`, `payload.blocks`, …).
+    public var sectionBytes: [String: Int]
+    /// Size of the whole file (sections, padding, header, table, footer).
+    public var fileBytes: Int
+    /// Payload blocks before compression (entry tables and encoded payloads).
+    public var payloadRawBytes: Int
+    /// Payload blocks as stored (the `payload.blocks` section).
+    public var payloadCompressedBytes: Int
+    public var payloadBlockCount: Int
+    public var pointCount: Int
+
+    public init(
+        sectionBytes: [String: Int], fileBytes: Int, payloadRawBytes: Int, payloadCompressedBytes: Int,
+        payloadBlockCount: Int, pointCount: Int
+    ) {
+        self.sectionBytes = sectionBytes
+        self.fileBytes = fileBytes
+        self.payloadRawBytes = payloadRawBytes
+        self.payloadCompressedBytes = payloadCompressedBytes
+        self.payloadBlockCount = payloadBlockCount
+        self.pointCount = pointCount
+    }
+}

@@ -1,0 +1,68 @@
+import StrataBinary
+
+extension SegmentReader {
+    /// Checks everything: the checks of `open` again (in case the file changed
+    /// since), the checksum of every section (vector data, payload blocks and
+    /// ancillary sections included), every payload block (its CRC, decompression to
+    /// exactly its raw size, its entry table, each entry one JSON object with nothing
+    /// after it), and that the rows of absent vectors are zero.
+    ///
+    /// - Returns: every problem found, each a `SegmentError` (`.corruption`) naming
+    ///   the file, the section and, for payload blocks, the block; empty when the
+    ///   segment is sound. Does not stop at the first problem.
+    /// - Complexity: reads and checksums the whole file and decompresses every
+    ///   payload block: O(file size). Blocking; keep it off the cooperative pool.
+    public func verifyAll() -> [SegmentError] {
+        var problems: [SegmentError] = []
+        do {
+            _ = try SegmentLayout.parse(mappedBytes, file: path)
+        } catch {
+            problems.append(error)
+        }
+        for section in layout.sections {
+            let name = section.displayName
+            guard !problems.contains(where: { $0.section == name }) else { continue }
+            if SegmentFormat.maskedCRC(mappedBytes.slice(section.offset, section.length)) != section.crc {
+                problems.append(.corruption(path, name, "checksum mismatch"))
+            }
+        }
+        for b in layout.blocks.indices {
+            if let problem = verifyBlock(b) { problems.append(problem) }
+        }
+        for vector in layout.vectors {
+            let name = vector.spec.name
+            let rowBytes = 4 * vector.spec.dimension
+            for offset in 0..<layout.pointCount where !hasVector(name, at: offset) {
+                let row = mappedBytes.slice(vector.dataOffset + rowBytes * offset, rowBytes)
+                if !row.allSatisfy({ $0 == 0 }) {
+                    problems.append(.corruption(
+                        path, "vectors[\(name)].data",
+                        "the row of point offset \(offset), which has no such vector, is not zero"))
+                    break
+                }
+            }
+        }
+        return problems
+    }
+
+    /// The first problem of payload block `b`, or nil.
+    private func verifyBlock(_ b: Int) -> SegmentError? {
+        do {
+            let raw = try decodeBlock(b)
+            let points = layout.pointRange(ofBlock: b)
+            return raw.withUnsafeBytes { raw -> SegmentError? in
+                for j in 0..<points.count {
+                    let range = PayloadBlock.entryRange(raw, pointCount: points.count, entry: j)
+                    do {
+                        _ = try PayloadBlock.decodeEntry(raw.slice(range.lowerBound, range.count))
+                    } catch {
+                        return blockError(b, "the payload of point offset \(points.lowerBound + j) does not decode: \(error)")
+                    }
+                }
+                return nil
+            }
+        } catch {
+            return error
+        }
+    }
+}
