@@ -32,7 +32,8 @@ extension SegmentReader {
         for vector in layout.vectors {
             let name = vector.spec.name
             let rowBytes = 4 * vector.spec.dimension
-            for offset in 0..<layout.pointCount where !hasVector(name, at: offset) {
+            for offset in 0..<layout.pointCount
+            where mappedBytes[vector.presenceOffset + offset >> 3] & (1 << UInt8(offset & 7)) == 0 {
                 let row = mappedBytes.slice(vector.dataOffset + rowBytes * offset, rowBytes)
                 if !row.allSatisfy({ $0 == 0 }) {
                     problems.append(.corruption(

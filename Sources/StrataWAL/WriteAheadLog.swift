@@ -33,6 +33,9 @@ public struct WALOptions: Sendable, Equatable {
 public struct WALRecoveryReport: Sendable, Equatable {
     public var files = 0
     public var records = 0
+    /// The op number the oldest log file starts at (its records may start later
+    /// only if it is empty). With truncation, earlier operations are gone.
+    public var firstOpNum: UInt64 = 1
     public var lastOpNum: UInt64 = 0
     /// Where a torn tail was cut, if one was: file, offset, reason.
     public var cutTail: CutTail?
@@ -187,6 +190,7 @@ public final class WriteAheadLog: @unchecked Sendable {
                     try replay(record.opNum, UnsafeRawBufferPointer(rebasing: raw[record.payloadRange]))
                 }
             }
+            if report.files == 0 { report.firstOpNum = scan.firstOpNum }
             report.files += 1
             report.records += scan.records.count
             let nextOp = scan.firstOpNum + UInt64(scan.records.count)

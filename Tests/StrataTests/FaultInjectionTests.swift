@@ -169,6 +169,102 @@ import Testing
         }
     }
 
+    /// Power loss at every file-system operation of a workload that flushes,
+    /// copies on write, merges and vacuums: every publish step (segment file,
+    /// tombstone file, manifest rename, directory syncs, WAL truncation,
+    /// removal of merged-away files) is a crash point.
+    @Test func crashAtEveryStepOfFlushAndMergeKeepsAcknowledgedWrites() async throws {
+        struct Outcome {
+            var acked = Set<Int>()
+            var inFlight: Int?
+            var copyOnWriteAcked = false
+            var copyOnWriteInFlight = false
+        }
+        let lsmConfig = CollectionConfig(
+            size: 8, distance: .euclid,
+            optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 2, defaultSegmentNumber: 2,
+                                         indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
+        func workload(_ fs: FaultInjectingFileSystem) async -> Outcome {
+            var outcome = Outcome()
+            do {
+                let db = try Database.open(at: root, options: DatabaseOptions(walFileSize: 400), fileSystem: fs)
+                defer { db.close() }
+                let c = try db.createCollection("c", config: lsmConfig)
+                for i in 0..<12 {
+                    outcome.inFlight = i
+                    try await c.upsert([point(i)])
+                    outcome.acked.insert(i)
+                    outcome.inFlight = nil
+                    if i % 3 == 2 { try c.flush() }
+                    if i == 4 {
+                        outcome.copyOnWriteInFlight = true
+                        try await c.setPayload(["cow": true], for: [.number(1)])
+                        outcome.copyOnWriteAcked = true
+                        outcome.copyOnWriteInFlight = false
+                    }
+                    if i == 7 {
+                        outcome.inFlight = -2
+                        try await c.delete([.number(2)])
+                        outcome.acked.remove(2)
+                        outcome.inFlight = nil
+                    }
+                }
+                try c.optimize()
+            } catch {
+                // The simulated crash.
+            }
+            return outcome
+        }
+        let counter = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let complete = await workload(counter)
+        #expect(complete.acked.count == 11 && complete.copyOnWriteAcked)
+        let total = counter.operationCount
+        do {
+            let db = try Database.open(at: root, fileSystem: counter)
+            let info = try db.collection("c").storageInfo
+            #expect(info.segments.count <= 2 && info.checkpoint > 0, "the workload should flush and merge: \(info)")
+            db.close()
+        }
+        for crashPoint in 1...total {
+            for mode in [PowerLossMode.dropUnsynced, .randomTear(seed: UInt64(crashPoint))] {
+                let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+                fs.crashAfterOperations = crashPoint
+                let outcome = await workload(fs)
+                fs.simulatePowerLoss(mode)
+                let context = "crash point \(crashPoint)/\(total), \(mode)"
+                let db: Database
+                do {
+                    db = try Database.open(at: root, fileSystem: fs)
+                } catch {
+                    Issue.record("\(context): reopening failed: \(error)")
+                    continue
+                }
+                defer { db.close() }
+                guard db.collectionNames().contains("c") else {
+                    #expect(outcome.acked.isEmpty, "\(context): collection missing")
+                    continue
+                }
+                let c = try db.collection("c")
+                let present = try ids(c)
+                var lost = outcome.acked.subtracting(present)
+                var phantom = present.subtracting(outcome.acked)
+                if let inFlight = outcome.inFlight {
+                    if inFlight == -2 { lost.remove(2) } else { phantom.remove(inFlight) }
+                }
+                #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
+                #expect(phantom.isEmpty, "\(context): phantom points: \(phantom.sorted())")
+                #expect(c.count() == present.count, "\(context): count disagrees with scroll")
+                if outcome.copyOnWriteAcked, present.contains(1) {
+                    #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == true, "\(context): acknowledged payload update lost")
+                }
+                if !outcome.copyOnWriteAcked && !outcome.copyOnWriteInFlight, present.contains(1) {
+                    #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == nil, "\(context): phantom payload update")
+                }
+                #expect(c.verify().isEmpty, "\(context): verify found problems")
+            }
+        }
+    }
+
     /// Writes points 0..<5 (one op each) to collection "c" on the real file
     /// system and returns the path of its WAL file.
     func writeFivePoints(in path: String) async throws -> String {

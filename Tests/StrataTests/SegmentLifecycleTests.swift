@@ -1,5 +1,5 @@
 import Foundation
-import Strata
+@testable import Strata
 import StrataIO
 import Testing
 
@@ -204,5 +204,88 @@ import Testing
         let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
         #expect(error?.code == .corruption)
         #expect(error?.message.contains(file) == true)
+    }
+}
+
+/// Rules of docs/format/manifest.md that only matter when operations arrive
+/// between a seal and its publish, or when files go missing.
+@Suite struct ManifestRuleTests {
+    let config = SegmentLifecycleTests.config()
+
+    /// Rule 2: a tombstone newer than the checkpoint must not reach a tombstone
+    /// file, or replaying its copy-on-write operation after a crash finds no
+    /// source point.
+    @Test func copyOnWriteBetweenSealAndPublishSurvivesPowerLoss() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        do {
+            let db = try Database.open(at: "/db", fileSystem: fs)
+            let c = try db.createCollection("c", config: config)
+            try await c.upsert([PointStruct(id: 1, vector: [1, 2, 3, 4, 5, 6], payload: ["a": 1])])
+            try c.flush()  // point 1 now lives in an immutable segment
+            try await c.upsert([PointStruct(id: 2, vector: [6, 5, 4, 3, 2, 1])])
+            c.store.sealForTesting()  // checkpoint-to-be: the upsert of 2
+            try await c.setPayload(["cow": true], for: [1])  // newer than the seal
+            try c.store.flushOldestFrozenForTesting()  // publishes the older checkpoint
+            fs.simulatePowerLoss(.dropUnsynced)
+            db.close()
+        }
+        let db = try Database.open(at: "/db", fileSystem: fs)
+        defer { db.close() }
+        let c = try db.collection("c")
+        #expect(c.count() == 2)
+        #expect(try c.retrieve([1]).first?.payload == ["a": 1, "cow": true])
+    }
+
+    @Test func missingWALFilesAfterTheCheckpointAreCorruption() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path, options: DatabaseOptions(walFileSize: 300))
+            let c = try db.createCollection("c", config: config)
+            try await c.upsert([PointStruct(id: 1, vector: [1, 2, 3, 4, 5, 6])])
+            try c.flush()
+            for i in 2..<12 { try await c.upsert([PointStruct(id: .number(UInt64(i)), vector: [1, 2, 3, 4, 5, 6])]) }
+            db.close()
+        }
+        let walDir = dir.path + "/collections/c/wal"
+        let files = try FileManager.default.contentsOfDirectory(atPath: walDir).filter { $0.hasSuffix(".log") }.sorted()
+        #expect(files.count >= 3)
+        try FileManager.default.removeItem(atPath: walDir + "/" + files[0])
+        let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
+        #expect(error?.code == .corruption)
+        #expect(error?.message.contains("missing") == true)
+    }
+}
+
+@Suite struct VerifyTests {
+    /// Vector data is not checked at open (that would read every vector), but
+    /// `verify` reads everything and names the damaged file and section.
+    @Test func verifyFindsAFlippedByteInVectorDataAndNamesIt() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            let c = try db.createCollection("c", config: SegmentLifecycleTests.config())
+            try await c.upsert((0..<50).map { PointStruct(id: .number(UInt64($0)), vector: [Float($0), 1, 2, 3, 4, 5], payload: ["i": .int(Int64($0))]) })
+            try c.flush()
+            #expect(c.verify().isEmpty)
+            db.close()
+        }
+        let segments = dir.path + "/collections/c/segments"
+        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+        let db0 = try Database.open(at: dir.path)
+        let section = try #require(try db0.collection("c").storageInfo.segments.first?.sections.first { $0.name.contains("vector") })
+        db0.close()
+        #expect(section.bytes > 0)
+        // Flip a byte inside the vector data: find it by its value.
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: segments + "/" + file))
+        var needle = Float(37)
+        let pattern = withUnsafeBytes(of: &needle) { Data($0) }
+        let at = try #require(bytes.range(of: pattern)?.lowerBound)
+        bytes[at + 3] ^= 0x01
+        try bytes.write(to: URL(fileURLWithPath: segments + "/" + file))
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let problems = try db.collection("c").verify()
+        #expect(!problems.isEmpty)
+        #expect(problems.first?.contains(file) == true, "\(problems)")
     }
 }

@@ -118,7 +118,14 @@ public final class Collection: Sendable {
             }
             store.apply(operation, opNum: opNum)
         }
+        // Operations after the checkpoint must all still be in the log.
+        guard wal.recoveryReport.firstOpNum <= checkpoint + 1 else {
+            wal.close()
+            throw StrataError(.corruption,
+                "the WAL of collection `\(name)` starts at operation \(wal.recoveryReport.firstOpNum) but its manifest's checkpoint is \(checkpoint): the WAL files with operations \(checkpoint + 1)…\(wal.recoveryReport.firstOpNum - 1) are missing from \(walDirectory)")
+        }
         guard wal.lastOpNum >= checkpoint else {
+            wal.close()
             throw StrataError(.corruption,
                 "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
         }

@@ -18,12 +18,21 @@ final class ImmutableSegment: @unchecked Sendable {
     /// How many tombstones that file holds.
     var persistedCount: Int
 
+    /// Per vector name, the offsets of points that lack it (usually none), so
+    /// scans do not test a presence bit per row.
+    let absentOffsets: [String: [Int]]
+
     init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0) {
         self.id = id
         self.reader = reader
         self.tombstones = tombstones
         self.persistedGeneration = persistedGeneration
         self.persistedCount = tombstones.count
+        var absent: [String: [Int]] = [:]
+        for spec in reader.vectorSpecs {
+            absent[spec.name] = (0..<reader.pointCount).filter { !reader.hasVector(spec.name, at: $0) }
+        }
+        absentOffsets = absent
     }
 
     var liveCount: Int { reader.pointCount - tombstones.count }
@@ -57,6 +66,11 @@ final class ImmutableSegment: @unchecked Sendable {
         var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
         let chunk = 2048
         var scores = [Float](repeating: 0, count: chunk)
+        let absent = absentOffsets[name] ?? []
+        var nextAbsent = 0
+        // Tombstoned offsets in order, so each chunk masks its own with a cursor.
+        let deleted = tombstones.keys.map { Int($0) }.sorted()
+        var nextDeleted = 0
         let found: Void? = reader.withVectors(name) { base, dim in
             query.withUnsafeBufferPointer { q in
                 scores.withUnsafeMutableBufferPointer { out in
@@ -65,9 +79,15 @@ final class ImmutableSegment: @unchecked Sendable {
                         let n = min(chunk, count - start)
                         VectorKernels.scoreBatch(metric: distance, query: q.baseAddress!, base: base + start * dim,
                                                  count: n, dim: dim, into: out.baseAddress!)
-                        for i in 0..<n where !reader.hasVector(name, at: start + i) { out[i] = .nan }
-                        if !tombstones.isEmpty {
-                            for i in 0..<n where tombstones[UInt32(start + i)] != nil { out[i] = .nan }
+                        // Points without this vector and deleted points never rank:
+                        // the selector ignores NaN scores.
+                        while nextAbsent < absent.count && absent[nextAbsent] < start + n {
+                            out[absent[nextAbsent] - start] = .nan
+                            nextAbsent += 1
+                        }
+                        while nextDeleted < deleted.count && deleted[nextDeleted] < start + n {
+                            out[deleted[nextDeleted] - start] = .nan
+                            nextDeleted += 1
                         }
                         selector.insert(scores: UnsafeBufferPointer(start: out.baseAddress!, count: n), firstID: start)
                         start += n

@@ -72,7 +72,7 @@ extension CollectionStore {
 
     /// Turns the mutable segment into a frozen one when it is big enough, or
     /// when `force` and it holds operations newer than the checkpoint.
-    private func sealIfNeeded(force: Bool) {
+    func sealIfNeeded(force: Bool) {
         withStateLock { state in
             let threshold = config.optimizers.indexingThresholdKB * 1024
             let hasNewOps = state.appliedOpNum > state.manifest.checkpoint && state.frozen.isEmpty
@@ -84,6 +84,17 @@ extension CollectionStore {
     }
 
     private func oldestFrozen() -> FrozenSegment? { withStateLock { $0.frozen.first } }
+
+    /// Seals the mutable segment without writing it (tests use this to let
+    /// operations arrive between a seal and its publish).
+    func sealForTesting() { maintenanceMutex.withLock { sealIfNeeded(force: true) } }
+
+    /// Writes and publishes the oldest frozen segment, if any (for tests).
+    func flushOldestFrozenForTesting() throws {
+        try maintenanceMutex.withLock {
+            if let segment = oldestFrozen() { try flush(segment) }
+        }
+    }
 
     /// Writes a frozen segment as an immutable one and publishes it.
     private func flush(_ segment: FrozenSegment) throws {
