@@ -149,9 +149,11 @@ extension CollectionStore {
                 let excess = state.immutables.count - optimizers.targetSegmentCount + 1
                 var bytes = 0
                 let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 }
+                // The smallest segments first, as many as bring the count to the
+                // target, as long as the result stays within max_segment_size.
                 for segment in bySize where inputs.count < max(excess, 2) {
                     let segmentBytes = segment.liveCount * rowBytes
-                    if inputs.count >= 2 && bytes + segmentBytes > optimizers.maxSegmentBytes { break }
+                    if bytes + segmentBytes > optimizers.maxSegmentBytes { break }
                     inputs.append(segment)
                     bytes += segmentBytes
                 }
