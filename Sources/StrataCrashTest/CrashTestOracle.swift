@@ -142,6 +142,10 @@ struct CrashTestOracle {
             }
             actual[id] = Entry(token: token, version: record.version)
         }
+        for problem in collection.verify() {
+            report.corrupt += 1
+            report.problems.append("cycle \(cycle): verify: \(problem)")
+        }
         if collection.count() != records.count {
             report.corrupt += 1
             report.problems.append("cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
