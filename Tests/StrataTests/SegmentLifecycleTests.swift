@@ -76,6 +76,17 @@ import Testing
         #expect(try c.retrieve([.number(2)]).first?.payload == ["seed": 2, "tag": "new"])
     }
 
+    @Test func payloadCanBeSetOnAFlushedPointThatHadNone() async throws {
+        let dir = TemporaryDirectory()
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.createCollection("c", config: Self.config())
+        try await c.upsert([PointStruct(id: 1, vector: vector(1), payload: nil)])
+        try c.flush()
+        try await c.setPayload(["k": "v"], for: [1])
+        #expect(try c.retrieve([1]).first?.payload == ["k": "v"])
+    }
+
     @Test func mergeReducesSegmentsToTheTargetAndKeepsEveryPoint() async throws {
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)

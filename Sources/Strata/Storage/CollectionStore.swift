@@ -215,8 +215,10 @@ final class CollectionStore: @unchecked Sendable {
         for segment in immutables {
             if let offset = segment.liveOffset(of: id) {
                 // A payload block that fails its checksum cannot be copied; the
-                // corruption is reported by reads and `strata verify`.
-                guard let payload = try? segment.reader.payload(at: offset) else { return nil }
+                // corruption is reported by reads and `strata verify`. (A point
+                // without a payload has payload nil, which is copied.)
+                let payload: Payload?
+                do { payload = try segment.reader.payload(at: offset) } catch { return nil }
                 return (PointStruct(id: id, vectors: segment.vectors(at: offset), payload: payload), segment.reader.version(at: offset))
             }
         }
