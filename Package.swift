@@ -26,6 +26,7 @@ let package = Package(
         // For the nested fuzz package (fuzz/Package.swift), which cannot reach plain targets.
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
         .library(name: "StrataIO", targets: ["StrataIO"]),
+        .library(name: "StrataSegment", targets: ["StrataSegment"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -82,6 +83,7 @@ let package = Package(
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression"],
+            exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -25,5 +25,13 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "SegmentReaderFuzz",
+            dependencies: [
+                .product(name: "StrataSegment", package: rootIdentity),
+                .product(name: "StrataIO", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

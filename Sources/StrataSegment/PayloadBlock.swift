@@ -6,7 +6,8 @@ import StrataModel
 ///     raw_block := end:u32*k entry_bytes
 ///
 /// Entry j is bytes `[start_j, end_j)` with `start_0 = 4k`, `start_j = end_{j-1}`;
-/// an empty entry is "no payload", otherwise one JSON object (operations.md `json`).
+/// an empty entry is "no payload", otherwise one JSON object (operations.md `json`)
+/// whose numbers are all finite.
 enum PayloadBlock {
     /// Accumulates the entries of one block for the writer.
     struct Builder {
@@ -69,6 +70,9 @@ enum PayloadBlock {
         let payload = try reader.readJSONObject()
         guard reader.isAtEnd else {
             throw FormatError("\(reader.remaining) bytes follow the payload object")
+        }
+        guard JSONValue.object(payload).isFinite else {
+            throw FormatError("the payload holds a NaN or infinite number, which JSON cannot")
         }
         return payload
     }

@@ -18,7 +18,8 @@ public enum SegmentWriter {
     ///   - points: sorted by id (`PointID`'s `<`), ids unique; at most 2^32 − 1.
     ///   - vectors: the segment's vector names (unique, ≤ 255 UTF-8 bytes) and
     ///     dimensions (1…65536), stored in this order. Every point's vectors must be
-    ///     named here and have exactly that dimension.
+    ///     named here and have exactly that dimension. Payload numbers must be
+    ///     finite; each encoded payload at most 256 MiB.
     ///   - compression: codec of the payload blocks.
     ///   - path: must not exist (the file is created with `.createNew`).
     /// - Throws: `SegmentError` `.invalidArgument` for input breaking the rules above
@@ -204,6 +205,9 @@ public enum SegmentWriter {
                         : "point \(point.id) follows \(previous); points must be sorted by id")
             }
             previous = point.id
+            if let payload = point.payload, !JSONValue.object(payload).isFinite {
+                throw .invalidArgument(path, "the payload of point \(point.id) holds a NaN or infinite number, which JSON cannot")
+            }
             for (name, vector) in point.vectors {
                 guard let dimension = dimensions[name] else {
                     throw .invalidArgument(path, "point \(point.id) has vector \"\(name)\", which is not in the segment's vector specs")

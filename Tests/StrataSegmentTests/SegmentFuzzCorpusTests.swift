@@ -1,0 +1,142 @@
+import Foundation
+import StrataCompression
+import StrataIO
+import StrataModel
+@testable import StrataSegment
+import Testing
+
+/// Every file in `fuzz/corpus/segment/` (seeds made by the real writer, plus any
+/// input the fuzzer ever crashed on) goes through what `SegmentReaderFuzz` does
+/// with an input: open, every accessor, `verifyAll`, raw and with checksums
+/// recomputed. Each must end in a result or a `SegmentError`, never a trap.
+@Suite struct SegmentFuzzCorpusTests {
+    static var corpusDirectory: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // StrataSegmentTests
+            .deletingLastPathComponent().deletingLastPathComponent()  // repository root
+            .appendingPathComponent("fuzz/corpus/segment").path
+    }
+
+    static func corpusFiles() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: corpusDirectory)
+            .filter { !$0.hasPrefix(".") }.sorted()
+            .map { joinPath(corpusDirectory, $0) }
+    }
+
+    @Test func seedCorpusIsThere() throws {
+        let files = try Self.corpusFiles()
+        #expect(files.count >= 8, "the seed corpus is missing: \(Self.corpusDirectory)")
+        // The seeds made by the writer open and verify clean.
+        for path in files where path.hasSuffix(".seg") && path.contains("/seed-") {
+            let reader = try SegmentReader.open(path: path, fileSystem: POSIXFileSystem())
+            #expect(reader.verifyAll().isEmpty, "\(path)")
+        }
+    }
+
+    /// In a child process, so that an input that traps fails this test instead of
+    /// killing the test run.
+    @Test func everyFuzzCorpusFileOpensOrFailsWithSegmentError() async {
+        await #expect(processExitsWith: .success) {
+            for path in try SegmentFuzzCorpusTests.corpusFiles() {
+                let input = try readFile(path)
+                var fixed = input
+                recomputeSegmentChecksums(&fixed)
+                try replayLikeTheFuzzTarget(input)
+                try replayLikeTheFuzzTarget(fixed)
+            }
+        }
+    }
+
+    // MARK: - Seed generation
+
+    /// Regenerates the seed corpus from the real writer. Off by default (it
+    /// writes into the source tree); run with
+    /// `STRATA_WRITE_SEGMENT_FUZZ_SEEDS=1 swift test --filter writeFuzzSeedCorpus`.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["STRATA_WRITE_SEGMENT_FUZZ_SEEDS"] == "1"))
+    func writeFuzzSeedCorpus() throws {
+        let out = Self.corpusDirectory
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
+        var generator = SeededGenerator(seed: 20261125)
+        func save(_ name: String, _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec) throws {
+            let path = "/s/" + name
+            try SegmentWriter.write(points, vectors: specs, compression: codec, to: path, fileSystem: fs)
+            let bytes = try fs.open(path, mode: .readOnly).readAll()
+            #expect(bytes.count < 4096, "\(name) is \(bytes.count) bytes")
+            try writeFile(joinPath(out, name), bytes)
+        }
+        let small = [SegmentVectorSpec(name: "", dimension: 2), SegmentVectorSpec(name: "img", dimension: 3)]
+        try save("seed-empty-no-vectors.seg", [], [], .zstd)
+        try save("seed-empty-two-vectors.seg", [], small, .lz4)
+        try save("seed-one-point.seg", [SegmentBuildPoint(id: 42, version: 7, vectors: ["": [1, -1]], payload: ["k": "v"])], small, .lz4)
+        try save("seed-uuids-zstd.seg", generator.points(6, specs: small, uuidFraction: 1), small, .zstd)
+        try save("seed-mixed-lz4.seg", generator.points(12, specs: small, uuidFraction: 0.4), small, .lz4)
+        try save("seed-mixed-none.seg", generator.points(10, specs: small, uuidFraction: 0.4), small, .none)
+        try save("seed-no-payloads.seg", generator.points(30, specs: [small[0]], payloadProbability: 0), [small[0]], .zstd)
+        try save("seed-no-vectors-present.seg", generator.points(8, specs: small, vectorProbability: 0), small, .none)
+        // Three payload blocks: long, well-compressible strings.
+        let big = (0..<3).map { i in
+            SegmentBuildPoint(id: .number(UInt64(i)), version: 1, payload: ["s": .string(String(repeating: "ab", count: 20_000))])
+        }
+        try save("seed-three-blocks-zstd.seg", big, [], .zstd)
+        try save("seed-three-blocks-lz4.seg", big, [], .lz4)
+        try writeFile(joinPath(out, "seed-golden-v1.seg"), try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden.seg")))
+        try writeFile(joinPath(out, "seed-golden-v1-zstd.seg"), try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden-zstd.seg")))
+    }
+}
+
+// MARK: - The fuzz target's handling of an input, for the corpus replay
+
+/// Opens `bytes` as a segment and drives every accessor and `verifyAll`, checking
+/// the fuzz target's invariants with `precondition` (so a violation fails the
+/// child process).
+private func replayLikeTheFuzzTarget(_ bytes: [UInt8]) throws {
+    let path = "/segments/fuzz.seg"
+    let fs = FaultInjectingFileSystem(durableDirectories: ["/segments"])
+    try fs.writeAtomically(path, bytes)
+    let reader: SegmentReader
+    do {
+        reader = try SegmentReader.open(path: path, fileSystem: fs)
+    } catch let error as SegmentError {
+        precondition(error.file == path && error.section != nil, "\(error)")
+        return
+    }
+    var payloadFailed = false
+    for offset in 0..<reader.pointCount {
+        let id = reader.id(at: offset)
+        if offset > 0 { precondition(reader.id(at: offset - 1) < id) }
+        precondition(reader.offset(of: id) == offset)
+        _ = reader.version(at: offset)
+        for spec in reader.vectorSpecs {
+            precondition((reader.vector(spec.name, at: offset) != nil) == reader.hasVector(spec.name, at: offset))
+        }
+        do {
+            _ = try reader.payload(at: offset)
+        } catch let error as SegmentError {
+            precondition(error.file == path && error.section == "payload.blocks", "\(error)")
+            payloadFailed = true
+        }
+    }
+    let problems = reader.verifyAll()
+    precondition(problems.allSatisfy { $0.file == path && $0.section != nil })
+    precondition(!payloadFailed || !problems.isEmpty, "payload(at:) failed but verifyAll found nothing")
+    guard problems.isEmpty else { return }
+    // A segment that verifies clean, written again, reads back the same.
+    let specs = reader.vectorSpecs
+    let points = try (0..<reader.pointCount).map { offset in
+        SegmentBuildPoint(
+            id: reader.id(at: offset), version: reader.version(at: offset),
+            vectors: Dictionary(uniqueKeysWithValues: specs.compactMap { spec in reader.vector(spec.name, at: offset).map { (spec.name, $0) } }),
+            payload: try reader.payload(at: offset))
+    }
+    try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, to: "/segments/copy.seg", fileSystem: fs)
+    let copy = try SegmentReader.open(path: "/segments/copy.seg", fileSystem: fs)
+    for (offset, point) in points.enumerated() {
+        precondition(copy.id(at: offset) == point.id && copy.version(at: offset) == point.version)
+        for spec in specs {
+            precondition(copy.vector(spec.name, at: offset)?.map(\.bitPattern) == point.vectors[spec.name]?.map(\.bitPattern))
+        }
+        let payload = try copy.payload(at: offset)
+        precondition(payload == point.payload, "payload differs after rewrite at \(offset)")
+    }
+    precondition(copy.verifyAll().isEmpty)
+}
