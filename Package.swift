@@ -71,18 +71,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(name: "StrataTestSupport", dependencies: ["StrataIO"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO"],
+            name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression"],
+            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),

@@ -3,6 +3,7 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// Damage anywhere in a segment is reported, naming the file and the section,

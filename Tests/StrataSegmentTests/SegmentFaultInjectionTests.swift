@@ -3,6 +3,7 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// The writer on `FaultInjectingFileSystem`: a crash or power loss before its

@@ -3,6 +3,7 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// Every file in `fuzz/corpus/segment/` (seeds made by the real writer, plus any

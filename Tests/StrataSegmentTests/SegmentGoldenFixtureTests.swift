@@ -4,6 +4,7 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// Format version 1 must never change under existing files: the writer must

@@ -4,6 +4,7 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// What the writer writes, the reader reads back: ids, versions, vectors (present

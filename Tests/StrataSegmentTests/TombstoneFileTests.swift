@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 /// Tombstone sidecars (docs/format/tombstones.md): round trip, the worked

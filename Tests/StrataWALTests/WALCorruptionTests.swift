@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// Damage that is not a torn tail makes open fail with `.corruption`, naming

@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -101,7 +102,7 @@ import Glibc
             let count = Int.random(in: 5...40, using: &random)
             let sizes = (0..<count).map { _ in Int.random(in: 0...120, using: &random) }
             let tearSeed = random.next()
-            try await withThrowingTaskGroup(of: Void.self) { group in
+            await withThrowingTaskGroup(of: Void.self) { group in
                 for (i, size) in sizes.enumerated() {
                     group.addTask {
                         let payload = Self.payload(i, size: size)

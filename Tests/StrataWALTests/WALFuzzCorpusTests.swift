@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// Every file in `fuzz/corpus/wal/` (seeds made by the real writer, plus any

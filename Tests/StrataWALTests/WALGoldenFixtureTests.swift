@@ -2,6 +2,7 @@ import Foundation
 import StrataBinary
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// Format version 1 must never change under existing files: the writer must

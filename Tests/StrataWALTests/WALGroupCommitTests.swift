@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// Concurrent appends share syncs, get unique contiguous op numbers, and see

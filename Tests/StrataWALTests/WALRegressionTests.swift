@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// One test per bug found (by the fuzzer or by review), named after what must

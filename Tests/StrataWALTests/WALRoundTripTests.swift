@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// What goes in comes back out: payloads, op numbers, across reopen, rotation

@@ -1,5 +1,6 @@
 import StrataBinary
 @testable import StrataWAL
+import StrataTestSupport
 import Testing
 
 @Suite struct WALScannerBudgetTests {

@@ -1,5 +1,6 @@
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 @Suite struct WALSyncTests {

@@ -1,6 +1,7 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 import Testing
 
 /// A crash during an append leaves a torn tail in the newest file: recovery

@@ -3,68 +3,16 @@ import StrataCompression
 import StrataIO
 import StrataModel
 @testable import StrataSegment
+import StrataTestSupport
 import Testing
 
 // Helpers shared by the segment tests: seeded randomness, temporary directories,
 // random segments, and a checker that compares a reader with what was written.
 
-/// A repeatable random generator (SplitMix64). Every test that uses one prints
-/// its seed; rerun a failure with `STRATA_TEST_SEED=<seed>`.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    let seed: UInt64
 
-    init(seed: UInt64) {
-        self.seed = seed
-        self.state = seed
-    }
 
-    /// Seed from `STRATA_TEST_SEED`, else a fresh one; prints it with the test's name.
-    static func forTest(_ name: String = #function) -> SeededGenerator {
-        let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
-            ?? UInt64.random(in: 1...UInt64.max)
-        print("[\(name)] seed \(seed) (rerun with STRATA_TEST_SEED=\(seed))")
-        return SeededGenerator(seed: seed)
-    }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
-/// A fresh directory under the system temp directory, removed after `body`.
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = NSTemporaryDirectory() + "strata-segment-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-func readFile(_ path: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
-func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-}
-
-/// Bytes from hex text; whitespace ignored.
-func hexBytes(_ text: String) -> [UInt8] {
-    let digits = text.filter(\.isHexDigit)
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    var out: [UInt8] = []
-    var index = digits.startIndex
-    while index < digits.endIndex {
-        let next = digits.index(index, offsetBy: 2)
-        out.append(UInt8(digits[index..<next], radix: 16)!)
-        index = next
-    }
-    return out
-}
 
 /// Lower-case hex, 16 bytes per line with the offset, for readable diffs.
 func hexString(_ bytes: [UInt8]) -> String {

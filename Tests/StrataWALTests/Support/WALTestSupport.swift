@@ -1,73 +1,14 @@
 import Foundation
 import StrataIO
 import StrataWAL
+import StrataTestSupport
 
 // Helpers shared by the WAL tests: temporary directories, seeded randomness,
 // opening a log and collecting what it replays, and raw file surgery.
 
-/// A repeatable random generator (SplitMix64). Every test that uses one prints
-/// its seed; rerun a failure with `STRATA_TEST_SEED=<seed>`.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    let seed: UInt64
 
-    init(seed: UInt64) {
-        self.seed = seed
-        self.state = seed
-    }
 
-    /// Seed from `STRATA_TEST_SEED`, else a fresh one; prints it with the test's name.
-    static func forTest(_ name: String = #function) -> SeededGenerator {
-        let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
-            ?? UInt64.random(in: 1...UInt64.max)
-        print("[\(name)] seed \(seed) (rerun with STRATA_TEST_SEED=\(seed))")
-        return SeededGenerator(seed: seed)
-    }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func bytes(_ count: Int) -> [UInt8] {
-        (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
-    }
-}
-
-/// A value guarded by a lock, for collecting results from callbacks on other threads.
-final class Locked<Value>: @unchecked Sendable {
-    // SAFETY: `value` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    var current: Value { withLock { $0 } }
-}
-
-/// A fresh directory under the system temp directory, removed after `body`.
-func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = NSTemporaryDirectory() + "strata-wal-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
-}
-
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let path = NSTemporaryDirectory() + "strata-wal-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
 
 /// One record as replayed at open.
 struct ReplayedRecord: Equatable, CustomStringConvertible {
@@ -115,13 +56,7 @@ func logFileNames(_ directory: String) throws -> [String] {
         .sorted()
 }
 
-func readFile(_ path: String) throws -> [UInt8] {
-    Array(try Data(contentsOf: URL(fileURLWithPath: path)))
-}
 
-func writeFile(_ path: String, _ bytes: [UInt8]) throws {
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-}
 
 /// Byte offsets at which each record starts in a file holding records with
 /// these payload sizes after the 32-byte header; the last element is the end.
@@ -170,10 +105,6 @@ func referenceFileHeader(firstOpNum: UInt64, version: UInt32 = 1, flags: UInt32 
     return header
 }
 
-func hexBytes(_ hex: String) -> [UInt8] {
-    let digits = Array(hex.filter { $0.isHexDigit })
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
-}
 
 func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()
