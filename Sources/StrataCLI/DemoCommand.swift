@@ -55,8 +55,13 @@ struct DemoCommand: AsyncParsableCommand {
         let db = try Database.open(at: dataDir)
         defer { db.close() }
         let openTime = ContinuousClock.now - openStart
-        let replayed = db.collectionNames().contains(name) ? try db.collection(name).recoveryReport.records : 0
-        print("opened \(dataDir) in \(format(openTime)) (replayed \(replayed) WAL records)")
+        if db.collectionNames().contains(name) {
+            let info = try db.collection(name).storageInfo
+            print("opened \(dataDir) in \(format(openTime)): \(info.segments.count) immutable segment(s) up to op \(info.checkpoint), "
+                + "\(info.lastOperation - info.checkpoint) newer op(s) replayed from the WAL into \(info.mutablePoints) in-memory point(s)")
+        } else {
+            print("opened \(dataDir) in \(format(openTime))")
+        }
 
         let collection: Collection
         if db.collectionNames().contains(name) {
