@@ -27,6 +27,7 @@ let package = Package(
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataSegment", targets: ["StrataSegment"]),
+        .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,7 +72,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "StrataTestSupport", dependencies: ["StrataIO"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
+        .target(name: "StrataTestSupport", dependencies: ["StrataIO", "StrataBinary"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataIO"], swiftSettings: swiftSettings),

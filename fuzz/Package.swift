@@ -30,6 +30,7 @@ let package = Package(
             dependencies: [
                 .product(name: "StrataSegment", package: rootIdentity),
                 .product(name: "StrataIO", package: rootIdentity),
+                .product(name: "StrataTestSupport", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -5,8 +5,8 @@ import StrataBinary
 /// footer CRCs), and sets the footer's file_length to the real size: so tests can
 /// craft hostile files whose damage is *not* caught by a checksum and must be
 /// caught by the structural checks. Lenient: whatever does not fit is left alone.
-/// (The fuzz target `SegmentReaderFuzz` carries its own copy.)
-func recomputeSegmentChecksums(_ bytes: inout [UInt8]) {
+/// Shared by the segment tests and the fuzz target `SegmentReaderFuzz`.
+public func recomputeSegmentChecksums(_ bytes: inout [UInt8]) {
     func u32(_ at: Int) -> UInt32 { bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
     func u64(_ at: Int) -> UInt64 { bytes[at..<(at + 8)].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
     func store(_ value: UInt32, _ at: Int) { for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
