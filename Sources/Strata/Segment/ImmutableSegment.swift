@@ -118,5 +118,4 @@ final class FrozenSegment: @unchecked Sendable {
 
     var liveCount: Int { segment.pointCount - tombstones.count }
 
-    func isLive(_ id: PointID) -> Bool { tombstones[id] == nil && segment.contains(id) }
 }

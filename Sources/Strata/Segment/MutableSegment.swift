@@ -21,7 +21,7 @@ struct SegmentHit {
 ///   replaying the log over a state that already contains it is harmless.
 ///
 /// Thread safety: all state is guarded by `lock` (many readers or one writer).
-/// Writes arrive from the WAL writer thread in op-number order.
+/// Writes arrive from the owning `CollectionStore` in op-number order.
 final class MutableSegment: @unchecked Sendable {
     // SAFETY: every stored property below `lock` is only touched inside
     // `lock.withReadLock` / `lock.withWriteLock`.
@@ -37,7 +37,6 @@ final class MutableSegment: @unchecked Sendable {
     private var columns: [VectorColumn] = []
     private let columnIndex: [String: Int]
     private var freeSlots: [Int] = []
-    private var lastAppliedOpNum: UInt64 = 0
 
     struct VectorColumn {
         let name: String
@@ -56,8 +55,6 @@ final class MutableSegment: @unchecked Sendable {
 
     var pointCount: Int { lock.withReadLock { slotOf.count } }
 
-    /// The op number of the newest operation applied.
-    var appliedOpNum: UInt64 { lock.withReadLock { lastAppliedOpNum } }
 
     // MARK: - Writes
 
@@ -66,7 +63,6 @@ final class MutableSegment: @unchecked Sendable {
     func upsert(_ point: PointStruct, opNum: UInt64) {
         lock.withWriteLock {
             upsertLocked(point, opNum: opNum)
-            lastAppliedOpNum = max(lastAppliedOpNum, opNum)
         }
     }
 
@@ -76,7 +72,6 @@ final class MutableSegment: @unchecked Sendable {
         lock.withWriteLock {
             guard let slot = slotOf[id] else { return false }
             if versions[slot] < opNum { free(slot) }
-            lastAppliedOpNum = max(lastAppliedOpNum, opNum)
             return true
         }
     }
@@ -90,7 +85,6 @@ final class MutableSegment: @unchecked Sendable {
                 payloads[slot] = change(payloads[slot])
                 versions[slot] = opNum
             }
-            lastAppliedOpNum = max(lastAppliedOpNum, opNum)
             return true
         }
     }
@@ -144,8 +138,6 @@ final class MutableSegment: @unchecked Sendable {
     }
 
     // MARK: - Reads
-
-    func contains(_ id: PointID) -> Bool { lock.withReadLock { slotOf[id] != nil } }
 
     func retrieve(_ targets: [PointID], withPayload: Bool, withVector: Bool) -> [Record] {
         lock.withReadLock {
