@@ -110,6 +110,42 @@ import Testing
         #expect(try ids(reopened.collection("c")) == Set(0..<10).union(100..<150))
     }
 
+    /// Runs `workload` once to count its file-system operations, then again with
+    /// a simulated crash at every one of them, followed by power loss (dropping
+    /// unsynced data, and tearing it at random); after each it reopens the
+    /// store and hands `check` what the workload knew, the collection "c" (nil
+    /// if it does not exist) and a description of the crash point. Returns the
+    /// number of operations, the outcome of the uninterrupted run and its file
+    /// system.
+    @discardableResult
+    func sweepCrashPoints<Outcome>(
+        workload: (FaultInjectingFileSystem) async -> Outcome,
+        check: (Outcome, Collection?, String) throws -> Void
+    ) async throws -> (total: Int, complete: Outcome, counter: FaultInjectingFileSystem) {
+        let counter = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let complete = await workload(counter)
+        let total = counter.operationCount
+        for crashPoint in 1...total {
+            for mode in [PowerLossMode.dropUnsynced, .randomTear(seed: UInt64(crashPoint))] {
+                let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+                fs.crashAfterOperations = crashPoint
+                let outcome = await workload(fs)
+                fs.simulatePowerLoss(mode)
+                let context = "crash point \(crashPoint)/\(total), \(mode)"
+                let db: Database
+                do {
+                    db = try Database.open(at: root, fileSystem: fs)
+                } catch {
+                    Issue.record("\(context): reopening failed: \(error)")
+                    continue
+                }
+                defer { db.close() }
+                try check(outcome, db.collectionNames().contains("c") ? try db.collection("c") : nil, context)
+            }
+        }
+        return (total, complete, counter)
+    }
+
     @Test func crashAtEveryFileSystemOperationRecoversAcknowledgedWrites() async throws {
         /// What the workload knows when it stops: acknowledged points, and the
         /// one operation (if any) that was in flight when the crash hit.
@@ -142,31 +178,19 @@ import Testing
             }
             return outcome
         }
-        let counter = FaultInjectingFileSystem(durableDirectories: ["/"])
-        let complete = await workload(counter)
-        #expect(complete.acked.count == 9)
-        let total = counter.operationCount
-        #expect(total > 20)
-        for crashPoint in 1...total {
-            for mode in [PowerLossMode.dropUnsynced, .randomTear(seed: UInt64(crashPoint))] {
-                let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
-                fs.crashAfterOperations = crashPoint
-                let outcome = await workload(fs)
-                fs.simulatePowerLoss(mode)
-                let db = try Database.open(at: root, fileSystem: fs)
-                defer { db.close() }
-                let context = "crash point \(crashPoint)/\(total), \(mode)"
-                guard db.collectionNames().contains("c") else {
-                    #expect(outcome.acked.isEmpty, "\(context): collection missing but \(outcome.acked.count) writes were acknowledged")
-                    continue
-                }
-                let present = try ids(db.collection("c"))
-                let lost = outcome.acked.subtracting(present).subtracting([outcome.inFlightDelete].compactMap { $0 })
-                let phantom = present.subtracting(outcome.acked).subtracting([outcome.inFlightUpsert].compactMap { $0 })
-                #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
-                #expect(phantom.isEmpty, "\(context): points present that were never acknowledged nor in flight: \(phantom.sorted())")
+        let sweep = try await sweepCrashPoints(workload: workload) { outcome, collection, context in
+            guard let collection else {
+                #expect(outcome.acked.isEmpty, "\(context): collection missing but \(outcome.acked.count) writes were acknowledged")
+                return
             }
+            let present = try ids(collection)
+            let lost = outcome.acked.subtracting(present).subtracting([outcome.inFlightDelete].compactMap { $0 })
+            let phantom = present.subtracting(outcome.acked).subtracting([outcome.inFlightUpsert].compactMap { $0 })
+            #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
+            #expect(phantom.isEmpty, "\(context): points present that were never acknowledged nor in flight: \(phantom.sorted())")
         }
+        #expect(sweep.complete.acked.count == 9)
+        #expect(sweep.total > 20)
     }
 
     /// Power loss at every file-system operation of a workload that flushes,
@@ -215,54 +239,33 @@ import Testing
             }
             return outcome
         }
-        let counter = FaultInjectingFileSystem(durableDirectories: ["/"])
-        let complete = await workload(counter)
-        #expect(complete.acked.count == 11 && complete.copyOnWriteAcked)
-        let total = counter.operationCount
-        do {
-            let db = try Database.open(at: root, fileSystem: counter)
-            let info = try db.collection("c").storageInfo
-            #expect(info.segments.count <= 2 && info.checkpoint > 0, "the workload should flush and merge: \(info)")
-            db.close()
-        }
-        for crashPoint in 1...total {
-            for mode in [PowerLossMode.dropUnsynced, .randomTear(seed: UInt64(crashPoint))] {
-                let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
-                fs.crashAfterOperations = crashPoint
-                let outcome = await workload(fs)
-                fs.simulatePowerLoss(mode)
-                let context = "crash point \(crashPoint)/\(total), \(mode)"
-                let db: Database
-                do {
-                    db = try Database.open(at: root, fileSystem: fs)
-                } catch {
-                    Issue.record("\(context): reopening failed: \(error)")
-                    continue
-                }
-                defer { db.close() }
-                guard db.collectionNames().contains("c") else {
-                    #expect(outcome.acked.isEmpty, "\(context): collection missing")
-                    continue
-                }
-                let c = try db.collection("c")
-                let present = try ids(c)
-                var lost = outcome.acked.subtracting(present)
-                var phantom = present.subtracting(outcome.acked)
-                if let inFlight = outcome.inFlight {
-                    if inFlight == -2 { lost.remove(2) } else { phantom.remove(inFlight) }
-                }
-                #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
-                #expect(phantom.isEmpty, "\(context): phantom points: \(phantom.sorted())")
-                #expect(c.count() == present.count, "\(context): count disagrees with scroll")
-                if outcome.copyOnWriteAcked, present.contains(1) {
-                    #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == true, "\(context): acknowledged payload update lost")
-                }
-                if !outcome.copyOnWriteAcked && !outcome.copyOnWriteInFlight, present.contains(1) {
-                    #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == nil, "\(context): phantom payload update")
-                }
-                #expect(c.verify().isEmpty, "\(context): verify found problems")
+        let sweep = try await sweepCrashPoints(workload: workload) { outcome, collection, context in
+            guard let c = collection else {
+                #expect(outcome.acked.isEmpty, "\(context): collection missing")
+                return
             }
+            let present = try ids(c)
+            var lost = outcome.acked.subtracting(present)
+            var phantom = present.subtracting(outcome.acked)
+            if let inFlight = outcome.inFlight {
+                if inFlight == -2 { lost.remove(2) } else { phantom.remove(inFlight) }
+            }
+            #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
+            #expect(phantom.isEmpty, "\(context): phantom points: \(phantom.sorted())")
+            #expect(c.count() == present.count, "\(context): count disagrees with scroll")
+            if outcome.copyOnWriteAcked, present.contains(1) {
+                #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == true, "\(context): acknowledged payload update lost")
+            }
+            if !outcome.copyOnWriteAcked && !outcome.copyOnWriteInFlight, present.contains(1) {
+                #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == nil, "\(context): phantom payload update")
+            }
+            #expect(c.verify().isEmpty, "\(context): verify found problems")
         }
+        #expect(sweep.complete.acked.count == 11 && sweep.complete.copyOnWriteAcked)
+        let db = try Database.open(at: root, fileSystem: sweep.counter)
+        defer { db.close() }
+        let info = try db.collection("c").storageInfo
+        #expect(info.segments.count <= 2 && info.checkpoint > 0, "the workload should flush and merge: \(info)")
     }
 
     /// Writes points 0..<5 (one op each) to collection "c" on the real file
