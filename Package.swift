@@ -8,6 +8,8 @@
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataWAL                     write-ahead log with group commit
 //   StrataSegment                 immutable segment files (mmap'd vectors, compressed payload blocks)
+//   StrataQuantization            int8 / binary / product quantization: training, codes, scoring
+//   StrataHNSW                    HNSW graph: parallel deterministic build, on-disk format, search
 //   Strata                        the engine: database, collections, segments, recovery
 //   StrataCrashTest               the kill -9 crash harness (library + CLI command)
 //   StrataCLI                     the `strata` command-line tool
@@ -56,10 +58,20 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "StrataQuantization",
+            dependencies: ["CStrataKernels", "StrataBinary", "StrataVectorMath", "StrataIO"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "StrataHNSW",
+            dependencies: ["CStrataKernels", "StrataBinary", "StrataVectorMath", "StrataIO"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "Strata",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
-                "StrataSegment",
+                "StrataSegment", "StrataQuantization", "StrataHNSW",
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,6 +92,14 @@ let package = Package(
         .testTarget(
             name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StrataQuantizationTests", dependencies: ["StrataQuantization", "StrataVectorMath", "StrataTestSupport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StrataHNSWTests", dependencies: ["StrataHNSW", "StrataVectorMath", "StrataTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),

@@ -214,18 +214,34 @@ public final class Collection: Sendable {
     }
 
     /// The `limit` nearest points to `vector` under vector `using`'s distance,
-    /// best first, by exact scan. Throws `.invalidArgument` for an unknown
-    /// vector name, a wrong dimension or non-finite values.
+    /// best first. Indexed segments are searched through their HNSW graph
+    /// (`params.hnswEf`, quantization and rescoring per `params`), the others
+    /// by exact scan; `params.exact` scans everything. Hits scoring worse than
+    /// `scoreThreshold` are left out. Throws `.invalidArgument` for an unknown
+    /// vector name, a wrong dimension, non-finite values or bad params.
     public func search(
         _ vector: [Float], using: String = CollectionConfig.defaultVectorName, limit: Int = 10,
+        params searchParams: SearchParams = SearchParams(), scoreThreshold: Float? = nil,
         withPayload: Bool = false, withVector: Bool = false
     ) throws -> [ScoredPoint] {
         guard let params = config.vectors[using] else {
             throw StrataError.invalid("collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")
         }
         guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        if let ef = searchParams.hnswEf, ef < 1 { throw StrataError.invalid("hnsw_ef must be positive, got \(ef)") }
+        if let oversampling = searchParams.quantization?.oversampling, !(oversampling >= 1) {
+            throw StrataError.invalid("quantization oversampling must be ≥ 1, got \(oversampling)")
+        }
+        if let scoreThreshold, !scoreThreshold.isFinite {
+            throw StrataError.invalid("score_threshold must be a finite number")
+        }
         let query = try prepare(vector, name: using, params: params, what: "query vector")
-        return try store.search(query: query, using: using, limit: limit, withPayload: withPayload, withVector: withVector)
+        var hits = try store.search(query: query, using: using, limit: limit, params: searchParams,
+                                    withPayload: withPayload, withVector: withVector)
+        if let scoreThreshold {
+            hits.removeAll { params.distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
+        }
+        return hits
     }
 
     // MARK: - Validation

@@ -11,10 +11,20 @@ public struct VectorParams: Sendable, Equatable, Codable {
     /// Number of dimensions, 1…65536.
     public var size: Int
     public var distance: Distance
+    /// Overrides the collection's `hnswConfig` for this vector.
+    public var hnswConfig: HnswConfig?
+    /// Overrides the collection's `quantizationConfig` for this vector.
+    public var quantizationConfig: QuantizationConfig?
+    /// Accepted for compatibility: full vectors always live in mmap'd segment files.
+    public var onDisk: Bool?
 
-    public init(size: Int, distance: Distance) {
+    public init(size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
+                onDisk: Bool? = nil) {
         self.size = size
         self.distance = distance
+        self.hnswConfig = hnswConfig
+        self.quantizationConfig = quantizationConfig
+        self.onDisk = onDisk
     }
 }
 
@@ -30,21 +40,36 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Codec of the payload blocks in immutable segments: `.zstd` (default, cold
     /// data, ~7.6x on JSON), `.lz4` (faster to read, ~4.6x) or `.none`.
     public var payloadCompression: CompressionCodec
+    /// The HNSW graph built for each indexed segment (per vector unless overridden).
+    public var hnswConfig: HnswConfig
+    /// Quantization of every vector unless overridden; nil = none.
+    public var quantizationConfig: QuantizationConfig?
 
     public init(vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
-                payloadCompression: CompressionCodec = .zstd) {
+                payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
+                quantizationConfig: QuantizationConfig? = nil) {
         self.vectors = vectors
         self.optimizers = optimizers
         self.payloadCompression = payloadCompression
+        self.hnswConfig = hnswConfig
+        self.quantizationConfig = quantizationConfig
     }
 
     /// A collection with one unnamed vector.
-    public init(size: Int, distance: Distance, optimizers: OptimizersConfig = OptimizersConfig()) {
-        self.init(vectors: [Self.defaultVectorName: VectorParams(size: size, distance: distance)], optimizers: optimizers)
+    public init(size: Int, distance: Distance, optimizers: OptimizersConfig = OptimizersConfig(),
+                hnswConfig: HnswConfig = HnswConfig(), quantizationConfig: QuantizationConfig? = nil) {
+        self.init(vectors: [Self.defaultVectorName: VectorParams(size: size, distance: distance)], optimizers: optimizers,
+                  hnswConfig: hnswConfig, quantizationConfig: quantizationConfig)
     }
 
+    /// The HNSW parameters in force for vector `name`.
+    public func hnsw(for name: String) -> HnswConfig { vectors[name]?.hnswConfig ?? hnswConfig }
+
+    /// The quantization in force for vector `name` (nil = none).
+    public func quantization(for name: String) -> QuantizationConfig? { vectors[name]?.quantizationConfig ?? quantizationConfig }
+
     enum CodingKeys: String, CodingKey {
-        case vectors, optimizers, payloadCompression
+        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig
     }
 
     public init(from decoder: any Decoder) throws {
@@ -52,6 +77,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         vectors = try container.decode([String: VectorParams].self, forKey: .vectors)
         optimizers = try container.decodeIfPresent(OptimizersConfig.self, forKey: .optimizers) ?? OptimizersConfig()
         payloadCompression = try container.decodeIfPresent(CompressionCodec.self, forKey: .payloadCompression) ?? .zstd
+        hnswConfig = try container.decodeIfPresent(HnswConfig.self, forKey: .hnswConfig) ?? HnswConfig()
+        quantizationConfig = try container.decodeIfPresent(QuantizationConfig.self, forKey: .quantizationConfig)
     }
 
     static let maxDimension = 65536
@@ -63,7 +90,11 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
                 throw StrataError.invalid("vector \"\(name)\" has size \(params.size); sizes must be 1…\(Self.maxDimension)")
             }
             guard name.utf8.count <= 255 else { throw StrataError.invalid("vector name \"\(name.prefix(32))…\" is longer than 255 bytes") }
+            try params.hnswConfig?.validate("vector \"\(name)\"")
+            try params.quantizationConfig?.validate("vector \"\(name)\"")
         }
+        try hnswConfig.validate("collection")
+        try quantizationConfig?.validate("collection")
         try optimizers.validate()
     }
 }

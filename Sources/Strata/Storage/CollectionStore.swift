@@ -286,7 +286,8 @@ final class CollectionStore: @unchecked Sendable {
         }
     }
 
-    func search(query: [Float], using name: String, limit: Int, withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
+    func search(query: [Float], using name: String, limit: Int, params searchParams: SearchParams = SearchParams(),
+                withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
         guard let params = config.vectors[name], limit > 0 else { return [] }
         return try lock.withReadLock {
             enum Source { case mutable, frozen(Int), immutable(Int, Int) }

@@ -1,0 +1,140 @@
+/// HNSW index parameters (Qdrant's `hnsw_config`, same names and defaults).
+/// Set per collection; a named vector may override it.
+public struct HnswConfig: Sendable, Equatable, Codable {
+    /// Links per node on the upper layers; layer 0 keeps `2·m`. 0 disables the graph
+    /// (segments are scanned exactly).
+    public var m: Int = 16
+    /// Candidate list size while building; larger builds slower and finds better links.
+    public var efConstruct: Int = 100
+    /// Segments whose vectors of this name take fewer KiB than this are not
+    /// indexed: an exact scan of them is as fast as a graph search.
+    public var fullScanThresholdKB: Int = 10_000
+    /// Threads that build one graph; 0 = all cores.
+    public var maxIndexingThreads: Int = 0
+    /// Graph links stay on disk (mmap'd) rather than loaded; Strata always maps
+    /// them, so this is accepted for compatibility and reported back.
+    public var onDisk: Bool? = nil
+    /// Seed of the level generator: the same points, config and seed give the same graph.
+    public var seed: UInt64 = 0x5354_5241_5441  // "STRATA"
+
+    public init() {}
+
+    public init(m: Int = 16, efConstruct: Int = 100, fullScanThresholdKB: Int = 10_000, maxIndexingThreads: Int = 0,
+                onDisk: Bool? = nil, seed: UInt64 = 0x5354_5241_5441) {
+        self.m = m
+        self.efConstruct = efConstruct
+        self.fullScanThresholdKB = fullScanThresholdKB
+        self.maxIndexingThreads = maxIndexingThreads
+        self.onDisk = onDisk
+        self.seed = seed
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = HnswConfig()
+        m = try c.decodeIfPresent(Int.self, forKey: .m) ?? d.m
+        efConstruct = try c.decodeIfPresent(Int.self, forKey: .efConstruct) ?? d.efConstruct
+        fullScanThresholdKB = try c.decodeIfPresent(Int.self, forKey: .fullScanThresholdKB) ?? d.fullScanThresholdKB
+        maxIndexingThreads = try c.decodeIfPresent(Int.self, forKey: .maxIndexingThreads) ?? d.maxIndexingThreads
+        onDisk = try c.decodeIfPresent(Bool.self, forKey: .onDisk)
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
+
+    func validate(_ what: String) throws {
+        guard m == 0 || (2...512).contains(m) else { throw StrataError.invalid("\(what): hnsw m must be 0 or 2…512, got \(m)") }
+        guard (4...4096).contains(efConstruct) else {
+            throw StrataError.invalid("\(what): hnsw ef_construct must be 4…4096, got \(efConstruct)")
+        }
+        guard fullScanThresholdKB >= 0 else { throw StrataError.invalid("\(what): full_scan_threshold must not be negative") }
+        guard maxIndexingThreads >= 0 else { throw StrataError.invalid("\(what): max_indexing_threads must not be negative") }
+    }
+}
+
+/// Quantization of a vector (Qdrant's `quantization_config`). Codes are kept
+/// in RAM and used to walk the graph; full vectors stay on disk for rescoring.
+public enum QuantizationConfig: Sendable, Equatable, Codable {
+    /// One `int8` per dimension (4x smaller). `quantile` (0.5…1) clips outliers
+    /// when choosing the range; nil = 1 (the full range).
+    case scalar(quantile: Double? = nil, alwaysRam: Bool? = nil)
+    /// One bit per dimension (32x smaller), or two (`.twoBits`, 16x smaller).
+    /// `queryEncoding: .scalar8Bits` scores an int8-quantized query against
+    /// the bits (asymmetric), which ranks better than bits against bits.
+    case binary(encoding: BinaryQuantizationEncoding = .oneBit, queryEncoding: BinaryQueryEncoding = .default,
+                alwaysRam: Bool? = nil)
+    /// Product quantization: the vector is cut into sub-vectors, each replaced
+    /// by the index of its nearest of 256 centroids; `compression` is the ratio.
+    case product(compression: ProductQuantizationCompression, alwaysRam: Bool? = nil)
+}
+
+public enum BinaryQuantizationEncoding: String, Sendable, Equatable, Codable {
+    case oneBit = "one_bit"
+    case twoBits = "two_bits"
+}
+
+public enum BinaryQueryEncoding: String, Sendable, Equatable, Codable {
+    /// The query is binarised like the vectors (Hamming distance).
+    case `default` = "default"
+    case binary = "binary"
+    /// The query keeps 8 bits per dimension (asymmetric scoring).
+    case scalar8Bits = "scalar8bits"
+}
+
+public enum ProductQuantizationCompression: String, Sendable, Equatable, Codable, CaseIterable {
+    case x4, x8, x16, x32, x64
+
+    /// Bytes of float32 vector per byte of code.
+    public var ratio: Int {
+        switch self {
+        case .x4: 4
+        case .x8: 8
+        case .x16: 16
+        case .x32: 32
+        case .x64: 64
+        }
+    }
+}
+
+extension QuantizationConfig {
+    func validate(_ what: String) throws {
+        if case .scalar(let quantile?, _) = self, !(0.5...1).contains(quantile) {
+            throw StrataError.invalid("\(what): scalar quantization quantile must be within 0.5…1, got \(quantile)")
+        }
+    }
+}
+
+/// Per-query search parameters (Qdrant's `params`).
+public struct SearchParams: Sendable, Equatable {
+    /// Size of the candidate list on the graph; nil = max(limit, the collection's
+    /// ef_construct). Larger finds more of the true neighbours, slower.
+    public var hnswEf: Int?
+    /// Scan every point exactly instead of using the graph (and no quantization).
+    public var exact: Bool
+    public var quantization: QuantizationSearchParams?
+    /// Only search indexed segments (Qdrant's `indexed_only`).
+    public var indexedOnly: Bool
+
+    public init(hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil, indexedOnly: Bool = false) {
+        self.hnswEf = hnswEf
+        self.exact = exact
+        self.quantization = quantization
+        self.indexedOnly = indexedOnly
+    }
+}
+
+/// How a search uses quantized vectors (Qdrant's `quantization` search params).
+public struct QuantizationSearchParams: Sendable, Equatable {
+    /// Ignore the codes: walk the graph with full vectors.
+    public var ignore: Bool
+    /// Re-score the candidates found with codes by their full vectors (read
+    /// from disk). Default true.
+    public var rescore: Bool
+    /// Fetch `oversampling · limit` candidates with codes before rescoring;
+    /// nil = 1. Must be ≥ 1.
+    public var oversampling: Double?
+
+    public init(ignore: Bool = false, rescore: Bool = true, oversampling: Double? = nil) {
+        self.ignore = ignore
+        self.rescore = rescore
+        self.oversampling = oversampling
+    }
+}

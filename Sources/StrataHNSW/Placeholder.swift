@@ -1,0 +1,1 @@
+// HNSW: in progress.

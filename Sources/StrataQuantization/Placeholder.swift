@@ -1,0 +1,1 @@
+// Quantization: see QuantizedVectors.swift (in progress).
