@@ -1,1 +1,0 @@
-// HNSW: in progress.
