@@ -60,3 +60,24 @@ public struct SegmentWriteStats: Sendable, Equatable {
         self.pointCount = pointCount
     }
 }
+
+/// A search structure for one vector, built by a higher layer and stored in
+/// the segment as one checksummed section (docs/format/segment.md, kinds 8 and 9).
+public struct SegmentVectorIndex: Sendable {
+    public enum Kind: Sendable, Equatable {
+        /// `hnsw[<name>]`: the HNSW graph image (docs/format/hnsw-graph.md).
+        case hnswGraph
+        /// `quantized[<name>]`: quantized codes (docs/format/quantization.md).
+        case quantizedVectors
+    }
+
+    public var kind: Kind
+    public var vectorName: String
+    public var bytes: [UInt8]
+
+    public init(kind: Kind, vectorName: String, bytes: [UInt8]) {
+        self.kind = kind
+        self.vectorName = vectorName
+        self.bytes = bytes
+    }
+}

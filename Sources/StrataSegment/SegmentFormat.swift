@@ -86,8 +86,11 @@ enum SegmentFormat {
         static let vectorData = Kind(rawValue: 5)
         static let payloadBlocks = Kind(rawValue: 6)
         static let payloadIndex = Kind(rawValue: 7)
+        static let hnswGraph = Kind(rawValue: 8)
+        static let quantizedVectors = Kind(rawValue: 9)
 
         var isVector: Bool { self == .vectorPresence || self == .vectorData }
+        var isVectorIndex: Bool { self == .hnswGraph || self == .quantizedVectors }
         var isAncillary: Bool { rawValue >= SegmentFormat.firstAncillaryKind }
     }
 
@@ -113,6 +116,8 @@ enum SegmentFormat {
         case .vectorData: "vectors[\(vectorName)].data"
         case .payloadBlocks: "payload.blocks"
         case .payloadIndex: "payload.index"
+        case .hnswGraph: "hnsw[\(vectorName)]"
+        case .quantizedVectors: "quantized[\(vectorName)]"
         default: "section kind 0x" + String(kind.rawValue, radix: 16)
         }
     }

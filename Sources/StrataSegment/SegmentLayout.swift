@@ -31,6 +31,9 @@ struct SegmentLayout: Sendable {
     var vectors: [Vector]
     var vectorIndex: [String: Int]
     var payloadBlocksSection: Int
+    /// Per vector name, the table index of its `hnsw[…]` and `quantized[…]` sections.
+    var graphSections: [String: Int]
+    var quantizedSections: [String: Int]
     var blocks: [SegmentFormat.BlockEntry]
     /// Every table entry, in table order.
     var sections: [SegmentFormat.SectionEntry]
@@ -184,7 +187,7 @@ extension SegmentLayout {
 
         // Kinds, order, multiplicity (ancillary kinds are skipped wherever they are).
         var required = sections.filter { !$0.kind.isAncillary }
-        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 7 }) {
+        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 9 }) {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: table,
                 message: "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata")
@@ -233,6 +236,20 @@ extension SegmentLayout {
         }
         let blocksSection = try take(.payloadBlocks)
         let indexSection = try take(.payloadIndex)
+        // Vector indexes: any number of hnsw / quantized sections, each naming a
+        // vector of this segment, at most one of each kind per vector.
+        var graphSections: [String: Int] = [:], quantizedSections: [String: Int] = [:]
+        while let next = required.first, next.kind.isVectorIndex {
+            required.removeFirst()
+            guard let vector = vectorIndex[next.name], next.dimension == vectors[vector].spec.dimension else {
+                throw fail(table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)")
+            }
+            let tableIndex = sections.firstIndex(of: next)!
+            let isNew = next.kind == .hnswGraph
+                ? graphSections.updateValue(tableIndex, forKey: next.name) == nil
+                : quantizedSections.updateValue(tableIndex, forKey: next.name) == nil
+            guard isNew else { throw fail(table, "\(next.displayName) appears twice") }
+        }
         if let extra = required.first { throw fail(table, "unexpected \(extra.displayName) after payload.index") }
 
         guard numbers.length % 8 == 0 else {
@@ -291,7 +308,8 @@ extension SegmentLayout {
         return SegmentLayout(
             pointCount: n, codec: codec, numberCount: numberCount, numbersOffset: numbers.offset,
             uuidsOffset: uuids.offset, versionsOffset: versions.offset, vectors: vectors, vectorIndex: vectorIndex,
-            payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, blocks: blocks, sections: sections)
+            payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, graphSections: graphSections,
+            quantizedSections: quantizedSections, blocks: blocks, sections: sections)
     }
 
     private static func parseIndex(

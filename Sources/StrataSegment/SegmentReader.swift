@@ -162,6 +162,19 @@ public final class SegmentReader: @unchecked Sendable {
         }
     }
 
+    /// The bytes of vector `name`'s index section of `kind` straight from the
+    /// mapping, or nil if the segment has none. Opening checked only its bounds
+    /// (its checksum is checked by `verifyAll`).
+    ///
+    /// The buffer is valid as long as this reader is alive: keep the reader
+    /// referenced (e.g. pass it as the owner) while using it.
+    public func indexSection(_ kind: SegmentVectorIndex.Kind, vector name: String) -> UnsafeRawBufferPointer? {
+        let sections = kind == .hnswGraph ? layout.graphSections : layout.quantizedSections
+        guard let index = sections[name] else { return nil }
+        let entry = layout.sections[index]
+        return UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+    }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {
@@ -242,6 +255,11 @@ public final class SegmentReader: @unchecked Sendable {
     /// Every section's name (docs/format/segment.md) and length, in file order.
     public var sectionSizes: [(name: String, bytes: Int)] {
         layout.sections.map { ($0.displayName, $0.length) }
+    }
+
+    /// Every section's name and byte range in the file, in file order (tools, tests).
+    public var sectionRanges: [(name: String, range: Range<Int>)] {
+        layout.sections.map { ($0.displayName, $0.offset..<($0.offset + $0.length)) }
     }
 
     /// Size of all payload blocks decompressed.

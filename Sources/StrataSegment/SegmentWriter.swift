@@ -21,6 +21,8 @@ public enum SegmentWriter {
     ///     named here and have exactly that dimension. Payload numbers must be
     ///     finite; each encoded payload at most 256 MiB.
     ///   - compression: codec of the payload blocks.
+    ///   - indexes: graph and quantization sections, at most one of each kind per
+    ///     vector name of `vectors`; stored as given (the writer only checksums them).
     ///   - path: must not exist (the file is created with `.createNew`).
     /// - Throws: `SegmentError` `.invalidArgument` for input breaking the rules above
     ///   (nothing is created), `.io` when the file system fails (`cause`).
@@ -30,18 +32,25 @@ public enum SegmentWriter {
     @discardableResult
     public static func write(
         _ points: [SegmentBuildPoint], vectors: [SegmentVectorSpec], compression: CompressionCodec = .zstd,
-        to path: String, fileSystem: any FileSystem
+        indexes: [SegmentVectorIndex] = [], to path: String, fileSystem: any FileSystem
     ) throws -> SegmentWriteStats {
-        try write(points, vectors: vectors, compression: compression, to: path, fileSystem: fileSystem, bufferSize: 1 << 20)
+        try write(points, vectors: vectors, compression: compression, indexes: indexes, to: path, fileSystem: fileSystem,
+                  bufferSize: 1 << 20)
     }
 
     /// `write` with the write-buffer size exposed, so tests can make a small
     /// segment take many writes (and crash between them).
     static func write(
         _ points: [SegmentBuildPoint], vectors specs: [SegmentVectorSpec], compression: CompressionCodec,
-        to path: String, fileSystem: any FileSystem, bufferSize: Int
+        indexes: [SegmentVectorIndex] = [], to path: String, fileSystem: any FileSystem, bufferSize: Int
     ) throws(SegmentError) -> SegmentWriteStats {
         try validate(points, specs, path)
+        var seen = Set<String>()
+        for index in indexes {
+            guard specs.contains(where: { $0.name == index.vectorName }), seen.insert("\(index.kind):\(index.vectorName)").inserted else {
+                throw .invalidArgument(path, "index section \(index.kind) for vector \"\(index.vectorName)\" names no vector of the segment or appears twice")
+            }
+        }
         let file: any StorageFile
         do {
             file = try fileSystem.open(path, mode: .createNew)
@@ -50,7 +59,7 @@ public enum SegmentWriter {
         }
         do throws(SegmentError) {
             var stream = SegmentFileStream(file: file, bufferSize: bufferSize)
-            let stats = try writeContents(points, specs, compression, &stream, path)
+            let stats = try writeContents(points, specs, compression, indexes, &stream, path)
             try stream.flush()
             do {
                 try file.sync()
@@ -69,7 +78,7 @@ public enum SegmentWriter {
 
     private static func writeContents(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec,
-        _ stream: inout SegmentFileStream, _ path: String
+        _ indexes: [SegmentVectorIndex], _ stream: inout SegmentFileStream, _ path: String
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
         var table: [SegmentFormat.SectionEntry] = []
@@ -159,6 +168,20 @@ public enum SegmentWriter {
         stream.beginSection()
         try stream.write(index.bytes)
         table.append(stream.endSection(.payloadIndex))
+
+        for index in indexes {
+            let dimension = specs.first { $0.name == index.vectorName }!.dimension
+            stream.beginSection()
+            var start = 0
+            while start < index.bytes.count {
+                let end = min(start + (1 << 20), index.bytes.count)
+                index.bytes[start..<end].withUnsafeBytes { stream.addToSection($0) }
+                try stream.flushIfFull()
+                start = end
+            }
+            table.append(stream.endSection(index.kind == .hnswGraph ? .hnswGraph : .quantizedVectors,
+                                           name: index.vectorName, dimension: dimension))
+        }
 
         // Table and footer.
         let tableBytes = SegmentFormat.encodeTable(table)

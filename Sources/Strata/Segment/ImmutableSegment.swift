@@ -1,3 +1,4 @@
+import StrataHNSW
 import StrataIO
 import StrataSegment
 import StrataVectorMath
@@ -5,14 +6,19 @@ import StrataVectorMath
 /// An immutable segment in use by a collection: its mmap'd file and the
 /// deletions made against it since it was written.
 ///
-/// Thread safety: `tombstones`, `persistedGeneration` and `persistedCount` are
-/// guarded by the owning `CollectionStore`'s lock; `reader` is immutable.
+/// Thread safety: `tombstones`, `deletedBits`, `persistedGeneration` and
+/// `persistedCount` are guarded by the owning `CollectionStore`'s lock;
+/// `reader` and `graphs` are immutable.
 final class ImmutableSegment: @unchecked Sendable {
     // SAFETY: mutable state is only touched under the owning store's lock (see above).
     let id: UInt64
     let reader: SegmentReader
     /// Internal offset → op number of the operation that deleted (or superseded) it.
-    var tombstones: [UInt32: UInt64]
+    private(set) var tombstones: [UInt32: UInt64]
+    /// The same offsets as a bitset (bit i of word i/64), which graph search reads.
+    private var deletedBits: [UInt64]
+    /// Per vector name, the HNSW graph stored in the segment (indexed segments only).
+    let graphs: [String: HNSWGraph]
     /// Generation of the tombstone file the durable manifest names (0 = none).
     var persistedGeneration: UInt64
     /// How many tombstones that file holds.
@@ -22,17 +28,37 @@ final class ImmutableSegment: @unchecked Sendable {
     /// scans do not test a presence bit per row.
     let absentOffsets: [String: [Int]]
 
-    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0) {
+    /// Opens the segment's vector indexes. Throws `.corruption` naming the
+    /// file when a graph fails its checks.
+    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0) throws {
         self.id = id
         self.reader = reader
         self.tombstones = tombstones
         self.persistedGeneration = persistedGeneration
         self.persistedCount = tombstones.count
+        var bits = [UInt64](repeating: 0, count: (reader.pointCount + 63) / 64)
+        for offset in tombstones.keys { bits[Int(offset) >> 6] |= 1 << UInt64(offset & 63) }
+        deletedBits = bits
         var absent: [String: [Int]] = [:]
+        var graphs: [String: HNSWGraph] = [:]
         for spec in reader.vectorSpecs {
             absent[spec.name] = (0..<reader.pointCount).filter { !reader.hasVector(spec.name, at: $0) }
+            if let image = reader.indexSection(.hnswGraph, vector: spec.name) {
+                do {
+                    graphs[spec.name] = try HNSWGraph(image: image, expectedNodeCount: reader.pointCount, owner: reader)
+                } catch {
+                    throw StrataError(.corruption, "segment \(reader.path), section hnsw[\(spec.name)]: \(error.message)")
+                }
+            }
         }
         absentOffsets = absent
+        self.graphs = graphs
+    }
+
+    /// Records that the point at `offset` was deleted or superseded by `opNum`.
+    func tombstone(_ offset: UInt32, opNum: UInt64) {
+        tombstones[offset] = opNum
+        deletedBits[Int(offset) >> 6] |= 1 << UInt64(offset & 63)
     }
 
     var liveCount: Int { reader.pointCount - tombstones.count }
@@ -58,9 +84,30 @@ final class ImmutableSegment: @unchecked Sendable {
         return result
     }
 
+    /// Top-`limit` live points by vector `name`: through the segment's graph
+    /// when it has one and `params` allow, else by exact scan. Returns
+    /// (offset, score) pairs, best first.
+    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int)
+        -> [(offset: Int, score: Float)]
+    {
+        guard limit > 0, let graph = graphs[name], !params.exact else {
+            return exactHits(query: query, using: name, distance: distance, limit: limit)
+        }
+        let ef = max(params.hnswEf ?? defaultEf, limit)
+        let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
+            query.withUnsafeBufferPointer { q in
+                deletedBits.withUnsafeBufferPointer { deleted in
+                    let source = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                    return graph.search(source, limit: limit, ef: ef, excluded: deleted.baseAddress)
+                }
+            }
+        }
+        return (hits ?? []).map { (offset: Int($0.node), score: distance.score(fromDistance: $0.distance)) }
+    }
+
     /// Exact top-`limit` over the live points that have vector `name`, reading
     /// the vectors straight from the mapping. Returns (offset, score) pairs.
-    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)] {
+    func exactHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)] {
         let count = reader.pointCount
         guard limit > 0, count > 0 else { return [] }
         var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)

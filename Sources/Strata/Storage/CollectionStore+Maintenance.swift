@@ -104,14 +104,14 @@ extension CollectionStore {
             return state.manifest.nextSegmentID
         }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0) }
         withStateLock { state in
             precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
             state.frozen.removeFirst()
-            if let reader {
-                let written = ImmutableSegment(id: id, reader: reader)
+            if let reader, let written = opened {
                 // Deletions that reached the frozen segment while it was written.
                 for (pointID, opNum) in segment.tombstones {
-                    if let offset = reader.offset(of: pointID) { written.tombstones[UInt32(offset)] = opNum }
+                    if let offset = reader.offset(of: pointID) { written.tombstone(UInt32(offset), opNum: opNum) }
                 }
                 state.immutables.append(written)
             }
@@ -124,7 +124,9 @@ extension CollectionStore {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
         let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
-        _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, to: path, fileSystem: fileSystem)
+        let indexes = buildVectorIndexes(for: points)
+        _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
+                                    to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
         return try SegmentReader.open(path: path, fileSystem: fileSystem)
     }
@@ -188,19 +190,19 @@ extension CollectionStore {
             return state.manifest.nextSegmentID
         }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0) }
 
         withStateLock { state in
             let inputIDs = Set(plan.inputs.map(\.id))
             state.immutables.removeAll { inputIDs.contains($0.id) }
-            guard let reader else { return }
-            let merged = ImmutableSegment(id: id, reader: reader)
+            guard let reader, let merged = opened else { return }
             // Every tombstone the inputs hold now that the output still has a
             // point for: the in-memory ones from the snapshot, and the ones that
             // arrived while the merge ran.
             for segment in plan.inputs {
                 for (offset, opNum) in segment.tombstones where opNum > plan.checkpoint {
                     if let newOffset = reader.offset(of: segment.reader.id(at: Int(offset))) {
-                        merged.tombstones[UInt32(newOffset)] = opNum
+                        merged.tombstone(UInt32(newOffset), opNum: opNum)
                     }
                 }
             }

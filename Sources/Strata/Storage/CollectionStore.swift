@@ -84,7 +84,7 @@ final class CollectionStore: @unchecked Sendable {
                     tombstones[offset] = manifest.checkpoint
                 }
             }
-            immutables.append(ImmutableSegment(
+            immutables.append(try ImmutableSegment(
                 id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration))
         }
         var removedLeftovers = false
@@ -190,7 +190,7 @@ final class CollectionStore: @unchecked Sendable {
         }
         for segment in immutables {
             if let offset = segment.liveOffset(of: id), segment.reader.version(at: offset) < opNum {
-                segment.tombstones[UInt32(offset)] = opNum
+                segment.tombstone(UInt32(offset), opNum: opNum)
             }
         }
     }
@@ -299,7 +299,8 @@ final class CollectionStore: @unchecked Sendable {
                 }
             }
             for (index, segment) in immutables.enumerated() {
-                for hit in segment.searchHits(query: query, using: name, distance: params.distance, limit: limit) {
+                for hit in segment.searchHits(query: query, using: name, distance: params.distance, limit: limit,
+                                              params: searchParams, defaultEf: config.hnsw(for: name).efConstruct) {
                     let reader = segment.reader
                     candidates.append((SegmentHit(id: reader.id(at: hit.offset), version: reader.version(at: hit.offset), score: hit.score),
                                        .immutable(index, hit.offset)))

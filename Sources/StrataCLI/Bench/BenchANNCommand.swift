@@ -1,0 +1,265 @@
+import ArgumentParser
+import Foundation
+import Strata
+import StrataVectorMath
+
+/// `strata bench ann`: approximate nearest-neighbour search on a data set in the
+/// layout of `shared/bench/gen_dataset.py`, through the real engine path:
+/// ingest with the embedded API (WAL, segments, optimizer building the graphs),
+/// then, in a fresh process, open the store and run every query single-threaded
+/// at each `ef`. One JSON line per ef.
+struct BenchANNCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ann",
+        abstract: "HNSW recall@10 / QPS / latency per ef on an fvecs data set, one JSON line per ef.")
+
+    @Option(name: .long, help: "Data set directory (base.fvecs, query.fvecs, gt.ivecs, meta.json).")
+    var data: String
+
+    @Option(name: .long, help: "Store directory: built there if missing (kept), reused if it exists. Default: a temporary directory, removed at the end.")
+    var store: String?
+
+    @Option(name: .long, help: "HNSW m.")
+    var m: Int = 16
+
+    @Option(name: .customLong("ef-construct"), help: "HNSW ef_construct.")
+    var efConstruct: Int = 100
+
+    @Option(name: .long, help: "Comma-separated hnsw_ef values to measure.")
+    var ef: String = "16,32,64,128,256"
+
+    @Option(name: .long, help: "Quantization: none, int8, binary, binary2 (2 bits), pq (x8).")
+    var quantization: String = "none"
+
+    @Option(name: .long, help: "Quantization oversampling (candidates = limit × oversampling, then rescored).")
+    var oversampling: Double = 1
+
+    @Option(name: .long, help: "Indexing threads (0 = all cores).")
+    var threads: Int = 0
+
+    @Option(name: .long, help: "Use only the first N queries.")
+    var queries: Int = .max
+
+    @Flag(name: .long, help: "Evict the store's files from the page cache (posix_fadvise DONTNEED) before each ef.")
+    var cold = false
+
+    @Flag(name: .long, help: "Print only the JSON lines on stdout (progress still goes to stderr).")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp(visibility: .private))
+    var phase: String = "all"
+
+    @Option(name: .customLong("build-seconds"), help: ArgumentHelp(visibility: .private))
+    var buildSeconds: Double = -1
+
+    static let collectionName = "ann"
+
+    func run() async throws {
+        if phase == "query" {
+            try runQueries()
+            return
+        }
+        let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-ann-\(getpid())"
+        defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
+        var build: Double = -1
+        if !FileManager.default.fileExists(atPath: storeDirectory) {
+            build = try await ingest(into: storeDirectory)
+        } else {
+            progress("reusing the store at \(storeDirectory) (no build time)")
+        }
+        // Queries in a fresh process: resident memory is what opening costs,
+        // not what ingest left behind.
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: try currentExecutablePath())
+        var arguments = ["bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
+                         "--quantization", quantization, "--oversampling", String(oversampling),
+                         "--build-seconds", String(build), "--m", String(m), "--ef-construct", String(efConstruct)]
+        if queries != .max { arguments += ["--queries", String(queries)] }
+        if cold { arguments.append("--cold") }
+        child.arguments = arguments
+        try child.run()
+        child.waitUntilExit()
+        guard child.terminationStatus == 0 else { throw ExitCode(child.terminationStatus) }
+    }
+
+    private func quantizationConfig() throws -> QuantizationConfig? {
+        switch quantization {
+        case "none": nil
+        case "int8": .scalar(quantile: 0.99, alwaysRam: true)
+        case "binary": .binary(encoding: .oneBit, queryEncoding: .scalar8Bits, alwaysRam: true)
+        case "binary2": .binary(encoding: .twoBits, queryEncoding: .scalar8Bits, alwaysRam: true)
+        case "pq": .product(compression: .x8, alwaysRam: true)
+        default: throw ValidationError("--quantization must be none, int8, binary, binary2 or pq")
+        }
+    }
+
+    /// Loads the base vectors through the embedded API and optimizes; returns seconds.
+    private func ingest(into directory: String) async throws -> Double {
+        let dataset = try VectorDataset.load(data, maxQueries: 0)
+        let distance = try metric(dataset.metric)
+        let database = try Database.open(at: directory)
+        let config = CollectionConfig(
+            size: dataset.dimension, distance: distance,
+            hnswConfig: HnswConfig(m: m, efConstruct: efConstruct, maxIndexingThreads: threads),
+            quantizationConfig: try quantizationConfig())
+        let collection = try database.createCollection(Self.collectionName, config: config)
+        progress("ingesting \(dataset.count) × \(dataset.dimension) (\(dataset.metric)) into \(directory)")
+        let start = ContinuousClock.now
+        var lastReport = start
+        let batch = 1000
+        // Two writers keep the WAL's group commit and the optimizer busy at once.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var next = 0
+            func submit(_ first: Int) {
+                let end = min(first + batch, dataset.count)
+                let points = (first..<end).map { row in
+                    PointStruct(id: .number(UInt64(row)),
+                                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
+                }
+                group.addTask { _ = try await collection.upsert(points) }
+            }
+            for _ in 0..<2 where next < dataset.count {
+                submit(next)
+                next += batch
+            }
+            while try await group.next() != nil {
+                if next < dataset.count {
+                    submit(next)
+                    next += batch
+                }
+                if ContinuousClock.now - lastReport > .seconds(3) {
+                    lastReport = ContinuousClock.now
+                    let info = collection.storageInfo
+                    progress("  ingested \(min(next, dataset.count))/\(dataset.count), \(info.segments.count) segments, \(elapsed(start))")
+                }
+            }
+        }
+        progress("ingest done in \(elapsed(start)); optimizing (flush, merge, build graphs)")
+        let reporter = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(5))
+                if Task.isCancelled { break }
+                let info = collection.storageInfo
+                progress("  optimizing: \(info.segments.count) segments (\(info.segments.map(\.points))), \(elapsed(start))")
+            }
+        }
+        try collection.optimize()
+        reporter.cancel()
+        let total = seconds(ContinuousClock.now - start)
+        let info = collection.storageInfo
+        progress("indexed in \(String(format: "%.1f", total)) s: \(info.segments.count) segments \(info.segments.map(\.points))")
+        database.close()
+        return total
+    }
+
+    private func runQueries() throws {
+        let (queryRows, dimension) = try VectorDataset.readVectors(joinedPath(data, "query.fvecs"))
+        let (truthRows, k) = try VectorDataset.readVectors(joinedPath(data, "gt.ivecs"))
+        let queryCount = min(queryRows.count / dimension, queries, truthRows.count / k)
+        let rssBeforeOpen = residentMB()
+        let database = try Database.open(at: store!)
+        let collection = try database.collection(Self.collectionName)
+        let rssAfterOpen = residentMB()
+        let info = collection.storageInfo
+        let diskBytes = directoryBytes(store!)
+        let limit = 10
+        let efs = try ef.split(separator: ",").map {
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else { throw ValidationError("bad --ef \($0)") }
+            return value
+        }
+        let quantizationParams = QuantizationSearchParams(rescore: true, oversampling: oversampling)
+        let vectors = (0..<queryCount).map { Array(queryRows[($0 * dimension)..<(($0 + 1) * dimension)]) }
+        let truth = (0..<queryCount).map { q in Set((0..<limit).map { Int(Int32(bitPattern: truthRows[q * k + $0].bitPattern)) }) }
+        // Warm-up (skipped when measuring cold).
+        if !cold { for query in vectors.prefix(20) { _ = try collection.search(query, limit: limit) } }
+        for efValue in efs {
+            if cold { evictFromPageCache(store!) }
+            let readBefore = processReadBytes()
+            let params = SearchParams(hnswEf: efValue, quantization: quantizationParams)
+            var latencies: [Duration] = []
+            latencies.reserveCapacity(queryCount)
+            var hits = 0
+            let clock = ContinuousClock()
+            for (q, query) in vectors.enumerated() {
+                var found: [ScoredPoint] = []
+                latencies.append(try clock.measure { found = try collection.search(query, limit: limit, params: params) })
+                for point in found {
+                    if case .number(let id) = point.id, truth[q].contains(Int(id)) { hits += 1 }
+                }
+            }
+            let readAfter = processReadBytes()
+            let total = latencies.reduce(Duration.zero, +)
+            let sorted = latencies.sorted()
+            func percentile(_ p: Double) -> Double {
+                let rank = max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)
+                return seconds(sorted[min(rank, sorted.count - 1)]) * 1000
+            }
+            var row: [String: Any] = [
+                "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": m,
+                "ef_construct": efConstruct, "quantization": quantization, "oversampling": oversampling,
+                "recall10": Double(hits) / Double(queryCount * limit), "qps": Double(queryCount) / seconds(total),
+                "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "rss_mb": residentMB(),
+                "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
+                "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count, "queries": queryCount,
+                "cold": cold, "isa": VectorKernels.instructionSet,
+            ]
+            if buildSeconds >= 0 { row["build_s"] = buildSeconds }
+            if let readBefore, let readAfter {
+                row["pages_read_per_query"] = Double(readAfter - readBefore) / 4096 / Double(queryCount)
+            }
+            let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+            print(String(decoding: line, as: UTF8.self))
+        }
+        database.close()
+    }
+
+    private func metric(_ name: String) throws -> Distance {
+        switch name.lowercased() {
+        case "cosine", "angular": .cosine
+        case "dot", "ip": .dot
+        case "euclid", "l2", "euclidean": .euclid
+        case "manhattan", "l1": .manhattan
+        default: throw ValidationError("meta.json metric \(name) is not one of cosine, dot, euclid, manhattan")
+        }
+    }
+}
+
+private func progress(_ message: String) {
+    FileHandle.standardError.write(Data("[bench ann] \(message)\n".utf8))
+}
+
+private func elapsed(_ start: ContinuousClock.Instant) -> String {
+    String(format: "%.1f s", seconds(ContinuousClock.now - start))
+}
+
+/// Bytes of every regular file under `path`.
+func directoryBytes(_ path: String) -> Int {
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return 0 }
+    var total = 0
+    while let file = enumerator.nextObject() as? String {
+        if let attributes = try? FileManager.default.attributesOfItem(atPath: joinedPath(path, file)),
+           attributes[.type] as? FileAttributeType == .typeRegular {
+            total += (attributes[.size] as? Int) ?? 0
+        }
+    }
+    return total
+}
+
+/// Drops every file under `path` from the page cache (clean pages only; the
+/// store's files are written and synced before this is called).
+func evictFromPageCache(_ path: String) {
+    guard let enumerator = FileManager.default.enumerator(atPath: path) else { return }
+    while let file = enumerator.nextObject() as? String {
+        let fd = open(joinedPath(path, file), O_RDONLY)
+        guard fd >= 0 else { continue }
+        _ = posix_fadvise(fd, 0, 0, Int32(POSIX_FADV_DONTNEED))
+        close(fd)
+    }
+}
+
+/// Bytes this process caused to be read from storage (read_bytes in /proc/self/io).
+func processReadBytes() -> Int? {
+    guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("read_bytes:") }) else { return nil }
+    return Int(line.split(separator: " ").last ?? "")
+}
