@@ -41,21 +41,41 @@ public enum HNSWBuilder {
     /// Builds the graph of the rows `isPresent` accepts (the others get no
     /// links and are never reached). `rows` holds `count` rows of `dimension`
     /// floats. `progress(inserted, total)` is called between batches.
+    ///
+    /// With `startingFrom`, the nodes of an existing graph (built with the
+    /// same `m` over the same vectors, renumbered by its `nodeMap`) keep their
+    /// levels and links (links to dropped nodes are removed) and only the
+    /// other nodes are inserted: a merge reuses its largest input's graph.
     public static func build(
         rows: UnsafePointer<Float>, dimension: Int, count: Int, metric: DistanceMetric,
-        isPresent: (Int) -> Bool, parameters: HNSWBuildParameters,
+        isPresent: (Int) -> Bool, parameters: HNSWBuildParameters, startingFrom seed: HNSWSeedGraph? = nil,
         progress: ((Int, Int) -> Void)? = nil
     ) -> [UInt8] {
         precondition(parameters.m >= 2 && parameters.efConstruct >= 1, "m must be ≥ 2 and ef_construct ≥ 1")
         precondition(count < Int(UInt32.max), "a graph holds at most 2^32 − 2 nodes")
         let m = parameters.m, m0 = 2 * parameters.m
+        let reused = seed.flatMap { $0.usable(m: m, count: count) ? $0 : nil }
 
-        // Levels: level ℓ with probability ∝ m^-ℓ (mL = 1/ln m), from a per-node seeded draw.
+        // Levels: level ℓ with probability ∝ m^-ℓ (mL = 1/ln m), from a per-node
+        // seeded draw; reused nodes keep theirs.
         var levels = [UInt8](repeating: 0, count: count)
+        var isReused = [Bool](repeating: false, count: count)
+        if let reused {
+            for (old, new) in reused.nodeMap.enumerated()
+            where new != HNSWGraphLayout.none && reused.wasInserted(UInt32(old)) && isPresent(Int(new)) {
+                isReused[Int(new)] = true
+                levels[Int(new)] = UInt8(reused.graph.upperLevels(of: UInt32(old)))
+            }
+        }
         var present: [UInt32] = []
         present.reserveCapacity(count)
+        var reusedCount = 0
         let mL = 1 / log(Double(m))
         for node in 0..<count where isPresent(node) {
+            if isReused[node] {
+                reusedCount += 1
+                continue
+            }
             var random = SplitMix64(seed: parameters.seed ^ (UInt64(node) &* 0x9E37_79B9_7F4A_7C15))
             let uniform = (Double(random.next() >> 11) + 1) / Double(1 << 53)  // (0, 1]
             levels[node] = UInt8(min(Int(-log(uniform) * mL), 30))
@@ -97,17 +117,28 @@ public enum HNSWBuilder {
 
         var entry = HNSWGraphLayout.none
         var maxLevel = 0
-        if let first = present.first {
+        var toInsert = present[...]
+        if let reused, reusedCount > 0 {
+            reused.copyLinks(into: graph)
+            entry = reused.nodeMap[Int(reused.graph.entryPoint!)]
+            maxLevel = reused.graph.maxLevel
+        } else if let first = present.first {
             entry = first
             maxLevel = Int(levels[Int(first)])
+            toInsert = present.dropFirst()
+            reusedCount = 1
+        }
+        let total = reusedCount + toInsert.count
+        if !toInsert.isEmpty {
             let state = BuildState(rows: rows, dimension: dimension, kind: FloatRowsDistance.kind(metric), graph: graph,
                                    levels: levels, parameters: parameters)
             let threads = parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount
             let scratches = (0..<max(threads, 1)).map { _ in HNSWSearchScratch(nodeCount: count, width: m0) }
-            var inserted = 1
-            while inserted < present.count {
-                let size = min(present.count - inserted, max(1, Int(Double(inserted) * parameters.batchFraction)))
-                let batch = Array(present[inserted..<(inserted + size)])
+            var inserted = reusedCount
+            while inserted < total {
+                let size = min(total - inserted, max(1, Int(Double(inserted) * parameters.batchFraction)))
+                let start = toInsert.startIndex + (inserted - reusedCount)
+                let batch = Array(toInsert[start..<(start + size)])
                 state.insert(batch, entry: entry, maxLevel: maxLevel, scratches: scratches)
                 // A batch node above the current top becomes the entry point
                 // (the highest; the first in insertion order among equals).
@@ -116,7 +147,7 @@ public enum HNSWBuilder {
                     entry = node
                 }
                 inserted += size
-                progress?(inserted, present.count)
+                progress?(inserted, total)
             }
         }
 
@@ -135,9 +166,50 @@ public enum HNSWBuilder {
         put(UInt32(maxLevel), at: 32)
         put(UInt32(upperCount), at: 36)
         put(UInt32(upperRows), at: 40)
-        put(UInt32(present.count), at: 44)
+        put(UInt32(entry == HNSWGraphLayout.none ? 0 : total), at: 44)
         header.withUnsafeBytes { image.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
         return [UInt8](UnsafeRawBufferPointer(start: image, count: layout.totalBytes))
+    }
+}
+
+/// An existing graph to build on, and where its nodes go in the new one.
+public struct HNSWSeedGraph {
+    public let graph: HNSWGraph
+    /// `nodeMap[old]` = the node number in the new graph, or `UInt32.max` for a
+    /// node that is not carried over (deleted). Distinct for carried-over nodes.
+    public let nodeMap: [UInt32]
+
+    public init(graph: HNSWGraph, nodeMap: [UInt32]) {
+        self.graph = graph
+        self.nodeMap = nodeMap
+    }
+
+    /// Whether the old node was in the old graph (not an absent row).
+    func wasInserted(_ old: UInt32) -> Bool {
+        old == graph.entryPoint || !graph.neighbours(of: old, level: 0).isEmpty
+    }
+
+    func usable(m: Int, count: Int) -> Bool {
+        guard graph.m == m, nodeMap.count == graph.nodeCount, let entry = graph.entryPoint else { return false }
+        let mapped = nodeMap[Int(entry)]
+        return mapped != HNSWGraphLayout.none && Int(mapped) < count && nodeMap.allSatisfy { $0 == HNSWGraphLayout.none || Int($0) < count }
+    }
+
+    /// Copies every carried-over node's rows, renumbered, without links to dropped nodes.
+    func copyLinks(into target: HNSWGraphLinks) {
+        for (old, new) in nodeMap.enumerated() where new != HNSWGraphLayout.none && wasInserted(UInt32(old)) {
+            for level in 0...graph.upperLevels(of: UInt32(old)) {
+                guard let (row, capacity) = target.row(new, level: level) else { continue }
+                var kept = 0
+                for neighbour in graph.neighbours(of: UInt32(old), level: level) where Int(neighbour) < nodeMap.count {
+                    let mapped = nodeMap[Int(neighbour)]
+                    guard mapped != HNSWGraphLayout.none, kept < capacity else { continue }
+                    kept += 1
+                    row[kept] = mapped
+                }
+                row[0] = UInt32(kept)
+            }
+        }
     }
 }
 

@@ -10,6 +10,11 @@ struct TestData {
     var rows: [Float]
     var count: Int { rows.count / dimension }
 
+    init(dimension: Int, rows: [Float]) {
+        self.dimension = dimension
+        self.rows = rows
+    }
+
     init(count: Int, dimension: Int, normalise: Bool = false, generator: inout SeededGenerator) {
         self.dimension = dimension
         let centres = (0..<20).map { _ in (0..<dimension).map { _ in Float.random(in: -1...1, using: &generator) } }
@@ -204,5 +209,33 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
                 #expect(data.search(graph, query, k: 10, ef: 40, metric: .euclid).allSatisfy { $0 < 600 })
             }
         }
+    }
+
+    @Test func buildingOnAnExistingGraphKeepsRecall() throws {
+        var generator = SeededGenerator.forTest()
+        let data = TestData(count: 4000, dimension: 16, generator: &generator)
+        // The old graph covers rows 1000..<4000 in another numbering (old node
+        // i = row 1000 + i); every 10th of them was deleted since.
+        let old = TestData(dimension: data.dimension, rows: Array(data.rows[(1000 * data.dimension)...]))
+        let oldGraph = try HNSWGraph(copying: old.build(metric: .euclid), expectedNodeCount: old.count)
+        let nodeMap = (0..<old.count).map { $0 % 10 == 3 ? UInt32.max : UInt32(1000 + $0) }
+        let seed = HNSWSeedGraph(graph: oldGraph, nodeMap: nodeMap)
+        let deleted: (Int) -> Bool = { $0 >= 1000 && ($0 - 1000) % 10 == 3 }
+        let image = data.rows.withUnsafeBufferPointer {
+            HNSWBuilder.build(rows: $0.baseAddress!, dimension: data.dimension, count: data.count, metric: .euclid,
+                              isPresent: { !deleted($0) }, parameters: HNSWBuildParameters(), startingFrom: seed)
+        }
+        let graph = try HNSWGraph(copying: image, expectedNodeCount: data.count)
+        #expect(graph.insertedCount == data.count - 300)
+        // Reused nodes keep their levels; dropped nodes are gone from every row.
+        #expect(graph.upperLevels(of: 1000) == oldGraph.upperLevels(of: 0))
+        for node in 0..<UInt32(data.count) { #expect(graph.neighbours(of: node, level: 0).allSatisfy { !deleted(Int($0)) }) }
+        let queries = (0..<100).map { _ in (0..<data.dimension).map { _ in Float.random(in: -1...1, using: &generator) } }
+        let truth = queries.map { data.exact($0, k: 10, metric: .euclid) { !deleted($0) } }
+        let reusedRecall = recall(queries.map { data.search(graph, $0, k: 10, ef: 64, metric: .euclid) }, truth)
+        let fresh = try HNSWGraph(copying: data.build(metric: .euclid, isPresent: { !deleted($0) }), expectedNodeCount: data.count)
+        let freshRecall = recall(queries.map { data.search(fresh, $0, k: 10, ef: 64, metric: .euclid) }, truth)
+        print("recall@10 ef=64: fresh build \(freshRecall), on an existing graph \(reusedRecall)")
+        #expect(reusedRecall >= freshRecall - 0.02)
     }
 }

@@ -7,7 +7,9 @@ extension CollectionStore {
     /// least the indexing threshold (`optimizers_config.indexing_threshold_kb`)
     /// and whose `hnsw_config.m` is not 0. Smaller segments are scanned exactly:
     /// for them a scan is as fast as a graph walk.
-    func buildVectorIndexes(for points: [SegmentBuildPoint]) -> [SegmentVectorIndex] {
+    ///
+    /// `reusing`: per vector name, a graph of a merge input to build on.
+    func buildVectorIndexes(for points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) -> [SegmentVectorIndex] {
         var indexes: [SegmentVectorIndex] = []
         for name in config.vectors.keys.sorted() {
             let params = config.vectors[name]!
@@ -30,10 +32,50 @@ extension CollectionStore {
                     rows: buffer.baseAddress!, dimension: params.size, count: points.count, metric: params.distance,
                     isPresent: { points[$0].vectors[name] != nil },
                     parameters: HNSWBuildParameters(m: hnsw.m, efConstruct: hnsw.efConstruct, seed: hnsw.seed,
-                                                    threads: hnsw.maxIndexingThreads))
+                                                    threads: hnsw.maxIndexingThreads),
+                    startingFrom: seeds[name])
             }
             indexes.append(SegmentVectorIndex(kind: .hnswGraph, vectorName: name, bytes: image))
         }
         return indexes
+    }
+
+    /// For a merge of `inputs` into `points` (sorted by id): per vector name,
+    /// the graph of the input holding the most carried-over points, renumbered
+    /// into the merged segment, when few of its points were dropped (a vacuum,
+    /// which drops many, rebuilds: dropped nodes leave holes in the links).
+    func mergeSeeds(inputs: [ImmutableSegment], keep: (ImmutableSegment, Int) -> Bool, into points: [SegmentBuildPoint])
+        -> [String: HNSWSeedGraph]
+    {
+        var seeds: [String: HNSWSeedGraph] = [:]
+        for name in config.vectors.keys {
+            guard let largest = inputs.filter({ $0.graphs[name] != nil }).max(by: { $0.reader.pointCount < $1.reader.pointCount }),
+                  let graph = largest.graphs[name], graph.m == config.hnsw(for: name).m else { continue }
+            let reader = largest.reader
+            var nodeMap = [UInt32](repeating: .max, count: reader.pointCount)
+            var dropped = 0
+            for offset in 0..<reader.pointCount {
+                guard keep(largest, offset), let index = points.binarySearch(reader.id(at: offset)) else {
+                    dropped += 1
+                    continue
+                }
+                nodeMap[offset] = UInt32(index)
+            }
+            guard Double(dropped) <= 0.1 * Double(reader.pointCount) else { continue }
+            seeds[name] = HNSWSeedGraph(graph: graph, nodeMap: nodeMap)
+        }
+        return seeds
+    }
+}
+
+extension [SegmentBuildPoint] {
+    /// Index of the point with `id` in an array sorted by id.
+    func binarySearch(_ id: PointID) -> Int? {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if self[mid].id < id { low = mid + 1 } else { high = mid }
+        }
+        return low < count && self[low].id == id ? low : nil
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataHNSW
 import StrataIO
 import StrataSegment
 
@@ -120,11 +121,13 @@ extension CollectionStore {
     }
 
     /// Writes and syncs `segments/seg-<id>.seg` and opens it.
-    private func writeSegment(id: UInt64, points: [SegmentBuildPoint]) throws -> SegmentReader {
+    private func writeSegment(id: UInt64, points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) throws
+        -> SegmentReader
+    {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
         let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
-        let indexes = buildVectorIndexes(for: points)
+        let indexes = buildVectorIndexes(for: points, reusing: seeds)
         _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
                                     to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
@@ -189,7 +192,12 @@ extension CollectionStore {
             defer { state.manifest.nextSegmentID += 1 }
             return state.manifest.nextSegmentID
         }
-        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
+        let snapshots = Dictionary(uniqueKeysWithValues: zip(plan.inputs.map(\.id), plan.snapshots))
+        let seeds = mergeSeeds(inputs: plan.inputs, keep: { segment, offset in
+            guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
+            return opNum > plan.checkpoint
+        }, into: points)
+        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds)
         let opened = try reader.map { try ImmutableSegment(id: id, reader: $0) }
 
         withStateLock { state in

@@ -37,6 +37,9 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Indexing threads (0 = all cores).")
     var threads: Int = 0
 
+    @Option(name: .long, help: "optimizers_config.default_segment_number (0 = the engine's default: one per core, at least 2).")
+    var segments: Int = 0
+
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
 
@@ -73,7 +76,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         child.executableURL = URL(fileURLWithPath: try currentExecutablePath())
         var arguments = ["bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
                          "--quantization", quantization, "--oversampling", String(oversampling),
-                         "--build-seconds", String(build), "--m", String(m), "--ef-construct", String(efConstruct)]
+                         "--build-seconds=\(build)", "--m", String(m), "--ef-construct", String(efConstruct)]
         if queries != .max { arguments += ["--queries", String(queries)] }
         if cold { arguments.append("--cold") }
         child.arguments = arguments
@@ -99,7 +102,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         let distance = try metric(dataset.metric)
         let database = try Database.open(at: directory)
         let config = CollectionConfig(
-            size: dataset.dimension, distance: distance,
+            size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(defaultSegmentNumber: segments),
             hnswConfig: HnswConfig(m: m, efConstruct: efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
         let collection = try database.createCollection(Self.collectionName, config: config)
