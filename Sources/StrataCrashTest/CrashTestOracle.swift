@@ -175,7 +175,24 @@ struct CrashTestOracle {
             let query = CrashWorkload.vector(for: rng.next())
             let limit = 10
             do {
-                let hits = try collection.search(query, limit: limit)
+                let hits = try collection.search(query, limit: limit, params: SearchParams(exact: true))
+                // Graph search (indexed segments) may miss neighbours, but every
+                // hit must be a live point at its true distance, once.
+                let approximate = try collection.search(query, limit: limit)
+                var seen = Set<PointID>()
+                for hit in approximate {
+                    guard case .number(let id) = hit.id, let entry = actual[id], seen.insert(hit.id).inserted else {
+                        report.corrupt += 1
+                        report.problems.append("cycle \(cycle): graph search returned \(hit.id), which is deleted, never written or a duplicate")
+                        continue
+                    }
+                    let v = CrashWorkload.vector(for: entry.token)
+                    let distance = zip(v, query).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+                    if abs(hit.score - distance) > 1e-4 * max(1, distance) {
+                        report.corrupt += 1
+                        report.problems.append("cycle \(cycle): graph search scored \(hit.id) \(hit.score), its vector is at \(distance)")
+                    }
+                }
                 let reference = actual.map { id, entry -> (UInt64, Float) in
                     let v = CrashWorkload.vector(for: entry.token)
                     let distance = zip(v, query).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()

@@ -106,6 +106,7 @@ public final class HNSWGraph: @unchecked Sendable {
     /// as (node, distance) with lower distance better. `ef` (≥ limit) is the
     /// candidate list size on level 0. Nodes whose bit is set in `excluded`
     /// (one bit per node, 64 per word) are walked through but not returned.
+    @_specialize(exported: true, where S == FloatRowsDistance)
     public func search<S: HNSWDistanceSource>(
         _ source: S, limit: Int, ef: Int, excluded: UnsafePointer<UInt64>? = nil
     ) -> [(node: UInt32, distance: Float)] {
