@@ -83,52 +83,62 @@ static uint64_t hamming_avx512(const uint64_t *a, const uint64_t *b, size_t word
     return (uint64_t)_mm512_reduce_add_epi64(acc);
 }
 
-// One block of up to 8 words (mask m) of every plane: per query plane j the
-// popcounts of (query plane AND each code plane) go to acc[j]; weights are
-// applied once at the end, so the inner step is and + popcnt + add.
-static inline void bitplane_block(__m512i acc[8], const uint64_t *q, size_t qp, const uint64_t *x, size_t xp,
-                                  size_t words, size_t w, __mmask8 m) {
-    for (size_t b = 0; b < xp; b++) {
-        __m512i xv = _mm512_maskz_loadu_epi64(m, x + b * words + w);
-        for (size_t j = 0; j < qp; j++) {
+// Query plane j's popcounts against every code plane accumulate in acc[j];
+// the weights are applied once at the end, so the inner step is and + popcnt +
+// add. QP and XP are compile-time constants in the common cases (8 query planes
+// for the asymmetric query, 2 for the symmetric 2-bit one; 1 or 2 code planes),
+// so the loops unroll and the accumulators stay in registers.
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE int64_t bitplane_dot_fixed(const uint64_t *q, const size_t QP, const uint64_t *x, const size_t XP,
+                                  size_t words) {
+    __m512i acc[8];
+    for (size_t j = 0; j < QP; j++) acc[j] = _mm512_setzero_si512();
+    for (size_t w = 0; w < words; w += 8) {
+        __mmask8 m = words - w >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (words - w)) - 1u);
+        __m512i xv[2];
+        for (size_t b = 0; b < XP; b++) xv[b] = _mm512_maskz_loadu_epi64(m, x + b * words + w);
+        for (size_t j = 0; j < QP; j++) {
             __m512i qv = _mm512_maskz_loadu_epi64(m, q + j * words + w);
-            acc[j] = _mm512_add_epi64(acc[j], _mm512_popcnt_epi64(_mm512_and_si512(qv, xv)));
+            for (size_t b = 0; b < XP; b++) acc[j] = _mm512_add_epi64(acc[j], _mm512_popcnt_epi64(_mm512_and_si512(qv, xv[b])));
         }
     }
-}
-
-static int64_t bitplane_dot_avx512(const uint64_t *q, size_t qp, const uint64_t *x, size_t xp, size_t words) {
-    __m512i acc[8];
-    for (size_t j = 0; j < 8; j++) acc[j] = _mm512_setzero_si512();
-    size_t w = 0;
-    for (; w + 8 <= words; w += 8) bitplane_block(acc, q, qp, x, xp, words, w, (__mmask8)0xFF);
-    if (w < words) bitplane_block(acc, q, qp, x, xp, words, w, (__mmask8)((1u << (words - w)) - 1u));
     __m512i total = _mm512_setzero_si512();
-    for (size_t j = 0; j + 1 < qp; j++) total = _mm512_add_epi64(total, _mm512_sll_epi64(acc[j], _mm_cvtsi64_si128((long long)j)));
-    total = _mm512_sub_epi64(total, _mm512_sll_epi64(acc[qp - 1], _mm_cvtsi64_si128((long long)(qp - 1))));
+    for (size_t j = 0; j + 1 < QP; j++) total = _mm512_add_epi64(total, _mm512_slli_epi64(acc[j], (unsigned)j));
+    total = _mm512_sub_epi64(total, _mm512_slli_epi64(acc[QP - 1], (unsigned)(QP - 1)));
     return (int64_t)_mm512_reduce_add_epi64(total);
 }
 
+static int64_t bitplane_dot_avx512(const uint64_t *q, size_t qp, const uint64_t *x, size_t xp, size_t words) {
+    if (qp == 8 && xp == 1) return bitplane_dot_fixed(q, 8, x, 1, words);
+    if (qp == 8 && xp == 2) return bitplane_dot_fixed(q, 8, x, 2, words);
+    if (qp == 2 && xp == 2) return bitplane_dot_fixed(q, 2, x, 2, words);
+    // Other shapes: one query plane at a time through the same kernel.
+    int64_t total = 0;
+    for (size_t j = 0; j < qp; j++) {
+        int64_t plane = 0;
+        for (size_t b = 0; b < xp; b++) plane -= bitplane_dot_fixed(q + j * words, 1, x + b * words, 1, words);
+        // A one-plane query is weighted −1, so plane = +Σ popcounts here.
+        int64_t weight = (int64_t)1 << j;
+        total += (j + 1 == qp) ? -weight * plane : weight * plane;
+    }
+    return total;
+}
+
 static float pq_lookup_avx512(const float *table, const uint8_t *codes, size_t m) {
-    // Lane l of step i reads table[(i + l)·256 + codes[i + l]].
-    const __m512i lane_offsets = _mm512_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792, 2048, 2304, 2560,
-                                                   2816, 3072, 3328, 3584, 3840);
-    __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+    // Scalar loads in four chains. A vgatherdps form (16 sub-spaces per gather)
+    // measured slower on the AMD EPYC development machine: 57 vs 51 ns at 384-d
+    // x8 and 181 vs 127 ns at 1024-d x8, in cache.
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     size_t i = 0;
-    for (; i + 32 <= m; i += 32) {
-        __m512i c0 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i)));
-        __m512i c1 = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(codes + i + 16)));
-        a0 = _mm512_add_ps(a0, _mm512_i32gather_ps(_mm512_add_epi32(c0, lane_offsets), table + i * 256, 4));
-        a1 = _mm512_add_ps(a1, _mm512_i32gather_ps(_mm512_add_epi32(c1, lane_offsets), table + (i + 16) * 256, 4));
+    for (; i + 4 <= m; i += 4) {
+        s0 += table[i * 256 + codes[i]];
+        s1 += table[(i + 1) * 256 + codes[i + 1]];
+        s2 += table[(i + 2) * 256 + codes[i + 2]];
+        s3 += table[(i + 3) * 256 + codes[i + 3]];
     }
-    for (; i < m; i += 16) {
-        size_t rem = m - i < 16 ? m - i : 16;
-        __mmask16 k = (__mmask16)((1u << rem) - 1u);
-        __m512i c = _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(k, codes + i));
-        a0 = _mm512_add_ps(a0, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), k, _mm512_add_epi32(c, lane_offsets),
-                                                        table + i * 256, 4));
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+    for (; i < m; i++) s0 += table[i * 256 + codes[i]];
+    return (s0 + s1) + (s2 + s3);
 }
 
 STRATA_DEFINE_NEAREST256(nearest256_avx512)
