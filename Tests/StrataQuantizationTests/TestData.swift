@@ -35,7 +35,7 @@ func gaussians(_ n: Int, using rng: inout SeededGenerator) -> [Float] {
 /// 5,000 × 128 Gaussian mixture: 32 centres ~ N(0, 1), points = centre + N(0, 0.5²).
 let mixture128: Dataset = {
     var rng = SeededGenerator(seed: 0x5EED_0128)
-    let d = 128, n = 5000, q = 50, clusters = 32
+    let d = 128, n = 5000, q = 40, clusters = 32
     let centres = gaussians(clusters * d, using: &rng)
     func make(_ rows: Int) -> [Float] {
         let noise = gaussians(rows * d, using: &rng)
@@ -53,7 +53,7 @@ let mixture128: Dataset = {
 /// 32-d Gaussian plus 5% uniform noise, normalised (cosine).
 let lowRank384: Dataset = {
     var rng = SeededGenerator(seed: 0x5EED_0384)
-    let d = 384, n = 5000, q = 50, latent = 32
+    let d = 384, n = 5000, q = 40, latent = 32
     let map = gaussians(d * latent, using: &rng)  // row i: the weights of output dimension i
     func make(_ rows: Int) -> [Float] {
         let z = gaussians(rows * latent, using: &rng)
@@ -95,6 +95,21 @@ func exactDistance(_ metric: DistanceMetric, _ a: UnsafePointer<Float>, _ b: Uns
     }
 }
 
+/// Indices of the `m` smallest values (ascending), by bounded insertion: cheap
+/// even in debug builds, where sorting thousands of elements with a closure is not.
+func smallest(_ values: [Float], _ m: Int) -> [Int] {
+    var top: [Int] = []
+    top.reserveCapacity(m + 1)
+    for i in values.indices {
+        if top.count == m, values[i] >= values[top[m - 1]] { continue }
+        var at = top.count
+        while at > 0, values[top[at - 1]] > values[i] { at -= 1 }
+        top.insert(i, at: at)
+        if top.count > m { top.removeLast() }
+    }
+    return top
+}
+
 /// Mean recall@k of: top k·oversampling rows by quantized distance, rescored exactly.
 func rescoredRecall(_ quantized: QuantizedVectors, _ data: Dataset, metric: DistanceMetric, k: Int = 10,
                     oversampling: Int) -> Double {
@@ -113,9 +128,9 @@ func rescoredRecall(_ quantized: QuantizedVectors, _ data: Dataset, metric: Dist
                     }
                 }
                 let exact = (0..<data.count).map { exactDistance(metric, q, vectors.baseAddress! + $0 * d, d) }
-                let truth = Set((0..<data.count).sorted { exact[$0] < exact[$1] }.prefix(k))
-                let candidates = (0..<data.count).sorted { approx[$0] < approx[$1] }.prefix(k * oversampling)
-                let found = Set(candidates.sorted { exact[$0] < exact[$1] }.prefix(k))
+                let truth = Set(smallest(exact, k))
+                let candidates = smallest(approx, k * oversampling)
+                let found = Set(smallest(candidates.map { exact[$0] }, k).map { candidates[$0] })
                 total += Double(found.intersection(truth).count) / Double(k)
             }
         }
