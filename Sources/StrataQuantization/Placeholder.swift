@@ -1,1 +1,0 @@
-// Quantization: see QuantizedVectors.swift (in progress).

@@ -1,0 +1,53 @@
+/// How vectors are compressed into codes kept in RAM (Qdrant's `quantization_config`).
+///
+/// | method | code bytes per vector (dimension d) | distance kernel |
+/// |---|---|---|
+/// | `.scalarInt8` | d | u8 × i8 integer dot product (VNNI), or u8 L1 for `.manhattan` |
+/// | `.binary(1, _)` | ⌈d/64⌉·8 | Hamming (symmetric) or 8 bit-plane popcounts (asymmetric) |
+/// | `.binary(2, _)` | 2·⌈d/64⌉·8 | bit-plane popcounts |
+/// | `.product(r)` | ⌈d / (r/4)⌉ | per-query lookup table, one load per code byte |
+///
+/// The serialized form of each is specified in `docs/format/quantization.md`.
+public enum QuantizationMethod: Sendable, Equatable {
+    /// One unsigned byte per dimension over a clipping range [lo, hi] chosen so that
+    /// the central `quantile` fraction of the training values falls inside it.
+    /// `quantile` in 0.5...1; 1 keeps the full range (min...max).
+    case scalarInt8(quantile: Double)
+    /// `bitsPerDimension` (1 or 2) bits per dimension after centring on the
+    /// per-dimension mean. With `asymmetricQuery` the query stays at 8 bits per
+    /// dimension (Qdrant's `query_encoding: scalar8bits`), which is slower but
+    /// much more accurate; otherwise it is encoded like the stored vectors.
+    case binary(bitsPerDimension: Int, asymmetricQuery: Bool)
+    /// Product quantization: `compressionRatio` (4, 8, 16, 32 or 64) float bytes
+    /// per code byte, so each sub-space spans `compressionRatio / 4` dimensions and
+    /// is encoded as the index of one of 256 k-means centroids.
+    case product(compressionRatio: Int)
+}
+
+extension QuantizationMethod: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .scalarInt8(let quantile): "scalar int8 (quantile \(quantile))"
+        case .binary(let bits, let asymmetric): "binary \(bits) bit\(bits == 1 ? "" : "s")\(asymmetric ? " (asymmetric 8-bit query)" : "")"
+        case .product(let ratio): "product x\(ratio)"
+        }
+    }
+
+    /// Throws `invalidArgument` unless the parameters are in range.
+    func validate() throws(QuantizationError) {
+        switch self {
+        case .scalarInt8(let quantile):
+            guard quantile.isFinite, quantile >= 0.5, quantile <= 1 else {
+                throw QuantizationError(.invalidArgument, "scalar int8 quantile \(quantile) is outside 0.5...1; use e.g. 0.99, or 1 for the full range")
+            }
+        case .binary(let bits, _):
+            guard bits == 1 || bits == 2 else {
+                throw QuantizationError(.invalidArgument, "binary quantization supports 1 or 2 bits per dimension, not \(bits)")
+            }
+        case .product(let ratio):
+            guard [4, 8, 16, 32, 64].contains(ratio) else {
+                throw QuantizationError(.invalidArgument, "product quantization compression ratio \(ratio) is not one of 4, 8, 16, 32, 64")
+            }
+        }
+    }
+}
