@@ -102,7 +102,7 @@ let package = Package(
             name: "StrataHNSWTests", dependencies: ["StrataHNSW", "StrataVectorMath", "StrataTestSupport"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataSegment", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataSegment", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled

@@ -11,11 +11,11 @@ import Testing
     static let dim = 16
 
     /// Segments of ≥ 16 KiB of vectors (256 points) get a graph.
-    static func config(distance: Distance = .euclid) -> CollectionConfig {
+    static func config(distance: Distance = .euclid, quantization: QuantizationConfig? = nil) -> CollectionConfig {
         CollectionConfig(
             size: dim, distance: distance,
             optimizers: OptimizersConfig(defaultSegmentNumber: 2, indexingThresholdKB: 16, flushIntervalSec: 3600),
-            hnswConfig: HnswConfig(m: 12, efConstruct: 100))
+            hnswConfig: HnswConfig(m: 12, efConstruct: 100), quantizationConfig: quantization)
     }
 
     /// Clustered points (so the graph has structure to find) with seeded noise.
@@ -158,6 +158,73 @@ import Testing
             let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
             #expect(error?.code == .corruption)
             #expect(error?.message.contains(path) == true && error?.message.contains("hnsw[]") == true, "\(String(describing: error))")
+        }
+    }
+
+    /// Embedding-like points: unit vectors near a 12-dimensional subspace of
+    /// `dimension` dimensions (binary codes need many dimensions to rank well).
+    static func embeddingPoints(_ count: Int, dimension: Int, seed: UInt64) -> [PointStruct] {
+        var random = SplitMix64(seed: seed)
+        func gaussian() -> Float {
+            let u = (Double(random.next() >> 11) + 1) / Double(1 << 53), v = Double(random.next() >> 11) / Double(1 << 53)
+            return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
+        }
+        let basis = (0..<12).map { _ in (0..<dimension).map { _ in gaussian() } }
+        return (0..<count).map { index in
+            let weights = (0..<12).map { _ in gaussian() }
+            var vector = (0..<dimension).map { d in 0.1 * gaussian() + zip(weights, basis).reduce(0) { $0 + $1.0 * $1.1[d] } }
+            let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            vector = vector.map { $0 / norm }
+            return PointStruct(id: .number(UInt64(index)), vector: vector)
+        }
+    }
+
+    @Test(arguments: [
+        QuantizationConfig.scalar(quantile: nil, alwaysRam: true),
+        .binary(encoding: .oneBit, queryEncoding: .scalar8Bits, alwaysRam: true),
+        .binary(encoding: .twoBits, queryEncoding: .default, alwaysRam: true),
+        .product(compression: .x8, alwaysRam: true),
+    ])
+    func quantizedSearchRescoresWithFullVectors(quantization: QuantizationConfig) async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            let dimension = 128
+            let config = CollectionConfig(
+                size: dimension, distance: .cosine,
+                optimizers: OptimizersConfig(defaultSegmentNumber: 2, indexingThresholdKB: 128, flushIntervalSec: 3600),
+                hnswConfig: HnswConfig(m: 12, efConstruct: 100), quantizationConfig: quantization)
+            let c = try db.createCollection("c", config: config)
+            let all = Self.embeddingPoints(3030, dimension: dimension, seed: 4)
+            try await c.upsert(Array(all.prefix(3000)))
+            try c.optimize()
+            #expect(c.storageInfo.segments.allSatisfy { $0.sections.contains { $0.name == "quantized[]" } })
+            let queries = all.suffix(30).map { $0.vectors[""]! }
+            var hits = 0
+            for query in queries {
+                let exact = try c.search(query, limit: 10, params: SearchParams(exact: true))
+                let found = try c.search(query, limit: 10, params: SearchParams(
+                    hnswEf: 128, quantization: QuantizationSearchParams(rescore: true, oversampling: 4)))
+                hits += found.filter { f in exact.contains { $0.id == f.id } }.count
+                // Rescored hits carry their exact scores.
+                let exactScores = try c.search(query, limit: 3000, params: SearchParams(exact: true))
+                    .filter { e in found.contains { $0.id == e.id } }
+                for hit in found {
+                    let want = try #require(exactScores.first { $0.id == hit.id }).score
+                    #expect(abs(hit.score - want) <= 1e-4)
+                }
+            }
+            let recall = Double(hits) / Double(queries.count * 10)
+            print("quantized search \(quantization): recall@10 \(recall) (ef 128, oversampling 4, rescored)")
+            #expect(recall >= 0.9, "\(quantization): recall@10 \(recall)")
+            // ignore: the graph walk uses the full vectors; same answers as without codes.
+            let ignored = try c.search(queries[0], limit: 10, params: SearchParams(hnswEf: 200, quantization: QuantizationSearchParams(ignore: true)))
+            let exact = try c.search(queries[0], limit: 10, params: SearchParams(exact: true))
+            #expect(Set(ignored.map(\.id)).intersection(exact.map(\.id)).count >= 9)
+            db.close()
+            // Codes survive reopen.
+            let reopened = try Database.open(at: dir)
+            #expect(try reopened.collection("c").verify().isEmpty)
+            reopened.close()
         }
     }
 }

@@ -1,5 +1,6 @@
 import StrataHNSW
 import StrataIO
+import StrataQuantization
 import StrataSegment
 import StrataVectorMath
 
@@ -19,6 +20,8 @@ final class ImmutableSegment: @unchecked Sendable {
     private var deletedBits: [UInt64]
     /// Per vector name, the HNSW graph stored in the segment (indexed segments only).
     let graphs: [String: HNSWGraph]
+    /// Per vector name, the quantized codes, copied into RAM at open.
+    let quantized: [String: QuantizedVectors]
     /// Generation of the tombstone file the durable manifest names (0 = none).
     var persistedGeneration: UInt64
     /// How many tombstones that file holds.
@@ -30,7 +33,8 @@ final class ImmutableSegment: @unchecked Sendable {
 
     /// Opens the segment's vector indexes. Throws `.corruption` naming the
     /// file when a graph fails its checks.
-    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0) throws {
+    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0,
+         config: CollectionConfig) throws {
         self.id = id
         self.reader = reader
         self.tombstones = tombstones
@@ -41,6 +45,7 @@ final class ImmutableSegment: @unchecked Sendable {
         deletedBits = bits
         var absent: [String: [Int]] = [:]
         var graphs: [String: HNSWGraph] = [:]
+        var quantized: [String: QuantizedVectors] = [:]
         for spec in reader.vectorSpecs {
             absent[spec.name] = (0..<reader.pointCount).filter { !reader.hasVector(spec.name, at: $0) }
             if let image = reader.indexSection(.hnswGraph, vector: spec.name) {
@@ -50,9 +55,21 @@ final class ImmutableSegment: @unchecked Sendable {
                     throw StrataError(.corruption, "segment \(reader.path), section hnsw[\(spec.name)]: \(error.message)")
                 }
             }
+            if let bytes = reader.indexSection(.quantizedVectors, vector: spec.name) {
+                guard let metric = config.vectors[spec.name]?.distance else {
+                    throw StrataError(.corruption, "segment \(reader.path) has quantized[\(spec.name)] but the collection has no such vector")
+                }
+                do {
+                    quantized[spec.name] = try QuantizedVectors.decode(bytes, metric: metric, dimension: spec.dimension,
+                                                                      count: reader.pointCount)
+                } catch {
+                    throw StrataError(.corruption, "segment \(reader.path), section quantized[\(spec.name)]: \(error)")
+                }
+            }
         }
         absentOffsets = absent
         self.graphs = graphs
+        self.quantized = quantized
     }
 
     /// Records that the point at `offset` was deleted or superseded by `opNum`.
@@ -97,8 +114,23 @@ final class ImmutableSegment: @unchecked Sendable {
         let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
                 deletedBits.withUnsafeBufferPointer { deleted in
-                    let source = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
-                    return graph.search(source, limit: limit, ef: ef, excluded: deleted.baseAddress)
+                    let exact = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                    guard let codes = quantized[name], !(params.quantization?.ignore ?? false) else {
+                        return graph.search(exact, limit: limit, ef: ef, excluded: deleted.baseAddress)
+                    }
+                    // Walk the graph with the codes in RAM, keeping `oversampling`
+                    // times more candidates; then re-rank them by their full
+                    // vectors (a few random reads of the mapping).
+                    let oversampling = params.quantization?.oversampling ?? 1
+                    let candidates = max(limit, Int((Double(limit) * oversampling).rounded(.up)))
+                    let source = QuantizedDistance(codes: codes, query: codes.prepare(query: q.baseAddress!))
+                    let found = graph.search(source, limit: candidates, ef: max(ef, candidates), excluded: deleted.baseAddress)
+                    guard params.quantization?.rescore ?? true else { return Array(found.prefix(limit)) }
+                    var nodes = found.map(\.node)
+                    var exactDistances = [Float](repeating: 0, count: nodes.count)
+                    exact.distances(&nodes, count: nodes.count, into: &exactDistances)
+                    return zip(nodes, exactDistances).sorted { $0.1 < $1.1 || ($0.1 == $1.1 && $0.0 < $1.0) }
+                        .prefix(limit).map { (node: $0.0, distance: $0.1) }
                 }
             }
         }

@@ -1,15 +1,20 @@
+import Foundation
 import StrataHNSW
+import StrataQuantization
 import StrataSegment
 
 /// The vector indexes written into each new immutable segment.
 extension CollectionStore {
     /// Builds the HNSW graph of every vector of `points` whose vectors take at
     /// least the indexing threshold (`optimizers_config.indexing_threshold_kb`)
-    /// and whose `hnsw_config.m` is not 0. Smaller segments are scanned exactly:
-    /// for them a scan is as fast as a graph walk.
+    /// and whose `hnsw_config.m` is not 0, and the quantized codes of those
+    /// vectors when `quantization_config` asks for them. Smaller segments are
+    /// scanned exactly: for them a scan is as fast as a graph walk.
     ///
     /// `reusing`: per vector name, a graph of a merge input to build on.
-    func buildVectorIndexes(for points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) -> [SegmentVectorIndex] {
+    func buildVectorIndexes(for points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) throws
+        -> [SegmentVectorIndex]
+    {
         var indexes: [SegmentVectorIndex] = []
         for name in config.vectors.keys.sorted() {
             let params = config.vectors[name]!
@@ -36,6 +41,15 @@ extension CollectionStore {
                     startingFrom: seeds[name])
             }
             indexes.append(SegmentVectorIndex(kind: .hnswGraph, vectorName: name, bytes: image))
+            if let quantization = config.quantization(for: name) {
+                let codes = try rows.withUnsafeBufferPointer { buffer in
+                    try QuantizedVectors.train(
+                        method: quantization.method, metric: params.distance, dimension: params.size, count: points.count,
+                        vectors: buffer.baseAddress!, isPresent: { points[$0].vectors[name] != nil }, seed: hnsw.seed,
+                        threads: hnsw.maxIndexingThreads > 0 ? hnsw.maxIndexingThreads : ProcessInfo.processInfo.activeProcessorCount)
+                }
+                indexes.append(SegmentVectorIndex(kind: .quantizedVectors, vectorName: name, bytes: codes.encoded()))
+            }
         }
         return indexes
     }

@@ -105,7 +105,7 @@ extension CollectionStore {
             return state.manifest.nextSegmentID
         }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0) }
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config) }
         withStateLock { state in
             precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
             state.frozen.removeFirst()
@@ -127,7 +127,7 @@ extension CollectionStore {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
         let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
-        let indexes = buildVectorIndexes(for: points, reusing: seeds)
+        let indexes = try buildVectorIndexes(for: points, reusing: seeds)
         _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
                                     to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
@@ -198,7 +198,7 @@ extension CollectionStore {
             return opNum > plan.checkpoint
         }, into: points)
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0) }
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config) }
 
         withStateLock { state in
             let inputIDs = Set(plan.inputs.map(\.id))

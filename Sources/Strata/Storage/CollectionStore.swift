@@ -85,7 +85,8 @@ final class CollectionStore: @unchecked Sendable {
                 }
             }
             immutables.append(try ImmutableSegment(
-                id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration))
+                id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration,
+                config: config))
         }
         var removedLeftovers = false
         for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
