@@ -53,6 +53,20 @@ public struct MappedRegion: ~Copyable, @unchecked Sendable {
         try body(bytes)
     }
 
+    /// Tells the kernel this process no longer needs the pages of `range`
+    /// (byte offsets in the region) resident: they leave this process's
+    /// resident set and stay in the page cache; a later read faults them back
+    /// in. For file data copied elsewhere at open (quantized codes). No effect
+    /// on heap copies. Whole pages inside the range only.
+    public func releasePages(_ range: Range<Int>) {
+        guard case .unmap(let base, _) = release, !range.isEmpty, range.upperBound <= bytes.count else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let start = (range.lowerBound + page - 1) / page * page
+        let end = range.upperBound / page * page
+        guard end > start else { return }
+        _ = madvise(base + start, end - start, Int32(MADV_DONTNEED))
+    }
+
     deinit {
         switch release {
         case .unmap(let base, let length):

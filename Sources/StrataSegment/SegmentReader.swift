@@ -175,6 +175,15 @@ public final class SegmentReader: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
     }
 
+    /// Drops this process's resident pages of vector `name`'s index section of
+    /// `kind` (after its contents were copied into RAM); see `MappedRegion.releasePages`.
+    public func releaseIndexSectionPages(_ kind: SegmentVectorIndex.Kind, vector name: String) {
+        let sections = kind == .hnswGraph ? layout.graphSections : layout.quantizedSections
+        guard let index = sections[name] else { return }
+        let entry = layout.sections[index]
+        region.releasePages(entry.offset..<(entry.offset + entry.length))
+    }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {

@@ -62,6 +62,8 @@ final class ImmutableSegment: @unchecked Sendable {
                 do {
                     quantized[spec.name] = try QuantizedVectors.decode(bytes, metric: metric, dimension: spec.dimension,
                                                                       count: reader.pointCount)
+                    // The codes now live in RAM; the file's copy need not stay resident too.
+                    reader.releaseIndexSectionPages(.quantizedVectors, vector: spec.name)
                 } catch {
                     throw StrataError(.corruption, "segment \(reader.path), section quantized[\(spec.name)]: \(error)")
                 }

@@ -163,6 +163,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         let database = try Database.open(at: store!)
         let collection = try database.collection(Self.collectionName)
         let rssAfterOpen = residentMB()
+        let rssAnonAfterOpen = residentMB("RssAnon"), rssFileAfterOpen = residentMB("RssFile")
         let info = collection.storageInfo
         let diskBytes = directoryBytes(store!)
         let limit = 10
@@ -203,6 +204,7 @@ struct BenchANNCommand: AsyncParsableCommand {
                 "recall10": Double(hits) / Double(queryCount * limit), "qps": Double(queryCount) / seconds(total),
                 "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "rss_mb": residentMB(),
                 "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
+                "rss_anon_mb_after_open": rssAnonAfterOpen, "rss_file_mb_after_open": rssFileAfterOpen,
                 "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count, "queries": queryCount,
                 "cold": cold, "isa": VectorKernels.instructionSet,
             ]

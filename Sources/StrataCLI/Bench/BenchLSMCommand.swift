@@ -111,10 +111,12 @@ struct BenchLSMCommand: AsyncParsableCommand {
     }
 }
 
-/// Resident set size of this process, MiB (VmRSS from /proc/self/status).
-func residentMB() -> Double {
+/// Resident set size of this process, MiB (VmRSS from /proc/self/status);
+/// `field` RssAnon or RssFile for the anonymous (heap) or file-backed (mapped
+/// segment pages) part.
+func residentMB(_ field: String = "VmRSS") -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
           let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
     return kb / 1024
 }
