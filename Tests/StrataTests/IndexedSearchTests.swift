@@ -161,6 +161,32 @@ import Testing
         }
     }
 
+    @Test func damagedQuantizedCodesAreDetectedAndNamed() async throws {
+        try await withTemporaryDirectory { dir in
+            do {
+                let db = try Database.open(at: dir)
+                var config = Self.config()
+                config.quantizationConfig = .scalar(quantile: nil, alwaysRam: true)
+                let c = try db.createCollection("c", config: config)
+                try await c.upsert(Self.points(600, seed: 2))
+                try c.optimize()
+                db.close()
+            }
+            let segments = dir + "/collections/c/segments"
+            let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+            let path = segments + "/" + file
+            let range = try #require(try SegmentReader.open(path: path, fileSystem: POSIXFileSystem()).sectionRanges
+                .first { $0.name == "quantized[]" }).range
+            var bytes = try readFile(path)
+            bytes[range.lowerBound + 2] ^= 0x01  // magic
+            recomputeSegmentChecksums(&bytes)
+            try writeFile(path, bytes)
+            let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
+            #expect(error?.code == .corruption)
+            #expect(error?.message.contains(path) == true && error?.message.contains("quantized[]") == true, "\(String(describing: error))")
+        }
+    }
+
     /// Embedding-like points: unit vectors near a 12-dimensional subspace of
     /// `dimension` dimensions (binary codes need many dimensions to rank well).
     static func embeddingPoints(_ count: Int, dimension: Int, seed: UInt64) -> [PointStruct] {
