@@ -7,7 +7,7 @@ struct StrataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Strata, a disk-first vector database.",
-        subcommands: [DemoCommand.self, InspectCommand.self, VerifyCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
     )
 }
 
