@@ -6,9 +6,8 @@ import Strata
 /// (Strata answers as a single node with distributed mode disabled).
 extension StrataHTTPServer {
     func addServiceRoutes(to router: Router<StrataRequestContext>) {
-        router.get("/") { _, context in
-            try Reply.ok(RootOutput(), context: context)
-        }
+        // Qdrant answers `GET /` without the envelope.
+        router.get("/") { _, _ in Reply.ok(try Reply.encoder().encode(RootOutput())) }
         router.get("/healthz") { _, _ in Reply.text("healthz check passed") }
         router.get("/livez") { _, _ in Reply.text("healthz check passed") }
         router.get("/readyz") { _, _ in Reply.text("all shards are ready") }
