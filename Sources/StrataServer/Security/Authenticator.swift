@@ -22,7 +22,8 @@ public struct Authenticator: Sendable {
 
     public var isEnabled: Bool { apiKeyDigest != nil }
 
-    static let apiKeyHeader = HTTPField.Name("api-key")!
+    /// The `api-key` request header.
+    public static let apiKeyHeader = HTTPField.Name("api-key")!
 
     /// The access `headers` grant at `now`; throws 401 when credentials are
     /// missing or wrong.
