@@ -54,6 +54,7 @@ extension StrataHTTPServer {
             // Check every operation before applying the first; they then apply in
             // order, each durable before the next (not atomic as a whole, as in Qdrant).
             let operations = try input.operations.map { operation throws(APIError) in try PreparedUpdate(operation) }
+            for operation in operations { try operation.check(against: collection.config) }
             var results: [UpdateResultOutput] = []
             for operation in operations {
                 results.append(try await self.write { try await operation.apply(to: collection) })
@@ -106,6 +107,27 @@ enum PreparedUpdate: Sendable {
         case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.ids())
         case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.ids())
         case .clearPayload(let selector): self = .clearPayload(try selector.ids())
+        }
+    }
+
+    /// Catches what the engine would refuse (unknown vector names, wrong
+    /// dimensions, zero vectors under Cosine) before any operation of a batch
+    /// is applied. Values are checked for finiteness while decoding.
+    func check(against config: CollectionConfig) throws(APIError) {
+        guard case .upsert(let points) = self else { return }
+        for point in points {
+            for (name, vector) in point.vectors {
+                let label = name.isEmpty ? "vector" : "vector \"\(name)\""
+                guard let params = config.vectors[name] else {
+                    throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
+                }
+                guard vector.count == params.size else {
+                    throw APIError.wrongInput("point \(point.id): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
+                }
+                if params.distance == .cosine, vector.allSatisfy({ $0 == 0 }) {
+                    throw APIError.wrongInput("point \(point.id): \(label) is all zeros and cannot be normalised for Cosine distance")
+                }
+            }
         }
     }
 
