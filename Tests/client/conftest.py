@@ -38,10 +38,10 @@ def free_port() -> int:
 
 
 class StrataServer:
-    def __init__(self, *extra_args: str, env: dict | None = None):
+    def __init__(self, *extra_args: str, env: dict | None = None, scheme: str = "http", verify=True):
         self.data_dir = tempfile.mkdtemp(prefix="strata-client-test-")
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://{'localhost' if scheme == 'https' else '127.0.0.1'}:{self.port}"
         self.log = open(os.path.join(self.data_dir, "..", f"strata-serve-{self.port}.log"), "w")
         self.process = subprocess.Popen(
             [strata_binary(), "serve", "--data-dir", os.path.join(self.data_dir, "data"), "--port", str(self.port), *extra_args],
@@ -52,7 +52,7 @@ class StrataServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"strata serve exited with {self.process.returncode}; log: {self.log.name}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)

@@ -1,4 +1,5 @@
 import Foundation
+import Strata
 
 /// Turns request bodies into the wire types of Models/, or into an `APIError`
 /// with Qdrant's wording. Pure and synchronous: the server calls it on the
@@ -103,4 +104,46 @@ func invalidValue(_ decoder: any Decoder, _ message: String) -> DecodingError {
 func isShapeMismatch(_ error: any Error, at decoder: any Decoder) -> Bool {
     if case DecodingError.typeMismatch(_, let context) = error { return context.codingPath.count == decoder.codingPath.count }
     return false
+}
+
+extension RequestDecoding {
+    /// Decodes `bytes` as every request body the server accepts, and maps
+    /// each decoded value to the engine's types, as the routes do. Returns how
+    /// many kinds decoded. For the fuzz target (fuzz/Sources/RequestDecodingFuzz):
+    /// any input must end in a value or an `APIError`, never a trap or a hang.
+    public static func decodeEveryRequestKind(_ bytes: [UInt8], maxDepth: Int = 64) -> Int {
+        var decoded = 0
+        func attempt<T: Decodable>(_ type: T.Type, _ use: (T) throws -> Void = { _ in }) {
+            guard let value = try? decode(T.self, from: bytes, maxDepth: maxDepth) else { return }
+            decoded += 1
+            try? use(value)
+        }
+        let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
+        attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch()).check(against: config) }
+        attempt(PointsSelectorInput.self) { _ = try $0.ids() }
+        attempt(SetPayloadInput.self) { _ = try $0.ids() }
+        attempt(DeletePayloadInput.self) { _ = try $0.ids() }
+        attempt(RetrieveInput.self) { input in
+            let selector = input.with_payload ?? .all
+            _ = selector.apply(["a": ["b": 1], "c": 2])
+        }
+        attempt(ScrollInput.self)
+        attempt(CountInput.self) { _ = $0.filter?.isEmpty }
+        attempt(BatchUpdateInput.self) { input in
+            for operation in input.operations { try PreparedUpdate(operation).check(against: config) }
+        }
+        attempt(QueryRequestInput.self) { input in
+            try input.checkSupported()
+            _ = try input.params?.engineParams()
+        }
+        attempt(QueryBatchInput.self)
+        attempt(SearchRequestInput.self) { _ = try $0.params?.engineParams() }
+        attempt(SearchBatchInput.self)
+        attempt(CreateCollectionInput.self) { _ = try $0.engineConfig() }
+        attempt(UpdateCollectionInput.self) { _ = try $0.changes(to: config) }
+        attempt(ChangeAliasesInput.self) { input in
+            for action in input.actions { _ = try action.engineOperation() }
+        }
+        return decoded
+    }
 }
