@@ -12,6 +12,7 @@
 //   StrataHNSW                    HNSW graph: parallel deterministic build, on-disk format, search
 //   Strata                        the engine: database, collections, segments, recovery
 //   StrataCrashTest               the kill -9 crash harness (library + CLI command)
+//   StrataServer                  the Qdrant-compatible REST server (Hummingbird): routes, models, security
 //   StrataCLI                     the `strata` command-line tool
 import PackageDescription
 
@@ -30,9 +31,15 @@ let package = Package(
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataSegment", targets: ["StrataSegment"]),
         .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
+        .library(name: "StrataServer", targets: ["StrataServer"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         .systemLibrary(
@@ -76,11 +83,26 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(name: "StrataCrashTest", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataServer",
+            dependencies: [
+                "Strata",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataCrashTest", "StrataVectorMath", "StrataWAL", "StrataIO",
+                "Strata", "StrataCrashTest", "StrataServer", "StrataVectorMath", "StrataWAL", "StrataIO",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -106,6 +128,15 @@ let package = Package(
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "StrataServerTests",
+            dependencies: [
+                "StrataServer", "Strata",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

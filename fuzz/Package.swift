@@ -1,5 +1,6 @@
 // swift-tools-version: 6.1
-// libFuzzer targets for Strata's on-disk parsers (crash-test matrix row 15).
+// libFuzzer targets for Strata's on-disk parsers (crash-test matrix row 15) and the
+// REST server's request decoding (issue 7).
 // A separate package so that `--sanitize=fuzzer` never touches the main build.
 // Build and run: see README.md.
 import Foundation
@@ -31,6 +32,13 @@ let package = Package(
                 .product(name: "StrataSegment", package: rootIdentity),
                 .product(name: "StrataIO", package: rootIdentity),
                 .product(name: "StrataTestSupport", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "RequestDecodingFuzz",
+            dependencies: [
+                .product(name: "StrataServer", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Strata needs to build and test on a fresh Debian machine, and
 # nothing that is already there: pkg-config, liblz4-dev, libzstd-dev (Debian
-# packages). Swift 6.3.1 itself is expected on PATH. Idempotent; prints what it does.
+# packages), and python3 with venv for the qdrant-client suite (python3-venv).
+# Swift 6.3.1 itself is expected on PATH. Idempotent; prints what it does.
 set -euo pipefail
 
 need=()
@@ -11,6 +12,13 @@ if command -v pkg-config >/dev/null 2>&1; then
   pkg-config --exists libzstd || need+=(libzstd-dev)
 else
   need+=(liblz4-dev libzstd-dev)
+fi
+
+# The client suite (scripts/test.sh) needs python3 that can make a venv with pip.
+if ! command -v python3 >/dev/null 2>&1; then
+  need+=(python3 python3-venv)
+elif ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+  need+=(python3-venv)
 fi
 
 if [ ${#need[@]} -gt 0 ]; then
@@ -25,4 +33,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: swift is not on PATH; install Swift 6.3.1 (see README)" >&2; exit 1; }
-echo "bootstrap: ok ($(swift --version 2>/dev/null | head -1); lz4 $(pkg-config --modversion liblz4), zstd $(pkg-config --modversion libzstd))"
+echo "bootstrap: ok ($(swift --version 2>/dev/null | head -1); lz4 $(pkg-config --modversion liblz4), zstd $(pkg-config --modversion libzstd); $(python3 --version))"

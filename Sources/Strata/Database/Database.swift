@@ -26,6 +26,8 @@ public final class Database: Sendable {
     let fileSystem: any FileSystem
     private let lock: FileLock
     private let state: Protected<State>
+    /// Collection aliases (Database+Aliases.swift).
+    let aliasTable: AliasTable
 
     struct State {
         var collections: [String: Collection] = [:]
@@ -79,14 +81,17 @@ public final class Database: Sendable {
                 }
                 collections[name] = try Collection.open(name: name, directory: entry, fileSystem: fileSystem, options: options)
             }
-            return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections)
+            let aliasTable = try AliasTable.load(directory: path, fileSystem: fileSystem)
+            return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
+                            aliasTable: aliasTable)
         } catch {
             throw StrataError.wrapping(error, context: "opening the database at \(path)")
         }
     }
 
     private init(path: String, options: DatabaseOptions, fileSystem: any FileSystem, lock: FileLock,
-                 collections: [String: Collection]) {
+                 collections: [String: Collection], aliasTable: AliasTable) {
+        self.aliasTable = aliasTable
         self.path = path
         self.options = options
         self.fileSystem = fileSystem

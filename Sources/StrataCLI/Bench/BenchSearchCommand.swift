@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import Strata
+import Synchronization
+
+/// `strata bench search`: the embedded API's search throughput on an existing
+/// collection, with the same shape of load as `Benchmarks/server_load.py`'s
+/// query phase (T concurrent searchers, random normal query vectors, top-k, no
+/// payload), so that the script can report the HTTP overhead ratio on the same data.
+///
+/// Method: T threads each search in a loop for `--seconds`; QPS = searches /
+/// wall time; p50/p99 over every search's latency. Queries are seeded.
+struct BenchSearchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "search",
+        abstract: "Concurrent embedded search throughput on an existing collection; prints one JSON line.")
+
+    @Option(name: .long, help: "Data directory (not open in another process).")
+    var dataDir: String
+
+    @Option(name: .long, help: "Collection to search.")
+    var collection: String
+
+    @Option(name: .long, help: "Concurrent searchers.")
+    var threads: Int = 4
+
+    @Option(name: .long, help: "Seconds to run.")
+    var seconds: Double = 10
+
+    @Option(name: .long, help: "Results per search.")
+    var limit: Int = 10
+
+    @Option(name: .long, help: "Seed of the query vectors.")
+    var seed: UInt64 = 1
+
+    func run() async throws {
+        let database = try Database.open(at: dataDir)
+        defer { database.close() }
+        let target = try database.collection(collection)
+        guard let (name, params) = target.config.vectors.min(by: { $0.key < $1.key }) else { return }
+        let dimension = params.size
+        let duration = seconds
+        let (threads, limit, seed) = (self.threads, self.limit, self.seed)
+        let results = LatencyBox(threads: threads)
+        let start = Date()
+        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+            var state = seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
+            func normal() -> Float {
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let u1 = max(Double(state >> 11) / Double(1 << 53), 1e-12)
+                state = state &* 6364136223846793005 &+ 1442695040888963407
+                let u2 = Double(state >> 11) / Double(1 << 53)
+                return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
+            }
+            var latencies: [Double] = []
+            while Date().timeIntervalSince(start) < duration {
+                let query = (0..<dimension).map { _ in normal() }
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try? target.search(query, using: name, limit: limit)
+                latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+            }
+            results.store(worker, latencies)
+        }
+        let wall = Date().timeIntervalSince(start)
+        let all = results.all.sorted()
+        func percentile(_ p: Double) -> Double { all.isEmpty ? 0 : all[min(all.count - 1, Int(Double(all.count) * p))] }
+        let line: [String: Double] = [
+            "threads": Double(threads), "seconds": wall, "searches": Double(all.count),
+            "qps": Double(all.count) / wall, "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
+            "points": Double(target.count()), "dimension": Double(dimension),
+        ]
+        let json = try JSONSerialization.data(withJSONObject: ["bench": "search-embedded", "result": line], options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+    }
+}
+
+/// Per-worker latency lists, stored once by each worker at its end.
+private final class LatencyBox: Sendable {
+    /// Guards the per-worker slots.
+    private let slots: Mutex<[[Double]]>
+    init(threads: Int) { slots = Mutex(Array(repeating: [], count: threads)) }
+    func store(_ worker: Int, _ values: [Double]) { slots.withLock { $0[worker] = values } }
+    var all: [Double] { slots.withLock { $0.flatMap { $0 } } }
+}

@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Strata
+import StrataServer
+
+/// `strata serve`: the Qdrant-compatible REST server on a data directory.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve a data directory over Qdrant's REST API.",
+        discussion: """
+            Settings come from (lowest to highest precedence) defaults, --config FILE (a JSON object with the \
+            keys data_dir, host, port, api_key, read_only_api_key, tls_cert, tls_key, max_request_size_bytes, \
+            max_json_depth, engine_threads, log_level, log_format), the environment (\
+            \(ServerConfiguration.environmentVariables.joined(separator: ", "))) and these options. Prefer the \
+            environment or the config file for API keys: command-line arguments are visible to other users \
+            in the process list. SIGTERM or SIGINT stop the server gracefully: no new connections, in-flight \
+            requests finish, then the data directory is closed. Every acknowledged write is already durable.
+            """)
+
+    @Option(name: .long, help: "Data directory (created if missing). Default ./data.")
+    var dataDir: String?
+
+    @Option(name: .long, help: "Address to listen on. Default 127.0.0.1.")
+    var host: String?
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one). Default 6333.")
+    var port: Int?
+
+    @Option(name: .long, help: "JSON config file.")
+    var config: String?
+
+    @Option(name: .long, help: "API key with full access; also signs JWT access tokens (HS256).")
+    var apiKey: String?
+
+    @Option(name: .long, help: "API key that may only read.")
+    var readOnlyApiKey: String?
+
+    @Option(name: .long, help: "PEM certificate chain for HTTPS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "PEM private key for HTTPS (with --tls-cert).")
+    var tlsKey: String?
+
+    @Option(name: .long, help: "Largest accepted request body in bytes. Default 33554432 (32 MiB).")
+    var maxRequestSize: Int?
+
+    @Option(name: .long, help: "Threads for blocking engine work; 0 = one per core.")
+    var engineThreads: Int?
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    @Option(name: .long, help: "Log format: text or json.")
+    var logFormat: String?
+
+    func run() async throws {
+        var settings = ServerConfiguration()
+        do {
+            if let config { try settings.apply(configFile: config) }
+            try settings.apply(environment: ProcessInfo.processInfo.environment)
+        } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
+        if let dataDir { settings.dataDirectory = dataDir }
+        if let host { settings.host = host }
+        if let port { settings.port = port }
+        if let apiKey { settings.apiKey = apiKey }
+        if let readOnlyApiKey { settings.readOnlyAPIKey = readOnlyApiKey }
+        if let tlsCert { settings.tlsCertificatePath = tlsCert }
+        if let tlsKey { settings.tlsKeyPath = tlsKey }
+        if let maxRequestSize { settings.maxRequestBodyBytes = maxRequestSize }
+        if let engineThreads { settings.engineThreads = engineThreads }
+        if let logLevel { settings.logLevel = logLevel }
+        if let logFormat { settings.logFormat = logFormat }
+        do { try settings.validate() } catch let error as ConfigurationError { throw ValidationError(error.description) }
+        guard let level = Logger.Level(rawValue: settings.logLevel) else {
+            throw ValidationError("unknown log level \(settings.logLevel)")
+        }
+
+        let json = settings.logFormat == "json"
+        LoggingSystem.bootstrap { label in
+            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "strata.serve")
+        logger.info("starting", metadata: ["settings": "\(settings)"])
+
+        let database = try Database.open(at: settings.dataDirectory)
+        logger.info("opened data directory", metadata: [
+            "path": "\(settings.dataDirectory)", "collections": "\(database.collectionNames().count)",
+        ])
+        let server = StrataHTTPServer(database: database, configuration: settings, logger: logger)
+        let scheme = settings.tlsCertificatePath == nil ? "http" : "https"
+        let (host, configuredPort) = (settings.host, settings.port)
+        do {
+            try await server.run { channel in
+                let port = channel.localAddress?.port ?? configuredPort
+                logger.info("listening", metadata: ["url": "\(scheme)://\(host):\(port)"])
+                // One line on stdout for scripts and tests that wait for the server.
+                FileHandle.standardOutput.write(Data("strata serve: listening on \(scheme)://\(host):\(port)\n".utf8))
+            }
+        } catch {
+            database.close()
+            throw error
+        }
+        logger.info("stopped accepting requests; closing the data directory")
+        database.close()
+        logger.info("closed; bye")
+    }
+}

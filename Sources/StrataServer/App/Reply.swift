@@ -1,0 +1,38 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// Builds responses in Qdrant's envelopes.
+enum Reply {
+    static let jsonHeaders: HTTPFields = [.contentType: "application/json"]
+
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return encoder
+    }
+
+    /// `{"result": result, "status": "ok", "time": …}` as bytes (encode on the
+    /// engine pool for big results).
+    static func encodeOK<T: Encodable>(_ result: T, elapsed: Double) throws -> Data {
+        try encoder().encode(Envelope(result: result, time: elapsed))
+    }
+
+    static func ok(_ body: Data, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    static func ok<T: Encodable>(_ result: T, context: StrataRequestContext) throws -> Response {
+        ok(try encodeOK(result, elapsed: context.elapsedSeconds))
+    }
+
+    static func text(_ text: String, contentType: String = "text/plain; charset=utf-8") -> Response {
+        Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func error(_ error: APIError, context: StrataRequestContext) -> Response {
+        let body = (try? encoder().encode(ErrorEnvelope(status: .init(error: error.message), time: context.elapsedSeconds)))
+            ?? Data(#"{"status":{"error":"unencodable error"},"time":0}"#.utf8)
+        return Response(status: error.status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+
+/// Everything `strata serve` can be told, from (lowest to highest precedence)
+/// built-in defaults, a JSON config file, `STRATA_*` environment variables and
+/// command-line flags.
+///
+/// Secrets (`apiKey`, `readOnlyAPIKey`) are never logged; `description`
+/// prints them as `<set>`.
+public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible {
+    public var dataDirectory: String = "./data"
+    public var host: String = "127.0.0.1"
+    public var port: Int = 6333
+    /// Full access key; also the HS256 secret that signs JWT access tokens.
+    public var apiKey: String?
+    /// A key that may only read.
+    public var readOnlyAPIKey: String?
+    /// PEM certificate chain and private key; both or neither.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// Request bodies larger than this are refused with 413.
+    public var maxRequestBodyBytes: Int = 32 << 20
+    /// JSON nested deeper than this is refused with 400 before it is decoded.
+    public var maxJSONDepth: Int = 64
+    /// Threads that run blocking engine calls (search, retrieve, scroll, flush,
+    /// collection create/delete, request decoding); 0 = one per core.
+    public var engineThreads: Int = 0
+    /// swift-log level name: trace, debug, info, notice, warning, error, critical.
+    public var logLevel: String = "info"
+    /// `text` (swift-log's stream format) or `json` (one JSON object per line).
+    public var logFormat: String = "text"
+
+    public init() {}
+
+    public var description: String {
+        "data_dir=\(dataDirectory) host=\(host) port=\(port) api_key=\(apiKey == nil ? "<unset>" : "<set>") "
+            + "read_only_api_key=\(readOnlyAPIKey == nil ? "<unset>" : "<set>") tls=\(tlsCertificatePath != nil) "
+            + "max_request_size=\(maxRequestBodyBytes) engine_threads=\(resolvedEngineThreads) log_level=\(logLevel)"
+    }
+
+    public var resolvedEngineThreads: Int {
+        engineThreads > 0 ? engineThreads : max(2, ProcessInfo.processInfo.activeProcessorCount)
+    }
+
+    /// The config file's keys (snake_case, all optional).
+    struct File: Decodable {
+        var data_dir: String?
+        var host: String?
+        var port: Int?
+        var api_key: String?
+        var read_only_api_key: String?
+        var tls_cert: String?
+        var tls_key: String?
+        var max_request_size_bytes: Int?
+        var max_json_depth: Int?
+        var engine_threads: Int?
+        var log_level: String?
+        var log_format: String?
+    }
+
+    /// Applies a JSON config file (keys as in `File`; unknown keys are an error
+    /// so that a typo does not silently leave a default in place).
+    public mutating func apply(configFile path: String) throws {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigurationError("cannot read the config file \(path)")
+        }
+        let known: Set<String> = [
+            "data_dir", "host", "port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
+            "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
+        ]
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw ConfigurationError("the config file \(path) is not a JSON object")
+        }
+        let unknown = Set(object.keys).subtracting(known)
+        guard unknown.isEmpty else {
+            throw ConfigurationError("the config file \(path) has unknown keys \(unknown.sorted()); known keys: \(known.sorted())")
+        }
+        let file: File
+        do { file = try JSONDecoder().decode(File.self, from: data) } catch {
+            throw ConfigurationError("the config file \(path) has a value of the wrong type: \(error)")
+        }
+        if let v = file.data_dir { dataDirectory = v }
+        if let v = file.host { host = v }
+        if let v = file.port { port = v }
+        if let v = file.api_key { apiKey = v }
+        if let v = file.read_only_api_key { readOnlyAPIKey = v }
+        if let v = file.tls_cert { tlsCertificatePath = v }
+        if let v = file.tls_key { tlsKeyPath = v }
+        if let v = file.max_request_size_bytes { maxRequestBodyBytes = v }
+        if let v = file.max_json_depth { maxJSONDepth = v }
+        if let v = file.engine_threads { engineThreads = v }
+        if let v = file.log_level { logLevel = v }
+        if let v = file.log_format { logFormat = v }
+    }
+
+    /// The environment variables `strata serve` reads.
+    public static let environmentVariables = [
+        "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_API_KEY", "STRATA_READ_ONLY_API_KEY",
+        "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
+        "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
+    ]
+
+    /// Applies `STRATA_*` environment variables (see `environmentVariables`).
+    public mutating func apply(environment: [String: String]) throws {
+        func int(_ key: String) throws -> Int? {
+            guard let text = environment[key] else { return nil }
+            guard let value = Int(text) else { throw ConfigurationError("\(key)=\(text) is not an integer") }
+            return value
+        }
+        if let v = environment["STRATA_DATA_DIR"] { dataDirectory = v }
+        if let v = environment["STRATA_HOST"] { host = v }
+        if let v = try int("STRATA_PORT") { port = v }
+        if let v = environment["STRATA_API_KEY"] { apiKey = v }
+        if let v = environment["STRATA_READ_ONLY_API_KEY"] { readOnlyAPIKey = v }
+        if let v = environment["STRATA_TLS_CERT"] { tlsCertificatePath = v }
+        if let v = environment["STRATA_TLS_KEY"] { tlsKeyPath = v }
+        if let v = try int("STRATA_MAX_REQUEST_SIZE_BYTES") { maxRequestBodyBytes = v }
+        if let v = try int("STRATA_MAX_JSON_DEPTH") { maxJSONDepth = v }
+        if let v = try int("STRATA_ENGINE_THREADS") { engineThreads = v }
+        if let v = environment["STRATA_LOG_LEVEL"] { logLevel = v }
+        if let v = environment["STRATA_LOG_FORMAT"] { logFormat = v }
+    }
+
+    /// Checks the combination; throws with what to change.
+    public func validate() throws {
+        guard (0...65535).contains(port) else { throw ConfigurationError("port must be 0…65535, got \(port)") }
+        guard maxRequestBodyBytes > 0 else { throw ConfigurationError("max request size must be positive") }
+        guard (2...10_000).contains(maxJSONDepth) else { throw ConfigurationError("max JSON depth must be 2…10000") }
+        guard engineThreads >= 0 else { throw ConfigurationError("engine threads must not be negative") }
+        guard (tlsCertificatePath == nil) == (tlsKeyPath == nil) else {
+            throw ConfigurationError("TLS needs both a certificate (--tls-cert) and a private key (--tls-key)")
+        }
+        if let apiKey, apiKey.isEmpty { throw ConfigurationError("the API key must not be empty") }
+        if let readOnlyAPIKey, readOnlyAPIKey.isEmpty { throw ConfigurationError("the read-only API key must not be empty") }
+        if readOnlyAPIKey != nil, apiKey == nil {
+            throw ConfigurationError("a read-only API key without an API key would leave writes open to everyone; set --api-key too")
+        }
+        if let apiKey, let readOnlyAPIKey, apiKey == readOnlyAPIKey {
+            throw ConfigurationError("the API key and the read-only API key must differ")
+        }
+        guard ["text", "json"].contains(logFormat) else { throw ConfigurationError("log format must be text or json") }
+    }
+}
+
+/// A configuration problem, with what to change.
+public struct ConfigurationError: Error, CustomStringConvertible {
+    public var description: String
+    init(_ description: String) { self.description = description }
+}

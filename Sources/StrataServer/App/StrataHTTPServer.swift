@@ -1,0 +1,169 @@
+import Foundation
+import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import Strata
+
+/// The Qdrant-compatible REST server over one open `Database`.
+///
+/// Request flow: Hummingbird (NIO event loops) → `ResponseMiddleware` (error
+/// envelope, metrics, log) → `AuthenticationMiddleware` (credentials →
+/// `Access`) → a route in Routes/ that checks the route's permission, decodes
+/// the body and calls the engine on the `EngineExecutor` pool (reads) or
+/// awaits the engine's async write (writes are acknowledged only once durable).
+///
+/// Lifetime: the caller opens and closes the `Database`; `run()` serves until
+/// SIGTERM or SIGINT, then stops accepting connections, lets in-flight
+/// requests finish, and stops the engine pool. The caller closes the database
+/// after `run()` returns.
+public final class StrataHTTPServer: Sendable {
+    /// Strata's own version.
+    public static let version = "0.1.0"
+    /// The Qdrant REST API level whose shapes Strata follows (reported by
+    /// `GET /` as `version`, which qdrant-client checks for compatibility).
+    public static let qdrantAPIVersion = "1.20.0"
+
+    public let database: Database
+    public let configuration: ServerConfiguration
+    let executor: EngineExecutor
+    let metrics = ServerMetrics()
+    let authenticator: Authenticator
+    let logger: Logger
+
+    public init(database: Database, configuration: ServerConfiguration, logger: Logger) {
+        self.database = database
+        self.configuration = configuration
+        self.logger = logger
+        executor = EngineExecutor(threads: configuration.resolvedEngineThreads)
+        authenticator = Authenticator(apiKey: configuration.apiKey, readOnlyAPIKey: configuration.readOnlyAPIKey)
+    }
+
+    /// The router with every endpoint (also used by tests through HummingbirdTesting).
+    public func makeRouter() -> Router<StrataRequestContext> {
+        let router = Router(context: StrataRequestContext.self)
+        router.add(middleware: ResponseMiddleware(metrics: metrics))
+        router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+        addServiceRoutes(to: router)
+        addCollectionRoutes(to: router)
+        addAliasRoutes(to: router)
+        addPointRoutes(to: router)
+        addPayloadRoutes(to: router)
+        addSearchRoutes(to: router)
+        addUnsupportedRoutes(to: router)
+        return router
+    }
+
+    /// The Hummingbird application: HTTP/1.1, or HTTPS when a certificate and
+    /// key are configured.
+    public func makeApplication(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        let server: HTTPServerBuilder
+        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: makeRouter(), server: server,
+            configuration: ApplicationConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "strata"),
+            onServerRunning: onServerRunning, logger: logger)
+    }
+
+    /// Serves until SIGTERM or SIGINT; then in-flight requests finish and
+    /// the engine pool stops. Does not close the database.
+    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let application = try makeApplication(onServerRunning: onServerRunning)
+        do {
+            try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+        } catch {
+            try? await executor.shutdown()
+            throw error
+        }
+        try await executor.shutdown()
+    }
+
+    /// Stops the engine pool (for tests that use `makeRouter` without `run`).
+    public func shutdown() async throws { try await executor.shutdown() }
+}
+
+// MARK: - Helpers shared by the routes
+
+/// Whether a route reads or writes the collection it names.
+enum CollectionAccessMode {
+    case read, write
+}
+
+extension StrataHTTPServer {
+    /// The request body, at most `maxRequestBodyBytes` (413 beyond).
+    func body(of request: Request) async throws -> [UInt8] {
+        let limit = configuration.maxRequestBodyBytes
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw APIError(.contentTooLarge,
+                "Payload too large: the request body exceeds the limit of \(limit) bytes (see --max-request-size)")
+        }
+    }
+
+    /// Reads and decodes the body as `T` on the engine pool.
+    func decode<T: Decodable & Sendable>(_ type: T.Type, from request: Request) async throws -> T {
+        let bytes = try await body(of: request)
+        let depth = configuration.maxJSONDepth
+        return try await executor.run { () throws(APIError) -> T in
+            try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth)
+        }
+    }
+
+    /// Runs `body` on the engine pool and answers its result in the envelope
+    /// (encoded on the pool too, since big results are expensive to encode).
+    func answer<T: Encodable>(
+        _ context: StrataRequestContext, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> Response {
+        let started = context.startedAt
+        let data = try await executor.run { () throws -> Data in
+            let result = try body()
+            let elapsed = ContinuousClock.now - started
+            return try Reply.encodeOK(result, elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+        }
+        return Reply.ok(data)
+    }
+
+    /// The `{collection_name}` path parameter, resolved through aliases, after
+    /// checking the request may read or write it. An unknown collection is 404
+    /// only for callers allowed to see it.
+    func collection(_ context: StrataRequestContext, _ mode: CollectionAccessMode) throws -> Strata.Collection {
+        let name = try collectionName(context)
+        let resolved = database.collectionNames().contains(name) ? name : (database.resolveAlias(name) ?? name)
+        try context.access.check(mode == .read ? .read(collection: resolved) : .write(collection: resolved))
+        do {
+            return try database.collection(resolved)
+        } catch let error as StrataError {
+            throw APIError.from(error)
+        }
+    }
+
+    func collectionName(_ context: StrataRequestContext) throws -> String {
+        guard let name = context.parameters.get("collection_name") else {
+            throw APIError.badRequest("missing collection name in the path")
+        }
+        return name
+    }
+
+    /// Runs an engine write and maps its error.
+    func write(_ body: () async throws -> UpdateResult) async throws -> UpdateResultOutput {
+        do {
+            return UpdateResultOutput(operation_id: try await body().operationID)
+        } catch let error as StrataError {
+            throw APIError.from(error)
+        }
+    }
+}

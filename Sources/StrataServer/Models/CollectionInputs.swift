@@ -1,0 +1,285 @@
+// Wire types of the collection and alias endpoints, and their mapping to the
+// engine's `CollectionConfig`. Field names are Qdrant's; see CommonInputs.swift.
+import Foundation
+import Strata
+
+/// Qdrant's `HnswConfigDiff`: every field optional.
+struct HnswConfigInput: Decodable, Sendable, Equatable {
+    var m: Int?
+    var ef_construct: Int?
+    var full_scan_threshold: Int?
+    var max_indexing_threads: Int?
+    var on_disk: Bool?
+    var payload_m: Int?
+    var inline_storage: Bool?
+
+    func applied(to base: HnswConfig) throws(APIError) -> HnswConfig {
+        if inline_storage == true { throw APIError.notSupportedYet("`hnsw_config.inline_storage`") }
+        var config = base
+        if let m { config.m = m }
+        if let ef_construct { config.efConstruct = ef_construct }
+        if let full_scan_threshold { config.fullScanThresholdKB = full_scan_threshold }
+        if let max_indexing_threads { config.maxIndexingThreads = max_indexing_threads }
+        if let on_disk { config.onDisk = on_disk }
+        // payload_m only matters for payload-aware links (filters, issue 5): accepted, reported back as null.
+        return config
+    }
+}
+
+/// Qdrant's `OptimizersConfigDiff`.
+struct OptimizersConfigInput: Decodable, Sendable, Equatable {
+    var deleted_threshold: Double?
+    var vacuum_min_vector_number: Int?
+    var default_segment_number: Int?
+    var max_segment_size: Int?
+    var memmap_threshold: Int?
+    var indexing_threshold: Int?
+    var flush_interval_sec: Int?
+    var max_optimization_threads: Int?
+
+    func applied(to base: OptimizersConfig) throws(APIError) -> OptimizersConfig {
+        var config = base
+        if let deleted_threshold { config.deletedThreshold = deleted_threshold }
+        if let vacuum_min_vector_number { config.vacuumMinVectorNumber = vacuum_min_vector_number }
+        if let default_segment_number { config.defaultSegmentNumber = default_segment_number }
+        if let max_segment_size { config.maxSegmentSizeKB = max_segment_size }
+        // memmap_threshold: Strata always maps immutable segments' vectors; accepted.
+        if let indexing_threshold {
+            guard indexing_threshold > 0 else {
+                throw APIError.wrongInput(
+                    "indexing_threshold 0 (never index) is not supported by Strata; the threshold also decides when the in-memory segment is written to disk")
+            }
+            config.indexingThresholdKB = indexing_threshold
+        }
+        if let flush_interval_sec { config.flushIntervalSec = flush_interval_sec }
+        if let max_optimization_threads { config.maxOptimizationThreads = max_optimization_threads }
+        return config
+    }
+}
+
+/// Qdrant's `WalConfigDiff`: accepted; Strata's WAL file size is set per
+/// database (`--wal-file-size` is not exposed yet), so values are reported, not applied.
+struct WALConfigInput: Decodable, Sendable, Equatable {
+    var wal_capacity_mb: Int?
+    var wal_segments_ahead: Int?
+    var wal_retain_closed: Int?
+}
+
+/// Qdrant's `QuantizationConfig`: `{"scalar": …}`, `{"binary": …}` or `{"product": …}`.
+struct QuantizationInput: Decodable, Sendable, Equatable {
+    struct Scalar: Decodable, Sendable, Equatable {
+        var type: String
+        var quantile: Double?
+        var always_ram: Bool?
+    }
+    struct Binary: Decodable, Sendable, Equatable {
+        var always_ram: Bool?
+        var encoding: String?
+        var query_encoding: String?
+    }
+    struct Product: Decodable, Sendable, Equatable {
+        var compression: String
+        var always_ram: Bool?
+    }
+
+    var scalar: Scalar?
+    var binary: Binary?
+    var product: Product?
+
+    func engineConfig() throws(APIError) -> QuantizationConfig {
+        switch (scalar, binary, product) {
+        case (let scalar?, nil, nil):
+            guard scalar.type == "int8" else { throw APIError.wrongInput("scalar quantization type must be \"int8\", got \"\(scalar.type)\"") }
+            return .scalar(quantile: scalar.quantile, alwaysRam: scalar.always_ram)
+        case (nil, let binary?, nil):
+            let encoding: BinaryQuantizationEncoding
+            switch binary.encoding {
+            case nil, "one_bit": encoding = .oneBit
+            case "two_bits": encoding = .twoBits
+            case let other?: throw APIError.notSupportedYet("binary quantization encoding \"\(other)\"")
+            }
+            let queryEncoding: BinaryQueryEncoding
+            switch binary.query_encoding {
+            case nil, "default": queryEncoding = .default
+            case "binary": queryEncoding = .binary
+            case "scalar8bits": queryEncoding = .scalar8Bits
+            case let other?: throw APIError.notSupportedYet("binary quantization query_encoding \"\(other)\"")
+            }
+            return .binary(encoding: encoding, queryEncoding: queryEncoding, alwaysRam: binary.always_ram)
+        case (nil, nil, let product?):
+            guard let compression = ProductQuantizationCompression(rawValue: product.compression) else {
+                throw APIError.wrongInput("product quantization compression must be one of x4, x8, x16, x32, x64, got \"\(product.compression)\"")
+            }
+            return .product(compression: compression, alwaysRam: product.always_ram)
+        default:
+            throw APIError.jsonDeserialize("quantization_config needs exactly one of `scalar`, `binary`, `product`")
+        }
+    }
+}
+
+/// Qdrant's `VectorParams`.
+struct VectorParamsInput: Decodable, Sendable {
+    var size: Int
+    var distance: String
+    var hnsw_config: HnswConfigInput?
+    var quantization_config: QuantizationInput?
+    var on_disk: Bool?
+    var datatype: String?
+    var multivector_config: JSONValue?
+
+    func engineParams(collectionHNSW: HnswConfig) throws(APIError) -> VectorParams {
+        guard let distance = Distance(rawValue: distance) else {
+            throw APIError.jsonDeserialize("unknown distance \"\(distance)\"; expected one of Cosine, Euclid, Dot, Manhattan")
+        }
+        if let datatype, datatype != "float32" { throw APIError.notSupportedYet("vector datatype \"\(datatype)\"") }
+        try requireAbsent(multivector_config, "multivector_config")
+        return VectorParams(
+            size: size, distance: distance,
+            hnswConfig: try hnsw_config?.applied(to: collectionHNSW),
+            quantizationConfig: try quantization_config?.engineConfig(),
+            onDisk: on_disk)
+    }
+}
+
+/// `vectors` of a create request: one `VectorParams`, or a map of them by name.
+enum VectorsConfigInput: Decodable, Sendable {
+    case single(VectorParamsInput)
+    case named([String: VectorParamsInput])
+
+    private enum Probe: String, CodingKey { case size, distance }
+
+    init(from decoder: any Decoder) throws {
+        // Qdrant's untagged enum: an object with `size` is one unnamed vector.
+        let probe = try decoder.container(keyedBy: Probe.self)
+        if probe.contains(.size) {
+            self = .single(try VectorParamsInput(from: decoder))
+        } else {
+            self = .named(try [String: VectorParamsInput](from: decoder))
+        }
+    }
+}
+
+/// `PUT /collections/{name}` (Qdrant's `CreateCollection`).
+struct CreateCollectionInput: Decodable, Sendable {
+    var vectors: VectorsConfigInput?
+    var shard_number: Int?
+    var sharding_method: String?
+    var replication_factor: Int?
+    var write_consistency_factor: Int?
+    var on_disk_payload: Bool?
+    var hnsw_config: HnswConfigInput?
+    var wal_config: WALConfigInput?
+    var optimizers_config: OptimizersConfigInput?
+    var init_from: JSONValue?
+    var quantization_config: QuantizationInput?
+    var sparse_vectors: JSONValue?
+    var strict_mode_config: JSONValue?
+    var metadata: JSONValue?
+
+    /// The engine config, or 400/501 naming what cannot be honoured.
+    func engineConfig() throws(APIError) -> CollectionConfig {
+        if let shard_number, shard_number != 1 {
+            throw APIError.wrongInput("Strata keeps one shard per collection; shard_number must be 1, got \(shard_number)")
+        }
+        if let sharding_method, sharding_method != "auto" { throw APIError.notSupportedYet("sharding_method \"\(sharding_method)\"") }
+        if let replication_factor, replication_factor != 1 {
+            throw APIError.badRequest("Strata runs as a single node; replication_factor must be 1, got \(replication_factor)")
+        }
+        if let write_consistency_factor, write_consistency_factor != 1 {
+            throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
+        }
+        try requireAbsent(init_from, "init_from")
+        switch sparse_vectors {
+        case nil, .null?: break
+        case .object(let fields)? where fields.isEmpty: break
+        default: throw APIError.notSupportedYet("sparse vectors (`sparse_vectors`)")
+        }
+        try requireAbsent(strict_mode_config, "strict_mode_config")
+        try requireAbsent(metadata, "collection metadata")
+        let hnsw = try hnsw_config?.applied(to: HnswConfig()) ?? HnswConfig()
+        var vectors: [String: VectorParams] = [:]
+        switch self.vectors {
+        case nil:
+            throw APIError.wrongInput("a collection needs dense `vectors` (collections of sparse vectors only are not supported yet)")
+        case .single(let params)?:
+            vectors[CollectionConfig.defaultVectorName] = try params.engineParams(collectionHNSW: hnsw)
+        case .named(let byName)?:
+            for (name, params) in byName {
+                guard !name.isEmpty else { throw APIError.wrongInput("vector names must not be empty") }
+                vectors[name] = try params.engineParams(collectionHNSW: hnsw)
+            }
+        }
+        return CollectionConfig(
+            vectors: vectors,
+            optimizers: try optimizers_config?.applied(to: OptimizersConfig()) ?? OptimizersConfig(),
+            hnswConfig: hnsw,
+            quantizationConfig: try quantization_config?.engineConfig())
+    }
+}
+
+/// `PATCH /collections/{name}` (Qdrant's `UpdateCollection`). Strata's
+/// collection config is fixed at creation: a request that would change a
+/// value is refused with the fields it names; one that restates the current
+/// values succeeds.
+struct UpdateCollectionInput: Decodable, Sendable {
+    var vectors: [String: JSONValue]?
+    var optimizers_config: OptimizersConfigInput?
+    var params: JSONValue?
+    var hnsw_config: HnswConfigInput?
+    var quantization_config: JSONValue?
+    var sparse_vectors: JSONValue?
+    var strict_mode_config: JSONValue?
+    var metadata: JSONValue?
+
+    /// The fields that would change `config`.
+    func changes(to config: CollectionConfig) throws(APIError) -> [String] {
+        var changed: [String] = []
+        if let optimizers_config, try optimizers_config.applied(to: config.optimizers) != config.optimizers {
+            changed.append("optimizers_config")
+        }
+        if let hnsw_config, try hnsw_config.applied(to: config.hnswConfig) != config.hnswConfig { changed.append("hnsw_config") }
+        if let vectors, !vectors.isEmpty { changed.append("vectors") }
+        switch params {
+        case nil, .null?: break
+        case .object(let fields)? where fields.isEmpty: break
+        default: changed.append("params")
+        }
+        if let quantization_config, quantization_config != .null { changed.append("quantization_config") }
+        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) { changed.append("sparse_vectors") }
+        if let strict_mode_config, strict_mode_config != .null { changed.append("strict_mode_config") }
+        if let metadata, metadata != .null { changed.append("metadata") }
+        return changed
+    }
+}
+
+/// `POST /collections/aliases` (Qdrant's `ChangeAliasesOperation`).
+struct ChangeAliasesInput: Decodable, Sendable {
+    struct Create: Decodable, Sendable {
+        var collection_name: String
+        var alias_name: String
+    }
+    struct Delete: Decodable, Sendable {
+        var alias_name: String
+    }
+    struct Rename: Decodable, Sendable {
+        var old_alias_name: String
+        var new_alias_name: String
+    }
+    struct Action: Decodable, Sendable {
+        var create_alias: Create?
+        var delete_alias: Delete?
+        var rename_alias: Rename?
+
+        func engineOperation() throws(APIError) -> AliasOperation {
+            switch (create_alias, delete_alias, rename_alias) {
+            case (let create?, nil, nil): return .create(alias: create.alias_name, collection: create.collection_name)
+            case (nil, let delete?, nil): return .delete(alias: delete.alias_name)
+            case (nil, nil, let rename?): return .rename(from: rename.old_alias_name, to: rename.new_alias_name)
+            default:
+                throw APIError.jsonDeserialize("an alias action needs exactly one of `create_alias`, `delete_alias`, `rename_alias`")
+            }
+        }
+    }
+
+    var actions: [Action]
+}

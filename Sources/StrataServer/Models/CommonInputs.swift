@@ -1,0 +1,242 @@
+// Request building blocks shared by several endpoints.
+//
+// Property names of the wire types in Models/ are Qdrant's JSON field names
+// (snake_case) on purpose: these types *are* the wire format, and keeping the
+// names identical makes them easy to check against Qdrant's OpenAPI spec.
+// (A key strategy such as convertFromSnakeCase cannot be used: it would also
+// rewrite payload keys.)
+import Foundation
+import Strata
+
+/// A dense vector: a JSON array of finite numbers. `null` (how JSON clients
+/// send NaN) and numbers outside Float's range are refused with the index.
+struct DenseVector: Decodable, Sendable, Equatable {
+    var values: [Float]
+
+    init(_ values: [Float]) { self.values = values }
+
+    init(from decoder: any Decoder) throws {
+        var container = try decoder.unkeyedContainer()
+        var values: [Float] = []
+        values.reserveCapacity(container.count ?? 0)
+        while !container.isAtEnd {
+            let index = container.currentIndex
+            if try container.decodeNil() {
+                throw invalidValue(decoder, "vector element \(index) is null (JSON clients send NaN as null); vectors must hold finite numbers")
+            }
+            let number: Double
+            do { number = try container.decode(Double.self) } catch DecodingError.typeMismatch(_, _) {
+                throw invalidValue(decoder,
+                    "vector element \(index) is not a number (multi-vectors and sparse vectors are not supported by Strata yet)")
+            }
+            let value = Float(number)
+            guard value.isFinite else {
+                throw invalidValue(decoder, "vector element \(index) (\(number)) is not a finite 32-bit float")
+            }
+            values.append(value)
+        }
+        self.values = values
+    }
+}
+
+/// A point id: an unsigned integer or a UUID string (Qdrant's `ExtendedPointId`).
+struct PointIDInput: Decodable, Sendable, Hashable {
+    var id: PointID
+
+    init(_ id: PointID) { self.id = id }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(UInt64.self) {
+            id = .number(number)
+        } else if let text = try? container.decode(String.self), let parsed = PointIDInput.parse(text) {
+            id = parsed
+        } else {
+            throw invalidValue(decoder, "a point id must be an unsigned integer or a UUID string")
+        }
+    }
+
+    /// Parses a path or query component: digits or a UUID.
+    static func parse(_ text: String) -> PointID? {
+        if let number = UInt64(text) { return .number(number) }
+        if let uuid = UUID(uuidString: text) { return .uuid(uuid) }
+        return nil
+    }
+}
+
+/// A point's vectors: one unnamed dense vector, or dense vectors by name.
+enum VectorStructInput: Decodable, Sendable, Equatable {
+    case single([Float])
+    case named([String: [Float]])
+
+    init(from decoder: any Decoder) throws {
+        do {
+            self = .single(try DenseVector(from: decoder).values)
+        } catch where isShapeMismatch(error, at: decoder) {
+            let named = try [String: DenseVector](from: decoder)
+            self = .named(named.mapValues(\.values))
+        }
+    }
+
+    var byName: [String: [Float]] {
+        switch self {
+        case .single(let vector): [CollectionConfig.defaultVectorName: vector]
+        case .named(let vectors): vectors
+        }
+    }
+}
+
+/// `with_payload`: true/false, a list of keys to include, or
+/// `{"include": [...]}` / `{"exclude": [...]}`. Keys may be dotted paths.
+enum PayloadSelector: Decodable, Sendable, Equatable {
+    case all
+    case none
+    case include([String])
+    case exclude([String])
+
+    private struct Object: Decodable {
+        var include: [String]?
+        var exclude: [String]?
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let flag = try? container.decode(Bool.self) {
+            self = flag ? .all : .none
+        } else if let keys = try? container.decode([String].self) {
+            self = .include(keys)
+        } else if let object = try? container.decode(Object.self), (object.include == nil) != (object.exclude == nil) {
+            self = object.include.map(PayloadSelector.include) ?? .exclude(object.exclude ?? [])
+        } else {
+            throw invalidValue(decoder,
+                "with_payload must be a boolean, a list of keys, {\"include\": [keys]} or {\"exclude\": [keys]}")
+        }
+    }
+
+    var wantsPayload: Bool { self != .none }
+
+    /// `payload` reduced to what the selector asks for.
+    func apply(_ payload: Payload?) -> Payload? {
+        switch self {
+        case .none: return nil
+        case .all: return payload ?? [:]
+        case .include(let paths):
+            guard let payload else { return [:] }
+            var result: Payload = [:]
+            for path in paths { PayloadSelector.copy(path.split(separator: ".").map(String.init), from: payload, into: &result) }
+            return result
+        case .exclude(let paths):
+            guard var payload else { return [:] }
+            for path in paths { PayloadSelector.remove(path.split(separator: ".").map(String.init), from: &payload) }
+            return payload
+        }
+    }
+
+    private static func copy(_ path: [String], from source: Payload, into target: inout Payload) {
+        guard let head = path.first, let value = source[head] else { return }
+        if path.count == 1 { target[head] = value; return }
+        guard case .object(let child) = value else { return }
+        var existing: Payload = [:]
+        if case .object(let partial)? = target[head] { existing = partial }
+        copy(Array(path.dropFirst()), from: child, into: &existing)
+        if !existing.isEmpty { target[head] = .object(existing) }
+    }
+
+    private static func remove(_ path: [String], from payload: inout Payload) {
+        guard let head = path.first else { return }
+        if path.count == 1 { payload[head] = nil; return }
+        guard case .object(var child)? = payload[head] else { return }
+        remove(Array(path.dropFirst()), from: &child)
+        payload[head] = .object(child)
+    }
+}
+
+/// `with_vector`: true/false or a list of vector names.
+enum VectorSelector: Decodable, Sendable, Equatable {
+    case all
+    case none
+    case names([String])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let flag = try? container.decode(Bool.self) {
+            self = flag ? .all : .none
+        } else if let names = try? container.decode([String].self) {
+            self = .names(names)
+        } else {
+            throw invalidValue(decoder, "with_vector must be a boolean or a list of vector names")
+        }
+    }
+
+    var wantsVectors: Bool {
+        switch self {
+        case .none: false
+        case .all: true
+        case .names(let names): !names.isEmpty
+        }
+    }
+}
+
+/// Any `filter`. Strata has no filters yet (issue 5): an empty filter is
+/// accepted, anything else is refused, never ignored.
+struct FilterInput: Decodable, Sendable {
+    var value: JSONValue
+
+    init(from decoder: any Decoder) throws { value = try JSONValue(from: decoder) }
+
+    /// True when the filter has no condition at all (`{}`, `{"must": []}`, nulls).
+    var isEmpty: Bool { FilterInput.isEmpty(value) }
+
+    private static func isEmpty(_ value: JSONValue) -> Bool {
+        switch value {
+        case .null: return true
+        case .array(let items): return items.allSatisfy(isEmpty)
+        case .object(let fields):
+            return fields.allSatisfy { key, item in
+                ["must", "should", "must_not", "min_should"].contains(key) && isEmpty(item)
+            }
+        default: return false
+        }
+    }
+}
+
+extension Optional where Wrapped == FilterInput {
+    /// Throws 501 for a filter with conditions.
+    func requireEmpty() throws(APIError) {
+        if let filter = self, !filter.isEmpty { throw APIError.notSupportedYet("filtering (`filter`)", issue: 5) }
+    }
+}
+
+/// Rejects a field Strata does not support yet when it is present and not null.
+func requireAbsent(_ value: JSONValue?, _ field: String, issue: Int? = nil) throws(APIError) {
+    if let value, value != .null { throw APIError.notSupportedYet("`\(field)`", issue: issue) }
+}
+
+/// `params` of a search (Qdrant's `SearchParams`).
+struct SearchParamsInput: Decodable, Sendable {
+    struct Quantization: Decodable, Sendable {
+        var ignore: Bool?
+        var rescore: Bool?
+        var oversampling: Double?
+    }
+
+    var hnsw_ef: Int?
+    var exact: Bool?
+    var quantization: Quantization?
+    var indexed_only: Bool?
+    var acorn: JSONValue?
+
+    func engineParams() throws(APIError) -> SearchParams {
+        if let acorn, acorn != .null { throw APIError.notSupportedYet("`params.acorn` (filtered search)", issue: 5) }
+        if let ef = hnsw_ef, ef < 1 { throw APIError.validation("hnsw_ef: value \(ef) invalid, must be 1 or larger") }
+        if let oversampling = quantization?.oversampling, !(oversampling >= 1) {
+            throw APIError.validation("oversampling: value \(oversampling) invalid, must be 1.0 or larger")
+        }
+        return SearchParams(
+            hnswEf: hnsw_ef, exact: exact ?? false,
+            quantization: quantization.map {
+                QuantizationSearchParams(ignore: $0.ignore ?? false, rescore: $0.rescore ?? true, oversampling: $0.oversampling)
+            },
+            indexedOnly: indexed_only ?? false)
+    }
+}

@@ -1,0 +1,276 @@
+// Response types in Qdrant's shapes. Field names are Qdrant's; see CommonInputs.swift.
+import Foundation
+import Strata
+
+/// Qdrant's success envelope.
+struct Envelope<Result: Encodable>: Encodable {
+    var result: Result
+    var status = "ok"
+    var time: Double
+}
+
+/// Qdrant's error envelope.
+struct ErrorEnvelope: Encodable {
+    struct Status: Encodable { var error: String }
+    var status: Status
+    var time: Double
+}
+
+/// A point's vectors as Qdrant prints them: a bare array for a collection's
+/// single unnamed vector, else an object by name.
+enum VectorOutput: Encodable, Sendable {
+    case single([Float])
+    case named([String: [Float]])
+
+    init?(_ vectors: [String: [Float]]?, selector: VectorSelector) {
+        guard let vectors, selector.wantsVectors else { return nil }
+        switch selector {
+        case .names(let names):
+            self = .named(vectors.filter { names.contains($0.key) })
+        default:
+            if vectors.count == 1, let single = vectors[CollectionConfig.defaultVectorName] {
+                self = .single(single)
+            } else {
+                self = .named(vectors)
+            }
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        switch self {
+        case .single(let vector): try vector.encode(to: encoder)
+        case .named(let vectors): try vectors.encode(to: encoder)
+        }
+    }
+}
+
+/// Qdrant's `Record`.
+struct RecordOutput: Encodable, Sendable {
+    var id: PointID
+    var payload: Payload?
+    var vector: VectorOutput?
+
+    init(_ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
+        id = record.id
+        payload = selector.apply(record.payload)
+        vector = VectorOutput(record.vectors, selector: vectorSelector)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(payload, forKey: .payload)
+        try container.encode(vector, forKey: .vector)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, payload, vector }
+}
+
+/// Qdrant's `ScoredPoint`.
+struct ScoredPointOutput: Encodable, Sendable {
+    var id: PointID
+    var version: UInt64
+    var score: Float
+    var payload: Payload?
+    var vector: VectorOutput?
+
+    init(_ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
+        id = hit.id
+        version = hit.version
+        score = hit.score
+        payload = selector.apply(hit.payload)
+        vector = VectorOutput(hit.vectors, selector: vectorSelector)
+    }
+
+    /// A point listed without a query (score 0).
+    init(unscored record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
+        id = record.id
+        version = record.version
+        score = 0
+        payload = selector.apply(record.payload)
+        vector = VectorOutput(record.vectors, selector: vectorSelector)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(version, forKey: .version)
+        try container.encode(score, forKey: .score)
+        try container.encode(payload, forKey: .payload)
+        try container.encode(vector, forKey: .vector)
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, version, score, payload, vector }
+}
+
+struct QueryResponseOutput: Encodable { var points: [ScoredPointOutput] }
+
+struct ScrollResultOutput: Encodable {
+    var points: [RecordOutput]
+    var next_page_offset: PointID?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(points, forKey: .points)
+        try container.encode(next_page_offset, forKey: .next_page_offset)
+    }
+
+    private enum CodingKeys: String, CodingKey { case points, next_page_offset }
+}
+
+struct CountResultOutput: Encodable { var count: Int }
+
+/// Qdrant's `UpdateResult`; Strata always waits, so `status` is "completed".
+struct UpdateResultOutput: Encodable {
+    var operation_id: UInt64
+    var status = "completed"
+}
+
+struct CollectionDescriptionOutput: Encodable { var name: String }
+struct CollectionsOutput: Encodable { var collections: [CollectionDescriptionOutput] }
+struct CollectionExistenceOutput: Encodable { var exists: Bool }
+
+struct AliasDescriptionOutput: Encodable {
+    var alias_name: String
+    var collection_name: String
+}
+struct AliasesOutput: Encodable { var aliases: [AliasDescriptionOutput] }
+
+/// Qdrant's `HnswConfig` as reported.
+struct HnswConfigOutput: Encodable {
+    var m: Int
+    var ef_construct: Int
+    var full_scan_threshold: Int
+    var max_indexing_threads: Int
+    var on_disk: Bool?
+
+    init(_ config: HnswConfig) {
+        m = config.m
+        ef_construct = config.efConstruct
+        full_scan_threshold = config.fullScanThresholdKB
+        max_indexing_threads = config.maxIndexingThreads
+        on_disk = config.onDisk
+    }
+}
+
+/// Qdrant's `QuantizationConfig` as reported.
+enum QuantizationOutput: Encodable {
+    case config(QuantizationConfig)
+
+    func encode(to encoder: any Encoder) throws {
+        guard case .config(let config) = self else { return }
+        var object: [String: JSONValue] = [:]
+        switch config {
+        case .scalar(let quantile, let alwaysRam):
+            var fields: [String: JSONValue] = ["type": "int8"]
+            if let quantile { fields["quantile"] = .double(quantile) }
+            if let alwaysRam { fields["always_ram"] = .bool(alwaysRam) }
+            object["scalar"] = .object(fields)
+        case .binary(let encoding, let queryEncoding, let alwaysRam):
+            var fields: [String: JSONValue] = ["encoding": .string(encoding.rawValue)]
+            if queryEncoding != .default { fields["query_encoding"] = .string(queryEncoding.rawValue) }
+            if let alwaysRam { fields["always_ram"] = .bool(alwaysRam) }
+            object["binary"] = .object(fields)
+        case .product(let compression, let alwaysRam):
+            var fields: [String: JSONValue] = ["compression": .string(compression.rawValue)]
+            if let alwaysRam { fields["always_ram"] = .bool(alwaysRam) }
+            object["product"] = .object(fields)
+        }
+        try JSONValue.object(object).encode(to: encoder)
+    }
+}
+
+/// Qdrant's `VectorParams` as reported.
+struct VectorParamsOutput: Encodable {
+    var size: Int
+    var distance: String
+    var hnsw_config: HnswConfigOutput?
+    var quantization_config: QuantizationOutput?
+    var on_disk: Bool?
+
+    init(_ params: VectorParams) {
+        size = params.size
+        distance = params.distance.rawValue
+        hnsw_config = params.hnswConfig.map(HnswConfigOutput.init)
+        quantization_config = params.quantizationConfig.map(QuantizationOutput.config)
+        on_disk = params.onDisk
+    }
+}
+
+/// Qdrant's `CollectionInfo`.
+struct CollectionInfoOutput: Encodable {
+    struct Params: Encodable {
+        var vectors: JSONEncodableVectors
+        var shard_number = 1
+        var replication_factor = 1
+        var write_consistency_factor = 1
+        var on_disk_payload = true
+    }
+    struct OptimizerConfigOutput: Encodable {
+        var deleted_threshold: Double
+        var vacuum_min_vector_number: Int
+        var default_segment_number: Int
+        var max_segment_size: Int?
+        var memmap_threshold: Int?
+        var indexing_threshold: Int
+        var flush_interval_sec: Int
+        var max_optimization_threads: Int?
+    }
+    struct WALConfigOutput: Encodable {
+        var wal_capacity_mb: Int
+        var wal_segments_ahead = 0
+    }
+    struct Config: Encodable {
+        var params: Params
+        var hnsw_config: HnswConfigOutput
+        var optimizer_config: OptimizerConfigOutput
+        var wal_config: WALConfigOutput
+        var quantization_config: QuantizationOutput?
+    }
+    /// `vectors`: one VectorParams for the unnamed vector, else a map.
+    enum JSONEncodableVectors: Encodable {
+        case single(VectorParamsOutput)
+        case named([String: VectorParamsOutput])
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .single(let params): try params.encode(to: encoder)
+            case .named(let params): try params.encode(to: encoder)
+            }
+        }
+    }
+
+    var status = "green"
+    var optimizer_status = "ok"
+    var indexed_vectors_count: Int
+    var points_count: Int
+    var segments_count: Int
+    var config: Config
+    var payload_schema: [String: JSONValue] = [:]
+
+    init(collection: Strata.Collection, walFileSize: Int) {
+        let config = collection.config
+        let storage = collection.storageInfo
+        points_count = collection.count()
+        let segmentPoints = storage.segments.reduce(0) { $0 + $1.points - $1.deleted }
+        indexed_vectors_count = segmentPoints * config.vectors.count
+        segments_count = storage.segments.count + (storage.mutablePoints > 0 || storage.segments.isEmpty ? 1 : 0) + storage.frozenSegments
+        let vectors: JSONEncodableVectors
+        if config.vectors.count == 1, let single = config.vectors[CollectionConfig.defaultVectorName] {
+            vectors = .single(VectorParamsOutput(single))
+        } else {
+            vectors = .named(config.vectors.mapValues(VectorParamsOutput.init))
+        }
+        let optimizers = config.optimizers
+        self.config = Config(
+            params: Params(vectors: vectors),
+            hnsw_config: HnswConfigOutput(config.hnswConfig),
+            optimizer_config: OptimizerConfigOutput(
+                deleted_threshold: optimizers.deletedThreshold, vacuum_min_vector_number: optimizers.vacuumMinVectorNumber,
+                default_segment_number: optimizers.defaultSegmentNumber, max_segment_size: optimizers.maxSegmentSizeKB,
+                memmap_threshold: nil, indexing_threshold: optimizers.indexingThresholdKB,
+                flush_interval_sec: optimizers.flushIntervalSec, max_optimization_threads: optimizers.maxOptimizationThreads),
+            wal_config: WALConfigOutput(wal_capacity_mb: max(1, walFileSize >> 20)),
+            quantization_config: config.quantizationConfig.map(QuantizationOutput.config))
+    }
+}

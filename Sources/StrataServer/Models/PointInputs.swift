@@ -1,0 +1,179 @@
+// Wire types of the points endpoints (upsert, delete, payload, retrieve,
+// scroll, count, batch). Field names are Qdrant's; see CommonInputs.swift.
+import Foundation
+import Strata
+
+/// One point of an upsert in list form (Qdrant's `PointStruct`).
+struct PointInput: Decodable, Sendable {
+    var id: PointIDInput
+    var vector: VectorStructInput
+    var payload: Payload?
+}
+
+/// The columnar form: `{"ids": [...], "vectors": [[...]] or {"name": [[...]]}, "payloads": [...]}`.
+struct PointBatchInput: Decodable, Sendable {
+    enum Vectors: Decodable, Sendable {
+        case single([[Float]])
+        case named([String: [[Float]]])
+
+        init(from decoder: any Decoder) throws {
+            do {
+                self = .single(try [DenseVector](from: decoder).map(\.values))
+            } catch where isShapeMismatch(error, at: decoder) {
+                self = .named(try [String: [DenseVector]](from: decoder).mapValues { $0.map(\.values) })
+            }
+        }
+    }
+
+    var ids: [PointIDInput]
+    var vectors: Vectors
+    var payloads: [Payload?]?
+}
+
+/// `PUT /collections/{c}/points`: `{"points": [...]}` or `{"batch": {...}}`.
+struct UpsertInput: Decodable, Sendable {
+    var points: [PointInput]?
+    var batch: PointBatchInput?
+    var update_filter: FilterInput?
+    var update_mode: String?
+    var shard_key: JSONValue?
+
+    /// The engine's points, or 400/422 saying what is wrong.
+    func engineBatch() throws(APIError) -> [PointStruct] {
+        try update_filter.requireEmpty()
+        try requireAbsent(shard_key, "shard_key")
+        if let update_mode, update_mode != "upsert" { throw APIError.notSupportedYet("update_mode `\(update_mode)`") }
+        switch (points, batch) {
+        case (let points?, nil):
+            return points.map { PointStruct(id: $0.id.id, vectors: $0.vector.byName, payload: $0.payload) }
+        case (nil, let batch?):
+            let count = batch.ids.count
+            if let payloads = batch.payloads, payloads.count != count {
+                throw APIError.wrongInput("batch has \(count) ids but \(payloads.count) payloads")
+            }
+            var columns: [String: [[Float]]]
+            switch batch.vectors {
+            case .single(let rows): columns = [CollectionConfig.defaultVectorName: rows]
+            case .named(let named): columns = named
+            }
+            for (name, rows) in columns where rows.count != count {
+                let label = name.isEmpty ? "vectors" : "vectors \"\(name)\""
+                throw APIError.wrongInput("batch has \(count) ids but \(rows.count) \(label)")
+            }
+            return (0..<count).map { row in
+                PointStruct(id: batch.ids[row].id, vectors: columns.mapValues { $0[row] },
+                            payload: batch.payloads?[row] ?? nil)
+            }
+        default:
+            throw APIError.jsonDeserialize("the body needs exactly one of `points` (a list of points) or `batch` (columns)")
+        }
+    }
+}
+
+/// A points selector: `{"points": [ids]}` or `{"filter": {...}}` (Qdrant's `PointsSelector`).
+struct PointsSelectorInput: Decodable, Sendable {
+    var points: [PointIDInput]?
+    var filter: FilterInput?
+    var shard_key: JSONValue?
+
+    func ids() throws(APIError) -> [PointID] {
+        try requireAbsent(shard_key, "shard_key")
+        if filter != nil {
+            // Even an empty filter selects something (every point), so it is never ignored.
+            if points != nil { throw APIError.jsonDeserialize("give either `points` or `filter`, not both") }
+            throw APIError.notSupportedYet("selecting points by `filter`", issue: 5)
+        }
+        guard let points else { throw APIError.jsonDeserialize("missing field `points` (a list of point ids)") }
+        return points.map(\.id)
+    }
+}
+
+/// Set or overwrite payload (Qdrant's `SetPayload`).
+struct SetPayloadInput: Decodable, Sendable {
+    var payload: Payload
+    var points: [PointIDInput]?
+    var filter: FilterInput?
+    var key: String?
+    var shard_key: JSONValue?
+
+    func ids() throws(APIError) -> [PointID] {
+        if key != nil { throw APIError.notSupportedYet("setting payload under a nested `key`") }
+        return try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).ids()
+    }
+}
+
+/// Delete payload keys (Qdrant's `DeletePayload`).
+struct DeletePayloadInput: Decodable, Sendable {
+    var keys: [String]
+    var points: [PointIDInput]?
+    var filter: FilterInput?
+    var shard_key: JSONValue?
+
+    func ids() throws(APIError) -> [PointID] {
+        try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).ids()
+    }
+}
+
+/// `POST /collections/{c}/points` (Qdrant's `PointRequest`).
+struct RetrieveInput: Decodable, Sendable {
+    var ids: [PointIDInput]
+    var with_payload: PayloadSelector?
+    var with_vector: VectorSelector?
+    var with_vectors: VectorSelector?
+    var shard_key: JSONValue?
+}
+
+/// `POST /collections/{c}/points/scroll` (Qdrant's `ScrollRequest`).
+struct ScrollInput: Decodable, Sendable {
+    var offset: PointIDInput?
+    var limit: Int?
+    var filter: FilterInput?
+    var with_payload: PayloadSelector?
+    var with_vector: VectorSelector?
+    var with_vectors: VectorSelector?
+    var order_by: JSONValue?
+    var shard_key: JSONValue?
+}
+
+/// `POST /collections/{c}/points/count` (Qdrant's `CountRequest`).
+struct CountInput: Decodable, Sendable {
+    var filter: FilterInput?
+    var exact: Bool?
+    var shard_key: JSONValue?
+}
+
+/// One operation of `POST /collections/{c}/points/batch`.
+enum UpdateOperationInput: Decodable, Sendable {
+    case upsert(UpsertInput)
+    case delete(PointsSelectorInput)
+    case setPayload(SetPayloadInput)
+    case overwritePayload(SetPayloadInput)
+    case deletePayload(DeletePayloadInput)
+    case clearPayload(PointsSelectorInput)
+
+    private enum Key: String, CodingKey, CaseIterable {
+        case upsert, delete, set_payload, overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        guard container.allKeys.count == 1, let key = container.allKeys.first else {
+            throw invalidValue(decoder,
+                "an operation is an object with exactly one of \(Key.allCases.map(\.rawValue))")
+        }
+        switch key {
+        case .upsert: self = .upsert(try container.decode(UpsertInput.self, forKey: key))
+        case .delete: self = .delete(try container.decode(PointsSelectorInput.self, forKey: key))
+        case .set_payload: self = .setPayload(try container.decode(SetPayloadInput.self, forKey: key))
+        case .overwrite_payload: self = .overwritePayload(try container.decode(SetPayloadInput.self, forKey: key))
+        case .delete_payload: self = .deletePayload(try container.decode(DeletePayloadInput.self, forKey: key))
+        case .clear_payload: self = .clearPayload(try container.decode(PointsSelectorInput.self, forKey: key))
+        case .update_vectors, .delete_vectors:
+            throw invalidValue(decoder, "`\(key.rawValue)` is not supported by Strata yet; upsert whole points instead")
+        }
+    }
+}
+
+struct BatchUpdateInput: Decodable, Sendable {
+    var operations: [UpdateOperationInput]
+}

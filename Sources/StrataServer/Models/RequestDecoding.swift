@@ -1,0 +1,149 @@
+import Foundation
+import Strata
+
+/// Turns request bodies into the wire types of Models/, or into an `APIError`
+/// with Qdrant's wording. Pure and synchronous: the server calls it on the
+/// engine thread pool, the fuzz target calls it directly.
+///
+/// Order of checks (each cheap before the next): size (done by the caller
+/// while reading the body), nesting depth (one pass over the bytes, so hostile
+/// nesting never reaches the recursive decoder), then `JSONDecoder`.
+public enum RequestDecoding {
+    /// Decodes `bytes` as `T`; an empty body decodes as `{}` (Qdrant accepts
+    /// bodiless POSTs where every field is optional).
+    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64) throws(APIError) -> T {
+        let data: Data = bytes.allSatisfy(Self.isWhitespace) ? Data("{}".utf8) : Data(bytes)
+        try checkDepth(data, limit: maxDepth)
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as DecodingError {
+            throw describe(error)
+        } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.jsonDeserialize("\(error)")
+        }
+    }
+
+    private static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+
+    /// Refuses JSON whose arrays and objects nest deeper than `limit`.
+    /// Brackets inside strings (with escapes) do not count. Malformed input is
+    /// left for the decoder to report.
+    static func checkDepth(_ data: Data, limit: Int) throws(APIError) {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for byte in data {
+            if inString {
+                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                continue
+            }
+            switch byte {
+            case 0x22: inString = true
+            case 0x5B, 0x7B:
+                depth += 1
+                if depth > limit {
+                    throw APIError.jsonDeserialize("the JSON body nests arrays and objects deeper than \(limit) levels")
+                }
+            case 0x5D, 0x7D: depth -= 1
+            default: break
+            }
+        }
+    }
+
+    /// A decoding error as Qdrant words it, with the JSON path of the problem.
+    static func describe(_ error: DecodingError) -> APIError {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            var text = ""
+            for key in codingPath {
+                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+            }
+            return text.isEmpty ? "the body" : "`\(text)`"
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            let parent = context.codingPath.isEmpty ? "" : " in \(path(context.codingPath))"
+            return .jsonDeserialize("missing field `\(key.stringValue)`\(parent)")
+        case .typeMismatch(let type, let context):
+            return .jsonDeserialize("invalid type at \(path(context.codingPath)): expected \(describe(type))")
+        case .valueNotFound(let type, let context):
+            return .jsonDeserialize("invalid value at \(path(context.codingPath)): expected \(describe(type)), found null")
+        case .dataCorrupted(let context):
+            if context.codingPath.isEmpty {
+                return .jsonDeserialize("the body is not valid JSON: \(context.debugDescription)")
+            }
+            return .jsonDeserialize("invalid value at \(path(context.codingPath)): \(context.debugDescription)")
+        @unknown default:
+            return .jsonDeserialize("\(error)")
+        }
+    }
+
+    private static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Bool.Type: "a boolean"
+        case is Double.Type, is Float.Type: "a number"
+        case is Int.Type, is UInt64.Type, is Int64.Type: "an integer"
+        case is [Any].Type: "an array"
+        case is [String: Any].Type: "an object"
+        default: "\(type)"
+        }
+    }
+}
+
+/// A value that failed a semantic check while decoding (not a JSON syntax
+/// problem): thrown from `init(from:)` as `DecodingError.dataCorrupted`.
+func invalidValue(_ decoder: any Decoder, _ message: String) -> DecodingError {
+    DecodingError.dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: message))
+}
+
+/// True when `error` says the value at `decoder`'s own position had another
+/// JSON type, i.e. trying another shape is worth it; errors deeper inside are
+/// real and must be reported.
+func isShapeMismatch(_ error: any Error, at decoder: any Decoder) -> Bool {
+    if case DecodingError.typeMismatch(_, let context) = error { return context.codingPath.count == decoder.codingPath.count }
+    return false
+}
+
+extension RequestDecoding {
+    /// Decodes `bytes` as every request body the server accepts, and maps
+    /// each decoded value to the engine's types, as the routes do. Returns how
+    /// many kinds decoded. For the fuzz target (fuzz/Sources/RequestDecodingFuzz):
+    /// any input must end in a value or an `APIError`, never a trap or a hang.
+    public static func decodeEveryRequestKind(_ bytes: [UInt8], maxDepth: Int = 64) -> Int {
+        var decoded = 0
+        func attempt<T: Decodable>(_ type: T.Type, _ use: (T) throws -> Void = { _ in }) {
+            guard let value = try? decode(T.self, from: bytes, maxDepth: maxDepth) else { return }
+            decoded += 1
+            try? use(value)
+        }
+        let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
+        attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch()).check(against: config) }
+        attempt(PointsSelectorInput.self) { _ = try $0.ids() }
+        attempt(SetPayloadInput.self) { _ = try $0.ids() }
+        attempt(DeletePayloadInput.self) { _ = try $0.ids() }
+        attempt(RetrieveInput.self) { input in
+            let selector = input.with_payload ?? .all
+            _ = selector.apply(["a": ["b": 1], "c": 2])
+        }
+        attempt(ScrollInput.self)
+        attempt(CountInput.self) { _ = $0.filter?.isEmpty }
+        attempt(BatchUpdateInput.self) { input in
+            for operation in input.operations { try PreparedUpdate(operation).check(against: config) }
+        }
+        attempt(QueryRequestInput.self) { input in
+            try input.checkSupported()
+            _ = try input.params?.engineParams()
+        }
+        attempt(QueryBatchInput.self)
+        attempt(SearchRequestInput.self) { _ = try $0.params?.engineParams() }
+        attempt(SearchBatchInput.self)
+        attempt(CreateCollectionInput.self) { _ = try $0.engineConfig() }
+        attempt(UpdateCollectionInput.self) { _ = try $0.changes(to: config) }
+        attempt(ChangeAliasesInput.self) { input in
+            for action in input.actions { _ = try action.engineOperation() }
+        }
+        return decoded
+    }
+}

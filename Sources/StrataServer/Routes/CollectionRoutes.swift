@@ -1,0 +1,67 @@
+import Foundation
+import Hummingbird
+import Strata
+
+/// Collections: list, info, exists, create, update (PATCH), delete.
+extension StrataHTTPServer {
+    func addCollectionRoutes(to router: Router<StrataRequestContext>) {
+        router.get("/collections") { _, context in
+            let visible = self.database.collectionNames().filter { context.access.canRead(collection: $0) }
+            return try Reply.ok(CollectionsOutput(collections: visible.map(CollectionDescriptionOutput.init)), context: context)
+        }
+
+        router.get("/collections/{collection_name}") { _, context in
+            let collection = try self.collection(context, .read)
+            let walFileSize = self.database.options.walFileSize
+            return try await self.answer(context) { CollectionInfoOutput(collection: collection, walFileSize: walFileSize) }
+        }
+
+        router.get("/collections/{collection_name}/exists") { _, context in
+            let name = try self.collectionName(context)
+            let resolved = self.database.collectionNames().contains(name) ? name : (self.database.resolveAlias(name) ?? name)
+            try context.access.check(.read(collection: resolved))
+            return try Reply.ok(CollectionExistenceOutput(exists: self.database.collectionNames().contains(resolved)),
+                                context: context)
+        }
+
+        router.put("/collections/{collection_name}") { request, context in
+            try context.access.check(.manage)
+            let name = try self.collectionName(context)
+            let input = try await self.decode(CreateCollectionInput.self, from: request)
+            let config = try input.engineConfig()
+            if self.database.resolveAlias(name) != nil {
+                throw APIError(.conflict, "Wrong input: Collection `\(name)` already exists! (it is an alias)")
+            }
+            return try await self.answer(context) {
+                try self.database.createCollection(name, config: config)
+                return true
+            }
+        }
+
+        router.patch("/collections/{collection_name}") { request, context in
+            try context.access.check(.manage)
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(UpdateCollectionInput.self, from: request)
+            let changed = try input.changes(to: collection.config)
+            guard changed.isEmpty else {
+                throw APIError.notSupportedYet(
+                    "changing \(changed.joined(separator: ", ")) of an existing collection (its configuration is fixed at creation; recreate it)")
+            }
+            return try Reply.ok(true, context: context)
+        }
+
+        router.delete("/collections/{collection_name}") { _, context in
+            try context.access.check(.manage)
+            let name = try self.collectionName(context)
+            return try await self.answer(context) { () throws -> Bool in
+                guard self.database.collectionNames().contains(name) else { return false }
+                do {
+                    try self.database.deleteCollection(name)
+                } catch let error as StrataError where error.code == .notFound {
+                    return false
+                }
+                return true
+            }
+        }
+    }
+}

@@ -1,0 +1,144 @@
+import Foundation
+import Hummingbird
+import Strata
+
+/// Points: upsert, retrieve (POST and GET by id), delete, batch, scroll, count.
+///
+/// Writes always wait for durability (`wait=false` is accepted and treated as
+/// `wait=true`), so `status` is always "completed".
+extension StrataHTTPServer {
+    func addPointRoutes(to router: Router<StrataRequestContext>) {
+        router.put("/collections/{collection_name}/points") { request, context in
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(UpsertInput.self, from: request)
+            let points = try input.engineBatch()
+            let result = try await self.write { try await collection.upsert(points) }
+            return try Reply.ok(result, context: context)
+        }
+
+        router.post("/collections/{collection_name}/points") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(RetrieveInput.self, from: request)
+            try requireAbsent(input.shard_key, "shard_key")
+            let payload = input.with_payload ?? .all
+            let vectors = input.with_vector ?? input.with_vectors ?? .none
+            return try await self.answer(context) {
+                try collection.retrieve(input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
+                    .map { RecordOutput($0, payload: payload, vector: vectors) }
+            }
+        }
+
+        router.get("/collections/{collection_name}/points/{id}") { _, context in
+            let collection = try self.collection(context, .read)
+            let text = context.parameters.get("id") ?? ""
+            guard let id = PointIDInput.parse(text) else {
+                throw APIError.wrongInput("point id \"\(text)\" is neither an unsigned integer nor a UUID")
+            }
+            return try await self.answer(context) { () throws -> RecordOutput in
+                guard let record = try collection.retrieve([id], withPayload: true, withVector: true).first else {
+                    throw APIError.notFound("No point with id \(id) found")
+                }
+                return RecordOutput(record, payload: .all, vector: .all)
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/delete") { request, context in
+            let collection = try self.collection(context, .write)
+            let ids = try await self.decode(PointsSelectorInput.self, from: request).ids()
+            return try Reply.ok(try await self.write { try await collection.delete(ids) }, context: context)
+        }
+
+        router.post("/collections/{collection_name}/points/batch") { request, context in
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(BatchUpdateInput.self, from: request)
+            // Check every operation before applying the first; they then apply in
+            // order, each durable before the next (not atomic as a whole, as in Qdrant).
+            let operations = try input.operations.map { operation throws(APIError) in try PreparedUpdate(operation) }
+            for operation in operations { try operation.check(against: collection.config) }
+            var results: [UpdateResultOutput] = []
+            for operation in operations {
+                results.append(try await self.write { try await operation.apply(to: collection) })
+            }
+            return try Reply.ok(results, context: context)
+        }
+
+        router.post("/collections/{collection_name}/points/scroll") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(ScrollInput.self, from: request)
+            try input.filter.requireEmpty()
+            try requireAbsent(input.order_by, "order_by")
+            try requireAbsent(input.shard_key, "shard_key")
+            let limit = input.limit ?? 10
+            guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
+            let payload = input.with_payload ?? .all
+            let vectors = input.with_vector ?? input.with_vectors ?? .none
+            return try await self.answer(context) {
+                let page = try collection.scroll(offset: input.offset?.id, limit: limit,
+                                                 withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
+                return ScrollResultOutput(points: page.points.map { RecordOutput($0, payload: payload, vector: vectors) },
+                                          next_page_offset: page.nextOffset)
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/count") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(CountInput.self, from: request)
+            try input.filter.requireEmpty()
+            try requireAbsent(input.shard_key, "shard_key")
+            return try await self.answer(context) { CountResultOutput(count: collection.count()) }
+        }
+    }
+}
+
+/// One checked operation of `points/batch`, ready to apply.
+enum PreparedUpdate: Sendable {
+    case upsert([PointStruct])
+    case delete([PointID])
+    case setPayload(Payload, [PointID])
+    case overwritePayload(Payload, [PointID])
+    case deletePayload([String], [PointID])
+    case clearPayload([PointID])
+
+    init(_ input: UpdateOperationInput) throws(APIError) {
+        switch input {
+        case .upsert(let upsert): self = .upsert(try upsert.engineBatch())
+        case .delete(let selector): self = .delete(try selector.ids())
+        case .setPayload(let set): self = .setPayload(set.payload, try set.ids())
+        case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.ids())
+        case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.ids())
+        case .clearPayload(let selector): self = .clearPayload(try selector.ids())
+        }
+    }
+
+    /// Catches what the engine would refuse (unknown vector names, wrong
+    /// dimensions, zero vectors under Cosine) before any operation of a batch
+    /// is applied. Values are checked for finiteness while decoding.
+    func check(against config: CollectionConfig) throws(APIError) {
+        guard case .upsert(let points) = self else { return }
+        for point in points {
+            for (name, vector) in point.vectors {
+                let label = name.isEmpty ? "vector" : "vector \"\(name)\""
+                guard let params = config.vectors[name] else {
+                    throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
+                }
+                guard vector.count == params.size else {
+                    throw APIError.wrongInput("point \(point.id): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
+                }
+                if params.distance == .cosine, vector.allSatisfy({ $0 == 0 }) {
+                    throw APIError.wrongInput("point \(point.id): \(label) is all zeros and cannot be normalised for Cosine distance")
+                }
+            }
+        }
+    }
+
+    func apply(to collection: Strata.Collection) async throws -> UpdateResult {
+        switch self {
+        case .upsert(let points): try await collection.upsert(points)
+        case .delete(let ids): try await collection.delete(ids)
+        case .setPayload(let payload, let ids): try await collection.setPayload(payload, for: ids)
+        case .overwritePayload(let payload, let ids): try await collection.overwritePayload(payload, for: ids)
+        case .deletePayload(let keys, let ids): try await collection.deletePayloadKeys(keys, for: ids)
+        case .clearPayload(let ids): try await collection.clearPayload(for: ids)
+        }
+    }
+}

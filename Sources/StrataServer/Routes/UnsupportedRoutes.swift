@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import Strata
+
+/// Endpoints whose engine features are not built yet. They exist so that a
+/// client gets a clear 501 naming the missing feature (and the issue that
+/// brings it) instead of a bare 404, after the same permission check the
+/// real endpoint will have.
+extension StrataHTTPServer {
+    func addUnsupportedRoutes(to router: Router<StrataRequestContext>) {
+        typealias Entry = (HTTPRequest.Method, RouterPath, CollectionAccessMode?, String, Int?)
+        let collectionRoutes: [Entry] = [
+            (.put, "/collections/{collection_name}/points/vectors", .write, "updating single vectors (upsert whole points instead)", nil),
+            (.post, "/collections/{collection_name}/points/vectors/delete", .write, "deleting single vectors", nil),
+            (.post, "/collections/{collection_name}/points/query/groups", .read, "grouped queries (`query/groups`)", 5),
+            (.post, "/collections/{collection_name}/points/search/groups", .read, "grouped search (`search/groups`)", 5),
+            (.post, "/collections/{collection_name}/points/recommend", .read, "recommendation", nil),
+            (.post, "/collections/{collection_name}/points/recommend/batch", .read, "recommendation", nil),
+            (.post, "/collections/{collection_name}/points/recommend/groups", .read, "recommendation", nil),
+            (.post, "/collections/{collection_name}/points/discover", .read, "discovery", nil),
+            (.post, "/collections/{collection_name}/points/discover/batch", .read, "discovery", nil),
+            (.post, "/collections/{collection_name}/points/search/matrix/pairs", .read, "distance matrices", nil),
+            (.post, "/collections/{collection_name}/points/search/matrix/offsets", .read, "distance matrices", nil),
+            (.post, "/collections/{collection_name}/facet", .read, "facet counts", 5),
+            (.put, "/collections/{collection_name}/index", .write, "payload field indexes", 5),
+            (.delete, "/collections/{collection_name}/index/{field_name}", .write, "payload field indexes", 5),
+            (.get, "/collections/{collection_name}/snapshots", .read, "snapshots", 6),
+            (.post, "/collections/{collection_name}/snapshots", .write, "snapshots", 6),
+            (.put, "/collections/{collection_name}/snapshots/recover", nil, "snapshots", 6),
+            (.post, "/collections/{collection_name}/snapshots/upload", nil, "snapshots", 6),
+            (.get, "/collections/{collection_name}/snapshots/{snapshot_name}", .read, "snapshots", 6),
+            (.delete, "/collections/{collection_name}/snapshots/{snapshot_name}", .write, "snapshots", 6),
+            (.get, "/snapshots", nil, "full-storage snapshots", 6),
+            (.post, "/snapshots", nil, "full-storage snapshots", 6),
+            (.get, "/snapshots/{snapshot_name}", nil, "full-storage snapshots", 6),
+            (.delete, "/snapshots/{snapshot_name}", nil, "full-storage snapshots", 6),
+        ]
+        for (method, path, mode, feature, issue) in collectionRoutes {
+            router.on(path, method: method) { _, context -> Response in
+                if let mode {
+                    _ = try self.collection(context, mode)
+                } else {
+                    try context.access.check(.manage)
+                }
+                throw APIError.notSupportedYet(feature, issue: issue)
+            }
+        }
+    }
+}

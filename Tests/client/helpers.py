@@ -1,0 +1,41 @@
+"""Exact expectations computed independently in numpy (float64)."""
+import numpy as np
+
+HIGHER_IS_BETTER = {"Cosine": True, "Dot": True, "Euclid": False, "Manhattan": False}
+
+
+def scores(vectors: np.ndarray, query: np.ndarray, distance: str) -> np.ndarray:
+    v = vectors.astype(np.float64)
+    q = query.astype(np.float64)
+    if distance == "Cosine":
+        v = v / np.linalg.norm(v, axis=1, keepdims=True)
+        q = q / np.linalg.norm(q)
+        return v @ q
+    if distance == "Dot":
+        return v @ q
+    if distance == "Euclid":
+        return np.linalg.norm(v - q, axis=1)
+    if distance == "Manhattan":
+        return np.abs(v - q).sum(axis=1)
+    raise ValueError(distance)
+
+
+def exact_top(ids: list, vectors: np.ndarray, query: np.ndarray, distance: str, k: int):
+    """(ids, scores) of the k best points, best first."""
+    s = scores(vectors, query, distance)
+    order = np.argsort(-s if HIGHER_IS_BETTER[distance] else s, kind="stable")[:k]
+    return [ids[i] for i in order], [float(s[i]) for i in order]
+
+
+def assert_same_neighbours(hits, ids, vectors, query, distance, k, tol=1e-4):
+    """Hits equal the exact top-k: same scores (to tol) in order, and the same ids
+    wherever scores are not tied."""
+    want_ids, want_scores = exact_top(ids, vectors, query, distance, k)
+    got_scores = [h.score for h in hits]
+    assert len(hits) == len(want_ids)
+    np.testing.assert_allclose(got_scores, want_scores, rtol=tol, atol=tol)
+    all_scores = scores(vectors, query, distance)
+    for hit in hits:
+        index = ids.index(hit.id)
+        assert abs(all_scores[index] - hit.score) <= tol * max(1, abs(hit.score)), (hit.id, hit.score, all_scores[index])
+    assert set(h.id for h in hits) == set(want_ids) or len(set(np.round(want_scores, 4))) < len(want_scores)

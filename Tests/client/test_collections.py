@@ -1,0 +1,127 @@
+"""Collections and aliases through qdrant-client."""
+import pytest
+from qdrant_client import models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+DISTANCES = [models.Distance.COSINE, models.Distance.DOT, models.Distance.EUCLID, models.Distance.MANHATTAN]
+
+
+def test_service_endpoints(client, server):
+    import httpx
+    info = client.info()
+    assert info.version
+    assert httpx.get(f"{server.url}/healthz").text == "healthz check passed"
+    assert httpx.get(f"{server.url}/readyz").status_code == 200
+    assert "app_info" in httpx.get(f"{server.url}/metrics").text
+    assert httpx.get(f"{server.url}/telemetry").json()["status"] == "ok"
+    assert client.cluster_status().status == "disabled"
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_create_single_vector_collection(client, name, distance):
+    assert not client.collection_exists(name)
+    assert client.create_collection(name, vectors_config=models.VectorParams(size=8, distance=distance))
+    assert client.collection_exists(name)
+    info = client.get_collection(name)
+    assert info.config.params.vectors.size == 8
+    assert info.config.params.vectors.distance == distance
+    assert info.points_count == 0
+    assert info.payload_schema == {}
+    assert name in [c.name for c in client.get_collections().collections]
+    assert client.delete_collection(name)
+    assert not client.collection_exists(name)
+    assert client.delete_collection(name) is False
+
+
+def test_create_named_vectors_with_every_option(client, name):
+    assert client.create_collection(
+        name,
+        vectors_config={
+            "text": models.VectorParams(size=16, distance=models.Distance.COSINE, on_disk=True,
+                                        hnsw_config=models.HnswConfigDiff(m=8, ef_construct=64)),
+            "image": models.VectorParams(
+                size=8, distance=models.Distance.EUCLID,
+                quantization_config=models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))),
+        },
+        hnsw_config=models.HnswConfigDiff(m=32, ef_construct=200, full_scan_threshold=5000),
+        optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.3, indexing_threshold=20000, flush_interval_sec=7),
+        wal_config=models.WalConfigDiff(wal_capacity_mb=32),
+        quantization_config=models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, quantile=0.99, always_ram=True)),
+        on_disk_payload=True,
+    )
+    config = client.get_collection(name).config
+    vectors = config.params.vectors
+    assert set(vectors) == {"text", "image"}
+    assert vectors["text"].size == 16 and vectors["text"].distance == models.Distance.COSINE
+    assert vectors["text"].hnsw_config.m == 8 and vectors["text"].hnsw_config.ef_construct == 64
+    assert vectors["image"].quantization_config.binary.always_ram is True
+    assert config.hnsw_config.m == 32 and config.hnsw_config.ef_construct == 200
+    assert config.hnsw_config.full_scan_threshold == 5000
+    assert config.optimizer_config.deleted_threshold == pytest.approx(0.3)
+    assert config.optimizer_config.indexing_threshold == 20000
+    assert config.optimizer_config.flush_interval_sec == 7
+    assert config.quantization_config.scalar.quantile == pytest.approx(0.99)
+
+
+@pytest.mark.parametrize("quantization", [
+    models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8)),
+    models.BinaryQuantization(binary=models.BinaryQuantizationConfig()),
+    models.ProductQuantization(product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X16)),
+])
+def test_create_with_each_quantization(client, name, quantization):
+    client.create_collection(name, vectors_config=models.VectorParams(size=32, distance=models.Distance.DOT),
+                             quantization_config=quantization)
+    reported = client.get_collection(name).config.quantization_config
+    assert type(reported) is type(quantization)
+
+
+def test_duplicate_collection_is_conflict_and_changes_nothing(client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    with pytest.raises(UnexpectedResponse) as error:
+        client.create_collection(name, vectors_config=models.VectorParams(size=8, distance=models.Distance.EUCLID))
+    assert error.value.status_code == 409
+    assert "already exists" in str(error.value)
+    assert client.get_collection(name).config.params.vectors.size == 4
+
+
+def test_missing_collection_is_404_with_qdrant_wording(client):
+    with pytest.raises(UnexpectedResponse) as error:
+        client.get_collection("no_such_collection")
+    assert error.value.status_code == 404
+    assert error.value.content and __import__("json").loads(error.value.content)["status"]["error"] == \
+        "Not found: Collection `no_such_collection` doesn't exist!"
+
+
+def test_update_collection_accepts_same_values_and_refuses_changes(client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    assert client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.2))
+    with pytest.raises(UnexpectedResponse) as error:
+        client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.5))
+    assert error.value.status_code == 501
+    assert "optimizers_config" in str(error.value)
+    assert client.get_collection(name).config.optimizer_config.deleted_threshold == pytest.approx(0.2)
+
+
+def test_aliases_create_rename_delete_and_use(client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=1, vector=[1.0, 0.0])])
+    alias = name + "_alias"
+    assert client.update_collection_aliases(change_aliases_operations=[
+        models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name=alias))])
+    assert [(a.alias_name, a.collection_name) for a in client.get_collection_aliases(name).aliases] == [(alias, name)]
+    assert (alias, name) in [(a.alias_name, a.collection_name) for a in client.get_aliases().aliases]
+    # The alias works wherever a collection name does.
+    assert client.count(alias).count == 1
+    assert client.query_points(alias, query=[1.0, 0.0]).points[0].id == 1
+    renamed = name + "_renamed"
+    client.update_collection_aliases(change_aliases_operations=[
+        models.RenameAliasOperation(rename_alias=models.RenameAlias(old_alias_name=alias, new_alias_name=renamed))])
+    assert [a.alias_name for a in client.get_collection_aliases(name).aliases] == [renamed]
+    client.update_collection_aliases(change_aliases_operations=[
+        models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))])
+    assert client.get_collection_aliases(name).aliases == []
+    with pytest.raises(UnexpectedResponse) as error:
+        client.update_collection_aliases(change_aliases_operations=[
+            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))])
+    assert error.value.status_code == 404

@@ -1,0 +1,134 @@
+"""Upsert, retrieve, scroll, count, delete and payload operations through qdrant-client."""
+import uuid
+
+import numpy as np
+import pytest
+from qdrant_client import models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+
+def make_collection(client, name, size=4, distance=models.Distance.DOT):
+    client.create_collection(name, vectors_config=models.VectorParams(size=size, distance=distance))
+
+
+def test_upsert_list_form_and_retrieve(client, name):
+    make_collection(client, name)
+    result = client.upsert(name, points=[
+        models.PointStruct(id=1, vector=[1, 2, 3, 4], payload={"title": "one", "tags": ["a", "b"], "n": 1.5}),
+        models.PointStruct(id=2, vector=[4, 3, 2, 1]),
+    ], wait=True)
+    assert result.status == models.UpdateStatus.COMPLETED
+    records = client.retrieve(name, ids=[2, 1, 99], with_vectors=True)
+    assert [r.id for r in records] == [2, 1]
+    assert records[1].payload == {"title": "one", "tags": ["a", "b"], "n": 1.5}
+    assert records[1].vector == [1, 2, 3, 4]
+    assert records[0].payload == {}
+    assert client.retrieve(name, ids=[1], with_payload=False)[0].payload is None
+    assert client.retrieve(name, ids=[1], with_payload=["title"])[0].payload == {"title": "one"}
+    assert client.retrieve(name, ids=[1], with_payload=models.PayloadSelectorExclude(exclude=["tags"]))[0].payload == {
+        "title": "one", "n": 1.5}
+
+
+def test_upsert_batch_form_named_vectors(client, name):
+    client.create_collection(name, vectors_config={
+        "a": models.VectorParams(size=2, distance=models.Distance.DOT),
+        "b": models.VectorParams(size=3, distance=models.Distance.EUCLID)})
+    client.upsert(name, points=models.Batch(
+        ids=[10, 11], vectors={"a": [[1, 0], [0, 1]], "b": [[1, 1, 1], [2, 2, 2]]},
+        payloads=[{"k": 1}, {"k": 2}]))
+    records = client.retrieve(name, ids=[10, 11], with_vectors=True)
+    assert records[0].vector == {"a": [1, 0], "b": [1, 1, 1]}
+    assert records[1].payload == {"k": 2}
+    only_b = client.retrieve(name, ids=[10], with_vectors=["b"])[0]
+    assert only_b.vector == {"b": [1, 1, 1]}
+
+
+def test_upload_points_in_parallel(client, name):
+    make_collection(client, name, size=8)
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(500, 8)).astype(np.float32)
+    points = [models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"i": i}) for i in range(500)]
+    client.upload_points(name, points=points, batch_size=50, parallel=2, wait=True)
+    assert client.count(name).count == 500
+    got = client.retrieve(name, ids=[0, 123, 499], with_vectors=True)
+    for record in got:
+        np.testing.assert_allclose(record.vector, vectors[record.id], rtol=1e-6)
+        assert record.payload == {"i": record.id}
+
+
+def test_scroll_pages_over_mixed_int_and_uuid_ids(client, name):
+    make_collection(client, name, size=2)
+    uuids = [str(uuid.UUID(int=(i * 7919) << 64 | i)) for i in range(1, 26)]
+    numbers = list(range(1000, 1025))
+    ids = numbers + uuids
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0, float(k)]) for k, i in enumerate(ids)])
+    seen, offset, pages = [], None, 0
+    while True:
+        points, offset = client.scroll(name, limit=7, offset=offset, with_payload=False)
+        seen.extend(p.id for p in points)
+        pages += 1
+        if offset is None:
+            break
+    assert pages == 8
+    assert len(seen) == len(set(seen)) == 50
+    # Numbers first in numeric order, then UUIDs in a stable order.
+    assert seen[:25] == numbers
+    assert sorted(seen[25:]) == sorted(uuids)
+    assert seen[25:] == sorted(uuids, key=lambda u: u.upper())
+
+
+def test_count_and_delete_by_ids(client, name):
+    make_collection(client, name, size=2)
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0, float(i)]) for i in range(10)])
+    assert client.count(name).count == 10
+    assert client.count(name, exact=True).count == 10
+    client.delete(name, points_selector=models.PointIdsList(points=[1, 3, 5, 77]))
+    assert client.count(name).count == 7
+    assert [r.id for r in client.retrieve(name, ids=list(range(10)))] == [0, 2, 4, 6, 7, 8, 9]
+
+
+def test_every_payload_operation(client, name):
+    make_collection(client, name, size=2)
+    client.upsert(name, points=[
+        models.PointStruct(id=1, vector=[1, 0], payload={"a": 1, "b": "x"}),
+        models.PointStruct(id=2, vector=[0, 1], payload={"a": 2}),
+    ])
+    client.set_payload(name, payload={"c": True, "a": 10}, points=[1])
+    assert client.retrieve(name, ids=[1])[0].payload == {"a": 10, "b": "x", "c": True}
+    client.overwrite_payload(name, payload={"only": [1, 2]}, points=[1])
+    assert client.retrieve(name, ids=[1])[0].payload == {"only": [1, 2]}
+    client.set_payload(name, payload={"d": {"e": None}}, points=[2])
+    client.delete_payload(name, keys=["a"], points=[2])
+    assert client.retrieve(name, ids=[2])[0].payload == {"d": {"e": None}}
+    client.clear_payload(name, points_selector=models.PointIdsList(points=[1, 2]))
+    assert [r.payload for r in client.retrieve(name, ids=[1, 2])] == [{}, {}]
+    with pytest.raises(UnexpectedResponse) as error:
+        client.set_payload(name, payload={"x": 1}, points=[1], key="nested.path")
+    assert error.value.status_code == 501
+
+
+def test_batch_update_points(client, name):
+    make_collection(client, name, size=2)
+    results = client.batch_update_points(name, update_operations=[
+        models.UpsertOperation(upsert=models.PointsList(points=[
+            models.PointStruct(id=1, vector=[1, 0], payload={"a": 1}),
+            models.PointStruct(id=2, vector=[0, 1])])),
+        models.SetPayloadOperation(set_payload=models.SetPayload(payload={"b": 2}, points=[1, 2])),
+        models.DeletePayloadOperation(delete_payload=models.DeletePayload(keys=["a"], points=[1])),
+        models.DeleteOperation(delete=models.PointIdsList(points=[2])),
+    ])
+    assert [r.status for r in results] == [models.UpdateStatus.COMPLETED] * 4
+    assert results[0].operation_id < results[-1].operation_id
+    assert [(r.id, r.payload) for r in client.retrieve(name, ids=[1, 2])] == [(1, {"b": 2})]
+
+
+def test_get_point_by_id_over_http(client, server, name):
+    import httpx
+    make_collection(client, name, size=2)
+    client.upsert(name, points=[models.PointStruct(id=5, vector=[1, 2], payload={"p": 1})])
+    body = httpx.get(f"{server.url}/collections/{name}/points/5").json()
+    assert body["status"] == "ok" and body["result"]["id"] == 5 and body["result"]["vector"] == [1, 2]
+    missing = httpx.get(f"{server.url}/collections/{name}/points/6")
+    assert missing.status_code == 404 and "No point with id 6 found" in missing.json()["status"]["error"]
+    bad = httpx.get(f"{server.url}/collections/{name}/points/not-an-id")
+    assert bad.status_code == 400

@@ -1,0 +1,110 @@
+"""Nearest-neighbour queries through qdrant-client, checked against exact numpy results."""
+import httpx
+import numpy as np
+import pytest
+from qdrant_client import models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+from helpers import assert_same_neighbours, exact_top
+
+DISTANCES = ["Cosine", "Dot", "Euclid", "Manhattan"]
+
+
+def load(client, name, distance, n=300, dim=16, seed=1):
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    client.create_collection(name, vectors_config=models.VectorParams(size=dim, distance=models.Distance(distance)))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"i": i}) for i in range(n)])
+    return list(range(n)), vectors, rng
+
+
+@pytest.mark.parametrize("distance", DISTANCES)
+def test_query_by_vector_matches_exact_search(client, name, distance):
+    ids, vectors, rng = load(client, name, distance)
+    for _ in range(5):
+        query = rng.normal(size=16).astype(np.float32)
+        hits = client.query_points(name, query=query.tolist(), limit=10).points
+        assert_same_neighbours(hits, ids, vectors, query, distance, 10)
+        # qdrant-client asks for payloads by default, not for vectors.
+        assert all(h.payload == {"i": h.id} and h.vector is None for h in hits)
+    bare = client.query_points(name, query=query.tolist(), limit=3, with_payload=False).points
+    assert all(h.payload is None for h in bare)
+
+
+def test_query_params_offset_threshold_payload_and_vectors(client, name):
+    ids, vectors, rng = load(client, name, "Dot")
+    query = rng.normal(size=16).astype(np.float32)
+    want_ids, want_scores = exact_top(ids, vectors, query, "Dot", 15)
+    for params in [models.SearchParams(exact=True), models.SearchParams(hnsw_ef=128),
+                   models.SearchParams(quantization=models.QuantizationSearchParams(ignore=True, rescore=True, oversampling=2.0))]:
+        hits = client.query_points(name, query=query.tolist(), limit=5, offset=10, search_params=params,
+                                   with_payload=True, with_vectors=True).points
+        assert [h.id for h in hits] == want_ids[10:15]
+        assert [h.payload for h in hits] == [{"i": i} for i in want_ids[10:15]]
+        np.testing.assert_allclose(hits[0].vector, vectors[want_ids[10]], rtol=1e-6)
+    threshold = want_scores[3]
+    hits = client.query_points(name, query=query.tolist(), limit=10, score_threshold=threshold).points
+    assert [h.id for h in hits] == want_ids[:4]
+
+
+def test_query_by_point_id_excludes_the_point(client, name):
+    ids, vectors, _ = load(client, name, "Euclid")
+    hits = client.query_points(name, query=7, limit=5).points
+    want, _ = exact_top(ids, vectors, vectors[7], "Euclid", 6)
+    assert 7 not in [h.id for h in hits]
+    assert [h.id for h in hits] == [i for i in want if i != 7][:5]
+    nearest = client.query_points(name, query=models.NearestQuery(nearest=7), limit=5).points
+    assert [h.id for h in nearest] == [h.id for h in hits]
+
+
+def test_query_named_vector_with_using(client, name):
+    client.create_collection(name, vectors_config={
+        "a": models.VectorParams(size=3, distance=models.Distance.DOT),
+        "b": models.VectorParams(size=3, distance=models.Distance.EUCLID)})
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(50, 3)).astype(np.float32), rng.normal(size=(50, 3)).astype(np.float32)
+    client.upsert(name, points=[models.PointStruct(id=i, vector={"a": a[i].tolist(), "b": b[i].tolist()}) for i in range(50)])
+    q = rng.normal(size=3).astype(np.float32)
+    hits = client.query_points(name, query=q.tolist(), using="b", limit=4, with_vectors=["b"]).points
+    assert_same_neighbours(hits, list(range(50)), b, q, "Euclid", 4)
+    assert set(hits[0].vector) == {"b"}
+    with pytest.raises(UnexpectedResponse) as error:
+        client.query_points(name, query=q.tolist(), using="missing")
+    assert error.value.status_code == 400
+
+
+def test_query_batch(client, name):
+    ids, vectors, rng = load(client, name, "Cosine")
+    queries = rng.normal(size=(3, 16)).astype(np.float32)
+    responses = client.query_batch_points(name, requests=[
+        models.QueryRequest(query=q.tolist(), limit=3) for q in queries])
+    assert len(responses) == 3
+    for response, q in zip(responses, queries):
+        assert_same_neighbours(response.points, ids, vectors, q, "Cosine", 3)
+
+
+def test_legacy_search_endpoints(server, client, name):
+    ids, vectors, rng = load(client, name, "Dot")
+    q = rng.normal(size=16).astype(np.float32)
+    want, _ = exact_top(ids, vectors, q, "Dot", 4)
+    body = httpx.post(f"{server.url}/collections/{name}/points/search",
+                      json={"vector": q.tolist(), "limit": 4, "with_payload": True}).json()
+    assert [p["id"] for p in body["result"]] == want
+    assert body["result"][0]["payload"] == {"i": want[0]}
+    batch = httpx.post(f"{server.url}/collections/{name}/points/search/batch",
+                       json={"searches": [{"vector": q.tolist(), "limit": 2}, {"vector": q.tolist(), "limit": 3}]}).json()
+    assert [[p["id"] for p in r] for r in batch["result"]] == [want[:2], want[:3]]
+
+
+def test_filters_are_refused_not_ignored(client, name):
+    load(client, name, "Dot", n=20)
+    flt = models.Filter(must=[models.FieldCondition(key="i", match=models.MatchValue(value=3))])
+    for call in [lambda: client.query_points(name, query=[0.0] * 16, query_filter=flt),
+                 lambda: client.scroll(name, scroll_filter=flt),
+                 lambda: client.count(name, count_filter=flt),
+                 lambda: client.delete(name, points_selector=models.FilterSelector(filter=flt))]:
+        with pytest.raises(UnexpectedResponse) as error:
+            call()
+        assert error.value.status_code == 501
+        assert "not supported by Strata yet" in str(error.value)
+    assert client.count(name).count == 20

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The whole test suite (what CI runs, after scripts/bootstrap.sh):
+#   1. swift build, swift test (unit, fault-injection, crash and server tests);
+#   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
+#      qdrant-client, pytest and numpy from PyPI drives a real `strata serve`.
+# STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scratch=()
+if [ -n "${STRATA_SCRATCH_PATH:-}" ]; then scratch=(--scratch-path "$STRATA_SCRATCH_PATH"); fi
+
+swift build "${scratch[@]}"
+swift test "${scratch[@]}"
+
+venv=.venv-client
+if [ ! -x "$venv/bin/python" ]; then
+  echo "test: creating $venv"
+  python3 -m venv "$venv"
+fi
+"$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client pytest numpy
+STRATA_BIN="$(swift build "${scratch[@]}" --show-bin-path)/strata" "$venv/bin/python" -m pytest Tests/client -q
