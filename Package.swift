@@ -31,6 +31,9 @@ let package = Package(
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataSegment", targets: ["StrataSegment"]),
         .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
+        .library(name: "StrataHNSW", targets: ["StrataHNSW"]),
+        .library(name: "StrataQuantization", targets: ["StrataQuantization"]),
+        .library(name: "StrataVectorMath", targets: ["StrataVectorMath"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
     ],
     dependencies: [

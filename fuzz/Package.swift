@@ -36,6 +36,15 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "VectorIndexFuzz",
+            dependencies: [
+                .product(name: "StrataHNSW", package: rootIdentity),
+                .product(name: "StrataQuantization", package: rootIdentity),
+                .product(name: "StrataVectorMath", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "RequestDecodingFuzz",
             dependencies: [
                 .product(name: "StrataServer", package: rootIdentity),

@@ -12,19 +12,36 @@ struct Neighbor {
     }
 }
 
+/// Which end of a `NeighborHeap` is on top (a type, so the comparison is
+/// resolved at compile time in the search loops).
+protocol NeighborHeapOrder {
+    /// Whether `a` belongs above `b`.
+    static func above(_ a: Neighbor, _ b: Neighbor) -> Bool
+    static var worstOnTop: Bool { get }
+}
+
+/// The candidate queue: best on top.
+enum BestOnTop: NeighborHeapOrder {
+    @inline(__always) static func above(_ a: Neighbor, _ b: Neighbor) -> Bool { Neighbor.precedes(a, b) }
+    static var worstOnTop: Bool { false }
+}
+
+/// The result list: worst on top, so it is the one evicted.
+enum WorstOnTop: NeighborHeapOrder {
+    @inline(__always) static func above(_ a: Neighbor, _ b: Neighbor) -> Bool { Neighbor.precedes(b, a) }
+    static var worstOnTop: Bool { true }
+}
+
 /// A binary heap of `Neighbor`s on memory it owns (grows on demand).
-/// `worstOnTop` true: a max-heap (the result list, worst at the top);
-/// false: a min-heap (the candidate queue, best at the top).
-struct NeighborHeap {
+struct NeighborHeap<Order: NeighborHeapOrder> {
     private(set) var storage: UnsafeMutablePointer<Neighbor>
     private(set) var capacity: Int
     private(set) var count = 0
-    let worstOnTop: Bool
+    var worstOnTop: Bool { Order.worstOnTop }
 
-    init(capacity: Int, worstOnTop: Bool) {
+    init(capacity: Int) {
         self.capacity = max(capacity, 16)
         self.storage = .allocate(capacity: self.capacity)
-        self.worstOnTop = worstOnTop
     }
 
     func deallocate() { storage.deallocate() }
@@ -36,9 +53,7 @@ struct NeighborHeap {
 
     /// Whether `a` belongs above `b`.
     @inline(__always)
-    private func above(_ a: Neighbor, _ b: Neighbor) -> Bool {
-        worstOnTop ? Neighbor.precedes(b, a) : Neighbor.precedes(a, b)
-    }
+    private func above(_ a: Neighbor, _ b: Neighbor) -> Bool { Order.above(a, b) }
 
     @inline(__always)
     mutating func push(_ element: Neighbor) {
@@ -108,8 +123,8 @@ final class HNSWSearchScratch: @unchecked Sendable {
     var visited: UnsafeMutablePointer<UInt32>
     var visitedCapacity: Int
     var stamp: UInt32 = 0
-    var candidates: NeighborHeap
-    var results: NeighborHeap
+    var candidates: NeighborHeap<BestOnTop>
+    var results: NeighborHeap<WorstOnTop>
     var gather: UnsafeMutablePointer<UInt32>
     var gatherDistances: UnsafeMutablePointer<Float>
     var gatherCapacity: Int
@@ -118,8 +133,8 @@ final class HNSWSearchScratch: @unchecked Sendable {
         visitedCapacity = max(nodeCount, 1)
         visited = .allocate(capacity: visitedCapacity)
         visited.initialize(repeating: 0, count: visitedCapacity)
-        candidates = NeighborHeap(capacity: 256, worstOnTop: false)
-        results = NeighborHeap(capacity: 256, worstOnTop: true)
+        candidates = NeighborHeap(capacity: 256)
+        results = NeighborHeap(capacity: 256)
         gatherCapacity = max(width, 64)
         gather = .allocate(capacity: gatherCapacity)
         gatherDistances = .allocate(capacity: gatherCapacity)

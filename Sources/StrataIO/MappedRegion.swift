@@ -67,6 +67,14 @@ public struct MappedRegion: ~Copyable, @unchecked Sendable {
         _ = madvise(base + start, end - start, Int32(MADV_DONTNEED))
     }
 
+    /// Tells the kernel that accesses will be random (`MADV_RANDOM`): page
+    /// faults read only the page needed instead of reading ahead around it.
+    /// For graph walks over large segments, whose reads are scattered.
+    public func adviseRandomAccess() {
+        guard case .unmap(let base, let length) = release else { return }
+        _ = madvise(base, length, Int32(MADV_RANDOM))
+    }
+
     deinit {
         switch release {
         case .unmap(let base, let length):

@@ -184,6 +184,10 @@ public final class SegmentReader: @unchecked Sendable {
         region.releasePages(entry.offset..<(entry.offset + entry.length))
     }
 
+    /// Tells the kernel that reads of this segment will be scattered (graph
+    /// walks): page faults read only the pages needed, no read-ahead.
+    public func adviseRandomAccess() { region.adviseRandomAccess() }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {

@@ -26,6 +26,13 @@ public struct Record: Sendable, Equatable {
     public var payload: Payload?
     /// Present when asked for (`withVector`). Cosine vectors come back normalised.
     public var vectors: [String: [Float]]?
+
+    public init(id: PointID, version: UInt64, payload: Payload? = nil, vectors: [String: [Float]]? = nil) {
+        self.id = id
+        self.version = version
+        self.payload = payload
+        self.vectors = vectors
+    }
 }
 
 /// A search hit.
@@ -37,4 +44,12 @@ public struct ScoredPoint: Sendable, Equatable {
     public var score: Float
     public var payload: Payload?
     public var vectors: [String: [Float]]?
+
+    public init(id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil) {
+        self.id = id
+        self.version = version
+        self.score = score
+        self.payload = payload
+        self.vectors = vectors
+    }
 }

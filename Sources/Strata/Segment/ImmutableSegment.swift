@@ -70,6 +70,9 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         absentOffsets = absent
+        // Indexed segments are read by graph walks: read-ahead around each
+        // fault would fetch pages the walk never uses.
+        if !graphs.isEmpty { reader.adviseRandomAccess() }
         self.graphs = graphs
         self.quantized = quantized
     }

@@ -88,7 +88,7 @@ struct BenchANNCommand: AsyncParsableCommand {
     private func quantizationConfig() throws -> QuantizationConfig? {
         switch quantization {
         case "none": nil
-        case "int8": .scalar(quantile: 0.99, alwaysRam: true)
+        case "int8": .scalar(quantile: nil, alwaysRam: true)
         case "binary": .binary(encoding: .oneBit, queryEncoding: .scalar8Bits, alwaysRam: true)
         case "binary2": .binary(encoding: .twoBits, queryEncoding: .scalar8Bits, alwaysRam: true)
         case "pq": .product(compression: .x8, alwaysRam: true)
@@ -160,8 +160,8 @@ struct BenchANNCommand: AsyncParsableCommand {
         let (truthRows, k) = try VectorDataset.readVectors(joinedPath(data, "gt.ivecs"))
         let queryCount = min(queryRows.count / dimension, queries, truthRows.count / k)
         let rssBeforeOpen = residentMB()
-        let database = try Database.open(at: store!)
-        let collection = try database.collection(Self.collectionName)
+        var database = try Database.open(at: store!)
+        var collection = try database.collection(Self.collectionName)
         let rssAfterOpen = residentMB()
         let rssAnonAfterOpen = residentMB("RssAnon"), rssFileAfterOpen = residentMB("RssFile")
         let info = collection.storageInfo
@@ -177,7 +177,17 @@ struct BenchANNCommand: AsyncParsableCommand {
         // Warm-up (skipped when measuring cold).
         if !cold { for query in vectors.prefix(20) { _ = try collection.search(query, limit: limit) } }
         for efValue in efs {
-            if cold { evictFromPageCache(store!) }
+            if cold {
+                // Pages a process has mapped cannot be evicted: close the store,
+                // drop its files from the page cache, reopen (which reads the
+                // metadata and copies the codes into RAM), and drop again what
+                // opening read but does not keep mapped.
+                database.close()
+                evictFromPageCache(store!)
+                database = try Database.open(at: store!)
+                collection = try database.collection(Self.collectionName)
+                evictFromPageCache(store!)
+            }
             let readBefore = processReadBytes()
             let params = SearchParams(hnswEf: efValue, quantization: quantizationParams)
             var latencies: [Duration] = []
