@@ -178,7 +178,13 @@ final class CollectionStore: @unchecked Sendable {
                 for id in ids { updatePayload(id, opNum: opNum) { _ in [:] } }
             }
             appliedOpNum = max(appliedOpNum, opNum)
-            return mutable.vectorBytes >= config.optimizers.indexingThresholdKB * 1024
+            // Seal here, not when the optimizer gets to it: while it builds a
+            // big graph the mutable segment would otherwise keep growing past
+            // every size limit.
+            guard mutable.vectorBytes >= config.optimizers.indexingThresholdKB * 1024 else { return false }
+            frozen.append(FrozenSegment(segment: mutable, sealOpNum: appliedOpNum))
+            mutable = MutableSegment(config: config)
+            return true
         }
         if needsFlush { requestMaintenance() }
     }

@@ -40,6 +40,9 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "optimizers_config.default_segment_number (0 = the engine's default: one per core, at least 2).")
     var segments: Int = 0
 
+    @Option(name: .customLong("indexing-threshold-kb"), help: "optimizers_config.indexing_threshold_kb (segments with fewer KiB of vectors are not indexed).")
+    var indexingThresholdKB: Int = 10_000
+
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
 
@@ -102,7 +105,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         let distance = try metric(dataset.metric)
         let database = try Database.open(at: directory)
         let config = CollectionConfig(
-            size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(defaultSegmentNumber: segments),
+            size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
             hnswConfig: HnswConfig(m: m, efConstruct: efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
         let collection = try database.createCollection(Self.collectionName, config: config)
