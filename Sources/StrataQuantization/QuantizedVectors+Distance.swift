@@ -62,7 +62,9 @@ extension QuantizedVectors {
             for i in 0..<dimension {
                 let clamped = min(max(q[i], lo), hi)
                 outside += abs(q[i] - clamped)
-                grid[i] = UInt8(min(max(((clamped - lo) / alpha).rounded(), 0), 255))
+                // NaN (possible with a hostile but finite codebook) maps to 0, never traps.
+                let level = ((clamped - lo) / alpha).rounded()
+                grid[i] = level.isNaN ? 0 : UInt8(min(max(level, 0), 255))
             }
             p.scale = alpha
             p.constant = outside
@@ -114,8 +116,10 @@ extension QuantizedVectors {
                 var planes = SIMD8<UInt64>(repeating: 0)
                 for i in (word * 64)..<min(word * 64 + 64, dimension) {
                     let v = (centred ? q[i] - mean[i] : q[i]) * sigma[i] * inverse
-                    let rounded = Int32(v + (v >= 0 ? 0.5 : -0.5))  // round half away from zero
-                    let t = min(max(rounded, -127), 127)
+                    // Clamp before converting: a codebook with huge (finite) values can
+                    // make v infinite or NaN (found by VectorIndexFuzz); NaN counts as 0.
+                    let clamped = v.isNaN ? 0 : min(max(v, -127), 127)
+                    let t = Int32(clamped + (clamped >= 0 ? 0.5 : -0.5))  // round half away from zero
                     total += Int(t)
                     let bits = SIMD8<UInt64>(repeating: UInt64(UInt8(bitPattern: Int8(t))))
                     planes |= ((bits &>> planeShifts) & 1) &<< UInt64(i & 63)
