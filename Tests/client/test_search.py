@@ -108,3 +108,41 @@ def test_filters_are_refused_not_ignored(client, name):
         assert error.value.status_code == 501
         assert "not supported by Strata yet" in str(error.value)
     assert client.count(name).count == 20
+
+
+@pytest.mark.parametrize("quantization", [
+    None,
+    models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)),
+    models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True)),
+])
+def test_indexed_segments_answer_through_the_graph(client, name, quantization):
+    """Segments past indexing_threshold get an HNSW graph (and codes); graph
+    search finds the exact neighbours, exact=True equals numpy exactly."""
+    import time
+    rng = np.random.default_rng(7)
+    n, dim = 3000, 64
+    basis = rng.normal(size=(8, dim))
+    vectors = (rng.normal(size=(n, 8)) @ basis + 0.1 * rng.normal(size=(n, dim))).astype(np.float32)
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
+        optimizers_config=models.OptimizersConfigDiff(indexing_threshold=64),
+        hnsw_config=models.HnswConfigDiff(m=16, ef_construct=100), quantization_config=quantization)
+    client.upload_points(name, points=[models.PointStruct(id=i, vector=vectors[i].tolist()) for i in range(n)], batch_size=500)
+    deadline = time.time() + 60
+    while True:
+        info = client.get_collection(name)
+        if info.status == models.CollectionStatus.GREEN and info.indexed_vectors_count >= n - 300:
+            break
+        assert time.time() < deadline, f"indexing did not finish: {info}"
+        time.sleep(0.2)
+    ids = list(range(n))
+    hits_total = 0
+    for _ in range(20):
+        query = (rng.normal(size=8) @ basis).astype(np.float32)
+        want_ids, _ = exact_top(ids, vectors, query, "Cosine", 10)
+        params = models.SearchParams(hnsw_ef=128, quantization=models.QuantizationSearchParams(rescore=True, oversampling=4.0))
+        hits = client.query_points(name, query=query.tolist(), limit=10, search_params=params).points
+        hits_total += len(set(h.id for h in hits) & set(want_ids))
+        exact = client.query_points(name, query=query.tolist(), limit=10, search_params=models.SearchParams(exact=True)).points
+        assert_same_neighbours(exact, ids, vectors, query, "Cosine", 10)
+    assert hits_total / 200 >= 0.9

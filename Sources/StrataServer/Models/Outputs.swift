@@ -252,8 +252,16 @@ struct CollectionInfoOutput: Encodable {
         let config = collection.config
         let storage = collection.storageInfo
         points_count = collection.count()
-        let segmentPoints = storage.segments.reduce(0) { $0 + $1.points - $1.deleted }
-        indexed_vectors_count = segmentPoints * config.vectors.count
+        // Vectors in segments that carry a graph for them (Qdrant counts the
+        // vectors its HNSW indexes cover); the rest are scanned exactly.
+        indexed_vectors_count = config.vectors.keys.reduce(0) { total, name in
+            total + storage.segments.filter { $0.sections.contains { $0.name == "hnsw[\(name)]" } }
+                .reduce(0) { $0 + $1.points - $1.deleted }
+        }
+        // Qdrant's meaning: yellow while the optimizer has work queued, red
+        // when it failed (the WAL still holds everything; it retries).
+        status = storage.backgroundError != nil ? "red" : storage.frozenSegments > 0 ? "yellow" : "green"
+        if let error = storage.backgroundError { optimizer_status = error }
         segments_count = storage.segments.count + (storage.mutablePoints > 0 || storage.segments.isEmpty ? 1 : 0) + storage.frozenSegments
         let vectors: JSONEncodableVectors
         if config.vectors.count == 1, let single = config.vectors[CollectionConfig.defaultVectorName] {
