@@ -8,7 +8,7 @@
 #   $DATA_ROOT, default ~/strata-data):
 #     embed-384-100k     float32 and int8, plus a cold run (page cache dropped)
 #     clustered-128-1m   float32 and int8 (set SKIP_1M=1 to leave it out: ~20 min)
-#     embed-1024-100k    float32 and binary (1 bit, asymmetric query)
+#     embed-1024-100k    float32 and binary (1 and 2 bits, asymmetric 8-bit query)
 #   OUT_DIR  where the JSON lines, summary and plots go (default bench-results/ann-<timestamp>)
 # Release build only. Absolute numbers drift between runs on shared machines;
 # compare the ratios from one run.
@@ -48,17 +48,20 @@ run() {  # data-name quantizations peers [strata extra args]
   "$VENV/bin/python" "$SHARED/peers_bench.py" "$data" --peers "$peers" --ef "$EFS" | tee "$OUT/$name-peers.jsonl"
   for q in $quants; do
     local over=1
-    case $q in int8) over=2 ;; binary) over=4 ;; pq) over=4 ;; esac
+    case $q in int8) over=2 ;; binary|binary2|pq) over=4 ;; esac
     echo "== $name: strata ($q, oversampling $over)"
     $STRATA bench ann --data "$data" --store "$OUT/store-$name-$q" --quantization "$q" --oversampling "$over" \
       --ef "$EFS" --json "$@" | tee "$OUT/$name-strata-$q.jsonl"
   done
 }
 run embed-384-100k "none int8" hnswlib,faiss,usearch,qdrant-edge,qdrant-edge-int8
+echo "== embed-384-100k: strata (none), all points in one segment (default_segment_number 1)"
+$STRATA bench ann --data "$DATA_ROOT/embed-384-100k" --store "$OUT/store-embed-384-100k-1seg" --segments 1 \
+  --ef "$EFS" --json | tee "$OUT/embed-384-100k-strata-none-1seg.jsonl"
 echo "== embed-384-100k: strata int8, cold (page cache dropped before each ef)"
 $STRATA bench ann --data "$DATA_ROOT/embed-384-100k" --store "$OUT/store-embed-384-100k-int8" --quantization int8 \
   --oversampling 2 --ef "$EFS" --cold --json | tee "$OUT/embed-384-100k-strata-int8-cold.jsonl"
-run embed-1024-100k "none binary" hnswlib,qdrant-edge
+run embed-1024-100k "none binary binary2" hnswlib,qdrant-edge
 [ "${SKIP_1M:-0}" = 1 ] || run clustered-128-1m "none int8" hnswlib,qdrant-edge
 rm -rf "$OUT"/store-*
 

@@ -16,6 +16,7 @@ def load(out):
                 r = json.loads(line)
                 if "engine" in r:
                     name = "strata" if r["quantization"] == "none" else f"strata-{r['quantization']}"
+                    if r.get("default_segment_number"): name += f"-{r['default_segment_number']}seg"
                     if r.get("cold"): name += "-cold"
                     r["name"] = name
                 else:
@@ -64,9 +65,9 @@ def main(out):
         x, y = qps.get((data, a)), qps.get((data, b))
         return f"{x / y:.2f}x" if x and y else "n/a"
     for data in datasets:
-        lines.append(f"{data}: strata/hnswlib {ratio(data, 'strata', 'hnswlib')}, strata/qdrant-edge {ratio(data, 'strata', 'qdrant-edge')}, "
+        lines.append(f"{data}: strata/hnswlib {ratio(data, 'strata', 'hnswlib')}, strata-1seg/hnswlib {ratio(data, 'strata-1seg', 'hnswlib')}, strata/qdrant-edge {ratio(data, 'strata', 'qdrant-edge')}, "
                      f"strata/faiss {ratio(data, 'strata', 'faiss-hnsw')}, strata/usearch {ratio(data, 'strata', 'usearch')}, "
-                     f"int8/float {ratio(data, 'strata-int8', 'strata')}, binary/float {ratio(data, 'strata-binary', 'strata')}, "
+                     f"int8/float {ratio(data, 'strata-int8', 'strata')}, binary/float {ratio(data, 'strata-binary', 'strata')}, binary2/float {ratio(data, 'strata-binary2', 'strata')}, "
                      f"strata-int8/qdrant-edge-int8 {ratio(data, 'strata-int8', 'qdrant-edge-int8')}")
         s = by.get((data, "strata")); e = by.get((data, "qdrant-edge"))
         if s and e and s[0].get("build_s") and e[0].get("build_s"):

