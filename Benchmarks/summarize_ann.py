@@ -24,15 +24,15 @@ def load(out):
                 rows.append(r)
     return rows
 
-def at_target(points):
-    """QPS at recall TARGET, interpolated; None when no ef reaches it."""
+def at_target(points, target=TARGET):
+    """QPS at recall `target`, interpolated; None when no ef reaches it."""
     points = sorted(points, key=lambda r: r["recall10"])
     for i, r in enumerate(points):
-        if r["recall10"] >= TARGET:
+        if r["recall10"] >= target:
             if i == 0:
                 return r["qps"], r
             lo = points[i - 1]
-            f = (TARGET - lo["recall10"]) / (r["recall10"] - lo["recall10"])
+            f = (target - lo["recall10"]) / (r["recall10"] - lo["recall10"])
             return lo["qps"] + f * (r["qps"] - lo["qps"]), r
     return None, None
 
@@ -69,6 +69,11 @@ def main(out):
                      f"strata/faiss {ratio(data, 'strata', 'faiss-hnsw')}, strata/usearch {ratio(data, 'strata', 'usearch')}, "
                      f"int8/float {ratio(data, 'strata-int8', 'strata')}, binary/float {ratio(data, 'strata-binary', 'strata')}, binary2/float {ratio(data, 'strata-binary2', 'strata')}, "
                      f"strata-int8/qdrant-edge-int8 {ratio(data, 'strata-int8', 'qdrant-edge-int8')}")
+        def ratio90(a, b):
+            x, y = at_target(by.get((data, a), []), 0.90)[0], at_target(by.get((data, b), []), 0.90)[0]
+            return f"{x / y:.2f}x" if x and y else "n/a"
+        lines.append(f"  at recall 0.90 (for peers that never reach 0.95): strata/hnswlib {ratio90('strata', 'hnswlib')}, "
+                     f"strata/qdrant-edge {ratio90('strata', 'qdrant-edge')}")
         s = by.get((data, "strata")); e = by.get((data, "qdrant-edge"))
         if s and e and s[0].get("build_s") and e[0].get("build_s"):
             lines.append(f"  ingest+index time strata/qdrant-edge: {s[0]['build_s'] / e[0]['build_s']:.2f}x ({s[0]['build_s']:.1f} s vs {e[0]['build_s']:.1f} s)")
