@@ -253,4 +253,24 @@ import Testing
             reopened.close()
         }
     }
+
+    @Test func indexedOnlyLeavesOutSegmentsWaitingForTheOptimizer() async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            var config = Self.config()
+            config.hnswConfig.fullScanThresholdKB = 1
+            let c = try db.createCollection("c", config: config)
+            try await c.upsert(Self.points(600, seed: 2))
+            try c.optimize()
+            // 40 new points (2.5 KiB of vectors) stay in the mutable segment.
+            let fresh = (0..<40).map { PointStruct(id: .number(UInt64(10_000 + $0)), vector: [Float](repeating: 300, count: Self.dim)) }
+            try await c.upsert(fresh)
+            let query = [Float](repeating: 300, count: Self.dim)
+            let freshIDs = Set(fresh.map(\.id))
+            #expect(try c.search(query, limit: 5).allSatisfy { freshIDs.contains($0.id) })
+            let indexed = try c.search(query, limit: 5, params: SearchParams(indexedOnly: true))
+            #expect(indexed.count == 5 && indexed.allSatisfy { !freshIDs.contains($0.id) })
+            db.close()
+        }
+    }
 }

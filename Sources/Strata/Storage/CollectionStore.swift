@@ -299,8 +299,15 @@ final class CollectionStore: @unchecked Sendable {
         return try lock.withReadLock {
             enum Source { case mutable, frozen(Int), immutable(Int, Int) }
             var candidates: [(hit: SegmentHit, source: Source)] = []
-            for hit in mutable.searchHits(query: query, using: name, limit: limit) { candidates.append((hit, .mutable)) }
-            for (index, segment) in frozen.enumerated() {
+            // indexed_only (Qdrant's meaning): leave out segments that are neither
+            // indexed nor small — sealed segments waiting for the optimizer, and
+            // a mutable segment past the full-scan threshold.
+            let fullScanBytes = config.hnsw(for: name).fullScanThresholdKB * 1024
+            let skipUnindexed = searchParams.indexedOnly
+            if !skipUnindexed || mutable.vectorBytes < fullScanBytes {
+                for hit in mutable.searchHits(query: query, using: name, limit: limit) { candidates.append((hit, .mutable)) }
+            }
+            for (index, segment) in frozen.enumerated() where !skipUnindexed {
                 for hit in segment.segment.searchHits(query: query, using: name, limit: limit, excluded: segment.tombstones) {
                     candidates.append((hit, .frozen(index)))
                 }
