@@ -129,6 +129,7 @@ public final class Collection: Sendable {
             throw StrataError(.corruption,
                 "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
         }
+        store.backlogLimitBytes = max(options.maxUnindexedBytes, 1)
         store.start(wal: wal)
         return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store)
     }
@@ -183,6 +184,7 @@ public final class Collection: Sendable {
 
     private func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
+        await store.waitWhileBacklogged()
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in
                 store.apply(operation, opNum: opNum)

@@ -4,9 +4,14 @@ public struct DatabaseOptions: Sendable, Equatable {
     public var durability: Durability
     /// Size at which a collection's WAL starts a new file.
     public var walFileSize: Int
+    /// Writes to a collection wait while its sealed segments that the optimizer
+    /// has not yet written and indexed hold more than this many bytes of vectors
+    /// (ingest faster than indexing). Bounds that RAM; `Int.max` turns it off.
+    public var maxUnindexedBytes: Int
 
-    public init(durability: Durability = .durable, walFileSize: Int = 32 << 20) {
+    public init(durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30) {
         self.durability = durability
         self.walFileSize = walFileSize
+        self.maxUnindexedBytes = maxUnindexedBytes
     }
 }

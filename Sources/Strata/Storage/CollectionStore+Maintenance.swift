@@ -18,13 +18,14 @@ extension CollectionStore {
     func runMaintenance() {
         let interval = UInt64(config.optimizers.flushIntervalSec) * 1_000_000_000
         while true {
-            let (stop, requested): (Bool, Bool) = wakeUpMutex.withLock {
+            let (stop, requested, paused): (Bool, Bool, Bool) = wakeUpMutex.withLock {
                 if !stopping && !wakeRequested { wakeUpCondition.wait(nanoseconds: interval) }
                 let requested = wakeRequested
                 wakeRequested = false
-                return (stopping, requested)
+                return (stopping, requested, maintenancePausedForTesting)
             }
             if stop { break }
+            if paused { continue }
             do {
                 // Woken by the size threshold: flush what passed it. Woken by the
                 // interval: flush whatever is newer than the checkpoint.
@@ -118,6 +119,7 @@ extension CollectionStore {
             }
         }
         try publish(checkpoint: segment.sealOpNum, retiring: [])
+        wakeStalledWriters()
     }
 
     /// Writes and syncs `segments/seg-<id>.seg` and opens it.

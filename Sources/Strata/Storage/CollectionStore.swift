@@ -47,6 +47,15 @@ final class CollectionStore: @unchecked Sendable {
     var stopped = true
     var wal: WriteAheadLog?
 
+    /// Writes stall while sealed segments hold more vector bytes than this
+    /// (`DatabaseOptions.maxUnindexedBytes`); set before `start`.
+    var backlogLimitBytes = Int.max
+    /// Guards `backlogWaiters`.
+    let backlog = Mutex()
+    var backlogWaiters: [CheckedContinuation<Bool, Never>] = []
+    /// Tests: while true the maintenance thread does no work.
+    var maintenancePausedForTesting = false
+
     var segmentsDirectory: String { joinPath(directory, "segments") }
 
     // MARK: - Opening
@@ -104,6 +113,7 @@ final class CollectionStore: @unchecked Sendable {
     func recordMaintenanceError(_ error: any Error) {
         let message = "\(error)"
         lock.withWriteLock { lastMaintenanceError = message }
+        wakeStalledWriters()
         FileHandle.standardError.write(Data("strata: collection `\(name)`: background flush or merge failed, will retry: \(message)\n".utf8))
     }
 
@@ -135,7 +145,19 @@ final class CollectionStore: @unchecked Sendable {
         wakeUp.mutex.withLock {
             stopping = true
             wakeUp.broadcast()
+        }
+        wakeStalledWriters()
+        wakeUp.mutex.withLock {
             while !stopped { wakeUp.wait() }
+        }
+    }
+
+    /// Tests: stops (or resumes) background maintenance work without stopping the thread.
+    func pauseMaintenanceForTesting(_ paused: Bool) {
+        wakeUp.mutex.withLock {
+            maintenancePausedForTesting = paused
+            wakeRequested = true
+            wakeUp.broadcast()
         }
     }
 
