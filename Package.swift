@@ -125,6 +125,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataHNSWTests", dependencies: ["StrataHNSW", "StrataVectorMath", "StrataTestSupport"],
+            exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataSegment", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),

@@ -23,7 +23,8 @@ import Testing
             try await c.upsert(batch(100))
             #expect(c.store.pendingBytes > 2048)
             let stalled = Task { try await c.upsert(batch(200)) }
-            try await Task.sleep(for: .milliseconds(300))
+            // The third write parks itself as a stalled writer (not merely slow).
+            try await Self.waitUntil { c.store.stalledWriterCount == 1 }
             #expect(c.count() == 200, "the third write went through while the backlog was over the limit")
             c.store.pauseMaintenanceForTesting(false)
             _ = try await stalled.value
@@ -40,7 +41,7 @@ import Testing
             c.store.pauseMaintenanceForTesting(true)
             try await c.upsert((0..<100).map { PointStruct(id: .number(UInt64($0)), vector: [1, 2, 3, 4]) })
             let stalled = Task { try await c.upsert([PointStruct(id: 1000, vector: [1, 2, 3, 4])]) }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitUntil { c.store.stalledWriterCount == 1 }
             db.close()
             // The stalled write ends, it does not hang: with an error if the log was
             // already closed, or acknowledged if it got in first, and then it must
@@ -50,6 +51,19 @@ import Testing
                 #expect(try reopened.collection("c").retrieve([1000]).count == 1)
                 reopened.close()
             }
+        }
+    }
+
+    /// Polls `condition` (every millisecond, at most 10 s): the stalled writer
+    /// registers itself on another task, with nothing to await on from here.
+    static func waitUntil(_ condition: () -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while !condition() {
+            guard ContinuousClock.now < deadline else {
+                Issue.record("condition not reached within 10 s")
+                return
+            }
+            try await Task.sleep(for: .milliseconds(1))
         }
     }
 }

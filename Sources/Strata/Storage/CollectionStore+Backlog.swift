@@ -28,6 +28,9 @@ extension CollectionStore {
         }
     }
 
+    /// Writers waiting in `waitWhileBacklogged` right now.
+    var stalledWriterCount: Int { backlog.withLock { backlogWaiters.count } }
+
     /// Lets every stalled writer check again (after a flush, an error, or at stop).
     func wakeStalledWriters() {
         let waiters: [CheckedContinuation<Bool, Never>] = backlog.withLock {
