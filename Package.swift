@@ -6,6 +6,7 @@
 //   StrataCompression             lz4/zstd behind one compress/decompress API
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
+//   StrataPayload                 the filter language, payload paths and payload field indexes
 //   StrataWAL                     write-ahead log with group commit
 //   StrataSegment                 immutable segment files (mmap'd vectors, compressed payload blocks)
 //   StrataQuantization            int8 / binary / product quantization: training, codes, scoring
@@ -35,6 +36,7 @@ let package = Package(
         .library(name: "StrataQuantization", targets: ["StrataQuantization"]),
         .library(name: "StrataVectorMath", targets: ["StrataVectorMath"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
+        .library(name: "StrataPayload", targets: ["StrataPayload"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +63,7 @@ let package = Package(
         .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
+        .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",
@@ -81,7 +84,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
-                "StrataSegment", "StrataQuantization", "StrataHNSW",
+                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload",
             ],
             swiftSettings: swiftSettings
         ),
@@ -111,6 +114,7 @@ let package = Package(
         ),
         .target(name: "StrataTestSupport", dependencies: ["StrataIO", "StrataBinary"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataIO"], swiftSettings: swiftSettings),

@@ -1,1 +1,2 @@
 @_exported import StrataModel
+@_exported import StrataPayload

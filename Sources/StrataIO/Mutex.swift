@@ -33,7 +33,7 @@ public final class Mutex: @unchecked Sendable {
 }
 
 /// A condition variable paired with a `Mutex`.
-public final class Condition: @unchecked Sendable {
+public final class ConditionVariable: @unchecked Sendable {
     // SAFETY: the pthread condition lives in stable heap memory owned by this object.
     private let handle: UnsafeMutablePointer<pthread_cond_t>
     public let mutex: Mutex

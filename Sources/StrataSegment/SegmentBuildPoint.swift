@@ -81,3 +81,17 @@ public struct SegmentVectorIndex: Sendable {
         self.bytes = bytes
     }
 }
+
+/// A payload field index built by a higher layer, stored as one checksummed
+/// `payload_index[<key>]` section (docs/format/segment.md, kind 10; contents:
+/// docs/format/payload-index.md).
+public struct SegmentFieldIndex: Sendable {
+    /// The field key as written (`a.b[].c`), at most 255 bytes of UTF-8.
+    public var key: String
+    public var bytes: [UInt8]
+
+    public init(key: String, bytes: [UInt8]) {
+        self.key = key
+        self.bytes = bytes
+    }
+}

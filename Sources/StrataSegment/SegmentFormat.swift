@@ -88,6 +88,7 @@ enum SegmentFormat {
         static let payloadIndex = Kind(rawValue: 7)
         static let hnswGraph = Kind(rawValue: 8)
         static let quantizedVectors = Kind(rawValue: 9)
+        static let fieldIndex = Kind(rawValue: 10)
 
         var isVector: Bool { self == .vectorPresence || self == .vectorData }
         var isVectorIndex: Bool { self == .hnswGraph || self == .quantizedVectors }
@@ -118,6 +119,7 @@ enum SegmentFormat {
         case .payloadIndex: "payload.index"
         case .hnswGraph: "hnsw[\(vectorName)]"
         case .quantizedVectors: "quantized[\(vectorName)]"
+        case .fieldIndex: "payload_index[\(vectorName)]"
         default: "section kind 0x" + String(kind.rawValue, radix: 16)
         }
     }

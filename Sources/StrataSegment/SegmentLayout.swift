@@ -34,6 +34,8 @@ struct SegmentLayout: Sendable {
     /// Per vector name, the table index of its `hnsw[…]` and `quantized[…]` sections.
     var graphSections: [String: Int]
     var quantizedSections: [String: Int]
+    /// Payload field key → table index of its `payload_index[<key>]` section.
+    var fieldIndexSections: [String: Int]
     var blocks: [SegmentFormat.BlockEntry]
     /// Every table entry, in table order.
     var sections: [SegmentFormat.SectionEntry]
@@ -187,7 +189,7 @@ extension SegmentLayout {
 
         // Kinds, order, multiplicity (ancillary kinds are skipped wherever they are).
         var required = sections.filter { !$0.kind.isAncillary }
-        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 9 }) {
+        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 10 }) {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: table,
                 message: "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata")
@@ -250,6 +252,17 @@ extension SegmentLayout {
                 : quantizedSections.updateValue(tableIndex, forKey: next.name) == nil
             guard isNew else { throw fail(table, "\(next.displayName) appears twice") }
         }
+        // Payload field indexes: any number, each naming a distinct field key.
+        var fieldIndexSections: [String: Int] = [:]
+        while let next = required.first, next.kind == .fieldIndex {
+            required.removeFirst()
+            guard !next.name.isEmpty, next.dimension == 0 else {
+                throw fail(table, "\(next.displayName) has no field key or has a dimension")
+            }
+            guard fieldIndexSections.updateValue(sections.firstIndex(of: next)!, forKey: next.name) == nil else {
+                throw fail(table, "\(next.displayName) appears twice")
+            }
+        }
         if let extra = required.first { throw fail(table, "unexpected \(extra.displayName) after payload.index") }
 
         guard numbers.length % 8 == 0 else {
@@ -309,7 +322,7 @@ extension SegmentLayout {
             pointCount: n, codec: codec, numberCount: numberCount, numbersOffset: numbers.offset,
             uuidsOffset: uuids.offset, versionsOffset: versions.offset, vectors: vectors, vectorIndex: vectorIndex,
             payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, graphSections: graphSections,
-            quantizedSections: quantizedSections, blocks: blocks, sections: sections)
+            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, blocks: blocks, sections: sections)
     }
 
     private static func parseIndex(

@@ -188,6 +188,17 @@ public final class SegmentReader: @unchecked Sendable {
     /// walks): page faults read only the pages needed, no read-ahead.
     public func adviseRandomAccess() { region.adviseRandomAccess() }
 
+    /// The field keys that have a `payload_index[<key>]` section.
+    public var fieldIndexKeys: [String] { layout.fieldIndexSections.keys.sorted() }
+
+    /// The bytes of the payload field index of `key` (checked for bounds at
+    /// open; its checksum by `verifyAll`), valid while the reader lives.
+    public func fieldIndexSection(_ key: String) -> UnsafeRawBufferPointer? {
+        guard let index = layout.fieldIndexSections[key] else { return nil }
+        let entry = layout.sections[index]
+        return UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+    }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {

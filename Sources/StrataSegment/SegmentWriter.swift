@@ -32,19 +32,26 @@ public enum SegmentWriter {
     @discardableResult
     public static func write(
         _ points: [SegmentBuildPoint], vectors: [SegmentVectorSpec], compression: CompressionCodec = .zstd,
-        indexes: [SegmentVectorIndex] = [], to path: String, fileSystem: any FileSystem
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], to path: String, fileSystem: any FileSystem
     ) throws -> SegmentWriteStats {
-        try write(points, vectors: vectors, compression: compression, indexes: indexes, to: path, fileSystem: fileSystem,
-                  bufferSize: 1 << 20)
+        try write(points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes, to: path,
+                  fileSystem: fileSystem, bufferSize: 1 << 20)
     }
 
     /// `write` with the write-buffer size exposed, so tests can make a small
     /// segment take many writes (and crash between them).
     static func write(
         _ points: [SegmentBuildPoint], vectors specs: [SegmentVectorSpec], compression: CompressionCodec,
-        indexes: [SegmentVectorIndex] = [], to path: String, fileSystem: any FileSystem, bufferSize: Int
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], to path: String, fileSystem: any FileSystem,
+        bufferSize: Int
     ) throws(SegmentError) -> SegmentWriteStats {
         try validate(points, specs, path)
+        var seenKeys = Set<String>()
+        for index in fieldIndexes {
+            guard !index.key.isEmpty, index.key.utf8.count <= SegmentFormat.maxVectorNameBytes, seenKeys.insert(index.key).inserted else {
+                throw .invalidArgument(path, "payload field index \"\(index.key)\" has an empty or over-long key, or appears twice")
+            }
+        }
         var seen = Set<String>()
         for index in indexes {
             guard specs.contains(where: { $0.name == index.vectorName }), seen.insert("\(index.kind):\(index.vectorName)").inserted else {
@@ -59,7 +66,7 @@ public enum SegmentWriter {
         }
         do throws(SegmentError) {
             var stream = SegmentFileStream(file: file, bufferSize: bufferSize)
-            let stats = try writeContents(points, specs, compression, indexes, &stream, path)
+            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, &stream, path)
             try stream.flush()
             do {
                 try file.sync()
@@ -78,7 +85,7 @@ public enum SegmentWriter {
 
     private static func writeContents(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec,
-        _ indexes: [SegmentVectorIndex], _ stream: inout SegmentFileStream, _ path: String
+        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ stream: inout SegmentFileStream, _ path: String
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
         var table: [SegmentFormat.SectionEntry] = []
@@ -169,18 +176,25 @@ public enum SegmentWriter {
         try stream.write(index.bytes)
         table.append(stream.endSection(.payloadIndex))
 
-        for index in indexes {
-            let dimension = specs.first { $0.name == index.vectorName }!.dimension
+        func writeSection(_ bytes: [UInt8]) throws(SegmentError) {
             stream.beginSection()
             var start = 0
-            while start < index.bytes.count {
-                let end = min(start + (1 << 20), index.bytes.count)
-                index.bytes[start..<end].withUnsafeBytes { stream.addToSection($0) }
+            while start < bytes.count {
+                let end = min(start + (1 << 20), bytes.count)
+                bytes[start..<end].withUnsafeBytes { stream.addToSection($0) }
                 try stream.flushIfFull()
                 start = end
             }
+        }
+        for index in indexes {
+            let dimension = specs.first { $0.name == index.vectorName }!.dimension
+            try writeSection(index.bytes)
             table.append(stream.endSection(index.kind == .hnswGraph ? .hnswGraph : .quantizedVectors,
                                            name: index.vectorName, dimension: dimension))
+        }
+        for index in fieldIndexes {
+            try writeSection(index.bytes)
+            table.append(stream.endSection(.fieldIndex, name: index.key, dimension: 0))
         }
 
         // Table and footer.

@@ -81,7 +81,7 @@ public final class WriteAheadLog: @unchecked Sendable {
     public let recoveryReport: WALRecoveryReport
 
     private let mutex = Mutex()
-    private let wakeUp: Condition
+    private let wakeUp: ConditionVariable
     private var pending: [PendingAppend] = []
     private var closing = false
     /// Callers of `sync()` waiting for the writer thread to fdatasync.
@@ -221,7 +221,7 @@ public final class WriteAheadLog: @unchecked Sendable {
         self.directory = directory
         self.options = options
         self.recoveryReport = report
-        self.wakeUp = Condition(mutex: mutex)
+        self.wakeUp = ConditionVariable(mutex: mutex)
         self.file = file
         self.fileEnd = fileEnd
         self.lastOpNumValue = report.lastOpNum
@@ -543,7 +543,7 @@ private func nanoseconds(_ duration: Duration) -> UInt64 {
 /// A one-shot result a thread can wait for.
 final class BlockingResult<Value: Sendable>: @unchecked Sendable {
     // SAFETY: `result` is guarded by `condition.mutex`.
-    private let condition = Condition(mutex: Mutex())
+    private let condition = ConditionVariable(mutex: Mutex())
     private var result: Result<Value, Error>?
 
     func set(_ value: Result<Value, Error>) {

@@ -170,10 +170,12 @@ public final class Collection: Sendable {
         return try await log(.overwritePayload(ids: ids, payload: payload))
     }
 
-    /// Removes `keys` from the payload of each existing point in `ids`.
+    /// Removes the fields at `keys` (payload paths: `a.b`, `a[].c`) from the
+    /// payload of each existing point in `ids`.
     @discardableResult
     public func deletePayloadKeys(_ keys: [String], for ids: [PointID]) async throws -> UpdateResult {
-        try await log(.deletePayloadKeys(ids: ids, keys: keys))
+        for key in keys { _ = try Self.path(key) }
+        return try await log(.deletePayloadKeys(ids: ids, keys: keys))
     }
 
     /// Removes the whole payload of each existing point in `ids`.
@@ -182,7 +184,7 @@ public final class Collection: Sendable {
         try await log(.clearPayload(ids: ids))
     }
 
-    private func log(_ operation: WriteOperation) async throws -> UpdateResult {
+    func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
         await store.waitWhileBacklogged()
         do {
@@ -200,6 +202,12 @@ public final class Collection: Sendable {
     /// Number of points.
     public func count() -> Int { store.count() }
 
+    /// Number of points matching `filter` (all without one). `exact: false`
+    /// estimates immutable segments from index value counts.
+    public func count(filter: Filter?, exact: Bool = true) throws -> Int {
+        try store.count(filter: filter, exact: exact)
+    }
+
     /// The points with these ids that exist, in the order asked. Throws
     /// `.corruption` naming the file if a needed segment block fails its checksum.
     public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {
@@ -208,10 +216,12 @@ public final class Collection: Sendable {
 
     /// Points in id order, starting at `offset` (inclusive), at most `limit`,
     /// plus the id to pass as `offset` for the next page (nil at the end).
-    public func scroll(offset: PointID? = nil, limit: Int = 10, withPayload: Bool = true, withVector: Bool = false) throws
+    public func scroll(offset: PointID? = nil, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false) throws
         -> (points: [Record], nextOffset: PointID?)
     {
-        let page = try store.scroll(offset: offset, limit: limit, withPayload: withPayload, withVector: withVector)
+        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        let page = try store.scroll(offset: offset, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
+                                    withPayload: withPayload, withVector: withVector)
         return (page.records, page.next)
     }
 
@@ -223,7 +233,7 @@ public final class Collection: Sendable {
     /// vector name, a wrong dimension, non-finite values or bad params.
     public func search(
         _ vector: [Float], using: String = CollectionConfig.defaultVectorName, limit: Int = 10,
-        params searchParams: SearchParams = SearchParams(), scoreThreshold: Float? = nil,
+        params searchParams: SearchParams = SearchParams(), filter: Filter? = nil, scoreThreshold: Float? = nil,
         withPayload: Bool = false, withVector: Bool = false
     ) throws -> [ScoredPoint] {
         guard let params = config.vectors[using] else {
@@ -239,7 +249,7 @@ public final class Collection: Sendable {
         }
         let query = try prepare(vector, name: using, params: params, what: "query vector")
         var hits = try store.search(query: query, using: using, limit: limit, params: searchParams,
-                                    withPayload: withPayload, withVector: withVector)
+                                    filter: filter?.isEmpty == true ? nil : filter, withPayload: withPayload, withVector: withVector)
         if let scoreThreshold {
             hits.removeAll { params.distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
         }

@@ -37,6 +37,15 @@ extension WriteOperation {
             Self.write(ids, to: &writer)
             writer.writeVarint(UInt64(keys.count))
             for key in keys { writer.writeString(key) }
+        case .setPayloadAtKey(let ids, let payload, let key):
+            Self.write(ids, to: &writer)
+            writer.write(JSONValue.object(payload))
+            writer.writeString(key)
+        case .createFieldIndex(let key, let schema):
+            writer.writeString(key)
+            writer.write(schema)
+        case .deleteFieldIndex(let key):
+            writer.writeString(key)
         }
         return writer.bytes
     }
@@ -94,6 +103,12 @@ extension WriteOperation {
             operation = .deletePayloadKeys(ids: ids, keys: keys)
         case 6:
             operation = .clearPayload(ids: try readIDs(&reader))
+        case 7:
+            operation = .setPayloadAtKey(ids: try readIDs(&reader), payload: try reader.readJSONObject(), key: try reader.readString())
+        case 8:
+            operation = .createFieldIndex(key: try reader.readString(), schema: try reader.readJSON())
+        case 9:
+            operation = .deleteFieldIndex(key: try reader.readString())
         default:
             throw FormatError("unknown operation tag \(tag)")
         }

@@ -13,10 +13,18 @@ public enum WriteOperation: Sendable, Equatable {
     case setPayload(ids: [PointID], payload: Payload)
     /// Replace each point's payload with `payload`.
     case overwritePayload(ids: [PointID], payload: Payload)
-    /// Remove `keys` from each point's payload.
+    /// Remove the fields at `keys` (payload paths, `a.b`, `a[].c`) from each point's payload.
     case deletePayloadKeys(ids: [PointID], keys: [String])
     /// Remove each point's whole payload.
     case clearPayload(ids: [PointID])
+    /// Merge `payload`'s keys into the object(s) at path `key` of each point's
+    /// payload (creating objects on the way).
+    case setPayloadAtKey(ids: [PointID], payload: Payload, key: String)
+    /// Create (or replace) the index of payload field `key`; `schema` is its
+    /// canonical JSON (`PayloadFieldSchema.json`).
+    case createFieldIndex(key: String, schema: JSONValue)
+    /// Drop the index of payload field `key` (no-op if there is none).
+    case deleteFieldIndex(key: String)
 
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
@@ -27,6 +35,9 @@ public enum WriteOperation: Sendable, Equatable {
         case .overwritePayload: return 4
         case .deletePayloadKeys: return 5
         case .clearPayload: return 6
+        case .setPayloadAtKey: return 7
+        case .createFieldIndex: return 8
+        case .deleteFieldIndex: return 9
         }
     }
 }

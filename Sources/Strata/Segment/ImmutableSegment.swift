@@ -1,5 +1,6 @@
 import StrataHNSW
 import StrataIO
+import StrataPayload
 import StrataQuantization
 import StrataSegment
 import StrataVectorMath
@@ -17,7 +18,7 @@ final class ImmutableSegment: @unchecked Sendable {
     /// Internal offset → op number of the operation that deleted (or superseded) it.
     private(set) var tombstones: [UInt32: UInt64]
     /// The same offsets as a bitset (bit i of word i/64), which graph search reads.
-    private var deletedBits: [UInt64]
+    private(set) var deletedBits: [UInt64]
     /// Per vector name, the HNSW graph stored in the segment (indexed segments only).
     let graphs: [String: HNSWGraph]
     /// Per vector name, the quantized codes, copied into RAM at open.
@@ -30,11 +31,15 @@ final class ImmutableSegment: @unchecked Sendable {
     /// Per vector name, the offsets of points that lack it (usually none), so
     /// scans do not test a presence bit per row.
     let absentOffsets: [String: [Int]]
+    /// The payload field indexes of the collection's schema: read from the
+    /// segment's `payload_index` sections, or built from its payloads when the
+    /// segment predates the index. Guarded by the owning store's lock.
+    var fieldIndexes: [PayloadPath: FieldIndex] = [:]
 
-    /// Opens the segment's vector indexes. Throws `.corruption` naming the
-    /// file when a graph fails its checks.
+    /// Opens the segment's vector and payload indexes. Throws `.corruption`
+    /// naming the file when a graph or an index section fails its checks.
     init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0,
-         config: CollectionConfig) throws {
+         config: CollectionConfig, payloadSchema: [PayloadPath: PayloadFieldSchema] = [:]) throws {
         self.id = id
         self.reader = reader
         self.tombstones = tombstones
@@ -75,6 +80,31 @@ final class ImmutableSegment: @unchecked Sendable {
         if !graphs.isEmpty { reader.adviseRandomAccess() }
         self.graphs = graphs
         self.quantized = quantized
+        for (key, schema) in payloadSchema {
+            if let bytes = reader.fieldIndexSection(key.description) {
+                let index: FieldIndex
+                do {
+                    index = try FieldIndex.decode(bytes, key: key, pointCount: reader.pointCount)
+                } catch {
+                    throw StrataError(.corruption, "segment \(reader.path), section payload_index[\(key)]: \(error.message)")
+                }
+                if index.schema == schema {
+                    fieldIndexes[key] = index
+                    continue
+                }
+            }
+            buildFieldIndex(key, schema: schema)
+        }
+    }
+
+    /// Builds the index of `key` from the segment's payloads (an index created
+    /// after the segment was written). If a payload block fails its checksum
+    /// the segment gets no index for `key`: filters on it then read payloads
+    /// and report the corruption instead of answering from a partial index.
+    func buildFieldIndex(_ key: PayloadPath, schema: PayloadFieldSchema) {
+        fieldIndexes[key] = try? FieldIndex.build(key: key, schema: schema, pointCount: reader.pointCount) { offset in
+            try reader.payload(at: offset)
+        }
     }
 
     /// Records that the point at `offset` was deleted or superseded by `opNum`.
@@ -107,18 +137,33 @@ final class ImmutableSegment: @unchecked Sendable {
     }
 
     /// Top-`limit` live points by vector `name`: through the segment's graph
-    /// when it has one and `params` allow, else by exact scan. Returns
-    /// (offset, score) pairs, best first.
-    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int)
+    /// when it has one and `params` allow, else by exact scan. With `allowed`
+    /// (the points a filter matched, all live) the planner scores exactly the
+    /// allowed points when their vectors take less than `fullScanBytes` (or the
+    /// segment has no graph, or `params.exact`), and otherwise walks the graph
+    /// returning only allowed points. Returns (offset, score) pairs, best first.
+    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int,
+                    allowed: PointBitset? = nil, fullScanBytes: Int = 0)
         -> [(offset: Int, score: Float)]
     {
+        if let allowed {
+            let cardinality = allowed.cardinality
+            guard cardinality > 0, limit > 0 else { return [] }
+            let rowBytes = (reader.vectorSpecs.first { $0.name == name }?.dimension ?? 0) * 4
+            if graphs[name] == nil || params.exact || cardinality * rowBytes < fullScanBytes {
+                return exactHits(query: query, using: name, distance: distance, limit: limit, offsets: allowed)
+            }
+        }
         guard limit > 0, let graph = graphs[name], !params.exact else {
             return exactHits(query: query, using: name, distance: distance, limit: limit)
         }
         let ef = max(params.hnswEf ?? defaultEf, limit)
+        // The graph walk skips results whose bit is set: deleted points, and
+        // with a filter every point it did not match.
+        let excludedBits = allowed.map { $0.inverted().words } ?? deletedBits
         let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
-                deletedBits.withUnsafeBufferPointer { deleted in
+                excludedBits.withUnsafeBufferPointer { deleted in
                     let exact = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
                     guard let codes = quantized[name], !(params.quantization?.ignore ?? false) else {
                         return graph.search(exact, limit: limit, ef: ef, excluded: deleted.baseAddress)
@@ -140,6 +185,44 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         return (hits ?? []).map { (offset: Int($0.node), score: distance.score(fromDistance: $0.distance)) }
+    }
+
+    /// Exact top-`limit` over the points in `offsets` (live ones) that have
+    /// vector `name`: gathers their rows from the mapping in chunks.
+    func exactHits(query: [Float], using name: String, distance: Distance, limit: Int, offsets: PointBitset)
+        -> [(offset: Int, score: Float)]
+    {
+        var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
+        let chunk = 1024
+        var nodes = [UInt32](repeating: 0, count: chunk)
+        var distances = [Float](repeating: 0, count: chunk)
+        var scores = [Float](repeating: 0, count: chunk)
+        var ids = [Int](repeating: 0, count: chunk)
+        let reader = self.reader
+        let found: Void? = reader.withVectors(name) { base, dimension in
+            query.withUnsafeBufferPointer { q in
+                let source = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                var filled = 0
+                func drain() {
+                    guard filled > 0 else { return }
+                    source.distances(&nodes, count: filled, into: &distances)
+                    for i in 0..<filled {
+                        scores[i] = reader.hasVector(name, at: ids[i]) ? distance.score(fromDistance: distances[i]) : .nan
+                    }
+                    for i in 0..<filled { selector.insert(id: ids[i], score: scores[i]) }
+                    filled = 0
+                }
+                offsets.forEach { offset in
+                    nodes[filled] = UInt32(offset)
+                    ids[filled] = offset
+                    filled += 1
+                    if filled == chunk { drain() }
+                }
+                drain()
+            }
+        }
+        guard found != nil else { return [] }
+        return selector.sorted().map { (offset: $0.id, score: $0.score) }
     }
 
     /// Exact top-`limit` over the live points that have vector `name`, reading
@@ -181,6 +264,24 @@ final class ImmutableSegment: @unchecked Sendable {
         }
         guard found != nil else { return [] }
         return selector.sorted().map { (offset: $0.id, score: $0.score) }
+    }
+}
+
+extension ImmutableSegment: FilterableSegment {
+    var filterPointCount: Int { reader.pointCount }
+
+    func filterLivePoints() -> PointBitset { PointBitset(count: reader.pointCount, words: deletedBits).inverted() }
+
+    func filterIndex(for key: PayloadPath) -> FieldIndex? { fieldIndexes[key] }
+
+    func filterOffsets(of ids: Set<PointID>) -> [Int] { ids.compactMap { reader.offset(of: $0) } }
+
+    func filterHasVector(_ name: String, at offset: Int) -> Bool { reader.hasVector(name, at: offset) }
+
+    func filterSubject(at offset: Int) throws -> FilterSubject {
+        let reader = self.reader
+        return FilterSubject(id: reader.id(at: offset), payload: try reader.payload(at: offset),
+                             hasVector: { reader.hasVector($0, at: offset) })
     }
 }
 

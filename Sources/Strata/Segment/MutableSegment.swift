@@ -1,4 +1,5 @@
 import StrataIO
+import StrataPayload
 import StrataSegment
 import StrataVectorMath
 
@@ -37,6 +38,17 @@ final class MutableSegment: @unchecked Sendable {
     private var columns: [VectorColumn] = []
     private let columnIndex: [String: Int]
     private var freeSlots: [Int] = []
+    /// Bumped by every change, so cached field indexes know they are stale.
+    private var generation: UInt64 = 0
+    /// Field indexes built from the current state (rebuilt on first use after
+    /// a change; a frozen segment's never change). Guarded by `indexCacheLock`.
+    private var indexCache: [PayloadPath: CachedIndex] = [:]
+    private let indexCacheLock = Mutex()
+
+    private struct CachedIndex {
+        let generation: UInt64
+        let index: FieldIndex
+    }
 
     struct VectorColumn {
         let name: String
@@ -71,7 +83,10 @@ final class MutableSegment: @unchecked Sendable {
     func delete(_ id: PointID, opNum: UInt64) -> Bool {
         lock.withWriteLock {
             guard let slot = slotOf[id] else { return false }
-            if versions[slot] < opNum { free(slot) }
+            if versions[slot] < opNum {
+                free(slot)
+                generation &+= 1
+            }
             return true
         }
     }
@@ -84,6 +99,7 @@ final class MutableSegment: @unchecked Sendable {
             if versions[slot] < opNum {
                 payloads[slot] = change(payloads[slot])
                 versions[slot] = opNum
+                generation &+= 1
             }
             return true
         }
@@ -110,6 +126,7 @@ final class MutableSegment: @unchecked Sendable {
             }
         }
         versions[slot] = opNum
+        generation &+= 1
         payloads[slot] = point.payload
         for c in columns.indices {
             let dim = columns[c].dim
@@ -197,9 +214,11 @@ final class MutableSegment: @unchecked Sendable {
     }
 
     /// Exact top-`limit` hits by scanning every point that has vector `using`,
-    /// skipping ids in `excluded`. `query` is validated (and normalised for
-    /// cosine) by the caller.
-    func searchHits(query: [Float], using name: String, limit: Int, excluded: [PointID: UInt64] = [:]) -> [SegmentHit] {
+    /// skipping ids in `excluded` and, when `allowed` is given, slots not in
+    /// it. `query` is validated (and normalised for cosine) by the caller.
+    func searchHits(query: [Float], using name: String, limit: Int, excluded: [PointID: UInt64] = [:], allowed: PointBitset? = nil)
+        -> [SegmentHit]
+    {
         lock.withReadLock {
             guard let index = columnIndex[name], limit > 0 else { return [] }
             let column = columns[index]
@@ -221,6 +240,9 @@ final class MutableSegment: @unchecked Sendable {
                             // Free slots, points without this vector and excluded ids
                             // never rank: the selector ignores NaN scores.
                             for i in 0..<n where !column.present[start + i] { out[i] = .nan }
+                            if let allowed {
+                                for i in 0..<n where start + i >= allowed.count || !allowed.contains(start + i) { out[i] = .nan }
+                            }
                             if !excluded.isEmpty {
                                 for i in 0..<n {
                                     if let id = ids[start + i], excluded[id] != nil { out[i] = .nan }
@@ -236,3 +258,104 @@ final class MutableSegment: @unchecked Sendable {
         }
     }
 }
+
+// MARK: - Filtering
+
+extension MutableSegment {
+    /// The slots of live points that match `filter`, leaving out ids in
+    /// `excluded` (a frozen segment's tombstones). Indexed fields of `schema`
+    /// are answered through field indexes built from this segment's payloads.
+    func matching(_ filter: Filter, schema: [PayloadPath: PayloadFieldSchema], settings: FilterSettings,
+                  excluded: [PointID: UInt64] = [:]) throws -> PointBitset
+    {
+        try lock.withReadLock {
+            try SegmentFilter.matching(filter, in: FilterView(segment: self, schema: schema, excluded: excluded), settings: settings)
+        }
+    }
+
+    /// Field index of `key` over the current slots. Caller holds `lock`.
+    fileprivate func cachedIndex(_ key: PayloadPath, schema: PayloadFieldSchema) -> FieldIndex {
+        let current = generation
+        if let cached = indexCacheLock.withLock({ indexCache[key] }), cached.generation == current, cached.index.schema == schema {
+            return cached.index
+        }
+        let index = FieldIndex.build(key: key, schema: schema, pointCount: ids.count) { slot in
+            ids[slot] == nil ? nil : payloads[slot]
+        }
+        indexCacheLock.withLock { indexCache[key] = CachedIndex(generation: current, index: index) }
+        return index
+    }
+
+    /// Records of these slots (which must be live), in the order given.
+    func records(slots: [Int], withPayload: Bool, withVector: Bool) -> [Record] {
+        lock.withReadLock {
+            slots.compactMap { slot in
+                guard slot < ids.count, ids[slot] != nil else { return nil }
+                return record(slot: slot, withPayload: withPayload, withVector: withVector)
+            }
+        }
+    }
+
+    /// The ids of these slots (free slots left out).
+    func ids(ofSlots slots: PointBitset) -> [PointID] {
+        lock.withReadLock {
+            var result: [PointID] = []
+            slots.forEach { if $0 < ids.count, let id = ids[$0] { result.append(id) } }
+            return result
+        }
+    }
+
+    /// Per value of `key`'s index, how many of `slots` hold it.
+    func facetCounts(key: PayloadPath, schema: PayloadFieldSchema, slots: PointBitset) -> [IndexKey: Int] {
+        lock.withReadLock { cachedIndex(key, schema: schema).facetCounts(allowed: slots) }
+    }
+
+    /// (id, value) of `slots` ordered by `key`'s indexed values.
+    func ordered(key: PayloadPath, schema: PayloadFieldSchema, slots: PointBitset, descending: Bool) -> [(id: PointID, value: Double)] {
+        lock.withReadLock {
+            cachedIndex(key, schema: schema).ordered(allowed: slots, descending: descending).compactMap { entry in
+                ids[entry.offset].map { (id: $0, value: entry.value) }
+            }
+        }
+    }
+
+    /// Live slots (free slots and ids in `excluded` left out).
+    func liveSlots(excluding excluded: [PointID: UInt64] = [:]) -> PointBitset {
+        lock.withReadLock { FilterView(segment: self, schema: [:], excluded: excluded).filterLivePoints() }
+    }
+
+    /// A view for filter evaluation; only used while the caller holds `lock`.
+    fileprivate struct FilterView: FilterableSegment {
+        let segment: MutableSegment
+        let schema: [PayloadPath: PayloadFieldSchema]
+        let excluded: [PointID: UInt64]
+
+        var filterPointCount: Int { segment.ids.count }
+
+        func filterLivePoints() -> PointBitset {
+            var live = PointBitset(count: segment.ids.count)
+            for (slot, id) in segment.ids.enumerated() {
+                if let id, excluded[id] == nil { live.insert(slot) }
+            }
+            return live
+        }
+
+        func filterIndex(for key: PayloadPath) -> FieldIndex? {
+            schema[key].map { segment.cachedIndex(key, schema: $0) }
+        }
+
+        func filterOffsets(of wanted: Set<PointID>) -> [Int] { wanted.compactMap { segment.slotOf[$0] } }
+
+        func filterHasVector(_ name: String, at slot: Int) -> Bool {
+            guard let column = segment.columnIndex[name] else { return false }
+            return segment.columns[column].present[slot]
+        }
+
+        func filterSubject(at slot: Int) throws -> FilterSubject {
+            let segment = self.segment
+            let present = Dictionary(uniqueKeysWithValues: segment.columns.map { ($0.name, $0.present[slot]) })
+            return FilterSubject(id: segment.ids[slot]!, payload: segment.payloads[slot], hasVector: { present[$0] ?? false })
+        }
+    }
+}
+

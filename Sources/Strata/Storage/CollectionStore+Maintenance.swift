@@ -1,6 +1,7 @@
 import Foundation
 import StrataHNSW
 import StrataIO
+import StrataPayload
 import StrataSegment
 
 /// Sealing, flushing, merging, vacuuming, publishing and WAL truncation.
@@ -105,12 +106,14 @@ extension CollectionStore {
             defer { state.manifest.nextSegmentID += 1 }
             return state.manifest.nextSegmentID
         }
-        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config) }
+        let schema = withStateLock { $0.payloadSchema }
+        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, payloadSchema: schema)
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema) }
         withStateLock { state in
             precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
             state.frozen.removeFirst()
             if let reader, let written = opened {
+                state.reconcileFieldIndexes(of: written)
                 // Deletions that reached the frozen segment while it was written.
                 for (pointID, opNum) in segment.tombstones {
                     if let offset = reader.offset(of: pointID) { written.tombstone(UInt32(offset), opNum: opNum) }
@@ -123,15 +126,20 @@ extension CollectionStore {
     }
 
     /// Writes and syncs `segments/seg-<id>.seg` and opens it.
-    private func writeSegment(id: UInt64, points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) throws
+    private func writeSegment(id: UInt64, points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:],
+                              payloadSchema: [PayloadPath: PayloadFieldSchema]) throws
         -> SegmentReader
     {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
         let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
         let indexes = try buildVectorIndexes(for: points, reusing: seeds)
+        let fieldIndexes = payloadSchema.keys.sorted().map { key in
+            SegmentFieldIndex(key: key.description, bytes: FieldIndex.build(
+                key: key, schema: payloadSchema[key]!, pointCount: points.count) { points[$0].payload }.encoded())
+        }
         _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
-                                    to: path, fileSystem: fileSystem)
+                                    fieldIndexes: fieldIndexes, to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
         return try SegmentReader.open(path: path, fileSystem: fileSystem)
     }
@@ -199,8 +207,9 @@ extension CollectionStore {
             guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
             return opNum > plan.checkpoint
         }, into: points)
-        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config) }
+        let schema = withStateLock { $0.payloadSchema }
+        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema) }
 
         withStateLock { state in
             let inputIDs = Set(plan.inputs.map(\.id))
@@ -217,6 +226,7 @@ extension CollectionStore {
                 }
             }
             merged.persistedCount = 0
+            state.reconcileFieldIndexes(of: merged)
             state.immutables.append(merged)
         }
         try publish(checkpoint: plan.checkpoint, retiring: plan.inputs)
@@ -235,7 +245,8 @@ extension CollectionStore {
             let offsets: [UInt32]
         }
         let (next, writes, oldGenerations) = withStateLock { state -> (Manifest, [TombstoneWrite], [String]) in
-            var next = Manifest(checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [])
+            var next = Manifest(checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [],
+                                payloadSchema: state.payloadSchemaEntriesLocked)
             var writes: [TombstoneWrite] = []
             var old: [String] = []
             for segment in state.immutables {

@@ -1,5 +1,6 @@
 import Foundation
 import StrataIO
+import StrataPayload
 import StrataSegment
 import StrataVectorMath
 import StrataWAL
@@ -32,16 +33,18 @@ final class CollectionStore: @unchecked Sendable {
     let directory: String
     let config: CollectionConfig
     let fileSystem: any FileSystem
-    private let lock = ReadWriteLock()
+    let lock = ReadWriteLock()
     var mutable: MutableSegment
     var frozen: [FrozenSegment] = []
     var immutables: [ImmutableSegment] = []
     var manifest: Manifest
+    /// The payload field indexes, as of `appliedOpNum`.
+    var payloadSchema: [PayloadPath: PayloadFieldSchema] = [:]
     var appliedOpNum: UInt64
     var lastMaintenanceError: String?
 
     let maintenanceMutex = Mutex()
-    let wakeUp = Condition(mutex: Mutex())
+    let wakeUp = ConditionVariable(mutex: Mutex())
     var wakeRequested = false
     var stopping = false
     var stopped = true
@@ -77,6 +80,13 @@ final class CollectionStore: @unchecked Sendable {
         }
         appliedOpNum = manifest.checkpoint
         mutable = MutableSegment(config: config)
+        for entry in manifest.payloadSchema {
+            do {
+                payloadSchema[try PayloadPath(entry.key)] = try PayloadFieldSchema(json: entry.schema)
+            } catch {
+                throw StrataError(.corruption, "manifest \(manifestPath) names payload index \"\(entry.key)\" with schema \(entry.schema), which does not parse: \(error)")
+            }
+        }
         let segmentsPath = joinPath(directory, "segments")
         if fileSystem.fileKind(segmentsPath) == nil { try fileSystem.createDirectoryDurably(segmentsPath) }
         var referenced: Set<String> = []
@@ -95,7 +105,7 @@ final class CollectionStore: @unchecked Sendable {
             }
             immutables.append(try ImmutableSegment(
                 id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration,
-                config: config))
+                config: config, payloadSchema: payloadSchema))
         }
         var removedLeftovers = false
         for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
@@ -120,7 +130,7 @@ final class CollectionStore: @unchecked Sendable {
     func clearMaintenanceError() { lock.withWriteLock { lastMaintenanceError = nil } }
 
     var wakeUpMutex: Mutex { wakeUp.mutex }
-    var wakeUpCondition: Condition { wakeUp }
+    var wakeUpCondition: ConditionVariable { wakeUp }
 
     /// The WAL to truncate after a checkpoint (nil before `start`).
     func walForTruncation() -> WriteAheadLog? { wakeUp.mutex.withLock { wal } }
@@ -189,15 +199,33 @@ final class CollectionStore: @unchecked Sendable {
             case .overwritePayload(let ids, let payload):
                 for id in ids { updatePayload(id, opNum: opNum) { _ in payload } }
             case .deletePayloadKeys(let ids, let keys):
+                // Validated before logging; a key that does not parse removes nothing.
+                let paths = keys.compactMap { try? PayloadPath($0) }
                 for id in ids {
                     updatePayload(id, opNum: opNum) { existing in
                         guard var remaining = existing else { return nil }
-                        for key in keys { remaining[key] = nil }
+                        for path in paths { path.remove(from: &remaining) }
                         return remaining
                     }
                 }
             case .clearPayload(let ids):
                 for id in ids { updatePayload(id, opNum: opNum) { _ in [:] } }
+            case .setPayloadAtKey(let ids, let payload, let key):
+                guard let path = try? PayloadPath(key) else { break }
+                for id in ids {
+                    updatePayload(id, opNum: opNum) { existing in
+                        var merged = existing ?? [:]
+                        path.merge(payload, into: &merged)
+                        return merged
+                    }
+                }
+            case .createFieldIndex(let key, let schemaJSON):
+                guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else { break }
+                createFieldIndex(path, schema: schema)
+            case .deleteFieldIndex(let key):
+                guard let path = try? PayloadPath(key) else { break }
+                payloadSchema[path] = nil
+                for segment in immutables { segment.fieldIndexes[path] = nil }
             }
             appliedOpNum = max(appliedOpNum, opNum)
             // Seal here, not when the optimizer gets to it: while it builds a
@@ -269,7 +297,7 @@ final class CollectionStore: @unchecked Sendable {
     }
 
     /// Caller holds `lock`.
-    private func recordLocked(_ id: PointID, withPayload: Bool, withVector: Bool) throws -> Record? {
+    func recordLocked(_ id: PointID, withPayload: Bool, withVector: Bool) throws -> Record? {
         if let record = mutable.retrieve([id], withPayload: withPayload, withVector: withVector).first { return record }
         for segment in frozen.reversed() where segment.tombstones[id] == nil {
             if let record = segment.segment.retrieve([id], withPayload: withPayload, withVector: withVector).first { return record }
@@ -282,9 +310,21 @@ final class CollectionStore: @unchecked Sendable {
         return nil
     }
 
-    func scroll(offset: PointID?, limit: Int, withPayload: Bool, withVector: Bool) throws -> (records: [Record], next: PointID?) {
+    func scroll(offset: PointID?, limit: Int, filter: Filter? = nil, withPayload: Bool, withVector: Bool) throws
+        -> (records: [Record], next: PointID?)
+    {
         try lock.withReadLock {
             let wanted = min(max(limit, 0), Int.max - 1) + 1
+            if let filter {
+                // Every matching id from every segment, then one page of them.
+                let matches = try matchesLocked(filter)
+                var candidates = matchingIDsLocked(matches)
+                if let offset { candidates.removeAll { $0 < offset } }
+                candidates.sort()
+                let page = candidates.prefix(max(limit, 0))
+                let records = try page.compactMap { try recordLocked($0, withPayload: withPayload, withVector: withVector) }
+                return (records, candidates.count > page.count ? candidates[page.count] : nil)
+            }
             var candidates: [PointID] = []
             func take(_ sorted: some Sequence<PointID>) {
                 var taken = 0
@@ -316,10 +356,11 @@ final class CollectionStore: @unchecked Sendable {
     }
 
     func search(query: [Float], using name: String, limit: Int, params searchParams: SearchParams = SearchParams(),
-                withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
+                filter: Filter? = nil, withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
         guard let params = config.vectors[name], limit > 0 else { return [] }
         return try lock.withReadLock {
             enum Source { case mutable, frozen(Int), immutable(Int, Int) }
+            let matches = try filter.map { try matchesLocked($0) }
             var candidates: [(hit: SegmentHit, source: Source)] = []
             // indexed_only (Qdrant's meaning): leave out segments that are neither
             // indexed nor small — sealed segments waiting for the optimizer, and
@@ -327,16 +368,20 @@ final class CollectionStore: @unchecked Sendable {
             let fullScanBytes = config.hnsw(for: name).fullScanThresholdKB * 1024
             let skipUnindexed = searchParams.indexedOnly
             if !skipUnindexed || mutable.vectorBytes < fullScanBytes {
-                for hit in mutable.searchHits(query: query, using: name, limit: limit) { candidates.append((hit, .mutable)) }
+                for hit in mutable.searchHits(query: query, using: name, limit: limit, allowed: matches?.mutable) {
+                    candidates.append((hit, .mutable))
+                }
             }
             for (index, segment) in frozen.enumerated() where !skipUnindexed {
-                for hit in segment.segment.searchHits(query: query, using: name, limit: limit, excluded: segment.tombstones) {
+                for hit in segment.segment.searchHits(query: query, using: name, limit: limit, excluded: segment.tombstones,
+                                                      allowed: matches?.frozen[index]) {
                     candidates.append((hit, .frozen(index)))
                 }
             }
             for (index, segment) in immutables.enumerated() {
                 for hit in segment.searchHits(query: query, using: name, distance: params.distance, limit: limit,
-                                              params: searchParams, defaultEf: config.hnsw(for: name).efConstruct) {
+                                              params: searchParams, defaultEf: config.hnsw(for: name).efConstruct,
+                                              allowed: matches?.immutables[index], fullScanBytes: fullScanBytes) {
                     let reader = segment.reader
                     candidates.append((SegmentHit(id: reader.id(at: hit.offset), version: reader.version(at: hit.offset), score: hit.score),
                                        .immutable(index, hit.offset)))

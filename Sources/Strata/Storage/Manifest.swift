@@ -13,13 +13,21 @@ struct Manifest: Equatable, Sendable {
     var checkpoint: UInt64 = 0
     var nextSegmentID: UInt64 = 1
     var segments: [Entry] = []
+    /// The payload field indexes (key → canonical schema JSON), sorted by key.
+    var payloadSchema: [FieldIndexEntry] = []
+
+    struct FieldIndexEntry: Equatable, Sendable {
+        var key: String
+        var schema: JSONValue
+    }
 
     static let fileName = "MANIFEST"
     static let magic: [UInt8] = Array("STRATMAN".utf8)
-    static let version: UInt32 = 1
+    /// Version 2 adds the payload schema; version 1 files (no schema) are still read.
+    static let version: UInt32 = 2
 
     func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: 40 + segments.count * 16)
+        var writer = ByteWriter(capacity: 44 + segments.count * 16)
         writer.write(contentsOf: Self.magic)
         writer.write(Self.version)
         writer.write(UInt32(0))
@@ -29,6 +37,11 @@ struct Manifest: Equatable, Sendable {
         for entry in segments {
             writer.write(entry.segmentID)
             writer.write(entry.tombstoneGeneration)
+        }
+        writer.write(UInt32(payloadSchema.count))
+        for entry in payloadSchema {
+            writer.writeString(entry.key)
+            writer.write(entry.schema)
         }
         writer.write(CRC32C.mask(CRC32C.checksum(writer.bytes)))
         return writer.bytes
@@ -45,13 +58,15 @@ struct Manifest: Equatable, Sendable {
             return try bytes.withUnsafeBytes { raw in
                 var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[8..<(raw.count - 4)]))
                 let version = try reader.readUInt32()
-                guard version == Self.version else { throw corrupt("format version \(version), this build reads \(Self.version)") }
+                guard version == 1 || version == 2 else { throw corrupt("format version \(version), this build reads 1 and 2") }
                 guard try reader.readUInt32() == 0 else { throw corrupt("unknown flags") }
                 var manifest = Manifest()
                 manifest.checkpoint = try reader.readUInt64()
                 manifest.nextSegmentID = try reader.readUInt64()
                 let count = Int(try reader.readUInt32())
-                guard count * 16 == reader.remaining else { throw corrupt("segment count \(count) disagrees with the file size") }
+                guard version == 1 ? count * 16 == reader.remaining : count * 16 + 4 <= reader.remaining else {
+                    throw corrupt("segment count \(count) disagrees with the file size")
+                }
                 var seen = Set<UInt64>()
                 for _ in 0..<count {
                     let entry = Entry(segmentID: try reader.readUInt64(), tombstoneGeneration: try reader.readUInt64())
@@ -59,6 +74,18 @@ struct Manifest: Equatable, Sendable {
                         throw corrupt("segment id \(entry.segmentID) is duplicated or not below next_segment_id")
                     }
                     manifest.segments.append(entry)
+                }
+                if version == 2 {
+                    let fieldCount = Int(try reader.readUInt32())
+                    guard fieldCount <= reader.remaining else { throw corrupt("field index count \(fieldCount) exceeds the file") }
+                    for _ in 0..<fieldCount {
+                        let entry = FieldIndexEntry(key: try reader.readString(), schema: try reader.readJSON())
+                        guard manifest.payloadSchema.last.map({ $0.key < entry.key }) ?? true else {
+                            throw corrupt("field index keys are not strictly ascending at \"\(entry.key)\"")
+                        }
+                        manifest.payloadSchema.append(entry)
+                    }
+                    guard reader.isAtEnd else { throw corrupt("\(reader.remaining) bytes follow the payload schema") }
                 }
                 return manifest
             }

@@ -1,0 +1,227 @@
+import StrataModel
+
+/// A path into a payload, as filters, field indexes and payload operations
+/// name fields: `a.b` descends into objects, `a[].b` into every element of an
+/// array, `a[2].b` into one element; `"a.b"` (quoted) is one key holding a dot.
+public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparable {
+    public enum Step: Sendable, Hashable {
+        case key(String)
+        case eachElement
+        case element(Int)
+    }
+
+    public let steps: [Step]
+    /// The path as written (normalised).
+    public let description: String
+
+    public static func < (a: PayloadPath, b: PayloadPath) -> Bool { a.description < b.description }
+
+    /// Parses a path; throws `PayloadPathError` naming the problem.
+    public init(_ text: String) throws(PayloadPathError) {
+        var steps: [Step] = []
+        var chars = Array(text)
+        var i = 0
+        func fail(_ why: String) -> PayloadPathError { PayloadPathError(message: "invalid payload key \"\(text)\": \(why)") }
+        guard !chars.isEmpty else { throw fail("empty") }
+        var expectKey = true
+        while i < chars.count {
+            if expectKey {
+                if chars[i] == "\"" {
+                    var j = i + 1
+                    var key = ""
+                    while j < chars.count && chars[j] != "\"" { key.append(chars[j]); j += 1 }
+                    guard j < chars.count else { throw fail("unterminated quote") }
+                    guard !key.isEmpty else { throw fail("empty quoted key") }
+                    steps.append(.key(key))
+                    i = j + 1
+                } else {
+                    var key = ""
+                    while i < chars.count && chars[i] != "." && chars[i] != "[" { key.append(chars[i]); i += 1 }
+                    guard !key.isEmpty else { throw fail("empty key at position \(i)") }
+                    steps.append(.key(key))
+                }
+                expectKey = false
+            } else if chars[i] == "." {
+                i += 1
+                guard i < chars.count else { throw fail("ends with a dot") }
+                expectKey = true
+            } else if chars[i] == "[" {
+                var j = i + 1
+                var inside = ""
+                while j < chars.count && chars[j] != "]" { inside.append(chars[j]); j += 1 }
+                guard j < chars.count else { throw fail("unterminated [") }
+                if inside.isEmpty {
+                    steps.append(.eachElement)
+                } else if let index = Int(inside), index >= 0 {
+                    steps.append(.element(index))
+                } else {
+                    throw fail("[\(inside)] is not [] or a non-negative index")
+                }
+                i = j + 1
+            } else {
+                throw fail("unexpected \"\(chars[i])\" at position \(i)")
+            }
+        }
+        chars.removeAll()
+        self.steps = steps
+        self.description = Self.render(steps)
+    }
+
+    init(steps: [Step]) {
+        self.steps = steps
+        self.description = Self.render(steps)
+    }
+
+    private static func render(_ steps: [Step]) -> String {
+        var text = ""
+        for step in steps {
+            switch step {
+            case .key(let key):
+                if !text.isEmpty { text += "." }
+                text += key.contains(".") || key.contains("[") ? "\"\(key)\"" : key
+            case .eachElement: text += "[]"
+            case .element(let i): text += "[\(i)]"
+            }
+        }
+        return text
+    }
+
+    /// The path followed by `other` (for nested filters, whose keys are
+    /// relative to each element of the array at this path).
+    public func appending(_ other: PayloadPath) -> PayloadPath { PayloadPath(steps: steps + other.steps) }
+
+    /// Every value at this path. An array reached at the end contributes its
+    /// elements (one level), as Qdrant flattens them; nulls are kept.
+    public func values(in payload: Payload) -> [JSONValue] {
+        var current: [JSONValue] = [.object(payload)]
+        for step in steps {
+            var next: [JSONValue] = []
+            for value in current {
+                switch (step, value) {
+                case (.key(let key), .object(let object)):
+                    if let found = object[key] { next.append(found) }
+                case (.eachElement, .array(let elements)):
+                    next.append(contentsOf: elements)
+                case (.element(let index), .array(let elements)):
+                    if index < elements.count { next.append(elements[index]) }
+                default:
+                    break
+                }
+            }
+            current = next
+            if current.isEmpty { return [] }
+        }
+        var flattened: [JSONValue] = []
+        for value in current {
+            if case .array(let elements) = value { flattened.append(contentsOf: elements) } else { flattened.append(value) }
+        }
+        return flattened
+    }
+
+    /// The values at this path without flattening a final array (what a nested
+    /// filter iterates over and what `is_null` inspects).
+    public func rawValues(in payload: Payload) -> [JSONValue] {
+        var current: [JSONValue] = [.object(payload)]
+        for step in steps {
+            var next: [JSONValue] = []
+            for value in current {
+                switch (step, value) {
+                case (.key(let key), .object(let object)):
+                    if let found = object[key] { next.append(found) }
+                case (.eachElement, .array(let elements)):
+                    next.append(contentsOf: elements)
+                case (.element(let index), .array(let elements)):
+                    if index < elements.count { next.append(elements[index]) }
+                default:
+                    break
+                }
+            }
+            current = next
+        }
+        return current
+    }
+
+    // MARK: - Changing payloads
+
+    /// Merges `changes`' keys into the object(s) at this path, creating
+    /// objects for missing keys (and replacing non-object values on the way).
+    /// `[]` applies to every element of an array, `[i]` to one existing element.
+    public func merge(_ changes: Payload, into payload: inout Payload) {
+        var root = JSONValue.object(payload)
+        Self.merge(changes, into: &root, steps: steps[...])
+        if case .object(let object) = root { payload = object }
+    }
+
+    private static func merge(_ changes: Payload, into value: inout JSONValue, steps: ArraySlice<Step>) {
+        guard let step = steps.first else {
+            var object: Payload
+            if case .object(let existing) = value { object = existing } else { object = [:] }
+            for (key, change) in changes { object[key] = change }
+            value = .object(object)
+            return
+        }
+        let rest = steps.dropFirst()
+        switch step {
+        case .key(let key):
+            var object: Payload
+            if case .object(let existing) = value { object = existing } else { object = [:] }
+            var child = object[key] ?? .object([:])
+            merge(changes, into: &child, steps: rest)
+            object[key] = child
+            value = .object(object)
+        case .eachElement:
+            guard case .array(var elements) = value else { return }
+            for index in elements.indices { merge(changes, into: &elements[index], steps: rest) }
+            value = .array(elements)
+        case .element(let index):
+            guard case .array(var elements) = value, index < elements.count else { return }
+            merge(changes, into: &elements[index], steps: rest)
+            value = .array(elements)
+        }
+    }
+
+    /// Removes the key this path ends with from every object it reaches (a
+    /// path ending in `[i]` removes that array element; one ending in `[]`
+    /// empties the array).
+    public func remove(from payload: inout Payload) {
+        var root = JSONValue.object(payload)
+        Self.remove(from: &root, steps: steps[...])
+        if case .object(let object) = root { payload = object }
+    }
+
+    private static func remove(from value: inout JSONValue, steps: ArraySlice<Step>) {
+        guard let step = steps.first else { return }
+        let rest = steps.dropFirst()
+        switch (step, value) {
+        case (.key(let key), .object(var object)):
+            if rest.isEmpty {
+                object[key] = nil
+            } else if var child = object[key] {
+                remove(from: &child, steps: rest)
+                object[key] = child
+            }
+            value = .object(object)
+        case (.eachElement, .array(var elements)):
+            if rest.isEmpty {
+                elements.removeAll()
+            } else {
+                for index in elements.indices { remove(from: &elements[index], steps: rest) }
+            }
+            value = .array(elements)
+        case (.element(let index), .array(var elements)) where index < elements.count:
+            if rest.isEmpty {
+                elements.remove(at: index)
+            } else {
+                remove(from: &elements[index], steps: rest)
+            }
+            value = .array(elements)
+        default:
+            break
+        }
+    }
+}
+
+public struct PayloadPathError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,157 @@
+import StrataModel
+
+/// The kind and settings of a payload field index, as Qdrant's
+/// `field_schema` names them: a bare type name (`"keyword"`) or an object
+/// with `type` and parameters.
+public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
+    public enum FieldType: String, Sendable, Hashable, CaseIterable {
+        case keyword, integer, float, bool, datetime, uuid, geo, text
+    }
+
+    public enum TokenizerKind: String, Sendable, Hashable {
+        /// Splits at every character that is not a letter or digit.
+        case word
+        /// Splits at whitespace only.
+        case whitespace
+    }
+
+    public var type: FieldType
+    /// keyword: the field names a tenant (recorded; see docs/filtering.md).
+    public var isTenant: Bool = false
+    /// integer: answer match conditions / range conditions.
+    public var lookup: Bool = true
+    public var range: Bool = true
+    /// text: tokenizer settings.
+    public var tokenizer: TokenizerKind = .word
+    public var lowercase: Bool = true
+    public var minTokenLength: Int?
+    public var maxTokenLength: Int?
+    public var phraseMatching: Bool = false
+    /// Accepted for compatibility; indexes are part of the segment files either way.
+    public var onDisk: Bool?
+
+    public init(_ type: FieldType) { self.type = type }
+
+    public var description: String { json.description }
+
+    /// The tokenizer this schema implies (text fields), or the default one.
+    public var textTokenizer: TextTokenizer {
+        type == .text
+            ? TextTokenizer(kind: tokenizer, lowercase: lowercase, minLength: minTokenLength, maxLength: maxTokenLength)
+            : TextTokenizer()
+    }
+
+    // MARK: - JSON
+
+    /// Parses Qdrant's `field_schema`; throws a message naming the problem.
+    public init(json: JSONValue) throws(FilterDecodingError) {
+        switch json {
+        case .string(let name):
+            guard let type = FieldType(rawValue: name) else {
+                throw FilterDecodingError("field_schema: unknown type \"\(name)\"; expected one of \(FieldType.allCases.map(\.rawValue))")
+            }
+            self.init(type)
+        case .object(let object):
+            guard case .string(let name)? = object["type"], let type = FieldType(rawValue: name) else {
+                throw FilterDecodingError("field_schema: \"type\" must be one of \(FieldType.allCases.map(\.rawValue))")
+            }
+            self.init(type)
+            func bool(_ key: String) throws(FilterDecodingError) -> Bool? {
+                guard let value = object[key], value != .null else { return nil }
+                guard case .bool(let b) = value else { throw FilterDecodingError("field_schema.\(key) must be a boolean") }
+                return b
+            }
+            func count(_ key: String) throws(FilterDecodingError) -> Int? {
+                guard let value = object[key], value != .null else { return nil }
+                guard case .int(let i) = value, i >= 0, i < 1 << 16 else {
+                    throw FilterDecodingError("field_schema.\(key) must be a non-negative integer")
+                }
+                return Int(i)
+            }
+            let known: Set<String> = ["type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "tokenizer",
+                                      "lowercase", "min_token_len", "max_token_len", "phrase_matching"]
+            if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
+                throw FilterDecodingError("field_schema: unknown parameter \"\(unknown)\"")
+            }
+            isTenant = try bool("is_tenant") ?? false
+            onDisk = try bool("on_disk")
+            lookup = try bool("lookup") ?? true
+            range = try bool("range") ?? true
+            lowercase = try bool("lowercase") ?? true
+            phraseMatching = try bool("phrase_matching") ?? false
+            minTokenLength = try count("min_token_len")
+            maxTokenLength = try count("max_token_len")
+            if let value = object["tokenizer"], value != .null {
+                guard case .string(let name) = value, let kind = TokenizerKind(rawValue: name) else {
+                    throw FilterDecodingError("field_schema.tokenizer must be \"word\" or \"whitespace\"")
+                }
+                tokenizer = kind
+            }
+            if type == .integer && !lookup && !range {
+                throw FilterDecodingError("field_schema: an integer index needs lookup or range (or both)")
+            }
+        default:
+            throw FilterDecodingError("field_schema must be a type name or an object with \"type\"")
+        }
+    }
+
+    /// The canonical JSON form (an object with `type` and every parameter that
+    /// applies to it).
+    public var json: JSONValue {
+        var object: [String: JSONValue] = ["type": .string(type.rawValue)]
+        switch type {
+        case .keyword: if isTenant { object["is_tenant"] = true }
+        case .integer:
+            object["lookup"] = .bool(lookup)
+            object["range"] = .bool(range)
+        case .text:
+            object["tokenizer"] = .string(tokenizer.rawValue)
+            object["lowercase"] = .bool(lowercase)
+            object["phrase_matching"] = .bool(phraseMatching)
+            if let minTokenLength { object["min_token_len"] = .int(Int64(minTokenLength)) }
+            if let maxTokenLength { object["max_token_len"] = .int(Int64(maxTokenLength)) }
+        default: break
+        }
+        if let onDisk { object["on_disk"] = .bool(onDisk) }
+        return .object(object)
+    }
+}
+
+/// Splits text into the tokens full-text matching compares.
+public struct TextTokenizer: Sendable, Hashable {
+    public var kind: PayloadFieldSchema.TokenizerKind = .word
+    public var lowercase = true
+    public var minLength: Int?
+    public var maxLength: Int?
+
+    public init(kind: PayloadFieldSchema.TokenizerKind = .word, lowercase: Bool = true, minLength: Int? = nil, maxLength: Int? = nil) {
+        self.kind = kind
+        self.lowercase = lowercase
+        self.minLength = minLength
+        self.maxLength = maxLength
+    }
+
+    /// The tokens of `text` in order (repeats kept, for phrase matching).
+    public func tokens(_ text: String) -> [String] {
+        var tokens: [String] = []
+        var current = ""
+        func close() {
+            guard !current.isEmpty else { return }
+            let count = current.count
+            if (minLength.map { count >= $0 } ?? true) && (maxLength.map { count <= $0 } ?? true) {
+                tokens.append(lowercase ? current.lowercased() : current)
+            }
+            current = ""
+        }
+        for character in text {
+            let separator: Bool
+            switch kind {
+            case .word: separator = !(character.isLetter || character.isNumber)
+            case .whitespace: separator = character.isWhitespace
+            }
+            if separator { close() } else { current.append(character) }
+        }
+        close()
+        return tokens
+    }
+}
