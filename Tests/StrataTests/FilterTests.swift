@@ -1,0 +1,105 @@
+import Foundation
+@testable import Strata
+import StrataIO
+import StrataTestSupport
+import Testing
+
+/// Every filter condition, on indexed and unindexed fields, in mutable,
+/// frozen and immutable segments and after reopening, against the model.
+@Suite struct FilterTests {
+    /// 128 points seal a segment (8 floats each, 4 KiB); graphs from 4 KiB.
+    static func config() -> CollectionConfig {
+        CollectionConfig(
+            size: FilterTestData.dim, distance: .euclid,
+            optimizers: OptimizersConfig(defaultSegmentNumber: 3, indexingThresholdKB: 4, flushIntervalSec: 3600),
+            hnswConfig: HnswConfig(m: 8, efConstruct: 64, fullScanThresholdKB: 1))
+    }
+
+    /// Compares count, every scroll page, exact filtered search and graph
+    /// filtered search with the model.
+    static func check(_ collection: Collection, _ model: FilterModel, _ filter: Filter, queries: [[Float]],
+                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let expected = model.matching(filter)
+        let label = "\(filter.json)"
+        #expect(try collection.count(filter: filter) == expected.count, "count \(label)", sourceLocation: sourceLocation)
+        #expect(try collection.count(filter: filter, exact: false) >= 0)
+        var scrolled: [PointID] = []
+        var offset: PointID? = nil
+        repeat {
+            let page = try collection.scroll(offset: offset, limit: 37, filter: filter, withPayload: false)
+            scrolled += page.points.map(\.id)
+            offset = page.nextOffset
+        } while offset != nil
+        #expect(scrolled == expected, "scroll \(label)", sourceLocation: sourceLocation)
+        for query in queries {
+            let exact = try collection.search(query, limit: 5, params: SearchParams(exact: true), filter: filter).map(\.id)
+            #expect(exact == model.search(query, filter: filter, limit: 5), "exact search \(label)", sourceLocation: sourceLocation)
+            let approximate = try collection.search(query, limit: 5, filter: filter, withPayload: true)
+            let allowed = Set(expected)
+            #expect(approximate.allSatisfy { allowed.contains($0.id) }, "graph search returned a point the filter rejects: \(label)",
+                    sourceLocation: sourceLocation)
+            #expect(approximate.count == min(5, expected.count), "graph search found too few: \(label)", sourceLocation: sourceLocation)
+        }
+    }
+
+    @Test(arguments: [false, true])
+    func everyConditionAgreesWithTheModel(indexed: Bool) async throws {
+        try await withTemporaryDirectory { dir in
+            var data = FilterTestData(seed: UInt64.random(in: 0..<1 << 40))
+            var model = FilterModel()
+            var db: Database? = try Database.open(at: dir)
+            var c = try db!.createCollection("c", config: Self.config())
+            let (early, late) = (FilterTestData.schemas.prefix(6), FilterTestData.schemas.dropFirst(6))
+            if indexed { for (key, schema) in early { try await c.createFieldIndex(key, schema: schema) } }
+            var next: UInt64 = 0
+            func upsert(_ count: Int) async throws {
+                let points = (0..<count).map { _ in defer { next += 1 }; return data.point(next) }
+                try await c.upsert(points)
+                for point in points { model.points[point.id] = point }
+            }
+            for _ in 0..<6 { try await upsert(50) }
+            try c.optimize()  // immutable segments with graphs (and, indexed, the early field indexes written in)
+            if indexed { for (key, schema) in late { try await c.createFieldIndex(key, schema: schema) } }
+            c.store.sealForTesting()
+            try await upsert(60)  // a frozen segment (sealed, not yet written) ...
+            c.store.sealForTesting()
+            try await upsert(70)  // ... and the mutable one
+            // Copy-on-write payload changes on points in immutable and frozen
+            // segments, and deletes there (tombstones the filters must respect).
+            let changed: [PointID] = [3, 77, 150, 299, 305, 331]
+            try await c.setPayload(["city": "Oslo", "count": 7], for: changed)
+            for id in changed {
+                model.points[id]!.payload!["city"] = "Oslo"
+                model.points[id]!.payload!["count"] = 7
+            }
+            let deleted: [PointID] = [10, 201, 310, 342, 400]
+            try await c.delete(deleted)
+            for id in deleted { model.points[id] = nil }
+            let info = c.storageInfo
+            #expect(info.segments.count >= 2 && info.frozenSegments >= 1 && info.mutablePoints > 0, "\(info)")
+
+            var filters: [Filter] = []
+            for kind in 0..<FilterTestData.conditionKinds {
+                for _ in 0..<3 { filters.append(Filter(must: [data.condition(kind: kind)])) }
+            }
+            for _ in 0..<60 { filters.append(data.filter()) }
+            // Every kind of condition must select a proper, non-empty subset at least once.
+            for kind in 0..<FilterTestData.conditionKinds {
+                let counts = filters[(kind * 3)..<(kind * 3 + 3)].map { model.matching($0).count }
+                #expect(counts.contains { $0 > 0 && $0 < model.points.count }, "condition kind \(kind) selects \(counts) of \(model.points.count)")
+            }
+            let queries = (0..<2).map { _ in data.random.vector(FilterTestData.dim) }
+            for filter in filters { try Self.check(c, model, filter, queries: queries) }
+
+            db!.close()
+            db = try Database.open(at: dir)
+            c = try db!.collection("c")
+            if indexed { #expect(c.payloadSchema.count == FilterTestData.schemas.count) }
+            for filter in filters { try Self.check(c, model, filter, queries: queries) }
+            try c.optimize()
+            #expect(c.storageInfo.mutablePoints == 0)
+            for filter in filters.prefix(40) { try Self.check(c, model, filter, queries: queries) }
+            db!.close()
+        }
+    }
+}
