@@ -16,6 +16,6 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print one JSON line per result.",
-        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self]
+        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self, BenchFilteredCommand.self]
     )
 }

@@ -126,6 +126,33 @@ public final class HNSWGraph: @unchecked Sendable {
         let found = scratch.results.drainSorted()
         return found.prefix(limit).map { ($0.node, $0.distance) }
     }
+
+    /// The `limit` nearest nodes among those whose bit is set in `allowed`
+    /// (a filter's matches, deleted nodes cleared), best first. The upper
+    /// levels are descended as usual; level 0 scores only allowed nodes and
+    /// reaches them through up to two hops (`HNSWGraphLinks.searchLevelTwoHop`),
+    /// scoring at most `expansion` (default 2·m0) new nodes per step.
+    @_specialize(exported: true, where S == FloatRowsDistance)
+    public func searchTwoHop<S: HNSWDistanceSource>(
+        _ source: S, limit: Int, ef: Int, allowed: UnsafePointer<UInt64>, expansion: Int? = nil
+    ) -> [(node: UInt32, distance: Float)] {
+        guard limit > 0, let entryPoint else { return [] }
+        let width = expansion ?? 4 * m
+        let scratch = HNSWSearchScratch.take(nodeCount: nodeCount, width: width)
+        defer { HNSWSearchScratch.give(scratch) }
+        var node = entryPoint
+        var distance: Float = 0
+        source.distances(&node, count: 1, into: &distance)
+        var current = Neighbor(distance: distance, node: entryPoint)
+        var level = maxLevel
+        while level > 0 {
+            current = links.greedy(from: current, level: level, source: source, scratch: scratch)
+            level -= 1
+        }
+        links.searchLevelTwoHop(entry: current, ef: max(ef, limit), source: source, scratch: scratch, allowed: allowed, expansion: width)
+        let found = scratch.results.drainSorted()
+        return found.prefix(limit).map { ($0.node, $0.distance) }
+    }
 }
 
 /// 64-byte aligned heap copy of some bytes.

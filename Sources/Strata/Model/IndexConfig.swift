@@ -112,12 +112,35 @@ public struct SearchParams: Sendable, Equatable {
     public var quantization: QuantizationSearchParams?
     /// Only search indexed segments (Qdrant's `indexed_only`).
     public var indexedOnly: Bool
+    /// How a filtered graph search walks (Qdrant's `acorn`); nil = the default
+    /// (`AcornSearchParams()`).
+    public var acorn: AcornSearchParams?
 
-    public init(hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil, indexedOnly: Bool = false) {
+    public init(hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil, indexedOnly: Bool = false,
+                acorn: AcornSearchParams? = nil) {
         self.hnswEf = hnswEf
         self.exact = exact
         self.quantization = quantization
         self.indexedOnly = indexedOnly
+        self.acorn = acorn
+    }
+}
+
+/// The filtered graph walk (Qdrant's `acorn` search params). With `enable`,
+/// a segment whose filter matches less than `maxSelectivity` of its points
+/// scores only matching nodes and reaches them through up to two hops
+/// (ACORN-1); otherwise the walk scores every neighbour and returns only
+/// matching ones. Unlike Qdrant (which relies on extra payload links built
+/// per indexed field and leaves this off), Strata enables it by default.
+public struct AcornSearchParams: Sendable, Equatable {
+    public var enable: Bool
+    /// Fraction of the segment's points the filter matches, 0…1, below which
+    /// the two-hop walk is used.
+    public var maxSelectivity: Double
+
+    public init(enable: Bool = true, maxSelectivity: Double = 0.4) {
+        self.enable = enable
+        self.maxSelectivity = maxSelectivity
     }
 }
 

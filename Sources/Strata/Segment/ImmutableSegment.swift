@@ -161,12 +161,19 @@ final class ImmutableSegment: @unchecked Sendable {
         // The graph walk skips results whose bit is set: deleted points, and
         // with a filter every point it did not match.
         let excludedBits = allowed.map { $0.inverted().words } ?? deletedBits
+        let acorn = params.acorn ?? AcornSearchParams()
+        let twoHop = allowed.map { acorn.enable && Double($0.cardinality) < acorn.maxSelectivity * Double(reader.pointCount) } ?? false
+        let allowedWords = twoHop ? allowed!.words : []
+        func walk<S: HNSWDistanceSource>(_ source: S, limit: Int, ef: Int, excluded: UnsafePointer<UInt64>) -> [(node: UInt32, distance: Float)] {
+            guard twoHop else { return graph.search(source, limit: limit, ef: ef, excluded: excluded) }
+            return allowedWords.withUnsafeBufferPointer { graph.searchTwoHop(source, limit: limit, ef: ef, allowed: $0.baseAddress!) }
+        }
         let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
                 excludedBits.withUnsafeBufferPointer { deleted in
                     let exact = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
                     guard let codes = quantized[name], !(params.quantization?.ignore ?? false) else {
-                        return graph.search(exact, limit: limit, ef: ef, excluded: deleted.baseAddress)
+                        return walk(exact, limit: limit, ef: ef, excluded: deleted.baseAddress!)
                     }
                     // Walk the graph with the codes in RAM, keeping `oversampling`
                     // times more candidates; then re-rank them by their full
@@ -174,7 +181,7 @@ final class ImmutableSegment: @unchecked Sendable {
                     let oversampling = params.quantization?.oversampling ?? 1
                     let candidates = max(limit, Int((Double(limit) * oversampling).rounded(.up)))
                     let source = QuantizedDistance(codes: codes, query: codes.prepare(query: q.baseAddress!))
-                    let found = graph.search(source, limit: candidates, ef: max(ef, candidates), excluded: deleted.baseAddress)
+                    let found = walk(source, limit: candidates, ef: max(ef, candidates), excluded: deleted.baseAddress!)
                     guard params.quantization?.rescore ?? true else { return Array(found.prefix(limit)) }
                     var nodes = found.map(\.node)
                     var exactDistances = [Float](repeating: 0, count: nodes.count)
@@ -192,37 +199,23 @@ final class ImmutableSegment: @unchecked Sendable {
     func exactHits(query: [Float], using name: String, distance: Distance, limit: Int, offsets: PointBitset)
         -> [(offset: Int, score: Float)]
     {
-        var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
-        let chunk = 1024
-        var nodes = [UInt32](repeating: 0, count: chunk)
-        var distances = [Float](repeating: 0, count: chunk)
-        var scores = [Float](repeating: 0, count: chunk)
-        var ids = [Int](repeating: 0, count: chunk)
-        let reader = self.reader
-        let found: Void? = reader.withVectors(name) { base, dimension in
+        // Points without this vector never rank (their rows are zeros).
+        var nodes = offsets.offsets.map { UInt32($0) }
+        if let absent = absentOffsets[name], !absent.isEmpty {
+            let missing = Set(absent.map { UInt32($0) })
+            nodes.removeAll { missing.contains($0) }
+        }
+        var distances = [Float](repeating: 0, count: nodes.count)
+        let scored: Void? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
                 let source = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
-                var filled = 0
-                func drain() {
-                    guard filled > 0 else { return }
-                    source.distances(&nodes, count: filled, into: &distances)
-                    for i in 0..<filled {
-                        scores[i] = reader.hasVector(name, at: ids[i]) ? distance.score(fromDistance: distances[i]) : .nan
-                    }
-                    for i in 0..<filled { selector.insert(id: ids[i], score: scores[i]) }
-                    filled = 0
-                }
-                offsets.forEach { offset in
-                    nodes[filled] = UInt32(offset)
-                    ids[filled] = offset
-                    filled += 1
-                    if filled == chunk { drain() }
-                }
-                drain()
+                source.distances(&nodes, count: nodes.count, into: &distances)
             }
         }
-        guard found != nil else { return [] }
-        return selector.sorted().map { (offset: $0.id, score: $0.score) }
+        guard scored != nil else { return [] }
+        var selector = TopKSelector(k: limit, higherIsBetter: false)
+        for i in 0..<nodes.count { selector.insert(id: Int(nodes[i]), score: distances[i]) }
+        return selector.sorted().map { (offset: $0.id, score: distance.score(fromDistance: $0.score)) }
     }
 
     /// Exact top-`limit` over the live points that have vector `name`, reading
