@@ -8,6 +8,8 @@ import StrataIO
 ///
 ///     I <writer> <seq> U <id>:<token> <id>:<token> …   intent: about to upsert
 ///     I <writer> <seq> D <id> <id> …                   intent: about to delete
+///     I <writer> <seq> P <ptoken> <id> <id> …          intent: set payload {"p": ptoken} on these ids
+///     I <writer> <seq> X <create|drop> <key>           intent: create or drop a field index
 ///     A <writer> <seq> <op_num>                        acknowledged
 ///     E <writer> <seq> <message>                       failed (not acknowledged)
 ///     READY                                            recovery finished
@@ -65,10 +67,28 @@ public enum CrashTestChild {
         var counter: UInt64 = 0
         while true {
             sequence += 1
-            let isDelete = rng.next() % 4 == 0
+            let roll = rng.next() % 100
+            let isDelete = roll < 25
             let size = Int(rng.next() % 8) + 1
             do {
-                if isDelete {
+                if roll >= 98 {
+                    // Field index changes: replayed from the WAL, recorded in the manifest.
+                    let (key, schema) = CrashWorkload.indexedFields[Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
+                    let create = rng.next() % 2 == 0
+                    emit("I \(writer) \(sequence) X \(create ? "create" : "drop") \(key)")
+                    let result = create
+                        ? try await collection.createFieldIndex(key, schema: schema)
+                        : try await collection.deleteFieldIndex(key)
+                    emit("A \(writer) \(sequence) \(result.operationID)")
+                } else if roll >= 85 {
+                    // Payload updates: copy-on-write for points in immutable segments.
+                    counter += 1
+                    let ptoken = (UInt64(cycle) << 32) | (UInt64(writer) << 24) | counter
+                    let ids = (0..<size).map { _ in rng.next() % CrashWorkload.idSpace }
+                    emit("I \(writer) \(sequence) P \(ptoken) " + ids.map(String.init).joined(separator: " "))
+                    let result = try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], for: ids.map { .number($0) })
+                    emit("A \(writer) \(sequence) \(result.operationID)")
+                } else if isDelete {
                     let ids = (0..<size).map { _ in rng.next() % CrashWorkload.idSpace }
                     emit("I \(writer) \(sequence) D " + ids.map(String.init).joined(separator: " "))
                     let result = try await collection.delete(ids.map { .number($0) })

@@ -16,6 +16,8 @@ struct CrashTestOracle {
     struct Entry: Equatable {
         var token: UInt64
         var version: UInt64
+        /// The `p` payload field a payload update set (nil: none since the upsert).
+        var p: UInt64? = nil
     }
 
     private(set) var model: [UInt64: Entry] = [:]
@@ -34,6 +36,8 @@ struct CrashTestOracle {
     enum Action {
         case upsert([(id: UInt64, token: UInt64)])
         case delete([UInt64])
+        case setP(UInt64, [UInt64])
+        case index
     }
 
     struct Key: Hashable {
@@ -66,6 +70,11 @@ struct CrashTestOracle {
                     // A line cut by the kill is incomplete: it was never acknowledged
                     // and the operation may not have started; treat it as in flight.
                     intents[key] = .upsert(pairs.map { (id: $0.0, token: $0.1) })
+                } else if fields[3] == "P" {
+                    guard let ptoken = rest.first.flatMap({ UInt64($0) }) else { continue }
+                    intents[key] = .setP(ptoken, rest.dropFirst().compactMap { UInt64($0) })
+                } else if fields[3] == "X" {
+                    intents[key] = .index
                 } else {
                     intents[key] = .delete(rest.compactMap { UInt64($0) })
                 }
@@ -86,11 +95,19 @@ struct CrashTestOracle {
                 for pair in pairs { expected[pair.id] = Entry(token: pair.token, version: opNum) }
             case .delete(let ids):
                 for id in ids { expected[id] = nil }
+            case .setP(let ptoken, let ids):
+                for id in ids where expected[id] != nil {
+                    expected[id]!.p = ptoken
+                    expected[id]!.version = opNum
+                }
+            case .index:
+                break
             }
         }
         // What in-flight operations could have done, per id.
         var possibleTokens: [UInt64: Set<UInt64>] = [:]
         var possiblyDeleted: Set<UInt64> = []
+        var possibleP: [UInt64: Set<UInt64>] = [:]
         for (key, action) in intents where acks[key] == nil {
             report.inFlight += 1
             switch action {
@@ -98,6 +115,10 @@ struct CrashTestOracle {
                 for pair in pairs { possibleTokens[pair.id, default: []].insert(pair.token) }
             case .delete(let ids):
                 possiblyDeleted.formUnion(ids)
+            case .setP(let ptoken, let ids):
+                for id in ids { possibleP[id, default: []].insert(ptoken) }
+            case .index:
+                break
             }
         }
 
@@ -136,11 +157,14 @@ struct CrashTestOracle {
                 continue
             }
             let token = UInt64(bitPattern: rawToken)
-            if record.vectors?[""] != CrashWorkload.vector(for: token) || record.payload != CrashWorkload.payload(for: token) {
+            var payload = record.payload ?? [:]
+            var p: UInt64?
+            if case .int(let raw)? = payload.removeValue(forKey: "p") { p = UInt64(bitPattern: raw) }
+            if record.vectors?[""] != CrashWorkload.vector(for: token) || payload != CrashWorkload.payload(for: token) {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): point \(id) token \(token): vector or payload differ from what was written")
             }
-            actual[id] = Entry(token: token, version: record.version)
+            actual[id] = Entry(token: token, version: record.version, p: p)
         }
         for problem in collection.verify() {
             report.corrupt += 1
@@ -150,22 +174,67 @@ struct CrashTestOracle {
             report.corrupt += 1
             report.problems.append("cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
         }
+        // Filters (through whatever field indexes survived) agree with the payloads read back.
+        for tag in ["t\(cycle % 97)", "t\((cycle * 7 + 3) % 97)"] {
+            let filter = Filter(must: [.field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag)))))])
+            let want = records.filter { $0.payload?["tag"] == .string(tag) }.map(\.id).sorted()
+            do {
+                let counted = try collection.count(filter: filter)
+                let scrolled = try collection.scroll(limit: Int.max, filter: filter, withPayload: false).points.map(\.id)
+                if counted != want.count || scrolled != want {
+                    report.corrupt += 1
+                    report.problems.append("cycle \(cycle): filter tag=\(tag): count \(counted), scroll \(scrolled.count) points, payloads say \(want.count)")
+                }
+            } catch {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): filtered read failed: \(error)")
+            }
+        }
 
+        // Every payload token a P operation of this cycle (acknowledged or not)
+        // aimed at each id, plus what the point held before the cycle.
+        var anyP: [UInt64: Set<UInt64>] = possibleP
+        for (_, action) in acknowledged {
+            if case .setP(let ptoken, let ids) = action { for id in ids { anyP[id, default: []].insert(ptoken) } }
+        }
+        for (id, entry) in model { if let p = entry.p { anyP[id, default: []].insert(p) } }
         for id in Set(expected.keys).union(actual.keys).union(possibleTokens.keys) {
             let want = expected[id]
             let got = actual[id]
             if want == got { continue }
-            if let got, possibleTokens[id]?.contains(got.token) == true { continue }
-            if got == nil, possiblyDeleted.contains(id) { continue }
-            if let want, let got, want.token == got.token {
-                report.corrupt += 1
-                report.problems.append("cycle \(cycle): point \(id) has the right data but version \(got.version), expected \(want.version)")
-            } else if let want {
+            guard let got else {
+                if possiblyDeleted.contains(id) { continue }
                 report.lost += 1
-                report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should hold token \(want.token) (op \(want.version)), store has \(got.map { "token \($0.token) (op \($0.version))" } ?? "nothing")")
+                report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should hold token \(want!.token) (op \(want!.version)), store has nothing")
+                continue
+            }
+            if let want, got.token == want.token {
+                // The acknowledged upsert is there; an in-flight payload update may have changed `p` after it.
+                if got.p == want.p {
+                    report.corrupt += 1
+                    report.problems.append("cycle \(cycle): point \(id) has the right data but version \(got.version), expected \(want.version)")
+                } else if let p = got.p, possibleP[id]?.contains(p) == true {
+                    continue
+                } else {
+                    report.lost += 1
+                    report.problems.append("cycle \(cycle): acknowledged payload update lost: point \(id) has p \(got.p.map(String.init) ?? "none"), expected \(want.p.map(String.init) ?? "none")")
+                }
+                continue
+            }
+            if possibleTokens[id]?.contains(got.token) == true {
+                // An in-flight upsert replaced the point; payload updates of this
+                // cycle may have reached it after that (their order is unknown).
+                if got.p == nil || anyP[id]?.contains(got.p!) == true { continue }
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): point \(id) holds p \(got.p!), which no payload update wrote")
+                continue
+            }
+            if let want {
+                report.lost += 1
+                report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should hold token \(want.token) (op \(want.version)), store has token \(got.token) (op \(got.version))")
             } else {
                 report.phantom += 1
-                report.problems.append("cycle \(cycle): phantom: point \(id) holds token \(got!.token) (op \(got!.version)) but it should be absent")
+                report.problems.append("cycle \(cycle): phantom: point \(id) holds token \(got.token) (op \(got.version)) but it should be absent")
             }
         }
 

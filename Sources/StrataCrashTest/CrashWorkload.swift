@@ -51,6 +51,11 @@ public enum CrashWorkload {
         ["token": .int(Int64(bitPattern: token)), "tag": .string("t\(token % 97)")]
     }
 
+    /// Field indexes the workload creates and drops while it writes.
+    public static let indexedFields: [(String, PayloadFieldSchema)] = [
+        ("tag", PayloadFieldSchema(.keyword)), ("p", PayloadFieldSchema(.integer)), ("token", PayloadFieldSchema(.integer)),
+    ]
+
     public static func point(id: UInt64, token: UInt64) -> PointStruct {
         PointStruct(id: .number(id), vector: vector(for: token), payload: payload(for: token))
     }
