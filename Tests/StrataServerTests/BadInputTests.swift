@@ -40,7 +40,7 @@ import Testing
         (#"{"batch":{"ids":[3,4],"vectors":[[1,0]]}}"#, "batch has 2 ids but 1 vectors"),
         (#"{"batch":{"ids":[3],"vectors":[[1,0]],"payloads":[{},{}]}}"#, "batch has 1 ids but 2 payloads"),
         (#"{}"#, "exactly one of `points`"),
-        (#"{"points":[],"update_filter":{"must":[{"key":"a","match":{"value":1}}]}}"#, "filtering"),
+        (#"{"points":[],"update_filter":{"must":[{"key":"a","match":{"value":1}}]}}"#, "conditional upserts"),
     ])
     func badUpsertsAreRefusedAndChangeNothing(body: String, expected: String) async throws {
         try await withDocs { client async throws in
@@ -71,7 +71,10 @@ import Testing
             response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":99}"#)
             #expect(response.status == 404)
             response = try await client.send(.put, "/collections/docs/index", json: #"{"field_name":"a"}"#)
-            #expect(response.status == 501)
+            #expect(response.status == 400)
+            #expect(response.body?.errorMessage?.contains("field_schema is required") == true)
+            response = try await client.send(.put, "/collections/docs/index", json: #"{"field_name":"a","field_schema":"keywords"}"#)
+            #expect(response.status == 400)
             response = try await client.send(.get, "/collections/docs/points/abc")
             #expect(response.status == 400)
             response = try await client.send(.delete, "/collections/docs/points")

@@ -1,4 +1,5 @@
 @testable import Strata
+import StrataBinary
 import Testing
 
 @Suite struct ManifestTests {
@@ -6,19 +7,34 @@ import Testing
         checkpoint: 300, nextSegmentID: 8,
         segments: [.init(segmentID: 3, tombstoneGeneration: 0), .init(segmentID: 7, tombstoneGeneration: 2)])
 
-    /// Format version 1, byte for byte (docs/format/manifest.md).
-    @Test func encodingMatchesTheVersion1Golden() throws {
+    static let segmentsPart: [UInt8] = [0x2C, 0x01, 0, 0, 0, 0, 0, 0]  // checkpoint 300
+        + [8, 0, 0, 0, 0, 0, 0, 0]                                       // next_segment_id
+        + [2, 0, 0, 0]                                                   // segment_count
+        + [3, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
+        + [7, 0, 0, 0, 0, 0, 0, 0] + [2, 0, 0, 0, 0, 0, 0, 0]
+
+    /// Format version 2, byte for byte (docs/format/manifest.md): the segments,
+    /// then the payload schema.
+    @Test func encodingMatchesTheVersion2Golden() throws {
+        var withSchema = sample
+        withSchema.payloadSchema = [.init(key: "city", schema: ["type": "keyword"])]
         let golden: [UInt8] = Array("STRATMAN".utf8)
-            + [1, 0, 0, 0] + [0, 0, 0, 0]                      // version, flags
-            + [0x2C, 0x01, 0, 0, 0, 0, 0, 0]                   // checkpoint 300
-            + [8, 0, 0, 0, 0, 0, 0, 0]                         // next_segment_id
-            + [2, 0, 0, 0]                                     // segment_count
-            + [3, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
-            + [7, 0, 0, 0, 0, 0, 0, 0] + [2, 0, 0, 0, 0, 0, 0, 0]
-        let encoded = sample.encoded()
-        #expect(Array(encoded.dropLast(4)) == golden)
-        #expect(encoded.count == golden.count + 4)
-        #expect(try Manifest.decode(encoded, path: "MANIFEST") == sample)
+            + [2, 0, 0, 0] + [0, 0, 0, 0]                      // version, flags
+            + Self.segmentsPart
+            + [1, 0, 0, 0]                                     // field_count
+            + [4] + Array("city".utf8)                         // key
+        let encoded = withSchema.encoded()
+        #expect(Array(encoded.prefix(golden.count)) == golden)
+        #expect(try Manifest.decode(encoded, path: "MANIFEST") == withSchema)
+        #expect(try Manifest.decode(sample.encoded(), path: "MANIFEST") == sample)
+    }
+
+    /// Version 1 files (no payload schema) written by earlier builds still open.
+    @Test func version1FilesAreStillRead() throws {
+        var bytes: [UInt8] = Array("STRATMAN".utf8) + [1, 0, 0, 0] + [0, 0, 0, 0] + Self.segmentsPart
+        let crc = CRC32C.mask(CRC32C.checksum(bytes))
+        bytes += [UInt8(crc & 0xFF), UInt8(crc >> 8 & 0xFF), UInt8(crc >> 16 & 0xFF), UInt8(crc >> 24)]
+        #expect(try Manifest.decode(bytes, path: "MANIFEST") == sample)
     }
 
     /// Any single damaged byte is refused with an error naming the file.

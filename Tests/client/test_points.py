@@ -102,9 +102,8 @@ def test_every_payload_operation(client, name):
     assert client.retrieve(name, ids=[2])[0].payload == {"d": {"e": None}}
     client.clear_payload(name, points_selector=models.PointIdsList(points=[1, 2]))
     assert [r.payload for r in client.retrieve(name, ids=[1, 2])] == [{}, {}]
-    with pytest.raises(UnexpectedResponse) as error:
-        client.set_payload(name, payload={"x": 1}, points=[1], key="nested.path")
-    assert error.value.status_code == 501
+    client.set_payload(name, payload={"x": 1}, points=[1], key="nested.path")
+    assert client.retrieve(name, ids=[1])[0].payload == {"nested": {"path": {"x": 1}}}
 
 
 def test_batch_update_points(client, name):

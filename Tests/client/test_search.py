@@ -96,18 +96,6 @@ def test_legacy_search_endpoints(server, client, name):
     assert [[p["id"] for p in r] for r in batch["result"]] == [want[:2], want[:3]]
 
 
-def test_filters_are_refused_not_ignored(client, name):
-    load(client, name, "Dot", n=20)
-    flt = models.Filter(must=[models.FieldCondition(key="i", match=models.MatchValue(value=3))])
-    for call in [lambda: client.query_points(name, query=[0.0] * 16, query_filter=flt),
-                 lambda: client.scroll(name, scroll_filter=flt),
-                 lambda: client.count(name, count_filter=flt),
-                 lambda: client.delete(name, points_selector=models.FilterSelector(filter=flt))]:
-        with pytest.raises(UnexpectedResponse) as error:
-            call()
-        assert error.value.status_code == 501
-        assert "not supported by Strata yet" in str(error.value)
-    assert client.count(name).count == 20
 
 
 @pytest.mark.parametrize("quantization", [

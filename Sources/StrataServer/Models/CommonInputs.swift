@@ -177,33 +177,30 @@ enum VectorSelector: Decodable, Sendable, Equatable {
     }
 }
 
-/// Any `filter`. Strata has no filters yet (issue 5): an empty filter is
-/// accepted, anything else is refused, never ignored.
+/// A `filter` (Qdrant's filter JSON, docs/filtering.md). A malformed one is a
+/// 400 naming the problem's path; nulls and empty clauses match everything.
 struct FilterInput: Decodable, Sendable {
-    var value: JSONValue
+    var filter: Filter
 
-    init(from decoder: any Decoder) throws { value = try JSONValue(from: decoder) }
-
-    /// True when the filter has no condition at all (`{}`, `{"must": []}`, nulls).
-    var isEmpty: Bool { FilterInput.isEmpty(value) }
-
-    private static func isEmpty(_ value: JSONValue) -> Bool {
-        switch value {
-        case .null: return true
-        case .array(let items): return items.allSatisfy(isEmpty)
-        case .object(let fields):
-            return fields.allSatisfy { key, item in
-                ["must", "should", "must_not", "min_should"].contains(key) && isEmpty(item)
-            }
-        default: return false
+    init(from decoder: any Decoder) throws {
+        let value = try JSONValue(from: decoder)
+        if value == .null {
+            filter = Filter()
+            return
+        }
+        do {
+            filter = try Filter(json: value)
+        } catch {
+            throw APIError.wrongInput(error.message)
         }
     }
 }
 
 extension Optional where Wrapped == FilterInput {
-    /// Throws 501 for a filter with conditions.
-    func requireEmpty() throws(APIError) {
-        if let filter = self, !filter.isEmpty { throw APIError.notSupportedYet("filtering (`filter`)", issue: 5) }
+    /// The engine filter; nil when absent or without conditions.
+    var engine: Filter? {
+        guard let filter = self?.filter, !filter.isEmpty else { return nil }
+        return filter
     }
 }
 
@@ -224,10 +221,17 @@ struct SearchParamsInput: Decodable, Sendable {
     var exact: Bool?
     var quantization: Quantization?
     var indexed_only: Bool?
-    var acorn: JSONValue?
+    var acorn: Acorn?
+
+    struct Acorn: Decodable, Sendable {
+        var enable: Bool?
+        var max_selectivity: Double?
+    }
 
     func engineParams() throws(APIError) -> SearchParams {
-        if let acorn, acorn != .null { throw APIError.notSupportedYet("`params.acorn` (filtered search)", issue: 5) }
+        if let selectivity = acorn?.max_selectivity, !(0...1).contains(selectivity) {
+            throw APIError.validation("acorn.max_selectivity: value \(selectivity) invalid, must be between 0 and 1")
+        }
         if let ef = hnsw_ef, ef < 1 { throw APIError.validation("hnsw_ef: value \(ef) invalid, must be 1 or larger") }
         if let oversampling = quantization?.oversampling, !(oversampling >= 1) {
             throw APIError.validation("oversampling: value \(oversampling) invalid, must be 1.0 or larger")
@@ -237,6 +241,7 @@ struct SearchParamsInput: Decodable, Sendable {
             quantization: quantization.map {
                 QuantizationSearchParams(ignore: $0.ignore ?? false, rescore: $0.rescore ?? true, oversampling: $0.oversampling)
             },
-            indexedOnly: indexed_only ?? false)
+            indexedOnly: indexed_only ?? false,
+            acorn: acorn.map { AcornSearchParams(enable: $0.enable ?? true, maxSelectivity: $0.max_selectivity ?? 0.4) })
     }
 }

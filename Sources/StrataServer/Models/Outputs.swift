@@ -252,6 +252,11 @@ struct CollectionInfoOutput: Encodable {
         let config = collection.config
         let storage = collection.storageInfo
         points_count = collection.count()
+        for field in collection.payloadSchema {
+            var info: [String: JSONValue] = ["data_type": .string(field.schema.type.rawValue), "points": .int(Int64(field.points))]
+            if field.schema.type == .text || field.schema != PayloadFieldSchema(field.schema.type) { info["params"] = field.schema.json }
+            payload_schema[field.key] = .object(info)
+        }
         // Vectors in segments that carry a graph for them (Qdrant counts the
         // vectors its HNSW indexes cover); the rest are scanned exactly.
         indexed_vectors_count = config.vectors.keys.reduce(0) { total, name in

@@ -40,7 +40,7 @@ struct UpsertInput: Decodable, Sendable {
 
     /// The engine's points, or 400/422 saying what is wrong.
     func engineBatch() throws(APIError) -> [PointStruct] {
-        try update_filter.requireEmpty()
+        if update_filter.engine != nil { throw APIError.notSupportedYet("conditional upserts (`update_filter`)") }
         try requireAbsent(shard_key, "shard_key")
         if let update_mode, update_mode != "upsert" { throw APIError.notSupportedYet("update_mode `\(update_mode)`") }
         switch (points, batch) {
@@ -76,15 +76,29 @@ struct PointsSelectorInput: Decodable, Sendable {
     var filter: FilterInput?
     var shard_key: JSONValue?
 
-    func ids() throws(APIError) -> [PointID] {
+    func selection() throws(APIError) -> PointSelection {
         try requireAbsent(shard_key, "shard_key")
-        if filter != nil {
+        if let filter {
             // Even an empty filter selects something (every point), so it is never ignored.
             if points != nil { throw APIError.jsonDeserialize("give either `points` or `filter`, not both") }
-            throw APIError.notSupportedYet("selecting points by `filter`", issue: 5)
+            return .filter(filter.filter)
         }
-        guard let points else { throw APIError.jsonDeserialize("missing field `points` (a list of point ids)") }
-        return points.map(\.id)
+        guard let points else { throw APIError.jsonDeserialize("missing field `points` (a list of point ids) or `filter`") }
+        return .ids(points.map(\.id))
+    }
+}
+
+/// The points an operation targets: listed, or those a filter matches when
+/// the operation runs (resolved to ids then; the ids are what is logged).
+enum PointSelection: Sendable {
+    case ids([PointID])
+    case filter(Filter)
+
+    func resolve(in collection: Strata.Collection) throws -> [PointID] {
+        switch self {
+        case .ids(let ids): return ids
+        case .filter(let filter): return try collection.ids(matching: filter)
+        }
     }
 }
 
@@ -96,9 +110,11 @@ struct SetPayloadInput: Decodable, Sendable {
     var key: String?
     var shard_key: JSONValue?
 
-    func ids() throws(APIError) -> [PointID] {
-        if key != nil { throw APIError.notSupportedYet("setting payload under a nested `key`") }
-        return try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).ids()
+    func selection() throws(APIError) -> PointSelection {
+        if let key {
+            do { _ = try PayloadPath(key) } catch { throw APIError.wrongInput(error.message) }
+        }
+        return try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).selection()
     }
 }
 
@@ -109,8 +125,11 @@ struct DeletePayloadInput: Decodable, Sendable {
     var filter: FilterInput?
     var shard_key: JSONValue?
 
-    func ids() throws(APIError) -> [PointID] {
-        try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).ids()
+    func selection() throws(APIError) -> PointSelection {
+        for key in keys {
+            do { _ = try PayloadPath(key) } catch { throw APIError.wrongInput(error.message) }
+        }
+        return try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).selection()
     }
 }
 
@@ -131,7 +150,68 @@ struct ScrollInput: Decodable, Sendable {
     var with_payload: PayloadSelector?
     var with_vector: VectorSelector?
     var with_vectors: VectorSelector?
-    var order_by: JSONValue?
+    var order_by: OrderByInput?
+    var shard_key: JSONValue?
+}
+
+/// `order_by`: a key, or `{"key", "direction": "asc"|"desc", "start_from": number or datetime}`.
+struct OrderByInput: Decodable, Sendable {
+    var key: String
+    var descending: Bool
+    var startFrom: Double?
+
+    private struct Object: Decodable {
+        var key: String
+        var direction: String?
+        var start_from: JSONValue?
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let key = try? String(from: decoder) {
+            self.key = key
+            descending = false
+            return
+        }
+        let object = try Object(from: decoder)
+        key = object.key
+        switch object.direction {
+        case nil, "asc": descending = false
+        case "desc": descending = true
+        case let other?: throw APIError.wrongInput("order_by.direction must be \"asc\" or \"desc\", got \"\(other)\"")
+        }
+        switch object.start_from {
+        case nil, .null?: startFrom = nil
+        case .string(let text)?:
+            guard let micros = Datetime.microseconds(text) else {
+                throw APIError.wrongInput("order_by.start_from: \"\(text)\" is not a number or an RFC 3339 datetime")
+            }
+            startFrom = Double(micros)
+        case let value?:
+            guard let number = value.number else { throw APIError.wrongInput("order_by.start_from must be a number or a datetime") }
+            startFrom = number
+        }
+    }
+}
+
+/// `PUT /collections/{c}/index` (Qdrant's `CreateFieldIndex`).
+struct CreateFieldIndexInput: Decodable, Sendable {
+    var field_name: String
+    var field_schema: JSONValue?
+
+    func schema() throws(APIError) -> PayloadFieldSchema {
+        guard let field_schema, field_schema != .null else {
+            throw APIError.wrongInput("field_schema is required (keyword, integer, float, bool, geo, text, datetime, uuid)")
+        }
+        do { return try PayloadFieldSchema(json: field_schema) } catch { throw APIError.wrongInput(error.message) }
+    }
+}
+
+/// `POST /collections/{c}/facet` (Qdrant's `FacetRequest`).
+struct FacetInput: Decodable, Sendable {
+    var key: String
+    var limit: Int?
+    var filter: FilterInput?
+    var exact: Bool?
     var shard_key: JSONValue?
 }
 

@@ -85,9 +85,8 @@ struct QueryRequestInput: Decodable, Sendable {
     var lookup_from: JSONValue?
     var shard_key: JSONValue?
 
-    /// Rejects what Strata cannot answer yet (filters, prefetch, lookup_from).
+    /// Rejects what Strata cannot answer yet (prefetch, lookup_from).
     func checkSupported() throws(APIError) {
-        try filter.requireEmpty()
         switch prefetch {
         case nil, .null?: break
         case .array(let items)? where items.isEmpty: break

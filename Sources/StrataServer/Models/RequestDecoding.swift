@@ -120,15 +120,17 @@ extension RequestDecoding {
         }
         let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
         attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch()).check(against: config) }
-        attempt(PointsSelectorInput.self) { _ = try $0.ids() }
-        attempt(SetPayloadInput.self) { _ = try $0.ids() }
-        attempt(DeletePayloadInput.self) { _ = try $0.ids() }
+        attempt(PointsSelectorInput.self) { _ = try $0.selection() }
+        attempt(SetPayloadInput.self) { _ = try $0.selection() }
+        attempt(DeletePayloadInput.self) { _ = try $0.selection() }
+        attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
+        attempt(FacetInput.self) { _ = $0.filter.engine }
         attempt(RetrieveInput.self) { input in
             let selector = input.with_payload ?? .all
             _ = selector.apply(["a": ["b": 1], "c": 2])
         }
         attempt(ScrollInput.self)
-        attempt(CountInput.self) { _ = $0.filter?.isEmpty }
+        attempt(CountInput.self) { _ = $0.filter.engine }
         attempt(BatchUpdateInput.self) { input in
             for operation in input.operations { try PreparedUpdate(operation).check(against: config) }
         }

@@ -2,36 +2,78 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// Payload: set (merge keys), overwrite, delete keys, clear.
+/// Payload: set (merge keys, optionally under a nested `key`), overwrite,
+/// delete keys, clear — by ids or by filter; field indexes; facets.
 extension StrataHTTPServer {
     func addPayloadRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request)
-            let ids = try input.ids()
-            return try Reply.ok(try await self.write { try await collection.setPayload(input.payload, for: ids) }, context: context)
+            let selection = try input.selection()
+            return try Reply.ok(try await self.write {
+                try await collection.setPayload(input.payload, for: try selection.resolve(in: collection), key: input.key)
+            }, context: context)
         }
 
         router.put("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request)
-            let ids = try input.ids()
-            return try Reply.ok(try await self.write { try await collection.overwritePayload(input.payload, for: ids) },
-                                context: context)
+            if input.key != nil { throw APIError.wrongInput("`key` applies to set_payload (POST), not to overwrite_payload") }
+            let selection = try input.selection()
+            return try Reply.ok(try await self.write {
+                try await collection.overwritePayload(input.payload, for: try selection.resolve(in: collection))
+            }, context: context)
         }
 
         router.post("/collections/{collection_name}/points/payload/delete") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(DeletePayloadInput.self, from: request)
-            let ids = try input.ids()
-            return try Reply.ok(try await self.write { try await collection.deletePayloadKeys(input.keys, for: ids) },
-                                context: context)
+            let selection = try input.selection()
+            return try Reply.ok(try await self.write {
+                try await collection.deletePayloadKeys(input.keys, for: try selection.resolve(in: collection))
+            }, context: context)
         }
 
         router.post("/collections/{collection_name}/points/payload/clear") { request, context in
             let collection = try self.collection(context, .write)
-            let ids = try await self.decode(PointsSelectorInput.self, from: request).ids()
-            return try Reply.ok(try await self.write { try await collection.clearPayload(for: ids) }, context: context)
+            let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            return try Reply.ok(try await self.write { try await collection.clearPayload(for: try selection.resolve(in: collection)) },
+                                context: context)
+        }
+
+        router.put("/collections/{collection_name}/index") { request, context in
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(CreateFieldIndexInput.self, from: request)
+            let schema = try input.schema()
+            return try Reply.ok(try await self.write { try await collection.createFieldIndex(input.field_name, schema: schema) },
+                                context: context)
+        }
+
+        router.delete("/collections/{collection_name}/index/{field_name}") { _, context in
+            let collection = try self.collection(context, .write)
+            let key = context.parameters.get("field_name") ?? ""
+            return try Reply.ok(try await self.write { try await collection.deleteFieldIndex(key) }, context: context)
+        }
+
+        router.post("/collections/{collection_name}/facet") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(FacetInput.self, from: request)
+            try requireAbsent(input.shard_key, "shard_key")
+            let limit = input.limit ?? 10
+            guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
+            return try await self.answer(context) {
+                FacetResultOutput(hits: try collection.facet(input.key, filter: input.filter.engine, limit: limit)
+                    .map { FacetResultOutput.Hit(value: $0.value, count: $0.count) })
+            }
         }
     }
+}
+
+/// Qdrant's `FacetResponse`.
+struct FacetResultOutput: Encodable, Sendable {
+    struct Hit: Encodable, Sendable {
+        var value: JSONValue
+        var count: Int
+    }
+    var hits: [Hit]
 }

@@ -44,8 +44,8 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
-            let ids = try await self.decode(PointsSelectorInput.self, from: request).ids()
-            return try Reply.ok(try await self.write { try await collection.delete(ids) }, context: context)
+            let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            return try Reply.ok(try await self.write { try await collection.delete(try selection.resolve(in: collection)) }, context: context)
         }
 
         router.post("/collections/{collection_name}/points/batch") { request, context in
@@ -65,15 +65,24 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/scroll") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(ScrollInput.self, from: request)
-            try input.filter.requireEmpty()
-            try requireAbsent(input.order_by, "order_by")
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
+            let filter = input.filter.engine
+            if let orderBy = input.order_by {
+                // Ordered by a payload field: one page from start_from, no next offset (as Qdrant).
+                if input.offset != nil { throw APIError.wrongInput("`offset` cannot be used with `order_by`; use order_by.start_from") }
+                return try await self.answer(context) {
+                    let records = try collection.scroll(
+                        orderBy: Strata.Collection.OrderBy(key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom),
+                        limit: limit, filter: filter, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
+                    return ScrollResultOutput(points: records.map { RecordOutput($0, payload: payload, vector: vectors) }, next_page_offset: nil)
+                }
+            }
             return try await self.answer(context) {
-                let page = try collection.scroll(offset: input.offset?.id, limit: limit,
+                let page = try collection.scroll(offset: input.offset?.id, limit: limit, filter: filter,
                                                  withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
                 return ScrollResultOutput(points: page.points.map { RecordOutput($0, payload: payload, vector: vectors) },
                                           next_page_offset: page.nextOffset)
@@ -83,9 +92,10 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/count") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(CountInput.self, from: request)
-            try input.filter.requireEmpty()
             try requireAbsent(input.shard_key, "shard_key")
-            return try await self.answer(context) { CountResultOutput(count: collection.count()) }
+            return try await self.answer(context) {
+                CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true))
+            }
         }
     }
 }
@@ -93,20 +103,20 @@ extension StrataHTTPServer {
 /// One checked operation of `points/batch`, ready to apply.
 enum PreparedUpdate: Sendable {
     case upsert([PointStruct])
-    case delete([PointID])
-    case setPayload(Payload, [PointID])
-    case overwritePayload(Payload, [PointID])
-    case deletePayload([String], [PointID])
-    case clearPayload([PointID])
+    case delete(PointSelection)
+    case setPayload(Payload, PointSelection, key: String?)
+    case overwritePayload(Payload, PointSelection)
+    case deletePayload([String], PointSelection)
+    case clearPayload(PointSelection)
 
     init(_ input: UpdateOperationInput) throws(APIError) {
         switch input {
         case .upsert(let upsert): self = .upsert(try upsert.engineBatch())
-        case .delete(let selector): self = .delete(try selector.ids())
-        case .setPayload(let set): self = .setPayload(set.payload, try set.ids())
-        case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.ids())
-        case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.ids())
-        case .clearPayload(let selector): self = .clearPayload(try selector.ids())
+        case .delete(let selector): self = .delete(try selector.selection())
+        case .setPayload(let set): self = .setPayload(set.payload, try set.selection(), key: set.key)
+        case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.selection())
+        case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.selection())
+        case .clearPayload(let selector): self = .clearPayload(try selector.selection())
         }
     }
 
@@ -134,11 +144,13 @@ enum PreparedUpdate: Sendable {
     func apply(to collection: Strata.Collection) async throws -> UpdateResult {
         switch self {
         case .upsert(let points): try await collection.upsert(points)
-        case .delete(let ids): try await collection.delete(ids)
-        case .setPayload(let payload, let ids): try await collection.setPayload(payload, for: ids)
-        case .overwritePayload(let payload, let ids): try await collection.overwritePayload(payload, for: ids)
-        case .deletePayload(let keys, let ids): try await collection.deletePayloadKeys(keys, for: ids)
-        case .clearPayload(let ids): try await collection.clearPayload(for: ids)
+        case .delete(let selection): try await collection.delete(try selection.resolve(in: collection))
+        case .setPayload(let payload, let selection, let key):
+            try await collection.setPayload(payload, for: try selection.resolve(in: collection), key: key)
+        case .overwritePayload(let payload, let selection):
+            try await collection.overwritePayload(payload, for: try selection.resolve(in: collection))
+        case .deletePayload(let keys, let selection): try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
+        case .clearPayload(let selection): try await collection.clearPayload(for: try selection.resolve(in: collection))
         }
     }
 }

@@ -48,8 +48,8 @@ enum SearchEngine {
         let using = input.using ?? CollectionConfig.defaultVectorName
         guard let query = input.query else {
             // No query: points in id order (Qdrant's behaviour), score 0.
-            let page = try collection.scroll(offset: nil, limit: offset + limit, withPayload: payload.wantsPayload,
-                                             withVector: vectors.wantsVectors)
+            let page = try collection.scroll(offset: nil, limit: offset + limit, filter: input.filter.engine,
+                                             withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
             return page.points.dropFirst(offset).map {
 ScoredPointOutput(unscored: $0, payload: payload, vector: vectors)
             }
@@ -57,25 +57,24 @@ ScoredPointOutput(unscored: $0, payload: payload, vector: vectors)
         guard case .nearest(let nearest) = query else { throw APIError.notSupportedYet("this query kind") }
         return try nearestPoints(
             nearest, using: using, limit: limit, offset: offset, params: try input.params?.engineParams() ?? SearchParams(),
-            scoreThreshold: input.score_threshold, payload: payload, vectors: vectors, in: collection)
+            filter: input.filter.engine, scoreThreshold: input.score_threshold, payload: payload, vectors: vectors, in: collection)
     }
 
     static func search(_ input: SearchRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
-        try input.filter.requireEmpty()
         try requireAbsent(input.shard_key, "shard_key")
         guard input.limit >= 1 else { throw APIError.validation("limit: value \(input.limit) invalid, must be 1 or larger") }
         let offset = input.offset ?? 0
         guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
         return try nearestPoints(
             .vector(input.vector.vector), using: input.vector.name, limit: input.limit, offset: offset,
-            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold,
+            params: try input.params?.engineParams() ?? SearchParams(), filter: input.filter.engine, scoreThreshold: input.score_threshold,
             payload: input.with_payload ?? .none, vectors: input.with_vector ?? input.with_vectors ?? .none, in: collection)
     }
 
     /// The `limit` nearest points after skipping `offset`. A query by point id
     /// uses that point's vector `using` and leaves the point itself out.
     static func nearestPoints(
-        _ nearest: NearestInput, using: String, limit: Int, offset: Int, params: SearchParams, scoreThreshold: Float?,
+        _ nearest: NearestInput, using: String, limit: Int, offset: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
         payload: PayloadSelector, vectors: VectorSelector, in collection: Strata.Collection
     ) throws -> [ScoredPointOutput] {
         let vector: [Float]
@@ -99,7 +98,7 @@ ScoredPointOutput(unscored: $0, payload: payload, vector: vectors)
         let (wanted, overflow) = (limit + offset).addingReportingOverflow(excluded == nil ? 0 : 1)
         guard !overflow, wanted <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
         var hits = try collection.search(
-            vector, using: using, limit: wanted, params: params, scoreThreshold: scoreThreshold,
+            vector, using: using, limit: wanted, params: params, filter: filter, scoreThreshold: scoreThreshold,
             withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
         if let excluded { hits.removeAll { $0.id == excluded } }
         return hits.dropFirst(offset).prefix(limit).map { ScoredPointOutput($0, payload: payload, vector: vectors) }
