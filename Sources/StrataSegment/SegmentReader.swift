@@ -191,12 +191,18 @@ public final class SegmentReader: @unchecked Sendable {
     /// The field keys that have a `payload_index[<key>]` section.
     public var fieldIndexKeys: [String] { layout.fieldIndexSections.keys.sorted() }
 
-    /// The bytes of the payload field index of `key` (checked for bounds at
-    /// open; its checksum by `verifyAll`), valid while the reader lives.
-    public func fieldIndexSection(_ key: String) -> UnsafeRawBufferPointer? {
+    /// The bytes of the payload field index of `key`, after checking the
+    /// section's checksum (the caller decodes all of it anyway), valid while
+    /// the reader lives. Throws `.corruption` naming the file and section.
+    public func fieldIndexSection(_ key: String) throws(SegmentError) -> UnsafeRawBufferPointer? {
         guard let index = layout.fieldIndexSections[key] else { return nil }
         let entry = layout.sections[index]
-        return UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+        let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+        guard SegmentFormat.maskedCRC(section) == entry.crc else {
+            throw SegmentError(code: .corruption, file: path, section: entry.displayName,
+                               message: "segment \(path), section \(entry.displayName): checksum mismatch")
+        }
+        return section
     }
 
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no

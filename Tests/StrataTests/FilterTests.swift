@@ -1,6 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataIO
+import StrataSegment
 import StrataTestSupport
 import Testing
 
@@ -102,6 +103,42 @@ import Testing
             #expect(c.storageInfo.mutablePoints == 0)
             for filter in filters.prefix(40) { try Self.check(c, model, filter, queries: queries) }
             db!.close()
+        }
+    }
+}
+
+/// Payload index sections on disk: written with the segment, read back at
+/// open, damage detected and named.
+@Suite struct PayloadIndexFileTests {
+    @Test func indexesAreWrittenIntoSegmentsAndDamageIsNamed() async throws {
+        try await withTemporaryDirectory { dir in
+            var data = FilterTestData(seed: 11)
+            var db = try Database.open(at: dir)
+            let c = try db.createCollection("c", config: FilterTests.config())
+            try await c.createFieldIndex("city", schema: PayloadFieldSchema(.keyword))
+            try await c.upsert((0..<100).map { data.point($0) })
+            try c.flush()
+            let segment = try #require(c.storageInfo.segments.first)
+            #expect(segment.sections.contains { $0.name == "payload_index[city]" })
+            let paris = Filter(must: [.field(FieldCondition(key: try PayloadPath("city"), .match(.value(.keyword("Paris")))))])
+            let before = try c.count(filter: paris)
+            db.close()
+            // Reopen: the index comes from the section (same answers).
+            db = try Database.open(at: dir)
+            #expect(try db.collection("c").count(filter: paris) == before)
+            db.close()
+            // Flip one byte inside the section: opening names the file and section.
+            let reader = try SegmentReader.open(path: segment.path, fileSystem: POSIXFileSystem())
+            let range = try #require(reader.sectionRanges.first { $0.name == "payload_index[city]" }?.range)
+            let handle = try #require(FileHandle(forUpdatingAtPath: segment.path))
+            try handle.seek(toOffset: UInt64(range.lowerBound + range.count / 2))
+            let byte = try #require(try handle.read(upToCount: 1)?.first)
+            try handle.seek(toOffset: UInt64(range.lowerBound + range.count / 2))
+            try handle.write(contentsOf: Data([byte ^ 0x40]))
+            try handle.close()
+            let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
+            #expect(error?.code == .corruption)
+            #expect(error?.message.contains("payload_index[city]") == true && error?.message.contains(segment.path) == true)
         }
     }
 }

@@ -81,7 +81,13 @@ final class ImmutableSegment: @unchecked Sendable {
         self.graphs = graphs
         self.quantized = quantized
         for (key, schema) in payloadSchema {
-            if let bytes = reader.fieldIndexSection(key.description) {
+            let section: UnsafeRawBufferPointer?
+            do {
+                section = try reader.fieldIndexSection(key.description)
+            } catch {
+                throw StrataError(.corruption, error.description, cause: error)
+            }
+            if let bytes = section {
                 let index: FieldIndex
                 do {
                     index = try FieldIndex.decode(bytes, key: key, pointCount: reader.pointCount)
