@@ -13,7 +13,7 @@ import Testing
         case truncatedInHeader, truncatedInContent, missingEndMarker, contentChecksumMismatch, sidecarChecksumMismatch
         case explicitChecksumMismatch, wrongFormatVersion, notAStrataSnapshot, fileNotInManifest, manifestFileMissing
         case walDoesNotReachOpNum, badHeaderChecksum, dataAfterEndMarker, unsafePathInManifest, manifestNotFirst
-        case manifestNamesLiveDataDirectoryFile
+        case manifestNamesLiveDataDirectoryFile, nonZeroPadding
 
         var testDescription: String { rawValue }
     }
@@ -43,6 +43,7 @@ import Testing
         case .unsafePathInManifest: return "lists an unsafe file"
         case .manifestNotFirst: return "starts with config.json, not snapshot.json"
         case .manifestNamesLiveDataDirectoryFile: return "may not replace the data directory's LOCK"
+        case .nonZeroPadding: return "is not zero"
         }
     }
 
@@ -109,6 +110,11 @@ import Testing
             raw[512 + (entries[0].content.count + 511) / 512 * 512 + 3] ^= 0x01  // a byte of the second header's name
             bytes = raw
         case .dataAfterEndMarker: bytes = writeRawTar(entries) + [0, 0, 7]
+        case .nonZeroPadding:
+            var raw = writeRawTar(entries)
+            precondition(entries[0].content.count % 512 != 0)
+            raw[512 + entries[0].content.count] = 0x20  // the first padding byte after snapshot.json
+            bytes = raw
         case .unsafePathInManifest:
             editManifestFile(&entries, path: "config.json") { $0["path"] = "../config.json" }
         case .manifestNotFirst: entries.swapAt(0, config)

@@ -176,6 +176,10 @@ final class TarReader {
                 let buffer = UnsafeMutableRawBufferPointer(rebasing: raw[..<padding])
                 try readExactly(into: buffer, what: "padding of \(entry)")
                 hasher.update(UnsafeRawBufferPointer(buffer))
+                guard buffer.allSatisfy({ $0 == 0 }) else {
+                    throw StrataError(.corruption,
+                        "snapshot archive \(path): the padding after entry \(entry) (byte \(position - UInt64(padding))) is not zero; the archive is damaged")
+                }
             }
         }
         pendingContent = nil
