@@ -143,8 +143,7 @@ struct CrashTestSnapshotCheck {
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let database = try Database.open(at: scratch)
         defer { database.close() }
-        let result = try database.restoreSnapshot(from: [path], as: "scratch")
-        _ = result
+        try database.restoreSnapshot(from: [path], as: "scratch")
         return try state(of: try database.collection("scratch"))
     }
 }
