@@ -85,6 +85,8 @@ let package = Package(
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
                 "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload",
+                // SHA-256 of snapshot files and archives (docs/format/snapshot.md).
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -38,7 +38,7 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Test the relaxed durability mode with this sync interval (default: durable mode).")
     var periodicSyncMs: Int?
 
-    @Option(name: .long, help: "basic (upserts and deletes) or optimizer (also tiny segments, constant flushes, merges, vacuums and WAL truncation).")
+    @Option(name: .long, help: "basic (upserts and deletes), optimizer (also tiny segments, constant flushes, merges, vacuums and WAL truncation) or snapshot (also snapshots, incremental snapshots and restores into collection `restored`, all checked after each kill).")
     var workload: String = "basic"
 
     @Flag(name: .long, help: "Do not print a progress line per cycle (to standard error).")

@@ -7,7 +7,7 @@ struct StrataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Strata, a disk-first vector database.",
-        subcommands: [ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
+        subcommands: [ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
     )
 }
 
@@ -16,6 +16,7 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print one JSON line per result.",
-        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self, BenchFilteredCommand.self]
+        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self,
+                      BenchFilteredCommand.self, BenchSnapshotCommand.self]
     )
 }

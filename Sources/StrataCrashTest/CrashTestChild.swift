@@ -34,6 +34,9 @@ public enum CrashTestChild {
                     await runWriter(collection, writer: writer, seed: seed, cycle: cycle)
                 }
             }
+            if workload == .snapshot {
+                group.addTask { await runSnapshots(db) }
+            }
             if workload == .optimizer {
                 // Flushes and merges on a thread of their own (they block), as
                 // fast as they go, on top of the background optimizer.
@@ -111,6 +114,45 @@ public enum CrashTestChild {
                 emit("E \(writer) \(sequence) \(error)".replacingOccurrences(of: "\n", with: " "))
                 return
             }
+        }
+    }
+
+    /// Snapshots and restores on a thread of their own (they block), reporting
+    ///
+    ///     S <archive name> <op_num> full|incremental    a snapshot was published
+    ///     R <archive name>                               about to restore it as `restored`
+    ///     RA <archive name>                              the restore finished
+    ///
+    /// Every third snapshot builds on the one before; every third round
+    /// restores the latest full snapshot over collection `restored`.
+    static func runSnapshots(_ db: Database) async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                var round = 0
+                var previous: SnapshotDescription?
+                var lastFull: SnapshotDescription?
+                while true {
+                    round += 1
+                    do {
+                        let incremental = round % 3 == 2 ? previous : nil
+                        let snapshot = try db.createSnapshot(of: CrashWorkload.collectionName, incrementalFrom: incremental?.path)
+                        emit("S \(snapshot.name) \(snapshot.opNum ?? 0) \(incremental == nil ? "full" : "incremental")")
+                        previous = snapshot
+                        if incremental == nil { lastFull = snapshot }
+                        if round % 3 == 0, let source = lastFull {
+                            emit("R \(source.name)")
+                            try db.restoreSnapshot(from: [source.path], as: CrashWorkload.restoredCollectionName, overwrite: true)
+                            emit("RA \(source.name)")
+                        }
+                    } catch {
+                        emit("E snapshot \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
+                        done.resume()
+                        return
+                    }
+                    usleep(3000)
+                }
+            }
+            thread.start()
         }
     }
 

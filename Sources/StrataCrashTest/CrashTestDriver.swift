@@ -42,12 +42,17 @@ public struct CrashTestSummary: Sendable {
     public var corrupt = 0
     /// Human-readable descriptions of the first problems found.
     public var problems: [String] = []
+    /// Snapshots published and restores finished by the child (workload `snapshot`).
+    public var snapshots = 0
+    public var restores = 0
 
     public var isClean: Bool { lost == 0 && phantom == 0 && corrupt == 0 }
 
     /// `crashtest: cycles=N acked=A lost=L phantom=P corrupt=C`
+    /// (plus ` snapshots=S restores=R` for the snapshot workload)
     public var line: String {
         "crashtest: cycles=\(cycles) acked=\(acked) lost=\(lost) phantom=\(phantom) corrupt=\(corrupt)"
+            + (snapshots + restores > 0 ? " snapshots=\(snapshots) restores=\(restores)" : "")
     }
 }
 
@@ -58,19 +63,29 @@ public enum CrashTestDriver {
     public static func run(_ options: CrashTestOptions, progress: (String) -> Void = { _ in }) throws -> CrashTestSummary {
         var rng = SplitMix64(seed: options.seed)
         var oracle = CrashTestOracle()
+        var snapshotCheck = CrashTestSnapshotCheck()
         var summary = CrashTestSummary()
         for cycle in 1...max(options.cycles, 1) {
             let delay = options.minKillDelayMilliseconds
                 + Int(rng.next() % UInt64(max(options.maxKillDelayMilliseconds - options.minKillDelayMilliseconds, 1)))
             let output = try runChild(options, cycle: UInt32(cycle), killAfterMilliseconds: delay)
-            let cycleReport = oracle.verify(childOutput: output, directory: options.directory, cycle: cycle, seed: options.seed)
+            var cycleReport = oracle.verify(childOutput: output, directory: options.directory, cycle: cycle, seed: options.seed)
+            var snapshotNote = ""
+            if options.workload == .snapshot {
+                let snapshots = snapshotCheck.verify(childOutput: output, directory: options.directory, cycle: cycle)
+                cycleReport.corrupt += snapshots.problems.count
+                cycleReport.problems += snapshots.problems
+                summary.snapshots += snapshots.snapshots
+                summary.restores += snapshots.restores
+                snapshotNote = ", snapshots \(snapshots.snapshots), restores \(snapshots.restores)"
+            }
             summary.cycles += 1
             summary.acked += cycleReport.acked
             summary.lost += cycleReport.lost
             summary.phantom += cycleReport.phantom
             summary.corrupt += cycleReport.corrupt
             summary.problems.append(contentsOf: cycleReport.problems.prefix(max(0, 20 - summary.problems.count)))
-            progress("cycle \(cycle)/\(options.cycles): killed after \(delay) ms, acked \(cycleReport.acked), in flight \(cycleReport.inFlight), points \(oracle.pointCount)"
+            progress("cycle \(cycle)/\(options.cycles): killed after \(delay) ms, acked \(cycleReport.acked), in flight \(cycleReport.inFlight), points \(oracle.pointCount)\(snapshotNote)"
                 + (cycleReport.isClean ? "" : " — PROBLEMS: lost=\(cycleReport.lost) phantom=\(cycleReport.phantom) corrupt=\(cycleReport.corrupt)"))
             if !cycleReport.isClean {
                 summary.problems.insert(

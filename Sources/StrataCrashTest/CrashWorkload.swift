@@ -9,6 +9,8 @@ import StrataIO
 /// are pure functions of the token.
 public enum CrashWorkload {
     public static let collectionName = "crashtest"
+    /// Where the snapshot workload restores its snapshots.
+    public static let restoredCollectionName = "restored"
     public static let dimension = 16
     /// Ids are drawn from 0..<idSpace so upserts overwrite and deletes hit.
     public static let idSpace: UInt64 = 1500
@@ -22,6 +24,11 @@ public enum CrashWorkload {
         switch workload {
         case .basic:
             return CollectionConfig(size: dimension, distance: .euclid)
+        case .snapshot:
+            return CollectionConfig(
+                size: dimension, distance: .euclid,
+                optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
+                                             indexingThresholdKB: 256, flushIntervalSec: 1))
         case .optimizer:
             return CollectionConfig(
                 size: dimension, distance: .euclid,
@@ -37,6 +44,10 @@ public enum CrashWorkload {
         /// The same, plus tiny segments and a task that keeps calling
         /// `flush()` and `optimize()`; the WAL is truncated constantly.
         case optimizer
+        /// The same as basic, plus a thread that keeps taking snapshots (full
+        /// and incremental) and restoring the latest full one as collection
+        /// `restored` (`CrashTestSnapshotCheck` checks them after each kill).
+        case snapshot
     }
 
     /// The vector stored for `token`: values in [-1, 1), exactly representable

@@ -48,6 +48,13 @@ final class AliasTable: Sendable {
 
     var snapshot: [String: String] { table.withLock { $0 } }
 
+    /// Reads the file again (after a full-storage restore replaced it).
+    func reload() throws {
+        let fresh = try Self.load(directory: parentDirectory(of: path), fileSystem: fileSystem)
+        let aliases = fresh.snapshot
+        table.withLock { $0 = aliases }
+    }
+
     /// Applies `change` to a copy of the table, writes the copy durably, then
     /// publishes it. If `change` or the write throws, nothing changes.
     func update(_ change: (inout [String: String]) throws -> Void) throws {

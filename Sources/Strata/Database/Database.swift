@@ -25,7 +25,7 @@ public final class Database: Sendable {
     public let options: DatabaseOptions
     let fileSystem: any FileSystem
     private let lock: FileLock
-    private let state: Protected<State>
+    let state: Protected<State>
     /// Collection aliases (Database+Aliases.swift).
     let aliasTable: AliasTable
 
@@ -70,6 +70,8 @@ public final class Database: Sendable {
             }
             let collectionsPath = joinPath(path, collectionsDirectory)
             if fileSystem.fileKind(collectionsPath) == nil { try fileSystem.createDirectoryDurably(collectionsPath) }
+            // Finish or roll back an interrupted restore first (Snapshots/RestoreJournal.swift).
+            try recoverSnapshotWork(at: path, options: options, fileSystem: fileSystem)
             var collections: [String: Collection] = [:]
             for name in try fileSystem.listDirectory(collectionsPath) {
                 let entry = joinPath(collectionsPath, name)
@@ -183,7 +185,7 @@ public final class Database: Sendable {
 
     deinit { close() }
 
-    private func checkOpen(_ state: State) throws {
+    func checkOpen(_ state: State) throws {
         if state.closed { throw StrataError(.closed, "the database at \(path) is closed") }
     }
 

@@ -8,10 +8,16 @@ public struct DatabaseOptions: Sendable, Equatable {
     /// has not yet written and indexed hold more than this many bytes of vectors
     /// (ingest faster than indexing). Bounds that RAM; `Int.max` turns it off.
     public var maxUnindexedBytes: Int
+    /// Where snapshot archives are written and listed; nil means
+    /// `<data-dir>/snapshots`. Collection snapshots go in a subdirectory
+    /// named after the collection, full-storage snapshots in the directory itself.
+    public var snapshotsDirectory: String?
 
-    public init(durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30) {
+    public init(durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,
+                snapshotsDirectory: String? = nil) {
         self.durability = durability
         self.walFileSize = walFileSize
         self.maxUnindexedBytes = maxUnindexedBytes
+        self.snapshotsDirectory = snapshotsDirectory
     }
 }

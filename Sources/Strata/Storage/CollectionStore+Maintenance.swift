@@ -86,7 +86,7 @@ extension CollectionStore {
         }
     }
 
-    private func oldestFrozen() -> FrozenSegment? { withStateLock { $0.frozen.first } }
+    func oldestFrozen() -> FrozenSegment? { withStateLock { $0.frozen.first } }
 
     /// Seals the mutable segment without writing it (tests use this to let
     /// operations arrive between a seal and its publish).
@@ -100,7 +100,7 @@ extension CollectionStore {
     }
 
     /// Writes a frozen segment as an immutable one and publishes it.
-    private func flush(_ segment: FrozenSegment) throws {
+    func flush(_ segment: FrozenSegment) throws {
         let points = segment.segment.buildPoints()
         let id = withStateLock { state -> UInt64 in
             defer { state.manifest.nextSegmentID += 1 }
