@@ -41,6 +41,15 @@ echo "== qdrant-edge"
 echo "== strata"
 "$BIN" bench filtered --data "$DATA" --filters Benchmarks/filtered_filters.json --queries "$QUERIES" --ef "$EFS" --json \
   > "$OUT/strata.jsonl"
+echo "== strata, plain filtered walk (acorn off), the graph-walking filters only"
+python3 - > "$OUT/graph-filters.json" <<'PY'
+import json
+spec = json.load(open("Benchmarks/filtered_filters.json"))
+spec["filters"] = [f for f in spec["filters"] if f["name"] in ("price_10pct", "category_10pct", "price_50pct")]
+print(json.dumps(spec))
+PY
+"$BIN" bench filtered --data "$DATA" --filters "$OUT/graph-filters.json" --queries "$QUERIES" --ef "$EFS" --acorn off --json \
+  > "$OUT/strata-acorn-off.jsonl"
 rm -f "$BIN"
 
 python3 - "$OUT" <<'PY' | tee "$OUT/summary.md"
@@ -60,5 +69,17 @@ for f, ef in keys:
         continue
     print(f"| {f} | {s['selectivity']:.2%} | {ef} | {s['recall10']:.4f} | {s['qps']:.0f} | {s['p99_ms']:.2f} | "
           f"{q['recall10']:.4f} | {q['qps']:.0f} | {q['p99_ms']:.2f} | {s['qps'] / q['qps']:.2f}x |")
+off = {}
+path = os.path.join(out, "strata-acorn-off.jsonl")
+if os.path.exists(path):
+    for line in open(path):
+        d = json.loads(line)
+        off[(d["filter"], d["ef"])] = d
+    print()
+    print("| filter | ef | two-hop recall@10 | two-hop QPS | plain walk recall@10 | plain walk QPS | two-hop / plain |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for (f, ef), d in sorted(off.items(), key=lambda kv: (rows[("strata", kv[0][0], kv[0][1])]["selectivity"], kv[0][1])):
+        s = rows[("strata", f, ef)]
+        print(f"| {f} | {ef} | {s['recall10']:.4f} | {s['qps']:.0f} | {d['recall10']:.4f} | {d['qps']:.0f} | {s['qps'] / d['qps']:.2f}x |")
 PY
 echo "results in $OUT"

@@ -42,6 +42,9 @@ struct BenchFilteredCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
 
+    @Option(name: .long, help: "Filtered graph walk: on (two-hop ACORN-style below 40% selectivity, the default) or off (plain walk, results filtered).")
+    var acorn: String = "on"
+
     @Flag(name: .long, help: "Print only the JSON lines on stdout (progress still goes to stderr).")
     var json = false
 
@@ -68,6 +71,7 @@ struct BenchFilteredCommand: AsyncParsableCommand {
             print(Self.builtInFilters)
             return
         }
+        guard acorn == "on" || acorn == "off" else { throw ValidationError("--acorn must be on or off") }
         let specText = try filters.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? Self.builtInFilters
         let spec = try JSONDecoder().decode(Spec.self, from: Data(specText.utf8))
         let efs = try ef.split(separator: ",").map {
@@ -145,7 +149,7 @@ struct BenchFilteredCommand: AsyncParsableCommand {
                 for (q, query) in queryVectors.enumerated() {
                     var found: [ScoredPoint] = []
                     latencies.append(try clock.measure {
-                        found = try collection.search(query, limit: limit, params: SearchParams(hnswEf: efValue), filter: named.filter)
+                        found = try collection.search(query, limit: limit, params: params(efValue), filter: named.filter)
                     })
                     for point in found {
                         if case .number(let id) = point.id, truth[f][q].contains(Int(id)) { hits += 1 }
@@ -162,7 +166,7 @@ struct BenchFilteredCommand: AsyncParsableCommand {
                     "selectivity": selectivity, "ef": efValue, "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
                     "qps": Double(queryVectors.count) / seconds(latencies.reduce(Duration.zero, +)),
                     "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "queries": queryVectors.count,
-                    "full_scan_threshold_kb": fullScanThresholdKB, "m": m, "ef_construct": efConstruct,
+                    "full_scan_threshold_kb": fullScanThresholdKB, "m": m, "ef_construct": efConstruct, "acorn": acorn,
                 ]
                 if let buildSeconds { row["build_s"] = buildSeconds }
                 let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
@@ -170,6 +174,10 @@ struct BenchFilteredCommand: AsyncParsableCommand {
               }
             }
         }
+    }
+
+    private func params(_ ef: Int) -> SearchParams {
+        SearchParams(hnswEf: ef, acorn: AcornSearchParams(enable: acorn != "off"))
     }
 
     static func readPayloads(_ path: String, expected: Int) throws -> [Payload] {

@@ -32,7 +32,13 @@ public struct PointBitset: Sendable, Equatable {
     @inline(__always) public mutating func insert(_ i: Int) { words[i >> 6] |= 1 << UInt64(i & 63) }
     @inline(__always) public mutating func remove(_ i: Int) { words[i >> 6] &= ~(1 << UInt64(i & 63)) }
 
-    public var cardinality: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
+    public var cardinality: Int {
+        words.withUnsafeBufferPointer { buffer in
+            var total = 0
+            for word in buffer { total &+= word.nonzeroBitCount }
+            return total
+        }
+    }
     public var isEmpty: Bool { words.allSatisfy { $0 == 0 } }
 
     public mutating func formIntersection(_ other: PointBitset) {
@@ -64,19 +70,20 @@ public struct PointBitset: Sendable, Equatable {
     /// Calls `body` with every set offset in ascending order.
     @inline(__always)
     public func forEach(_ body: (Int) throws -> Void) rethrows {
-        for (w, word) in words.enumerated() where word != 0 {
-            var bits = word
-            while bits != 0 {
-                try body(w << 6 | bits.trailingZeroBitCount)
-                bits &= bits - 1
+        try words.withUnsafeBufferPointer { buffer in
+            for w in 0..<buffer.count where buffer[w] != 0 {
+                var bits = buffer[w]
+                while bits != 0 {
+                    try body(w << 6 | bits.trailingZeroBitCount)
+                    bits &= bits - 1
+                }
             }
         }
     }
 
-    /// The set offsets, ascending.
+    /// The set offsets, ascending (one pass over the words).
     public var offsets: [Int] {
         var result: [Int] = []
-        result.reserveCapacity(cardinality)
         forEach { result.append($0) }
         return result
     }
