@@ -51,6 +51,7 @@ public final class StrataHTTPServer: Sendable {
         addAliasRoutes(to: router)
         addPointRoutes(to: router)
         addPayloadRoutes(to: router)
+        addSnapshotRoutes(to: router)
         addSearchRoutes(to: router)
         addUnsupportedRoutes(to: router)
         return router

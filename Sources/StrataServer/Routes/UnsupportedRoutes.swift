@@ -21,16 +21,7 @@ extension StrataHTTPServer {
             (.post, "/collections/{collection_name}/points/discover/batch", .read, "discovery", nil),
             (.post, "/collections/{collection_name}/points/search/matrix/pairs", .read, "distance matrices", nil),
             (.post, "/collections/{collection_name}/points/search/matrix/offsets", .read, "distance matrices", nil),
-            (.get, "/collections/{collection_name}/snapshots", .read, "snapshots", 6),
-            (.post, "/collections/{collection_name}/snapshots", .write, "snapshots", 6),
-            (.put, "/collections/{collection_name}/snapshots/recover", nil, "snapshots", 6),
-            (.post, "/collections/{collection_name}/snapshots/upload", nil, "snapshots", 6),
-            (.get, "/collections/{collection_name}/snapshots/{snapshot_name}", .read, "snapshots", 6),
-            (.delete, "/collections/{collection_name}/snapshots/{snapshot_name}", .write, "snapshots", 6),
-            (.get, "/snapshots", nil, "full-storage snapshots", 6),
-            (.post, "/snapshots", nil, "full-storage snapshots", 6),
-            (.get, "/snapshots/{snapshot_name}", nil, "full-storage snapshots", 6),
-            (.delete, "/snapshots/{snapshot_name}", nil, "full-storage snapshots", 6),
+            (.post, "/collections/{collection_name}/snapshots/upload", nil, "uploading a snapshot (use PUT …/snapshots/recover with a file:// location)", nil),
         ]
         for (method, path, mode, feature, issue) in collectionRoutes {
             router.on(path, method: method) { _, context -> Response in

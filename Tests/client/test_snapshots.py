@@ -1,0 +1,105 @@
+"""Snapshots through the official client: create, list, download, recover from a
+file:// location (with and without checksum), delete; full-storage snapshots."""
+import hashlib
+import io
+import os
+import tarfile
+import tempfile
+
+import httpx
+import pytest
+from qdrant_client import models
+from qdrant_client.http.exceptions import UnexpectedResponse
+
+
+def fill(client, name, n=60):
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.create_payload_index(name, field_name="group", field_schema=models.PayloadSchemaType.KEYWORD)
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5], payload={"i": i, "group": f"g{i % 3}"})
+                                for i in range(n)])
+
+
+def state(client, name):
+    points, _ = client.scroll(name, limit=1000, with_vectors=True)
+    return [(p.id, p.payload, p.vector) for p in points]
+
+
+def test_collection_snapshot_roundtrip(server, client, name):
+    fill(client, name)
+    before = state(client, name)
+    snapshot = client.create_snapshot(name)
+    assert snapshot.name.endswith(".snapshot") and snapshot.size > 0 and len(snapshot.checksum) == 64
+    assert [s.name for s in client.list_snapshots(name)] == [snapshot.name]
+
+    # Download: the bytes hash to the checksum, and standard tar reads them.
+    response = httpx.get(f"{server.url}/collections/{name}/snapshots/{snapshot.name}")
+    assert response.status_code == 200 and response.headers["content-type"] == "application/octet-stream"
+    data = response.content
+    assert hashlib.sha256(data).hexdigest() == snapshot.checksum and len(data) == snapshot.size
+    with tarfile.open(fileobj=io.BytesIO(data)) as archive:
+        assert archive.getnames()[0] == "snapshot.json"
+    path = os.path.join(tempfile.mkdtemp(prefix="strata-snap-"), snapshot.name)
+    with open(path, "wb") as f:
+        f.write(data)
+
+    # Change the collection, then recover it from the downloaded file.
+    client.upsert(name, points=[models.PointStruct(id=1000, vector=[1, 1, 1, 1])])
+    client.delete(name, points_selector=models.PointIdsList(points=[1, 2, 3]))
+    client.set_payload(name, payload={"changed": True}, points=[4])
+    assert state(client, name) != before
+    assert client.recover_snapshot(name, location=f"file://{path}", checksum=snapshot.checksum)
+    assert state(client, name) == before
+    assert client.count(name, count_filter=models.Filter(must=[
+        models.FieldCondition(key="group", match=models.MatchValue(value="g1"))])).count == 20
+    assert "group" in client.get_collection(name).payload_schema
+
+    # Recover into a new collection name.
+    other = name + "_copy"
+    assert client.recover_snapshot(other, location=f"file://{path}")
+    assert state(client, other) == before
+
+    # A wrong checksum is refused and changes nothing.
+    client.upsert(name, points=[models.PointStruct(id=2000, vector=[0, 0, 0, 1])])
+    with pytest.raises(UnexpectedResponse) as error:
+        client.recover_snapshot(name, location=f"file://{path}", checksum="0" * 64)
+    assert error.value.status_code in (400, 409, 500)
+    assert client.count(name).count == len(before) + 1
+
+    # A damaged file is refused too.
+    damaged = path + ".damaged"
+    with open(damaged, "wb") as f:
+        f.write(data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 1]) + data[len(data) // 2 + 1:])
+    with pytest.raises(UnexpectedResponse):
+        client.recover_snapshot(name, location=f"file://{damaged}")
+    assert client.count(name).count == len(before) + 1
+
+    assert client.delete_snapshot(name, snapshot_name=snapshot.name)
+    assert client.list_snapshots(name) == []
+    with pytest.raises(UnexpectedResponse) as error:
+        client.delete_snapshot(name, snapshot_name=snapshot.name)
+    assert error.value.status_code == 404
+
+
+def test_snapshot_names_cannot_escape(server, client, name):
+    fill(client, name, n=5)
+    for bad in ["..%2F..%2Fconfig.json", "x.snapshot", "%2Fetc%2Fpasswd"]:
+        response = httpx.get(f"{server.url}/collections/{name}/snapshots/{bad}")
+        assert response.status_code == 404, response.text
+    response = httpx.put(f"{server.url}/collections/{name}/snapshots/recover", json={"location": "http://example.com/x.snapshot"})
+    assert response.status_code == 501
+
+
+def test_full_storage_snapshots(server, client, name):
+    fill(client, name, n=10)
+    client.update_collection_aliases(change_aliases_operations=[
+        models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name=name + "_a"))])
+    full = client.create_full_snapshot()
+    assert full.name.startswith("full-") and full.size > 0
+    assert full.name in [s.name for s in client.list_full_snapshots()]
+    response = httpx.get(f"{server.url}/snapshots/{full.name}")
+    assert hashlib.sha256(response.content).hexdigest() == full.checksum
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
+        names = archive.getnames()
+    assert names[0] == "snapshot.json" and "aliases.json" in names and any(n.startswith(f"collections/{name}/") or n.startswith(f"{name}/") for n in names)
+    assert client.delete_full_snapshot(full.name)
+    assert client.list_full_snapshots() == []
