@@ -38,7 +38,19 @@ def test_collection_snapshot_roundtrip(server, client, name):
     assert hashlib.sha256(data).hexdigest() == snapshot.checksum and len(data) == snapshot.size
     with tarfile.open(fileobj=io.BytesIO(data)) as archive:
         assert archive.getnames()[0] == "snapshot.json"
-    path = os.path.join(tempfile.mkdtemp(prefix="strata-snap-"), snapshot.name)
+    # Recovery reads only files inside the server's snapshots directory: put the
+    # downloaded copy there (as an operator would), and check a path outside is refused.
+    snapshots_dir = os.path.join(server.data_dir, "data", "snapshots")
+    outside = os.path.join(tempfile.mkdtemp(prefix="strata-snap-"), snapshot.name)
+    with open(outside, "wb") as f:
+        f.write(data)
+    with pytest.raises(UnexpectedResponse) as error:
+        client.recover_snapshot(name, location=f"file://{outside}")
+    assert error.value.status_code == 403
+    with pytest.raises(UnexpectedResponse) as error:
+        client.recover_snapshot(name, location=f"file://{snapshots_dir}/../../{os.path.basename(outside)}")
+    assert error.value.status_code == 403
+    path = os.path.join(snapshots_dir, "uploaded-" + snapshot.name)
     with open(path, "wb") as f:
         f.write(data)
 

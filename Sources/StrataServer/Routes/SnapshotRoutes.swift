@@ -44,7 +44,7 @@ extension StrataHTTPServer {
             try context.access.check(.manage)
             let name = try self.collectionName(context)
             let input = try await self.decode(SnapshotRecoverInput.self, from: request)
-            let path = try input.localPath()
+            let path = try input.localPath(within: self.database.snapshotsDirectory)
             let database = self.database
             return try await self.answer(context) { () throws -> Bool in
                 _ = try self.engine {
@@ -141,8 +141,10 @@ struct SnapshotRecoverInput: Decodable, Sendable {
     var checksum: String?
     var api_key: String?
 
-    /// The local file a `file://` location names; other schemes are refused.
-    func localPath() throws(APIError) -> String {
+    /// The local file a `file://` location names, which must lie inside the
+    /// snapshots directory (after resolving `..` and symbolic links); other
+    /// schemes and other places are refused.
+    func localPath(within snapshotsDirectory: String) throws(APIError) -> String {
         if let priority, !["replica", "snapshot", "no_sync"].contains(priority) {
             throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
         }
@@ -152,6 +154,11 @@ struct SnapshotRecoverInput: Decodable, Sendable {
             }
             throw APIError.wrongInput("location must be a file:// URL of a snapshot archive, got \"\(location)\"")
         }
-        return url.path
+        let resolved = url.standardizedFileURL.resolvingSymlinksInPath().path
+        let root = URL(fileURLWithPath: snapshotsDirectory).standardizedFileURL.resolvingSymlinksInPath().path
+        guard resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
+            throw APIError.forbidden("snapshot location \(url.path) is outside the snapshots directory \(snapshotsDirectory)")
+        }
+        return resolved
     }
 }
