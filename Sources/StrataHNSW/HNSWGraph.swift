@@ -113,16 +113,8 @@ public final class HNSWGraph: @unchecked Sendable {
         guard limit > 0, let entryPoint else { return [] }
         let scratch = HNSWSearchScratch.take(nodeCount: nodeCount, width: 2 * m)
         defer { HNSWSearchScratch.give(scratch) }
-        var node = entryPoint
-        var distance: Float = 0
-        source.distances(&node, count: 1, into: &distance)
-        var current = Neighbor(distance: distance, node: entryPoint)
-        var level = maxLevel
-        while level > 0 {
-            current = links.greedy(from: current, level: level, source: source, scratch: scratch)
-            level -= 1
-        }
-        links.searchLevel(entry: current, level: 0, ef: max(ef, limit), source: source, scratch: scratch, excluded: excluded)
+        let entry = descend(from: entryPoint, source: source, scratch: scratch)
+        links.searchLevel(entry: entry, level: 0, ef: max(ef, limit), source: source, scratch: scratch, excluded: excluded)
         let found = scratch.results.drainSorted()
         return found.prefix(limit).map { ($0.node, $0.distance) }
     }
@@ -140,6 +132,18 @@ public final class HNSWGraph: @unchecked Sendable {
         let width = expansion ?? 4 * m
         let scratch = HNSWSearchScratch.take(nodeCount: nodeCount, width: width)
         defer { HNSWSearchScratch.give(scratch) }
+        let entry = descend(from: entryPoint, source: source, scratch: scratch)
+        links.searchLevelTwoHop(entry: entry, ef: max(ef, limit), source: source, scratch: scratch, allowed: allowed, expansion: width)
+        let found = scratch.results.drainSorted()
+        return found.prefix(limit).map { ($0.node, $0.distance) }
+    }
+}
+
+extension HNSWGraph {
+    /// Greedy descent from the entry point through the upper levels: the
+    /// level-0 start of a search.
+    @inline(__always)
+    func descend<S: HNSWDistanceSource>(from entryPoint: UInt32, source: S, scratch: HNSWSearchScratch) -> Neighbor {
         var node = entryPoint
         var distance: Float = 0
         source.distances(&node, count: 1, into: &distance)
@@ -149,9 +153,7 @@ public final class HNSWGraph: @unchecked Sendable {
             current = links.greedy(from: current, level: level, source: source, scratch: scratch)
             level -= 1
         }
-        links.searchLevelTwoHop(entry: current, ef: max(ef, limit), source: source, scratch: scratch, allowed: allowed, expansion: width)
-        let found = scratch.results.drainSorted()
-        return found.prefix(limit).map { ($0.node, $0.distance) }
+        return current
     }
 }
 

@@ -114,17 +114,22 @@ extension CollectionStore {
         return matches.mutable.cardinality + matches.frozen.reduce(0) { $0 + $1.cardinality } + matches.immutables.reduce(0) { $0 + $1.cardinality }
     }
 
+    /// Caller holds `lock`. The schema of `key`'s index when it can serve
+    /// `purpose`, else `.invalidArgument` saying which index it needs.
+    private func indexSchema(_ key: PayloadPath, for purpose: String, needs kinds: String,
+                             _ supports: KeyPath<PayloadFieldSchema, Bool>) throws -> PayloadFieldSchema {
+        guard let schema = payloadSchema[key], schema[keyPath: supports] else {
+            let has = payloadSchema[key].map { "it has a \($0.type.rawValue) index" } ?? "it has none"
+            throw StrataError.invalid("\(purpose) needs \(kinds) index on \"\(key)\"; \(has)")
+        }
+        return schema
+    }
+
     /// Per value of the indexed field `key`, how many points matching
     /// `filter` hold it; the `limit` most frequent (ties by value).
     func facet(key: PayloadPath, filter: Filter?, limit: Int) throws -> [(value: IndexKey, count: Int)] {
         try lock.withReadLock {
-            guard let schema = payloadSchema[key] else {
-                throw StrataError.invalid("facet needs an index on \"\(key)\"; create a keyword, integer, uuid or bool field index first")
-            }
-            let probe = FieldIndex.build(key: key, schema: schema, pointCount: 0) { _ in nil }
-            guard probe.supportsFacet else {
-                throw StrataError.invalid("facet needs a keyword, integer (lookup), uuid or bool index on \"\(key)\"; it has a \(schema.type.rawValue) index")
-            }
+            let schema = try indexSchema(key, for: "facet", needs: "a keyword, integer (lookup), uuid or bool", \.supportsFacet)
             let matches = try matchesLocked(filter ?? Filter())
             var counts: [IndexKey: Int] = [:]
             func add(_ partial: [IndexKey: Int]) { for (k, v) in partial { counts[k, default: 0] += v } }
@@ -145,13 +150,7 @@ extension CollectionStore {
     func ordered(by key: PayloadPath, descending: Bool, startFrom: Double?, filter: Filter?, limit: Int,
                  withPayload: Bool, withVector: Bool) throws -> [(record: Record, value: Double)] {
         try lock.withReadLock {
-            guard let schema = payloadSchema[key] else {
-                throw StrataError.invalid("order_by needs a range index on \"\(key)\"; create an integer, float or datetime field index first")
-            }
-            let probe = FieldIndex.build(key: key, schema: schema, pointCount: 0) { _ in nil }
-            guard probe.supportsOrdering else {
-                throw StrataError.invalid("order_by needs an integer (range), float or datetime index on \"\(key)\"; it has a \(schema.type.rawValue) index")
-            }
+            let schema = try indexSchema(key, for: "order_by", needs: "an integer (range), float or datetime", \.supportsOrdering)
             let matches = try matchesLocked(filter ?? Filter())
             var entries = mutable.ordered(key: key, schema: schema, slots: matches.mutable, descending: descending)
             for (segment, bits) in zip(frozen, matches.frozen) {

@@ -93,26 +93,8 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
     /// Every value at this path. An array reached at the end contributes its
     /// elements (one level), as Qdrant flattens them; nulls are kept.
     public func values(in payload: Payload) -> [JSONValue] {
-        var current: [JSONValue] = [.object(payload)]
-        for step in steps {
-            var next: [JSONValue] = []
-            for value in current {
-                switch (step, value) {
-                case (.key(let key), .object(let object)):
-                    if let found = object[key] { next.append(found) }
-                case (.eachElement, .array(let elements)):
-                    next.append(contentsOf: elements)
-                case (.element(let index), .array(let elements)):
-                    if index < elements.count { next.append(elements[index]) }
-                default:
-                    break
-                }
-            }
-            current = next
-            if current.isEmpty { return [] }
-        }
         var flattened: [JSONValue] = []
-        for value in current {
+        for value in rawValues(in: payload) {
             if case .array(let elements) = value { flattened.append(contentsOf: elements) } else { flattened.append(value) }
         }
         return flattened
@@ -137,6 +119,7 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
                 }
             }
             current = next
+            if current.isEmpty { return [] }
         }
         return current
     }

@@ -267,23 +267,6 @@ public final class FieldIndex: Sendable {
         return counts
     }
 
-    /// Whether `facet` can use this index.
-    public var supportsFacet: Bool {
-        switch schema.type {
-        case .keyword, .uuid, .bool: return true
-        case .integer: return schema.lookup
-        default: return false
-        }
-    }
-
-    /// Whether `order_by` can use this index.
-    public var supportsOrdering: Bool {
-        switch schema.type {
-        case .integer: return schema.range
-        case .float, .datetime: return true
-        default: return false
-        }
-    }
 
     /// (offset, value) for the points in `allowed` in value order, each point
     /// once at its smallest (ascending) or largest (descending) value;

@@ -34,6 +34,24 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { json.description }
 
+    /// Whether an index of this schema can count values (`facet`).
+    public var supportsFacet: Bool {
+        switch type {
+        case .keyword, .uuid, .bool: return true
+        case .integer: return lookup
+        default: return false
+        }
+    }
+
+    /// Whether an index of this schema orders points by value (`order_by`).
+    public var supportsOrdering: Bool {
+        switch type {
+        case .integer: return range
+        case .float, .datetime: return true
+        default: return false
+        }
+    }
+
     /// The tokenizer this schema implies (text fields), or the default one.
     public var textTokenizer: TextTokenizer {
         type == .text
