@@ -81,7 +81,7 @@ struct FilterTestData {
             let lon = Double(random.int(25)) - 15, lat = Double(random.int(10)) + 42
             let ring = [GeoPoint(lon: lon, lat: lat), GeoPoint(lon: lon + 10, lat: lat), GeoPoint(lon: lon + 5, lat: lat + 8), GeoPoint(lon: lon, lat: lat)]
             return field("location", .geoPolygon(GeoPolygon(exterior: ring)))
-        case 12: return field("tags", .valuesCount(RangeBounds(gte: Double(random.int(3)))))
+        case 12: return field("tags", .valuesCount(RangeBounds(gte: Double(1 + random.int(2)))))
         case 13: return .isEmpty(key: try! PayloadPath(pick(["tags", "note", "reviews", "city", "ref"])))
         case 14: return .isNull(key: try! PayloadPath("note"))
         case 15: return .hasID(Set((0..<5).map { _ in PointID.number(UInt64(random.int(400))) }))

@@ -81,13 +81,14 @@ import Testing
             #expect(info.segments.count >= 2 && info.frozenSegments >= 1 && info.mutablePoints > 0, "\(info)")
 
             var filters: [Filter] = []
+            let tries = 5
             for kind in 0..<FilterTestData.conditionKinds {
-                for _ in 0..<3 { filters.append(Filter(must: [data.condition(kind: kind)])) }
+                for _ in 0..<tries { filters.append(Filter(must: [data.condition(kind: kind)])) }
             }
             for _ in 0..<60 { filters.append(data.filter()) }
             // Every kind of condition must select a proper, non-empty subset at least once.
             for kind in 0..<FilterTestData.conditionKinds {
-                let counts = filters[(kind * 3)..<(kind * 3 + 3)].map { model.matching($0).count }
+                let counts = filters[(kind * tries)..<(kind * tries + tries)].map { model.matching($0).count }
                 #expect(counts.contains { $0 > 0 && $0 < model.points.count }, "condition kind \(kind) selects \(counts) of \(model.points.count)")
             }
             let queries = (0..<2).map { _ in data.random.vector(FilterTestData.dim) }
