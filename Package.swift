@@ -114,7 +114,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "StrataTestSupport", dependencies: ["StrataIO", "StrataBinary"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
+        .target(name: "StrataTestSupport", dependencies: ["StrataIO", "StrataBinary", "StrataPayload"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),

@@ -45,6 +45,14 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "PayloadFilterFuzz",
+            dependencies: [
+                .product(name: "StrataPayload", package: rootIdentity),
+                .product(name: "StrataTestSupport", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "RequestDecodingFuzz",
             dependencies: [
                 .product(name: "StrataServer", package: rootIdentity),
