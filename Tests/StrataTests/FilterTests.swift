@@ -143,3 +143,41 @@ import Testing
         }
     }
 }
+
+/// Updating and deleting single named vectors: in place in the mutable
+/// segment, copy-on-write for flushed points, replayed after a restart.
+@Suite struct VectorUpdateTests {
+    @Test func updateAndDeleteNamedVectors() async throws {
+        try await withTemporaryDirectory { dir in
+            var db = try Database.open(at: dir)
+            let config = CollectionConfig(vectors: ["a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 3, distance: .cosine)])
+            var c = try db.createCollection("c", config: config)
+            try await c.upsert((0..<6).map { PointStruct(id: .number($0), vectors: ["a": [Float($0), 0], "b": [1, 0, 0]], payload: ["i": .int(Int64($0))]) })
+            try c.flush()  // points 0…5 in an immutable segment
+            try await c.upsert([PointStruct(id: 10, vectors: ["a": [10, 0]], payload: ["i": 10])])  // mutable
+            try await c.updateVectors([PointVectors(id: 2, vectors: ["a": [100, 100]]), PointVectors(id: 10, vectors: ["b": [0, 3, 4]])])
+            try await c.deleteVectors(["b"], for: [3])
+            func check(_ c: Collection) throws {
+                let records = try c.retrieve([2, 3, 10], withPayload: true, withVector: true)
+                #expect(records[0].vectors?["a"] == [100, 100] && records[0].vectors?["b"] == [1, 0, 0] && records[0].payload == ["i": 2])
+                #expect(records[1].vectors?["b"] == nil && records[1].vectors?["a"] == [3, 0])
+                #expect(records[2].vectors?["b"] == [0, 0.6, 0.8], "cosine vectors are normalised")
+                #expect(try c.search([100, 100], using: "a", limit: 1).first?.id == 2)
+                #expect(try c.count(filter: Filter(must: [.hasVector("b")])) == 6)  // 0…5 less 3, plus 10
+                #expect(c.count() == 7)
+            }
+            try check(c)
+            // Bad input changes nothing.
+            await #expect(throws: StrataError.self) { try await c.updateVectors([PointVectors(id: 99, vectors: ["a": [1, 1]])]) }
+            await #expect(throws: StrataError.self) { try await c.updateVectors([PointVectors(id: 1, vectors: ["a": [1, 1, 1]])]) }
+            await #expect(throws: StrataError.self) { try await c.deleteVectors(["nope"], for: [1]) }
+            db.close()
+            db = try Database.open(at: dir)  // replayed from the WAL
+            c = try db.collection("c")
+            try check(c)
+            try c.optimize()
+            try check(c)
+            db.close()
+        }
+    }
+}

@@ -21,6 +21,11 @@ import Testing
             .overwritePayload(ids: [uuid], payload: [:]),
             .deletePayloadKeys(ids: [1, 2], keys: ["a", "ключ"]),
             .clearPayload(ids: []),
+            .setPayloadAtKey(ids: [uuid], payload: payload, key: "a.b[].c"),
+            .createFieldIndex(key: "city", schema: PayloadFieldSchema(.text).json),
+            .deleteFieldIndex(key: "city"),
+            .updateVectors([PointVectors(id: 1, vectors: ["": [3, 4], "text": [1]]), PointVectors(id: uuid, vectors: [:])]),
+            .deleteVectors(ids: [1, uuid], names: ["text", ""]),
         ]
         for operation in operations {
             let bytes = operation.encoded()

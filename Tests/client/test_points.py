@@ -131,3 +131,32 @@ def test_get_point_by_id_over_http(client, server, name):
     assert missing.status_code == 404 and "No point with id 6 found" in missing.json()["status"]["error"]
     bad = httpx.get(f"{server.url}/collections/{name}/points/not-an-id")
     assert bad.status_code == 400
+
+
+def test_update_and_delete_named_vectors(client, name):
+    client.create_collection(name, vectors_config={"a": models.VectorParams(size=2, distance=models.Distance.EUCLID),
+                                                   "b": models.VectorParams(size=3, distance=models.Distance.DOT)})
+    client.upsert(name, points=[models.PointStruct(id=i, vector={"a": [float(i), 0.0], "b": [1.0, 0.0, 0.0]}, payload={"i": i})
+                                for i in range(5)])
+    client.update_vectors(name, points=[models.PointVectors(id=2, vector={"a": [50.0, 50.0]})])
+    client.delete_vectors(name, vectors=["b"], points=[3])
+    records = {r.id: r for r in client.retrieve(name, ids=[2, 3], with_vectors=True)}
+    assert records[2].vector == {"a": [50.0, 50.0], "b": [1.0, 0.0, 0.0]} and records[2].payload == {"i": 2}
+    assert records[3].vector == {"a": [3.0, 0.0]}
+    hit = client.query_points(name, query=[50.0, 50.0], using="a", limit=1).points[0]
+    assert hit.id == 2
+    assert client.count(name, count_filter=models.Filter(must=[models.HasVectorCondition(has_vector="b")])).count == 4
+    # By filter, and in a batch; a missing point or an unknown vector name changes nothing.
+    client.delete_vectors(name, vectors=["b"], points=models.Filter(must=[
+        models.FieldCondition(key="i", range=models.Range(gte=4))]))
+    client.batch_update_points(name, update_operations=[
+        models.UpdateVectorsOperation(update_vectors=models.UpdateVectors(points=[models.PointVectors(id=0, vector={"b": [0.0, 1.0, 0.0]})])),
+        models.DeleteVectorsOperation(delete_vectors=models.DeleteVectors(points=[1], vector=["a"]))])
+    records = {r.id: r for r in client.retrieve(name, ids=[0, 1, 4], with_vectors=True)}
+    assert records[0].vector["b"] == [0.0, 1.0, 0.0] and records[1].vector == {"b": [1.0, 0.0, 0.0]} and "b" not in records[4].vector
+    with pytest.raises(UnexpectedResponse) as error:
+        client.update_vectors(name, points=[models.PointVectors(id=99, vector={"a": [1.0, 1.0]})])
+    assert error.value.status_code == 404
+    with pytest.raises(UnexpectedResponse) as error:
+        client.delete_vectors(name, vectors=["nope"], points=[1])
+    assert error.value.status_code == 400

@@ -184,6 +184,47 @@ public final class Collection: Sendable {
         try await log(.clearPayload(ids: ids))
     }
 
+    /// Replaces the given named vectors of existing points, keeping their
+    /// other vectors and payload (copy-on-write for flushed points). Throws
+    /// `.notFound` (nothing changed) when a point does not exist, and
+    /// `.invalidArgument` as `upsert` does for bad vectors.
+    @discardableResult
+    public func updateVectors(_ points: [PointVectors]) async throws -> UpdateResult {
+        var prepared: [PointVectors] = []
+        for point in points {
+            var vectors: [String: [Float]] = [:]
+            for (vectorName, vector) in point.vectors {
+                guard let params = config.vectors[vectorName] else {
+                    throw StrataError.invalid(
+                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+                }
+                vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
+            }
+            prepared.append(PointVectors(id: point.id, vectors: vectors))
+        }
+        try requireExisting(prepared.map(\.id))
+        return try await log(.updateVectors(prepared))
+    }
+
+    /// Removes the named vectors `names` from existing points. Throws
+    /// `.notFound` when a point does not exist, `.invalidArgument` for an
+    /// unknown vector name (nothing changed either way).
+    @discardableResult
+    public func deleteVectors(_ names: [String], for ids: [PointID]) async throws -> UpdateResult {
+        for vectorName in names where config.vectors[vectorName] == nil {
+            throw StrataError.invalid("collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+        }
+        try requireExisting(ids)
+        return try await log(.deleteVectors(ids: ids, names: names))
+    }
+
+    private func requireExisting(_ ids: [PointID]) throws {
+        let found = Set(try retrieve(ids, withPayload: false).map(\.id))
+        if let missing = ids.first(where: { !found.contains($0) }) {
+            throw StrataError(.notFound, "No point with id \(missing) found")
+        }
+    }
+
     func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
         await store.waitWhileBacklogged()

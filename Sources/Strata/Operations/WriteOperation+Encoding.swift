@@ -14,13 +14,7 @@ extension WriteOperation {
             writer.writeVarint(UInt64(points.count))
             for point in points {
                 writer.write(point.id)
-                writer.writeVarint(UInt64(point.vectors.count))
-                for name in point.vectors.keys.sorted() {
-                    let vector = point.vectors[name]!
-                    writer.writeString(name)
-                    writer.writeVarint(UInt64(vector.count))
-                    vector.withUnsafeBufferPointer { writer.write(floats: $0) }
-                }
+                Self.write(point.vectors, to: &writer)
                 if let payload = point.payload {
                     writer.write(UInt8(1))
                     writer.write(JSONValue.object(payload))
@@ -46,6 +40,16 @@ extension WriteOperation {
             writer.write(schema)
         case .deleteFieldIndex(let key):
             writer.writeString(key)
+        case .updateVectors(let points):
+            writer.writeVarint(UInt64(points.count))
+            for point in points {
+                writer.write(point.id)
+                Self.write(point.vectors, to: &writer)
+            }
+        case .deleteVectors(let ids, let names):
+            Self.write(ids, to: &writer)
+            writer.writeVarint(UInt64(names.count))
+            for name in names { writer.writeString(name) }
         }
         return writer.bytes
     }
@@ -72,14 +76,7 @@ extension WriteOperation {
             points.reserveCapacity(count)
             for _ in 0..<count {
                 let id = try reader.readPointID()
-                let vectorCount = try reader.readCount(limit: reader.remaining, "vector")
-                var vectors: [String: [Float]] = [:]
-                for _ in 0..<vectorCount {
-                    let name = try reader.readString()
-                    let dim = try reader.readCount(limit: reader.remaining / 4, "dimension")
-                    guard vectors[name] == nil else { throw FormatError("vector \"\(name)\" appears twice in one point") }
-                    vectors[name] = try reader.readFloats(dim)
-                }
+                let vectors = try readVectors(&reader)
                 var payload: Payload? = nil
                 switch try reader.readUInt8() {
                 case 0: break
@@ -109,6 +106,17 @@ extension WriteOperation {
             operation = .createFieldIndex(key: try reader.readString(), schema: try reader.readJSON())
         case 9:
             operation = .deleteFieldIndex(key: try reader.readString())
+        case 10:
+            let count = try reader.readCount(limit: reader.remaining / 2, "point")
+            var points: [PointVectors] = []
+            for _ in 0..<count { points.append(PointVectors(id: try reader.readPointID(), vectors: try readVectors(&reader))) }
+            operation = .updateVectors(points)
+        case 11:
+            let ids = try readIDs(&reader)
+            let count = try reader.readCount(limit: reader.remaining, "name")
+            var names: [String] = []
+            for _ in 0..<count { names.append(try reader.readString()) }
+            operation = .deleteVectors(ids: ids, names: names)
         default:
             throw FormatError("unknown operation tag \(tag)")
         }
@@ -121,6 +129,29 @@ extension WriteOperation {
     static func write(_ ids: [PointID], to writer: inout ByteWriter) {
         writer.writeVarint(UInt64(ids.count))
         for id in ids { writer.write(id) }
+    }
+
+    /// count:varint (name:string dim:varint f32*dim)*count, names sorted.
+    static func write(_ vectors: [String: [Float]], to writer: inout ByteWriter) {
+        writer.writeVarint(UInt64(vectors.count))
+        for name in vectors.keys.sorted() {
+            let vector = vectors[name]!
+            writer.writeString(name)
+            writer.writeVarint(UInt64(vector.count))
+            vector.withUnsafeBufferPointer { writer.write(floats: $0) }
+        }
+    }
+
+    static func readVectors(_ reader: inout ByteReader) throws(FormatError) -> [String: [Float]] {
+        let vectorCount = try reader.readCount(limit: reader.remaining, "vector")
+        var vectors: [String: [Float]] = [:]
+        for _ in 0..<vectorCount {
+            let name = try reader.readString()
+            let dim = try reader.readCount(limit: reader.remaining / 4, "dimension")
+            guard vectors[name] == nil else { throw FormatError("vector \"\(name)\" appears twice in one point") }
+            vectors[name] = try reader.readFloats(dim)
+        }
+        return vectors
     }
 
     static func readIDs(_ reader: inout ByteReader) throws(FormatError) -> [PointID] {

@@ -25,6 +25,11 @@ public enum WriteOperation: Sendable, Equatable {
     case createFieldIndex(key: String, schema: JSONValue)
     /// Drop the index of payload field `key` (no-op if there is none).
     case deleteFieldIndex(key: String)
+    /// Replace the named vectors given for each existing point (its other
+    /// vectors and its payload stay).
+    case updateVectors([PointVectors])
+    /// Remove the named vectors `names` from each existing point in `ids`.
+    case deleteVectors(ids: [PointID], names: [String])
 
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
@@ -38,6 +43,19 @@ public enum WriteOperation: Sendable, Equatable {
         case .setPayloadAtKey: return 7
         case .createFieldIndex: return 8
         case .deleteFieldIndex: return 9
+        case .updateVectors: return 10
+        case .deleteVectors: return 11
         }
+    }
+}
+
+/// New vectors for one point (`WriteOperation.updateVectors`).
+public struct PointVectors: Sendable, Equatable {
+    public var id: PointID
+    public var vectors: [String: [Float]]
+
+    public init(id: PointID, vectors: [String: [Float]]) {
+        self.id = id
+        self.vectors = vectors
     }
 }

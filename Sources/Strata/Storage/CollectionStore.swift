@@ -222,6 +222,18 @@ final class CollectionStore: @unchecked Sendable {
             case .createFieldIndex(let key, let schemaJSON):
                 guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else { break }
                 createFieldIndex(path, schema: schema)
+            case .updateVectors(let points):
+                for point in points {
+                    updatePoint(point.id, opNum: opNum) { stored in
+                        for (name, vector) in point.vectors { stored.vectors[name] = vector }
+                    }
+                }
+            case .deleteVectors(let ids, let names):
+                for id in ids {
+                    updatePoint(id, opNum: opNum) { stored in
+                        for name in names { stored.vectors[name] = nil }
+                    }
+                }
             case .deleteFieldIndex(let key):
                 guard let path = try? PayloadPath(key) else { break }
                 payloadSchema[path] = nil
@@ -260,6 +272,18 @@ final class CollectionStore: @unchecked Sendable {
         guard let (point, version) = liveCopyOutsideMutable(id), version < opNum else { return }
         var updated = point
         updated.payload = change(point.payload)
+        mutable.upsert(updated, opNum: opNum)
+        supersedeOlderCopies(of: id, opNum: opNum)
+    }
+
+    /// Caller holds `lock` exclusively. Rewrites the live copy of `id` (if
+    /// any, and older than `opNum`) with `change` applied, as a new version in
+    /// the mutable segment; older copies are tombstoned.
+    private func updatePoint(_ id: PointID, opNum: UInt64, _ change: (inout PointStruct) -> Void) {
+        let current: (PointStruct, UInt64)? = mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
+        guard let (point, version) = current, version < opNum else { return }
+        var updated = point
+        change(&updated)
         mutable.upsert(updated, opNum: opNum)
         supersedeOlderCopies(of: id, opNum: opNum)
     }

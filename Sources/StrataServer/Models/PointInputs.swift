@@ -193,6 +193,35 @@ struct OrderByInput: Decodable, Sendable {
     }
 }
 
+/// `PUT /collections/{c}/points/vectors` (Qdrant's `UpdateVectors`).
+struct UpdateVectorsInput: Decodable, Sendable {
+    struct Point: Decodable, Sendable {
+        var id: PointIDInput
+        var vector: VectorStructInput
+    }
+    var points: [Point]
+    var update_filter: FilterInput?
+    var shard_key: JSONValue?
+
+    func engine() throws(APIError) -> [PointVectors] {
+        try requireAbsent(shard_key, "shard_key")
+        if update_filter.engine != nil { throw APIError.notSupportedYet("conditional updates (`update_filter`)") }
+        return points.map { PointVectors(id: $0.id.id, vectors: $0.vector.byName) }
+    }
+}
+
+/// `POST /collections/{c}/points/vectors/delete` (Qdrant's `DeleteVectors`).
+struct DeleteVectorsInput: Decodable, Sendable {
+    var points: [PointIDInput]?
+    var filter: FilterInput?
+    var vector: [String]
+    var shard_key: JSONValue?
+
+    func selection() throws(APIError) -> PointSelection {
+        try PointsSelectorInput(points: points, filter: filter, shard_key: shard_key).selection()
+    }
+}
+
 /// `PUT /collections/{c}/index` (Qdrant's `CreateFieldIndex`).
 struct CreateFieldIndexInput: Decodable, Sendable {
     var field_name: String
@@ -230,6 +259,8 @@ enum UpdateOperationInput: Decodable, Sendable {
     case overwritePayload(SetPayloadInput)
     case deletePayload(DeletePayloadInput)
     case clearPayload(PointsSelectorInput)
+    case updateVectors(UpdateVectorsInput)
+    case deleteVectors(DeleteVectorsInput)
 
     private enum Key: String, CodingKey, CaseIterable {
         case upsert, delete, set_payload, overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors
@@ -248,8 +279,8 @@ enum UpdateOperationInput: Decodable, Sendable {
         case .overwrite_payload: self = .overwritePayload(try container.decode(SetPayloadInput.self, forKey: key))
         case .delete_payload: self = .deletePayload(try container.decode(DeletePayloadInput.self, forKey: key))
         case .clear_payload: self = .clearPayload(try container.decode(PointsSelectorInput.self, forKey: key))
-        case .update_vectors, .delete_vectors:
-            throw invalidValue(decoder, "`\(key.rawValue)` is not supported by Strata yet; upsert whole points instead")
+        case .update_vectors: self = .updateVectors(try container.decode(UpdateVectorsInput.self, forKey: key))
+        case .delete_vectors: self = .deleteVectors(try container.decode(DeleteVectorsInput.self, forKey: key))
         }
     }
 }

@@ -124,6 +124,8 @@ extension RequestDecoding {
         attempt(SetPayloadInput.self) { _ = try $0.selection() }
         attempt(DeletePayloadInput.self) { _ = try $0.selection() }
         attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
+        attempt(UpdateVectorsInput.self) { try PreparedUpdate.updateVectors($0.engine()).check(against: config) }
+        attempt(DeleteVectorsInput.self) { _ = try $0.selection() }
         attempt(FacetInput.self) { _ = $0.filter.engine }
         attempt(RetrieveInput.self) { input in
             let selector = input.with_payload ?? .all

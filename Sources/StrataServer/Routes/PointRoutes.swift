@@ -48,6 +48,22 @@ extension StrataHTTPServer {
             return try Reply.ok(try await self.write { try await collection.delete(try selection.resolve(in: collection)) }, context: context)
         }
 
+        router.put("/collections/{collection_name}/points/vectors") { request, context in
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(UpdateVectorsInput.self, from: request)
+            let update = PreparedUpdate.updateVectors(try input.engine())
+            try update.check(against: collection.config)
+            return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
+        }
+
+        router.post("/collections/{collection_name}/points/vectors/delete") { request, context in
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(DeleteVectorsInput.self, from: request)
+            let delete = PreparedUpdate.deleteVectors(input.vector, try input.selection())
+            try delete.check(against: collection.config)
+            return try Reply.ok(try await self.write { try await delete.apply(to: collection) }, context: context)
+        }
+
         router.post("/collections/{collection_name}/points/batch") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(BatchUpdateInput.self, from: request)
@@ -108,6 +124,8 @@ enum PreparedUpdate: Sendable {
     case overwritePayload(Payload, PointSelection)
     case deletePayload([String], PointSelection)
     case clearPayload(PointSelection)
+    case updateVectors([PointVectors])
+    case deleteVectors([String], PointSelection)
 
     init(_ input: UpdateOperationInput) throws(APIError) {
         switch input {
@@ -117,6 +135,8 @@ enum PreparedUpdate: Sendable {
         case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.selection())
         case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.selection())
         case .clearPayload(let selector): self = .clearPayload(try selector.selection())
+        case .updateVectors(let update): self = .updateVectors(try update.engine())
+        case .deleteVectors(let delete): self = .deleteVectors(delete.vector, try delete.selection())
         }
     }
 
@@ -124,7 +144,17 @@ enum PreparedUpdate: Sendable {
     /// dimensions, zero vectors under Cosine) before any operation of a batch
     /// is applied. Values are checked for finiteness while decoding.
     func check(against config: CollectionConfig) throws(APIError) {
-        guard case .upsert(let points) = self else { return }
+        let points: [PointStruct]
+        switch self {
+        case .upsert(let upserted): points = upserted
+        case .updateVectors(let updates): points = updates.map { PointStruct(id: $0.id, vectors: $0.vectors) }
+        case .deleteVectors(let names, _):
+            if let unknown = names.first(where: { config.vectors[$0] == nil }) {
+                throw APIError.wrongInput("Not existing vector name error: \(unknown.isEmpty ? "(unnamed)" : unknown)")
+            }
+            return
+        default: return
+        }
         for point in points {
             for (name, vector) in point.vectors {
                 let label = name.isEmpty ? "vector" : "vector \"\(name)\""
@@ -151,6 +181,8 @@ enum PreparedUpdate: Sendable {
             try await collection.overwritePayload(payload, for: try selection.resolve(in: collection))
         case .deletePayload(let keys, let selection): try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
         case .clearPayload(let selection): try await collection.clearPayload(for: try selection.resolve(in: collection))
+        case .updateVectors(let points): try await collection.updateVectors(points)
+        case .deleteVectors(let names, let selection): try await collection.deleteVectors(names, for: try selection.resolve(in: collection))
         }
     }
 }

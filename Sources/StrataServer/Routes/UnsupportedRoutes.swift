@@ -10,8 +10,6 @@ extension StrataHTTPServer {
     func addUnsupportedRoutes(to router: Router<StrataRequestContext>) {
         typealias Entry = (HTTPRequest.Method, RouterPath, CollectionAccessMode?, String, Int?)
         let collectionRoutes: [Entry] = [
-            (.put, "/collections/{collection_name}/points/vectors", .write, "updating single vectors (upsert whole points instead)", nil),
-            (.post, "/collections/{collection_name}/points/vectors/delete", .write, "deleting single vectors", nil),
             (.post, "/collections/{collection_name}/points/query/groups", .read, "grouped queries (`query/groups`)", 5),
             (.post, "/collections/{collection_name}/points/search/groups", .read, "grouped search (`search/groups`)", 5),
             (.post, "/collections/{collection_name}/points/recommend", .read, "recommendation", nil),
