@@ -181,3 +181,34 @@ import Testing
         }
     }
 }
+
+/// Changing a collection's settings after creation.
+@Suite struct CollectionConfigUpdateTests {
+    @Test func settingsChangeDurablyAndVectorsCannot() async throws {
+        try await withTemporaryDirectory { dir in
+            var db = try Database.open(at: dir)
+            _ = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+            try await db.collection("c").upsert([PointStruct(id: 1, vector: [1, 0], payload: ["a": 1])])
+            let updated = try db.updateCollectionConfig("c") { config in
+                config.optimizers.deletedThreshold = 0.5
+                config.hnswConfig.m = 24
+                config.quantizationConfig = .scalar(quantile: nil, alwaysRam: true)
+            }
+            #expect(updated.config.hnswConfig.m == 24)
+            #expect(try updated.retrieve([1]).first?.payload == ["a": 1])
+            #expect(throws: StrataError.self) {
+                try db.updateCollectionConfig("c") { $0.vectors[""]!.size = 3 }
+            }
+            #expect(throws: StrataError.self) {
+                try db.updateCollectionConfig("c") { $0.optimizers.deletedThreshold = 7 }
+            }
+            db.close()
+            db = try Database.open(at: dir)
+            let reopened = try db.collection("c")
+            #expect(reopened.config.optimizers.deletedThreshold == 0.5 && reopened.config.hnswConfig.m == 24)
+            #expect(reopened.config.quantizationConfig != nil && reopened.config.vectors[""]!.size == 2)
+            #expect(reopened.count() == 1)
+            db.close()
+        }
+    }
+}

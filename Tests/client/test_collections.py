@@ -93,14 +93,34 @@ def test_missing_collection_is_404_with_qdrant_wording(client):
         "Not found: Collection `no_such_collection` doesn't exist!"
 
 
-def test_update_collection_accepts_same_values_and_refuses_changes(client, name):
+def test_update_collection_changes_settings_and_keeps_data(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0], payload={"i": i}) for i in range(20)])
     assert client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.2))
+    assert client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.5, indexing_threshold=50000),
+                                    hnsw_config=models.HnswConfigDiff(m=32, ef_construct=200),
+                                    quantization_config=models.ScalarQuantization(scalar=models.ScalarQuantizationConfig(
+                                        type=models.ScalarType.INT8, always_ram=True)))
+    config = client.get_collection(name).config
+    assert config.optimizer_config.deleted_threshold == pytest.approx(0.5)
+    assert config.optimizer_config.indexing_threshold == 50000
+    assert (config.hnsw_config.m, config.hnsw_config.ef_construct) == (32, 200)
+    assert config.quantization_config.scalar.type == models.ScalarType.INT8
+    assert client.update_collection(name, quantization_config=models.Disabled.DISABLED)
+    assert client.get_collection(name).config.quantization_config is None
+    # The data is untouched and the collection keeps working.
+    assert client.count(name).count == 20
+    assert client.retrieve(name, ids=[7])[0].payload == {"i": 7}
+    client.upsert(name, points=[models.PointStruct(id=100, vector=[1, 1, 1, 1])])
+    assert client.count(name).count == 21
+    # What Strata cannot change is refused and changes nothing.
     with pytest.raises(UnexpectedResponse) as error:
-        client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.5))
+        client.update_collection(name, metadata={"owner": "x"})
     assert error.value.status_code == 501
-    assert "optimizers_config" in str(error.value)
-    assert client.get_collection(name).config.optimizer_config.deleted_threshold == pytest.approx(0.2)
+    with pytest.raises(UnexpectedResponse) as error:
+        client.update_collection(name, vectors_config={"nope": models.VectorParamsDiff(on_disk=True)})
+    assert error.value.status_code == 400
+    assert client.get_collection(name).config.hnsw_config.m == 32
 
 
 def test_aliases_create_rename_delete_and_use(client, name):

@@ -222,7 +222,14 @@ struct CreateCollectionInput: Decodable, Sendable {
 /// value is refused with the fields it names; one that restates the current
 /// values succeeds.
 struct UpdateCollectionInput: Decodable, Sendable {
-    var vectors: [String: JSONValue]?
+    /// Per named vector: `hnsw_config`, `quantization_config`, `on_disk`.
+    struct VectorDiff: Decodable, Sendable {
+        var hnsw_config: HnswConfigInput?
+        var quantization_config: JSONValue?
+        var on_disk: Bool?
+    }
+
+    var vectors: [String: VectorDiff]?
     var optimizers_config: OptimizersConfigInput?
     var params: JSONValue?
     var hnsw_config: HnswConfigInput?
@@ -231,24 +238,59 @@ struct UpdateCollectionInput: Decodable, Sendable {
     var strict_mode_config: JSONValue?
     var metadata: JSONValue?
 
-    /// The fields that would change `config`.
-    func changes(to config: CollectionConfig) throws(APIError) -> [String] {
-        var changed: [String] = []
-        if let optimizers_config, try optimizers_config.applied(to: config.optimizers) != config.optimizers {
-            changed.append("optimizers_config")
-        }
-        if let hnsw_config, try hnsw_config.applied(to: config.hnswConfig) != config.hnswConfig { changed.append("hnsw_config") }
-        if let vectors, !vectors.isEmpty { changed.append("vectors") }
+    /// `config` with the changes applied; 400 for bad values, 501 for what
+    /// Strata cannot change.
+    func applied(to config: CollectionConfig) throws(APIError) -> CollectionConfig {
+        var unsupported: [String] = []
         switch params {
         case nil, .null?: break
         case .object(let fields)? where fields.isEmpty: break
-        default: changed.append("params")
+        default: unsupported.append("params")
         }
-        if let quantization_config, quantization_config != .null { changed.append("quantization_config") }
-        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) { changed.append("sparse_vectors") }
-        if let strict_mode_config, strict_mode_config != .null { changed.append("strict_mode_config") }
-        if let metadata, metadata != .null { changed.append("metadata") }
-        return changed
+        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) { unsupported.append("sparse_vectors") }
+        if let strict_mode_config, strict_mode_config != .null { unsupported.append("strict_mode_config") }
+        if let metadata, metadata != .null { unsupported.append("metadata") }
+        if !unsupported.isEmpty {
+            throw APIError.notSupportedYet("changing \(unsupported.joined(separator: ", ")) of an existing collection")
+        }
+        var updated = config
+        if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
+        if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
+        if let quantization_config { updated.quantizationConfig = try Self.quantization(quantization_config, current: config.quantizationConfig) }
+        for (name, diff) in vectors ?? [:] {
+            guard var params = updated.vectors[name] else {
+                throw APIError.wrongInput("Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
+            }
+            if let hnsw = diff.hnsw_config { params.hnswConfig = try hnsw.applied(to: params.hnswConfig ?? updated.hnswConfig) }
+            if let quantization = diff.quantization_config {
+                params.quantizationConfig = try Self.quantization(quantization, current: params.quantizationConfig)
+            }
+            if let onDisk = diff.on_disk { params.onDisk = onDisk }
+            updated.vectors[name] = params
+        }
+        return updated
+    }
+
+    /// Qdrant's `QuantizationConfigDiff`: a quantization config, or `"Disabled"`
+    /// (also accepted as `{"disabled": true}`).
+    static func quantization(_ value: JSONValue, current: QuantizationConfig?) throws(APIError) -> QuantizationConfig? {
+        switch value {
+        case .null: return current
+        case .string(let word) where word.lowercased() == "disabled": return nil
+        case .object(let fields) where fields["disabled"] != nil:
+            guard fields.count == 1, case .bool(true) = fields["disabled"] else {
+                throw APIError.wrongInput("quantization_config: {\"disabled\": true} takes no other field")
+            }
+            return nil
+        default:
+            let input: QuantizationInput
+            do {
+                input = try JSONDecoder().decode(QuantizationInput.self, from: try JSONEncoder().encode(value))
+            } catch {
+                throw APIError.jsonDeserialize("quantization_config: \(error)")
+            }
+            return try input.engineConfig()
+        }
     }
 }
 

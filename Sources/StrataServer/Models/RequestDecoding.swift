@@ -144,7 +144,7 @@ extension RequestDecoding {
         attempt(SearchRequestInput.self) { _ = try $0.params?.engineParams() }
         attempt(SearchBatchInput.self)
         attempt(CreateCollectionInput.self) { _ = try $0.engineConfig() }
-        attempt(UpdateCollectionInput.self) { _ = try $0.changes(to: config) }
+        attempt(UpdateCollectionInput.self) { _ = try $0.applied(to: config) }
         attempt(ChangeAliasesInput.self) { input in
             for action in input.actions { _ = try action.engineOperation() }
         }

@@ -42,12 +42,18 @@ extension StrataHTTPServer {
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateCollectionInput.self, from: request)
-            let changed = try input.changes(to: collection.config)
-            guard changed.isEmpty else {
-                throw APIError.notSupportedYet(
-                    "changing \(changed.joined(separator: ", ")) of an existing collection (its configuration is fixed at creation; recreate it)")
+            let updated = try input.applied(to: collection.config)
+            guard updated != collection.config else { return try Reply.ok(true, context: context) }
+            let database = self.database
+            let name = collection.name
+            return try await self.answer(context) { () throws -> Bool in
+                do {
+                    try database.updateCollectionConfig(name) { $0 = updated }
+                } catch let error as StrataError {
+                    throw APIError.from(error)
+                }
+                return true
             }
-            return try Reply.ok(true, context: context)
         }
 
         router.delete("/collections/{collection_name}") { _, context in
