@@ -134,8 +134,12 @@ import Testing
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: unknownName).status == 400)
             let undecodable = #"{"operations":[{"delete":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":[1,null]}]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: undecodable).status == 400)
-            let unknown = #"{"operations":[{"delete":{"points":[1]}},{"update_vectors":{"points":[]}}]}"#
+            let unknown = #"{"operations":[{"delete":{"points":[1]}},{"update_everything":{"points":[]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: unknown).status == 400)
+            let badVectorUpdate = #"{"operations":[{"delete":{"points":[1]}},{"update_vectors":{"points":[{"id":2,"vector":{"nope":[1,0]}}]}}]}"#
+            #expect(try await client.send(.post, "/collections/docs/points/batch", json: badVectorUpdate).status == 400)
+            let badVectorDelete = #"{"operations":[{"delete":{"points":[1]}},{"delete_vectors":{"points":[2],"vector":["nope"]}}]}"#
+            #expect(try await client.send(.post, "/collections/docs/points/batch", json: badVectorDelete).status == 400)
         }
     }
 }

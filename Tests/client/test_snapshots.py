@@ -115,3 +115,33 @@ def test_full_storage_snapshots(server, client, name):
     assert names[0] == "snapshot.json" and "aliases.json" in names and any(n.startswith(f"collections/{name}/") or n.startswith(f"{name}/") for n in names)
     assert client.delete_full_snapshot(full.name)
     assert client.list_full_snapshots() == []
+
+
+def test_snapshot_upload(server, client, name):
+    fill(client, name, n=30)
+    before = state(client, name)
+    snapshot = client.create_snapshot(name)
+    data = httpx.get(f"{server.url}/collections/{name}/snapshots/{snapshot.name}").content
+    client.delete(name, points_selector=models.PointIdsList(points=list(range(10))))
+    # multipart/form-data with a `snapshot` file field, as `curl -F snapshot=@file` sends it.
+    response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
+                          params={"priority": "snapshot", "checksum": snapshot.checksum},
+                          files={"snapshot": (snapshot.name, data, "application/octet-stream")}, timeout=60)
+    assert response.status_code == 200, response.text
+    assert state(client, name) == before
+    # Into a new collection; a damaged upload or a wrong checksum is refused and changes nothing.
+    response = httpx.post(f"{server.url}/collections/{name}_up/snapshots/upload",
+                          files={"snapshot": (snapshot.name, data, "application/octet-stream")})
+    assert response.status_code == 200 and state(client, name + "_up") == before
+    client.delete(name, points_selector=models.PointIdsList(points=[0]))
+    damaged = data[:100] + bytes([data[100] ^ 1]) + data[101:]
+    response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
+                          files={"snapshot": (snapshot.name, damaged, "application/octet-stream")})
+    assert response.status_code >= 400
+    response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", params={"checksum": "0" * 64},
+                          files={"snapshot": (snapshot.name, data, "application/octet-stream")})
+    assert response.status_code >= 400
+    assert client.count(name).count == len(before) - 1
+    response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", content=data)
+    assert response.status_code == 400 and "multipart" in response.json()["status"]["error"]
+    assert [s.name for s in client.list_snapshots(name)] == [snapshot.name], "uploads are never listed"

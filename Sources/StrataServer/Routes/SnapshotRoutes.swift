@@ -54,6 +54,27 @@ extension StrataHTTPServer {
             }
         }
 
+        router.post("/collections/{collection_name}/snapshots/upload") { request, context in
+            try context.access.check(.manage)
+            let name = try self.collectionName(context)
+            let checksum = request.uri.queryParameters.get("checksum")
+            if let priority = request.uri.queryParameters.get("priority"), !["replica", "snapshot", "no_sync"].contains(priority) {
+                throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
+            }
+            // The upload lands under a name that is never listed (`.upload-…`) in
+            // the snapshots directory, is verified and restored from there, and removed.
+            let directory = self.database.snapshotsDirectory
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            let path = directory + "/.upload-\(UUID().uuidString).snapshot"
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            try await MultipartUpload.receive(request, into: path)
+            let database = self.database
+            return try await self.answer(context) { () throws -> Bool in
+                _ = try self.engine { try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum) }
+                return true
+            }
+        }
+
         router.post("/snapshots") { _, context in
             try context.access.check(.manage)
             let database = self.database
@@ -160,5 +181,81 @@ struct SnapshotRecoverInput: Decodable, Sendable {
             throw APIError.forbidden("snapshot location \(url.path) is outside the snapshots directory \(snapshotsDirectory)")
         }
         return resolved
+    }
+}
+
+/// Receives a `multipart/form-data` upload with one file part (Qdrant's
+/// `snapshot` field) straight into a file, without holding it in memory: the
+/// part's bytes are written as they arrive, less the closing boundary.
+enum MultipartUpload {
+    static func receive(_ request: Request, into path: String) async throws {
+        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
+              let boundaryRange = contentType.range(of: "boundary=")
+        else {
+            throw APIError.wrongInput("the snapshot must be uploaded as multipart/form-data with a `snapshot` file field")
+        }
+        var boundary = String(contentType[boundaryRange.upperBound...])
+        if let end = boundary.firstIndex(of: ";") { boundary = String(boundary[..<end]) }
+        boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
+        guard !boundary.isEmpty else { throw APIError.wrongInput("multipart/form-data without a boundary") }
+        let opening = Array("--\(boundary)".utf8)
+        let closing = Array("\r\n--\(boundary)".utf8)
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+            throw APIError(.internalServerError, "Service internal error: cannot create \(path)")
+        }
+        defer { try? file.close() }
+        var header: [UInt8] = []   // bytes before the part's content
+        var inContent = false
+        var pending: [UInt8] = []  // content not yet written: may hold the start of the closing boundary
+        var finished = false
+        for try await buffer in request.body {
+            var bytes = Array(buffer.readableBytesView)
+            if !inContent {
+                header += bytes
+                guard header.count <= 64 << 10 else { throw APIError.wrongInput("multipart part headers are too long") }
+                guard let end = find([13, 10, 13, 10], in: header) else { continue }
+                guard find(opening, in: header) != nil else { throw APIError.wrongInput("multipart body does not start with its boundary") }
+                let headers = String(decoding: header[..<end], as: UTF8.self).lowercased()
+                guard headers.contains("name=\"snapshot\"") else {
+                    throw APIError.wrongInput("the multipart upload needs a file field named `snapshot`")
+                }
+                bytes = Array(header[(end + 4)...])
+                inContent = true
+            }
+            pending += bytes
+            if let end = find(closing, in: pending) {
+                try file.write(contentsOf: pending[..<end])
+                pending = []
+                finished = true
+                break
+            }
+            // Keep what could be the start of the closing boundary.
+            let keep = min(pending.count, closing.count - 1)
+            try file.write(contentsOf: pending[..<(pending.count - keep)])
+            pending = Array(pending[(pending.count - keep)...])
+        }
+        guard inContent, finished else { throw APIError.wrongInput("the multipart upload is truncated (no closing boundary)") }
+        try file.synchronize()
+    }
+
+    /// First position of `needle` in `haystack` (linear for binary data: a
+    /// candidate is only compared further when its first byte matches).
+    private static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard !needle.isEmpty, needle.count <= haystack.count else { return nil }
+        return haystack.withUnsafeBufferPointer { h in
+            needle.withUnsafeBufferPointer { n in
+                let first = n[0]
+                var start = 0
+                while start <= h.count - n.count {
+                    if h[start] == first {
+                        var i = 1
+                        while i < n.count && h[start + i] == n[i] { i += 1 }
+                        if i == n.count { return start }
+                    }
+                    start += 1
+                }
+                return nil
+            }
+        }
     }
 }
