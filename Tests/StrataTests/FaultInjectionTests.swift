@@ -269,10 +269,14 @@ import Testing
     }
 
     /// Writes points 0..<5 (one op each) to collection "c" on the real file
-    /// system and returns the path of its WAL file.
+    /// system and returns the path of its WAL file. No background flush may
+    /// checkpoint them (on a loaded machine the default 5 s interval can pass):
+    /// the tests damage records that must still be the only copy.
     func writeFivePoints(in path: String) async throws -> String {
         let db = try Database.open(at: path)
-        let c = try db.createCollection("c", config: config)
+        var unflushed = config
+        unflushed.optimizers.flushIntervalSec = 3600
+        let c = try db.createCollection("c", config: unflushed)
         for i in 0..<5 { try await c.upsert([point(i)]) }
         db.close()
         let walDir = path + "/collections/c/wal"
