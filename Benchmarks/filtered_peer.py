@@ -62,29 +62,12 @@ import argparse, glob, json, os, shutil, sys, tempfile, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_data import read_vecs, read_payloads  # noqa: E402
+
 K = 10
 
 
-def read_vecs(path, n=None, dtype=np.float32):
-    """TEXMEX .fvecs/.ivecs: each row is int32 d followed by d 4-byte values."""
-    raw = np.memmap(path, dtype=np.int32, mode="r")
-    d = int(raw[0])
-    rows = raw.reshape(-1, d + 1)
-    if n is not None:
-        rows = rows[:n]
-    return np.ascontiguousarray(rows[:, 1:]).view(dtype)
-
-
-def read_payloads(path, n):
-    out = []
-    with open(path) as f:
-        for line in f:
-            if len(out) == n:
-                break
-            out.append(json.loads(line))
-    if len(out) < n:
-        raise SystemExit(f"{path}: only {len(out)} payloads, need {n}")
-    return out
 
 
 def log(obj):

@@ -31,15 +31,9 @@ import argparse, json, os, sys, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_data import read_vecs  # noqa: E402
 
-def read_vecs(path, n=None, dtype=np.float32):
-    """TEXMEX .fvecs/.ivecs: each row is int32 d followed by d 4-byte values."""
-    raw = np.memmap(path, dtype=np.int32, mode="r")
-    d = int(raw[0])
-    rows = raw.reshape(-1, d + 1)
-    if n is not None:
-        rows = rows[:n]
-    return np.ascontiguousarray(rows[:, 1:]).view(dtype)
 
 
 def percentile_ms(latencies, p):

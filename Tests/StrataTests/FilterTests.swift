@@ -23,7 +23,8 @@ import Testing
         let expected = model.matching(filter)
         let label = "\(filter.json)"
         #expect(try collection.count(filter: filter) == expected.count, "count \(label)", sourceLocation: sourceLocation)
-        #expect(try collection.count(filter: filter, exact: false) >= 0)
+        let estimate = try collection.count(filter: filter, exact: false)
+        #expect(estimate >= 0 && estimate <= collection.count(), "estimate \(estimate) out of 0…\(collection.count()): \(label)", sourceLocation: sourceLocation)
         var scrolled: [PointID] = []
         var offset: PointID? = nil
         repeat {
