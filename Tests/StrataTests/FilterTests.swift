@@ -183,6 +183,39 @@ import Testing
     }
 }
 
+extension VectorUpdateTests {
+    /// A repeated id in one vector update gets its entries applied in order
+    /// (the last vector of each name wins), as a repeated id in an upsert
+    /// does; found by `strata crashtest --workload mixed`, where the engine
+    /// kept the first entry but the model the last.
+    @Test func repeatedIDInOneUpdateKeepsTheLastVector() async throws {
+        try await withTemporaryDirectory { dir in
+            var db = try Database.open(at: dir)
+            let config = CollectionConfig(vectors: ["a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 2, distance: .euclid)])
+            var c = try db.createCollection("c", config: config)
+            try await c.upsert([PointStruct(id: 1, vectors: ["a": [1, 1], "b": [2, 2]]), PointStruct(id: 2, vectors: ["a": [3, 3], "b": [4, 4]])])
+            try c.flush()
+            try await c.upsert([PointStruct(id: 3, vectors: ["a": [5, 5], "b": [6, 6]])])
+            let result = try await c.updateVectors([
+                PointVectors(id: 1, vectors: ["a": [10, 10]]), PointVectors(id: 3, vectors: ["a": [30, 30]]),
+                PointVectors(id: 1, vectors: ["a": [11, 11], "b": [12, 12]]), PointVectors(id: 3, vectors: ["b": [31, 31]]),
+            ])
+            func check(_ c: Collection) throws {
+                let records = try c.retrieve([1, 2, 3], withPayload: false, withVector: true)
+                #expect(records.map { $0.vectors?["a"] } == [[11, 11], [3, 3], [30, 30]])
+                #expect(records.map { $0.vectors?["b"] } == [[12, 12], [4, 4], [31, 31]])
+                #expect(records[0].version == result.operationID && records[2].version == result.operationID && records[1].version == 1)
+            }
+            try check(c)
+            db.close()
+            db = try Database.open(at: dir)  // replayed from the WAL
+            c = try db.collection("c")
+            try check(c)
+            db.close()
+        }
+    }
+}
+
 /// Changing a collection's settings after creation.
 @Suite struct CollectionConfigUpdateTests {
     @Test func settingsChangeDurablyAndVectorsCannot() async throws {

@@ -223,9 +223,17 @@ final class CollectionStore: @unchecked Sendable {
                 guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else { break }
                 createFieldIndex(path, schema: schema)
             case .updateVectors(let points):
+                // One change per id: a repeated id gets its entries applied in
+                // order (the last vector of each name wins), as for upserts.
+                var order: [PointID] = []
+                var merged: [PointID: [String: [Float]]] = [:]
                 for point in points {
-                    updatePoint(point.id, opNum: opNum) { stored in
-                        for (name, vector) in point.vectors { stored.vectors[name] = vector }
+                    if merged[point.id] == nil { order.append(point.id) }
+                    merged[point.id, default: [:]].merge(point.vectors) { _, later in later }
+                }
+                for id in order {
+                    updatePoint(id, opNum: opNum) { stored in
+                        for (name, vector) in merged[id]! { stored.vectors[name] = vector }
                     }
                 }
             case .deleteVectors(let ids, let names):
