@@ -58,17 +58,23 @@ extension CollectionStore {
         try maintenanceMutex.withLock {
             try sealAndFlush(force: forceFlush)
             if merge {
-                while try mergeOnce() {}
+                while !isStopping, try mergeOnce() {}
             }
             clearMaintenanceError()
         }
     }
 
+    /// Whether `stop()` was called: a pass then ends after the segment it is
+    /// writing, so closing does not wait for the whole backlog (after a long
+    /// WAL replay that can be hundreds of segments). The WAL still holds
+    /// everything not flushed; the next open continues.
+    var isStopping: Bool { wakeUpMutex.withLock { stopping } }
+
     // MARK: - Flush
 
     private func sealAndFlush(force: Bool) throws {
         sealIfNeeded(force: force)
-        while let segment = oldestFrozen() {
+        while !isStopping, let segment = oldestFrozen() {
             try flush(segment)
         }
     }
