@@ -2,170 +2,421 @@ import Foundation
 import Strata
 import StrataIO
 
-/// The process the crash test kills: it opens the store and runs random
-/// upserts and deletes from several concurrent writers until it is killed,
-/// reporting on standard output, one line per event:
+/// How the crash-test child runs.
+public struct CrashChildSettings: Sendable {
+    public var writers: Int
+    public var durability: Durability = .durable
+    public var workload: CrashWorkload.Kind = .basic
+    /// Each writer stops after this many operations (nil: until killed or
+    /// until an operation fails). Used by the power-loss sweep, which needs a
+    /// workload of bounded length.
+    public var operationsPerWriter: Int? = nil
+    /// Run maintenance (flush, merge, snapshot, restore, reopen) from writer 0
+    /// every few operations instead of a thread of its own, so that one
+    /// writer gives the same sequence of file-system operations every run.
+    public var inlineMaintenance = false
+
+    public init(writers: Int, workload: CrashWorkload.Kind = .basic) {
+        self.writers = writers
+        self.workload = workload
+    }
+}
+
+/// The process the crash test kills (or, in the power-loss mode, the task the
+/// simulated power cut stops): it opens the store and runs random operations
+/// from several concurrent writers, reporting every one on the event sink, one
+/// line per event:
 ///
-///     I <writer> <seq> U <id>:<token> <id>:<token> …   intent: about to upsert
-///     I <writer> <seq> D <id> <id> …                   intent: about to delete
-///     I <writer> <seq> P <ptoken> <id> <id> …          intent: set payload {"p": ptoken} on these ids
-///     I <writer> <seq> X <create|drop> <key>           intent: create or drop a field index
-///     A <writer> <seq> <op_num>                        acknowledged
-///     E <writer> <seq> <message>                       failed (not acknowledged)
-///     READY                                            recovery finished
+///     I <w> <seq> U <id>:<token> …      intent: upsert these points
+///     I <w> <seq> V <id>:<token> …      intent: replace the vectors of these points
+///     I <w> <seq> D <id> …              intent: delete these ids
+///     I <w> <seq> F <tag>               intent: delete by filter w == <w> and tag == <tag>
+///     I <w> <seq> P <ptoken> <id> …     intent: set payload {"p": ptoken} on these ids
+///     I <w> <seq> Q <ptoken> <tag>      intent: set payload {"p": ptoken} by filter w == <w> and tag == <tag>
+///     I <w> <seq> O <otoken> <id> …     intent: overwrite the payload with CrashWorkload.overwritePayload(otoken)
+///     I <w> <seq> K <key> <id> …        intent: delete payload key <key>
+///     I <w> <seq> C <id> …              intent: clear the payload
+///     I <w> <seq> X <create|drop> <key> intent: create or drop a field index
+///     A <w> <seq> <op_num>              acknowledged
+///     E <w> <seq> <message>             failed (not acknowledged)
+///     M <action>                        maintenance (flush, optimize, reopen…) starting
+///     S / R / RA …                      snapshots and restores (`runSnapshotRound`)
+///     K <kill point> <hit> <path>       an armed kill point was reached: SIGKILL follows
+///     READY                             recovery finished
 ///
-/// An intent line is written (with one `write(2)`, atomic on a pipe) before the
-/// operation starts, and its ack only after the store acknowledged it, so the
+/// Writer `w` only touches ids in its partition (`id % writers == w`) and
+/// issues one operation at a time. An intent line is emitted before the
+/// operation starts and its ack only after the store acknowledged it, so the
 /// parent knows, for every operation, whether it was acknowledged or in flight.
 public enum CrashTestChild {
-    public static func run(directory: String, seed: UInt64, cycle: UInt32, writers: Int, durability: Durability,
-                           workload: CrashWorkload.Kind = .basic) async throws {
-        let db = try Database.open(at: directory, options: DatabaseOptions(durability: durability))
+    public static func run(directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
+                           fileSystem: any FileSystem = POSIXFileSystem(),
+                           sink: any CrashEventSink = StandardOutputEventSink()) async throws {
+        let options = DatabaseOptions(durability: settings.durability)
+        let db = try Database.open(at: directory, options: options, fileSystem: fileSystem)
         let collection: Collection
         if db.collectionNames().contains(CrashWorkload.collectionName) {
             collection = try db.collection(CrashWorkload.collectionName)
         } else {
-            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: workload))
+            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: settings.workload))
         }
-        emit("READY")
+        let gate = DatabaseGate(database: db, collection: collection) {
+            let reopened = try Database.open(at: directory, options: options, fileSystem: fileSystem)
+            return (reopened, try reopened.collection(CrashWorkload.collectionName))
+        }
+        defer { gate.close() }
+        sink.emit("READY")
+        let maintenance = Maintenance(gate: gate, sink: sink, workload: settings.workload,
+                                      rng: SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ 0x4D41_494E))
         await withTaskGroup(of: Void.self) { group in
-            for writer in 0..<writers {
+            for writer in 0..<settings.writers {
                 group.addTask {
-                    await runWriter(collection, writer: writer, seed: seed, cycle: cycle)
+                    await runWriter(gate, writer: writer, seed: seed, cycle: cycle, settings: settings, sink: sink,
+                                    maintenance: settings.inlineMaintenance && writer == 0 ? maintenance : nil)
                 }
             }
-            if workload == .snapshot {
-                group.addTask { await runSnapshots(db) }
-            }
-            if workload == .optimizer {
-                // Flushes and merges on a thread of their own (they block), as
-                // fast as they go, on top of the background optimizer.
-                group.addTask {
-                    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                        let thread = Thread {
-                            var round = 0
-                            while true {
-                                round += 1
-                                do {
-                                    if round % 3 == 0 { try collection.optimize() } else { try collection.flush() }
-                                } catch {
-                                    emit("E maintenance \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
-                                    done.resume()
-                                    return
-                                }
-                                usleep(2000)
-                            }
-                        }
-                        thread.start()
-                    }
-                }
+            if !settings.inlineMaintenance && settings.workload != .basic {
+                group.addTask { await maintenance.runOnThread() }
             }
         }
     }
 
-    static func runWriter(_ collection: Collection, writer: Int, seed: UInt64, cycle: UInt32) async {
+    static func runWriter(_ gate: DatabaseGate, writer: Int, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
+                          sink: any CrashEventSink, maintenance: Maintenance?) async {
         var rng = SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ UInt64(writer))
+        let writers = UInt64(settings.writers)
+        let partitionSize = (CrashWorkload.idSpace - UInt64(writer) + writers - 1) / writers
         var sequence = 0
-        // Tokens: cycle in the high 32 bits, writer and counter below; unique per run.
         var counter: UInt64 = 0
-        while true {
+        func nextToken() -> UInt64 {
+            counter += 1
+            return (UInt64(cycle) << 32) | (UInt64(writer) << 24) | counter
+        }
+        func ids(_ count: Int) -> [UInt64] {
+            (0..<count).map { _ in UInt64(writer) + writers * (rng.next() % partitionSize) }
+        }
+        while settings.operationsPerWriter.map({ sequence < $0 }) ?? true {
             sequence += 1
-            let roll = rng.next() % 100
-            let isDelete = roll < 25
+            if let maintenance, sequence % 5 == 0 {
+                guard maintenance.runOneRound() else { return }
+            }
+            let roll = Int(rng.next() % 100)
             let size = Int(rng.next() % 8) + 1
+            guard let collection = await gate.enter() else {
+                // A reopen failed (in the power-loss mode: the simulated crash); nothing is in flight.
+                sink.emit("E \(writer) \(sequence) stopped: \(gate.reopenFailure ?? "the database is closed")".replacingOccurrences(of: "\n", with: " "))
+                return
+            }
+            defer { gate.leave() }
+            func report(_ intent: String, _ operation: () async throws -> UpdateResult) async throws {
+                sink.emit("I \(writer) \(sequence) \(intent)")
+                let result = try await operation()
+                sink.emit("A \(writer) \(sequence) \(result.operationID)")
+            }
             do {
-                if roll >= 98 {
-                    // Field index changes: replayed from the WAL, recorded in the manifest.
+                switch Self.operation(roll: roll, workload: settings.workload) {
+                case .index:
                     let (key, schema) = CrashWorkload.indexedFields[Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
                     let create = rng.next() % 2 == 0
-                    emit("I \(writer) \(sequence) X \(create ? "create" : "drop") \(key)")
-                    let result = create
-                        ? try await collection.createFieldIndex(key, schema: schema)
-                        : try await collection.deleteFieldIndex(key)
-                    emit("A \(writer) \(sequence) \(result.operationID)")
-                } else if roll >= 85 {
-                    // Payload updates: copy-on-write for points in immutable segments.
-                    counter += 1
-                    let ptoken = (UInt64(cycle) << 32) | (UInt64(writer) << 24) | counter
-                    let ids = (0..<size).map { _ in rng.next() % CrashWorkload.idSpace }
-                    emit("I \(writer) \(sequence) P \(ptoken) " + ids.map(String.init).joined(separator: " "))
-                    let result = try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], for: ids.map { .number($0) })
-                    emit("A \(writer) \(sequence) \(result.operationID)")
-                } else if isDelete {
-                    let ids = (0..<size).map { _ in rng.next() % CrashWorkload.idSpace }
-                    emit("I \(writer) \(sequence) D " + ids.map(String.init).joined(separator: " "))
-                    let result = try await collection.delete(ids.map { .number($0) })
-                    emit("A \(writer) \(sequence) \(result.operationID)")
-                } else {
+                    try await report("X \(create ? "create" : "drop") \(key)") {
+                        create ? try await collection.createFieldIndex(key, schema: schema) : try await collection.deleteFieldIndex(key)
+                    }
+                case .delete:
+                    let targets = ids(size)
+                    try await report("D " + targets.map(String.init).joined(separator: " ")) {
+                        try await collection.delete(targets.map { .number($0) })
+                    }
+                case .deleteByFilter:
+                    let tag = CrashWorkload.tag(rng.next())
+                    try await report("F \(tag)") { try await collection.delete(filter: CrashWorkload.partitionFilter(writer: writer, tag: tag)) }
+                case .setPayload:
+                    let ptoken = nextToken()
+                    let targets = ids(size)
+                    try await report("P \(ptoken) " + targets.map(String.init).joined(separator: " ")) {
+                        try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], for: targets.map { .number($0) })
+                    }
+                case .setPayloadByFilter:
+                    let ptoken = nextToken()
+                    let tag = CrashWorkload.tag(rng.next())
+                    try await report("Q \(ptoken) \(tag)") {
+                        try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
+                    }
+                case .overwritePayload:
+                    let otoken = nextToken()
+                    let targets = ids(size)
+                    try await report("O \(otoken) " + targets.map(String.init).joined(separator: " ")) {
+                        try await collection.overwritePayload(CrashWorkload.overwritePayload(for: otoken), for: targets.map { .number($0) })
+                    }
+                case .deletePayloadKey:
+                    let key = rng.next() % 2 == 0 ? "tag" : "p"
+                    let targets = ids(size)
+                    try await report("K \(key) " + targets.map(String.init).joined(separator: " ")) {
+                        try await collection.deletePayloadKeys([key], for: targets.map { .number($0) })
+                    }
+                case .clearPayload:
+                    let targets = ids(size)
+                    try await report("C " + targets.map(String.init).joined(separator: " ")) {
+                        try await collection.clearPayload(for: targets.map { .number($0) })
+                    }
+                case .updateVectors:
+                    // Only existing points can have their vectors replaced; this
+                    // writer is the only one touching its ids, so what it reads
+                    // here is still true when the update is applied.
+                    let present = try collection.retrieve(ids(size).map { .number($0) }, withPayload: false).map(\.id)
+                    guard !present.isEmpty else { continue }
+                    var updates: [PointVectors] = []
+                    var described: [String] = []
+                    for id in present {
+                        guard case .number(let raw) = id else { continue }
+                        let token = nextToken()
+                        updates.append(PointVectors(id: id, vectors: ["": CrashWorkload.vector(for: token)]))
+                        described.append("\(raw):\(token)")
+                    }
+                    try await report("V " + described.joined(separator: " ")) { try await collection.updateVectors(updates) }
+                case .upsert:
                     var points: [PointStruct] = []
                     var described: [String] = []
-                    for _ in 0..<size {
-                        counter += 1
-                        let token = (UInt64(cycle) << 32) | (UInt64(writer) << 24) | counter
-                        let id = rng.next() % CrashWorkload.idSpace
+                    for id in ids(size) {
+                        let token = nextToken()
                         points.append(CrashWorkload.point(id: id, token: token))
                         described.append("\(id):\(token)")
                     }
-                    emit("I \(writer) \(sequence) U " + described.joined(separator: " "))
-                    let result = try await collection.upsert(points)
-                    emit("A \(writer) \(sequence) \(result.operationID)")
+                    try await report("U " + described.joined(separator: " ")) { try await collection.upsert(points) }
                 }
             } catch {
-                emit("E \(writer) \(sequence) \(error)".replacingOccurrences(of: "\n", with: " "))
+                sink.emit("E \(writer) \(sequence) \(error)".replacingOccurrences(of: "\n", with: " "))
                 return
             }
         }
     }
 
-    /// Snapshots and restores on a thread of their own (they block), reporting
-    ///
-    ///     S <archive name> <op_num> full|incremental    a snapshot was published
-    ///     R <archive name>                               about to restore it as `restored`
-    ///     RA <archive name>                              the restore finished
-    ///
-    /// Every third snapshot builds on the one before; every third round
-    /// restores the latest full snapshot over collection `restored`.
-    static func runSnapshots(_ db: Database) async {
+    enum Operation {
+        case upsert, updateVectors, delete, deleteByFilter, setPayload, setPayloadByFilter
+        case overwritePayload, deletePayloadKey, clearPayload, index
+    }
+
+    /// The operation mix: `mixed` uses every kind, the others upserts,
+    /// deletes, payload updates and index changes.
+    static func operation(roll: Int, workload: CrashWorkload.Kind) -> Operation {
+        guard workload == .mixed else {
+            switch roll {
+            case 98...: return .index
+            case 85...: return .setPayload
+            case ..<25: return .delete
+            default: return .upsert
+            }
+        }
+        switch roll {
+        case ..<2: return .index
+        case ..<18: return .delete
+        case ..<22: return .deleteByFilter
+        case ..<30: return .setPayload
+        case ..<34: return .setPayloadByFilter
+        case ..<39: return .overwritePayload
+        case ..<43: return .deletePayloadKey
+        case ..<46: return .clearPayload
+        case ..<54: return .updateVectors
+        default: return .upsert
+        }
+    }
+}
+
+/// The open database, shared by the writers and the maintenance thread, and
+/// closed and reopened by the `mixed` workload while the writers wait.
+/// Writers hold it *shared* for one operation (across its `await`, so the
+/// count is not tied to a thread); a reopen takes it *exclusively*.
+final class DatabaseGate: @unchecked Sendable {
+    // SAFETY: every field is read and written under `condition.mutex`.
+    private let condition = ConditionVariable(mutex: Mutex())
+    private var database: Database
+    private var collection: Collection
+    private var users = 0
+    private var exclusive = false
+    private var closed = false
+    private let reopen: () throws -> (Database, Collection)
+
+    init(database: Database, collection: Collection, reopen: @escaping () throws -> (Database, Collection)) {
+        self.database = database
+        self.collection = collection
+        self.reopen = reopen
+    }
+
+    /// Why the last reopen failed, if it did (the database stays closed).
+    var reopenFailure: String? { condition.mutex.withLock { failure } }
+    private var failure: String?
+
+    /// Waits (without blocking a thread of the cooperative pool) until no
+    /// reopen is under way, then counts the caller as a user; nil once a
+    /// reopen has failed.
+    func enter() async -> Collection? {
+        while true {
+            let entered: (Collection?, Bool) = condition.mutex.withLock {
+                if failure != nil { return (nil, true) }
+                guard !exclusive else { return (nil, false) }
+                users += 1
+                return (collection, true)
+            }
+            if entered.1 { return entered.0 }
+            try? await Task.sleep(nanoseconds: 200_000)
+        }
+    }
+
+    func leave() {
+        condition.mutex.withLock {
+            users -= 1
+            if users == 0 { condition.broadcast() }
+        }
+    }
+
+    /// Blocking (for the maintenance thread): runs `body` as a user.
+    func shared<T>(_ body: (Database, Collection) throws -> T) rethrows -> T {
+        let (db, c): (Database, Collection) = condition.mutex.withLock {
+            while exclusive { condition.wait() }
+            users += 1
+            return (database, collection)
+        }
+        defer { leave() }
+        return try body(db, c)
+    }
+
+    /// Blocking: waits for every user to leave, closes the database and opens it again.
+    func closeAndReopen() throws {
+        condition.mutex.withLock {
+            exclusive = true
+            while users > 0 { condition.wait() }
+        }
+        defer {
+            condition.mutex.withLock {
+                exclusive = false
+                condition.broadcast()
+            }
+        }
+        let old = condition.mutex.withLock { database }
+        old.close()
+        let db: Database, c: Collection
+        do {
+            (db, c) = try reopen()
+        } catch {
+            condition.mutex.withLock { failure = "reopening the database failed: \(error)" }
+            throw error
+        }
+        condition.mutex.withLock {
+            database = db
+            collection = c
+        }
+    }
+
+    func close() {
+        let db: Database? = condition.mutex.withLock {
+            guard !closed else { return nil }
+            closed = true
+            return database
+        }
+        db?.close()
+    }
+}
+
+/// Flushes, merges, snapshots, restores and reopens, as the workload asks.
+final class Maintenance: @unchecked Sendable {
+    // SAFETY: used by one thread at a time (the maintenance thread, or writer 0 inline).
+    let gate: DatabaseGate
+    let sink: any CrashEventSink
+    let workload: CrashWorkload.Kind
+    var rng: SplitMix64
+    var round = 0
+    var previous: SnapshotDescription?
+    var lastFull: SnapshotDescription?
+
+    init(gate: DatabaseGate, sink: any CrashEventSink, workload: CrashWorkload.Kind, rng: SplitMix64) {
+        self.gate = gate
+        self.sink = sink
+        self.workload = workload
+        self.rng = rng
+    }
+
+    /// Rounds as fast as they go, on a thread of their own (they block).
+    func runOnThread() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let thread = Thread {
-                var round = 0
-                var previous: SnapshotDescription?
-                var lastFull: SnapshotDescription?
-                while true {
-                    round += 1
-                    do {
-                        let incremental = round % 3 == 2 ? previous : nil
-                        let snapshot = try db.createSnapshot(of: CrashWorkload.collectionName, incrementalFrom: incremental?.path)
-                        emit("S \(snapshot.name) \(snapshot.opNum ?? 0) \(incremental == nil ? "full" : "incremental")")
-                        previous = snapshot
-                        if incremental == nil { lastFull = snapshot }
-                        if round % 3 == 0, let source = lastFull {
-                            emit("R \(source.name)")
-                            try db.restoreSnapshot(from: [source.path], as: CrashWorkload.restoredCollectionName, overwrite: true)
-                            emit("RA \(source.name)")
-                        }
-                    } catch {
-                        emit("E snapshot \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
-                        done.resume()
-                        return
-                    }
-                    usleep(3000)
-                }
+            let thread = Thread { [self] in
+                while runOneRound() { usleep(workload == .mixed ? UInt32(1000 + rng.next() % 8000) : 2000) }
+                done.resume()
             }
             thread.start()
         }
     }
 
-    /// One `write(2)` per line: lines from concurrent writers never interleave.
-    static func emit(_ line: String) {
-        var bytes = Array((line + "\n").utf8)
-        bytes.withUnsafeMutableBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = write(1, raw.baseAddress! + offset, raw.count - offset)
-                if n <= 0 { if errno == EINTR { continue } else { exit(3) } }
-                offset += n
+    /// One step; false (after reporting `E maintenance …`) when it failed.
+    func runOneRound() -> Bool {
+        round += 1
+        do {
+            switch workload {
+            case .basic:
+                break
+            case .optimizer:
+                try gate.shared { _, c in if round % 3 == 0 { try c.optimize() } else { try c.flush() } }
+            case .snapshot:
+                try snapshotRound()
+            case .mixed:
+                let roll = rng.next() % 100
+                switch roll {
+                case ..<25:
+                    sink.emit("M flush")
+                    try gate.shared { _, c in try c.flush() }
+                case ..<45:
+                    sink.emit("M optimize")
+                    try gate.shared { _, c in try c.optimize() }
+                case ..<60:
+                    try snapshot(incremental: false)
+                case ..<70:
+                    try snapshot(incremental: true)
+                case ..<85:
+                    try restore()
+                default:
+                    sink.emit("M reopen")
+                    try gate.closeAndReopen()
+                }
             }
+            return true
+        } catch {
+            sink.emit("E maintenance \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
+            return false
+        }
+    }
+
+    /// The snapshot workload's round: a snapshot (every third one
+    /// incremental on the one before), and every third round a restore of the
+    /// latest full snapshot over collection `restored`.
+    func snapshotRound() throws {
+        try snapshot(incremental: round % 3 == 2)
+        if round % 3 == 0 { try restore() }
+    }
+
+    /// A snapshot (incremental on the previous one if asked and there is
+    /// one), reported as
+    ///
+    ///     S <archive name> <op_num> full|incremental    a snapshot was published
+    func snapshot(incremental: Bool) throws {
+        try gate.shared { db, _ in
+            let base = incremental ? previous : nil
+            let snapshot = try db.createSnapshot(of: CrashWorkload.collectionName, incrementalFrom: base?.path)
+            sink.emit("S \(snapshot.name) \(snapshot.opNum ?? 0) \(base == nil ? "full" : "incremental")")
+            previous = snapshot
+            if base == nil { lastFull = snapshot }
+        }
+    }
+
+    /// Restores the latest full snapshot (taken first if there is none) over
+    /// collection `restored`:
+    ///
+    ///     R <archive name>                               about to restore it
+    ///     RA <archive name>                              the restore finished
+    func restore() throws {
+        if lastFull == nil { try snapshot(incremental: false) }
+        guard let source = lastFull else { return }
+        try gate.shared { db, _ in
+            sink.emit("R \(source.name)")
+            try db.restoreSnapshot(from: [source.path], as: CrashWorkload.restoredCollectionName, overwrite: true)
+            sink.emit("RA \(source.name)")
         }
     }
 }

@@ -4,28 +4,42 @@ import StrataVectorMath
 
 /// Knows what the store must hold after each crash, and checks it.
 ///
-/// The model maps each id to the token (and op number) of its last write. After
-/// a cycle, every operation the child reported is either acknowledged (with its
-/// op number) or in flight (intent without ack: it may or may not have been
-/// applied). For each id, the recovered store must show the state that the
-/// acknowledged operations produce, applied in op-number order over the model;
-/// the only other acceptable states are those an in-flight operation on that id
-/// would produce. Anything else is a lost write, a phantom, or corruption.
+/// The model maps each id to its state: the token of its vector, its payload
+/// and its version (the op number of the last operation that changed it).
+/// Writer `w` owns the ids with `id % writers == w` and runs one operation at
+/// a time, so after a kill each writer has acknowledged a sequence of
+/// operations (with their op numbers) and has at most one more in flight.
+/// The recovered store must show, for every writer's partition as a whole,
+/// either the model with the acknowledged operations applied (**A**), or that
+/// plus the in-flight operation applied whole (**B**) — never part of an
+/// operation, never anything else. Filter operations are evaluated on the
+/// model, as the store evaluated them when they ran.
+///
+/// Op numbers give the **prefix** check: the store's last op number after
+/// recovery, minus the one before the cycle, must equal the acknowledged
+/// operations plus the in-flight ones that were applied (give or take the
+/// in-flight ones whose effect cannot be seen, such as a delete of absent
+/// ids); a hole in the log would break it. An applied in-flight operation's
+/// version must be a new op number no acknowledged operation has.
+///
 /// After the check the model becomes the recovered state.
 struct CrashTestOracle {
-    struct Entry: Equatable {
-        var token: UInt64
+    struct PointState: Equatable {
+        var vectorToken: UInt64
+        var payload: Payload
         var version: UInt64
-        /// The `p` payload field a payload update set (nil: none since the upsert).
-        var p: UInt64? = nil
     }
 
-    private(set) var model: [UInt64: Entry] = [:]
+    private(set) var model: [UInt64: PointState] = [:]
+    /// The store's last op number after the previous recovery.
+    private(set) var lastOperation: UInt64 = 0
     var pointCount: Int { model.count }
 
     struct CycleReport {
         var acked = 0
         var inFlight = 0
+        /// In-flight operations found applied after recovery.
+        var appliedInFlight = 0
         var lost = 0
         var phantom = 0
         var corrupt = 0
@@ -33,11 +47,99 @@ struct CrashTestOracle {
         var isClean: Bool { lost == 0 && phantom == 0 && corrupt == 0 }
     }
 
-    enum Action {
-        case upsert([(id: UInt64, token: UInt64)])
+    enum Action: Equatable {
+        case upsert([Pair])
+        case updateVectors([Pair])
         case delete([UInt64])
+        case deleteByFilter(tag: String)
         case setP(UInt64, [UInt64])
+        case setPByFilter(UInt64, tag: String)
+        case overwrite(UInt64, [UInt64])
+        case deleteKey(String, [UInt64])
+        case clear([UInt64])
         case index
+
+        struct Pair: Equatable {
+            var id: UInt64
+            var token: UInt64
+        }
+
+        init?(_ fields: ArraySlice<Substring>) {
+            guard let kind = fields.first else { return nil }
+            let rest = fields.dropFirst()
+            func ids(_ items: ArraySlice<Substring>) -> [UInt64]? {
+                let parsed = items.compactMap { UInt64($0) }
+                return parsed.count == items.count ? parsed : nil
+            }
+            func pairs() -> [Pair]? {
+                let parsed = rest.compactMap { item -> Pair? in
+                    let parts = item.split(separator: ":")
+                    guard parts.count == 2, let id = UInt64(parts[0]), let token = UInt64(parts[1]) else { return nil }
+                    return Pair(id: id, token: token)
+                }
+                return parsed.count == rest.count ? parsed : nil
+            }
+            switch kind {
+            case "U": guard let p = pairs() else { return nil }; self = .upsert(p)
+            case "V": guard let p = pairs() else { return nil }; self = .updateVectors(p)
+            case "D": guard let i = ids(rest) else { return nil }; self = .delete(i)
+            case "F": guard rest.count == 1 else { return nil }; self = .deleteByFilter(tag: String(rest.first!))
+            case "P": guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil }; self = .setP(t, i)
+            case "Q": guard rest.count == 2, let t = UInt64(rest.first!) else { return nil }; self = .setPByFilter(t, tag: String(rest.last!))
+            case "O": guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil }; self = .overwrite(t, i)
+            case "K": guard let key = rest.first, let i = ids(rest.dropFirst()) else { return nil }; self = .deleteKey(String(key), i)
+            case "C": guard let i = ids(rest) else { return nil }; self = .clear(i)
+            case "X": self = .index
+            default: return nil
+            }
+        }
+
+        /// Applies the operation of writer `writer` to `state` with version
+        /// `version`; returns the ids it changed.
+        func apply(to state: inout [UInt64: PointState], writer: Int, version: UInt64) -> Set<UInt64> {
+            var touched = Set<UInt64>()
+            func update(_ ids: [UInt64], _ change: (inout PointState) -> Void) {
+                for id in ids where state[id] != nil {
+                    change(&state[id]!)
+                    state[id]!.version = version
+                    touched.insert(id)
+                }
+            }
+            func matching(_ tag: String) -> [UInt64] {
+                state.compactMap { id, point in
+                    point.payload["w"] == .int(Int64(writer)) && point.payload["tag"] == .string(tag) ? id : nil
+                }
+            }
+            switch self {
+            case .upsert(let pairs):
+                for pair in pairs {
+                    state[pair.id] = PointState(vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
+                    touched.insert(pair.id)
+                }
+            case .updateVectors(let pairs):
+                for pair in pairs { update([pair.id]) { $0.vectorToken = pair.token } }
+            case .delete(let ids):
+                for id in ids where state.removeValue(forKey: id) != nil { touched.insert(id) }
+            case .deleteByFilter(let tag):
+                for id in matching(tag) {
+                    state[id] = nil
+                    touched.insert(id)
+                }
+            case .setP(let token, let ids):
+                update(ids) { $0.payload["p"] = .int(Int64(bitPattern: token)) }
+            case .setPByFilter(let token, let tag):
+                update(matching(tag)) { $0.payload["p"] = .int(Int64(bitPattern: token)) }
+            case .overwrite(let token, let ids):
+                update(ids) { $0.payload = CrashWorkload.overwritePayload(for: token) }
+            case .deleteKey(let key, let ids):
+                update(ids) { $0.payload[key] = nil }
+            case .clear(let ids):
+                update(ids) { $0.payload = [:] }
+            case .index:
+                break
+            }
+            return touched
+        }
     }
 
     struct Key: Hashable {
@@ -45,13 +147,34 @@ struct CrashTestOracle {
         let sequence: Int
     }
 
-    mutating func verify(childOutput: String, directory: String, cycle: Int, seed: UInt64) -> CycleReport {
+    /// A point as read back from the store.
+    struct ReadPoint {
+        var vector: [Float]?
+        var payload: Payload
+        var version: UInt64
+
+        func equals(_ state: PointState, anyVersionAbove floor: UInt64? = nil) -> Bool {
+            let versionOK = floor.map { version > $0 } ?? (version == state.version)
+            return versionOK && payload == state.payload && vector == CrashWorkload.vector(for: state.vectorToken)
+        }
+    }
+
+    /// Checks the store after cycle `cycle`. `open` opens the database the
+    /// child wrote (on the real disk, or on the simulated one after a power
+    /// loss). With `failuresMayBeCrashes`, a child's `E` line is a write cut
+    /// off by the simulated crash (its operation is in flight), not a problem.
+    mutating func verify(childOutput: String, writers: Int, cycle: Int, seed: UInt64,
+                         failuresMayBeCrashes: Bool = false, open: () throws -> Database) -> CycleReport {
         var report = CycleReport()
         var intents: [Key: Action] = [:]
         var acks: [Key: UInt64] = [:]
-        for line in childOutput.split(separator: "\n", omittingEmptySubsequences: true) {
+        // Only whole lines: a pipe write is atomic, but be strict anyway.
+        var lines = childOutput.split(separator: "\n", omittingEmptySubsequences: true)
+        if !childOutput.hasSuffix("\n"), !lines.isEmpty { lines.removeLast() }
+        for line in lines {
             let fields = line.split(separator: " ")
             if fields.first == "E" {
+                if failuresMayBeCrashes && line.contains("simulated crash") { continue }
                 report.problems.append("cycle \(cycle): the child reported a failure: \(line)")
                 report.corrupt += 1
                 continue
@@ -60,24 +183,12 @@ struct CrashTestOracle {
             let key = Key(writer: writer, sequence: sequence)
             switch fields[0] {
             case "I" where fields.count >= 4:
-                let rest = fields.dropFirst(4)
-                if fields[3] == "U" {
-                    let pairs = rest.compactMap { pair -> (UInt64, UInt64)? in
-                        let parts = pair.split(separator: ":")
-                        guard parts.count == 2, let id = UInt64(parts[0]), let token = UInt64(parts[1]) else { return nil }
-                        return (id, token)
-                    }
-                    // A line cut by the kill is incomplete: it was never acknowledged
-                    // and the operation may not have started; treat it as in flight.
-                    intents[key] = .upsert(pairs.map { (id: $0.0, token: $0.1) })
-                } else if fields[3] == "P" {
-                    guard let ptoken = rest.first.flatMap({ UInt64($0) }) else { continue }
-                    intents[key] = .setP(ptoken, rest.dropFirst().compactMap { UInt64($0) })
-                } else if fields[3] == "X" {
-                    intents[key] = .index
-                } else {
-                    intents[key] = .delete(rest.compactMap { UInt64($0) })
+                guard let action = Action(fields.dropFirst(3)) else {
+                    report.corrupt += 1
+                    report.problems.append("cycle \(cycle): cannot parse the child's line: \(line)")
+                    continue
                 }
+                intents[key] = action
             case "A" where fields.count == 4:
                 if let opNum = UInt64(fields[3]) { acks[key] = opNum }
             default:
@@ -85,47 +196,27 @@ struct CrashTestOracle {
             }
         }
 
-        // Expected state: acknowledged operations in op-number order over the model.
-        var expected = model
-        let acknowledged = acks.compactMap { key, opNum in intents[key].map { (opNum, $0) } }.sorted { $0.0 < $1.0 }
-        report.acked = acknowledged.count
-        for (opNum, action) in acknowledged {
-            switch action {
-            case .upsert(let pairs):
-                for pair in pairs { expected[pair.id] = Entry(token: pair.token, version: opNum) }
-            case .delete(let ids):
-                for id in ids { expected[id] = nil }
-            case .setP(let ptoken, let ids):
-                for id in ids where expected[id] != nil {
-                    expected[id]!.p = ptoken
-                    expected[id]!.version = opNum
-                }
-            case .index:
-                break
+        // Per writer: acknowledged operations in order, and the one in flight.
+        var acknowledged: [Int: [(opNum: UInt64, action: Action)]] = [:]
+        var inFlight: [Int: Action] = [:]
+        for (key, action) in intents.sorted(by: { ($0.key.writer, $0.key.sequence) < ($1.key.writer, $1.key.sequence) }) {
+            if let opNum = acks[key] {
+                acknowledged[key.writer, default: []].append((opNum, action))
+            } else if let earlier = inFlight[key.writer] {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): writer \(key.writer) had two operations in flight (\(earlier), \(action)): the harness is broken")
+            } else {
+                inFlight[key.writer] = action
             }
         }
-        // What in-flight operations could have done, per id.
-        var possibleTokens: [UInt64: Set<UInt64>] = [:]
-        var possiblyDeleted: Set<UInt64> = []
-        var possibleP: [UInt64: Set<UInt64>] = [:]
-        for (key, action) in intents where acks[key] == nil {
-            report.inFlight += 1
-            switch action {
-            case .upsert(let pairs):
-                for pair in pairs { possibleTokens[pair.id, default: []].insert(pair.token) }
-            case .delete(let ids):
-                possiblyDeleted.formUnion(ids)
-            case .setP(let ptoken, let ids):
-                for id in ids { possibleP[id, default: []].insert(ptoken) }
-            case .index:
-                break
-            }
-        }
+        report.acked = acknowledged.values.reduce(0) { $0 + $1.count }
+        report.inFlight = inFlight.count
+        let ackedOpNums = Set(acknowledged.values.flatMap { $0.map(\.opNum) })
 
-        // Reopen and compare.
+        // Reopen and read everything back.
         let database: Database
         do {
-            database = try Database.open(at: directory)
+            database = try open()
         } catch {
             report.corrupt += 1
             report.problems.append("cycle \(cycle): reopening the store failed: \(error)")
@@ -136,7 +227,7 @@ struct CrashTestOracle {
         do {
             collection = try database.collection(CrashWorkload.collectionName)
         } catch {
-            if acknowledged.isEmpty && model.isEmpty { return report }  // killed before the collection existed
+            if report.acked == 0 && model.isEmpty { return report }  // killed before the collection existed
             report.lost += 1
             report.problems.append("cycle \(cycle): the collection is missing after recovery: \(error)")
             return report
@@ -149,23 +240,129 @@ struct CrashTestOracle {
             report.problems.append("cycle \(cycle): reading the store failed: \(error)")
             return report
         }
-        var actual: [UInt64: Entry] = [:]
+        let lastNow = collection.storageInfo.lastOperation
+        var actual: [UInt64: ReadPoint] = [:]
         for record in records {
-            guard case .number(let id) = record.id, case .int(let rawToken)? = record.payload?["token"] else {
-                report.corrupt += 1
-                report.problems.append("cycle \(cycle): point \(record.id) has no token in its payload: \(String(describing: record.payload))")
+            guard case .number(let id) = record.id, id < CrashWorkload.idSpace else {
+                report.phantom += 1
+                report.problems.append("cycle \(cycle): point \(record.id) is not an id the workload writes")
                 continue
             }
-            let token = UInt64(bitPattern: rawToken)
-            var payload = record.payload ?? [:]
-            var p: UInt64?
-            if case .int(let raw)? = payload.removeValue(forKey: "p") { p = UInt64(bitPattern: raw) }
-            if record.vectors?[""] != CrashWorkload.vector(for: token) || payload != CrashWorkload.payload(for: token) {
+            if actual[id] != nil {
                 report.corrupt += 1
-                report.problems.append("cycle \(cycle): point \(id) token \(token): vector or payload differ from what was written")
+                report.problems.append("cycle \(cycle): scroll returned point \(id) twice")
             }
-            actual[id] = Entry(token: token, version: record.version, p: p)
+            actual[id] = ReadPoint(vector: record.vectors?[""], payload: record.payload ?? [:], version: record.version)
         }
+
+        // Each writer's partition: state A (acknowledged) or B (plus the in-flight operation).
+        var recovered: [UInt64: PointState] = [:]
+        var appliedInFlight = 0
+        var invisibleInFlight = 0
+        for writer in 0..<writers {
+            let owned = { (id: UInt64) in CrashWorkload.owner(of: id, writers: writers) == writer }
+            var stateA = model.filter { owned($0.key) }
+            for (opNum, action) in acknowledged[writer] ?? [] {
+                if opNum <= lastOperation || opNum > lastNow {
+                    report.lost += 1
+                    report.problems.append("cycle \(cycle): writer \(writer)'s acknowledged op \(opNum) is outside (\(lastOperation), \(lastNow)], the op numbers recovery left")
+                }
+                _ = action.apply(to: &stateA, writer: writer, version: opNum)
+            }
+            var stateB: [UInt64: PointState]?
+            var touchedB = Set<UInt64>()
+            if let action = inFlight[writer] {
+                var b = stateA
+                touchedB = action.apply(to: &b, writer: writer, version: 0)
+                if touchedB.isEmpty { invisibleInFlight += 1 } else { stateB = b }
+            }
+            let present = actual.filter { owned($0.key) }
+            let ids = Set(stateA.keys).union(present.keys).union(stateB?.keys ?? [:].keys)
+
+            func matches(_ expected: [UInt64: PointState], floor: UInt64?, touched: Set<UInt64>) -> Bool {
+                guard expected.count == present.count else { return false }
+                var versions = Set<UInt64>()
+                for (id, want) in expected {
+                    guard let got = present[id] else { return false }
+                    if touched.contains(id) {
+                        guard got.equals(want, anyVersionAbove: floor) else { return false }
+                        versions.insert(got.version)
+                    } else if !got.equals(want) {
+                        return false
+                    }
+                }
+                // One operation, one op number: new, within the recovered log, no acknowledged one's.
+                if floor != nil, let v = versions.first {
+                    guard versions.count == 1, v <= lastNow, !ackedOpNums.contains(v) else { return false }
+                }
+                return true
+            }
+            func adopt(_ expected: [UInt64: PointState]) {
+                for (id, want) in expected {
+                    recovered[id] = PointState(vectorToken: want.vectorToken, payload: want.payload, version: present[id]!.version)
+                }
+            }
+            if matches(stateA, floor: nil, touched: []) {
+                adopt(stateA)
+            } else if let stateB, matches(stateB, floor: lastOperation, touched: touchedB) {
+                adopt(stateB)
+                appliedInFlight += 1
+            } else {
+                // Name what differs, against A (and B where it explains a point).
+                for id in ids.sorted() {
+                    let got = present[id]
+                    let want = stateA[id]
+                    let alternative = stateB?[id]
+                    if let got, let want, got.equals(want) { continue }
+                    if let got, let alternative, got.equals(alternative, anyVersionAbove: lastOperation) {
+                        report.corrupt += 1
+                        report.problems.append("cycle \(cycle): point \(id) shows writer \(writer)'s in-flight operation \(inFlight[writer]!), but the rest of the partition does not: applied in part")
+                        continue
+                    }
+                    if got == nil && want == nil && alternative == nil { continue }
+                    guard let got else {
+                        // Only the in-flight operation would have put it here, or
+                        // its delete removed it (either is checked as a whole above).
+                        guard let want, alternative != nil || stateB == nil else { continue }
+                        report.lost += 1
+                        report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should be \(describe(want)), the store has nothing")
+                        continue
+                    }
+                    guard let want else {
+                        report.phantom += 1
+                        report.problems.append("cycle \(cycle): phantom: point \(id) is \(describe(got)) but should be absent")
+                        continue
+                    }
+                    if let before = model[id], got.equals(before) {
+                        report.lost += 1
+                        report.problems.append("cycle \(cycle): acknowledged update lost: point \(id) is still \(describe(got)), should be \(describe(want))")
+                    } else {
+                        report.corrupt += 1
+                        report.problems.append("cycle \(cycle): point \(id) is \(describe(got)), should be \(describe(want))")
+                    }
+                }
+                if report.isClean {
+                    report.corrupt += 1
+                    report.problems.append("cycle \(cycle): writer \(writer)'s partition matches neither its acknowledged state nor that plus its in-flight operation")
+                }
+            }
+        }
+        report.appliedInFlight = appliedInFlight
+
+        // No holes: the op numbers recovery left are exactly the acknowledged
+        // operations and the applied in-flight ones (some of those may be invisible).
+        if lastNow < lastOperation {
+            report.lost += 1
+            report.problems.append("cycle \(cycle): the last op number went back from \(lastOperation) to \(lastNow)")
+        } else {
+            let logged = Int(lastNow - lastOperation)
+            let low = report.acked + appliedInFlight
+            if logged < low || logged > low + invisibleInFlight {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): the recovered log holds \(logged) operations of this cycle, but \(report.acked) were acknowledged, \(appliedInFlight) in-flight ones applied and \(invisibleInFlight) may have been: a hole or a phantom operation")
+            }
+        }
+
         for problem in collection.verify() {
             report.corrupt += 1
             report.problems.append("cycle \(cycle): verify: \(problem)")
@@ -174,113 +371,87 @@ struct CrashTestOracle {
             report.corrupt += 1
             report.problems.append("cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
         }
-        // Filters (through whatever field indexes survived) agree with the payloads read back.
+        checkFilters(collection, records: records, writers: writers, cycle: cycle, report: &report)
+        // The search reference needs the whole state, known only if every partition matched.
+        if report.isClean { checkSearch(collection, state: recovered, cycle: cycle, seed: seed, report: &report) }
+        model = recovered
+        lastOperation = lastNow
+        return report
+    }
+
+    /// Filtered count and scroll (through whatever field indexes survived)
+    /// agree with each other and with the payloads read back.
+    func checkFilters(_ collection: Collection, records: [Record], writers: Int, cycle: Int, report: inout CycleReport) {
+        var filters: [(String, Filter, (Payload) -> Bool)] = []
         for tag in ["t\(cycle % 97)", "t\((cycle * 7 + 3) % 97)"] {
-            let filter = Filter(must: [.field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag)))))])
-            let want = records.filter { $0.payload?["tag"] == .string(tag) }.map(\.id).sorted()
+            filters.append(("tag=\(tag)", Filter(must: [.field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag)))))]),
+                            { $0["tag"] == .string(tag) }))
+        }
+        let w = Int64(cycle % writers)
+        filters.append(("w=\(w)", Filter(must: [.field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(w)))))]),
+                        { $0["w"] == .int(w) }))
+        filters.append(("partition \(w) tag t5", CrashWorkload.partitionFilter(writer: Int(w), tag: "t5"),
+                        { $0["w"] == .int(w) && $0["tag"] == .string("t5") }))
+        for (name, filter, predicate) in filters {
+            let want = records.filter { predicate($0.payload ?? [:]) }.map(\.id).sorted()
             do {
                 let counted = try collection.count(filter: filter)
                 let scrolled = try collection.scroll(limit: Int.max, filter: filter, withPayload: false).points.map(\.id)
                 if counted != want.count || scrolled != want {
                     report.corrupt += 1
-                    report.problems.append("cycle \(cycle): filter tag=\(tag): count \(counted), scroll \(scrolled.count) points, payloads say \(want.count)")
+                    report.problems.append("cycle \(cycle): filter \(name): count \(counted), scroll \(scrolled.count) points, payloads say \(want.count)")
                 }
             } catch {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): filtered read failed: \(error)")
             }
         }
+    }
 
-        // Every payload token a P operation of this cycle (acknowledged or not)
-        // aimed at each id, plus what the point held before the cycle.
-        var anyP: [UInt64: Set<UInt64>] = possibleP
-        for (_, action) in acknowledged {
-            if case .setP(let ptoken, let ids) = action { for id in ids { anyP[id, default: []].insert(ptoken) } }
-        }
-        for (id, entry) in model { if let p = entry.p { anyP[id, default: []].insert(p) } }
-        for id in Set(expected.keys).union(actual.keys).union(possibleTokens.keys) {
-            let want = expected[id]
-            let got = actual[id]
-            if want == got { continue }
-            guard let got else {
-                if possiblyDeleted.contains(id) { continue }
-                report.lost += 1
-                report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should hold token \(want!.token) (op \(want!.version)), store has nothing")
-                continue
-            }
-            if let want, got.token == want.token {
-                // The acknowledged upsert is there; an in-flight payload update may have changed `p` after it.
-                if got.p == want.p {
-                    report.corrupt += 1
-                    report.problems.append("cycle \(cycle): point \(id) has the right data but version \(got.version), expected \(want.version)")
-                } else if let p = got.p, possibleP[id]?.contains(p) == true {
-                    continue
-                } else {
-                    report.lost += 1
-                    report.problems.append("cycle \(cycle): acknowledged payload update lost: point \(id) has p \(got.p.map(String.init) ?? "none"), expected \(want.p.map(String.init) ?? "none")")
-                }
-                continue
-            }
-            if possibleTokens[id]?.contains(got.token) == true {
-                // An in-flight upsert replaced the point; payload updates of this
-                // cycle may have reached it after that (their order is unknown).
-                if got.p == nil || anyP[id]?.contains(got.p!) == true { continue }
-                report.corrupt += 1
-                report.problems.append("cycle \(cycle): point \(id) holds p \(got.p!), which no payload update wrote")
-                continue
-            }
-            if let want {
-                report.lost += 1
-                report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should hold token \(want.token) (op \(want.version)), store has token \(got.token) (op \(got.version))")
-            } else {
-                report.phantom += 1
-                report.problems.append("cycle \(cycle): phantom: point \(id) holds token \(got.token) (op \(got.version)) but it should be absent")
-            }
-        }
-
-        // Exact search over the store must equal exact search over the model.
+    /// Exact search over the store equals exact search over the model; graph
+    /// search returns only live points at their true distance, once each.
+    func checkSearch(_ collection: Collection, state: [UInt64: PointState], cycle: Int, seed: UInt64, report: inout CycleReport) {
         var rng = SplitMix64(seed: seed ^ UInt64(cycle) &* 31)
+        func distance(_ a: [Float], _ b: [Float]) -> Float {
+            zip(a, b).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
+        }
         for _ in 0..<3 {
             let query = CrashWorkload.vector(for: rng.next())
             let limit = 10
             do {
                 let hits = try collection.search(query, limit: limit, params: SearchParams(exact: true))
-                // Graph search (indexed segments) may miss neighbours, but every
-                // hit must be a live point at its true distance, once.
                 let approximate = try collection.search(query, limit: limit)
                 var seen = Set<PointID>()
                 for hit in approximate {
-                    guard case .number(let id) = hit.id, let entry = actual[id], seen.insert(hit.id).inserted else {
+                    guard case .number(let id) = hit.id, let entry = state[id], seen.insert(hit.id).inserted else {
                         report.corrupt += 1
                         report.problems.append("cycle \(cycle): graph search returned \(hit.id), which is deleted, never written or a duplicate")
                         continue
                     }
-                    let v = CrashWorkload.vector(for: entry.token)
-                    let distance = zip(v, query).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-                    if abs(hit.score - distance) > 1e-4 * max(1, distance) {
+                    let d = distance(CrashWorkload.vector(for: entry.vectorToken), query)
+                    if abs(hit.score - d) > 1e-4 * max(1, d) {
                         report.corrupt += 1
-                        report.problems.append("cycle \(cycle): graph search scored \(hit.id) \(hit.score), its vector is at \(distance)")
+                        report.problems.append("cycle \(cycle): graph search scored \(hit.id) \(hit.score), its vector is at \(d)")
                     }
                 }
-                let reference = actual.map { id, entry -> (UInt64, Float) in
-                    let v = CrashWorkload.vector(for: entry.token)
-                    let distance = zip(v, query).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
-                    return (id, distance)
-                }.sorted { $0.1 < $1.1 }.prefix(limit)
-                let gotScores = hits.map(\.score)
-                let wantScores = reference.map(\.1)
-                let matches = gotScores.count == wantScores.count
-                    && zip(gotScores, wantScores).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) }
-                if !matches {
+                let reference = state.values.map { distance(CrashWorkload.vector(for: $0.vectorToken), query) }.sorted().prefix(limit)
+                let got = hits.map(\.score)
+                if got.count != reference.count || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) }) {
                     report.corrupt += 1
-                    report.problems.append("cycle \(cycle): exact search differs from the model: got \(gotScores), want \(Array(wantScores))")
+                    report.problems.append("cycle \(cycle): exact search differs from the model: got \(got), want \(Array(reference))")
                 }
             } catch {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): search failed: \(error)")
             }
         }
-        model = actual
-        return report
+    }
+
+    func describe(_ state: PointState) -> String {
+        "vector \(state.vectorToken), payload \(state.payload), op \(state.version)"
+    }
+
+    func describe(_ point: ReadPoint) -> String {
+        "payload \(point.payload), op \(point.version)"
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataIO
 
 /// After each kill of the snapshot workload (`CrashWorkload.Kind.snapshot`),
 /// checks what snapshots and restores left, on top of the oracle's check of
@@ -25,7 +26,7 @@ struct CrashTestSnapshotCheck {
         var problems: [String] = []
     }
 
-    mutating func verify(childOutput: String, directory: String, cycle: Int) -> Report {
+    mutating func verify(childOutput: String, cycle: Int, fileSystem: any FileSystem, open: () throws -> Database) -> Report {
         var report = Report()
         var published: [String] = []
         var restoreIntents: [String] = []
@@ -46,14 +47,14 @@ struct CrashTestSnapshotCheck {
 
         let database: Database
         do {
-            database = try Database.open(at: directory)
+            database = try open()
         } catch {
             problem("reopening the store failed: \(error)")
             return report
         }
         defer { database.close() }
         let snapshotsDirectory = database.snapshotsDirectory + "/" + CrashWorkload.collectionName
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: snapshotsDirectory)) ?? []
+        let files = (try? fileSystem.listDirectory(snapshotsDirectory)) ?? []
         for file in files where file.hasSuffix(".tmp") || (file.hasSuffix(".sha256") && !files.contains(String(file.dropLast(7)))) {
             problem("a half-written snapshot file was left after recovery: \(snapshotsDirectory)/\(file)")
         }
@@ -84,7 +85,7 @@ struct CrashTestSnapshotCheck {
                 chain.insert(found, at: 0)
             }
             do {
-                _ = try Database.verifySnapshot(at: chain.map(\.path))
+                _ = try Database.verifySnapshot(at: chain.map(\.path), fileSystem: fileSystem)
             } catch {
                 problem("listed snapshot \(snapshot.name) does not verify: \(error)")
             }
@@ -107,7 +108,7 @@ struct CrashTestSnapshotCheck {
                 var matched: String?
                 for name in candidates {
                     let path = snapshotsDirectory + "/" + name
-                    if try Self.state(restoring: path) == state {
+                    if try Self.state(restoring: path, fileSystem: fileSystem) == state {
                         matched = path
                         break
                     }
@@ -138,10 +139,10 @@ struct CrashTestSnapshotCheck {
     }
 
     /// The points the archive at `path` restores to, in a scratch data directory.
-    static func state(restoring path: String) throws -> [Record] {
+    static func state(restoring path: String, fileSystem: any FileSystem) throws -> [Record] {
         let scratch = NSTemporaryDirectory() + "strata-crashtest-restore-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let database = try Database.open(at: scratch)
+        defer { try? fileSystem.removeTree(scratch) }
+        let database = try Database.open(at: scratch, fileSystem: fileSystem)
         defer { database.close() }
         try database.restoreSnapshot(from: [path], as: "scratch")
         return try state(of: try database.collection("scratch"))

@@ -4,12 +4,19 @@ import StrataIO
 /// What the crash-test child writes, made reproducible from small numbers so
 /// the parent can recompute every vector and payload it must find.
 ///
-/// A point written by the harness is identified by a *token*: a 64-bit value
-/// unique across the whole run (`cycle << 32 | counter`). Its vector and payload
-/// are pure functions of the token.
+/// A vector or payload written by the harness is identified by a *token*: a
+/// 64-bit value unique across the whole run (`cycle << 32 | writer << 24 |
+/// counter`). The vector and payload are pure functions of the token.
+///
+/// **Partitions.** Writer `w` of `W` only ever touches ids with `id % W == w`,
+/// one operation at a time, so for every id the operations form one sequence
+/// and at most one of them (the writer's last) is in flight at a kill. That
+/// makes the oracle exact: each writer's partition must be in the state its
+/// acknowledged operations produce, or that state plus its one in-flight
+/// operation applied whole (`CrashTestOracle`).
 public enum CrashWorkload {
     public static let collectionName = "crashtest"
-    /// Where the snapshot workload restores its snapshots.
+    /// Where the snapshot and mixed workloads restore their snapshots.
     public static let restoredCollectionName = "restored"
     public static let dimension = 16
     /// Ids are drawn from 0..<idSpace so upserts overwrite and deletes hit.
@@ -17,9 +24,9 @@ public enum CrashWorkload {
 
     public static var collectionConfig: CollectionConfig { collectionConfig(for: .basic) }
 
-    /// The collection each workload writes to. `.optimizer` forces tiny
-    /// segments so seals, flushes, merges, vacuums and WAL truncations happen
-    /// all the time.
+    /// The collection each workload writes to. `.optimizer` and `.mixed` force
+    /// tiny segments so seals, flushes, merges, vacuums and WAL truncations
+    /// happen all the time.
     public static func collectionConfig(for workload: Kind) -> CollectionConfig {
         switch workload {
         case .basic:
@@ -34,21 +41,40 @@ public enum CrashWorkload {
                 size: dimension, distance: .euclid,
                 optimizers: OptimizersConfig(deletedThreshold: 0.1, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
                                              indexingThresholdKB: 2, flushIntervalSec: 1))
+        case .mixed:
+            return CollectionConfig(
+                size: dimension, distance: .euclid,
+                optimizers: OptimizersConfig(deletedThreshold: 0.15, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
+                                             indexingThresholdKB: 4, flushIntervalSec: 1))
         }
     }
 
     /// What the crash-test child does besides writing.
     public enum Kind: String, Sendable, CaseIterable {
-        /// Upserts and deletes from concurrent writers.
+        /// Upserts, deletes, payload updates and field index changes from
+        /// concurrent writers.
         case basic
-        /// The same, plus tiny segments and a task that keeps calling
+        /// The same, plus tiny segments and a thread that keeps calling
         /// `flush()` and `optimize()`; the WAL is truncated constantly.
         case optimizer
         /// The same as basic, plus a thread that keeps taking snapshots (full
         /// and incremental) and restoring the latest full one as collection
         /// `restored` (`CrashTestSnapshotCheck` checks them after each kill).
         case snapshot
+        /// Every kind of write (upserts, vector updates, deletes by id and by
+        /// filter, set / overwrite / delete-key / clear payload by id and by
+        /// filter, field index changes), tiny segments, and a maintenance
+        /// thread that in random order flushes, merges, takes full and
+        /// incremental snapshots, restores them and closes and reopens the
+        /// whole database while the writers wait.
+        case mixed
     }
+
+    /// The writer whose partition `id` is in.
+    public static func owner(of id: UInt64, writers: Int) -> Int { Int(id % UInt64(writers)) }
+
+    /// The writer that made `token`.
+    public static func writer(of token: UInt64) -> Int { Int((token >> 24) & 0xFF) }
 
     /// The vector stored for `token`: values in [-1, 1), exactly representable
     /// so equality checks are exact.
@@ -57,14 +83,31 @@ public enum CrashWorkload {
         return (0..<dimension).map { _ in Float(Int(rng.next() % 4096) - 2048) / 2048 }
     }
 
-    /// The payload stored for `token`.
+    /// The payload an upsert stores with `token`.
     public static func payload(for token: UInt64) -> Payload {
-        ["token": .int(Int64(bitPattern: token)), "tag": .string("t\(token % 97)")]
+        ["token": .int(Int64(bitPattern: token)), "tag": .string(tag(token)), "w": .int(Int64(writer(of: token)))]
+    }
+
+    /// The payload an overwrite stores (`O` operations).
+    public static func overwritePayload(for token: UInt64) -> Payload {
+        ["o": .int(Int64(bitPattern: token)), "tag": .string(tag(token)), "w": .int(Int64(writer(of: token)))]
+    }
+
+    /// One of 97 tag values.
+    public static func tag(_ token: UInt64) -> String { "t\(token % 97)" }
+
+    /// What `F` and `Q` operations select: the writer's own points with this tag.
+    public static func partitionFilter(writer: Int, tag: String) -> Filter {
+        Filter(must: [
+            .field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(Int64(writer)))))),
+            .field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag))))),
+        ])
     }
 
     /// Field indexes the workload creates and drops while it writes.
     public static let indexedFields: [(String, PayloadFieldSchema)] = [
         ("tag", PayloadFieldSchema(.keyword)), ("p", PayloadFieldSchema(.integer)), ("token", PayloadFieldSchema(.integer)),
+        ("w", PayloadFieldSchema(.integer)),
     ]
 
     public static func point(id: UInt64, token: UInt64) -> PointStruct {

@@ -51,54 +51,102 @@ func temporaryPath(_ label: String) -> String {
     /// The oracle must be able to fail: claims of acknowledged writes that never
     /// reached the store are reported as lost, and points nobody wrote as phantoms.
     @Test func oracleReportsLostAndPhantomWrites() async throws {
-        let directory = temporaryPath("oracle")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        do {
-            let db = try Database.open(at: directory)
-            let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig)
+        let directory = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 5, token: 77)])  // op 1, never reported: a phantom
-            db.close()
         }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var oracle = CrashTestOracle()
         // Claims op 2 upserted id 9 with token 42, which the store never saw.
-        let report = oracle.verify(childOutput: "I 0 1 U 9:42\nA 0 1 2\n", directory: directory, cycle: 1, seed: 1)
-        #expect(report.lost == 1)
+        let report = oracle.verify(childOutput: "I 0 1 U 9:42\nA 0 1 2\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        #expect(report.lost >= 1)
         #expect(report.phantom == 1)
         #expect(!report.isClean)
     }
 
+    /// Each writer's one in-flight operation may be applied whole or not at all.
     @Test func oracleAcceptsEitherOutcomeOfAnInFlightWrite() async throws {
-        let directory = temporaryPath("inflight")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        do {
-            let db = try Database.open(at: directory)
-            let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig)
-            try await c.upsert([CrashWorkload.point(id: 1, token: 10)])
-            try await c.upsert([CrashWorkload.point(id: 2, token: 20)])
-            db.close()
+        // Writers 0, 1, 2 own ids ≡ 0, 1, 2 (mod 3).
+        let directory = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 3, token: 10)])  // op 1, acknowledged
+            try await c.upsert([CrashWorkload.point(id: 4, token: 20)])  // op 2, in flight, applied
         }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var oracle = CrashTestOracle()
-        // Op 1 acknowledged; op 2 in flight (applied); a third in flight (not applied).
-        let output = "I 0 1 U 1:10\nA 0 1 1\nI 1 1 U 2:20\nI 2 1 D 1\n"
-        let report = oracle.verify(childOutput: output, directory: directory, cycle: 1, seed: 1)
+        // Writer 2's delete of absent id 5 was in flight: its outcome cannot be seen.
+        let output = "I 0 1 U 3:10\nA 0 1 1\nI 1 1 U 4:20\nI 2 1 D 5\n"
+        let report = oracle.verify(childOutput: output, writers: 3, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(report.isClean, "\(report.problems)")
         #expect(report.acked == 1)
         #expect(report.inFlight == 2)
+        #expect(report.appliedInFlight == 1)
+    }
+
+    /// An operation is applied whole or not at all: half of a two-point upsert is corruption.
+    @Test func oracleReportsAnOperationAppliedInPart() async throws {
+        let directory = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 1, token: 10)])  // op 1: only the first of the two points
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var oracle = CrashTestOracle()
+        let report = oracle.verify(childOutput: "I 0 1 U 1:10 2:11\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        #expect(!report.isClean)
+        #expect(report.problems.contains { $0.contains("applied in part") || $0.contains("neither") }, "\(report.problems)")
+    }
+
+    /// An operation in the log that nobody reported (here a delete with no
+    /// visible effect) breaks the op-number count: a hole or a phantom operation.
+    @Test func oracleReportsAnUnexplainedOperationInTheLog() async throws {
+        let directory = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 0, token: 10)])  // op 1, acknowledged
+            try await c.delete([7])  // op 2, invisible and never reported
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var oracle = CrashTestOracle()
+        let report = oracle.verify(childOutput: "I 0 1 U 0:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        #expect(report.corrupt == 1)
+        #expect(report.problems.first?.contains("hole") == true, "\(report.problems)")
+    }
+
+    /// Filter operations are evaluated on the model: delete by filter and set
+    /// payload by filter select exactly the writer's points with the tag.
+    @Test func oracleEvaluatesFilterOperationsOnTheModel() async throws {
+        // Tokens of writer 0; token 97 + 5 has tag t5, as does token 5.
+        let tag = CrashWorkload.tag(5)
+        var lines = ""
+        let directory = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 0, token: 5), CrashWorkload.point(id: 1, token: 102), CrashWorkload.point(id: 2, token: 6)])
+            lines += "I 0 1 U 0:5 1:102 2:6\nA 0 1 1\n"
+            try await c.setPayload(["p": 9], filter: CrashWorkload.partitionFilter(writer: 0, tag: tag))
+            lines += "I 0 2 Q 9 \(tag)\nA 0 2 2\n"
+            try await c.delete(filter: CrashWorkload.partitionFilter(writer: 0, tag: CrashWorkload.tag(6)))
+            lines += "I 0 3 F \(CrashWorkload.tag(6))\nA 0 3 3\n"
+        }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        var oracle = CrashTestOracle()
+        let report = oracle.verify(childOutput: lines, writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        #expect(report.isClean, "\(report.problems)")
+        #expect(oracle.model.keys.sorted() == [0, 1])
+        #expect(oracle.model[0]?.payload["p"] == .int(9) && oracle.model[1]?.payload["p"] == .int(9))
     }
 
     @Test func corruptedPointIsReported() async throws {
-        let directory = temporaryPath("corrupt")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        do {
-            let db = try Database.open(at: directory)
-            let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig)
+        let directory = try await store { c in
             // Token 10's payload with another token's vector.
             try await c.upsert([PointStruct(id: 1, vector: CrashWorkload.vector(for: 11), payload: CrashWorkload.payload(for: 10))])
-            db.close()
         }
+        defer { try? FileManager.default.removeItem(atPath: directory) }
         var oracle = CrashTestOracle()
-        let report = oracle.verify(childOutput: "I 0 1 U 1:10\nA 0 1 1\n", directory: directory, cycle: 1, seed: 1)
+        let report = oracle.verify(childOutput: "I 0 1 U 1:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(report.corrupt >= 1)
+    }
+
+    /// A store written by `body` in a new directory (the caller removes it).
+    func store(_ body: (Collection) async throws -> Void) async throws -> String {
+        let directory = temporaryPath("oracle")
+        let db = try Database.open(at: directory)
+        defer { db.close() }
+        try await body(try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig))
+        return directory
     }
 }
 
