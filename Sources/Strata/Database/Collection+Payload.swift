@@ -89,7 +89,7 @@ extension Collection {
     }
 
     /// How `scroll(orderBy:)` orders.
-    public struct OrderBy: Sendable {
+    public struct OrderBy: Sendable, Equatable {
         public var key: String
         public var descending: Bool
         /// Start at this value (inclusive): the first value of the page.

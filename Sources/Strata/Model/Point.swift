@@ -44,12 +44,16 @@ public struct ScoredPoint: Sendable, Equatable {
     public var score: Float
     public var payload: Payload?
     public var vectors: [String: [Float]]?
+    /// The value an `orderBy` query ordered this point by (nil otherwise).
+    public var orderValue: Double?
 
-    public init(id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil) {
+    public init(id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
+                orderValue: Double? = nil) {
         self.id = id
         self.version = version
         self.score = score
         self.payload = payload
         self.vectors = vectors
+        self.orderValue = orderValue
     }
 }

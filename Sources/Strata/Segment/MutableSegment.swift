@@ -359,3 +359,24 @@ extension MutableSegment {
     }
 }
 
+
+// MARK: - Query scans
+
+extension MutableSegment {
+    /// Calls `body` with the id, version and vector `name` of every slot in
+    /// `slots` (live points) that has that vector. For the query executor's
+    /// exact scans with custom scores.
+    func forEachVector(_ name: String, slots: PointBitset, _ body: (PointID, UInt64, UnsafeBufferPointer<Float>) -> Void) {
+        lock.withReadLock {
+            guard let index = columnIndex[name] else { return }
+            let column = columns[index]
+            let dim = column.dim
+            column.data.withUnsafeBufferPointer { base in
+                slots.forEach { slot in
+                    guard slot < ids.count, let id = ids[slot], column.present[slot] else { return }
+                    body(id, versions[slot], UnsafeBufferPointer(rebasing: base[slot * dim..<(slot + 1) * dim]))
+                }
+            }
+        }
+    }
+}

@@ -73,6 +73,9 @@ struct ScoredPointOutput: Encodable, Sendable {
     var score: Float
     var payload: Payload?
     var vector: VectorOutput?
+    /// The value an `order_by` query ordered by: an integer when integral, as
+    /// Qdrant's `OrderValue` (int64 or double).
+    var order_value: Double?
 
     init(_ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
         id = hit.id
@@ -80,15 +83,7 @@ struct ScoredPointOutput: Encodable, Sendable {
         score = hit.score
         payload = selector.apply(hit.payload)
         vector = VectorOutput(hit.vectors, selector: vectorSelector)
-    }
-
-    /// A point listed without a query (score 0).
-    init(unscored record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
-        id = record.id
-        version = record.version
-        score = 0
-        payload = selector.apply(record.payload)
-        vector = VectorOutput(record.vectors, selector: vectorSelector)
+        order_value = hit.orderValue
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -98,12 +93,46 @@ struct ScoredPointOutput: Encodable, Sendable {
         try container.encode(score, forKey: .score)
         try container.encode(payload, forKey: .payload)
         try container.encode(vector, forKey: .vector)
+        if let order_value {
+            if order_value == order_value.rounded(), abs(order_value) < 9.0e15 {
+                try container.encode(Int64(order_value), forKey: .order_value)
+            } else {
+                try container.encode(order_value, forKey: .order_value)
+            }
+        }
     }
 
-    private enum CodingKeys: String, CodingKey { case id, version, score, payload, vector }
+    private enum CodingKeys: String, CodingKey { case id, version, score, payload, vector, order_value }
 }
 
 struct QueryResponseOutput: Encodable { var points: [ScoredPointOutput] }
+
+/// Qdrant's `PointGroup`: the shared value, the hits, the looked-up record.
+struct PointGroupOutput: Encodable {
+    var id: JSONValue
+    var hits: [ScoredPointOutput]
+    var lookup: RecordOutput?
+
+    init(_ group: PointGroup, payload: PayloadSelector, vector: VectorSelector, lookup lookupSelectors: (PayloadSelector, VectorSelector)?) {
+        id = group.id
+        hits = group.hits.map { ScoredPointOutput($0, payload: payload, vector: vector) }
+        if let record = group.lookup, let (lookupPayload, lookupVector) = lookupSelectors {
+            lookup = RecordOutput(record, payload: lookupPayload, vector: lookupVector)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(hits, forKey: .hits)
+        if let lookup { try container.encode(lookup, forKey: .lookup) }
+    }
+
+    private enum CodingKeys: String, CodingKey { case id, hits, lookup }
+}
+
+/// Qdrant's `GroupsResult`.
+struct GroupsResultOutput: Encodable { var groups: [PointGroupOutput] }
 
 struct ScrollResultOutput: Encodable {
     var points: [RecordOutput]

@@ -1,78 +1,229 @@
 // Wire types of the search endpoints: the universal query API
-// (`points/query`, `query/batch`) and the legacy `points/search`.
-// Field names are Qdrant's; see CommonInputs.swift.
+// (`points/query`, `query/batch`, `query/groups`) and the legacy
+// `points/search` (and `search/groups`). Field names are Qdrant's; see
+// CommonInputs.swift. The engine types they map to are in Sources/Strata/Query.
 import Foundation
 import Strata
 
-/// What to search near: a dense vector or an existing point's id.
-enum NearestInput: Sendable, Equatable {
-    case vector([Float])
-    case point(PointID)
-}
-
-/// `query` of a query request. Strata answers nearest-neighbour queries; the
-/// other query kinds (recommend, discover, context, order_by, fusion, sample,
-/// formula, rrf, mmr) are refused by name.
-enum QueryInput: Decodable, Sendable, Equatable {
-    case nearest(NearestInput)
-
-    private struct NearestObject: Decodable {
-        var nearest: NearestValue
-        var mmr: JSONValue?
-    }
-
-    /// A vector or an id, as `nearest` or a bare `query` holds it.
-    struct NearestValue: Decodable, Sendable {
-        var value: NearestInput
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(UInt64.self) {
-                value = .point(.number(number))
-            } else if let text = try? container.decode(String.self) {
-                guard let uuid = UUID(uuidString: text) else {
-                    throw invalidValue(decoder, "a query point id must be an unsigned integer or a UUID string, got \"\(text)\"")
-                }
-                value = .point(.uuid(uuid))
-            } else {
-                do {
-                    value = .vector(try DenseVector(from: decoder).values)
-                } catch where isShapeMismatch(error, at: decoder) {
-                    throw invalidValue(decoder,
-                        "the query must be a dense vector or a point id (sparse vectors, multi-vectors and documents are not supported by Strata yet)")
-                }
-            }
-        }
-    }
+/// A dense vector or an existing point's id (Qdrant's `VectorInput`, dense only).
+struct VectorInputValue: Decodable, Sendable, Equatable {
+    var value: VectorInput
 
     init(from decoder: any Decoder) throws {
-        struct AnyKey: CodingKey {
-            var stringValue: String
-            var intValue: Int? { nil }
-            init(stringValue: String) { self.stringValue = stringValue }
-            init?(intValue: Int) { nil }
-        }
-        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
-            let keys = keyed.allKeys.map(\.stringValue)
-            if keys.contains("nearest") {
-                let object = try NearestObject(from: decoder)
-                if let mmr = object.mmr, mmr != .null {
-                    throw invalidValue(decoder, "`mmr` (maximal marginal relevance) is not supported by Strata yet")
-                }
-                self = .nearest(object.nearest.value)
-                return
+        let container = try decoder.singleValueContainer()
+        if let number = try? container.decode(UInt64.self) {
+            value = .point(.number(number))
+        } else if let text = try? container.decode(String.self) {
+            guard let uuid = UUID(uuidString: text) else {
+                throw invalidValue(decoder, "a query point id must be an unsigned integer or a UUID string, got \"\(text)\"")
             }
-            throw invalidValue(decoder,
-                "query kind \(keys.sorted()) is not supported by Strata yet; use a vector, a point id or {\"nearest\": …}")
+            value = .point(.uuid(uuid))
+        } else {
+            do {
+                value = .dense(try DenseVector(from: decoder).values)
+            } catch where isShapeMismatch(error, at: decoder) {
+                throw invalidValue(decoder,
+                    "the query must be a dense vector or a point id (sparse vectors, multi-vectors and documents are not supported by Strata yet)")
+            }
         }
-        self = .nearest(try NearestValue(from: decoder).value)
+    }
+}
+
+/// One context pair: `{"positive": …, "negative": …}`.
+struct ContextPairInput: Decodable, Sendable {
+    var positive: VectorInputValue
+    var negative: VectorInputValue
+    var pair: ContextPair { ContextPair(positive: positive.value, negative: negative.value) }
+}
+
+/// One pair or a list of pairs (`context` of discover and context queries).
+private struct ContextPairsInput: Decodable {
+    var pairs: [ContextPair]
+    private typealias Pair = ContextPairInput
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            pairs = []
+        } else if let list = try? container.decode([Pair].self) {
+            pairs = list.map(\.pair)
+        } else {
+            pairs = [try Pair(from: decoder).pair]
+        }
+    }
+}
+
+/// `query` of a query request: a vector or id (nearest), or one of Qdrant's
+/// query objects. `formula` and `relevance_feedback` are refused by name.
+struct QueryInput: Decodable, Sendable {
+    var kind: QueryKind
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    private struct NearestObject: Decodable {
+        struct MMRInput: Decodable {
+            var diversity: Float?
+            var candidates_limit: Int?
+        }
+        var nearest: VectorInputValue
+        var mmr: MMRInput?
+    }
+
+    private struct RecommendObject: Decodable {
+        struct Input: Decodable {
+            var positive: [VectorInputValue]?
+            var negative: [VectorInputValue]?
+            var strategy: String?
+        }
+        var recommend: Input
+    }
+
+    private struct DiscoverObject: Decodable {
+        struct Input: Decodable {
+            var target: VectorInputValue
+            var context: ContextPairsInput?
+        }
+        var discover: Input
+    }
+
+    private struct ContextObject: Decodable { var context: ContextPairsInput? }
+    private struct OrderByObject: Decodable { var order_by: OrderByInput }
+    private struct FusionObject: Decodable { var fusion: String }
+    private struct RRFObject: Decodable {
+        struct Input: Decodable {
+            var k: Int?
+            var weights: [Float]?
+        }
+        var rrf: Input
+    }
+    private struct SampleObject: Decodable { var sample: String }
+
+    init(from decoder: any Decoder) throws {
+        guard let keyed = try? decoder.container(keyedBy: AnyKey.self) else {
+            kind = .nearest(try VectorInputValue(from: decoder).value)
+            return
+        }
+        let keys = Set(keyed.allKeys.map(\.stringValue))
+        if keys.contains("nearest") {
+            let object = try NearestObject(from: decoder)
+            if let mmr = object.mmr {
+                if let diversity = mmr.diversity, !(0...1).contains(diversity) {
+                    throw APIError.validation("mmr.diversity: value \(diversity) invalid, must be between 0 and 1")
+                }
+                if let candidates = mmr.candidates_limit, !(0...16384).contains(candidates) {
+                    throw APIError.validation("mmr.candidates_limit: value \(candidates) invalid, must be between 0 and 16384")
+                }
+                kind = .nearest(object.nearest.value, mmr: MMR(diversity: mmr.diversity, candidatesLimit: mmr.candidates_limit))
+            } else {
+                kind = .nearest(object.nearest.value)
+            }
+        } else if keys.contains("recommend") {
+            let input = try RecommendObject(from: decoder).recommend
+            let strategy = try recommendStrategy(input.strategy)
+            kind = .recommend(positive: (input.positive ?? []).map(\.value), negative: (input.negative ?? []).map(\.value),
+                              strategy: strategy)
+        } else if keys.contains("discover") {
+            let input = try DiscoverObject(from: decoder).discover
+            kind = .discover(target: input.target.value, context: input.context?.pairs ?? [])
+        } else if keys.contains("context") {
+            kind = .context(try ContextObject(from: decoder).context?.pairs ?? [])
+        } else if keys.contains("order_by") {
+            let orderBy = try OrderByObject(from: decoder).order_by
+            kind = .orderBy(Strata.Collection.OrderBy(key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom))
+        } else if keys.contains("fusion") {
+            switch try FusionObject(from: decoder).fusion {
+            case "rrf": kind = .fusion(.rrf())
+            case "dbsf": kind = .fusion(.dbsf)
+            case let other: throw invalidValue(decoder, "fusion must be \"rrf\" or \"dbsf\", got \"\(other)\"")
+            }
+        } else if keys.contains("rrf") {
+            let input = try RRFObject(from: decoder).rrf
+            if let k = input.k, k < 1 { throw APIError.validation("rrf.k: value \(k) invalid, must be 1 or larger") }
+            kind = .fusion(.rrf(k: input.k ?? Fusion.defaultRRFK, weights: input.weights))
+        } else if keys.contains("sample") {
+            let sample = try SampleObject(from: decoder).sample
+            guard sample == "random" else { throw invalidValue(decoder, "sample must be \"random\", got \"\(sample)\"") }
+            kind = .sampleRandom
+        } else if keys.contains("formula") {
+            throw APIError.notSupportedYet("`formula` queries (score boosting)")
+        } else if keys.contains("relevance_feedback") {
+            throw APIError.notSupportedYet("`relevance_feedback` queries")
+        } else {
+            throw invalidValue(decoder,
+                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample")
+        }
+    }
+}
+
+/// A recommend `strategy` name (nil: average_vector).
+func recommendStrategy(_ name: String?) throws(APIError) -> RecommendStrategy {
+    guard let name else { return .averageVector }
+    guard let known = RecommendStrategy(rawValue: name) else {
+        throw APIError.wrongInput("recommend strategy must be average_vector, best_score or sum_scores, got \"\(name)\"")
+    }
+    return known
+}
+
+/// `lookup_from` (Qdrant's `LookupLocation`).
+struct LookupLocationInput: Decodable, Sendable {
+    var collection: String
+    var vector: String?
+    var shard_key: JSONValue?
+
+    var engine: LookupLocation { LookupLocation(collection: collection, vector: vector) }
+}
+
+/// `prefetch`: one prefetch object, a list of them, or null.
+struct PrefetchListInput: Decodable, Sendable {
+    var items: [PrefetchInput]
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            items = []
+        } else {
+            do {
+                items = try [PrefetchInput](from: decoder)
+            } catch where isShapeMismatch(error, at: decoder) {
+                items = [try PrefetchInput(from: decoder)]
+            }
+        }
+    }
+}
+
+/// One prefetch stage (Qdrant's `Prefetch`).
+struct PrefetchInput: Decodable, Sendable {
+    var prefetch: PrefetchListInput?
+    var query: QueryInput?
+    var using: String?
+    var filter: FilterInput?
+    var params: SearchParamsInput?
+    var score_threshold: Float?
+    var limit: Int?
+    var lookup_from: LookupLocationInput?
+
+    func engine() throws(APIError) -> Prefetch {
+        let limit = self.limit ?? 10
+        guard limit >= 1 else { throw APIError.validation("prefetch.limit: value \(limit) invalid, must be 1 or larger") }
+        try requireAbsent(lookup_from?.shard_key, "lookup_from.shard_key")
+        var children: [Prefetch] = []
+        for child in prefetch?.items ?? [] { children.append(try child.engine()) }
+        return Prefetch(
+            prefetch: children, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
+            params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit,
+            lookupFrom: lookup_from?.engine)
     }
 }
 
 /// `POST /collections/{c}/points/query` (Qdrant's `QueryRequest`).
 struct QueryRequestInput: Decodable, Sendable {
     var query: QueryInput?
-    var prefetch: JSONValue?
+    var prefetch: PrefetchListInput?
     var using: String?
     var filter: FilterInput?
     var params: SearchParamsInput?
@@ -82,23 +233,112 @@ struct QueryRequestInput: Decodable, Sendable {
     var with_vector: VectorSelector?
     var with_vectors: VectorSelector?
     var with_payload: PayloadSelector?
-    var lookup_from: JSONValue?
+    var lookup_from: LookupLocationInput?
     var shard_key: JSONValue?
 
-    /// Rejects what Strata cannot answer yet (prefetch, lookup_from).
-    func checkSupported() throws(APIError) {
-        switch prefetch {
-        case nil, .null?: break
-        case .array(let items)? where items.isEmpty: break
-        default: throw APIError.notSupportedYet("`prefetch` (hybrid and multi-stage queries)")
-        }
-        try requireAbsent(lookup_from, "lookup_from")
+    var payloadSelector: PayloadSelector { with_payload ?? .none }
+    var vectorSelector: VectorSelector { with_vector ?? with_vectors ?? .none }
+
+    /// The engine request (limits checked as Qdrant's validation does: 422).
+    func engine() throws(APIError) -> QueryRequest {
         try requireAbsent(shard_key, "shard_key")
+        try requireAbsent(lookup_from?.shard_key, "lookup_from.shard_key")
+        let limit = self.limit ?? 10
+        let offset = self.offset ?? 0
+        guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
+        guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
+        let (sum, overflow) = limit.addingReportingOverflow(offset)
+        guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
+        var prefetches: [Prefetch] = []
+        for item in prefetch?.items ?? [] { prefetches.append(try item.engine()) }
+        return QueryRequest(
+            prefetch: prefetches, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
+            params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit, offset: offset,
+            withPayload: payloadSelector.wantsPayload, withVector: vectorSelector.wantsVectors, lookupFrom: lookup_from?.engine)
     }
 }
 
 struct QueryBatchInput: Decodable, Sendable {
     var searches: [QueryRequestInput]
+}
+
+/// `with_lookup` of a groups request: a collection name or
+/// `{"collection", "with_payload" (default true), "with_vectors" (default false)}`.
+struct WithLookupInput: Decodable, Sendable {
+    var collection: String
+    var with_payload: PayloadSelector
+    var with_vectors: VectorSelector
+
+    private struct Object: Decodable {
+        var collection: String
+        var with_payload: PayloadSelector?
+        var with_vectors: VectorSelector?
+        var with_vector: VectorSelector?
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let name = try? String(from: decoder) {
+            collection = name
+            with_payload = .all
+            with_vectors = .none
+            return
+        }
+        let object = try Object(from: decoder)
+        collection = object.collection
+        with_payload = object.with_payload ?? .all
+        with_vectors = object.with_vectors ?? object.with_vector ?? .none
+    }
+
+    var engine: GroupLookup {
+        GroupLookup(collection: collection, withPayload: with_payload.wantsPayload, withVector: with_vectors.wantsVectors)
+    }
+}
+
+/// The grouping fields of `query/groups` and `search/groups`.
+struct GroupingInput: Sendable {
+    var group_by: String
+    var group_size: Int?
+    var limit: Int?
+    var with_lookup: WithLookupInput?
+
+    func checked() throws(APIError) -> (groupBy: String, groupSize: Int, groups: Int) {
+        guard !group_by.isEmpty else { throw APIError.validation("group_by: must not be empty") }
+        let groupSize = group_size ?? 3
+        let groups = limit ?? 10
+        guard groupSize >= 1 else { throw APIError.validation("group_size: value \(groupSize) invalid, must be 1 or larger") }
+        guard groups >= 1 else { throw APIError.validation("limit: value \(groups) invalid, must be 1 or larger") }
+        let (product, overflow) = groupSize.multipliedReportingOverflow(by: groups)
+        guard !overflow, product <= 1_000_000 else { throw APIError.validation("group_size × limit must be at most 1000000") }
+        return (group_by, groupSize, groups)
+    }
+}
+
+/// `POST /collections/{c}/points/query/groups` (Qdrant's `QueryGroupsRequest`).
+struct QueryGroupsRequestInput: Decodable, Sendable {
+    var query: QueryInput?
+    var prefetch: PrefetchListInput?
+    var using: String?
+    var filter: FilterInput?
+    var params: SearchParamsInput?
+    var score_threshold: Float?
+    var with_vector: VectorSelector?
+    var with_vectors: VectorSelector?
+    var with_payload: PayloadSelector?
+    var lookup_from: LookupLocationInput?
+    var group_by: String
+    var group_size: Int?
+    var limit: Int?
+    var with_lookup: WithLookupInput?
+    var shard_key: JSONValue?
+
+    var grouping: GroupingInput { GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup) }
+
+    var asQuery: QueryRequestInput {
+        QueryRequestInput(
+            query: query, prefetch: prefetch, using: using, filter: filter, params: params, score_threshold: score_threshold,
+            limit: nil, offset: nil, with_vector: with_vector, with_vectors: with_vectors, with_payload: with_payload,
+            lookup_from: lookup_from, shard_key: shard_key)
+    }
 }
 
 /// The legacy `vector` of `points/search`: a dense vector, or
@@ -140,4 +380,22 @@ struct SearchRequestInput: Decodable, Sendable {
 
 struct SearchBatchInput: Decodable, Sendable {
     var searches: [SearchRequestInput]
+}
+
+/// `POST /collections/{c}/points/search/groups` (Qdrant's `SearchGroupsRequest`).
+struct SearchGroupsRequestInput: Decodable, Sendable {
+    var vector: NamedVectorInput
+    var filter: FilterInput?
+    var params: SearchParamsInput?
+    var with_payload: PayloadSelector?
+    var with_vector: VectorSelector?
+    var with_vectors: VectorSelector?
+    var score_threshold: Float?
+    var group_by: String
+    var group_size: Int?
+    var limit: Int?
+    var with_lookup: WithLookupInput?
+    var shard_key: JSONValue?
+
+    var grouping: GroupingInput { GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup) }
 }

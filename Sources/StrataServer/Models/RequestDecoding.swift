@@ -136,11 +136,13 @@ extension RequestDecoding {
         attempt(BatchUpdateInput.self) { input in
             for operation in input.operations { try PreparedUpdate(operation).check(against: config) }
         }
-        attempt(QueryRequestInput.self) { input in
-            try input.checkSupported()
-            _ = try input.params?.engineParams()
-        }
+        attempt(QueryRequestInput.self) { _ = try $0.engine() }
         attempt(QueryBatchInput.self)
+        attempt(QueryGroupsRequestInput.self) { input in
+            _ = try input.asQuery.engine()
+            _ = try input.grouping.checked()
+        }
+        attempt(SearchGroupsRequestInput.self) { _ = try $0.grouping.checked() }
         attempt(SearchRequestInput.self) { _ = try $0.params?.engineParams() }
         attempt(SearchBatchInput.self)
         attempt(CreateCollectionInput.self) { _ = try $0.engineConfig() }

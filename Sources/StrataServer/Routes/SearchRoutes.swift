@@ -2,22 +2,37 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// Nearest-neighbour search: the query API (`points/query`, `query/batch`)
-/// and the legacy search API (`points/search`, `search/batch`). All engine
-/// work runs on the engine pool, so concurrent searches use every core.
+/// Searches: the universal query API (`points/query`, `query/batch`,
+/// `query/groups`) and the legacy search API (`points/search`, `search/batch`,
+/// `search/groups`). Everything maps onto the engine's query executor
+/// (`Collection.query`, `Collection.queryGroups`); all engine work runs on the
+/// engine pool, so concurrent searches use every core.
 extension StrataHTTPServer {
     func addSearchRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/query") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request)
-            return try await self.answer(context) { QueryResponseOutput(points: try SearchEngine.query(input, in: collection)) }
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                QueryResponseOutput(points: try SearchEngine.query(input, in: collection, lookup: lookup))
+            }
         }
 
         router.post("/collections/{collection_name}/points/query/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryBatchInput.self, from: request)
+            let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
-                try input.searches.map { QueryResponseOutput(points: try SearchEngine.query($0, in: collection)) }
+                try input.searches.map { QueryResponseOutput(points: try SearchEngine.query($0, in: collection, lookup: lookup)) }
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/query/groups") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(QueryGroupsRequestInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try SearchEngine.groups(input.asQuery, grouping: input.grouping, in: collection, lookup: lookup)
             }
         }
 
@@ -32,32 +47,129 @@ extension StrataHTTPServer {
             let input = try await self.decode(SearchBatchInput.self, from: request)
             return try await self.answer(context) { try input.searches.map { try SearchEngine.search($0, in: collection) } }
         }
+
+        router.post("/collections/{collection_name}/points/search/groups") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(SearchGroupsRequestInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                let query = QueryRequestInput(
+                    query: nil, prefetch: nil, using: nil, filter: input.filter, params: input.params,
+                    score_threshold: input.score_threshold, limit: nil, offset: nil, with_vector: input.with_vector,
+                    with_vectors: input.with_vectors, with_payload: input.with_payload, lookup_from: nil, shard_key: input.shard_key)
+                var request = try query.engine()
+                request.using = input.vector.name
+                request.query = .nearest(.dense(input.vector.vector))
+                return try SearchEngine.groups(request, selectors: (query.payloadSelector, query.vectorSelector),
+                                               grouping: input.grouping, in: collection, lookup: lookup)
+            }
+        }
+
+        addLegacyQueryRoutes(to: router)
+    }
+
+    /// Qdrant's legacy recommendation and discovery endpoints, answered by the query executor.
+    private func addLegacyQueryRoutes(to router: Router<StrataRequestContext>) {
+        router.post("/collections/{collection_name}/points/recommend") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(RecommendRequestInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try SearchEngine.run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/recommend/batch") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(RecommendBatchInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try input.searches.map {
+                    try SearchEngine.run(try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
+                }
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(RecommendGroupsRequestInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try SearchEngine.groups(try input.engine(), selectors: (input.payloadSelector, input.vectorSelector),
+                                        grouping: input.grouping, in: collection, lookup: lookup)
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/discover") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(DiscoverRequestInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try SearchEngine.run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+            }
+        }
+
+        router.post("/collections/{collection_name}/points/discover/batch") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(DiscoverBatchInput.self, from: request)
+            let lookup = self.lookupResolver(context)
+            return try await self.answer(context) {
+                try input.searches.map {
+                    try SearchEngine.run(try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
+                }
+            }
+        }
+    }
+
+    /// Resolves `lookup_from` and `with_lookup` collection names (aliases too)
+    /// for this request, checking that the caller may read them.
+    func lookupResolver(_ context: StrataRequestContext) -> @Sendable (String) throws -> Strata.Collection {
+        let database = self.database
+        let access = context.access
+        return { name in
+            let resolved = database.collectionNames().contains(name) ? name : (database.resolveAlias(name) ?? name)
+            try access.check(.read(collection: resolved))
+            do {
+                return try database.collection(resolved)
+            } catch let error as StrataError {
+                throw APIError.from(error)
+            }
+        }
     }
 }
 
-/// Request → engine search → Qdrant's scored points. Blocking; call on the engine pool.
+/// Request → engine query → Qdrant's shapes. Blocking; call on the engine pool.
 enum SearchEngine {
-    static func query(_ input: QueryRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
-        try input.checkSupported()
-        let limit = input.limit ?? 10
-        let offset = input.offset ?? 0
-        guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
-        guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
-        let payload = input.with_payload ?? .none
-        let vectors = input.with_vector ?? input.with_vectors ?? .none
-        let using = input.using ?? CollectionConfig.defaultVectorName
-        guard let query = input.query else {
-            // No query: points in id order (Qdrant's behaviour), score 0.
-            let page = try collection.scroll(offset: nil, limit: offset + limit, filter: input.filter.engine,
-                                             withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-            return page.points.dropFirst(offset).map {
-ScoredPointOutput(unscored: $0, payload: payload, vector: vectors)
-            }
+    static func query(_ input: QueryRequestInput, in collection: Strata.Collection,
+                      lookup: @escaping (String) throws -> Strata.Collection) throws -> [ScoredPointOutput] {
+        try run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+    }
+
+    /// Runs an engine query and prints its points with the request's selectors.
+    static func run(_ request: QueryRequest, _ selectors: (PayloadSelector, VectorSelector), in collection: Strata.Collection,
+                    lookup: @escaping (String) throws -> Strata.Collection) throws -> [ScoredPointOutput] {
+        let hits = try engine { try collection.query(request, collections: lookup) }
+        return hits.map { ScoredPointOutput($0, payload: selectors.0, vector: selectors.1) }
+    }
+
+    static func groups(_ input: QueryRequestInput, grouping: GroupingInput, in collection: Strata.Collection,
+                       lookup: @escaping (String) throws -> Strata.Collection) throws -> GroupsResultOutput {
+        try groups(try input.engine(), selectors: (input.payloadSelector, input.vectorSelector), grouping: grouping,
+                   in: collection, lookup: lookup)
+    }
+
+    static func groups(_ request: QueryRequest, selectors: (PayloadSelector, VectorSelector), grouping: GroupingInput,
+                       in collection: Strata.Collection, lookup: @escaping (String) throws -> Strata.Collection) throws -> GroupsResultOutput {
+        let (groupBy, groupSize, groups) = try grouping.checked()
+        let withLookup = grouping.with_lookup
+        let result = try engine {
+            try collection.queryGroups(request, groupBy: groupBy, groupSize: groupSize, limit: groups, withLookup: withLookup?.engine,
+                                       collections: lookup)
         }
-        guard case .nearest(let nearest) = query else { throw APIError.notSupportedYet("this query kind") }
-        return try nearestPoints(
-            nearest, using: using, limit: limit, offset: offset, params: try input.params?.engineParams() ?? SearchParams(),
-            filter: input.filter.engine, scoreThreshold: input.score_threshold, payload: payload, vectors: vectors, in: collection)
+        return GroupsResultOutput(groups: result.map {
+            PointGroupOutput($0, payload: selectors.0, vector: selectors.1,
+                             lookup: withLookup.map { ($0.with_payload, $0.with_vectors) })
+        })
     }
 
     static func search(_ input: SearchRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
@@ -65,42 +177,23 @@ ScoredPointOutput(unscored: $0, payload: payload, vector: vectors)
         guard input.limit >= 1 else { throw APIError.validation("limit: value \(input.limit) invalid, must be 1 or larger") }
         let offset = input.offset ?? 0
         guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
-        return try nearestPoints(
-            .vector(input.vector.vector), using: input.vector.name, limit: input.limit, offset: offset,
-            params: try input.params?.engineParams() ?? SearchParams(), filter: input.filter.engine, scoreThreshold: input.score_threshold,
-            payload: input.with_payload ?? .none, vectors: input.with_vector ?? input.with_vectors ?? .none, in: collection)
+        let (sum, overflow) = input.limit.addingReportingOverflow(offset)
+        guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
+        let payload = input.with_payload ?? .none
+        let vectors = input.with_vector ?? input.with_vectors ?? .none
+        let request = QueryRequest(
+            query: .nearest(.dense(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
+            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: input.limit,
+            offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
+        return try engine { try collection.query(request) }.map { ScoredPointOutput($0, payload: payload, vector: vectors) }
     }
 
-    /// The `limit` nearest points after skipping `offset`. A query by point id
-    /// uses that point's vector `using` and leaves the point itself out.
-    static func nearestPoints(
-        _ nearest: NearestInput, using: String, limit: Int, offset: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
-        payload: PayloadSelector, vectors: VectorSelector, in collection: Strata.Collection
-    ) throws -> [ScoredPointOutput] {
-        let vector: [Float]
-        var excluded: PointID?
-        switch nearest {
-        case .vector(let values):
-            vector = values
-        case .point(let id):
-            guard collection.config.vectors[using] != nil else {
-                throw APIError.wrongInput("Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using)")
-            }
-            guard let record = try collection.retrieve([id], withPayload: false, withVector: true).first else {
-                throw APIError.notFound("No point with id \(id) found")
-            }
-            guard let stored = record.vectors?[using] else {
-                throw APIError.wrongInput("point \(id) has no vector \(using.isEmpty ? "(unnamed)" : "\"\(using)\"")")
-            }
-            vector = stored
-            excluded = id
+    /// Runs an engine read, mapping its errors.
+    private static func engine<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as StrataError {
+            throw APIError.from(error)
         }
-        let (wanted, overflow) = (limit + offset).addingReportingOverflow(excluded == nil ? 0 : 1)
-        guard !overflow, wanted <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
-        var hits = try collection.search(
-            vector, using: using, limit: wanted, params: params, filter: filter, scoreThreshold: scoreThreshold,
-            withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-        if let excluded { hits.removeAll { $0.id == excluded } }
-        return hits.dropFirst(offset).prefix(limit).map { ScoredPointOutput($0, payload: payload, vector: vectors) }
     }
 }

@@ -10,13 +10,6 @@ extension StrataHTTPServer {
     func addUnsupportedRoutes(to router: Router<StrataRequestContext>) {
         typealias Entry = (HTTPRequest.Method, RouterPath, CollectionAccessMode?, String, Int?)
         let collectionRoutes: [Entry] = [
-            (.post, "/collections/{collection_name}/points/query/groups", .read, "grouped queries (`query/groups`)", 9),
-            (.post, "/collections/{collection_name}/points/search/groups", .read, "grouped search (`search/groups`)", 9),
-            (.post, "/collections/{collection_name}/points/recommend", .read, "recommendation", nil),
-            (.post, "/collections/{collection_name}/points/recommend/batch", .read, "recommendation", nil),
-            (.post, "/collections/{collection_name}/points/recommend/groups", .read, "recommendation", nil),
-            (.post, "/collections/{collection_name}/points/discover", .read, "discovery", nil),
-            (.post, "/collections/{collection_name}/points/discover/batch", .read, "discovery", nil),
             (.post, "/collections/{collection_name}/points/search/matrix/pairs", .read, "distance matrices", nil),
             (.post, "/collections/{collection_name}/points/search/matrix/offsets", .read, "distance matrices", nil),
         ]

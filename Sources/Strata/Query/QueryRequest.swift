@@ -1,0 +1,177 @@
+// The universal query API (Qdrant's `points/query`): request types.
+// docs/query.md explains the stages, the scores and the fusion formulas.
+
+/// A query vector. Dense only today; sparse vectors and multi-vectors will be
+/// further cases (the executor switches over this enum wherever it scores).
+public enum QueryVector: Sendable, Equatable {
+    case dense([Float])
+}
+
+/// An example given to a query: a vector, or the id of a stored point whose
+/// vector (`using`, or `lookupFrom.vector` in `lookupFrom.collection`) is used.
+public enum VectorInput: Sendable, Equatable {
+    case vector(QueryVector)
+    case point(PointID)
+
+    /// A dense vector.
+    public static func dense(_ values: [Float]) -> VectorInput { .vector(.dense(values)) }
+}
+
+/// How `recommend` uses its examples (Qdrant's `RecommendStrategy`).
+public enum RecommendStrategy: String, Sendable, Equatable, CaseIterable {
+    /// Nearest to `avg(positive)`, or `2·avg(positive) − avg(negative)` with negatives.
+    case averageVector = "average_vector"
+    /// Per candidate: the best similarity to a positive or to a negative example,
+    /// squashed by a sigmoid; positive when a positive example is closest.
+    case bestScore = "best_score"
+    /// Per candidate: Σ similarity to positives − Σ similarity to negatives.
+    case sumScores = "sum_scores"
+}
+
+/// One pair of a `discover` or `context` query.
+public struct ContextPair: Sendable, Equatable {
+    public var positive: VectorInput
+    public var negative: VectorInput
+    public init(positive: VectorInput, negative: VectorInput) {
+        self.positive = positive
+        self.negative = negative
+    }
+}
+
+/// Maximal marginal relevance re-ranking of a nearest query (Qdrant's `mmr`).
+public struct MMR: Sendable, Equatable {
+    /// 0 = pure relevance … 1 = pure diversity; default 0.5 (λ = 1 − diversity).
+    public var diversity: Float?
+    /// How many nearest candidates to re-rank; default the stage's `limit`.
+    public var candidatesLimit: Int?
+    public init(diversity: Float? = nil, candidatesLimit: Int? = nil) {
+        self.diversity = diversity
+        self.candidatesLimit = candidatesLimit
+    }
+}
+
+/// How prefetch results are fused.
+public enum Fusion: Sendable, Equatable {
+    /// Reciprocal rank fusion: Σᵢ 1 / ((rankᵢ + 1) / weightᵢ + k − 1), rank from 0
+    /// (= Σ 1 / (k + rank) with weight 1). Qdrant's default k is 2.
+    case rrf(k: Int = Fusion.defaultRRFK, weights: [Float]? = nil)
+    /// Distribution-based score fusion: each list normalised by mean ± 3σ, summed.
+    case dbsf
+
+    public static let defaultRRFK = 2
+}
+
+/// What a query stage computes.
+public enum QueryKind: Sendable, Equatable {
+    /// Nearest neighbours of a vector or of a stored point, optionally re-ranked by MMR.
+    case nearest(VectorInput, mmr: MMR? = nil)
+    case recommend(positive: [VectorInput], negative: [VectorInput], strategy: RecommendStrategy = .averageVector)
+    /// Points in the best zone of the context pairs, ranked by similarity to `target` inside it.
+    case discover(target: VectorInput, context: [ContextPair])
+    /// Points by how well they fit the context pairs (no target).
+    case context([ContextPair])
+    /// Points ordered by an indexed numeric or datetime payload field (score 1, `orderValue` set).
+    case orderBy(Collection.OrderBy)
+    /// Fuses the prefetch results (needs prefetches).
+    case fusion(Fusion)
+    /// Random points (score 1).
+    case sampleRandom
+}
+
+/// Where ids used as query vectors are looked up (Qdrant's `lookup_from`).
+public struct LookupLocation: Sendable, Equatable {
+    public var collection: String
+    /// The vector name there; nil = the stage's `using`.
+    public var vector: String?
+    public init(collection: String, vector: String? = nil) {
+        self.collection = collection
+        self.vector = vector
+    }
+}
+
+/// A sub-query whose results are the candidates of the stage above it.
+public struct Prefetch: Sendable, Equatable {
+    public var prefetch: [Prefetch]
+    /// nil without nested prefetches: points in id order.
+    public var query: QueryKind?
+    /// The vector to score by (`""` = the unnamed one).
+    public var using: String
+    /// Applied with the filters of every stage above (they propagate down).
+    public var filter: Filter?
+    public var params: SearchParams
+    /// Results scoring worse are left out of this stage.
+    public var scoreThreshold: Float?
+    public var limit: Int
+    public var lookupFrom: LookupLocation?
+
+    public init(prefetch: [Prefetch] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
+                lookupFrom: LookupLocation? = nil) {
+        self.prefetch = prefetch
+        self.query = query
+        self.using = using
+        self.filter = filter
+        self.params = params
+        self.scoreThreshold = scoreThreshold
+        self.limit = limit
+        self.lookupFrom = lookupFrom
+    }
+}
+
+/// A query (Qdrant's `QueryRequest`): prefetch stages, then `query` over
+/// their results (or over the whole collection without prefetches).
+public struct QueryRequest: Sendable, Equatable {
+    public var prefetch: [Prefetch]
+    /// nil without prefetches: points in id order (score 1).
+    public var query: QueryKind?
+    public var using: String
+    public var filter: Filter?
+    public var params: SearchParams
+    public var scoreThreshold: Float?
+    public var limit: Int
+    public var offset: Int
+    public var withPayload: Bool
+    public var withVector: Bool
+    public var lookupFrom: LookupLocation?
+
+    public init(prefetch: [Prefetch] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
+                offset: Int = 0, withPayload: Bool = false, withVector: Bool = false, lookupFrom: LookupLocation? = nil) {
+        self.prefetch = prefetch
+        self.query = query
+        self.using = using
+        self.filter = filter
+        self.params = params
+        self.scoreThreshold = scoreThreshold
+        self.limit = limit
+        self.offset = offset
+        self.withPayload = withPayload
+        self.withVector = withVector
+        self.lookupFrom = lookupFrom
+    }
+}
+
+/// `queryGroups`' `withLookup`: the point of another collection whose id is the group's value.
+public struct GroupLookup: Sendable, Equatable {
+    public var collection: String
+    public var withPayload: Bool
+    public var withVector: Bool
+    public init(collection: String, withPayload: Bool = true, withVector: Bool = false) {
+        self.collection = collection
+        self.withPayload = withPayload
+        self.withVector = withVector
+    }
+}
+
+/// One group of `queryGroups`: the value shared by its hits (a string or an
+/// integer), its best hits, and the looked-up record.
+public struct PointGroup: Sendable, Equatable {
+    public var id: JSONValue
+    public var hits: [ScoredPoint]
+    public var lookup: Record?
+    public init(id: JSONValue, hits: [ScoredPoint], lookup: Record? = nil) {
+        self.id = id
+        self.hits = hits
+        self.lookup = lookup
+    }
+}
