@@ -52,7 +52,9 @@ public enum CrashTestChild {
     public static func run(directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
                            fileSystem: any FileSystem = POSIXFileSystem(),
                            sink: any CrashEventSink = StandardOutputEventSink()) async throws {
-        let options = DatabaseOptions(durability: settings.durability)
+        // Small WAL files under the LSM workloads, so rotation and truncation happen every few seconds.
+        let walFileSize = [.optimizer: 64 << 10, .mixed: 128 << 10][settings.workload] ?? DatabaseOptions().walFileSize
+        let options = DatabaseOptions(durability: settings.durability, walFileSize: walFileSize)
         let db = try Database.open(at: directory, options: options, fileSystem: fileSystem)
         let collection: Collection
         if db.collectionNames().contains(CrashWorkload.collectionName) {
@@ -169,7 +171,7 @@ public enum CrashTestChild {
                     for id in present {
                         guard case .number(let raw) = id else { continue }
                         let token = nextToken()
-                        updates.append(PointVectors(id: id, vectors: ["": CrashWorkload.vector(for: token)]))
+                        updates.append(PointVectors(id: id, vectors: CrashWorkload.vectors(for: token, named: settings.workload == .mixed)))
                         described.append("\(raw):\(token)")
                     }
                     try await report("V " + described.joined(separator: " ")) { try await collection.updateVectors(updates) }
@@ -178,7 +180,7 @@ public enum CrashTestChild {
                     var described: [String] = []
                     for id in ids(size) {
                         let token = nextToken()
-                        points.append(CrashWorkload.point(id: id, token: token))
+                        points.append(CrashWorkload.point(id: id, token: token, named: settings.workload == .mixed))
                         described.append("\(id):\(token)")
                     }
                     try await report("U " + described.joined(separator: " ")) { try await collection.upsert(points) }

@@ -100,7 +100,7 @@ public enum CrashTestDriver {
     public static func run(_ options: CrashTestOptions, progress: (String) -> Void = { _ in }) throws -> CrashTestSummary {
         let start = Date()
         var rng = SplitMix64(seed: options.seed)
-        var oracle = CrashTestOracle()
+        var oracle = CrashTestOracle(named: options.workload == .mixed)
         var snapshotCheck = CrashTestSnapshotCheck()
         var summary = CrashTestSummary()
         for cycle in 1...max(options.cycles, 1) {

@@ -26,9 +26,16 @@ import StrataVectorMath
 struct CrashTestOracle {
     struct PointState: Equatable {
         var vectorToken: UInt64
+        /// The token whose `aux` vector the point holds (named-vector workloads), or nil.
+        var auxToken: UInt64? = nil
         var payload: Payload
         var version: UInt64
     }
+
+    /// Whether points carry the `aux` named vector (the `mixed` workload).
+    let named: Bool
+
+    init(named: Bool = false) { self.named = named }
 
     private(set) var model: [UInt64: PointState] = [:]
     /// The store's last op number after the previous recovery.
@@ -96,7 +103,7 @@ struct CrashTestOracle {
 
         /// Applies the operation of writer `writer` to `state` with version
         /// `version`; returns the ids it changed.
-        func apply(to state: inout [UInt64: PointState], writer: Int, version: UInt64) -> Set<UInt64> {
+        func apply(to state: inout [UInt64: PointState], writer: Int, version: UInt64, named: Bool) -> Set<UInt64> {
             var touched = Set<UInt64>()
             func update(_ ids: [UInt64], _ change: (inout PointState) -> Void) {
                 for id in ids where state[id] != nil {
@@ -113,11 +120,18 @@ struct CrashTestOracle {
             switch self {
             case .upsert(let pairs):
                 for pair in pairs {
-                    state[pair.id] = PointState(vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
+                    let aux = named && CrashWorkload.auxVector(for: pair.token) != nil ? pair.token : nil
+                    state[pair.id] = PointState(vectorToken: pair.token, auxToken: aux, payload: CrashWorkload.payload(for: pair.token), version: version)
                     touched.insert(pair.id)
                 }
             case .updateVectors(let pairs):
-                for pair in pairs { update([pair.id]) { $0.vectorToken = pair.token } }
+                // Replaces the unnamed vector, and `aux` when the token has one (keeping it otherwise).
+                for pair in pairs {
+                    update([pair.id]) { point in
+                        point.vectorToken = pair.token
+                        if named && CrashWorkload.auxVector(for: pair.token) != nil { point.auxToken = pair.token }
+                    }
+                }
             case .delete(let ids):
                 for id in ids where state.removeValue(forKey: id) != nil { touched.insert(id) }
             case .deleteByFilter(let tag):
@@ -149,13 +163,15 @@ struct CrashTestOracle {
 
     /// A point as read back from the store.
     struct ReadPoint {
-        var vector: [Float]?
+        var vectors: [String: [Float]]
         var payload: Payload
         var version: UInt64
 
         func equals(_ state: PointState, anyVersionAbove floor: UInt64? = nil) -> Bool {
             let versionOK = floor.map { version > $0 } ?? (version == state.version)
-            return versionOK && payload == state.payload && vector == CrashWorkload.vector(for: state.vectorToken)
+            var want = ["": CrashWorkload.vector(for: state.vectorToken)]
+            if let aux = state.auxToken.flatMap(CrashWorkload.auxVector(for:)) { want[CrashWorkload.auxVectorName] = aux }
+            return versionOK && payload == state.payload && vectors == want
         }
     }
 
@@ -252,7 +268,7 @@ struct CrashTestOracle {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): scroll returned point \(id) twice")
             }
-            actual[id] = ReadPoint(vector: record.vectors?[""], payload: record.payload ?? [:], version: record.version)
+            actual[id] = ReadPoint(vectors: record.vectors ?? [:], payload: record.payload ?? [:], version: record.version)
         }
 
         // Each writer's partition: state A (acknowledged) or B (plus the in-flight operation).
@@ -267,13 +283,13 @@ struct CrashTestOracle {
                     report.lost += 1
                     report.problems.append("cycle \(cycle): writer \(writer)'s acknowledged op \(opNum) is outside (\(lastOperation), \(lastNow)], the op numbers recovery left")
                 }
-                _ = action.apply(to: &stateA, writer: writer, version: opNum)
+                _ = action.apply(to: &stateA, writer: writer, version: opNum, named: named)
             }
             var stateB: [UInt64: PointState]?
             var touchedB = Set<UInt64>()
             if let action = inFlight[writer] {
                 var b = stateA
-                touchedB = action.apply(to: &b, writer: writer, version: 0)
+                touchedB = action.apply(to: &b, writer: writer, version: 0, named: named)
                 if touchedB.isEmpty { invisibleInFlight += 1 } else { stateB = b }
             }
             let present = actual.filter { owned($0.key) }
@@ -299,7 +315,8 @@ struct CrashTestOracle {
             }
             func adopt(_ expected: [UInt64: PointState]) {
                 for (id, want) in expected {
-                    recovered[id] = PointState(vectorToken: want.vectorToken, payload: want.payload, version: present[id]!.version)
+                    recovered[id] = PointState(vectorToken: want.vectorToken, auxToken: want.auxToken, payload: want.payload,
+                                               version: present[id]!.version)
                 }
             }
             if matches(stateA, floor: nil, touched: []) {
@@ -392,8 +409,15 @@ struct CrashTestOracle {
                         { $0["w"] == .int(w) }))
         filters.append(("partition \(w) tag t5", CrashWorkload.partitionFilter(writer: Int(w), tag: "t5"),
                         { $0["w"] == .int(w) && $0["tag"] == .string("t5") }))
-        for (name, filter, predicate) in filters {
-            let want = records.filter { predicate($0.payload ?? [:]) }.map(\.id).sorted()
+        var vectorFilters: [(String, Filter, (Record) -> Bool)] = filters.map { name, filter, predicate in
+            (name, filter, { predicate($0.payload ?? [:]) })
+        }
+        if named {
+            vectorFilters.append(("has_vector aux", Filter(must: [.hasVector(CrashWorkload.auxVectorName)]),
+                                  { $0.vectors?[CrashWorkload.auxVectorName] != nil }))
+        }
+        for (name, filter, predicate) in vectorFilters {
+            let want = records.filter(predicate).map(\.id).sorted()
             do {
                 let counted = try collection.count(filter: filter)
                 let scrolled = try collection.scroll(limit: Int.max, filter: filter, withPayload: false).points.map(\.id)

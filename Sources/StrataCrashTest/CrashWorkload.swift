@@ -24,9 +24,9 @@ public enum CrashWorkload {
 
     public static var collectionConfig: CollectionConfig { collectionConfig(for: .basic) }
 
-    /// The collection each workload writes to. `.optimizer` and `.mixed` force
-    /// tiny segments so seals, flushes, merges, vacuums and WAL truncations
-    /// happen all the time.
+    /// The collection each workload writes to. `.optimizer` forces tiny
+    /// segments so seals, flushes, merges, vacuums and WAL truncations happen
+    /// all the time; `.mixed` uses small ones.
     public static func collectionConfig(for workload: Kind) -> CollectionConfig {
         switch workload {
         case .basic:
@@ -42,10 +42,16 @@ public enum CrashWorkload {
                 optimizers: OptimizersConfig(deletedThreshold: 0.1, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
                                              indexingThresholdKB: 2, flushIntervalSec: 1))
         case .mixed:
+            // Segments of ~400 points: a few immutable segments with graphs,
+            // merged and vacuumed, without the optimizer workload's flood of
+            // tiny ones (whose per-flush tombstone rewrites would let the WAL
+            // tail, and with it every recovery, grow from cycle to cycle).
+            // Two named vectors; points may lack `aux` (see `auxVector(for:)`).
             return CollectionConfig(
-                size: dimension, distance: .euclid,
-                optimizers: OptimizersConfig(deletedThreshold: 0.15, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
-                                             indexingThresholdKB: 4, flushIntervalSec: 1))
+                vectors: ["": VectorParams(size: dimension, distance: .euclid),
+                          auxVectorName: VectorParams(size: auxDimension, distance: .dot)],
+                optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
+                                             indexingThresholdKB: 24, flushIntervalSec: 1))
         }
     }
 
@@ -110,7 +116,27 @@ public enum CrashWorkload {
         ("w", PayloadFieldSchema(.integer)),
     ]
 
-    public static func point(id: UInt64, token: UInt64) -> PointStruct {
-        PointStruct(id: .number(id), vector: vector(for: token), payload: payload(for: token))
+    /// The second named vector of the `mixed` workload's collection.
+    public static let auxVectorName = "aux"
+    public static let auxDimension = 4
+
+    /// The `aux` vector written with `token`, or nil (a third of the tokens):
+    /// points may lack a named vector.
+    public static func auxVector(for token: UInt64) -> [Float]? {
+        guard token % 3 != 0 else { return nil }
+        var rng = SplitMix64(seed: token ^ 0xA0C5)
+        return (0..<auxDimension).map { _ in Float(Int(rng.next() % 256) - 128) / 128 }
+    }
+
+    /// The named vectors written with `token`: the unnamed one, and with
+    /// `named` (the `mixed` workload) `aux` when `auxVector(for:)` has one.
+    public static func vectors(for token: UInt64, named: Bool) -> [String: [Float]] {
+        var vectors = ["": vector(for: token)]
+        if named, let aux = auxVector(for: token) { vectors[auxVectorName] = aux }
+        return vectors
+    }
+
+    public static func point(id: UInt64, token: UInt64, named: Bool = false) -> PointStruct {
+        PointStruct(id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token))
     }
 }

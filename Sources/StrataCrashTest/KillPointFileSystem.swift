@@ -100,7 +100,7 @@ public struct KillPoint: Hashable, Sendable, CustomStringConvertible {
         // Every directory sync (publishing creates, renames, removals).
         both(.syncdir, .directory)
         // Snapshots: archive written, synced, published by rename.
-        both(.write, .snapshot); both(.sync, .snapshot); both(.rename, .snapshot); both(.remove, .snapshot)
+        both(.write, .snapshot); both(.sync, .snapshot); both(.rename, .snapshot)
         // Restores: staging written, commit record, swap renames, cleanup.
         both(.write, .restore); both(.sync, .restore); both(.rename, .restore); both(.remove, .restore)
         return points

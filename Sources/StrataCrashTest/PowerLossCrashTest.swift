@@ -44,7 +44,7 @@ public enum PowerLossCrashTest {
         let start = Date()
         var rng = SplitMix64(seed: options.seed)
         let fileSystem = FaultInjectingFileSystem()
-        var oracle = CrashTestOracle()
+        var oracle = CrashTestOracle(named: options.workload == .mixed)
         var snapshotCheck = CrashTestSnapshotCheck()
         var summary = CrashTestSummary()
         var settings = CrashChildSettings(writers: options.writers, workload: options.workload)
@@ -119,7 +119,7 @@ public enum PowerLossCrashTest {
                                           fileSystem: fileSystem, sink: sink)
             let mode: PowerLossMode = point % 2 == 0 ? .dropUnsynced : .randomTear(seed: options.seed ^ UInt64(point))
             fileSystem.simulatePowerLoss(mode)
-            var oracle = CrashTestOracle()
+            var oracle = CrashTestOracle(named: options.workload == .mixed)
             let open = { try Database.open(at: options.directory, fileSystem: fileSystem) }
             var report = oracle.verify(childOutput: sink.text, writers: 1, cycle: point + 1, seed: options.seed,
                                        failuresMayBeCrashes: true, open: open)

@@ -140,6 +140,39 @@ func temporaryPath(_ label: String) -> String {
         #expect(report.corrupt >= 1)
     }
 
+    /// With named vectors (the mixed workload) the `aux` vector is checked
+    /// too: a wrong one, or one the point should not have, is corruption.
+    @Test func oracleChecksNamedVectors() async throws {
+        for (token, aux) in [(UInt64(1), CrashWorkload.auxVector(for: 2)), (3, CrashWorkload.auxVector(for: 4))] {
+            let directory = temporaryPath("named")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            do {
+                let db = try Database.open(at: directory)
+                let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+                var vectors = ["": CrashWorkload.vector(for: token)]
+                vectors[CrashWorkload.auxVectorName] = aux
+                try await c.upsert([PointStruct(id: 0, vectors: vectors, payload: CrashWorkload.payload(for: token))])
+                db.close()
+            }
+            var oracle = CrashTestOracle(named: true)
+            let report = oracle.verify(childOutput: "I 0 1 U 0:\(token)\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+            #expect(report.corrupt >= 1, "token \(token): \(report.problems)")
+        }
+        // And the right vectors pass.
+        let directory = temporaryPath("named-ok")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        do {
+            let db = try Database.open(at: directory)
+            let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+            try await c.upsert([CrashWorkload.point(id: 0, token: 1, named: true), CrashWorkload.point(id: 1, token: 3, named: true)])
+            db.close()
+        }
+        var oracle = CrashTestOracle(named: true)
+        let report = oracle.verify(childOutput: "I 0 1 U 0:1 1:3\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        #expect(report.isClean, "\(report.problems)")
+        #expect(oracle.model[0]?.auxToken == 1 && oracle.model[1]?.auxToken == nil)
+    }
+
     /// A store written by `body` in a new directory (the caller removes it).
     func store(_ body: (Collection) async throws -> Void) async throws -> String {
         let directory = temporaryPath("oracle")
