@@ -253,9 +253,18 @@ extension CollectionStore {
                 let durable = segment.tombstones.filter { $0.value <= checkpoint }.keys.sorted()
                 var generation = segment.persistedGeneration
                 if durable.count != segment.persistedCount || (durable.isEmpty && generation != 0) {
-                    if generation > 0 { old.append(Manifest.tombstoneFileName(segment.id, generation: generation)) }
-                    generation = durable.isEmpty ? 0 : generation + 1
-                    if generation > 0 { writes.append(TombstoneWrite(segment: segment, generation: generation, offsets: durable)) }
+                    // The durable generation, and any a failed publish wrote, are
+                    // garbage once this one is published. A new one never takes
+                    // the number of one already written (`highestWrittenGeneration`).
+                    let written = max(generation, segment.highestWrittenGeneration)
+                    if written > 0 {
+                        for stale in max(generation, 1)...written { old.append(Manifest.tombstoneFileName(segment.id, generation: stale)) }
+                    }
+                    generation = durable.isEmpty ? 0 : written + 1
+                    if generation > 0 {
+                        segment.highestWrittenGeneration = generation
+                        writes.append(TombstoneWrite(segment: segment, generation: generation, offsets: durable))
+                    }
                 }
                 next.segments.append(Manifest.Entry(segmentID: segment.id, tombstoneGeneration: generation))
             }
