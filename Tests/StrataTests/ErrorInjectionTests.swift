@@ -94,6 +94,7 @@ import Glibc
             }
         }
         var segmentFiles: [String] { files(ErrorInjectionTests.collectionDirectory + "/segments") }
+        func segmentPath(_ id: UInt64) -> String { ErrorInjectionTests.collectionDirectory + "/segments/" + Manifest.segmentFileName(id) }
         var publishedSegments: Set<String> { Set(c.storageInfo.segments.map { ($0.path as NSString).lastPathComponent }) }
 
         /// Upserts two more points, flushes and snapshots: the store is usable.
@@ -116,6 +117,7 @@ import Glibc
         case walAppend            // fdatasync of a group commit (durable mode)
         case walNewFile           // fsync of a new WAL file at rotation
         case walBeforeCheckpoint  // periodic mode: the WAL fdatasync a publish does before its manifest
+        case walDirectory         // fsync of wal/ after a new WAL file's rename
         case segmentFlush         // fsync of a flushed segment file
         case segmentMerge         // fsync of a merge's output
         case segmentVacuum        // fsync of a vacuum's output
@@ -133,7 +135,7 @@ import Glibc
     func fsyncEIO(_ fault: SyncFault) async throws {
         var f = try await Fixture(options: fault == .walBeforeCheckpoint
             ? DatabaseOptions(durability: .periodic(milliseconds: 3_600_000))
-            : fault == .walNewFile ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
+            : [.walNewFile, .walDirectory].contains(fault) ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
         let context = "fsync EIO at \(fault)"
         switch fault {
         case .walAppend:
@@ -158,6 +160,24 @@ import Glibc
             for id in 100..<140 {
                 do {
                     try await f.upsert([modelPoint(id)])  // acknowledged: recorded in the model
+                } catch let error as StrataError {
+                    failure = error
+                    break
+                }
+            }
+            #expect(failure?.code == .failed && failure?.message.contains("new WAL file") == true, "\(context): \(String(describing: failure))")
+            try await expectWritesRefused(f, context)
+            try f.reopen()
+            f.check("\(context), after power loss")
+            try await f.upsert([modelPoint(200)])
+
+        case .walDirectory:
+            try f.reopen(powerLoss: false)  // no rotation since: the next fsync of wal/ is the next rotation's
+            f.fs.injectError(.syncDirectory, pathContains: "/wal", mode: .once, errno: EIO)
+            var failure: StrataError?
+            for id in 100..<140 {
+                do {
+                    try await f.upsert([modelPoint(id)])
                 } catch let error as StrataError {
                     failure = error
                     break
@@ -484,13 +504,17 @@ import Glibc
         try await f.proveUsable("disk full", base: 5000)
     }
 
-    /// A background flush that fails (disk full) is retried and reported in
-    /// `StorageInfo.backgroundError`; acknowledged writes stay in the WAL.
-    @Test func backgroundFlushFailureIsReportedAndRetried() async throws {
+    /// A background flush that fails (disk full, or a segment file's fsync
+    /// EIO) is reported in `StorageInfo.backgroundError` and retried, each
+    /// time writing a new file: a file whose write or fsync failed is never
+    /// published. Acknowledged writes stay in the WAL meanwhile.
+    @Test(arguments: [ENOSPC, EIO])
+    func backgroundFlushFailureIsReportedAndRetried(_ err: Int32) async throws {
         var config = Self.config
         config.optimizers.flushIntervalSec = 1  // the maintenance thread flushes every second
         var f = try await Fixture(config: config)
-        f.fs.injectError(.write, pathContains: ".seg", mode: .always, errno: ENOSPC)
+        f.fs.injectError(err == ENOSPC ? .write : .sync, pathContains: ".seg", mode: .always, errno: err)
+        let firstFailedID = f.c.store.withStateLock { $0.manifest.nextSegmentID }  // every segment written from now on fails
         try await f.upsert([modelPoint(150)])  // something newer than the checkpoint to flush
         var reported: String?
         for _ in 0..<500 {
@@ -498,12 +522,15 @@ import Glibc
             if reported != nil { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(reported?.contains("No space left") == true, "\(String(describing: reported))")
+        #expect(reported?.contains(err == ENOSPC ? "No space left" : "Input/output error") == true, "\(String(describing: reported))")
         try await f.upsert([modelPoint(151)])  // writes are still acknowledged meanwhile
         f.check("background flush failing")
         f.fs.clearInjectedErrors()
         try f.c.flush()
         #expect(f.c.storageInfo.backgroundError == nil)
+        // The segment published now has a new number, not the name of a failed file.
+        #expect(!f.c.storageInfo.segments.map(\.id).contains(firstFailedID) && f.fs.fileKind(f.segmentPath(firstFailedID)) == nil,
+                "\(f.c.storageInfo.segments.map(\.id)), first failed \(firstFailedID)")
         try f.reopen()
         f.check("background flush failure")
     }
