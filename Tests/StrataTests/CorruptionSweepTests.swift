@@ -518,6 +518,24 @@ import Testing
         return violations
     }
 
+    /// A merge reads vector rows without per-row checks; if it copied a
+    /// flipped row into its output, the output's fresh checksum would hide the
+    /// damage from `verify` for good. It must refuse instead.
+    @Test func mergeRefusesASegmentWhoseVectorDataFailsItsChecksum() async throws {
+        let f = try await Self.fixture.value
+        var files = f.files
+        let data = try #require(Self.sections(files[f.fullSegment]!).sections.first { $0.name == "vectors[].data" })
+        files[f.fullSegment]![data.range.lowerBound + 100] ^= 0x08
+        let fs = try Self.load(f, files: files)
+        let db = try Database.open(at: Self.root, fileSystem: fs)
+        defer { db.close() }
+        let c = try db.updateCollectionConfig("c") { $0.optimizers.defaultSegmentNumber = 1 }
+        let error = #expect(throws: StrataError.self) { try c.optimize() }
+        #expect(error?.code == .corruption && error?.message.contains(Self.name(f.fullSegment)) == true
+                    && error?.message.contains("vectors[].data") == true, "\(String(describing: error))")
+        #expect(c.verify().contains { $0.contains(Self.name(f.fullSegment)) && $0.contains("vectors[].data") }, "\(c.verify())")
+    }
+
     /// The class table, printed (and checked to cover every file kind and
     /// every section kind of the segment format).
     @Test func coverage() async throws {

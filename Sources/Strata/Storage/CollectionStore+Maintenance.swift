@@ -179,6 +179,14 @@ extension CollectionStore {
         }
         guard let plan else { return false }
 
+        // Vector rows carry no checksum of their own and open does not read
+        // them: check the inputs' sections before copying, or a flipped bit
+        // would get a fresh checksum in the output and never be found again.
+        for segment in plan.inputs {
+            if let problem = segment.reader.verifyVectorData().first {
+                throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)", cause: problem)
+            }
+        }
         // Copy the live points out. A tombstone newer than the checkpoint lives
         // only in memory, so its point is kept (and tombstoned again below):
         // replaying that operation after a crash must still find it.
