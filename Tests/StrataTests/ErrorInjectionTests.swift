@@ -145,9 +145,9 @@ import Glibc
             let error = await #expect(throws: StrataError.self) { try await f.c.upsert([modelPoint(100)]) }
             #expect(error?.code == .failed && error?.message.contains("fdatasync") == true, "\(context): \(String(describing: error))")
             try await expectWritesRefused(f, context)
-            // The outcome of the failed write is unknown, but it is whole or absent.
-            f.check("\(context), reads after the failure", alternatives: [])
+            f.check("\(context), reads after the failure")  // the failed write is not visible
             try f.reopen()
+            // Its outcome is unknown (docs/durability.md), but it is whole or absent.
             f.check("\(context), after power loss", alternatives: [before.applying { $0.upsert([modelPoint(100)]) }])
             try await f.upsert([modelPoint(101)])  // writable again after reopen
 
