@@ -137,13 +137,20 @@ extension StorageFile {
 extension FileSystem {
     /// Writes `bytes` to `path` so that after a crash the path holds either its
     /// old content or exactly `bytes`: write a temp file, fsync it, rename it
-    /// over `path`, fsync the directory.
+    /// over `path`, fsync the directory. If writing or syncing the temp file
+    /// fails, it is removed (best effort): a partial file must not hold on to
+    /// the space of a full disk, and a file whose fsync failed is never used.
     public func writeAtomically(_ path: String, _ bytes: [UInt8]) throws {
         let temp = path + ".tmp"
         if fileKind(temp) != nil { try removeFile(temp) }
         let file = try open(temp, mode: .createNew)
-        try file.write(at: 0, bytes)
-        try file.sync()
+        do {
+            try file.write(at: 0, bytes)
+            try file.sync()
+        } catch {
+            try? removeFile(temp)
+            throw error
+        }
         try rename(temp, to: path)
         try syncDirectory(parentDirectory(of: path))
     }

@@ -49,6 +49,19 @@ extension SegmentReader {
         return problems
     }
 
+    /// Checks the checksums of the vector data sections only: the bytes a
+    /// merge copies (payload blocks are checked as they are read, the small
+    /// sections at open). O(vector bytes), no allocation.
+    ///
+    /// - Returns: one `.corruption` error per section that fails, naming the
+    ///   file and the section; empty when they are sound.
+    public func verifyVectorData() -> [SegmentError] {
+        layout.sections.filter { $0.kind == .vectorData }.compactMap { section in
+            SegmentFormat.maskedCRC(mappedBytes.slice(section.offset, section.length)) == section.crc
+                ? nil : .corruption(path, section.displayName, "checksum mismatch")
+        }
+    }
+
     /// The first problem of payload block `b`, or nil.
     private func verifyBlock(_ b: Int) -> SegmentError? {
         do {

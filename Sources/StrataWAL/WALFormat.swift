@@ -50,8 +50,11 @@ public enum WALFormat {
         let flags = try reader.readUInt32()
         let firstOpNum = try reader.readUInt64()
         let storedCRC = try reader.readUInt32()
+        let reserved = try reader.readUInt32()
         let actualCRC = CRC32C.mask(CRC32C.checksum(UnsafeRawBufferPointer(rebasing: bytes[0..<24])))
         guard storedCRC == actualCRC else { throw FormatError("file header checksum mismatch") }
+        // Not covered by the checksum, so checked here: no byte of a log file changes unnoticed.
+        guard reserved == 0 else { throw FormatError("reserved header bytes 28..<32 are not zero (\(reserved))") }
         guard version == WALFormat.version else {
             throw FormatError("unsupported WAL format version \(version) (this build reads version \(WALFormat.version))")
         }

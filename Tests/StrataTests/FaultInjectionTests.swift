@@ -295,6 +295,29 @@ import Testing
         #expect(error?.message.contains("offset 32") == true)
     }
 
+    /// config.json has no checksum; a flip that turns the vector size into
+    /// another valid one must not make the store read segments or replay the
+    /// WAL with the wrong dimension (found by CorruptionSweepTests).
+    @Test(arguments: [true, false])
+    func configWithAnotherVectorSizeIsRefusedAtOpen(flushed: Bool) async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            var unflushed = config
+            unflushed.optimizers.flushIntervalSec = 3600
+            let c = try db.createCollection("c", config: unflushed)
+            for i in 0..<5 { try await c.upsert([point(i)]) }
+            if flushed { try c.flush() }
+            db.close()
+        }
+        let path = dir.path + "/collections/c/config.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"size\" : 8", with: "\"size\" : 9").write(toFile: path, atomically: true, encoding: .utf8)
+        let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
+        #expect(error?.code == .corruption && error?.message.contains(path) == true, "\(String(describing: error))")
+        #expect(error?.message.contains(flushed ? ".seg" : "WAL") == true, "\(String(describing: error))")
+    }
+
     @Test func tornTailIsCutAndEarlierWritesSurvive() async throws {
         let dir = TemporaryDirectory()
         let walFile = try await writeFivePoints(in: dir.path)

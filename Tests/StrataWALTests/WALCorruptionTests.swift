@@ -139,6 +139,8 @@ import Testing
 
     enum HeaderDamage: String, CaseIterable, CustomStringConvertible {
         case badMagic, unsupportedVersion, nonZeroFlags, headerChecksumMismatch, zeroFirstOp, truncatedHeader, emptyFile
+        /// Bytes 28..<32 are outside the header CRC (found by CorruptionSweepTests).
+        case nonZeroReserved
         var description: String { rawValue }
     }
 
@@ -165,6 +167,9 @@ import Testing
                 bytes = Array(original[0..<20])
             case .emptyFile:
                 bytes = []
+            case .nonZeroReserved:
+                bytes = original
+                bytes[29] ^= 0x04
             }
             try writeFile(path, bytes)
             Self.expectCorruption(dir, file: path, offset: 0, "\(damage)")

@@ -116,6 +116,10 @@ public final class Collection: Sendable {
                 throw StrataError(.corruption,
                     "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
             }
+            if let mismatch = operation.vectorMismatch(stored.config) {
+                throw StrataError(.corruption,
+                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(configPath) or the WAL is damaged; restore the collection from a snapshot")
+            }
             store.apply(operation, opNum: opNum)
         }
         // Operations after the checkpoint must all still be in the log.

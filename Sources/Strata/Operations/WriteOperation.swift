@@ -49,6 +49,28 @@ public enum WriteOperation: Sendable, Equatable {
     }
 }
 
+extension WriteOperation {
+    /// What in this operation disagrees with the collection's vectors (a
+    /// vector name it does not have, or another dimension), or nil. Writes are
+    /// validated before they are logged, so at replay a mismatch means
+    /// config.json or the WAL is damaged.
+    func vectorMismatch(_ config: CollectionConfig) -> String? {
+        let sets: [(PointID, [String: [Float]])]
+        switch self {
+        case .upsert(let points): sets = points.map { ($0.id, $0.vectors) }
+        case .updateVectors(let points): sets = points.map { ($0.id, $0.vectors) }
+        default: return nil
+        }
+        for (id, vectors) in sets {
+            for (name, vector) in vectors where config.vectors[name]?.size != vector.count {
+                let expected = config.vectors[name].map { "size \($0.size)" } ?? "no such vector"
+                return "writes vector \"\(name)\" of point \(id) with \(vector.count) dimensions (the config says \(expected))"
+            }
+        }
+        return nil
+    }
+}
+
 /// New vectors for one point (`WriteOperation.updateVectors`).
 public struct PointVectors: Sendable, Equatable {
     public var id: PointID

@@ -25,6 +25,11 @@ final class ImmutableSegment: @unchecked Sendable {
     let quantized: [String: QuantizedVectors]
     /// Generation of the tombstone file the durable manifest names (0 = none).
     var persistedGeneration: UInt64
+    /// The highest generation ever written for this segment, published or not.
+    /// A publish that failed after writing a generation may still have put a
+    /// manifest naming it on disk (a failed directory fsync leaves that
+    /// unknown), so that name is never written again with other contents.
+    var highestWrittenGeneration: UInt64
     /// How many tombstones that file holds.
     var persistedCount: Int
 
@@ -44,6 +49,7 @@ final class ImmutableSegment: @unchecked Sendable {
         self.reader = reader
         self.tombstones = tombstones
         self.persistedGeneration = persistedGeneration
+        self.highestWrittenGeneration = persistedGeneration
         self.persistedCount = tombstones.count
         var bits = [UInt64](repeating: 0, count: (reader.pointCount + 63) / 64)
         for offset in tombstones.keys { bits[Int(offset) >> 6] |= 1 << UInt64(offset & 63) }

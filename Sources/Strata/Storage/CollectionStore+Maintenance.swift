@@ -185,6 +185,14 @@ extension CollectionStore {
         }
         guard let plan else { return false }
 
+        // Vector rows carry no checksum of their own and open does not read
+        // them: check the inputs' sections before copying, or a flipped bit
+        // would get a fresh checksum in the output and never be found again.
+        for segment in plan.inputs {
+            if let problem = segment.reader.verifyVectorData().first {
+                throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)", cause: problem)
+            }
+        }
         // Copy the live points out. A tombstone newer than the checkpoint lives
         // only in memory, so its point is kept (and tombstoned again below):
         // replaying that operation after a crash must still find it.
@@ -259,9 +267,18 @@ extension CollectionStore {
                 let durable = segment.tombstones.filter { $0.value <= checkpoint }.keys.sorted()
                 var generation = segment.persistedGeneration
                 if durable.count != segment.persistedCount || (durable.isEmpty && generation != 0) {
-                    if generation > 0 { old.append(Manifest.tombstoneFileName(segment.id, generation: generation)) }
-                    generation = durable.isEmpty ? 0 : generation + 1
-                    if generation > 0 { writes.append(TombstoneWrite(segment: segment, generation: generation, offsets: durable)) }
+                    // The durable generation, and any a failed publish wrote, are
+                    // garbage once this one is published. A new one never takes
+                    // the number of one already written (`highestWrittenGeneration`).
+                    let written = max(generation, segment.highestWrittenGeneration)
+                    if written > 0 {
+                        for stale in max(generation, 1)...written { old.append(Manifest.tombstoneFileName(segment.id, generation: stale)) }
+                    }
+                    generation = durable.isEmpty ? 0 : written + 1
+                    if generation > 0 {
+                        segment.highestWrittenGeneration = generation
+                        writes.append(TombstoneWrite(segment: segment, generation: generation, offsets: durable))
+                    }
                 }
                 next.segments.append(Manifest.Entry(segmentID: segment.id, tombstoneGeneration: generation))
             }

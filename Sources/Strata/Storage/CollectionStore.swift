@@ -94,6 +94,12 @@ final class CollectionStore: @unchecked Sendable {
             let segmentFile = Manifest.segmentFileName(entry.segmentID)
             referenced.insert(segmentFile)
             let reader = try SegmentReader.open(path: joinPath(segmentsPath, segmentFile), fileSystem: fileSystem)
+            // config.json has no checksum: a damaged one must not be used to read the segments.
+            let specs = Dictionary(reader.vectorSpecs.map { ($0.name, $0.dimension) }, uniquingKeysWith: { a, _ in a })
+            if specs != config.vectors.mapValues(\.size) {
+                throw StrataError(.corruption,
+                    "segment \(reader.path) holds vectors \(specs.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }) but \(joinPath(directory, "config.json")) says \(config.vectors.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value.size)" }): config.json or the segment is damaged; restore the collection from a snapshot")
+            }
             var tombstones: [UInt32: UInt64] = [:]
             if entry.tombstoneGeneration > 0 {
                 let tombstoneFile = Manifest.tombstoneFileName(entry.segmentID, generation: entry.tombstoneGeneration)
