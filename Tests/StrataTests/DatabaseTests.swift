@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataIO
 import Testing
 
 @Suite struct DatabaseTests {
@@ -112,5 +113,35 @@ import Testing
         _ = FileManager.default.createFile(atPath: dir.path + "/important.txt", contents: Data("hello".utf8))
         let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
         #expect(error?.code == .invalidArgument)
+    }
+}
+
+/// A failed open closes what it opened.
+@Suite struct FailedOpenTests {
+    /// Found by `strata crashtest --power-loss --torn-writes`: when a later
+    /// collection failed to open, the ones already opened kept their WAL
+    /// writer and optimizer running, with the directory lock released; the
+    /// leaked optimizer then flushed and published into a store that another
+    /// open now owned (a manifest naming a segment the other one had removed).
+    @Test func aFailedOpenLeavesNothingRunning() async throws {
+        let fileSystem = FaultInjectingFileSystem()
+        let root = "/db"
+        let config = CollectionConfig(size: 4, distance: .euclid, optimizers: OptimizersConfig(flushIntervalSec: 1))
+        do {
+            let db = try Database.open(at: root, fileSystem: fileSystem)
+            let a = try db.createCollection("a", config: config)
+            try db.createCollection("b", config: config)
+            try await a.upsert((0..<20).map { PointStruct(id: .number($0), vector: [1, 2, 3, Float($0)]) })
+            db.close()  // the writes are only in a's WAL: its optimizer would flush them within a second
+        }
+        fileSystem.injectError(.open, pathContains: "/b/config.json", mode: .always, errno: EIO)
+        #expect(throws: StrataError.self) { try Database.open(at: root, fileSystem: fileSystem) }
+        let before = fileSystem.operationCount
+        try await Task.sleep(nanoseconds: 2_500_000_000)
+        #expect(fileSystem.operationCount == before, "something kept writing after the failed open")
+        fileSystem.clearAllFaults()
+        let db = try Database.open(at: root, fileSystem: fileSystem)
+        #expect(try db.collection("a").count() == 20)
+        db.close()
     }
 }

@@ -68,24 +68,34 @@ public final class Database: Sendable {
                         "\(marker) does not hold the expected format marker: this directory was written by an incompatible version or is damaged")
                 }
             }
-            let collectionsPath = joinPath(path, collectionsDirectory)
-            if fileSystem.fileKind(collectionsPath) == nil { try fileSystem.createDirectoryDurably(collectionsPath) }
-            // Finish or roll back an interrupted restore first (Snapshots/RestoreJournal.swift).
-            try recoverSnapshotWork(at: path, options: options, fileSystem: fileSystem)
+            // From here on a failure must close what was opened: an opened
+            // collection runs a WAL writer and an optimizer, and left running
+            // after a failed open (with the lock released) it would keep writing
+            // files that the next open treats as its own.
             var collections: [String: Collection] = [:]
-            for name in try fileSystem.listDirectory(collectionsPath) {
-                let entry = joinPath(collectionsPath, name)
-                if name.hasPrefix(".") {
-                    // A create or delete that a crash interrupted: never published
-                    // (create) or already unpublished (delete).
-                    try fileSystem.removeTree(entry)
-                    continue
+            do {
+                let collectionsPath = joinPath(path, collectionsDirectory)
+                if fileSystem.fileKind(collectionsPath) == nil { try fileSystem.createDirectoryDurably(collectionsPath) }
+                // Finish or roll back an interrupted restore first (Snapshots/RestoreJournal.swift).
+                try recoverSnapshotWork(at: path, options: options, fileSystem: fileSystem)
+                for name in try fileSystem.listDirectory(collectionsPath) {
+                    let entry = joinPath(collectionsPath, name)
+                    if name.hasPrefix(".") {
+                        // A create or delete that a crash interrupted: never published
+                        // (create) or already unpublished (delete).
+                        try fileSystem.removeTree(entry)
+                        continue
+                    }
+                    collections[name] = try Collection.open(name: name, directory: entry, fileSystem: fileSystem, options: options)
                 }
-                collections[name] = try Collection.open(name: name, directory: entry, fileSystem: fileSystem, options: options)
+                let aliasTable = try AliasTable.load(directory: path, fileSystem: fileSystem)
+                return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
+                                aliasTable: aliasTable)
+            } catch {
+                for collection in collections.values { collection.close() }
+                lock.release()
+                throw error
             }
-            let aliasTable = try AliasTable.load(directory: path, fileSystem: fileSystem)
-            return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
-                            aliasTable: aliasTable)
         } catch {
             throw StrataError.wrapping(error, context: "opening the database at \(path)")
         }
