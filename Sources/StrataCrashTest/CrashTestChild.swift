@@ -64,7 +64,12 @@ public enum CrashTestChild {
         }
         let gate = DatabaseGate(database: db, collection: collection) {
             let reopened = try Database.open(at: directory, options: options, fileSystem: fileSystem)
-            return (reopened, try reopened.collection(CrashWorkload.collectionName))
+            do {
+                return (reopened, try reopened.collection(CrashWorkload.collectionName))
+            } catch {
+                reopened.close()
+                throw error
+            }
         }
         defer { gate.close() }
         sink.emit("READY")

@@ -75,6 +75,7 @@ public enum PowerLossCrashTest {
             progress("cycle \(cycle)/\(options.cycles): power cut at file-system operation \(crashedAt) (\(mode)), acked \(report.acked), in flight \(report.inFlight) (applied \(report.appliedInFlight)), points \(oracle.pointCount)\(note)"
                 + (report.isClean ? "" : " — PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"))
             if !report.isClean {
+                explain(report, fileSystem: fileSystem, into: &summary)
                 summary.problems.insert(
                     "reproduce with: strata crashtest --power-loss\(options.tornWrites ? " --torn-writes" : "") --cycles \(cycle) --seed \(options.seed) --workload \(options.workload.rawValue) --writers \(options.writers) (first failing cycle: \(cycle), power cut at operation \(crashedAt); thread timing makes a replay likely, not certain)",
                     at: 0)
@@ -143,6 +144,22 @@ public enum PowerLossCrashTest {
         }
         summary.seconds = Date().timeIntervalSince(start)
         return summary
+    }
+
+    /// Adds the simulated disk's history of every file a problem names, and
+    /// the last manifest updates, directory syncs and power losses.
+    static func explain(_ report: CrashTestOracle.CycleReport, fileSystem: FaultInjectingFileSystem, into summary: inout CrashTestSummary) {
+        var names = Set<String>()
+        for problem in report.problems {
+            for word in problem.split(whereSeparator: { $0 == " " || $0 == ":" || $0 == "," }) where word.contains("/") {
+                if let name = word.split(separator: "/").last, name.contains(".") || name.hasPrefix("MANIFEST") { names.insert(String(name)) }
+            }
+        }
+        guard !names.isEmpty else { return }
+        let files = fileSystem.recentOperations(containing: Array(names))
+        let context = fileSystem.recentOperations(containing: ["power loss", "MANIFEST", "fsync directory"]).suffix(80)
+        summary.problems.append("simulated disk history of \(names.sorted()):\n  " + files.joined(separator: "\n  ")
+            + "\nlast manifest updates, directory syncs and power losses:\n  " + context.joined(separator: "\n  "))
     }
 
     /// Runs the workload until the simulated crash stops it; returns the

@@ -111,6 +111,15 @@ extension FaultInjectingFileSystem {
         set { locked { $0.crashAfterOperations = newValue } }
     }
 
+    /// The most recent mutating operations (`<number> <operation> <path>`)
+    /// and power losses whose line contains any of `needles` (all of them
+    /// when empty), oldest first; the log keeps the last 10,000–20,000.
+    public func recentOperations(containing needles: [String] = []) -> [String] {
+        locked { model in
+            needles.isEmpty ? model.history : model.history.filter { line in needles.contains { line.contains($0) } }
+        }
+    }
+
     /// Whether the crash point was reached (and no power loss since).
     public var hasCrashed: Bool { locked { $0.crashed } }
 

@@ -158,7 +158,14 @@ final class FaultModel {
             throw Self.crashError(operation, path, first: true)
         }
         operationCount += 1
+        history.append("\(operationCount) \(operation) \(path)")
+        if history.count > Self.historyLimit { history.removeFirst(history.count - Self.historyLimit / 2) }
     }
+
+    /// The last mutating operations (`<count> <operation> <path>`) and power
+    /// losses, for explaining a failure; bounded.
+    var history: [String] = []
+    static let historyLimit = 20_000
 
     static func crashError(_ operation: String, _ path: String, first: Bool) -> IOError {
         let what = first

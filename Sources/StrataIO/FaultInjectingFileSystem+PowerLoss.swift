@@ -64,6 +64,7 @@ extension FaultInjectingFileSystem {
             model.crashed = false
             model.crashAfterOperations = nil
             model.statistics.powerLosses += 1
+            model.history.append("power loss (\(mode)) after operation \(model.operationCount)")
         }
     }
 }
