@@ -1,3 +1,4 @@
+import Foundation
 import StrataBinary
 import StrataModel
 import StrataVectorMath
@@ -15,7 +16,7 @@ public enum SparseSectionCodec {
     static let indexHeaderSize = 32
     static let termEntrySize = 16
     static let blockEntrySize = 32
-    /// Zero bytes after the last block's data, so the bit unpacker may load 8 bytes anywhere inside the data.
+    /// Zero bytes after the last block's data (reserved slack, kept zero).
     static let dataSlack = 8
 
     /// `sparse[<name>].vectors` for `vectors[i]` = point i's vector (nil: none).
@@ -81,14 +82,13 @@ public enum SparseSectionCodec {
             var b = first
             while b < first + count {
                 let end = min(b + blockSize, first + count)
-                var maxDelta: UInt32 = 0
                 var maxWeight = -Float.infinity, minWeight = Float.infinity
                 for i in b..<end {
-                    if i > b { maxDelta = max(maxDelta, offsets[i] - offsets[i - 1]) }
                     maxWeight = max(maxWeight, weights[i])
                     minWeight = min(minWeight, weights[i])
                 }
-                let width = maxDelta == 0 ? 0 : 32 - maxDelta.leadingZeroBitCount
+                // Offsets relative to the block's first: u16 when the block spans < 65536 offsets, else u32.
+                let width = offsets[end - 1] - offsets[b] < 65536 ? 16 : 32
                 blockTable.write(offsets[b])
                 blockTable.write(offsets[end - 1])
                 blockTable.write(UInt64(data.bytes.count))
@@ -97,17 +97,10 @@ public enum SparseSectionCodec {
                 blockTable.write(maxWeight)
                 blockTable.write(minWeight)
                 for i in b..<end { data.write(weights[i]) }
-                // Deltas, `width` bits each, least significant bit first, padded to 4 bytes.
-                var packed = [UInt8](repeating: 0, count: ((end - b - 1) * width + 31) / 32 * 4)
-                var bit = 0
-                for i in (b + 1)..<max(end, b + 1) {
-                    let delta = UInt64(offsets[i] - offsets[i - 1])
-                    for k in 0..<width where delta & (1 << UInt64(k)) != 0 {
-                        packed[(bit + k) >> 3] |= 1 << UInt8((bit + k) & 7)
-                    }
-                    bit += width
+                for i in b..<end {
+                    if width == 16 { data.write(UInt16(offsets[i] - offsets[b])) } else { data.write(offsets[i] - offsets[b]) }
                 }
-                data.write(contentsOf: packed)
+                if width == 16 && (end - b) % 2 == 1 { data.write(UInt16(0)) }
                 blockCount += 1
                 b = end
             }
@@ -263,7 +256,6 @@ public struct SparseIndexView: @unchecked Sendable {
         self.dataLength = dataLength
         var expectedData = 0
         var previousTerm: UInt32? = nil
-        var scratch = [UInt32](repeating: 0, count: SparseSectionCodec.blockSize)
         for t in 0..<termCount {
             let at = termsOffset + t * SparseSectionCodec.termEntrySize
             let term = bytes.loadLittleEndian(at: at, as: UInt32.self)
@@ -280,20 +272,25 @@ public struct SparseIndexView: @unchecked Sendable {
             var previousLast: UInt32? = nil
             for b in range {
                 let block = self.block(b)
-                guard (1...SparseSectionCodec.blockSize).contains(block.count), block.width <= 32, block.dataOffset == expectedData,
-                      block.first <= block.last, Int(block.last) < n, block.count > 1 || block.first == block.last,
-                      block.count == 1 || block.width > 0 else {
+                guard (1...SparseSectionCodec.blockSize).contains(block.count), block.width == 16 || block.width == 32,
+                      block.dataOffset == expectedData, block.first <= block.last, Int(block.last) < n,
+                      block.count > 1 || block.first == block.last, block.width == 32 || block.last - block.first < 65536 else {
                     throw FormatError("term \(term), block \(b): malformed entry")
                 }
                 if let previousLast, previousLast >= block.first { throw FormatError("term \(term), block \(b) overlaps the previous block") }
                 previousLast = block.last
                 expectedData += block.byteCount
                 guard expectedData + SparseSectionCodec.dataSlack <= dataLength else { throw FormatError("term \(term), block \(b): data runs past the section") }
-                scratch.withUnsafeMutableBufferPointer { decode(block, into: $0.baseAddress!) }
-                for i in 1..<block.count where scratch[i] <= scratch[i - 1] {
+                guard relative(block, 0) == 0 else { throw FormatError("term \(term), block \(b): the first relative offset is not 0") }
+                for i in 1..<block.count where relative(block, i) <= relative(block, i - 1) {
                     throw FormatError("term \(term), block \(b): offsets are not strictly ascending")
                 }
-                guard scratch[block.count - 1] == block.last else { throw FormatError("term \(term), block \(b): the deltas do not reach the last offset") }
+                guard block.first + relative(block, block.count - 1) == block.last else {
+                    throw FormatError("term \(term), block \(b): the offsets do not end at the last offset")
+                }
+                if block.width == 16 && block.count % 2 == 1 {
+                    guard relative(block, block.count) == 0 else { throw FormatError("term \(term), block \(b): padding is not zero") }
+                }
                 postings += block.count
             }
             guard postings == Int(bytes.loadLittleEndian(at: at + 8, as: UInt32.self)) else {
@@ -314,8 +311,8 @@ public struct SparseIndexView: @unchecked Sendable {
         var width: Int
         var maxWeight: Float
         var minWeight: Float
-        /// Weights, then the packed deltas padded to 4 bytes.
-        var byteCount: Int { 4 * count + ((count - 1) * width + 31) / 32 * 4 }
+        /// Weights, then the relative offsets (`width` bits each) padded to 4 bytes.
+        var byteCount: Int { 4 * count + (count * width / 8 + 3) / 4 * 4 }
     }
 
     @inline(__always)
@@ -359,22 +356,13 @@ public struct SparseIndexView: @unchecked Sendable {
         return Int(bytes.loadLittleEndian(at: termsOffset + t * SparseSectionCodec.termEntrySize + 8, as: UInt32.self))
     }
 
-    /// The offsets of `block` into `out` (at least `block.count` slots).
+    /// Posting `i`'s offset minus the block's first offset (i < count; i = count
+    /// reads the u16 padding of an odd block).
     @inline(__always)
-    func decode(_ block: Block, into out: UnsafeMutablePointer<UInt32>) {
-        let packed = bytes.baseAddress! + dataOffset + block.dataOffset + 4 * block.count
-        var value = block.first
-        out[0] = value
-        guard block.count > 1 else { return }
-        let width = block.width
-        let mask: UInt64 = (1 << UInt64(width)) - 1
-        var bit = 0
-        for i in 1..<block.count {
-            let word = packed.loadUnaligned(fromByteOffset: bit >> 3, as: UInt64.self)
-            value &+= UInt32(truncatingIfNeeded: (UInt64(littleEndian: word) >> UInt64(bit & 7)) & mask)
-            out[i] = value
-            bit += width
-        }
+    func relative(_ block: Block, _ i: Int) -> UInt32 {
+        let at = dataOffset + block.dataOffset + 4 * block.count
+        return block.width == 16 ? UInt32(bytes.loadLittleEndian(at: at + 2 * i, as: UInt16.self))
+                                 : bytes.loadLittleEndian(at: at + 4 * i, as: UInt32.self)
     }
 
     @inline(__always)
@@ -387,12 +375,10 @@ public struct SparseIndexView: @unchecked Sendable {
     public func postings(_ term: UInt32) -> [(offset: Int, weight: Float)] {
         guard let t = find(term) else { return [] }
         var result: [(offset: Int, weight: Float)] = []
-        var scratch = [UInt32](repeating: 0, count: SparseSectionCodec.blockSize)
         for b in blockRange(term: t) {
             let block = self.block(b)
-            scratch.withUnsafeMutableBufferPointer { decode(block, into: $0.baseAddress!) }
             let w = weights(block)
-            for i in 0..<block.count { result.append((Int(scratch[i]), w[i])) }
+            for i in 0..<block.count { result.append((Int(block.first + relative(block, i)), w[i])) }
         }
         return result
     }
@@ -401,8 +387,12 @@ public struct SparseIndexView: @unchecked Sendable {
 // MARK: - Search
 
 extension SparseIndexView {
-    /// Offsets per scoring window: the accumulator (32 KiB) stays in L1/L2.
-    public static let windowSize = 8192
+    /// Offsets per scoring window: the accumulator (64 KiB) stays in L2.
+    public static let windowSize = 16384
+    /// Essential lists mark their points when they hold under 1/markingRatio of the window's postings.
+    static let markingRatio = 4
+    /// Benchmarks only: STRATA_SPARSE_NO_PRUNING=1 scores every posting.
+    static let pruningDisabled = ProcessInfo.processInfo.environment["STRATA_SPARSE_NO_PRUNING"] == "1"
 
     /// The exact top-`limit` points by dot product with `query` (canonical:
     /// indices strictly ascending), best first, ties by smaller offset. A
@@ -412,14 +402,16 @@ extension SparseIndexView {
     /// (Qdrant's rule). `excluded`: bit i set = skip offset i (deleted, or not
     /// matching a filter).
     ///
-    /// Walks the posting lists window by window (8192 offsets). Once `limit`
-    /// points are kept with worst score θ, each window is pruned MaxScore-style
-    /// with block-max bounds: a term whose bound, together with the smaller
-    /// ones, cannot lift a point above θ is *non-essential*; points only such
-    /// terms hold are not scored, and blocks of non-essential lists that hold
-    /// none of the points an essential list holds are skipped undecoded. The
-    /// bounds are computed in float in the same summation order as scores, so
-    /// pruning never drops a point that belongs in the result.
+    /// Walks the posting lists window by window (16384 offsets), accumulating
+    /// into a dense array in ascending term order. Once `limit` points are kept
+    /// with worst score θ, each window is pruned MaxScore-style with block-max
+    /// bounds: the terms with the smallest bounds whose sum (in the scoring
+    /// order) is ≤ θ are *non-essential*; points only they hold cannot enter.
+    /// A window without essential terms is skipped; when the essential lists
+    /// hold few of the window's postings, they mark their points and the
+    /// non-essential lists add only blocks holding a marked point. The bounds
+    /// are summed in float in the scoring order, so pruning never drops a
+    /// point that belongs in the result.
     public func search(_ query: SparseVector, limit: Int, excluded: UnsafePointer<UInt64>?, windowSize: Int = windowSize)
         -> [(offset: Int, score: Float)]
     {
@@ -436,34 +428,39 @@ extension SparseIndexView {
         let window = windowSize
         var accumulator = [Float](repeating: 0, count: window)
         var touched = [UInt64](repeating: 0, count: window / 64)
-        var scratch = [UInt32](repeating: 0, count: cursors.count * SparseSectionCodec.blockSize)
         var bounds = [Float](repeating: 0, count: cursors.count)
+        var postings = [Int](repeating: 0, count: cursors.count)
         var essential = [Bool](repeating: true, count: cursors.count)
         var order = Array(0..<cursors.count)
-        for c in cursors.indices { cursors[c].decoded = -1 }
 
-        accumulator.withUnsafeMutableBufferPointer { acc in
-        touched.withUnsafeMutableBufferPointer { touchedBits in
-        scratch.withUnsafeMutableBufferPointer { scratchBuffer in
+        accumulator.withUnsafeMutableBufferPointer { accBuffer in
+        touched.withUnsafeMutableBufferPointer { touchedBuffer in
+            let acc = accBuffer.baseAddress!
+            let touchedBits = touchedBuffer.baseAddress!
             var low = cursors.map { block($0.block).first }.min()!
             while true {
                 let high = UInt64(low) + UInt64(window)
-                let threshold = selector.worstScore
-                var pruning = false
+                let threshold = Self.pruningDisabled ? nil : selector.worstScore
+                var marking = false
                 if let threshold {
-                    // Block-max bound of each term inside this window.
+                    // Block-max bound and (block-granular) posting count of each term in this window.
+                    var total = 0
                     for c in cursors.indices {
                         var bound: Float = 0
+                        var count = 0
                         var b = cursors[c].block
+                        let q = cursors[c].weight
                         while b < cursors[c].end {
                             let entry = block(b)
                             if UInt64(entry.first) >= high { break }
-                            let q = cursors[c].weight
                             bound = max(bound, q * entry.maxWeight, q * entry.minWeight)
+                            count += entry.count
                             b += 1
                         }
                         bounds[c] = bound
+                        postings[c] = count
                         essential[c] = true
+                        total += count
                     }
                     // Non-essential: the smallest bounds whose sum (in the
                     // scoring order: ascending term) stays ≤ θ.
@@ -480,53 +477,74 @@ extension SparseIndexView {
                             break
                         }
                     }
-                    pruning = chosen > 0
                     if chosen == cursors.count {
                         // Nothing in this window can enter the result.
-                        for c in cursors.indices { skip(&cursors[c], below: high, scratch: scratchBuffer.baseAddress! + c * SparseSectionCodec.blockSize) }
-                        guard let next = nextOffset(cursors, scratch: scratchBuffer.baseAddress!) else { break }
+                        for c in cursors.indices { walk(&cursors[c], below: high) { _, _, _ in } }
+                        guard let next = nextOffset(cursors) else { break }
                         low = next
                         continue
                     }
-                    if pruning {
-                        // Mark the points the essential lists hold.
+                    var essentialPostings = 0
+                    for c in cursors.indices where essential[c] { essentialPostings += postings[c] }
+                    // Marking pays when the essential lists hold few of the window's postings.
+                    if chosen > 0 && essentialPostings * Self.markingRatio < total {
+                        marking = true
                         for c in cursors.indices where essential[c] {
                             var copy = cursors[c]
-                            forEach(&copy, below: high, scratch: scratchBuffer.baseAddress! + c * SparseSectionCodec.blockSize) { offset, _ in
-                                let local = Int(offset &- low)
-                                touchedBits[local >> 6] |= 1 << UInt64(local & 63)
+                            walk(&copy, below: high) { entry, from, to in
+                                let base = Int(entry.first) - Int(low)
+                                forEachRelative(entry, from, to) { r in
+                                    let local = base + r
+                                    touchedBits[local >> 6] |= 1 << UInt64(local & 63)
+                                }
                             }
-                            cursors[c].decoded = copy.decoded
                         }
                     }
                 }
                 // Accumulate in ascending term order (the canonical summation order).
                 for c in cursors.indices {
-                    let out = scratchBuffer.baseAddress! + c * SparseSectionCodec.blockSize
                     let q = cursors[c].weight
-                    if !pruning || essential[c] {
-                        forEach(&cursors[c], below: high, scratch: out) { offset, weight in
-                            acc[Int(offset &- low)] += q * weight
+                    if !marking || essential[c] {
+                        walk(&cursors[c], below: high) { entry, from, to in
+                            accumulate(entry, from, to, q: q, base: Int(entry.first) - Int(low), acc: acc)
                         }
                     } else {
-                        addTouched(&cursors[c], low: low, below: high, scratch: out, touched: touchedBits.baseAddress!, acc: acc.baseAddress!)
+                        walk(&cursors[c], below: high) { entry, from, to in
+                            let lo = Int(max(entry.first, low) - low)
+                            let hi = Int(min(UInt64(entry.last), high - 1) - UInt64(low))
+                            if anyBit(touchedBits, lo, hi) {
+                                accumulate(entry, from, to, q: q, base: Int(entry.first) - Int(low), acc: acc)
+                            }
+                        }
                     }
                 }
-                // Collect.
+                // Collect: a point enters if the selector is not full or it beats the
+                // worst kept score (a tie loses: it comes later, with a larger offset).
+                // Untouched points' partial sums are ≤ θ, so they never enter.
                 let span = Int(min(high, UInt64(pointCount)) - UInt64(low))
-                for i in 0..<span {
+                var worst = selector.worstScore ?? -.infinity
+                var full = selector.isFull
+                var i = 0
+                while i < span {
                     let score = acc[i]
-                    guard score != 0 else { continue }
-                    acc[i] = 0
-                    let offset = Int(low) + i
-                    if let excluded, excluded[offset >> 6] & (1 << UInt64(offset & 63)) != 0 { continue }
-                    selector.insert(id: offset, score: score)
+                    // Full: only scores above the worst matter (most fail this one test).
+                    if score != 0 && (!full || score > worst) {
+                        let offset = Int(low) + i
+                        if excluded == nil || excluded![offset >> 6] & (1 << UInt64(offset & 63)) == 0 {
+                            selector.insert(id: offset, score: score)
+                            if selector.isFull {
+                                full = true
+                                worst = selector.worstScore!
+                            }
+                        }
+                    }
+                    i += 1
                 }
-                if pruning { for w in 0..<touchedBits.count { touchedBits[w] = 0 } }
-                guard let next = nextOffset(cursors, scratch: scratchBuffer.baseAddress!) else { break }
+                acc.update(repeating: 0, count: span)
+                if marking { for w in 0..<(window / 64) { touchedBits[w] = 0 } }
+                guard let next = nextOffset(cursors) else { break }
                 low = next
             }
-        }
         }
         }
         return selector.sorted().map { (offset: $0.id, score: $0.score) }
@@ -539,106 +557,70 @@ extension SparseIndexView {
         let end: Int
         /// Position inside the current block.
         var position = 0
-        /// The block whose offsets are in the scratch buffer (-1: none).
-        var decoded = -1
     }
 
     /// The smallest offset any cursor has left, or nil when all are done.
-    /// A cursor inside a block has that block decoded in its scratch slots.
-    private func nextOffset(_ cursors: [Cursor], scratch: UnsafeMutablePointer<UInt32>) -> UInt32? {
+    private func nextOffset(_ cursors: [Cursor]) -> UInt32? {
         var best: UInt32? = nil
-        for (c, cursor) in cursors.enumerated() where cursor.block < cursor.end {
-            let next = cursor.position == 0 ? block(cursor.block).first : scratch[c * SparseSectionCodec.blockSize + cursor.position]
-            best = min(best ?? .max, next)
+        for cursor in cursors where cursor.block < cursor.end {
+            let entry = block(cursor.block)
+            best = min(best ?? .max, entry.first + relative(entry, cursor.position))
         }
         return best
     }
 
+    /// Calls `body(block, from, to)` for the postings `from..<to` of each block
+    /// holding postings below `high`, from the cursor on, and advances the cursor past them.
     @inline(__always)
-    private func ensureDecoded(_ cursor: inout Cursor, _ entry: Block, scratch: UnsafeMutablePointer<UInt32>) {
-        if cursor.decoded != cursor.block {
-            decode(entry, into: scratch)
-            cursor.decoded = cursor.block
-        }
-    }
-
-    /// Calls `body` with every posting below `high` from the cursor on, advancing it.
-    @inline(__always)
-    private func forEach(_ cursor: inout Cursor, below high: UInt64, scratch: UnsafeMutablePointer<UInt32>,
-                         _ body: (UInt32, Float) -> Void) {
-        while cursor.block < cursor.end {
-            let entry = block(cursor.block)
-            if UInt64(entry.first) >= high { return }
-            let weights = self.weights(entry)
-            if UInt64(entry.last) < high {
-                ensureDecoded(&cursor, entry, scratch: scratch)
-                for i in cursor.position..<entry.count { body(scratch[i], weights[i]) }
-                cursor.block += 1
-                cursor.position = 0
-            } else {
-                ensureDecoded(&cursor, entry, scratch: scratch)
-                var i = cursor.position
-                while UInt64(scratch[i]) < high {
-                    body(scratch[i], weights[i])
-                    i += 1
-                }
-                cursor.position = i
-                return
-            }
-        }
-    }
-
-    /// Advances the cursor past every posting below `high` without scoring.
-    private func skip(_ cursor: inout Cursor, below high: UInt64, scratch: UnsafeMutablePointer<UInt32>) {
+    private func walk(_ cursor: inout Cursor, below high: UInt64, _ body: (Block, Int, Int) -> Void) {
         while cursor.block < cursor.end {
             let entry = block(cursor.block)
             if UInt64(entry.first) >= high { return }
             if UInt64(entry.last) < high {
+                body(entry, cursor.position, entry.count)
                 cursor.block += 1
                 cursor.position = 0
             } else {
-                ensureDecoded(&cursor, entry, scratch: scratch)
-                var i = cursor.position
-                while UInt64(scratch[i]) < high { i += 1 }
-                cursor.position = i
+                // The first posting at or above `high` (binary search on the relative offsets).
+                let target = UInt32(high - UInt64(entry.first))
+                var lo = cursor.position, hi = entry.count - 1  // relative(hi) ≥ target
+                while lo < hi {
+                    let mid = (lo + hi) / 2
+                    if relative(entry, mid) < target { lo = mid + 1 } else { hi = mid }
+                }
+                body(entry, cursor.position, lo)
+                cursor.position = lo
                 return
             }
         }
     }
 
-    /// A non-essential list inside one window: decodes and adds only blocks
-    /// whose offset range holds a point an essential list holds.
-    private func addTouched(_ cursor: inout Cursor, low: UInt32, below high: UInt64, scratch: UnsafeMutablePointer<UInt32>,
-                            touched: UnsafeMutablePointer<UInt64>, acc: UnsafeMutablePointer<Float>) {
-        let q = cursor.weight
-        while cursor.block < cursor.end {
-            let entry = block(cursor.block)
-            if UInt64(entry.first) >= high { return }
-            let from = Int(max(entry.first, low) - low)
-            let to = Int(min(UInt64(entry.last), high - 1) - UInt64(low))
-            if !anyBit(touched, from, to) {
-                if UInt64(entry.last) < high {
-                    cursor.block += 1
-                    cursor.position = 0
-                    continue
-                }
-                skip(&cursor, below: high, scratch: scratch)
-                return
-            }
-            let weights = self.weights(entry)
-            ensureDecoded(&cursor, entry, scratch: scratch)
-            var i = cursor.position
-            while i < entry.count && UInt64(scratch[i]) < high {
-                acc[Int(scratch[i] - low)] += q * weights[i]
-                i += 1
-            }
-            if i == entry.count {
-                cursor.block += 1
-                cursor.position = 0
-            } else {
-                cursor.position = i
-                return
-            }
+    /// acc[base + relative offset] += q · weight for postings from..<to of `entry`.
+    @inline(__always)
+    private func accumulate(_ entry: Block, _ from: Int, _ to: Int, q: Float, base: Int, acc: UnsafeMutablePointer<Float>) {
+        let w = weights(entry)
+        // SAFETY: relative offsets start 4-byte aligned after the weights; the
+        // checks at open guarantee base + offset lies inside the window.
+        let raw = bytes.baseAddress! + dataOffset + entry.dataOffset + 4 * entry.count
+        let target = acc + base
+        if entry.width == 16 {
+            let r = raw.assumingMemoryBound(to: UInt16.self)
+            for i in from..<to { target[Int(r[i])] += q * w[i] }
+        } else {
+            let r = raw.assumingMemoryBound(to: UInt32.self)
+            for i in from..<to { target[Int(r[i])] += q * w[i] }
+        }
+    }
+
+    @inline(__always)
+    private func forEachRelative(_ entry: Block, _ from: Int, _ to: Int, _ body: (Int) -> Void) {
+        let raw = bytes.baseAddress! + dataOffset + entry.dataOffset + 4 * entry.count
+        if entry.width == 16 {
+            let r = raw.assumingMemoryBound(to: UInt16.self)
+            for i in from..<to { body(Int(r[i])) }
+        } else {
+            let r = raw.assumingMemoryBound(to: UInt32.self)
+            for i in from..<to { body(Int(r[i])) }
         }
     }
 

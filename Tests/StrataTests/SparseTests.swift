@@ -135,6 +135,27 @@ import Testing
         }
     }
 
+    @Test func snapshotCarriesSparseVectors() async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            let collection = try db.createCollection("c", config: Self.config)
+            var rng = SplitMix64(seed: 3)
+            let points = (0..<100).map { PointStruct(id: .number(UInt64($0)), vectors: [:], sparseVectors: ["s": Self.randomSparse(&rng)]) }
+            try await collection.upsert(Array(points[..<60]))
+            try collection.flush()
+            try await collection.upsert(Array(points[60...]))
+            let query = SparseVector(indices: [0, 1, 2, 3], values: [1, 0.5, 0.25, 2])
+            let before = try collection.searchSparse(query, using: "s", limit: 20)
+            let snapshot = try db.createSnapshot(of: "c")
+            _ = try db.restoreSnapshot(from: [snapshot.path], as: "restored")
+            let restored = try db.collection(named: "restored")
+            #expect(restored.config.sparseVectors == Self.config.sparseVectors)
+            #expect(try restored.searchSparse(query, using: "s", limit: 20) == before)
+            #expect(try restored.retrieve([5, 70], withVector: true).map(\.sparseVectors) == (try collection.retrieve([5, 70], withVector: true).map(\.sparseVectors)))
+            db.close()
+        }
+    }
+
     @Test func validation() async throws {
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir)
