@@ -25,12 +25,17 @@ public struct SegmentBuildPoint: Sendable {
     public var vectors: [String: [Float]]
     /// nil: no payload (distinct from an empty payload `[:]`).
     public var payload: Payload?
+    /// Sparse vectors by name (canonical: indices strictly ascending); each name
+    /// must be one of the writer's `sparseVectors`.
+    public var sparseVectors: [String: SparseVector]
 
-    public init(id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil) {
+    public init(id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil,
+                sparseVectors: [String: SparseVector] = [:]) {
         self.id = id
         self.version = version
         self.vectors = vectors
         self.payload = payload
+        self.sparseVectors = sparseVectors
     }
 }
 

@@ -89,6 +89,8 @@ enum SegmentFormat {
         static let hnswGraph = Kind(rawValue: 8)
         static let quantizedVectors = Kind(rawValue: 9)
         static let fieldIndex = Kind(rawValue: 10)
+        static let sparseVectors = Kind(rawValue: 11)
+        static let sparseIndex = Kind(rawValue: 12)
 
         var isVector: Bool { self == .vectorPresence || self == .vectorData }
         var isVectorIndex: Bool { self == .hnswGraph || self == .quantizedVectors }
@@ -120,6 +122,8 @@ enum SegmentFormat {
         case .hnswGraph: "hnsw[\(vectorName)]"
         case .quantizedVectors: "quantized[\(vectorName)]"
         case .fieldIndex: "payload_index[\(vectorName)]"
+        case .sparseVectors: "sparse[\(vectorName)].vectors"
+        case .sparseIndex: "sparse[\(vectorName)].index"
         default: "section kind 0x" + String(kind.rawValue, radix: 16)
         }
     }

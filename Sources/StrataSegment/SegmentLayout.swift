@@ -36,6 +36,8 @@ struct SegmentLayout: Sendable {
     var quantizedSections: [String: Int]
     /// Payload field key → table index of its `payload_index[<key>]` section.
     var fieldIndexSections: [String: Int]
+    /// Sparse vector name → table indices of its `sparse[<name>].vectors` and `.index` sections.
+    var sparseSections: [String: (vectors: Int, index: Int)]
     var blocks: [SegmentFormat.BlockEntry]
     /// Every table entry, in table order.
     var sections: [SegmentFormat.SectionEntry]
@@ -189,7 +191,7 @@ extension SegmentLayout {
 
         // Kinds, order, multiplicity (ancillary kinds are skipped wherever they are).
         var required = sections.filter { !$0.kind.isAncillary }
-        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 10 }) {
+        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 12 }) {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: table,
                 message: "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata")
@@ -263,6 +265,18 @@ extension SegmentLayout {
                 throw fail(table, "\(next.displayName) appears twice")
             }
         }
+        // Sparse vectors: for each name a kind 11 section followed by the kind 12 section of that name.
+        var sparseSections: [String: (vectors: Int, index: Int)] = [:]
+        while let next = required.first, next.kind == .sparseVectors {
+            required.removeFirst()
+            guard let index = required.first, index.kind == .sparseIndex, index.name == next.name else {
+                throw fail(table, "\(next.displayName) is not followed by sparse[\(next.name)].index")
+            }
+            required.removeFirst()
+            guard next.dimension == 0, index.dimension == 0 else { throw fail(table, "\(next.displayName) has a dimension") }
+            guard sparseSections[next.name] == nil else { throw fail(table, "\(next.displayName) appears twice") }
+            sparseSections[next.name] = (sections.firstIndex(of: next)!, sections.firstIndex(of: index)!)
+        }
         if let extra = required.first { throw fail(table, "unexpected \(extra.displayName) after payload.index") }
 
         guard numbers.length % 8 == 0 else {
@@ -322,7 +336,7 @@ extension SegmentLayout {
             pointCount: n, codec: codec, numberCount: numberCount, numbersOffset: numbers.offset,
             uuidsOffset: uuids.offset, versionsOffset: versions.offset, vectors: vectors, vectorIndex: vectorIndex,
             payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, graphSections: graphSections,
-            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, blocks: blocks, sections: sections)
+            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, sparseSections: sparseSections, blocks: blocks, sections: sections)
     }
 
     private static func parseIndex(

@@ -29,6 +29,15 @@ extension SegmentReader {
         for b in layout.blocks.indices {
             if let problem = verifyBlock(b) { problems.append(problem) }
         }
+        // Sparse sections: their structure (checksums were checked above).
+        for name in sparseVectorNames {
+            guard !problems.contains(where: { $0.section == "sparse[\(name)].vectors" || $0.section == "sparse[\(name)].index" }) else { continue }
+            do {
+                _ = try sparseSections(name)
+            } catch {
+                problems.append(error)
+            }
+        }
         for vector in layout.vectors {
             let name = vector.spec.name
             // One problem per section: a data section whose checksum already

@@ -205,6 +205,40 @@ public final class SegmentReader: @unchecked Sendable {
         return section
     }
 
+    /// The sparse vector names that have sections in this segment.
+    public var sparseVectorNames: [String] { layout.sparseSections.keys.sorted() }
+
+    /// The checked sections of sparse vector `name` (checksums verified here,
+    /// contents by the views), valid while the reader lives; nil if the
+    /// segment has none. Throws `.corruption` naming the file and section.
+    public func sparseSections(_ name: String) throws(SegmentError) -> (vectors: SparseVectorsView, index: SparseIndexView)? {
+        guard let (vectorsIndex, indexIndex) = layout.sparseSections[name] else { return nil }
+        func checked(_ i: Int) throws(SegmentError) -> UnsafeRawBufferPointer {
+            let entry = layout.sections[i]
+            let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
+            guard SegmentFormat.maskedCRC(section) == entry.crc else {
+                throw SegmentError(code: .corruption, file: path, section: entry.displayName,
+                                   message: "segment \(path), section \(entry.displayName): checksum mismatch")
+            }
+            return section
+        }
+        let vectorsBytes = try checked(vectorsIndex)
+        let indexBytes = try checked(indexIndex)
+        let vectors: SparseVectorsView
+        let index: SparseIndexView
+        do {
+            vectors = try SparseVectorsView(vectorsBytes, pointCount: layout.pointCount)
+        } catch {
+            throw .corruption(path, layout.sections[vectorsIndex].displayName, error.message)
+        }
+        do {
+            index = try SparseIndexView(indexBytes, pointCount: layout.pointCount)
+        } catch {
+            throw .corruption(path, layout.sections[indexIndex].displayName, error.message)
+        }
+        return (vectors, index)
+    }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {

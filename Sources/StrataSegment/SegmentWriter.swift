@@ -32,20 +32,34 @@ public enum SegmentWriter {
     @discardableResult
     public static func write(
         _ points: [SegmentBuildPoint], vectors: [SegmentVectorSpec], compression: CompressionCodec = .zstd,
-        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], to path: String, fileSystem: any FileSystem
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors: [String] = [], to path: String,
+        fileSystem: any FileSystem
     ) throws -> SegmentWriteStats {
-        try write(points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes, to: path,
-                  fileSystem: fileSystem, bufferSize: 1 << 20)
+        try write(points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes,
+                  sparseVectors: sparseVectors, to: path, fileSystem: fileSystem, bufferSize: 1 << 20)
     }
 
     /// `write` with the write-buffer size exposed, so tests can make a small
     /// segment take many writes (and crash between them).
     static func write(
         _ points: [SegmentBuildPoint], vectors specs: [SegmentVectorSpec], compression: CompressionCodec,
-        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], to path: String, fileSystem: any FileSystem,
-        bufferSize: Int
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors sparseNames: [String] = [],
+        to path: String, fileSystem: any FileSystem, bufferSize: Int
     ) throws(SegmentError) -> SegmentWriteStats {
         try validate(points, specs, path)
+        guard Set(sparseNames).count == sparseNames.count, sparseNames.allSatisfy({ $0.utf8.count <= SegmentFormat.maxVectorNameBytes }) else {
+            throw .invalidArgument(path, "sparse vector names must be unique and at most 255 bytes")
+        }
+        for point in points {
+            for (name, vector) in point.sparseVectors {
+                guard sparseNames.contains(name) else {
+                    throw .invalidArgument(path, "point \(point.id) has sparse vector \"\(name)\", which is not in the segment's sparse vectors")
+                }
+                guard vector.isCanonical, vector.values.allSatisfy(\.isFinite) else {
+                    throw .invalidArgument(path, "point \(point.id): sparse vector \"\(name)\" is not canonical (sorted unique indices, finite values)")
+                }
+            }
+        }
         var seenKeys = Set<String>()
         for index in fieldIndexes {
             guard !index.key.isEmpty, index.key.utf8.count <= SegmentFormat.maxVectorNameBytes, seenKeys.insert(index.key).inserted else {
@@ -66,7 +80,7 @@ public enum SegmentWriter {
         }
         do throws(SegmentError) {
             var stream = SegmentFileStream(file: file, bufferSize: bufferSize)
-            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, &stream, path)
+            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, sparseNames, &stream, path)
             try stream.flush()
             do {
                 try file.sync()
@@ -85,7 +99,8 @@ public enum SegmentWriter {
 
     private static func writeContents(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec,
-        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ stream: inout SegmentFileStream, _ path: String
+        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ sparseNames: [String],
+        _ stream: inout SegmentFileStream, _ path: String
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
         var table: [SegmentFormat.SectionEntry] = []
@@ -195,6 +210,13 @@ public enum SegmentWriter {
         for index in fieldIndexes {
             try writeSection(index.bytes)
             table.append(stream.endSection(.fieldIndex, name: index.key, dimension: 0))
+        }
+        for name in sparseNames.sorted() {
+            let vectors = points.map { $0.sparseVectors[name] }
+            try writeSection(SparseSectionCodec.encodeVectors(vectors))
+            table.append(stream.endSection(.sparseVectors, name: name, dimension: 0))
+            try writeSection(SparseSectionCodec.encodeIndex(vectors))
+            table.append(stream.endSection(.sparseIndex, name: name, dimension: 0))
         }
 
         // Table and footer.

@@ -107,7 +107,8 @@ import Testing
                 #"{"vectors":{"size":4,"distance":"Dot","datatype":"float16"}}"#, #"{"vectors":{"size":4,"distance":"Dot"},"shard_number":3}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"hnsw_config":{"m":1}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"scalar":{"type":"int4"}}}"#,
-                #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"s":{}}}"#, #"{}"#, "[]",
+                #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"s":{"modifier":"bm42"}}}"#,
+                #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"":{}}}"#, #"{}"#, "[]",
             ]
             for body in bad {
                 let response = try await client.send(.put, "/collections/bad", json: body)

@@ -204,7 +204,8 @@ public final class Collection: Sendable {
                 }
                 vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
             }
-            prepared.append(PointVectors(id: point.id, vectors: vectors))
+            prepared.append(PointVectors(id: point.id, vectors: vectors,
+                                         sparseVectors: try prepareSparse(point.sparseVectors, what: "point \(point.id)")))
         }
         try requireExisting(prepared.map(\.id))
         return try await log(.updateVectors(prepared))
@@ -215,7 +216,7 @@ public final class Collection: Sendable {
     /// unknown vector name (nothing changed either way).
     @discardableResult
     public func deleteVectors(_ names: [String], for ids: [PointID]) async throws -> UpdateResult {
-        for vectorName in names where config.vectors[vectorName] == nil {
+        for vectorName in names where config.vectors[vectorName] == nil && config.sparseVectors[vectorName] == nil {
             throw StrataError.invalid("collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
         }
         try requireExisting(ids)
@@ -317,6 +318,7 @@ public final class Collection: Sendable {
                 }
                 prepared.vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
             }
+            prepared.sparseVectors = try prepareSparse(point.sparseVectors, what: "point \(point.id)")
             if let payload = point.payload { try validate(payload) }
             result.append(prepared)
         }

@@ -28,6 +28,45 @@ public struct VectorParams: Sendable, Equatable, Codable {
     }
 }
 
+/// How a sparse vector's query is weighted (Qdrant's `modifier`).
+public enum SparseModifier: String, Sendable, Equatable, Codable {
+    /// Scores are plain dot products.
+    case none
+    /// Each query value is multiplied by the term's inverse document frequency
+    /// over the collection at query time: `ln((N − n + 0.5) / (n + 0.5) + 1)`,
+    /// N = points with this sparse vector, n = those holding the index.
+    case idf
+}
+
+/// Qdrant's `sparse_vectors.<name>.index`. Accepted and stored; Strata always
+/// keeps the inverted index in the mmap'd segment file and searches it exactly.
+public struct SparseIndexParams: Sendable, Equatable, Codable {
+    public var onDisk: Bool?
+    public var fullScanThreshold: Int?
+    public init(onDisk: Bool? = nil, fullScanThreshold: Int? = nil) {
+        self.onDisk = onDisk
+        self.fullScanThreshold = fullScanThreshold
+    }
+}
+
+/// One named sparse vector of a collection (Qdrant's `SparseVectorParams`).
+public struct SparseVectorParams: Sendable, Equatable, Codable {
+    public var modifier: SparseModifier
+    public var index: SparseIndexParams?
+    public init(modifier: SparseModifier = .none, index: SparseIndexParams? = nil) {
+        self.modifier = modifier
+        self.index = index
+    }
+
+    enum CodingKeys: String, CodingKey { case modifier, index }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        modifier = try container.decodeIfPresent(SparseModifier.self, forKey: .modifier) ?? .none
+        index = try container.decodeIfPresent(SparseIndexParams.self, forKey: .index)
+    }
+}
+
 /// A collection's fixed configuration.
 public struct CollectionConfig: Sendable, Equatable, Codable {
     /// The name Qdrant uses for a collection's single unnamed vector.
@@ -44,11 +83,14 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     public var hnswConfig: HnswConfig
     /// Quantization of every vector unless overridden; nil = none.
     public var quantizationConfig: QuantizationConfig?
+    /// Named sparse vectors (Qdrant's `sparse_vectors`); names differ from `vectors`' names.
+    public var sparseVectors: [String: SparseVectorParams]
 
     public init(vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
                 payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
-                quantizationConfig: QuantizationConfig? = nil) {
+                quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:]) {
         self.vectors = vectors
+        self.sparseVectors = sparseVectors
         self.optimizers = optimizers
         self.payloadCompression = payloadCompression
         self.hnswConfig = hnswConfig
@@ -69,7 +111,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     public func quantization(for name: String) -> QuantizationConfig? { vectors[name]?.quantizationConfig ?? quantizationConfig }
 
     enum CodingKeys: String, CodingKey {
-        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig
+        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors
     }
 
     public init(from decoder: any Decoder) throws {
@@ -79,12 +121,33 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         payloadCompression = try container.decodeIfPresent(CompressionCodec.self, forKey: .payloadCompression) ?? .zstd
         hnswConfig = try container.decodeIfPresent(HnswConfig.self, forKey: .hnswConfig) ?? HnswConfig()
         quantizationConfig = try container.decodeIfPresent(QuantizationConfig.self, forKey: .quantizationConfig)
+        sparseVectors = try container.decodeIfPresent([String: SparseVectorParams].self, forKey: .sparseVectors) ?? [:]
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(vectors, forKey: .vectors)
+        try container.encode(optimizers, forKey: .optimizers)
+        try container.encode(payloadCompression, forKey: .payloadCompression)
+        try container.encode(hnswConfig, forKey: .hnswConfig)
+        try container.encodeIfPresent(quantizationConfig, forKey: .quantizationConfig)
+        // Left out when empty, so configs without sparse vectors stay byte-identical.
+        if !sparseVectors.isEmpty { try container.encode(sparseVectors, forKey: .sparseVectors) }
     }
 
     static let maxDimension = 65536
 
     func validate() throws {
-        guard !vectors.isEmpty else { throw StrataError.invalid("a collection needs at least one vector") }
+        guard !vectors.isEmpty || !sparseVectors.isEmpty else { throw StrataError.invalid("a collection needs at least one vector") }
+        for name in sparseVectors.keys {
+            guard vectors[name] == nil else {
+                throw StrataError.invalid("\"\(name)\" names both a dense and a sparse vector; names must be distinct")
+            }
+            guard name.utf8.count <= 255 else { throw StrataError.invalid("sparse vector name \"\(name.prefix(32))…\" is longer than 255 bytes") }
+            if let threshold = sparseVectors[name]!.index?.fullScanThreshold, threshold < 0 {
+                throw StrataError.invalid("sparse vector \"\(name)\": full_scan_threshold must not be negative")
+            }
+        }
         for (name, params) in vectors {
             guard (1...Self.maxDimension).contains(params.size) else {
                 throw StrataError.invalid("vector \"\(name)\" has size \(params.size); sizes must be 1…\(Self.maxDimension)")

@@ -4,11 +4,14 @@ public struct PointStruct: Sendable, Equatable {
     /// Vectors by name; use `""` for a collection's unnamed vector.
     public var vectors: [String: [Float]]
     public var payload: Payload?
+    /// Sparse vectors by name (the collection's `sparseVectors`).
+    public var sparseVectors: [String: SparseVector]
 
-    public init(id: PointID, vectors: [String: [Float]], payload: Payload? = nil) {
+    public init(id: PointID, vectors: [String: [Float]], payload: Payload? = nil, sparseVectors: [String: SparseVector] = [:]) {
         self.id = id
         self.vectors = vectors
         self.payload = payload
+        self.sparseVectors = sparseVectors
     }
 
     /// A point with one unnamed vector.
@@ -26,12 +29,16 @@ public struct Record: Sendable, Equatable {
     public var payload: Payload?
     /// Present when asked for (`withVector`). Cosine vectors come back normalised.
     public var vectors: [String: [Float]]?
+    /// Present when asked for (`withVector`), sorted by index.
+    public var sparseVectors: [String: SparseVector]?
 
-    public init(id: PointID, version: UInt64, payload: Payload? = nil, vectors: [String: [Float]]? = nil) {
+    public init(id: PointID, version: UInt64, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
+                sparseVectors: [String: SparseVector]? = nil) {
         self.id = id
         self.version = version
         self.payload = payload
         self.vectors = vectors
+        self.sparseVectors = sparseVectors
     }
 }
 
@@ -46,14 +53,16 @@ public struct ScoredPoint: Sendable, Equatable {
     public var vectors: [String: [Float]]?
     /// The value an `orderBy` query ordered this point by (nil otherwise).
     public var orderValue: Double?
+    public var sparseVectors: [String: SparseVector]?
 
     public init(id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
-                orderValue: Double? = nil) {
+                orderValue: Double? = nil, sparseVectors: [String: SparseVector]? = nil) {
         self.id = id
         self.version = version
         self.score = score
         self.payload = payload
         self.vectors = vectors
         self.orderValue = orderValue
+        self.sparseVectors = sparseVectors
     }
 }

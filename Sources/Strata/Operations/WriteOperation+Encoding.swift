@@ -15,6 +15,7 @@ extension WriteOperation {
             for point in points {
                 writer.write(point.id)
                 Self.write(point.vectors, to: &writer)
+                if tag == 12 { Self.write(point.sparseVectors, to: &writer) }
                 if let payload = point.payload {
                     writer.write(UInt8(1))
                     writer.write(JSONValue.object(payload))
@@ -45,6 +46,7 @@ extension WriteOperation {
             for point in points {
                 writer.write(point.id)
                 Self.write(point.vectors, to: &writer)
+                if tag == 13 { Self.write(point.sparseVectors, to: &writer) }
             }
         case .deleteVectors(let ids, let names):
             Self.write(ids, to: &writer)
@@ -69,7 +71,7 @@ extension WriteOperation {
         let tag = try reader.readUInt8()
         let operation: WriteOperation
         switch tag {
-        case 1:
+        case 1, 12:
             // Each point needs at least 3 bytes, which bounds the count.
             let count = try reader.readCount(limit: reader.remaining / 3, "point")
             var points: [PointStruct] = []
@@ -77,13 +79,14 @@ extension WriteOperation {
             for _ in 0..<count {
                 let id = try reader.readPointID()
                 let vectors = try readVectors(&reader)
+                let sparse = tag == 12 ? try readSparseVectors(&reader) : [:]
                 var payload: Payload? = nil
                 switch try reader.readUInt8() {
                 case 0: break
                 case 1: payload = try reader.readJSONObject()
                 case let other: throw FormatError("payload presence flag \(other) is not 0 or 1")
                 }
-                points.append(PointStruct(id: id, vectors: vectors, payload: payload))
+                points.append(PointStruct(id: id, vectors: vectors, payload: payload, sparseVectors: sparse))
             }
             operation = .upsert(points)
         case 2:
@@ -106,10 +109,15 @@ extension WriteOperation {
             operation = .createFieldIndex(key: try reader.readString(), schema: try reader.readJSON())
         case 9:
             operation = .deleteFieldIndex(key: try reader.readString())
-        case 10:
+        case 10, 13:
             let count = try reader.readCount(limit: reader.remaining / 2, "point")
             var points: [PointVectors] = []
-            for _ in 0..<count { points.append(PointVectors(id: try reader.readPointID(), vectors: try readVectors(&reader))) }
+            for _ in 0..<count {
+                let id = try reader.readPointID()
+                let vectors = try readVectors(&reader)
+                let sparse = tag == 13 ? try readSparseVectors(&reader) : [:]
+                points.append(PointVectors(id: id, vectors: vectors, sparseVectors: sparse))
+            }
             operation = .updateVectors(points)
         case 11:
             let ids = try readIDs(&reader)
@@ -150,6 +158,38 @@ extension WriteOperation {
             let dim = try reader.readCount(limit: reader.remaining / 4, "dimension")
             guard vectors[name] == nil else { throw FormatError("vector \"\(name)\" appears twice in one point") }
             vectors[name] = try reader.readFloats(dim)
+        }
+        return vectors
+    }
+
+    /// count:varint (name:string nnz:varint u32*nnz f32*nnz)*count, names
+    /// sorted, indices strictly ascending (canonical, as validated before logging).
+    static func write(_ vectors: [String: SparseVector], to writer: inout ByteWriter) {
+        writer.writeVarint(UInt64(vectors.count))
+        for name in vectors.keys.sorted() {
+            let vector = vectors[name]!
+            writer.writeString(name)
+            writer.writeVarint(UInt64(vector.count))
+            for index in vector.indices { writer.write(index) }
+            vector.values.withUnsafeBufferPointer { writer.write(floats: $0) }
+        }
+    }
+
+    static func readSparseVectors(_ reader: inout ByteReader) throws(FormatError) -> [String: SparseVector] {
+        let count = try reader.readCount(limit: reader.remaining, "sparse vector")
+        var vectors: [String: SparseVector] = [:]
+        for _ in 0..<count {
+            let name = try reader.readString()
+            let nnz = try reader.readCount(limit: reader.remaining / 8, "sparse dimension")
+            guard vectors[name] == nil else { throw FormatError("sparse vector \"\(name)\" appears twice in one point") }
+            var indices: [UInt32] = []
+            indices.reserveCapacity(nnz)
+            for _ in 0..<nnz { indices.append(try reader.readUInt32()) }
+            let vector = SparseVector(indices: indices, values: try reader.readFloats(nnz))
+            guard vector.isCanonical else {
+                throw FormatError("sparse vector \"\(name)\" has indices that are not strictly ascending")
+            }
+            vectors[name] = vector
         }
         return vectors
     }

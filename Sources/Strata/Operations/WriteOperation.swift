@@ -34,7 +34,7 @@ public enum WriteOperation: Sendable, Equatable {
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
         switch self {
-        case .upsert: return 1
+        case .upsert(let points): return points.contains { !$0.sparseVectors.isEmpty } ? 12 : 1
         case .delete: return 2
         case .setPayload: return 3
         case .overwritePayload: return 4
@@ -43,7 +43,7 @@ public enum WriteOperation: Sendable, Equatable {
         case .setPayloadAtKey: return 7
         case .createFieldIndex: return 8
         case .deleteFieldIndex: return 9
-        case .updateVectors: return 10
+        case .updateVectors(let points): return points.contains { !$0.sparseVectors.isEmpty } ? 13 : 10
         case .deleteVectors: return 11
         }
     }
@@ -75,9 +75,11 @@ extension WriteOperation {
 public struct PointVectors: Sendable, Equatable {
     public var id: PointID
     public var vectors: [String: [Float]]
+    public var sparseVectors: [String: SparseVector]
 
-    public init(id: PointID, vectors: [String: [Float]]) {
+    public init(id: PointID, vectors: [String: [Float]], sparseVectors: [String: SparseVector] = [:]) {
         self.id = id
         self.vectors = vectors
+        self.sparseVectors = sparseVectors
     }
 }

@@ -95,6 +95,10 @@ struct QueryExecutor {
         limit: Int, requestLimit: Int, lookupFrom: LookupLocation?
     ) throws -> [ScoredPoint] {
         try validate(prefetch: prefetch, query: query, using: using, scoreThreshold: scoreThreshold, limit: limit)
+        if collection.config.sparseVectors[using] != nil, let query {
+            return try sparseStage(prefetch: prefetch, query: query, using: using, filter: filter, scoreThreshold: scoreThreshold,
+                                   limit: limit, lookupFrom: lookupFrom)
+        }
         let resolved = try query.map { try self.resolve($0, using: using, lookupFrom: lookupFrom, requestLimit: requestLimit) }
         if prefetch.isEmpty {
             return try leaf(resolved, using: using, filter: filter, params: params, scoreThreshold: scoreThreshold, limit: limit)
@@ -183,6 +187,60 @@ struct QueryExecutor {
         case .fusion:
             preconditionFailure("handled above")
         }
+    }
+
+    // MARK: - Sparse vectors
+
+    /// A stage whose `using` names a sparse vector: only `nearest` (a sparse
+    /// vector, or a point whose sparse vector is used) is supported. As a leaf
+    /// it searches the inverted indexes; over prefetched points it rescores
+    /// them exactly from their stored sparse vectors.
+    private func sparseStage(prefetch: [Prefetch], query: QueryKind, using: String, filter: Filter?, scoreThreshold: Float?,
+                             limit: Int, lookupFrom: LookupLocation?) throws -> [ScoredPoint] {
+        guard case .nearest(let input, let mmr) = query else {
+            throw StrataError.invalid("sparse vector \"\(using)\" supports only nearest queries (and fusion of prefetches)")
+        }
+        guard mmr == nil else { throw StrataError.invalid("mmr is not supported for sparse vector \"\(using)\"") }
+        let vector: SparseVector
+        switch input {
+        case .vector(.sparse(let given)):
+            vector = given
+        case .vector(.dense):
+            throw StrataError.invalid("vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
+        case .point(let id):
+            let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
+            let name = lookupFrom?.vector ?? using
+            guard let record = try source.retrieve([id], withPayload: false, withVector: true).first else {
+                throw StrataError(.notFound, "No point with id \(id) found")
+            }
+            guard let stored = record.sparseVectors?[name] else {
+                throw StrataError(.notFound, "Vector with name \"\(name)\" for point \(id) not found")
+            }
+            vector = stored
+        }
+        let prepared = try collection.preparedSparseQuery(vector, using: using)
+        var ranked: [ScoredPoint]
+        if prefetch.isEmpty {
+            ranked = try collection.store.searchSparse(query: prepared, using: using, limit: limit, filter: filter,
+                                                       withPayload: false, withVector: false)
+        } else {
+            let sources = try prefetch.map { child in
+                try stage(
+                    prefetch: child.prefetch, query: child.query, using: child.using,
+                    filter: merge(filter, child.filter?.isEmpty == true ? nil : child.filter), params: child.params,
+                    scoreThreshold: child.scoreThreshold, limit: child.limit, requestLimit: child.limit, lookupFrom: child.lookupFrom)
+            }
+            var seen = Set<PointID>()
+            let ids = sources.joined().map(\.id).filter { seen.insert($0).inserted }
+            ranked = []
+            for record in try collection.retrieve(ids, withPayload: false, withVector: true) {
+                guard let stored = record.sparseVectors?[using] else { continue }
+                let score = SparseVector.dot(prepared, stored).score
+                if score != 0 { ranked.append(ScoredPoint(id: record.id, version: record.version, score: score)) }
+            }
+            ranked.sort(by: Self.order(higherIsBetter: true))
+        }
+        return Array(applyThreshold(ranked, scoreThreshold, higherIsBetter: true).prefix(limit))
     }
 
     // MARK: - Groups
@@ -342,6 +400,8 @@ struct QueryExecutor {
     private func vector(of input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> [Float] {
         let size = try vectorParams(of: using).size
         switch input {
+        case .vector(.sparse):
+            throw StrataError.invalid("a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a dense vector")
         case .vector(.dense(let values)):
             guard values.count == size else {
                 throw StrataError.invalid("wrong query vector dimension: expected \(size), got \(values.count)")
@@ -717,6 +777,7 @@ struct QueryExecutor {
             var copy = point
             copy.payload = record.payload
             copy.vectors = record.vectors
+            copy.sparseVectors = record.sparseVectors
             return copy
         }
     }

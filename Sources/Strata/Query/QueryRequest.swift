@@ -1,10 +1,11 @@
 // The universal query API (Qdrant's `points/query`): request types.
 // docs/query.md explains the stages, the scores and the fusion formulas.
 
-/// A query vector. Dense only today; sparse vectors and multi-vectors will be
-/// further cases (the executor switches over this enum wherever it scores).
+/// A query vector: dense, or sparse (scored against a sparse vector of the
+/// collection, named by the stage's `using`). Multi-vectors will be a further case.
 public enum QueryVector: Sendable, Equatable {
     case dense([Float])
+    case sparse(SparseVector)
 }
 
 /// An example given to a query: a vector, or the id of a stored point whose
@@ -15,6 +16,8 @@ public enum VectorInput: Sendable, Equatable {
 
     /// A dense vector.
     public static func dense(_ values: [Float]) -> VectorInput { .vector(.dense(values)) }
+    /// A sparse vector.
+    public static func sparse(_ vector: SparseVector) -> VectorInput { .vector(.sparse(vector)) }
 }
 
 /// How `recommend` uses its examples (Qdrant's `RecommendStrategy`).

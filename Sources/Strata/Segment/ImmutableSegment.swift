@@ -40,6 +40,15 @@ final class ImmutableSegment: @unchecked Sendable {
     /// segment's `payload_index` sections, or built from its payloads when the
     /// segment predates the index. Guarded by the owning store's lock.
     var fieldIndexes: [PayloadPath: FieldIndex] = [:]
+    /// Per sparse vector name, its checked sections (views over the mapping).
+    let sparse: [String: SparseSections]
+    /// Per sparse vector name, how many points have it (deleted ones included).
+    let sparsePresent: [String: Int]
+
+    struct SparseSections {
+        let vectors: SparseVectorsView
+        let index: SparseIndexView
+    }
 
     /// Opens the segment's vector and payload indexes. Throws `.corruption`
     /// naming the file when a graph or an index section fails its checks.
@@ -81,6 +90,20 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         absentOffsets = absent
+        var sparse: [String: SparseSections] = [:]
+        var sparsePresent: [String: Int] = [:]
+        for name in reader.sparseVectorNames {
+            do {
+                if let (vectors, index) = try reader.sparseSections(name) {
+                    sparse[name] = SparseSections(vectors: vectors, index: index)
+                    sparsePresent[name] = vectors.presentCount
+                }
+            } catch {
+                throw StrataError(.corruption, error.description, cause: error)
+            }
+        }
+        self.sparse = sparse
+        self.sparsePresent = sparsePresent
         // Indexed segments are read by graph walks: read-ahead around each
         // fault would fetch pages the walk never uses.
         if !graphs.isEmpty { reader.adviseRandomAccess() }
@@ -137,7 +160,43 @@ final class ImmutableSegment: @unchecked Sendable {
         Record(
             id: reader.id(at: offset), version: reader.version(at: offset),
             payload: withPayload ? (try reader.payload(at: offset) ?? [:]) : nil,
-            vectors: withVector ? vectors(at: offset) : nil)
+            vectors: withVector ? vectors(at: offset) : nil,
+            sparseVectors: withVector && !sparse.isEmpty ? sparseVectors(at: offset) : nil)
+    }
+
+    func sparseVectors(at offset: Int) -> [String: SparseVector] {
+        var result: [String: SparseVector] = [:]
+        for (name, sections) in sparse { if let vector = sections.vectors.vector(at: offset) { result[name] = vector } }
+        return result
+    }
+
+    /// Exact top-`limit` live points by dot product with the canonical
+    /// `query` through the inverted index of sparse vector `name` (see
+    /// `SparseIndexView.search`); `allowed`: the points a filter matched.
+    func sparseHits(query: SparseVector, using name: String, limit: Int, allowed: PointBitset? = nil) -> [(offset: Int, score: Float)] {
+        guard let sections = sparse[name], limit > 0 else { return [] }
+        let excluded = allowed.map { $0.inverted().words } ?? deletedBits
+        return excluded.withUnsafeBufferPointer { sections.index.search(query, limit: limit, excluded: $0.baseAddress) }
+    }
+
+    /// Live points with sparse vector `name` and, per term, how many hold it.
+    func sparseStatistics(_ name: String, terms: [UInt32]) -> (points: Int, df: [Int]) {
+        guard let sections = sparse[name] else { return (0, Array(repeating: 0, count: terms.count)) }
+        var points = sparsePresent[name] ?? 0
+        var df = terms.map { sections.index.postingCount($0) }
+        for offset in tombstones.keys {
+            guard let vector = sections.vectors.vector(at: Int(offset)) else { continue }
+            points -= 1
+            var i = 0, j = 0
+            while i < terms.count && j < vector.indices.count {
+                if terms[i] == vector.indices[j] {
+                    df[i] -= 1
+                    i += 1
+                    j += 1
+                } else if terms[i] < vector.indices[j] { i += 1 } else { j += 1 }
+            }
+        }
+        return (points, df)
     }
 
     func vectors(at offset: Int) -> [String: [Float]] {
@@ -281,12 +340,19 @@ extension ImmutableSegment: FilterableSegment {
 
     func filterOffsets(of ids: Set<PointID>) -> [Int] { ids.compactMap { reader.offset(of: $0) } }
 
-    func filterHasVector(_ name: String, at offset: Int) -> Bool { reader.hasVector(name, at: offset) }
+    func filterHasVector(_ name: String, at offset: Int) -> Bool {
+        if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
+        return reader.hasVector(name, at: offset)
+    }
 
     func filterSubject(at offset: Int) throws -> FilterSubject {
         let reader = self.reader
+        let sparse = self.sparse
         return FilterSubject(id: reader.id(at: offset), payload: try reader.payload(at: offset),
-                             hasVector: { reader.hasVector($0, at: offset) })
+                             hasVector: { name in
+                                 if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
+                                 return reader.hasVector(name, at: offset)
+                             })
     }
 }
 

@@ -37,6 +37,11 @@ final class MutableSegment: @unchecked Sendable {
     /// while mutating its values copies every column on each write.
     private var columns: [VectorColumn] = []
     private let columnIndex: [String: Int]
+    /// One column of per-slot sparse vectors per sparse name (canonical vectors).
+    private var sparseColumns: [SparseColumn] = []
+    private let sparseIndex: [String: Int]
+    /// Stored sparse entries (index + value pairs) of live points.
+    private var sparseEntries = 0
     private var freeSlots: [Int] = []
     /// Bumped by every change, so cached field indexes know they are stale.
     private var generation: UInt64 = 0
@@ -58,11 +63,19 @@ final class MutableSegment: @unchecked Sendable {
         var present: [Bool] = []
     }
 
+    struct SparseColumn {
+        let name: String
+        var vectors: [SparseVector?] = []
+    }
+
     init(config: CollectionConfig) {
         self.config = config
         let names = config.vectors.keys.sorted()
         columns = names.map { VectorColumn(name: $0, dim: config.vectors[$0]!.size, distance: config.vectors[$0]!.distance) }
         columnIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
+        let sparseNames = config.sparseVectors.keys.sorted()
+        sparseColumns = sparseNames.map { SparseColumn(name: $0) }
+        sparseIndex = Dictionary(uniqueKeysWithValues: sparseNames.enumerated().map { ($1, $0) })
     }
 
     var pointCount: Int { lock.withReadLock { slotOf.count } }
@@ -124,6 +137,13 @@ final class MutableSegment: @unchecked Sendable {
                 columns[c].data.append(contentsOf: repeatElement(0, count: columns[c].dim))
                 columns[c].present.append(false)
             }
+            for c in sparseColumns.indices { sparseColumns[c].vectors.append(nil) }
+        }
+        for c in sparseColumns.indices {
+            sparseEntries -= sparseColumns[c].vectors[slot]?.count ?? 0
+            let vector = point.sparseVectors[sparseColumns[c].name]
+            sparseEntries += vector?.count ?? 0
+            sparseColumns[c].vectors[slot] = vector
         }
         versions[slot] = opNum
         generation &+= 1
@@ -151,6 +171,10 @@ final class MutableSegment: @unchecked Sendable {
         ids[slot] = nil
         payloads[slot] = nil
         for c in columns.indices { columns[c].present[slot] = false }
+        for c in sparseColumns.indices {
+            sparseEntries -= sparseColumns[c].vectors[slot]?.count ?? 0
+            sparseColumns[c].vectors[slot] = nil
+        }
         freeSlots.append(slot)
     }
 
@@ -174,7 +198,8 @@ final class MutableSegment: @unchecked Sendable {
     func point(_ id: PointID) -> (point: PointStruct, version: UInt64)? {
         lock.withReadLock {
             guard let slot = slotOf[id] else { return nil }
-            return (PointStruct(id: id, vectors: vectors(slot: slot), payload: payloads[slot]), versions[slot])
+            return (PointStruct(id: id, vectors: vectors(slot: slot), payload: payloads[slot], sparseVectors: sparseVectors(slot: slot)),
+                    versions[slot])
         }
     }
 
@@ -183,7 +208,7 @@ final class MutableSegment: @unchecked Sendable {
 
     /// Bytes of vector data held (what the seal threshold is measured in).
     var vectorBytes: Int {
-        lock.withReadLock { slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } }
+        lock.withReadLock { slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } + sparseEntries * 8 }
     }
 
     /// Every point, sorted by id, as an immutable segment's writer takes them.
@@ -191,7 +216,8 @@ final class MutableSegment: @unchecked Sendable {
         lock.withReadLock {
             slotOf.keys.sorted().map { id in
                 let slot = slotOf[id]!
-                return SegmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot])
+                return SegmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot],
+                                         sparseVectors: sparseVectors(slot: slot))
             }
         }
     }
@@ -201,7 +227,15 @@ final class MutableSegment: @unchecked Sendable {
         Record(
             id: ids[slot]!, version: versions[slot],
             payload: withPayload ? (payloads[slot] ?? [:]) : nil,
-            vectors: withVector ? vectors(slot: slot) : nil)
+            vectors: withVector ? vectors(slot: slot) : nil,
+            sparseVectors: withVector && !sparseColumns.isEmpty ? sparseVectors(slot: slot) : nil)
+    }
+
+    /// Caller holds the lock.
+    private func sparseVectors(slot: Int) -> [String: SparseVector] {
+        var result: [String: SparseVector] = [:]
+        for column in sparseColumns { if let vector = column.vectors[slot] { result[column.name] = vector } }
+        return result
     }
 
     /// Caller holds the lock.
@@ -347,13 +381,15 @@ extension MutableSegment {
         func filterOffsets(of wanted: Set<PointID>) -> [Int] { wanted.compactMap { segment.slotOf[$0] } }
 
         func filterHasVector(_ name: String, at slot: Int) -> Bool {
+            if let column = segment.sparseIndex[name] { return segment.sparseColumns[column].vectors[slot] != nil }
             guard let column = segment.columnIndex[name] else { return false }
             return segment.columns[column].present[slot]
         }
 
         func filterSubject(at slot: Int) throws -> FilterSubject {
             let segment = self.segment
-            let present = Dictionary(uniqueKeysWithValues: segment.columns.map { ($0.name, $0.present[slot]) })
+            var present = Dictionary(uniqueKeysWithValues: segment.columns.map { ($0.name, $0.present[slot]) })
+            for column in segment.sparseColumns { present[column.name] = column.vectors[slot] != nil }
             return FilterSubject(id: segment.ids[slot]!, payload: segment.payloads[slot], hasVector: { present[$0] ?? false })
         }
     }
@@ -377,6 +413,64 @@ extension MutableSegment {
                     body(id, versions[slot], UnsafeBufferPointer(rebasing: base[slot * dim..<(slot + 1) * dim]))
                 }
             }
+        }
+    }
+}
+
+
+// MARK: - Sparse vectors
+
+extension MutableSegment {
+    /// Exact top-`limit` by dot product with the canonical `query` over the
+    /// points that have sparse vector `name` (brute force: this segment is
+    /// small), skipping ids in `excluded` and slots not in `allowed`. Scores
+    /// are `SparseVector.dot`'s; points scoring 0 are left out.
+    func sparseHits(query: SparseVector, using name: String, limit: Int, excluded: [PointID: UInt64] = [:],
+                    allowed: PointBitset? = nil) -> [SegmentHit] {
+        lock.withReadLock {
+            guard let column = sparseIndex[name], limit > 0 else { return [] }
+            // Slots are not in id order: rank by (score, id) over all hits.
+            var hits: [SegmentHit] = []
+            for (slot, vector) in sparseColumns[column].vectors.enumerated() {
+                guard let vector, let id = ids[slot] else { continue }
+                if let allowed, slot >= allowed.count || !allowed.contains(slot) { continue }
+                if !excluded.isEmpty, excluded[id] != nil { continue }
+                let score = SparseVector.dot(query, vector).score
+                if score != 0 { hits.append(SegmentHit(id: id, version: versions[slot], score: score)) }
+            }
+            hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+            return Array(hits.prefix(limit))
+        }
+    }
+
+    /// Points with sparse vector `name` and, per term of `terms`, how many of
+    /// them hold it (ids in `excluded` left out).
+    func sparseStatistics(_ name: String, terms: [UInt32], excluded: [PointID: UInt64] = [:]) -> (points: Int, df: [Int]) {
+        lock.withReadLock {
+            guard let column = sparseIndex[name] else { return (0, Array(repeating: 0, count: terms.count)) }
+            var points = 0
+            var df = [Int](repeating: 0, count: terms.count)
+            for (slot, vector) in sparseColumns[column].vectors.enumerated() {
+                guard let vector, let id = ids[slot], excluded[id] == nil else { continue }
+                points += 1
+                var i = 0, j = 0
+                while i < terms.count && j < vector.indices.count {
+                    if terms[i] == vector.indices[j] {
+                        df[i] += 1
+                        i += 1
+                        j += 1
+                    } else if terms[i] < vector.indices[j] { i += 1 } else { j += 1 }
+                }
+            }
+            return (points, df)
+        }
+    }
+
+    /// The sparse vector `name` of `id`, if here.
+    func sparseVector(_ name: String, of id: PointID) -> SparseVector? {
+        lock.withReadLock {
+            guard let column = sparseIndex[name], let slot = slotOf[id] else { return nil }
+            return sparseColumns[column].vectors[slot]
         }
     }
 }

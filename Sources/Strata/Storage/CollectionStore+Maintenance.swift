@@ -145,7 +145,8 @@ extension CollectionStore {
                 key: key, schema: payloadSchema[key]!, pointCount: points.count) { points[$0].payload }.encoded())
         }
         _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
-                                    fieldIndexes: fieldIndexes, to: path, fileSystem: fileSystem)
+                                    fieldIndexes: fieldIndexes, sparseVectors: config.sparseVectors.keys.sorted(), to: path,
+                                    fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
         return try SegmentReader.open(path: path, fileSystem: fileSystem)
     }
@@ -169,7 +170,8 @@ extension CollectionStore {
                 let bySize = state.immutables.sorted { $0.liveCount < $1.liveCount }
                 let excess = state.immutables.count - optimizers.targetSegmentCount + 1
                 var bytes = 0
-                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 }
+                // Sparse vectors count as an estimated 800 bytes per point each.
+                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 } + config.sparseVectors.count * 800
                 // The smallest segments first, as many as bring the count to the
                 // target, as long as the result stays within max_segment_size.
                 for segment in bySize where inputs.count < max(excess, 2) {
@@ -208,7 +210,8 @@ extension CollectionStore {
                     throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)", cause: error as? SegmentError)
                 }
                 points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset),
-                                                vectors: segment.vectors(at: offset), payload: payload))
+                                                vectors: segment.vectors(at: offset), payload: payload,
+                                                sparseVectors: segment.sparseVectors(at: offset)))
             }
         }
         points.sort { $0.id < $1.id }

@@ -233,19 +233,25 @@ final class CollectionStore: @unchecked Sendable {
                 // order (the last vector of each name wins), as for upserts.
                 var order: [PointID] = []
                 var merged: [PointID: [String: [Float]]] = [:]
+                var mergedSparse: [PointID: [String: SparseVector]] = [:]
                 for point in points {
                     if merged[point.id] == nil { order.append(point.id) }
                     merged[point.id, default: [:]].merge(point.vectors) { _, later in later }
+                    mergedSparse[point.id, default: [:]].merge(point.sparseVectors) { _, later in later }
                 }
                 for id in order {
                     updatePoint(id, opNum: opNum) { stored in
                         for (name, vector) in merged[id]! { stored.vectors[name] = vector }
+                        for (name, vector) in mergedSparse[id]! { stored.sparseVectors[name] = vector }
                     }
                 }
             case .deleteVectors(let ids, let names):
                 for id in ids {
                     updatePoint(id, opNum: opNum) { stored in
-                        for name in names { stored.vectors[name] = nil }
+                        for name in names {
+                            stored.vectors[name] = nil
+                            stored.sparseVectors[name] = nil
+                        }
                     }
                 }
             case .deleteFieldIndex(let key):
@@ -314,7 +320,8 @@ final class CollectionStore: @unchecked Sendable {
                 // without a payload has payload nil, which is copied.)
                 let payload: Payload?
                 do { payload = try segment.reader.payload(at: offset) } catch { return nil }
-                return (PointStruct(id: id, vectors: segment.vectors(at: offset), payload: payload), segment.reader.version(at: offset))
+                return (PointStruct(id: id, vectors: segment.vectors(at: offset), payload: payload,
+                                    sparseVectors: segment.sparseVectors(at: offset)), segment.reader.version(at: offset))
             }
         }
         return nil

@@ -189,18 +189,14 @@ struct CreateCollectionInput: Decodable, Sendable {
             throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
         }
         try requireAbsent(init_from, "init_from")
-        switch sparse_vectors {
-        case nil, .null?: break
-        case .object(let fields)? where fields.isEmpty: break
-        default: throw APIError.notSupportedYet("sparse vectors (`sparse_vectors`)")
-        }
+        let sparse = try Self.sparseParams(sparse_vectors)
         try requireAbsent(strict_mode_config, "strict_mode_config")
         try requireAbsent(metadata, "collection metadata")
         let hnsw = try hnsw_config?.applied(to: HnswConfig()) ?? HnswConfig()
         var vectors: [String: VectorParams] = [:]
         switch self.vectors {
         case nil:
-            throw APIError.wrongInput("a collection needs dense `vectors` (collections of sparse vectors only are not supported yet)")
+            guard !sparse.isEmpty else { throw APIError.wrongInput("a collection needs `vectors` or `sparse_vectors`") }
         case .single(let params)?:
             vectors[CollectionConfig.defaultVectorName] = try params.engineParams(collectionHNSW: hnsw)
         case .named(let byName)?:
@@ -213,7 +209,47 @@ struct CreateCollectionInput: Decodable, Sendable {
             vectors: vectors,
             optimizers: try optimizers_config?.applied(to: OptimizersConfig()) ?? OptimizersConfig(),
             hnswConfig: hnsw,
-            quantizationConfig: try quantization_config?.engineConfig())
+            quantizationConfig: try quantization_config?.engineConfig(),
+            sparseVectors: sparse)
+    }
+
+    /// `sparse_vectors`: `{name: {"index": {"on_disk", "full_scan_threshold", "datatype"}, "modifier": "none"|"idf"}}`.
+    static func sparseParams(_ value: JSONValue?) throws(APIError) -> [String: SparseVectorParams] {
+        guard case .object(let fields)? = value else {
+            if value == nil || value == .null { return [:] }
+            throw APIError.wrongInput("sparse_vectors must be an object of sparse vector params by name")
+        }
+        var result: [String: SparseVectorParams] = [:]
+        for (name, params) in fields {
+            guard !name.isEmpty else { throw APIError.wrongInput("sparse vector names must not be empty") }
+            var engine = SparseVectorParams()
+            guard case .object(let members) = params else {
+                if params == .null { result[name] = engine; continue }
+                throw APIError.wrongInput("sparse_vectors.\(name) must be an object")
+            }
+            for (key, member) in members where member != .null {
+                switch (key, member) {
+                case ("modifier", .string("idf")): engine.modifier = .idf
+                case ("modifier", .string("none")): engine.modifier = .none
+                case ("index", .object(let index)):
+                    var parsed = SparseIndexParams()
+                    for (indexKey, indexValue) in index where indexValue != .null {
+                        switch (indexKey, indexValue) {
+                        case ("on_disk", .bool(let flag)): parsed.onDisk = flag
+                        case ("full_scan_threshold", .int(let n)) where n >= 0: parsed.fullScanThreshold = Int(n)
+                        case ("datatype", .string("float32")): continue
+                        default:
+                            throw APIError.wrongInput("sparse_vectors.\(name).index.\(indexKey) = \(indexValue) is not supported (on_disk, full_scan_threshold, datatype float32)")
+                        }
+                    }
+                    engine.index = parsed
+                default:
+                    throw APIError.wrongInput("sparse_vectors.\(name).\(key) = \(member) is not supported (modifier none|idf, index)")
+                }
+            }
+            result[name] = engine
+        }
+        return result
     }
 }
 

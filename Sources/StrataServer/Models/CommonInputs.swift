@@ -64,25 +64,123 @@ struct PointIDInput: Decodable, Sendable, Hashable {
     }
 }
 
-/// A point's vectors: one unnamed dense vector, or dense vectors by name.
+/// A sparse vector: `{"indices": [u32…], "values": [finite numbers…]}`
+/// (Qdrant's `SparseVector`). Lengths, duplicates and order are checked by the engine.
+struct SparseVectorInput: Decodable, Sendable, Equatable {
+    var vector: SparseVector
+
+    private struct Object: Decodable {
+        var indices: [UInt32]
+        var values: DenseVector
+    }
+
+    init(from decoder: any Decoder) throws {
+        let object = try Object(from: decoder)
+        vector = SparseVector(indices: object.indices, values: object.values.values)
+    }
+}
+
+/// A `Document` inference object (`{"text", "model", "options"}`): text
+/// turned into a sparse vector by the built-in BM25 model (docs/bm25.md).
+struct DocumentInput: Decodable, Sendable, Equatable {
+    var text: String
+    var model: String
+    var options: JSONValue?
+
+    /// The encoder `model` and `options` describe, or 400.
+    func encoder() throws(APIError) -> BM25Encoder {
+        guard model.lowercased() == BM25Encoder.modelName else {
+            throw APIError.wrongInput("model \"\(model)\" is not available: Strata's server-side inference offers only \"qdrant/bm25\"")
+        }
+        var k1 = 1.2, b = 0.75, averageLength = 256.0, lowercase = true
+        var minLength: Int? = nil, maxLength: Int? = nil
+        if case .object(let options)? = options {
+            for (key, value) in options {
+                switch (key, value) {
+                case (_, .null): continue
+                case ("k", _): k1 = value.number ?? .nan
+                case ("b", _): b = value.number ?? .nan
+                case ("avg_len", _): averageLength = value.number ?? .nan
+                case ("lowercase", .bool(let flag)): lowercase = flag
+                case ("min_token_len", .int(let n)): minLength = Int(n)
+                case ("max_token_len", .int(let n)): maxLength = Int(n)
+                case ("tokenizer", .string("word")): continue
+                case ("language", .string): continue
+                default:
+                    throw APIError.wrongInput("BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, lowercase, min_token_len, max_token_len, tokenizer \"word\", language)")
+                }
+            }
+        } else if let options, options != .null {
+            throw APIError.wrongInput("document options must be an object")
+        }
+        do {
+            return try BM25Encoder(k1: k1, b: b, averageLength: averageLength, lowercase: lowercase,
+                                   minTokenLength: minLength, maxTokenLength: maxLength)
+        } catch {
+            throw APIError.wrongInput("\(error)")
+        }
+    }
+}
+
+/// One named vector of a point: dense, sparse, or a document to encode.
+enum PointVectorValue: Decodable, Sendable, Equatable {
+    case dense([Float])
+    case sparse(SparseVector)
+    case document(DocumentInput)
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    init(from decoder: any Decoder) throws {
+        if let keyed = try? decoder.container(keyedBy: AnyKey.self) {
+            if keyed.allKeys.contains(where: { $0.stringValue == "text" }) {
+                self = .document(try DocumentInput(from: decoder))
+            } else {
+                self = .sparse(try SparseVectorInput(from: decoder).vector)
+            }
+        } else {
+            self = .dense(try DenseVector(from: decoder).values)
+        }
+    }
+}
+
+/// A point's vectors: one unnamed dense vector, or vectors by name (dense,
+/// sparse, or `Document` objects turned into sparse vectors).
 enum VectorStructInput: Decodable, Sendable, Equatable {
     case single([Float])
-    case named([String: [Float]])
+    case named([String: PointVectorValue])
 
     init(from decoder: any Decoder) throws {
         do {
             self = .single(try DenseVector(from: decoder).values)
         } catch where isShapeMismatch(error, at: decoder) {
-            let named = try [String: DenseVector](from: decoder)
-            self = .named(named.mapValues(\.values))
+            self = .named(try [String: PointVectorValue](from: decoder))
         }
     }
 
     var byName: [String: [Float]] {
         switch self {
         case .single(let vector): [CollectionConfig.defaultVectorName: vector]
-        case .named(let vectors): vectors
+        case .named(let vectors): vectors.compactMapValues { if case .dense(let values) = $0 { values } else { nil } }
         }
+    }
+
+    /// The sparse vectors by name, documents encoded on the document side (upserts).
+    func sparseByName() throws(APIError) -> [String: SparseVector] {
+        guard case .named(let vectors) = self else { return [:] }
+        var result: [String: SparseVector] = [:]
+        for (name, value) in vectors {
+            switch value {
+            case .dense: continue
+            case .sparse(let vector): result[name] = vector
+            case .document(let document): result[name] = try document.encoder().document(document.text)
+            }
+        }
+        return result
     }
 }
 

@@ -20,18 +20,38 @@ struct ErrorEnvelope: Encodable {
 /// single unnamed vector, else an object by name.
 enum VectorOutput: Encodable, Sendable {
     case single([Float])
-    case named([String: [Float]])
+    case named([String: Value])
 
-    init?(_ vectors: [String: [Float]]?, selector: VectorSelector) {
-        guard let vectors, selector.wantsVectors else { return nil }
+    /// One named vector: a dense array or `{"indices", "values"}`.
+    enum Value: Encodable, Sendable {
+        case dense([Float])
+        case sparse(SparseVector)
+
+        private enum Keys: String, CodingKey { case indices, values }
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .dense(let vector): try vector.encode(to: encoder)
+            case .sparse(let vector):
+                var container = encoder.container(keyedBy: Keys.self)
+                try container.encode(vector.indices, forKey: .indices)
+                try container.encode(vector.values, forKey: .values)
+            }
+        }
+    }
+
+    init?(_ vectors: [String: [Float]]?, sparse: [String: SparseVector]? = nil, selector: VectorSelector) {
+        guard vectors != nil || sparse != nil, selector.wantsVectors else { return nil }
+        var all = (vectors ?? [:]).mapValues { Value.dense($0) }
+        for (name, vector) in sparse ?? [:] { all[name] = .sparse(vector) }
         switch selector {
         case .names(let names):
-            self = .named(vectors.filter { names.contains($0.key) })
+            self = .named(all.filter { names.contains($0.key) })
         default:
-            if vectors.count == 1, let single = vectors[CollectionConfig.defaultVectorName] {
+            if all.count == 1, (sparse ?? [:]).isEmpty, let single = vectors?[CollectionConfig.defaultVectorName] {
                 self = .single(single)
             } else {
-                self = .named(vectors)
+                self = .named(all)
             }
         }
     }
@@ -53,7 +73,7 @@ struct RecordOutput: Encodable, Sendable {
     init(_ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
         id = record.id
         payload = selector.apply(record.payload)
-        vector = VectorOutput(record.vectors, selector: vectorSelector)
+        vector = VectorOutput(record.vectors, sparse: record.sparseVectors, selector: vectorSelector)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -82,7 +102,7 @@ struct ScoredPointOutput: Encodable, Sendable {
         version = hit.version
         score = hit.score
         payload = selector.apply(hit.payload)
-        vector = VectorOutput(hit.vectors, selector: vectorSelector)
+        vector = VectorOutput(hit.vectors, sparse: hit.sparseVectors, selector: vectorSelector)
         order_value = hit.orderValue
     }
 
@@ -228,8 +248,17 @@ struct VectorParamsOutput: Encodable {
 
 /// Qdrant's `CollectionInfo`.
 struct CollectionInfoOutput: Encodable {
+    struct SparseParamsOutput: Encodable {
+        struct Index: Encodable {
+            var on_disk: Bool?
+            var full_scan_threshold: Int?
+        }
+        var index: Index?
+        var modifier: String
+    }
     struct Params: Encodable {
         var vectors: JSONEncodableVectors
+        var sparse_vectors: [String: SparseParamsOutput]?
         var shard_number = 1
         var replication_factor = 1
         var write_consistency_factor = 1
@@ -305,7 +334,13 @@ struct CollectionInfoOutput: Encodable {
         }
         let optimizers = config.optimizers
         self.config = Config(
-            params: Params(vectors: vectors),
+            params: Params(
+                vectors: vectors,
+                sparse_vectors: config.sparseVectors.isEmpty ? nil : config.sparseVectors.mapValues { params in
+                    SparseParamsOutput(
+                        index: params.index.map { SparseParamsOutput.Index(on_disk: $0.onDisk, full_scan_threshold: $0.fullScanThreshold) },
+                        modifier: params.modifier.rawValue)
+                }),
             hnsw_config: HnswConfigOutput(config.hnswConfig),
             optimizer_config: OptimizerConfigOutput(
                 deleted_threshold: optimizers.deletedThreshold, vacuum_min_vector_number: optimizers.vacuumMinVectorNumber,

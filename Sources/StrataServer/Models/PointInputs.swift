@@ -14,13 +14,13 @@ struct PointInput: Decodable, Sendable {
 struct PointBatchInput: Decodable, Sendable {
     enum Vectors: Decodable, Sendable {
         case single([[Float]])
-        case named([String: [[Float]]])
+        case named([String: [PointVectorValue]])
 
         init(from decoder: any Decoder) throws {
             do {
                 self = .single(try [DenseVector](from: decoder).map(\.values))
             } catch where isShapeMismatch(error, at: decoder) {
-                self = .named(try [String: [DenseVector]](from: decoder).mapValues { $0.map(\.values) })
+                self = .named(try [String: [PointVectorValue]](from: decoder))
             }
         }
     }
@@ -45,25 +45,33 @@ struct UpsertInput: Decodable, Sendable {
         if let update_mode, update_mode != "upsert" { throw APIError.notSupportedYet("update_mode `\(update_mode)`") }
         switch (points, batch) {
         case (let points?, nil):
-            return points.map { PointStruct(id: $0.id.id, vectors: $0.vector.byName, payload: $0.payload) }
+            var result: [PointStruct] = []
+            for point in points {
+                result.append(PointStruct(id: point.id.id, vectors: point.vector.byName, payload: point.payload,
+                                          sparseVectors: try point.vector.sparseByName()))
+            }
+            return result
         case (nil, let batch?):
             let count = batch.ids.count
             if let payloads = batch.payloads, payloads.count != count {
                 throw APIError.wrongInput("batch has \(count) ids but \(payloads.count) payloads")
             }
-            var columns: [String: [[Float]]]
+            var columns: [String: [PointVectorValue]]
             switch batch.vectors {
-            case .single(let rows): columns = [CollectionConfig.defaultVectorName: rows]
+            case .single(let rows): columns = [CollectionConfig.defaultVectorName: rows.map { .dense($0) }]
             case .named(let named): columns = named
             }
             for (name, rows) in columns where rows.count != count {
                 let label = name.isEmpty ? "vectors" : "vectors \"\(name)\""
                 throw APIError.wrongInput("batch has \(count) ids but \(rows.count) \(label)")
             }
-            return (0..<count).map { row in
-                PointStruct(id: batch.ids[row].id, vectors: columns.mapValues { $0[row] },
-                            payload: batch.payloads?[row] ?? nil)
+            var result: [PointStruct] = []
+            for row in 0..<count {
+                let vectors = VectorStructInput.named(columns.mapValues { $0[row] })
+                result.append(PointStruct(id: batch.ids[row].id, vectors: vectors.byName, payload: batch.payloads?[row] ?? nil,
+                                          sparseVectors: try vectors.sparseByName()))
             }
+            return result
         default:
             throw APIError.jsonDeserialize("the body needs exactly one of `points` (a list of points) or `batch` (columns)")
         }
@@ -206,7 +214,11 @@ struct UpdateVectorsInput: Decodable, Sendable {
     func engine() throws(APIError) -> [PointVectors] {
         try requireAbsent(shard_key, "shard_key")
         if update_filter.engine != nil { throw APIError.notSupportedYet("conditional updates (`update_filter`)") }
-        return points.map { PointVectors(id: $0.id.id, vectors: $0.vector.byName) }
+        var result: [PointVectors] = []
+        for point in points {
+            result.append(PointVectors(id: point.id.id, vectors: point.vector.byName, sparseVectors: try point.vector.sparseByName()))
+        }
+        return result
     }
 }
 

@@ -20,10 +20,14 @@ struct VectorInputValue: Decodable, Sendable, Equatable {
             value = .point(.uuid(uuid))
         } else {
             do {
-                value = .dense(try DenseVector(from: decoder).values)
+                switch try PointVectorValue(from: decoder) {
+                case .dense(let values): value = .dense(values)
+                case .sparse(let vector): value = .sparse(vector)
+                case .document(let document): value = .sparse(try document.encoder().query(document.text))
+                }
             } catch where isShapeMismatch(error, at: decoder) {
                 throw invalidValue(decoder,
-                    "the query must be a dense vector or a point id (sparse vectors, multi-vectors and documents are not supported by Strata yet)")
+                    "the query must be a dense vector, a sparse vector, a document or a point id (multi-vectors are not supported by Strata yet)")
             }
         }
     }
@@ -109,7 +113,10 @@ struct QueryInput: Decodable, Sendable {
             return
         }
         let keys = Set(keyed.allKeys.map(\.stringValue))
-        if keys.contains("nearest") {
+        if keys.contains("indices") || keys.contains("text") {
+            // A sparse vector or a document.
+            kind = .nearest(try VectorInputValue(from: decoder).value)
+        } else if keys.contains("nearest") {
             let object = try NearestObject(from: decoder)
             if let mmr = object.mmr {
                 if let diversity = mmr.diversity, !(0...1).contains(diversity) {

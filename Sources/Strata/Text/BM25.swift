@@ -1,0 +1,136 @@
+import Foundation
+
+/// Text → sparse vector with BM25 term weighting (docs/bm25.md), compatible
+/// in token ids and formulas with Qdrant's built-in `qdrant/bm25` model
+/// (Qdrant's `lib/bm25`), without its stopword removal and stemming.
+///
+/// - Tokens: the text is split into maximal runs of Unicode letters and
+///   digits (everything else separates), lowercased (unless `lowercase` is
+///   false), and tokens shorter than `minTokenLength` or longer than
+///   `maxTokenLength` characters are dropped.
+/// - Token id: murmur3 (32-bit, seed 0) of the token's UTF-8 bytes, read as a
+///   signed 32-bit integer, absolute value (so < 2^31 + 1).
+/// - Document: each distinct token gets `tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len))`
+///   (`len` = number of tokens), computed in double precision, stored as Float.
+/// - Query: each distinct token gets 1; the collection's `idf` modifier supplies IDF.
+public struct BM25Encoder: Sendable, Equatable {
+    public var k1: Double
+    public var b: Double
+    public var averageLength: Double
+    public var lowercase: Bool
+    public var minTokenLength: Int?
+    public var maxTokenLength: Int?
+
+    /// The model name accepted in `Document` objects.
+    public static let modelName = "qdrant/bm25"
+
+    public init(k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
+                minTokenLength: Int? = nil, maxTokenLength: Int? = nil) throws {
+        guard k1.isFinite, k1 >= 0 else { throw StrataError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
+        guard b.isFinite, (0...1).contains(b) else { throw StrataError.invalid("BM25 b must be finite and in [0, 1], got \(b)") }
+        guard averageLength.isFinite, averageLength > 0 else {
+            throw StrataError.invalid("BM25 avg_len must be finite and > 0, got \(averageLength)")
+        }
+        self.k1 = k1
+        self.b = b
+        self.averageLength = averageLength
+        self.lowercase = lowercase
+        self.minTokenLength = minTokenLength
+        self.maxTokenLength = maxTokenLength
+    }
+
+    /// The tokens of `text`, in order.
+    public func tokenize(_ text: String) -> [String] {
+        var tokens: [String] = []
+        var current = String.UnicodeScalarView()
+        func flush() {
+            guard !current.isEmpty else { return }
+            var token = String(current)
+            if lowercase { token = token.lowercased() }
+            let length = token.count
+            if let minTokenLength, length < minTokenLength {} else if let maxTokenLength, length > maxTokenLength {} else {
+                tokens.append(token)
+            }
+            current = String.UnicodeScalarView()
+        }
+        for scalar in text.unicodeScalars {
+            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
+                current.append(scalar)
+            } else {
+                flush()
+            }
+        }
+        flush()
+        return tokens
+    }
+
+    /// Qdrant's token id: |murmur3_32(seed 0)| as a signed 32-bit value.
+    public static func tokenID(_ token: String) -> UInt32 {
+        Int32(bitPattern: murmur3(Array(token.utf8), seed: 0)).magnitude
+    }
+
+    /// The document-side vector of `text` (BM25 term-frequency saturation).
+    public func document(_ text: String) -> SparseVector {
+        let tokens = tokenize(text)
+        guard !tokens.isEmpty else { return SparseVector(indices: [], values: []) }
+        var counts: [String: Int] = [:]
+        for token in tokens { counts[token, default: 0] += 1 }
+        let length = Double(tokens.count)
+        var weights: [UInt32: Float] = [:]
+        // Sorted tokens: a hash collision keeps the weight of the larger token, deterministically.
+        for token in counts.keys.sorted() {
+            let n = Double(counts[token]!)
+            let norm = 1 - b + b * length / averageLength
+            weights[Self.tokenID(token)] = Float(n * (k1 + 1) / n.addingProduct(k1, norm))
+        }
+        let indices = weights.keys.sorted()
+        return SparseVector(indices: indices, values: indices.map { weights[$0]! })
+    }
+
+    /// The query-side vector of `text`: weight 1 per distinct token.
+    public func query(_ text: String) -> SparseVector {
+        let indices = Set(tokenize(text).map(Self.tokenID)).sorted()
+        return SparseVector(indices: indices, values: Array(repeating: 1, count: indices.count))
+    }
+
+    /// MurmurHash3 x86 32-bit.
+    static func murmur3(_ data: [UInt8], seed: UInt32) -> UInt32 {
+        let c1: UInt32 = 0xcc9e_2d51, c2: UInt32 = 0x1b87_3593
+        var h = seed
+        let blocks = data.count / 4
+        for i in 0..<blocks {
+            var k = UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16 | UInt32(data[4 * i + 3]) << 24
+            k &*= c1
+            k = (k << 15) | (k >> 17)
+            k &*= c2
+            h ^= k
+            h = (h << 13) | (h >> 19)
+            h = h &* 5 &+ 0xe654_6b64
+        }
+        var k: UInt32 = 0
+        let tail = 4 * blocks
+        switch data.count & 3 {
+        case 3:
+            k ^= UInt32(data[tail + 2]) << 16
+            fallthrough
+        case 2:
+            k ^= UInt32(data[tail + 1]) << 8
+            fallthrough
+        case 1:
+            k ^= UInt32(data[tail])
+            k &*= c1
+            k = (k << 15) | (k >> 17)
+            k &*= c2
+            h ^= k
+        default:
+            break
+        }
+        h ^= UInt32(truncatingIfNeeded: data.count)
+        h ^= h >> 16
+        h &*= 0x85eb_ca6b
+        h ^= h >> 13
+        h &*= 0xc2b2_ae35
+        h ^= h >> 16
+        return h
+    }
+}
