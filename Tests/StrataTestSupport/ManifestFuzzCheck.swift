@@ -65,7 +65,21 @@ public enum ManifestFuzzCheck {
     }
 
     private static func checkOpening(_ manifest: [UInt8], decodes: Bool) {
-        let fs = FaultInjectingFileSystem()
+        var fs: FaultInjectingFileSystem! = FaultInjectingFileSystem()
+        weak let released = fs
+        defer {
+            // Whatever the open did, nothing of the engine may keep the file system
+            // once the database is closed (or failed to open): no thread or cycle
+            // left behind. A thread finishing its exit may hold it a moment, so
+            // wait for it (LeakSanitizer would otherwise see the model half-freed).
+            fs = nil
+            var waited = 0
+            while released != nil && waited < 2_000 {
+                usleep(500)
+                waited += 1
+            }
+            precondition(released == nil, "the engine still holds the file system a second after the database closed")
+        }
         do {
             try template.install(in: fs)
             let file = try fs.open(manifestPath, mode: .create)
