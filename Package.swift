@@ -114,7 +114,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "StrataTestSupport", dependencies: ["StrataIO", "StrataBinary", "StrataPayload"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "StrataTestSupport",
+            dependencies: [
+                "StrataIO", "StrataBinary", "StrataPayload",
+                // The MANIFEST and snapshot-archive fuzz checks drive the engine.
+                "Strata", .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/StrataTestSupport", swiftSettings: swiftSettings
+        ),
         .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),

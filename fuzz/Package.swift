@@ -59,5 +59,19 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "ManifestFuzz",
+            dependencies: [
+                .product(name: "StrataTestSupport", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "SnapshotArchiveFuzz",
+            dependencies: [
+                .product(name: "StrataTestSupport", package: rootIdentity),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
     ]
 )

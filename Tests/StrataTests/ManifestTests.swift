@@ -1,5 +1,6 @@
 @testable import Strata
 import StrataBinary
+import StrataIO
 import Testing
 
 @Suite struct ManifestTests {
@@ -58,5 +59,24 @@ import Testing
         #expect(throws: StrataError.self) { try Manifest.decode(duplicate.encoded(), path: "MANIFEST") }
         let outOfRange = Manifest(checkpoint: 1, nextSegmentID: 2, segments: [.init(segmentID: 2, tombstoneGeneration: 0)])
         #expect(throws: StrataError.self) { try Manifest.decode(outOfRange.encoded(), path: "MANIFEST") }
+    }
+
+    /// Found by ManifestFuzz (fuzz/corpus/manifest/regression-checkpoint-max): a
+    /// MANIFEST that passes every check but has checkpoint UInt64.max made opening
+    /// the collection trap computing `checkpoint + 1`; now the open fails with a
+    /// corruption error, since no WAL can reach that operation.
+    @Test func aCheckpointOfUInt64MaxFailsTheOpenInsteadOfTrapping() throws {
+        let fs = FaultInjectingFileSystem()
+        let db = try Database.open(at: "/db", fileSystem: fs)
+        try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+        db.close()
+        let bytes = Manifest(checkpoint: .max, nextSegmentID: 1, segments: []).encoded()
+        #expect(try Manifest.decode(bytes, path: "MANIFEST").checkpoint == .max)
+        let file = try fs.open("/db/collections/c/MANIFEST", mode: .create)
+        try file.write(at: 0, bytes)
+        try file.sync()
+        let error = #expect(throws: StrataError.self) { try Database.open(at: "/db", fileSystem: fs) }
+        #expect(error?.code == .corruption)
+        #expect(error?.message.contains("checkpoint is 18446744073709551615") == true)
     }
 }

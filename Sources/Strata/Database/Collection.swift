@@ -122,8 +122,10 @@ public final class Collection: Sendable {
             }
             store.apply(operation, opNum: opNum)
         }
-        // Operations after the checkpoint must all still be in the log.
-        guard wal.recoveryReport.firstOpNum <= checkpoint + 1 else {
+        // Operations after the checkpoint must all still be in the log. (A
+        // checkpoint of UInt64.max has no operation after it: no `+ 1`, which
+        // would trap; the check below then refuses any shorter log.)
+        guard checkpoint == .max || wal.recoveryReport.firstOpNum <= checkpoint + 1 else {
             wal.close()
             throw StrataError(.corruption,
                 "the WAL of collection `\(name)` starts at operation \(wal.recoveryReport.firstOpNum) but its manifest's checkpoint is \(checkpoint): the WAL files with operations \(checkpoint + 1)…\(wal.recoveryReport.firstOpNum - 1) are missing from \(walDirectory)")

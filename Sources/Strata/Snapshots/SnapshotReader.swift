@@ -242,10 +242,12 @@ struct SnapshotReader {
             guard scan.firstOpNum == named else { throw bad("WAL file \(path) starts at op \(scan.firstOpNum), not the op its name says") }
             if let stop = scan.stop { throw bad("WAL file \(path) is damaged: \(stop)") }
             if let next, scan.firstOpNum != next { throw bad("WAL file \(path) starts at op \(scan.firstOpNum), expected \(next): the log has a gap") }
-            if next == nil, scan.firstOpNum > checkpoint + 1 {
+            if next == nil, checkpoint < .max, scan.firstOpNum > checkpoint + 1 {
                 throw bad("the WAL starts at op \(scan.firstOpNum) but operations after the checkpoint \(checkpoint) are needed")
             }
-            next = scan.firstOpNum + UInt64(scan.records.count)
+            let (end, past) = scan.firstOpNum.addingReportingOverflow(UInt64(scan.records.count))
+            guard !past else { throw bad("WAL file \(path) runs past the largest operation number") }
+            next = end
         }
         let last = next! - 1
         guard last == collection.opNum else {

@@ -102,3 +102,23 @@ struct Manifest: Equatable, Sendable {
         return String(repeating: "0", count: max(0, 20 - digits.count)) + digits
     }
 }
+
+/// The narrowest view of the MANIFEST codec that the `ManifestFuzz` target
+/// (fuzz/) and the test replaying its corpus need: decode, compare, re-encode.
+/// Not API; import with `@_spi(Fuzzing) import Strata`.
+@_spi(Fuzzing) public struct ManifestImage: Equatable, Sendable {
+    let manifest: Manifest
+
+    /// Decodes MANIFEST bytes as opening a collection does; throws the same
+    /// `StrataError` (`.corruption`, naming `path`).
+    public init(decoding bytes: [UInt8], path: String) throws {
+        manifest = try Manifest.decode(bytes, path: path)
+    }
+
+    /// The bytes this build writes for the same manifest (the current version).
+    public func encoded() -> [UInt8] { manifest.encoded() }
+
+    public var checkpoint: UInt64 { manifest.checkpoint }
+    public var segmentCount: Int { manifest.segments.count }
+    public var payloadIndexCount: Int { manifest.payloadSchema.count }
+}
