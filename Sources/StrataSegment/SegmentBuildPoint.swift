@@ -28,14 +28,20 @@ public struct SegmentBuildPoint: Sendable {
     /// Sparse vectors by name (canonical: indices strictly ascending); each name
     /// must be one of the writer's `sparseVectors`.
     public var sparseVectors: [String: SparseVector]
+    /// The rows of each multivector, row-major (`rows × dimension` floats, at
+    /// least one row), by name; each name must be one of the writer's
+    /// `multiVectors`, and the point must then also have `vectors[name]` (the
+    /// rows' aggregate, which graphs and quantization are built over).
+    public var multiVectors: [String: [Float]]
 
     public init(id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil,
-                sparseVectors: [String: SparseVector] = [:]) {
+                sparseVectors: [String: SparseVector] = [:], multiVectors: [String: [Float]] = [:]) {
         self.id = id
         self.version = version
         self.vectors = vectors
         self.payload = payload
         self.sparseVectors = sparseVectors
+        self.multiVectors = multiVectors
     }
 }
 

@@ -91,8 +91,13 @@ enum SegmentFormat {
         static let fieldIndex = Kind(rawValue: 10)
         static let sparseVectors = Kind(rawValue: 11)
         static let sparseIndex = Kind(rawValue: 12)
+        static let multiVectorOffsets = Kind(rawValue: 13)
+        static let multiVectorData = Kind(rawValue: 14)
 
-        var isVector: Bool { self == .vectorPresence || self == .vectorData }
+        /// Kinds whose table entry names a vector and carries its dimension.
+        var isVector: Bool {
+            self == .vectorPresence || self == .vectorData || self == .multiVectorOffsets || self == .multiVectorData
+        }
         var isVectorIndex: Bool { self == .hnswGraph || self == .quantizedVectors }
         var isAncillary: Bool { rawValue >= SegmentFormat.firstAncillaryKind }
     }
@@ -124,6 +129,8 @@ enum SegmentFormat {
         case .fieldIndex: "payload_index[\(vectorName)]"
         case .sparseVectors: "sparse[\(vectorName)].vectors"
         case .sparseIndex: "sparse[\(vectorName)].index"
+        case .multiVectorOffsets: "multivector[\(vectorName)].offsets"
+        case .multiVectorData: "multivector[\(vectorName)].data"
         default: "section kind 0x" + String(kind.rawValue, radix: 16)
         }
     }

@@ -22,6 +22,15 @@ struct SegmentLayout: Sendable {
         var dataOffset: Int
     }
 
+    /// The two sections of one multivector (kinds 13 and 14).
+    struct MultiVector: Sendable {
+        var dimension: Int
+        var offsetsOffset: Int
+        var dataOffset: Int
+        /// Rows in the data section (the last row start).
+        var rowCount: Int
+    }
+
     var pointCount: Int
     var codec: CompressionCodec
     var numberCount: Int
@@ -38,6 +47,8 @@ struct SegmentLayout: Sendable {
     var fieldIndexSections: [String: Int]
     /// Sparse vector name → table indices of its `sparse[<name>].vectors` and `.index` sections.
     var sparseSections: [String: (vectors: Int, index: Int)]
+    /// Multivector name → where its row starts (`u64` × (n + 1)) and rows (`f32`) are.
+    var multiVectors: [String: MultiVector]
     var blocks: [SegmentFormat.BlockEntry]
     /// Every table entry, in table order.
     var sections: [SegmentFormat.SectionEntry]
@@ -191,7 +202,7 @@ extension SegmentLayout {
 
         // Kinds, order, multiplicity (ancillary kinds are skipped wherever they are).
         var required = sections.filter { !$0.kind.isAncillary }
-        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 12 }) {
+        if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 14 }) {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: table,
                 message: "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata")
@@ -277,6 +288,25 @@ extension SegmentLayout {
             guard sparseSections[next.name] == nil else { throw fail(table, "\(next.displayName) appears twice") }
             sparseSections[next.name] = (sections.firstIndex(of: next)!, sections.firstIndex(of: index)!)
         }
+        // Multivectors: per name a kind 13 section followed by the kind 14 section
+        // of that name, naming a vector of this segment with its dimension.
+        var multiSections: [String: (offsets: SegmentFormat.SectionEntry, data: SegmentFormat.SectionEntry)] = [:]
+        while let next = required.first, next.kind == .multiVectorOffsets {
+            required.removeFirst()
+            guard let data = required.first, data.kind == .multiVectorData, data.name == next.name, data.dimension == next.dimension else {
+                throw fail(table, "\(next.displayName) is not followed by multivector[\(next.name)].data of the same dimension")
+            }
+            required.removeFirst()
+            guard let vector = vectorIndex[next.name], vectors[vector].spec.dimension == next.dimension else {
+                throw fail(table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)")
+            }
+            guard multiSections.updateValue((next, data), forKey: next.name) == nil else {
+                throw fail(table, "\(next.displayName) appears twice")
+            }
+            guard next.length == 8 * (n + 1) else {
+                throw fail(next.displayName, "\(next.length) bytes; \(n) points need \(8 * (n + 1))")
+            }
+        }
         if let extra = required.first { throw fail(table, "unexpected \(extra.displayName) after payload.index") }
 
         guard numbers.length % 8 == 0 else {
@@ -297,7 +327,7 @@ extension SegmentLayout {
 
         // 6. Checksums of the small sections.
         for entry in sections where entry.kind == .idNumbers || entry.kind == .idUUIDs || entry.kind == .versions
-            || entry.kind == .vectorPresence || entry.kind == .payloadIndex {
+            || entry.kind == .vectorPresence || entry.kind == .payloadIndex || entry.kind == .multiVectorOffsets {
             guard SegmentFormat.maskedCRC(bytes.slice(entry.offset, entry.length)) == entry.crc else {
                 throw fail(entry.displayName, "checksum mismatch")
             }
@@ -331,12 +361,45 @@ extension SegmentLayout {
             }
         }
         let blocks = try parseIndex(bytes, indexSection, blocksSection, pointCount: n, file: file)
+        var multiVectors: [String: MultiVector] = [:]
+        for (name, (offsets, data)) in multiSections {
+            let presence = vectors[vectorIndex[name]!].presenceOffset
+            multiVectors[name] = try parseMultiVector(bytes, offsets, data, presenceOffset: presence, pointCount: n, file: file)
+        }
 
         return SegmentLayout(
             pointCount: n, codec: codec, numberCount: numberCount, numbersOffset: numbers.offset,
             uuidsOffset: uuids.offset, versionsOffset: versions.offset, vectors: vectors, vectorIndex: vectorIndex,
             payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, graphSections: graphSections,
-            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, sparseSections: sparseSections, blocks: blocks, sections: sections)
+            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, sparseSections: sparseSections,
+            multiVectors: multiVectors, blocks: blocks, sections: sections)
+    }
+
+    /// Checks a multivector's row starts: 0 first, non-decreasing, a point has
+    /// rows exactly when its presence bit is set, and the last start times the
+    /// dimension fills the data section.
+    private static func parseMultiVector(
+        _ bytes: UnsafeRawBufferPointer, _ offsets: SegmentFormat.SectionEntry, _ data: SegmentFormat.SectionEntry,
+        presenceOffset: Int, pointCount n: Int, file: String
+    ) throws(SegmentError) -> MultiVector {
+        func fail(_ what: String) -> SegmentError { .corruption(file, offsets.displayName, what) }
+        var previous = bytes.loadLittleEndian(at: offsets.offset, as: UInt64.self)
+        guard previous == 0 else { throw fail("the first row start is \(previous), not 0") }
+        for i in 0..<n {
+            let next = bytes.loadLittleEndian(at: offsets.offset + 8 * (i + 1), as: UInt64.self)
+            guard next >= previous else { throw fail("the row start of point offset \(i + 1) (\(next)) is below the previous one (\(previous))") }
+            let present = bytes[presenceOffset + i >> 3] & (1 << UInt8(i & 7)) != 0
+            guard present == (next > previous) else {
+                throw fail("point offset \(i) has \(next - previous) rows but its presence bit is \(present ? 1 : 0)")
+            }
+            previous = next
+        }
+        let (floats, o1) = Int(clamping: previous).multipliedReportingOverflow(by: offsets.dimension)
+        let (length, o2) = floats.multipliedReportingOverflow(by: 4)
+        guard previous <= UInt64(Int.max), !o1, !o2, length == data.length else {
+            throw SegmentError.corruption(file, data.displayName, "\(data.length) bytes; \(previous) rows × \(offsets.dimension) floats need \(previous) × \(offsets.dimension) × 4")
+        }
+        return MultiVector(dimension: offsets.dimension, offsetsOffset: offsets.offset, dataOffset: data.offset, rowCount: Int(previous))
     }
 
     private static func parseIndex(

@@ -65,7 +65,7 @@ extension SegmentReader {
     /// - Returns: one `.corruption` error per section that fails, naming the
     ///   file and the section; empty when they are sound.
     public func verifyVectorData() -> [SegmentError] {
-        layout.sections.filter { $0.kind == .vectorData }.compactMap { section in
+        layout.sections.filter { $0.kind == .vectorData || $0.kind == .multiVectorData }.compactMap { section in
             SegmentFormat.maskedCRC(mappedBytes.slice(section.offset, section.length)) == section.crc
                 ? nil : .corruption(path, section.displayName, "checksum mismatch")
         }

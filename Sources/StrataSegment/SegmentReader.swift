@@ -239,6 +239,29 @@ public final class SegmentReader: @unchecked Sendable {
         return (vectors, index)
     }
 
+    /// The vector names stored as multivectors (kinds 13 and 14).
+    public var multiVectorNames: [String] { layout.multiVectors.keys.sorted() }
+
+    /// Calls `body` with the rows of multivector `name` of the point at
+    /// `offset` straight from the mapping (row-major, `rows × dimension`
+    /// floats) and the row count; nil if the segment holds no multivector of
+    /// that name. A point without the vector has 0 rows. Open checked the row
+    /// starts; the rows' checksum is checked by `verifyAll`/`verifyVectorData`.
+    /// The pointer is valid only inside `body`. Precondition: offset in range.
+    public func withMultiVectorRows<R>(_ name: String, at offset: Int, _ body: (UnsafeBufferPointer<Float>, Int) throws -> R) rethrows -> R? {
+        checkOffset(offset)
+        guard let multi = layout.multiVectors[name] else { return nil }
+        let start = Int(bytes.loadLittleEndian(at: multi.offsetsOffset + 8 * offset, as: UInt64.self))
+        let end = Int(bytes.loadLittleEndian(at: multi.offsetsOffset + 8 * (offset + 1), as: UInt64.self))
+        // SAFETY: layout invariant: row starts ascend to rowCount and rowCount ×
+        // dimension floats lie at dataOffset (64-byte aligned); the mapping is read-only.
+        return try withExtendedLifetime(self) {
+            try (bytes.baseAddress! + multi.dataOffset).withMemoryRebound(to: Float.self, capacity: multi.rowCount * multi.dimension) {
+                try body(UnsafeBufferPointer(start: $0 + start * multi.dimension, count: (end - start) * multi.dimension), end - start)
+            }
+        }
+    }
+
     /// A copy of vector `name` of the point at `offset`; nil if the segment has no
     /// such vector name or the point has no such vector. Precondition: offset in range.
     public func vector(_ name: String, at offset: Int) -> [Float]? {

@@ -32,11 +32,11 @@ public enum SegmentWriter {
     @discardableResult
     public static func write(
         _ points: [SegmentBuildPoint], vectors: [SegmentVectorSpec], compression: CompressionCodec = .zstd,
-        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors: [String] = [], to path: String,
-        fileSystem: any FileSystem
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors: [String] = [],
+        multiVectors: [String] = [], to path: String, fileSystem: any FileSystem
     ) throws -> SegmentWriteStats {
         try write(points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes,
-                  sparseVectors: sparseVectors, to: path, fileSystem: fileSystem, bufferSize: 1 << 20)
+                  sparseVectors: sparseVectors, multiVectors: multiVectors, to: path, fileSystem: fileSystem, bufferSize: 1 << 20)
     }
 
     /// `write` with the write-buffer size exposed, so tests can make a small
@@ -44,9 +44,10 @@ public enum SegmentWriter {
     static func write(
         _ points: [SegmentBuildPoint], vectors specs: [SegmentVectorSpec], compression: CompressionCodec,
         indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors sparseNames: [String] = [],
-        to path: String, fileSystem: any FileSystem, bufferSize: Int
+        multiVectors multiNames: [String] = [], to path: String, fileSystem: any FileSystem, bufferSize: Int
     ) throws(SegmentError) -> SegmentWriteStats {
         try validate(points, specs, path)
+        try validateMultiVectors(points, specs, multiNames, path)
         guard Set(sparseNames).count == sparseNames.count, sparseNames.allSatisfy({ $0.utf8.count <= SegmentFormat.maxVectorNameBytes }) else {
             throw .invalidArgument(path, "sparse vector names must be unique and at most 255 bytes")
         }
@@ -80,7 +81,7 @@ public enum SegmentWriter {
         }
         do throws(SegmentError) {
             var stream = SegmentFileStream(file: file, bufferSize: bufferSize)
-            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, sparseNames, &stream, path)
+            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, sparseNames, multiNames, &stream, path)
             try stream.flush()
             do {
                 try file.sync()
@@ -99,7 +100,7 @@ public enum SegmentWriter {
 
     private static func writeContents(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec,
-        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ sparseNames: [String],
+        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ sparseNames: [String], _ multiNames: [String],
         _ stream: inout SegmentFileStream, _ path: String
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
@@ -218,6 +219,24 @@ public enum SegmentWriter {
             try writeSection(SparseSectionCodec.encodeIndex(vectors))
             table.append(stream.endSection(.sparseIndex, name: name, dimension: 0))
         }
+        for name in multiNames.sorted() {
+            let dimension = specs.first { $0.name == name }!.dimension
+            stream.beginSection()
+            var start: UInt64 = 0
+            try stream.write(start)
+            for point in points {
+                start += UInt64((point.multiVectors[name]?.count ?? 0) / dimension)
+                try stream.write(start)
+            }
+            table.append(stream.endSection(.multiVectorOffsets, name: name, dimension: dimension))
+            stream.beginSection()
+            for point in points {
+                guard let rows = point.multiVectors[name] else { continue }
+                rows.withUnsafeBytes { stream.addToSection($0) }
+                try stream.flushIfFull()
+            }
+            table.append(stream.endSection(.multiVectorData, name: name, dimension: dimension))
+        }
 
         // Table and footer.
         let tableBytes = SegmentFormat.encodeTable(table)
@@ -236,6 +255,27 @@ public enum SegmentWriter {
     }
 
     // MARK: - Validation
+
+    private static func validateMultiVectors(
+        _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ names: [String], _ path: String
+    ) throws(SegmentError) {
+        guard Set(names).count == names.count, names.allSatisfy({ name in specs.contains { $0.name == name } }) else {
+            throw .invalidArgument(path, "multivector names must be unique and name vectors of the segment")
+        }
+        for point in points {
+            for (name, rows) in point.multiVectors {
+                guard let spec = specs.first(where: { $0.name == name }), names.contains(name) else {
+                    throw .invalidArgument(path, "point \(point.id) has multivector \"\(name)\", which is not in the segment's multivectors")
+                }
+                guard !rows.isEmpty, rows.count % spec.dimension == 0, point.vectors[name] != nil else {
+                    throw .invalidArgument(path, "point \(point.id): multivector \"\(name)\" needs whole rows of \(spec.dimension) floats and an aggregate vector")
+                }
+            }
+            for name in names where point.vectors[name] != nil && point.multiVectors[name] == nil {
+                throw .invalidArgument(path, "point \(point.id) has the aggregate of multivector \"\(name)\" but no rows")
+            }
+        }
+    }
 
     private static func validate(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ path: String

@@ -17,8 +17,8 @@ final class TemporaryDirectory {
 /// Seeded random vectors; tests print their seed so failures replay.
 struct TestRandom {
     var rng: SplitMix64
-    init(seed: UInt64) {
-        print("seed: \(seed)")
+    init(seed: UInt64, quiet: Bool = false) {
+        if !quiet { print("seed: \(seed)") }
         rng = SplitMix64(seed: seed)
     }
     mutating func vector(_ dim: Int) -> [Float] {

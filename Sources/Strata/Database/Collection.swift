@@ -327,8 +327,9 @@ public final class Collection: Sendable {
         return result
     }
 
-    private func prepare(_ vector: [Float], name vectorName: String, params: VectorParams, what: String) throws -> [Float] {
+    func prepare(_ vector: [Float], name vectorName: String, params: VectorParams, what: String) throws -> [Float] {
         let label = vectorName.isEmpty ? "vector" : "vector \"\(vectorName)\""
+        if params.isMultiVector { return try prepareMultiVector(vector, label: label, params: params, what: what) }
         guard vector.count == params.size else {
             throw StrataError.invalid("\(what): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
         }
@@ -342,6 +343,36 @@ public final class Collection: Sendable {
         }
         return normalized
     }
+
+    /// Checks a multivector given as its rows back to back (row-major) and
+    /// normalises each row for Cosine.
+    private func prepareMultiVector(_ rows: [Float], label: String, params: VectorParams, what: String) throws -> [Float] {
+        guard !rows.isEmpty, rows.count % params.size == 0 else {
+            throw StrataError.invalid(
+                "\(what): multi\(label) must be one or more rows of \(params.size) numbers, got \(rows.count) numbers in all")
+        }
+        guard rows.count / params.size <= Self.maxMultiVectorRows else {
+            throw StrataError.invalid("\(what): multi\(label) has \(rows.count / params.size) rows; at most \(Self.maxMultiVectorRows) are allowed")
+        }
+        guard VectorKernels.allFinite(rows) else {
+            throw StrataError.invalid("\(what): multi\(label) contains NaN or infinite values")
+        }
+        guard params.distance == .cosine else { return rows }
+        var normalized: [Float] = []
+        normalized.reserveCapacity(rows.count)
+        for start in stride(from: 0, to: rows.count, by: params.size) {
+            var row = Array(rows[start..<start + params.size])
+            guard VectorKernels.normalize(&row) else {
+                throw StrataError.invalid(
+                    "\(what): row \(start / params.size) of multi\(label) is all zeros and cannot be normalised for Cosine distance")
+            }
+            normalized.append(contentsOf: row)
+        }
+        return normalized
+    }
+
+    /// Rows one multivector may have (a ColBERT passage has a few hundred).
+    static let maxMultiVectorRows = 8192
 
     private func validate(_ payload: Payload) throws {
         guard JSONValue.object(payload).isFinite else {

@@ -17,15 +17,40 @@ public struct VectorParams: Sendable, Equatable, Codable {
     public var quantizationConfig: QuantizationConfig?
     /// Accepted for compatibility: full vectors always live in mmap'd segment files.
     public var onDisk: Bool?
+    /// Set for a multivector (several rows of `size` floats per point, scored
+    /// by late interaction, e.g. ColBERT); nil for a plain dense vector.
+    public var multivectorConfig: MultiVectorConfig?
 
     public init(size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
-                onDisk: Bool? = nil) {
+                onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil) {
         self.size = size
         self.distance = distance
         self.hnswConfig = hnswConfig
         self.quantizationConfig = quantizationConfig
         self.onDisk = onDisk
+        self.multivectorConfig = multivectorConfig
     }
+
+    /// Whether points hold several rows of this vector (a multivector).
+    public var isMultiVector: Bool { multivectorConfig != nil }
+}
+
+/// How two multivectors are compared (Qdrant's `multivector_config.comparator`).
+public enum MultiVectorComparator: String, Sendable, Equatable, Codable {
+    /// Σ over query rows of the best similarity with any document row (see `MaxSim`).
+    case maxSim = "max_sim"
+}
+
+/// Qdrant's `multivector_config`.
+///
+/// A multivector is given and returned as its rows; Strata stores them in the
+/// segment (`multivector[<name>]` sections), indexes the mean of the rows
+/// (normalised for Cosine) with the vector's HNSW graph and quantization, and
+/// rescores the graph's candidates by max_sim over the full rows. Exact search
+/// scores every point by max_sim.
+public struct MultiVectorConfig: Sendable, Equatable, Codable {
+    public var comparator: MultiVectorComparator
+    public init(comparator: MultiVectorComparator = .maxSim) { self.comparator = comparator }
 }
 
 /// How a sparse vector's query is weighted (Qdrant's `modifier`).

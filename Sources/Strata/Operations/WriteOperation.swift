@@ -62,7 +62,12 @@ extension WriteOperation {
         default: return nil
         }
         for (id, vectors) in sets {
-            for (name, vector) in vectors where config.vectors[name]?.size != vector.count {
+            for (name, vector) in vectors {
+                if let params = config.vectors[name], params.isMultiVector {
+                    guard vector.isEmpty || vector.count % params.size != 0 else { continue }
+                    return "writes multivector \"\(name)\" of point \(id) with \(vector.count) numbers, not whole rows of \(params.size)"
+                }
+                guard config.vectors[name]?.size != vector.count else { continue }
                 let expected = config.vectors[name].map { "size \($0.size)" } ?? "no such vector"
                 return "writes vector \"\(name)\" of point \(id) with \(vector.count) dimensions (the config says \(expected))"
             }

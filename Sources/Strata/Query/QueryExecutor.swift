@@ -161,10 +161,13 @@ struct QueryExecutor {
         guard limit > 0, !ids.isEmpty else { return [] }
         switch query {
         case .nearest(let vector, let mmr):
-            let distance = try vectorParams(of: using).distance
-            let prepared = try prepareNearest(vector, using: using)
+            let params = try vectorParams(of: using)
+            let distance = params.distance
+            let prepared = try params.isMultiVector ? collection.prepare(vector, name: using, params: params, what: "query")
+                : prepareNearest(vector, using: using)
             let candidates = try scoreCandidates(ids, using: using, withVector: mmr != nil) { stored in
-                Self.nearestScore(distance, prepared, stored)
+                params.isMultiVector ? MaxSim.score(metric: distance, query: prepared, rows: stored, dim: params.size)
+                    : Self.nearestScore(distance, prepared, stored)
             }
             var ranked = candidates.sorted(by: Self.order(higherIsBetter: distance.higherIsBetter))
             ranked = applyThreshold(ranked, scoreThreshold, higherIsBetter: distance.higherIsBetter)
@@ -205,7 +208,7 @@ struct QueryExecutor {
         switch input {
         case .vector(.sparse(let given)):
             vector = given
-        case .vector(.dense):
+        case .vector(.dense), .vector(.multi):
             throw StrataError.invalid("vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
         case .point(let id):
             let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
@@ -398,8 +401,12 @@ struct QueryExecutor {
 
     /// The vector of one example: a given vector (checked) or a stored point's.
     private func vector(of input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> [Float] {
-        let size = try vectorParams(of: using).size
+        let params = try vectorParams(of: using)
+        if params.isMultiVector { return try multiVector(of: input, using: using, params: params, lookupFrom: lookupFrom) }
+        let size = params.size
         switch input {
+        case .vector(.multi):
+            throw StrataError.invalid("a multivector query needs `using` to name a multivector; \"\(using)\" is a plain dense vector")
         case .vector(.sparse):
             throw StrataError.invalid("a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a dense vector")
         case .vector(.dense(let values)):
@@ -428,10 +435,53 @@ struct QueryExecutor {
         }
     }
 
+    /// The rows (back to back) of a query on multivector `using`: given rows,
+    /// a dense vector as one row, or a stored point's multivector.
+    private func multiVector(of input: VectorInput, using: String, params: VectorParams, lookupFrom: LookupLocation?) throws -> [Float] {
+        let rows: [Float]
+        switch input {
+        case .vector(.sparse):
+            throw StrataError.invalid("a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a multivector")
+        case .vector(.dense(let row)):
+            rows = row
+        case .vector(.multi(let given)):
+            guard !given.isEmpty, given.allSatisfy({ $0.count == params.size }) else {
+                throw StrataError.invalid("wrong query multivector: every row must have \(params.size) dimensions")
+            }
+            rows = given.flatMap { $0 }
+        case .point(let id):
+            let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
+            let name = lookupFrom?.vector ?? using
+            guard source.config.vectors[name]?.isMultiVector == true, source.config.vectors[name]?.size == params.size else {
+                throw StrataError.invalid("vector \"\(name)\" of collection `\(source.name)` is not a multivector of \(params.size) dimensions")
+            }
+            guard let record = try source.retrieve([id], withPayload: false, withVector: true).first else {
+                throw StrataError(.notFound, "No point with id \(id) found")
+            }
+            guard let stored = record.vectors?[name] else {
+                throw StrataError(.notFound, "Vector with name \"\(name)\" for point \(id) not found")
+            }
+            rows = stored
+        }
+        guard !rows.isEmpty, rows.count % params.size == 0 else {
+            throw StrataError.invalid("wrong query vector dimension: expected rows of \(params.size), got \(rows.count) numbers")
+        }
+        guard VectorKernels.allFinite(rows) else { throw StrataError.invalid("query vector contains NaN or infinite values") }
+        return rows
+    }
+
     /// Resolves the examples of a stage's query to vectors. Vectors of custom
     /// objectives are normalised under Cosine (Qdrant preprocesses each one);
     /// nearest and average vectors are normalised by the search itself.
     private func resolve(_ query: QueryKind, using: String, lookupFrom: LookupLocation?, requestLimit: Int) throws -> ResolvedQuery {
+        if collection.config.vectors[using]?.isMultiVector == true {
+            switch query {
+            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion: break
+            default:
+                throw StrataError.invalid(
+                    "multivector \"\(using)\" supports nearest queries (and fusion, order_by, sample); recommend, discover, context and mmr on multivectors are not supported by Strata yet")
+            }
+        }
         func vectors(_ inputs: [VectorInput]) throws -> [[Float]] {
             try inputs.map { try prepareCustom(try vector(of: $0, using: using, lookupFrom: lookupFrom), using: using) }
         }

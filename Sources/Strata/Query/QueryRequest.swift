@@ -1,10 +1,13 @@
 // The universal query API (Qdrant's `points/query`): request types.
 // docs/query.md explains the stages, the scores and the fusion formulas.
 
-/// A query vector: dense, or sparse (scored against a sparse vector of the
-/// collection, named by the stage's `using`). Multi-vectors will be a further case.
+/// A query vector: dense, a multivector's rows (scored by max_sim against a
+/// multivector of the collection), or sparse (scored against a sparse vector
+/// of the collection), the vector named by the stage's `using`. A dense
+/// vector given for a multivector is a query of one row.
 public enum QueryVector: Sendable, Equatable {
     case dense([Float])
+    case multi([[Float]])
     case sparse(SparseVector)
 }
 
@@ -18,6 +21,8 @@ public enum VectorInput: Sendable, Equatable {
     public static func dense(_ values: [Float]) -> VectorInput { .vector(.dense(values)) }
     /// A sparse vector.
     public static func sparse(_ vector: SparseVector) -> VectorInput { .vector(.sparse(vector)) }
+    /// A multivector, as its rows.
+    public static func multi(_ rows: [[Float]]) -> VectorInput { .vector(.multi(rows)) }
 }
 
 /// How `recommend` uses its examples (Qdrant's `RecommendStrategy`).

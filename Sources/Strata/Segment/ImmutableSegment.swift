@@ -44,6 +44,9 @@ final class ImmutableSegment: @unchecked Sendable {
     let sparse: [String: SparseSections]
     /// Per sparse vector name, how many points have it (deleted ones included).
     let sparsePresent: [String: Int]
+    /// The vectors stored as multivectors (rows in `multivector[<name>]`
+    /// sections, their aggregates in `vectors[<name>]`).
+    let multiVectorNames: Set<String>
 
     struct SparseSections {
         let vectors: SparseVectorsView
@@ -90,6 +93,13 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         absentOffsets = absent
+        let stored = Set(reader.multiVectorNames)
+        for spec in reader.vectorSpecs where (config.vectors[spec.name]?.isMultiVector ?? false) != stored.contains(spec.name) {
+            throw StrataError(.corruption, stored.contains(spec.name)
+                ? "segment \(reader.path) holds vector \"\(spec.name)\" as a multivector, but the collection's vector \"\(spec.name)\" is a plain vector"
+                : "segment \(reader.path) has no multivector[\(spec.name)] sections, but the collection's vector \"\(spec.name)\" is a multivector")
+        }
+        multiVectorNames = stored
         var sparse: [String: SparseSections] = [:]
         var sparsePresent: [String: Int] = [:]
         for name in reader.sparseVectorNames {
@@ -202,7 +212,9 @@ final class ImmutableSegment: @unchecked Sendable {
     func vectors(at offset: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
         for spec in reader.vectorSpecs where reader.hasVector(spec.name, at: offset) {
-            result[spec.name] = reader.vector(spec.name, at: offset)
+            result[spec.name] = multiVectorNames.contains(spec.name)
+                ? reader.withMultiVectorRows(spec.name, at: offset) { rows, _ in Array(rows) }
+                : reader.vector(spec.name, at: offset)
         }
         return result
     }
@@ -217,6 +229,16 @@ final class ImmutableSegment: @unchecked Sendable {
                     allowed: PointBitset? = nil, fullScanBytes: Int = 0)
         -> [(offset: Int, score: Float)]
     {
+        if multiVectorNames.contains(name) {
+            return multiVectorHits(query: query, using: name, distance: distance, limit: limit, params: params, defaultEf: defaultEf,
+                                   allowed: allowed, fullScanBytes: fullScanBytes)
+        }
+        return denseHits(query: query, using: name, distance: distance, limit: limit, params: params, defaultEf: defaultEf,
+                         allowed: allowed, fullScanBytes: fullScanBytes)
+    }
+
+    private func denseHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int,
+                           allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
         if let allowed {
             let cardinality = allowed.cardinality
             guard cardinality > 0, limit > 0 else { return [] }
@@ -263,6 +285,51 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         return (hits ?? []).map { (offset: Int($0.node), score: distance.score(fromDistance: $0.distance)) }
+    }
+
+    /// `searchHits` for a multivector (`query`: its rows back to back). With a
+    /// graph (and no reason to scan), the graph is walked with the query's
+    /// aggregate for `max(limit, ef)` candidates, which are rescored by
+    /// max_sim over their full rows; otherwise every candidate is scored by
+    /// max_sim.
+    private func multiVectorHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams,
+                                 defaultEf: Int, allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
+        guard limit > 0, let dimension = reader.vectorSpecs.first(where: { $0.name == name })?.dimension else { return [] }
+        let scanAll = graphs[name] == nil || params.exact
+            || allowed.map { $0.cardinality * dimension * 4 < fullScanBytes } ?? false
+        var candidates: [Int]
+        if scanAll {
+            let absent = Set(absentOffsets[name] ?? [])
+            let live = allowed ?? filterLivePoints()
+            candidates = live.offsets.filter { !absent.contains($0) }
+        } else {
+            let aggregate = query.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dimension, metric: distance) }
+            let ef = max(params.hnswEf ?? defaultEf, limit)
+            candidates = searchHitsOfAggregate(aggregate, using: name, distance: distance, limit: ef, params: params, defaultEf: ef,
+                                               allowed: allowed, fullScanBytes: fullScanBytes).map(\.offset)
+        }
+        var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
+        var scratch: [Float] = []
+        query.withUnsafeBufferPointer { q in
+            for offset in candidates {
+                _ = reader.withMultiVectorRows(name, at: offset) { rows, rowCount in
+                    guard rowCount > 0 else { return }
+                    selector.insert(id: offset, score: MaxSim.score(
+                        metric: distance, query: q.baseAddress!, queryRows: q.count / dimension, rows: rows.baseAddress!,
+                        rowCount: rowCount, dim: dimension, scratch: &scratch))
+                }
+            }
+        }
+        return selector.sorted().map { (offset: $0.id, score: $0.score) }
+    }
+
+    /// The dense search over a multivector's aggregates (graph walk).
+    private func searchHitsOfAggregate(_ aggregate: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams,
+                                       defaultEf: Int, allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
+        var dense = params
+        dense.exact = false
+        return denseHits(query: aggregate, using: name, distance: distance, limit: limit, params: dense, defaultEf: defaultEf,
+                         allowed: allowed, fullScanBytes: 0)
     }
 
     /// Exact top-`limit` over the points in `offsets` (live ones) that have

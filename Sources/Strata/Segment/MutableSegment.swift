@@ -42,6 +42,8 @@ final class MutableSegment: @unchecked Sendable {
     private let sparseIndex: [String: Int]
     /// Stored sparse entries (index + value pairs) of live points.
     private var sparseEntries = 0
+    /// Floats of multivector rows of live points.
+    private var multiVectorFloats = 0
     private var freeSlots: [Int] = []
     /// Bumped by every change, so cached field indexes know they are stale.
     private var generation: UInt64 = 0
@@ -59,8 +61,12 @@ final class MutableSegment: @unchecked Sendable {
         let name: String
         let dim: Int
         let distance: Distance
+        /// `data` holds each point's vector; for a multivector, the rows'
+        /// aggregate (`MaxSim.aggregate`), with the rows themselves in `rows`.
         var data: [Float] = []
         var present: [Bool] = []
+        let isMulti: Bool
+        var rows: [[Float]?] = []
     }
 
     struct SparseColumn {
@@ -71,7 +77,10 @@ final class MutableSegment: @unchecked Sendable {
     init(config: CollectionConfig) {
         self.config = config
         let names = config.vectors.keys.sorted()
-        columns = names.map { VectorColumn(name: $0, dim: config.vectors[$0]!.size, distance: config.vectors[$0]!.distance) }
+        columns = names.map { name in
+            let params = config.vectors[name]!
+            return VectorColumn(name: name, dim: params.size, distance: params.distance, isMulti: params.isMultiVector)
+        }
         columnIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         let sparseNames = config.sparseVectors.keys.sorted()
         sparseColumns = sparseNames.map { SparseColumn(name: $0) }
@@ -136,6 +145,7 @@ final class MutableSegment: @unchecked Sendable {
             for c in columns.indices {
                 columns[c].data.append(contentsOf: repeatElement(0, count: columns[c].dim))
                 columns[c].present.append(false)
+                if columns[c].isMulti { columns[c].rows.append(nil) }
             }
             for c in sparseColumns.indices { sparseColumns[c].vectors.append(nil) }
         }
@@ -150,7 +160,14 @@ final class MutableSegment: @unchecked Sendable {
         payloads[slot] = point.payload
         for c in columns.indices {
             let dim = columns[c].dim
-            if let vector = point.vectors[columns[c].name] {
+            if columns[c].isMulti {
+                multiVectorFloats -= columns[c].rows[slot]?.count ?? 0
+                columns[c].rows[slot] = point.vectors[columns[c].name]
+                multiVectorFloats += columns[c].rows[slot]?.count ?? 0
+            }
+            if let given = point.vectors[columns[c].name] {
+                let vector = columns[c].isMulti
+                    ? given.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dim, metric: columns[c].distance) } : given
                 vector.withUnsafeBufferPointer { source in
                     columns[c].data.withUnsafeMutableBufferPointer { target in
                         // SAFETY: validation guaranteed vector.count == dim, and the
@@ -170,7 +187,13 @@ final class MutableSegment: @unchecked Sendable {
         slotOf[id] = nil
         ids[slot] = nil
         payloads[slot] = nil
-        for c in columns.indices { columns[c].present[slot] = false }
+        for c in columns.indices {
+            columns[c].present[slot] = false
+            if columns[c].isMulti {
+                multiVectorFloats -= columns[c].rows[slot]?.count ?? 0
+                columns[c].rows[slot] = nil
+            }
+        }
         for c in sparseColumns.indices {
             sparseEntries -= sparseColumns[c].vectors[slot]?.count ?? 0
             sparseColumns[c].vectors[slot] = nil
@@ -208,7 +231,7 @@ final class MutableSegment: @unchecked Sendable {
 
     /// Bytes of vector data held (what the seal threshold is measured in).
     var vectorBytes: Int {
-        lock.withReadLock { slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } + sparseEntries * 8 }
+        lock.withReadLock { slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } + sparseEntries * 8 + multiVectorFloats * 4 }
     }
 
     /// Every point, sorted by id, as an immutable segment's writer takes them.
@@ -216,8 +239,8 @@ final class MutableSegment: @unchecked Sendable {
         lock.withReadLock {
             slotOf.keys.sorted().map { id in
                 let slot = slotOf[id]!
-                return SegmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot],
-                                         sparseVectors: sparseVectors(slot: slot))
+                return config.segmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot],
+                                                sparseVectors: sparseVectors(slot: slot))
             }
         }
     }
@@ -242,7 +265,7 @@ final class MutableSegment: @unchecked Sendable {
     private func vectors(slot: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
         for column in columns where column.present[slot] {
-            result[column.name] = Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
+            result[column.name] = column.isMulti ? column.rows[slot]! : Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
         }
         return result
     }
@@ -256,6 +279,7 @@ final class MutableSegment: @unchecked Sendable {
         lock.withReadLock {
             guard let index = columnIndex[name], limit > 0 else { return [] }
             let column = columns[index]
+            if column.isMulti { return multiVectorHits(column, query: query, limit: limit, excluded: excluded, allowed: allowed) }
             let dim = column.dim
             let slotCount = ids.count
             var selector = TopKSelector(k: limit, higherIsBetter: column.distance.higherIsBetter)
@@ -290,6 +314,30 @@ final class MutableSegment: @unchecked Sendable {
             }
             return selector.sorted().map { SegmentHit(id: ids[$0.id]!, version: versions[$0.id], score: $0.score) }
         }
+    }
+}
+
+extension MutableSegment {
+    /// Exact top-`limit` by max_sim over the rows of multivector `column`
+    /// (`query`: rows back to back). Caller holds the lock.
+    private func multiVectorHits(_ column: VectorColumn, query: [Float], limit: Int, excluded: [PointID: UInt64],
+                                 allowed: PointBitset?) -> [SegmentHit] {
+        var selector = TopKSelector(k: limit, higherIsBetter: column.distance.higherIsBetter)
+        var scratch: [Float] = []
+        let dim = column.dim
+        query.withUnsafeBufferPointer { q in
+            for (slot, rows) in column.rows.enumerated() {
+                guard let rows, let id = ids[slot] else { continue }
+                if let allowed, slot >= allowed.count || !allowed.contains(slot) { continue }
+                if !excluded.isEmpty, excluded[id] != nil { continue }
+                let score = rows.withUnsafeBufferPointer { r in
+                    MaxSim.score(metric: column.distance, query: q.baseAddress!, queryRows: q.count / dim, rows: r.baseAddress!,
+                                 rowCount: r.count / dim, dim: dim, scratch: &scratch)
+                }
+                selector.insert(id: slot, score: score)
+            }
+        }
+        return selector.sorted().map { SegmentHit(id: ids[$0.id]!, version: versions[$0.id], score: $0.score) }
     }
 }
 

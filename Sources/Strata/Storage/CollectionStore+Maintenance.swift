@@ -145,8 +145,8 @@ extension CollectionStore {
                 key: key, schema: payloadSchema[key]!, pointCount: points.count) { points[$0].payload }.encoded())
         }
         _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
-                                    fieldIndexes: fieldIndexes, sparseVectors: config.sparseVectors.keys.sorted(), to: path,
-                                    fileSystem: fileSystem)
+                                    fieldIndexes: fieldIndexes, sparseVectors: config.sparseVectors.keys.sorted(),
+                                    multiVectors: config.multiVectorNames, to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
         return try SegmentReader.open(path: path, fileSystem: fileSystem)
     }
@@ -171,7 +171,9 @@ extension CollectionStore {
                 let excess = state.immutables.count - optimizers.targetSegmentCount + 1
                 var bytes = 0
                 // Sparse vectors count as an estimated 800 bytes per point each.
-                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 } + config.sparseVectors.count * 800
+                // Multivectors count as an estimated 32 rows each.
+                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 * ($1.isMultiVector ? 33 : 1) }
+                    + config.sparseVectors.count * 800
                 // The smallest segments first, as many as bring the count to the
                 // target, as long as the result stays within max_segment_size.
                 for segment in bySize where inputs.count < max(excess, 2) {
@@ -209,9 +211,9 @@ extension CollectionStore {
                 } catch {
                     throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)", cause: error as? SegmentError)
                 }
-                points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset),
-                                                vectors: segment.vectors(at: offset), payload: payload,
-                                                sparseVectors: segment.sparseVectors(at: offset)))
+                points.append(config.segmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset),
+                                                       vectors: segment.vectors(at: offset), payload: payload,
+                                                       sparseVectors: segment.sparseVectors(at: offset)))
             }
         }
         points.sort { $0.id < $1.id }

@@ -125,19 +125,30 @@ struct VectorParamsInput: Decodable, Sendable {
     var quantization_config: QuantizationInput?
     var on_disk: Bool?
     var datatype: String?
-    var multivector_config: JSONValue?
+    var multivector_config: MultiVectorConfigInput?
 
     func engineParams(collectionHNSW: HnswConfig) throws(APIError) -> VectorParams {
         guard let distance = Distance(rawValue: distance) else {
             throw APIError.jsonDeserialize("unknown distance \"\(distance)\"; expected one of Cosine, Euclid, Dot, Manhattan")
         }
         if let datatype, datatype != "float32" { throw APIError.notSupportedYet("vector datatype \"\(datatype)\"") }
-        try requireAbsent(multivector_config, "multivector_config")
         return VectorParams(
             size: size, distance: distance,
             hnswConfig: try hnsw_config?.applied(to: collectionHNSW),
             quantizationConfig: try quantization_config?.engineConfig(),
-            onDisk: on_disk)
+            onDisk: on_disk, multivectorConfig: try multivector_config?.engine())
+    }
+}
+
+/// Qdrant's `MultiVectorConfig`: `{"comparator": "max_sim"}`.
+struct MultiVectorConfigInput: Decodable, Sendable {
+    var comparator: String
+
+    func engine() throws(APIError) -> MultiVectorConfig {
+        guard let comparator = MultiVectorComparator(rawValue: comparator) else {
+            throw APIError.jsonDeserialize("unknown multivector comparator \"\(comparator)\"; expected max_sim")
+        }
+        return MultiVectorConfig(comparator: comparator)
     }
 }
 

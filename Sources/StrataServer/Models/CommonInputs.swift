@@ -26,8 +26,13 @@ struct DenseVector: Decodable, Sendable, Equatable {
             }
             let number: Double
             do { number = try container.decode(Double.self) } catch DecodingError.typeMismatch(_, _) {
-                throw invalidValue(decoder,
-                    "vector element \(index) is not a number (multi-vectors and sparse vectors are not supported by Strata yet)")
+                if index == 0, (try? container.nestedUnkeyedContainer()) != nil {
+                    // An array of arrays: a multivector, which callers that take
+                    // one try next (a shape mismatch at this level).
+                    throw DecodingError.typeMismatch([Float].self, DecodingError.Context(
+                        codingPath: decoder.codingPath, debugDescription: "expected a dense vector, found an array of arrays (a multivector)"))
+                }
+                throw invalidValue(decoder, "vector element \(index) is not a number")
             }
             let value = Float(number)
             guard value.isFinite else {
@@ -122,9 +127,27 @@ struct DocumentInput: Decodable, Sendable, Equatable {
     }
 }
 
-/// One named vector of a point: dense, sparse, or a document to encode.
+/// A multivector: a JSON array of rows, each a dense vector (at least one row).
+struct MultiDenseVector: Decodable, Sendable, Equatable {
+    var rows: [[Float]]
+
+    init(from decoder: any Decoder) throws {
+        rows = try [DenseVector](from: decoder).map(\.values)
+        guard !rows.isEmpty else { throw invalidValue(decoder, "a multivector needs at least one row") }
+        guard rows.allSatisfy({ $0.count == rows[0].count }) else {
+            throw invalidValue(decoder, "the rows of a multivector must all have the same length")
+        }
+    }
+
+    /// The rows back to back, as the engine takes a multivector.
+    var flattened: [Float] { rows.flatMap { $0 } }
+}
+
+/// One named vector of a point: dense, a multivector's rows, sparse, or a
+/// document to encode.
 enum PointVectorValue: Decodable, Sendable, Equatable {
     case dense([Float])
+    case multi([[Float]])
     case sparse(SparseVector)
     case document(DocumentInput)
 
@@ -143,7 +166,11 @@ enum PointVectorValue: Decodable, Sendable, Equatable {
                 self = .sparse(try SparseVectorInput(from: decoder).vector)
             }
         } else {
-            self = .dense(try DenseVector(from: decoder).values)
+            do {
+                self = .dense(try DenseVector(from: decoder).values)
+            } catch where isShapeMismatch(error, at: decoder) {
+                self = .multi(try MultiDenseVector(from: decoder).rows)
+            }
         }
     }
 }
@@ -152,20 +179,34 @@ enum PointVectorValue: Decodable, Sendable, Equatable {
 /// sparse, or `Document` objects turned into sparse vectors).
 enum VectorStructInput: Decodable, Sendable, Equatable {
     case single([Float])
+    case singleMulti([[Float]])
     case named([String: PointVectorValue])
 
     init(from decoder: any Decoder) throws {
         do {
             self = .single(try DenseVector(from: decoder).values)
         } catch where isShapeMismatch(error, at: decoder) {
-            self = .named(try [String: PointVectorValue](from: decoder))
+            do {
+                self = .singleMulti(try MultiDenseVector(from: decoder).rows)
+            } catch where isShapeMismatch(error, at: decoder) {
+                self = .named(try [String: PointVectorValue](from: decoder))
+            }
         }
     }
 
+    /// Dense vectors and multivectors (rows back to back) by name.
     var byName: [String: [Float]] {
         switch self {
         case .single(let vector): [CollectionConfig.defaultVectorName: vector]
-        case .named(let vectors): vectors.compactMapValues { if case .dense(let values) = $0 { values } else { nil } }
+        case .singleMulti(let rows): [CollectionConfig.defaultVectorName: rows.flatMap { $0 }]
+        case .named(let vectors):
+            vectors.compactMapValues {
+                switch $0 {
+                case .dense(let values): values
+                case .multi(let rows): rows.flatMap { $0 }
+                case .sparse, .document: nil
+                }
+            }
         }
     }
 
@@ -175,7 +216,7 @@ enum VectorStructInput: Decodable, Sendable, Equatable {
         var result: [String: SparseVector] = [:]
         for (name, value) in vectors {
             switch value {
-            case .dense: continue
+            case .dense, .multi: continue
             case .sparse(let vector): result[name] = vector
             case .document(let document): result[name] = try document.encoder().document(document.text)
             }

@@ -20,11 +20,14 @@ struct ErrorEnvelope: Encodable {
 /// single unnamed vector, else an object by name.
 enum VectorOutput: Encodable, Sendable {
     case single([Float])
+    case singleMulti([[Float]])
     case named([String: Value])
 
-    /// One named vector: a dense array or `{"indices", "values"}`.
+    /// One named vector: a dense array, a multivector's rows (array of
+    /// arrays) or `{"indices", "values"}`.
     enum Value: Encodable, Sendable {
         case dense([Float])
+        case multi([[Float]])
         case sparse(SparseVector)
 
         private enum Keys: String, CodingKey { case indices, values }
@@ -32,6 +35,7 @@ enum VectorOutput: Encodable, Sendable {
         func encode(to encoder: any Encoder) throws {
             switch self {
             case .dense(let vector): try vector.encode(to: encoder)
+            case .multi(let rows): try rows.encode(to: encoder)
             case .sparse(let vector):
                 var container = encoder.container(keyedBy: Keys.self)
                 try container.encode(vector.indices, forKey: .indices)
@@ -40,16 +44,25 @@ enum VectorOutput: Encodable, Sendable {
         }
     }
 
-    init?(_ vectors: [String: [Float]]?, sparse: [String: SparseVector]? = nil, selector: VectorSelector) {
+    /// `rowSizes`: the row size of each multivector of the collection (the
+    /// engine hands a multivector over as its rows back to back).
+    init?(_ vectors: [String: [Float]]?, sparse: [String: SparseVector]? = nil, selector: VectorSelector, rowSizes: [String: Int]) {
         guard vectors != nil || sparse != nil, selector.wantsVectors else { return nil }
-        var all = (vectors ?? [:]).mapValues { Value.dense($0) }
+        var all: [String: Value] = [:]
+        for (name, vector) in vectors ?? [:] {
+            if let size = rowSizes[name] {
+                all[name] = .multi(stride(from: 0, to: vector.count, by: size).map { Array(vector[$0..<min($0 + size, vector.count)]) })
+            } else {
+                all[name] = .dense(vector)
+            }
+        }
         for (name, vector) in sparse ?? [:] { all[name] = .sparse(vector) }
         switch selector {
         case .names(let names):
             self = .named(all.filter { names.contains($0.key) })
         default:
-            if all.count == 1, (sparse ?? [:]).isEmpty, let single = vectors?[CollectionConfig.defaultVectorName] {
-                self = .single(single)
+            if all.count == 1, (sparse ?? [:]).isEmpty, let single = all[CollectionConfig.defaultVectorName] {
+                self = single.unnamed
             } else {
                 self = .named(all)
             }
@@ -59,9 +72,26 @@ enum VectorOutput: Encodable, Sendable {
     func encode(to encoder: any Encoder) throws {
         switch self {
         case .single(let vector): try vector.encode(to: encoder)
+        case .singleMulti(let rows): try rows.encode(to: encoder)
         case .named(let vectors): try vectors.encode(to: encoder)
         }
     }
+}
+
+extension VectorOutput.Value {
+    /// How the collection's only, unnamed vector prints: bare.
+    var unnamed: VectorOutput {
+        switch self {
+        case .dense(let vector): .single(vector)
+        case .multi(let rows): .singleMulti(rows)
+        case .sparse: .named(["": self])
+        }
+    }
+}
+
+extension CollectionConfig {
+    /// Row size of each multivector, for `VectorOutput`.
+    var multiVectorRowSizes: [String: Int] { vectors.filter { $0.value.isMultiVector }.mapValues(\.size) }
 }
 
 /// Qdrant's `Record`.
@@ -70,10 +100,10 @@ struct RecordOutput: Encodable, Sendable {
     var payload: Payload?
     var vector: VectorOutput?
 
-    init(_ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
+    init(_ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector, rowSizes: [String: Int]) {
         id = record.id
         payload = selector.apply(record.payload)
-        vector = VectorOutput(record.vectors, sparse: record.sparseVectors, selector: vectorSelector)
+        vector = VectorOutput(record.vectors, sparse: record.sparseVectors, selector: vectorSelector, rowSizes: rowSizes)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -97,12 +127,12 @@ struct ScoredPointOutput: Encodable, Sendable {
     /// Qdrant's `OrderValue` (int64 or double).
     var order_value: Double?
 
-    init(_ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector) {
+    init(_ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector, rowSizes: [String: Int]) {
         id = hit.id
         version = hit.version
         score = hit.score
         payload = selector.apply(hit.payload)
-        vector = VectorOutput(hit.vectors, sparse: hit.sparseVectors, selector: vectorSelector)
+        vector = VectorOutput(hit.vectors, sparse: hit.sparseVectors, selector: vectorSelector, rowSizes: rowSizes)
         order_value = hit.orderValue
     }
 
@@ -133,11 +163,12 @@ struct PointGroupOutput: Encodable {
     var hits: [ScoredPointOutput]
     var lookup: RecordOutput?
 
-    init(_ group: PointGroup, payload: PayloadSelector, vector: VectorSelector, lookup lookupSelectors: (PayloadSelector, VectorSelector)?) {
+    init(_ group: PointGroup, payload: PayloadSelector, vector: VectorSelector, rowSizes: [String: Int],
+         lookup lookupSelectors: (PayloadSelector, VectorSelector, rowSizes: [String: Int])?) {
         id = group.id
-        hits = group.hits.map { ScoredPointOutput($0, payload: payload, vector: vector) }
-        if let record = group.lookup, let (lookupPayload, lookupVector) = lookupSelectors {
-            lookup = RecordOutput(record, payload: lookupPayload, vector: lookupVector)
+        hits = group.hits.map { ScoredPointOutput($0, payload: payload, vector: vector, rowSizes: rowSizes) }
+        if let record = group.lookup, let (lookupPayload, lookupVector, lookupRowSizes) = lookupSelectors {
+            lookup = RecordOutput(record, payload: lookupPayload, vector: lookupVector, rowSizes: lookupRowSizes)
         }
     }
 
@@ -236,6 +267,9 @@ struct VectorParamsOutput: Encodable {
     var hnsw_config: HnswConfigOutput?
     var quantization_config: QuantizationOutput?
     var on_disk: Bool?
+    var multivector_config: MultiVectorConfigOutput?
+
+    struct MultiVectorConfigOutput: Encodable { var comparator: String }
 
     init(_ params: VectorParams) {
         size = params.size
@@ -243,6 +277,7 @@ struct VectorParamsOutput: Encodable {
         hnsw_config = params.hnswConfig.map(HnswConfigOutput.init)
         quantization_config = params.quantizationConfig.map(QuantizationOutput.config)
         on_disk = params.onDisk
+        multivector_config = params.multivectorConfig.map { MultiVectorConfigOutput(comparator: $0.comparator.rawValue) }
     }
 }
 

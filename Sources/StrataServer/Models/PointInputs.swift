@@ -14,13 +14,18 @@ struct PointInput: Decodable, Sendable {
 struct PointBatchInput: Decodable, Sendable {
     enum Vectors: Decodable, Sendable {
         case single([[Float]])
+        case singleMulti([[[Float]]])
         case named([String: [PointVectorValue]])
 
         init(from decoder: any Decoder) throws {
             do {
                 self = .single(try [DenseVector](from: decoder).map(\.values))
             } catch where isShapeMismatch(error, at: decoder) {
-                self = .named(try [String: [PointVectorValue]](from: decoder))
+                do {
+                    self = .singleMulti(try [MultiDenseVector](from: decoder).map(\.rows))
+                } catch where isShapeMismatch(error, at: decoder) {
+                    self = .named(try [String: [PointVectorValue]](from: decoder))
+                }
             }
         }
     }
@@ -59,6 +64,7 @@ struct UpsertInput: Decodable, Sendable {
             var columns: [String: [PointVectorValue]]
             switch batch.vectors {
             case .single(let rows): columns = [CollectionConfig.defaultVectorName: rows.map { .dense($0) }]
+            case .singleMulti(let multis): columns = [CollectionConfig.defaultVectorName: multis.map { .multi($0) }]
             case .named(let named): columns = named
             }
             for (name, rows) in columns where rows.count != count {

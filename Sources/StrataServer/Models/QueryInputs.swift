@@ -5,7 +5,8 @@
 import Foundation
 import Strata
 
-/// A dense vector or an existing point's id (Qdrant's `VectorInput`, dense only).
+/// A dense vector, a multivector, a sparse vector, a document or an existing
+/// point's id (Qdrant's `VectorInput`).
 struct VectorInputValue: Decodable, Sendable, Equatable {
     var value: VectorInput
 
@@ -22,12 +23,13 @@ struct VectorInputValue: Decodable, Sendable, Equatable {
             do {
                 switch try PointVectorValue(from: decoder) {
                 case .dense(let values): value = .dense(values)
+                case .multi(let rows): value = .multi(rows)
                 case .sparse(let vector): value = .sparse(vector)
                 case .document(let document): value = .sparse(try document.encoder().query(document.text))
                 }
             } catch where isShapeMismatch(error, at: decoder) {
                 throw invalidValue(decoder,
-                    "the query must be a dense vector, a sparse vector, a document or a point id (multi-vectors are not supported by Strata yet)")
+                    "the query must be a dense vector, a multivector (array of rows), a sparse vector, a document or a point id")
             }
         }
     }

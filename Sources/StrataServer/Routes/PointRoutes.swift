@@ -24,7 +24,7 @@ extension StrataHTTPServer {
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             return try await self.answer(context) {
                 try collection.retrieve(input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                    .map { RecordOutput($0, payload: payload, vector: vectors) }
+                    .map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) }
             }
         }
 
@@ -38,7 +38,7 @@ extension StrataHTTPServer {
                 guard let record = try collection.retrieve([id], withPayload: true, withVector: true).first else {
                     throw APIError.notFound("No point with id \(id) found")
                 }
-                return RecordOutput(record, payload: .all, vector: .all)
+                return RecordOutput(record, payload: .all, vector: .all, rowSizes: collection.config.multiVectorRowSizes)
             }
         }
 
@@ -94,13 +94,13 @@ extension StrataHTTPServer {
                     let records = try collection.scroll(
                         orderBy: Strata.Collection.OrderBy(key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom),
                         limit: limit, filter: filter, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                    return ScrollResultOutput(points: records.map { RecordOutput($0, payload: payload, vector: vectors) }, next_page_offset: nil)
+                    return ScrollResultOutput(points: records.map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) }, next_page_offset: nil)
                 }
             }
             return try await self.answer(context) {
                 let page = try collection.scroll(offset: input.offset?.id, limit: limit, filter: filter,
                                                  withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                return ScrollResultOutput(points: page.points.map { RecordOutput($0, payload: payload, vector: vectors) },
+                return ScrollResultOutput(points: page.points.map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) },
                                           next_page_offset: page.nextOffset)
             }
         }

@@ -149,7 +149,8 @@ enum SearchEngine {
     static func run(_ request: QueryRequest, _ selectors: (PayloadSelector, VectorSelector), in collection: Strata.Collection,
                     lookup: @escaping (String) throws -> Strata.Collection) throws -> [ScoredPointOutput] {
         let hits = try engine { try collection.query(request, collections: lookup) }
-        return hits.map { ScoredPointOutput($0, payload: selectors.0, vector: selectors.1) }
+        let rowSizes = collection.config.multiVectorRowSizes
+        return hits.map { ScoredPointOutput($0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes) }
     }
 
     static func groups(_ input: QueryRequestInput, grouping: GroupingInput, in collection: Strata.Collection,
@@ -166,9 +167,11 @@ enum SearchEngine {
             try collection.queryGroups(request, groupBy: groupBy, groupSize: groupSize, limit: groups, withLookup: withLookup?.engine,
                                        collections: lookup)
         }
+        let rowSizes = collection.config.multiVectorRowSizes
+        let lookupRowSizes = try withLookup.map { try lookup($0.collection).config.multiVectorRowSizes } ?? [:]
         return GroupsResultOutput(groups: result.map {
-            PointGroupOutput($0, payload: selectors.0, vector: selectors.1,
-                             lookup: withLookup.map { ($0.with_payload, $0.with_vectors) })
+            PointGroupOutput($0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes,
+                             lookup: withLookup.map { ($0.with_payload, $0.with_vectors, rowSizes: lookupRowSizes) })
         })
     }
 
@@ -185,7 +188,8 @@ enum SearchEngine {
             query: .nearest(.dense(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
             params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: input.limit,
             offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-        return try engine { try collection.query(request) }.map { ScoredPointOutput($0, payload: payload, vector: vectors) }
+        let rowSizes = collection.config.multiVectorRowSizes
+        return try engine { try collection.query(request) }.map { ScoredPointOutput($0, payload: payload, vector: vectors, rowSizes: rowSizes) }
     }
 
     /// Runs an engine read, mapping its errors.
