@@ -176,7 +176,9 @@ public enum CrashTestChild {
                     for id in present {
                         guard case .number(let raw) = id else { continue }
                         let token = nextToken()
-                        updates.append(PointVectors(id: id, vectors: CrashWorkload.vectors(for: token, named: settings.workload == .mixed)))
+                        let named = settings.workload == .mixed
+                        updates.append(PointVectors(id: id, vectors: CrashWorkload.vectors(for: token, named: named),
+                                                    sparseVectors: CrashWorkload.sparseVectors(for: token, named: named)))
                         described.append("\(raw):\(token)")
                     }
                     try await report("V " + described.joined(separator: " ")) { try await collection.updateVectors(updates) }

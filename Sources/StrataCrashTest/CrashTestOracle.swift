@@ -25,9 +25,25 @@ import StrataVectorMath
 /// After the check the model becomes the recovered state.
 struct CrashTestOracle {
     struct PointState: Equatable {
+        /// Takes `aux`, `mv` and `sp` from `token` where it has them; where it
+        /// has none, clears them (an upsert) or keeps them (`keepingAbsent`, an
+        /// update of vectors).
+        mutating func takeNamedVectors(of token: UInt64, named: Bool, keepingAbsent: Bool = false) {
+            guard named else { return }
+            func take(_ has: Bool, _ field: inout UInt64?) {
+                if has { field = token } else if !keepingAbsent { field = nil }
+            }
+            take(CrashWorkload.auxVector(for: token) != nil, &auxToken)
+            take(CrashWorkload.multiVector(for: token) != nil, &multiToken)
+            take(CrashWorkload.sparseVector(for: token) != nil, &sparseToken)
+        }
+
         var vectorToken: UInt64
-        /// The token whose `aux` vector the point holds (named-vector workloads), or nil.
+        /// The tokens whose `aux` vector, `mv` multivector and `sp` sparse
+        /// vector the point holds (the `mixed` workload), or nil.
         var auxToken: UInt64? = nil
+        var multiToken: UInt64? = nil
+        var sparseToken: UInt64? = nil
         var payload: Payload
         var version: UInt64
     }
@@ -120,16 +136,17 @@ struct CrashTestOracle {
             switch self {
             case .upsert(let pairs):
                 for pair in pairs {
-                    let aux = named && CrashWorkload.auxVector(for: pair.token) != nil ? pair.token : nil
-                    state[pair.id] = PointState(vectorToken: pair.token, auxToken: aux, payload: CrashWorkload.payload(for: pair.token), version: version)
+                    var point = PointState(vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
+                    point.takeNamedVectors(of: pair.token, named: named)
+                    state[pair.id] = point
                     touched.insert(pair.id)
                 }
             case .updateVectors(let pairs):
-                // Replaces the unnamed vector, and `aux` when the token has one (keeping it otherwise).
+                // Replaces the unnamed vector, and each named one the token has (keeping the others).
                 for pair in pairs {
                     update([pair.id]) { point in
                         point.vectorToken = pair.token
-                        if named && CrashWorkload.auxVector(for: pair.token) != nil { point.auxToken = pair.token }
+                        point.takeNamedVectors(of: pair.token, named: named, keepingAbsent: true)
                     }
                 }
             case .delete(let ids):
@@ -164,6 +181,7 @@ struct CrashTestOracle {
     /// A point as read back from the store.
     struct ReadPoint {
         var vectors: [String: [Float]]
+        var sparseVectors: [String: SparseVector] = [:]
         var payload: Payload
         var version: UInt64
 
@@ -171,7 +189,10 @@ struct CrashTestOracle {
             let versionOK = floor.map { version > $0 } ?? (version == state.version)
             var want = ["": CrashWorkload.vector(for: state.vectorToken)]
             if let aux = state.auxToken.flatMap(CrashWorkload.auxVector(for:)) { want[CrashWorkload.auxVectorName] = aux }
-            return versionOK && payload == state.payload && vectors == want
+            if let rows = state.multiToken.flatMap(CrashWorkload.multiVector(for:)) { want[CrashWorkload.multiVectorName] = rows }
+            var wantSparse: [String: SparseVector] = [:]
+            if let sparse = state.sparseToken.flatMap(CrashWorkload.sparseVector(for:)) { wantSparse[CrashWorkload.sparseVectorName] = sparse }
+            return versionOK && payload == state.payload && vectors == want && sparseVectors == wantSparse
         }
     }
 
@@ -268,7 +289,8 @@ struct CrashTestOracle {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): scroll returned point \(id) twice")
             }
-            actual[id] = ReadPoint(vectors: record.vectors ?? [:], payload: record.payload ?? [:], version: record.version)
+            actual[id] = ReadPoint(vectors: record.vectors ?? [:], sparseVectors: record.sparseVectors ?? [:], payload: record.payload ?? [:],
+                                   version: record.version)
         }
 
         // Each writer's partition: state A (acknowledged) or B (plus the in-flight operation).
@@ -315,8 +337,9 @@ struct CrashTestOracle {
             }
             func adopt(_ expected: [UInt64: PointState]) {
                 for (id, want) in expected {
-                    recovered[id] = PointState(vectorToken: want.vectorToken, auxToken: want.auxToken, payload: want.payload,
-                                               version: present[id]!.version)
+                    var point = want
+                    point.version = present[id]!.version
+                    recovered[id] = point
                 }
             }
             if matches(stateA, floor: nil, touched: []) {
@@ -413,8 +436,11 @@ struct CrashTestOracle {
             (name, filter, { predicate($0.payload ?? [:]) })
         }
         if named {
-            vectorFilters.append(("has_vector aux", Filter(must: [.hasVector(CrashWorkload.auxVectorName)]),
-                                  { $0.vectors?[CrashWorkload.auxVectorName] != nil }))
+            for name in [CrashWorkload.auxVectorName, CrashWorkload.multiVectorName] {
+                vectorFilters.append(("has_vector \(name)", Filter(must: [.hasVector(name)]), { $0.vectors?[name] != nil }))
+            }
+            vectorFilters.append(("has_vector \(CrashWorkload.sparseVectorName)", Filter(must: [.hasVector(CrashWorkload.sparseVectorName)]),
+                                  { $0.sparseVectors?[CrashWorkload.sparseVectorName] != nil }))
         }
         for (name, filter, predicate) in vectorFilters {
             let want = records.filter(predicate).map(\.id).sorted()
@@ -468,6 +494,52 @@ struct CrashTestOracle {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): search failed: \(error)")
             }
+        }
+        if named { checkNamedSearch(collection, state: state, cycle: cycle, rng: &rng, report: &report) }
+    }
+
+    /// Exact multivector (max_sim) and sparse (IDF-weighted dot) searches
+    /// equal the model's, scores computed here independently.
+    func checkNamedSearch(_ collection: Collection, state: [UInt64: PointState], cycle: Int, rng: inout SplitMix64,
+                          report: inout CycleReport) {
+        let limit = 10
+        func compare(_ what: String, _ got: [Float], _ reference: [Float]) {
+            if got.count != reference.count || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) }) {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): exact \(what) search differs from the model: got \(got), want \(reference)")
+            }
+        }
+        let d = CrashWorkload.multiDimension
+        func maxSim(_ query: [Float], _ rows: [Float]) -> Float {
+            stride(from: 0, to: query.count, by: d).reduce(Float(0)) { total, q in
+                total + stride(from: 0, to: rows.count, by: d).map { r in
+                    (0..<d).reduce(Float(0)) { $0 + query[q + $1] * rows[r + $1] }
+                }.max()!
+            }
+        }
+        do {
+            guard let query = CrashWorkload.multiVector(for: rng.next() | 1) else { return }
+            let hits = try collection.search(query, using: CrashWorkload.multiVectorName, limit: limit, params: SearchParams(exact: true))
+            let reference = state.values.compactMap { $0.multiToken.flatMap(CrashWorkload.multiVector(for:)) }.map { maxSim(query, $0) }
+            compare("multivector", hits.map(\.score), Array(reference.sorted(by: >).prefix(limit)))
+        } catch {
+            report.corrupt += 1
+            report.problems.append("cycle \(cycle): multivector search failed: \(error)")
+        }
+        do {
+            guard let query = CrashWorkload.sparseVector(for: rng.next() | 1) else { return }
+            let holders = state.values.compactMap { $0.sparseToken.flatMap(CrashWorkload.sparseVector(for:)) }
+            var weighted = query
+            for (k, term) in query.indices.enumerated() {
+                let df = holders.filter { $0.indices.contains(term) }.count
+                weighted.values[k] *= Collection.inverseDocumentFrequency(points: holders.count, documentFrequency: df)
+            }
+            let reference = holders.map { SparseVector.dot(weighted, $0).score }.filter { $0 != 0 }.sorted(by: >).prefix(limit)
+            let hits = try collection.searchSparse(query, using: CrashWorkload.sparseVectorName, limit: limit)
+            compare("sparse", hits.map(\.score), Array(reference))
+        } catch {
+            report.corrupt += 1
+            report.problems.append("cycle \(cycle): sparse search failed: \(error)")
         }
     }
 

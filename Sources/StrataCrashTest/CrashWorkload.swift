@@ -46,12 +46,16 @@ public enum CrashWorkload {
             // merged and vacuumed, without the optimizer workload's flood of
             // tiny ones (whose per-flush tombstone rewrites would let the WAL
             // tail, and with it every recovery, grow from cycle to cycle).
-            // Two named vectors; points may lack `aux` (see `auxVector(for:)`).
+            // Two named dense vectors, a multivector and a sparse vector;
+            // points may lack all but the unnamed one (see `auxVector(for:)`,
+            // `multiVector(for:)`, `sparseVector(for:)`).
             return CollectionConfig(
                 vectors: ["": VectorParams(size: dimension, distance: .euclid),
-                          auxVectorName: VectorParams(size: auxDimension, distance: .dot)],
+                          auxVectorName: VectorParams(size: auxDimension, distance: .dot),
+                          multiVectorName: VectorParams(size: multiDimension, distance: .dot, multivectorConfig: MultiVectorConfig())],
                 optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
-                                             indexingThresholdKB: 24, flushIntervalSec: 1))
+                                             indexingThresholdKB: 24, flushIntervalSec: 1),
+                sparseVectors: [sparseVectorName: SparseVectorParams(modifier: .idf)])
         }
     }
 
@@ -128,15 +132,51 @@ public enum CrashWorkload {
         return (0..<auxDimension).map { _ in Float(Int(rng.next() % 256) - 128) / 128 }
     }
 
-    /// The named vectors written with `token`: the unnamed one, and with
-    /// `named` (the `mixed` workload) `aux` when `auxVector(for:)` has one.
+    /// The multivector (max_sim, Dot) of the `mixed` workload's collection.
+    public static let multiVectorName = "mv"
+    public static let multiDimension = 4
+
+    /// The `mv` rows written with `token` (1…3 rows back to back), or nil
+    /// (a fifth of the tokens).
+    public static func multiVector(for token: UInt64) -> [Float]? {
+        guard token % 5 != 0 else { return nil }
+        var rng = SplitMix64(seed: token ^ 0x3D_C0DE)
+        let rows = Int(rng.next() % 3) + 1
+        return (0..<rows * multiDimension).map { _ in Float(Int(rng.next() % 256) - 128) / 128 }
+    }
+
+    /// The sparse vector (IDF-weighted) of the `mixed` workload's collection.
+    public static let sparseVectorName = "sp"
+
+    /// The `sp` vector written with `token` (1…8 terms of 64, canonical), or
+    /// nil (a quarter of the tokens).
+    public static func sparseVector(for token: UInt64) -> SparseVector? {
+        guard token % 4 != 0 else { return nil }
+        var rng = SplitMix64(seed: token ^ 0x5BA5_5E)
+        var terms = Set<UInt32>()
+        for _ in 0..<(Int(rng.next() % 8) + 1) { terms.insert(UInt32(rng.next() % 64)) }
+        let indices = terms.sorted()
+        return SparseVector(indices: indices, values: indices.map { _ in Float(Int(rng.next() % 16) + 1) / 8 })
+    }
+
+    /// The dense vectors and multivectors written with `token`: the unnamed
+    /// one, and with `named` (the `mixed` workload) `aux` and `mv` when the
+    /// token has them.
     public static func vectors(for token: UInt64, named: Bool) -> [String: [Float]] {
         var vectors = ["": vector(for: token)]
         if named, let aux = auxVector(for: token) { vectors[auxVectorName] = aux }
+        if named, let rows = multiVector(for: token) { vectors[multiVectorName] = rows }
         return vectors
     }
 
+    /// The sparse vectors written with `token` (only with `named`).
+    public static func sparseVectors(for token: UInt64, named: Bool) -> [String: SparseVector] {
+        guard named, let vector = sparseVector(for: token) else { return [:] }
+        return [sparseVectorName: vector]
+    }
+
     public static func point(id: UInt64, token: UInt64, named: Bool = false) -> PointStruct {
-        PointStruct(id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token))
+        PointStruct(id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token),
+                    sparseVectors: sparseVectors(for: token, named: named))
     }
 }

@@ -173,6 +173,33 @@ func temporaryPath(_ label: String) -> String {
         #expect(oracle.model[0]?.auxToken == 1 && oracle.model[1]?.auxToken == nil)
     }
 
+    /// The multivector `mv` and the sparse vector `sp` are checked too: every
+    /// point right but for one of them is corruption.
+    @Test func oracleChecksMultiAndSparseVectors() async throws {
+        let damages: [(String, (inout PointStruct) -> Void)] = [
+            ("mv of another token", { $0.vectors[CrashWorkload.multiVectorName] = CrashWorkload.multiVector(for: 7) }),
+            ("mv missing", { $0.vectors[CrashWorkload.multiVectorName] = nil }),
+            ("sp of another token", { $0.sparseVectors[CrashWorkload.sparseVectorName] = CrashWorkload.sparseVector(for: 7) }),
+            ("sp missing", { $0.sparseVectors[CrashWorkload.sparseVectorName] = nil }),
+        ]
+        for (label, damage) in damages {
+            let directory = temporaryPath("multi-sparse")
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            do {
+                let db = try Database.open(at: directory)
+                let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+                var point = CrashWorkload.point(id: 0, token: 1, named: true)  // token 1 has mv and sp
+                #expect(point.vectors[CrashWorkload.multiVectorName] != nil && point.sparseVectors[CrashWorkload.sparseVectorName] != nil)
+                damage(&point)
+                try await c.upsert([point])
+                db.close()
+            }
+            var oracle = CrashTestOracle(named: true)
+            let report = oracle.verify(childOutput: "I 0 1 U 0:1\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+            #expect(report.corrupt >= 1, "\(label): \(report.problems)")
+        }
+    }
+
     /// A store written by `body` in a new directory (the caller removes it).
     func store(_ body: (Collection) async throws -> Void) async throws -> String {
         let directory = temporaryPath("oracle")

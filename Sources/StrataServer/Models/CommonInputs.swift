@@ -194,19 +194,30 @@ enum VectorStructInput: Decodable, Sendable, Equatable {
         }
     }
 
-    /// Dense vectors and multivectors (rows back to back) by name.
-    var byName: [String: [Float]] {
-        switch self {
-        case .single(let vector): [CollectionConfig.defaultVectorName: vector]
-        case .singleMulti(let rows): [CollectionConfig.defaultVectorName: rows.flatMap { $0 }]
-        case .named(let vectors):
-            vectors.compactMapValues {
-                switch $0 {
-                case .dense(let values): values
-                case .multi(let rows): rows.flatMap { $0 }
-                case .sparse, .document: nil
-                }
+    /// Dense vectors and multivectors (rows back to back, as the engine
+    /// takes them) by name. A multivector must be given as rows and a plain
+    /// vector as one array (`multiVectors`: the collection's multivector names),
+    /// or 400: a write never silently reads one as the other.
+    func byName(multiVectors: Set<String>) throws(APIError) -> [String: [Float]] {
+        func checked(_ name: String, _ value: PointVectorValue) throws(APIError) -> [Float]? {
+            let label = name.isEmpty ? "the unnamed vector" : "vector \"\(name)\""
+            switch value {
+            case .dense(let values):
+                if multiVectors.contains(name) { throw APIError.wrongInput("\(label) is a multivector: give it as an array of rows") }
+                return values
+            case .multi(let rows):
+                if !multiVectors.contains(name) { throw APIError.wrongInput("\(label) is not a multivector: give it as one array of numbers") }
+                return rows.flatMap { $0 }
+            case .sparse, .document: return nil
             }
+        }
+        switch self {
+        case .single(let vector): return [CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .dense(vector))!]
+        case .singleMulti(let rows): return [CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .multi(rows))!]
+        case .named(let vectors):
+            var result: [String: [Float]] = [:]
+            for (name, value) in vectors { result[name] = try checked(name, value) }
+            return result
         }
     }
 

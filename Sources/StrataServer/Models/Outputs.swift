@@ -90,6 +90,9 @@ extension VectorOutput.Value {
 }
 
 extension CollectionConfig {
+    /// The names of the multivectors, for checking writes' shapes.
+    var multiVectorNameSet: Set<String> { Set(vectors.keys.filter { vectors[$0]!.isMultiVector }) }
+
     /// Row size of each multivector, for `VectorOutput`.
     var multiVectorRowSizes: [String: Int] { vectors.filter { $0.value.isMultiVector }.mapValues(\.size) }
 }

@@ -18,14 +18,22 @@ struct PointBatchInput: Decodable, Sendable {
         case named([String: [PointVectorValue]])
 
         init(from decoder: any Decoder) throws {
+            let values: [PointVectorValue]
             do {
-                self = .single(try [DenseVector](from: decoder).map(\.values))
+                values = try [PointVectorValue](from: decoder)
             } catch where isShapeMismatch(error, at: decoder) {
-                do {
-                    self = .singleMulti(try [MultiDenseVector](from: decoder).map(\.rows))
-                } catch where isShapeMismatch(error, at: decoder) {
-                    self = .named(try [String: [PointVectorValue]](from: decoder))
-                }
+                self = .named(try [String: [PointVectorValue]](from: decoder))
+                return
+            }
+            // The unnamed vector's column: all dense vectors, or all multivectors.
+            let dense = values.compactMap { if case .dense(let vector) = $0 { vector } else { nil } }
+            let multi = values.compactMap { if case .multi(let rows) = $0 { rows } else { nil } }
+            if dense.count == values.count {
+                self = .single(dense)
+            } else if multi.count == values.count {
+                self = .singleMulti(multi)
+            } else {
+                throw invalidValue(decoder, "the unnamed vectors of a batch must all be dense vectors or all multivectors")
             }
         }
     }
@@ -44,7 +52,7 @@ struct UpsertInput: Decodable, Sendable {
     var shard_key: JSONValue?
 
     /// The engine's points, or 400/422 saying what is wrong.
-    func engineBatch() throws(APIError) -> [PointStruct] {
+    func engineBatch(multiVectors: Set<String>) throws(APIError) -> [PointStruct] {
         if update_filter.engine != nil { throw APIError.notSupportedYet("conditional upserts (`update_filter`)") }
         try requireAbsent(shard_key, "shard_key")
         if let update_mode, update_mode != "upsert" { throw APIError.notSupportedYet("update_mode `\(update_mode)`") }
@@ -52,7 +60,7 @@ struct UpsertInput: Decodable, Sendable {
         case (let points?, nil):
             var result: [PointStruct] = []
             for point in points {
-                result.append(PointStruct(id: point.id.id, vectors: point.vector.byName, payload: point.payload,
+                result.append(PointStruct(id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors), payload: point.payload,
                                           sparseVectors: try point.vector.sparseByName()))
             }
             return result
@@ -74,7 +82,7 @@ struct UpsertInput: Decodable, Sendable {
             var result: [PointStruct] = []
             for row in 0..<count {
                 let vectors = VectorStructInput.named(columns.mapValues { $0[row] })
-                result.append(PointStruct(id: batch.ids[row].id, vectors: vectors.byName, payload: batch.payloads?[row] ?? nil,
+                result.append(PointStruct(id: batch.ids[row].id, vectors: try vectors.byName(multiVectors: multiVectors), payload: batch.payloads?[row] ?? nil,
                                           sparseVectors: try vectors.sparseByName()))
             }
             return result
@@ -217,12 +225,13 @@ struct UpdateVectorsInput: Decodable, Sendable {
     var update_filter: FilterInput?
     var shard_key: JSONValue?
 
-    func engine() throws(APIError) -> [PointVectors] {
+    func engine(multiVectors: Set<String>) throws(APIError) -> [PointVectors] {
         try requireAbsent(shard_key, "shard_key")
         if update_filter.engine != nil { throw APIError.notSupportedYet("conditional updates (`update_filter`)") }
         var result: [PointVectors] = []
         for point in points {
-            result.append(PointVectors(id: point.id.id, vectors: point.vector.byName, sparseVectors: try point.vector.sparseByName()))
+            result.append(PointVectors(id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors),
+                                       sparseVectors: try point.vector.sparseByName()))
         }
         return result
     }

@@ -119,12 +119,12 @@ extension RequestDecoding {
             try? use(value)
         }
         let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
-        attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch()).check(against: config) }
+        attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch(multiVectors: config.multiVectorNameSet)).check(against: config) }
         attempt(PointsSelectorInput.self) { _ = try $0.selection() }
         attempt(SetPayloadInput.self) { _ = try $0.selection() }
         attempt(DeletePayloadInput.self) { _ = try $0.selection() }
         attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
-        attempt(UpdateVectorsInput.self) { try PreparedUpdate.updateVectors($0.engine()).check(against: config) }
+        attempt(UpdateVectorsInput.self) { try PreparedUpdate.updateVectors($0.engine(multiVectors: config.multiVectorNameSet)).check(against: config) }
         attempt(DeleteVectorsInput.self) { _ = try $0.selection() }
         attempt(FacetInput.self) { _ = $0.filter.engine }
         attempt(RetrieveInput.self) { input in
@@ -134,7 +134,7 @@ extension RequestDecoding {
         attempt(ScrollInput.self)
         attempt(CountInput.self) { _ = $0.filter.engine }
         attempt(BatchUpdateInput.self) { input in
-            for operation in input.operations { try PreparedUpdate(operation).check(against: config) }
+            for operation in input.operations { try PreparedUpdate(operation, multiVectors: config.multiVectorNameSet).check(against: config) }
         }
         attempt(QueryRequestInput.self) { _ = try $0.engine() }
         attempt(QueryBatchInput.self)

@@ -11,7 +11,7 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request)
-            let points = try input.engineBatch()
+            let points = try input.engineBatch(multiVectors: collection.config.multiVectorNameSet)
             let result = try await self.write { try await collection.upsert(points) }
             return try Reply.ok(result, context: context)
         }
@@ -51,7 +51,7 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points/vectors") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateVectorsInput.self, from: request)
-            let update = PreparedUpdate.updateVectors(try input.engine())
+            let update = PreparedUpdate.updateVectors(try input.engine(multiVectors: collection.config.multiVectorNameSet))
             try update.check(against: collection.config)
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
@@ -69,7 +69,7 @@ extension StrataHTTPServer {
             let input = try await self.decode(BatchUpdateInput.self, from: request)
             // Check every operation before applying the first; they then apply in
             // order, each durable before the next (not atomic as a whole, as in Qdrant).
-            let operations = try input.operations.map { operation throws(APIError) in try PreparedUpdate(operation) }
+            let operations = try input.operations.map { operation throws(APIError) in try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet) }
             for operation in operations { try operation.check(against: collection.config) }
             var results: [UpdateResultOutput] = []
             for operation in operations {
@@ -127,15 +127,16 @@ enum PreparedUpdate: Sendable {
     case updateVectors([PointVectors])
     case deleteVectors([String], PointSelection)
 
-    init(_ input: UpdateOperationInput) throws(APIError) {
+    /// `multiVectors`: the collection's multivector names.
+    init(_ input: UpdateOperationInput, multiVectors: Set<String>) throws(APIError) {
         switch input {
-        case .upsert(let upsert): self = .upsert(try upsert.engineBatch())
+        case .upsert(let upsert): self = .upsert(try upsert.engineBatch(multiVectors: multiVectors))
         case .delete(let selector): self = .delete(try selector.selection())
         case .setPayload(let set): self = .setPayload(set.payload, try set.selection(), key: set.key)
         case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.selection())
         case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.selection())
         case .clearPayload(let selector): self = .clearPayload(try selector.selection())
-        case .updateVectors(let update): self = .updateVectors(try update.engine())
+        case .updateVectors(let update): self = .updateVectors(try update.engine(multiVectors: multiVectors))
         case .deleteVectors(let delete): self = .deleteVectors(delete.vector, try delete.selection())
         }
     }
