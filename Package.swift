@@ -67,7 +67,7 @@ let package = Package(
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",
-            dependencies: ["StrataIO", "StrataBinary", "StrataCompression", "StrataModel", "StrataVectorMath"],
+            dependencies: ["CStrataKernels", "StrataIO", "StrataBinary", "StrataCompression", "StrataModel", "StrataVectorMath"],
             swiftSettings: swiftSettings
         ),
         .target(

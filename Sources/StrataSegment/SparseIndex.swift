@@ -1,3 +1,4 @@
+import CStrataKernels
 import Foundation
 import StrataBinary
 import StrataModel
@@ -389,8 +390,9 @@ public struct SparseIndexView: @unchecked Sendable {
 extension SparseIndexView {
     /// Offsets per scoring window: the accumulator (64 KiB) stays in L2.
     public static let windowSize = 16384
-    /// Essential lists mark their points when they hold under 1/markingRatio of the window's postings.
-    static let markingRatio = 4
+    /// Marking pays when the postings it lets the non-essential lists skip
+    /// (estimated) exceed this many times the essential postings it walks.
+    static let markingCost = 1.0
     /// Benchmarks only: STRATA_SPARSE_NO_PRUNING=1 scores every posting.
     static let pruningDisabled = ProcessInfo.processInfo.environment["STRATA_SPARSE_NO_PRUNING"] == "1"
 
@@ -444,7 +446,6 @@ extension SparseIndexView {
                 var marking = false
                 if let threshold {
                     // Block-max bound and (block-granular) posting count of each term in this window.
-                    var total = 0
                     for c in cursors.indices {
                         var bound: Float = 0
                         var count = 0
@@ -460,7 +461,6 @@ extension SparseIndexView {
                         bounds[c] = bound
                         postings[c] = count
                         essential[c] = true
-                        total += count
                     }
                     // Non-essential: the smallest bounds whose sum (in the
                     // scoring order: ascending term) stays ≤ θ.
@@ -486,8 +486,8 @@ extension SparseIndexView {
                     }
                     var essentialPostings = 0
                     for c in cursors.indices where essential[c] { essentialPostings += postings[c] }
-                    // Marking pays when the essential lists hold few of the window's postings.
-                    if chosen > 0 && essentialPostings * Self.markingRatio < total {
+                    if chosen > 0 && Self.markingPays(essentialPostings: essentialPostings, window: window,
+                                                      nonEssential: cursors.indices.lazy.filter { !essential[$0] }.map { postings[$0] }) {
                         marking = true
                         for c in cursors.indices where essential[c] {
                             var copy = cursors[c]
@@ -526,6 +526,12 @@ extension SparseIndexView {
                 var full = selector.isFull
                 var i = 0
                 while i < span {
+                    // Full: jump to the next score that beats the worst kept one
+                    // (vector compares in C; most of the window fails).
+                    if full {
+                        i += strata_first_candidate_f32(acc + i, span - i, worst)
+                        if i >= span { break }
+                    }
                     let score = acc[i]
                     // Full: only scores above the worst matter (most fail this one test).
                     if score != 0 && (!full || score > worst) {
@@ -548,6 +554,27 @@ extension SparseIndexView {
         }
         }
         return selector.sorted().map { (offset: $0.id, score: $0.score) }
+    }
+
+    /// Whether marking the essential lists' points saves more than it costs.
+    /// A non-essential block is skipped only when none of the offsets it spans
+    /// is marked; with the marked points spread over the window at density
+    /// d (at most essential postings / window), a block spanning s offsets is
+    /// skipped with probability about (1 − d)^s. Marking walks the essential
+    /// postings once more, so it pays when the expected skipped postings
+    /// exceed `markingCost` times those. (On SPLADE-like data the frequent
+    /// terms' blocks span ~150 offsets and essential lists touch ~20 % of the
+    /// window: nothing would be skipped.)
+    static func markingPays(essentialPostings: Int, window: Int, nonEssential: some Sequence<Int>) -> Bool {
+        let density = min(1, Double(essentialPostings) / Double(window))
+        guard density < 1 else { return false }
+        let logMiss = log1p(-density)
+        var saved = 0.0
+        for count in nonEssential where count > 0 {
+            let span = Double(window) * Double(SparseSectionCodec.blockSize) / Double(count)
+            saved += Double(count) * exp(min(span, Double(window)) * logMiss)
+        }
+        return saved > Double(essentialPostings) * markingCost
     }
 
     struct Cursor {

@@ -84,6 +84,54 @@ import Testing
         }
     }
 
+    /// The marking cost model: marking pays when the essential lists are rare
+    /// and the non-essential ones dense (their blocks span few offsets), not
+    /// when the essential lists touch a fifth of the window (SPLADE-like).
+    @Test func markingPaysOnlyWhenBlocksCanBeSkipped() {
+        let window = SparseIndexView.windowSize
+        #expect(SparseIndexView.markingPays(essentialPostings: 10, window: window, nonEssential: [window, window / 2]))
+        #expect(!SparseIndexView.markingPays(essentialPostings: window / 5, window: window, nonEssential: [window * 7 / 10, window / 3]))
+        #expect(!SparseIndexView.markingPays(essentialPostings: window, window: window, nonEssential: [window]))
+        #expect(!SparseIndexView.markingPays(essentialPostings: 10, window: window, nonEssential: []))
+    }
+
+    /// Data where marking is chosen (a rare heavy term, a term in every point):
+    /// the pruned search still equals brute force, with deletions.
+    @Test func searchWithMarkingEqualsBruteForce() throws {
+        let n = 40_000
+        var rng = SplitMix64(seed: 5)
+        let vectors: [SparseVector?] = (0..<n).map { i in
+            var indices: [UInt32] = [1]
+            var values: [Float] = [Float(Int(rng.next() % 8) + 1) / 64]
+            if rng.next() % 500 == 0 {
+                indices.append(9)
+                values.append(Float(Int(rng.next() % 8) + 8))
+            }
+            if i % 3 == 0 {
+                indices.append(20)
+                values.append(Float(Int(rng.next() % 4) + 1) / 32)
+            }
+            return SparseVector(indices: indices, values: values)
+        }
+        let indexBytes = SparseSectionCodec.encodeIndex(vectors)
+        try indexBytes.withUnsafeBytes { raw in
+            let index = try SparseIndexView(raw, pointCount: n)
+            let query = SparseVector(indices: [1, 9, 20], values: [1, 1, 1])
+            var excludedBits = [UInt64](repeating: 0, count: (n + 63) / 64)
+            var excluded = Set<Int>()
+            for offset in stride(from: 7, to: n, by: 97) {
+                excluded.insert(offset)
+                excludedBits[offset >> 6] |= 1 << UInt64(offset & 63)
+            }
+            for limit in [1, 10, 50] {
+                let expected = Self.bruteForce(vectors, query, limit: limit, excluded: excluded)
+                let found = excludedBits.withUnsafeBufferPointer { index.search(query, limit: limit, excluded: $0.baseAddress) }
+                #expect(found.map(\.offset) == expected.map(\.offset), "limit \(limit)")
+                #expect(found.map(\.score) == expected.map(\.score), "limit \(limit)")
+            }
+        }
+    }
+
     @Test func postingsRoundTrip() throws {
         let vectors = Self.randomVectors(1000, vocabulary: 50, maxNonZeros: 10, negative: true, seed: 3)
         let bytes = SparseSectionCodec.encodeIndex(vectors)
