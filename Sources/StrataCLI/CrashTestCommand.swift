@@ -53,7 +53,7 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Test the relaxed durability mode with this sync interval (default: durable mode). Not with --power-loss.")
     var periodicSyncMs: Int?
 
-    @Option(name: .long, help: "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, and flushes, merges, snapshots, restores and reopens in random order).")
+    @Option(name: .long, help: "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, on named dense vectors, a multivector and a sparse vector, and flushes, merges, snapshots, restores and reopens in random order).")
     var workload: String = "basic"
 
     @Option(name: .long, help: "Where to kill: random (a random moment), points (each cycle one kill point from the catalog, at a random hit), or a comma-separated list of kill points (see --list-kill-points).")

@@ -54,6 +54,7 @@ import Testing
     /// `STRATA_WRITE_SEGMENT_FUZZ_SEEDS=1 swift test --filter writeFuzzSeedCorpus`.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["STRATA_WRITE_SEGMENT_FUZZ_SEEDS"] == "1"))
     func writeFuzzSeedCorpus() throws {
+        defer { try? writeMultiVectorSeed() }
         let out = Self.corpusDirectory
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
@@ -85,6 +86,26 @@ import Testing
     }
 }
 
+extension SegmentFuzzCorpusTests {
+    /// `seed-multivector.seg`: a multivector (points with 0–3 rows) beside a
+    /// plain vector (kinds 13 and 14).
+    func writeMultiVectorSeed() throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
+        let specs = [SegmentVectorSpec(name: "col", dimension: 2), SegmentVectorSpec(name: "", dimension: 3)]
+        let points = (0..<9).map { i in
+            var point = SegmentBuildPoint(id: .number(UInt64(i * 5)), version: UInt64(i + 1), vectors: ["": [Float(i), 0, 1]],
+                                          payload: i % 2 == 0 ? ["i": .int(Int64(i))] : nil)
+            if i % 4 != 0 {
+                point.multiVectors["col"] = (0..<(i % 4)).flatMap { r in [Float(i) + Float(r) / 4, -Float(r)] }
+                point.vectors["col"] = [1, 0]
+            }
+            return point
+        }
+        try SegmentWriter.write(points, vectors: specs, compression: .lz4, multiVectors: ["col"], to: "/s/m.seg", fileSystem: fs)
+        try writeFile(joinPath(Self.corpusDirectory, "seed-multivector.seg"), try fs.open("/s/m.seg", mode: .readOnly).readAll())
+    }
+}
+
 // MARK: - The fuzz target's handling of an input, for the corpus replay
 
 /// Opens `bytes` as a segment and drives every accessor and `verifyAll`, checking
@@ -110,6 +131,11 @@ private func replayLikeTheFuzzTarget(_ bytes: [UInt8]) throws {
         for spec in reader.vectorSpecs {
             precondition((reader.vector(spec.name, at: offset) != nil) == reader.hasVector(spec.name, at: offset))
         }
+        for name in reader.multiVectorNames {
+            let rows = reader.withMultiVectorRows(name, at: offset) { rows, count in (rows.count, count) }!
+            precondition(rows.0 == rows.1 * reader.vectorSpecs.first { $0.name == name }!.dimension)
+            precondition((rows.1 > 0) == reader.hasVector(name, at: offset))
+        }
         do {
             _ = try reader.payload(at: offset)
         } catch let error as SegmentError {
@@ -127,14 +153,22 @@ private func replayLikeTheFuzzTarget(_ bytes: [UInt8]) throws {
         SegmentBuildPoint(
             id: reader.id(at: offset), version: reader.version(at: offset),
             vectors: Dictionary(uniqueKeysWithValues: specs.compactMap { spec in reader.vector(spec.name, at: offset).map { (spec.name, $0) } }),
-            payload: try reader.payload(at: offset))
+            payload: try reader.payload(at: offset),
+            multiVectors: Dictionary(uniqueKeysWithValues: reader.multiVectorNames.compactMap { name in
+                reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? (name, Array(rows)) : nil } ?? nil
+            }))
     }
-    try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, to: "/segments/copy.seg", fileSystem: fs)
+    try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
+                            to: "/segments/copy.seg", fileSystem: fs)
     let copy = try SegmentReader.open(path: "/segments/copy.seg", fileSystem: fs)
     for (offset, point) in points.enumerated() {
         precondition(copy.id(at: offset) == point.id && copy.version(at: offset) == point.version)
         for spec in specs {
             precondition(copy.vector(spec.name, at: offset)?.map(\.bitPattern) == point.vectors[spec.name]?.map(\.bitPattern))
+        }
+        for name in reader.multiVectorNames {
+            precondition(copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) }
+                == (point.multiVectors[name]?.map(\.bitPattern) ?? []))
         }
         let payload = try copy.payload(at: offset)
         precondition(payload == point.payload, "payload differs after rewrite at \(offset)")

@@ -73,6 +73,12 @@ private func exercise(_ bytes: [UInt8]) {
                 precondition(row.map { $0.map(\.bitPattern) } == vector.map(\.bitPattern), "vector(at:) differs from the mapped row")
             }
         }
+        for name in reader.multiVectorNames {
+            let rows = reader.withMultiVectorRows(name, at: offset) { rows, count in (rows.count, count) }
+            let dimension = specs.first { $0.name == name }!.dimension
+            precondition(rows.map { $0.0 == $0.1 * dimension } == true, "multivector rows do not fill whole rows")
+            precondition((rows!.1 > 0) == reader.hasVector(name, at: offset), "multivector rows and presence disagree")
+        }
         do {
             _ = try reader.payload(at: offset)
         } catch let error as SegmentError {
@@ -106,13 +112,19 @@ private func rewriteAndCompare(_ reader: SegmentReader, _ fs: FaultInjectingFile
     for offset in 0..<reader.pointCount {
         var vectors: [String: [Float]] = [:]
         for spec in specs { vectors[spec.name] = reader.vector(spec.name, at: offset) }
+        var multi: [String: [Float]] = [:]
+        for name in reader.multiVectorNames {
+            multi[name] = reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? Array(rows) : nil } ?? nil
+        }
         let payload = try! reader.payload(at: offset)  // verifyAll passed: must not throw
-        points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset), vectors: vectors, payload: payload))
+        points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset), vectors: vectors, payload: payload,
+                                        multiVectors: multi))
     }
     let copyPath = "/segments/copy.seg"
     let copy: SegmentReader
     do {
-        try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, to: copyPath, fileSystem: fs)
+        try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
+                                to: copyPath, fileSystem: fs)
         copy = try SegmentReader.open(path: copyPath, fileSystem: fs)
     } catch {
         preconditionFailure("rewriting a segment that verified clean failed: \(error)")
@@ -124,6 +136,10 @@ private func rewriteAndCompare(_ reader: SegmentReader, _ fs: FaultInjectingFile
             precondition(copy.vector(spec.name, at: offset)?.map(\.bitPattern) == reader.vector(spec.name, at: offset)?.map(\.bitPattern))
         }
         precondition((try? copy.payload(at: offset)) == (try? reader.payload(at: offset)), "payload differs after rewrite at \(offset)")
+        for name in reader.multiVectorNames {
+            let original = reader.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) }
+            precondition(copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) } == original, "multivector rows differ after rewrite")
+        }
     }
     precondition(copy.verifyAll().isEmpty, "the rewritten segment does not verify")
 }
