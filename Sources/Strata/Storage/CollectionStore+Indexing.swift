@@ -5,8 +5,8 @@ import StrataSegment
 
 /// The vector indexes written into each new immutable segment.
 extension CollectionStore {
-    /// Builds the HNSW graph of every vector of `points` whose vectors take at
-    /// least the indexing threshold (`optimizers_config.indexing_threshold_kb`)
+    /// Builds the HNSW graph of every vector of `points` whose vectors (a
+    /// multivector's rows) take at least the indexing threshold (`optimizers_config.indexing_threshold_kb`)
     /// and whose `hnsw_config.m` is not 0, and the quantized codes of those
     /// vectors when `quantization_config` asks for them. Smaller segments are
     /// scanned exactly: for them a scan is as fast as a graph walk.
@@ -19,8 +19,11 @@ extension CollectionStore {
         for name in config.vectors.keys.sorted() {
             let params = config.vectors[name]!
             let hnsw = config.hnsw(for: name)
-            let present = points.reduce(0) { $0 + ($1.vectors[name] == nil ? 0 : 1) }
-            guard hnsw.m > 0, present * params.size * 4 >= config.optimizers.indexingThresholdKB * 1024 else { continue }
+            // A multivector counts with all its rows: they are what an exact scan reads.
+            let floats = points.reduce(0) { total, point in
+                total + (params.isMultiVector ? point.multiVectors[name]?.count ?? 0 : point.vectors[name] == nil ? 0 : params.size)
+            }
+            guard hnsw.m > 0, floats * 4 >= config.optimizers.indexingThresholdKB * 1024 else { continue }
             // One contiguous copy of the rows in segment order: the builder's
             // distance kernels stream rows from it.
             var rows = [Float](repeating: 0, count: points.count * params.size)
