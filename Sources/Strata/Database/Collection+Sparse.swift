@@ -35,18 +35,33 @@ extension Collection {
     /// and with the `idf` modifier each value multiplied by its index's IDF
     /// over the collection's live points right now.
     func preparedSparseQuery(_ vector: SparseVector, using: String) throws -> SparseVector {
+        try preparedSparseQueries([vector], using: using)[0]
+    }
+
+    /// `preparedSparseQuery` for every vector of one query (the examples of a
+    /// recommend, discover or context query), with the IDF statistics read
+    /// once for all of them, so every example is weighted by the same
+    /// snapshot of the collection (Qdrant fills one query context per request).
+    /// Throws `.invalidArgument` for an unknown sparse vector name or an
+    /// invalid vector.
+    func preparedSparseQueries(_ vectors: [SparseVector], using: String) throws -> [SparseVector] {
         guard let params = config.sparseVectors[using] else {
             throw StrataError.invalid(
                 "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(name)` has sparse vectors \(config.sparseVectors.keys.sorted())")
         }
-        var query = try Self.canonical(vector, what: "query sparse vector")
-        if params.modifier == .idf, !query.indices.isEmpty {
-            let stats = store.sparseStatistics(using, terms: query.indices)
-            for i in query.values.indices {
-                query.values[i] *= Self.inverseDocumentFrequency(points: stats.points, documentFrequency: stats.df[i])
-            }
+        var queries = try vectors.map { try Self.canonical($0, what: "query sparse vector") }
+        guard params.modifier == .idf else { return queries }
+        let terms = Array(Set(queries.flatMap(\.indices))).sorted()
+        guard !terms.isEmpty else { return queries }
+        let stats = store.sparseStatistics(using, terms: terms)
+        var idf: [UInt32: Float] = [:]
+        for (term, df) in zip(terms, stats.df) {
+            idf[term] = Self.inverseDocumentFrequency(points: stats.points, documentFrequency: df)
         }
-        return query
+        for q in queries.indices {
+            for i in queries[q].values.indices { queries[q].values[i] *= idf[queries[q].indices[i]]! }
+        }
+        return queries
     }
 
     /// The `limit` points whose sparse vector `using` has the largest dot

@@ -95,9 +95,9 @@ struct QueryExecutor {
         limit: Int, requestLimit: Int, lookupFrom: LookupLocation?
     ) throws -> [ScoredPoint] {
         try validate(prefetch: prefetch, query: query, using: using, scoreThreshold: scoreThreshold, limit: limit)
-        if collection.config.sparseVectors[using] != nil, let query {
+        if collection.config.sparseVectors[using] != nil, let query, Self.scoresByVector(query) {
             return try sparseStage(prefetch: prefetch, query: query, using: using, filter: filter, scoreThreshold: scoreThreshold,
-                                   limit: limit, lookupFrom: lookupFrom)
+                                   limit: limit, requestLimit: requestLimit, lookupFrom: lookupFrom)
         }
         let resolved = try query.map { try self.resolve($0, using: using, lookupFrom: lookupFrom, requestLimit: requestLimit) }
         if prefetch.isEmpty {
@@ -194,39 +194,37 @@ struct QueryExecutor {
 
     // MARK: - Sparse vectors
 
-    /// A stage whose `using` names a sparse vector: only `nearest` (a sparse
-    /// vector, or a point whose sparse vector is used) is supported. As a leaf
-    /// it searches the inverted indexes; over prefetched points it rescores
-    /// them exactly from their stored sparse vectors.
+    /// True for the query kinds that score by the vector `using` names
+    /// (order_by, sample and fusion do not look at it).
+    static func scoresByVector(_ query: QueryKind) -> Bool {
+        switch query {
+        case .nearest, .recommend, .discover, .context: true
+        case .orderBy, .fusion, .sampleRandom: false
+        }
+    }
+
+    /// A sparse query with every example resolved.
+    private enum ResolvedSparseQuery {
+        /// Nearest to `prepared` (IDF-weighted); with MMR, `raw` is the
+        /// unweighted query its relevance is measured against.
+        case nearest(prepared: SparseVector, mmr: (lambda: Float, candidates: Int, raw: SparseVector)?)
+        /// A custom objective over IDF-weighted examples.
+        case custom(CustomObjective<SparseVector>)
+    }
+
+    /// A stage whose `using` names a sparse vector. Similarity is the dot
+    /// product over shared indices (0 without any); with the `idf` modifier
+    /// every query vector and example is IDF-weighted first, as Qdrant does.
+    /// Without prefetches, nearest (and average_vector) searches the inverted
+    /// indexes, custom objectives scan every live point matching `filter`
+    /// exactly; with prefetches the prefetched points are rescored from their
+    /// stored sparse vectors. Nearest results leave out points scoring 0;
+    /// custom objectives score every point that has the vector.
     private func sparseStage(prefetch: [Prefetch], query: QueryKind, using: String, filter: Filter?, scoreThreshold: Float?,
-                             limit: Int, lookupFrom: LookupLocation?) throws -> [ScoredPoint] {
-        guard case .nearest(let input, let mmr) = query else {
-            throw StrataError.invalid("sparse vector \"\(using)\" supports only nearest queries (and fusion of prefetches)")
-        }
-        guard mmr == nil else { throw StrataError.invalid("mmr is not supported for sparse vector \"\(using)\"") }
-        let vector: SparseVector
-        switch input {
-        case .vector(.sparse(let given)):
-            vector = given
-        case .vector(.dense), .vector(.multi):
-            throw StrataError.invalid("vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
-        case .point(let id):
-            let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
-            let name = lookupFrom?.vector ?? using
-            guard let record = try source.retrieve([id], withPayload: false, withVector: true).first else {
-                throw StrataError(.notFound, "No point with id \(id) found")
-            }
-            guard let stored = record.sparseVectors?[name] else {
-                throw StrataError(.notFound, "Vector with name \"\(name)\" for point \(id) not found")
-            }
-            vector = stored
-        }
-        let prepared = try collection.preparedSparseQuery(vector, using: using)
-        var ranked: [ScoredPoint]
-        if prefetch.isEmpty {
-            ranked = try collection.store.searchSparse(query: prepared, using: using, limit: limit, filter: filter,
-                                                       withPayload: false, withVector: false)
-        } else {
+                             limit: Int, requestLimit: Int, lookupFrom: LookupLocation?) throws -> [ScoredPoint] {
+        let resolved = try resolveSparse(query, using: using, lookupFrom: lookupFrom, requestLimit: requestLimit)
+        var candidates: [PointID]?
+        if !prefetch.isEmpty {
             let sources = try prefetch.map { child in
                 try stage(
                     prefetch: child.prefetch, query: child.query, using: child.using,
@@ -234,16 +232,150 @@ struct QueryExecutor {
                     scoreThreshold: child.scoreThreshold, limit: child.limit, requestLimit: child.limit, lookupFrom: child.lookupFrom)
             }
             var seen = Set<PointID>()
-            let ids = sources.joined().map(\.id).filter { seen.insert($0).inserted }
-            ranked = []
-            for record in try collection.retrieve(ids, withPayload: false, withVector: true) {
-                guard let stored = record.sparseVectors?[using] else { continue }
-                let score = SparseVector.dot(prepared, stored).score
-                if score != 0 { ranked.append(ScoredPoint(id: record.id, version: record.version, score: score)) }
-            }
-            ranked.sort(by: Self.order(higherIsBetter: true))
+            candidates = sources.joined().map(\.id).filter { seen.insert($0).inserted }
         }
-        return Array(applyThreshold(ranked, scoreThreshold, higherIsBetter: true).prefix(limit))
+        guard limit > 0 else { return [] }
+        switch resolved {
+        case .nearest(let prepared, let mmr):
+            let take = mmr?.candidates ?? limit
+            var ranked: [(point: ScoredPoint, vector: SparseVector)]
+            if let candidates {
+                ranked = []
+                for record in try collection.retrieve(candidates, withPayload: false, withVector: true) {
+                    guard let stored = record.sparseVectors?[using] else { continue }
+                    let score = SparseVector.dot(prepared, stored).score
+                    if score != 0 { ranked.append((ScoredPoint(id: record.id, version: record.version, score: score), stored)) }
+                }
+                ranked.sort { Self.order(higherIsBetter: true)($0.point, $1.point) }
+            } else {
+                ranked = try collection.store.searchSparse(query: prepared, using: using, limit: take, filter: filter,
+                                                           withPayload: false, withVector: mmr != nil)
+                    .map { hit in
+                        var point = hit
+                        let vector = point.sparseVectors?[using] ?? SparseVector(indices: [], values: [])
+                        point.vectors = nil
+                        point.sparseVectors = nil
+                        return (point, vector)
+                    }
+            }
+            if let scoreThreshold { ranked.removeAll { $0.point.score < scoreThreshold } }
+            ranked = Array(ranked.prefix(take))
+            guard let mmr else { return ranked.map(\.point) }
+            return sparseMaximalMarginalRelevance(ranked, query: mmr.raw, lambda: mmr.lambda, limit: limit)
+        case .custom(let objective):
+            let score = { (stored: SparseVector) in objective.score { example in SparseVector.dot(example, stored).score } }
+            var ranked: [ScoredPoint]
+            if let candidates {
+                ranked = try collection.retrieve(candidates, withPayload: false, withVector: true).compactMap { record in
+                    guard let stored = record.sparseVectors?[using] else { return nil }
+                    let value = score(stored)
+                    return value.isNaN ? nil : ScoredPoint(id: record.id, version: record.version, score: value)
+                }
+                ranked.sort(by: Self.order(higherIsBetter: true))
+            } else {
+                ranked = try collection.store.scanSparseScored(using: using, filter: filter, limit: limit, score: score)
+            }
+            return Array(applyThreshold(ranked, scoreThreshold, higherIsBetter: true).prefix(limit))
+        }
+    }
+
+    /// Qdrant's MMR over sparse candidates (nearest hits, best first, each
+    /// with its stored vector): relevance is the dot product with the query
+    /// as given (Qdrant measures it in a plain, IDF-less vector storage),
+    /// similarity between candidates their dot product. Scores stay the
+    /// nearest scores. Fewer than 2 candidates come back as they are.
+    private func sparseMaximalMarginalRelevance(_ candidates: [(point: ScoredPoint, vector: SparseVector)], query: SparseVector,
+                                                lambda: Float, limit: Int) -> [ScoredPoint] {
+        guard candidates.count >= 2 else { return candidates.map(\.point) }
+        let vectors = candidates.map(\.vector)
+        let relevance = vectors.map { SparseVector.dot(query, $0).score }
+        var cache = [Float?](repeating: nil, count: vectors.count * vectors.count)
+        let order = maximalMarginalRelevanceOrder(count: vectors.count, relevance: relevance, lambda: lambda, limit: limit) { i, j in
+            if let cached = cache[i * vectors.count + j] { return cached }
+            let value = SparseVector.dot(vectors[i], vectors[j]).score
+            cache[i * vectors.count + j] = value
+            cache[j * vectors.count + i] = value
+            return value
+        }
+        return order.map { candidates[$0].point }
+    }
+
+    /// The sparse vector of one example, canonical and not yet IDF-weighted:
+    /// a given sparse vector (checked), or a stored point's.
+    private func sparseExample(_ input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> SparseVector {
+        switch input {
+        case .vector(.sparse(let given)):
+            return try Collection.canonical(given, what: "query sparse vector")
+        case .vector(.dense), .vector(.multi):
+            throw StrataError.invalid("vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
+        case .point(let id):
+            let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
+            let name = lookupFrom?.vector ?? using
+            guard source.config.sparseVectors[name] != nil else {
+                throw StrataError.invalid(
+                    "Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name) is not a sparse vector of collection `\(source.name)`")
+            }
+            guard let record = try source.retrieve([id], withPayload: false, withVector: true).first else {
+                throw StrataError(.notFound, "No point with id \(id) found")
+            }
+            guard let stored = record.sparseVectors?[name] else {
+                throw StrataError(.notFound, "Vector with name \"\(name)\" for point \(id) not found")
+            }
+            return stored
+        }
+    }
+
+    /// Resolves a sparse stage's query: examples looked up, IDF-weighted
+    /// together (the average of average_vector is weighted after averaging,
+    /// as Qdrant weights the nearest query it becomes).
+    private func resolveSparse(_ query: QueryKind, using: String, lookupFrom: LookupLocation?, requestLimit: Int)
+        throws -> ResolvedSparseQuery
+    {
+        func example(_ input: VectorInput) throws -> SparseVector { try sparseExample(input, using: using, lookupFrom: lookupFrom) }
+        func weighted(_ vectors: [SparseVector]) throws -> [SparseVector] {
+            try collection.preparedSparseQueries(vectors, using: using)
+        }
+        switch query {
+        case .nearest(let input, let mmr):
+            let raw = try example(input)
+            let prepared = try weighted([raw])[0]
+            guard let mmr else { return .nearest(prepared: prepared, mmr: nil) }
+            if let diversity = mmr.diversity, !(0...1).contains(diversity) {
+                throw StrataError.invalid("mmr diversity must be between 0 and 1, got \(diversity)")
+            }
+            if let candidates = mmr.candidatesLimit, !(0...Self.maxMMRCandidates).contains(candidates) {
+                throw StrataError.invalid("mmr candidates_limit must be between 0 and \(Self.maxMMRCandidates), got \(candidates)")
+            }
+            return .nearest(prepared: prepared,
+                            mmr: (lambda: mmr.diversity.map { 1 - $0 } ?? 0.5, candidates: mmr.candidatesLimit ?? requestLimit, raw: raw))
+        case .recommend(let positive, let negative, .averageVector):
+            guard !positive.isEmpty else {
+                throw StrataError.invalid("Positive vectors should not be empty with `average` strategy")
+            }
+            let average = SparseVector.recommendationAverage(positive: try positive.map(example), negative: try negative.map(example))
+            return .nearest(prepared: try weighted([average])[0], mmr: nil)
+        case .recommend(let positive, let negative, let strategy):
+            guard !positive.isEmpty || !negative.isEmpty else {
+                throw StrataError.invalid("recommend needs at least one positive or negative example")
+            }
+            let all = try weighted(try (positive + negative).map(example))
+            let positives = Array(all.prefix(positive.count)), negatives = Array(all.dropFirst(positive.count))
+            return .custom(strategy == .sumScores ? .sumScores(positive: positives, negative: negatives)
+                                                  : .bestScore(positive: positives, negative: negatives))
+        case .discover(let target, let context):
+            let all = try weighted(try ([target] + context.flatMap { [$0.positive, $0.negative] }).map(example))
+            return .custom(.discover(target: all[0], pairs: Self.pairs(Array(all.dropFirst()))))
+        case .context(let context):
+            let all = try weighted(try context.flatMap { [$0.positive, $0.negative] }.map(example))
+            return .custom(.context(pairs: Self.pairs(all)))
+        case .orderBy, .fusion, .sampleRandom:
+            preconditionFailure("not a vector query (see scoresByVector)")
+        }
+    }
+
+    /// [p₀, n₀, p₁, n₁, …] → [(p₀, n₀), (p₁, n₁), …].
+    private static func pairs(_ flat: [SparseVector]) -> [(positive: SparseVector, negative: SparseVector)] {
+        stride(from: 0, to: flat.count, by: 2).map { (positive: flat[$0], negative: flat[$0 + 1]) }
     }
 
     // MARK: - Groups

@@ -521,4 +521,18 @@ extension MutableSegment {
             return sparseColumns[column].vectors[slot]
         }
     }
+
+    /// Calls `body` with the id, version and sparse vector `name` of every
+    /// slot in `slots` (live points) that has that vector. For the query
+    /// executor's exact scans with custom scores.
+    func forEachSparseVector(_ name: String, slots: PointBitset, _ body: (PointID, UInt64, SparseVector) -> Void) {
+        lock.withReadLock {
+            guard let column = sparseIndex[name] else { return }
+            let vectors = sparseColumns[column].vectors
+            slots.forEach { slot in
+                guard slot < ids.count, let id = ids[slot], let vector = vectors[slot] else { return }
+                body(id, versions[slot], vector)
+            }
+        }
+    }
 }

@@ -77,6 +77,35 @@ extension CollectionStore {
         config.sparseVectors[name]?.index?.fullScanThreshold ?? 5000
     }
 
+    /// Every live point matching `filter` (all without one) that has sparse
+    /// vector `name`, scored by `score` over that vector: the best `limit`,
+    /// best first, ties by id; NaN scores are left out. Exact: reads every
+    /// matching vector (the custom objectives of recommend, discover and
+    /// context, as `scanScored` does for dense vectors).
+    func scanSparseScored(using name: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws -> [ScoredPoint] {
+        guard limit > 0, config.sparseVectors[name] != nil else { return [] }
+        return try lock.withReadLock {
+            let matches = try matchesLocked(filter ?? Filter())
+            var hits: [ScoredPoint] = []
+            func add(_ id: PointID, _ version: UInt64, _ vector: SparseVector) {
+                let value = score(vector)
+                if !value.isNaN { hits.append(ScoredPoint(id: id, version: version, score: value)) }
+            }
+            mutable.forEachSparseVector(name, slots: matches.mutable, add)
+            for (segment, bits) in zip(frozen, matches.frozen) { segment.segment.forEachSparseVector(name, slots: bits, add) }
+            for (segment, bits) in zip(immutables, matches.immutables) {
+                guard let sections = segment.sparse[name] else { continue }
+                let reader = segment.reader
+                bits.forEach { offset in
+                    guard let vector = sections.vectors.vector(at: offset) else { return }
+                    add(reader.id(at: offset), reader.version(at: offset), vector)
+                }
+            }
+            hits.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+            return Array(hits.prefix(limit))
+        }
+    }
+
     /// The sparse vector `name` of each live point of `ids` that has one.
     func sparseVectors(_ name: String, of ids: [PointID]) throws -> [PointID: (version: UInt64, vector: SparseVector)] {
         var result: [PointID: (version: UInt64, vector: SparseVector)] = [:]

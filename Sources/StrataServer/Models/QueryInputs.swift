@@ -350,25 +350,40 @@ struct QueryGroupsRequestInput: Decodable, Sendable {
     }
 }
 
-/// The legacy `vector` of `points/search`: a dense vector, or
-/// `{"name": "…", "vector": [...]}` for a named one.
+/// The legacy `vector` of `points/search` (Qdrant's `NamedVectorStruct`): a
+/// dense vector, `{"name": "…", "vector": [...]}` for a named dense one, or
+/// `{"name": "…", "vector": {"indices": [...], "values": [...]}}` for a
+/// named sparse one.
 struct NamedVectorInput: Decodable, Sendable {
     var name: String
-    var vector: [Float]
+    var vector: QueryVector
+
+    /// A named vector's `vector`: an array (dense) or an object (sparse).
+    private struct Value: Decodable {
+        var vector: QueryVector
+
+        init(from decoder: any Decoder) throws {
+            do {
+                vector = .dense(try DenseVector(from: decoder).values)
+            } catch where isShapeMismatch(error, at: decoder) {
+                vector = .sparse(try SparseVectorInput(from: decoder).vector)
+            }
+        }
+    }
 
     private struct Object: Decodable {
         var name: String
-        var vector: DenseVector
+        var vector: Value
     }
 
     init(from decoder: any Decoder) throws {
         do {
-            vector = try DenseVector(from: decoder).values
+            vector = .dense(try DenseVector(from: decoder).values)
             name = CollectionConfig.defaultVectorName
         } catch where isShapeMismatch(error, at: decoder) {
             let object = try Object(from: decoder)
             name = object.name
-            vector = object.vector.values
+            vector = object.vector.vector
         }
     }
 }

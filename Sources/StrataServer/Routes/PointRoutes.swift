@@ -148,15 +148,24 @@ enum PreparedUpdate: Sendable {
         let points: [PointStruct]
         switch self {
         case .upsert(let upserted): points = upserted
-        case .updateVectors(let updates): points = updates.map { PointStruct(id: $0.id, vectors: $0.vectors) }
+        case .updateVectors(let updates):
+            points = updates.map { PointStruct(id: $0.id, vectors: $0.vectors, sparseVectors: $0.sparseVectors) }
         case .deleteVectors(let names, _):
-            if let unknown = names.first(where: { config.vectors[$0] == nil }) {
+            if let unknown = names.first(where: { config.vectors[$0] == nil && config.sparseVectors[$0] == nil }) {
                 throw APIError.wrongInput("Not existing vector name error: \(unknown.isEmpty ? "(unnamed)" : unknown)")
             }
             return
         default: return
         }
         for point in points {
+            for (name, vector) in point.sparseVectors {
+                guard config.sparseVectors[name] != nil else {
+                    throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name) is not a sparse vector of this collection")
+                }
+                if case .failure(let error) = vector.validated() {
+                    throw APIError.wrongInput("point \(point.id): sparse vector \"\(name)\": \(error)")
+                }
+            }
             for (name, vector) in point.vectors {
                 let label = name.isEmpty ? "vector" : "vector \"\(name)\""
                 guard let params = config.vectors[name] else {

@@ -59,7 +59,7 @@ extension StrataHTTPServer {
                     with_vectors: input.with_vectors, with_payload: input.with_payload, lookup_from: nil, shard_key: input.shard_key)
                 var request = try query.engine()
                 request.using = input.vector.name
-                request.query = .nearest(.dense(input.vector.vector))
+                request.query = .nearest(.vector(input.vector.vector))
                 return try SearchEngine.groups(request, selectors: (query.payloadSelector, query.vectorSelector),
                                                grouping: input.grouping, in: collection, lookup: lookup)
             }
@@ -185,7 +185,7 @@ enum SearchEngine {
         let payload = input.with_payload ?? .none
         let vectors = input.with_vector ?? input.with_vectors ?? .none
         let request = QueryRequest(
-            query: .nearest(.dense(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
+            query: .nearest(.vector(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
             params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: input.limit,
             offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
         let rowSizes = collection.config.multiVectorRowSizes

@@ -1,0 +1,104 @@
+// The scoring rules of the custom query objectives and of MMR, written once
+// over any kind of example (Qdrant's `Query<T>::score_by` in
+// lib/segment/src/vector_storage/query/{reco_query,discover_query,context_query}.rs
+// and lib/shard/src/query/mmr/mod.rs). A caller supplies the similarity of
+// one example to the candidate; docs/query.md states the formulas.
+//
+// The sparse path uses these; the dense and multivector paths still have
+// their own copy in QueryExecutor.swift (`customScorer`,
+// `maximalMarginalRelevance`) with the same formulas: moving them onto these
+// is a follow-up, kept out of the sparse change to avoid colliding with the
+// concurrent multivector work.
+
+/// A custom objective with its examples resolved to `Example`s (dense
+/// vectors, sparse vectors…), scoring a candidate from its similarity to
+/// each example. Larger scores are better.
+enum CustomObjective<Example> {
+    case bestScore(positive: [Example], negative: [Example])
+    case sumScores(positive: [Example], negative: [Example])
+    case discover(target: Example, pairs: [(positive: Example, negative: Example)])
+    case context(pairs: [(positive: Example, negative: Example)])
+
+    /// The candidate's score, `similarity(example)` being its raw similarity
+    /// to one example (larger = more similar):
+    /// - best_score: scaledFastSigmoid(max positive) when the best positive
+    ///   beats the best negative, else −scaledFastSigmoid(max negative);
+    /// - sum_scores: Σ positive − Σ negative;
+    /// - discover: Σ over pairs of sign(positive − negative) +
+    ///   scaledFastSigmoid(similarity to the target);
+    /// - context: Σ over pairs of fastSigmoid(min(positive − negative − ε, 0)).
+    func score(_ similarity: (Example) -> Float) -> Float {
+        switch self {
+        case .bestScore(let positive, let negative):
+            var maxPositive = -Float.infinity
+            for example in positive { maxPositive = max(maxPositive, similarity(example)) }
+            var maxNegative = -Float.infinity
+            for example in negative { maxNegative = max(maxNegative, similarity(example)) }
+            return maxPositive > maxNegative
+                ? QueryExecutor.scaledFastSigmoid(maxPositive) : -QueryExecutor.scaledFastSigmoid(maxNegative)
+        case .sumScores(let positive, let negative):
+            var positiveSum: Float = 0
+            for example in positive { positiveSum += similarity(example) }
+            var negativeSum: Float = 0
+            for example in negative { negativeSum += similarity(example) }
+            return positiveSum - negativeSum
+        case .discover(let target, let pairs):
+            var rank = 0
+            for pair in pairs {
+                let positive = similarity(pair.positive)
+                let negative = similarity(pair.negative)
+                rank += positive > negative ? 1 : (positive < negative ? -1 : 0)
+            }
+            return Float(rank) + QueryExecutor.scaledFastSigmoid(similarity(target))
+        case .context(let pairs):
+            var sum: Float = 0
+            for pair in pairs {
+                let difference = similarity(pair.positive) - similarity(pair.negative) - Float.ulpOfOne
+                sum += QueryExecutor.fastSigmoid(min(difference, 0))
+            }
+            return sum
+        }
+    }
+}
+
+/// Qdrant's `maximal_marginal_relevance` selection over `count` candidates:
+/// first the most relevant, then repeatedly the one maximising
+/// λ·relevance − (1 − λ)·max similarity to those already selected, until
+/// `limit` are chosen. Returns candidate indices in selection order.
+///
+/// `remaining` mimics Qdrant's IndexSet with swap_remove, and ties go to the
+/// last maximum in its order (Rust's `max_by_key`), so equal scores resolve
+/// as Qdrant resolves them. O(limit · count) calls of `similarity(i, j)`
+/// (candidate, selected); callers with costly similarities cache them.
+func maximalMarginalRelevanceOrder(count: Int, relevance: [Float], lambda: Float, limit: Int,
+                                   similarity: (Int, Int) -> Float) -> [Int] {
+    precondition(relevance.count == count, "one relevance per candidate")
+    guard count > 0, limit > 0 else { return [] }
+    var remaining = Array(0..<count)
+    func take(_ index: Int) {
+        let position = remaining.firstIndex(of: index)!
+        remaining[position] = remaining[remaining.count - 1]
+        remaining.removeLast()
+    }
+    var selected: [Int] = []
+    var best = remaining[0]
+    for index in remaining where relevance[index] >= relevance[best] { best = index }
+    selected.append(best)
+    take(best)
+    while selected.count < limit && !remaining.isEmpty {
+        var bestIndex = -1
+        var bestScore = -Float.infinity
+        for candidate in remaining {
+            var maxSimilarity = -Float.infinity
+            for chosen in selected { maxSimilarity = max(maxSimilarity, similarity(candidate, chosen)) }
+            let score = lambda * relevance[candidate] - (1 - lambda) * maxSimilarity
+            if bestIndex < 0 || score >= bestScore {
+                bestIndex = candidate
+                bestScore = score
+            }
+        }
+        selected.append(bestIndex)
+        take(bestIndex)
+    }
+    return selected
+}
