@@ -882,35 +882,8 @@ struct QueryExecutor {
             matrix[i * vectors.count + j] = value
             return value
         }
-        // `remaining` mimics Qdrant's IndexSet with swap_remove, and ties go to
-        // the last maximum in its order (Rust's max_by_key), so equal scores
-        // resolve as Qdrant resolves them.
-        var remaining = Array(stripped.indices)
-        func take(_ index: Int) {
-            let position = remaining.firstIndex(of: index)!
-            remaining[position] = remaining[remaining.count - 1]
-            remaining.removeLast()
-        }
-        var selected: [Int] = []
-        var best = remaining[0]
-        for index in remaining where relevance[index] >= relevance[best] { best = index }
-        selected.append(best)
-        take(best)
-        while selected.count < limit && !remaining.isEmpty {
-            var bestIndex = -1
-            var bestScore = -Float.infinity
-            for candidate in remaining {
-                var maxSimilarity = -Float.infinity
-                for chosen in selected { maxSimilarity = max(maxSimilarity, similarity(candidate, chosen)) }
-                let score = lambda * relevance[candidate] - (1 - lambda) * maxSimilarity
-                if bestIndex < 0 || score >= bestScore {
-                    bestIndex = candidate
-                    bestScore = score
-                }
-            }
-            selected.append(bestIndex)
-            take(bestIndex)
-        }
+        let selected = maximalMarginalRelevanceOrder(count: stripped.count, relevance: relevance, lambda: lambda, limit: limit,
+                                                     similarity: similarity)
         return selected.map { stripped[$0] }
     }
 
