@@ -116,6 +116,28 @@ def test_sparse_vector_name(client, name):
     assert code == 400
 
 
+def test_multivector_name(client, name):
+    rng = np.random.default_rng(14)
+    create(client, name, rng)
+    client.create_vector_name(name, "colbert", vector_name_config=models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(size=2, distance=models.Distance.DOT,
+                                       multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM))))
+    params = client.get_collection(name).config.params.vectors["colbert"]
+    assert params.size == 2 and params.multivector_config.comparator == models.MultiVectorComparator.MAX_SIM
+    client.update_vectors(name, points=[models.PointVectors(id=1, vector={"colbert": [[1.0, 0.0], [0.0, 1.0]]}),
+                                        models.PointVectors(id=2, vector={"colbert": [[0.5, 0.5]]})])
+    # max_sim: point 1 scores 1 + 2 = 3, point 2 scores 0.5 + 1 = 1.5.
+    hits = client.query_points(name, query=[[1.0, 0.0], [0.0, 2.0]], using="colbert", limit=5).points
+    assert [(h.id, round(h.score, 5)) for h in hits] == [(1, 3.0), (2, 1.5)]
+    assert client.retrieve(name, [1], with_vectors=True)[0].vector["colbert"] == [[1.0, 0.0], [0.0, 1.0]]
+    client.delete_vector_name(name, "colbert")
+    # Back as a plain vector of 4 (two old rows would fit): nothing old.
+    client.create_vector_name(name, "colbert", vector_name_config=models.DenseVectorNameConfig(
+        dense=models.DenseVectorConfig(size=4, distance=models.Distance.DOT)))
+    assert has_vector_count(client, name, "colbert") == 0
+    assert client.query_points(name, query=[1.0, 0.0, 0.0, 1.0], using="colbert", limit=5).points == []
+
+
 def test_errors(client, server, name):
     rng = np.random.default_rng(13)
     create(client, name, rng)
