@@ -157,6 +157,40 @@ import Testing
         #expect(try Self.vectorNames(c).filter { $0.value.contains("b") }.map(\.key) == [7])
     }
 
+    /// A multivector name: added, written (rows back to back) and searched by
+    /// max_sim; removed; added again as a plain vector whose size equals two old
+    /// rows (old data would fit): nothing old is served.
+    @Test func multivectorNameAddRemoveAndReAddAsPlain() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            defer { db.close() }
+            try await Self.populate(db)
+            let c = try db.createVectorName("c", name: "m", VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()))
+            #expect(try c.count(filter: Self.hasVector("m")) == 0)
+            #expect(try c.search([1, 0], using: "m").isEmpty)
+            // Point 1 (flushed) gets two rows, point 16 (mutable) one.
+            try await c.updateVectors([PointVectors(id: 1, vectors: ["m": [1, 0, 0, 1]]),
+                                       PointVectors(id: 16, vectors: ["m": [3, 3]])])
+            #expect(try c.search([1, 0], using: "m", params: SearchParams(exact: true)).map(\.id) == [16, 1])
+            try c.flush()
+            #expect(try c.retrieve([1], withPayload: false, withVector: true).first?.vectors?["m"] == [1, 0, 0, 1])
+            try db.deleteVectorName("c", name: "m")
+        }
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        #expect(try db.collection("c").config.vectors["m"] == nil)
+        let plain = try db.createVectorName("c", name: "m", VectorParams(size: 4, distance: .dot))
+        #expect(try plain.count(filter: Self.hasVector("m")) == 0)
+        #expect(try plain.search([1, 0, 0, 1], using: "m", params: SearchParams(exact: true)).isEmpty)
+        #expect(try Self.vectorNames(plain).values.allSatisfy { !$0.contains("m") })
+        try await plain.updateVectors([PointVectors(id: 9, vectors: ["m": [1, 1, 1, 1]])])
+        try plain.optimize()
+        #expect(try plain.search([1, 0, 0, 1], using: "m").map(\.id) == [9])
+        #expect(try plain.retrieve([1], withPayload: false, withVector: true).first?.vectors?["m"] == nil)
+        #expect(plain.verify().isEmpty)
+    }
+
     @Test func badChangesAreRefusedAndChangeNothing() async throws {
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
