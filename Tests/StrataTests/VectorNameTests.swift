@@ -305,6 +305,43 @@ import Testing
 
     // MARK: - Crash safety
 
+    /// With periodic durability, writes before a change may sit unsynced in
+    /// the page cache; the change syncs them before it commits (its boundary
+    /// names their op numbers), so a power loss right after it keeps them. A
+    /// write after the change that reaches the disk is applied with the new
+    /// schema after the power loss, not dropped as stale.
+    @Test func powerLossAfterAChangeKeepsWritesFromBeforeIt() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let options = DatabaseOptions(durability: .periodic(milliseconds: 3_600_000))
+        do {
+            let db = try Database.open(at: "/data", options: options, fileSystem: fs)
+            defer { db.close() }
+            let c = try db.createCollection("c", config: Self.config)
+            try await c.upsert((0..<10).map { Self.point($0) })
+            let again = try db.deleteVectorName("c", name: "b")
+            // The unsynced upserts were synced by the change: a power loss now keeps them.
+            fs.simulatePowerLoss(.dropUnsynced)
+            _ = again
+        }
+        do {
+            let db = try Database.open(at: "/data", options: options, fileSystem: fs)
+            defer { db.close() }
+            let c = try db.collection("c")
+            #expect(c.count() == 10)
+            #expect(c.config.vectors.keys.sorted() == ["a"])
+            let readded = try db.createVectorName("c", name: "b", VectorParams(size: 4, distance: .euclid))
+            try await readded.updateVectors([PointVectors(id: 4, vectors: ["b": [1, 2, 3, 4]])])
+            try readded.store.walForTruncation()?.sync()
+            fs.simulatePowerLoss(.dropUnsynced)
+        }
+        let db = try Database.open(at: "/data", options: options, fileSystem: fs)
+        defer { db.close() }
+        let c = try db.collection("c")
+        #expect(c.count() == 10)
+        #expect(try Self.vectorNames(c).filter { $0.value.contains("b") }.map(\.key) == [4])
+        #expect(try c.search([1, 2, 3, 4], using: "b", limit: 10).map(\.id) == [4])
+    }
+
     /// A crash at every file-system operation of an add or a remove, then power
     /// loss (unsynced data dropped, or torn at random), then a fresh open: the
     /// collection opens, with exactly the old or the new schema, every
