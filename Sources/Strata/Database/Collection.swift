@@ -25,11 +25,18 @@ public final class Collection: Sendable {
     let directory: String
     private let wal: WriteAheadLog
     let store: CollectionStore
+    /// Older incarnations of vector names still on disk (config.json version 2).
+    let vectorHistory: [String: VectorNameHistory]
+    /// Set when a schema change closes this handle (Database+VectorNames.swift):
+    /// writes refused because of the close are forwarded to the reopened one.
+    let replacement = CollectionReplacement()
 
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
-    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore) {
+    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
+                 vectorHistory: [String: VectorNameHistory]) {
+        self.vectorHistory = vectorHistory
         self.name = name
         self.config = config
         self.directory = directory
@@ -74,17 +81,33 @@ public final class Collection: Sendable {
 
     // MARK: - Opening
 
+    /// The contents of config.json (docs/format/data-directory.md).
     struct StoredConfig: Codable {
         var formatVersion: Int
         var config: CollectionConfig
+        /// Version 2 only: vector names added or removed after creation.
+        var vectorHistory: [String: VectorNameHistory]?
+
+        /// Version 1 while no vector name was ever added or removed, so those
+        /// files stay byte-identical and readable by older builds; version 2
+        /// (which older builds refuse, rather than serve stale vectors) after.
+        init(config: CollectionConfig, vectorHistory: [String: VectorNameHistory]) {
+            self.formatVersion = vectorHistory.isEmpty ? 1 : 2
+            self.config = config
+            self.vectorHistory = vectorHistory.isEmpty ? nil : vectorHistory
+        }
+
+        func encoded() throws -> [UInt8] {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            return Array(try encoder.encode(self))
+        }
     }
 
     static func writeConfig(_ config: CollectionConfig, directory: String, fileSystem: any FileSystem) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(StoredConfig(formatVersion: 1, config: config))
+        let data = try StoredConfig(config: config, vectorHistory: [:]).encoded()
         let file = try fileSystem.open(joinPath(directory, configFileName), mode: .createNew)
-        try file.write(at: 0, Array(data))
+        try file.write(at: 0, data)
         try file.sync()
         try fileSystem.syncDirectory(directory)
     }
@@ -99,23 +122,31 @@ public final class Collection: Sendable {
         } catch {
             throw StrataError(.corruption, "\(configPath) is not a valid collection config (\(error)); restore it from a snapshot")
         }
-        guard stored.formatVersion == 1 else {
-            throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads version 1")
+        guard stored.formatVersion == 1 || stored.formatVersion == 2 else {
+            throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 and 2")
         }
-        let store = try CollectionStore(name: name, directory: directory, config: stored.config, fileSystem: fileSystem)
+        guard stored.formatVersion == 2 || stored.vectorHistory == nil else {
+            throw StrataError(.corruption, "\(configPath) has format version 1 but a vectorHistory, which needs version 2: the file is damaged; restore it from a snapshot")
+        }
+        let history = stored.vectorHistory ?? [:]
+        let store = try CollectionStore(name: name, directory: directory, config: stored.config, vectorHistory: history,
+                                        fileSystem: fileSystem)
         let checkpoint = store.checkpoint
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
             // Operations up to the checkpoint are already in the segments.
             guard opNum > checkpoint else { return }
-            let operation: WriteOperation
+            var operation: WriteOperation
             do {
                 operation = try WriteOperation.decode(payload)
             } catch {
                 throw StrataError(.corruption,
                     "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
             }
+            // Vectors of names removed (or removed and added again) after this
+            // operation was logged belong to an older schema: leave them out.
+            operation = operation.removingVectors(named: history.staleNames(inOperation: opNum))
             if let mismatch = operation.vectorMismatch(stored.config) {
                 throw StrataError(.corruption,
                     "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(configPath) or the WAL is damaged; restore the collection from a snapshot")
@@ -137,7 +168,7 @@ public final class Collection: Sendable {
         }
         store.backlogLimitBytes = max(options.maxUnindexedBytes, 1)
         store.start(wal: wal)
-        return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store)
+        return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store, vectorHistory: history)
     }
 
     func close() {
@@ -235,14 +266,32 @@ public final class Collection: Sendable {
     func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
         await store.waitWhileBacklogged()
+        let failure: StrataError
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in
                 store.apply(operation, opNum: opNum)
             }
             return UpdateResult(operationID: opNum)
         } catch {
-            throw StrataError.wrapping(error, context: "write to collection `\(name)`")
+            failure = StrataError.wrapping(error, context: "write to collection `\(name)`")
         }
+        // Refused because a schema change closed this handle (the WAL took
+        // nothing): the write lands after the change, on the reopened
+        // collection, if the vectors it names are unchanged there.
+        guard failure.code == .closed, let successor = await replacement.successor() else { throw failure }
+        for vectorName in operation.vectorNames {
+            let sameDense = config.vectors[vectorName].map { old in
+                successor.config.vectors[vectorName].map {
+                    $0.size == old.size && $0.distance == old.distance && $0.multivectorConfig == old.multivectorConfig
+                } ?? false
+            }
+            let sameSparse = config.sparseVectors[vectorName].map { _ in successor.config.sparseVectors[vectorName] != nil }
+            guard sameDense ?? sameSparse ?? false else {
+                throw StrataError.invalid(
+                    "collection `\(name)`: vector \"\(vectorName)\" was removed or redefined while this write was in flight; nothing was written")
+            }
+        }
+        return try await successor.log(operation)
     }
 
     // MARK: - Reads

@@ -41,22 +41,25 @@ extension Database {
                 throw StrataError.wrapping(error, context: "updating the config of collection `\(name)`")
             }
             let directory = current.directory
-            try Collection.replaceConfig(config, directory: directory, fileSystem: fileSystem)
+            try Collection.replaceConfig(config, vectorHistory: current.vectorHistory, directory: directory, fileSystem: fileSystem)
+            // Writes the old handle refuses from here on go to the new one.
+            current.replacement.begin()
             current.close()
             state.collections[name] = nil
-            let reopened = try Collection.open(name: name, directory: directory, fileSystem: fileSystem, options: options)
+            var reopened: Collection? = nil
+            defer { current.replacement.finish(reopened) }
+            reopened = try Collection.open(name: name, directory: directory, fileSystem: fileSystem, options: options)
             state.collections[name] = reopened
-            return reopened
+            return reopened!
         }
     }
 }
 
 extension Collection {
     /// Replaces `config.json` atomically (temporary file, fsync, rename, directory fsync).
-    static func replaceConfig(_ config: CollectionConfig, directory: String, fileSystem: any FileSystem) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(StoredConfig(formatVersion: 1, config: config))
-        try fileSystem.writeAtomically(joinPath(directory, configFileName), Array(data))
+    static func replaceConfig(_ config: CollectionConfig, vectorHistory: [String: VectorNameHistory], directory: String,
+                              fileSystem: any FileSystem) throws {
+        let data = try StoredConfig(config: config, vectorHistory: vectorHistory).encoded()
+        try fileSystem.writeAtomically(joinPath(directory, configFileName), data)
     }
 }

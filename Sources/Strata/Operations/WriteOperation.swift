@@ -76,6 +76,44 @@ extension WriteOperation {
     }
 }
 
+extension WriteOperation {
+    /// This operation without the vectors (dense or sparse) named in `names`:
+    /// what replay applies for an operation logged before those names were
+    /// removed or added again (`VectorNameHistory`). Everything else of the
+    /// operation (ids, payloads, other vectors) stays as logged.
+    func removingVectors(named names: Set<String>) -> WriteOperation {
+        guard !names.isEmpty else { return self }
+        switch self {
+        case .upsert(let points):
+            return .upsert(points.map { point in
+                var kept = point
+                kept.vectors = point.vectors.filter { !names.contains($0.key) }
+                kept.sparseVectors = point.sparseVectors.filter { !names.contains($0.key) }
+                return kept
+            })
+        case .updateVectors(let points):
+            return .updateVectors(points.map { point in
+                PointVectors(id: point.id, vectors: point.vectors.filter { !names.contains($0.key) },
+                             sparseVectors: point.sparseVectors.filter { !names.contains($0.key) })
+            })
+        case .deleteVectors(let ids, let vectorNames):
+            return .deleteVectors(ids: ids, names: vectorNames.filter { !names.contains($0) })
+        default:
+            return self
+        }
+    }
+
+    /// The vector names (dense and sparse) this operation writes or deletes.
+    var vectorNames: Set<String> {
+        switch self {
+        case .upsert(let points): return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
+        case .updateVectors(let points): return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
+        case .deleteVectors(_, let names): return Set(names)
+        default: return []
+        }
+    }
+}
+
 /// New vectors for one point (`WriteOperation.updateVectors`).
 public struct PointVectors: Sendable, Equatable {
     public var id: PointID

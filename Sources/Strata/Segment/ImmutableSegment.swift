@@ -47,6 +47,11 @@ final class ImmutableSegment: @unchecked Sendable {
     /// The vectors stored as multivectors (rows in `multivector[<name>]`
     /// sections, their aggregates in `vectors[<name>]`).
     let multiVectorNames: Set<String>
+    /// Vector names whose sections in this file belong to an older incarnation
+    /// of the name (removed, or removed and added again, after the segment was
+    /// written; see `VectorNameHistory`). They are never read: to every caller
+    /// the segment simply lacks these vectors.
+    let hiddenVectors: Set<String>
 
     struct SparseSections {
         let vectors: SparseVectorsView
@@ -56,9 +61,10 @@ final class ImmutableSegment: @unchecked Sendable {
     /// Opens the segment's vector and payload indexes. Throws `.corruption`
     /// naming the file when a graph or an index section fails its checks.
     init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0,
-         config: CollectionConfig, payloadSchema: [PayloadPath: PayloadFieldSchema] = [:]) throws {
+         config: CollectionConfig, payloadSchema: [PayloadPath: PayloadFieldSchema] = [:], hiddenVectors: Set<String> = []) throws {
         self.id = id
         self.reader = reader
+        self.hiddenVectors = hiddenVectors
         self.tombstones = tombstones
         self.persistedGeneration = persistedGeneration
         self.highestWrittenGeneration = persistedGeneration
@@ -69,7 +75,7 @@ final class ImmutableSegment: @unchecked Sendable {
         var absent: [String: [Int]] = [:]
         var graphs: [String: HNSWGraph] = [:]
         var quantized: [String: QuantizedVectors] = [:]
-        for spec in reader.vectorSpecs {
+        for spec in reader.vectorSpecs where !hiddenVectors.contains(spec.name) {
             absent[spec.name] = (0..<reader.pointCount).filter { !reader.hasVector(spec.name, at: $0) }
             if let image = reader.indexSection(.hnswGraph, vector: spec.name) {
                 do {
@@ -93,8 +99,9 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         absentOffsets = absent
-        let stored = Set(reader.multiVectorNames)
-        for spec in reader.vectorSpecs where (config.vectors[spec.name]?.isMultiVector ?? false) != stored.contains(spec.name) {
+        let stored = Set(reader.multiVectorNames).subtracting(hiddenVectors)
+        for spec in reader.vectorSpecs where !hiddenVectors.contains(spec.name)
+            && (config.vectors[spec.name]?.isMultiVector ?? false) != stored.contains(spec.name) {
             throw StrataError(.corruption, stored.contains(spec.name)
                 ? "segment \(reader.path) holds vector \"\(spec.name)\" as a multivector, but the collection's vector \"\(spec.name)\" is a plain vector"
                 : "segment \(reader.path) has no multivector[\(spec.name)] sections, but the collection's vector \"\(spec.name)\" is a multivector")
@@ -102,7 +109,7 @@ final class ImmutableSegment: @unchecked Sendable {
         multiVectorNames = stored
         var sparse: [String: SparseSections] = [:]
         var sparsePresent: [String: Int] = [:]
-        for name in reader.sparseVectorNames {
+        for name in reader.sparseVectorNames where !hiddenVectors.contains(name) {
             do {
                 if let (vectors, index) = try reader.sparseSections(name) {
                     sparse[name] = SparseSections(vectors: vectors, index: index)
@@ -211,12 +218,19 @@ final class ImmutableSegment: @unchecked Sendable {
 
     func vectors(at offset: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
-        for spec in reader.vectorSpecs where reader.hasVector(spec.name, at: offset) {
+        for spec in reader.vectorSpecs where !hiddenVectors.contains(spec.name) && reader.hasVector(spec.name, at: offset) {
             result[spec.name] = multiVectorNames.contains(spec.name)
                 ? reader.withMultiVectorRows(spec.name, at: offset) { rows, _ in Array(rows) }
                 : reader.vector(spec.name, at: offset)
         }
         return result
+    }
+
+    /// The rows of vector `name` (base pointer, dimension) for `body`, or nil
+    /// when the segment has no such (visible) vector section.
+    func withVectors<T>(_ name: String, _ body: (UnsafePointer<Float>, Int) throws -> T) rethrows -> T? {
+        guard !hiddenVectors.contains(name) else { return nil }
+        return try reader.withVectors(name, body)
     }
 
     /// Top-`limit` live points by vector `name`: through the segment's graph
@@ -229,6 +243,7 @@ final class ImmutableSegment: @unchecked Sendable {
                     allowed: PointBitset? = nil, fullScanBytes: Int = 0)
         -> [(offset: Int, score: Float)]
     {
+        guard !hiddenVectors.contains(name) else { return [] }
         if multiVectorNames.contains(name) {
             return multiVectorHits(query: query, using: name, distance: distance, limit: limit, params: params, defaultEf: defaultEf,
                                    allowed: allowed, fullScanBytes: fullScanBytes)
@@ -337,6 +352,7 @@ final class ImmutableSegment: @unchecked Sendable {
     func exactHits(query: [Float], using name: String, distance: Distance, limit: Int, offsets: PointBitset)
         -> [(offset: Int, score: Float)]
     {
+        guard !hiddenVectors.contains(name) else { return [] }
         // Points without this vector never rank (their rows are zeros).
         var nodes = offsets.offsets.map { UInt32($0) }
         if let absent = absentOffsets[name], !absent.isEmpty {
@@ -360,7 +376,7 @@ final class ImmutableSegment: @unchecked Sendable {
     /// the vectors straight from the mapping. Returns (offset, score) pairs.
     func exactHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)] {
         let count = reader.pointCount
-        guard limit > 0, count > 0 else { return [] }
+        guard limit > 0, count > 0, !hiddenVectors.contains(name) else { return [] }
         var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
         let chunk = 2048
         var scores = [Float](repeating: 0, count: chunk)
@@ -408,6 +424,7 @@ extension ImmutableSegment: FilterableSegment {
     func filterOffsets(of ids: Set<PointID>) -> [Int] { ids.compactMap { reader.offset(of: $0) } }
 
     func filterHasVector(_ name: String, at offset: Int) -> Bool {
+        if hiddenVectors.contains(name) { return false }
         if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
         return reader.hasVector(name, at: offset)
     }
@@ -415,8 +432,10 @@ extension ImmutableSegment: FilterableSegment {
     func filterSubject(at offset: Int) throws -> FilterSubject {
         let reader = self.reader
         let sparse = self.sparse
+        let hidden = hiddenVectors
         return FilterSubject(id: reader.id(at: offset), payload: try reader.payload(at: offset),
                              hasVector: { name in
+                                 if hidden.contains(name) { return false }
                                  if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
                                  return reader.hasVector(name, at: offset)
                              })

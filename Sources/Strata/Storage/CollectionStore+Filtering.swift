@@ -21,6 +21,7 @@ extension CollectionStore {
     /// Caller holds `lock`. Throws `.corruption` naming the segment when a
     /// payload block the filter must read fails its checksum.
     func matchesLocked(_ filter: Filter) throws -> FilterMatches {
+        try requireKnownVectors(in: filter)
         let settings = filterSettingsLocked
         let schema = payloadSchema
         return FilterMatches(
@@ -33,6 +34,27 @@ extension CollectionStore {
                     throw StrataError(.corruption, "collection `\(name)`: \(error.description)", cause: error)
                 }
             })
+    }
+
+    /// Throws `.invalidArgument` when a `has_vector` condition names a vector
+    /// the collection does not have (as searching with it would).
+    func requireKnownVectors(in filter: Filter) throws {
+        func check(_ conditions: [Condition]) throws {
+            for condition in conditions {
+                switch condition {
+                case .hasVector(let vectorName):
+                    guard config.vectors[vectorName] != nil || config.sparseVectors[vectorName] != nil else {
+                        throw StrataError.invalid(
+                            "has_vector: collection `\(name)` has no vector named \"\(vectorName)\"; it has \((Array(config.vectors.keys) + Array(config.sparseVectors.keys)).sorted())")
+                    }
+                case .filter(let inner), .nested(_, let inner):
+                    try check(inner.must + inner.should + inner.mustNot + (inner.minShould?.conditions ?? []))
+                default:
+                    continue
+                }
+            }
+        }
+        try check(filter.must + filter.should + filter.mustNot + (filter.minShould?.conditions ?? []))
     }
 
     /// Caller holds `lock`. Every id in `matches` (unordered).
@@ -63,6 +85,7 @@ extension CollectionStore {
                 return matches.mutable.cardinality + matches.frozen.reduce(0) { $0 + $1.cardinality }
                     + matches.immutables.reduce(0) { $0 + $1.cardinality }
             }
+            try requireKnownVectors(in: filter)
             // Mutable and frozen segments are small and in RAM: counted exactly.
             let settings = filterSettingsLocked
             var total = try mutable.matching(filter, schema: payloadSchema, settings: settings).cardinality

@@ -114,7 +114,8 @@ extension CollectionStore {
         }
         let schema = withStateLock { $0.payloadSchema }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, payloadSchema: schema)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema) }
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema,
+                                                                hiddenVectors: vectorHistory.hiddenNames(inSegment: id)) }
         withStateLock { state in
             precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
             state.frozen.removeFirst()
@@ -228,7 +229,8 @@ extension CollectionStore {
         }, into: points)
         let schema = withStateLock { $0.payloadSchema }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema) }
+        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema,
+                                                                hiddenVectors: vectorHistory.hiddenNames(inSegment: id)) }
 
         withStateLock { state in
             let inputIDs = Set(plan.inputs.map(\.id))

@@ -25,7 +25,7 @@ extension CollectionStore {
             for (segment, bits) in zip(immutables, matches.immutables) {
                 let absent = Set(segment.absentOffsets[name] ?? [])
                 let reader = segment.reader
-                _ = reader.withVectors(name) { base, dim in
+                _ = segment.withVectors(name) { base, dim in
                     bits.forEach { offset in
                         guard !absent.contains(offset) else { return }
                         add(reader.id(at: offset), reader.version(at: offset), UnsafeBufferPointer(start: base + offset * dim, count: dim))

@@ -32,6 +32,8 @@ final class CollectionStore: @unchecked Sendable {
     let name: String
     let directory: String
     let config: CollectionConfig
+    /// Older incarnations of vector names in segments and the WAL (`VectorNameHistory`).
+    let vectorHistory: [String: VectorNameHistory]
     let fileSystem: any FileSystem
     let lock = ReadWriteLock()
     var mutable: MutableSegment
@@ -67,10 +69,12 @@ final class CollectionStore: @unchecked Sendable {
     /// footers and metadata checksums), their tombstone files, and removes
     /// leftovers of interrupted flushes and merges. The WAL is replayed by the
     /// caller through `apply`, skipping operations ≤ `checkpoint`.
-    init(name: String, directory: String, config: CollectionConfig, fileSystem: any FileSystem) throws {
+    init(name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
+         fileSystem: any FileSystem) throws {
         self.name = name
         self.directory = directory
         self.config = config
+        self.vectorHistory = vectorHistory
         self.fileSystem = fileSystem
         let manifestPath = joinPath(directory, Manifest.fileName)
         if fileSystem.fileKind(manifestPath) != nil {
@@ -94,11 +98,16 @@ final class CollectionStore: @unchecked Sendable {
             let segmentFile = Manifest.segmentFileName(entry.segmentID)
             referenced.insert(segmentFile)
             let reader = try SegmentReader.open(path: joinPath(segmentsPath, segmentFile), fileSystem: fileSystem)
-            // config.json has no checksum: a damaged one must not be used to read the segments.
+            // config.json has no checksum: a damaged one must not be used to read
+            // the segments. Sections of names changed after the segment was
+            // written are stale and ignored; every other name must agree.
+            let hidden = vectorHistory.hiddenNames(inSegment: entry.segmentID)
             let specs = Dictionary(reader.vectorSpecs.map { ($0.name, $0.dimension) }, uniquingKeysWith: { a, _ in a })
-            if specs != config.vectors.mapValues(\.size) {
+                .filter { !hidden.contains($0.key) }
+            let expected = config.vectors.mapValues(\.size).filter { !hidden.contains($0.key) }
+            if specs != expected {
                 throw StrataError(.corruption,
-                    "segment \(reader.path) holds vectors \(specs.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }) but \(joinPath(directory, "config.json")) says \(config.vectors.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value.size)" }): config.json or the segment is damaged; restore the collection from a snapshot")
+                    "segment \(reader.path) holds vectors \(specs.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }) but \(joinPath(directory, "config.json")) says \(expected.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }): config.json or the segment is damaged; restore the collection from a snapshot")
             }
             var tombstones: [UInt32: UInt64] = [:]
             if entry.tombstoneGeneration > 0 {
@@ -111,7 +120,7 @@ final class CollectionStore: @unchecked Sendable {
             }
             immutables.append(try ImmutableSegment(
                 id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration,
-                config: config, payloadSchema: payloadSchema))
+                config: config, payloadSchema: payloadSchema, hiddenVectors: hidden))
         }
         var removedLeftovers = false
         for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {

@@ -372,3 +372,47 @@ struct ChangeAliasesInput: Decodable, Sendable {
 
     var actions: [Action]
 }
+
+/// `PUT /collections/{name}/vectors/{vector_name}` (Qdrant's `VectorNameConfig`):
+/// `{"dense": {size, distance, multivector_config?, datatype?}}` or
+/// `{"sparse": {modifier?, datatype?}}`.
+struct VectorNameConfigInput: Decodable, Sendable {
+    /// Qdrant's `SparseVectorConfig`.
+    struct Sparse: Decodable, Sendable {
+        var modifier: String?
+        var datatype: String?
+    }
+
+    /// Decoded as `create_collection`'s vector params, so what they accept
+    /// (and refuse) holds here too.
+    var dense: VectorParamsInput?
+    var sparse: Sparse?
+
+    enum Kind {
+        case dense(VectorParams)
+        case sparse(SparseVectorParams)
+    }
+
+    func engineConfig(collectionHNSW: HnswConfig) throws(APIError) -> Kind {
+        switch (dense, sparse) {
+        case (let dense?, nil):
+            try Self.requireFloat32(dense.datatype, "dense.datatype")
+            return .dense(try dense.engineParams(collectionHNSW: collectionHNSW))
+        case (nil, let sparse?):
+            try Self.requireFloat32(sparse.datatype, "sparse.datatype")
+            switch sparse.modifier {
+            case nil, "none": return .sparse(SparseVectorParams(modifier: .none))
+            case "idf": return .sparse(SparseVectorParams(modifier: .idf))
+            case let other?: throw APIError.wrongInput("sparse.modifier must be \"none\" or \"idf\", got \"\(other)\"")
+            }
+        default:
+            throw APIError.jsonDeserialize("the body needs exactly one of `dense` and `sparse`")
+        }
+    }
+
+    /// Strata stores every vector as float32; other element types are a 400.
+    private static func requireFloat32(_ datatype: String?, _ field: String) throws(APIError) {
+        guard let datatype, datatype.lowercased() != "float32" else { return }
+        throw APIError.wrongInput("\(field) \"\(datatype)\" is not supported: Strata stores vectors as float32 (omit datatype or use \"float32\")")
+    }
+}

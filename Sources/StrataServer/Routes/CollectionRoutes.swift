@@ -2,7 +2,8 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// Collections: list, info, exists, create, update (PATCH), delete.
+/// Collections: list, info, exists, create, update (PATCH), delete; add and
+/// remove a named vector.
 extension StrataHTTPServer {
     func addCollectionRoutes(to router: Router<StrataRequestContext>) {
         router.get("/collections") { _, context in
@@ -56,6 +57,46 @@ extension StrataHTTPServer {
             }
         }
 
+        // Qdrant 1.18+: add a named vector to an existing collection.
+        router.put("/collections/{collection_name}/vectors/{vector_name}") { request, context in
+            try context.access.check(.manage)
+            let collection = try self.collection(context, .write)
+            let vectorName = try self.vectorName(context)
+            let input = try await self.decode(VectorNameConfigInput.self, from: request)
+            let kind = try input.engineConfig(collectionHNSW: collection.config.hnswConfig)
+            let database = self.database
+            let name = collection.name
+            return try await self.answer(context) { () throws -> UpdateResultOutput in
+                do {
+                    let reopened: Strata.Collection
+                    switch kind {
+                    case .dense(let params): reopened = try database.createVectorName(name, name: vectorName, params)
+                    case .sparse(let params): reopened = try database.createVectorName(name, name: vectorName, params)
+                    }
+                    return UpdateResultOutput(operation_id: reopened.storageInfo.lastOperation)
+                } catch let error as StrataError {
+                    throw Self.vectorNameError(error)
+                }
+            }
+        }
+
+        // Qdrant 1.18+: remove a named vector and its data.
+        router.delete("/collections/{collection_name}/vectors/{vector_name}") { _, context in
+            try context.access.check(.manage)
+            let collection = try self.collection(context, .write)
+            let vectorName = try self.vectorName(context)
+            let database = self.database
+            let name = collection.name
+            return try await self.answer(context) { () throws -> UpdateResultOutput in
+                do {
+                    let reopened = try database.deleteVectorName(name, name: vectorName)
+                    return UpdateResultOutput(operation_id: reopened.storageInfo.lastOperation)
+                } catch let error as StrataError {
+                    throw Self.vectorNameError(error)
+                }
+            }
+        }
+
         router.delete("/collections/{collection_name}") { _, context in
             try context.access.check(.manage)
             let name = try self.collectionName(context)
@@ -68,6 +109,23 @@ extension StrataHTTPServer {
                 }
                 return true
             }
+        }
+    }
+
+    func vectorName(_ context: StrataRequestContext) throws -> String {
+        guard let name = context.parameters.get("vector_name") else {
+            throw APIError.badRequest("missing vector name in the path")
+        }
+        return name
+    }
+
+    /// Qdrant answers 400 for a vector name that exists (on add) or does not
+    /// (on remove); an unknown collection was already a 404 before this.
+    static func vectorNameError(_ error: StrataError) -> APIError {
+        switch error.code {
+        case .notFound where error.message.hasPrefix("Collection `"): return .from(error)
+        case .alreadyExists, .notFound: return .wrongInput(error.message)
+        default: return .from(error)
         }
     }
 }

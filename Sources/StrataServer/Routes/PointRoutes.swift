@@ -171,6 +171,13 @@ enum PreparedUpdate: Sendable {
                 guard let params = config.vectors[name] else {
                     throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
                 }
+                if params.isMultiVector {
+                    // Rows back to back; the engine checks each row (zeros, finite values).
+                    guard !vector.isEmpty, vector.count % params.size == 0 else {
+                        throw APIError.wrongInput("point \(point.id): \(label) is a multivector: expected rows of \(params.size) numbers, got \(vector.count) numbers")
+                    }
+                    continue
+                }
                 guard vector.count == params.size else {
                     throw APIError.wrongInput("point \(point.id): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
                 }
