@@ -314,6 +314,8 @@ def main():
     n_pass, words_total, chars_total, tokens_total = 0, 0, 0, 0
     pages_used, per_section = 0, Counter()
     pass_words = []
+    passage_digests = set()
+    duplicate_passages = 0  # passages whose text equals an earlier passage's (gcloud alpha/beta/GA pages)
     token_re = re.compile(r"[^\W_]+")
     with open(os.path.join(a.out, "passages.jsonl"), "w") as out:
         for path in files:
@@ -347,6 +349,9 @@ def main():
                 descriptions.setdefault(desc, []).append(f"{page}({base.rsplit('.', 1)[-1]})")
             for part, (heading, words) in enumerate(pack(paras, a.min_words, a.max_words)):
                 text = " ".join(words)
+                digest = hashlib.sha1(text.encode()).digest()
+                duplicate_passages += digest in passage_digests
+                passage_digests.add(digest)
                 out.write(json.dumps({"id": n_pass, "page": page, "section": section, "heading": heading,
                                       "part": part, "text": text}, ensure_ascii=False) + "\n")
                 n_pass += 1
@@ -371,7 +376,7 @@ def main():
                 page_files=len(files), pages=pages_used, link_pages_skipped=links, duplicate_pages_skipped=dup_pages,
                 unreadable_or_empty_pages=failed,
                 gcloud_pages=sum(1 for f in files if os.path.basename(f).startswith("gcloud")),
-                passages=n_pass, passages_per_section=dict(sorted(per_section.items())),
+                passages=n_pass, duplicate_passages=duplicate_passages, passages_per_section=dict(sorted(per_section.items())),
                 passage_words_mean=round(words_total / max(n_pass, 1), 2),
                 passage_words_p50=pass_words[len(pass_words) // 2] if pass_words else 0,
                 passage_words_min=pass_words[0] if pass_words else 0,

@@ -17,6 +17,6 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Run a benchmark and print one JSON line per result.",
         subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self,
-                      BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self]
+                      BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchBM25EncodeCommand.self]
     )
 }
