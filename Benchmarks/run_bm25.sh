@@ -18,11 +18,13 @@ BIN=$(swift build -c release --show-bin-path)/strata
 uptime > "$OUT/load.txt"
 STORE=$(mktemp -d)/store
 "$BIN" bench sparse --data "$DATA" --store "$STORE" --repeat 2 > "$OUT/strata.jsonl" 2> "$OUT/strata.err"
+# The same store with the MaxScore pruning off: how much of the time pruning saves.
+STRATA_SPARSE_NO_PRUNING=1 "$BIN" bench sparse --data "$DATA" --store "$STORE" --repeat 2 > "$OUT/strata-noprune.jsonl" 2>> "$OUT/strata.err"
 rm -rf "$(dirname "$STORE")"
 uptime >> "$OUT/load.txt"
 "$PY" Benchmarks/sparse_peer.py "$DATA" > "$OUT/edge.jsonl" 2> "$OUT/edge.err"
 uptime >> "$OUT/load.txt"
 cp "$DATA/meta.json" "$OUT/meta.json"
-cat "$OUT"/strata.jsonl "$OUT"/edge.jsonl
+cat "$OUT"/strata.jsonl "$OUT"/strata-noprune.jsonl "$OUT"/edge.jsonl
 cat "$OUT/load.txt" >&2
 echo "results in $OUT" >&2
