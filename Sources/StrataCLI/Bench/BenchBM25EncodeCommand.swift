@@ -30,6 +30,7 @@ struct BenchBM25EncodeCommand: ParsableCommand {
     private struct Line: Decodable { var text: String }
 
     /// The `text` field of every line of a JSON-lines file, in order.
+    /// Throws if the file is unreadable or a line is not an object with a string `text`.
     static func texts(_ path: String) throws -> [String] {
         let data = try Data(contentsOf: URL(fileURLWithPath: path))
         let decoder = JSONDecoder()
@@ -37,7 +38,13 @@ struct BenchBM25EncodeCommand: ParsableCommand {
         var start = data.startIndex
         while start < data.endIndex {
             let end = data[start...].firstIndex(of: UInt8(ascii: "\n")) ?? data.endIndex
-            if end > start { texts.append(try decoder.decode(Line.self, from: data[start..<end]).text) }
+            if end > start {
+                do {
+                    texts.append(try decoder.decode(Line.self, from: data[start..<end]).text)
+                } catch {
+                    throw ValidationError("\(path) line \(texts.count + 1): not a JSON object with a string \"text\" (\(error)); regenerate it with Benchmarks/bm25_corpus.py")
+                }
+            }
             start = end + 1
         }
         return texts
