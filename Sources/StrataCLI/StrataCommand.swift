@@ -17,6 +17,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Run a benchmark and print one JSON line per result.",
         subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self,
-                      BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchMultiVectorCommand.self]
+                      BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchMultiVectorCommand.self,
+                      BenchBM25EncodeCommand.self]
     )
 }

@@ -4,8 +4,11 @@ import Strata
 
 /// `strata bench sparse`: exact sparse top-10 on a data set written by
 /// Benchmarks/sparse_data.py (CSR files, dense companions, float64 ground
-/// truth). Ingests through the embedded API (sparse vector "s", and the dense
-/// vector "d" with an HNSW graph for the hybrid run), optimizes, then runs
+/// truth) or by `strata bench bm25-encode` + Benchmarks/bm25_ground_truth.py
+/// (BM25 vectors of a text corpus; meta.json `"modifier": "idf"`, no dense
+/// files). Ingests through the embedded API (sparse vector "s", with the IDF
+/// modifier when meta.json asks for it, and the dense vector "d" with an HNSW
+/// graph for the hybrid run when the data set has one), optimizes, then runs
 /// every query single-threaded: sparse alone, dense alone, and hybrid
 /// (prefetch dense + sparse, RRF). One JSON line per mode.
 struct BenchSparseCommand: AsyncParsableCommand {
@@ -55,7 +58,11 @@ struct BenchSparseCommand: AsyncParsableCommand {
 
     func run() async throws {
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
-        let dim = meta["dense_dim"] as! Int
+        let modifier: SparseModifier = (meta["modifier"] as? String) == "idf" ? .idf : .none
+        // A data set without dense files (BM25) has no hybrid part.
+        let hasDense = FileManager.default.fileExists(atPath: joinedPath(data, "dense.f32"))
+        let noHybrid = self.noHybrid || !hasDense
+        let dim = meta["dense_dim"] as? Int ?? 0
         let k = 10
         let docs = try Self.csr(data, "docs")
         var queryRows = try Self.csr(data, "queries")
@@ -70,7 +77,7 @@ struct BenchSparseCommand: AsyncParsableCommand {
         defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
         var buildSeconds: Double?
         if !FileManager.default.fileExists(atPath: storeDirectory) {
-            buildSeconds = try await ingest(docs, dense: dense, dim: dim, into: storeDirectory)
+            buildSeconds = try await ingest(docs, dense: dense, dim: dim, modifier: modifier, into: storeDirectory)
         } else {
             progress("reusing the store at \(storeDirectory)")
         }
@@ -81,12 +88,22 @@ struct BenchSparseCommand: AsyncParsableCommand {
         let denseQueryVectors = noHybrid ? [] : (0..<queryCount).map { Array(denseQueries[($0 * dim)..<(($0 + 1) * dim)]) }
         let dataName = URL(fileURLWithPath: data).lastPathComponent
 
+        // With the IDF modifier: each term's IDF over all documents, Qdrant's formula in float64.
+        var idf: [UInt32: Double] = [:]
+        if modifier == .idf {
+            var documentFrequency: [UInt32: Int] = [:]
+            for term in docs.indices { documentFrequency[term, default: 0] += 1 }
+            let n = Double(docs.count)
+            for (term, df) in documentFrequency { idf[term] = log((n - Double(df) + 0.5) / (Double(df) + 0.5) + 1) }
+        }
         // Exact float64 score of a document for a query (tie-tolerant recall).
         func exactScore(_ query: SparseVector, _ doc: Int) -> Double {
             let row = docs.row(doc)
             var weights: [UInt32: Double] = [:]
             for (i, term) in row.indices.enumerated() { weights[term] = Double(row.values[i]) }
-            return zip(query.indices, query.values).reduce(0.0) { $0 + Double($1.1) * (weights[$1.0] ?? 0) }
+            return zip(query.indices, query.values).reduce(0.0) {
+                $0 + Double($1.1) * (modifier == .idf ? idf[$1.0] ?? 0 : 1) * (weights[$1.0] ?? 0)
+            }
         }
 
         let clock = ContinuousClock()
@@ -114,6 +131,7 @@ struct BenchSparseCommand: AsyncParsableCommand {
                 "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
             ]
             if let buildSeconds { row["build_s"] = buildSeconds }
+            if modifier == .idf { row["modifier"] = "idf" }
             for (key, value) in extra { row[key] = value }
             print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
         }
@@ -125,6 +143,7 @@ struct BenchSparseCommand: AsyncParsableCommand {
         for (q, found) in sparseRun.results.enumerated() {
             let truth = (0..<k).map { Int(gt[q * k + $0]) }.filter { $0 >= 0 }
             expected += truth.count
+            guard !truth.isEmpty else { continue }
             let kth = gtScores[q * k + truth.count - 1]
             for hit in found {
                 guard case .number(let id) = hit.id else { continue }
@@ -164,11 +183,11 @@ struct BenchSparseCommand: AsyncParsableCommand {
         ])
     }
 
-    private func ingest(_ docs: CSR, dense: [Float], dim: Int, into directory: String) async throws -> Double {
+    private func ingest(_ docs: CSR, dense: [Float], dim: Int, modifier: SparseModifier, into directory: String) async throws -> Double {
         let database = try Database.open(at: directory)
         defer { database.close() }
         let vectors: [String: VectorParams] = dense.isEmpty ? [:] : ["d": VectorParams(size: dim, distance: .dot)]
-        let config = CollectionConfig(vectors: vectors, sparseVectors: ["s": SparseVectorParams()])
+        let config = CollectionConfig(vectors: vectors, sparseVectors: ["s": SparseVectorParams(modifier: modifier)])
         let collection = try database.createCollection("sparse", config: config)
         let start = ContinuousClock.now
         progress("ingesting \(docs.count) sparse documents\(dense.isEmpty ? "" : " with \(dim)-d dense vectors")")
