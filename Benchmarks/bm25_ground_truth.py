@@ -17,14 +17,10 @@ import json, os, sys, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_data import read_csr  # noqa: E402
+
 K = 10
-
-
-def read_csr(d, name):
-    indptr = np.fromfile(os.path.join(d, f"{name}.indptr"), dtype="<u8").astype(np.int64)
-    indices = np.fromfile(os.path.join(d, f"{name}.indices"), dtype="<u4")
-    values = np.fromfile(os.path.join(d, f"{name}.values"), dtype="<f4")
-    return indptr, indices, values
 
 
 def main():

@@ -63,22 +63,9 @@ import argparse, glob, json, os, shutil, sys, tempfile, time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_data import read_vecs, read_payloads  # noqa: E402
+from bench_data import log, percentile_ms, read_vecs, read_payloads  # noqa: E402
 
 K = 10
-
-
-
-
-def log(obj):
-    print(json.dumps(obj) if not isinstance(obj, str) else obj, file=sys.stderr, flush=True)
-
-
-def percentile_ms(latencies, p):
-    """Nearest-rank percentile, as strata bench scan computes it."""
-    s = sorted(latencies)
-    rank = max(0, int(np.ceil(p * len(s))) - 1)
-    return s[min(rank, len(s) - 1)] * 1000
 
 
 # --------------------------------------------------------------------------------------

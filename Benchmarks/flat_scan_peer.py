@@ -32,15 +32,7 @@ import argparse, json, os, sys, time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_data import read_vecs  # noqa: E402
-
-
-
-def percentile_ms(latencies, p):
-    """Nearest-rank percentile, as strata bench scan computes it."""
-    s = sorted(latencies)
-    rank = max(0, int(np.ceil(p * len(s))) - 1)
-    return s[min(rank, len(s) - 1)] * 1000
+from bench_data import percentile_ms, read_vecs  # noqa: E402
 
 
 def recall(found, gt, k):

@@ -25,16 +25,10 @@ import argparse, json, os, shutil, sys, tempfile, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_data import edge_build, percentile_ms  # noqa: E402
+
 K = 10
-
-
-def log(msg):
-    print(msg if isinstance(msg, str) else json.dumps(msg), file=sys.stderr, flush=True)
-
-
-def percentile_ms(latencies, p):
-    s = sorted(latencies)
-    return s[max(0, int(np.ceil(p * len(s))) - 1)] * 1000
 
 
 def read_rows(d, name, dim):
@@ -71,18 +65,7 @@ def main():
         max_search_threads=1)
     shard = qe.EdgeShard.create(path, cfg)
     try:
-        t0 = time.perf_counter()
-        B = 200
-        for s in range(0, n, B):
-            pts = [qe.Point(id=i, vector={"m": d_rows[d_ptr[i]:d_ptr[i + 1]].tolist()}) for i in range(s, min(s + B, n))]
-            shard.update(qe.UpdateOperation.upsert_points(pts))
-        t_up = time.perf_counter()
-        shard.flush()
-        shard.optimize()
-        build_s = round(time.perf_counter() - t0, 2)
-        info = shard.info()
-        log(dict(stage="build", peer="qdrant-edge", n=n, upsert_s=round(t_up - t0, 2), build_s=build_s,
-                 segments=int(info.segments_count), points=int(info.points_count)))
+        build_s = edge_build(qe, shard, n, 200, lambda i: qe.Point(id=i, vector={"m": d_rows[d_ptr[i]:d_ptr[i + 1]].tolist()}))
         queries = [q_rows[q_ptr[i]:q_ptr[i + 1]].tolist() for i in range(nq)]
         for mode, params in (("exact", qe.SearchParams(exact=True)), ("indexed", qe.SearchParams(hnsw_ef=a.ef))):
             reqs = [qe.QueryRequest(query=qe.Query.Nearest(q, using="m"), limit=K, params=params) for q in queries]

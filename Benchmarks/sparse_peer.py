@@ -34,24 +34,10 @@ import argparse, json, os, shutil, sys, tempfile, time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_data import edge_build, log, percentile_ms, read_csr  # noqa: E402
+
 K = 10
-
-
-def log(msg):
-    print(msg if isinstance(msg, str) else json.dumps(msg), file=sys.stderr, flush=True)
-
-
-def percentile_ms(latencies, p):
-    s = sorted(latencies)
-    rank = max(0, int(np.ceil(p * len(s))) - 1)
-    return s[rank] * 1000
-
-
-def read_csr(d, name):
-    indptr = np.fromfile(os.path.join(d, f"{name}.indptr"), dtype="<u8").astype(np.int64)
-    indices = np.fromfile(os.path.join(d, f"{name}.indices"), dtype="<u4")
-    values = np.fromfile(os.path.join(d, f"{name}.values"), dtype="<f4")
-    return indptr, indices, values
 
 
 def main():
@@ -88,24 +74,13 @@ def main():
         max_search_threads=1)
     shard = qe.EdgeShard.create(path, cfg)
     try:
-        t0 = time.perf_counter()
-        B = 1000
-        for s in range(0, n, B):
-            pts = []
-            for i in range(s, min(s + B, n)):
-                lo, hi = d_ptr[i], d_ptr[i + 1]
-                vec = {"s": qe.SparseVector(indices=d_idx[lo:hi].tolist(), values=d_val[lo:hi].tolist())}
-                if hybrid:
-                    vec["d"] = dense[i].tolist()
-                pts.append(qe.Point(id=i, vector=vec))
-            shard.update(qe.UpdateOperation.upsert_points(pts))
-        t_up = time.perf_counter()
-        shard.flush()
-        shard.optimize()
-        build_s = round(time.perf_counter() - t0, 2)
-        info = shard.info()
-        log(dict(stage="build", peer="qdrant-edge", n=n, upsert_s=round(t_up - t0, 2), build_s=build_s,
-                 segments=int(info.segments_count), points=int(info.points_count)))
+        def point(i):
+            lo, hi = d_ptr[i], d_ptr[i + 1]
+            vec = {"s": qe.SparseVector(indices=d_idx[lo:hi].tolist(), values=d_val[lo:hi].tolist())}
+            if hybrid:
+                vec["d"] = dense[i].tolist()
+            return qe.Point(id=i, vector=vec)
+        build_s = edge_build(qe, shard, n, 1000, point)
 
         def sparse_q(i):
             lo, hi = q_ptr[i], q_ptr[i + 1]

@@ -205,17 +205,12 @@ struct BenchANNCommand: AsyncParsableCommand {
                 }
             }
             let readAfter = processReadBytes()
-            let total = latencies.reduce(Duration.zero, +)
-            let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double {
-                let rank = max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-                return seconds(sorted[min(rank, sorted.count - 1)]) * 1000
-            }
+            let summary = LatencySummary(latencies)
             var row: [String: Any] = [
                 "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": m,
                 "ef_construct": efConstruct, "quantization": quantization, "oversampling": oversampling,
-                "recall10": Double(hits) / Double(queryCount * limit), "qps": Double(queryCount) / seconds(total),
-                "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "rss_mb": residentMB(),
+                "recall10": Double(hits) / Double(queryCount * limit), "qps": summary.qps,
+                "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "rss_mb": residentMB(),
                 "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
                 "rss_anon_mb_after_open": rssAnonAfterOpen, "rss_file_mb_after_open": rssFileAfterOpen,
                 "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count,

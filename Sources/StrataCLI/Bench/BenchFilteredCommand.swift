@@ -156,16 +156,12 @@ struct BenchFilteredCommand: AsyncParsableCommand {
                     }
                     expected += truth[f][q].count
                 }
-                let sorted = latencies.sorted()
-                func percentile(_ p: Double) -> Double {
-                    let rank = max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-                    return seconds(sorted[min(rank, sorted.count - 1)]) * 1000
-                }
+                let summary = LatencySummary(latencies)
                 var row: [String: Any] = [
                     "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "filter": named.name,
                     "selectivity": selectivity, "ef": efValue, "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
-                    "qps": Double(queryVectors.count) / seconds(latencies.reduce(Duration.zero, +)),
-                    "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "queries": queryVectors.count,
+                    "qps": summary.qps,
+                    "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "queries": queryVectors.count,
                     "full_scan_threshold_kb": fullScanThresholdKB, "m": m, "ef_construct": efConstruct, "acorn": acorn,
                 ]
                 if let buildSeconds { row["build_s"] = buildSeconds }

@@ -32,21 +32,17 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
         func multivector(_ i: Int) -> [Float] { Array(rows[Int(indptr[i]) * dim..<Int(indptr[i + 1]) * dim]) }
     }
 
-    static func read<T>(_ path: String, as: T.Type) throws -> [T] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return data.withUnsafeBytes { raw in Array(raw.bindMemory(to: T.self)) }
-    }
 
     func run() async throws {
         let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
         let dim = meta["dim"] as! Int
         let k = 10
-        let docs = Rows(indptr: try Self.read(joinedPath(data, "docs.indptr"), as: UInt64.self),
-                        rows: try Self.read(joinedPath(data, "docs.rows"), as: Float.self), dim: dim)
-        let queryRows = Rows(indptr: try Self.read(joinedPath(data, "queries.indptr"), as: UInt64.self),
-                             rows: try Self.read(joinedPath(data, "queries.rows"), as: Float.self), dim: dim)
+        let docs = Rows(indptr: try readArray(joinedPath(data, "docs.indptr"), as: UInt64.self),
+                        rows: try readArray(joinedPath(data, "docs.rows"), as: Float.self), dim: dim)
+        let queryRows = Rows(indptr: try readArray(joinedPath(data, "queries.indptr"), as: UInt64.self),
+                             rows: try readArray(joinedPath(data, "queries.rows"), as: Float.self), dim: dim)
         let queryCount = min(queries, queryRows.count)
-        let gt: [Int32] = try Self.read(joinedPath(data, "gt.i32"), as: Int32.self)
+        let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
 
         let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-multivector-\(getpid())"
         defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
@@ -73,19 +69,14 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
                 let truth = Set((0..<k).map { Int(gt[q * k + $0]) })
                 hits += found.filter { if case .number(let id) = $0.id { truth.contains(Int(id)) } else { false } }.count
             }
-            let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double {
-                seconds(sorted[min(max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1), sorted.count - 1)]) * 1000
-            }
-            let total = seconds(latencies.reduce(Duration.zero, +))
-            var row: [String: Any] = [
-                "engine": "strata", "mode": mode, "data": dataName, "queries": queryCount,
-                "qps": Double(queryCount) / total, "mean_ms": total / Double(queryCount) * 1000,
-                "p50_ms": percentile(0.5), "p99_ms": percentile(0.99), "recall10": Double(hits) / Double(queryCount * k),
-            ]
+            var row = LatencySummary(latencies).fields
+            row["engine"] = "strata"
+            row["mode"] = mode
+            row["data"] = dataName
+            row["recall10"] = Double(hits) / Double(queryCount * k)
             if let buildSeconds { row["build_s"] = buildSeconds }
             for (key, value) in extra { row[key] = value }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
+            try printResult(row)
         }
         try run("exact", SearchParams(exact: true))
         for ef in ef { try run("indexed", SearchParams(hnswEf: ef), extra: ["ef": ef]) }

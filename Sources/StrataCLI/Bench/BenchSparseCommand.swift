@@ -45,15 +45,10 @@ struct BenchSparseCommand: AsyncParsableCommand {
         }
     }
 
-    static func read<T>(_ path: String, as: T.Type) throws -> [T] {
-        let data = try Data(contentsOf: URL(fileURLWithPath: path))
-        return data.withUnsafeBytes { raw in Array(raw.bindMemory(to: T.self)) }
-    }
-
     static func csr(_ directory: String, _ name: String) throws -> CSR {
-        CSR(indptr: try read(joinedPath(directory, "\(name).indptr"), as: UInt64.self),
-            indices: try read(joinedPath(directory, "\(name).indices"), as: UInt32.self),
-            values: try read(joinedPath(directory, "\(name).values"), as: Float.self))
+        CSR(indptr: try readArray(joinedPath(directory, "\(name).indptr"), as: UInt64.self),
+            indices: try readArray(joinedPath(directory, "\(name).indices"), as: UInt32.self),
+            values: try readArray(joinedPath(directory, "\(name).values"), as: Float.self))
     }
 
     func run() async throws {
@@ -68,10 +63,10 @@ struct BenchSparseCommand: AsyncParsableCommand {
         var queryRows = try Self.csr(data, "queries")
         let queryCount = min(queries, queryRows.count)
         queryRows.indptr = Array(queryRows.indptr.prefix(queryCount + 1))
-        let dense: [Float] = noHybrid ? [] : try Self.read(joinedPath(data, "dense.f32"), as: Float.self)
-        let denseQueries: [Float] = noHybrid ? [] : try Self.read(joinedPath(data, "dense_queries.f32"), as: Float.self)
-        let gt: [Int32] = try Self.read(joinedPath(data, "gt.i32"), as: Int32.self)
-        let gtScores: [Double] = try Self.read(joinedPath(data, "gt_scores.f64"), as: Double.self)
+        let dense: [Float] = noHybrid ? [] : try readArray(joinedPath(data, "dense.f32"), as: Float.self)
+        let denseQueries: [Float] = noHybrid ? [] : try readArray(joinedPath(data, "dense_queries.f32"), as: Float.self)
+        let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
+        let gtScores: [Double] = try readArray(joinedPath(data, "gt_scores.f64"), as: Double.self)
 
         let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-sparse-\(getpid())"
         defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
@@ -119,21 +114,14 @@ struct BenchSparseCommand: AsyncParsableCommand {
             return (latencies, results)
         }
         func summary(_ mode: String, _ latencies: [Duration], extra: [String: Any]) throws {
-            let sorted = latencies.sorted()
-            func percentile(_ p: Double) -> Double {
-                let rank = max(0, Int((p * Double(sorted.count)).rounded(.up)) - 1)
-                return seconds(sorted[min(rank, sorted.count - 1)]) * 1000
-            }
-            let total = seconds(latencies.reduce(Duration.zero, +))
-            var row: [String: Any] = [
-                "engine": "strata", "mode": mode, "data": dataName, "queries": latencies.count,
-                "qps": Double(latencies.count) / total, "mean_ms": total / Double(latencies.count) * 1000,
-                "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
-            ]
+            var row = LatencySummary(latencies).fields
+            row["engine"] = "strata"
+            row["mode"] = mode
+            row["data"] = dataName
             if let buildSeconds { row["build_s"] = buildSeconds }
             if modifier == .idf { row["modifier"] = "idf" }
             for (key, value) in extra { row[key] = value }
-            print(String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self))
+            try printResult(row)
         }
 
         // Sparse alone, exact.
