@@ -21,6 +21,16 @@ public enum MaxSim {
         metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
         scratch: inout [Float]
     ) -> Float {
+        let total = sumOfBest(metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim, scratch: &scratch)
+        return metric == .euclid ? total.squareRoot() : total
+    }
+
+    /// Σ over query rows of the best per-row value: the largest dot product
+    /// (`.cosine`, `.dot`) or the smallest ‖q − d‖² / L1 (`.euclid`, `.manhattan`).
+    private static func sumOfBest(
+        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
+        scratch: inout [Float]
+    ) -> Float {
         precondition(dim > 0 && queryRows > 0 && rowCount > 0, "max_sim needs rows of a positive dimension")
         if scratch.count < rowCount { scratch = [Float](repeating: 0, count: rowCount) }
         var total: Float = 0
@@ -46,7 +56,19 @@ public enum MaxSim {
                 }
             }
         }
-        return metric == .euclid ? total.squareRoot() : total
+        return total
+    }
+
+    /// Qdrant's raw max_sim similarity, as recommend, discover and context
+    /// compare multivectors: Σᵢ maxⱼ of the metric's similarity — the dot
+    /// product for `.cosine` and `.dot`, −‖q − d‖² for `.euclid`, −L1 for
+    /// `.manhattan` (always higher is better, no square root).
+    public static func similarity(
+        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
+        scratch: inout [Float]
+    ) -> Float {
+        let total = sumOfBest(metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim, scratch: &scratch)
+        return metric.higherIsBetter ? total : -total
     }
 
     /// `score` over arrays (tests and small inputs).

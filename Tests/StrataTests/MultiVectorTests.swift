@@ -204,9 +204,53 @@ import Testing
             // A single dense row is a one-row multivector query.
             let single = try collection.query(QueryRequest(query: .nearest(.dense(rows[0])), using: "m", params: SearchParams(exact: true), limit: 3))
             #expect(single.map(\.id) == reference.top(rows[0], limit: 3).map(\.id))
-            // Objectives not offered on multivectors are refused by name.
+            // recommend (best_score, sum_scores), discover and context compare by
+            // Qdrant's raw max_sim (the example's rows as the query), as Qdrant Edge does.
+            func raw(_ example: [Float], _ id: PointID) -> Float { Self.referenceMaxSim(example, reference.rows[id]!, .dot) }
+            func fastSigmoid(_ x: Float) -> Float { x / (1 + abs(x)) }
+            func scaled(_ x: Float) -> Float { 0.5 * (fastSigmoid(x) + 1) }
+            let positive = reference.rows[.number(11)]!, negative = reference.rows[.number(12)]!, target = reference.rows[.number(13)]!
+            func expectObjective(_ kind: QueryKind, _ label: String, _ formula: (PointID) -> Float) throws {
+                for prefetched in [false, true] {
+                    let request = QueryRequest(
+                        prefetch: prefetched ? [Prefetch(query: .nearest(.dense(dense)), using: "d", params: SearchParams(exact: true), limit: 60)] : [],
+                        query: kind, using: "m", limit: 8)
+                    let found = try collection.query(request)
+                    let pool = prefetched ? prefetchedIDs(60) : Array(reference.rows.keys)
+                    let examples: Set<PointID> = [11, 12, 13]
+                    var scored: [(id: PointID, score: Float)] = []
+                    for id in pool where !examples.contains(id) { scored.append((id: id, score: formula(id))) }
+                    scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+                    let expected = Array(scored.prefix(8))
+                    #expect(found.map(\.id) == expected.map { $0.id }, "\(label), prefetched \(prefetched)")
+                    #expect(zip(found, expected).allSatisfy { Self.close($0.score, $1.score) }, "\(label) scores, prefetched \(prefetched)")
+                }
+            }
+            // The prefetch leaves out the examples too (Qdrant's exclude_referenced_ids).
+            func prefetchedIDs(_ limit: Int) -> [PointID] {
+                let ranked = (try? collection.search(dense, using: "d", limit: limit + 3, params: SearchParams(exact: true)).map(\.id)) ?? []
+                return Array(ranked.filter { ![11, 12, 13].contains($0) }.prefix(limit))
+            }
+            try expectObjective(.recommend(positive: [.point(11)], negative: [.point(12)], strategy: .sumScores), "sum_scores") {
+                raw(positive, $0) - raw(negative, $0)
+            }
+            try expectObjective(.recommend(positive: [.point(11)], negative: [.point(12)], strategy: .bestScore), "best_score") {
+                let p = raw(positive, $0), n = raw(negative, $0)
+                return p > n ? scaled(p) : -scaled(n)
+            }
+            try expectObjective(.discover(target: .point(13), context: [ContextPair(positive: .point(11), negative: .point(12))]), "discover") {
+                let p = raw(positive, $0), n = raw(negative, $0)
+                return Float(p > n ? 1 : (p < n ? -1 : 0)) + scaled(raw(target, $0))
+            }
+            try expectObjective(.context([ContextPair(positive: .point(11), negative: .point(12))]), "context") {
+                fastSigmoid(min(raw(positive, $0) - raw(negative, $0) - Float.ulpOfOne, 0))
+            }
+            // average_vector and mmr are refused by name.
             #expect(throws: StrataError.self) {
                 try collection.query(QueryRequest(query: .recommend(positive: [.point(1)], negative: []), using: "m", limit: 3))
+            }
+            #expect(throws: StrataError.self) {
+                try collection.query(QueryRequest(query: .nearest(.multi(rows), mmr: MMR(diversity: 0.5)), using: "m", limit: 3))
             }
             // A multivector query on a plain vector is refused.
             #expect(throws: StrataError.self) {

@@ -135,6 +135,44 @@ def test_rerank_dense_candidates_with_the_multivector(client, data):
     assert_hits(hits, data.expected(query, 8, candidates=[int(c) for c in candidates]))
 
 
+def raw_max_sim(query, rows, distance):
+    """Qdrant's raw max_sim similarity (recommend, discover, context): Σ max dot, or −Σ min ‖q−d‖² / L1."""
+    q = np.asarray(query, dtype=np.float64)
+    d = np.asarray(rows, dtype=np.float64)
+    if distance == models.Distance.COSINE:
+        return float((normalized(q) @ normalized(d).T).max(axis=1).sum())
+    if distance == models.Distance.DOT:
+        return float((q @ d.T).max(axis=1).sum())
+    if distance == models.Distance.EUCLID:
+        return -float((((q[:, None, :] - d[None, :, :]) ** 2).sum(-1)).min(axis=1).sum())
+    return -float(np.abs(q[:, None, :] - d[None, :, :]).sum(-1).min(axis=1).sum())
+
+
+def test_recommend_discover_context_compare_by_max_sim(client, data):
+    name = f"multi-{data.distance.value.lower()}"
+    pos, neg, target = 1, 2, 3
+    candidates = [pid for pid in data.rows if pid not in (pos, neg, target)]
+
+    def expect(query, formula, k=6):
+        hits = client.query_points(name, query=query, using="colbert", limit=k).points
+        scored = sorted(((pid, formula(pid)) for pid in candidates), key=lambda h: (-h[1], h[0]))[:k]
+        assert_hits(hits, scored)
+
+    def sim(example, pid):
+        return raw_max_sim(data.rows[example], data.rows[pid], data.distance)
+
+    def scaled(x):
+        return 0.5 * (x / (1 + abs(x)) + 1)
+
+    expect(models.RecommendQuery(recommend=models.RecommendInput(positive=[pos], negative=[neg], strategy=models.RecommendStrategy.SUM_SCORES)),
+           lambda pid: sim(pos, pid) - sim(neg, pid))
+    expect(models.RecommendQuery(recommend=models.RecommendInput(positive=[pos], negative=[neg], strategy=models.RecommendStrategy.BEST_SCORE)),
+           lambda pid: scaled(sim(pos, pid)) if sim(pos, pid) > sim(neg, pid) else -scaled(sim(neg, pid)))
+    pair = models.ContextPair(positive=pos, negative=neg)
+    expect(models.DiscoverQuery(discover=models.DiscoverInput(target=target, context=pair)),
+           lambda pid: float(np.sign(sim(pos, pid) - sim(neg, pid))) + scaled(sim(target, pid)))
+
+
 def test_unnamed_multivector_collection(client):
     name = "multi-unnamed"
     if client.collection_exists(name):

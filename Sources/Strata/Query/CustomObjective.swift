@@ -4,11 +4,7 @@
 // and lib/shard/src/query/mmr/mod.rs). A caller supplies the similarity of
 // one example to the candidate; docs/query.md states the formulas.
 //
-// The sparse path uses these; the dense and multivector paths still have
-// their own copy in QueryExecutor.swift (`customScorer`,
-// `maximalMarginalRelevance`) with the same formulas: moving them onto these
-// is a follow-up, kept out of the sparse change to avoid colliding with the
-// concurrent multivector work.
+// The dense, multivector and sparse paths all score through these.
 
 /// A custom objective with its examples resolved to `Example`s (dense
 /// vectors, sparse vectors…), scoring a candidate from its similarity to

@@ -132,8 +132,7 @@ struct QueryExecutor {
                 withVector: true)
             return try maximalMarginalRelevance(candidates, query: vector, using: using, lambda: mmr.lambda, limit: limit)
         case .bestScore, .sumScores, .discover, .context:
-            let distance = try vectorParams(of: using).distance
-            let scorer = customScorer(query, distance: distance)
+            let scorer = customScorer(query, params: try vectorParams(of: using))
             let hits = try collection.store.scanScored(using: using, filter: filter, limit: limit, score: scorer)
             return applyThreshold(hits, scoreThreshold, higherIsBetter: true)
         case .orderBy(let orderBy):
@@ -175,7 +174,7 @@ struct QueryExecutor {
             return try maximalMarginalRelevance(Array(ranked.prefix(mmr.candidates)), query: vector, using: using,
                                                 lambda: mmr.lambda, limit: limit)
         case .bestScore, .sumScores, .discover, .context:
-            let scorer = customScorer(query, distance: try vectorParams(of: using).distance)
+            let scorer = customScorer(query, params: try vectorParams(of: using))
             let scored = try scoreCandidates(ids, using: using, withVector: false) { stored in
                 stored.withUnsafeBufferPointer { scorer($0) }
             }.filter { !$0.score.isNaN }
@@ -608,10 +607,11 @@ struct QueryExecutor {
     private func resolve(_ query: QueryKind, using: String, lookupFrom: LookupLocation?, requestLimit: Int) throws -> ResolvedQuery {
         if collection.config.vectors[using]?.isMultiVector == true {
             switch query {
-            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion: break
+            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .discover, .context: break
+            case .recommend(_, _, .bestScore), .recommend(_, _, .sumScores): break
             default:
                 throw StrataError.invalid(
-                    "multivector \"\(using)\" supports nearest queries (and fusion, order_by, sample); recommend, discover, context and mmr on multivectors are not supported by Strata yet")
+                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover and context queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet")
             }
         }
         func vectors(_ inputs: [VectorInput]) throws -> [[Float]] {
@@ -669,7 +669,10 @@ struct QueryExecutor {
     /// Cosine normalisation of an example of a custom objective (zero vectors
     /// stay as they are, as in Qdrant's `cosine_preprocess`).
     private func prepareCustom(_ vector: [Float], using: String) throws -> [Float] {
-        guard try vectorParams(of: using).distance == .cosine else { return vector }
+        let params = try vectorParams(of: using)
+        // A multivector example: its rows, each normalised under Cosine.
+        if params.isMultiVector { return try collection.prepare(vector, name: using, params: params, what: "example") }
+        guard params.distance == .cosine else { return vector }
         var normalized = vector
         return VectorKernels.normalize(&normalized) ? normalized : vector
     }
@@ -730,47 +733,37 @@ struct QueryExecutor {
     static func scaledFastSigmoid(_ x: Float) -> Float { 0.5 * (fastSigmoid(x) + 1) }
 
     /// The scorer of a custom objective over a stored vector.
-    private func customScorer(_ query: ResolvedQuery, distance: Distance) -> (UnsafeBufferPointer<Float>) -> Float {
-        switch query {
-        case .bestScore(let positive, let negative):
-            return { stored in
-                var maxPositive = -Float.infinity
-                for example in positive { maxPositive = max(maxPositive, Self.similarity(distance, example, stored)) }
-                var maxNegative = -Float.infinity
-                for example in negative { maxNegative = max(maxNegative, Self.similarity(distance, example, stored)) }
-                return maxPositive > maxNegative ? Self.scaledFastSigmoid(maxPositive) : -Self.scaledFastSigmoid(maxNegative)
-            }
-        case .sumScores(let positive, let negative):
-            return { stored in
-                var positiveSum: Float = 0
-                for example in positive { positiveSum += Self.similarity(distance, example, stored) }
-                var negativeSum: Float = 0
-                for example in negative { negativeSum += Self.similarity(distance, example, stored) }
-                return positiveSum - negativeSum
-            }
-        case .discover(let target, let pairs):
-            return { stored in
-                var rank = 0
-                for pair in pairs {
-                    let positive = Self.similarity(distance, pair.positive, stored)
-                    let negative = Self.similarity(distance, pair.negative, stored)
-                    rank += positive > negative ? 1 : (positive < negative ? -1 : 0)
+    private func customScorer(_ query: ResolvedQuery, params: VectorParams) -> (UnsafeBufferPointer<Float>) -> Float {
+        let distance = params.distance
+        if params.isMultiVector {
+            // Multivectors compare by Qdrant's raw max_sim, the example's rows as the query.
+            let dim = params.size
+            let similarity: ([Float], UnsafeBufferPointer<Float>) -> Float = { example, stored in
+                var scratch: [Float] = []
+                return example.withUnsafeBufferPointer { e in
+                    MaxSim.similarity(metric: distance, query: e.baseAddress!, queryRows: e.count / dim, rows: stored.baseAddress!,
+                                      rowCount: stored.count / dim, dim: dim, scratch: &scratch)
                 }
-                return Float(rank) + Self.scaledFastSigmoid(Self.similarity(distance, target, stored))
             }
-        case .context(let pairs):
-            return { stored in
-                var sum: Float = 0
-                for pair in pairs {
-                    let difference = Self.similarity(distance, pair.positive, stored) - Self.similarity(distance, pair.negative, stored)
-                        - Float.ulpOfOne
-                    sum += Self.fastSigmoid(min(difference, 0))
-                }
-                return sum
-            }
-        default:
-            preconditionFailure("not a custom objective")
+            return Self.customScorer(query, similarity: similarity)
         }
+        return Self.customScorer(query) { example, stored in Self.similarity(distance, example, stored) }
+    }
+
+    /// The scorer of a custom objective, given how an example compares with a
+    /// stored vector (the formulas: `CustomObjective`).
+    private static func customScorer(_ query: ResolvedQuery, similarity: @escaping ([Float], UnsafeBufferPointer<Float>) -> Float)
+        -> (UnsafeBufferPointer<Float>) -> Float
+    {
+        let objective: CustomObjective<[Float]>
+        switch query {
+        case .bestScore(let positive, let negative): objective = .bestScore(positive: positive, negative: negative)
+        case .sumScores(let positive, let negative): objective = .sumScores(positive: positive, negative: negative)
+        case .discover(let target, let pairs): objective = .discover(target: target, pairs: pairs)
+        case .context(let pairs): objective = .context(pairs: pairs)
+        default: preconditionFailure("not a custom objective")
+        }
+        return { stored in objective.score { example in similarity(example, stored) } }
     }
 
     /// The candidates (those that exist and have vector `using`) scored by `score` over their stored vector.

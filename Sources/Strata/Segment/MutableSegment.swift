@@ -448,12 +448,20 @@ extension MutableSegment {
 
 extension MutableSegment {
     /// Calls `body` with the id, version and vector `name` of every slot in
-    /// `slots` (live points) that has that vector. For the query executor's
-    /// exact scans with custom scores.
+    /// `slots` (live points) that has that vector (a multivector: its rows back
+    /// to back). For the query executor's exact scans with custom scores.
     func forEachVector(_ name: String, slots: PointBitset, _ body: (PointID, UInt64, UnsafeBufferPointer<Float>) -> Void) {
         lock.withReadLock {
             guard let index = columnIndex[name] else { return }
             let column = columns[index]
+            if column.isMulti {
+                // A multivector: its rows back to back.
+                slots.forEach { slot in
+                    guard slot < ids.count, let id = ids[slot], let rows = column.rows[slot] else { return }
+                    rows.withUnsafeBufferPointer { body(id, versions[slot], $0) }
+                }
+                return
+            }
             let dim = column.dim
             column.data.withUnsafeBufferPointer { base in
                 slots.forEach { slot in

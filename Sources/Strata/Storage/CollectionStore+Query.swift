@@ -25,6 +25,16 @@ extension CollectionStore {
             for (segment, bits) in zip(immutables, matches.immutables) {
                 let absent = Set(segment.absentOffsets[name] ?? [])
                 let reader = segment.reader
+                if segment.multiVectorNames.contains(name) {
+                    // A multivector: its rows back to back.
+                    bits.forEach { offset in
+                        guard !absent.contains(offset) else { return }
+                        _ = reader.withMultiVectorRows(name, at: offset) { rows, count in
+                            if count > 0 { add(reader.id(at: offset), reader.version(at: offset), rows) }
+                        }
+                    }
+                    continue
+                }
                 _ = segment.withVectors(name) { base, dim in
                     bits.forEach { offset in
                         guard !absent.contains(offset) else { return }
