@@ -323,7 +323,8 @@ public final class Collection: Sendable {
     }
 
     /// The `limit` nearest points to `vector` under vector `using`'s distance,
-    /// best first. Indexed segments are searched through their HNSW graph
+    /// best first (for a multivector, `vector` is the query's rows back to back
+    /// and points are scored by max_sim). Indexed segments are searched through their HNSW graph
     /// (`params.hnswEf`, quantization and rescoring per `params`), the others
     /// by exact scan; `params.exact` scans everything. Hits scoring worse than
     /// `scoreThreshold` are left out. Throws `.invalidArgument` for an unknown

@@ -1,7 +1,8 @@
 /// A point to upsert: id, vectors by name, optional JSON payload.
 public struct PointStruct: Sendable, Equatable {
     public var id: PointID
-    /// Vectors by name; use `""` for a collection's unnamed vector.
+    /// Vectors by name; use `""` for a collection's unnamed vector. A
+    /// multivector is given as its rows back to back (rows × size floats).
     public var vectors: [String: [Float]]
     public var payload: Payload?
     /// Sparse vectors by name (the collection's `sparseVectors`).
@@ -27,7 +28,8 @@ public struct Record: Sendable, Equatable {
     public var version: UInt64
     /// Present when asked for (`withPayload`).
     public var payload: Payload?
-    /// Present when asked for (`withVector`). Cosine vectors come back normalised.
+    /// Present when asked for (`withVector`). Cosine vectors come back
+    /// normalised; a multivector comes back as its rows back to back.
     public var vectors: [String: [Float]]?
     /// Present when asked for (`withVector`), sorted by index.
     public var sparseVectors: [String: SparseVector]?
