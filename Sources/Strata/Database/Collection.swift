@@ -89,7 +89,10 @@ public final class Collection: Sendable {
         try fileSystem.syncDirectory(directory)
     }
 
-    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+    /// Reads and checks `config.json` in `directory`. Throws `.corruption`
+    /// naming the file when it does not decode, does not validate or has an
+    /// unknown format version; the file system's error when it cannot be read.
+    static func readConfig(directory: String, fileSystem: any FileSystem) throws -> CollectionConfig {
         let configPath = joinPath(directory, configFileName)
         let bytes = try fileSystem.open(configPath, mode: .readOnly).readAll()
         let stored: StoredConfig
@@ -102,25 +105,40 @@ public final class Collection: Sendable {
         guard stored.formatVersion == 1 else {
             throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads version 1")
         }
-        let store = try CollectionStore(name: name, directory: directory, config: stored.config, fileSystem: fileSystem)
+        return stored.config
+    }
+
+    /// Replay of one logged operation, at open (and in `verifyFiles`):
+    /// operations up to the store's checkpoint are skipped (they are already
+    /// in the segments); the others are decoded, checked against the config
+    /// and applied. Throws `.corruption` naming the operation and the WAL
+    /// directory when a record passed its checksum but is not a valid operation.
+    static func replay(_ opNum: UInt64, _ payload: UnsafeRawBufferPointer, checkpoint: UInt64, name: String,
+                       directory: String, config: CollectionConfig, into store: CollectionStore) throws {
+        guard opNum > checkpoint else { return }
+        let walDirectory = joinPath(directory, walDirectoryName)
+        let operation: WriteOperation
+        do {
+            operation = try WriteOperation.decode(payload)
+        } catch {
+            throw StrataError(.corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
+        }
+        if let mismatch = operation.vectorMismatch(config) {
+            throw StrataError(.corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(joinPath(directory, configFileName)) or the WAL is damaged; restore the collection from a snapshot")
+        }
+        store.apply(operation, opNum: opNum)
+    }
+
+    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+        let config = try readConfig(directory: directory, fileSystem: fileSystem)
+        let store = try CollectionStore(name: name, directory: directory, config: config, fileSystem: fileSystem)
         let checkpoint = store.checkpoint
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
-            // Operations up to the checkpoint are already in the segments.
-            guard opNum > checkpoint else { return }
-            let operation: WriteOperation
-            do {
-                operation = try WriteOperation.decode(payload)
-            } catch {
-                throw StrataError(.corruption,
-                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
-            }
-            if let mismatch = operation.vectorMismatch(stored.config) {
-                throw StrataError(.corruption,
-                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(configPath) or the WAL is damaged; restore the collection from a snapshot")
-            }
-            store.apply(operation, opNum: opNum)
+            try replay(opNum, payload, checkpoint: checkpoint, name: name, directory: directory, config: config, into: store)
         }
         // Operations after the checkpoint must all still be in the log. (A
         // checkpoint of UInt64.max has no operation after it: no `+ 1`, which
@@ -137,7 +155,7 @@ public final class Collection: Sendable {
         }
         store.backlogLimitBytes = max(options.maxUnindexedBytes, 1)
         store.start(wal: wal)
-        return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store)
+        return Collection(name: name, config: config, directory: directory, wal: wal, store: store)
     }
 
     func close() {
