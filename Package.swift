@@ -142,7 +142,7 @@ let package = Package(
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled

@@ -12,9 +12,10 @@ import StrataIO
 ///   entry's size and SHA-256, each collection's MANIFEST and WAL. It must return
 ///   or throw a `StrataError` naming the archive, and write nothing at all;
 /// - restored into a fresh database (`restoreSnapshot`): an archive that failed
-///   verification must fail the restore with the data directory left exactly as
-///   it was; one that verified may restore (every collection it lists then opens)
-///   or throw a `StrataError`; either way nothing is created, written, renamed or
+///   verification must fail the restore; one that verified may restore (every
+///   collection it lists then opens) or throw a `StrataError` (its files do not
+///   open); a refused restore leaves the data directory exactly as it was, and
+///   either way nothing is created, written, renamed or
 ///   removed outside the data directory, and nothing outside its `collections/`
 ///   except its own top-level files.
 /// Both run on the bytes as given and again with every checksum recomputed that
@@ -78,10 +79,10 @@ public enum SnapshotArchiveFuzzCheck {
                          "restore brought in \(result.collections.keys.sorted()), the snapshot lists \(verification!.snapshot.collections)")
             for name in result.collections.keys { _ = try db.collection(name).count() }
         } catch is StrataError {
-            if verification == nil {
-                let after = try? FileTree.capture(fs, "/")
-                precondition(after == before, "a refused restore changed the data directory")
-            }
+            // Refused before its commit point (an archive that verified but
+            // whose files do not open included): nothing changed.
+            let after = try? FileTree.capture(fs, "/")
+            precondition(after == before, "a refused restore changed the data directory")
         } catch {
             preconditionFailure("restoring threw \(type(of: error)): \(error)")
         }

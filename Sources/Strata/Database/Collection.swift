@@ -112,7 +112,14 @@ public final class Collection: Sendable {
         try fileSystem.syncDirectory(directory)
     }
 
-    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+    /// Reads and checks `config.json` in `directory`: the config and the
+    /// history of vector names added or removed (version 2). Throws
+    /// `.corruption` naming the file when it does not decode, does not
+    /// validate or has an unknown format version; the file system's error
+    /// when it cannot be read.
+    static func readConfig(directory: String, fileSystem: any FileSystem) throws
+        -> (config: CollectionConfig, history: [String: VectorNameHistory])
+    {
         let configPath = joinPath(directory, configFileName)
         let bytes = try fileSystem.open(configPath, mode: .readOnly).readAll()
         let stored: StoredConfig
@@ -128,30 +135,45 @@ public final class Collection: Sendable {
         guard stored.formatVersion == 2 || stored.vectorHistory == nil else {
             throw StrataError(.corruption, "\(configPath) has format version 1 but a vectorHistory, which needs version 2: the file is damaged; restore it from a snapshot")
         }
-        let history = stored.vectorHistory ?? [:]
-        let store = try CollectionStore(name: name, directory: directory, config: stored.config, vectorHistory: history,
-                                        fileSystem: fileSystem)
+        return (stored.config, stored.vectorHistory ?? [:])
+    }
+
+    /// Replay of one logged operation, at open (and in `verifyFiles`):
+    /// operations up to the store's checkpoint are skipped (they are already
+    /// in the segments); the others are decoded, stripped of vectors of names
+    /// removed (or removed and added again) after they were logged, checked
+    /// against the config and applied. Throws `.corruption` naming the
+    /// operation and the WAL directory when a record passed its checksum but
+    /// is not a valid operation.
+    static func replay(_ opNum: UInt64, _ payload: UnsafeRawBufferPointer, checkpoint: UInt64, name: String,
+                       directory: String, config: CollectionConfig, history: [String: VectorNameHistory],
+                       into store: CollectionStore) throws {
+        guard opNum > checkpoint else { return }
+        let walDirectory = joinPath(directory, walDirectoryName)
+        var operation: WriteOperation
+        do {
+            operation = try WriteOperation.decode(payload)
+        } catch {
+            throw StrataError(.corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
+        }
+        operation = operation.removingVectors(named: history.staleNames(inOperation: opNum))
+        if let mismatch = operation.vectorMismatch(config) {
+            throw StrataError(.corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(joinPath(directory, configFileName)) or the WAL is damaged; restore the collection from a snapshot")
+        }
+        store.apply(operation, opNum: opNum)
+    }
+
+    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+        let (config, history) = try readConfig(directory: directory, fileSystem: fileSystem)
+        let store = try CollectionStore(name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
         let checkpoint = store.checkpoint
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
-            // Operations up to the checkpoint are already in the segments.
-            guard opNum > checkpoint else { return }
-            var operation: WriteOperation
-            do {
-                operation = try WriteOperation.decode(payload)
-            } catch {
-                throw StrataError(.corruption,
-                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
-            }
-            // Vectors of names removed (or removed and added again) after this
-            // operation was logged belong to an older schema: leave them out.
-            operation = operation.removingVectors(named: history.staleNames(inOperation: opNum))
-            if let mismatch = operation.vectorMismatch(stored.config) {
-                throw StrataError(.corruption,
-                    "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(configPath) or the WAL is damaged; restore the collection from a snapshot")
-            }
-            store.apply(operation, opNum: opNum)
+            try replay(opNum, payload, checkpoint: checkpoint, name: name, directory: directory, config: config, history: history,
+                       into: store)
         }
         // Operations after the checkpoint must all still be in the log. (A
         // checkpoint of UInt64.max has no operation after it: no `+ 1`, which
@@ -168,7 +190,7 @@ public final class Collection: Sendable {
         }
         store.backlogLimitBytes = max(options.maxUnindexedBytes, 1)
         store.start(wal: wal)
-        return Collection(name: name, config: stored.config, directory: directory, wal: wal, store: store, vectorHistory: history)
+        return Collection(name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history)
     }
 
     func close() {

@@ -1,5 +1,6 @@
 import Foundation
 import StrataIO
+import StrataSegment
 
 /// Snapshots: consistent backups taken while writes continue, and restores
 /// that verify everything before they touch live data and swap atomically.
@@ -167,6 +168,10 @@ extension Database {
     /// `checksum` (for the last archive), each collection's MANIFEST and WAL,
     /// the chain links. Throws `.corruption` (or `.invalidArgument`, `.notFound`)
     /// naming the archive, the file and what is wrong.
+    ///
+    /// It does not open the segment, tombstone and config files (a restore
+    /// does, on its staged copy, before its commit point): an archive whose
+    /// checksums were recomputed over bad files verifies but does not restore.
     public static func verifySnapshot(at archives: [String], checksum: String? = nil,
                                       fileSystem: any FileSystem = POSIXFileSystem()) throws -> SnapshotVerification {
         let scanned = try SnapshotReader(fileSystem: fileSystem).readChain(archives, checksum: checksum)
@@ -194,7 +199,9 @@ extension Database {
     ///
     /// Protocol (docs/format/snapshot.md): every archive is read and every
     /// checksum checked while the files are unpacked into staging directories
-    /// inside the data directory (never live names) and `fsync`ed; only then
+    /// inside the data directory (never live names) and `fsync`ed; every staged
+    /// collection is opened with the engine's open code and every segment
+    /// checksum checked (`Collection.verifyFiles`); only then
     /// are the affected collections closed, a commit record written, and the
     /// staged directories renamed in. A crash before the commit record leaves
     /// the old state, after it the new one (finished at the next open). Handles
@@ -202,7 +209,8 @@ extension Database {
     ///
     /// Throws `.alreadyExists` (nothing changed) when a collection would be
     /// replaced or removed and `overwrite` is false; `.corruption` and the
-    /// others as `verifySnapshot` does, before anything live changed.
+    /// others as `verifySnapshot` does, and `.corruption` naming the archive
+    /// member when a staged collection does not open, before anything live changed.
     @discardableResult
     public func restoreSnapshot(from archives: [String], as name: String? = nil, overwrite: Bool = false,
                                 checksum: String? = nil) throws -> SnapshotRestoreResult {
@@ -245,6 +253,8 @@ extension Database {
         let byArchiveName = Dictionary(uniqueKeysWithValues: targets.map { ($1.name, $0) })
         var createdDirectories: [String] = []
         var bytes: UInt64 = 0
+        /// Staged file → the archive and member it came from, for errors.
+        var members: [String: (archive: String, member: String)] = [:]
         func removeStaging() {
             for directory in staging.values { try? fileSystem.removeTree(directory) }
             for file in rootFiles { try? fileSystem.removeFile(joinPath(path, RestoreJournal.stagedRootFileName(token: token, file: file))) }
@@ -254,7 +264,7 @@ extension Database {
                 try fileSystem.createDirectory(directory)
                 createdDirectories.append(directory)
             }
-            _ = try reader.readChain(archives, checksum: checksum) { _, entry in
+            _ = try reader.readChain(archives, checksum: checksum) { index, entry in
                 let destination: String
                 if let collection = final.collections.first(where: { entry.path.hasPrefix($0.directory) && !$0.directory.isEmpty })
                     ?? (final.kind == .collection ? final.collections.first : nil) {
@@ -272,7 +282,14 @@ extension Database {
                     destination = joinPath(path, RestoreJournal.stagedRootFileName(token: token, file: entry.path))
                 }
                 bytes += entry.size
+                members[destination] = (archives[index], entry.path)
                 return try fileSystem.open(destination, mode: .createNew)
+            }
+            // 2. Open every staged collection as the engine will after the
+            // commit, and check every checksum of every segment: the archive's
+            // SHA-256s only say the files are the ones its writer hashed.
+            for (target, entry) in targets.sorted(by: { $0.key < $1.key }) {
+                try verifyStaged(entry, as: target, directory: staging[target]!, archive: last, members: members)
             }
             // Files were synced as they were written; now every directory
             // entry, deepest first, then the parents of the staging names.
@@ -284,7 +301,7 @@ extension Database {
             throw error
         }
 
-        // 2. Commit and swap, with the affected collections closed.
+        // 3. Commit and swap, with the affected collections closed.
         return try state.withLock { state in
             do {
                 try checkOpen(state)
@@ -329,6 +346,34 @@ extension Database {
             }
             if final.kind == .full { try aliasTable.reload() }
             return SnapshotRestoreResult(collections: restored, replaced: affected.sorted(), bytes: bytes)
+        }
+    }
+
+    /// Runs `Collection.verifyFiles` on the staged collection `directory`
+    /// (collection `entry` of the archive, to become `target`). Throws an
+    /// error naming the archive and member that holds the file at fault (the
+    /// staged paths in the message are replaced by member paths), with the
+    /// code of the problem (`.corruption` for bad bytes).
+    private func verifyStaged(_ entry: SnapshotManifest.CollectionEntry, as target: String, directory: String, archive: String,
+                              members: [String: (archive: String, member: String)]) throws {
+        do {
+            try Collection.verifyFiles(name: target, directory: directory, fileSystem: fileSystem)
+        } catch {
+            let wrapped = StrataError.wrapping(error, context: "opening the staged collection `\(target)`")
+            // The lower layer's own words, without a context prefix.
+            let detail = (error as? SegmentError)?.description ?? wrapped.message
+            // The staged file the message names first is the file at fault
+            // (the subject of the engine's messages comes first).
+            let culprit = members.keys.filter { $0.hasPrefix(directory + "/") }
+                .compactMap { file in detail.range(of: file).map { (file, $0.lowerBound) } }
+                .min { $0.1 < $1.1 }.flatMap { members[$0.0] }
+            var message = detail.replacingOccurrences(of: directory + "/", with: entry.directory)
+            message = message.replacingOccurrences(of: directory, with: entry.directory.isEmpty ? "." : String(entry.directory.dropLast()))
+            let place = culprit.map { "snapshot archive \($0.archive): member \($0.member)" }
+                ?? "snapshot archive \(archive): collection `\(entry.name)`"
+            throw StrataError(wrapped.code == .notFound ? .corruption : wrapped.code,
+                "\(place) does not open (checked before anything live changed; nothing was changed): \(message)",
+                cause: wrapped)
         }
     }
 
