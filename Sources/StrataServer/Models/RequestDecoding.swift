@@ -119,12 +119,25 @@ extension RequestDecoding {
             try? use(value)
         }
         let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
-        attempt(UpsertInput.self) { try PreparedUpdate.upsert($0.engineBatch(multiVectors: config.multiVectorNameSet)).check(against: config) }
+        // Writes are also checked against a collection with a multivector and a sparse vector.
+        let mixed = CollectionConfig(
+            vectors: ["colbert": VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()),
+                      "d": VectorParams(size: 3, distance: .cosine)],
+            sparseVectors: ["s": SparseVectorParams()])
+        attempt(UpsertInput.self) { input in
+            for config in [config, mixed] {
+                try? PreparedUpdate.upsert(input.engineBatch(multiVectors: config.multiVectorNameSet)).check(against: config)
+            }
+        }
         attempt(PointsSelectorInput.self) { _ = try $0.selection() }
         attempt(SetPayloadInput.self) { _ = try $0.selection() }
         attempt(DeletePayloadInput.self) { _ = try $0.selection() }
         attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
-        attempt(UpdateVectorsInput.self) { try PreparedUpdate.updateVectors($0.engine(multiVectors: config.multiVectorNameSet)).check(against: config) }
+        attempt(UpdateVectorsInput.self) { input in
+            for config in [config, mixed] {
+                try? PreparedUpdate.updateVectors(input.engine(multiVectors: config.multiVectorNameSet)).check(against: config)
+            }
+        }
         attempt(DeleteVectorsInput.self) { _ = try $0.selection() }
         attempt(FacetInput.self) { _ = $0.filter.engine }
         attempt(RetrieveInput.self) { input in
@@ -134,7 +147,9 @@ extension RequestDecoding {
         attempt(ScrollInput.self)
         attempt(CountInput.self) { _ = $0.filter.engine }
         attempt(BatchUpdateInput.self) { input in
-            for operation in input.operations { try PreparedUpdate(operation, multiVectors: config.multiVectorNameSet).check(against: config) }
+            for config in [config, mixed] {
+                for operation in input.operations { try? PreparedUpdate(operation, multiVectors: config.multiVectorNameSet).check(against: config) }
+            }
         }
         attempt(QueryRequestInput.self) { _ = try $0.engine() }
         attempt(QueryBatchInput.self)
