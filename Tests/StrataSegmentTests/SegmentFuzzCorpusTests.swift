@@ -11,17 +11,9 @@ import Testing
 /// with an input: open, every accessor, `verifyAll`, raw and with checksums
 /// recomputed. Each must end in a result or a `SegmentError`, never a trap.
 @Suite struct SegmentFuzzCorpusTests {
-    static var corpusDirectory: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // StrataSegmentTests
-            .deletingLastPathComponent().deletingLastPathComponent()  // repository root
-            .appendingPathComponent("fuzz/corpus/segment").path
-    }
+    static var corpusDirectory: String { FuzzCorpus.directory("segment") }
 
-    static func corpusFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: corpusDirectory)
-            .filter { !$0.hasPrefix(".") }.sorted()
-            .map { joinPath(corpusDirectory, $0) }
-    }
+    static func corpusFiles() throws -> [String] { try FuzzCorpus.files("segment") }
 
     @Test func seedCorpusIsThere() throws {
         let files = try Self.corpusFiles()

@@ -7,24 +7,9 @@ import Testing
 /// seeds cut from real MANIFEST files, plus any input that ever crashed the target)
 /// through the same checks the fuzzer runs (`ManifestFuzzCheck` in StrataTestSupport).
 @Suite struct ManifestFuzzCorpusTests {
-    static var corpusDirectory: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // StrataTests
-            .deletingLastPathComponent().deletingLastPathComponent()  // repository root
-            .appendingPathComponent("fuzz/corpus/manifest").path
-    }
+    static var corpusDirectory: String { FuzzCorpus.directory("manifest") }
 
-    static func corpusFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: corpusDirectory)
-            .filter { !$0.hasPrefix(".") }.sorted()
-            .map { joinPath(corpusDirectory, $0) }
-    }
-
-    /// The checks block on the engine's async API; run them off the cooperative pool.
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
+    static func corpusFiles() throws -> [String] { try FuzzCorpus.files("manifest") }
 
     @Test func seedCorpusIsThere() throws {
         let names = try Self.corpusFiles().map { URL(fileURLWithPath: $0).lastPathComponent }
@@ -36,7 +21,7 @@ import Testing
     /// killing the test run. The real manifests decode; the damaged ones do not.
     @Test func everyCorpusInputPassesTheFuzzChecks() async {
         await #expect(processExitsWith: .success) {
-            let results = try await ManifestFuzzCorpusTests.onThread {
+            let results = try await runOnThread {
                 try ManifestFuzzCorpusTests.corpusFiles().map { path in
                     (URL(fileURLWithPath: path).lastPathComponent, ManifestFuzzCheck.run(try readFile(path)))
                 }
@@ -55,7 +40,7 @@ import Testing
     func writeFuzzSeedCorpus() async throws {
         let out = Self.corpusDirectory
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let seeds = try await Self.onThread { try ManifestFuzzCheck.seeds().map { ($0.name, $0.bytes) } }
+        let seeds = try await runOnThread { try ManifestFuzzCheck.seeds().map { ($0.name, $0.bytes) } }
         for (name, bytes) in seeds { try writeFile(joinPath(out, "seed-" + name), bytes) }
     }
 }

@@ -9,23 +9,9 @@ import Testing
 /// runs (`SnapshotArchiveFuzzCheck` in StrataTestSupport): verify, then restore into
 /// a fresh in-memory database, raw and with every checksum recomputed.
 @Suite struct SnapshotArchiveFuzzCorpusTests {
-    static var corpusDirectory: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // StrataTests
-            .deletingLastPathComponent().deletingLastPathComponent()  // repository root
-            .appendingPathComponent("fuzz/corpus/snapshot-archive").path
-    }
+    static var corpusDirectory: String { FuzzCorpus.directory("snapshot-archive") }
 
-    static func corpusFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: corpusDirectory)
-            .filter { !$0.hasPrefix(".") }.sorted()
-            .map { joinPath(corpusDirectory, $0) }
-    }
-
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
+    static func corpusFiles() throws -> [String] { try FuzzCorpus.files("snapshot-archive") }
 
     @Test func seedCorpusIsThere() throws {
         let names = try Self.corpusFiles().map { URL(fileURLWithPath: $0).lastPathComponent }
@@ -38,7 +24,7 @@ import Testing
     /// its base is missing); no hostile one does, even with its checksums fixed.
     @Test func everyCorpusInputPassesTheFuzzChecks() async {
         await #expect(processExitsWith: .success) {
-            let results = try await SnapshotArchiveFuzzCorpusTests.onThread {
+            let results = try await runOnThread {
                 try SnapshotArchiveFuzzCorpusTests.corpusFiles().map { path in
                     (URL(fileURLWithPath: path).lastPathComponent, SnapshotArchiveFuzzCheck.run(try readFile(path)))
                 }

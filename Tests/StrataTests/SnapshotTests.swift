@@ -23,13 +23,6 @@ import Testing
         PointStruct(id: .number(id), vector: vector(token), payload: ["token": .int(Int64(token)), "tag": .string("t\(token % 7)")])
     }
 
-    /// Runs a blocking call on a thread of its own (not the cooperative pool).
-    static func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread { continuation.resume(with: Result { try body() }) }.start()
-        }
-    }
-
     enum Operation: Sendable {
         case upsert([PointStruct])
         case delete([UInt64])
@@ -108,7 +101,7 @@ import Testing
             group.addTask {
                 var taken: [SnapshotDescription] = []
                 for await _ in triggers {
-                    taken.append(try await Self.onThread { try db.createSnapshot(of: "c") })
+                    taken.append(try await runOnThread { try db.createSnapshot(of: "c") })
                     if taken.count == 3 { break }
                 }
                 return taken

@@ -8,17 +8,9 @@ import Testing
 /// input the fuzzer ever crashed on) goes through the scanner and through
 /// `WriteAheadLog.open`: each must give a result or a typed error, never a trap.
 @Suite struct WALFuzzCorpusTests {
-    static var corpusDirectory: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent()  // StrataWALTests
-            .deletingLastPathComponent().deletingLastPathComponent()  // repository root
-            .appendingPathComponent("fuzz/corpus/wal").path
-    }
+    static var corpusDirectory: String { FuzzCorpus.directory("wal") }
 
-    static func corpusFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: corpusDirectory)
-            .filter { !$0.hasPrefix(".") }.sorted()
-            .map { joinPath(corpusDirectory, $0) }
-    }
+    static func corpusFiles() throws -> [String] { try FuzzCorpus.files("wal") }
 
     @Test func everyFuzzCorpusFileScansWithoutTrapping() throws {
         let files = try Self.corpusFiles()

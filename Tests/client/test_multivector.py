@@ -17,8 +17,8 @@ def normalized(rows):
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-def max_sim(query, rows, distance):
-    """Qdrant's max_sim: Σ over query rows of the best match among the point's rows."""
+def raw_max_sim(query, rows, distance):
+    """Qdrant's raw max_sim similarity (recommend, discover, context): Σ max dot, or −Σ min ‖q−d‖² / L1."""
     q = np.asarray(query, dtype=np.float64)
     d = np.asarray(rows, dtype=np.float64)
     if distance == models.Distance.COSINE:
@@ -26,8 +26,17 @@ def max_sim(query, rows, distance):
     if distance == models.Distance.DOT:
         return float((q @ d.T).max(axis=1).sum())
     if distance == models.Distance.EUCLID:
-        return float(np.sqrt((((q[:, None, :] - d[None, :, :]) ** 2).sum(-1)).min(axis=1).sum()))
-    return float(np.abs(q[:, None, :] - d[None, :, :]).sum(-1).min(axis=1).sum())
+        return -float((((q[:, None, :] - d[None, :, :]) ** 2).sum(-1)).min(axis=1).sum())
+    return -float(np.abs(q[:, None, :] - d[None, :, :]).sum(-1).min(axis=1).sum())
+
+
+def max_sim(query, rows, distance):
+    """Qdrant's max_sim score: Σ over query rows of the best match among the point's rows
+    (the raw similarity below, reported as the metric reports a score)."""
+    raw = raw_max_sim(query, rows, distance)
+    if distance == models.Distance.EUCLID:
+        return float(np.sqrt(-raw))
+    return -raw if distance == models.Distance.MANHATTAN else raw
 
 
 def higher_is_better(distance):
@@ -133,19 +142,6 @@ def test_rerank_dense_candidates_with_the_multivector(client, data):
                                query=query.tolist(), using="colbert", limit=8).points
     candidates = np.argsort(-(data.dense.astype(np.float64) @ dense_q.astype(np.float64)), kind="stable")[:30]
     assert_hits(hits, data.expected(query, 8, candidates=[int(c) for c in candidates]))
-
-
-def raw_max_sim(query, rows, distance):
-    """Qdrant's raw max_sim similarity (recommend, discover, context): Σ max dot, or −Σ min ‖q−d‖² / L1."""
-    q = np.asarray(query, dtype=np.float64)
-    d = np.asarray(rows, dtype=np.float64)
-    if distance == models.Distance.COSINE:
-        return float((normalized(q) @ normalized(d).T).max(axis=1).sum())
-    if distance == models.Distance.DOT:
-        return float((q @ d.T).max(axis=1).sum())
-    if distance == models.Distance.EUCLID:
-        return -float((((q[:, None, :] - d[None, :, :]) ** 2).sum(-1)).min(axis=1).sum())
-    return -float(np.abs(q[:, None, :] - d[None, :, :]).sum(-1).min(axis=1).sum())
 
 
 def test_recommend_discover_context_compare_by_max_sim(client, data):
