@@ -92,3 +92,54 @@ import Testing
         }
     }
 }
+
+/// The multivector example of docs/format/segment.md ("Multivectors"):
+/// dimension 2, three points with 2, 0 and 1 rows. The writer must keep
+/// producing `Fixtures/segment-v1-multivector-golden.seg` byte for byte, and
+/// its kind 13 and 14 sections must hold what the spec says, computed here
+/// from the spec alone.
+@Suite struct MultiVectorGoldenFixtureTests {
+    static let name = "segment-v1-multivector-golden.seg"
+    static let specs = [SegmentVectorSpec(name: "m", dimension: 2)]
+    static let points: [SegmentBuildPoint] = [
+        SegmentBuildPoint(id: 1, version: 1, vectors: ["m": [2, 3]], multiVectors: ["m": [1, 2, 3, 4]]),
+        SegmentBuildPoint(id: 2, version: 2),
+        SegmentBuildPoint(id: 3, version: 3, vectors: ["m": [-1, 0.5]], multiVectors: ["m": [-1, 0.5]]),
+    ]
+
+    static func written() throws -> [UInt8] {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
+        try SegmentWriter.write(points, vectors: specs, compression: .none, multiVectors: ["m"], to: "/s/m.seg", fileSystem: fs)
+        return try fs.open("/s/m.seg", mode: .readOnly).readAll()
+    }
+
+    /// Regenerates the fixture (off by default: it writes into the source tree).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["STRATA_WRITE_SEGMENT_GOLDEN"] == "1"))
+    func writeFixture() throws {
+        try writeFile(SegmentGoldenFixtureTests.fixture(Self.name), try Self.written())
+    }
+
+    @Test func writerProducesTheFixtureByteForByte() throws {
+        #expect(hexString(try Self.written()) == hexString(try readFile(SegmentGoldenFixtureTests.fixture(Self.name))))
+    }
+
+    @Test func sectionsHoldWhatTheSpecSays() throws {
+        let reader = try SegmentReader.open(path: SegmentGoldenFixtureTests.fixture(Self.name), fileSystem: POSIXFileSystem())
+        let bytes = try readFile(SegmentGoldenFixtureTests.fixture(Self.name))
+        let sections = reader.layout.sections
+        #expect(sections.suffix(2).map(\.kind.rawValue) == [13, 14])
+        #expect(sections.suffix(2).allSatisfy { $0.name == "m" && $0.dimension == 2 })
+        let offsets = sections[sections.count - 2], data = sections[sections.count - 1]
+        // Row starts 0, 2, 2, 3 (u64); rows (1, 2), (3, 4), (−1, 0.5) (f32), little-endian.
+        let expectedOffsets = [UInt64(0), 2, 2, 3].flatMap { ReferenceSegment.le($0) }
+        let expectedRows = [Float(1), 2, 3, 4, -1, 0.5].flatMap { ReferenceSegment.le($0.bitPattern) }
+        #expect(Array(bytes[offsets.offset..<offsets.offset + offsets.length]) == expectedOffsets)
+        #expect(Array(bytes[data.offset..<data.offset + data.length]) == expectedRows)
+        #expect(offsets.crc == ReferenceSegment.mask(ReferenceSegment.crc32c(expectedOffsets)))
+        #expect(data.crc == ReferenceSegment.mask(ReferenceSegment.crc32c(expectedRows)))
+        #expect(reader.verifyAll().isEmpty)
+        #expect(reader.withMultiVectorRows("m", at: 0) { rows, count in (Array(rows), count) }! == ([1, 2, 3, 4], 2))
+        #expect(reader.withMultiVectorRows("m", at: 1) { _, count in count } == 0)
+        #expect(reader.withMultiVectorRows("m", at: 2) { rows, _ in Array(rows) } == [-1, 0.5])
+    }
+}
