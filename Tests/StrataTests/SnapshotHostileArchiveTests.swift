@@ -47,28 +47,7 @@ import Testing
         }
     }
 
-    /// A collection snapshot of "c" (flushed, so it has a segment), its entries and a full snapshot's entries.
-    struct Fixture {
-        let directory: TemporaryDirectory
-        let db: Database
-        let entries: [RawTarEntry]
-        let fullEntries: [RawTarEntry]
-        let state: CollectionState
-
-        init() async throws {
-            directory = TemporaryDirectory()
-            db = try Database.open(at: directory.path)
-            let c = try db.createCollection("c", config: CollectionConfig(size: 8, distance: .euclid))
-            try await c.upsert((0..<20).map { SnapshotTests.point($0, token: $0) })
-            try c.flush()
-            try await c.delete([.number(2)])
-            entries = readRawTar(try readFile(try db.createSnapshot(of: "c").path))
-            fullEntries = readRawTar(try readFile(try db.createFullSnapshot().path))
-            state = try CollectionState(c)
-        }
-    }
-
-    func damagedArchive(_ damage: Damage, _ fixture: Fixture) -> (bytes: [UInt8], sidecar: String?, checksum: String?) {
+    func damagedArchive(_ damage: Damage, _ fixture: SnapshotFixture) -> (bytes: [UInt8], sidecar: String?, checksum: String?) {
         var entries = fixture.entries
         let segment = entries.firstIndex { $0.name.hasPrefix("segments/") }!
         let config = entries.firstIndex { $0.name == "config.json" }!
@@ -132,14 +111,10 @@ import Testing
 
     @Test(arguments: Damage.allCases)
     func hostileArchiveIsRefusedBeforeAnythingChanges(_ damage: Damage) async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: false)
         defer { fixture.db.close() }
         let (bytes, sidecar, checksum) = damagedArchive(damage, fixture)
-        let path = fixture.directory.path + "-\(damage.rawValue).snapshot"
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: path + ".sha256")
-        }
+        let path = fixture.archivePath("\(damage.rawValue).snapshot")
         try writeFile(path, bytes)
         if let sidecar { try writeFile(path + ".sha256", Array(sidecar.utf8)) }
 
@@ -162,10 +137,9 @@ import Testing
     }
 
     @Test func theUndamagedFixtureRestores() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: false)
         defer { fixture.db.close() }
-        let path = fixture.directory.path + "-clean.snapshot"
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        let path = fixture.archivePath("clean.snapshot")
         // The tests' own writer produces an archive the engine accepts, so each
         // refusal above is caused by its damage alone.
         try writeFile(path, writeRawTar(fixture.entries))

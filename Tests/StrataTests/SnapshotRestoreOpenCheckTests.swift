@@ -22,29 +22,6 @@ import Testing
         var testDescription: String { rawValue }
     }
 
-    /// A collection "c" with a flushed segment, a tombstone file and payloads,
-    /// and the entries of a collection snapshot and of a full snapshot of it.
-    struct Fixture {
-        let directory: TemporaryDirectory
-        let db: Database
-        let entries: [RawTarEntry]
-        let fullEntries: [RawTarEntry]
-        let state: CollectionState
-
-        init() async throws {
-            directory = TemporaryDirectory()
-            db = try Database.open(at: directory.path)
-            let c = try db.createCollection("c", config: CollectionConfig(size: 8, distance: .euclid))
-            try await c.upsert((0..<20).map { SnapshotTests.point($0, token: $0) })
-            try c.flush()
-            try await c.delete([.number(2)])
-            try c.flush()  // the deletion of a flushed point: a tombstone file
-            entries = readRawTar(try readFile(try db.createSnapshot(of: "c").path))
-            fullEntries = readRawTar(try readFile(try db.createFullSnapshot().path))
-            state = try CollectionState(c)
-        }
-    }
-
     // MARK: - Crafting self-consistent archives
 
     /// Replaces the content of entry `index` and records its new SHA-256 and size in snapshot.json.
@@ -166,7 +143,7 @@ import Testing
     /// The refused restore left "c" as it was: same state, still serving
     /// reads and writes, nothing staged left in the data directory, and the
     /// same after a reopen.
-    static func expectUntouched(_ fixture: Fixture, _ label: String) async throws {
+    static func expectUntouched(_ fixture: SnapshotFixture, _ label: String) async throws {
         let db = fixture.db
         #expect(db.collectionNames() == ["c"], "\(label)")
         let c = try db.collection("c")
@@ -184,15 +161,11 @@ import Testing
 
     @Test(arguments: Damage.allCases)
     func selfConsistentArchiveWithFilesThatDoNotOpenIsRefused(_ damage: Damage) async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: true)
         defer { fixture.db.close() }
         var entries = fixture.entries
         let (member, phrase) = try Self.damage(damage, &entries, prefix: "")
-        let path = fixture.directory.path + "-\(damage.rawValue).snapshot"
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: path + ".sha256")
-        }
+        let path = fixture.archivePath("\(damage.rawValue).snapshot")
         try Self.writeArchive(entries, to: path)
         // The archive-level checks pass: only opening the files can tell.
         _ = try Database.verifySnapshot(at: [path])
@@ -207,16 +180,12 @@ import Testing
     }
 
     @Test func fullSnapshotWithADamagedSegmentIsRefusedAndChangesNothing() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: true)
         defer { fixture.db.close() }
         try fixture.db.updateAliases([.create(alias: "a", collection: "c")])
         var entries = fixture.fullEntries
         let (member, phrase) = try Self.damage(.segmentVectorData, &entries, prefix: "collections/c/")
-        let path = fixture.directory.path + "-full-damaged.snapshot"
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: path + ".sha256")
-        }
+        let path = fixture.archivePath("full-damaged.snapshot")
         try Self.writeArchive(entries, to: path)
         _ = try Database.verifySnapshot(at: [path])
         let error = #expect(throws: StrataError.self) { try fixture.db.restoreSnapshot(from: [path], overwrite: true) }
@@ -228,18 +197,12 @@ import Testing
     }
 
     @Test func damagedSegmentInheritedFromTheBaseIsNamedInTheBaseArchive() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: true)
         defer { fixture.db.close() }
         var base = fixture.entries
         let (member, _) = try Self.damage(.segmentVectorData, &base, prefix: "")
-        let basePath = fixture.directory.path + "-base.snapshot"
-        let incrementalPath = fixture.directory.path + "-incremental.snapshot"
-        defer {
-            for file in [basePath, incrementalPath] {
-                try? FileManager.default.removeItem(atPath: file)
-                try? FileManager.default.removeItem(atPath: file + ".sha256")
-            }
-        }
+        let basePath = fixture.archivePath("base.snapshot")
+        let incrementalPath = fixture.archivePath("incremental.snapshot")
         try Self.writeArchive(base, to: basePath)
         // An incremental on the damaged base, taken by the engine itself: it
         // inherits the segment (source "base") because its path, size and hash match.
@@ -274,14 +237,10 @@ import Testing
     /// collection), so the staged copy the check opened was unmapped before
     /// the swap.
     @Test func selfConsistentSoundArchiveRestoresAndTheCheckKeepsNothingMapped() async throws {
-        let fixture = try await Fixture()
+        let fixture = try await SnapshotFixture(flushDeletion: true)
         defer { fixture.db.close() }
         try await fixture.db.collection("c").upsert([SnapshotTests.point(100, token: 100)])
-        let path = fixture.directory.path + "-sound.snapshot"
-        defer {
-            try? FileManager.default.removeItem(atPath: path)
-            try? FileManager.default.removeItem(atPath: path + ".sha256")
-        }
+        let path = fixture.archivePath("sound.snapshot")
         try Self.writeArchive(fixture.entries, to: path)
         let result = try fixture.db.restoreSnapshot(from: [path], overwrite: true)
         #expect(result.replaced == ["c"])

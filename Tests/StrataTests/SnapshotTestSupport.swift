@@ -1,6 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataIO
+import StrataTestSupport
 
 /// A tar entry as the hostile-archive tests build them: any name, any type,
 /// any size claim, independent of the code under test.
@@ -108,4 +109,35 @@ struct CollectionState: Equatable, CustomStringConvertible {
         }
         return out
     }
+}
+
+/// A collection "c" (20 points, flushed, point 2 deleted), its collection
+/// snapshot's entries and a full snapshot's entries, for tests that craft
+/// archives from real ones. With `flushDeletion` the deletion is flushed too,
+/// so the snapshot holds a tombstone file.
+struct SnapshotFixture {
+    let directory: TemporaryDirectory
+    /// Where crafted archives go (removed with the fixture): `archivePath(_:)`.
+    let archives = TemporaryDirectory("archives")
+    let db: Database
+    let entries: [RawTarEntry]
+    let fullEntries: [RawTarEntry]
+    let state: CollectionState
+
+    init(flushDeletion: Bool) async throws {
+        directory = TemporaryDirectory()
+        db = try Database.open(at: directory.path)
+        let c = try db.createCollection("c", config: CollectionConfig(size: 8, distance: .euclid))
+        try await c.upsert((0..<20).map { SnapshotTests.point($0, token: $0) })
+        try c.flush()
+        try await c.delete([.number(2)])
+        if flushDeletion { try c.flush() }
+        entries = readRawTar(try readFile(try db.createSnapshot(of: "c").path))
+        fullEntries = readRawTar(try readFile(try db.createFullSnapshot().path))
+        state = try CollectionState(c)
+        try FileManager.default.createDirectory(atPath: archives.path, withIntermediateDirectories: true)
+    }
+
+    /// A path for an archive named `name` (and its `.sha256`), removed with the fixture.
+    func archivePath(_ name: String) -> String { archives.path + "/" + name }
 }
