@@ -9,6 +9,19 @@ import Testing
 /// segments, sealed segments or the WAL, not after reopen, flush or merge, and
 /// not when the name is added again with another size, distance or kind.
 @Suite struct VectorNameTests {
+    /// Runs `check` on collection "c" after a reopen, a flush, a merge and
+    /// another reopen, each on a freshly opened database.
+    static func afterEachStage(_ path: String, _ check: (String, Collection) throws -> Void) throws {
+        for stage in ["reopen", "flush", "optimize", "reopen again"] {
+            let db = try Database.open(at: path)
+            defer { db.close() }
+            let c = try db.collection("c")
+            if stage == "flush" { try c.flush() }
+            if stage == "optimize" { try c.optimize() }
+            try check(stage, c)
+        }
+    }
+
     static let config = CollectionConfig(
         vectors: ["a": VectorParams(size: 4, distance: .euclid), "b": VectorParams(size: 4, distance: .euclid)],
         optimizers: OptimizersConfig(defaultSegmentNumber: 1, indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
@@ -64,12 +77,7 @@ import Testing
         }
         // Reopen (the WAL replays writes from before and after the change),
         // then flush and merge: the same answers at every stage.
-        for stage in ["reopen", "flush", "optimize", "reopen again"] {
-            let db = try Database.open(at: dir.path)
-            defer { db.close() }
-            let c = try db.collection("c")
-            if stage == "flush" { try c.flush() }
-            if stage == "optimize" { try c.optimize() }
+        try Self.afterEachStage(dir.path) { (stage: String, c: Collection) throws in
             #expect(c.count() == 21, "\(stage)")
             #expect(try c.count(filter: Self.hasVector("v")) == 4, "\(stage)")
             #expect(try c.search([1, 0, 0], using: "v", limit: 10).map(\.id) == [30, 2, 12, 17], "\(stage)")
@@ -115,12 +123,7 @@ import Testing
             try await again.updateVectors([PointVectors(id: 4, vectors: ["b": [1, 2, 3, 4]])])
             #expect(try again.search([0, 1, 1, 2], using: "b", limit: 50).map(\.id) == [4])
         }
-        for stage in ["reopen", "flush", "optimize", "reopen again"] {
-            let db = try Database.open(at: dir.path)
-            defer { db.close() }
-            let c = try db.collection("c")
-            if stage == "flush" { try c.flush() }
-            if stage == "optimize" { try c.optimize() }
+        try Self.afterEachStage(dir.path) { (stage: String, c: Collection) throws in
             #expect(c.count() == 20, "\(stage)")
             #expect(try c.search([0, 1, 1, 2], using: "b", limit: 50).map(\.id) == [4], "\(stage)")
             #expect(try c.count(filter: Self.hasVector("b")) == 1, "\(stage)")
