@@ -157,38 +157,12 @@ import Glibc
             // through the handle opened under its temporary name.
             try f.reopen(powerLoss: false)
             f.fs.failSyncs(mode: .once, pathContains: ".log.tmp")
-            var failure: StrataError?
-            for id in 100..<140 {
-                do {
-                    try await f.upsert([modelPoint(id)])  // acknowledged: recorded in the model
-                } catch let error as StrataError {
-                    failure = error
-                    break
-                }
-            }
-            #expect(failure?.code == .failed && failure?.message.contains("new WAL file") == true, "\(context): \(String(describing: failure))")
-            try await expectWritesRefused(f, context)
-            try f.reopen()
-            f.check("\(context), after power loss")
-            try await f.upsert([modelPoint(200)])
+            try await expectRotationFailureThenRecovery(&f, context)
 
         case .walDirectory:
             try f.reopen(powerLoss: false)  // no rotation since: the next fsync of wal/ is the next rotation's
             f.fs.injectError(.syncDirectory, pathContains: "/wal", mode: .once, errno: EIO)
-            var failure: StrataError?
-            for id in 100..<140 {
-                do {
-                    try await f.upsert([modelPoint(id)])
-                } catch let error as StrataError {
-                    failure = error
-                    break
-                }
-            }
-            #expect(failure?.code == .failed && failure?.message.contains("new WAL file") == true, "\(context): \(String(describing: failure))")
-            try await expectWritesRefused(f, context)
-            try f.reopen()
-            f.check("\(context), after power loss")
-            try await f.upsert([modelPoint(200)])
+            try await expectRotationFailureThenRecovery(&f, context)
 
         case .walBeforeCheckpoint:
             f.fs.failSyncs(mode: .once, pathContains: "/wal/")
@@ -331,6 +305,27 @@ import Glibc
         #expect(f.files(Self.root + "/collections") == ["c"], "\(context): staging left behind: \(f.files(Self.root + "/collections"))")
         f.c = try f.db.collection("c")
         f.check("\(context): live data after the failed restore")
+    }
+
+    /// With a fault armed on the next WAL rotation: upserts (each acknowledged
+    /// one recorded in the model) until one is refused because the new WAL
+    /// file could not be made durable, then later writes are refused too, and
+    /// after a power loss and reopen the store holds the model and takes writes.
+    func expectRotationFailureThenRecovery(_ f: inout Fixture, _ context: String) async throws {
+        var failure: StrataError?
+        for id in 100..<140 {
+            do {
+                try await f.upsert([modelPoint(id)])
+            } catch let error as StrataError {
+                failure = error
+                break
+            }
+        }
+        #expect(failure?.code == .failed && failure?.message.contains("new WAL file") == true, "\(context): \(String(describing: failure))")
+        try await expectWritesRefused(f, context)
+        try f.reopen()
+        f.check("\(context), after power loss")
+        try await f.upsert([modelPoint(200)])
     }
 
     /// After a permanent WAL failure: writes fail with `failed` saying why, reads work.
