@@ -334,20 +334,16 @@ import Testing
             let path = collection + "/config.json"
             return Target(path: path, range: 0..<f.files[path]!.count, naming: ["config.json"])
         })
-        all.append(Class(kind: "config", name: "config.json: the vector size", expectation: .refusedAtOpen) { f in
-            let path = collection + "/config.json"
-            let text = String(decoding: f.files[path]!, as: UTF8.self)
-            guard let key = text.range(of: "\"size\" : ") else { return nil }
-            let at = text.utf8.distance(from: text.startIndex, to: key.upperBound)
-            return Target(path: path, range: at..<(at + 2), naming: ["config.json"])
-        })
-        all.append(Class(kind: "config", name: "config.json: the distance", expectation: .refusedAtOpen) { f in
-            let path = collection + "/config.json"
-            let text = String(decoding: f.files[path]!, as: UTF8.self)
-            guard let key = text.range(of: "\"distance\" : \"") else { return nil }
-            let at = text.utf8.distance(from: text.startIndex, to: key.upperBound)
-            return Target(path: path, range: at..<(at + 6), naming: ["config.json"])
-        })
+        // The value after `key` in config.json, `length` bytes of it.
+        for (field, key, length) in [("the vector size", "\"size\" : ", 2), ("the distance", "\"distance\" : \"", 6)] {
+            all.append(Class(kind: "config", name: "config.json: \(field)", expectation: .refusedAtOpen) { f in
+                let path = collection + "/config.json"
+                let text = String(decoding: f.files[path]!, as: UTF8.self)
+                guard let found = text.range(of: key) else { return nil }
+                let at = text.utf8.distance(from: text.startIndex, to: found.upperBound)
+                return Target(path: path, range: at..<(at + length), naming: ["config.json"])
+            })
+        }
         all.append(Class(kind: "marker", name: "STRATA", expectation: .refusedAtOpen) { f in
             Target(path: root + "/STRATA", range: 0..<f.files[root + "/STRATA"]!.count, naming: ["STRATA"])
         })
