@@ -176,15 +176,7 @@ import Glibc
             try await f.upsert([modelPoint(200)])
 
         case .segmentFlush, .segmentMerge, .segmentVacuum:
-            if fault != .segmentFlush {
-                try f.c.flush()
-                if fault == .segmentMerge {
-                    try await f.upsert((30..<35).map { modelPoint($0) })
-                } else {
-                    try await f.delete([0, 2, 4, 5, 6].map { PointID.number($0) })
-                }
-                try f.c.flush()
-            }
+            if fault != .segmentFlush { try await prepareSegmentPair(&f, forMerge: fault == .segmentMerge) }
             let before = f.segmentFiles
             f.fs.failSyncs(mode: .once, pathContains: ".seg")
             let error = #expect(throws: StrataError.self) {
@@ -328,6 +320,18 @@ import Glibc
         try await f.upsert([modelPoint(200)])
     }
 
+    /// Two immutable segments for a merge (`forMerge`) or one with enough
+    /// deletions for a vacuum, so the next `optimize()` writes a segment.
+    func prepareSegmentPair(_ f: inout Fixture, forMerge: Bool) async throws {
+        try f.c.flush()
+        if forMerge {
+            try await f.upsert((30..<35).map { modelPoint($0) })
+        } else {
+            try await f.delete([0, 2, 4, 5, 6].map { PointID.number($0) })
+        }
+        try f.c.flush()
+    }
+
     /// After a permanent WAL failure: writes fail with `failed` saying why, reads work.
     func expectWritesRefused(_ f: Fixture, _ context: String) async throws {
         let error = await #expect(throws: StrataError.self) { try await f.c.upsert([modelPoint(999)]) }
@@ -415,15 +419,7 @@ import Glibc
             f.check(context)
 
         case .segmentFlush, .segmentMerge, .segmentVacuum:
-            if fault != .segmentFlush {
-                try f.c.flush()
-                if fault == .segmentMerge {
-                    try await f.upsert((30..<35).map { modelPoint($0) })
-                } else {
-                    try await f.delete([0, 2, 4, 5, 6].map { PointID.number($0) })
-                }
-                try f.c.flush()
-            }
+            if fault != .segmentFlush { try await prepareSegmentPair(&f, forMerge: fault == .segmentMerge) }
             let before = f.segmentFiles
             let segmentsBefore = f.c.storageInfo.segments.map(\.id)
             noSpace(".seg")
