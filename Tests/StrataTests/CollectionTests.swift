@@ -158,4 +158,22 @@ import Testing
             #expect(stats.syncs < 320, "16 concurrent writers should share fdatasyncs; got \(stats.syncs) syncs")
         }
     }
+
+    /// An operation changes each point once, however often its id is listed:
+    /// deleting `r[0]` for ids [1, 1] removes one element, in the mutable
+    /// segment and (copy-on-write) for a flushed point.
+    @Test func aRepeatedIdIsChangedOnce() async throws {
+        let dir = TemporaryDirectory()
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+        let payload: Payload = ["r": .array([.int(1), .int(2), .int(3)])]
+        try await c.upsert([PointStruct(id: 1, vector: [1, 0], payload: payload), PointStruct(id: 2, vector: [0, 1], payload: payload)])
+        try c.flush()
+        try await c.upsert([PointStruct(id: 1, vector: [1, 0], payload: payload)])  // 1 in the mutable segment, 2 flushed
+        try await c.deletePayloadKeys(["r[0]"], for: [1, 1, 2, 2])
+        for record in try c.retrieve([1, 2]) {
+            #expect(record.payload?["r"] == .array([.int(2), .int(3)]), "point \(record.id)")
+        }
+    }
 }
