@@ -57,7 +57,7 @@ import Testing
             let stats = collection.store.sparseStatistics("t", terms: terms)
             let holders = reference.points.values.compactMap { $0.sparseVectors["t"] }
             #expect(stats.points == holders.count, "N")
-            #expect(stats.df == terms.map { term in holders.filter { $0.indices.contains(term) }.count }, "df")
+            #expect(stats.documentFrequencies == terms.map { term in holders.filter { $0.indices.contains(term) }.count }, "df")
         }
         var rng = SplitMix64(seed: seed)
         for q in 0..<25 {

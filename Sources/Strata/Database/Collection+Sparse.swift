@@ -55,7 +55,7 @@ extension Collection {
         guard !terms.isEmpty else { return queries }
         let stats = store.sparseStatistics(using, terms: terms)
         var idf: [UInt32: Float] = [:]
-        for (term, df) in zip(terms, stats.df) {
+        for (term, df) in zip(terms, stats.documentFrequencies) {
             idf[term] = Self.inverseDocumentFrequency(points: stats.points, documentFrequency: df)
         }
         for q in queries.indices {

@@ -188,7 +188,7 @@ public final class Collection: Sendable {
             throw StrataError(.corruption,
                 "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
         }
-        store.backlogLimitBytes = max(options.maxUnindexedBytes, 1)
+        store.backlog.withLock { $0.limitBytes = max(options.maxUnindexedBytes, 1) }
         store.start(wal: wal)
         return Collection(name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history)
     }

@@ -8,11 +8,12 @@ import StrataVectorMath
 /// An immutable segment in use by a collection: its mmap'd file and the
 /// deletions made against it since it was written.
 ///
-/// Thread safety: `tombstones`, `deletedBits`, `persistedGeneration` and
-/// `persistedCount` are guarded by the owning `CollectionStore`'s lock;
-/// `reader` and `graphs` are immutable.
-final class ImmutableSegment: @unchecked Sendable {
-    // SAFETY: mutable state is only touched under the owning store's lock (see above).
+/// Thread safety: reachable only through the owning store's `State`, under
+/// its lock: `tombstones`, `deletedBits`, `fieldIndexes`, `persistedGeneration`
+/// and `persistedCount` change only with that lock held exclusively. `reader`,
+/// `graphs` and the other `let`s never change, so the optimizer reads them
+/// (to copy a segment it merges) without the lock.
+final class ImmutableSegment {
     let id: UInt64
     let reader: SegmentReader
     /// Internal offset → op number of the operation that deleted (or superseded) it.
@@ -187,18 +188,9 @@ final class ImmutableSegment: @unchecked Sendable {
         return result
     }
 
-    /// Exact top-`limit` live points by dot product with the canonical
-    /// `query` through the inverted index of sparse vector `name` (see
-    /// `SparseIndexView.search`); `allowed`: the points a filter matched.
-    func sparseHits(query: SparseVector, using name: String, limit: Int, allowed: PointBitset? = nil) -> [(offset: Int, score: Float)] {
-        guard let sections = sparse[name], limit > 0 else { return [] }
-        let excluded = allowed.map { $0.inverted().words } ?? deletedBits
-        return excluded.withUnsafeBufferPointer { sections.index.search(query, limit: limit, excluded: $0.baseAddress) }
-    }
-
     /// Live points with sparse vector `name` and, per term, how many hold it.
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> (points: Int, df: [Int]) {
-        guard let sections = sparse[name] else { return (0, Array(repeating: 0, count: terms.count)) }
+    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
+        guard let sections = sparse[name] else { return .zero(terms: terms.count) }
         var points = sparsePresent[name] ?? 0
         var df = terms.map { sections.index.postingCount($0) }
         for offset in tombstones.keys {
@@ -213,7 +205,7 @@ final class ImmutableSegment: @unchecked Sendable {
                 } else if terms[i] < vector.indices[j] { i += 1 } else { j += 1 }
             }
         }
-        return (points, df)
+        return SparseStatistics(points: points, documentFrequencies: df)
     }
 
     func vectors(at offset: Int) -> [String: [Float]] {
@@ -233,39 +225,34 @@ final class ImmutableSegment: @unchecked Sendable {
         return try reader.withVectors(name, body)
     }
 
-    /// Top-`limit` live points by vector `name`: through the segment's graph
-    /// when it has one and `params` allow, else by exact scan. With `allowed`
-    /// (the points a filter matched, all live) the planner scores exactly the
-    /// allowed points when their vectors take less than `fullScanBytes` (or the
-    /// segment has no graph, or `params.exact`), and otherwise walks the graph
-    /// returning only allowed points. Returns (offset, score) pairs, best first.
-    func searchHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int,
-                    allowed: PointBitset? = nil, fullScanBytes: Int = 0)
-        -> [(offset: Int, score: Float)]
-    {
-        guard !hiddenVectors.contains(name) else { return [] }
-        if multiVectorNames.contains(name) {
-            return multiVectorHits(query: query, using: name, distance: distance, limit: limit, params: params, defaultEf: defaultEf,
-                                   allowed: allowed, fullScanBytes: fullScanBytes)
-        }
-        return denseHits(query: query, using: name, distance: distance, limit: limit, params: params, defaultEf: defaultEf,
-                         allowed: allowed, fullScanBytes: fullScanBytes)
+    /// Top-`request.limit` live points by the request's vector: through the
+    /// segment's graph when it has one and the params allow, else by exact
+    /// scan. With `allowed` (the points a filter matched, all live) the planner
+    /// scores exactly the allowed points when their vectors take less than
+    /// `request.fullScanBytes` (or the segment has no graph, or `params.exact`),
+    /// and otherwise walks the graph returning only allowed points. Returns
+    /// (offset, score) pairs, best first.
+    func searchHits(_ request: SegmentSearchRequest, allowed: PointBitset?) -> [(offset: Int, score: Float)] {
+        guard !hiddenVectors.contains(request.vector) else { return [] }
+        if multiVectorNames.contains(request.vector) { return multiVectorHits(request, allowed: allowed) }
+        return denseHits(request, allowed: allowed)
     }
 
-    private func denseHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams, defaultEf: Int,
-                           allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
+    private func denseHits(_ request: SegmentSearchRequest, allowed: PointBitset?) -> [(offset: Int, score: Float)] {
+        let name = request.vector, query = request.query, distance = request.distance, limit = request.limit
+        let params = request.params
         if let allowed {
             let cardinality = allowed.cardinality
             guard cardinality > 0, limit > 0 else { return [] }
             let rowBytes = (reader.vectorSpecs.first { $0.name == name }?.dimension ?? 0) * 4
-            if graphs[name] == nil || params.exact || cardinality * rowBytes < fullScanBytes {
+            if graphs[name] == nil || params.exact || cardinality * rowBytes < request.fullScanBytes {
                 return exactHits(query: query, using: name, distance: distance, limit: limit, offsets: allowed)
             }
         }
         guard limit > 0, let graph = graphs[name], !params.exact else {
             return exactHits(query: query, using: name, distance: distance, limit: limit)
         }
-        let ef = max(params.hnswEf ?? defaultEf, limit)
+        let ef = max(params.hnswEf ?? request.defaultEf, limit)
         // The graph walk skips results whose bit is set: deleted points, and
         // with a filter every point it did not match.
         let excludedBits = allowed.map { $0.inverted().words } ?? deletedBits
@@ -302,30 +289,35 @@ final class ImmutableSegment: @unchecked Sendable {
         return (hits ?? []).map { (offset: Int($0.node), score: distance.score(fromDistance: $0.distance)) }
     }
 
-    /// `searchHits` for a multivector (`query`: its rows back to back). With a
-    /// graph (and no reason to scan), the graph is walked with the query's
-    /// aggregate for `max(limit, ef)` candidates, which are rescored by
+    /// `searchHits` for a multivector (`request.query`: its rows back to back).
+    /// With a graph (and no reason to scan), the graph is walked with the
+    /// query's aggregate for `max(limit, ef)` candidates, which are rescored by
     /// max_sim over their full rows; otherwise every candidate is scored by
     /// max_sim.
-    private func multiVectorHits(query: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams,
-                                 defaultEf: Int, allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
+    private func multiVectorHits(_ request: SegmentSearchRequest, allowed: PointBitset?) -> [(offset: Int, score: Float)] {
+        let name = request.vector, distance = request.distance, limit = request.limit
         guard limit > 0, let dimension = reader.vectorSpecs.first(where: { $0.name == name })?.dimension else { return [] }
-        let scanAll = graphs[name] == nil || params.exact
-            || allowed.map { $0.cardinality * dimension * 4 < fullScanBytes } ?? false
+        let scanAll = graphs[name] == nil || request.params.exact
+            || allowed.map { $0.cardinality * dimension * 4 < request.fullScanBytes } ?? false
         var candidates: [Int]
         if scanAll {
             let absent = Set(absentOffsets[name] ?? [])
             let live = allowed ?? filterLivePoints()
             candidates = live.offsets.filter { !absent.contains($0) }
         } else {
-            let aggregate = query.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dimension, metric: distance) }
-            let ef = max(params.hnswEf ?? defaultEf, limit)
-            candidates = searchHitsOfAggregate(aggregate, using: name, distance: distance, limit: ef, params: params, defaultEf: ef,
-                                               allowed: allowed, fullScanBytes: fullScanBytes).map(\.offset)
+            // The dense search over the aggregates: a graph walk for ef candidates.
+            let ef = max(request.params.hnswEf ?? request.defaultEf, limit)
+            var aggregate = request
+            aggregate.query = request.query.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dimension, metric: distance) }
+            aggregate.limit = ef
+            aggregate.defaultEf = ef
+            aggregate.params.exact = false
+            aggregate.fullScanBytes = 0
+            candidates = denseHits(aggregate, allowed: allowed).map(\.offset)
         }
         var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
         var scratch: [Float] = []
-        query.withUnsafeBufferPointer { q in
+        request.query.withUnsafeBufferPointer { q in
             for offset in candidates {
                 _ = reader.withMultiVectorRows(name, at: offset) { rows, rowCount in
                     guard rowCount > 0 else { return }
@@ -336,15 +328,6 @@ final class ImmutableSegment: @unchecked Sendable {
             }
         }
         return selector.sorted().map { (offset: $0.id, score: $0.score) }
-    }
-
-    /// The dense search over a multivector's aggregates (graph walk).
-    private func searchHitsOfAggregate(_ aggregate: [Float], using name: String, distance: Distance, limit: Int, params: SearchParams,
-                                       defaultEf: Int, allowed: PointBitset?, fullScanBytes: Int) -> [(offset: Int, score: Float)] {
-        var dense = params
-        dense.exact = false
-        return denseHits(query: aggregate, using: name, distance: distance, limit: limit, params: dense, defaultEf: defaultEf,
-                         allowed: allowed, fullScanBytes: 0)
     }
 
     /// Exact top-`limit` over the points in `offsets` (live ones) that have
@@ -440,24 +423,4 @@ extension ImmutableSegment: FilterableSegment {
                                  return reader.hasVector(name, at: offset)
                              })
     }
-}
-
-/// A mutable segment that stopped taking writes and waits to be written as an
-/// immutable segment. Deletions against it are kept beside it.
-final class FrozenSegment: @unchecked Sendable {
-    // SAFETY: `tombstones` is guarded by the owning store's lock; `segment` is no
-    // longer written to.
-    let segment: MutableSegment
-    /// Every operation up to this one is reflected here or in older segments.
-    let sealOpNum: UInt64
-    /// Point id → op number of the operation that deleted or superseded it.
-    var tombstones: [PointID: UInt64] = [:]
-
-    init(segment: MutableSegment, sealOpNum: UInt64) {
-        self.segment = segment
-        self.sealOpNum = sealOpNum
-    }
-
-    var liveCount: Int { segment.pointCount - tombstones.count }
-
 }

@@ -5,25 +5,23 @@ import StrataPayload
 import StrataSegment
 
 /// Sealing, flushing, merging, vacuuming, publishing and WAL truncation.
-/// Everything here runs under `maintenanceMutex`: on the collection's
+/// Everything here runs under `maintenancePass`: on the collection's
 /// maintenance thread, or on a caller's thread through `flush()`/`optimize()`.
 extension CollectionStore {
     /// Wakes the maintenance thread (e.g. the mutable segment passed its threshold).
     func requestMaintenance() {
-        wakeUpMutex.withLock {
-            wakeRequested = true
-            wakeUpCondition.signal()
-        }
+        schedule.withLock { $0.wakeRequested = true }
+        schedule.signal()
     }
 
     func runMaintenance() {
         let interval = UInt64(config.optimizers.flushIntervalSec) * 1_000_000_000
         while true {
-            let (stop, requested, paused): (Bool, Bool, Bool) = wakeUpMutex.withLock {
-                if !stopping && !wakeRequested { wakeUpCondition.wait(nanoseconds: interval) }
-                let requested = wakeRequested
-                wakeRequested = false
-                return (stopping, requested, maintenancePausedForTesting)
+            let (stop, requested, paused) = schedule.withLock(
+                whenReady: { $0.stopping || $0.wakeRequested }, timeoutNanoseconds: interval
+            ) { schedule in
+                defer { schedule.wakeRequested = false }
+                return (schedule.stopping, schedule.wakeRequested, schedule.paused)
             }
             if stop { break }
             if paused { continue }
@@ -36,10 +34,8 @@ extension CollectionStore {
                 // Back off: the WAL still holds everything; retry on the next wake-up.
             }
         }
-        wakeUpMutex.withLock {
-            stopped = true
-            wakeUpCondition.broadcast()
-        }
+        schedule.withLock { $0.stopped = true }
+        schedule.broadcast()
     }
 
     /// Seals and writes the mutable segment (if it holds anything newer than the
@@ -55,7 +51,7 @@ extension CollectionStore {
     }
 
     private func maintenancePass(forceFlush: Bool, merge: Bool = true) throws {
-        try maintenanceMutex.withLock {
+        try maintenancePass.withLock { _ in
             try sealAndFlush(force: forceFlush)
             if merge {
                 while !isStopping, try mergeOnce() {}
@@ -68,7 +64,7 @@ extension CollectionStore {
     /// writing, so closing does not wait for the whole backlog (after a long
     /// WAL replay that can be hundreds of segments). The WAL still holds
     /// everything not flushed; the next open continues.
-    var isStopping: Bool { wakeUpMutex.withLock { stopping } }
+    var isStopping: Bool { schedule.withLock { $0.stopping } }
 
     // MARK: - Flush
 
@@ -96,11 +92,11 @@ extension CollectionStore {
 
     /// Seals the mutable segment without writing it (tests use this to let
     /// operations arrive between a seal and its publish).
-    func sealForTesting() { maintenanceMutex.withLock { sealIfNeeded(force: true) } }
+    func sealForTesting() { maintenancePass.withLock { _ in sealIfNeeded(force: true) } }
 
     /// Writes and publishes the oldest frozen segment, if any (for tests).
     func flushOldestFrozenForTesting() throws {
-        try maintenanceMutex.withLock {
+        try maintenancePass.withLock { _ in
             if let segment = oldestFrozen() { try flush(segment) }
         }
     }
@@ -267,7 +263,7 @@ extension CollectionStore {
         }
         let (next, writes, oldGenerations) = withStateLock { state -> (Manifest, [TombstoneWrite], [String]) in
             var next = Manifest(checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [],
-                                payloadSchema: state.payloadSchemaEntriesLocked)
+                                payloadSchema: state.payloadSchemaEntries)
             var writes: [TombstoneWrite] = []
             var old: [String] = []
             for segment in state.immutables {

@@ -32,13 +32,13 @@ struct CollectionFileView {
 
 extension CollectionStore {
     /// Flushes, then takes a `CollectionFileView`:
-    /// - under `maintenanceMutex` (no other flush or merge may replace the MANIFEST
+    /// - under `maintenancePass` (no other flush or merge may replace the MANIFEST
     ///   or delete a file meanwhile) and the state lock held exclusively (no
     ///   operation is applied meanwhile): the op number of the last applied
     ///   operation, and the bytes of every top-level regular file of the
     ///   collection directory (config.json, MANIFEST, and whatever metadata
     ///   files a later version adds), skipping `*.tmp`;
-    /// - still under `maintenanceMutex`: descriptors on the segment and
+    /// - still under `maintenancePass`: descriptors on the segment and
     ///   tombstone files the MANIFEST names and on the WAL files that may hold
     ///   operations after its checkpoint;
     /// - after releasing both: the WAL records checkpoint+1 … opNum, copied
@@ -48,7 +48,7 @@ extension CollectionStore {
     /// Blocking (a flush and file reads). Throws `StrataError`.
     func captureSnapshotView() throws -> CollectionFileView {
         let walDirectory = joinPath(directory, Collection.walDirectoryName)
-        let (opNum, manifest, metadata, pinned, walFiles) = try maintenanceMutex.withLock {
+        let (opNum, manifest, metadata, pinned, walFiles) = try maintenancePass.withLock { _ in
             // Flush what is sealed now (and the mutable segment if nothing is),
             // but not what writers seal meanwhile: under a steady write load a
             // plain flush() would chase new segments and never return. Later

@@ -1,0 +1,153 @@
+import StrataPayload
+import StrataSegment
+
+/// Applying logged operations to the segment set. These are methods of the
+/// state itself, so they run only where the state is reachable: under the
+/// store's lock held exclusively.
+extension CollectionStore.State {
+    /// Applies one logged operation. Called in op-number order, by the WAL
+    /// thread once the operation is durable, or by replay at open. Returns
+    /// whether the mutable segment was sealed (the optimizer should run).
+    mutating func apply(_ operation: WriteOperation, opNum: UInt64) -> Bool {
+        switch operation {
+        case .upsert(let points):
+            for point in points {
+                mutable.upsert(point, opNum: opNum)
+                supersedeOlderCopies(of: point.id, opNum: opNum)
+            }
+        case .delete(let ids):
+            for id in ids {
+                mutable.delete(id, opNum: opNum)
+                supersedeOlderCopies(of: id, opNum: opNum)
+            }
+        case .setPayload(let ids, let payload):
+            for id in ids {
+                updatePayload(id, opNum: opNum) { existing in
+                    var merged = existing ?? [:]
+                    for (key, value) in payload { merged[key] = value }
+                    return merged
+                }
+            }
+        case .overwritePayload(let ids, let payload):
+            for id in ids { updatePayload(id, opNum: opNum) { _ in payload } }
+        case .deletePayloadKeys(let ids, let keys):
+            // Validated before logging; a key that does not parse removes nothing.
+            let paths = keys.compactMap { try? PayloadPath($0) }
+            for id in ids {
+                updatePayload(id, opNum: opNum) { existing in
+                    guard var remaining = existing else { return nil }
+                    for path in paths { path.remove(from: &remaining) }
+                    return remaining
+                }
+            }
+        case .clearPayload(let ids):
+            for id in ids { updatePayload(id, opNum: opNum) { _ in [:] } }
+        case .setPayloadAtKey(let ids, let payload, let key):
+            guard let path = try? PayloadPath(key) else { break }
+            for id in ids {
+                updatePayload(id, opNum: opNum) { existing in
+                    var merged = existing ?? [:]
+                    path.merge(payload, into: &merged)
+                    return merged
+                }
+            }
+        case .createFieldIndex(let key, let schemaJSON):
+            guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else { break }
+            createFieldIndex(path, schema: schema)
+        case .updateVectors(let points):
+            // One change per id: a repeated id gets its entries applied in
+            // order (the last vector of each name wins), as for upserts.
+            var order: [PointID] = []
+            var merged: [PointID: [String: [Float]]] = [:]
+            var mergedSparse: [PointID: [String: SparseVector]] = [:]
+            for point in points {
+                if merged[point.id] == nil { order.append(point.id) }
+                merged[point.id, default: [:]].merge(point.vectors) { _, later in later }
+                mergedSparse[point.id, default: [:]].merge(point.sparseVectors) { _, later in later }
+            }
+            for id in order {
+                updatePoint(id, opNum: opNum) { stored in
+                    for (name, vector) in merged[id]! { stored.vectors[name] = vector }
+                    for (name, vector) in mergedSparse[id]! { stored.sparseVectors[name] = vector }
+                }
+            }
+        case .deleteVectors(let ids, let names):
+            for id in ids {
+                updatePoint(id, opNum: opNum) { stored in
+                    for name in names {
+                        stored.vectors[name] = nil
+                        stored.sparseVectors[name] = nil
+                    }
+                }
+            }
+        case .deleteFieldIndex(let key):
+            guard let path = try? PayloadPath(key) else { break }
+            payloadSchema[path] = nil
+            for segment in immutables { segment.fieldIndexes[path] = nil }
+        }
+        appliedOpNum = max(appliedOpNum, opNum)
+        // Seal here, not when the optimizer gets to it: while it builds a
+        // big graph the mutable segment would otherwise keep growing past
+        // every size limit.
+        guard mutable.vectorBytes >= config.optimizers.indexingThresholdKB * 1024 else { return false }
+        frozen.append(FrozenSegment(segment: mutable, sealOpNum: appliedOpNum))
+        mutable = MutableSegment(config: config)
+        return true
+    }
+
+    /// Tombstones every older copy of `id`
+    /// outside the mutable segment.
+    private mutating func supersedeOlderCopies(of id: PointID, opNum: UInt64) {
+        for segment in frozen where segment.tombstones[id] == nil {
+            if let version = segment.segment.version(of: id), version < opNum { segment.tombstones[id] = opNum }
+        }
+        for segment in immutables {
+            if let offset = segment.liveOffset(of: id), segment.reader.version(at: offset) < opNum {
+                segment.tombstone(UInt32(offset), opNum: opNum)
+            }
+        }
+    }
+
+    /// A payload change to a point outside the
+    /// mutable segment copies it in with the new payload (copy-on-write) and
+    /// tombstones the old copy.
+    private mutating func updatePayload(_ id: PointID, opNum: UInt64, _ change: (Payload?) -> Payload?) {
+        if mutable.updatePayload(id, opNum: opNum, change) { return }
+        guard let (point, version) = liveCopyOutsideMutable(id), version < opNum else { return }
+        var updated = point
+        updated.payload = change(point.payload)
+        mutable.upsert(updated, opNum: opNum)
+        supersedeOlderCopies(of: id, opNum: opNum)
+    }
+
+    /// Rewrites the live copy of `id` (if
+    /// any, and older than `opNum`) with `change` applied, as a new version in
+    /// the mutable segment; older copies are tombstoned.
+    private mutating func updatePoint(_ id: PointID, opNum: UInt64, _ change: (inout PointStruct) -> Void) {
+        let current: (PointStruct, UInt64)? = mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
+        guard let (point, version) = current, version < opNum else { return }
+        var updated = point
+        change(&updated)
+        mutable.upsert(updated, opNum: opNum)
+        supersedeOlderCopies(of: id, opNum: opNum)
+    }
+
+    /// The live copy of `id` in a frozen or immutable segment.
+    private func liveCopyOutsideMutable(_ id: PointID) -> (PointStruct, UInt64)? {
+        for segment in frozen.reversed() where segment.tombstones[id] == nil {
+            if let found = segment.segment.point(id) { return (found.point, found.version) }
+        }
+        for segment in immutables {
+            if let offset = segment.liveOffset(of: id) {
+                // A payload block that fails its checksum cannot be copied; the
+                // corruption is reported by reads and `strata verify`. (A point
+                // without a payload has payload nil, which is copied.)
+                let payload: Payload?
+                do { payload = try segment.reader.payload(at: offset) } catch { return nil }
+                return (PointStruct(id: id, vectors: segment.vectors(at: offset), payload: payload,
+                                    sparseVectors: segment.sparseVectors(at: offset)), segment.reader.version(at: offset))
+            }
+        }
+        return nil
+    }
+}
