@@ -4,6 +4,7 @@
 //   StrataIO                      the one file-system seam (POSIX + fault injection)
 //   StrataBinary                  little-endian encoding and CRC32C checksums
 //   StrataCompression             lz4/zstd behind one compress/decompress API
+//   StrataTar                     ustar archives (the snapshot container): headers, streaming reader and writer, SHA-256
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataPayload                 the filter language, payload paths and payload field indexes
@@ -61,6 +62,15 @@ let package = Package(
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataTar",
+            dependencies: [
+                "StrataIO",
+                // SHA-256 of snapshot files and archives (docs/format/snapshot.md).
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
@@ -84,9 +94,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
-                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload",
-                // SHA-256 of snapshot files and archives (docs/format/snapshot.md).
-                .product(name: "Crypto", package: "swift-crypto"),
+                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload", "StrataTar",
             ],
             swiftSettings: swiftSettings
         ),
@@ -142,7 +150,7 @@ let package = Package(
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest", "StrataTar"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
