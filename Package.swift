@@ -4,9 +4,11 @@
 //   StrataIO                      the one file-system seam (POSIX + fault injection)
 //   StrataBinary                  little-endian encoding and CRC32C checksums
 //   StrataCompression             lz4/zstd behind one compress/decompress API
+//   StrataTar                     ustar archives (the snapshot container): headers, streaming reader and writer, SHA-256
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataPayload                 the filter language, payload paths and payload field indexes
+//   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`)
 //   StrataWAL                     write-ahead log with group commit
 //   StrataSegment                 immutable segment files (mmap'd vectors, compressed payload blocks)
 //   StrataQuantization            int8 / binary / product quantization: training, codes, scoring
@@ -61,9 +63,19 @@ let package = Package(
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataTar",
+            dependencies: [
+                "StrataIO",
+                // SHA-256 of snapshot files and archives (docs/format/snapshot.md).
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
+        .target(name: "StrataText", dependencies: ["StrataModel"], swiftSettings: swiftSettings),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",
@@ -84,9 +96,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
-                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload",
-                // SHA-256 of snapshot files and archives (docs/format/snapshot.md).
-                .product(name: "Crypto", package: "swift-crypto"),
+                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload", "StrataTar",
             ],
             swiftSettings: swiftSettings
         ),
@@ -94,7 +104,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata",
+                "Strata", "StrataText",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -108,7 +118,7 @@ let package = Package(
         .executableTarget(
             name: "StrataCLI",
             dependencies: [
-                "Strata", "StrataCrashTest", "StrataServer", "StrataVectorMath", "StrataWAL", "StrataIO",
+                "Strata", "StrataCrashTest", "StrataServer", "StrataVectorMath", "StrataWAL", "StrataIO", "StrataText",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -142,7 +152,7 @@ let package = Package(
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest", "StrataTar", "StrataText"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled

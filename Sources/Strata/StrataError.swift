@@ -1,5 +1,6 @@
 import StrataIO
 import StrataSegment
+import StrataTar
 import StrataWAL
 
 /// Every error the engine's public API throws: a code to branch on, a message
@@ -50,6 +51,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
     /// Maps a lower layer's error to the engine's codes.
     static func wrapping(_ error: any Error, context: String) -> StrataError {
         if let error = error as? StrataError { return error }
+        if let error = error as? TarError { return StrataError(error) }
         if let error = error as? WALError {
             let code: Code
             switch error.code {

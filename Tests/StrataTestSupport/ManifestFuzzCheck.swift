@@ -253,5 +253,5 @@ func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
         done.signal()
     }
     done.wait()
-    try result.current!.get()
+    try result.withLock { $0 }!.get()
 }

@@ -30,11 +30,6 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-extension Locked {
-    /// A copy of the value (tests collecting results from other threads).
-    public var current: State { withLock { $0 } }
-}
-
 /// A fresh directory under the system temp directory, removed after `body`.
 public func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = NSTemporaryDirectory() + "strata-tests-" + UUID().uuidString

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Strata
+import StrataTar
 import Testing
 
 /// Golden bytes of snapshot format version 1 (docs/format/snapshot.md): the

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataIO
+import StrataTar
 import StrataTestSupport
 
 /// A tar entry as the hostile-archive tests build them: any name, any type,

@@ -3,6 +3,7 @@ import Foundation
 import StrataBinary
 import StrataIO
 import StrataTestSupport
+import StrataText
 import Testing
 
 /// Sparse vectors through the engine: validation, WAL encoding, search across
@@ -290,6 +291,6 @@ import Testing
             #expect(encoder.query(text) == SparseVector(indices: indices, values: Array(repeating: 1, count: indices.count)))
         }
         #expect(encoder.document("  ,.; ") == SparseVector(indices: [], values: []))
-        #expect(throws: StrataError.self) { try BM25Encoder(b: 2) }
+        #expect(throws: TextError.self) { try BM25Encoder(b: 2) }
     }
 }

@@ -37,10 +37,10 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
     }
 
     var targetSegmentCount: Int {
-        defaultSegmentNumber > 0 ? defaultSegmentNumber : max(2, ProcessInfo.processInfo.activeProcessorCount)
+        defaultSegmentNumber > 0 ? defaultSegmentNumber : max(MergePlanner.minimumAutomaticSegmentCount, ProcessInfo.processInfo.activeProcessorCount)
     }
 
-    var maxSegmentBytes: Int { (maxSegmentSizeKB ?? 200 * 1024) * 1024 }
+    var maxSegmentBytes: Int { (maxSegmentSizeKB ?? MergePlanner.automaticMaxSegmentSizeKB) * 1024 }
 
     func validate() throws {
         guard (0...1).contains(deletedThreshold) else { throw StrataError.invalid("deleted_threshold must be within 0…1, got \(deletedThreshold)") }

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTar
 
 /// `snapshot.json`, the first entry of every snapshot archive: what the
 /// snapshot holds and the size and SHA-256 of every file. Format and rules:
@@ -118,7 +119,7 @@ struct SnapshotManifest: Codable, Equatable {
         }
         var seen = Set<String>()
         for file in manifest.files {
-            do { try SnapshotPath.validate(file.path) } catch let error as StrataError { throw bad("lists an unsafe file: \(error.message)") }
+            do { try TarPath.validate(file.path) } catch let error as TarError { throw bad("lists an unsafe file: \(error.message)") }
             guard file.path != entryName else { throw bad("lists itself as a file") }
             guard seen.insert(file.path).inserted else { throw bad("lists \(file.path) twice") }
             guard SHA256Hasher.isHexDigest(file.sha256) else { throw bad("has a malformed sha256 for \(file.path): \"\(file.sha256)\"") }

@@ -1,4 +1,5 @@
 import StrataIO
+import StrataTar
 import StrataWAL
 
 /// Reads snapshot archives and checks everything about them before a byte of
@@ -28,7 +29,7 @@ struct SnapshotReader {
     /// Reads only `snapshot.json` (the first entry) of the archive at `path`.
     func readManifest(_ path: String) throws -> SnapshotManifest {
         let reader = try TarReader(file: try open(path), path: path)
-        return try readManifest(reader)
+        return try StrataError.mappingTarErrors { try readManifest(reader) }
     }
 
     /// Verifies the chain `paths` (a full snapshot, or a base followed by its
@@ -137,6 +138,12 @@ struct SnapshotReader {
     /// passing verified bytes to the files `extract` returns.
     func scan(_ path: String, expected explicit: String?, extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?) throws
         -> Scanned
+    {
+        try StrataError.mappingTarErrors { try scanArchive(path, expected: explicit, extract: extract) }
+    }
+
+    private func scanArchive(_ path: String, expected explicit: String?,
+                             extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?) throws -> Scanned
     {
         let file = try open(path)
         let reader = try TarReader(file: file, path: path)

@@ -1,4 +1,5 @@
 import Foundation
+import StrataTar
 import StrataIO
 
 /// Packs collection views (and, for a full snapshot, the data directory's own
@@ -43,7 +44,7 @@ struct SnapshotWriter {
         }
         sources.sort { $0.path < $1.path }
         for source in sources {
-            try SnapshotPath.validate(source.path)
+            try StrataError.mappingTarErrors { try TarPath.validate(source.path) }
             guard TarFormat.split(source.path) != nil else {
                 throw StrataError(.invalidArgument,
                     "cannot snapshot \(source.path): the path does not fit a ustar header (255 bytes, split 155/100 at a '/'); use a shorter collection name")

@@ -153,35 +153,19 @@ extension CollectionStore {
     /// Runs one merge or vacuum if the segment set calls for it; returns
     /// whether it did.
     private func mergeOnce() throws -> Bool {
-        let optimizers = config.optimizers
         // Pick inputs and snapshot their tombstones.
         let plan: (inputs: [ImmutableSegment], snapshots: [[UInt32: UInt64]], checkpoint: UInt64)? = withStateLock { state in
-            var inputs: [ImmutableSegment] = []
-            if let vacuum = state.immutables.first(where: { segment in
-                segment.reader.pointCount >= optimizers.vacuumMinVectorNumber
-                    && Double(segment.tombstones.count) >= optimizers.deletedThreshold * Double(max(segment.reader.pointCount, 1))
-                    && segment.tombstones.values.contains { $0 <= state.manifest.checkpoint }
-            }) {
-                inputs = [vacuum]
-            } else if state.immutables.count > optimizers.targetSegmentCount {
-                let bySize = state.immutables.sorted { $0.liveCount < $1.liveCount }
-                let excess = state.immutables.count - optimizers.targetSegmentCount + 1
-                var bytes = 0
-                // Sparse vectors count as an estimated 800 bytes per point each.
-                // Multivectors count as an estimated 32 rows each.
-                let rowBytes = config.vectors.values.reduce(0) { $0 + $1.size * 4 * ($1.isMultiVector ? 33 : 1) }
-                    + config.sparseVectors.count * 800
-                // The smallest segments first, as many as bring the count to the
-                // target, as long as the result stays within max_segment_size.
-                for segment in bySize where inputs.count < max(excess, 2) {
-                    let segmentBytes = segment.liveCount * rowBytes
-                    if bytes + segmentBytes > optimizers.maxSegmentBytes { break }
-                    inputs.append(segment)
-                    bytes += segmentBytes
-                }
-                if inputs.count < 2 { inputs = [] }
+            let segments = state.immutables.map { segment in
+                MergePlanner.Segment(id: segment.id, pointCount: segment.reader.pointCount, deletedCount: segment.tombstones.count,
+                                     hasDurableDeletion: segment.tombstones.values.contains { $0 <= state.manifest.checkpoint })
             }
-            guard !inputs.isEmpty else { return nil }
+            let inputIDs: [UInt64]
+            switch MergePlanner.plan(segments, MergePlanner.Config(config)).first {
+            case .vacuum(let id): inputIDs = [id]
+            case .merge(let ids): inputIDs = ids
+            case nil: return nil
+            }
+            let inputs = inputIDs.map { id in state.immutables.first { $0.id == id }! }
             return (inputs, inputs.map(\.tombstones), state.manifest.checkpoint)
         }
         guard let plan else { return false }

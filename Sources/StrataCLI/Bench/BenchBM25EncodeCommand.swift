@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataText
 
 /// `strata bench bm25-encode`: turns a text corpus written by
 /// Benchmarks/bm25_corpus.py (passages.jsonl, queries.jsonl) into the CSR files

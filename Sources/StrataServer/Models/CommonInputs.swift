@@ -7,6 +7,7 @@
 // rewrite payload keys.)
 import Foundation
 import Strata
+import StrataText
 
 /// A dense vector: a JSON array of finite numbers. `null` (how JSON clients
 /// send NaN) and numbers outside Float's range are refused with the index.

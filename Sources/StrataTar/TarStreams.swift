@@ -2,21 +2,23 @@ import Crypto
 import StrataIO
 
 /// SHA-256 as lowercase hex, the form snapshot manifests and `.sha256` files use.
-struct SHA256Hasher {
+public struct SHA256Hasher {
     private var state = SHA256()
 
-    mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
-    mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { state.update(bufferPointer: $0) } }
+    public init() {}
 
-    func hex() -> String { Self.hex(Array(state.finalize())) }
+    public mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
+    public mutating func update(_ bytes: [UInt8]) { bytes.withUnsafeBytes { state.update(bufferPointer: $0) } }
 
-    static func hex(of bytes: [UInt8]) -> String {
+    public func hex() -> String { Self.hex(Array(state.finalize())) }
+
+    public static func hex(of bytes: [UInt8]) -> String {
         var hasher = SHA256Hasher()
         hasher.update(bytes)
         return hasher.hex()
     }
 
-    static func hex(_ digest: [UInt8]) -> String {
+    public static func hex(_ digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out = [UInt8]()
         out.reserveCapacity(digest.count * 2)
@@ -28,7 +30,7 @@ struct SHA256Hasher {
     }
 
     /// Whether `text` is 64 lowercase hex digits.
-    static func isHexDigest(_ text: String) -> Bool {
+    public static func isHexDigest(_ text: String) -> Bool {
         text.utf8.count == 64 && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 }
@@ -36,26 +38,26 @@ struct SHA256Hasher {
 /// Writes a tar archive sequentially into a `StorageFile` through a 1 MiB
 /// buffer, hashing every byte, so the archive's SHA-256 is known when it is
 /// finished. Not thread-safe; one writer per archive.
-final class TarWriter {
+public final class TarWriter {
     private let file: any StorageFile
     private var buffer: [UInt8] = []
     private var offset: UInt64 = 0
     private var hasher = SHA256Hasher()
     private let modificationTime: UInt64
-    static let bufferSize = 1 << 20
+    public static let bufferSize = 1 << 20
 
-    init(file: any StorageFile, modificationTime: UInt64) {
+    public init(file: any StorageFile, modificationTime: UInt64) {
         self.file = file
         self.modificationTime = modificationTime
         buffer.reserveCapacity(Self.bufferSize)
     }
 
     /// Bytes written so far (including buffered ones).
-    var size: UInt64 { offset + UInt64(buffer.count) }
+    public var size: UInt64 { offset + UInt64(buffer.count) }
 
     /// Writes one regular-file entry whose content `body` produces by calling
     /// its argument with consecutive chunks; exactly `size` bytes must come.
-    func addFile(path: String, size: UInt64, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    public func addFile(path: String, size: UInt64, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
         try append(try TarFormat.header(path: path, size: size, modificationTime: modificationTime))
         var written: UInt64 = 0
         try body { chunk in
@@ -63,18 +65,18 @@ final class TarWriter {
             try self.append(chunk)
         }
         guard written == size else {
-            throw StrataError(.io, "snapshot entry \(path) changed size while it was archived: expected \(size) bytes, got \(written)")
+            throw TarError(.io, "snapshot entry \(path) changed size while it was archived: expected \(size) bytes, got \(written)")
         }
         try append([UInt8](repeating: 0, count: TarFormat.padding(after: size)))
     }
 
-    func addFile(path: String, bytes: [UInt8]) throws {
+    public func addFile(path: String, bytes: [UInt8]) throws {
         try addFile(path: path, size: UInt64(bytes.count)) { sink in try bytes.withUnsafeBytes { try sink($0) } }
     }
 
     /// Writes the end-of-archive marker (two zero blocks), pads to a whole
     /// record, flushes, and returns the archive's size and SHA-256.
-    func finish() throws -> (size: UInt64, sha256: String) {
+    public func finish() throws -> (size: UInt64, sha256: String) {
         try append([UInt8](repeating: 0, count: 2 * TarFormat.blockSize))
         let remainder = Int(size % UInt64(TarFormat.recordSize))
         if remainder != 0 { try append([UInt8](repeating: 0, count: TarFormat.recordSize - remainder)) }
@@ -108,8 +110,8 @@ final class TarWriter {
 /// header (`TarFormat.parseHeader`), that no entry runs past the end, that
 /// the end-of-archive marker is there and only zeros follow it, and hashing
 /// every byte of the file. Not thread-safe.
-final class TarReader {
-    let path: String
+public final class TarReader {
+    public let path: String
     private let file: any StorageFile
     private let fileSize: UInt64
     private var position: UInt64 = 0
@@ -117,9 +119,9 @@ final class TarReader {
     private var block = [UInt8](repeating: 0, count: TarFormat.blockSize)
     private var chunk = [UInt8](repeating: 0, count: 1 << 20)
     private var pendingContent: (path: String, size: UInt64)?
-    private(set) var entryCount = 0
+    public private(set) var entryCount = 0
 
-    init(file: any StorageFile, path: String) throws {
+    public init(file: any StorageFile, path: String) throws {
         self.file = file
         self.path = path
         self.fileSize = try file.size()
@@ -128,27 +130,27 @@ final class TarReader {
     /// The next entry's header, or nil at the end-of-archive marker. The
     /// caller must read the entry's content (`readContent`) before asking for
     /// the next one.
-    func next() throws -> TarFormat.Header? {
+    public func next() throws -> TarFormat.Header? {
         precondition(pendingContent == nil, "read the content of the previous entry first")
         let headerOffset = position
         guard try readBlock() else {
-            throw StrataError(.corruption,
+            throw TarError(.corruption,
                 "snapshot archive \(path) is truncated: it ends at byte \(headerOffset) without the end-of-archive marker (two zero blocks); the copy is incomplete")
         }
         let header = try block.withUnsafeBytes { try TarFormat.parseHeader($0, offset: headerOffset, archive: path) }
         guard let header else {
             // One zero block; the marker is two.
             guard try readBlock() else {
-                throw StrataError(.corruption, "snapshot archive \(path) is truncated: it ends at byte \(position) inside the end-of-archive marker")
+                throw TarError(.corruption, "snapshot archive \(path) is truncated: it ends at byte \(position) inside the end-of-archive marker")
             }
             guard block.allSatisfy({ $0 == 0 }) else {
-                throw StrataError(.corruption, "snapshot archive \(path): a lone zero block at byte \(headerOffset) is followed by data; the archive is damaged")
+                throw TarError(.corruption, "snapshot archive \(path): a lone zero block at byte \(headerOffset) is followed by data; the archive is damaged")
             }
             return nil
         }
         let padded = header.size + UInt64(TarFormat.padding(after: header.size))
         guard padded <= fileSize - position else {
-            throw StrataError(.corruption,
+            throw TarError(.corruption,
                 "snapshot archive \(path) is truncated: entry \(header.path) at byte \(headerOffset) needs \(header.size) bytes of content but only \(fileSize - position) remain")
         }
         entryCount += 1
@@ -157,7 +159,7 @@ final class TarReader {
     }
 
     /// Reads the current entry's content in chunks (then skips its padding).
-    func readContent(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    public func readContent(_ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         guard let (entry, size) = pendingContent else { preconditionFailure("no entry to read") }
         var remaining = size
         while remaining > 0 {
@@ -177,7 +179,7 @@ final class TarReader {
                 try readExactly(into: buffer, what: "padding of \(entry)")
                 hasher.update(UnsafeRawBufferPointer(buffer))
                 guard buffer.allSatisfy({ $0 == 0 }) else {
-                    throw StrataError(.corruption,
+                    throw TarError(.corruption,
                         "snapshot archive \(path): the padding after entry \(entry) (byte \(position - UInt64(padding))) is not zero; the archive is damaged")
                 }
             }
@@ -186,10 +188,10 @@ final class TarReader {
     }
 
     /// Reads the current entry's content into memory, refusing more than `limit` bytes.
-    func readContent(limit: UInt64) throws -> [UInt8] {
+    public func readContent(limit: UInt64) throws -> [UInt8] {
         guard let (entry, size) = pendingContent else { preconditionFailure("no entry to read") }
         guard size <= limit else {
-            throw StrataError(.corruption, "snapshot archive \(path): entry \(entry) is \(size) bytes, more than the \(limit) allowed for it")
+            throw TarError(.corruption, "snapshot archive \(path): entry \(entry) is \(size) bytes, more than the \(limit) allowed for it")
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(size))
@@ -199,7 +201,7 @@ final class TarReader {
 
     /// After the end-of-archive marker: checks that only zero bytes follow
     /// and returns the SHA-256 of the whole file.
-    func finish() throws -> String {
+    public func finish() throws -> String {
         while position < fileSize {
             let count = Int(min(UInt64(chunk.count), fileSize - position))
             let start = position
@@ -208,7 +210,7 @@ final class TarReader {
                 try readExactly(into: buffer, what: "end padding")
                 hasher.update(UnsafeRawBufferPointer(buffer))
                 if let index = buffer.firstIndex(where: { $0 != 0 }) {
-                    throw StrataError(.corruption,
+                    throw TarError(.corruption,
                         "snapshot archive \(path) has data after its end-of-archive marker (byte \(start + UInt64(index))); the archive is damaged or two archives were concatenated")
                 }
             }
@@ -220,7 +222,7 @@ final class TarReader {
     private func readBlock() throws -> Bool {
         if position == fileSize { return false }
         guard fileSize - position >= UInt64(TarFormat.blockSize) else {
-            throw StrataError(.corruption,
+            throw TarError(.corruption,
                 "snapshot archive \(path) is truncated: only \(fileSize - position) bytes remain at byte \(position) where a 512-byte tar header should be")
         }
         try block.withUnsafeMutableBytes { raw in
@@ -237,10 +239,10 @@ final class TarReader {
             do {
                 got = try file.read(at: position + UInt64(done), into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
             } catch {
-                throw StrataError.wrapping(error, context: "reading snapshot archive \(path)")
+                throw TarError.reading(path, error)
             }
             guard got > 0 else {
-                throw StrataError(.corruption,
+                throw TarError(.corruption,
                     "snapshot archive \(path) is truncated: it ended at byte \(position + UInt64(done)) while reading the \(what) (the file shrank while being read?)")
             }
             done += got

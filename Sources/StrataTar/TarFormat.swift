@@ -5,12 +5,12 @@
 /// A header is one 512-byte block; every field is ASCII. Numbers are octal,
 /// NUL- or space-terminated; a size of 8 GiB or more uses GNU's base-256 form
 /// (first byte 0x80, big-endian), which GNU tar and bsdtar read.
-enum TarFormat {
-    static let blockSize = 512
+public enum TarFormat {
+    public static let blockSize = 512
     /// Archives are padded with zero blocks to a multiple of this (tar's default record).
-    static let recordSize = 10_240
+    public static let recordSize = 10_240
     /// Longest path: prefix (155) + "/" + name (100).
-    static let maxPathBytes = 255
+    public static let maxPathBytes = 255
 
     /// Field offsets and widths of the ustar header.
     enum Field {
@@ -35,20 +35,25 @@ enum TarFormat {
     static let regularType = UInt8(ascii: "0")
 
     /// A parsed header.
-    struct Header: Equatable {
-        var path: String
-        var size: UInt64
+    public struct Header: Equatable, Sendable {
+        public var path: String
+        public var size: UInt64
+
+        public init(path: String, size: UInt64) {
+            self.path = path
+            self.size = size
+        }
     }
 
     // MARK: - Writing
 
     /// The header block of a regular file `path` (already validated with
-    /// `SnapshotPath.validate`) of `size` bytes, mode 0644, owner 0:0.
+    /// `TarPath.validate`) of `size` bytes, mode 0644, owner 0:0.
     /// Throws `.invalidArgument` when the path cannot be split into ustar's
     /// prefix and name fields.
-    static func header(path: String, size: UInt64, modificationTime: UInt64) throws -> [UInt8] {
+    public static func header(path: String, size: UInt64, modificationTime: UInt64) throws -> [UInt8] {
         guard let (prefix, name) = split(path) else {
-            throw StrataError(.invalidArgument,
+            throw TarError(.invalidArgument,
                 "cannot store \(path) in a ustar archive: the path is longer than 255 bytes or has no '/' to split it at 155/100 bytes (use a shorter collection name)")
         }
         var block = [UInt8](repeating: 0, count: blockSize)
@@ -73,7 +78,7 @@ enum TarFormat {
 
     /// Splits `path` into ustar's (prefix, name): the whole path as name when
     /// it fits in 100 bytes, else at the last `/` that leaves ≤ 155 + ≤ 100.
-    static func split(_ path: String) -> (prefix: String, name: String)? {
+    public static func split(_ path: String) -> (prefix: String, name: String)? {
         let bytes = Array(path.utf8)
         if bytes.count <= Field.name.width { return ("", path) }
         guard bytes.count <= maxPathBytes else { return nil }
@@ -91,7 +96,7 @@ enum TarFormat {
         return [UInt8](repeating: UInt8(ascii: "0"), count: max(0, width - 1 - digits.count)) + digits + [0]
     }
 
-    static func sizeField(_ size: UInt64) -> [UInt8] {
+    public static func sizeField(_ size: UInt64) -> [UInt8] {
         if size < 1 << 33 { return octal(size, width: Field.size.width) }
         // GNU base-256: 0x80 then the value big-endian in the remaining 11 bytes.
         var field = [UInt8](repeating: 0, count: Field.size.width)
@@ -105,7 +110,7 @@ enum TarFormat {
     }
 
     /// Bytes of zero padding after `size` bytes of content.
-    static func padding(after size: UInt64) -> Int {
+    public static func padding(after size: UInt64) -> Int {
         let remainder = Int(size % UInt64(blockSize))
         return remainder == 0 ? 0 : blockSize - remainder
     }
@@ -117,10 +122,10 @@ enum TarFormat {
     /// naming the archive, the offset and what is wrong: bad checksum, not
     /// ustar, an entry that is not a regular file (hard link, symlink, device,
     /// FIFO, directory, extended header…), an unsafe path, a bad size.
-    static func parseHeader(_ block: UnsafeRawBufferPointer, offset: UInt64, archive: String) throws -> Header? {
+    public static func parseHeader(_ block: UnsafeRawBufferPointer, offset: UInt64, archive: String) throws -> Header? {
         precondition(block.count == blockSize)
-        func bad(_ why: String) -> StrataError {
-            StrataError(.corruption, "snapshot archive \(archive): the tar header at byte \(offset) \(why); the archive is damaged or was not written by Strata")
+        func bad(_ why: String) -> TarError {
+            TarError(.corruption, "snapshot archive \(archive): the tar header at byte \(offset) \(why); the archive is damaged or was not written by Strata")
         }
         if block.allSatisfy({ $0 == 0 }) { return nil }
         let storedSum = try parseOctal(field(block, Field.checksum), what: "checksum", bad)
@@ -157,8 +162,8 @@ enum TarFormat {
             throw bad("has entry type '\(String(decoding: [type], as: UTF8.self))' (\(path)); snapshot archives hold regular files only")
         }
         do {
-            try SnapshotPath.validate(path)
-        } catch let error as StrataError {
+            try TarPath.validate(path)
+        } catch let error as TarError {
             throw bad("has an unsafe name: \(error.message)")
         }
         let sizeBytes = field(block, Field.size)
@@ -181,7 +186,7 @@ enum TarFormat {
     }
 
     /// Octal digits, optionally led by spaces and ended by NUL or space.
-    private static func parseOctal(_ bytes: ArraySlice<UInt8>, what: String, _ bad: (String) -> StrataError) throws -> UInt64 {
+    private static func parseOctal(_ bytes: ArraySlice<UInt8>, what: String, _ bad: (String) -> TarError) throws -> UInt64 {
         var digits = bytes.drop { $0 == 0x20 }
         if let end = digits.firstIndex(where: { $0 == 0 || $0 == 0x20 }) {
             guard digits[end...].allSatisfy({ $0 == 0 || $0 == 0x20 }) else { throw bad("has a malformed \(what) field") }
@@ -198,12 +203,13 @@ enum TarFormat {
 }
 
 /// The rules for a path inside a snapshot (archive entry names and manifest
-/// `path` fields).
-enum SnapshotPath {
-    /// Throws `.corruption` unless `path` is relative, 1–255 bytes, made of
+/// `path` fields): nothing an archive holds can name a file outside the
+/// directory it is unpacked into.
+public enum TarPath {
+    /// Throws `TarError` `.corruption` unless `path` is relative, 1–255 bytes, made of
     /// non-empty components that are not `.` or `..`, with no NUL or backslash.
-    static func validate(_ path: String) throws {
-        func bad(_ why: String) -> StrataError { StrataError(.corruption, "path \"\(path)\" \(why)") }
+    public static func validate(_ path: String) throws {
+        func bad(_ why: String) -> TarError { TarError(.corruption, "path \"\(path)\" \(why)") }
         guard !path.isEmpty else { throw bad("is empty") }
         guard path.utf8.count <= TarFormat.maxPathBytes else { throw bad("is longer than \(TarFormat.maxPathBytes) bytes") }
         guard !path.hasPrefix("/") else { throw bad("is absolute") }

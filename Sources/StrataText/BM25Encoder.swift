@@ -1,4 +1,5 @@
 import Foundation
+import StrataModel
 
 /// Text → sparse vector with BM25 term weighting (docs/bm25.md), compatible
 /// in token ids and formulas with Qdrant's built-in `qdrant/bm25` model
@@ -24,12 +25,14 @@ public struct BM25Encoder: Sendable, Equatable {
     /// The model name accepted in `Document` objects.
     public static let modelName = "qdrant/bm25"
 
+    /// Throws `TextError` `.invalidArgument` unless `k1` ≥ 0, `b` is in 0…1 and
+    /// `averageLength` > 0, all finite.
     public init(k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
                 minTokenLength: Int? = nil, maxTokenLength: Int? = nil) throws {
-        guard k1.isFinite, k1 >= 0 else { throw StrataError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
-        guard b.isFinite, (0...1).contains(b) else { throw StrataError.invalid("BM25 b must be finite and in [0, 1], got \(b)") }
+        guard k1.isFinite, k1 >= 0 else { throw TextError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
+        guard b.isFinite, (0...1).contains(b) else { throw TextError.invalid("BM25 b must be finite and in [0, 1], got \(b)") }
         guard averageLength.isFinite, averageLength > 0 else {
-            throw StrataError.invalid("BM25 avg_len must be finite and > 0, got \(averageLength)")
+            throw TextError.invalid("BM25 avg_len must be finite and > 0, got \(averageLength)")
         }
         self.k1 = k1
         self.b = b
