@@ -62,10 +62,10 @@ import Testing
             for _ in 0..<6 { try await upsert(50) }
             try c.optimize()  // immutable segments with graphs (and, indexed, the early field indexes written in)
             if indexed { for (key, schema) in late { try await c.createFieldIndex(key, schema: schema) } }
-            c.store.pauseMaintenanceForTesting(true)  // keep the frozen segment frozen
-            c.store.sealForTesting()
+            c.store.pauseBackgroundWork()  // keep the frozen segment frozen
+            c.store.seal()
             try await upsert(60)  // a frozen segment (sealed, not yet written) ...
-            c.store.sealForTesting()
+            c.store.seal()
             try await upsert(70)  // ... and the mutable one
             // Copy-on-write payload changes on points in immutable and frozen
             // segments, and deletes there (tombstones the filters must respect).
@@ -95,7 +95,7 @@ import Testing
             let queries = (0..<2).map { _ in data.random.vector(FilterTestData.dim) }
             for filter in filters { try Self.check(c, model, filter, queries: queries) }
 
-            c.store.pauseMaintenanceForTesting(false)
+            c.store.continueBackgroundWork()
             db!.close()
             db = try Database.open(at: dir)
             c = try db!.collection("c")

@@ -51,7 +51,7 @@ import Testing
                 try await collection.upsert(Array(points[80..<160]))
                 try collection.flush()
                 // The last third stays in RAM (the optimizer would seal it: its threshold is 1 KiB).
-                collection.store.pauseMaintenanceForTesting(true)
+                collection.store.pauseBackgroundWork()
                 try await collection.upsert(Array(points[160...]))
                 #expect(collection.storageInfo.segments.count == 2)
                 #expect(collection.storageInfo.segments.allSatisfy { $0.sections.contains { $0.name == "hnsw[a]" } })

@@ -234,9 +234,9 @@ import Testing
             try await c.upsert([PointStruct(id: 1, vector: [1, 2, 3, 4, 5, 6], payload: ["a": 1])])
             try c.flush()  // point 1 now lives in an immutable segment
             try await c.upsert([PointStruct(id: 2, vector: [6, 5, 4, 3, 2, 1])])
-            c.store.sealForTesting()  // checkpoint-to-be: the upsert of 2
+            c.store.seal()  // checkpoint-to-be: the upsert of 2
             try await c.setPayload(["cow": true], for: [1])  // newer than the seal
-            try c.store.flushOldestFrozenForTesting()  // publishes the older checkpoint
+            try c.store.flushOldestFrozen()  // publishes the older checkpoint
             fs.simulatePowerLoss(.dropUnsynced)
             db.close()
         }

@@ -50,7 +50,7 @@ import Testing
         try await c.upsert((0..<10).map { point($0) })
         try c.flush()
         try await c.upsert((10..<15).map { point($0) })
-        c.store.sealForTesting()
+        c.store.seal()
         try await c.upsert((15..<20).map { point($0) })
         try await c.updateVectors([PointVectors(id: 3, vectors: ["b": [9, 9, 9, 9]])])
     }

@@ -13,7 +13,7 @@ import Testing
             let c = try db.createCollection("c", config: CollectionConfig(
                 size: 4, distance: .euclid,
                 optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
-            c.store.pauseMaintenanceForTesting(true)
+            c.store.pauseBackgroundWork()
             func batch(_ start: Int) -> [PointStruct] {
                 (start..<start + 100).map { PointStruct(id: .number(UInt64($0)), vector: [Float($0), 0, 0, 1]) }
             }
@@ -26,7 +26,7 @@ import Testing
             // The third write parks itself as a stalled writer (not merely slow).
             try await Self.waitUntil { c.store.stalledWriterCount == 1 }
             #expect(c.count() == 200, "the third write went through while the backlog was over the limit")
-            c.store.pauseMaintenanceForTesting(false)
+            c.store.continueBackgroundWork()
             _ = try await stalled.value
             #expect(c.count() == 300)
             db.close()
@@ -38,7 +38,7 @@ import Testing
             let db = try Database.open(at: dir, options: DatabaseOptions(maxUnindexedBytes: 1024))
             let c = try db.createCollection("c", config: CollectionConfig(
                 size: 4, distance: .euclid, optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
-            c.store.pauseMaintenanceForTesting(true)
+            c.store.pauseBackgroundWork()
             try await c.upsert((0..<100).map { PointStruct(id: .number(UInt64($0)), vector: [1, 2, 3, 4]) })
             let stalled = Task { try await c.upsert([PointStruct(id: 1000, vector: [1, 2, 3, 4])]) }
             try await Self.waitUntil { c.store.stalledWriterCount == 1 }

@@ -90,12 +90,14 @@ extension CollectionStore {
 
     func oldestFrozen() -> FrozenSegment? { withStateLock { $0.frozen.first } }
 
-    /// Seals the mutable segment without writing it (tests use this to let
-    /// operations arrive between a seal and its publish).
-    func sealForTesting() { maintenancePass.withLock { _ in sealIfNeeded(force: true) } }
+    /// Seals the mutable segment now without writing it: it waits, frozen,
+    /// for the next flush (a step of `flush`, on its own so that operations
+    /// can arrive between a seal and its publish).
+    func seal() { maintenancePass.withLock { _ in sealIfNeeded(force: true) } }
 
-    /// Writes and publishes the oldest frozen segment, if any (for tests).
-    func flushOldestFrozenForTesting() throws {
+    /// Writes and publishes the oldest frozen segment, if any (the other step
+    /// of `flush`).
+    func flushOldestFrozen() throws {
         try maintenancePass.withLock { _ in
             if let segment = oldestFrozen() { try flush(segment) }
         }

@@ -189,8 +189,18 @@ final class CollectionStore: Sendable {
         schedule.withLock(whenReady: { $0.stopped }) { _ in }
     }
 
-    /// Tests: stops (or resumes) background maintenance work without stopping the thread.
-    func pauseMaintenanceForTesting(_ paused: Bool) {
+    /// Pauses background maintenance (RocksDB's `PauseBackgroundWork`): the
+    /// maintenance thread finishes the pass it is in and then does nothing
+    /// until `continueBackgroundWork`; explicit `flush`/`optimize` calls still
+    /// work. For bulk loads that want segments written only at the end, and for
+    /// tests that hold segments in a given state. Writes still stall at the
+    /// backlog limit while paused.
+    func pauseBackgroundWork() { setBackgroundWorkPaused(true) }
+
+    /// Ends `pauseBackgroundWork` and wakes the maintenance thread.
+    func continueBackgroundWork() { setBackgroundWorkPaused(false) }
+
+    private func setBackgroundWorkPaused(_ paused: Bool) {
         schedule.withLock {
             $0.paused = paused
             $0.wakeRequested = true
