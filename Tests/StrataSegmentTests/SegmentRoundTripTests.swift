@@ -210,16 +210,3 @@ import Testing
         #expect(error?.file == "/nope.seg")
     }
 }
-
-/// A value guarded by a lock, for collecting results from other threads.
-final class Locked<Value>: @unchecked Sendable {
-    // SAFETY: `value` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-}

@@ -30,23 +30,6 @@ public struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
-/// A value guarded by a lock, for collecting results from callbacks on other threads.
-public final class Locked<Value>: @unchecked Sendable {
-    // SAFETY: `value` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var value: Value
-
-    public init(_ value: Value) { self.value = value }
-
-    public func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    public var current: Value { withLock { $0 } }
-}
-
 /// A fresh directory under the system temp directory, removed after `body`.
 public func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
     let path = NSTemporaryDirectory() + "strata-tests-" + UUID().uuidString

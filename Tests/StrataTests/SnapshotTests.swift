@@ -110,7 +110,7 @@ import Testing
             for try await part in group { all += part }
             return all
         }
-        let operations = log.current
+        let operations = log.withLock { $0 }
         #expect(Set(operations.keys) == Set(1...UInt64(operations.count)), "acknowledged op numbers must be 1…n")
         #expect(snapshots.count == 3)
         #expect(snapshots.contains { $0.opNum! < UInt64(operations.count) }, "a snapshot should be taken while writes go on")

@@ -116,7 +116,7 @@ import Glibc
                 // Appends after the power loss fail (old handles are dead); ignore them.
                 while let result = await group.nextResult() { _ = result }
             }
-            let ackedAtPowerLoss = acknowledged.current
+            let ackedAtPowerLoss = acknowledged.withLock { $0 }
             log.close()
             let (records, _) = try replayLog(fs, Self.directory)
             let allPayloads = sizes.enumerated().map { Self.payload($0.offset, size: $0.element) }

@@ -45,7 +45,7 @@ import Testing
                 let ops = acknowledged.filter { $0.task == task }.sorted { $0.index < $1.index }.map(\.op)
                 #expect(ops == ops.sorted())
             }
-            #expect(durableOrder.current == Array(1...UInt64(total)), "whenDurable runs once per record, in op order")
+            #expect(durableOrder.withLock { $0 } == Array(1...UInt64(total)), "whenDurable runs once per record, in op order")
             #expect(stats.records == UInt64(total))
             #expect(stats.syncs == stats.batches, "durable mode syncs once per group")
             #expect(stats.syncs < UInt64(total), "no sharing happened: \(stats)")
