@@ -76,8 +76,8 @@ import Testing
                 }
             }
             log.close()
-            #expect(failures.current.isEmpty)
-            #expect(ops.current.sorted() == Array(1...200))
+            #expect(failures.withLock { $0 }.isEmpty)
+            #expect(ops.withLock { $0 }.sorted() == Array(1...200))
             #expect(try replayLog(fs, dir).records.map(\.opNum) == Array(1...200))
         }
     }
