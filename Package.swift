@@ -104,7 +104,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataText",
+                "Strata", "StrataText", "StrataIO",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -161,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "Strata",
+                "StrataServer", "Strata", "StrataIO",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],

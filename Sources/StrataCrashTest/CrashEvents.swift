@@ -33,15 +33,14 @@ public struct StandardOutputEventSink: CrashEventSink {
 }
 
 /// Lines kept in memory, for the in-process power-loss mode.
-public final class BufferedEventSink: CrashEventSink, @unchecked Sendable {
-    // SAFETY: `lines` is only touched under `mutex`.
-    private let mutex = Mutex()
-    private var lines: [String] = []
+public final class BufferedEventSink: CrashEventSink, Sendable {
+    /// Guards the lines emitted so far, in order.
+    private let lines = Locked<[String]>([])
 
     public init() {}
 
-    public func emit(_ line: String) { mutex.withLock { lines.append(line) } }
+    public func emit(_ line: String) { lines.withLock { $0.append(line) } }
 
     /// Everything emitted so far, one line each, newline-terminated.
-    public var text: String { mutex.withLock { lines.map { $0 + "\n" }.joined() } }
+    public var text: String { lines.withLock { $0.map { $0 + "\n" }.joined() } }
 }

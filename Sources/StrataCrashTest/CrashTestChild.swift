@@ -234,36 +234,43 @@ public enum CrashTestChild {
 /// closed and reopened by the `mixed` workload while the writers wait.
 /// Writers hold it *shared* for one operation (across its `await`, so the
 /// count is not tied to a thread); a reopen takes it *exclusively*.
-final class DatabaseGate: @unchecked Sendable {
-    // SAFETY: every field is read and written under `condition.mutex`.
-    private let condition = ConditionVariable(mutex: Mutex())
-    private var database: Database
-    private var collection: Collection
-    private var users = 0
-    private var exclusive = false
-    private var closed = false
-    private let reopen: () throws -> (Database, Collection)
+final class DatabaseGate: Sendable {
+    /// Guards the open database and who is using it. Its condition is
+    /// broadcast when `users` drops to 0 (`closeAndReopen` waits for that) and
+    /// when `exclusive` is cleared (`shared` waits for that).
+    private let state: Locked<State>
+    private let reopen: @Sendable () throws -> (Database, Collection)
 
-    init(database: Database, collection: Collection, reopen: @escaping () throws -> (Database, Collection)) {
-        self.database = database
-        self.collection = collection
+    private struct State {
+        var database: Database
+        var collection: Collection
+        /// Writers and maintenance steps inside the gate now.
+        var users = 0
+        /// A reopen is under way (or waiting for the users to leave).
+        var exclusive = false
+        var closed = false
+        /// Why the last reopen failed, if it did (the database stays closed).
+        var failure: String?
+    }
+
+    init(database: Database, collection: Collection, reopen: @escaping @Sendable () throws -> (Database, Collection)) {
+        self.state = Locked(State(database: database, collection: collection))
         self.reopen = reopen
     }
 
     /// Why the last reopen failed, if it did (the database stays closed).
-    var reopenFailure: String? { condition.mutex.withLock { failure } }
-    private var failure: String?
+    var reopenFailure: String? { state.withLock { $0.failure } }
 
     /// Waits (without blocking a thread of the cooperative pool) until no
     /// reopen is under way, then counts the caller as a user; nil once a
     /// reopen has failed.
     func enter() async -> Collection? {
         while true {
-            let entered: (Collection?, Bool) = condition.mutex.withLock {
-                if failure != nil { return (nil, true) }
-                guard !exclusive else { return (nil, false) }
-                users += 1
-                return (collection, true)
+            let entered: (Collection?, Bool) = state.withLock { state in
+                if state.failure != nil { return (nil, true) }
+                guard !state.exclusive else { return (nil, false) }
+                state.users += 1
+                return (state.collection, true)
             }
             if entered.1 { return entered.0 }
             try? await Task.sleep(nanoseconds: 200_000)
@@ -271,18 +278,17 @@ final class DatabaseGate: @unchecked Sendable {
     }
 
     func leave() {
-        condition.mutex.withLock {
-            users -= 1
-            if users == 0 { condition.broadcast() }
+        state.withLock { state in
+            state.users -= 1
+            if state.users == 0 { self.state.broadcast() }
         }
     }
 
     /// Blocking (for the maintenance thread): runs `body` as a user.
     func shared<T>(_ body: (Database, Collection) throws -> T) rethrows -> T {
-        let (db, c): (Database, Collection) = condition.mutex.withLock {
-            while exclusive { condition.wait() }
-            users += 1
-            return (database, collection)
+        let (db, c): (Database, Collection) = state.withLock(whenReady: { !$0.exclusive }) { state in
+            state.users += 1
+            return (state.database, state.collection)
         }
         defer { leave() }
         return try body(db, c)
@@ -290,64 +296,73 @@ final class DatabaseGate: @unchecked Sendable {
 
     /// Blocking: waits for every user to leave, closes the database and opens it again.
     func closeAndReopen() throws {
-        condition.mutex.withLock {
-            exclusive = true
-            while users > 0 { condition.wait() }
-        }
+        state.withLock { $0.exclusive = true }
+        state.withLock(whenReady: { $0.users == 0 }) { _ in }
         defer {
-            condition.mutex.withLock {
-                exclusive = false
-                condition.broadcast()
+            state.withLock { state in
+                state.exclusive = false
+                self.state.broadcast()
             }
         }
-        let old = condition.mutex.withLock { database }
+        let old = state.withLock { $0.database }
         old.close()
         let db: Database, c: Collection
         do {
             (db, c) = try reopen()
         } catch {
-            condition.mutex.withLock { failure = "reopening the database failed: \(error)" }
+            state.withLock { $0.failure = "reopening the database failed: \(error)" }
             throw error
         }
-        condition.mutex.withLock {
-            database = db
-            collection = c
+        state.withLock { state in
+            state.database = db
+            state.collection = c
         }
     }
 
     func close() {
-        let db: Database? = condition.mutex.withLock {
-            guard !closed else { return nil }
-            closed = true
-            return database
+        let db: Database? = state.withLock { state in
+            guard !state.closed else { return nil }
+            state.closed = true
+            return state.database
         }
         db?.close()
     }
 }
 
 /// Flushes, merges, snapshots, restores and reopens, as the workload asks.
-final class Maintenance: @unchecked Sendable {
-    // SAFETY: used by one thread at a time (the maintenance thread, or writer 0 inline).
+///
+/// Rounds run one at a time (on the maintenance thread, or inline in writer 0),
+/// so the lock on `progress` is never contended; it makes the hand-over of the
+/// state between threads safe by construction.
+final class Maintenance: Sendable {
     let gate: DatabaseGate
     let sink: any CrashEventSink
     let workload: CrashWorkload.Kind
-    var rng: SplitMix64
-    var round = 0
-    var previous: SnapshotDescription?
-    var lastFull: SnapshotDescription?
+    /// Guards what the rounds carry from one to the next.
+    private let progress: Locked<Progress>
+
+    private struct Progress {
+        var rng: SplitMix64
+        var round = 0
+        /// The last snapshot published, and the last full one.
+        var previous: SnapshotDescription?
+        var lastFull: SnapshotDescription?
+    }
 
     init(gate: DatabaseGate, sink: any CrashEventSink, workload: CrashWorkload.Kind, rng: SplitMix64) {
         self.gate = gate
         self.sink = sink
         self.workload = workload
-        self.rng = rng
+        self.progress = Locked(Progress(rng: rng))
     }
+
+    private func nextRandom() -> UInt64 { progress.withLock { $0.rng.next() } }
 
     /// Rounds as fast as they go, on a thread of their own (they block).
     func runOnThread() async {
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let thread = Thread { [self] in
-                while runOneRound() { usleep(workload == .mixed ? UInt32(1000 + rng.next() % 8000) : 2000) }
+                while runOneRound() { usleep(workload == .mixed ? UInt32(1000 + nextRandom() % 8000) : 2000) }
                 done.resume()
             }
             thread.start()
@@ -356,7 +371,10 @@ final class Maintenance: @unchecked Sendable {
 
     /// One step; false (after reporting `E maintenance …`) when it failed.
     func runOneRound() -> Bool {
-        round += 1
+        let round = progress.withLock { progress in
+            progress.round += 1
+            return progress.round
+        }
         do {
             switch workload {
             case .basic:
@@ -364,9 +382,9 @@ final class Maintenance: @unchecked Sendable {
             case .optimizer:
                 try gate.shared { _, c in if round % 3 == 0 { try c.optimize() } else { try c.flush() } }
             case .snapshot:
-                try snapshotRound()
+                try snapshotRound(round)
             case .mixed:
-                let roll = rng.next() % 100
+                let roll = nextRandom() % 100
                 switch roll {
                 case ..<25:
                     sink.emit("M flush")
@@ -395,7 +413,7 @@ final class Maintenance: @unchecked Sendable {
     /// The snapshot workload's round: a snapshot (every third one
     /// incremental on the one before), and every third round a restore of the
     /// latest full snapshot over collection `restored`.
-    func snapshotRound() throws {
+    func snapshotRound(_ round: Int) throws {
         try snapshot(incremental: round % 3 == 2)
         if round % 3 == 0 { try restore() }
     }
@@ -406,11 +424,13 @@ final class Maintenance: @unchecked Sendable {
     ///     S <archive name> <op_num> full|incremental    a snapshot was published
     func snapshot(incremental: Bool) throws {
         try gate.shared { db, _ in
-            let base = incremental ? previous : nil
+            let base = incremental ? progress.withLock { $0.previous } : nil
             let snapshot = try db.createSnapshot(of: CrashWorkload.collectionName, incrementalFrom: base?.path)
             sink.emit("S \(snapshot.name) \(snapshot.opNum ?? 0) \(base == nil ? "full" : "incremental")")
-            previous = snapshot
-            if base == nil { lastFull = snapshot }
+            progress.withLock { progress in
+                progress.previous = snapshot
+                if base == nil { progress.lastFull = snapshot }
+            }
         }
     }
 
@@ -420,8 +440,8 @@ final class Maintenance: @unchecked Sendable {
     ///     R <archive name>                               about to restore it
     ///     RA <archive name>                              the restore finished
     func restore() throws {
-        if lastFull == nil { try snapshot(incremental: false) }
-        guard let source = lastFull else { return }
+        if progress.withLock({ $0.lastFull }) == nil { try snapshot(incremental: false) }
+        guard let source = progress.withLock({ $0.lastFull }) else { return }
         try gate.shared { db, _ in
             sink.emit("R \(source.name)")
             try db.restoreSnapshot(from: [source.path], as: CrashWorkload.restoredCollectionName, overwrite: true)

@@ -196,26 +196,33 @@ public struct CrashTestError: Error, CustomStringConvertible {
 }
 
 /// Reads a pipe to its end on a background thread.
-final class OutputCollector: @unchecked Sendable {
-    // SAFETY: `data` is written only by the reader thread before `done` is
-    // signalled, and read only after waiting for `done`.
-    private var data = Data()
-    private let done = DispatchSemaphore(value: 0)
+final class OutputCollector: Sendable {
+    /// What the reader thread has read so far, and whether it reached the end
+    /// of the pipe; the condition is broadcast when `done` is set.
+    private let output = Locked(Output())
+
+    private struct Output {
+        var data = Data()
+        var done = false
+    }
 
     init(_ handle: FileHandle) {
-        let thread = Thread { [self] in
+        let thread = Thread { [output] in
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
-                data.append(chunk)
+                output.withLock { $0.data.append(chunk) }
             }
-            done.signal()
+            output.withLock { state in
+                state.done = true
+                output.broadcast()
+            }
         }
         thread.start()
     }
 
+    /// Waits for the end of the pipe and returns everything read.
     func finish() -> String {
-        done.wait()
-        return String(decoding: data, as: UTF8.self)
+        output.withLock(whenReady: { $0.done }) { String(decoding: $0.data, as: UTF8.self) }
     }
 }

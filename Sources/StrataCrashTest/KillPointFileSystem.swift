@@ -110,14 +110,13 @@ public struct KillPoint: Hashable, Sendable, CustomStringConvertible {
 /// Wraps a file system and kills the process (SIGKILL, no cleanup, as `kill -9`
 /// does) at the `hit`-th time the armed `KillPoint` is reached, after
 /// reporting `K <point> <hit>` to the event sink.
-public final class KillPointFileSystem: FileSystem, @unchecked Sendable {
-    // SAFETY: `hits` is only touched under `mutex`; the rest is immutable.
+public final class KillPointFileSystem: FileSystem, Sendable {
     private let base: any FileSystem
     private let point: KillPoint
     private let hit: Int
     private let sink: any CrashEventSink
-    private let mutex = Mutex()
-    private var hits = 0
+    /// Guards the number of times the armed point was reached so far.
+    private let hits = Locked(0)
 
     public init(wrapping base: any FileSystem, point: KillPoint, hit: Int, sink: any CrashEventSink) {
         self.base = base
@@ -129,7 +128,7 @@ public final class KillPointFileSystem: FileSystem, @unchecked Sendable {
     func reach(_ operation: KillPoint.Operation, _ path: String, before: Bool, isDirectory: Bool = false) {
         guard operation == point.operation, before == point.before,
               KillPoint.FileClass.of(path, isDirectory: isDirectory) == point.file else { return }
-        let count = mutex.withLock { () -> Int in
+        let count = hits.withLock { hits -> Int in
             hits += 1
             return hits
         }
@@ -170,8 +169,9 @@ public final class KillPointFileSystem: FileSystem, @unchecked Sendable {
 }
 
 /// A file of `KillPointFileSystem`.
-final class KillPointFile: StorageFile, @unchecked Sendable {
-    // SAFETY: immutable after init; the wrapped file is thread-safe.
+///
+/// Thread safety: immutable after init; the wrapped file is thread-safe.
+final class KillPointFile: StorageFile, Sendable {
     let file: any StorageFile
     let owner: KillPointFileSystem
 

@@ -185,25 +185,22 @@ public enum PowerLossCrashTest {
 /// Runs `body` and returns its result, or `false` once `seconds` pass first
 /// (the body keeps running; this only stops waiting for it).
 func firstOf(_ body: @escaping @Sendable () async -> Bool, orAfter seconds: Double) async -> Bool {
-    final class Once: @unchecked Sendable {
-        // SAFETY: `continuation` is taken under `mutex`, so it is resumed once.
-        let mutex = Mutex()
-        var continuation: CheckedContinuation<Bool, Never>?
-        func resume(_ value: Bool) {
-            let taken: CheckedContinuation<Bool, Never>? = mutex.withLock {
-                defer { continuation = nil }
-                return continuation
-            }
-            taken?.resume(returning: value)
+    /// The continuation until it is resumed: whoever takes it under the lock
+    /// resumes it, so it is resumed once.
+    let pending = Locked<CheckedContinuation<Bool, Never>?>(nil)
+    @Sendable func resume(_ value: Bool) {
+        let taken: CheckedContinuation<Bool, Never>? = pending.withLock { continuation in
+            defer { continuation = nil }
+            return continuation
         }
+        taken?.resume(returning: value)
     }
-    let once = Once()
     return await withCheckedContinuation { continuation in
-        once.mutex.withLock { once.continuation = continuation }
-        Task { once.resume(await body()) }
+        pending.withLock { $0 = continuation }
+        Task { resume(await body()) }
         Task {
             try? await Task.sleep(nanoseconds: UInt64(seconds * 1e9))
-            once.resume(false)
+            resume(false)
         }
     }
 }

@@ -117,9 +117,11 @@ struct NeighborHeap<Order: NeighborHeapOrder> {
 /// search is O(1)), the two heaps and gather buffers. One search at a time;
 /// searches take one from `HNSWSearchScratch.pool`.
 final class HNSWSearchScratch: @unchecked Sendable {
-    // SAFETY: used by one thread at a time (taken from the pool, or one per
-    // build worker); handing it between threads goes through `freeLock` or
-    // Dispatch, which order the accesses.
+    // SAFETY: owns raw buffers that it mutates without a lock, so it must be
+    // used by one thread at a time: a search takes it from `pool` and gives it
+    // back when done (the pool's lock orders the accesses of successive
+    // users), and a build gives each worker its own (Dispatch orders the
+    // accesses before and after `concurrentPerform`).
     var visited: UnsafeMutablePointer<UInt32>
     var visitedCapacity: Int
     var stamp: UInt32 = 0
@@ -175,15 +177,15 @@ final class HNSWSearchScratch: @unchecked Sendable {
         return stamp
     }
 
-    /// Scratch objects not in use, shared by all graphs (sized to the largest seen).
-    nonisolated(unsafe) private static var free: [HNSWSearchScratch] = []
-    private static let freeLock = Mutex()
+    /// Guards the scratch objects not in use, shared by all graphs (sized to
+    /// the largest seen). An object in the pool has no user.
+    private static let pool = Locked<[HNSWSearchScratch]>([])
 
     static func take(nodeCount: Int, width: Int) -> HNSWSearchScratch {
-        freeLock.withLock { free.popLast() } ?? HNSWSearchScratch(nodeCount: nodeCount, width: width)
+        pool.withLock { $0.popLast() } ?? HNSWSearchScratch(nodeCount: nodeCount, width: width)
     }
 
     static func give(_ scratch: HNSWSearchScratch) {
-        freeLock.withLock { free.append(scratch) }
+        pool.withLock { $0.append(scratch) }
     }
 }

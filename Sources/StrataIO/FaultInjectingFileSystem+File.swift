@@ -10,8 +10,9 @@ import Darwin
 /// working after the file is renamed or removed. After a simulated power loss
 /// every operation throws `.io` (the handle predates the crash).
 final class FaultInjectingFile: StorageFile, @unchecked Sendable {
-    // SAFETY: all stored properties are immutable; `inode` is read and mutated
-    // only inside `fileSystem.locked`, which holds the file system's mutex.
+    // SAFETY: all stored properties are immutable; `inode` (a non-Sendable
+    // class, part of the file system's model) is read and mutated only inside
+    // `fileSystem.locked`, which holds the lock that guards the whole model.
     let fileSystem: FaultInjectingFileSystem
     let inode: ModelInode
     let path: String

@@ -6,9 +6,9 @@ import Darwin
 
 // The in-memory model behind `FaultInjectingFileSystem`.
 //
-// Invariants (all hold whenever the file system's mutex is not held):
+// Invariants (all hold whenever the file system's lock is not held):
 // - `FaultModel` and every `ModelInode` / `ModelDirectory` reachable from it are
-//   touched only with `FaultInjectingFileSystem.mutex` held.
+//   touched only inside `FaultInjectingFileSystem.locked` (its `Locked<FaultModel>`).
 // - For every inode, replaying `pending` in order onto `durable` yields `current`,
 //   except after a failed sync, which drops `pending` without replaying it (the
 //   Linux behaviour after a failed fsync: the pages are marked clean, so the
@@ -68,7 +68,7 @@ struct ReadBitFlip {
 }
 
 /// Everything the fault-injecting file system knows. A class so that the
-/// methods below can mutate it through `self` inside `Mutex.withLock`.
+/// methods below can mutate it through `self` inside `FaultInjectingFileSystem.locked`.
 final class FaultModel {
     let root = ModelDirectory()
     /// Bumped by every simulated power loss; handles and locks remember the

@@ -35,18 +35,18 @@ import Darwin
 ///
 /// Thread safety: every method may be called from any thread; all state is
 /// guarded by one mutex, so operations are atomic with respect to each other.
-public final class FaultInjectingFileSystem: FileSystem, @unchecked Sendable {
-    // SAFETY: `model` and every inode and directory reachable from it (also
-    // through `FaultInjectingFile.inode` and lock tokens) are read and written
-    // only inside `mutex.withLock`, which makes every access exclusive.
-    let mutex = Mutex()
-    let model = FaultModel()
+public final class FaultInjectingFileSystem: FileSystem, Sendable {
+    /// Guards the model and every inode and directory reachable from it (also
+    /// through `FaultInjectingFile.inode` and lock tokens): all of them are
+    /// read and written only inside `locked`, which makes every access exclusive.
+    private let model: Locked<FaultModel>
 
     /// Creates an empty file system whose root (`/`) always exists.
     ///
     /// - Parameter durableDirectories: directories (and their parents) to
     ///   create with durable entries, as if made and synced before the test.
     public init(durableDirectories: [String] = []) {
+        let model = FaultModel()
         for path in durableDirectories {
             var directory = model.root
             for part in FaultModel.components(path) {
@@ -61,12 +61,13 @@ public final class FaultInjectingFileSystem: FileSystem, @unchecked Sendable {
                 directory = child
             }
         }
+        self.model = Locked(model)
     }
 
     /// Runs `body` with the model locked.
     @inline(__always)
     func locked<T>(_ body: (FaultModel) throws -> T) rethrows -> T {
-        try mutex.withLock { try body(model) }
+        try model.withLock { try body($0) }
     }
 
     // MARK: FileSystem

@@ -1,12 +1,10 @@
 /// An exclusive lock on a path, held until `release()` or deinit (or process
 /// death, for POSIX `flock`). One process — and one opener within a process —
 /// may hold a given lock at a time.
-public final class FileLock: @unchecked Sendable {
-    // SAFETY: `releaseAction` is called at most once, guarded by `released`
-    // under `mutex`.
+public final class FileLock: Sendable {
     public let path: String
-    private let mutex = Mutex()
-    private var released = false
+    /// Whether `releaseAction` has been claimed: it runs at most once.
+    private let released = Locked(false)
     private let releaseAction: @Sendable () -> Void
 
     public init(path: String, release: @escaping @Sendable () -> Void) {
@@ -16,7 +14,7 @@ public final class FileLock: @unchecked Sendable {
 
     /// Releases the lock. Safe to call more than once.
     public func release() {
-        let shouldRelease = mutex.withLock { () -> Bool in
+        let shouldRelease = released.withLock { released -> Bool in
             if released { return false }
             released = true
             return true

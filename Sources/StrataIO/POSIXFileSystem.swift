@@ -117,9 +117,10 @@ public struct POSIXFileSystem: FileSystem {
 }
 
 /// An open POSIX file descriptor, closed on deinit.
-final class POSIXFile: StorageFile, @unchecked Sendable {
-    // SAFETY: `fd` is immutable; pread/pwrite/fsync on one descriptor are
-    // thread-safe in the kernel.
+///
+/// Thread safety: `fd` is immutable; pread/pwrite/fsync on one descriptor are
+/// thread-safe in the kernel.
+final class POSIXFile: StorageFile, Sendable {
     let fd: Int32
     let path: String
 

@@ -28,12 +28,12 @@ public final class SegmentReader: @unchecked Sendable {
     // in its deinit, so `bytes` is valid whenever a method of `self` runs; it is
     // never handed out except to closures that run while `self` is alive
     // (`withVectors` keeps `self` alive across its body). The mapping is read-only.
-    // `cache` is read and written only under `cacheLock`.
+    // Every other stored property is an immutable `let` of a Sendable type.
     private let region: MappedRegion
     private let bytes: UnsafeRawBufferPointer
     let layout: SegmentLayout
-    private let cacheLock = Mutex()
-    private var cache: (block: Int, raw: [UInt8])?
+    /// Guards the last decompressed payload block.
+    private let cache = Locked<(block: Int, raw: [UInt8])?>(nil)
 
     /// The segment file's path, as given to `open`.
     public let path: String
@@ -304,9 +304,9 @@ public final class SegmentReader: @unchecked Sendable {
 
     /// The decompressed, checked bytes of payload block `b`, from the cache or the file.
     func rawBlock(_ b: Int) throws(SegmentError) -> [UInt8] {
-        if let cached = cacheLock.withLock({ cache }), cached.block == b { return cached.raw }
+        if let cached = cache.withLock({ $0 }), cached.block == b { return cached.raw }
         let raw = try decodeBlock(b)
-        cacheLock.withLock { cache = (b, raw) }
+        cache.withLock { $0 = (b, raw) }
         return raw
     }
 

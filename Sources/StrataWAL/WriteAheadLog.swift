@@ -70,35 +70,42 @@ public struct WALStatistics: Sendable, Equatable {
 /// partial bytes off and leaves the log usable. A failed `fdatasync` is
 /// permanent: the state of unsynced data is unknown, so every later append
 /// fails with `.failed` until the store is reopened (PostgreSQL's lesson).
-public final class WriteAheadLog: @unchecked Sendable {
-    // SAFETY: all mutable state below is guarded by `mutex` (through `wakeUp`),
-    // except `file`, `fileEnd`, `firstOpNumOfFile`, `syncedThrough` and `unsynced`,
-    // which only the writer thread touches after `open` returns (and `close`
-    // touches after the thread has stopped).
+public final class WriteAheadLog: Sendable {
     public let fileSystem: any FileSystem
     public let directory: String
     public let options: WALOptions
     public let recoveryReport: WALRecoveryReport
 
-    private let mutex = Mutex()
-    private let wakeUp: ConditionVariable
-    private var pending: [PendingAppend] = []
-    private var closing = false
-    /// Callers of `sync()` waiting for the writer thread to fdatasync.
-    private var syncWaiters = 0
-    private var completedForcedSyncs: UInt64 = 0
-    private var writerStopped = false
-    private var failure: WALError?
-    private var lastOpNumValue: UInt64
-    private var statistics = WALStatistics()
+    /// The state shared by appenders, `sync()` and `close()` callers, and the
+    /// writer thread. Its condition is broadcast after every change a waiter
+    /// reads: `pending`, `closing` and `syncWaiters` (the writer thread waits
+    /// for them), `completedForcedSyncs`, `failure` and `writerStopped`
+    /// (`sync()` and `close()` wait for them).
+    private let shared: Locked<Shared>
 
-    private var file: any StorageFile
-    private var fileEnd: UInt64
-    private var syncedThrough: UInt64
-    private var unsynced = false
-    private var lastSync = ContinuousClock.now
+    private struct Shared {
+        var pending: [PendingAppend] = []
+        var closing = false
+        /// Callers of `sync()` waiting for the writer thread to fdatasync.
+        var syncWaiters = 0
+        var completedForcedSyncs: UInt64 = 0
+        var writerStopped = false
+        var failure: WALError?
+        var lastOpNum: UInt64
+        var statistics = WALStatistics()
+    }
 
-    struct PendingAppend {
+    /// The state of the writer thread alone: created by `open`, then moved into
+    /// the writer thread, which is the only one to touch it (no lock).
+    private struct Writer: Sendable {
+        var file: any StorageFile
+        var fileEnd: UInt64
+        var syncedThrough: UInt64
+        var unsynced = false
+        var lastSync = ContinuousClock.now
+    }
+
+    struct PendingAppend: Sendable {
         let payload: [UInt8]
         let whenDurable: @Sendable (UInt64) -> Void
         let complete: @Sendable (Result<UInt64, WALError>) -> Void
@@ -208,33 +215,26 @@ public final class WriteAheadLog: @unchecked Sendable {
             // serving it.
             try wrapIO { try current!.file.dataSync() }
         }
-        let log = WriteAheadLog(
-            fileSystem: fileSystem, directory: directory, options: options, report: report,
-            file: current!.file, fileEnd: current!.end)
-        log.startWriter()
+        let log = WriteAheadLog(fileSystem: fileSystem, directory: directory, options: options, report: report)
+        log.startWriter(Writer(file: current!.file, fileEnd: current!.end, syncedThrough: report.lastOpNum))
         return log
     }
 
-    private init(fileSystem: any FileSystem, directory: String, options: WALOptions, report: WALRecoveryReport,
-                 file: any StorageFile, fileEnd: UInt64) {
+    private init(fileSystem: any FileSystem, directory: String, options: WALOptions, report: WALRecoveryReport) {
         self.fileSystem = fileSystem
         self.directory = directory
         self.options = options
         self.recoveryReport = report
-        self.wakeUp = ConditionVariable(mutex: mutex)
-        self.file = file
-        self.fileEnd = fileEnd
-        self.lastOpNumValue = report.lastOpNum
-        self.syncedThrough = report.lastOpNum
+        self.shared = Locked(Shared(lastOpNum: report.lastOpNum))
     }
 
     /// The op number of the newest acknowledged record (0 for an empty log).
-    public var lastOpNum: UInt64 { mutex.withLock { lastOpNumValue } }
+    public var lastOpNum: UInt64 { shared.withLock { $0.lastOpNum } }
 
     /// The error that stopped the log, if a sync failed.
-    public var permanentFailure: WALError? { mutex.withLock { failure } }
+    public var permanentFailure: WALError? { shared.withLock { $0.failure } }
 
-    public var stats: WALStatistics { mutex.withLock { statistics } }
+    public var stats: WALStatistics { shared.withLock { $0.statistics } }
 
     /// Number of log files on disk now.
     public var fileCount: Int {
@@ -267,12 +267,12 @@ public final class WriteAheadLog: @unchecked Sendable {
                 message: "a WAL record of \(append.payload.count) bytes exceeds the limit of \(WALFormat.maxPayloadSize) bytes; split the batch")))
             return
         }
-        let rejection: WALError? = mutex.withLock {
-            if let failure { return failure }
-            if closing { return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
-            pending.append(append)
+        let rejection: WALError? = shared.withLock { state in
+            if let failure = state.failure { return failure }
+            if state.closing { return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+            state.pending.append(append)
             // broadcast, not signal: `sync()` callers wait on the same condition.
-            wakeUp.broadcast()
+            shared.broadcast()
             return nil
         }
         if let rejection { append.complete(.failure(rejection)) }
@@ -282,180 +282,193 @@ public final class WriteAheadLog: @unchecked Sendable {
     /// still be in the page cache), by asking the writer thread to `fdatasync`.
     /// Throws if the log has failed or the sync fails.
     public func sync() throws {
-        try mutex.withLock {
-            if let failure { throw failure }
-            let target = completedForcedSyncs + 1
-            syncWaiters += 1
-            wakeUp.broadcast()
-            while completedForcedSyncs < target && failure == nil && !writerStopped { wakeUp.wait() }
-            syncWaiters -= 1
-            if let failure { throw failure }
-            if completedForcedSyncs < target { throw WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+        // Counted as a waiter in one hold of the lock, uncounted in the hold that
+        // sees the outcome; in between the lock is free, as during any wait.
+        let target: UInt64 = try shared.withLock { state in
+            if let failure = state.failure { throw failure }
+            state.syncWaiters += 1
+            shared.broadcast()
+            return state.completedForcedSyncs + 1
+        }
+        try shared.withLock(whenReady: { state in
+            state.completedForcedSyncs >= target || state.failure != nil || state.writerStopped
+        }) { state in
+            state.syncWaiters -= 1
+            if let failure = state.failure { throw failure }
+            if state.completedForcedSyncs < target { throw WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
         }
     }
 
     /// Stops accepting appends, finishes the queued ones, syncs, and stops the
     /// writer thread. Idempotent.
     public func close() {
-        mutex.withLock {
-            closing = true
-            wakeUp.broadcast()
-            while !writerStopped { wakeUp.wait() }
+        shared.withLock { state in
+            state.closing = true
+            shared.broadcast()
         }
+        shared.withLock(whenReady: { $0.writerStopped }) { _ in }
     }
 
     // MARK: - Writer thread
 
-    private func startWriter() {
-        let thread = Thread { [self] in self.runWriter() }
+    private func startWriter(_ writer: Writer) {
+        let thread = Thread { [self] in
+            var writer = writer
+            self.runWriter(&writer)
+        }
         thread.name = "strata-wal"
         thread.start()
     }
 
-    private func runWriter() {
+    private func runWriter(_ writer: inout Writer) {
         var intervalNanos: UInt64? = nil
         if case .periodic(let ms) = options.durability { intervalNanos = UInt64(max(ms, 1)) * 1_000_000 }
+        func hasWork(_ state: Shared) -> Bool { !state.pending.isEmpty || state.closing || state.syncWaiters > 0 }
+        func take(_ state: inout Shared) -> (batch: [PendingAppend], stopping: Bool, forced: Bool) {
+            let batch = takeBatch(&state)
+            return (batch, state.closing && batch.isEmpty, state.syncWaiters > 0)
+        }
         while true {
-            mutex.lock()
-            while pending.isEmpty && !closing && syncWaiters == 0 {
-                if let intervalNanos, unsynced {
-                    let elapsed = nanoseconds(ContinuousClock.now - lastSync)
-                    if elapsed >= intervalNanos { break }
-                    wakeUp.wait(nanoseconds: intervalNanos - elapsed)
+            // Wait for work; with unsynced records in periodic mode, wait at most
+            // until the interval since the last sync is up.
+            let (batch, stopping, forced): ([PendingAppend], Bool, Bool)
+            if let intervalNanos, writer.unsynced {
+                let elapsed = nanoseconds(ContinuousClock.now - writer.lastSync)
+                if elapsed >= intervalNanos {
+                    (batch, stopping, forced) = shared.withLock(take)
                 } else {
-                    wakeUp.wait()
+                    (batch, stopping, forced) = shared.withLock(
+                        whenReady: hasWork, timeoutNanoseconds: intervalNanos - elapsed, take)
                 }
+            } else {
+                (batch, stopping, forced) = shared.withLock(whenReady: hasWork, take)
             }
-            let batch = takeBatch()
-            let stopping = closing && batch.isEmpty
-            let forced = syncWaiters > 0
-            mutex.unlock()
 
-            if !batch.isEmpty { writeBatch(batch) }
-            if unsynced, stopping || forced || isSyncDue(intervalNanos) { periodicSync() }
+            if !batch.isEmpty { writeBatch(batch, &writer) }
+            if writer.unsynced, stopping || forced || isSyncDue(intervalNanos, writer) { periodicSync(&writer) }
             if forced {
-                mutex.withLock {
-                    completedForcedSyncs += 1
-                    wakeUp.broadcast()
+                shared.withLock { state in
+                    state.completedForcedSyncs += 1
+                    shared.broadcast()
                 }
             }
             if stopping {
-                mutex.withLock {
-                    writerStopped = true
-                    wakeUp.broadcast()
+                shared.withLock { state in
+                    state.writerStopped = true
+                    shared.broadcast()
                 }
                 return
             }
         }
     }
 
-    private func isSyncDue(_ intervalNanos: UInt64?) -> Bool {
+    private func isSyncDue(_ intervalNanos: UInt64?, _ writer: Writer) -> Bool {
         guard let intervalNanos else { return false }
-        return nanoseconds(ContinuousClock.now - lastSync) >= intervalNanos
+        return nanoseconds(ContinuousClock.now - writer.lastSync) >= intervalNanos
     }
 
-    /// Caller holds `mutex`.
-    private func takeBatch() -> [PendingAppend] {
-        guard !pending.isEmpty else { return [] }
+    /// Takes the next group off `state.pending` (called under the lock).
+    private func takeBatch(_ state: inout Shared) -> [PendingAppend] {
+        guard !state.pending.isEmpty else { return [] }
         var bytes = 0
         var count = 0
-        for item in pending {
+        for item in state.pending {
             if count > 0 && bytes + item.payload.count > options.maxBatchBytes { break }
             bytes += item.payload.count + WALFormat.recordHeaderSize
             count += 1
         }
-        let batch = Array(pending.prefix(count))
-        pending.removeFirst(count)
+        let batch = Array(state.pending.prefix(count))
+        state.pending.removeFirst(count)
         return batch
     }
 
-    private func writeBatch(_ batch: [PendingAppend]) {
-        if let failure = mutex.withLock({ failure }) {
+    private func writeBatch(_ batch: [PendingAppend], _ writer: inout Writer) {
+        if let failure = shared.withLock({ $0.failure }) {
             for item in batch { item.complete(.failure(failure)) }
             return
         }
-        let firstOp = mutex.withLock { lastOpNumValue } + 1
-        var writer = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + WALFormat.recordHeaderSize })
+        let firstOp = shared.withLock { $0.lastOpNum } + 1
+        var records = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + WALFormat.recordHeaderSize })
         for (index, item) in batch.enumerated() {
             item.payload.withUnsafeBytes { raw in
-                WALFormat.appendRecord(opNum: firstOp + UInt64(index), syncedThrough: syncedThrough, payload: raw, to: &writer)
+                WALFormat.appendRecord(opNum: firstOp + UInt64(index), syncedThrough: writer.syncedThrough, payload: raw, to: &records)
             }
         }
         do {
-            try file.write(at: fileEnd, writer.bytes)
+            try writer.file.write(at: writer.fileEnd, records.bytes)
         } catch {
             let ioError = error as? IOError
             // Cut whatever part of the group reached the file so the next group
             // starts at a record boundary; if even that fails, stop for good.
             do {
-                try file.truncate(to: fileEnd)
+                try writer.file.truncate(to: writer.fileEnd)
             } catch {
-                fail(batch, permanently: true, WALError(
+                fail(batch, &writer, permanently: true, WALError(
                     code: .failed, message: "WAL write failed and the partial write could not be cut off (\(error)); the log is stopped, reopen the store",
-                    file: file.path, offset: fileEnd, cause: error as? IOError))
+                    file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
                 return
             }
             let permanent = ioError?.code != .noSpace
-            fail(batch, permanently: permanent, WALError(
+            fail(batch, &writer, permanently: permanent, WALError(
                 code: permanent ? .failed : .io,
                 message: "WAL write failed: \(ioError?.message ?? "\(error)"); nothing from this write was acknowledged" + (permanent ? "; the log is stopped, reopen the store" : ""),
-                file: file.path, offset: fileEnd, cause: ioError))
+                file: writer.file.path, offset: writer.fileEnd, cause: ioError))
             return
         }
-        fileEnd += UInt64(writer.count)
+        writer.fileEnd += UInt64(records.count)
         let lastOp = firstOp + UInt64(batch.count) - 1
-        unsynced = true
+        writer.unsynced = true
         if options.durability == .durable {
             do {
-                try file.dataSync()
+                try writer.file.dataSync()
             } catch {
                 // Do not truncate or retry: after a failed fdatasync the kernel may
                 // have dropped the dirty pages, so nothing can be known or promised.
-                fail(batch, permanently: true, WALError(
+                fail(batch, &writer, permanently: true, WALError(
                     code: .failed,
                     message: "WAL fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); the log stopped accepting writes because the state of unsynced data is unknown; fix the disk and reopen the store",
-                    file: file.path, offset: fileEnd, cause: error as? IOError))
+                    file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
                 return
             }
-            syncedThrough = lastOp
-            unsynced = false
-            lastSync = .now
+            writer.syncedThrough = lastOp
+            writer.unsynced = false
+            writer.lastSync = .now
         }
-        mutex.withLock {
-            lastOpNumValue = lastOp
-            statistics.records += UInt64(batch.count)
-            statistics.batches += 1
-            if options.durability == .durable { statistics.syncs += 1 }
+        shared.withLock { state in
+            state.lastOpNum = lastOp
+            state.statistics.records += UInt64(batch.count)
+            state.statistics.batches += 1
+            if options.durability == .durable { state.statistics.syncs += 1 }
         }
         for (index, item) in batch.enumerated() { item.whenDurable(firstOp + UInt64(index)) }
         for (index, item) in batch.enumerated() { item.complete(.success(firstOp + UInt64(index))) }
-        if fileEnd >= UInt64(options.maxFileSize) { rotate(nextOpNum: lastOp + 1) }
+        if writer.fileEnd >= UInt64(options.maxFileSize) { rotate(nextOpNum: lastOp + 1, &writer) }
     }
 
-    private func periodicSync() {
+    private func periodicSync(_ writer: inout Writer) {
         do {
-            try file.dataSync()
-            syncedThrough = mutex.withLock { lastOpNumValue }
-            unsynced = false
-            lastSync = .now
-            mutex.withLock { statistics.syncs += 1 }
+            try writer.file.dataSync()
+            writer.syncedThrough = shared.withLock { $0.lastOpNum }
+            writer.unsynced = false
+            writer.lastSync = .now
+            shared.withLock { $0.statistics.syncs += 1 }
         } catch {
-            fail([], permanently: true, WALError(
+            fail([], &writer, permanently: true, WALError(
                 code: .failed,
                 message: "WAL periodic fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); writes acknowledged in the last interval may be lost; the log stopped accepting writes; reopen the store",
-                file: file.path, cause: error as? IOError))
+                file: writer.file.path, cause: error as? IOError))
         }
     }
 
-    private func rotate(nextOpNum: UInt64) {
-        if unsynced { periodicSync() }
-        if mutex.withLock({ failure }) != nil { return }
+    private func rotate(nextOpNum: UInt64, _ writer: inout Writer) {
+        if writer.unsynced { periodicSync(&writer) }
+        if shared.withLock({ $0.failure }) != nil { return }
         let path = joinPath(directory, WALFormat.fileName(firstOpNum: nextOpNum))
         do {
             let created = try Self.createLogFile(fileSystem: fileSystem, directory: directory, firstOpNum: nextOpNum)
-            file = created.file
-            fileEnd = created.end
-            mutex.withLock { statistics.rotations += 1 }
+            writer.file = created.file
+            writer.fileEnd = created.end
+            shared.withLock { $0.statistics.rotations += 1 }
         } catch let error as WALError where error.cause?.code == .noSpace && fileSystem.fileKind(path) == nil {
             // The new file was never published: keep appending to the current one
             // and retry the rotation after the next group.
@@ -464,20 +477,20 @@ public final class WriteAheadLog: @unchecked Sendable {
         } catch {
             // Once the new name exists, records for `nextOpNum` belong in it; going
             // on in the old file would leave two files claiming the same ops.
-            fail([], permanently: true, WALError(
+            fail([], &writer, permanently: true, WALError(
                 code: .failed, message: "creating a new WAL file failed: \(error); the log stopped accepting writes; reopen the store",
                 cause: (error as? WALError)?.cause))
         }
     }
 
-    private func fail(_ batch: [PendingAppend], permanently: Bool, _ error: WALError) {
+    private func fail(_ batch: [PendingAppend], _ writer: inout Writer, permanently: Bool, _ error: WALError) {
         if permanently {
-            unsynced = false  // never sync again after a failure: no retry at close, no retry loop in periodic mode
-            let queued: [PendingAppend] = mutex.withLock {
-                if failure == nil { failure = error }
-                wakeUp.broadcast()
-                let rest = pending
-                pending.removeAll()
+            writer.unsynced = false  // never sync again after a failure: no retry at close, no retry loop in periodic mode
+            let queued: [PendingAppend] = shared.withLock { state in
+                if state.failure == nil { state.failure = error }
+                shared.broadcast()
+                let rest = state.pending
+                state.pending.removeAll()
                 return rest
             }
             for item in queued { item.complete(.failure(error)) }
@@ -541,22 +554,18 @@ private func nanoseconds(_ duration: Duration) -> UInt64 {
 }
 
 /// A one-shot result a thread can wait for.
-final class BlockingResult<Value: Sendable>: @unchecked Sendable {
-    // SAFETY: `result` is guarded by `condition.mutex`.
-    private let condition = ConditionVariable(mutex: Mutex())
-    private var result: Result<Value, Error>?
+final class BlockingResult<Value: Sendable>: Sendable {
+    /// The result, once set; its condition is broadcast when it is set.
+    private let result = Locked<Result<Value, Error>?>(nil)
 
     func set(_ value: Result<Value, Error>) {
-        condition.mutex.withLock {
+        result.withLock { result in
             result = value
-            condition.broadcast()
+            self.result.broadcast()
         }
     }
 
     func wait() throws -> Value {
-        try condition.mutex.withLock {
-            while result == nil { condition.wait() }
-            return try result!.get()
-        }
+        try result.withLock(whenReady: { $0 != nil }) { try $0!.get() }
     }
 }

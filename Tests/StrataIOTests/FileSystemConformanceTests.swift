@@ -376,10 +376,9 @@ import Testing
 }
 
 /// A thread-safe counter for tests.
-final class Counter: @unchecked Sendable {
-    // SAFETY: `count` is only touched under `mutex`.
-    private let mutex = Mutex()
-    private var count = 0
-    func increment() { mutex.withLock { count += 1 } }
-    var value: Int { mutex.withLock { count } }
+final class Counter: Sendable {
+    /// Guards the count.
+    private let count = Locked(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 import Strata
 import StrataServer
-import Synchronization
+import StrataIO
 
 /// A fresh data directory, a `StrataHTTPServer` over it and HummingbirdTesting's
 /// in-process router client; everything is closed and removed afterwards.
@@ -74,7 +74,8 @@ func makeJWT(_ claims: String, secret: String, header: String = #"{"alg":"HS256"
 
 /// Log lines captured by `CapturingLogHandler`.
 final class LogLines: Sendable {
-    let lines = Mutex<[String]>([])
+    /// Guards the captured lines, in order.
+    let lines = Locked<[String]>([])
     var all: [String] { lines.withLock { $0 } }
 }
 

@@ -241,17 +241,20 @@ struct FileTree: Sendable, Equatable {
 /// is done. Call only from a thread that is not in the pool (the fuzzer's
 /// main thread, or a test's own `Thread`).
 func runBlocking(_ body: @escaping @Sendable () async throws -> Void) throws {
+    /// The outcome once `body` is done; the condition is broadcast when it is set.
     let result = Locked<Result<Void, any Error>?>(nil)
-    let done = DispatchSemaphore(value: 0)
     Task {
+        let outcome: Result<Void, any Error>
         do {
             try await body()
-            result.withLock { $0 = .success(()) }
+            outcome = .success(())
         } catch {
-            result.withLock { $0 = .failure(error) }
+            outcome = .failure(error)
         }
-        done.signal()
+        result.withLock { state in
+            state = outcome
+            result.broadcast()
+        }
     }
-    done.wait()
-    try result.withLock { $0 }!.get()
+    try result.withLock(whenReady: { $0 != nil }) { $0! }.get()
 }

@@ -242,17 +242,16 @@ public enum SnapshotArchiveBytes {
 /// A `FileSystem` that forwards to another and records the path of every call
 /// that can change something: opening for writing, creating directories,
 /// renaming, removing.
-final class RecordingFileSystem: FileSystem, @unchecked Sendable {
-    // SAFETY: `recorded` is only touched while `lock` is held.
+final class RecordingFileSystem: FileSystem, Sendable {
     private let base: any FileSystem
-    private let lock = NSLock()
-    private var recorded: [String] = []
+    /// Guards the paths recorded so far, in call order.
+    private let recorded = Locked<[String]>([])
 
     init(_ base: any FileSystem) { self.base = base }
 
-    var mutations: [String] { lock.withLock { recorded } }
-    func reset() { lock.withLock { recorded = [] } }
-    private func note(_ paths: String...) { lock.withLock { recorded += paths } }
+    var mutations: [String] { recorded.withLock { $0 } }
+    func reset() { recorded.withLock { $0 = [] } }
+    private func note(_ paths: String...) { recorded.withLock { $0 += paths } }
 
     func open(_ path: String, mode: FileOpenMode) throws -> any StorageFile {
         if mode != .readOnly { note(path) }

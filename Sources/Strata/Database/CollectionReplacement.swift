@@ -1,3 +1,5 @@
+import StrataIO
+
 /// What became of a `Collection` handle that a schema change closed
 /// (`Database.createVectorName`, `deleteVectorName`): writes that the closed
 /// handle refused wait here for the reopened collection and go there instead,
@@ -15,7 +17,8 @@ final class CollectionReplacement: Sendable {
         case done(Collection?)
     }
 
-    private let state = Protected(State.none)
+    /// Guards what became of the handle, and the writes waiting for it.
+    private let state = Locked(State.none)
 
     /// Called (under the database lock) before the handle is closed.
     func begin() {

@@ -24,12 +24,12 @@ final class AliasTable: Sendable {
     private let path: String
     private let fileSystem: any FileSystem
     /// Guards the alias → collection map; held while a change is written.
-    private let table: Protected<[String: String]>
+    private let table: Locked<[String: String]>
 
     private init(path: String, fileSystem: any FileSystem, aliases: [String: String]) {
         self.path = path
         self.fileSystem = fileSystem
-        self.table = Protected(aliases)
+        self.table = Locked(aliases)
     }
 
     /// Reads `aliases.json` in `directory` (an empty table if there is none).

@@ -25,7 +25,9 @@ public final class Database: Sendable {
     public let options: DatabaseOptions
     let fileSystem: any FileSystem
     private let lock: FileLock
-    let state: Protected<State>
+    /// Guards the open collections and whether the database is closed; held
+    /// across a collection's creation and deletion, so they are serialised.
+    let state: Locked<State>
     /// Collection aliases (Database+Aliases.swift).
     let aliasTable: AliasTable
 
@@ -108,7 +110,7 @@ public final class Database: Sendable {
         self.options = options
         self.fileSystem = fileSystem
         self.lock = lock
-        self.state = Protected(State(collections: collections))
+        self.state = Locked(State(collections: collections))
     }
 
     /// Names of all collections, sorted.
@@ -209,18 +211,5 @@ public final class Database: Sendable {
             throw StrataError.invalid(
                 "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-' or '.', not starting with '.'")
         }
-    }
-}
-
-/// A value guarded by a mutex.
-final class Protected<Value>: @unchecked Sendable {
-    // SAFETY: `value` is only accessed inside `mutex.withLock`.
-    private let mutex = Mutex()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<T>(_ body: (inout Value) throws -> T) rethrows -> T {
-        try mutex.withLock { try body(&value) }
     }
 }

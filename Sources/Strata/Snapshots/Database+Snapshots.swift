@@ -11,8 +11,10 @@ import StrataSegment
 /// a time per process (`snapshotLock`); writes and reads go on meanwhile,
 /// except on collections a restore is replacing.
 extension Database {
-    /// Serialises snapshot creation, deletion and restore in this process.
-    static let snapshotLock = Mutex()
+    /// Serialises snapshot creation, deletion and restore in this process. It
+    /// guards no value in memory: what it protects is on disk (the snapshots
+    /// directory, and the collections a restore replaces).
+    static let snapshotLock = Locked(())
 
     /// Where this database writes and lists snapshots
     /// (`DatabaseOptions.snapshotsDirectory`, default `<data-dir>/snapshots`).
@@ -32,7 +34,7 @@ extension Database {
     /// base archive, `.invalidArgument` for a base of another collection.
     @discardableResult
     public func createSnapshot(of name: String, incrementalFrom base: String? = nil) throws -> SnapshotDescription {
-        try Self.snapshotLock.withLock {
+        try Self.snapshotLock.withLock { _ in
             let collection = try collection(name)
             do {
                 let baseInfo = try base.map { try loadBase($0, kind: .collection, collection: name) }
@@ -52,7 +54,7 @@ extension Database {
     /// `<snapshots>/full-<time>.snapshot`. `incrementalFrom` as for a collection.
     @discardableResult
     public func createFullSnapshot(incrementalFrom base: String? = nil) throws -> SnapshotDescription {
-        try Self.snapshotLock.withLock {
+        try Self.snapshotLock.withLock { _ in
             do {
                 let baseInfo = try base.map { try loadBase($0, kind: .full, collection: nil) }
                 var views: [(name: String, view: CollectionFileView)] = []
@@ -138,7 +140,7 @@ extension Database {
     /// `.notFound` if there is none, `.invalidArgument` for a name that is not
     /// a snapshot file name or matches several.
     public func deleteSnapshot(named name: String, collection: String? = nil) throws {
-        try Self.snapshotLock.withLock {
+        try Self.snapshotLock.withLock { _ in
             guard name.hasSuffix(".snapshot"), !name.contains("/"), !name.hasPrefix(".") else {
                 throw StrataError.invalid("\"\(name)\" is not a snapshot file name (<name>.snapshot, no '/')")
             }
@@ -214,7 +216,7 @@ extension Database {
     @discardableResult
     public func restoreSnapshot(from archives: [String], as name: String? = nil, overwrite: Bool = false,
                                 checksum: String? = nil) throws -> SnapshotRestoreResult {
-        try Self.snapshotLock.withLock {
+        try Self.snapshotLock.withLock { _ in
             do {
                 return try restoreLocked(archives, as: name, overwrite: overwrite, checksum: checksum)
             } catch {

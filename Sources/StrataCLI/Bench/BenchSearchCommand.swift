@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
-import Synchronization
+import StrataIO
 
 /// `strata bench search`: the embedded API's search throughput on an existing
 /// collection, with the same shape of load as `Benchmarks/server_load.py`'s
@@ -77,8 +77,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
 /// Per-worker latency lists, stored once by each worker at its end.
 private final class LatencyBox: Sendable {
     /// Guards the per-worker slots.
-    private let slots: Mutex<[[Double]]>
-    init(threads: Int) { slots = Mutex(Array(repeating: [], count: threads)) }
+    private let slots: Locked<[[Double]]>
+    init(threads: Int) { slots = Locked(Array(repeating: [], count: threads)) }
     func store(_ worker: Int, _ values: [Double]) { slots.withLock { $0[worker] = values } }
     var all: [Double] { slots.withLock { $0.flatMap { $0 } } }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import Strata
-import Synchronization
+import StrataIO
 
 /// Request counters and latency sums by method, route pattern and status,
 /// printed in Prometheus' text format by `GET /metrics`.
@@ -22,7 +22,7 @@ public final class ServerMetrics: Sendable {
     }
 
     /// Guards the request table.
-    private let table = Mutex<[Key: Totals]>([:])
+    private let table = Locked<[Key: Totals]>([:])
     let startedAt = Date()
 
     public init() {}
