@@ -250,6 +250,32 @@ import Testing
         }
     }
 
+    /// The whole request is checked before anything is read: a malformed
+    /// stage deep down is reported even when the root would fail at reading
+    /// first (its example does not exist) or would read nothing (limit 0).
+    @Test func wholeRequestIsValidatedBeforeAnyRead() async throws {
+        try await Self.withCollection(flushed: false) { collection, _, _ in
+            var random = TestRandom(seed: 3)
+            let q = Self.queryVector(&random)
+            let withoutQuery = Prefetch(prefetch: [Prefetch(query: .nearest(.dense(q)), using: "a")], limit: 5)
+            let badMMR = Prefetch(query: .nearest(.dense(q), mmr: MMR(diversity: 2)), using: "a")
+            func error(_ request: QueryRequest) -> StrataError? {
+                do { _ = try collection.query(request) } catch let error as StrataError { return error } catch { return nil }
+                return nil
+            }
+            let missingRoot = error(QueryRequest(prefetch: [withoutQuery], query: .nearest(.point(.number(999_999))), using: "a"))
+            #expect(missingRoot?.code == .invalidArgument)
+            #expect(missingRoot?.message == QueryValidation.prefetchWithoutQuery)
+            let emptyPage = error(QueryRequest(prefetch: [badMMR], query: .fusion(.rrf()), limit: 0))
+            #expect(emptyPage?.message == "mmr diversity must be between 0 and 1, got 2.0")
+            let grouped = try? collection.queryGroups(QueryRequest(prefetch: [withoutQuery], query: .fusion(.rrf())), groupBy: "n",
+                                                      limit: 0)
+            #expect(grouped == nil)
+            let nothing = try collection.query(QueryRequest(query: .nearest(.dense(q)), using: "a", limit: 0))
+            #expect(nothing.isEmpty)
+        }
+    }
+
     // MARK: - Recommend, discover, context
 
     static func sigmoid(_ x: Double) -> Double { x / (1 + abs(x)) }

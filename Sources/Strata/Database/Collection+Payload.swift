@@ -84,7 +84,7 @@ extension Collection {
     /// index), how many points matching `filter` hold it: the `limit` most
     /// frequent, ties by value.
     public func facet(_ key: String, filter: Filter? = nil, limit: Int = 10) throws -> [(value: JSONValue, count: Int)] {
-        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        try QueryValidation.checkLimit(limit)
         return try store.facet(key: try Self.path(key), filter: filter, limit: limit).map { (value: $0.value.json, count: $0.count) }
     }
 
@@ -107,7 +107,7 @@ extension Collection {
     public func scroll(orderBy: OrderBy, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false)
         throws -> [Record]
     {
-        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        try QueryValidation.checkLimit(limit)
         return try store.ordered(by: try Self.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
                                  filter: filter, limit: limit, withPayload: withPayload, withVector: withVector).map(\.record)
     }

@@ -42,9 +42,13 @@ extension Collection {
     /// recommend, discover or context query), with the IDF statistics read
     /// once for all of them, so every example is weighted by the same
     /// snapshot of the collection (Qdrant fills one query context per request).
-    /// Throws `.invalidArgument` for an unknown sparse vector name or an
-    /// invalid vector.
-    func preparedSparseQueries(_ vectors: [SparseVector], using: String) throws -> [SparseVector] {
+    /// `statistics` reads the live points with the vector and each term's
+    /// document frequency (the store's own by default). Throws
+    /// `.invalidArgument` for an unknown sparse vector name or an invalid vector.
+    func preparedSparseQueries(
+        _ vectors: [SparseVector], using: String,
+        statistics: ((String, [UInt32]) -> (points: Int, df: [Int]))? = nil
+    ) throws -> [SparseVector] {
         guard let params = config.sparseVectors[using] else {
             throw StrataError.invalid(
                 "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(name)` has sparse vectors \(config.sparseVectors.keys.sorted())")
@@ -53,7 +57,7 @@ extension Collection {
         guard params.modifier == .idf else { return queries }
         let terms = Array(Set(queries.flatMap(\.indices))).sorted()
         guard !terms.isEmpty else { return queries }
-        let stats = store.sparseStatistics(using, terms: terms)
+        let stats = statistics?(using, terms) ?? store.sparseStatistics(using, terms: terms)
         var idf: [UInt32: Float] = [:]
         for (term, df) in zip(terms, stats.documentFrequencies) {
             idf[term] = Self.inverseDocumentFrequency(points: stats.points, documentFrequency: df)
@@ -73,8 +77,8 @@ extension Collection {
         _ vector: SparseVector, using: String, limit: Int = 10, filter: Filter? = nil, scoreThreshold: Float? = nil,
         withPayload: Bool = false, withVector: Bool = false
     ) throws -> [ScoredPoint] {
-        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
-        if let scoreThreshold, !scoreThreshold.isFinite { throw StrataError.invalid("score_threshold must be a finite number") }
+        try QueryValidation.checkLimit(limit)
+        try QueryValidation.checkScoreThreshold(scoreThreshold)
         let query = try preparedSparseQuery(vector, using: using)
         var hits = try store.searchSparse(query: query, using: using, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
                                           withPayload: withPayload, withVector: withVector)

@@ -338,7 +338,7 @@ public final class Collection: Sendable {
     public func scroll(offset: PointID? = nil, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false) throws
         -> (points: [Record], nextOffset: PointID?)
     {
-        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
+        try QueryValidation.checkLimit(limit)
         let page = try store.scroll(offset: offset, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
                                     withPayload: withPayload, withVector: withVector)
         return (page.records, page.next)
@@ -359,14 +359,9 @@ public final class Collection: Sendable {
         guard let params = config.vectors[using] else {
             throw StrataError.invalid("collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")
         }
-        guard limit >= 0 else { throw StrataError.invalid("limit must not be negative, got \(limit)") }
-        if let ef = searchParams.hnswEf, ef < 1 { throw StrataError.invalid("hnsw_ef must be positive, got \(ef)") }
-        if let oversampling = searchParams.quantization?.oversampling, !(oversampling >= 1) {
-            throw StrataError.invalid("quantization oversampling must be ≥ 1, got \(oversampling)")
-        }
-        if let scoreThreshold, !scoreThreshold.isFinite {
-            throw StrataError.invalid("score_threshold must be a finite number")
-        }
+        try QueryValidation.checkLimit(limit)
+        try QueryValidation.check(searchParams)
+        try QueryValidation.checkScoreThreshold(scoreThreshold)
         let query = try prepare(vector, name: using, params: params, what: "query vector")
         var hits = try store.search(query: query, using: using, limit: limit, params: searchParams,
                                     filter: filter?.isEmpty == true ? nil : filter, withPayload: withPayload, withVector: withVector)

@@ -97,10 +97,13 @@ public struct LookupLocation: Sendable, Equatable {
     }
 }
 
-/// A sub-query whose results are the candidates of the stage above it.
-public struct Prefetch: Sendable, Equatable {
-    public var prefetch: [Prefetch]
-    /// nil without nested prefetches: points in id order.
+/// One stage of a query, the root or a prefetch (Qdrant's `Prefetch`): its
+/// prefetches run first, then `query` over their results (or over the whole
+/// collection without prefetches), keeping the best `limit`.
+public struct QueryStage: Sendable, Equatable {
+    /// Stages whose results are this stage's candidates.
+    public var prefetch: [QueryStage]
+    /// nil without prefetches: points in id order (score 1).
     public var query: QueryKind?
     /// The vector to score by (`""` = the unnamed one).
     public var using: String
@@ -112,7 +115,7 @@ public struct Prefetch: Sendable, Equatable {
     public var limit: Int
     public var lookupFrom: LookupLocation?
 
-    public init(prefetch: [Prefetch] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+    public init(prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
                 filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
                 lookupFrom: LookupLocation? = nil) {
         self.prefetch = prefetch
@@ -126,36 +129,39 @@ public struct Prefetch: Sendable, Equatable {
     }
 }
 
-/// A query (Qdrant's `QueryRequest`): prefetch stages, then `query` over
-/// their results (or over the whole collection without prefetches).
+/// A prefetch is a query stage below another (Qdrant's name for it).
+public typealias Prefetch = QueryStage
+
+/// A query (Qdrant's `QueryRequest`): the root stage, whose `limit` is the
+/// page size, and what only the root has (the page's offset and what each
+/// result carries). The stage's fields read and write through the request
+/// (`request.query`, `request.limit`…).
+@dynamicMemberLookup
 public struct QueryRequest: Sendable, Equatable {
-    public var prefetch: [Prefetch]
-    /// nil without prefetches: points in id order (score 1).
-    public var query: QueryKind?
-    public var using: String
-    public var filter: Filter?
-    public var params: SearchParams
-    public var scoreThreshold: Float?
-    public var limit: Int
+    public var stage: QueryStage
     public var offset: Int
     public var withPayload: Bool
     public var withVector: Bool
-    public var lookupFrom: LookupLocation?
 
-    public init(prefetch: [Prefetch] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
-                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
-                offset: Int = 0, withPayload: Bool = false, withVector: Bool = false, lookupFrom: LookupLocation? = nil) {
-        self.prefetch = prefetch
-        self.query = query
-        self.using = using
-        self.filter = filter
-        self.params = params
-        self.scoreThreshold = scoreThreshold
-        self.limit = limit
+    public init(stage: QueryStage, offset: Int = 0, withPayload: Bool = false, withVector: Bool = false) {
+        self.stage = stage
         self.offset = offset
         self.withPayload = withPayload
         self.withVector = withVector
-        self.lookupFrom = lookupFrom
+    }
+
+    public init(prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
+                offset: Int = 0, withPayload: Bool = false, withVector: Bool = false, lookupFrom: LookupLocation? = nil) {
+        self.init(
+            stage: QueryStage(prefetch: prefetch, query: query, using: using, filter: filter, params: params,
+                              scoreThreshold: scoreThreshold, limit: limit, lookupFrom: lookupFrom),
+            offset: offset, withPayload: withPayload, withVector: withVector)
+    }
+
+    public subscript<Value>(dynamicMember field: WritableKeyPath<QueryStage, Value>) -> Value {
+        get { stage[keyPath: field] }
+        set { stage[keyPath: field] = newValue }
     }
 }
 

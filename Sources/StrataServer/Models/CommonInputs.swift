@@ -360,6 +360,24 @@ func requireAbsent(_ value: JSONValue?, _ field: String, issue: Int? = nil) thro
     if let value, value != .null { throw APIError.notSupportedYet("`\(field)`", issue: issue) }
 }
 
+/// Qdrant's request validation of a `limit` (422): at least 1. `field` is
+/// its path in the body. The engine accepts 0 (an empty answer), so this
+/// stays at the wire.
+func requirePositiveLimit(_ limit: Int, _ field: String = "limit") throws(APIError) {
+    guard limit >= 1 else { throw APIError.validation("\(field): value \(limit) invalid, must be 1 or larger") }
+}
+
+/// Qdrant's request validation of a page of results (422): `limit` at least
+/// 1, `offset` (default 0) not negative, and their sum at most 1 000 000.
+func checkedPage(limit: Int, offset: Int?) throws(APIError) -> (limit: Int, offset: Int) {
+    let offset = offset ?? 0
+    try requirePositiveLimit(limit)
+    guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
+    let (sum, overflow) = limit.addingReportingOverflow(offset)
+    guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
+    return (limit, offset)
+}
+
 /// `params` of a search (Qdrant's `SearchParams`).
 struct SearchParamsInput: Decodable, Sendable {
     struct Quantization: Decodable, Sendable {

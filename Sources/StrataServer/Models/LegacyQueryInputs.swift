@@ -11,11 +11,7 @@ private func legacyQuery(
 ) throws(APIError) -> QueryRequest {
     try requireAbsent(shardKey, "shard_key")
     try requireAbsent(lookupFrom?.shard_key, "lookup_from.shard_key")
-    let offset = offset ?? 0
-    guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
-    guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
-    let (sum, overflow) = limit.addingReportingOverflow(offset)
-    guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
+    let (limit, offset) = try checkedPage(limit: limit, offset: offset)
     return QueryRequest(
         query: kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
         params: try params?.engineParams() ?? SearchParams(), scoreThreshold: scoreThreshold, limit: limit, offset: offset,

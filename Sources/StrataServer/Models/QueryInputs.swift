@@ -216,13 +216,13 @@ struct PrefetchInput: Decodable, Sendable {
     var limit: Int?
     var lookup_from: LookupLocationInput?
 
-    func engine() throws(APIError) -> Prefetch {
+    func engine() throws(APIError) -> QueryStage {
         let limit = self.limit ?? 10
-        guard limit >= 1 else { throw APIError.validation("prefetch.limit: value \(limit) invalid, must be 1 or larger") }
+        try requirePositiveLimit(limit, "prefetch.limit")
         try requireAbsent(lookup_from?.shard_key, "lookup_from.shard_key")
-        var children: [Prefetch] = []
+        var children: [QueryStage] = []
         for child in prefetch?.items ?? [] { children.append(try child.engine()) }
-        return Prefetch(
+        return QueryStage(
             prefetch: children, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
             params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit,
             lookupFrom: lookup_from?.engine)
@@ -252,13 +252,8 @@ struct QueryRequestInput: Decodable, Sendable {
     func engine() throws(APIError) -> QueryRequest {
         try requireAbsent(shard_key, "shard_key")
         try requireAbsent(lookup_from?.shard_key, "lookup_from.shard_key")
-        let limit = self.limit ?? 10
-        let offset = self.offset ?? 0
-        guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
-        guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
-        let (sum, overflow) = limit.addingReportingOverflow(offset)
-        guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
-        var prefetches: [Prefetch] = []
+        let (limit, offset) = try checkedPage(limit: self.limit ?? 10, offset: self.offset)
+        var prefetches: [QueryStage] = []
         for item in prefetch?.items ?? [] { prefetches.append(try item.engine()) }
         return QueryRequest(
             prefetch: prefetches, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
@@ -314,8 +309,8 @@ struct GroupingInput: Sendable {
         guard !group_by.isEmpty else { throw APIError.validation("group_by: must not be empty") }
         let groupSize = group_size ?? 3
         let groups = limit ?? 10
-        guard groupSize >= 1 else { throw APIError.validation("group_size: value \(groupSize) invalid, must be 1 or larger") }
-        guard groups >= 1 else { throw APIError.validation("limit: value \(groups) invalid, must be 1 or larger") }
+        try requirePositiveLimit(groupSize, "group_size")
+        try requirePositiveLimit(groups)
         let (product, overflow) = groupSize.multipliedReportingOverflow(by: groups)
         guard !overflow, product <= 1_000_000 else { throw APIError.validation("group_size × limit must be at most 1000000") }
         return (group_by, groupSize, groups)

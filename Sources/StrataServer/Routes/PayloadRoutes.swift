@@ -60,7 +60,7 @@ extension StrataHTTPServer {
             let input = try await self.decode(FacetInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
-            guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
+            try requirePositiveLimit(limit)
             return try await self.answer(context) {
                 FacetResultOutput(hits: try collection.facet(input.key, filter: input.filter.engine, limit: limit)
                     .map { FacetResultOutput.Hit(value: $0.value, count: $0.count) })

@@ -83,7 +83,7 @@ extension StrataHTTPServer {
             let input = try await self.decode(ScrollInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
-            guard limit >= 1 else { throw APIError.validation("limit: value \(limit) invalid, must be 1 or larger") }
+            try requirePositiveLimit(limit)
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             let filter = input.filter.engine

@@ -177,16 +177,12 @@ enum SearchEngine {
 
     static func search(_ input: SearchRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
         try requireAbsent(input.shard_key, "shard_key")
-        guard input.limit >= 1 else { throw APIError.validation("limit: value \(input.limit) invalid, must be 1 or larger") }
-        let offset = input.offset ?? 0
-        guard offset >= 0 else { throw APIError.validation("offset: value \(offset) invalid, must be 0 or larger") }
-        let (sum, overflow) = input.limit.addingReportingOverflow(offset)
-        guard !overflow, sum <= 1_000_000 else { throw APIError.validation("limit + offset must be at most 1000000") }
+        let (limit, offset) = try checkedPage(limit: input.limit, offset: input.offset)
         let payload = input.with_payload ?? .none
         let vectors = input.with_vector ?? input.with_vectors ?? .none
         let request = QueryRequest(
             query: .nearest(.vector(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
-            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: input.limit,
+            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: limit,
             offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
         let rowSizes = collection.config.multiVectorRowSizes
         return try engine { try collection.query(request) }.map { ScoredPointOutput($0, payload: payload, vector: vectors, rowSizes: rowSizes) }

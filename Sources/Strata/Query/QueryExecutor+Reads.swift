@@ -1,0 +1,116 @@
+// Every read of stored points the query executor makes, in one place, so
+// that they can move together onto one consistent view of the segments.
+// Each is a plain read: arguments are validated before the executor runs.
+
+extension QueryExecutor {
+    /// The records of the points in `ids` that exist in `source` (this
+    /// collection by default), in the order asked.
+    func records(_ ids: [PointID], withPayload: Bool, withVector: Bool, in source: Collection? = nil) throws -> [Record] {
+        try (source ?? collection).store.retrieve(ids, withPayload: withPayload, withVector: withVector)
+    }
+
+    /// The stored point `id` of `source`, with its vectors, used as an
+    /// example. Throws `.notFound` when it does not exist.
+    func storedExample(_ id: PointID, in source: Collection) throws -> Record {
+        guard let record = try records([id], withPayload: false, withVector: true, in: source).first else {
+            throw StrataError(.notFound, "No point with id \(id) found")
+        }
+        return record
+    }
+
+    /// Up to `limit` points matching `filter` in id order, score 1.
+    func pointsInIDOrder(filter: Filter?, limit: Int) throws -> [ScoredPoint] {
+        try collection.store.scroll(offset: nil, limit: limit, filter: filter, withPayload: false, withVector: false).records
+            .map { ScoredPoint(id: $0.id, version: $0.version, score: 1) }
+    }
+
+    /// The ids of the points matching `filter` (all without one), ascending.
+    func matchingIDs(_ filter: Filter?) throws -> [PointID] {
+        try collection.store.matchingIDs(filter ?? Filter())
+    }
+
+    /// Up to `limit` of the points in `ids` that still exist, chosen at
+    /// random, score 1.
+    func sample(from ids: [PointID], limit: Int) throws -> [ScoredPoint] {
+        var generator = SystemRandomNumberGenerator()
+        let chosen = Array(ids.shuffled(using: &generator).prefix(limit))
+        return try records(chosen, withPayload: false, withVector: false).map { ScoredPoint(id: $0.id, version: $0.version, score: 1) }
+    }
+
+    /// The `limit` nearest points to `query` (prepared: checked and
+    /// normalised) under dense vector `using`, best first, those scoring
+    /// worse than `scoreThreshold` left out; with `withVector`, each carries
+    /// its vectors.
+    func nearest(_ query: [Float], using: String, limit: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
+                 withVector: Bool) throws -> [ScoredPoint] {
+        var hits = try collection.store.search(query: query, using: using, limit: limit, params: params, filter: filter,
+                                               withPayload: false, withVector: withVector)
+        if let scoreThreshold, let distance = collection.config.vectors[using]?.distance {
+            hits.removeAll { distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
+        }
+        return hits
+    }
+
+    /// The `limit` best points matching `filter` by `score` over their dense
+    /// vector `using` (exact scan), best first.
+    func scan(using: String, filter: Filter?, limit: Int, score: @escaping (UnsafeBufferPointer<Float>) -> Float) throws
+        -> [ScoredPoint]
+    {
+        try collection.store.scanScored(using: using, filter: filter, limit: limit, score: score)
+    }
+
+    /// The candidates in `ids` that exist and have dense vector `using`,
+    /// scored by `score` over it; with `withVector`, each carries that vector.
+    func scoreCandidates(_ ids: [PointID], using: String, withVector: Bool, score: ([Float]) -> Float) throws -> [ScoredPoint] {
+        try records(ids, withPayload: false, withVector: true).compactMap { record in
+            guard let stored = record.vectors?[using] else { return nil }
+            return ScoredPoint(id: record.id, version: record.version, score: score(stored),
+                               vectors: withVector ? [using: stored] : nil)
+        }
+    }
+
+    /// Up to `limit` points matching `filter`, ordered by `orderBy`, score 1
+    /// and `orderValue` set. Throws `.invalidArgument` for a malformed key
+    /// or a field without an index that orders.
+    func ordered(_ orderBy: Collection.OrderBy, filter: Filter?, limit: Int) throws -> [ScoredPoint] {
+        try collection.store.ordered(by: try Collection.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
+                                     filter: filter, limit: limit, withPayload: false, withVector: false)
+            .map { ScoredPoint(id: $0.record.id, version: $0.record.version, score: 1, orderValue: $0.value) }
+    }
+
+    /// The points in `ids` that exist and have sparse vector `using`, each with it.
+    func sparseVectors(of ids: [PointID], using: String) throws -> [(record: Record, vector: SparseVector)] {
+        try records(ids, withPayload: false, withVector: true).compactMap { record in
+            record.sparseVectors?[using].map { (record, $0) }
+        }
+    }
+
+    /// The `limit` points whose sparse vector `using` has the largest dot
+    /// product with `query` (prepared), best first, each with that vector
+    /// when `withVector` (an empty one otherwise); the points carry no vectors.
+    func sparseNearest(_ query: SparseVector, using: String, limit: Int, filter: Filter?, withVector: Bool) throws
+        -> [(point: ScoredPoint, vector: SparseVector)]
+    {
+        try collection.store.searchSparse(query: query, using: using, limit: limit, filter: filter, withPayload: false,
+                                          withVector: withVector)
+            .map { hit in
+                var point = hit
+                let vector = point.sparseVectors?[using] ?? SparseVector(indices: [], values: [])
+                point.vectors = nil
+                point.sparseVectors = nil
+                return (point, vector)
+            }
+    }
+
+    /// The `limit` best points matching `filter` by `score` over their sparse
+    /// vector `using` (exact scan), best first.
+    func sparseScan(using: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws -> [ScoredPoint] {
+        try collection.store.scanSparseScored(using: using, filter: filter, limit: limit, score: score)
+    }
+
+    /// The live points with sparse vector `name` and, per term, how many of
+    /// them hold it (the IDF statistics).
+    func sparseStatistics(_ name: String, terms: [UInt32]) -> (points: Int, df: [Int]) {
+        collection.store.sparseStatistics(name, terms: terms)
+    }
+}
