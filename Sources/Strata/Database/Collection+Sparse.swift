@@ -47,7 +47,7 @@ extension Collection {
     /// `.invalidArgument` for an unknown sparse vector name or an invalid vector.
     func preparedSparseQueries(
         _ vectors: [SparseVector], using: String,
-        statistics: ((String, [UInt32]) -> (points: Int, df: [Int]))? = nil
+        statistics: ((String, [UInt32]) -> SparseStatistics)? = nil
     ) throws -> [SparseVector] {
         guard let params = config.sparseVectors[using] else {
             throw StrataError.invalid(

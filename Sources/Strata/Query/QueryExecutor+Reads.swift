@@ -1,12 +1,16 @@
-// Every read of stored points the query executor makes, in one place, so
-// that they can move together onto one consistent view of the segments.
-// Each is a plain read: arguments are validated before the executor runs.
+// Every read of stored points the query executor makes, in one place, all
+// over the executor's one view of this collection's segments (another
+// collection named by `lookup_from` is read in a read of its own). Each is a
+// plain read: arguments are validated before the executor runs.
 
 extension QueryExecutor {
     /// The records of the points in `ids` that exist in `source` (this
     /// collection by default), in the order asked.
     func records(_ ids: [PointID], withPayload: Bool, withVector: Bool, in source: Collection? = nil) throws -> [Record] {
-        try (source ?? collection).store.retrieve(ids, withPayload: withPayload, withVector: withVector)
+        if let source, source !== collection {
+            return try source.store.retrieve(ids, withPayload: withPayload, withVector: withVector)
+        }
+        return try view.retrieve(ids, withPayload: withPayload, withVector: withVector)
     }
 
     /// The stored point `id` of `source`, with its vectors, used as an
@@ -20,13 +24,13 @@ extension QueryExecutor {
 
     /// Up to `limit` points matching `filter` in id order, score 1.
     func pointsInIDOrder(filter: Filter?, limit: Int) throws -> [ScoredPoint] {
-        try collection.store.scroll(offset: nil, limit: limit, filter: filter, withPayload: false, withVector: false).records
+        try view.scroll(offset: nil, limit: limit, filter: filter, withPayload: false, withVector: false).records
             .map { ScoredPoint(id: $0.id, version: $0.version, score: 1) }
     }
 
     /// The ids of the points matching `filter` (all without one), ascending.
     func matchingIDs(_ filter: Filter?) throws -> [PointID] {
-        try collection.store.matchingIDs(filter ?? Filter())
+        try view.matchingIDs(filter ?? Filter())
     }
 
     /// Up to `limit` of the points in `ids` that still exist, chosen at
@@ -43,8 +47,8 @@ extension QueryExecutor {
     /// its vectors.
     func nearest(_ query: [Float], using: String, limit: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
                  withVector: Bool) throws -> [ScoredPoint] {
-        var hits = try collection.store.search(query: query, using: using, limit: limit, params: params, filter: filter,
-                                               withPayload: false, withVector: withVector)
+        var hits = try view.attach(view.search(query: query, using: using, limit: limit, params: params, filter: filter),
+                                   withPayload: false, withVector: withVector)
         if let scoreThreshold, let distance = collection.config.vectors[using]?.distance {
             hits.removeAll { distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
         }
@@ -56,7 +60,7 @@ extension QueryExecutor {
     func scan(using: String, filter: Filter?, limit: Int, score: @escaping (UnsafeBufferPointer<Float>) -> Float) throws
         -> [ScoredPoint]
     {
-        try collection.store.scanScored(using: using, filter: filter, limit: limit, score: score)
+        try view.scanScored(using: using, filter: filter, limit: limit, score: score)
     }
 
     /// The candidates in `ids` that exist and have dense vector `using`,
@@ -73,8 +77,8 @@ extension QueryExecutor {
     /// and `orderValue` set. Throws `.invalidArgument` for a malformed key
     /// or a field without an index that orders.
     func ordered(_ orderBy: Collection.OrderBy, filter: Filter?, limit: Int) throws -> [ScoredPoint] {
-        try collection.store.ordered(by: try Collection.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
-                                     filter: filter, limit: limit, withPayload: false, withVector: false)
+        try view.ordered(by: try Collection.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
+                         filter: filter, limit: limit, withPayload: false, withVector: false)
             .map { ScoredPoint(id: $0.record.id, version: $0.record.version, score: 1, orderValue: $0.value) }
     }
 
@@ -91,8 +95,8 @@ extension QueryExecutor {
     func sparseNearest(_ query: SparseVector, using: String, limit: Int, filter: Filter?, withVector: Bool) throws
         -> [(point: ScoredPoint, vector: SparseVector)]
     {
-        try collection.store.searchSparse(query: query, using: using, limit: limit, filter: filter, withPayload: false,
-                                          withVector: withVector)
+        try view.attach(view.searchSparse(query: query, using: using, limit: limit, filter: filter), withPayload: false,
+                        withVector: withVector)
             .map { hit in
                 var point = hit
                 let vector = point.sparseVectors?[using] ?? SparseVector(indices: [], values: [])
@@ -105,12 +109,12 @@ extension QueryExecutor {
     /// The `limit` best points matching `filter` by `score` over their sparse
     /// vector `using` (exact scan), best first.
     func sparseScan(using: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws -> [ScoredPoint] {
-        try collection.store.scanSparseScored(using: using, filter: filter, limit: limit, score: score)
+        try view.scanSparseScored(using: using, filter: filter, limit: limit, score: score)
     }
 
     /// The live points with sparse vector `name` and, per term, how many of
     /// them hold it (the IDF statistics).
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> (points: Int, df: [Int]) {
-        collection.store.sparseStatistics(name, terms: terms)
+    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
+        view.sparseStatistics(name, terms: terms)
     }
 }

@@ -23,7 +23,7 @@ extension Collection {
     /// for a point id used as an example that does not exist.
     public func query(_ request: QueryRequest, collections: ((String) throws -> Collection)? = nil) throws -> [ScoredPoint] {
         try request.validate()
-        return try QueryExecutor(collection: self, resolve: collections).run(request)
+        return try store.read { try QueryExecutor(collection: self, view: $0, resolve: collections).run(request) }
     }
 
     /// Groups the results of `request` by the payload value at `groupBy` (a
@@ -39,8 +39,10 @@ extension Collection {
         collections: ((String) throws -> Collection)? = nil
     ) throws -> [PointGroup] {
         try request.validateGrouped(groupSize: groupSize, groups: limit)
-        return try QueryExecutor(collection: self, resolve: collections)
-            .groups(request, groupBy: groupBy, groupSize: groupSize, groups: limit, withLookup: withLookup)
+        return try store.read {
+            try QueryExecutor(collection: self, view: $0, resolve: collections)
+                .groups(request, groupBy: groupBy, groupSize: groupSize, groups: limit, withLookup: withLookup)
+        }
     }
 }
 
@@ -58,9 +60,14 @@ enum ResolvedQuery {
 }
 
 /// Runs one validated query against one collection. Every read of the
-/// collection's points goes through QueryExecutor+Reads.swift.
+/// collection's points goes through QueryExecutor+Reads.swift, over `view`:
+/// the whole query — stages, examples, the final page's payloads — sees one
+/// segment set, so a point deleted meanwhile cannot shorten a page.
+///
+/// Lifetime: inside the `CollectionStore.read` that made `view`.
 struct QueryExecutor {
     let collection: Collection
+    let view: CollectionReadView
     let resolve: ((String) throws -> Collection)?
 
     // MARK: - Entry points
@@ -228,17 +235,8 @@ struct QueryExecutor {
     /// are dropped): the one place query results get their payload and vectors.
     func hydrate(_ points: [ScoredPoint], withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
         guard withPayload || withVector else {
-            return points.map { var copy = $0; copy.payload = nil; copy.vectors = nil; return copy }
+            return points.map { var copy = $0; copy.payload = nil; copy.vectors = nil; copy.sparseVectors = nil; return copy }
         }
-        let records = try records(points.map(\.id), withPayload: withPayload, withVector: withVector)
-        let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        return points.compactMap { point in
-            guard let record = byID[point.id] else { return nil }
-            var copy = point
-            copy.payload = record.payload
-            copy.vectors = record.vectors
-            copy.sparseVectors = record.sparseVectors
-            return copy
-        }
+        return try view.attach(points, withPayload: withPayload, withVector: withVector)
     }
 }
