@@ -1,5 +1,6 @@
 import Foundation
 @testable import Strata
+import StrataFuzzChecks
 import StrataIO
 import StrataSegment
 import StrataTestSupport
