@@ -25,7 +25,7 @@ struct FilterTestData {
         ]
     }()
 
-    init(seed: UInt64) { random = SeededGenerator.printing(seed: seed) }
+    init(seed: UInt64) { random = SeededGenerator.printing(seed: seed, "FilterTestData") }
 
     mutating func chance(_ percent: Int) -> Bool { random.int(100) < percent }
     mutating func pick<T>(_ items: [T]) -> T { items[random.int(items.count)] }
