@@ -33,7 +33,6 @@ let package = Package(
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataSegment", targets: ["StrataSegment"]),
-        .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
         .library(name: "StrataFuzzChecks", targets: ["StrataFuzzChecks"]),
         .library(name: "StrataHNSW", targets: ["StrataHNSW"]),
         .library(name: "StrataQuantization", targets: ["StrataQuantization"]),
