@@ -33,7 +33,7 @@ let package = Package(
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
         .library(name: "StrataIO", targets: ["StrataIO"]),
         .library(name: "StrataSegment", targets: ["StrataSegment"]),
-        .library(name: "StrataTestSupport", targets: ["StrataTestSupport"]),
+        .library(name: "StrataFuzzChecks", targets: ["StrataFuzzChecks"]),
         .library(name: "StrataHNSW", targets: ["StrataHNSW"]),
         .library(name: "StrataQuantization", targets: ["StrataQuantization"]),
         .library(name: "StrataVectorMath", targets: ["StrataVectorMath"]),
@@ -124,20 +124,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The helpers every test target shares: the seeded generator, temporary
+        // directories, raw files, the fuzz corpora. StrataIO only, so that the
+        // lowest test targets do not build the engine.
+        .target(name: "StrataTestSupport", dependencies: ["StrataIO"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
+        // The fuzz targets' checks (fuzz/), shared with the tests that replay their corpora.
         .target(
-            name: "StrataTestSupport",
+            name: "StrataFuzzChecks",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataPayload",
                 // The MANIFEST and snapshot-archive fuzz checks drive the engine.
                 "Strata", .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Tests/StrataTestSupport", swiftSettings: swiftSettings
+            path: "Tests/StrataFuzzChecks", swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport", "StrataFuzzChecks"], swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataIO"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
@@ -152,16 +157,16 @@ let package = Package(
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataCrashTest", "StrataTar", "StrataText"], swiftSettings: swiftSettings),
+        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataFuzzChecks", "StrataCrashTest", "StrataTar", "StrataText"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport"],
+            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport", "StrataFuzzChecks"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "Strata", "StrataIO",
+                "StrataServer", "Strata", "StrataIO", "StrataTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -169,7 +174,7 @@ let package = Package(
         ),
         .testTarget(
             name: "StrataCrashTestTests",
-            dependencies: ["StrataCrashTest", "Strata"],
+            dependencies: ["StrataCrashTest", "Strata", "StrataTestSupport"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -31,7 +31,7 @@ let package = Package(
             dependencies: [
                 .product(name: "StrataSegment", package: rootIdentity),
                 .product(name: "StrataIO", package: rootIdentity),
-                .product(name: "StrataTestSupport", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -48,7 +48,7 @@ let package = Package(
             name: "PayloadFilterFuzz",
             dependencies: [
                 .product(name: "StrataPayload", package: rootIdentity),
-                .product(name: "StrataTestSupport", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -62,14 +62,14 @@ let package = Package(
         .executableTarget(
             name: "ManifestFuzz",
             dependencies: [
-                .product(name: "StrataTestSupport", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "SnapshotArchiveFuzz",
             dependencies: [
-                .product(name: "StrataTestSupport", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity),
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -1,5 +1,5 @@
-import StrataIO
 import StrataCompression
+import StrataTestSupport
 import Testing
 
 /// The outcome of decompressing untrusted bytes into a buffer fenced by guard
@@ -35,7 +35,7 @@ func decompressionError(_ input: [UInt8], codec: CompressionCodec, decompressedS
 }
 
 private func sampleData() -> [UInt8] {
-    var rng = SplitMix64(seed: 99)
+    var rng = SeededGenerator(seed: 99)
     return TestData.jsonLines(count: 3_000, using: &rng) + TestData.random(count: 500, using: &rng) + TestData.repetitive(count: 1_500)
 }
 
@@ -82,7 +82,7 @@ func flippedBitsAreRejectedOrDecodeToTheStoredSizeWithoutCrashing(codec: Compres
 @Test(arguments: CompressionCodec.allCases)
 func randomBytesAreRejectedOrDecodeToTheStoredSize(codec: CompressionCodec) {
     let seed = testSeed("randomBytesAreRejectedOrDecodeToTheStoredSize(\(codec))")
-    var rng = SplitMix64(seed: seed)
+    var rng = SeededGenerator(seed: seed)
     var accepted = 0
     for _ in 0..<3_000 {
         var garbage = TestData.random(count: Int.random(in: 0...600, using: &rng), using: &rng)

@@ -1,6 +1,6 @@
-import StrataIO
 import Foundation
 import StrataCompression
+import StrataTestSupport
 import Testing
 
 // A measurement, not a check: off unless STRATA_COMPRESSION_BENCH is set, and
@@ -14,7 +14,7 @@ import Testing
 
 @Test(.enabled(if: ProcessInfo.processInfo.environment["STRATA_COMPRESSION_BENCH"] != nil))
 func compressionThroughputOnJSONPayloads() throws {
-    var rng = SplitMix64(seed: 2024)
+    var rng = SeededGenerator(seed: 2024)
     let corpus = TestData.jsonLines(count: 16 << 20, using: &rng)
     if let path = ProcessInfo.processInfo.environment["STRATA_COMPRESSION_BENCH_CORPUS"] {
         try Data(corpus).write(to: URL(fileURLWithPath: path))

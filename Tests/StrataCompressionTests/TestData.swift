@@ -1,14 +1,4 @@
 import Foundation
-import StrataIO
-
-/// The seed for one random test: `STRATA_TEST_SEED` when set (to replay a
-/// failure), else a fresh one. Always printed, with how to replay it.
-func testSeed(_ testName: String) -> UInt64 {
-    let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
-        ?? UInt64.random(in: 0...UInt64.max)
-    print("\(testName): seed \(seed) (replay with STRATA_TEST_SEED=\(seed))")
-    return seed
-}
 
 enum TestData {
     /// Uniformly random bytes: incompressible.

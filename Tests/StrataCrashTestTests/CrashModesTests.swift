@@ -2,6 +2,7 @@ import Foundation
 import Strata
 @testable import StrataCrashTest
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// The `mixed` workload, kill points and the power-loss modes of `strata
@@ -12,8 +13,8 @@ import Testing
     @Test func killedMixedWorkloadNeverLosesAcknowledgedWrites() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_CRASHTEST_SEED"] ?? "") ?? 2026_1126
         print("seed: \(seed)")
-        let directory = temporaryPath("mixed")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("mixed")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 6, seed: seed, childExecutable: try strataExecutable())
         options.workload = .mixed
         options.maxKillDelayMilliseconds = 900
@@ -27,8 +28,8 @@ import Testing
     /// between a WAL write and its fdatasync, after a WAL file is removed, and
     /// in the middle of snapshot and restore publishing.
     @Test func killsAtNamedPointsRecoverToAWholeState() throws {
-        let directory = temporaryPath("killpoints")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("killpoints")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 6, seed: 11, childExecutable: try strataExecutable())
         options.workload = .mixed
         options.killAt = .points(["rename.manifest.after", "sync.wal.before", "remove.wal.after", "syncdir.directory.after",

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 @testable import StrataCrashTest
+import StrataTestSupport
 import Testing
 
 /// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE).
@@ -14,18 +15,14 @@ func strataExecutable() throws -> String {
     return candidate
 }
 
-func temporaryPath(_ label: String) -> String {
-    NSTemporaryDirectory() + "strata-crash-\(label)-\(UUID().uuidString.prefix(8))"
-}
-
 @Suite(.serialized) struct CrashTestTests {
     /// The real thing: a child process killed with SIGKILL at random moments,
     /// 20+ cycles, every recovery checked against the model.
     @Test func killedWriterNeverLosesAcknowledgedWrites() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_CRASHTEST_SEED"] ?? "") ?? 20261125
         print("seed: \(seed)")
-        let directory = temporaryPath("durable")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("durable")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 24, seed: seed, childExecutable: try strataExecutable())
         options.maxKillDelayMilliseconds = 400
         let summary = try CrashTestDriver.run(options) { print($0) }
@@ -37,8 +34,8 @@ func temporaryPath(_ label: String) -> String {
 
     @Test func killedWriterInPeriodicModeNeverLosesAcknowledgedWrites() throws {
         // kill -9 keeps the page cache, so even the relaxed mode must lose nothing here.
-        let directory = temporaryPath("periodic")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("periodic")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 8, seed: 7, childExecutable: try strataExecutable())
         options.periodicSyncMilliseconds = 50
         options.maxKillDelayMilliseconds = 300
@@ -51,10 +48,10 @@ func temporaryPath(_ label: String) -> String {
     /// The oracle must be able to fail: claims of acknowledged writes that never
     /// reached the store are reported as lost, and points nobody wrote as phantoms.
     @Test func oracleReportsLostAndPhantomWrites() async throws {
-        let directory = try await store { c in
+        let scratch = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 5, token: 77)])  // op 1, never reported: a phantom
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         // Claims op 2 upserted id 9 with token 42, which the store never saw.
         let report = oracle.verify(childOutput: "I 0 1 U 9:42\nA 0 1 2\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
@@ -66,11 +63,11 @@ func temporaryPath(_ label: String) -> String {
     /// Each writer's one in-flight operation may be applied whole or not at all.
     @Test func oracleAcceptsEitherOutcomeOfAnInFlightWrite() async throws {
         // Writers 0, 1, 2 own ids ≡ 0, 1, 2 (mod 3).
-        let directory = try await store { c in
+        let scratch = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 3, token: 10)])  // op 1, acknowledged
             try await c.upsert([CrashWorkload.point(id: 4, token: 20)])  // op 2, in flight, applied
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         // Writer 2's delete of absent id 5 was in flight: its outcome cannot be seen.
         let output = "I 0 1 U 3:10\nA 0 1 1\nI 1 1 U 4:20\nI 2 1 D 5\n"
@@ -83,10 +80,10 @@ func temporaryPath(_ label: String) -> String {
 
     /// An operation is applied whole or not at all: half of a two-point upsert is corruption.
     @Test func oracleReportsAnOperationAppliedInPart() async throws {
-        let directory = try await store { c in
+        let scratch = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 1, token: 10)])  // op 1: only the first of the two points
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         let report = oracle.verify(childOutput: "I 0 1 U 1:10 2:11\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(!report.isClean)
@@ -96,11 +93,11 @@ func temporaryPath(_ label: String) -> String {
     /// An operation in the log that nobody reported (here a delete with no
     /// visible effect) breaks the op-number count: a hole or a phantom operation.
     @Test func oracleReportsAnUnexplainedOperationInTheLog() async throws {
-        let directory = try await store { c in
+        let scratch = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 0, token: 10)])  // op 1, acknowledged
             try await c.delete([7])  // op 2, invisible and never reported
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         let report = oracle.verify(childOutput: "I 0 1 U 0:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(report.corrupt == 1)
@@ -113,7 +110,7 @@ func temporaryPath(_ label: String) -> String {
         // Tokens of writer 0; token 97 + 5 has tag t5, as does token 5.
         let tag = CrashWorkload.tag(5)
         var lines = ""
-        let directory = try await store { c in
+        let scratch = try await store { c in
             try await c.upsert([CrashWorkload.point(id: 0, token: 5), CrashWorkload.point(id: 1, token: 102), CrashWorkload.point(id: 2, token: 6)])
             lines += "I 0 1 U 0:5 1:102 2:6\nA 0 1 1\n"
             try await c.setPayload(["p": 9], filter: CrashWorkload.partitionFilter(writer: 0, tag: tag))
@@ -121,7 +118,7 @@ func temporaryPath(_ label: String) -> String {
             try await c.delete(filter: CrashWorkload.partitionFilter(writer: 0, tag: CrashWorkload.tag(6)))
             lines += "I 0 3 F \(CrashWorkload.tag(6))\nA 0 3 3\n"
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         let report = oracle.verify(childOutput: lines, writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(report.isClean, "\(report.problems)")
@@ -130,11 +127,11 @@ func temporaryPath(_ label: String) -> String {
     }
 
     @Test func corruptedPointIsReported() async throws {
-        let directory = try await store { c in
+        let scratch = try await store { c in
             // Token 10's payload with another token's vector.
             try await c.upsert([PointStruct(id: 1, vector: CrashWorkload.vector(for: 11), payload: CrashWorkload.payload(for: 10))])
         }
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         let report = oracle.verify(childOutput: "I 0 1 U 1:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
         #expect(report.corrupt >= 1)
@@ -144,8 +141,8 @@ func temporaryPath(_ label: String) -> String {
     /// too: a wrong one, or one the point should not have, is corruption.
     @Test func oracleChecksNamedVectors() async throws {
         for (token, aux) in [(UInt64(1), CrashWorkload.auxVector(for: 2)), (3, CrashWorkload.auxVector(for: 4))] {
-            let directory = temporaryPath("named")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let scratch = TemporaryDirectory("named")
+            let directory = scratch.path + "/db"
             do {
                 let db = try Database.open(at: directory)
                 let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
@@ -159,8 +156,8 @@ func temporaryPath(_ label: String) -> String {
             #expect(report.corrupt >= 1, "token \(token): \(report.problems)")
         }
         // And the right vectors pass.
-        let directory = temporaryPath("named-ok")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("named-ok")
+        let directory = scratch.path + "/db"
         do {
             let db = try Database.open(at: directory)
             let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
@@ -183,8 +180,8 @@ func temporaryPath(_ label: String) -> String {
             ("sp missing", { $0.sparseVectors[CrashWorkload.sparseVectorName] = nil }),
         ]
         for (label, damage) in damages {
-            let directory = temporaryPath("multi-sparse")
-            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let scratch = TemporaryDirectory("multi-sparse")
+            let directory = scratch.path + "/db"
             do {
                 let db = try Database.open(at: directory)
                 let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
@@ -200,21 +197,21 @@ func temporaryPath(_ label: String) -> String {
         }
     }
 
-    /// A store written by `body` in a new directory (the caller removes it).
-    func store(_ body: (Collection) async throws -> Void) async throws -> String {
-        let directory = temporaryPath("oracle")
-        let db = try Database.open(at: directory)
+    /// A store written by `body` at `db` in the returned directory (removed when it goes away).
+    func store(_ body: (Collection) async throws -> Void) async throws -> TemporaryDirectory {
+        let scratch = TemporaryDirectory("oracle")
+        let db = try Database.open(at: scratch.path + "/db")
         defer { db.close() }
         try await body(try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig))
-        return directory
+        return scratch
     }
 }
 
 @Suite struct CrashTestCommandTests {
     /// `strata crashtest` as a user runs it: exit status 0 and the summary line last.
     @Test func commandPrintsTheSummaryLineAndExitsZero() throws {
-        let directory = temporaryPath("cli")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("cli")
+        let directory = scratch.path + "/db"
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try strataExecutable())
         process.arguments = ["crashtest", "--dir", directory, "--cycles", "3", "--seed", "3", "--quiet"]
@@ -234,8 +231,8 @@ func temporaryPath(_ label: String) -> String {
     /// open, opening it here fails with `.locked`; once the child is killed, the
     /// kernel drops its lock and opening works.
     @Test func secondProcessIsLockedOutUntilTheFirstDies() throws {
-        let directory = temporaryPath("lock")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("lock")
+        let directory = scratch.path + "/db"
         let child = Process()
         child.executableURL = URL(fileURLWithPath: try strataExecutable())
         child.arguments = ["crashtest-child", "--dir", directory, "--seed", "1", "--cycle", "1", "--writers", "1"]
@@ -266,8 +263,8 @@ func temporaryPath(_ label: String) -> String {
     @Test func killedDuringFlushesAndMergesNeverLosesAcknowledgedWrites() throws {
         let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_CRASHTEST_SEED"] ?? "") ?? 7_2026
         print("seed: \(seed)")
-        let directory = temporaryPath("optimizer")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("optimizer")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 20, seed: seed, childExecutable: try strataExecutable())
         options.workload = .optimizer
         options.maxKillDelayMilliseconds = 500

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 @testable import StrataCrashTest
+import StrataTestSupport
 import Testing
 
 /// `strata snapshot …` end to end through the executable: output and exit codes.
@@ -20,8 +21,8 @@ import Testing
     }
 
     @Test func createListVerifyRestoreDeleteWithExitCodes() async throws {
-        let directory = temporaryPath("snapshot-cli")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("snapshot-cli")
+        let directory = scratch.path + "/db"
         do {
             let db = try Database.open(at: directory)
             let c = try db.createCollection("c", config: CrashWorkload.collectionConfig)

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 @testable import StrataCrashTest
+import StrataTestSupport
 import Testing
 
 @Suite(.serialized) struct SnapshotCrashWorkloadTests {
@@ -9,8 +10,8 @@ import Testing
     /// or listed, every listed snapshot verifies, and collection `restored`
     /// is wholly one snapshot's state.
     @Test func killedSnapshotWorkloadLeavesOnlyWholeSnapshotsAndRestores() throws {
-        let directory = temporaryPath("snapshot")
-        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let scratch = TemporaryDirectory("snapshot")
+        let directory = scratch.path + "/db"
         var options = CrashTestOptions(directory: directory, cycles: 8, seed: 20261126, childExecutable: try strataExecutable())
         options.workload = .snapshot
         options.maxKillDelayMilliseconds = 900

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import Dispatch
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// Crash points at every mutating operation, SQLite-style sweeps over them

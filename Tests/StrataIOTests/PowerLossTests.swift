@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// What survives `simulatePowerLoss`: synced bytes and synced directory entries,
@@ -223,7 +224,7 @@ import Testing
 
     @Test func randomTearIsDeterministicPerSeedAndAlwaysKeepsAPrefixOfTheWrites() throws {
         let seed = testSeed("randomTear")
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let writes: [(offset: Int, data: [UInt8])] = (0..<6).map { i in
             (Int.random(in: 0...40, using: &generator),
              (0..<Int.random(in: 1...12, using: &generator)).map { _ in UInt8(i + 1) })

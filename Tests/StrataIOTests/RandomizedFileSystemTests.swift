@@ -4,13 +4,14 @@ import Glibc
 import Darwin
 #endif
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// Seeded random tests: each prints its seed; set `STRATA_TEST_SEED` to replay.
 @Suite struct RandomizedFileSystemTests {
     @Test func randomFileOperationsGiveTheSameResultsOnPOSIXAndFaultInjecting() throws {
         let seed = testSeed("POSIX vs fault FS")
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let names = ["a", "b", "c"]
         try withFileSystem(.posix) { posix, posixRoot in
             try withFileSystem(.faultInjecting) { fault, faultRoot in
@@ -70,7 +71,7 @@ import Testing
 
     @Test func aRandomWorkloadKeepsExactlyWhatWasSyncedAcrossPowerLosses() throws {
         let seed = testSeed("power loss model")
-        var generator = SplitMix64(seed: seed)
+        var generator = SeededGenerator(seed: seed)
         let fs = makeFaultFS()
         let names = ["wal", "seg", "meta"]
         // The model: what each file must hold after a power loss.

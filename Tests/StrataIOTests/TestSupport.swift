@@ -1,9 +1,5 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// The file systems that the conformance suite runs against.
@@ -15,19 +11,12 @@ enum FileSystemKind: String, CaseIterable, Sendable, CustomTestStringConvertible
 }
 
 /// Runs `body` with a fresh file system and an empty directory in it: for POSIX,
-/// a new temp directory under /tmp (removed afterwards); for the fault FS, a
+/// a new `TemporaryDirectory` (removed afterwards); for the fault FS, a
 /// durable `/tmp/strata-io-test`.
 func withFileSystem(_ kind: FileSystemKind, _ body: (any FileSystem, String) throws -> Void) throws {
     switch kind {
     case .posix:
-        var template = Array("/tmp/strata-io-test-XXXXXX".utf8CString)
-        guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw IOError(errno: errno, operation: "mkdtemp", path: "/tmp")
-        }
-        let root = String(cString: made)
-        let fs = POSIXFileSystem()
-        defer { try? fs.removeTree(root) }
-        try body(fs, root)
+        try withTemporaryDirectory("io") { root in try body(POSIXFileSystem(), root) }
     case .faultInjecting:
         let root = "/tmp/strata-io-test"
         try body(FaultInjectingFileSystem(durableDirectories: [root]), root)
@@ -72,17 +61,3 @@ func contents(_ fs: any FileSystem, _ path: String) throws -> [UInt8]? {
     guard fs.fileKind(path) == .file else { return nil }
     return try fs.open(path, mode: .readOnly).readAll()
 }
-
-/// A seed for a random test: `STRATA_TEST_SEED` if set, else a fresh one.
-/// Always printed, so that a failure can be replayed.
-func testSeed(_ name: String) -> UInt64 {
-    let seed: UInt64
-    if let text = getenv("STRATA_TEST_SEED"), let value = UInt64(String(cString: text)) {
-        seed = value
-    } else {
-        seed = UInt64.random(in: 0...UInt64.max)
-    }
-    print("\(name): seed \(seed) (replay with STRATA_TEST_SEED=\(seed))")
-    return seed
-}
-

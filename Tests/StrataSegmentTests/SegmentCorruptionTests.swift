@@ -1,5 +1,6 @@
 import Foundation
 import StrataCompression
+import StrataFuzzChecks
 import StrataIO
 import StrataModel
 @testable import StrataSegment

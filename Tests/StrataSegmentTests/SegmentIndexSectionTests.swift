@@ -1,4 +1,5 @@
 import Foundation
+import StrataFuzzChecks
 import StrataIO
 import StrataModel
 @testable import StrataSegment

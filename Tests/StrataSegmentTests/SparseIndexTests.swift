@@ -1,4 +1,5 @@
 import Foundation
+import StrataFuzzChecks
 import StrataIO
 import StrataModel
 @testable import StrataSegment
@@ -11,7 +12,7 @@ import Testing
     /// Random canonical vectors over a skewed vocabulary (term t drawn with
     /// probability ∝ 1/(t+1)), some points without a vector.
     static func randomVectors(_ n: Int, vocabulary: Int, maxNonZeros: Int, negative: Bool, seed: UInt64) -> [SparseVector?] {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         let harmonic = (1...vocabulary).reduce(0.0) { $0 + 1 / Double($1) }
         func term() -> UInt32 {
             var u = Double(rng.next() % 1_000_000) / 1_000_000 * harmonic
@@ -58,7 +59,7 @@ import Testing
                 let index = try SparseIndexView(indexRaw, pointCount: n)
                 let stored = try SparseVectorsView(vectorRaw, pointCount: n)
                 for offset in 0..<n { #expect(stored.vector(at: offset) == vectors[offset]) }
-                var rng = SplitMix64(seed: 99)
+                var rng = SeededGenerator(seed: 99)
                 let queries = Self.randomVectors(60, vocabulary: 400, maxNonZeros: 25, negative: negative, seed: 5).compactMap { $0 }
                 for (q, query) in queries.enumerated() {
                     var excludedSet = Set<Int>()
@@ -99,7 +100,7 @@ import Testing
     /// the pruned search still equals brute force, with deletions.
     @Test func searchWithMarkingEqualsBruteForce() throws {
         let n = 40_000
-        var rng = SplitMix64(seed: 5)
+        var rng = SeededGenerator(seed: 5)
         let vectors: [SparseVector?] = (0..<n).map { i in
             var indices: [UInt32] = [1]
             var values: [Float] = [Float(Int(rng.next() % 8) + 1) / 64]

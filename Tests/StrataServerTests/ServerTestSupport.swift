@@ -7,6 +7,7 @@ import NIOCore
 import Strata
 import StrataServer
 import StrataIO
+import StrataTestSupport
 
 /// A fresh data directory, a `StrataHTTPServer` over it and HummingbirdTesting's
 /// in-process router client; everything is closed and removed afterwards.
@@ -15,8 +16,8 @@ func withServer<T: Sendable>(
     logHandler: (any LogHandler)? = nil,
     _ body: @escaping @Sendable (any TestClientProtocol, Database) async throws -> T
 ) async throws -> T {
-    let directory = NSTemporaryDirectory() + "strata-server-test-\(UUID().uuidString.prefix(8))"
-    defer { try? FileManager.default.removeItem(atPath: directory) }
+    let scratch = TemporaryDirectory("server")
+    let directory = scratch.path
     var configuration = ServerConfiguration()
     configuration.dataDirectory = directory
     configuration.engineThreads = 2

@@ -1,49 +1,97 @@
 import Foundation
 import StrataIO
 
-// Helpers shared by the test targets (not part of any product): seeded
-// randomness, temporary directories, raw file access.
+// Helpers every test target shares (not part of any product): the one seeded
+// generator, the one temporary-directory helper, raw file access. This target
+// depends on StrataIO only, so the lowest test targets can use it without
+// building the engine; the engine-level fuzz checks live in StrataFuzzChecks.
 
-/// A repeatable random generator (SplitMix64). Every test that uses one prints
-/// its seed; rerun a failure with `STRATA_TEST_SEED=<seed>`.
-public struct SeededGenerator: RandomNumberGenerator {
+/// The seed for one random test: `STRATA_TEST_SEED` when set (to replay a
+/// failure), else `fixed` when given, else a fresh one. Always printed with
+/// `name` and how to replay it.
+public func testSeed(_ name: String = #function, default fixed: UInt64? = nil) -> UInt64 {
+    let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
+        ?? fixed ?? UInt64.random(in: 0...UInt64.max)
+    print("\(name): seed \(seed) (replay with STRATA_TEST_SEED=\(seed))")
+    return seed
+}
+
+/// The repeatable random generator of the tests (SplitMix64: the same seed gives
+/// the same sequence as `StrataIO.SplitMix64`). A test with a random seed takes it
+/// from `forTest`, which prints it; rerun a failure with `STRATA_TEST_SEED=<seed>`.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
     private var base: SplitMix64
     public let seed: UInt64
 
+    /// A generator with a fixed `seed`; prints nothing.
     public init(seed: UInt64) {
         self.seed = seed
         self.base = SplitMix64(seed: seed)
     }
 
-    /// Seed from `STRATA_TEST_SEED`, else a fresh one; prints it with the test's name.
+    /// A generator seeded by `testSeed(name)`: `STRATA_TEST_SEED`, else a fresh seed; printed.
     public static func forTest(_ name: String = #function) -> SeededGenerator {
-        let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
-            ?? UInt64.random(in: 1...UInt64.max)
-        print("[\(name)] seed \(seed) (rerun with STRATA_TEST_SEED=\(seed))")
+        SeededGenerator(seed: testSeed(name))
+    }
+
+    /// A generator with a fixed `seed`, printed with `name` (for tests that log every seed they use).
+    public static func printing(seed: UInt64, _ name: String = #function) -> SeededGenerator {
+        print("\(name): seed \(seed)")
         return SeededGenerator(seed: seed)
     }
 
     public mutating func next() -> UInt64 { base.next() }
 
+    /// `count` uniformly random bytes.
     public mutating func bytes(_ count: Int) -> [UInt8] {
         (0..<count).map { _ in UInt8.random(in: 0...255, using: &self) }
     }
+
+    /// `count` uniformly random floats in `range`.
+    public mutating func floats(_ count: Int, in range: ClosedRange<Float> = -1...1) -> [Float] {
+        (0..<count).map { _ in Float.random(in: range, using: &self) }
+    }
 }
 
-/// A fresh directory under the system temp directory, removed after `body`.
-public func withTemporaryDirectory<T>(_ body: (String) throws -> T) throws -> T {
-    let path = NSTemporaryDirectory() + "strata-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try body(path)
+/// A fresh, empty directory under the system temp directory
+/// (`strata-test-<label>-<random>`), removed with everything in it when the last
+/// reference goes away. Keep the object alive while the directory is in use (a
+/// `let` in the test's scope is enough); for a scoped directory use
+/// `withTemporaryDirectory`. Thread safety: immutable, `Sendable`.
+public final class TemporaryDirectory: Sendable {
+    /// The directory's absolute path, without a trailing slash.
+    public let path: String
+
+    /// Creates the directory; `label` (default: the calling function) names it,
+    /// letters and digits only. Traps if the temp directory is not writable: the
+    /// machine, not the code under test, is broken then.
+    public init(_ label: String = #function) {
+        let safe = label.filter { $0.isLetter || $0.isNumber }.prefix(40)
+        path = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("strata-test-\(safe)-\(UUID().uuidString.prefix(8))").path
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            preconditionFailure("cannot create the temporary directory \(path): \(error)")
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
 }
 
-/// A fresh directory under the system temp directory, removed after `body`.
-public func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    let path = NSTemporaryDirectory() + "strata-tests-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
+/// Runs `body` with the path of a fresh `TemporaryDirectory`, removed afterwards.
+public func withTemporaryDirectory<T>(_ label: String = #function, _ body: (String) throws -> T) throws -> T {
+    let directory = TemporaryDirectory(label)
+    return try withExtendedLifetime(directory) { try body(directory.path) }
+}
+
+/// Runs `body` with the path of a fresh `TemporaryDirectory`, removed afterwards.
+public func withTemporaryDirectory<T>(
+    _ label: String = #function, _ body: (String) async throws -> T
+) async throws -> T {
+    let directory = TemporaryDirectory(label)
+    defer { withExtendedLifetime(directory) {} }
+    return try await body(directory.path)
 }
 
 public func readFile(_ path: String) throws -> [UInt8] {

@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataTestSupport
 import Testing
 
 @Suite struct CollectionTests {
@@ -54,7 +55,7 @@ import Testing
 
     @Test(arguments: [Distance.dot, .cosine, .euclid, .manhattan])
     func exactSearchMatchesBruteForce(distance: Distance) async throws {
-        var random = TestRandom(seed: 0x5EED + UInt64(distance.rawValue.count))
+        var random = SeededGenerator.printing(seed: 0x5EED + UInt64(distance.rawValue.count))
         try await withCollection(CollectionConfig(size: 19, distance: distance)) { c in
             var stored: [UInt64: [Float]] = [:]
             for batch in 0..<10 {

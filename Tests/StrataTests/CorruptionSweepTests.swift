@@ -2,6 +2,7 @@ import Foundation
 @testable import Strata
 import StrataIO
 import StrataPayload
+import StrataTestSupport
 import Testing
 
 /// Issue 8, item 4: one bit flipped at every *offset class* of every kind of
@@ -377,7 +378,7 @@ import Testing
     @Test(arguments: kinds)
     func sweep(_ kind: String) async throws {
         let f = try await Self.fixture.value
-        var random = SplitMix64(seed: Self.seed &+ UInt64(kind.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xffff))
+        var random = SeededGenerator(seed: Self.seed &+ UInt64(kind.utf8.reduce(0) { $0 &* 31 &+ Int($1) } & 0xffff))
         var cases = 0
         var report: [String] = []
         for corruption in Self.classes where corruption.kind == kind {

@@ -1,6 +1,7 @@
 import Foundation
 import Strata
 import StrataIO
+import StrataTestSupport
 import Testing
 
 @Suite struct DatabaseTests {
@@ -109,7 +110,6 @@ import Testing
 
     @Test func nonStrataDirectoryIsRefused() throws {
         let dir = TemporaryDirectory()
-        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
         _ = FileManager.default.createFile(atPath: dir.path + "/important.txt", contents: Data("hello".utf8))
         let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
         #expect(error?.code == .invalidArgument)

@@ -2,6 +2,7 @@ import Foundation
 @testable import Strata
 import StrataIO
 import StrataSegment
+import StrataTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -672,9 +673,8 @@ import Glibc
     }
 
     @Test func fillingARealFileSystemFailsCleanlyAndRecovers() async throws {
-        let mountPoint = NSTemporaryDirectory() + "strata-tmpfs-\(UUID().uuidString.prefix(8))"
-        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: mountPoint) }
+        let scratch = TemporaryDirectory("tmpfs")  // removed after the unmount below (cleanups run in reverse)
+        let mountPoint = scratch.path
         if let reason = Self.mountTmpfs(at: mountPoint, size: "4m") {
             print("fillingARealFileSystemFailsCleanlyAndRecovers: skipped: \(reason)")
             return

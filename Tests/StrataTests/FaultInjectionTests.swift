@@ -2,6 +2,7 @@ import Foundation
 import Strata
 import StrataCrashTest
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// Engine-level fault tests on the in-memory fault-injecting file system: what

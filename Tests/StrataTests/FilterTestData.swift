@@ -1,11 +1,12 @@
 import Foundation
 import Strata
 import StrataIO
+import StrataTestSupport
 
 /// Random payloads that exercise every condition kind, random filters over
 /// them, and the plain in-memory model the engine is compared with.
 struct FilterTestData {
-    var random: TestRandom
+    var random: SeededGenerator
     static let dim = 8
     static let cities = ["London", "Paris", "Berlin", "Rome", "Oslo", "Lima"]
     static let words = ["red", "green", "blue", "fast", "slow", "cat", "dog", "fox", "big", "small"]
@@ -24,7 +25,7 @@ struct FilterTestData {
         ]
     }()
 
-    init(seed: UInt64) { random = TestRandom(seed: seed) }
+    init(seed: UInt64) { random = SeededGenerator.printing(seed: seed, "FilterTestData") }
 
     mutating func chance(_ percent: Int) -> Bool { random.int(100) < percent }
     mutating func pick<T>(_ items: [T]) -> T { items[random.int(items.count)] }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import Strata
+import StrataFuzzChecks
 import StrataIO
 import StrataSegment
 import StrataTestSupport
@@ -20,7 +21,7 @@ import Testing
 
     /// Clustered points (so the graph has structure to find) with seeded noise.
     static func points(_ count: Int, seed: UInt64) -> [PointStruct] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func uniform() -> Float { Float(random.next() % 10_000) / 10_000 }
         let centres = (0..<8).map { _ in (0..<dim).map { _ in uniform() * 10 } }
         return (0..<count).map { index in
@@ -30,7 +31,7 @@ import Testing
     }
 
     static func queries(_ count: Int, seed: UInt64) -> [[Float]] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         return (0..<count).map { _ in (0..<dim).map { _ in Float(random.next() % 10_000) / 1000 } }
     }
 
@@ -197,7 +198,7 @@ import Testing
     /// Embedding-like points: unit vectors near a 12-dimensional subspace of
     /// `dimension` dimensions (binary codes need many dimensions to rank well).
     static func embeddingPoints(_ count: Int, dimension: Int, seed: UInt64) -> [PointStruct] {
-        var random = SplitMix64(seed: seed)
+        var random = SeededGenerator(seed: seed)
         func gaussian() -> Float {
             let u = (Double(random.next() >> 11) + 1) / Double(1 << 53), v = Double(random.next() >> 11) / Double(1 << 53)
             return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))

@@ -67,8 +67,8 @@ import Testing
 
     /// Rows as late-interaction models make them: each multivector is about
     /// one of 12 topics (a fixed direction), its rows the topic plus noise.
-    static func randomRows(_ random: inout TestRandom, maxRows: Int = 6) -> [Float] {
-        var topicRandom = TestRandom(seed: 1_000 + UInt64(random.int(12)), quiet: true)
+    static func randomRows(_ random: inout SeededGenerator, maxRows: Int = 6) -> [Float] {
+        var topicRandom = SeededGenerator(seed: 1_000 + UInt64(random.int(12)))
         let topic = topicRandom.vector(dim)
         return (0..<(random.int(maxRows) + 1)).flatMap { _ in zip(topic, random.vector(dim)).map { $0 + 0.4 * $1 } }
     }
@@ -78,7 +78,7 @@ import Testing
     /// Exact search equals the reference; graph search finds most of it with
     /// exact max_sim scores.
     static func check(_ collection: Collection, _ reference: Reference, seed: UInt64, label: String) throws {
-        var random = TestRandom(seed: seed)
+        var random = SeededGenerator.printing(seed: seed)
         var found = 0, expectedTotal = 0
         for q in 0..<12 {
             let query = randomRows(&random, maxRows: 4)
@@ -111,7 +111,7 @@ import Testing
     @Test(arguments: [Distance.cosine, .dot, .euclid, .manhattan])
     func searchEqualsReferenceAcrossSegmentsAndReopen(distance: Distance) async throws {
         try await withTemporaryDirectory { dir in
-            var random = TestRandom(seed: 4242 &+ UInt64(distance.rawValue.count))
+            var random = SeededGenerator.printing(seed: 4242 &+ UInt64(distance.rawValue.count))
             var reference = Reference(distance: distance)
             func makePoint(_ i: Int) -> PointStruct {
                 var vectors: [String: [Float]] = ["d": random.vector(4)]
@@ -171,7 +171,7 @@ import Testing
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config(.dot))
-            var random = TestRandom(seed: 9)
+            var random = SeededGenerator.printing(seed: 9)
             var reference = Reference(distance: .dot)
             var points: [PointStruct] = []
             for i in 0..<200 {

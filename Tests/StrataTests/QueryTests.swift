@@ -32,7 +32,7 @@ import Testing
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("q", config: config)
-            var random = TestRandom(seed: 4242)
+            var random = SeededGenerator.printing(seed: 4242)
             var items: [Item] = []
             var points: [PointStruct] = []
             for index in 0..<count {
@@ -110,14 +110,14 @@ import Testing
 
     static func ids(_ values: [Int]) -> Set<PointID> { Set(values.map { .number(UInt64($0)) }) }
 
-    static func queryVector(_ random: inout TestRandom) -> [Float] { random.vector(dim) }
+    static func queryVector(_ random: inout SeededGenerator) -> [Float] { random.vector(dim) }
 
     // MARK: - Nearest, filters, thresholds, offset
 
     @Test(arguments: [false, true])
     func nearestMatchesTheReference(flushed: Bool) async throws {
         try await Self.withCollection(flushed: flushed) { collection, items, _ in
-            var random = TestRandom(seed: 1)
+            var random = SeededGenerator.printing(seed: 1)
             for using in ["a", "b", "c"] {
                 let q = Self.queryVector(&random)
                 let metric = Self.metric(using)
@@ -184,7 +184,7 @@ import Testing
     @Test(arguments: [false, true])
     func prefetchFusionMatchesTheReference(flushed: Bool) async throws {
         try await Self.withCollection(flushed: flushed) { collection, items, _ in
-            var random = TestRandom(seed: 2)
+            var random = SeededGenerator.printing(seed: 2)
             let qa = Self.queryVector(&random), qb = Self.queryVector(&random)
             let listA = Array(Self.ranked(items.map { ($0.id, Self.nearest(.dot, qa.map(Double.init), $0.a)) }).prefix(30))
             let listB = Array(Self.ranked(items.map { ($0.id, Self.nearest(.euclid, qb.map(Double.init), $0.b)) },
@@ -208,7 +208,7 @@ import Testing
     @Test(arguments: [false, true])
     func nestedPrefetchRescoresOnlyPrefetchedPoints(flushed: Bool) async throws {
         try await Self.withCollection(flushed: flushed) { collection, items, _ in
-            var random = TestRandom(seed: 3)
+            var random = SeededGenerator.printing(seed: 3)
             let qa = Self.queryVector(&random), qb = Self.queryVector(&random), qc = Self.queryVector(&random)
             let filter = Filter(mustNot: [.field(FieldCondition(key: try PayloadPath("g"), .match(.value(.keyword("g1")))))])
             let inner = Filter(must: [.field(FieldCondition(key: try PayloadPath("n"), .range(RangeBounds(lt: 800))))])
@@ -284,7 +284,7 @@ import Testing
     @Test(arguments: [false, true])
     func recommendStrategiesMatchTheReference(flushed: Bool) async throws {
         try await Self.withCollection(flushed: flushed) { collection, items, _ in
-            var random = TestRandom(seed: 5)
+            var random = SeededGenerator.printing(seed: 5)
             let extra = Self.queryVector(&random)
             for using in ["a", "b", "c"] {
                 let metric = Self.metric(using)
@@ -393,7 +393,7 @@ import Testing
             #expect(ordered.map { $0.orderValue! } == want.map { Double(n($0)) })
             #expect(ordered.allSatisfy { $0.score == 1 })
             // order_by over prefetched points only.
-            var random = TestRandom(seed: 7)
+            var random = SeededGenerator.printing(seed: 7)
             let q = Self.queryVector(&random)
             let top = Self.ranked(items.map { ($0.id, Self.nearest(.dot, q.map(Double.init), $0.a)) }).prefix(20)
             let topIDs = Set(top.map(\.0))
@@ -444,7 +444,7 @@ import Testing
     @Test func lookupFromAnotherCollection() async throws {
         try await Self.withCollection(flushed: false) { collection, items, db in
             let other = try db.createCollection("other", config: CollectionConfig(vectors: ["v": VectorParams(size: Self.dim, distance: .dot)]))
-            var random = TestRandom(seed: 9)
+            var random = SeededGenerator.printing(seed: 9)
             let stored = Self.queryVector(&random)
             try await other.upsert([PointStruct(id: .number(3), vectors: ["v": stored])])
             let request = QueryRequest(query: .nearest(.point(.number(3))), using: "a", params: Self.exact, limit: 5,
@@ -462,7 +462,7 @@ import Testing
     @Test(arguments: [false, true])
     func groupsMatchTheReference(flushed: Bool) async throws {
         try await Self.withCollection(flushed: flushed) { collection, items, db in
-            var random = TestRandom(seed: 11)
+            var random = SeededGenerator.printing(seed: 11)
             let q = Self.queryVector(&random)
             let ranking = Self.ranked(items.map { ($0.id, Self.nearest(.euclid, q.map(Double.init), $0.b)) }, higherIsBetter: false)
             func reference(_ key: String, size: Int, groups: Int) -> [(JSONValue, [(PointID, Double)])] {

@@ -1,6 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// The LSM lifecycle: seal, flush, merge, vacuum, copy-on-write, recovery from
@@ -125,9 +126,8 @@ import Testing
     /// A seeded random sequence of writes, flushes, merges and reopens, with
     /// every read compared to a model after each step.
     @Test func randomOperationsMatchTheModelThroughFlushesMergesAndReopens() async throws {
-        let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_TEST_SEED"] ?? "") ?? 424242
-        print("seed: \(seed)")
-        var rng = SplitMix64(seed: seed)
+        let seed = testSeed(default: 424242)
+        var rng = SeededGenerator(seed: seed)
         let dir = TemporaryDirectory()
         var db = try Database.open(at: dir.path)
         var c = try db.createCollection("c", config: Self.config(deletedThreshold: 0.3, vacuumMin: 4, segments: 3))

@@ -136,7 +136,6 @@ struct SnapshotFixture {
         entries = readRawTar(try readFile(try db.createSnapshot(of: "c").path))
         fullEntries = readRawTar(try readFile(try db.createFullSnapshot().path))
         state = try CollectionState(c)
-        try FileManager.default.createDirectory(atPath: archives.path, withIntermediateDirectories: true)
     }
 
     /// A path for an archive named `name` (and its `.sha256`), removed with the fixture.

@@ -15,7 +15,7 @@ import Testing
                                      indexingThresholdKB: 4, flushIntervalSec: 1))
 
     static func vector(_ token: UInt64) -> [Float] {
-        var rng = SplitMix64(seed: token &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SeededGenerator(seed: token &* 0x9E37_79B9_7F4A_7C15)
         return (0..<8).map { _ in Float(Int(rng.next() % 2048) - 1024) / 1024 }
     }
 
@@ -58,15 +58,14 @@ import Testing
         defer { db.close() }
         let collection = try db.createCollection("c", config: Self.busyConfig)
         let log = Locked<[UInt64: Operation]>([:])
-        let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_TEST_SEED"] ?? "") ?? 20260601
-        print("seed: \(seed)")
+        let seed = testSeed(default: 20260601)
         // Snapshots are triggered by progress (after 200, 500 and 800 of 1200
         // acknowledged writes), so writes run before, during and after each.
         let (triggers, trigger) = AsyncStream.makeStream(of: Int.self)
         let snapshots = try await withThrowingTaskGroup(of: [SnapshotDescription].self) { group in
             for writer in 0..<4 {
                 group.addTask {
-                    var rng = SplitMix64(seed: seed ^ UInt64(writer) << 32)
+                    var rng = SeededGenerator(seed: seed ^ UInt64(writer) << 32)
                     for step in 0..<300 {
                         let ids = (0..<Int(rng.next() % 4 + 1)).map { _ in rng.next() % 120 }
                         let operation: Operation

@@ -83,7 +83,7 @@ import Testing
     }
 
     /// Distinct-ish values so MMR and ranking rarely tie.
-    static func randomSparse(_ rng: inout SplitMix64, vocabulary: UInt64 = 40) -> SparseVector {
+    static func randomSparse(_ rng: inout SeededGenerator, vocabulary: UInt64 = 40) -> SparseVector {
         var chosen: Terms = [:]
         for _ in 0..<Int(rng.next() % 6 + 1) {
             let term = UInt32(min(rng.next() % vocabulary, rng.next() % vocabulary))
@@ -104,7 +104,7 @@ import Testing
 
     /// Every query kind on both sparse vectors, with and without a filter, against the reference.
     static func checkAll(_ collection: Collection, _ reference: Reference, seed: UInt64) throws {
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         // Example points: live points holding both sparse vectors.
         let usable = reference.sparse.filter { $0.value["s"] != nil && $0.value["t"] != nil }.keys.sorted()
         try #require(usable.count >= 6)
@@ -261,7 +261,7 @@ import Testing
 
     @Test func customObjectivesAndMMREqualReferenceAcrossSegments() async throws {
         try await withTemporaryDirectory { dir in
-            var rng = SplitMix64(seed: 20261126)
+            var rng = SeededGenerator(seed: 20261126)
             var reference = Reference()
             func makePoint(_ i: Int) -> PointStruct {
                 var sparse: [String: SparseVector] = [:]

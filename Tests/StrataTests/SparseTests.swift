@@ -40,7 +40,7 @@ import Testing
         }
     }
 
-    static func randomSparse(_ rng: inout SplitMix64, vocabulary: Int = 120, maxNonZeros: Int = 15) -> SparseVector {
+    static func randomSparse(_ rng: inout SeededGenerator, vocabulary: Int = 120, maxNonZeros: Int = 15) -> SparseVector {
         var chosen: [UInt32: Float] = [:]
         for _ in 0..<Int(rng.next() % UInt64(maxNonZeros) + 1) {
             // Skewed vocabulary: low terms are frequent.
@@ -60,7 +60,7 @@ import Testing
             #expect(stats.points == holders.count, "N")
             #expect(stats.documentFrequencies == terms.map { term in holders.filter { $0.indices.contains(term) }.count }, "df")
         }
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         for q in 0..<25 {
             let query = randomSparse(&rng, maxNonZeros: 8)
             let group = Int64(q % 3)
@@ -82,7 +82,7 @@ import Testing
 
     @Test func searchEqualsBruteForceAcrossSegmentsAndReopen() async throws {
         try await withTemporaryDirectory { dir in
-            var rng = SplitMix64(seed: 77)
+            var rng = SeededGenerator(seed: 77)
             var reference = Reference()
             func makePoint(_ i: Int) -> PointStruct {
                 var sparse: [String: SparseVector] = [:]
@@ -140,7 +140,7 @@ import Testing
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config)
-            var rng = SplitMix64(seed: 3)
+            var rng = SeededGenerator(seed: 3)
             let points = (0..<100).map { PointStruct(id: .number(UInt64($0)), vectors: [:], sparseVectors: ["s": Self.randomSparse(&rng)]) }
             try await collection.upsert(Array(points[..<60]))
             try collection.flush()

@@ -1,30 +1,15 @@
 import Foundation
 import Strata
-import StrataIO
+import StrataTestSupport
 
-/// A fresh directory under the system temp dir, removed when the test ends.
-final class TemporaryDirectory {
-    let path: String
-
-    init(_ label: String = #function) {
-        let safe = label.filter { $0.isLetter || $0.isNumber }
-        path = NSTemporaryDirectory() + "strata-test-\(safe)-\(UUID().uuidString.prefix(8))"
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-}
-
-/// Seeded random vectors; tests print their seed so failures replay.
-struct TestRandom {
-    var rng: SplitMix64
-    init(seed: UInt64, quiet: Bool = false) {
-        if !quiet { print("seed: \(seed)") }
-        rng = SplitMix64(seed: seed)
-    }
+extension SeededGenerator {
+    /// `dim` values in -1...1 on a grid of 1/10,000 (the sequences the tests' expectations were made with).
     mutating func vector(_ dim: Int) -> [Float] {
-        (0..<dim).map { _ in Float(Int(rng.next() % 20001) - 10000) / 10000 }
+        (0..<dim).map { _ in Float(Int(next() % 20001) - 10000) / 10000 }
     }
-    mutating func int(_ bound: Int) -> Int { Int(rng.next() % UInt64(bound)) }
+
+    /// A value in `0..<bound` (by modulo, as the recorded sequences were made).
+    mutating func int(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
 }
 
 /// Reference distance with Qdrant's score semantics, in Double.

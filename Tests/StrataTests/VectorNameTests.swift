@@ -1,6 +1,7 @@
 import Foundation
 @testable import Strata
 import StrataIO
+import StrataTestSupport
 import Testing
 
 /// Adding and removing a named vector of an existing collection

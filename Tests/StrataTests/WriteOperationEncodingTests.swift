@@ -2,6 +2,7 @@ import Foundation
 @testable import Strata
 import StrataBinary
 import StrataIO
+import StrataTestSupport
 import Testing
 
 @Suite struct WriteOperationEncodingTests {
@@ -35,7 +36,7 @@ import Testing
     }
 
     @Test func hostileBytesThrowAndNeverTrap() {
-        var rng = SplitMix64(seed: 99)
+        var rng = SeededGenerator(seed: 99)
         print("seed: 99")
         let valid = WriteOperation.upsert([PointStruct(id: 1, vector: [1, 2, 3], payload: ["a": [1, 2]])]).encoded()
         var rejected = 0

@@ -1,4 +1,4 @@
-import StrataIO
+import StrataTestSupport
 import Testing
 @testable import StrataVectorMath
 
@@ -18,7 +18,7 @@ struct TopKSelectorTests {
     }
 
     @Test func matchesAFullSortWithTiesBrokenBySmallerID() {
-        var rng = SeededRandom.forTest()
+        var rng = SeededGenerator.forTest()
         for round in 0..<300 {
             let n = Int.random(in: 0...3000, using: &rng)
             let k = Int.random(in: 0...40, using: &rng)
@@ -53,7 +53,7 @@ struct TopKSelectorTests {
     }
 
     @Test func mergeEqualsSelectingFromTheUnion() {
-        var rng = SeededRandom.forTest()
+        var rng = SeededGenerator.forTest()
         for _ in 0..<100 {
             let k = Int.random(in: 1...20, using: &rng)
             let higherIsBetter = Bool.random(using: &rng)

@@ -1,4 +1,4 @@
-import StrataIO
+import StrataTestSupport
 import Testing
 @testable import StrataVectorMath
 
@@ -25,7 +25,7 @@ struct ValidationTests {
     }
 
     @Test func normalisedVectorsHaveUnitLength() {
-        var rng = SeededRandom.forTest()
+        var rng = SeededGenerator.forTest()
         for dim in [1, 2, 3, 16, 17, 384, 1030] {
             for scale: Float in [1, 1e-30, Float.leastNormalMagnitude / 64, 1e30] {
                 var v = rng.floats(dim).map { $0 * scale }

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import StrataIO
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import StrataTestSupport
 import Testing
 @testable import StrataVectorMath
 
@@ -44,7 +44,7 @@ struct VectorKernelTests {
             print("\(level) not supported on this CPU; skipped")
             return
         }
-        var rng = SeededRandom.forTest("pairKernelsMatchReference(\(level))")
+        var rng = SeededGenerator.forTest("pairKernelsMatchReference(\(level))")
         for dim in testedDimensions {
             // One float of padding on each side, and an odd offset, so loads are
             // unaligned and nothing outside [0, dim) may leak into the result.
@@ -70,7 +70,7 @@ struct VectorKernelTests {
             print("\(level) not supported on this CPU; skipped")
             return
         }
-        var rng = SeededRandom.forTest("batchKernelsMatchReference(\(level))")
+        var rng = SeededGenerator.forTest("batchKernelsMatchReference(\(level))")
         for dim in [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100, 383, 384, 385, 1030] {
             for count in [0, 1, 2, 3, 4, 5, 7, 8, 9, 13] {
                 let query = rng.floats(dim)
@@ -151,7 +151,7 @@ struct VectorKernelTests {
     }
 
     @Test func defaultKernelsAgreeWithTheSelectedLevel() {
-        var rng = SeededRandom.forTest()
+        var rng = SeededGenerator.forTest()
         let a = rng.floats(385), b = rng.floats(385)
         let selected = VectorKernelSet.selected
         a.withUnsafeBufferPointer { pa in

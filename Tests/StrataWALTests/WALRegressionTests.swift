@@ -14,9 +14,8 @@ import Testing
     /// disk must be an error, never a crash.
     @Test func opNumberNearUInt64MaxIsAnErrorNotATrap() async {
         await #expect(processExitsWith: .success) {
-            let path = NSTemporaryDirectory() + "strata-wal-overflow-" + UUID().uuidString
-            try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: path) }
+            let scratch = TemporaryDirectory("wal-overflow")
+            let path = scratch.path
             for (firstOp, records) in [(UInt64.max, 1), (UInt64.max - 1, 2), (UInt64.max, 0)] {
                 var bytes = referenceFileHeader(firstOpNum: firstOp)
                 for k in 0..<records {

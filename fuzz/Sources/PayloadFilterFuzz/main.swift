@@ -1,7 +1,7 @@
-import StrataTestSupport
+import StrataFuzzChecks
 
 // libFuzzer entry point for the filter language and the payload-index format
-// (issue 5). The checks live in StrataTestSupport (`PayloadFilterFuzzCheck`) so
+// (issue 5). The checks live in StrataFuzzChecks (`PayloadFilterFuzzCheck`) so
 // that the normal test run replays this target's corpus with the same checks.
 
 @_cdecl("LLVMFuzzerTestOneInput")

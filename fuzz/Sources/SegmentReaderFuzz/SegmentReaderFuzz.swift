@@ -1,6 +1,6 @@
 import StrataIO
 import StrataSegment
-import StrataTestSupport
+import StrataFuzzChecks
 
 // libFuzzer entry point for the segment reader (crash-test matrix row 15).
 //

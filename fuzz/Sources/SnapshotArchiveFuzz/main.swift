@@ -1,8 +1,8 @@
-import StrataTestSupport
+import StrataFuzzChecks
 
 // libFuzzer entry point for the snapshot archive reader (docs/format/snapshot.md:
 // the tar reader, snapshot.json, the verify path and restore). The checks live in
-// StrataTestSupport (`SnapshotArchiveFuzzCheck`) so that the normal test run
+// StrataFuzzChecks (`SnapshotArchiveFuzzCheck`) so that the normal test run
 // replays this target's corpus with the same checks: verify and restore on an
 // in-memory file system, raw and with every checksum recomputed; typed errors
 // only, nothing written by verify, nothing outside the data directory by restore.
