@@ -126,18 +126,6 @@ private protocol HNSWWalk {
     ) -> Int
 }
 
-/// Queues `node` for scoring unless `stamp` already marks it visited.
-@inline(__always)
-private func gatherUnvisited(
-    _ node: UInt32, visited: UnsafeMutablePointer<UInt32>, stamp: UInt32, into gather: UnsafeMutablePointer<UInt32>,
-    count fresh: inout Int
-) {
-    guard visited[Int(node)] != stamp else { return }
-    visited[Int(node)] = stamp
-    gather[fresh] = node
-    fresh += 1
-}
-
 /// The plain walk: every unvisited neighbour is scored; nodes whose bit is set
 /// in `excluded` (deleted points) are walked through but never returned.
 private struct ExcludingWalk: HNSWWalk {
@@ -158,8 +146,10 @@ private struct ExcludingWalk: HNSWWalk {
         var fresh = 0
         for i in 0..<count {
             let neighbour = row[1 + i]
-            guard neighbour < links.nodeCount else { continue }
-            gatherUnvisited(neighbour, visited: visited, stamp: stamp, into: gather, count: &fresh)
+            guard neighbour < links.nodeCount, visited[Int(neighbour)] != stamp else { continue }
+            visited[Int(neighbour)] = stamp
+            gather[fresh] = neighbour
+            fresh += 1
         }
         return fresh
     }
@@ -198,8 +188,10 @@ private struct TwoHopWalk: HNSWWalk {
             guard neighbour < nodeCount else { continue }
             if !isAllowed(neighbour) {
                 strata_prefetch(level0 + Int(neighbour) * layout.level0Stride, rowBytes)
-            } else if fresh < expansion {
-                gatherUnvisited(neighbour, visited: visited, stamp: stamp, into: gather, count: &fresh)
+            } else if visited[Int(neighbour)] != stamp && fresh < expansion {
+                visited[Int(neighbour)] = stamp
+                gather[fresh] = neighbour
+                fresh += 1
             }
         }
         for i in 0..<count where fresh < expansion {
@@ -209,8 +201,10 @@ private struct TwoHopWalk: HNSWWalk {
             let secondCount = min(Int(second[0]), layout.m0)
             for j in 0..<secondCount where fresh < expansion {
                 let hop = second[1 + j]
-                guard hop < nodeCount, isAllowed(hop) else { continue }
-                gatherUnvisited(hop, visited: visited, stamp: stamp, into: gather, count: &fresh)
+                guard hop < nodeCount, isAllowed(hop), visited[Int(hop)] != stamp else { continue }
+                visited[Int(hop)] = stamp
+                gather[fresh] = hop
+                fresh += 1
             }
         }
         return fresh
