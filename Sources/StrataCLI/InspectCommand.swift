@@ -2,6 +2,12 @@ import ArgumentParser
 import Foundation
 import Strata
 
+/// `DIR`: the data directory `inspect` and `verify` open.
+struct DataDirectoryArgument: ParsableArguments {
+    @Argument(help: "The data directory.")
+    var directory: String
+}
+
 /// `strata inspect DIR`: what is stored where.
 struct InspectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -9,14 +15,13 @@ struct InspectCommand: AsyncParsableCommand {
         abstract: "Show a data directory's collections, segments, WAL files and checkpoints.",
         discussion: "Opens the directory (recovering it as a normal open does), so no other process may have it open.")
 
-    @Argument(help: "The data directory.")
-    var directory: String
+    @OptionGroup var location: DataDirectoryArgument
 
     @Flag(name: .long, help: "Print one JSON document instead of text.")
     var json = false
 
     func run() async throws {
-        let db = try Database.open(at: directory)
+        let db = try Database.open(at: location.directory)
         defer { db.close() }
         var collections: [[String: Any]] = []
         for name in db.collectionNames() {
@@ -39,12 +44,12 @@ struct InspectCommand: AsyncParsableCommand {
             ])
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: ["data_directory": directory, "collections": collections],
+            let data = try JSONSerialization.data(withJSONObject: ["data_directory": location.directory, "collections": collections],
                                                   options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
-        print("data directory \(directory): \(collections.count) collection(s)")
+        print("data directory \(location.directory): \(collections.count) collection(s)")
         for name in db.collectionNames() {
             let collection = try db.collection(name)
             let info = collection.storageInfo
@@ -72,13 +77,12 @@ struct VerifyCommand: AsyncParsableCommand {
         abstract: "Check every checksum of every manifest, segment and WAL file; exit non-zero listing the problems.",
         discussion: "Opening checks the manifests, segment headers and metadata and the whole WAL; verify then reads every byte of every segment. The directory must not be open in another process.")
 
-    @Argument(help: "The data directory.")
-    var directory: String
+    @OptionGroup var location: DataDirectoryArgument
 
     func run() async throws {
         let db: Database
         do {
-            db = try Database.open(at: directory)
+            db = try Database.open(at: location.directory)
         } catch {
             print("problem: \(error)")
             print("verify: 1 problem")

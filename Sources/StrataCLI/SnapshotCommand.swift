@@ -32,6 +32,16 @@ struct SnapshotLocation: ParsableArguments {
     func open() throws -> Database {
         try Database.open(at: dataDir, options: DatabaseOptions(snapshotsDirectory: snapshotsDir))
     }
+
+    /// Opens the data directory, runs `body` on it and closes it, under
+    /// `runSnapshotAction` (engine errors become a message and an exit code).
+    func withDatabase(_ body: (Database) throws -> Void) throws {
+        try runSnapshotAction {
+            let db = try open()
+            defer { db.close() }
+            try body(db)
+        }
+    }
 }
 
 /// Runs `body`, turning engine errors into a message on standard error and
@@ -105,9 +115,7 @@ struct SnapshotCreateCommand: ParsableCommand {
     }
 
     func run() throws {
-        try runSnapshotAction {
-            let db = try location.open()
-            defer { db.close() }
+        try location.withDatabase { db in
             let start = ContinuousClock.now
             snapshotProgress("creating \(full ? "a full-storage snapshot" : "a snapshot of collection `\(collection!)`")\(incrementalFrom.map { " incremental on \($0)" } ?? "")…")
             let snapshot = full ? try db.createFullSnapshot(incrementalFrom: incrementalFrom)
@@ -137,9 +145,7 @@ struct SnapshotListCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try runSnapshotAction {
-            let db = try location.open()
-            defer { db.close() }
+        try location.withDatabase { db in
             let snapshots = try db.listSnapshots(collection: collection)
             if json {
                 try printJSON(snapshots.map(\.json))
@@ -206,9 +212,7 @@ struct SnapshotRestoreCommand: ParsableCommand {
     var checksum: String?
 
     func run() throws {
-        try runSnapshotAction {
-            let db = try location.open()
-            defer { db.close() }
+        try location.withDatabase { db in
             let start = ContinuousClock.now
             snapshotProgress("verifying and unpacking \(archives.joined(separator: " + "))…")
             let result = try db.restoreSnapshot(from: archives, as: collection, overwrite: force, checksum: checksum)
@@ -231,9 +235,7 @@ struct SnapshotDeleteCommand: ParsableCommand {
     var collection: String?
 
     func run() throws {
-        try runSnapshotAction {
-            let db = try location.open()
-            defer { db.close() }
+        try location.withDatabase { db in
             try db.deleteSnapshot(named: name, collection: collection)
             print("deleted \(name)")
         }

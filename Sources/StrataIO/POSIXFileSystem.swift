@@ -142,30 +142,34 @@ final class POSIXFile: StorageFile, Sendable {
 
     func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let start = try fileOffset(offset, count: buffer.count, "pread")
-        var done = 0
-        while done < buffer.count {
-            let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, start + off_t(done))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw IOError(errno: errno, operation: "pread", path: path)
-            }
-            if n == 0 { break }
-            done += n
+        return try transfer(buffer.count, "pread", stopAtZero: true) { done in
+            pread(fd, buffer.baseAddress! + done, buffer.count - done, start + off_t(done))
         }
-        return done
     }
 
     func write(at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {
         let start = try fileOffset(offset, count: bytes.count, "pwrite")
+        _ = try transfer(bytes.count, "pwrite", stopAtZero: false) { done in
+            pwrite(fd, bytes.baseAddress! + done, bytes.count - done, start + off_t(done))
+        }
+    }
+
+    /// Calls `call(done)` (a `pread` or `pwrite` of the bytes after the first
+    /// `done`) until `count` bytes are done, retrying on EINTR; with
+    /// `stopAtZero`, a call that moves 0 bytes (end of file) ends it early.
+    /// Returns the bytes done. Throws the `IOError` of `operation` on failure.
+    private func transfer(_ count: Int, _ operation: String, stopAtZero: Bool, _ call: (Int) -> Int) throws -> Int {
         var done = 0
-        while done < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, start + off_t(done))
+        while done < count {
+            let n = call(done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw IOError(errno: errno, operation: "pwrite", path: path)
+                throw IOError(errno: errno, operation: operation, path: path)
             }
+            if n == 0 && stopAtZero { break }
             done += n
         }
+        return done
     }
 
     func size() throws -> UInt64 {

@@ -16,14 +16,9 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data set directory (base.fvecs, query.fvecs, gt.ivecs, meta.json).")
     var data: String
 
-    @Option(name: .long, help: "Store directory: built there if missing (kept), reused if it exists. Default: a temporary directory, removed at the end.")
-    var store: String?
+    @OptionGroup var storage: BenchStoreOptions<KeptStoreHelp>
 
-    @Option(name: .long, help: "HNSW m.")
-    var m: Int = 16
-
-    @Option(name: .customLong("ef-construct"), help: "HNSW ef_construct.")
-    var efConstruct: Int = 100
+    @OptionGroup var hnsw: HNSWBuildOptions
 
     @Option(name: .long, help: "Comma-separated hnsw_ef values to measure.")
     var ef: String = "16,32,64,128,256"
@@ -65,8 +60,8 @@ struct BenchANNCommand: AsyncParsableCommand {
             try runQueries()
             return
         }
-        let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-ann-\(getpid())"
-        defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
+        let storeDirectory = storage.store ?? NSTemporaryDirectory() + "strata-bench-ann-\(getpid())"
+        defer { if storage.store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
         var build: Double = -1
         if !FileManager.default.fileExists(atPath: storeDirectory) {
             build = try await ingest(into: storeDirectory)
@@ -79,7 +74,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         child.executableURL = URL(fileURLWithPath: try currentExecutablePath())
         var arguments = ["bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
                          "--quantization", quantization, "--oversampling", String(oversampling),
-                         "--build-seconds=\(build)", "--m", String(m), "--ef-construct", String(efConstruct)]
+                         "--build-seconds=\(build)", "--m", String(hnsw.m), "--ef-construct", String(hnsw.efConstruct)]
         if queries != .max { arguments += ["--queries", String(queries)] }
         if cold { arguments.append("--cold") }
         child.arguments = arguments
@@ -106,38 +101,20 @@ struct BenchANNCommand: AsyncParsableCommand {
         let database = try Database.open(at: directory)
         let config = CollectionConfig(
             size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
-            hnswConfig: HnswConfig(m: m, efConstruct: efConstruct, maxIndexingThreads: threads),
+            hnswConfig: HnswConfig(m: hnsw.m, efConstruct: hnsw.efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
         let collection = try database.createCollection(Self.collectionName, config: config)
         progress("ingesting \(dataset.count) × \(dataset.dimension) (\(dataset.metric)) into \(directory)")
         let start = ContinuousClock.now
         var lastReport = start
-        let batch = 1000
-        // Two writers keep the WAL's group commit and the optimizer busy at once.
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func submit(_ first: Int) {
-                let end = min(first + batch, dataset.count)
-                let points = (first..<end).map { row in
-                    PointStruct(id: .number(UInt64(row)),
-                                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
-                }
-                group.addTask { _ = try await collection.upsert(points) }
-            }
-            for _ in 0..<2 where next < dataset.count {
-                submit(next)
-                next += batch
-            }
-            while try await group.next() != nil {
-                if next < dataset.count {
-                    submit(next)
-                    next += batch
-                }
-                if ContinuousClock.now - lastReport > .seconds(3) {
-                    lastReport = ContinuousClock.now
-                    let info = collection.storageInfo
-                    progress("  ingested \(min(next, dataset.count))/\(dataset.count), \(info.segments.count) segments, \(elapsed(start))")
-                }
+        try await upsertFromTwoWriters(count: dataset.count, into: collection) { row in
+            PointStruct(id: .number(UInt64(row)),
+                        vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
+        } afterBatch: { next in
+            if ContinuousClock.now - lastReport > .seconds(3) {
+                lastReport = ContinuousClock.now
+                let info = collection.storageInfo
+                progress("  ingested \(min(next, dataset.count))/\(dataset.count), \(info.segments.count) segments, \(elapsed(start))")
             }
         }
         progress("ingest done in \(elapsed(start)); optimizing (flush, merge, build graphs)")
@@ -163,12 +140,12 @@ struct BenchANNCommand: AsyncParsableCommand {
         let (truthRows, k) = try VectorDataset.readVectors(joinedPath(data, "gt.ivecs"))
         let queryCount = min(queryRows.count / dimension, queries, truthRows.count / k)
         let rssBeforeOpen = residentMB()
-        var database = try Database.open(at: store!)
+        var database = try Database.open(at: storage.store!)
         var collection = try database.collection(Self.collectionName)
         let rssAfterOpen = residentMB()
         let rssAnonAfterOpen = residentMB("RssAnon"), rssFileAfterOpen = residentMB("RssFile")
         let info = collection.storageInfo
-        let diskBytes = directoryBytes(store!)
+        let diskBytes = directoryBytes(storage.store!)
         let limit = 10
         let efs = try ef.split(separator: ",").map {
             guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else { throw ValidationError("bad --ef \($0)") }
@@ -186,10 +163,10 @@ struct BenchANNCommand: AsyncParsableCommand {
                 // metadata and copies the codes into RAM), and drop again what
                 // opening read but does not keep mapped.
                 database.close()
-                evictFromPageCache(store!)
-                database = try Database.open(at: store!)
+                evictFromPageCache(storage.store!)
+                database = try Database.open(at: storage.store!)
                 collection = try database.collection(Self.collectionName)
-                evictFromPageCache(store!)
+                evictFromPageCache(storage.store!)
             }
             let readBefore = processReadBytes()
             let params = SearchParams(hnswEf: efValue, quantization: quantizationParams)
@@ -207,8 +184,8 @@ struct BenchANNCommand: AsyncParsableCommand {
             let readAfter = processReadBytes()
             let summary = LatencySummary(latencies)
             var row: [String: Any] = [
-                "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": m,
-                "ef_construct": efConstruct, "quantization": quantization, "oversampling": oversampling,
+                "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": hnsw.m,
+                "ef_construct": hnsw.efConstruct, "quantization": quantization, "oversampling": oversampling,
                 "recall10": Double(hits) / Double(queryCount * limit), "qps": summary.qps,
                 "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "rss_mb": residentMB(),
                 "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
@@ -239,11 +216,39 @@ struct BenchANNCommand: AsyncParsableCommand {
 }
 
 private func progress(_ message: String) {
-    FileHandle.standardError.write(Data("[bench ann] \(message)\n".utf8))
+    benchProgress("ann", message)
 }
 
 private func elapsed(_ start: ContinuousClock.Instant) -> String {
     String(format: "%.1f s", seconds(ContinuousClock.now - start))
+}
+
+/// Upserts points `0..<count` (made by `point`) in batches of 1000 from two
+/// concurrent writers, which keep the WAL's group commit and the optimizer busy
+/// at once. `afterBatch` runs after each acknowledged batch with the number of
+/// rows handed out so far.
+func upsertFromTwoWriters(
+    count: Int, into collection: Collection, point: (Int) -> PointStruct, afterBatch: (Int) -> Void = { _ in }
+) async throws {
+    let batch = 1000
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        var next = 0
+        func submit(_ first: Int) {
+            let points = (first..<min(first + batch, count)).map(point)
+            group.addTask { _ = try await collection.upsert(points) }
+        }
+        for _ in 0..<2 where next < count {
+            submit(next)
+            next += batch
+        }
+        while try await group.next() != nil {
+            if next < count {
+                submit(next)
+                next += batch
+            }
+            afterBatch(next)
+        }
+    }
 }
 
 /// Bytes of every regular file under `path`.

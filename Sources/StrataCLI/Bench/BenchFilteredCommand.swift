@@ -18,8 +18,7 @@ struct BenchFilteredCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data set directory (base.fvecs, query.fvecs, meta.json, payload.jsonl).")
     var data: String
 
-    @Option(name: .long, help: "Store directory: built there if missing (kept), reused if it exists. Default: a temporary directory, removed at the end.")
-    var store: String?
+    @OptionGroup var storage: BenchStoreOptions<KeptStoreHelp>
 
     @Option(name: .long, help: "Filters and indexes as JSON ({\"indexes\": [...], \"filters\": [{\"name\", \"filter\"}]}); default: the built-in set (Benchmarks/filtered_filters.json).")
     var filters: String?
@@ -30,11 +29,7 @@ struct BenchFilteredCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated hnsw_ef values.")
     var ef: String = "64,128"
 
-    @Option(name: .long, help: "HNSW m.")
-    var m: Int = 16
-
-    @Option(name: .customLong("ef-construct"), help: "HNSW ef_construct.")
-    var efConstruct: Int = 100
+    @OptionGroup var hnsw: HNSWBuildOptions
 
     @Option(name: .customLong("full-scan-threshold-kb"), help: "hnsw_config.full_scan_threshold (KiB of matching vectors below which a segment scores the matches exactly).")
     var fullScanThresholdKB: Int = 10_000
@@ -80,94 +75,88 @@ struct BenchFilteredCommand: AsyncParsableCommand {
         }
         let dataset = try VectorDataset.load(data, maxQueries: queries)
         let payloads = try Self.readPayloads(joinedPath(data, "payload.jsonl"), expected: dataset.count)
-        let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-filtered-\(getpid())"
-        defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
-        var buildSeconds: Double?
-        if !FileManager.default.fileExists(atPath: storeDirectory) {
-            buildSeconds = try await ingest(dataset, payloads: payloads, spec: spec, into: storeDirectory)
-        } else {
-            progress("reusing the store at \(storeDirectory)")
-        }
-        let database = try Database.open(at: storeDirectory)
-        defer { database.close() }
-        let collection = try database.collection(Self.collectionName)
-        let distance = collection.config.vectors[""]!.distance
-        let queryVectors = (0..<dataset.queryCount).map { Array(dataset.queries[($0 * dataset.dimension)..<(($0 + 1) * dataset.dimension)]) }
+        try await storage.withStore(command: "filtered", build: { try await ingest(dataset, payloads: payloads, spec: spec, into: $0) }) { storeDirectory, buildSeconds in
+            let database = try Database.open(at: storeDirectory)
+            defer { database.close() }
+            let collection = try database.collection(Self.collectionName)
+            let distance = collection.config.vectors[""]!.distance
+            let queryVectors = (0..<dataset.queryCount).map { Array(dataset.queries[($0 * dataset.dimension)..<(($0 + 1) * dataset.dimension)]) }
 
-        // Exact filtered ground truth: the reference evaluation of each filter
-        // on the payloads, then every query's distance to every base vector.
-        progress("computing exact filtered ground truth for \(spec.filters.count) filters × \(queryVectors.count) queries")
-        let masks = spec.filters.map { named in
-            payloads.enumerated().map { row, payload in
-                named.filter.matches(FilterSubject(id: .number(UInt64(row)), payload: payload, hasVector: { $0.isEmpty }))
-            }
-        }
-        let limit = 10
-        var truth = [[Set<Int>]](repeating: [], count: spec.filters.count)
-        var scores = [Float](repeating: 0, count: dataset.count)
-        let normalizedBase: [Float] = {
-            guard distance == .cosine else { return dataset.base }
-            var base = dataset.base
-            base.withUnsafeMutableBufferPointer { buffer in
-                for row in 0..<dataset.count {
-                    var v = Array(buffer[(row * dataset.dimension)..<((row + 1) * dataset.dimension)])
-                    _ = VectorKernels.normalize(&v)
-                    for i in 0..<dataset.dimension { buffer[row * dataset.dimension + i] = v[i] }
+            // Exact filtered ground truth: the reference evaluation of each filter
+            // on the payloads, then every query's distance to every base vector.
+            progress("computing exact filtered ground truth for \(spec.filters.count) filters × \(queryVectors.count) queries")
+            let masks = spec.filters.map { named in
+                payloads.enumerated().map { row, payload in
+                    named.filter.matches(FilterSubject(id: .number(UInt64(row)), payload: payload, hasVector: { $0.isEmpty }))
                 }
             }
-            return base
-        }()
-        for query in queryVectors {
-            var q = query
-            if distance == .cosine { _ = VectorKernels.normalize(&q) }
-            q.withUnsafeBufferPointer { qp in
-                normalizedBase.withUnsafeBufferPointer { bp in
-                    scores.withUnsafeMutableBufferPointer { out in
-                        VectorKernels.scoreBatch(metric: distance, query: qp.baseAddress!, base: bp.baseAddress!, count: dataset.count,
-                                                 dim: dataset.dimension, into: out.baseAddress!)
+            let limit = 10
+            var truth = [[Set<Int>]](repeating: [], count: spec.filters.count)
+            var scores = [Float](repeating: 0, count: dataset.count)
+            let normalizedBase: [Float] = {
+                guard distance == .cosine else { return dataset.base }
+                var base = dataset.base
+                base.withUnsafeMutableBufferPointer { buffer in
+                    for row in 0..<dataset.count {
+                        var v = Array(buffer[(row * dataset.dimension)..<((row + 1) * dataset.dimension)])
+                        _ = VectorKernels.normalize(&v)
+                        for i in 0..<dataset.dimension { buffer[row * dataset.dimension + i] = v[i] }
                     }
                 }
-            }
-            for (f, mask) in masks.enumerated() {
-                var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
-                for row in 0..<dataset.count where mask[row] { selector.insert(id: row, score: scores[row]) }
-                truth[f].append(Set(selector.sorted().map(\.id)))
-            }
-        }
-
-        let clock = ContinuousClock()
-        for (f, named) in spec.filters.enumerated() {
-            let selectivity = Double(masks[f].reduce(0) { $1 ? $0 + 1 : $0 }) / Double(dataset.count)
-            // Warm-up.
-            for query in queryVectors.prefix(10) { _ = try collection.search(query, limit: limit, filter: named.filter) }
-            for efValue in efs {
-              for _ in 0..<max(repetitions, 1) {
-                var latencies: [Duration] = []
-                latencies.reserveCapacity(queryVectors.count)
-                var hits = 0
-                var expected = 0
-                for (q, query) in queryVectors.enumerated() {
-                    var found: [ScoredPoint] = []
-                    latencies.append(try clock.measure {
-                        found = try collection.search(query, limit: limit, params: params(efValue), filter: named.filter)
-                    })
-                    for point in found {
-                        if case .number(let id) = point.id, truth[f][q].contains(Int(id)) { hits += 1 }
+                return base
+            }()
+            for query in queryVectors {
+                var q = query
+                if distance == .cosine { _ = VectorKernels.normalize(&q) }
+                q.withUnsafeBufferPointer { qp in
+                    normalizedBase.withUnsafeBufferPointer { bp in
+                        scores.withUnsafeMutableBufferPointer { out in
+                            VectorKernels.scoreBatch(metric: distance, query: qp.baseAddress!, base: bp.baseAddress!, count: dataset.count,
+                                                     dim: dataset.dimension, into: out.baseAddress!)
+                        }
                     }
-                    expected += truth[f][q].count
                 }
-                let summary = LatencySummary(latencies)
-                var row: [String: Any] = [
-                    "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "filter": named.name,
-                    "selectivity": selectivity, "ef": efValue, "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
-                    "qps": summary.qps,
-                    "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "queries": queryVectors.count,
-                    "full_scan_threshold_kb": fullScanThresholdKB, "m": m, "ef_construct": efConstruct, "acorn": acorn,
-                ]
-                if let buildSeconds { row["build_s"] = buildSeconds }
-                let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
-                print(String(decoding: line, as: UTF8.self))
-              }
+                for (f, mask) in masks.enumerated() {
+                    var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
+                    for row in 0..<dataset.count where mask[row] { selector.insert(id: row, score: scores[row]) }
+                    truth[f].append(Set(selector.sorted().map(\.id)))
+                }
+            }
+
+            let clock = ContinuousClock()
+            for (f, named) in spec.filters.enumerated() {
+                let selectivity = Double(masks[f].reduce(0) { $1 ? $0 + 1 : $0 }) / Double(dataset.count)
+                // Warm-up.
+                for query in queryVectors.prefix(10) { _ = try collection.search(query, limit: limit, filter: named.filter) }
+                for efValue in efs {
+                  for _ in 0..<max(repetitions, 1) {
+                    var latencies: [Duration] = []
+                    latencies.reserveCapacity(queryVectors.count)
+                    var hits = 0
+                    var expected = 0
+                    for (q, query) in queryVectors.enumerated() {
+                        var found: [ScoredPoint] = []
+                        latencies.append(try clock.measure {
+                            found = try collection.search(query, limit: limit, params: params(efValue), filter: named.filter)
+                        })
+                        for point in found {
+                            if case .number(let id) = point.id, truth[f][q].contains(Int(id)) { hits += 1 }
+                        }
+                        expected += truth[f][q].count
+                    }
+                    let summary = LatencySummary(latencies)
+                    var row: [String: Any] = [
+                        "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "filter": named.name,
+                        "selectivity": selectivity, "ef": efValue, "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
+                        "qps": summary.qps,
+                        "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "queries": queryVectors.count,
+                        "full_scan_threshold_kb": fullScanThresholdKB, "m": hnsw.m, "ef_construct": hnsw.efConstruct, "acorn": acorn,
+                    ]
+                    if let buildSeconds { row["build_s"] = buildSeconds }
+                    let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                    print(String(decoding: line, as: UTF8.self))
+                  }
+                }
             }
         }
     }
@@ -206,35 +195,17 @@ struct BenchFilteredCommand: AsyncParsableCommand {
         }
         let config = CollectionConfig(
             size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(),
-            hnswConfig: HnswConfig(m: m, efConstruct: efConstruct, fullScanThresholdKB: fullScanThresholdKB))
+            hnswConfig: HnswConfig(m: hnsw.m, efConstruct: hnsw.efConstruct, fullScanThresholdKB: fullScanThresholdKB))
         let collection = try database.createCollection(Self.collectionName, config: config)
         let start = ContinuousClock.now
         for index in spec.indexes {
             try await collection.createFieldIndex(index.field_name, schema: try PayloadFieldSchema(json: index.field_schema))
         }
         progress("ingesting \(dataset.count) × \(dataset.dimension) with payloads and \(spec.indexes.count) field indexes")
-        let batch = 1000
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            var next = 0
-            func submit(_ first: Int) {
-                let end = min(first + batch, dataset.count)
-                let points = (first..<end).map { row in
-                    PointStruct(id: .number(UInt64(row)),
-                                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]),
-                                payload: payloads[row])
-                }
-                group.addTask { _ = try await collection.upsert(points) }
-            }
-            for _ in 0..<2 where next < dataset.count {
-                submit(next)
-                next += batch
-            }
-            while try await group.next() != nil {
-                if next < dataset.count {
-                    submit(next)
-                    next += batch
-                }
-            }
+        try await upsertFromTwoWriters(count: dataset.count, into: collection) { row in
+            PointStruct(id: .number(UInt64(row)),
+                        vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]),
+                        payload: payloads[row])
         }
         progress("optimizing (flush, merge, graphs, payload indexes)")
         try collection.optimize()
@@ -266,5 +237,5 @@ struct BenchFilteredCommand: AsyncParsableCommand {
 }
 
 private func progress(_ message: String) {
-    FileHandle.standardError.write(Data("[bench filtered] \(message)\n".utf8))
+    benchProgress("filtered", message)
 }

@@ -14,14 +14,7 @@ struct BenchLSMCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory to create (must not exist).")
     var dir: String
 
-    @Option(name: .long, help: "Points to load.")
-    var points: Int = 1_000_000
-
-    @Option(name: .long, help: "Vector dimension.")
-    var dim: Int = 128
-
-    @Option(name: .long, help: "Points per upsert.")
-    var batch: Int = 1000
+    @OptionGroup var synthetic: SyntheticLoadOptions
 
     @Option(name: .long, help: "load: load, optimize and time it, then run the reopen phase in a child process; reopen: only reopen and measure (used by the child).")
     var phase: String = "load"
@@ -32,6 +25,7 @@ struct BenchLSMCommand: AsyncParsableCommand {
             return
         }
         guard FileManager.default.fileExists(atPath: dir) == false else { throw ValidationError("\(dir) exists; give a new directory") }
+        let (points, dim) = (synthetic.points, synthetic.dim)
         let db = try Database.open(at: dir, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
         let collection = try db.createCollection("bench", config: CollectionConfig(size: dim, distance: .euclid))
         var rng = SplitMix64(seed: 11)
@@ -39,15 +33,8 @@ struct BenchLSMCommand: AsyncParsableCommand {
         var lastReport = ContinuousClock.now
         var row = 0
         while row < points {
-            let end = min(row + batch, points)
-            var chunk: [PointStruct] = []
-            chunk.reserveCapacity(end - row)
-            for r in row..<end {
-                chunk.append(PointStruct(
-                    id: .number(UInt64(r)), vector: (0..<dim).map { _ in Float(rng.next() % 10_000) / 100 },
-                    payload: SyntheticData.payload(row: r)))
-            }
-            try await collection.upsert(chunk)
+            let end = min(row + synthetic.batch, points)
+            try await collection.upsert(synthetic.points(row..<end, rng: &rng))
             row = end
             if ContinuousClock.now - lastReport > .seconds(5) {
                 lastReport = ContinuousClock.now
@@ -97,7 +84,7 @@ struct BenchLSMCommand: AsyncParsableCommand {
         let rssAfterOpen = residentMB()
         let collection = try db.collection("bench")
         let count = collection.count()
-        let query = (0..<dim).map { Float($0 % 100) }
+        let query = (0..<synthetic.dim).map { Float($0 % 100) }
         let searchStart = ContinuousClock.now
         _ = try collection.search(query, limit: 10)
         let search = seconds(ContinuousClock.now - searchStart)

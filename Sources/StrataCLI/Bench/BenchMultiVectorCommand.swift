@@ -15,8 +15,7 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data set directory (Benchmarks/multivector_data.py).")
     var data: String
 
-    @Option(name: .long, help: "Store directory: built there if missing (kept), reused if it exists. Default: temporary.")
-    var store: String?
+    @OptionGroup var storage: BenchStoreOptions<TemporaryStoreHelp>
 
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
@@ -44,42 +43,36 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
         let queryCount = min(queries, queryRows.count)
         let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
 
-        let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-multivector-\(getpid())"
-        defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
-        var buildSeconds: Double?
-        if !FileManager.default.fileExists(atPath: storeDirectory) {
-            buildSeconds = try await ingest(docs, into: storeDirectory)
-        } else {
-            progress("reusing the store at \(storeDirectory)")
-        }
-        let database = try Database.open(at: storeDirectory)
-        defer { database.close() }
-        let collection = try database.collection(named: "multivector")
-        let multivectorQueries = (0..<queryCount).map { queryRows.multivector($0) }
-        let dataName = URL(fileURLWithPath: data).lastPathComponent
-        let clock = ContinuousClock()
+        try await storage.withStore(command: "multivector", build: { try await ingest(docs, into: $0) }) { storeDirectory, buildSeconds in
+            let database = try Database.open(at: storeDirectory)
+            defer { database.close() }
+            let collection = try database.collection(named: "multivector")
+            let multivectorQueries = (0..<queryCount).map { queryRows.multivector($0) }
+            let dataName = URL(fileURLWithPath: data).lastPathComponent
+            let clock = ContinuousClock()
 
-        func run(_ mode: String, _ params: SearchParams, extra: [String: Any] = [:]) throws {
-            for q in 0..<queryCount { _ = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) }  // warm pass
-            var latencies: [Duration] = []
-            var hits = 0
-            for q in 0..<queryCount {
-                var found: [ScoredPoint] = []
-                latencies.append(try clock.measure { found = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) })
-                let truth = Set((0..<k).map { Int(gt[q * k + $0]) })
-                hits += found.filter { if case .number(let id) = $0.id { truth.contains(Int(id)) } else { false } }.count
+            func run(_ mode: String, _ params: SearchParams, extra: [String: Any] = [:]) throws {
+                for q in 0..<queryCount { _ = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) }  // warm pass
+                var latencies: [Duration] = []
+                var hits = 0
+                for q in 0..<queryCount {
+                    var found: [ScoredPoint] = []
+                    latencies.append(try clock.measure { found = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) })
+                    let truth = Set((0..<k).map { Int(gt[q * k + $0]) })
+                    hits += found.filter { if case .number(let id) = $0.id { truth.contains(Int(id)) } else { false } }.count
+                }
+                var row = LatencySummary(latencies).fields
+                row["engine"] = "strata"
+                row["mode"] = mode
+                row["data"] = dataName
+                row["recall10"] = Double(hits) / Double(queryCount * k)
+                if let buildSeconds { row["build_s"] = buildSeconds }
+                for (key, value) in extra { row[key] = value }
+                try printResult(row)
             }
-            var row = LatencySummary(latencies).fields
-            row["engine"] = "strata"
-            row["mode"] = mode
-            row["data"] = dataName
-            row["recall10"] = Double(hits) / Double(queryCount * k)
-            if let buildSeconds { row["build_s"] = buildSeconds }
-            for (key, value) in extra { row[key] = value }
-            try printResult(row)
+            try run("exact", SearchParams(exact: true))
+            for ef in ef { try run("indexed", SearchParams(hnswEf: ef), extra: ["ef": ef]) }
         }
-        try run("exact", SearchParams(exact: true))
-        for ef in ef { try run("indexed", SearchParams(hnswEf: ef), extra: ["ef": ef]) }
     }
 
     private func ingest(_ docs: Rows, into directory: String) async throws -> Double {
@@ -108,5 +101,5 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
 }
 
 private func progress(_ message: String) {
-    FileHandle.standardError.write(Data("[bench multivector] \(message)\n".utf8))
+    benchProgress("multivector", message)
 }

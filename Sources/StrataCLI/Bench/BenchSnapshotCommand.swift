@@ -14,14 +14,7 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data directory to create (must not exist).")
     var dataDir: String
 
-    @Option(name: .long, help: "Points to load.")
-    var points: Int = 1_000_000
-
-    @Option(name: .long, help: "Vector dimension.")
-    var dim: Int = 128
-
-    @Option(name: .long, help: "Points per upsert.")
-    var batch: Int = 1000
+    @OptionGroup var synthetic: SyntheticLoadOptions
 
     @Option(name: .long, help: "HNSW m of the collection (0: no graphs, segments are scanned).")
     var hnswM: Int = 16
@@ -34,6 +27,7 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard !FileManager.default.fileExists(atPath: dataDir) else { throw ValidationError("\(dataDir) exists; give a new directory") }
+        let (points, dim) = (synthetic.points, synthetic.dim)
         func note(_ text: String) { FileHandle.standardError.write(Data("bench snapshot: \(text)\n".utf8)) }
         let db = try Database.open(at: dataDir, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
         defer { db.close() }
@@ -43,12 +37,8 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
         func load(_ range: Range<Int>) async throws {
             var row = range.lowerBound
             while row < range.upperBound {
-                let end = min(row + batch, range.upperBound)
-                let chunk = (row..<end).map { r in
-                    PointStruct(id: .number(UInt64(r)), vector: (0..<dim).map { _ in Float(rng.next() % 10_000) / 100 },
-                                payload: SyntheticData.payload(row: r))
-                }
-                try await collection.upsert(chunk)
+                let end = min(row + synthetic.batch, range.upperBound)
+                try await collection.upsert(synthetic.points(row..<end, rng: &rng))
                 row = end
             }
         }

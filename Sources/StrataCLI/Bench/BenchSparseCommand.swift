@@ -19,8 +19,7 @@ struct BenchSparseCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Data set directory (Benchmarks/sparse_data.py).")
     var data: String
 
-    @Option(name: .long, help: "Store directory: built there if missing (kept), reused if it exists. Default: temporary.")
-    var store: String?
+    @OptionGroup var storage: BenchStoreOptions<TemporaryStoreHelp>
 
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
@@ -68,107 +67,101 @@ struct BenchSparseCommand: AsyncParsableCommand {
         let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
         let gtScores: [Double] = try readArray(joinedPath(data, "gt_scores.f64"), as: Double.self)
 
-        let storeDirectory = store ?? NSTemporaryDirectory() + "strata-bench-sparse-\(getpid())"
-        defer { if store == nil { try? FileManager.default.removeItem(atPath: storeDirectory) } }
-        var buildSeconds: Double?
-        if !FileManager.default.fileExists(atPath: storeDirectory) {
-            buildSeconds = try await ingest(docs, dense: dense, dim: dim, modifier: modifier, into: storeDirectory)
-        } else {
-            progress("reusing the store at \(storeDirectory)")
-        }
-        let database = try Database.open(at: storeDirectory)
-        defer { database.close() }
-        let collection = try database.collection(named: "sparse")
-        let sparseQueries = (0..<queryCount).map { queryRows.row($0) }
-        let denseQueryVectors = noHybrid ? [] : (0..<queryCount).map { Array(denseQueries[($0 * dim)..<(($0 + 1) * dim)]) }
-        let dataName = URL(fileURLWithPath: data).lastPathComponent
+        try await storage.withStore(command: "sparse", build: { try await ingest(docs, dense: dense, dim: dim, modifier: modifier, into: $0) }) { storeDirectory, buildSeconds in
+            let database = try Database.open(at: storeDirectory)
+            defer { database.close() }
+            let collection = try database.collection(named: "sparse")
+            let sparseQueries = (0..<queryCount).map { queryRows.row($0) }
+            let denseQueryVectors = noHybrid ? [] : (0..<queryCount).map { Array(denseQueries[($0 * dim)..<(($0 + 1) * dim)]) }
+            let dataName = URL(fileURLWithPath: data).lastPathComponent
 
-        // With the IDF modifier: each term's IDF over all documents, Qdrant's formula in float64.
-        var idf: [UInt32: Double] = [:]
-        if modifier == .idf {
-            var documentFrequency: [UInt32: Int] = [:]
-            for term in docs.indices { documentFrequency[term, default: 0] += 1 }
-            let n = Double(docs.count)
-            for (term, df) in documentFrequency { idf[term] = log((n - Double(df) + 0.5) / (Double(df) + 0.5) + 1) }
-        }
-        // Exact float64 score of a document for a query (tie-tolerant recall).
-        func exactScore(_ query: SparseVector, _ doc: Int) -> Double {
-            let row = docs.row(doc)
-            var weights: [UInt32: Double] = [:]
-            for (i, term) in row.indices.enumerated() { weights[term] = Double(row.values[i]) }
-            return zip(query.indices, query.values).reduce(0.0) {
-                $0 + Double($1.1) * (modifier == .idf ? idf[$1.0] ?? 0 : 1) * (weights[$1.0] ?? 0)
+            // With the IDF modifier: each term's IDF over all documents, Qdrant's formula in float64.
+            var idf: [UInt32: Double] = [:]
+            if modifier == .idf {
+                var documentFrequency: [UInt32: Int] = [:]
+                for term in docs.indices { documentFrequency[term, default: 0] += 1 }
+                let n = Double(docs.count)
+                for (term, df) in documentFrequency { idf[term] = log((n - Double(df) + 0.5) / (Double(df) + 0.5) + 1) }
             }
-        }
-
-        let clock = ContinuousClock()
-        func measure(_ body: (Int) throws -> [ScoredPoint]) rethrows -> (latencies: [Duration], results: [[ScoredPoint]]) {
-            for q in 0..<min(20, queryCount) { _ = try body(q) }
-            var latencies: [Duration] = []
-            var results: [[ScoredPoint]] = []
-            for q in 0..<queryCount {
-                var found: [ScoredPoint] = []
-                latencies.append(try clock.measure { found = try body(q) })
-                results.append(found)
-            }
-            return (latencies, results)
-        }
-        func summary(_ mode: String, _ latencies: [Duration], extra: [String: Any]) throws {
-            var row = LatencySummary(latencies).fields
-            row["engine"] = "strata"
-            row["mode"] = mode
-            row["data"] = dataName
-            if let buildSeconds { row["build_s"] = buildSeconds }
-            if modifier == .idf { row["modifier"] = "idf" }
-            for (key, value) in extra { row[key] = value }
-            try printResult(row)
-        }
-
-        // Sparse alone, exact.
-        var sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) }
-        for _ in 1..<max(repetitions, 1) { sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) } }
-        var strict = 0, tolerant = 0, expected = 0
-        for (q, found) in sparseRun.results.enumerated() {
-            let truth = (0..<k).map { Int(gt[q * k + $0]) }.filter { $0 >= 0 }
-            expected += truth.count
-            guard !truth.isEmpty else { continue }
-            let kth = gtScores[q * k + truth.count - 1]
-            for hit in found {
-                guard case .number(let id) = hit.id else { continue }
-                if truth.contains(Int(id)) {
-                    strict += 1
-                    tolerant += 1
-                } else if abs(exactScore(sparseQueries[q], Int(id)) - kth) <= 1e-6 * max(1, abs(kth)) {
-                    tolerant += 1  // a tie with the 10th within float32 rounding
+            // Exact float64 score of a document for a query (tie-tolerant recall).
+            func exactScore(_ query: SparseVector, _ doc: Int) -> Double {
+                let row = docs.row(doc)
+                var weights: [UInt32: Double] = [:]
+                for (i, term) in row.indices.enumerated() { weights[term] = Double(row.values[i]) }
+                return zip(query.indices, query.values).reduce(0.0) {
+                    $0 + Double($1.1) * (modifier == .idf ? idf[$1.0] ?? 0 : 1) * (weights[$1.0] ?? 0)
                 }
             }
+
+            let clock = ContinuousClock()
+            func measure(_ body: (Int) throws -> [ScoredPoint]) rethrows -> (latencies: [Duration], results: [[ScoredPoint]]) {
+                for q in 0..<min(20, queryCount) { _ = try body(q) }
+                var latencies: [Duration] = []
+                var results: [[ScoredPoint]] = []
+                for q in 0..<queryCount {
+                    var found: [ScoredPoint] = []
+                    latencies.append(try clock.measure { found = try body(q) })
+                    results.append(found)
+                }
+                return (latencies, results)
+            }
+            func summary(_ mode: String, _ latencies: [Duration], extra: [String: Any]) throws {
+                var row = LatencySummary(latencies).fields
+                row["engine"] = "strata"
+                row["mode"] = mode
+                row["data"] = dataName
+                if let buildSeconds { row["build_s"] = buildSeconds }
+                if modifier == .idf { row["modifier"] = "idf" }
+                for (key, value) in extra { row[key] = value }
+                try printResult(row)
+            }
+
+            // Sparse alone, exact.
+            var sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) }
+            for _ in 1..<max(repetitions, 1) { sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) } }
+            var strict = 0, tolerant = 0, expected = 0
+            for (q, found) in sparseRun.results.enumerated() {
+                let truth = (0..<k).map { Int(gt[q * k + $0]) }.filter { $0 >= 0 }
+                expected += truth.count
+                guard !truth.isEmpty else { continue }
+                let kth = gtScores[q * k + truth.count - 1]
+                for hit in found {
+                    guard case .number(let id) = hit.id else { continue }
+                    if truth.contains(Int(id)) {
+                        strict += 1
+                        tolerant += 1
+                    } else if abs(exactScore(sparseQueries[q], Int(id)) - kth) <= 1e-6 * max(1, abs(kth)) {
+                        tolerant += 1  // a tie with the 10th within float32 rounding
+                    }
+                }
+            }
+            try summary("sparse", sparseRun.latencies, extra: [
+                "recall10": Double(strict) / Double(max(expected, 1)), "recall10_tie_tolerant": Double(tolerant) / Double(max(expected, 1)),
+            ])
+            guard !noHybrid else { return }
+            // Whole passes (sparse alone, dense alone, hybrid), twice in turn (A B C A B C):
+            // background load hits the three modes alike, and no query finds the caches
+            // warmed by the same query of another mode.
+            let limit = prefetch
+            func hybridQuery(_ q: Int) throws -> [ScoredPoint] {
+                try collection.query(QueryRequest(
+                    prefetch: [Prefetch(query: .nearest(.dense(denseQueryVectors[q])), using: "d", limit: limit),
+                               Prefetch(query: .nearest(.sparse(sparseQueries[q])), using: "s", limit: limit)],
+                    query: .fusion(.rrf()), limit: k))
+            }
+            var sparseLatencies: [Duration] = [], denseLatencies: [Duration] = [], hybridLatencies: [Duration] = []
+            for _ in 0..<2 {
+                sparseLatencies += try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: limit) }.latencies
+                denseLatencies += try measure { try collection.search(denseQueryVectors[$0], using: "d", limit: limit) }.latencies
+                hybridLatencies += try measure { try hybridQuery($0) }.latencies
+            }
+            try summary("sparse-limit\(limit)", sparseLatencies, extra: [:])
+            try summary("dense-limit\(limit)", denseLatencies, extra: [:])
+            let sumOfParts = seconds(sparseLatencies.reduce(Duration.zero, +)) + seconds(denseLatencies.reduce(Duration.zero, +))
+            try summary("hybrid-rrf", hybridLatencies, extra: [
+                "vs_sum_of_parts": seconds(hybridLatencies.reduce(Duration.zero, +)) / sumOfParts,
+            ])
         }
-        try summary("sparse", sparseRun.latencies, extra: [
-            "recall10": Double(strict) / Double(max(expected, 1)), "recall10_tie_tolerant": Double(tolerant) / Double(max(expected, 1)),
-        ])
-        guard !noHybrid else { return }
-        // Whole passes (sparse alone, dense alone, hybrid), twice in turn (A B C A B C):
-        // background load hits the three modes alike, and no query finds the caches
-        // warmed by the same query of another mode.
-        let limit = prefetch
-        func hybridQuery(_ q: Int) throws -> [ScoredPoint] {
-            try collection.query(QueryRequest(
-                prefetch: [Prefetch(query: .nearest(.dense(denseQueryVectors[q])), using: "d", limit: limit),
-                           Prefetch(query: .nearest(.sparse(sparseQueries[q])), using: "s", limit: limit)],
-                query: .fusion(.rrf()), limit: k))
-        }
-        var sparseLatencies: [Duration] = [], denseLatencies: [Duration] = [], hybridLatencies: [Duration] = []
-        for _ in 0..<2 {
-            sparseLatencies += try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: limit) }.latencies
-            denseLatencies += try measure { try collection.search(denseQueryVectors[$0], using: "d", limit: limit) }.latencies
-            hybridLatencies += try measure { try hybridQuery($0) }.latencies
-        }
-        try summary("sparse-limit\(limit)", sparseLatencies, extra: [:])
-        try summary("dense-limit\(limit)", denseLatencies, extra: [:])
-        let sumOfParts = seconds(sparseLatencies.reduce(Duration.zero, +)) + seconds(denseLatencies.reduce(Duration.zero, +))
-        try summary("hybrid-rrf", hybridLatencies, extra: [
-            "vs_sum_of_parts": seconds(hybridLatencies.reduce(Duration.zero, +)) / sumOfParts,
-        ])
     }
 
     private func ingest(_ docs: CSR, dense: [Float], dim: Int, modifier: SparseModifier, into directory: String) async throws -> Double {
@@ -212,5 +205,5 @@ struct BenchSparseCommand: AsyncParsableCommand {
 }
 
 private func progress(_ message: String) {
-    FileHandle.standardError.write(Data("[bench sparse] \(message)\n".utf8))
+    benchProgress("sparse", message)
 }

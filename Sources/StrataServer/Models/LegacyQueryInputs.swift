@@ -18,8 +18,21 @@ private func legacyQuery(
         withPayload: payload.wantsPayload, withVector: vectors.wantsVectors, lookupFrom: lookupFrom?.engine)
 }
 
+/// A legacy request answered alone (not grouped) by the query executor.
+protocol LegacyQueryInput: Decodable, Sendable {
+    var payloadSelector: PayloadSelector { get }
+    var vectorSelector: VectorSelector { get }
+    func engine() throws(APIError) -> QueryRequest
+}
+
+/// A batch of legacy requests: `{"searches": [...]}`.
+protocol LegacyBatchInput: Decodable, Sendable {
+    associatedtype Request: LegacyQueryInput
+    var searches: [Request] { get }
+}
+
 /// `POST /collections/{c}/points/recommend` (Qdrant's `RecommendRequest`).
-struct RecommendRequestInput: Decodable, Sendable {
+struct RecommendRequestInput: LegacyQueryInput {
     var positive: [VectorInputValue]?
     var negative: [VectorInputValue]?
     var strategy: String?
@@ -47,7 +60,7 @@ struct RecommendRequestInput: Decodable, Sendable {
     }
 }
 
-struct RecommendBatchInput: Decodable, Sendable {
+struct RecommendBatchInput: LegacyBatchInput {
     var searches: [RecommendRequestInput]
 }
 
@@ -85,7 +98,7 @@ struct RecommendGroupsRequestInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/points/discover` (Qdrant's `DiscoverRequest`): with a
 /// `target` a discover query, without one a context query.
-struct DiscoverRequestInput: Decodable, Sendable {
+struct DiscoverRequestInput: LegacyQueryInput {
     var target: VectorInputValue?
     var context: [ContextPairInput]?
     var filter: FilterInput?
@@ -111,6 +124,6 @@ struct DiscoverRequestInput: Decodable, Sendable {
     }
 }
 
-struct DiscoverBatchInput: Decodable, Sendable {
+struct DiscoverBatchInput: LegacyBatchInput {
     var searches: [DiscoverRequestInput]
 }

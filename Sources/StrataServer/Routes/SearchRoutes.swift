@@ -68,20 +68,23 @@ extension StrataHTTPServer {
         addLegacyQueryRoutes(to: router)
     }
 
-    /// Qdrant's legacy recommendation and discovery endpoints, answered by the query executor.
-    private func addLegacyQueryRoutes(to router: Router<StrataRequestContext>) {
-        router.post("/collections/{collection_name}/points/recommend") { request, context in
+    /// `POST …/points/<kind>` and `…/points/<kind>/batch`: one legacy request
+    /// and a batch of them, answered by the query executor.
+    private func addLegacyRoutes<Batch: LegacyBatchInput>(
+        _ kind: String, _ batch: Batch.Type, to router: Router<StrataRequestContext>
+    ) {
+        router.post("/collections/{collection_name}/points/\(kind)") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(RecommendRequestInput.self, from: request)
+            let input = try await self.decode(Batch.Request.self, from: request)
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try SearchEngine.run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
             }
         }
 
-        router.post("/collections/{collection_name}/points/recommend/batch") { request, context in
+        router.post("/collections/{collection_name}/points/\(kind)/batch") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(RecommendBatchInput.self, from: request)
+            let input = try await self.decode(Batch.self, from: request)
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try input.searches.map {
@@ -89,6 +92,12 @@ extension StrataHTTPServer {
                 }
             }
         }
+    }
+
+    /// Qdrant's legacy recommendation and discovery endpoints, answered by the query executor.
+    private func addLegacyQueryRoutes(to router: Router<StrataRequestContext>) {
+        addLegacyRoutes("recommend", RecommendBatchInput.self, to: router)
+
 
         router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
             let collection = try self.collection(context, .read)
@@ -100,25 +109,7 @@ extension StrataHTTPServer {
             }
         }
 
-        router.post("/collections/{collection_name}/points/discover") { request, context in
-            let collection = try self.collection(context, .read)
-            let input = try await self.decode(DiscoverRequestInput.self, from: request)
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try SearchEngine.run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
-            }
-        }
-
-        router.post("/collections/{collection_name}/points/discover/batch") { request, context in
-            let collection = try self.collection(context, .read)
-            let input = try await self.decode(DiscoverBatchInput.self, from: request)
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try input.searches.map {
-                    try SearchEngine.run(try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
-                }
-            }
-        }
+        addLegacyRoutes("discover", DiscoverBatchInput.self, to: router)
     }
 
     /// Resolves `lookup_from` and `with_lookup` collection names (aliases too)
