@@ -255,12 +255,12 @@ import Testing
     /// first (its example does not exist) or would read nothing (limit 0).
     @Test func wholeRequestIsValidatedBeforeAnyRead() async throws {
         try await Self.withCollection(flushed: false) { collection, _, _ in
-            var random = TestRandom(seed: 3)
+            var random = SeededGenerator.printing(seed: 3)
             let q = Self.queryVector(&random)
             let withoutQuery = Prefetch(prefetch: [Prefetch(query: .nearest(.dense(q)), using: "a")], limit: 5)
             let badMMR = Prefetch(query: .nearest(.dense(q), mmr: MMR(diversity: 2)), using: "a")
             func error(_ request: QueryRequest) -> StrataError? {
-                do { _ = try collection.query(request) } catch let error as StrataError { return error } catch { return nil }
+                do { _ = try collection.query(request) } catch { return error as? StrataError }
                 return nil
             }
             let missingRoot = error(QueryRequest(prefetch: [withoutQuery], query: .nearest(.point(.number(999_999))), using: "a"))
