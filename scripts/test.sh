@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs, after scripts/bootstrap.sh):
+#   0. the formatting check: every Swift file as scripts/format.sh leaves it (.swift-format);
 #   1. swift build, swift test (unit, fault-injection, crash and server tests);
 #   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
 #      qdrant-client, pytest and numpy from PyPI drives a real `strata serve`.
@@ -10,6 +11,7 @@ cd "$(dirname "$0")/.."
 scratch=()
 if [ -n "${STRATA_SCRATCH_PATH:-}" ]; then scratch=(--scratch-path "$STRATA_SCRATCH_PATH"); fi
 
+./scripts/format.sh --check
 swift build "${scratch[@]}"
 swift test "${scratch[@]}"
 
