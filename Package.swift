@@ -20,7 +20,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .swiftLanguageMode(.v6),
+    .swiftLanguageMode(.v6)
 ]
 
 let package = Package(
@@ -79,7 +79,9 @@ let package = Package(
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",
-            dependencies: ["CStrataKernels", "StrataIO", "StrataBinary", "StrataCompression", "StrataModel", "StrataVectorMath"],
+            dependencies: [
+                "CStrataKernels", "StrataIO", "StrataBinary", "StrataCompression", "StrataModel", "StrataVectorMath",
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -127,7 +129,9 @@ let package = Package(
         // The helpers every test target shares: the seeded generator, temporary
         // directories, raw files, the fuzz corpora. StrataIO only, so that the
         // lowest test targets do not build the engine.
-        .target(name: "StrataTestSupport", dependencies: ["StrataIO"], path: "Tests/StrataTestSupport", swiftSettings: swiftSettings),
+        .target(
+            name: "StrataTestSupport", dependencies: ["StrataIO"], path: "Tests/StrataTestSupport",
+            swiftSettings: swiftSettings),
         // The fuzz targets' checks (fuzz/), shared with the tests that replay their corpora.
         .target(
             name: "StrataFuzzChecks",
@@ -138,18 +142,27 @@ let package = Package(
             ],
             path: "Tests/StrataFuzzChecks", swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataIOTests", dependencies: ["StrataIO", "StrataTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataPayloadTests", dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport", "StrataFuzzChecks"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataIOTests", dependencies: ["StrataIO", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataPayloadTests",
+            dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport", "StrataFuzzChecks"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataTestSupport"], swiftSettings: swiftSettings),
-        .testTarget(name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataVectorMathTests", dependencies: ["StrataVectorMath", "StrataTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataWALTests", dependencies: ["StrataWAL", "StrataIO", "StrataTestSupport"],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "StrataQuantizationTests", dependencies: ["StrataQuantization", "StrataVectorMath", "StrataTestSupport"],
+            name: "StrataQuantizationTests",
+            dependencies: ["StrataQuantization", "StrataVectorMath", "StrataTestSupport"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -157,9 +170,18 @@ let package = Package(
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "StrataTests", dependencies: ["Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport", "StrataFuzzChecks", "StrataCrashTest", "StrataTar", "StrataText"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "StrataSegmentTests", dependencies: ["StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport", "StrataFuzzChecks"],
+            name: "StrataTests",
+            dependencies: [
+                "Strata", "StrataIO", "StrataBinary", "StrataSegment", "StrataWAL", "StrataTestSupport",
+                "StrataFuzzChecks", "StrataCrashTest", "StrataTar", "StrataText",
+            ], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataSegmentTests",
+            dependencies: [
+                "StrataSegment", "StrataIO", "StrataModel", "StrataCompression", "StrataTestSupport",
+                "StrataFuzzChecks",
+            ],
             exclude: ["Fixtures"],  // read through #filePath, not bundled
             swiftSettings: swiftSettings
         ),

@@ -15,7 +15,7 @@ let package = Package(
     name: "StrataFuzz",
     platforms: [.macOS(.v15)],
     dependencies: [
-        .package(path: ".."),
+        .package(path: "..")
     ],
     targets: [
         .executableTarget(
@@ -55,21 +55,21 @@ let package = Package(
         .executableTarget(
             name: "RequestDecodingFuzz",
             dependencies: [
-                .product(name: "StrataServer", package: rootIdentity),
+                .product(name: "StrataServer", package: rootIdentity)
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "ManifestFuzz",
             dependencies: [
-                .product(name: "StrataFuzzChecks", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity)
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
             name: "SnapshotArchiveFuzz",
             dependencies: [
-                .product(name: "StrataFuzzChecks", package: rootIdentity),
+                .product(name: "StrataFuzzChecks", package: rootIdentity)
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -17,7 +17,8 @@ public struct ByteReader {
 
     mutating func require(_ n: Int, _ what: StaticString) throws(FormatError) {
         guard n >= 0, n <= buffer.count - offset else {
-            throw FormatError("truncated input: \(what) needs \(n) bytes at offset \(offset), only \(buffer.count - offset) remain")
+            throw FormatError(
+                "truncated input: \(what) needs \(n) bytes at offset \(offset), only \(buffer.count - offset) remain")
         }
     }
 
@@ -89,7 +90,9 @@ public struct ByteReader {
     /// `count` little-endian floats.
     public mutating func readFloats(_ count: Int) throws(FormatError) -> [Float] {
         guard count <= remaining / 4 else {
-            throw FormatError("truncated input: \(count) floats need \(count * 4) bytes at offset \(offset), only \(remaining) remain")
+            throw FormatError(
+                "truncated input: \(count) floats need \(count * 4) bytes at offset \(offset), only \(remaining) remain"
+            )
         }
         let raw = try readBytes(count * 4)
         return [Float](unsafeUninitializedCapacity: count) { out, initialized in

@@ -10,7 +10,8 @@ import StrataIO
 struct CrashTestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "crashtest",
-        abstract: "Crash-test the storage engine: kill a writing store (or cut its power) over and over and verify every recovery.",
+        abstract:
+            "Crash-test the storage engine: kill a writing store (or cut its power) over and over and verify every recovery.",
         discussion: """
             Each cycle starts a child process that opens the store in DIR and runs the workload from several \
             concurrent writers, reporting every operation before it starts and again when it is acknowledged. \
@@ -32,13 +33,21 @@ struct CrashTestCommand: AsyncParsableCommand {
             cycle and a command to reproduce, then the problems found.
             """)
 
-    @Option(name: .long, help: "Data directory to crash-test (created if missing; use an empty or crashtest-only directory). Not used with --power-loss.")
+    @Option(
+        name: .long,
+        help:
+            "Data directory to crash-test (created if missing; use an empty or crashtest-only directory). Not used with --power-loss."
+    )
     var dir: String?
 
     @Option(name: .long, help: "Number of crash/recover cycles.")
     var cycles: Int = 20
 
-    @Option(name: .long, help: "Stop after this long even if cycles remain: seconds, or with a unit (90s, 15m, 2h). With --duration and no --cycles, cycles are unlimited.")
+    @Option(
+        name: .long,
+        help:
+            "Stop after this long even if cycles remain: seconds, or with a unit (90s, 15m, 2h). With --duration and no --cycles, cycles are unlimited."
+    )
     var duration: String?
 
     @Option(name: .long, help: "Seed for every random choice; the same seed replays the same schedule.")
@@ -50,25 +59,45 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Longest delay before a random kill, in milliseconds.")
     var maxDelayMs: Int = 500
 
-    @Option(name: .long, help: "Test the relaxed durability mode with this sync interval (default: durable mode). Not with --power-loss.")
+    @Option(
+        name: .long,
+        help: "Test the relaxed durability mode with this sync interval (default: durable mode). Not with --power-loss."
+    )
     var periodicSyncMs: Int?
 
-    @Option(name: .long, help: "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, on named dense vectors, a multivector and a sparse vector, and flushes, merges, snapshots, restores and reopens in random order).")
+    @Option(
+        name: .long,
+        help:
+            "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, on named dense vectors, a multivector and a sparse vector, and flushes, merges, snapshots, restores and reopens in random order)."
+    )
     var workload: String = "basic"
 
-    @Option(name: .long, help: "Where to kill: random (a random moment), points (each cycle one kill point from the catalog, at a random hit), or a comma-separated list of kill points (see --list-kill-points).")
+    @Option(
+        name: .long,
+        help:
+            "Where to kill: random (a random moment), points (each cycle one kill point from the catalog, at a random hit), or a comma-separated list of kill points (see --list-kill-points)."
+    )
     var killAt: String = "random"
 
     @Flag(name: .long, help: "Print the kill points and exit.")
     var listKillPoints = false
 
-    @Flag(name: .long, help: "Simulate power loss in this process (unsynced writes and directory entries are lost) instead of kill -9.")
+    @Flag(
+        name: .long,
+        help: "Simulate power loss in this process (unsynced writes and directory entries are lost) instead of kill -9."
+    )
     var powerLoss = false
 
-    @Flag(name: .long, help: "With --power-loss: keep a random prefix of each file's unsynced writes, the last one torn, instead of dropping them all.")
+    @Flag(
+        name: .long,
+        help:
+            "With --power-loss: keep a random prefix of each file's unsynced writes, the last one torn, instead of dropping them all."
+    )
     var tornWrites = false
 
-    @Flag(name: .long, help: "With --power-loss: cut the power at every file-system operation of a short one-writer workload in turn.")
+    @Flag(
+        name: .long,
+        help: "With --power-loss: cut the power at every file-system operation of a short one-writer workload in turn.")
     var sweep = false
 
     @Option(name: .long, help: "With --sweep: operations in the swept workload.")
@@ -83,16 +112,27 @@ struct CrashTestCommand: AsyncParsableCommand {
         guard (1...64).contains(writers) else { throw ValidationError("--writers must be 1…64") }
         guard maxDelayMs >= 40 else { throw ValidationError("--max-delay-ms must be at least 40") }
         guard CrashWorkload.Kind(rawValue: workload) != nil else {
-            throw ValidationError("--workload must be one of \(CrashWorkload.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw ValidationError(
+                "--workload must be one of \(CrashWorkload.Kind.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         if let duration { _ = try Self.seconds(duration) }
         _ = try Self.schedule(killAt)
         if powerLoss {
-            guard periodicSyncMs == nil else { throw ValidationError("--power-loss tests the durable mode; the periodic mode may lose the last interval's writes at a power cut by design") }
-            guard killAt == "random" else { throw ValidationError("--kill-at is for the kill -9 mode; --power-loss cuts at random file-system operations (or every one with --sweep)") }
+            guard periodicSyncMs == nil else {
+                throw ValidationError(
+                    "--power-loss tests the durable mode; the periodic mode may lose the last interval's writes at a power cut by design"
+                )
+            }
+            guard killAt == "random" else {
+                throw ValidationError(
+                    "--kill-at is for the kill -9 mode; --power-loss cuts at random file-system operations (or every one with --sweep)"
+                )
+            }
             guard sweepOperations >= 1 else { throw ValidationError("--sweep-operations must be at least 1") }
         } else {
-            guard dir != nil else { throw ValidationError("--dir is required (except with --power-loss or --list-kill-points)") }
+            guard dir != nil else {
+                throw ValidationError("--dir is required (except with --power-loss or --list-kill-points)")
+            }
             guard !tornWrites && !sweep else { throw ValidationError("--torn-writes and --sweep need --power-loss") }
         }
     }
@@ -103,7 +143,8 @@ struct CrashTestCommand: AsyncParsableCommand {
             if let value = Double(text.dropLast(suffix.count)), value > 0 { return value * factor }
         }
         if let value = Double(text), value > 0 { return value }
-        throw ValidationError("--duration must be a positive number of seconds or have a unit (90s, 15m, 2h), not \(text)")
+        throw ValidationError(
+            "--duration must be a positive number of seconds or have a unit (90s, 15m, 2h), not \(text)")
     }
 
     static func schedule(_ text: String) throws -> KillSchedule {
@@ -114,7 +155,9 @@ struct CrashTestCommand: AsyncParsableCommand {
             var points: [KillPoint] = []
             for name in text.split(separator: ",") {
                 guard let point = KillPoint(String(name)) else {
-                    throw ValidationError("unknown kill point \(name); they are <operation>.<file>.<before|after>, see --list-kill-points")
+                    throw ValidationError(
+                        "unknown kill point \(name); they are <operation>.<file>.<before|after>, see --list-kill-points"
+                    )
                 }
                 points.append(point)
             }
@@ -125,7 +168,8 @@ struct CrashTestCommand: AsyncParsableCommand {
 
     func run() async throws {
         if listKillPoints {
-            print("""
+            print(
+                """
                 Kill points are <operation>.<file>.<before|after>:
                   operations: \(KillPoint.Operation.allCases.map(\.rawValue).joined(separator: ", "))
                   files: \(KillPoint.FileClass.allCases.map(\.rawValue).joined(separator: ", "))
@@ -148,10 +192,13 @@ struct CrashTestCommand: AsyncParsableCommand {
             options.workload = CrashWorkload.Kind(rawValue: workload)!
             options.tornWrites = tornWrites
             options.sweepOperations = sweepOperations
-            summary = sweep ? try await PowerLossCrashTest.runSweep(options, progress: progress)
+            summary =
+                sweep
+                ? try await PowerLossCrashTest.runSweep(options, progress: progress)
                 : try await PowerLossCrashTest.run(options, progress: progress)
         } else {
-            var options = CrashTestOptions(directory: dir!, cycles: cycleCount, seed: seed, childExecutable: try currentExecutablePath())
+            var options = CrashTestOptions(
+                directory: dir!, cycles: cycleCount, seed: seed, childExecutable: try currentExecutablePath())
             options.durationSeconds = limit
             options.writers = writers
             options.maxKillDelayMilliseconds = maxDelayMs
@@ -161,7 +208,10 @@ struct CrashTestCommand: AsyncParsableCommand {
             summary = try CrashTestDriver.run(options, progress: progress)
         }
         for problem in summary.problems { print(problem) }
-        progress(String(format: "crashtest: %.1f s, %d in-flight operations found applied", summary.seconds, summary.appliedInFlight))
+        progress(
+            String(
+                format: "crashtest: %.1f s, %d in-flight operations found applied", summary.seconds,
+                summary.appliedInFlight))
         print(summary.line)
         if !summary.isClean { throw ExitCode(1) }
     }
@@ -170,7 +220,8 @@ struct CrashTestCommand: AsyncParsableCommand {
 /// The child half of `strata crashtest` (not for direct use).
 struct CrashTestChildCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "crashtest-child", abstract: "The writer process that `strata crashtest` kills.", shouldDisplay: false)
+        commandName: "crashtest-child", abstract: "The writer process that `strata crashtest` kills.",
+        shouldDisplay: false)
 
     @Option var dir: String
     @Option var seed: UInt64
@@ -182,7 +233,9 @@ struct CrashTestChildCommand: AsyncParsableCommand {
     @Option var killHit: Int = 1
 
     func run() async throws {
-        guard let kind = CrashWorkload.Kind(rawValue: workload) else { throw ValidationError("unknown workload \(workload)") }
+        guard let kind = CrashWorkload.Kind(rawValue: workload) else {
+            throw ValidationError("unknown workload \(workload)")
+        }
         var settings = CrashChildSettings(writers: writers, workload: kind)
         settings.durability = periodicSyncMs.map { .periodic(milliseconds: $0) } ?? .durable
         let sink = StandardOutputEventSink()
@@ -191,7 +244,8 @@ struct CrashTestChildCommand: AsyncParsableCommand {
             guard let point = KillPoint(killAt) else { throw ValidationError("unknown kill point \(killAt)") }
             fileSystem = KillPointFileSystem(wrapping: fileSystem, point: point, hit: killHit, sink: sink)
         }
-        try await CrashTestChild.run(directory: dir, seed: seed, cycle: cycle, settings: settings, fileSystem: fileSystem, sink: sink)
+        try await CrashTestChild.run(
+            directory: dir, seed: seed, cycle: cycle, settings: settings, fileSystem: fileSystem, sink: sink)
     }
 }
 

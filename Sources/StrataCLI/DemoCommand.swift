@@ -46,10 +46,12 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let source = try dataset.map { try VectorDataset.load($0, maxQueries: queries) }
+        let source =
+            try dataset.map { try VectorDataset.load($0, maxQueries: queries) }
             ?? SyntheticData.generate(points: points, dim: dim, queries: queries, seed: seed)
         let name = dataset.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "demo"
-        let distance: Distance = source.metric == "euclid" || source.metric == "l2" ? .euclid : (source.metric == "dot" ? .dot : .cosine)
+        let distance: Distance =
+            source.metric == "euclid" || source.metric == "l2" ? .euclid : (source.metric == "dot" ? .dot : .cosine)
 
         let openStart = ContinuousClock.now
         let db = try Database.open(at: dataDir)
@@ -57,8 +59,10 @@ struct DemoCommand: AsyncParsableCommand {
         let openTime = ContinuousClock.now - openStart
         if db.collectionNames().contains(name) {
             let info = try db.collection(name).storageInfo
-            print("opened \(dataDir) in \(format(openTime)): \(info.segments.count) immutable segment(s) up to op \(info.checkpoint), "
-                + "\(info.lastOperation - info.checkpoint) newer op(s) replayed from the WAL into \(info.mutablePoints) in-memory point(s)")
+            print(
+                "opened \(dataDir) in \(format(openTime)): \(info.segments.count) immutable segment(s) up to op \(info.checkpoint), "
+                    + "\(info.lastOperation - info.checkpoint) newer op(s) replayed from the WAL into \(info.mutablePoints) in-memory point(s)"
+            )
         } else {
             print("opened \(dataDir) in \(format(openTime))")
         }
@@ -67,7 +71,8 @@ struct DemoCommand: AsyncParsableCommand {
         if db.collectionNames().contains(name) {
             collection = try db.collection(name)
         } else {
-            collection = try db.createCollection(name, config: CollectionConfig(size: source.dimension, distance: distance))
+            collection = try db.createCollection(
+                name, config: CollectionConfig(size: source.dimension, distance: distance))
             print("created collection `\(name)`: \(source.dimension)-d, \(distance.rawValue)")
         }
 
@@ -80,7 +85,9 @@ struct DemoCommand: AsyncParsableCommand {
                 let batchPoints = try (start..<end).map { row -> PointStruct in
                     let vector = Array(source.base[row * source.dimension..<(row + 1) * source.dimension])
                     var payload: Payload? = nil
-                    if let payloads, row < payloads.count, case .object(let object) = try JSONValue(parsing: payloads[row]) {
+                    if let payloads, row < payloads.count,
+                        case .object(let object) = try JSONValue(parsing: payloads[row])
+                    {
                         payload = object
                     } else if payloads == nil {
                         payload = SyntheticData.payload(row: row)
@@ -124,12 +131,16 @@ struct DemoCommand: AsyncParsableCommand {
         latencies.sort()
         print("query 0, top 3:")
         for hit in first.prefix(3) {
-            print("  id \(hit.id)  score \(String(format: "%.4f", hit.score))  payload \(JSONValue.object(hit.payload ?? [:]))")
+            print(
+                "  id \(hit.id)  score \(String(format: "%.4f", hit.score))  payload \(JSONValue.object(hit.payload ?? [:]))"
+            )
         }
         let judged = source.groundTruth.isEmpty ? checked : source.groundTruth.count
         let against = source.groundTruth.isEmpty ? "a reference scan of \(checked) queries" : "gt.ivecs"
         let recall = String(format: "%.4f", Double(hits) / Double(max(judged, 1) * 10)) + " (vs \(against))"
-        print("\(latencies.count) exact searches over \(collection.count()) points: p50 \(String(format: "%.2f", latencies[latencies.count / 2])) ms, p99 \(String(format: "%.2f", latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms, recall@10 \(recall)")
+        print(
+            "\(latencies.count) exact searches over \(collection.count()) points: p50 \(String(format: "%.2f", latencies[latencies.count / 2])) ms, p99 \(String(format: "%.2f", latencies[min(latencies.count - 1, latencies.count * 99 / 100)])) ms, recall@10 \(recall)"
+        )
     }
 }
 
@@ -149,7 +160,8 @@ enum SyntheticData {
         for _ in 0..<points { base.append(contentsOf: sample(&rng)) }
         var query: [Float] = []
         for _ in 0..<queries { query.append(contentsOf: sample(&rng)) }
-        return VectorDataset(directory: "", dimension: dim, base: base, queries: query, groundTruth: [], metric: "euclid")
+        return VectorDataset(
+            directory: "", dimension: dim, base: base, queries: query, groundTruth: [], metric: "euclid")
     }
 
     /// Row numbers of the 10 nearest base vectors by Euclidean distance,
@@ -172,8 +184,10 @@ enum SyntheticData {
     }
 
     static func payload(row: Int) -> Payload {
-        ["category": .string("cat\(String(format: "%03d", row % 100))"), "price": .double(Double(row % 997) / 10),
-         "year": .int(Int64(1990 + row % 36)), "in_stock": .bool(row % 3 == 0)]
+        [
+            "category": .string("cat\(String(format: "%03d", row % 100))"), "price": .double(Double(row % 997) / 10),
+            "year": .int(Int64(1990 + row % 36)), "in_stock": .bool(row % 3 == 0),
+        ]
     }
 
     static func gaussian(_ rng: inout SplitMix64) -> Float {

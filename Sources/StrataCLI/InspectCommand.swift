@@ -32,20 +32,26 @@ struct InspectCommand: AsyncParsableCommand {
                     "id": segment.id, "path": segment.path, "points": segment.points, "deleted": segment.deleted,
                     "file_bytes": segment.sections.reduce(0) { $0 + $1.bytes },
                     "sections": Dictionary(segment.sections.map { ($0.name, $0.bytes) }, uniquingKeysWith: +),
-                    "payload_raw_bytes": segment.payloadRawBytes, "payload_compressed_bytes": segment.payloadCompressedBytes,
+                    "payload_raw_bytes": segment.payloadRawBytes,
+                    "payload_compressed_bytes": segment.payloadCompressedBytes,
                 ]
             }
             collections.append([
                 "name": name, "points": collection.count(),
-                "vectors": Dictionary(uniqueKeysWithValues: collection.config.vectors.map { ($0.key, ["size": $0.value.size, "distance": $0.value.distance.rawValue]) }),
+                "vectors": Dictionary(
+                    uniqueKeysWithValues: collection.config.vectors.map {
+                        ($0.key, ["size": $0.value.size, "distance": $0.value.distance.rawValue])
+                    }),
                 "payload_compression": collection.config.payloadCompression.name,
-                "mutable_points": info.mutablePoints, "checkpoint": info.checkpoint, "last_operation": info.lastOperation,
+                "mutable_points": info.mutablePoints, "checkpoint": info.checkpoint,
+                "last_operation": info.lastOperation,
                 "wal_files": info.walFiles, "segments": segments,
             ])
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: ["data_directory": location.directory, "collections": collections],
-                                                  options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(
+                withJSONObject: ["data_directory": location.directory, "collections": collections],
+                options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -57,14 +63,22 @@ struct InspectCommand: AsyncParsableCommand {
                 let params = collection.config.vectors[key]!
                 return "\(key.isEmpty ? "(default)" : key): \(params.size)-d \(params.distance.rawValue)"
             }.joined(separator: ", ")
-            print("collection `\(name)`: \(collection.count()) points; vectors \(vectors); payload blocks \(collection.config.payloadCompression.name)")
-            print("  mutable segment: \(info.mutablePoints) points; checkpoint op \(info.checkpoint), last op \(info.lastOperation); WAL files \(info.walFiles)")
+            print(
+                "collection `\(name)`: \(collection.count()) points; vectors \(vectors); payload blocks \(collection.config.payloadCompression.name)"
+            )
+            print(
+                "  mutable segment: \(info.mutablePoints) points; checkpoint op \(info.checkpoint), last op \(info.lastOperation); WAL files \(info.walFiles)"
+            )
             for segment in info.segments {
                 let total = segment.sections.reduce(0) { $0 + $1.bytes }
                 let parts = segment.sections.map { "\($0.name) \(bytes($0.bytes))" }.joined(separator: ", ")
-                let ratio = segment.payloadCompressedBytes > 0
-                    ? String(format: "%.1fx", Double(segment.payloadRawBytes) / Double(segment.payloadCompressedBytes)) : "n/a"
-                print("  segment \(segment.id): \(segment.points) points, \(segment.deleted) deleted, \(bytes(total)) [\(parts)]; payload compression \(ratio)")
+                let ratio =
+                    segment.payloadCompressedBytes > 0
+                    ? String(format: "%.1fx", Double(segment.payloadRawBytes) / Double(segment.payloadCompressedBytes))
+                    : "n/a"
+                print(
+                    "  segment \(segment.id): \(segment.points) points, \(segment.deleted) deleted, \(bytes(total)) [\(parts)]; payload compression \(ratio)"
+                )
             }
         }
     }
@@ -75,7 +89,9 @@ struct VerifyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
         abstract: "Check every checksum of every manifest, segment and WAL file; exit non-zero listing the problems.",
-        discussion: "Opening checks the manifests, segment headers and metadata and the whole WAL; verify then reads every byte of every segment. The directory must not be open in another process.")
+        discussion:
+            "Opening checks the manifests, segment headers and metadata and the whole WAL; verify then reads every byte of every segment. The directory must not be open in another process."
+    )
 
     @OptionGroup var location: DataDirectoryArgument
 
@@ -97,7 +113,8 @@ struct VerifyCommand: AsyncParsableCommand {
             problems += collection.verify().map { "collection `\(name)`: \($0)" }
         }
         for problem in problems { print("problem: \(problem)") }
-        print("verify: \(db.collectionNames().count) collection(s), \(segments) segment(s), \(problems.count) problem(s)")
+        print(
+            "verify: \(db.collectionNames().count) collection(s), \(segments) segment(s), \(problems.count) problem(s)")
         if !problems.isEmpty { throw ExitCode(1) }
     }
 }

@@ -74,14 +74,17 @@ struct ServeCommand: AsyncParsableCommand {
         if let engineThreads { settings.engineThreads = engineThreads }
         if let logLevel { settings.logLevel = logLevel }
         if let logFormat { settings.logFormat = logFormat }
-        do { try settings.validate() } catch let error as ConfigurationError { throw ValidationError(error.description) }
+        do { try settings.validate() } catch let error as ConfigurationError {
+            throw ValidationError(error.description)
+        }
         guard let level = Logger.Level(rawValue: settings.logLevel) else {
             throw ValidationError("unknown log level \(settings.logLevel)")
         }
 
         let json = settings.logFormat == "json"
         LoggingSystem.bootstrap { label in
-            var handler: any LogHandler = json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
+            var handler: any LogHandler =
+                json ? JSONLogHandler(label: label) : StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
         }
@@ -89,9 +92,11 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("starting", metadata: ["settings": "\(settings)"])
 
         let database = try Database.open(at: settings.dataDirectory)
-        logger.info("opened data directory", metadata: [
-            "path": "\(settings.dataDirectory)", "collections": "\(database.collectionNames().count)",
-        ])
+        logger.info(
+            "opened data directory",
+            metadata: [
+                "path": "\(settings.dataDirectory)", "collections": "\(database.collectionNames().count)",
+            ])
         let server = StrataHTTPServer(database: database, configuration: settings, logger: logger)
         let scheme = settings.tlsCertificatePath == nil ? "http" : "https"
         let (host, configuredPort) = (settings.host, settings.port)

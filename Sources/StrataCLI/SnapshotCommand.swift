@@ -12,13 +12,16 @@ import Strata
 struct SnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
-        abstract: "Create, list, verify, restore and delete snapshots (consistent backups taken while writes continue).",
+        abstract:
+            "Create, list, verify, restore and delete snapshots (consistent backups taken while writes continue).",
         discussion: """
             Exit codes: 0 success; 1 failure; 2 damaged or hostile archive (nothing changed); \
             3 restore refused without --force (nothing changed); 64 usage error.
             """,
-        subcommands: [SnapshotCreateCommand.self, SnapshotListCommand.self, SnapshotVerifyCommand.self,
-                      SnapshotRestoreCommand.self, SnapshotDeleteCommand.self])
+        subcommands: [
+            SnapshotCreateCommand.self, SnapshotListCommand.self, SnapshotVerifyCommand.self,
+            SnapshotRestoreCommand.self, SnapshotDeleteCommand.self,
+        ])
 }
 
 /// Options every subcommand that opens a data directory shares.
@@ -64,7 +67,8 @@ func snapshotProgress(_ line: String) {
 }
 
 func printJSON(_ object: Any) throws {
-    let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    let data = try JSONSerialization.data(
+        withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
     print(String(decoding: data, as: UTF8.self))
 }
 
@@ -83,10 +87,13 @@ extension SnapshotDescription {
     }
 
     var line: String {
-        let what = kind == .full ? "full (\(collections.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ", ")))"
+        let what =
+            kind == .full
+            ? "full (\(collections.map { "\($0.key)@\($0.value)" }.sorted().joined(separator: ", ")))"
             : "collection \(collection ?? "?") op \(opNum.map(String.init) ?? "?")"
         let incremental = baseChecksum.map { " incremental on \($0.prefix(12))…" } ?? ""
-        return "\(name)  \(bytes(Int(size)))  \(createdAt ?? "?")  \(what)\(incremental)  sha256 \(checksum ?? "(none)")"
+        return
+            "\(name)  \(bytes(Int(size)))  \(createdAt ?? "?")  \(what)\(incremental)  sha256 \(checksum ?? "(none)")"
             + (problem.map { "  PROBLEM: \($0)" } ?? "")
     }
 }
@@ -104,7 +111,9 @@ struct SnapshotCreateCommand: ParsableCommand {
     @Flag(name: .long, help: "Snapshot every collection and the aliases in one archive.")
     var full = false
 
-    @Option(name: .long, help: "An earlier snapshot of the same collection (or full): ship only the segment files it lacks.")
+    @Option(
+        name: .long, help: "An earlier snapshot of the same collection (or full): ship only the segment files it lacks."
+    )
     var incrementalFrom: String?
 
     @Flag(name: .long, help: "Print the result as JSON.")
@@ -117,8 +126,12 @@ struct SnapshotCreateCommand: ParsableCommand {
     func run() throws {
         try location.withDatabase { db in
             let start = ContinuousClock.now
-            snapshotProgress("creating \(full ? "a full-storage snapshot" : "a snapshot of collection `\(collection!)`")\(incrementalFrom.map { " incremental on \($0)" } ?? "")…")
-            let snapshot = full ? try db.createFullSnapshot(incrementalFrom: incrementalFrom)
+            snapshotProgress(
+                "creating \(full ? "a full-storage snapshot" : "a snapshot of collection `\(collection!)`")\(incrementalFrom.map { " incremental on \($0)" } ?? "")…"
+            )
+            let snapshot =
+                full
+                ? try db.createFullSnapshot(incrementalFrom: incrementalFrom)
                 : try db.createSnapshot(of: collection!, incrementalFrom: incrementalFrom)
             let elapsed = seconds(ContinuousClock.now - start)
             if json {
@@ -127,14 +140,18 @@ struct SnapshotCreateCommand: ParsableCommand {
                 try printJSON(object)
             } else {
                 print(snapshot.path)
-                snapshotProgress(String(format: "done in %.2f s: %@, holding %@ of state", elapsed, bytes(Int(snapshot.size)), bytes(Int(snapshot.stateBytes))))
+                snapshotProgress(
+                    String(
+                        format: "done in %.2f s: %@, holding %@ of state", elapsed, bytes(Int(snapshot.size)),
+                        bytes(Int(snapshot.stateBytes))))
             }
         }
     }
 }
 
 struct SnapshotListCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List snapshots (name, size, creation time, op number, checksum).")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List snapshots (name, size, creation time, op number, checksum).")
 
     @OptionGroup var location: SnapshotLocation
 
@@ -160,8 +177,11 @@ struct SnapshotListCommand: ParsableCommand {
 struct SnapshotVerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "verify",
-        abstract: "Check an archive (or a chain: full snapshot first, then its incrementals) completely, without restoring it.",
-        discussion: "Reads every byte: tar structure, every file's size and SHA-256, the archive's .sha256 file, each collection's MANIFEST and WAL, and the chain links. Exit 0 when everything checks out, 2 when something does not.")
+        abstract:
+            "Check an archive (or a chain: full snapshot first, then its incrementals) completely, without restoring it.",
+        discussion:
+            "Reads every byte: tar structure, every file's size and SHA-256, the archive's .sha256 file, each collection's MANIFEST and WAL, and the chain links. Exit 0 when everything checks out, 2 when something does not."
+    )
 
     @Argument(help: "Snapshot archive(s); a chain in order, the full snapshot first.")
     var archives: [String]
@@ -185,7 +205,8 @@ struct SnapshotVerifyCommand: ParsableCommand {
                 try printJSON(object)
             } else {
                 for (path, sha) in zip(result.paths, result.checksums) { print("ok  \(sha)  \(path)") }
-                print("verify: ok: \(result.snapshot.line); \(result.files) files, \(bytes(Int(result.bytes))) of state")
+                print(
+                    "verify: ok: \(result.snapshot.line); \(result.files) files, \(bytes(Int(result.bytes))) of state")
             }
         }
     }
@@ -195,7 +216,9 @@ struct SnapshotRestoreCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "restore",
         abstract: "Restore a snapshot (or a chain) into the data directory, verifying everything first.",
-        discussion: "A collection snapshot becomes its collection (or --collection NAME); a full snapshot replaces every collection and the aliases. Replacing existing collections needs --force (else exit 3, nothing changed). A crash at any moment leaves the old or the new state.")
+        discussion:
+            "A collection snapshot becomes its collection (or --collection NAME); a full snapshot replaces every collection and the aliases. Replacing existing collections needs --force (else exit 3, nothing changed). A crash at any moment leaves the old or the new state."
+    )
 
     @OptionGroup var location: SnapshotLocation
 
@@ -216,15 +239,21 @@ struct SnapshotRestoreCommand: ParsableCommand {
             let start = ContinuousClock.now
             snapshotProgress("verifying and unpacking \(archives.joined(separator: " + "))…")
             let result = try db.restoreSnapshot(from: archives, as: collection, overwrite: force, checksum: checksum)
-            for (name, op) in result.collections.sorted(by: { $0.key < $1.key }) { print("restored collection \(name) at op \(op)") }
+            for (name, op) in result.collections.sorted(by: { $0.key < $1.key }) {
+                print("restored collection \(name) at op \(op)")
+            }
             if !result.replaced.isEmpty { print("replaced: \(result.replaced.joined(separator: ", "))") }
-            snapshotProgress(String(format: "done in %.2f s, %@ written", seconds(ContinuousClock.now - start), bytes(Int(result.bytes))))
+            snapshotProgress(
+                String(
+                    format: "done in %.2f s, %@ written", seconds(ContinuousClock.now - start), bytes(Int(result.bytes))
+                ))
         }
     }
 }
 
 struct SnapshotDeleteCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a snapshot archive and its .sha256 file.")
+    static let configuration = CommandConfiguration(
+        commandName: "delete", abstract: "Delete a snapshot archive and its .sha256 file.")
 
     @OptionGroup var location: SnapshotLocation
 

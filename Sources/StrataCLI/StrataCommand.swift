@@ -7,7 +7,10 @@ struct StrataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "strata",
         abstract: "Strata, a disk-first vector database.",
-        subcommands: [ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self, CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self]
+        subcommands: [
+            ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self,
+            CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self,
+        ]
     )
 }
 
@@ -16,8 +19,11 @@ struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Run a benchmark and print one JSON line per result.",
-        subcommands: [BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self, BenchSearchCommand.self,
-                      BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchMultiVectorCommand.self,
-                      BenchBM25EncodeCommand.self]
+        subcommands: [
+            BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self,
+            BenchSearchCommand.self,
+            BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchMultiVectorCommand.self,
+            BenchBM25EncodeCommand.self,
+        ]
     )
 }

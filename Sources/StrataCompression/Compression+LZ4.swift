@@ -16,7 +16,9 @@ extension Compression {
         guard acceleration >= 1 else {
             throw CompressionError(
                 code: .invalidArgument, codec: .lz4,
-                message: "lz4 acceleration \(acceleration) is out of range; use 1 (default, best ratio) or more (faster, lower ratio)")
+                message:
+                    "lz4 acceleration \(acceleration) is out of range; use 1 (default, best ratio) or more (faster, lower ratio)"
+            )
         }
         return Int32(clamping: acceleration)
     }
@@ -41,34 +43,44 @@ extension Compression {
         guard written > 0 else {
             throw CompressionError(
                 code: .libraryError, codec: .lz4,
-                message: "lz4 failed to compress \(input.count) bytes into a buffer of its own worst-case size; this is a bug in Strata or liblz4, please report it",
+                message:
+                    "lz4 failed to compress \(input.count) bytes into a buffer of its own worst-case size; this is a bug in Strata or liblz4, please report it",
                 cause: "LZ4_compress_fast returned \(written)")
         }
         return Int(written)
     }
 
-    static func lz4CheckBeforeDecoding(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws(CompressionError) {
+    static func lz4CheckBeforeDecoding(_ input: UnsafeRawBufferPointer, decompressedSize: Int) throws(CompressionError)
+    {
         guard !input.isEmpty else {
             throw CompressionError(
                 code: .corruptInput, codec: .lz4,
-                message: "an lz4 block is never empty (empty data compresses to 1 byte); the compressed bytes are missing or were truncated")
+                message:
+                    "an lz4 block is never empty (empty data compresses to 1 byte); the compressed bytes are missing or were truncated"
+            )
         }
         let largestBlock = lz4CompressBound(maximumUncompressedSize)
         guard input.count <= largestBlock else {
             throw CompressionError(
                 code: .corruptInput, codec: .lz4,
-                message: "\(input.count) bytes is larger than any lz4 block Strata writes (at most \(largestBlock)); the block length is corrupt")
+                message:
+                    "\(input.count) bytes is larger than any lz4 block Strata writes (at most \(largestBlock)); the block length is corrupt"
+            )
         }
         guard decompressedSize <= lz4MaximumExpansion * input.count else {
             throw CompressionError(
                 code: .sizeMismatch, codec: .lz4,
-                message: "an lz4 block of \(input.count) bytes cannot expand to decompressedSize \(decompressedSize) (lz4 expands at most \(lz4MaximumExpansion)x); the stored size or the block is wrong")
+                message:
+                    "an lz4 block of \(input.count) bytes cannot expand to decompressedSize \(decompressedSize) (lz4 expands at most \(lz4MaximumExpansion)x); the stored size or the block is wrong"
+            )
         }
     }
 
     /// Decodes into `output`, exactly the decompressed size; `lz4CheckBeforeDecoding`
     /// has passed.
-    static func lz4Decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws(CompressionError) {
+    static func lz4Decompress(
+        _ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws(CompressionError) {
         // SAFETY: LZ4_decompress_safe reads at most input.count bytes and writes at
         // most output.count bytes whatever the input; both counts fit in Int32
         // (lz4CheckBeforeDecoding and checkBeforeDecoding bound them).
@@ -79,13 +91,16 @@ extension Compression {
         guard decoded >= 0 else {
             throw CompressionError(
                 code: .corruptInput, codec: .lz4,
-                message: "\(input.count) bytes are not a valid lz4 block that decodes to at most \(output.count) bytes: the block is damaged or truncated, or decompressedSize is smaller than the true size; check the block's checksum and stored size",
+                message:
+                    "\(input.count) bytes are not a valid lz4 block that decodes to at most \(output.count) bytes: the block is damaged or truncated, or decompressedSize is smaller than the true size; check the block's checksum and stored size",
                 cause: "LZ4_decompress_safe returned \(decoded)")
         }
         guard Int(decoded) == output.count else {
             throw CompressionError(
                 code: .sizeMismatch, codec: .lz4,
-                message: "the lz4 block decoded to \(decoded) bytes but decompressedSize is \(output.count); the stored size or the block is wrong")
+                message:
+                    "the lz4 block decoded to \(decoded) bytes but decompressedSize is \(output.count); the stored size or the block is wrong"
+            )
         }
     }
 }

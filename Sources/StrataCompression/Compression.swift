@@ -63,19 +63,23 @@ public enum Compression {
         guard input.count <= maximumUncompressedSize else {
             throw CompressionError(
                 code: .inputTooLarge, codec: codec,
-                message: "cannot compress \(input.count) bytes with \(codec.name): the limit is \(maximumUncompressedSize) bytes; split the data into smaller blocks")
+                message:
+                    "cannot compress \(input.count) bytes with \(codec.name): the limit is \(maximumUncompressedSize) bytes; split the data into smaller blocks"
+            )
         }
         switch codec {
         case .none:
             return Array(input)
         case .lz4:
             let acceleration = try lz4Acceleration(level)
-            return try compressIntoScratch(capacity: lz4CompressBound(input.count)) { (scratch) throws(CompressionError) in
+            return try compressIntoScratch(capacity: lz4CompressBound(input.count)) {
+                (scratch) throws(CompressionError) in
                 try lz4Compress(input, acceleration: acceleration, into: scratch)
             }
         case .zstd:
             let zstdLevel = try zstdLevel(level)
-            return try compressIntoScratch(capacity: zstdCompressBound(input.count)) { (scratch) throws(CompressionError) in
+            return try compressIntoScratch(capacity: zstdCompressBound(input.count)) {
+                (scratch) throws(CompressionError) in
                 try zstdCompress(input, level: zstdLevel, into: scratch)
             }
         }
@@ -165,19 +169,25 @@ public enum Compression {
         guard decompressedSize >= 0 else {
             throw CompressionError(
                 code: .invalidArgument, codec: codec,
-                message: "decompressedSize is \(decompressedSize); it must be the non-negative size the data had before compression")
+                message:
+                    "decompressedSize is \(decompressedSize); it must be the non-negative size the data had before compression"
+            )
         }
         guard decompressedSize <= maximumUncompressedSize else {
             throw CompressionError(
                 code: .inputTooLarge, codec: codec,
-                message: "decompressedSize \(decompressedSize) exceeds the limit of \(maximumUncompressedSize) bytes; no block of that size can have been written, so the stored size is likely corrupt")
+                message:
+                    "decompressedSize \(decompressedSize) exceeds the limit of \(maximumUncompressedSize) bytes; no block of that size can have been written, so the stored size is likely corrupt"
+            )
         }
         switch codec {
         case .none:
             guard input.count == decompressedSize else {
                 throw CompressionError(
                     code: .sizeMismatch, codec: codec,
-                    message: "uncompressed data is \(input.count) bytes but decompressedSize is \(decompressedSize); the stored size or the data is wrong (truncated or corrupt)")
+                    message:
+                        "uncompressed data is \(input.count) bytes but decompressedSize is \(decompressedSize); the stored size or the data is wrong (truncated or corrupt)"
+                )
             }
         case .lz4:
             try lz4CheckBeforeDecoding(input, decompressedSize: decompressedSize)

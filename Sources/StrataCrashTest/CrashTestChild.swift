@@ -49,9 +49,11 @@ public struct CrashChildSettings: Sendable {
 /// operation starts and its ack only after the store acknowledged it, so the
 /// parent knows, for every operation, whether it was acknowledged or in flight.
 public enum CrashTestChild {
-    public static func run(directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
-                           fileSystem: any FileSystem = POSIXFileSystem(),
-                           sink: any CrashEventSink = StandardOutputEventSink()) async throws {
+    public static func run(
+        directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
+        fileSystem: any FileSystem = POSIXFileSystem(),
+        sink: any CrashEventSink = StandardOutputEventSink()
+    ) async throws {
         // Small WAL files under the LSM workloads, so rotation and truncation happen every few seconds.
         let walFileSize = [.optimizer: 64 << 10, .mixed: 128 << 10][settings.workload] ?? DatabaseOptions().walFileSize
         let options = DatabaseOptions(durability: settings.durability, walFileSize: walFileSize)
@@ -60,7 +62,8 @@ public enum CrashTestChild {
         if db.collectionNames().contains(CrashWorkload.collectionName) {
             collection = try db.collection(CrashWorkload.collectionName)
         } else {
-            collection = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: settings.workload))
+            collection = try db.createCollection(
+                CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: settings.workload))
         }
         let gate = DatabaseGate(database: db, collection: collection) {
             let reopened = try Database.open(at: directory, options: options, fileSystem: fileSystem)
@@ -73,13 +76,15 @@ public enum CrashTestChild {
         }
         defer { gate.close() }
         sink.emit("READY")
-        let maintenance = Maintenance(gate: gate, sink: sink, workload: settings.workload,
-                                      rng: SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ 0x4D41_494E))
+        let maintenance = Maintenance(
+            gate: gate, sink: sink, workload: settings.workload,
+            rng: SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ 0x4D41_494E))
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<settings.writers {
                 group.addTask {
-                    await runWriter(gate, writer: writer, seed: seed, cycle: cycle, settings: settings, sink: sink,
-                                    maintenance: settings.inlineMaintenance && writer == 0 ? maintenance : nil)
+                    await runWriter(
+                        gate, writer: writer, seed: seed, cycle: cycle, settings: settings, sink: sink,
+                        maintenance: settings.inlineMaintenance && writer == 0 ? maintenance : nil)
                 }
             }
             if !settings.inlineMaintenance && settings.workload != .basic {
@@ -88,8 +93,10 @@ public enum CrashTestChild {
         }
     }
 
-    static func runWriter(_ gate: DatabaseGate, writer: Int, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
-                          sink: any CrashEventSink, maintenance: Maintenance?) async {
+    static func runWriter(
+        _ gate: DatabaseGate, writer: Int, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
+        sink: any CrashEventSink, maintenance: Maintenance?
+    ) async {
         var rng = SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ UInt64(writer))
         let writers = UInt64(settings.writers)
         let partitionSize = (CrashWorkload.idSpace - UInt64(writer) + writers - 1) / writers
@@ -111,7 +118,9 @@ public enum CrashTestChild {
             let size = Int(rng.next() % 8) + 1
             guard let collection = await gate.enter() else {
                 // A reopen failed (in the power-loss mode: the simulated crash); nothing is in flight.
-                sink.emit("E \(writer) \(sequence) stopped: \(gate.reopenFailure ?? "the database is closed")".replacingOccurrences(of: "\n", with: " "))
+                sink.emit(
+                    "E \(writer) \(sequence) stopped: \(gate.reopenFailure ?? "the database is closed")"
+                        .replacingOccurrences(of: "\n", with: " "))
                 return
             }
             defer { gate.leave() }
@@ -123,10 +132,13 @@ public enum CrashTestChild {
             do {
                 switch Self.operation(roll: roll, workload: settings.workload) {
                 case .index:
-                    let (key, schema) = CrashWorkload.indexedFields[Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
+                    let (key, schema) = CrashWorkload.indexedFields[
+                        Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
                     let create = rng.next() % 2 == 0
                     try await report("X \(create ? "create" : "drop") \(key)") {
-                        create ? try await collection.createFieldIndex(key, schema: schema) : try await collection.deleteFieldIndex(key)
+                        create
+                            ? try await collection.createFieldIndex(key, schema: schema)
+                            : try await collection.deleteFieldIndex(key)
                     }
                 case .delete:
                     let targets = ids(size)
@@ -135,24 +147,30 @@ public enum CrashTestChild {
                     }
                 case .deleteByFilter:
                     let tag = CrashWorkload.tag(rng.next())
-                    try await report("F \(tag)") { try await collection.delete(filter: CrashWorkload.partitionFilter(writer: writer, tag: tag)) }
+                    try await report("F \(tag)") {
+                        try await collection.delete(filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
+                    }
                 case .setPayload:
                     let ptoken = nextToken()
                     let targets = ids(size)
                     try await report("P \(ptoken) " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], for: targets.map { .number($0) })
+                        try await collection.setPayload(
+                            ["p": .int(Int64(bitPattern: ptoken))], for: targets.map { .number($0) })
                     }
                 case .setPayloadByFilter:
                     let ptoken = nextToken()
                     let tag = CrashWorkload.tag(rng.next())
                     try await report("Q \(ptoken) \(tag)") {
-                        try await collection.setPayload(["p": .int(Int64(bitPattern: ptoken))], filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
+                        try await collection.setPayload(
+                            ["p": .int(Int64(bitPattern: ptoken))],
+                            filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
                     }
                 case .overwritePayload:
                     let otoken = nextToken()
                     let targets = ids(size)
                     try await report("O \(otoken) " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.overwritePayload(CrashWorkload.overwritePayload(for: otoken), for: targets.map { .number($0) })
+                        try await collection.overwritePayload(
+                            CrashWorkload.overwritePayload(for: otoken), for: targets.map { .number($0) })
                     }
                 case .deletePayloadKey:
                     let key = rng.next() % 2 == 0 ? "tag" : "p"
@@ -177,11 +195,15 @@ public enum CrashTestChild {
                         guard case .number(let raw) = id else { continue }
                         let token = nextToken()
                         let named = settings.workload == .mixed
-                        updates.append(PointVectors(id: id, vectors: CrashWorkload.vectors(for: token, named: named),
-                                                    sparseVectors: CrashWorkload.sparseVectors(for: token, named: named)))
+                        updates.append(
+                            PointVectors(
+                                id: id, vectors: CrashWorkload.vectors(for: token, named: named),
+                                sparseVectors: CrashWorkload.sparseVectors(for: token, named: named)))
                         described.append("\(raw):\(token)")
                     }
-                    try await report("V " + described.joined(separator: " ")) { try await collection.updateVectors(updates) }
+                    try await report("V " + described.joined(separator: " ")) {
+                        try await collection.updateVectors(updates)
+                    }
                 case .upsert:
                     var points: [PointStruct] = []
                     var described: [String] = []

@@ -78,7 +78,8 @@ public struct CrashTestSummary: Sendable {
     public var line: String {
         "crashtest: cycles=\(cycles) acked=\(acked) lost=\(lost) phantom=\(phantom) corrupt=\(corrupt)"
             + (snapshots + restores > 0 ? " snapshots=\(snapshots) restores=\(restores)" : "")
-            + (killPointsReached + killPointsMissed > 0 ? " killpoints=\(killPointsReached)/\(killPointsReached + killPointsMissed)" : "")
+            + (killPointsReached + killPointsMissed > 0
+                ? " killpoints=\(killPointsReached)/\(killPointsReached + killPointsMissed)" : "")
     }
 
     mutating func add(_ report: CrashTestOracle.CycleReport) {
@@ -97,7 +98,9 @@ public struct CrashTestSummary: Sendable {
 /// point), reopen the store in this process and check it against the oracle
 /// (`CrashTestOracle`, and `CrashTestSnapshotCheck` for snapshots and restores).
 public enum CrashTestDriver {
-    public static func run(_ options: CrashTestOptions, progress: (String) -> Void = { _ in }) throws -> CrashTestSummary {
+    public static func run(
+        _ options: CrashTestOptions, progress: (String) -> Void = { _ in }
+    ) throws -> CrashTestSummary {
         let start = Date()
         var rng = SplitMix64(seed: options.seed)
         var oracle = CrashTestOracle(named: options.workload == .mixed)
@@ -109,16 +112,21 @@ public enum CrashTestDriver {
             if case .points(let points) = options.killAt, !points.isEmpty {
                 armed = (points[Int(rng.next() % UInt64(points.count))], Int(rng.next() % 6) + 1)
             }
-            let delay = options.minKillDelayMilliseconds
+            let delay =
+                options.minKillDelayMilliseconds
                 + Int(rng.next() % UInt64(max(options.maxKillDelayMilliseconds - options.minKillDelayMilliseconds, 1)))
-            let output = try runChild(options, cycle: UInt32(cycle), killAfterMilliseconds: armed == nil ? delay : options.killPointTimeoutMilliseconds,
-                                      killPoint: armed)
+            let output = try runChild(
+                options, cycle: UInt32(cycle),
+                killAfterMilliseconds: armed == nil ? delay : options.killPointTimeoutMilliseconds,
+                killPoint: armed)
             let checkStart = Date()
             let open = { try Database.open(at: options.directory) }
-            var report = oracle.verify(childOutput: output, writers: options.writers, cycle: cycle, seed: options.seed, open: open)
+            var report = oracle.verify(
+                childOutput: output, writers: options.writers, cycle: cycle, seed: options.seed, open: open)
             var note = ""
             if options.workload == .snapshot || options.workload == .mixed {
-                let snapshots = snapshotCheck.verify(childOutput: output, cycle: cycle, fileSystem: POSIXFileSystem(), open: open)
+                let snapshots = snapshotCheck.verify(
+                    childOutput: output, cycle: cycle, fileSystem: POSIXFileSystem(), open: open)
                 report.corrupt += snapshots.problems.count
                 report.problems += snapshots.problems
                 summary.snapshots += snapshots.snapshots
@@ -133,21 +141,30 @@ public enum CrashTestDriver {
                     how = "killed at \(reached.dropFirst(2))"
                 } else {
                     summary.killPointsMissed += 1
-                    how = "\(armed.point) #\(armed.hit) not reached; killed after \(options.killPointTimeoutMilliseconds) ms"
+                    how =
+                        "\(armed.point) #\(armed.hit) not reached; killed after \(options.killPointTimeoutMilliseconds) ms"
                 }
             }
             summary.add(report)
             note += String(format: ", checked in %.2f s", Date().timeIntervalSince(checkStart))
-            progress("cycle \(cycle)/\(options.cycles): \(how), acked \(report.acked), in flight \(report.inFlight) (applied \(report.appliedInFlight)), points \(oracle.pointCount)\(note)"
-                + (report.isClean ? "" : " — PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"))
+            progress(
+                "cycle \(cycle)/\(options.cycles): \(how), acked \(report.acked), in flight \(report.inFlight) (applied \(report.appliedInFlight)), points \(oracle.pointCount)\(note)"
+                    + (report.isClean
+                        ? "" : " — PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"))
             if !report.isClean {
-                var command = "strata crashtest --dir <empty dir> --cycles \(cycle) --seed \(options.seed) --workload \(options.workload.rawValue) --writers \(options.writers) --max-delay-ms \(options.maxKillDelayMilliseconds)"
+                var command =
+                    "strata crashtest --dir <empty dir> --cycles \(cycle) --seed \(options.seed) --workload \(options.workload.rawValue) --writers \(options.writers) --max-delay-ms \(options.maxKillDelayMilliseconds)"
                 if let ms = options.periodicSyncMilliseconds { command += " --periodic-sync-ms \(ms)" }
-                if case .points(let points) = options.killAt { command += " --kill-at \(points.map(\.description).joined(separator: ","))" }
-                summary.problems.insert("reproduce with: \(command) (first failing cycle: \(cycle), \(how); timing makes a replay likely, not certain)", at: 0)
+                if case .points(let points) = options.killAt {
+                    command += " --kill-at \(points.map(\.description).joined(separator: ","))"
+                }
+                summary.problems.insert(
+                    "reproduce with: \(command) (first failing cycle: \(cycle), \(how); timing makes a replay likely, not certain)",
+                    at: 0)
                 let log = options.directory + ".cycle\(cycle).events"
                 if FileManager.default.createFile(atPath: log, contents: Data(output.utf8)) {
-                    summary.problems.insert("the failing cycle's event log (what the child did, line by line): \(log)", at: 1)
+                    summary.problems.insert(
+                        "the failing cycle's event log (what the child did, line by line): \(log)", at: 1)
                 }
                 break
             }
@@ -158,15 +175,21 @@ public enum CrashTestDriver {
 
     /// Starts the child, kills it after `killAfterMilliseconds` (unless it
     /// killed itself at its armed kill point first), returns all it printed.
-    static func runChild(_ options: CrashTestOptions, cycle: UInt32, killAfterMilliseconds: Int,
-                         killPoint: (point: KillPoint, hit: Int)?) throws -> String {
+    static func runChild(
+        _ options: CrashTestOptions, cycle: UInt32, killAfterMilliseconds: Int,
+        killPoint: (point: KillPoint, hit: Int)?
+    ) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: options.childExecutable)
-        var arguments = ["crashtest-child", "--dir", options.directory, "--seed", String(options.seed),
-                         "--cycle", String(cycle), "--writers", String(options.writers)]
+        var arguments = [
+            "crashtest-child", "--dir", options.directory, "--seed", String(options.seed),
+            "--cycle", String(cycle), "--writers", String(options.writers),
+        ]
         if let ms = options.periodicSyncMilliseconds { arguments += ["--periodic-sync-ms", String(ms)] }
         arguments += ["--workload", options.workload.rawValue]
-        if let killPoint { arguments += ["--kill-at", killPoint.point.description, "--kill-hit", String(killPoint.hit)] }
+        if let killPoint {
+            arguments += ["--kill-at", killPoint.point.description, "--kill-hit", String(killPoint.hit)]
+        }
         process.arguments = arguments
         let stdout = Pipe()
         let stderr = Pipe()
@@ -184,7 +207,10 @@ public enum CrashTestDriver {
         let errorText = errors.finish()
         if process.terminationReason == .exit {
             // The child ended by itself: it failed before the kill.
-            throw CrashTestError(message: "the crash-test child exited with status \(process.terminationStatus) before it was killed: \(errorText.suffix(2000))")
+            throw CrashTestError(
+                message:
+                    "the crash-test child exited with status \(process.terminationStatus) before it was killed: \(errorText.suffix(2000))"
+            )
         }
         return text
     }

@@ -107,10 +107,18 @@ struct CrashTestOracle {
             case "V": guard let p = pairs() else { return nil }; self = .updateVectors(p)
             case "D": guard let i = ids(rest) else { return nil }; self = .delete(i)
             case "F": guard rest.count == 1 else { return nil }; self = .deleteByFilter(tag: String(rest.first!))
-            case "P": guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil }; self = .setP(t, i)
-            case "Q": guard rest.count == 2, let t = UInt64(rest.first!) else { return nil }; self = .setPByFilter(t, tag: String(rest.last!))
-            case "O": guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil }; self = .overwrite(t, i)
-            case "K": guard let key = rest.first, let i = ids(rest.dropFirst()) else { return nil }; self = .deleteKey(String(key), i)
+            case "P":
+                guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil };
+                self = .setP(t, i)
+            case "Q":
+                guard rest.count == 2, let t = UInt64(rest.first!) else { return nil };
+                self = .setPByFilter(t, tag: String(rest.last!))
+            case "O":
+                guard let t = rest.first.flatMap({ UInt64($0) }), let i = ids(rest.dropFirst()) else { return nil };
+                self = .overwrite(t, i)
+            case "K":
+                guard let key = rest.first, let i = ids(rest.dropFirst()) else { return nil };
+                self = .deleteKey(String(key), i)
             case "C": guard let i = ids(rest) else { return nil }; self = .clear(i)
             case "X": self = .index
             default: return nil
@@ -136,7 +144,8 @@ struct CrashTestOracle {
             switch self {
             case .upsert(let pairs):
                 for pair in pairs {
-                    var point = PointState(vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
+                    var point = PointState(
+                        vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
                     point.takeNamedVectors(of: pair.token, named: named)
                     state[pair.id] = point
                     touched.insert(pair.id)
@@ -188,10 +197,16 @@ struct CrashTestOracle {
         func equals(_ state: PointState, anyVersionAbove floor: UInt64? = nil) -> Bool {
             let versionOK = floor.map { version > $0 } ?? (version == state.version)
             var want = ["": CrashWorkload.vector(for: state.vectorToken)]
-            if let aux = state.auxToken.flatMap(CrashWorkload.auxVector(for:)) { want[CrashWorkload.auxVectorName] = aux }
-            if let rows = state.multiToken.flatMap(CrashWorkload.multiVector(for:)) { want[CrashWorkload.multiVectorName] = rows }
+            if let aux = state.auxToken.flatMap(CrashWorkload.auxVector(for:)) {
+                want[CrashWorkload.auxVectorName] = aux
+            }
+            if let rows = state.multiToken.flatMap(CrashWorkload.multiVector(for:)) {
+                want[CrashWorkload.multiVectorName] = rows
+            }
             var wantSparse: [String: SparseVector] = [:]
-            if let sparse = state.sparseToken.flatMap(CrashWorkload.sparseVector(for:)) { wantSparse[CrashWorkload.sparseVectorName] = sparse }
+            if let sparse = state.sparseToken.flatMap(CrashWorkload.sparseVector(for:)) {
+                wantSparse[CrashWorkload.sparseVectorName] = sparse
+            }
             return versionOK && payload == state.payload && vectors == want && sparseVectors == wantSparse
         }
     }
@@ -200,8 +215,10 @@ struct CrashTestOracle {
     /// child wrote (on the real disk, or on the simulated one after a power
     /// loss). With `failuresMayBeCrashes`, a child's `E` line is a write cut
     /// off by the simulated crash (its operation is in flight), not a problem.
-    mutating func verify(childOutput: String, writers: Int, cycle: Int, seed: UInt64,
-                         failuresMayBeCrashes: Bool = false, open: () throws -> Database) -> CycleReport {
+    mutating func verify(
+        childOutput: String, writers: Int, cycle: Int, seed: UInt64,
+        failuresMayBeCrashes: Bool = false, open: () throws -> Database
+    ) -> CycleReport {
         var report = CycleReport()
         var intents: [Key: Action] = [:]
         var acks: [Key: UInt64] = [:]
@@ -236,12 +253,15 @@ struct CrashTestOracle {
         // Per writer: acknowledged operations in order, and the one in flight.
         var acknowledged: [Int: [(opNum: UInt64, action: Action)]] = [:]
         var inFlight: [Int: Action] = [:]
-        for (key, action) in intents.sorted(by: { ($0.key.writer, $0.key.sequence) < ($1.key.writer, $1.key.sequence) }) {
+        for (key, action) in intents.sorted(by: { ($0.key.writer, $0.key.sequence) < ($1.key.writer, $1.key.sequence) })
+        {
             if let opNum = acks[key] {
                 acknowledged[key.writer, default: []].append((opNum, action))
             } else if let earlier = inFlight[key.writer] {
                 report.corrupt += 1
-                report.problems.append("cycle \(cycle): writer \(key.writer) had two operations in flight (\(earlier), \(action)): the harness is broken")
+                report.problems.append(
+                    "cycle \(cycle): writer \(key.writer) had two operations in flight (\(earlier), \(action)): the harness is broken"
+                )
             } else {
                 inFlight[key.writer] = action
             }
@@ -289,8 +309,10 @@ struct CrashTestOracle {
                 report.corrupt += 1
                 report.problems.append("cycle \(cycle): scroll returned point \(id) twice")
             }
-            actual[id] = ReadPoint(vectors: record.vectors ?? [:], sparseVectors: record.sparseVectors ?? [:], payload: record.payload ?? [:],
-                                   version: record.version)
+            actual[id] = ReadPoint(
+                vectors: record.vectors ?? [:], sparseVectors: record.sparseVectors ?? [:],
+                payload: record.payload ?? [:],
+                version: record.version)
         }
 
         // Each writer's partition: state A (acknowledged) or B (plus the in-flight operation).
@@ -303,7 +325,9 @@ struct CrashTestOracle {
             for (opNum, action) in acknowledged[writer] ?? [] {
                 if opNum <= lastOperation || opNum > lastNow {
                     report.lost += 1
-                    report.problems.append("cycle \(cycle): writer \(writer)'s acknowledged op \(opNum) is outside (\(lastOperation), \(lastNow)], the op numbers recovery left")
+                    report.problems.append(
+                        "cycle \(cycle): writer \(writer)'s acknowledged op \(opNum) is outside (\(lastOperation), \(lastNow)], the op numbers recovery left"
+                    )
                 }
                 _ = action.apply(to: &stateA, writer: writer, version: opNum, named: named)
             }
@@ -356,7 +380,9 @@ struct CrashTestOracle {
                     if let got, let want, got.equals(want) { continue }
                     if let got, let alternative, got.equals(alternative, anyVersionAbove: lastOperation) {
                         report.corrupt += 1
-                        report.problems.append("cycle \(cycle): point \(id) shows writer \(writer)'s in-flight operation \(inFlight[writer]!), but the rest of the partition does not: applied in part")
+                        report.problems.append(
+                            "cycle \(cycle): point \(id) shows writer \(writer)'s in-flight operation \(inFlight[writer]!), but the rest of the partition does not: applied in part"
+                        )
                         continue
                     }
                     if got == nil && want == nil && alternative == nil { continue }
@@ -365,25 +391,33 @@ struct CrashTestOracle {
                         // its delete removed it (either is checked as a whole above).
                         guard let want, alternative != nil || stateB == nil else { continue }
                         report.lost += 1
-                        report.problems.append("cycle \(cycle): acknowledged write lost: point \(id) should be \(describe(want)), the store has nothing")
+                        report.problems.append(
+                            "cycle \(cycle): acknowledged write lost: point \(id) should be \(describe(want)), the store has nothing"
+                        )
                         continue
                     }
                     guard let want else {
                         report.phantom += 1
-                        report.problems.append("cycle \(cycle): phantom: point \(id) is \(describe(got)) but should be absent")
+                        report.problems.append(
+                            "cycle \(cycle): phantom: point \(id) is \(describe(got)) but should be absent")
                         continue
                     }
                     if let before = model[id], got.equals(before) {
                         report.lost += 1
-                        report.problems.append("cycle \(cycle): acknowledged update lost: point \(id) is still \(describe(got)), should be \(describe(want))")
+                        report.problems.append(
+                            "cycle \(cycle): acknowledged update lost: point \(id) is still \(describe(got)), should be \(describe(want))"
+                        )
                     } else {
                         report.corrupt += 1
-                        report.problems.append("cycle \(cycle): point \(id) is \(describe(got)), should be \(describe(want))")
+                        report.problems.append(
+                            "cycle \(cycle): point \(id) is \(describe(got)), should be \(describe(want))")
                     }
                 }
                 if report.isClean {
                     report.corrupt += 1
-                    report.problems.append("cycle \(cycle): writer \(writer)'s partition matches neither its acknowledged state nor that plus its in-flight operation")
+                    report.problems.append(
+                        "cycle \(cycle): writer \(writer)'s partition matches neither its acknowledged state nor that plus its in-flight operation"
+                    )
                 }
             }
         }
@@ -399,7 +433,9 @@ struct CrashTestOracle {
             let low = report.acked + appliedInFlight
             if logged < low || logged > low + invisibleInFlight {
                 report.corrupt += 1
-                report.problems.append("cycle \(cycle): the recovered log holds \(logged) operations of this cycle, but \(report.acked) were acknowledged, \(appliedInFlight) in-flight ones applied and \(invisibleInFlight) may have been: a hole or a phantom operation")
+                report.problems.append(
+                    "cycle \(cycle): the recovered log holds \(logged) operations of this cycle, but \(report.acked) were acknowledged, \(appliedInFlight) in-flight ones applied and \(invisibleInFlight) may have been: a hole or a phantom operation"
+                )
             }
         }
 
@@ -409,7 +445,8 @@ struct CrashTestOracle {
         }
         if collection.count() != records.count {
             report.corrupt += 1
-            report.problems.append("cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
+            report.problems.append(
+                "cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
         }
         checkFilters(collection, records: records, writers: writers, cycle: cycle, report: &report)
         // The search reference needs the whole state, known only if every partition matched.
@@ -421,35 +458,55 @@ struct CrashTestOracle {
 
     /// Filtered count and scroll (through whatever field indexes survived)
     /// agree with each other and with the payloads read back.
-    func checkFilters(_ collection: Collection, records: [Record], writers: Int, cycle: Int, report: inout CycleReport) {
+    func checkFilters(_ collection: Collection, records: [Record], writers: Int, cycle: Int, report: inout CycleReport)
+    {
         var filters: [(String, Filter, (Payload) -> Bool)] = []
         for tag in ["t\(cycle % 97)", "t\((cycle * 7 + 3) % 97)"] {
-            filters.append(("tag=\(tag)", Filter(must: [.field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag)))))]),
-                            { $0["tag"] == .string(tag) }))
+            filters.append(
+                (
+                    "tag=\(tag)",
+                    Filter(must: [.field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag)))))]),
+                    { $0["tag"] == .string(tag) }
+                ))
         }
         let w = Int64(cycle % writers)
-        filters.append(("w=\(w)", Filter(must: [.field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(w)))))]),
-                        { $0["w"] == .int(w) }))
-        filters.append(("partition \(w) tag t5", CrashWorkload.partitionFilter(writer: Int(w), tag: "t5"),
-                        { $0["w"] == .int(w) && $0["tag"] == .string("t5") }))
+        filters.append(
+            (
+                "w=\(w)",
+                Filter(must: [.field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(w)))))]),
+                { $0["w"] == .int(w) }
+            ))
+        filters.append(
+            (
+                "partition \(w) tag t5", CrashWorkload.partitionFilter(writer: Int(w), tag: "t5"),
+                { $0["w"] == .int(w) && $0["tag"] == .string("t5") }
+            ))
         var vectorFilters: [(String, Filter, (Record) -> Bool)] = filters.map { name, filter, predicate in
             (name, filter, { predicate($0.payload ?? [:]) })
         }
         if named {
             for name in [CrashWorkload.auxVectorName, CrashWorkload.multiVectorName] {
-                vectorFilters.append(("has_vector \(name)", Filter(must: [.hasVector(name)]), { $0.vectors?[name] != nil }))
+                vectorFilters.append(
+                    ("has_vector \(name)", Filter(must: [.hasVector(name)]), { $0.vectors?[name] != nil }))
             }
-            vectorFilters.append(("has_vector \(CrashWorkload.sparseVectorName)", Filter(must: [.hasVector(CrashWorkload.sparseVectorName)]),
-                                  { $0.sparseVectors?[CrashWorkload.sparseVectorName] != nil }))
+            vectorFilters.append(
+                (
+                    "has_vector \(CrashWorkload.sparseVectorName)",
+                    Filter(must: [.hasVector(CrashWorkload.sparseVectorName)]),
+                    { $0.sparseVectors?[CrashWorkload.sparseVectorName] != nil }
+                ))
         }
         for (name, filter, predicate) in vectorFilters {
             let want = records.filter(predicate).map(\.id).sorted()
             do {
                 let counted = try collection.count(filter: filter)
-                let scrolled = try collection.scroll(limit: Int.max, filter: filter, withPayload: false).points.map(\.id)
+                let scrolled = try collection.scroll(limit: Int.max, filter: filter, withPayload: false).points.map(
+                    \.id)
                 if counted != want.count || scrolled != want {
                     report.corrupt += 1
-                    report.problems.append("cycle \(cycle): filter \(name): count \(counted), scroll \(scrolled.count) points, payloads say \(want.count)")
+                    report.problems.append(
+                        "cycle \(cycle): filter \(name): count \(counted), scroll \(scrolled.count) points, payloads say \(want.count)"
+                    )
                 }
             } catch {
                 report.corrupt += 1
@@ -460,7 +517,9 @@ struct CrashTestOracle {
 
     /// Exact search over the store equals exact search over the model; graph
     /// search returns only live points at their true distance, once each.
-    func checkSearch(_ collection: Collection, state: [UInt64: PointState], cycle: Int, seed: UInt64, report: inout CycleReport) {
+    func checkSearch(
+        _ collection: Collection, state: [UInt64: PointState], cycle: Int, seed: UInt64, report: inout CycleReport
+    ) {
         var rng = SplitMix64(seed: seed ^ UInt64(cycle) &* 31)
         func distance(_ a: [Float], _ b: [Float]) -> Float {
             zip(a, b).reduce(Float(0)) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
@@ -475,20 +534,27 @@ struct CrashTestOracle {
                 for hit in approximate {
                     guard case .number(let id) = hit.id, let entry = state[id], seen.insert(hit.id).inserted else {
                         report.corrupt += 1
-                        report.problems.append("cycle \(cycle): graph search returned \(hit.id), which is deleted, never written or a duplicate")
+                        report.problems.append(
+                            "cycle \(cycle): graph search returned \(hit.id), which is deleted, never written or a duplicate"
+                        )
                         continue
                     }
                     let d = distance(CrashWorkload.vector(for: entry.vectorToken), query)
                     if abs(hit.score - d) > 1e-4 * max(1, d) {
                         report.corrupt += 1
-                        report.problems.append("cycle \(cycle): graph search scored \(hit.id) \(hit.score), its vector is at \(d)")
+                        report.problems.append(
+                            "cycle \(cycle): graph search scored \(hit.id) \(hit.score), its vector is at \(d)")
                     }
                 }
-                let reference = state.values.map { distance(CrashWorkload.vector(for: $0.vectorToken), query) }.sorted().prefix(limit)
+                let reference = state.values.map { distance(CrashWorkload.vector(for: $0.vectorToken), query) }.sorted()
+                    .prefix(limit)
                 let got = hits.map(\.score)
-                if got.count != reference.count || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) }) {
+                if got.count != reference.count
+                    || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+                {
                     report.corrupt += 1
-                    report.problems.append("cycle \(cycle): exact search differs from the model: got \(got), want \(Array(reference))")
+                    report.problems.append(
+                        "cycle \(cycle): exact search differs from the model: got \(got), want \(Array(reference))")
                 }
             } catch {
                 report.corrupt += 1
@@ -500,13 +566,18 @@ struct CrashTestOracle {
 
     /// Exact multivector (max_sim) and sparse (IDF-weighted dot) searches
     /// equal the model's, scores computed here independently.
-    func checkNamedSearch(_ collection: Collection, state: [UInt64: PointState], cycle: Int, rng: inout SplitMix64,
-                          report: inout CycleReport) {
+    func checkNamedSearch(
+        _ collection: Collection, state: [UInt64: PointState], cycle: Int, rng: inout SplitMix64,
+        report: inout CycleReport
+    ) {
         let limit = 10
         func compare(_ what: String, _ got: [Float], _ reference: [Float]) {
-            if got.count != reference.count || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) }) {
+            if got.count != reference.count
+                || !zip(got, reference).allSatisfy({ abs($0 - $1) <= 1e-4 * max(1, abs($1)) })
+            {
                 report.corrupt += 1
-                report.problems.append("cycle \(cycle): exact \(what) search differs from the model: got \(got), want \(reference)")
+                report.problems.append(
+                    "cycle \(cycle): exact \(what) search differs from the model: got \(got), want \(reference)")
             }
         }
         let d = CrashWorkload.multiDimension
@@ -519,8 +590,11 @@ struct CrashTestOracle {
         }
         do {
             guard let query = CrashWorkload.multiVector(for: rng.next() | 1) else { return }
-            let hits = try collection.search(query, using: CrashWorkload.multiVectorName, limit: limit, params: SearchParams(exact: true))
-            let reference = state.values.compactMap { $0.multiToken.flatMap(CrashWorkload.multiVector(for:)) }.map { maxSim(query, $0) }
+            let hits = try collection.search(
+                query, using: CrashWorkload.multiVectorName, limit: limit, params: SearchParams(exact: true))
+            let reference = state.values.compactMap { $0.multiToken.flatMap(CrashWorkload.multiVector(for:)) }.map {
+                maxSim(query, $0)
+            }
             compare("multivector", hits.map(\.score), Array(reference.sorted(by: >).prefix(limit)))
         } catch {
             report.corrupt += 1
@@ -534,7 +608,8 @@ struct CrashTestOracle {
                 let df = holders.filter { $0.indices.contains(term) }.count
                 weighted.values[k] *= Collection.inverseDocumentFrequency(points: holders.count, documentFrequency: df)
             }
-            let reference = holders.map { SparseVector.dot(weighted, $0).score }.filter { $0 != 0 }.sorted(by: >).prefix(limit)
+            let reference = holders.map { SparseVector.dot(weighted, $0).score }.filter { $0 != 0 }.sorted(by: >)
+                .prefix(limit)
             let hits = try collection.searchSparse(query, using: CrashWorkload.sparseVectorName, limit: limit)
             compare("sparse", hits.map(\.score), Array(reference))
         } catch {

@@ -26,7 +26,9 @@ struct CrashTestSnapshotCheck {
         var problems: [String] = []
     }
 
-    mutating func verify(childOutput: String, cycle: Int, fileSystem: any FileSystem, open: () throws -> Database) -> Report {
+    mutating func verify(
+        childOutput: String, cycle: Int, fileSystem: any FileSystem, open: () throws -> Database
+    ) -> Report {
         var report = Report()
         var published: [String] = []
         var restoreIntents: [String] = []
@@ -55,7 +57,8 @@ struct CrashTestSnapshotCheck {
         defer { database.close() }
         let snapshotsDirectory = database.snapshotsDirectory + "/" + CrashWorkload.collectionName
         let files = (try? fileSystem.listDirectory(snapshotsDirectory)) ?? []
-        for file in files where file.hasSuffix(".tmp") || (file.hasSuffix(".sha256") && !files.contains(String(file.dropLast(7)))) {
+        for file in files
+        where file.hasSuffix(".tmp") || (file.hasSuffix(".sha256") && !files.contains(String(file.dropLast(7)))) {
             problem("a half-written snapshot file was left after recovery: \(snapshotsDirectory)/\(file)")
         }
 
@@ -70,7 +73,8 @@ struct CrashTestSnapshotCheck {
         for name in published where !listedNames.contains(name) {
             problem("snapshot \(name) was reported as published but is not listed after recovery")
         }
-        let byChecksum = Dictionary(listed.compactMap { entry in entry.checksum.map { ($0, entry) } }, uniquingKeysWith: { a, _ in a })
+        let byChecksum = Dictionary(
+            listed.compactMap { entry in entry.checksum.map { ($0, entry) } }, uniquingKeysWith: { a, _ in a })
         for snapshot in listed {
             guard snapshot.problem == nil, snapshot.checksum != nil else {
                 problem("listed snapshot \(snapshot.name) is not whole: \(snapshot.problem ?? "no checksum file")")
@@ -116,7 +120,9 @@ struct CrashTestSnapshotCheck {
                 if let matched {
                     restoredSource = matched
                 } else {
-                    problem("collection `\(CrashWorkload.restoredCollectionName)` (\(state.count) points) is not wholly the state of any snapshot it could hold (\(candidates))")
+                    problem(
+                        "collection `\(CrashWorkload.restoredCollectionName)` (\(state.count) points) is not wholly the state of any snapshot it could hold (\(candidates))"
+                    )
                 }
             } catch {
                 problem("checking collection `\(CrashWorkload.restoredCollectionName)` failed: \(error)")

@@ -34,13 +34,15 @@ public enum CrashWorkload {
         case .snapshot:
             return CollectionConfig(
                 size: dimension, distance: .euclid,
-                optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
-                                             indexingThresholdKB: 256, flushIntervalSec: 1))
+                optimizers: OptimizersConfig(
+                    deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
+                    indexingThresholdKB: 256, flushIntervalSec: 1))
         case .optimizer:
             return CollectionConfig(
                 size: dimension, distance: .euclid,
-                optimizers: OptimizersConfig(deletedThreshold: 0.1, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
-                                             indexingThresholdKB: 2, flushIntervalSec: 1))
+                optimizers: OptimizersConfig(
+                    deletedThreshold: 0.1, vacuumMinVectorNumber: 8, defaultSegmentNumber: 3,
+                    indexingThresholdKB: 2, flushIntervalSec: 1))
         case .mixed:
             // Segments of ~400 points: a few immutable segments with graphs,
             // merged and vacuumed, without the optimizer workload's flood of
@@ -50,11 +52,15 @@ public enum CrashWorkload {
             // points may lack all but the unnamed one (see `auxVector(for:)`,
             // `multiVector(for:)`, `sparseVector(for:)`).
             return CollectionConfig(
-                vectors: ["": VectorParams(size: dimension, distance: .euclid),
-                          auxVectorName: VectorParams(size: auxDimension, distance: .dot),
-                          multiVectorName: VectorParams(size: multiDimension, distance: .dot, multivectorConfig: MultiVectorConfig())],
-                optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
-                                             indexingThresholdKB: 24, flushIntervalSec: 1),
+                vectors: [
+                    "": VectorParams(size: dimension, distance: .euclid),
+                    auxVectorName: VectorParams(size: auxDimension, distance: .dot),
+                    multiVectorName: VectorParams(
+                        size: multiDimension, distance: .dot, multivectorConfig: MultiVectorConfig()),
+                ],
+                optimizers: OptimizersConfig(
+                    deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
+                    indexingThresholdKB: 24, flushIntervalSec: 1),
                 sparseVectors: [sparseVectorName: SparseVectorParams(modifier: .idf)])
         }
     }
@@ -116,7 +122,8 @@ public enum CrashWorkload {
 
     /// Field indexes the workload creates and drops while it writes.
     public static let indexedFields: [(String, PayloadFieldSchema)] = [
-        ("tag", PayloadFieldSchema(.keyword)), ("p", PayloadFieldSchema(.integer)), ("token", PayloadFieldSchema(.integer)),
+        ("tag", PayloadFieldSchema(.keyword)), ("p", PayloadFieldSchema(.integer)),
+        ("token", PayloadFieldSchema(.integer)),
         ("w", PayloadFieldSchema(.integer)),
     ]
 
@@ -176,7 +183,8 @@ public enum CrashWorkload {
     }
 
     public static func point(id: UInt64, token: UInt64, named: Bool = false) -> PointStruct {
-        PointStruct(id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token),
-                    sparseVectors: sparseVectors(for: token, named: named))
+        PointStruct(
+            id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token),
+            sparseVectors: sparseVectors(for: token, named: named))
     }
 }

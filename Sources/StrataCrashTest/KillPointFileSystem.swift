@@ -46,15 +46,22 @@ public struct KillPoint: Hashable, Sendable, CustomStringConvertible {
 
         public static func of(_ path: String, isDirectory: Bool = false) -> FileClass {
             let name = path.split(separator: "/").last.map(String.init) ?? path
-            if path.contains("/.restore-") || path.contains("/.restored-old-") || name.hasPrefix(".restore") { return .restore }
+            if path.contains("/.restore-") || path.contains("/.restored-old-") || name.hasPrefix(".restore") {
+                return .restore
+            }
             if name.hasSuffix(".snapshot") || name.hasSuffix(".sha256") || name.hasSuffix(".snapshot.tmp")
-                || path.contains("/snapshots/") { return .snapshot }
+                || path.contains("/snapshots/")
+            {
+                return .snapshot
+            }
             if isDirectory { return .directory }
             if name.hasPrefix("wal-") { return .wal }
             if name.hasSuffix(".seg") || name.hasSuffix(".seg.tmp") { return .segment }
             if name.hasSuffix(".del") || name.hasSuffix(".del.tmp") { return .tombstones }
             if name.hasPrefix("MANIFEST") { return .manifest }
-            if name.hasPrefix("config.json") || name.hasPrefix("aliases.json") || name.hasPrefix("STRATA") { return .config }
+            if name.hasPrefix("config.json") || name.hasPrefix("aliases.json") || name.hasPrefix("STRATA") {
+                return .config
+            }
             if name.hasPrefix(".creating-") || name.hasPrefix(".deleting-") { return .directory }
             return .other
         }
@@ -77,7 +84,8 @@ public struct KillPoint: Hashable, Sendable, CustomStringConvertible {
     public init?(_ text: String) {
         let parts = text.split(separator: ".").map(String.init)
         guard parts.count == 3, let operation = Operation(rawValue: parts[0]), let file = FileClass(rawValue: parts[1]),
-              parts[2] == "before" || parts[2] == "after" else { return nil }
+            parts[2] == "before" || parts[2] == "after"
+        else { return nil }
         self.init(operation, file, before: parts[2] == "before")
     }
 
@@ -127,7 +135,8 @@ public final class KillPointFileSystem: FileSystem, Sendable {
 
     func reach(_ operation: KillPoint.Operation, _ path: String, before: Bool, isDirectory: Bool = false) {
         guard operation == point.operation, before == point.before,
-              KillPoint.FileClass.of(path, isDirectory: isDirectory) == point.file else { return }
+            KillPoint.FileClass.of(path, isDirectory: isDirectory) == point.file
+        else { return }
         let count = hits.withLock { hits -> Int in
             hits += 1
             return hits
@@ -138,7 +147,9 @@ public final class KillPointFileSystem: FileSystem, Sendable {
         pause()
     }
 
-    func around<T>(_ operation: KillPoint.Operation, _ path: String, isDirectory: Bool = false, _ body: () throws -> T) rethrows -> T {
+    func around<T>(
+        _ operation: KillPoint.Operation, _ path: String, isDirectory: Bool = false, _ body: () throws -> T
+    ) rethrows -> T {
         reach(operation, path, before: true, isDirectory: isDirectory)
         let result = try body()
         reach(operation, path, before: false, isDirectory: isDirectory)
@@ -159,7 +170,9 @@ public final class KillPointFileSystem: FileSystem, Sendable {
         try around(.syncdir, path, isDirectory: true) { try base.syncDirectory(path) }
     }
     public func rename(_ source: String, to destination: String) throws {
-        try around(.rename, source, isDirectory: base.fileKind(source) == .directory) { try base.rename(source, to: destination) }
+        try around(.rename, source, isDirectory: base.fileKind(source) == .directory) {
+            try base.rename(source, to: destination)
+        }
     }
     public func removeFile(_ path: String) throws { try around(.remove, path) { try base.removeFile(path) } }
     public func removeTree(_ path: String) throws { try around(.remove, path) { try base.removeTree(path) } }
@@ -181,8 +194,12 @@ final class KillPointFile: StorageFile, Sendable {
     }
 
     var path: String { file.path }
-    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try file.read(at: offset, into: buffer) }
-    func write(at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws { try owner.around(.write, path) { try file.write(at: offset, bytes) } }
+    func read(at offset: UInt64, into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try file.read(at: offset, into: buffer)
+    }
+    func write(at offset: UInt64, _ bytes: UnsafeRawBufferPointer) throws {
+        try owner.around(.write, path) { try file.write(at: offset, bytes) }
+    }
     func size() throws -> UInt64 { try file.size() }
     func truncate(to length: UInt64) throws { try owner.around(.truncate, path) { try file.truncate(to: length) } }
     func sync() throws { try owner.around(.sync, path) { try file.sync() } }

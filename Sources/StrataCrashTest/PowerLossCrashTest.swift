@@ -40,7 +40,9 @@ public struct PowerLossOptions: Sendable {
 public enum PowerLossCrashTest {
     /// Random crash points, one per cycle, on one simulated disk that carries
     /// over from cycle to cycle.
-    public static func run(_ options: PowerLossOptions, progress: (String) -> Void = { _ in }) async throws -> CrashTestSummary {
+    public static func run(
+        _ options: PowerLossOptions, progress: (String) -> Void = { _ in }
+    ) async throws -> CrashTestSummary {
         let start = Date()
         var rng = SplitMix64(seed: options.seed)
         let fileSystem = FaultInjectingFileSystem()
@@ -54,17 +56,20 @@ public enum PowerLossCrashTest {
             let budget = 1 + Int(rng.next() % UInt64(max(options.maxOperations, 1)))
             let mode: PowerLossMode = options.tornWrites ? .randomTear(seed: rng.next()) : .dropUnsynced
             let sink = BufferedEventSink()
-            let crashedAt = try await runUntilCrash(options.directory, seed: options.seed, cycle: UInt32(cycle), settings: settings,
-                                                   fileSystem: fileSystem, sink: sink, budget: budget,
-                                                   maxMilliseconds: options.maxMilliseconds)
+            let crashedAt = try await runUntilCrash(
+                options.directory, seed: options.seed, cycle: UInt32(cycle), settings: settings,
+                fileSystem: fileSystem, sink: sink, budget: budget,
+                maxMilliseconds: options.maxMilliseconds)
             fileSystem.simulatePowerLoss(mode)
             let output = sink.text
             let open = { try Database.open(at: options.directory, fileSystem: fileSystem) }
-            var report = oracle.verify(childOutput: output, writers: options.writers, cycle: cycle, seed: options.seed,
-                                       failuresMayBeCrashes: true, open: open)
+            var report = oracle.verify(
+                childOutput: output, writers: options.writers, cycle: cycle, seed: options.seed,
+                failuresMayBeCrashes: true, open: open)
             var note = ""
             if options.workload == .snapshot || options.workload == .mixed {
-                let snapshots = snapshotCheck.verify(childOutput: output, cycle: cycle, fileSystem: fileSystem, open: open)
+                let snapshots = snapshotCheck.verify(
+                    childOutput: output, cycle: cycle, fileSystem: fileSystem, open: open)
                 report.corrupt += snapshots.problems.count
                 report.problems += snapshots.problems
                 summary.snapshots += snapshots.snapshots
@@ -72,8 +77,10 @@ public enum PowerLossCrashTest {
                 note = ", snapshots \(snapshots.snapshots), restores \(snapshots.restores)"
             }
             summary.add(report)
-            progress("cycle \(cycle)/\(options.cycles): power cut at file-system operation \(crashedAt) (\(mode)), acked \(report.acked), in flight \(report.inFlight) (applied \(report.appliedInFlight)), points \(oracle.pointCount)\(note)"
-                + (report.isClean ? "" : " — PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"))
+            progress(
+                "cycle \(cycle)/\(options.cycles): power cut at file-system operation \(crashedAt) (\(mode)), acked \(report.acked), in flight \(report.inFlight) (applied \(report.appliedInFlight)), points \(oracle.pointCount)\(note)"
+                    + (report.isClean
+                        ? "" : " — PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"))
             if !report.isClean {
                 explain(report, fileSystem: fileSystem, into: &summary)
                 summary.problems.insert(
@@ -91,7 +98,9 @@ public enum PowerLossCrashTest {
     /// first without a crash to count its file-system operations, then once
     /// per operation with the power cut right there (alternately dropping all
     /// unsynced writes and keeping a torn random prefix), each on a fresh disk.
-    public static func runSweep(_ options: PowerLossOptions, progress: (String) -> Void = { _ in }) async throws -> CrashTestSummary {
+    public static func runSweep(
+        _ options: PowerLossOptions, progress: (String) -> Void = { _ in }
+    ) async throws -> CrashTestSummary {
         let start = Date()
         var summary = CrashTestSummary()
         var settings = CrashChildSettings(writers: 1, workload: options.workload)
@@ -100,33 +109,40 @@ public enum PowerLossCrashTest {
         // Dry run: how many operations the workload does.
         let dry = FaultInjectingFileSystem()
         let drySink = BufferedEventSink()
-        try await CrashTestChild.run(directory: options.directory, seed: options.seed, cycle: 1, settings: settings, fileSystem: dry, sink: drySink)
+        try await CrashTestChild.run(
+            directory: options.directory, seed: options.seed, cycle: 1, settings: settings, fileSystem: dry,
+            sink: drySink)
         let total = dry.operationCount
         if let failure = drySink.text.split(separator: "\n").first(where: { $0.hasPrefix("E ") }) {
             summary.corrupt += 1
             summary.problems.append("the sweep's workload failed without a crash: \(failure)")
             summary.seconds = Date().timeIntervalSince(start)
-        return summary
+            return summary
         }
         let dryLines = drySink.text.split(separator: "\n")
         func count(_ prefix: String) -> Int { dryLines.filter { $0.hasPrefix(prefix) }.count }
-        progress("sweep: the workload does \(total) file-system operations (\(count("A ")) writes, \(count("M flush")) flushes, \(count("M optimize")) merges, \(count("S ")) snapshots, \(count("RA ")) restores, \(count("M reopen")) reopens); cutting power at each")
+        progress(
+            "sweep: the workload does \(total) file-system operations (\(count("A ")) writes, \(count("M flush")) flushes, \(count("M optimize")) merges, \(count("S ")) snapshots, \(count("RA ")) restores, \(count("M reopen")) reopens); cutting power at each"
+        )
         for point in 0..<total {
             if let limit = options.durationSeconds, Date().timeIntervalSince(start) >= limit { break }
             let fileSystem = FaultInjectingFileSystem()
             fileSystem.crashAfterOperations = point
             let sink = BufferedEventSink()
-            try? await CrashTestChild.run(directory: options.directory, seed: options.seed, cycle: 1, settings: settings,
-                                          fileSystem: fileSystem, sink: sink)
+            try? await CrashTestChild.run(
+                directory: options.directory, seed: options.seed, cycle: 1, settings: settings,
+                fileSystem: fileSystem, sink: sink)
             let mode: PowerLossMode = point % 2 == 0 ? .dropUnsynced : .randomTear(seed: options.seed ^ UInt64(point))
             fileSystem.simulatePowerLoss(mode)
             var oracle = CrashTestOracle(named: options.workload == .mixed)
             let open = { try Database.open(at: options.directory, fileSystem: fileSystem) }
-            var report = oracle.verify(childOutput: sink.text, writers: 1, cycle: point + 1, seed: options.seed,
-                                       failuresMayBeCrashes: true, open: open)
+            var report = oracle.verify(
+                childOutput: sink.text, writers: 1, cycle: point + 1, seed: options.seed,
+                failuresMayBeCrashes: true, open: open)
             if options.workload == .snapshot || options.workload == .mixed {
                 var snapshotCheck = CrashTestSnapshotCheck()
-                let snapshots = snapshotCheck.verify(childOutput: sink.text, cycle: point + 1, fileSystem: fileSystem, open: open)
+                let snapshots = snapshotCheck.verify(
+                    childOutput: sink.text, cycle: point + 1, fileSystem: fileSystem, open: open)
                 report.corrupt += snapshots.problems.count
                 report.problems += snapshots.problems
                 summary.snapshots += snapshots.snapshots
@@ -137,10 +153,14 @@ public enum PowerLossCrashTest {
                 summary.problems.insert(
                     "reproduce with: strata crashtest --power-loss --sweep --sweep-operations \(options.sweepOperations) --seed \(options.seed) --workload \(options.workload.rawValue) (power cut at file-system operation \(point) of \(total), \(mode))",
                     at: 0)
-                progress("operation \(point)/\(total) (\(mode)): PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)")
+                progress(
+                    "operation \(point)/\(total) (\(mode)): PROBLEMS: lost=\(report.lost) phantom=\(report.phantom) corrupt=\(report.corrupt)"
+                )
                 break
             }
-            if point % 100 == 0 || point == total - 1 { progress("operation \(point + 1)/\(total): clean so far, acked \(summary.acked)") }
+            if point % 100 == 0 || point == total - 1 {
+                progress("operation \(point + 1)/\(total): clean so far, acked \(summary.acked)")
+            }
         }
         summary.seconds = Date().timeIntervalSince(start)
         return summary
@@ -148,36 +168,52 @@ public enum PowerLossCrashTest {
 
     /// Adds the simulated disk's history of every file a problem names, and
     /// the last manifest updates, directory syncs and power losses.
-    static func explain(_ report: CrashTestOracle.CycleReport, fileSystem: FaultInjectingFileSystem, into summary: inout CrashTestSummary) {
+    static func explain(
+        _ report: CrashTestOracle.CycleReport, fileSystem: FaultInjectingFileSystem,
+        into summary: inout CrashTestSummary
+    ) {
         var names = Set<String>()
         for problem in report.problems {
-            for word in problem.split(whereSeparator: { $0 == " " || $0 == ":" || $0 == "," }) where word.contains("/") {
-                if let name = word.split(separator: "/").last, name.contains(".") || name.hasPrefix("MANIFEST") { names.insert(String(name)) }
+            for word in problem.split(whereSeparator: { $0 == " " || $0 == ":" || $0 == "," }) where word.contains("/")
+            {
+                if let name = word.split(separator: "/").last, name.contains(".") || name.hasPrefix("MANIFEST") {
+                    names.insert(String(name))
+                }
             }
         }
         guard !names.isEmpty else { return }
         let files = fileSystem.recentOperations(containing: Array(names))
         let context = fileSystem.recentOperations(containing: ["power loss", "MANIFEST", "fsync directory"]).suffix(80)
-        summary.problems.append("simulated disk history of \(names.sorted()):\n  " + files.joined(separator: "\n  ")
-            + "\nlast manifest updates, directory syncs and power losses:\n  " + context.joined(separator: "\n  "))
+        summary.problems.append(
+            "simulated disk history of \(names.sorted()):\n  " + files.joined(separator: "\n  ")
+                + "\nlast manifest updates, directory syncs and power losses:\n  " + context.joined(separator: "\n  "))
     }
 
     /// Runs the workload until the simulated crash stops it; returns the
     /// file-system operation the crash came at.
-    static func runUntilCrash(_ directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
-                              fileSystem: FaultInjectingFileSystem, sink: BufferedEventSink, budget: Int,
-                              maxMilliseconds: Int) async throws -> Int {
+    static func runUntilCrash(
+        _ directory: String, seed: UInt64, cycle: UInt32, settings: CrashChildSettings,
+        fileSystem: FaultInjectingFileSystem, sink: BufferedEventSink, budget: Int,
+        maxMilliseconds: Int
+    ) async throws -> Int {
         fileSystem.crashAfterOperations = fileSystem.operationCount + budget
         let child = Task {
-            try? await CrashTestChild.run(directory: directory, seed: seed, cycle: cycle, settings: settings, fileSystem: fileSystem, sink: sink)
+            try? await CrashTestChild.run(
+                directory: directory, seed: seed, cycle: cycle, settings: settings, fileSystem: fileSystem, sink: sink)
         }
         let deadline = Date().addingTimeInterval(Double(maxMilliseconds) / 1000)
         while !fileSystem.hasCrashed && Date() < deadline { try await Task.sleep(nanoseconds: 1_000_000) }
         if !fileSystem.hasCrashed { fileSystem.crashAfterOperations = fileSystem.operationCount }
         let crashedAt = fileSystem.crashAfterOperations ?? fileSystem.operationCount
         // Every operation fails from now on, so the writers and the maintenance stop.
-        let finished = await firstOf({ await child.value; return true }, orAfter: 60)
-        guard finished else { throw CrashTestError(message: "the workload did not stop within 60 s after the simulated crash at operation \(crashedAt)") }
+        let finished = await firstOf(
+            {
+                await child.value; return true
+            }, orAfter: 60)
+        guard finished else {
+            throw CrashTestError(
+                message: "the workload did not stop within 60 s after the simulated crash at operation \(crashedAt)")
+        }
         return crashedAt
     }
 }

@@ -18,8 +18,10 @@ public struct HNSWBuildParameters: Sendable, Equatable {
     /// for neighbours; keeping batches small keeps recall at sequential level).
     public var batchFraction: Double
 
-    public init(m: Int = 16, efConstruct: Int = 100, seed: UInt64 = 0x5354_5241_5441, threads: Int = 0,
-                batchFraction: Double = 0.02) {
+    public init(
+        m: Int = 16, efConstruct: Int = 100, seed: UInt64 = 0x5354_5241_5441, threads: Int = 0,
+        batchFraction: Double = 0.02
+    ) {
         self.m = m
         self.efConstruct = efConstruct
         self.seed = seed
@@ -130,8 +132,9 @@ public enum HNSWBuilder {
         }
         let total = reusedCount + toInsert.count
         if !toInsert.isEmpty {
-            let state = BuildState(rows: rows, dimension: dimension, kind: FloatRowsDistance.kind(metric), graph: graph,
-                                   levels: levels, parameters: parameters)
+            let state = BuildState(
+                rows: rows, dimension: dimension, kind: FloatRowsDistance.kind(metric), graph: graph,
+                levels: levels, parameters: parameters)
             let threads = parameters.threads > 0 ? parameters.threads : ProcessInfo.processInfo.activeProcessorCount
             let scratches = (0..<max(threads, 1)).map { _ in HNSWSearchScratch(nodeCount: count, width: m0) }
             var inserted = reusedCount
@@ -192,7 +195,8 @@ public struct HNSWSeedGraph {
     func usable(m: Int, count: Int) -> Bool {
         guard graph.m == m, nodeMap.count == graph.nodeCount, let entry = graph.entryPoint else { return false }
         let mapped = nodeMap[Int(entry)]
-        return mapped != HNSWGraphLayout.none && Int(mapped) < count && nodeMap.allSatisfy { $0 == HNSWGraphLayout.none || Int($0) < count }
+        return mapped != HNSWGraphLayout.none && Int(mapped) < count
+            && nodeMap.allSatisfy { $0 == HNSWGraphLayout.none || Int($0) < count }
     }
 
     /// Copies every carried-over node's rows, renumbered, without links to dropped nodes.
@@ -226,8 +230,10 @@ private final class BuildState: @unchecked Sendable {
     let levels: [UInt8]
     let parameters: HNSWBuildParameters
 
-    init(rows: UnsafePointer<Float>, dimension: Int, kind: strata_gather_kind, graph: HNSWGraphLinks, levels: [UInt8],
-         parameters: HNSWBuildParameters) {
+    init(
+        rows: UnsafePointer<Float>, dimension: Int, kind: strata_gather_kind, graph: HNSWGraphLinks, levels: [UInt8],
+        parameters: HNSWBuildParameters
+    ) {
         self.rows = rows
         self.dimension = dimension
         self.kind = kind
@@ -265,7 +271,10 @@ private final class BuildState: @unchecked Sendable {
         reverse.sort { ($0.level, $0.target, $0.source) < ($1.level, $1.target, $1.source) }
         var groups: [Range<Int>] = []
         var start = 0
-        for i in 1...reverse.count where i == reverse.count || reverse[i].level != reverse[start].level || reverse[i].target != reverse[start].target {
+        for i in 1...reverse.count
+        where i == reverse.count || reverse[i].level != reverse[start].level
+            || reverse[i].target != reverse[start].target
+        {
             groups.append(start..<i)
             start = i
         }
@@ -275,7 +284,9 @@ private final class BuildState: @unchecked Sendable {
             for group in targets { addReverse(pairs, group) }
         } else {
             DispatchQueue.concurrentPerform(iterations: groupThreads) { worker in
-                for index in stride(from: worker, to: targets.count, by: groupThreads) { addReverse(pairs, targets[index]) }
+                for index in stride(from: worker, to: targets.count, by: groupThreads) {
+                    addReverse(pairs, targets[index])
+                }
             }
         }
     }

@@ -46,7 +46,9 @@ public struct FloatRowsDistance: HNSWDistanceSource {
 
     /// The exact distance between two rows.
     @inline(__always)
-    static func pair(_ kind: strata_gather_kind, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dimension: Int) -> Float {
+    static func pair(
+        _ kind: strata_gather_kind, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ dimension: Int
+    ) -> Float {
         switch kind {
         case STRATA_GATHER_NEG_DOT: -strata_dot_f32(a, b, dimension)
         case STRATA_GATHER_L2SQ: strata_l2sq_f32(a, b, dimension)

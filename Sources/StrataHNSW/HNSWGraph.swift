@@ -48,8 +48,12 @@ public final class HNSWGraph: @unchecked Sendable {
             throw fail("has \(nodeCount) nodes but the segment has \(expectedNodeCount) points")
         }
         guard (2...512).contains(m), m0 == 2 * m else { throw fail("m \(m) / m0 \(m0) out of range") }
-        guard upperCount <= nodeCount, upperRows >= upperCount, upperRows <= upperCount * 31, inserted <= nodeCount, maxLevel <= 30 else {
-            throw fail("counts out of range (upper nodes \(upperCount), upper rows \(upperRows), inserted \(inserted), max level \(maxLevel))")
+        guard upperCount <= nodeCount, upperRows >= upperCount, upperRows <= upperCount * 31, inserted <= nodeCount,
+            maxLevel <= 30
+        else {
+            throw fail(
+                "counts out of range (upper nodes \(upperCount), upper rows \(upperRows), inserted \(inserted), max level \(maxLevel))"
+            )
         }
         let layout = HNSWGraphLayout(nodeCount: nodeCount, m: m, m0: m0, upperCount: upperCount, upperRows: upperRows)
         guard image.count == layout.totalBytes else {
@@ -65,7 +69,9 @@ public final class HNSWGraph: @unchecked Sendable {
             }
             previous = start
         }
-        guard Int(links.upperStart[upperCount]) == upperRows else { throw fail("upper-level index does not end at \(upperRows)") }
+        guard Int(links.upperStart[upperCount]) == upperRows else {
+            throw fail("upper-level index does not end at \(upperRows)")
+        }
         if entry == HNSWGraphLayout.none {
             guard inserted == 0 else { throw fail("no entry point but \(inserted) inserted nodes") }
             entryPoint = nil
@@ -106,7 +112,7 @@ public final class HNSWGraph: @unchecked Sendable {
     /// as (node, distance) with lower distance better. `ef` (≥ limit) is the
     /// candidate list size on level 0. Nodes whose bit is set in `excluded`
     /// (one bit per node, 64 per word) are walked through but not returned.
-    @_specialize(exported: true, where S == FloatRowsDistance)
+    @_specialize(exported:true,where S == FloatRowsDistance)
     public func search<S: HNSWDistanceSource>(
         _ source: S, limit: Int, ef: Int, excluded: UnsafePointer<UInt64>? = nil
     ) -> [(node: UInt32, distance: Float)] {
@@ -114,7 +120,8 @@ public final class HNSWGraph: @unchecked Sendable {
         let scratch = HNSWSearchScratch.take(nodeCount: nodeCount, width: 2 * m)
         defer { HNSWSearchScratch.give(scratch) }
         let entry = descend(from: entryPoint, source: source, scratch: scratch)
-        links.searchLevel(entry: entry, level: 0, ef: max(ef, limit), source: source, scratch: scratch, excluded: excluded)
+        links.searchLevel(
+            entry: entry, level: 0, ef: max(ef, limit), source: source, scratch: scratch, excluded: excluded)
         let found = scratch.results.drainSorted()
         return found.prefix(limit).map { ($0.node, $0.distance) }
     }
@@ -124,7 +131,7 @@ public final class HNSWGraph: @unchecked Sendable {
     /// levels are descended as usual; level 0 scores only allowed nodes and
     /// reaches them through up to two hops (`HNSWGraphLinks.searchLevelTwoHop`),
     /// scoring at most `expansion` (default 2·m0) new nodes per step.
-    @_specialize(exported: true, where S == FloatRowsDistance)
+    @_specialize(exported:true,where S == FloatRowsDistance)
     public func searchTwoHop<S: HNSWDistanceSource>(
         _ source: S, limit: Int, ef: Int, allowed: UnsafePointer<UInt64>, expansion: Int? = nil
     ) -> [(node: UInt32, distance: Float)] {
@@ -133,7 +140,8 @@ public final class HNSWGraph: @unchecked Sendable {
         let scratch = HNSWSearchScratch.take(nodeCount: nodeCount, width: width)
         defer { HNSWSearchScratch.give(scratch) }
         let entry = descend(from: entryPoint, source: source, scratch: scratch)
-        links.searchLevelTwoHop(entry: entry, ef: max(ef, limit), source: source, scratch: scratch, allowed: allowed, expansion: width)
+        links.searchLevelTwoHop(
+            entry: entry, ef: max(ef, limit), source: source, scratch: scratch, allowed: allowed, expansion: width)
         let found = scratch.results.drainSorted()
         return found.prefix(limit).map { ($0.node, $0.distance) }
     }

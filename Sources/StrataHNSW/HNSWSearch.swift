@@ -6,7 +6,9 @@ extension HNSWGraphLinks {
     /// Greedy descent on one upper level: moves to the best neighbour until no
     /// neighbour is better. Returns the local optimum.
     @inline(__always)
-    func greedy<S: HNSWDistanceSource>(from start: Neighbor, level: Int, source: S, scratch: HNSWSearchScratch) -> Neighbor {
+    func greedy<S: HNSWDistanceSource>(
+        from start: Neighbor, level: Int, source: S, scratch: HNSWSearchScratch
+    ) -> Neighbor {
         var current = start
         let gather = scratch.gather
         let distances = scratch.gatherDistances

@@ -155,8 +155,9 @@ extension FaultInjectingFileSystem {
     ) {
         precondition(afterHits >= 0, "afterHits must not be negative")
         locked {
-            $0.errorRules.append(ErrorRule(
-                operation: operation, pathContains: pathContains, hitsToSkip: afterHits, mode: mode, errno: errno))
+            $0.errorRules.append(
+                ErrorRule(
+                    operation: operation, pathContains: pathContains, hitsToSkip: afterHits, mode: mode, errno: errno))
         }
     }
 
@@ -207,8 +208,9 @@ extension FaultInjectingFileSystem {
                 throw IOError(errno: ENOENT, operation: "corrupt", path: path)
             }
             guard offset < UInt64(inode.current.count) else {
-                throw IOError(code: .shortRead, operation: "corrupt", path: path,
-                              message: "cannot corrupt byte \(offset) of \(path): the file has only \(inode.current.count) bytes")
+                throw IOError(
+                    code: .shortRead, operation: "corrupt", path: path,
+                    message: "cannot corrupt byte \(offset) of \(path): the file has only \(inode.current.count) bytes")
             }
             let index = Int(offset)
             inode.current[index] ^= xor

@@ -22,8 +22,10 @@ final class FaultInjectingFile: StorageFile, @unchecked Sendable {
     /// The power-loss epoch this handle was opened in.
     let epoch: UInt64
 
-    init(fileSystem: FaultInjectingFileSystem, inode: ModelInode, path: String, canonicalPath: String,
-         writable: Bool, epoch: UInt64) {
+    init(
+        fileSystem: FaultInjectingFileSystem, inode: ModelInode, path: String, canonicalPath: String,
+        writable: Bool, epoch: UInt64
+    ) {
         self.fileSystem = fileSystem
         self.inode = inode
         self.path = path
@@ -36,22 +38,27 @@ final class FaultInjectingFile: StorageFile, @unchecked Sendable {
     private func checkUsable(_ model: FaultModel, _ operation: String) throws {
         try model.checkAlive(operation, path)
         if epoch != model.epoch {
-            throw IOError(code: .io, operation: operation, path: path, errno: EIO,
-                          message: "\(operation) failed on \(path): this handle predates a simulated crash (power loss); reopen the file")
+            throw IOError(
+                code: .io, operation: operation, path: path, errno: EIO,
+                message:
+                    "\(operation) failed on \(path): this handle predates a simulated crash (power loss); reopen the file"
+            )
         }
     }
 
     private func checkWritable(_ operation: String) throws {
         if !writable {
             let base = IOError(errno: EBADF, operation: operation, path: path)
-            throw IOError(code: base.code, operation: operation, path: path, errno: EBADF,
-                          message: base.message + " (the file was opened read-only)")
+            throw IOError(
+                code: base.code, operation: operation, path: path, errno: EBADF,
+                message: base.message + " (the file was opened read-only)")
         }
     }
 
     private func checkedOffset(_ offset: UInt64, count: Int, _ operation: String) throws -> Int {
         guard offset <= UInt64(FaultModel.maximumFileSize),
-              Int(offset) + count <= FaultModel.maximumFileSize else {
+            Int(offset) + count <= FaultModel.maximumFileSize
+        else {
             throw IOError(errno: EFBIG, operation: operation, path: path)
         }
         return Int(offset)
@@ -99,8 +106,9 @@ final class FaultInjectingFile: StorageFile, @unchecked Sendable {
             }
             if fitting < bytes.count {
                 let base = IOError(errno: ENOSPC, operation: "pwrite", path: path)
-                throw IOError(code: base.code, operation: "pwrite", path: path, errno: ENOSPC,
-                              message: base.message + " (\(fitting) of \(bytes.count) bytes were written)")
+                throw IOError(
+                    code: base.code, operation: "pwrite", path: path, errno: ENOSPC,
+                    message: base.message + " (\(fitting) of \(bytes.count) bytes were written)")
             }
         }
     }
@@ -157,16 +165,23 @@ final class FaultInjectingFile: StorageFile, @unchecked Sendable {
             if length == 0 { return nil }
             let fileSize = UInt64(inode.current.count)
             guard length > 0, offset <= fileSize, UInt64(length) <= fileSize - offset else {
-                throw IOError(code: .shortRead, operation: "mmap", path: path,
-                              message: "mmap of \(length) bytes at \(offset) in \(path) goes past its end (\(fileSize) bytes): the file is truncated")
+                throw IOError(
+                    code: .shortRead, operation: "mmap", path: path,
+                    message:
+                        "mmap of \(length) bytes at \(offset) in \(path) goes past its end (\(fileSize) bytes): the file is truncated"
+                )
             }
             let start = Int(offset)
             let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: length, alignment: 64)
-            inode.current.withUnsafeBytes { storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)])) }
+            inode.current.withUnsafeBytes {
+                storage.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[start..<(start + length)]))
+            }
             model.applyBitFlips(path: canonicalPath, offset: start, into: storage, count: length)
             return storage
         }
-        guard let storage else { return MappedRegion(bytes: UnsafeRawBufferPointer(start: nil, count: 0), release: .none) }
+        guard let storage else {
+            return MappedRegion(bytes: UnsafeRawBufferPointer(start: nil, count: 0), release: .none)
+        }
         return MappedRegion(bytes: UnsafeRawBufferPointer(storage), release: .deallocate(storage))
     }
 }

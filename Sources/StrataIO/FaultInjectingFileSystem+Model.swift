@@ -168,7 +168,8 @@ final class FaultModel {
     static let historyLimit = 20_000
 
     static func crashError(_ operation: String, _ path: String, first: Bool) -> IOError {
-        let what = first
+        let what =
+            first
             ? "simulated crash: the crash point was reached at this \(operation)"
             : "simulated crash: the file system crashed earlier and refuses \(operation)"
         return IOError(
@@ -192,8 +193,9 @@ final class FaultModel {
         let rule = errorRules[index]
         if rule.mode == .once { errorRules.remove(at: index) }
         let base = IOError(errno: rule.errno, operation: name, path: reportedPath)
-        return IOError(code: base.code, operation: name, path: reportedPath, errno: rule.errno,
-                       message: "injected fault: \(base.message)")
+        return IOError(
+            code: base.code, operation: name, path: reportedPath, errno: rule.errno,
+            message: "injected fault: \(base.message)")
     }
 
     func checkInjected(_ operation: FaultOperation, _ paths: [String], name: String, reportedPath: String) throws {
@@ -278,4 +280,3 @@ func apply(_ change: PendingChange, to data: inout [UInt8]) {
         applyTruncate(to: length, &data)
     }
 }
-

@@ -108,8 +108,9 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
                 case .directory(let child)?:
                     directory = child
                 case .file?:
-                    throw IOError(code: .alreadyExists, operation: "mkdir", path: path,
-                                  message: "mkdir failed on \(path): a file (not a directory) is in the way; move it aside")
+                    throw IOError(
+                        code: .alreadyExists, operation: "mkdir", path: path,
+                        message: "mkdir failed on \(path): a file (not a directory) is in the way; move it aside")
                 case nil:
                     let child = ModelDirectory()
                     directory.entries[part] = .directory(child)
@@ -122,7 +123,8 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
     public func syncDirectory(_ path: String) throws {
         try locked { model in
             try model.beginMutation("fsync directory", path)
-            try model.checkInjected(.syncDirectory, [FaultModel.canonical(path)], name: "fsync directory", reportedPath: path)
+            try model.checkInjected(
+                .syncDirectory, [FaultModel.canonical(path)], name: "fsync directory", reportedPath: path)
             let directory = try model.directory(at: path, operation: "open directory")
             directory.durableEntries = directory.entries
             model.statistics.directorySyncs += 1
@@ -218,8 +220,11 @@ public final class FaultInjectingFileSystem: FileSystem, Sendable {
             }
             let key = ObjectIdentifier(inode)
             if model.heldLocks[key] != nil {
-                throw IOError(code: .locked, operation: "flock", path: path, errno: EWOULDBLOCK,
-                              message: "\(path) is locked: another Strata process (or another open database in this process) is using this data directory; stop it or use another directory")
+                throw IOError(
+                    code: .locked, operation: "flock", path: path, errno: EWOULDBLOCK,
+                    message:
+                        "\(path) is locked: another Strata process (or another open database in this process) is using this data directory; stop it or use another directory"
+                )
             }
             model.nextLockToken += 1
             model.heldLocks[key] = (inode, model.nextLockToken)

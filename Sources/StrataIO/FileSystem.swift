@@ -107,7 +107,9 @@ extension StorageFile {
         guard got == count else {
             throw IOError(
                 code: .shortRead, operation: "read", path: path,
-                message: "read of \(count) bytes at offset \(offset) in \(path) got only \(got): the file is shorter than expected (truncated?)")
+                message:
+                    "read of \(count) bytes at offset \(offset) in \(path) got only \(got): the file is shorter than expected (truncated?)"
+            )
         }
         return out
     }

@@ -64,8 +64,10 @@ public final class Locked<State>: @unchecked Sendable {
     /// As `withLock(whenReady:_:)`, but waits at most `timeoutNanoseconds`;
     /// `body` runs when the value is ready or the time is up, whichever comes
     /// first (it checks the value itself to tell which).
-    public func withLock<T>(whenReady isReady: (State) -> Bool, timeoutNanoseconds: UInt64,
-                            _ body: (inout State) throws -> T) rethrows -> T {
+    public func withLock<T>(
+        whenReady isReady: (State) -> Bool, timeoutNanoseconds: UInt64,
+        _ body: (inout State) throws -> T
+    ) rethrows -> T {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         let total = UInt64(now.tv_nsec) + timeoutNanoseconds

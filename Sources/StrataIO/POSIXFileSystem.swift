@@ -31,8 +31,9 @@ public struct POSIXFileSystem: FileSystem {
             }
         }
         guard fileKind(path) == .directory else {
-            throw IOError(code: .alreadyExists, operation: "mkdir", path: path,
-                          message: "mkdir failed on \(path): a file (not a directory) is in the way; move it aside")
+            throw IOError(
+                code: .alreadyExists, operation: "mkdir", path: path,
+                message: "mkdir failed on \(path): a file (not a directory) is in the way; move it aside")
         }
     }
 
@@ -104,8 +105,11 @@ public struct POSIXFileSystem: FileSystem {
             let err = errno
             close(fd)
             if err == EWOULDBLOCK {
-                throw IOError(code: .locked, operation: "flock", path: path, errno: err,
-                              message: "\(path) is locked: another Strata process (or another open database in this process) is using this data directory; stop it or use another directory")
+                throw IOError(
+                    code: .locked, operation: "flock", path: path, errno: err,
+                    message:
+                        "\(path) is locked: another Strata process (or another open database in this process) is using this data directory; stop it or use another directory"
+                )
             }
             throw IOError(errno: err, operation: "flock", path: path)
         }
@@ -200,14 +204,18 @@ final class POSIXFile: StorageFile, Sendable {
         // a damaged header must be an error, not a trap.
         guard length > 0, offset <= fileSize, UInt64(length) <= fileSize - offset else {
             // Mapping past the end would turn a later access into SIGBUS.
-            throw IOError(code: .shortRead, operation: "mmap", path: path,
-                          message: "mmap of \(length) bytes at \(offset) in \(path) goes past its end (\(fileSize) bytes): the file is truncated")
+            throw IOError(
+                code: .shortRead, operation: "mmap", path: path,
+                message:
+                    "mmap of \(length) bytes at \(offset) in \(path) goes past its end (\(fileSize) bytes): the file is truncated"
+            )
         }
         let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
         let alignedOffset = offset / page * page
         let slack = Int(offset - alignedOffset)
         guard let base = mmap(nil, length + slack, PROT_READ, MAP_SHARED, fd, off_t(alignedOffset)),
-              base != MAP_FAILED else {
+            base != MAP_FAILED
+        else {
             throw IOError(errno: errno, operation: "mmap", path: path)
         }
         return MappedRegion(

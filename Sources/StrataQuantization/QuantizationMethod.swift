@@ -28,7 +28,8 @@ extension QuantizationMethod: CustomStringConvertible {
     public var description: String {
         switch self {
         case .scalarInt8(let quantile): "scalar int8 (quantile \(quantile))"
-        case .binary(let bits, let asymmetric): "binary \(bits) bit\(bits == 1 ? "" : "s")\(asymmetric ? " (asymmetric 8-bit query)" : "")"
+        case .binary(let bits, let asymmetric):
+            "binary \(bits) bit\(bits == 1 ? "" : "s")\(asymmetric ? " (asymmetric 8-bit query)" : "")"
         case .product(let ratio): "product x\(ratio)"
         }
     }
@@ -38,15 +39,19 @@ extension QuantizationMethod: CustomStringConvertible {
         switch self {
         case .scalarInt8(let quantile):
             guard quantile.isFinite, quantile >= 0.5, quantile <= 1 else {
-                throw QuantizationError(.invalidArgument, "scalar int8 quantile \(quantile) is outside 0.5...1; use e.g. 0.99, or 1 for the full range")
+                throw QuantizationError(
+                    .invalidArgument,
+                    "scalar int8 quantile \(quantile) is outside 0.5...1; use e.g. 0.99, or 1 for the full range")
             }
         case .binary(let bits, _):
             guard bits == 1 || bits == 2 else {
-                throw QuantizationError(.invalidArgument, "binary quantization supports 1 or 2 bits per dimension, not \(bits)")
+                throw QuantizationError(
+                    .invalidArgument, "binary quantization supports 1 or 2 bits per dimension, not \(bits)")
             }
         case .product(let ratio):
             guard [4, 8, 16, 32, 64].contains(ratio) else {
-                throw QuantizationError(.invalidArgument, "product quantization compression ratio \(ratio) is not one of 4, 8, 16, 32, 64")
+                throw QuantizationError(
+                    .invalidArgument, "product quantization compression ratio \(ratio) is not one of 4, 8, 16, 32, 64")
             }
         }
     }

@@ -35,7 +35,8 @@ extension QuantizedVectors {
         case .scalar:
             prepared = QuantizedQuery(owner: ObjectIdentifier(self), byteCount: dimension, tableCount: 0)
         case .binary:
-            prepared = QuantizedQuery(owner: ObjectIdentifier(self), byteCount: 8 * words * Self.asymmetricQueryPlanes, tableCount: 0)
+            prepared = QuantizedQuery(
+                owner: ObjectIdentifier(self), byteCount: 8 * words * Self.asymmetricQueryPlanes, tableCount: 0)
         case .product:
             prepared = QuantizedQuery(owner: ObjectIdentifier(self), byteCount: 0, tableCount: 256 * subspaces)
         }
@@ -133,8 +134,9 @@ extension QuantizedVectors {
             return
         }
         // Symmetric: encode q̃ like a row (its own planes), then re-express its levels.
-        let (factor, _, _) = Self.binaryEncode(q, centre: centred ? mean : nil, sigma: sigma, dimension: dimension,
-                                               planes: planes, words: words, into: planesOut)
+        let (factor, _, _) = Self.binaryEncode(
+            q, centre: centred ? mean : nil, sigma: sigma, dimension: dimension,
+            planes: planes, words: words, into: planesOut)
         let weight = factor * meanVariance
         if planes == 1 {
             // Σ ℓ_q ℓ = d − 2·Hamming.
@@ -148,7 +150,8 @@ extension QuantizedVectors {
             var levelSum = 0
             for w in 0..<words {
                 let x1 = planesOut[w], x2 = planesOut[words + w]
-                let valid: UInt64 = (w == words - 1 && dimension % 64 != 0) ? (UInt64(1) << UInt64(dimension % 64)) - 1 : ~0
+                let valid: UInt64 =
+                    (w == words - 1 && dimension % 64 != 0) ? (UInt64(1) << UInt64(dimension % 64)) - 1 : ~0
                 let notX1 = ~x1 & valid
                 planesOut[w] = ~(x1 ^ x2) & valid
                 planesOut[words + w] = notX1
@@ -192,25 +195,32 @@ extension QuantizedVectors {
         let code = UnsafeRawPointer(codes + Int(row) * codeStride)
         switch scoring {
         case .scalarDot:
-            let k = kernels.pointee.dot_u8i8(code.assumingMemoryBound(to: UInt8.self),
-                                             query.bytes.assumingMemoryBound(to: Int8.self), dimension)
+            let k = kernels.pointee.dot_u8i8(
+                code.assumingMemoryBound(to: UInt8.self),
+                query.bytes.assumingMemoryBound(to: Int8.self), dimension)
             return -(query.scale * Float(k) + query.offset)
         case .scalarEuclid:
-            let k = kernels.pointee.dot_u8i8(code.assumingMemoryBound(to: UInt8.self),
-                                             query.bytes.assumingMemoryBound(to: Int8.self), dimension)
+            let k = kernels.pointee.dot_u8i8(
+                code.assumingMemoryBound(to: UInt8.self),
+                query.bytes.assumingMemoryBound(to: Int8.self), dimension)
             return query.constant + corrections[Int(row)] - 2 * (query.scale * Float(k) + query.offset)
         case .scalarManhattan:
-            let l1 = kernels.pointee.l1_u8(query.bytes.assumingMemoryBound(to: UInt8.self),
-                                           code.assumingMemoryBound(to: UInt8.self), dimension)
+            let l1 = kernels.pointee.l1_u8(
+                query.bytes.assumingMemoryBound(to: UInt8.self),
+                code.assumingMemoryBound(to: UInt8.self), dimension)
             return query.scale * Float(l1) + query.constant
         case .binaryDot, .binaryEuclid:
             let k: Float
             if query.usesHamming {
-                k = Float(kernels.pointee.hamming(query.bytes.assumingMemoryBound(to: UInt64.self),
-                                                  code.assumingMemoryBound(to: UInt64.self), words))
+                k = Float(
+                    kernels.pointee.hamming(
+                        query.bytes.assumingMemoryBound(to: UInt64.self),
+                        code.assumingMemoryBound(to: UInt64.self), words))
             } else {
-                k = Float(kernels.pointee.bitplane_dot(query.bytes.assumingMemoryBound(to: UInt64.self), query.queryPlanes,
-                                                       code.assumingMemoryBound(to: UInt64.self), planes, words))
+                k = Float(
+                    kernels.pointee.bitplane_dot(
+                        query.bytes.assumingMemoryBound(to: UInt64.self), query.queryPlanes,
+                        code.assumingMemoryBound(to: UInt64.self), planes, words))
             }
             return binaryDistance(query, k, Int(row))
         case .product:
@@ -236,8 +246,10 @@ extension QuantizedVectors {
     /// Distances to `count` rows at once (e.g. the neighbours of one graph node),
     /// prefetching codes a few rows ahead. out[k] = distance(query, to: rows[k]).
     /// Precondition: every row < self.count. Allocates nothing.
-    public func distances(_ query: QuantizedQuery, rows: UnsafePointer<UInt32>, count n: Int,
-                          into out: UnsafeMutablePointer<Float>) {
+    public func distances(
+        _ query: QuantizedQuery, rows: UnsafePointer<UInt32>, count n: Int,
+        into out: UnsafeMutablePointer<Float>
+    ) {
         precondition(query.owner == ObjectIdentifier(self), "query prepared by another QuantizedVectors")
         for k in 0..<n { precondition(Int(rows[k]) < count, "row \(rows[k]) out of range 0..<\(count)") }
         let base = UnsafeRawPointer(codes).assumingMemoryBound(to: UInt8.self)
@@ -249,22 +261,26 @@ extension QuantizedVectors {
             case .scalar:
                 if scoring == .scalarManhattan {
                     let tmp = query.scratch.assumingMemoryBound(to: UInt32.self)
-                    strata_l1_u8_rows(base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt8.self), dimension, tmp)
+                    strata_l1_u8_rows(
+                        base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt8.self), dimension, tmp)
                     for k in 0..<block { o[k] = query.scale * Float(tmp[k]) + query.constant }
                 } else {
                     let tmp = query.scratch.assumingMemoryBound(to: Int32.self)
-                    strata_dot_u8i8_rows(base, codeStride, r, block, query.bytes.assumingMemoryBound(to: Int8.self), dimension, tmp)
+                    strata_dot_u8i8_rows(
+                        base, codeStride, r, block, query.bytes.assumingMemoryBound(to: Int8.self), dimension, tmp)
                     for k in 0..<block { o[k] = scalarDistance(query, Float(tmp[k]), Int(r[k])) }
                 }
             case .binary:
                 if query.usesHamming {
                     let tmp = query.scratch.assumingMemoryBound(to: UInt64.self)
-                    strata_hamming_rows(base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt64.self), words, tmp)
+                    strata_hamming_rows(
+                        base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt64.self), words, tmp)
                     for k in 0..<block { o[k] = binaryDistance(query, Float(tmp[k]), Int(r[k])) }
                 } else {
                     let tmp = query.scratch.assumingMemoryBound(to: Int64.self)
-                    strata_bitplane_dot_rows(base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt64.self),
-                                             query.queryPlanes, planes, words, tmp)
+                    strata_bitplane_dot_rows(
+                        base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt64.self),
+                        query.queryPlanes, planes, words, tmp)
                     for k in 0..<block { o[k] = binaryDistance(query, Float(tmp[k]), Int(r[k])) }
                 }
             case .product:
@@ -285,7 +301,8 @@ extension QuantizedVectors {
             let ua = codeA.assumingMemoryBound(to: UInt8.self), ub = codeB.assumingMemoryBound(to: UInt8.self)
             switch metric {
             case .dot, .cosine:
-                let dot = alpha * alpha * Float(strata_dot_u8u8(ua, ub, dimension))
+                let dot =
+                    alpha * alpha * Float(strata_dot_u8u8(ua, ub, dimension))
                     + alpha * lo * Float(strata_sum_u8(ua, dimension) + strata_sum_u8(ub, dimension))
                     + Float(dimension) * lo * lo
                 return -dot
@@ -301,7 +318,9 @@ extension QuantizedVectors {
                 levels = Float(dimension) - 2 * Float(kernels.pointee.hamming(xa, xb, words))
             } else {
                 let both = Float(strata_planes_and_popcount(xa, 2, xb, 2, words))
-                levels = both - Float(strata_popcount(xa, 2 * words)) - Float(strata_popcount(xb, 2 * words)) + Float(dimension)
+                levels =
+                    both - Float(strata_popcount(xa, 2 * words)) - Float(strata_popcount(xb, 2 * words))
+                    + Float(dimension)
             }
             let ca = corrections + 2 * Int(a), cb = corrections + 2 * Int(b)
             let estimate = ca[0] * cb[0] * meanVariance * levels

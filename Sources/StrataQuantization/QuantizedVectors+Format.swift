@@ -28,7 +28,8 @@ extension QuantizedVectors {
 
     /// The serialized form (docs/format/quantization.md). Complexity: O(size).
     public func encoded() -> [UInt8] {
-        var writer = ByteWriter(capacity: Self.headerLength + 4 * (codebookCount + count * correctionsPerRow) + count * codeStride)
+        var writer = ByteWriter(
+            capacity: Self.headerLength + 4 * (codebookCount + count * correctionsPerRow) + count * codeStride)
         writer.write(contentsOf: Self.magic)
         writer.write(Self.formatVersion)
         writer.write(Self.methodCode(method))
@@ -62,18 +63,25 @@ extension QuantizedVectors {
     /// - Throws: `corruption` for any malformed, truncated, inconsistent or
     ///   non-finite content or a mismatch with the arguments; `unsupportedVersion`
     ///   for a newer format version. Never traps on hostile bytes.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, metric: DistanceMetric, dimension: Int,
-                              count: Int) throws -> QuantizedVectors {
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, metric: DistanceMetric, dimension: Int,
+        count: Int
+    ) throws -> QuantizedVectors {
         func corrupt(_ message: String) -> QuantizationError {
             QuantizationError(.corruption, "quantized codes: \(message); retrain from the full vectors")
         }
         var reader = ByteReader(bytes)
         do {
-            guard bytes.count >= headerLength else { throw corrupt("\(bytes.count) bytes is shorter than the \(headerLength)-byte header") }
+            guard bytes.count >= headerLength else {
+                throw corrupt("\(bytes.count) bytes is shorter than the \(headerLength)-byte header")
+            }
             guard Array(try reader.readBytes(8)) == magic else { throw corrupt("bad magic (not quantized codes)") }
             let version = try reader.readUInt32()
             guard version == formatVersion else {
-                throw QuantizationError(.unsupportedVersion, "quantized codes format version \(version) is not supported (this build reads \(formatVersion)); upgrade Strata or retrain")
+                throw QuantizationError(
+                    .unsupportedVersion,
+                    "quantized codes format version \(version) is not supported (this build reads \(formatVersion)); upgrade Strata or retrain"
+                )
             }
             let methodByte = try reader.readUInt8(), metricByte = try reader.readUInt8()
             let bits = Int(try reader.readUInt8()), flags = try reader.readUInt8()
@@ -84,22 +92,32 @@ extension QuantizedVectors {
             let quantile = try reader.readDouble()
             let codebookCount = try reader.readUInt64()
 
-            guard metricByte == metricCode(metric) else { throw corrupt("metric code \(metricByte) does not match the expected \(metric.rawValue)") }
+            guard metricByte == metricCode(metric) else {
+                throw corrupt("metric code \(metricByte) does not match the expected \(metric.rawValue)")
+            }
             guard storedDimension == dimension, dimension >= 1, dimension <= maximumDimension else {
                 throw corrupt("dimension \(storedDimension) does not match the expected \(dimension)")
             }
-            guard storedCount == count else { throw corrupt("row count \(storedCount) does not match the expected \(count)") }
+            guard storedCount == count else {
+                throw corrupt("row count \(storedCount) does not match the expected \(count)")
+            }
             guard reserved == 0 else { throw corrupt("reserved header field is \(reserved), not 0") }
             let method: QuantizationMethod
             switch methodByte {
             case 1:
-                guard bits == 0, flags == 0, ratio == 0 else { throw corrupt("scalar int8 header has non-zero bits/flags/ratio") }
+                guard bits == 0, flags == 0, ratio == 0 else {
+                    throw corrupt("scalar int8 header has non-zero bits/flags/ratio")
+                }
                 method = .scalarInt8(quantile: quantile)
             case 2:
-                guard flags <= 1, ratio == 0, quantile.bitPattern == 0 else { throw corrupt("binary header has unknown flags or non-zero ratio/quantile") }
+                guard flags <= 1, ratio == 0, quantile.bitPattern == 0 else {
+                    throw corrupt("binary header has unknown flags or non-zero ratio/quantile")
+                }
                 method = .binary(bitsPerDimension: bits, asymmetricQuery: flags == 1)
             case 3:
-                guard bits == 0, flags == 0, quantile.bitPattern == 0 else { throw corrupt("product header has non-zero bits/flags/quantile") }
+                guard bits == 0, flags == 0, quantile.bitPattern == 0 else {
+                    throw corrupt("product header has non-zero bits/flags/quantile")
+                }
                 method = .product(compressionRatio: ratio)
             default:
                 throw corrupt("unknown method code \(methodByte)")
@@ -107,8 +125,11 @@ extension QuantizedVectors {
             do { try method.validate() } catch { throw corrupt("invalid parameters: \(error.message)") }
             let shape = Shape(method: method, metric: metric, dimension: dimension)
             guard stride == shape.codeStride, correctionsPerRow == shape.correctionsPerRow,
-                  codebookCount == UInt64(shape.codebookCount) else {
-                throw corrupt("code stride \(stride), corrections \(correctionsPerRow) or codebook size \(codebookCount) disagree with \(method) at dimension \(dimension)")
+                codebookCount == UInt64(shape.codebookCount)
+            else {
+                throw corrupt(
+                    "code stride \(stride), corrections \(correctionsPerRow) or codebook size \(codebookCount) disagree with \(method) at dimension \(dimension)"
+                )
             }
             // All factors are < 2^32 and small multiples, so these products fit in Int.
             let expected = headerLength + 4 * shape.codebookCount + 4 * count * correctionsPerRow + count * stride
@@ -126,26 +147,36 @@ extension QuantizedVectors {
                 }
             }
             let codebookBytes = try reader.readBytes(4 * shape.codebookCount)
-            UnsafeMutableRawBufferPointer(start: codebook, count: 4 * shape.codebookCount).copyMemory(from: codebookBytes)
+            UnsafeMutableRawBufferPointer(start: codebook, count: 4 * shape.codebookCount).copyMemory(
+                from: codebookBytes)
             let correctionBytes = try reader.readBytes(4 * count * correctionsPerRow)
-            UnsafeMutableRawBufferPointer(start: corrections, count: 4 * count * correctionsPerRow).copyMemory(from: correctionBytes)
+            UnsafeMutableRawBufferPointer(start: corrections, count: 4 * count * correctionsPerRow).copyMemory(
+                from: correctionBytes)
             let codeBytes = try reader.readBytes(count * stride)
             UnsafeMutableRawBufferPointer(start: codes, count: count * stride).copyMemory(from: codeBytes)
 
-            for i in 0..<shape.codebookCount where !codebook[i].isFinite { throw corrupt("codebook value \(i) is not finite") }
-            for i in 0..<(count * correctionsPerRow) where !corrections[i].isFinite { throw corrupt("correction \(i) is not finite") }
+            for i in 0..<shape.codebookCount where !codebook[i].isFinite {
+                throw corrupt("codebook value \(i) is not finite")
+            }
+            for i in 0..<(count * correctionsPerRow) where !corrections[i].isFinite {
+                throw corrupt("correction \(i) is not finite")
+            }
             switch method {
             case .scalarInt8:
                 guard codebook[1] > 0 else { throw corrupt("scalar step \(codebook[1]) is not positive") }
             case .binary:
-                for i in 0..<dimension where codebook[dimension + i] < 0 { throw corrupt("deviation of dimension \(i) is negative") }
+                for i in 0..<dimension where codebook[dimension + i] < 0 {
+                    throw corrupt("deviation of dimension \(i) is negative")
+                }
                 if dimension % 64 != 0 {
                     let padding = ~((UInt64(1) << UInt64(dimension % 64)) - 1)
                     let words = codes.assumingMemoryBound(to: UInt64.self)
                     for row in 0..<count {
                         for plane in 0..<shape.planes {
                             let word = words[row * shape.planes * shape.words + plane * shape.words + shape.words - 1]
-                            if UInt64(littleEndian: word) & padding != 0 { throw corrupt("row \(row) has bits set beyond the dimension") }
+                            if UInt64(littleEndian: word) & padding != 0 {
+                                throw corrupt("row \(row) has bits set beyond the dimension")
+                            }
                         }
                     }
                 }
@@ -153,8 +184,9 @@ extension QuantizedVectors {
                 break
             }
             owned = false
-            return QuantizedVectors(method: method, metric: metric, dimension: dimension, count: count,
-                                    codes: codes, corrections: corrections, codebook: codebook)
+            return QuantizedVectors(
+                method: method, metric: metric, dimension: dimension, count: count,
+                codes: codes, corrections: corrections, codebook: codebook)
         } catch let error as FormatError {
             throw corrupt(error.message)
         }

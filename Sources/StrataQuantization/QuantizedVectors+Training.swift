@@ -64,9 +64,11 @@ extension QuantizedVectors {
     /// - Throws: `invalidArgument` for a bad method, dimension or count.
     /// - Complexity: O(count·dimension) for int8 and binary; product adds
     ///   O(min(count, 65 536)·256·dimension·15) for k-means.
-    public static func train(method: QuantizationMethod, metric: DistanceMetric, dimension: Int, count: Int,
-                             vectors: UnsafePointer<Float>, isPresent: (Int) -> Bool,
-                             seed: UInt64, threads: Int) throws -> QuantizedVectors {
+    public static func train(
+        method: QuantizationMethod, metric: DistanceMetric, dimension: Int, count: Int,
+        vectors: UnsafePointer<Float>, isPresent: (Int) -> Bool,
+        seed: UInt64, threads: Int
+    ) throws -> QuantizedVectors {
         try method.validate()
         guard dimension >= 1, dimension <= maximumDimension else {
             throw QuantizationError(.invalidArgument, "dimension \(dimension) is outside 1...\(maximumDimension)")
@@ -87,11 +89,13 @@ extension QuantizedVectors {
         case .binary:
             binaryStatistics(dimension: dimension, vectors: vectors, present: present, into: codebook)
         case .product:
-            productCodebook(shape: shape, dimension: dimension, vectors: vectors, present: present,
-                            seed: seed, threads: threads, into: codebook)
+            productCodebook(
+                shape: shape, dimension: dimension, vectors: vectors, present: present,
+                seed: seed, threads: threads, into: codebook)
         }
-        let result = QuantizedVectors(method: method, metric: metric, dimension: dimension, count: count,
-                                      codes: codes, corrections: corrections, codebook: codebook)
+        let result = QuantizedVectors(
+            method: method, metric: metric, dimension: dimension, count: count,
+            codes: codes, corrections: corrections, codebook: codebook)
         result.encodeAll(vectors: vectors, threads: threads)
         return result
     }
@@ -124,8 +128,9 @@ extension QuantizedVectors {
         case .binary:
             let out = code.assumingMemoryBound(to: UInt64.self)
             let mean = UnsafePointer(codebook), sigma = UnsafePointer(codebook + dimension)
-            let (factor, norm, meanDot) = Self.binaryEncode(x, centre: mean, sigma: sigma, dimension: dimension,
-                                                            planes: planes, words: words, into: out)
+            let (factor, norm, meanDot) = Self.binaryEncode(
+                x, centre: mean, sigma: sigma, dimension: dimension,
+                planes: planes, words: words, into: out)
             correction[0] = factor
             correction[1] = (metric == .euclid || metric == .manhattan) ? norm : meanDot
         case .product:
@@ -134,7 +139,8 @@ extension QuantizedVectors {
             var score: Float = 0
             for m in 0..<subspaces {
                 let (offset, length) = shape.subspace(m, dimension: dimension)
-                out[m] = UInt8(kernels.pointee.nearest256(x + offset, length, transposed + 256 * offset, norms + 256 * m, &score))
+                out[m] = UInt8(
+                    kernels.pointee.nearest256(x + offset, length, transposed + 256 * offset, norms + 256 * m, &score))
             }
         }
     }
@@ -142,9 +148,11 @@ extension QuantizedVectors {
     /// Thermometer bit planes of x − centre (1 plane: x' > 0; 2 planes: x' > −kσ,
     /// x' > kσ; a nil centre is 0) and the row's corrections: the scale f = ‖x'‖² / ⟨x', w⟩ with
     /// w = σ·level (so ⟨q, x'⟩ ≈ f·⟨q, w⟩), ‖x'‖² and ⟨centre, x'⟩.
-    static func binaryEncode(_ x: UnsafePointer<Float>, centre: UnsafePointer<Float>?, sigma: UnsafePointer<Float>,
-                             dimension: Int, planes: Int, words: Int,
-                             into out: UnsafeMutablePointer<UInt64>) -> (factor: Float, norm: Float, centreDot: Float) {
+    static func binaryEncode(
+        _ x: UnsafePointer<Float>, centre: UnsafePointer<Float>?, sigma: UnsafePointer<Float>,
+        dimension: Int, planes: Int, words: Int,
+        into out: UnsafeMutablePointer<UInt64>
+    ) -> (factor: Float, norm: Float, centreDot: Float) {
         out.initialize(repeating: 0, count: planes * words)
         var projected: Float = 0, norm: Float = 0, centreDot: Float = 0
         for i in 0..<dimension {
@@ -179,8 +187,10 @@ extension QuantizedVectors {
 
     /// The clipping range [lo, lo + 255·alpha] holding the central `quantile` of
     /// (a strided sample of) the present values, via a 65 536-bin histogram.
-    static func scalarRange(quantile: Double, dimension: Int, vectors: UnsafePointer<Float>,
-                            present: [Int]) -> (lo: Float, alpha: Float) {
+    static func scalarRange(
+        quantile: Double, dimension: Int, vectors: UnsafePointer<Float>,
+        present: [Int]
+    ) -> (lo: Float, alpha: Float) {
         let rows = trainingRows(present: present, limit: max(1, scalarSampleValues / dimension))
         guard !rows.isEmpty else { return (0, 1) }
         var minimum = Float.infinity, maximum = -Float.infinity
@@ -213,7 +223,8 @@ extension QuantizedVectors {
                     foundLow = true
                 }
                 if next >= highRank {
-                    hi = Float(Double(minimum) + (Double(b) + (highRank - cumulative) / Double(max(histogram[b], 1))) * width)
+                    hi = Float(
+                        Double(minimum) + (Double(b) + (highRank - cumulative) / Double(max(histogram[b], 1))) * width)
                     break
                 }
                 cumulative = next
@@ -228,8 +239,10 @@ extension QuantizedVectors {
     // MARK: Binary
 
     /// Per-dimension mean (codebook[0..<d]) and standard deviation (codebook[d..<2d]).
-    static func binaryStatistics(dimension: Int, vectors: UnsafePointer<Float>, present: [Int],
-                                 into codebook: UnsafeMutablePointer<Float>) {
+    static func binaryStatistics(
+        dimension: Int, vectors: UnsafePointer<Float>, present: [Int],
+        into codebook: UnsafeMutablePointer<Float>
+    ) {
         let rows = trainingRows(present: present, limit: binarySampleRows)
         guard !rows.isEmpty else { return }
         var sum = [Double](repeating: 0, count: dimension), squares = [Double](repeating: 0, count: dimension)
@@ -254,8 +267,10 @@ extension QuantizedVectors {
     /// k-means (random distinct initial centroids, Lloyd iterations) per
     /// sub-space on a seeded sample of ≤ 65 536 present rows; sub-spaces train in
     /// parallel. Centroid c of sub-space m goes to codebook[256·offset + c·length ...].
-    static func productCodebook(shape: Shape, dimension: Int, vectors: UnsafePointer<Float>, present: [Int],
-                                seed: UInt64, threads: Int, into codebook: UnsafeMutablePointer<Float>) {
+    static func productCodebook(
+        shape: Shape, dimension: Int, vectors: UnsafePointer<Float>, present: [Int],
+        seed: UInt64, threads: Int, into codebook: UnsafeMutablePointer<Float>
+    ) {
         var sample = present
         if sample.count > productSampleRows {
             var rng = SplitMix64(seed: seed)
@@ -273,15 +288,18 @@ extension QuantizedVectors {
         parallelFor(items: shape.subspaces, threads: threads) { m in
             let (offset, length) = shape.subspace(m, dimension: dimension)
             var rng = SplitMix64(seed: seed ^ (0x9E37_79B9_7F4A_7C15 &* UInt64(m + 1)))
-            kMeans(vectors: vectorsBox.value + offset, stride: dimension, rows: rows, length: length,
-                   rng: &rng, kernels: kernelsBox.value, centroids: codebookBox.value + 256 * offset)
+            kMeans(
+                vectors: vectorsBox.value + offset, stride: dimension, rows: rows, length: length,
+                rng: &rng, kernels: kernelsBox.value, centroids: codebookBox.value + 256 * offset)
         }
     }
 
     /// 256-centroid k-means of the `length`-float sub-vectors at vectors + row·stride.
-    static func kMeans(vectors: UnsafePointer<Float>, stride: Int, rows: [Int], length: Int,
-                       rng: inout SplitMix64, kernels: UnsafePointer<strata_quantized_kernels>,
-                       centroids: UnsafeMutablePointer<Float>) {
+    static func kMeans(
+        vectors: UnsafePointer<Float>, stride: Int, rows: [Int], length: Int,
+        rng: inout SplitMix64, kernels: UnsafePointer<strata_quantized_kernels>,
+        centroids: UnsafeMutablePointer<Float>
+    ) {
         let n = rows.count
         let points = UnsafeMutablePointer<Float>.allocate(capacity: n * length)
         defer { points.deallocate() }

@@ -65,9 +65,11 @@ public final class QuantizedVectors: @unchecked Sendable {
     }
 
     /// Takes ownership of the buffers (allocated with `allocateCodes` / `.allocate`).
-    init(method: QuantizationMethod, metric: DistanceMetric, dimension: Int, count: Int,
-         codes: UnsafeMutableRawPointer, corrections: UnsafeMutablePointer<Float>,
-         codebook: UnsafeMutablePointer<Float>) {
+    init(
+        method: QuantizationMethod, metric: DistanceMetric, dimension: Int, count: Int,
+        codes: UnsafeMutableRawPointer, corrections: UnsafeMutablePointer<Float>,
+        codebook: UnsafeMutablePointer<Float>
+    ) {
         self.method = method
         self.metric = metric
         self.dimension = dimension

@@ -41,7 +41,8 @@ enum PayloadBlock {
     static func checkTable(_ raw: UnsafeRawBufferPointer, pointCount: Int) throws(FormatError) {
         let tableSize = 4 * pointCount
         guard pointCount >= 0, tableSize <= raw.count else {
-            throw FormatError("the entry table of \(pointCount) points needs \(tableSize) bytes, the block has \(raw.count)")
+            throw FormatError(
+                "the entry table of \(pointCount) points needs \(tableSize) bytes, the block has \(raw.count)")
         }
         var previous = tableSize
         for j in 0..<pointCount {

@@ -34,8 +34,10 @@ public struct SegmentBuildPoint: Sendable {
     /// rows' aggregate, which graphs and quantization are built over).
     public var multiVectors: [String: [Float]]
 
-    public init(id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil,
-                sparseVectors: [String: SparseVector] = [:], multiVectors: [String: [Float]] = [:]) {
+    public init(
+        id: PointID, version: UInt64, vectors: [String: [Float]] = [:], payload: Payload? = nil,
+        sparseVectors: [String: SparseVector] = [:], multiVectors: [String: [Float]] = [:]
+    ) {
         self.id = id
         self.version = version
         self.vectors = vectors

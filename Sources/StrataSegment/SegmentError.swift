@@ -62,7 +62,9 @@ extension SegmentError {
         let place = block.map { "\(section), block \($0)" } ?? section
         return SegmentError(
             code: .corruption, file: file, section: section, block: block,
-            message: "segment \(file) is corrupt in \(place): \(what); do not serve it: restore the segment from a snapshot or replica, or rebuild it")
+            message:
+                "segment \(file) is corrupt in \(place): \(what); do not serve it: restore the segment from a snapshot or replica, or rebuild it"
+        )
     }
 
     /// Wraps a file-system error.

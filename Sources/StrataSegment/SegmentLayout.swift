@@ -80,18 +80,24 @@ extension SegmentLayout {
         // 1–2. Header.
         let magic = SegmentFormat.magic
         guard size >= magic.count, bytes.slice(0, magic.count).elementsEqual(magic) else {
-            throw fail("header", size < magic.count
-                ? "the file is \(size) bytes, too short for a header (truncated or empty)"
-                : "bad magic: not a Strata segment file")
+            throw fail(
+                "header",
+                size < magic.count
+                    ? "the file is \(size) bytes, too short for a header (truncated or empty)"
+                    : "bad magic: not a Strata segment file")
         }
         guard size >= SegmentFormat.headerSize else {
-            throw fail("header", "the file is \(size) bytes, too short for the \(SegmentFormat.headerSize)-byte header (truncated)")
+            throw fail(
+                "header",
+                "the file is \(size) bytes, too short for the \(SegmentFormat.headerSize)-byte header (truncated)")
         }
         let version = bytes.loadLittleEndian(at: 8, as: UInt32.self)
         guard version == SegmentFormat.version else {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: "header",
-                message: "segment \(file) has format version \(version) in its header; this build reads version \(SegmentFormat.version). Upgrade Strata; if no newer Strata wrote this file, it is damaged")
+                message:
+                    "segment \(file) has format version \(version) in its header; this build reads version \(SegmentFormat.version). Upgrade Strata; if no newer Strata wrote this file, it is damaged"
+            )
         }
         let storedHeaderCRC = bytes.loadLittleEndian(at: SegmentFormat.headerCRCOffset, as: UInt32.self)
         guard storedHeaderCRC == SegmentFormat.maskedCRC(bytes.slice(0, SegmentFormat.headerCRCOffset)) else {
@@ -114,36 +120,52 @@ extension SegmentLayout {
 
         // 3. Footer.
         guard size >= SegmentFormat.minimumFileSize else {
-            throw fail("footer", "the file is \(size) bytes, shorter than the smallest segment (\(SegmentFormat.minimumFileSize) bytes): truncated")
+            throw fail(
+                "footer",
+                "the file is \(size) bytes, shorter than the smallest segment (\(SegmentFormat.minimumFileSize) bytes): truncated"
+            )
         }
         let footer = size - SegmentFormat.footerSize
         guard bytes.slice(footer + 32, 8).elementsEqual(SegmentFormat.footerMagic) else {
-            throw fail("footer", "the footer magic is missing at the end of the file: truncated, or not completely written")
+            throw fail(
+                "footer", "the footer magic is missing at the end of the file: truncated, or not completely written")
         }
-        guard bytes.loadLittleEndian(at: footer + 28, as: UInt32.self) == SegmentFormat.maskedCRC(bytes.slice(footer, 28)) else {
+        guard
+            bytes.loadLittleEndian(at: footer + 28, as: UInt32.self) == SegmentFormat.maskedCRC(bytes.slice(footer, 28))
+        else {
             throw fail("footer", "footer checksum mismatch")
         }
         let fileLength = bytes.loadLittleEndian(at: footer + 16, as: UInt64.self)
         guard fileLength == UInt64(size) else {
-            throw fail("footer", "the footer says the file is \(fileLength) bytes but it is \(size): truncated or appended to")
+            throw fail(
+                "footer", "the footer says the file is \(fileLength) bytes but it is \(size): truncated or appended to")
         }
         let storedTableOffset = bytes.loadLittleEndian(at: footer, as: UInt64.self)
         let storedTableLength = bytes.loadLittleEndian(at: footer + 8, as: UInt64.self)
         // Both ≤ footer, so the sum cannot overflow.
         guard storedTableOffset >= UInt64(SegmentFormat.headerSize), storedTableOffset <= UInt64(footer),
-              storedTableLength <= UInt64(footer), storedTableOffset + storedTableLength == UInt64(footer) else {
-            throw fail("footer", "the section table (offset \(storedTableOffset), length \(storedTableLength)) does not end where the footer starts (\(footer))")
+            storedTableLength <= UInt64(footer), storedTableOffset + storedTableLength == UInt64(footer)
+        else {
+            throw fail(
+                "footer",
+                "the section table (offset \(storedTableOffset), length \(storedTableLength)) does not end where the footer starts (\(footer))"
+            )
         }
         let tableOffset = Int(storedTableOffset)
         let tableLength = Int(storedTableLength)
-        guard bytes.loadLittleEndian(at: footer + 24, as: UInt32.self) == SegmentFormat.maskedCRC(bytes.slice(tableOffset, tableLength)) else {
+        guard
+            bytes.loadLittleEndian(at: footer + 24, as: UInt32.self)
+                == SegmentFormat.maskedCRC(bytes.slice(tableOffset, tableLength))
+        else {
             throw fail("section table", "section table checksum mismatch")
         }
 
         // 4. Section table.
         let table = "section table"
         guard tableLength >= SegmentFormat.tableHeaderSize else {
-            throw fail(table, "the table is \(tableLength) bytes, shorter than its \(SegmentFormat.tableHeaderSize)-byte header")
+            throw fail(
+                table,
+                "the table is \(tableLength) bytes, shorter than its \(SegmentFormat.tableHeaderSize)-byte header")
         }
         let sectionCount = Int(bytes.loadLittleEndian(at: tableOffset, as: UInt32.self))
         guard bytes.loadLittleEndian(at: tableOffset + 4, as: UInt32.self) == 0 else {
@@ -172,7 +194,8 @@ extension SegmentLayout {
             position += SegmentFormat.tableEntryFixedSize
             guard reserved == 0 else { throw fail(table, "entry \(index): reserved bytes are not zero") }
             guard nameLength <= SegmentFormat.maxVectorNameBytes, nameLength <= tableEnd - position else {
-                throw fail(table, "entry \(index): a name of \(nameLength) bytes is too long or does not fit in the table")
+                throw fail(
+                    table, "entry \(index): a name of \(nameLength) bytes is too long or does not fit in the table")
             }
             guard let name = String(validating: bytes.slice(position, nameLength), as: UTF8.self) else {
                 throw fail(table, "entry \(index): the name is not valid UTF-8")
@@ -180,14 +203,20 @@ extension SegmentLayout {
             position += nameLength
             // Canonical layout: this section starts at the aligned end of the previous.
             guard expectedOffset <= tableOffset, offset == UInt64(expectedOffset),
-                  length <= UInt64(tableOffset - expectedOffset) else {
-                throw fail(table, "entry \(index) (\(SegmentFormat.displayName(kind: kind, vectorName: name))) at offset \(offset), length \(length) is not at \(expectedOffset) or runs past the table at \(tableOffset)")
+                length <= UInt64(tableOffset - expectedOffset)
+            else {
+                throw fail(
+                    table,
+                    "entry \(index) (\(SegmentFormat.displayName(kind: kind, vectorName: name))) at offset \(offset), length \(length) is not at \(expectedOffset) or runs past the table at \(tableOffset)"
+                )
             }
             let entry = SegmentFormat.SectionEntry(
                 kind: kind, name: name, dimension: dimension, offset: expectedOffset, length: Int(length), crc: crc)
             // Zero padding between the previous section and this one.
             guard bytes.slice(previousEnd, expectedOffset - previousEnd).allSatisfy({ $0 == 0 }) else {
-                throw fail("padding", "the padding before \(entry.displayName) (bytes \(previousEnd)..<\(expectedOffset)) is not zero")
+                throw fail(
+                    "padding",
+                    "the padding before \(entry.displayName) (bytes \(previousEnd)..<\(expectedOffset)) is not zero")
             }
             previousEnd = entry.offset + entry.length
             expectedOffset = SegmentFormat.align(previousEnd)
@@ -205,11 +234,16 @@ extension SegmentLayout {
         if let unknown = required.first(where: { $0.kind.rawValue < 1 || $0.kind.rawValue > 14 }) {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: table,
-                message: "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata")
+                message:
+                    "segment \(file) lists in its section table a section of kind \(unknown.kind.rawValue), which this build does not know: it was written by a newer Strata; upgrade Strata"
+            )
         }
         func take(_ kind: SegmentFormat.Kind) throws(SegmentError) -> SegmentFormat.SectionEntry {
             guard let first = required.first, first.kind == kind else {
-                throw fail(table, "expected \(SegmentFormat.displayName(kind: kind, vectorName: "…")) next, found \(required.first?.displayName ?? "the end of the table")")
+                throw fail(
+                    table,
+                    "expected \(SegmentFormat.displayName(kind: kind, vectorName: "…")) next, found \(required.first?.displayName ?? "the end of the table")"
+                )
             }
             required.removeFirst()
             if !kind.isVector {
@@ -228,17 +262,24 @@ extension SegmentLayout {
             let presence = try take(.vectorPresence)
             let data = try take(.vectorData)
             guard data.name == presence.name, data.dimension == presence.dimension else {
-                throw fail(table, "\(presence.displayName) (dimension \(presence.dimension)) is followed by \(data.displayName) (dimension \(data.dimension))")
+                throw fail(
+                    table,
+                    "\(presence.displayName) (dimension \(presence.dimension)) is followed by \(data.displayName) (dimension \(data.dimension))"
+                )
             }
             guard (1...SegmentFormat.maxDimension).contains(presence.dimension) else {
-                throw fail(table, "\(presence.displayName) has dimension \(presence.dimension), outside 1…\(SegmentFormat.maxDimension)")
+                throw fail(
+                    table,
+                    "\(presence.displayName) has dimension \(presence.dimension), outside 1…\(SegmentFormat.maxDimension)"
+                )
             }
             guard vectorIndex.updateValue(vectors.count, forKey: presence.name) == nil else {
                 throw fail(table, "vector name \"\(presence.name)\" appears twice")
             }
-            vectors.append(Vector(
-                spec: SegmentVectorSpec(name: presence.name, dimension: presence.dimension),
-                presenceOffset: presence.offset, dataOffset: data.offset))
+            vectors.append(
+                Vector(
+                    spec: SegmentVectorSpec(name: presence.name, dimension: presence.dimension),
+                    presenceOffset: presence.offset, dataOffset: data.offset))
             // 5. Lengths.
             guard presence.length == (n + 7) / 8 else {
                 throw fail(presence.displayName, "\(presence.length) bytes; \(n) points need \((n + 7) / 8)")
@@ -246,7 +287,10 @@ extension SegmentLayout {
             let (rowBytes, o1) = n.multipliedReportingOverflow(by: presence.dimension)
             let (dataBytes, o2) = rowBytes.multipliedReportingOverflow(by: 4)
             guard !o1, !o2, data.length == dataBytes else {
-                throw fail(data.displayName, "\(data.length) bytes; \(n) points × \(presence.dimension) floats need \(n) × \(presence.dimension) × 4")
+                throw fail(
+                    data.displayName,
+                    "\(data.length) bytes; \(n) points × \(presence.dimension) floats need \(n) × \(presence.dimension) × 4"
+                )
             }
         }
         let blocksSection = try take(.payloadBlocks)
@@ -257,10 +301,13 @@ extension SegmentLayout {
         while let next = required.first, next.kind.isVectorIndex {
             required.removeFirst()
             guard let vector = vectorIndex[next.name], next.dimension == vectors[vector].spec.dimension else {
-                throw fail(table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)")
+                throw fail(
+                    table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)"
+                )
             }
             let tableIndex = sections.firstIndex(of: next)!
-            let isNew = next.kind == .hnswGraph
+            let isNew =
+                next.kind == .hnswGraph
                 ? graphSections.updateValue(tableIndex, forKey: next.name) == nil
                 : quantizedSections.updateValue(tableIndex, forKey: next.name) == nil
             guard isNew else { throw fail(table, "\(next.displayName) appears twice") }
@@ -284,7 +331,9 @@ extension SegmentLayout {
                 throw fail(table, "\(next.displayName) is not followed by sparse[\(next.name)].index")
             }
             required.removeFirst()
-            guard next.dimension == 0, index.dimension == 0 else { throw fail(table, "\(next.displayName) has a dimension") }
+            guard next.dimension == 0, index.dimension == 0 else {
+                throw fail(table, "\(next.displayName) has a dimension")
+            }
             guard sparseSections[next.name] == nil else { throw fail(table, "\(next.displayName) appears twice") }
             sparseSections[next.name] = (sections.firstIndex(of: next)!, sections.firstIndex(of: index)!)
         }
@@ -293,12 +342,18 @@ extension SegmentLayout {
         var multiSections: [String: (offsets: SegmentFormat.SectionEntry, data: SegmentFormat.SectionEntry)] = [:]
         while let next = required.first, next.kind == .multiVectorOffsets {
             required.removeFirst()
-            guard let data = required.first, data.kind == .multiVectorData, data.name == next.name, data.dimension == next.dimension else {
-                throw fail(table, "\(next.displayName) is not followed by multivector[\(next.name)].data of the same dimension")
+            guard let data = required.first, data.kind == .multiVectorData, data.name == next.name,
+                data.dimension == next.dimension
+            else {
+                throw fail(
+                    table, "\(next.displayName) is not followed by multivector[\(next.name)].data of the same dimension"
+                )
             }
             required.removeFirst()
             guard let vector = vectorIndex[next.name], vectors[vector].spec.dimension == next.dimension else {
-                throw fail(table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)")
+                throw fail(
+                    table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)"
+                )
             }
             guard multiSections.updateValue((next, data), forKey: next.name) == nil else {
                 throw fail(table, "\(next.displayName) appears twice")
@@ -316,18 +371,24 @@ extension SegmentLayout {
             throw fail("ids.uuids", "\(uuids.length) bytes is not a whole number of 16-byte ids")
         }
         guard numbers.length / 8 + uuids.length / 16 == n else {
-            throw fail("ids.numbers", "\(numbers.length / 8) integer ids and \(uuids.length / 16) UUIDs do not make the header's \(n) points")
+            throw fail(
+                "ids.numbers",
+                "\(numbers.length / 8) integer ids and \(uuids.length / 16) UUIDs do not make the header's \(n) points")
         }
         guard versions.length == 8 * n else {
             throw fail("versions", "\(versions.length) bytes; \(n) points need \(8 * n)")
         }
         guard indexSection.length % SegmentFormat.indexEntrySize == 0 else {
-            throw fail("payload.index", "\(indexSection.length) bytes is not a whole number of \(SegmentFormat.indexEntrySize)-byte entries")
+            throw fail(
+                "payload.index",
+                "\(indexSection.length) bytes is not a whole number of \(SegmentFormat.indexEntrySize)-byte entries")
         }
 
         // 6. Checksums of the small sections.
-        for entry in sections where entry.kind == .idNumbers || entry.kind == .idUUIDs || entry.kind == .versions
-            || entry.kind == .vectorPresence || entry.kind == .payloadIndex || entry.kind == .multiVectorOffsets {
+        for entry in sections
+        where entry.kind == .idNumbers || entry.kind == .idUUIDs || entry.kind == .versions
+            || entry.kind == .vectorPresence || entry.kind == .payloadIndex || entry.kind == .multiVectorOffsets
+        {
             guard SegmentFormat.maskedCRC(bytes.slice(entry.offset, entry.length)) == entry.crc else {
                 throw fail(entry.displayName, "checksum mismatch")
             }
@@ -339,7 +400,10 @@ extension SegmentLayout {
             var previous = bytes.loadLittleEndian(at: numbers.offset, as: UInt64.self)
             for i in 1..<numberCount {
                 let id = bytes.loadLittleEndian(at: numbers.offset + 8 * i, as: UInt64.self)
-                guard id > previous else { throw fail("ids.numbers", "id \(id) at position \(i) does not follow \(previous) in ascending order") }
+                guard id > previous else {
+                    throw fail(
+                        "ids.numbers", "id \(id) at position \(i) does not follow \(previous) in ascending order")
+                }
                 previous = id
             }
         }
@@ -348,7 +412,10 @@ extension SegmentLayout {
             var previous = UUIDKey(bytes, at: uuids.offset)
             for i in 1..<uuidCount {
                 let id = UUIDKey(bytes, at: uuids.offset + 16 * i)
-                guard previous < id else { throw fail("ids.uuids", "the UUID at position \(i) does not follow the previous one in ascending order") }
+                guard previous < id else {
+                    throw fail(
+                        "ids.uuids", "the UUID at position \(i) does not follow the previous one in ascending order")
+                }
                 previous = id
             }
         }
@@ -364,14 +431,16 @@ extension SegmentLayout {
         var multiVectors: [String: MultiVector] = [:]
         for (name, (offsets, data)) in multiSections {
             let presence = vectors[vectorIndex[name]!].presenceOffset
-            multiVectors[name] = try parseMultiVector(bytes, offsets, data, presenceOffset: presence, pointCount: n, file: file)
+            multiVectors[name] = try parseMultiVector(
+                bytes, offsets, data, presenceOffset: presence, pointCount: n, file: file)
         }
 
         return SegmentLayout(
             pointCount: n, codec: codec, numberCount: numberCount, numbersOffset: numbers.offset,
             uuidsOffset: uuids.offset, versionsOffset: versions.offset, vectors: vectors, vectorIndex: vectorIndex,
             payloadBlocksSection: sections.firstIndex { $0.kind == .payloadBlocks }!, graphSections: graphSections,
-            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections, sparseSections: sparseSections,
+            quantizedSections: quantizedSections, fieldIndexSections: fieldIndexSections,
+            sparseSections: sparseSections,
             multiVectors: multiVectors, blocks: blocks, sections: sections)
     }
 
@@ -387,7 +456,9 @@ extension SegmentLayout {
         guard previous == 0 else { throw fail("the first row start is \(previous), not 0") }
         for i in 0..<n {
             let next = bytes.loadLittleEndian(at: offsets.offset + 8 * (i + 1), as: UInt64.self)
-            guard next >= previous else { throw fail("the row start of point offset \(i + 1) (\(next)) is below the previous one (\(previous))") }
+            guard next >= previous else {
+                throw fail("the row start of point offset \(i + 1) (\(next)) is below the previous one (\(previous))")
+            }
             let present = bytes[presenceOffset + i >> 3] & (1 << UInt8(i & 7)) != 0
             guard present == (next > previous) else {
                 throw fail("point offset \(i) has \(next - previous) rows but its presence bit is \(present ? 1 : 0)")
@@ -397,13 +468,19 @@ extension SegmentLayout {
         let (floats, o1) = Int(clamping: previous).multipliedReportingOverflow(by: offsets.dimension)
         let (length, o2) = floats.multipliedReportingOverflow(by: 4)
         guard previous <= UInt64(Int.max), !o1, !o2, length == data.length else {
-            throw SegmentError.corruption(file, data.displayName, "\(data.length) bytes; \(previous) rows × \(offsets.dimension) floats need \(previous) × \(offsets.dimension) × 4")
+            throw SegmentError.corruption(
+                file, data.displayName,
+                "\(data.length) bytes; \(previous) rows × \(offsets.dimension) floats need \(previous) × \(offsets.dimension) × 4"
+            )
         }
-        return MultiVector(dimension: offsets.dimension, offsetsOffset: offsets.offset, dataOffset: data.offset, rowCount: Int(previous))
+        return MultiVector(
+            dimension: offsets.dimension, offsetsOffset: offsets.offset, dataOffset: data.offset,
+            rowCount: Int(previous))
     }
 
     private static func parseIndex(
-        _ bytes: UnsafeRawBufferPointer, _ index: SegmentFormat.SectionEntry, _ blocksSection: SegmentFormat.SectionEntry,
+        _ bytes: UnsafeRawBufferPointer, _ index: SegmentFormat.SectionEntry,
+        _ blocksSection: SegmentFormat.SectionEntry,
         pointCount n: Int, file: String
     ) throws(SegmentError) -> [SegmentFormat.BlockEntry] {
         func fail(_ what: String) -> SegmentError { .corruption(file, "payload.index", what) }
@@ -422,23 +499,31 @@ extension SegmentLayout {
             let compressedLength = Int(bytes.loadLittleEndian(at: at + 16, as: UInt32.self))
             let rawLength = Int(bytes.loadLittleEndian(at: at + 20, as: UInt32.self))
             let crc = bytes.loadLittleEndian(at: at + 24, as: UInt32.self)
-            guard bytes.loadLittleEndian(at: at + 28, as: UInt32.self) == 0 else { throw fail("entry \(b): reserved bytes are not zero") }
+            guard bytes.loadLittleEndian(at: at + 28, as: UInt32.self) == 0 else {
+                throw fail("entry \(b): reserved bytes are not zero")
+            }
             if b == 0 {
                 guard firstPoint == 0 else { throw fail("block 0 starts at point \(firstPoint), not 0") }
             } else {
                 guard firstPoint > UInt64(blocks[b - 1].firstPoint), firstPoint < UInt64(n) else {
-                    throw fail("block \(b) starts at point \(firstPoint), not after block \(b - 1) (point \(blocks[b - 1].firstPoint)) and before \(n)")
+                    throw fail(
+                        "block \(b) starts at point \(firstPoint), not after block \(b - 1) (point \(blocks[b - 1].firstPoint)) and before \(n)"
+                    )
                 }
             }
             guard blockOffset == UInt64(nextOffset), compressedLength <= sectionEnd - nextOffset else {
-                throw fail("block \(b) at offset \(blockOffset), \(compressedLength) bytes, does not continue payload.blocks at \(nextOffset) inside its end \(sectionEnd)")
+                throw fail(
+                    "block \(b) at offset \(blockOffset), \(compressedLength) bytes, does not continue payload.blocks at \(nextOffset) inside its end \(sectionEnd)"
+                )
             }
             guard rawLength <= SegmentFormat.maxBlockRawSize else {
-                throw fail("block \(b) claims \(rawLength) raw bytes, more than the limit \(SegmentFormat.maxBlockRawSize)")
+                throw fail(
+                    "block \(b) claims \(rawLength) raw bytes, more than the limit \(SegmentFormat.maxBlockRawSize)")
             }
-            blocks.append(SegmentFormat.BlockEntry(
-                firstPoint: Int(firstPoint), blockOffset: nextOffset, compressedLength: compressedLength,
-                rawLength: rawLength, crc: crc))
+            blocks.append(
+                SegmentFormat.BlockEntry(
+                    firstPoint: Int(firstPoint), blockOffset: nextOffset, compressedLength: compressedLength,
+                    rawLength: rawLength, crc: crc))
             nextOffset += compressedLength
         }
         guard nextOffset == sectionEnd else {
@@ -447,7 +532,8 @@ extension SegmentLayout {
         for b in 0..<count {
             let points = (b + 1 < count ? blocks[b + 1].firstPoint : n) - blocks[b].firstPoint
             guard blocks[b].rawLength >= 4 * points else {
-                throw fail("block \(b) of \(points) points claims \(blocks[b].rawLength) raw bytes, less than its entry table")
+                throw fail(
+                    "block \(b) of \(points) points claims \(blocks[b].rawLength) raw bytes, less than its entry table")
             }
         }
         return blocks

@@ -31,7 +31,11 @@ extension SegmentReader {
         }
         // Sparse sections: their structure (checksums were checked above).
         for name in sparseVectorNames {
-            guard !problems.contains(where: { $0.section == "sparse[\(name)].vectors" || $0.section == "sparse[\(name)].index" }) else { continue }
+            guard
+                !problems.contains(where: {
+                    $0.section == "sparse[\(name)].vectors" || $0.section == "sparse[\(name)].index"
+                })
+            else { continue }
             do {
                 _ = try sparseSections(name)
             } catch {
@@ -48,9 +52,10 @@ extension SegmentReader {
             where mappedBytes[vector.presenceOffset + offset >> 3] & (1 << UInt8(offset & 7)) == 0 {
                 let row = mappedBytes.slice(vector.dataOffset + rowBytes * offset, rowBytes)
                 if !row.allSatisfy({ $0 == 0 }) {
-                    problems.append(.corruption(
-                        path, "vectors[\(name)].data",
-                        "the row of point offset \(offset), which has no such vector, is not zero"))
+                    problems.append(
+                        .corruption(
+                            path, "vectors[\(name)].data",
+                            "the row of point offset \(offset), which has no such vector, is not zero"))
                     break
                 }
             }
@@ -82,7 +87,8 @@ extension SegmentReader {
                     do {
                         _ = try PayloadBlock.decodeEntry(raw.slice(range.lowerBound, range.count))
                     } catch {
-                        return blockError(b, "the payload of point offset \(points.lowerBound + j) does not decode: \(error)")
+                        return blockError(
+                            b, "the payload of point offset \(points.lowerBound + j) does not decode: \(error)")
                     }
                 }
                 return nil

@@ -55,7 +55,8 @@ public final class SegmentReader: @unchecked Sendable {
                 throw SegmentError.corruption(path, "footer", "the file is \(size) bytes, too large to map")
             }
             guard size > 0 else {
-                throw SegmentError.corruption(path, "header", "the file is empty (never written, or lost before it was synced)")
+                throw SegmentError.corruption(
+                    path, "header", "the file is empty (never written, or lost before it was synced)")
             }
             region = try file.map(offset: 0, length: Int(size))
         } catch {
@@ -66,8 +67,9 @@ public final class SegmentReader: @unchecked Sendable {
 
     private init(region: consuming MappedRegion, path: String) throws(SegmentError) {
         let bytes = region.withUnsafeBytes { $0 }
-        precondition(Int(bitPattern: bytes.baseAddress) % SegmentFormat.sectionAlignment == 0,
-                     "the file system mapped \(path) at an address that is not 64-byte aligned")
+        precondition(
+            Int(bitPattern: bytes.baseAddress) % SegmentFormat.sectionAlignment == 0,
+            "the file system mapped \(path) at an address that is not 64-byte aligned")
         self.layout = try SegmentLayout.parse(bytes, file: path)
         self.region = region
         self.bytes = bytes
@@ -199,8 +201,9 @@ public final class SegmentReader: @unchecked Sendable {
         let entry = layout.sections[index]
         let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
         guard SegmentFormat.maskedCRC(section) == entry.crc else {
-            throw SegmentError(code: .corruption, file: path, section: entry.displayName,
-                               message: "segment \(path), section \(entry.displayName): checksum mismatch")
+            throw SegmentError(
+                code: .corruption, file: path, section: entry.displayName,
+                message: "segment \(path), section \(entry.displayName): checksum mismatch")
         }
         return section
     }
@@ -211,14 +214,17 @@ public final class SegmentReader: @unchecked Sendable {
     /// The checked sections of sparse vector `name` (checksums verified here,
     /// contents by the views), valid while the reader lives; nil if the
     /// segment has none. Throws `.corruption` naming the file and section.
-    public func sparseSections(_ name: String) throws(SegmentError) -> (vectors: SparseVectorsView, index: SparseIndexView)? {
+    public func sparseSections(
+        _ name: String
+    ) throws(SegmentError) -> (vectors: SparseVectorsView, index: SparseIndexView)? {
         guard let (vectorsIndex, indexIndex) = layout.sparseSections[name] else { return nil }
         func checked(_ i: Int) throws(SegmentError) -> UnsafeRawBufferPointer {
             let entry = layout.sections[i]
             let section = UnsafeRawBufferPointer(rebasing: bytes[entry.offset..<(entry.offset + entry.length)])
             guard SegmentFormat.maskedCRC(section) == entry.crc else {
-                throw SegmentError(code: .corruption, file: path, section: entry.displayName,
-                                   message: "segment \(path), section \(entry.displayName): checksum mismatch")
+                throw SegmentError(
+                    code: .corruption, file: path, section: entry.displayName,
+                    message: "segment \(path), section \(entry.displayName): checksum mismatch")
             }
             return section
         }
@@ -248,7 +254,9 @@ public final class SegmentReader: @unchecked Sendable {
     /// that name. A point without the vector has 0 rows. Open checked the row
     /// starts; the rows' checksum is checked by `verifyAll`/`verifyVectorData`.
     /// The pointer is valid only inside `body`. Precondition: offset in range.
-    public func withMultiVectorRows<R>(_ name: String, at offset: Int, _ body: (UnsafeBufferPointer<Float>, Int) throws -> R) rethrows -> R? {
+    public func withMultiVectorRows<R>(
+        _ name: String, at offset: Int, _ body: (UnsafeBufferPointer<Float>, Int) throws -> R
+    ) rethrows -> R? {
         checkOffset(offset)
         guard let multi = layout.multiVectors[name] else { return nil }
         let start = Int(bytes.loadLittleEndian(at: multi.offsetsOffset + 8 * offset, as: UInt64.self))
@@ -256,8 +264,12 @@ public final class SegmentReader: @unchecked Sendable {
         // SAFETY: layout invariant: row starts ascend to rowCount and rowCount ×
         // dimension floats lie at dataOffset (64-byte aligned); the mapping is read-only.
         return try withExtendedLifetime(self) {
-            try (bytes.baseAddress! + multi.dataOffset).withMemoryRebound(to: Float.self, capacity: multi.rowCount * multi.dimension) {
-                try body(UnsafeBufferPointer(start: $0 + start * multi.dimension, count: (end - start) * multi.dimension), end - start)
+            try (bytes.baseAddress! + multi.dataOffset).withMemoryRebound(
+                to: Float.self, capacity: multi.rowCount * multi.dimension
+            ) {
+                try body(
+                    UnsafeBufferPointer(start: $0 + start * multi.dimension, count: (end - start) * multi.dimension),
+                    end - start)
             }
         }
     }
@@ -292,13 +304,16 @@ public final class SegmentReader: @unchecked Sendable {
         let points = layout.pointRange(ofBlock: block)
         let decoded = raw.withUnsafeBytes { raw in
             let range = PayloadBlock.entryRange(raw, pointCount: points.count, entry: offset - points.lowerBound)
-            return Result { () throws(FormatError) in try PayloadBlock.decodeEntry(raw.slice(range.lowerBound, range.count)) }
+            return Result { () throws(FormatError) in
+                try PayloadBlock.decodeEntry(raw.slice(range.lowerBound, range.count))
+            }
         }
         switch decoded {
         case .success(let payload):
             return payload
         case .failure(let error):
-            throw blockError(block, "the payload of point \(id(at: offset)) (offset \(offset)) does not decode: \(error)")
+            throw blockError(
+                block, "the payload of point \(id(at: offset)) (offset \(offset)) does not decode: \(error)")
         }
     }
 
@@ -324,7 +339,9 @@ public final class SegmentReader: @unchecked Sendable {
             throw blockError(b, "the block does not decompress to its \(entry.rawLength) bytes: \(error)")
         }
         let tableProblem = raw.withUnsafeBytes { raw in
-            Result { () throws(FormatError) in try PayloadBlock.checkTable(raw, pointCount: layout.pointRange(ofBlock: b).count) }
+            Result { () throws(FormatError) in
+                try PayloadBlock.checkTable(raw, pointCount: layout.pointRange(ofBlock: b).count)
+            }
         }
         if case .failure(let error) = tableProblem { throw blockError(b, "bad entry table: \(error)") }
         return raw
@@ -333,8 +350,10 @@ public final class SegmentReader: @unchecked Sendable {
     func blockError(_ b: Int, _ what: String) -> SegmentError {
         let entry = layout.blocks[b]
         let points = layout.pointRange(ofBlock: b)
-        return .corruption(path, "payload.blocks", block: b,
-                           "\(what) (points \(points.lowerBound)..<\(points.upperBound), file offset \(entry.blockOffset), \(entry.compressedLength) bytes)")
+        return .corruption(
+            path, "payload.blocks", block: b,
+            "\(what) (points \(points.lowerBound)..<\(points.upperBound), file offset \(entry.blockOffset), \(entry.compressedLength) bytes)"
+        )
     }
 
     // MARK: - Statistics
@@ -362,7 +381,8 @@ public final class SegmentReader: @unchecked Sendable {
 
     @inline(__always)
     private func checkOffset(_ offset: Int) {
-        precondition(offset >= 0 && offset < layout.pointCount, "point offset \(offset) is outside 0..<\(layout.pointCount)")
+        precondition(
+            offset >= 0 && offset < layout.pointCount, "point offset \(offset) is outside 0..<\(layout.pointCount)")
     }
 
     /// The mapped bytes, for verification (valid while `self` is alive).

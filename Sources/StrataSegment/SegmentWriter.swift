@@ -35,42 +35,60 @@ public enum SegmentWriter {
         indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors: [String] = [],
         multiVectors: [String] = [], to path: String, fileSystem: any FileSystem
     ) throws -> SegmentWriteStats {
-        try write(points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes,
-                  sparseVectors: sparseVectors, multiVectors: multiVectors, to: path, fileSystem: fileSystem, bufferSize: 1 << 20)
+        try write(
+            points, vectors: vectors, compression: compression, indexes: indexes, fieldIndexes: fieldIndexes,
+            sparseVectors: sparseVectors, multiVectors: multiVectors, to: path, fileSystem: fileSystem,
+            bufferSize: 1 << 20)
     }
 
     /// `write` with the write-buffer size exposed, so tests can make a small
     /// segment take many writes (and crash between them).
     static func write(
         _ points: [SegmentBuildPoint], vectors specs: [SegmentVectorSpec], compression: CompressionCodec,
-        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [], sparseVectors sparseNames: [String] = [],
+        indexes: [SegmentVectorIndex] = [], fieldIndexes: [SegmentFieldIndex] = [],
+        sparseVectors sparseNames: [String] = [],
         multiVectors multiNames: [String] = [], to path: String, fileSystem: any FileSystem, bufferSize: Int
     ) throws(SegmentError) -> SegmentWriteStats {
         try validate(points, specs, path)
         try validateMultiVectors(points, specs, multiNames, path)
-        guard Set(sparseNames).count == sparseNames.count, sparseNames.allSatisfy({ $0.utf8.count <= SegmentFormat.maxVectorNameBytes }) else {
+        guard Set(sparseNames).count == sparseNames.count,
+            sparseNames.allSatisfy({ $0.utf8.count <= SegmentFormat.maxVectorNameBytes })
+        else {
             throw .invalidArgument(path, "sparse vector names must be unique and at most 255 bytes")
         }
         for point in points {
             for (name, vector) in point.sparseVectors {
                 guard sparseNames.contains(name) else {
-                    throw .invalidArgument(path, "point \(point.id) has sparse vector \"\(name)\", which is not in the segment's sparse vectors")
+                    throw .invalidArgument(
+                        path,
+                        "point \(point.id) has sparse vector \"\(name)\", which is not in the segment's sparse vectors")
                 }
                 guard vector.isCanonical, vector.values.allSatisfy(\.isFinite) else {
-                    throw .invalidArgument(path, "point \(point.id): sparse vector \"\(name)\" is not canonical (sorted unique indices, finite values)")
+                    throw .invalidArgument(
+                        path,
+                        "point \(point.id): sparse vector \"\(name)\" is not canonical (sorted unique indices, finite values)"
+                    )
                 }
             }
         }
         var seenKeys = Set<String>()
         for index in fieldIndexes {
-            guard !index.key.isEmpty, index.key.utf8.count <= SegmentFormat.maxVectorNameBytes, seenKeys.insert(index.key).inserted else {
-                throw .invalidArgument(path, "payload field index \"\(index.key)\" has an empty or over-long key, or appears twice")
+            guard !index.key.isEmpty, index.key.utf8.count <= SegmentFormat.maxVectorNameBytes,
+                seenKeys.insert(index.key).inserted
+            else {
+                throw .invalidArgument(
+                    path, "payload field index \"\(index.key)\" has an empty or over-long key, or appears twice")
             }
         }
         var seen = Set<String>()
         for index in indexes {
-            guard specs.contains(where: { $0.name == index.vectorName }), seen.insert("\(index.kind):\(index.vectorName)").inserted else {
-                throw .invalidArgument(path, "index section \(index.kind) for vector \"\(index.vectorName)\" names no vector of the segment or appears twice")
+            guard specs.contains(where: { $0.name == index.vectorName }),
+                seen.insert("\(index.kind):\(index.vectorName)").inserted
+            else {
+                throw .invalidArgument(
+                    path,
+                    "index section \(index.kind) for vector \"\(index.vectorName)\" names no vector of the segment or appears twice"
+                )
             }
         }
         let file: any StorageFile
@@ -81,7 +99,8 @@ public enum SegmentWriter {
         }
         do throws(SegmentError) {
             var stream = SegmentFileStream(file: file, bufferSize: bufferSize)
-            let stats = try writeContents(points, specs, compression, indexes, fieldIndexes, sparseNames, multiNames, &stream, path)
+            let stats = try writeContents(
+                points, specs, compression, indexes, fieldIndexes, sparseNames, multiNames, &stream, path)
             try stream.flush()
             do {
                 try file.sync()
@@ -100,7 +119,8 @@ public enum SegmentWriter {
 
     private static func writeContents(
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec,
-        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ sparseNames: [String], _ multiNames: [String],
+        _ indexes: [SegmentVectorIndex], _ fieldIndexes: [SegmentFieldIndex], _ sparseNames: [String],
+        _ multiNames: [String],
         _ stream: inout SegmentFileStream, _ path: String
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
@@ -161,10 +181,13 @@ public enum SegmentWriter {
             } catch {
                 throw SegmentError(
                     code: .io, file: path, section: "payload.blocks", block: blockCount,
-                    message: "compressing payload block \(blockCount) of segment \(path) with \(codec.name) failed: \(error)")
+                    message:
+                        "compressing payload block \(blockCount) of segment \(path) with \(codec.name) failed: \(error)"
+                )
             }
             guard compressed.count <= Int(UInt32.max) else {
-                throw SegmentError.invalidArgument(path, "payload block \(blockCount) compresses to \(compressed.count) bytes, more than a u32 length")
+                throw SegmentError.invalidArgument(
+                    path, "payload block \(blockCount) compresses to \(compressed.count) bytes, more than a u32 length")
             }
             let entry = SegmentFormat.BlockEntry(
                 firstPoint: firstPoint, blockOffset: stream.offset, compressedLength: compressed.count,
@@ -180,7 +203,9 @@ public enum SegmentWriter {
             builder.append(point.payload)
             guard builder.rawSize <= SegmentFormat.maxBlockRawSize else {
                 throw SegmentError.invalidArgument(
-                    path, "the payload of point \(point.id) is too large: its block would be \(builder.rawSize) bytes, the limit is \(SegmentFormat.maxBlockRawSize) bytes")
+                    path,
+                    "the payload of point \(point.id) is too large: its block would be \(builder.rawSize) bytes, the limit is \(SegmentFormat.maxBlockRawSize) bytes"
+                )
             }
             if builder.rawSize >= SegmentFormat.targetBlockRawSize { try flushBlock() }
         }
@@ -205,8 +230,10 @@ public enum SegmentWriter {
         for index in indexes {
             let dimension = specs.first { $0.name == index.vectorName }!.dimension
             try writeSection(index.bytes)
-            table.append(stream.endSection(index.kind == .hnswGraph ? .hnswGraph : .quantizedVectors,
-                                           name: index.vectorName, dimension: dimension))
+            table.append(
+                stream.endSection(
+                    index.kind == .hnswGraph ? .hnswGraph : .quantizedVectors,
+                    name: index.vectorName, dimension: dimension))
         }
         for index in fieldIndexes {
             try writeSection(index.bytes)
@@ -243,9 +270,12 @@ public enum SegmentWriter {
         let tableOffset = stream.offset
         try stream.writeRaw(tableBytes)
         let fileLength = stream.offset + SegmentFormat.footerSize
-        try stream.writeRaw(SegmentFormat.encodeFooter(SegmentFormat.Footer(
-            tableOffset: UInt64(tableOffset), tableLength: UInt64(tableBytes.count), fileLength: UInt64(fileLength),
-            tableCRC: tableBytes.withUnsafeBytes { SegmentFormat.maskedCRC($0) })))
+        try stream.writeRaw(
+            SegmentFormat.encodeFooter(
+                SegmentFormat.Footer(
+                    tableOffset: UInt64(tableOffset), tableLength: UInt64(tableBytes.count),
+                    fileLength: UInt64(fileLength),
+                    tableCRC: tableBytes.withUnsafeBytes { SegmentFormat.maskedCRC($0) })))
 
         var sectionBytes: [String: Int] = [:]
         for entry in table { sectionBytes[entry.displayName] = entry.length }
@@ -265,14 +295,20 @@ public enum SegmentWriter {
         for point in points {
             for (name, rows) in point.multiVectors {
                 guard let spec = specs.first(where: { $0.name == name }), names.contains(name) else {
-                    throw .invalidArgument(path, "point \(point.id) has multivector \"\(name)\", which is not in the segment's multivectors")
+                    throw .invalidArgument(
+                        path,
+                        "point \(point.id) has multivector \"\(name)\", which is not in the segment's multivectors")
                 }
                 guard !rows.isEmpty, rows.count % spec.dimension == 0, point.vectors[name] != nil else {
-                    throw .invalidArgument(path, "point \(point.id): multivector \"\(name)\" needs whole rows of \(spec.dimension) floats and an aggregate vector")
+                    throw .invalidArgument(
+                        path,
+                        "point \(point.id): multivector \"\(name)\" needs whole rows of \(spec.dimension) floats and an aggregate vector"
+                    )
                 }
             }
             for name in names where point.vectors[name] != nil && point.multiVectors[name] == nil {
-                throw .invalidArgument(path, "point \(point.id) has the aggregate of multivector \"\(name)\" but no rows")
+                throw .invalidArgument(
+                    path, "point \(point.id) has the aggregate of multivector \"\(name)\" but no rows")
             }
         }
     }
@@ -281,15 +317,21 @@ public enum SegmentWriter {
         _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ path: String
     ) throws(SegmentError) {
         guard points.count <= SegmentFormat.maxPointCount else {
-            throw .invalidArgument(path, "\(points.count) points; a segment holds at most \(SegmentFormat.maxPointCount)")
+            throw .invalidArgument(
+                path, "\(points.count) points; a segment holds at most \(SegmentFormat.maxPointCount)")
         }
         var dimensions: [String: Int] = [:]
         for spec in specs {
             guard spec.name.utf8.count <= SegmentFormat.maxVectorNameBytes else {
-                throw .invalidArgument(path, "vector name \"\(spec.name.prefix(32))…\" is longer than \(SegmentFormat.maxVectorNameBytes) bytes")
+                throw .invalidArgument(
+                    path,
+                    "vector name \"\(spec.name.prefix(32))…\" is longer than \(SegmentFormat.maxVectorNameBytes) bytes")
             }
             guard (1...SegmentFormat.maxDimension).contains(spec.dimension) else {
-                throw .invalidArgument(path, "vector \"\(spec.name)\" has dimension \(spec.dimension); it must be 1…\(SegmentFormat.maxDimension)")
+                throw .invalidArgument(
+                    path,
+                    "vector \"\(spec.name)\" has dimension \(spec.dimension); it must be 1…\(SegmentFormat.maxDimension)"
+                )
             }
             guard dimensions.updateValue(spec.dimension, forKey: spec.name) == nil else {
                 throw .invalidArgument(path, "vector name \"\(spec.name)\" appears twice in the specs")
@@ -299,20 +341,26 @@ public enum SegmentWriter {
         for point in points {
             if let previous, !(previous < point.id) {
                 throw .invalidArgument(
-                    path, previous == point.id
+                    path,
+                    previous == point.id
                         ? "point id \(point.id) appears twice; ids must be unique"
                         : "point \(point.id) follows \(previous); points must be sorted by id")
             }
             previous = point.id
             if let payload = point.payload, !JSONValue.object(payload).isFinite {
-                throw .invalidArgument(path, "the payload of point \(point.id) holds a NaN or infinite number, which JSON cannot")
+                throw .invalidArgument(
+                    path, "the payload of point \(point.id) holds a NaN or infinite number, which JSON cannot")
             }
             for (name, vector) in point.vectors {
                 guard let dimension = dimensions[name] else {
-                    throw .invalidArgument(path, "point \(point.id) has vector \"\(name)\", which is not in the segment's vector specs")
+                    throw .invalidArgument(
+                        path, "point \(point.id) has vector \"\(name)\", which is not in the segment's vector specs")
                 }
                 guard vector.count == dimension else {
-                    throw .invalidArgument(path, "point \(point.id) has vector \"\(name)\" of dimension \(vector.count), the spec says \(dimension)")
+                    throw .invalidArgument(
+                        path,
+                        "point \(point.id) has vector \"\(name)\" of dimension \(vector.count), the spec says \(dimension)"
+                    )
                 }
             }
         }
@@ -355,7 +403,9 @@ struct SegmentFileStream {
         inSection = true
     }
 
-    mutating func endSection(_ kind: SegmentFormat.Kind, name: String = "", dimension: Int = 0) -> SegmentFormat.SectionEntry {
+    mutating func endSection(
+        _ kind: SegmentFormat.Kind, name: String = "", dimension: Int = 0
+    ) -> SegmentFormat.SectionEntry {
         precondition(inSection)
         inSection = false
         return SegmentFormat.SectionEntry(

@@ -99,7 +99,11 @@ public enum SparseSectionCodec {
                 blockTable.write(minWeight)
                 for i in b..<end { data.write(weights[i]) }
                 for i in b..<end {
-                    if width == 16 { data.write(UInt16(offsets[i] - offsets[b])) } else { data.write(offsets[i] - offsets[b]) }
+                    if width == 16 {
+                        data.write(UInt16(offsets[i] - offsets[b]))
+                    } else {
+                        data.write(offsets[i] - offsets[b])
+                    }
                 }
                 if width == 16 && (end - b) % 2 == 1 { data.write(UInt16(0)) }
                 blockCount += 1
@@ -107,7 +111,8 @@ public enum SparseSectionCodec {
             }
         }
         data.write(contentsOf: [UInt8](repeating: 0, count: dataSlack))
-        var writer = ByteWriter(capacity: indexHeaderSize + termTable.bytes.count + blockTable.bytes.count + data.bytes.count)
+        var writer = ByteWriter(
+            capacity: indexHeaderSize + termTable.bytes.count + blockTable.bytes.count + data.bytes.count)
         writer.write(UInt32(terms.count))
         writer.write(UInt32(blockSize))
         writer.write(UInt32(vectors.count))
@@ -139,23 +144,32 @@ public struct SparseVectorsView: @unchecked Sendable {
     /// Checks the layout: sizes, starts non-decreasing and ending at the entry
     /// count, absent points without entries, indices strictly ascending per point.
     public init(_ bytes: UnsafeRawBufferPointer, pointCount n: Int) throws(FormatError) {
-        guard bytes.count >= 16 else { throw FormatError("the section is \(bytes.count) bytes, shorter than its header") }
+        guard bytes.count >= 16 else {
+            throw FormatError("the section is \(bytes.count) bytes, shorter than its header")
+        }
         let storedN = bytes.loadLittleEndian(at: 0, as: UInt64.self)
         let storedEntries = bytes.loadLittleEndian(at: 8, as: UInt64.self)
         guard storedN == UInt64(n) else { throw FormatError("holds \(storedN) points; the segment has \(n)") }
-        guard storedEntries <= UInt64(bytes.count / 8) else { throw FormatError("claims \(storedEntries) entries, more than fit") }
+        guard storedEntries <= UInt64(bytes.count / 8) else {
+            throw FormatError("claims \(storedEntries) entries, more than fit")
+        }
         let entries = Int(storedEntries)
         let startsOffset = 16 + SparseSectionCodec.presenceBytes(n)
         let indicesOffset = startsOffset + 8 * (n + 1)
         let valuesOffset = indicesOffset + 4 * entries
         guard bytes.count == valuesOffset + 4 * entries else {
-            throw FormatError("is \(bytes.count) bytes; \(n) points with \(entries) entries need \(valuesOffset + 4 * entries)")
+            throw FormatError(
+                "is \(bytes.count) bytes; \(n) points with \(entries) entries need \(valuesOffset + 4 * entries)")
         }
         var previous: UInt64 = 0
-        guard bytes.loadLittleEndian(at: startsOffset, as: UInt64.self) == 0 else { throw FormatError("the first start is not 0") }
+        guard bytes.loadLittleEndian(at: startsOffset, as: UInt64.self) == 0 else {
+            throw FormatError("the first start is not 0")
+        }
         for i in 0..<n {
             let next = bytes.loadLittleEndian(at: startsOffset + 8 * (i + 1), as: UInt64.self)
-            guard next >= previous, next <= storedEntries else { throw FormatError("the start of point \(i + 1) (\(next)) is out of order") }
+            guard next >= previous, next <= storedEntries else {
+                throw FormatError("the start of point \(i + 1) (\(next)) is out of order")
+            }
             let present = bytes[16 + i >> 3] & (1 << UInt8(i & 7)) != 0
             guard present || next == previous else { throw FormatError("point \(i) has entries but no vector") }
             var last: UInt32? = nil
@@ -166,7 +180,9 @@ public struct SparseVectorsView: @unchecked Sendable {
             }
             previous = next
         }
-        guard previous == storedEntries else { throw FormatError("the starts end at \(previous), not at \(storedEntries) entries") }
+        guard previous == storedEntries else {
+            throw FormatError("the starts end at \(previous), not at \(storedEntries) entries")
+        }
         for i in n..<(SparseSectionCodec.presenceBytes(n) * 8) where bytes[16 + i >> 3] & (1 << UInt8(i & 7)) != 0 {
             throw FormatError("presence bits beyond the last point are set")
         }
@@ -178,7 +194,9 @@ public struct SparseVectorsView: @unchecked Sendable {
         self.valuesOffset = valuesOffset
     }
 
-    public func hasVector(at offset: Int) -> Bool { bytes[presenceOffset + offset >> 3] & (1 << UInt8(offset & 7)) != 0 }
+    public func hasVector(at offset: Int) -> Bool {
+        bytes[presenceOffset + offset >> 3] & (1 << UInt8(offset & 7)) != 0
+    }
 
     /// Point `offset`'s vector (nil: none). Precondition: offset in range.
     public func vector(at offset: Int) -> SparseVector? {
@@ -226,18 +244,25 @@ public struct SparseIndexView: @unchecked Sendable {
     /// deltas lead from its first to its last offset in strictly ascending steps.
     public init(_ bytes: UnsafeRawBufferPointer, pointCount n: Int) throws(FormatError) {
         let header = SparseSectionCodec.indexHeaderSize
-        guard bytes.count >= header else { throw FormatError("the section is \(bytes.count) bytes, shorter than its header") }
+        guard bytes.count >= header else {
+            throw FormatError("the section is \(bytes.count) bytes, shorter than its header")
+        }
         let termCount = Int(bytes.loadLittleEndian(at: 0, as: UInt32.self))
         guard bytes.loadLittleEndian(at: 4, as: UInt32.self) == UInt32(SparseSectionCodec.blockSize) else {
-            throw FormatError("block size \(bytes.loadLittleEndian(at: 4, as: UInt32.self)) is not \(SparseSectionCodec.blockSize)")
+            throw FormatError(
+                "block size \(bytes.loadLittleEndian(at: 4, as: UInt32.self)) is not \(SparseSectionCodec.blockSize)")
         }
-        guard bytes.loadLittleEndian(at: 8, as: UInt32.self) == UInt32(truncatingIfNeeded: n), n <= Int(UInt32.max) else {
+        guard bytes.loadLittleEndian(at: 8, as: UInt32.self) == UInt32(truncatingIfNeeded: n), n <= Int(UInt32.max)
+        else {
             throw FormatError("holds \(bytes.loadLittleEndian(at: 8, as: UInt32.self)) points; the segment has \(n)")
         }
-        guard bytes.loadLittleEndian(at: 12, as: UInt32.self) == 0 else { throw FormatError("reserved header bytes are not zero") }
+        guard bytes.loadLittleEndian(at: 12, as: UInt32.self) == 0 else {
+            throw FormatError("reserved header bytes are not zero")
+        }
         let storedBlocks = bytes.loadLittleEndian(at: 16, as: UInt64.self)
         let storedData = bytes.loadLittleEndian(at: 24, as: UInt64.self)
-        guard storedBlocks <= UInt64(bytes.count / SparseSectionCodec.blockEntrySize), storedData <= UInt64(bytes.count) else {
+        guard storedBlocks <= UInt64(bytes.count / SparseSectionCodec.blockEntrySize), storedData <= UInt64(bytes.count)
+        else {
             throw FormatError("claims \(storedBlocks) blocks and \(storedData) data bytes, more than fit")
         }
         let blockCount = Int(storedBlocks), dataLength = Int(storedData)
@@ -245,7 +270,9 @@ public struct SparseIndexView: @unchecked Sendable {
         let blocksOffset = termsOffset + termCount * SparseSectionCodec.termEntrySize
         let dataOffset = blocksOffset + blockCount * SparseSectionCodec.blockEntrySize
         guard bytes.count == dataOffset + dataLength, dataLength >= SparseSectionCodec.dataSlack else {
-            throw FormatError("is \(bytes.count) bytes; \(termCount) terms, \(blockCount) blocks and \(dataLength) data bytes need \(dataOffset + dataLength)")
+            throw FormatError(
+                "is \(bytes.count) bytes; \(termCount) terms, \(blockCount) blocks and \(dataLength) data bytes need \(dataOffset + dataLength)"
+            )
         }
         self.bytes = bytes
         self.pointCount = n
@@ -260,29 +287,43 @@ public struct SparseIndexView: @unchecked Sendable {
         for t in 0..<termCount {
             let at = termsOffset + t * SparseSectionCodec.termEntrySize
             let term = bytes.loadLittleEndian(at: at, as: UInt32.self)
-            if let previousTerm, previousTerm >= term { throw FormatError("term \(term) does not follow term \(previousTerm) in ascending order") }
+            if let previousTerm, previousTerm >= term {
+                throw FormatError("term \(term) does not follow term \(previousTerm) in ascending order")
+            }
             previousTerm = term
-            guard bytes.loadLittleEndian(at: at + 12, as: UInt32.self) == 0 else { throw FormatError("term \(term): reserved bytes are not zero") }
+            guard bytes.loadLittleEndian(at: at + 12, as: UInt32.self) == 0 else {
+                throw FormatError("term \(term): reserved bytes are not zero")
+            }
             let range = blockRange(term: t)
             let firstBlock = bytes.loadLittleEndian(at: at + 4, as: UInt32.self)
-            guard Int(firstBlock) == (t == 0 ? 0 : blockRange(term: t - 1).upperBound), range.lowerBound < range.upperBound,
-                  range.upperBound <= blockCount else {
-                throw FormatError("term \(term): blocks \(range) do not continue the previous term's or run past \(blockCount)")
+            guard Int(firstBlock) == (t == 0 ? 0 : blockRange(term: t - 1).upperBound),
+                range.lowerBound < range.upperBound,
+                range.upperBound <= blockCount
+            else {
+                throw FormatError(
+                    "term \(term): blocks \(range) do not continue the previous term's or run past \(blockCount)")
             }
             var postings = 0
             var previousLast: UInt32? = nil
             for b in range {
                 let block = self.block(b)
                 guard (1...SparseSectionCodec.blockSize).contains(block.count), block.width == 16 || block.width == 32,
-                      block.dataOffset == expectedData, block.first <= block.last, Int(block.last) < n,
-                      block.count > 1 || block.first == block.last, block.width == 32 || block.last - block.first < 65536 else {
+                    block.dataOffset == expectedData, block.first <= block.last, Int(block.last) < n,
+                    block.count > 1 || block.first == block.last, block.width == 32 || block.last - block.first < 65536
+                else {
                     throw FormatError("term \(term), block \(b): malformed entry")
                 }
-                if let previousLast, previousLast >= block.first { throw FormatError("term \(term), block \(b) overlaps the previous block") }
+                if let previousLast, previousLast >= block.first {
+                    throw FormatError("term \(term), block \(b) overlaps the previous block")
+                }
                 previousLast = block.last
                 expectedData += block.byteCount
-                guard expectedData + SparseSectionCodec.dataSlack <= dataLength else { throw FormatError("term \(term), block \(b): data runs past the section") }
-                guard relative(block, 0) == 0 else { throw FormatError("term \(term), block \(b): the first relative offset is not 0") }
+                guard expectedData + SparseSectionCodec.dataSlack <= dataLength else {
+                    throw FormatError("term \(term), block \(b): data runs past the section")
+                }
+                guard relative(block, 0) == 0 else {
+                    throw FormatError("term \(term), block \(b): the first relative offset is not 0")
+                }
                 for i in 1..<block.count where relative(block, i) <= relative(block, i - 1) {
                     throw FormatError("term \(term), block \(b): offsets are not strictly ascending")
                 }
@@ -290,7 +331,9 @@ public struct SparseIndexView: @unchecked Sendable {
                     throw FormatError("term \(term), block \(b): the offsets do not end at the last offset")
                 }
                 if block.width == 16 && block.count % 2 == 1 {
-                    guard relative(block, block.count) == 0 else { throw FormatError("term \(term), block \(b): padding is not zero") }
+                    guard relative(block, block.count) == 0 else {
+                        throw FormatError("term \(term), block \(b): padding is not zero")
+                    }
                 }
                 postings += block.count
             }
@@ -298,7 +341,10 @@ public struct SparseIndexView: @unchecked Sendable {
                 throw FormatError("term \(term): the posting count does not match its blocks")
             }
         }
-        guard expectedData + SparseSectionCodec.dataSlack == dataLength else { throw FormatError("the blocks' data ends at \(expectedData), not at \(dataLength - SparseSectionCodec.dataSlack)") }
+        guard expectedData + SparseSectionCodec.dataSlack == dataLength else {
+            throw FormatError(
+                "the blocks' data ends at \(expectedData), not at \(dataLength - SparseSectionCodec.dataSlack)")
+        }
         for k in (dataLength - SparseSectionCodec.dataSlack)..<dataLength where bytes[dataOffset + k] != 0 {
             throw FormatError("the slack after the last block is not zero")
         }
@@ -320,7 +366,8 @@ public struct SparseIndexView: @unchecked Sendable {
     func block(_ b: Int) -> Block {
         let at = blocksOffset + b * SparseSectionCodec.blockEntrySize
         return Block(
-            first: bytes.loadLittleEndian(at: at, as: UInt32.self), last: bytes.loadLittleEndian(at: at + 4, as: UInt32.self),
+            first: bytes.loadLittleEndian(at: at, as: UInt32.self),
+            last: bytes.loadLittleEndian(at: at + 4, as: UInt32.self),
             dataOffset: Int(truncatingIfNeeded: bytes.loadLittleEndian(at: at + 8, as: UInt64.self)),
             count: Int(bytes.loadLittleEndian(at: at + 16, as: UInt32.self)),
             width: Int(bytes.loadLittleEndian(at: at + 20, as: UInt32.self)),
@@ -332,12 +379,15 @@ public struct SparseIndexView: @unchecked Sendable {
     func blockRange(term t: Int) -> Range<Int> {
         let at = termsOffset + t * SparseSectionCodec.termEntrySize
         let first = Int(bytes.loadLittleEndian(at: at + 4, as: UInt32.self))
-        let end = t + 1 < termCount
+        let end =
+            t + 1 < termCount
             ? Int(bytes.loadLittleEndian(at: at + SparseSectionCodec.termEntrySize + 4, as: UInt32.self)) : blockCount
         return first..<max(first, end)
     }
 
-    func term(at t: Int) -> UInt32 { bytes.loadLittleEndian(at: termsOffset + t * SparseSectionCodec.termEntrySize, as: UInt32.self) }
+    func term(at t: Int) -> UInt32 {
+        bytes.loadLittleEndian(at: termsOffset + t * SparseSectionCodec.termEntrySize, as: UInt32.self)
+    }
 
     /// The term entry of `term` (binary search), or nil.
     public func find(_ term: UInt32) -> Int? {
@@ -362,8 +412,9 @@ public struct SparseIndexView: @unchecked Sendable {
     @inline(__always)
     func relative(_ block: Block, _ i: Int) -> UInt32 {
         let at = dataOffset + block.dataOffset + 4 * block.count
-        return block.width == 16 ? UInt32(bytes.loadLittleEndian(at: at + 2 * i, as: UInt16.self))
-                                 : bytes.loadLittleEndian(at: at + 4 * i, as: UInt32.self)
+        return block.width == 16
+            ? UInt32(bytes.loadLittleEndian(at: at + 2 * i, as: UInt16.self))
+            : bytes.loadLittleEndian(at: at + 4 * i, as: UInt32.self)
     }
 
     @inline(__always)
@@ -414,7 +465,9 @@ extension SparseIndexView {
     /// non-essential lists add only blocks holding a marked point. The bounds
     /// are summed in float in the scoring order, so pruning never drops a
     /// point that belongs in the result.
-    public func search(_ query: SparseVector, limit: Int, excluded: UnsafePointer<UInt64>?, windowSize: Int = windowSize)
+    public func search(
+        _ query: SparseVector, limit: Int, excluded: UnsafePointer<UInt64>?, windowSize: Int = windowSize
+    )
         -> [(offset: Int, score: Float)]
     {
         precondition(windowSize >= 64 && windowSize % 64 == 0, "the window is a whole number of 64-offset words")
@@ -436,135 +489,138 @@ extension SparseIndexView {
         var order = Array(0..<cursors.count)
 
         accumulator.withUnsafeMutableBufferPointer { accBuffer in
-        touched.withUnsafeMutableBufferPointer { touchedBuffer in
-            let acc = accBuffer.baseAddress!
-            let touchedBits = touchedBuffer.baseAddress!
-            var low = cursors.map { block($0.block).first }.min()!
-            // Windows to score without computing bounds: after a window whose
-            // bounds pruned nothing, 1, 2, 4, then 8 windows are skipped (on
-            // SPLADE-like data the bounds never prune and cost ~8 % of a query).
-            var boundsSkip = 0, boundsBackoff = 1
-            while true {
-                let high = UInt64(low) + UInt64(window)
-                let threshold = Self.pruningDisabled || boundsSkip > 0 ? nil : selector.worstScore
-                if boundsSkip > 0 { boundsSkip -= 1 }
-                var marking = false
-                if let threshold {
-                    // Block-max bound and (block-granular) posting count of each term in this window.
-                    for c in cursors.indices {
-                        var bound: Float = 0
-                        var count = 0
-                        var b = cursors[c].block
-                        let q = cursors[c].weight
-                        while b < cursors[c].end {
-                            let entry = block(b)
-                            if UInt64(entry.first) >= high { break }
-                            bound = max(bound, q * entry.maxWeight, q * entry.minWeight)
-                            count += entry.count
-                            b += 1
+            touched.withUnsafeMutableBufferPointer { touchedBuffer in
+                let acc = accBuffer.baseAddress!
+                let touchedBits = touchedBuffer.baseAddress!
+                var low = cursors.map { block($0.block).first }.min()!
+                // Windows to score without computing bounds: after a window whose
+                // bounds pruned nothing, 1, 2, 4, then 8 windows are skipped (on
+                // SPLADE-like data the bounds never prune and cost ~8 % of a query).
+                var boundsSkip = 0, boundsBackoff = 1
+                while true {
+                    let high = UInt64(low) + UInt64(window)
+                    let threshold = Self.pruningDisabled || boundsSkip > 0 ? nil : selector.worstScore
+                    if boundsSkip > 0 { boundsSkip -= 1 }
+                    var marking = false
+                    if let threshold {
+                        // Block-max bound and (block-granular) posting count of each term in this window.
+                        for c in cursors.indices {
+                            var bound: Float = 0
+                            var count = 0
+                            var b = cursors[c].block
+                            let q = cursors[c].weight
+                            while b < cursors[c].end {
+                                let entry = block(b)
+                                if UInt64(entry.first) >= high { break }
+                                bound = max(bound, q * entry.maxWeight, q * entry.minWeight)
+                                count += entry.count
+                                b += 1
+                            }
+                            bounds[c] = bound
+                            postings[c] = count
+                            essential[c] = true
                         }
-                        bounds[c] = bound
-                        postings[c] = count
-                        essential[c] = true
-                    }
-                    // Non-essential: the smallest bounds whose sum (in the
-                    // scoring order: ascending term) stays ≤ θ.
-                    order.sort { bounds[$0] < bounds[$1] }
-                    var chosen = 0
-                    for candidate in order {
-                        essential[candidate] = false
-                        var sum: Float = 0
-                        for c in cursors.indices where !essential[c] { sum += bounds[c] }
-                        if sum <= threshold {
-                            chosen += 1
+                        // Non-essential: the smallest bounds whose sum (in the
+                        // scoring order: ascending term) stays ≤ θ.
+                        order.sort { bounds[$0] < bounds[$1] }
+                        var chosen = 0
+                        for candidate in order {
+                            essential[candidate] = false
+                            var sum: Float = 0
+                            for c in cursors.indices where !essential[c] { sum += bounds[c] }
+                            if sum <= threshold {
+                                chosen += 1
+                            } else {
+                                essential[candidate] = true
+                                break
+                            }
+                        }
+                        if chosen == cursors.count {
+                            boundsBackoff = 1
+                            // Nothing in this window can enter the result.
+                            for c in cursors.indices { walk(&cursors[c], below: high) { _, _, _ in } }
+                            guard let next = nextOffset(cursors) else { break }
+                            low = next
+                            continue
+                        }
+                        var essentialPostings = 0
+                        for c in cursors.indices where essential[c] { essentialPostings += postings[c] }
+                        let marks =
+                            chosen > 0
+                            && Self.markingPays(
+                                essentialPostings: essentialPostings, window: window,
+                                nonEssential: cursors.indices.lazy.filter { !essential[$0] }.map { postings[$0] })
+                        if marks {
+                            boundsBackoff = 1
                         } else {
-                            essential[candidate] = true
-                            break
+                            boundsSkip = boundsBackoff
+                            boundsBackoff = min(boundsBackoff * 2, 8)
                         }
-                    }
-                    if chosen == cursors.count {
-                        boundsBackoff = 1
-                        // Nothing in this window can enter the result.
-                        for c in cursors.indices { walk(&cursors[c], below: high) { _, _, _ in } }
-                        guard let next = nextOffset(cursors) else { break }
-                        low = next
-                        continue
-                    }
-                    var essentialPostings = 0
-                    for c in cursors.indices where essential[c] { essentialPostings += postings[c] }
-                    let marks = chosen > 0 && Self.markingPays(essentialPostings: essentialPostings, window: window,
-                                                               nonEssential: cursors.indices.lazy.filter { !essential[$0] }.map { postings[$0] })
-                    if marks {
-                        boundsBackoff = 1
-                    } else {
-                        boundsSkip = boundsBackoff
-                        boundsBackoff = min(boundsBackoff * 2, 8)
-                    }
-                    if marks {
-                        marking = true
-                        for c in cursors.indices where essential[c] {
-                            var copy = cursors[c]
-                            walk(&copy, below: high) { entry, from, to in
-                                let base = Int(entry.first) - Int(low)
-                                forEachRelative(entry, from, to) { r in
-                                    let local = base + r
-                                    touchedBits[local >> 6] |= 1 << UInt64(local & 63)
+                        if marks {
+                            marking = true
+                            for c in cursors.indices where essential[c] {
+                                var copy = cursors[c]
+                                walk(&copy, below: high) { entry, from, to in
+                                    let base = Int(entry.first) - Int(low)
+                                    forEachRelative(entry, from, to) { r in
+                                        let local = base + r
+                                        touchedBits[local >> 6] |= 1 << UInt64(local & 63)
+                                    }
                                 }
                             }
                         }
                     }
-                }
-                // Accumulate in ascending term order (the canonical summation order).
-                for c in cursors.indices {
-                    let q = cursors[c].weight
-                    if !marking || essential[c] {
-                        walk(&cursors[c], below: high) { entry, from, to in
-                            accumulate(entry, from, to, q: q, base: Int(entry.first) - Int(low), acc: acc)
-                        }
-                    } else {
-                        walk(&cursors[c], below: high) { entry, from, to in
-                            let lo = Int(max(entry.first, low) - low)
-                            let hi = Int(min(UInt64(entry.last), high - 1) - UInt64(low))
-                            if anyBit(touchedBits, lo, hi) {
+                    // Accumulate in ascending term order (the canonical summation order).
+                    for c in cursors.indices {
+                        let q = cursors[c].weight
+                        if !marking || essential[c] {
+                            walk(&cursors[c], below: high) { entry, from, to in
                                 accumulate(entry, from, to, q: q, base: Int(entry.first) - Int(low), acc: acc)
                             }
-                        }
-                    }
-                }
-                // Collect: a point enters if the selector is not full or it beats the
-                // worst kept score (a tie loses: it comes later, with a larger offset).
-                // Untouched points' partial sums are ≤ θ, so they never enter.
-                let span = Int(min(high, UInt64(pointCount)) - UInt64(low))
-                var worst = selector.worstScore ?? -.infinity
-                var full = selector.isFull
-                var i = 0
-                while i < span {
-                    // Full: jump to the next score that beats the worst kept one
-                    // (vector compares in C; most of the window fails).
-                    if full {
-                        i += strata_first_candidate_f32(acc + i, span - i, worst)
-                        if i >= span { break }
-                    }
-                    let score = acc[i]
-                    // Full: only scores above the worst matter (most fail this one test).
-                    if score != 0 && (!full || score > worst) {
-                        let offset = Int(low) + i
-                        if excluded == nil || excluded![offset >> 6] & (1 << UInt64(offset & 63)) == 0 {
-                            selector.insert(id: offset, score: score)
-                            if selector.isFull {
-                                full = true
-                                worst = selector.worstScore!
+                        } else {
+                            walk(&cursors[c], below: high) { entry, from, to in
+                                let lo = Int(max(entry.first, low) - low)
+                                let hi = Int(min(UInt64(entry.last), high - 1) - UInt64(low))
+                                if anyBit(touchedBits, lo, hi) {
+                                    accumulate(entry, from, to, q: q, base: Int(entry.first) - Int(low), acc: acc)
+                                }
                             }
                         }
                     }
-                    i += 1
+                    // Collect: a point enters if the selector is not full or it beats the
+                    // worst kept score (a tie loses: it comes later, with a larger offset).
+                    // Untouched points' partial sums are ≤ θ, so they never enter.
+                    let span = Int(min(high, UInt64(pointCount)) - UInt64(low))
+                    var worst = selector.worstScore ?? -.infinity
+                    var full = selector.isFull
+                    var i = 0
+                    while i < span {
+                        // Full: jump to the next score that beats the worst kept one
+                        // (vector compares in C; most of the window fails).
+                        if full {
+                            i += strata_first_candidate_f32(acc + i, span - i, worst)
+                            if i >= span { break }
+                        }
+                        let score = acc[i]
+                        // Full: only scores above the worst matter (most fail this one test).
+                        if score != 0 && (!full || score > worst) {
+                            let offset = Int(low) + i
+                            if excluded == nil || excluded![offset >> 6] & (1 << UInt64(offset & 63)) == 0 {
+                                selector.insert(id: offset, score: score)
+                                if selector.isFull {
+                                    full = true
+                                    worst = selector.worstScore!
+                                }
+                            }
+                        }
+                        i += 1
+                    }
+                    acc.update(repeating: 0, count: span)
+                    if marking { for w in 0..<(window / 64) { touchedBits[w] = 0 } }
+                    guard let next = nextOffset(cursors) else { break }
+                    low = next
                 }
-                acc.update(repeating: 0, count: span)
-                if marking { for w in 0..<(window / 64) { touchedBits[w] = 0 } }
-                guard let next = nextOffset(cursors) else { break }
-                low = next
             }
-        }
         }
         return selector.sorted().map { (offset: $0.id, score: $0.score) }
     }
@@ -637,7 +693,9 @@ extension SparseIndexView {
 
     /// acc[base + relative offset] += q · weight for postings from..<to of `entry`.
     @inline(__always)
-    private func accumulate(_ entry: Block, _ from: Int, _ to: Int, q: Float, base: Int, acc: UnsafeMutablePointer<Float>) {
+    private func accumulate(
+        _ entry: Block, _ from: Int, _ to: Int, q: Float, base: Int, acc: UnsafeMutablePointer<Float>
+    ) {
         let w = weights(entry)
         // SAFETY: relative offsets start 4-byte aligned after the weights; the
         // checks at open guarantee base + offset lies inside the window.

@@ -25,15 +25,20 @@ public enum TombstoneFile {
         _ offsets: [UInt32], segmentPointCount: Int, to path: String, fileSystem: any FileSystem
     ) throws {
         guard (0...SegmentFormat.maxPointCount).contains(segmentPointCount) else {
-            throw SegmentError(code: .invalidArgument, file: path, section: section,
-                               message: "cannot write tombstones \(path): segment point count \(segmentPointCount) is outside 0…\(SegmentFormat.maxPointCount)")
+            throw SegmentError(
+                code: .invalidArgument, file: path, section: section,
+                message:
+                    "cannot write tombstones \(path): segment point count \(segmentPointCount) is outside 0…\(SegmentFormat.maxPointCount)"
+            )
         }
         var previous: UInt32?
         for offset in offsets {
             guard Int(offset) < segmentPointCount, previous.map({ $0 < offset }) ?? true else {
                 throw SegmentError(
                     code: .invalidArgument, file: path, section: section,
-                    message: "cannot write tombstones \(path): offset \(offset) is not above the previous one (\(previous.map(String.init) ?? "none")) or not below the segment's \(segmentPointCount) points; offsets must be sorted, unique and in range")
+                    message:
+                        "cannot write tombstones \(path): offset \(offset) is not above the previous one (\(previous.map(String.init) ?? "none")) or not below the segment's \(segmentPointCount) points; offsets must be sorted, unique and in range"
+                )
             }
             previous = offset
         }
@@ -71,17 +76,27 @@ public enum TombstoneFile {
         return try result.get()
     }
 
-    static func decode(_ raw: UnsafeRawBufferPointer, segmentPointCount: Int, path: String) throws(SegmentError) -> [UInt32] {
+    static func decode(
+        _ raw: UnsafeRawBufferPointer, segmentPointCount: Int, path: String
+    ) throws(SegmentError) -> [UInt32] {
         func fail(_ what: String) -> SegmentError {
-            SegmentError(code: .corruption, file: path, section: section,
-                         message: "tombstone file \(path) is corrupt: \(what); rebuild it from the WAL or take the segment out of service")
+            SegmentError(
+                code: .corruption, file: path, section: section,
+                message:
+                    "tombstone file \(path) is corrupt: \(what); rebuild it from the WAL or take the segment out of service"
+            )
         }
-        guard raw.count >= minimumSize else { throw fail("it is \(raw.count) bytes, shorter than the \(minimumSize)-byte minimum (truncated)") }
+        guard raw.count >= minimumSize else {
+            throw fail("it is \(raw.count) bytes, shorter than the \(minimumSize)-byte minimum (truncated)")
+        }
         guard raw.slice(0, 8).elementsEqual(magic) else { throw fail("bad magic: not a Strata tombstone file") }
         let fileVersion = raw.loadLittleEndian(at: 8, as: UInt32.self)
         guard fileVersion == version else {
-            throw SegmentError(code: .unsupportedVersion, file: path, section: section,
-                               message: "tombstone file \(path) has format version \(fileVersion); this build reads version \(version). Upgrade Strata; if no newer Strata wrote it, it is damaged")
+            throw SegmentError(
+                code: .unsupportedVersion, file: path, section: section,
+                message:
+                    "tombstone file \(path) has format version \(fileVersion); this build reads version \(version). Upgrade Strata; if no newer Strata wrote it, it is damaged"
+            )
         }
         let end = raw.count - 4
         guard raw.loadLittleEndian(at: end, as: UInt32.self) == CRC32C.mask(CRC32C.checksum(raw.slice(0, end))) else {
@@ -90,7 +105,9 @@ public enum TombstoneFile {
         guard raw.loadLittleEndian(at: 12, as: UInt32.self) == 0 else { throw fail("unknown flags") }
         let storedPointCount = raw.loadLittleEndian(at: 16, as: UInt64.self)
         guard storedPointCount == UInt64(max(0, segmentPointCount)) else {
-            throw fail("it belongs to a segment of \(storedPointCount) points, not \(segmentPointCount): a sidecar of another segment")
+            throw fail(
+                "it belongs to a segment of \(storedPointCount) points, not \(segmentPointCount): a sidecar of another segment"
+            )
         }
         let count = raw.loadLittleEndian(at: 24, as: UInt64.self)
         guard count == UInt64(end - headerSize) / 4, (end - headerSize) % 4 == 0 else {

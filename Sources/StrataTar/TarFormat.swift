@@ -53,8 +53,10 @@ public enum TarFormat {
     /// prefix and name fields.
     public static func header(path: String, size: UInt64, modificationTime: UInt64) throws -> [UInt8] {
         guard let (prefix, name) = split(path) else {
-            throw TarError(.invalidArgument,
-                "cannot store \(path) in a ustar archive: the path is longer than 255 bytes or has no '/' to split it at 155/100 bytes (use a shorter collection name)")
+            throw TarError(
+                .invalidArgument,
+                "cannot store \(path) in a ustar archive: the path is longer than 255 bytes or has no '/' to split it at 155/100 bytes (use a shorter collection name)"
+            )
         }
         var block = [UInt8](repeating: 0, count: blockSize)
         put(Array(name.utf8), at: Field.name.offset, in: &block)
@@ -82,10 +84,13 @@ public enum TarFormat {
         let bytes = Array(path.utf8)
         if bytes.count <= Field.name.width { return ("", path) }
         guard bytes.count <= maxPathBytes else { return nil }
-        for index in stride(from: min(bytes.count - 1, Field.prefix.width), through: 1, by: -1) where bytes[index] == UInt8(ascii: "/") {
+        for index in stride(from: min(bytes.count - 1, Field.prefix.width), through: 1, by: -1)
+        where bytes[index] == UInt8(ascii: "/") {
             let nameBytes = bytes.count - index - 1
             if nameBytes == 0 || nameBytes > Field.name.width { return nil }
-            return (String(decoding: bytes[..<index], as: UTF8.self), String(decoding: bytes[(index + 1)...], as: UTF8.self))
+            return (
+                String(decoding: bytes[..<index], as: UTF8.self), String(decoding: bytes[(index + 1)...], as: UTF8.self)
+            )
         }
         return nil
     }
@@ -101,7 +106,9 @@ public enum TarFormat {
         // GNU base-256: 0x80 then the value big-endian in the remaining 11 bytes.
         var field = [UInt8](repeating: 0, count: Field.size.width)
         field[0] = 0x80
-        for index in 0..<8 { field[Field.size.width - 1 - index] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(index))) }
+        for index in 0..<8 {
+            field[Field.size.width - 1 - index] = UInt8(truncatingIfNeeded: size >> (8 * UInt64(index)))
+        }
         return field
     }
 
@@ -125,7 +132,10 @@ public enum TarFormat {
     public static func parseHeader(_ block: UnsafeRawBufferPointer, offset: UInt64, archive: String) throws -> Header? {
         precondition(block.count == blockSize)
         func bad(_ why: String) -> TarError {
-            TarError(.corruption, "snapshot archive \(archive): the tar header at byte \(offset) \(why); the archive is damaged or was not written by Strata")
+            TarError(
+                .corruption,
+                "snapshot archive \(archive): the tar header at byte \(offset) \(why); the archive is damaged or was not written by Strata"
+            )
         }
         if block.allSatisfy({ $0 == 0 }) { return nil }
         let storedSum = try parseOctal(field(block, Field.checksum), what: "checksum", bad)
@@ -141,7 +151,9 @@ public enum TarFormat {
         let rawName = cString(field(block, Field.name))
         let rawPrefix = cString(field(block, Field.prefix))
         let pathBytes = rawPrefix.isEmpty ? rawName : rawPrefix + [UInt8(ascii: "/")] + rawName
-        guard let path = String(validating: pathBytes, as: UTF8.self) else { throw bad("has a name that is not valid UTF-8") }
+        guard let path = String(validating: pathBytes, as: UTF8.self) else {
+            throw bad("has a name that is not valid UTF-8")
+        }
         let type = block[Field.typeflag]
         switch type {
         case regularType, 0:
@@ -159,7 +171,9 @@ public enum TarFormat {
         case UInt8(ascii: "6"):
             throw bad("is a FIFO (\(path)); snapshot archives hold regular files only")
         default:
-            throw bad("has entry type '\(String(decoding: [type], as: UTF8.self))' (\(path)); snapshot archives hold regular files only")
+            throw bad(
+                "has entry type '\(String(decoding: [type], as: UTF8.self))' (\(path)); snapshot archives hold regular files only"
+            )
         }
         do {
             try TarPath.validate(path)
@@ -169,7 +183,9 @@ public enum TarFormat {
         let sizeBytes = field(block, Field.size)
         let size: UInt64
         if sizeBytes.first.map({ $0 & 0x80 != 0 }) == true {
-            guard sizeBytes.first == 0x80, sizeBytes[1..<4].allSatisfy({ $0 == 0 }) else { throw bad("has a negative or huge base-256 size (\(path))") }
+            guard sizeBytes.first == 0x80, sizeBytes[1..<4].allSatisfy({ $0 == 0 }) else {
+                throw bad("has a negative or huge base-256 size (\(path))")
+            }
             size = sizeBytes[4...].reduce(0) { $0 << 8 | UInt64($1) }
         } else {
             size = try parseOctal(sizeBytes, what: "size of \(path)", bad)
@@ -177,7 +193,8 @@ public enum TarFormat {
         return Header(path: path, size: size)
     }
 
-    private static func field(_ block: UnsafeRawBufferPointer, _ field: (offset: Int, width: Int)) -> ArraySlice<UInt8> {
+    private static func field(_ block: UnsafeRawBufferPointer, _ field: (offset: Int, width: Int)) -> ArraySlice<UInt8>
+    {
         ArraySlice(Array(block[field.offset..<(field.offset + field.width)]))
     }
 
@@ -186,16 +203,22 @@ public enum TarFormat {
     }
 
     /// Octal digits, optionally led by spaces and ended by NUL or space.
-    private static func parseOctal(_ bytes: ArraySlice<UInt8>, what: String, _ bad: (String) -> TarError) throws -> UInt64 {
+    private static func parseOctal(
+        _ bytes: ArraySlice<UInt8>, what: String, _ bad: (String) -> TarError
+    ) throws -> UInt64 {
         var digits = bytes.drop { $0 == 0x20 }
         if let end = digits.firstIndex(where: { $0 == 0 || $0 == 0x20 }) {
-            guard digits[end...].allSatisfy({ $0 == 0 || $0 == 0x20 }) else { throw bad("has a malformed \(what) field") }
+            guard digits[end...].allSatisfy({ $0 == 0 || $0 == 0x20 }) else {
+                throw bad("has a malformed \(what) field")
+            }
             digits = digits[..<end]
         }
         guard !digits.isEmpty, digits.count <= 21 else { throw bad("has a malformed \(what) field") }
         var value: UInt64 = 0
         for digit in digits {
-            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else { throw bad("has a malformed \(what) field") }
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "7") else {
+                throw bad("has a malformed \(what) field")
+            }
             value = value << 3 | UInt64(digit - UInt8(ascii: "0"))
         }
         return value
@@ -211,7 +234,9 @@ public enum TarPath {
     public static func validate(_ path: String) throws {
         func bad(_ why: String) -> TarError { TarError(.corruption, "path \"\(path)\" \(why)") }
         guard !path.isEmpty else { throw bad("is empty") }
-        guard path.utf8.count <= TarFormat.maxPathBytes else { throw bad("is longer than \(TarFormat.maxPathBytes) bytes") }
+        guard path.utf8.count <= TarFormat.maxPathBytes else {
+            throw bad("is longer than \(TarFormat.maxPathBytes) bytes")
+        }
         guard !path.hasPrefix("/") else { throw bad("is absolute") }
         guard !path.utf8.contains(0), !path.contains("\\") else { throw bad("contains a NUL or a backslash") }
         for component in path.split(separator: "/", omittingEmptySubsequences: false) {

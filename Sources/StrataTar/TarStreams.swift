@@ -57,7 +57,9 @@ public final class TarWriter {
 
     /// Writes one regular-file entry whose content `body` produces by calling
     /// its argument with consecutive chunks; exactly `size` bytes must come.
-    public func addFile(path: String, size: UInt64, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+    public func addFile(
+        path: String, size: UInt64, _ body: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
+    ) throws {
         try append(try TarFormat.header(path: path, size: size, modificationTime: modificationTime))
         var written: UInt64 = 0
         try body { chunk in
@@ -65,7 +67,9 @@ public final class TarWriter {
             try self.append(chunk)
         }
         guard written == size else {
-            throw TarError(.io, "snapshot entry \(path) changed size while it was archived: expected \(size) bytes, got \(written)")
+            throw TarError(
+                .io, "snapshot entry \(path) changed size while it was archived: expected \(size) bytes, got \(written)"
+            )
         }
         try append([UInt8](repeating: 0, count: TarFormat.padding(after: size)))
     }
@@ -134,24 +138,34 @@ public final class TarReader {
         precondition(pendingContent == nil, "read the content of the previous entry first")
         let headerOffset = position
         guard try readBlock() else {
-            throw TarError(.corruption,
-                "snapshot archive \(path) is truncated: it ends at byte \(headerOffset) without the end-of-archive marker (two zero blocks); the copy is incomplete")
+            throw TarError(
+                .corruption,
+                "snapshot archive \(path) is truncated: it ends at byte \(headerOffset) without the end-of-archive marker (two zero blocks); the copy is incomplete"
+            )
         }
         let header = try block.withUnsafeBytes { try TarFormat.parseHeader($0, offset: headerOffset, archive: path) }
         guard let header else {
             // One zero block; the marker is two.
             guard try readBlock() else {
-                throw TarError(.corruption, "snapshot archive \(path) is truncated: it ends at byte \(position) inside the end-of-archive marker")
+                throw TarError(
+                    .corruption,
+                    "snapshot archive \(path) is truncated: it ends at byte \(position) inside the end-of-archive marker"
+                )
             }
             guard block.allSatisfy({ $0 == 0 }) else {
-                throw TarError(.corruption, "snapshot archive \(path): a lone zero block at byte \(headerOffset) is followed by data; the archive is damaged")
+                throw TarError(
+                    .corruption,
+                    "snapshot archive \(path): a lone zero block at byte \(headerOffset) is followed by data; the archive is damaged"
+                )
             }
             return nil
         }
         let padded = header.size + UInt64(TarFormat.padding(after: header.size))
         guard padded <= fileSize - position else {
-            throw TarError(.corruption,
-                "snapshot archive \(path) is truncated: entry \(header.path) at byte \(headerOffset) needs \(header.size) bytes of content but only \(fileSize - position) remain")
+            throw TarError(
+                .corruption,
+                "snapshot archive \(path) is truncated: entry \(header.path) at byte \(headerOffset) needs \(header.size) bytes of content but only \(fileSize - position) remain"
+            )
         }
         entryCount += 1
         pendingContent = (header.path, header.size)
@@ -179,8 +193,10 @@ public final class TarReader {
                 try readExactly(into: buffer, what: "padding of \(entry)")
                 hasher.update(UnsafeRawBufferPointer(buffer))
                 guard buffer.allSatisfy({ $0 == 0 }) else {
-                    throw TarError(.corruption,
-                        "snapshot archive \(path): the padding after entry \(entry) (byte \(position - UInt64(padding))) is not zero; the archive is damaged")
+                    throw TarError(
+                        .corruption,
+                        "snapshot archive \(path): the padding after entry \(entry) (byte \(position - UInt64(padding))) is not zero; the archive is damaged"
+                    )
                 }
             }
         }
@@ -191,7 +207,9 @@ public final class TarReader {
     public func readContent(limit: UInt64) throws -> [UInt8] {
         guard let (entry, size) = pendingContent else { preconditionFailure("no entry to read") }
         guard size <= limit else {
-            throw TarError(.corruption, "snapshot archive \(path): entry \(entry) is \(size) bytes, more than the \(limit) allowed for it")
+            throw TarError(
+                .corruption,
+                "snapshot archive \(path): entry \(entry) is \(size) bytes, more than the \(limit) allowed for it")
         }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(Int(size))
@@ -210,8 +228,10 @@ public final class TarReader {
                 try readExactly(into: buffer, what: "end padding")
                 hasher.update(UnsafeRawBufferPointer(buffer))
                 if let index = buffer.firstIndex(where: { $0 != 0 }) {
-                    throw TarError(.corruption,
-                        "snapshot archive \(path) has data after its end-of-archive marker (byte \(start + UInt64(index))); the archive is damaged or two archives were concatenated")
+                    throw TarError(
+                        .corruption,
+                        "snapshot archive \(path) has data after its end-of-archive marker (byte \(start + UInt64(index))); the archive is damaged or two archives were concatenated"
+                    )
                 }
             }
         }
@@ -222,8 +242,10 @@ public final class TarReader {
     private func readBlock() throws -> Bool {
         if position == fileSize { return false }
         guard fileSize - position >= UInt64(TarFormat.blockSize) else {
-            throw TarError(.corruption,
-                "snapshot archive \(path) is truncated: only \(fileSize - position) bytes remain at byte \(position) where a 512-byte tar header should be")
+            throw TarError(
+                .corruption,
+                "snapshot archive \(path) is truncated: only \(fileSize - position) bytes remain at byte \(position) where a 512-byte tar header should be"
+            )
         }
         try block.withUnsafeMutableBytes { raw in
             try readExactly(into: raw, what: "tar header")
@@ -237,13 +259,16 @@ public final class TarReader {
         while done < buffer.count {
             let got: Int
             do {
-                got = try file.read(at: position + UInt64(done), into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
+                got = try file.read(
+                    at: position + UInt64(done), into: UnsafeMutableRawBufferPointer(rebasing: buffer[done...]))
             } catch {
                 throw TarError.reading(path, error)
             }
             guard got > 0 else {
-                throw TarError(.corruption,
-                    "snapshot archive \(path) is truncated: it ended at byte \(position + UInt64(done)) while reading the \(what) (the file shrank while being read?)")
+                throw TarError(
+                    .corruption,
+                    "snapshot archive \(path) is truncated: it ended at byte \(position + UInt64(done)) while reading the \(what) (the file shrank while being read?)"
+                )
             }
             done += got
         }

@@ -27,10 +27,14 @@ public struct BM25Encoder: Sendable, Equatable {
 
     /// Throws `TextError` `.invalidArgument` unless `k1` ≥ 0, `b` is in 0…1 and
     /// `averageLength` > 0, all finite.
-    public init(k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
-                minTokenLength: Int? = nil, maxTokenLength: Int? = nil) throws {
+    public init(
+        k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
+        minTokenLength: Int? = nil, maxTokenLength: Int? = nil
+    ) throws {
         guard k1.isFinite, k1 >= 0 else { throw TextError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
-        guard b.isFinite, (0...1).contains(b) else { throw TextError.invalid("BM25 b must be finite and in [0, 1], got \(b)") }
+        guard b.isFinite, (0...1).contains(b) else {
+            throw TextError.invalid("BM25 b must be finite and in [0, 1], got \(b)")
+        }
         guard averageLength.isFinite, averageLength > 0 else {
             throw TextError.invalid("BM25 avg_len must be finite and > 0, got \(averageLength)")
         }
@@ -51,7 +55,9 @@ public struct BM25Encoder: Sendable, Equatable {
             var token = String(current)
             if lowercase { token = token.lowercased() }
             let length = token.count
-            if let minTokenLength, length < minTokenLength {} else if let maxTokenLength, length > maxTokenLength {} else {
+            if let minTokenLength, length < minTokenLength {
+            } else if let maxTokenLength, length > maxTokenLength {
+            } else {
                 tokens.append(token)
             }
             current = String.UnicodeScalarView()
@@ -102,7 +108,9 @@ public struct BM25Encoder: Sendable, Equatable {
         var h = seed
         let blocks = data.count / 4
         for i in 0..<blocks {
-            var k = UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16 | UInt32(data[4 * i + 3]) << 24
+            var k =
+                UInt32(data[4 * i]) | UInt32(data[4 * i + 1]) << 8 | UInt32(data[4 * i + 2]) << 16 | UInt32(
+                    data[4 * i + 3]) << 24
             k &*= c1
             k = (k << 15) | (k >> 17)
             k &*= c2

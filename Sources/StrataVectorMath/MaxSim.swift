@@ -18,17 +18,21 @@ public enum MaxSim {
     /// avoid allocation. Preconditions: `dim > 0`, both have at least one row.
     /// Complexity: O(queryRows · rowCount · dim).
     public static func score(
-        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
+        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int,
+        dim: Int,
         scratch: inout [Float]
     ) -> Float {
-        let total = sumOfBest(metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim, scratch: &scratch)
+        let total = sumOfBest(
+            metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim,
+            scratch: &scratch)
         return metric == .euclid ? total.squareRoot() : total
     }
 
     /// Σ over query rows of the best per-row value: the largest dot product
     /// (`.cosine`, `.dot`) or the smallest ‖q − d‖² / L1 (`.euclid`, `.manhattan`).
     private static func sumOfBest(
-        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
+        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int,
+        dim: Int,
         scratch: inout [Float]
     ) -> Float {
         precondition(dim > 0 && queryRows > 0 && rowCount > 0, "max_sim needs rows of a positive dimension")
@@ -64,10 +68,13 @@ public enum MaxSim {
     /// product for `.cosine` and `.dot`, −‖q − d‖² for `.euclid`, −L1 for
     /// `.manhattan` (always higher is better, no square root).
     public static func similarity(
-        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int, dim: Int,
+        metric: DistanceMetric, query: UnsafePointer<Float>, queryRows: Int, rows: UnsafePointer<Float>, rowCount: Int,
+        dim: Int,
         scratch: inout [Float]
     ) -> Float {
-        let total = sumOfBest(metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim, scratch: &scratch)
+        let total = sumOfBest(
+            metric: metric, query: query, queryRows: queryRows, rows: rows, rowCount: rowCount, dim: dim,
+            scratch: &scratch)
         return metric.higherIsBetter ? total : -total
     }
 
@@ -76,8 +83,10 @@ public enum MaxSim {
         var scratch: [Float] = []
         return query.withUnsafeBufferPointer { q in
             rows.withUnsafeBufferPointer { r in
-                score(metric: metric, query: q.baseAddress!, queryRows: q.count / dim, rows: r.baseAddress!, rowCount: r.count / dim,
-                      dim: dim, scratch: &scratch)
+                score(
+                    metric: metric, query: q.baseAddress!, queryRows: q.count / dim, rows: r.baseAddress!,
+                    rowCount: r.count / dim,
+                    dim: dim, scratch: &scratch)
             }
         }
     }

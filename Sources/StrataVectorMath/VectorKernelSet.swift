@@ -42,9 +42,10 @@ public enum VectorInstructionSet: String, Sendable, CaseIterable, Comparable {
 /// Thread safety: immutable; share freely.
 public struct VectorKernelSet: Sendable {
     typealias PairKernel = @convention(c) (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float
-    typealias BatchKernel = @convention(c) (
-        UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>
-    ) -> Void
+    typealias BatchKernel =
+        @convention(c) (
+            UnsafePointer<Float>, UnsafePointer<Float>, Int, Int, UnsafeMutablePointer<Float>
+        ) -> Void
 
     /// The level these kernels were compiled for.
     public let instructionSet: VectorInstructionSet
@@ -67,11 +68,12 @@ public struct VectorKernelSet: Sendable {
     }
 
     private init(table: strata_distance_kernels) {
-        instructionSet = switch table.isa {
-        case STRATA_ISA_AVX512: .avx512
-        case STRATA_ISA_AVX2: .avx2
-        default: .portable
-        }
+        instructionSet =
+            switch table.isa {
+            case STRATA_ISA_AVX512: .avx512
+            case STRATA_ISA_AVX2: .avx2
+            default: .portable
+            }
         functions = Functions(
             dot: table.dot, l2sq: table.l2sq, l1: table.l1,
             dotBatch: table.dot_batch, l2sqBatch: table.l2sq_batch, l1Batch: table.l1_batch)
@@ -106,7 +108,9 @@ public struct VectorKernelSet: Sendable {
     }
 
     /// The Qdrant-convention score of `vector` for `query` (see ``DistanceMetric``).
-    public func score(metric: DistanceMetric, query: UnsafePointer<Float>, vector: UnsafePointer<Float>, dim: Int) -> Float {
+    public func score(
+        metric: DistanceMetric, query: UnsafePointer<Float>, vector: UnsafePointer<Float>, dim: Int
+    ) -> Float {
         switch metric {
         case .cosine, .dot: dot(query, vector, dim: dim)
         case .euclid: strata_sqrt_f32(squaredL2(query, vector, dim: dim))

@@ -33,7 +33,9 @@ extension VectorKernels {
     public static func normalize(_ vector: inout [Float]) -> Bool {
         guard !vector.isEmpty else { return false }
         var sumOfSquares = Double(dot(vector, vector))
-        if !(sumOfSquares >= Double(Float.leastNormalMagnitude) && sumOfSquares <= Double(Float.greatestFiniteMagnitude)) {
+        if !(sumOfSquares >= Double(Float.leastNormalMagnitude)
+            && sumOfSquares <= Double(Float.greatestFiniteMagnitude))
+        {
             // Zero, non-finite, or a norm that underflowed or overflowed the
             // Float sum: recompute in Double, whose range holds the square of
             // any finite Float (subnormals included).

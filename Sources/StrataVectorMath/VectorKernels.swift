@@ -87,7 +87,9 @@ public enum VectorKernels {
     /// The Qdrant-convention score of `vector` for `query`: the dot product for
     /// `.cosine` and `.dot` (higher is better), √Σ(q−v)² for `.euclid` and Σ|q−v|
     /// for `.manhattan` (lower is better). Precondition: `dim >= 0`.
-    public static func score(metric: DistanceMetric, query: UnsafePointer<Float>, vector: UnsafePointer<Float>, dim: Int) -> Float {
+    public static func score(
+        metric: DistanceMetric, query: UnsafePointer<Float>, vector: UnsafePointer<Float>, dim: Int
+    ) -> Float {
         switch metric {
         case .cosine, .dot: dot(query, vector, dim: dim)
         case .euclid: strata_sqrt_f32(squaredL2(query, vector, dim: dim))

@@ -100,8 +100,10 @@ public enum WALFileScanner {
         guard syncedThrough < opNum else {
             return .invalid("record \(opNum) claims ops through \(syncedThrough) were already synced")
         }
-        return .valid(WALRecordLocation(
-            opNum: opNum, syncedThrough: syncedThrough, offset: offset, payloadRange: (offset + WALFormat.recordHeaderSize)..<end))
+        return .valid(
+            WALRecordLocation(
+                opNum: opNum, syncedThrough: syncedThrough, offset: offset,
+                payloadRange: (offset + WALFormat.recordHeaderSize)..<end))
     }
 
     enum DurabilityProof: Equatable {
@@ -119,18 +121,22 @@ public enum WALFileScanner {
     /// between the two offsets, `synced_through` in range, length inside the
     /// file), and the bytes checksummed are capped at 4× the input plus 1 MiB,
     /// so crafted input cannot make recovery quadratic.
-    static func findRecordProvingDurability(_ bytes: UnsafeRawBufferPointer, after offset: Int, ofOpNum opNum: UInt64) -> DurabilityProof {
+    static func findRecordProvingDurability(
+        _ bytes: UnsafeRawBufferPointer, after offset: Int, ofOpNum opNum: UInt64
+    ) -> DurabilityProof {
         var budget = 4 * bytes.count + (1 << 20)
         var candidate = offset + 1
         while candidate + WALFormat.recordHeaderSize <= bytes.count {
             let length = Int(UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 4, as: UInt32.self)))
             let candidateOp = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 8, as: UInt64.self))
-            let syncedThrough = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 16, as: UInt64.self))
+            let syncedThrough = UInt64(
+                littleEndian: bytes.loadUnaligned(fromByteOffset: candidate + 16, as: UInt64.self))
             // Ops opNum..<candidateOp lie between the two offsets, each at least a header long.
             let maxOpsBetween = UInt64((candidate - offset) / WALFormat.recordHeaderSize)
             if candidateOp > opNum, candidateOp - opNum <= maxOpsBetween,
-               syncedThrough >= opNum, syncedThrough < candidateOp,
-               length <= bytes.count - candidate - WALFormat.recordHeaderSize {
+                syncedThrough >= opNum, syncedThrough < candidateOp,
+                length <= bytes.count - candidate - WALFormat.recordHeaderSize
+            {
                 budget -= WALFormat.recordHeaderSize + length
                 if budget < 0 { return .budgetExhausted }
                 if case .valid = checkRecord(bytes, at: candidate, expectedOpNum: nil) { return .found(candidate) }

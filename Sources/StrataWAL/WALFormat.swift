@@ -56,11 +56,14 @@ public enum WALFormat {
         // Not covered by the checksum, so checked here: no byte of a log file changes unnoticed.
         guard reserved == 0 else { throw FormatError("reserved header bytes 28..<32 are not zero (\(reserved))") }
         guard version == WALFormat.version else {
-            throw FormatError("unsupported WAL format version \(version) (this build reads version \(WALFormat.version))")
+            throw FormatError(
+                "unsupported WAL format version \(version) (this build reads version \(WALFormat.version))")
         }
         guard flags == 0 else { throw FormatError("unknown header flags \(flags)") }
         guard firstOpNum >= 1 else { throw FormatError("first_op_num is 0") }
-        guard firstOpNum <= UInt64(Int64.max) else { throw FormatError("first_op_num \(firstOpNum) is out of range (at most 2^63 - 1)") }
+        guard firstOpNum <= UInt64(Int64.max) else {
+            throw FormatError("first_op_num \(firstOpNum) is out of range (at most 2^63 - 1)")
+        }
         return firstOpNum
     }
 

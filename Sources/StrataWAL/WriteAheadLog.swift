@@ -155,19 +155,25 @@ public final class WriteAheadLog: Sendable {
             do {
                 scan = try bytes.withUnsafeBytes { raw in try WALFileScanner.scan(raw) }
             } catch {
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) is corrupt at offset 0: \(error); the log cannot be trusted (restore from a snapshot, or move the file aside to accept losing its records)",
-                               file: path, offset: 0)
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) is corrupt at offset 0: \(error); the log cannot be trusted (restore from a snapshot, or move the file aside to accept losing its records)",
+                    file: path, offset: 0)
             }
             guard scan.firstOpNum == entry.op else {
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) says it starts at op \(scan.firstOpNum) but its name says \(entry.op): the file was renamed or damaged",
-                               file: path, offset: 16)
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) says it starts at op \(scan.firstOpNum) but its name says \(entry.op): the file was renamed or damaged",
+                    file: path, offset: 16)
             }
             if let expectedNext, scan.firstOpNum != expectedNext {
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) starts at op \(scan.firstOpNum) but the previous file ends before op \(expectedNext): a WAL file is missing or was truncated; the log has a gap and cannot be replayed past it",
-                               file: path, offset: 0)
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) starts at op \(scan.firstOpNum) but the previous file ends before op \(expectedNext): a WAL file is missing or was truncated; the log has a gap and cannot be replayed past it",
+                    file: path, offset: 0)
             }
             switch scan.stop {
             case nil:
@@ -180,17 +186,23 @@ public final class WriteAheadLog: Sendable {
                 }
                 report.cutTail = .init(file: path, offset: UInt64(offset), reason: reason, droppedBytes: dropped)
             case .tornTail(let offset, let reason):
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); newer WAL files follow it, so this is damage to synced data, not a torn write",
-                               file: path, offset: UInt64(offset))
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) is corrupt at offset \(offset): \(reason); newer WAL files follow it, so this is damage to synced data, not a torn write",
+                    file: path, offset: UInt64(offset))
             case .undecided(let offset, let reason):
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); the bytes after it are full of record-like headers, so damage to synced data cannot be ruled out (restore from a snapshot, or move the file aside)",
-                               file: path, offset: UInt64(offset))
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) is corrupt at offset \(offset): \(reason); the bytes after it are full of record-like headers, so damage to synced data cannot be ruled out (restore from a snapshot, or move the file aside)",
+                    file: path, offset: UInt64(offset))
             case .damagedBeforeValidRecords(let offset, let reason, let later):
-                throw WALError(code: .corruption,
-                               message: "WAL file \(path) is corrupt at offset \(offset): \(reason); a record at offset \(later) shows this data had been synced, so it is damage, not a torn write (restore from a snapshot)",
-                               file: path, offset: UInt64(offset))
+                throw WALError(
+                    code: .corruption,
+                    message:
+                        "WAL file \(path) is corrupt at offset \(offset): \(reason); a record at offset \(later) shows this data had been synced, so it is damage, not a torn write (restore from a snapshot)",
+                    file: path, offset: UInt64(offset))
             }
             try bytes.withUnsafeBytes { raw in
                 for record in scan.records {
@@ -238,23 +250,29 @@ public final class WriteAheadLog: Sendable {
 
     /// Number of log files on disk now.
     public var fileCount: Int {
-        ((try? fileSystem.listDirectory(directory)) ?? []).filter { WALFormat.firstOpNum(fromFileName: $0) != nil }.count
+        ((try? fileSystem.listDirectory(directory)) ?? []).filter { WALFormat.firstOpNum(fromFileName: $0) != nil }
+            .count
     }
 
     /// Appends `payload` as the next record and returns its op number once it
     /// is acknowledged (durable, in `.durable` mode). `whenDurable` runs on the
     /// writer thread, in op-number order, after the record is durable and before
     /// this call returns; it must be quick and must not call back into the log.
-    public func append(_ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }) async throws -> UInt64 {
+    public func append(
+        _ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) async throws -> UInt64 {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, Error>) in
-            enqueue(PendingAppend(payload: payload, whenDurable: whenDurable) { result in
-                continuation.resume(with: result.mapError { $0 as Error })
-            })
+            enqueue(
+                PendingAppend(payload: payload, whenDurable: whenDurable) { result in
+                    continuation.resume(with: result.mapError { $0 as Error })
+                })
         }
     }
 
     /// Blocking form of `append`, for callers on their own threads.
-    public func appendAndWait(_ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }) throws -> UInt64 {
+    public func appendAndWait(
+        _ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) throws -> UInt64 {
         let waiter = BlockingResult<UInt64>()
         enqueue(PendingAppend(payload: payload, whenDurable: whenDurable) { waiter.set($0.mapError { $0 as Error }) })
         return try waiter.wait()
@@ -262,14 +280,20 @@ public final class WriteAheadLog: Sendable {
 
     private func enqueue(_ append: PendingAppend) {
         if append.payload.count > WALFormat.maxPayloadSize {
-            append.complete(.failure(WALError(
-                code: .invalidArgument,
-                message: "a WAL record of \(append.payload.count) bytes exceeds the limit of \(WALFormat.maxPayloadSize) bytes; split the batch")))
+            append.complete(
+                .failure(
+                    WALError(
+                        code: .invalidArgument,
+                        message:
+                            "a WAL record of \(append.payload.count) bytes exceeds the limit of \(WALFormat.maxPayloadSize) bytes; split the batch"
+                    )))
             return
         }
         let rejection: WALError? = shared.withLock { state in
             if let failure = state.failure { return failure }
-            if state.closing { return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+            if state.closing {
+                return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed")
+            }
             state.pending.append(append)
             // broadcast, not signal: `sync()` callers wait on the same condition.
             shared.broadcast()
@@ -295,7 +319,9 @@ public final class WriteAheadLog: Sendable {
         }) { state in
             state.syncWaiters -= 1
             if let failure = state.failure { throw failure }
-            if state.completedForcedSyncs < target { throw WALError(code: .closed, message: "the write-ahead log in \(directory) is closed") }
+            if state.completedForcedSyncs < target {
+                throw WALError(code: .closed, message: "the write-ahead log in \(directory) is closed")
+            }
         }
     }
 
@@ -391,7 +417,8 @@ public final class WriteAheadLog: Sendable {
         var records = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + WALFormat.recordHeaderSize })
         for (index, item) in batch.enumerated() {
             item.payload.withUnsafeBytes { raw in
-                WALFormat.appendRecord(opNum: firstOp + UInt64(index), syncedThrough: writer.syncedThrough, payload: raw, to: &records)
+                WALFormat.appendRecord(
+                    opNum: firstOp + UInt64(index), syncedThrough: writer.syncedThrough, payload: raw, to: &records)
             }
         }
         do {
@@ -403,16 +430,24 @@ public final class WriteAheadLog: Sendable {
             do {
                 try writer.file.truncate(to: writer.fileEnd)
             } catch {
-                fail(batch, &writer, permanently: true, WALError(
-                    code: .failed, message: "WAL write failed and the partial write could not be cut off (\(error)); the log is stopped, reopen the store",
-                    file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
+                fail(
+                    batch, &writer, permanently: true,
+                    WALError(
+                        code: .failed,
+                        message:
+                            "WAL write failed and the partial write could not be cut off (\(error)); the log is stopped, reopen the store",
+                        file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
                 return
             }
             let permanent = ioError?.code != .noSpace
-            fail(batch, &writer, permanently: permanent, WALError(
-                code: permanent ? .failed : .io,
-                message: "WAL write failed: \(ioError?.message ?? "\(error)"); nothing from this write was acknowledged" + (permanent ? "; the log is stopped, reopen the store" : ""),
-                file: writer.file.path, offset: writer.fileEnd, cause: ioError))
+            fail(
+                batch, &writer, permanently: permanent,
+                WALError(
+                    code: permanent ? .failed : .io,
+                    message:
+                        "WAL write failed: \(ioError?.message ?? "\(error)"); nothing from this write was acknowledged"
+                        + (permanent ? "; the log is stopped, reopen the store" : ""),
+                    file: writer.file.path, offset: writer.fileEnd, cause: ioError))
             return
         }
         writer.fileEnd += UInt64(records.count)
@@ -424,10 +459,13 @@ public final class WriteAheadLog: Sendable {
             } catch {
                 // Do not truncate or retry: after a failed fdatasync the kernel may
                 // have dropped the dirty pages, so nothing can be known or promised.
-                fail(batch, &writer, permanently: true, WALError(
-                    code: .failed,
-                    message: "WAL fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); the log stopped accepting writes because the state of unsynced data is unknown; fix the disk and reopen the store",
-                    file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
+                fail(
+                    batch, &writer, permanently: true,
+                    WALError(
+                        code: .failed,
+                        message:
+                            "WAL fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); the log stopped accepting writes because the state of unsynced data is unknown; fix the disk and reopen the store",
+                        file: writer.file.path, offset: writer.fileEnd, cause: error as? IOError))
                 return
             }
             writer.syncedThrough = lastOp
@@ -453,10 +491,13 @@ public final class WriteAheadLog: Sendable {
             writer.lastSync = .now
             shared.withLock { $0.statistics.syncs += 1 }
         } catch {
-            fail([], &writer, permanently: true, WALError(
-                code: .failed,
-                message: "WAL periodic fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); writes acknowledged in the last interval may be lost; the log stopped accepting writes; reopen the store",
-                file: writer.file.path, cause: error as? IOError))
+            fail(
+                [], &writer, permanently: true,
+                WALError(
+                    code: .failed,
+                    message:
+                        "WAL periodic fdatasync failed: \((error as? IOError)?.message ?? "\(error)"); writes acknowledged in the last interval may be lost; the log stopped accepting writes; reopen the store",
+                    file: writer.file.path, cause: error as? IOError))
         }
     }
 
@@ -477,9 +518,13 @@ public final class WriteAheadLog: Sendable {
         } catch {
             // Once the new name exists, records for `nextOpNum` belong in it; going
             // on in the old file would leave two files claiming the same ops.
-            fail([], &writer, permanently: true, WALError(
-                code: .failed, message: "creating a new WAL file failed: \(error); the log stopped accepting writes; reopen the store",
-                cause: (error as? WALError)?.cause))
+            fail(
+                [], &writer, permanently: true,
+                WALError(
+                    code: .failed,
+                    message:
+                        "creating a new WAL file failed: \(error); the log stopped accepting writes; reopen the store",
+                    cause: (error as? WALError)?.cause))
         }
     }
 
@@ -500,7 +545,9 @@ public final class WriteAheadLog: Sendable {
 
     /// Creates `wal-<firstOpNum>.log` safely: temp name, header, fsync, rename,
     /// directory fsync.
-    static func createLogFile(fileSystem: any FileSystem, directory: String, firstOpNum: UInt64) throws
+    static func createLogFile(
+        fileSystem: any FileSystem, directory: String, firstOpNum: UInt64
+    ) throws
         -> (file: any StorageFile, end: UInt64, firstOp: UInt64)
     {
         let name = WALFormat.fileName(firstOpNum: firstOpNum)

@@ -75,17 +75,19 @@ import Testing
 
     @Test func truncatedAndHostileInputThrowsInsteadOfTrapping() {
         let cases: [[UInt8]] = [
-            [],                                   // nothing to read
-            [0x80, 0x80],                         // unterminated varint
-            Array(repeating: 0xFF, count: 11),    // varint longer than 10 bytes
-            [0xFF, 0xFF, 0xFF, 0xFF, 0x0F],       // string length far beyond the input
-            [0x02, 0xC3],                         // string with invalid/truncated UTF-8
+            [],  // nothing to read
+            [0x80, 0x80],  // unterminated varint
+            Array(repeating: 0xFF, count: 11),  // varint longer than 10 bytes
+            [0xFF, 0xFF, 0xFF, 0xFF, 0x0F],  // string length far beyond the input
+            [0x02, 0xC3],  // string with invalid/truncated UTF-8
         ]
         for bytes in cases {
             #expect(throws: FormatError.self) { try withReader(bytes) { _ = try $0.readString() } }
         }
         // Ten 0xFF bytes overflow 64 bits.
-        #expect(throws: FormatError.self) { try withReader([UInt8](repeating: 0xFF, count: 10)) { _ = try $0.readVarint() } }
+        #expect(throws: FormatError.self) {
+            try withReader([UInt8](repeating: 0xFF, count: 10)) { _ = try $0.readVarint() }
+        }
         #expect(throws: FormatError.self) { try withReader([0x10, 0x00]) { _ = try $0.readCount(limit: 4, "thing") } }
     }
 }

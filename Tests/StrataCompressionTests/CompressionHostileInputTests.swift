@@ -19,7 +19,9 @@ func decompressFenced(
             }
         }
     }
-    let fencesIntact = region[..<fence].allSatisfy { $0 == guardByte } && region[(fence + decompressedSize)...].allSatisfy { $0 == guardByte }
+    let fencesIntact =
+        region[..<fence].allSatisfy { $0 == guardByte }
+        && region[(fence + decompressedSize)...].allSatisfy { $0 == guardByte }
     #expect(fencesIntact, "\(codec) wrote outside its output buffer", sourceLocation: sourceLocation)
     return outcome.map { Array(region[fence..<(fence + decompressedSize)]) }
 }
@@ -36,7 +38,8 @@ func decompressionError(_ input: [UInt8], codec: CompressionCodec, decompressedS
 
 private func sampleData() -> [UInt8] {
     var rng = SeededGenerator(seed: 99)
-    return TestData.jsonLines(count: 3_000, using: &rng) + TestData.random(count: 500, using: &rng) + TestData.repetitive(count: 1_500)
+    return TestData.jsonLines(count: 3_000, using: &rng) + TestData.random(count: 500, using: &rng)
+        + TestData.repetitive(count: 1_500)
 }
 
 @Test(arguments: CompressionCodec.allCases)
@@ -75,7 +78,9 @@ func flippedBitsAreRejectedOrDecodeToTheStoredSizeWithoutCrashing(codec: Compres
             if output != data { decodedWrongly += 1 }
         }
     }
-    print("\(codec): of \(compressed.count * 8) single-bit flips, \(rejected) rejected, \(decodedWrongly) decoded to different bytes")
+    print(
+        "\(codec): of \(compressed.count * 8) single-bit flips, \(rejected) rejected, \(decodedWrongly) decoded to different bytes"
+    )
     #expect(rejected > 0)
 }
 
@@ -135,7 +140,9 @@ func sizesOutsideTheLimitsAreRefusedBeforeAllocating(codec: CompressionCodec) th
     let compressed = try Compression.compress([1, 2, 3], codec: codec)
     #expect(decompressionError(compressed, codec: codec, decompressedSize: -1)?.code == .invalidArgument)
     #expect(decompressionError(compressed, codec: codec, decompressedSize: Int.min)?.code == .invalidArgument)
-    #expect(decompressionError(compressed, codec: codec, decompressedSize: Compression.maximumUncompressedSize + 1)?.code == .inputTooLarge)
+    #expect(
+        decompressionError(compressed, codec: codec, decompressedSize: Compression.maximumUncompressedSize + 1)?.code
+            == .inputTooLarge)
     #expect(decompressionError(compressed, codec: codec, decompressedSize: Int.max)?.code == .inputTooLarge)
 }
 

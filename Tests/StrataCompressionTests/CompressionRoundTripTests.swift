@@ -10,7 +10,9 @@ func expectRoundTrip(
 ) throws {
     let compressed = try Compression.compress(data, codec: codec, level: level)
     let restored = try Compression.decompress(compressed, codec: codec, decompressedSize: data.count)
-    #expect(restored == data, "\(codec) level \(String(describing: level)), \(data.count) bytes", sourceLocation: sourceLocation)
+    #expect(
+        restored == data, "\(codec) level \(String(describing: level)), \(data.count) bytes",
+        sourceLocation: sourceLocation)
 
     var intoBuffer = [UInt8](repeating: 0xEE, count: data.count)
     try compressed.withUnsafeBytes { input in
@@ -107,7 +109,9 @@ func compressionShrinksRepetitiveData(codec: CompressionCodec) throws {
 }
 
 @Test func levelsOutOfRangeAreInvalidArguments() {
-    for (codec, level) in [(CompressionCodec.lz4, 0), (.lz4, -1), (.lz4, Int.min), (.zstd, 23), (.zstd, Int.max), (.zstd, Int.min)] {
+    for (codec, level) in [
+        (CompressionCodec.lz4, 0), (.lz4, -1), (.lz4, Int.min), (.zstd, 23), (.zstd, Int.max), (.zstd, Int.min),
+    ] {
         do {
             _ = try Compression.compress([1, 2, 3], codec: codec, level: level)
             Issue.record("\(codec) level \(level) was accepted")
@@ -136,17 +140,21 @@ func compressionShrinksRepetitiveData(codec: CompressionCodec) throws {
     let seed = testSeed("seededRandomBuffersRoundTripWithRandomCodecsAndLevels")
     var rng = SeededGenerator(seed: seed)
     for iteration in 0..<300 {
-        let count = Bool.random(using: &rng) ? Int.random(in: 0...300, using: &rng) : Int.random(in: 0...200_000, using: &rng)
+        let count =
+            Bool.random(using: &rng) ? Int.random(in: 0...300, using: &rng) : Int.random(in: 0...200_000, using: &rng)
         let data = TestData.mixed(count: count, using: &rng)
         let codec = CompressionCodec.allCases.randomElement(using: &rng)!
-        let level: Int? = switch codec {
-        case .none: nil
-        case .lz4: [nil, 1, 3, 17].randomElement(using: &rng)!
-        case .zstd: [nil, -3, 1, 3, 6].randomElement(using: &rng)!
-        }
+        let level: Int? =
+            switch codec {
+            case .none: nil
+            case .lz4: [nil, 1, 3, 17].randomElement(using: &rng)!
+            case .zstd: [nil, -3, 1, 3, 6].randomElement(using: &rng)!
+            }
         let compressed = try Compression.compress(data, codec: codec, level: level)
         let restored = try Compression.decompress(compressed, codec: codec, decompressedSize: data.count)
-        #expect(restored == data, "seed \(seed), iteration \(iteration): \(codec) level \(String(describing: level)), \(count) bytes")
+        #expect(
+            restored == data,
+            "seed \(seed), iteration \(iteration): \(codec) level \(String(describing: level)), \(count) bytes")
         if restored != data { return }
     }
 }

@@ -25,24 +25,31 @@ func compressionThroughputOnJSONPayloads() throws {
     print("| codec | level | block | ratio | compress MB/s | decompress MB/s |")
     print("|---|---:|---:|---:|---:|---:|")
     for blockSize in [16 << 20, 64 << 10] {
-        let blocks = stride(from: 0, to: corpus.count, by: blockSize).map { corpus[$0..<min($0 + blockSize, corpus.count)] }
+        let blocks = stride(from: 0, to: corpus.count, by: blockSize).map {
+            corpus[$0..<min($0 + blockSize, corpus.count)]
+        }
         for (codec, level, repeats) in settings {
             var compressed: [[UInt8]] = []
             let compressTime = try bestOf(repeats) { () throws(CompressionError) in
-                compressed = try blocks.map { (block) throws(CompressionError) in try Compression.compress(block, codec: codec, level: level) }
+                compressed = try blocks.map { (block) throws(CompressionError) in
+                    try Compression.compress(block, codec: codec, level: level)
+                }
             }
             var restoredBytes = 0
             let decompressTime = try bestOf(max(repeats, 5)) { () throws(CompressionError) in
                 restoredBytes = 0
                 for (block, frame) in zip(blocks, compressed) {
-                    restoredBytes += try Compression.decompress(frame, codec: codec, decompressedSize: block.count).count
+                    restoredBytes += try Compression.decompress(frame, codec: codec, decompressedSize: block.count)
+                        .count
                 }
             }
             #expect(restoredBytes == corpus.count)
             let ratio = Double(corpus.count) / Double(compressed.reduce(0) { $0 + $1.count })
             let megabytes = Double(corpus.count) / 1e6
             let levelText = level.map(String.init) ?? (codec == .lz4 ? "1 (default)" : "3 (default)")
-            print("| \(codec) | \(levelText) | \(blockSize >> 10) KiB | \(format(ratio)) | \(format(megabytes / compressTime, digits: 0)) | \(format(megabytes / decompressTime, digits: 0)) |")
+            print(
+                "| \(codec) | \(levelText) | \(blockSize >> 10) KiB | \(format(ratio)) | \(format(megabytes / compressTime, digits: 0)) | \(format(megabytes / decompressTime, digits: 0)) |"
+            )
         }
     }
 }

@@ -32,12 +32,16 @@ enum TestData {
         while bytes.count < count {
             let category = Int.random(in: 0..<200, using: &rng)
             let cents = Int.random(in: 50...99_999, using: &rng)
-            let price = cents % 10 == 0 ? "\(cents / 100).\(cents / 10 % 10)" : "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
+            let price =
+                cents % 10 == 0
+                ? "\(cents / 100).\(cents / 10 % 10)" : "\(cents / 100).\(cents % 100 < 10 ? "0" : "")\(cents % 100)"
             let year = Int.random(in: 1990...2024, using: &rng)
             let inStock = Bool.random(using: &rng)
             let tenant = Int.random(in: 0..<10, using: &rng)
             let padded = category < 10 ? "00\(category)" : category < 100 ? "0\(category)" : "\(category)"
-            let line = #"{"category":"cat\#(padded)","price":\#(price),"year":\#(year),"in_stock":\#(inStock),"tenant":"t\#(tenant)"}"# + "\n"
+            let line =
+                #"{"category":"cat\#(padded)","price":\#(price),"year":\#(year),"in_stock":\#(inStock),"tenant":"t\#(tenant)"}"#
+                + "\n"
             bytes.append(contentsOf: line.utf8)
         }
         bytes.removeLast(bytes.count - count)

@@ -15,7 +15,8 @@ import Testing
         print("seed: \(seed)")
         let scratch = TemporaryDirectory("mixed")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 6, seed: seed, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 6, seed: seed, childExecutable: try strataExecutable())
         options.workload = .mixed
         options.maxKillDelayMilliseconds = 900
         let summary = try CrashTestDriver.run(options) { print($0) }
@@ -30,15 +31,21 @@ import Testing
     @Test func killsAtNamedPointsRecoverToAWholeState() throws {
         let scratch = TemporaryDirectory("killpoints")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 6, seed: 11, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 6, seed: 11, childExecutable: try strataExecutable())
         options.workload = .mixed
-        options.killAt = .points(["rename.manifest.after", "sync.wal.before", "remove.wal.after", "syncdir.directory.after",
-                                  "rename.snapshot.before", "rename.restore.after"].map { KillPoint($0)! })
+        options.killAt = .points(
+            [
+                "rename.manifest.after", "sync.wal.before", "remove.wal.after", "syncdir.directory.after",
+                "rename.snapshot.before", "rename.restore.after",
+            ].map { KillPoint($0)! })
         options.killPointTimeoutMilliseconds = 3000
         let summary = try CrashTestDriver.run(options) { print($0) }
         print(summary.line)
         #expect(summary.isClean, "\(summary.problems.joined(separator: "\n"))")
-        #expect(summary.killPointsReached >= 3, "only \(summary.killPointsReached) of \(summary.cycles) armed kill points were reached")
+        #expect(
+            summary.killPointsReached >= 3,
+            "only \(summary.killPointsReached) of \(summary.cycles) armed kill points were reached")
     }
 
     /// Power cuts at random file-system operations: unsynced writes and
@@ -64,7 +71,9 @@ import Testing
         let summary = try await PowerLossCrashTest.runSweep(options) { lines.append($0) }
         print(lines.first ?? "", summary.line)
         #expect(summary.isClean, "\(summary.problems.joined(separator: "\n"))")
-        #expect(summary.cycles > 150, "the sweep should cover every operation of the workload; it covered \(summary.cycles)")
+        #expect(
+            summary.cycles > 150, "the sweep should cover every operation of the workload; it covered \(summary.cycles)"
+        )
     }
 
     /// The names of kill points: every catalog entry parses back, and paths

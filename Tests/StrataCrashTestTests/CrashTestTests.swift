@@ -10,7 +10,9 @@ func strataExecutable() throws -> String {
     let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     let candidate = me.deletingLastPathComponent().appendingPathComponent("strata").path
     guard FileManager.default.isExecutableFile(atPath: candidate) else {
-        throw CrashTestError(message: "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
+        throw CrashTestError(
+            message:
+                "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
     }
     return candidate
 }
@@ -23,7 +25,8 @@ func strataExecutable() throws -> String {
         print("seed: \(seed)")
         let scratch = TemporaryDirectory("durable")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 24, seed: seed, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 24, seed: seed, childExecutable: try strataExecutable())
         options.maxKillDelayMilliseconds = 400
         let summary = try CrashTestDriver.run(options) { print($0) }
         print(summary.line)
@@ -36,7 +39,8 @@ func strataExecutable() throws -> String {
         // kill -9 keeps the page cache, so even the relaxed mode must lose nothing here.
         let scratch = TemporaryDirectory("periodic")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 8, seed: 7, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 8, seed: 7, childExecutable: try strataExecutable())
         options.periodicSyncMilliseconds = 50
         options.maxKillDelayMilliseconds = 300
         let summary = try CrashTestDriver.run(options)
@@ -54,7 +58,9 @@ func strataExecutable() throws -> String {
         let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
         // Claims op 2 upserted id 9 with token 42, which the store never saw.
-        let report = oracle.verify(childOutput: "I 0 1 U 9:42\nA 0 1 2\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: "I 0 1 U 9:42\nA 0 1 2\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.lost >= 1)
         #expect(report.phantom == 1)
         #expect(!report.isClean)
@@ -71,7 +77,9 @@ func strataExecutable() throws -> String {
         var oracle = CrashTestOracle()
         // Writer 2's delete of absent id 5 was in flight: its outcome cannot be seen.
         let output = "I 0 1 U 3:10\nA 0 1 1\nI 1 1 U 4:20\nI 2 1 D 5\n"
-        let report = oracle.verify(childOutput: output, writers: 3, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: output, writers: 3, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.isClean, "\(report.problems)")
         #expect(report.acked == 1)
         #expect(report.inFlight == 2)
@@ -85,9 +93,12 @@ func strataExecutable() throws -> String {
         }
         let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
-        let report = oracle.verify(childOutput: "I 0 1 U 1:10 2:11\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: "I 0 1 U 1:10 2:11\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(!report.isClean)
-        #expect(report.problems.contains { $0.contains("applied in part") || $0.contains("neither") }, "\(report.problems)")
+        #expect(
+            report.problems.contains { $0.contains("applied in part") || $0.contains("neither") }, "\(report.problems)")
     }
 
     /// An operation in the log that nobody reported (here a delete with no
@@ -99,7 +110,9 @@ func strataExecutable() throws -> String {
         }
         let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
-        let report = oracle.verify(childOutput: "I 0 1 U 0:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: "I 0 1 U 0:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.corrupt == 1)
         #expect(report.problems.first?.contains("hole") == true, "\(report.problems)")
     }
@@ -111,7 +124,10 @@ func strataExecutable() throws -> String {
         let tag = CrashWorkload.tag(5)
         var lines = ""
         let scratch = try await store { c in
-            try await c.upsert([CrashWorkload.point(id: 0, token: 5), CrashWorkload.point(id: 1, token: 102), CrashWorkload.point(id: 2, token: 6)])
+            try await c.upsert([
+                CrashWorkload.point(id: 0, token: 5), CrashWorkload.point(id: 1, token: 102),
+                CrashWorkload.point(id: 2, token: 6),
+            ])
             lines += "I 0 1 U 0:5 1:102 2:6\nA 0 1 1\n"
             try await c.setPayload(["p": 9], filter: CrashWorkload.partitionFilter(writer: 0, tag: tag))
             lines += "I 0 2 Q 9 \(tag)\nA 0 2 2\n"
@@ -120,7 +136,9 @@ func strataExecutable() throws -> String {
         }
         let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
-        let report = oracle.verify(childOutput: lines, writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: lines, writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.isClean, "\(report.problems)")
         #expect(oracle.model.keys.sorted() == [0, 1])
         #expect(oracle.model[0]?.payload["p"] == .int(9) && oracle.model[1]?.payload["p"] == .int(9))
@@ -129,11 +147,15 @@ func strataExecutable() throws -> String {
     @Test func corruptedPointIsReported() async throws {
         let scratch = try await store { c in
             // Token 10's payload with another token's vector.
-            try await c.upsert([PointStruct(id: 1, vector: CrashWorkload.vector(for: 11), payload: CrashWorkload.payload(for: 10))])
+            try await c.upsert([
+                PointStruct(id: 1, vector: CrashWorkload.vector(for: 11), payload: CrashWorkload.payload(for: 10))
+            ])
         }
         let directory = scratch.path + "/db"
         var oracle = CrashTestOracle()
-        let report = oracle.verify(childOutput: "I 0 1 U 1:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: "I 0 1 U 1:10\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.corrupt >= 1)
     }
 
@@ -145,14 +167,17 @@ func strataExecutable() throws -> String {
             let directory = scratch.path + "/db"
             do {
                 let db = try Database.open(at: directory)
-                let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+                let c = try db.createCollection(
+                    CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
                 var vectors = ["": CrashWorkload.vector(for: token)]
                 vectors[CrashWorkload.auxVectorName] = aux
                 try await c.upsert([PointStruct(id: 0, vectors: vectors, payload: CrashWorkload.payload(for: token))])
                 db.close()
             }
             var oracle = CrashTestOracle(named: true)
-            let report = oracle.verify(childOutput: "I 0 1 U 0:\(token)\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+            let report = oracle.verify(childOutput: "I 0 1 U 0:\(token)\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) {
+                try Database.open(at: directory)
+            }
             #expect(report.corrupt >= 1, "token \(token): \(report.problems)")
         }
         // And the right vectors pass.
@@ -160,12 +185,17 @@ func strataExecutable() throws -> String {
         let directory = scratch.path + "/db"
         do {
             let db = try Database.open(at: directory)
-            let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
-            try await c.upsert([CrashWorkload.point(id: 0, token: 1, named: true), CrashWorkload.point(id: 1, token: 3, named: true)])
+            let c = try db.createCollection(
+                CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+            try await c.upsert([
+                CrashWorkload.point(id: 0, token: 1, named: true), CrashWorkload.point(id: 1, token: 3, named: true),
+            ])
             db.close()
         }
         var oracle = CrashTestOracle(named: true)
-        let report = oracle.verify(childOutput: "I 0 1 U 0:1 1:3\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+        let report = oracle.verify(childOutput: "I 0 1 U 0:1 1:3\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: directory)
+        }
         #expect(report.isClean, "\(report.problems)")
         #expect(oracle.model[0]?.auxToken == 1 && oracle.model[1]?.auxToken == nil)
     }
@@ -176,7 +206,10 @@ func strataExecutable() throws -> String {
         let damages: [(String, (inout PointStruct) -> Void)] = [
             ("mv of another token", { $0.vectors[CrashWorkload.multiVectorName] = CrashWorkload.multiVector(for: 7) }),
             ("mv missing", { $0.vectors[CrashWorkload.multiVectorName] = nil }),
-            ("sp of another token", { $0.sparseVectors[CrashWorkload.sparseVectorName] = CrashWorkload.sparseVector(for: 7) }),
+            (
+                "sp of another token",
+                { $0.sparseVectors[CrashWorkload.sparseVectorName] = CrashWorkload.sparseVector(for: 7) }
+            ),
             ("sp missing", { $0.sparseVectors[CrashWorkload.sparseVectorName] = nil }),
         ]
         for (label, damage) in damages {
@@ -184,15 +217,20 @@ func strataExecutable() throws -> String {
             let directory = scratch.path + "/db"
             do {
                 let db = try Database.open(at: directory)
-                let c = try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
+                let c = try db.createCollection(
+                    CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed))
                 var point = CrashWorkload.point(id: 0, token: 1, named: true)  // token 1 has mv and sp
-                #expect(point.vectors[CrashWorkload.multiVectorName] != nil && point.sparseVectors[CrashWorkload.sparseVectorName] != nil)
+                #expect(
+                    point.vectors[CrashWorkload.multiVectorName] != nil
+                        && point.sparseVectors[CrashWorkload.sparseVectorName] != nil)
                 damage(&point)
                 try await c.upsert([point])
                 db.close()
             }
             var oracle = CrashTestOracle(named: true)
-            let report = oracle.verify(childOutput: "I 0 1 U 0:1\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) { try Database.open(at: directory) }
+            let report = oracle.verify(childOutput: "I 0 1 U 0:1\nA 0 1 1\n", writers: 1, cycle: 1, seed: 1) {
+                try Database.open(at: directory)
+            }
             #expect(report.corrupt >= 1, "\(label): \(report.problems)")
         }
     }
@@ -265,7 +303,8 @@ func strataExecutable() throws -> String {
         print("seed: \(seed)")
         let scratch = TemporaryDirectory("optimizer")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 20, seed: seed, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 20, seed: seed, childExecutable: try strataExecutable())
         options.workload = .optimizer
         options.maxKillDelayMilliseconds = 500
         let summary = try CrashTestDriver.run(options) { print($0) }

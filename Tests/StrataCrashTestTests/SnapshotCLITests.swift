@@ -17,7 +17,9 @@ import Testing
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        return (
+            process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     @Test func createListVerifyRestoreDeleteWithExitCodes() async throws {
@@ -51,7 +53,9 @@ import Testing
         let noForce = try run(["snapshot", "restore", "--data-dir", directory, archive])
         #expect(noForce.status == 3 && noForce.stderr.contains("--force"), "\(noForce.stderr)")
         let forced = try run(["snapshot", "restore", "--data-dir", directory, archive, "--force"])
-        #expect(forced.status == 0 && forced.stdout.contains("restored collection c at op 1"), "\(forced.stdout)\(forced.stderr)")
+        #expect(
+            forced.status == 0 && forced.stdout.contains("restored collection c at op 1"),
+            "\(forced.stdout)\(forced.stderr)")
         let copy = try run(["snapshot", "restore", "--data-dir", directory, archive, "--collection", "copy"])
         #expect(copy.status == 0, "\(copy.stderr)")
 

@@ -12,7 +12,8 @@ import Testing
     @Test func killedSnapshotWorkloadLeavesOnlyWholeSnapshotsAndRestores() throws {
         let scratch = TemporaryDirectory("snapshot")
         let directory = scratch.path + "/db"
-        var options = CrashTestOptions(directory: directory, cycles: 8, seed: 20261126, childExecutable: try strataExecutable())
+        var options = CrashTestOptions(
+            directory: directory, cycles: 8, seed: 20261126, childExecutable: try strataExecutable())
         options.workload = .snapshot
         options.maxKillDelayMilliseconds = 900
         let summary = try CrashTestDriver.run(options) { print($0) }

@@ -46,8 +46,9 @@ public enum ManifestFuzzCheck {
         do {
             image = try ManifestImage(decoding: bytes, path: manifestPath)
         } catch let error as StrataError {
-            precondition(error.code == .corruption && error.message.contains(manifestPath),
-                         "a bad MANIFEST gave \(error), not a corruption error naming the file")
+            precondition(
+                error.code == .corruption && error.message.contains(manifestPath),
+                "a bad MANIFEST gave \(error), not a corruption error naming the file")
             return false
         } catch {
             preconditionFailure("decoding a MANIFEST threw \(type(of: error)): \(error)")
@@ -64,7 +65,9 @@ public enum ManifestFuzzCheck {
         // matches (fuzz/corpus/manifest/regression-nan-in-schema): bit-exact is the
         // round trip that matters.
         precondition(again.encoded() == encoded, "a re-encoded MANIFEST is not stable")
-        precondition(again == image || again.encoded() == image.encoded(), "a decoded MANIFEST does not round-trip to the same value")
+        precondition(
+            again == image || again.encoded() == image.encoded(),
+            "a decoded MANIFEST does not round-trip to the same value")
         return true
     }
 
@@ -101,8 +104,9 @@ public enum ManifestFuzzCheck {
             _ = opened.count()
         } catch let error as StrataError {
             if !decodes {
-                precondition(error.code == .corruption && error.message.contains(manifestPath),
-                             "opening with a bad MANIFEST gave \(error), not a corruption error naming it")
+                precondition(
+                    error.code == .corruption && error.message.contains(manifestPath),
+                    "opening with a bad MANIFEST gave \(error), not a corruption error naming it")
             }
         } catch {
             preconditionFailure("opening a collection threw \(type(of: error)): \(error)")
@@ -122,14 +126,19 @@ public enum ManifestFuzzCheck {
             let db = try Database.open(at: root, options: options, fileSystem: fs)
             let c = try db.createCollection(collection, config: CollectionConfig(size: 4, distance: .cosine))
             try runBlocking {
-                try await c.upsert((1...3).map { id in
-                    PointStruct(id: .number(id), vector: [Float(id), 1, 0, 0.5], payload: ["tag": .string("t\(id)"), "n": .int(Int64(id))])
-                })
+                try await c.upsert(
+                    (1...3).map { id in
+                        PointStruct(
+                            id: .number(id), vector: [Float(id), 1, 0, 0.5],
+                            payload: ["tag": .string("t\(id)"), "n": .int(Int64(id))])
+                    })
                 try await c.createFieldIndex("tag", schema: PayloadFieldSchema(.keyword))
             }
             try c.flush()
             try runBlocking {
-                try await c.upsert([PointStruct(id: .number(4), vector: [0, 1, 0, 0], payload: ["tag": .string("late")])])
+                try await c.upsert([
+                    PointStruct(id: .number(4), vector: [0, 1, 0, 0], payload: ["tag": .string("late")])
+                ])
             }
             db.close()
             return try FileTree.capture(fs, root, skipping: ["LOCK"])
@@ -155,7 +164,9 @@ public enum ManifestFuzzCheck {
         v1 += [0, 0, 0, 0]
         recomputeManifestChecksum(&v1)
         seeds.append(("v1-one-segment", v1))
-        func manifest(version: UInt32, checkpoint: UInt64, next: UInt64, segments: [(UInt64, UInt64)], fields: [UInt8]? = nil) -> [UInt8] {
+        func manifest(
+            version: UInt32, checkpoint: UInt64, next: UInt64, segments: [(UInt64, UInt64)], fields: [UInt8]? = nil
+        ) -> [UInt8] {
             var w = ByteWriter(capacity: 64)
             w.write(contentsOf: Array("STRATMAN".utf8))
             w.write(version)
@@ -176,14 +187,21 @@ public enum ManifestFuzzCheck {
         }
         seeds.append(("v2-empty", manifest(version: 2, checkpoint: 0, next: 1, segments: [])))
         seeds.append(("v1-empty", manifest(version: 1, checkpoint: 0, next: 1, segments: [])))
-        seeds.append(("v2-tombstones", manifest(version: 2, checkpoint: 3, next: 9, segments: [(1, 2), (4, 0), (8, 1)])))
-        seeds.append(("v2-duplicate-segment", manifest(version: 2, checkpoint: 3, next: 9, segments: [(4, 0), (4, 1)])))
+        seeds.append(
+            ("v2-tombstones", manifest(version: 2, checkpoint: 3, next: 9, segments: [(1, 2), (4, 0), (8, 1)])))
+        seeds.append(
+            ("v2-duplicate-segment", manifest(version: 2, checkpoint: 3, next: 9, segments: [(4, 0), (4, 1)])))
         seeds.append(("v2-segment-not-below-next", manifest(version: 2, checkpoint: 3, next: 2, segments: [(2, 0)])))
         seeds.append(("v3-unknown-version", manifest(version: 3, checkpoint: 0, next: 1, segments: [])))
         // Field keys out of order (the real schema entry twice).
         let fieldBytes = Array(real[(40 + 16 * image.segmentCount)..<(real.count - 4)])
-        seeds.append(("v2-keys-not-ascending", manifest(version: 2, checkpoint: 3, next: 2, segments: [(1, 0)],
-                                                        fields: [2, 0, 0, 0] + fieldBytes + fieldBytes)))
+        seeds.append(
+            (
+                "v2-keys-not-ascending",
+                manifest(
+                    version: 2, checkpoint: 3, next: 2, segments: [(1, 0)],
+                    fields: [2, 0, 0, 0] + fieldBytes + fieldBytes)
+            ))
         var badCRC = real
         badCRC[badCRC.count - 1] ^= 0x5A
         seeds.append(("v2-bad-crc", badCRC))

@@ -23,10 +23,16 @@ public enum PayloadFilterFuzzCheck {
 
     private static func checkIndex(_ body: UnsafeRawBufferPointer) -> Bool {
         var count = 0
-        if body.count >= 24 { count = Int(min(body.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian, 1 << 16)) }
-        guard let index = try? FieldIndex.decode(body, key: try! PayloadPath("k"), pointCount: count) else { return false }
+        if body.count >= 24 {
+            count = Int(min(body.loadUnaligned(fromByteOffset: 16, as: UInt64.self).littleEndian, 1 << 16))
+        }
+        guard let index = try? FieldIndex.decode(body, key: try! PayloadPath("k"), pointCount: count) else {
+            return false
+        }
         for test in probeTests {
-            if let (bits, _) = index.evaluate(test) { precondition(bits.count == count && bits.offsets.allSatisfy { $0 < count }) }
+            if let (bits, _) = index.evaluate(test) {
+                precondition(bits.count == count && bits.offsets.allSatisfy { $0 < count })
+            }
             _ = index.estimate(test)
         }
         let all = PointBitset(count: count, allSet: true)
@@ -40,11 +46,14 @@ public enum PayloadFilterFuzzCheck {
         guard let filter = try? JSONDecoder().decode(Filter.self, from: Data(body)) else { return false }
         let settings = FilterSettings(tokenizers: [try! PayloadPath("t"): TextTokenizer()])
         let reference = samplePayloads.indices.filter { offset in
-            filter.matches(FilterSubject(id: .number(UInt64(offset)), payload: samplePayloads[offset],
-                                         hasVector: { $0.isEmpty || offset % 2 == 0 }), settings: settings)
+            filter.matches(
+                FilterSubject(
+                    id: .number(UInt64(offset)), payload: samplePayloads[offset],
+                    hasVector: { $0.isEmpty || offset % 2 == 0 }), settings: settings)
         }
         for indexes in [sampleIndexes, [:]] {
-            let matched = try! SegmentFilter.matching(filter, in: Points(payloads: samplePayloads, indexes: indexes), settings: settings)
+            let matched = try! SegmentFilter.matching(
+                filter, in: Points(payloads: samplePayloads, indexes: indexes), settings: settings)
             precondition(matched.offsets == reference, "index answers differ from the reference for \(filter.json)")
         }
         let again = try! JSONDecoder().decode(Filter.self, from: JSONEncoder().encode(filter))
@@ -59,17 +68,26 @@ public enum PayloadFilterFuzzCheck {
         func filterLivePoints() -> PointBitset { PointBitset(count: payloads.count, allSet: true) }
         func filterIndex(for key: PayloadPath) -> FieldIndex? { indexes[key] }
         func filterOffsets(of ids: Set<PointID>) -> [Int] {
-            ids.compactMap { if case .number(let n) = $0, n < UInt64(payloads.count) { return Int(n) } else { return nil } }
+            ids.compactMap {
+                if case .number(let n) = $0, n < UInt64(payloads.count) { return Int(n) } else { return nil }
+            }
         }
         func filterHasVector(_ name: String, at offset: Int) -> Bool { name.isEmpty || offset % 2 == 0 }
         func filterSubject(at offset: Int) throws -> FilterSubject {
-            FilterSubject(id: .number(UInt64(offset)), payload: payloads[offset], hasVector: { $0.isEmpty || offset % 2 == 0 })
+            FilterSubject(
+                id: .number(UInt64(offset)), payload: payloads[offset], hasVector: { $0.isEmpty || offset % 2 == 0 })
         }
     }
 
     static let samplePayloads: [Payload?] = [
-        ["k": "a", "n": 1, "f": 1.5, "t": "red fox", "g": ["lon": 1, "lat": 2], "d": "2024-01-01T00:00:00Z", "arr": [["x": 1], ["x": 2]]],
-        ["k": ["a", "b"], "n": [2, 3.5], "b": true, "t": "big red dog", "g": ["lon": -10, "lat": 45], "arr": [["x": 3]]],
+        [
+            "k": "a", "n": 1, "f": 1.5, "t": "red fox", "g": ["lon": 1, "lat": 2], "d": "2024-01-01T00:00:00Z",
+            "arr": [["x": 1], ["x": 2]],
+        ],
+        [
+            "k": ["a", "b"], "n": [2, 3.5], "b": true, "t": "big red dog", "g": ["lon": -10, "lat": 45],
+            "arr": [["x": 3]],
+        ],
         nil,
         ["k": 7, "n": "x", "b": false, "d": "2023-05-06", "u": "0b7e7c5a-1a1e-4c59-9b7b-6c1f8a3a9d01", "z": .null],
         [:],
@@ -81,13 +99,18 @@ public enum PayloadFilterFuzzCheck {
         ("t", PayloadFieldSchema(.text)), ("u", PayloadFieldSchema(.uuid)),
     ]
 
-    static let sampleIndexes: [PayloadPath: FieldIndex] = Dictionary(uniqueKeysWithValues: schemas.map { key, schema in
-        let path = try! PayloadPath(key)
-        return (path, FieldIndex.build(key: path, schema: schema, pointCount: samplePayloads.count) { samplePayloads[$0] })
-    })
+    static let sampleIndexes: [PayloadPath: FieldIndex] = Dictionary(
+        uniqueKeysWithValues: schemas.map { key, schema in
+            let path = try! PayloadPath(key)
+            return (
+                path,
+                FieldIndex.build(key: path, schema: schema, pointCount: samplePayloads.count) { samplePayloads[$0] }
+            )
+        })
 
     static let probeTests: [FieldCondition.Test] = [
-        .match(.value(.keyword("a"))), .match(.value(.integer(2))), .match(.value(.bool(true))), .match(.any([.keyword("b"), .integer(1)])),
+        .match(.value(.keyword("a"))), .match(.value(.integer(2))), .match(.value(.bool(true))),
+        .match(.any([.keyword("b"), .integer(1)])),
         .match(.except([.keyword("a")])), .match(.text("red")), .match(.phrase("red fox")),
         .range(RangeBounds(gte: 1, lt: 3)), .range(RangeBounds(kind: .datetime, gt: 0)),
         .geoBoundingBox(GeoBoundingBox(topLeft: GeoPoint(lon: -20, lat: 50), bottomRight: GeoPoint(lon: 20, lat: 0))),

@@ -9,9 +9,15 @@ import StrataBinary
 public func recomputeSegmentChecksums(_ bytes: inout [UInt8]) {
     func u32(_ at: Int) -> UInt32 { bytes[at..<(at + 4)].reversed().reduce(0) { $0 << 8 | UInt32($1) } }
     func u64(_ at: Int) -> UInt64 { bytes[at..<(at + 8)].reversed().reduce(0) { $0 << 8 | UInt64($1) } }
-    func store(_ value: UInt32, _ at: Int) { for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
-    func store64(_ value: UInt64, _ at: Int) { for k in 0..<8 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) } }
-    func crc(_ start: Int, _ count: Int) -> UInt32 { CRC32C.mask(CRC32C.checksum(Array(bytes[start..<(start + count)]))) }
+    func store(_ value: UInt32, _ at: Int) {
+        for k in 0..<4 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) }
+    }
+    func store64(_ value: UInt64, _ at: Int) {
+        for k in 0..<8 { bytes[at + k] = UInt8(truncatingIfNeeded: value >> (8 * k)) }
+    }
+    func crc(_ start: Int, _ count: Int) -> UInt32 {
+        CRC32C.mask(CRC32C.checksum(Array(bytes[start..<(start + count)])))
+    }
 
     let size = bytes.count
     if size >= 64 { store(crc(0, 60), 60) }

@@ -54,8 +54,9 @@ public enum SnapshotArchiveFuzzCheck {
         do {
             verification = try Database.verifySnapshot(at: [archivePath], fileSystem: recorder)
         } catch let error as StrataError {
-            precondition([.corruption, .invalidArgument].contains(error.code) && error.message.contains(archivePath),
-                         "verifying gave \(error), not a corruption error naming the archive")
+            precondition(
+                [.corruption, .invalidArgument].contains(error.code) && error.message.contains(archivePath),
+                "verifying gave \(error), not a corruption error naming the archive")
         } catch {
             preconditionFailure("verifying threw \(type(of: error)): \(error)")
         }
@@ -75,8 +76,10 @@ public enum SnapshotArchiveFuzzCheck {
         do {
             let result = try db.restoreSnapshot(from: [archivePath])
             precondition(verification != nil, "restore accepted an archive that verification refused")
-            precondition(Set(result.collections.keys) == Set(verification!.snapshot.collections.keys),
-                         "restore brought in \(result.collections.keys.sorted()), the snapshot lists \(verification!.snapshot.collections)")
+            precondition(
+                Set(result.collections.keys) == Set(verification!.snapshot.collections.keys),
+                "restore brought in \(result.collections.keys.sorted()), the snapshot lists \(verification!.snapshot.collections)"
+            )
             for name in result.collections.keys { _ = try db.collection(name).count() }
         } catch is StrataError {
             // Refused before its commit point (an archive that verified but
@@ -87,8 +90,10 @@ public enum SnapshotArchiveFuzzCheck {
             preconditionFailure("restoring threw \(type(of: error)): \(error)")
         }
         for path in recorder.mutations {
-            precondition(path.hasPrefix(root + "/collections/") || (path.hasPrefix(root + "/") && !path.dropFirst(root.count + 1).contains("/")),
-                         "restore touched \(path), outside the data directory's collections and top-level files")
+            precondition(
+                path.hasPrefix(root + "/collections/")
+                    || (path.hasPrefix(root + "/") && !path.dropFirst(root.count + 1).contains("/")),
+                "restore touched \(path), outside the data directory's collections and top-level files")
         }
         return verification != nil
     }
@@ -120,7 +125,9 @@ public enum SnapshotArchiveBytes {
             let path = String(decoding: prefix.isEmpty ? name : prefix + [UInt8(ascii: "/")] + name, as: UTF8.self)
             let size = parseSize(bytes[(offset + 124)..<(offset + 136)])
             let start = offset + 512
-            entries.append(Entry(headerOffset: offset, path: path, type: bytes[offset + 156], contentStart: start, size: size ?? 0))
+            entries.append(
+                Entry(headerOffset: offset, path: path, type: bytes[offset + 156], contentStart: start, size: size ?? 0)
+            )
             guard let size, size <= bytes.count - start else { break }
             offset = start + size + padding(size)
         }
@@ -134,19 +141,25 @@ public enum SnapshotArchiveBytes {
     public static func recomputeChecksums(_ input: [UInt8]) -> [UInt8] {
         var bytes = input
         var found = entries(bytes)
-        for entry in found where (entry.path == "MANIFEST" || entry.path.hasSuffix("/MANIFEST"))
-            && entry.size >= 8 && entry.contentEnd <= bytes.count {
+        for entry in found
+        where (entry.path == "MANIFEST" || entry.path.hasSuffix("/MANIFEST"))
+            && entry.size >= 8 && entry.contentEnd <= bytes.count
+        {
             var content = Array(bytes[entry.contentStart..<entry.contentEnd])
             let crc = CRC32C.mask(CRC32C.checksum(Array(content[..<(content.count - 4)])))
             for k in 0..<4 { content[content.count - 4 + k] = UInt8(truncatingIfNeeded: crc >> (8 * k)) }
             bytes.replaceSubrange(entry.contentStart..<entry.contentEnd, with: content)
         }
         if let first = found.first, first.path == "snapshot.json", first.contentEnd <= bytes.count,
-           let rewritten = rewriteManifest(Array(bytes[first.contentStart..<first.contentEnd]), entries: found.dropFirst(), bytes) {
+            let rewritten = rewriteManifest(
+                Array(bytes[first.contentStart..<first.contentEnd]), entries: found.dropFirst(), bytes)
+        {
             let oldEnd = min(bytes.count, first.contentEnd + padding(first.size))
             var header = Array(bytes[first.headerOffset..<(first.headerOffset + 512)])
             header.replaceSubrange(124..<136, with: octal(UInt64(rewritten.count), width: 12))
-            bytes = Array(bytes[..<first.headerOffset]) + header + rewritten + [UInt8](repeating: 0, count: padding(rewritten.count))
+            bytes =
+                Array(bytes[..<first.headerOffset]) + header + rewritten
+                + [UInt8](repeating: 0, count: padding(rewritten.count))
                 + bytes[oldEnd...]
             found = entries(bytes)
         }
@@ -156,19 +169,22 @@ public enum SnapshotArchiveBytes {
 
     private static func rewriteManifest(_ json: [UInt8], entries: ArraySlice<Entry>, _ bytes: [UInt8]) -> [UInt8]? {
         guard var object = (try? JSONSerialization.jsonObject(with: Data(json))) as? [String: Any],
-              let files = object["files"] as? [Any] else { return nil }
+            let files = object["files"] as? [Any]
+        else { return nil }
         var contents: [String: ArraySlice<UInt8>] = [:]
         for entry in entries where entry.contentEnd <= bytes.count && contents[entry.path] == nil {
             contents[entry.path] = bytes[entry.contentStart..<entry.contentEnd]
         }
         object["files"] = files.map { item -> Any in
-            guard var file = item as? [String: Any], let path = file["path"] as? String, let content = contents[path] else { return item }
+            guard var file = item as? [String: Any], let path = file["path"] as? String, let content = contents[path]
+            else { return item }
             file["sha256"] = sha256Hex(content)
             file["size"] = content.count
             return file
         }
         guard JSONSerialization.isValidJSONObject(object),
-              let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            let data = try? JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
         else { return nil }
         return Array(data)
     }
@@ -192,7 +208,9 @@ public enum SnapshotArchiveBytes {
     }
 
     /// A ustar header for `path` (≤ 100 bytes) of type `type`, checksum set.
-    public static func header(path: String, size: Int, type: UInt8 = UInt8(ascii: "0"), linkName: String = "") -> [UInt8] {
+    public static func header(
+        path: String, size: Int, type: UInt8 = UInt8(ascii: "0"), linkName: String = ""
+    ) -> [UInt8] {
         var block = [UInt8](repeating: 0, count: 512)
         func put(_ field: [UInt8], _ at: Int) { block.replaceSubrange(at..<(at + field.count), with: field) }
         put(Array(path.utf8.prefix(100)), 0)
@@ -259,7 +277,9 @@ final class RecordingFileSystem: FileSystem, Sendable {
     }
     func createDirectory(_ path: String) throws { note(path); try base.createDirectory(path) }
     func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
-    func rename(_ source: String, to destination: String) throws { note(source, destination); try base.rename(source, to: destination) }
+    func rename(_ source: String, to destination: String) throws {
+        note(source, destination); try base.rename(source, to: destination)
+    }
     func removeFile(_ path: String) throws { note(path); try base.removeFile(path) }
     func removeTree(_ path: String) throws { note(path); try base.removeTree(path) }
     func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
@@ -282,7 +302,9 @@ extension SnapshotArchiveFuzzCheck {
         let db = try Database.open(at: root, options: options, fileSystem: fs)
         defer { db.close() }
         func point(_ id: UInt64) -> PointStruct {
-            PointStruct(id: .number(id), vector: [Float(id), 1, 0, 0.5], payload: ["tag": .string("t\(id % 3)"), "n": .int(Int64(id))])
+            PointStruct(
+                id: .number(id), vector: [Float(id), 1, 0, 0.5],
+                payload: ["tag": .string("t\(id % 3)"), "n": .int(Int64(id))])
         }
         let a = try db.createCollection("a", config: CollectionConfig(size: 4, distance: .cosine))
         try await a.upsert((1...3).map(point))
@@ -299,7 +321,8 @@ extension SnapshotArchiveFuzzCheck {
         func read(_ path: String) throws -> [UInt8] { try fs.open(path, mode: .readOnly).readAll() }
         let base = try read(collection.path)
         var seeds: [(String, [UInt8])] = [
-            ("collection.snapshot", base), ("incremental.snapshot", try read(incremental.path)), ("full.snapshot", try read(full.path)),
+            ("collection.snapshot", base), ("incremental.snapshot", try read(incremental.path)),
+            ("full.snapshot", try read(full.path)),
         ]
 
         // Hostile archives: the real one's entries, changed, re-packed, checksums fixed.
@@ -310,7 +333,8 @@ extension SnapshotArchiveFuzzCheck {
         func pack(_ items: [Item], trailer: [UInt8] = []) -> [UInt8] {
             var out: [UInt8] = []
             for item in items {
-                out += SnapshotArchiveBytes.header(path: item.path, size: item.content.count, type: item.type, linkName: item.link)
+                out += SnapshotArchiveBytes.header(
+                    path: item.path, size: item.content.count, type: item.type, linkName: item.link)
                 out += item.content + [UInt8](repeating: 0, count: SnapshotArchiveBytes.padding(item.content.count))
             }
             out += [UInt8](repeating: 0, count: 1024)
@@ -325,17 +349,27 @@ extension SnapshotArchiveFuzzCheck {
         seeds.append(("hostile-block-device.tar", pack(inserted(("sda", ascii("4"), "", [])))))
         seeds.append(("hostile-directory.tar", pack(inserted(("segments", ascii("5"), "", [])))))
         seeds.append(("hostile-fifo.tar", pack(inserted(("pipe", ascii("6"), "", [])))))
-        seeds.append(("hostile-pax-header.tar", pack(inserted(("PaxHeaders/x", ascii("x"), "", Array("30 path=../../../etc/passwd\n".utf8))))))
-        seeds.append(("hostile-gnu-longname.tar", pack(inserted(("././@LongLink", ascii("L"), "", Array("../../escape\0".utf8))))))
+        seeds.append(
+            (
+                "hostile-pax-header.tar",
+                pack(inserted(("PaxHeaders/x", ascii("x"), "", Array("30 path=../../../etc/passwd\n".utf8))))
+            ))
+        seeds.append(
+            (
+                "hostile-gnu-longname.tar",
+                pack(inserted(("././@LongLink", ascii("L"), "", Array("../../escape\0".utf8))))
+            ))
         seeds.append(("hostile-dotdot.tar", pack(inserted(("../escape", ascii("0"), "", Array("x".utf8))))))
-        seeds.append(("hostile-nested-dotdot.tar", pack(inserted(("segments/../../escape", ascii("0"), "", Array("x".utf8))))))
+        seeds.append(
+            ("hostile-nested-dotdot.tar", pack(inserted(("segments/../../escape", ascii("0"), "", Array("x".utf8))))))
         seeds.append(("hostile-absolute.tar", pack(inserted(("/tmp/escape", ascii("0"), "", Array("x".utf8))))))
         seeds.append(("hostile-unlisted.tar", pack(inserted(("extra.bin", ascii("0"), "", Array("x".utf8))))))
         seeds.append(("hostile-duplicate.tar", pack(items + [items[1]])))
         seeds.append(("hostile-manifest-not-first.tar", pack(Array(items.dropFirst()) + [items[0]])))
         var lie = pack(items)
         let last = SnapshotArchiveBytes.entries(lie).last!
-        lie.replaceSubrange((last.headerOffset + 124)..<(last.headerOffset + 136), with: SnapshotArchiveBytes.octal(1 << 20, width: 12))
+        lie.replaceSubrange(
+            (last.headerOffset + 124)..<(last.headerOffset + 136), with: SnapshotArchiveBytes.octal(1 << 20, width: 12))
         SnapshotArchiveBytes.setHeaderChecksum(&lie, at: last.headerOffset)
         seeds.append(("hostile-size-lie.tar", lie))
         var after = pack(items)

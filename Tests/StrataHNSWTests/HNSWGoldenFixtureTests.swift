@@ -18,8 +18,9 @@ import Testing
 
     static func build() -> [UInt8] {
         rows().withUnsafeBufferPointer {
-            HNSWBuilder.build(rows: $0.baseAddress!, dimension: 2, count: 40, metric: .euclid, isPresent: { $0 != 13 },
-                              parameters: HNSWBuildParameters(m: 2, efConstruct: 8, seed: 7, threads: 2))
+            HNSWBuilder.build(
+                rows: $0.baseAddress!, dimension: 2, count: 40, metric: .euclid, isPresent: { $0 != 13 },
+                parameters: HNSWBuildParameters(m: 2, efConstruct: 8, seed: 7, threads: 2))
         }
     }
 
@@ -64,8 +65,9 @@ import Testing
             #expect(graph.upperLevels(of: UInt32(node)) == levels)
             for level in 1...levels {
                 let upper = upperLinks + 4 * (first + level - 1) * (m + 1)
-                #expect(graph.neighbours(of: UInt32(node), level: level)
-                    == (0..<u32(upper)).map { UInt32(u32(upper + 4 * (1 + $0))) })
+                #expect(
+                    graph.neighbours(of: UInt32(node), level: level)
+                        == (0..<u32(upper)).map { UInt32(u32(upper + 4 * (1 + $0))) })
             }
         }
     }

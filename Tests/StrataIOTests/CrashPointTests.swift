@@ -37,18 +37,18 @@ import Testing
     @Test func theOperationCountCountsOnlyMutatingOperations() throws {
         let fs = makeFaultFS()
         #expect(fs.operationCount == 0)
-        let file = try fs.open("/db/a", mode: .create)           // 1
-        try file.write(at: 0, bytes("abc"))                      // 2
-        try file.truncate(to: 2)                                 // 3
-        try file.sync()                                          // 4
-        try file.dataSync()                                      // 5
-        try fs.syncDirectory("/db")                              // 6
-        try fs.createDirectory("/db/d")                          // 7
-        try fs.rename("/db/a", to: "/db/b")                      // 8
-        let lock = try fs.lock("/db/LOCK")                       // 9
-        try fs.removeFile("/db/LOCK")                            // 10
-        try writeFile(fs, "/db/d/x", [])                         // 11, 12, 13 (open, truncate, write)
-        try fs.removeTree("/db/d")                               // 14, 15 (unlink x, rmdir d)
+        let file = try fs.open("/db/a", mode: .create)  // 1
+        try file.write(at: 0, bytes("abc"))  // 2
+        try file.truncate(to: 2)  // 3
+        try file.sync()  // 4
+        try file.dataSync()  // 5
+        try fs.syncDirectory("/db")  // 6
+        try fs.createDirectory("/db/d")  // 7
+        try fs.rename("/db/a", to: "/db/b")  // 8
+        let lock = try fs.lock("/db/LOCK")  // 9
+        try fs.removeFile("/db/LOCK")  // 10
+        try writeFile(fs, "/db/d/x", [])  // 11, 12, 13 (open, truncate, write)
+        try fs.removeTree("/db/d")  // 14, 15 (unlink x, rmdir d)
         #expect(fs.operationCount == 15)
         // Reads and lookups are not counted.
         let reader = try fs.open("/db/b", mode: .readOnly)
@@ -101,8 +101,10 @@ import Testing
         for mode in modes {
             for k in 0...total {
                 let content = try manifestAfterCrash(at: k, mode, workload).content
-                #expect(content == bytes("old manifest") || content == new,
-                        "crash after \(k) of \(total) operations, \(mode), seed \(seed): got \(content.map { String(decoding: $0, as: UTF8.self) } ?? "nothing")")
+                #expect(
+                    content == bytes("old manifest") || content == new,
+                    "crash after \(k) of \(total) operations, \(mode), seed \(seed): got \(content.map { String(decoding: $0, as: UTF8.self) } ?? "nothing")"
+                )
                 if content == new { sawNew = true }
             }
         }

@@ -149,7 +149,9 @@ import Testing
 
     /// Performs `operation` once on a prepared tree (`/db/f` exists with 8
     /// bytes, `/db/d` is a directory); each call can be repeated.
-    private func perform(_ operation: FaultOperation, _ fs: FaultInjectingFileSystem, _ file: any StorageFile, _ i: Int) throws {
+    private func perform(
+        _ operation: FaultOperation, _ fs: FaultInjectingFileSystem, _ file: any StorageFile, _ i: Int
+    ) throws {
         switch operation {
         case .open: _ = try fs.open("/db/f", mode: .readOnly)
         case .read: _ = try file.read(at: 0, count: 4)

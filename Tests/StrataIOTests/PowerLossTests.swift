@@ -226,8 +226,10 @@ import Testing
         let seed = testSeed("randomTear")
         var generator = SeededGenerator(seed: seed)
         let writes: [(offset: Int, data: [UInt8])] = (0..<6).map { i in
-            (Int.random(in: 0...40, using: &generator),
-             (0..<Int.random(in: 1...12, using: &generator)).map { _ in UInt8(i + 1) })
+            (
+                Int.random(in: 0...40, using: &generator),
+                (0..<Int.random(in: 1...12, using: &generator)).map { _ in UInt8(i + 1) }
+            )
         }
         let base = bytes("durable-base")
         // Every state the file may legally be left in: k whole writes, then the

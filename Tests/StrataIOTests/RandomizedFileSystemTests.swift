@@ -28,7 +28,9 @@ import Testing
                     switch Int.random(in: 0..<10, using: &generator) {
                     case 0..<5:
                         let offset = UInt64.random(in: 0...3_000, using: &generator)
-                        let data = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                        let data = (0..<Int.random(in: 0...300, using: &generator)).map { _ in
+                            UInt8.random(in: 0...255, using: &generator)
+                        }
                         try p.write(at: offset, data)
                         try f.write(at: offset, data)
                     case 5:
@@ -57,13 +59,15 @@ import Testing
                         let pm = mapped(p), fm = mapped(f)
                         switch (pm, fm) {
                         case (.success(let a), .success(let b)): #expect(a == b, context)
-                        case (.failure(let a as IOError), .failure(let b as IOError)): #expect(a.code == b.code, context)
+                        case (.failure(let a as IOError), .failure(let b as IOError)):
+                            #expect(a.code == b.code, context)
                         default: Issue.record("map results differ: \(pm) vs \(fm); \(context)")
                         }
                     }
                 }
                 for name in names {
-                    #expect(try posixFiles[name]!.readAll() == faultFiles[name]!.readAll(), "seed \(seed), file \(name)")
+                    #expect(
+                        try posixFiles[name]!.readAll() == faultFiles[name]!.readAll(), "seed \(seed), file \(name)")
                 }
             }
         }
@@ -103,13 +107,17 @@ import Testing
                 switch Int.random(in: 0..<10, using: &generator) {
                 case 0..<6:
                     let offset = Int.random(in: 0...200, using: &generator)
-                    let data = (0..<Int.random(in: 1...40, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+                    let data = (0..<Int.random(in: 1...40, using: &generator)).map { _ in
+                        UInt8.random(in: 0...255, using: &generator)
+                    }
                     try file.write(at: UInt64(offset), data)
                     apply(data, at: offset, to: &current[name]!)
                 case 6:
                     let length = Int.random(in: 0...150, using: &generator)
                     try file.truncate(to: UInt64(length))
-                    if length < current[name]!.count { current[name]!.removeSubrange(length...) } else {
+                    if length < current[name]!.count {
+                        current[name]!.removeSubrange(length...)
+                    } else {
                         current[name]! += [UInt8](repeating: 0, count: length - current[name]!.count)
                     }
                 case 7, 8:

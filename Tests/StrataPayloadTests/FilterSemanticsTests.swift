@@ -10,7 +10,8 @@ import Testing
         try JSONDecoder().decode(Filter.self, from: Data(json.utf8))
     }
 
-    static func matches(_ json: String, _ payload: Payload, id: PointID = 1, vectors: Set<String> = [""]) throws -> Bool {
+    static func matches(_ json: String, _ payload: Payload, id: PointID = 1, vectors: Set<String> = [""]) throws -> Bool
+    {
         try parse(json).matches(FilterSubject(id: id, payload: payload, hasVector: { vectors.contains($0) }))
     }
 
@@ -27,13 +28,18 @@ import Testing
         #expect(try !Self.matches(#"{"must":[{"key":"city","match":{"value":"Paris"}}]}"#, shop))
         #expect(try Self.matches(#"{"must":[{"key":"tags","match":{"value":"big"}}]}"#, shop), "array element")
         #expect(try Self.matches(#"{"must":[{"key":"count","match":{"value":3}}]}"#, shop))
-        #expect(try !Self.matches(#"{"must":[{"key":"price","match":{"value":12}}]}"#, shop), "integer match never equals a float")
+        #expect(
+            try !Self.matches(#"{"must":[{"key":"price","match":{"value":12}}]}"#, shop),
+            "integer match never equals a float")
         #expect(try Self.matches(#"{"must":[{"key":"sold","match":{"value":false}}]}"#, shop))
         #expect(try Self.matches(#"{"must":[{"key":"city","match":{"any":["Paris","London"]}}]}"#, shop))
         #expect(try !Self.matches(#"{"must":[{"key":"city","match":{"any":["Paris"]}}]}"#, shop))
         #expect(try !Self.matches(#"{"must":[{"key":"city","match":{"except":["London"]}}]}"#, shop))
-        #expect(try Self.matches(#"{"must":[{"key":"tags","match":{"except":["red"]}}]}"#, shop), "one element not excluded")
-        #expect(try Self.matches(#"{"must":[{"key":"missing","match":{"except":["x"]}}]}"#, shop), "no value: except holds")
+        #expect(
+            try Self.matches(#"{"must":[{"key":"tags","match":{"except":["red"]}}]}"#, shop), "one element not excluded"
+        )
+        #expect(
+            try Self.matches(#"{"must":[{"key":"missing","match":{"except":["x"]}}]}"#, shop), "no value: except holds")
     }
 
     @Test func nestedKeysAndArrays() throws {
@@ -42,10 +48,19 @@ import Testing
         #expect(try Self.matches(#"{"must":[{"key":"reviews[1].stars","match":{"value":2}}]}"#, shop))
         #expect(try !Self.matches(#"{"must":[{"key":"reviews[0].stars","match":{"value":2}}]}"#, shop))
         // nested: both conditions must hold for the same element.
-        #expect(try !Self.matches(#"{"must":[{"nested":{"key":"reviews","filter":{"must":[{"key":"who","match":{"value":"bob"}},{"key":"stars","range":{"gte":4}}]}}}]}"#, shop))
-        #expect(try Self.matches(#"{"must":[{"nested":{"key":"reviews","filter":{"must":[{"key":"who","match":{"value":"ann"}},{"key":"stars","range":{"gte":4}}]}}}]}"#, shop))
+        #expect(
+            try !Self.matches(
+                #"{"must":[{"nested":{"key":"reviews","filter":{"must":[{"key":"who","match":{"value":"bob"}},{"key":"stars","range":{"gte":4}}]}}}]}"#,
+                shop))
+        #expect(
+            try Self.matches(
+                #"{"must":[{"nested":{"key":"reviews","filter":{"must":[{"key":"who","match":{"value":"ann"}},{"key":"stars","range":{"gte":4}}]}}}]}"#,
+                shop))
         // Without nested, the two conditions may hold for different elements.
-        #expect(try Self.matches(#"{"must":[{"key":"reviews[].who","match":{"value":"bob"}},{"key":"reviews[].stars","range":{"gte":4}}]}"#, shop))
+        #expect(
+            try Self.matches(
+                #"{"must":[{"key":"reviews[].who","match":{"value":"bob"}},{"key":"reviews[].stars","range":{"gte":4}}]}"#,
+                shop))
     }
 
     @Test func rangesNumbersAndDatetimes() throws {
@@ -53,21 +68,43 @@ import Testing
         #expect(try !Self.matches(#"{"must":[{"key":"price","range":{"lt":12.5}}]}"#, shop))
         #expect(try Self.matches(#"{"must":[{"key":"count","range":{"gte":3,"lt":4}}]}"#, shop), "integers are numbers")
         #expect(try !Self.matches(#"{"must":[{"key":"city","range":{"gte":0}}]}"#, shop), "strings are not numbers")
-        #expect(try Self.matches(#"{"must":[{"key":"created","range":{"gte":"2024-03-01T09:00:00Z","lt":"2024-03-01T12:00:00+01:00"}}]}"#, shop))
-        #expect(try !Self.matches(#"{"must":[{"key":"created","range":{"gt":"2024-03-01T11:00:00+01:00"}}]}"#, shop), "same instant, not greater")
-        #expect(try Self.matches(#"{"must":[{"key":"created","range":{"gte":"2024-03-01"}}]}"#, shop), "date-only bound")
+        #expect(
+            try Self.matches(
+                #"{"must":[{"key":"created","range":{"gte":"2024-03-01T09:00:00Z","lt":"2024-03-01T12:00:00+01:00"}}]}"#,
+                shop))
+        #expect(
+            try !Self.matches(#"{"must":[{"key":"created","range":{"gt":"2024-03-01T11:00:00+01:00"}}]}"#, shop),
+            "same instant, not greater")
+        #expect(
+            try Self.matches(#"{"must":[{"key":"created","range":{"gte":"2024-03-01"}}]}"#, shop), "date-only bound")
     }
 
     @Test func geoConditions() throws {
         // Berlin: inside a box around it, within 10 km of Alexanderplatz, inside a polygon, outside its hole.
-        #expect(try Self.matches(#"{"must":[{"key":"location","geo_bounding_box":{"top_left":{"lon":13.0,"lat":53.0},"bottom_right":{"lon":14.0,"lat":52.0}}}]}"#, shop))
-        #expect(try !Self.matches(#"{"must":[{"key":"location","geo_bounding_box":{"top_left":{"lon":0,"lat":53.0},"bottom_right":{"lon":1,"lat":52.0}}}]}"#, shop))
-        #expect(try Self.matches(#"{"must":[{"key":"location","geo_radius":{"center":{"lon":13.41,"lat":52.52},"radius":2000}}]}"#, shop))
-        #expect(try !Self.matches(#"{"must":[{"key":"location","geo_radius":{"center":{"lon":13.41,"lat":52.52},"radius":500}}]}"#, shop), "~680 m away")
-        let ring = #"{"points":[{"lon":13,"lat":52},{"lon":14,"lat":52},{"lon":14,"lat":53},{"lon":13,"lat":53},{"lon":13,"lat":52}]}"#
-        let hole = #"{"points":[{"lon":13.3,"lat":52.4},{"lon":13.5,"lat":52.4},{"lon":13.5,"lat":52.6},{"lon":13.3,"lat":52.6},{"lon":13.3,"lat":52.4}]}"#
+        #expect(
+            try Self.matches(
+                #"{"must":[{"key":"location","geo_bounding_box":{"top_left":{"lon":13.0,"lat":53.0},"bottom_right":{"lon":14.0,"lat":52.0}}}]}"#,
+                shop))
+        #expect(
+            try !Self.matches(
+                #"{"must":[{"key":"location","geo_bounding_box":{"top_left":{"lon":0,"lat":53.0},"bottom_right":{"lon":1,"lat":52.0}}}]}"#,
+                shop))
+        #expect(
+            try Self.matches(
+                #"{"must":[{"key":"location","geo_radius":{"center":{"lon":13.41,"lat":52.52},"radius":2000}}]}"#, shop)
+        )
+        #expect(
+            try !Self.matches(
+                #"{"must":[{"key":"location","geo_radius":{"center":{"lon":13.41,"lat":52.52},"radius":500}}]}"#, shop),
+            "~680 m away")
+        let ring =
+            #"{"points":[{"lon":13,"lat":52},{"lon":14,"lat":52},{"lon":14,"lat":53},{"lon":13,"lat":53},{"lon":13,"lat":52}]}"#
+        let hole =
+            #"{"points":[{"lon":13.3,"lat":52.4},{"lon":13.5,"lat":52.4},{"lon":13.5,"lat":52.6},{"lon":13.3,"lat":52.6},{"lon":13.3,"lat":52.4}]}"#
         #expect(try Self.matches(#"{"must":[{"key":"location","geo_polygon":{"exterior":\#(ring)}}]}"#, shop))
-        #expect(try !Self.matches(#"{"must":[{"key":"location","geo_polygon":{"exterior":\#(ring),"interiors":[\#(hole)]}}]}"#, shop))
+        #expect(
+            try !Self.matches(
+                #"{"must":[{"key":"location","geo_polygon":{"exterior":\#(ring),"interiors":[\#(hole)]}}]}"#, shop))
     }
 
     @Test func countsEmptinessNullsIdsVectors() throws {
@@ -87,7 +124,9 @@ import Testing
     }
 
     @Test func fullText() throws {
-        #expect(try Self.matches(#"{"must":[{"key":"text","match":{"text":"fox QUICK"}}]}"#, shop), "all tokens, any order, lowercase")
+        #expect(
+            try Self.matches(#"{"must":[{"key":"text","match":{"text":"fox QUICK"}}]}"#, shop),
+            "all tokens, any order, lowercase")
         #expect(try !Self.matches(#"{"must":[{"key":"text","match":{"text":"fox cat"}}]}"#, shop))
         #expect(try Self.matches(#"{"must":[{"key":"text","match":{"phrase":"brown fox"}}]}"#, shop))
         #expect(try !Self.matches(#"{"must":[{"key":"text","match":{"phrase":"fox brown"}}]}"#, shop))
@@ -105,7 +144,9 @@ import Testing
         #expect(try Self.matches(#"{"must_not":[\#(paris)]}"#, shop))
         #expect(try Self.matches(#"{"min_should":{"conditions":[\#(paris),\#(red),\#(cheap)],"min_count":1}}"#, shop))
         #expect(try !Self.matches(#"{"min_should":{"conditions":[\#(paris),\#(red),\#(cheap)],"min_count":2}}"#, shop))
-        #expect(try Self.matches(#"{"must":[{"should":[\#(paris),\#(red)]}],"must_not":[{"must":[\#(cheap)]}]}"#, shop), "sub-filters")
+        #expect(
+            try Self.matches(#"{"must":[{"should":[\#(paris),\#(red)]}],"must_not":[{"must":[\#(cheap)]}]}"#, shop),
+            "sub-filters")
         #expect(try Self.matches(#"{"must":\#(red)}"#, shop), "a single condition instead of a list")
         #expect(try Self.matches("{}", shop))
     }
@@ -124,13 +165,18 @@ import Testing
         #expect(message(#"{"must":[{"key":"a","match":{"value":1},"range":{"gt":1}}]}"#).contains("exactly one of"))
         #expect(message(#"{"must":[{"key":"a[x]","match":{"value":1}}]}"#).contains("invalid payload key"))
         #expect(message(#"{"mus":[]}"#).contains("unknown member \"mus\""))
-        #expect(message(#"{"must":[{"key":"g","geo_radius":{"center":{"lon":200,"lat":0},"radius":1}}]}"#).contains("lon"))
+        #expect(
+            message(#"{"must":[{"key":"g","geo_radius":{"center":{"lon":200,"lat":0},"radius":1}}]}"#).contains("lon"))
         #expect(message(#"{"must":[{"has_id":[-1]}]}"#).contains("has_id[0]"))
-        #expect(message(#"{"must":[{"key":"g","geo_polygon":{"exterior":{"points":[{"lon":0,"lat":0},{"lon":1,"lat":0},{"lon":0,"lat":0}]}}}]}"#).contains("closed ring"))
+        #expect(
+            message(
+                #"{"must":[{"key":"g","geo_polygon":{"exterior":{"points":[{"lon":0,"lat":0},{"lon":1,"lat":0},{"lon":0,"lat":0}]}}}]}"#
+            ).contains("closed ring"))
     }
 
     @Test func filtersRoundTripThroughJSON() throws {
-        let json = #"{"must":[{"key":"a.b[].c","match":{"any":["x","y"]}},{"key":"d","range":{"gte":"2024-01-01T00:00:00.000001Z"}},{"has_id":[3]}],"should":[{"is_empty":{"key":"e"}},{"nested":{"key":"r","filter":{"must":[{"key":"s","values_count":{"gt":1}}]}}}],"must_not":[{"key":"g","geo_radius":{"center":{"lon":1,"lat":2},"radius":3}}],"min_should":{"conditions":[{"has_vector":"v"}],"min_count":1}}"#
+        let json =
+            #"{"must":[{"key":"a.b[].c","match":{"any":["x","y"]}},{"key":"d","range":{"gte":"2024-01-01T00:00:00.000001Z"}},{"has_id":[3]}],"should":[{"is_empty":{"key":"e"}},{"nested":{"key":"r","filter":{"must":[{"key":"s","values_count":{"gt":1}}]}}}],"must_not":[{"key":"g","geo_radius":{"center":{"lon":1,"lat":2},"radius":3}}],"min_should":{"conditions":[{"has_vector":"v"}],"min_count":1}}"#
         let filter = try Self.parse(json)
         let again = try JSONDecoder().decode(Filter.self, from: try JSONEncoder().encode(filter))
         #expect(again == filter)

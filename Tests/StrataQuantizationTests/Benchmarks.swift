@@ -16,7 +16,8 @@ import Testing
         for d in [384, 1024] {
             var rng = SeededGenerator(seed: 42)
             let n = 2048  // a multiple of the batch size 32
-            let data = Dataset(dimension: d, count: n, vectors: gaussians(n * d, using: &rng), queries: gaussians(d, using: &rng))
+            let data = Dataset(
+                dimension: d, count: n, vectors: gaussians(n * d, using: &rng), queries: gaussians(d, using: &rng))
             let rows = (0..<UInt32(n)).map { $0 }
             var out = [Float](repeating: 0, count: n)
             let repeats = 200
@@ -87,15 +88,19 @@ import Testing
                             for _ in 0..<repeats {
                                 var s = 0
                                 while s < n {
-                                    quantized.distances(prepared, rows: r.baseAddress! + s, count: 32, into: o.baseAddress! + s)
+                                    quantized.distances(
+                                        prepared, rows: r.baseAddress! + s, count: 32, into: o.baseAddress! + s)
                                     s += 32
                                 }
                             }
                         }
                     }
                 }
-                print(String(format: "BENCH d=%4d %-28@ %7.1f ns  (batch of 32: %6.1f ns)  x%.1f vs float", d, name as NSString,
-                             single, batch, floatNs / single))
+                print(
+                    String(
+                        format: "BENCH d=%4d %-28@ %7.1f ns  (batch of 32: %6.1f ns)  x%.1f vs float", d,
+                        name as NSString,
+                        single, batch, floatNs / single))
             }
         }
     }

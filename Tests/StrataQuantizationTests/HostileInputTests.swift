@@ -9,7 +9,9 @@ import Testing
     }
 
     func decode(_ bytes: [UInt8], metric: DistanceMetric = .euclid, dimension: Int = 10, count: Int = 12) throws {
-        _ = try bytes.withUnsafeBytes { try QuantizedVectors.decode($0, metric: metric, dimension: dimension, count: count) }
+        _ = try bytes.withUnsafeBytes {
+            try QuantizedVectors.decode($0, metric: metric, dimension: dimension, count: count)
+        }
     }
 
     @Test func everyTruncationThrows() throws {
@@ -44,7 +46,9 @@ import Testing
                     // settings. The segment's section checksum catches such flips.
                     do { try decode(damaged) } catch is QuantizationError { continue }
                     let isBinaryFlag = offset == 15 && bit == 0
-                    #expect((offset >= 40 && offset < 48) || isBinaryFlag, "\(method) accepted a flip at header byte \(offset)")
+                    #expect(
+                        (offset >= 40 && offset < 48) || isBinaryFlag,
+                        "\(method) accepted a flip at header byte \(offset)")
                 }
             }
         }
@@ -60,7 +64,9 @@ import Testing
                     damaged[Int(rng.next() % UInt64(damaged.count))] = UInt8(truncatingIfNeeded: rng.next())
                 }
                 // Decoding either throws or yields an object that scores without trapping.
-                if let q = try? damaged.withUnsafeBytes({ try QuantizedVectors.decode($0, metric: .euclid, dimension: 10, count: 12) }) {
+                if let q = try? damaged.withUnsafeBytes({
+                    try QuantizedVectors.decode($0, metric: .euclid, dimension: 10, count: 12)
+                }) {
                     let prepared = q.prepare(query: [Float](repeating: 0.5, count: 10))
                     for r in 0..<UInt32(12) { _ = q.distance(prepared, to: r) }
                 }

@@ -6,7 +6,9 @@ import Testing
 /// random inputs of every length 0...1100 (bytes) or 0...40 words (bits).
 @Suite struct QuantizedKernelTests {
     static let levels: [strata_isa] = [STRATA_ISA_PORTABLE, STRATA_ISA_AVX2, STRATA_ISA_AVX512]
-    static var tables: [UnsafePointer<strata_quantized_kernels>] { levels.compactMap { strata_quantized_kernels_for($0) } }
+    static var tables: [UnsafePointer<strata_quantized_kernels>] {
+        levels.compactMap { strata_quantized_kernels_for($0) }
+    }
 
     @Test func byteKernelsMatchReferenceForEveryLength() {
         var rng = SeededGenerator.forTest()
@@ -24,13 +26,15 @@ import Testing
                     v.withUnsafeBufferPointer { v in
                         s.withUnsafeBufferPointer { s in
                             f.withUnsafeBufferPointer { f in
-                                let uo = u.baseAddress! + o, vo = v.baseAddress! + o, so = s.baseAddress! + o, fo = f.baseAddress! + o
+                                let uo = u.baseAddress! + o, vo = v.baseAddress! + o, so = s.baseAddress! + o,
+                                    fo = f.baseAddress! + o
                                 for k in Self.tables {
                                     let name = String(cString: k.pointee.name)
                                     #expect(k.pointee.dot_u8i8(uo, so, n) == dot, "\(name) dot_u8i8 n=\(n)")
                                     #expect(k.pointee.l1_u8(uo, vo, n) == l1, "\(name) l1_u8 n=\(n)")
                                     let got = Double(k.pointee.dot_f32u8(fo, uo, n))
-                                    #expect(abs(got - fdot) <= 1e-5 * Double(max(n, 1)) * 255, "\(name) dot_f32u8 n=\(n)")
+                                    #expect(
+                                        abs(got - fdot) <= 1e-5 * Double(max(n, 1)) * 255, "\(name) dot_f32u8 n=\(n)")
                                 }
                                 #expect(strata_dot_u8u8(uo, vo, n) == dotUU)
                                 #expect(strata_l2sq_u8(uo, vo, n) == l2)
@@ -62,18 +66,25 @@ import Testing
                     for w in 0..<words {
                         for j in 0..<queryPlanes {
                             var c: Int64 = 0
-                            for p in 0..<codePlanes { c += Int64((a[j * words + w] & b[p * words + w]).nonzeroBitCount) }
+                            for p in 0..<codePlanes {
+                                c += Int64((a[j * words + w] & b[p * words + w]).nonzeroBitCount)
+                            }
                             expected += (j == queryPlanes - 1) ? -(c << j) : c << j
                         }
                     }
                     for k in Self.tables {
                         let got = k.pointee.bitplane_dot(a, queryPlanes, b, codePlanes, words)
-                        #expect(got == expected, "\(String(cString: k.pointee.name)) bitplane_dot words=\(words) planes=\(queryPlanes)x\(codePlanes)")
+                        #expect(
+                            got == expected,
+                            "\(String(cString: k.pointee.name)) bitplane_dot words=\(words) planes=\(queryPlanes)x\(codePlanes)"
+                        )
                     }
                 }
             }
             for k in Self.tables {
-                #expect(k.pointee.hamming(a, b, words) == hamming, "\(String(cString: k.pointee.name)) hamming words=\(words)")
+                #expect(
+                    k.pointee.hamming(a, b, words) == hamming,
+                    "\(String(cString: k.pointee.name)) hamming words=\(words)")
             }
         }
     }
@@ -87,7 +98,9 @@ import Testing
             for i in 0..<m { expected += Double(table[i * 256 + Int(codes[i])]) }
             for k in Self.tables {
                 let got = Double(k.pointee.pq_lookup(table, codes, m))
-                #expect(abs(got - expected) < 1e-4 * Double(max(m, 1)), "\(String(cString: k.pointee.name)) pq_lookup m=\(m)")
+                #expect(
+                    abs(got - expected) < 1e-4 * Double(max(m, 1)),
+                    "\(String(cString: k.pointee.name)) pq_lookup m=\(m)")
             }
         }
         for dim in 1...17 {
@@ -101,7 +114,11 @@ import Testing
             }
             for _ in 0..<20 {
                 let x = (0..<dim).map { _ in Float.random(in: -1...1, using: &rng) }
-                let distances = (0..<256).map { c in (0..<dim).reduce(0.0) { $0 + Double((x[$1] - centroids[c * dim + $1]) * (x[$1] - centroids[c * dim + $1])) } }
+                let distances = (0..<256).map { c in
+                    (0..<dim).reduce(0.0) {
+                        $0 + Double((x[$1] - centroids[c * dim + $1]) * (x[$1] - centroids[c * dim + $1]))
+                    }
+                }
                 let best = distances.min()!
                 for k in Self.tables {
                     var score: Float = 0

@@ -13,8 +13,9 @@ let allMethods: [QuantizationMethod] = [
 
 func smallDataset(dimension: Int, count: Int, seed: UInt64) -> Dataset {
     var rng = SeededGenerator(seed: seed)
-    return Dataset(dimension: dimension, count: count, vectors: gaussians(dimension * count, using: &rng),
-                   queries: gaussians(dimension * 3, using: &rng))
+    return Dataset(
+        dimension: dimension, count: count, vectors: gaussians(dimension * count, using: &rng),
+        queries: gaussians(dimension * 3, using: &rng))
 }
 
 func allDistances(_ q: QuantizedVectors, _ data: Dataset) -> [Float] {
@@ -94,12 +95,16 @@ func allDistances(_ q: QuantizedVectors, _ data: Dataset) -> [Float] {
         for method in allMethods {
             for metric in DistanceMetric.allCases {
                 // No rows at all.
-                let empty = try QuantizedVectors.train(method: method, metric: metric, dimension: 5, count: 0,
-                                                       vectors: [Float](repeating: 0, count: 1), isPresent: { _ in true }, seed: 1, threads: 2)
+                let empty = try QuantizedVectors.train(
+                    method: method, metric: metric, dimension: 5, count: 0,
+                    vectors: [Float](repeating: 0, count: 1), isPresent: { _ in true }, seed: 1, threads: 2)
                 let bytes = empty.encoded()
-                _ = try bytes.withUnsafeBytes { try QuantizedVectors.decode($0, metric: metric, dimension: 5, count: 0) }
+                _ = try bytes.withUnsafeBytes {
+                    try QuantizedVectors.decode($0, metric: metric, dimension: 5, count: 0)
+                }
                 // Dimension 1, all rows identical, and every row absent.
-                let identical = Dataset(dimension: 1, count: 50, vectors: [Float](repeating: 0.25, count: 50), queries: [0.25])
+                let identical = Dataset(
+                    dimension: 1, count: 50, vectors: [Float](repeating: 0.25, count: 50), queries: [0.25])
                 for present in [{ (_: Int) in true }, { (_: Int) in false }] {
                     let q = try train(method, metric, identical, present: present)
                     let prepared = q.prepare(query: [0.25])
@@ -113,12 +118,15 @@ func allDistances(_ q: QuantizedVectors, _ data: Dataset) -> [Float] {
 
     @Test func invalidArgumentsThrow() {
         let v = [Float](repeating: 0, count: 8)
-        for (method, dimension) in [(QuantizationMethod.scalarInt8(quantile: 0.3), 4), (.scalarInt8(quantile: .nan), 4),
-                                    (.binary(bitsPerDimension: 3, asymmetricQuery: false), 4), (.product(compressionRatio: 12), 4),
-                                    (.scalarInt8(quantile: 1), 0), (.product(compressionRatio: 8), 70_000)] {
+        for (method, dimension) in [
+            (QuantizationMethod.scalarInt8(quantile: 0.3), 4), (.scalarInt8(quantile: .nan), 4),
+            (.binary(bitsPerDimension: 3, asymmetricQuery: false), 4), (.product(compressionRatio: 12), 4),
+            (.scalarInt8(quantile: 1), 0), (.product(compressionRatio: 8), 70_000),
+        ] {
             #expect(throws: QuantizationError.self) {
-                _ = try QuantizedVectors.train(method: method, metric: .dot, dimension: dimension, count: 0, vectors: v,
-                                               isPresent: { _ in true }, seed: 0, threads: 1)
+                _ = try QuantizedVectors.train(
+                    method: method, metric: .dot, dimension: dimension, count: 0, vectors: v,
+                    isPresent: { _ in true }, seed: 0, threads: 1)
             }
         }
     }

@@ -12,7 +12,9 @@ import Testing
 ///   2-bit symmetric 0.993, 1-bit symmetric 0.940
 ///   PQ x8 128-d ×4: euclid 1.000, dot 1.000
 @Suite struct RecallTests {
-    func check(_ method: QuantizationMethod, _ metric: DistanceMetric, _ data: Dataset, oversampling: Int, atLeast: Double) throws {
+    func check(
+        _ method: QuantizationMethod, _ metric: DistanceMetric, _ data: Dataset, oversampling: Int, atLeast: Double
+    ) throws {
         let recall = rescoredRecall(try train(method, metric, data), data, metric: metric, oversampling: oversampling)
         print("recall@10 \(method) \(metric) d=\(data.dimension) oversampling \(oversampling): \(recall)")
         #expect(recall >= atLeast, "\(method) \(metric) oversampling \(oversampling)")
@@ -27,10 +29,14 @@ import Testing
     }
 
     @Test func binary() throws {
-        try check(.binary(bitsPerDimension: 1, asymmetricQuery: true), .cosine, lowRank384, oversampling: 4, atLeast: 0.96)
-        try check(.binary(bitsPerDimension: 2, asymmetricQuery: true), .cosine, lowRank384, oversampling: 4, atLeast: 0.98)
-        try check(.binary(bitsPerDimension: 2, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.96)
-        try check(.binary(bitsPerDimension: 1, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.9)
+        try check(
+            .binary(bitsPerDimension: 1, asymmetricQuery: true), .cosine, lowRank384, oversampling: 4, atLeast: 0.96)
+        try check(
+            .binary(bitsPerDimension: 2, asymmetricQuery: true), .cosine, lowRank384, oversampling: 4, atLeast: 0.98)
+        try check(
+            .binary(bitsPerDimension: 2, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.96)
+        try check(
+            .binary(bitsPerDimension: 1, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.9)
     }
 
     @Test func product() throws {

@@ -78,11 +78,14 @@ let lowRank384: Dataset = {
     return Dataset(dimension: d, count: n, vectors: make(n), queries: make(q))
 }()
 
-func train(_ method: QuantizationMethod, _ metric: DistanceMetric, _ data: Dataset, seed: UInt64 = 7,
-           threads: Int = 2, present: (Int) -> Bool = { _ in true }) throws -> QuantizedVectors {
+func train(
+    _ method: QuantizationMethod, _ metric: DistanceMetric, _ data: Dataset, seed: UInt64 = 7,
+    threads: Int = 2, present: (Int) -> Bool = { _ in true }
+) throws -> QuantizedVectors {
     try data.vectors.withUnsafeBufferPointer {
-        try QuantizedVectors.train(method: method, metric: metric, dimension: data.dimension, count: data.count,
-                                   vectors: $0.baseAddress!, isPresent: present, seed: seed, threads: threads)
+        try QuantizedVectors.train(
+            method: method, metric: metric, dimension: data.dimension, count: data.count,
+            vectors: $0.baseAddress!, isPresent: present, seed: seed, threads: threads)
     }
 }
 
@@ -111,8 +114,10 @@ func smallest(_ values: [Float], _ m: Int) -> [Int] {
 }
 
 /// Mean recall@k of: top k·oversampling rows by quantized distance, rescored exactly.
-func rescoredRecall(_ quantized: QuantizedVectors, _ data: Dataset, metric: DistanceMetric, k: Int = 10,
-                    oversampling: Int) -> Double {
+func rescoredRecall(
+    _ quantized: QuantizedVectors, _ data: Dataset, metric: DistanceMetric, k: Int = 10,
+    oversampling: Int
+) -> Double {
     let d = data.dimension
     var total = 0.0
     data.vectors.withUnsafeBufferPointer { vectors in

@@ -10,13 +10,16 @@ import Testing
 /// naming it (the row starts at open, the rows by full verification).
 @Suite struct MultiVectorSectionTests {
     static let path = "/s/segment.seg"
-    static let specs = [SegmentVectorSpec(name: "colbert", dimension: 3), SegmentVectorSpec(name: "plain", dimension: 2)]
+    static let specs = [
+        SegmentVectorSpec(name: "colbert", dimension: 3), SegmentVectorSpec(name: "plain", dimension: 2),
+    ]
 
     /// Point i has i % 4 rows (0 = no multivector) with values 10·i + row + k/10.
     static func points() -> [SegmentBuildPoint] {
         (0..<40).map { i in
             let rowCount = i % 4
-            var point = SegmentBuildPoint(id: .number(UInt64(i * 3)), version: UInt64(i + 1), vectors: ["plain": [Float(i), 1]])
+            var point = SegmentBuildPoint(
+                id: .number(UInt64(i * 3)), version: UInt64(i + 1), vectors: ["plain": [Float(i), 1]])
             if rowCount > 0 {
                 var rows: [Float] = []
                 for r in 0..<rowCount {
@@ -47,7 +50,10 @@ import Testing
             #expect(reader.hasVector("colbert", at: offset) == (point.multiVectors["colbert"] != nil))
         }
         #expect(reader.withMultiVectorRows("plain", at: 0) { _, _ in 0 } == nil)
-        #expect(Set(reader.sectionSizes.map(\.name)).isSuperset(of: ["multivector[colbert].offsets", "multivector[colbert].data"]))
+        #expect(
+            Set(reader.sectionSizes.map(\.name)).isSuperset(of: [
+                "multivector[colbert].offsets", "multivector[colbert].data",
+            ]))
     }
 
     @Test func writerRefusesInconsistentMultivectors() throws {
@@ -59,7 +65,8 @@ import Testing
         #expect(throws: SegmentError.self) { try Self.write(missingRows) }
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         #expect(throws: SegmentError.self) {
-            try SegmentWriter.write(Self.points(), vectors: Self.specs, multiVectors: ["nope"], to: Self.path, fileSystem: fs)
+            try SegmentWriter.write(
+                Self.points(), vectors: Self.specs, multiVectors: ["nope"], to: Self.path, fileSystem: fs)
         }
     }
 
@@ -109,7 +116,8 @@ import Testing
 
     static func written() throws -> [UInt8] {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
-        try SegmentWriter.write(points, vectors: specs, compression: .none, multiVectors: ["m"], to: "/s/m.seg", fileSystem: fs)
+        try SegmentWriter.write(
+            points, vectors: specs, compression: .none, multiVectors: ["m"], to: "/s/m.seg", fileSystem: fs)
         return try fs.open("/s/m.seg", mode: .readOnly).readAll()
     }
 
@@ -124,7 +132,8 @@ import Testing
     }
 
     @Test func sectionsHoldWhatTheSpecSays() throws {
-        let reader = try SegmentReader.open(path: SegmentGoldenFixtureTests.fixture(Self.name), fileSystem: POSIXFileSystem())
+        let reader = try SegmentReader.open(
+            path: SegmentGoldenFixtureTests.fixture(Self.name), fileSystem: POSIXFileSystem())
         let bytes = try readFile(SegmentGoldenFixtureTests.fixture(Self.name))
         let sections = reader.layout.sections
         #expect(sections.suffix(2).map(\.kind.rawValue) == [13, 14])

@@ -17,7 +17,9 @@ import Testing
 
     /// A real segment (numbers and UUIDs, two vectors with absent rows, several
     /// payload blocks) on an in-memory file system.
-    static func makeSegment(_ generator: inout SeededGenerator, codec: CompressionCodec = .zstd)
+    static func makeSegment(
+        _ generator: inout SeededGenerator, codec: CompressionCodec = .zstd
+    )
         throws -> (FaultInjectingFileSystem, [SegmentBuildPoint], [UInt8])
     {
         let points = pointsFillingSeveralBlocks(&generator, specs: specs, count: 30)
@@ -49,13 +51,17 @@ import Testing
         #expect(clean.verifyAll().isEmpty)
         let regions = Self.regions(of: clean)
         let bulky: Set<String> = ["payload.blocks", "vectors[].data", "vectors[image].data"]
-        #expect(Set(regions.map(\.name)).isSuperset(of: bulky.union(["padding", "ids.numbers", "ids.uuids", "versions", "payload.index"])))
+        #expect(
+            Set(regions.map(\.name)).isSuperset(
+                of: bulky.union(["padding", "ids.numbers", "ids.uuids", "versions", "payload.index"])))
         var checked: [String: Int] = [:]
         for (name, range) in regions where !range.isEmpty {
             // Every byte of the small parts; a sample of the bulky ones.
             var positions = Array(range)
             if bulky.contains(name) {
-                positions = [range.lowerBound, range.upperBound - 1] + (0..<24).map { _ in Int.random(in: range, using: &generator) }
+                positions =
+                    [range.lowerBound, range.upperBound - 1]
+                    + (0..<24).map { _ in Int.random(in: range, using: &generator) }
             }
             for position in positions {
                 let mask = UInt8(1) << UInt8.random(in: 0...7, using: &generator)
@@ -68,7 +74,8 @@ import Testing
                     reader = try SegmentReader.open(path: Self.path, fileSystem: fs)
                 } catch let error as SegmentError {
                     #expect(!bulky.contains(name), "open should not read \(name); \(context): \(error)")
-                    #expect(error.code == .corruption || (name == "header" && error.code == .unsupportedVersion), context)
+                    #expect(
+                        error.code == .corruption || (name == "header" && error.code == .unsupportedVersion), context)
                     #expect(error.file == Self.path && error.section == name, "\(context): \(error)")
                     #expect(error.message.contains(Self.path) && error.message.contains(name), context)
                     continue
@@ -77,7 +84,9 @@ import Testing
                 let problems = reader.verifyAll()
                 #expect(!problems.isEmpty, "verifyAll missed \(context)")
                 for problem in problems {
-                    #expect(problem.file == Self.path && problem.section == name && problem.code == .corruption, "\(context): \(problem)")
+                    #expect(
+                        problem.file == Self.path && problem.section == name && problem.code == .corruption,
+                        "\(context): \(problem)")
                 }
                 if name == "payload.blocks" {
                     try checkPayloads(reader, points, damagedAt: position, problems, context)
@@ -93,12 +102,16 @@ import Testing
         _ reader: SegmentReader, _ points: [SegmentBuildPoint], damagedAt position: Int, _ problems: [SegmentError],
         _ context: Comment
     ) throws {
-        let damaged = reader.layout.blocks.firstIndex { $0.blockOffset <= position && position < $0.blockOffset + $0.compressedLength }!
+        let damaged = reader.layout.blocks.firstIndex {
+            $0.blockOffset <= position && position < $0.blockOffset + $0.compressedLength
+        }!
         #expect(problems.contains { $0.block == damaged }, context)
         for offset in points.indices {
             if reader.layout.pointRange(ofBlock: damaged).contains(offset) {
                 let error = segmentError { _ = try reader.payload(at: offset) }
-                #expect(error?.code == .corruption && error?.section == "payload.blocks" && error?.block == damaged, context)
+                #expect(
+                    error?.code == .corruption && error?.section == "payload.blocks" && error?.block == damaged, context
+                )
                 #expect(error?.message.contains("block \(damaged)") == true, context)
             } else {
                 #expect(try reader.payload(at: offset) == points[offset].payload, context)
@@ -118,8 +131,11 @@ import Testing
             let path = "/t/\(index).seg"
             try fs.open(path, mode: .createNew).write(at: 0, Array(file[0..<length]))
             let error = segmentError { _ = try SegmentReader.open(path: path, fileSystem: fs) }
-            #expect(error?.code == .corruption && error?.file == path, "length \(length) of \(file.count): \(String(describing: error))")
-            #expect(["header", "footer"].contains(error?.section ?? ""), "length \(length): \(String(describing: error))")
+            #expect(
+                error?.code == .corruption && error?.file == path,
+                "length \(length) of \(file.count): \(String(describing: error))")
+            #expect(
+                ["header", "footer"].contains(error?.section ?? ""), "length \(length): \(String(describing: error))")
             try fs.removeFile(path)
         }
     }
@@ -166,12 +182,16 @@ import Testing
         }
     }
 
-    func expectRefused(_ section: String, code: SegmentError.Code = .corruption, _ edit: (inout [UInt8]) -> Void,
-                       sourceLocation: SourceLocation = #_sourceLocation) throws {
+    func expectRefused(
+        _ section: String, code: SegmentError.Code = .corruption, _ edit: (inout [UInt8]) -> Void,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         switch try openEditedGolden(edit) {
         case .success: Issue.record("opened a file damaged in \(section)", sourceLocation: sourceLocation)
         case .failure(let error):
-            #expect(error.code == code && error.section == section, "expected \(section): \(error)", sourceLocation: sourceLocation)
+            #expect(
+                error.code == code && error.section == section, "expected \(section): \(error)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -196,13 +216,19 @@ import Testing
         try expectRefused("section table") { $0[entry(0)] = 2 }  // kinds out of order
         try expectRefused("section table", code: .unsupportedVersion) { $0[entry(6)] = 0x42 }  // unknown required kind
         try expectRefused("section table") { $0[entry(1) + 8] = 0x81 }  // offset not canonical
-        try expectRefused("section table") { $0[entry(2) + 16] = 0xFF; $0[entry(2) + 17] = 0xFF }  // length past the table
+        try expectRefused("section table") {
+            $0[entry(2) + 16] = 0xFF; $0[entry(2) + 17] = 0xFF
+        }  // length past the table
         try expectRefused("section table") { $0[entry(3) + 4] = 3 }  // presence and data dimensions differ
-        try expectRefused("section table") { $0[entry(3) + 4] = 0; $0[entry(4) + 4] = 0 }  // dimension 0
+        try expectRefused("section table") {
+            $0[entry(3) + 4] = 0; $0[entry(4) + 4] = 0
+        }  // dimension 0
         try expectRefused("section table") { $0[entry(3) + 32] = 0xFF }  // name not UTF-8
         try expectRefused("versions") { $0[entry(2) + 16] = 32 }  // 4 versions for 3 points
         try expectRefused("vectors[v].presence") { $0[256] = 0x0D }  // bit beyond the last point
-        try expectRefused("vectors[v].data") { $0[entry(3) + 4] = 1; $0[entry(4) + 4] = 1 }  // dimension 1: 24 bytes ≠ 12
+        try expectRefused("vectors[v].data") {
+            $0[entry(3) + 4] = 1; $0[entry(4) + 4] = 1
+        }  // dimension 1: 24 bytes ≠ 12
         try expectRefused("payload.index") { $0[0x1C0] = 1 }  // block 0 starts at point 1
         try expectRefused("payload.index") { $0[0x1C8] = 0x81 }  // block offset
         try expectRefused("payload.index") { $0[0x1D0] = 0x21 }  // compressed length past the section
@@ -219,9 +245,19 @@ import Testing
             ("last end short of the block", { $0[0x188] = 31 }),
             ("unknown JSON tag", { $0[0x18C + 4] = 0x09 }),
             ("payload not an object", { $0[0x18C] = 0x06 }),
-            ("trailing byte in an entry", { $0[0x180] = 24; $0[0x184] = 24 }),
+            (
+                "trailing byte in an entry",
+                {
+                    $0[0x180] = 24; $0[0x184] = 24
+                }
+            ),
             // {"a": 1} becomes {"a": NaN}: JSON has no NaN (found by SegmentReaderFuzz).
-            ("NaN in a payload", { $0[0x190] = 0x04; $0[0x191] = 0; $0[0x197] = 0xF8; $0[0x198] = 0x7F }),
+            (
+                "NaN in a payload",
+                {
+                    $0[0x190] = 0x04; $0[0x191] = 0; $0[0x197] = 0xF8; $0[0x198] = 0x7F
+                }
+            ),
         ]
         for (what, edit) in cases {
             guard case .success(let reader) = try openEditedGolden(edit) else {
@@ -229,7 +265,9 @@ import Testing
                 continue
             }
             let problems = reader.verifyAll()
-            #expect(problems.count == 1 && problems.first?.section == "payload.blocks" && problems.first?.block == 0, "\(what): \(problems)")
+            #expect(
+                problems.count == 1 && problems.first?.section == "payload.blocks" && problems.first?.block == 0,
+                "\(what): \(problems)")
             let error = segmentError { _ = try reader.payload(at: 0) }
             #expect(error?.code == .corruption && error?.block == 0, "\(what): \(String(describing: error))")
         }
@@ -242,11 +280,13 @@ import Testing
         var body = Array(bytes[0..<0x1E0]) + [UInt8](repeating: 0, count: 32) + [1, 2, 3, 4, 5]
         var newTable = table
         newTable[0] = 8
-        newTable += [0x01, 0x80, 0, 0, 0, 0, 0, 0] + ReferenceSegment.le(UInt64(0x200)) + ReferenceSegment.le(UInt64(5))
+        newTable +=
+            [0x01, 0x80, 0, 0, 0, 0, 0, 0] + ReferenceSegment.le(UInt64(0x200)) + ReferenceSegment.le(UInt64(5))
             + [0, 0, 0, 0, 0, 0, 0, 0]
         let tableOffset = body.count
         body += newTable
-        bytes = body + ReferenceSegment.le(UInt64(tableOffset)) + ReferenceSegment.le(UInt64(newTable.count))
+        bytes =
+            body + ReferenceSegment.le(UInt64(tableOffset)) + ReferenceSegment.le(UInt64(newTable.count))
             + [UInt8](repeating: 0, count: 16) + Array("STRATEND".utf8)
         recomputeSegmentChecksums(&bytes)
         let fs = FaultInjectingFileSystem(durableDirectories: ["/t"])

@@ -43,7 +43,8 @@ import Testing
         // A small write buffer so that the file takes many writes (crash points).
         let bufferSize = 256
         func write(_ fs: any FileSystem) throws {
-            _ = try SegmentWriter.write(points, vectors: Self.specs, compression: .lz4, to: path, fileSystem: fs, bufferSize: bufferSize)
+            _ = try SegmentWriter.write(
+                points, vectors: Self.specs, compression: .lz4, to: path, fileSystem: fs, bufferSize: bufferSize)
         }
         let reference = FaultInjectingFileSystem(durableDirectories: ["/s"])
         let before = reference.operationCount
@@ -88,7 +89,8 @@ import Testing
                 }
             }
         }
-        print("outcomes over \(operations + 1) crash points × 4 power-loss modes: \(outcomes.sorted { $0.key < $1.key })")
+        print(
+            "outcomes over \(operations + 1) crash points × 4 power-loss modes: \(outcomes.sorted { $0.key < $1.key })")
         #expect(outcomes["refused", default: 0] > 0)
         #expect(outcomes["complete", default: 0] == 4)
     }
@@ -101,7 +103,9 @@ import Testing
         let error = segmentError {
             try SegmentWriter.write(points, vectors: Self.specs, to: "/s/a.seg", fileSystem: fs)
         }
-        #expect(error?.code == .io && error?.cause?.code == .io && error?.file == "/s/a.seg", "\(String(describing: error))")
+        #expect(
+            error?.code == .io && error?.cause?.code == .io && error?.file == "/s/a.seg", "\(String(describing: error))"
+        )
         #expect(fs.fileKind("/s/a.seg") == nil, "the partial file is removed")
         // The same path can be written again.
         try SegmentWriter.write(points, vectors: Self.specs, to: "/s/a.seg", fileSystem: fs)

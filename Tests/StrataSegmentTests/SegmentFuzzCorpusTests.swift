@@ -52,7 +52,9 @@ import Testing
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         var generator = SeededGenerator(seed: 20261125)
-        func save(_ name: String, _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec) throws {
+        func save(
+            _ name: String, _ points: [SegmentBuildPoint], _ specs: [SegmentVectorSpec], _ codec: CompressionCodec
+        ) throws {
             let path = "/s/" + name
             try SegmentWriter.write(points, vectors: specs, compression: codec, to: path, fileSystem: fs)
             let bytes = try fs.open(path, mode: .readOnly).readAll()
@@ -62,20 +64,28 @@ import Testing
         let small = [SegmentVectorSpec(name: "", dimension: 2), SegmentVectorSpec(name: "img", dimension: 3)]
         try save("seed-empty-no-vectors.seg", [], [], .zstd)
         try save("seed-empty-two-vectors.seg", [], small, .lz4)
-        try save("seed-one-point.seg", [SegmentBuildPoint(id: 42, version: 7, vectors: ["": [1, -1]], payload: ["k": "v"])], small, .lz4)
+        try save(
+            "seed-one-point.seg", [SegmentBuildPoint(id: 42, version: 7, vectors: ["": [1, -1]], payload: ["k": "v"])],
+            small, .lz4)
         try save("seed-uuids-zstd.seg", generator.points(6, specs: small, uuidFraction: 1), small, .zstd)
         try save("seed-mixed-lz4.seg", generator.points(12, specs: small, uuidFraction: 0.4), small, .lz4)
         try save("seed-mixed-none.seg", generator.points(10, specs: small, uuidFraction: 0.4), small, .none)
-        try save("seed-no-payloads.seg", generator.points(30, specs: [small[0]], payloadProbability: 0), [small[0]], .zstd)
+        try save(
+            "seed-no-payloads.seg", generator.points(30, specs: [small[0]], payloadProbability: 0), [small[0]], .zstd)
         try save("seed-no-vectors-present.seg", generator.points(8, specs: small, vectorProbability: 0), small, .none)
         // Three payload blocks: long, well-compressible strings.
         let big = (0..<3).map { i in
-            SegmentBuildPoint(id: .number(UInt64(i)), version: 1, payload: ["s": .string(String(repeating: "ab", count: 20_000))])
+            SegmentBuildPoint(
+                id: .number(UInt64(i)), version: 1, payload: ["s": .string(String(repeating: "ab", count: 20_000))])
         }
         try save("seed-three-blocks-zstd.seg", big, [], .zstd)
         try save("seed-three-blocks-lz4.seg", big, [], .lz4)
-        try writeFile(joinPath(out, "seed-golden-v1.seg"), try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden.seg")))
-        try writeFile(joinPath(out, "seed-golden-v1-zstd.seg"), try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden-zstd.seg")))
+        try writeFile(
+            joinPath(out, "seed-golden-v1.seg"),
+            try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden.seg")))
+        try writeFile(
+            joinPath(out, "seed-golden-v1-zstd.seg"),
+            try readFile(SegmentGoldenFixtureTests.fixture("segment-v1-golden-zstd.seg")))
     }
 }
 
@@ -86,16 +96,19 @@ extension SegmentFuzzCorpusTests {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         let specs = [SegmentVectorSpec(name: "col", dimension: 2), SegmentVectorSpec(name: "", dimension: 3)]
         let points = (0..<9).map { i in
-            var point = SegmentBuildPoint(id: .number(UInt64(i * 5)), version: UInt64(i + 1), vectors: ["": [Float(i), 0, 1]],
-                                          payload: i % 2 == 0 ? ["i": .int(Int64(i))] : nil)
+            var point = SegmentBuildPoint(
+                id: .number(UInt64(i * 5)), version: UInt64(i + 1), vectors: ["": [Float(i), 0, 1]],
+                payload: i % 2 == 0 ? ["i": .int(Int64(i))] : nil)
             if i % 4 != 0 {
                 point.multiVectors["col"] = (0..<(i % 4)).flatMap { r in [Float(i) + Float(r) / 4, -Float(r)] }
                 point.vectors["col"] = [1, 0]
             }
             return point
         }
-        try SegmentWriter.write(points, vectors: specs, compression: .lz4, multiVectors: ["col"], to: "/s/m.seg", fileSystem: fs)
-        try writeFile(joinPath(Self.corpusDirectory, "seed-multivector.seg"), try fs.open("/s/m.seg", mode: .readOnly).readAll())
+        try SegmentWriter.write(
+            points, vectors: specs, compression: .lz4, multiVectors: ["col"], to: "/s/m.seg", fileSystem: fs)
+        try writeFile(
+            joinPath(Self.corpusDirectory, "seed-multivector.seg"), try fs.open("/s/m.seg", mode: .readOnly).readAll())
     }
 }
 
@@ -145,23 +158,31 @@ private func replayLikeTheFuzzTarget(_ bytes: [UInt8]) throws {
     let points = try (0..<reader.pointCount).map { offset in
         SegmentBuildPoint(
             id: reader.id(at: offset), version: reader.version(at: offset),
-            vectors: Dictionary(uniqueKeysWithValues: specs.compactMap { spec in reader.vector(spec.name, at: offset).map { (spec.name, $0) } }),
+            vectors: Dictionary(
+                uniqueKeysWithValues: specs.compactMap { spec in
+                    reader.vector(spec.name, at: offset).map { (spec.name, $0) }
+                }),
             payload: try reader.payload(at: offset),
-            multiVectors: Dictionary(uniqueKeysWithValues: reader.multiVectorNames.compactMap { name in
-                reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? (name, Array(rows)) : nil } ?? nil
-            }))
+            multiVectors: Dictionary(
+                uniqueKeysWithValues: reader.multiVectorNames.compactMap { name in
+                    reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? (name, Array(rows)) : nil
+                    } ?? nil
+                }))
     }
-    try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
-                            to: "/segments/copy.seg", fileSystem: fs)
+    try SegmentWriter.write(
+        points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
+        to: "/segments/copy.seg", fileSystem: fs)
     let copy = try SegmentReader.open(path: "/segments/copy.seg", fileSystem: fs)
     for (offset, point) in points.enumerated() {
         precondition(copy.id(at: offset) == point.id && copy.version(at: offset) == point.version)
         for spec in specs {
-            precondition(copy.vector(spec.name, at: offset)?.map(\.bitPattern) == point.vectors[spec.name]?.map(\.bitPattern))
+            precondition(
+                copy.vector(spec.name, at: offset)?.map(\.bitPattern) == point.vectors[spec.name]?.map(\.bitPattern))
         }
         for name in reader.multiVectorNames {
-            precondition(copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) }
-                == (point.multiVectors[name]?.map(\.bitPattern) ?? []))
+            precondition(
+                copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) }
+                    == (point.multiVectors[name]?.map(\.bitPattern) ?? []))
         }
         let payload = try copy.payload(at: offset)
         precondition(payload == point.payload, "payload differs after rewrite at \(offset)")

@@ -92,7 +92,8 @@ import Testing
     @Test func writerProducesGoldenFileByteForByte() throws {
         try withTemporaryDirectory { dir in
             let path = joinPath(dir, "golden.seg")
-            let stats = try SegmentWriter.write(Self.points, vectors: Self.specs, compression: .none, to: path, fileSystem: POSIXFileSystem())
+            let stats = try SegmentWriter.write(
+                Self.points, vectors: Self.specs, compression: .none, to: path, fileSystem: POSIXFileSystem())
             #expect(hexString(try readFile(path)) == hexString(hexBytes(Self.goldenHex)))
             #expect(stats.fileBytes == 754)
             #expect(stats.payloadRawBytes == 32 && stats.payloadCompressedBytes == 32 && stats.payloadBlockCount == 1)
@@ -104,9 +105,11 @@ import Testing
         let reader = try SegmentReader.open(path: Self.fixture(name), fileSystem: POSIXFileSystem())
         #expect(reader.payloadCodec == (name.contains("zstd") ? .zstd : CompressionCodec.none))
         try expectSegment(reader, holds: Self.points, specs: Self.specs)
-        #expect(reader.sectionSizes.map(\.name) == [
-            "ids.numbers", "ids.uuids", "versions", "vectors[v].presence", "vectors[v].data", "payload.blocks", "payload.index",
-        ])
+        #expect(
+            reader.sectionSizes.map(\.name) == [
+                "ids.numbers", "ids.uuids", "versions", "vectors[v].presence", "vectors[v].data", "payload.blocks",
+                "payload.index",
+            ])
         #expect(reader.sectionSizes.map(\.bytes) == [16, 16, 24, 1, 24, reader.payloadCompressedBytes, 32])
         #expect(reader.offset(of: 7) == 1)
         #expect(reader.offset(of: .uuid(Self.uuid)) == 2)
@@ -133,7 +136,9 @@ enum ReferenceSegment {
     }
 
     static func goldenExample() -> [UInt8] {
-        let uuid: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
+        let uuid: [UInt8] = [
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF,
+        ]
         // Payload entries: {"a": 1} (object, 1 member, key "a", int 1), none, {"b": "x"}.
         let a: [UInt8] = [0x07, 0x01, 0x01, 0x61, 0x03] + le(Int64(1))
         let b: [UInt8] = [0x07, 0x01, 0x01, 0x62, 0x05, 0x01, 0x78]
@@ -148,24 +153,30 @@ enum ReferenceSegment {
             (6, "", 0, rawBlock),  // codec none: stored as is
         ]
         let blocksOffset = 384
-        let indexEntry = le(UInt64(0)) + le(UInt64(blocksOffset)) + le(UInt32(rawBlock.count)) + le(UInt32(rawBlock.count))
+        let indexEntry =
+            le(UInt64(0)) + le(UInt64(blocksOffset)) + le(UInt32(rawBlock.count)) + le(UInt32(rawBlock.count))
             + le(mask(crc32c(rawBlock))) + le(UInt32(0))
         sections.append((7, "", 0, indexEntry))
 
-        var header = Array("STRATSEG".utf8) + le(UInt32(1)) + le(UInt32(0)) + le(UInt64(3)) + [0] + [UInt8](repeating: 0, count: 35)
+        var header =
+            Array("STRATSEG".utf8) + le(UInt32(1)) + le(UInt32(0)) + le(UInt64(3)) + [0]
+            + [UInt8](repeating: 0, count: 35)
         header += le(mask(crc32c(header)))
         var file = header
         var table = le(UInt32(sections.count)) + le(UInt32(0))
         for section in sections {
             while file.count % 64 != 0 { file.append(0) }
-            table += le(section.kind) + le(UInt16(section.name.utf8.count)) + le(section.dimension)
-                + le(UInt64(file.count)) + le(UInt64(section.bytes.count)) + le(mask(crc32c(section.bytes))) + le(UInt32(0))
+            table +=
+                le(section.kind) + le(UInt16(section.name.utf8.count)) + le(section.dimension)
+                + le(UInt64(file.count)) + le(UInt64(section.bytes.count)) + le(mask(crc32c(section.bytes)))
+                + le(UInt32(0))
                 + Array(section.name.utf8)
             file += section.bytes
         }
         let tableOffset = file.count
         file += table
-        var footer = le(UInt64(tableOffset)) + le(UInt64(table.count)) + le(UInt64(file.count + 40)) + le(mask(crc32c(table)))
+        var footer =
+            le(UInt64(tableOffset)) + le(UInt64(table.count)) + le(UInt64(file.count + 40)) + le(mask(crc32c(table)))
         footer += le(mask(crc32c(footer)))
         return file + footer + Array("STRATEND".utf8)
     }

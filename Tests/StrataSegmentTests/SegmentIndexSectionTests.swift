@@ -22,8 +22,11 @@ import Testing
     @Test func indexSectionsRoundTripAndVerify() throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         let graph = (0..<300).map { UInt8($0 % 251) }, codes = [UInt8](repeating: 7, count: 90)
-        try Self.write([SegmentVectorIndex(kind: .hnswGraph, vectorName: "image", bytes: graph),
-                        SegmentVectorIndex(kind: .quantizedVectors, vectorName: "", bytes: codes)], fs: fs)
+        try Self.write(
+            [
+                SegmentVectorIndex(kind: .hnswGraph, vectorName: "image", bytes: graph),
+                SegmentVectorIndex(kind: .quantizedVectors, vectorName: "", bytes: codes),
+            ], fs: fs)
         let reader = try SegmentReader.open(path: Self.path, fileSystem: fs)
         #expect(reader.indexSection(.hnswGraph, vector: "image").map(Array.init) == graph)
         #expect(reader.indexSection(.quantizedVectors, vector: "").map(Array.init) == codes)
@@ -44,11 +47,16 @@ import Testing
 
     @Test func writerRefusesIndexesForUnknownOrRepeatedVectors() throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
-        let unknown = segmentError { try Self.write([SegmentVectorIndex(kind: .hnswGraph, vectorName: "text", bytes: [1])], fs: fs) }
+        let unknown = segmentError {
+            try Self.write([SegmentVectorIndex(kind: .hnswGraph, vectorName: "text", bytes: [1])], fs: fs)
+        }
         #expect(unknown?.code == .invalidArgument)
         let twice = segmentError {
-            try Self.write([SegmentVectorIndex(kind: .hnswGraph, vectorName: "", bytes: [1]),
-                            SegmentVectorIndex(kind: .hnswGraph, vectorName: "", bytes: [2])], fs: fs)
+            try Self.write(
+                [
+                    SegmentVectorIndex(kind: .hnswGraph, vectorName: "", bytes: [1]),
+                    SegmentVectorIndex(kind: .hnswGraph, vectorName: "", bytes: [2]),
+                ], fs: fs)
         }
         #expect(twice?.code == .invalidArgument)
         #expect(fs.fileKind(Self.path) == nil)
@@ -60,7 +68,8 @@ import Testing
         var bytes = try fs.open(Self.path, mode: .readOnly).readAll()
         // Rename "image" to "imagf" in the section table (the last entry), checksums fixed up.
         let name = Array("image".utf8)
-        let at = try #require((0...(bytes.count - 40 - name.count)).last { Array(bytes[$0..<($0 + name.count)]) == name })
+        let at = try #require(
+            (0...(bytes.count - 40 - name.count)).last { Array(bytes[$0..<($0 + name.count)]) == name })
         bytes[at + 4] = UInt8(ascii: "f")
         recomputeSegmentChecksums(&bytes)
         try fs.removeFile(Self.path)

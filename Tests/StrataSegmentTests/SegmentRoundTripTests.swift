@@ -23,7 +23,8 @@ import Testing
             for (index, count) in [0, 1, 2, 9, 100, 700].enumerated() {
                 let uuidFraction = [0.0, 0.3, 1.0][index % 3]
                 let points = generator.points(count, specs: Self.specs, uuidFraction: uuidFraction)
-                let (reader, stats) = try writeAndOpen(points, specs: Self.specs, codec: codec, in: dir, name: "s\(index).seg")
+                let (reader, stats) = try writeAndOpen(
+                    points, specs: Self.specs, codec: codec, in: dir, name: "s\(index).seg")
                 try expectSegment(reader, holds: points, specs: Self.specs)
                 #expect(stats.pointCount == count)
                 #expect(reader.payloadCodec == codec)
@@ -101,9 +102,11 @@ import Testing
         }
         // Only numbers, only UUIDs: the other kind is never found.
         try withTemporaryDirectory { dir in
-            let (onlyNumbers, _) = try writeAndOpen(numbers.map { SegmentBuildPoint(id: $0, version: 1) }, specs: [], codec: .none, in: dir, name: "a")
+            let (onlyNumbers, _) = try writeAndOpen(
+                numbers.map { SegmentBuildPoint(id: $0, version: 1) }, specs: [], codec: .none, in: dir, name: "a")
             #expect(onlyNumbers.offset(of: uuids[0]) == nil)
-            let (onlyUUIDs, _) = try writeAndOpen(uuids.map { SegmentBuildPoint(id: $0, version: 1) }, specs: [], codec: .none, in: dir, name: "b")
+            let (onlyUUIDs, _) = try writeAndOpen(
+                uuids.map { SegmentBuildPoint(id: $0, version: 1) }, specs: [], codec: .none, in: dir, name: "b")
             #expect(onlyUUIDs.offset(of: 0) == nil)
             #expect(onlyUUIDs.offset(of: uuids[3]) == 3)
         }
@@ -116,7 +119,9 @@ import Testing
             var a = generator.uuid().uuid
             var b = a
             // Often differ in one byte only, to exercise every position.
-            withUnsafeMutableBytes(of: &b) { $0[Int.random(in: 0..<16, using: &generator)] = UInt8.random(in: 0...255, using: &generator) }
+            withUnsafeMutableBytes(of: &b) {
+                $0[Int.random(in: 0..<16, using: &generator)] = UInt8.random(in: 0...255, using: &generator)
+            }
             if Bool.random(using: &generator) { a = generator.uuid().uuid }
             let byBytes = UUIDKey(a) < UUIDKey(b)
             #expect(byBytes == (PointID.uuid(UUID(uuid: a)) < PointID.uuid(UUID(uuid: b))))
@@ -129,12 +134,14 @@ import Testing
         try withTemporaryDirectory { dir in
             let (reader, stats) = try writeAndOpen(points, specs: Self.specs, codec: .zstd, in: dir)
             #expect(stats.fileBytes == (try FileManager.default.attributesOfItem(atPath: reader.path)[.size] as? Int))
-            #expect(Dictionary(uniqueKeysWithValues: reader.sectionSizes.map { ($0.name, $0.bytes) }) == stats.sectionBytes)
-            #expect(reader.sectionSizes.map(\.name) == [
-                "ids.numbers", "ids.uuids", "versions",
-                "vectors[].presence", "vectors[].data", "vectors[image].presence", "vectors[image].data",
-                "vectors[text-é].presence", "vectors[text-é].data", "payload.blocks", "payload.index",
-            ])
+            #expect(
+                Dictionary(uniqueKeysWithValues: reader.sectionSizes.map { ($0.name, $0.bytes) }) == stats.sectionBytes)
+            #expect(
+                reader.sectionSizes.map(\.name) == [
+                    "ids.numbers", "ids.uuids", "versions",
+                    "vectors[].presence", "vectors[].data", "vectors[image].presence", "vectors[image].data",
+                    "vectors[text-é].presence", "vectors[text-é].data", "payload.blocks", "payload.index",
+                ])
             #expect(reader.payloadRawBytes == stats.payloadRawBytes)
             #expect(reader.payloadCompressedBytes == stats.payloadCompressedBytes)
             #expect(stats.payloadCompressedBytes < stats.payloadRawBytes)
@@ -149,7 +156,8 @@ import Testing
         let fs = FaultInjectingFileSystem(durableDirectories: ["/segments"])
         try SegmentWriter.write(points, vectors: Self.specs, compression: .lz4, to: "/segments/a.seg", fileSystem: fs)
         #expect(fs.unsyncedChangeCount(of: "/segments/a.seg") == 0, "the writer fsyncs the file")
-        try expectSegment(try SegmentReader.open(path: "/segments/a.seg", fileSystem: fs), holds: points, specs: Self.specs)
+        try expectSegment(
+            try SegmentReader.open(path: "/segments/a.seg", fileSystem: fs), holds: points, specs: Self.specs)
     }
 
     @Test func concurrentPayloadReadsAgree() throws {
@@ -189,9 +197,12 @@ import Testing
         rejects([], [.init(name: "v", dimension: 65537)], "dimension above 65536")
         rejects([], [.init(name: String(repeating: "n", count: 256), dimension: 1)], "a 256-byte name")
         rejects([.init(id: 1, version: 1, payload: ["x": .double(.nan)])], specs, "NaN in a payload")
-        rejects([.init(id: 1, version: 1, payload: ["x": ["y": [.double(-.infinity)]]])], specs, "infinity nested in a payload")
-        rejects([.init(id: 1, version: 1, payload: ["big": .string(String(repeating: "x", count: 256 << 20))])], specs,
-                "a payload above 256 MiB")
+        rejects(
+            [.init(id: 1, version: 1, payload: ["x": ["y": [.double(-.infinity)]]])], specs,
+            "infinity nested in a payload")
+        rejects(
+            [.init(id: 1, version: 1, payload: ["big": .string(String(repeating: "x", count: 256 << 20))])], specs,
+            "a payload above 256 MiB")
     }
 
     @Test func writerRefusesAnExistingPath() throws {
@@ -204,7 +215,9 @@ import Testing
     }
 
     @Test func openReportsAMissingFileAsIO() {
-        let error = segmentError { _ = try SegmentReader.open(path: "/nope.seg", fileSystem: FaultInjectingFileSystem()) }
+        let error = segmentError {
+            _ = try SegmentReader.open(path: "/nope.seg", fileSystem: FaultInjectingFileSystem())
+        }
         #expect(error?.code == .io)
         #expect(error?.cause?.code == .notFound)
         #expect(error?.file == "/nope.seg")

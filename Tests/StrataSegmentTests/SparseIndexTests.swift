@@ -11,7 +11,9 @@ import Testing
 @Suite struct SparseIndexTests {
     /// Random canonical vectors over a skewed vocabulary (term t drawn with
     /// probability ∝ 1/(t+1)), some points without a vector.
-    static func randomVectors(_ n: Int, vocabulary: Int, maxNonZeros: Int, negative: Bool, seed: UInt64) -> [SparseVector?] {
+    static func randomVectors(
+        _ n: Int, vocabulary: Int, maxNonZeros: Int, negative: Bool, seed: UInt64
+    ) -> [SparseVector?] {
         var rng = SeededGenerator(seed: seed)
         let harmonic = (1...vocabulary).reduce(0.0) { $0 + 1 / Double($1) }
         func term() -> UInt32 {
@@ -37,7 +39,9 @@ import Testing
         }
     }
 
-    static func bruteForce(_ vectors: [SparseVector?], _ query: SparseVector, limit: Int, excluded: Set<Int>) -> [(offset: Int, score: Float)] {
+    static func bruteForce(
+        _ vectors: [SparseVector?], _ query: SparseVector, limit: Int, excluded: Set<Int>
+    ) -> [(offset: Int, score: Float)] {
         var hits: [(offset: Int, score: Float)] = []
         for (offset, vector) in vectors.enumerated() where !excluded.contains(offset) {
             guard let vector else { continue }
@@ -51,7 +55,8 @@ import Testing
     @Test(arguments: [false, true])
     func prunedSearchEqualsBruteForce(negative: Bool) throws {
         let n = 5000
-        let vectors = Self.randomVectors(n, vocabulary: 400, maxNonZeros: 40, negative: negative, seed: negative ? 11 : 7)
+        let vectors = Self.randomVectors(
+            n, vocabulary: 400, maxNonZeros: 40, negative: negative, seed: negative ? 11 : 7)
         let indexBytes = SparseSectionCodec.encodeIndex(vectors)
         let vectorBytes = SparseSectionCodec.encodeVectors(vectors)
         try indexBytes.withUnsafeBytes { indexRaw in
@@ -60,7 +65,8 @@ import Testing
                 let stored = try SparseVectorsView(vectorRaw, pointCount: n)
                 for offset in 0..<n { #expect(stored.vector(at: offset) == vectors[offset]) }
                 var rng = SeededGenerator(seed: 99)
-                let queries = Self.randomVectors(60, vocabulary: 400, maxNonZeros: 25, negative: negative, seed: 5).compactMap { $0 }
+                let queries = Self.randomVectors(60, vocabulary: 400, maxNonZeros: 25, negative: negative, seed: 5)
+                    .compactMap { $0 }
                 for (q, query) in queries.enumerated() {
                     var excludedSet = Set<Int>()
                     var words = [UInt64](repeating: 0, count: (n + 63) / 64)
@@ -74,10 +80,16 @@ import Testing
                         let expected = Self.bruteForce(vectors, query, limit: limit, excluded: excludedSet)
                         for window in [64, 256, 8192] {
                             let found = words.withUnsafeBufferPointer {
-                                index.search(query, limit: limit, excluded: excludedSet.isEmpty ? nil : $0.baseAddress, windowSize: window)
+                                index.search(
+                                    query, limit: limit, excluded: excludedSet.isEmpty ? nil : $0.baseAddress,
+                                    windowSize: window)
                             }
-                            #expect(found.map(\.offset) == expected.map(\.offset), "query \(q) limit \(limit) window \(window)")
-                            #expect(found.map(\.score) == expected.map(\.score), "query \(q) limit \(limit) window \(window)")
+                            #expect(
+                                found.map(\.offset) == expected.map(\.offset),
+                                "query \(q) limit \(limit) window \(window)")
+                            #expect(
+                                found.map(\.score) == expected.map(\.score),
+                                "query \(q) limit \(limit) window \(window)")
                         }
                     }
                 }
@@ -91,7 +103,9 @@ import Testing
     @Test func markingPaysOnlyWhenBlocksCanBeSkipped() {
         let window = SparseIndexView.windowSize
         #expect(SparseIndexView.markingPays(essentialPostings: 10, window: window, nonEssential: [window, window / 2]))
-        #expect(!SparseIndexView.markingPays(essentialPostings: window / 5, window: window, nonEssential: [window * 7 / 10, window / 3]))
+        #expect(
+            !SparseIndexView.markingPays(
+                essentialPostings: window / 5, window: window, nonEssential: [window * 7 / 10, window / 3]))
         #expect(!SparseIndexView.markingPays(essentialPostings: window, window: window, nonEssential: [window]))
         #expect(!SparseIndexView.markingPays(essentialPostings: 10, window: window, nonEssential: []))
     }
@@ -126,7 +140,9 @@ import Testing
             }
             for limit in [1, 10, 50] {
                 let expected = Self.bruteForce(vectors, query, limit: limit, excluded: excluded)
-                let found = excludedBits.withUnsafeBufferPointer { index.search(query, limit: limit, excluded: $0.baseAddress) }
+                let found = excludedBits.withUnsafeBufferPointer {
+                    index.search(query, limit: limit, excluded: $0.baseAddress)
+                }
                 #expect(found.map(\.offset) == expected.map(\.offset), "limit \(limit)")
                 #expect(found.map(\.score) == expected.map(\.score), "limit \(limit)")
             }
@@ -140,7 +156,9 @@ import Testing
             let index = try SparseIndexView(raw, pointCount: vectors.count)
             var expected: [UInt32: [(Int, Float)]] = [:]
             for (offset, vector) in vectors.enumerated() {
-                for (k, term) in (vector?.indices ?? []).enumerated() { expected[term, default: []].append((offset, vector!.values[k])) }
+                for (k, term) in (vector?.indices ?? []).enumerated() {
+                    expected[term, default: []].append((offset, vector!.values[k]))
+                }
             }
             #expect(index.termCount == expected.count)
             for (term, postings) in expected {
@@ -160,24 +178,30 @@ import Testing
             SparseVector(indices: [7], values: [2.0]),
         ]
         let index = SparseSectionCodec.encodeIndex(vectors)
-        #expect(index == hexBytes("""
-            02000000 80000000 03000000 00000000 0200000000000000 1c00000000000000
-            03000000 00000000 01000000 00000000
-            07000000 01000000 02000000 00000000
-            00000000 00000000 0000000000000000 01000000 10000000 0000803f 0000803f
-            00000000 02000000 0800000000000000 02000000 10000000 00000040 0000003f
-            0000803f 0000 0000
-            0000003f 00000040 0000 0200
-            0000000000000000
-            """))
+        #expect(
+            index
+                == hexBytes(
+                    """
+                    02000000 80000000 03000000 00000000 0200000000000000 1c00000000000000
+                    03000000 00000000 01000000 00000000
+                    07000000 01000000 02000000 00000000
+                    00000000 00000000 0000000000000000 01000000 10000000 0000803f 0000803f
+                    00000000 02000000 0800000000000000 02000000 10000000 00000040 0000003f
+                    0000803f 0000 0000
+                    0000003f 00000040 0000 0200
+                    0000000000000000
+                    """))
         let forward = SparseSectionCodec.encodeVectors(vectors)
-        #expect(forward == hexBytes("""
-            0300000000000000 0300000000000000
-            0500000000000000
-            0000000000000000 0200000000000000 0200000000000000 0300000000000000
-            03000000 07000000 07000000
-            0000803f 0000003f 00000040
-            """))
+        #expect(
+            forward
+                == hexBytes(
+                    """
+                    0300000000000000 0300000000000000
+                    0500000000000000
+                    0000000000000000 0200000000000000 0200000000000000 0300000000000000
+                    03000000 07000000 07000000
+                    0000803f 0000003f 00000040
+                    """))
     }
 
     @Test func damageIsDetectedAndNamed() throws {
@@ -185,7 +209,8 @@ import Testing
             let fs = POSIXFileSystem()
             let vectors = Self.randomVectors(300, vocabulary: 60, maxNonZeros: 12, negative: false, seed: 21)
             let points = vectors.enumerated().map { offset, vector in
-                SegmentBuildPoint(id: .number(UInt64(offset)), version: 1, sparseVectors: vector.map { ["s": $0] } ?? [:])
+                SegmentBuildPoint(
+                    id: .number(UInt64(offset)), version: 1, sparseVectors: vector.map { ["s": $0] } ?? [:])
             }
             let path = dir + "/seg"
             try SegmentWriter.write(points, vectors: [], sparseVectors: ["s"], to: path, fileSystem: fs)
@@ -213,9 +238,12 @@ import Testing
                 recomputeSegmentChecksums(&bytes)
                 let fixed = dir + "/fixed-\(name)"
                 try writeFile(fixed, bytes)
-                if let reopened = try? SegmentReader.open(path: fixed, fileSystem: fs), let views = try? reopened.sparseSections("s") {
+                if let reopened = try? SegmentReader.open(path: fixed, fileSystem: fs),
+                    let views = try? reopened.sparseSections("s")
+                {
                     // Whatever survived the checks must still be searchable without crashing.
-                    _ = views.index.search(SparseVector(indices: [3, 10, 17], values: [1, 1, 1]), limit: 10, excluded: nil)
+                    _ = views.index.search(
+                        SparseVector(indices: [3, 10, 17], values: [1, 1, 1]), limit: 10, excluded: nil)
                 }
             }
         }

@@ -13,7 +13,9 @@ import Testing
         var generator = SeededGenerator.forTest()
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         for pointCount in [0, 1, 10, 1000, 100_000] {
-            let offsets = (0..<pointCount).filter { _ in Int.random(in: 0..<4, using: &generator) == 0 }.map { UInt32($0) }
+            let offsets = (0..<pointCount).filter { _ in Int.random(in: 0..<4, using: &generator) == 0 }.map {
+                UInt32($0)
+            }
             try TombstoneFile.write(offsets, segmentPointCount: pointCount, to: Self.path, fileSystem: fs)
             #expect(fs.durableContents(of: Self.path)?.count == 36 + 4 * offsets.count, "written durably, exact size")
             #expect(try TombstoneFile.read(Self.path, segmentPointCount: pointCount, fileSystem: fs) == offsets)
@@ -24,7 +26,8 @@ import Testing
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         try TombstoneFile.write([1, 300], segmentPointCount: 1000, to: Self.path, fileSystem: fs)
         let bytes = try fs.open(Self.path, mode: .readOnly).readAll()
-        let body = hexBytes("""
+        let body = hexBytes(
+            """
             53 54 52 41 54 54 4d 42  01 00 00 00 00 00 00 00
             e8 03 00 00 00 00 00 00  02 00 00 00 00 00 00 00
             01 00 00 00 2c 01 00 00
@@ -32,7 +35,9 @@ import Testing
         #expect(Array(bytes.prefix(40)) == body)
         let crc = ReferenceSegment.mask(ReferenceSegment.crc32c(body))
         #expect(Array(bytes.suffix(4)) == ReferenceSegment.le(crc))
-        print("tombstone worked example crc: \(ReferenceSegment.le(crc).map { String(format: "%02x", $0) }.joined(separator: " "))")
+        print(
+            "tombstone worked example crc: \(ReferenceSegment.le(crc).map { String(format: "%02x", $0) }.joined(separator: " "))"
+        )
     }
 
     @Test func everyDamagedByteAndEveryTruncationIsRefused() throws {
@@ -43,9 +48,12 @@ import Testing
         for position in bytes.indices {
             for mask: UInt8 in [0x01, 0x80, 0xFF] {
                 try fs.corruptStoredByte(path: Self.path, offset: UInt64(position), xor: mask)
-                let error = segmentError { _ = try TombstoneFile.read(Self.path, segmentPointCount: 100, fileSystem: fs) }
-                #expect(error?.code == .corruption || (8..<12).contains(position) && error?.code == .unsupportedVersion,
-                        "byte \(position) ^ \(mask): \(String(describing: error))")
+                let error = segmentError {
+                    _ = try TombstoneFile.read(Self.path, segmentPointCount: 100, fileSystem: fs)
+                }
+                #expect(
+                    error?.code == .corruption || (8..<12).contains(position) && error?.code == .unsupportedVersion,
+                    "byte \(position) ^ \(mask): \(String(describing: error))")
                 #expect(error?.file == Self.path && error?.section == "tombstones")
                 try fs.corruptStoredByte(path: Self.path, offset: UInt64(position), xor: mask)
             }
@@ -68,7 +76,8 @@ import Testing
     @Test func checksummedButUnsortedOrOutOfRangeOffsetsAreRefused() throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         func file(_ offsets: [UInt32], count: UInt64? = nil, pointCount: UInt64 = 10) -> [UInt8] {
-            var body = Array("STRATTMB".utf8) + ReferenceSegment.le(UInt32(1)) + ReferenceSegment.le(UInt32(0))
+            var body =
+                Array("STRATTMB".utf8) + ReferenceSegment.le(UInt32(1)) + ReferenceSegment.le(UInt32(0))
                 + ReferenceSegment.le(pointCount) + ReferenceSegment.le(count ?? UInt64(offsets.count))
             body += offsets.flatMap { ReferenceSegment.le($0) }
             return body + ReferenceSegment.le(ReferenceSegment.mask(ReferenceSegment.crc32c(body)))
@@ -88,7 +97,9 @@ import Testing
     @Test func writeRejectsInvalidOffsets() throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
         for (offsets, count) in [([2, 1], 10), ([1, 1], 10), ([10], 10), ([0], 0)] as [([UInt32], Int)] {
-            let error = segmentError { try TombstoneFile.write(offsets, segmentPointCount: count, to: Self.path, fileSystem: fs) }
+            let error = segmentError {
+                try TombstoneFile.write(offsets, segmentPointCount: count, to: Self.path, fileSystem: fs)
+            }
             #expect(error?.code == .invalidArgument, "\(offsets) of \(count)")
         }
         #expect(fs.fileKind(Self.path) == nil)
@@ -103,7 +114,9 @@ import Testing
         try TombstoneFile.write(new, segmentPointCount: 10, to: Self.path, fileSystem: probe)
         let operations = probe.operationCount - start
         for crashPoint in 0...operations {
-            for mode: PowerLossMode in [.dropUnsynced, .keepUnsyncedPrefix(writes: .max, tornBytes: 0), .randomTear(seed: UInt64(crashPoint))] {
+            for mode: PowerLossMode in [
+                .dropUnsynced, .keepUnsyncedPrefix(writes: .max, tornBytes: 0), .randomTear(seed: UInt64(crashPoint)),
+            ] {
                 let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
                 try TombstoneFile.write(old, segmentPointCount: 10, to: Self.path, fileSystem: fs)
                 fs.crashAfterOperations = fs.operationCount + crashPoint

@@ -56,45 +56,58 @@ import Testing
 
     @Test func statusCodesFollowQdrant() async throws {
         try await withDocs { client async throws in
-            var response = try await client.send(.put, "/collections/docs/points", json: #"{"points":[{"id":3,"vector":[1,0,0]}]}"#)
+            var response = try await client.send(
+                .put, "/collections/docs/points", json: #"{"points":[{"id":3,"vector":[1,0,0]}]}"#)
             #expect(response.status == 400)
             response = try await client.send(.get, "/collections/missing")
             #expect(response.status == 404)
             #expect(response.body?.errorMessage == "Not found: Collection `missing` doesn't exist!")
             response = try await client.send(.put, "/collections/docs", json: createSmallCollection)
             #expect(response.status == 409)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0],"limit":0}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query", json: #"{"query":[1,0],"limit":0}"#)
             #expect(response.status == 422)
             #expect(response.body?.errorMessage?.hasPrefix("Validation error in JSON body") == true)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0],"using":"nope"}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query", json: #"{"query":[1,0],"using":"nope"}"#)
             #expect(response.status == 400)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":{"formula":{"sum":[]}}}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query", json: #"{"query":{"formula":{"sum":[]}}}"#)
             #expect(response.status == 501)
             #expect(response.body?.errorMessage?.contains("not supported by Strata yet") == true)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":{"fusion":"rrf"}}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query", json: #"{"query":{"fusion":"rrf"}}"#)
             #expect(response.status == 400)
             #expect(response.body?.errorMessage == "Wrong input: cannot apply Fusion without prefetches")
-            response = try await client.send(.post, "/collections/docs/points/query",
-                                             json: #"{"prefetch":{"query":[1,0],"limit":0},"query":{"fusion":"dbsf"}}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query",
+                json: #"{"prefetch":{"query":[1,0],"limit":0},"query":{"fusion":"dbsf"}}"#)
             #expect(response.status == 422)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"prefetch":[{"query":[1,0]}]}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query", json: #"{"prefetch":[{"query":[1,0]}]}"#)
             #expect(response.status == 400)
             #expect(response.body?.errorMessage?.contains("A query is needed to merge the prefetches") == true)
-            response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":{"recommend":{"positive":[1],"strategy":"x"}}}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query",
+                json: #"{"query":{"recommend":{"positive":[1],"strategy":"x"}}}"#)
             #expect(response.status == 400)
-            response = try await client.send(.post, "/collections/docs/points/query/groups", json: #"{"query":[1,0],"group_by":""}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query/groups", json: #"{"query":[1,0],"group_by":""}"#)
             #expect(response.status == 422)
-            response = try await client.send(.post, "/collections/docs/points/query/groups", json: #"{"query":[1,0],"group_by":"a","group_size":0}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query/groups", json: #"{"query":[1,0],"group_by":"a","group_size":0}"#)
             #expect(response.status == 422)
-            response = try await client.send(.post, "/collections/docs/points/query",
-                                             json: #"{"query":1,"lookup_from":{"collection":"missing"}}"#)
+            response = try await client.send(
+                .post, "/collections/docs/points/query",
+                json: #"{"query":1,"lookup_from":{"collection":"missing"}}"#)
             #expect(response.status == 404)
             response = try await client.send(.post, "/collections/docs/points/query", json: #"{"query":99}"#)
             #expect(response.status == 404)
             response = try await client.send(.put, "/collections/docs/index", json: #"{"field_name":"a"}"#)
             #expect(response.status == 400)
             #expect(response.body?.errorMessage?.contains("field_schema is required") == true)
-            response = try await client.send(.put, "/collections/docs/index", json: #"{"field_name":"a","field_schema":"keywords"}"#)
+            response = try await client.send(
+                .put, "/collections/docs/index", json: #"{"field_name":"a","field_schema":"keywords"}"#)
             #expect(response.status == 400)
             response = try await client.send(.get, "/collections/docs/points/abc")
             #expect(response.status == 400)
@@ -107,7 +120,8 @@ import Testing
         try await withServer { client, database async throws in
             let bad = [
                 #"{"vectors":{"size":0,"distance":"Dot"}}"#, #"{"vectors":{"size":4,"distance":"Hamming"}}"#,
-                #"{"vectors":{"size":4,"distance":"Dot","datatype":"float16"}}"#, #"{"vectors":{"size":4,"distance":"Dot"},"shard_number":3}"#,
+                #"{"vectors":{"size":4,"distance":"Dot","datatype":"float16"}}"#,
+                #"{"vectors":{"size":4,"distance":"Dot"},"shard_number":3}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"hnsw_config":{"m":1}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"scalar":{"type":"int4"}}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"s":{"modifier":"bm42"}}}"#,
@@ -136,13 +150,15 @@ import Testing
     @Test func deepNestingIsRefusedBeforeDecoding() async throws {
         try await withDocs { client async throws in
             let deep = String(repeating: "[", count: 100_000) + String(repeating: "]", count: 100_000)
-            let response = try await client.send(.put, "/collections/docs/points",
-                                                 json: #"{"points":[{"id":3,"vector":[1,0],"payload":{"a":\#(deep)}}]}"#)
+            let response = try await client.send(
+                .put, "/collections/docs/points",
+                json: #"{"points":[{"id":3,"vector":[1,0],"payload":{"a":\#(deep)}}]}"#)
             #expect(response.status == 400)
             #expect(response.body?.errorMessage?.contains("deeper than 64 levels") == true)
             // Brackets inside strings do not count.
             let text = String(repeating: "[", count: 200)
-            let ok = try await client.send(.post, "/collections/docs/points/count", json: #"{"exact":true,"x":"\#(text)"}"#)
+            let ok = try await client.send(
+                .post, "/collections/docs/points/count", json: #"{"exact":true,"x":"\#(text)"}"#)
             #expect(ok.status == 200)
         }
     }
@@ -152,15 +168,19 @@ import Testing
             // Every operation is checked before the first is applied.
             let wrongSize = #"{"operations":[{"delete":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":[1]}]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: wrongSize).status == 400)
-            let unknownName = #"{"operations":[{"clear_payload":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":{"x":[1,0]}}]}}]}"#
+            let unknownName =
+                #"{"operations":[{"clear_payload":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":{"x":[1,0]}}]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: unknownName).status == 400)
-            let undecodable = #"{"operations":[{"delete":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":[1,null]}]}}]}"#
+            let undecodable =
+                #"{"operations":[{"delete":{"points":[1]}},{"upsert":{"points":[{"id":3,"vector":[1,null]}]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: undecodable).status == 400)
             let unknown = #"{"operations":[{"delete":{"points":[1]}},{"update_everything":{"points":[]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: unknown).status == 400)
-            let badVectorUpdate = #"{"operations":[{"delete":{"points":[1]}},{"update_vectors":{"points":[{"id":2,"vector":{"nope":[1,0]}}]}}]}"#
+            let badVectorUpdate =
+                #"{"operations":[{"delete":{"points":[1]}},{"update_vectors":{"points":[{"id":2,"vector":{"nope":[1,0]}}]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: badVectorUpdate).status == 400)
-            let badVectorDelete = #"{"operations":[{"delete":{"points":[1]}},{"delete_vectors":{"points":[2],"vector":["nope"]}}]}"#
+            let badVectorDelete =
+                #"{"operations":[{"delete":{"points":[1]}},{"delete_vectors":{"points":[2],"vector":["nope"]}}]}"#
             #expect(try await client.send(.post, "/collections/docs/points/batch", json: badVectorDelete).status == 400)
         }
     }

@@ -22,9 +22,12 @@ import Testing
     }
 
     @Test func hostileShapesEndInErrors() {
-        let inputs = ["", "null", "[]", "\"", "{\"points\":[{\"id\":18446744073709551616,\"vector\":[]}]}",
-                      String(repeating: "{\"a\":", count: 10_000), "{\"limit\":9223372036854775807,\"offset\":9223372036854775807,\"query\":[1,2]}",
-                      "{\"vector\":[1e308,-1e308]}", "\u{FEFF}{}", "{\"with_payload\":{\"include\":[\"\"],\"exclude\":[]}}"]
+        let inputs = [
+            "", "null", "[]", "\"", "{\"points\":[{\"id\":18446744073709551616,\"vector\":[]}]}",
+            String(repeating: "{\"a\":", count: 10_000),
+            "{\"limit\":9223372036854775807,\"offset\":9223372036854775807,\"query\":[1,2]}",
+            "{\"vector\":[1e308,-1e308]}", "\u{FEFF}{}", "{\"with_payload\":{\"include\":[\"\"],\"exclude\":[]}}",
+        ]
         for input in inputs { _ = RequestDecoding.decodeEveryRequestKind(Array(input.utf8)) }
     }
 }

@@ -10,7 +10,8 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.get, "/"), (.get, "/metrics"), (.get, "/telemetry"), (.get, "/cluster"), (.get, "/collections/docs/cluster"),
     (.post, "/cluster/recover"), (.delete, "/cluster/peer/1"), (.get, "/collections"), (.get, "/collections/docs"),
     (.get, "/collections/docs/exists"), (.put, "/collections/docs"), (.patch, "/collections/docs"),
-    (.delete, "/collections/docs"), (.post, "/collections/aliases"), (.get, "/aliases"), (.get, "/collections/docs/aliases"),
+    (.delete, "/collections/docs"), (.post, "/collections/aliases"), (.get, "/aliases"),
+    (.get, "/collections/docs/aliases"),
     (.put, "/collections/docs/points"), (.post, "/collections/docs/points"), (.get, "/collections/docs/points/1"),
     (.post, "/collections/docs/points/delete"), (.post, "/collections/docs/points/batch"),
     (.post, "/collections/docs/points/scroll"), (.post, "/collections/docs/points/count"),
@@ -53,7 +54,9 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
 
     @Test func apiKeyWorksInEitherHeader() async throws {
         try await withServer(secured) { client, _ async throws in
-            #expect(try await client.send(.put, "/collections/docs", json: createSmallCollection, headers: key(apiKey)).status == 200)
+            #expect(
+                try await client.send(.put, "/collections/docs", json: createSmallCollection, headers: key(apiKey))
+                    .status == 200)
             #expect(try await client.send(.get, "/collections/docs", headers: bearer(apiKey)).status == 200)
         }
     }
@@ -64,14 +67,22 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
             try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: key(apiKey))
             let read = key(readOnlyKey)
             #expect(try await client.send(.get, "/collections", headers: read).status == 200)
-            #expect(try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0]}"#, headers: read).status == 200)
-            #expect(try await client.send(.post, "/collections/docs/points/scroll", json: "{}", headers: read).status == 200)
+            #expect(
+                try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0]}"#, headers: read)
+                    .status == 200)
+            #expect(
+                try await client.send(.post, "/collections/docs/points/scroll", json: "{}", headers: read).status == 200
+            )
             let writes: [(HTTPRequest.Method, String, String)] = [
-                (.put, "/collections/docs/points", twoPoints), (.post, "/collections/docs/points/delete", #"{"points":[1]}"#),
+                (.put, "/collections/docs/points", twoPoints),
+                (.post, "/collections/docs/points/delete", #"{"points":[1]}"#),
                 (.post, "/collections/docs/points/payload", #"{"payload":{"b":1},"points":[1]}"#),
                 (.post, "/collections/docs/points/payload/clear", #"{"points":[1]}"#),
                 (.put, "/collections/other", createSmallCollection), (.delete, "/collections/docs", ""),
-                (.post, "/collections/aliases", #"{"actions":[{"create_alias":{"collection_name":"docs","alias_name":"x"}}]}"#),
+                (
+                    .post, "/collections/aliases",
+                    #"{"actions":[{"create_alias":{"collection_name":"docs","alias_name":"x"}}]}"#
+                ),
             ]
             for (method, path, body) in writes {
                 let response = try await client.send(method, path, json: body, headers: read)
@@ -89,10 +100,16 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
         try await withServer(secured) { client, _ async throws in
             let manage = makeJWT(#"{"access":"m"}"#, secret: apiKey)
             let read = makeJWT(#"{"access":"r","exp":\#(Int(Date().timeIntervalSince1970) + 600)}"#, secret: apiKey)
-            #expect(try await client.send(.put, "/collections/docs", json: createSmallCollection, headers: bearer(manage)).status == 200)
+            #expect(
+                try await client.send(.put, "/collections/docs", json: createSmallCollection, headers: bearer(manage))
+                    .status == 200)
             #expect(try await client.send(.get, "/collections/docs", headers: bearer(read)).status == 200)
-            #expect(try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: bearer(read)).status == 403)
-            #expect(try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: key(manage)).status == 200)
+            #expect(
+                try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: bearer(read)).status
+                    == 403)
+            #expect(
+                try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: key(manage)).status
+                    == 200)
         }
     }
 
@@ -111,9 +128,12 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
             let hs512Header = makeJWT(#"{"access":"m"}"#, secret: apiKey, header: #"{"alg":"HS512","typ":"JWT"}"#)
             let tamperedClaims = makeJWT(#"{"access":"r"}"#, secret: apiKey).split(separator: ".")
             let escalated = "\(tamperedClaims[0]).\(parts[1]).\(tamperedClaims[2])"
-            let withCondition = makeJWT(#"{"access":"m","value_exists":{"collection":"users","matches":[]}}"#, secret: apiKey)
-            for token in [expired, forged, signedWithReadOnlyKey, algNone, algNoneKeepingSignature, hs512Header, escalated,
-                          withCondition, "a.b.c", "..", valid + "x"] {
+            let withCondition = makeJWT(
+                #"{"access":"m","value_exists":{"collection":"users","matches":[]}}"#, secret: apiKey)
+            for token in [
+                expired, forged, signedWithReadOnlyKey, algNone, algNoneKeepingSignature, hs512Header, escalated,
+                withCondition, "a.b.c", "..", valid + "x",
+            ] {
                 let response = try await client.send(.get, "/collections", headers: bearer(token))
                 #expect(response.status == 401, "token \(token) answered \(response.status)")
             }
@@ -127,9 +147,10 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
                 try await client.send(.put, "/collections/\(name)", json: createSmallCollection, headers: key(apiKey))
                 try await client.send(.put, "/collections/\(name)/points", json: twoPoints, headers: key(apiKey))
             }
-            try await client.send(.post, "/collections/aliases",
-                                  json: #"{"actions":[{"create_alias":{"collection_name":"secret","alias_name":"hidden"}}]}"#,
-                                  headers: key(apiKey))
+            try await client.send(
+                .post, "/collections/aliases",
+                json: #"{"actions":[{"create_alias":{"collection_name":"secret","alias_name":"hidden"}}]}"#,
+                headers: key(apiKey))
             let reader = bearer(makeJWT(#"{"access":[{"collection":"docs","access":"r"}]}"#, secret: apiKey))
             let writer = bearer(makeJWT(#"{"access":[{"collection":"docs","access":"rw"}]}"#, secret: apiKey))
 
@@ -137,17 +158,36 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
             #expect(list.status == 200)
             #expect(list.body?["result"]?["collections"] == .array([.object(["name": "docs"])]))
             #expect(try await client.send(.get, "/aliases", headers: reader).body?["result"]?["aliases"] == .array([]))
-            #expect(try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0]}"#, headers: reader).status == 200)
-            for path in ["/collections/secret", "/collections/hidden", "/collections/secret/exists", "/collections/nonexistent"] {
+            #expect(
+                try await client.send(
+                    .post, "/collections/docs/points/query", json: #"{"query":[1,0]}"#, headers: reader
+                ).status == 200)
+            for path in [
+                "/collections/secret", "/collections/hidden", "/collections/secret/exists", "/collections/nonexistent",
+            ] {
                 #expect(try await client.send(.get, path, headers: reader).status == 403, "\(path)")
             }
-            for path in ["/collections/secret/points/query", "/collections/hidden/points/query", "/collections/secret/points/scroll"] {
-                #expect(try await client.send(.post, path, json: #"{"query":[1,0]}"#, headers: writer).status == 403, "\(path)")
+            for path in [
+                "/collections/secret/points/query", "/collections/hidden/points/query",
+                "/collections/secret/points/scroll",
+            ] {
+                #expect(
+                    try await client.send(.post, path, json: #"{"query":[1,0]}"#, headers: writer).status == 403,
+                    "\(path)")
             }
-            #expect(try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: reader).status == 403)
-            #expect(try await client.send(.post, "/collections/docs/points/delete", json: #"{"points":[2]}"#, headers: writer).status == 200)
-            #expect(try await client.send(.post, "/collections/secret/points/delete", json: #"{"points":[2]}"#, headers: writer).status == 403)
-            #expect(try await client.send(.put, "/collections/new", json: createSmallCollection, headers: writer).status == 403)
+            #expect(
+                try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: reader).status == 403)
+            #expect(
+                try await client.send(
+                    .post, "/collections/docs/points/delete", json: #"{"points":[2]}"#, headers: writer
+                ).status == 200)
+            #expect(
+                try await client.send(
+                    .post, "/collections/secret/points/delete", json: #"{"points":[2]}"#, headers: writer
+                ).status == 403)
+            #expect(
+                try await client.send(.put, "/collections/new", json: createSmallCollection, headers: writer).status
+                    == 403)
             #expect(try await client.send(.get, "/metrics", headers: writer).status == 403)
             #expect(try database.collection("secret").count() == 2)
             #expect(try database.collection("docs").count() == 1)

@@ -35,12 +35,15 @@ func withServer<T: Sendable>(
 extension TestClientProtocol {
     /// Sends `json` (if any) and returns status and the decoded body.
     @discardableResult
-    func send(_ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:])
+    func send(
+        _ method: HTTPRequest.Method, _ uri: String, json: String? = nil, headers: HTTPFields = [:]
+    )
         async throws -> (status: Int, body: JSONValue?, text: String)
     {
         var headers = headers
         if json != nil { headers[.contentType] = "application/json" }
-        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { response in
+        return try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        { response in
             let text = String(buffer: response.body)
             return (Int(response.status.code), try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)), text)
         }
@@ -69,7 +72,8 @@ func makeJWT(_ claims: String, secret: String, header: String = #"{"alg":"HS256"
             .replacingOccurrences(of: "=", with: "")
     }
     let signingInput = base64URL(Data(header.utf8)) + "." + base64URL(Data(claims.utf8))
-    let mac = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: Data(secret.utf8)))
+    let mac = HMAC<SHA256>.authenticationCode(
+        for: Data(signingInput.utf8), using: SymmetricKey(data: Data(secret.utf8)))
     return signingInput + "." + base64URL(Data(mac))
 }
 

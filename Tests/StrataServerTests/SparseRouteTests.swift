@@ -38,14 +38,19 @@ import Testing
         try await withServer { client, _ async throws in
             #expect(try await client.send(.put, "/collections/s", json: Self.create).status == 200)
             #expect(try await client.send(.put, "/collections/s/points", json: Self.points).status == 200)
-            let search = #"{"vector":{"name":"text","vector":{"indices":[3,2],"values":[1,1]}},"limit":10,"with_vector":true}"#
+            let search =
+                #"{"vector":{"name":"text","vector":{"indices":[3,2],"values":[1,1]}},"limit":10,"with_vector":true}"#
             let response = try await client.send(.post, "/collections/s/points/search", json: search)
             #expect(response.status == 200, "\(response.text)")
             let result = response.body?["result"]
             #expect(ids(result) == [.int(3), .int(2), .int(1)])
             #expect(scores(result) == [4, 3, 0.5])
-            #expect(result?[0]?["vector"]?["text"] == .object(["indices": .array([.int(3)]), "values": .array([.double(4)])])
-                    || result?[0]?["vector"]?["text"] == .object(["indices": .array([.int(3)]), "values": .array([.int(4)])]))
+            #expect(
+                result?[0]?["vector"]?["text"]
+                    == .object(["indices": .array([.int(3)]), "values": .array([.double(4)])])
+                    || result?[0]?["vector"]?["text"]
+                        == .object(["indices": .array([.int(3)]), "values": .array([.int(4)])])
+            )
             // Batch, with a filter in the first search.
             let batch = #"""
                 {"searches":[{"vector":{"name":"text","vector":{"indices":[3,2],"values":[1,1]}},"limit":10,
@@ -63,15 +68,18 @@ import Testing
             // Point 3 = {3: 4}: point 2 scores 4, point 1 shares nothing (0); point 4 has no sparse vector.
             #expect(ids(recommended.body?["result"]) == [.int(2), .int(1)])
             #expect(scores(recommended.body?["result"]) == [4, 0])
-            let discover = #"{"target":{"indices":[1],"values":[1]},"context":[{"positive":2,"negative":3}],"using":"text","limit":10}"#
+            let discover =
+                #"{"target":{"indices":[1],"values":[1]},"context":[{"positive":2,"negative":3}],"using":"text","limit":10}"#
             let discovered = try await client.send(.post, "/collections/s/points/discover", json: discover)
             #expect(discovered.status == 200, "\(discovered.text)")
             // Point 1: closer to 2 than to 3 (rank +1) and shares index 1 with the target.
             #expect(ids(discovered.body?["result"]) == [.int(1)])
             // Bad: a dense vector for the sparse name, an unknown name, a repeated index.
-            for bad in [#"{"vector":{"name":"text","vector":[1,0]},"limit":3}"#,
-                        #"{"vector":{"name":"nope","vector":{"indices":[1],"values":[1]}},"limit":3}"#,
-                        #"{"vector":{"name":"text","vector":{"indices":[1,1],"values":[1,2]}},"limit":3}"#] {
+            for bad in [
+                #"{"vector":{"name":"text","vector":[1,0]},"limit":3}"#,
+                #"{"vector":{"name":"nope","vector":{"indices":[1],"values":[1]}},"limit":3}"#,
+                #"{"vector":{"name":"text","vector":{"indices":[1,1],"values":[1,2]}},"limit":3}"#,
+            ] {
                 let refused = try await client.send(.post, "/collections/s/points/search", json: bad)
                 #expect(refused.status == 400, "\(bad): \(refused.text)")
             }

@@ -10,7 +10,8 @@ import StrataIO
 /// failure), else `fixed` when given, else a fresh one. Always printed with
 /// `name` and how to replay it.
 public func testSeed(_ name: String = #function, default fixed: UInt64? = nil) -> UInt64 {
-    let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
+    let seed =
+        ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) }
         ?? fixed ?? UInt64.random(in: 0...UInt64.max)
     print("\(name): seed \(seed) (replay with STRATA_TEST_SEED=\(seed))")
     return seed
@@ -67,7 +68,8 @@ public final class TemporaryDirectory: Sendable {
     /// machine, not the code under test, is broken then.
     public init(_ label: String = #function) {
         let safe = label.filter { $0.isLetter || $0.isNumber }.prefix(40)
-        path = URL(fileURLWithPath: NSTemporaryDirectory())
+        path =
+            URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("strata-test-\(safe)-\(UUID().uuidString.prefix(8))").path
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

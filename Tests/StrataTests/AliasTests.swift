@@ -10,15 +10,20 @@ import Testing
             let db = try Database.open(at: dir.path)
             defer { db.close() }
             try db.createCollection("docs", config: CollectionConfig(size: 4, distance: .dot))
-            try db.updateAliases([.create(alias: "current", collection: "docs"), .create(alias: "old", collection: "docs")])
+            try db.updateAliases([
+                .create(alias: "current", collection: "docs"), .create(alias: "old", collection: "docs"),
+            ])
             try db.updateAliases([.rename(from: "old", to: "previous")])
             #expect(db.aliases().map(\.alias) == ["current", "previous"])
             #expect(try db.collection(named: "current").name == "docs")
         }
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        #expect(db.aliases() == [AliasDescription(alias: "current", collection: "docs"),
-                                 AliasDescription(alias: "previous", collection: "docs")])
+        #expect(
+            db.aliases() == [
+                AliasDescription(alias: "current", collection: "docs"),
+                AliasDescription(alias: "previous", collection: "docs"),
+            ])
         #expect(db.resolveAlias("previous") == "docs")
     }
 
@@ -33,7 +38,9 @@ import Testing
         }
         #expect(error?.code == .notFound)
         #expect(db.aliases().map(\.alias) == ["a"])
-        let conflict = #expect(throws: StrataError.self) { try db.updateAliases([.create(alias: "docs", collection: "docs")]) }
+        let conflict = #expect(throws: StrataError.self) {
+            try db.updateAliases([.create(alias: "docs", collection: "docs")])
+        }
         #expect(conflict?.code == .alreadyExists)
         #expect(throws: StrataError.self) { try db.updateAliases([.delete(alias: "nope")]) }
         #expect(throws: StrataError.self) { try db.updateAliases([.create(alias: "bad name", collection: "docs")]) }

@@ -35,7 +35,9 @@ import Testing
 
     @Test func errorMessagesSayWhatIsWrong() async throws {
         try await withCollection(CollectionConfig(size: 3, distance: .dot)) { c in
-            let error = await #expect(throws: StrataError.self) { try await c.upsert([PointStruct(id: 9, vector: [1, 2])]) }
+            let error = await #expect(throws: StrataError.self) {
+                try await c.upsert([PointStruct(id: 9, vector: [1, 2])])
+            }
             #expect(error?.message.contains("expected 3, got 2") == true)
             #expect(error?.message.contains("point 9") == true)
         }
@@ -90,8 +92,10 @@ import Testing
 
     @Test func payloadOperationsFollowQdrantSemantics() async throws {
         try await withCollection(CollectionConfig(size: 1, distance: .dot)) { c in
-            try await c.upsert([PointStruct(id: 1, vector: [1], payload: ["a": 1, "b": 2]),
-                                PointStruct(id: 2, vector: [1])])
+            try await c.upsert([
+                PointStruct(id: 1, vector: [1], payload: ["a": 1, "b": 2]),
+                PointStruct(id: 2, vector: [1]),
+            ])
             try await c.setPayload(["b": 3, "c": "x"], for: [1, 2, 99])
             #expect(try c.retrieve([1]).first?.payload == ["a": 1, "b": 3, "c": "x"])
             #expect(try c.retrieve([2]).first?.payload == ["b": 3, "c": "x"])
@@ -107,19 +111,25 @@ import Testing
 
     @Test func repeatedIdInOneBatchKeepsTheLastOccurrence() async throws {
         try await withCollection(CollectionConfig(size: 1, distance: .dot)) { c in
-            try await c.upsert([PointStruct(id: 1, vector: [1], payload: ["v": 1]),
-                                PointStruct(id: 1, vector: [2], payload: ["v": 2])])
+            try await c.upsert([
+                PointStruct(id: 1, vector: [1], payload: ["v": 1]),
+                PointStruct(id: 1, vector: [2], payload: ["v": 2]),
+            ])
             #expect(c.count() == 1)
             #expect(try c.retrieve([1], withVector: true).first?.vectors?[""] == [2])
         }
     }
 
     @Test func namedVectorsMayBeMissingAndSearchSkipsPointsWithoutThem() async throws {
-        let config = CollectionConfig(vectors: ["image": VectorParams(size: 2, distance: .euclid),
-                                                "text": VectorParams(size: 3, distance: .dot)])
+        let config = CollectionConfig(vectors: [
+            "image": VectorParams(size: 2, distance: .euclid),
+            "text": VectorParams(size: 3, distance: .dot),
+        ])
         try await withCollection(config) { c in
-            try await c.upsert([PointStruct(id: 1, vectors: ["image": [0, 0], "text": [1, 0, 0]]),
-                                PointStruct(id: 2, vectors: ["text": [0, 1, 0]])])
+            try await c.upsert([
+                PointStruct(id: 1, vectors: ["image": [0, 0], "text": [1, 0, 0]]),
+                PointStruct(id: 2, vectors: ["text": [0, 1, 0]]),
+            ])
             #expect(try c.search([0, 0], using: "image", limit: 10).map(\.id) == [1])
             #expect(try c.search([0, 1, 0], using: "text", limit: 10).map(\.id) == [2, 1])
             let error = #expect(throws: StrataError.self) { try c.search([0, 0], limit: 10) }
@@ -147,7 +157,9 @@ import Testing
                 for writer in 0..<16 {
                     group.addTask {
                         for i in 0..<20 {
-                            try await c.upsert([PointStruct(id: .number(UInt64(writer * 1000 + i)), vector: [1, 2, 3, 4])])
+                            try await c.upsert([
+                                PointStruct(id: .number(UInt64(writer * 1000 + i)), vector: [1, 2, 3, 4])
+                            ])
                         }
                     }
                 }
@@ -169,7 +181,9 @@ import Testing
         defer { db.close() }
         let c = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
         let payload: Payload = ["r": .array([.int(1), .int(2), .int(3)])]
-        try await c.upsert([PointStruct(id: 1, vector: [1, 0], payload: payload), PointStruct(id: 2, vector: [0, 1], payload: payload)])
+        try await c.upsert([
+            PointStruct(id: 1, vector: [1, 0], payload: payload), PointStruct(id: 2, vector: [0, 1], payload: payload),
+        ])
         try c.flush()
         try await c.upsert([PointStruct(id: 1, vector: [1, 0], payload: payload)])  // 1 in the mutable segment, 2 flushed
         try await c.deletePayloadKeys(["r[0]"], for: [1, 1, 2, 2])

@@ -39,13 +39,15 @@ import Testing
 
     static let config = CollectionConfig(
         size: dimension, distance: .euclid,
-        optimizers: OptimizersConfig(deletedThreshold: 0.9, vacuumMinVectorNumber: 100_000, defaultSegmentNumber: 2,
-                                     indexingThresholdKB: 8, flushIntervalSec: 3600),
+        optimizers: OptimizersConfig(
+            deletedThreshold: 0.9, vacuumMinVectorNumber: 100_000, defaultSegmentNumber: 2,
+            indexingThresholdKB: 8, flushIntervalSec: 3600),
         hnswConfig: HnswConfig(m: 8, efConstruct: 32), quantizationConfig: .scalar())
 
     static func point(_ id: PointID, _ seed: Int) -> PointStruct {
-        PointStruct(id: id, vector: (0..<dimension).map { Float(($0 * 7 + seed * 13) % 101) - 50 },
-                    payload: ["n": .int(Int64(seed)), "tag": .string("t\(seed % 7)"), "text": .string("point number \(seed)")])
+        PointStruct(
+            id: id, vector: (0..<dimension).map { Float(($0 * 7 + seed * 13) % 101) - 50 },
+            payload: ["n": .int(Int64(seed)), "tag": .string("t\(seed % 7)"), "text": .string("point number \(seed)")])
     }
 
     static func uuid(_ i: Int) -> PointID {
@@ -90,9 +92,12 @@ import Testing
         try await c.upsert([last])
         model.upsert([last])
         let info = c.storageInfo
-        let full = try #require(info.segments.first { segment in
-            ["hnsw[]", "quantized[]", "payload_index[n]", "ids.uuids"].allSatisfy { name in segment.sections.contains { $0.name == name && $0.bytes > 0 } }
-        }, "no segment has every section: \(info.segments.map { $0.sections.map(\.name) })")
+        let full = try #require(
+            info.segments.first { segment in
+                ["hnsw[]", "quantized[]", "payload_index[n]", "ids.uuids"].allSatisfy { name in
+                    segment.sections.contains { $0.name == name && $0.bytes > 0 }
+                }
+            }, "no segment has every section: \(info.segments.map { $0.sections.map(\.name) })")
         #expect(info.segments.contains { seg in seg.deleted > 0 })
         #expect(c.verify().isEmpty)
         #expect(model.differences(from: c).isEmpty)
@@ -103,14 +108,17 @@ import Testing
             directories.append(directory)
             for name in try fs.listDirectory(directory) {
                 let path = directory + "/" + name
-                if fs.fileKind(path) == .directory { try walk(path) } else if name != "LOCK" {
+                if fs.fileKind(path) == .directory {
+                    try walk(path)
+                } else if name != "LOCK" {
                     files[path] = try fs.open(path, mode: .readOnly).readAll()
                 }
             }
         }
         try walk(root)
-        return Fixture(files: files, directories: directories, model: model, modelBeforeLastOperation: before,
-                       snapshotPath: snapshot.path, fullSegment: full.path)
+        return Fixture(
+            files: files, directories: directories, model: model, modelBeforeLastOperation: before,
+            snapshotPath: snapshot.path, fullSegment: full.path)
     }
 
     /// A fresh in-memory file system holding `files`.
@@ -180,7 +188,9 @@ import Testing
         var records: [Range<Int>] = []
         var offset = 32
         while offset + 24 <= bytes.count {
-            let length = Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(bytes[offset + 7]) << 24
+            let length =
+                Int(bytes[offset + 4]) | Int(bytes[offset + 5]) << 8 | Int(bytes[offset + 6]) << 16 | Int(
+                    bytes[offset + 7]) << 24
             records.append(offset..<(offset + 24 + length))
             offset += 24 + length
         }
@@ -204,9 +214,14 @@ import Testing
             let kind = u16(b, at), nameLength = u16(b, at + 2)
             let offset = u64(b, at + 8), length = u64(b, at + 16)
             let name = String(decoding: b[(at + 32)..<(at + 32 + nameLength)], as: UTF8.self)
-            let base = ["", "ids.numbers", "ids.uuids", "versions", "vectors[\(name)].presence", "vectors[\(name)].data",
-                        "payload.blocks", "payload.index", "hnsw[\(name)]", "quantized[\(name)]", "payload_index[\(name)]"]
-            entries.append(Section(kind: kind, name: kind < base.count ? base[kind] : "kind \(kind)", range: offset..<(offset + length)))
+            let base = [
+                "", "ids.numbers", "ids.uuids", "versions", "vectors[\(name)].presence", "vectors[\(name)].data",
+                "payload.blocks", "payload.index", "hnsw[\(name)]", "quantized[\(name)]", "payload_index[\(name)]",
+            ]
+            entries.append(
+                Section(
+                    kind: kind, name: kind < base.count ? base[kind] : "kind \(kind)", range: offset..<(offset + length)
+                ))
             at += 32 + nameLength
         }
         return (entries, tableOffset..<(tableOffset + tableLength))
@@ -215,18 +230,23 @@ import Testing
     static func segmentSection(_ sectionName: String, _ expectation: Expectation) -> Class {
         Class(kind: "segment", name: sectionName, expectation: expectation) { f in
             let bytes = f.files[f.fullSegment]!
-            guard let section = sections(bytes).sections.first(where: { $0.name == sectionName }), !section.range.isEmpty else { return nil }
+            guard let section = sections(bytes).sections.first(where: { $0.name == sectionName }),
+                !section.range.isEmpty
+            else { return nil }
             return Target(path: f.fullSegment, range: section.range, naming: [name(f.fullSegment), sectionName])
         }
     }
 
-    static func tarEntries(_ b: [UInt8]) -> [(name: String, header: Range<Int>, content: Range<Int>, padding: Range<Int>)] {
+    static func tarEntries(
+        _ b: [UInt8]
+    ) -> [(name: String, header: Range<Int>, content: Range<Int>, padding: Range<Int>)] {
         var entries: [(String, Range<Int>, Range<Int>, Range<Int>)] = []
         var offset = 0
         while offset + 512 <= b.count, !b[offset..<(offset + 512)].allSatisfy({ $0 == 0 }) {
             let text = { (r: Range<Int>) in String(decoding: b[r].prefix { $0 != 0 }, as: UTF8.self) }
             let prefix = text((offset + 345)..<(offset + 500))
-            let entryName = prefix.isEmpty ? text(offset..<(offset + 100)) : prefix + "/" + text(offset..<(offset + 100))
+            let entryName =
+                prefix.isEmpty ? text(offset..<(offset + 100)) : prefix + "/" + text(offset..<(offset + 100))
             let size = Int(text((offset + 124)..<(offset + 136)).trimmingCharacters(in: .whitespaces), radix: 8)!
             let content = (offset + 512)..<(offset + 512 + size)
             let end = offset + 512 + (size + 511) / 512 * 512
@@ -236,7 +256,9 @@ import Testing
         return entries.map { (name: $0.0, header: $0.1, content: $0.2, padding: $0.3) }
     }
 
-    static func archiveClass(_ name: String, _ naming: [String] = [], _ pick: @escaping @Sendable ([UInt8]) -> Range<Int>?) -> Class {
+    static func archiveClass(
+        _ name: String, _ naming: [String] = [], _ pick: @escaping @Sendable ([UInt8]) -> Range<Int>?
+    ) -> Class {
         Class(kind: "snapshot", name: name, expectation: .snapshotRefused) { f in
             guard let range = pick(f.files[f.snapshotPath]!), !range.isEmpty else { return nil }
             return Target(path: f.snapshotPath, range: range, naming: [Self.name(f.snapshotPath)] + naming)
@@ -248,19 +270,27 @@ import Testing
     static let classes: [Class] = {
         var all: [Class] = []
         // WAL: files after the checkpoint; the newest one's last record is the only unsynced-looking byte range.
-        func wal(_ name: String, _ expectation: Expectation, _ pick: @escaping @Sendable (Fixture) -> (String, Range<Int>)?) {
-            all.append(Class(kind: "wal", name: name, expectation: expectation) { f in
-                guard let (path, range) = pick(f), !range.isEmpty else { return nil }
-                return Target(path: path, range: range, naming: expectation == .tornTailRecovered ? [] : [Self.name(path)])
-            })
+        func wal(
+            _ name: String, _ expectation: Expectation, _ pick: @escaping @Sendable (Fixture) -> (String, Range<Int>)?
+        ) {
+            all.append(
+                Class(kind: "wal", name: name, expectation: expectation) { f in
+                    guard let (path, range) = pick(f), !range.isEmpty else { return nil }
+                    return Target(
+                        path: path, range: range, naming: expectation == .tornTailRecovered ? [] : [Self.name(path)])
+                })
         }
         wal("file header (newest file)", .refusedAtOpen) { f in walFiles(f).last.map { ($0, 0..<32) } }
         wal("file header (older file)", .refusedAtOpen) { f in walFiles(f).first.map { ($0, 0..<32) } }
         wal("record header (older file)", .refusedAtOpen) { f in
-            walFiles(f).first.flatMap { p in walRecords(f.files[p]!).first.map { (p, $0.lowerBound..<($0.lowerBound + 24)) } }
+            walFiles(f).first.flatMap { p in
+                walRecords(f.files[p]!).first.map { (p, $0.lowerBound..<($0.lowerBound + 24)) }
+            }
         }
         wal("record payload (older file)", .refusedAtOpen) { f in
-            walFiles(f).first.flatMap { p in walRecords(f.files[p]!).first.map { (p, ($0.lowerBound + 24)..<$0.upperBound) } }
+            walFiles(f).first.flatMap { p in
+                walRecords(f.files[p]!).first.map { (p, ($0.lowerBound + 24)..<$0.upperBound) }
+            }
         }
         wal("last record of an older file", .refusedAtOpen) { f in
             let files = walFiles(f)
@@ -278,39 +308,55 @@ import Testing
         }
 
         // Segment: header, every section of the table, padding, table, footer.
-        all.append(Class(kind: "segment", name: "header", expectation: .refusedAtOpen) { f in
-            Target(path: f.fullSegment, range: 0..<64, naming: [name(f.fullSegment), "header"])
-        })
-        for section in ["ids.numbers", "ids.uuids", "versions", "vectors[].presence", "payload.index", "payload_index[n]"] {
+        all.append(
+            Class(kind: "segment", name: "header", expectation: .refusedAtOpen) { f in
+                Target(path: f.fullSegment, range: 0..<64, naming: [name(f.fullSegment), "header"])
+            })
+        for section in [
+            "ids.numbers", "ids.uuids", "versions", "vectors[].presence", "payload.index", "payload_index[n]",
+        ] {
             all.append(segmentSection(section, .refusedAtOpen))
         }
         all.append(segmentSection("vectors[].data", .reportedByVerifyServedUntilThen))
         all.append(segmentSection("payload.blocks", .reportedByVerify))
         all.append(segmentSection("hnsw[]", .refusedAtOpenOrReportedByVerify))
         all.append(segmentSection("quantized[]", .refusedAtOpenOrReportedByVerify))
-        all.append(Class(kind: "segment", name: "padding", expectation: .refusedAtOpen) { f in
-            let list = sections(f.files[f.fullSegment]!).sections
-            // The zero bytes between a section's end and the next 64-byte boundary.
-            guard let gap = zip(list, list.dropFirst()).first(where: { $0.range.upperBound < $1.range.lowerBound }) else { return nil }
-            return Target(path: f.fullSegment, range: gap.0.range.upperBound..<gap.1.range.lowerBound, naming: [name(f.fullSegment), "padding"])
-        })
-        all.append(Class(kind: "segment", name: "section table", expectation: .refusedAtOpen) { f in
-            Target(path: f.fullSegment, range: sections(f.files[f.fullSegment]!).table, naming: [name(f.fullSegment)])
-        })
-        all.append(Class(kind: "segment", name: "footer", expectation: .refusedAtOpen) { f in
-            let size = f.files[f.fullSegment]!.count
-            return Target(path: f.fullSegment, range: (size - 40)..<size, naming: [name(f.fullSegment)])
-        })
-        all.append(Class(kind: "segment", name: "unreferenced leftover (an interrupted flush)", expectation: .removedAtOpen) { f in
-            Target(path: collection + "/segments/seg-99999999999999999999.seg", range: 0..<f.files[f.fullSegment]!.count, naming: [])
-        })
+        all.append(
+            Class(kind: "segment", name: "padding", expectation: .refusedAtOpen) { f in
+                let list = sections(f.files[f.fullSegment]!).sections
+                // The zero bytes between a section's end and the next 64-byte boundary.
+                guard let gap = zip(list, list.dropFirst()).first(where: { $0.range.upperBound < $1.range.lowerBound })
+                else { return nil }
+                return Target(
+                    path: f.fullSegment, range: gap.0.range.upperBound..<gap.1.range.lowerBound,
+                    naming: [name(f.fullSegment), "padding"])
+            })
+        all.append(
+            Class(kind: "segment", name: "section table", expectation: .refusedAtOpen) { f in
+                Target(
+                    path: f.fullSegment, range: sections(f.files[f.fullSegment]!).table, naming: [name(f.fullSegment)])
+            })
+        all.append(
+            Class(kind: "segment", name: "footer", expectation: .refusedAtOpen) { f in
+                let size = f.files[f.fullSegment]!.count
+                return Target(path: f.fullSegment, range: (size - 40)..<size, naming: [name(f.fullSegment)])
+            })
+        all.append(
+            Class(kind: "segment", name: "unreferenced leftover (an interrupted flush)", expectation: .removedAtOpen) {
+                f in
+                Target(
+                    path: collection + "/segments/seg-99999999999999999999.seg",
+                    range: 0..<f.files[f.fullSegment]!.count, naming: [])
+            })
 
         // Tombstones: header, offsets, checksum.
         func tombstone(_ name: String, _ pick: @escaping @Sendable (Int) -> Range<Int>) {
-            all.append(Class(kind: "tombstones", name: name, expectation: .refusedAtOpen) { f in
-                guard let path = f.files.keys.sorted().first(where: { $0.hasSuffix(".del") }) else { return nil }
-                return Target(path: path, range: pick(f.files[path]!.count), naming: [Self.name(path), "tombstone file"])
-            })
+            all.append(
+                Class(kind: "tombstones", name: name, expectation: .refusedAtOpen) { f in
+                    guard let path = f.files.keys.sorted().first(where: { $0.hasSuffix(".del") }) else { return nil }
+                    return Target(
+                        path: path, range: pick(f.files[path]!.count), naming: [Self.name(path), "tombstone file"])
+                })
         }
         tombstone("header") { _ in 0..<32 }
         tombstone("offsets") { size in 32..<(size - 4) }
@@ -318,10 +364,11 @@ import Testing
 
         // MANIFEST: header, checkpoint and next id, segment list, field indexes, checksum.
         func manifest(_ name: String, _ pick: @escaping @Sendable ([UInt8]) -> Range<Int>) {
-            all.append(Class(kind: "manifest", name: name, expectation: .refusedAtOpen) { f in
-                let path = collection + "/MANIFEST"
-                return Target(path: path, range: pick(f.files[path]!), naming: [path])
-            })
+            all.append(
+                Class(kind: "manifest", name: name, expectation: .refusedAtOpen) { f in
+                    let path = collection + "/MANIFEST"
+                    return Target(path: path, range: pick(f.files[path]!), naming: [path])
+                })
         }
         manifest("header") { _ in 0..<16 }
         manifest("checkpoint, next segment id") { _ in 16..<32 }
@@ -331,37 +378,54 @@ import Testing
 
         // Small metadata files. config.json has no checksum: a flip must
         // make it fail to parse or validate, or change nothing that matters.
-        all.append(Class(kind: "config", name: "config.json (any byte)", expectation: .refusedAtOpenOrHarmless) { f in
-            let path = collection + "/config.json"
-            return Target(path: path, range: 0..<f.files[path]!.count, naming: ["config.json"])
-        })
+        all.append(
+            Class(kind: "config", name: "config.json (any byte)", expectation: .refusedAtOpenOrHarmless) { f in
+                let path = collection + "/config.json"
+                return Target(path: path, range: 0..<f.files[path]!.count, naming: ["config.json"])
+            })
         // The value after `key` in config.json, `length` bytes of it.
         for (field, key, length) in [("the vector size", "\"size\" : ", 2), ("the distance", "\"distance\" : \"", 6)] {
-            all.append(Class(kind: "config", name: "config.json: \(field)", expectation: .refusedAtOpen) { f in
-                let path = collection + "/config.json"
-                let text = String(decoding: f.files[path]!, as: UTF8.self)
-                guard let found = text.range(of: key) else { return nil }
-                let at = text.utf8.distance(from: text.startIndex, to: found.upperBound)
-                return Target(path: path, range: at..<(at + length), naming: ["config.json"])
-            })
+            all.append(
+                Class(kind: "config", name: "config.json: \(field)", expectation: .refusedAtOpen) { f in
+                    let path = collection + "/config.json"
+                    let text = String(decoding: f.files[path]!, as: UTF8.self)
+                    guard let found = text.range(of: key) else { return nil }
+                    let at = text.utf8.distance(from: text.startIndex, to: found.upperBound)
+                    return Target(path: path, range: at..<(at + length), naming: ["config.json"])
+                })
         }
-        all.append(Class(kind: "marker", name: "STRATA", expectation: .refusedAtOpen) { f in
-            Target(path: root + "/STRATA", range: 0..<f.files[root + "/STRATA"]!.count, naming: ["STRATA"])
-        })
+        all.append(
+            Class(kind: "marker", name: "STRATA", expectation: .refusedAtOpen) { f in
+                Target(path: root + "/STRATA", range: 0..<f.files[root + "/STRATA"]!.count, naming: ["STRATA"])
+            })
 
         // Snapshot archive (checked with its .sha256, as the product does).
         all.append(archiveClass("tar header of snapshot.json") { b in tarEntries(b).first?.header })
         all.append(archiveClass("snapshot.json") { b in tarEntries(b).first?.content })
-        all.append(archiveClass("tar header of a segment file") { b in tarEntries(b).first { $0.name.hasSuffix(".seg") }?.header })
-        all.append(archiveClass("data of a segment file", ["segments/seg-"]) { b in tarEntries(b).first { $0.name.hasSuffix(".seg") }?.content })
-        all.append(archiveClass("data of the MANIFEST", ["MANIFEST"]) { b in tarEntries(b).first { $0.name == "MANIFEST" }?.content })
-        all.append(archiveClass("data of the WAL tail", ["wal/wal-"]) { b in tarEntries(b).first { $0.name.hasPrefix("wal/") }?.content })
+        all.append(
+            archiveClass("tar header of a segment file") { b in
+                tarEntries(b).first { $0.name.hasSuffix(".seg") }?.header
+            })
+        all.append(
+            archiveClass("data of a segment file", ["segments/seg-"]) { b in
+                tarEntries(b).first { $0.name.hasSuffix(".seg") }?.content
+            })
+        all.append(
+            archiveClass("data of the MANIFEST", ["MANIFEST"]) { b in
+                tarEntries(b).first { $0.name == "MANIFEST" }?.content
+            })
+        all.append(
+            archiveClass("data of the WAL tail", ["wal/wal-"]) { b in
+                tarEntries(b).first { $0.name.hasPrefix("wal/") }?.content
+            })
         all.append(archiveClass("padding after a member") { b in tarEntries(b).first { !$0.padding.isEmpty }?.padding })
-        all.append(archiveClass("end-of-archive trailer") { b in tarEntries(b).last.map { $0.padding.upperBound..<b.count } })
-        all.append(Class(kind: "snapshot", name: "checksum file", expectation: .snapshotRefused) { f in
-            let path = f.snapshotPath + ".sha256"
-            return Target(path: path, range: 0..<64, naming: [name(path)])
-        })
+        all.append(
+            archiveClass("end-of-archive trailer") { b in tarEntries(b).last.map { $0.padding.upperBound..<b.count } })
+        all.append(
+            Class(kind: "snapshot", name: "checksum file", expectation: .snapshotRefused) { f in
+                let path = f.snapshotPath + ".sha256"
+                return Target(path: path, range: 0..<64, naming: [name(path)])
+            })
         return all
     }()
 
@@ -372,7 +436,8 @@ import Testing
     /// Seeded bytes per class besides the first and the last: 2 by default;
     /// `STRATA_CORRUPTION_SWEEP_FLIPS=<n>` for a deeper run,
     /// `STRATA_TEST_SEED=<seed>` for other bytes.
-    static let randomFlipsPerClass = ProcessInfo.processInfo.environment["STRATA_CORRUPTION_SWEEP_FLIPS"].flatMap { Int($0) } ?? 2
+    static let randomFlipsPerClass =
+        ProcessInfo.processInfo.environment["STRATA_CORRUPTION_SWEEP_FLIPS"].flatMap { Int($0) } ?? 2
     static let seed = ProcessInfo.processInfo.environment["STRATA_TEST_SEED"].flatMap { UInt64($0) } ?? 0x5eed_0000
 
     @Test(arguments: kinds)
@@ -389,20 +454,29 @@ import Testing
             }
             // First and last byte of the range, and two seeded ones between.
             var offsets = [target.range.lowerBound, target.range.upperBound - 1]
-            for _ in 0..<Self.randomFlipsPerClass { offsets.append(target.range.lowerBound + Int(random.next() % UInt64(target.range.count))) }
+            for _ in 0..<Self.randomFlipsPerClass {
+                offsets.append(target.range.lowerBound + Int(random.next() % UInt64(target.range.count)))
+            }
             for offset in Set(offsets).sorted() {
                 let bit = UInt8(1) << UInt8(random.next() % 8)
                 let context = "\(kind) / \(corruption.name): \(Self.name(target.path)) byte \(offset) bit \(bit)"
-                outcomes[try run(corruption.expectation, target: target, offset: offset, bit: bit, fixture: f, context: context), default: 0] += 1
+                outcomes[
+                    try run(
+                        corruption.expectation, target: target, offset: offset, bit: bit, fixture: f, context: context),
+                    default: 0] += 1
                 cases += 1
             }
-            report.append("  \(corruption.name): " + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
+            report.append(
+                "  \(corruption.name): "
+                    + outcomes.sorted { $0.key < $1.key }.map { "\($0.key) ×\($0.value)" }.joined(separator: ", "))
         }
         print("CorruptionSweep \(kind) (seed \(Self.seed)): \(cases) flips\n" + report.joined(separator: "\n"))
     }
 
     /// Runs one flip; returns what happened, for the report.
-    func run(_ expectation: Expectation, target: Target, offset: Int, bit: UInt8, fixture f: Fixture, context: String) throws -> String {
+    func run(
+        _ expectation: Expectation, target: Target, offset: Int, bit: UInt8, fixture f: Fixture, context: String
+    ) throws -> String {
         var files = f.files
         if expectation == .removedAtOpen { files[target.path] = f.files[f.fullSegment]! }
         files[target.path]![offset] ^= bit
@@ -410,9 +484,12 @@ import Testing
         func names(_ message: String?) -> Bool { target.naming.allSatisfy { message?.contains($0) == true } }
 
         if expectation == .snapshotRefused, target.path.hasSuffix(".sha256"),
-           String(decoding: files[target.path]!, as: UTF8.self).lowercased() == String(decoding: f.files[target.path]!, as: UTF8.self).lowercased() {
+            String(decoding: files[target.path]!, as: UTF8.self).lowercased()
+                == String(decoding: f.files[target.path]!, as: UTF8.self).lowercased()
+        {
             // Bit 5 of a hex letter changes its case: the same digest (sha256sum -c accepts it too).
-            #expect(try Database.verifySnapshot(at: [f.snapshotPath], fileSystem: fs).checksums.count == 1, "\(context)")
+            #expect(
+                try Database.verifySnapshot(at: [f.snapshotPath], fileSystem: fs).checksums.count == 1, "\(context)")
             return "harmless (a hex letter's case)"
         }
         if expectation == .snapshotRefused {
@@ -425,7 +502,8 @@ import Testing
             let restore = #expect(throws: StrataError.self, "\(context): restore accepted it") {
                 try db.restoreSnapshot(from: [f.snapshotPath], as: "c", overwrite: true)
             }
-            #expect(restore?.code == .corruption && names(restore?.message), "\(context): \(String(describing: restore))")
+            #expect(
+                restore?.code == .corruption && names(restore?.message), "\(context): \(String(describing: restore))")
             #expect(try fs.listDirectory(Self.root + "/collections") == ["c"], "\(context): staging left")
             #expect(f.model.differences(from: try db.collection("c")).isEmpty, "\(context): live data changed")
             return "refused by verify and restore"
@@ -435,8 +513,9 @@ import Testing
         do {
             db = try Database.open(at: Self.root, fileSystem: fs)
         } catch let error as StrataError {
-            #expect([.refusedAtOpen, .refusedAtOpenOrReportedByVerify, .refusedAtOpenOrHarmless].contains(expectation),
-                    "\(context): open refused it, expected \(expectation): \(error)")
+            #expect(
+                [.refusedAtOpen, .refusedAtOpenOrReportedByVerify, .refusedAtOpenOrHarmless].contains(expectation),
+                "\(context): open refused it, expected \(expectation): \(error)")
             #expect(error.code == .corruption && names(error.message), "\(context): \(error)")
             return "refused at open"
         }
@@ -454,8 +533,9 @@ import Testing
             return "harmless"
         case .tornTailRecovered:
             #expect(c.recoveryReport.cutTail != nil, "\(context): the cut must be reported")
-            #expect(f.modelBeforeLastOperation.differences(from: c).isEmpty,
-                    "\(context): \(f.modelBeforeLastOperation.differences(from: c))")
+            #expect(
+                f.modelBeforeLastOperation.differences(from: c).isEmpty,
+                "\(context): \(f.modelBeforeLastOperation.differences(from: c))")
             #expect(c.verify().isEmpty)
             return "torn tail cut, the rest recovered"
         case .removedAtOpen:
@@ -504,7 +584,8 @@ import Testing
             if !refused(error) { violations.append((nil, "scroll: \(error)")) }
         }
         if c.count() != model.points.count { violations.append((nil, "count \(c.count()) != \(model.points.count)")) }
-        let probes = model.points.values.sorted { $0.id < $1.id }.prefix(40).map { $0.vectors[""]! }.enumerated().filter { $0.offset % 10 == 0 }
+        let probes = model.points.values.sorted { $0.id < $1.id }.prefix(40).map { $0.vectors[""]! }.enumerated().filter
+        { $0.offset % 10 == 0 }
         for (_, query) in probes {
             for params in [SearchParams(exact: true), SearchParams(hnswEf: 64)] {
                 do {
@@ -540,9 +621,12 @@ import Testing
         defer { db.close() }
         let c = try db.updateCollectionConfig("c") { $0.optimizers.defaultSegmentNumber = 1 }
         let error = #expect(throws: StrataError.self) { try c.optimize() }
-        #expect(error?.code == .corruption && error?.message.contains(Self.name(f.fullSegment)) == true
-                    && error?.message.contains("vectors[].data") == true, "\(String(describing: error))")
-        #expect(c.verify().contains { $0.contains(Self.name(f.fullSegment)) && $0.contains("vectors[].data") }, "\(c.verify())")
+        #expect(
+            error?.code == .corruption && error?.message.contains(Self.name(f.fullSegment)) == true
+                && error?.message.contains("vectors[].data") == true, "\(String(describing: error))")
+        #expect(
+            c.verify().contains { $0.contains(Self.name(f.fullSegment)) && $0.contains("vectors[].data") },
+            "\(c.verify())")
     }
 
     /// The class table, printed (and checked to cover every file kind and
@@ -552,7 +636,9 @@ import Testing
         var lines: [String] = []
         for corruption in Self.classes {
             let target = corruption.locate(f)
-            lines.append("\(corruption.kind) | \(corruption.name) | \(corruption.expectation) | \(target.map { "\(Self.name($0.path)) \($0.range)" } ?? "MISSING")")
+            lines.append(
+                "\(corruption.kind) | \(corruption.name) | \(corruption.expectation) | \(target.map { "\(Self.name($0.path)) \($0.range)" } ?? "MISSING")"
+            )
             #expect(target != nil, "\(corruption.kind) / \(corruption.name) has no bytes in the fixture")
         }
         print("CorruptionSweep classes:\n" + lines.joined(separator: "\n"))

@@ -10,7 +10,8 @@ import Testing
         let db = try Database.open(at: dir.path)
         defer { db.close() }
         try db.createCollection("b", config: CollectionConfig(size: 4, distance: .dot))
-        try db.createCollection("a", config: CollectionConfig(vectors: ["text": VectorParams(size: 8, distance: .cosine)]))
+        try db.createCollection(
+            "a", config: CollectionConfig(vectors: ["text": VectorParams(size: 8, distance: .cosine)]))
         #expect(db.collectionNames() == ["a", "b"])
         try db.deleteCollection("b")
         #expect(db.collectionNames() == ["a"])
@@ -54,8 +55,10 @@ import Testing
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        for config in [CollectionConfig(size: 0, distance: .dot), CollectionConfig(vectors: [:]),
-                       CollectionConfig(size: 70_000, distance: .dot)] {
+        for config in [
+            CollectionConfig(size: 0, distance: .dot), CollectionConfig(vectors: [:]),
+            CollectionConfig(size: 70_000, distance: .dot),
+        ] {
             let error = #expect(throws: StrataError.self) { try db.createCollection("c", config: config) }
             #expect(error?.code == .invalidArgument)
         }
@@ -79,9 +82,13 @@ import Testing
             let db = try Database.open(at: dir.path)
             let c = try db.createCollection("docs", config: CollectionConfig(size: 3, distance: .euclid))
             try await c.upsert([PointStruct(id: 1, vector: [1, 2, 3], payload: ["k": "v"])])
-            try await c.upsert([PointStruct(id: .uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!), vector: [0, 0, 1])])
+            try await c.upsert([
+                PointStruct(id: .uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!), vector: [0, 0, 1])
+            ])
             try await c.delete([1])
-            try await c.upsert([PointStruct(id: 2, vector: [4, 5, 6], payload: ["n": 7, "f": 1.5, "list": [1, "x", nil, true]])])
+            try await c.upsert([
+                PointStruct(id: 2, vector: [4, 5, 6], payload: ["n": 7, "f": 1.5, "list": [1, "x", nil, true]])
+            ])
             db.close()
         }
         let db = try Database.open(at: dir.path)

@@ -22,8 +22,9 @@ import Glibc
 
     static let config = CollectionConfig(
         size: 8, distance: .euclid,
-        optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 2, defaultSegmentNumber: 2,
-                                     indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
+        optimizers: OptimizersConfig(
+            deletedThreshold: 0.2, vacuumMinVectorNumber: 2, defaultSegmentNumber: 2,
+            indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
 
     /// A store with one immutable segment (points 0..<20), points 20..<30
     /// only in the WAL and the mutable segment, point 1 deleted and point 3
@@ -36,7 +37,9 @@ import Glibc
         var c: Collection
         var model = PointModel()
 
-        init(options: DatabaseOptions = DatabaseOptions(), config: CollectionConfig = ErrorInjectionTests.config) async throws {
+        init(
+            options: DatabaseOptions = DatabaseOptions(), config: CollectionConfig = ErrorInjectionTests.config
+        ) async throws {
             fs = FaultInjectingFileSystem(durableDirectories: ["/"])
             self.options = options
             db = try Database.open(at: ErrorInjectionTests.root, options: options, fileSystem: fs)
@@ -75,10 +78,13 @@ import Glibc
 
         /// The store agrees with `model` or one of `alternatives` (the outcomes
         /// allowed for a write whose result was unknown), and verifies clean.
-        func check(_ context: String, alternatives: [PointModel] = [], sourceLocation: SourceLocation = #_sourceLocation) {
+        func check(
+            _ context: String, alternatives: [PointModel] = [], sourceLocation: SourceLocation = #_sourceLocation
+        ) {
             let differences = model.differences(from: c)
             let matchesAlternative = alternatives.contains { $0.differences(from: c).isEmpty }
-            #expect(differences.isEmpty || matchesAlternative, "\(context): \(differences)", sourceLocation: sourceLocation)
+            #expect(
+                differences.isEmpty || matchesAlternative, "\(context): \(differences)", sourceLocation: sourceLocation)
             #expect(c.verify().isEmpty, "\(context): verify: \(c.verify())", sourceLocation: sourceLocation)
         }
 
@@ -95,8 +101,12 @@ import Glibc
             }
         }
         var segmentFiles: [String] { files(ErrorInjectionTests.collectionDirectory + "/segments") }
-        func segmentPath(_ id: UInt64) -> String { ErrorInjectionTests.collectionDirectory + "/segments/" + Manifest.segmentFileName(id) }
-        var publishedSegments: Set<String> { Set(c.storageInfo.segments.map { ($0.path as NSString).lastPathComponent }) }
+        func segmentPath(_ id: UInt64) -> String {
+            ErrorInjectionTests.collectionDirectory + "/segments/" + Manifest.segmentFileName(id)
+        }
+        var publishedSegments: Set<String> {
+            Set(c.storageInfo.segments.map { ($0.path as NSString).lastPathComponent })
+        }
 
         /// Upserts two more points, flushes and snapshots: the store is usable.
         mutating func proveUsable(_ context: String, base: Int) async throws {
@@ -115,36 +125,39 @@ import Glibc
     /// file is then discarded, never published or synced again, and a retry
     /// writes a new file.
     enum SyncFault: String, CaseIterable, CustomTestStringConvertible {
-        case walAppend            // fdatasync of a group commit (durable mode)
-        case walNewFile           // fsync of a new WAL file at rotation
+        case walAppend  // fdatasync of a group commit (durable mode)
+        case walNewFile  // fsync of a new WAL file at rotation
         case walBeforeCheckpoint  // periodic mode: the WAL fdatasync a publish does before its manifest
-        case walDirectory         // fsync of wal/ after a new WAL file's rename
-        case segmentFlush         // fsync of a flushed segment file
-        case segmentMerge         // fsync of a merge's output
-        case segmentVacuum        // fsync of a vacuum's output
-        case segmentsDirectory    // fsync of segments/ after a new segment file
-        case tombstoneFile        // fsync of seg-<id>-<gen>.del.tmp
-        case manifest             // fsync of MANIFEST.tmp
-        case collectionConfig     // fsync of config.json at create
-        case aliases              // fsync of aliases.json.tmp
-        case snapshotArchive      // fsync of <name>.snapshot.tmp
-        case restoreStaging       // fsync of a file unpacked into .restore-<token>-<name>/
-        case restoreCommit        // fsync of the restore's commit record (over a live collection)
+        case walDirectory  // fsync of wal/ after a new WAL file's rename
+        case segmentFlush  // fsync of a flushed segment file
+        case segmentMerge  // fsync of a merge's output
+        case segmentVacuum  // fsync of a vacuum's output
+        case segmentsDirectory  // fsync of segments/ after a new segment file
+        case tombstoneFile  // fsync of seg-<id>-<gen>.del.tmp
+        case manifest  // fsync of MANIFEST.tmp
+        case collectionConfig  // fsync of config.json at create
+        case aliases  // fsync of aliases.json.tmp
+        case snapshotArchive  // fsync of <name>.snapshot.tmp
+        case restoreStaging  // fsync of a file unpacked into .restore-<token>-<name>/
+        case restoreCommit  // fsync of the restore's commit record (over a live collection)
         var testDescription: String { rawValue }
     }
 
     @Test(arguments: SyncFault.allCases)
     func fsyncEIO(_ fault: SyncFault) async throws {
-        var f = try await Fixture(options: fault == .walBeforeCheckpoint
-            ? DatabaseOptions(durability: .periodic(milliseconds: 3_600_000))
-            : [.walNewFile, .walDirectory].contains(fault) ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
+        var f = try await Fixture(
+            options: fault == .walBeforeCheckpoint
+                ? DatabaseOptions(durability: .periodic(milliseconds: 3_600_000))
+                : [.walNewFile, .walDirectory].contains(fault) ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
         let context = "fsync EIO at \(fault)"
         switch fault {
         case .walAppend:
             let before = f.model
             f.fs.failSyncs(mode: .once, pathContains: "/wal/")
             let error = await #expect(throws: StrataError.self) { try await f.c.upsert([modelPoint(100)]) }
-            #expect(error?.code == .failed && error?.message.contains("fdatasync") == true, "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .failed && error?.message.contains("fdatasync") == true,
+                "\(context): \(String(describing: error))")
             try await expectWritesRefused(f, context)
             f.check("\(context), reads after the failure")  // the failed write is not visible
             try f.reopen()
@@ -168,8 +181,11 @@ import Glibc
         case .walBeforeCheckpoint:
             f.fs.failSyncs(mode: .once, pathContains: "/wal/")
             let error = #expect(throws: StrataError.self) { try f.c.flush() }
-            #expect(error?.code == .failed && error?.message.contains("fdatasync") == true, "\(context): \(String(describing: error))")
-            #expect(f.c.storageInfo.checkpoint < f.c.storageInfo.lastOperation, "\(context): no checkpoint may be claimed")
+            #expect(
+                error?.code == .failed && error?.message.contains("fdatasync") == true,
+                "\(context): \(String(describing: error))")
+            #expect(
+                f.c.storageInfo.checkpoint < f.c.storageInfo.lastOperation, "\(context): no checkpoint may be claimed")
             try await expectWritesRefused(f, context)
             // Periodic mode: a power loss may take the last interval; a reopen without one loses nothing.
             try f.reopen(powerLoss: false)
@@ -184,14 +200,18 @@ import Glibc
                 if fault == .segmentFlush { try f.c.flush() } else { try f.c.optimize() }
             }
             let failed = try #require((error?.cause as? SegmentError)?.file, "\(context): \(String(describing: error))")
-            #expect(error?.code == .io && error?.message.contains("fsync") == true && error?.message.contains(failed) == true,
-                    "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains("fsync") == true
+                    && error?.message.contains(failed) == true,
+                "\(context): \(String(describing: error))")
             #expect(f.fs.fileKind(failed) == nil, "\(context): the file whose fsync failed must be discarded")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
             #expect(f.segmentFiles == before, "\(context): \(f.segmentFiles) vs \(before)")
             try await f.upsert([modelPoint(150)])  // the WAL is fine: writes go on
             if fault == .segmentFlush { try f.c.flush() } else { try f.c.optimize() }
-            #expect(!f.publishedSegments.contains((failed as NSString).lastPathComponent), "\(context): the failed file's name was reused")
+            #expect(
+                !f.publishedSegments.contains((failed as NSString).lastPathComponent),
+                "\(context): the failed file's name was reused")
             if fault != .segmentFlush { #expect(f.c.storageInfo.segments.count <= 2) }
             f.check(context)
             try f.reopen()
@@ -201,13 +221,19 @@ import Glibc
         case .segmentsDirectory:
             f.fs.injectError(.syncDirectory, pathContains: "/segments", mode: .once, errno: EIO)
             let error = #expect(throws: StrataError.self) { try f.c.flush() }
-            #expect(error?.code == .io && error?.message.contains("fsync directory") == true, "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains("fsync directory") == true,
+                "\(context): \(String(describing: error))")
             let leftovers = Set(f.segmentFiles).subtracting(f.publishedSegments)
             try f.c.flush()
-            #expect(f.publishedSegments.isDisjoint(with: leftovers), "\(context): a file written before the failed directory fsync was published")
+            #expect(
+                f.publishedSegments.isDisjoint(with: leftovers),
+                "\(context): a file written before the failed directory fsync was published")
             f.check(context)
             try f.reopen()
-            #expect(Set(f.segmentFiles).isDisjoint(with: leftovers.filter { $0.hasSuffix(".seg") }), "\(context): leftovers not removed at open")
+            #expect(
+                Set(f.segmentFiles).isDisjoint(with: leftovers.filter { $0.hasSuffix(".seg") }),
+                "\(context): leftovers not removed at open")
             f.check("\(context), after power loss")
             try await f.proveUsable(context, base: 300)
 
@@ -216,10 +242,14 @@ import Glibc
             let checkpoint = f.c.storageInfo.checkpoint
             f.fs.failSyncs(mode: .once, pathContains: fragment)
             let error = #expect(throws: StrataError.self) { try f.c.flush() }
-            #expect(error?.code == .io && error?.message.contains("fsync") == true && error?.message.contains(fragment) == true,
-                    "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains("fsync") == true
+                    && error?.message.contains(fragment) == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
-            #expect(f.c.storageInfo.checkpoint == checkpoint, "\(context): a checkpoint was claimed without a durable manifest")
+            #expect(
+                f.c.storageInfo.checkpoint == checkpoint,
+                "\(context): a checkpoint was claimed without a durable manifest")
             try await f.upsert([modelPoint(150)])
             try f.c.flush()
             #expect(f.c.storageInfo.checkpoint > checkpoint)
@@ -231,7 +261,9 @@ import Glibc
         case .collectionConfig:
             f.fs.failSyncs(mode: .once, pathContains: "config.json")
             let error = #expect(throws: StrataError.self) { try f.db.createCollection("d", config: Self.config) }
-            #expect(error?.code == .io && error?.message.contains("config.json") == true, "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains("config.json") == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
             #expect(!f.db.collectionNames().contains("d"))
             #expect(f.files(Self.root + "/collections") == ["c"], "\(context): \(f.files(Self.root + "/collections"))")
@@ -243,8 +275,12 @@ import Glibc
 
         case .aliases:
             f.fs.failSyncs(mode: .once, pathContains: "aliases.json")
-            let error = #expect(throws: StrataError.self) { try f.db.updateAliases([.create(alias: "a", collection: "c")]) }
-            #expect(error?.code == .io && error?.message.contains("aliases.json") == true, "\(context): \(String(describing: error))")
+            let error = #expect(throws: StrataError.self) {
+                try f.db.updateAliases([.create(alias: "a", collection: "c")])
+            }
+            #expect(
+                error?.code == .io && error?.message.contains("aliases.json") == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
             #expect(f.db.aliases().isEmpty)
             try f.db.updateAliases([.create(alias: "a", collection: "c")])
@@ -255,10 +291,14 @@ import Glibc
         case .snapshotArchive:
             f.fs.failSyncs(mode: .once, pathContains: ".snapshot")
             let error = #expect(throws: StrataError.self) { try f.db.createSnapshot(of: "c") }
-            #expect(error?.code == .io && error?.message.contains(".snapshot") == true, "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains(".snapshot") == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
             #expect(try f.db.listSnapshots(collection: "c").isEmpty)
-            #expect(f.files(f.db.snapshotsDirectory + "/c").isEmpty, "\(context): \(f.files(f.db.snapshotsDirectory + "/c"))")
+            #expect(
+                f.files(f.db.snapshotsDirectory + "/c").isEmpty,
+                "\(context): \(f.files(f.db.snapshotsDirectory + "/c"))")
             try f.reopen()
             f.check("\(context), after power loss")
             try await f.proveUsable(context, base: 300)
@@ -267,9 +307,13 @@ import Glibc
             let snapshot = try f.db.createSnapshot(of: "c")
             f.fs.failSyncs(mode: .once, pathContains: ".restore-")
             let error = #expect(throws: StrataError.self) { try f.db.restoreSnapshot(from: [snapshot.path], as: "r") }
-            #expect(error?.code == .io && error?.message.contains("unpacking") == true, "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .io && error?.message.contains("unpacking") == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
-            #expect(f.files(Self.root + "/collections") == ["c"], "\(context): staging left behind: \(f.files(Self.root + "/collections"))")
+            #expect(
+                f.files(Self.root + "/collections") == ["c"],
+                "\(context): staging left behind: \(f.files(Self.root + "/collections"))")
             f.check("\(context): live data")
             try f.db.restoreSnapshot(from: [snapshot.path], as: "r")
             #expect(f.model.differences(from: try f.db.collection("r")).isEmpty)
@@ -280,8 +324,12 @@ import Glibc
             let snapshot = try f.db.createSnapshot(of: "c")
             try await f.upsert([modelPoint(150)])  // live data newer than the snapshot
             f.fs.failSyncs(mode: .once, pathContains: ".commit")
-            let error = #expect(throws: StrataError.self) { try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true) }
-            #expect(error?.code == .io && error?.message.contains(".commit") == true, "\(context): \(String(describing: error))")
+            let error = #expect(throws: StrataError.self) {
+                try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true)
+            }
+            #expect(
+                error?.code == .io && error?.message.contains(".commit") == true,
+                "\(context): \(String(describing: error))")
             try expectRestoreRolledBack(&f, context)
             try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true)
             f.c = try f.db.collection("c")
@@ -295,7 +343,9 @@ import Glibc
     /// live collection it closed is open again, unchanged.
     func expectRestoreRolledBack(_ f: inout Fixture, _ context: String) throws {
         #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
-        #expect(f.files(Self.root + "/collections") == ["c"], "\(context): staging left behind: \(f.files(Self.root + "/collections"))")
+        #expect(
+            f.files(Self.root + "/collections") == ["c"],
+            "\(context): staging left behind: \(f.files(Self.root + "/collections"))")
         f.c = try f.db.collection("c")
         f.check("\(context): live data after the failed restore")
     }
@@ -314,7 +364,9 @@ import Glibc
                 break
             }
         }
-        #expect(failure?.code == .failed && failure?.message.contains("new WAL file") == true, "\(context): \(String(describing: failure))")
+        #expect(
+            failure?.code == .failed && failure?.message.contains("new WAL file") == true,
+            "\(context): \(String(describing: failure))")
         try await expectWritesRefused(f, context)
         try f.reopen()
         f.check("\(context), after power loss")
@@ -337,7 +389,9 @@ import Glibc
     func expectWritesRefused(_ f: Fixture, _ context: String) async throws {
         let error = await #expect(throws: StrataError.self) { try await f.c.upsert([modelPoint(999)]) }
         #expect(error?.code == .failed, "\(context): later writes must be refused: \(String(describing: error))")
-        #expect(error?.message.contains("reopen") == true, "\(context): the message must say why and what to do: \(String(describing: error))")
+        #expect(
+            error?.message.contains("reopen") == true,
+            "\(context): the message must say why and what to do: \(String(describing: error))")
         #expect(try f.c.retrieve([.number(999)]).isEmpty)
         #expect(f.c.count() == f.model.points.count)
     }
@@ -375,37 +429,43 @@ import Glibc
 
     /// Every kind of write the engine does, failing with ENOSPC.
     enum SpaceFault: String, CaseIterable, CustomTestStringConvertible {
-        case walRecord         // a group commit's records
-        case walNewFile        // the header of a new WAL file at rotation
-        case segmentFlush      // a flushed segment file
-        case segmentMerge      // a merge's output
-        case segmentVacuum     // a vacuum's output
-        case tombstoneFile     // seg-<id>-<gen>.del.tmp
-        case manifest          // MANIFEST.tmp
+        case walRecord  // a group commit's records
+        case walNewFile  // the header of a new WAL file at rotation
+        case segmentFlush  // a flushed segment file
+        case segmentMerge  // a merge's output
+        case segmentVacuum  // a vacuum's output
+        case tombstoneFile  // seg-<id>-<gen>.del.tmp
+        case manifest  // MANIFEST.tmp
         case collectionConfig  // config.json of a new collection
-        case aliases           // aliases.json.tmp
-        case snapshotArchive   // <name>.snapshot.tmp
+        case aliases  // aliases.json.tmp
+        case snapshotArchive  // <name>.snapshot.tmp
         case snapshotChecksum  // <name>.snapshot.sha256.tmp
-        case restoreStaging    // a file unpacked into staging
-        case restoreCommit     // the restore's commit record (over a live collection)
+        case restoreStaging  // a file unpacked into staging
+        case restoreCommit  // the restore's commit record (over a live collection)
         var testDescription: String { rawValue }
     }
 
     @Test(arguments: SpaceFault.allCases)
     func writeENOSPC(_ fault: SpaceFault) async throws {
-        var f = try await Fixture(options: fault == .walNewFile ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
+        var f = try await Fixture(
+            options: fault == .walNewFile ? DatabaseOptions(walFileSize: 1500) : DatabaseOptions())
         let context = "ENOSPC at \(fault)"
         func expectExhausted(_ error: StrataError?, naming fragment: String) {
-            #expect(error?.code == .resourceExhausted && error?.message.contains(fragment) == true
-                        && error?.message.contains("No space left") == true,
-                    "\(context): \(String(describing: error))")
+            #expect(
+                error?.code == .resourceExhausted && error?.message.contains(fragment) == true
+                    && error?.message.contains("No space left") == true,
+                "\(context): \(String(describing: error))")
             #expect(f.temporaryFiles().isEmpty, "\(context): partial files left: \(f.temporaryFiles())")
         }
-        func noSpace(_ fragment: String) { f.fs.injectError(.write, pathContains: fragment, mode: .once, errno: ENOSPC) }
+        func noSpace(_ fragment: String) {
+            f.fs.injectError(.write, pathContains: fragment, mode: .once, errno: ENOSPC)
+        }
         switch fault {
         case .walRecord:
             noSpace("/wal/")
-            let error = await #expect(throws: StrataError.self) { try await f.c.upsert((100..<110).map { modelPoint($0) }) }
+            let error = await #expect(throws: StrataError.self) {
+                try await f.c.upsert((100..<110).map { modelPoint($0) })
+            }
             expectExhausted(error, naming: "/wal/wal-")
             #expect(try f.c.retrieve([.number(100)]).isEmpty)
             try await f.upsert([modelPoint(111)])  // the same log takes writes again
@@ -455,7 +515,9 @@ import Glibc
 
         case .aliases:
             noSpace("aliases.json")
-            let error = #expect(throws: StrataError.self) { try f.db.updateAliases([.create(alias: "a", collection: "c")]) }
+            let error = #expect(throws: StrataError.self) {
+                try f.db.updateAliases([.create(alias: "a", collection: "c")])
+            }
             expectExhausted(error, naming: "aliases.json")
             #expect(f.db.aliases().isEmpty)
             try f.db.updateAliases([.create(alias: "a", collection: "c")])
@@ -465,7 +527,9 @@ import Glibc
             let error = #expect(throws: StrataError.self) { try f.db.createSnapshot(of: "c") }
             expectExhausted(error, naming: ".snapshot")
             #expect(try f.db.listSnapshots(collection: "c").isEmpty)
-            #expect(f.files(f.db.snapshotsDirectory + "/c").isEmpty, "\(context): \(f.files(f.db.snapshotsDirectory + "/c"))")
+            #expect(
+                f.files(f.db.snapshotsDirectory + "/c").isEmpty,
+                "\(context): \(f.files(f.db.snapshotsDirectory + "/c"))")
 
         case .restoreStaging:
             let snapshot = try f.db.createSnapshot(of: "c")
@@ -480,7 +544,9 @@ import Glibc
             let snapshot = try f.db.createSnapshot(of: "c")
             try await f.upsert([modelPoint(150)])
             noSpace(".commit")
-            let error = #expect(throws: StrataError.self) { try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true) }
+            let error = #expect(throws: StrataError.self) {
+                try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true)
+            }
             expectExhausted(error, naming: ".commit")
             try expectRestoreRolledBack(&f, context)
             try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true)
@@ -522,10 +588,14 @@ import Glibc
             }
         }
         print("diskFillsUpUnderAMixedWorkload: failures \(failures.sorted { $0.key < $1.key })")
-        #expect(failures["upsert", default: 0] > 0 && failures["flush", default: 0] > 0, "the disk never filled: \(failures)")
+        #expect(
+            failures["upsert", default: 0] > 0 && failures["flush", default: 0] > 0,
+            "the disk never filled: \(failures)")
         f.check("disk full")
         f.fs.capacityBytes = nil
-        for snapshot in try f.db.listSnapshots(collection: "c") { try f.db.deleteSnapshot(named: snapshot.name, collection: "c") }
+        for snapshot in try f.db.listSnapshots(collection: "c") {
+            try f.db.deleteSnapshot(named: snapshot.name, collection: "c")
+        }
         try f.reopen()
         f.check("disk full, after power loss")
         try await f.proveUsable("disk full", base: 5000)
@@ -549,15 +619,19 @@ import Glibc
             if reported != nil { break }
             try await Task.sleep(for: .milliseconds(10))
         }
-        #expect(reported?.contains(err == ENOSPC ? "No space left" : "Input/output error") == true, "\(String(describing: reported))")
+        #expect(
+            reported?.contains(err == ENOSPC ? "No space left" : "Input/output error") == true,
+            "\(String(describing: reported))")
         try await f.upsert([modelPoint(151)])  // writes are still acknowledged meanwhile
         f.check("background flush failing")
         f.fs.clearInjectedErrors()
         try f.c.flush()
         #expect(f.c.storageInfo.backgroundError == nil)
         // The segment published now has a new number, not the name of a failed file.
-        #expect(!f.c.storageInfo.segments.map(\.id).contains(firstFailedID) && f.fs.fileKind(f.segmentPath(firstFailedID)) == nil,
-                "\(f.c.storageInfo.segments.map(\.id)), first failed \(firstFailedID)")
+        #expect(
+            !f.c.storageInfo.segments.map(\.id).contains(firstFailedID)
+                && f.fs.fileKind(f.segmentPath(firstFailedID)) == nil,
+            "\(f.c.storageInfo.segments.map(\.id)), first failed \(firstFailedID)")
         try f.reopen()
         f.check("background flush failure")
     }
@@ -568,13 +642,13 @@ import Glibc
     /// nothing is served from a store that could not be read, and once the
     /// device reads again the store opens with everything.
     enum ReadFault: String, CaseIterable, CustomTestStringConvertible {
-        case walRecords        // pread of a WAL file during recovery
-        case manifest          // pread of MANIFEST
+        case walRecords  // pread of a WAL file during recovery
+        case manifest  // pread of MANIFEST
         case collectionConfig  // pread of config.json
-        case tombstoneFile     // pread of a tombstone file
-        case segmentMap        // mmap of a segment file (the only way segments are read)
-        case dataMarker        // pread of STRATA
-        case snapshotArchive   // pread of an archive by verify and restore
+        case tombstoneFile  // pread of a tombstone file
+        case segmentMap  // mmap of a segment file (the only way segments are read)
+        case dataMarker  // pread of STRATA
+        case snapshotArchive  // pread of an archive by verify and restore
         var testDescription: String { rawValue }
     }
 
@@ -587,10 +661,18 @@ import Glibc
         if fault == .snapshotArchive {
             let snapshot = try f.db.createSnapshot(of: "c")
             f.fs.injectError(.read, pathContains: ".snapshot", afterHits: 3, mode: .always, errno: EIO)
-            let verify = #expect(throws: StrataError.self) { try Database.verifySnapshot(at: [snapshot.path], fileSystem: f.fs) }
-            #expect(verify?.code == .io && verify?.message.contains(snapshot.name) == true, "\(context): \(String(describing: verify))")
-            let restore = #expect(throws: StrataError.self) { try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true) }
-            #expect(restore?.code == .io && restore?.message.contains(snapshot.name) == true, "\(context): \(String(describing: restore))")
+            let verify = #expect(throws: StrataError.self) {
+                try Database.verifySnapshot(at: [snapshot.path], fileSystem: f.fs)
+            }
+            #expect(
+                verify?.code == .io && verify?.message.contains(snapshot.name) == true,
+                "\(context): \(String(describing: verify))")
+            let restore = #expect(throws: StrataError.self) {
+                try f.db.restoreSnapshot(from: [snapshot.path], as: "c", overwrite: true)
+            }
+            #expect(
+                restore?.code == .io && restore?.message.contains(snapshot.name) == true,
+                "\(context): \(String(describing: restore))")
             f.check("\(context): live data untouched")
             #expect(f.files(Self.root + "/collections") == ["c"])
             f.fs.clearInjectedErrors()
@@ -598,19 +680,21 @@ import Glibc
             return
         }
         f.db.close()
-        let (operation, fragment): (FaultOperation, String) = switch fault {
-        case .walRecords: (.read, "/wal/wal-")
-        case .manifest: (.read, "MANIFEST")
-        case .collectionConfig: (.read, "config.json")
-        case .tombstoneFile: (.read, ".del")
-        case .segmentMap: (.map, ".seg")
-        case .dataMarker: (.read, "STRATA")
-        case .snapshotArchive: (.read, "")
-        }
+        let (operation, fragment): (FaultOperation, String) =
+            switch fault {
+            case .walRecords: (.read, "/wal/wal-")
+            case .manifest: (.read, "MANIFEST")
+            case .collectionConfig: (.read, "config.json")
+            case .tombstoneFile: (.read, ".del")
+            case .segmentMap: (.map, ".seg")
+            case .dataMarker: (.read, "STRATA")
+            case .snapshotArchive: (.read, "")
+            }
         f.fs.injectError(operation, pathContains: fragment, mode: .always, errno: EIO)
         let error = #expect(throws: StrataError.self) { try Database.open(at: Self.root, fileSystem: f.fs) }
-        #expect(error?.code == .io && error?.message.contains(fragment) == true
-                    && error?.message.contains("Input/output error") == true, "\(context): \(String(describing: error))")
+        #expect(
+            error?.code == .io && error?.message.contains(fragment) == true
+                && error?.message.contains("Input/output error") == true, "\(context): \(String(describing: error))")
         f.fs.clearInjectedErrors()
         f.db = try Database.open(at: Self.root, options: f.options, fileSystem: f.fs)
         f.c = try f.db.collection("c")
@@ -629,7 +713,9 @@ import Glibc
         f.db.close()
         f.fs.flipBitsOnRead(pathContains: fragment, atOffset: 40, mask: 0x10)
         let error = #expect(throws: StrataError.self) { try Database.open(at: Self.root, fileSystem: f.fs) }
-        #expect(error?.code == .corruption && error?.message.contains(fragment) == true, "\(fragment): \(String(describing: error))")
+        #expect(
+            error?.code == .corruption && error?.message.contains(fragment) == true,
+            "\(fragment): \(String(describing: error))")
         f.fs.clearBitFlips()
         f.db = try Database.open(at: Self.root, options: f.options, fileSystem: f.fs)
         f.c = try f.db.collection("c")
@@ -654,7 +740,8 @@ import Glibc
         process.waitUntilExit()
         if process.terminationStatus == 0 { return nil }
         let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return "mount -t tmpfs failed (status \(process.terminationStatus)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
+        return
+            "mount -t tmpfs failed (status \(process.terminationStatus)): \(message.trimmingCharacters(in: .whitespacesAndNewlines))"
         #else
         return "tmpfs mounts are only tried on Linux"
         #endif
@@ -689,8 +776,9 @@ import Glibc
         var model = PointModel()
         func point(_ id: Int) -> PointStruct {
             // Big, compressible payloads: the WAL fills the disk, segments stay small.
-            PointStruct(id: .number(UInt64(id)), vector: (0..<8).map { Float(($0 + id) % 31) },
-                        payload: ["n": .int(Int64(id)), "text": .string(String(repeating: "strata ", count: 150))])
+            PointStruct(
+                id: .number(UInt64(id)), vector: (0..<8).map { Float(($0 + id) % 31) },
+                payload: ["n": .int(Int64(id)), "text": .string(String(repeating: "strata ", count: 150))])
         }
         do {
             let db = try Database.open(at: path, options: options)
@@ -709,8 +797,10 @@ import Glibc
                 }
             }
             let error = try #require(full, "4 MiB never filled up")
-            #expect(error.code == .resourceExhausted && error.message.contains("No space left") && error.message.contains("/wal/"),
-                    "\(error)")
+            #expect(
+                error.code == .resourceExhausted && error.message.contains("No space left")
+                    && error.message.contains("/wal/"),
+                "\(error)")
             #expect(model.differences(from: c).isEmpty, "after ENOSPC: \(model.differences(from: c))")
             // Still full: a flush and a snapshot fail cleanly too (or fit), and lose nothing.
             for attempt in [{ try c.flush() }, { _ = try db.createSnapshot(of: "c") }] {
@@ -729,7 +819,9 @@ import Glibc
             try c.flush()
             _ = try db.createSnapshot(of: "c")
             #expect(model.differences(from: c).isEmpty)
-            print("fillingARealFileSystemFailsCleanlyAndRecovers: \(model.points.count) points acknowledged, first ENOSPC after \(next - 80) points")
+            print(
+                "fillingARealFileSystemFailsCleanlyAndRecovers: \(model.points.count) points acknowledged, first ENOSPC after \(next - 80) points"
+            )
         }
         let db = try Database.open(at: path, options: options)
         defer { db.close() }

@@ -13,14 +13,16 @@ import Testing
     let config = CollectionConfig(size: 8, distance: .euclid)
 
     func point(_ id: Int) -> PointStruct {
-        PointStruct(id: .number(UInt64(id)), vector: (0..<8).map { Float(id * 8 + $0) }, payload: ["n": .int(Int64(id))])
+        PointStruct(
+            id: .number(UInt64(id)), vector: (0..<8).map { Float(id * 8 + $0) }, payload: ["n": .int(Int64(id))])
     }
 
     func ids(_ collection: Collection) throws -> Set<Int> {
-        Set(try collection.scroll(limit: .max).points.compactMap { record -> Int? in
-            guard case .number(let n) = record.id else { return nil }
-            return Int(n)
-        })
+        Set(
+            try collection.scroll(limit: .max).points.compactMap { record -> Int? in
+                guard case .number(let n) = record.id else { return nil }
+                return Int(n)
+            })
     }
 
     @Test func powerLossKeepsEveryAcknowledgedWrite() async throws {
@@ -181,14 +183,18 @@ import Testing
         }
         let sweep = try await sweepCrashPoints(workload: workload) { outcome, collection, context in
             guard let collection else {
-                #expect(outcome.acked.isEmpty, "\(context): collection missing but \(outcome.acked.count) writes were acknowledged")
+                #expect(
+                    outcome.acked.isEmpty,
+                    "\(context): collection missing but \(outcome.acked.count) writes were acknowledged")
                 return
             }
             let present = try ids(collection)
             let lost = outcome.acked.subtracting(present).subtracting([outcome.inFlightDelete].compactMap { $0 })
             let phantom = present.subtracting(outcome.acked).subtracting([outcome.inFlightUpsert].compactMap { $0 })
             #expect(lost.isEmpty, "\(context): acknowledged points lost: \(lost.sorted())")
-            #expect(phantom.isEmpty, "\(context): points present that were never acknowledged nor in flight: \(phantom.sorted())")
+            #expect(
+                phantom.isEmpty,
+                "\(context): points present that were never acknowledged nor in flight: \(phantom.sorted())")
         }
         #expect(sweep.complete.acked.count == 9)
         #expect(sweep.total > 20)
@@ -207,8 +213,9 @@ import Testing
         }
         let lsmConfig = CollectionConfig(
             size: 8, distance: .euclid,
-            optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 2, defaultSegmentNumber: 2,
-                                         indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
+            optimizers: OptimizersConfig(
+                deletedThreshold: 0.2, vacuumMinVectorNumber: 2, defaultSegmentNumber: 2,
+                indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
         func workload(_ fs: FaultInjectingFileSystem) async -> Outcome {
             var outcome = Outcome()
             do {
@@ -255,10 +262,13 @@ import Testing
             #expect(phantom.isEmpty, "\(context): phantom points: \(phantom.sorted())")
             #expect(c.count() == present.count, "\(context): count disagrees with scroll")
             if outcome.copyOnWriteAcked, present.contains(1) {
-                #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == true, "\(context): acknowledged payload update lost")
+                #expect(
+                    try c.retrieve([.number(1)]).first?.payload?["cow"] == true,
+                    "\(context): acknowledged payload update lost")
             }
             if !outcome.copyOnWriteAcked && !outcome.copyOnWriteInFlight, present.contains(1) {
-                #expect(try c.retrieve([.number(1)]).first?.payload?["cow"] == nil, "\(context): phantom payload update")
+                #expect(
+                    try c.retrieve([.number(1)]).first?.payload?["cow"] == nil, "\(context): phantom payload update")
             }
             #expect(c.verify().isEmpty, "\(context): verify found problems")
         }
@@ -313,7 +323,8 @@ import Testing
         }
         let path = dir.path + "/collections/c/config.json"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"size\" : 8", with: "\"size\" : 9").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"size\" : 8", with: "\"size\" : 9").write(
+            toFile: path, atomically: true, encoding: .utf8)
         let error = #expect(throws: StrataError.self) { try Database.open(at: dir.path) }
         #expect(error?.code == .corruption && error?.message.contains(path) == true, "\(String(describing: error))")
         #expect(error?.message.contains(flushed ? ".seg" : "WAL") == true, "\(String(describing: error))")

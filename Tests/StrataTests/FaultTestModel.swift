@@ -54,13 +54,16 @@ struct PointModel: Equatable {
                     problems.append("point \(id): vectors differ")
                 }
                 if record.payload != expected.payload {
-                    problems.append("point \(id): payload \(String(describing: record.payload)) != \(String(describing: expected.payload))")
+                    problems.append(
+                        "point \(id): payload \(String(describing: record.payload)) != \(String(describing: expected.payload))"
+                    )
                 }
                 if problems.count > 20 { break }
             }
             if let probe = points.values.min(by: { $0.id < $1.id }), let vector = probe.vectors[""] {
                 let distance = collection.config.vectors[""]!.distance
-                let hits = try collection.search(vector, limit: 10, params: SearchParams(exact: true), withPayload: true)
+                let hits = try collection.search(
+                    vector, limit: 10, params: SearchParams(exact: true), withPayload: true)
                 for hit in hits {
                     guard let expected = points[hit.id] else {
                         problems.append("search returned phantom \(hit.id)")
@@ -84,6 +87,7 @@ struct PointModel: Equatable {
 /// Small seeded points: 8-d integer-valued vectors (exact in Float, Euclid),
 /// payloads with an integer and a string.
 func modelPoint(_ id: Int, salt: Int = 0) -> PointStruct {
-    PointStruct(id: .number(UInt64(id)), vector: (0..<8).map { Float((id * 8 + $0 + salt) % 97) },
-                payload: ["n": .int(Int64(id)), "tag": .string("t\(id % 5)")])
+    PointStruct(
+        id: .number(UInt64(id)), vector: (0..<8).map { Float((id * 8 + $0 + salt) % 97) },
+        payload: ["n": .int(Int64(id)), "tag": .string("t\(id % 5)")])
 }

@@ -14,7 +14,8 @@ import Testing
 @Suite struct FilterModelTests {
     @Test func engineMatchesTheModel() async throws {
         let operations = Int(ProcessInfo.processInfo.environment["STRATA_MODEL_OPS"] ?? "") ?? 10_000
-        let seed = UInt64(ProcessInfo.processInfo.environment["STRATA_TEST_SEED"] ?? "") ?? UInt64.random(in: 0..<1 << 40)
+        let seed =
+            UInt64(ProcessInfo.processInfo.environment["STRATA_TEST_SEED"] ?? "") ?? UInt64.random(in: 0..<1 << 40)
         try await withTemporaryDirectory { dir in
             var data = FilterTestData(seed: seed)
             var model = FilterModel()
@@ -79,9 +80,13 @@ import Testing
                     log.append("overwrite \(ids)")
                 case 68..<74:
                     let ids = randomIDs(3)
-                    let keys = [data.pick(["tags", "reviews[].who", "location.lat", "price", "reviews[0]", "meta.v", "text"])]
+                    let keys = [
+                        data.pick(["tags", "reviews[].who", "location.lat", "price", "reviews[0]", "meta.v", "text"])
+                    ]
                     try await c.deletePayloadKeys(keys, for: ids)
-                    for id in existing(ids) { for key in keys { try PayloadPath(key).remove(from: &model.points[id]!.payload!) } }
+                    for id in existing(ids) {
+                        for key in keys { try PayloadPath(key).remove(from: &model.points[id]!.payload!) }
+                    }
                     log.append("delete keys \(keys) on \(ids)")
                 case 74..<77:
                     let ids = randomIDs(2)
@@ -127,7 +132,9 @@ import Testing
                 let start: PointID? = data.chance(50) ? .number(UInt64(data.random.int(400))) : nil
                 let page = try c.scroll(offset: start, limit: 10, filter: filter, withPayload: false)
                 let tail = matching.filter { id in start.map { id >= $0 } ?? true }
-                #expect(page.points.map(\.id) == Array(tail.prefix(10)), "scroll \(filter.json) from \(String(describing: start)): \(context)")
+                #expect(
+                    page.points.map(\.id) == Array(tail.prefix(10)),
+                    "scroll \(filter.json) from \(String(describing: start)): \(context)")
                 #expect(page.nextOffset == (tail.count > 10 ? tail[10] : nil), "next offset: \(context)")
                 let query = data.random.vector(FilterTestData.dim)
                 let hits = try c.search(query, limit: 4, params: SearchParams(exact: true), filter: filter).map(\.id)

@@ -18,13 +18,18 @@ import Testing
 
     /// Compares count, every scroll page, exact filtered search and graph
     /// filtered search with the model.
-    static func check(_ collection: Collection, _ model: FilterModel, _ filter: Filter, queries: [[Float]],
-                      sourceLocation: SourceLocation = #_sourceLocation) throws {
+    static func check(
+        _ collection: Collection, _ model: FilterModel, _ filter: Filter, queries: [[Float]],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
         let expected = model.matching(filter)
         let label = "\(filter.json)"
-        #expect(try collection.count(filter: filter) == expected.count, "count \(label)", sourceLocation: sourceLocation)
+        #expect(
+            try collection.count(filter: filter) == expected.count, "count \(label)", sourceLocation: sourceLocation)
         let estimate = try collection.count(filter: filter, exact: false)
-        #expect(estimate >= 0 && estimate <= collection.count(), "estimate \(estimate) out of 0…\(collection.count()): \(label)", sourceLocation: sourceLocation)
+        #expect(
+            estimate >= 0 && estimate <= collection.count(),
+            "estimate \(estimate) out of 0…\(collection.count()): \(label)", sourceLocation: sourceLocation)
         var scrolled: [PointID] = []
         var offset: PointID? = nil
         repeat {
@@ -34,13 +39,20 @@ import Testing
         } while offset != nil
         #expect(scrolled == expected, "scroll \(label)", sourceLocation: sourceLocation)
         for query in queries {
-            let exact = try collection.search(query, limit: 5, params: SearchParams(exact: true), filter: filter).map(\.id)
-            #expect(exact == model.search(query, filter: filter, limit: 5), "exact search \(label)", sourceLocation: sourceLocation)
+            let exact = try collection.search(query, limit: 5, params: SearchParams(exact: true), filter: filter).map(
+                \.id)
+            #expect(
+                exact == model.search(query, filter: filter, limit: 5), "exact search \(label)",
+                sourceLocation: sourceLocation)
             let approximate = try collection.search(query, limit: 5, filter: filter, withPayload: true)
             let allowed = Set(expected)
-            #expect(approximate.allSatisfy { allowed.contains($0.id) }, "graph search returned a point the filter rejects: \(label)",
-                    sourceLocation: sourceLocation)
-            #expect(approximate.count == min(5, expected.count), "graph search found too few: \(label)", sourceLocation: sourceLocation)
+            #expect(
+                approximate.allSatisfy { allowed.contains($0.id) },
+                "graph search returned a point the filter rejects: \(label)",
+                sourceLocation: sourceLocation)
+            #expect(
+                approximate.count == min(5, expected.count), "graph search found too few: \(label)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -55,7 +67,9 @@ import Testing
             if indexed { for (key, schema) in early { try await c.createFieldIndex(key, schema: schema) } }
             var next: UInt64 = 0
             func upsert(_ count: Int) async throws {
-                let points = (0..<count).map { _ in defer { next += 1 }; return data.point(next) }
+                let points = (0..<count).map { _ in
+                    defer { next += 1 }; return data.point(next)
+                }
                 try await c.upsert(points)
                 for point in points { model.points[point.id] = point }
             }
@@ -90,7 +104,9 @@ import Testing
             // Every kind of condition must select a proper, non-empty subset at least once.
             for kind in 0..<FilterTestData.conditionKinds {
                 let counts = filters[(kind * tries)..<(kind * tries + tries)].map { model.matching($0).count }
-                #expect(counts.contains { $0 > 0 && $0 < model.points.count }, "condition kind \(kind) selects \(counts) of \(model.points.count)")
+                #expect(
+                    counts.contains { $0 > 0 && $0 < model.points.count },
+                    "condition kind \(kind) selects \(counts) of \(model.points.count)")
             }
             let queries = (0..<2).map { _ in data.random.vector(FilterTestData.dim) }
             for filter in filters { try Self.check(c, model, filter, queries: queries) }
@@ -122,7 +138,9 @@ import Testing
             try c.flush()
             let segment = try #require(c.storageInfo.segments.first)
             #expect(segment.sections.contains { $0.name == "payload_index[city]" })
-            let paris = Filter(must: [.field(FieldCondition(key: try PayloadPath("city"), .match(.value(.keyword("Paris")))))])
+            let paris = Filter(must: [
+                .field(FieldCondition(key: try PayloadPath("city"), .match(.value(.keyword("Paris")))))
+            ])
             let before = try c.count(filter: paris)
             db.close()
             // Reopen: the index comes from the section (same answers).
@@ -140,7 +158,8 @@ import Testing
             try handle.close()
             let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
             #expect(error?.code == .corruption)
-            #expect(error?.message.contains("payload_index[city]") == true && error?.message.contains(segment.path) == true)
+            #expect(
+                error?.message.contains("payload_index[city]") == true && error?.message.contains(segment.path) == true)
         }
     }
 }
@@ -151,16 +170,27 @@ import Testing
     @Test func updateAndDeleteNamedVectors() async throws {
         try await withTemporaryDirectory { dir in
             var db = try Database.open(at: dir)
-            let config = CollectionConfig(vectors: ["a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 3, distance: .cosine)])
+            let config = CollectionConfig(vectors: [
+                "a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 3, distance: .cosine),
+            ])
             var c = try db.createCollection("c", config: config)
-            try await c.upsert((0..<6).map { PointStruct(id: .number($0), vectors: ["a": [Float($0), 0], "b": [1, 0, 0]], payload: ["i": .int(Int64($0))]) })
+            try await c.upsert(
+                (0..<6).map {
+                    PointStruct(
+                        id: .number($0), vectors: ["a": [Float($0), 0], "b": [1, 0, 0]], payload: ["i": .int(Int64($0))]
+                    )
+                })
             try c.flush()  // points 0…5 in an immutable segment
             try await c.upsert([PointStruct(id: 10, vectors: ["a": [10, 0]], payload: ["i": 10])])  // mutable
-            try await c.updateVectors([PointVectors(id: 2, vectors: ["a": [100, 100]]), PointVectors(id: 10, vectors: ["b": [0, 3, 4]])])
+            try await c.updateVectors([
+                PointVectors(id: 2, vectors: ["a": [100, 100]]), PointVectors(id: 10, vectors: ["b": [0, 3, 4]]),
+            ])
             try await c.deleteVectors(["b"], for: [3])
             func check(_ c: Collection) throws {
                 let records = try c.retrieve([2, 3, 10], withPayload: true, withVector: true)
-                #expect(records[0].vectors?["a"] == [100, 100] && records[0].vectors?["b"] == [1, 0, 0] && records[0].payload == ["i": 2])
+                #expect(
+                    records[0].vectors?["a"] == [100, 100] && records[0].vectors?["b"] == [1, 0, 0]
+                        && records[0].payload == ["i": 2])
                 #expect(records[1].vectors?["b"] == nil && records[1].vectors?["a"] == [3, 0])
                 #expect(records[2].vectors?["b"] == [0, 0.6, 0.8], "cosine vectors are normalised")
                 #expect(try c.search([100, 100], using: "a", limit: 1).first?.id == 2)
@@ -169,8 +199,12 @@ import Testing
             }
             try check(c)
             // Bad input changes nothing.
-            await #expect(throws: StrataError.self) { try await c.updateVectors([PointVectors(id: 99, vectors: ["a": [1, 1]])]) }
-            await #expect(throws: StrataError.self) { try await c.updateVectors([PointVectors(id: 1, vectors: ["a": [1, 1, 1]])]) }
+            await #expect(throws: StrataError.self) {
+                try await c.updateVectors([PointVectors(id: 99, vectors: ["a": [1, 1]])])
+            }
+            await #expect(throws: StrataError.self) {
+                try await c.updateVectors([PointVectors(id: 1, vectors: ["a": [1, 1, 1]])])
+            }
             await #expect(throws: StrataError.self) { try await c.deleteVectors(["nope"], for: [1]) }
             db.close()
             db = try Database.open(at: dir)  // replayed from the WAL
@@ -191,20 +225,28 @@ extension VectorUpdateTests {
     @Test func repeatedIDInOneUpdateKeepsTheLastVector() async throws {
         try await withTemporaryDirectory { dir in
             var db = try Database.open(at: dir)
-            let config = CollectionConfig(vectors: ["a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 2, distance: .euclid)])
+            let config = CollectionConfig(vectors: [
+                "a": VectorParams(size: 2, distance: .euclid), "b": VectorParams(size: 2, distance: .euclid),
+            ])
             var c = try db.createCollection("c", config: config)
-            try await c.upsert([PointStruct(id: 1, vectors: ["a": [1, 1], "b": [2, 2]]), PointStruct(id: 2, vectors: ["a": [3, 3], "b": [4, 4]])])
+            try await c.upsert([
+                PointStruct(id: 1, vectors: ["a": [1, 1], "b": [2, 2]]),
+                PointStruct(id: 2, vectors: ["a": [3, 3], "b": [4, 4]]),
+            ])
             try c.flush()
             try await c.upsert([PointStruct(id: 3, vectors: ["a": [5, 5], "b": [6, 6]])])
             let result = try await c.updateVectors([
                 PointVectors(id: 1, vectors: ["a": [10, 10]]), PointVectors(id: 3, vectors: ["a": [30, 30]]),
-                PointVectors(id: 1, vectors: ["a": [11, 11], "b": [12, 12]]), PointVectors(id: 3, vectors: ["b": [31, 31]]),
+                PointVectors(id: 1, vectors: ["a": [11, 11], "b": [12, 12]]),
+                PointVectors(id: 3, vectors: ["b": [31, 31]]),
             ])
             func check(_ c: Collection) throws {
                 let records = try c.retrieve([1, 2, 3], withPayload: false, withVector: true)
                 #expect(records.map { $0.vectors?["a"] } == [[11, 11], [3, 3], [30, 30]])
                 #expect(records.map { $0.vectors?["b"] } == [[12, 12], [4, 4], [31, 31]])
-                #expect(records[0].version == result.operationID && records[2].version == result.operationID && records[1].version == 1)
+                #expect(
+                    records[0].version == result.operationID && records[2].version == result.operationID
+                        && records[1].version == 1)
             }
             try check(c)
             db.close()

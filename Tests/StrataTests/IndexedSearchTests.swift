@@ -26,7 +26,9 @@ import Testing
         let centres = (0..<8).map { _ in (0..<dim).map { _ in uniform() * 10 } }
         return (0..<count).map { index in
             let centre = centres[index % centres.count]
-            return PointStruct(id: .number(UInt64(index)), vector: centre.map { $0 + uniform() * 2 }, payload: ["i": .int(Int64(index))])
+            return PointStruct(
+                id: .number(UInt64(index)), vector: centre.map { $0 + uniform() * 2 },
+                payload: ["i": .int(Int64(index))])
         }
     }
 
@@ -51,7 +53,9 @@ import Testing
             let db = try Database.open(at: dir)
             let c = try db.createCollection("c", config: Self.config(distance: distance))
             let points = Self.points(3000, seed: 7)
-            for start in stride(from: 0, to: points.count, by: 250) { try await c.upsert(Array(points[start..<start + 250])) }
+            for start in stride(from: 0, to: points.count, by: 250) {
+                try await c.upsert(Array(points[start..<start + 250]))
+            }
             try c.optimize()
             let info = c.storageInfo
             #expect(info.mutablePoints == 0)
@@ -81,13 +85,17 @@ import Testing
             let db = try Database.open(at: dir)
             let c = try db.createCollection("c", config: Self.config())
             let points = Self.points(2000, seed: 3)
-            for start in stride(from: 0, to: points.count, by: 500) { try await c.upsert(Array(points[start..<start + 500])) }
+            for start in stride(from: 0, to: points.count, by: 500) {
+                try await c.upsert(Array(points[start..<start + 500]))
+            }
             try c.optimize()
             #expect(c.storageInfo.segments.allSatisfy { $0.sections.contains { $0.name == "hnsw[]" } })
             let deleted = stride(from: 0, to: 2000, by: 3).map { PointID.number(UInt64($0)) }
             try await c.delete(deleted)
             // Move some points far away: the stale graph copies must not answer.
-            let moved = (0..<50).map { PointStruct(id: .number(UInt64($0 * 3 + 1)), vector: [Float](repeating: 500, count: Self.dim)) }
+            let moved = (0..<50).map {
+                PointStruct(id: .number(UInt64($0 * 3 + 1)), vector: [Float](repeating: 500, count: Self.dim))
+            }
             try await c.upsert(moved)
             let deletedSet = Set(deleted)
             for query in Self.queries(30, seed: 5) {
@@ -126,7 +134,8 @@ import Testing
     /// The segment file and the byte range of its graph section.
     func graphSection(in dir: String) throws -> (path: String, range: Range<Int>) {
         let segments = dir + "/collections/c/segments"
-        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
         let path = segments + "/" + file
         let reader = try SegmentReader.open(path: path, fileSystem: POSIXFileSystem())
         return (path, try #require(reader.sectionRanges.first { $0.name == "hnsw[]" }).range)
@@ -165,7 +174,9 @@ import Testing
             try writeFile(path, bytes)
             let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
             #expect(error?.code == .corruption)
-            #expect(error?.message.contains(path) == true && error?.message.contains("hnsw[]") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains(path) == true && error?.message.contains("hnsw[]") == true,
+                "\(String(describing: error))")
         }
     }
 
@@ -181,17 +192,22 @@ import Testing
                 db.close()
             }
             let segments = dir + "/collections/c/segments"
-            let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+            let file = try #require(
+                try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
             let path = segments + "/" + file
-            let range = try #require(try SegmentReader.open(path: path, fileSystem: POSIXFileSystem()).sectionRanges
-                .first { $0.name == "quantized[]" }).range
+            let range = try #require(
+                try SegmentReader.open(path: path, fileSystem: POSIXFileSystem()).sectionRanges
+                    .first { $0.name == "quantized[]" }
+            ).range
             var bytes = try readFile(path)
             bytes[range.lowerBound + 2] ^= 0x01  // magic
             recomputeSegmentChecksums(&bytes)
             try writeFile(path, bytes)
             let error = #expect(throws: StrataError.self) { try Database.open(at: dir) }
             #expect(error?.code == .corruption)
-            #expect(error?.message.contains(path) == true && error?.message.contains("quantized[]") == true, "\(String(describing: error))")
+            #expect(
+                error?.message.contains(path) == true && error?.message.contains("quantized[]") == true,
+                "\(String(describing: error))")
         }
     }
 
@@ -200,13 +216,16 @@ import Testing
     static func embeddingPoints(_ count: Int, dimension: Int, seed: UInt64) -> [PointStruct] {
         var random = SeededGenerator(seed: seed)
         func gaussian() -> Float {
-            let u = (Double(random.next() >> 11) + 1) / Double(1 << 53), v = Double(random.next() >> 11) / Double(1 << 53)
+            let u = (Double(random.next() >> 11) + 1) / Double(1 << 53),
+                v = Double(random.next() >> 11) / Double(1 << 53)
             return Float((-2 * log(u)).squareRoot() * cos(2 * .pi * v))
         }
         let basis = (0..<12).map { _ in (0..<dimension).map { _ in gaussian() } }
         return (0..<count).map { index in
             let weights = (0..<12).map { _ in gaussian() }
-            var vector = (0..<dimension).map { d in 0.1 * gaussian() + zip(weights, basis).reduce(0) { $0 + $1.0 * $1.1[d] } }
+            var vector = (0..<dimension).map { d in
+                0.1 * gaussian() + zip(weights, basis).reduce(0) { $0 + $1.0 * $1.1[d] }
+            }
             let norm = vector.reduce(0) { $0 + $1 * $1 }.squareRoot()
             vector = vector.map { $0 / norm }
             return PointStruct(id: .number(UInt64(index)), vector: vector)
@@ -236,8 +255,10 @@ import Testing
             var hits = 0
             for query in queries {
                 let exact = try c.search(query, limit: 10, params: SearchParams(exact: true))
-                let found = try c.search(query, limit: 10, params: SearchParams(
-                    hnswEf: 128, quantization: QuantizationSearchParams(rescore: true, oversampling: 4)))
+                let found = try c.search(
+                    query, limit: 10,
+                    params: SearchParams(
+                        hnswEf: 128, quantization: QuantizationSearchParams(rescore: true, oversampling: 4)))
                 hits += found.filter { f in exact.contains { $0.id == f.id } }.count
                 // Rescored hits carry their exact scores.
                 let exactScores = try c.search(query, limit: 3000, params: SearchParams(exact: true))
@@ -251,7 +272,9 @@ import Testing
             print("quantized search \(quantization): recall@10 \(recall) (ef 128, oversampling 4, rescored)")
             #expect(recall >= 0.9, "\(quantization): recall@10 \(recall)")
             // ignore: the graph walk uses the full vectors; same answers as without codes.
-            let ignored = try c.search(queries[0], limit: 10, params: SearchParams(hnswEf: 200, quantization: QuantizationSearchParams(ignore: true)))
+            let ignored = try c.search(
+                queries[0], limit: 10,
+                params: SearchParams(hnswEf: 200, quantization: QuantizationSearchParams(ignore: true)))
             let exact = try c.search(queries[0], limit: 10, params: SearchParams(exact: true))
             #expect(Set(ignored.map(\.id)).intersection(exact.map(\.id)).count >= 9)
             db.close()
@@ -271,7 +294,9 @@ import Testing
             try await c.upsert(Self.points(600, seed: 2))
             try c.optimize()
             // 40 new points (2.5 KiB of vectors) stay in the mutable segment.
-            let fresh = (0..<40).map { PointStruct(id: .number(UInt64(10_000 + $0)), vector: [Float](repeating: 300, count: Self.dim)) }
+            let fresh = (0..<40).map {
+                PointStruct(id: .number(UInt64(10_000 + $0)), vector: [Float](repeating: 300, count: Self.dim))
+            }
             try await c.upsert(fresh)
             let query = [Float](repeating: 300, count: Self.dim)
             let freshIDs = Set(fresh.map(\.id))

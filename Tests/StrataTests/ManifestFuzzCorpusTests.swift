@@ -28,7 +28,10 @@ import Testing
                 }
             }
             // A precondition, not #expect: this runs in the child process.
-            let valid = ["seed-v1-empty", "seed-v1-one-segment", "seed-v2-empty", "seed-v2-segment-and-index", "seed-v2-tombstones", "seed-v2-bad-crc"]
+            let valid = [
+                "seed-v1-empty", "seed-v1-one-segment", "seed-v2-empty", "seed-v2-segment-and-index",
+                "seed-v2-tombstones", "seed-v2-bad-crc",
+            ]
             let wrong = results.filter { $0.0.hasPrefix("seed-") && $0.1 != valid.contains($0.0) }.map(\.0)
             precondition(wrong.isEmpty, "seeds that decode when they should not, or the reverse: \(wrong)")
         }

@@ -8,9 +8,10 @@ import Testing
         checkpoint: 300, nextSegmentID: 8,
         segments: [.init(segmentID: 3, tombstoneGeneration: 0), .init(segmentID: 7, tombstoneGeneration: 2)])
 
-    static let segmentsPart: [UInt8] = [0x2C, 0x01, 0, 0, 0, 0, 0, 0]  // checkpoint 300
-        + [8, 0, 0, 0, 0, 0, 0, 0]                                       // next_segment_id
-        + [2, 0, 0, 0]                                                   // segment_count
+    static let segmentsPart: [UInt8] =
+        [0x2C, 0x01, 0, 0, 0, 0, 0, 0]  // checkpoint 300
+        + [8, 0, 0, 0, 0, 0, 0, 0]  // next_segment_id
+        + [2, 0, 0, 0]  // segment_count
         + [3, 0, 0, 0, 0, 0, 0, 0] + [0, 0, 0, 0, 0, 0, 0, 0]
         + [7, 0, 0, 0, 0, 0, 0, 0] + [2, 0, 0, 0, 0, 0, 0, 0]
 
@@ -19,11 +20,12 @@ import Testing
     @Test func encodingMatchesTheVersion2Golden() throws {
         var withSchema = sample
         withSchema.payloadSchema = [.init(key: "city", schema: ["type": "keyword"])]
-        let golden: [UInt8] = Array("STRATMAN".utf8)
-            + [2, 0, 0, 0] + [0, 0, 0, 0]                      // version, flags
+        let golden: [UInt8] =
+            Array("STRATMAN".utf8)
+            + [2, 0, 0, 0] + [0, 0, 0, 0]  // version, flags
             + Self.segmentsPart
-            + [1, 0, 0, 0]                                     // field_count
-            + [4] + Array("city".utf8)                         // key
+            + [1, 0, 0, 0]  // field_count
+            + [4] + Array("city".utf8)  // key
         let encoded = withSchema.encoded()
         #expect(Array(encoded.prefix(golden.count)) == golden)
         #expect(try Manifest.decode(encoded, path: "MANIFEST") == withSchema)
@@ -54,10 +56,15 @@ import Testing
     }
 
     @Test func duplicateOrOutOfRangeSegmentIDsAreRefused() {
-        let duplicate = Manifest(checkpoint: 1, nextSegmentID: 5, segments: [.init(segmentID: 2, tombstoneGeneration: 0),
-                                                                              .init(segmentID: 2, tombstoneGeneration: 0)])
+        let duplicate = Manifest(
+            checkpoint: 1, nextSegmentID: 5,
+            segments: [
+                .init(segmentID: 2, tombstoneGeneration: 0),
+                .init(segmentID: 2, tombstoneGeneration: 0),
+            ])
         #expect(throws: StrataError.self) { try Manifest.decode(duplicate.encoded(), path: "MANIFEST") }
-        let outOfRange = Manifest(checkpoint: 1, nextSegmentID: 2, segments: [.init(segmentID: 2, tombstoneGeneration: 0)])
+        let outOfRange = Manifest(
+            checkpoint: 1, nextSegmentID: 2, segments: [.init(segmentID: 2, tombstoneGeneration: 0)])
         #expect(throws: StrataError.self) { try Manifest.decode(outOfRange.encoded(), path: "MANIFEST") }
     }
 

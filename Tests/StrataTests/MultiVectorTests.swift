@@ -18,7 +18,8 @@ import Testing
                 "d": VectorParams(size: 4, distance: .dot),
             ],
             // A tiny indexing threshold: every flushed segment gets a graph.
-            optimizers: OptimizersConfig(defaultSegmentNumber: 8, indexingThresholdKB: indexed ? 1 : 1_000_000, flushIntervalSec: 3600),
+            optimizers: OptimizersConfig(
+                defaultSegmentNumber: 8, indexingThresholdKB: indexed ? 1 : 1_000_000, flushIntervalSec: 3600),
             hnswConfig: HnswConfig(m: 16, efConstruct: 64, fullScanThresholdKB: 1))
     }
 
@@ -60,7 +61,10 @@ import Testing
                 if let wanted, group[id] != wanted { return nil }
                 return (id, referenceMaxSim(q, stored, distance))
             }
-            hits.sort { $0.score != $1.score ? (distance.higherIsBetter ? $0.score > $1.score : $0.score < $1.score) : $0.id < $1.id }
+            hits.sort {
+                $0.score != $1.score
+                    ? (distance.higherIsBetter ? $0.score > $1.score : $0.score < $1.score) : $0.id < $1.id
+            }
             return Array(hits.prefix(limit))
         }
     }
@@ -85,19 +89,27 @@ import Testing
             let expected = reference.top(query, limit: 10)
             let exact = try collection.search(query, using: "m", limit: 10, params: SearchParams(exact: true))
             #expect(exact.map(\.id) == expected.map(\.id), "\(label): exact query \(q)")
-            #expect(zip(exact, expected).allSatisfy { close($0.score, $1.score) }, "\(label): exact scores of query \(q)")
+            #expect(
+                zip(exact, expected).allSatisfy { close($0.score, $1.score) }, "\(label): exact scores of query \(q)")
             let graph = try collection.search(query, using: "m", limit: 10, params: SearchParams(hnswEf: 64))
             for hit in graph {
                 // Every hit carries its true max_sim score.
-                #expect(close(hit.score, referenceScore(of: hit.id, query, reference)), "\(label): graph score of \(hit.id)")
+                #expect(
+                    close(hit.score, referenceScore(of: hit.id, query, reference)), "\(label): graph score of \(hit.id)"
+                )
             }
             found += Set(graph.map(\.id)).intersection(expected.map(\.id)).count
             expectedTotal += expected.count
             // Filtered, exact.
             let group = Int64(q % 3)
-            let filter = Filter(must: [.field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer(group)))))])
-            let filtered = try collection.search(query, using: "m", limit: 5, params: SearchParams(exact: true), filter: filter)
-            #expect(filtered.map(\.id) == reference.top(query, limit: 5, group: group).map(\.id), "\(label): filtered query \(q)")
+            let filter = Filter(must: [
+                .field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer(group)))))
+            ])
+            let filtered = try collection.search(
+                query, using: "m", limit: 5, params: SearchParams(exact: true), filter: filter)
+            #expect(
+                filtered.map(\.id) == reference.top(query, limit: 5, group: group).map(\.id),
+                "\(label): filtered query \(q)")
         }
         let recall = Double(found) / Double(max(expectedTotal, 1))
         #expect(recall >= 0.9, "\(label): graph recall \(recall)")
@@ -133,7 +145,9 @@ import Testing
                 }
                 #expect(collection.storageInfo.segments.count >= 2)
                 let sections = collection.storageInfo.segments.flatMap { $0.sections.map(\.name) }
-                #expect(sections.contains("multivector[m].offsets") && sections.contains("multivector[m].data") && sections.contains("hnsw[m]"))
+                #expect(
+                    sections.contains("multivector[m].offsets") && sections.contains("multivector[m].data")
+                        && sections.contains("hnsw[m]"))
                 // Deletes, overwrites and vector updates touching immutable and mutable points.
                 let deleted = (0..<450).filter { $0 % 11 == 0 }.map { PointID.number(UInt64($0)) }
                 try await collection.delete(deleted)
@@ -176,7 +190,10 @@ import Testing
             var points: [PointStruct] = []
             for i in 0..<200 {
                 let rows = Self.randomRows(&random)
-                points.append(PointStruct(id: .number(UInt64(i)), vectors: ["m": rows, "d": random.vector(4)], payload: ["g": .int(Int64(i % 3))]))
+                points.append(
+                    PointStruct(
+                        id: .number(UInt64(i)), vectors: ["m": rows, "d": random.vector(4)],
+                        payload: ["g": .int(Int64(i % 3))]))
                 reference.rows[.number(UInt64(i))] = rows
                 reference.group[.number(UInt64(i))] = Int64(i % 3)
             }
@@ -186,34 +203,51 @@ import Testing
             let rows = [random.vector(Self.dim), random.vector(Self.dim)]
             let query = rows.flatMap { $0 }
             // nearest with rows, exact.
-            let nearest = try collection.query(QueryRequest(query: .nearest(.multi(rows)), using: "m", params: SearchParams(exact: true), limit: 7))
+            let nearest = try collection.query(
+                QueryRequest(query: .nearest(.multi(rows)), using: "m", params: SearchParams(exact: true), limit: 7))
             #expect(nearest.map(\.id) == reference.top(query, limit: 7).map(\.id))
             // A stored point's multivector as the query (it is excluded from the results, as in Qdrant).
-            let byID = try collection.query(QueryRequest(query: .nearest(.point(5)), using: "m", params: SearchParams(exact: true), limit: 5))
-            #expect(byID.map(\.id) == reference.top(reference.rows[5]!, limit: 6).map(\.id).filter { $0 != 5 }.prefix(5).map { $0 })
+            let byID = try collection.query(
+                QueryRequest(query: .nearest(.point(5)), using: "m", params: SearchParams(exact: true), limit: 5))
+            #expect(
+                byID.map(\.id)
+                    == reference.top(reference.rows[5]!, limit: 6).map(\.id).filter { $0 != 5 }.prefix(5).map { $0 })
             // Prefetch by the dense vector, rescored by max_sim over the candidates.
             let dense = random.vector(4)
             let prefetched = try collection.search(dense, using: "d", limit: 50, params: SearchParams(exact: true))
-            let rescored = try collection.query(QueryRequest(
-                prefetch: [Prefetch(query: .nearest(.dense(dense)), using: "d", params: SearchParams(exact: true), limit: 50)],
-                query: .nearest(.multi(rows)), using: "m", limit: 10))
+            let rescored = try collection.query(
+                QueryRequest(
+                    prefetch: [
+                        Prefetch(
+                            query: .nearest(.dense(dense)), using: "d", params: SearchParams(exact: true), limit: 50)
+                    ],
+                    query: .nearest(.multi(rows)), using: "m", limit: 10))
             var candidates = Reference(distance: .dot)
             for hit in prefetched { candidates.rows[hit.id] = reference.rows[hit.id] }
             #expect(rescored.map(\.id) == candidates.top(query, limit: 10).map(\.id))
             #expect(zip(rescored, candidates.top(query, limit: 10)).allSatisfy { Self.close($0.score, $1.score) })
             // A single dense row is a one-row multivector query.
-            let single = try collection.query(QueryRequest(query: .nearest(.dense(rows[0])), using: "m", params: SearchParams(exact: true), limit: 3))
+            let single = try collection.query(
+                QueryRequest(query: .nearest(.dense(rows[0])), using: "m", params: SearchParams(exact: true), limit: 3))
             #expect(single.map(\.id) == reference.top(rows[0], limit: 3).map(\.id))
             // recommend (best_score, sum_scores), discover and context compare by
             // Qdrant's raw max_sim (the example's rows as the query), as Qdrant Edge does.
-            func raw(_ example: [Float], _ id: PointID) -> Float { Self.referenceMaxSim(example, reference.rows[id]!, .dot) }
+            func raw(_ example: [Float], _ id: PointID) -> Float {
+                Self.referenceMaxSim(example, reference.rows[id]!, .dot)
+            }
             func fastSigmoid(_ x: Float) -> Float { x / (1 + abs(x)) }
             func scaled(_ x: Float) -> Float { 0.5 * (fastSigmoid(x) + 1) }
-            let positive = reference.rows[.number(11)]!, negative = reference.rows[.number(12)]!, target = reference.rows[.number(13)]!
+            let positive = reference.rows[.number(11)]!, negative = reference.rows[.number(12)]!,
+                target = reference.rows[.number(13)]!
             func expectObjective(_ kind: QueryKind, _ label: String, _ formula: (PointID) -> Float) throws {
                 for prefetched in [false, true] {
                     let request = QueryRequest(
-                        prefetch: prefetched ? [Prefetch(query: .nearest(.dense(dense)), using: "d", params: SearchParams(exact: true), limit: 60)] : [],
+                        prefetch: prefetched
+                            ? [
+                                Prefetch(
+                                    query: .nearest(.dense(dense)), using: "d", params: SearchParams(exact: true),
+                                    limit: 60)
+                            ] : [],
                         query: kind, using: "m", limit: 8)
                     let found = try collection.query(request)
                     let pool = prefetched ? prefetchedIDs(60) : Array(reference.rows.keys)
@@ -223,22 +257,33 @@ import Testing
                     scored.sort { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
                     let expected = Array(scored.prefix(8))
                     #expect(found.map(\.id) == expected.map { $0.id }, "\(label), prefetched \(prefetched)")
-                    #expect(zip(found, expected).allSatisfy { Self.close($0.score, $1.score) }, "\(label) scores, prefetched \(prefetched)")
+                    #expect(
+                        zip(found, expected).allSatisfy { Self.close($0.score, $1.score) },
+                        "\(label) scores, prefetched \(prefetched)")
                 }
             }
             // The prefetch leaves out the examples too (Qdrant's exclude_referenced_ids).
             func prefetchedIDs(_ limit: Int) -> [PointID] {
-                let ranked = (try? collection.search(dense, using: "d", limit: limit + 3, params: SearchParams(exact: true)).map(\.id)) ?? []
+                let ranked =
+                    (try? collection.search(dense, using: "d", limit: limit + 3, params: SearchParams(exact: true)).map(
+                        \.id)) ?? []
                 return Array(ranked.filter { ![11, 12, 13].contains($0) }.prefix(limit))
             }
-            try expectObjective(.recommend(positive: [.point(11)], negative: [.point(12)], strategy: .sumScores), "sum_scores") {
+            try expectObjective(
+                .recommend(positive: [.point(11)], negative: [.point(12)], strategy: .sumScores), "sum_scores"
+            ) {
                 raw(positive, $0) - raw(negative, $0)
             }
-            try expectObjective(.recommend(positive: [.point(11)], negative: [.point(12)], strategy: .bestScore), "best_score") {
+            try expectObjective(
+                .recommend(positive: [.point(11)], negative: [.point(12)], strategy: .bestScore), "best_score"
+            ) {
                 let p = raw(positive, $0), n = raw(negative, $0)
                 return p > n ? scaled(p) : -scaled(n)
             }
-            try expectObjective(.discover(target: .point(13), context: [ContextPair(positive: .point(11), negative: .point(12))]), "discover") {
+            try expectObjective(
+                .discover(target: .point(13), context: [ContextPair(positive: .point(11), negative: .point(12))]),
+                "discover"
+            ) {
                 let p = raw(positive, $0), n = raw(negative, $0)
                 return Float(p > n ? 1 : (p < n ? -1 : 0)) + scaled(raw(target, $0))
             }
@@ -247,10 +292,12 @@ import Testing
             }
             // average_vector and mmr are refused by name.
             #expect(throws: StrataError.self) {
-                try collection.query(QueryRequest(query: .recommend(positive: [.point(1)], negative: []), using: "m", limit: 3))
+                try collection.query(
+                    QueryRequest(query: .recommend(positive: [.point(1)], negative: []), using: "m", limit: 3))
             }
             #expect(throws: StrataError.self) {
-                try collection.query(QueryRequest(query: .nearest(.multi(rows), mmr: MMR(diversity: 0.5)), using: "m", limit: 3))
+                try collection.query(
+                    QueryRequest(query: .nearest(.multi(rows), mmr: MMR(diversity: 0.5)), using: "m", limit: 3))
             }
             // A multivector query on a plain vector is refused.
             #expect(throws: StrataError.self) {

@@ -16,10 +16,13 @@ import Testing
     #expect(hits.first?.id == 1)
     #expect(hits.first?.payload?["title"] == "Hello")
     #expect(hits.count == 2)
-    let big = try db.createCollection("big", config: CollectionConfig(
-        size: 384, distance: .cosine, quantizationConfig: .scalar(quantile: nil, alwaysRam: true)))
-    let none = try big.search([Float](repeating: 0.1, count: 384), limit: 10,
-                              params: SearchParams(hnswEf: 128, quantization: QuantizationSearchParams(oversampling: 2)))
+    let big = try db.createCollection(
+        "big",
+        config: CollectionConfig(
+            size: 384, distance: .cosine, quantizationConfig: .scalar(quantile: nil, alwaysRam: true)))
+    let none = try big.search(
+        [Float](repeating: 0.1, count: 384), limit: 10,
+        params: SearchParams(hnswEf: 128, quantization: QuantizationSearchParams(oversampling: 2)))
     #expect(none.isEmpty)
     db.close()
 }

@@ -14,8 +14,9 @@ import Testing
     static func config(deletedThreshold: Double = 0.2, vacuumMin: Int = 1000, segments: Int = 3) -> CollectionConfig {
         CollectionConfig(
             size: dim, distance: .euclid,
-            optimizers: OptimizersConfig(deletedThreshold: deletedThreshold, vacuumMinVectorNumber: vacuumMin,
-                                         defaultSegmentNumber: segments, indexingThresholdKB: 1, flushIntervalSec: 3600))
+            optimizers: OptimizersConfig(
+                deletedThreshold: deletedThreshold, vacuumMinVectorNumber: vacuumMin,
+                defaultSegmentNumber: segments, indexingThresholdKB: 1, flushIntervalSec: 3600))
     }
 
     func euclid(_ a: [Float], _ b: [Float]) -> Float {
@@ -207,7 +208,8 @@ import Testing
             db.close()
         }
         let segments = dir.path + "/collections/c/segments"
-        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
         let path = segments + "/" + file
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
         bytes[3] ^= 0xFF  // the magic
@@ -275,15 +277,21 @@ import Testing
         do {
             let db = try Database.open(at: dir.path)
             let c = try db.createCollection("c", config: SegmentLifecycleTests.config())
-            try await c.upsert((0..<50).map { PointStruct(id: .number(UInt64($0)), vector: [Float($0), 1, 2, 3, 4, 5], payload: ["i": .int(Int64($0))]) })
+            try await c.upsert(
+                (0..<50).map {
+                    PointStruct(
+                        id: .number(UInt64($0)), vector: [Float($0), 1, 2, 3, 4, 5], payload: ["i": .int(Int64($0))])
+                })
             try c.flush()
             #expect(c.verify().isEmpty)
             db.close()
         }
         let segments = dir.path + "/collections/c/segments"
-        let file = try #require(try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
+        let file = try #require(
+            try FileManager.default.contentsOfDirectory(atPath: segments).first { $0.hasSuffix(".seg") })
         let db0 = try Database.open(at: dir.path)
-        let section = try #require(try db0.collection("c").storageInfo.segments.first?.sections.first { $0.name.contains("vector") })
+        let section = try #require(
+            try db0.collection("c").storageInfo.segments.first?.sections.first { $0.name.contains("vector") })
         db0.close()
         #expect(section.bytes > 0)
         // Flip a byte inside the vector data: find it by its value.

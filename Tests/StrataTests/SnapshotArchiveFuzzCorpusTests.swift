@@ -16,7 +16,9 @@ import Testing
 
     @Test func seedCorpusIsThere() throws {
         let names = try Self.corpusFiles().map { URL(fileURLWithPath: $0).lastPathComponent }
-        #expect(names.filter { $0.hasSuffix(".snapshot") }.count >= 3, "the seed corpus is missing: \(Self.corpusDirectory)")
+        #expect(
+            names.filter { $0.hasSuffix(".snapshot") }.count >= 3, "the seed corpus is missing: \(Self.corpusDirectory)"
+        )
         #expect(names.filter { $0.hasPrefix("seed-hostile-") }.count >= 10)
     }
 
@@ -45,6 +47,8 @@ import Testing
     func writeFuzzSeedCorpus() async throws {
         let out = Self.corpusDirectory
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        for (name, bytes) in try await SnapshotArchiveFuzzCheck.seeds() { try writeFile(joinPath(out, "seed-" + name), bytes) }
+        for (name, bytes) in try await SnapshotArchiveFuzzCheck.seeds() {
+            try writeFile(joinPath(out, "seed-" + name), bytes)
+        }
     }
 }

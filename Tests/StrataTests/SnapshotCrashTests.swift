@@ -10,8 +10,9 @@ import Testing
 /// only whole snapshots are listed.
 @Suite struct SnapshotCrashTests {
     let root = "/data"
-    let config = CollectionConfig(size: 8, distance: .euclid,
-                                  optimizers: OptimizersConfig(indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
+    let config = CollectionConfig(
+        size: 8, distance: .euclid,
+        optimizers: OptimizersConfig(indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
 
     /// Builds collection "c", snapshots it (state "new"), then changes it
     /// (state "old", the live one). Returns the archive's path.
@@ -88,7 +89,9 @@ import Testing
                 } else if state == newState {
                     outcomes.new += 1
                 } else {
-                    Issue.record("\(context): the collection is neither the old nor the new state: \(state.differences(from: newState))")
+                    Issue.record(
+                        "\(context): the collection is neither the old nor the new state: \(state.differences(from: newState))"
+                    )
                 }
                 #expect(try db.collection("c").verify().isEmpty, "\(context)")
                 try expectClean(fs, db, context)

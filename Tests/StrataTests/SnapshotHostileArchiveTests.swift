@@ -47,7 +47,9 @@ import Testing
         }
     }
 
-    func damagedArchive(_ damage: Damage, _ fixture: SnapshotFixture) -> (bytes: [UInt8], sidecar: String?, checksum: String?) {
+    func damagedArchive(
+        _ damage: Damage, _ fixture: SnapshotFixture
+    ) -> (bytes: [UInt8], sidecar: String?, checksum: String?) {
         var entries = fixture.entries
         let segment = entries.firstIndex { $0.name.hasPrefix("segments/") }!
         let config = entries.firstIndex { $0.name == "config.json" }!
@@ -57,8 +59,15 @@ import Testing
         switch damage {
         case .absolutePath: entries.append(RawTarEntry(name: "/etc/cron.d/evil", content: [1]))
         case .dotDotPath: entries.append(RawTarEntry(name: "segments/../../escape", content: [1]))
-        case .symlink: entries.insert(RawTarEntry(name: "segments/link", type: UInt8(ascii: "2"), linkName: "/etc/passwd", content: []), at: 1)
-        case .hardLink: entries.insert(RawTarEntry(name: "segments/link", type: UInt8(ascii: "1"), linkName: "../../../etc/passwd", content: []), at: 1)
+        case .symlink:
+            entries.insert(
+                RawTarEntry(name: "segments/link", type: UInt8(ascii: "2"), linkName: "/etc/passwd", content: []), at: 1
+            )
+        case .hardLink:
+            entries.insert(
+                RawTarEntry(
+                    name: "segments/link", type: UInt8(ascii: "1"), linkName: "../../../etc/passwd", content: []), at: 1
+            )
         case .deviceFile: entries.insert(RawTarEntry(name: "segments/sda", type: UInt8(ascii: "3"), content: []), at: 1)
         case .fifo: entries.insert(RawTarEntry(name: "segments/pipe", type: UInt8(ascii: "6"), content: []), at: 1)
         case .duplicateName: entries.append(entries[config])
@@ -118,7 +127,9 @@ import Testing
         try writeFile(path, bytes)
         if let sidecar { try writeFile(path + ".sha256", Array(sidecar.utf8)) }
 
-        let verifyError = #expect(throws: StrataError.self) { try Database.verifySnapshot(at: [path], checksum: checksum) }
+        let verifyError = #expect(throws: StrataError.self) {
+            try Database.verifySnapshot(at: [path], checksum: checksum)
+        }
         let restoreError = #expect(throws: StrataError.self) {
             try fixture.db.restoreSnapshot(from: [path], overwrite: true, checksum: checksum)
         }
@@ -127,7 +138,9 @@ import Testing
             #expect(message.contains(Self.expectedMessage(damage)), "\(damage): \(message)")
             #expect(message.contains(path), "\(damage): the message must name the archive: \(message)")
         }
-        #expect([.corruption, .invalidArgument].contains(restoreError?.code), "\(damage): \(String(describing: restoreError?.code))")
+        #expect(
+            [.corruption, .invalidArgument].contains(restoreError?.code),
+            "\(damage): \(String(describing: restoreError?.code))")
         // Nothing live changed and nothing was left behind.
         #expect(fixture.db.collectionNames() == ["c"])
         #expect(try CollectionState(fixture.db.collection("c")) == fixture.state)

@@ -60,9 +60,12 @@ import Testing
 
     /// Damages the archive `entries` (files of collection "c" under `prefix`)
     /// and returns the member at fault and a phrase the error must contain.
-    static func damage(_ damage: Damage, _ entries: inout [RawTarEntry], prefix: String) throws -> (member: String, phrase: String) {
+    static func damage(
+        _ damage: Damage, _ entries: inout [RawTarEntry], prefix: String
+    ) throws -> (member: String, phrase: String) {
         func index(_ where: (String) -> Bool) throws -> Int {
-            try #require(entries.firstIndex { $0.name.hasPrefix(prefix) && `where`(String($0.name.dropFirst(prefix.count))) })
+            try #require(
+                entries.firstIndex { $0.name.hasPrefix(prefix) && `where`(String($0.name.dropFirst(prefix.count))) })
         }
         let segment = try index { $0.hasPrefix("segments/") && $0.hasSuffix(".seg") }
         var content: [UInt8]
@@ -110,7 +113,8 @@ import Testing
             // The engine's message names both files (either may be the damaged
             // one); its subject, the segment, is named as the member.
             target = try index { $0 == Strata.Collection.configFileName }
-            var stored = try JSONDecoder().decode(Strata.Collection.StoredConfig.self, from: Data(entries[target].content))
+            var stored = try JSONDecoder().decode(
+                Strata.Collection.StoredConfig.self, from: Data(entries[target].content))
             stored.config = CollectionConfig(size: 16, distance: .euclid)
             content = Array(try JSONEncoder().encode(stored))
             phrase = "config.json says"
@@ -119,7 +123,8 @@ import Testing
             // the snapshot's op numbers are raised to include it.
             target = try index { $0.hasPrefix("wal/") }
             var writer = ByteWriter(capacity: 64)
-            let checkpoint = WALFormat.firstOpNum(fromFileName: String(entries[target].name.split(separator: "/").last!))! - 1
+            let checkpoint =
+                WALFormat.firstOpNum(fromFileName: String(entries[target].name.split(separator: "/").last!))! - 1
             writer.write(contentsOf: WALFormat.encodeFileHeader(firstOpNum: checkpoint + 1))
             [UInt8](repeating: 0xEE, count: 40).withUnsafeBytes {
                 WALFormat.appendRecord(opNum: checkpoint + 1, syncedThrough: checkpoint, payload: $0, to: &writer)
@@ -150,7 +155,8 @@ import Testing
         #expect(try CollectionState(c) == fixture.state, "\(label)")
         #expect(try c.search(SnapshotTests.vector(5), limit: 1).first?.id == .number(5), "\(label)")
         let dataDirectory = fixture.directory.path
-        #expect(try FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/collections") == ["c"], "\(label)")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: dataDirectory + "/collections") == ["c"], "\(label)")
         let root = try FileManager.default.contentsOfDirectory(atPath: dataDirectory)
         #expect(!root.contains { $0.hasPrefix(".restore-") }, "\(label): \(root)")
         try await c.upsert([SnapshotTests.point(100, token: 100)])
@@ -190,7 +196,9 @@ import Testing
         _ = try Database.verifySnapshot(at: [path])
         let error = #expect(throws: StrataError.self) { try fixture.db.restoreSnapshot(from: [path], overwrite: true) }
         #expect(member == "collections/c/segments/" + member.split(separator: "/").last!)
-        #expect(error?.message.contains("snapshot archive \(path): member \(member) does not open") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("snapshot archive \(path): member \(member) does not open") == true,
+            "\(String(describing: error))")
         #expect(error?.message.contains(phrase) == true, "\(String(describing: error))")
         #expect(fixture.db.resolveAlias("a") == "c")
         try await Self.expectUntouched(fixture, "full")
@@ -208,7 +216,11 @@ import Testing
         // inherits the segment (source "base") because its path, size and hash match.
         try await fixture.db.collection("c").upsert([SnapshotTests.point(50, token: 50)])
         let baseBytes = try readFile(basePath)
-        var incremental = readRawTar(try readFile(try fixture.db.createSnapshot(of: "c", incrementalFrom: fixture.db.listSnapshots(collection: "c").first!.path).path))
+        var incremental = readRawTar(
+            try readFile(
+                try fixture.db.createSnapshot(
+                    of: "c", incrementalFrom: fixture.db.listSnapshots(collection: "c").first!.path
+                ).path))
         // Re-link the incremental to the damaged base: same segment entry as the base.
         editManifest(&incremental) { object in
             object["base"] = ["name": "base.snapshot", "archive_sha256": sha256Hex(baseBytes)]
@@ -227,7 +239,9 @@ import Testing
         let error = #expect(throws: StrataError.self) {
             try fixture.db.restoreSnapshot(from: [basePath, incrementalPath], as: "c", overwrite: true)
         }
-        #expect(error?.message.contains("snapshot archive \(basePath): member \(member) does not open") == true, "\(String(describing: error))")
+        #expect(
+            error?.message.contains("snapshot archive \(basePath): member \(member) does not open") == true,
+            "\(String(describing: error))")
         #expect(fixture.db.collectionNames() == ["c"])
         #expect(try fixture.db.collection("c").count() == fixture.state.points.count + 1)
     }

@@ -28,8 +28,10 @@ func readRawTar(_ bytes: [UInt8]) -> [RawTarEntry] {
         let size = Int(text((offset + 124)..<(offset + 136)).trimmingCharacters(in: .whitespaces), radix: 8)!
         let type = bytes[offset + 156]
         let content = Array(bytes[(offset + 512)..<(offset + 512 + size)])
-        entries.append(RawTarEntry(name: prefix.isEmpty ? name : prefix + "/" + name, type: type,
-                                   linkName: text((offset + 157)..<(offset + 257)), content: content))
+        entries.append(
+            RawTarEntry(
+                name: prefix.isEmpty ? name : prefix + "/" + name, type: type,
+                linkName: text((offset + 157)..<(offset + 257)), content: content))
         offset += 512 + (size + 511) / 512 * 512
     }
     return entries

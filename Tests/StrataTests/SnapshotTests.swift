@@ -11,8 +11,9 @@ import Testing
     /// Tiny segments, so seals, flushes and merges run while snapshots are taken.
     static let busyConfig = CollectionConfig(
         size: 8, distance: .euclid,
-        optimizers: OptimizersConfig(deletedThreshold: 0.2, vacuumMinVectorNumber: 8, defaultSegmentNumber: 2,
-                                     indexingThresholdKB: 4, flushIntervalSec: 1))
+        optimizers: OptimizersConfig(
+            deletedThreshold: 0.2, vacuumMinVectorNumber: 8, defaultSegmentNumber: 2,
+            indexingThresholdKB: 4, flushIntervalSec: 1))
 
     static func vector(_ token: UInt64) -> [Float] {
         var rng = SeededGenerator(seed: token &* 0x9E37_79B9_7F4A_7C15)
@@ -20,7 +21,9 @@ import Testing
     }
 
     static func point(_ id: UInt64, token: UInt64) -> PointStruct {
-        PointStruct(id: .number(id), vector: vector(token), payload: ["token": .int(Int64(token)), "tag": .string("t\(token % 7)")])
+        PointStruct(
+            id: .number(id), vector: vector(token),
+            payload: ["token": .int(Int64(token)), "tag": .string("t\(token % 7)")])
     }
 
     enum Operation: Sendable {
@@ -36,7 +39,8 @@ import Testing
             switch log[op]! {
             case .upsert(let batch):
                 for point in batch {
-                    points[point.id] = Record(id: point.id, version: op, payload: point.payload ?? [:], vectors: point.vectors)
+                    points[point.id] = Record(
+                        id: point.id, version: op, payload: point.payload ?? [:], vectors: point.vectors)
                 }
             case .delete(let ids):
                 for id in ids { points[.number(id)] = nil }
@@ -81,7 +85,9 @@ import Testing
                         default:
                             // Last occurrence wins within a batch, as the engine does.
                             var batch: [UInt64: PointStruct] = [:]
-                            for id in ids { batch[id] = Self.point(id, token: UInt64(writer) << 40 | UInt64(step) << 8 | id) }
+                            for id in ids {
+                                batch[id] = Self.point(id, token: UInt64(writer) << 40 | UInt64(step) << 8 | id)
+                            }
                             let points = ids.reduce(into: [PointStruct]()) { out, id in
                                 if let p = batch.removeValue(forKey: id) { out.append(p) }
                             }
@@ -112,17 +118,23 @@ import Testing
         let operations = log.withLock { $0 }
         #expect(Set(operations.keys) == Set(1...UInt64(operations.count)), "acknowledged op numbers must be 1…n")
         #expect(snapshots.count == 3)
-        #expect(snapshots.contains { $0.opNum! < UInt64(operations.count) }, "a snapshot should be taken while writes go on")
+        #expect(
+            snapshots.contains { $0.opNum! < UInt64(operations.count) }, "a snapshot should be taken while writes go on"
+        )
         for (index, snapshot) in snapshots.enumerated() {
             let opNum = try #require(snapshot.opNum)
             let manifest = try SnapshotReader(fileSystem: POSIXFileSystem()).readManifest(snapshot.path)
-            print("snapshot \(index): op \(opNum) of \(operations.count), checkpoint \(manifest.collections[0].checkpoint), \(manifest.files.count) files")
+            print(
+                "snapshot \(index): op \(opNum) of \(operations.count), checkpoint \(manifest.collections[0].checkpoint), \(manifest.files.count) files"
+            )
             let name = "restored\(index)"
             let result = try db.restoreSnapshot(from: [snapshot.path], as: name)
             #expect(result.collections == [name: opNum])
             let restored = try CollectionState(db.collection(name))
             let expected = Self.model(operations, through: opNum)
-            #expect(restored == expected, "snapshot \(snapshot.name) at op \(opNum): \(restored.differences(from: expected))")
+            #expect(
+                restored == expected,
+                "snapshot \(snapshot.name) at op \(opNum): \(restored.differences(from: expected))")
             #expect(try db.collection(name).verify().isEmpty)
         }
         // The live collection equals the model of every operation.
@@ -140,8 +152,9 @@ import Testing
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        let config = CollectionConfig(size: 8, distance: .euclid,
-                                      optimizers: OptimizersConfig(indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
+        let config = CollectionConfig(
+            size: 8, distance: .euclid,
+            optimizers: OptimizersConfig(indexingThresholdKB: 1 << 20, flushIntervalSec: 3600))
         let c = try db.createCollection("c", config: config)
         try await c.upsert((0..<200).map { Self.point($0, token: $0) })
         let s0 = try db.createSnapshot(of: "c")
@@ -155,7 +168,9 @@ import Testing
         #expect(s2.opNum == full.opNum)
         #expect(s1.baseChecksum == s0.checksum && s2.baseChecksum == s1.checksum)
         // The incrementals leave out the first segment (inherited from s0).
-        #expect(s1.size < s0.size && s2.size < full.size, "sizes: s0 \(s0.size) s1 \(s1.size) s2 \(s2.size) full \(full.size)")
+        #expect(
+            s1.size < s0.size && s2.size < full.size,
+            "sizes: s0 \(s0.size) s1 \(s1.size) s2 \(s2.size) full \(full.size)")
         let manifest = try SnapshotReader(fileSystem: POSIXFileSystem()).readManifest(s2.path)
         #expect(manifest.files.contains { $0.source == .base })
 
@@ -273,8 +288,9 @@ import Testing
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        let c = try db.createCollection("a-collection-with-a-rather-long-name-to-exercise-the-ustar-prefix-field-of-long-paths",
-                                        config: CollectionConfig(size: 8, distance: .euclid))
+        let c = try db.createCollection(
+            "a-collection-with-a-rather-long-name-to-exercise-the-ustar-prefix-field-of-long-paths",
+            config: CollectionConfig(size: 8, distance: .euclid))
         try await c.upsert((0..<50).map { Self.point($0, token: $0) })
         try c.flush()
         let snapshot = try db.createFullSnapshot()

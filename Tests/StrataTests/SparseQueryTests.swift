@@ -47,7 +47,9 @@ import Testing
         }
 
         /// (id, vector) of the points with `name` that pass the stage: group, not excluded, among `within`.
-        func candidates(_ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil) -> [(PointID, Terms)] {
+        func candidates(
+            _ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil
+        ) -> [(PointID, Terms)] {
             sparse.compactMap { id, vectors in
                 guard let vector = vectors[name], !excluding.contains(id) else { return nil }
                 if let group, self.group[id] != group { return nil }
@@ -60,18 +62,25 @@ import Testing
             Array(hits.sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }.prefix(limit))
         }
 
-        func nearest(_ query: Terms, _ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil,
-                     limit: Int) -> [(id: PointID, score: Float)] {
+        func nearest(
+            _ query: Terms, _ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil,
+            limit: Int
+        ) -> [(id: PointID, score: Float)] {
             let q = weighted(query, name)
             let hits = candidates(name, group: group, excluding: excluding, within: within)
                 .map { (id: $0.0, score: Self.dot(q, $0.1)) }.filter { $0.score != 0 }
             return Self.ranked(hits, limit: limit)
         }
 
-        func custom(_ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil, limit: Int,
-                    score: (Terms) -> Float) -> [(id: PointID, score: Float)] {
-            Self.ranked(candidates(name, group: group, excluding: excluding, within: within).map { (id: $0.0, score: score($0.1)) },
-                        limit: limit)
+        func custom(
+            _ name: String, group: Int64?, excluding: Set<PointID>, within: Set<PointID>? = nil, limit: Int,
+            score: (Terms) -> Float
+        ) -> [(id: PointID, score: Float)] {
+            Self.ranked(
+                candidates(name, group: group, excluding: excluding, within: within).map {
+                    (id: $0.0, score: score($0.1))
+                },
+                limit: limit)
         }
     }
 
@@ -94,7 +103,9 @@ import Testing
     }
 
     static func groupFilter(_ group: Int64?) throws -> Filter? {
-        try group.map { Filter(must: [.field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer($0)))))]) }
+        try group.map {
+            Filter(must: [.field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer($0)))))])
+        }
     }
 
     static func expectSame(_ found: [ScoredPoint], _ expected: [(id: PointID, score: Float)], _ what: String) {
@@ -116,9 +127,13 @@ import Testing
                 for group in [nil, Int64(round % 3)] {
                     let filter = try groupFilter(group)
                     let what = "seed \(seed) round \(round) \(name) group \(group.map(String.init) ?? "-")"
-                    func run(_ query: QueryKind, limit: Int = 7, threshold: Float? = nil, prefetch: [Prefetch] = []) throws -> [ScoredPoint] {
-                        try collection.query(QueryRequest(prefetch: prefetch, query: query, using: name, filter: filter,
-                                                          scoreThreshold: threshold, limit: limit))
+                    func run(
+                        _ query: QueryKind, limit: Int = 7, threshold: Float? = nil, prefetch: [Prefetch] = []
+                    ) throws -> [ScoredPoint] {
+                        try collection.query(
+                            QueryRequest(
+                                prefetch: prefetch, query: query, using: name, filter: filter,
+                                scoreThreshold: threshold, limit: limit))
                     }
                     func stored(_ id: PointID) -> Terms { reference.sparse[id]![name]! }
                     func w(_ v: Terms) -> Terms { reference.weighted(v, name) }
@@ -135,8 +150,10 @@ import Testing
                         average[k] = p + p - (negative[k] ?? 0)
                     }
                     let referenced: Set<PointID> = [p1, n1]
-                    expectSame(try run(.recommend(positive: [.point(p1), .sparse(v1)], negative: [.point(n1), .sparse(v2)])),
-                               reference.nearest(average, name, group: group, excluding: referenced, limit: 7), "\(what) average")
+                    expectSame(
+                        try run(.recommend(positive: [.point(p1), .sparse(v1)], negative: [.point(n1), .sparse(v2)])),
+                        reference.nearest(average, name, group: group, excluding: referenced, limit: 7),
+                        "\(what) average")
 
                     // best_score and sum_scores over IDF-weighted examples.
                     let positives = [w(stored(p1)), w(terms(v1))], negatives = [w(stored(n1))]
@@ -145,26 +162,36 @@ import Testing
                         let maxN = negatives.map { Reference.dot($0, candidate) }.max()!
                         return maxP > maxN ? scaledSigmoid(maxP) : -scaledSigmoid(maxN)
                     }
-                    expectSame(try run(.recommend(positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .bestScore), limit: 9),
-                               best, "\(what) best_score")
+                    expectSame(
+                        try run(
+                            .recommend(
+                                positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .bestScore),
+                            limit: 9),
+                        best, "\(what) best_score")
                     let sum = reference.custom(name, group: group, excluding: referenced, limit: 9) { candidate in
                         let p = Reference.dot(positives[0], candidate) + Reference.dot(positives[1], candidate)
                         return p - Reference.dot(negatives[0], candidate)
                     }
-                    expectSame(try run(.recommend(positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .sumScores), limit: 9),
-                               sum, "\(what) sum_scores")
+                    expectSame(
+                        try run(
+                            .recommend(
+                                positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .sumScores),
+                            limit: 9),
+                        sum, "\(what) sum_scores")
                     // Only negatives: best_score ranks by distance from them.
                     let onlyNegative = reference.custom(name, group: group, excluding: [n1], limit: 5) { candidate in
                         -scaledSigmoid(Reference.dot(negatives[0], candidate))
                     }
-                    expectSame(try run(.recommend(positive: [], negative: [.point(n1)], strategy: .bestScore), limit: 5),
-                               onlyNegative, "\(what) best_score negatives only")
+                    expectSame(
+                        try run(.recommend(positive: [], negative: [.point(n1)], strategy: .bestScore), limit: 5),
+                        onlyNegative, "\(what) best_score negatives only")
 
                     // discover: target v3, pairs (p1, n1) and (v1, c1).
                     let pairs = [(w(stored(p1)), w(stored(n1))), (w(terms(v1)), w(stored(c1)))]
                     let target = w(terms(v3))
                     let discoverReferenced: Set<PointID> = [p1, n1, c1]
-                    let discover = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) { candidate in
+                    let discover = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) {
+                        candidate in
                         var rank = 0
                         for (p, n) in pairs {
                             let ps = Reference.dot(p, candidate), ns = Reference.dot(n, candidate)
@@ -172,54 +199,76 @@ import Testing
                         }
                         return Float(rank) + scaledSigmoid(Reference.dot(target, candidate))
                     }
-                    let contextPairs = [ContextPair(positive: .point(p1), negative: .point(n1)),
-                                        ContextPair(positive: .sparse(v1), negative: .point(c1))]
-                    expectSame(try run(.discover(target: .sparse(v3), context: contextPairs), limit: 8), discover, "\(what) discover")
+                    let contextPairs = [
+                        ContextPair(positive: .point(p1), negative: .point(n1)),
+                        ContextPair(positive: .sparse(v1), negative: .point(c1)),
+                    ]
+                    expectSame(
+                        try run(.discover(target: .sparse(v3), context: contextPairs), limit: 8), discover,
+                        "\(what) discover")
 
                     // context: Σ fastSigmoid(min(p − n − ε, 0)).
-                    let context = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) { candidate in
+                    let context = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) {
+                        candidate in
                         var total: Float = 0
                         for (p, n) in pairs {
-                            total += sigmoid(min(Reference.dot(p, candidate) - Reference.dot(n, candidate) - Float.ulpOfOne, 0))
+                            total += sigmoid(
+                                min(Reference.dot(p, candidate) - Reference.dot(n, candidate) - Float.ulpOfOne, 0))
                         }
                         return total
                     }
                     expectSame(try run(.context(contextPairs), limit: 8), context, "\(what) context")
                     // score_threshold keeps the points scoring at least it.
                     if let cut = context.dropFirst(3).first?.score {
-                        let all = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) { candidate in
+                        let all = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) {
+                            candidate in
                             var total: Float = 0
                             for (p, n) in pairs {
-                                total += sigmoid(min(Reference.dot(p, candidate) - Reference.dot(n, candidate) - Float.ulpOfOne, 0))
+                                total += sigmoid(
+                                    min(Reference.dot(p, candidate) - Reference.dot(n, candidate) - Float.ulpOfOne, 0))
                             }
                             return total
                         }.filter { $0.score >= cut }
-                        expectSame(try run(.context(contextPairs), limit: 8, threshold: cut), all, "\(what) context threshold")
+                        expectSame(
+                            try run(.context(contextPairs), limit: 8, threshold: cut), all, "\(what) context threshold")
                     }
 
                     // best_score rescoring the points a sparse prefetch on the other vector found.
                     let other = name == "s" ? "t" : "s"
                     let prefetched = reference.nearest(terms(v2), other, group: group, excluding: referenced, limit: 30)
-                    let rescored = reference.custom(name, group: group, excluding: referenced, within: Set(prefetched.map(\.id)),
-                                                    limit: 6) { candidate in
+                    let rescored = reference.custom(
+                        name, group: group, excluding: referenced, within: Set(prefetched.map(\.id)),
+                        limit: 6
+                    ) { candidate in
                         let maxP = positives.map { Reference.dot($0, candidate) }.max()!
                         let maxN = negatives.map { Reference.dot($0, candidate) }.max()!
                         return maxP > maxN ? scaledSigmoid(maxP) : -scaledSigmoid(maxN)
                     }
-                    expectSame(try run(.recommend(positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .bestScore), limit: 6,
-                                       prefetch: [Prefetch(query: .nearest(.sparse(v2)), using: other, limit: 30)]),
-                               rescored, "\(what) best_score over prefetch")
+                    expectSame(
+                        try run(
+                            .recommend(
+                                positive: [.point(p1), .sparse(v1)], negative: [.point(n1)], strategy: .bestScore),
+                            limit: 6,
+                            prefetch: [Prefetch(query: .nearest(.sparse(v2)), using: other, limit: 30)]),
+                        rescored, "\(what) best_score over prefetch")
 
                     // MMR: candidates by (IDF-weighted) nearest, relevance against the raw query.
                     for viaPrefetch in [false, true] {
                         let candidateLimit = 15, lambda: Float = 0.4
-                        let within: Set<PointID>? = viaPrefetch
-                            ? Set(reference.nearest(terms(v2), other, group: group, excluding: [], limit: 40).map(\.id)) : nil
-                        let nearest = reference.nearest(terms(v3), name, group: group, excluding: [], within: within, limit: candidateLimit)
-                        let expected = mmrReference(nearest.map { (id: $0.id, score: $0.score, vector: stored($0.id)) },
-                                                    query: terms(v3), lambda: lambda, limit: 6)
-                        let found = try run(.nearest(.sparse(v3), mmr: MMR(diversity: 1 - lambda, candidatesLimit: candidateLimit)), limit: 6,
-                                            prefetch: viaPrefetch ? [Prefetch(query: .nearest(.sparse(v2)), using: other, limit: 40)] : [])
+                        let within: Set<PointID>? =
+                            viaPrefetch
+                            ? Set(reference.nearest(terms(v2), other, group: group, excluding: [], limit: 40).map(\.id))
+                            : nil
+                        let nearest = reference.nearest(
+                            terms(v3), name, group: group, excluding: [], within: within, limit: candidateLimit)
+                        let expected = mmrReference(
+                            nearest.map { (id: $0.id, score: $0.score, vector: stored($0.id)) },
+                            query: terms(v3), lambda: lambda, limit: 6)
+                        let found = try run(
+                            .nearest(.sparse(v3), mmr: MMR(diversity: 1 - lambda, candidatesLimit: candidateLimit)),
+                            limit: 6,
+                            prefetch: viaPrefetch
+                                ? [Prefetch(query: .nearest(.sparse(v2)), using: other, limit: 40)] : [])
                         expectSame(found, expected, "\(what) mmr\(viaPrefetch ? " over prefetch" : "")")
                     }
                 }
@@ -230,7 +279,9 @@ import Testing
     /// Qdrant's MMR selection written out: the most relevant first, then the
     /// best λ·rel − (1 − λ)·max sim; the remaining set shrinks by swap-remove
     /// and ties go to the last maximum met (Rust's `max_by_key`).
-    static func mmrReference(_ candidates: [(id: PointID, score: Float, vector: Terms)], query: Terms, lambda: Float, limit: Int)
+    static func mmrReference(
+        _ candidates: [(id: PointID, score: Float, vector: Terms)], query: Terms, lambda: Float, limit: Int
+    )
         -> [(id: PointID, score: Float)]
     {
         guard candidates.count >= 2 else { return candidates.map { ($0.id, $0.score) } }
@@ -267,7 +318,9 @@ import Testing
                 var sparse: [String: SparseVector] = [:]
                 if rng.next() % 8 != 0 { sparse["s"] = Self.randomSparse(&rng) }
                 if rng.next() % 8 != 0 { sparse["t"] = Self.randomSparse(&rng) }
-                return PointStruct(id: .number(UInt64(i)), vectors: ["d": [1, 0]], payload: ["g": .int(Int64(i % 3))], sparseVectors: sparse)
+                return PointStruct(
+                    id: .number(UInt64(i)), vectors: ["d": [1, 0]], payload: ["g": .int(Int64(i % 3))],
+                    sparseVectors: sparse)
             }
             func record(_ point: PointStruct) {
                 reference.sparse[point.id] = point.sparseVectors.mapValues(Self.terms)
@@ -278,20 +331,22 @@ import Testing
             let first = (0..<150).map(makePoint)
             try await collection.upsert(first)
             first.forEach(record)
-            try Self.checkAll(collection, reference, seed: 1)   // mutable segment only
+            try Self.checkAll(collection, reference, seed: 1)  // mutable segment only
 
             try collection.flush()
             let second = (150..<300).map(makePoint)
             try await collection.upsert(second)
             second.forEach(record)
             #expect(collection.storageInfo.segments.count == 1)
-            try Self.checkAll(collection, reference, seed: 2)   // immutable + mutable
+            try Self.checkAll(collection, reference, seed: 2)  // immutable + mutable
 
             // Deletes, sparse vector updates and removals in both segments.
             let deleted = stride(from: 3, to: 300, by: 11).map { PointID.number(UInt64($0)) }
             try await collection.delete(deleted)
             for id in deleted { reference.sparse[id] = nil }
-            let updated = stride(from: 5, to: 300, by: 13).map { PointID.number(UInt64($0)) }.filter { !deleted.contains($0) }
+            let updated = stride(from: 5, to: 300, by: 13).map { PointID.number(UInt64($0)) }.filter {
+                !deleted.contains($0)
+            }
             var updates: [PointVectors] = []
             for id in updated {
                 let vector = Self.randomSparse(&rng)
@@ -299,13 +354,15 @@ import Testing
                 reference.sparse[id]!["t"] = Self.terms(vector)
             }
             try await collection.updateVectors(updates)
-            let stripped = stride(from: 7, to: 300, by: 17).map { PointID.number(UInt64($0)) }.filter { !deleted.contains($0) }
+            let stripped = stride(from: 7, to: 300, by: 17).map { PointID.number(UInt64($0)) }.filter {
+                !deleted.contains($0)
+            }
             try await collection.deleteVectors(["s"], for: stripped)
             for id in stripped { reference.sparse[id]!["s"] = nil }
             try Self.checkAll(collection, reference, seed: 3)
 
             try collection.flush()
-            try collection.optimize()                          // merged immutable segments
+            try collection.optimize()  // merged immutable segments
             try Self.checkAll(collection, reference, seed: 4)
             db.close()
         }
@@ -316,20 +373,28 @@ import Testing
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config)
             try await collection.upsert([
-                PointStruct(id: 1, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [1, 2], values: [1, 4])]),
-                PointStruct(id: 2, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [2, 3], values: [2, 2])]),
-                PointStruct(id: 3, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [3], values: [1])]),
-                PointStruct(id: 4, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [1, 3, 9], values: [1, 1, 1])]),
+                PointStruct(
+                    id: 1, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [1, 2], values: [1, 4])]),
+                PointStruct(
+                    id: 2, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [2, 3], values: [2, 2])]),
+                PointStruct(
+                    id: 3, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [3], values: [1])]),
+                PointStruct(
+                    id: 4, vectors: ["d": [1, 0]],
+                    sparseVectors: ["s": SparseVector(indices: [1, 3, 9], values: [1, 1, 1])]),
             ])
             // avg(1, 2) = {1: 0.5, 2: 3, 3: 1}; minus avg(3) = {3: 1}: 2·avg − neg = {1: 1, 2: 6, 3: 1}.
-            let hits = try collection.query(QueryRequest(
-                query: .recommend(positive: [.point(1), .point(2)], negative: [.point(3)]), using: "s", limit: 5))
+            let hits = try collection.query(
+                QueryRequest(
+                    query: .recommend(positive: [.point(1), .point(2)], negative: [.point(3)]), using: "s", limit: 5))
             #expect(hits.map(\.id) == [4])
             #expect(hits.map(\.score) == [2])
             // With a vector example and without negatives: avg({2: 2}, point 3 {3: 1}) = {2: 1, 3: 0.5}.
-            let plain = try collection.query(QueryRequest(
-                query: .recommend(positive: [.sparse(SparseVector(indices: [2], values: [2])), .point(3)], negative: []),
-                using: "s", limit: 5))
+            let plain = try collection.query(
+                QueryRequest(
+                    query: .recommend(
+                        positive: [.sparse(SparseVector(indices: [2], values: [2])), .point(3)], negative: []),
+                    using: "s", limit: 5))
             #expect(plain.map(\.id) == [1, 2, 4])
             #expect(plain.map(\.score) == [4, 3, 0.5])
             db.close()
@@ -341,7 +406,8 @@ import Testing
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config)
             try await collection.upsert([
-                PointStruct(id: 1, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [1], values: [1])]),
+                PointStruct(
+                    id: 1, vectors: ["d": [1, 0]], sparseVectors: ["s": SparseVector(indices: [1], values: [1])]),
                 PointStruct(id: 2, vectors: ["d": [1, 0]]),
             ])
             func error(_ query: QueryKind, using: String = "s") -> StrataError? {
@@ -367,14 +433,17 @@ import Testing
             #expect(missing?.message.contains("Vector with name \"s\" for point 2 not found") == true)
             let unknown = error(.recommend(positive: [.point(99)], negative: [], strategy: .sumScores))
             #expect(unknown?.code == .notFound)
-            let duplicate = error(.recommend(positive: [.sparse(SparseVector(indices: [3, 3], values: [1, 1]))], negative: []))
+            let duplicate = error(
+                .recommend(positive: [.sparse(SparseVector(indices: [3, 3], values: [1, 1]))], negative: []))
             #expect(duplicate?.code == .invalidArgument)
             #expect(duplicate?.message.contains("unique") == true)
             let diversity = error(.nearest(.sparse(SparseVector(indices: [1], values: [1])), mmr: MMR(diversity: 2)))
             #expect(diversity?.code == .invalidArgument)
             // A point id looked up in a dense vector for a sparse stage.
-            let lookup = try? collection.query(QueryRequest(query: .nearest(.point(1)), using: "s",
-                                                            lookupFrom: LookupLocation(collection: "c", vector: "d")))
+            let lookup = try? collection.query(
+                QueryRequest(
+                    query: .nearest(.point(1)), using: "s",
+                    lookupFrom: LookupLocation(collection: "c", vector: "d")))
             #expect(lookup == nil)
             db.close()
         }

@@ -18,7 +18,10 @@ import Testing
     struct Reference {
         var points: [PointID: PointStruct] = [:]
 
-        func search(_ query: SparseVector, using name: String, limit: Int, idf: Bool, where keep: (PointStruct) -> Bool = { _ in true })
+        func search(
+            _ query: SparseVector, using name: String, limit: Int, idf: Bool,
+            where keep: (PointStruct) -> Bool = { _ in true }
+        )
             -> [(id: PointID, score: Float)]
         {
             var weighted = try! query.validated().get()
@@ -26,7 +29,8 @@ import Testing
                 let holders = points.values.compactMap { $0.sparseVectors[name] }
                 for (k, term) in weighted.indices.enumerated() {
                     let df = holders.filter { $0.indices.contains(term) }.count
-                    weighted.values[k] *= Collection.inverseDocumentFrequency(points: holders.count, documentFrequency: df)
+                    weighted.values[k] *= Collection.inverseDocumentFrequency(
+                        points: holders.count, documentFrequency: df)
                 }
             }
             var hits: [(id: PointID, score: Float)] = []
@@ -40,7 +44,8 @@ import Testing
         }
     }
 
-    static func randomSparse(_ rng: inout SeededGenerator, vocabulary: Int = 120, maxNonZeros: Int = 15) -> SparseVector {
+    static func randomSparse(_ rng: inout SeededGenerator, vocabulary: Int = 120, maxNonZeros: Int = 15) -> SparseVector
+    {
         var chosen: [UInt32: Float] = [:]
         for _ in 0..<Int(rng.next() % UInt64(maxNonZeros) + 1) {
             // Skewed vocabulary: low terms are frequent.
@@ -58,7 +63,9 @@ import Testing
             let stats = collection.store.sparseStatistics("t", terms: terms)
             let holders = reference.points.values.compactMap { $0.sparseVectors["t"] }
             #expect(stats.points == holders.count, "N")
-            #expect(stats.documentFrequencies == terms.map { term in holders.filter { $0.indices.contains(term) }.count }, "df")
+            #expect(
+                stats.documentFrequencies == terms.map { term in holders.filter { $0.indices.contains(term) }.count },
+                "df")
         }
         var rng = SeededGenerator(seed: seed)
         for q in 0..<25 {
@@ -70,10 +77,15 @@ import Testing
                     let found = try collection.searchSparse(query, using: name, limit: limit)
                     #expect(found.map(\.id) == expected.map(\.id), "\(name) query \(q) limit \(limit)")
                     #expect(found.map(\.score) == expected.map(\.score), "\(name) query \(q) limit \(limit)")
-                    let filter = Filter(must: [.field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer(group)))))])
+                    let filter = Filter(must: [
+                        .field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer(group)))))
+                    ])
                     let filtered = try collection.searchSparse(query, using: name, limit: limit, filter: filter)
-                    let expectedFiltered = reference.search(query, using: name, limit: limit, idf: idf) { $0.payload?["g"] == .int(group) }
-                    #expect(filtered.map(\.id) == expectedFiltered.map(\.id), "\(name) filtered query \(q) limit \(limit)")
+                    let expectedFiltered = reference.search(query, using: name, limit: limit, idf: idf) {
+                        $0.payload?["g"] == .int(group)
+                    }
+                    #expect(
+                        filtered.map(\.id) == expectedFiltered.map(\.id), "\(name) filtered query \(q) limit \(limit)")
                     #expect(filtered.map(\.score) == expectedFiltered.map(\.score))
                 }
             }
@@ -88,8 +100,9 @@ import Testing
                 var sparse: [String: SparseVector] = [:]
                 if rng.next() % 10 != 0 { sparse["s"] = Self.randomSparse(&rng) }
                 if rng.next() % 10 != 0 { sparse["t"] = Self.randomSparse(&rng) }
-                return PointStruct(id: .number(UInt64(i)), vectors: ["d": [1, 0, 0, 0]], payload: ["g": .int(Int64(i % 3))],
-                                   sparseVectors: sparse)
+                return PointStruct(
+                    id: .number(UInt64(i)), vectors: ["d": [1, 0, 0, 0]], payload: ["g": .int(Int64(i % 3))],
+                    sparseVectors: sparse)
             }
             func record(_ point: PointStruct) {
                 var canonical = point
@@ -141,7 +154,9 @@ import Testing
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config)
             var rng = SeededGenerator(seed: 3)
-            let points = (0..<100).map { PointStruct(id: .number(UInt64($0)), vectors: [:], sparseVectors: ["s": Self.randomSparse(&rng)]) }
+            let points = (0..<100).map {
+                PointStruct(id: .number(UInt64($0)), vectors: [:], sparseVectors: ["s": Self.randomSparse(&rng)])
+            }
             try await collection.upsert(Array(points[..<60]))
             try collection.flush()
             try await collection.upsert(Array(points[60...]))
@@ -152,7 +167,9 @@ import Testing
             let restored = try db.collection(named: "restored")
             #expect(restored.config.sparseVectors == Self.config.sparseVectors)
             #expect(try restored.searchSparse(query, using: "s", limit: 20) == before)
-            #expect(try restored.retrieve([5, 70], withVector: true).map(\.sparseVectors) == (try collection.retrieve([5, 70], withVector: true).map(\.sparseVectors)))
+            #expect(
+                try restored.retrieve([5, 70], withVector: true).map(\.sparseVectors)
+                    == (try collection.retrieve([5, 70], withVector: true).map(\.sparseVectors)))
             db.close()
         }
     }
@@ -174,14 +191,21 @@ import Testing
                 _ = message
             }
             await #expect(throws: StrataError.self) {
-                try await collection.upsert([PointStruct(id: 1, vectors: [:], sparseVectors: ["nope": SparseVector(indices: [1], values: [1])])])
+                try await collection.upsert([
+                    PointStruct(id: 1, vectors: [:], sparseVectors: ["nope": SparseVector(indices: [1], values: [1])])
+                ])
             }
-            #expect(throws: StrataError.self) { try collection.searchSparse(SparseVector(indices: [1], values: [1]), using: "d") }
+            #expect(throws: StrataError.self) {
+                try collection.searchSparse(SparseVector(indices: [1], values: [1]), using: "d")
+            }
             // Unsorted input is sorted, and found.
-            try await collection.upsert([PointStruct(id: 1, vectors: [:], sparseVectors: ["s": SparseVector(indices: [9, 2], values: [3, 4])])])
+            try await collection.upsert([
+                PointStruct(id: 1, vectors: [:], sparseVectors: ["s": SparseVector(indices: [9, 2], values: [3, 4])])
+            ])
             let stored = try collection.retrieve([1], withVector: true).first?.sparseVectors?["s"]
             #expect(stored == SparseVector(indices: [2, 9], values: [4, 3]))
-            #expect(try collection.searchSparse(SparseVector(indices: [9], values: [2]), using: "s").map(\.score) == [6])
+            #expect(
+                try collection.searchSparse(SparseVector(indices: [9], values: [2]), using: "s").map(\.score) == [6])
             db.close()
         }
     }
@@ -219,13 +243,20 @@ import Testing
             let db = try Database.open(at: dir)
             let collection = try db.createCollection("c", config: Self.config)
             try await collection.upsert([
-                PointStruct(id: 1, vectors: ["d": [1, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [5], values: [1])]),
-                PointStruct(id: 2, vectors: ["d": [0.5, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [5], values: [3])]),
-                PointStruct(id: 3, vectors: ["d": [0.9, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [6], values: [1])]),
+                PointStruct(
+                    id: 1, vectors: ["d": [1, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [5], values: [1])]),
+                PointStruct(
+                    id: 2, vectors: ["d": [0.5, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [5], values: [3])]
+                ),
+                PointStruct(
+                    id: 3, vectors: ["d": [0.9, 0, 0, 0]], sparseVectors: ["s": SparseVector(indices: [6], values: [1])]
+                ),
             ])
             let request = QueryRequest(
-                prefetch: [Prefetch(query: .nearest(.dense([1, 0, 0, 0])), using: "d", limit: 3),
-                           Prefetch(query: .nearest(.sparse(SparseVector(indices: [5], values: [1]))), using: "s", limit: 3)],
+                prefetch: [
+                    Prefetch(query: .nearest(.dense([1, 0, 0, 0])), using: "d", limit: 3),
+                    Prefetch(query: .nearest(.sparse(SparseVector(indices: [5], values: [1]))), using: "s", limit: 3),
+                ],
                 query: .fusion(.rrf()), limit: 3, withVector: true)
             let hits = try collection.query(request)
             // Dense ranks 1, 3, 2; sparse ranks 2, 1 (3 does not match): RRF k = 2.
@@ -234,9 +265,10 @@ import Testing
             for hit in hits { #expect(abs(hit.score - expected[hit.id]!) < 1e-6) }
             #expect(hits[0].sparseVectors?["s"] == SparseVector(indices: [5], values: [1]))
             // A sparse stage rescoring prefetched points.
-            let rescored = try collection.query(QueryRequest(
-                prefetch: [Prefetch(query: .nearest(.dense([1, 0, 0, 0])), using: "d", limit: 2)],
-                query: .nearest(.sparse(SparseVector(indices: [5, 6], values: [1, 2]))), using: "s"))
+            let rescored = try collection.query(
+                QueryRequest(
+                    prefetch: [Prefetch(query: .nearest(.dense([1, 0, 0, 0])), using: "d", limit: 2)],
+                    query: .nearest(.sparse(SparseVector(indices: [5, 6], values: [1, 2]))), using: "s"))
             #expect(rescored.map(\.id) == [3, 1])
             #expect(rescored.map(\.score) == [2, 1])
             // A point id as the sparse example (excluded from its own results).
@@ -251,7 +283,10 @@ import Testing
         let operations: [WriteOperation] = [
             .upsert([PointStruct(id: 7, vectors: ["": [1]], payload: ["a": .int(1)], sparseVectors: ["s": sparse])]),
             .upsert([PointStruct(id: 7, vectors: ["": [1]])]),
-            .updateVectors([PointVectors(id: 3, vectors: [:], sparseVectors: ["s": sparse, "t": SparseVector(indices: [], values: [])])]),
+            .updateVectors([
+                PointVectors(
+                    id: 3, vectors: [:], sparseVectors: ["s": sparse, "t": SparseVector(indices: [], values: [])])
+            ]),
         ]
         for operation in operations {
             let bytes = operation.encoded()
@@ -260,10 +295,13 @@ import Testing
         }
         // Without sparse vectors the encoding is the version-1 tag 1 record, unchanged.
         #expect(operations[1].encoded()[1] == 1)
-        #expect(operations[0].encoded() == hexBytes("""
-            01 0c 01 00 07 01 00 01 00 00 80 3f 01 01 73 02 02 00 00 00 09 00 00 00 00 00 00 3f 00 00 80 bf
-            01 07 01 01 61 03 01 00 00 00 00 00 00 00
-            """))
+        #expect(
+            operations[0].encoded()
+                == hexBytes(
+                    """
+                    01 0c 01 00 07 01 00 01 00 00 80 3f 01 01 73 02 02 00 00 00 09 00 00 00 00 00 00 3f 00 00 80 bf
+                    01 07 01 01 61 03 01 00 00 00 00 00 00 00
+                    """))
         // Non-canonical sparse vectors in a record are corruption.
         var bad = operations[0].encoded()
         bad[16] = 0x0a  // index 2 → 10 > 9
@@ -278,17 +316,26 @@ import Testing
         #expect(BM25Encoder.tokenID("hello") == 613_153_351)
         #expect(encoder.tokenize("Héllo wörld 42 foo_bar x2y") == ["héllo", "wörld", "42", "foo", "bar", "x2y"])
         let cases: [(String, [UInt32], [Float])] = [
-            ("The cat sat on the mat, the END", [69083019, 182765111, 703717300, 939215365, 1132748958, 1751422759],
-             [1.656470537185669, 1.656470537185669, 1.656470537185669, 1.656470537185669, 1.9830986261367798, 1.656470537185669]),
-            ("Héllo wörld 42 foo_bar x2y", [156908512, 797905482, 1130389400, 1135041482, 1158584717, 1861391510],
-             Array(repeating: 1.6652867794036865, count: 6)),
+            (
+                "The cat sat on the mat, the END", [69083019, 182765111, 703717300, 939215365, 1132748958, 1751422759],
+                [
+                    1.656470537185669, 1.656470537185669, 1.656470537185669, 1.656470537185669, 1.9830986261367798,
+                    1.656470537185669,
+                ]
+            ),
+            (
+                "Héllo wörld 42 foo_bar x2y", [156908512, 797905482, 1130389400, 1135041482, 1158584717, 1861391510],
+                Array(repeating: 1.6652867794036865, count: 6)
+            ),
             ("running runs RUN", [243905464, 858463077, 1678278552], Array(repeating: 1.6786885261535645, count: 3)),
         ]
         for (text, indices, values) in cases {
             let document = encoder.document(text)
             #expect(document.indices == indices, "\(text)")
             #expect(document.values == values, "\(text)")
-            #expect(encoder.query(text) == SparseVector(indices: indices, values: Array(repeating: 1, count: indices.count)))
+            #expect(
+                encoder.query(text) == SparseVector(indices: indices, values: Array(repeating: 1, count: indices.count))
+            )
         }
         #expect(encoder.document("  ,.; ") == SparseVector(indices: [], values: []))
         #expect(throws: TextError.self) { try BM25Encoder(b: 2) }

@@ -39,9 +39,10 @@ import Testing
     /// Every point's vector names (dense and sparse), by id.
     static func vectorNames(_ collection: Collection) throws -> [PointID: Set<String>] {
         let records = try collection.scroll(limit: Int.max, withPayload: false, withVector: true).points
-        return Dictionary(uniqueKeysWithValues: records.map { record in
-            (record.id, Set((record.vectors ?? [:]).keys).union((record.sparseVectors ?? [:]).keys))
-        })
+        return Dictionary(
+            uniqueKeysWithValues: records.map { record in
+                (record.id, Set((record.vectors ?? [:]).keys).union((record.sparseVectors ?? [:]).keys))
+            })
     }
 
     /// Points 0..<10 flushed to one segment, 10..<15 in a sealed (frozen)
@@ -71,10 +72,14 @@ import Testing
             // Existing data is untouched.
             #expect(try c.retrieve([5], withVector: true).first?.vectors?["a"] == [5, 1, 0, 0])
             // Write the new vector to a flushed, a sealed and a mutable point, and upsert a new one.
-            try await c.updateVectors([PointVectors(id: 2, vectors: ["v": [1, 0, 0]]),
-                                       PointVectors(id: 12, vectors: ["v": [0, 1, 0]])])
-            try await c.upsert([PointStruct(id: 17, vectors: ["a": [1, 1, 1, 1], "v": [0, 0, 1]]),
-                                PointStruct(id: 30, vectors: ["a": [3, 3, 3, 3], "b": [1, 1, 1, 1], "v": [2, 0, 0]])])
+            try await c.updateVectors([
+                PointVectors(id: 2, vectors: ["v": [1, 0, 0]]),
+                PointVectors(id: 12, vectors: ["v": [0, 1, 0]]),
+            ])
+            try await c.upsert([
+                PointStruct(id: 17, vectors: ["a": [1, 1, 1, 1], "v": [0, 0, 1]]),
+                PointStruct(id: 30, vectors: ["a": [3, 3, 3, 3], "b": [1, 1, 1, 1], "v": [2, 0, 0]]),
+            ])
         }
         // Reopen (the WAL replays writes from before and after the change),
         // then flush and merge: the same answers at every stage.
@@ -82,8 +87,13 @@ import Testing
             #expect(c.count() == 21, "\(stage)")
             #expect(try c.count(filter: Self.hasVector("v")) == 4, "\(stage)")
             #expect(try c.search([1, 0, 0], using: "v", limit: 10).map(\.id) == [30, 2, 12, 17], "\(stage)")
-            #expect(try c.retrieve([17], withPayload: false, withVector: true).first?.vectors == ["a": [1, 1, 1, 1], "v": [0, 0, 1]], "\(stage)")
-            #expect(try c.retrieve([3], withPayload: false, withVector: true).first?.vectors?["b"] == [9, 9, 9, 9], "\(stage)")
+            #expect(
+                try c.retrieve([17], withPayload: false, withVector: true).first?.vectors == [
+                    "a": [1, 1, 1, 1], "v": [0, 0, 1],
+                ], "\(stage)")
+            #expect(
+                try c.retrieve([3], withPayload: false, withVector: true).first?.vectors?["b"] == [9, 9, 9, 9],
+                "\(stage)")
             #expect(try c.retrieve([5], withPayload: true, withVector: true).first?.payload == ["n": 5], "\(stage)")
             #expect(c.verify().isEmpty, "\(stage)")
         }
@@ -148,9 +158,14 @@ import Testing
             #expect(try bigger.count(filter: Self.hasVector("b")) == 0)
             try db.deleteVectorName("c", name: "b")
             let sparse = try db.createVectorName("c", name: "b", SparseVectorParams(modifier: .idf))
-            #expect(try sparse.searchSparse(SparseVector(indices: [0, 1, 2, 3], values: [1, 1, 1, 1]), using: "b", limit: 50).isEmpty)
+            #expect(
+                try sparse.searchSparse(
+                    SparseVector(indices: [0, 1, 2, 3], values: [1, 1, 1, 1]), using: "b", limit: 50
+                ).isEmpty)
             #expect(try sparse.count(filter: Self.hasVector("b")) == 0)
-            try await sparse.updateVectors([PointVectors(id: 7, vectors: [:], sparseVectors: ["b": SparseVector(indices: [1], values: [2])])])
+            try await sparse.updateVectors([
+                PointVectors(id: 7, vectors: [:], sparseVectors: ["b": SparseVector(indices: [1], values: [2])])
+            ])
             #expect(try sparse.searchSparse(SparseVector(indices: [1], values: [1]), using: "b").map(\.id) == [7])
         }
         let db = try Database.open(at: dir.path)
@@ -170,12 +185,15 @@ import Testing
             let db = try Database.open(at: dir.path)
             defer { db.close() }
             try await Self.populate(db)
-            let c = try db.createVectorName("c", name: "m", VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()))
+            let c = try db.createVectorName(
+                "c", name: "m", VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()))
             #expect(try c.count(filter: Self.hasVector("m")) == 0)
             #expect(try c.search([1, 0], using: "m").isEmpty)
             // Point 1 (flushed) gets two rows, point 16 (mutable) one.
-            try await c.updateVectors([PointVectors(id: 1, vectors: ["m": [1, 0, 0, 1]]),
-                                       PointVectors(id: 16, vectors: ["m": [3, 3]])])
+            try await c.updateVectors([
+                PointVectors(id: 1, vectors: ["m": [1, 0, 0, 1]]),
+                PointVectors(id: 16, vectors: ["m": [3, 3]]),
+            ])
             #expect(try c.search([1, 0], using: "m", params: SearchParams(exact: true)).map(\.id) == [16, 1])
             try c.flush()
             #expect(try c.retrieve([1], withPayload: false, withVector: true).first?.vectors?["m"] == [1, 0, 0, 1])
@@ -199,19 +217,25 @@ import Testing
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        let c = try db.createCollection("c", config: CollectionConfig(
-            vectors: ["a": VectorParams(size: 4, distance: .dot)], sparseVectors: ["s": SparseVectorParams()]))
+        let c = try db.createCollection(
+            "c",
+            config: CollectionConfig(
+                vectors: ["a": VectorParams(size: 4, distance: .dot)], sparseVectors: ["s": SparseVectorParams()]))
         try await c.upsert([PointStruct(id: 1, vectors: ["a": [1, 2, 3, 4]])])
         func code(_ body: () throws -> Void) -> StrataError.Code? {
             do { try body() } catch let error as StrataError { return error.code } catch { return nil }
             return nil
         }
         #expect(code { try db.createVectorName("nope", name: "x", VectorParams(size: 2, distance: .dot)) } == .notFound)
-        #expect(code { try db.createVectorName("c", name: "a", VectorParams(size: 2, distance: .dot)) } == .alreadyExists)
-        #expect(code { try db.createVectorName("c", name: "s", VectorParams(size: 2, distance: .dot)) } == .alreadyExists)
+        #expect(
+            code { try db.createVectorName("c", name: "a", VectorParams(size: 2, distance: .dot)) } == .alreadyExists)
+        #expect(
+            code { try db.createVectorName("c", name: "s", VectorParams(size: 2, distance: .dot)) } == .alreadyExists)
         #expect(code { try db.createVectorName("c", name: "a", SparseVectorParams()) } == .alreadyExists)
-        #expect(code { try db.createVectorName("c", name: "x", VectorParams(size: 0, distance: .dot)) } == .invalidArgument)
-        #expect(code { try db.createVectorName("c", name: "", VectorParams(size: 2, distance: .dot)) } == .invalidArgument)
+        #expect(
+            code { try db.createVectorName("c", name: "x", VectorParams(size: 0, distance: .dot)) } == .invalidArgument)
+        #expect(
+            code { try db.createVectorName("c", name: "", VectorParams(size: 2, distance: .dot)) } == .invalidArgument)
         #expect(code { try db.deleteVectorName("c", name: "x") } == .notFound)
         #expect(code { try db.deleteVectorName("nope", name: "a") } == .notFound)
         // The handle is still the same, open one: nothing was closed.
@@ -238,7 +262,9 @@ import Testing
                     for i in 0..<perWriter {
                         // Every write goes through the handle taken before the
                         // changes; ones it refuses are forwarded.
-                        try await old.upsert([PointStruct(id: .number(UInt64(1000 + w * perWriter + i)), vectors: ["a": [1, 2, 3, 4]])])
+                        try await old.upsert([
+                            PointStruct(id: .number(UInt64(1000 + w * perWriter + i)), vectors: ["a": [1, 2, 3, 4]])
+                        ])
                     }
                 }
             }
@@ -250,7 +276,8 @@ import Testing
             try await group.waitForAll()
         }
         let current = try db.collection("c")
-        #expect(current.config.vectors.keys.sorted() == ["a", "b"] && current.config.sparseVectors.keys.sorted() == ["w"])
+        #expect(
+            current.config.vectors.keys.sorted() == ["a", "b"] && current.config.sparseVectors.keys.sorted() == ["w"])
         #expect(current.count() == 20 + writers * perWriter)
         // A write naming a vector that was removed meanwhile is refused, not lost silently.
         try db.deleteVectorName("c", name: "b")
@@ -267,22 +294,27 @@ import Testing
     /// config.json version 2, byte for byte as docs/format/data-directory.md
     /// shows it; version 1 is still written while no name ever changed.
     @Test func configVersion2GoldenFile() throws {
-        let config = CollectionConfig(vectors: ["a": VectorParams(size: 2, distance: .dot)],
-                                      optimizers: OptimizersConfig(flushIntervalSec: 7))
-        let v1 = String(decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        let config = CollectionConfig(
+            vectors: ["a": VectorParams(size: 2, distance: .dot)],
+            optimizers: OptimizersConfig(flushIntervalSec: 7))
+        let v1 = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
         #expect(v1.contains("\"formatVersion\" : 1") && !v1.contains("vectorHistory"))
         let history = ["b": VectorNameHistory(staleThroughOperation: 41, staleBelowSegment: 3)]
-        let v2 = String(decoding: try Collection.StoredConfig(config: config, vectorHistory: history).encoded(), as: UTF8.self)
-        #expect(v2.hasSuffix("""
-              "formatVersion" : 2,
-              "vectorHistory" : {
-                "b" : {
-                  "staleBelowSegment" : 3,
-                  "staleThroughOperation" : 41
+        let v2 = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: history).encoded(), as: UTF8.self)
+        #expect(
+            v2.hasSuffix(
+                """
+                  "formatVersion" : 2,
+                  "vectorHistory" : {
+                    "b" : {
+                      "staleBelowSegment" : 3,
+                      "staleThroughOperation" : 41
+                    }
+                  }
                 }
-              }
-            }
-            """), "\(v2)")
+                """), "\(v2)")
         let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(v2.utf8))
         #expect(decoded.formatVersion == 2 && decoded.vectorHistory == history && decoded.config == config)
         // Boundaries: operation 41 is stale, 42 is not; segment 2 is, 3 is not.
@@ -301,7 +333,8 @@ import Testing
         }
         let path = dir.path + "/collections/c/config.json"
         let text = try String(contentsOfFile: path, encoding: .utf8)
-        try text.replacingOccurrences(of: "\"formatVersion\" : 2", with: "\"formatVersion\" : 1").write(toFile: path, atomically: true, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"formatVersion\" : 2", with: "\"formatVersion\" : 1").write(
+            toFile: path, atomically: true, encoding: .utf8)
         #expect { try Database.open(at: dir.path) } throws: { error in
             (error as? StrataError)?.code == .corruption && "\(error)".contains("vectorHistory")
         }
@@ -387,7 +420,9 @@ import Testing
         #expect(before.vectors != after.vectors)
         // The new state is right in itself: no point has the changed vector.
         let changed = kind == "add" ? "v" : "b"
-        #expect(after.state.points.values.allSatisfy { $0.vectors?[changed] == nil }, "\(after.state.points.values.filter { $0.vectors?[changed] != nil }.map(\.id))")
+        #expect(
+            after.state.points.values.allSatisfy { $0.vectors?[changed] == nil },
+            "\(after.state.points.values.filter { $0.vectors?[changed] != nil }.map(\.id))")
         #expect(before.state.points.count == 20 && after.state.points.count == 20)
         #expect(total > 5)
         var outcomes = (old: 0, new: 0)
@@ -417,7 +452,9 @@ import Testing
                 } else if found == after {
                     outcomes.new += 1
                 } else {
-                    Issue.record("\(context): neither the old nor the new schema and points: \(found.vectors) \(found.state.differences(from: after.state))")
+                    Issue.record(
+                        "\(context): neither the old nor the new schema and points: \(found.vectors) \(found.state.differences(from: after.state))"
+                    )
                 }
                 #expect(try db.collection("c").verify().isEmpty, "\(context)")
                 // Usable afterwards, and a flush keeps the same answers.

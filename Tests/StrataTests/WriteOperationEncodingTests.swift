@@ -8,15 +8,20 @@ import Testing
 @Suite struct WriteOperationEncodingTests {
     /// The worked example in docs/format/operations.md.
     @Test func deleteEncodingMatchesTheSpecExample() {
-        #expect(WriteOperation.delete([.number(7), .number(300)]).encoded() == [0x01, 0x02, 0x02, 0x00, 0x07, 0x00, 0xAC, 0x02])
+        #expect(
+            WriteOperation.delete([.number(7), .number(300)]).encoded() == [
+                0x01, 0x02, 0x02, 0x00, 0x07, 0x00, 0xAC, 0x02,
+            ])
     }
 
     @Test func everyOperationKindRoundTrips() throws {
         let uuid = PointID.uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!)
         let payload: Payload = ["s": "x", "i": -5, "d": 2.5, "b": true, "n": nil, "a": [1, [2, ["k": "v"]]]]
         let operations: [WriteOperation] = [
-            .upsert([PointStruct(id: 1, vectors: ["": [1, 2], "text": [0.5]], payload: payload),
-                     PointStruct(id: uuid, vectors: [:], payload: nil)]),
+            .upsert([
+                PointStruct(id: 1, vectors: ["": [1, 2], "text": [0.5]], payload: payload),
+                PointStruct(id: uuid, vectors: [:], payload: nil),
+            ]),
             .delete([1, uuid, .number(.max)]),
             .setPayload(ids: [1], payload: payload),
             .overwritePayload(ids: [uuid], payload: [:]),
@@ -25,7 +30,9 @@ import Testing
             .setPayloadAtKey(ids: [uuid], payload: payload, key: "a.b[].c"),
             .createFieldIndex(key: "city", schema: PayloadFieldSchema(.text).json),
             .deleteFieldIndex(key: "city"),
-            .updateVectors([PointVectors(id: 1, vectors: ["": [3, 4], "text": [1]]), PointVectors(id: uuid, vectors: [:])]),
+            .updateVectors([
+                PointVectors(id: 1, vectors: ["": [3, 4], "text": [1]]), PointVectors(id: uuid, vectors: [:]),
+            ]),
             .deleteVectors(ids: [1, uuid], names: ["text", ""]),
         ]
         for operation in operations {

@@ -10,9 +10,11 @@ import Testing
         try await withTemporaryDirectory { dir in
             // 1 KiB seal threshold (64 points of 4 floats), 2 KiB backlog limit.
             let db = try Database.open(at: dir, options: DatabaseOptions(maxUnindexedBytes: 2048))
-            let c = try db.createCollection("c", config: CollectionConfig(
-                size: 4, distance: .euclid,
-                optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
+            let c = try db.createCollection(
+                "c",
+                config: CollectionConfig(
+                    size: 4, distance: .euclid,
+                    optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
             c.store.pauseBackgroundWork()
             func batch(_ start: Int) -> [PointStruct] {
                 (start..<start + 100).map { PointStruct(id: .number(UInt64($0)), vector: [Float($0), 0, 0, 1]) }
@@ -36,8 +38,11 @@ import Testing
     @Test func closingReleasesStalledWriters() async throws {
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir, options: DatabaseOptions(maxUnindexedBytes: 1024))
-            let c = try db.createCollection("c", config: CollectionConfig(
-                size: 4, distance: .euclid, optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
+            let c = try db.createCollection(
+                "c",
+                config: CollectionConfig(
+                    size: 4, distance: .euclid,
+                    optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600)))
             c.store.pauseBackgroundWork()
             try await c.upsert((0..<100).map { PointStruct(id: .number(UInt64($0)), vector: [1, 2, 3, 4]) })
             let stalled = Task { try await c.upsert([PointStruct(id: 1000, vector: [1, 2, 3, 4])]) }

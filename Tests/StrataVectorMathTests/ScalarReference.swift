@@ -39,7 +39,9 @@ enum ScalarReference {
     }
 
     /// The Qdrant-convention score, in Double.
-    static func score(_ metric: DistanceMetric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int) -> Result {
+    static func score(
+        _ metric: DistanceMetric, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, dim: Int
+    ) -> Result {
         switch metric {
         case .cosine, .dot: return dot(a, b, dim: dim)
         case .manhattan: return manhattan(a, b, dim: dim)

@@ -5,7 +5,9 @@ import Testing
 @Suite("Top-k selection")
 struct TopKSelectorTests {
     /// The definition: sort everything by (better score, then smaller id), keep k.
-    private func expectedTop(_ candidates: [(id: Int, score: Float)], k: Int, higherIsBetter: Bool) -> [(id: Int, score: Float)] {
+    private func expectedTop(
+        _ candidates: [(id: Int, score: Float)], k: Int, higherIsBetter: Bool
+    ) -> [(id: Int, score: Float)] {
         let ranked = candidates.filter { !$0.score.isNaN }.sorted { a, b in
             if a.score != b.score { return higherIsBetter ? a.score > b.score : a.score < b.score }
             return a.id < b.id
@@ -60,7 +62,13 @@ struct TopKSelectorTests {
             let candidates = (0..<500).map { (id: $0, score: Float(Int.random(in: 0..<40, using: &rng))) }
             var left = TopKSelector(k: k, higherIsBetter: higherIsBetter)
             var right = TopKSelector(k: k, higherIsBetter: higherIsBetter)
-            for c in candidates { if c.id % 3 == 0 { left.insert(id: c.id, score: c.score) } else { right.insert(id: c.id, score: c.score) } }
+            for c in candidates {
+                if c.id % 3 == 0 {
+                    left.insert(id: c.id, score: c.score)
+                } else {
+                    right.insert(id: c.id, score: c.score)
+                }
+            }
             left.merge(right)
             #expect(same(left.sorted(), expectedTop(candidates, k: k, higherIsBetter: higherIsBetter)))
         }
@@ -73,9 +81,9 @@ struct TopKSelectorTests {
         #expect(!top.isFull && top.worstScore == nil)
         top.insert(id: 2, score: 3)
         #expect(top.isFull && top.worstScore == 5)
-        top.insert(id: 3, score: 5) // ties the worst with a larger id: rejected
+        top.insert(id: 3, score: 5)  // ties the worst with a larger id: rejected
         #expect(top.sorted().map(\.id) == [2, 1])
-        top.insert(id: 0, score: 5) // ties the worst with a smaller id: admitted
+        top.insert(id: 0, score: 5)  // ties the worst with a smaller id: admitted
         #expect(top.sorted().map(\.id) == [2, 0])
         top.insert(id: 9, score: .nan)
         #expect(top.sorted().map(\.id) == [2, 0])
@@ -94,7 +102,7 @@ struct TopKSelectorTests {
         var top = TopKSelector(k: 3, higherIsBetter: false)
         top.insert(id: 1, score: -0.0)
         top.insert(id: 2, score: 0.1)
-        top.insert(id: 3, score: .leastNormalMagnitude / 64) // subnormal
+        top.insert(id: 3, score: .leastNormalMagnitude / 64)  // subnormal
         let sorted = top.sorted()
         #expect(sorted.map(\.id) == [1, 3, 2])
         #expect(sorted[1].score == .leastNormalMagnitude / 64 && sorted[2].score == 0.1)

@@ -41,7 +41,10 @@ struct ValidationTests {
 
     @Test func nanAndInfinityAreDetectedAtEveryPosition() {
         #expect(VectorKernels.allFinite([Float]()))
-        #expect(VectorKernels.allFinite([0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude]))
+        #expect(
+            VectorKernels.allFinite([
+                0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude, -.greatestFiniteMagnitude,
+            ]))
         for count in [1, 7, 16, 37] {
             for position in 0..<count {
                 for bad: Float in [.nan, -.nan, .signalingNaN, .infinity, -.infinity] {

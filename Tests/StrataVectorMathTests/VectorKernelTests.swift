@@ -9,14 +9,21 @@ import Testing
 
 /// Dimensions covering every tail length of the 4-, 8- and 16-wide loops and
 /// their 4x unrolled forms, plus common embedding sizes.
-private let testedDimensions: [Int] = Array(0...130) + [191, 255, 256, 257, 383, 384, 385, 511, 512, 513, 767, 768, 769, 1023, 1024, 1025, 1029, 1030]
+private let testedDimensions: [Int] =
+    Array(0...130) + [191, 255, 256, 257, 383, 384, 385, 511, 512, 513, 767, 768, 769, 1023, 1024, 1025, 1029, 1030]
 
-private var pairKernels: [(name: String, kernel: (VectorKernelSet) -> (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float,
-                          reference: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> ScalarReference.Result)] { [
-    ("dot", { set in { set.dot($0, $1, dim: $2) } }, { ScalarReference.dot($0, $1, dim: $2) }),
-    ("squaredL2", { set in { set.squaredL2($0, $1, dim: $2) } }, { ScalarReference.squaredL2($0, $1, dim: $2) }),
-    ("manhattan", { set in { set.manhattan($0, $1, dim: $2) } }, { ScalarReference.manhattan($0, $1, dim: $2) }),
-] }
+private var pairKernels:
+    [(
+        name: String, kernel: (VectorKernelSet) -> (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> Float,
+        reference: (UnsafePointer<Float>, UnsafePointer<Float>, Int) -> ScalarReference.Result
+    )]
+{
+    [
+        ("dot", { set in { set.dot($0, $1, dim: $2) } }, { ScalarReference.dot($0, $1, dim: $2) }),
+        ("squaredL2", { set in { set.squaredL2($0, $1, dim: $2) } }, { ScalarReference.squaredL2($0, $1, dim: $2) }),
+        ("manhattan", { set in { set.manhattan($0, $1, dim: $2) } }, { ScalarReference.manhattan($0, $1, dim: $2) }),
+    ]
+}
 
 @Suite("Distance kernels")
 struct VectorKernelTests {
@@ -31,7 +38,8 @@ struct VectorKernelTests {
         let selected = VectorKernelSet.selected.instructionSet
         #expect(VectorKernels.instructionSet == selected.rawValue)
         if let forced = getenv("STRATA_DISTANCE_ISA").map({ String(cString: $0) }),
-           let level = VectorInstructionSet(rawValue: forced), VectorKernelSet(level) != nil {
+            let level = VectorInstructionSet(rawValue: forced), VectorKernelSet(level) != nil
+        {
             #expect(selected == level)
         } else {
             #expect(selected == VectorKernelSet.supported.first?.instructionSet)
@@ -56,15 +64,17 @@ struct VectorKernelTests {
                     for (name, kernel, reference) in pairKernels {
                         let got = kernel(set)(pa, pb, dim)
                         let expected = reference(pa, pb, dim)
-                        #expect(ScalarReference.agrees(got, expected, dim: dim),
-                                "\(level) \(name) dim \(dim): got \(got), expected \(expected.value)")
+                        #expect(
+                            ScalarReference.agrees(got, expected, dim: dim),
+                            "\(level) \(name) dim \(dim): got \(got), expected \(expected.value)")
                     }
                 }
             }
         }
     }
 
-    @Test("Batch kernels match the pair kernels for every row count and metric", arguments: VectorInstructionSet.allCases)
+    @Test(
+        "Batch kernels match the pair kernels for every row count and metric", arguments: VectorInstructionSet.allCases)
     func batchKernelsMatchReference(level: VectorInstructionSet) {
         guard let set = VectorKernelSet(level) else {
             print("\(level) not supported on this CPU; skipped")
@@ -74,18 +84,22 @@ struct VectorKernelTests {
         for dim in [0, 1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 47, 48, 63, 64, 65, 100, 383, 384, 385, 1030] {
             for count in [0, 1, 2, 3, 4, 5, 7, 8, 9, 13] {
                 let query = rng.floats(dim)
-                let base = rng.floats(count * dim + 1) // +1: base starts unaligned
+                let base = rng.floats(count * dim + 1)  // +1: base starts unaligned
                 var scores = [Float](repeating: .nan, count: count + 1)
                 for metric in DistanceMetric.allCases {
                     query.withUnsafeBufferPointer { q in
                         base.withUnsafeBufferPointer { x in
                             scores.withUnsafeMutableBufferPointer { out in
-                                set.scoreBatch(metric: metric, query: q.baseAddress!, base: x.baseAddress! + 1,
-                                               count: count, dim: dim, into: out.baseAddress!)
+                                set.scoreBatch(
+                                    metric: metric, query: q.baseAddress!, base: x.baseAddress! + 1,
+                                    count: count, dim: dim, into: out.baseAddress!)
                                 for r in 0..<count {
-                                    let expected = ScalarReference.score(metric, q.baseAddress!, x.baseAddress! + 1 + r * dim, dim: dim)
-                                    #expect(ScalarReference.agrees(out[r], expected, dim: dim),
-                                            "\(level) \(metric) dim \(dim) row \(r)/\(count): got \(out[r]), expected \(expected.value)")
+                                    let expected = ScalarReference.score(
+                                        metric, q.baseAddress!, x.baseAddress! + 1 + r * dim, dim: dim)
+                                    #expect(
+                                        ScalarReference.agrees(out[r], expected, dim: dim),
+                                        "\(level) \(metric) dim \(dim) row \(r)/\(count): got \(out[r]), expected \(expected.value)"
+                                    )
                                 }
                                 #expect(out[count].isNaN, "\(level) \(metric) wrote past row \(count)")
                             }
@@ -126,7 +140,8 @@ struct VectorKernelTests {
                 _ = set.manhattan(query, base + (count - 1) * dim, dim: dim)
                 for metric in DistanceMetric.allCases {
                     scores.withUnsafeMutableBufferPointer { out in
-                        set.scoreBatch(metric: metric, query: query, base: base, count: count, dim: dim, into: out.baseAddress!)
+                        set.scoreBatch(
+                            metric: metric, query: query, base: base, count: count, dim: dim, into: out.baseAddress!)
                     }
                 }
             }
@@ -138,7 +153,9 @@ struct VectorKernelTests {
         let v: [Float] = [4, -6, 8]
         q.withUnsafeBufferPointer { q in
             v.withUnsafeBufferPointer { v in
-                let score = { (m: DistanceMetric) in VectorKernels.score(metric: m, query: q.baseAddress!, vector: v.baseAddress!, dim: 3) }
+                let score = { (m: DistanceMetric) in
+                    VectorKernels.score(metric: m, query: q.baseAddress!, vector: v.baseAddress!, dim: 3)
+                }
                 #expect(score(.dot) == 16)
                 #expect(score(.cosine) == 16)
                 #expect(score(.euclid) == Float(9 + 64 + 25).squareRoot())
@@ -157,8 +174,10 @@ struct VectorKernelTests {
         a.withUnsafeBufferPointer { pa in
             b.withUnsafeBufferPointer { pb in
                 #expect(VectorKernels.dot(pa, pb) == selected.dot(pa.baseAddress!, pb.baseAddress!, dim: 385))
-                #expect(VectorKernels.squaredL2(pa, pb) == selected.squaredL2(pa.baseAddress!, pb.baseAddress!, dim: 385))
-                #expect(VectorKernels.manhattan(pa, pb) == selected.manhattan(pa.baseAddress!, pb.baseAddress!, dim: 385))
+                #expect(
+                    VectorKernels.squaredL2(pa, pb) == selected.squaredL2(pa.baseAddress!, pb.baseAddress!, dim: 385))
+                #expect(
+                    VectorKernels.manhattan(pa, pb) == selected.manhattan(pa.baseAddress!, pb.baseAddress!, dim: 385))
             }
         }
         let viaPointers = a.withUnsafeBufferPointer { pa in
@@ -178,7 +197,9 @@ struct VectorKernelTests {
                     a[position] = .nan
                     a.withUnsafeBufferPointer { a in
                         b.withUnsafeBufferPointer { b in
-                            #expect(set.dot(a.baseAddress!, b.baseAddress!, dim: dim).isNaN, "\(set.instructionSet) dim \(dim)")
+                            #expect(
+                                set.dot(a.baseAddress!, b.baseAddress!, dim: dim).isNaN,
+                                "\(set.instructionSet) dim \(dim)")
                             #expect(set.squaredL2(a.baseAddress!, b.baseAddress!, dim: dim).isNaN)
                             #expect(set.manhattan(a.baseAddress!, b.baseAddress!, dim: dim).isNaN)
                         }

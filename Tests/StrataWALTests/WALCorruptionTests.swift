@@ -33,10 +33,14 @@ import Testing
         }
         #expect(error?.code == .corruption, comment, sourceLocation: sourceLocation)
         #expect(error?.file == file, comment, sourceLocation: sourceLocation)
-        #expect(error?.message.contains(file) == true, "message names the file: \(error?.message ?? "-")", sourceLocation: sourceLocation)
+        #expect(
+            error?.message.contains(file) == true, "message names the file: \(error?.message ?? "-")",
+            sourceLocation: sourceLocation)
         if let offset {
             #expect(error?.offset == offset, comment, sourceLocation: sourceLocation)
-            #expect(!messageNamesOffset || error?.message.contains("offset \(offset)") == true, "message names the offset: \(error?.message ?? "-")", sourceLocation: sourceLocation)
+            #expect(
+                !messageNamesOffset || error?.message.contains("offset \(offset)") == true,
+                "message names the offset: \(error?.message ?? "-")", sourceLocation: sourceLocation)
         }
     }
 
@@ -115,13 +119,15 @@ import Testing
     @Test func overlappingFilesAreCorruption() throws {
         try withTemporaryDirectory { dir in
             // wal-1 holds ops 1-3; a file claiming to start at op 3 overlaps it.
-            let first = referenceFileHeader(firstOpNum: 1)
+            let first =
+                referenceFileHeader(firstOpNum: 1)
                 + referenceRecord(opNum: 1, syncedThrough: 0, payload: [1])
                 + referenceRecord(opNum: 2, syncedThrough: 1, payload: [2])
                 + referenceRecord(opNum: 3, syncedThrough: 2, payload: [3])
             try writeFile(joinPath(dir, WALFormat.fileName(firstOpNum: 1)), first)
             let second = joinPath(dir, WALFormat.fileName(firstOpNum: 3))
-            try writeFile(second, referenceFileHeader(firstOpNum: 3) + referenceRecord(opNum: 3, syncedThrough: 2, payload: [9]))
+            try writeFile(
+                second, referenceFileHeader(firstOpNum: 3) + referenceRecord(opNum: 3, syncedThrough: 2, payload: [9]))
             Self.expectCorruption(dir, file: second, offset: nil)
         }
     }
@@ -184,7 +190,8 @@ import Testing
         var bytes = referenceFileHeader(firstOpNum: 1)
         var boundaries = [bytes.count]
         for op in UInt64(1)...8 {
-            bytes += referenceRecord(opNum: op, syncedThrough: op <= 3 ? 0 : 3, payload: [UInt8](repeating: UInt8(op), count: 10))
+            bytes += referenceRecord(
+                opNum: op, syncedThrough: op <= 3 ? 0 : 3, payload: [UInt8](repeating: UInt8(op), count: 10))
             boundaries.append(bytes.count)
         }
         return (bytes, boundaries)

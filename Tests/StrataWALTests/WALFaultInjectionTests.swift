@@ -29,17 +29,24 @@ import Glibc
         _ records: [ReplayedRecord], acknowledged: [UInt64: [UInt8]], inFlight: [[UInt8]],
         firstOp: UInt64 = 1, _ context: Comment, sourceLocation: SourceLocation = #_sourceLocation
     ) {
-        #expect(records.map(\.opNum) == records.indices.map { firstOp + UInt64($0) },
-                "op numbers contiguous from \(firstOp)", sourceLocation: sourceLocation)
+        #expect(
+            records.map(\.opNum) == records.indices.map { firstOp + UInt64($0) },
+            "op numbers contiguous from \(firstOp)", sourceLocation: sourceLocation)
         let byOp = Dictionary(uniqueKeysWithValues: records.map { ($0.opNum, $0.payload) })
         for (op, payload) in acknowledged.sorted(by: { $0.key < $1.key }) {
-            #expect(byOp[op] == payload, "acknowledged op \(op) lost or changed; \(context)", sourceLocation: sourceLocation)
+            #expect(
+                byOp[op] == payload, "acknowledged op \(op) lost or changed; \(context)", sourceLocation: sourceLocation
+            )
         }
         let lastAcknowledged = acknowledged.keys.max() ?? (firstOp - 1)
         let extra = records.filter { $0.opNum > lastAcknowledged }
-        #expect(extra.count <= inFlight.count, "more records than were appended: \(extra); \(context)", sourceLocation: sourceLocation)
+        #expect(
+            extra.count <= inFlight.count, "more records than were appended: \(extra); \(context)",
+            sourceLocation: sourceLocation)
         for record in extra {
-            #expect(inFlight.contains(record.payload), "op \(record.opNum) was never appended; \(context)", sourceLocation: sourceLocation)
+            #expect(
+                inFlight.contains(record.payload), "op \(record.opNum) was never appended; \(context)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -86,7 +93,9 @@ import Glibc
         let op = try await log.append([0x43])
         fs.simulatePowerLoss(.dropUnsynced)
         log.close()
-        #expect(fs.fileKind(Self.directory) == .directory, "the wal directory vanished at power loss, with acknowledged op \(op) in it")
+        #expect(
+            fs.fileKind(Self.directory) == .directory,
+            "the wal directory vanished at power loss, with acknowledged op \(op) in it")
         #expect(try replayLog(fs, Self.directory).records == [ReplayedRecord(opNum: op, payload: [0x43])])
     }
 
@@ -122,8 +131,9 @@ import Glibc
             let allPayloads = sizes.enumerated().map { Self.payload($0.offset, size: $0.element) }
             // A record acknowledged after the power loss cannot have been (handles
             // are dead), so every acknowledged record must be present.
-            Self.checkRecovered(records, acknowledged: ackedAtPowerLoss, inFlight: allPayloads,
-                                "round \(round), tear seed \(tearSeed)")
+            Self.checkRecovered(
+                records, acknowledged: ackedAtPowerLoss, inFlight: allPayloads,
+                "round \(round), tear seed \(tearSeed)")
         }
     }
 
@@ -200,18 +210,22 @@ import Glibc
         let before = fs.statistics
         log.close()
         let after = fs.statistics
-        #expect(after.dataSyncs + after.syncs + after.failedSyncs == before.dataSyncs + before.syncs + before.failedSyncs,
-                "close() retried a sync after the failure: \(before) -> \(after)")
+        #expect(
+            after.dataSyncs + after.syncs + after.failedSyncs == before.dataSyncs + before.syncs + before.failedSyncs,
+            "close() retried a sync after the failure: \(before) -> \(after)")
     }
 
     @Test func periodicSyncFailureStopsTheLogWithoutSpinning() async throws {
         let fs = FaultInjectingFileSystem(durableDirectories: [Self.root])
-        let (log, _) = try openLog(fs, Self.directory, options: WALOptions(durability: .periodic(intervalMilliseconds: 5)))
+        let (log, _) = try openLog(
+            fs, Self.directory, options: WALOptions(durability: .periodic(intervalMilliseconds: 5)))
         fs.failSyncs(mode: .always)
         _ = try await log.append([1])  // acknowledged before the sync runs (relaxed mode)
         // Wait (bounded) for the periodic sync to fail.
         let deadline = ContinuousClock.now + .seconds(10)
-        while log.permanentFailure == nil && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(1)) }
+        while log.permanentFailure == nil && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
         #expect(log.permanentFailure?.code == .failed)
         #expect(walError { _ = try log.appendAndWait([2]) }?.code == .failed)
         // Observation window, not synchronisation: a writer that keeps retrying the
@@ -220,7 +234,9 @@ import Glibc
         try await Task.sleep(for: .milliseconds(200))
         let failedAfter = fs.statistics.failedSyncs
         log.close()
-        #expect(failedAfter - failedBefore <= 1, "the writer keeps retrying the failed sync: \(failedAfter - failedBefore) more attempts in 200 ms")
+        #expect(
+            failedAfter - failedBefore <= 1,
+            "the writer keeps retrying the failed sync: \(failedAfter - failedBefore) more attempts in 200 ms")
     }
 
     // MARK: Disk full
@@ -297,7 +313,8 @@ import Glibc
         log.close()
         fs.clearAllFaults()
         let (records, _) = try replayLog(fs, Self.directory)
-        Self.checkRecovered(records, acknowledged: acknowledged, inFlight: inFlight, "after ENOSPC from directory fsync")
+        Self.checkRecovered(
+            records, acknowledged: acknowledged, inFlight: inFlight, "after ENOSPC from directory fsync")
     }
 
     // MARK: Crash at every operation
@@ -313,7 +330,9 @@ import Glibc
         static let options = WALOptions(maxFileSize: 256)
 
         mutating func run(_ fs: FaultInjectingFileSystem) {
-            guard let (log, _) = try? openLog(fs, WALFaultInjectionTests.directory, options: Self.options) else { return }
+            guard let (log, _) = try? openLog(fs, WALFaultInjectionTests.directory, options: Self.options) else {
+                return
+            }
             defer { log.close() }
             for i in 0..<20 {
                 let payload = WALFaultInjectionTests.payload(i, size: i % 4 == 0 ? 0 : 30 + i)
@@ -354,8 +373,11 @@ import Glibc
                 // Only the removal of files below op 8 may take records away from the front.
                 #expect(firstOp == 1 || firstOp <= 8, context)
                 let expected = workload.acknowledged.filter { $0.key >= firstOp }
-                Self.checkRecovered(records, acknowledged: expected, inFlight: workload.inFlight, firstOp: firstOp, context)
-                if firstOp > 1 { #expect(workload.acknowledged.count == 20, "files removed before the appends finished; \(context)") }
+                Self.checkRecovered(
+                    records, acknowledged: expected, inFlight: workload.inFlight, firstOp: firstOp, context)
+                if firstOp > 1 {
+                    #expect(workload.acknowledged.count == 20, "files removed before the appends finished; \(context)")
+                }
 
                 // The recovered log takes appends and survives one more power loss.
                 let (log, _) = try openLog(fs, Self.directory, options: Workload.options)

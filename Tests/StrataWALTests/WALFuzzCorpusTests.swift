@@ -20,7 +20,9 @@ import Testing
             do {
                 let scan = try bytes.withUnsafeBytes { try WALFileScanner.scan($0) }
                 #expect(scan.validEnd <= bytes.count, "\(path)")
-                #expect(scan.records.enumerated().allSatisfy { $0.element.opNum == scan.firstOpNum + UInt64($0.offset) }, "\(path)")
+                #expect(
+                    scan.records.enumerated().allSatisfy { $0.element.opNum == scan.firstOpNum + UInt64($0.offset) },
+                    "\(path)")
             } catch {
                 // FormatError is a fine answer for a bad header.
             }
@@ -102,7 +104,8 @@ import Testing
         }
         // Relaxed mode: nothing synced, every synced_through 0.
         try withTemporaryDirectory { dir in
-            let (log, _) = try openLog(fs, dir, options: WALOptions(durability: .periodic(intervalMilliseconds: 3_600_000)))
+            let (log, _) = try openLog(
+                fs, dir, options: WALOptions(durability: .periodic(intervalMilliseconds: 3_600_000)))
             for i in 0..<12 { _ = try log.appendAndWait([UInt8](repeating: UInt8(i), count: i * 3)) }
             log.close()
             let bytes = try files(dir)[0]
@@ -121,10 +124,11 @@ import Testing
             try save("seed-rotated-files.log", try files(dir).reduce([], +))
         }
         // A log whose first file starts far from 1 (older files truncated away).
-        try save("seed-starts-at-op-1000.log",
-                 referenceFileHeader(firstOpNum: 1000)
-                 + referenceRecord(opNum: 1000, syncedThrough: 999, payload: [1, 2, 3])
-                 + referenceRecord(opNum: 1001, syncedThrough: 1000, payload: []))
+        try save(
+            "seed-starts-at-op-1000.log",
+            referenceFileHeader(firstOpNum: 1000)
+                + referenceRecord(opNum: 1000, syncedThrough: 999, payload: [1, 2, 3])
+                + referenceRecord(opNum: 1001, syncedThrough: 1000, payload: []))
         // The spec's worked example.
         try save("seed-golden-v1.log", hexBytes(WALGoldenFixtureTests.goldenHex))
     }
@@ -190,12 +194,15 @@ private func replayLikeTheFuzzTarget(_ files: [[UInt8]], _ source: String) throw
         } catch is WALError {
             return
         }
-        precondition(first.map(\.opNum) == first.indices.map { first.first!.opNum + UInt64($0) }, "\(source): ops not contiguous")
+        precondition(
+            first.map(\.opNum) == first.indices.map { first.first!.opNum + UInt64($0) }, "\(source): ops not contiguous"
+        )
         let next = try log.appendAndWait([0xF0, 0x0D])
         log.close()
         precondition(next == log.recoveryReport.lastOpNum + 1, "\(source): append got op \(next)")
         let (second, report) = try replayLog(POSIXFileSystem(), dir)
         precondition(report.cutTail == nil, "\(source): reopen cut a tail")
-        precondition(second == first + [ReplayedRecord(opNum: next, payload: [0xF0, 0x0D])], "\(source): reopen differs")
+        precondition(
+            second == first + [ReplayedRecord(opNum: next, payload: [0xF0, 0x0D])], "\(source): reopen differs")
     }
 }

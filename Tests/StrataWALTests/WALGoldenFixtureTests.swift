@@ -32,7 +32,8 @@ import Testing
 
     @Test func fixtureMatchesSpecComputedIndependently() {
         // Built from the spec with a bitwise CRC32C, not with the production encoder.
-        let expected = referenceFileHeader(firstOpNum: 1)
+        let expected =
+            referenceFileHeader(firstOpNum: 1)
             + referenceRecord(opNum: 1, syncedThrough: 0, payload: [0xAA])
             + referenceRecord(opNum: 2, syncedThrough: 1, payload: [0xBB])
         #expect(hexString(expected) == hexString(hexBytes(Self.goldenHex)))

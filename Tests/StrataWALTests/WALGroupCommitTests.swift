@@ -45,7 +45,9 @@ import Testing
                 let ops = acknowledged.filter { $0.task == task }.sorted { $0.index < $1.index }.map(\.op)
                 #expect(ops == ops.sorted())
             }
-            #expect(durableOrder.withLock { $0 } == Array(1...UInt64(total)), "whenDurable runs once per record, in op order")
+            #expect(
+                durableOrder.withLock { $0 } == Array(1...UInt64(total)),
+                "whenDurable runs once per record, in op order")
             #expect(stats.records == UInt64(total))
             #expect(stats.syncs == stats.batches, "durable mode syncs once per group")
             #expect(stats.syncs < UInt64(total), "no sharing happened: \(stats)")
@@ -53,7 +55,8 @@ import Testing
 
             // The file holds each payload under the op number its append returned.
             let (records, _) = try replayLog(fs, dir)
-            let byOp = Dictionary(uniqueKeysWithValues: acknowledged.map { ($0.op, [UInt8($0.task), UInt8($0.index)]) })
+            let byOp = Dictionary(
+                uniqueKeysWithValues: acknowledged.map { ($0.op, [UInt8($0.task), UInt8($0.index)]) })
             #expect(records.count == total)
             for record in records { #expect(byOp[record.opNum] == record.payload) }
         }
@@ -106,7 +109,9 @@ import Testing
                 #expect(record.syncedThrough >= previous)
                 #expect(record.syncedThrough < record.opNum)
                 if record.syncedThrough != previous || record.opNum == 1 {
-                    #expect(record.opNum == record.syncedThrough + 1, "op \(record.opNum) starts a group after \(record.syncedThrough)")
+                    #expect(
+                        record.opNum == record.syncedThrough + 1,
+                        "op \(record.opNum) starts a group after \(record.syncedThrough)")
                 }
                 previous = record.syncedThrough
             }

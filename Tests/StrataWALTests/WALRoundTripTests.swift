@@ -134,7 +134,9 @@ import Testing
         try withTemporaryDirectory { dir in
             let (log, _) = try openLog(POSIXFileSystem(), dir)
             defer { log.close() }
-            let error = walError { _ = try log.appendAndWait([UInt8](repeating: 0, count: WALFormat.maxPayloadSize + 1)) }
+            let error = walError {
+                _ = try log.appendAndWait([UInt8](repeating: 0, count: WALFormat.maxPayloadSize + 1))
+            }
             #expect(error?.code == .invalidArgument)
             #expect(try log.appendAndWait([7]) == 1, "a rejected payload consumes no op number")
         }

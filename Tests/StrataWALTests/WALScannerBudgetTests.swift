@@ -19,10 +19,10 @@ import Testing
         tail.reserveCapacity(crafted)
         while tail.count + 24 <= crafted {
             var header = ByteWriter()
-            header.write(UInt32(0))                              // wrong CRC
-            header.write(UInt32(crafted - tail.count - 24))      // payload to the end
-            header.write(UInt64(3))                              // op above the damaged one
-            header.write(UInt64(2))                              // claims op 2 was synced
+            header.write(UInt32(0))  // wrong CRC
+            header.write(UInt32(crafted - tail.count - 24))  // payload to the end
+            header.write(UInt64(3))  // op above the damaged one
+            header.write(UInt64(2))  // claims op 2 was synced
             tail += header.bytes
         }
         file += tail

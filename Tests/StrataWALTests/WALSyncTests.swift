@@ -25,7 +25,8 @@ import Testing
 
     @Test func syncAfterAFailedFsyncThrows() throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
-        let (log, _) = try openLog(fs, "/wal", options: WALOptions(durability: .periodic(intervalMilliseconds: 600_000)))
+        let (log, _) = try openLog(
+            fs, "/wal", options: WALOptions(durability: .periodic(intervalMilliseconds: 600_000)))
         defer { log.close() }
         _ = try log.appendAndWait([1])
         fs.failSyncs(mode: .once)

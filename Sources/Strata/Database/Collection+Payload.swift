@@ -16,7 +16,9 @@ extension Collection {
     @discardableResult
     public func createFieldIndex(_ key: String, schema: PayloadFieldSchema) async throws -> UpdateResult {
         let path = try Self.path(key)
-        guard path.description.utf8.count <= 255 else { throw StrataError.invalid("payload key \"\(key)\" is longer than 255 bytes") }
+        guard path.description.utf8.count <= 255 else {
+            throw StrataError.invalid("payload key \"\(key)\" is longer than 255 bytes")
+        }
         return try await log(.createFieldIndex(key: path.description, schema: schema.json))
     }
 
@@ -83,9 +85,12 @@ extension Collection {
     /// Per value of the indexed field `key` (keyword, integer, uuid or bool
     /// index), how many points matching `filter` hold it: the `limit` most
     /// frequent, ties by value.
-    public func facet(_ key: String, filter: Filter? = nil, limit: Int = 10) throws -> [(value: JSONValue, count: Int)] {
+    public func facet(_ key: String, filter: Filter? = nil, limit: Int = 10) throws -> [(value: JSONValue, count: Int)]
+    {
         try QueryValidation.checkLimit(limit)
-        return try store.facet(key: try Self.path(key), filter: filter, limit: limit).map { (value: $0.value.json, count: $0.count) }
+        return try store.facet(key: try Self.path(key), filter: filter, limit: limit).map {
+            (value: $0.value.json, count: $0.count)
+        }
     }
 
     /// How `scroll(orderBy:)` orders.
@@ -104,11 +109,15 @@ extension Collection {
     /// Up to `limit` points matching `filter`, ordered by the indexed numeric
     /// or datetime field `orderBy.key` (points without a value left out; each
     /// point once; equal values by id).
-    public func scroll(orderBy: OrderBy, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false)
+    public func scroll(
+        orderBy: OrderBy, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false
+    )
         throws -> [Record]
     {
         try QueryValidation.checkLimit(limit)
-        return try store.ordered(by: try Self.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
-                                 filter: filter, limit: limit, withPayload: withPayload, withVector: withVector).map(\.record)
+        return try store.ordered(
+            by: try Self.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
+            filter: filter, limit: limit, withPayload: withPayload, withVector: withVector
+        ).map(\.record)
     }
 }

@@ -11,7 +11,8 @@ extension Collection {
         for (vectorName, vector) in vectors {
             guard config.sparseVectors[vectorName] != nil else {
                 throw StrataError.invalid(
-                    "\(what): collection `\(name)` has no sparse vector named \"\(vectorName)\"; it has \(config.sparseVectors.keys.sorted())")
+                    "\(what): collection `\(name)` has no sparse vector named \"\(vectorName)\"; it has \(config.sparseVectors.keys.sorted())"
+                )
             }
             prepared[vectorName] = try Self.canonical(vector, what: "\(what): sparse vector \"\(vectorName)\"")
         }
@@ -51,7 +52,8 @@ extension Collection {
     ) throws -> [SparseVector] {
         guard let params = config.sparseVectors[using] else {
             throw StrataError.invalid(
-                "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(name)` has sparse vectors \(config.sparseVectors.keys.sorted())")
+                "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(name)` has sparse vectors \(config.sparseVectors.keys.sorted())"
+            )
         }
         var queries = try vectors.map { try Self.canonical($0, what: "query sparse vector") }
         guard params.modifier == .idf else { return queries }
@@ -80,8 +82,9 @@ extension Collection {
         try QueryValidation.checkLimit(limit)
         try QueryValidation.checkScoreThreshold(scoreThreshold)
         let query = try preparedSparseQuery(vector, using: using)
-        var hits = try store.searchSparse(query: query, using: using, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
-                                          withPayload: withPayload, withVector: withVector)
+        var hits = try store.searchSparse(
+            query: query, using: using, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
+            withPayload: withPayload, withVector: withVector)
         if let scoreThreshold { hits.removeAll { $0.score < scoreThreshold } }
         return hits
     }

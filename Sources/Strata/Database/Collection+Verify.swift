@@ -30,13 +30,16 @@ extension Collection {
     ///   cannot be read).
     static func verifyFiles(name: String, directory: String, fileSystem: any FileSystem) throws {
         let (config, history) = try readConfig(directory: directory, fileSystem: fileSystem)
-        let store = try CollectionStore(name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
+        let store = try CollectionStore(
+            name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
         let checkpoint = store.checkpoint
         let walDirectory = joinPath(directory, walDirectoryName)
         var files: [(firstOpNum: UInt64, path: String)] = []
         if fileSystem.fileKind(walDirectory) == .directory {
             for file in try fileSystem.listDirectory(walDirectory) {
-                if let first = WALFormat.firstOpNum(fromFileName: file) { files.append((first, joinPath(walDirectory, file))) }
+                if let first = WALFormat.firstOpNum(fromFileName: file) {
+                    files.append((first, joinPath(walDirectory, file)))
+                }
             }
         }
         files.sort { $0.firstOpNum < $1.firstOpNum }
@@ -50,14 +53,20 @@ extension Collection {
             } catch {
                 throw bad("has a bad header: \(error)")
             }
-            guard scan.firstOpNum == file.firstOpNum else { throw bad("starts at op \(scan.firstOpNum), not the op its name says") }
+            guard scan.firstOpNum == file.firstOpNum else {
+                throw bad("starts at op \(scan.firstOpNum), not the op its name says")
+            }
             if let stop = scan.stop { throw bad("is damaged: \(stop)") }
-            if let next, scan.firstOpNum != next { throw bad("starts at op \(scan.firstOpNum), expected \(next): the log has a gap") }
+            if let next, scan.firstOpNum != next {
+                throw bad("starts at op \(scan.firstOpNum), expected \(next): the log has a gap")
+            }
             do {
                 try bytes.withUnsafeBytes { raw in
                     for record in scan.records {
-                        try replay(record.opNum, UnsafeRawBufferPointer(rebasing: raw[record.payloadRange]), checkpoint: checkpoint,
-                                   name: name, directory: directory, config: config, history: history, into: store)
+                        try replay(
+                            record.opNum, UnsafeRawBufferPointer(rebasing: raw[record.payloadRange]),
+                            checkpoint: checkpoint,
+                            name: name, directory: directory, config: config, history: history, into: store)
                     }
                 }
             } catch let error as StrataError {
@@ -72,12 +81,16 @@ extension Collection {
         let first = files.first?.firstOpNum ?? 1
         let last = max(next ?? 1, 1) - 1
         guard checkpoint == .max || first <= checkpoint + 1 else {
-            throw StrataError(.corruption,
-                "the WAL of collection `\(name)` starts at operation \(first) but its manifest's checkpoint is \(checkpoint): operations are missing from \(walDirectory)")
+            throw StrataError(
+                .corruption,
+                "the WAL of collection `\(name)` starts at operation \(first) but its manifest's checkpoint is \(checkpoint): operations are missing from \(walDirectory)"
+            )
         }
         guard last >= checkpoint else {
-            throw StrataError(.corruption,
-                "the WAL of collection `\(name)` ends at operation \(last) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
+            throw StrataError(
+                .corruption,
+                "the WAL of collection `\(name)` ends at operation \(last) but its manifest's checkpoint is \(checkpoint): WAL files are missing"
+            )
         }
         let problems = store.verifySegments()
         guard problems.isEmpty else {

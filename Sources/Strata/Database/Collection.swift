@@ -34,8 +34,10 @@ public final class Collection: Sendable {
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
-    private init(name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
-                 vectorHistory: [String: VectorNameHistory]) {
+    private init(
+        name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
+        vectorHistory: [String: VectorNameHistory]
+    ) {
         self.vectorHistory = vectorHistory
         self.name = name
         self.config = config
@@ -61,7 +63,9 @@ public final class Collection: Sendable {
     /// Flushes, then merges and vacuums segments until the optimizer config is
     /// met. Blocking.
     public func optimize() throws {
-        do { try store.optimize() } catch { throw StrataError.wrapping(error, context: "optimizing collection `\(name)`") }
+        do { try store.optimize() } catch {
+            throw StrataError.wrapping(error, context: "optimizing collection `\(name)`")
+        }
     }
 
     /// Reads every byte of every immutable segment and checks every checksum
@@ -117,7 +121,9 @@ public final class Collection: Sendable {
     /// `.corruption` naming the file when it does not decode, does not
     /// validate or has an unknown format version; the file system's error
     /// when it cannot be read.
-    static func readConfig(directory: String, fileSystem: any FileSystem) throws
+    static func readConfig(
+        directory: String, fileSystem: any FileSystem
+    ) throws
         -> (config: CollectionConfig, history: [String: VectorNameHistory])
     {
         let configPath = joinPath(directory, configFileName)
@@ -127,13 +133,19 @@ public final class Collection: Sendable {
             stored = try JSONDecoder().decode(StoredConfig.self, from: Data(bytes))
             try stored.config.validate()
         } catch {
-            throw StrataError(.corruption, "\(configPath) is not a valid collection config (\(error)); restore it from a snapshot")
+            throw StrataError(
+                .corruption, "\(configPath) is not a valid collection config (\(error)); restore it from a snapshot")
         }
         guard stored.formatVersion == 1 || stored.formatVersion == 2 else {
-            throw StrataError(.corruption, "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 and 2")
+            throw StrataError(
+                .corruption,
+                "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 and 2")
         }
         guard stored.formatVersion == 2 || stored.vectorHistory == nil else {
-            throw StrataError(.corruption, "\(configPath) has format version 1 but a vectorHistory, which needs version 2: the file is damaged; restore it from a snapshot")
+            throw StrataError(
+                .corruption,
+                "\(configPath) has format version 1 but a vectorHistory, which needs version 2: the file is damaged; restore it from a snapshot"
+            )
         }
         return (stored.config, stored.vectorHistory ?? [:])
     }
@@ -145,52 +157,69 @@ public final class Collection: Sendable {
     /// against the config and applied. Throws `.corruption` naming the
     /// operation and the WAL directory when a record passed its checksum but
     /// is not a valid operation.
-    static func replay(_ opNum: UInt64, _ payload: UnsafeRawBufferPointer, checkpoint: UInt64, name: String,
-                       directory: String, config: CollectionConfig, history: [String: VectorNameHistory],
-                       into store: CollectionStore) throws {
+    static func replay(
+        _ opNum: UInt64, _ payload: UnsafeRawBufferPointer, checkpoint: UInt64, name: String,
+        directory: String, config: CollectionConfig, history: [String: VectorNameHistory],
+        into store: CollectionStore
+    ) throws {
         guard opNum > checkpoint else { return }
         let walDirectory = joinPath(directory, walDirectoryName)
         var operation: WriteOperation
         do {
             operation = try WriteOperation.decode(payload)
         } catch {
-            throw StrataError(.corruption,
-                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)")
+            throw StrataError(
+                .corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) passed its checksum but does not decode: \(error)"
+            )
         }
         operation = operation.removingVectors(named: history.staleNames(inOperation: opNum))
         if let mismatch = operation.vectorMismatch(config) {
-            throw StrataError(.corruption,
-                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(joinPath(directory, configFileName)) or the WAL is damaged; restore the collection from a snapshot")
+            throw StrataError(
+                .corruption,
+                "operation \(opNum) in the WAL of collection `\(name)` (\(walDirectory)) \(mismatch): \(joinPath(directory, configFileName)) or the WAL is damaged; restore the collection from a snapshot"
+            )
         }
         store.apply(operation, opNum: opNum)
     }
 
-    static func open(name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws -> Collection {
+    static func open(
+        name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions
+    ) throws -> Collection {
         let (config, history) = try readConfig(directory: directory, fileSystem: fileSystem)
-        let store = try CollectionStore(name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
+        let store = try CollectionStore(
+            name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
         let checkpoint = store.checkpoint
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
         let walDirectory = joinPath(directory, walDirectoryName)
-        let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) { opNum, payload in
-            try replay(opNum, payload, checkpoint: checkpoint, name: name, directory: directory, config: config, history: history,
-                       into: store)
+        let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) {
+            opNum, payload in
+            try replay(
+                opNum, payload, checkpoint: checkpoint, name: name, directory: directory, config: config,
+                history: history,
+                into: store)
         }
         // Operations after the checkpoint must all still be in the log. (A
         // checkpoint of UInt64.max has no operation after it: no `+ 1`, which
         // would trap; the check below then refuses any shorter log.)
         guard checkpoint == .max || wal.recoveryReport.firstOpNum <= checkpoint + 1 else {
             wal.close()
-            throw StrataError(.corruption,
-                "the WAL of collection `\(name)` starts at operation \(wal.recoveryReport.firstOpNum) but its manifest's checkpoint is \(checkpoint): the WAL files with operations \(checkpoint + 1)…\(wal.recoveryReport.firstOpNum - 1) are missing from \(walDirectory)")
+            throw StrataError(
+                .corruption,
+                "the WAL of collection `\(name)` starts at operation \(wal.recoveryReport.firstOpNum) but its manifest's checkpoint is \(checkpoint): the WAL files with operations \(checkpoint + 1)…\(wal.recoveryReport.firstOpNum - 1) are missing from \(walDirectory)"
+            )
         }
         guard wal.lastOpNum >= checkpoint else {
             wal.close()
-            throw StrataError(.corruption,
-                "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing")
+            throw StrataError(
+                .corruption,
+                "the WAL of collection `\(name)` ends at operation \(wal.lastOpNum) but its manifest's checkpoint is \(checkpoint): WAL files are missing"
+            )
         }
         store.backlog.withLock { $0.limitBytes = max(options.maxUnindexedBytes, 1) }
         store.start(wal: wal)
-        return Collection(name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history)
+        return Collection(
+            name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history)
     }
 
     func close() {
@@ -255,12 +284,15 @@ public final class Collection: Sendable {
             for (vectorName, vector) in point.vectors {
                 guard let params = config.vectors[vectorName] else {
                     throw StrataError.invalid(
-                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())"
+                    )
                 }
                 vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
             }
-            prepared.append(PointVectors(id: point.id, vectors: vectors,
-                                         sparseVectors: try prepareSparse(point.sparseVectors, what: "point \(point.id)")))
+            prepared.append(
+                PointVectors(
+                    id: point.id, vectors: vectors,
+                    sparseVectors: try prepareSparse(point.sparseVectors, what: "point \(point.id)")))
         }
         try requireExisting(prepared.map(\.id))
         return try await log(.updateVectors(prepared))
@@ -272,7 +304,8 @@ public final class Collection: Sendable {
     @discardableResult
     public func deleteVectors(_ names: [String], for ids: [PointID]) async throws -> UpdateResult {
         for vectorName in names where config.vectors[vectorName] == nil && config.sparseVectors[vectorName] == nil {
-            throw StrataError.invalid("collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+            throw StrataError.invalid(
+                "collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
         }
         try requireExisting(ids)
         return try await log(.deleteVectors(ids: ids, names: names))
@@ -307,10 +340,13 @@ public final class Collection: Sendable {
                     $0.size == old.size && $0.distance == old.distance && $0.multivectorConfig == old.multivectorConfig
                 } ?? false
             }
-            let sameSparse = config.sparseVectors[vectorName].map { _ in successor.config.sparseVectors[vectorName] != nil }
+            let sameSparse = config.sparseVectors[vectorName].map { _ in
+                successor.config.sparseVectors[vectorName] != nil
+            }
             guard sameDense ?? sameSparse ?? false else {
                 throw StrataError.invalid(
-                    "collection `\(name)`: vector \"\(vectorName)\" was removed or redefined while this write was in flight; nothing was written")
+                    "collection `\(name)`: vector \"\(vectorName)\" was removed or redefined while this write was in flight; nothing was written"
+                )
             }
         }
         return try await successor.log(operation)
@@ -335,12 +371,16 @@ public final class Collection: Sendable {
 
     /// Points in id order, starting at `offset` (inclusive), at most `limit`,
     /// plus the id to pass as `offset` for the next page (nil at the end).
-    public func scroll(offset: PointID? = nil, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false) throws
+    public func scroll(
+        offset: PointID? = nil, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true,
+        withVector: Bool = false
+    ) throws
         -> (points: [Record], nextOffset: PointID?)
     {
         try QueryValidation.checkLimit(limit)
-        let page = try store.scroll(offset: offset, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
-                                    withPayload: withPayload, withVector: withVector)
+        let page = try store.scroll(
+            offset: offset, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
+            withPayload: withPayload, withVector: withVector)
         return (page.records, page.next)
     }
 
@@ -357,14 +397,16 @@ public final class Collection: Sendable {
         withPayload: Bool = false, withVector: Bool = false
     ) throws -> [ScoredPoint] {
         guard let params = config.vectors[using] else {
-            throw StrataError.invalid("collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")
+            throw StrataError.invalid(
+                "collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")
         }
         try QueryValidation.checkLimit(limit)
         try QueryValidation.check(searchParams)
         try QueryValidation.checkScoreThreshold(scoreThreshold)
         let query = try prepare(vector, name: using, params: params, what: "query vector")
-        var hits = try store.search(query: query, using: using, limit: limit, params: searchParams,
-                                    filter: filter?.isEmpty == true ? nil : filter, withPayload: withPayload, withVector: withVector)
+        var hits = try store.search(
+            query: query, using: using, limit: limit, params: searchParams,
+            filter: filter?.isEmpty == true ? nil : filter, withPayload: withPayload, withVector: withVector)
         if let scoreThreshold {
             hits.removeAll { params.distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
         }
@@ -383,9 +425,11 @@ public final class Collection: Sendable {
             for (vectorName, vector) in point.vectors {
                 guard let params = config.vectors[vectorName] else {
                     throw StrataError.invalid(
-                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())")
+                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())"
+                    )
                 }
-                prepared.vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
+                prepared.vectors[vectorName] = try prepare(
+                    vector, name: vectorName, params: params, what: "point \(point.id)")
             }
             prepared.sparseVectors = try prepareSparse(point.sparseVectors, what: "point \(point.id)")
             if let payload = point.payload { try validate(payload) }
@@ -413,13 +457,18 @@ public final class Collection: Sendable {
 
     /// Checks a multivector given as its rows back to back (row-major) and
     /// normalises each row for Cosine.
-    private func prepareMultiVector(_ rows: [Float], label: String, params: VectorParams, what: String) throws -> [Float] {
+    private func prepareMultiVector(
+        _ rows: [Float], label: String, params: VectorParams, what: String
+    ) throws -> [Float] {
         guard !rows.isEmpty, rows.count % params.size == 0 else {
             throw StrataError.invalid(
-                "\(what): multi\(label) must be one or more rows of \(params.size) numbers, got \(rows.count) numbers in all")
+                "\(what): multi\(label) must be one or more rows of \(params.size) numbers, got \(rows.count) numbers in all"
+            )
         }
         guard rows.count / params.size <= Self.maxMultiVectorRows else {
-            throw StrataError.invalid("\(what): multi\(label) has \(rows.count / params.size) rows; at most \(Self.maxMultiVectorRows) are allowed")
+            throw StrataError.invalid(
+                "\(what): multi\(label) has \(rows.count / params.size) rows; at most \(Self.maxMultiVectorRows) are allowed"
+            )
         }
         guard VectorKernels.allFinite(rows) else {
             throw StrataError.invalid("\(what): multi\(label) contains NaN or infinite values")
@@ -431,7 +480,8 @@ public final class Collection: Sendable {
             var row = Array(rows[start..<start + params.size])
             guard VectorKernels.normalize(&row) else {
                 throw StrataError.invalid(
-                    "\(what): row \(start / params.size) of multi\(label) is all zeros and cannot be normalised for Cosine distance")
+                    "\(what): row \(start / params.size) of multi\(label) is all zeros and cannot be normalised for Cosine distance"
+                )
             }
             normalized.append(contentsOf: row)
         }

@@ -36,12 +36,15 @@ final class AliasTable: Sendable {
     /// Throws `.corruption` naming the file if it does not parse.
     static func load(directory: String, fileSystem: any FileSystem) throws -> AliasTable {
         let path = joinPath(directory, fileName)
-        guard fileSystem.fileKind(path) != nil else { return AliasTable(path: path, fileSystem: fileSystem, aliases: [:]) }
+        guard fileSystem.fileKind(path) != nil else {
+            return AliasTable(path: path, fileSystem: fileSystem, aliases: [:])
+        }
         let bytes = try fileSystem.open(path, mode: .readOnly).readAll()
         guard let stored = try? JSONDecoder().decode(StoredAliases.self, from: Data(bytes)),
-              stored.format == "strata-aliases", stored.version == 1
+            stored.format == "strata-aliases", stored.version == 1
         else {
-            throw StrataError(.corruption, "\(path) is not a valid alias table; fix or remove it (aliases are lost then)")
+            throw StrataError(
+                .corruption, "\(path) is not a valid alias table; fix or remove it (aliases are lost then)")
         }
         return AliasTable(path: path, fileSystem: fileSystem, aliases: stored.aliases)
     }
@@ -135,7 +138,8 @@ extension Database {
                         throw StrataError(.notFound, "Collection `\(collection)` doesn't exist!")
                     }
                     guard !existing.contains(alias) else {
-                        throw StrataError(.alreadyExists, "Alias `\(alias)` conflicts with an existing collection of that name")
+                        throw StrataError(
+                            .alreadyExists, "Alias `\(alias)` conflicts with an existing collection of that name")
                     }
                     // Qdrant lets create_alias move an existing alias to another collection.
                     aliases[alias] = collection
@@ -149,7 +153,8 @@ extension Database {
                         throw StrataError(.notFound, "Alias `\(from)` doesn't exist!")
                     }
                     guard !existing.contains(to) else {
-                        throw StrataError(.alreadyExists, "Alias `\(to)` conflicts with an existing collection of that name")
+                        throw StrataError(
+                            .alreadyExists, "Alias `\(to)` conflicts with an existing collection of that name")
                     }
                     aliases[to] = collection
                 }

@@ -19,7 +19,9 @@ extension Database {
     /// Throws `.notFound` for an unknown collection and `.invalidArgument`
     /// (nothing changed) for a change to the vectors or an invalid config.
     @discardableResult
-    public func updateCollectionConfig(_ name: String, _ change: (inout CollectionConfig) throws -> Void) throws -> Collection {
+    public func updateCollectionConfig(
+        _ name: String, _ change: (inout CollectionConfig) throws -> Void
+    ) throws -> Collection {
         try state.withLock { state in
             try checkOpen(state)
             guard let current = state.collections[name] else {
@@ -29,11 +31,14 @@ extension Database {
             try change(&config)
             guard config != current.config else { return current }
             guard Set(config.vectors.keys) == Set(current.config.vectors.keys),
-                  config.vectors.allSatisfy({ name, params in
-                      current.config.vectors[name].map { $0.size == params.size && $0.distance == params.distance } ?? false
-                  })
+                config.vectors.allSatisfy({ name, params in
+                    current.config.vectors[name].map { $0.size == params.size && $0.distance == params.distance }
+                        ?? false
+                })
             else {
-                throw StrataError.invalid("the vectors of collection `\(name)` (names, sizes, distances) cannot change; create a new collection")
+                throw StrataError.invalid(
+                    "the vectors of collection `\(name)` (names, sizes, distances) cannot change; create a new collection"
+                )
             }
             do {
                 try config.validate()
@@ -41,7 +46,8 @@ extension Database {
                 throw StrataError.wrapping(error, context: "updating the config of collection `\(name)`")
             }
             let directory = current.directory
-            try Collection.replaceConfig(config, vectorHistory: current.vectorHistory, directory: directory, fileSystem: fileSystem)
+            try Collection.replaceConfig(
+                config, vectorHistory: current.vectorHistory, directory: directory, fileSystem: fileSystem)
             // Writes the old handle refuses from here on go to the new one.
             current.replacement.begin()
             current.close()
@@ -57,8 +63,10 @@ extension Database {
 
 extension Collection {
     /// Replaces `config.json` atomically (temporary file, fsync, rename, directory fsync).
-    static func replaceConfig(_ config: CollectionConfig, vectorHistory: [String: VectorNameHistory], directory: String,
-                              fileSystem: any FileSystem) throws {
+    static func replaceConfig(
+        _ config: CollectionConfig, vectorHistory: [String: VectorNameHistory], directory: String,
+        fileSystem: any FileSystem
+    ) throws {
         let data = try StoredConfig(config: config, vectorHistory: vectorHistory).encoded()
         try fileSystem.writeAtomically(joinPath(directory, configFileName), data)
     }

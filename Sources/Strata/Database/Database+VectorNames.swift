@@ -39,7 +39,8 @@ extension Database {
 
     /// Adds sparse vector `name` to collection `collection`; as the dense form.
     @discardableResult
-    public func createVectorName(_ collection: String, name: String, _ params: SparseVectorParams) throws -> Collection {
+    public func createVectorName(_ collection: String, name: String, _ params: SparseVectorParams) throws -> Collection
+    {
         try changeVectorName(collection, name: name, verb: "adding") { config in
             try Self.requireNew(name, in: config, collection: collection)
             config.sparseVectors[name] = params
@@ -57,12 +58,17 @@ extension Database {
     public func deleteVectorName(_ collection: String, name: String) throws -> Collection {
         try changeVectorName(collection, name: name, verb: "removing") { config in
             guard config.vectors[name] != nil || config.sparseVectors[name] != nil else {
-                throw StrataError(.notFound, "collection `\(collection)` has no vector named \"\(name)\"; it has \(Self.vectorNames(of: config))")
+                throw StrataError(
+                    .notFound,
+                    "collection `\(collection)` has no vector named \"\(name)\"; it has \(Self.vectorNames(of: config))"
+                )
             }
             config.vectors[name] = nil
             config.sparseVectors[name] = nil
             guard !config.vectors.isEmpty || !config.sparseVectors.isEmpty else {
-                throw StrataError.invalid("\"\(name)\" is the last vector of collection `\(collection)`; a collection needs at least one vector (delete the collection instead)")
+                throw StrataError.invalid(
+                    "\"\(name)\" is the last vector of collection `\(collection)`; a collection needs at least one vector (delete the collection instead)"
+                )
             }
         }
     }
@@ -79,8 +85,10 @@ extension Database {
     }
 
     /// Steps 1–4 above, under the database lock.
-    private func changeVectorName(_ collectionName: String, name: String, verb: String,
-                                  _ change: (inout CollectionConfig) throws -> Void) throws -> Collection {
+    private func changeVectorName(
+        _ collectionName: String, name: String, verb: String,
+        _ change: (inout CollectionConfig) throws -> Void
+    ) throws -> Collection {
         try state.withLock { state in
             try checkOpen(state)
             guard let current = state.collections[collectionName] else {
@@ -91,7 +99,8 @@ extension Database {
             do {
                 try config.validate()
             } catch {
-                throw StrataError.wrapping(error, context: "\(verb) vector \"\(name)\" of collection `\(collectionName)`")
+                throw StrataError.wrapping(
+                    error, context: "\(verb) vector \"\(name)\" of collection `\(collectionName)`")
             }
             let directory = current.directory
             current.replacement.begin()
@@ -100,19 +109,25 @@ extension Database {
             var reopened: Collection? = nil
             defer { current.replacement.finish(reopened) }
             do {
-                let boundary = try Self.lastOperationAndNextSegment(directory: directory, fileSystem: fileSystem, options: options)
+                let boundary = try Self.lastOperationAndNextSegment(
+                    directory: directory, fileSystem: fileSystem, options: options)
                 var history = current.vectorHistory
-                history[name] = VectorNameHistory(staleThroughOperation: boundary.lastOperation,
-                                                  staleBelowSegment: boundary.nextSegment)
-                try Collection.replaceConfig(config, vectorHistory: history, directory: directory, fileSystem: fileSystem)
+                history[name] = VectorNameHistory(
+                    staleThroughOperation: boundary.lastOperation,
+                    staleBelowSegment: boundary.nextSegment)
+                try Collection.replaceConfig(
+                    config, vectorHistory: history, directory: directory, fileSystem: fileSystem)
             } catch {
                 // Nothing was committed, or (a failed directory fsync) maybe the
                 // rename was: serve whichever config.json is there now.
-                reopened = try? Collection.open(name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
+                reopened = try? Collection.open(
+                    name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
                 state.collections[collectionName] = reopened
-                throw StrataError.wrapping(error, context: "\(verb) vector \"\(name)\" of collection `\(collectionName)`")
+                throw StrataError.wrapping(
+                    error, context: "\(verb) vector \"\(name)\" of collection `\(collectionName)`")
             }
-            reopened = try Collection.open(name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
+            reopened = try Collection.open(
+                name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
             state.collections[collectionName] = reopened
             return reopened!
         }
@@ -124,15 +139,21 @@ extension Database {
     /// operation above the boundary can reappear with old-schema vectors; the
     /// config.json replacement that follows fsyncs the collection directory,
     /// making the MANIFEST read here durable.
-    private static func lastOperationAndNextSegment(directory: String, fileSystem: any FileSystem, options: DatabaseOptions) throws
+    private static func lastOperationAndNextSegment(
+        directory: String, fileSystem: any FileSystem, options: DatabaseOptions
+    ) throws
         -> (lastOperation: UInt64, nextSegment: UInt64)
     {
         let manifestPath = joinPath(directory, Manifest.fileName)
-        let manifest = fileSystem.fileKind(manifestPath) == nil
-            ? Manifest() : try Manifest.decode(try fileSystem.open(manifestPath, mode: .readOnly).readAll(), path: manifestPath)
+        let manifest =
+            fileSystem.fileKind(manifestPath) == nil
+            ? Manifest()
+            : try Manifest.decode(try fileSystem.open(manifestPath, mode: .readOnly).readAll(), path: manifestPath)
         let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
-        let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: joinPath(directory, Collection.walDirectoryName),
-                                         options: walOptions) { _, _ in }
+        let wal = try WriteAheadLog.open(
+            fileSystem: fileSystem, directory: joinPath(directory, Collection.walDirectoryName),
+            options: walOptions
+        ) { _, _ in }
         defer { wal.close() }
         try wal.sync()
         return (max(wal.lastOpNum, manifest.checkpoint), manifest.nextSegmentID)

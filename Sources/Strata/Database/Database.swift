@@ -59,15 +59,19 @@ public final class Database: Sendable {
             if fileSystem.fileKind(marker) == nil {
                 let existing = try fileSystem.listDirectory(path).filter { $0 != "LOCK" }
                 guard existing.isEmpty || existing == [collectionsDirectory] else {
-                    throw StrataError(.invalidArgument,
-                        "\(path) is not empty and is not a Strata data directory (no \(markerName) file); choose an empty or new directory")
+                    throw StrataError(
+                        .invalidArgument,
+                        "\(path) is not empty and is not a Strata data directory (no \(markerName) file); choose an empty or new directory"
+                    )
                 }
                 try fileSystem.writeAtomically(marker, Array(markerContents.utf8))
             } else {
                 let contents = try fileSystem.open(marker, mode: .readOnly).readAll()
                 guard String(decoding: contents, as: UTF8.self) == markerContents else {
-                    throw StrataError(.corruption,
-                        "\(marker) does not hold the expected format marker: this directory was written by an incompatible version or is damaged")
+                    throw StrataError(
+                        .corruption,
+                        "\(marker) does not hold the expected format marker: this directory was written by an incompatible version or is damaged"
+                    )
                 }
             }
             // From here on a failure must close what was opened: an opened
@@ -77,7 +81,9 @@ public final class Database: Sendable {
             var collections: [String: Collection] = [:]
             do {
                 let collectionsPath = joinPath(path, collectionsDirectory)
-                if fileSystem.fileKind(collectionsPath) == nil { try fileSystem.createDirectoryDurably(collectionsPath) }
+                if fileSystem.fileKind(collectionsPath) == nil {
+                    try fileSystem.createDirectoryDurably(collectionsPath)
+                }
                 // Finish or roll back an interrupted restore first (Snapshots/RestoreJournal.swift).
                 try recoverSnapshotWork(at: path, options: options, fileSystem: fileSystem)
                 for name in try fileSystem.listDirectory(collectionsPath) {
@@ -88,11 +94,13 @@ public final class Database: Sendable {
                         try fileSystem.removeTree(entry)
                         continue
                     }
-                    collections[name] = try Collection.open(name: name, directory: entry, fileSystem: fileSystem, options: options)
+                    collections[name] = try Collection.open(
+                        name: name, directory: entry, fileSystem: fileSystem, options: options)
                 }
                 let aliasTable = try AliasTable.load(directory: path, fileSystem: fileSystem)
-                return Database(path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
-                                aliasTable: aliasTable)
+                return Database(
+                    path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
+                    aliasTable: aliasTable)
             } catch {
                 for collection in collections.values { collection.close() }
                 lock.release()
@@ -103,8 +111,10 @@ public final class Database: Sendable {
         }
     }
 
-    private init(path: String, options: DatabaseOptions, fileSystem: any FileSystem, lock: FileLock,
-                 collections: [String: Collection], aliasTable: AliasTable) {
+    private init(
+        path: String, options: DatabaseOptions, fileSystem: any FileSystem, lock: FileLock,
+        collections: [String: Collection], aliasTable: AliasTable
+    ) {
         self.aliasTable = aliasTable
         self.path = path
         self.options = options
@@ -151,7 +161,8 @@ public final class Database: Sendable {
                 try fileSystem.syncDirectory(collectionsPath)
                 try fileSystem.rename(staging, to: final)
                 try fileSystem.syncDirectory(collectionsPath)
-                let collection = try Collection.open(name: name, directory: final, fileSystem: fileSystem, options: options)
+                let collection = try Collection.open(
+                    name: name, directory: final, fileSystem: fileSystem, options: options)
                 state.collections[name] = collection
                 return collection
             } catch {
@@ -209,7 +220,8 @@ public final class Database: Sendable {
         }
         guard !name.isEmpty, name.utf8.count <= 255, allowed, !name.hasPrefix(".") else {
             throw StrataError.invalid(
-                "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-' or '.', not starting with '.'")
+                "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-' or '.', not starting with '.'"
+            )
         }
     }
 }

@@ -13,8 +13,10 @@ public struct DatabaseOptions: Sendable, Equatable {
     /// named after the collection, full-storage snapshots in the directory itself.
     public var snapshotsDirectory: String?
 
-    public init(durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,
-                snapshotsDirectory: String? = nil) {
+    public init(
+        durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,
+        snapshotsDirectory: String? = nil
+    ) {
         self.durability = durability
         self.walFileSize = walFileSize
         self.maxUnindexedBytes = maxUnindexedBytes

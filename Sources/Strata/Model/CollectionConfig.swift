@@ -21,8 +21,10 @@ public struct VectorParams: Sendable, Equatable, Codable {
     /// by late interaction, e.g. ColBERT); nil for a plain dense vector.
     public var multivectorConfig: MultiVectorConfig?
 
-    public init(size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
-                onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil) {
+    public init(
+        size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
+        onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil
+    ) {
         self.size = size
         self.distance = distance
         self.hnswConfig = hnswConfig
@@ -111,9 +113,11 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Named sparse vectors (Qdrant's `sparse_vectors`); names differ from `vectors`' names.
     public var sparseVectors: [String: SparseVectorParams]
 
-    public init(vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
-                payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
-                quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:]) {
+    public init(
+        vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
+        payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
+        quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:]
+    ) {
         self.vectors = vectors
         self.sparseVectors = sparseVectors
         self.optimizers = optimizers
@@ -123,17 +127,22 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     }
 
     /// A collection with one unnamed vector.
-    public init(size: Int, distance: Distance, optimizers: OptimizersConfig = OptimizersConfig(),
-                hnswConfig: HnswConfig = HnswConfig(), quantizationConfig: QuantizationConfig? = nil) {
-        self.init(vectors: [Self.defaultVectorName: VectorParams(size: size, distance: distance)], optimizers: optimizers,
-                  hnswConfig: hnswConfig, quantizationConfig: quantizationConfig)
+    public init(
+        size: Int, distance: Distance, optimizers: OptimizersConfig = OptimizersConfig(),
+        hnswConfig: HnswConfig = HnswConfig(), quantizationConfig: QuantizationConfig? = nil
+    ) {
+        self.init(
+            vectors: [Self.defaultVectorName: VectorParams(size: size, distance: distance)], optimizers: optimizers,
+            hnswConfig: hnswConfig, quantizationConfig: quantizationConfig)
     }
 
     /// The HNSW parameters in force for vector `name`.
     public func hnsw(for name: String) -> HnswConfig { vectors[name]?.hnswConfig ?? hnswConfig }
 
     /// The quantization in force for vector `name` (nil = none).
-    public func quantization(for name: String) -> QuantizationConfig? { vectors[name]?.quantizationConfig ?? quantizationConfig }
+    public func quantization(for name: String) -> QuantizationConfig? {
+        vectors[name]?.quantizationConfig ?? quantizationConfig
+    }
 
     enum CodingKeys: String, CodingKey {
         case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors
@@ -163,21 +172,28 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     static let maxDimension = 65536
 
     func validate() throws {
-        guard !vectors.isEmpty || !sparseVectors.isEmpty else { throw StrataError.invalid("a collection needs at least one vector") }
+        guard !vectors.isEmpty || !sparseVectors.isEmpty else {
+            throw StrataError.invalid("a collection needs at least one vector")
+        }
         for name in sparseVectors.keys {
             guard vectors[name] == nil else {
                 throw StrataError.invalid("\"\(name)\" names both a dense and a sparse vector; names must be distinct")
             }
-            guard name.utf8.count <= 255 else { throw StrataError.invalid("sparse vector name \"\(name.prefix(32))…\" is longer than 255 bytes") }
+            guard name.utf8.count <= 255 else {
+                throw StrataError.invalid("sparse vector name \"\(name.prefix(32))…\" is longer than 255 bytes")
+            }
             if let threshold = sparseVectors[name]!.index?.fullScanThreshold, threshold < 0 {
                 throw StrataError.invalid("sparse vector \"\(name)\": full_scan_threshold must not be negative")
             }
         }
         for (name, params) in vectors {
             guard (1...Self.maxDimension).contains(params.size) else {
-                throw StrataError.invalid("vector \"\(name)\" has size \(params.size); sizes must be 1…\(Self.maxDimension)")
+                throw StrataError.invalid(
+                    "vector \"\(name)\" has size \(params.size); sizes must be 1…\(Self.maxDimension)")
             }
-            guard name.utf8.count <= 255 else { throw StrataError.invalid("vector name \"\(name.prefix(32))…\" is longer than 255 bytes") }
+            guard name.utf8.count <= 255 else {
+                throw StrataError.invalid("vector name \"\(name.prefix(32))…\" is longer than 255 bytes")
+            }
             try params.hnswConfig?.validate("vector \"\(name)\"")
             try params.quantizationConfig?.validate("vector \"\(name)\"")
         }

@@ -19,8 +19,10 @@ public struct HnswConfig: Sendable, Equatable, Codable {
 
     public init() {}
 
-    public init(m: Int = 16, efConstruct: Int = 100, fullScanThresholdKB: Int = 10_000, maxIndexingThreads: Int = 0,
-                onDisk: Bool? = nil, seed: UInt64 = 0x5354_5241_5441) {
+    public init(
+        m: Int = 16, efConstruct: Int = 100, fullScanThresholdKB: Int = 10_000, maxIndexingThreads: Int = 0,
+        onDisk: Bool? = nil, seed: UInt64 = 0x5354_5241_5441
+    ) {
         self.m = m
         self.efConstruct = efConstruct
         self.fullScanThresholdKB = fullScanThresholdKB
@@ -41,12 +43,18 @@ public struct HnswConfig: Sendable, Equatable, Codable {
     }
 
     func validate(_ what: String) throws {
-        guard m == 0 || (2...512).contains(m) else { throw StrataError.invalid("\(what): hnsw m must be 0 or 2…512, got \(m)") }
+        guard m == 0 || (2...512).contains(m) else {
+            throw StrataError.invalid("\(what): hnsw m must be 0 or 2…512, got \(m)")
+        }
         guard (4...4096).contains(efConstruct) else {
             throw StrataError.invalid("\(what): hnsw ef_construct must be 4…4096, got \(efConstruct)")
         }
-        guard fullScanThresholdKB >= 0 else { throw StrataError.invalid("\(what): full_scan_threshold must not be negative") }
-        guard maxIndexingThreads >= 0 else { throw StrataError.invalid("\(what): max_indexing_threads must not be negative") }
+        guard fullScanThresholdKB >= 0 else {
+            throw StrataError.invalid("\(what): full_scan_threshold must not be negative")
+        }
+        guard maxIndexingThreads >= 0 else {
+            throw StrataError.invalid("\(what): max_indexing_threads must not be negative")
+        }
     }
 }
 
@@ -59,8 +67,9 @@ public enum QuantizationConfig: Sendable, Equatable, Codable {
     /// One bit per dimension (32x smaller), or two (`.twoBits`, 16x smaller).
     /// `queryEncoding: .scalar8Bits` scores an int8-quantized query against
     /// the bits (asymmetric), which ranks better than bits against bits.
-    case binary(encoding: BinaryQuantizationEncoding = .oneBit, queryEncoding: BinaryQueryEncoding = .default,
-                alwaysRam: Bool? = nil)
+    case binary(
+        encoding: BinaryQuantizationEncoding = .oneBit, queryEncoding: BinaryQueryEncoding = .default,
+        alwaysRam: Bool? = nil)
     /// Product quantization: the vector is cut into sub-vectors, each replaced
     /// by the index of its nearest of 256 centroids; `compression` is the ratio.
     case product(compression: ProductQuantizationCompression, alwaysRam: Bool? = nil)
@@ -116,8 +125,11 @@ public struct SearchParams: Sendable, Equatable {
     /// (`AcornSearchParams()`).
     public var acorn: AcornSearchParams?
 
-    public init(hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil, indexedOnly: Bool = false,
-                acorn: AcornSearchParams? = nil) {
+    public init(
+        hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil,
+        indexedOnly: Bool = false,
+        acorn: AcornSearchParams? = nil
+    ) {
         self.hnswEf = hnswEf
         self.exact = exact
         self.quantization = quantization

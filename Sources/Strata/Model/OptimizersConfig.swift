@@ -24,9 +24,11 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
 
     public init() {}
 
-    public init(deletedThreshold: Double = 0.2, vacuumMinVectorNumber: Int = 1000, defaultSegmentNumber: Int = 0,
-                maxSegmentSizeKB: Int? = nil, indexingThresholdKB: Int = 10_000, flushIntervalSec: Int = 5,
-                maxOptimizationThreads: Int? = nil) {
+    public init(
+        deletedThreshold: Double = 0.2, vacuumMinVectorNumber: Int = 1000, defaultSegmentNumber: Int = 0,
+        maxSegmentSizeKB: Int? = nil, indexingThresholdKB: Int = 10_000, flushIntervalSec: Int = 5,
+        maxOptimizationThreads: Int? = nil
+    ) {
         self.deletedThreshold = deletedThreshold
         self.vacuumMinVectorNumber = vacuumMinVectorNumber
         self.defaultSegmentNumber = defaultSegmentNumber
@@ -37,18 +39,28 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
     }
 
     var targetSegmentCount: Int {
-        defaultSegmentNumber > 0 ? defaultSegmentNumber : max(MergePlanner.minimumAutomaticSegmentCount, ProcessInfo.processInfo.activeProcessorCount)
+        defaultSegmentNumber > 0
+            ? defaultSegmentNumber
+            : max(MergePlanner.minimumAutomaticSegmentCount, ProcessInfo.processInfo.activeProcessorCount)
     }
 
     var maxSegmentBytes: Int { (maxSegmentSizeKB ?? MergePlanner.automaticMaxSegmentSizeKB) * 1024 }
 
     func validate() throws {
-        guard (0...1).contains(deletedThreshold) else { throw StrataError.invalid("deleted_threshold must be within 0…1, got \(deletedThreshold)") }
-        guard vacuumMinVectorNumber >= 0 else { throw StrataError.invalid("vacuum_min_vector_number must not be negative") }
-        guard defaultSegmentNumber >= 0 else { throw StrataError.invalid("default_segment_number must not be negative") }
+        guard (0...1).contains(deletedThreshold) else {
+            throw StrataError.invalid("deleted_threshold must be within 0…1, got \(deletedThreshold)")
+        }
+        guard vacuumMinVectorNumber >= 0 else {
+            throw StrataError.invalid("vacuum_min_vector_number must not be negative")
+        }
+        guard defaultSegmentNumber >= 0 else {
+            throw StrataError.invalid("default_segment_number must not be negative")
+        }
         guard (maxSegmentSizeKB ?? 1) > 0 else { throw StrataError.invalid("max_segment_size_kb must be positive") }
         guard indexingThresholdKB > 0 else { throw StrataError.invalid("indexing_threshold_kb must be positive") }
         guard flushIntervalSec > 0 else { throw StrataError.invalid("flush_interval_sec must be positive") }
-        guard (maxOptimizationThreads ?? 1) > 0 else { throw StrataError.invalid("max_optimization_threads must be positive") }
+        guard (maxOptimizationThreads ?? 1) > 0 else {
+            throw StrataError.invalid("max_optimization_threads must be positive")
+        }
     }
 }

@@ -8,7 +8,9 @@ public struct PointStruct: Sendable, Equatable {
     /// Sparse vectors by name (the collection's `sparseVectors`).
     public var sparseVectors: [String: SparseVector]
 
-    public init(id: PointID, vectors: [String: [Float]], payload: Payload? = nil, sparseVectors: [String: SparseVector] = [:]) {
+    public init(
+        id: PointID, vectors: [String: [Float]], payload: Payload? = nil, sparseVectors: [String: SparseVector] = [:]
+    ) {
         self.id = id
         self.vectors = vectors
         self.payload = payload
@@ -34,8 +36,10 @@ public struct Record: Sendable, Equatable {
     /// Present when asked for (`withVector`), sorted by index.
     public var sparseVectors: [String: SparseVector]?
 
-    public init(id: PointID, version: UInt64, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
-                sparseVectors: [String: SparseVector]? = nil) {
+    public init(
+        id: PointID, version: UInt64, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
+        sparseVectors: [String: SparseVector]? = nil
+    ) {
         self.id = id
         self.version = version
         self.payload = payload
@@ -57,8 +61,10 @@ public struct ScoredPoint: Sendable, Equatable {
     public var orderValue: Double?
     public var sparseVectors: [String: SparseVector]?
 
-    public init(id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
-                orderValue: Double? = nil, sparseVectors: [String: SparseVector]? = nil) {
+    public init(
+        id: PointID, version: UInt64, score: Float, payload: Payload? = nil, vectors: [String: [Float]]? = nil,
+        orderValue: Double? = nil, sparseVectors: [String: SparseVector]? = nil
+    ) {
         self.id = id
         self.version = version
         self.score = score

@@ -66,7 +66,8 @@ extension WriteOperation {
         var reader = ByteReader(bytes)
         let version = try reader.readUInt8()
         guard version == encodingVersion else {
-            throw FormatError("operation encoding version \(version) is not supported (this build reads \(encodingVersion))")
+            throw FormatError(
+                "operation encoding version \(version) is not supported (this build reads \(encodingVersion))")
         }
         let tag = try reader.readUInt8()
         let operation: WriteOperation
@@ -104,7 +105,8 @@ extension WriteOperation {
         case 6:
             operation = .clearPayload(ids: try readIDs(&reader))
         case 7:
-            operation = .setPayloadAtKey(ids: try readIDs(&reader), payload: try reader.readJSONObject(), key: try reader.readString())
+            operation = .setPayloadAtKey(
+                ids: try readIDs(&reader), payload: try reader.readJSONObject(), key: try reader.readString())
         case 8:
             operation = .createFieldIndex(key: try reader.readString(), schema: try reader.readJSON())
         case 9:
@@ -181,7 +183,9 @@ extension WriteOperation {
         for _ in 0..<count {
             let name = try reader.readString()
             let nnz = try reader.readCount(limit: reader.remaining / 8, "sparse dimension")
-            guard vectors[name] == nil else { throw FormatError("sparse vector \"\(name)\" appears twice in one point") }
+            guard vectors[name] == nil else {
+                throw FormatError("sparse vector \"\(name)\" appears twice in one point")
+            }
             var indices: [UInt32] = []
             indices.reserveCapacity(nnz)
             for _ in 0..<nnz { indices.append(try reader.readUInt32()) }

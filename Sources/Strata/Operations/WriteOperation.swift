@@ -65,11 +65,13 @@ extension WriteOperation {
             for (name, vector) in vectors {
                 if let params = config.vectors[name], params.isMultiVector {
                     guard vector.isEmpty || vector.count % params.size != 0 else { continue }
-                    return "writes multivector \"\(name)\" of point \(id) with \(vector.count) numbers, not whole rows of \(params.size)"
+                    return
+                        "writes multivector \"\(name)\" of point \(id) with \(vector.count) numbers, not whole rows of \(params.size)"
                 }
                 guard config.vectors[name]?.size != vector.count else { continue }
                 let expected = config.vectors[name].map { "size \($0.size)" } ?? "no such vector"
-                return "writes vector \"\(name)\" of point \(id) with \(vector.count) dimensions (the config says \(expected))"
+                return
+                    "writes vector \"\(name)\" of point \(id) with \(vector.count) dimensions (the config says \(expected))"
             }
         }
         return nil
@@ -85,17 +87,20 @@ extension WriteOperation {
         guard !names.isEmpty else { return self }
         switch self {
         case .upsert(let points):
-            return .upsert(points.map { point in
-                var kept = point
-                kept.vectors = point.vectors.filter { !names.contains($0.key) }
-                kept.sparseVectors = point.sparseVectors.filter { !names.contains($0.key) }
-                return kept
-            })
+            return .upsert(
+                points.map { point in
+                    var kept = point
+                    kept.vectors = point.vectors.filter { !names.contains($0.key) }
+                    kept.sparseVectors = point.sparseVectors.filter { !names.contains($0.key) }
+                    return kept
+                })
         case .updateVectors(let points):
-            return .updateVectors(points.map { point in
-                PointVectors(id: point.id, vectors: point.vectors.filter { !names.contains($0.key) },
-                             sparseVectors: point.sparseVectors.filter { !names.contains($0.key) })
-            })
+            return .updateVectors(
+                points.map { point in
+                    PointVectors(
+                        id: point.id, vectors: point.vectors.filter { !names.contains($0.key) },
+                        sparseVectors: point.sparseVectors.filter { !names.contains($0.key) })
+                })
         case .deleteVectors(let ids, let vectorNames):
             return .deleteVectors(ids: ids, names: vectorNames.filter { !names.contains($0) })
         default:
@@ -107,7 +112,8 @@ extension WriteOperation {
     var vectorNames: Set<String> {
         switch self {
         case .upsert(let points): return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
-        case .updateVectors(let points): return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
+        case .updateVectors(let points):
+            return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
         case .deleteVectors(_, let names): return Set(names)
         default: return []
         }

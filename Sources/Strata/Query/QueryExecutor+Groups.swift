@@ -8,7 +8,9 @@ extension QueryExecutor {
     /// `Collection.queryGroups` for a request validated by the caller.
     /// Throws `.invalidArgument` for a malformed `groupBy` path, and what
     /// the stages and lookups throw.
-    func groups(_ request: QueryRequest, groupBy: String, groupSize: Int, groups: Int, withLookup: GroupLookup?) throws -> [PointGroup] {
+    func groups(
+        _ request: QueryRequest, groupBy: String, groupSize: Int, groups: Int, withLookup: GroupLookup?
+    ) throws -> [PointGroup] {
         let path = try Collection.path(groupBy)
         guard groupSize > 0, groups > 0 else { return [] }
         // Qdrant's shape_candidates_query: only points holding the field; nested
@@ -51,13 +53,21 @@ extension QueryExecutor {
         if let withLookup {
             let target = try lookupCollection(withLookup.collection)
             let ids = chosen.compactMap(Self.pointID(fromGroupKey:))
-            for record in try records(ids, withPayload: withLookup.withPayload, withVector: withLookup.withVector, in: target) {
+            for record in try records(
+                ids, withPayload: withLookup.withPayload, withVector: withLookup.withVector, in: target)
+            {
                 lookups[record.id] = record
             }
         }
         return chosen.map { key in
-            PointGroup(id: key, hits: members[key]!.compactMap { hit in byID[hit.id].map { var h = $0; h.score = hit.score; return h } },
-                       lookup: Self.pointID(fromGroupKey: key).flatMap { lookups[$0] })
+            PointGroup(
+                id: key,
+                hits: members[key]!.compactMap { hit in
+                    byID[hit.id].map {
+                        var h = $0; h.score = hit.score; return h
+                    }
+                },
+                lookup: Self.pointID(fromGroupKey: key).flatMap { lookups[$0] })
         }
     }
 

@@ -12,7 +12,9 @@ extension QueryExecutor {
     /// λ·sim(query) − (1 − λ)·max sim(selected). Scores stay the nearest
     /// scores; candidates without the vector are left out, and the vectors
     /// are not returned.
-    func maximalMarginalRelevance(_ candidates: [ScoredPoint], query: [Float], using: String, lambda: Float, limit: Int)
+    func maximalMarginalRelevance(
+        _ candidates: [ScoredPoint], query: [Float], using: String, lambda: Float, limit: Int
+    )
         throws -> [ScoredPoint]
     {
         let distance = try vectorParams(of: using).distance
@@ -26,16 +28,21 @@ extension QueryExecutor {
         guard stripped.count >= 2 else { return stripped }
         guard limit > 0 else { return [] }
         let prepared = try prepareCustom(query, using: using)
-        let relevance = vectors.map { vector in vector.withUnsafeBufferPointer { Self.similarity(distance, prepared, $0) } }
+        let relevance = vectors.map { vector in
+            vector.withUnsafeBufferPointer { Self.similarity(distance, prepared, $0) }
+        }
         var matrix = [Float?](repeating: nil, count: vectors.count * vectors.count)
         func similarity(_ i: Int, _ j: Int) -> Float {
             if let cached = matrix[i * vectors.count + j] { return cached }
-            let value = vectors[i].withUnsafeBufferPointer { a in vectors[j].withUnsafeBufferPointer { b in Self.similarity(distance, a, b) } }
+            let value = vectors[i].withUnsafeBufferPointer { a in
+                vectors[j].withUnsafeBufferPointer { b in Self.similarity(distance, a, b) }
+            }
             matrix[i * vectors.count + j] = value
             return value
         }
-        let selected = maximalMarginalRelevanceOrder(count: stripped.count, relevance: relevance, lambda: lambda, limit: limit,
-                                                     similarity: similarity)
+        let selected = maximalMarginalRelevanceOrder(
+            count: stripped.count, relevance: relevance, lambda: lambda, limit: limit,
+            similarity: similarity)
         return selected.map { stripped[$0] }
     }
 
@@ -44,13 +51,17 @@ extension QueryExecutor {
     /// as given (Qdrant measures it in a plain, IDF-less vector storage),
     /// similarity between candidates their dot product. Scores stay the
     /// nearest scores. Fewer than 2 candidates come back as they are.
-    static func sparseMaximalMarginalRelevance(_ candidates: [(point: ScoredPoint, vector: SparseVector)], query: SparseVector,
-                                               lambda: Float, limit: Int) -> [ScoredPoint] {
+    static func sparseMaximalMarginalRelevance(
+        _ candidates: [(point: ScoredPoint, vector: SparseVector)], query: SparseVector,
+        lambda: Float, limit: Int
+    ) -> [ScoredPoint] {
         guard candidates.count >= 2 else { return candidates.map(\.point) }
         let vectors = candidates.map(\.vector)
         let relevance = vectors.map { SparseVector.dot(query, $0).score }
         var cache = [Float?](repeating: nil, count: vectors.count * vectors.count)
-        let order = maximalMarginalRelevanceOrder(count: vectors.count, relevance: relevance, lambda: lambda, limit: limit) { i, j in
+        let order = maximalMarginalRelevanceOrder(
+            count: vectors.count, relevance: relevance, lambda: lambda, limit: limit
+        ) { i, j in
             if let cached = cache[i * vectors.count + j] { return cached }
             let value = SparseVector.dot(vectors[i], vectors[j]).score
             cache[i * vectors.count + j] = value
@@ -70,8 +81,10 @@ extension QueryExecutor {
 /// last maximum in its order (Rust's `max_by_key`), so equal scores resolve
 /// as Qdrant resolves them. O(limit · count) calls of `similarity(i, j)`
 /// (candidate, selected); callers with costly similarities cache them.
-func maximalMarginalRelevanceOrder(count: Int, relevance: [Float], lambda: Float, limit: Int,
-                                   similarity: (Int, Int) -> Float) -> [Int] {
+func maximalMarginalRelevanceOrder(
+    count: Int, relevance: [Float], lambda: Float, limit: Int,
+    similarity: (Int, Int) -> Float
+) -> [Int] {
     precondition(relevance.count == count, "one relevance per candidate")
     guard count > 0, limit > 0 else { return [] }
     var remaining = Array(0..<count)

@@ -6,7 +6,8 @@
 extension QueryExecutor {
     /// The records of the points in `ids` that exist in `source` (this
     /// collection by default), in the order asked.
-    func records(_ ids: [PointID], withPayload: Bool, withVector: Bool, in source: Collection? = nil) throws -> [Record] {
+    func records(_ ids: [PointID], withPayload: Bool, withVector: Bool, in source: Collection? = nil) throws -> [Record]
+    {
         if let source, source !== collection {
             return try source.store.retrieve(ids, withPayload: withPayload, withVector: withVector)
         }
@@ -38,17 +39,22 @@ extension QueryExecutor {
     func sample(from ids: [PointID], limit: Int) throws -> [ScoredPoint] {
         var generator = SystemRandomNumberGenerator()
         let chosen = Array(ids.shuffled(using: &generator).prefix(limit))
-        return try records(chosen, withPayload: false, withVector: false).map { ScoredPoint(id: $0.id, version: $0.version, score: 1) }
+        return try records(chosen, withPayload: false, withVector: false).map {
+            ScoredPoint(id: $0.id, version: $0.version, score: 1)
+        }
     }
 
     /// The `limit` nearest points to `query` (prepared: checked and
     /// normalised) under dense vector `using`, best first, those scoring
     /// worse than `scoreThreshold` left out; with `withVector`, each carries
     /// its vectors.
-    func nearest(_ query: [Float], using: String, limit: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
-                 withVector: Bool) throws -> [ScoredPoint] {
-        var hits = try view.attach(view.search(query: query, using: using, limit: limit, params: params, filter: filter),
-                                   withPayload: false, withVector: withVector)
+    func nearest(
+        _ query: [Float], using: String, limit: Int, params: SearchParams, filter: Filter?, scoreThreshold: Float?,
+        withVector: Bool
+    ) throws -> [ScoredPoint] {
+        var hits = try view.attach(
+            view.search(query: query, using: using, limit: limit, params: params, filter: filter),
+            withPayload: false, withVector: withVector)
         if let scoreThreshold, let distance = collection.config.vectors[using]?.distance {
             hits.removeAll { distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
         }
@@ -57,7 +63,9 @@ extension QueryExecutor {
 
     /// The `limit` best points matching `filter` by `score` over their dense
     /// vector `using` (exact scan), best first.
-    func scan(using: String, filter: Filter?, limit: Int, score: @escaping (UnsafeBufferPointer<Float>) -> Float) throws
+    func scan(
+        using: String, filter: Filter?, limit: Int, score: @escaping (UnsafeBufferPointer<Float>) -> Float
+    ) throws
         -> [ScoredPoint]
     {
         try view.scanScored(using: using, filter: filter, limit: limit, score: score)
@@ -65,11 +73,14 @@ extension QueryExecutor {
 
     /// The candidates in `ids` that exist and have dense vector `using`,
     /// scored by `score` over it; with `withVector`, each carries that vector.
-    func scoreCandidates(_ ids: [PointID], using: String, withVector: Bool, score: ([Float]) -> Float) throws -> [ScoredPoint] {
+    func scoreCandidates(
+        _ ids: [PointID], using: String, withVector: Bool, score: ([Float]) -> Float
+    ) throws -> [ScoredPoint] {
         try records(ids, withPayload: false, withVector: true).compactMap { record in
             guard let stored = record.vectors?[using] else { return nil }
-            return ScoredPoint(id: record.id, version: record.version, score: score(stored),
-                               vectors: withVector ? [using: stored] : nil)
+            return ScoredPoint(
+                id: record.id, version: record.version, score: score(stored),
+                vectors: withVector ? [using: stored] : nil)
         }
     }
 
@@ -77,9 +88,11 @@ extension QueryExecutor {
     /// and `orderValue` set. Throws `.invalidArgument` for a malformed key
     /// or a field without an index that orders.
     func ordered(_ orderBy: Collection.OrderBy, filter: Filter?, limit: Int) throws -> [ScoredPoint] {
-        try view.ordered(by: try Collection.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
-                         filter: filter, limit: limit, withPayload: false, withVector: false)
-            .map { ScoredPoint(id: $0.record.id, version: $0.record.version, score: 1, orderValue: $0.value) }
+        try view.ordered(
+            by: try Collection.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
+            filter: filter, limit: limit, withPayload: false, withVector: false
+        )
+        .map { ScoredPoint(id: $0.record.id, version: $0.record.version, score: 1, orderValue: $0.value) }
     }
 
     /// The points in `ids` that exist and have sparse vector `using`, each with it.
@@ -92,23 +105,28 @@ extension QueryExecutor {
     /// The `limit` points whose sparse vector `using` has the largest dot
     /// product with `query` (prepared), best first, each with that vector
     /// when `withVector` (an empty one otherwise); the points carry no vectors.
-    func sparseNearest(_ query: SparseVector, using: String, limit: Int, filter: Filter?, withVector: Bool) throws
+    func sparseNearest(
+        _ query: SparseVector, using: String, limit: Int, filter: Filter?, withVector: Bool
+    ) throws
         -> [(point: ScoredPoint, vector: SparseVector)]
     {
-        try view.attach(view.searchSparse(query: query, using: using, limit: limit, filter: filter), withPayload: false,
-                        withVector: withVector)
-            .map { hit in
-                var point = hit
-                let vector = point.sparseVectors?[using] ?? SparseVector(indices: [], values: [])
-                point.vectors = nil
-                point.sparseVectors = nil
-                return (point, vector)
-            }
+        try view.attach(
+            view.searchSparse(query: query, using: using, limit: limit, filter: filter), withPayload: false,
+            withVector: withVector
+        )
+        .map { hit in
+            var point = hit
+            let vector = point.sparseVectors?[using] ?? SparseVector(indices: [], values: [])
+            point.vectors = nil
+            point.sparseVectors = nil
+            return (point, vector)
+        }
     }
 
     /// The `limit` best points matching `filter` by `score` over their sparse
     /// vector `using` (exact scan), best first.
-    func sparseScan(using: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws -> [ScoredPoint] {
+    func sparseScan(using: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws -> [ScoredPoint]
+    {
         try view.scanSparseScored(using: using, filter: filter, limit: limit, score: score)
     }
 

@@ -10,7 +10,8 @@ extension QueryExecutor {
     func vectorParams(of using: String) throws -> VectorParams {
         guard let params = collection.config.vectors[using] else {
             throw StrataError.invalid(
-                "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(collection.name)` has \(collection.config.vectors.keys.sorted())")
+                "Not existing vector name error: \(using.isEmpty ? "(unnamed)" : using); collection `\(collection.name)` has \(collection.config.vectors.keys.sorted())"
+            )
         }
         return params
     }
@@ -20,7 +21,9 @@ extension QueryExecutor {
     /// the resolver throws.
     func lookupCollection(_ name: String) throws -> Collection {
         if name == collection.name { return collection }
-        guard let resolve else { throw StrataError.invalid("lookups in other collections (`\(name)`) need a collection resolver") }
+        guard let resolve else {
+            throw StrataError.invalid("lookups in other collections (`\(name)`) need a collection resolver")
+        }
         return try resolve(name)
     }
 
@@ -32,29 +35,40 @@ extension QueryExecutor {
     /// The vector of one example: a given vector (checked) or a stored point's.
     private func vector(of input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> [Float] {
         let params = try vectorParams(of: using)
-        if params.isMultiVector { return try multiVector(of: input, using: using, params: params, lookupFrom: lookupFrom) }
+        if params.isMultiVector {
+            return try multiVector(of: input, using: using, params: params, lookupFrom: lookupFrom)
+        }
         let size = params.size
         switch input {
         case .vector(.multi):
-            throw StrataError.invalid("a multivector query needs `using` to name a multivector; \"\(using)\" is a plain dense vector")
+            throw StrataError.invalid(
+                "a multivector query needs `using` to name a multivector; \"\(using)\" is a plain dense vector")
         case .vector(.sparse):
-            throw StrataError.invalid("a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a dense vector")
+            throw StrataError.invalid(
+                "a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a dense vector")
         case .vector(.dense(let values)):
             guard values.count == size else {
                 throw StrataError.invalid("wrong query vector dimension: expected \(size), got \(values.count)")
             }
-            guard VectorKernels.allFinite(values) else { throw StrataError.invalid("query vector contains NaN or infinite values") }
+            guard VectorKernels.allFinite(values) else {
+                throw StrataError.invalid("query vector contains NaN or infinite values")
+            }
             return values
         case .point(let id):
             let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
             let name = lookupFrom?.vector ?? using
             guard source.config.vectors[name] != nil else {
-                throw StrataError.invalid("Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name) in collection `\(source.name)`")
+                throw StrataError.invalid(
+                    "Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name) in collection `\(source.name)`"
+                )
             }
-            guard let stored = try storedExample(id, in: source).vectors?[name] else { throw Self.missingVector(name, of: id) }
+            guard let stored = try storedExample(id, in: source).vectors?[name] else {
+                throw Self.missingVector(name, of: id)
+            }
             guard stored.count == size else {
                 throw StrataError.invalid(
-                    "the vector of point \(id) in `\(source.name)` has \(stored.count) dimensions; vector \"\(using)\" here has \(size)")
+                    "the vector of point \(id) in `\(source.name)` has \(stored.count) dimensions; vector \"\(using)\" here has \(size)"
+                )
             }
             return stored
         }
@@ -62,11 +76,14 @@ extension QueryExecutor {
 
     /// The rows (back to back) of a query on multivector `using`: given rows,
     /// a dense vector as one row, or a stored point's multivector.
-    private func multiVector(of input: VectorInput, using: String, params: VectorParams, lookupFrom: LookupLocation?) throws -> [Float] {
+    private func multiVector(
+        of input: VectorInput, using: String, params: VectorParams, lookupFrom: LookupLocation?
+    ) throws -> [Float] {
         let rows: [Float]
         switch input {
         case .vector(.sparse):
-            throw StrataError.invalid("a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a multivector")
+            throw StrataError.invalid(
+                "a sparse query vector needs `using` to name a sparse vector; \"\(using)\" is a multivector")
         case .vector(.dense(let row)):
             rows = row
         case .vector(.multi(let given)):
@@ -77,16 +94,24 @@ extension QueryExecutor {
         case .point(let id):
             let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
             let name = lookupFrom?.vector ?? using
-            guard source.config.vectors[name]?.isMultiVector == true, source.config.vectors[name]?.size == params.size else {
-                throw StrataError.invalid("vector \"\(name)\" of collection `\(source.name)` is not a multivector of \(params.size) dimensions")
+            guard source.config.vectors[name]?.isMultiVector == true, source.config.vectors[name]?.size == params.size
+            else {
+                throw StrataError.invalid(
+                    "vector \"\(name)\" of collection `\(source.name)` is not a multivector of \(params.size) dimensions"
+                )
             }
-            guard let stored = try storedExample(id, in: source).vectors?[name] else { throw Self.missingVector(name, of: id) }
+            guard let stored = try storedExample(id, in: source).vectors?[name] else {
+                throw Self.missingVector(name, of: id)
+            }
             rows = stored
         }
         guard !rows.isEmpty, rows.count % params.size == 0 else {
-            throw StrataError.invalid("wrong query vector dimension: expected rows of \(params.size), got \(rows.count) numbers")
+            throw StrataError.invalid(
+                "wrong query vector dimension: expected rows of \(params.size), got \(rows.count) numbers")
         }
-        guard VectorKernels.allFinite(rows) else { throw StrataError.invalid("query vector contains NaN or infinite values") }
+        guard VectorKernels.allFinite(rows) else {
+            throw StrataError.invalid("query vector contains NaN or infinite values")
+        }
         return rows
     }
 
@@ -95,17 +120,22 @@ extension QueryExecutor {
     /// nearest and average vectors are prepared by the stage that searches
     /// with them. `defaultMMRCandidates` is the MMR candidate count when the
     /// query does not set one.
-    func resolve(_ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int) throws -> ResolvedQuery {
+    func resolve(
+        _ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int
+    ) throws -> ResolvedQuery {
         if collection.config.vectors[using]?.isMultiVector == true {
             switch query {
             case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .discover, .context: break
             case .recommend(_, _, .bestScore), .recommend(_, _, .sumScores): break
             default:
                 throw StrataError.invalid(
-                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover and context queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet")
+                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover and context queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet"
+                )
             }
         }
-        func example(_ input: VectorInput) throws -> [Float] { try vector(of: input, using: using, lookupFrom: lookupFrom) }
+        func example(_ input: VectorInput) throws -> [Float] {
+            try vector(of: input, using: using, lookupFrom: lookupFrom)
+        }
         func custom(_ input: VectorInput) throws -> [Float] { try prepareCustom(try example(input), using: using) }
         func pairs(_ context: [ContextPair]) throws -> [(positive: [Float], negative: [Float])] {
             try context.map { pair in (positive: try custom(pair.positive), negative: try custom(pair.negative)) }
@@ -116,7 +146,8 @@ extension QueryExecutor {
             guard let mmr else { return .nearest(vector, mmr: nil) }
             return .nearest(vector, mmr: (lambda: mmr.lambda, candidates: mmr.candidatesLimit ?? defaultMMRCandidates))
         case .recommend(let positive, let negative, .averageVector):
-            return .nearest(Self.averageVector(positive: try positive.map(example), negative: try negative.map(example)), mmr: nil)
+            return .nearest(
+                Self.averageVector(positive: try positive.map(example), negative: try negative.map(example)), mmr: nil)
         case .recommend(let positive, let negative, .bestScore):
             return .bestScore(positive: try positive.map(custom), negative: try negative.map(custom))
         case .recommend(let positive, let negative, .sumScores):

@@ -7,7 +7,9 @@ import StrataVectorMath
 extension QueryExecutor {
     /// Qdrant's raw similarity (larger is better): the dot product for Cosine
     /// and Dot, −Σ(a−b)² for Euclid, −Σ|a−b| for Manhattan.
-    static func similarity(_ distance: Distance, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+    static func similarity(
+        _ distance: Distance, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>
+    ) -> Float {
         switch distance {
         case .cosine, .dot: VectorKernels.dot(a, b)
         case .euclid: -VectorKernels.squaredL2(a, b)
@@ -23,7 +25,8 @@ extension QueryExecutor {
     static func nearestScore(_ distance: Distance, _ query: [Float], _ stored: [Float]) -> Float {
         query.withUnsafeBufferPointer { q in
             stored.withUnsafeBufferPointer { v in
-                VectorKernels.score(metric: distance, query: q.baseAddress!, vector: v.baseAddress!, dim: min(q.count, v.count))
+                VectorKernels.score(
+                    metric: distance, query: q.baseAddress!, vector: v.baseAddress!, dim: min(q.count, v.count))
             }
         }
     }
@@ -42,8 +45,9 @@ extension QueryExecutor {
             let similarity: ([Float], UnsafeBufferPointer<Float>) -> Float = { example, stored in
                 var scratch: [Float] = []
                 return example.withUnsafeBufferPointer { e in
-                    MaxSim.similarity(metric: distance, query: e.baseAddress!, queryRows: e.count / dim, rows: stored.baseAddress!,
-                                      rowCount: stored.count / dim, dim: dim, scratch: &scratch)
+                    MaxSim.similarity(
+                        metric: distance, query: e.baseAddress!, queryRows: e.count / dim, rows: stored.baseAddress!,
+                        rowCount: stored.count / dim, dim: dim, scratch: &scratch)
                 }
             }
             return Self.customScorer(query, similarity: similarity)
@@ -54,7 +58,9 @@ extension QueryExecutor {
     /// The scorer of a custom objective, given how an example compares with a
     /// stored vector (the formulas: `CustomObjective`). Precondition: `query`
     /// is a custom objective.
-    private static func customScorer(_ query: ResolvedQuery, similarity: @escaping ([Float], UnsafeBufferPointer<Float>) -> Float)
+    private static func customScorer(
+        _ query: ResolvedQuery, similarity: @escaping ([Float], UnsafeBufferPointer<Float>) -> Float
+    )
         -> (UnsafeBufferPointer<Float>) -> Float
     {
         let objective: CustomObjective<[Float]>

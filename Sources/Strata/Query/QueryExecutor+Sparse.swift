@@ -32,7 +32,8 @@ extension QueryExecutor {
     /// score every point that has the vector.
     func sparseStage(_ stage: QueryStage, query: QueryKind, defaultMMRCandidates: Int) throws -> [ScoredPoint] {
         let (using, limit, threshold) = (stage.using, stage.limit, stage.scoreThreshold)
-        let resolved = try resolveSparse(query, using: using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
+        let resolved = try resolveSparse(
+            query, using: using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
         let candidates = stage.prefetch.isEmpty ? nil : Self.distinctIDs(try prefetched(stage))
         guard limit > 0 else { return [] }
         switch resolved {
@@ -43,18 +44,23 @@ extension QueryExecutor {
                 ranked = []
                 for (record, stored) in try sparseVectors(of: candidates, using: using) {
                     let score = SparseVector.dot(prepared, stored).score
-                    if score != 0 { ranked.append((ScoredPoint(id: record.id, version: record.version, score: score), stored)) }
+                    if score != 0 {
+                        ranked.append((ScoredPoint(id: record.id, version: record.version, score: score), stored))
+                    }
                 }
                 ranked.sort { Self.order(higherIsBetter: true)($0.point, $1.point) }
             } else {
-                ranked = try sparseNearest(prepared, using: using, limit: take, filter: stage.filter, withVector: mmr != nil)
+                ranked = try sparseNearest(
+                    prepared, using: using, limit: take, filter: stage.filter, withVector: mmr != nil)
             }
             if let threshold { ranked.removeAll { $0.point.score < threshold } }
             ranked = Array(ranked.prefix(take))
             guard let mmr else { return ranked.map(\.point) }
             return Self.sparseMaximalMarginalRelevance(ranked, query: mmr.raw, lambda: mmr.lambda, limit: limit)
         case .custom(let objective):
-            let score = { (stored: SparseVector) in objective.score { example in SparseVector.dot(example, stored).score } }
+            let score = { (stored: SparseVector) in
+                objective.score { example in SparseVector.dot(example, stored).score }
+            }
             var ranked: [ScoredPoint]
             if let candidates {
                 ranked = try sparseVectors(of: candidates, using: using).compactMap { record, stored in
@@ -73,18 +79,21 @@ extension QueryExecutor {
     /// a given sparse vector (checked), or a stored point's. Throws
     /// `.invalidArgument` for a dense example or an invalid vector,
     /// `.notFound` for a missing point or a point without the vector.
-    private func sparseExample(_ input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> SparseVector {
+    private func sparseExample(_ input: VectorInput, using: String, lookupFrom: LookupLocation?) throws -> SparseVector
+    {
         switch input {
         case .vector(.sparse(let given)):
             return try Collection.canonical(given, what: "query sparse vector")
         case .vector(.dense), .vector(.multi):
-            throw StrataError.invalid("vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
+            throw StrataError.invalid(
+                "vector \"\(using)\" is sparse; the query must be a sparse vector (indices and values)")
         case .point(let id):
             let source = try lookupFrom.map { try lookupCollection($0.collection) } ?? collection
             let name = lookupFrom?.vector ?? using
             guard source.config.sparseVectors[name] != nil else {
                 throw StrataError.invalid(
-                    "Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name) is not a sparse vector of collection `\(source.name)`")
+                    "Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name) is not a sparse vector of collection `\(source.name)`"
+                )
             }
             guard let stored = try storedExample(id, in: source).sparseVectors?[name] else {
                 throw Self.missingVector(name, of: id)
@@ -96,10 +105,14 @@ extension QueryExecutor {
     /// Resolves a sparse stage's query: examples looked up, IDF-weighted
     /// together (the average of average_vector is weighted after averaging,
     /// as Qdrant weights the nearest query it becomes).
-    private func resolveSparse(_ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int)
+    private func resolveSparse(
+        _ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int
+    )
         throws -> ResolvedSparseQuery
     {
-        func example(_ input: VectorInput) throws -> SparseVector { try sparseExample(input, using: using, lookupFrom: lookupFrom) }
+        func example(_ input: VectorInput) throws -> SparseVector {
+            try sparseExample(input, using: using, lookupFrom: lookupFrom)
+        }
         func weighted(_ vectors: [SparseVector]) throws -> [SparseVector] {
             try collection.preparedSparseQueries(vectors, using: using, statistics: sparseStatistics)
         }
@@ -108,16 +121,20 @@ extension QueryExecutor {
             let raw = try example(input)
             let prepared = try weighted([raw])[0]
             guard let mmr else { return .nearest(prepared: prepared, mmr: nil) }
-            return .nearest(prepared: prepared,
-                            mmr: (lambda: mmr.lambda, candidates: mmr.candidatesLimit ?? defaultMMRCandidates, raw: raw))
+            return .nearest(
+                prepared: prepared,
+                mmr: (lambda: mmr.lambda, candidates: mmr.candidatesLimit ?? defaultMMRCandidates, raw: raw))
         case .recommend(let positive, let negative, .averageVector):
-            let average = SparseVector.recommendationAverage(positive: try positive.map(example), negative: try negative.map(example))
+            let average = SparseVector.recommendationAverage(
+                positive: try positive.map(example), negative: try negative.map(example))
             return .nearest(prepared: try weighted([average])[0], mmr: nil)
         case .recommend(let positive, let negative, let strategy):
             let all = try weighted(try (positive + negative).map(example))
             let positives = Array(all.prefix(positive.count)), negatives = Array(all.dropFirst(positive.count))
-            return .custom(strategy == .sumScores ? .sumScores(positive: positives, negative: negatives)
-                                                  : .bestScore(positive: positives, negative: negatives))
+            return .custom(
+                strategy == .sumScores
+                    ? .sumScores(positive: positives, negative: negatives)
+                    : .bestScore(positive: positives, negative: negatives))
         case .discover(let target, let context):
             let all = try weighted(try ([target] + context.flatMap { [$0.positive, $0.negative] }).map(example))
             return .custom(.discover(target: all[0], pairs: Self.pairs(Array(all.dropFirst()))))

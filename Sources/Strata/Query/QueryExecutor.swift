@@ -21,7 +21,9 @@ extension Collection {
     /// prefetches, a negative limit…) or a query that does not fit the
     /// collection (an unknown vector name, wrong dimensions…), and `.notFound`
     /// for a point id used as an example that does not exist.
-    public func query(_ request: QueryRequest, collections: ((String) throws -> Collection)? = nil) throws -> [ScoredPoint] {
+    public func query(
+        _ request: QueryRequest, collections: ((String) throws -> Collection)? = nil
+    ) throws -> [ScoredPoint] {
         try request.validate()
         return try store.read { try QueryExecutor(collection: self, view: $0, resolve: collections).run(request) }
     }
@@ -110,12 +112,14 @@ struct QueryExecutor {
             return try sparseStage(stage, query: query, defaultMMRCandidates: defaultMMRCandidates)
         }
         let resolved = try stage.query.map {
-            try self.resolve($0, using: stage.using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
+            try self.resolve(
+                $0, using: stage.using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
         }
         if stage.prefetch.isEmpty { return try leaf(resolved, of: stage) }
         let sources = try prefetched(stage)
         guard let resolved else { preconditionFailure("validation refuses prefetches without a query") }
-        return try rescore(sources, by: resolved, using: stage.using, scoreThreshold: stage.scoreThreshold, limit: stage.limit)
+        return try rescore(
+            sources, by: resolved, using: stage.using, scoreThreshold: stage.scoreThreshold, limit: stage.limit)
     }
 
     /// The results of each prefetch of `stage`, each run with `stage.filter`
@@ -139,13 +143,15 @@ struct QueryExecutor {
         switch query {
         case .nearest(let vector, let mmr):
             let prepared = try prepareNearest(vector, using: using)
-            let hits = try nearest(prepared, using: using, limit: mmr?.candidates ?? limit, params: stage.params, filter: filter,
-                                   scoreThreshold: threshold, withVector: mmr != nil)
+            let hits = try nearest(
+                prepared, using: using, limit: mmr?.candidates ?? limit, params: stage.params, filter: filter,
+                scoreThreshold: threshold, withVector: mmr != nil)
             guard let mmr else { return hits }
             return try maximalMarginalRelevance(hits, query: vector, using: using, lambda: mmr.lambda, limit: limit)
         case .bestScore, .sumScores, .discover, .context:
             let scorer = customScorer(query, params: try vectorParams(of: using))
-            return applyThreshold(try scan(using: using, filter: filter, limit: limit, score: scorer), threshold, higherIsBetter: true)
+            return applyThreshold(
+                try scan(using: using, filter: filter, limit: limit, score: scorer), threshold, higherIsBetter: true)
         case .orderBy(let orderBy):
             return try ordered(orderBy, filter: filter, limit: limit)
         case .sample:
@@ -156,7 +162,9 @@ struct QueryExecutor {
     }
 
     /// The stage's query over the points its prefetches returned.
-    private func rescore(_ sources: [[ScoredPoint]], by query: ResolvedQuery, using: String, scoreThreshold: Float?, limit: Int)
+    private func rescore(
+        _ sources: [[ScoredPoint]], by query: ResolvedQuery, using: String, scoreThreshold: Float?, limit: Int
+    )
         throws -> [ScoredPoint]
     {
         if case .fusion(let fusion) = query {
@@ -171,14 +179,16 @@ struct QueryExecutor {
             let distance = params.distance
             let prepared = try prepareNearest(vector, using: using)
             let candidates = try scoreCandidates(ids, using: using, withVector: mmr != nil) { stored in
-                params.isMultiVector ? MaxSim.score(metric: distance, query: prepared, rows: stored, dim: params.size)
+                params.isMultiVector
+                    ? MaxSim.score(metric: distance, query: prepared, rows: stored, dim: params.size)
                     : Self.nearestScore(distance, prepared, stored)
             }
             var ranked = candidates.sorted(by: Self.order(higherIsBetter: distance.higherIsBetter))
             ranked = applyThreshold(ranked, scoreThreshold, higherIsBetter: distance.higherIsBetter)
             guard let mmr else { return Array(ranked.prefix(limit)) }
-            return try maximalMarginalRelevance(Array(ranked.prefix(mmr.candidates)), query: vector, using: using,
-                                                lambda: mmr.lambda, limit: limit)
+            return try maximalMarginalRelevance(
+                Array(ranked.prefix(mmr.candidates)), query: vector, using: using,
+                lambda: mmr.lambda, limit: limit)
         case .bestScore, .sumScores, .discover, .context:
             let scorer = customScorer(query, params: try vectorParams(of: using))
             let scored = try scoreCandidates(ids, using: using, withVector: false) { stored in
@@ -235,7 +245,9 @@ struct QueryExecutor {
     /// are dropped): the one place query results get their payload and vectors.
     func hydrate(_ points: [ScoredPoint], withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
         guard withPayload || withVector else {
-            return points.map { var copy = $0; copy.payload = nil; copy.vectors = nil; copy.sparseVectors = nil; return copy }
+            return points.map {
+                var copy = $0; copy.payload = nil; copy.vectors = nil; copy.sparseVectors = nil; return copy
+            }
         }
         return try view.attach(points, withPayload: withPayload, withVector: withVector)
     }

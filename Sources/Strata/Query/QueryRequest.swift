@@ -115,9 +115,11 @@ public struct QueryStage: Sendable, Equatable {
     public var limit: Int
     public var lookupFrom: LookupLocation?
 
-    public init(prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
-                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
-                lookupFrom: LookupLocation? = nil) {
+    public init(
+        prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+        filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
+        lookupFrom: LookupLocation? = nil
+    ) {
         self.prefetch = prefetch
         self.query = query
         self.using = using
@@ -150,12 +152,15 @@ public struct QueryRequest: Sendable, Equatable {
         self.withVector = withVector
     }
 
-    public init(prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
-                filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
-                offset: Int = 0, withPayload: Bool = false, withVector: Bool = false, lookupFrom: LookupLocation? = nil) {
+    public init(
+        prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,
+        filter: Filter? = nil, params: SearchParams = SearchParams(), scoreThreshold: Float? = nil, limit: Int = 10,
+        offset: Int = 0, withPayload: Bool = false, withVector: Bool = false, lookupFrom: LookupLocation? = nil
+    ) {
         self.init(
-            stage: QueryStage(prefetch: prefetch, query: query, using: using, filter: filter, params: params,
-                              scoreThreshold: scoreThreshold, limit: limit, lookupFrom: lookupFrom),
+            stage: QueryStage(
+                prefetch: prefetch, query: query, using: using, filter: filter, params: params,
+                scoreThreshold: scoreThreshold, limit: limit, lookupFrom: lookupFrom),
             offset: offset, withPayload: withPayload, withVector: withVector)
     }
 

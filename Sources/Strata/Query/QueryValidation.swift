@@ -41,7 +41,8 @@ enum QueryValidation {
             throw StrataError.invalid("mmr diversity must be between 0 and 1, got \(diversity)")
         }
         if let candidates = mmr.candidatesLimit, !(0...maxMMRCandidates).contains(candidates) {
-            throw StrataError.invalid("mmr candidates_limit must be between 0 and \(maxMMRCandidates), got \(candidates)")
+            throw StrataError.invalid(
+                "mmr candidates_limit must be between 0 and \(maxMMRCandidates), got \(candidates)")
         }
     }
 }
@@ -53,7 +54,9 @@ extension QueryRequest {
     func validate() throws {
         try QueryValidation.checkLimit(stage.limit)
         guard offset >= 0 else { throw StrataError.invalid("offset must not be negative, got \(offset)") }
-        guard !stage.limit.addingReportingOverflow(offset).overflow else { throw StrataError.invalid("limit + offset is too large") }
+        guard !stage.limit.addingReportingOverflow(offset).overflow else {
+            throw StrataError.invalid("limit + offset is too large")
+        }
         try stage.validate()
     }
 
@@ -61,7 +64,9 @@ extension QueryRequest {
     /// and `groups` (which replaces the root's limit; the offset is ignored)
     /// and every stage. Throws `.invalidArgument` for the first problem found.
     func validateGrouped(groupSize: Int, groups: Int) throws {
-        guard groupSize >= 0, groups >= 0 else { throw StrataError.invalid("group_size and limit must not be negative") }
+        guard groupSize >= 0, groups >= 0 else {
+            throw StrataError.invalid("group_size and limit must not be negative")
+        }
         var root = stage
         root.limit = groups
         try root.validate()
@@ -84,7 +89,8 @@ extension QueryStage {
             case .orderBy?: throw StrataError.invalid("Can't use score_threshold with an order_by query.")
             case nil:
                 throw StrataError.invalid(
-                    "A query is needed to use the score_threshold. Can't have score_threshold without defining a query.")
+                    "A query is needed to use the score_threshold. Can't have score_threshold without defining a query."
+                )
             default: break
             }
         }
@@ -113,7 +119,8 @@ extension QueryStage {
         guard let weights else { return }
         guard weights.count == prefetch.count else {
             throw StrataError.invalid(
-                "Number of weights in RRF should match number of pre-fetches: got \(weights.count), expected \(prefetch.count)")
+                "Number of weights in RRF should match number of pre-fetches: got \(weights.count), expected \(prefetch.count)"
+            )
         }
         guard weights.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw StrataError.invalid("rrf weights must be finite and not negative")

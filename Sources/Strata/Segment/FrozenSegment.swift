@@ -37,15 +37,21 @@ extension FrozenSegment: ReadableSegment {
         segment.sparseStatistics(name, terms: terms, excluded: tombstones)
     }
 
-    func scoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                    score: (UnsafeBufferPointer<Float>) -> Float) throws -> [SegmentHit] {
-        try segment.scoredScan(using: name, filter: filter, limit: limit, context: context, excluded: tombstones, score: score)
+    func scoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (UnsafeBufferPointer<Float>) -> Float
+    ) throws -> [SegmentHit] {
+        try segment.scoredScan(
+            using: name, filter: filter, limit: limit, context: context, excluded: tombstones, score: score)
     }
 
-    func sparseScoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                          score: (SparseVector) -> Float) throws -> [SegmentHit] {
-        try segment.sparseScoredScan(using: name, filter: filter, limit: limit, context: context, excluded: tombstones,
-                                     score: score)
+    func sparseScoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (SparseVector) -> Float
+    ) throws -> [SegmentHit] {
+        try segment.sparseScoredScan(
+            using: name, filter: filter, limit: limit, context: context, excluded: tombstones,
+            score: score)
     }
 
     func matchingIDs(_ filter: Filter, context: SegmentReadContext) throws -> [PointID] {
@@ -65,15 +71,20 @@ extension FrozenSegment: ReadableSegment {
         return try segment.record(id, withPayload: withPayload, withVector: withVector)
     }
 
-    func facetCounts(_ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext) throws
+    func facetCounts(
+        _ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext
+    ) throws
         -> [IndexKey: Int]
     {
         try segment.facetCounts(key, schema: schema, filter: filter, context: context, excluded: tombstones)
     }
 
-    func ordered(by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
-                 context: SegmentReadContext) throws -> [(id: PointID, value: Double)] {
-        try segment.ordered(by: key, schema: schema, filter: filter, descending: descending, context: context,
-                            excluded: tombstones)
+    func ordered(
+        by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
+        context: SegmentReadContext
+    ) throws -> [(id: PointID, value: Double)] {
+        try segment.ordered(
+            by: key, schema: schema, filter: filter, descending: descending, context: context,
+            excluded: tombstones)
     }
 }

@@ -10,13 +10,17 @@ import StrataVectorMath
 extension ImmutableSegment: ReadableSegment {
     func search(_ request: SegmentSearchRequest, context: SegmentReadContext) throws -> [SegmentHit] {
         guard request.limit > 0 else { return [] }
-        let allowed = try request.filter.map { try SegmentFilter.matching($0, in: self, settings: context.filterSettings) }
+        let allowed = try request.filter.map {
+            try SegmentFilter.matching($0, in: self, settings: context.filterSettings)
+        }
         return searchHits(request, allowed: allowed).map { hit(at: $0.offset, score: $0.score) }
     }
 
     func sparseSearch(_ request: SparseSearchRequest, context: SegmentReadContext) throws -> [SegmentHit] {
         guard let sections = sparse[request.vector], request.limit > 0 else { return [] }
-        let allowed = try request.filter.map { try SegmentFilter.matching($0, in: self, settings: context.filterSettings) }
+        let allowed = try request.filter.map {
+            try SegmentFilter.matching($0, in: self, settings: context.filterSettings)
+        }
         let found: [(offset: Int, score: Float)]
         if let allowed, allowed.cardinality <= request.fullScanThreshold {
             // Few matches: score them from their stored vectors (Qdrant's plain search).
@@ -36,8 +40,10 @@ extension ImmutableSegment: ReadableSegment {
         return found.map { hit(at: $0.offset, score: $0.score) }
     }
 
-    func scoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                    score: (UnsafeBufferPointer<Float>) -> Float) throws -> [SegmentHit] {
+    func scoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (UnsafeBufferPointer<Float>) -> Float
+    ) throws -> [SegmentHit] {
         guard limit > 0, !hiddenVectors.contains(name) else { return [] }
         let offsets = try matches(filter, context: context)
         let absent = Set(absentOffsets[name] ?? [])
@@ -65,8 +71,10 @@ extension ImmutableSegment: ReadableSegment {
         return hits.best(limit)
     }
 
-    func sparseScoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                          score: (SparseVector) -> Float) throws -> [SegmentHit] {
+    func sparseScoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (SparseVector) -> Float
+    ) throws -> [SegmentHit] {
         guard limit > 0, let sections = sparse[name] else { return [] }
         var hits: [SegmentHit] = []
         try matches(filter, context: context).forEach { offset in
@@ -123,15 +131,19 @@ extension ImmutableSegment: ReadableSegment {
         return try record(at: offset, withPayload: withPayload, withVector: withVector)
     }
 
-    func facetCounts(_ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext) throws
+    func facetCounts(
+        _ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext
+    ) throws
         -> [IndexKey: Int]
     {
         guard let index = fieldIndexes[key] else { return [:] }
         return index.facetCounts(allowed: try matches(filter, context: context))
     }
 
-    func ordered(by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
-                 context: SegmentReadContext) throws -> [(id: PointID, value: Double)] {
+    func ordered(
+        by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
+        context: SegmentReadContext
+    ) throws -> [(id: PointID, value: Double)] {
         guard let index = fieldIndexes[key] else { return [] }
         return index.ordered(allowed: try matches(filter, context: context), descending: descending)
             .map { (id: reader.id(at: $0.offset), value: $0.value) }

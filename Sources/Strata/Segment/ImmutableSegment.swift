@@ -61,8 +61,11 @@ final class ImmutableSegment {
 
     /// Opens the segment's vector and payload indexes. Throws `.corruption`
     /// naming the file when a graph or an index section fails its checks.
-    init(id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0,
-         config: CollectionConfig, payloadSchema: [PayloadPath: PayloadFieldSchema] = [:], hiddenVectors: Set<String> = []) throws {
+    init(
+        id: UInt64, reader: SegmentReader, tombstones: [UInt32: UInt64] = [:], persistedGeneration: UInt64 = 0,
+        config: CollectionConfig, payloadSchema: [PayloadPath: PayloadFieldSchema] = [:],
+        hiddenVectors: Set<String> = []
+    ) throws {
         self.id = id
         self.reader = reader
         self.hiddenVectors = hiddenVectors
@@ -82,16 +85,20 @@ final class ImmutableSegment {
                 do {
                     graphs[spec.name] = try HNSWGraph(image: image, expectedNodeCount: reader.pointCount, owner: reader)
                 } catch {
-                    throw StrataError(.corruption, "segment \(reader.path), section hnsw[\(spec.name)]: \(error.message)")
+                    throw StrataError(
+                        .corruption, "segment \(reader.path), section hnsw[\(spec.name)]: \(error.message)")
                 }
             }
             if let bytes = reader.indexSection(.quantizedVectors, vector: spec.name) {
                 guard let metric = config.vectors[spec.name]?.distance else {
-                    throw StrataError(.corruption, "segment \(reader.path) has quantized[\(spec.name)] but the collection has no such vector")
+                    throw StrataError(
+                        .corruption,
+                        "segment \(reader.path) has quantized[\(spec.name)] but the collection has no such vector")
                 }
                 do {
-                    quantized[spec.name] = try QuantizedVectors.decode(bytes, metric: metric, dimension: spec.dimension,
-                                                                      count: reader.pointCount)
+                    quantized[spec.name] = try QuantizedVectors.decode(
+                        bytes, metric: metric, dimension: spec.dimension,
+                        count: reader.pointCount)
                     // The codes now live in RAM; the file's copy need not stay resident too.
                     reader.releaseIndexSectionPages(.quantizedVectors, vector: spec.name)
                 } catch {
@@ -101,11 +108,16 @@ final class ImmutableSegment {
         }
         absentOffsets = absent
         let stored = Set(reader.multiVectorNames).subtracting(hiddenVectors)
-        for spec in reader.vectorSpecs where !hiddenVectors.contains(spec.name)
-            && (config.vectors[spec.name]?.isMultiVector ?? false) != stored.contains(spec.name) {
-            throw StrataError(.corruption, stored.contains(spec.name)
-                ? "segment \(reader.path) holds vector \"\(spec.name)\" as a multivector, but the collection's vector \"\(spec.name)\" is a plain vector"
-                : "segment \(reader.path) has no multivector[\(spec.name)] sections, but the collection's vector \"\(spec.name)\" is a multivector")
+        for spec in reader.vectorSpecs
+        where !hiddenVectors.contains(spec.name)
+            && (config.vectors[spec.name]?.isMultiVector ?? false) != stored.contains(spec.name)
+        {
+            throw StrataError(
+                .corruption,
+                stored.contains(spec.name)
+                    ? "segment \(reader.path) holds vector \"\(spec.name)\" as a multivector, but the collection's vector \"\(spec.name)\" is a plain vector"
+                    : "segment \(reader.path) has no multivector[\(spec.name)] sections, but the collection's vector \"\(spec.name)\" is a multivector"
+            )
         }
         multiVectorNames = stored
         var sparse: [String: SparseSections] = [:]
@@ -139,7 +151,8 @@ final class ImmutableSegment {
                 do {
                     index = try FieldIndex.decode(bytes, key: key, pointCount: reader.pointCount)
                 } catch {
-                    throw StrataError(.corruption, "segment \(reader.path), section payload_index[\(key)]: \(error.message)")
+                    throw StrataError(
+                        .corruption, "segment \(reader.path), section payload_index[\(key)]: \(error.message)")
                 }
                 if index.schema == schema {
                     fieldIndexes[key] = index
@@ -202,7 +215,11 @@ final class ImmutableSegment {
                     df[i] -= 1
                     i += 1
                     j += 1
-                } else if terms[i] < vector.indices[j] { i += 1 } else { j += 1 }
+                } else if terms[i] < vector.indices[j] {
+                    i += 1
+                } else {
+                    j += 1
+                }
             }
         }
         return SparseStatistics(points: points, documentFrequencies: df)
@@ -210,8 +227,10 @@ final class ImmutableSegment {
 
     func vectors(at offset: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
-        for spec in reader.vectorSpecs where !hiddenVectors.contains(spec.name) && reader.hasVector(spec.name, at: offset) {
-            result[spec.name] = multiVectorNames.contains(spec.name)
+        for spec in reader.vectorSpecs
+        where !hiddenVectors.contains(spec.name) && reader.hasVector(spec.name, at: offset) {
+            result[spec.name] =
+                multiVectorNames.contains(spec.name)
                 ? reader.withMultiVectorRows(spec.name, at: offset) { rows, _ in Array(rows) }
                 : reader.vector(spec.name, at: offset)
         }
@@ -257,16 +276,23 @@ final class ImmutableSegment {
         // with a filter every point it did not match.
         let excludedBits = allowed.map { $0.inverted().words } ?? deletedBits
         let acorn = params.acorn ?? AcornSearchParams()
-        let twoHop = allowed.map { acorn.enable && Double($0.cardinality) < acorn.maxSelectivity * Double(reader.pointCount) } ?? false
+        let twoHop =
+            allowed.map { acorn.enable && Double($0.cardinality) < acorn.maxSelectivity * Double(reader.pointCount) }
+            ?? false
         let allowedWords = twoHop ? allowed!.words : []
-        func walk<S: HNSWDistanceSource>(_ source: S, limit: Int, ef: Int, excluded: UnsafePointer<UInt64>) -> [(node: UInt32, distance: Float)] {
+        func walk<S: HNSWDistanceSource>(
+            _ source: S, limit: Int, ef: Int, excluded: UnsafePointer<UInt64>
+        ) -> [(node: UInt32, distance: Float)] {
             guard twoHop else { return graph.search(source, limit: limit, ef: ef, excluded: excluded) }
-            return allowedWords.withUnsafeBufferPointer { graph.searchTwoHop(source, limit: limit, ef: ef, allowed: $0.baseAddress!) }
+            return allowedWords.withUnsafeBufferPointer {
+                graph.searchTwoHop(source, limit: limit, ef: ef, allowed: $0.baseAddress!)
+            }
         }
         let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
                 excludedBits.withUnsafeBufferPointer { deleted in
-                    let exact = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                    let exact = FloatRowsDistance(
+                        query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
                     guard let codes = quantized[name], !(params.quantization?.ignore ?? false) else {
                         return walk(exact, limit: limit, ef: ef, excluded: deleted.baseAddress!)
                     }
@@ -294,10 +320,15 @@ final class ImmutableSegment {
     /// query's aggregate for `max(limit, ef)` candidates, which are rescored by
     /// max_sim over their full rows; otherwise every candidate is scored by
     /// max_sim.
-    private func multiVectorHits(_ request: SegmentSearchRequest, allowed: PointBitset?) -> [(offset: Int, score: Float)] {
+    private func multiVectorHits(
+        _ request: SegmentSearchRequest, allowed: PointBitset?
+    ) -> [(offset: Int, score: Float)] {
         let name = request.vector, distance = request.distance, limit = request.limit
-        guard limit > 0, let dimension = reader.vectorSpecs.first(where: { $0.name == name })?.dimension else { return [] }
-        let scanAll = graphs[name] == nil || request.params.exact
+        guard limit > 0, let dimension = reader.vectorSpecs.first(where: { $0.name == name })?.dimension else {
+            return []
+        }
+        let scanAll =
+            graphs[name] == nil || request.params.exact
             || allowed.map { $0.cardinality * dimension * 4 < request.fullScanBytes } ?? false
         var candidates: [Int]
         if scanAll {
@@ -308,7 +339,9 @@ final class ImmutableSegment {
             // The dense search over the aggregates: a graph walk for ef candidates.
             let ef = max(request.params.hnswEf ?? request.defaultEf, limit)
             var aggregate = request
-            aggregate.query = request.query.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dimension, metric: distance) }
+            aggregate.query = request.query.withUnsafeBufferPointer {
+                MaxSim.aggregate(rows: $0, dim: dimension, metric: distance)
+            }
             aggregate.limit = ef
             aggregate.defaultEf = ef
             aggregate.params.exact = false
@@ -321,9 +354,12 @@ final class ImmutableSegment {
             for offset in candidates {
                 _ = reader.withMultiVectorRows(name, at: offset) { rows, rowCount in
                     guard rowCount > 0 else { return }
-                    selector.insert(id: offset, score: MaxSim.score(
-                        metric: distance, query: q.baseAddress!, queryRows: q.count / dimension, rows: rows.baseAddress!,
-                        rowCount: rowCount, dim: dimension, scratch: &scratch))
+                    selector.insert(
+                        id: offset,
+                        score: MaxSim.score(
+                            metric: distance, query: q.baseAddress!, queryRows: q.count / dimension,
+                            rows: rows.baseAddress!,
+                            rowCount: rowCount, dim: dimension, scratch: &scratch))
                 }
             }
         }
@@ -332,7 +368,9 @@ final class ImmutableSegment {
 
     /// Exact top-`limit` over the points in `offsets` (live ones) that have
     /// vector `name`: gathers their rows from the mapping in chunks.
-    func exactHits(query: [Float], using name: String, distance: Distance, limit: Int, offsets: PointBitset)
+    func exactHits(
+        query: [Float], using name: String, distance: Distance, limit: Int, offsets: PointBitset
+    )
         -> [(offset: Int, score: Float)]
     {
         guard !hiddenVectors.contains(name) else { return [] }
@@ -345,7 +383,8 @@ final class ImmutableSegment {
         var distances = [Float](repeating: 0, count: nodes.count)
         let scored: Void? = reader.withVectors(name) { base, dimension in
             query.withUnsafeBufferPointer { q in
-                let source = FloatRowsDistance(query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                let source = FloatRowsDistance(
+                    query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
                 source.distances(&nodes, count: nodes.count, into: &distances)
             }
         }
@@ -357,7 +396,8 @@ final class ImmutableSegment {
 
     /// Exact top-`limit` over the live points that have vector `name`, reading
     /// the vectors straight from the mapping. Returns (offset, score) pairs.
-    func exactHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)] {
+    func exactHits(query: [Float], using name: String, distance: Distance, limit: Int) -> [(offset: Int, score: Float)]
+    {
         let count = reader.pointCount
         guard limit > 0, count > 0, !hiddenVectors.contains(name) else { return [] }
         var selector = TopKSelector(k: limit, higherIsBetter: distance.higherIsBetter)
@@ -374,8 +414,9 @@ final class ImmutableSegment {
                     var start = 0
                     while start < count {
                         let n = min(chunk, count - start)
-                        VectorKernels.scoreBatch(metric: distance, query: q.baseAddress!, base: base + start * dim,
-                                                 count: n, dim: dim, into: out.baseAddress!)
+                        VectorKernels.scoreBatch(
+                            metric: distance, query: q.baseAddress!, base: base + start * dim,
+                            count: n, dim: dim, into: out.baseAddress!)
                         // Points without this vector and deleted points never rank:
                         // the selector ignores NaN scores.
                         while nextAbsent < absent.count && absent[nextAbsent] < start + n {
@@ -416,11 +457,12 @@ extension ImmutableSegment: FilterableSegment {
         let reader = self.reader
         let sparse = self.sparse
         let hidden = hiddenVectors
-        return FilterSubject(id: reader.id(at: offset), payload: try reader.payload(at: offset),
-                             hasVector: { name in
-                                 if hidden.contains(name) { return false }
-                                 if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
-                                 return reader.hasVector(name, at: offset)
-                             })
+        return FilterSubject(
+            id: reader.id(at: offset), payload: try reader.payload(at: offset),
+            hasVector: { name in
+                if hidden.contains(name) { return false }
+                if let sections = sparse[name] { return sections.vectors.hasVector(at: offset) }
+                return reader.hasVector(name, at: offset)
+            })
     }
 }

@@ -26,13 +26,17 @@ extension MutableSegment: ReadableSegment {
         sparseStatistics(name, terms: terms, excluded: [:])
     }
 
-    func scoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                    score: (UnsafeBufferPointer<Float>) -> Float) throws -> [SegmentHit] {
+    func scoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (UnsafeBufferPointer<Float>) -> Float
+    ) throws -> [SegmentHit] {
         try scoredScan(using: name, filter: filter, limit: limit, context: context, excluded: [:], score: score)
     }
 
-    func sparseScoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                          score: (SparseVector) -> Float) throws -> [SegmentHit] {
+    func sparseScoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (SparseVector) -> Float
+    ) throws -> [SegmentHit] {
         try sparseScoredScan(using: name, filter: filter, limit: limit, context: context, excluded: [:], score: score)
     }
 
@@ -53,14 +57,18 @@ extension MutableSegment: ReadableSegment {
         slotOf[id].map { record(slot: $0, withPayload: withPayload, withVector: withVector) }
     }
 
-    func facetCounts(_ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext) throws
+    func facetCounts(
+        _ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext
+    ) throws
         -> [IndexKey: Int]
     {
         try facetCounts(key, schema: schema, filter: filter, context: context, excluded: [:])
     }
 
-    func ordered(by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
-                 context: SegmentReadContext) throws -> [(id: PointID, value: Double)] {
+    func ordered(
+        by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
+        context: SegmentReadContext
+    ) throws -> [(id: PointID, value: Double)] {
         try ordered(by: key, schema: schema, filter: filter, descending: descending, context: context, excluded: [:])
     }
 }
@@ -100,8 +108,10 @@ extension MutableSegment {
         return try matches(filter, context: context, excluded: excluded).cardinality
     }
 
-    func scroll(from start: PointID?, filter: Filter?, limit: Int, context: SegmentReadContext,
-                excluded: [PointID: UInt64]) throws -> [PointID] {
+    func scroll(
+        from start: PointID?, filter: Filter?, limit: Int, context: SegmentReadContext,
+        excluded: [PointID: UInt64]
+    ) throws -> [PointID] {
         var found: [PointID]
         if let filter {
             found = ids(ofSlots: try matches(filter, context: context, excluded: excluded))
@@ -113,14 +123,18 @@ extension MutableSegment {
         return Array(found.prefix(max(limit, 0)))
     }
 
-    func facetCounts(_ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext,
-                     excluded: [PointID: UInt64]) throws -> [IndexKey: Int] {
+    func facetCounts(
+        _ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext,
+        excluded: [PointID: UInt64]
+    ) throws -> [IndexKey: Int] {
         let slots = try matches(filter, context: context, excluded: excluded)
         return cachedIndex(key, schema: schema).facetCounts(allowed: slots)
     }
 
-    func ordered(by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
-                 context: SegmentReadContext, excluded: [PointID: UInt64]) throws -> [(id: PointID, value: Double)] {
+    func ordered(
+        by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
+        context: SegmentReadContext, excluded: [PointID: UInt64]
+    ) throws -> [(id: PointID, value: Double)] {
         let slots = try matches(filter, context: context, excluded: excluded)
         return cachedIndex(key, schema: schema).ordered(allowed: slots, descending: descending).compactMap { entry in
             ids[entry.offset].map { (id: $0, value: entry.value) }
@@ -166,7 +180,8 @@ extension MutableSegment {
             let segment = self.segment
             var present = Dictionary(uniqueKeysWithValues: segment.columns.map { ($0.name, $0.present[slot]) })
             for column in segment.sparseColumns { present[column.name] = column.vectors[slot] != nil }
-            return FilterSubject(id: segment.ids[slot]!, payload: segment.payloads[slot], hasVector: { present[$0] ?? false })
+            return FilterSubject(
+                id: segment.ids[slot]!, payload: segment.payloads[slot], hasVector: { present[$0] ?? false })
         }
     }
 }

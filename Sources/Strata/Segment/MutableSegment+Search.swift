@@ -8,14 +8,17 @@ import StrataVectorMath
 
 extension MutableSegment {
     /// Exact top-`request.limit` by scanning every point that has the vector.
-    func search(_ request: SegmentSearchRequest, context: SegmentReadContext, excluded: [PointID: UInt64]) throws
+    func search(
+        _ request: SegmentSearchRequest, context: SegmentReadContext, excluded: [PointID: UInt64]
+    ) throws
         -> [SegmentHit]
     {
         guard let index = columnIndex[request.vector], request.limit > 0 else { return [] }
         let allowed = try request.filter.map { try matches($0, context: context, excluded: excluded) }
         let column = columns[index]
         if column.isMulti {
-            return multiVectorSearch(column, query: request.query, limit: request.limit, excluded: excluded, allowed: allowed)
+            return multiVectorSearch(
+                column, query: request.query, limit: request.limit, excluded: excluded, allowed: allowed)
         }
         let dim = column.dim
         let slotCount = ids.count
@@ -36,7 +39,9 @@ extension MutableSegment {
                         // never rank: the selector ignores NaN scores.
                         for i in 0..<n where !column.present[start + i] { out[i] = .nan }
                         if let allowed {
-                            for i in 0..<n where start + i >= allowed.count || !allowed.contains(start + i) { out[i] = .nan }
+                            for i in 0..<n where start + i >= allowed.count || !allowed.contains(start + i) {
+                                out[i] = .nan
+                            }
                         }
                         if !excluded.isEmpty {
                             for i in 0..<n {
@@ -54,8 +59,10 @@ extension MutableSegment {
 
     /// Exact top-`limit` by max_sim over the rows of multivector `column`
     /// (`query`: rows back to back).
-    private func multiVectorSearch(_ column: VectorColumn, query: [Float], limit: Int, excluded: [PointID: UInt64],
-                                   allowed: PointBitset?) -> [SegmentHit] {
+    private func multiVectorSearch(
+        _ column: VectorColumn, query: [Float], limit: Int, excluded: [PointID: UInt64],
+        allowed: PointBitset?
+    ) -> [SegmentHit] {
         var selector = TopKSelector(k: limit, higherIsBetter: column.distance.higherIsBetter)
         var scratch: [Float] = []
         let dim = column.dim
@@ -65,8 +72,9 @@ extension MutableSegment {
                 if let allowed, slot >= allowed.count || !allowed.contains(slot) { continue }
                 if !excluded.isEmpty, excluded[id] != nil { continue }
                 let score = rows.withUnsafeBufferPointer { r in
-                    MaxSim.score(metric: column.distance, query: q.baseAddress!, queryRows: q.count / dim, rows: r.baseAddress!,
-                                 rowCount: r.count / dim, dim: dim, scratch: &scratch)
+                    MaxSim.score(
+                        metric: column.distance, query: q.baseAddress!, queryRows: q.count / dim, rows: r.baseAddress!,
+                        rowCount: r.count / dim, dim: dim, scratch: &scratch)
                 }
                 selector.insert(id: slot, score: score)
             }
@@ -77,7 +85,9 @@ extension MutableSegment {
     /// Exact top-`request.limit` by dot product over the points that have the
     /// sparse vector (brute force: this segment is small). Points scoring 0 are
     /// left out.
-    func sparseSearch(_ request: SparseSearchRequest, context: SegmentReadContext, excluded: [PointID: UInt64]) throws
+    func sparseSearch(
+        _ request: SparseSearchRequest, context: SegmentReadContext, excluded: [PointID: UInt64]
+    ) throws
         -> [SegmentHit]
     {
         guard let column = sparseIndex[request.vector], request.limit > 0 else { return [] }
@@ -105,14 +115,20 @@ extension MutableSegment {
                     statistics.documentFrequencies[i] += 1
                     i += 1
                     j += 1
-                } else if terms[i] < vector.indices[j] { i += 1 } else { j += 1 }
+                } else if terms[i] < vector.indices[j] {
+                    i += 1
+                } else {
+                    j += 1
+                }
             }
         }
         return statistics
     }
 
-    func scoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                    excluded: [PointID: UInt64], score: (UnsafeBufferPointer<Float>) -> Float) throws -> [SegmentHit] {
+    func scoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        excluded: [PointID: UInt64], score: (UnsafeBufferPointer<Float>) -> Float
+    ) throws -> [SegmentHit] {
         guard let index = columnIndex[name], limit > 0 else { return [] }
         let slots = try matches(filter, context: context, excluded: excluded)
         let column = columns[index]
@@ -138,8 +154,10 @@ extension MutableSegment {
         return hits.best(limit)
     }
 
-    func sparseScoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                          excluded: [PointID: UInt64], score: (SparseVector) -> Float) throws -> [SegmentHit] {
+    func sparseScoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        excluded: [PointID: UInt64], score: (SparseVector) -> Float
+    ) throws -> [SegmentHit] {
         guard let column = sparseIndex[name], limit > 0 else { return [] }
         let slots = try matches(filter, context: context, excluded: excluded)
         let vectors = sparseColumns[column].vectors

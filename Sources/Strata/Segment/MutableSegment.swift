@@ -150,8 +150,11 @@ final class MutableSegment {
                 multiVectorFloats += columns[c].rows[slot]?.count ?? 0
             }
             if let given = point.vectors[columns[c].name] {
-                let vector = columns[c].isMulti
-                    ? given.withUnsafeBufferPointer { MaxSim.aggregate(rows: $0, dim: dim, metric: columns[c].distance) } : given
+                let vector =
+                    columns[c].isMulti
+                    ? given.withUnsafeBufferPointer {
+                        MaxSim.aggregate(rows: $0, dim: dim, metric: columns[c].distance)
+                    } : given
                 vector.withUnsafeBufferPointer { source in
                     columns[c].data.withUnsafeMutableBufferPointer { target in
                         // SAFETY: validation guaranteed vector.count == dim, and the
@@ -185,7 +188,6 @@ final class MutableSegment {
         freeSlots.append(slot)
     }
 
-
     // MARK: - Whole points
 
     /// The version of `id`, if it is here.
@@ -194,8 +196,11 @@ final class MutableSegment {
     /// The stored point (vectors and payload), if it is here.
     func point(_ id: PointID) -> (point: PointStruct, version: UInt64)? {
         guard let slot = slotOf[id] else { return nil }
-        return (PointStruct(id: id, vectors: vectors(slot: slot), payload: payloads[slot], sparseVectors: sparseVectors(slot: slot)),
-                versions[slot])
+        return (
+            PointStruct(
+                id: id, vectors: vectors(slot: slot), payload: payloads[slot], sparseVectors: sparseVectors(slot: slot)),
+            versions[slot]
+        )
     }
 
     /// Bytes of vector data held (what the seal threshold is measured in).
@@ -207,8 +212,9 @@ final class MutableSegment {
     func buildPoints() -> [SegmentBuildPoint] {
         slotOf.keys.sorted().map { id in
             let slot = slotOf[id]!
-            return config.segmentBuildPoint(id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot],
-                                            sparseVectors: sparseVectors(slot: slot))
+            return config.segmentBuildPoint(
+                id: id, version: versions[slot], vectors: vectors(slot: slot), payload: payloads[slot],
+                sparseVectors: sparseVectors(slot: slot))
         }
     }
 
@@ -230,7 +236,8 @@ final class MutableSegment {
     private func vectors(slot: Int) -> [String: [Float]] {
         var result: [String: [Float]] = [:]
         for column in columns where column.present[slot] {
-            result[column.name] = column.isMulti ? column.rows[slot]! : Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
+            result[column.name] =
+                column.isMulti ? column.rows[slot]! : Array(column.data[slot * column.dim..<(slot + 1) * column.dim])
         }
         return result
     }

@@ -115,12 +115,16 @@ protocol ReadableSegment: AnyObject {
     /// The best `limit` live points matching `filter` that have dense vector
     /// `name`, scored by `score` over the stored vector (a multivector: its
     /// rows back to back); higher is better; NaN scores are left out.
-    func scoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                    score: (UnsafeBufferPointer<Float>) -> Float) throws -> [SegmentHit]
+    func scoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (UnsafeBufferPointer<Float>) -> Float
+    ) throws -> [SegmentHit]
 
     /// As `scoredScan`, over sparse vector `name`.
-    func sparseScoredScan(using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
-                          score: (SparseVector) -> Float) throws -> [SegmentHit]
+    func sparseScoredScan(
+        using name: String, filter: Filter?, limit: Int, context: SegmentReadContext,
+        score: (SparseVector) -> Float
+    ) throws -> [SegmentHit]
 
     /// The ids of the live points matching `filter`, unordered.
     func matchingIDs(_ filter: Filter, context: SegmentReadContext) throws -> [PointID]
@@ -137,13 +141,17 @@ protocol ReadableSegment: AnyObject {
 
     /// Per value of the indexed field `key`, how many live points matching
     /// `filter` hold it.
-    func facetCounts(_ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext) throws
+    func facetCounts(
+        _ key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, context: SegmentReadContext
+    ) throws
         -> [IndexKey: Int]
 
     /// (id, value) of the live points matching `filter` by the indexed numeric
     /// field `key`: each point at its smallest value ascending or largest descending.
-    func ordered(by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
-                 context: SegmentReadContext) throws -> [(id: PointID, value: Double)]
+    func ordered(
+        by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
+        context: SegmentReadContext
+    ) throws -> [(id: PointID, value: Double)]
 }
 
 extension SegmentHit {

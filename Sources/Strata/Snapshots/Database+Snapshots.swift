@@ -69,18 +69,22 @@ extension Database {
                     rootFiles.append(.init(path: name, size: UInt64(bytes.count), content: .bytes(bytes)))
                 }
                 return try SnapshotWriter(fileSystem: fileSystem).write(
-                    kind: .full, collections: views, rootFiles: rootFiles, base: baseInfo, directory: snapshotsDirectory)
+                    kind: .full, collections: views, rootFiles: rootFiles, base: baseInfo, directory: snapshotsDirectory
+                )
             } catch {
                 throw StrataError.wrapping(error, context: "full-storage snapshot")
             }
         }
     }
 
-    private func loadBase(_ path: String, kind: SnapshotManifest.Kind, collection: String?) throws -> SnapshotWriter.Base {
+    private func loadBase(
+        _ path: String, kind: SnapshotManifest.Kind, collection: String?
+    ) throws -> SnapshotWriter.Base {
         let scanned = try SnapshotReader(fileSystem: fileSystem).scan(path, expected: nil) { _ in nil }
         guard scanned.manifest.kind == kind, scanned.manifest.collection == collection else {
             throw StrataError.invalid(
-                "the base snapshot \(path) holds \(SnapshotReader.describe(scanned.manifest)), not \(kind == .full ? "a full-storage snapshot" : "collection `\(collection ?? "")`")")
+                "the base snapshot \(path) holds \(SnapshotReader.describe(scanned.manifest)), not \(kind == .full ? "a full-storage snapshot" : "collection `\(collection ?? "")`")"
+            )
         }
         let name = path.split(separator: "/").last.map(String.init) ?? path
         return SnapshotWriter.Base(name: name, sha256: scanned.sha256, manifest: scanned.manifest)
@@ -96,7 +100,9 @@ extension Database {
         try Self.listSnapshots(in: snapshotsDirectory, collection: collection, fileSystem: fileSystem)
     }
 
-    static func listSnapshots(in root: String, collection: String?, fileSystem: any FileSystem) throws -> [SnapshotDescription] {
+    static func listSnapshots(
+        in root: String, collection: String?, fileSystem: any FileSystem
+    ) throws -> [SnapshotDescription] {
         guard fileSystem.fileKind(root) == .directory else { return [] }
         var directories: [String] = []
         if let collection {
@@ -104,7 +110,8 @@ extension Database {
             directories = [joinPath(root, collection)]
         } else {
             directories = [root]
-            for name in try fileSystem.listDirectory(root) where fileSystem.fileKind(joinPath(root, name)) == .directory {
+            for name in try fileSystem.listDirectory(root) where fileSystem.fileKind(joinPath(root, name)) == .directory
+            {
                 directories.append(joinPath(root, name))
             }
         }
@@ -122,7 +129,8 @@ extension Database {
                     description.kind = manifest.kind == .full ? .full : .collection
                     description.collection = manifest.collection
                     description.opNum = manifest.opNum
-                    description.collections = Dictionary(uniqueKeysWithValues: manifest.collections.map { ($0.name, $0.opNum) })
+                    description.collections = Dictionary(
+                        uniqueKeysWithValues: manifest.collections.map { ($0.name, $0.opNum) })
                     description.createdAt = manifest.createdAt
                     description.baseChecksum = manifest.base?.archiveSHA256
                     description.stateBytes = manifest.files.reduce(0) { $0 + $1.size }
@@ -146,16 +154,22 @@ extension Database {
             }
             let matches = try listSnapshots(collection: collection).filter { $0.name == name }
             guard let match = matches.first else {
-                throw StrataError(.notFound, "no snapshot named \(name) in \(snapshotsDirectory)\(collection.map { " for collection `\($0)`" } ?? "")")
+                throw StrataError(
+                    .notFound,
+                    "no snapshot named \(name) in \(snapshotsDirectory)\(collection.map { " for collection `\($0)`" } ?? "")"
+                )
             }
             guard matches.count == 1 else {
-                throw StrataError.invalid("several snapshots are named \(name): \(matches.map(\.path)); say which collection")
+                throw StrataError.invalid(
+                    "several snapshots are named \(name): \(matches.map(\.path)); say which collection")
             }
             do {
                 // The archive first: from then on it is not listed; an orphan
                 // .sha256 left by a crash is removed at the next open.
                 try fileSystem.removeFile(match.path)
-                if fileSystem.fileKind(match.path + ".sha256") != nil { try fileSystem.removeFile(match.path + ".sha256") }
+                if fileSystem.fileKind(match.path + ".sha256") != nil {
+                    try fileSystem.removeFile(match.path + ".sha256")
+                }
                 try fileSystem.syncDirectory(parentDirectory(of: match.path))
             } catch {
                 throw StrataError.wrapping(error, context: "deleting snapshot \(match.path)")
@@ -174,8 +188,10 @@ extension Database {
     /// It does not open the segment, tombstone and config files (a restore
     /// does, on its staged copy, before its commit point): an archive whose
     /// checksums were recomputed over bad files verifies but does not restore.
-    public static func verifySnapshot(at archives: [String], checksum: String? = nil,
-                                      fileSystem: any FileSystem = POSIXFileSystem()) throws -> SnapshotVerification {
+    public static func verifySnapshot(
+        at archives: [String], checksum: String? = nil,
+        fileSystem: any FileSystem = POSIXFileSystem()
+    ) throws -> SnapshotVerification {
         let scanned = try SnapshotReader(fileSystem: fileSystem).readChain(archives, checksum: checksum)
         let final = scanned.last!
         let manifest = final.manifest
@@ -186,8 +202,9 @@ extension Database {
             collections: Dictionary(uniqueKeysWithValues: manifest.collections.map { ($0.name, $0.opNum) }),
             createdAt: manifest.createdAt, checksum: final.sha256, baseChecksum: manifest.base?.archiveSHA256,
             stateBytes: manifest.files.reduce(0) { $0 + $1.size })
-        return SnapshotVerification(paths: scanned.map(\.path), checksums: scanned.map(\.sha256), snapshot: description,
-                                    files: manifest.files.count, bytes: description.stateBytes)
+        return SnapshotVerification(
+            paths: scanned.map(\.path), checksums: scanned.map(\.sha256), snapshot: description,
+            files: manifest.files.count, bytes: description.stateBytes)
     }
 
     // MARK: - Restore
@@ -214,8 +231,10 @@ extension Database {
     /// others as `verifySnapshot` does, and `.corruption` naming the archive
     /// member when a staged collection does not open, before anything live changed.
     @discardableResult
-    public func restoreSnapshot(from archives: [String], as name: String? = nil, overwrite: Bool = false,
-                                checksum: String? = nil) throws -> SnapshotRestoreResult {
+    public func restoreSnapshot(
+        from archives: [String], as name: String? = nil, overwrite: Bool = false,
+        checksum: String? = nil
+    ) throws -> SnapshotRestoreResult {
         try Self.snapshotLock.withLock { _ in
             do {
                 return try restoreLocked(archives, as: name, overwrite: overwrite, checksum: checksum)
@@ -225,7 +244,9 @@ extension Database {
         }
     }
 
-    private func restoreLocked(_ archives: [String], as newName: String?, overwrite: Bool, checksum: String?) throws
+    private func restoreLocked(
+        _ archives: [String], as newName: String?, overwrite: Bool, checksum: String?
+    ) throws
         -> SnapshotRestoreResult
     {
         let fileSystem = self.fileSystem
@@ -235,23 +256,29 @@ extension Database {
         let final = try reader.readManifest(last)
         if let newName {
             guard final.kind == .collection else {
-                throw StrataError.invalid("\(last) is a full-storage snapshot: it restores every collection under its own name, so a new name cannot be given")
+                throw StrataError.invalid(
+                    "\(last) is a full-storage snapshot: it restores every collection under its own name, so a new name cannot be given"
+                )
             }
             try Self.validateCollectionName(newName)
         }
         // What the snapshot brings in, under which names.
         var targets: [String: SnapshotManifest.CollectionEntry] = [:]
-        for entry in final.collections { targets[final.kind == .collection ? (newName ?? entry.name) : entry.name] = entry }
+        for entry in final.collections {
+            targets[final.kind == .collection ? (newName ?? entry.name) : entry.name] = entry
+        }
         let rootFiles = final.files.filter { !$0.path.contains("/") && final.kind == .full }.map(\.path)
         for file in rootFiles { try Self.validateRootFileName(file) }
-        let affected = try affectedCollections(targets: Set(targets.keys), full: final.kind == .full, overwrite: overwrite)
+        let affected = try affectedCollections(
+            targets: Set(targets.keys), full: final.kind == .full, overwrite: overwrite)
 
         // 1. Unpack, verify and fsync under staging names.
         let token = RestoreJournal.newToken()
         let collectionsPath = joinPath(path, Self.collectionsDirectory)
-        let staging = Dictionary(uniqueKeysWithValues: targets.keys.map {
-            ($0, joinPath(collectionsPath, RestoreJournal.stagingName(token: token, collection: $0)))
-        })
+        let staging = Dictionary(
+            uniqueKeysWithValues: targets.keys.map {
+                ($0, joinPath(collectionsPath, RestoreJournal.stagingName(token: token, collection: $0)))
+            })
         let byArchiveName = Dictionary(uniqueKeysWithValues: targets.map { ($1.name, $0) })
         var createdDirectories: [String] = []
         var bytes: UInt64 = 0
@@ -259,7 +286,9 @@ extension Database {
         var members: [String: (archive: String, member: String)] = [:]
         func removeStaging() {
             for directory in staging.values { try? fileSystem.removeTree(directory) }
-            for file in rootFiles { try? fileSystem.removeFile(joinPath(path, RestoreJournal.stagedRootFileName(token: token, file: file))) }
+            for file in rootFiles {
+                try? fileSystem.removeFile(joinPath(path, RestoreJournal.stagedRootFileName(token: token, file: file)))
+            }
         }
         do {
             for directory in staging.values.sorted() {
@@ -268,8 +297,11 @@ extension Database {
             }
             _ = try reader.readChain(archives, checksum: checksum) { index, entry in
                 let destination: String
-                if let collection = final.collections.first(where: { entry.path.hasPrefix($0.directory) && !$0.directory.isEmpty })
-                    ?? (final.kind == .collection ? final.collections.first : nil) {
+                if let collection = final.collections.first(where: {
+                    entry.path.hasPrefix($0.directory) && !$0.directory.isEmpty
+                })
+                    ?? (final.kind == .collection ? final.collections.first : nil)
+                {
                     let relative = String(entry.path.dropFirst(collection.directory.count))
                     let directory = staging[byArchiveName[collection.name]!]!
                     if let slash = relative.lastIndex(of: "/") {
@@ -295,7 +327,9 @@ extension Database {
             }
             // Files were synced as they were written; now every directory
             // entry, deepest first, then the parents of the staging names.
-            for directory in createdDirectories.sorted(by: { $0.count > $1.count }) { try fileSystem.syncDirectory(directory) }
+            for directory in createdDirectories.sorted(by: { $0.count > $1.count }) {
+                try fileSystem.syncDirectory(directory)
+            }
             try fileSystem.syncDirectory(collectionsPath)
             if !rootFiles.isEmpty { try fileSystem.syncDirectory(path) }
         } catch {
@@ -307,13 +341,18 @@ extension Database {
         return try state.withLock { state in
             do {
                 try checkOpen(state)
-                let nowAffected = try affectedCollections(targets: Set(targets.keys), full: final.kind == .full, overwrite: overwrite, locked: state)
-                guard nowAffected == affected || overwrite else { throw StrataError(.alreadyExists, "collections changed during the restore") }
+                let nowAffected = try affectedCollections(
+                    targets: Set(targets.keys), full: final.kind == .full, overwrite: overwrite, locked: state)
+                guard nowAffected == affected || overwrite else {
+                    throw StrataError(.alreadyExists, "collections changed during the restore")
+                }
             } catch {
                 removeStaging()
                 throw error
             }
-            let closing = final.kind == .full ? Array(state.collections.keys) : targets.keys.filter { state.collections[$0] != nil }
+            let closing =
+                final.kind == .full
+                ? Array(state.collections.keys) : targets.keys.filter { state.collections[$0] != nil }
             for name in closing {
                 state.collections[name]?.close()
                 state.collections[name] = nil
@@ -322,23 +361,28 @@ extension Database {
                 token: token, collections: targets.keys.sorted(),
                 removeCollections: final.kind == .full ? closing.filter { targets[$0] == nil }.sorted() : [],
                 rootFiles: rootFiles.sorted(),
-                removeRootFiles: final.kind == .full && !rootFiles.contains(AliasTable.fileName) ? [AliasTable.fileName] : [])
+                removeRootFiles: final.kind == .full && !rootFiles.contains(AliasTable.fileName)
+                    ? [AliasTable.fileName] : [])
             do {
-                try fileSystem.writeAtomically(joinPath(collectionsPath, RestoreJournal.commitName(token: token)), try journal.encoded())
+                try fileSystem.writeAtomically(
+                    joinPath(collectionsPath, RestoreJournal.commitName(token: token)), try journal.encoded())
             } catch {
                 // Not committed (a crash here would roll back too): reopen the old state.
                 removeStaging()
                 for name in closing {
                     state.collections[name] = try? Collection.open(
-                        name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options)
+                        name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options
+                    )
                 }
                 throw error
             }
             do {
                 try journal.rollForward(dataDirectory: path, fileSystem: fileSystem)
             } catch {
-                throw StrataError(.io,
-                    "the restore is committed but could not be finished (\(error)); reopen the database to finish it (the collections affected are closed until then)")
+                throw StrataError(
+                    .io,
+                    "the restore is committed but could not be finished (\(error)); reopen the database to finish it (the collections affected are closed until then)"
+                )
             }
             var restored: [String: UInt64] = [:]
             for (name, entry) in targets {
@@ -356,8 +400,10 @@ extension Database {
     /// error naming the archive and member that holds the file at fault (the
     /// staged paths in the message are replaced by member paths), with the
     /// code of the problem (`.corruption` for bad bytes).
-    private func verifyStaged(_ entry: SnapshotManifest.CollectionEntry, as target: String, directory: String, archive: String,
-                              members: [String: (archive: String, member: String)]) throws {
+    private func verifyStaged(
+        _ entry: SnapshotManifest.CollectionEntry, as target: String, directory: String, archive: String,
+        members: [String: (archive: String, member: String)]
+    ) throws {
         do {
             try Collection.verifyFiles(name: target, directory: directory, fileSystem: fileSystem)
         } catch {
@@ -370,10 +416,13 @@ extension Database {
                 .compactMap { file in detail.range(of: file).map { (file, $0.lowerBound) } }
                 .min { $0.1 < $1.1 }.flatMap { members[$0.0] }
             var message = detail.replacingOccurrences(of: directory + "/", with: entry.directory)
-            message = message.replacingOccurrences(of: directory, with: entry.directory.isEmpty ? "." : String(entry.directory.dropLast()))
-            let place = culprit.map { "snapshot archive \($0.archive): member \($0.member)" }
+            message = message.replacingOccurrences(
+                of: directory, with: entry.directory.isEmpty ? "." : String(entry.directory.dropLast()))
+            let place =
+                culprit.map { "snapshot archive \($0.archive): member \($0.member)" }
                 ?? "snapshot archive \(archive): collection `\(entry.name)`"
-            throw StrataError(wrapped.code == .notFound ? .corruption : wrapped.code,
+            throw StrataError(
+                wrapped.code == .notFound ? .corruption : wrapped.code,
                 "\(place) does not open (checked before anything live changed; nothing was changed): \(message)",
                 cause: wrapped)
         }
@@ -382,12 +431,16 @@ extension Database {
     /// The live collections a restore of `targets` replaces (and for a full
     /// restore, removes). Throws `.alreadyExists` if there are any and
     /// `overwrite` is false.
-    private func affectedCollections(targets: Set<String>, full: Bool, overwrite: Bool, locked: State? = nil) throws -> Set<String> {
+    private func affectedCollections(
+        targets: Set<String>, full: Bool, overwrite: Bool, locked: State? = nil
+    ) throws -> Set<String> {
         let existing = Set(locked.map { Array($0.collections.keys) } ?? collectionNames())
         let affected = full ? existing : existing.intersection(targets)
         if !affected.isEmpty && !overwrite {
-            throw StrataError(.alreadyExists,
-                "collection\(affected.count == 1 ? "" : "s") \(affected.sorted().map { "`\($0)`" }.joined(separator: ", ")) already exist\(affected.count == 1 ? "s" : ""); restoring over \(affected.count == 1 ? "it" : "them") needs overwrite (--force); nothing was changed")
+            throw StrataError(
+                .alreadyExists,
+                "collection\(affected.count == 1 ? "" : "s") \(affected.sorted().map { "`\($0)`" }.joined(separator: ", ")) already exist\(affected.count == 1 ? "s" : ""); restoring over \(affected.count == 1 ? "it" : "them") needs overwrite (--force); nothing was changed"
+            )
         }
         return affected
     }

@@ -56,11 +56,14 @@ struct RestoreJournal: Codable, Equatable {
     }
 
     static func decode(_ bytes: [UInt8], path: String) throws -> RestoreJournal {
-        guard let journal = try? JSONDecoder().decode(RestoreJournal.self, from: Data(bytes)), journal.format == formatName,
-              journal.version == 1, path.hasSuffix("/" + commitName(token: journal.token))
+        guard let journal = try? JSONDecoder().decode(RestoreJournal.self, from: Data(bytes)),
+            journal.format == formatName,
+            journal.version == 1, path.hasSuffix("/" + commitName(token: journal.token))
         else {
-            throw StrataError(.corruption,
-                "\(path) is not a valid restore commit record; a restore was interrupted and cannot be finished: move the file aside to keep the collections as they are")
+            throw StrataError(
+                .corruption,
+                "\(path) is not a valid restore commit record; a restore was interrupted and cannot be finished: move the file aside to keep the collections as they are"
+            )
         }
         for name in journal.collections + journal.removeCollections { try Database.validateCollectionName(name) }
         for name in journal.rootFiles + journal.removeRootFiles { try Database.validateRootFileName(name) }
@@ -126,9 +129,11 @@ extension Database {
     /// interrupted snapshot left in the snapshots directory.
     static func recoverSnapshotWork(at path: String, options: DatabaseOptions, fileSystem: any FileSystem) throws {
         let collectionsPath = joinPath(path, collectionsDirectory)
-        for name in try fileSystem.listDirectory(collectionsPath) where name.hasPrefix(".restore-") && name.hasSuffix(".commit") {
+        for name in try fileSystem.listDirectory(collectionsPath)
+        where name.hasPrefix(".restore-") && name.hasSuffix(".commit") {
             let commit = joinPath(collectionsPath, name)
-            let journal = try RestoreJournal.decode(try fileSystem.open(commit, mode: .readOnly).readAll(), path: commit)
+            let journal = try RestoreJournal.decode(
+                try fileSystem.open(commit, mode: .readOnly).readAll(), path: commit)
             try journal.rollForward(dataDirectory: path, fileSystem: fileSystem)
         }
         var removed = false
@@ -150,14 +155,16 @@ extension Database {
     static func cleanSnapshotsDirectory(_ directory: String, fileSystem: any FileSystem) throws {
         guard fileSystem.fileKind(directory) == .directory else { return }
         var directories = [directory]
-        for name in try fileSystem.listDirectory(directory) where fileSystem.fileKind(joinPath(directory, name)) == .directory {
+        for name in try fileSystem.listDirectory(directory)
+        where fileSystem.fileKind(joinPath(directory, name)) == .directory {
             directories.append(joinPath(directory, name))
         }
         for current in directories {
             var removed = false
             let names = try fileSystem.listDirectory(current)
             for name in names where fileSystem.fileKind(joinPath(current, name)) == .file {
-                let orphanSidecar = name.hasSuffix(".snapshot.sha256") && !names.contains(String(name.dropLast(".sha256".count)))
+                let orphanSidecar =
+                    name.hasSuffix(".snapshot.sha256") && !names.contains(String(name.dropLast(".sha256".count)))
                 if name.hasSuffix(".tmp") || orphanSidecar {
                     try fileSystem.removeFile(joinPath(current, name))
                     removed = true

@@ -34,9 +34,11 @@ public struct SnapshotDescription: Sendable, Equatable {
     /// Why the archive's manifest could not be read, if it could not.
     public var problem: String?
 
-    public init(name: String, path: String, size: UInt64, kind: Kind? = nil, collection: String? = nil, opNum: UInt64? = nil,
-                collections: [String: UInt64] = [:], createdAt: String? = nil, checksum: String? = nil,
-                baseChecksum: String? = nil, stateBytes: UInt64 = 0, problem: String? = nil) {
+    public init(
+        name: String, path: String, size: UInt64, kind: Kind? = nil, collection: String? = nil, opNum: UInt64? = nil,
+        collections: [String: UInt64] = [:], createdAt: String? = nil, checksum: String? = nil,
+        baseChecksum: String? = nil, stateBytes: UInt64 = 0, problem: String? = nil
+    ) {
         self.name = name
         self.path = path
         self.size = size
@@ -67,7 +69,8 @@ public struct SnapshotVerification: Sendable, Equatable {
     public var bytes: UInt64
 
     public static func == (a: SnapshotVerification, b: SnapshotVerification) -> Bool {
-        a.paths == b.paths && a.checksums == b.checksums && a.snapshot == b.snapshot && a.files == b.files && a.bytes == b.bytes
+        a.paths == b.paths && a.checksums == b.checksums && a.snapshot == b.snapshot && a.files == b.files
+            && a.bytes == b.bytes
     }
 }
 

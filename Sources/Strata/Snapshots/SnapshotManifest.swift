@@ -104,12 +104,18 @@ struct SnapshotManifest: Codable, Equatable {
                 case formatVersion = "format_version"
             }
         }
-        guard let header = try? JSONDecoder().decode(Header.self, from: Data(bytes)) else { throw bad("is not a JSON object") }
+        guard let header = try? JSONDecoder().decode(Header.self, from: Data(bytes)) else {
+            throw bad("is not a JSON object")
+        }
         guard header.format == formatName else {
-            throw bad("has format \(header.format.map { "\"\($0)\"" } ?? "(missing)"), expected \"\(formatName)\": this is not a Strata snapshot")
+            throw bad(
+                "has format \(header.format.map { "\"\($0)\"" } ?? "(missing)"), expected \"\(formatName)\": this is not a Strata snapshot"
+            )
         }
         guard header.formatVersion == formatVersion else {
-            throw bad("has format_version \(header.formatVersion.map(String.init) ?? "(missing)"); this build reads version \(formatVersion) (a newer Strata wrote it?)")
+            throw bad(
+                "has format_version \(header.formatVersion.map(String.init) ?? "(missing)"); this build reads version \(formatVersion) (a newer Strata wrote it?)"
+            )
         }
         let manifest: SnapshotManifest
         do {
@@ -119,45 +125,68 @@ struct SnapshotManifest: Codable, Equatable {
         }
         var seen = Set<String>()
         for file in manifest.files {
-            do { try TarPath.validate(file.path) } catch let error as TarError { throw bad("lists an unsafe file: \(error.message)") }
+            do { try TarPath.validate(file.path) } catch let error as TarError {
+                throw bad("lists an unsafe file: \(error.message)")
+            }
             guard file.path != entryName else { throw bad("lists itself as a file") }
             guard seen.insert(file.path).inserted else { throw bad("lists \(file.path) twice") }
-            guard SHA256Hasher.isHexDigest(file.sha256) else { throw bad("has a malformed sha256 for \(file.path): \"\(file.sha256)\"") }
+            guard SHA256Hasher.isHexDigest(file.sha256) else {
+                throw bad("has a malformed sha256 for \(file.path): \"\(file.sha256)\"")
+            }
         }
         if let base = manifest.base, !SHA256Hasher.isHexDigest(base.archiveSHA256) {
             throw bad("has a malformed base archive_sha256 \"\(base.archiveSHA256)\"")
         }
         var names = Set<String>()
         for entry in manifest.collections {
-            do { try Database.validateCollectionName(entry.name) } catch { throw bad("names a collection \"\(entry.name)\" that is not a valid name") }
+            do { try Database.validateCollectionName(entry.name) } catch {
+                throw bad("names a collection \"\(entry.name)\" that is not a valid name")
+            }
             guard names.insert(entry.name).inserted else { throw bad("lists collection \(entry.name) twice") }
             let expected = manifest.kind == .collection ? "" : "collections/\(entry.name)/"
-            guard entry.directory == expected else { throw bad("puts collection \(entry.name) in \"\(entry.directory)\", expected \"\(expected)\"") }
-            guard entry.checkpoint <= entry.opNum else { throw bad("says collection \(entry.name) has checkpoint \(entry.checkpoint) above its op_num \(entry.opNum)") }
+            guard entry.directory == expected else {
+                throw bad("puts collection \(entry.name) in \"\(entry.directory)\", expected \"\(expected)\"")
+            }
+            guard entry.checkpoint <= entry.opNum else {
+                throw bad(
+                    "says collection \(entry.name) has checkpoint \(entry.checkpoint) above its op_num \(entry.opNum)")
+            }
         }
         switch manifest.kind {
         case .collection:
-            guard manifest.collections.count == 1, let only = manifest.collections.first, only.name == manifest.collection,
-                  manifest.opNum == only.opNum
+            guard manifest.collections.count == 1, let only = manifest.collections.first,
+                only.name == manifest.collection,
+                manifest.opNum == only.opNum
             else { throw bad("is a collection snapshot but its collection, op_num and collections list disagree") }
         case .full:
-            guard manifest.collection == nil, manifest.opNum == nil else { throw bad("is a full snapshot but names one collection") }
+            guard manifest.collection == nil, manifest.opNum == nil else {
+                throw bad("is a full snapshot but names one collection")
+            }
         }
         if manifest.kind == .full {
             let directories = manifest.collections.map(\.directory)
-            for file in manifest.files where file.path.contains("/") && !directories.contains(where: { file.path.hasPrefix($0) }) {
+            for file in manifest.files
+            where file.path.contains("/") && !directories.contains(where: { file.path.hasPrefix($0) }) {
                 throw bad("lists \(file.path), which belongs to no collection of the snapshot")
             }
             for file in manifest.files where !file.path.contains("/") {
-                do { try Database.validateRootFileName(file.path) } catch let error as StrataError { throw bad("lists \(file.path): \(error.message)") }
+                do { try Database.validateRootFileName(file.path) } catch let error as StrataError {
+                    throw bad("lists \(file.path): \(error.message)")
+                }
             }
         }
         // A collection holds top-level files, segments/<file> and wal/<file>, nothing deeper.
         for collection in manifest.collections {
             for file in manifest.files(of: collection) {
                 let components = file.path.split(separator: "/")
-                guard components.count == 1 || (components.count == 2 && ["segments", Collection.walDirectoryName].contains(String(components[0]))) else {
-                    throw bad("lists \(collection.directory)\(file.path), which is not a place a collection keeps files (top level, segments/, wal/)")
+                guard
+                    components.count == 1
+                        || (components.count == 2
+                            && ["segments", Collection.walDirectoryName].contains(String(components[0])))
+                else {
+                    throw bad(
+                        "lists \(collection.directory)\(file.path), which is not a place a collection keeps files (top level, segments/, wal/)"
+                    )
                 }
             }
         }

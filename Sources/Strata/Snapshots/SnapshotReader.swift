@@ -54,29 +54,38 @@ struct SnapshotReader {
         for (index, path) in paths.enumerated() {
             let archive = try scan(path, expected: index == paths.count - 1 ? explicit : nil) { entry in
                 guard let extract, let want = wanted[entry.path], want.sha256 == entry.sha256, want.size == entry.size,
-                      !extracted.contains(entry.path) else { return nil }
+                    !extracted.contains(entry.path)
+                else { return nil }
                 extracted.insert(entry.path)
                 return try extract(index, entry)
             }
             let manifest = archive.manifest
             if index == 0 {
                 if let base = manifest.base {
-                    throw StrataError(.invalidArgument,
-                        "snapshot \(path) is incremental: it builds on \(base.name) (SHA-256 \(base.archiveSHA256)); give the whole chain, the full snapshot first, then each incremental in order")
+                    throw StrataError(
+                        .invalidArgument,
+                        "snapshot \(path) is incremental: it builds on \(base.name) (SHA-256 \(base.archiveSHA256)); give the whole chain, the full snapshot first, then each incremental in order"
+                    )
                 }
             } else {
                 let previous = scanned[index - 1]
                 guard let base = manifest.base else {
-                    throw StrataError(.invalidArgument, "snapshot \(path) is not incremental, so it cannot follow \(previous.path) in a chain")
+                    throw StrataError(
+                        .invalidArgument,
+                        "snapshot \(path) is not incremental, so it cannot follow \(previous.path) in a chain")
                 }
                 guard base.archiveSHA256 == previous.sha256 else {
-                    throw StrataError(.invalidArgument,
-                        "snapshot \(path) builds on an archive with SHA-256 \(base.archiveSHA256) (\(base.name)), but the archive before it in the chain, \(previous.path), has SHA-256 \(previous.sha256)")
+                    throw StrataError(
+                        .invalidArgument,
+                        "snapshot \(path) builds on an archive with SHA-256 \(base.archiveSHA256) (\(base.name)), but the archive before it in the chain, \(previous.path), has SHA-256 \(previous.sha256)"
+                    )
                 }
             }
             guard manifest.kind == final.kind, manifest.collection == final.collection else {
-                throw StrataError(.invalidArgument,
-                    "snapshot \(path) holds \(Self.describe(manifest)) but \(last) holds \(Self.describe(final)); a chain must be of one kind and collection")
+                throw StrataError(
+                    .invalidArgument,
+                    "snapshot \(path) holds \(Self.describe(manifest)) but \(last) holds \(Self.describe(final)); a chain must be of one kind and collection"
+                )
             }
             for entry in manifest.files where entry.source == .archive { available[entry.path] = entry.sha256 }
             scanned.append(archive)
@@ -85,8 +94,10 @@ struct SnapshotReader {
             throw StrataError(.corruption, "snapshot archive \(last) changed while it was being read")
         }
         for file in final.files where available[file.path] != file.sha256 {
-            throw StrataError(.corruption,
-                "snapshot \(last) needs \(file.path) (SHA-256 \(file.sha256)) from its base, but no archive of the chain holds it; give the chain from its full snapshot on")
+            throw StrataError(
+                .corruption,
+                "snapshot \(last) needs \(file.path) (SHA-256 \(file.sha256)) from its base, but no archive of the chain holds it; give the chain from its full snapshot on"
+            )
         }
         return scanned
     }
@@ -99,8 +110,9 @@ struct SnapshotReader {
 
     private func open(_ path: String) throws -> any StorageFile {
         guard fileSystem.fileKind(path) == .file else {
-            throw StrataError(fileSystem.fileKind(path) == nil ? .notFound : .invalidArgument,
-                              "snapshot archive \(path) does not exist or is not a regular file")
+            throw StrataError(
+                fileSystem.fileKind(path) == nil ? .notFound : .invalidArgument,
+                "snapshot archive \(path) does not exist or is not a regular file")
         }
         do {
             return try fileSystem.open(path, mode: .readOnly)
@@ -111,13 +123,17 @@ struct SnapshotReader {
 
     private func readManifest(_ reader: TarReader) throws -> SnapshotManifest {
         guard let first = try reader.next() else {
-            throw StrataError(.corruption, "snapshot archive \(reader.path) is empty: it has no \(SnapshotManifest.entryName)")
+            throw StrataError(
+                .corruption, "snapshot archive \(reader.path) is empty: it has no \(SnapshotManifest.entryName)")
         }
         guard first.path == SnapshotManifest.entryName else {
-            throw StrataError(.corruption,
-                "snapshot archive \(reader.path) starts with \(first.path), not \(SnapshotManifest.entryName): it is not a Strata snapshot")
+            throw StrataError(
+                .corruption,
+                "snapshot archive \(reader.path) starts with \(first.path), not \(SnapshotManifest.entryName): it is not a Strata snapshot"
+            )
         }
-        return try SnapshotManifest.decode(try reader.readContent(limit: SnapshotManifest.maxBytes), archive: reader.path)
+        return try SnapshotManifest.decode(
+            try reader.readContent(limit: SnapshotManifest.maxBytes), archive: reader.path)
     }
 
     /// The expected SHA-256 from `<archive>.sha256`, if that file exists.
@@ -127,39 +143,54 @@ struct SnapshotReader {
         let file = try fileSystem.open(sidecar, mode: .readOnly)
         let bytes = try file.read(at: 0, count: min(4096, Int(try file.size())))
         let text = String(decoding: bytes, as: UTF8.self)
-        let token = text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).first.map { String($0).lowercased() } ?? ""
+        let token =
+            text.split(whereSeparator: { $0 == " " || $0 == "\n" || $0 == "\t" }).first.map { String($0).lowercased() }
+            ?? ""
         guard SHA256Hasher.isHexDigest(token) else {
-            throw StrataError(.corruption, "checksum file \(sidecar) does not start with a SHA-256 digest (sha256sum format: \"<64 hex digits>  <name>\")")
+            throw StrataError(
+                .corruption,
+                "checksum file \(sidecar) does not start with a SHA-256 digest (sha256sum format: \"<64 hex digits>  <name>\")"
+            )
         }
         return token
     }
 
     /// Reads the archive at `path` to its end, checking everything, and
     /// passing verified bytes to the files `extract` returns.
-    func scan(_ path: String, expected explicit: String?, extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?) throws
+    func scan(
+        _ path: String, expected explicit: String?, extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?
+    ) throws
         -> Scanned
     {
         try StrataError.mappingTarErrors { try scanArchive(path, expected: explicit, extract: extract) }
     }
 
-    private func scanArchive(_ path: String, expected explicit: String?,
-                             extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?) throws -> Scanned
-    {
+    private func scanArchive(
+        _ path: String, expected explicit: String?,
+        extract: (SnapshotManifest.FileEntry) throws -> (any StorageFile)?
+    ) throws -> Scanned {
         let file = try open(path)
         let reader = try TarReader(file: file, path: path)
         let manifest = try readManifest(reader)
         let listed = Dictionary(manifest.files.map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        let kept = Set(manifest.collections.flatMap { entry in
-            [entry.directory + Manifest.fileName, entry.directory + Collection.configFileName]
-        })
+        let kept = Set(
+            manifest.collections.flatMap { entry in
+                [entry.directory + Manifest.fileName, entry.directory + Collection.configFileName]
+            })
         var seen: Set<String> = [SnapshotManifest.entryName]
         var keptBytes: [String: [UInt8]] = [:]
         while let header = try reader.next() {
-            func bad(_ why: String) -> StrataError { StrataError(.corruption, "snapshot archive \(path): entry \(header.path) \(why)") }
+            func bad(_ why: String) -> StrataError {
+                StrataError(.corruption, "snapshot archive \(path): entry \(header.path) \(why)")
+            }
             guard seen.insert(header.path).inserted else { throw bad("appears twice") }
             guard let entry = listed[header.path] else { throw bad("is not listed in \(SnapshotManifest.entryName)") }
-            guard entry.source == .archive else { throw bad("is in the archive, but \(SnapshotManifest.entryName) says it comes from the base snapshot") }
-            guard header.size == entry.size else { throw bad("is \(header.size) bytes, but \(SnapshotManifest.entryName) says \(entry.size)") }
+            guard entry.source == .archive else {
+                throw bad("is in the archive, but \(SnapshotManifest.entryName) says it comes from the base snapshot")
+            }
+            guard header.size == entry.size else {
+                throw bad("is \(header.size) bytes, but \(SnapshotManifest.entryName) says \(entry.size)")
+            }
             let keep = kept.contains(entry.path) || Self.isWAL(entry.path)
             let target = try extract(entry)
             var hasher = SHA256Hasher()
@@ -168,30 +199,43 @@ struct SnapshotReader {
             try reader.readContent { chunk in
                 hasher.update(chunk)
                 if let target {
-                    do { try target.write(at: offset, chunk) } catch { throw StrataError.wrapping(error, context: "unpacking \(entry.path) from \(path)") }
+                    do { try target.write(at: offset, chunk) } catch {
+                        throw StrataError.wrapping(error, context: "unpacking \(entry.path) from \(path)")
+                    }
                 }
                 if keep { bytes.append(contentsOf: chunk) }
                 offset += UInt64(chunk.count)
             }
             let digest = hasher.hex()
             guard digest == entry.sha256 else {
-                throw bad("fails its checksum: \(SnapshotManifest.entryName) says SHA-256 \(entry.sha256), the content has \(digest)")
+                throw bad(
+                    "fails its checksum: \(SnapshotManifest.entryName) says SHA-256 \(entry.sha256), the content has \(digest)"
+                )
             }
             if let target {
-                do { try target.sync() } catch { throw StrataError.wrapping(error, context: "unpacking \(entry.path) from \(path)") }
+                do { try target.sync() } catch {
+                    throw StrataError.wrapping(error, context: "unpacking \(entry.path) from \(path)")
+                }
             }
             if keep { keptBytes[entry.path] = bytes }
         }
         let sha256 = try reader.finish()
         for entry in manifest.files where entry.source == .archive && !seen.contains(entry.path) {
-            throw StrataError(.corruption, "snapshot archive \(path): \(entry.path) is listed in \(SnapshotManifest.entryName) but missing from the archive")
+            throw StrataError(
+                .corruption,
+                "snapshot archive \(path): \(entry.path) is listed in \(SnapshotManifest.entryName) but missing from the archive"
+            )
         }
         if let sidecar = try sidecarChecksum(path), sidecar != sha256 {
-            throw StrataError(.corruption,
-                "snapshot archive \(path) fails its checksum: \(path).sha256 says SHA-256 \(sidecar), the archive has \(sha256); the archive or its checksum file is damaged")
+            throw StrataError(
+                .corruption,
+                "snapshot archive \(path) fails its checksum: \(path).sha256 says SHA-256 \(sidecar), the archive has \(sha256); the archive or its checksum file is damaged"
+            )
         }
         if let explicit, explicit != sha256 {
-            throw StrataError(.corruption, "snapshot archive \(path) fails its checksum: expected SHA-256 \(explicit), the archive has \(sha256)")
+            throw StrataError(
+                .corruption,
+                "snapshot archive \(path) fails its checksum: expected SHA-256 \(explicit), the archive has \(sha256)")
         }
         for collection in manifest.collections {
             try checkCollection(collection, manifest: manifest, bytes: keptBytes, archive: path)
@@ -209,20 +253,27 @@ struct SnapshotReader {
     /// op number: config.json present, the MANIFEST's checkpoint and files
     /// agree with `snapshot.json`, and the WAL holds exactly checkpoint+1 …
     /// op_num, every record intact.
-    private func checkCollection(_ collection: SnapshotManifest.CollectionEntry, manifest snapshot: SnapshotManifest,
-                                 bytes: [String: [UInt8]], archive: String) throws {
+    private func checkCollection(
+        _ collection: SnapshotManifest.CollectionEntry, manifest snapshot: SnapshotManifest,
+        bytes: [String: [UInt8]], archive: String
+    ) throws {
         func bad(_ why: String) -> StrataError {
             StrataError(.corruption, "snapshot archive \(archive): collection `\(collection.name)`: \(why)")
         }
         let files = Dictionary(snapshot.files(of: collection).map { ($0.path, $0) }, uniquingKeysWith: { a, _ in a })
-        guard files[Collection.configFileName]?.source == .archive else { throw bad("\(collection.directory)\(Collection.configFileName) is missing") }
+        guard files[Collection.configFileName]?.source == .archive else {
+            throw bad("\(collection.directory)\(Collection.configFileName) is missing")
+        }
         var checkpoint: UInt64 = 0
         if let manifestBytes = bytes[collection.directory + Manifest.fileName] {
-            let decoded = try Manifest.decode(manifestBytes, path: "\(archive): \(collection.directory)\(Manifest.fileName)")
+            let decoded = try Manifest.decode(
+                manifestBytes, path: "\(archive): \(collection.directory)\(Manifest.fileName)")
             checkpoint = decoded.checkpoint
             for entry in decoded.segments {
                 var names = [Manifest.segmentFileName(entry.segmentID)]
-                if entry.tombstoneGeneration > 0 { names.append(Manifest.tombstoneFileName(entry.segmentID, generation: entry.tombstoneGeneration)) }
+                if entry.tombstoneGeneration > 0 {
+                    names.append(Manifest.tombstoneFileName(entry.segmentID, generation: entry.tombstoneGeneration))
+                }
                 for name in names where files["segments/" + name] == nil {
                     throw bad("its MANIFEST names segments/\(name), which the snapshot does not hold")
                 }
@@ -231,14 +282,18 @@ struct SnapshotReader {
             throw bad("\(collection.directory)\(Manifest.fileName) must be in the archive itself, not inherited")
         }
         guard checkpoint == collection.checkpoint else {
-            throw bad("its MANIFEST has checkpoint \(checkpoint) but \(SnapshotManifest.entryName) says \(collection.checkpoint)")
+            throw bad(
+                "its MANIFEST has checkpoint \(checkpoint) but \(SnapshotManifest.entryName) says \(collection.checkpoint)"
+            )
         }
         let walPaths = files.keys.filter { Self.isWAL(collection.directory + $0) }.sorted()
         guard !walPaths.isEmpty else { throw bad("it has no WAL file") }
         var next: UInt64?
         for relative in walPaths {
             let path = collection.directory + relative
-            guard let image = bytes[path] else { throw bad("WAL file \(path) must be in the archive itself, not inherited") }
+            guard let image = bytes[path] else {
+                throw bad("WAL file \(path) must be in the archive itself, not inherited")
+            }
             let scan: WALFileScan
             do {
                 scan = try image.withUnsafeBytes { try WALFileScanner.scan($0) }
@@ -246,11 +301,17 @@ struct SnapshotReader {
                 throw bad("WAL file \(path) has a bad header: \(error)")
             }
             let named = WALFormat.firstOpNum(fromFileName: String(relative.split(separator: "/").last!))
-            guard scan.firstOpNum == named else { throw bad("WAL file \(path) starts at op \(scan.firstOpNum), not the op its name says") }
+            guard scan.firstOpNum == named else {
+                throw bad("WAL file \(path) starts at op \(scan.firstOpNum), not the op its name says")
+            }
             if let stop = scan.stop { throw bad("WAL file \(path) is damaged: \(stop)") }
-            if let next, scan.firstOpNum != next { throw bad("WAL file \(path) starts at op \(scan.firstOpNum), expected \(next): the log has a gap") }
+            if let next, scan.firstOpNum != next {
+                throw bad("WAL file \(path) starts at op \(scan.firstOpNum), expected \(next): the log has a gap")
+            }
             if next == nil, checkpoint < .max, scan.firstOpNum > checkpoint + 1 {
-                throw bad("the WAL starts at op \(scan.firstOpNum) but operations after the checkpoint \(checkpoint) are needed")
+                throw bad(
+                    "the WAL starts at op \(scan.firstOpNum) but operations after the checkpoint \(checkpoint) are needed"
+                )
             }
             let (end, past) = scan.firstOpNum.addingReportingOverflow(UInt64(scan.records.count))
             guard !past else { throw bad("WAL file \(path) runs past the largest operation number") }
@@ -258,7 +319,9 @@ struct SnapshotReader {
         }
         let last = next! - 1
         guard last == collection.opNum else {
-            throw bad("the WAL ends at op \(last) but the snapshot is of op \(collection.opNum); restore must replay exactly up to it")
+            throw bad(
+                "the WAL ends at op \(last) but the snapshot is of op \(collection.opNum); restore must replay exactly up to it"
+            )
         }
     }
 }

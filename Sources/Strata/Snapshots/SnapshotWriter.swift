@@ -33,8 +33,10 @@ struct SnapshotWriter {
     let fileSystem: any FileSystem
 
     /// Writes the archive into `directory` (created if missing) and returns its description.
-    func write(kind: SnapshotManifest.Kind, collections: [(name: String, view: CollectionFileView)], rootFiles: [Source],
-               base: Base?, directory: String, now: Date = Date()) throws -> SnapshotDescription {
+    func write(
+        kind: SnapshotManifest.Kind, collections: [(name: String, view: CollectionFileView)], rootFiles: [Source],
+        base: Base?, directory: String, now: Date = Date()
+    ) throws -> SnapshotDescription {
         var sources = rootFiles
         var entries: [SnapshotManifest.CollectionEntry] = []
         for (name, view) in collections {
@@ -46,8 +48,10 @@ struct SnapshotWriter {
         for source in sources {
             try StrataError.mappingTarErrors { try TarPath.validate(source.path) }
             guard TarFormat.split(source.path) != nil else {
-                throw StrataError(.invalidArgument,
-                    "cannot snapshot \(source.path): the path does not fit a ustar header (255 bytes, split 155/100 at a '/'); use a shorter collection name")
+                throw StrataError(
+                    .invalidArgument,
+                    "cannot snapshot \(source.path): the path does not fit a ustar header (255 bytes, split 155/100 at a '/'); use a shorter collection name"
+                )
             }
         }
 
@@ -58,7 +62,8 @@ struct SnapshotWriter {
             let digest = try hash(source, check: nil)
             var source_ = SnapshotManifest.FileEntry.Source.archive
             if let inherited = baseFiles[source.path], Self.isImmutable(source.path),
-               inherited.size == source.size, inherited.sha256 == digest {
+                inherited.size == source.size, inherited.sha256 == digest
+            {
                 source_ = .base
             }
             files.append(.init(path: source.path, size: source.size, sha256: digest, source: source_))
@@ -74,7 +79,8 @@ struct SnapshotWriter {
             try fileSystem.createDirectoryDurably(parentDirectory(of: directory))
             try fileSystem.createDirectoryDurably(directory)
         }
-        let stem = kind == .collection ? "\(single!.name)-\(Self.stamp(now))-\(single!.view.opNum)" : "full-\(Self.stamp(now))"
+        let stem =
+            kind == .collection ? "\(single!.name)-\(Self.stamp(now))-\(single!.view.opNum)" : "full-\(Self.stamp(now))"
         var name = stem + ".snapshot"
         var attempt = 1
         while fileSystem.fileKind(joinPath(directory, name)) != nil {
@@ -100,8 +106,10 @@ struct SnapshotWriter {
             try fileSystem.rename(temp, to: path)
             try fileSystem.syncDirectory(directory)
             return SnapshotDescription(
-                name: name, path: path, size: size, kind: kind == .collection ? .collection : .full, collection: single?.name,
-                opNum: single?.view.opNum, collections: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.opNum) }),
+                name: name, path: path, size: size, kind: kind == .collection ? .collection : .full,
+                collection: single?.name,
+                opNum: single?.view.opNum,
+                collections: Dictionary(uniqueKeysWithValues: entries.map { ($0.name, $0.opNum) }),
                 createdAt: manifest.createdAt, checksum: sha256, baseChecksum: base?.sha256,
                 stateBytes: files.reduce(0) { $0 + $1.size })
         } catch {
@@ -122,7 +130,9 @@ struct SnapshotWriter {
     /// not that (the file changed since it was first hashed); `sink` gets the
     /// bytes as they are read.
     @discardableResult
-    private func hash(_ source: Source, check: String?, into sink: (UnsafeRawBufferPointer) throws -> Void = { _ in }) throws -> String {
+    private func hash(
+        _ source: Source, check: String?, into sink: (UnsafeRawBufferPointer) throws -> Void = { _ in }
+    ) throws -> String {
         var hasher = SHA256Hasher()
         switch source.content {
         case .bytes(let bytes):
@@ -139,7 +149,10 @@ struct SnapshotWriter {
                     let chunk = UnsafeMutableRawBufferPointer(rebasing: raw[..<count])
                     let got = try file.read(at: offset, into: chunk)
                     guard got == count else {
-                        throw StrataError(.io, "snapshot: \(file.path) shrank while it was archived (read \(got) of \(count) bytes at \(offset))")
+                        throw StrataError(
+                            .io,
+                            "snapshot: \(file.path) shrank while it was archived (read \(got) of \(count) bytes at \(offset))"
+                        )
                     }
                     hasher.update(UnsafeRawBufferPointer(chunk))
                     try sink(UnsafeRawBufferPointer(chunk))
@@ -149,7 +162,10 @@ struct SnapshotWriter {
         }
         let digest = hasher.hex()
         if let check, check != digest {
-            throw StrataError(.io, "snapshot: \(source.path) changed while it was archived (SHA-256 \(check) before, \(digest) now); nothing was published")
+            throw StrataError(
+                .io,
+                "snapshot: \(source.path) changed while it was archived (SHA-256 \(check) before, \(digest) now); nothing was published"
+            )
         }
         return digest
     }

@@ -84,7 +84,9 @@ struct CollectionReadView {
     func attach(_ points: [ScoredPoint], withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
         guard withPayload || withVector else { return points }
         return try points.compactMap { point in
-            guard let record = try record(point.id, withPayload: withPayload, withVector: withVector) else { return nil }
+            guard let record = try record(point.id, withPayload: withPayload, withVector: withVector) else {
+                return nil
+            }
             var attached = point
             attached.payload = record.payload
             attached.vectors = record.vectors
@@ -94,13 +96,16 @@ struct CollectionReadView {
     }
 
     /// One page of points in id order from `offset` on, and the next page's first id.
-    func scroll(offset: PointID?, limit: Int, filter: Filter?, withPayload: Bool, withVector: Bool) throws
+    func scroll(
+        offset: PointID?, limit: Int, filter: Filter?, withPayload: Bool, withVector: Bool
+    ) throws
         -> (records: [Record], next: PointID?)
     {
         if let filter { try requireKnownVectors(in: filter) }
         // One more than the page, to know the next page's first id.
         let wanted = min(max(limit, 0), Int.max - 1) + 1
-        let candidates = try collect { try $0.scroll(from: offset, filter: filter, limit: wanted, context: context) }.sorted()
+        let candidates = try collect { try $0.scroll(from: offset, filter: filter, limit: wanted, context: context) }
+            .sorted()
         let page = candidates.prefix(max(limit, 0))
         let records = try page.compactMap { try record($0, withPayload: withPayload, withVector: withVector) }
         return (records, candidates.count > page.count ? candidates[page.count] : nil)
@@ -116,14 +121,17 @@ struct CollectionReadView {
 
     /// The best `limit` points by dense vector (or multivector) `name` for the
     /// prepared `query`, without payload.
-    func search(query: [Float], using name: String, limit: Int, params: SearchParams, filter: Filter?) throws
+    func search(
+        query: [Float], using name: String, limit: Int, params: SearchParams, filter: Filter?
+    ) throws
         -> [ScoredPoint]
     {
         guard let vector = config.vectors[name], limit > 0 else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
         let hnsw = config.hnsw(for: name)
         let request = SegmentSearchRequest(
-            query: query, vector: name, distance: vector.distance, limit: limit, params: params, defaultEf: hnsw.efConstruct,
+            query: query, vector: name, distance: vector.distance, limit: limit, params: params,
+            defaultEf: hnsw.efConstruct,
             fullScanBytes: hnsw.fullScanThresholdKB * 1024, filter: filter)
         let hits = try collect { try $0.search(request, context: context) }
         return merge(hits, limit: limit, higherIsBetter: vector.distance.higherIsBetter)
@@ -152,17 +160,23 @@ struct CollectionReadView {
     /// The best `limit` live points matching `filter` that have dense vector
     /// `name`, by `score` over their stored vector (higher is better, NaN left
     /// out): an exact scan, for the custom objectives no graph is built for.
-    func scanScored(using name: String, filter: Filter?, limit: Int, score: (UnsafeBufferPointer<Float>) -> Float)
+    func scanScored(
+        using name: String, filter: Filter?, limit: Int, score: (UnsafeBufferPointer<Float>) -> Float
+    )
         throws -> [ScoredPoint]
     {
         guard limit > 0, config.vectors[name] != nil else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
-        let hits = try collect { try $0.scoredScan(using: name, filter: filter, limit: limit, context: context, score: score) }
+        let hits = try collect {
+            try $0.scoredScan(using: name, filter: filter, limit: limit, context: context, score: score)
+        }
         return merge(hits, limit: limit, higherIsBetter: true)
     }
 
     /// As `scanScored`, over sparse vector `name`.
-    func scanSparseScored(using name: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws
+    func scanSparseScored(
+        using name: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float
+    ) throws
         -> [ScoredPoint]
     {
         guard limit > 0, config.sparseVectors[name] != nil else { return [] }
@@ -178,7 +192,8 @@ struct CollectionReadView {
     /// Per value of the indexed field `key`, how many points matching
     /// `filter` hold it; the `limit` most frequent (ties by value).
     func facet(key: PayloadPath, filter: Filter?, limit: Int) throws -> [(value: IndexKey, count: Int)] {
-        let schema = try indexSchema(key, for: "facet", needs: "a keyword, integer (lookup), uuid or bool", \.supportsFacet)
+        let schema = try indexSchema(
+            key, for: "facet", needs: "a keyword, integer (lookup), uuid or bool", \.supportsFacet)
         if let filter { try requireKnownVectors(in: filter) }
         var counts: [IndexKey: Int] = [:]
         try eachSegment { segment in
@@ -194,9 +209,12 @@ struct CollectionReadView {
     /// Points matching `filter` ordered by the indexed numeric or datetime
     /// field `key` (each point once, at its smallest value ascending or
     /// largest descending; equal values by id), from `startFrom` on, at most `limit`.
-    func ordered(by key: PayloadPath, descending: Bool, startFrom: Double?, filter: Filter?, limit: Int,
-                 withPayload: Bool, withVector: Bool) throws -> [(record: Record, value: Double)] {
-        let schema = try indexSchema(key, for: "order_by", needs: "an integer (range), float or datetime", \.supportsOrdering)
+    func ordered(
+        by key: PayloadPath, descending: Bool, startFrom: Double?, filter: Filter?, limit: Int,
+        withPayload: Bool, withVector: Bool
+    ) throws -> [(record: Record, value: Double)] {
+        let schema = try indexSchema(
+            key, for: "order_by", needs: "an integer (range), float or datetime", \.supportsOrdering)
         if let filter { try requireKnownVectors(in: filter) }
         var entries = try collect {
             try $0.ordered(by: key, schema: schema, filter: filter, descending: descending, context: context)
@@ -212,8 +230,10 @@ struct CollectionReadView {
 
     /// The schema of `key`'s index when it can serve `purpose`, else
     /// `.invalidArgument` saying which index it needs.
-    private func indexSchema(_ key: PayloadPath, for purpose: String, needs kinds: String,
-                             _ supports: KeyPath<PayloadFieldSchema, Bool>) throws -> PayloadFieldSchema {
+    private func indexSchema(
+        _ key: PayloadPath, for purpose: String, needs kinds: String,
+        _ supports: KeyPath<PayloadFieldSchema, Bool>
+    ) throws -> PayloadFieldSchema {
         guard let schema = context.payloadSchema[key], schema[keyPath: supports] else {
             let has = context.payloadSchema[key].map { "it has a \($0.type.rawValue) index" } ?? "it has none"
             throw StrataError.invalid("\(purpose) needs \(kinds) index on \"\(key)\"; \(has)")
@@ -230,7 +250,8 @@ struct CollectionReadView {
                 case .hasVector(let vectorName):
                     guard config.vectors[vectorName] != nil || config.sparseVectors[vectorName] != nil else {
                         throw StrataError.invalid(
-                            "has_vector: collection `\(name)` has no vector named \"\(vectorName)\"; it has \((Array(config.vectors.keys) + Array(config.sparseVectors.keys)).sorted())")
+                            "has_vector: collection `\(name)` has no vector named \"\(vectorName)\"; it has \((Array(config.vectors.keys) + Array(config.sparseVectors.keys)).sorted())"
+                        )
                     }
                 case .filter(let inner), .nested(_, let inner):
                     try check(inner.must + inner.should + inner.mustNot + (inner.minShould?.conditions ?? []))

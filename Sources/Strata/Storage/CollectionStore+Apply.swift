@@ -52,7 +52,9 @@ extension CollectionStore.State {
                 }
             }
         case .createFieldIndex(let key, let schemaJSON):
-            guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else { break }
+            guard let path = try? PayloadPath(key), let schema = try? PayloadFieldSchema(json: schemaJSON) else {
+                break
+            }
             createFieldIndex(path, schema: schema)
         case .updateVectors(let points):
             // One change per id: a repeated id gets its entries applied in
@@ -124,7 +126,8 @@ extension CollectionStore.State {
     /// any, and older than `opNum`) with `change` applied, as a new version in
     /// the mutable segment; older copies are tombstoned.
     private mutating func updatePoint(_ id: PointID, opNum: UInt64, _ change: (inout PointStruct) -> Void) {
-        let current: (PointStruct, UInt64)? = mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
+        let current: (PointStruct, UInt64)? =
+            mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
         guard let (point, version) = current, version < opNum else { return }
         var updated = point
         change(&updated)
@@ -144,8 +147,11 @@ extension CollectionStore.State {
                 // without a payload has payload nil, which is copied.)
                 let payload: Payload?
                 do { payload = try segment.reader.payload(at: offset) } catch { return nil }
-                return (PointStruct(id: id, vectors: segment.vectors(at: offset), payload: payload,
-                                    sparseVectors: segment.sparseVectors(at: offset)), segment.reader.version(at: offset))
+                return (
+                    PointStruct(
+                        id: id, vectors: segment.vectors(at: offset), payload: payload,
+                        sparseVectors: segment.sparseVectors(at: offset)), segment.reader.version(at: offset)
+                )
             }
         }
         return nil

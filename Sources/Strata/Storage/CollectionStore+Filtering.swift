@@ -23,7 +23,9 @@ extension CollectionStore.State {
 
     /// The schema as the manifest stores it.
     var payloadSchemaEntries: [Manifest.FieldIndexEntry] {
-        payloadSchema.keys.sorted().map { Manifest.FieldIndexEntry(key: $0.description, schema: payloadSchema[$0]!.json) }
+        payloadSchema.keys.sorted().map {
+            Manifest.FieldIndexEntry(key: $0.description, schema: payloadSchema[$0]!.json)
+        }
     }
 
 }

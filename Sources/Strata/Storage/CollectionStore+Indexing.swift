@@ -12,7 +12,9 @@ extension CollectionStore {
     /// scanned exactly: for them a scan is as fast as a graph walk.
     ///
     /// `reusing`: per vector name, a graph of a merge input to build on.
-    func buildVectorIndexes(for points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]) throws
+    func buildVectorIndexes(
+        for points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:]
+    ) throws
         -> [SegmentVectorIndex]
     {
         var indexes: [SegmentVectorIndex] = []
@@ -21,7 +23,9 @@ extension CollectionStore {
             let hnsw = config.hnsw(for: name)
             // A multivector counts with all its rows: they are what an exact scan reads.
             let floats = points.reduce(0) { total, point in
-                total + (params.isMultiVector ? point.multiVectors[name]?.count ?? 0 : point.vectors[name] == nil ? 0 : params.size)
+                total
+                    + (params.isMultiVector
+                        ? point.multiVectors[name]?.count ?? 0 : point.vectors[name] == nil ? 0 : params.size)
             }
             guard hnsw.m > 0, floats * 4 >= config.optimizers.indexingThresholdKB * 1024 else { continue }
             // One contiguous copy of the rows in segment order: the builder's
@@ -39,17 +43,20 @@ extension CollectionStore {
                 HNSWBuilder.build(
                     rows: buffer.baseAddress!, dimension: params.size, count: points.count, metric: params.distance,
                     isPresent: { points[$0].vectors[name] != nil },
-                    parameters: HNSWBuildParameters(m: hnsw.m, efConstruct: hnsw.efConstruct, seed: hnsw.seed,
-                                                    threads: hnsw.maxIndexingThreads),
+                    parameters: HNSWBuildParameters(
+                        m: hnsw.m, efConstruct: hnsw.efConstruct, seed: hnsw.seed,
+                        threads: hnsw.maxIndexingThreads),
                     startingFrom: seeds[name])
             }
             indexes.append(SegmentVectorIndex(kind: .hnswGraph, vectorName: name, bytes: image))
             if let quantization = config.quantization(for: name) {
                 let codes = try rows.withUnsafeBufferPointer { buffer in
                     try QuantizedVectors.train(
-                        method: quantization.method, metric: params.distance, dimension: params.size, count: points.count,
+                        method: quantization.method, metric: params.distance, dimension: params.size,
+                        count: points.count,
                         vectors: buffer.baseAddress!, isPresent: { points[$0].vectors[name] != nil }, seed: hnsw.seed,
-                        threads: hnsw.maxIndexingThreads > 0 ? hnsw.maxIndexingThreads : ProcessInfo.processInfo.activeProcessorCount)
+                        threads: hnsw.maxIndexingThreads > 0
+                            ? hnsw.maxIndexingThreads : ProcessInfo.processInfo.activeProcessorCount)
                 }
                 indexes.append(SegmentVectorIndex(kind: .quantizedVectors, vectorName: name, bytes: codes.encoded()))
             }
@@ -61,13 +68,19 @@ extension CollectionStore {
     /// the graph of the input holding the most carried-over points, renumbered
     /// into the merged segment, when few of its points were dropped (a vacuum,
     /// which drops many, rebuilds: dropped nodes leave holes in the links).
-    func mergeSeeds(inputs: [ImmutableSegment], keep: (ImmutableSegment, Int) -> Bool, into points: [SegmentBuildPoint])
+    func mergeSeeds(
+        inputs: [ImmutableSegment], keep: (ImmutableSegment, Int) -> Bool, into points: [SegmentBuildPoint]
+    )
         -> [String: HNSWSeedGraph]
     {
         var seeds: [String: HNSWSeedGraph] = [:]
         for name in config.vectors.keys {
-            guard let largest = inputs.filter({ $0.graphs[name] != nil }).max(by: { $0.reader.pointCount < $1.reader.pointCount }),
-                  let graph = largest.graphs[name], graph.m == config.hnsw(for: name).m else { continue }
+            guard
+                let largest = inputs.filter({ $0.graphs[name] != nil }).max(by: {
+                    $0.reader.pointCount < $1.reader.pointCount
+                }),
+                let graph = largest.graphs[name], graph.m == config.hnsw(for: name).m
+            else { continue }
             let reader = largest.reader
             var nodeMap = [UInt32](repeating: .max, count: reader.pointCount)
             var dropped = 0

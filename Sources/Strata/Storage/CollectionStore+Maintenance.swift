@@ -112,8 +112,11 @@ extension CollectionStore {
         }
         let schema = withStateLock { $0.payloadSchema }
         let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, payloadSchema: schema)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema,
-                                                                hiddenVectors: vectorHistory.hiddenNames(inSegment: id)) }
+        let opened = try reader.map {
+            try ImmutableSegment(
+                id: id, reader: $0, config: config, payloadSchema: schema,
+                hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
+        }
         withStateLock { state in
             precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
             state.frozen.removeFirst()
@@ -131,21 +134,29 @@ extension CollectionStore {
     }
 
     /// Writes and syncs `segments/seg-<id>.seg` and opens it.
-    private func writeSegment(id: UInt64, points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:],
-                              payloadSchema: [PayloadPath: PayloadFieldSchema]) throws
+    private func writeSegment(
+        id: UInt64, points: [SegmentBuildPoint], reusing seeds: [String: HNSWSeedGraph] = [:],
+        payloadSchema: [PayloadPath: PayloadFieldSchema]
+    ) throws
         -> SegmentReader
     {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
-        let specs = config.vectors.keys.sorted().map { SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size) }
+        let specs = config.vectors.keys.sorted().map {
+            SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size)
+        }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
         let indexes = try buildVectorIndexes(for: points, reusing: seeds)
         let fieldIndexes = payloadSchema.keys.sorted().map { key in
-            SegmentFieldIndex(key: key.description, bytes: FieldIndex.build(
-                key: key, schema: payloadSchema[key]!, pointCount: points.count) { points[$0].payload }.encoded())
+            SegmentFieldIndex(
+                key: key.description,
+                bytes: FieldIndex.build(
+                    key: key, schema: payloadSchema[key]!, pointCount: points.count
+                ) { points[$0].payload }.encoded())
         }
-        _ = try SegmentWriter.write(points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
-                                    fieldIndexes: fieldIndexes, sparseVectors: config.sparseVectors.keys.sorted(),
-                                    multiVectors: config.multiVectorNames, to: path, fileSystem: fileSystem)
+        _ = try SegmentWriter.write(
+            points, vectors: specs, compression: config.payloadCompression, indexes: indexes,
+            fieldIndexes: fieldIndexes, sparseVectors: config.sparseVectors.keys.sorted(),
+            multiVectors: config.multiVectorNames, to: path, fileSystem: fileSystem)
         try fileSystem.syncDirectory(segmentsDirectory)
         return try SegmentReader.open(path: path, fileSystem: fileSystem)
     }
@@ -156,10 +167,12 @@ extension CollectionStore {
     /// whether it did.
     private func mergeOnce() throws -> Bool {
         // Pick inputs and snapshot their tombstones.
-        let plan: (inputs: [ImmutableSegment], snapshots: [[UInt32: UInt64]], checkpoint: UInt64)? = withStateLock { state in
+        let plan: (inputs: [ImmutableSegment], snapshots: [[UInt32: UInt64]], checkpoint: UInt64)? = withStateLock {
+            state in
             let segments = state.immutables.map { segment in
-                MergePlanner.Segment(id: segment.id, pointCount: segment.reader.pointCount, deletedCount: segment.tombstones.count,
-                                     hasDurableDeletion: segment.tombstones.values.contains { $0 <= state.manifest.checkpoint })
+                MergePlanner.Segment(
+                    id: segment.id, pointCount: segment.reader.pointCount, deletedCount: segment.tombstones.count,
+                    hasDurableDeletion: segment.tombstones.values.contains { $0 <= state.manifest.checkpoint })
             }
             let inputIDs: [UInt64]
             switch MergePlanner.plan(segments, MergePlanner.Config(config)).first {
@@ -177,7 +190,9 @@ extension CollectionStore {
         // would get a fresh checksum in the output and never be found again.
         for segment in plan.inputs {
             if let problem = segment.reader.verifyVectorData().first {
-                throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)", cause: problem)
+                throw StrataError(
+                    .corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)",
+                    cause: problem)
             }
         }
         // Copy the live points out. A tombstone newer than the checkpoint lives
@@ -192,11 +207,15 @@ extension CollectionStore {
                 do {
                     payload = try reader.payload(at: offset)
                 } catch {
-                    throw StrataError(.corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)", cause: error as? SegmentError)
+                    throw StrataError(
+                        .corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)",
+                        cause: error as? SegmentError)
                 }
-                points.append(config.segmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset),
-                                                       vectors: segment.vectors(at: offset), payload: payload,
-                                                       sparseVectors: segment.sparseVectors(at: offset)))
+                points.append(
+                    config.segmentBuildPoint(
+                        id: reader.id(at: offset), version: reader.version(at: offset),
+                        vectors: segment.vectors(at: offset), payload: payload,
+                        sparseVectors: segment.sparseVectors(at: offset)))
             }
         }
         points.sort { $0.id < $1.id }
@@ -205,14 +224,20 @@ extension CollectionStore {
             return state.manifest.nextSegmentID
         }
         let snapshots = Dictionary(uniqueKeysWithValues: zip(plan.inputs.map(\.id), plan.snapshots))
-        let seeds = mergeSeeds(inputs: plan.inputs, keep: { segment, offset in
-            guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
-            return opNum > plan.checkpoint
-        }, into: points)
+        let seeds = mergeSeeds(
+            inputs: plan.inputs,
+            keep: { segment, offset in
+                guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
+                return opNum > plan.checkpoint
+            }, into: points)
         let schema = withStateLock { $0.payloadSchema }
-        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
-        let opened = try reader.map { try ImmutableSegment(id: id, reader: $0, config: config, payloadSchema: schema,
-                                                                hiddenVectors: vectorHistory.hiddenNames(inSegment: id)) }
+        let reader =
+            try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
+        let opened = try reader.map {
+            try ImmutableSegment(
+                id: id, reader: $0, config: config, payloadSchema: schema,
+                hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
+        }
 
         withStateLock { state in
             let inputIDs = Set(plan.inputs.map(\.id))
@@ -248,8 +273,9 @@ extension CollectionStore {
             let offsets: [UInt32]
         }
         let (next, writes, oldGenerations) = withStateLock { state -> (Manifest, [TombstoneWrite], [String]) in
-            var next = Manifest(checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [],
-                                payloadSchema: state.payloadSchemaEntries)
+            var next = Manifest(
+                checkpoint: checkpoint, nextSegmentID: state.manifest.nextSegmentID, segments: [],
+                payloadSchema: state.payloadSchemaEntries)
             var writes: [TombstoneWrite] = []
             var old: [String] = []
             for segment in state.immutables {
@@ -261,7 +287,9 @@ extension CollectionStore {
                     // the number of one already written (`highestWrittenGeneration`).
                     let written = max(generation, segment.highestWrittenGeneration)
                     if written > 0 {
-                        for stale in max(generation, 1)...written { old.append(Manifest.tombstoneFileName(segment.id, generation: stale)) }
+                        for stale in max(generation, 1)...written {
+                            old.append(Manifest.tombstoneFileName(segment.id, generation: stale))
+                        }
                     }
                     generation = durable.isEmpty ? 0 : written + 1
                     if generation > 0 {
@@ -278,8 +306,10 @@ extension CollectionStore {
         // claims operations the log has forgotten (their numbers would be reused).
         try walForTruncation()?.sync()
         for write in writes {
-            let path = joinPath(segmentsDirectory, Manifest.tombstoneFileName(write.segment.id, generation: write.generation))
-            try TombstoneFile.write(write.offsets, segmentPointCount: write.segment.reader.pointCount, to: path, fileSystem: fileSystem)
+            let path = joinPath(
+                segmentsDirectory, Manifest.tombstoneFileName(write.segment.id, generation: write.generation))
+            try TombstoneFile.write(
+                write.offsets, segmentPointCount: write.segment.reader.pointCount, to: path, fileSystem: fileSystem)
         }
         try fileSystem.writeAtomically(joinPath(directory, Manifest.fileName), next.encoded())
         withStateLock { state in

@@ -15,11 +15,14 @@ extension CollectionStore {
         try read { try $0.facet(key: key, filter: filter, limit: limit) }
     }
 
-    func ordered(by key: PayloadPath, descending: Bool, startFrom: Double?, filter: Filter?, limit: Int,
-                 withPayload: Bool, withVector: Bool) throws -> [(record: Record, value: Double)] {
+    func ordered(
+        by key: PayloadPath, descending: Bool, startFrom: Double?, filter: Filter?, limit: Int,
+        withPayload: Bool, withVector: Bool
+    ) throws -> [(record: Record, value: Double)] {
         try read {
-            try $0.ordered(by: key, descending: descending, startFrom: startFrom, filter: filter, limit: limit,
-                           withPayload: withPayload, withVector: withVector)
+            try $0.ordered(
+                by: key, descending: descending, startFrom: startFrom, filter: filter, limit: limit,
+                withPayload: withPayload, withVector: withVector)
         }
     }
 
@@ -29,21 +32,27 @@ extension CollectionStore {
 
     /// The best `limit` points by sparse dot product, with payload and
     /// vectors attached in the same read.
-    func searchSparse(query: SparseVector, using name: String, limit: Int, filter: Filter?, withPayload: Bool,
-                      withVector: Bool) throws -> [ScoredPoint] {
+    func searchSparse(
+        query: SparseVector, using name: String, limit: Int, filter: Filter?, withPayload: Bool,
+        withVector: Bool
+    ) throws -> [ScoredPoint] {
         try read { view in
             let hits = try view.searchSparse(query: query, using: name, limit: limit, filter: filter)
             return try view.attach(hits, withPayload: withPayload, withVector: withVector)
         }
     }
 
-    func scanScored(using name: String, filter: Filter?, limit: Int, score: (UnsafeBufferPointer<Float>) -> Float)
+    func scanScored(
+        using name: String, filter: Filter?, limit: Int, score: (UnsafeBufferPointer<Float>) -> Float
+    )
         throws -> [ScoredPoint]
     {
         try read { try $0.scanScored(using: name, filter: filter, limit: limit, score: score) }
     }
 
-    func scanSparseScored(using name: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float) throws
+    func scanSparseScored(
+        using name: String, filter: Filter?, limit: Int, score: (SparseVector) -> Float
+    ) throws
         -> [ScoredPoint]
     {
         try read { try $0.scanSparseScored(using: name, filter: filter, limit: limit, score: score) }

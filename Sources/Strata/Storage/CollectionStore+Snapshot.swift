@@ -70,10 +70,11 @@ extension CollectionStore {
             }
             // The MANIFEST read at the cut, decoded by the engine's own reader,
             // says which immutable files belong to the view.
-            let manifest = try metadata.first { $0.path == Manifest.fileName }.map { file -> Manifest in
-                guard case .bytes(let bytes) = file.content else { preconditionFailure() }
-                return try Manifest.decode(bytes, path: joinPath(directory, Manifest.fileName))
-            } ?? Manifest()
+            let manifest =
+                try metadata.first { $0.path == Manifest.fileName }.map { file -> Manifest in
+                    guard case .bytes(let bytes) = file.content else { preconditionFailure() }
+                    return try Manifest.decode(bytes, path: joinPath(directory, Manifest.fileName))
+                } ?? Manifest()
             var pinned: [CollectionFileView.File] = []
             for entry in manifest.segments {
                 var names = [Manifest.segmentFileName(entry.segmentID)]
@@ -105,8 +106,10 @@ extension CollectionStore {
 
     /// One WAL file image starting at `checkpoint + 1` holding the records
     /// `checkpoint + 1 … opNum` found in `files` (oldest first), unchanged.
-    private func walTail(from files: [(name: String, file: any StorageFile)], after checkpoint: UInt64, through opNum: UInt64,
-                         directory walDirectory: String) throws -> [UInt8] {
+    private func walTail(
+        from files: [(name: String, file: any StorageFile)], after checkpoint: UInt64, through opNum: UInt64,
+        directory walDirectory: String
+    ) throws -> [UInt8] {
         var image = WALFormat.encodeFileHeader(firstOpNum: checkpoint + 1)
         var next = checkpoint + 1
         for (name, file) in files where next <= opNum {
@@ -118,7 +121,10 @@ extension CollectionStore {
             do {
                 scan = try bytes.withUnsafeBytes { try WALFileScanner.scan($0) }
             } catch {
-                throw StrataError(.corruption, "snapshot of collection `\(self.name)`: WAL file \(joinPath(walDirectory, name)) has a bad header: \(error)")
+                throw StrataError(
+                    .corruption,
+                    "snapshot of collection `\(self.name)`: WAL file \(joinPath(walDirectory, name)) has a bad header: \(error)"
+                )
             }
             for record in scan.records where record.opNum >= next && record.opNum <= opNum {
                 guard record.opNum == next else { break }
@@ -127,8 +133,10 @@ extension CollectionStore {
             }
         }
         guard next == opNum + 1 else {
-            throw StrataError(.corruption,
-                "snapshot of collection `\(name)`: the WAL in \(walDirectory) does not hold operations \(next)…\(opNum) although they were applied; the snapshot was not written")
+            throw StrataError(
+                .corruption,
+                "snapshot of collection `\(name)`: the WAL in \(walDirectory) does not hold operations \(next)…\(opNum) although they were applied; the snapshot was not written"
+            )
         }
         return image
     }

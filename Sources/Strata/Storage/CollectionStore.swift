@@ -84,8 +84,10 @@ final class CollectionStore: Sendable {
     /// footers and metadata checksums), their tombstone files, and removes
     /// leftovers of interrupted flushes and merges. The WAL is replayed by the
     /// caller through `apply`, skipping operations ≤ `checkpoint`.
-    init(name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
-         fileSystem: any FileSystem) throws {
+    init(
+        name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
+        fileSystem: any FileSystem
+    ) throws {
         self.name = name
         self.directory = directory
         self.config = config
@@ -94,7 +96,8 @@ final class CollectionStore: Sendable {
         let manifestPath = joinPath(directory, Manifest.fileName)
         let manifest: Manifest
         if fileSystem.fileKind(manifestPath) != nil {
-            manifest = try Manifest.decode(try fileSystem.open(manifestPath, mode: .readOnly).readAll(), path: manifestPath)
+            manifest = try Manifest.decode(
+                try fileSystem.open(manifestPath, mode: .readOnly).readAll(), path: manifestPath)
         } else {
             manifest = Manifest()
         }
@@ -104,7 +107,10 @@ final class CollectionStore: Sendable {
             do {
                 payloadSchema[try PayloadPath(entry.key)] = try PayloadFieldSchema(json: entry.schema)
             } catch {
-                throw StrataError(.corruption, "manifest \(manifestPath) names payload index \"\(entry.key)\" with schema \(entry.schema), which does not parse: \(error)")
+                throw StrataError(
+                    .corruption,
+                    "manifest \(manifestPath) names payload index \"\(entry.key)\" with schema \(entry.schema), which does not parse: \(error)"
+                )
             }
         }
         let segmentsPath = joinPath(directory, "segments")
@@ -122,21 +128,27 @@ final class CollectionStore: Sendable {
                 .filter { !hidden.contains($0.key) }
             let expected = config.vectors.mapValues(\.size).filter { !hidden.contains($0.key) }
             if specs != expected {
-                throw StrataError(.corruption,
-                    "segment \(reader.path) holds vectors \(specs.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }) but \(joinPath(directory, "config.json")) says \(expected.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }): config.json or the segment is damaged; restore the collection from a snapshot")
+                throw StrataError(
+                    .corruption,
+                    "segment \(reader.path) holds vectors \(specs.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }) but \(joinPath(directory, "config.json")) says \(expected.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }): config.json or the segment is damaged; restore the collection from a snapshot"
+                )
             }
             var tombstones: [UInt32: UInt64] = [:]
             if entry.tombstoneGeneration > 0 {
                 let tombstoneFile = Manifest.tombstoneFileName(entry.segmentID, generation: entry.tombstoneGeneration)
                 referenced.insert(tombstoneFile)
-                for offset in try TombstoneFile.read(joinPath(segmentsPath, tombstoneFile), segmentPointCount: reader.pointCount, fileSystem: fileSystem) {
+                for offset in try TombstoneFile.read(
+                    joinPath(segmentsPath, tombstoneFile), segmentPointCount: reader.pointCount, fileSystem: fileSystem)
+                {
                     // The exact op is not stored; any value ≤ checkpoint says "durable".
                     tombstones[offset] = manifest.checkpoint
                 }
             }
-            immutables.append(try ImmutableSegment(
-                id: entry.segmentID, reader: reader, tombstones: tombstones, persistedGeneration: entry.tombstoneGeneration,
-                config: config, payloadSchema: payloadSchema, hiddenVectors: hidden))
+            immutables.append(
+                try ImmutableSegment(
+                    id: entry.segmentID, reader: reader, tombstones: tombstones,
+                    persistedGeneration: entry.tombstoneGeneration,
+                    config: config, payloadSchema: payloadSchema, hiddenVectors: hidden))
         }
         var removedLeftovers = false
         for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
@@ -144,9 +156,10 @@ final class CollectionStore: Sendable {
             removedLeftovers = true
         }
         if removedLeftovers { try fileSystem.syncDirectory(segmentsPath) }
-        state = ReadWriteLocked(State(
-            config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
-            payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
+        state = ReadWriteLocked(
+            State(
+                config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
+                payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
     }
 
     /// Runs `body` with the state locked exclusively.
@@ -158,7 +171,8 @@ final class CollectionStore: Sendable {
         let message = "\(error)"
         withStateLock { $0.lastMaintenanceError = message }
         wakeStalledWriters()
-        FileHandle.standardError.write(Data("strata: collection `\(name)`: background flush or merge failed, will retry: \(message)\n".utf8))
+        FileHandle.standardError.write(
+            Data("strata: collection `\(name)`: background flush or merge failed, will retry: \(message)\n".utf8))
     }
 
     func clearMaintenanceError() { withStateLock { $0.lastMaintenanceError = nil } }
@@ -225,8 +239,10 @@ final class CollectionStore: Sendable {
     func read<T>(_ body: (CollectionReadView) throws -> T) rethrows -> T {
         try state.withReadLock { state in
             let segments: [any ReadableSegment] = [state.mutable] + state.frozen + state.immutables
-            return try body(CollectionReadView(
-                name: name, config: config, segments: segments, context: SegmentReadContext(payloadSchema: state.payloadSchema)))
+            return try body(
+                CollectionReadView(
+                    name: name, config: config, segments: segments,
+                    context: SegmentReadContext(payloadSchema: state.payloadSchema)))
         }
     }
 
@@ -236,16 +252,23 @@ final class CollectionStore: Sendable {
         try read { try $0.retrieve(ids, withPayload: withPayload, withVector: withVector) }
     }
 
-    func scroll(offset: PointID?, limit: Int, filter: Filter? = nil, withPayload: Bool, withVector: Bool) throws
+    func scroll(
+        offset: PointID?, limit: Int, filter: Filter? = nil, withPayload: Bool, withVector: Bool
+    ) throws
         -> (records: [Record], next: PointID?)
     {
-        try read { try $0.scroll(offset: offset, limit: limit, filter: filter, withPayload: withPayload, withVector: withVector) }
+        try read {
+            try $0.scroll(
+                offset: offset, limit: limit, filter: filter, withPayload: withPayload, withVector: withVector)
+        }
     }
 
     /// The best `limit` points for the prepared `query`, with payload and
     /// vectors attached in the same read.
-    func search(query: [Float], using name: String, limit: Int, params: SearchParams = SearchParams(),
-                filter: Filter? = nil, withPayload: Bool, withVector: Bool) throws -> [ScoredPoint] {
+    func search(
+        query: [Float], using name: String, limit: Int, params: SearchParams = SearchParams(),
+        filter: Filter? = nil, withPayload: Bool, withVector: Bool
+    ) throws -> [ScoredPoint] {
         try read { view in
             let hits = try view.search(query: query, using: name, limit: limit, params: params, filter: filter)
             return try view.attach(hits, withPayload: withPayload, withVector: withVector)
@@ -277,7 +300,9 @@ final class CollectionStore: Sendable {
                     let reader = segment.reader
                     return StorageInfo.Segment(
                         id: segment.id, points: reader.pointCount, deleted: segment.tombstones.count, path: reader.path,
-                        sections: reader.sectionSizes.map { StorageInfo.Segment.Section(name: $0.name, bytes: $0.bytes) },
+                        sections: reader.sectionSizes.map {
+                            StorageInfo.Segment.Section(name: $0.name, bytes: $0.bytes)
+                        },
                         payloadRawBytes: reader.payloadRawBytes, payloadCompressedBytes: reader.payloadCompressedBytes)
                 },
                 checkpoint: state.manifest.checkpoint, appliedOpNum: state.appliedOpNum,

@@ -52,13 +52,19 @@ struct Manifest: Equatable, Sendable {
             StrataError(.corruption, "manifest \(path) is corrupt: \(why); restore the collection from a snapshot")
         }
         guard bytes.count >= 40, Array(bytes[0..<8]) == magic else { throw corrupt("bad size or magic") }
-        let stored = bytes.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self)) }
-        guard CRC32C.mask(CRC32C.checksum(Array(bytes[..<(bytes.count - 4)]))) == stored else { throw corrupt("checksum mismatch") }
+        let stored = bytes.withUnsafeBytes {
+            UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: bytes.count - 4, as: UInt32.self))
+        }
+        guard CRC32C.mask(CRC32C.checksum(Array(bytes[..<(bytes.count - 4)]))) == stored else {
+            throw corrupt("checksum mismatch")
+        }
         do {
             return try bytes.withUnsafeBytes { raw in
                 var reader = ByteReader(UnsafeRawBufferPointer(rebasing: raw[8..<(raw.count - 4)]))
                 let version = try reader.readUInt32()
-                guard version == 1 || version == 2 else { throw corrupt("format version \(version), this build reads 1 and 2") }
+                guard version == 1 || version == 2 else {
+                    throw corrupt("format version \(version), this build reads 1 and 2")
+                }
                 guard try reader.readUInt32() == 0 else { throw corrupt("unknown flags") }
                 var manifest = Manifest()
                 manifest.checkpoint = try reader.readUInt64()
@@ -77,7 +83,9 @@ struct Manifest: Equatable, Sendable {
                 }
                 if version == 2 {
                     let fieldCount = Int(try reader.readUInt32())
-                    guard fieldCount <= reader.remaining else { throw corrupt("field index count \(fieldCount) exceeds the file") }
+                    guard fieldCount <= reader.remaining else {
+                        throw corrupt("field index count \(fieldCount) exceeds the file")
+                    }
                     for _ in 0..<fieldCount {
                         let entry = FieldIndexEntry(key: try reader.readString(), schema: try reader.readJSON())
                         guard manifest.payloadSchema.last.map({ $0.key < entry.key }) ?? true else {
@@ -95,7 +103,9 @@ struct Manifest: Equatable, Sendable {
     }
 
     static func segmentFileName(_ id: UInt64) -> String { "seg-\(padded(id)).seg" }
-    static func tombstoneFileName(_ id: UInt64, generation: UInt64) -> String { "seg-\(padded(id))-\(padded(generation)).del" }
+    static func tombstoneFileName(_ id: UInt64, generation: UInt64) -> String {
+        "seg-\(padded(id))-\(padded(generation)).del"
+    }
 
     private static func padded(_ n: UInt64) -> String {
         let digits = String(n)

@@ -126,7 +126,9 @@ enum MergePlanner {
     static func mergeInputs(_ segments: [Segment], _ config: Config) -> [UInt64]? {
         guard segments.count > config.targetSegmentCount else { return nil }
         // Ties keep the given order (ascending segment id in practice).
-        let bySize = segments.enumerated().sorted { ($0.element.liveCount, $0.offset) < ($1.element.liveCount, $1.offset) }
+        let bySize = segments.enumerated().sorted {
+            ($0.element.liveCount, $0.offset) < ($1.element.liveCount, $1.offset)
+        }
         let wanted = max(segments.count - config.targetSegmentCount + mergeOutputSegments, minimumMergeInputs)
         var inputs: [UInt64] = []
         var bytes = 0
@@ -143,7 +145,9 @@ enum MergePlanner {
     /// config: its dense vectors, multivectors and sparse vectors.
     static func estimatedBytesPerPoint(_ config: CollectionConfig) -> Int {
         let multiVectorRows = estimatedRowsPerMultiVector + aggregateRowsPerMultiVector
-        return config.vectors.values.reduce(0) { $0 + $1.size * bytesPerVectorElement * ($1.isMultiVector ? multiVectorRows : 1) }
+        return config.vectors.values.reduce(0) {
+            $0 + $1.size * bytesPerVectorElement * ($1.isMultiVector ? multiVectorRows : 1)
+        }
             + config.sparseVectors.count * estimatedBytesPerSparseVector
     }
 }
@@ -152,8 +156,9 @@ extension MergePlanner.Config {
     /// The plan's settings for a collection with this config.
     init(_ config: CollectionConfig) {
         let optimizers = config.optimizers
-        self.init(deletedThreshold: optimizers.deletedThreshold, vacuumMinVectorNumber: optimizers.vacuumMinVectorNumber,
-                  targetSegmentCount: optimizers.targetSegmentCount, maxSegmentBytes: optimizers.maxSegmentBytes,
-                  bytesPerPoint: MergePlanner.estimatedBytesPerPoint(config))
+        self.init(
+            deletedThreshold: optimizers.deletedThreshold, vacuumMinVectorNumber: optimizers.vacuumMinVectorNumber,
+            targetSegmentCount: optimizers.targetSegmentCount, maxSegmentBytes: optimizers.maxSegmentBytes,
+            bytesPerPoint: MergePlanner.estimatedBytesPerPoint(config))
     }
 }

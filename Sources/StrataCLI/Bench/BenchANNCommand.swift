@@ -32,10 +32,14 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Indexing threads (0 = all cores).")
     var threads: Int = 0
 
-    @Option(name: .long, help: "optimizers_config.default_segment_number (0 = the engine's default: one per core, at least 2).")
+    @Option(
+        name: .long,
+        help: "optimizers_config.default_segment_number (0 = the engine's default: one per core, at least 2).")
     var segments: Int = 0
 
-    @Option(name: .customLong("indexing-threshold-kb"), help: "optimizers_config.indexing_threshold_kb (segments with fewer KiB of vectors are not indexed).")
+    @Option(
+        name: .customLong("indexing-threshold-kb"),
+        help: "optimizers_config.indexing_threshold_kb (segments with fewer KiB of vectors are not indexed).")
     var indexingThresholdKB: Int = 10_000
 
     @Option(name: .long, help: "Use only the first N queries.")
@@ -72,9 +76,11 @@ struct BenchANNCommand: AsyncParsableCommand {
         // not what ingest left behind.
         let child = Process()
         child.executableURL = URL(fileURLWithPath: try currentExecutablePath())
-        var arguments = ["bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
-                         "--quantization", quantization, "--oversampling", String(oversampling),
-                         "--build-seconds=\(build)", "--m", String(hnsw.m), "--ef-construct", String(hnsw.efConstruct)]
+        var arguments = [
+            "bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
+            "--quantization", quantization, "--oversampling", String(oversampling),
+            "--build-seconds=\(build)", "--m", String(hnsw.m), "--ef-construct", String(hnsw.efConstruct),
+        ]
         if queries != .max { arguments += ["--queries", String(queries)] }
         if cold { arguments.append("--cold") }
         child.arguments = arguments
@@ -100,7 +106,8 @@ struct BenchANNCommand: AsyncParsableCommand {
         let distance = try metric(dataset.metric)
         let database = try Database.open(at: directory)
         let config = CollectionConfig(
-            size: dataset.dimension, distance: distance, optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
+            size: dataset.dimension, distance: distance,
+            optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
             hnswConfig: HnswConfig(m: hnsw.m, efConstruct: hnsw.efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
         let collection = try database.createCollection(Self.collectionName, config: config)
@@ -108,13 +115,16 @@ struct BenchANNCommand: AsyncParsableCommand {
         let start = ContinuousClock.now
         var lastReport = start
         try await upsertFromTwoWriters(count: dataset.count, into: collection) { row in
-            PointStruct(id: .number(UInt64(row)),
-                        vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
+            PointStruct(
+                id: .number(UInt64(row)),
+                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
         } afterBatch: { next in
             if ContinuousClock.now - lastReport > .seconds(3) {
                 lastReport = ContinuousClock.now
                 let info = collection.storageInfo
-                progress("  ingested \(min(next, dataset.count))/\(dataset.count), \(info.segments.count) segments, \(elapsed(start))")
+                progress(
+                    "  ingested \(min(next, dataset.count))/\(dataset.count), \(info.segments.count) segments, \(elapsed(start))"
+                )
             }
         }
         progress("ingest done in \(elapsed(start)); optimizing (flush, merge, build graphs)")
@@ -123,14 +133,17 @@ struct BenchANNCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(5))
                 if Task.isCancelled { break }
                 let info = collection.storageInfo
-                progress("  optimizing: \(info.segments.count) segments (\(info.segments.map(\.points))), \(elapsed(start))")
+                progress(
+                    "  optimizing: \(info.segments.count) segments (\(info.segments.map(\.points))), \(elapsed(start))")
             }
         }
         try collection.optimize()
         reporter.cancel()
         let total = seconds(ContinuousClock.now - start)
         let info = collection.storageInfo
-        progress("indexed in \(String(format: "%.1f", total)) s: \(info.segments.count) segments \(info.segments.map(\.points))")
+        progress(
+            "indexed in \(String(format: "%.1f", total)) s: \(info.segments.count) segments \(info.segments.map(\.points))"
+        )
         database.close()
         return total
     }
@@ -148,12 +161,16 @@ struct BenchANNCommand: AsyncParsableCommand {
         let diskBytes = directoryBytes(storage.store!)
         let limit = 10
         let efs = try ef.split(separator: ",").map {
-            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else { throw ValidationError("bad --ef \($0)") }
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else {
+                throw ValidationError("bad --ef \($0)")
+            }
             return value
         }
         let quantizationParams = QuantizationSearchParams(rescore: true, oversampling: oversampling)
         let vectors = (0..<queryCount).map { Array(queryRows[($0 * dimension)..<(($0 + 1) * dimension)]) }
-        let truth = (0..<queryCount).map { q in Set((0..<limit).map { Int(Int32(bitPattern: truthRows[q * k + $0].bitPattern)) }) }
+        let truth = (0..<queryCount).map { q in
+            Set((0..<limit).map { Int(Int32(bitPattern: truthRows[q * k + $0].bitPattern)) })
+        }
         // Warm-up (skipped when measuring cold).
         if !cold { for query in vectors.prefix(20) { _ = try collection.search(query, limit: limit) } }
         for efValue in efs {
@@ -176,7 +193,8 @@ struct BenchANNCommand: AsyncParsableCommand {
             let clock = ContinuousClock()
             for (q, query) in vectors.enumerated() {
                 var found: [ScoredPoint] = []
-                latencies.append(try clock.measure { found = try collection.search(query, limit: limit, params: params) })
+                latencies.append(
+                    try clock.measure { found = try collection.search(query, limit: limit, params: params) })
                 for point in found {
                     if case .number(let id) = point.id, truth[q].contains(Int(id)) { hits += 1 }
                 }
@@ -257,7 +275,8 @@ func directoryBytes(_ path: String) -> Int {
     var total = 0
     while let file = enumerator.nextObject() as? String {
         if let attributes = try? FileManager.default.attributesOfItem(atPath: joinedPath(path, file)),
-           attributes[.type] as? FileAttributeType == .typeRegular {
+            attributes[.type] as? FileAttributeType == .typeRegular
+        {
             total += (attributes[.size] as? Int) ?? 0
         }
     }
@@ -279,6 +298,7 @@ func evictFromPageCache(_ path: String) {
 /// Bytes this process caused to be read from storage (read_bytes in /proc/self/io).
 func processReadBytes() -> Int? {
     guard let text = try? String(contentsOfFile: "/proc/self/io", encoding: .utf8),
-          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("read_bytes:") }) else { return nil }
+        let line = text.split(separator: "\n").first(where: { $0.hasPrefix("read_bytes:") })
+    else { return nil }
     return Int(line.split(separator: " ").last ?? "")
 }

@@ -16,7 +16,9 @@ struct BenchBM25EncodeCommand: ParsableCommand {
         commandName: "bm25-encode",
         abstract: "Encode a text corpus (Benchmarks/bm25_corpus.py) into BM25 sparse CSR files for `bench sparse`.")
 
-    @Option(name: .long, help: "Corpus directory (passages.jsonl, queries.jsonl, meta.json); the CSR files are written there.")
+    @Option(
+        name: .long,
+        help: "Corpus directory (passages.jsonl, queries.jsonl, meta.json); the CSR files are written there.")
     var corpus: String
 
     @Option(name: .customLong("avg-len"), help: "BM25 avg_len. Default: the corpus's mean token count per passage.")
@@ -43,7 +45,9 @@ struct BenchBM25EncodeCommand: ParsableCommand {
                 do {
                     texts.append(try decoder.decode(Line.self, from: data[start..<end]).text)
                 } catch {
-                    throw ValidationError("\(path) line \(texts.count + 1): not a JSON object with a string \"text\" (\(error)); regenerate it with Benchmarks/bm25_corpus.py")
+                    throw ValidationError(
+                        "\(path) line \(texts.count + 1): not a JSON object with a string \"text\" (\(error)); regenerate it with Benchmarks/bm25_corpus.py"
+                    )
                 }
             }
             start = end + 1
@@ -93,10 +97,15 @@ struct BenchBM25EncodeCommand: ParsableCommand {
         let postings = docs.reduce(0) { $0 + $1.indices.count }
         let queryTerms = queries.reduce(0) { $0 + $1.indices.count }
         let metaPath = joinedPath(corpus, "meta.json")
-        var meta = (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metaPath))) as? [String: Any]) ?? [:]
+        var meta =
+            (try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: metaPath))) as? [String: Any])
+            ?? [:]
         meta["modifier"] = "idf"
-        meta["encoder"] = ["model": BM25Encoder.modelName, "k": k, "b": b, "avg_len": avgLen, "lowercase": true,
-                           "stemmer": "none", "stopwords": "none"] as [String: Any]
+        meta["encoder"] =
+            [
+                "model": BM25Encoder.modelName, "k": k, "b": b, "avg_len": avgLen, "lowercase": true,
+                "stemmer": "none", "stopwords": "none",
+            ] as [String: Any]
         meta["docs"] = docs.count
         meta["queries"] = queries.count
         meta["k"] = 10
@@ -106,11 +115,14 @@ struct BenchBM25EncodeCommand: ParsableCommand {
         meta["query_nnz_mean"] = Double(queryTerms) / Double(max(queries.count, 1))
         meta["max_df"] = documentFrequency.values.max() ?? 0
         meta["empty_docs"] = docs.filter { $0.indices.isEmpty }.count
-        meta["queries_with_unseen_terms"] = queries.filter { $0.indices.contains { documentFrequency[$0] == nil } }.count
+        meta["queries_with_unseen_terms"] =
+            queries.filter { $0.indices.contains { documentFrequency[$0] == nil } }.count
         meta["encode_s"] = (seconds(ContinuousClock.now - start) * 10).rounded() / 10
         try JSONSerialization.data(withJSONObject: meta, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: metaPath))
-        progress("wrote docs.* (\(postings) postings, \(documentFrequency.count) terms, avg_len \(String(format: "%.2f", avgLen))) and queries.* in \(meta["encode_s"]!) s")
+        progress(
+            "wrote docs.* (\(postings) postings, \(documentFrequency.count) terms, avg_len \(String(format: "%.2f", avgLen))) and queries.* in \(meta["encode_s"]!) s"
+        )
     }
 }
 

@@ -20,7 +20,11 @@ struct BenchFilteredCommand: AsyncParsableCommand {
 
     @OptionGroup var storage: BenchStoreOptions<KeptStoreHelp>
 
-    @Option(name: .long, help: "Filters and indexes as JSON ({\"indexes\": [...], \"filters\": [{\"name\", \"filter\"}]}); default: the built-in set (Benchmarks/filtered_filters.json).")
+    @Option(
+        name: .long,
+        help:
+            "Filters and indexes as JSON ({\"indexes\": [...], \"filters\": [{\"name\", \"filter\"}]}); default: the built-in set (Benchmarks/filtered_filters.json)."
+    )
     var filters: String?
 
     @Flag(name: .customLong("print-filters"), help: "Print the built-in filter set and exit.")
@@ -31,19 +35,29 @@ struct BenchFilteredCommand: AsyncParsableCommand {
 
     @OptionGroup var hnsw: HNSWBuildOptions
 
-    @Option(name: .customLong("full-scan-threshold-kb"), help: "hnsw_config.full_scan_threshold (KiB of matching vectors below which a segment scores the matches exactly).")
+    @Option(
+        name: .customLong("full-scan-threshold-kb"),
+        help:
+            "hnsw_config.full_scan_threshold (KiB of matching vectors below which a segment scores the matches exactly)."
+    )
     var fullScanThresholdKB: Int = 10_000
 
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
 
-    @Option(name: .long, help: "Filtered graph walk: on (two-hop ACORN-style below 40% selectivity, the default) or off (plain walk, results filtered).")
+    @Option(
+        name: .long,
+        help:
+            "Filtered graph walk: on (two-hop ACORN-style below 40% selectivity, the default) or off (plain walk, results filtered)."
+    )
     var acorn: String = "on"
 
     @Flag(name: .long, help: "Print only the JSON lines on stdout (progress still goes to stderr).")
     var json = false
 
-    @Option(name: .customLong("repeat"), help: "Run the queries of each (filter, ef) this many times and report the last run (for profiling).")
+    @Option(
+        name: .customLong("repeat"),
+        help: "Run the queries of each (filter, ef) this many times and report the last run (for profiling).")
     var repetitions: Int = 1
 
     static let collectionName = "filtered"
@@ -70,24 +84,33 @@ struct BenchFilteredCommand: AsyncParsableCommand {
         let specText = try filters.map { try String(contentsOfFile: $0, encoding: .utf8) } ?? Self.builtInFilters
         let spec = try JSONDecoder().decode(Spec.self, from: Data(specText.utf8))
         let efs = try ef.split(separator: ",").map {
-            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else { throw ValidationError("bad --ef \($0)") }
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), value > 0 else {
+                throw ValidationError("bad --ef \($0)")
+            }
             return value
         }
         let dataset = try VectorDataset.load(data, maxQueries: queries)
         let payloads = try Self.readPayloads(joinedPath(data, "payload.jsonl"), expected: dataset.count)
-        try await storage.withStore(command: "filtered", build: { try await ingest(dataset, payloads: payloads, spec: spec, into: $0) }) { storeDirectory, buildSeconds in
+        try await storage.withStore(
+            command: "filtered", build: { try await ingest(dataset, payloads: payloads, spec: spec, into: $0) }
+        ) { storeDirectory, buildSeconds in
             let database = try Database.open(at: storeDirectory)
             defer { database.close() }
             let collection = try database.collection(Self.collectionName)
             let distance = collection.config.vectors[""]!.distance
-            let queryVectors = (0..<dataset.queryCount).map { Array(dataset.queries[($0 * dataset.dimension)..<(($0 + 1) * dataset.dimension)]) }
+            let queryVectors = (0..<dataset.queryCount).map {
+                Array(dataset.queries[($0 * dataset.dimension)..<(($0 + 1) * dataset.dimension)])
+            }
 
             // Exact filtered ground truth: the reference evaluation of each filter
             // on the payloads, then every query's distance to every base vector.
-            progress("computing exact filtered ground truth for \(spec.filters.count) filters × \(queryVectors.count) queries")
+            progress(
+                "computing exact filtered ground truth for \(spec.filters.count) filters × \(queryVectors.count) queries"
+            )
             let masks = spec.filters.map { named in
                 payloads.enumerated().map { row, payload in
-                    named.filter.matches(FilterSubject(id: .number(UInt64(row)), payload: payload, hasVector: { $0.isEmpty }))
+                    named.filter.matches(
+                        FilterSubject(id: .number(UInt64(row)), payload: payload, hasVector: { $0.isEmpty }))
                 }
             }
             let limit = 10
@@ -111,8 +134,9 @@ struct BenchFilteredCommand: AsyncParsableCommand {
                 q.withUnsafeBufferPointer { qp in
                     normalizedBase.withUnsafeBufferPointer { bp in
                         scores.withUnsafeMutableBufferPointer { out in
-                            VectorKernels.scoreBatch(metric: distance, query: qp.baseAddress!, base: bp.baseAddress!, count: dataset.count,
-                                                     dim: dataset.dimension, into: out.baseAddress!)
+                            VectorKernels.scoreBatch(
+                                metric: distance, query: qp.baseAddress!, base: bp.baseAddress!, count: dataset.count,
+                                dim: dataset.dimension, into: out.baseAddress!)
                         }
                     }
                 }
@@ -127,35 +151,43 @@ struct BenchFilteredCommand: AsyncParsableCommand {
             for (f, named) in spec.filters.enumerated() {
                 let selectivity = Double(masks[f].reduce(0) { $1 ? $0 + 1 : $0 }) / Double(dataset.count)
                 // Warm-up.
-                for query in queryVectors.prefix(10) { _ = try collection.search(query, limit: limit, filter: named.filter) }
+                for query in queryVectors.prefix(10) {
+                    _ = try collection.search(query, limit: limit, filter: named.filter)
+                }
                 for efValue in efs {
-                  for _ in 0..<max(repetitions, 1) {
-                    var latencies: [Duration] = []
-                    latencies.reserveCapacity(queryVectors.count)
-                    var hits = 0
-                    var expected = 0
-                    for (q, query) in queryVectors.enumerated() {
-                        var found: [ScoredPoint] = []
-                        latencies.append(try clock.measure {
-                            found = try collection.search(query, limit: limit, params: params(efValue), filter: named.filter)
-                        })
-                        for point in found {
-                            if case .number(let id) = point.id, truth[f][q].contains(Int(id)) { hits += 1 }
+                    for _ in 0..<max(repetitions, 1) {
+                        var latencies: [Duration] = []
+                        latencies.reserveCapacity(queryVectors.count)
+                        var hits = 0
+                        var expected = 0
+                        for (q, query) in queryVectors.enumerated() {
+                            var found: [ScoredPoint] = []
+                            latencies.append(
+                                try clock.measure {
+                                    found = try collection.search(
+                                        query, limit: limit, params: params(efValue), filter: named.filter)
+                                })
+                            for point in found {
+                                if case .number(let id) = point.id, truth[f][q].contains(Int(id)) { hits += 1 }
+                            }
+                            expected += truth[f][q].count
                         }
-                        expected += truth[f][q].count
+                        let summary = LatencySummary(latencies)
+                        var row: [String: Any] = [
+                            "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent,
+                            "filter": named.name,
+                            "selectivity": selectivity, "ef": efValue,
+                            "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
+                            "qps": summary.qps,
+                            "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99),
+                            "queries": queryVectors.count,
+                            "full_scan_threshold_kb": fullScanThresholdKB, "m": hnsw.m,
+                            "ef_construct": hnsw.efConstruct, "acorn": acorn,
+                        ]
+                        if let buildSeconds { row["build_s"] = buildSeconds }
+                        let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                        print(String(decoding: line, as: UTF8.self))
                     }
-                    let summary = LatencySummary(latencies)
-                    var row: [String: Any] = [
-                        "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "filter": named.name,
-                        "selectivity": selectivity, "ef": efValue, "recall10": expected == 0 ? 1 : Double(hits) / Double(expected),
-                        "qps": summary.qps,
-                        "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "queries": queryVectors.count,
-                        "full_scan_threshold_kb": fullScanThresholdKB, "m": hnsw.m, "ef_construct": hnsw.efConstruct, "acorn": acorn,
-                    ]
-                    if let buildSeconds { row["build_s"] = buildSeconds }
-                    let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
-                    print(String(decoding: line, as: UTF8.self))
-                  }
                 }
             }
         }
@@ -184,7 +216,9 @@ struct BenchFilteredCommand: AsyncParsableCommand {
         return payloads
     }
 
-    private func ingest(_ dataset: VectorDataset, payloads: [Payload], spec: Spec, into directory: String) async throws -> Double {
+    private func ingest(
+        _ dataset: VectorDataset, payloads: [Payload], spec: Spec, into directory: String
+    ) async throws -> Double {
         let database = try Database.open(at: directory)
         defer { database.close() }
         let distance: Distance
@@ -199,18 +233,22 @@ struct BenchFilteredCommand: AsyncParsableCommand {
         let collection = try database.createCollection(Self.collectionName, config: config)
         let start = ContinuousClock.now
         for index in spec.indexes {
-            try await collection.createFieldIndex(index.field_name, schema: try PayloadFieldSchema(json: index.field_schema))
+            try await collection.createFieldIndex(
+                index.field_name, schema: try PayloadFieldSchema(json: index.field_schema))
         }
-        progress("ingesting \(dataset.count) × \(dataset.dimension) with payloads and \(spec.indexes.count) field indexes")
+        progress(
+            "ingesting \(dataset.count) × \(dataset.dimension) with payloads and \(spec.indexes.count) field indexes")
         try await upsertFromTwoWriters(count: dataset.count, into: collection) { row in
-            PointStruct(id: .number(UInt64(row)),
-                        vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]),
-                        payload: payloads[row])
+            PointStruct(
+                id: .number(UInt64(row)),
+                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]),
+                payload: payloads[row])
         }
         progress("optimizing (flush, merge, graphs, payload indexes)")
         try collection.optimize()
         let total = seconds(ContinuousClock.now - start)
-        progress("built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
+        progress(
+            "built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
         return total
     }
 

@@ -9,14 +9,19 @@ import StrataIO
 struct BenchLSMCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lsm",
-        abstract: "Load N points, flush and merge into immutable segments, then reopen in a fresh process; one JSON line.")
+        abstract:
+            "Load N points, flush and merge into immutable segments, then reopen in a fresh process; one JSON line.")
 
     @Option(name: .long, help: "Data directory to create (must not exist).")
     var dir: String
 
     @OptionGroup var synthetic: SyntheticLoadOptions
 
-    @Option(name: .long, help: "load: load, optimize and time it, then run the reopen phase in a child process; reopen: only reopen and measure (used by the child).")
+    @Option(
+        name: .long,
+        help:
+            "load: load, optimize and time it, then run the reopen phase in a child process; reopen: only reopen and measure (used by the child)."
+    )
     var phase: String = "load"
 
     func run() async throws {
@@ -24,7 +29,9 @@ struct BenchLSMCommand: AsyncParsableCommand {
             try reopen()
             return
         }
-        guard FileManager.default.fileExists(atPath: dir) == false else { throw ValidationError("\(dir) exists; give a new directory") }
+        guard FileManager.default.fileExists(atPath: dir) == false else {
+            throw ValidationError("\(dir) exists; give a new directory")
+        }
         let (points, dim) = (synthetic.points, synthetic.dim)
         let db = try Database.open(at: dir, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
         let collection = try db.createCollection("bench", config: CollectionConfig(size: dim, distance: .euclid))
@@ -38,7 +45,10 @@ struct BenchLSMCommand: AsyncParsableCommand {
             row = end
             if ContinuousClock.now - lastReport > .seconds(5) {
                 lastReport = ContinuousClock.now
-                FileHandle.standardError.write(Data("  loaded \(row)/\(points) points, \(collection.storageInfo.segments.count) segments so far\n".utf8))
+                FileHandle.standardError.write(
+                    Data(
+                        "  loaded \(row)/\(points) points, \(collection.storageInfo.segments.count) segments so far\n"
+                            .utf8))
             }
         }
         let ingest = seconds(ContinuousClock.now - start)
@@ -94,7 +104,8 @@ struct BenchLSMCommand: AsyncParsableCommand {
             "reopen_s": open, "rss_mb_before_open": rssBefore, "rss_mb_after_open": rssAfterOpen,
             "reopened_points": count, "first_search_s": search, "rss_mb_after_first_search": rssAfterSearch,
         ]
-        print(String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
+        print(
+            String(decoding: try JSONSerialization.data(withJSONObject: result, options: [.sortedKeys]), as: UTF8.self))
     }
 }
 
@@ -103,7 +114,8 @@ struct BenchLSMCommand: AsyncParsableCommand {
 /// segment pages) part.
 func residentMB(_ field: String = "VmRSS") -> Double {
     guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
-          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field + ":") }),
+        let kb = Double(line.split(separator: " ").dropFirst().first ?? "")
+    else { return -1 }
     return kb / 1024
 }

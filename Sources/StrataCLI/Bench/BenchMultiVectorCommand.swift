@@ -20,7 +20,9 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Use only the first N queries.")
     var queries: Int = .max
 
-    @Option(name: .long, parsing: .upToNextOption, help: "hnsw_ef values of the indexed runs (candidates rescored per segment).")
+    @Option(
+        name: .long, parsing: .upToNextOption,
+        help: "hnsw_ef values of the indexed runs (candidates rescored per segment).")
     var ef: [Int] = [100]
 
     struct Rows {
@@ -31,19 +33,23 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
         func multivector(_ i: Int) -> [Float] { Array(rows[Int(indptr[i]) * dim..<Int(indptr[i + 1]) * dim]) }
     }
 
-
     func run() async throws {
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
+        let meta =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
         let dim = meta["dim"] as! Int
         let k = 10
-        let docs = Rows(indptr: try readArray(joinedPath(data, "docs.indptr"), as: UInt64.self),
-                        rows: try readArray(joinedPath(data, "docs.rows"), as: Float.self), dim: dim)
-        let queryRows = Rows(indptr: try readArray(joinedPath(data, "queries.indptr"), as: UInt64.self),
-                             rows: try readArray(joinedPath(data, "queries.rows"), as: Float.self), dim: dim)
+        let docs = Rows(
+            indptr: try readArray(joinedPath(data, "docs.indptr"), as: UInt64.self),
+            rows: try readArray(joinedPath(data, "docs.rows"), as: Float.self), dim: dim)
+        let queryRows = Rows(
+            indptr: try readArray(joinedPath(data, "queries.indptr"), as: UInt64.self),
+            rows: try readArray(joinedPath(data, "queries.rows"), as: Float.self), dim: dim)
         let queryCount = min(queries, queryRows.count)
         let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
 
-        try await storage.withStore(command: "multivector", build: { try await ingest(docs, into: $0) }) { storeDirectory, buildSeconds in
+        try await storage.withStore(command: "multivector", build: { try await ingest(docs, into: $0) }) {
+            storeDirectory, buildSeconds in
             let database = try Database.open(at: storeDirectory)
             defer { database.close() }
             let collection = try database.collection(named: "multivector")
@@ -52,14 +58,21 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
             let clock = ContinuousClock()
 
             func run(_ mode: String, _ params: SearchParams, extra: [String: Any] = [:]) throws {
-                for q in 0..<queryCount { _ = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) }  // warm pass
+                for q in 0..<queryCount {
+                    _ = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params)
+                }  // warm pass
                 var latencies: [Duration] = []
                 var hits = 0
                 for q in 0..<queryCount {
                     var found: [ScoredPoint] = []
-                    latencies.append(try clock.measure { found = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params) })
+                    latencies.append(
+                        try clock.measure {
+                            found = try collection.search(multivectorQueries[q], using: "m", limit: k, params: params)
+                        })
                     let truth = Set((0..<k).map { Int(gt[q * k + $0]) })
-                    hits += found.filter { if case .number(let id) = $0.id { truth.contains(Int(id)) } else { false } }.count
+                    hits +=
+                        found.filter { if case .number(let id) = $0.id { truth.contains(Int(id)) } else { false } }
+                        .count
                 }
                 var row = LatencySummary(latencies).fields
                 row["engine"] = "strata"
@@ -95,7 +108,8 @@ struct BenchMultiVectorCommand: AsyncParsableCommand {
         progress("ingested in \(String(format: "%.1f", ingested)) s; optimizing")
         try collection.optimize()
         let total = seconds(ContinuousClock.now - start)
-        progress("built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
+        progress(
+            "built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
         return total
     }
 }

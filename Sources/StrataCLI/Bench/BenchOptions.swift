@@ -19,8 +19,9 @@ struct SyntheticLoadOptions: ParsableArguments {
     /// `rng` (components 0…99.99 in steps of 0.01), payloads from `SyntheticData`.
     func points(_ rows: Range<Int>, rng: inout SplitMix64) -> [PointStruct] {
         rows.map { r in
-            PointStruct(id: .number(UInt64(r)), vector: (0..<dim).map { _ in Float(rng.next() % 10_000) / 100 },
-                        payload: SyntheticData.payload(row: r))
+            PointStruct(
+                id: .number(UInt64(r)), vector: (0..<dim).map { _ in Float(rng.next() % 10_000) / 100 },
+                payload: SyntheticData.payload(row: r))
         }
     }
 }
@@ -66,7 +67,8 @@ struct BenchStoreOptions<Help: BenchStoreHelp>: ParsableArguments {
 
 /// `--store` of `bench ann` and `bench filtered`.
 enum KeptStoreHelp: BenchStoreHelp {
-    static let store = "Store directory: built there if missing (kept), reused if it exists. Default: a temporary directory, removed at the end."
+    static let store =
+        "Store directory: built there if missing (kept), reused if it exists. Default: a temporary directory, removed at the end."
 }
 
 /// `--store` of `bench multivector` and `bench sparse`.

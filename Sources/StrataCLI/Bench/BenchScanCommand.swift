@@ -34,7 +34,11 @@ struct BenchScanCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Results per query.")
     var k: Int = 10
 
-    @Option(name: .long, help: "Cosine, Dot, Euclid or Manhattan (also ip, l2). Default: from meta.json (cosine data is unit-length, so it is scanned with Dot).")
+    @Option(
+        name: .long,
+        help:
+            "Cosine, Dot, Euclid or Manhattan (also ip, l2). Default: from meta.json (cosine data is unit-length, so it is scanned with Dot)."
+    )
     var metric: String?
 
     @Option(name: .long, help: "Kernel level: auto, portable, avx2 or avx512.")
@@ -46,7 +50,11 @@ struct BenchScanCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Also measure every supported kernel level (ns per distance in L1, L2 and out of cache).")
     var kernels = false
 
-    @Flag(name: .long, help: "Also load the base into a temporary Strata collection (real write path) and time Collection.search, printing a second line with \"bench\":\"scan-engine\".")
+    @Flag(
+        name: .long,
+        help:
+            "Also load the base into a temporary Strata collection (real write path) and time Collection.search, printing a second line with \"bench\":\"scan-engine\"."
+    )
     var engine = false
 
     @Option(name: .long, help: "Where --engine creates its temporary data directory.")
@@ -68,13 +76,15 @@ struct BenchScanCommand: AsyncParsableCommand {
         let base = try AlignedMatrix.readVecs(path: scanDataPath(data, "base.fvecs"))
         let query = try AlignedMatrix.readVecs(path: scanDataPath(data, "query.fvecs"), maxRows: queries)
         guard query.dim == base.dim else {
-            throw BenchScanError("query.fvecs has dimension \(query.dim) but base.fvecs has \(base.dim); regenerate the data set")
+            throw BenchScanError(
+                "query.fvecs has dimension \(query.dim) but base.fvecs has \(base.dim); regenerate the data set")
         }
         if scanMetric == .cosine {
             base.normalizeRows()
             query.normalizeRows()
         }
-        let groundTruth = FileManager.default.fileExists(atPath: scanDataPath(data, "gt.ivecs"))
+        let groundTruth =
+            FileManager.default.fileExists(atPath: scanDataPath(data, "gt.ivecs"))
             ? try AlignedMatrix.readVecs(path: scanDataPath(data, "gt.ivecs"), maxRows: queries) : nil
 
         let result = runScan(base: base, queries: query, metric: scanMetric, kernels: kernelSet)
@@ -96,22 +106,25 @@ struct BenchScanCommand: AsyncParsableCommand {
             ("isa", .string(kernelSet.instructionSet.rawValue)),
         ]
         if !json {
-            print("exact scan of \(base.rows) x \(base.dim) (\(scanMetric.rawValue)), \(query.rows) queries, k=\(k), "
-                + "kernels \(kernelSet.instructionSet.rawValue): \(String(format: "%.1f", result.qps)) QPS, "
-                + "p50 \(String(format: "%.3f", result.percentileMs(0.5))) ms, p99 \(String(format: "%.3f", result.percentileMs(0.99))) ms"
-                + (recall.map { ", recall@\(k) \(String(format: "%.4f", $0))" } ?? ""))
+            print(
+                "exact scan of \(base.rows) x \(base.dim) (\(scanMetric.rawValue)), \(query.rows) queries, k=\(k), "
+                    + "kernels \(kernelSet.instructionSet.rawValue): \(String(format: "%.1f", result.qps)) QPS, "
+                    + "p50 \(String(format: "%.3f", result.percentileMs(0.5))) ms, p99 \(String(format: "%.3f", result.percentileMs(0.99))) ms"
+                    + (recall.map { ", recall@\(k) \(String(format: "%.4f", $0))" } ?? ""))
         }
         print(JSONField.line(fields))
 
         if let engineResult {
-            print(JSONField.line([
-                ("bench", .string("scan-engine")), ("n", .int(base.rows)), ("dim", .int(base.dim)),
-                ("queries", .int(query.rows)), ("k", .int(k)), ("metric", .string(scanMetric.rawValue)),
-                ("qps", .number(engineResult.qps, digits: 1)), ("p50_ms", .number(engineResult.percentileMs(0.50), digits: 3)),
-                ("p99_ms", .number(engineResult.percentileMs(0.99), digits: 3)),
-                ("recall\(k)", engineRecall.map { .number($0, digits: 4) } ?? .null),
-                ("isa", .string(VectorKernelSet.selected.instructionSet.rawValue)),
-            ]))
+            print(
+                JSONField.line([
+                    ("bench", .string("scan-engine")), ("n", .int(base.rows)), ("dim", .int(base.dim)),
+                    ("queries", .int(query.rows)), ("k", .int(k)), ("metric", .string(scanMetric.rawValue)),
+                    ("qps", .number(engineResult.qps, digits: 1)),
+                    ("p50_ms", .number(engineResult.percentileMs(0.50), digits: 3)),
+                    ("p99_ms", .number(engineResult.percentileMs(0.99), digits: 3)),
+                    ("recall\(k)", engineRecall.map { .number($0, digits: 4) } ?? .null),
+                    ("isa", .string(VectorKernelSet.selected.instructionSet.rawValue)),
+                ]))
         }
 
         if kernels {
@@ -135,12 +148,17 @@ struct BenchScanCommand: AsyncParsableCommand {
             throw ValidationError("unknown --isa \(isa); use auto, portable, avx2 or avx512")
         }
         guard let set = VectorKernelSet(level) else {
-            throw ValidationError("this CPU cannot run the \(isa) kernels; supported: \(VectorKernelSet.supported.map(\.instructionSet.rawValue))")
+            throw ValidationError(
+                "this CPU cannot run the \(isa) kernels; supported: \(VectorKernelSet.supported.map(\.instructionSet.rawValue))"
+            )
         }
         return set
     }
 
-    private func runScan(base: borrowing AlignedMatrix, queries: borrowing AlignedMatrix, metric: DistanceMetric, kernels: VectorKernelSet) -> ScanResult {
+    private func runScan(
+        base: borrowing AlignedMatrix, queries: borrowing AlignedMatrix, metric: DistanceMetric,
+        kernels: VectorKernelSet
+    ) -> ScanResult {
         let scores = UnsafeMutablePointer<Float>.allocate(capacity: Self.chunkRows)
         defer { scores.deallocate() }
         func search(_ q: UnsafePointer<Float>) -> [(id: Int, score: Float)] {
@@ -148,13 +166,14 @@ struct BenchScanCommand: AsyncParsableCommand {
             var start = 0
             while start < base.rows {
                 let count = min(Self.chunkRows, base.rows - start)
-                kernels.scoreBatch(metric: metric, query: q, base: base.row(start), count: count, dim: base.dim, into: scores)
+                kernels.scoreBatch(
+                    metric: metric, query: q, base: base.row(start), count: count, dim: base.dim, into: scores)
                 selector.insert(scores: UnsafeBufferPointer(start: scores, count: count), firstID: start)
                 start += count
             }
             return selector.sorted()
         }
-        for i in 0..<min(5, queries.rows) { _ = search(queries.row(i)) } // warm-up: page in, train predictors
+        for i in 0..<min(5, queries.rows) { _ = search(queries.row(i)) }  // warm-up: page in, train predictors
         var latencies: [Duration] = []
         var results: [[Int]] = []
         latencies.reserveCapacity(queries.rows)
@@ -178,7 +197,9 @@ extension BenchScanCommand {
     /// immutable mmap'd segment, then times
     /// `Collection.search` per query: the path users get, with its locking,
     /// chunking and result building.
-    fileprivate func runThroughEngine(base: borrowing AlignedMatrix, queries: borrowing AlignedMatrix, metric: DistanceMetric) async throws -> ScanResult {
+    fileprivate func runThroughEngine(
+        base: borrowing AlignedMatrix, queries: borrowing AlignedMatrix, metric: DistanceMetric
+    ) async throws -> ScanResult {
         let directory = scanDataPath(workDir, "strata-bench-scan-\(getpid())-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let db = try Database.open(at: directory, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
@@ -191,7 +212,9 @@ extension BenchScanCommand {
             var points: [PointStruct] = []
             points.reserveCapacity(end - row)
             for r in row..<end {
-                points.append(PointStruct(id: .number(UInt64(r)), vector: Array(UnsafeBufferPointer(start: base.row(r), count: dim))))
+                points.append(
+                    PointStruct(
+                        id: .number(UInt64(r)), vector: Array(UnsafeBufferPointer(start: base.row(r), count: dim))))
             }
             try await collection.upsert(points)
             row = end
@@ -208,12 +231,14 @@ extension BenchScanCommand {
         for q in queryVectors {
             var hits: [ScoredPoint] = []
             latencies.append(try clock.measure { hits = try collection.search(q, limit: k) })
-            results.append(hits.map { hit in
-                if case .number(let n) = hit.id { return Int(n) }
-                return -1
-            })
+            results.append(
+                hits.map { hit in
+                    if case .number(let n) = hit.id { return Int(n) }
+                    return -1
+                })
         }
-        FileHandle.standardError.write(Data("engine: \(collection.count()) points in \(segments) immutable segment(s)\n".utf8))
+        FileHandle.standardError.write(
+            Data("engine: \(collection.count()) points in \(segments) immutable segment(s)\n".utf8))
         return ScanResult(latencies: latencies, results: results)
     }
 }
@@ -275,7 +300,9 @@ private struct KernelMicrobenchmark {
         }
         func batchNs(rows: Int, reps: Int) -> Double {
             best { () -> Int in
-                for _ in 0..<reps { set.scoreBatch(metric: .dot, query: q, base: base.row(0), count: rows, dim: dim, into: out) }
+                for _ in 0..<reps {
+                    set.scoreBatch(metric: .dot, query: q, base: base.row(0), count: rows, dim: dim, into: out)
+                }
                 sink += out[0]
                 return reps * rows
             }
@@ -283,7 +310,9 @@ private struct KernelMicrobenchmark {
         let l1 = batchNs(rows: min(32, base.rows), reps: 20_000)
         let l2 = batchNs(rows: min(512, base.rows), reps: 1_000)
         let memory = best(repetitions: 3) { () -> Int in
-            for _ in 0..<4 { set.scoreBatch(metric: metric, query: q, base: base.row(0), count: base.rows, dim: dim, into: out) }
+            for _ in 0..<4 {
+                set.scoreBatch(metric: metric, query: q, base: base.row(0), count: base.rows, dim: dim, into: out)
+            }
             sink += out[0]
             return 4 * base.rows
         }
@@ -358,7 +387,8 @@ private struct AlignedMatrix: ~Copyable {
         let dim = Int(header.withUnsafeBytes { $0.loadUnaligned(as: Int32.self) }.littleEndian)
         let rowBytes = (dim + 1) * 4
         guard dim > 0, size % rowBytes == 0 else {
-            throw BenchScanError("\(path) is not a vecs file (first row claims dimension \(dim), size \(size) bytes); regenerate it")
+            throw BenchScanError(
+                "\(path) is not a vecs file (first row claims dimension \(dim), size \(size) bytes); regenerate it")
         }
         try handle.seek(toOffset: 0)
         let matrix = AlignedMatrix(rows: min(size / rowBytes, maxRows), dim: dim)
@@ -373,7 +403,8 @@ private struct AlignedMatrix: ~Copyable {
                 for r in 0..<count {
                     let rowStart = raw.baseAddress! + r * rowBytes
                     guard Int(rowStart.loadUnaligned(as: Int32.self).littleEndian) == dim else {
-                        throw BenchScanError("\(path) row \(done + r) has a different dimension than row 0; regenerate it")
+                        throw BenchScanError(
+                            "\(path) row \(done + r) has a different dimension than row 0; regenerate it")
                     }
                     UnsafeMutableRawPointer(matrix.row(done + r)).copyMemory(from: rowStart + 4, byteCount: dim * 4)
                 }
@@ -395,7 +426,8 @@ private struct DatasetMeta {
             throw BenchScanError("cannot read \(path); pass --data with a directory written by gen_dataset.py")
         }
         guard let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let metric = object["metric"] as? String else {
+            let metric = object["metric"] as? String
+        else {
             throw BenchScanError("\(path) has no \"metric\" string; regenerate the data set")
         }
         return DatasetMeta(metric: metric.lowercased())

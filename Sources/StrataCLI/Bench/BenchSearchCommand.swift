@@ -69,7 +69,8 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "qps": Double(all.count) / wall, "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
             "points": Double(target.count()), "dimension": Double(dimension),
         ]
-        let json = try JSONSerialization.data(withJSONObject: ["bench": "search-embedded", "result": line], options: [.sortedKeys])
+        let json = try JSONSerialization.data(
+            withJSONObject: ["bench": "search-embedded", "result": line], options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
     }
 }

@@ -9,7 +9,9 @@ import StrataIO
 struct BenchSnapshotCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "snapshot",
-        abstract: "Load N points, optimize, then time snapshot create / verify / restore and an incremental snapshot after 1% new writes; one JSON line.")
+        abstract:
+            "Load N points, optimize, then time snapshot create / verify / restore and an incremental snapshot after 1% new writes; one JSON line."
+    )
 
     @Option(name: .long, help: "Data directory to create (must not exist).")
     var dataDir: String
@@ -26,7 +28,9 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        guard !FileManager.default.fileExists(atPath: dataDir) else { throw ValidationError("\(dataDir) exists; give a new directory") }
+        guard !FileManager.default.fileExists(atPath: dataDir) else {
+            throw ValidationError("\(dataDir) exists; give a new directory")
+        }
         let (points, dim) = (synthetic.points, synthetic.dim)
         func note(_ text: String) { FileHandle.standardError.write(Data("bench snapshot: \(text)\n".utf8)) }
         let db = try Database.open(at: dataDir, options: DatabaseOptions(durability: .periodic(milliseconds: 1000)))
@@ -44,7 +48,9 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
         }
         let loadStart = ContinuousClock.now
         try await load(0..<points)
-        note("loaded \(points) points in \(String(format: "%.1f", seconds(ContinuousClock.now - loadStart))) s; optimizing")
+        note(
+            "loaded \(points) points in \(String(format: "%.1f", seconds(ContinuousClock.now - loadStart))) s; optimizing"
+        )
         try collection.optimize()
         let loadSeconds = seconds(ContinuousClock.now - loadStart)
         let collectionBytes = Self.directoryBytes(joinedPath(dataDir, "collections/bench"))
@@ -86,23 +92,30 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
         let mib = { (bytes: UInt64) in (Double(bytes) / 1_048_576 * 10).rounded() / 10 }
         let round3 = { (value: Double) in (value * 1000).rounded() / 1000 }
         let row: [String: Any] = [
-            "bench": "snapshot", "points": points, "dim": dim, "hnsw_m": hnswM, "load_and_optimize_s": round3(loadSeconds),
+            "bench": "snapshot", "points": points, "dim": dim, "hnsw_m": hnswM,
+            "load_and_optimize_s": round3(loadSeconds),
             "segments": collection.storageInfo.segments.count,
             "collection_dir_mib": mib(collectionBytes), "segments_mib": mib(segmentBytes), "wal_mib": mib(walBytes),
             "archive_mib": mib(full.size),
             "archive_vs_collection": round3(Double(full.size) / Double(max(collectionBytes, 1))),
             "create_s": round3(createSeconds), "verify_s": round3(verifySeconds), "restore_s": round3(restoreSeconds),
             "restore_mib": mib(restored.bytes),
-            "new_points": newPoints, "incremental_mib": mib(incremental.size), "incremental_create_s": round3(incrementalSeconds),
-            "full_after_new_writes_mib": mib(fullAfter.size), "full_after_new_writes_create_s": round3(fullAfterSeconds),
+            "new_points": newPoints, "incremental_mib": mib(incremental.size),
+            "incremental_create_s": round3(incrementalSeconds),
+            "full_after_new_writes_mib": mib(fullAfter.size),
+            "full_after_new_writes_create_s": round3(fullAfterSeconds),
             "chain_restore_s": round3(chainRestoreSeconds),
         ]
-        let line = String(decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
+        let line = String(
+            decoding: try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys]), as: UTF8.self)
         print(line)
         if !json {
-            note(String(format: "collection %.1f MiB → archive %.1f MiB in %.2f s (verify %.2f s, restore %.2f s); +%d points → incremental %.1f MiB in %.2f s",
-                        mib(collectionBytes), mib(full.size), createSeconds, verifySeconds, restoreSeconds, newPoints,
-                        mib(incremental.size), incrementalSeconds))
+            note(
+                String(
+                    format:
+                        "collection %.1f MiB → archive %.1f MiB in %.2f s (verify %.2f s, restore %.2f s); +%d points → incremental %.1f MiB in %.2f s",
+                    mib(collectionBytes), mib(full.size), createSeconds, verifySeconds, restoreSeconds, newPoints,
+                    mib(incremental.size), incrementalSeconds))
         }
     }
 
@@ -112,7 +125,9 @@ struct BenchSnapshotCommand: AsyncParsableCommand {
         var total: UInt64 = 0
         while let relative = enumerator.nextObject() as? String {
             let attributes = try? FileManager.default.attributesOfItem(atPath: path + "/" + relative)
-            if attributes?[.type] as? FileAttributeType == .typeRegular { total += (attributes?[.size] as? UInt64) ?? 0 }
+            if attributes?[.type] as? FileAttributeType == .typeRegular {
+                total += (attributes?[.size] as? UInt64) ?? 0
+            }
         }
         return total
     }

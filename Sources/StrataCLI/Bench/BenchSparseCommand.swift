@@ -45,13 +45,16 @@ struct BenchSparseCommand: AsyncParsableCommand {
     }
 
     static func csr(_ directory: String, _ name: String) throws -> CSR {
-        CSR(indptr: try readArray(joinedPath(directory, "\(name).indptr"), as: UInt64.self),
+        CSR(
+            indptr: try readArray(joinedPath(directory, "\(name).indptr"), as: UInt64.self),
             indices: try readArray(joinedPath(directory, "\(name).indices"), as: UInt32.self),
             values: try readArray(joinedPath(directory, "\(name).values"), as: Float.self))
     }
 
     func run() async throws {
-        let meta = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
+        let meta =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: joinedPath(data, "meta.json")))) as! [String: Any]
         let modifier: SparseModifier = (meta["modifier"] as? String) == "idf" ? .idf : .none
         // A data set without dense files (BM25) has no hybrid part.
         let hasDense = FileManager.default.fileExists(atPath: joinedPath(data, "dense.f32"))
@@ -67,12 +70,15 @@ struct BenchSparseCommand: AsyncParsableCommand {
         let gt: [Int32] = try readArray(joinedPath(data, "gt.i32"), as: Int32.self)
         let gtScores: [Double] = try readArray(joinedPath(data, "gt_scores.f64"), as: Double.self)
 
-        try await storage.withStore(command: "sparse", build: { try await ingest(docs, dense: dense, dim: dim, modifier: modifier, into: $0) }) { storeDirectory, buildSeconds in
+        try await storage.withStore(
+            command: "sparse", build: { try await ingest(docs, dense: dense, dim: dim, modifier: modifier, into: $0) }
+        ) { storeDirectory, buildSeconds in
             let database = try Database.open(at: storeDirectory)
             defer { database.close() }
             let collection = try database.collection(named: "sparse")
             let sparseQueries = (0..<queryCount).map { queryRows.row($0) }
-            let denseQueryVectors = noHybrid ? [] : (0..<queryCount).map { Array(denseQueries[($0 * dim)..<(($0 + 1) * dim)]) }
+            let denseQueryVectors =
+                noHybrid ? [] : (0..<queryCount).map { Array(denseQueries[($0 * dim)..<(($0 + 1) * dim)]) }
             let dataName = URL(fileURLWithPath: data).lastPathComponent
 
             // With the IDF modifier: each term's IDF over all documents, Qdrant's formula in float64.
@@ -94,7 +100,9 @@ struct BenchSparseCommand: AsyncParsableCommand {
             }
 
             let clock = ContinuousClock()
-            func measure(_ body: (Int) throws -> [ScoredPoint]) rethrows -> (latencies: [Duration], results: [[ScoredPoint]]) {
+            func measure(
+                _ body: (Int) throws -> [ScoredPoint]
+            ) rethrows -> (latencies: [Duration], results: [[ScoredPoint]]) {
                 for q in 0..<min(20, queryCount) { _ = try body(q) }
                 var latencies: [Duration] = []
                 var results: [[ScoredPoint]] = []
@@ -118,7 +126,9 @@ struct BenchSparseCommand: AsyncParsableCommand {
 
             // Sparse alone, exact.
             var sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) }
-            for _ in 1..<max(repetitions, 1) { sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) } }
+            for _ in 1..<max(repetitions, 1) {
+                sparseRun = try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: k) }
+            }
             var strict = 0, tolerant = 0, expected = 0
             for (q, found) in sparseRun.results.enumerated() {
                 let truth = (0..<k).map { Int(gt[q * k + $0]) }.filter { $0 >= 0 }
@@ -135,36 +145,50 @@ struct BenchSparseCommand: AsyncParsableCommand {
                     }
                 }
             }
-            try summary("sparse", sparseRun.latencies, extra: [
-                "recall10": Double(strict) / Double(max(expected, 1)), "recall10_tie_tolerant": Double(tolerant) / Double(max(expected, 1)),
-            ])
+            try summary(
+                "sparse", sparseRun.latencies,
+                extra: [
+                    "recall10": Double(strict) / Double(max(expected, 1)),
+                    "recall10_tie_tolerant": Double(tolerant) / Double(max(expected, 1)),
+                ])
             guard !noHybrid else { return }
             // Whole passes (sparse alone, dense alone, hybrid), twice in turn (A B C A B C):
             // background load hits the three modes alike, and no query finds the caches
             // warmed by the same query of another mode.
             let limit = prefetch
             func hybridQuery(_ q: Int) throws -> [ScoredPoint] {
-                try collection.query(QueryRequest(
-                    prefetch: [Prefetch(query: .nearest(.dense(denseQueryVectors[q])), using: "d", limit: limit),
-                               Prefetch(query: .nearest(.sparse(sparseQueries[q])), using: "s", limit: limit)],
-                    query: .fusion(.rrf()), limit: k))
+                try collection.query(
+                    QueryRequest(
+                        prefetch: [
+                            Prefetch(query: .nearest(.dense(denseQueryVectors[q])), using: "d", limit: limit),
+                            Prefetch(query: .nearest(.sparse(sparseQueries[q])), using: "s", limit: limit),
+                        ],
+                        query: .fusion(.rrf()), limit: k))
             }
             var sparseLatencies: [Duration] = [], denseLatencies: [Duration] = [], hybridLatencies: [Duration] = []
             for _ in 0..<2 {
-                sparseLatencies += try measure { try collection.searchSparse(sparseQueries[$0], using: "s", limit: limit) }.latencies
-                denseLatencies += try measure { try collection.search(denseQueryVectors[$0], using: "d", limit: limit) }.latencies
+                sparseLatencies += try measure {
+                    try collection.searchSparse(sparseQueries[$0], using: "s", limit: limit)
+                }.latencies
+                denseLatencies += try measure { try collection.search(denseQueryVectors[$0], using: "d", limit: limit) }
+                    .latencies
                 hybridLatencies += try measure { try hybridQuery($0) }.latencies
             }
             try summary("sparse-limit\(limit)", sparseLatencies, extra: [:])
             try summary("dense-limit\(limit)", denseLatencies, extra: [:])
-            let sumOfParts = seconds(sparseLatencies.reduce(Duration.zero, +)) + seconds(denseLatencies.reduce(Duration.zero, +))
-            try summary("hybrid-rrf", hybridLatencies, extra: [
-                "vs_sum_of_parts": seconds(hybridLatencies.reduce(Duration.zero, +)) / sumOfParts,
-            ])
+            let sumOfParts =
+                seconds(sparseLatencies.reduce(Duration.zero, +)) + seconds(denseLatencies.reduce(Duration.zero, +))
+            try summary(
+                "hybrid-rrf", hybridLatencies,
+                extra: [
+                    "vs_sum_of_parts": seconds(hybridLatencies.reduce(Duration.zero, +)) / sumOfParts
+                ])
         }
     }
 
-    private func ingest(_ docs: CSR, dense: [Float], dim: Int, modifier: SparseModifier, into directory: String) async throws -> Double {
+    private func ingest(
+        _ docs: CSR, dense: [Float], dim: Int, modifier: SparseModifier, into directory: String
+    ) async throws -> Double {
         let database = try Database.open(at: directory)
         defer { database.close() }
         let vectors: [String: VectorParams] = dense.isEmpty ? [:] : ["d": VectorParams(size: dim, distance: .dot)]
@@ -178,9 +202,10 @@ struct BenchSparseCommand: AsyncParsableCommand {
             func submit(_ first: Int) {
                 let end = min(first + batch, docs.count)
                 let points = (first..<end).map { row in
-                    PointStruct(id: .number(UInt64(row)),
-                                vectors: dense.isEmpty ? [:] : ["d": Array(dense[(row * dim)..<((row + 1) * dim)])],
-                                sparseVectors: ["s": docs.row(row)])
+                    PointStruct(
+                        id: .number(UInt64(row)),
+                        vectors: dense.isEmpty ? [:] : ["d": Array(dense[(row * dim)..<((row + 1) * dim)])],
+                        sparseVectors: ["s": docs.row(row)])
                 }
                 group.addTask { _ = try await collection.upsert(points) }
             }
@@ -199,7 +224,8 @@ struct BenchSparseCommand: AsyncParsableCommand {
         progress("ingested in \(String(format: "%.1f", ingested)) s; optimizing")
         try collection.optimize()
         let total = seconds(ContinuousClock.now - start)
-        progress("built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
+        progress(
+            "built in \(String(format: "%.1f", total)) s: segments \(collection.storageInfo.segments.map(\.points))")
         return total
     }
 }

@@ -25,7 +25,10 @@ struct LatencySummary {
 
     /// `qps`, `mean_ms`, `p50_ms`, `p99_ms`, `queries`: the fields of a result line.
     var fields: [String: Any] {
-        ["qps": qps, "mean_ms": meanMs, "p50_ms": percentileMs(0.5), "p99_ms": percentileMs(0.99), "queries": latencies.count]
+        [
+            "qps": qps, "mean_ms": meanMs, "p50_ms": percentileMs(0.5), "p99_ms": percentileMs(0.99),
+            "queries": latencies.count,
+        ]
     }
 }
 

@@ -58,10 +58,12 @@ struct BenchUpsertCommand: AsyncParsableCommand {
             }
             for batchSize in try parseList(batch) {
                 for writerCount in try parseList(writers) {
-                    let directory = joinedPath(workDir, "strata-bench-upsert-\(getpid())-\(UUID().uuidString.prefix(8))")
+                    let directory = joinedPath(
+                        workDir, "strata-bench-upsert-\(getpid())-\(UUID().uuidString.prefix(8))")
                     defer { try? FileManager.default.removeItem(atPath: directory) }
                     let db = try Database.open(at: directory, options: DatabaseOptions(durability: durability))
-                    let collection = try db.createCollection("bench", config: CollectionConfig(size: dimension, distance: .dot))
+                    let collection = try db.createCollection(
+                        "bench", config: CollectionConfig(size: dimension, distance: .dot))
                     let start = ContinuousClock.now
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for writer in 0..<writerCount {
@@ -104,7 +106,9 @@ struct BenchUpsertCommand: AsyncParsableCommand {
 
     private func parseList(_ text: String) throws -> [Int] {
         try text.split(separator: ",").map { item in
-            guard let value = Int(item), value > 0 else { throw ValidationError("\"\(item)\" is not a positive integer") }
+            guard let value = Int(item), value > 0 else {
+                throw ValidationError("\"\(item)\" is not a positive integer")
+            }
             return value
         }
     }

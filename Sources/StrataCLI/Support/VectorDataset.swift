@@ -23,12 +23,15 @@ struct VectorDataset {
         var gt: [[Int32]] = []
         if FileManager.default.fileExists(atPath: joinedPath(directory, "gt.ivecs")) {
             let (raw, k) = try readVectors(joinedPath(directory, "gt.ivecs"))
-            gt = stride(from: 0, to: raw.count, by: k).map { start in raw[start..<start + k].map { Int32(bitPattern: $0.bitPattern) } }
+            gt = stride(from: 0, to: raw.count, by: k).map { start in
+                raw[start..<start + k].map { Int32(bitPattern: $0.bitPattern) }
+            }
         }
         var metric = "euclid"
         if let data = FileManager.default.contents(atPath: joinedPath(directory, "meta.json")),
-           let meta = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-           let value = meta["metric"] as? String {
+            let meta = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let value = meta["metric"] as? String
+        {
             metric = value
         }
         let keptQueries = min(queries.count / dim, maxQueries)
@@ -61,7 +64,9 @@ struct VectorDataset {
 
     /// payload.jsonl lines, if present.
     func payloadLines() -> [String]? {
-        guard let data = FileManager.default.contents(atPath: joinedPath(directory, "payload.jsonl")) else { return nil }
+        guard let data = FileManager.default.contents(atPath: joinedPath(directory, "payload.jsonl")) else {
+            return nil
+        }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 }

@@ -23,15 +23,19 @@ public enum Datetime {
             return true
         }
         guard let year = digits(4), expect(UInt8(ascii: "-")), let month = digits(2), expect(UInt8(ascii: "-")),
-              let day = digits(2), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
+            let day = digits(2), (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year)
         else { return nil }
         var seconds = 0
         var micros = 0
         var offsetSeconds = 0
         if i < c.count {
-            guard c[i] == UInt8(ascii: "T") || c[i] == UInt8(ascii: "t") || c[i] == UInt8(ascii: " ") else { return nil }
+            guard c[i] == UInt8(ascii: "T") || c[i] == UInt8(ascii: "t") || c[i] == UInt8(ascii: " ") else {
+                return nil
+            }
             i += 1
-            guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), hour < 24, minute < 60 else { return nil }
+            guard let hour = digits(2), expect(UInt8(ascii: ":")), let minute = digits(2), hour < 24, minute < 60 else {
+                return nil
+            }
             seconds = hour * 3600 + minute * 60
             if expect(UInt8(ascii: ":")) {
                 guard let second = digits(2), second < 61 else { return nil }
@@ -54,7 +58,9 @@ public enum Datetime {
                 } else if c[i] == UInt8(ascii: "+") || c[i] == UInt8(ascii: "-") {
                     let sign = c[i] == UInt8(ascii: "-") ? -1 : 1
                     i += 1
-                    guard let oh = digits(2), expect(UInt8(ascii: ":")), let om = digits(2), oh < 24, om < 60 else { return nil }
+                    guard let oh = digits(2), expect(UInt8(ascii: ":")), let om = digits(2), oh < 24, om < 60 else {
+                        return nil
+                    }
                     offsetSeconds = sign * (oh * 3600 + om * 60)
                 } else {
                     return nil

@@ -27,14 +27,17 @@ extension Filter: Codable {
         guard case .object(let object) = json else { throw FilterDecodingError("\(path) must be an object") }
         let known: Set<String> = ["must", "should", "must_not", "min_should"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
-            throw FilterDecodingError("\(path): unknown member \"\(unknown)\"; a filter has must, should, must_not and min_should")
+            throw FilterDecodingError(
+                "\(path): unknown member \"\(unknown)\"; a filter has must, should, must_not and min_should")
         }
         func conditions(_ key: String) throws(FilterDecodingError) -> [Condition] {
             switch object[key] {
             case nil, .null?: return []
             case .array(let items)?:
                 var result: [Condition] = []
-                for (index, item) in items.enumerated() { result.append(try Condition(json: item, path: "\(path).\(key)[\(index)]")) }
+                for (index, item) in items.enumerated() {
+                    result.append(try Condition(json: item, path: "\(path).\(key)[\(index)]"))
+                }
                 return result
             case let item?:
                 return [try Condition(json: item, path: "\(path).\(key)")]
@@ -43,7 +46,7 @@ extension Filter: Codable {
         self.init(must: try conditions("must"), should: try conditions("should"), mustNot: try conditions("must_not"))
         if let value = object["min_should"], value != .null {
             guard case .object(let minShould) = value, case .array(let items)? = minShould["conditions"],
-                  case .int(let minCount)? = minShould["min_count"], minCount >= 0
+                case .int(let minCount)? = minShould["min_count"], minCount >= 0
             else {
                 throw FilterDecodingError("\(path).min_should must be {\"conditions\": [...], \"min_count\": n ≥ 0}")
             }
@@ -61,7 +64,9 @@ extension Filter: Codable {
         if !should.isEmpty { object["should"] = .array(should.map(\.json)) }
         if !mustNot.isEmpty { object["must_not"] = .array(mustNot.map(\.json)) }
         if let minShould {
-            object["min_should"] = ["conditions": .array(minShould.conditions.map(\.json)), "min_count": .int(Int64(minShould.minCount))]
+            object["min_should"] = [
+                "conditions": .array(minShould.conditions.map(\.json)), "min_count": .int(Int64(minShould.minCount)),
+            ]
         }
         return .object(object)
     }
@@ -77,20 +82,27 @@ extension Condition {
         if object["key"] != nil {
             self = .field(try FieldCondition(json: object, path: path, key: try key(object["key"], "\(path).key")))
         } else if let value = object["is_empty"] {
-            guard case .object(let inner) = value else { throw FilterDecodingError("\(path).is_empty must be {\"key\": ...}") }
+            guard case .object(let inner) = value else {
+                throw FilterDecodingError("\(path).is_empty must be {\"key\": ...}")
+            }
             self = .isEmpty(key: try key(inner["key"], "\(path).is_empty.key"))
         } else if let value = object["is_null"] {
-            guard case .object(let inner) = value else { throw FilterDecodingError("\(path).is_null must be {\"key\": ...}") }
+            guard case .object(let inner) = value else {
+                throw FilterDecodingError("\(path).is_null must be {\"key\": ...}")
+            }
             self = .isNull(key: try key(inner["key"], "\(path).is_null.key"))
         } else if let value = object["has_id"] {
-            guard case .array(let items) = value else { throw FilterDecodingError("\(path).has_id must be a list of point ids") }
+            guard case .array(let items) = value else {
+                throw FilterDecodingError("\(path).has_id must be a list of point ids")
+            }
             var ids = Set<PointID>()
             for (index, item) in items.enumerated() {
                 switch item {
                 case .int(let n) where n >= 0: ids.insert(.number(UInt64(n)))
                 case .string(let s):
                     guard let uuid = UUID(uuidString: s) else {
-                        throw FilterDecodingError("\(path).has_id[\(index)]: \"\(s)\" is not an unsigned integer or a UUID")
+                        throw FilterDecodingError(
+                            "\(path).has_id[\(index)]: \"\(s)\" is not an unsigned integer or a UUID")
                     }
                     ids.insert(.uuid(uuid))
                 default: throw FilterDecodingError("\(path).has_id[\(index)] must be an unsigned integer or a UUID")
@@ -98,19 +110,23 @@ extension Condition {
             }
             self = .hasID(ids)
         } else if let value = object["has_vector"] {
-            guard case .string(let name) = value else { throw FilterDecodingError("\(path).has_vector must be a vector name") }
+            guard case .string(let name) = value else {
+                throw FilterDecodingError("\(path).has_vector must be a vector name")
+            }
             self = .hasVector(name)
         } else if let value = object["nested"] {
             guard case .object(let inner) = value, let filter = inner["filter"] else {
                 throw FilterDecodingError("\(path).nested must be {\"key\": ..., \"filter\": {...}}")
             }
-            self = .nested(key: try key(inner["key"], "\(path).nested.key"),
-                           filter: try Filter(json: filter, path: "\(path).nested.filter"))
+            self = .nested(
+                key: try key(inner["key"], "\(path).nested.key"),
+                filter: try Filter(json: filter, path: "\(path).nested.filter"))
         } else if object.keys.contains(where: { ["must", "should", "must_not", "min_should"].contains($0) }) {
             self = .filter(try Filter(json: json, path: path))
         } else {
             throw FilterDecodingError(
-                "\(path): not a condition (expected key with match/range/geo_*/values_count, is_empty, is_null, has_id, has_vector, nested, or a sub-filter)")
+                "\(path): not a condition (expected key with match/range/geo_*/values_count, is_empty, is_null, has_id, has_vector, nested, or a sub-filter)"
+            )
         }
     }
 
@@ -120,12 +136,15 @@ extension Condition {
         case .isEmpty(let key): return ["is_empty": ["key": .string(key.description)]]
         case .isNull(let key): return ["is_null": ["key": .string(key.description)]]
         case .hasID(let ids):
-            return ["has_id": .array(ids.sorted().map { id in
-                switch id {
-                case .number(let n): return .int(Int64(bitPattern: n))
-                case .uuid: return .string(id.description)
-                }
-            })]
+            return [
+                "has_id": .array(
+                    ids.sorted().map { id in
+                        switch id {
+                        case .number(let n): return .int(Int64(bitPattern: n))
+                        case .uuid: return .string(id.description)
+                        }
+                    })
+            ]
         case .hasVector(let name): return ["has_vector": .string(name)]
         case .nested(let key, let filter): return ["nested": ["key": .string(key.description), "filter": filter.json]]
         case .filter(let filter): return filter.json
@@ -138,24 +157,34 @@ extension FieldCondition {
         let tests = ["match", "range", "geo_bounding_box", "geo_radius", "geo_polygon", "values_count"]
             .filter { object[$0] != nil && object[$0] != .null }
         guard tests.count == 1, let name = tests.first else {
-            throw FilterDecodingError("\(path) must have exactly one of match, range, geo_bounding_box, geo_radius, geo_polygon, values_count (has \(tests))")
+            throw FilterDecodingError(
+                "\(path) must have exactly one of match, range, geo_bounding_box, geo_radius, geo_polygon, values_count (has \(tests))"
+            )
         }
         let value = object[name]!
         let at = "\(path).\(name)"
         switch name {
         case "match": self.init(key: key, .match(try Match(json: value, path: at)))
         case "range": self.init(key: key, .range(try RangeBounds(json: value, path: at, allowDatetime: true)))
-        case "values_count": self.init(key: key, .valuesCount(try RangeBounds(json: value, path: at, allowDatetime: false)))
+        case "values_count":
+            self.init(key: key, .valuesCount(try RangeBounds(json: value, path: at, allowDatetime: false)))
         case "geo_bounding_box":
             guard case .object(let box) = value else { throw FilterDecodingError("\(at) must be an object") }
-            self.init(key: key, .geoBoundingBox(GeoBoundingBox(
-                topLeft: try GeoPoint(json: box["top_left"], path: "\(at).top_left"),
-                bottomRight: try GeoPoint(json: box["bottom_right"], path: "\(at).bottom_right"))))
+            self.init(
+                key: key,
+                .geoBoundingBox(
+                    GeoBoundingBox(
+                        topLeft: try GeoPoint(json: box["top_left"], path: "\(at).top_left"),
+                        bottomRight: try GeoPoint(json: box["bottom_right"], path: "\(at).bottom_right"))))
         case "geo_radius":
-            guard case .object(let radius) = value, let meters = radius["radius"]?.number, meters >= 0, meters.isFinite else {
+            guard case .object(let radius) = value, let meters = radius["radius"]?.number, meters >= 0, meters.isFinite
+            else {
                 throw FilterDecodingError("\(at) must be {\"center\": {\"lon\", \"lat\"}, \"radius\": meters ≥ 0}")
             }
-            self.init(key: key, .geoRadius(GeoRadius(center: try GeoPoint(json: radius["center"], path: "\(at).center"), radius: meters)))
+            self.init(
+                key: key,
+                .geoRadius(
+                    GeoRadius(center: try GeoPoint(json: radius["center"], path: "\(at).center"), radius: meters)))
         default:
             guard case .object(let polygon) = value else { throw FilterDecodingError("\(at) must be an object") }
             func ring(_ value: JSONValue?, _ where_: String) throws(FilterDecodingError) -> [GeoPoint] {
@@ -163,7 +192,9 @@ extension FieldCondition {
                     throw FilterDecodingError("\(where_) must be {\"points\": [...]}")
                 }
                 var points: [GeoPoint] = []
-                for (index, item) in items.enumerated() { points.append(try GeoPoint(json: item, path: "\(where_).points[\(index)]")) }
+                for (index, item) in items.enumerated() {
+                    points.append(try GeoPoint(json: item, path: "\(where_).points[\(index)]"))
+                }
                 guard points.count >= 4, points.first == points.last else {
                     throw FilterDecodingError("\(where_) must be a closed ring of at least 4 points (first == last)")
                 }
@@ -171,9 +202,14 @@ extension FieldCondition {
             }
             var interiors: [[GeoPoint]] = []
             if case .array(let items)? = polygon["interiors"] {
-                for (index, item) in items.enumerated() { interiors.append(try ring(item, "\(at).interiors[\(index)]")) }
+                for (index, item) in items.enumerated() {
+                    interiors.append(try ring(item, "\(at).interiors[\(index)]"))
+                }
             }
-            self.init(key: key, .geoPolygon(GeoPolygon(exterior: try ring(polygon["exterior"], "\(at).exterior"), interiors: interiors)))
+            self.init(
+                key: key,
+                .geoPolygon(GeoPolygon(exterior: try ring(polygon["exterior"], "\(at).exterior"), interiors: interiors))
+            )
         }
     }
 
@@ -183,8 +219,10 @@ extension FieldCondition {
         case .match(let match): object["match"] = match.json
         case .range(let range): object["range"] = range.json
         case .valuesCount(let range): object["values_count"] = range.json
-        case .geoBoundingBox(let box): object["geo_bounding_box"] = ["top_left": box.topLeft.json, "bottom_right": box.bottomRight.json]
-        case .geoRadius(let radius): object["geo_radius"] = ["center": radius.center.json, "radius": .double(radius.radius)]
+        case .geoBoundingBox(let box):
+            object["geo_bounding_box"] = ["top_left": box.topLeft.json, "bottom_right": box.bottomRight.json]
+        case .geoRadius(let radius):
+            object["geo_radius"] = ["center": radius.center.json, "radius": .double(radius.radius)]
         case .geoPolygon(let polygon):
             object["geo_polygon"] = [
                 "exterior": ["points": .array(polygon.exterior.map(\.json))],
@@ -224,7 +262,9 @@ extension Match {
             var result: [MatchValue] = []
             for (index, item) in items.enumerated() {
                 let parsed = try MatchValue(json: item, path: "\(path).\(name)[\(index)]")
-                if case .bool = parsed { throw FilterDecodingError("\(path).\(name)[\(index)] must be a string or an integer") }
+                if case .bool = parsed {
+                    throw FilterDecodingError("\(path).\(name)[\(index)] must be a string or an integer")
+                }
                 result.append(parsed)
             }
             return result
@@ -254,7 +294,9 @@ extension Match {
 
 extension RangeBounds {
     init(json: JSONValue, path: String, allowDatetime: Bool) throws(FilterDecodingError) {
-        guard case .object(let object) = json else { throw FilterDecodingError("\(path) must be an object with gt/gte/lt/lte") }
+        guard case .object(let object) = json else {
+            throw FilterDecodingError("\(path) must be an object with gt/gte/lt/lte")
+        }
         if let unknown = object.keys.sorted().first(where: { !["gt", "gte", "lt", "lte"].contains($0) }) {
             throw FilterDecodingError("\(path): unknown bound \"\(unknown)\"; expected gt, gte, lt, lte")
         }
@@ -271,7 +313,9 @@ extension RangeBounds {
                 }
                 bound = Double(micros)
             case (_, false):
-                guard let number = value.number, number.isFinite else { throw FilterDecodingError("\(path).\(name) must be a number") }
+                guard let number = value.number, number.isFinite else {
+                    throw FilterDecodingError("\(path).\(name) must be a number")
+                }
                 bound = number
             default:
                 throw FilterDecodingError("\(path).\(name): a datetime range needs every bound as a datetime string")
@@ -334,6 +378,7 @@ extension Datetime {
             let text = String(n)
             return String(repeating: "0", count: max(0, width - text.count)) + text
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
+        return
+            "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(secondOfDay / 3600, 2)):\(pad(secondOfDay / 60 % 60, 2)):\(pad(secondOfDay % 60, 2)).\(pad(micros, 6))Z"
     }
 }

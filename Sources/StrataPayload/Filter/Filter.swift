@@ -12,7 +12,9 @@ public struct Filter: Sendable, Hashable {
     public var mustNot: [Condition]
     public var minShould: MinShould?
 
-    public init(must: [Condition] = [], should: [Condition] = [], mustNot: [Condition] = [], minShould: MinShould? = nil) {
+    public init(
+        must: [Condition] = [], should: [Condition] = [], mustNot: [Condition] = [], minShould: MinShould? = nil
+    ) {
         self.must = must
         self.should = should
         self.mustNot = mustNot
@@ -157,7 +159,7 @@ public struct GeoPoint: Sendable, Hashable {
     /// A payload value `{"lon": x, "lat": y}` with valid coordinates.
     public init?(_ value: JSONValue) {
         guard case .object(let object) = value, let lon = object["lon"]?.number, let lat = object["lat"]?.number,
-              (-180...180).contains(lon), (-90...90).contains(lat)
+            (-180...180).contains(lon), (-90...90).contains(lat)
         else { return nil }
         self.init(lon: lon, lat: lat)
     }

@@ -30,19 +30,26 @@ extension Filter {
     }
 
     func matches(_ point: FilterSubject, payload: Payload, prefix: PayloadPath?, settings: FilterSettings) -> Bool {
-        for condition in must where !condition.matches(point, payload: payload, prefix: prefix, settings: settings) { return false }
-        if !should.isEmpty && !should.contains(where: { $0.matches(point, payload: payload, prefix: prefix, settings: settings) }) {
+        for condition in must where !condition.matches(point, payload: payload, prefix: prefix, settings: settings) {
+            return false
+        }
+        if !should.isEmpty
+            && !should.contains(where: { $0.matches(point, payload: payload, prefix: prefix, settings: settings) })
+        {
             return false
         }
         if let minShould {
             var count = 0
-            for condition in minShould.conditions where condition.matches(point, payload: payload, prefix: prefix, settings: settings) {
+            for condition in minShould.conditions
+            where condition.matches(point, payload: payload, prefix: prefix, settings: settings) {
                 count += 1
                 if count >= minShould.minCount { break }
             }
             if count < minShould.minCount { return false }
         }
-        for condition in mustNot where condition.matches(point, payload: payload, prefix: prefix, settings: settings) { return false }
+        for condition in mustNot where condition.matches(point, payload: payload, prefix: prefix, settings: settings) {
+            return false
+        }
         return true
     }
 }
@@ -54,7 +61,8 @@ extension Condition {
         switch self {
         case .field(let condition):
             let fullKey = prefix.map { $0.appending(condition.key) } ?? condition.key
-            return condition.test.matches(condition.key.values(in: payload), tokenizer: settings.tokenizer(for: fullKey))
+            return condition.test.matches(
+                condition.key.values(in: payload), tokenizer: settings.tokenizer(for: fullKey))
         case .isEmpty(let key):
             return key.values(in: payload).allSatisfy { $0 == .null }
         case .isNull(let key):

@@ -21,7 +21,9 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
         var steps: [Step] = []
         var chars = Array(text)
         var i = 0
-        func fail(_ why: String) -> PayloadPathError { PayloadPathError(message: "invalid payload key \"\(text)\": \(why)") }
+        func fail(_ why: String) -> PayloadPathError {
+            PayloadPathError(message: "invalid payload key \"\(text)\": \(why)")
+        }
         guard !chars.isEmpty else { throw fail("empty") }
         var expectKey = true
         while i < chars.count {
@@ -95,7 +97,11 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
     public func values(in payload: Payload) -> [JSONValue] {
         var flattened: [JSONValue] = []
         for value in rawValues(in: payload) {
-            if case .array(let elements) = value { flattened.append(contentsOf: elements) } else { flattened.append(value) }
+            if case .array(let elements) = value {
+                flattened.append(contentsOf: elements)
+            } else {
+                flattened.append(value)
+            }
         }
         return flattened
     }

@@ -150,7 +150,9 @@ public struct SegmentFilter<Segment: FilterableSegment> {
         var result = PointBitset(count: candidates.count)
         try candidates.forEach { offset in
             let subject = try subject(at: offset)
-            if condition.matches(subject, payload: subject.payload ?? [:], prefix: nil, settings: settings) { result.insert(offset) }
+            if condition.matches(subject, payload: subject.payload ?? [:], prefix: nil, settings: settings) {
+                result.insert(offset)
+            }
         }
         return result
     }

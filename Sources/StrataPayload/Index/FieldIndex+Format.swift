@@ -47,14 +47,19 @@ extension FieldIndex {
 
     /// Decodes and checks an index of a segment with `pointCount` points for
     /// `key`; anything malformed throws `FormatError`, never traps.
-    public static func decode(_ bytes: UnsafeRawBufferPointer, key expectedKey: PayloadPath, pointCount expectedCount: Int) throws(FormatError)
+    public static func decode(
+        _ bytes: UnsafeRawBufferPointer, key expectedKey: PayloadPath, pointCount expectedCount: Int
+    ) throws(FormatError)
         -> FieldIndex
     {
         var reader = ByteReader(bytes)
-        guard bytes.count >= 8, Array(try reader.readBytes(8)) == magic else { throw FormatError("bad magic (not a payload index)") }
+        guard bytes.count >= 8, Array(try reader.readBytes(8)) == magic else {
+            throw FormatError("bad magic (not a payload index)")
+        }
         let version = try reader.readUInt32()
         guard version == formatVersion else {
-            throw FormatError("payload index format version \(version) is not \(formatVersion) (written by a newer Strata?)")
+            throw FormatError(
+                "payload index format version \(version) is not \(formatVersion) (written by a newer Strata?)")
         }
         guard try reader.readUInt32() == 0 else { throw FormatError("reserved flags are not zero") }
         let pointCount = try reader.readUInt64()
@@ -91,7 +96,9 @@ extension FieldIndex {
             case 2: key = .string(try reader.readString())
             case let tag: throw FormatError("unknown dictionary key tag \(tag)")
             }
-            if let previousKey, !(previousKey < key) { throw FormatError("dictionary keys are not strictly ascending at \(key)") }
+            if let previousKey, !(previousKey < key) {
+                throw FormatError("dictionary keys are not strictly ascending at \(key)")
+            }
             previousKey = key
             let listCount = try reader.readCount(limit: min(n, reader.remaining / 4), "posting")
             guard listCount > 0 else { throw FormatError("empty posting list for key \(key)") }
@@ -129,7 +136,8 @@ extension FieldIndex {
             geo.append(GeoEntry(point: GeoPoint(lon: lon, lat: lat), offset: offset))
         }
         guard reader.isAtEnd else { throw FormatError("\(reader.remaining) bytes follow the index") }
-        return FieldIndex(key: expectedKey, schema: schema, pointCount: n, valueCounts: counts, postings: postings,
-                          sortedValues: values, sortedOffsets: offsets, geoPoints: geo)
+        return FieldIndex(
+            key: expectedKey, schema: schema, pointCount: n, valueCounts: counts, postings: postings,
+            sortedValues: values, sortedOffsets: offsets, geoPoints: geo)
     }
 }

@@ -68,8 +68,11 @@ public final class FieldIndex: Sendable {
         let offset: UInt32
     }
 
-    init(key: PayloadPath, schema: PayloadFieldSchema, pointCount: Int, valueCounts: [UInt32], postings: [IndexKey: [UInt32]],
-         sortedValues: [Double], sortedOffsets: [UInt32], geoPoints: [GeoEntry]) {
+    init(
+        key: PayloadPath, schema: PayloadFieldSchema, pointCount: Int, valueCounts: [UInt32],
+        postings: [IndexKey: [UInt32]],
+        sortedValues: [Double], sortedOffsets: [UInt32], geoPoints: [GeoEntry]
+    ) {
         self.key = key
         self.schema = schema
         self.pointCount = pointCount
@@ -82,7 +85,9 @@ public final class FieldIndex: Sendable {
 
     /// Builds the index over offsets `0..<pointCount`; `payload(i)` is point
     /// i's payload (nil for none or for a free slot).
-    public static func build(key: PayloadPath, schema: PayloadFieldSchema, pointCount: Int, payload: (Int) throws -> Payload?) rethrows
+    public static func build(
+        key: PayloadPath, schema: PayloadFieldSchema, pointCount: Int, payload: (Int) throws -> Payload?
+    ) rethrows
         -> FieldIndex
     {
         var counts = [UInt32](repeating: 0, count: pointCount)
@@ -107,7 +112,8 @@ public final class FieldIndex: Sendable {
                     if schema.lookup, case .int(let i) = value { keys.insert(.integer(i)) }
                     if schema.range, let number = value.number { numbers.insert(number) }
                 case (.float, _): if let number = value.number { numbers.insert(number) }
-                case (.datetime, .string(let s)): if let micros = Datetime.microseconds(s) { numbers.insert(Double(micros)) }
+                case (.datetime, .string(let s)):
+                    if let micros = Datetime.microseconds(s) { numbers.insert(Double(micros)) }
                 case (.geo, _): if let point = GeoPoint(value) { geo.append(GeoEntry(point: point, offset: o)) }
                 case (.text, .string(let s)): for token in tokenizer.tokens(s) { keys.insert(.string(token)) }
                 default: break
@@ -117,8 +123,9 @@ public final class FieldIndex: Sendable {
             for n in numbers { numeric.append((n, o)) }
         }
         numeric.sort { $0.0 < $1.0 || ($0.0 == $1.0 && $0.1 < $1.1) }
-        return FieldIndex(key: key, schema: schema, pointCount: pointCount, valueCounts: counts, postings: postings,
-                          sortedValues: numeric.map(\.0), sortedOffsets: numeric.map(\.1), geoPoints: geo)
+        return FieldIndex(
+            key: key, schema: schema, pointCount: pointCount, valueCounts: counts, postings: postings,
+            sortedValues: numeric.map(\.0), sortedOffsets: numeric.map(\.1), geoPoints: geo)
     }
 
     // MARK: - Answering conditions
@@ -171,7 +178,9 @@ public final class FieldIndex: Sendable {
             return (geoBits { polygon.contains($0) }, true)
         case .valuesCount(let range):
             var result = PointBitset(count: pointCount)
-            for (offset, count) in valueCounts.enumerated() where range.contains(Double(count)) { result.insert(offset) }
+            for (offset, count) in valueCounts.enumerated() where range.contains(Double(count)) {
+                result.insert(offset)
+            }
             return (result, true)
         }
     }
@@ -266,7 +275,6 @@ public final class FieldIndex: Sendable {
         }
         return counts
     }
-
 
     /// (offset, value) for the points in `allowed` in value order, each point
     /// once at its smallest (ascending) or largest (descending) value;

@@ -66,7 +66,8 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
         switch json {
         case .string(let name):
             guard let type = FieldType(rawValue: name) else {
-                throw FilterDecodingError("field_schema: unknown type \"\(name)\"; expected one of \(FieldType.allCases.map(\.rawValue))")
+                throw FilterDecodingError(
+                    "field_schema: unknown type \"\(name)\"; expected one of \(FieldType.allCases.map(\.rawValue))")
             }
             self.init(type)
         case .object(let object):
@@ -76,7 +77,9 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
             self.init(type)
             func bool(_ key: String) throws(FilterDecodingError) -> Bool? {
                 guard let value = object[key], value != .null else { return nil }
-                guard case .bool(let b) = value else { throw FilterDecodingError("field_schema.\(key) must be a boolean") }
+                guard case .bool(let b) = value else {
+                    throw FilterDecodingError("field_schema.\(key) must be a boolean")
+                }
                 return b
             }
             func count(_ key: String) throws(FilterDecodingError) -> Int? {
@@ -86,8 +89,10 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
                 }
                 return Int(i)
             }
-            let known: Set<String> = ["type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "tokenizer",
-                                      "lowercase", "min_token_len", "max_token_len", "phrase_matching"]
+            let known: Set<String> = [
+                "type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "tokenizer",
+                "lowercase", "min_token_len", "max_token_len", "phrase_matching",
+            ]
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
                 throw FilterDecodingError("field_schema: unknown parameter \"\(unknown)\"")
             }
@@ -142,7 +147,10 @@ public struct TextTokenizer: Sendable, Hashable {
     public var minLength: Int?
     public var maxLength: Int?
 
-    public init(kind: PayloadFieldSchema.TokenizerKind = .word, lowercase: Bool = true, minLength: Int? = nil, maxLength: Int? = nil) {
+    public init(
+        kind: PayloadFieldSchema.TokenizerKind = .word, lowercase: Bool = true, minLength: Int? = nil,
+        maxLength: Int? = nil
+    ) {
         self.kind = kind
         self.lowercase = lowercase
         self.minLength = minLength

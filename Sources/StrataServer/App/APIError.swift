@@ -24,7 +24,9 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     static func validation(_ message: String) -> APIError {
         APIError(.unprocessableContent, "Validation error in JSON body: [\(message)]")
     }
-    static func jsonDeserialize(_ message: String) -> APIError { APIError(.badRequest, "Json deserialize error: \(message)") }
+    static func jsonDeserialize(_ message: String) -> APIError {
+        APIError(.badRequest, "Json deserialize error: \(message)")
+    }
     static func unauthorized(_ message: String) -> APIError { APIError(.unauthorized, "Unauthorized: \(message)") }
     static func forbidden(_ message: String) -> APIError { APIError(.forbidden, "Forbidden: \(message)") }
 
@@ -41,7 +43,10 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound: return .notFound(error.message)
         case .alreadyExists: return APIError(.conflict, "Wrong input: \(error.message)")
         case .closed: return APIError(.serviceUnavailable, "Service unavailable: \(error.message)")
-        case .resourceExhausted: return APIError(HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"), "Service internal error: \(error.message)")
+        case .resourceExhausted:
+            return APIError(
+                HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),
+                "Service internal error: \(error.message)")
         default: return APIError(.internalServerError, "Service internal error: \(error.message)")
         }
     }

@@ -9,7 +9,9 @@ struct ResponseMiddleware: RouterMiddleware {
     typealias Context = StrataRequestContext
     let metrics: ServerMetrics
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         let response: Response
         do {
             response = try await next(request, context)
@@ -31,13 +33,16 @@ struct ResponseMiddleware: RouterMiddleware {
             response = Reply.error(apiError, context: context)
         }
         let endpoint = context.endpointPath ?? "unmatched"
-        metrics.record(method: request.method.rawValue, endpoint: endpoint, status: response.status.code,
-                       seconds: context.elapsedSeconds)
+        metrics.record(
+            method: request.method.rawValue, endpoint: endpoint, status: response.status.code,
+            seconds: context.elapsedSeconds)
         let level: Logger.Level = response.status.code >= 500 ? .error : (response.status.code >= 400 ? .info : .debug)
-        context.logger.log(level: level, "request", metadata: [
-            "method": "\(request.method)", "endpoint": "\(endpoint)", "status": "\(response.status.code)",
-            "seconds": "\(context.elapsedSeconds)",
-        ])
+        context.logger.log(
+            level: level, "request",
+            metadata: [
+                "method": "\(request.method)", "endpoint": "\(endpoint)", "status": "\(response.status.code)",
+                "seconds": "\(context.elapsedSeconds)",
+            ])
         return response
     }
 }
@@ -49,7 +54,9 @@ struct AuthenticationMiddleware: RouterMiddleware {
 
     static let probePaths: Set<String> = ["/healthz", "/livez", "/readyz"]
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
         var context = context
         if Self.probePaths.contains(request.uri.path) {
             context.access = .manage

@@ -27,12 +27,15 @@ enum Reply {
     }
 
     static func text(_ text: String, contentType: String = "text/plain; charset=utf-8") -> Response {
-        Response(status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: .ok, headers: [.contentType: contentType], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
     }
 
     static func error(_ error: APIError, context: StrataRequestContext) -> Response {
-        let body = (try? encoder().encode(ErrorEnvelope(status: .init(error: error.message), time: context.elapsedSeconds)))
+        let body =
+            (try? encoder().encode(ErrorEnvelope(status: .init(error: error.message), time: context.elapsedSeconds)))
             ?? Data(#"{"status":{"error":"unencodable error"},"time":0}"#.utf8)
-        return Response(status: error.status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        return Response(
+            status: error.status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -72,7 +72,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         let unknown = Set(object.keys).subtracting(known)
         guard unknown.isEmpty else {
-            throw ConfigurationError("the config file \(path) has unknown keys \(unknown.sorted()); known keys: \(known.sorted())")
+            throw ConfigurationError(
+                "the config file \(path) has unknown keys \(unknown.sorted()); known keys: \(known.sorted())")
         }
         let file: File
         do { file = try JSONDecoder().decode(File.self, from: data) } catch {
@@ -130,9 +131,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             throw ConfigurationError("TLS needs both a certificate (--tls-cert) and a private key (--tls-key)")
         }
         if let apiKey, apiKey.isEmpty { throw ConfigurationError("the API key must not be empty") }
-        if let readOnlyAPIKey, readOnlyAPIKey.isEmpty { throw ConfigurationError("the read-only API key must not be empty") }
+        if let readOnlyAPIKey, readOnlyAPIKey.isEmpty {
+            throw ConfigurationError("the read-only API key must not be empty")
+        }
         if readOnlyAPIKey != nil, apiKey == nil {
-            throw ConfigurationError("a read-only API key without an API key would leave writes open to everyone; set --api-key too")
+            throw ConfigurationError(
+                "a read-only API key without an API key would leave writes open to everyone; set --api-key too")
         }
         if let apiKey, let readOnlyAPIKey, apiKey == readOnlyAPIKey {
             throw ConfigurationError("the API key and the read-only API key must differ")

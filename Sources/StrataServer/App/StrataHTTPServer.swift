@@ -64,7 +64,9 @@ public final class StrataHTTPServer: Sendable {
     ) throws -> some ApplicationProtocol {
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
+                NIOSSLCertificateSource.certificate($0)
+            }
             let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
             server = try .tls(.http1(), tlsConfiguration: tls)
@@ -110,7 +112,8 @@ extension StrataHTTPServer {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
-            throw APIError(.contentTooLarge,
+            throw APIError(
+                .contentTooLarge,
                 "Payload too large: the request body exceeds the limit of \(limit) bytes (see --max-request-size)")
         }
     }
@@ -133,7 +136,8 @@ extension StrataHTTPServer {
         let data = try await executor.run { () throws -> Data in
             let result = try body()
             let elapsed = ContinuousClock.now - started
-            return try Reply.encodeOK(result, elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
+            return try Reply.encodeOK(
+                result, elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
         }
         return Reply.ok(data)
     }

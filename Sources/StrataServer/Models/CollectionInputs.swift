@@ -47,7 +47,8 @@ struct OptimizersConfigInput: Decodable, Sendable, Equatable {
         if let indexing_threshold {
             guard indexing_threshold > 0 else {
                 throw APIError.wrongInput(
-                    "indexing_threshold 0 (never index) is not supported by Strata; the threshold also decides when the in-memory segment is written to disk")
+                    "indexing_threshold 0 (never index) is not supported by Strata; the threshold also decides when the in-memory segment is written to disk"
+                )
             }
             config.indexingThresholdKB = indexing_threshold
         }
@@ -89,7 +90,9 @@ struct QuantizationInput: Decodable, Sendable, Equatable {
     func engineConfig() throws(APIError) -> QuantizationConfig {
         switch (scalar, binary, product) {
         case (let scalar?, nil, nil):
-            guard scalar.type == "int8" else { throw APIError.wrongInput("scalar quantization type must be \"int8\", got \"\(scalar.type)\"") }
+            guard scalar.type == "int8" else {
+                throw APIError.wrongInput("scalar quantization type must be \"int8\", got \"\(scalar.type)\"")
+            }
             return .scalar(quantile: scalar.quantile, alwaysRam: scalar.always_ram)
         case (nil, let binary?, nil):
             let encoding: BinaryQuantizationEncoding
@@ -108,7 +111,9 @@ struct QuantizationInput: Decodable, Sendable, Equatable {
             return .binary(encoding: encoding, queryEncoding: queryEncoding, alwaysRam: binary.always_ram)
         case (nil, nil, let product?):
             guard let compression = ProductQuantizationCompression(rawValue: product.compression) else {
-                throw APIError.wrongInput("product quantization compression must be one of x4, x8, x16, x32, x64, got \"\(product.compression)\"")
+                throw APIError.wrongInput(
+                    "product quantization compression must be one of x4, x8, x16, x32, x64, got \"\(product.compression)\""
+                )
             }
             return .product(compression: compression, alwaysRam: product.always_ram)
         default:
@@ -129,7 +134,8 @@ struct VectorParamsInput: Decodable, Sendable {
 
     func engineParams(collectionHNSW: HnswConfig) throws(APIError) -> VectorParams {
         guard let distance = Distance(rawValue: distance) else {
-            throw APIError.jsonDeserialize("unknown distance \"\(distance)\"; expected one of Cosine, Euclid, Dot, Manhattan")
+            throw APIError.jsonDeserialize(
+                "unknown distance \"\(distance)\"; expected one of Cosine, Euclid, Dot, Manhattan")
         }
         if let datatype, datatype != "float32" { throw APIError.notSupportedYet("vector datatype \"\(datatype)\"") }
         return VectorParams(
@@ -190,11 +196,15 @@ struct CreateCollectionInput: Decodable, Sendable {
     /// The engine config, or 400/501 naming what cannot be honoured.
     func engineConfig() throws(APIError) -> CollectionConfig {
         if let shard_number, shard_number != 1 {
-            throw APIError.wrongInput("Strata keeps one shard per collection; shard_number must be 1, got \(shard_number)")
+            throw APIError.wrongInput(
+                "Strata keeps one shard per collection; shard_number must be 1, got \(shard_number)")
         }
-        if let sharding_method, sharding_method != "auto" { throw APIError.notSupportedYet("sharding_method \"\(sharding_method)\"") }
+        if let sharding_method, sharding_method != "auto" {
+            throw APIError.notSupportedYet("sharding_method \"\(sharding_method)\"")
+        }
         if let replication_factor, replication_factor != 1 {
-            throw APIError.badRequest("Strata runs as a single node; replication_factor must be 1, got \(replication_factor)")
+            throw APIError.badRequest(
+                "Strata runs as a single node; replication_factor must be 1, got \(replication_factor)")
         }
         if let write_consistency_factor, write_consistency_factor != 1 {
             throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
@@ -250,12 +260,15 @@ struct CreateCollectionInput: Decodable, Sendable {
                         case ("full_scan_threshold", .int(let n)) where n >= 0: parsed.fullScanThreshold = Int(n)
                         case ("datatype", .string("float32")): continue
                         default:
-                            throw APIError.wrongInput("sparse_vectors.\(name).index.\(indexKey) = \(indexValue) is not supported (on_disk, full_scan_threshold, datatype float32)")
+                            throw APIError.wrongInput(
+                                "sparse_vectors.\(name).index.\(indexKey) = \(indexValue) is not supported (on_disk, full_scan_threshold, datatype float32)"
+                            )
                         }
                     }
                     engine.index = parsed
                 default:
-                    throw APIError.wrongInput("sparse_vectors.\(name).\(key) = \(member) is not supported (modifier none|idf, index)")
+                    throw APIError.wrongInput(
+                        "sparse_vectors.\(name).\(key) = \(member) is not supported (modifier none|idf, index)")
                 }
             }
             result[name] = engine
@@ -294,7 +307,9 @@ struct UpdateCollectionInput: Decodable, Sendable {
         case .object(let fields)? where fields.isEmpty: break
         default: unsupported.append("params")
         }
-        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) { unsupported.append("sparse_vectors") }
+        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) {
+            unsupported.append("sparse_vectors")
+        }
         if let strict_mode_config, strict_mode_config != .null { unsupported.append("strict_mode_config") }
         if let metadata, metadata != .null { unsupported.append("metadata") }
         if !unsupported.isEmpty {
@@ -303,12 +318,16 @@ struct UpdateCollectionInput: Decodable, Sendable {
         var updated = config
         if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
         if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
-        if let quantization_config { updated.quantizationConfig = try Self.quantization(quantization_config, current: config.quantizationConfig) }
+        if let quantization_config {
+            updated.quantizationConfig = try Self.quantization(quantization_config, current: config.quantizationConfig)
+        }
         for (name, diff) in vectors ?? [:] {
             guard var params = updated.vectors[name] else {
                 throw APIError.wrongInput("Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
             }
-            if let hnsw = diff.hnsw_config { params.hnswConfig = try hnsw.applied(to: params.hnswConfig ?? updated.hnswConfig) }
+            if let hnsw = diff.hnsw_config {
+                params.hnswConfig = try hnsw.applied(to: params.hnswConfig ?? updated.hnswConfig)
+            }
             if let quantization = diff.quantization_config {
                 params.quantizationConfig = try Self.quantization(quantization, current: params.quantizationConfig)
             }
@@ -365,7 +384,8 @@ struct ChangeAliasesInput: Decodable, Sendable {
             case (nil, let delete?, nil): return .delete(alias: delete.alias_name)
             case (nil, nil, let rename?): return .rename(from: rename.old_alias_name, to: rename.new_alias_name)
             default:
-                throw APIError.jsonDeserialize("an alias action needs exactly one of `create_alias`, `delete_alias`, `rename_alias`")
+                throw APIError.jsonDeserialize(
+                    "an alias action needs exactly one of `create_alias`, `delete_alias`, `rename_alias`")
             }
         }
     }
@@ -413,6 +433,8 @@ struct VectorNameConfigInput: Decodable, Sendable {
     /// Strata stores every vector as float32; other element types are a 400.
     private static func requireFloat32(_ datatype: String?, _ field: String) throws(APIError) {
         guard let datatype, datatype.lowercased() != "float32" else { return }
-        throw APIError.wrongInput("\(field) \"\(datatype)\" is not supported: Strata stores vectors as float32 (omit datatype or use \"float32\")")
+        throw APIError.wrongInput(
+            "\(field) \"\(datatype)\" is not supported: Strata stores vectors as float32 (omit datatype or use \"float32\")"
+        )
     }
 }

@@ -23,15 +23,20 @@ struct DenseVector: Decodable, Sendable, Equatable {
         while !container.isAtEnd {
             let index = container.currentIndex
             if try container.decodeNil() {
-                throw invalidValue(decoder, "vector element \(index) is null (JSON clients send NaN as null); vectors must hold finite numbers")
+                throw invalidValue(
+                    decoder,
+                    "vector element \(index) is null (JSON clients send NaN as null); vectors must hold finite numbers")
             }
             let number: Double
             do { number = try container.decode(Double.self) } catch DecodingError.typeMismatch(_, _) {
                 if index == 0, (try? container.nestedUnkeyedContainer()) != nil {
                     // An array of arrays: a multivector, which callers that take
                     // one try next (a shape mismatch at this level).
-                    throw DecodingError.typeMismatch([Float].self, DecodingError.Context(
-                        codingPath: decoder.codingPath, debugDescription: "expected a dense vector, found an array of arrays (a multivector)"))
+                    throw DecodingError.typeMismatch(
+                        [Float].self,
+                        DecodingError.Context(
+                            codingPath: decoder.codingPath,
+                            debugDescription: "expected a dense vector, found an array of arrays (a multivector)"))
                 }
                 throw invalidValue(decoder, "vector element \(index) is not a number")
             }
@@ -96,7 +101,8 @@ struct DocumentInput: Decodable, Sendable, Equatable {
     /// The encoder `model` and `options` describe, or 400.
     func encoder() throws(APIError) -> BM25Encoder {
         guard model.lowercased() == BM25Encoder.modelName else {
-            throw APIError.wrongInput("model \"\(model)\" is not available: Strata's server-side inference offers only \"qdrant/bm25\"")
+            throw APIError.wrongInput(
+                "model \"\(model)\" is not available: Strata's server-side inference offers only \"qdrant/bm25\"")
         }
         var k1 = 1.2, b = 0.75, averageLength = 256.0, lowercase = true
         var minLength: Int? = nil, maxLength: Int? = nil
@@ -113,15 +119,18 @@ struct DocumentInput: Decodable, Sendable, Equatable {
                 case ("tokenizer", .string("word")): continue
                 case ("language", .string): continue
                 default:
-                    throw APIError.wrongInput("BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, lowercase, min_token_len, max_token_len, tokenizer \"word\", language)")
+                    throw APIError.wrongInput(
+                        "BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, lowercase, min_token_len, max_token_len, tokenizer \"word\", language)"
+                    )
                 }
             }
         } else if let options, options != .null {
             throw APIError.wrongInput("document options must be an object")
         }
         do {
-            return try BM25Encoder(k1: k1, b: b, averageLength: averageLength, lowercase: lowercase,
-                                   minTokenLength: minLength, maxTokenLength: maxLength)
+            return try BM25Encoder(
+                k1: k1, b: b, averageLength: averageLength, lowercase: lowercase,
+                minTokenLength: minLength, maxTokenLength: maxLength)
         } catch {
             throw APIError.wrongInput("\(error)")
         }
@@ -169,7 +178,7 @@ enum PointVectorValue: Decodable, Sendable, Equatable {
         } else {
             do {
                 self = .dense(try DenseVector(from: decoder).values)
-            } catch where isShapeMismatch(error, at: decoder) {
+            } catch  where isShapeMismatch(error, at: decoder) {
                 self = .multi(try MultiDenseVector(from: decoder).rows)
             }
         }
@@ -186,10 +195,10 @@ enum VectorStructInput: Decodable, Sendable, Equatable {
     init(from decoder: any Decoder) throws {
         do {
             self = .single(try DenseVector(from: decoder).values)
-        } catch where isShapeMismatch(error, at: decoder) {
+        } catch  where isShapeMismatch(error, at: decoder) {
             do {
                 self = .singleMulti(try MultiDenseVector(from: decoder).rows)
-            } catch where isShapeMismatch(error, at: decoder) {
+            } catch  where isShapeMismatch(error, at: decoder) {
                 self = .named(try [String: PointVectorValue](from: decoder))
             }
         }
@@ -204,17 +213,25 @@ enum VectorStructInput: Decodable, Sendable, Equatable {
             let label = name.isEmpty ? "the unnamed vector" : "vector \"\(name)\""
             switch value {
             case .dense(let values):
-                if multiVectors.contains(name) { throw APIError.wrongInput("\(label) is a multivector: give it as an array of rows") }
+                if multiVectors.contains(name) {
+                    throw APIError.wrongInput("\(label) is a multivector: give it as an array of rows")
+                }
                 return values
             case .multi(let rows):
-                if !multiVectors.contains(name) { throw APIError.wrongInput("\(label) is not a multivector: give it as one array of numbers") }
+                if !multiVectors.contains(name) {
+                    throw APIError.wrongInput("\(label) is not a multivector: give it as one array of numbers")
+                }
                 return rows.flatMap { $0 }
             case .sparse, .document: return nil
             }
         }
         switch self {
-        case .single(let vector): return [CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .dense(vector))!]
-        case .singleMulti(let rows): return [CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .multi(rows))!]
+        case .single(let vector):
+            return [
+                CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .dense(vector))!
+            ]
+        case .singleMulti(let rows):
+            return [CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .multi(rows))!]
         case .named(let vectors):
             var result: [String: [Float]] = [:]
             for (name, value) in vectors { result[name] = try checked(name, value) }
@@ -259,7 +276,8 @@ enum PayloadSelector: Decodable, Sendable, Equatable {
         } else if let object = try? container.decode(Object.self), (object.include == nil) != (object.exclude == nil) {
             self = object.include.map(PayloadSelector.include) ?? .exclude(object.exclude ?? [])
         } else {
-            throw invalidValue(decoder,
+            throw invalidValue(
+                decoder,
                 "with_payload must be a boolean, a list of keys, {\"include\": [keys]} or {\"exclude\": [keys]}")
         }
     }
@@ -274,7 +292,9 @@ enum PayloadSelector: Decodable, Sendable, Equatable {
         case .include(let paths):
             guard let payload else { return [:] }
             var result: Payload = [:]
-            for path in paths { PayloadSelector.copy(path.split(separator: ".").map(String.init), from: payload, into: &result) }
+            for path in paths {
+                PayloadSelector.copy(path.split(separator: ".").map(String.init), from: payload, into: &result)
+            }
             return result
         case .exclude(let paths):
             guard var payload else { return [:] }
@@ -408,9 +428,11 @@ struct SearchParamsInput: Decodable, Sendable {
         return SearchParams(
             hnswEf: hnsw_ef, exact: exact ?? false,
             quantization: quantization.map {
-                QuantizationSearchParams(ignore: $0.ignore ?? false, rescore: $0.rescore ?? true, oversampling: $0.oversampling)
+                QuantizationSearchParams(
+                    ignore: $0.ignore ?? false, rescore: $0.rescore ?? true, oversampling: $0.oversampling)
             },
             indexedOnly: indexed_only ?? false,
-            acorn: acorn.map { AcornSearchParams(enable: $0.enable ?? true, maxSelectivity: $0.max_selectivity ?? 0.4) })
+            acorn: acorn.map { AcornSearchParams(enable: $0.enable ?? true, maxSelectivity: $0.max_selectivity ?? 0.4) }
+        )
     }
 }

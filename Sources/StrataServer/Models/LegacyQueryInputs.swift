@@ -7,14 +7,16 @@ import Strata
 /// Fields shared by the legacy requests, turned into an engine query.
 private func legacyQuery(
     _ kind: QueryKind, using: String?, filter: FilterInput?, params: SearchParamsInput?, limit: Int, offset: Int?,
-    scoreThreshold: Float?, payload: PayloadSelector, vectors: VectorSelector, lookupFrom: LookupLocationInput?, shardKey: JSONValue?
+    scoreThreshold: Float?, payload: PayloadSelector, vectors: VectorSelector, lookupFrom: LookupLocationInput?,
+    shardKey: JSONValue?
 ) throws(APIError) -> QueryRequest {
     try requireAbsent(shardKey, "shard_key")
     try requireAbsent(lookupFrom?.shard_key, "lookup_from.shard_key")
     let (limit, offset) = try checkedPage(limit: limit, offset: offset)
     return QueryRequest(
         query: kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
-        params: try params?.engineParams() ?? SearchParams(), scoreThreshold: scoreThreshold, limit: limit, offset: offset,
+        params: try params?.engineParams() ?? SearchParams(), scoreThreshold: scoreThreshold, limit: limit,
+        offset: offset,
         withPayload: payload.wantsPayload, withVector: vectors.wantsVectors, lookupFrom: lookupFrom?.engine)
 }
 
@@ -52,11 +54,13 @@ struct RecommendRequestInput: LegacyQueryInput {
     var vectorSelector: VectorSelector { with_vector ?? with_vectors ?? .none }
 
     func engine() throws(APIError) -> QueryRequest {
-        let kind = QueryKind.recommend(positive: (positive ?? []).map(\.value), negative: (negative ?? []).map(\.value),
-                                       strategy: try recommendStrategy(strategy))
-        return try legacyQuery(kind, using: using, filter: filter, params: params, limit: limit, offset: offset,
-                               scoreThreshold: score_threshold, payload: payloadSelector, vectors: vectorSelector,
-                               lookupFrom: lookup_from, shardKey: shard_key)
+        let kind = QueryKind.recommend(
+            positive: (positive ?? []).map(\.value), negative: (negative ?? []).map(\.value),
+            strategy: try recommendStrategy(strategy))
+        return try legacyQuery(
+            kind, using: using, filter: filter, params: params, limit: limit, offset: offset,
+            scoreThreshold: score_threshold, payload: payloadSelector, vectors: vectorSelector,
+            lookupFrom: lookup_from, shardKey: shard_key)
     }
 }
 
@@ -85,14 +89,18 @@ struct RecommendGroupsRequestInput: Decodable, Sendable {
 
     var payloadSelector: PayloadSelector { with_payload ?? .none }
     var vectorSelector: VectorSelector { with_vector ?? with_vectors ?? .none }
-    var grouping: GroupingInput { GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup) }
+    var grouping: GroupingInput {
+        GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup)
+    }
 
     func engine() throws(APIError) -> QueryRequest {
-        let kind = QueryKind.recommend(positive: (positive ?? []).map(\.value), negative: (negative ?? []).map(\.value),
-                                       strategy: try recommendStrategy(strategy))
-        return try legacyQuery(kind, using: using, filter: filter, params: params, limit: limit ?? 10, offset: nil,
-                               scoreThreshold: score_threshold, payload: payloadSelector, vectors: vectorSelector,
-                               lookupFrom: lookup_from, shardKey: shard_key)
+        let kind = QueryKind.recommend(
+            positive: (positive ?? []).map(\.value), negative: (negative ?? []).map(\.value),
+            strategy: try recommendStrategy(strategy))
+        return try legacyQuery(
+            kind, using: using, filter: filter, params: params, limit: limit ?? 10, offset: nil,
+            scoreThreshold: score_threshold, payload: payloadSelector, vectors: vectorSelector,
+            lookupFrom: lookup_from, shardKey: shard_key)
     }
 }
 
@@ -118,9 +126,10 @@ struct DiscoverRequestInput: LegacyQueryInput {
     func engine() throws(APIError) -> QueryRequest {
         let pairs = (context ?? []).map(\.pair)
         let kind: QueryKind = target.map { .discover(target: $0.value, context: pairs) } ?? .context(pairs)
-        return try legacyQuery(kind, using: using, filter: filter, params: params, limit: limit, offset: offset,
-                               scoreThreshold: nil, payload: payloadSelector, vectors: vectorSelector,
-                               lookupFrom: lookup_from, shardKey: shard_key)
+        return try legacyQuery(
+            kind, using: using, filter: filter, params: params, limit: limit, offset: offset,
+            scoreThreshold: nil, payload: payloadSelector, vectors: vectorSelector,
+            lookupFrom: lookup_from, shardKey: shard_key)
     }
 }
 

@@ -46,12 +46,17 @@ enum VectorOutput: Encodable, Sendable {
 
     /// `rowSizes`: the row size of each multivector of the collection (the
     /// engine hands a multivector over as its rows back to back).
-    init?(_ vectors: [String: [Float]]?, sparse: [String: SparseVector]? = nil, selector: VectorSelector, rowSizes: [String: Int]) {
+    init?(
+        _ vectors: [String: [Float]]?, sparse: [String: SparseVector]? = nil, selector: VectorSelector,
+        rowSizes: [String: Int]
+    ) {
         guard vectors != nil || sparse != nil, selector.wantsVectors else { return nil }
         var all: [String: Value] = [:]
         for (name, vector) in vectors ?? [:] {
             if let size = rowSizes[name] {
-                all[name] = .multi(stride(from: 0, to: vector.count, by: size).map { Array(vector[$0..<min($0 + size, vector.count)]) })
+                all[name] = .multi(
+                    stride(from: 0, to: vector.count, by: size).map { Array(vector[$0..<min($0 + size, vector.count)]) }
+                )
             } else {
                 all[name] = .dense(vector)
             }
@@ -103,10 +108,14 @@ struct RecordOutput: Encodable, Sendable {
     var payload: Payload?
     var vector: VectorOutput?
 
-    init(_ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector, rowSizes: [String: Int]) {
+    init(
+        _ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector,
+        rowSizes: [String: Int]
+    ) {
         id = record.id
         payload = selector.apply(record.payload)
-        vector = VectorOutput(record.vectors, sparse: record.sparseVectors, selector: vectorSelector, rowSizes: rowSizes)
+        vector = VectorOutput(
+            record.vectors, sparse: record.sparseVectors, selector: vectorSelector, rowSizes: rowSizes)
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -130,7 +139,10 @@ struct ScoredPointOutput: Encodable, Sendable {
     /// Qdrant's `OrderValue` (int64 or double).
     var order_value: Double?
 
-    init(_ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector, rowSizes: [String: Int]) {
+    init(
+        _ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector,
+        rowSizes: [String: Int]
+    ) {
         id = hit.id
         version = hit.version
         score = hit.score
@@ -166,8 +178,10 @@ struct PointGroupOutput: Encodable {
     var hits: [ScoredPointOutput]
     var lookup: RecordOutput?
 
-    init(_ group: PointGroup, payload: PayloadSelector, vector: VectorSelector, rowSizes: [String: Int],
-         lookup lookupSelectors: (PayloadSelector, VectorSelector, rowSizes: [String: Int])?) {
+    init(
+        _ group: PointGroup, payload: PayloadSelector, vector: VectorSelector, rowSizes: [String: Int],
+        lookup lookupSelectors: (PayloadSelector, VectorSelector, rowSizes: [String: Int])?
+    ) {
         id = group.id
         hits = group.hits.map { ScoredPointOutput($0, payload: payload, vector: vector, rowSizes: rowSizes) }
         if let record = group.lookup, let (lookupPayload, lookupVector, lookupRowSizes) = lookupSelectors {
@@ -280,7 +294,9 @@ struct VectorParamsOutput: Encodable {
         hnsw_config = params.hnswConfig.map(HnswConfigOutput.init)
         quantization_config = params.quantizationConfig.map(QuantizationOutput.config)
         on_disk = params.onDisk
-        multivector_config = params.multivectorConfig.map { MultiVectorConfigOutput(comparator: $0.comparator.rawValue) }
+        multivector_config = params.multivectorConfig.map {
+            MultiVectorConfigOutput(comparator: $0.comparator.rawValue)
+        }
     }
 }
 
@@ -349,21 +365,28 @@ struct CollectionInfoOutput: Encodable {
         let storage = collection.storageInfo
         points_count = collection.count()
         for field in collection.payloadSchema {
-            var info: [String: JSONValue] = ["data_type": .string(field.schema.type.rawValue), "points": .int(Int64(field.points))]
-            if field.schema.type == .text || field.schema != PayloadFieldSchema(field.schema.type) { info["params"] = field.schema.json }
+            var info: [String: JSONValue] = [
+                "data_type": .string(field.schema.type.rawValue), "points": .int(Int64(field.points)),
+            ]
+            if field.schema.type == .text || field.schema != PayloadFieldSchema(field.schema.type) {
+                info["params"] = field.schema.json
+            }
             payload_schema[field.key] = .object(info)
         }
         // Vectors in segments that carry a graph for them (Qdrant counts the
         // vectors its HNSW indexes cover); the rest are scanned exactly.
         indexed_vectors_count = config.vectors.keys.reduce(0) { total, name in
-            total + storage.segments.filter { $0.sections.contains { $0.name == "hnsw[\(name)]" } }
+            total
+                + storage.segments.filter { $0.sections.contains { $0.name == "hnsw[\(name)]" } }
                 .reduce(0) { $0 + $1.points - $1.deleted }
         }
         // Qdrant's meaning: yellow while the optimizer has work queued, red
         // when it failed (the WAL still holds everything; it retries).
         status = storage.backgroundError != nil ? "red" : storage.frozenSegments > 0 ? "yellow" : "green"
         if let error = storage.backgroundError { optimizer_status = error }
-        segments_count = storage.segments.count + (storage.mutablePoints > 0 || storage.segments.isEmpty ? 1 : 0) + storage.frozenSegments
+        segments_count =
+            storage.segments.count + (storage.mutablePoints > 0 || storage.segments.isEmpty ? 1 : 0)
+            + storage.frozenSegments
         let vectors: JSONEncodableVectors
         if config.vectors.count == 1, let single = config.vectors[CollectionConfig.defaultVectorName] {
             vectors = .single(VectorParamsOutput(single))
@@ -374,17 +397,23 @@ struct CollectionInfoOutput: Encodable {
         self.config = Config(
             params: Params(
                 vectors: vectors,
-                sparse_vectors: config.sparseVectors.isEmpty ? nil : config.sparseVectors.mapValues { params in
-                    SparseParamsOutput(
-                        index: params.index.map { SparseParamsOutput.Index(on_disk: $0.onDisk, full_scan_threshold: $0.fullScanThreshold) },
-                        modifier: params.modifier.rawValue)
-                }),
+                sparse_vectors: config.sparseVectors.isEmpty
+                    ? nil
+                    : config.sparseVectors.mapValues { params in
+                        SparseParamsOutput(
+                            index: params.index.map {
+                                SparseParamsOutput.Index(on_disk: $0.onDisk, full_scan_threshold: $0.fullScanThreshold)
+                            },
+                            modifier: params.modifier.rawValue)
+                    }),
             hnsw_config: HnswConfigOutput(config.hnswConfig),
             optimizer_config: OptimizerConfigOutput(
-                deleted_threshold: optimizers.deletedThreshold, vacuum_min_vector_number: optimizers.vacuumMinVectorNumber,
+                deleted_threshold: optimizers.deletedThreshold,
+                vacuum_min_vector_number: optimizers.vacuumMinVectorNumber,
                 default_segment_number: optimizers.defaultSegmentNumber, max_segment_size: optimizers.maxSegmentSizeKB,
                 memmap_threshold: nil, indexing_threshold: optimizers.indexingThresholdKB,
-                flush_interval_sec: optimizers.flushIntervalSec, max_optimization_threads: optimizers.maxOptimizationThreads),
+                flush_interval_sec: optimizers.flushIntervalSec,
+                max_optimization_threads: optimizers.maxOptimizationThreads),
             wal_config: WALConfigOutput(wal_capacity_mb: max(1, walFileSize >> 20)),
             quantization_config: config.quantizationConfig.map(QuantizationOutput.config))
     }

@@ -21,7 +21,7 @@ struct PointBatchInput: Decodable, Sendable {
             let values: [PointVectorValue]
             do {
                 values = try [PointVectorValue](from: decoder)
-            } catch where isShapeMismatch(error, at: decoder) {
+            } catch  where isShapeMismatch(error, at: decoder) {
                 self = .named(try [String: [PointVectorValue]](from: decoder))
                 return
             }
@@ -33,7 +33,8 @@ struct PointBatchInput: Decodable, Sendable {
             } else if multi.count == values.count {
                 self = .singleMulti(multi)
             } else {
-                throw invalidValue(decoder, "the unnamed vectors of a batch must all be dense vectors or all multivectors")
+                throw invalidValue(
+                    decoder, "the unnamed vectors of a batch must all be dense vectors or all multivectors")
             }
         }
     }
@@ -60,8 +61,11 @@ struct UpsertInput: Decodable, Sendable {
         case (let points?, nil):
             var result: [PointStruct] = []
             for point in points {
-                result.append(PointStruct(id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors), payload: point.payload,
-                                          sparseVectors: try point.vector.sparseByName()))
+                result.append(
+                    PointStruct(
+                        id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors),
+                        payload: point.payload,
+                        sparseVectors: try point.vector.sparseByName()))
             }
             return result
         case (nil, let batch?):
@@ -82,12 +86,16 @@ struct UpsertInput: Decodable, Sendable {
             var result: [PointStruct] = []
             for row in 0..<count {
                 let vectors = VectorStructInput.named(columns.mapValues { $0[row] })
-                result.append(PointStruct(id: batch.ids[row].id, vectors: try vectors.byName(multiVectors: multiVectors), payload: batch.payloads?[row] ?? nil,
-                                          sparseVectors: try vectors.sparseByName()))
+                result.append(
+                    PointStruct(
+                        id: batch.ids[row].id, vectors: try vectors.byName(multiVectors: multiVectors),
+                        payload: batch.payloads?[row] ?? nil,
+                        sparseVectors: try vectors.sparseByName()))
             }
             return result
         default:
-            throw APIError.jsonDeserialize("the body needs exactly one of `points` (a list of points) or `batch` (columns)")
+            throw APIError.jsonDeserialize(
+                "the body needs exactly one of `points` (a list of points) or `batch` (columns)")
         }
     }
 }
@@ -105,7 +113,9 @@ struct PointsSelectorInput: Decodable, Sendable {
             if points != nil { throw APIError.jsonDeserialize("give either `points` or `filter`, not both") }
             return .filter(filter.filter)
         }
-        guard let points else { throw APIError.jsonDeserialize("missing field `points` (a list of point ids) or `filter`") }
+        guard let points else {
+            throw APIError.jsonDeserialize("missing field `points` (a list of point ids) or `filter`")
+        }
         return .ids(points.map(\.id))
     }
 }
@@ -209,7 +219,9 @@ struct OrderByInput: Decodable, Sendable {
             }
             startFrom = Double(micros)
         case let value?:
-            guard let number = value.number else { throw APIError.wrongInput("order_by.start_from must be a number or a datetime") }
+            guard let number = value.number else {
+                throw APIError.wrongInput("order_by.start_from must be a number or a datetime")
+            }
             startFrom = number
         }
     }
@@ -230,8 +242,10 @@ struct UpdateVectorsInput: Decodable, Sendable {
         if update_filter.engine != nil { throw APIError.notSupportedYet("conditional updates (`update_filter`)") }
         var result: [PointVectors] = []
         for point in points {
-            result.append(PointVectors(id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors),
-                                       sparseVectors: try point.vector.sparseByName()))
+            result.append(
+                PointVectors(
+                    id: point.id.id, vectors: try point.vector.byName(multiVectors: multiVectors),
+                    sparseVectors: try point.vector.sparseByName()))
         }
         return result
     }
@@ -256,7 +270,8 @@ struct CreateFieldIndexInput: Decodable, Sendable {
 
     func schema() throws(APIError) -> PayloadFieldSchema {
         guard let field_schema, field_schema != .null else {
-            throw APIError.wrongInput("field_schema is required (keyword, integer, float, bool, geo, text, datetime, uuid)")
+            throw APIError.wrongInput(
+                "field_schema is required (keyword, integer, float, bool, geo, text, datetime, uuid)")
         }
         do { return try PayloadFieldSchema(json: field_schema) } catch { throw APIError.wrongInput(error.message) }
     }
@@ -290,13 +305,15 @@ enum UpdateOperationInput: Decodable, Sendable {
     case deleteVectors(DeleteVectorsInput)
 
     private enum Key: String, CodingKey, CaseIterable {
-        case upsert, delete, set_payload, overwrite_payload, delete_payload, clear_payload, update_vectors, delete_vectors
+        case upsert, delete, set_payload, overwrite_payload, delete_payload, clear_payload, update_vectors,
+            delete_vectors
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: Key.self)
         guard container.allKeys.count == 1, let key = container.allKeys.first else {
-            throw invalidValue(decoder,
+            throw invalidValue(
+                decoder,
                 "an operation is an object with exactly one of \(Key.allCases.map(\.rawValue))")
         }
         switch key {

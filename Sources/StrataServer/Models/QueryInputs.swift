@@ -16,7 +16,8 @@ struct VectorInputValue: Decodable, Sendable, Equatable {
             value = .point(.number(number))
         } else if let text = try? container.decode(String.self) {
             guard let uuid = UUID(uuidString: text) else {
-                throw invalidValue(decoder, "a query point id must be an unsigned integer or a UUID string, got \"\(text)\"")
+                throw invalidValue(
+                    decoder, "a query point id must be an unsigned integer or a UUID string, got \"\(text)\"")
             }
             value = .point(.uuid(uuid))
         } else {
@@ -27,9 +28,11 @@ struct VectorInputValue: Decodable, Sendable, Equatable {
                 case .sparse(let vector): value = .sparse(vector)
                 case .document(let document): value = .sparse(try document.encoder().query(document.text))
                 }
-            } catch where isShapeMismatch(error, at: decoder) {
-                throw invalidValue(decoder,
-                    "the query must be a dense vector, a multivector (array of rows), a sparse vector, a document or a point id")
+            } catch  where isShapeMismatch(error, at: decoder) {
+                throw invalidValue(
+                    decoder,
+                    "the query must be a dense vector, a multivector (array of rows), a sparse vector, a document or a point id"
+                )
             }
         }
     }
@@ -125,17 +128,20 @@ struct QueryInput: Decodable, Sendable {
                     throw APIError.validation("mmr.diversity: value \(diversity) invalid, must be between 0 and 1")
                 }
                 if let candidates = mmr.candidates_limit, !(0...16384).contains(candidates) {
-                    throw APIError.validation("mmr.candidates_limit: value \(candidates) invalid, must be between 0 and 16384")
+                    throw APIError.validation(
+                        "mmr.candidates_limit: value \(candidates) invalid, must be between 0 and 16384")
                 }
-                kind = .nearest(object.nearest.value, mmr: MMR(diversity: mmr.diversity, candidatesLimit: mmr.candidates_limit))
+                kind = .nearest(
+                    object.nearest.value, mmr: MMR(diversity: mmr.diversity, candidatesLimit: mmr.candidates_limit))
             } else {
                 kind = .nearest(object.nearest.value)
             }
         } else if keys.contains("recommend") {
             let input = try RecommendObject(from: decoder).recommend
             let strategy = try recommendStrategy(input.strategy)
-            kind = .recommend(positive: (input.positive ?? []).map(\.value), negative: (input.negative ?? []).map(\.value),
-                              strategy: strategy)
+            kind = .recommend(
+                positive: (input.positive ?? []).map(\.value), negative: (input.negative ?? []).map(\.value),
+                strategy: strategy)
         } else if keys.contains("discover") {
             let input = try DiscoverObject(from: decoder).discover
             kind = .discover(target: input.target.value, context: input.context?.pairs ?? [])
@@ -143,7 +149,9 @@ struct QueryInput: Decodable, Sendable {
             kind = .context(try ContextObject(from: decoder).context?.pairs ?? [])
         } else if keys.contains("order_by") {
             let orderBy = try OrderByObject(from: decoder).order_by
-            kind = .orderBy(Strata.Collection.OrderBy(key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom))
+            kind = .orderBy(
+                Strata.Collection.OrderBy(
+                    key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom))
         } else if keys.contains("fusion") {
             switch try FusionObject(from: decoder).fusion {
             case "rrf": kind = .fusion(.rrf())
@@ -156,15 +164,19 @@ struct QueryInput: Decodable, Sendable {
             kind = .fusion(.rrf(k: input.k ?? Fusion.defaultRRFK, weights: input.weights))
         } else if keys.contains("sample") {
             let sample = try SampleObject(from: decoder).sample
-            guard sample == "random" else { throw invalidValue(decoder, "sample must be \"random\", got \"\(sample)\"") }
+            guard sample == "random" else {
+                throw invalidValue(decoder, "sample must be \"random\", got \"\(sample)\"")
+            }
             kind = .sampleRandom
         } else if keys.contains("formula") {
             throw APIError.notSupportedYet("`formula` queries (score boosting)")
         } else if keys.contains("relevance_feedback") {
             throw APIError.notSupportedYet("`relevance_feedback` queries")
         } else {
-            throw invalidValue(decoder,
-                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample")
+            throw invalidValue(
+                decoder,
+                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample"
+            )
         }
     }
 }
@@ -173,7 +185,8 @@ struct QueryInput: Decodable, Sendable {
 func recommendStrategy(_ name: String?) throws(APIError) -> RecommendStrategy {
     guard let name else { return .averageVector }
     guard let known = RecommendStrategy(rawValue: name) else {
-        throw APIError.wrongInput("recommend strategy must be average_vector, best_score or sum_scores, got \"\(name)\"")
+        throw APIError.wrongInput(
+            "recommend strategy must be average_vector, best_score or sum_scores, got \"\(name)\"")
     }
     return known
 }
@@ -198,7 +211,7 @@ struct PrefetchListInput: Decodable, Sendable {
         } else {
             do {
                 items = try [PrefetchInput](from: decoder)
-            } catch where isShapeMismatch(error, at: decoder) {
+            } catch  where isShapeMismatch(error, at: decoder) {
                 items = [try PrefetchInput(from: decoder)]
             }
         }
@@ -223,7 +236,8 @@ struct PrefetchInput: Decodable, Sendable {
         var children: [QueryStage] = []
         for child in prefetch?.items ?? [] { children.append(try child.engine()) }
         return QueryStage(
-            prefetch: children, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
+            prefetch: children, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName,
+            filter: filter.engine,
             params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit,
             lookupFrom: lookup_from?.engine)
     }
@@ -256,9 +270,12 @@ struct QueryRequestInput: Decodable, Sendable {
         var prefetches: [QueryStage] = []
         for item in prefetch?.items ?? [] { prefetches.append(try item.engine()) }
         return QueryRequest(
-            prefetch: prefetches, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName, filter: filter.engine,
-            params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit, offset: offset,
-            withPayload: payloadSelector.wantsPayload, withVector: vectorSelector.wantsVectors, lookupFrom: lookup_from?.engine)
+            prefetch: prefetches, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName,
+            filter: filter.engine,
+            params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit,
+            offset: offset,
+            withPayload: payloadSelector.wantsPayload, withVector: vectorSelector.wantsVectors,
+            lookupFrom: lookup_from?.engine)
     }
 }
 
@@ -294,7 +311,8 @@ struct WithLookupInput: Decodable, Sendable {
     }
 
     var engine: GroupLookup {
-        GroupLookup(collection: collection, withPayload: with_payload.wantsPayload, withVector: with_vectors.wantsVectors)
+        GroupLookup(
+            collection: collection, withPayload: with_payload.wantsPayload, withVector: with_vectors.wantsVectors)
     }
 }
 
@@ -312,7 +330,9 @@ struct GroupingInput: Sendable {
         try requirePositiveLimit(groupSize, "group_size")
         try requirePositiveLimit(groups)
         let (product, overflow) = groupSize.multipliedReportingOverflow(by: groups)
-        guard !overflow, product <= 1_000_000 else { throw APIError.validation("group_size × limit must be at most 1000000") }
+        guard !overflow, product <= 1_000_000 else {
+            throw APIError.validation("group_size × limit must be at most 1000000")
+        }
         return (group_by, groupSize, groups)
     }
 }
@@ -335,11 +355,14 @@ struct QueryGroupsRequestInput: Decodable, Sendable {
     var with_lookup: WithLookupInput?
     var shard_key: JSONValue?
 
-    var grouping: GroupingInput { GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup) }
+    var grouping: GroupingInput {
+        GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup)
+    }
 
     var asQuery: QueryRequestInput {
         QueryRequestInput(
-            query: query, prefetch: prefetch, using: using, filter: filter, params: params, score_threshold: score_threshold,
+            query: query, prefetch: prefetch, using: using, filter: filter, params: params,
+            score_threshold: score_threshold,
             limit: nil, offset: nil, with_vector: with_vector, with_vectors: with_vectors, with_payload: with_payload,
             lookup_from: lookup_from, shard_key: shard_key)
     }
@@ -360,7 +383,7 @@ struct NamedVectorInput: Decodable, Sendable {
         init(from decoder: any Decoder) throws {
             do {
                 vector = .dense(try DenseVector(from: decoder).values)
-            } catch where isShapeMismatch(error, at: decoder) {
+            } catch  where isShapeMismatch(error, at: decoder) {
                 vector = .sparse(try SparseVectorInput(from: decoder).vector)
             }
         }
@@ -375,7 +398,7 @@ struct NamedVectorInput: Decodable, Sendable {
         do {
             vector = .dense(try DenseVector(from: decoder).values)
             name = CollectionConfig.defaultVectorName
-        } catch where isShapeMismatch(error, at: decoder) {
+        } catch  where isShapeMismatch(error, at: decoder) {
             let object = try Object(from: decoder)
             name = object.name
             vector = object.vector.vector
@@ -416,5 +439,7 @@ struct SearchGroupsRequestInput: Decodable, Sendable {
     var with_lookup: WithLookupInput?
     var shard_key: JSONValue?
 
-    var grouping: GroupingInput { GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup) }
+    var grouping: GroupingInput {
+        GroupingInput(group_by: group_by, group_size: group_size, limit: limit, with_lookup: with_lookup)
+    }
 }

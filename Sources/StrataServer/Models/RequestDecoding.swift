@@ -11,7 +11,9 @@ import Strata
 public enum RequestDecoding {
     /// Decodes `bytes` as `T`; an empty body decodes as `{}` (Qdrant accepts
     /// bodiless POSTs where every field is optional).
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64) throws(APIError) -> T {
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
+    ) throws(APIError) -> T {
         let data: Data = bytes.allSatisfy(Self.isWhitespace) ? Data("{}".utf8) : Data(bytes)
         try checkDepth(data, limit: maxDepth)
         do {
@@ -25,7 +27,9 @@ public enum RequestDecoding {
         }
     }
 
-    private static func isWhitespace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+    private static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
 
     /// Refuses JSON whose arrays and objects nest deeper than `limit`.
     /// Brackets inside strings (with escapes) do not count. Malformed input is
@@ -36,7 +40,13 @@ public enum RequestDecoding {
         var escaped = false
         for byte in data {
             if inString {
-                if escaped { escaped = false } else if byte == 0x5C { escaped = true } else if byte == 0x22 { inString = false }
+                if escaped {
+                    escaped = false
+                } else if byte == 0x5C {
+                    escaped = true
+                } else if byte == 0x22 {
+                    inString = false
+                }
                 continue
             }
             switch byte {
@@ -57,7 +67,11 @@ public enum RequestDecoding {
         func path(_ codingPath: [any CodingKey]) -> String {
             var text = ""
             for key in codingPath {
-                if let index = key.intValue { text += "[\(index)]" } else { text += text.isEmpty ? key.stringValue : ".\(key.stringValue)" }
+                if let index = key.intValue {
+                    text += "[\(index)]"
+                } else {
+                    text += text.isEmpty ? key.stringValue : ".\(key.stringValue)"
+                }
             }
             return text.isEmpty ? "the body" : "`\(text)`"
         }
@@ -68,7 +82,8 @@ public enum RequestDecoding {
         case .typeMismatch(let type, let context):
             return .jsonDeserialize("invalid type at \(path(context.codingPath)): expected \(describe(type))")
         case .valueNotFound(let type, let context):
-            return .jsonDeserialize("invalid value at \(path(context.codingPath)): expected \(describe(type)), found null")
+            return .jsonDeserialize(
+                "invalid value at \(path(context.codingPath)): expected \(describe(type)), found null")
         case .dataCorrupted(let context):
             if context.codingPath.isEmpty {
                 return .jsonDeserialize("the body is not valid JSON: \(context.debugDescription)")
@@ -102,7 +117,9 @@ func invalidValue(_ decoder: any Decoder, _ message: String) -> DecodingError {
 /// JSON type, i.e. trying another shape is worth it; errors deeper inside are
 /// real and must be reported.
 func isShapeMismatch(_ error: any Error, at decoder: any Decoder) -> Bool {
-    if case DecodingError.typeMismatch(_, let context) = error { return context.codingPath.count == decoder.codingPath.count }
+    if case DecodingError.typeMismatch(_, let context) = error {
+        return context.codingPath.count == decoder.codingPath.count
+    }
     return false
 }
 
@@ -121,12 +138,15 @@ extension RequestDecoding {
         let config = CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine)])
         // Writes are also checked against a collection with a multivector and a sparse vector.
         let mixed = CollectionConfig(
-            vectors: ["colbert": VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()),
-                      "d": VectorParams(size: 3, distance: .cosine)],
+            vectors: [
+                "colbert": VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig()),
+                "d": VectorParams(size: 3, distance: .cosine),
+            ],
             sparseVectors: ["s": SparseVectorParams()])
         attempt(UpsertInput.self) { input in
             for config in [config, mixed] {
-                try? PreparedUpdate.upsert(input.engineBatch(multiVectors: config.multiVectorNameSet)).check(against: config)
+                try? PreparedUpdate.upsert(input.engineBatch(multiVectors: config.multiVectorNameSet)).check(
+                    against: config)
             }
         }
         attempt(PointsSelectorInput.self) { _ = try $0.selection() }
@@ -135,7 +155,8 @@ extension RequestDecoding {
         attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
         attempt(UpdateVectorsInput.self) { input in
             for config in [config, mixed] {
-                try? PreparedUpdate.updateVectors(input.engine(multiVectors: config.multiVectorNameSet)).check(against: config)
+                try? PreparedUpdate.updateVectors(input.engine(multiVectors: config.multiVectorNameSet)).check(
+                    against: config)
             }
         }
         attempt(DeleteVectorsInput.self) { _ = try $0.selection() }
@@ -148,7 +169,9 @@ extension RequestDecoding {
         attempt(CountInput.self) { _ = $0.filter.engine }
         attempt(BatchUpdateInput.self) { input in
             for config in [config, mixed] {
-                for operation in input.operations { try? PreparedUpdate(operation, multiVectors: config.multiVectorNameSet).check(against: config) }
+                for operation in input.operations {
+                    try? PreparedUpdate(operation, multiVectors: config.multiVectorNameSet).check(against: config)
+                }
             }
         }
         attempt(QueryRequestInput.self) { _ = try $0.engine() }

@@ -17,17 +17,21 @@ extension StrataHTTPServer {
 
         router.get("/aliases") { _, context in
             let visible = self.database.aliases().filter { context.access.canRead(collection: $0.collection) }
-            return try Reply.ok(AliasesOutput(aliases: visible.map {
-                AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
-            }), context: context)
+            return try Reply.ok(
+                AliasesOutput(
+                    aliases: visible.map {
+                        AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
+                    }), context: context)
         }
 
         router.get("/collections/{collection_name}/aliases") { _, context in
             let collection = try self.collection(context, .read)
             let aliases = self.database.aliases().filter { $0.collection == collection.name }
-            return try Reply.ok(AliasesOutput(aliases: aliases.map {
-                AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
-            }), context: context)
+            return try Reply.ok(
+                AliasesOutput(
+                    aliases: aliases.map {
+                        AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
+                    }), context: context)
         }
     }
 }

@@ -8,21 +8,26 @@ extension StrataHTTPServer {
     func addCollectionRoutes(to router: Router<StrataRequestContext>) {
         router.get("/collections") { _, context in
             let visible = self.database.collectionNames().filter { context.access.canRead(collection: $0) }
-            return try Reply.ok(CollectionsOutput(collections: visible.map(CollectionDescriptionOutput.init)), context: context)
+            return try Reply.ok(
+                CollectionsOutput(collections: visible.map(CollectionDescriptionOutput.init)), context: context)
         }
 
         router.get("/collections/{collection_name}") { _, context in
             let collection = try self.collection(context, .read)
             let walFileSize = self.database.options.walFileSize
-            return try await self.answer(context) { CollectionInfoOutput(collection: collection, walFileSize: walFileSize) }
+            return try await self.answer(context) {
+                CollectionInfoOutput(collection: collection, walFileSize: walFileSize)
+            }
         }
 
         router.get("/collections/{collection_name}/exists") { _, context in
             let name = try self.collectionName(context)
-            let resolved = self.database.collectionNames().contains(name) ? name : (self.database.resolveAlias(name) ?? name)
+            let resolved =
+                self.database.collectionNames().contains(name) ? name : (self.database.resolveAlias(name) ?? name)
             try context.access.check(.read(collection: resolved))
-            return try Reply.ok(CollectionExistenceOutput(exists: self.database.collectionNames().contains(resolved)),
-                                context: context)
+            return try Reply.ok(
+                CollectionExistenceOutput(exists: self.database.collectionNames().contains(resolved)),
+                context: context)
         }
 
         router.put("/collections/{collection_name}") { request, context in

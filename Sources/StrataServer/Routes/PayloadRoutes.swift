@@ -10,43 +10,51 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request)
             let selection = try input.selection()
-            return try Reply.ok(try await self.write {
-                try await collection.setPayload(input.payload, for: try selection.resolve(in: collection), key: input.key)
-            }, context: context)
+            return try Reply.ok(
+                try await self.write {
+                    try await collection.setPayload(
+                        input.payload, for: try selection.resolve(in: collection), key: input.key)
+                }, context: context)
         }
 
         router.put("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request)
-            if input.key != nil { throw APIError.wrongInput("`key` applies to set_payload (POST), not to overwrite_payload") }
+            if input.key != nil {
+                throw APIError.wrongInput("`key` applies to set_payload (POST), not to overwrite_payload")
+            }
             let selection = try input.selection()
-            return try Reply.ok(try await self.write {
-                try await collection.overwritePayload(input.payload, for: try selection.resolve(in: collection))
-            }, context: context)
+            return try Reply.ok(
+                try await self.write {
+                    try await collection.overwritePayload(input.payload, for: try selection.resolve(in: collection))
+                }, context: context)
         }
 
         router.post("/collections/{collection_name}/points/payload/delete") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(DeletePayloadInput.self, from: request)
             let selection = try input.selection()
-            return try Reply.ok(try await self.write {
-                try await collection.deletePayloadKeys(input.keys, for: try selection.resolve(in: collection))
-            }, context: context)
+            return try Reply.ok(
+                try await self.write {
+                    try await collection.deletePayloadKeys(input.keys, for: try selection.resolve(in: collection))
+                }, context: context)
         }
 
         router.post("/collections/{collection_name}/points/payload/clear") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
-            return try Reply.ok(try await self.write { try await collection.clearPayload(for: try selection.resolve(in: collection)) },
-                                context: context)
+            return try Reply.ok(
+                try await self.write { try await collection.clearPayload(for: try selection.resolve(in: collection)) },
+                context: context)
         }
 
         router.put("/collections/{collection_name}/index") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(CreateFieldIndexInput.self, from: request)
             let schema = try input.schema()
-            return try Reply.ok(try await self.write { try await collection.createFieldIndex(input.field_name, schema: schema) },
-                                context: context)
+            return try Reply.ok(
+                try await self.write { try await collection.createFieldIndex(input.field_name, schema: schema) },
+                context: context)
         }
 
         router.delete("/collections/{collection_name}/index/{field_name}") { _, context in
@@ -62,8 +70,9 @@ extension StrataHTTPServer {
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)
             return try await self.answer(context) {
-                FacetResultOutput(hits: try collection.facet(input.key, filter: input.filter.engine, limit: limit)
-                    .map { FacetResultOutput.Hit(value: $0.value, count: $0.count) })
+                FacetResultOutput(
+                    hits: try collection.facet(input.key, filter: input.filter.engine, limit: limit)
+                        .map { FacetResultOutput.Hit(value: $0.value, count: $0.count) })
             }
         }
     }

@@ -23,8 +23,12 @@ extension StrataHTTPServer {
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             return try await self.answer(context) {
-                try collection.retrieve(input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                    .map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) }
+                try collection.retrieve(
+                    input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors
+                )
+                .map {
+                    RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
+                }
             }
         }
 
@@ -38,20 +42,24 @@ extension StrataHTTPServer {
                 guard let record = try collection.retrieve([id], withPayload: true, withVector: true).first else {
                     throw APIError.notFound("No point with id \(id) found")
                 }
-                return RecordOutput(record, payload: .all, vector: .all, rowSizes: collection.config.multiVectorRowSizes)
+                return RecordOutput(
+                    record, payload: .all, vector: .all, rowSizes: collection.config.multiVectorRowSizes)
             }
         }
 
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
-            return try Reply.ok(try await self.write { try await collection.delete(try selection.resolve(in: collection)) }, context: context)
+            return try Reply.ok(
+                try await self.write { try await collection.delete(try selection.resolve(in: collection)) },
+                context: context)
         }
 
         router.put("/collections/{collection_name}/points/vectors") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateVectorsInput.self, from: request)
-            let update = PreparedUpdate.updateVectors(try input.engine(multiVectors: collection.config.multiVectorNameSet))
+            let update = PreparedUpdate.updateVectors(
+                try input.engine(multiVectors: collection.config.multiVectorNameSet))
             try update.check(against: collection.config)
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
@@ -69,7 +77,9 @@ extension StrataHTTPServer {
             let input = try await self.decode(BatchUpdateInput.self, from: request)
             // Check every operation before applying the first; they then apply in
             // order, each durable before the next (not atomic as a whole, as in Qdrant).
-            let operations = try input.operations.map { operation throws(APIError) in try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet) }
+            let operations = try input.operations.map { operation throws(APIError) in
+                try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet)
+            }
             for operation in operations { try operation.check(against: collection.config) }
             var results: [UpdateResultOutput] = []
             for operation in operations {
@@ -89,19 +99,32 @@ extension StrataHTTPServer {
             let filter = input.filter.engine
             if let orderBy = input.order_by {
                 // Ordered by a payload field: one page from start_from, no next offset (as Qdrant).
-                if input.offset != nil { throw APIError.wrongInput("`offset` cannot be used with `order_by`; use order_by.start_from") }
+                if input.offset != nil {
+                    throw APIError.wrongInput("`offset` cannot be used with `order_by`; use order_by.start_from")
+                }
                 return try await self.answer(context) {
                     let records = try collection.scroll(
-                        orderBy: Strata.Collection.OrderBy(key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom),
-                        limit: limit, filter: filter, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                    return ScrollResultOutput(points: records.map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) }, next_page_offset: nil)
+                        orderBy: Strata.Collection.OrderBy(
+                            key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom),
+                        limit: limit, filter: filter, withPayload: payload.wantsPayload,
+                        withVector: vectors.wantsVectors)
+                    return ScrollResultOutput(
+                        points: records.map {
+                            RecordOutput(
+                                $0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
+                        }, next_page_offset: nil)
                 }
             }
             return try await self.answer(context) {
-                let page = try collection.scroll(offset: input.offset?.id, limit: limit, filter: filter,
-                                                 withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                return ScrollResultOutput(points: page.points.map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) },
-                                          next_page_offset: page.nextOffset)
+                let page = try collection.scroll(
+                    offset: input.offset?.id, limit: limit, filter: filter,
+                    withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
+                return ScrollResultOutput(
+                    points: page.points.map {
+                        RecordOutput(
+                            $0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
+                    },
+                    next_page_offset: page.nextOffset)
             }
         }
 
@@ -160,7 +183,9 @@ enum PreparedUpdate: Sendable {
         for point in points {
             for (name, vector) in point.sparseVectors {
                 guard config.sparseVectors[name] != nil else {
-                    throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name) is not a sparse vector of this collection")
+                    throw APIError.wrongInput(
+                        "point \(point.id): Not existing vector name error: \(name) is not a sparse vector of this collection"
+                    )
                 }
                 if case .failure(let error) = vector.validated() {
                     throw APIError.wrongInput("point \(point.id): sparse vector \"\(name)\": \(error)")
@@ -169,20 +194,25 @@ enum PreparedUpdate: Sendable {
             for (name, vector) in point.vectors {
                 let label = name.isEmpty ? "vector" : "vector \"\(name)\""
                 guard let params = config.vectors[name] else {
-                    throw APIError.wrongInput("point \(point.id): Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
+                    throw APIError.wrongInput(
+                        "point \(point.id): Not existing vector name error: \(name.isEmpty ? "(unnamed)" : name)")
                 }
                 if params.isMultiVector {
                     // Rows back to back; the engine checks each row (zeros, finite values).
                     guard !vector.isEmpty, vector.count % params.size == 0 else {
-                        throw APIError.wrongInput("point \(point.id): \(label) is a multivector: expected rows of \(params.size) numbers, got \(vector.count) numbers")
+                        throw APIError.wrongInput(
+                            "point \(point.id): \(label) is a multivector: expected rows of \(params.size) numbers, got \(vector.count) numbers"
+                        )
                     }
                     continue
                 }
                 guard vector.count == params.size else {
-                    throw APIError.wrongInput("point \(point.id): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
+                    throw APIError.wrongInput(
+                        "point \(point.id): wrong \(label) dimension: expected \(params.size), got \(vector.count)")
                 }
                 if params.distance == .cosine, vector.allSatisfy({ $0 == 0 }) {
-                    throw APIError.wrongInput("point \(point.id): \(label) is all zeros and cannot be normalised for Cosine distance")
+                    throw APIError.wrongInput(
+                        "point \(point.id): \(label) is all zeros and cannot be normalised for Cosine distance")
                 }
             }
         }
@@ -196,10 +226,12 @@ enum PreparedUpdate: Sendable {
             try await collection.setPayload(payload, for: try selection.resolve(in: collection), key: key)
         case .overwritePayload(let payload, let selection):
             try await collection.overwritePayload(payload, for: try selection.resolve(in: collection))
-        case .deletePayload(let keys, let selection): try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
+        case .deletePayload(let keys, let selection):
+            try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
         case .clearPayload(let selection): try await collection.clearPayload(for: try selection.resolve(in: collection))
         case .updateVectors(let points): try await collection.updateVectors(points)
-        case .deleteVectors(let names, let selection): try await collection.deleteVectors(names, for: try selection.resolve(in: collection))
+        case .deleteVectors(let names, let selection):
+            try await collection.deleteVectors(names, for: try selection.resolve(in: collection))
         }
     }
 }

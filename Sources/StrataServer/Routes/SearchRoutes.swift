@@ -23,7 +23,9 @@ extension StrataHTTPServer {
             let input = try await self.decode(QueryBatchInput.self, from: request)
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
-                try input.searches.map { QueryResponseOutput(points: try SearchEngine.query($0, in: collection, lookup: lookup)) }
+                try input.searches.map {
+                    QueryResponseOutput(points: try SearchEngine.query($0, in: collection, lookup: lookup))
+                }
             }
         }
 
@@ -45,7 +47,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/search/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchBatchInput.self, from: request)
-            return try await self.answer(context) { try input.searches.map { try SearchEngine.search($0, in: collection) } }
+            return try await self.answer(context) {
+                try input.searches.map { try SearchEngine.search($0, in: collection) }
+            }
         }
 
         router.post("/collections/{collection_name}/points/search/groups") { request, context in
@@ -56,12 +60,14 @@ extension StrataHTTPServer {
                 let query = QueryRequestInput(
                     query: nil, prefetch: nil, using: nil, filter: input.filter, params: input.params,
                     score_threshold: input.score_threshold, limit: nil, offset: nil, with_vector: input.with_vector,
-                    with_vectors: input.with_vectors, with_payload: input.with_payload, lookup_from: nil, shard_key: input.shard_key)
+                    with_vectors: input.with_vectors, with_payload: input.with_payload, lookup_from: nil,
+                    shard_key: input.shard_key)
                 var request = try query.engine()
                 request.using = input.vector.name
                 request.query = .nearest(.vector(input.vector.vector))
-                return try SearchEngine.groups(request, selectors: (query.payloadSelector, query.vectorSelector),
-                                               grouping: input.grouping, in: collection, lookup: lookup)
+                return try SearchEngine.groups(
+                    request, selectors: (query.payloadSelector, query.vectorSelector),
+                    grouping: input.grouping, in: collection, lookup: lookup)
             }
         }
 
@@ -78,7 +84,8 @@ extension StrataHTTPServer {
             let input = try await self.decode(Batch.Request.self, from: request)
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
-                try SearchEngine.run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+                try SearchEngine.run(
+                    try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
             }
         }
 
@@ -88,7 +95,8 @@ extension StrataHTTPServer {
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try input.searches.map {
-                    try SearchEngine.run(try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
+                    try SearchEngine.run(
+                        try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
                 }
             }
         }
@@ -98,14 +106,14 @@ extension StrataHTTPServer {
     private func addLegacyQueryRoutes(to router: Router<StrataRequestContext>) {
         addLegacyRoutes("recommend", RecommendBatchInput.self, to: router)
 
-
         router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(RecommendGroupsRequestInput.self, from: request)
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
-                try SearchEngine.groups(try input.engine(), selectors: (input.payloadSelector, input.vectorSelector),
-                                        grouping: input.grouping, in: collection, lookup: lookup)
+                try SearchEngine.groups(
+                    try input.engine(), selectors: (input.payloadSelector, input.vectorSelector),
+                    grouping: input.grouping, in: collection, lookup: lookup)
             }
         }
 
@@ -131,39 +139,51 @@ extension StrataHTTPServer {
 
 /// Request → engine query → Qdrant's shapes. Blocking; call on the engine pool.
 enum SearchEngine {
-    static func query(_ input: QueryRequestInput, in collection: Strata.Collection,
-                      lookup: @escaping (String) throws -> Strata.Collection) throws -> [ScoredPointOutput] {
+    static func query(
+        _ input: QueryRequestInput, in collection: Strata.Collection,
+        lookup: @escaping (String) throws -> Strata.Collection
+    ) throws -> [ScoredPointOutput] {
         try run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
     }
 
     /// Runs an engine query and prints its points with the request's selectors.
-    static func run(_ request: QueryRequest, _ selectors: (PayloadSelector, VectorSelector), in collection: Strata.Collection,
-                    lookup: @escaping (String) throws -> Strata.Collection) throws -> [ScoredPointOutput] {
+    static func run(
+        _ request: QueryRequest, _ selectors: (PayloadSelector, VectorSelector), in collection: Strata.Collection,
+        lookup: @escaping (String) throws -> Strata.Collection
+    ) throws -> [ScoredPointOutput] {
         let hits = try engine { try collection.query(request, collections: lookup) }
         let rowSizes = collection.config.multiVectorRowSizes
         return hits.map { ScoredPointOutput($0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes) }
     }
 
-    static func groups(_ input: QueryRequestInput, grouping: GroupingInput, in collection: Strata.Collection,
-                       lookup: @escaping (String) throws -> Strata.Collection) throws -> GroupsResultOutput {
-        try groups(try input.engine(), selectors: (input.payloadSelector, input.vectorSelector), grouping: grouping,
-                   in: collection, lookup: lookup)
+    static func groups(
+        _ input: QueryRequestInput, grouping: GroupingInput, in collection: Strata.Collection,
+        lookup: @escaping (String) throws -> Strata.Collection
+    ) throws -> GroupsResultOutput {
+        try groups(
+            try input.engine(), selectors: (input.payloadSelector, input.vectorSelector), grouping: grouping,
+            in: collection, lookup: lookup)
     }
 
-    static func groups(_ request: QueryRequest, selectors: (PayloadSelector, VectorSelector), grouping: GroupingInput,
-                       in collection: Strata.Collection, lookup: @escaping (String) throws -> Strata.Collection) throws -> GroupsResultOutput {
+    static func groups(
+        _ request: QueryRequest, selectors: (PayloadSelector, VectorSelector), grouping: GroupingInput,
+        in collection: Strata.Collection, lookup: @escaping (String) throws -> Strata.Collection
+    ) throws -> GroupsResultOutput {
         let (groupBy, groupSize, groups) = try grouping.checked()
         let withLookup = grouping.with_lookup
         let result = try engine {
-            try collection.queryGroups(request, groupBy: groupBy, groupSize: groupSize, limit: groups, withLookup: withLookup?.engine,
-                                       collections: lookup)
+            try collection.queryGroups(
+                request, groupBy: groupBy, groupSize: groupSize, limit: groups, withLookup: withLookup?.engine,
+                collections: lookup)
         }
         let rowSizes = collection.config.multiVectorRowSizes
         let lookupRowSizes = try withLookup.map { try lookup($0.collection).config.multiVectorRowSizes } ?? [:]
-        return GroupsResultOutput(groups: result.map {
-            PointGroupOutput($0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes,
-                             lookup: withLookup.map { ($0.with_payload, $0.with_vectors, rowSizes: lookupRowSizes) })
-        })
+        return GroupsResultOutput(
+            groups: result.map {
+                PointGroupOutput(
+                    $0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes,
+                    lookup: withLookup.map { ($0.with_payload, $0.with_vectors, rowSizes: lookupRowSizes) })
+            })
     }
 
     static func search(_ input: SearchRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
@@ -173,10 +193,13 @@ enum SearchEngine {
         let vectors = input.with_vector ?? input.with_vectors ?? .none
         let request = QueryRequest(
             query: .nearest(.vector(input.vector.vector)), using: input.vector.name, filter: input.filter.engine,
-            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold, limit: limit,
+            params: try input.params?.engineParams() ?? SearchParams(), scoreThreshold: input.score_threshold,
+            limit: limit,
             offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
         let rowSizes = collection.config.multiVectorRowSizes
-        return try engine { try collection.query(request) }.map { ScoredPointOutput($0, payload: payload, vector: vectors, rowSizes: rowSizes) }
+        return try engine { try collection.query(request) }.map {
+            ScoredPointOutput($0, payload: payload, vector: vectors, rowSizes: rowSizes)
+        }
     }
 
     /// Runs an engine read, mapping its errors.

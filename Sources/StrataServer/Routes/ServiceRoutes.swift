@@ -48,13 +48,15 @@ extension StrataHTTPServer {
         let collections = database.collectionNames().compactMap { name -> TelemetryOutput.CollectionTelemetry? in
             guard let collection = try? database.collection(name) else { return nil }
             let info = collection.storageInfo
-            return .init(id: name, points: collection.count(), segments: info.segments.count, wal_files: info.walFiles,
-                         last_operation: info.lastOperation, checkpoint: info.checkpoint, background_error: info.backgroundError)
+            return .init(
+                id: name, points: collection.count(), segments: info.segments.count, wal_files: info.walFiles,
+                last_operation: info.lastOperation, checkpoint: info.checkpoint, background_error: info.backgroundError)
         }
         return TelemetryOutput(
-            app: .init(name: "strata", version: Self.version, qdrant_api_version: Self.qdrantAPIVersion,
-                       startup: ISO8601DateFormatter().string(from: metrics.startedAt),
-                       engine_threads: executor.threadCount),
+            app: .init(
+                name: "strata", version: Self.version, qdrant_api_version: Self.qdrantAPIVersion,
+                startup: ISO8601DateFormatter().string(from: metrics.startedAt),
+                engine_threads: executor.threadCount),
             collections: .init(number_of_collections: collections.count, collections: collections),
             requests: .init(total: metrics.totalRequests))
     }

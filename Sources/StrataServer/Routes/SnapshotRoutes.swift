@@ -11,21 +11,25 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/snapshots") { _, context in
             let name = try self.collection(context, .write).name
             let database = self.database
-            return try await self.answer(context) { SnapshotOutput(try self.engine { try database.createSnapshot(of: name) }) }
+            return try await self.answer(context) {
+                SnapshotOutput(try self.engine { try database.createSnapshot(of: name) })
+            }
         }
 
         router.get("/collections/{collection_name}/snapshots") { _, context in
             let name = try self.collection(context, .read).name
             let database = self.database
             return try await self.answer(context) {
-                try self.engine { try database.listSnapshots(collection: name) }.filter { $0.kind != .full }.map(SnapshotOutput.init)
+                try self.engine { try database.listSnapshots(collection: name) }.filter { $0.kind != .full }.map(
+                    SnapshotOutput.init)
             }
         }
 
         router.get("/collections/{collection_name}/snapshots/{snapshot_name}") { _, context in
             let name = try self.collection(context, .read).name
-            return try await self.download(try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: name),
-                                           context: context)
+            return try await self.download(
+                try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: name),
+                context: context)
         }
 
         router.delete("/collections/{collection_name}/snapshots/{snapshot_name}") { _, context in
@@ -58,7 +62,9 @@ extension StrataHTTPServer {
             try context.access.check(.manage)
             let name = try self.collectionName(context)
             let checksum = request.uri.queryParameters.get("checksum")
-            if let priority = request.uri.queryParameters.get("priority"), !["replica", "snapshot", "no_sync"].contains(priority) {
+            if let priority = request.uri.queryParameters.get("priority"),
+                !["replica", "snapshot", "no_sync"].contains(priority)
+            {
                 throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
             }
             // The upload lands under a name that is never listed (`.upload-…`) in
@@ -70,7 +76,9 @@ extension StrataHTTPServer {
             try await MultipartUpload.receive(request, into: path)
             let database = self.database
             return try await self.answer(context) { () throws -> Bool in
-                _ = try self.engine { try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum) }
+                _ = try self.engine {
+                    try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum)
+                }
                 return true
             }
         }
@@ -78,7 +86,9 @@ extension StrataHTTPServer {
         router.post("/snapshots") { _, context in
             try context.access.check(.manage)
             let database = self.database
-            return try await self.answer(context) { SnapshotOutput(try self.engine { try database.createFullSnapshot() }) }
+            return try await self.answer(context) {
+                SnapshotOutput(try self.engine { try database.createFullSnapshot() })
+            }
         }
 
         router.get("/snapshots") { _, context in
@@ -91,8 +101,9 @@ extension StrataHTTPServer {
 
         router.get("/snapshots/{snapshot_name}") { _, context in
             try context.access.check(.manage)
-            return try await self.download(try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: nil),
-                                           context: context)
+            return try await self.download(
+                try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: nil),
+                context: context)
         }
 
         router.delete("/snapshots/{snapshot_name}") { _, context in
@@ -171,14 +182,16 @@ struct SnapshotRecoverInput: Decodable, Sendable {
         }
         guard let url = URL(string: location), url.scheme == "file", !url.path.isEmpty else {
             if location.hasPrefix("http://") || location.hasPrefix("https://") {
-                throw APIError.notSupportedYet("recovering from an http(s) location (download the snapshot and use a file:// location)")
+                throw APIError.notSupportedYet(
+                    "recovering from an http(s) location (download the snapshot and use a file:// location)")
             }
             throw APIError.wrongInput("location must be a file:// URL of a snapshot archive, got \"\(location)\"")
         }
         let resolved = url.standardizedFileURL.resolvingSymlinksInPath().path
         let root = URL(fileURLWithPath: snapshotsDirectory).standardizedFileURL.resolvingSymlinksInPath().path
         guard resolved.hasPrefix(root.hasSuffix("/") ? root : root + "/") else {
-            throw APIError.forbidden("snapshot location \(url.path) is outside the snapshots directory \(snapshotsDirectory)")
+            throw APIError.forbidden(
+                "snapshot location \(url.path) is outside the snapshots directory \(snapshotsDirectory)")
         }
         return resolved
     }
@@ -189,10 +202,12 @@ struct SnapshotRecoverInput: Decodable, Sendable {
 /// part's bytes are written as they arrive, less the closing boundary.
 enum MultipartUpload {
     static func receive(_ request: Request, into path: String) async throws {
-        guard let contentType = request.headers[.contentType], contentType.lowercased().hasPrefix("multipart/form-data"),
-              let boundaryRange = contentType.range(of: "boundary=")
+        guard let contentType = request.headers[.contentType],
+            contentType.lowercased().hasPrefix("multipart/form-data"),
+            let boundaryRange = contentType.range(of: "boundary=")
         else {
-            throw APIError.wrongInput("the snapshot must be uploaded as multipart/form-data with a `snapshot` file field")
+            throw APIError.wrongInput(
+                "the snapshot must be uploaded as multipart/form-data with a `snapshot` file field")
         }
         var boundary = String(contentType[boundaryRange.upperBound...])
         if let end = boundary.firstIndex(of: ";") { boundary = String(boundary[..<end]) }
@@ -200,11 +215,12 @@ enum MultipartUpload {
         guard !boundary.isEmpty else { throw APIError.wrongInput("multipart/form-data without a boundary") }
         let opening = Array("--\(boundary)".utf8)
         let closing = Array("\r\n--\(boundary)".utf8)
-        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path) else {
+        guard FileManager.default.createFile(atPath: path, contents: nil), let file = FileHandle(forWritingAtPath: path)
+        else {
             throw APIError(.internalServerError, "Service internal error: cannot create \(path)")
         }
         defer { try? file.close() }
-        var header: [UInt8] = []   // bytes before the part's content
+        var header: [UInt8] = []  // bytes before the part's content
         var inContent = false
         var pending: [UInt8] = []  // content not yet written: may hold the start of the closing boundary
         var finished = false
@@ -214,7 +230,9 @@ enum MultipartUpload {
                 header += bytes
                 guard header.count <= 64 << 10 else { throw APIError.wrongInput("multipart part headers are too long") }
                 guard let end = find([13, 10, 13, 10], in: header) else { continue }
-                guard find(opening, in: header) != nil else { throw APIError.wrongInput("multipart body does not start with its boundary") }
+                guard find(opening, in: header) != nil else {
+                    throw APIError.wrongInput("multipart body does not start with its boundary")
+                }
                 let headers = String(decoding: header[..<end], as: UTF8.self).lowercased()
                 guard headers.contains("name=\"snapshot\"") else {
                     throw APIError.wrongInput("the multipart upload needs a file field named `snapshot`")
@@ -234,7 +252,9 @@ enum MultipartUpload {
             try file.write(contentsOf: pending[..<(pending.count - keep)])
             pending = Array(pending[(pending.count - keep)...])
         }
-        guard inContent, finished else { throw APIError.wrongInput("the multipart upload is truncated (no closing boundary)") }
+        guard inContent, finished else {
+            throw APIError.wrongInput("the multipart upload is truncated (no closing boundary)")
+        }
         try file.synchronize()
     }
 

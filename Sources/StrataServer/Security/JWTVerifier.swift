@@ -24,13 +24,15 @@ struct JWTVerifier: Sendable {
     func verify(_ token: String, now: Date) throws(Failure) -> Access {
         let parts = token.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3, let headerBytes = Self.base64URLDecode(parts[0]),
-              let payloadBytes = Self.base64URLDecode(parts[1]), let signature = Self.base64URLDecode(parts[2])
+            let payloadBytes = Self.base64URLDecode(parts[1]), let signature = Self.base64URLDecode(parts[2])
         else { throw Failure(reason: "not a JWT (three base64url parts)") }
         guard case .object(let header)? = try? JSONDecoder().decode(JSONValue.self, from: headerBytes),
-              header["alg"] == .string("HS256")
+            header["alg"] == .string("HS256")
         else { throw Failure(reason: "the token must be signed with HS256") }
         let signed = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signed, using: SymmetricKey(data: secret)) else {
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signed, using: SymmetricKey(data: secret))
+        else {
             throw Failure(reason: "bad signature")
         }
         guard case .object(let claims)? = try? JSONDecoder().decode(JSONValue.self, from: payloadBytes) else {
@@ -55,8 +57,11 @@ struct JWTVerifier: Sendable {
             var byCollection: [String: Access.CollectionAccess] = [:]
             for grant in grants {
                 guard case .object(let fields) = grant, case .string(let collection)? = fields["collection"],
-                      case .string(let level)? = fields["access"], let access = Access.CollectionAccess(rawValue: level)
-                else { throw Failure(reason: "each `access` entry must be {\"collection\": name, \"access\": \"r\" or \"rw\"}") }
+                    case .string(let level)? = fields["access"], let access = Access.CollectionAccess(rawValue: level)
+                else {
+                    throw Failure(
+                        reason: "each `access` entry must be {\"collection\": name, \"access\": \"r\" or \"rw\"}")
+                }
                 byCollection[collection] = access
             }
             return .collections(byCollection)

@@ -9,11 +9,6 @@ import Testing
 // Helpers shared by the segment tests: seeded randomness, temporary directories,
 // random segments, and a checker that compares a reader with what was written.
 
-
-
-
-
-
 /// Lower-case hex, 16 bytes per line with the offset, for readable diffs.
 func hexString(_ bytes: [UInt8]) -> String {
     stride(from: 0, to: bytes.count, by: 16).map { start in
@@ -42,7 +37,8 @@ extension SeededGenerator {
 
     mutating func string(maxLength: Int = 12) -> String {
         let alphabet = Array("abcdefghijklmnopqrstuvwxyzé😀_ ")
-        return String((0..<Int.random(in: 0...maxLength, using: &self)).map { _ in alphabet.randomElement(using: &self)! })
+        return String(
+            (0..<Int.random(in: 0...maxLength, using: &self)).map { _ in alphabet.randomElement(using: &self)! })
     }
 
     mutating func json(depth: Int) -> JSONValue {
@@ -119,9 +115,13 @@ func expectSegment(
         for spec in specs {
             let expected = point.vectors[spec.name]
             #expect(reader.hasVector(spec.name, at: offset) == (expected != nil), sourceLocation: sourceLocation)
-            #expect(reader.vector(spec.name, at: offset) == expected, "vector \(spec.name) of offset \(offset)", sourceLocation: sourceLocation)
+            #expect(
+                reader.vector(spec.name, at: offset) == expected, "vector \(spec.name) of offset \(offset)",
+                sourceLocation: sourceLocation)
         }
-        #expect(try reader.payload(at: offset) == point.payload, "payload of offset \(offset)", sourceLocation: sourceLocation)
+        #expect(
+            try reader.payload(at: offset) == point.payload, "payload of offset \(offset)",
+            sourceLocation: sourceLocation)
     }
     for spec in specs {
         let rows = reader.withVectors(spec.name) { base, dimension -> [[Float]] in
@@ -129,12 +129,15 @@ func expectSegment(
             #expect(Int(bitPattern: base) % 64 == 0, "vector data is 64-byte aligned", sourceLocation: sourceLocation)
             return (0..<points.count).map { Array(UnsafeBufferPointer(start: base + $0 * dimension, count: dimension)) }
         }
-        #expect(rows == points.map { $0.vectors[spec.name] ?? [Float](repeating: 0, count: spec.dimension) },
-                "rows of \(spec.name)", sourceLocation: sourceLocation)
+        #expect(
+            rows == points.map { $0.vectors[spec.name] ?? [Float](repeating: 0, count: spec.dimension) },
+            "rows of \(spec.name)", sourceLocation: sourceLocation)
     }
     #expect(reader.withVectors("no such vector") { _, _ in 1 } == nil, sourceLocation: sourceLocation)
     #expect(!points.isEmpty || reader.payloadBlockCount == 0, sourceLocation: sourceLocation)
-    #expect(reader.verifyAll().isEmpty, "verifyAll of a sound segment: \(reader.verifyAll())", sourceLocation: sourceLocation)
+    #expect(
+        reader.verifyAll().isEmpty, "verifyAll of a sound segment: \(reader.verifyAll())",
+        sourceLocation: sourceLocation)
 }
 
 /// Writes `points` to a fresh POSIX file and opens it.
@@ -149,11 +152,14 @@ func writeAndOpen(
 }
 
 /// Points whose payloads fill several 64 KiB blocks.
-func pointsFillingSeveralBlocks(_ generator: inout SeededGenerator, specs: [SegmentVectorSpec], count: Int = 40) -> [SegmentBuildPoint] {
+func pointsFillingSeveralBlocks(
+    _ generator: inout SeededGenerator, specs: [SegmentVectorSpec], count: Int = 40
+) -> [SegmentBuildPoint] {
     var points = generator.points(count, specs: specs)
     for index in points.indices where index % 3 != 2 {
         // ~10 KiB of poorly compressible text per payload.
-        let text = String((0..<10_000).map { _ in Character(UnicodeScalar(UInt8.random(in: 97...122, using: &generator))) })
+        let text = String(
+            (0..<10_000).map { _ in Character(UnicodeScalar(UInt8.random(in: 97...122, using: &generator))) })
         points[index].payload = ["text": .string(text), "index": .int(Int64(index))]
     }
     return points

@@ -6,10 +6,6 @@ import StrataTestSupport
 // Helpers shared by the WAL tests: temporary directories, seeded randomness,
 // opening a log and collecting what it replays, and raw file surgery.
 
-
-
-
-
 /// One record as replayed at open.
 struct ReplayedRecord: Equatable, CustomStringConvertible {
     let opNum: UInt64
@@ -56,8 +52,6 @@ func logFileNames(_ directory: String) throws -> [String] {
         .sorted()
 }
 
-
-
 /// Byte offsets at which each record starts in a file holding records with
 /// these payload sizes after the 32-byte header; the last element is the end.
 func recordBoundaries(payloadSizes: [Int]) -> [Int] {
@@ -95,7 +89,9 @@ func referenceRecord(opNum: UInt64, syncedThrough: UInt64, payload: [UInt8]) -> 
 }
 
 /// Builds a file header exactly as the spec describes it.
-func referenceFileHeader(firstOpNum: UInt64, version: UInt32 = 1, flags: UInt32 = 0, magic: [UInt8] = Array("STRATWAL".utf8)) -> [UInt8] {
+func referenceFileHeader(
+    firstOpNum: UInt64, version: UInt32 = 1, flags: UInt32 = 0, magic: [UInt8] = Array("STRATWAL".utf8)
+) -> [UInt8] {
     var header = magic
     withUnsafeBytes(of: version.littleEndian) { header += $0 }
     withUnsafeBytes(of: flags.littleEndian) { header += $0 }
@@ -104,7 +100,6 @@ func referenceFileHeader(firstOpNum: UInt64, version: UInt32 = 1, flags: UInt32 
     header += [0, 0, 0, 0]
     return header
 }
-
 
 func hexString(_ bytes: [UInt8]) -> String {
     bytes.map { String(format: "%02x", $0) }.joined()

@@ -66,11 +66,14 @@ private func exercise(_ bytes: [UInt8]) {
             let vector = reader.vector(spec.name, at: offset)
             precondition((vector != nil) == reader.hasVector(spec.name, at: offset), "vector/hasVector disagree")
             if let vector {
-                precondition(vector.count == spec.dimension, "vector of dimension \(vector.count), spec \(spec.dimension)")
+                precondition(
+                    vector.count == spec.dimension, "vector of dimension \(vector.count), spec \(spec.dimension)")
                 let row = reader.withVectors(spec.name) { base, dimension in
                     Array(UnsafeBufferPointer(start: base + offset * dimension, count: dimension))
                 }
-                precondition(row.map { $0.map(\.bitPattern) } == vector.map(\.bitPattern), "vector(at:) differs from the mapped row")
+                precondition(
+                    row.map { $0.map(\.bitPattern) } == vector.map(\.bitPattern),
+                    "vector(at:) differs from the mapped row")
             }
         }
         for name in reader.multiVectorNames {
@@ -102,7 +105,8 @@ private func exercise(_ bytes: [UInt8]) {
 private func checkNames(_ error: SegmentError) {
     precondition(error.file == path, "error names file \(error.file): \(error)")
     precondition(error.section != nil, "error names no section: \(error)")
-    precondition(error.code == .corruption || error.code == .unsupportedVersion, "unexpected code \(error.code): \(error)")
+    precondition(
+        error.code == .corruption || error.code == .unsupportedVersion, "unexpected code \(error.code): \(error)")
 }
 
 /// Writes the segment again from what the reader returns and checks the copy reads the same.
@@ -114,31 +118,42 @@ private func rewriteAndCompare(_ reader: SegmentReader, _ fs: FaultInjectingFile
         for spec in specs { vectors[spec.name] = reader.vector(spec.name, at: offset) }
         var multi: [String: [Float]] = [:]
         for name in reader.multiVectorNames {
-            multi[name] = reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? Array(rows) : nil } ?? nil
+            multi[name] =
+                reader.withMultiVectorRows(name, at: offset) { rows, count in count > 0 ? Array(rows) : nil } ?? nil
         }
         let payload = try! reader.payload(at: offset)  // verifyAll passed: must not throw
-        points.append(SegmentBuildPoint(id: reader.id(at: offset), version: reader.version(at: offset), vectors: vectors, payload: payload,
-                                        multiVectors: multi))
+        points.append(
+            SegmentBuildPoint(
+                id: reader.id(at: offset), version: reader.version(at: offset), vectors: vectors, payload: payload,
+                multiVectors: multi))
     }
     let copyPath = "/segments/copy.seg"
     let copy: SegmentReader
     do {
-        try SegmentWriter.write(points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
-                                to: copyPath, fileSystem: fs)
+        try SegmentWriter.write(
+            points, vectors: specs, compression: reader.payloadCodec, multiVectors: reader.multiVectorNames,
+            to: copyPath, fileSystem: fs)
         copy = try SegmentReader.open(path: copyPath, fileSystem: fs)
     } catch {
         preconditionFailure("rewriting a segment that verified clean failed: \(error)")
     }
     precondition(copy.pointCount == reader.pointCount && copy.vectorSpecs == specs)
     for offset in 0..<reader.pointCount {
-        precondition(copy.id(at: offset) == reader.id(at: offset) && copy.version(at: offset) == reader.version(at: offset))
+        precondition(
+            copy.id(at: offset) == reader.id(at: offset) && copy.version(at: offset) == reader.version(at: offset))
         for spec in specs {
-            precondition(copy.vector(spec.name, at: offset)?.map(\.bitPattern) == reader.vector(spec.name, at: offset)?.map(\.bitPattern))
+            precondition(
+                copy.vector(spec.name, at: offset)?.map(\.bitPattern)
+                    == reader.vector(spec.name, at: offset)?.map(\.bitPattern))
         }
-        precondition((try? copy.payload(at: offset)) == (try? reader.payload(at: offset)), "payload differs after rewrite at \(offset)")
+        precondition(
+            (try? copy.payload(at: offset)) == (try? reader.payload(at: offset)),
+            "payload differs after rewrite at \(offset)")
         for name in reader.multiVectorNames {
             let original = reader.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) }
-            precondition(copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) } == original, "multivector rows differ after rewrite")
+            precondition(
+                copy.withMultiVectorRows(name, at: offset) { rows, _ in rows.map(\.bitPattern) } == original,
+                "multivector rows differ after rewrite")
         }
     }
     precondition(copy.verifyAll().isEmpty, "the rewritten segment does not verify")

@@ -38,8 +38,9 @@ private func exerciseGraph(_ bytes: [UInt8]) {
         let query = (0..<dimension).map { Float(($0 + q * 13) % 11) }
         rows.withUnsafeBufferPointer { rowBuffer in
             query.withUnsafeBufferPointer { queryBuffer in
-                let source = FloatRowsDistance(query: queryBuffer.baseAddress!, rows: rowBuffer.baseAddress!,
-                                               dimension: dimension, metric: .euclid)
+                let source = FloatRowsDistance(
+                    query: queryBuffer.baseAddress!, rows: rowBuffer.baseAddress!,
+                    dimension: dimension, metric: .euclid)
                 let limit = 1 + q * 4
                 let hits = excluded.withUnsafeBufferPointer {
                     graph.search(source, limit: limit, ef: 16, excluded: q == 2 ? $0.baseAddress : nil)
@@ -64,20 +65,27 @@ private func exerciseGraph(_ bytes: [UInt8]) {
 
 private func exerciseCodes(_ bytes: [UInt8]) {
     guard bytes.count >= 24 else { return }
-    let metric: DistanceMetric = switch bytes[13] {
-    case 1: .cosine
-    case 3: .euclid
-    case 4: .manhattan
-    default: .dot
-    }
+    let metric: DistanceMetric =
+        switch bytes[13] {
+        case 1: .cosine
+        case 3: .euclid
+        case 4: .manhattan
+        default: .dot
+        }
     let dimension = word(bytes, 16), count = word(bytes, 20)
     guard (1...4096).contains(dimension), count <= 1 << 16 else { return }
-    let decoded = bytes.withUnsafeBytes { try? QuantizedVectors.decode($0, metric: metric, dimension: dimension, count: count) }
+    let decoded = bytes.withUnsafeBytes {
+        try? QuantizedVectors.decode($0, metric: metric, dimension: dimension, count: count)
+    }
     guard let codes = decoded, count > 0 else { return }
     let query = (0..<dimension).map { Float(($0 * 31) % 17) / 8 - 1 }
     let prepared = query.withUnsafeBufferPointer { codes.prepare(query: $0.baseAddress!) }
     let rows = (0..<UInt32(min(count, 256))).map { $0 }
     var out = [Float](repeating: 0, count: rows.count)
-    rows.withUnsafeBufferPointer { r in out.withUnsafeMutableBufferPointer { codes.distances(prepared, rows: r.baseAddress!, count: rows.count, into: $0.baseAddress!) } }
+    rows.withUnsafeBufferPointer { r in
+        out.withUnsafeMutableBufferPointer {
+            codes.distances(prepared, rows: r.baseAddress!, count: rows.count, into: $0.baseAddress!)
+        }
+    }
     _ = codes.distance(between: 0, and: UInt32(count - 1))
 }

@@ -114,7 +114,9 @@ private func openAsLog(_ fileContents: [[UInt8]]) {
             // that inputs reach record checks; fall back to a distinct op.
             var op = UInt64(index + 1)
             if bytes.count >= 24 {
-                let claimed = bytes.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self)) }
+                let claimed = bytes.withUnsafeBytes {
+                    UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 16, as: UInt64.self))
+                }
                 if claimed > 0 { op = claimed }
             }
             let file = try fs.open(joinPath(directory, WALFormat.fileName(firstOpNum: op)), mode: .create)
@@ -169,7 +171,9 @@ private func openAsLog(_ fileContents: [[UInt8]]) {
     } catch {
         preconditionFailure("reopen after recovery, one append and a power loss failed: \(error)")
     }
-    precondition(second == expected, "reopen replayed \(second.count) records, expected \(expected.count) (\(expected.last!.op) last)")
+    precondition(
+        second == expected,
+        "reopen replayed \(second.count) records, expected \(expected.count) (\(expected.last!.op) last)")
 }
 
 /// Closes the log and waits until its writer thread has let go of it.
@@ -183,7 +187,9 @@ private func closeAndAwaitRelease(_ log: inout WriteAheadLog?) {
     log = nil
     let deadline = ContinuousClock.now + .seconds(10)
     while released != nil {
-        precondition(ContinuousClock.now < deadline, "the log was not released 10 s after close(): a reference cycle or a stuck writer thread")
+        precondition(
+            ContinuousClock.now < deadline,
+            "the log was not released 10 s after close(): a reference cycle or a stuck writer thread")
         sched_yield()
     }
 }
@@ -198,7 +204,9 @@ private func checkContiguous(_ records: [Replayed], report: WALRecoveryReport) {
     for (a, b) in zip(records, records.dropFirst()) {
         precondition(b.op == a.op &+ 1, "replay jumped from op \(a.op) to \(b.op)")
     }
-    if let last = records.last { precondition(report.lastOpNum == last.op, "report lastOpNum \(report.lastOpNum) != last replayed \(last.op)") }
+    if let last = records.last {
+        precondition(report.lastOpNum == last.op, "report lastOpNum \(report.lastOpNum) != last replayed \(last.op)")
+    }
 }
 
 /// CRC32C, masked as `docs/format/wal.md` says: a small table-driven copy, so
