@@ -62,7 +62,7 @@ let package = Package(
         .target(name: "CStrataKernels"),
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
-        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd"], swiftSettings: swiftSettings),
+        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO"], swiftSettings: swiftSettings),
         .target(
             name: "StrataTar",
             dependencies: [
@@ -75,7 +75,7 @@ let package = Package(
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
-        .target(name: "StrataText", dependencies: ["StrataModel"], swiftSettings: swiftSettings),
+        .target(name: "StrataText", dependencies: ["StrataModel", "StrataIO"], swiftSettings: swiftSettings),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",

@@ -6,33 +6,20 @@ import StrataWAL
 /// Every error the engine's public API throws: a code to branch on, a message
 /// that says what happened and what to do, and the underlying cause.
 public struct StrataError: Error, CustomStringConvertible, Sendable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The caller passed something invalid (wrong dimension, NaN, bad name…).
-        /// Nothing was changed.
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
-        /// The named collection (or point) does not exist.
-        public static let notFound = Code(rawValue: "not_found")
-        /// A collection with that name already exists.
-        public static let alreadyExists = Code(rawValue: "already_exists")
-        /// Bytes on disk failed their checks; the message names the file.
-        public static let corruption = Code(rawValue: "corruption")
-        /// The file system failed; see `cause`.
-        public static let io = Code(rawValue: "io")
-        /// The disk is full. Nothing from the failed write was acknowledged;
-        /// writes work again once space is freed.
-        public static let resourceExhausted = Code(rawValue: "resource_exhausted")
-        /// The store stopped accepting writes after an unrecoverable error
-        /// (such as a failed fsync); reopen it once the cause is fixed.
-        public static let failed = Code(rawValue: "failed")
-        /// Another process (or another open handle) holds the data directory.
-        public static let locked = Code(rawValue: "locked")
-        /// The database or collection was closed or deleted.
-        public static let closed = Code(rawValue: "closed")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.invalidArgument`: The caller passed something invalid (wrong dimension, NaN, bad name…). Nothing was
+    ///   changed.
+    /// - `.notFound`: The named collection (or point) does not exist.
+    /// - `.alreadyExists`: A collection with that name already exists.
+    /// - `.corruption`: Bytes on disk failed their checks; the message names the file.
+    /// - `.io`: The file system failed; see `cause`.
+    /// - `.resourceExhausted`: The disk is full. Nothing from the failed write was acknowledged; writes work again once
+    ///   space is freed.
+    /// - `.failed`: The store stopped accepting writes after an unrecoverable error (such as a failed fsync); reopen it
+    ///   once the cause is fixed.
+    /// - `.locked`: Another process (or another open handle) holds the data directory.
+    /// - `.closed`: The database or collection was closed or deleted.
+    public typealias Code = ErrorCode
 
     public let code: Code
     public let message: String

@@ -10,29 +10,17 @@ import Darwin
 /// `code` is an open set (`RawRepresentable`), so new codes never break callers
 /// that switch over the ones they know.
 public struct IOError: Error, CustomStringConvertible, Sendable, Equatable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The device is full (ENOSPC, EDQUOT). Retrying after space is freed can succeed.
-        public static let noSpace = Code(rawValue: "no_space")
-        /// The device reported an I/O error (EIO). After a failed fsync the contents
-        /// of unsynced pages are unknown: the caller must not retry and pretend.
-        public static let io = Code(rawValue: "io")
-        /// The path does not exist (ENOENT).
-        public static let notFound = Code(rawValue: "not_found")
-        /// The path already exists (EEXIST).
-        public static let alreadyExists = Code(rawValue: "already_exists")
-        /// Permission denied (EACCES, EPERM, EROFS).
-        public static let permissionDenied = Code(rawValue: "permission_denied")
-        /// Another holder has the lock (EWOULDBLOCK on flock).
-        public static let locked = Code(rawValue: "locked")
-        /// Fewer bytes were available than the operation needed.
-        public static let shortRead = Code(rawValue: "short_read")
-        /// Any other errno.
-        public static let other = Code(rawValue: "other")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.noSpace`: The device is full (ENOSPC, EDQUOT). Retrying after space is freed can succeed.
+    /// - `.io`: The device reported an I/O error (EIO). After a failed fsync the contents of unsynced pages are
+    ///   unknown: the caller must not retry and pretend.
+    /// - `.notFound`: The path does not exist (ENOENT).
+    /// - `.alreadyExists`: The path already exists (EEXIST).
+    /// - `.permissionDenied`: Permission denied (EACCES, EPERM, EROFS).
+    /// - `.locked`: Another holder has the lock (EWOULDBLOCK on flock).
+    /// - `.shortRead`: Fewer bytes were available than the operation needed.
+    /// - `.other`: Any other errno.
+    public typealias Code = ErrorCode
 
     public let code: Code
     /// The system call or seam operation that failed, e.g. `"fdatasync"`.

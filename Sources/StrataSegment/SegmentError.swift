@@ -7,24 +7,15 @@ import StrataIO
 /// `code` is an open set (`RawRepresentable`), so new codes never break callers
 /// that switch over the ones they know.
 public struct SegmentError: Error, CustomStringConvertible, Sendable, Equatable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// Bytes on disk fail their checks (checksum, bounds, layout, encoding).
-        /// The segment must not be served; restore it from a replica or snapshot,
-        /// or rebuild it from the WAL if that still holds its operations.
-        public static let corruption = Code(rawValue: "corruption")
-        /// The file system failed an operation (see `cause`).
-        public static let io = Code(rawValue: "io")
-        /// The file was written by a newer Strata (another format version, or a
-        /// required section kind this build does not know). Upgrade Strata.
-        public static let unsupportedVersion = Code(rawValue: "unsupported_version")
-        /// The caller passed something a segment cannot store (unsorted or duplicate
-        /// ids, a vector of the wrong dimension, …). A programming mistake.
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.corruption`: Bytes on disk fail their checks (checksum, bounds, layout, encoding). The segment must not be
+    ///   served; restore it from a replica or snapshot, or rebuild it from the WAL if that still holds its operations.
+    /// - `.io`: The file system failed an operation (see `cause`).
+    /// - `.unsupportedVersion`: The file was written by a newer Strata (another format version, or a required section
+    ///   kind this build does not know). Upgrade Strata.
+    /// - `.invalidArgument`: The caller passed something a segment cannot store (unsorted or duplicate ids, a vector of
+    ///   the wrong dimension, …). A programming mistake.
+    public typealias Code = ErrorCode
 
     public let code: Code
     /// The segment (or tombstone) file concerned.

@@ -4,21 +4,14 @@ import StrataIO
 /// archive, the byte offset and what is wrong, and the file-system error under it.
 /// The engine maps it to `StrataError` with the same code and message.
 public struct TarError: Error, CustomStringConvertible, Sendable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// The archive's bytes break the format (or the rules of `TarPath`);
-        /// the message names the archive and the offset.
-        public static let corruption = Code(rawValue: "corruption")
-        /// The caller asked for something the format cannot hold (a path that
-        /// does not fit a ustar header). Nothing was written.
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
-        /// Reading or writing the archive failed (see `cause`), or an entry's
-        /// content did not have the size announced for it.
-        public static let io = Code(rawValue: "io")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.corruption`: The archive's bytes break the format (or the rules of `TarPath`); the message names the archive
+    ///   and the offset.
+    /// - `.invalidArgument`: The caller asked for something the format cannot hold (a path that does not fit a ustar
+    ///   header). Nothing was written.
+    /// - `.io`: Reading or writing the archive failed (see `cause`), or an entry's content did not have the size
+    ///   announced for it.
+    public typealias Code = ErrorCode
 
     public let code: Code
     /// What happened and what to do, naming the archive.

@@ -1,14 +1,10 @@
+import StrataIO
 /// Every error StrataText throws: a code to branch on and a message that says
 /// what was wrong. Its description reads like `StrataError`'s ("invalid_argument: …").
 public struct TextError: Error, CustomStringConvertible, Sendable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// A parameter is out of its range (such as BM25 `b` outside 0…1).
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.invalidArgument`: A parameter is out of its range (such as BM25 `b` outside 0…1).
+    public typealias Code = ErrorCode
 
     public let code: Code
     /// What was wrong, naming the parameter and the accepted range.

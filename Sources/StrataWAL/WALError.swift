@@ -2,23 +2,14 @@ import StrataIO
 
 /// An error from the write-ahead log, naming the file and offset where it applies.
 public struct WALError: Error, CustomStringConvertible, Sendable {
-    public struct Code: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public init(rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
-
-        /// Bytes on disk fail their checks somewhere other than a torn tail.
-        public static let corruption = Code(rawValue: "corruption")
-        /// The file system failed an operation (see `cause`).
-        public static let io = Code(rawValue: "io")
-        /// A sync failed earlier; the log refuses all writes until the store is
-        /// reopened (the state of unsynced data is unknown after a failed fsync).
-        public static let failed = Code(rawValue: "failed")
-        /// The log was closed.
-        public static let closed = Code(rawValue: "closed")
-        /// The caller passed something the log cannot store.
-        public static let invalidArgument = Code(rawValue: "invalid_argument")
-    }
+    /// The codes this layer uses (`ErrorCode`, one vocabulary for every layer):
+    /// - `.corruption`: Bytes on disk fail their checks somewhere other than a torn tail.
+    /// - `.io`: The file system failed an operation (see `cause`).
+    /// - `.failed`: A sync failed earlier; the log refuses all writes until the store is reopened (the state of
+    ///   unsynced data is unknown after a failed fsync).
+    /// - `.closed`: The log was closed.
+    /// - `.invalidArgument`: The caller passed something the log cannot store.
+    public typealias Code = ErrorCode
 
     public let code: Code
     public let message: String
