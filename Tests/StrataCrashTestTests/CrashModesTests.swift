@@ -58,7 +58,11 @@ import Testing
         let summary = try await PowerLossCrashTest.run(options) { print($0) }
         print(summary.line)
         #expect(summary.isClean, "\(summary.problems.joined(separator: "\n"))")
-        #expect(summary.cycles == 6 && summary.acked > 50)
+        // The workload must have written: alone it acknowledges ~2,000
+        // operations; under the full parallel suite on 2 cores the maintenance
+        // thread (snapshots, restores) takes most of the time before the cut,
+        // and 37–136 were seen.
+        #expect(summary.cycles == 6 && summary.acked > 12)
     }
 
     /// The sweep: a power cut at every file-system operation of a short
