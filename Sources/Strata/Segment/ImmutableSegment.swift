@@ -204,25 +204,14 @@ final class ImmutableSegment {
     /// Live points with sparse vector `name` and, per term, how many hold it.
     func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
         guard let sections = sparse[name] else { return .zero(terms: terms.count) }
-        var points = sparsePresent[name] ?? 0
-        var df = terms.map { sections.index.postingCount($0) }
+        var statistics = SparseStatistics(
+            points: sparsePresent[name] ?? 0, documentFrequencies: terms.map { sections.index.postingCount($0) })
+        // The index still lists deleted points: take them out again.
         for offset in tombstones.keys {
             guard let vector = sections.vectors.vector(at: Int(offset)) else { continue }
-            points -= 1
-            var i = 0, j = 0
-            while i < terms.count && j < vector.indices.count {
-                if terms[i] == vector.indices[j] {
-                    df[i] -= 1
-                    i += 1
-                    j += 1
-                } else if terms[i] < vector.indices[j] {
-                    i += 1
-                } else {
-                    j += 1
-                }
-            }
+            statistics.count(vector, terms: terms, as: -1)
         }
-        return SparseStatistics(points: points, documentFrequencies: df)
+        return statistics
     }
 
     func vectors(at offset: Int) -> [String: [Float]] {

@@ -108,19 +108,7 @@ extension MutableSegment {
         guard let column = sparseIndex[name] else { return statistics }
         for (slot, vector) in sparseColumns[column].vectors.enumerated() {
             guard let vector, let id = ids[slot], excluded[id] == nil else { continue }
-            statistics.points += 1
-            var i = 0, j = 0
-            while i < terms.count && j < vector.indices.count {
-                if terms[i] == vector.indices[j] {
-                    statistics.documentFrequencies[i] += 1
-                    i += 1
-                    j += 1
-                } else if terms[i] < vector.indices[j] {
-                    i += 1
-                } else {
-                    j += 1
-                }
-            }
+            statistics.count(vector, terms: terms, as: 1)
         }
         return statistics
     }

@@ -87,6 +87,24 @@ struct SparseStatistics {
         SparseStatistics(points: 0, documentFrequencies: Array(repeating: 0, count: terms))
     }
 
+    /// Counts `vector` as one point more (`delta` 1) or less (-1): the
+    /// points, and each of `terms` (ascending) that the vector holds.
+    mutating func count(_ vector: SparseVector, terms: [UInt32], as delta: Int) {
+        points += delta
+        var i = 0, j = 0
+        while i < terms.count && j < vector.indices.count {
+            if terms[i] == vector.indices[j] {
+                documentFrequencies[i] += delta
+                i += 1
+                j += 1
+            } else if terms[i] < vector.indices[j] {
+                i += 1
+            } else {
+                j += 1
+            }
+        }
+    }
+
     mutating func add(_ other: SparseStatistics) {
         points += other.points
         for i in documentFrequencies.indices { documentFrequencies[i] += other.documentFrequencies[i] }
