@@ -56,6 +56,29 @@ import Testing
         #expect(try c.search(vector(57), limit: 1).first?.id == .number(57))
     }
 
+    /// A writer seals a segment the optimizer has not written yet, then writes
+    /// more: flush must write both, not only the sealed one (it once skipped
+    /// the mutable segment whenever a frozen one was waiting).
+    @Test func flushWritesTheMutableSegmentEvenWhenASealedOneIsWaiting() async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            defer { db.close() }
+            let c = try db.createCollection("c", config: Self.config())
+            c.store.pauseBackgroundWork()
+            try await c.upsert([point(1, 1)])
+            c.store.seal()
+            try await c.upsert([point(2, 2)])
+            #expect(c.storageInfo.frozenSegments == 1)
+            #expect(c.storageInfo.mutablePoints == 1)
+            try c.flush()
+            let info = c.storageInfo
+            #expect(info.frozenSegments == 0)
+            #expect(info.mutablePoints == 0, "the point written after the seal stayed in memory")
+            #expect(info.checkpoint == info.lastOperation)
+            #expect(info.segments.reduce(0) { $0 + $1.points } == 2)
+        }
+    }
+
     @Test func payloadUpdateOfAFlushedPointIsCopiedOnWriteAndSurvivesReopen() async throws {
         let dir = TemporaryDirectory()
         do {

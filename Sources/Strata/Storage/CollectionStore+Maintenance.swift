@@ -80,7 +80,12 @@ extension CollectionStore {
     func sealIfNeeded(force: Bool) {
         withStateLock { state in
             let threshold = config.optimizers.indexingThresholdKB * 1024
-            let hasNewOps = state.appliedOpNum > state.manifest.checkpoint && state.frozen.isEmpty
+            // Operations the mutable segment holds (or tombstones it must
+            // carry to disk) are those after the newest seal, not merely
+            // after the checkpoint: a writer may have sealed a segment the
+            // optimizer has not written yet.
+            let sealedThrough = state.frozen.last?.sealOpNum ?? state.manifest.checkpoint
+            let hasNewOps = state.appliedOpNum > sealedThrough
             if state.mutable.vectorBytes >= threshold || (force && hasNewOps) {
                 state.frozen.append(FrozenSegment(segment: state.mutable, sealOpNum: state.appliedOpNum))
                 state.mutable = MutableSegment(config: config)
