@@ -30,7 +30,7 @@ import Testing
         (#"{"points":[{"id":3,"vector":[1,null]}]}"#, "vector element 1 is null"),
         (#"{"points":[{"id":3,"vector":[1,1e39]}]}"#, "not a finite 32-bit float"),
         (#"{"points":[{"id":3,"vector":[1,"x"]}]}"#, "is not a number"),
-        (#"{"points":[{"id":3,"vector":{"nope":[1,0]}}]}"#, "no vector named \"nope\""),
+        (#"{"points":[{"id":3,"vector":{"nope":[1,0]}}]}"#, "Not existing vector name error: nope"),
         (#"{"points":[{"id":-1,"vector":[1,0]}]}"#, "point id must be an unsigned integer or a UUID"),
         (#"{"points":[{"id":"not-a-uuid","vector":[1,0]}]}"#, "point id must be an unsigned integer or a UUID"),
         (#"{"points":[{"id":1.5,"vector":[1,0]}]}"#, "point id must be an unsigned integer or a UUID"),
@@ -43,7 +43,11 @@ import Testing
         (#"{"batch":{"ids":[3,4],"vectors":[[1,0]]}}"#, "batch has 2 ids but 1 vectors"),
         (#"{"batch":{"ids":[3],"vectors":[[1,0]],"payloads":[{},{}]}}"#, "batch has 1 ids but 2 payloads"),
         (#"{}"#, "exactly one of `points`"),
-        (#"{"points":[],"update_filter":{"must":[{"key":"a","match":{"value":1}}]}}"#, "conditional upserts"),
+        (
+            #"{"points":[{"id":3,"vector":[1,0]}],"update_mode":"sometimes"}"#,
+            "update_mode: unknown variant `sometimes`"
+        ),
+        (#"{"points":[{"id":3,"vector":[1,0]}],"update_filter":{"must":[{"has_vector":"nope"}]}}"#, "nope"),
     ])
     func badUpsertsAreRefusedAndChangeNothing(body: String, expected: String) async throws {
         try await withDocs { client async throws in

@@ -14,6 +14,29 @@ import Testing
             ])
     }
 
+    /// The conditional-upsert example in docs/format/operations.md (version 2),
+    /// and version 1 for everything that version 1 can say.
+    @Test func conditionalUpsertEncodingMatchesTheSpecExample() throws {
+        let operation = WriteOperation.conditionalUpsert(
+            points: [PointStruct(id: 7, vectors: ["": [1]], payload: nil)], mode: .insertOnly,
+            filter: Filter(must: [.hasID([7])]))
+        let expected: [UInt8] = [
+            0x02, 0x0e, 0x01, 0x01,  // version 2, tag 14, insert_only, has filter
+            0x07, 0x01, 0x04, 0x6d, 0x75, 0x73, 0x74,  // {"must":
+            0x06, 0x01, 0x07, 0x01, 0x06, 0x68, 0x61, 0x73, 0x5f, 0x69, 0x64,  // [{"has_id":
+            0x06, 0x01, 0x03, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // [7]}]}
+            0x01, 0x00, 0x07, 0x01, 0x00, 0x01, 0x00, 0x00, 0x80, 0x3f, 0x00, 0x00,  // point 7, "" = [1.0], no sparse, no payload
+        ]
+        #expect(operation.encoded() == expected)
+        #expect(try expected.withUnsafeBytes { try WriteOperation.decode($0) } == operation)
+        // A version-2 tag under version 1 is refused; other operations are still version 1.
+        var mislabelled = expected
+        mislabelled[0] = 0x01
+        #expect(throws: FormatError.self) { try mislabelled.withUnsafeBytes { try WriteOperation.decode($0) } }
+        #expect(WriteOperation.upsert([PointStruct(id: 7, vector: [1])]).encoded().first == 0x01)
+        #expect(WriteOperation.delete([7]).encoded().first == 0x01)
+    }
+
     @Test func everyOperationKindRoundTrips() throws {
         let uuid = PointID.uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!)
         let payload: Payload = ["s": "x", "i": -5, "d": 2.5, "b": true, "n": nil, "a": [1, [2, ["k": "v"]]]]
@@ -34,6 +57,16 @@ import Testing
                 PointVectors(id: 1, vectors: ["": [3, 4], "text": [1]]), PointVectors(id: uuid, vectors: [:]),
             ]),
             .deleteVectors(ids: [1, uuid], names: ["text", ""]),
+            .conditionalUpsert(
+                points: [PointStruct(id: 1, vectors: ["": [1, 2]], payload: payload)], mode: .updateOnly,
+                filter: Filter(must: [.field(FieldCondition(key: try PayloadPath("a"), .match(.prefix("x"))))])),
+            .conditionalUpsert(points: [PointStruct(id: uuid, vectors: [:], payload: nil)], mode: .upsert, filter: nil),
+            .conditionalUpdateVectors(
+                points: [
+                    PointVectors(
+                        id: 1, vectors: ["": [3, 4]], sparseVectors: ["s": SparseVector(indices: [1], values: [2])])
+                ],
+                filter: Filter(mustNot: [.slice(PointSlice(index: 1, total: 3)), .isNull(key: try PayloadPath("n"))])),
         ]
         for operation in operations {
             let bytes = operation.encoded()

@@ -1,28 +1,37 @@
 import Foundation
 import StrataBinary
+import StrataPayload
 
 /// The versioned binary encoding of operations (docs/format/operations.md).
 extension WriteOperation {
-    static let encodingVersion: UInt8 = 1
+    /// The newest version this build writes and reads. Version 2 adds the
+    /// conditional writes (tags 14, 15); every other operation is still
+    /// written as version 1, byte for byte as before, so logs without
+    /// conditional writes stay readable by builds that know only version 1.
+    static let encodingVersion: UInt8 = 2
+
+    /// The version an operation is written with: the oldest that has its tag.
+    var encodingVersion: UInt8 { tag >= 14 ? 2 : 1 }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: estimatedSize)
-        writer.write(Self.encodingVersion)
+        writer.write(encodingVersion)
         writer.write(tag)
         switch self {
         case .upsert(let points):
-            writer.writeVarint(UInt64(points.count))
-            for point in points {
-                writer.write(point.id)
-                Self.write(point.vectors, to: &writer)
-                if tag == 12 { Self.write(point.sparseVectors, to: &writer) }
-                if let payload = point.payload {
-                    writer.write(UInt8(1))
-                    writer.write(JSONValue.object(payload))
-                } else {
-                    writer.write(UInt8(0))
-                }
+            Self.write(points, sparse: tag == 12, to: &writer)
+        case .conditionalUpsert(let points, let mode, let filter):
+            writer.write(UInt8(UpdateMode.allCases.firstIndex(of: mode)!))
+            if let filter {
+                writer.write(UInt8(1))
+                writer.write(filter.json)
+            } else {
+                writer.write(UInt8(0))
             }
+            Self.write(points, sparse: true, to: &writer)
+        case .conditionalUpdateVectors(let points, let filter):
+            writer.write(filter.json)
+            Self.write(points, sparse: true, to: &writer)
         case .delete(let ids), .clearPayload(let ids):
             Self.write(ids, to: &writer)
         case .setPayload(let ids, let payload), .overwritePayload(let ids, let payload):
@@ -42,12 +51,7 @@ extension WriteOperation {
         case .deleteFieldIndex(let key):
             writer.writeString(key)
         case .updateVectors(let points):
-            writer.writeVarint(UInt64(points.count))
-            for point in points {
-                writer.write(point.id)
-                Self.write(point.vectors, to: &writer)
-                if tag == 13 { Self.write(point.sparseVectors, to: &writer) }
-            }
+            Self.write(points, sparse: tag == 13, to: &writer)
         case .deleteVectors(let ids, let names):
             Self.write(ids, to: &writer)
             writer.writeVarint(UInt64(names.count))
@@ -65,31 +69,32 @@ extension WriteOperation {
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> WriteOperation {
         var reader = ByteReader(bytes)
         let version = try reader.readUInt8()
-        guard version == encodingVersion else {
+        guard version >= 1, version <= encodingVersion else {
             throw FormatError(
-                "operation encoding version \(version) is not supported (this build reads \(encodingVersion))")
+                "operation encoding version \(version) is not supported (this build reads 1 to \(encodingVersion))")
         }
         let tag = try reader.readUInt8()
+        guard tag < 14 || version >= 2 else { throw FormatError("operation tag \(tag) needs encoding version 2") }
         let operation: WriteOperation
         switch tag {
         case 1, 12:
-            // Each point needs at least 3 bytes, which bounds the count.
-            let count = try reader.readCount(limit: reader.remaining / 3, "point")
-            var points: [PointStruct] = []
-            points.reserveCapacity(count)
-            for _ in 0..<count {
-                let id = try reader.readPointID()
-                let vectors = try readVectors(&reader)
-                let sparse = tag == 12 ? try readSparseVectors(&reader) : [:]
-                var payload: Payload? = nil
-                switch try reader.readUInt8() {
-                case 0: break
-                case 1: payload = try reader.readJSONObject()
-                case let other: throw FormatError("payload presence flag \(other) is not 0 or 1")
-                }
-                points.append(PointStruct(id: id, vectors: vectors, payload: payload, sparseVectors: sparse))
+            operation = .upsert(try readPoints(&reader, sparse: tag == 12))
+        case 14:
+            let modeIndex = Int(try reader.readUInt8())
+            guard modeIndex < UpdateMode.allCases.count else {
+                throw FormatError("update mode \(modeIndex) is not 0, 1 or 2")
             }
-            operation = .upsert(points)
+            var filter: Filter? = nil
+            switch try reader.readUInt8() {
+            case 0: break
+            case 1: filter = try readFilter(&reader)
+            case let other: throw FormatError("filter presence flag \(other) is not 0 or 1")
+            }
+            let points = try readPoints(&reader, sparse: true)
+            operation = .conditionalUpsert(points: points, mode: UpdateMode.allCases[modeIndex], filter: filter)
+        case 15:
+            let filter = try readFilter(&reader)
+            operation = .conditionalUpdateVectors(points: try readPointVectors(&reader, sparse: true), filter: filter)
         case 2:
             operation = .delete(try readIDs(&reader))
         case 3:
@@ -112,15 +117,7 @@ extension WriteOperation {
         case 9:
             operation = .deleteFieldIndex(key: try reader.readString())
         case 10, 13:
-            let count = try reader.readCount(limit: reader.remaining / 2, "point")
-            var points: [PointVectors] = []
-            for _ in 0..<count {
-                let id = try reader.readPointID()
-                let vectors = try readVectors(&reader)
-                let sparse = tag == 13 ? try readSparseVectors(&reader) : [:]
-                points.append(PointVectors(id: id, vectors: vectors, sparseVectors: sparse))
-            }
-            operation = .updateVectors(points)
+            operation = .updateVectors(try readPointVectors(&reader, sparse: tag == 13))
         case 11:
             let ids = try readIDs(&reader)
             let count = try reader.readCount(limit: reader.remaining, "name")
@@ -135,6 +132,70 @@ extension WriteOperation {
     }
 
     // MARK: - Pieces
+
+    /// count:varint point*count (`point_sparse` when `sparse`).
+    static func write(_ points: [PointStruct], sparse: Bool, to writer: inout ByteWriter) {
+        writer.writeVarint(UInt64(points.count))
+        for point in points {
+            writer.write(point.id)
+            write(point.vectors, to: &writer)
+            if sparse { write(point.sparseVectors, to: &writer) }
+            if let payload = point.payload {
+                writer.write(UInt8(1))
+                writer.write(JSONValue.object(payload))
+            } else {
+                writer.write(UInt8(0))
+            }
+        }
+    }
+
+    static func readPoints(_ reader: inout ByteReader, sparse: Bool) throws(FormatError) -> [PointStruct] {
+        // Each point needs at least 3 bytes, which bounds the count.
+        let count = try reader.readCount(limit: reader.remaining / 3, "point")
+        var points: [PointStruct] = []
+        points.reserveCapacity(count)
+        for _ in 0..<count {
+            let id = try reader.readPointID()
+            let vectors = try readVectors(&reader)
+            let sparseVectors = sparse ? try readSparseVectors(&reader) : [:]
+            var payload: Payload? = nil
+            switch try reader.readUInt8() {
+            case 0: break
+            case 1: payload = try reader.readJSONObject()
+            case let other: throw FormatError("payload presence flag \(other) is not 0 or 1")
+            }
+            points.append(PointStruct(id: id, vectors: vectors, payload: payload, sparseVectors: sparseVectors))
+        }
+        return points
+    }
+
+    /// count:varint (id vectors [sparse])*count.
+    static func write(_ points: [PointVectors], sparse: Bool, to writer: inout ByteWriter) {
+        writer.writeVarint(UInt64(points.count))
+        for point in points {
+            writer.write(point.id)
+            write(point.vectors, to: &writer)
+            if sparse { write(point.sparseVectors, to: &writer) }
+        }
+    }
+
+    static func readPointVectors(_ reader: inout ByteReader, sparse: Bool) throws(FormatError) -> [PointVectors] {
+        let count = try reader.readCount(limit: reader.remaining / 2, "point")
+        var points: [PointVectors] = []
+        for _ in 0..<count {
+            let id = try reader.readPointID()
+            let vectors = try readVectors(&reader)
+            let sparseVectors = sparse ? try readSparseVectors(&reader) : [:]
+            points.append(PointVectors(id: id, vectors: vectors, sparseVectors: sparseVectors))
+        }
+        return points
+    }
+
+    /// A filter, as its JSON (Qdrant's shape) in the json encoding.
+    static func readFilter(_ reader: inout ByteReader) throws(FormatError) -> Filter {
+        let json = try reader.readJSON()
+        do { return try Filter(json: json) } catch { throw FormatError("logged filter: \(error.message)") }
+    }
 
     static func write(_ ids: [PointID], to writer: inout ByteWriter) {
         writer.writeVarint(UInt64(ids.count))

@@ -1,6 +1,8 @@
 /// One write to a collection, exactly as it is logged in the WAL and replayed
-/// at recovery. Filters (later) are resolved to ids before an operation is
-/// built, so replay never re-evaluates anything.
+/// at recovery. Writes by filter are resolved to ids before an operation is
+/// built; the conditional writes (`update_mode`, `update_filter`) carry their
+/// condition and decide per point when applied, which replay repeats in the
+/// same op order on the same state.
 ///
 /// Vectors here are already validated and, for Cosine, normalised: replay
 /// applies them as they are.
@@ -30,6 +32,14 @@ public enum WriteOperation: Sendable, Equatable {
     case updateVectors([PointVectors])
     /// Remove the named vectors `names` from each existing point in `ids`.
     case deleteVectors(ids: [PointID], names: [String])
+    /// Upsert with Qdrant's `update_mode` and `update_filter`, decided per
+    /// point when the operation is applied (in op order, so replay decides
+    /// the same): `insertOnly` skips points that exist, `updateOnly` those
+    /// that do not, and an existing point is replaced only if it matches
+    /// `filter`.
+    case conditionalUpsert(points: [PointStruct], mode: UpdateMode, filter: Filter?)
+    /// `updateVectors` of the points that match `filter` when it is applied.
+    case conditionalUpdateVectors(points: [PointVectors], filter: Filter)
 
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
@@ -45,6 +55,8 @@ public enum WriteOperation: Sendable, Equatable {
         case .deleteFieldIndex: return 9
         case .updateVectors(let points): return points.contains { !$0.sparseVectors.isEmpty } ? 13 : 10
         case .deleteVectors: return 11
+        case .conditionalUpsert: return 14
+        case .conditionalUpdateVectors: return 15
         }
     }
 }
@@ -57,8 +69,9 @@ extension WriteOperation {
     func vectorMismatch(_ config: CollectionConfig) -> String? {
         let sets: [(PointID, [String: [Float]])]
         switch self {
-        case .upsert(let points): sets = points.map { ($0.id, $0.vectors) }
-        case .updateVectors(let points): sets = points.map { ($0.id, $0.vectors) }
+        case .upsert(let points), .conditionalUpsert(let points, _, _): sets = points.map { ($0.id, $0.vectors) }
+        case .updateVectors(let points), .conditionalUpdateVectors(let points, _):
+            sets = points.map { ($0.id, $0.vectors) }
         default: return nil
         }
         for (id, vectors) in sets {
@@ -103,6 +116,15 @@ extension WriteOperation {
                 })
         case .deleteVectors(let ids, let vectorNames):
             return .deleteVectors(ids: ids, names: vectorNames.filter { !names.contains($0) })
+        case .conditionalUpsert(let points, let mode, let filter):
+            guard case .upsert(let kept) = WriteOperation.upsert(points).removingVectors(named: names) else {
+                return self
+            }
+            return .conditionalUpsert(points: kept, mode: mode, filter: filter)
+        case .conditionalUpdateVectors(let points, let filter):
+            guard case .updateVectors(let kept) = WriteOperation.updateVectors(points).removingVectors(named: names)
+            else { return self }
+            return .conditionalUpdateVectors(points: kept, filter: filter)
         default:
             return self
         }
@@ -111,8 +133,9 @@ extension WriteOperation {
     /// The vector names (dense and sparse) this operation writes or deletes.
     var vectorNames: Set<String> {
         switch self {
-        case .upsert(let points): return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
-        case .updateVectors(let points):
+        case .upsert(let points), .conditionalUpsert(let points, _, _):
+            return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
+        case .updateVectors(let points), .conditionalUpdateVectors(let points, _):
             return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
         case .deleteVectors(_, let names): return Set(names)
         default: return []
@@ -131,4 +154,14 @@ public struct PointVectors: Sendable, Equatable {
         self.vectors = vectors
         self.sparseVectors = sparseVectors
     }
+}
+
+/// Qdrant's `update_mode` of an upsert.
+public enum UpdateMode: String, Sendable, Equatable, CaseIterable {
+    /// Insert new points, replace existing ones (the default).
+    case upsert
+    /// Insert new points only; existing points stay as they are.
+    case insertOnly = "insert_only"
+    /// Replace existing points only; new ids are ignored.
+    case updateOnly = "update_only"
 }

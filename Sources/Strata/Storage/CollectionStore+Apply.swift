@@ -24,7 +24,10 @@ extension CollectionStore.State {
             for id in ids {
                 updatePayload(id, opNum: opNum) { existing in
                     var merged = existing ?? [:]
-                    for (key, value) in payload { merged[key] = value }
+                    // Qdrant's merge: a null removes the key.
+                    for (key, value) in payload {
+                        if value == .null { merged.removeValue(forKey: key) } else { merged[key] = value }
+                    }
                     return merged
                 }
             }
@@ -56,6 +59,21 @@ extension CollectionStore.State {
                 break
             }
             createFieldIndex(path, schema: schema)
+        case .conditionalUpsert(let points, let mode, let filter):
+            let kept = points.filter { point in
+                let current = currentPoint(point.id)
+                switch mode {
+                case .insertOnly where current != nil: return false
+                case .updateOnly where current == nil: return false
+                default: break
+                }
+                guard let current, let filter else { return true }
+                return matches(filter, current)
+            }
+            return apply(.upsert(kept), opNum: opNum)
+        case .conditionalUpdateVectors(let points, let filter):
+            let kept = points.filter { point in currentPoint(point.id).map { matches(filter, $0) } ?? false }
+            return apply(.updateVectors(kept), opNum: opNum)
         case .updateVectors(let points):
             // One change per id: a repeated id gets its entries applied in
             // order (the last vector of each name wins), as for upserts.
@@ -133,6 +151,19 @@ extension CollectionStore.State {
         change(&updated)
         mutable.upsert(updated, opNum: opNum)
         supersedeOlderCopies(of: id, opNum: opNum)
+    }
+
+    /// The live copy of `id`, wherever it is.
+    private func currentPoint(_ id: PointID) -> PointStruct? {
+        mutable.point(id)?.point ?? liveCopyOutsideMutable(id)?.0
+    }
+
+    /// Whether `point` matches `filter` (the condition of a conditional write).
+    private func matches(_ filter: Filter, _ point: PointStruct) -> Bool {
+        let subject = FilterSubject(
+            id: point.id, payload: point.payload,
+            hasVector: { name in point.vectors[name] != nil || point.sparseVectors[name] != nil })
+        return filter.matches(subject, settings: SegmentReadContext(payloadSchema: payloadSchema).filterSettings)
     }
 
     /// The live copy of `id` in a frozen or immutable segment.

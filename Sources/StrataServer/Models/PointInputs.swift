@@ -52,11 +52,23 @@ struct UpsertInput: Decodable, Sendable {
     var update_mode: String?
     var shard_key: JSONValue?
 
+    /// `update_mode` (default upsert) and `update_filter`, or 400.
+    func condition() throws(APIError) -> (mode: UpdateMode, filter: Filter?) {
+        var mode = UpdateMode.upsert
+        if let update_mode {
+            guard let known = UpdateMode(rawValue: update_mode) else {
+                throw APIError.wrongInput(
+                    "update_mode: unknown variant `\(update_mode)`, expected one of `upsert`, `insert_only`, `update_only`"
+                )
+            }
+            mode = known
+        }
+        return (mode, update_filter.engine)
+    }
+
     /// The engine's points, or 400/422 saying what is wrong.
     func engineBatch(multiVectors: Set<String>) throws(APIError) -> [PointStruct] {
-        if update_filter.engine != nil { throw APIError.notSupportedYet("conditional upserts (`update_filter`)") }
         try requireAbsent(shard_key, "shard_key")
-        if let update_mode, update_mode != "upsert" { throw APIError.notSupportedYet("update_mode `\(update_mode)`") }
         switch (points, batch) {
         case (let points?, nil):
             var result: [PointStruct] = []
@@ -239,7 +251,6 @@ struct UpdateVectorsInput: Decodable, Sendable {
 
     func engine(multiVectors: Set<String>) throws(APIError) -> [PointVectors] {
         try requireAbsent(shard_key, "shard_key")
-        if update_filter.engine != nil { throw APIError.notSupportedYet("conditional updates (`update_filter`)") }
         var result: [PointVectors] = []
         for point in points {
             result.append(

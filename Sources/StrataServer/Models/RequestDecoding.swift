@@ -145,8 +145,7 @@ extension RequestDecoding {
             sparseVectors: ["s": SparseVectorParams()])
         attempt(UpsertInput.self) { input in
             for config in [config, mixed] {
-                try? PreparedUpdate.upsert(input.engineBatch(multiVectors: config.multiVectorNameSet)).check(
-                    against: config)
+                try? PreparedUpdate(.upsert(input), multiVectors: config.multiVectorNameSet).check(against: config)
             }
         }
         attempt(PointsSelectorInput.self) { _ = try $0.selection() }
@@ -155,7 +154,7 @@ extension RequestDecoding {
         attempt(CreateFieldIndexInput.self) { _ = try $0.schema() }
         attempt(UpdateVectorsInput.self) { input in
             for config in [config, mixed] {
-                try? PreparedUpdate.updateVectors(input.engine(multiVectors: config.multiVectorNameSet)).check(
+                try? PreparedUpdate(.updateVectors(input), multiVectors: config.multiVectorNameSet).check(
                     against: config)
             }
         }

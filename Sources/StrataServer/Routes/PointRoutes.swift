@@ -11,9 +11,8 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request)
-            let points = try input.engineBatch(multiVectors: collection.config.multiVectorNameSet)
-            let result = try await self.write { try await collection.upsert(points) }
-            return try Reply.ok(result, context: context)
+            let update = try PreparedUpdate(.upsert(input), multiVectors: collection.config.multiVectorNameSet)
+            return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
         router.post("/collections/{collection_name}/points") { request, context in
@@ -58,8 +57,7 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points/vectors") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateVectorsInput.self, from: request)
-            let update = PreparedUpdate.updateVectors(
-                try input.engine(multiVectors: collection.config.multiVectorNameSet))
+            let update = try PreparedUpdate(.updateVectors(input), multiVectors: collection.config.multiVectorNameSet)
             try update.check(against: collection.config)
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
@@ -111,7 +109,8 @@ extension StrataHTTPServer {
                     return ScrollResultOutput(
                         points: records.map {
                             RecordOutput(
-                                $0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
+                                $0.record, payload: payload, vector: vectors,
+                                rowSizes: collection.config.multiVectorRowSizes, orderValue: $0.orderValue)
                         }, next_page_offset: nil)
                 }
             }
@@ -141,25 +140,30 @@ extension StrataHTTPServer {
 
 /// One checked operation of `points/batch`, ready to apply.
 enum PreparedUpdate: Sendable {
-    case upsert([PointStruct])
+    /// With Qdrant's `update_mode` and `update_filter`.
+    case upsert([PointStruct], mode: UpdateMode, filter: Filter?)
     case delete(PointSelection)
     case setPayload(Payload, PointSelection, key: String?)
     case overwritePayload(Payload, PointSelection)
     case deletePayload([String], PointSelection)
     case clearPayload(PointSelection)
-    case updateVectors([PointVectors])
+    /// With Qdrant's `update_filter`.
+    case updateVectors([PointVectors], filter: Filter?)
     case deleteVectors([String], PointSelection)
 
     /// `multiVectors`: the collection's multivector names.
     init(_ input: UpdateOperationInput, multiVectors: Set<String>) throws(APIError) {
         switch input {
-        case .upsert(let upsert): self = .upsert(try upsert.engineBatch(multiVectors: multiVectors))
+        case .upsert(let upsert):
+            let (mode, filter) = try upsert.condition()
+            self = .upsert(try upsert.engineBatch(multiVectors: multiVectors), mode: mode, filter: filter)
         case .delete(let selector): self = .delete(try selector.selection())
         case .setPayload(let set): self = .setPayload(set.payload, try set.selection(), key: set.key)
         case .overwritePayload(let set): self = .overwritePayload(set.payload, try set.selection())
         case .deletePayload(let delete): self = .deletePayload(delete.keys, try delete.selection())
         case .clearPayload(let selector): self = .clearPayload(try selector.selection())
-        case .updateVectors(let update): self = .updateVectors(try update.engine(multiVectors: multiVectors))
+        case .updateVectors(let update):
+            self = .updateVectors(try update.engine(multiVectors: multiVectors), filter: update.update_filter.engine)
         case .deleteVectors(let delete): self = .deleteVectors(delete.vector, try delete.selection())
         }
     }
@@ -170,8 +174,8 @@ enum PreparedUpdate: Sendable {
     func check(against config: CollectionConfig) throws(APIError) {
         let points: [PointStruct]
         switch self {
-        case .upsert(let upserted): points = upserted
-        case .updateVectors(let updates):
+        case .upsert(let upserted, _, _): points = upserted
+        case .updateVectors(let updates, _):
             points = updates.map { PointStruct(id: $0.id, vectors: $0.vectors, sparseVectors: $0.sparseVectors) }
         case .deleteVectors(let names, _):
             if let unknown = names.first(where: { config.vectors[$0] == nil && config.sparseVectors[$0] == nil }) {
@@ -220,7 +224,7 @@ enum PreparedUpdate: Sendable {
 
     func apply(to collection: Strata.Collection) async throws -> UpdateResult {
         switch self {
-        case .upsert(let points): try await collection.upsert(points)
+        case .upsert(let points, let mode, let filter): try await collection.upsert(points, mode: mode, filter: filter)
         case .delete(let selection): try await collection.delete(try selection.resolve(in: collection))
         case .setPayload(let payload, let selection, let key):
             try await collection.setPayload(payload, for: try selection.resolve(in: collection), key: key)
@@ -229,7 +233,8 @@ enum PreparedUpdate: Sendable {
         case .deletePayload(let keys, let selection):
             try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
         case .clearPayload(let selection): try await collection.clearPayload(for: try selection.resolve(in: collection))
-        case .updateVectors(let points): try await collection.updateVectors(points)
+        case .updateVectors(let points, nil): try await collection.updateVectors(points)
+        case .updateVectors(let points, let filter?): try await collection.updateVectors(points, filter: filter)
         case .deleteVectors(let names, let selection):
             try await collection.deleteVectors(names, for: try selection.resolve(in: collection))
         }
