@@ -39,7 +39,71 @@ import Testing
             try Self.matches(#"{"must":[{"key":"tags","match":{"except":["red"]}}]}"#, shop), "one element not excluded"
         )
         #expect(
-            try Self.matches(#"{"must":[{"key":"missing","match":{"except":["x"]}}]}"#, shop), "no value: except holds")
+            try !Self.matches(#"{"must":[{"key":"missing","match":{"except":["x"]}}]}"#, shop),
+            "no value: except does not hold (Qdrant)")
+        #expect(try !Self.matches(#"{"must":[{"key":"note","match":{"except":["x"]}}]}"#, shop), "null is no value")
+        #expect(try !Self.matches(#"{"must":[{"key":"empty","match":{"except":["x"]}}]}"#, shop))
+    }
+
+    /// Qdrant 1.20's newer match kinds, and the slice condition against ids
+    /// hashed by qdrant-client's local mode (SipHash-2-4, zero key).
+    @Test func prefixSubstringTextAnyAndSlices() throws {
+        #expect(try Self.matches(#"{"must":[{"key":"city","match":{"prefix":"Lon"}}]}"#, shop))
+        #expect(try !Self.matches(#"{"must":[{"key":"city","match":{"prefix":"lon"}}]}"#, shop), "case-sensitive")
+        #expect(try Self.matches(#"{"must":[{"key":"tags","match":{"prefix":"bi"}}]}"#, shop), "array element")
+        #expect(try !Self.matches(#"{"must":[{"key":"count","match":{"prefix":""}}]}"#, shop), "strings only")
+        #expect(try Self.matches(#"{"must":[{"key":"city","match":{"substring":"ndo"}}]}"#, shop))
+        #expect(try !Self.matches(#"{"must":[{"key":"city","match":{"substring":"NDO"}}]}"#, shop))
+        #expect(try Self.matches(#"{"must":[{"key":"text","match":{"text_any":"cat FOX"}}]}"#, shop))
+        #expect(try !Self.matches(#"{"must":[{"key":"text","match":{"text_any":"cat dog"}}]}"#, shop))
+        #expect(try !Self.matches(#"{"must":[{"key":"text","match":{"text_any":""}}]}"#, shop))
+        // Hashes computed with qdrant_client.local.siphash.siphash24.
+        #expect(PointSlice.hash(.number(0)) == 0xe849_e8bb_6ffe_2567)
+        #expect(PointSlice.hash(.number(1)) == 0x8004_c5a6_9410_5f5e)
+        #expect(PointSlice.hash(.number(42)) == 0x0fc2_553f_0761_9dd3)
+        #expect(PointSlice.hash(.number(9_223_372_036_854_775_813)) == 0x89f5_f39b_fbc9_2e1c)
+        let uuid = UUID(uuidString: "12345678-1234-5678-1234-567812345678")!
+        #expect(PointSlice.hash(.uuid(uuid)) == 0x1ffc_0765_84f7_cd05)
+        for id in 0..<50 {
+            let hits = (0..<4).filter { index in
+                (try? Self.matches(
+                    #"{"must":[{"slice":{"index":\#(index),"total":4}}]}"#, shop, id: .number(UInt64(id))))
+                    == true
+            }
+            #expect(hits.count == 1, "id \(id) is in exactly one of 4 slices")
+        }
+        #expect(throws: (any Error).self) { try Self.parse(#"{"must":[{"slice":{"index":4,"total":4}}]}"#) }
+        #expect(throws: (any Error).self) { try Self.parse(#"{"must":[{"slice":{"index":0,"total":0}}]}"#) }
+    }
+
+    /// Qdrant's counting and emptiness rules on arrays and nulls (qdrant-client
+    /// local mode is the reference).
+    @Test func arraysNullsAndNestedElements() throws {
+        let payload: Payload = [
+            "nulls": [.null], "mixed": [1, .null], "grid": [[1, 2], [3]], "obj": ["a": 1, "b": 2],
+            "single": ["x": 1], "rows": [["x": 1, "y": 1], ["x": 2, "y": 2]],
+        ]
+        #expect(try !Self.matches(#"{"must":[{"is_empty":{"key":"nulls"}}]}"#, payload), "[null] is not empty")
+        #expect(try Self.matches(#"{"must":[{"is_null":{"key":"nulls"}}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"is_null":{"key":"mixed"}}]}"#, payload), "an array holding null")
+        #expect(try Self.matches(#"{"must":[{"key":"mixed","values_count":{"gte":2}}]}"#, payload), "null counts")
+        #expect(try Self.matches(#"{"must":[{"key":"obj","values_count":{"lte":1,"gte":1}}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"key":"missing","values_count":{"lt":1}}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"key":"grid","values_count":{"gte":2,"lte":2}}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"key":"rows[].x","values_count":{"lt":2}}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"key":"obj","is_empty":false}]}"#, payload))
+        #expect(try Self.matches(#"{"must":[{"key":"missing","is_empty":true}]}"#, payload))
+        #expect(try !Self.matches(#"{"must":[{"key":"nulls","is_null":false}]}"#, payload))
+        let nestedX2 = #"{"must":[{"nested":{"key":"KEY","filter":{"must":[{"key":"x","match":{"value":2}}]}}}]}"#
+        #expect(try Self.matches(nestedX2.replacingOccurrences(of: "KEY", with: "rows"), payload))
+        #expect(try Self.matches(nestedX2.replacingOccurrences(of: "KEY", with: "rows[]"), payload))
+        #expect(
+            try !Self.matches(
+                #"{"must":[{"nested":{"key":"single","filter":{"must":[{"key":"x","match":{"value":1}}]}}}]}"#, payload),
+            "an object is not an array of objects")
+        #expect(
+            try !Self.matches(#"{"must":[{"nested":{"key":"rows","filter":{"must":[{"has_id":[1]}]}}}]}"#, payload),
+            "an element has no id")
     }
 
     @Test func nestedKeysAndArrays() throws {
@@ -189,6 +253,15 @@ import Testing
         #expect(Datetime.microseconds("2001-02-29") == nil)
         #expect(Datetime.microseconds("2024-13-01") == nil)
         #expect(Datetime.microseconds("2024-01-01T10:00:00Q") == nil)
+        // The other forms Qdrant's parser takes (qdrant-client writes `%z` as +HHMM).
+        #expect(Datetime.microseconds("1970-01-01T01:00:00+0100") == 0)
+        #expect(Datetime.microseconds("1970-01-01 01:00:00 +0100") == 0)
+        #expect(Datetime.microseconds("1970-01-01T01:00:00.000+01") == 0)
+        #expect(Datetime.microseconds("1969-12-31 23:00:00.000000-01:00") == 0)
+        #expect(Datetime.microseconds("  1970-01-01T00:00:00 UTC") == 0)
+        #expect(Datetime.microseconds("1970-01-01T00:00:00.1234567z") == 123_456)
+        #expect(Datetime.microseconds("1970-01-01T00:00:00+01:0") == nil)
+        #expect(Datetime.microseconds("1970-01-01T00:00:00 ") == nil)
         for micros: Int64 in [0, 951_827_400_500_000, -1, 4_102_444_800_000_001] {
             #expect(Datetime.microseconds(Datetime.rfc3339(microseconds: micros)) == micros)
         }

@@ -33,6 +33,38 @@ import Testing
         }
     }
 
+    /// Qdrant allows a collection without vectors (`vectors_config={}`): a
+    /// payload store with filters, ordering and ids, through flush, merge and reopen.
+    @Test func collectionWithoutVectorsKeepsPayloadsThroughFlushMergeAndReopen() async throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            defer { db.close() }
+            let c = try db.createCollection("c", config: CollectionConfig(vectors: [:]))
+            try await c.createFieldIndex("n", schema: PayloadFieldSchema(.integer))
+            for batch in 0..<4 {
+                try await c.upsert(
+                    (0..<25).map { i in
+                        PointStruct(id: .number(UInt64(batch * 25 + i)), vectors: [:], payload: ["n": .int(Int64(i))])
+                    })
+                try c.flush()
+            }
+            try c.optimize()
+            let error = await #expect(throws: StrataError.self) {
+                try await c.upsert([PointStruct(id: 1, vector: [0.1, 0.2])])
+            }
+            #expect(error?.code == .invalidArgument)
+            #expect(c.count() == 100)
+        }
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.collection("c")
+        #expect(c.count() == 100)
+        let n3 = Filter(must: [.field(FieldCondition(key: try PayloadPath("n"), .match(.value(.integer(3)))))])
+        #expect(try c.count(filter: n3) == 4)
+        #expect(try c.retrieve([.number(99)]).first?.payload == ["n": 24])
+    }
+
     @Test func errorMessagesSayWhatIsWrong() async throws {
         try await withCollection(CollectionConfig(size: 3, distance: .dot)) { c in
             let error = await #expect(throws: StrataError.self) {

@@ -77,7 +77,7 @@ struct FilterTestData {
     ]
 
     /// A random condition over the generated fields.
-    static let conditionKinds = 22
+    static let conditionKinds = 26
 
     mutating func condition(depth: Int = 0, kind: Int? = nil) -> Condition {
         func field(_ key: String, _ test: FieldCondition.Test) -> Condition {
@@ -144,6 +144,13 @@ struct FilterTestData {
                 "reviews[].stars",
                 .match(.any([.integer(Int64(1 + random.int(5))), .integer(Int64(1 + random.int(5)))])))
         case 21: return field("tenant", .match(.value(.keyword("t\(random.int(4))"))))
+        case 22: return field("text", .match(.textAny(pick(Self.words) + " " + pick(Self.words))))
+        case 23:
+            return field(pick(["city", "tags"]), .match(.prefix(String(pick(Self.cities + Self.words).prefix(2)))))
+        case 24:
+            return field(
+                pick(["city", "tags"]), .match(.substring(String(pick(Self.cities + Self.words).dropFirst()))))
+        case 25: return .slice(PointSlice(index: UInt32(random.int(3)), total: 3))
         default: return .filter(filter(depth: depth + 1))
         }
     }

@@ -290,15 +290,42 @@ import Testing
             try expectObjective(.context([ContextPair(positive: .point(11), negative: .point(12))]), "context") {
                 fastSigmoid(min(raw(positive, $0) - raw(negative, $0) - Float.ulpOfOne, 0))
             }
-            // average_vector and mmr are refused by name.
-            #expect(throws: StrataError.self) {
-                try collection.query(
-                    QueryRequest(query: .recommend(positive: [.point(1)], negative: []), using: "m", limit: 3))
+            // average_vector on a multivector (Qdrant, qdrant-client's local mode):
+            // a nearest query with every positive row and every negated negative row.
+            let averaged = try collection.query(
+                QueryRequest(
+                    query: .recommend(positive: [.point(11)], negative: [.point(12)]), using: "m",
+                    params: SearchParams(exact: true), limit: 5))
+            let combined = positive + negative.map { -$0 }
+            #expect(
+                averaged.map(\.id)
+                    == Array(reference.top(combined, limit: 8).map(\.id).filter { ![11, 12].contains($0) }.prefix(5)))
+            // MMR on a multivector: candidates compared by raw max_sim (the
+            // candidate's rows as the query); diversity 0 keeps relevance order.
+            let mmrPool = reference.top(query, limit: 6)
+            let plain = try collection.query(
+                QueryRequest(
+                    query: .nearest(.multi(rows), mmr: MMR(diversity: 0, candidatesLimit: 6)), using: "m",
+                    params: SearchParams(exact: true), limit: 4))
+            #expect(plain.map(\.id) == Array(mmrPool.prefix(4).map(\.id)))
+            let diverse = try collection.query(
+                QueryRequest(
+                    query: .nearest(.multi(rows), mmr: MMR(diversity: 0.7, candidatesLimit: 6)), using: "m",
+                    params: SearchParams(exact: true), limit: 4))
+            var pending = mmrPool.map(\.id)
+            var chosen = [pending.removeFirst()]
+            while chosen.count < 4 {
+                func mmrScore(_ id: PointID) -> Float {
+                    let relevance = Self.referenceMaxSim(query, reference.rows[id]!, .dot)
+                    let redundancy = chosen.map { Self.referenceMaxSim(reference.rows[id]!, reference.rows[$0]!, .dot) }
+                        .max()!
+                    return 0.3 * relevance - 0.7 * redundancy
+                }
+                let best = pending.max { mmrScore($0) < mmrScore($1) }!
+                pending.removeAll { $0 == best }
+                chosen.append(best)
             }
-            #expect(throws: StrataError.self) {
-                try collection.query(
-                    QueryRequest(query: .nearest(.multi(rows), mmr: MMR(diversity: 0.5)), using: "m", limit: 3))
-            }
+            #expect(diverse.map(\.id) == chosen)
             // A multivector query on a plain vector is refused.
             #expect(throws: StrataError.self) {
                 try collection.query(QueryRequest(query: .nearest(.multi([[1, 0, 0, 0]])), using: "d", limit: 3))

@@ -112,12 +112,12 @@ extension Collection {
     public func scroll(
         orderBy: OrderBy, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true, withVector: Bool = false
     )
-        throws -> [Record]
+        throws -> [(record: Record, orderValue: Double)]
     {
         try QueryValidation.checkLimit(limit)
         return try store.ordered(
             by: try Self.path(orderBy.key), descending: orderBy.descending, startFrom: orderBy.startFrom,
             filter: filter, limit: limit, withPayload: withPayload, withVector: withVector
-        ).map(\.record)
+        ).map { (record: $0.record, orderValue: $0.value) }
     }
 }

@@ -15,7 +15,7 @@ extension Collection {
             for (vectorName, vector) in point.vectors {
                 guard let params = config.vectors[vectorName] else {
                     throw StrataError.invalid(
-                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())"
+                        "point \(point.id): Not existing vector name error: \(vectorName.isEmpty ? "(unnamed)" : vectorName); collection `\(name)` has \(config.vectors.keys.sorted())"
                     )
                 }
                 prepared.vectors[vectorName] = try prepare(

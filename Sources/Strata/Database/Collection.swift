@@ -278,13 +278,20 @@ public final class Collection: Sendable {
     /// `.invalidArgument` as `upsert` does for bad vectors.
     @discardableResult
     public func updateVectors(_ points: [PointVectors]) async throws -> UpdateResult {
+        let prepared = try prepareVectorUpdates(points)
+        try requireExisting(prepared.map(\.id))
+        return try await log(.updateVectors(prepared))
+    }
+
+    /// `points` validated, and normalised under Cosine, as they are logged.
+    func prepareVectorUpdates(_ points: [PointVectors]) throws -> [PointVectors] {
         var prepared: [PointVectors] = []
         for point in points {
             var vectors: [String: [Float]] = [:]
             for (vectorName, vector) in point.vectors {
                 guard let params = config.vectors[vectorName] else {
                     throw StrataError.invalid(
-                        "point \(point.id): collection `\(name)` has no vector named \"\(vectorName)\"; it has \(config.vectors.keys.sorted())"
+                        "point \(point.id): Not existing vector name error: \(vectorName.isEmpty ? "(unnamed)" : vectorName); collection `\(name)` has \(config.vectors.keys.sorted())"
                     )
                 }
                 vectors[vectorName] = try prepare(vector, name: vectorName, params: params, what: "point \(point.id)")
@@ -294,8 +301,7 @@ public final class Collection: Sendable {
                     id: point.id, vectors: vectors,
                     sparseVectors: try prepareSparse(point.sparseVectors, what: "point \(point.id)")))
         }
-        try requireExisting(prepared.map(\.id))
-        return try await log(.updateVectors(prepared))
+        return prepared
     }
 
     /// Removes the named vectors `names` from existing points. Throws
@@ -311,7 +317,7 @@ public final class Collection: Sendable {
         return try await log(.deleteVectors(ids: ids, names: names))
     }
 
-    private func requireExisting(_ ids: [PointID]) throws {
+    func requireExisting(_ ids: [PointID]) throws {
         let found = Set(try retrieve(ids, withPayload: false).map(\.id))
         if let missing = ids.first(where: { !found.contains($0) }) {
             throw StrataError(.notFound, "No point with id \(missing) found")

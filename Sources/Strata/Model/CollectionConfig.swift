@@ -172,9 +172,6 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     static let maxDimension = 65536
 
     func validate() throws {
-        guard !vectors.isEmpty || !sparseVectors.isEmpty else {
-            throw StrataError.invalid("a collection needs at least one vector")
-        }
         for name in sparseVectors.keys {
             guard vectors[name] == nil else {
                 throw StrataError.invalid("\"\(name)\" names both a dense and a sparse vector; names must be distinct")

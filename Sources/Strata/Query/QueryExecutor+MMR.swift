@@ -1,3 +1,5 @@
+import StrataVectorMath
+
 // Maximal marginal relevance re-ranking of nearest hits (Qdrant's
 // maximal_marginal_relevance), over dense and over sparse candidates.
 
@@ -17,7 +19,8 @@ extension QueryExecutor {
     )
         throws -> [ScoredPoint]
     {
-        let distance = try vectorParams(of: using).distance
+        let params = try vectorParams(of: using)
+        let distance = params.distance
         let usable = candidates.filter { $0.vectors?[using] != nil }
         let vectors = usable.map { $0.vectors![using]! }
         let stripped = usable.map { point -> ScoredPoint in
@@ -28,15 +31,24 @@ extension QueryExecutor {
         guard stripped.count >= 2 else { return stripped }
         guard limit > 0 else { return [] }
         let prepared = try prepareCustom(query, using: using)
-        let relevance = vectors.map { vector in
-            vector.withUnsafeBufferPointer { Self.similarity(distance, prepared, $0) }
+        // Raw similarity; for multivectors Qdrant's raw max_sim with the first
+        // argument's rows as the query (not symmetric).
+        var scratch: [Float] = []
+        func raw(_ a: [Float], _ b: [Float]) -> Float {
+            a.withUnsafeBufferPointer { a in
+                b.withUnsafeBufferPointer { b in
+                    guard params.isMultiVector else { return Self.similarity(distance, a, b) }
+                    return MaxSim.similarity(
+                        metric: distance, query: a.baseAddress!, queryRows: a.count / params.size,
+                        rows: b.baseAddress!, rowCount: b.count / params.size, dim: params.size, scratch: &scratch)
+                }
+            }
         }
+        let relevance = vectors.map { raw(prepared, $0) }
         var matrix = [Float?](repeating: nil, count: vectors.count * vectors.count)
         func similarity(_ i: Int, _ j: Int) -> Float {
             if let cached = matrix[i * vectors.count + j] { return cached }
-            let value = vectors[i].withUnsafeBufferPointer { a in
-                vectors[j].withUnsafeBufferPointer { b in Self.similarity(distance, a, b) }
-            }
+            let value = raw(vectors[i], vectors[j])
             matrix[i * vectors.count + j] = value
             return value
         }

@@ -123,16 +123,7 @@ extension QueryExecutor {
     func resolve(
         _ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int
     ) throws -> ResolvedQuery {
-        if collection.config.vectors[using]?.isMultiVector == true {
-            switch query {
-            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .discover, .context: break
-            case .recommend(_, _, .bestScore), .recommend(_, _, .sumScores): break
-            default:
-                throw StrataError.invalid(
-                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover and context queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet"
-                )
-            }
-        }
+        let isMultiVector = collection.config.vectors[using]?.isMultiVector == true
         func example(_ input: VectorInput) throws -> [Float] {
             try vector(of: input, using: using, lookupFrom: lookupFrom)
         }
@@ -145,6 +136,11 @@ extension QueryExecutor {
             let vector = try example(input)
             guard let mmr else { return .nearest(vector, mmr: nil) }
             return .nearest(vector, mmr: (lambda: mmr.lambda, candidates: mmr.candidatesLimit ?? defaultMMRCandidates))
+        case .recommend(let positive, let negative, .averageVector) where isMultiVector:
+            // Qdrant's average of multivectors: every positive row, and every
+            // negative row negated, as one multivector query.
+            let rows = try positive.flatMap(example) + (try negative.flatMap(example)).map { -$0 }
+            return .nearest(rows, mmr: nil)
         case .recommend(let positive, let negative, .averageVector):
             return .nearest(
                 Self.averageVector(positive: try positive.map(example), negative: try negative.map(example)), mmr: nil)

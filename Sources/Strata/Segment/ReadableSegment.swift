@@ -165,7 +165,7 @@ protocol ReadableSegment: AnyObject {
         -> [IndexKey: Int]
 
     /// (id, value) of the live points matching `filter` by the indexed numeric
-    /// field `key`: each point at its smallest value ascending or largest descending.
+    /// field `key`: a point once per distinct value it holds, as Qdrant.
     func ordered(
         by key: PayloadPath, schema: PayloadFieldSchema, filter: Filter?, descending: Bool,
         context: SegmentReadContext

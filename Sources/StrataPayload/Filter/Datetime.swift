@@ -2,10 +2,13 @@
 public enum Datetime {
     /// Microseconds since 1970-01-01T00:00:00Z for `YYYY-MM-DD`, optionally
     /// followed by `T` or a space and `HH:MM[:SS[.fraction]]`, optionally
-    /// followed by `Z` or `±HH:MM` (no zone means UTC). Nil for anything else.
+    /// followed (after an optional space) by `Z`, `UTC`, `±HH:MM`, `±HHMM` or
+    /// `±HH` (no zone means UTC): the forms Qdrant accepts. Leading
+    /// whitespace is skipped. Nil for anything else.
     public static func microseconds(_ text: String) -> Int64? {
         let c = Array(text.utf8)
         var i = 0
+        while i < c.count, c[i] == UInt8(ascii: " ") || c[i] == UInt8(ascii: "\t") { i += 1 }
         func digits(_ n: Int) -> Int? {
             guard i + n <= c.count else { return nil }
             var value = 0
@@ -53,13 +56,22 @@ public enum Datetime {
                 }
             }
             if i < c.count {
+                // Qdrant's parser also takes a space before the zone, " UTC",
+                // and offsets as ±HH:MM, ±HHMM or ±HH.
+                if c[i] == UInt8(ascii: " "), i + 1 < c.count { i += 1 }
                 if c[i] == UInt8(ascii: "Z") || c[i] == UInt8(ascii: "z") {
                     i += 1
+                } else if c[i] == UInt8(ascii: "U"), Array(c[i...]) == Array("UTC".utf8) {
+                    i += 3
                 } else if c[i] == UInt8(ascii: "+") || c[i] == UInt8(ascii: "-") {
                     let sign = c[i] == UInt8(ascii: "-") ? -1 : 1
                     i += 1
-                    guard let oh = digits(2), expect(UInt8(ascii: ":")), let om = digits(2), oh < 24, om < 60 else {
-                        return nil
+                    guard let oh = digits(2), oh < 24 else { return nil }
+                    var om = 0
+                    if i < c.count {
+                        _ = expect(UInt8(ascii: ":"))
+                        guard let minutes = digits(2), minutes < 60 else { return nil }
+                        om = minutes
                     }
                     offsetSeconds = sign * (oh * 3600 + om * 60)
                 } else {

@@ -80,7 +80,21 @@ extension Condition {
             do { return try PayloadPath(text) } catch { throw FilterDecodingError("\(where_): \(error.message)") }
         }
         if object["key"] != nil {
-            self = .field(try FieldCondition(json: object, path: path, key: try key(object["key"], "\(path).key")))
+            let fieldKey = try key(object["key"], "\(path).key")
+            // Qdrant's alternative syntax: {"key": k, "is_empty": bool} / {"key": k, "is_null": bool}.
+            for (name, condition) in [
+                ("is_empty", Condition.isEmpty(key: fieldKey)), ("is_null", .isNull(key: fieldKey)),
+            ]
+            where object[name] != nil && object[name] != .null {
+                let tests = FieldCondition.testNames.filter { object[$0] != nil && object[$0] != .null }
+                guard tests.isEmpty, case .bool(let wanted)? = object[name] else {
+                    throw FilterDecodingError(
+                        "\(path).\(name) must be a boolean, and the only test of the condition (has \(tests + [name]))")
+                }
+                self = wanted ? condition : .filter(Filter(mustNot: [condition]))
+                return
+            }
+            self = .field(try FieldCondition(json: object, path: path, key: fieldKey))
         } else if let value = object["is_empty"] {
             guard case .object(let inner) = value else {
                 throw FilterDecodingError("\(path).is_empty must be {\"key\": ...}")
@@ -114,6 +128,17 @@ extension Condition {
                 throw FilterDecodingError("\(path).has_vector must be a vector name")
             }
             self = .hasVector(name)
+        } else if let value = object["slice"] {
+            guard case .object(let inner) = value, case .int(let total)? = inner["total"],
+                case .int(let index)? = inner["index"], total >= 1, total <= Int64(UInt32.max)
+            else {
+                throw FilterDecodingError(
+                    "\(path).slice must be {\"index\": integer, \"total\": integer ≥ 1}")
+            }
+            guard index >= 0, index < total else {
+                throw FilterDecodingError("\(path).slice.index must be in [0;\(total - 1)], got \(index)")
+            }
+            self = .slice(PointSlice(index: UInt32(index), total: UInt32(total)))
         } else if let value = object["nested"] {
             guard case .object(let inner) = value, let filter = inner["filter"] else {
                 throw FilterDecodingError("\(path).nested must be {\"key\": ..., \"filter\": {...}}")
@@ -125,7 +150,7 @@ extension Condition {
             self = .filter(try Filter(json: json, path: path))
         } else {
             throw FilterDecodingError(
-                "\(path): not a condition (expected key with match/range/geo_*/values_count, is_empty, is_null, has_id, has_vector, nested, or a sub-filter)"
+                "\(path): not a condition (expected key with match/range/geo_*/values_count, is_empty, is_null, has_id, has_vector, slice, nested, or a sub-filter)"
             )
         }
     }
@@ -146,6 +171,8 @@ extension Condition {
                     })
             ]
         case .hasVector(let name): return ["has_vector": .string(name)]
+        case .slice(let slice):
+            return ["slice": ["index": .int(Int64(slice.index)), "total": .int(Int64(slice.total))]]
         case .nested(let key, let filter): return ["nested": ["key": .string(key.description), "filter": filter.json]]
         case .filter(let filter): return filter.json
         }
@@ -153,9 +180,10 @@ extension Condition {
 }
 
 extension FieldCondition {
+    static let testNames = ["match", "range", "geo_bounding_box", "geo_radius", "geo_polygon", "values_count"]
+
     init(json object: [String: JSONValue], path: String, key: PayloadPath) throws(FilterDecodingError) {
-        let tests = ["match", "range", "geo_bounding_box", "geo_radius", "geo_polygon", "values_count"]
-            .filter { object[$0] != nil && object[$0] != .null }
+        let tests = Self.testNames.filter { object[$0] != nil && object[$0] != .null }
         guard tests.count == 1, let name = tests.first else {
             throw FilterDecodingError(
                 "\(path) must have exactly one of match, range, geo_bounding_box, geo_radius, geo_polygon, values_count (has \(tests))"
@@ -255,7 +283,8 @@ extension MatchValue {
 extension Match {
     init(json: JSONValue, path: String) throws(FilterDecodingError) {
         guard case .object(let object) = json, object.count == 1, let (name, value) = object.first else {
-            throw FilterDecodingError("\(path) must have exactly one of value, any, except, text, phrase")
+            throw FilterDecodingError(
+                "\(path) must have exactly one of value, any, except, text, text_any, phrase, prefix, substring")
         }
         func list() throws(FilterDecodingError) -> [MatchValue] {
             guard case .array(let items) = value else { throw FilterDecodingError("\(path).\(name) must be a list") }
@@ -273,11 +302,19 @@ extension Match {
         case "value": self = .value(try MatchValue(json: value, path: "\(path).value"))
         case "any": self = .any(try list())
         case "except": self = .except(try list())
-        case "text", "phrase":
+        case "text", "text_any", "phrase", "prefix", "substring":
             guard case .string(let text) = value else { throw FilterDecodingError("\(path).\(name) must be a string") }
-            self = name == "text" ? .text(text) : .phrase(text)
+            switch name {
+            case "text": self = .text(text)
+            case "text_any": self = .textAny(text)
+            case "phrase": self = .phrase(text)
+            case "prefix": self = .prefix(text)
+            default: self = .substring(text)
+            }
         default:
-            throw FilterDecodingError("\(path): unknown match \"\(name)\"; expected value, any, except, text or phrase")
+            throw FilterDecodingError(
+                "\(path): unknown match \"\(name)\"; expected value, any, except, text, text_any, phrase, prefix or substring"
+            )
         }
     }
 
@@ -287,7 +324,10 @@ extension Match {
         case .any(let vs): return ["any": .array(vs.map(\.json))]
         case .except(let vs): return ["except": .array(vs.map(\.json))]
         case .text(let t): return ["text": .string(t)]
+        case .textAny(let t): return ["text_any": .string(t)]
         case .phrase(let t): return ["phrase": .string(t)]
+        case .prefix(let t): return ["prefix": .string(t)]
+        case .substring(let t): return ["substring": .string(t)]
         }
     }
 }

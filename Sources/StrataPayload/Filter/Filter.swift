@@ -38,14 +38,17 @@ public struct Filter: Sendable, Hashable {
 public indirect enum Condition: Sendable, Hashable {
     /// A test on the values at a payload key.
     case field(FieldCondition)
-    /// The key has no value (missing, null, or an empty array).
+    /// The key has no value: every value it resolves to is null or an empty
+    /// array (or it resolves to none).
     case isEmpty(key: PayloadPath)
-    /// The key holds null.
+    /// Some value the key resolves to is null, or an array holding null.
     case isNull(key: PayloadPath)
     /// The point's id is one of these.
     case hasID(Set<PointID>)
     /// The point has the named vector ("" is the unnamed one).
     case hasVector(String)
+    /// The point's id falls into this slice of the id space.
+    case slice(PointSlice)
     /// Some element of the array of objects at `key` matches `filter` on its own
     /// (keys inside `filter` are relative to the element).
     case nested(key: PayloadPath, filter: Filter)
@@ -69,7 +72,9 @@ public struct FieldCondition: Sendable, Hashable {
         case geoBoundingBox(GeoBoundingBox)
         case geoRadius(GeoRadius)
         case geoPolygon(GeoPolygon)
-        /// The number of (non-null) values at the key is in range.
+        /// Some value the key resolves to has a count in range (an array
+        /// counts its elements, null counts 0, anything else 1; no value at
+        /// all counts 0).
         case valuesCount(RangeBounds)
     }
 }
@@ -104,13 +109,21 @@ public enum Match: Sendable, Hashable {
     case value(MatchValue)
     /// Some value equals one of these.
     case any([MatchValue])
-    /// The key has no value, or some value equals none of these.
+    /// Some non-null value equals none of these.
     case except([MatchValue])
     /// Some string value contains every token of the text (word tokenizer,
-    /// lowercase; the field's full-text index settings when it has one).
+    /// lowercase; the field's full-text index settings when it has one). A
+    /// text without tokens matches nothing.
     case text(String)
-    /// Some string value contains the tokens of the text consecutively, in order.
+    /// Some string value contains at least one token of the text.
+    case textAny(String)
+    /// Some string value contains the tokens of the text consecutively, in
+    /// order. A phrase without tokens matches nothing.
     case phrase(String)
+    /// Some string value starts with this string (byte-wise, case-sensitive).
+    case prefix(String)
+    /// Some string value contains this string (byte-wise, case-sensitive).
+    case substring(String)
 }
 
 /// Bounds of a `range` (or `values_count`) condition; nil bounds are open.

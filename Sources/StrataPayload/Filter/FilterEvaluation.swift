@@ -5,11 +5,20 @@ public struct FilterSubject {
     public var id: PointID
     public var payload: Payload?
     public var hasVector: (String) -> Bool
+    /// An element a nested filter looks at: it has no id and no vectors.
+    var isNestedElement = false
 
     public init(id: PointID, payload: Payload?, hasVector: @escaping (String) -> Bool) {
         self.id = id
         self.payload = payload
         self.hasVector = hasVector
+    }
+
+    /// What a nested filter sees besides the element: no point at all.
+    static var nestedElement: FilterSubject {
+        var subject = FilterSubject(id: .number(0), payload: nil, hasVector: { _ in false })
+        subject.isNestedElement = true
+        return subject
     }
 }
 
@@ -62,24 +71,34 @@ extension Condition {
         case .field(let condition):
             let fullKey = prefix.map { $0.appending(condition.key) } ?? condition.key
             return condition.test.matches(
-                condition.key.values(in: payload), tokenizer: settings.tokenizer(for: fullKey))
+                condition.key.rawValues(in: payload), tokenizer: settings.tokenizer(for: fullKey))
         case .isEmpty(let key):
-            return key.values(in: payload).allSatisfy { $0 == .null }
+            return key.rawValues(in: payload).allSatisfy { $0 == .null || $0 == .array([]) }
         case .isNull(let key):
-            return key.rawValues(in: payload).contains(.null)
+            return key.rawValues(in: payload).contains { value in
+                if case .array(let elements) = value { return elements.contains(.null) }
+                return value == .null
+            }
         case .hasID(let ids):
-            return ids.contains(point.id)
+            return !point.isNestedElement && ids.contains(point.id)
         case .hasVector(let name):
             return point.hasVector(name)
+        case .slice(let slice):
+            return !point.isNestedElement && slice.contains(point.id)
         case .nested(let key, let filter):
-            let fullKey = prefix.map { $0.appending(key) } ?? key
+            // Each object element of the arrays at `key`, on its own; a value
+            // that is not an array has no elements. Inside, the element is all
+            // there is: no id and no vectors (`has_id`, `has_vector` and
+            // `slice` match nothing), as in Qdrant.
+            // `rows` and `rows[]` name the same arrays.
+            let arrays = key.steps.last == .eachElement ? PayloadPath(steps: Array(key.steps.dropLast())) : key
+            let fullKey = prefix.map { $0.appending(arrays) } ?? arrays
             let elementPrefix = fullKey.appending(PayloadPath(steps: [.eachElement]))
-            for value in key.rawValues(in: payload) {
-                let elements: [JSONValue]
-                if case .array(let items) = value { elements = items } else { elements = [value] }
-                for element in elements {
-                    guard case .object(let object) = element else { continue }
-                    if filter.matches(point, payload: object, prefix: elementPrefix, settings: settings) { return true }
+            let element = FilterSubject.nestedElement
+            for case .array(let items) in arrays.rawValues(in: payload) {
+                for case .object(let object) in items
+                where filter.matches(element, payload: object, prefix: elementPrefix, settings: settings) {
+                    return true
                 }
             }
             return false
@@ -90,28 +109,45 @@ extension Condition {
 }
 
 extension FieldCondition.Test {
-    /// The test on the values at the key (arrays already flattened).
-    public func matches(_ values: [JSONValue], tokenizer: TextTokenizer) -> Bool {
+    /// The test on the values the key resolves to (`PayloadPath.rawValues`):
+    /// `values_count` counts them as they are, every other test looks at them
+    /// with a final array flattened one level.
+    func matches(_ rawValues: [JSONValue], tokenizer: TextTokenizer) -> Bool {
+        if case .valuesCount(let range) = self { return Self.valuesCountMatches(range, rawValues: rawValues) }
+        let values = PayloadPath.flatten(rawValues)
         switch self {
         case .match(let match):
             switch match {
             case .value(let wanted): return values.contains { wanted.equals($0) }
             case .any(let list): return values.contains { value in list.contains { $0.equals(value) } }
             case .except(let list):
-                return values.isEmpty || values.contains { value in !list.contains { $0.equals(value) } }
+                return values.contains { value in value != .null && !list.contains { $0.equals(value) } }
             case .text(let text):
                 let wanted = Set(tokenizer.tokens(text))
-                var have = Set<String>()
-                var anyString = false
-                for case .string(let s) in values {
-                    anyString = true
-                    have.formUnion(tokenizer.tokens(s))
+                guard !wanted.isEmpty else { return false }
+                for case .string(let s) in values where wanted.isSubset(of: tokenizer.tokens(s)) { return true }
+                return false
+            case .textAny(let text):
+                let wanted = Set(tokenizer.tokens(text))
+                for case .string(let s) in values where tokenizer.tokens(s).contains(where: wanted.contains) {
+                    return true
                 }
-                return anyString && wanted.isSubset(of: have)
+                return false
             case .phrase(let text):
                 let wanted = tokenizer.tokens(text)
+                guard !wanted.isEmpty else { return false }
                 for case .string(let s) in values where Self.containsPhrase(tokenizer.tokens(s), wanted) { return true }
                 return false
+            case .prefix(let prefix):
+                return values.contains { value in
+                    guard case .string(let s) = value else { return false }
+                    return s.utf8.starts(with: prefix.utf8)
+                }
+            case .substring(let needle):
+                return values.contains { value in
+                    guard case .string(let s) = value else { return false }
+                    return Self.contains(s.utf8, needle.utf8)
+                }
             }
         case .range(let range):
             switch range.kind {
@@ -126,12 +162,38 @@ extension FieldCondition.Test {
         case .geoRadius(let radius): return values.contains { GeoPoint($0).map(radius.contains) ?? false }
         case .geoPolygon(let polygon): return values.contains { GeoPoint($0).map(polygon.contains) ?? false }
         case .valuesCount(let range):
-            return range.contains(Double(values.reduce(0) { $1 == .null ? $0 : $0 + 1 }))
+            return Self.valuesCountMatches(range, rawValues: rawValues)
         }
     }
 
-    /// True when `phrase` (non-empty) occurs in `tokens` consecutively; an empty
-    /// phrase occurs in every string.
+    /// `values_count` on the values a key resolves to (not flattened): an
+    /// array counts its elements, null 0, anything else 1, and no value at
+    /// all (or only nulls) counts 0; true when some count is in range.
+    static func valuesCountMatches(_ range: RangeBounds, rawValues: [JSONValue]) -> Bool {
+        if rawValues.allSatisfy({ $0 == .null }) { return range.contains(0) }
+        return rawValues.contains { value in
+            switch value {
+            case .null: return range.contains(0)
+            case .array(let elements): return range.contains(Double(elements.count))
+            default: return range.contains(1)
+            }
+        }
+    }
+
+    /// Byte-wise substring search (an empty needle is in every string).
+    static func contains(_ haystack: String.UTF8View, _ needle: String.UTF8View) -> Bool {
+        let h = Array(haystack)
+        let n = Array(needle)
+        guard !n.isEmpty else { return true }
+        guard h.count >= n.count else { return false }
+        for start in 0...(h.count - n.count) where h[start] == n[0] {
+            if h[start..<(start + n.count)].elementsEqual(n) { return true }
+        }
+        return false
+    }
+
+    /// True when `phrase` occurs in `tokens` consecutively (an empty phrase
+    /// occurs everywhere; callers refuse it first).
     static func containsPhrase(_ tokens: [String], _ phrase: [String]) -> Bool {
         guard !phrase.isEmpty else { return true }
         guard tokens.count >= phrase.count else { return false }

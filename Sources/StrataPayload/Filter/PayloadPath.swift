@@ -94,9 +94,12 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
 
     /// Every value at this path. An array reached at the end contributes its
     /// elements (one level), as Qdrant flattens them; nulls are kept.
-    public func values(in payload: Payload) -> [JSONValue] {
+    public func values(in payload: Payload) -> [JSONValue] { Self.flatten(rawValues(in: payload)) }
+
+    /// `rawValues` with each array replaced by its elements (one level).
+    public static func flatten(_ rawValues: [JSONValue]) -> [JSONValue] {
         var flattened: [JSONValue] = []
-        for value in rawValues(in: payload) {
+        for value in rawValues {
             if case .array(let elements) = value {
                 flattened.append(contentsOf: elements)
             } else {
@@ -133,8 +136,10 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
     // MARK: - Changing payloads
 
     /// Merges `changes`' keys into the object(s) at this path, creating
-    /// objects for missing keys (and replacing non-object values on the way).
-    /// `[]` applies to every element of an array, `[i]` to one existing element.
+    /// objects for missing keys (and replacing non-object values on the way);
+    /// a null change removes its key. `[]` applies to every element of an
+    /// array, `[i]` to one existing element; either over a value that is not
+    /// an array replaces it with `[]` (as Qdrant does).
     public func merge(_ changes: Payload, into payload: inout Payload) {
         var root = JSONValue.object(payload)
         Self.merge(changes, into: &root, steps: steps[...])
@@ -145,7 +150,10 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
         guard let step = steps.first else {
             var object: Payload
             if case .object(let existing) = value { object = existing } else { object = [:] }
-            for (key, change) in changes { object[key] = change }
+            // Qdrant's merge: a null removes the key.
+            for (key, change) in changes {
+                if change == .null { object.removeValue(forKey: key) } else { object[key] = change }
+            }
             value = .object(object)
             return
         }
@@ -159,11 +167,19 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
             object[key] = child
             value = .object(object)
         case .eachElement:
-            guard case .array(var elements) = value else { return }
+            // An array step over something else makes it an empty array (Qdrant).
+            guard case .array(var elements) = value else {
+                value = .array([])
+                return
+            }
             for index in elements.indices { merge(changes, into: &elements[index], steps: rest) }
             value = .array(elements)
         case .element(let index):
-            guard case .array(var elements) = value, index < elements.count else { return }
+            guard case .array(var elements) = value else {
+                value = .array([])
+                return
+            }
+            guard index < elements.count else { return }
             merge(changes, into: &elements[index], steps: rest)
             value = .array(elements)
         }

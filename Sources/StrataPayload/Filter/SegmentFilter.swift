@@ -128,7 +128,9 @@ public struct SegmentFilter<Segment: FilterableSegment> {
             }
             return try scan(candidates, condition)
         case .isEmpty(let key):
-            if let index = segment.filterIndex(for: key) { return candidates.intersection(index.emptyPoints()) }
+            if let index = segment.filterIndex(for: key) {
+                return try scan(candidates.intersection(index.emptyPoints()), condition)
+            }
             return try scan(candidates, condition)
         case .hasID(let ids):
             var result = PointBitset(count: candidates.count)
@@ -137,6 +139,10 @@ public struct SegmentFilter<Segment: FilterableSegment> {
         case .hasVector(let name):
             var result = PointBitset(count: candidates.count)
             candidates.forEach { if segment.filterHasVector(name, at: $0) { result.insert($0) } }
+            return result
+        case .slice(let slice):
+            var result = PointBitset(count: candidates.count)
+            try candidates.forEach { if slice.contains(try subject(at: $0).id) { result.insert($0) } }
             return result
         case .filter(let filter):
             return try evaluate(filter, within: candidates)

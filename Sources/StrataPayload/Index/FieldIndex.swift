@@ -154,12 +154,38 @@ public final class FieldIndex: Sendable {
             case .text(let text), .phrase(let text):
                 guard schema.type == .text else { return nil }
                 let tokens = Set(schema.textTokenizer.tokens(text))
-                guard !tokens.isEmpty else { return nil }
+                guard !tokens.isEmpty else { return (PointBitset(count: pointCount), true) }
                 // Rarest token first keeps the intersection small.
                 let lists = tokens.map { postings[.string($0)] ?? [] }.sorted { $0.count < $1.count }
                 var result = bits(lists[0])
                 for list in lists.dropFirst() { result.formIntersection(bits(list)) }
                 if case .phrase = match { return (result, false) }
+                // The postings hold a point's tokens from all its strings; the
+                // condition wants them in one string, which they are when the
+                // point has one value.
+                var singleValued = true
+                result.forEach { if valueCounts[$0] > 1 { singleValued = false } }
+                return (result, singleValued)
+            case .textAny(let text):
+                guard schema.type == .text else { return nil }
+                var result = PointBitset(count: pointCount)
+                for token in Set(schema.textTokenizer.tokens(text)) {
+                    for o in postings[.string(token)] ?? [] { result.insert(Int(o)) }
+                }
+                return (result, true)
+            case .prefix(let wanted), .substring(let wanted):
+                guard schema.type == .keyword else { return nil }
+                var result = PointBitset(count: pointCount)
+                for (key, offsets) in postings {
+                    guard case .string(let s) = key else { continue }
+                    let hit: Bool
+                    if case .prefix = match {
+                        hit = s.utf8.starts(with: wanted.utf8)
+                    } else {
+                        hit = FieldCondition.Test.contains(s.utf8, wanted.utf8)
+                    }
+                    if hit { for o in offsets { result.insert(Int(o)) } }
+                }
                 return (result, true)
             }
         case .range(let range):
@@ -176,16 +202,15 @@ public final class FieldIndex: Sendable {
         case .geoPolygon(let polygon):
             guard schema.type == .geo else { return nil }
             return (geoBits { polygon.contains($0) }, true)
-        case .valuesCount(let range):
-            var result = PointBitset(count: pointCount)
-            for (offset, count) in valueCounts.enumerated() where range.contains(Double(count)) {
-                result.insert(offset)
-            }
-            return (result, true)
+        case .valuesCount:
+            // The stored counts are of non-null values, flattened; the
+            // condition counts an array's elements, nulls included, per value.
+            return nil
         }
     }
 
-    /// Offsets with no non-null value at the key (`is_empty`).
+    /// Offsets with no non-null value at the key: a superset of the points
+    /// `is_empty` holds for (it does not hold for `[null]`).
     public func emptyPoints() -> PointBitset {
         var result = PointBitset(count: pointCount)
         for (offset, count) in valueCounts.enumerated() where count == 0 { result.insert(offset) }
@@ -276,17 +301,14 @@ public final class FieldIndex: Sendable {
         return counts
     }
 
-    /// (offset, value) for the points in `allowed` in value order, each point
-    /// once at its smallest (ascending) or largest (descending) value;
-    /// equal values by offset.
+    /// (offset, value) for the points in `allowed` in value order, a point
+    /// once per distinct value it holds (as Qdrant's `order_by`).
     public func ordered(allowed: PointBitset, descending: Bool) -> [(offset: Int, value: Double)] {
-        var seen = PointBitset(count: pointCount)
         var result: [(offset: Int, value: Double)] = []
         let positions = descending ? Array(sortedValues.indices.reversed()) : Array(sortedValues.indices)
         for i in positions {
             let offset = Int(sortedOffsets[i])
-            guard allowed.contains(offset), !seen.contains(offset) else { continue }
-            seen.insert(offset)
+            guard allowed.contains(offset) else { continue }
             result.append((offset, sortedValues[i]))
         }
         return result

@@ -227,6 +227,9 @@ enum VectorStructInput: Decodable, Sendable, Equatable {
         }
         switch self {
         case .single(let vector):
+            // `"vector": []` is no vector at all (Qdrant accepts it for a
+            // collection without vectors).
+            if vector.isEmpty { return [:] }
             return [
                 CollectionConfig.defaultVectorName: try checked(CollectionConfig.defaultVectorName, .dense(vector))!
             ]

@@ -107,15 +107,18 @@ struct RecordOutput: Encodable, Sendable {
     var id: PointID
     var payload: Payload?
     var vector: VectorOutput?
+    /// The value a scroll with `order_by` ordered by (Qdrant's `order_value`).
+    var orderValue: Double?
 
     init(
         _ record: Record, payload selector: PayloadSelector, vector vectorSelector: VectorSelector,
-        rowSizes: [String: Int]
+        rowSizes: [String: Int], orderValue: Double? = nil
     ) {
         id = record.id
         payload = selector.apply(record.payload)
         vector = VectorOutput(
             record.vectors, sparse: record.sparseVectors, selector: vectorSelector, rowSizes: rowSizes)
+        self.orderValue = orderValue
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -123,9 +126,10 @@ struct RecordOutput: Encodable, Sendable {
         try container.encode(id, forKey: .id)
         try container.encode(payload, forKey: .payload)
         try container.encode(vector, forKey: .vector)
+        if let orderValue { try ScoredPointOutput.encode(orderValue: orderValue, to: &container, key: .order_value) }
     }
 
-    private enum CodingKeys: String, CodingKey { case id, payload, vector }
+    private enum CodingKeys: String, CodingKey { case id, payload, vector, order_value }
 }
 
 /// Qdrant's `ScoredPoint`.
@@ -158,12 +162,17 @@ struct ScoredPointOutput: Encodable, Sendable {
         try container.encode(score, forKey: .score)
         try container.encode(payload, forKey: .payload)
         try container.encode(vector, forKey: .vector)
-        if let order_value {
-            if order_value == order_value.rounded(), abs(order_value) < 9.0e15 {
-                try container.encode(Int64(order_value), forKey: .order_value)
-            } else {
-                try container.encode(order_value, forKey: .order_value)
-            }
+        if let order_value { try Self.encode(orderValue: order_value, to: &container, key: .order_value) }
+    }
+
+    /// An order value as Qdrant's `OrderValue`: an integer when integral, else a double.
+    static func encode<Key: CodingKey>(
+        orderValue: Double, to container: inout KeyedEncodingContainer<Key>, key: Key
+    ) throws {
+        if orderValue == orderValue.rounded(), abs(orderValue) < 9.0e15 {
+            try container.encode(Int64(orderValue), forKey: key)
+        } else {
+            try container.encode(orderValue, forKey: key)
         }
     }
 
@@ -308,7 +317,8 @@ struct CollectionInfoOutput: Encodable {
             var full_scan_threshold: Int?
         }
         var index: Index?
-        var modifier: String
+        /// null unless IDF, as Qdrant reports a modifier that was not set.
+        var modifier: String?
     }
     struct Params: Encodable {
         var vectors: JSONEncodableVectors
@@ -404,7 +414,7 @@ struct CollectionInfoOutput: Encodable {
                             index: params.index.map {
                                 SparseParamsOutput.Index(on_disk: $0.onDisk, full_scan_threshold: $0.fullScanThreshold)
                             },
-                            modifier: params.modifier.rawValue)
+                            modifier: params.modifier == .none ? nil : params.modifier.rawValue)
                     }),
             hnsw_config: HnswConfigOutput(config.hnswConfig),
             optimizer_config: OptimizerConfigOutput(

@@ -63,7 +63,9 @@ extension StrataHTTPServer {
 }
 
 struct RootOutput: Encodable {
-    var title = "strata - Qdrant-compatible vector database"
+    /// Qdrant's title: clients compare it (qdrant-client's congruence tests
+    /// check it against local mode); `strata_version` says what answers.
+    var title = "qdrant - vector search engine"
     var version = StrataHTTPServer.qdrantAPIVersion
     var strata_version = StrataHTTPServer.version
 }
