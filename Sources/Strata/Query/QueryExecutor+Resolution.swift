@@ -125,7 +125,7 @@ extension QueryExecutor {
     ) throws -> ResolvedQuery {
         if collection.config.vectors[using]?.isMultiVector == true {
             switch query {
-            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .discover, .context: break
+            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .formula, .discover, .context: break
             case .recommend(_, _, .bestScore), .recommend(_, _, .sumScores): break
             default:
                 throw StrataError.invalid(
@@ -162,6 +162,8 @@ extension QueryExecutor {
             return .fusion(fusion)
         case .sampleRandom:
             return .sample
+        case .formula(let formula):
+            return .formula(formula)
         }
     }
 

@@ -8,7 +8,7 @@ extension QueryExecutor {
     static func scoresByVector(_ query: QueryKind) -> Bool {
         switch query {
         case .nearest, .recommend, .discover, .context: true
-        case .orderBy, .fusion, .sampleRandom: false
+        case .orderBy, .fusion, .sampleRandom, .formula: false
         }
     }
 
@@ -141,7 +141,7 @@ extension QueryExecutor {
         case .context(let context):
             let all = try weighted(try context.flatMap { [$0.positive, $0.negative] }.map(example))
             return .custom(.context(pairs: Self.pairs(all)))
-        case .orderBy, .fusion, .sampleRandom:
+        case .orderBy, .fusion, .sampleRandom, .formula:
             preconditionFailure("not a vector query (see scoresByVector)")
         }
     }

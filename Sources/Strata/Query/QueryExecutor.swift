@@ -59,6 +59,7 @@ enum ResolvedQuery {
     case orderBy(Collection.OrderBy)
     case fusion(Fusion)
     case sample
+    case formula(Formula)
 }
 
 /// Runs one validated query against one collection. Every read of the
@@ -156,8 +157,8 @@ struct QueryExecutor {
             return try ordered(orderBy, filter: filter, limit: limit)
         case .sample:
             return try sample(from: try matchingIDs(filter), limit: limit)
-        case .fusion:
-            preconditionFailure("validation refuses fusion without prefetches")
+        case .fusion, .formula:
+            preconditionFailure("validation refuses fusion and formulas without prefetches")
         }
     }
 
@@ -170,6 +171,9 @@ struct QueryExecutor {
         if case .fusion(let fusion) = query {
             let fused = Self.fuse(sources, fusion)
             return Array(applyThreshold(fused, scoreThreshold, higherIsBetter: true).prefix(limit))
+        }
+        if case .formula(let formula) = query {
+            return try rescore(sources, formula: formula, scoreThreshold: scoreThreshold, limit: limit)
         }
         let ids = Self.distinctIDs(sources)
         guard limit > 0, !ids.isEmpty else { return [] }
@@ -200,7 +204,7 @@ struct QueryExecutor {
             return try ordered(orderBy, filter: Filter(must: [.hasID(Set(ids))]), limit: limit)
         case .sample:
             return try sample(from: ids, limit: limit)
-        case .fusion:
+        case .fusion, .formula:
             preconditionFailure("handled above")
         }
     }

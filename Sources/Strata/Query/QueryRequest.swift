@@ -84,6 +84,8 @@ public enum QueryKind: Sendable, Equatable {
     case fusion(Fusion)
     /// Random points (score 1).
     case sampleRandom
+    /// Rescores the prefetch results by a formula (score boosting; needs prefetches).
+    case formula(Formula)
 }
 
 /// Where ids used as query vectors are looked up (Qdrant's `lookup_from`).

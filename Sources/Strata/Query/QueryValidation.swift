@@ -96,6 +96,9 @@ extension QueryStage {
         }
         switch query {
         case .fusion(let fusion)?: try validate(fusion)
+        case .formula(let formula)?:
+            if prefetch.isEmpty { throw StrataError.invalid("cannot apply Formula without prefetches") }
+            try formula.expression.validate()
         case .nearest(_, let mmr?)?: try QueryValidation.check(mmr)
         case .recommend(let positive, _, .averageVector)? where positive.isEmpty:
             throw StrataError.invalid("Positive vectors should not be empty with `average` strategy")

@@ -63,7 +63,7 @@ private struct ContextPairsInput: Decodable {
 }
 
 /// `query` of a query request: a vector or id (nearest), or one of Qdrant's
-/// query objects. `formula` and `relevance_feedback` are refused by name.
+/// query objects. `relevance_feedback` is refused by name.
 struct QueryInput: Decodable, Sendable {
     var kind: QueryKind
 
@@ -111,6 +111,10 @@ struct QueryInput: Decodable, Sendable {
         var rrf: Input
     }
     private struct SampleObject: Decodable { var sample: String }
+    private struct FormulaObject: Decodable {
+        var formula: JSONValue
+        var defaults: JSONValue?
+    }
 
     init(from decoder: any Decoder) throws {
         guard let keyed = try? decoder.container(keyedBy: AnyKey.self) else {
@@ -169,13 +173,14 @@ struct QueryInput: Decodable, Sendable {
             }
             kind = .sampleRandom
         } else if keys.contains("formula") {
-            throw APIError.notSupportedYet("`formula` queries (score boosting)")
+            let object = try FormulaObject(from: decoder)
+            kind = .formula(try FormulaInput.formula(object.formula, defaults: object.defaults))
         } else if keys.contains("relevance_feedback") {
             throw APIError.notSupportedYet("`relevance_feedback` queries")
         } else {
             throw invalidValue(
                 decoder,
-                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample"
+                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample, formula"
             )
         }
     }
