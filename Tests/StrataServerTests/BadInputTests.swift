@@ -80,8 +80,7 @@ import Testing
                 json:
                     #"{"query":{"relevance_feedback":{"target":[1,0],"feedback":[],"strategy":{"naive":{"a":1,"b":1,"c":1}}}}}"#
             )
-            #expect(response.status == 501)
-            #expect(response.body?.errorMessage?.contains("not supported by Strata yet") == true)
+            #expect(response.status == 422)
             response = try await client.send(
                 .post, "/collections/docs/points/query", json: #"{"query":{"fusion":"rrf"}}"#)
             #expect(response.status == 400)

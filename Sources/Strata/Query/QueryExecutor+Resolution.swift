@@ -125,11 +125,12 @@ extension QueryExecutor {
     ) throws -> ResolvedQuery {
         if collection.config.vectors[using]?.isMultiVector == true {
             switch query {
-            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .formula, .discover, .context: break
+            case .nearest(_, nil), .orderBy, .sampleRandom, .fusion, .formula, .discover, .context, .relevanceFeedback:
+                break
             case .recommend(_, _, .bestScore), .recommend(_, _, .sumScores): break
             default:
                 throw StrataError.invalid(
-                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover and context queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet"
+                    "multivector \"\(using)\" supports nearest, recommend (best_score, sum_scores), discover, context and relevance_feedback queries (and fusion, order_by, sample); recommend's average_vector and mmr on multivectors are not supported by Strata yet"
                 )
             }
         }
@@ -156,6 +157,9 @@ extension QueryExecutor {
             return .discover(target: try custom(target), pairs: try pairs(context))
         case .context(let context):
             return .context(pairs: try pairs(context))
+        case .relevanceFeedback(let target, let feedback, .naive(let a, let b, let c)):
+            let examples = try feedback.map { (example: try custom($0.example), score: $0.score) }
+            return .feedback(.naiveFeedback(target: try custom(target), feedback: examples, a: a, b: b, c: c))
         case .orderBy(let orderBy):
             return .orderBy(orderBy)
         case .fusion(let fusion):

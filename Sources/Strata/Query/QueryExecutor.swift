@@ -56,6 +56,7 @@ enum ResolvedQuery {
     case sumScores(positive: [[Float]], negative: [[Float]])
     case discover(target: [Float], pairs: [(positive: [Float], negative: [Float])])
     case context(pairs: [(positive: [Float], negative: [Float])])
+    case feedback(CustomObjective<[Float]>)
     case orderBy(Collection.OrderBy)
     case fusion(Fusion)
     case sample
@@ -149,7 +150,7 @@ struct QueryExecutor {
                 scoreThreshold: threshold, withVector: mmr != nil)
             guard let mmr else { return hits }
             return try maximalMarginalRelevance(hits, query: vector, using: using, lambda: mmr.lambda, limit: limit)
-        case .bestScore, .sumScores, .discover, .context:
+        case .bestScore, .sumScores, .discover, .context, .feedback:
             let scorer = customScorer(query, params: try vectorParams(of: using))
             return applyThreshold(
                 try scan(using: using, filter: filter, limit: limit, score: scorer), threshold, higherIsBetter: true)
@@ -193,7 +194,7 @@ struct QueryExecutor {
             return try maximalMarginalRelevance(
                 Array(ranked.prefix(mmr.candidates)), query: vector, using: using,
                 lambda: mmr.lambda, limit: limit)
-        case .bestScore, .sumScores, .discover, .context:
+        case .bestScore, .sumScores, .discover, .context, .feedback:
             let scorer = customScorer(query, params: try vectorParams(of: using))
             let scored = try scoreCandidates(ids, using: using, withVector: false) { stored in
                 stored.withUnsafeBufferPointer { scorer($0) }
@@ -241,6 +242,9 @@ struct QueryExecutor {
             for pair in context { add(pair.positive); add(pair.negative) }
         case .context(let context)?:
             for pair in context { add(pair.positive); add(pair.negative) }
+        case .relevanceFeedback(let target, let feedback, _)?:
+            add(target)
+            for item in feedback { add(item.example) }
         default: break
         }
     }
