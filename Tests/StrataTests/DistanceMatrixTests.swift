@@ -63,4 +63,56 @@ import Testing
             db.close()
         }
     }
+    /// Multivectors (max_sim, Dot) and sparse vectors (dot product over shared
+    /// indices; points sharing none score 0 and are not neighbours) search
+    /// among the sample point by point.
+    @Test func multivectorsAndSparseVectorsMatchBruteForce() async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            let config = CollectionConfig(
+                vectors: ["m": VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig())],
+                sparseVectors: ["s": SparseVectorParams()])
+            let collection = try db.createCollection("m", config: config)
+            var random = SeededGenerator.printing(seed: 5)
+            var rows: [PointID: [[Float]]] = [:]
+            var sparse: [PointID: [UInt32: Float]] = [:]
+            var points: [PointStruct] = []
+            for index in 0..<12 {
+                let id = PointID.number(UInt64(index))
+                let count = 1 + random.int(3)
+                rows[id] = (0..<count).map { _ in random.vector(2) }
+                let indices = Array(Set((0..<3).map { _ in UInt32(random.int(6)) })).sorted()
+                let values = indices.map { _ in Float(1 + random.int(9)) / 4 }
+                sparse[id] = Dictionary(uniqueKeysWithValues: zip(indices, values))
+                points.append(
+                    PointStruct(
+                        id: id, vectors: ["m": rows[id]!.flatMap { $0 }],
+                        sparseVectors: ["s": SparseVector(indices: indices, values: values)]))
+            }
+            try await collection.upsert(points)
+            let ids = rows.keys.sorted()
+            func check(_ using: String, _ score: (PointID, PointID) -> Float?) throws {
+                let matrix = try collection.distanceMatrix(sample: 50, limit: 3, using: using)
+                #expect(matrix.ids == ids)
+                for (row, id) in ids.enumerated() {
+                    let expected: [(id: PointID, score: Float)] = ids.filter { $0 != id }
+                        .compactMap { other in score(id, other).map { (id: other, score: $0) } }
+                        .sorted { $0.score != $1.score ? $0.score > $1.score : $0.id < $1.id }
+                    let top = Array(expected.prefix(3))
+                    #expect(matrix.neighbours[row].map(\.id) == top.map(\.id), "\(using) \(id)")
+                    for (got, want) in zip(matrix.neighbours[row], top) { #expect(abs(got.score - want.score) < 1e-4) }
+                }
+            }
+            try check("m") { query, stored in
+                rows[query]!.reduce(Float(0)) { sum, q in
+                    sum + rows[stored]!.map { zip(q, $0).reduce(0) { $0 + $1.0 * $1.1 } }.max()!
+                }
+            }
+            try check("s") { query, stored in
+                let dot = sparse[query]!.reduce(Float(0)) { $0 + $1.value * (sparse[stored]![$1.key] ?? 0) }
+                return dot == 0 ? nil : dot
+            }
+            db.close()
+        }
+    }
 }

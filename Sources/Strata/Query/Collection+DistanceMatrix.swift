@@ -49,6 +49,10 @@ extension QueryExecutor {
         var generator = SystemRandomNumberGenerator()
         let sampled = try matchingIDs(withVector).shuffled(using: &generator).prefix(sample).sorted()
         guard sampled.count >= 2 else { return DistanceMatrix() }
+        if let params = collection.config.vectors[using], !params.isMultiVector {
+            return try denseMatrix(Array(sampled), using: using, limit: limit, distance: params.distance)
+        }
+        // Multivectors and sparse vectors: one exact search among the sample per sampled point.
         let members = Condition.hasID(Set(sampled))
         var params = SearchParams()
         params.exact = true
@@ -62,5 +66,32 @@ extension QueryExecutor {
                 take: limit)
         }
         return DistanceMatrix(ids: Array(sampled), neighbours: neighbours)
+    }
+
+    /// The matrix of plain dense vectors: the sampled vectors read once and
+    /// every pair scored as a nearest search scores it (what an exact search
+    /// among the sample per sampled point returns, without a search per point).
+    private func denseMatrix(_ ids: [PointID], using: String, limit: Int, distance: Distance) throws -> DistanceMatrix {
+        let rows = try records(ids, withPayload: false, withVector: true).compactMap { record in
+            record.vectors?[using].map { (id: record.id, version: record.version, vector: $0) }
+        }
+        guard rows.count >= 2 else { return DistanceMatrix() }
+        let higherIsBetter = distance.higherIsBetter
+        /// Best first; equal scores by id (the rows are in id order).
+        func better(_ a: (index: Int, score: Float), _ b: (index: Int, score: Float)) -> Bool {
+            a.score != b.score ? (higherIsBetter ? a.score > b.score : a.score < b.score) : a.index < b.index
+        }
+        let neighbours = rows.indices.map { i in
+            // The best `limit` so far, best first: a small sorted list, not a sort of the whole row.
+            var top: [(index: Int, score: Float)] = []
+            for j in rows.indices where j != i {
+                let candidate = (index: j, score: Self.nearestScore(distance, rows[i].vector, rows[j].vector))
+                if top.count == limit, !better(candidate, top[limit - 1]) { continue }
+                top.insert(candidate, at: top.firstIndex { better(candidate, $0) } ?? top.count)
+                if top.count > limit { top.removeLast() }
+            }
+            return top.map { ScoredPoint(id: rows[$0.index].id, version: rows[$0.index].version, score: $0.score) }
+        }
+        return DistanceMatrix(ids: rows.map(\.id), neighbours: neighbours)
     }
 }
