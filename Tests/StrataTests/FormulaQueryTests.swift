@@ -69,6 +69,9 @@ import Testing
             try check(.exp(.constant(1)), exp(1.0))
             try check(.log10(.constant(1000)), 3)
             try check(.ln(.exp(x)), 2.5)
+            try check(.max([.constant(1), x, .neg(x)]), 2.5)
+            try check(.min([.constant(1), x, .neg(x)]), -2.5)
+            try check(.acosh(Self.payload("n")), log(4 + 15.0.squareRoot()))
             // Berlin (13.4, 52.52) to Paris (2.35, 48.86), haversine on a sphere of radius 6,371,008.8 m.
             let paris = GeoPoint(lon: 2.35, lat: 48.86)
             let (l1, l2) = (52.52 * Double.pi / 180, 48.86 * Double.pi / 180)
@@ -147,6 +150,9 @@ import Testing
             }
             #expect(ln?.message.contains("ln(-2.5) = NaN") == true)
             #expect(ln?.message.contains("(at formula.mult[1].sum[1].ln,") == true)
+            let acosh = #expect(throws: StrataError.self) { try Self.value(c, .min([.acosh(.constant(0.5))])) }
+            #expect(acosh?.message.contains("acosh(0.5) = NaN") == true)
+            #expect(acosh?.message.contains("formula.min[0].acosh") == true)
             let sqrt = #expect(throws: StrataError.self) { try Self.value(c, .sqrt(.constant(-4))) }
             #expect(sqrt?.message.contains("√-4 = NaN") == true)
             // Finite in Double but not in Float.
@@ -218,6 +224,10 @@ import Testing
             #expect(throws: StrataError.self) {
                 try c.query(QueryRequest(prefetch: [Self.only([1])], query: .formula(Formula(.datetime("soon")))))
             }
+            let noOperand = #expect(throws: StrataError.self) {
+                try c.query(QueryRequest(prefetch: [Self.only([1])], query: .formula(Formula(.sum([.max([])])))))
+            }
+            #expect(noOperand?.message == "`max` needs at least one operand")
         }
     }
 }

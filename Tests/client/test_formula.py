@@ -80,6 +80,12 @@ def formulas():
             M.LnExpression(ln=M.SumExpression(sum=[1, M.AbsExpression(abs="$score")])),
             M.ExpExpression(exp=M.MultExpression(mult=[0.1, "$score"])),
         ]), defaults={"rating": 0}),
+        # Qdrant 1.20's max, min and acosh.
+        M.FormulaQuery(formula=M.SumExpression(sum=[
+            M.MaxExpression(max=["$score[0]", "$score[1]", M.MultExpression(mult=[0.01, "price"])]),
+            M.MinExpression(min=["rating", 3]),
+            M.AcoshExpression(acosh=M.SumExpression(sum=[1, M.AbsExpression(abs="$score")])),
+        ]), defaults={"rating": 1, "$score[1]": -5}),
     ]
 
 
@@ -158,3 +164,6 @@ def test_errors(client, local, name):
     with pytest.raises(UnexpectedResponse) as error:
         client.query_points(name, prefetch=prefetch, query=M.FormulaQuery(formula="$bogus"), limit=3)
     assert error.value.status_code == 400
+    with pytest.raises(UnexpectedResponse) as error:
+        client.query_points(name, prefetch=prefetch, query=M.FormulaQuery(formula=M.MaxExpression(max=[])), limit=3)
+    assert error.value.status_code == 400 and "`max` needs at least one operand" in str(error.value)

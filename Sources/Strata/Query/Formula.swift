@@ -67,6 +67,9 @@ public indirect enum FormulaExpression: Sendable, Equatable {
     case sum([FormulaExpression])
     /// Stops at the first factor that is 0 (later factors are not evaluated).
     case mult([FormulaExpression])
+    /// The largest (smallest) operand; NaN operands are skipped. Needs an operand.
+    case max([FormulaExpression])
+    case min([FormulaExpression])
     case neg(FormulaExpression)
     case abs(FormulaExpression)
     /// `left / right`; 0 when `left` is 0 (right not evaluated); `byZeroDefault` when `right` is 0.
@@ -76,6 +79,8 @@ public indirect enum FormulaExpression: Sendable, Equatable {
     case exp(FormulaExpression)
     case log10(FormulaExpression)
     case ln(FormulaExpression)
+    /// The inverse hyperbolic cosine (defined from 1).
+    case acosh(FormulaExpression)
     /// A decay of `x` away from `target` (default 0): 1 at the target,
     /// `midpoint` (default 0.5) at distance `scale` (default 1).
     case decay(DecayKind, x: FormulaExpression, target: FormulaExpression?, midpoint: Double?, scale: Double?)
@@ -137,6 +142,11 @@ extension FormulaExpression {
         }
     }
 
+    private var isMax: Bool {
+        if case .max = self { return true }
+        return false
+    }
+
     /// Checks what can be checked before reading anything: the decay
     /// parameters, the datetime constants, finite constants. Throws
     /// `.invalidArgument` for the first problem found.
@@ -150,7 +160,13 @@ extension FormulaExpression {
                 throw StrataError.invalid("failed to parse date-time \(text): not an RFC 3339 datetime")
             }
         case .sum(let terms), .mult(let terms): for term in terms { try term.validate() }
-        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner):
+        case .max(let terms), .min(let terms):
+            guard !terms.isEmpty else {
+                throw StrataError.invalid("`\(self.isMax ? "max" : "min")` needs at least one operand")
+            }
+            for term in terms { try term.validate() }
+        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner),
+            .acosh(let inner):
             try inner.validate()
         case .div(let left, let right, _):
             try left.validate()

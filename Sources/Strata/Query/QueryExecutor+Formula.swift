@@ -44,8 +44,10 @@ extension FormulaExpression {
         switch self {
         case .condition(let condition): conditions.append(condition)
         case .constant, .variable, .geoDistance, .datetime, .datetimeKey: break
-        case .sum(let terms), .mult(let terms): for term in terms { term.collectConditions(into: &conditions) }
-        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner):
+        case .sum(let terms), .mult(let terms), .max(let terms), .min(let terms):
+            for term in terms { term.collectConditions(into: &conditions) }
+        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner),
+            .acosh(let inner):
             inner.collectConditions(into: &conditions)
         case .div(let left, let right, _):
             left.collectConditions(into: &conditions)
@@ -64,8 +66,9 @@ extension FormulaExpression {
         switch self {
         case .variable(.payload), .geoDistance, .datetimeKey: true
         case .constant, .variable(.score), .condition, .datetime: false
-        case .sum(let terms), .mult(let terms): terms.contains { $0.readsPayload }
-        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner):
+        case .sum(let terms), .mult(let terms), .max(let terms), .min(let terms): terms.contains { $0.readsPayload }
+        case .neg(let inner), .abs(let inner), .sqrt(let inner), .exp(let inner), .log10(let inner), .ln(let inner),
+            .acosh(let inner):
             inner.readsPayload
         case .div(let left, let right, _): left.readsPayload || right.readsPayload
         case .pow(let base, let exponent): base.readsPayload || exponent.readsPayload
@@ -182,6 +185,18 @@ struct FormulaEvaluator {
                 product *= value
             }
             return product
+        case .max(let terms):
+            var largest = -Double.infinity
+            for (index, term) in terms.enumerated() {
+                largest = Double.maximum(largest, try sub("max[\(index)]", term))
+            }
+            return largest
+        case .min(let terms):
+            var smallest = Double.infinity
+            for (index, term) in terms.enumerated() {
+                smallest = Double.minimum(smallest, try sub("min[\(index)]", term))
+            }
+            return smallest
         case .neg(let inner):
             return -(try sub("neg", inner))
         case .abs(let inner):
@@ -210,6 +225,9 @@ struct FormulaEvaluator {
         case .ln(let inner):
             let value = try sub("ln", inner)
             return try at("ln") { try finite(Foundation.log(value), "ln(\(Self.format(value)))") }
+        case .acosh(let inner):
+            let value = try sub("acosh", inner)
+            return try at("acosh") { try finite(Foundation.acosh(value), "acosh(\(Self.format(value)))") }
         case .decay(let kind, let x, let target, let midpoint, let scale):
             let lambda = try FormulaExpression.decayLambda(kind, midpoint: midpoint, scale: scale)
             let value = try sub("\(kind.rawValue).x", x)

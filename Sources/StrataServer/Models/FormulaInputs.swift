@@ -82,6 +82,9 @@ enum FormulaInput {
 
         if object["sum"] != nil { return .sum(try list("sum")) }
         if object["mult"] != nil { return .mult(try list("mult")) }
+        if object["max"] != nil { return .max(try list("max")) }
+        if object["min"] != nil { return .min(try list("min")) }
+        if object["acosh"] != nil { return .acosh(try sub("acosh")) }
         if object["neg"] != nil { return .neg(try sub("neg")) }
         if object["abs"] != nil { return .abs(try sub("abs")) }
         if object["sqrt"] != nil { return .sqrt(try sub("sqrt")) }
