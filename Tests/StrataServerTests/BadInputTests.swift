@@ -77,8 +77,14 @@ import Testing
             #expect(response.status == 400)
             response = try await client.send(
                 .post, "/collections/docs/points/query", json: #"{"query":{"formula":{"sum":[]}}}"#)
-            #expect(response.status == 501)
-            #expect(response.body?.errorMessage?.contains("not supported by Strata yet") == true)
+            #expect(response.status == 400)
+            #expect(response.body?.errorMessage == "Wrong input: cannot apply Formula without prefetches")
+            response = try await client.send(
+                .post, "/collections/docs/points/query",
+                json:
+                    #"{"query":{"relevance_feedback":{"target":[1,0],"feedback":[],"strategy":{"naive":{"a":1,"b":1,"c":1}}}}}"#
+            )
+            #expect(response.status == 422)
             response = try await client.send(
                 .post, "/collections/docs/points/query", json: #"{"query":{"fusion":"rrf"}}"#)
             #expect(response.status == 400)

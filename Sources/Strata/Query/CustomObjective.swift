@@ -1,3 +1,5 @@
+import Foundation
+
 // The scoring rules of the custom query objectives and of MMR, written once
 // over any kind of example (Qdrant's `Query<T>::score_by` in
 // lib/segment/src/vector_storage/query/{reco_query,discover_query,context_query}.rs
@@ -14,6 +16,7 @@ enum CustomObjective<Example> {
     case sumScores(positive: [Example], negative: [Example])
     case discover(target: Example, pairs: [(positive: Example, negative: Example)])
     case context(pairs: [(positive: Example, negative: Example)])
+    case feedback(target: Example, pairs: [(positive: Example, negative: Example, weight: Float)], a: Float)
 
     /// The candidate's score, `similarity(example)` being its raw similarity
     /// to one example (larger = more similar):
@@ -22,7 +25,8 @@ enum CustomObjective<Example> {
     /// - sum_scores: Σ positive − Σ negative;
     /// - discover: Σ over pairs of sign(positive − negative) +
     ///   scaledFastSigmoid(similarity to the target);
-    /// - context: Σ over pairs of fastSigmoid(min(positive − negative − ε, 0)).
+    /// - context: Σ over pairs of fastSigmoid(min(positive − negative − ε, 0));
+    /// - feedback: a · target + Σ over pairs of weight · (positive − negative).
     func score(_ similarity: (Example) -> Float) -> Float {
         switch self {
         case .bestScore(let positive, let negative):
@@ -53,6 +57,27 @@ enum CustomObjective<Example> {
                 sum += QueryExecutor.fastSigmoid(min(difference, 0))
             }
             return sum
+        case .feedback(let target, let pairs, let a):
+            var score = a * similarity(target)
+            for pair in pairs { score += pair.weight * (similarity(pair.positive) - similarity(pair.negative)) }
+            return score
         }
+    }
+
+    /// Qdrant's naive relevance feedback: every ordered pair of examples
+    /// whose judged scores differ by more than 0, weighted by
+    /// (difference)^b · c, in the order of Rust's `permutations(2)`.
+    static func naiveFeedback(
+        target: Example, feedback: [(example: Example, score: Float)], a: Float, b: Float, c: Float
+    ) -> CustomObjective {
+        var pairs: [(positive: Example, negative: Example, weight: Float)] = []
+        for (i, positive) in feedback.enumerated() {
+            for (j, negative) in feedback.enumerated() where i != j {
+                let confidence = positive.score - negative.score
+                guard confidence > 0 else { continue }
+                pairs.append((positive.example, negative.example, Foundation.pow(confidence, b) * c))
+            }
+        }
+        return .feedback(target: target, pairs: pairs, a: a)
     }
 }

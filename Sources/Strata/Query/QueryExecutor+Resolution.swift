@@ -152,12 +152,17 @@ extension QueryExecutor {
             return .discover(target: try custom(target), pairs: try pairs(context))
         case .context(let context):
             return .context(pairs: try pairs(context))
+        case .relevanceFeedback(let target, let feedback, .naive(let a, let b, let c)):
+            let examples = try feedback.map { (example: try custom($0.example), score: $0.score) }
+            return .feedback(.naiveFeedback(target: try custom(target), feedback: examples, a: a, b: b, c: c))
         case .orderBy(let orderBy):
             return .orderBy(orderBy)
         case .fusion(let fusion):
             return .fusion(fusion)
         case .sampleRandom:
             return .sample
+        case .formula(let formula):
+            return .formula(formula)
         }
     }
 

@@ -69,6 +69,7 @@ extension QueryExecutor {
         case .sumScores(let positive, let negative): objective = .sumScores(positive: positive, negative: negative)
         case .discover(let target, let pairs): objective = .discover(target: target, pairs: pairs)
         case .context(let pairs): objective = .context(pairs: pairs)
+        case .feedback(let feedback): objective = feedback
         default: preconditionFailure("not a custom objective")
         }
         return { stored in objective.score { example in similarity(example, stored) } }

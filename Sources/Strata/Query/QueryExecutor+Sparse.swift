@@ -7,8 +7,8 @@ extension QueryExecutor {
     /// (order_by, sample and fusion do not look at it).
     static func scoresByVector(_ query: QueryKind) -> Bool {
         switch query {
-        case .nearest, .recommend, .discover, .context: true
-        case .orderBy, .fusion, .sampleRandom: false
+        case .nearest, .recommend, .discover, .context, .relevanceFeedback: true
+        case .orderBy, .fusion, .sampleRandom, .formula: false
         }
     }
 
@@ -141,7 +141,11 @@ extension QueryExecutor {
         case .context(let context):
             let all = try weighted(try context.flatMap { [$0.positive, $0.negative] }.map(example))
             return .custom(.context(pairs: Self.pairs(all)))
-        case .orderBy, .fusion, .sampleRandom:
+        case .relevanceFeedback(let target, let feedback, .naive(let a, let b, let c)):
+            let all = try weighted(try ([target] + feedback.map(\.example)).map(example))
+            let examples = zip(all.dropFirst(), feedback).map { (example: $0, score: $1.score) }
+            return .custom(.naiveFeedback(target: all[0], feedback: examples, a: a, b: b, c: c))
+        case .orderBy, .fusion, .sampleRandom, .formula:
             preconditionFailure("not a vector query (see scoresByVector)")
         }
     }

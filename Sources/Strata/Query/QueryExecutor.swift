@@ -56,9 +56,11 @@ enum ResolvedQuery {
     case sumScores(positive: [[Float]], negative: [[Float]])
     case discover(target: [Float], pairs: [(positive: [Float], negative: [Float])])
     case context(pairs: [(positive: [Float], negative: [Float])])
+    case feedback(CustomObjective<[Float]>)
     case orderBy(Collection.OrderBy)
     case fusion(Fusion)
     case sample
+    case formula(Formula)
 }
 
 /// Runs one validated query against one collection. Every read of the
@@ -148,7 +150,7 @@ struct QueryExecutor {
                 scoreThreshold: threshold, withVector: mmr != nil)
             guard let mmr else { return hits }
             return try maximalMarginalRelevance(hits, query: vector, using: using, lambda: mmr.lambda, limit: limit)
-        case .bestScore, .sumScores, .discover, .context:
+        case .bestScore, .sumScores, .discover, .context, .feedback:
             let scorer = customScorer(query, params: try vectorParams(of: using))
             return applyThreshold(
                 try scan(using: using, filter: filter, limit: limit, score: scorer), threshold, higherIsBetter: true)
@@ -156,8 +158,8 @@ struct QueryExecutor {
             return try ordered(orderBy, filter: filter, limit: limit)
         case .sample:
             return try sample(from: try matchingIDs(filter), limit: limit)
-        case .fusion:
-            preconditionFailure("validation refuses fusion without prefetches")
+        case .fusion, .formula:
+            preconditionFailure("validation refuses fusion and formulas without prefetches")
         }
     }
 
@@ -170,6 +172,9 @@ struct QueryExecutor {
         if case .fusion(let fusion) = query {
             let fused = Self.fuse(sources, fusion)
             return Array(applyThreshold(fused, scoreThreshold, higherIsBetter: true).prefix(limit))
+        }
+        if case .formula(let formula) = query {
+            return try rescore(sources, formula: formula, scoreThreshold: scoreThreshold, limit: limit)
         }
         let ids = Self.distinctIDs(sources)
         guard limit > 0, !ids.isEmpty else { return [] }
@@ -189,7 +194,7 @@ struct QueryExecutor {
             return try maximalMarginalRelevance(
                 Array(ranked.prefix(mmr.candidates)), query: vector, using: using,
                 lambda: mmr.lambda, limit: limit)
-        case .bestScore, .sumScores, .discover, .context:
+        case .bestScore, .sumScores, .discover, .context, .feedback:
             let scorer = customScorer(query, params: try vectorParams(of: using))
             let scored = try scoreCandidates(ids, using: using, withVector: false) { stored in
                 stored.withUnsafeBufferPointer { scorer($0) }
@@ -200,7 +205,7 @@ struct QueryExecutor {
             return try ordered(orderBy, filter: Filter(must: [.hasID(Set(ids))]), limit: limit)
         case .sample:
             return try sample(from: ids, limit: limit)
-        case .fusion:
+        case .fusion, .formula:
             preconditionFailure("handled above")
         }
     }
@@ -237,6 +242,9 @@ struct QueryExecutor {
             for pair in context { add(pair.positive); add(pair.negative) }
         case .context(let context)?:
             for pair in context { add(pair.positive); add(pair.negative) }
+        case .relevanceFeedback(let target, let feedback, _)?:
+            add(target)
+            for item in feedback { add(item.example) }
         default: break
         }
     }

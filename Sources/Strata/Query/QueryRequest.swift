@@ -46,6 +46,24 @@ public struct ContextPair: Sendable, Equatable {
     }
 }
 
+/// One judged example of a relevance feedback query: an example and the
+/// score a judge (a larger model, a user) gave it.
+public struct FeedbackItem: Sendable, Equatable {
+    public var example: VectorInput
+    public var score: Float
+    public init(example: VectorInput, score: Float) {
+        self.example = example
+        self.score = score
+    }
+}
+
+/// How relevance feedback turns judged examples into a score (Qdrant's `FeedbackStrategy`).
+public enum FeedbackStrategy: Sendable, Equatable {
+    /// `a·sim(target) + Σ (sᵢ − sⱼ)^b · c · (sim(eᵢ) − sim(eⱼ))` over the
+    /// ordered pairs of examples with sᵢ > sⱼ (Qdrant's naive strategy; b ≥ 0).
+    case naive(a: Float, b: Float, c: Float)
+}
+
 /// Maximal marginal relevance re-ranking of a nearest query (Qdrant's `mmr`).
 public struct MMR: Sendable, Equatable {
     /// 0 = pure relevance … 1 = pure diversity; default 0.5 (λ = 1 − diversity).
@@ -78,12 +96,16 @@ public enum QueryKind: Sendable, Equatable {
     case discover(target: VectorInput, context: [ContextPair])
     /// Points by how well they fit the context pairs (no target).
     case context([ContextPair])
+    /// Points by similarity to `target`, corrected by judged examples (Qdrant's `relevance_feedback`).
+    case relevanceFeedback(target: VectorInput, feedback: [FeedbackItem], strategy: FeedbackStrategy)
     /// Points ordered by an indexed numeric or datetime payload field (score 1, `orderValue` set).
     case orderBy(Collection.OrderBy)
     /// Fuses the prefetch results (needs prefetches).
     case fusion(Fusion)
     /// Random points (score 1).
     case sampleRandom
+    /// Rescores the prefetch results by a formula (score boosting; needs prefetches).
+    case formula(Formula)
 }
 
 /// Where ids used as query vectors are looked up (Qdrant's `lookup_from`).

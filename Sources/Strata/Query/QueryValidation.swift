@@ -96,6 +96,17 @@ extension QueryStage {
         }
         switch query {
         case .fusion(let fusion)?: try validate(fusion)
+        case .relevanceFeedback(_, let feedback, .naive(let a, let b, let c))?:
+            if feedback.isEmpty { throw StrataError.invalid("feedback elements must be non-empty") }
+            guard ([a, b, c] + feedback.map(\.score)).allSatisfy(\.isFinite) else {
+                throw StrataError.invalid("relevance feedback scores and coefficients must be finite")
+            }
+            guard b >= 0 else {
+                throw StrataError.invalid("naive feedback coefficient b must be 0 or larger, got \(b)")
+            }
+        case .formula(let formula)?:
+            if prefetch.isEmpty { throw StrataError.invalid("cannot apply Formula without prefetches") }
+            try formula.expression.validate()
         case .nearest(_, let mmr?)?: try QueryValidation.check(mmr)
         case .recommend(let positive, _, .averageVector)? where positive.isEmpty:
             throw StrataError.invalid("Positive vectors should not be empty with `average` strategy")

@@ -53,7 +53,7 @@ public final class StrataHTTPServer: Sendable {
         addPayloadRoutes(to: router)
         addSnapshotRoutes(to: router)
         addSearchRoutes(to: router)
-        addUnsupportedRoutes(to: router)
+        addMatrixRoutes(to: router)
         return router
     }
 

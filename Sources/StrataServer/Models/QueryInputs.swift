@@ -63,7 +63,7 @@ private struct ContextPairsInput: Decodable {
 }
 
 /// `query` of a query request: a vector or id (nearest), or one of Qdrant's
-/// query objects. `formula` and `relevance_feedback` are refused by name.
+/// query objects.
 struct QueryInput: Decodable, Sendable {
     var kind: QueryKind
 
@@ -111,6 +111,28 @@ struct QueryInput: Decodable, Sendable {
         var rrf: Input
     }
     private struct SampleObject: Decodable { var sample: String }
+    private struct RelevanceFeedbackObject: Decodable {
+        struct Item: Decodable {
+            var example: VectorInputValue
+            var score: Float
+        }
+        struct Naive: Decodable {
+            var a: Float
+            var b: Float
+            var c: Float
+        }
+        struct Strategy: Decodable { var naive: Naive }
+        struct Input: Decodable {
+            var target: VectorInputValue
+            var feedback: [Item]
+            var strategy: Strategy
+        }
+        var relevance_feedback: Input
+    }
+    private struct FormulaObject: Decodable {
+        var formula: JSONValue
+        var defaults: JSONValue?
+    }
 
     init(from decoder: any Decoder) throws {
         guard let keyed = try? decoder.container(keyedBy: AnyKey.self) else {
@@ -169,13 +191,26 @@ struct QueryInput: Decodable, Sendable {
             }
             kind = .sampleRandom
         } else if keys.contains("formula") {
-            throw APIError.notSupportedYet("`formula` queries (score boosting)")
+            let object = try FormulaObject(from: decoder)
+            kind = .formula(try FormulaInput.formula(object.formula, defaults: object.defaults))
         } else if keys.contains("relevance_feedback") {
-            throw APIError.notSupportedYet("`relevance_feedback` queries")
+            let input = try RelevanceFeedbackObject(from: decoder).relevance_feedback
+            guard !input.feedback.isEmpty else {
+                throw APIError.validation("relevance_feedback: feedback elements must be non-empty")
+            }
+            let naive = input.strategy.naive
+            guard naive.b >= 0 else {
+                throw APIError.validation(
+                    "relevance_feedback.strategy.naive.b: value \(naive.b) invalid, must be 0.0 or larger")
+            }
+            kind = .relevanceFeedback(
+                target: input.target.value,
+                feedback: input.feedback.map { FeedbackItem(example: $0.example.value, score: $0.score) },
+                strategy: .naive(a: naive.a, b: naive.b, c: naive.c))
         } else {
             throw invalidValue(
                 decoder,
-                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample"
+                "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample, formula, relevance_feedback"
             )
         }
     }
