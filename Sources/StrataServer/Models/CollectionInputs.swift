@@ -212,7 +212,6 @@ struct CreateCollectionInput: Decodable, Sendable {
         try requireAbsent(init_from, "init_from")
         let sparse = try Self.sparseParams(sparse_vectors)
         try requireAbsent(strict_mode_config, "strict_mode_config")
-        try requireAbsent(metadata, "collection metadata")
         let hnsw = try hnsw_config?.applied(to: HnswConfig()) ?? HnswConfig()
         var vectors: [String: VectorParams] = [:]
         switch self.vectors {
@@ -231,7 +230,16 @@ struct CreateCollectionInput: Decodable, Sendable {
             optimizers: try optimizers_config?.applied(to: OptimizersConfig()) ?? OptimizersConfig(),
             hnswConfig: hnsw,
             quantizationConfig: try quantization_config?.engineConfig(),
-            sparseVectors: sparse)
+            sparseVectors: sparse, metadata: try Self.metadataObject(metadata))
+    }
+
+    /// `metadata`: Qdrant's `Payload`, a JSON object (null = not set).
+    static func metadataObject(_ value: JSONValue?) throws(APIError) -> [String: JSONValue]? {
+        switch value {
+        case nil, .null?: return nil
+        case .object(let fields)?: return fields
+        case let other?: throw APIError.jsonDeserialize("metadata must be a JSON object, got \(other)")
+        }
     }
 
     /// `sparse_vectors`: `{name: {"index": {"on_disk", "full_scan_threshold", "datatype"}, "modifier": "none"|"idf"}}`.
@@ -311,11 +319,23 @@ struct UpdateCollectionInput: Decodable, Sendable {
             unsupported.append("sparse_vectors")
         }
         if let strict_mode_config, strict_mode_config != .null { unsupported.append("strict_mode_config") }
-        if let metadata, metadata != .null { unsupported.append("metadata") }
         if !unsupported.isEmpty {
             throw APIError.notSupportedYet("changing \(unsupported.joined(separator: ", ")) of an existing collection")
         }
         var updated = config
+        // Qdrant merges metadata by top-level key: a key set to null is removed,
+        // any other value replaces the key's value; with no metadata yet, the
+        // object is taken as given.
+        if let changes = try CreateCollectionInput.metadataObject(metadata) {
+            if var merged = config.metadata {
+                for (key, value) in changes {
+                    if value == .null { merged.removeValue(forKey: key) } else { merged[key] = value }
+                }
+                updated.metadata = merged
+            } else {
+                updated.metadata = changes
+            }
+        }
         if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
         if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
         if let quantization_config {

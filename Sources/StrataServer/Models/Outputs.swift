@@ -338,6 +338,7 @@ struct CollectionInfoOutput: Encodable {
         var optimizer_config: OptimizerConfigOutput
         var wal_config: WALConfigOutput
         var quantization_config: QuantizationOutput?
+        var metadata: [String: JSONValue]?
     }
     /// `vectors`: one VectorParams for the unnamed vector, else a map.
     enum JSONEncodableVectors: Encodable {
@@ -415,6 +416,7 @@ struct CollectionInfoOutput: Encodable {
                 flush_interval_sec: optimizers.flushIntervalSec,
                 max_optimization_threads: optimizers.maxOptimizationThreads),
             wal_config: WALConfigOutput(wal_capacity_mb: max(1, walFileSize >> 20)),
-            quantization_config: config.quantizationConfig.map(QuantizationOutput.config))
+            quantization_config: config.quantizationConfig.map(QuantizationOutput.config),
+            metadata: config.metadata)
     }
 }
