@@ -42,6 +42,35 @@ import Testing
         #expect(try Collection.StoredConfig(config: plain, vectorHistory: history).formatVersion == 2)
     }
 
+    /// Strict mode is kept in config.json version 3 too, under `strictMode`.
+    @Test func strictModeGoldenBytes() throws {
+        var strict = StrictModeConfig()
+        strict.enabled = true
+        strict.maxQueryLimit = 100
+        strict.sparseConfig = ["text": StrictModeConfig.Sparse(maxLength: 64)]
+        var config = Self.config
+        config.metadata = nil
+        config.strictMode = strict
+        let text = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(text.hasSuffix("\"formatVersion\" : 3\n}"), "\(text)")
+        #expect(
+            text.contains(
+                """
+                    "strictMode" : {
+                      "enabled" : true,
+                      "maxQueryLimit" : 100,
+                      "sparseConfig" : {
+                        "text" : {
+                          "maxLength" : 64
+                        }
+                      }
+                    },
+                """), "\(text)")
+        let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
+        #expect(decoded.config == config)
+    }
+
     /// Metadata survives a reopen; a change of it alone rewrites config.json.
     @Test func metadataIsPersisted() throws {
         let dir = TemporaryDirectory()

@@ -98,7 +98,7 @@ public final class Collection: Sendable {
         /// Version 1 while no vector name was ever added or removed, so those
         /// files stay byte-identical and readable by older builds; version 2
         /// (which older builds refuse, rather than serve stale vectors) after;
-        /// version 3 once the config holds collection metadata, which builds
+        /// version 3 once the config holds collection metadata or strict mode, which builds
         /// reading only versions 1–2 would drop on their next rewrite.
         init(config: CollectionConfig, vectorHistory: [String: VectorNameHistory]) {
             self.formatVersion = config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
@@ -150,7 +150,7 @@ public final class Collection: Sendable {
         guard stored.formatVersion == 3 || !stored.config.needsFormatVersion3 else {
             throw StrataError(
                 .corruption,
-                "\(configPath) has format version \(stored.formatVersion) but collection metadata, which needs version 3: the file is damaged; restore it from a snapshot"
+                "\(configPath) has format version \(stored.formatVersion) but collection metadata or strict mode, which needs version 3: the file is damaged; restore it from a snapshot"
             )
         }
         guard stored.formatVersion >= 2 || stored.vectorHistory == nil else {

@@ -115,15 +115,19 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Qdrant's collection `metadata` (1.16+): a free JSON object kept with the
     /// config and reported back; nil when never set. Strata does not read it.
     public var metadata: [String: JSONValue]?
+    /// Qdrant's `strict_mode_config`: request limits the server enforces while
+    /// enabled; nil when never set (strict mode off).
+    public var strictMode: StrictModeConfig?
 
     public init(
         vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
         payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
         quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:],
-        metadata: [String: JSONValue]? = nil
+        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil
     ) {
         self.vectors = vectors
         self.metadata = metadata
+        self.strictMode = strictMode
         self.sparseVectors = sparseVectors
         self.optimizers = optimizers
         self.payloadCompression = payloadCompression
@@ -150,7 +154,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors, metadata
+        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors, metadata,
+            strictMode
     }
 
     public init(from decoder: any Decoder) throws {
@@ -162,6 +167,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         quantizationConfig = try container.decodeIfPresent(QuantizationConfig.self, forKey: .quantizationConfig)
         sparseVectors = try container.decodeIfPresent([String: SparseVectorParams].self, forKey: .sparseVectors) ?? [:]
         metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
+        strictMode = try container.decodeIfPresent(StrictModeConfig.self, forKey: .strictMode)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -175,10 +181,11 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         if !sparseVectors.isEmpty { try container.encode(sparseVectors, forKey: .sparseVectors) }
         // Left out when never set (config.json version 3 only; see StoredConfig).
         try container.encodeIfPresent(metadata, forKey: .metadata)
+        try container.encodeIfPresent(strictMode, forKey: .strictMode)
     }
 
     /// Whether the config holds what only config.json version 3 may carry.
-    var needsFormatVersion3: Bool { metadata != nil }
+    var needsFormatVersion3: Bool { metadata != nil || strictMode != nil }
 
     static let maxDimension = 65536
 
@@ -213,6 +220,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         if let metadata, !JSONValue.object(metadata).isFinite {
             throw StrataError.invalid("collection metadata must not hold NaN or infinite numbers")
         }
+        try strictMode?.validate()
         try optimizers.validate()
     }
 }

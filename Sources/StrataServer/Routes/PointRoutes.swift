@@ -12,6 +12,9 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request)
             let points = try input.engineBatch(multiVectors: collection.config.multiVectorNameSet)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.upsert(points).checkStrictMode(check)
+            }
             let result = try await self.write { try await collection.upsert(points) }
             return try Reply.ok(result, context: context)
         }
@@ -20,6 +23,7 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .read)
             let input = try await self.decode(RetrieveInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
+            try self.enforceStrictMode(collection, request)
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             return try await self.answer(context) {
@@ -50,6 +54,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.delete(selection).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write { try await collection.delete(try selection.resolve(in: collection)) },
                 context: context)
@@ -61,6 +68,9 @@ extension StrataHTTPServer {
             let update = PreparedUpdate.updateVectors(
                 try input.engine(multiVectors: collection.config.multiVectorNameSet))
             try update.check(against: collection.config)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try update.checkStrictMode(check)
+            }
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
@@ -69,6 +79,9 @@ extension StrataHTTPServer {
             let input = try await self.decode(DeleteVectorsInput.self, from: request)
             let delete = PreparedUpdate.deleteVectors(input.vector, try input.selection())
             try delete.check(against: collection.config)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try delete.checkStrictMode(check)
+            }
             return try Reply.ok(try await self.write { try await delete.apply(to: collection) }, context: context)
         }
 
@@ -81,6 +94,9 @@ extension StrataHTTPServer {
                 try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet)
             }
             for operation in operations { try operation.check(against: collection.config) }
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                for operation in operations { try operation.checkStrictMode(check) }
+            }
             var results: [UpdateResultOutput] = []
             for operation in operations {
                 results.append(try await self.write { try await operation.apply(to: collection) })
@@ -94,6 +110,9 @@ extension StrataHTTPServer {
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkRead(limit: input.limit, filter: input.filter.engine)
+            }
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             let filter = input.filter.engine
@@ -132,6 +151,10 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .read)
             let input = try await self.decode(CountInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkRead(limit: nil, filter: input.filter.engine)
+                try check.checkExact(input.exact ?? true)
+            }
             return try await self.answer(context) {
                 CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true))
             }
