@@ -74,15 +74,16 @@ def test_collection_snapshot_roundtrip(server, client, name):
     client.upsert(name, points=[models.PointStruct(id=2000, vector=[0, 0, 0, 1])])
     with pytest.raises(UnexpectedResponse) as error:
         client.recover_snapshot(name, location=f"file://{path}", checksum="0" * 64)
-    assert error.value.status_code in (400, 409, 500)
+    assert error.value.status_code == 400 and b"fails its checksum" in error.value.content
     assert client.count(name).count == len(before) + 1
 
     # A damaged file is refused too.
     damaged = path + ".damaged"
     with open(damaged, "wb") as f:
         f.write(data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 1]) + data[len(data) // 2 + 1:])
-    with pytest.raises(UnexpectedResponse):
+    with pytest.raises(UnexpectedResponse) as error:
         client.recover_snapshot(name, location=f"file://{damaged}")
+    assert error.value.status_code == 400 and b"Bad request: invalid snapshot: " in error.value.content
     assert client.count(name).count == len(before) + 1
 
     assert client.delete_snapshot(name, snapshot_name=snapshot.name)
@@ -137,10 +138,22 @@ def test_snapshot_upload(server, client, name):
     damaged = data[:100] + bytes([data[100] ^ 1]) + data[101:]
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
                           files={"snapshot": (snapshot.name, damaged, "application/octet-stream")})
-    assert response.status_code >= 400
+    assert response.status_code == 400, response.text
+    assert response.json()["status"]["error"].startswith("Bad request: invalid snapshot: the uploaded snapshot")
+    assert ".upload-" not in response.text, "the server's own path is not shown"
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", params={"checksum": "0" * 64},
                           files={"snapshot": (snapshot.name, data, "application/octet-stream")})
-    assert response.status_code >= 400
+    assert response.status_code == 400 and "fails its checksum" in response.text
+    # Not an archive at all, truncated, empty, and a hostile member path: all 400, never 5xx.
+    hostile = io.BytesIO()
+    with tarfile.open(fileobj=hostile, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        member = tarfile.TarInfo("../../escape.txt")
+        member.size = 3
+        archive.addfile(member, io.BytesIO(b"bad"))
+    for body in [b"not a snapshot" * 100, data[: len(data) // 3], b"", hostile.getvalue()]:
+        response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
+                              files={"snapshot": (snapshot.name, body, "application/octet-stream")})
+        assert response.status_code == 400, response.text
     assert client.count(name).count == len(before) - 1
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", content=data)
     assert response.status_code == 400 and "multipart" in response.json()["status"]["error"]

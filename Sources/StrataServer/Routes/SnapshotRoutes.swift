@@ -51,9 +51,8 @@ extension StrataHTTPServer {
             let path = try input.localPath(within: self.database.snapshotsDirectory)
             let database = self.database
             return try await self.answer(context) { () throws -> Bool in
-                _ = try self.engine {
-                    try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: input.checksum)
-                }
+                try Self.restoreSupplied(
+                    path, shownAs: input.location, as: name, checksum: input.checksum, in: database)
                 return true
             }
         }
@@ -76,9 +75,8 @@ extension StrataHTTPServer {
             try await MultipartUpload.receive(request, into: path)
             let database = self.database
             return try await self.answer(context) { () throws -> Bool in
-                _ = try self.engine {
-                    try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum)
-                }
+                try Self.restoreSupplied(
+                    path, shownAs: "the uploaded snapshot", as: name, checksum: checksum, in: database)
                 return true
             }
         }
@@ -138,6 +136,28 @@ extension StrataHTTPServer {
         headers[.contentDisposition] = "attachment; filename=\"\(snapshot.name)\""
         headers[.contentLength] = String(snapshot.size)
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Restores a snapshot the caller supplied (an upload, or a recover
+    /// location). What is wrong with the file is the caller's input: a damaged,
+    /// truncated, hostile or foreign archive, a checksum mismatch or a newer
+    /// format is a 400 naming the problem (the server's own path of an upload
+    /// is shown as `label`). Failures of the server itself (I/O errors, a full
+    /// disk, a closed database) keep their 5xx.
+    static func restoreSupplied(
+        _ path: String, shownAs label: String, as name: String, checksum: String?, in database: Database
+    ) throws {
+        do {
+            _ = try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum)
+        } catch let error as StrataError {
+            switch error.code {
+            case .corruption, .corruptInput, .shortRead, .sizeMismatch, .unsupportedVersion, .inputTooLarge:
+                let message = error.message.replacingOccurrences(of: "snapshot archive \(path)", with: label)
+                throw APIError.badRequest("invalid snapshot: \(message.replacingOccurrences(of: path, with: label))")
+            default:
+                throw APIError.from(error)
+            }
+        }
     }
 
     /// Maps engine errors to Qdrant's error bodies.
