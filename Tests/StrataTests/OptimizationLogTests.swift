@@ -8,6 +8,10 @@ import Testing
 /// planner picks), finished optimizations with their steps and progress, a
 /// failed one with its error, idle segments.
 @Suite struct OptimizationLogTests {
+    /// The maintenance thread stays idle (hour-long interval, few points), so
+    /// only the test's own flushes and merges run, even on a loaded machine.
+    static let config = CollectionConfig(size: 2, distance: .dot, optimizers: OptimizersConfig(flushIntervalSec: 3600))
+
     static func points(_ range: Range<Int>) -> [PointStruct] {
         range.map { PointStruct(id: .number(UInt64($0)), vectors: ["": [1, Float($0)]]) }
     }
@@ -16,7 +20,7 @@ import Testing
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
         defer { db.close() }
-        let c = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+        let c = try db.createCollection("c", config: Self.config)
         #expect(c.optimizations.running.isEmpty && c.optimizations.completed.isEmpty)
         try await c.upsert(Self.points(0..<10))
         try c.flush()
@@ -48,7 +52,7 @@ import Testing
         let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
         let db = try Database.open(at: "/data", fileSystem: fs)
         defer { db.close() }
-        let c = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+        let c = try db.createCollection("c", config: Self.config)
         try await c.upsert(Self.points(0..<4))
         fs.failSyncs(mode: .once, pathContains: ".seg")
         #expect(throws: StrataError.self) { try c.flush() }
