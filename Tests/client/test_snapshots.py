@@ -158,3 +158,29 @@ def test_snapshot_upload(server, client, name):
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", content=data)
     assert response.status_code == 400 and "multipart" in response.json()["status"]["error"]
     assert [s.name for s in client.list_snapshots(name)] == [snapshot.name], "uploads are never listed"
+
+
+def test_shard_snapshots_are_the_collection_snapshots_of_shard_0(server, client, name):
+    fill(client, name, n=12)
+    before = state(client, name)
+    snapshot = client.create_shard_snapshot(name, shard_id=0)
+    assert [s.name for s in client.list_shard_snapshots(name, shard_id=0)] == [snapshot.name]
+    assert [s.name for s in client.list_snapshots(name)] == [snapshot.name]
+    data = httpx.get(f"{server.url}/collections/{name}/shards/0/snapshots/{snapshot.name}").content
+    assert hashlib.sha256(data).hexdigest() == snapshot.checksum
+    client.delete(name, points_selector=models.PointIdsList(points=[0, 1]))
+    path = os.path.join(server.data_dir, "data", "snapshots", "shard-" + snapshot.name)
+    with open(path, "wb") as f:
+        f.write(data)
+    assert client.recover_shard_snapshot(name, shard_id=0, location=f"file://{path}", checksum=snapshot.checksum)
+    assert state(client, name) == before
+    client.delete(name, points_selector=models.PointIdsList(points=[0]))
+    response = httpx.post(f"{server.url}/collections/{name}/shards/0/snapshots/upload",
+                          files={"snapshot": (snapshot.name, data, "application/octet-stream")})
+    assert response.status_code == 200, response.text
+    assert state(client, name) == before
+    # Only shard 0 exists, and only of an existing collection.
+    for url in [f"/collections/{name}/shards/1/snapshots", f"/collections/{name}_none/shards/0/snapshots"]:
+        assert httpx.get(server.url + url).status_code == 404
+    assert client.delete_shard_snapshot(name, shard_id=0, snapshot_name=snapshot.name)
+    assert client.list_shard_snapshots(name, shard_id=0) == []
