@@ -22,7 +22,8 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.post, "/collections/docs/points/query/groups"), (.put, "/collections/docs/points/vectors"),
     (.post, "/collections/docs/facet"), (.put, "/collections/docs/index"), (.delete, "/collections/docs/index/f"),
     (.get, "/collections/docs/snapshots"), (.post, "/collections/docs/snapshots"), (.get, "/snapshots"),
-    (.post, "/snapshots"), (.get, "/no/such/endpoint"),
+    (.post, "/snapshots"), (.get, "/collections/docs/optimizations"), (.get, "/issues"), (.delete, "/issues"),
+    (.get, "/no/such/endpoint"),
 ]
 
 private let apiKey = "secret-key-0123456789"

@@ -115,7 +115,7 @@ def test_update_collection_changes_settings_and_keeps_data(client, name):
     assert client.count(name).count == 21
     # What Strata cannot change is refused and changes nothing.
     with pytest.raises(UnexpectedResponse) as error:
-        client.update_collection(name, metadata={"owner": "x"})
+        client.update_collection(name, collection_params=models.CollectionParamsDiff(replication_factor=2))
     assert error.value.status_code == 501
     with pytest.raises(UnexpectedResponse) as error:
         client.update_collection(name, vectors_config={"nope": models.VectorParamsDiff(on_disk=True)})
@@ -145,3 +145,30 @@ def test_aliases_create_rename_delete_and_use(client, name):
         client.update_collection_aliases(change_aliases_operations=[
             models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))])
     assert error.value.status_code == 404
+
+
+def test_collection_metadata_on_create_and_patch(client, name, server):
+    """Qdrant 1.16+ `metadata`: set on create, merged by top-level key on PATCH
+    (null removes a key), kept across a restart of the collection's config."""
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+                             metadata={"owner": "search", "model": {"name": "e5", "dim": 2}, "tags": [1, "a"]})
+    assert client.get_collection(name).config.metadata == {
+        "owner": "search", "model": {"name": "e5", "dim": 2}, "tags": [1, "a"]}
+    client.upsert(name, points=[models.PointStruct(id=1, vector=[1.0, 0.0])])
+    assert client.update_collection(name, metadata={"owner": "ranking", "tags": None, "since": 2026})
+    assert client.get_collection(name).config.metadata == {
+        "owner": "ranking", "model": {"name": "e5", "dim": 2}, "since": 2026}
+    # A nested object replaces the key's value as a whole.
+    assert client.update_collection(name, metadata={"model": {"name": "e5-large"}})
+    assert client.get_collection(name).config.metadata["model"] == {"name": "e5-large"}
+    assert client.count(name).count == 1
+    # Not an object: refused, nothing changed.
+    import httpx
+    response = httpx.patch(f"{server.url}/collections/{name}", json={"metadata": [1, 2]})
+    assert response.status_code == 400
+    assert client.get_collection(name).config.metadata["owner"] == "ranking"
+
+
+def test_collection_without_metadata_reports_none(client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    assert client.get_collection(name).config.metadata is None

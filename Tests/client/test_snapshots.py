@@ -74,15 +74,16 @@ def test_collection_snapshot_roundtrip(server, client, name):
     client.upsert(name, points=[models.PointStruct(id=2000, vector=[0, 0, 0, 1])])
     with pytest.raises(UnexpectedResponse) as error:
         client.recover_snapshot(name, location=f"file://{path}", checksum="0" * 64)
-    assert error.value.status_code in (400, 409, 500)
+    assert error.value.status_code == 400 and b"fails its checksum" in error.value.content
     assert client.count(name).count == len(before) + 1
 
     # A damaged file is refused too.
     damaged = path + ".damaged"
     with open(damaged, "wb") as f:
         f.write(data[: len(data) // 2] + bytes([data[len(data) // 2] ^ 1]) + data[len(data) // 2 + 1:])
-    with pytest.raises(UnexpectedResponse):
+    with pytest.raises(UnexpectedResponse) as error:
         client.recover_snapshot(name, location=f"file://{damaged}")
+    assert error.value.status_code == 400 and b"Bad request: invalid snapshot: " in error.value.content
     assert client.count(name).count == len(before) + 1
 
     assert client.delete_snapshot(name, snapshot_name=snapshot.name)
@@ -137,11 +138,49 @@ def test_snapshot_upload(server, client, name):
     damaged = data[:100] + bytes([data[100] ^ 1]) + data[101:]
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
                           files={"snapshot": (snapshot.name, damaged, "application/octet-stream")})
-    assert response.status_code >= 400
+    assert response.status_code == 400, response.text
+    assert response.json()["status"]["error"].startswith("Bad request: invalid snapshot: the uploaded snapshot")
+    assert ".upload-" not in response.text, "the server's own path is not shown"
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", params={"checksum": "0" * 64},
                           files={"snapshot": (snapshot.name, data, "application/octet-stream")})
-    assert response.status_code >= 400
+    assert response.status_code == 400 and "fails its checksum" in response.text
+    # Not an archive at all, truncated, empty, and a hostile member path: all 400, never 5xx.
+    hostile = io.BytesIO()
+    with tarfile.open(fileobj=hostile, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        member = tarfile.TarInfo("../../escape.txt")
+        member.size = 3
+        archive.addfile(member, io.BytesIO(b"bad"))
+    for body in [b"not a snapshot" * 100, data[: len(data) // 3], b"", hostile.getvalue()]:
+        response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload",
+                              files={"snapshot": (snapshot.name, body, "application/octet-stream")})
+        assert response.status_code == 400, response.text
     assert client.count(name).count == len(before) - 1
     response = httpx.post(f"{server.url}/collections/{name}/snapshots/upload", content=data)
     assert response.status_code == 400 and "multipart" in response.json()["status"]["error"]
     assert [s.name for s in client.list_snapshots(name)] == [snapshot.name], "uploads are never listed"
+
+
+def test_shard_snapshots_are_the_collection_snapshots_of_shard_0(server, client, name):
+    fill(client, name, n=12)
+    before = state(client, name)
+    snapshot = client.create_shard_snapshot(name, shard_id=0)
+    assert [s.name for s in client.list_shard_snapshots(name, shard_id=0)] == [snapshot.name]
+    assert [s.name for s in client.list_snapshots(name)] == [snapshot.name]
+    data = httpx.get(f"{server.url}/collections/{name}/shards/0/snapshots/{snapshot.name}").content
+    assert hashlib.sha256(data).hexdigest() == snapshot.checksum
+    client.delete(name, points_selector=models.PointIdsList(points=[0, 1]))
+    path = os.path.join(server.data_dir, "data", "snapshots", "shard-" + snapshot.name)
+    with open(path, "wb") as f:
+        f.write(data)
+    assert client.recover_shard_snapshot(name, shard_id=0, location=f"file://{path}", checksum=snapshot.checksum)
+    assert state(client, name) == before
+    client.delete(name, points_selector=models.PointIdsList(points=[0]))
+    response = httpx.post(f"{server.url}/collections/{name}/shards/0/snapshots/upload",
+                          files={"snapshot": (snapshot.name, data, "application/octet-stream")})
+    assert response.status_code == 200, response.text
+    assert state(client, name) == before
+    # Only shard 0 exists, and only of an existing collection.
+    for url in [f"/collections/{name}/shards/1/snapshots", f"/collections/{name}_none/shards/0/snapshots"]:
+        assert httpx.get(server.url + url).status_code == 404
+    assert client.delete_shard_snapshot(name, shard_id=0, snapshot_name=snapshot.name)
+    assert client.list_shard_snapshots(name, shard_id=0) == []

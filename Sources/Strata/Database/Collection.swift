@@ -92,11 +92,16 @@ public final class Collection: Sendable {
         /// Version 2 only: vector names added or removed after creation.
         var vectorHistory: [String: VectorNameHistory]?
 
+        /// The newest version this build reads and writes.
+        static let currentVersion = 3
+
         /// Version 1 while no vector name was ever added or removed, so those
         /// files stay byte-identical and readable by older builds; version 2
-        /// (which older builds refuse, rather than serve stale vectors) after.
+        /// (which older builds refuse, rather than serve stale vectors) after;
+        /// version 3 once the config holds collection metadata or strict mode, which builds
+        /// reading only versions 1–2 would drop on their next rewrite.
         init(config: CollectionConfig, vectorHistory: [String: VectorNameHistory]) {
-            self.formatVersion = vectorHistory.isEmpty ? 1 : 2
+            self.formatVersion = config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
             self.config = config
             self.vectorHistory = vectorHistory.isEmpty ? nil : vectorHistory
         }
@@ -136,12 +141,19 @@ public final class Collection: Sendable {
             throw StrataError(
                 .corruption, "\(configPath) is not a valid collection config (\(error)); restore it from a snapshot")
         }
-        guard stored.formatVersion == 1 || stored.formatVersion == 2 else {
+        guard (1...StoredConfig.currentVersion).contains(stored.formatVersion) else {
             throw StrataError(
                 .corruption,
-                "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 and 2")
+                "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 to \(StoredConfig.currentVersion)"
+            )
         }
-        guard stored.formatVersion == 2 || stored.vectorHistory == nil else {
+        guard stored.formatVersion == 3 || !stored.config.needsFormatVersion3 else {
+            throw StrataError(
+                .corruption,
+                "\(configPath) has format version \(stored.formatVersion) but collection metadata or strict mode, which needs version 3: the file is damaged; restore it from a snapshot"
+            )
+        }
+        guard stored.formatVersion >= 2 || stored.vectorHistory == nil else {
             throw StrataError(
                 .corruption,
                 "\(configPath) has format version 1 but a vectorHistory, which needs version 2: the file is damaged; restore it from a snapshot"

@@ -112,13 +112,22 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     public var quantizationConfig: QuantizationConfig?
     /// Named sparse vectors (Qdrant's `sparse_vectors`); names differ from `vectors`' names.
     public var sparseVectors: [String: SparseVectorParams]
+    /// Qdrant's collection `metadata` (1.16+): a free JSON object kept with the
+    /// config and reported back; nil when never set. Strata does not read it.
+    public var metadata: [String: JSONValue]?
+    /// Qdrant's `strict_mode_config`: request limits the server enforces while
+    /// enabled; nil when never set (strict mode off).
+    public var strictMode: StrictModeConfig?
 
     public init(
         vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
         payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
-        quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:]
+        quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:],
+        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil
     ) {
         self.vectors = vectors
+        self.metadata = metadata
+        self.strictMode = strictMode
         self.sparseVectors = sparseVectors
         self.optimizers = optimizers
         self.payloadCompression = payloadCompression
@@ -145,7 +154,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors
+        case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors, metadata,
+            strictMode
     }
 
     public init(from decoder: any Decoder) throws {
@@ -156,6 +166,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         hnswConfig = try container.decodeIfPresent(HnswConfig.self, forKey: .hnswConfig) ?? HnswConfig()
         quantizationConfig = try container.decodeIfPresent(QuantizationConfig.self, forKey: .quantizationConfig)
         sparseVectors = try container.decodeIfPresent([String: SparseVectorParams].self, forKey: .sparseVectors) ?? [:]
+        metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
+        strictMode = try container.decodeIfPresent(StrictModeConfig.self, forKey: .strictMode)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -167,7 +179,13 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         try container.encodeIfPresent(quantizationConfig, forKey: .quantizationConfig)
         // Left out when empty, so configs without sparse vectors stay byte-identical.
         if !sparseVectors.isEmpty { try container.encode(sparseVectors, forKey: .sparseVectors) }
+        // Left out when never set (config.json version 3 only; see StoredConfig).
+        try container.encodeIfPresent(metadata, forKey: .metadata)
+        try container.encodeIfPresent(strictMode, forKey: .strictMode)
     }
+
+    /// Whether the config holds what only config.json version 3 may carry.
+    var needsFormatVersion3: Bool { metadata != nil || strictMode != nil }
 
     static let maxDimension = 65536
 
@@ -196,6 +214,10 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         }
         try hnswConfig.validate("collection")
         try quantizationConfig?.validate("collection")
+        if let metadata, !JSONValue.object(metadata).isFinite {
+            throw StrataError.invalid("collection metadata must not hold NaN or infinite numbers")
+        }
+        try strictMode?.validate()
         try optimizers.validate()
     }
 }

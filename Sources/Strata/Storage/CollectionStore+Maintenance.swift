@@ -110,31 +110,38 @@ extension CollectionStore {
 
     /// Writes a frozen segment as an immutable one and publishes it.
     func flush(_ segment: FrozenSegment) throws {
-        let points = segment.segment.buildPoints()
-        let id = withStateLock { state -> UInt64 in
-            defer { state.manifest.nextSegmentID += 1 }
-            return state.manifest.nextSegmentID
-        }
-        let schema = withStateLock { $0.payloadSchema }
-        let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, payloadSchema: schema)
-        let opened = try reader.map {
-            try ImmutableSegment(
-                id: id, reader: $0, config: config, payloadSchema: schema,
-                hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
-        }
-        withStateLock { state in
-            precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
-            state.frozen.removeFirst()
-            if let reader, let written = opened {
-                state.reconcileFieldIndexes(of: written)
-                // Deletions that reached the frozen segment while it was written.
-                for (pointID, opNum) in segment.tombstones {
-                    if let offset = reader.offset(of: pointID) { written.tombstone(UInt32(offset), opNum: opNum) }
-                }
-                state.immutables.append(written)
+        let input = OptimizationInfo.SegmentRef(
+            source: .sealed(opNum: segment.sealOpNum), points: segment.segment.pointCount)
+        try trackOptimization(.indexing, segments: [input]) { progress in
+            progress.stage("collect points")
+            let points = segment.segment.buildPoints()
+            let id = withStateLock { state -> UInt64 in
+                defer { state.manifest.nextSegmentID += 1 }
+                return state.manifest.nextSegmentID
             }
+            let schema = withStateLock { $0.payloadSchema }
+            progress.stage("build indexes and write segment", total: points.count)
+            let reader = try points.isEmpty ? nil : writeSegment(id: id, points: points, payloadSchema: schema)
+            let opened = try reader.map {
+                try ImmutableSegment(
+                    id: id, reader: $0, config: config, payloadSchema: schema,
+                    hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
+            }
+            withStateLock { state in
+                precondition(state.frozen.first === segment, "frozen segments are flushed oldest first")
+                state.frozen.removeFirst()
+                if let reader, let written = opened {
+                    state.reconcileFieldIndexes(of: written)
+                    // Deletions that reached the frozen segment while it was written.
+                    for (pointID, opNum) in segment.tombstones {
+                        if let offset = reader.offset(of: pointID) { written.tombstone(UInt32(offset), opNum: opNum) }
+                    }
+                    state.immutables.append(written)
+                }
+            }
+            progress.stage("publish")
+            try publish(checkpoint: segment.sealOpNum, retiring: [])
         }
-        try publish(checkpoint: segment.sealOpNum, retiring: [])
         wakeStalledWriters()
     }
 
@@ -189,81 +196,91 @@ extension CollectionStore {
             return (inputs, inputs.map(\.tombstones), state.manifest.checkpoint)
         }
         guard let plan else { return false }
+        let inputs = plan.inputs.map {
+            OptimizationInfo.SegmentRef(source: .file($0.id), points: $0.reader.pointCount - $0.tombstones.count)
+        }
+        return try trackOptimization(plan.inputs.count == 1 ? .vacuum : .merge, segments: inputs) { progress in
+            progress.stage("check inputs")
 
-        // Vector rows carry no checksum of their own and open does not read
-        // them: check the inputs' sections before copying, or a flipped bit
-        // would get a fresh checksum in the output and never be found again.
-        for segment in plan.inputs {
-            if let problem = segment.reader.verifyVectorData().first {
-                throw StrataError(
-                    .corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)",
-                    cause: problem)
-            }
-        }
-        // Copy the live points out. A tombstone newer than the checkpoint lives
-        // only in memory, so its point is kept (and tombstoned again below):
-        // replaying that operation after a crash must still find it.
-        var points: [SegmentBuildPoint] = []
-        for (segment, tombstones) in zip(plan.inputs, plan.snapshots) {
-            let reader = segment.reader
-            for offset in 0..<reader.pointCount {
-                if let opNum = tombstones[UInt32(offset)], opNum <= plan.checkpoint { continue }
-                let payload: Payload?
-                do {
-                    payload = try reader.payload(at: offset)
-                } catch {
-                    throw StrataError(
-                        .corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)",
-                        cause: error as? SegmentError)
-                }
-                points.append(
-                    config.segmentBuildPoint(
-                        id: reader.id(at: offset), version: reader.version(at: offset),
-                        vectors: segment.vectors(at: offset), payload: payload,
-                        sparseVectors: segment.sparseVectors(at: offset)))
-            }
-        }
-        points.sort { $0.id < $1.id }
-        let id = withStateLock { state -> UInt64 in
-            defer { state.manifest.nextSegmentID += 1 }
-            return state.manifest.nextSegmentID
-        }
-        let snapshots = Dictionary(uniqueKeysWithValues: zip(plan.inputs.map(\.id), plan.snapshots))
-        let seeds = mergeSeeds(
-            inputs: plan.inputs,
-            keep: { segment, offset in
-                guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
-                return opNum > plan.checkpoint
-            }, into: points)
-        let schema = withStateLock { $0.payloadSchema }
-        let reader =
-            try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
-        let opened = try reader.map {
-            try ImmutableSegment(
-                id: id, reader: $0, config: config, payloadSchema: schema,
-                hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
-        }
-
-        withStateLock { state in
-            let inputIDs = Set(plan.inputs.map(\.id))
-            state.immutables.removeAll { inputIDs.contains($0.id) }
-            guard let reader, let merged = opened else { return }
-            // Every tombstone the inputs hold now that the output still has a
-            // point for: the in-memory ones from the snapshot, and the ones that
-            // arrived while the merge ran.
+            // Vector rows carry no checksum of their own and open does not read
+            // them: check the inputs' sections before copying, or a flipped bit
+            // would get a fresh checksum in the output and never be found again.
             for segment in plan.inputs {
-                for (offset, opNum) in segment.tombstones where opNum > plan.checkpoint {
-                    if let newOffset = reader.offset(of: segment.reader.id(at: Int(offset))) {
-                        merged.tombstone(UInt32(newOffset), opNum: opNum)
+                if let problem = segment.reader.verifyVectorData().first {
+                    throw StrataError(
+                        .corruption, "collection `\(name)`: cannot merge segment \(segment.reader.path): \(problem)",
+                        cause: problem)
+                }
+            }
+            // Copy the live points out. A tombstone newer than the checkpoint lives
+            // only in memory, so its point is kept (and tombstoned again below):
+            // replaying that operation after a crash must still find it.
+            progress.stage("copy live points", total: plan.inputs.reduce(0) { $0 + $1.reader.pointCount })
+            var points: [SegmentBuildPoint] = []
+            for (segment, tombstones) in zip(plan.inputs, plan.snapshots) {
+                defer { progress.advance(segment.reader.pointCount) }
+                let reader = segment.reader
+                for offset in 0..<reader.pointCount {
+                    if let opNum = tombstones[UInt32(offset)], opNum <= plan.checkpoint { continue }
+                    let payload: Payload?
+                    do {
+                        payload = try reader.payload(at: offset)
+                    } catch {
+                        throw StrataError(
+                            .corruption, "collection `\(name)`: cannot merge segment \(reader.path): \(error)",
+                            cause: error as? SegmentError)
+                    }
+                    points.append(
+                        config.segmentBuildPoint(
+                            id: reader.id(at: offset), version: reader.version(at: offset),
+                            vectors: segment.vectors(at: offset), payload: payload,
+                            sparseVectors: segment.sparseVectors(at: offset)))
+                }
+            }
+            points.sort { $0.id < $1.id }
+            let id = withStateLock { state -> UInt64 in
+                defer { state.manifest.nextSegmentID += 1 }
+                return state.manifest.nextSegmentID
+            }
+            let snapshots = Dictionary(uniqueKeysWithValues: zip(plan.inputs.map(\.id), plan.snapshots))
+            let seeds = mergeSeeds(
+                inputs: plan.inputs,
+                keep: { segment, offset in
+                    guard let opNum = snapshots[segment.id]?[UInt32(offset)] else { return true }
+                    return opNum > plan.checkpoint
+                }, into: points)
+            let schema = withStateLock { $0.payloadSchema }
+            progress.stage("build indexes and write segment", total: points.count)
+            let reader =
+                try points.isEmpty ? nil : writeSegment(id: id, points: points, reusing: seeds, payloadSchema: schema)
+            let opened = try reader.map {
+                try ImmutableSegment(
+                    id: id, reader: $0, config: config, payloadSchema: schema,
+                    hiddenVectors: vectorHistory.hiddenNames(inSegment: id))
+            }
+
+            withStateLock { state in
+                let inputIDs = Set(plan.inputs.map(\.id))
+                state.immutables.removeAll { inputIDs.contains($0.id) }
+                guard let reader, let merged = opened else { return }
+                // Every tombstone the inputs hold now that the output still has a
+                // point for: the in-memory ones from the snapshot, and the ones that
+                // arrived while the merge ran.
+                for segment in plan.inputs {
+                    for (offset, opNum) in segment.tombstones where opNum > plan.checkpoint {
+                        if let newOffset = reader.offset(of: segment.reader.id(at: Int(offset))) {
+                            merged.tombstone(UInt32(newOffset), opNum: opNum)
+                        }
                     }
                 }
+                merged.persistedCount = 0
+                state.reconcileFieldIndexes(of: merged)
+                state.immutables.append(merged)
             }
-            merged.persistedCount = 0
-            state.reconcileFieldIndexes(of: merged)
-            state.immutables.append(merged)
+            progress.stage("publish")
+            try publish(checkpoint: plan.checkpoint, retiring: plan.inputs)
+            return true
         }
-        try publish(checkpoint: plan.checkpoint, retiring: plan.inputs)
-        return true
     }
 
     // MARK: - Publish

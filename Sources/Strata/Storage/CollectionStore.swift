@@ -42,6 +42,8 @@ final class CollectionStore: Sendable {
     let schedule = Locked(MaintenanceSchedule())
     /// Writers stalled by the backlog of sealed segments (`+Backlog`).
     let backlog = Locked(Backlog())
+    /// The running and recent optimizations (`OptimizationLog.swift`).
+    let optimizationLog = Locked(OptimizationLog())
 
     /// The LSM tree's state (guarded by `CollectionStore.state`'s lock).
     struct State {

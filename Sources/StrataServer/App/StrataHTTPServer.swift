@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import Strata
+import StrataIO
 
 /// The Qdrant-compatible REST server over one open `Database`.
 ///
@@ -30,6 +31,8 @@ public final class StrataHTTPServer: Sendable {
     public let configuration: ServerConfiguration
     let executor: EngineExecutor
     let metrics = ServerMetrics()
+    /// When `DELETE /issues` last cleared the issues: older ones are not shown again.
+    let issuesClearedAt = Locked<Date?>(nil)
     let authenticator: Authenticator
     let logger: Logger
 
@@ -54,6 +57,7 @@ public final class StrataHTTPServer: Sendable {
         addSnapshotRoutes(to: router)
         addSearchRoutes(to: router)
         addMatrixRoutes(to: router)
+        addOptimizationRoutes(to: router)
         return router
     }
 

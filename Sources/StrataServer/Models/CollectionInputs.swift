@@ -190,7 +190,7 @@ struct CreateCollectionInput: Decodable, Sendable {
     var init_from: JSONValue?
     var quantization_config: QuantizationInput?
     var sparse_vectors: JSONValue?
-    var strict_mode_config: JSONValue?
+    var strict_mode_config: StrictModeConfigInput?
     var metadata: JSONValue?
 
     /// The engine config, or 400/501 naming what cannot be honoured.
@@ -211,8 +211,6 @@ struct CreateCollectionInput: Decodable, Sendable {
         }
         try requireAbsent(init_from, "init_from")
         let sparse = try Self.sparseParams(sparse_vectors)
-        try requireAbsent(strict_mode_config, "strict_mode_config")
-        try requireAbsent(metadata, "collection metadata")
         let hnsw = try hnsw_config?.applied(to: HnswConfig()) ?? HnswConfig()
         var vectors: [String: VectorParams] = [:]
         switch self.vectors {
@@ -231,7 +229,17 @@ struct CreateCollectionInput: Decodable, Sendable {
             optimizers: try optimizers_config?.applied(to: OptimizersConfig()) ?? OptimizersConfig(),
             hnswConfig: hnsw,
             quantizationConfig: try quantization_config?.engineConfig(),
-            sparseVectors: sparse)
+            sparseVectors: sparse, metadata: try Self.metadataObject(metadata),
+            strictMode: try strict_mode_config?.engine())
+    }
+
+    /// `metadata`: Qdrant's `Payload`, a JSON object (null = not set).
+    static func metadataObject(_ value: JSONValue?) throws(APIError) -> [String: JSONValue]? {
+        switch value {
+        case nil, .null?: return nil
+        case .object(let fields)?: return fields
+        case let other?: throw APIError.jsonDeserialize("metadata must be a JSON object, got \(other)")
+        }
     }
 
     /// `sparse_vectors`: `{name: {"index": {"on_disk", "full_scan_threshold", "datatype"}, "modifier": "none"|"idf"}}`.
@@ -295,7 +303,7 @@ struct UpdateCollectionInput: Decodable, Sendable {
     var hnsw_config: HnswConfigInput?
     var quantization_config: JSONValue?
     var sparse_vectors: JSONValue?
-    var strict_mode_config: JSONValue?
+    var strict_mode_config: StrictModeConfigInput?
     var metadata: JSONValue?
 
     /// `config` with the changes applied; 400 for bad values, 501 for what
@@ -310,12 +318,28 @@ struct UpdateCollectionInput: Decodable, Sendable {
         if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) {
             unsupported.append("sparse_vectors")
         }
-        if let strict_mode_config, strict_mode_config != .null { unsupported.append("strict_mode_config") }
-        if let metadata, metadata != .null { unsupported.append("metadata") }
         if !unsupported.isEmpty {
             throw APIError.notSupportedYet("changing \(unsupported.joined(separator: ", ")) of an existing collection")
         }
         var updated = config
+        // Qdrant's strict mode diff: each limit given replaces the current one; null leaves it.
+        if let strict_mode_config {
+            updated.strictMode = (config.strictMode ?? StrictModeConfig()).updated(
+                with: try strict_mode_config.engine())
+        }
+        // Qdrant merges metadata by top-level key: a key set to null is removed,
+        // any other value replaces the key's value; with no metadata yet, the
+        // object is taken as given.
+        if let changes = try CreateCollectionInput.metadataObject(metadata) {
+            if var merged = config.metadata {
+                for (key, value) in changes {
+                    if value == .null { merged.removeValue(forKey: key) } else { merged[key] = value }
+                }
+                updated.metadata = merged
+            } else {
+                updated.metadata = changes
+            }
+        }
         if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
         if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
         if let quantization_config {

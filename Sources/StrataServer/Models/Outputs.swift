@@ -348,6 +348,8 @@ struct CollectionInfoOutput: Encodable {
         var optimizer_config: OptimizerConfigOutput
         var wal_config: WALConfigOutput
         var quantization_config: QuantizationOutput?
+        var strict_mode_config: StrictModeConfigInput
+        var metadata: [String: JSONValue]?
     }
     /// `vectors`: one VectorParams for the unnamed vector, else a map.
     enum JSONEncodableVectors: Encodable {
@@ -425,6 +427,10 @@ struct CollectionInfoOutput: Encodable {
                 flush_interval_sec: optimizers.flushIntervalSec,
                 max_optimization_threads: optimizers.maxOptimizationThreads),
             wal_config: WALConfigOutput(wal_capacity_mb: max(1, walFileSize >> 20)),
-            quantization_config: config.quantizationConfig.map(QuantizationOutput.config))
+            quantization_config: config.quantizationConfig.map(QuantizationOutput.config),
+            // Never set: reported as Qdrant reports a collection without strict mode.
+            strict_mode_config: config.strictMode.map(StrictModeConfigInput.init)
+                ?? StrictModeConfigInput(StrictModeConfig.disabled),
+            metadata: config.metadata)
     }
 }

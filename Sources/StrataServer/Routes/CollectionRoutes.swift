@@ -54,7 +54,8 @@ extension StrataHTTPServer {
             let name = collection.name
             return try await self.answer(context) { () throws -> Bool in
                 do {
-                    try database.updateCollectionConfig(name) { $0 = updated }
+                    // Applied again under the database lock, so concurrent metadata merges all count.
+                    try database.updateCollectionConfig(name) { $0 = try input.applied(to: $0) }
                 } catch let error as StrataError {
                     throw APIError.from(error)
                 }

@@ -10,6 +10,9 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request)
             let selection = try input.selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.setPayload(input.payload, selection, key: input.key).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write {
                     try await collection.setPayload(
@@ -24,6 +27,9 @@ extension StrataHTTPServer {
                 throw APIError.wrongInput("`key` applies to set_payload (POST), not to overwrite_payload")
             }
             let selection = try input.selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.overwritePayload(input.payload, selection).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write {
                     try await collection.overwritePayload(input.payload, for: try selection.resolve(in: collection))
@@ -34,6 +40,9 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(DeletePayloadInput.self, from: request)
             let selection = try input.selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.deletePayload(input.keys, selection).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write {
                     try await collection.deletePayloadKeys(input.keys, for: try selection.resolve(in: collection))
@@ -43,6 +52,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/payload/clear") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.clearPayload(selection).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write { try await collection.clearPayload(for: try selection.resolve(in: collection)) },
                 context: context)
@@ -52,6 +64,8 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(CreateFieldIndexInput.self, from: request)
             let schema = try input.schema()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkNewPayloadIndex()
+            }
             return try Reply.ok(
                 try await self.write { try await collection.createFieldIndex(input.field_name, schema: schema) },
                 context: context)
@@ -69,6 +83,10 @@ extension StrataHTTPServer {
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkRead(limit: input.limit, filter: input.filter.engine)
+                if let exact = input.exact { try check.checkExact(exact) }
+            }
             return try await self.answer(context) {
                 FacetResultOutput(
                     hits: try collection.facet(input.key, filter: input.filter.engine, limit: limit)

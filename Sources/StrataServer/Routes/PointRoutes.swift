@@ -12,6 +12,9 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request)
             let update = try PreparedUpdate(.upsert(input), multiVectors: collection.config.multiVectorNameSet)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try update.checkStrictMode(check)
+            }
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
@@ -19,6 +22,7 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .read)
             let input = try await self.decode(RetrieveInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
+            try self.enforceStrictMode(collection, request)
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             return try await self.answer(context) {
@@ -49,6 +53,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try PreparedUpdate.delete(selection).checkStrictMode(check)
+            }
             return try Reply.ok(
                 try await self.write { try await collection.delete(try selection.resolve(in: collection)) },
                 context: context)
@@ -59,6 +66,9 @@ extension StrataHTTPServer {
             let input = try await self.decode(UpdateVectorsInput.self, from: request)
             let update = try PreparedUpdate(.updateVectors(input), multiVectors: collection.config.multiVectorNameSet)
             try update.check(against: collection.config)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try update.checkStrictMode(check)
+            }
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
@@ -67,6 +77,9 @@ extension StrataHTTPServer {
             let input = try await self.decode(DeleteVectorsInput.self, from: request)
             let delete = PreparedUpdate.deleteVectors(input.vector, try input.selection())
             try delete.check(against: collection.config)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try delete.checkStrictMode(check)
+            }
             return try Reply.ok(try await self.write { try await delete.apply(to: collection) }, context: context)
         }
 
@@ -79,6 +92,9 @@ extension StrataHTTPServer {
                 try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet)
             }
             for operation in operations { try operation.check(against: collection.config) }
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                for operation in operations { try operation.checkStrictMode(check) }
+            }
             var results: [UpdateResultOutput] = []
             for operation in operations {
                 results.append(try await self.write { try await operation.apply(to: collection) })
@@ -92,6 +108,9 @@ extension StrataHTTPServer {
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkRead(limit: input.limit, filter: input.filter.engine)
+            }
             let payload = input.with_payload ?? .all
             let vectors = input.with_vector ?? input.with_vectors ?? .none
             let filter = input.filter.engine
@@ -131,6 +150,10 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .read)
             let input = try await self.decode(CountInput.self, from: request)
             try requireAbsent(input.shard_key, "shard_key")
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkRead(limit: nil, filter: input.filter.engine)
+                try check.checkExact(input.exact ?? true)
+            }
             return try await self.answer(context) {
                 CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true))
             }

@@ -12,6 +12,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/query") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkQuery(try input.engine())
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 QueryResponseOutput(points: try SearchEngine.query(input, in: collection, lookup: lookup))
@@ -21,6 +24,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/query/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryBatchInput.self, from: request)
+            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
+                for search in input.searches { try check.checkQuery(try search.engine()) }
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try input.searches.map {
@@ -32,6 +38,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/query/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryGroupsRequestInput.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkGroups(try input.asQuery.engine(), input.grouping)
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try SearchEngine.groups(input.asQuery, grouping: input.grouping, in: collection, lookup: lookup)
@@ -41,12 +50,16 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/search") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchRequestInput.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkSearch(input) }
             return try await self.answer(context) { try SearchEngine.search(input, in: collection) }
         }
 
         router.post("/collections/{collection_name}/points/search/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchBatchInput.self, from: request)
+            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
+                for search in input.searches { try check.checkSearch(search) }
+            }
             return try await self.answer(context) {
                 try input.searches.map { try SearchEngine.search($0, in: collection) }
             }
@@ -55,6 +68,13 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/search/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchGroupsRequestInput.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                let (groupBy, groupSize, groups) = try input.grouping.checked()
+                try check.checkGroupBy(groupBy)
+                try check.checkSearch(
+                    limit: groups * groupSize, filter: input.filter.engine,
+                    params: try input.params?.engineParams() ?? SearchParams())
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 let query = QueryRequestInput(
@@ -82,6 +102,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/\(kind)") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(Batch.Request.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkQuery(try input.engine(), universal: false)
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try SearchEngine.run(
@@ -92,6 +115,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/\(kind)/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(Batch.self, from: request)
+            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
+                for search in input.searches { try check.checkQuery(try search.engine(), universal: false) }
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try input.searches.map {
@@ -109,6 +135,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(RecommendGroupsRequestInput.self, from: request)
+            try self.enforceStrictMode(collection, request) { check throws(APIError) in
+                try check.checkGroups(try input.engine(), input.grouping, universal: false)
+            }
             let lookup = self.lookupResolver(context)
             return try await self.answer(context) {
                 try SearchEngine.groups(

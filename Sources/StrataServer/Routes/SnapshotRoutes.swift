@@ -8,78 +8,86 @@ import Strata
 /// answer when done (`wait` is accepted; `wait=false` is treated as true).
 extension StrataHTTPServer {
     func addSnapshotRoutes(to router: Router<StrataRequestContext>) {
-        router.post("/collections/{collection_name}/snapshots") { _, context in
-            let name = try self.collection(context, .write).name
-            let database = self.database
-            return try await self.answer(context) {
-                SnapshotOutput(try self.engine { try database.createSnapshot(of: name) })
-            }
-        }
-
-        router.get("/collections/{collection_name}/snapshots") { _, context in
-            let name = try self.collection(context, .read).name
-            let database = self.database
-            return try await self.answer(context) {
-                try self.engine { try database.listSnapshots(collection: name) }.filter { $0.kind != .full }.map(
-                    SnapshotOutput.init)
-            }
-        }
-
-        router.get("/collections/{collection_name}/snapshots/{snapshot_name}") { _, context in
-            let name = try self.collection(context, .read).name
-            return try await self.download(
-                try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: name),
-                context: context)
-        }
-
-        router.delete("/collections/{collection_name}/snapshots/{snapshot_name}") { _, context in
-            let name = try self.collection(context, .write).name
-            let snapshot = context.parameters.get("snapshot_name") ?? ""
-            let database = self.database
-            return try await self.answer(context) { () throws -> Bool in
-                _ = try self.snapshot(named: snapshot, collection: name)
-                try self.engine { try database.deleteSnapshot(named: snapshot, collection: name) }
-                return true
-            }
-        }
-
-        router.put("/collections/{collection_name}/snapshots/recover") { request, context in
-            // Replacing (or creating) a collection from a file is a management operation.
-            try context.access.check(.manage)
-            let name = try self.collectionName(context)
-            let input = try await self.decode(SnapshotRecoverInput.self, from: request)
-            let path = try input.localPath(within: self.database.snapshotsDirectory)
-            let database = self.database
-            return try await self.answer(context) { () throws -> Bool in
-                _ = try self.engine {
-                    try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: input.checksum)
+        // A Strata collection is one shard (0): its shard snapshots are its
+        // collection snapshots, the same files through either set of endpoints.
+        for prefix in ["/collections/{collection_name}", "/collections/{collection_name}/shards/{shard_id}"] {
+            router.post(RouterPath(prefix + "/snapshots")) { _, context in
+                try self.checkShard(context)
+                let name = try self.collection(context, .write).name
+                let database = self.database
+                return try await self.answer(context) {
+                    SnapshotOutput(try self.engine { try database.createSnapshot(of: name) })
                 }
-                return true
             }
-        }
 
-        router.post("/collections/{collection_name}/snapshots/upload") { request, context in
-            try context.access.check(.manage)
-            let name = try self.collectionName(context)
-            let checksum = request.uri.queryParameters.get("checksum")
-            if let priority = request.uri.queryParameters.get("priority"),
-                !["replica", "snapshot", "no_sync"].contains(priority)
-            {
-                throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
-            }
-            // The upload lands under a name that is never listed (`.upload-…`) in
-            // the snapshots directory, is verified and restored from there, and removed.
-            let directory = self.database.snapshotsDirectory
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let path = directory + "/.upload-\(UUID().uuidString).snapshot"
-            defer { try? FileManager.default.removeItem(atPath: path) }
-            try await MultipartUpload.receive(request, into: path)
-            let database = self.database
-            return try await self.answer(context) { () throws -> Bool in
-                _ = try self.engine {
-                    try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum)
+            router.get(RouterPath(prefix + "/snapshots")) { _, context in
+                try self.checkShard(context)
+                let name = try self.collection(context, .read).name
+                let database = self.database
+                return try await self.answer(context) {
+                    try self.engine { try database.listSnapshots(collection: name) }.filter { $0.kind != .full }.map(
+                        SnapshotOutput.init)
                 }
-                return true
+            }
+
+            router.get(RouterPath(prefix + "/snapshots/{snapshot_name}")) { _, context in
+                try self.checkShard(context)
+                let name = try self.collection(context, .read).name
+                return try await self.download(
+                    try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: name),
+                    context: context)
+            }
+
+            router.delete(RouterPath(prefix + "/snapshots/{snapshot_name}")) { _, context in
+                try self.checkShard(context)
+                let name = try self.collection(context, .write).name
+                let snapshot = context.parameters.get("snapshot_name") ?? ""
+                let database = self.database
+                return try await self.answer(context) { () throws -> Bool in
+                    _ = try self.snapshot(named: snapshot, collection: name)
+                    try self.engine { try database.deleteSnapshot(named: snapshot, collection: name) }
+                    return true
+                }
+            }
+
+            router.put(RouterPath(prefix + "/snapshots/recover")) { request, context in
+                try self.checkShard(context)
+                // Replacing (or creating) a collection from a file is a management operation.
+                try context.access.check(.manage)
+                let name = try self.collectionName(context)
+                let input = try await self.decode(SnapshotRecoverInput.self, from: request)
+                let path = try input.localPath(within: self.database.snapshotsDirectory)
+                let database = self.database
+                return try await self.answer(context) { () throws -> Bool in
+                    try Self.restoreSupplied(
+                        path, shownAs: input.location, as: name, checksum: input.checksum, in: database)
+                    return true
+                }
+            }
+
+            router.post(RouterPath(prefix + "/snapshots/upload")) { request, context in
+                try self.checkShard(context)
+                try context.access.check(.manage)
+                let name = try self.collectionName(context)
+                let checksum = request.uri.queryParameters.get("checksum")
+                if let priority = request.uri.queryParameters.get("priority"),
+                    !["replica", "snapshot", "no_sync"].contains(priority)
+                {
+                    throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
+                }
+                // The upload lands under a name that is never listed (`.upload-…`) in
+                // the snapshots directory, is verified and restored from there, and removed.
+                let directory = self.database.snapshotsDirectory
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let path = directory + "/.upload-\(UUID().uuidString).snapshot"
+                defer { try? FileManager.default.removeItem(atPath: path) }
+                try await MultipartUpload.receive(request, into: path)
+                let database = self.database
+                return try await self.answer(context) { () throws -> Bool in
+                    try Self.restoreSupplied(
+                        path, shownAs: "the uploaded snapshot", as: name, checksum: checksum, in: database)
+                    return true
+                }
             }
         }
 
@@ -138,6 +146,39 @@ extension StrataHTTPServer {
         headers[.contentDisposition] = "attachment; filename=\"\(snapshot.name)\""
         headers[.contentLength] = String(snapshot.size)
         return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// On a shard snapshot endpoint: the collection exists and the shard is 0,
+    /// the only one a Strata collection has (404 otherwise, as for a missing shard).
+    func checkShard(_ context: StrataRequestContext) throws {
+        guard let shard = context.parameters.get("shard_id") else { return }
+        let name = try self.collection(context, .read).name
+        guard shard == "0" else {
+            throw APIError.notFound(
+                "Shard \(shard) of collection `\(name)` does not exist (a Strata collection has one shard, 0)")
+        }
+    }
+
+    /// Restores a snapshot the caller supplied (an upload, or a recover
+    /// location). What is wrong with the file is the caller's input: a damaged,
+    /// truncated, hostile or foreign archive, a checksum mismatch or a newer
+    /// format is a 400 naming the problem (the server's own path of an upload
+    /// is shown as `label`). Failures of the server itself (I/O errors, a full
+    /// disk, a closed database) keep their 5xx.
+    static func restoreSupplied(
+        _ path: String, shownAs label: String, as name: String, checksum: String?, in database: Database
+    ) throws {
+        do {
+            _ = try database.restoreSnapshot(from: [path], as: name, overwrite: true, checksum: checksum)
+        } catch let error as StrataError {
+            switch error.code {
+            case .corruption, .corruptInput, .shortRead, .sizeMismatch, .unsupportedVersion, .inputTooLarge:
+                let message = error.message.replacingOccurrences(of: "snapshot archive \(path)", with: label)
+                throw APIError.badRequest("invalid snapshot: \(message.replacingOccurrences(of: path, with: label))")
+            default:
+                throw APIError.from(error)
+            }
+        }
     }
 
     /// Maps engine errors to Qdrant's error bodies.

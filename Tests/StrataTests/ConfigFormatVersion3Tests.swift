@@ -1,0 +1,114 @@
+import Foundation
+@testable import Strata
+import StrataTestSupport
+import Testing
+
+/// config.json version 3 (docs/format/data-directory.md): collection metadata.
+/// Byte for byte as the spec shows it; versions 1 and 2 are still written while
+/// the config holds nothing of version 3, and still read.
+@Suite struct ConfigFormatVersion3Tests {
+    static let config = CollectionConfig(
+        vectors: ["a": VectorParams(size: 2, distance: .dot)], optimizers: OptimizersConfig(flushIntervalSec: 7),
+        metadata: ["model": .string("e5-small"), "tags": .array([.int(1), .bool(true)])])
+
+    @Test func version3GoldenFile() throws {
+        let text = String(
+            decoding: try Collection.StoredConfig(config: Self.config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(
+            text.contains(
+                """
+                    "metadata" : {
+                      "model" : "e5-small",
+                      "tags" : [
+                        1,
+                        true
+                      ]
+                    },
+                    "optimizers" : {
+                """), "\(text)")
+        #expect(text.hasSuffix("\"formatVersion\" : 3\n}"), "\(text)")
+        let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
+        #expect(decoded.formatVersion == 3 && decoded.config == Self.config && decoded.vectorHistory == nil)
+        // With a vector name history, version 3 carries it too.
+        let history = ["b": VectorNameHistory(staleThroughOperation: 41, staleBelowSegment: 3)]
+        let both = try Collection.StoredConfig(config: Self.config, vectorHistory: history)
+        #expect(both.formatVersion == 3 && both.vectorHistory == history)
+        // Without metadata the older versions are written, byte-identical to before.
+        var plain = Self.config
+        plain.metadata = nil
+        let v1 = String(
+            decoding: try Collection.StoredConfig(config: plain, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(v1.contains("\"formatVersion\" : 1") && !v1.contains("metadata"))
+        #expect(try Collection.StoredConfig(config: plain, vectorHistory: history).formatVersion == 2)
+    }
+
+    /// Strict mode is kept in config.json version 3 too, under `strictMode`.
+    @Test func strictModeGoldenBytes() throws {
+        var strict = StrictModeConfig()
+        strict.enabled = true
+        strict.maxQueryLimit = 100
+        strict.sparseConfig = ["text": StrictModeConfig.Sparse(maxLength: 64)]
+        var config = Self.config
+        config.metadata = nil
+        config.strictMode = strict
+        let text = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(text.hasSuffix("\"formatVersion\" : 3\n}"), "\(text)")
+        #expect(
+            text.contains(
+                """
+                    "strictMode" : {
+                      "enabled" : true,
+                      "maxQueryLimit" : 100,
+                      "sparseConfig" : {
+                        "text" : {
+                          "maxLength" : 64
+                        }
+                      }
+                    },
+                """), "\(text)")
+        let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
+        #expect(decoded.config == config)
+    }
+
+    /// Metadata survives a reopen; a change of it alone rewrites config.json.
+    @Test func metadataIsPersisted() throws {
+        let dir = TemporaryDirectory()
+        do {
+            let db = try Database.open(at: dir.path)
+            try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
+            let before = try String(contentsOfFile: dir.path + "/collections/c/config.json", encoding: .utf8)
+            #expect(before.contains("\"formatVersion\" : 1"))
+            try db.updateCollectionConfig("c") { $0.metadata = ["owner": .string("search-team")] }
+            db.close()
+        }
+        let stored = try String(contentsOfFile: dir.path + "/collections/c/config.json", encoding: .utf8)
+        #expect(stored.contains("\"formatVersion\" : 3"))
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        #expect(try db.collection("c").config.metadata == ["owner": .string("search-team")])
+    }
+
+    /// A version 1 or 2 file holding metadata is damaged (an older build would
+    /// drop it); a version above 3 is from a newer build. Both refused at open.
+    @Test func versionMismatchIsCorruption() throws {
+        for (from, to, phrase) in [
+            ("\"formatVersion\" : 3", "\"formatVersion\" : 2", "needs version 3"),
+            ("\"formatVersion\" : 3", "\"formatVersion\" : 4", "reads versions 1 to 3"),
+        ] {
+            let dir = TemporaryDirectory()
+            do {
+                let db = try Database.open(at: dir.path)
+                try db.createCollection("c", config: Self.config)
+                db.close()
+            }
+            let path = dir.path + "/collections/c/config.json"
+            let text = try String(contentsOfFile: path, encoding: .utf8)
+            #expect(text.contains(from))
+            try text.replacingOccurrences(of: from, with: to).write(toFile: path, atomically: true, encoding: .utf8)
+            #expect { try Database.open(at: dir.path) } throws: { error in
+                (error as? StrataError)?.code == .corruption && "\(error)".contains(phrase)
+            }
+        }
+    }
+}

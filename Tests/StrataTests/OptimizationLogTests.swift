@@ -1,0 +1,69 @@
+import Foundation
+@testable import Strata
+import StrataIO
+import StrataTestSupport
+import Testing
+
+/// `Collection.optimizations`: queued work (sealed segments, merges the
+/// planner picks), finished optimizations with their steps and progress, a
+/// failed one with its error, idle segments.
+@Suite struct OptimizationLogTests {
+    /// The maintenance thread stays idle (hour-long interval, few points), so
+    /// only the test's own flushes and merges run, even on a loaded machine.
+    static let config = CollectionConfig(size: 2, distance: .dot, optimizers: OptimizersConfig(flushIntervalSec: 3600))
+
+    static func points(_ range: Range<Int>) -> [PointStruct] {
+        range.map { PointStruct(id: .number(UInt64($0)), vectors: ["": [1, Float($0)]]) }
+    }
+
+    @Test func flushesAndMergesAreLoggedWithTheirSteps() async throws {
+        let dir = TemporaryDirectory()
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.createCollection("c", config: Self.config)
+        #expect(c.optimizations.running.isEmpty && c.optimizations.completed.isEmpty)
+        try await c.upsert(Self.points(0..<10))
+        try c.flush()
+        try await c.upsert(Self.points(10..<15))
+        try c.flush()
+        let report = c.optimizations
+        #expect(report.completed.map(\.kind) == [.indexing, .indexing])
+        let newest = try #require(report.completed.first)
+        #expect(newest.status == .done && newest.finishedAt != nil)
+        #expect(newest.segments.map(\.points) == [5])
+        #expect(
+            newest.stages.map(\.name) == ["collect points", "build indexes and write segment", "publish"])
+        #expect(newest.stages[1].done == 5 && newest.stages[1].total == 5)
+        #expect(newest.stages.allSatisfy { $0.finishedAt != nil })
+        // Two small segments: the planner queues a merge (or none, by its config); every file is accounted for.
+        let files = Set(c.storageInfo.segments.map(\.id))
+        let queuedFiles = report.queued.flatMap(\.segments).compactMap { ref -> UInt64? in
+            if case .file(let id) = ref.source { id } else { nil }
+        }
+        let idle = report.idleSegments.compactMap { ref -> UInt64? in
+            if case .file(let id) = ref.source { id } else { nil }
+        }
+        #expect(Set(queuedFiles).union(idle) == files && Set(queuedFiles).isDisjoint(with: idle))
+        try c.optimize()
+        #expect(c.optimizations.completed.count >= 2)
+    }
+
+    @Test func aFailedFlushIsLoggedWithItsError() async throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
+        let db = try Database.open(at: "/data", fileSystem: fs)
+        defer { db.close() }
+        let c = try db.createCollection("c", config: Self.config)
+        try await c.upsert(Self.points(0..<4))
+        fs.failSyncs(mode: .once, pathContains: ".seg")
+        #expect(throws: StrataError.self) { try c.flush() }
+        let failed = try #require(c.optimizations.completed.first)
+        guard case .error(let message) = failed.status else {
+            Issue.record("status \(failed.status)")
+            return
+        }
+        #expect(message.contains("fsync") && failed.kind == .indexing)
+        #expect(c.optimizations.running.isEmpty)
+        try c.flush()
+        #expect(c.optimizations.completed.first?.status == .done)
+    }
+}
