@@ -3,7 +3,8 @@
 #   0. the formatting check: every Swift file as scripts/format.sh leaves it (.swift-format);
 #   1. swift build, swift test (unit, fault-injection, crash and server tests);
 #   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
-#      qdrant-client, pytest and numpy from PyPI drives a real `strata serve`.
+#      qdrant-client 1.20.0 (the API level `GET /` reports), pytest and numpy from
+#      PyPI drives a real `strata serve`.
 # STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,5 +21,5 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "test: creating $venv"
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client pytest numpy
+"$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client==1.20.0 pytest numpy
 STRATA_BIN="$(swift build "${scratch[@]}" --show-bin-path)/strata" "$venv/bin/python" -m pytest Tests/client -q

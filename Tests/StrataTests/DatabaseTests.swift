@@ -56,7 +56,7 @@ import Testing
         let db = try Database.open(at: dir.path)
         defer { db.close() }
         for config in [
-            CollectionConfig(size: 0, distance: .dot), CollectionConfig(vectors: [:]),
+            CollectionConfig(size: 0, distance: .dot),
             CollectionConfig(size: 70_000, distance: .dot),
         ] {
             let error = #expect(throws: StrataError.self) { try db.createCollection("c", config: config) }

@@ -19,7 +19,10 @@ struct PointModel: Equatable {
     mutating func setPayload(_ payload: Payload, for ids: [PointID]) {
         for id in ids where points[id] != nil {
             var merged = points[id]!.payload ?? [:]
-            for (key, value) in payload { merged[key] = value }
+            // Qdrant's merge: a null removes its key.
+            for (key, value) in payload {
+                if value == .null { merged.removeValue(forKey: key) } else { merged[key] = value }
+            }
             points[id]!.payload = merged
         }
     }

@@ -55,7 +55,16 @@ import Testing
                     let ids = randomIDs(1 + data.random.int(3))
                     let change = data.payload().filter { _ in data.chance(40) }
                     try await c.setPayload(change, for: ids)
-                    for id in existing(ids) { model.points[id]!.payload!.merge(change) { $1 } }
+                    for id in existing(ids) {
+                        // Qdrant's merge: a null removes its key.
+                        for (key, value) in change {
+                            if value == .null {
+                                model.points[id]!.payload!.removeValue(forKey: key)
+                            } else {
+                                model.points[id]!.payload![key] = value
+                            }
+                        }
+                    }
                     log.append("set \(change) on \(ids)")
                 case 54..<58:
                     let filter = data.filter()

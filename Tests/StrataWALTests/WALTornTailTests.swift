@@ -47,7 +47,12 @@ import Testing
             switch damage {
             case .truncated: break
             case .truncatedThenZeros: bytes += [UInt8](repeating: 0, count: Int.random(in: 1...80, using: &random))
-            case .truncatedThenGarbage: bytes += random.bytes(Int.random(in: 1...80, using: &random))
+            case .truncatedThenGarbage:
+                var garbage = random.bytes(Int.random(in: 1...80, using: &random))
+                // Garbage that starts with the bytes that were cut off would
+                // restore the record (1 in 256 per cut for its last byte).
+                if garbage[0] == original[cut] { garbage[0] ^= 0xFF }
+                bytes += garbage
             }
             // Records that lie wholly before the cut survive.
             let kept = boundaries.dropFirst().filter { $0 <= cut }.count
