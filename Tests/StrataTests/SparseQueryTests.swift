@@ -218,7 +218,7 @@ import Testing
                         return total
                     }
                     expectSame(try run(.context(contextPairs), limit: 8), context, "\(what) context")
-                    // score_threshold keeps the points scoring at least it.
+                    // score_threshold keeps the points scoring strictly better (Qdrant).
                     if let cut = context.dropFirst(3).first?.score {
                         let all = reference.custom(name, group: group, excluding: discoverReferenced, limit: 8) {
                             candidate in
@@ -228,7 +228,7 @@ import Testing
                                     min(Reference.dot(p, candidate) - Reference.dot(n, candidate) - Float.ulpOfOne, 0))
                             }
                             return total
-                        }.filter { $0.score >= cut }
+                        }.filter { $0.score > cut }
                         expectSame(
                             try run(.context(contextPairs), limit: 8, threshold: cut), all, "\(what) context threshold")
                     }

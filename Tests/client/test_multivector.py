@@ -193,7 +193,7 @@ def test_bad_multivectors_are_refused(client, data):
         client.upsert(name, points=[models.PointStruct(id=1000, vector={"colbert": [[1, 2, 3]]})])
     assert err.value.status_code == 400
     with pytest.raises(UnexpectedResponse) as err:
-        client.query_points(name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1])), using="colbert")
+        client.query_points(name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[])), using="colbert")
     assert err.value.status_code == 400
     with pytest.raises(UnexpectedResponse) as err:
         client.query_points(name, query=[[1, 2, 3]], using="dense")

@@ -85,7 +85,7 @@ extension Collection {
         var hits = try store.searchSparse(
             query: query, using: using, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
             withPayload: withPayload, withVector: withVector)
-        if let scoreThreshold { hits.removeAll { $0.score < scoreThreshold } }
+        if let scoreThreshold { hits.removeAll { $0.score <= scoreThreshold } }
         return hits
     }
 }

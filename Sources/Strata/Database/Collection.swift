@@ -426,7 +426,9 @@ public final class Collection: Sendable {
             query: query, using: using, limit: limit, params: searchParams,
             filter: filter?.isEmpty == true ? nil : filter, withPayload: withPayload, withVector: withVector)
         if let scoreThreshold {
-            hits.removeAll { params.distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
+            hits.removeAll {
+                !QueryExecutor.passes($0.score, scoreThreshold, higherIsBetter: params.distance.higherIsBetter)
+            }
         }
         return hits
     }

@@ -34,7 +34,7 @@ extension QueryExecutor {
             scored.append(ScoredPoint(id: record.id, version: record.version, score: score))
         }
         let ranked = scored.sorted(by: Self.order(higherIsBetter: true))
-        return Array(applyThreshold(ranked, scoreThreshold, higherIsBetter: true).prefix(limit))
+        return Array(applyThreshold(ranked, scoreThreshold, higherIsBetter: true, strict: false).prefix(limit))
     }
 }
 

@@ -56,7 +56,7 @@ extension QueryExecutor {
             view.search(query: query, using: using, limit: limit, params: params, filter: filter),
             withPayload: false, withVector: withVector)
         if let scoreThreshold, let distance = collection.config.vectors[using]?.distance {
-            hits.removeAll { distance.higherIsBetter ? $0.score < scoreThreshold : $0.score > scoreThreshold }
+            hits.removeAll { !Self.passes($0.score, scoreThreshold, higherIsBetter: distance.higherIsBetter) }
         }
         return hits
     }

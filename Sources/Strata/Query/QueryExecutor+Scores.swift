@@ -81,8 +81,23 @@ extension QueryExecutor {
     }
 
     /// Keeps the points at least as good as the threshold (the list is sorted best first).
-    func applyThreshold(_ points: [ScoredPoint], _ threshold: Float?, higherIsBetter: Bool) -> [ScoredPoint] {
+    /// `strict` (Qdrant's vector queries): only scores strictly better than
+    /// the threshold; otherwise (fusion, formulas) scores at least as good.
+    func applyThreshold(
+        _ points: [ScoredPoint], _ threshold: Float?, higherIsBetter: Bool, strict: Bool = true
+    )
+        -> [ScoredPoint]
+    {
         guard let threshold else { return points }
-        return points.filter { higherIsBetter ? $0.score >= threshold : $0.score <= threshold }
+        return points.filter { Self.passes($0.score, threshold, higherIsBetter: higherIsBetter, strict: strict) }
+    }
+
+    static func passes(_ score: Float, _ threshold: Float, higherIsBetter: Bool, strict: Bool = true) -> Bool {
+        switch (higherIsBetter, strict) {
+        case (true, true): score > threshold
+        case (true, false): score >= threshold
+        case (false, true): score < threshold
+        case (false, false): score <= threshold
+        }
     }
 }

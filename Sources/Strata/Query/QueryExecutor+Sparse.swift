@@ -53,7 +53,7 @@ extension QueryExecutor {
                 ranked = try sparseNearest(
                     prepared, using: using, limit: take, filter: stage.filter, withVector: mmr != nil)
             }
-            if let threshold { ranked.removeAll { $0.point.score < threshold } }
+            if let threshold { ranked.removeAll { $0.point.score <= threshold } }
             ranked = Array(ranked.prefix(take))
             guard let mmr else { return ranked.map(\.point) }
             return Self.sparseMaximalMarginalRelevance(ranked, query: mmr.raw, lambda: mmr.lambda, limit: limit)

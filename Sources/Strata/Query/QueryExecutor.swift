@@ -171,7 +171,7 @@ struct QueryExecutor {
     {
         if case .fusion(let fusion) = query {
             let fused = Self.fuse(sources, fusion)
-            return Array(applyThreshold(fused, scoreThreshold, higherIsBetter: true).prefix(limit))
+            return Array(applyThreshold(fused, scoreThreshold, higherIsBetter: true, strict: false).prefix(limit))
         }
         if case .formula(let formula) = query {
             return try rescore(sources, formula: formula, scoreThreshold: scoreThreshold, limit: limit)
