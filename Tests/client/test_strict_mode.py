@@ -1,7 +1,7 @@
 """Strict mode (`strict_mode_config`) through qdrant-client: every limit Strata
 enforces, one request within it passes, one over it is refused with Qdrant's
-status and message and changes nothing; the limits Strata does not enforce yet
-are refused (501) instead of silently accepted."""
+status and message and changes nothing (rate limits: 429); the limits Strata
+does not enforce yet are refused (501) instead of silently accepted."""
 import json
 
 import httpx
@@ -53,8 +53,8 @@ def test_disabled_strict_mode_enforces_nothing(client, name):
     assert len(client.query_points(name, query=[1.0, 0.0], limit=3).points) == 3
 
 
-@pytest.mark.parametrize("field", ["read_rate_limit", "write_rate_limit", "max_collection_vector_size_bytes",
-                                   "max_collection_payload_size_bytes", "max_resident_memory_percent"])
+@pytest.mark.parametrize("field", ["max_collection_vector_size_bytes", "max_collection_payload_size_bytes",
+                                   "max_resident_memory_percent"])
 def test_limits_not_enforced_yet_are_refused(client, name, field):
     make(client, name, {"max_query_limit": 5})
     message = refused(lambda: client.update_collection(
@@ -236,3 +236,36 @@ def test_search_allow_exact_refuses_full_scans_without_a_graph(client, name):
                        "enable strict mode `search_allow_exact` option")
     # Scroll and order_by queries do not scan vectors.
     assert len(client.scroll(name)[0]) == 4
+
+
+def test_read_rate_limit(client, name, server):
+    make(client, name, {"read_rate_limit": 4})
+    assert client.get_collection(name).config.strict_mode_config.read_rate_limit == 4
+    flt = models.Filter(must=[models.FieldCondition(key="color", match=models.MatchValue(value="red"))])
+    # A read costs 1 plus its filter's conditions: 2 + 1 + 1 = 4 tokens, the whole bucket.
+    assert client.count(name, count_filter=flt).count == 4
+    assert client.count(name).count == 4
+    assert len(client.scroll(name, limit=2)[0]) == 2
+    response = httpx.post(f"{server.url}/collections/{name}/points/count", json={})
+    assert response.status_code == 429, response.text
+    message = response.json()["status"]["error"]
+    assert message.startswith("Rate limiting exceeded: Read rate limit exceeded: Operation requires 1 tokens but only")
+    assert int(response.headers["retry-after"]) >= 1
+    # Writes are not read-limited.
+    client.upsert(name, points=[models.PointStruct(id=9, vector=[1.0, 9.0])])
+
+
+def test_write_rate_limit(client, name, server):
+    make(client, name, {"write_rate_limit": 5})
+    points = [models.PointStruct(id=100 + i, vector=[1.0, float(i)]) for i in range(6)]
+    message = refused(lambda: client.upsert(name, points=points), status=429)
+    assert message == ("Rate limiting exceeded: Write rate limit exceeded, request larger than rate limiter "
+                       "capacity, please try to split your request")
+    client.upsert(name, points=points[:4])  # 4 of 5 tokens
+    response = httpx.put(f"{server.url}/collections/{name}/points",
+                         json={"points": [{"id": 200, "vector": [1, 0]}, {"id": 201, "vector": [1, 1]}]})
+    assert response.status_code == 429, response.text
+    assert "Operation requires 2 tokens" in response.json()["status"]["error"]
+    assert client.count(name).count == 8, "the refused write changed nothing"
+    # Reads are not write-limited.
+    assert client.count(name).count == 8

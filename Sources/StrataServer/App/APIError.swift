@@ -10,6 +10,8 @@ import Strata
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var message: String
+    /// Sent as `Retry-After` (a rate limit's 429).
+    public var retryAfterSeconds: Int?
 
     public init(_ status: HTTPResponse.Status, _ message: String) {
         self.status = status

@@ -35,7 +35,8 @@ enum Reply {
         let body =
             (try? encoder().encode(ErrorEnvelope(status: .init(error: error.message), time: context.elapsedSeconds)))
             ?? Data(#"{"status":{"error":"unencodable error"},"time":0}"#.utf8)
-        return Response(
-            status: error.status, headers: jsonHeaders, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
+        var headers = jsonHeaders
+        if let seconds = error.retryAfterSeconds { headers[.retryAfter] = String(seconds) }
+        return Response(status: error.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
     }
 }

@@ -33,6 +33,8 @@ public final class StrataHTTPServer: Sendable {
     let metrics = ServerMetrics()
     /// When `DELETE /issues` last cleared the issues: older ones are not shown again.
     let issuesClearedAt = Locked<Date?>(nil)
+    /// Strict mode's read and write rate limits.
+    let rateLimits = RateLimits()
     let authenticator: Authenticator
     let logger: Logger
 

@@ -10,6 +10,13 @@ import Strata
 struct StrictModeCheck {
     let config: StrictModeConfig
     let collection: Strata.Collection
+    /// What the checked request costs the rate limits, added up by the checks.
+    let cost = RateCost()
+
+    final class RateCost {
+        var read = 0
+        var write = 0
+    }
 
     /// nil when the collection has no strict mode or it is disabled.
     init?(_ collection: Strata.Collection) {
@@ -107,6 +114,7 @@ struct StrictModeCheck {
 
     /// One search: its limit, filter and parameters.
     func checkSearch(limit: Int, filter: Filter?, params: SearchParams) throws(APIError) {
+        cost.read += 1 + (filter?.totalConditionsCount ?? 0)
         try Self.limit(limit, config.maxQueryLimit, "limit")
         try checkFilter(filter, allowUnindexed: config.unindexedFilteringRetrieve)
         try checkParams(params)
@@ -133,6 +141,7 @@ struct StrictModeCheck {
 
     /// A read with a plain limit and filter (scroll, facet, count).
     func checkRead(limit: Int?, filter: Filter?) throws(APIError) {
+        cost.read += 1 + (filter?.totalConditionsCount ?? 0)
         try Self.limit(limit, config.maxQueryLimit, "limit")
         try checkFilter(filter, allowUnindexed: config.unindexedFilteringRetrieve)
     }
@@ -299,6 +308,13 @@ extension StrataHTTPServer {
         if let batch { try check.checkBatch(batch) }
         try body(check)
         try check.checkTimeout(request.uri.queryParameters.get("timeout").flatMap { Int($0) })
+        // Rate limits last, as Qdrant's shards take tokens after the request checks.
+        if let perMinute = check.config.readRateLimit, check.cost.read > 0 {
+            try rateLimits.consume(check.cost.read, .read, perMinute: perMinute, collection: collection)
+        }
+        if let perMinute = check.config.writeRateLimit, check.cost.write > 0 {
+            try rateLimits.consume(check.cost.write, .write, perMinute: perMinute, collection: collection)
+        }
     }
 }
 
@@ -307,11 +323,13 @@ extension PreparedUpdate {
     func checkStrictMode(_ check: StrictModeCheck) throws(APIError) {
         switch self {
         case .upsert(let points, _, let filter):
+            check.cost.write += max(points.count, 1)
             try check.checkPoints(
                 count: points.count, vectors: points.map(\.vectors), sparse: points.map(\.sparseVectors),
                 name: "upsert limit")
             if let filter { try check.checkWriteFilter(filter) }
         case .updateVectors(let points, let filter):
+            check.cost.write += max(points.count, 1)
             try check.checkPoints(
                 count: points.count, vectors: points.map(\.vectors), sparse: points.map(\.sparseVectors),
                 name: "update limit")
@@ -319,6 +337,11 @@ extension PreparedUpdate {
         case .delete(let selection), .setPayload(_, let selection, _), .overwritePayload(_, let selection),
             .deletePayload(_, let selection), .clearPayload(let selection), .deleteVectors(_, let selection):
             if case .filter(let filter) = selection { try check.checkWriteFilter(filter) }
+            // The points it affects: the ids given, or those the filter matches now.
+            switch selection {
+            case .ids(let ids): check.cost.write += max(ids.count, 1)
+            case .filter(let filter): check.cost.write += max((try? check.collection.count(filter: filter)) ?? 1, 1)
+            }
         }
     }
 }

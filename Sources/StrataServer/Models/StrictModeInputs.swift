@@ -33,8 +33,6 @@ struct StrictModeConfigInput: Codable, Sendable, Equatable {
     /// (accepting them silently would promise a protection that is not there).
     func engine() throws(APIError) -> StrictModeConfig {
         var unsupported: [String] = []
-        if read_rate_limit != nil { unsupported.append("read_rate_limit") }
-        if write_rate_limit != nil { unsupported.append("write_rate_limit") }
         if max_collection_vector_size_bytes != nil { unsupported.append("max_collection_vector_size_bytes") }
         if max_collection_payload_size_bytes != nil { unsupported.append("max_collection_payload_size_bytes") }
         if max_resident_memory_percent != nil { unsupported.append("max_resident_memory_percent") }
@@ -53,6 +51,8 @@ struct StrictModeConfigInput: Codable, Sendable, Equatable {
         config.upsertMaxBatchsize = upsert_max_batchsize
         config.searchMaxBatchsize = search_max_batchsize
         config.maxPointsCount = max_points_count
+        config.readRateLimit = read_rate_limit
+        config.writeRateLimit = write_rate_limit
         config.filterMaxConditions = filter_max_conditions
         config.conditionMaxSize = condition_max_size
         config.multivectorConfig = multivector_config?.mapValues {
@@ -77,6 +77,8 @@ struct StrictModeConfigInput: Codable, Sendable, Equatable {
         upsert_max_batchsize = config.upsertMaxBatchsize
         search_max_batchsize = config.searchMaxBatchsize
         max_points_count = config.maxPointsCount
+        read_rate_limit = config.readRateLimit
+        write_rate_limit = config.writeRateLimit
         filter_max_conditions = config.filterMaxConditions
         condition_max_size = config.conditionMaxSize
         multivector_config = config.multivectorConfig?.mapValues { Multivector(max_vectors: $0.maxVectors) }
