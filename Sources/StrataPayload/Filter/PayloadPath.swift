@@ -33,7 +33,7 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
                     var key = ""
                     while j < chars.count && chars[j] != "\"" { key.append(chars[j]); j += 1 }
                     guard j < chars.count else { throw fail("unterminated quote") }
-                    guard !key.isEmpty else { throw fail("empty quoted key") }
+                    // `""` is the empty key, which a payload may hold (Qdrant allows it).
                     steps.append(.key(key))
                     i = j + 1
                 } else {
