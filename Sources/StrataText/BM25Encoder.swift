@@ -1,14 +1,19 @@
 import Foundation
 import StrataModel
+import StrataPayload
 
 /// Text → sparse vector with BM25 term weighting (docs/bm25.md), compatible
 /// in token ids and formulas with Qdrant's built-in `qdrant/bm25` model
-/// (Qdrant's `lib/bm25`), without its stopword removal and stemming.
+/// (Qdrant's `lib/bm25` over its text-index token pipeline).
 ///
 /// - Tokens: the text is split into maximal runs of Unicode letters and
-///   digits (everything else separates), lowercased (unless `lowercase` is
-///   false), and tokens shorter than `minTokenLength` or longer than
-///   `maxTokenLength` characters are dropped.
+///   digits (everything else separates; with `splitOnWhitespaceOnly`, runs of
+///   non-whitespace), then each token is ASCII-folded (`asciiFolding`),
+///   lowercased (unless `lowercase` is false), dropped when a stopword,
+///   stemmed (`stemEnglish`), and dropped when shorter than `minTokenLength`
+///   or longer than `maxTokenLength` characters — Qdrant's order. The
+///   encoder's own defaults do none of the optional steps; the server's
+///   `Document` options start from Qdrant's (English stopwords and stemmer).
 /// - Token id: murmur3 (32-bit, seed 0) of the token's UTF-8 bytes, read as a
 ///   signed 32-bit integer, absolute value (so < 2^31 + 1).
 /// - Document: each distinct token gets `tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len))`
@@ -21,6 +26,12 @@ public struct BM25Encoder: Sendable, Equatable {
     public var lowercase: Bool
     public var minTokenLength: Int?
     public var maxTokenLength: Int?
+    public var asciiFolding: Bool
+    /// Tokens dropped (after folding and lowercasing).
+    public var stopwords: Set<String>
+    public var stemEnglish: Bool
+    /// Qdrant's `whitespace` tokenizer instead of `word`.
+    public var splitOnWhitespaceOnly: Bool
 
     /// The model name accepted in `Document` objects.
     public static let modelName = "qdrant/bm25"
@@ -29,7 +40,8 @@ public struct BM25Encoder: Sendable, Equatable {
     /// `averageLength` > 0, all finite.
     public init(
         k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
-        minTokenLength: Int? = nil, maxTokenLength: Int? = nil
+        minTokenLength: Int? = nil, maxTokenLength: Int? = nil, asciiFolding: Bool = false,
+        stopwords: Set<String> = [], stemEnglish: Bool = false, splitOnWhitespaceOnly: Bool = false
     ) throws {
         guard k1.isFinite, k1 >= 0 else { throw TextError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
         guard b.isFinite, (0...1).contains(b) else {
@@ -44,6 +56,10 @@ public struct BM25Encoder: Sendable, Equatable {
         self.lowercase = lowercase
         self.minTokenLength = minTokenLength
         self.maxTokenLength = maxTokenLength
+        self.asciiFolding = asciiFolding
+        self.stopwords = stopwords
+        self.stemEnglish = stemEnglish
+        self.splitOnWhitespaceOnly = splitOnWhitespaceOnly
     }
 
     /// The tokens of `text`, in order.
@@ -53,21 +69,22 @@ public struct BM25Encoder: Sendable, Equatable {
         func flush() {
             guard !current.isEmpty else { return }
             var token = String(current)
-            if lowercase { token = token.lowercased() }
-            let length = token.count
-            if let minTokenLength, length < minTokenLength {
-            } else if let maxTokenLength, length > maxTokenLength {
-            } else {
-                tokens.append(token)
-            }
             current = String.UnicodeScalarView()
+            if asciiFolding { token = ASCIIFolding.fold(token) }
+            if lowercase { token = token.lowercased() }
+            if stopwords.contains(token) { return }
+            if stemEnglish { token = EnglishStemmer.stem(token) }
+            let length = token.count
+            if let minTokenLength, length < minTokenLength { return }
+            if let maxTokenLength, length > maxTokenLength { return }
+            tokens.append(token)
         }
         for scalar in text.unicodeScalars {
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                current.append(scalar)
-            } else {
-                flush()
-            }
+            let separator =
+                splitOnWhitespaceOnly
+                ? scalar.properties.isWhitespace
+                : !(scalar.properties.isAlphabetic || scalar.properties.numericType != nil)
+            if separator { flush() } else { current.append(scalar) }
         }
         flush()
         return tokens
