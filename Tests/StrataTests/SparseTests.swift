@@ -318,6 +318,11 @@ import Testing
         let whitespace = try BM25Encoder(lowercase: false, splitOnWhitespaceOnly: true)
         #expect(whitespace.tokenize("The Fox_jumps!\tok") == ["The", "Fox_jumps!", "ok"])
         #expect(encoder.document("the a of") == SparseVector(indices: [], values: []))
+        // Prefix: documents hold prefixes, queries one (cut) prefix per word.
+        let prefix = try BM25Encoder(minTokenLength: 2, maxTokenLength: 4, prefixes: true)
+        #expect(prefix.tokenize("Hello me") == ["he", "hel", "hell", "me"])
+        #expect(prefix.queryTokens("Hello x") == ["hell"])
+        #expect(prefix.query("Hello x").indices == [BM25Encoder.tokenID("hell")])
     }
 
     /// Token ids and weights checked against Qdrant Edge's `Bm25` (qdrant-edge-py

@@ -321,6 +321,8 @@ BM25_OPTION_CASES = [
      ["runners"]),
     ({"tokenizer": "whitespace", "lowercase": False, "stemmer": {"type": "none"}}, "The Fox_jumps!", ["The", "Fox_jumps!"]),
     ({"min_token_len": 4, "stopwords": {"custom": []}}, "kittens and puppies ran", ["kitten", "puppi"]),
+    ({"tokenizer": "prefix", "min_token_len": 2, "max_token_len": 4, "stemmer": {"type": "none"}, "stopwords": {"custom": []}},
+     "Hello me", ["he", "hel", "hell", "me"]),
 ]
 
 

@@ -105,12 +105,12 @@ struct DocumentInput: Decodable, Sendable, Equatable {
                 "model \"\(model)\" is not available: Strata's server-side inference offers only \"qdrant/bm25\"")
         }
         var k1 = 1.2, b = 0.75, averageLength = 256.0, lowercase = true, asciiFolding = false
-        var minLength: Int? = nil, maxLength: Int? = nil, whitespace = false
+        var minLength: Int? = nil, maxLength: Int? = nil, whitespace = false, prefixes = false
         var language = "english"
         var stopwords: TextStopwords? = nil, stemmer: TextStemmer? = nil
         func wrong(_ key: String, _ value: JSONValue) -> APIError {
             APIError.wrongInput(
-                "BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, tokenizer \"word\" or \"whitespace\", language, lowercase, ascii_folding, stopwords, stemmer, min_token_len, max_token_len)"
+                "BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, tokenizer \"word\", \"whitespace\" or \"prefix\", language, lowercase, ascii_folding, stopwords, stemmer, min_token_len, max_token_len)"
             )
         }
         if case .object(let options)? = options {
@@ -124,8 +124,9 @@ struct DocumentInput: Decodable, Sendable, Equatable {
                 case ("ascii_folding", .bool(let flag)): asciiFolding = flag
                 case ("min_token_len", .int(let n)) where n >= 0: minLength = Int(n)
                 case ("max_token_len", .int(let n)) where n >= 0: maxLength = Int(n)
-                case ("tokenizer", .string("word")): whitespace = false
-                case ("tokenizer", .string("whitespace")): whitespace = true
+                case ("tokenizer", .string("word")): (whitespace, prefixes) = (false, false)
+                case ("tokenizer", .string("whitespace")): (whitespace, prefixes) = (true, false)
+                case ("tokenizer", .string("prefix")): (whitespace, prefixes) = (false, true)
                 case ("language", .string(let name)): language = name
                 case ("stopwords", _):
                     do { stopwords = try TextStopwords(json: value, field: "options.stopwords") } catch {
@@ -161,7 +162,7 @@ struct DocumentInput: Decodable, Sendable, Equatable {
                 k1: k1, b: b, averageLength: averageLength, lowercase: lowercase,
                 minTokenLength: minLength, maxTokenLength: maxLength, asciiFolding: asciiFolding,
                 stopwords: stopwords?.words(lowercase: lowercase) ?? [], stemEnglish: stemmer == .snowballEnglish,
-                splitOnWhitespaceOnly: whitespace)
+                splitOnWhitespaceOnly: whitespace, prefixes: prefixes)
         } catch {
             throw APIError.wrongInput("\(error)")
         }
