@@ -8,7 +8,8 @@
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataPayload                 the filter language, payload paths and payload field indexes
-//   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`)
+//   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`), with the
+//                                 text index's folding, stopwords and stemmer
 //   StrataWAL                     write-ahead log with group commit
 //   StrataSegment                 immutable segment files (mmap'd vectors, compressed payload blocks)
 //   StrataQuantization            int8 / binary / product quantization: training, codes, scoring
@@ -75,7 +76,9 @@ let package = Package(
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
-        .target(name: "StrataText", dependencies: ["StrataModel", "StrataIO"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataText", dependencies: ["StrataModel", "StrataIO", "StrataPayload"], swiftSettings: swiftSettings
+        ),
         .target(name: "StrataWAL", dependencies: ["StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataSegment",

@@ -1,14 +1,20 @@
 import Foundation
 import StrataModel
+import StrataPayload
 
 /// Text → sparse vector with BM25 term weighting (docs/bm25.md), compatible
 /// in token ids and formulas with Qdrant's built-in `qdrant/bm25` model
-/// (Qdrant's `lib/bm25`), without its stopword removal and stemming.
+/// (Qdrant's `lib/bm25` over its text-index token pipeline).
 ///
 /// - Tokens: the text is split into maximal runs of Unicode letters and
-///   digits (everything else separates), lowercased (unless `lowercase` is
-///   false), and tokens shorter than `minTokenLength` or longer than
-///   `maxTokenLength` characters are dropped.
+///   digits (everything else separates; with `splitOnWhitespaceOnly`, runs of
+///   non-whitespace; with `prefixes`, documents get each word's prefixes and
+///   queries one prefix per word), then each token is ASCII-folded (`asciiFolding`),
+///   lowercased (unless `lowercase` is false), dropped when a stopword,
+///   stemmed (`stemEnglish`), and dropped when shorter than `minTokenLength`
+///   or longer than `maxTokenLength` characters — Qdrant's order. The
+///   encoder's own defaults do none of the optional steps; the server's
+///   `Document` options start from Qdrant's (English stopwords and stemmer).
 /// - Token id: murmur3 (32-bit, seed 0) of the token's UTF-8 bytes, read as a
 ///   signed 32-bit integer, absolute value (so < 2^31 + 1).
 /// - Document: each distinct token gets `tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len))`
@@ -21,6 +27,14 @@ public struct BM25Encoder: Sendable, Equatable {
     public var lowercase: Bool
     public var minTokenLength: Int?
     public var maxTokenLength: Int?
+    public var asciiFolding: Bool
+    /// Tokens dropped (after folding and lowercasing).
+    public var stopwords: Set<String>
+    public var stemEnglish: Bool
+    /// Qdrant's `whitespace` tokenizer instead of `word`.
+    public var splitOnWhitespaceOnly: Bool
+    /// Qdrant's `prefix` tokenizer: documents hold each word's prefixes.
+    public var prefixes: Bool
 
     /// The model name accepted in `Document` objects.
     public static let modelName = "qdrant/bm25"
@@ -29,7 +43,9 @@ public struct BM25Encoder: Sendable, Equatable {
     /// `averageLength` > 0, all finite.
     public init(
         k1: Double = 1.2, b: Double = 0.75, averageLength: Double = 256, lowercase: Bool = true,
-        minTokenLength: Int? = nil, maxTokenLength: Int? = nil
+        minTokenLength: Int? = nil, maxTokenLength: Int? = nil, asciiFolding: Bool = false,
+        stopwords: Set<String> = [], stemEnglish: Bool = false, splitOnWhitespaceOnly: Bool = false,
+        prefixes: Bool = false
     ) throws {
         guard k1.isFinite, k1 >= 0 else { throw TextError.invalid("BM25 k must be finite and >= 0, got \(k1)") }
         guard b.isFinite, (0...1).contains(b) else {
@@ -44,33 +60,88 @@ public struct BM25Encoder: Sendable, Equatable {
         self.lowercase = lowercase
         self.minTokenLength = minTokenLength
         self.maxTokenLength = maxTokenLength
+        self.asciiFolding = asciiFolding
+        self.stopwords = stopwords
+        self.stemEnglish = stemEnglish
+        self.splitOnWhitespaceOnly = splitOnWhitespaceOnly
+        self.prefixes = prefixes
     }
 
-    /// The tokens of `text`, in order.
+    /// The document-side tokens of `text`, in order. With `prefixes`
+    /// (Qdrant's `prefix` tokenizer) each word gives its prefixes from
+    /// `minTokenLength` (or 1) characters up to `maxTokenLength`, the whole
+    /// word when it is not longer.
     public func tokenize(_ text: String) -> [String] {
         var tokens: [String] = []
-        var current = String.UnicodeScalarView()
-        func flush() {
-            guard !current.isEmpty else { return }
-            var token = String(current)
-            if lowercase { token = token.lowercased() }
-            let length = token.count
-            if let minTokenLength, length < minTokenLength {
-            } else if let maxTokenLength, length > maxTokenLength {
-            } else {
+        for word in words(text) {
+            guard let token = process(word, checkMax: !prefixes) else { continue }
+            guard prefixes else {
                 tokens.append(token)
+                continue
             }
-            current = String.UnicodeScalarView()
-        }
-        for scalar in text.unicodeScalars {
-            if scalar.properties.isAlphabetic || scalar.properties.numericType != nil {
-                current.append(scalar)
-            } else {
-                flush()
+            let characters = Array(token)
+            var n = max(1, minTokenLength ?? 1)
+            while n <= (maxTokenLength ?? Int.max) {
+                if characters.count > n {
+                    tokens.append(String(characters[..<n]))
+                    n += 1
+                } else {
+                    tokens.append(token)
+                    break
+                }
             }
         }
-        flush()
         return tokens
+    }
+
+    /// The query-side tokens: `tokenize` except with `prefixes`, where each
+    /// word (folded, lowercased, stemmed, not stopword-filtered) is one
+    /// prefix cut to `maxTokenLength`, dropped when shorter than `minTokenLength`.
+    public func queryTokens(_ text: String) -> [String] {
+        guard prefixes else { return tokenize(text) }
+        var tokens: [String] = []
+        for word in words(text) {
+            var token = asciiFolding ? ASCIIFolding.fold(word) : word
+            if lowercase { token = token.lowercased() }
+            if stemEnglish { token = EnglishStemmer.stem(token) }
+            if let minTokenLength, token.count < minTokenLength { continue }
+            if let maxTokenLength, token.count > maxTokenLength { token = String(token.prefix(maxTokenLength)) }
+            tokens.append(token)
+        }
+        return tokens
+    }
+
+    /// Maximal runs of letters and digits (or of non-whitespace).
+    func words(_ text: String) -> [String] {
+        var words: [String] = []
+        var current = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let separator =
+                splitOnWhitespaceOnly
+                ? scalar.properties.isWhitespace
+                : !(scalar.properties.isAlphabetic || scalar.properties.numericType != nil)
+            if !separator {
+                current.append(scalar)
+            } else if !current.isEmpty {
+                words.append(String(current))
+                current = String.UnicodeScalarView()
+            }
+        }
+        if !current.isEmpty { words.append(String(current)) }
+        return words
+    }
+
+    /// One word through folding, lowercase, stopwords, stemming and the
+    /// length bounds (the upper one only when `checkMax`); nil when dropped.
+    func process(_ word: String, checkMax: Bool) -> String? {
+        var token = asciiFolding ? ASCIIFolding.fold(word) : word
+        if lowercase { token = token.lowercased() }
+        if stopwords.contains(token) { return nil }
+        if stemEnglish { token = EnglishStemmer.stem(token) }
+        let length = token.count
+        if let minTokenLength, length < minTokenLength { return nil }
+        if checkMax, let maxTokenLength, length > maxTokenLength { return nil }
+        return token
     }
 
     /// Qdrant's token id: |murmur3_32(seed 0)| as a signed 32-bit value.
@@ -98,7 +169,7 @@ public struct BM25Encoder: Sendable, Equatable {
 
     /// The query-side vector of `text`: weight 1 per distinct token.
     public func query(_ text: String) -> SparseVector {
-        let indices = Set(tokenize(text).map(Self.tokenID)).sorted()
+        let indices = Set(queryTokens(text).map(Self.tokenID)).sorted()
         return SparseVector(indices: indices, values: Array(repeating: 1, count: indices.count))
     }
 

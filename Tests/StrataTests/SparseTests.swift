@@ -308,6 +308,23 @@ import Testing
         #expect(throws: FormatError.self) { try bad.withUnsafeBytes { try WriteOperation.decode($0) } }
     }
 
+    /// The text options: folding, stopwords and stemming in Qdrant's order
+    /// (stopwords before stemming, lengths after), and the whitespace split.
+    @Test func bm25TextOptions() throws {
+        let encoder = try BM25Encoder(asciiFolding: true, stopwords: StopwordLists.english, stemEnglish: true)
+        #expect(encoder.tokenize("The Runners were running to the Café") == ["runner", "run", "cafe"])
+        let bounded = try BM25Encoder(minTokenLength: 4, stemEnglish: true)
+        #expect(bounded.tokenize("kittens and puppies ran") == ["kitten", "puppi"])
+        let whitespace = try BM25Encoder(lowercase: false, splitOnWhitespaceOnly: true)
+        #expect(whitespace.tokenize("The Fox_jumps!\tok") == ["The", "Fox_jumps!", "ok"])
+        #expect(encoder.document("the a of") == SparseVector(indices: [], values: []))
+        // Prefix: documents hold prefixes, queries one (cut) prefix per word.
+        let prefix = try BM25Encoder(minTokenLength: 2, maxTokenLength: 4, prefixes: true)
+        #expect(prefix.tokenize("Hello me") == ["he", "hel", "hell", "me"])
+        #expect(prefix.queryTokens("Hello x") == ["hell"])
+        #expect(prefix.query("Hello x").indices == [BM25Encoder.tokenID("hell")])
+    }
+
     /// Token ids and weights checked against Qdrant Edge's `Bm25` (qdrant-edge-py
     /// 0.9.0, word tokenizer, stemmer disabled, no stopwords).
     @Test func bm25MatchesQdrantWithoutStemming() throws {

@@ -231,6 +231,8 @@ def bm25_document(text, k1=1.2, b=0.75, avg_len=256.0):
     return ids, [out[i] for i in ids]
 
 
+PLAIN = {"stemmer": {"type": "none"}, "stopwords": {"custom": []}}
+
 TEXTS = {
     1: "Recipe for baking chocolate chip cookies",
     2: "Chocolate cake: a recipe with dark chocolate",
@@ -248,7 +250,9 @@ def test_bm25_documents_server_side(server):
             client.delete_collection(name)
         client.create_collection(name, vectors_config={},
                                  sparse_vectors_config={"bm25": models.SparseVectorParams(modifier=models.Modifier.IDF)})
-        client.upsert(name, points=[models.PointStruct(id=pid, vector={"bm25": models.Document(text=t, model="Qdrant/bm25")})
+        # The model above has no stopwords and no stemming: ask for that (Qdrant's defaults have both).
+        client.upsert(name, points=[models.PointStruct(id=pid, vector={"bm25": models.Document(text=t, model="Qdrant/bm25",
+                                                                                               options=PLAIN)})
                                     for pid, t in TEXTS.items()])
         for pid, text in TEXTS.items():
             got = client.retrieve(name, ids=[pid], with_vectors=True)[0].vector["bm25"]
@@ -256,7 +260,8 @@ def test_bm25_documents_server_side(server):
             assert got.indices == want[0]
             assert got.values == pytest.approx(want[1], rel=1e-6)
         query = "chocolate cookies recipe"
-        hits = client.query_points(name, query=models.Document(text=query, model="Qdrant/bm25"), using="bm25").points
+        hits = client.query_points(name, query=models.Document(text=query, model="Qdrant/bm25", options=PLAIN),
+                                   using="bm25").points
         docs = {pid: bm25_document(t) for pid, t in TEXTS.items()}
         qids = sorted(set(murmur3(t.encode()) for t in tokens(query)))
         n = len(docs)
@@ -293,3 +298,62 @@ def test_bad_sparse_input_is_400(server, data):
     r = httpx.put(url, json={"points": [{"id": 999, "vector": {"text": {"text": "x", "model": "other/model"}}}]})
     assert r.status_code == 400
     assert httpx.post(f"{url}/count", json={}).json()["result"]["count"] == N
+
+
+def bm25_weights(toks, k1=1.2, b=0.75, avg_len=256.0):
+    counts = {}
+    for t in toks:
+        counts[t] = counts.get(t, 0) + 1
+    out = {murmur3(t.encode()): float(np.float32(n * (k1 + 1) / (n + k1 * (1 - b + b * len(toks) / avg_len))))
+           for t, n in counts.items()}
+    ids = sorted(out)
+    return ids, [out[i] for i in ids]
+
+
+# Qdrant's defaults (language english: its stopwords and the Snowball English
+# stemmer) and the text options, tokens worked out by hand.
+BM25_OPTION_CASES = [
+    (None, "The runners were running to the Café", ["runner", "run", "café"]),
+    ({"ascii_folding": True}, "The runners were running to the Café", ["runner", "run", "cafe"]),
+    ({"language": "none"}, "The runners", ["the", "runners"]),
+    ({"stemmer": {"type": "none"}, "stopwords": {"custom": ["runners"]}}, "The runners ran", ["the", "ran"]),
+    ({"stopwords": {"languages": ["english"], "custom": ["RAN"]}, "stemmer": {"type": "none"}}, "The runners ran",
+     ["runners"]),
+    ({"tokenizer": "whitespace", "lowercase": False, "stemmer": {"type": "none"}}, "The Fox_jumps!", ["The", "Fox_jumps!"]),
+    ({"min_token_len": 4, "stopwords": {"custom": []}}, "kittens and puppies ran", ["kitten", "puppi"]),
+    ({"tokenizer": "prefix", "min_token_len": 2, "max_token_len": 4, "stemmer": {"type": "none"}, "stopwords": {"custom": []}},
+     "Hello me", ["he", "hel", "hell", "me"]),
+]
+
+
+@pytest.mark.parametrize("options, text, toks", BM25_OPTION_CASES)
+def test_bm25_document_options(server, options, text, toks):
+    client = QdrantClient(url=server.url, cloud_inference=True, timeout=60)
+    try:
+        name = "bm25_options"
+        if client.collection_exists(name):
+            client.delete_collection(name)
+        client.create_collection(name, vectors_config={}, sparse_vectors_config={"bm25": models.SparseVectorParams()})
+        client.upsert(name, points=[models.PointStruct(
+            id=1, vector={"bm25": models.Document(text=text, model="qdrant/bm25", options=options)})])
+        got = client.retrieve(name, ids=[1], with_vectors=True)[0].vector["bm25"]
+        want = bm25_weights(toks)
+        assert got.indices == want[0]
+        assert got.values == pytest.approx(want[1], rel=1e-6)
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize("options, words", [
+    ({"language": "french"}, "french"), ({"stemmer": {"type": "snowball", "language": "german"}}, "german"),
+    ({"stopwords": "spanish", "stemmer": {"type": "none"}}, "spanish"), ({"tokenizer": "multilingual"}, "tokenizer"),
+])
+def test_bm25_unsupported_options_are_400(server, options, words):
+    client = QdrantClient(url=server.url, timeout=60)
+    if not client.collection_exists("bm25_refusals"):
+        client.create_collection("bm25_refusals", vectors_config={},
+                                 sparse_vectors_config={"bm25": models.SparseVectorParams()})
+    client.close()
+    r = httpx.put(f"{server.url}/collections/bm25_refusals/points",
+                  json={"points": [{"id": 2, "vector": {"bm25": {"text": "x", "model": "qdrant/bm25", "options": options}}}]})
+    assert r.status_code == 400 and words in r.text, r.text

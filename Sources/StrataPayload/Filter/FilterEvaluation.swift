@@ -123,12 +123,12 @@ extension FieldCondition.Test {
             case .except(let list):
                 return values.contains { value in value != .null && !list.contains { $0.equals(value) } }
             case .text(let text):
-                let wanted = Set(tokenizer.tokens(text))
+                let wanted = Set(tokenizer.queryTokens(text))
                 guard !wanted.isEmpty else { return false }
                 for case .string(let s) in values where wanted.isSubset(of: tokenizer.tokens(s)) { return true }
                 return false
             case .textAny(let text):
-                let wanted = Set(tokenizer.tokens(text))
+                let wanted = Set(tokenizer.queryTokens(text))
                 for case .string(let s) in values where tokenizer.tokens(s).contains(where: wanted.contains) {
                     return true
                 }

@@ -153,7 +153,10 @@ public final class FieldIndex: Sendable {
                 return nil
             case .text(let text), .phrase(let text):
                 guard schema.type == .text else { return nil }
-                let tokens = Set(schema.textTokenizer.tokens(text))
+                let tokenizer = schema.textTokenizer
+                let isPhrase: Bool
+                if case .phrase = match { isPhrase = true } else { isPhrase = false }
+                let tokens = Set(isPhrase ? tokenizer.tokens(text) : tokenizer.queryTokens(text))
                 guard !tokens.isEmpty else { return (PointBitset(count: pointCount), true) }
                 // Rarest token first keeps the intersection small.
                 let lists = tokens.map { postings[.string($0)] ?? [] }.sorted { $0.count < $1.count }
@@ -169,7 +172,7 @@ public final class FieldIndex: Sendable {
             case .textAny(let text):
                 guard schema.type == .text else { return nil }
                 var result = PointBitset(count: pointCount)
-                for token in Set(schema.textTokenizer.tokens(text)) {
+                for token in Set(schema.textTokenizer.queryTokens(text)) {
                     for o in postings[.string(token)] ?? [] { result.insert(Int(o)) }
                 }
                 return (result, true)
@@ -230,7 +233,10 @@ public final class FieldIndex: Sendable {
                 total += postings[key]?.count ?? 0
             }
             return min(total, pointCount)
-        case .match(.text(let text)), .match(.phrase(let text)):
+        case .match(.text(let text)):
+            guard schema.type == .text else { return nil }
+            return schema.textTokenizer.queryTokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
+        case .match(.phrase(let text)):
             guard schema.type == .text else { return nil }
             return schema.textTokenizer.tokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
         case .range(let range):

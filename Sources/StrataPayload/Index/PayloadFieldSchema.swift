@@ -13,6 +13,8 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
         case word
         /// Splits at whitespace only.
         case whitespace
+        /// Word tokens and their prefixes (Qdrant's `prefix` tokenizer).
+        case prefix
     }
 
     public var type: FieldType
@@ -27,6 +29,12 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     public var minTokenLength: Int?
     public var maxTokenLength: Int?
     public var phraseMatching: Bool = false
+    /// text: fold accented Latin letters to ASCII (`ascii_folding`).
+    public var asciiFolding: Bool = false
+    /// text: tokens to drop (`stopwords`), as given.
+    public var stopwords: TextStopwords?
+    /// text: the stemming algorithm (`stemmer`), as given.
+    public var stemmer: TextStemmer?
     /// Accepted for compatibility; indexes are part of the segment files either way.
     public var onDisk: Bool?
 
@@ -55,7 +63,10 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     /// The tokenizer this schema implies (text fields), or the default one.
     public var textTokenizer: TextTokenizer {
         type == .text
-            ? TextTokenizer(kind: tokenizer, lowercase: lowercase, minLength: minTokenLength, maxLength: maxTokenLength)
+            ? TextTokenizer(
+                kind: tokenizer, lowercase: lowercase, minLength: minTokenLength, maxLength: maxTokenLength,
+                asciiFolding: asciiFolding, stopwords: stopwords?.words(lowercase: lowercase) ?? [],
+                stemEnglish: stemmer == .snowballEnglish)
             : TextTokenizer()
     }
 
@@ -91,7 +102,8 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
             }
             let known: Set<String> = [
                 "type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "tokenizer",
-                "lowercase", "min_token_len", "max_token_len", "phrase_matching",
+                "lowercase", "min_token_len", "max_token_len", "phrase_matching", "ascii_folding", "stopwords",
+                "stemmer",
             ]
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
                 throw FilterDecodingError("field_schema: unknown parameter \"\(unknown)\"")
@@ -102,11 +114,23 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
             range = try bool("range") ?? true
             lowercase = try bool("lowercase") ?? true
             phraseMatching = try bool("phrase_matching") ?? false
+            asciiFolding = try bool("ascii_folding") ?? false
+            if let value = object["stopwords"], value != .null {
+                stopwords = try TextStopwords(json: value, field: "field_schema.stopwords")
+            }
+            if let value = object["stemmer"], value != .null {
+                stemmer = try TextStemmer(json: value, field: "field_schema.stemmer")
+            }
             minTokenLength = try count("min_token_len")
             maxTokenLength = try count("max_token_len")
             if let value = object["tokenizer"], value != .null {
                 guard case .string(let name) = value, let kind = TokenizerKind(rawValue: name) else {
-                    throw FilterDecodingError("field_schema.tokenizer must be \"word\" or \"whitespace\"")
+                    if case .string(let name) = value, name == "multilingual" || name == "code" {
+                        throw FilterDecodingError(
+                            "field_schema.tokenizer \"\(name)\" is not supported by Strata (supported: word, whitespace, prefix)"
+                        )
+                    }
+                    throw FilterDecodingError("field_schema.tokenizer must be \"word\", \"whitespace\" or \"prefix\"")
                 }
                 tokenizer = kind
             }
@@ -133,51 +157,13 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
             object["phrase_matching"] = .bool(phraseMatching)
             if let minTokenLength { object["min_token_len"] = .int(Int64(minTokenLength)) }
             if let maxTokenLength { object["max_token_len"] = .int(Int64(maxTokenLength)) }
+            // Newer options only when set, so older schemas keep their exact bytes.
+            if asciiFolding { object["ascii_folding"] = true }
+            if let stopwords { object["stopwords"] = stopwords.json }
+            if let stemmer { object["stemmer"] = stemmer.json }
         default: break
         }
         if let onDisk { object["on_disk"] = .bool(onDisk) }
         return .object(object)
-    }
-}
-
-/// Splits text into the tokens full-text matching compares.
-public struct TextTokenizer: Sendable, Hashable {
-    public var kind: PayloadFieldSchema.TokenizerKind = .word
-    public var lowercase = true
-    public var minLength: Int?
-    public var maxLength: Int?
-
-    public init(
-        kind: PayloadFieldSchema.TokenizerKind = .word, lowercase: Bool = true, minLength: Int? = nil,
-        maxLength: Int? = nil
-    ) {
-        self.kind = kind
-        self.lowercase = lowercase
-        self.minLength = minLength
-        self.maxLength = maxLength
-    }
-
-    /// The tokens of `text` in order (repeats kept, for phrase matching).
-    public func tokens(_ text: String) -> [String] {
-        var tokens: [String] = []
-        var current = ""
-        func close() {
-            guard !current.isEmpty else { return }
-            let count = current.count
-            if (minLength.map { count >= $0 } ?? true) && (maxLength.map { count <= $0 } ?? true) {
-                tokens.append(lowercase ? current.lowercased() : current)
-            }
-            current = ""
-        }
-        for character in text {
-            let separator: Bool
-            switch kind {
-            case .word: separator = !(character.isLetter || character.isNumber)
-            case .whitespace: separator = character.isWhitespace
-            }
-            if separator { close() } else { current.append(character) }
-        }
-        close()
-        return tokens
     }
 }

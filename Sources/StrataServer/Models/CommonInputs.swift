@@ -104,8 +104,15 @@ struct DocumentInput: Decodable, Sendable, Equatable {
             throw APIError.wrongInput(
                 "model \"\(model)\" is not available: Strata's server-side inference offers only \"qdrant/bm25\"")
         }
-        var k1 = 1.2, b = 0.75, averageLength = 256.0, lowercase = true
-        var minLength: Int? = nil, maxLength: Int? = nil
+        var k1 = 1.2, b = 0.75, averageLength = 256.0, lowercase = true, asciiFolding = false
+        var minLength: Int? = nil, maxLength: Int? = nil, whitespace = false, prefixes = false
+        var language = "english"
+        var stopwords: TextStopwords? = nil, stemmer: TextStemmer? = nil
+        func wrong(_ key: String, _ value: JSONValue) -> APIError {
+            APIError.wrongInput(
+                "BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, tokenizer \"word\", \"whitespace\" or \"prefix\", language, lowercase, ascii_folding, stopwords, stemmer, min_token_len, max_token_len)"
+            )
+        }
         if case .object(let options)? = options {
             for (key, value) in options {
                 switch (key, value) {
@@ -114,23 +121,48 @@ struct DocumentInput: Decodable, Sendable, Equatable {
                 case ("b", _): b = value.number ?? .nan
                 case ("avg_len", _): averageLength = value.number ?? .nan
                 case ("lowercase", .bool(let flag)): lowercase = flag
-                case ("min_token_len", .int(let n)): minLength = Int(n)
-                case ("max_token_len", .int(let n)): maxLength = Int(n)
-                case ("tokenizer", .string("word")): continue
-                case ("language", .string): continue
-                default:
-                    throw APIError.wrongInput(
-                        "BM25 option `\(key)` = \(value) is not supported by Strata (supported: k, b, avg_len, lowercase, min_token_len, max_token_len, tokenizer \"word\", language)"
-                    )
+                case ("ascii_folding", .bool(let flag)): asciiFolding = flag
+                case ("min_token_len", .int(let n)) where n >= 0: minLength = Int(n)
+                case ("max_token_len", .int(let n)) where n >= 0: maxLength = Int(n)
+                case ("tokenizer", .string("word")): (whitespace, prefixes) = (false, false)
+                case ("tokenizer", .string("whitespace")): (whitespace, prefixes) = (true, false)
+                case ("tokenizer", .string("prefix")): (whitespace, prefixes) = (false, true)
+                case ("language", .string(let name)): language = name
+                case ("stopwords", _):
+                    do { stopwords = try TextStopwords(json: value, field: "options.stopwords") } catch {
+                        throw APIError.wrongInput(error.message)
+                    }
+                case ("stemmer", _):
+                    do { stemmer = try TextStemmer(json: value, field: "options.stemmer") } catch {
+                        throw APIError.wrongInput(error.message)
+                    }
+                default: throw wrong(key, value)
                 }
             }
         } else if let options, options != .null {
             throw APIError.wrongInput("document options must be an object")
         }
+        // Qdrant's defaults: the language's stopword list and Snowball stemmer
+        // when it has them; a language it does not know (such as "none")
+        // turns both off.
+        if stemmer == nil, TextStemmer.isSnowballLanguage(language) {
+            do { stemmer = try TextStemmer(snowballLanguage: language, field: "options.language") } catch {
+                throw APIError.wrongInput(
+                    error.message + "; give options.stemmer {\"type\": \"none\"} to encode without stemming")
+            }
+        }
+        if stopwords == nil, StopwordLists.qdrantLanguages[language] != nil {
+            do { stopwords = try TextStopwords(json: .string(language), field: "options.language") } catch {
+                throw APIError.wrongInput(
+                    error.message + "; give options.stopwords (such as {\"custom\": []}) to choose them")
+            }
+        }
         do {
             return try BM25Encoder(
                 k1: k1, b: b, averageLength: averageLength, lowercase: lowercase,
-                minTokenLength: minLength, maxTokenLength: maxLength)
+                minTokenLength: minLength, maxTokenLength: maxLength, asciiFolding: asciiFolding,
+                stopwords: stopwords?.words(lowercase: lowercase) ?? [], stemEnglish: stemmer == .snowballEnglish,
+                splitOnWhitespaceOnly: whitespace, prefixes: prefixes)
         } catch {
             throw APIError.wrongInput("\(error)")
         }
