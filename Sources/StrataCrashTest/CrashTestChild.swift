@@ -215,10 +215,13 @@ public enum CrashTestChild {
                     // Ids present and absent alike; the store decides each when it applies the write.
                     let mode = UpdateMode.allCases[Int(rng.next() % UInt64(UpdateMode.allCases.count))]
                     let conditions = CrashWorkload.WriteCondition.allCases
-                    // A plain upsert (mode upsert, no filter) is not a conditional write: that mode always has one.
+                    // A plain upsert (mode upsert, no filter) is not a conditional write: that mode always
+                    // has one (each equally likely); the others have none a quarter of the time.
                     let pick = Int(rng.next() % UInt64(conditions.count + 1))
-                    let condition =
-                        mode == .upsert || pick < conditions.count ? conditions[pick % conditions.count] : nil
+                    let condition: CrashWorkload.WriteCondition? =
+                        pick < conditions.count
+                        ? conditions[pick]
+                        : mode == .upsert ? conditions[Int(rng.next() % UInt64(conditions.count))] : nil
                     var points: [PointStruct] = []
                     var described: [String] = []
                     for id in ids(size) {
