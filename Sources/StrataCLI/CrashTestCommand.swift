@@ -68,7 +68,7 @@ struct CrashTestCommand: AsyncParsableCommand {
     @Option(
         name: .long,
         help:
-            "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, on named dense vectors, a multivector and a sparse vector, and flushes, merges, snapshots, restores and reopens in random order)."
+            "basic (upserts, deletes, payload updates, index changes), optimizer (also tiny segments, constant flushes, merges, vacuums, WAL truncation), snapshot (also snapshots, incremental snapshots and restores) or mixed (every kind of write, by id and by filter, conditional upserts in every update mode and vector updates under a filter, on named dense vectors, a multivector and a sparse vector, and flushes, merges, snapshots, restores and reopens in random order)."
     )
     var workload: String = "basic"
 

@@ -37,6 +37,13 @@ public struct CrashChildSettings: Sendable {
 ///     I <w> <seq> K <key> <id> …        intent: delete payload key <key>
 ///     I <w> <seq> C <id> …              intent: clear the payload
 ///     I <w> <seq> X <create|drop> <key> intent: create or drop a field index
+///     I <w> <seq> N <mode> <cond> <id>:<token> …
+///                                       intent: upsert these points with update mode
+///                                       <mode> (upsert, insert_only, update_only) and, unless
+///                                       <cond> is `none`, the filter of CrashWorkload.WriteCondition <cond>
+///     I <w> <seq> G <cond> <id>:<token> …
+///                                       intent: replace the vectors of these points where they
+///                                       match the filter of CrashWorkload.WriteCondition <cond>
 ///     A <w> <seq> <op_num>              acknowledged
 ///     E <w> <seq> <message>             failed (not acknowledged)
 ///     M <action>                        maintenance (flush, optimize, reopen…) starting
@@ -204,6 +211,50 @@ public enum CrashTestChild {
                     try await report("V " + described.joined(separator: " ")) {
                         try await collection.updateVectors(updates)
                     }
+                case .conditionalUpsert:
+                    // Ids present and absent alike; the store decides each when it applies the write.
+                    let mode = UpdateMode.allCases[Int(rng.next() % UInt64(UpdateMode.allCases.count))]
+                    let conditions = CrashWorkload.WriteCondition.allCases
+                    // A plain upsert (mode upsert, no filter) is not a conditional write: that mode always
+                    // has one (each equally likely); the others have none a quarter of the time.
+                    let pick = Int(rng.next() % UInt64(conditions.count + 1))
+                    let condition: CrashWorkload.WriteCondition? =
+                        pick < conditions.count
+                        ? conditions[pick]
+                        : mode == .upsert ? conditions[Int(rng.next() % UInt64(conditions.count))] : nil
+                    var points: [PointStruct] = []
+                    var described: [String] = []
+                    for id in ids(size) {
+                        let token = nextToken()
+                        points.append(CrashWorkload.point(id: id, token: token, named: true))
+                        described.append("\(id):\(token)")
+                    }
+                    let intent =
+                        "N \(mode.rawValue) \(condition?.rawValue ?? "none") " + described.joined(separator: " ")
+                    try await report(intent) {
+                        try await collection.upsert(points, mode: mode, filter: condition?.filter(writer: writer))
+                    }
+                case .conditionalUpdateVectors:
+                    // As for `updateVectors`, only existing points (the store refuses others);
+                    // the filter decides which of them change.
+                    let condition = CrashWorkload.WriteCondition.allCases[
+                        Int(rng.next() % UInt64(CrashWorkload.WriteCondition.allCases.count))]
+                    let present = try collection.retrieve(ids(size).map { .number($0) }, withPayload: false).map(\.id)
+                    guard !present.isEmpty else { continue }
+                    var updates: [PointVectors] = []
+                    var described: [String] = []
+                    for id in present {
+                        guard case .number(let raw) = id else { continue }
+                        let token = nextToken()
+                        updates.append(
+                            PointVectors(
+                                id: id, vectors: CrashWorkload.vectors(for: token, named: true),
+                                sparseVectors: CrashWorkload.sparseVectors(for: token, named: true)))
+                        described.append("\(raw):\(token)")
+                    }
+                    try await report("G \(condition.rawValue) " + described.joined(separator: " ")) {
+                        try await collection.updateVectors(updates, filter: condition.filter(writer: writer))
+                    }
                 case .upsert:
                     var points: [PointStruct] = []
                     var described: [String] = []
@@ -224,10 +275,12 @@ public enum CrashTestChild {
     enum Operation {
         case upsert, updateVectors, delete, deleteByFilter, setPayload, setPayloadByFilter
         case overwritePayload, deletePayloadKey, clearPayload, index
+        case conditionalUpsert, conditionalUpdateVectors
     }
 
-    /// The operation mix: `mixed` uses every kind, the others upserts,
-    /// deletes, payload updates and index changes.
+    /// The operation mix: `mixed` uses every kind (12% conditional upserts,
+    /// 6% vector updates under a filter), the others upserts, deletes,
+    /// payload updates and index changes.
     static func operation(roll: Int, workload: CrashWorkload.Kind) -> Operation {
         guard workload == .mixed else {
             switch roll {
@@ -247,6 +300,8 @@ public enum CrashTestChild {
         case ..<43: return .deletePayloadKey
         case ..<46: return .clearPayload
         case ..<54: return .updateVectors
+        case ..<66: return .conditionalUpsert
+        case ..<72: return .conditionalUpdateVectors
         default: return .upsert
         }
     }

@@ -15,6 +15,14 @@ import StrataVectorMath
 /// operation, never anything else. Filter operations are evaluated on the
 /// model, as the store evaluated them when they ran.
 ///
+/// Conditional writes (`N`: an upsert with an update mode and maybe a filter;
+/// `G`: a vector update under a filter) are decided the same way, per point,
+/// against the model as the operations before them in the writer's order
+/// left it — never by asking the store. That is exact even after a kill: a
+/// partition's in-flight operation is its writer's last, so every operation
+/// before it is acknowledged and in the model, and only the in-flight one
+/// itself is either applied (decided against state A) or not.
+///
 /// Op numbers give the **prefix** check: the store's last op number after
 /// recovery, minus the one before the cycle, must equal the acknowledged
 /// operations plus the in-flight ones that were applied (give or take the
@@ -81,6 +89,11 @@ struct CrashTestOracle {
         case deleteKey(String, [UInt64])
         case clear([UInt64])
         case index
+        /// An upsert with update mode `mode`, replacing existing points only
+        /// where they meet `condition` (nil: no filter).
+        case conditionalUpsert(UpdateMode, CrashWorkload.WriteCondition?, [Pair])
+        /// A vector update of the points that meet `condition`.
+        case conditionalUpdateVectors(CrashWorkload.WriteCondition, [Pair])
 
         struct Pair: Equatable {
             var id: UInt64
@@ -94,7 +107,7 @@ struct CrashTestOracle {
                 let parsed = items.compactMap { UInt64($0) }
                 return parsed.count == items.count ? parsed : nil
             }
-            func pairs() -> [Pair]? {
+            func pairs(_ rest: ArraySlice<Substring>) -> [Pair]? {
                 let parsed = rest.compactMap { item -> Pair? in
                     let parts = item.split(separator: ":")
                     guard parts.count == 2, let id = UInt64(parts[0]), let token = UInt64(parts[1]) else { return nil }
@@ -103,8 +116,20 @@ struct CrashTestOracle {
                 return parsed.count == rest.count ? parsed : nil
             }
             switch kind {
-            case "U": guard let p = pairs() else { return nil }; self = .upsert(p)
-            case "V": guard let p = pairs() else { return nil }; self = .updateVectors(p)
+            case "U": guard let p = pairs(rest) else { return nil }; self = .upsert(p)
+            case "V": guard let p = pairs(rest) else { return nil }; self = .updateVectors(p)
+            case "N":
+                guard let mode = rest.first.flatMap({ UpdateMode(rawValue: String($0)) }),
+                    let name = rest.dropFirst().first, let p = pairs(rest.dropFirst(2))
+                else { return nil }
+                let condition = CrashWorkload.WriteCondition(rawValue: String(name))
+                guard condition != nil || name == "none" else { return nil }
+                self = .conditionalUpsert(mode, condition, p)
+            case "G":
+                guard let condition = rest.first.flatMap({ CrashWorkload.WriteCondition(rawValue: String($0)) }),
+                    let p = pairs(rest.dropFirst())
+                else { return nil }
+                self = .conditionalUpdateVectors(condition, p)
             case "D": guard let i = ids(rest) else { return nil }; self = .delete(i)
             case "F": guard rest.count == 1 else { return nil }; self = .deleteByFilter(tag: String(rest.first!))
             case "P":
@@ -177,8 +202,36 @@ struct CrashTestOracle {
                 update(ids) { $0.payload = [:] }
             case .index:
                 break
+            case .conditionalUpsert(let mode, let condition, let pairs):
+                // Each point decided against the state before the operation
+                // (as the store does), then the kept ones upserted in order.
+                let kept = pairs.filter { pair in
+                    guard let current = state[pair.id] else { return mode != .updateOnly }
+                    guard mode != .insertOnly else { return false }
+                    return condition.map { Self.meets($0, current, writer: writer) } ?? true
+                }
+                return Action.upsert(kept).apply(to: &state, writer: writer, version: version, named: named)
+            case .conditionalUpdateVectors(let condition, let pairs):
+                let kept = pairs.filter { pair in
+                    state[pair.id].map { Self.meets(condition, $0, writer: writer) } ?? false
+                }
+                return Action.updateVectors(kept).apply(to: &state, writer: writer, version: version, named: named)
             }
             return touched
+        }
+
+        /// Whether a point in state `point` matches the filter of `condition`
+        /// (`WriteCondition.filter(writer:)`), evaluated here on the model.
+        static func meets(_ condition: CrashWorkload.WriteCondition, _ point: PointState, writer: Int) -> Bool {
+            switch condition {
+            case .aux:
+                return point.auxToken != nil
+            case .even, .odd:
+                guard point.payload["w"] == .int(Int64(writer)), case .string(let tag)? = point.payload["tag"],
+                    tag.first == "t", let k = Int(tag.dropFirst()), (0..<97).contains(k), tag == "t\(k)"
+                else { return false }
+                return k % 2 == (condition == .even ? 0 : 1)
+            }
         }
     }
 

@@ -79,7 +79,9 @@ public enum CrashWorkload {
         case snapshot
         /// Every kind of write (upserts, vector updates, deletes by id and by
         /// filter, set / overwrite / delete-key / clear payload by id and by
-        /// filter, field index changes), tiny segments, and a maintenance
+        /// filter, field index changes, conditional upserts in every update
+        /// mode with and without a filter, vector updates under a filter),
+        /// tiny segments, and a maintenance
         /// thread that in random order flushes, merges, takes full and
         /// incremental snapshots, restores them and closes and reopens the
         /// whole database while the writers wait.
@@ -118,6 +120,32 @@ public enum CrashWorkload {
             .field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(Int64(writer)))))),
             .field(FieldCondition(key: try! PayloadPath("tag"), .match(.value(.keyword(tag))))),
         ])
+    }
+
+    /// The condition of a conditional write (`N` and `G` operations of the
+    /// `mixed` workload): which existing points it may change.
+    public enum WriteCondition: String, Sendable, CaseIterable {
+        /// The writer's own points (payload `w`) whose tag is `t<k>` with `k` even.
+        case even
+        /// The same with `k` odd.
+        case odd
+        /// Points that hold the named vector `aux`.
+        case aux
+
+        /// The filter the child sends for writer `writer`.
+        public func filter(writer: Int) -> Filter {
+            switch self {
+            case .aux:
+                return Filter(must: [.hasVector(CrashWorkload.auxVectorName)])
+            case .even, .odd:
+                let parity = self == .even ? 0 : 1
+                let tags = (0..<97).filter { $0 % 2 == parity }.map { MatchValue.keyword("t\($0)") }
+                return Filter(must: [
+                    .field(FieldCondition(key: try! PayloadPath("w"), .match(.value(.integer(Int64(writer)))))),
+                    .field(FieldCondition(key: try! PayloadPath("tag"), .match(.any(tags)))),
+                ])
+            }
+        }
     }
 
     /// Field indexes the workload creates and drops while it writes.

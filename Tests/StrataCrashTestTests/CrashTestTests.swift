@@ -235,6 +235,95 @@ func strataExecutable() throws -> String {
         }
     }
 
+    /// Conditional writes are decided on the oracle's model in op order: an
+    /// insert_only that overwrote an existing point, an update_only that
+    /// inserted one, an upsert or a vector update under a filter applied to a
+    /// point that does not match, are reported, acknowledged or in flight;
+    /// the store's own conditional writes pass, and an in-flight one may be
+    /// applied or not.
+    @Test func oracleModelsConditionalWrites() async throws {
+        func p(_ id: UInt64, _ token: UInt64) -> PointStruct { CrashWorkload.point(id: id, token: token, named: true) }
+        func v(_ id: UInt64, _ token: UInt64) -> PointVectors {
+            PointVectors(
+                id: .number(id), vectors: CrashWorkload.vectors(for: token, named: true),
+                sparseVectors: CrashWorkload.sparseVectors(for: token, named: true))
+        }
+        // Op 1, acknowledged: token 5 has tag t5 (odd) and `aux`; 6 has t6 (even), no `aux`; 8 has t8, `aux`.
+        let setup = "I 0 1 U 0:5 1:6 2:8\nA 0 1 1\n"
+        let before: [UInt64: UInt64] = [0: 5, 1: 6, 2: 8]
+        typealias Write = (Collection) async throws -> Void
+        let cases: [(intent: String, right: Write, wrong: Write, after: [UInt64: UInt64])] = [
+            (
+                "N insert_only none 0:20 3:21",
+                { try await $0.upsert([p(0, 20), p(3, 21)], mode: .insertOnly) },
+                { try await $0.upsert([p(0, 20), p(3, 21)]) }, [0: 5, 1: 6, 2: 8, 3: 21]
+            ),
+            (
+                "N update_only none 1:22 4:23",
+                { try await $0.upsert([p(1, 22), p(4, 23)], mode: .updateOnly) },
+                { try await $0.upsert([p(1, 22), p(4, 23)]) }, [0: 5, 1: 22, 2: 8]
+            ),
+            (
+                "N upsert even 0:24 1:25 5:26",
+                {
+                    try await $0.upsert(
+                        [p(0, 24), p(1, 25), p(5, 26)], mode: .upsert,
+                        filter: CrashWorkload.WriteCondition.even.filter(writer: 0))
+                },
+                { try await $0.upsert([p(0, 24), p(1, 25), p(5, 26)]) }, [0: 5, 1: 25, 2: 8, 5: 26]
+            ),
+            (
+                "N update_only aux 0:27 1:28",
+                {
+                    try await $0.upsert(
+                        [p(0, 27), p(1, 28)], mode: .updateOnly,
+                        filter: CrashWorkload.WriteCondition.aux.filter(writer: 0))
+                },
+                { try await $0.upsert([p(0, 27), p(1, 28)]) }, [0: 27, 1: 6, 2: 8]
+            ),
+            (
+                "G odd 0:29 1:30 2:31",
+                {
+                    try await $0.updateVectors(
+                        [v(0, 29), v(1, 30), v(2, 31)], filter: CrashWorkload.WriteCondition.odd.filter(writer: 0))
+                },
+                { try await $0.updateVectors([v(0, 29), v(1, 30), v(2, 31)]) }, [0: 29, 1: 6, 2: 8]
+            ),
+        ]
+        for (intent, right, wrong, after) in cases {
+            for acknowledged in [true, false] {
+                let output = setup + "I 0 2 \(intent)\n" + (acknowledged ? "A 0 2 2\n" : "")
+                var outcomes: [(String, Write?, Bool, [UInt64: UInt64])] = [
+                    ("applied right", right, true, after), ("applied wrongly", wrong, false, [:]),
+                ]
+                if !acknowledged { outcomes.append(("not applied", nil, true, before)) }
+                for (label, write, clean, tokens) in outcomes {
+                    let scratch = try await namedStore { c in
+                        try await c.upsert([p(0, 5), p(1, 6), p(2, 8)])
+                        try await write?(c)
+                    }
+                    var oracle = CrashTestOracle(named: true)
+                    let report = oracle.verify(childOutput: output, writers: 1, cycle: 1, seed: 1) {
+                        try Database.open(at: scratch.path + "/db")
+                    }
+                    let what = "\(intent), \(acknowledged ? "acknowledged" : "in flight"), \(label)"
+                    #expect(report.isClean == clean, "\(what): \(report.problems)")
+                    if clean { #expect(oracle.model.mapValues(\.vectorToken) == tokens, "\(what)") }
+                }
+            }
+        }
+    }
+
+    /// The same as `store`, with the `mixed` workload's collection (named vectors).
+    func namedStore(_ body: (Collection) async throws -> Void) async throws -> TemporaryDirectory {
+        let scratch = TemporaryDirectory("oracle-named")
+        let db = try Database.open(at: scratch.path + "/db")
+        defer { db.close() }
+        try await body(
+            try db.createCollection(CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: .mixed)))
+        return scratch
+    }
+
     /// A store written by `body` at `db` in the returned directory (removed when it goes away).
     func store(_ body: (Collection) async throws -> Void) async throws -> TemporaryDirectory {
         let scratch = TemporaryDirectory("oracle")
