@@ -146,10 +146,11 @@ struct FilterTestData {
         case 21: return field("tenant", .match(.value(.keyword("t\(random.int(4))"))))
         case 22: return field("text", .match(.textAny(pick(Self.words) + " " + pick(Self.words))))
         case 23:
-            return field(pick(["city", "tags"]), .match(.prefix(String(pick(Self.cities + Self.words).prefix(2)))))
+            let (key, values) = chance(50) ? ("city", Self.cities) : ("tags", Self.words)
+            return field(key, .match(.prefix(String(pick(values).prefix(1 + random.int(2))))))
         case 24:
-            return field(
-                pick(["city", "tags"]), .match(.substring(String(pick(Self.cities + Self.words).dropFirst()))))
+            let (key, values) = chance(50) ? ("city", Self.cities) : ("tags", Self.words)
+            return field(key, .match(.substring(String(pick(values).dropFirst()))))
         case 25: return .slice(PointSlice(index: UInt32(random.int(3)), total: 3))
         default: return .filter(filter(depth: depth + 1))
         }
