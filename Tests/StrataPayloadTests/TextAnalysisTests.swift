@@ -125,7 +125,14 @@ import Testing
         #expect(
             try PayloadFieldSchema(json: ["type": "text", "ascii_folding": false]).json
                 == PayloadFieldSchema(json: ["type": "text"]).json)
+        // Keyword `prefix` (Qdrant 1.20): written only when true.
+        let keyword = try PayloadFieldSchema(json: ["type": "keyword", "prefix": true, "is_tenant": true])
+        #expect(keyword.json.description == #"{"is_tenant":true,"prefix":true,"type":"keyword"}"#)
+        #expect(
+            try PayloadFieldSchema(json: ["type": "keyword", "prefix": false]).json.description
+                == #"{"type":"keyword"}"#)
         for bad: JSONValue in [
+            ["type": "keyword", "prefix": "yes"],
             ["type": "text", "tokenizer": "multilingual"],
             ["type": "text", "stemmer": ["type": "snowball", "language": "french"]],
             ["type": "text", "stopwords": ["languages": ["german"]]], ["type": "text", "stemmer": ["type": "porter"]],

@@ -240,3 +240,14 @@ def test_multivector_average_vector_and_mmr_agree_with_local_mode(client, name):
         got = client.query_points(name, query=query, using="m", limit=6, search_params=exact).points
         want = local.query_points(name, query=query, using="m", limit=6).points
         assert ids_of(got) == ids_of(want), diversity
+
+
+def test_keyword_prefix_index_option(client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0, float(i)], payload={"city": c})
+                                for i, c in enumerate(CITIES)])
+    client.create_payload_index(name, "city", models.KeywordIndexParams(type=models.KeywordIndexType.KEYWORD, prefix=True))
+    params = client.get_collection(name).payload_schema["city"].params
+    assert params.prefix is True
+    flt = models.Filter(must=[models.FieldCondition(key="city", match=models.MatchPrefix(prefix="Be"))])
+    assert sorted(r.payload["city"] for r in client.scroll(name, scroll_filter=flt)[0]) == ["Berlin", "Bern"]

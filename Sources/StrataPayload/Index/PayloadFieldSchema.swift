@@ -20,6 +20,9 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     public var type: FieldType
     /// keyword: the field names a tenant (recorded; see docs/filtering.md).
     public var isTenant: Bool = false
+    /// keyword: Qdrant's `prefix` option (serve `match.prefix`); every keyword
+    /// index answers `prefix` from its dictionary, so it is recorded and reported.
+    public var prefix: Bool = false
     /// integer: answer match conditions / range conditions.
     public var lookup: Bool = true
     public var range: Bool = true
@@ -103,12 +106,13 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
             let known: Set<String> = [
                 "type", "is_tenant", "on_disk", "lookup", "range", "is_principal", "tokenizer",
                 "lowercase", "min_token_len", "max_token_len", "phrase_matching", "ascii_folding", "stopwords",
-                "stemmer",
+                "stemmer", "prefix",
             ]
             if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
                 throw FilterDecodingError("field_schema: unknown parameter \"\(unknown)\"")
             }
             isTenant = try bool("is_tenant") ?? false
+            prefix = try bool("prefix") ?? false
             onDisk = try bool("on_disk")
             lookup = try bool("lookup") ?? true
             range = try bool("range") ?? true
@@ -147,7 +151,9 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     public var json: JSONValue {
         var object: [String: JSONValue] = ["type": .string(type.rawValue)]
         switch type {
-        case .keyword: if isTenant { object["is_tenant"] = true }
+        case .keyword:
+            if isTenant { object["is_tenant"] = true }
+            if prefix { object["prefix"] = true }
         case .integer:
             object["lookup"] = .bool(lookup)
             object["range"] = .bool(range)
