@@ -67,49 +67,23 @@ public struct BM25Encoder: Sendable, Equatable {
         self.prefixes = prefixes
     }
 
+    /// The token steps after splitting (folding, lowercase, stopwords,
+    /// stemming, length bounds, prefixes): the text index's own tokenizer.
+    var analysis: TextTokenizer {
+        TextTokenizer(
+            kind: prefixes ? .prefix : .word, lowercase: lowercase, minLength: minTokenLength,
+            maxLength: maxTokenLength, asciiFolding: asciiFolding, stopwords: stopwords, stemEnglish: stemEnglish)
+    }
+
     /// The document-side tokens of `text`, in order. With `prefixes`
     /// (Qdrant's `prefix` tokenizer) each word gives its prefixes from
-    /// `minTokenLength` (or 1) characters up to `maxTokenLength`, the whole
-    /// word when it is not longer.
-    public func tokenize(_ text: String) -> [String] {
-        var tokens: [String] = []
-        for word in words(text) {
-            guard let token = process(word, checkMax: !prefixes) else { continue }
-            guard prefixes else {
-                tokens.append(token)
-                continue
-            }
-            let characters = Array(token)
-            var n = max(1, minTokenLength ?? 1)
-            while n <= (maxTokenLength ?? Int.max) {
-                if characters.count > n {
-                    tokens.append(String(characters[..<n]))
-                    n += 1
-                } else {
-                    tokens.append(token)
-                    break
-                }
-            }
-        }
-        return tokens
-    }
+    /// `minTokenLength` (or 1) characters up to `maxTokenLength`.
+    public func tokenize(_ text: String) -> [String] { analysis.tokens(ofWords: words(text)) }
 
     /// The query-side tokens: `tokenize` except with `prefixes`, where each
     /// word (folded, lowercased, stemmed, not stopword-filtered) is one
     /// prefix cut to `maxTokenLength`, dropped when shorter than `minTokenLength`.
-    public func queryTokens(_ text: String) -> [String] {
-        guard prefixes else { return tokenize(text) }
-        var tokens: [String] = []
-        for word in words(text) {
-            var token = asciiFolding ? ASCIIFolding.fold(word) : word
-            if lowercase { token = token.lowercased() }
-            if stemEnglish { token = EnglishStemmer.stem(token) }
-            if let minTokenLength, token.count < minTokenLength { continue }
-            if let maxTokenLength, token.count > maxTokenLength { token = String(token.prefix(maxTokenLength)) }
-            tokens.append(token)
-        }
-        return tokens
-    }
+    public func queryTokens(_ text: String) -> [String] { analysis.queryTokens(ofWords: words(text)) }
 
     /// Maximal runs of letters and digits (or of non-whitespace).
     func words(_ text: String) -> [String] {
@@ -129,19 +103,6 @@ public struct BM25Encoder: Sendable, Equatable {
         }
         if !current.isEmpty { words.append(String(current)) }
         return words
-    }
-
-    /// One word through folding, lowercase, stopwords, stemming and the
-    /// length bounds (the upper one only when `checkMax`); nil when dropped.
-    func process(_ word: String, checkMax: Bool) -> String? {
-        var token = asciiFolding ? ASCIIFolding.fold(word) : word
-        if lowercase { token = token.lowercased() }
-        if stopwords.contains(token) { return nil }
-        if stemEnglish { token = EnglishStemmer.stem(token) }
-        let length = token.count
-        if let minTokenLength, length < minTokenLength { return nil }
-        if checkMax, let maxTokenLength, length > maxTokenLength { return nil }
-        return token
     }
 
     /// Qdrant's token id: |murmur3_32(seed 0)| as a signed 32-bit value.

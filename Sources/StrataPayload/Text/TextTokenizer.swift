@@ -29,9 +29,12 @@ public struct TextTokenizer: Sendable, Hashable {
     /// matching); `phrase` conditions tokenize their phrase this way too. The
     /// prefix tokenizer gives each word's prefixes from `min_token_len` (or 1)
     /// characters up to `max_token_len`, the whole word when it is not longer.
-    public func tokens(_ text: String) -> [String] {
+    public func tokens(_ text: String) -> [String] { tokens(ofWords: words(text)) }
+
+    /// `tokens` of words already split (BM25 splits by its own rule).
+    public func tokens(ofWords words: [String]) -> [String] {
         var tokens: [String] = []
-        for word in words(text) {
+        for word in words {
             guard let token = process(word, checkMax: kind != .prefix) else { continue }
             guard kind == .prefix else {
                 tokens.append(token)
@@ -56,10 +59,13 @@ public struct TextTokenizer: Sendable, Hashable {
     /// for the prefix tokenizer, where each word (folded, lowercased, stemmed;
     /// no stopwords, so a typed prefix of a stopword still finds words) counts
     /// as one prefix, cut to `max_token_len` characters.
-    public func queryTokens(_ text: String) -> [String] {
-        guard kind == .prefix else { return tokens(text) }
+    public func queryTokens(_ text: String) -> [String] { queryTokens(ofWords: words(text)) }
+
+    /// `queryTokens` of words already split.
+    public func queryTokens(ofWords words: [String]) -> [String] {
+        guard kind == .prefix else { return tokens(ofWords: words) }
         var tokens: [String] = []
-        for word in words(text) {
+        for word in words {
             var token = normalize(word)
             if stemEnglish { token = EnglishStemmer.stem(token) }
             let count = token.count
