@@ -16,6 +16,10 @@ typedef enum strata_gather_kind {
     STRATA_GATHER_NEG_DOT = 0, // -(q · row)       (Dot, and Cosine on normalised vectors)
     STRATA_GATHER_L2SQ = 1,    // Σ (q - row)²     (Euclid, squared)
     STRATA_GATHER_L1 = 2,      // Σ |q - row|      (Manhattan)
+    // -(q · row) / (|q| |row|), 0 when either norm is 0: Cosine over rows that
+    // are not normalised (the uint8 datatype). Only the compact kernels
+    // (strata_compact.h) accept it.
+    STRATA_GATHER_NEG_COSINE = 3,
 } strata_gather_kind;
 
 /// out[i] = distance(query, base + rows[i] * dim) for i in 0..<count, with the
