@@ -57,6 +57,47 @@ public struct FloatRowsDistance: HNSWDistanceSource {
     }
 }
 
+/// Rows of any `VectorDatatype` (a segment's mapping): the exact distance of
+/// `metric` as `FloatRowsDistance` computes it, each element widened to f32.
+/// Cosine over `uint8` rows (which are not normalised) is the true cosine.
+public struct StoredRowsDistance: HNSWDistanceSource {
+    public let query: UnsafePointer<Float>
+    public let rows: UnsafeRawPointer
+    public let dimension: Int
+    public let datatype: VectorDatatype
+    let kind: strata_gather_kind
+
+    /// `rows` holds one row of `dimension` elements of `datatype` per node;
+    /// both pointers must stay valid while the source is used.
+    public init(
+        query: UnsafePointer<Float>, rows: UnsafeRawPointer, dimension: Int, datatype: VectorDatatype,
+        metric: DistanceMetric
+    ) {
+        self.query = query
+        self.rows = rows
+        self.dimension = dimension
+        self.datatype = datatype
+        kind =
+            metric == .cosine && !datatype.normalizesForCosine()
+            ? STRATA_GATHER_NEG_COSINE : FloatRowsDistance.kind(metric)
+    }
+
+    @inline(__always)
+    public func distances(_ nodes: UnsafePointer<UInt32>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        switch datatype {
+        case .float32:
+            strata_gather_distances_f32(
+                kind, query, rows.assumingMemoryBound(to: Float.self), dimension, nodes, count, out)
+        case .float16:
+            strata_gather_distances_f16(
+                kind, query, rows.assumingMemoryBound(to: UInt16.self), dimension, nodes, count, out)
+        case .uint8:
+            strata_gather_distances_u8(
+                kind, query, rows.assumingMemoryBound(to: UInt8.self), dimension, nodes, count, out)
+        }
+    }
+}
+
 extension DistanceMetric {
     /// Qdrant's score from a lower-is-better graph distance of this metric
     /// (the inverse of `FloatRowsDistance`'s mapping).

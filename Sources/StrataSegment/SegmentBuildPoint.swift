@@ -1,16 +1,22 @@
 import StrataModel
+import StrataVectorMath
 
-/// One named dense vector of a segment: its name (`""` is the unnamed vector)
-/// and its dimension.
+/// One named dense vector of a segment: its name (`""` is the unnamed vector),
+/// its dimension and how its elements are stored.
 public struct SegmentVectorSpec: Sendable, Equatable {
     /// UTF-8, at most 255 bytes.
     public var name: String
     /// 1…65536.
     public var dimension: Int
+    /// The element type of its `vectors[<name>].data` (and multivector rows).
+    /// The writer stores each given float as this type: values must be
+    /// representable (`VectorDatatype.rounded`), or they are rounded.
+    public var datatype: VectorDatatype
 
-    public init(name: String, dimension: Int) {
+    public init(name: String, dimension: Int, datatype: VectorDatatype = .float32) {
         self.name = name
         self.dimension = dimension
+        self.datatype = datatype
     }
 }
 
@@ -107,4 +113,31 @@ public struct SegmentFieldIndex: Sendable {
         self.key = key
         self.bytes = bytes
     }
+}
+
+/// The rows of one dense vector as a segment stores them (`SegmentReader.withVectorRows`).
+public struct VectorRows {
+    /// Row 0; row i starts `i × rowBytes` bytes further.
+    public let base: UnsafeRawPointer
+    /// Rows (the segment's points).
+    public let count: Int
+    public let dimension: Int
+    public let datatype: VectorDatatype
+
+    public init(base: UnsafeRawPointer, count: Int, dimension: Int, datatype: VectorDatatype) {
+        self.base = base
+        self.count = count
+        self.dimension = dimension
+        self.datatype = datatype
+    }
+
+    public var rowBytes: Int { dimension * datatype.bytesPerElement }
+
+    /// Row `i` decoded into `out` (`dimension` floats).
+    public func decodeRow(_ i: Int, into out: UnsafeMutablePointer<Float>) {
+        datatype.decode(base + i * rowBytes, count: dimension, into: out)
+    }
+
+    /// Row `i` as floats.
+    public func row(_ i: Int) -> [Float] { datatype.decode(base + i * rowBytes, count: dimension) }
 }

@@ -6,7 +6,13 @@ import StrataCompression
 enum SegmentFormat {
     static let magic: [UInt8] = Array("STRATSEG".utf8)
     static let footerMagic: [UInt8] = Array("STRATEND".utf8)
+    /// The version of files whose vectors are all `float32`: version 1, so
+    /// such files stay readable by builds that predate version 2.
     static let version: UInt32 = 1
+    /// Version 2 adds the element type of vector data (kinds 5 and 14) in the
+    /// table entry's last field; written only when some vector is not `float32`.
+    static let compactVectorsVersion: UInt32 = 2
+    static let readableVersions: ClosedRange<UInt32> = 1...2
 
     static let headerSize = 64
     static let headerCRCOffset = 60
@@ -40,7 +46,7 @@ enum SegmentFormat {
 
     // MARK: Header
 
-    static func encodeHeader(pointCount: Int, codec: CompressionCodec) -> [UInt8] {
+    static func encodeHeader(pointCount: Int, codec: CompressionCodec, version: UInt32) -> [UInt8] {
         var writer = ByteWriter(capacity: headerSize)
         writer.write(contentsOf: magic)
         writer.write(version)
@@ -110,6 +116,9 @@ enum SegmentFormat {
         var offset: Int
         var length: Int
         var crc: UInt32
+        /// Version 2, kinds 5 and 14: the `VectorDatatype.formatCode` of the
+        /// rows; 0 (reserved) everywhere else.
+        var elementType: UInt32 = 0
 
         /// The name used in errors and statistics (docs/format/segment.md).
         var displayName: String { SegmentFormat.displayName(kind: kind, vectorName: name) }
@@ -147,7 +156,7 @@ enum SegmentFormat {
             writer.write(UInt64(entry.offset))
             writer.write(UInt64(entry.length))
             writer.write(entry.crc)
-            writer.write(UInt32(0))
+            writer.write(entry.elementType)
             writer.write(contentsOf: name)
         }
         return writer.bytes

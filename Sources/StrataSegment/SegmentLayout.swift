@@ -1,6 +1,7 @@
 import Foundation
 import StrataBinary
 import StrataCompression
+import StrataVectorMath
 
 // Invariants of a `SegmentLayout` returned by `parse` (the reader relies on them
 // to address the mapping without further checks):
@@ -8,7 +9,8 @@ import StrataCompression
 //   ≤ tableOffset < bytes.count;
 // - ids.numbers holds `numberCount` u64 and ids.uuids `pointCount - numberCount`
 //   16-byte ids, both strictly ascending; versions holds `pointCount` u64;
-// - each vector's presence bitmap has ⌈n/8⌉ bytes and its data n × dimension f32,
+// - each vector's presence bitmap has ⌈n/8⌉ bytes and its data n × dimension
+//   elements of its datatype (f32 in version 1 files),
 //   starting at a multiple of 64 (so at a 64-byte aligned address in the mapping);
 // - `blocks` tile the points 0..<n (first points strictly ascending from 0) and the
 //   payload.blocks section (each block's bytes inside it); raw lengths are at most
@@ -25,6 +27,7 @@ struct SegmentLayout: Sendable {
     /// The two sections of one multivector (kinds 13 and 14).
     struct MultiVector: Sendable {
         var dimension: Int
+        var datatype: VectorDatatype
         var offsetsOffset: Int
         var dataOffset: Int
         /// Rows in the data section (the last row start).
@@ -92,11 +95,11 @@ extension SegmentLayout {
                 "the file is \(size) bytes, too short for the \(SegmentFormat.headerSize)-byte header (truncated)")
         }
         let version = bytes.loadLittleEndian(at: 8, as: UInt32.self)
-        guard version == SegmentFormat.version else {
+        guard SegmentFormat.readableVersions.contains(version) else {
             throw SegmentError(
                 code: .unsupportedVersion, file: file, section: "header",
                 message:
-                    "segment \(file) has format version \(version) in its header; this build reads version \(SegmentFormat.version). Upgrade Strata; if no newer Strata wrote this file, it is damaged"
+                    "segment \(file) has format version \(version) in its header; this build reads versions \(SegmentFormat.readableVersions.lowerBound)…\(SegmentFormat.readableVersions.upperBound). Upgrade Strata; if no newer Strata wrote this file, it is damaged"
             )
         }
         let storedHeaderCRC = bytes.loadLittleEndian(at: SegmentFormat.headerCRCOffset, as: UInt32.self)
@@ -192,7 +195,15 @@ extension SegmentLayout {
             let crc = bytes.loadLittleEndian(at: position + 24, as: UInt32.self)
             let reserved = bytes.loadLittleEndian(at: position + 28, as: UInt32.self)
             position += SegmentFormat.tableEntryFixedSize
-            guard reserved == 0 else { throw fail(table, "entry \(index): reserved bytes are not zero") }
+            // Version 2: the element type of vector rows (kinds 5 and 14); reserved elsewhere.
+            let holdsRows = kind == .vectorData || kind == .multiVectorData
+            if version >= SegmentFormat.compactVectorsVersion && holdsRows {
+                guard VectorDatatype(formatCode: reserved) != nil else {
+                    throw fail(table, "entry \(index): unknown vector element type \(reserved)")
+                }
+            } else {
+                guard reserved == 0 else { throw fail(table, "entry \(index): reserved bytes are not zero") }
+            }
             guard nameLength <= SegmentFormat.maxVectorNameBytes, nameLength <= tableEnd - position else {
                 throw fail(
                     table, "entry \(index): a name of \(nameLength) bytes is too long or does not fit in the table")
@@ -211,7 +222,8 @@ extension SegmentLayout {
                 )
             }
             let entry = SegmentFormat.SectionEntry(
-                kind: kind, name: name, dimension: dimension, offset: expectedOffset, length: Int(length), crc: crc)
+                kind: kind, name: name, dimension: dimension, offset: expectedOffset, length: Int(length), crc: crc,
+                elementType: reserved)
             // Zero padding between the previous section and this one.
             guard bytes.slice(previousEnd, expectedOffset - previousEnd).allSatisfy({ $0 == 0 }) else {
                 throw fail(
@@ -276,20 +288,21 @@ extension SegmentLayout {
             guard vectorIndex.updateValue(vectors.count, forKey: presence.name) == nil else {
                 throw fail(table, "vector name \"\(presence.name)\" appears twice")
             }
+            let datatype = VectorDatatype(formatCode: data.elementType)!
             vectors.append(
                 Vector(
-                    spec: SegmentVectorSpec(name: presence.name, dimension: presence.dimension),
+                    spec: SegmentVectorSpec(name: presence.name, dimension: presence.dimension, datatype: datatype),
                     presenceOffset: presence.offset, dataOffset: data.offset))
             // 5. Lengths.
             guard presence.length == (n + 7) / 8 else {
                 throw fail(presence.displayName, "\(presence.length) bytes; \(n) points need \((n + 7) / 8)")
             }
             let (rowBytes, o1) = n.multipliedReportingOverflow(by: presence.dimension)
-            let (dataBytes, o2) = rowBytes.multipliedReportingOverflow(by: 4)
+            let (dataBytes, o2) = rowBytes.multipliedReportingOverflow(by: datatype.bytesPerElement)
             guard !o1, !o2, data.length == dataBytes else {
                 throw fail(
                     data.displayName,
-                    "\(data.length) bytes; \(n) points × \(presence.dimension) floats need \(n) × \(presence.dimension) × 4"
+                    "\(data.length) bytes; \(n) points × \(presence.dimension) \(datatype.rawValue) values need \(n) × \(presence.dimension) × \(datatype.bytesPerElement)"
                 )
             }
         }
@@ -353,6 +366,12 @@ extension SegmentLayout {
             guard let vector = vectorIndex[next.name], vectors[vector].spec.dimension == next.dimension else {
                 throw fail(
                     table, "\(next.displayName) does not name a vector of this segment with dimension \(next.dimension)"
+                )
+            }
+            guard data.elementType == vectors[vector].spec.datatype.formatCode else {
+                throw fail(
+                    table,
+                    "\(data.displayName) has element type \(data.elementType), vectors[\(next.name)].data \(vectors[vector].spec.datatype.formatCode)"
                 )
             }
             guard multiSections.updateValue((next, data), forKey: next.name) == nil else {
@@ -430,9 +449,10 @@ extension SegmentLayout {
         let blocks = try parseIndex(bytes, indexSection, blocksSection, pointCount: n, file: file)
         var multiVectors: [String: MultiVector] = [:]
         for (name, (offsets, data)) in multiSections {
-            let presence = vectors[vectorIndex[name]!].presenceOffset
+            let vector = vectors[vectorIndex[name]!]
             multiVectors[name] = try parseMultiVector(
-                bytes, offsets, data, presenceOffset: presence, pointCount: n, file: file)
+                bytes, offsets, data, presenceOffset: vector.presenceOffset, datatype: vector.spec.datatype,
+                pointCount: n, file: file)
         }
 
         return SegmentLayout(
@@ -449,7 +469,7 @@ extension SegmentLayout {
     /// dimension fills the data section.
     private static func parseMultiVector(
         _ bytes: UnsafeRawBufferPointer, _ offsets: SegmentFormat.SectionEntry, _ data: SegmentFormat.SectionEntry,
-        presenceOffset: Int, pointCount n: Int, file: String
+        presenceOffset: Int, datatype: VectorDatatype, pointCount n: Int, file: String
     ) throws(SegmentError) -> MultiVector {
         func fail(_ what: String) -> SegmentError { .corruption(file, offsets.displayName, what) }
         var previous = bytes.loadLittleEndian(at: offsets.offset, as: UInt64.self)
@@ -466,15 +486,15 @@ extension SegmentLayout {
             previous = next
         }
         let (floats, o1) = Int(clamping: previous).multipliedReportingOverflow(by: offsets.dimension)
-        let (length, o2) = floats.multipliedReportingOverflow(by: 4)
+        let (length, o2) = floats.multipliedReportingOverflow(by: datatype.bytesPerElement)
         guard previous <= UInt64(Int.max), !o1, !o2, length == data.length else {
             throw SegmentError.corruption(
                 file, data.displayName,
-                "\(data.length) bytes; \(previous) rows × \(offsets.dimension) floats need \(previous) × \(offsets.dimension) × 4"
+                "\(data.length) bytes; \(previous) rows × \(offsets.dimension) \(datatype.rawValue) values need \(previous) × \(offsets.dimension) × \(datatype.bytesPerElement)"
             )
         }
         return MultiVector(
-            dimension: offsets.dimension, offsetsOffset: offsets.offset, dataOffset: data.offset,
+            dimension: offsets.dimension, datatype: datatype, offsetsOffset: offsets.offset, dataOffset: data.offset,
             rowCount: Int(previous))
     }
 

@@ -47,7 +47,7 @@ extension SegmentReader {
             // One problem per section: a data section whose checksum already
             // failed is not reported again for a non-zero absent row.
             guard !problems.contains(where: { $0.section == "vectors[\(name)].data" }) else { continue }
-            let rowBytes = 4 * vector.spec.dimension
+            let rowBytes = vector.spec.datatype.bytesPerElement * vector.spec.dimension
             for offset in 0..<layout.pointCount
             where mappedBytes[vector.presenceOffset + offset >> 3] & (1 << UInt8(offset & 7)) == 0 {
                 let row = mappedBytes.slice(vector.dataOffset + rowBytes * offset, rowBytes)

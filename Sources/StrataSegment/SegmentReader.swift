@@ -3,6 +3,7 @@ import StrataBinary
 import StrataCompression
 import StrataIO
 import StrataModel
+import StrataVectorMath
 
 // Invariants (established by `open`, never changed afterwards):
 // - `region` maps the whole file, read-only, for the reader's lifetime; `bytes`
@@ -144,14 +145,35 @@ public final class SegmentReader: @unchecked Sendable {
         return byte & (1 << UInt8(offset & 7)) != 0
     }
 
-    /// Calls `body` with the row-major vectors of `name` straight from the mapping
-    /// (row i at `base + i * dimension`; rows of absent vectors are zeros) and the
-    /// dimension; nil if the segment has no vector of that name.
+    /// Calls `body` with the rows of vector `name` straight from the mapping,
+    /// in their stored element type (row i at `rows.base + i × rows.rowBytes`;
+    /// rows of absent vectors are zeros); nil if the segment has no vector of
+    /// that name.
+    ///
+    /// The pointer is valid only inside `body`: do not store it or let it escape.
+    /// It is 64-byte aligned.
+    public func withVectorRows<R>(_ name: String, _ body: (VectorRows) throws -> R) rethrows -> R? {
+        guard let index = layout.vectorIndex[name] else { return nil }
+        let vector = layout.vectors[index]
+        // SAFETY: layout invariant: n rows of the datatype at dataOffset, aligned;
+        // the mapping is read-only.
+        return try withExtendedLifetime(self) {
+            try body(
+                VectorRows(
+                    base: UnsafeRawPointer(bytes.baseAddress! + vector.dataOffset), count: layout.pointCount,
+                    dimension: vector.spec.dimension, datatype: vector.spec.datatype))
+        }
+    }
+
+    /// Calls `body` with the row-major `float32` vectors of `name` straight from
+    /// the mapping (row i at `base + i * dimension`; rows of absent vectors are
+    /// zeros) and the dimension; nil if the segment has no vector of that name
+    /// or stores it in another datatype (see `withVectorRows`).
     ///
     /// The pointer is valid only inside `body`: do not store it or let it escape.
     /// It addresses `pointCount * dimension` floats, 64-byte aligned.
     public func withVectors<R>(_ name: String, _ body: (UnsafePointer<Float>, Int) throws -> R) rethrows -> R? {
-        guard let index = layout.vectorIndex[name] else { return nil }
+        guard let index = layout.vectorIndex[name], layout.vectors[index].spec.datatype == .float32 else { return nil }
         let vector = layout.vectors[index]
         let dimension = vector.spec.dimension
         // SAFETY: layout invariant: n × dimension floats at dataOffset, aligned; the
@@ -249,8 +271,9 @@ public final class SegmentReader: @unchecked Sendable {
     public var multiVectorNames: [String] { layout.multiVectors.keys.sorted() }
 
     /// Calls `body` with the rows of multivector `name` of the point at
-    /// `offset` straight from the mapping (row-major, `rows × dimension`
-    /// floats) and the row count; nil if the segment holds no multivector of
+    /// `offset` (row-major, `rows × dimension` floats: straight from the
+    /// mapping for `float32`, decoded into a temporary buffer for the compact
+    /// datatypes) and the row count; nil if the segment holds no multivector of
     /// that name. A point without the vector has 0 rows. Open checked the row
     /// starts; the rows' checksum is checked by `verifyAll`/`verifyVectorData`.
     /// The pointer is valid only inside `body`. Precondition: offset in range.
@@ -261,6 +284,15 @@ public final class SegmentReader: @unchecked Sendable {
         guard let multi = layout.multiVectors[name] else { return nil }
         let start = Int(bytes.loadLittleEndian(at: multi.offsetsOffset + 8 * offset, as: UInt64.self))
         let end = Int(bytes.loadLittleEndian(at: multi.offsetsOffset + 8 * (offset + 1), as: UInt64.self))
+        if multi.datatype != .float32 {
+            let count = (end - start) * multi.dimension
+            let rows = withExtendedLifetime(self) {
+                multi.datatype.decode(
+                    bytes.baseAddress! + multi.dataOffset + start * multi.dimension * multi.datatype.bytesPerElement,
+                    count: count)
+            }
+            return try rows.withUnsafeBufferPointer { try body($0, end - start) }
+        }
         // SAFETY: layout invariant: row starts ascend to rowCount and rowCount ×
         // dimension floats lie at dataOffset (64-byte aligned); the mapping is read-only.
         return try withExtendedLifetime(self) {
@@ -281,11 +313,8 @@ public final class SegmentReader: @unchecked Sendable {
         guard let index = layout.vectorIndex[name], hasVector(name, at: offset) else { return nil }
         let vector = layout.vectors[index]
         let dimension = vector.spec.dimension
-        let row = bytes.slice(vector.dataOffset + 4 * dimension * offset, 4 * dimension)
-        return [Float](unsafeUninitializedCapacity: dimension) { out, initialized in
-            UnsafeMutableRawBufferPointer(out).copyMemory(from: row)
-            initialized = dimension
-        }
+        let rowBytes = vector.spec.datatype.bytesPerElement * dimension
+        return vector.spec.datatype.decode(bytes.baseAddress! + vector.dataOffset + rowBytes * offset, count: dimension)
     }
 
     // MARK: - Payloads

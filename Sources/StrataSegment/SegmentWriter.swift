@@ -3,6 +3,7 @@ import StrataBinary
 import StrataCompression
 import StrataIO
 import StrataModel
+import StrataVectorMath
 
 /// Writes immutable segment files (docs/format/segment.md).
 public enum SegmentWriter {
@@ -125,7 +126,9 @@ public enum SegmentWriter {
     ) throws(SegmentError) -> SegmentWriteStats {
         let n = points.count
         var table: [SegmentFormat.SectionEntry] = []
-        try stream.writeRaw(SegmentFormat.encodeHeader(pointCount: n, codec: codec))
+        let version =
+            specs.allSatisfy { $0.datatype == .float32 } ? SegmentFormat.version : SegmentFormat.compactVectorsVersion
+        try stream.writeRaw(SegmentFormat.encodeHeader(pointCount: n, codec: codec, version: version))
 
         // ids.numbers, ids.uuids: PointID order puts every number before every UUID.
         stream.beginSection()
@@ -157,13 +160,13 @@ public enum SegmentWriter {
 
             let zeroRow = [Float](repeating: 0, count: spec.dimension)
             stream.beginSection()
+            var encoded: [UInt8] = []
             for point in points {
-                // Float is stored as its little-endian bit pattern, which is how
-                // little-endian hosts (the only ones Strata supports) hold it.
-                (point.vectors[spec.name] ?? zeroRow).withUnsafeBytes { stream.addToSection($0) }
-                try stream.flushIfFull()
+                try stream.writeRows(point.vectors[spec.name] ?? zeroRow, as: spec.datatype, scratch: &encoded)
             }
-            table.append(stream.endSection(.vectorData, name: spec.name, dimension: spec.dimension))
+            var dataEntry = stream.endSection(.vectorData, name: spec.name, dimension: spec.dimension)
+            dataEntry.elementType = spec.datatype.formatCode
+            table.append(dataEntry)
         }
 
         // payload.blocks, collecting payload.index.
@@ -247,7 +250,8 @@ public enum SegmentWriter {
             table.append(stream.endSection(.sparseIndex, name: name, dimension: 0))
         }
         for name in multiNames.sorted() {
-            let dimension = specs.first { $0.name == name }!.dimension
+            let spec = specs.first { $0.name == name }!
+            let dimension = spec.dimension
             stream.beginSection()
             var start: UInt64 = 0
             try stream.write(start)
@@ -257,12 +261,14 @@ public enum SegmentWriter {
             }
             table.append(stream.endSection(.multiVectorOffsets, name: name, dimension: dimension))
             stream.beginSection()
+            var encoded: [UInt8] = []
             for point in points {
                 guard let rows = point.multiVectors[name] else { continue }
-                rows.withUnsafeBytes { stream.addToSection($0) }
-                try stream.flushIfFull()
+                try stream.writeRows(rows, as: spec.datatype, scratch: &encoded)
             }
-            table.append(stream.endSection(.multiVectorData, name: name, dimension: dimension))
+            var dataEntry = stream.endSection(.multiVectorData, name: name, dimension: dimension)
+            dataEntry.elementType = spec.datatype.formatCode
+            table.append(dataEntry)
         }
 
         // Table and footer.
@@ -422,6 +428,22 @@ struct SegmentFileStream {
 
     mutating func write(_ bytes: [UInt8]) throws(SegmentError) {
         bytes.withUnsafeBytes { addToSection($0) }
+        try flushIfFull()
+    }
+
+    /// Appends vector elements as `datatype` (a float as its little-endian bit
+    /// pattern, which is how little-endian hosts, the only ones Strata
+    /// supports, hold it).
+    mutating func writeRows(
+        _ values: [Float], as datatype: VectorDatatype, scratch: inout [UInt8]
+    ) throws(SegmentError) {
+        if datatype == .float32 {
+            values.withUnsafeBytes { addToSection($0) }
+        } else {
+            scratch.removeAll(keepingCapacity: true)
+            values.withUnsafeBufferPointer { datatype.encode($0, into: &scratch) }
+            scratch.withUnsafeBytes { addToSection($0) }
+        }
         try flushIfFull()
     }
 

@@ -124,11 +124,17 @@ func expectSegment(
             sourceLocation: sourceLocation)
     }
     for spec in specs {
-        let rows = reader.withVectors(spec.name) { base, dimension -> [[Float]] in
-            #expect(dimension == spec.dimension, sourceLocation: sourceLocation)
-            #expect(Int(bitPattern: base) % 64 == 0, "vector data is 64-byte aligned", sourceLocation: sourceLocation)
-            return (0..<points.count).map { Array(UnsafeBufferPointer(start: base + $0 * dimension, count: dimension)) }
+        let rows = reader.withVectorRows(spec.name) { rows -> [[Float]] in
+            #expect(rows.dimension == spec.dimension && rows.datatype == spec.datatype, sourceLocation: sourceLocation)
+            #expect(rows.count == points.count, sourceLocation: sourceLocation)
+            #expect(
+                Int(bitPattern: rows.base) % 64 == 0, "vector data is 64-byte aligned", sourceLocation: sourceLocation)
+            return (0..<points.count).map { rows.row($0) }
         }
+        // The float32 view exists only for float32 rows.
+        #expect(
+            (reader.withVectors(spec.name) { _, _ in 1 } != nil) == (spec.datatype == .float32),
+            sourceLocation: sourceLocation)
         #expect(
             rows == points.map { $0.vectors[spec.name] ?? [Float](repeating: 0, count: spec.dimension) },
             "rows of \(spec.name)", sourceLocation: sourceLocation)
