@@ -1,6 +1,8 @@
 import Foundation
 @testable import Strata
+import StrataIO
 import StrataTestSupport
+import StrataVectorMath
 import Testing
 
 /// config.json version 3 (docs/format/data-directory.md): collection metadata.
@@ -90,11 +92,11 @@ import Testing
     }
 
     /// A version 1 or 2 file holding metadata is damaged (an older build would
-    /// drop it); a version above 3 is from a newer build. Both refused at open.
+    /// drop it); a version above 4 is from a newer build. Both refused at open.
     @Test func versionMismatchIsCorruption() throws {
         for (from, to, phrase) in [
             ("\"formatVersion\" : 3", "\"formatVersion\" : 2", "needs version 3"),
-            ("\"formatVersion\" : 3", "\"formatVersion\" : 4", "reads versions 1 to 3"),
+            ("\"formatVersion\" : 3", "\"formatVersion\" : 5", "reads versions 1 to 4"),
         ] {
             let dir = TemporaryDirectory()
             do {
@@ -108,6 +110,47 @@ import Testing
             try text.replacingOccurrences(of: from, with: to).write(toFile: path, atomically: true, encoding: .utf8)
             #expect { try Database.open(at: dir.path) } throws: { error in
                 (error as? StrataError)?.code == .corruption && "\(error)".contains(phrase)
+            }
+        }
+    }
+
+    /// config.json version 4: a vector datatype other than float32.
+    @Test func version4GoldenFile() throws {
+        let config = CollectionConfig(
+            vectors: [
+                "": VectorParams(size: 384, distance: .cosine, datatype: .float16),
+                "f": VectorParams(size: 2, distance: .dot, datatype: .float32),
+            ])
+        let text = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(
+            text.contains(
+                """
+                    "vectors" : {
+                      "" : {
+                        "datatype" : "float16",
+                        "distance" : "Cosine",
+                        "size" : 384
+                      },
+                      "f" : {
+                        "distance" : "Dot",
+                        "size" : 2
+                      }
+                    }
+                """), "\(text)")
+        #expect(text.hasSuffix("\"formatVersion\" : 4\n}"), "\(text)")
+        let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
+        #expect(decoded.config == config && decoded.config.vectors[""]?.storedDatatype == .float16)
+        // float32 spelled out is stored as "no datatype": the file stays version 1.
+        var plain = config
+        plain.vectors[""] = VectorParams(size: 384, distance: .cosine, datatype: .float32)
+        #expect(Collection.StoredConfig(config: plain, vectorHistory: [:]).formatVersion == 1)
+        // A version 3 file naming a compact datatype is refused as damaged.
+        try withTemporaryDirectory { dir in
+            let downgraded = text.replacingOccurrences(of: "\"formatVersion\" : 4", with: "\"formatVersion\" : 3")
+            _ = FileManager.default.createFile(atPath: joinPath(dir, "config.json"), contents: Data(downgraded.utf8))
+            #expect(throws: StrataError.self) {
+                _ = try Collection.readConfig(directory: dir, fileSystem: POSIXFileSystem())
             }
         }
     }

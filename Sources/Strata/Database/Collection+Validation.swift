@@ -37,12 +37,27 @@ extension Collection {
         guard VectorKernels.allFinite(vector) else {
             throw StrataError.invalid("\(what): \(label) contains NaN or infinite values")
         }
-        guard params.distance == .cosine else { return vector }
+        guard params.distance == .cosine && params.storedDatatype.normalizesForCosine() else {
+            return try rounded(vector, params: params, label: label, what: what)
+        }
         var normalized = vector
         guard VectorKernels.normalize(&normalized) else {
             throw StrataError.invalid("\(what): \(label) is all zeros and cannot be normalised for Cosine distance")
         }
-        return normalized
+        return try rounded(normalized, params: params, label: label, what: what)
+    }
+
+    /// `vector` rounded to the vector's datatype; a value beyond float16's
+    /// range (±65504) is refused rather than stored as infinity.
+    private func rounded(_ vector: [Float], params: VectorParams, label: String, what: String) throws -> [Float] {
+        let datatype = params.storedDatatype
+        guard datatype != .float32 else { return vector }
+        let result = datatype.rounded(vector)
+        guard VectorKernels.allFinite(result) else {
+            throw StrataError.invalid(
+                "\(what): \(label) has a value beyond ±65504, which the vector's datatype float16 cannot hold")
+        }
+        return result
     }
 
     /// Checks a multivector given as its rows back to back (row-major) and
@@ -63,7 +78,9 @@ extension Collection {
         guard VectorKernels.allFinite(rows) else {
             throw StrataError.invalid("\(what): multi\(label) contains NaN or infinite values")
         }
-        guard params.distance == .cosine else { return rows }
+        guard params.distance == .cosine && params.storedDatatype.normalizesForCosine() else {
+            return try rounded(rows, params: params, label: "multi" + label, what: what)
+        }
         var normalized: [Float] = []
         normalized.reserveCapacity(rows.count)
         for start in stride(from: 0, to: rows.count, by: params.size) {
@@ -75,7 +92,7 @@ extension Collection {
             }
             normalized.append(contentsOf: row)
         }
-        return normalized
+        return try rounded(normalized, params: params, label: "multi" + label, what: what)
     }
 
     /// Rows one multivector may have (a ColBERT passage has a few hundred).

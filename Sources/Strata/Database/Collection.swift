@@ -93,15 +93,18 @@ public final class Collection: Sendable {
         var vectorHistory: [String: VectorNameHistory]?
 
         /// The newest version this build reads and writes.
-        static let currentVersion = 3
+        static let currentVersion = 4
 
         /// Version 1 while no vector name was ever added or removed, so those
         /// files stay byte-identical and readable by older builds; version 2
         /// (which older builds refuse, rather than serve stale vectors) after;
         /// version 3 once the config holds collection metadata or strict mode, which builds
-        /// reading only versions 1–2 would drop on their next rewrite.
+        /// reading only versions 1–2 would drop on their next rewrite; version 4
+        /// once a vector has a compact `datatype`, which older builds would
+        /// ignore and then misread every vector as `float32`.
         init(config: CollectionConfig, vectorHistory: [String: VectorNameHistory]) {
-            self.formatVersion = config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
+            self.formatVersion =
+                config.needsFormatVersion4 ? 4 : config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
             self.config = config
             self.vectorHistory = vectorHistory.isEmpty ? nil : vectorHistory
         }
@@ -147,7 +150,13 @@ public final class Collection: Sendable {
                 "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 to \(StoredConfig.currentVersion)"
             )
         }
-        guard stored.formatVersion == 3 || !stored.config.needsFormatVersion3 else {
+        guard stored.formatVersion >= 4 || !stored.config.needsFormatVersion4 else {
+            throw StrataError(
+                .corruption,
+                "\(configPath) has format version \(stored.formatVersion) but a vector datatype other than float32, which needs version 4: the file is damaged; restore it from a snapshot"
+            )
+        }
+        guard stored.formatVersion >= 3 || !stored.config.needsFormatVersion3 else {
             throw StrataError(
                 .corruption,
                 "\(configPath) has format version \(stored.formatVersion) but collection metadata or strict mode, which needs version 3: the file is damaged; restore it from a snapshot"

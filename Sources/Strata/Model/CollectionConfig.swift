@@ -20,10 +20,13 @@ public struct VectorParams: Sendable, Equatable, Codable {
     /// Set for a multivector (several rows of `size` floats per point, scored
     /// by late interaction, e.g. ColBERT); nil for a plain dense vector.
     public var multivectorConfig: MultiVectorConfig?
+    /// How the elements are stored (Qdrant's `datatype`); nil = `float32`.
+    /// Values are rounded to it when written (see `VectorDatatype`).
+    public var datatype: VectorDatatype?
 
     public init(
         size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
-        onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil
+        onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil, datatype: VectorDatatype? = nil
     ) {
         self.size = size
         self.distance = distance
@@ -31,10 +34,14 @@ public struct VectorParams: Sendable, Equatable, Codable {
         self.quantizationConfig = quantizationConfig
         self.onDisk = onDisk
         self.multivectorConfig = multivectorConfig
+        self.datatype = datatype == .float32 ? nil : datatype
     }
 
     /// Whether points hold several rows of this vector (a multivector).
     public var isMultiVector: Bool { multivectorConfig != nil }
+
+    /// The element type vectors are stored in.
+    public var storedDatatype: VectorDatatype { datatype ?? .float32 }
 }
 
 /// How two multivectors are compared (Qdrant's `multivector_config.comparator`).
@@ -187,6 +194,10 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Whether the config holds what only config.json version 3 may carry.
     var needsFormatVersion3: Bool { metadata != nil || strictMode != nil }
 
+    /// Whether config.json must be version 4 (docs/format/data-directory.md):
+    /// a vector stored in a datatype other than `float32`.
+    var needsFormatVersion4: Bool { vectors.values.contains { $0.storedDatatype != .float32 } }
+
     static let maxDimension = 65536
 
     func validate() throws {
@@ -211,6 +222,11 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
             }
             try params.hnswConfig?.validate("vector \"\(name)\"")
             try params.quantizationConfig?.validate("vector \"\(name)\"")
+            if params.storedDatatype == .uint8 && params.distance == .cosine {
+                throw StrataError.invalid(
+                    "vector \"\(name)\": datatype uint8 with Cosine distance is not supported yet (bytes cannot hold normalised vectors); use Dot, Euclid or Manhattan with uint8, or float16 with Cosine"
+                )
+            }
         }
         try hnswConfig.validate("collection")
         try quantizationConfig?.validate("collection")

@@ -61,10 +61,14 @@ extension ImmutableSegment: ReadableSegment {
                 }
             }
         } else {
-            _ = withVectors(name) { base, dim in
-                offsets.forEach { offset in
-                    guard !absent.contains(offset) else { return }
-                    add(offset, UnsafeBufferPointer(start: base + offset * dim, count: dim))
+            _ = withVectorRows(name) { rows in
+                var row = [Float](repeating: 0, count: rows.dimension)
+                row.withUnsafeMutableBufferPointer { row in
+                    offsets.forEach { offset in
+                        guard !absent.contains(offset) else { return }
+                        rows.decodeRow(offset, into: row.baseAddress!)
+                        add(offset, UnsafeBufferPointer(row))
+                    }
                 }
             }
         }

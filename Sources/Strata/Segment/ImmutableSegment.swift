@@ -226,11 +226,11 @@ final class ImmutableSegment {
         return result
     }
 
-    /// The rows of vector `name` (base pointer, dimension) for `body`, or nil
-    /// when the segment has no such (visible) vector section.
-    func withVectors<T>(_ name: String, _ body: (UnsafePointer<Float>, Int) throws -> T) rethrows -> T? {
+    /// The stored rows of vector `name` for `body`, or nil when the segment
+    /// has no such (visible) vector section.
+    func withVectorRows<T>(_ name: String, _ body: (VectorRows) throws -> T) rethrows -> T? {
         guard !hiddenVectors.contains(name) else { return nil }
-        return try reader.withVectors(name, body)
+        return try reader.withVectorRows(name, body)
     }
 
     /// Top-`request.limit` live points by the request's vector: through the
@@ -252,7 +252,8 @@ final class ImmutableSegment {
         if let allowed {
             let cardinality = allowed.cardinality
             guard cardinality > 0, limit > 0 else { return [] }
-            let rowBytes = (reader.vectorSpecs.first { $0.name == name }?.dimension ?? 0) * 4
+            let spec = reader.vectorSpecs.first { $0.name == name }
+            let rowBytes = (spec?.dimension ?? 0) * (spec?.datatype.bytesPerElement ?? 4)
             if graphs[name] == nil || params.exact || cardinality * rowBytes < request.fullScanBytes {
                 return exactHits(query: query, using: name, distance: distance, limit: limit, offsets: allowed)
             }
@@ -277,11 +278,12 @@ final class ImmutableSegment {
                 graph.searchTwoHop(source, limit: limit, ef: ef, allowed: $0.baseAddress!)
             }
         }
-        let hits: [(node: UInt32, distance: Float)]? = reader.withVectors(name) { base, dimension in
+        let hits: [(node: UInt32, distance: Float)]? = reader.withVectorRows(name) { rows in
             query.withUnsafeBufferPointer { q in
                 excludedBits.withUnsafeBufferPointer { deleted in
-                    let exact = FloatRowsDistance(
-                        query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                    let exact = StoredRowsDistance(
+                        query: q.baseAddress!, rows: rows.base, dimension: rows.dimension, datatype: rows.datatype,
+                        metric: distance)
                     guard let codes = quantized[name], !(params.quantization?.ignore ?? false) else {
                         return walk(exact, limit: limit, ef: ef, excluded: deleted.baseAddress!)
                     }
@@ -313,12 +315,12 @@ final class ImmutableSegment {
         _ request: SegmentSearchRequest, allowed: PointBitset?
     ) -> [(offset: Int, score: Float)] {
         let name = request.vector, distance = request.distance, limit = request.limit
-        guard limit > 0, let dimension = reader.vectorSpecs.first(where: { $0.name == name })?.dimension else {
-            return []
-        }
+        guard limit > 0, let spec = reader.vectorSpecs.first(where: { $0.name == name }) else { return [] }
+        let dimension = spec.dimension
         let scanAll =
             graphs[name] == nil || request.params.exact
-            || allowed.map { $0.cardinality * dimension * 4 < request.fullScanBytes } ?? false
+            || allowed.map { $0.cardinality * dimension * spec.datatype.bytesPerElement < request.fullScanBytes }
+                ?? false
         var candidates: [Int]
         if scanAll {
             let absent = Set(absentOffsets[name] ?? [])
@@ -370,10 +372,11 @@ final class ImmutableSegment {
             nodes.removeAll { missing.contains($0) }
         }
         var distances = [Float](repeating: 0, count: nodes.count)
-        let scored: Void? = reader.withVectors(name) { base, dimension in
+        let scored: Void? = reader.withVectorRows(name) { rows in
             query.withUnsafeBufferPointer { q in
-                let source = FloatRowsDistance(
-                    query: q.baseAddress!, rows: base, dimension: dimension, metric: distance)
+                let source = StoredRowsDistance(
+                    query: q.baseAddress!, rows: rows.base, dimension: rows.dimension, datatype: rows.datatype,
+                    metric: distance)
                 source.distances(&nodes, count: nodes.count, into: &distances)
             }
         }
@@ -397,15 +400,28 @@ final class ImmutableSegment {
         // Tombstoned offsets in order, so each chunk masks its own with a cursor.
         let deleted = tombstones.keys.map { Int($0) }.sorted()
         var nextDeleted = 0
-        let found: Void? = reader.withVectors(name) { base, dim in
+        var nodes = [UInt32](repeating: 0, count: chunk)
+        let found: Void? = reader.withVectorRows(name) { rows in
+            let dim = rows.dimension
             query.withUnsafeBufferPointer { q in
                 scores.withUnsafeMutableBufferPointer { out in
                     var start = 0
                     while start < count {
                         let n = min(chunk, count - start)
-                        VectorKernels.scoreBatch(
-                            metric: distance, query: q.baseAddress!, base: base + start * dim,
-                            count: n, dim: dim, into: out.baseAddress!)
+                        if rows.datatype == .float32 {
+                            VectorKernels.scoreBatch(
+                                metric: distance, query: q.baseAddress!,
+                                base: rows.base.assumingMemoryBound(to: Float.self) + start * dim,
+                                count: n, dim: dim, into: out.baseAddress!)
+                        } else {
+                            // Compact rows: the gather kernels widen each element.
+                            for i in 0..<n { nodes[i] = UInt32(start + i) }
+                            StoredRowsDistance(
+                                query: q.baseAddress!, rows: rows.base, dimension: dim, datatype: rows.datatype,
+                                metric: distance
+                            ).distances(nodes, count: n, into: out.baseAddress!)
+                            for i in 0..<n { out[i] = distance.score(fromDistance: out[i]) }
+                        }
                         // Points without this vector and deleted points never rank:
                         // the selector ignores NaN scores.
                         while nextAbsent < absent.count && absent[nextAbsent] < start + n {

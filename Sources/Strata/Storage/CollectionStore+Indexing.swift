@@ -27,7 +27,9 @@ extension CollectionStore {
                     + (params.isMultiVector
                         ? point.multiVectors[name]?.count ?? 0 : point.vectors[name] == nil ? 0 : params.size)
             }
-            guard hnsw.m > 0, floats * 4 >= config.optimizers.indexingThresholdKB * 1024 else { continue }
+            // Qdrant's threshold counts the bytes the vectors are stored in.
+            let storedBytes = floats * params.storedDatatype.bytesPerElement
+            guard hnsw.m > 0, storedBytes >= config.optimizers.indexingThresholdKB * 1024 else { continue }
             // One contiguous copy of the rows in segment order: the builder's
             // distance kernels stream rows from it.
             var rows = [Float](repeating: 0, count: points.count * params.size)

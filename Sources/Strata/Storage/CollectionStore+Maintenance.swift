@@ -154,7 +154,8 @@ extension CollectionStore {
     {
         let path = joinPath(segmentsDirectory, Manifest.segmentFileName(id))
         let specs = config.vectors.keys.sorted().map {
-            SegmentVectorSpec(name: $0, dimension: config.vectors[$0]!.size)
+            SegmentVectorSpec(
+                name: $0, dimension: config.vectors[$0]!.size, datatype: config.vectors[$0]!.storedDatatype)
         }
         if fileSystem.fileKind(path) != nil { try fileSystem.removeFile(path) }  // an unpublished leftover
         let indexes = try buildVectorIndexes(for: points, reusing: seeds)

@@ -67,10 +67,6 @@ enum MergePlanner {
     /// bringing n segments down to the target t takes n − t + 1 inputs.
     static let mergeOutputSegments = 1
 
-    /// Bytes per dense vector element: vectors are stored as Float32 (the only
-    /// `datatype` accepted, docs/http-api.md).
-    static let bytesPerVectorElement = 4
-
     /// A multivector's size is not known ahead; it counts as this many rows (a
     /// ColBERT-style document of a few dozen tokens). Chosen with multivectors
     /// (f2d5c3c) as an estimate only: `max_segment_size` is a soft bound.
@@ -146,7 +142,7 @@ enum MergePlanner {
     static func estimatedBytesPerPoint(_ config: CollectionConfig) -> Int {
         let multiVectorRows = estimatedRowsPerMultiVector + aggregateRowsPerMultiVector
         return config.vectors.values.reduce(0) {
-            $0 + $1.size * bytesPerVectorElement * ($1.isMultiVector ? multiVectorRows : 1)
+            $0 + $1.size * $1.storedDatatype.bytesPerElement * ($1.isMultiVector ? multiVectorRows : 1)
         }
             + config.sparseVectors.count * estimatedBytesPerSparseVector
     }

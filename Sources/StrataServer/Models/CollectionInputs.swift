@@ -2,6 +2,7 @@
 // engine's `CollectionConfig`. Field names are Qdrant's; see CommonInputs.swift.
 import Foundation
 import Strata
+import StrataVectorMath
 
 /// Qdrant's `HnswConfigDiff`: every field optional.
 struct HnswConfigInput: Decodable, Sendable, Equatable {
@@ -137,12 +138,19 @@ struct VectorParamsInput: Decodable, Sendable {
             throw APIError.jsonDeserialize(
                 "unknown distance \"\(distance)\"; expected one of Cosine, Euclid, Dot, Manhattan")
         }
-        if let datatype, datatype != "float32" { throw APIError.notSupportedYet("vector datatype \"\(datatype)\"") }
+        var stored: VectorDatatype?
+        if let datatype {
+            guard let known = VectorDatatype(apiName: datatype) else {
+                throw APIError.jsonDeserialize(
+                    "unknown vector datatype \"\(datatype)\"; expected one of float32, float16, uint8")
+            }
+            stored = known
+        }
         return VectorParams(
             size: size, distance: distance,
             hnswConfig: try hnsw_config?.applied(to: collectionHNSW),
             quantizationConfig: try quantization_config?.engineConfig(),
-            onDisk: on_disk, multivectorConfig: try multivector_config?.engine())
+            onDisk: on_disk, multivectorConfig: try multivector_config?.engine(), datatype: stored)
     }
 }
 
@@ -440,7 +448,6 @@ struct VectorNameConfigInput: Decodable, Sendable {
     func engineConfig(collectionHNSW: HnswConfig) throws(APIError) -> Kind {
         switch (dense, sparse) {
         case (let dense?, nil):
-            try Self.requireFloat32(dense.datatype, "dense.datatype")
             return .dense(try dense.engineParams(collectionHNSW: collectionHNSW))
         case (nil, let sparse?):
             try Self.requireFloat32(sparse.datatype, "sparse.datatype")
@@ -454,11 +461,11 @@ struct VectorNameConfigInput: Decodable, Sendable {
         }
     }
 
-    /// Strata stores every vector as float32; other element types are a 400.
+    /// Strata stores sparse vectors' values as float32; other element types are a 400.
     private static func requireFloat32(_ datatype: String?, _ field: String) throws(APIError) {
         guard let datatype, datatype.lowercased() != "float32" else { return }
         throw APIError.wrongInput(
-            "\(field) \"\(datatype)\" is not supported: Strata stores vectors as float32 (omit datatype or use \"float32\")"
+            "\(field) \"\(datatype)\" is not supported: Strata stores sparse vector values as float32 (omit datatype or use \"float32\")"
         )
     }
 }

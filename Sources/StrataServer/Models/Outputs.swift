@@ -294,6 +294,8 @@ struct VectorParamsOutput: Encodable {
     var quantization_config: QuantizationOutput?
     var on_disk: Bool?
     var multivector_config: MultiVectorConfigOutput?
+    /// Left out for float32, as Qdrant leaves out a datatype never set.
+    var datatype: String?
 
     struct MultiVectorConfigOutput: Encodable { var comparator: String }
 
@@ -306,6 +308,7 @@ struct VectorParamsOutput: Encodable {
         multivector_config = params.multivectorConfig.map {
             MultiVectorConfigOutput(comparator: $0.comparator.rawValue)
         }
+        datatype = params.datatype?.rawValue
     }
 }
 
