@@ -26,6 +26,15 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Quantization: none, int8, binary, binary2 (2 bits), pq (x8).")
     var quantization: String = "none"
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Vector datatype: float32, float16 or uint8.",
+            discussion:
+                "uint8 on a Cosine data set stores each component mapped affinely from the base's [min, max] onto 0…255 and searches by Euclid: for unit vectors that keeps the neighbour order (and the ground truth) up to the rounding, which is what the run measures."
+        ))
+    var datatype: String = "float32"
+
     @Option(name: .long, help: "Quantization oversampling (candidates = limit × oversampling, then rescored).")
     var oversampling: Double = 1
 
@@ -78,7 +87,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         child.executableURL = URL(fileURLWithPath: try currentExecutablePath())
         var arguments = [
             "bench", "ann", "--data", data, "--store", storeDirectory, "--phase", "query", "--ef", ef,
-            "--quantization", quantization, "--oversampling", String(oversampling),
+            "--quantization", quantization, "--oversampling", String(oversampling), "--datatype", datatype,
             "--build-seconds=\(build)", "--m", String(hnsw.m), "--ef-construct", String(hnsw.efConstruct),
         ]
         if queries != .max { arguments += ["--queries", String(queries)] }
@@ -103,13 +112,14 @@ struct BenchANNCommand: AsyncParsableCommand {
     /// Loads the base vectors through the embedded API and optimizes; returns seconds.
     private func ingest(into directory: String) async throws -> Double {
         let dataset = try VectorDataset.load(data, maxQueries: 0)
-        let distance = try metric(dataset.metric)
+        let (distance, mapping) = try storedSpace(dataset)
         let database = try Database.open(at: directory)
-        let config = CollectionConfig(
+        var config = CollectionConfig(
             size: dataset.dimension, distance: distance,
             optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
             hnswConfig: HnswConfig(m: hnsw.m, efConstruct: hnsw.efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
+        config.vectors[CollectionConfig.defaultVectorName]?.datatype = try vectorDatatype()
         let collection = try database.createCollection(Self.collectionName, config: config)
         progress("ingesting \(dataset.count) × \(dataset.dimension) (\(dataset.metric)) into \(directory)")
         let start = ContinuousClock.now
@@ -117,7 +127,7 @@ struct BenchANNCommand: AsyncParsableCommand {
         try await upsertFromTwoWriters(count: dataset.count, into: collection) { row in
             PointStruct(
                 id: .number(UInt64(row)),
-                vector: Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)]))
+                vector: mapping(Array(dataset.base[(row * dataset.dimension)..<((row + 1) * dataset.dimension)])))
         } afterBatch: { next in
             if ContinuousClock.now - lastReport > .seconds(3) {
                 lastReport = ContinuousClock.now
@@ -167,7 +177,8 @@ struct BenchANNCommand: AsyncParsableCommand {
             return value
         }
         let quantizationParams = QuantizationSearchParams(rescore: true, oversampling: oversampling)
-        let vectors = (0..<queryCount).map { Array(queryRows[($0 * dimension)..<(($0 + 1) * dimension)]) }
+        let (_, mapping) = try storedSpace(try VectorDataset.load(data, maxQueries: 0))
+        let vectors = (0..<queryCount).map { mapping(Array(queryRows[($0 * dimension)..<(($0 + 1) * dimension)])) }
         let truth = (0..<queryCount).map { q in
             Set((0..<limit).map { Int(Int32(bitPattern: truthRows[q * k + $0].bitPattern)) })
         }
@@ -204,6 +215,8 @@ struct BenchANNCommand: AsyncParsableCommand {
             var row: [String: Any] = [
                 "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": hnsw.m,
                 "ef_construct": hnsw.efConstruct, "quantization": quantization, "oversampling": oversampling,
+                "datatype": datatype,
+                "distance": collection.config.vectors[CollectionConfig.defaultVectorName]!.distance.rawValue,
                 "recall10": Double(hits) / Double(queryCount * limit), "qps": summary.qps,
                 "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "rss_mb": residentMB(),
                 "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
@@ -220,6 +233,29 @@ struct BenchANNCommand: AsyncParsableCommand {
             print(String(decoding: line, as: UTF8.self))
         }
         database.close()
+    }
+
+    private func vectorDatatype() throws -> VectorDatatype {
+        guard let value = VectorDatatype(apiName: datatype) else {
+            throw ValidationError("--datatype must be float32, float16 or uint8")
+        }
+        return value
+    }
+
+    /// The distance the collection uses and how a data set vector is mapped
+    /// into it: unchanged, except uint8 on a Cosine set (see `--datatype`).
+    private func storedSpace(_ dataset: VectorDataset) throws -> (Distance, @Sendable ([Float]) -> [Float]) {
+        let distance = try metric(dataset.metric)
+        guard try vectorDatatype() == .uint8, distance == .cosine || distance == .dot else {
+            return (distance, { $0 })
+        }
+        guard distance == .cosine else {
+            throw ValidationError("--datatype uint8 needs a Cosine, Euclid or Manhattan data set")
+        }
+        let low = dataset.base.min() ?? 0
+        let high = dataset.base.max() ?? 1
+        let scale = 255 / max(high - low, .leastNormalMagnitude)
+        return (.euclid, { $0.map { (($0 - low) * scale).rounded() } })
     }
 
     private func metric(_ name: String) throws -> Distance {
