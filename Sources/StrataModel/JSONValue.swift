@@ -52,6 +52,20 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
         return (try? String(decoding: encoder.encode(self), as: UTF8.self)) ?? "<unencodable>"
     }
 
+    /// About the bytes of the value's binary encoding (a type byte, 8-byte
+    /// numbers, strings and keys with a short length prefix): what strict
+    /// mode's `max_collection_payload_size_bytes` counts for points not yet
+    /// written to a segment. An estimate, as Qdrant's payload storage size is.
+    public var estimatedEncodedBytes: Int {
+        switch self {
+        case .null, .bool: return 1
+        case .int, .double: return 9
+        case .string(let s): return 3 + s.utf8.count
+        case .array(let a): return a.reduce(3) { $0 + $1.estimatedEncodedBytes }
+        case .object(let o): return o.reduce(3) { $0 + 2 + $1.key.utf8.count + $1.value.estimatedEncodedBytes }
+        }
+    }
+
     /// True when every number in the value is finite (JSON cannot hold NaN or infinity).
     public var isFinite: Bool {
         switch self {

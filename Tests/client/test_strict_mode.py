@@ -1,7 +1,6 @@
 """Strict mode (`strict_mode_config`) through qdrant-client: every limit Strata
 enforces, one request within it passes, one over it is refused with Qdrant's
-status and message and changes nothing (rate limits: 429); the limits Strata
-does not enforce yet are refused (501) instead of silently accepted."""
+status and message and changes nothing (rate limits: 429)."""
 import json
 
 import httpx
@@ -53,15 +52,45 @@ def test_disabled_strict_mode_enforces_nothing(client, name):
     assert len(client.query_points(name, query=[1.0, 0.0], limit=3).points) == 3
 
 
-@pytest.mark.parametrize("field", ["max_collection_vector_size_bytes", "max_collection_payload_size_bytes",
-                                   "max_resident_memory_percent"])
-def test_limits_not_enforced_yet_are_refused(client, name, field):
-    make(client, name, {"max_query_limit": 5})
-    message = refused(lambda: client.update_collection(
-        name, strict_mode_config=models.StrictModeConfig(**{field: 50})), status=501)
-    assert field in message
-    config = client.get_collection(name).config.strict_mode_config
-    assert getattr(config, field) is None and config.max_query_limit == 5
+def test_max_collection_vector_size_bytes(client, name):
+    # 4-d float16 vectors: 8 bytes each, so a 40-byte limit is reached at 5 points.
+    make(client, name, {"max_collection_vector_size_bytes": 40}, points=0,
+         vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT, datatype=models.Datatype.FLOAT16))
+    assert client.get_collection(name).config.strict_mode_config.max_collection_vector_size_bytes == 40
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0] * 4) for i in range(4)])
+    client.upsert(name, points=[models.PointStruct(id=4, vector=[1.0] * 4)])  # 32 bytes < 40: still allowed
+    message = refused(lambda: client.upsert(name, points=[models.PointStruct(id=9, vector=[1.0] * 4)]))
+    assert message == "Bad request: Max vector storage size limit of 0.000038146973MB reached!"
+    message = refused(lambda: client.update_vectors(name, points=[models.PointVectors(id=0, vector=[2.0] * 4)]))
+    assert "Max vector storage size limit" in message
+    assert client.count(name).count == 5
+    assert client.retrieve(name, ids=[0], with_vectors=True)[0].vector == [1.0] * 4
+    # Deleting points frees room again.
+    client.delete(name, points_selector=models.PointIdsList(points=[0, 1]))
+    client.upsert(name, points=[models.PointStruct(id=9, vector=[1.0] * 4)])
+
+
+def test_max_collection_payload_size_bytes(client, name):
+    make(client, name, {"max_collection_payload_size_bytes": 1024 * 1024}, points=0)
+    client.upsert(name, points=[models.PointStruct(id=0, vector=[1.0, 0.0], payload={"text": "x" * 600_000})])
+    client.upsert(name, points=[models.PointStruct(id=1, vector=[1.0, 0.0], payload={"text": "y" * 600_000})])
+    message = refused(lambda: client.upsert(name, points=[models.PointStruct(id=2, vector=[1.0, 0.0])]))
+    assert message == "Bad request: Max payload storage size limit of 1MB reached!"
+    assert client.count(name).count == 2
+    # Smaller payloads bring it under the limit.
+    client.set_payload(name, payload={"text": "small"}, points=[1], key=None)
+    client.overwrite_payload(name, payload={"text": "small"}, points=[1])
+    client.upsert(name, points=[models.PointStruct(id=2, vector=[1.0, 0.0])])
+
+
+def test_max_resident_memory_percent(client, name):
+    # The server uses far less than 100% of the machine but more than nothing: 100 never refuses,
+    # and the smallest limit, 1%, refuses only if the server really holds 1% (so check the refusal's text).
+    make(client, name, {"max_resident_memory_percent": 100})
+    client.upsert(name, points=[models.PointStruct(id=9, vector=[1.0, 0.0])])
+    assert client.get_collection(name).config.strict_mode_config.max_resident_memory_percent == 100
+    refused(lambda: client.update_collection(
+        name, strict_mode_config=models.StrictModeConfig(max_resident_memory_percent=101)), status=400)
 
 
 def test_max_query_limit(client, name):

@@ -73,6 +73,12 @@ public final class Collection: Sendable {
     /// WAL). Returns the problems found, each naming the file and section.
     public func verify() -> [String] { store.verifySegments() }
 
+    /// Estimated bytes of the live points' vectors (each in its datatype) and
+    /// payloads (binary JSON before compression), as strict mode's
+    /// `max_collection_vector_size_bytes` / `max_collection_payload_size_bytes`
+    /// compare them. O(points in RAM) plus O(segments).
+    public var estimatedDataBytes: (vectors: Int, payloads: Int) { store.estimatedDataBytes }
+
     /// The shape of the collection's storage right now.
     public var storageInfo: StorageInfo {
         let stats = store.statistics

@@ -34,6 +34,9 @@ public struct StrictModeConfig: Sendable, Equatable, Codable {
     public var multivectorConfig: [String: Multivector]?
     public var sparseConfig: [String: Sparse]?
     public var maxPayloadIndexCount: Int?
+    /// Writes that take memory are refused while the server's resident memory
+    /// is at or above this percentage of the machine's (Qdrant 1.19+, deprecated there).
+    public var maxResidentMemoryPercent: Int?
 
     public init() {}
 
@@ -71,6 +74,7 @@ public struct StrictModeConfig: Sendable, Equatable, Codable {
         result.multivectorConfig = diff.multivectorConfig ?? multivectorConfig
         result.sparseConfig = diff.sparseConfig ?? sparseConfig
         result.maxPayloadIndexCount = diff.maxPayloadIndexCount ?? maxPayloadIndexCount
+        result.maxResidentMemoryPercent = diff.maxResidentMemoryPercent ?? maxResidentMemoryPercent
         return result
     }
 
@@ -89,6 +93,10 @@ public struct StrictModeConfig: Sendable, Equatable, Codable {
             if let value, value < minimum {
                 throw StrataError.invalid("strict_mode_config.\(name) must be at least \(minimum), got \(value)")
             }
+        }
+        if let maxResidentMemoryPercent, !(1...100).contains(maxResidentMemoryPercent) {
+            throw StrataError.invalid(
+                "strict_mode_config.max_resident_memory_percent must be 1…100, got \(maxResidentMemoryPercent)")
         }
         if let searchMaxOversampling, !(searchMaxOversampling.isFinite && searchMaxOversampling >= 0) {
             throw StrataError.invalid("strict_mode_config.search_max_oversampling must be a finite number ≥ 0")

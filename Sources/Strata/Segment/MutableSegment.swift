@@ -102,7 +102,9 @@ final class MutableSegment {
     func updatePayload(_ id: PointID, opNum: UInt64, _ change: (Payload?) -> Payload?) -> Bool {
         guard let slot = slotOf[id] else { return false }
         if versions[slot] < opNum {
+            payloadBytes -= Self.payloadBytes(payloads[slot])
             payloads[slot] = change(payloads[slot])
+            payloadBytes += Self.payloadBytes(payloads[slot])
             versions[slot] = opNum
             generation &+= 1
         }
@@ -141,7 +143,9 @@ final class MutableSegment {
         }
         versions[slot] = opNum
         generation &+= 1
+        payloadBytes -= Self.payloadBytes(payloads[slot])
         payloads[slot] = point.payload
+        payloadBytes += Self.payloadBytes(point.payload)
         for c in columns.indices {
             let dim = columns[c].dim
             if columns[c].isMulti {
@@ -173,6 +177,7 @@ final class MutableSegment {
         guard let id = ids[slot] else { return }
         slotOf[id] = nil
         ids[slot] = nil
+        payloadBytes -= Self.payloadBytes(payloads[slot])
         payloads[slot] = nil
         for c in columns.indices {
             columns[c].present[slot] = false
@@ -201,6 +206,26 @@ final class MutableSegment {
                 id: id, vectors: vectors(slot: slot), payload: payloads[slot], sparseVectors: sparseVectors(slot: slot)),
             versions[slot]
         )
+    }
+
+    /// The size of the payloads held, as their binary JSON encoding would be
+    /// (`JSONValue.estimatedEncodedBytes`), kept up to date on every write.
+    private(set) var payloadBytes = 0
+
+    static func payloadBytes(_ payload: Payload?) -> Int {
+        payload.map { JSONValue.object($0).estimatedEncodedBytes } ?? 0
+    }
+
+    /// Bytes the vectors held here take once written to an immutable segment
+    /// (each vector in its datatype; sparse entries 8 bytes).
+    var storedVectorBytes: Int {
+        var total = sparseEntries * 8
+        for column in columns {
+            let element = config.vectors[column.name]?.storedDatatype.bytesPerElement ?? 4
+            total += column.present.reduce(0) { $1 ? $0 + 1 : $0 } * column.dim * element
+            if column.isMulti { total += column.rows.reduce(0) { $0 + ($1?.count ?? 0) } * element }
+        }
+        return total
     }
 
     /// Bytes of vector data held (what the seal threshold is measured in).

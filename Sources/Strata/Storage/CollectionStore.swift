@@ -311,4 +311,34 @@ final class CollectionStore: Sendable {
                 lastMaintenanceError: state.lastMaintenanceError)
         }
     }
+
+    /// Estimated bytes of the collection's vectors (each in its datatype;
+    /// sparse entries 8 bytes) and payloads (binary JSON, uncompressed) over
+    /// its live points: immutable segments count their sections scaled by
+    /// their live fraction, the mutable and frozen segments what they hold.
+    var estimatedDataBytes: (vectors: Int, payloads: Int) {
+        state.withReadLock { state in
+            var vectors = 0
+            var payloads = 0
+            for segment in [state.mutable] + state.frozen.map(\.segment) {
+                vectors += segment.storedVectorBytes
+                payloads += segment.payloadBytes
+            }
+            for segment in state.immutables {
+                let reader = segment.reader
+                guard reader.pointCount > 0 else { continue }
+                let live = Double(reader.pointCount - segment.tombstones.count) / Double(reader.pointCount)
+                let vectorSections = reader.sectionSizes.reduce(0) { total, section in
+                    let isVectorData =
+                        section.name.hasPrefix("vectors[") && section.name.hasSuffix("].data")
+                        || section.name.hasPrefix("multivector[") && section.name.hasSuffix("].data")
+                        || section.name.hasPrefix("sparse[") && section.name.hasSuffix("].vectors")
+                    return isVectorData ? total + section.bytes : total
+                }
+                vectors += Int(Double(vectorSections) * live)
+                payloads += Int(Double(reader.payloadRawBytes) * live)
+            }
+            return (vectors, payloads)
+        }
+    }
 }

@@ -182,9 +182,7 @@ struct StrictModeCheck {
         count: Int, vectors: [[String: [Float]]], sparse: [[String: SparseVector]], name: String
     ) throws(APIError) {
         try Self.limit(count, config.upsertMaxBatchsize, name)
-        if let maxPoints = config.maxPointsCount, collection.count() >= maxPoints {
-            throw APIError.badRequest("Max points count limit of \(maxPoints) reached!")
-        }
+        try checkCollectionSize()
         let rows = collection.config.vectors
         for (name, limit) in config.multivectorConfig ?? [:] {
             guard let max = limit.maxVectors, let size = rows[name]?.size, rows[name]?.isMultiVector == true else {
@@ -208,6 +206,52 @@ struct StrictModeCheck {
                 }
             }
         }
+    }
+
+    /// Qdrant's `check_collection_size_limit`, before an upsert or a vector
+    /// update: the collection's (estimated) vector bytes, payload bytes and
+    /// points against their limits; reaching a limit refuses the write.
+    func checkCollectionSize() throws(APIError) {
+        if config.maxCollectionVectorSizeBytes != nil || config.maxCollectionPayloadSizeBytes != nil {
+            let sizes = collection.estimatedDataBytes
+            if let limit = config.maxCollectionVectorSizeBytes, sizes.vectors >= limit {
+                throw APIError.badRequest("Max vector storage size limit of \(Self.megabytes(limit))MB reached!")
+            }
+            if let limit = config.maxCollectionPayloadSizeBytes, sizes.payloads >= limit {
+                throw APIError.badRequest("Max payload storage size limit of \(Self.megabytes(limit))MB reached!")
+            }
+        }
+        if let maxPoints = config.maxPointsCount, collection.count() >= maxPoints {
+            throw APIError.badRequest("Max points count limit of \(maxPoints) reached!")
+        }
+    }
+
+    /// `bytes` in MiB as Rust prints an f32 (shortest round trip, never an exponent).
+    static func megabytes(_ bytes: Int) -> String {
+        let value = Float(bytes) / (1024 * 1024)
+        if value.rounded() == value && value < 1e9 { return String(Int(value)) }
+        let text = "\(value)"
+        guard let e = text.firstIndex(of: "e"), let exponent = Int(text[text.index(after: e)...]) else { return text }
+        // Swift writes small values as d.ddde-N; Rust spells out the same digits.
+        let digits = text[..<e].replacingOccurrences(of: ".", with: "")
+        guard exponent < 0 else { return digits + String(repeating: "0", count: max(0, exponent - digits.count + 1)) }
+        return "0." + String(repeating: "0", count: -exponent - 1) + digits
+    }
+
+    /// Qdrant's `check_resident_memory` before a write that takes memory
+    /// (upsert, vector update, set payload): the process's resident memory as
+    /// a percentage of the machine's (or the memory cgroup's smaller limit),
+    /// against `max_resident_memory_percent`. Unreadable statistics let the
+    /// write through, as in Qdrant.
+    func checkResidentMemory(used measured: Int?? = nil) throws(APIError) {
+        guard let limit = config.maxResidentMemoryPercent,
+            let used = measured ?? ResidentMemory.percentUsed(), used >= limit
+        else { return }
+        throw Self.refusal(
+            "Resident memory usage is at \(used)% of total memory, exceeding the configured limit of \(limit)%",
+            help:
+                "Reduce memory usage (e.g. delete points or drop collections), or raise `max_resident_memory_percent` in the strict mode config of this collection."
+        )
     }
 
     /// A new payload index against `max_payload_index_count`.
@@ -324,18 +368,21 @@ extension PreparedUpdate {
         switch self {
         case .upsert(let points, _, let filter):
             check.cost.write += max(points.count, 1)
+            try check.checkResidentMemory()
             try check.checkPoints(
                 count: points.count, vectors: points.map(\.vectors), sparse: points.map(\.sparseVectors),
                 name: "upsert limit")
             if let filter { try check.checkWriteFilter(filter) }
         case .updateVectors(let points, let filter):
             check.cost.write += max(points.count, 1)
+            try check.checkResidentMemory()
             try check.checkPoints(
                 count: points.count, vectors: points.map(\.vectors), sparse: points.map(\.sparseVectors),
                 name: "update limit")
             if let filter { try check.checkWriteFilter(filter) }
         case .delete(let selection), .setPayload(_, let selection, _), .overwritePayload(_, let selection),
             .deletePayload(_, let selection), .clearPayload(let selection), .deleteVectors(_, let selection):
+            if case .setPayload = self { try check.checkResidentMemory() }
             if case .filter(let filter) = selection { try check.checkWriteFilter(filter) }
             // The points it affects: the ids given, or those the filter matches now.
             switch selection {

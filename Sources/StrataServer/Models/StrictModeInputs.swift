@@ -29,17 +29,12 @@ struct StrictModeConfigInput: Codable, Sendable, Equatable {
     var max_payload_index_count: Int?
     var max_resident_memory_percent: Int?
 
-    /// The engine's config; 501 for the limits Strata does not enforce yet
-    /// (accepting them silently would promise a protection that is not there).
+    /// The engine's config.
     func engine() throws(APIError) -> StrictModeConfig {
-        var unsupported: [String] = []
-        if max_collection_vector_size_bytes != nil { unsupported.append("max_collection_vector_size_bytes") }
-        if max_collection_payload_size_bytes != nil { unsupported.append("max_collection_payload_size_bytes") }
-        if max_resident_memory_percent != nil { unsupported.append("max_resident_memory_percent") }
-        if !unsupported.isEmpty {
-            throw APIError.notSupportedYet("strict_mode_config \(unsupported.joined(separator: ", "))", issue: 19)
-        }
         var config = StrictModeConfig()
+        config.maxCollectionVectorSizeBytes = max_collection_vector_size_bytes
+        config.maxCollectionPayloadSizeBytes = max_collection_payload_size_bytes
+        config.maxResidentMemoryPercent = max_resident_memory_percent
         config.enabled = enabled
         config.maxQueryLimit = max_query_limit
         config.maxTimeout = max_timeout
@@ -84,5 +79,8 @@ struct StrictModeConfigInput: Codable, Sendable, Equatable {
         multivector_config = config.multivectorConfig?.mapValues { Multivector(max_vectors: $0.maxVectors) }
         sparse_config = config.sparseConfig?.mapValues { Sparse(max_length: $0.maxLength) }
         max_payload_index_count = config.maxPayloadIndexCount
+        max_collection_vector_size_bytes = config.maxCollectionVectorSizeBytes
+        max_collection_payload_size_bytes = config.maxCollectionPayloadSizeBytes
+        max_resident_memory_percent = config.maxResidentMemoryPercent
     }
 }
