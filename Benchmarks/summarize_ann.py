@@ -16,6 +16,7 @@ def load(out):
                 r = json.loads(line)
                 if "engine" in r:
                     name = "strata" if r["quantization"] == "none" else f"strata-{r['quantization']}"
+                    if r.get("datatype", "float32") != "float32": name += f"-{r['datatype']}"
                     if r.get("default_segment_number"): name += f"-{r['default_segment_number']}seg"
                     if r.get("cold"): name += "-cold"
                     r["name"] = name
