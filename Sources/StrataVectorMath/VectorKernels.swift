@@ -46,6 +46,15 @@ public enum VectorKernels {
         withPair(a, b) { strata_dot_f32($0, $1, $2) }
     }
 
+    /// a·b / (|a| |b|), and 0 when either is a zero vector: Cosine over
+    /// vectors that are not normalised (the `uint8` datatype, as Qdrant
+    /// scores it). Precondition: `a.count == b.count`.
+    public static func cosine(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
+        let normA = dot(a, a), normB = dot(b, b)
+        guard normA > 0, normB > 0 else { return 0 }
+        return Float(Double(dot(a, b)) / (Double(normA) * Double(normB)).squareRoot())
+    }
+
     /// Σ (a[i] − b[i])². Precondition: `a.count == b.count`.
     public static func squaredL2(_ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>) -> Float {
         withPair(a, b) { strata_l2sq_f32($0, $1, $2) }

@@ -28,15 +28,19 @@ import Testing
         datatype == .uint8 ? random.floats(dim, in: 0...255.9) : random.floats(dim, in: -3...3)
     }
 
-    /// Exact scores in Double over the stored (rounded) vectors.
+    /// Exact scores in Double over the stored (rounded) vectors; `rawCosine`:
+    /// Cosine over vectors that are not normalised (uint8).
     static func referenceTop(
-        _ stored: [PointID: [Float]], _ query: [Float], _ distance: Distance, limit: Int
+        _ stored: [PointID: [Float]], _ query: [Float], _ distance: Distance, limit: Int, rawCosine: Bool = false
     ) -> [(id: PointID, score: Double)] {
         var hits = stored.map { id, v -> (id: PointID, score: Double) in
             let pairs = zip(query, v).map { (Double($0), Double($1)) }
+            let dot = pairs.reduce(0) { $0 + $1.0 * $1.1 }
+            let norms = (pairs.reduce(0) { $0 + $1.0 * $1.0 } * pairs.reduce(0) { $0 + $1.1 * $1.1 }).squareRoot()
             let score: Double =
                 switch distance {
-                case .cosine, .dot: pairs.reduce(0) { $0 + $1.0 * $1.1 }
+                case .cosine where rawCosine: norms > 0 ? dot / norms : 0
+                case .cosine, .dot: dot
                 case .euclid: pairs.reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }.squareRoot()
                 case .manhattan: pairs.reduce(0) { $0 + abs($1.0 - $1.1) }
                 }
@@ -47,8 +51,8 @@ import Testing
     }
 
     static let cases: [(VectorDatatype, Distance)] = [
-        (.float16, .cosine), (.float16, .dot), (.float16, .euclid), (.uint8, .dot), (.uint8, .euclid),
-        (.uint8, .manhattan),
+        (.float16, .cosine), (.float16, .dot), (.float16, .euclid), (.uint8, .cosine), (.uint8, .dot),
+        (.uint8, .euclid), (.uint8, .manhattan),
     ]
 
     @Test(arguments: cases)
@@ -57,8 +61,9 @@ import Testing
         try await withTemporaryDirectory { dir in
             var given: [PointID: [Float]] = [:]
             var expected: [PointID: [Float]] = [:]
+            let rawCosine = datatype == .uint8 && distance == .cosine
             func expectedStored(_ v: [Float]) -> [Float] {
-                guard distance == .cosine else { return datatype.rounded(v) }
+                guard distance == .cosine && !rawCosine else { return datatype.rounded(v) }
                 var unit = v
                 _ = VectorKernels.normalize(&unit)
                 return datatype.rounded(unit)
@@ -90,17 +95,30 @@ import Testing
                 for _ in 0..<8 {
                     let rawQuery = Self.vector(&random, datatype)
                     let query = expectedStored(rawQuery)
-                    let reference = Self.referenceTop(expected, query, distance, limit: 10)
+                    let all = Self.referenceTop(expected, query, distance, limit: .max, rawCosine: rawCosine)
+                    let reference = Array(all.prefix(10))
+                    let truth = Dictionary(uniqueKeysWithValues: all.map { ($0.id, $0.score) })
                     let exact = try collection.search(rawQuery, limit: 10, params: SearchParams(exact: true))
-                    #expect(exact.map(\.id) == reference.map(\.id), "\(label): exact ids")
+                    func close(_ a: Double, _ b: Double) -> Bool { abs(a - b) <= 1e-4 * max(1, abs(b)) }
+                    // The same scores in the same order, each the true score of its point (uint8
+                    // distances are often whole numbers, so equal scores may list other ids).
+                    #expect(exact.count == reference.count, "\(label): hit count")
                     for (hit, want) in zip(exact, reference) {
+                        #expect(close(Double(hit.score), want.score), "\(label): \(hit.score) vs \(want.score)")
                         #expect(
-                            abs(Double(hit.score) - want.score) <= 1e-4 * max(1, abs(want.score)),
-                            "\(label): score of \(hit.id): \(hit.score) vs \(want.score)")
+                            close(Double(hit.score), truth[hit.id] ?? .nan), "\(label): score of \(hit.id)")
                     }
+                    let eleven = all.prefix(11)
+                    let distinct = zip(eleven, eleven.dropFirst()).allSatisfy { $0.score != $1.score }
+                    if distinct { #expect(exact.map(\.id) == reference.map(\.id), "\(label): exact ids") }
                     // Graph (with quantization and rescoring): most of the exact top 10.
                     let graph = try collection.search(rawQuery, limit: 10, params: SearchParams(hnswEf: 128))
-                    let overlap = Set(graph.map(\.id)).intersection(reference.map(\.id)).count
+                    // Hits as good as the exact 10th (ties included).
+                    let cutoff = reference.last!.score
+                    let overlap = graph.filter { hit in
+                        let score = truth[hit.id]!
+                        return distance.higherIsBetter ? score >= cutoff - 1e-9 : score <= cutoff + 1e-9
+                    }.count
                     #expect(overlap >= 8, "\(label): graph search found \(overlap) of the exact top 10")
                 }
             }
@@ -155,9 +173,24 @@ import Testing
             let db = try Database.open(at: dir)
             #expect(throws: StrataError.self) {
                 _ = try db.createCollection(
-                    "bytes-cosine",
-                    config: CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine, datatype: .uint8)]))
+                    "bytes-cosine-multi",
+                    config: CollectionConfig(vectors: [
+                        "": VectorParams(
+                            size: 2, distance: .cosine, multivectorConfig: MultiVectorConfig(), datatype: .uint8)
+                    ]))
             }
+            // uint8 under Cosine: raw bytes, scored by their cosine; a zero vector scores 0 (as Qdrant).
+            let bytes = try db.createCollection(
+                "bytes-cosine",
+                config: CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .cosine, datatype: .uint8)]))
+            try await bytes.upsert([
+                PointStruct(id: 1, vector: [3, 4]), PointStruct(id: 2, vector: [0, 0]),
+                PointStruct(id: 3, vector: [10, 0]),
+            ])
+            #expect(try bytes.retrieve([1], withVector: true).first?.vectors?[""] == [3, 4])
+            let hits = try bytes.search([6, 8], limit: 3)
+            #expect(hits.map(\.id) == [1, 3, 2])
+            #expect(abs(hits[0].score - 1) < 1e-6 && abs(hits[1].score - 0.6) < 1e-6 && hits[2].score == 0)
             let half = try db.createCollection(
                 "half",
                 config: CollectionConfig(vectors: ["": VectorParams(size: 2, distance: .dot, datatype: .float16)]))

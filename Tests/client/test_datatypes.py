@@ -18,13 +18,16 @@ DIM = 16
 def stored(vector, datatype, distance):
     v = np.asarray(vector, dtype=np.float64)
     if datatype == models.Datatype.UINT8:
-        return np.clip(np.trunc(v), 0, 255)
+        return np.clip(np.trunc(v), 0, 255)  # not normalised under Cosine: scored by the raw bytes' cosine
     if distance == models.Distance.COSINE:
         v = v / np.linalg.norm(v)
     return v.astype(np.float32).astype(np.float16).astype(np.float64)
 
 
-def scores(query, rows, distance):
+def scores(query, rows, distance, datatype):
+    if distance == models.Distance.COSINE and datatype == models.Datatype.UINT8:
+        norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(query)
+        return np.divide(rows @ query, norms, out=np.zeros(len(rows)), where=norms > 0)
     if distance in (models.Distance.COSINE, models.Distance.DOT):
         return rows @ query
     if distance == models.Distance.EUCLID:
@@ -41,6 +44,7 @@ def random_vectors(rng, datatype, count):
 CASES = [
     (models.Datatype.FLOAT16, models.Distance.COSINE),
     (models.Datatype.FLOAT16, models.Distance.EUCLID),
+    (models.Datatype.UINT8, models.Distance.COSINE),
     (models.Datatype.UINT8, models.Distance.DOT),
     (models.Datatype.UINT8, models.Distance.MANHATTAN),
 ]
@@ -77,14 +81,18 @@ def test_rounded_storage_and_exact_search(client, name, datatype, distance):
         for _ in range(5):
             raw = random_vectors(rng, datatype, 1)[0]
             query = stored(raw, datatype, distance)
-            s = scores(query, expected, distance)
+            s = scores(query, expected, distance, datatype)
             order = np.argsort(-s if distance in (models.Distance.COSINE, models.Distance.DOT) else s, kind="stable")
             hits = client.query_points(
                 name, query=raw.tolist(), limit=5, search_params=models.SearchParams(exact=True)
             ).points
-            assert [h.id for h in hits] == [int(i) for i in order[:5]]
+            # The true top-5 scores in order, each its point's true score (bytes give whole-number
+            # distances, so equal scores may list other ids).
+            assert [h.score for h in hits] == pytest.approx([s[i] for i in order[:5]], rel=1e-4, abs=1e-4)
             for h in hits:
                 assert h.score == pytest.approx(s[h.id], rel=1e-4, abs=1e-4)
+            if len(set(np.round(s[order[:6]], 6))) == 6:
+                assert [h.id for h in hits] == [int(i) for i in order[:5]]
 
     check()
     # The interval flush writes the points into an immutable, compact, indexed segment.
@@ -98,11 +106,13 @@ def test_rounded_storage_and_exact_search(client, name, datatype, distance):
     assert same_vector(got[0].vector, expected[5])
 
 
-def test_uint8_with_cosine_and_unknown_datatypes_are_refused(server, client, name):
+def test_uint8_cosine_multivectors_and_unknown_datatypes_are_refused(server, client, name):
     with pytest.raises(UnexpectedResponse) as error:
         client.create_collection(
             name,
-            vectors_config=models.VectorParams(size=2, distance=models.Distance.COSINE, datatype=models.Datatype.UINT8),
+            vectors_config=models.VectorParams(
+                size=2, distance=models.Distance.COSINE, datatype=models.Datatype.UINT8,
+                multivector_config=models.MultiVectorConfig(comparator=models.MultiVectorComparator.MAX_SIM)),
         )
     assert error.value.status_code == 400 and "uint8" in str(error.value.content)
     assert not client.collection_exists(name)

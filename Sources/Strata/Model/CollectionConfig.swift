@@ -42,6 +42,10 @@ public struct VectorParams: Sendable, Equatable, Codable {
 
     /// The element type vectors are stored in.
     public var storedDatatype: VectorDatatype { datatype ?? .float32 }
+
+    /// Cosine over stored vectors that are not normalised (`uint8`, as
+    /// Qdrant): every score is a·b / (|a| |b|) instead of a dot product.
+    public var scoresRawCosine: Bool { distance == .cosine && !storedDatatype.normalizesForCosine() }
 }
 
 /// How two multivectors are compared (Qdrant's `multivector_config.comparator`).
@@ -222,9 +226,9 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
             }
             try params.hnswConfig?.validate("vector \"\(name)\"")
             try params.quantizationConfig?.validate("vector \"\(name)\"")
-            if params.storedDatatype == .uint8 && params.distance == .cosine {
+            if params.scoresRawCosine && params.isMultiVector {
                 throw StrataError.invalid(
-                    "vector \"\(name)\": datatype uint8 with Cosine distance is not supported yet (bytes cannot hold normalised vectors); use Dot, Euclid or Manhattan with uint8, or float16 with Cosine"
+                    "multivector \"\(name)\": datatype uint8 with Cosine distance is not supported yet for multivectors; use Dot, Euclid or Manhattan with uint8, or float16 with Cosine"
                 )
             }
         }

@@ -50,7 +50,7 @@ extension QueryExecutor {
         let sampled = try matchingIDs(withVector).shuffled(using: &generator).prefix(sample).sorted()
         guard sampled.count >= 2 else { return DistanceMatrix() }
         if let params = collection.config.vectors[using], !params.isMultiVector {
-            return try denseMatrix(Array(sampled), using: using, limit: limit, distance: params.distance)
+            return try denseMatrix(Array(sampled), using: using, limit: limit, params: params)
         }
         // Multivectors and sparse vectors: one exact search among the sample per sampled point.
         let members = Condition.hasID(Set(sampled))
@@ -71,7 +71,9 @@ extension QueryExecutor {
     /// The matrix of plain dense vectors: the sampled vectors read once and
     /// every pair scored as a nearest search scores it (what an exact search
     /// among the sample per sampled point returns, without a search per point).
-    private func denseMatrix(_ ids: [PointID], using: String, limit: Int, distance: Distance) throws -> DistanceMatrix {
+    private func denseMatrix(_ ids: [PointID], using: String, limit: Int, params: VectorParams) throws -> DistanceMatrix
+    {
+        let distance = params.distance
         let rows = try records(ids, withPayload: false, withVector: true).compactMap { record in
             record.vectors?[using].map { (id: record.id, version: record.version, vector: $0) }
         }
@@ -85,7 +87,7 @@ extension QueryExecutor {
             // The best `limit` so far, best first: a small sorted list, not a sort of the whole row.
             var top: [(index: Int, score: Float)] = []
             for j in rows.indices where j != i {
-                let candidate = (index: j, score: Self.nearestScore(distance, rows[i].vector, rows[j].vector))
+                let candidate = (index: j, score: Self.nearestScore(params, rows[i].vector, rows[j].vector))
                 if top.count == limit, !better(candidate, top[limit - 1]) { continue }
                 top.insert(candidate, at: top.firstIndex { better(candidate, $0) } ?? top.count)
                 if top.count > limit { top.removeLast() }

@@ -37,7 +37,7 @@ extension QueryExecutor {
         func raw(_ a: [Float], _ b: [Float]) -> Float {
             a.withUnsafeBufferPointer { a in
                 b.withUnsafeBufferPointer { b in
-                    guard params.isMultiVector else { return Self.similarity(distance, a, b) }
+                    guard params.isMultiVector else { return Self.similarity(params, a, b) }
                     return MaxSim.similarity(
                         metric: distance, query: a.baseAddress!, queryRows: a.count / params.size,
                         rows: b.baseAddress!, rowCount: b.count / params.size, dim: params.size, scratch: &scratch)

@@ -21,6 +21,20 @@ extension QueryExecutor {
         a.withUnsafeBufferPointer { similarity(distance, $0, b) }
     }
 
+    /// `similarity` for a vector with `params`: the true cosine for raw-cosine
+    /// (`uint8`) vectors.
+    static func similarity(
+        _ params: VectorParams, _ a: UnsafeBufferPointer<Float>, _ b: UnsafeBufferPointer<Float>
+    ) -> Float {
+        params.scoresRawCosine ? VectorKernels.cosine(a, b) : similarity(params.distance, a, b)
+    }
+
+    /// `nearestScore` for a vector with `params` (see `similarity(_:_:_:)`).
+    static func nearestScore(_ params: VectorParams, _ query: [Float], _ stored: [Float]) -> Float {
+        guard params.scoresRawCosine else { return nearestScore(params.distance, query, stored) }
+        return query.withUnsafeBufferPointer { q in stored.withUnsafeBufferPointer { VectorKernels.cosine(q, $0) } }
+    }
+
     /// The score a nearest search reports (Strata's and Qdrant's convention).
     static func nearestScore(_ distance: Distance, _ query: [Float], _ stored: [Float]) -> Float {
         query.withUnsafeBufferPointer { q in
@@ -52,7 +66,9 @@ extension QueryExecutor {
             }
             return Self.customScorer(query, similarity: similarity)
         }
-        return Self.customScorer(query) { example, stored in Self.similarity(distance, example, stored) }
+        return Self.customScorer(query) { example, stored in
+            example.withUnsafeBufferPointer { Self.similarity(params, $0, stored) }
+        }
     }
 
     /// The scorer of a custom objective, given how an example compares with a

@@ -186,7 +186,7 @@ struct QueryExecutor {
             let candidates = try scoreCandidates(ids, using: using, withVector: mmr != nil) { stored in
                 params.isMultiVector
                     ? MaxSim.score(metric: distance, query: prepared, rows: stored, dim: params.size)
-                    : Self.nearestScore(distance, prepared, stored)
+                    : Self.nearestScore(params, prepared, stored)
             }
             var ranked = candidates.sorted(by: Self.order(higherIsBetter: distance.higherIsBetter))
             ranked = applyThreshold(ranked, scoreThreshold, higherIsBetter: distance.higherIsBetter)

@@ -292,7 +292,12 @@ final class ImmutableSegment {
                     // vectors (a few random reads of the mapping).
                     let oversampling = params.quantization?.oversampling ?? 1
                     let candidates = max(limit, Int((Double(limit) * oversampling).rounded(.up)))
-                    let source = QuantizedDistance(codes: codes, query: codes.prepare(query: q.baseAddress!))
+                    // Codes of raw-cosine (uint8) rows encode their unit vectors.
+                    var unitQuery = query
+                    if rows.datatype == .uint8 && distance == .cosine { _ = VectorKernels.normalize(&unitQuery) }
+                    let source = unitQuery.withUnsafeBufferPointer {
+                        QuantizedDistance(codes: codes, query: codes.prepare(query: $0.baseAddress!))
+                    }
                     let found = walk(source, limit: candidates, ef: max(ef, candidates), excluded: deleted.baseAddress!)
                     guard params.quantization?.rescore ?? true else { return Array(found.prefix(limit)) }
                     var nodes = found.map(\.node)

@@ -25,6 +25,8 @@ extension MutableSegment {
         var selector = TopKSelector(k: request.limit, higherIsBetter: column.distance.higherIsBetter)
         let chunk = 2048
         var scores = [Float](repeating: 0, count: chunk)
+        let queryNorm =
+            column.rawCosine ? request.query.withUnsafeBufferPointer { VectorKernels.dot($0, $0) }.squareRoot() : 0
         request.query.withUnsafeBufferPointer { queryBuffer in
             column.data.withUnsafeBufferPointer { base in
                 scores.withUnsafeMutableBufferPointer { out in
@@ -35,6 +37,13 @@ extension MutableSegment {
                             metric: column.distance, query: queryBuffer.baseAddress!,
                             base: base.baseAddress! + start * dim, count: n, dim: dim,
                             into: out.baseAddress!)
+                        if column.rawCosine {
+                            // Cosine of raw vectors: the dot products over the norms (0 for a zero vector).
+                            for i in 0..<n {
+                                let norms = queryNorm * column.norms[start + i]
+                                out[i] = norms > 0 ? out[i] / norms : 0
+                            }
+                        }
                         // Free slots, points without this vector and excluded ids
                         // never rank: the selector ignores NaN scores.
                         for i in 0..<n where !column.present[start + i] { out[i] = .nan }

@@ -62,6 +62,10 @@ final class MutableSegment {
         var present: [Bool] = []
         let isMulti: Bool
         var rows: [[Float]?] = []
+        /// Cosine over raw (`uint8`) vectors: searches divide the dot product
+        /// by the norms, this column's kept in `norms` (one per slot).
+        let rawCosine: Bool
+        var norms: [Float] = []
     }
 
     struct SparseColumn {
@@ -74,7 +78,9 @@ final class MutableSegment {
         let names = config.vectors.keys.sorted()
         columns = names.map { name in
             let params = config.vectors[name]!
-            return VectorColumn(name: name, dim: params.size, distance: params.distance, isMulti: params.isMultiVector)
+            return VectorColumn(
+                name: name, dim: params.size, distance: params.distance, isMulti: params.isMultiVector,
+                rawCosine: params.scoresRawCosine)
         }
         columnIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         let sparseNames = config.sparseVectors.keys.sorted()
@@ -132,6 +138,7 @@ final class MutableSegment {
                 columns[c].data.append(contentsOf: repeatElement(0, count: columns[c].dim))
                 columns[c].present.append(false)
                 if columns[c].isMulti { columns[c].rows.append(nil) }
+                if columns[c].rawCosine { columns[c].norms.append(0) }
             }
             for c in sparseColumns.indices { sparseColumns[c].vectors.append(nil) }
         }
@@ -167,6 +174,9 @@ final class MutableSegment {
                     }
                 }
                 columns[c].present[slot] = true
+                if columns[c].rawCosine {
+                    columns[c].norms[slot] = vector.withUnsafeBufferPointer { VectorKernels.dot($0, $0) }.squareRoot()
+                }
             } else {
                 columns[c].present[slot] = false
             }

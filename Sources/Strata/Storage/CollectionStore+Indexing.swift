@@ -2,6 +2,7 @@ import Foundation
 import StrataHNSW
 import StrataQuantization
 import StrataSegment
+import StrataVectorMath
 
 /// The vector indexes written into each new immutable segment.
 extension CollectionStore {
@@ -38,6 +39,16 @@ extension CollectionStore {
                     guard let vector = point.vectors[name] else { continue }
                     vector.withUnsafeBufferPointer {
                         (buffer.baseAddress! + index * params.size).update(from: $0.baseAddress!, count: params.size)
+                    }
+                }
+            }
+            if params.scoresRawCosine {
+                // Raw-cosine (uint8) rows: graph and codes over their unit
+                // vectors, where a dot product is their cosine.
+                for index in points.indices {
+                    var row = Array(rows[index * params.size..<(index + 1) * params.size])
+                    if VectorKernels.normalize(&row) {
+                        rows.replaceSubrange(index * params.size..<(index + 1) * params.size, with: row)
                     }
                 }
             }
