@@ -50,13 +50,17 @@ public enum CrashWorkload {
             // tail, and with it every recovery, grow from cycle to cycle).
             // Two named dense vectors, a multivector and a sparse vector;
             // points may lack all but the unnamed one (see `auxVector(for:)`,
-            // `multiVector(for:)`, `sparseVector(for:)`).
+            // `multiVector(for:)`, `sparseVector(for:)`). The dense vectors are
+            // stored as float16 (compact segment rows, config.json version 4):
+            // their values, k/2048 and k/128, are exact in binary16, so what
+            // the model expects is unchanged.
             return CollectionConfig(
                 vectors: [
-                    "": VectorParams(size: dimension, distance: .euclid),
-                    auxVectorName: VectorParams(size: auxDimension, distance: .dot),
+                    "": VectorParams(size: dimension, distance: .euclid, datatype: .float16),
+                    auxVectorName: VectorParams(size: auxDimension, distance: .dot, datatype: .float16),
                     multiVectorName: VectorParams(
-                        size: multiDimension, distance: .dot, multivectorConfig: MultiVectorConfig()),
+                        size: multiDimension, distance: .dot, multivectorConfig: MultiVectorConfig(),
+                        datatype: .float16),
                 ],
                 optimizers: OptimizersConfig(
                     deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,

@@ -201,7 +201,7 @@ import Testing
         let entry = { (index: Int) in table + 8 + 32 * index + (index > 4 ? 2 : index > 3 ? 1 : 0) }
         // The unchanged file opens (the fixer itself is sound).
         if case .failure(let error) = try openEditedGolden({ _ in }) { Issue.record("\(error)") }
-        try expectRefused("header", code: .unsupportedVersion) { $0[8] = 2 }
+        try expectRefused("header", code: .unsupportedVersion) { $0[8] = 3 }
         try expectRefused("header") { $0[12] = 1 }  // flags
         try expectRefused("header") { $0[24] = 9 }  // codec
         try expectRefused("header") { $0[40] = 1 }  // reserved

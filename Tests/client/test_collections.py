@@ -113,14 +113,39 @@ def test_update_collection_changes_settings_and_keeps_data(client, name):
     assert client.retrieve(name, ids=[7])[0].payload == {"i": 7}
     client.upsert(name, points=[models.PointStruct(id=100, vector=[1, 1, 1, 1])])
     assert client.count(name).count == 21
-    # What Strata cannot change is refused and changes nothing.
+    # params as far as one node has them; more replicas than nodes is refused and changes nothing.
+    assert client.update_collection(name, collection_params=models.CollectionParamsDiff(
+        replication_factor=1, on_disk_payload=True, read_fan_out_factor=0))
     with pytest.raises(UnexpectedResponse) as error:
         client.update_collection(name, collection_params=models.CollectionParamsDiff(replication_factor=2))
-    assert error.value.status_code == 501
+    assert error.value.status_code == 400 and "replication_factor" in str(error.value.content)
     with pytest.raises(UnexpectedResponse) as error:
         client.update_collection(name, vectors_config={"nope": models.VectorParamsDiff(on_disk=True)})
     assert error.value.status_code == 400
     assert client.get_collection(name).config.hnsw_config.m == 32
+
+
+def test_update_collection_changes_sparse_vector_params(client, name):
+    client.create_collection(name, vectors_config={}, sparse_vectors_config={
+        "text": models.SparseVectorParams(index=models.SparseIndexParams(full_scan_threshold=100))})
+    docs = {1: ([1, 2], [1.0, 1.0]), 2: ([2], [1.0]), 3: ([2, 3], [1.0, 2.0])}
+    client.upsert(name, points=[models.PointStruct(id=i, vector={"text": models.SparseVector(indices=ix, values=v)})
+                                for i, (ix, v) in docs.items()])
+    query = models.SparseVector(indices=[1, 2], values=[1.0, 1.0])
+    before = {p.id: p.score for p in client.query_points(name, query=query, using="text").points}
+    assert before == {1: 2.0, 2: 1.0, 3: 1.0}
+    assert client.update_collection(name, sparse_vectors_config={
+        "text": models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    params = client.get_collection(name).config.params.sparse_vectors["text"]
+    assert params.modifier == models.Modifier.IDF and params.index.full_scan_threshold == 100  # the index stays
+    after = {p.id: p.score for p in client.query_points(name, query=query, using="text").points}
+    # IDF now weighs the rare term 1 above term 2, which every document holds.
+    assert after[1] > after[2] and after[2] == pytest.approx(after[3])
+    assert after[1] != before[1]
+    with pytest.raises(UnexpectedResponse) as error:
+        client.update_collection(name, sparse_vectors_config={"nope": models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    assert error.value.status_code == 400
+    assert client.get_collection(name).config.params.sparse_vectors["text"].modifier == models.Modifier.IDF
 
 
 def test_aliases_create_rename_delete_and_use(client, name):

@@ -32,12 +32,15 @@ extension Database {
             guard config != current.config else { return current }
             guard Set(config.vectors.keys) == Set(current.config.vectors.keys),
                 config.vectors.allSatisfy({ name, params in
-                    current.config.vectors[name].map { $0.size == params.size && $0.distance == params.distance }
-                        ?? false
-                })
+                    current.config.vectors[name].map {
+                        $0.size == params.size && $0.distance == params.distance
+                            && $0.storedDatatype == params.storedDatatype && $0.isMultiVector == params.isMultiVector
+                    } ?? false
+                }),
+                Set(config.sparseVectors.keys) == Set(current.config.sparseVectors.keys)
             else {
                 throw StrataError.invalid(
-                    "the vectors of collection `\(name)` (names, sizes, distances) cannot change; create a new collection"
+                    "the vectors of collection `\(name)` (names, sizes, distances, datatypes, multivector or sparse) cannot change; create a new collection"
                 )
             }
             do {

@@ -250,16 +250,30 @@ struct CreateCollectionInput: Decodable, Sendable {
         }
     }
 
+    /// A sparse vector's params as given: for a PATCH, what the request sets
+    /// (nil: unchanged).
+    struct SparseParamsGiven {
+        var modifier: SparseModifier?
+        var index: SparseIndexParams?
+    }
+
     /// `sparse_vectors`: `{name: {"index": {"on_disk", "full_scan_threshold", "datatype"}, "modifier": "none"|"idf"}}`.
     static func sparseParams(_ value: JSONValue?) throws(APIError) -> [String: SparseVectorParams] {
+        try sparseParamsGiven(value).mapValues {
+            SparseVectorParams(modifier: $0.modifier ?? .none, index: $0.index)
+        }
+    }
+
+    /// `sparse_vectors` as given, each field nil when not set (a PATCH changes only those).
+    static func sparseParamsGiven(_ value: JSONValue?) throws(APIError) -> [String: SparseParamsGiven] {
         guard case .object(let fields)? = value else {
             if value == nil || value == .null { return [:] }
             throw APIError.wrongInput("sparse_vectors must be an object of sparse vector params by name")
         }
-        var result: [String: SparseVectorParams] = [:]
+        var result: [String: SparseParamsGiven] = [:]
         for (name, params) in fields {
             guard !name.isEmpty else { throw APIError.wrongInput("sparse vector names must not be empty") }
-            var engine = SparseVectorParams()
+            var engine = SparseParamsGiven()
             guard case .object(let members) = params else {
                 if params == .null { result[name] = engine; continue }
                 throw APIError.wrongInput("sparse_vectors.\(name) must be an object")
@@ -293,11 +307,21 @@ struct CreateCollectionInput: Decodable, Sendable {
     }
 }
 
-/// `PATCH /collections/{name}` (Qdrant's `UpdateCollection`). Strata's
-/// collection config is fixed at creation: a request that would change a
-/// value is refused with the fields it names; one that restates the current
-/// values succeeds.
+/// `PATCH /collections/{name}` (Qdrant's `UpdateCollection`): optimizer,
+/// HNSW, quantization, strict mode and metadata settings, per-vector HNSW,
+/// quantization and `on_disk`, sparse vectors' index params and modifier, and
+/// `params` as far as one node has them. Vector names, sizes, distances and
+/// datatypes never change.
 struct UpdateCollectionInput: Decodable, Sendable {
+    /// Qdrant's `CollectionParamsDiff`.
+    struct ParamsDiff: Decodable, Sendable {
+        var replication_factor: Int?
+        var write_consistency_factor: Int?
+        var read_fan_out_factor: Int?
+        var read_fan_out_delay_ms: Int?
+        var on_disk_payload: Bool?
+    }
+
     /// Per named vector: `hnsw_config`, `quantization_config`, `on_disk`.
     struct VectorDiff: Decodable, Sendable {
         var hnsw_config: HnswConfigInput?
@@ -307,29 +331,44 @@ struct UpdateCollectionInput: Decodable, Sendable {
 
     var vectors: [String: VectorDiff]?
     var optimizers_config: OptimizersConfigInput?
-    var params: JSONValue?
+    var params: ParamsDiff?
     var hnsw_config: HnswConfigInput?
     var quantization_config: JSONValue?
     var sparse_vectors: JSONValue?
     var strict_mode_config: StrictModeConfigInput?
     var metadata: JSONValue?
 
-    /// `config` with the changes applied; 400 for bad values, 501 for what
-    /// Strata cannot change.
+    /// `config` with the changes applied; 400 for bad values.
     func applied(to config: CollectionConfig) throws(APIError) -> CollectionConfig {
-        var unsupported: [String] = []
-        switch params {
-        case nil, .null?: break
-        case .object(let fields)? where fields.isEmpty: break
-        default: unsupported.append("params")
-        }
-        if let sparse_vectors, sparse_vectors != .null, sparse_vectors != .object([:]) {
-            unsupported.append("sparse_vectors")
-        }
-        if !unsupported.isEmpty {
-            throw APIError.notSupportedYet("changing \(unsupported.joined(separator: ", ")) of an existing collection")
+        if let params {
+            // One node: one replica, so the factors can only be 1; the read
+            // fan-out has no replicas to go to, and payloads always live in
+            // segment files, so those are accepted as they are.
+            if let factor = params.replication_factor, factor != 1 {
+                throw APIError.badRequest("Strata runs as a single node; replication_factor must be 1, got \(factor)")
+            }
+            if let factor = params.write_consistency_factor, factor != 1 {
+                throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
+            }
+            if let factor = params.read_fan_out_factor, factor < 0 {
+                throw APIError.wrongInput("read_fan_out_factor must not be negative, got \(factor)")
+            }
         }
         var updated = config
+        for (name, diff) in try CreateCollectionInput.sparseParamsGiven(sparse_vectors) {
+            guard var params = updated.sparseVectors[name] else {
+                throw APIError.wrongInput("Not existing vector name error: \(name)")
+            }
+            // Qdrant's SparseVectorsConfigDiff: given fields replace, missing ones stay.
+            if let modifier = diff.modifier { params.modifier = modifier }
+            if let index = diff.index {
+                var merged = params.index ?? SparseIndexParams()
+                if let onDisk = index.onDisk { merged.onDisk = onDisk }
+                if let threshold = index.fullScanThreshold { merged.fullScanThreshold = threshold }
+                params.index = merged
+            }
+            updated.sparseVectors[name] = params
+        }
         // Qdrant's strict mode diff: each limit given replaces the current one; null leaves it.
         if let strict_mode_config {
             updated.strictMode = (config.strictMode ?? StrictModeConfig()).updated(
