@@ -1,5 +1,5 @@
 """Snapshots through the official client: create, list, download, recover from a
-file:// location (with and without checksum), delete; full-storage snapshots."""
+file:// or http:// location (with and without checksum), delete; full-storage snapshots."""
 import hashlib
 import io
 import os
@@ -98,8 +98,71 @@ def test_snapshot_names_cannot_escape(server, client, name):
     for bad in ["..%2F..%2Fconfig.json", "x.snapshot", "%2Fetc%2Fpasswd"]:
         response = httpx.get(f"{server.url}/collections/{name}/snapshots/{bad}")
         assert response.status_code == 404, response.text
-    response = httpx.put(f"{server.url}/collections/{name}/snapshots/recover", json={"location": "http://example.com/x.snapshot"})
-    assert response.status_code == 501
+    response = httpx.put(f"{server.url}/collections/{name}/snapshots/recover", json={"location": "ftp://example.com/x.snapshot"})
+    assert response.status_code == 400
+
+
+class ServeFiles:
+    """A tiny HTTP server on loopback serving `files` (path -> bytes), recording request headers."""
+
+    def __init__(self, files):
+        import http.server
+        import threading
+
+        seen = self.headers = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append(dict(self.headers))
+                body = files.get(self.path)
+                self.send_response(200 if body is not None else 404)
+                self.send_header("Content-Length", str(len(body or b"")))
+                self.end_headers()
+                self.wfile.write(body or b"")
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+
+
+def test_recover_from_an_http_location(server, client, name):
+    fill(client, name)
+    before = state(client, name)
+    snapshot = client.create_snapshot(name)
+    data = httpx.get(f"{server.url}/collections/{name}/snapshots/{snapshot.name}").content
+    middle = len(data) // 2
+    files = {"/s.snapshot": data, "/damaged.snapshot": data[:middle] + bytes(b ^ 0xFF for b in data[middle:middle + 64])
+             + data[middle + 64:]}
+    web = ServeFiles(files)
+    try:
+        client.upsert(name, points=[models.PointStruct(id=1000, vector=[1, 1, 1, 1])])
+        client.delete(name, points_selector=models.PointIdsList(points=[1, 2, 3]))
+        # Bad checksum, missing file, damaged archive, unreachable server: 400, nothing changes.
+        changed = state(client, name)
+        for location, checksum in [(f"{web.url}/s.snapshot", "0" * 64), (f"{web.url}/missing.snapshot", None),
+                                   (f"{web.url}/damaged.snapshot", None), ("http://127.0.0.1:1/x.snapshot", None)]:
+            with pytest.raises(UnexpectedResponse) as error:
+                client.recover_snapshot(name, location=location, checksum=checksum)
+            assert error.value.status_code == 400, (location, error.value.content)
+            assert state(client, name) == changed
+        assert client.recover_snapshot(name, location=f"{web.url}/s.snapshot", checksum=snapshot.checksum,
+                                       api_key="secret-of-the-other-server")
+        assert state(client, name) == before
+        assert web.headers[-1].get("api-key") == "secret-of-the-other-server"
+        # Into a new collection; the download leaves no file behind.
+        other = name + "_http"
+        assert client.recover_snapshot(other, location=f"{web.url}/s.snapshot")
+        assert state(client, other) == before
+        listed = os.listdir(os.path.join(server.data_dir, "data", "snapshots"))
+        assert not [f for f in listed if f.startswith(".download-")]
+    finally:
+        web.close()
 
 
 def test_full_storage_snapshots(server, client, name):

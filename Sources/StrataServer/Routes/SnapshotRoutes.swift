@@ -56,8 +56,20 @@ extension StrataHTTPServer {
                 try context.access.check(.manage)
                 let name = try self.collectionName(context)
                 let input = try await self.decode(SnapshotRecoverInput.self, from: request)
-                let path = try input.localPath(within: self.database.snapshotsDirectory)
                 let database = self.database
+                let path: String
+                if input.isRemote {
+                    // Downloaded under a name that is never listed (`.download-…`), then
+                    // verified and restored from there like an upload, and removed.
+                    try input.checkPriority()
+                    try FileManager.default.createDirectory(
+                        atPath: database.snapshotsDirectory, withIntermediateDirectories: true)
+                    path = database.snapshotsDirectory + "/.download-\(UUID().uuidString).snapshot"
+                    try await SnapshotDownload.fetch(input.location, apiKey: input.api_key, into: path)
+                } else {
+                    path = try input.localPath(within: database.snapshotsDirectory)
+                }
+                defer { if input.isRemote { try? FileManager.default.removeItem(atPath: path) } }
                 return try await self.answer(context) { () throws -> Bool in
                     try Self.restoreSupplied(
                         path, shownAs: input.location, as: name, checksum: input.checksum, in: database)
@@ -214,19 +226,27 @@ struct SnapshotRecoverInput: Decodable, Sendable {
     var checksum: String?
     var api_key: String?
 
+    /// An http(s) location, which the server downloads (`SnapshotDownload`).
+    var isRemote: Bool {
+        let lowered = location.lowercased()
+        return lowered.hasPrefix("http://") || lowered.hasPrefix("https://")
+    }
+
+    func checkPriority() throws(APIError) {
+        if let priority, !["replica", "snapshot", "no_sync"].contains(priority) {
+            throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
+        }
+    }
+
     /// The local file a `file://` location names, which must lie inside the
     /// snapshots directory (after resolving `..` and symbolic links); other
     /// schemes and other places are refused.
     func localPath(within snapshotsDirectory: String) throws(APIError) -> String {
-        if let priority, !["replica", "snapshot", "no_sync"].contains(priority) {
-            throw APIError.wrongInput("priority must be replica, snapshot or no_sync, got \"\(priority)\"")
-        }
+        try checkPriority()
         guard let url = URL(string: location), url.scheme == "file", !url.path.isEmpty else {
-            if location.hasPrefix("http://") || location.hasPrefix("https://") {
-                throw APIError.notSupportedYet(
-                    "recovering from an http(s) location (download the snapshot and use a file:// location)")
-            }
-            throw APIError.wrongInput("location must be a file:// URL of a snapshot archive, got \"\(location)\"")
+            throw APIError.wrongInput(
+                "location must be a file:// URL inside the snapshots directory or an http(s) URL of a snapshot archive, got \"\(location)\""
+            )
         }
         let resolved = url.standardizedFileURL.resolvingSymlinksInPath().path
         let root = URL(fileURLWithPath: snapshotsDirectory).standardizedFileURL.resolvingSymlinksInPath().path
