@@ -47,7 +47,10 @@ import Testing
     /// `STRATA_WRITE_SEGMENT_FUZZ_SEEDS=1 swift test --filter writeFuzzSeedCorpus`.
     @Test(.enabled(if: ProcessInfo.processInfo.environment["STRATA_WRITE_SEGMENT_FUZZ_SEEDS"] == "1"))
     func writeFuzzSeedCorpus() throws {
-        defer { try? writeMultiVectorSeed() }
+        defer {
+            try? writeMultiVectorSeed()
+            try? writeCompactSeed()
+        }
         let out = Self.corpusDirectory
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
@@ -90,6 +93,35 @@ import Testing
 }
 
 extension SegmentFuzzCorpusTests {
+    /// `seed-compact-v2.seg` (format version 2): a float16 vector, a uint8
+    /// multivector and a float32 vector; and the version 2 golden file.
+    func writeCompactSeed() throws {
+        let fs = FaultInjectingFileSystem(durableDirectories: ["/s"])
+        let specs = [
+            SegmentVectorSpec(name: "", dimension: 3, datatype: .float16),
+            SegmentVectorSpec(name: "bytes", dimension: 2, datatype: .uint8),
+            SegmentVectorSpec(name: "f", dimension: 1),
+        ]
+        let points = (0..<7).map { i in
+            var point = SegmentBuildPoint(
+                id: .number(UInt64(i * 3)), version: UInt64(i + 1), vectors: ["": [Float(i) / 4, -1, 0.5], "f": [2]],
+                payload: i % 2 == 0 ? ["i": .int(Int64(i))] : nil)
+            if i % 3 != 0 {
+                point.multiVectors["bytes"] = (0..<(i % 3) * 2).map { Float($0 * 40 + i) }
+                point.vectors["bytes"] = [Float(i), Float(2 * i)]
+            }
+            return point
+        }
+        try SegmentWriter.write(
+            points, vectors: specs, compression: .lz4, multiVectors: ["bytes"], to: "/s/compact.seg", fileSystem: fs)
+        try writeFile(
+            joinPath(Self.corpusDirectory, "seed-compact-v2.seg"),
+            try fs.open("/s/compact.seg", mode: .readOnly).readAll())
+        try writeFile(
+            joinPath(Self.corpusDirectory, "seed-golden-v2-float16.seg"),
+            try readFile(CompactVectorSectionTests.fixture("segment-v2-float16-golden.seg")))
+    }
+
     /// `seed-multivector.seg`: a multivector (points with 0–3 rows) beside a
     /// plain vector (kinds 13 and 14).
     func writeMultiVectorSeed() throws {

@@ -68,9 +68,7 @@ private func exercise(_ bytes: [UInt8]) {
             if let vector {
                 precondition(
                     vector.count == spec.dimension, "vector of dimension \(vector.count), spec \(spec.dimension)")
-                let row = reader.withVectors(spec.name) { base, dimension in
-                    Array(UnsafeBufferPointer(start: base + offset * dimension, count: dimension))
-                }
+                let row = reader.withVectorRows(spec.name) { rows in rows.row(offset) }
                 precondition(
                     row.map { $0.map(\.bitPattern) } == vector.map(\.bitPattern),
                     "vector(at:) differs from the mapped row")
@@ -92,7 +90,10 @@ private func exercise(_ bytes: [UInt8]) {
         }
     }
     for spec in specs {
-        precondition(reader.withVectors(spec.name) { _, dimension in dimension } == spec.dimension)
+        precondition(reader.withVectorRows(spec.name) { $0.dimension } == spec.dimension)
+        precondition(reader.withVectorRows(spec.name) { $0.datatype } == spec.datatype)
+        // The float32 view exists exactly for float32 rows.
+        precondition((reader.withVectors(spec.name) { _, _ in 1 } != nil) == (spec.datatype == .float32))
     }
     _ = reader.sectionSizes
     _ = reader.payloadRawBytes
