@@ -23,7 +23,7 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.post, "/collections/docs/facet"), (.put, "/collections/docs/index"), (.delete, "/collections/docs/index/f"),
     (.get, "/collections/docs/snapshots"), (.post, "/collections/docs/snapshots"), (.get, "/snapshots"),
     (.post, "/snapshots"), (.get, "/collections/docs/optimizations"), (.get, "/issues"), (.delete, "/issues"),
-    (.get, "/quotas"), (.put, "/quotas"),
+    (.get, "/quotas"), (.put, "/quotas"), (.get, "/cluster/telemetry"),
     (.get, "/no/such/endpoint"),
 ]
 
