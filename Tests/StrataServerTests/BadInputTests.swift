@@ -130,7 +130,7 @@ import Testing
         try await withServer { client, database async throws in
             let bad = [
                 #"{"vectors":{"size":0,"distance":"Dot"}}"#, #"{"vectors":{"size":4,"distance":"Hamming"}}"#,
-                #"{"vectors":{"size":4,"distance":"Dot","datatype":"float16"}}"#,
+                #"{"vectors":{"size":4,"distance":"Dot","datatype":"float64"}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"shard_number":3}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"hnsw_config":{"m":1}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"scalar":{"type":"int4"}}}"#,
