@@ -97,7 +97,13 @@ struct ServeCommand: AsyncParsableCommand {
             metadata: [
                 "path": "\(settings.dataDirectory)", "collections": "\(database.collectionNames().count)",
             ])
-        let server = StrataHTTPServer(database: database, configuration: settings, logger: logger)
+        let server: StrataHTTPServer
+        do {
+            server = try StrataHTTPServer(database: database, configuration: settings, logger: logger)
+        } catch {
+            database.close()
+            throw error
+        }
         let scheme = settings.tlsCertificatePath == nil ? "http" : "https"
         let (host, configuredPort) = (settings.host, settings.port)
         do {

@@ -23,6 +23,7 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.post, "/collections/docs/facet"), (.put, "/collections/docs/index"), (.delete, "/collections/docs/index/f"),
     (.get, "/collections/docs/snapshots"), (.post, "/collections/docs/snapshots"), (.get, "/snapshots"),
     (.post, "/snapshots"), (.get, "/collections/docs/optimizations"), (.get, "/issues"), (.delete, "/issues"),
+    (.get, "/quotas"), (.put, "/quotas"), (.get, "/cluster/telemetry"), (.get, "/collections/docs/shards/0/snapshot"),
     (.get, "/no/such/endpoint"),
 ]
 
@@ -68,6 +69,7 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
             try await client.send(.put, "/collections/docs/points", json: twoPoints, headers: key(apiKey))
             let read = key(readOnlyKey)
             #expect(try await client.send(.get, "/collections", headers: read).status == 200)
+            #expect(try await client.send(.get, "/quotas", headers: read).status == 200)
             #expect(
                 try await client.send(.post, "/collections/docs/points/query", json: #"{"query":[1,0]}"#, headers: read)
                     .status == 200)
@@ -79,6 +81,8 @@ private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(
                 (.post, "/collections/docs/points/delete", #"{"points":[1]}"#),
                 (.post, "/collections/docs/points/payload", #"{"payload":{"b":1},"points":[1]}"#),
                 (.post, "/collections/docs/points/payload/clear", #"{"points":[1]}"#),
+                (.put, "/quotas", #"{"enabled":true,"max_disk_usage_percent":1}"#),
+                (.get, "/collections/docs/shards/0/snapshot", ""),
                 (.put, "/collections/other", createSmallCollection), (.delete, "/collections/docs", ""),
                 (
                     .post, "/collections/aliases",

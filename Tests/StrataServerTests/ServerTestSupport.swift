@@ -25,7 +25,7 @@ func withServer<T: Sendable>(
     let database = try Database.open(at: directory)
     defer { database.close() }
     let logger = logHandler.map { handler in Logger(label: "test", factory: { _ in handler }) } ?? Logger(label: "test")
-    let server = StrataHTTPServer(database: database, configuration: configuration, logger: logger)
+    let server = try StrataHTTPServer(database: database, configuration: configuration, logger: logger)
     let application = Application(router: server.makeRouter(), logger: logger)
     let result = try await application.test(.router) { client in try await body(client, database) }
     try await server.shutdown()

@@ -38,8 +38,10 @@ def free_port() -> int:
 
 
 class StrataServer:
-    def __init__(self, *extra_args: str, env: dict | None = None, scheme: str = "http", verify=True):
-        self.data_dir = tempfile.mkdtemp(prefix="strata-client-test-")
+    def __init__(self, *extra_args: str, env: dict | None = None, scheme: str = "http", verify=True,
+                 data_dir: str | None = None):
+        # `data_dir`: reuse a stopped server's directory (a restart).
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="strata-client-test-")
         self.port = free_port()
         self.url = f"{scheme}://{'localhost' if scheme == 'https' else '127.0.0.1'}:{self.port}"
         self.log = open(os.path.join(self.data_dir, "..", f"strata-serve-{self.port}.log"), "w")

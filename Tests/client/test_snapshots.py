@@ -1,5 +1,6 @@
 """Snapshots through the official client: create, list, download, recover from a
-file:// or http:// location (with and without checksum), delete; full-storage snapshots."""
+file:// or http:// location (with and without checksum), delete; full-storage snapshots; streaming a
+shard snapshot made on the fly."""
 import hashlib
 import io
 import os
@@ -247,3 +248,46 @@ def test_shard_snapshots_are_the_collection_snapshots_of_shard_0(server, client,
         assert httpx.get(server.url + url).status_code == 404
     assert client.delete_shard_snapshot(name, shard_id=0, snapshot_name=snapshot.name)
     assert client.list_shard_snapshots(name, shard_id=0) == []
+
+
+def test_stream_shard_snapshot_recovers_a_copy(server, client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5], payload={"i": i}) for i in range(50)])
+    response = httpx.get(f"{server.url}/collections/{name}/shards/0/snapshot", timeout=60)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/octet-stream"
+    data = response.content
+    assert len(data) == int(response.headers["content-length"]) > 0
+    # The snapshot made for the stream is gone.
+    assert client.list_snapshots(name) == []
+    assert os.listdir(os.path.join(server.data_dir, "data", "snapshots", name)) == []
+
+    copy = name + "_copy"
+    upload = httpx.post(f"{server.url}/collections/{copy}/snapshots/upload",
+                        files={"snapshot": ("s.snapshot", data)}, timeout=60)
+    assert upload.status_code == 200, upload.text
+
+    def points(collection):
+        records, _ = client.scroll(collection, limit=100, with_vectors=True)
+        return [(p.id, p.payload, p.vector) for p in records]
+
+    assert points(copy) == points(name) and len(points(copy)) == 50
+
+
+def test_stream_shard_snapshot_errors(server, client, name):
+    assert httpx.get(f"{server.url}/collections/{name}/shards/0/snapshot").status_code == 404
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    response = httpx.get(f"{server.url}/collections/{name}/shards/1/snapshot")
+    assert response.status_code == 404 and "Shard 1" in response.json()["status"]["error"]
+    assert httpx.get(f"{server.url}/collections/{name}/shards/x/snapshot").status_code == 404
+
+
+def test_stream_shard_snapshot_interrupted_leaves_nothing(server, client, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5]) for i in range(2000)])
+    with httpx.stream("GET", f"{server.url}/collections/{name}/shards/0/snapshot", timeout=60) as response:
+        assert response.status_code == 200
+        next(response.iter_raw(1024))
+    # The client went away mid-stream; the server keeps serving and left no snapshot.
+    assert client.list_snapshots(name) == []
+    assert client.count(name).count == 2000

@@ -37,11 +37,16 @@ public final class StrataHTTPServer: Sendable {
     let rateLimits = RateLimits()
     let authenticator: Authenticator
     let logger: Logger
+    /// The node-wide quota (`/quotas`), kept in the data directory.
+    let quota: NodeQuota
 
-    public init(database: Database, configuration: ServerConfiguration, logger: Logger) {
+    /// Throws when the data directory's quota file cannot be read or holds
+    /// an invalid config (a quota that cannot be honoured is not dropped).
+    public init(database: Database, configuration: ServerConfiguration, logger: Logger) throws {
         self.database = database
         self.configuration = configuration
         self.logger = logger
+        quota = try NodeQuota(directory: database.path)
         executor = EngineExecutor(threads: configuration.resolvedEngineThreads)
         authenticator = Authenticator(apiKey: configuration.apiKey, readOnlyAPIKey: configuration.readOnlyAPIKey)
     }
@@ -60,6 +65,7 @@ public final class StrataHTTPServer: Sendable {
         addSearchRoutes(to: router)
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
+        addQuotaRoutes(to: router)
         return router
     }
 

@@ -241,17 +241,18 @@ struct StrictModeCheck {
     /// Qdrant's `check_resident_memory` before a write that takes memory
     /// (upsert, vector update, set payload): the process's resident memory as
     /// a percentage of the machine's (or the memory cgroup's smaller limit),
-    /// against `max_resident_memory_percent`. Unreadable statistics let the
-    /// write through, as in Qdrant.
+    /// measured as the node quota measures it (`NodeResource`), against
+    /// `max_resident_memory_percent`. Unreadable statistics let the write
+    /// through, as in Qdrant.
     func checkResidentMemory(used measured: Int?? = nil) throws(APIError) {
         guard let limit = config.maxResidentMemoryPercent,
             let used = measured ?? ResidentMemory.percentUsed(), used >= limit
         else { return }
+        let resource = NodeResource.residentMemory
         throw Self.refusal(
-            "Resident memory usage is at \(used)% of total memory, exceeding the configured limit of \(limit)%",
+            resource.condition(used: used, limit: limit, threshold: limit),
             help:
-                "Reduce memory usage (e.g. delete points or drop collections), or raise `max_resident_memory_percent` in the strict mode config of this collection."
-        )
+                "\(resource.remedy), or raise `\(resource.parameter)` in the strict mode config of this collection.")
     }
 
     /// A new payload index against `max_payload_index_count`.

@@ -70,6 +70,8 @@ extension StrataHTTPServer {
             let vectorName = try self.vectorName(context)
             let input = try await self.decode(VectorNameConfigInput.self, from: request)
             let kind = try input.engineConfig(collectionHNSW: collection.config.hnswConfig)
+            // A new vector takes memory and disk for every point (Qdrant checks the quota first).
+            try self.quota.check()
             let database = self.database
             let name = collection.name
             return try await self.answer(context) { () throws -> UpdateResultOutput in

@@ -13,6 +13,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.setPayload(input.payload, selection, key: input.key).checkStrictMode(check)
             }
+            try self.enforceQuota(PreparedUpdate.setPayload(input.payload, selection, key: input.key))
             return try Reply.ok(
                 try await self.write {
                     try await collection.setPayload(
@@ -30,6 +31,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.overwritePayload(input.payload, selection).checkStrictMode(check)
             }
+            try self.enforceQuota(PreparedUpdate.overwritePayload(input.payload, selection))
             return try Reply.ok(
                 try await self.write {
                     try await collection.overwritePayload(input.payload, for: try selection.resolve(in: collection))
@@ -43,6 +45,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.deletePayload(input.keys, selection).checkStrictMode(check)
             }
+            try self.enforceQuota(PreparedUpdate.deletePayload(input.keys, selection))
             return try Reply.ok(
                 try await self.write {
                     try await collection.deletePayloadKeys(input.keys, for: try selection.resolve(in: collection))
@@ -55,6 +58,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.clearPayload(selection).checkStrictMode(check)
             }
+            try self.enforceQuota(PreparedUpdate.clearPayload(selection))
             return try Reply.ok(
                 try await self.write { try await collection.clearPayload(for: try selection.resolve(in: collection)) },
                 context: context)
@@ -66,6 +70,8 @@ extension StrataHTTPServer {
             let schema = try input.schema()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkNewPayloadIndex()
             }
+            // Building an index takes memory and disk (Qdrant checks the quota before it).
+            try self.quota.check()
             return try Reply.ok(
                 try await self.write { try await collection.createFieldIndex(input.field_name, schema: schema) },
                 context: context)

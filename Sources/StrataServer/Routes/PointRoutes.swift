@@ -15,6 +15,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try update.checkStrictMode(check)
             }
+            try self.enforceQuota(update)
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
@@ -69,6 +70,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try update.checkStrictMode(check)
             }
+            try self.enforceQuota(update)
             return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
         }
 
@@ -80,6 +82,7 @@ extension StrataHTTPServer {
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try delete.checkStrictMode(check)
             }
+            try self.enforceQuota(delete)
             return try Reply.ok(try await self.write { try await delete.apply(to: collection) }, context: context)
         }
 
@@ -96,7 +99,9 @@ extension StrataHTTPServer {
                 for operation in operations { try operation.checkStrictMode(check) }
             }
             var results: [UpdateResultOutput] = []
+            // The quota is judged before each operation, as Qdrant's shard does.
             for operation in operations {
+                try self.enforceQuota(operation)
                 results.append(try await self.write { try await operation.apply(to: collection) })
             }
             return try Reply.ok(results, context: context)

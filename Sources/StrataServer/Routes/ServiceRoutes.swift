@@ -3,7 +3,8 @@ import Hummingbird
 import Strata
 
 /// `GET /`, health probes, `/metrics`, `/telemetry` and the cluster endpoints
-/// (Strata answers as a single node with distributed mode disabled).
+/// (Strata answers as a single node with distributed mode disabled, as Qdrant
+/// without cluster mode does).
 extension StrataHTTPServer {
     func addServiceRoutes(to router: Router<StrataRequestContext>) {
         // Qdrant answers `GET /` without the envelope.
@@ -30,6 +31,25 @@ extension StrataHTTPServer {
         router.get("/collections/{collection_name}/cluster") { _, context in
             let collection = try self.collection(context, .read)
             return try Reply.ok(CollectionClusterOutput(points: collection.count()), context: context)
+        }
+        // Qdrant gathers cluster telemetry from the peers consensus knows; without
+        // cluster mode it knows none, and answers this error (after checking the query).
+        router.get("/cluster/telemetry") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            if let level = query.get("details_level"), UInt32(level) == nil {
+                throw APIError(.badRequest, "Deserialize error in query: invalid digit found in string")
+            }
+            if let text = query.get("timeout") {
+                guard let timeout = UInt64(text) else {
+                    throw APIError(.badRequest, "Deserialize error in query: invalid digit found in string")
+                }
+                if timeout < 1 {
+                    throw APIError(
+                        .unprocessableContent,
+                        "Validation error in query: [timeout: value 0 invalid, must be 1 or larger]")
+                }
+            }
+            throw APIError(.internalServerError, "Service internal error: Could not get telemetry from cluster")
         }
         let distributedOnly: [(HTTPRequest.Method, RouterPath)] = [
             (.post, "/cluster/recover"), (.delete, "/cluster/peer/{peer_id}"), (.get, "/cluster/metadata/keys"),

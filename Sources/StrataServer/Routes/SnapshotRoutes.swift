@@ -1,11 +1,12 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import Strata
 
 /// Snapshots: collection snapshots (create, list, download, delete, recover
-/// from a `file://` location) and full-storage snapshots (create, list,
-/// download, delete). Creation and recovery run on the engine pool and
-/// answer when done (`wait` is accepted; `wait=false` is treated as true).
+/// from a `file://` location, stream one made on the fly) and full-storage
+/// snapshots (create, list, download, delete). Creation and recovery run on
+/// the engine pool and answer when done (`wait` is accepted; `wait=false` is treated as true).
 extension StrataHTTPServer {
     func addSnapshotRoutes(to router: Router<StrataRequestContext>) {
         // A Strata collection is one shard (0): its shard snapshots are its
@@ -103,6 +104,13 @@ extension StrataHTTPServer {
             }
         }
 
+        // Qdrant's `stream_shard_snapshot`: a snapshot of the shard made for this download.
+        router.get("/collections/{collection_name}/shards/{shard_id}/snapshot") { _, context in
+            try self.checkShard(context)
+            let name = try self.collection(context, .write).name
+            return try await self.streamSnapshot(of: name)
+        }
+
         router.post("/snapshots") { _, context in
             try context.access.check(.manage)
             let database = self.database
@@ -157,6 +165,37 @@ extension StrataHTTPServer {
         var headers: HTTPFields = [.contentType: "application/octet-stream"]
         headers[.contentDisposition] = "attachment; filename=\"\(snapshot.name)\""
         headers[.contentLength] = String(snapshot.size)
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// Takes a snapshot of collection `name` and streams it as
+    /// `application/octet-stream`. The snapshot is opened, then deleted at
+    /// once (archive and checksum): the open file keeps its bytes until the
+    /// stream ends, so nothing is left behind however the download ends
+    /// (complete, failed or the client gone).
+    func streamSnapshot(of name: String) async throws -> Response {
+        let database = self.database
+        let (snapshot, file) = try await executor.run { () throws -> (SnapshotDescription, FileHandle) in
+            let snapshot = try self.engine { try database.createSnapshot(of: name) }
+            defer { try? database.deleteSnapshot(named: snapshot.name, collection: name) }
+            guard let file = FileHandle(forReadingAtPath: snapshot.path) else {
+                throw APIError(
+                    .internalServerError, "Service internal error: cannot open the snapshot \(snapshot.name)")
+            }
+            return (snapshot, file)
+        }
+        let executor = self.executor
+        let body = ResponseBody(contentLength: Int(snapshot.size)) { writer in
+            defer { try? file.close() }
+            while true {
+                let chunk = try await executor.run { try file.read(upToCount: 256 << 10) ?? Data() }
+                if chunk.isEmpty { break }
+                try await writer.write(ByteBuffer(bytes: chunk))
+            }
+            try await writer.finish(nil)
+        }
+        var headers: HTTPFields = [.contentType: "application/octet-stream"]
+        headers[.contentDisposition] = "attachment; filename=\"\(snapshot.name)\""
         return Response(status: .ok, headers: headers, body: body)
     }
 
