@@ -103,7 +103,7 @@ extension DistanceMetric {
     /// (the inverse of `FloatRowsDistance`'s mapping).
     public func score(fromDistance distance: Float) -> Float {
         switch self {
-        case .cosine, .dot: -distance
+        case .cosine, .dot: 0 - distance  // +0, not −0, for a distance of 0
         case .euclid: strata_sqrt_f32(max(distance, 0))
         case .manhattan: distance
         }

@@ -133,6 +133,7 @@ import Testing
                         "size" : 384
                       },
                       "f" : {
+                        "datatype" : "float32",
                         "distance" : "Dot",
                         "size" : 2
                       }
@@ -141,7 +142,7 @@ import Testing
         #expect(text.hasSuffix("\"formatVersion\" : 4\n}"), "\(text)")
         let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
         #expect(decoded.config == config && decoded.config.vectors[""]?.storedDatatype == .float16)
-        // float32 spelled out is stored as "no datatype": the file stays version 1.
+        // float32 spelled out is kept (and reported, as Qdrant does), but needs no version 4.
         var plain = config
         plain.vectors[""] = VectorParams(size: 384, distance: .cosine, datatype: .float32)
         #expect(Collection.StoredConfig(config: plain, vectorHistory: [:]).formatVersion == 1)

@@ -168,6 +168,36 @@ import Testing
         }
     }
 
+    /// The mutable segment is sealed when its vectors take `indexing_threshold`
+    /// in their datatype, so a sealed float16 segment is big enough for its graph
+    /// (counted as float32 it would seal at half that and never be indexed).
+    @Test func compactSegmentsAreSealedIndexed() async throws {
+        var random = SeededGenerator.forTest()
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            let collection = try db.createCollection(
+                "c",
+                config: CollectionConfig(
+                    vectors: ["": VectorParams(size: 64, distance: .dot, datatype: .float16)],
+                    optimizers: OptimizersConfig(
+                        defaultSegmentNumber: 8, indexingThresholdKB: 64, flushIntervalSec: 3600)))
+            for batch in 0..<12 {
+                try await collection.upsert(
+                    (0..<50).map { PointStruct(id: .number(UInt64(batch * 50 + $0)), vector: random.floats(64)) })
+            }
+            try collection.flush()
+            let segments = collection.storageInfo.segments
+            // 64 KiB of 128-byte rows is 512 points: sealed after the batch that
+            // passes it (550 points) and indexed; the last 50 flushed unindexed.
+            // Counted as float32 it would have sealed at 300 points, 37.5 KiB stored: no graph.
+            #expect(segments.map(\.points).sorted() == [50, 550], "\(segments.map(\.points))")
+            for segment in segments {
+                #expect(segment.sections.contains { $0.name == "hnsw[]" } == (segment.points == 550))
+            }
+            db.close()
+        }
+    }
+
     @Test func unsupportedOrUnrepresentableInputIsRefused() async throws {
         try await withTemporaryDirectory { dir in
             let db = try Database.open(at: dir)

@@ -115,6 +115,12 @@ class ServeFiles:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
                 seen.append(dict(self.headers))
+                if self.path.startswith("/redirect"):
+                    self.send_response(302)
+                    self.send_header("Location", self.path[len("/redirect"):])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = files.get(self.path)
                 self.send_response(200 if body is not None else 404)
                 self.send_header("Content-Length", str(len(body or b"")))
@@ -156,6 +162,11 @@ def test_recover_from_an_http_location(server, client, name):
                                        api_key="secret-of-the-other-server")
         assert state(client, name) == before
         assert web.headers[-1].get("api-key") == "secret-of-the-other-server"
+        # Redirects are followed, except with an api_key (which a redirect must not carry elsewhere).
+        assert client.recover_snapshot(name, location=f"{web.url}/redirect/s.snapshot")
+        with pytest.raises(UnexpectedResponse) as error:
+            client.recover_snapshot(name, location=f"{web.url}/redirect/s.snapshot", api_key="k")
+        assert error.value.status_code == 400 and "redirect" in str(error.value.content)
         # Into a new collection; the download leaves no file behind.
         other = name + "_http"
         assert client.recover_snapshot(other, location=f"{web.url}/s.snapshot")

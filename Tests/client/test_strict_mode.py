@@ -77,10 +77,15 @@ def test_max_collection_payload_size_bytes(client, name):
     message = refused(lambda: client.upsert(name, points=[models.PointStruct(id=2, vector=[1.0, 0.0])]))
     assert message == "Bad request: Max payload storage size limit of 1MB reached!"
     assert client.count(name).count == 2
-    # Smaller payloads bring it under the limit.
-    client.set_payload(name, payload={"text": "small"}, points=[1], key=None)
-    client.overwrite_payload(name, payload={"text": "small"}, points=[1])
+    # Setting or overwriting payloads is refused too (Qdrant's SetPayload check), and changes nothing.
+    message = refused(lambda: client.set_payload(name, payload={"more": 1}, points=[0]))
+    assert message == "Bad request: Max payload storage size limit of 1MB reached!"
+    refused(lambda: client.overwrite_payload(name, payload={"text": "small"}, points=[1]))
+    assert client.retrieve(name, ids=[1])[0].payload["text"] == "y" * 600_000
+    # Deleting a point brings it under the limit.
+    client.delete(name, points_selector=models.PointIdsList(points=[1]))
     client.upsert(name, points=[models.PointStruct(id=2, vector=[1.0, 0.0])])
+    client.set_payload(name, payload={"more": 1}, points=[2])
 
 
 def test_max_resident_memory_percent(client, name):

@@ -20,7 +20,8 @@ public struct VectorParams: Sendable, Equatable, Codable {
     /// Set for a multivector (several rows of `size` floats per point, scored
     /// by late interaction, e.g. ColBERT); nil for a plain dense vector.
     public var multivectorConfig: MultiVectorConfig?
-    /// How the elements are stored (Qdrant's `datatype`); nil = `float32`.
+    /// How the elements are stored (Qdrant's `datatype`); nil = `float32`
+    /// (never set, which Qdrant reports by leaving the field out).
     /// Values are rounded to it when written (see `VectorDatatype`).
     public var datatype: VectorDatatype?
 
@@ -34,7 +35,7 @@ public struct VectorParams: Sendable, Equatable, Codable {
         self.quantizationConfig = quantizationConfig
         self.onDisk = onDisk
         self.multivectorConfig = multivectorConfig
-        self.datatype = datatype == .float32 ? nil : datatype
+        self.datatype = datatype
     }
 
     /// Whether points hold several rows of this vector (a multivector).

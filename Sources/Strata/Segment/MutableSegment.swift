@@ -39,7 +39,8 @@ final class MutableSegment {
     /// Stored sparse entries (index + value pairs) of live points.
     private var sparseEntries = 0
     /// Floats of multivector rows of live points.
-    private var multiVectorFloats = 0
+    /// Bytes of every multivector's rows held, in their datatype.
+    private var multiVectorBytes = 0
     private var freeSlots: [Int] = []
     /// Bumped by every change, so cached field indexes know they are stale.
     private(set) var generation: UInt64 = 0
@@ -66,6 +67,8 @@ final class MutableSegment {
         /// by the norms, this column's kept in `norms` (one per slot).
         let rawCosine: Bool
         var norms: [Float] = []
+        /// Bytes of one element in the vector's datatype.
+        let elementBytes: Int
     }
 
     struct SparseColumn {
@@ -80,7 +83,7 @@ final class MutableSegment {
             let params = config.vectors[name]!
             return VectorColumn(
                 name: name, dim: params.size, distance: params.distance, isMulti: params.isMultiVector,
-                rawCosine: params.scoresRawCosine)
+                rawCosine: params.scoresRawCosine, elementBytes: params.storedDatatype.bytesPerElement)
         }
         columnIndex = Dictionary(uniqueKeysWithValues: names.enumerated().map { ($1, $0) })
         let sparseNames = config.sparseVectors.keys.sorted()
@@ -156,9 +159,9 @@ final class MutableSegment {
         for c in columns.indices {
             let dim = columns[c].dim
             if columns[c].isMulti {
-                multiVectorFloats -= columns[c].rows[slot]?.count ?? 0
+                multiVectorBytes -= (columns[c].rows[slot]?.count ?? 0) * columns[c].elementBytes
                 columns[c].rows[slot] = point.vectors[columns[c].name]
-                multiVectorFloats += columns[c].rows[slot]?.count ?? 0
+                multiVectorBytes += (columns[c].rows[slot]?.count ?? 0) * columns[c].elementBytes
             }
             if let given = point.vectors[columns[c].name] {
                 let vector =
@@ -192,7 +195,7 @@ final class MutableSegment {
         for c in columns.indices {
             columns[c].present[slot] = false
             if columns[c].isMulti {
-                multiVectorFloats -= columns[c].rows[slot]?.count ?? 0
+                multiVectorBytes -= (columns[c].rows[slot]?.count ?? 0) * columns[c].elementBytes
                 columns[c].rows[slot] = nil
             }
         }
@@ -226,21 +229,14 @@ final class MutableSegment {
         payload.map { JSONValue.object($0).estimatedEncodedBytes } ?? 0
     }
 
-    /// Bytes the vectors held here take once written to an immutable segment
-    /// (each vector in its datatype; sparse entries 8 bytes).
-    var storedVectorBytes: Int {
-        var total = sparseEntries * 8
-        for column in columns {
-            let element = config.vectors[column.name]?.storedDatatype.bytesPerElement ?? 4
-            total += column.present.reduce(0) { $1 ? $0 + 1 : $0 } * column.dim * element
-            if column.isMulti { total += column.rows.reduce(0) { $0 + ($1?.count ?? 0) } * element }
-        }
-        return total
-    }
-
-    /// Bytes of vector data held (what the seal threshold is measured in).
+    /// Bytes the vector data held here takes once written to an immutable
+    /// segment: a row per point and vector in the vector's datatype (absent
+    /// vectors too, as segments store zero rows for them), multivector rows,
+    /// 8 bytes per sparse entry. What the seal threshold (Qdrant's
+    /// `indexing_threshold_kb`, in stored bytes) and strict mode's vector size
+    /// limit measure. O(vectors).
     var vectorBytes: Int {
-        slotOf.count * columns.reduce(0) { $0 + $1.dim * 4 } + sparseEntries * 8 + multiVectorFloats * 4
+        slotOf.count * columns.reduce(0) { $0 + $1.dim * $1.elementBytes } + sparseEntries * 8 + multiVectorBytes
     }
 
     /// Every point, sorted by id, as an immutable segment's writer takes them.

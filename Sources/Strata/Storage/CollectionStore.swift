@@ -126,9 +126,12 @@ final class CollectionStore: Sendable {
             // the segments. Sections of names changed after the segment was
             // written are stale and ignored; every other name must agree.
             let hidden = vectorHistory.hiddenNames(inSegment: entry.segmentID)
-            let specs = Dictionary(reader.vectorSpecs.map { ($0.name, $0.dimension) }, uniquingKeysWith: { a, _ in a })
+            let specs = Dictionary(
+                reader.vectorSpecs.map { ($0.name, VectorShape(size: $0.dimension, datatype: $0.datatype)) },
+                uniquingKeysWith: { a, _ in a }
+            ).filter { !hidden.contains($0.key) }
+            let expected = config.vectors.mapValues { VectorShape(size: $0.size, datatype: $0.storedDatatype) }
                 .filter { !hidden.contains($0.key) }
-            let expected = config.vectors.mapValues(\.size).filter { !hidden.contains($0.key) }
             if specs != expected {
                 throw StrataError(
                     .corruption,
@@ -321,14 +324,20 @@ final class CollectionStore: Sendable {
             var vectors = 0
             var payloads = 0
             for segment in [state.mutable] + state.frozen.map(\.segment) {
-                vectors += segment.storedVectorBytes
+                vectors += segment.vectorBytes
                 payloads += segment.payloadBytes
             }
             for segment in state.immutables {
                 let reader = segment.reader
                 guard reader.pointCount > 0 else { continue }
                 let live = Double(reader.pointCount - segment.tombstones.count) / Double(reader.pointCount)
+                // Sections of removed (hidden) vector names no longer count.
+                let hidden = Set(
+                    segment.hiddenVectors.flatMap {
+                        ["vectors[\($0)].data", "multivector[\($0)].data", "sparse[\($0)].vectors"]
+                    })
                 let vectorSections = reader.sectionSizes.reduce(0) { total, section in
+                    guard !hidden.contains(section.name) else { return total }
                     let isVectorData =
                         section.name.hasPrefix("vectors[") && section.name.hasSuffix("].data")
                         || section.name.hasPrefix("multivector[") && section.name.hasSuffix("].data")
@@ -341,4 +350,11 @@ final class CollectionStore: Sendable {
             return (vectors, payloads)
         }
     }
+}
+
+/// A vector's dimension and stored datatype, as a segment and config.json must agree on them.
+struct VectorShape: Equatable, CustomStringConvertible {
+    var size: Int
+    var datatype: VectorDatatype
+    var description: String { datatype == .float32 ? "\(size)" : "\(size) \(datatype.rawValue)" }
 }

@@ -47,6 +47,8 @@ public final class StrataHTTPServer: Sendable {
         self.configuration = configuration
         self.logger = logger
         quota = try NodeQuota(directory: database.path)
+        // Downloads and uploads a crash interrupted are never listed; remove them.
+        SnapshotDownload.removeLeftovers(in: database.snapshotsDirectory)
         executor = EngineExecutor(threads: configuration.resolvedEngineThreads)
         authenticator = Authenticator(apiKey: configuration.apiKey, readOnlyAPIKey: configuration.readOnlyAPIKey)
     }

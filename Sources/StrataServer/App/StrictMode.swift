@@ -212,17 +212,24 @@ struct StrictModeCheck {
     /// update: the collection's (estimated) vector bytes, payload bytes and
     /// points against their limits; reaching a limit refuses the write.
     func checkCollectionSize() throws(APIError) {
-        if config.maxCollectionVectorSizeBytes != nil || config.maxCollectionPayloadSizeBytes != nil {
+        try checkSizes(vectors: true)
+        if let maxPoints = config.maxPointsCount, collection.count() >= maxPoints {
+            throw APIError.badRequest("Max points count limit of \(maxPoints) reached!")
+        }
+    }
+
+    /// `max_collection_payload_size_bytes` alone (a set or overwrite of payloads).
+    func checkPayloadSize() throws(APIError) { try checkSizes(vectors: false) }
+
+    private func checkSizes(vectors checkVectors: Bool) throws(APIError) {
+        if (checkVectors && config.maxCollectionVectorSizeBytes != nil) || config.maxCollectionPayloadSizeBytes != nil {
             let sizes = collection.estimatedDataBytes
-            if let limit = config.maxCollectionVectorSizeBytes, sizes.vectors >= limit {
+            if checkVectors, let limit = config.maxCollectionVectorSizeBytes, sizes.vectors >= limit {
                 throw APIError.badRequest("Max vector storage size limit of \(Self.megabytes(limit))MB reached!")
             }
             if let limit = config.maxCollectionPayloadSizeBytes, sizes.payloads >= limit {
                 throw APIError.badRequest("Max payload storage size limit of \(Self.megabytes(limit))MB reached!")
             }
-        }
-        if let maxPoints = config.maxPointsCount, collection.count() >= maxPoints {
-            throw APIError.badRequest("Max points count limit of \(maxPoints) reached!")
         }
     }
 
@@ -383,7 +390,13 @@ extension PreparedUpdate {
             if let filter { try check.checkWriteFilter(filter) }
         case .delete(let selection), .setPayload(_, let selection, _), .overwritePayload(_, let selection),
             .deletePayload(_, let selection), .clearPayload(let selection), .deleteVectors(_, let selection):
-            if case .setPayload = self { try check.checkResidentMemory() }
+            switch self {
+            case .setPayload, .overwritePayload:
+                // Qdrant's SetPayload (set and overwrite): memory, then the payload size.
+                try check.checkResidentMemory()
+                try check.checkPayloadSize()
+            default: break
+            }
             if case .filter(let filter) = selection { try check.checkWriteFilter(filter) }
             // The points it affects: the ids given, or those the filter matches now.
             switch selection {
