@@ -43,7 +43,7 @@ def test_create_named_vectors_with_every_option(client, name):
                 size=8, distance=models.Distance.EUCLID,
                 quantization_config=models.BinaryQuantization(binary=models.BinaryQuantizationConfig(always_ram=True))),
         },
-        hnsw_config=models.HnswConfigDiff(m=32, ef_construct=200, full_scan_threshold=5000),
+        hnsw_config=models.HnswConfigDiff(m=32, ef_construct=200, full_scan_threshold=5000, inline_storage=True),
         optimizers_config=models.OptimizersConfigDiff(deleted_threshold=0.3, indexing_threshold=20000, flush_interval_sec=7),
         wal_config=models.WalConfigDiff(wal_capacity_mb=32),
         quantization_config=models.ScalarQuantization(

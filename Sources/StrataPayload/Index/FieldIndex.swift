@@ -62,6 +62,9 @@ public final class FieldIndex: Sendable {
     let sortedOffsets: [UInt32]
     /// Geo points, by offset.
     let geoPoints: [GeoEntry]
+    /// The schema's text analysis (stopword set, stemmer), made once rather
+    /// than for every query.
+    let tokenizer: TextTokenizer
 
     struct GeoEntry: Sendable, Equatable {
         let point: GeoPoint
@@ -81,6 +84,7 @@ public final class FieldIndex: Sendable {
         self.sortedValues = sortedValues
         self.sortedOffsets = sortedOffsets
         self.geoPoints = geoPoints
+        self.tokenizer = schema.textTokenizer
     }
 
     /// Builds the index over offsets `0..<pointCount`; `payload(i)` is point
@@ -153,7 +157,7 @@ public final class FieldIndex: Sendable {
                 return nil
             case .text(let text), .phrase(let text):
                 guard schema.type == .text else { return nil }
-                let tokenizer = schema.textTokenizer
+                let tokenizer = self.tokenizer
                 let isPhrase: Bool
                 if case .phrase = match { isPhrase = true } else { isPhrase = false }
                 let tokens = Set(isPhrase ? tokenizer.tokens(text) : tokenizer.queryTokens(text))
@@ -172,7 +176,7 @@ public final class FieldIndex: Sendable {
             case .textAny(let text):
                 guard schema.type == .text else { return nil }
                 var result = PointBitset(count: pointCount)
-                for token in Set(schema.textTokenizer.queryTokens(text)) {
+                for token in Set(tokenizer.queryTokens(text)) {
                     for o in postings[.string(token)] ?? [] { result.insert(Int(o)) }
                 }
                 return (result, true)
@@ -235,10 +239,10 @@ public final class FieldIndex: Sendable {
             return min(total, pointCount)
         case .match(.text(let text)):
             guard schema.type == .text else { return nil }
-            return schema.textTokenizer.queryTokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
+            return tokenizer.queryTokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
         case .match(.phrase(let text)):
             guard schema.type == .text else { return nil }
-            return schema.textTokenizer.tokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
+            return tokenizer.tokens(text).map { postings[.string($0)]?.count ?? 0 }.min()
         case .range(let range):
             guard answersRange(range.kind) else { return nil }
             return min(rangePositions(range).count, pointCount)

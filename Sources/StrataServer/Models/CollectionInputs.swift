@@ -15,7 +15,10 @@ struct HnswConfigInput: Decodable, Sendable, Equatable {
     var inline_storage: Bool?
 
     func applied(to base: HnswConfig) throws(APIError) -> HnswConfig {
-        if inline_storage == true { throw APIError.notSupportedYet("`hnsw_config.inline_storage`") }
+        // inline_storage (Qdrant 1.16: copies of the vectors inside the graph file, to
+        // save random reads when everything is on disk) is accepted: Strata's graph
+        // walk reads quantized codes from RAM and full vectors straight from the
+        // segment's mapping, a layout this option does not change.
         var config = base
         if let m { config.m = m }
         if let ef_construct { config.efConstruct = ef_construct }
