@@ -14,10 +14,11 @@ public enum QuantizationMethod: Sendable, Equatable {
     /// `quantile` in 0.5...1; 1 keeps the full range (min...max).
     case scalarInt8(quantile: Double)
     /// `bitsPerDimension` (1 or 2) bits per dimension after centring on the
-    /// per-dimension mean. With `asymmetricQuery` the query stays at 8 bits per
-    /// dimension (Qdrant's `query_encoding: scalar8bits`), which is slower but
-    /// much more accurate; otherwise it is encoded like the stored vectors.
-    case binary(bitsPerDimension: Int, asymmetricQuery: Bool)
+    /// per-dimension mean. With `asymmetricQuery` the query stays at
+    /// `queryBits` (8 or 4) bits per dimension (Qdrant's `query_encoding:
+    /// scalar8bits` / `scalar4bits`), which is slower but much more accurate;
+    /// otherwise it is encoded like the stored vectors.
+    case binary(bitsPerDimension: Int, asymmetricQuery: Bool, queryBits: Int = 8)
     /// Product quantization: `compressionRatio` (4, 8, 16, 32 or 64) float bytes
     /// per code byte, so each sub-space spans `compressionRatio / 4` dimensions and
     /// is encoded as the index of one of 256 k-means centroids.
@@ -28,8 +29,8 @@ extension QuantizationMethod: CustomStringConvertible {
     public var description: String {
         switch self {
         case .scalarInt8(let quantile): "scalar int8 (quantile \(quantile))"
-        case .binary(let bits, let asymmetric):
-            "binary \(bits) bit\(bits == 1 ? "" : "s")\(asymmetric ? " (asymmetric 8-bit query)" : "")"
+        case .binary(let bits, let asymmetric, let queryBits):
+            "binary \(bits) bit\(bits == 1 ? "" : "s")\(asymmetric ? " (asymmetric \(queryBits)-bit query)" : "")"
         case .product(let ratio): "product x\(ratio)"
         }
     }
@@ -43,10 +44,14 @@ extension QuantizationMethod: CustomStringConvertible {
                     .invalidArgument,
                     "scalar int8 quantile \(quantile) is outside 0.5...1; use e.g. 0.99, or 1 for the full range")
             }
-        case .binary(let bits, _):
+        case .binary(let bits, _, let queryBits):
             guard bits == 1 || bits == 2 else {
                 throw QuantizationError(
                     .invalidArgument, "binary quantization supports 1 or 2 bits per dimension, not \(bits)")
+            }
+            guard queryBits == 8 || queryBits == 4 else {
+                throw QuantizationError(
+                    .invalidArgument, "an asymmetric binary query has 8 or 4 bits per dimension, not \(queryBits)")
             }
         case .product(let ratio):
             guard [4, 8, 16, 32, 64].contains(ratio) else {

@@ -99,14 +99,16 @@ extension QuantizedVectors {
             centreDot += q[i] * mean[i]
         }
         p.constant = centred ? normSquared : centreDot
-        guard case .binary(_, let asymmetric) = method else { return }
+        guard case .binary(_, let asymmetric, let queryBits) = method else { return }
         if asymmetric {
+            // Levels −L…L in `queryBits`-bit two's complement: L = 127 (8 bits) or 7 (4 bits).
+            let top = Float((1 << (queryBits - 1)) - 1)
             var largest: Float = 0
             for i in 0..<dimension {
                 let v = (centred ? q[i] - mean[i] : q[i]) * sigma[i]
                 largest = max(largest, abs(v))
             }
-            let a: Float = largest > 0 ? largest / 127 : 1
+            let a: Float = largest > 0 ? largest / top : 1
             let inverse = 1 / a
             var total = 0
             // One 64-dimension word at a time, all eight planes in one vector
@@ -119,15 +121,16 @@ extension QuantizedVectors {
                     let v = (centred ? q[i] - mean[i] : q[i]) * sigma[i] * inverse
                     // Clamp before converting: a codebook with huge (finite) values can
                     // make v infinite or NaN (found by VectorIndexFuzz); NaN counts as 0.
-                    let clamped = v.isNaN ? 0 : min(max(v, -127), 127)
+                    let clamped = v.isNaN ? 0 : min(max(v, -top), top)
                     let t = Int32(clamped + (clamped >= 0 ? 0.5 : -0.5))  // round half away from zero
                     total += Int(t)
                     let bits = SIMD8<UInt64>(repeating: UInt64(UInt8(bitPattern: Int8(t))))
                     planes |= ((bits &>> planeShifts) & 1) &<< UInt64(i & 63)
                 }
-                for j in 0..<Self.asymmetricQueryPlanes { planesOut[j * words + word] = planes[j] }
+                // The low `queryBits` planes are the level's two's complement at that width.
+                for j in 0..<queryBits { planesOut[j * words + word] = planes[j] }
             }
-            p.queryPlanes = Self.asymmetricQueryPlanes
+            p.queryPlanes = queryBits
             p.usesHamming = false
             p.scale = 2 * a / Float(planes)
             p.offset = -a * Float(total)

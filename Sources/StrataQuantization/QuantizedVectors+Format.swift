@@ -1,12 +1,16 @@
 import StrataBinary
 import StrataVectorMath
 
-// The serialized form: docs/format/quantization.md (version 1). Header of 56
+// The serialized form: docs/format/quantization.md (versions 1 and 2). Header of 56
 // bytes, then the codebook, the per-row corrections and the codes, all
 // little-endian, nothing else; the length is exactly determined by the header.
 extension QuantizedVectors {
     static let magic: [UInt8] = Array("STRATAQZ".utf8)
+    /// Written unless the codes need version 2 (a 4-bit asymmetric query), so
+    /// every other file stays readable by builds that know version 1 only.
     static let formatVersion: UInt32 = 1
+    /// Version 2 adds flags bit 1: the asymmetric query has 4 bits per dimension.
+    static let fourBitQueryVersion: UInt32 = 2
     static let headerLength = 56
 
     static func methodCode(_ method: QuantizationMethod) -> UInt8 {
@@ -31,15 +35,19 @@ extension QuantizedVectors {
         var writer = ByteWriter(
             capacity: Self.headerLength + 4 * (codebookCount + count * correctionsPerRow) + count * codeStride)
         writer.write(contentsOf: Self.magic)
-        writer.write(Self.formatVersion)
+        if case .binary(_, true, 4) = method {
+            writer.write(Self.fourBitQueryVersion)
+        } else {
+            writer.write(Self.formatVersion)
+        }
         writer.write(Self.methodCode(method))
         writer.write(Self.metricCode(metric))
         var bits: UInt8 = 0, flags: UInt8 = 0, ratio: UInt32 = 0, quantile: Double = 0
         switch method {
         case .scalarInt8(let q): quantile = q
-        case .binary(let b, let asymmetric):
+        case .binary(let b, let asymmetric, let queryBits):
             bits = UInt8(b)
-            flags = asymmetric ? 1 : 0
+            flags = asymmetric ? (queryBits == 4 ? 0b11 : 0b01) : 0
         case .product(let r): ratio = UInt32(r)
         }
         writer.write(bits)
@@ -77,10 +85,10 @@ extension QuantizedVectors {
             }
             guard Array(try reader.readBytes(8)) == magic else { throw corrupt("bad magic (not quantized codes)") }
             let version = try reader.readUInt32()
-            guard version == formatVersion else {
+            guard version == formatVersion || version == fourBitQueryVersion else {
                 throw QuantizationError(
                     .unsupportedVersion,
-                    "quantized codes format version \(version) is not supported (this build reads \(formatVersion)); upgrade Strata or retrain"
+                    "quantized codes format version \(version) is not supported (this build reads \(formatVersion) and \(fourBitQueryVersion)); upgrade Strata or retrain"
                 )
             }
             let methodByte = try reader.readUInt8(), metricByte = try reader.readUInt8()
@@ -105,16 +113,23 @@ extension QuantizedVectors {
             let method: QuantizationMethod
             switch methodByte {
             case 1:
+                guard version == formatVersion else { throw corrupt("scalar codes in format version \(version)") }
                 guard bits == 0, flags == 0, ratio == 0 else {
                     throw corrupt("scalar int8 header has non-zero bits/flags/ratio")
                 }
                 method = .scalarInt8(quantile: quantile)
             case 2:
-                guard flags <= 1, ratio == 0, quantile.bitPattern == 0 else {
-                    throw corrupt("binary header has unknown flags or non-zero ratio/quantile")
+                // Version 2 only: flags 0b11, an asymmetric query of 4 bits (bit 1 needs bit 0).
+                let allowed: Set<UInt8> = version == fourBitQueryVersion ? [0b11] : [0, 0b01]
+                guard allowed.contains(flags), ratio == 0, quantile.bitPattern == 0 else {
+                    throw corrupt(
+                        "binary header has flags \(flags), unknown for format version \(version), or non-zero ratio/quantile"
+                    )
                 }
-                method = .binary(bitsPerDimension: bits, asymmetricQuery: flags == 1)
+                method = .binary(
+                    bitsPerDimension: bits, asymmetricQuery: flags & 1 == 1, queryBits: flags == 0b11 ? 4 : 8)
             case 3:
+                guard version == formatVersion else { throw corrupt("product codes in format version \(version)") }
                 guard bits == 0, flags == 0, quantile.bitPattern == 0 else {
                     throw corrupt("product header has non-zero bits/flags/quantile")
                 }

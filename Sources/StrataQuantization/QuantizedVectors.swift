@@ -178,7 +178,7 @@ struct Shape {
             codeStride = dimension
             correctionsPerRow = metric == .euclid ? 1 : 0
             codebookCount = 2
-        case .binary(let bits, _):
+        case .binary(let bits, _, _):
             words = (dimension + 63) / 64
             planes = bits
             codeStride = 8 * words * bits

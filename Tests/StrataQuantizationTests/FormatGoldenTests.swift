@@ -19,3 +19,41 @@ import Testing
     let prepared = decoded.prepare(query: [1, 0])
     #expect(abs(decoded.distance(prepared, to: 0) - -0.5) < 0.01)
 }
+
+/// Format version 2: a 4-bit asymmetric query (Qdrant's `scalar4bits`) is flags
+/// 0b11 in a version 2 header; the codes are those of the 8-bit query, whose
+/// file stays version 1. Each version refuses the other's flags.
+@Test func formatVersion2MarksAFourBitQuery() throws {
+    let vectors: [Float] = [0.5, -0.5, 0.25, 1, -1, 0.75]
+    func train(_ queryBits: Int) throws -> QuantizedVectors {
+        try QuantizedVectors.train(
+            method: .binary(bitsPerDimension: 1, asymmetricQuery: true, queryBits: queryBits), metric: .dot,
+            dimension: 2, count: 3, vectors: vectors, isPresent: { _ in true }, seed: 0, threads: 1)
+    }
+    let eight = try train(8).encoded(), four = try train(4).encoded()
+    #expect(Array(eight[8..<12]) == [1, 0, 0, 0] && eight[15] == 0b01)
+    #expect(Array(four[8..<12]) == [2, 0, 0, 0] && four[15] == 0b11)
+    var same = four
+    same.replaceSubrange(8..<12, with: [1, 0, 0, 0])
+    same[15] = 0b01
+    #expect(same == eight)
+    let decoded = try four.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 2, count: 3) }
+    #expect(decoded.method == .binary(bitsPerDimension: 1, asymmetricQuery: true, queryBits: 4))
+    var fourInVersion1 = four
+    fourInVersion1.replaceSubrange(8..<12, with: [1, 0, 0, 0])
+    var eightInVersion2 = eight
+    eightInVersion2.replaceSubrange(8..<12, with: [2, 0, 0, 0])
+    for bad in [fourInVersion1, eightInVersion2] {
+        #expect(throws: QuantizationError.self) {
+            _ = try bad.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 2, count: 3) }
+        }
+    }
+    // Both queries rank the three rows alike for a clear query.
+    let query: [Float] = [1, -1]
+    let eightCodes = try eight.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 2, count: 3) }
+    func order(_ codes: QuantizedVectors) -> [UInt32] {
+        let prepared = codes.prepare(query: query)
+        return [UInt32(0), 1, 2].sorted { codes.distance(prepared, to: $0) < codes.distance(prepared, to: $1) }
+    }
+    #expect(order(decoded) == order(eightCodes))
+}

@@ -30,8 +30,12 @@ import Testing
         #expect(throws: QuantizationError.self) { try decode(bytes, dimension: 11) }
         #expect(throws: QuantizationError.self) { try decode(bytes, count: 11) }
         var newer = bytes
-        newer[8] = 2
+        newer[8] = 3
         #expect { try decode(newer) } throws: { ($0 as? QuantizationError)?.code == .unsupportedVersion }
+        // Version 2 exists only for binary codes with a 4-bit query.
+        var version2 = bytes
+        version2[8] = 2
+        #expect { try decode(version2) } throws: { ($0 as? QuantizationError)?.code == .corruption }
     }
 
     @Test func everyHeaderByteFlipIsRejectedOrHarmless() throws {

@@ -7,6 +7,8 @@ let allMethods: [QuantizationMethod] = [
     .scalarInt8(quantile: 0.99), .scalarInt8(quantile: 1),
     .binary(bitsPerDimension: 1, asymmetricQuery: false), .binary(bitsPerDimension: 1, asymmetricQuery: true),
     .binary(bitsPerDimension: 2, asymmetricQuery: false), .binary(bitsPerDimension: 2, asymmetricQuery: true),
+    .binary(bitsPerDimension: 1, asymmetricQuery: true, queryBits: 4),
+    .binary(bitsPerDimension: 2, asymmetricQuery: true, queryBits: 4),
     .product(compressionRatio: 4), .product(compressionRatio: 8), .product(compressionRatio: 16),
     .product(compressionRatio: 32), .product(compressionRatio: 64),
 ]

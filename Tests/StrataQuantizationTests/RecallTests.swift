@@ -37,6 +37,13 @@ import Testing
             .binary(bitsPerDimension: 2, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.96)
         try check(
             .binary(bitsPerDimension: 1, asymmetricQuery: false), .cosine, lowRank384, oversampling: 4, atLeast: 0.9)
+        // A 4-bit query (Qdrant's scalar4bits): between the binary and the 8-bit query.
+        try check(
+            .binary(bitsPerDimension: 1, asymmetricQuery: true, queryBits: 4), .cosine, lowRank384, oversampling: 4,
+            atLeast: 0.93)
+        try check(
+            .binary(bitsPerDimension: 2, asymmetricQuery: true, queryBits: 4), .cosine, lowRank384, oversampling: 4,
+            atLeast: 0.96)
     }
 
     @Test func product() throws {

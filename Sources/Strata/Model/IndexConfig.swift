@@ -86,6 +86,9 @@ public enum BinaryQueryEncoding: String, Sendable, Equatable, Codable {
     case binary = "binary"
     /// The query keeps 8 bits per dimension (asymmetric scoring).
     case scalar8Bits = "scalar8bits"
+    /// The query keeps 4 bits per dimension: asymmetric scoring at half the
+    /// bit-plane work of `scalar8Bits`, a little less precise.
+    case scalar4Bits = "scalar4bits"
 }
 
 public enum ProductQuantizationCompression: String, Sendable, Equatable, Codable, CaseIterable {

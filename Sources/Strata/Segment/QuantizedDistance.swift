@@ -18,7 +18,10 @@ extension QuantizationConfig {
         switch self {
         case .scalar(let quantile, _): .scalarInt8(quantile: quantile ?? 1)
         case .binary(let encoding, let queryEncoding, _):
-            .binary(bitsPerDimension: encoding == .twoBits ? 2 : 1, asymmetricQuery: queryEncoding == .scalar8Bits)
+            .binary(
+                bitsPerDimension: encoding == .twoBits ? 2 : 1,
+                asymmetricQuery: queryEncoding == .scalar8Bits || queryEncoding == .scalar4Bits,
+                queryBits: queryEncoding == .scalar4Bits ? 4 : 8)
         case .product(let compression, _): .product(compressionRatio: compression.ratio)
         }
     }

@@ -103,14 +103,23 @@ struct QuantizationInput: Decodable, Sendable, Equatable {
             switch binary.encoding {
             case nil, "one_bit": encoding = .oneBit
             case "two_bits": encoding = .twoBits
-            case let other?: throw APIError.notSupportedYet("binary quantization encoding \"\(other)\"")
+            case "one_and_half_bits":
+                throw APIError.notSupportedYet("binary quantization encoding \"one_and_half_bits\"")
+            case let other?:
+                throw APIError.jsonDeserialize(
+                    "unknown binary quantization encoding \"\(other)\"; expected one_bit, two_bits or one_and_half_bits"
+                )
             }
             let queryEncoding: BinaryQueryEncoding
             switch binary.query_encoding {
             case nil, "default": queryEncoding = .default
             case "binary": queryEncoding = .binary
             case "scalar8bits": queryEncoding = .scalar8Bits
-            case let other?: throw APIError.notSupportedYet("binary quantization query_encoding \"\(other)\"")
+            case "scalar4bits": queryEncoding = .scalar4Bits
+            case let other?:
+                throw APIError.jsonDeserialize(
+                    "unknown binary quantization query_encoding \"\(other)\"; expected default, binary, scalar4bits or scalar8bits"
+                )
             }
             return .binary(encoding: encoding, queryEncoding: queryEncoding, alwaysRam: binary.always_ram)
         case (nil, nil, let product?):
