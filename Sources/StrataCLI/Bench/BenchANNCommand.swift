@@ -23,7 +23,9 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Comma-separated hnsw_ef values to measure.")
     var ef: String = "16,32,64,128,256"
 
-    @Option(name: .long, help: "Quantization: none, int8, binary, binary2 (2 bits), pq (x8).")
+    @Option(
+        name: .long,
+        help: "Quantization: none, int8, binary, binary2 (2 bits), binary-q4 / binary2-q4 (4-bit query), pq (x8).")
     var quantization: String = "none"
 
     @Option(
@@ -104,8 +106,11 @@ struct BenchANNCommand: AsyncParsableCommand {
         case "int8": .scalar(quantile: nil, alwaysRam: true)
         case "binary": .binary(encoding: .oneBit, queryEncoding: .scalar8Bits, alwaysRam: true)
         case "binary2": .binary(encoding: .twoBits, queryEncoding: .scalar8Bits, alwaysRam: true)
+        case "binary-q4": .binary(encoding: .oneBit, queryEncoding: .scalar4Bits, alwaysRam: true)
+        case "binary2-q4": .binary(encoding: .twoBits, queryEncoding: .scalar4Bits, alwaysRam: true)
         case "pq": .product(compression: .x8, alwaysRam: true)
-        default: throw ValidationError("--quantization must be none, int8, binary, binary2 or pq")
+        default:
+            throw ValidationError("--quantization must be none, int8, binary, binary2, binary-q4, binary2-q4 or pq")
         }
     }
 
