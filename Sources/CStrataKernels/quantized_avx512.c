@@ -113,6 +113,9 @@ static int64_t bitplane_dot_avx512(const uint64_t *q, size_t qp, const uint64_t 
     if (qp == 8 && xp == 1) return bitplane_dot_fixed(q, 8, x, 1, words);
     if (qp == 8 && xp == 2) return bitplane_dot_fixed(q, 8, x, 2, words);
     if (qp == 2 && xp == 2) return bitplane_dot_fixed(q, 2, x, 2, words);
+    // A 4-bit asymmetric query (scalar4bits).
+    if (qp == 4 && xp == 1) return bitplane_dot_fixed(q, 4, x, 1, words);
+    if (qp == 4 && xp == 2) return bitplane_dot_fixed(q, 4, x, 2, words);
     // Other shapes: one query plane at a time through the same kernel.
     int64_t total = 0;
     for (size_t j = 0; j < qp; j++) {
