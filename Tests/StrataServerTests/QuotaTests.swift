@@ -84,6 +84,25 @@ import Testing
         }
     }
 
+    /// The example of docs/format/data-directory.md (`.quota.json`), byte for byte.
+    @Test func theFileIsTheSpecsExample() throws {
+        try withTemporaryDirectory { dir in
+            try NodeQuota(directory: dir).replace(
+                with: .init(
+                    enabled: true, max_resident_memory_percent: 95, max_disk_usage_percent: 80,
+                    release_margin_percent: 2))
+            let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/.quota.json")), as: UTF8.self)
+            #expect(
+                text
+                    == #"{"enabled":true,"max_disk_usage_percent":80,"max_resident_memory_percent":95,"release_margin_percent":2}"#
+                    + "\n")
+            try NodeQuota(directory: dir).replace(with: .init(enabled: false))
+            let unset = String(
+                decoding: try Data(contentsOf: URL(fileURLWithPath: dir + "/.quota.json")), as: UTF8.self)
+            #expect(unset == #"{"enabled":false}"# + "\n")
+        }
+    }
+
     @Test func measurementsAreSanePercentages() throws {
         try withTemporaryDirectory { dir in
             let disk = try #require(DiskUsage.percentUsed(path: dir))

@@ -143,10 +143,18 @@ final class NodeQuota: Sendable {
                 disk_usage_percent: NodeResource.measure(.diskUsage, directory: directory)))
     }
 
+    /// The file's contents without the final newline: compact JSON, keys sorted,
+    /// unset limits left out (docs/format/data-directory.md, `.quota.json`).
+    static func encoded(_ config: Config) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try encoder.encode(config)
+    }
+
     /// Validates `config`, persists it, then enforces it.
     func replace(with config: Config) throws {
         try config.validate()
-        var data = try JSONEncoder().encode(config)
+        var data = try Self.encoded(config)
         data.append(0x0A)
         // Persisted under the lock, so two replacements land in the order they take effect.
         try state.withLock { state in
