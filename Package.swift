@@ -16,6 +16,7 @@
 //   StrataHNSW                    HNSW graph: parallel deterministic build, on-disk format, search
 //   Strata                        the engine: database, collections, segments, recovery
 //   StrataCrashTest               the kill -9 crash harness (library + CLI command)
+//   CStrataJSON, StrataJSON       request bodies: a tape scan in C, exact number conversion, Decodable over the tape
 //   StrataServer                  the Qdrant-compatible REST server (Hummingbird): routes, models, security
 //   StrataCLI                     the `strata` command-line tool
 import PackageDescription
@@ -40,6 +41,7 @@ let package = Package(
         .library(name: "StrataVectorMath", targets: ["StrataVectorMath"]),
         .library(name: "StrataServer", targets: ["StrataServer"]),
         .library(name: "StrataPayload", targets: ["StrataPayload"]),
+        .library(name: "StrataJSON", targets: ["StrataJSON"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -63,6 +65,8 @@ let package = Package(
             providers: [.apt(["libzstd-dev"])]
         ),
         .target(name: "CStrataKernels"),
+        .target(name: "CStrataJSON"),
+        .target(name: "StrataJSON", dependencies: ["CStrataJSON", "StrataModel"], swiftSettings: swiftSettings),
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO"], swiftSettings: swiftSettings),
@@ -111,7 +115,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataText", "StrataIO",
+                "Strata", "StrataText", "StrataIO", "StrataJSON",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

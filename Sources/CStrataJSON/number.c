@@ -1,0 +1,245 @@
+// Exact decimal-to-binary conversion of JSON number tokens (see strata_json.h).
+//
+// A token is read as w * 10^e with w < 10^19 (at most 19 significant digits).
+// For |e| <= 19 the exact value is formed with 128-bit integer arithmetic:
+// w * 10^e as a 128-bit product, or w / 10^-e as a 64-bit quotient with at
+// least 63 significant bits plus the remainder as a sticky bit. Rounding that
+// to 24 or 53 bits (ties to even) is the correctly rounded float or double:
+// the same value strtof/strtod give, with no double rounding. Everything else
+// (more digits, larger exponents, subnormal or out-of-range results) goes
+// back to the caller's C-library path.
+#include "strata_json.h"
+
+static const uint64_t powers_of_ten[20] = {
+    1ull,
+    10ull,
+    100ull,
+    1000ull,
+    10000ull,
+    100000ull,
+    1000000ull,
+    10000000ull,
+    100000000ull,
+    1000000000ull,
+    10000000000ull,
+    100000000000ull,
+    1000000000000ull,
+    10000000000000ull,
+    100000000000000ull,
+    1000000000000000ull,
+    10000000000000000ull,
+    100000000000000000ull,
+    1000000000000000000ull,
+    10000000000000000000ull,
+};
+
+typedef struct {
+    uint64_t digits;  // w, at most 19 significant digits
+    int exponent;     // e
+    int negative;
+    int exact;        // 0 when digits were dropped or the exponent is huge
+} decimal;
+
+/// Parses JSON number syntax. Returns -1 when the token is not a JSON number.
+static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
+    size_t i = 0;
+    d->digits = 0;
+    d->exponent = 0;
+    d->negative = 0;
+    d->exact = 1;
+    if (i < n && p[i] == '-') {
+        d->negative = 1;
+        i++;
+    }
+    if (i >= n) return -1;
+    int significant = 0;  // digits in w (leading zeros excluded)
+    if (p[i] == '0') {
+        i++;
+    } else if (p[i] >= '1' && p[i] <= '9') {
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (significant < 19) {
+                d->digits = d->digits * 10 + (uint64_t)(p[i] - '0');
+                significant++;
+            } else {
+                // Beyond 19 digits: still an integer part, so the scale grows.
+                d->exponent++;
+                if (p[i] != '0') d->exact = 0;
+            }
+            i++;
+        }
+    } else {
+        return -1;
+    }
+    if (i < n && p[i] == '.') {
+        i++;
+        size_t first = i;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (significant < 19) {
+                if (significant > 0 || p[i] != '0') {
+                    d->digits = d->digits * 10 + (uint64_t)(p[i] - '0');
+                    significant++;
+                }
+                d->exponent--;
+            } else if (p[i] != '0') {
+                d->exact = 0;
+            }
+            i++;
+        }
+        if (i == first) return -1;
+    }
+    if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+        int negative_exponent = 0;
+        if (i < n && (p[i] == '+' || p[i] == '-')) {
+            negative_exponent = p[i] == '-';
+            i++;
+        }
+        size_t first = i;
+        long value = 0;
+        while (i < n && p[i] >= '0' && p[i] <= '9') {
+            if (value < 100000) value = value * 10 + (p[i] - '0');
+            i++;
+        }
+        if (i == first) return -1;
+        if (value >= 100000) d->exact = 0;
+        d->exponent += negative_exponent ? -(int)value : (int)value;
+    }
+    if (i != n) return -1;
+    return 0;
+}
+
+static int leading_zeros(uint64_t x) { return __builtin_clzll(x); }
+
+/// The correctly rounded binary value of d (nonzero digits) with `bits` bits of
+/// significand, as (significand with its top bit at bits-1, exponent of that
+/// top bit). Returns 0 when outside the exact fast path.
+static int round_decimal(const decimal *d, int bits, uint64_t *significand, int *binary_exponent) {
+    if (!d->exact || d->exponent > 19 || d->exponent < -19) return 0;
+    uint64_t top;  // normalised: top bit set
+    int sticky;
+    int exponent;  // exponent of top's top bit
+    if (d->exponent >= 0) {
+        unsigned __int128 product = (unsigned __int128)d->digits * powers_of_ten[d->exponent];
+        uint64_t hi = (uint64_t)(product >> 64), lo = (uint64_t)product;
+        if (hi != 0) {
+            int lz = leading_zeros(hi);
+            top = lz == 0 ? hi : (hi << lz) | (lo >> (64 - lz));
+            sticky = (lz == 0 ? lo : lo << lz) != 0;
+            exponent = 127 - lz;
+        } else {
+            int lz = leading_zeros(lo);
+            top = lo << lz;
+            sticky = 0;
+            exponent = 63 - lz;
+        }
+    } else {
+        uint64_t divisor = powers_of_ten[-d->exponent];
+        int digits_bits = 64 - leading_zeros(d->digits);
+        int divisor_bits = 64 - leading_zeros(divisor);
+        int shift = 63 + divisor_bits - digits_bits;  // quotient in [2^62, 2^64)
+        unsigned __int128 numerator = (unsigned __int128)d->digits << shift;
+        uint64_t quotient = (uint64_t)(numerator / divisor);
+        uint64_t remainder = (uint64_t)(numerator - (unsigned __int128)quotient * divisor);
+        int lz = leading_zeros(quotient);
+        top = quotient << lz;
+        sticky = remainder != 0;
+        exponent = 63 - lz - shift;
+    }
+    int drop = 64 - bits;
+    uint64_t mantissa = top >> drop;
+    uint64_t rest = top & ((1ull << drop) - 1);
+    uint64_t half = 1ull << (drop - 1);
+    if (rest > half || (rest == half && (sticky || (mantissa & 1)))) {
+        mantissa++;
+        if (mantissa == (1ull << bits)) {
+            mantissa >>= 1;
+            exponent++;
+        }
+    }
+    *significand = mantissa;
+    *binary_exponent = exponent;
+    return 1;
+}
+
+int strata_json_number_f32(const uint8_t *token, size_t length, float *out) {
+    decimal d;
+    if (parse_decimal(token, length, &d) < 0) return -1;
+    if (d.digits == 0) {
+        if (!d.exact) return 0;
+        *out = d.negative ? -0.0f : 0.0f;
+        return 1;
+    }
+    uint64_t significand;
+    int exponent;
+    if (!round_decimal(&d, 24, &significand, &exponent)) return 0;
+    if (exponent < -126 || exponent > 127) return 0;
+    uint32_t bits = ((uint32_t)d.negative << 31) | ((uint32_t)(exponent + 127) << 23) |
+                    ((uint32_t)significand & 0x7FFFFFu);
+    union {
+        uint32_t u;
+        float f;
+    } cast = {bits};
+    *out = cast.f;
+    return 1;
+}
+
+int strata_json_number_f64(const uint8_t *token, size_t length, double *out) {
+    decimal d;
+    if (parse_decimal(token, length, &d) < 0) return -1;
+    if (d.digits == 0) {
+        if (!d.exact) return 0;
+        *out = d.negative ? -0.0 : 0.0;
+        return 1;
+    }
+    uint64_t significand;
+    int exponent;
+    if (!round_decimal(&d, 53, &significand, &exponent)) return 0;
+    if (exponent < -1022 || exponent > 1023) return 0;
+    uint64_t bits = ((uint64_t)d.negative << 63) | ((uint64_t)(exponent + 1023) << 52) |
+                    (significand & 0xFFFFFFFFFFFFFull);
+    union {
+        uint64_t u;
+        double f;
+    } cast = {bits};
+    *out = cast.f;
+    return 1;
+}
+
+size_t strata_json_floats(const uint8_t *bytes, const strata_json_entry *entries, size_t first, size_t count,
+                          int via_double, float *out) {
+    for (size_t i = 0; i < count; i++) {
+        const strata_json_entry *entry = &entries[first + i];
+        if ((entry->kind_flags & 0xFF) != STRATA_JSON_NUMBER) return i;
+        const uint8_t *token = bytes + entry->a;
+        size_t length = entry->b - entry->a;
+        if (via_double) {
+            double value;
+            if (strata_json_number_f64(token, length, &value) != 1) return i;
+            float narrowed = (float)value;
+            if (narrowed - narrowed != 0.0f) return i;  // infinite
+            out[i] = narrowed;
+        } else if (strata_json_number_f32(token, length, &out[i]) != 1) {
+            return i;
+        }
+    }
+    return count;
+}
+
+int strata_json_number_is_zero(const uint8_t *token, size_t length) {
+    for (size_t i = 0; i < length; i++) {
+        uint8_t c = token[i];
+        if (c == 'e' || c == 'E') break;
+        if (c >= '1' && c <= '9') return 0;
+    }
+    return 1;
+}
+
+int strata_json_number_is_integer_syntax(const uint8_t *token, size_t length) {
+    size_t i = 0;
+    if (i < length && token[i] == '-') i++;
+    if (i == length) return 0;
+    for (; i < length; i++) {
+        if (token[i] < '0' || token[i] > '9') return 0;
+    }
+    return 1;
+}
