@@ -158,6 +158,9 @@ let package = Package(
             name: "StrataPayloadTests",
             dependencies: ["StrataPayload", "StrataModel", "StrataTestSupport", "StrataFuzzChecks"],
             swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrataJSONTests", dependencies: ["StrataJSON", "StrataModel", "StrataTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(name: "StrataBinaryTests", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataCompressionTests", dependencies: ["StrataCompression", "StrataTestSupport"],
