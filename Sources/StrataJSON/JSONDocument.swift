@@ -16,17 +16,25 @@ final class JSONDocument {
             DecodingError.Context(codingPath: [], debugDescription: "The given data was not valid JSON."))
     }
 
-    init(_ source: UnsafeRawBufferPointer, maxDepth: Int) throws {
-        bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: source.count, alignment: 8)
+    private init(bytes: UnsafeMutableRawBufferPointer, tape: strata_json_tape) {
+        self.bytes = bytes
+        self.tape = tape
+    }
+
+    /// Copies `source` and scans it; throws JSONDecoder's error when it is not one JSON value.
+    static func scan(_ source: UnsafeRawBufferPointer, maxDepth: Int) throws(DecodingError) -> JSONDocument {
+        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 8)
         if source.count > 0 { bytes.copyMemory(from: source) }
-        let base = UnsafeRawPointer(bytes.baseAddress ?? UnsafeMutableRawPointer(mutating: ""))
+        var tape = strata_json_tape()
         let result = strata_json_scan(
-            base.assumingMemoryBound(to: UInt8.self), bytes.count, UInt32(clamping: maxDepth), &tape)
-        if result != 1 {
+            UnsafePointer(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), source.count,
+            UInt32(clamping: maxDepth), &tape)
+        guard result == 1 else {
             strata_json_tape_free(&tape)
             bytes.deallocate()
-            throw Self.invalid()
+            throw invalid()
         }
+        return JSONDocument(bytes: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<source.count]), tape: tape)
     }
 
     deinit {
@@ -81,7 +89,8 @@ final class JSONDocument {
             let raw = span(index)
             var text = text
             return text.withUTF8 { utf8 in
-                utf8.count == raw.count && (raw.count == 0 || memcmp(utf8.baseAddress!, raw.baseAddress!, raw.count) == 0)
+                utf8.count == raw.count
+                    && (raw.count == 0 || memcmp(utf8.baseAddress!, raw.baseAddress!, raw.count) == 0)
             }
         }
         return (try? string(index)) == text
@@ -216,7 +225,9 @@ final class JSONDocument {
     }
 
     /// JSONDecoder's range check: infinite, or zero from non-zero digits, does not fit.
-    private static func checked<F: BinaryFloatingPoint>(_ value: F, _ token: UnsafeBufferPointer<UInt8>)
+    private static func checked<F: BinaryFloatingPoint>(
+        _ value: F, _ token: UnsafeBufferPointer<UInt8>
+    )
         throws(DecodingError) -> F
     {
         guard value.isFinite, value != 0 || strata_json_number_is_zero(token.baseAddress!, token.count) == 1 else {
@@ -262,7 +273,8 @@ final class JSONDocument {
         while i < token.count {
             let digit = T(token[i] &- 0x30)
             let (shifted, o1) = value.multipliedReportingOverflow(by: 10)
-            let (next, o2) = negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
+            let (next, o2) =
+                negative ? shifted.subtractingReportingOverflow(digit) : shifted.addingReportingOverflow(digit)
             if o1 || o2 { return nil }
             value = next
             i += 1

@@ -109,7 +109,9 @@ struct TapeKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         try presentChild(key)?.decodeValue(T.self)
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type, forKey key: Key
+    ) throws
         -> KeyedDecodingContainer<NestedKey>
     {
         try child(key).container(keyedBy: NestedKey.self)
@@ -181,7 +183,9 @@ struct TapeUnkeyedContainer: UnkeyedDecodingContainer {
     mutating func decode(_ type: UInt64.Type) throws -> UInt64 { try next(type) { try $0.integer(UInt64.self) } }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T { try next(type) { try $0.decodeValue(T.self) } }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws
         -> KeyedDecodingContainer<NestedKey>
     {
         try next([String: Any].self) { try $0.container(keyedBy: NestedKey.self) }
@@ -198,10 +202,12 @@ struct TapeUnkeyedContainer: UnkeyedDecodingContainer {
 public enum JSONBodyDecoder {
     /// Decodes `bytes` as `T`, as `JSONDecoder().decode(T.self, from:)` would
     /// (same value, same errors), `maxDepth` bounding the nesting the scan accepts.
-    public static func decode<T: Decodable>(_ type: T.Type, from bytes: UnsafeRawBufferPointer, maxDepth: Int = 512)
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, maxDepth: Int = 512
+    )
         throws -> T
     {
-        let document = try JSONDocument(bytes, maxDepth: maxDepth)
+        let document = try JSONDocument.scan(bytes, maxDepth: maxDepth)
         return try TapeDecoder(document: document, index: 0, node: .root).decodeValue(T.self)
     }
 

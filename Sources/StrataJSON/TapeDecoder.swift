@@ -113,7 +113,8 @@ public final class TapeDecoder: Decoder {
             throw DecodingError.valueNotFound(
                 type,
                 DecodingError.Context(
-                    codingPath: codingPath, debugDescription: "Cannot get value of type \(type) -- found null value instead"
+                    codingPath: codingPath,
+                    debugDescription: "Cannot get value of type \(type) -- found null value instead"
                 ))
         }
     }

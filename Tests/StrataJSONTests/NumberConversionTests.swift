@@ -30,7 +30,9 @@ import Testing
             switch Int.random(in: 0..<4, using: &generator) {
             case 0: text = "\(Double(Float.random(in: -1...1, using: &generator)))"  // float32 as a double, 17 digits
             case 1: text = "\(Float.random(in: -1e6...1e6, using: &generator))"
-            case 2: text = String(format: "%.*g", Int.random(in: 1...19, using: &generator), Double.random(in: -1e30...1e30))
+            case 2:
+                text = String(
+                    format: "%.*g", Int.random(in: 1...19, using: &generator), Double.random(in: -1e30...1e30))
             default:
                 // Near a float halfway point: double rounding would go wrong here.
                 let f = Float(bitPattern: UInt32.random(in: 0x0080_0000..<0x7F00_0000, using: &generator))
