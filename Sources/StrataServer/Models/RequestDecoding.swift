@@ -1,5 +1,6 @@
 import Foundation
 import Strata
+import StrataJSON
 
 /// Turns request bodies into the wire types of Models/, or into an `APIError`
 /// with Qdrant's wording. Pure and synchronous: the server calls it on the
@@ -7,17 +8,34 @@ import Strata
 ///
 /// Order of checks (each cheap before the next): size (done by the caller
 /// while reading the body), nesting depth (one pass over the bytes, so hostile
-/// nesting never reaches the recursive decoder), then `JSONDecoder`.
+/// nesting never reaches the recursive decoder), then StrataJSON's decoder:
+/// a structural scan into a tape and `Decodable` over it, with the values and
+/// errors Foundation's `JSONDecoder` gives (`disagreement(_:)` checks that).
 public enum RequestDecoding {
     /// Decodes `bytes` as `T`; an empty body decodes as `{}` (Qdrant accepts
     /// bodiless POSTs where every field is optional).
     public static func decode<T: Decodable>(
         _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
     ) throws(APIError) -> T {
-        let data: Data = bytes.allSatisfy(Self.isWhitespace) ? Data("{}".utf8) : Data(bytes)
-        try checkDepth(data, limit: maxDepth)
+        try decode(T.self, from: bytes, maxDepth: maxDepth) { bytes in
+            try bytes.withUnsafeBytes { try JSONBodyDecoder.decode(T.self, from: $0) }
+        }
+    }
+
+    /// The same with Foundation's `JSONDecoder`: the reference the fast decoder must agree with.
+    static func decodeWithReference<T: Decodable>(
+        _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
+    ) throws(APIError) -> T {
+        try decode(T.self, from: bytes, maxDepth: maxDepth) { try JSONDecoder().decode(T.self, from: Data($0)) }
+    }
+
+    private static func decode<T>(
+        _ type: T.Type, from bytes: [UInt8], maxDepth: Int, _ decoder: ([UInt8]) throws -> T
+    ) throws(APIError) -> T {
+        let body = bytes.allSatisfy(Self.isWhitespace) ? Array("{}".utf8) : bytes
+        try checkDepth(body, limit: maxDepth)
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            return try decoder(body)
         } catch let error as DecodingError {
             throw describe(error)
         } catch let error as APIError {
@@ -34,31 +52,9 @@ public enum RequestDecoding {
     /// Refuses JSON whose arrays and objects nest deeper than `limit`.
     /// Brackets inside strings (with escapes) do not count. Malformed input is
     /// left for the decoder to report.
-    static func checkDepth(_ data: Data, limit: Int) throws(APIError) {
-        var depth = 0
-        var inString = false
-        var escaped = false
-        for byte in data {
-            if inString {
-                if escaped {
-                    escaped = false
-                } else if byte == 0x5C {
-                    escaped = true
-                } else if byte == 0x22 {
-                    inString = false
-                }
-                continue
-            }
-            switch byte {
-            case 0x22: inString = true
-            case 0x5B, 0x7B:
-                depth += 1
-                if depth > limit {
-                    throw APIError.jsonDeserialize("the JSON body nests arrays and objects deeper than \(limit) levels")
-                }
-            case 0x5D, 0x7D: depth -= 1
-            default: break
-            }
+    static func checkDepth(_ bytes: [UInt8], limit: Int) throws(APIError) {
+        if bytes.withUnsafeBytes({ JSONBodyDecoder.nestsDeeper(than: limit, $0) }) {
+            throw APIError.jsonDeserialize("the JSON body nests arrays and objects deeper than \(limit) levels")
         }
     }
 
