@@ -7,6 +7,7 @@
 // rewrite payload keys.)
 import Foundation
 import Strata
+import StrataJSON
 import StrataText
 
 /// A dense vector: a JSON array of finite numbers. `null` (how JSON clients
@@ -17,6 +18,11 @@ struct DenseVector: Decodable, Sendable, Equatable {
     init(_ values: [Float]) { self.values = values }
 
     init(from decoder: any Decoder) throws {
+        // All elements plain numbers: read straight from the tape, with the same rule.
+        if let tape = decoder as? TapeDecoder, let values = tape.floats(viaDouble: true) {
+            self.values = values
+            return
+        }
         var container = try decoder.unkeyedContainer()
         var values: [Float] = []
         values.reserveCapacity(container.count ?? 0)
