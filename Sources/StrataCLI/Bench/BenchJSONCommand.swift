@@ -1,0 +1,43 @@
+import ArgumentParser
+import Foundation
+import StrataServer
+
+/// `strata bench json`: the REST server's JSON work without the network.
+///
+/// Method: request bodies of the hot shapes are generated (an upsert of
+/// `--points` points of `--dim` floats as a list and as columns, with small
+/// payloads; a filtered query), with vectors written as numpy-based clients
+/// write them (float32 values as the shortest round-tripping double, up to 17
+/// digits). Each body is decoded `--iterations` times by the server's decoder
+/// and by Foundation's JSONDecoder, alternating, in this process; the median
+/// time per decode gives MB/s. One JSON line per body.
+struct BenchJSONCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "json",
+        abstract: "Request decoding MB/s of generated bodies, against Foundation's JSONDecoder in the same run.")
+
+    @Option(name: .long, help: "Points per upsert body.")
+    var points: Int = 1000
+
+    @Option(name: .long, help: "Vector dimension.")
+    var dim: Int = 384
+
+    @Option(name: .long, help: "Decodes per body and decoder (the median is reported).")
+    var iterations: Int = 15
+
+    func run() throws {
+        for body in RequestDecodingBenchmark.bodies(points: points, dimension: dim) {
+            let result = try RequestDecodingBenchmark.run(body, iterations: iterations)
+            let megabytes = Double(result.bytes) / 1e6
+            let line: [String: Any] = [
+                "bench": "json-decode", "body": result.name, "bytes": result.bytes, "iterations": result.iterations,
+                "ms": result.seconds * 1e3, "mb_per_s": megabytes / result.seconds,
+                "reference_ms": result.referenceSeconds * 1e3,
+                "reference_mb_per_s": megabytes / result.referenceSeconds,
+                "speedup": result.referenceSeconds / result.seconds,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
