@@ -60,6 +60,13 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "RequestDecodingDifferentialFuzz",
+            dependencies: [
+                .product(name: "StrataServer", package: rootIdentity)
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "ManifestFuzz",
             dependencies: [
                 .product(name: "StrataFuzzChecks", package: rootIdentity)
