@@ -6,8 +6,10 @@ import Foundation
 /// results: strings are checked (escapes, control characters, UTF-8) when read,
 /// numbers are checked against the JSON grammar and converted when read.
 final class JSONDocument {
-    let bytes: UnsafeMutableRawBufferPointer
-    private var tape = strata_json_tape()
+    /// The body, borrowed: a document lives only inside `JSONBodyDecoder.decode`,
+    /// which holds the bytes for its whole duration (decoded values are copies).
+    let bytes: UnsafeRawBufferPointer
+    private var tape: strata_json_tape
 
     /// The error JSONDecoder reports for a body it cannot read (syntax, a bad
     /// string, a number that does not fit): at the root, whatever the position.
@@ -16,30 +18,27 @@ final class JSONDocument {
             DecodingError.Context(codingPath: [], debugDescription: "The given data was not valid JSON."))
     }
 
-    private init(bytes: UnsafeMutableRawBufferPointer, tape: strata_json_tape) {
+    private init(bytes: UnsafeRawBufferPointer, tape: strata_json_tape) {
         self.bytes = bytes
         self.tape = tape
     }
 
-    /// Copies `source` and scans it; throws JSONDecoder's error when it is not one JSON value.
+    /// Scans `source` (borrowed for the document's lifetime); throws
+    /// JSONDecoder's error when it is not one JSON value.
     static func scan(_ source: UnsafeRawBufferPointer, maxDepth: Int) throws(DecodingError) -> JSONDocument {
-        let bytes = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: 8)
-        if source.count > 0 { bytes.copyMemory(from: source) }
+        guard let base = source.baseAddress, source.count > 0 else { throw invalid() }
         var tape = strata_json_tape()
         let result = strata_json_scan(
-            UnsafePointer(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)), source.count,
-            UInt32(clamping: maxDepth), &tape)
+            base.assumingMemoryBound(to: UInt8.self), source.count, UInt32(clamping: maxDepth), &tape)
         guard result == 1 else {
             strata_json_tape_free(&tape)
-            bytes.deallocate()
             throw invalid()
         }
-        return JSONDocument(bytes: UnsafeMutableRawBufferPointer(rebasing: bytes[0..<source.count]), tape: tape)
+        return JSONDocument(bytes: source, tape: tape)
     }
 
     deinit {
         strata_json_tape_free(&tape)
-        bytes.deallocate()
     }
 
     var base: UnsafePointer<UInt8> { UnsafePointer(bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)) }

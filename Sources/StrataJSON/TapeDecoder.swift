@@ -179,8 +179,26 @@ public final class TapeDecoder: Decoder {
         guard count > 0 else { return [] }
         let document = self.document
         let converted = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-            let done = strata_json_floats(
-                document.base, document.entries, first, count, viaDouble ? 1 : 0, buffer.baseAddress!)
+            var done = 0
+            while done < count {
+                done += strata_json_floats(
+                    document.base, document.entries, first + done, count - done, viaDouble ? 1 : 0,
+                    buffer.baseAddress! + done)
+                guard done < count else { break }
+                // A number outside the exact fast path (or not a number): the C
+                // library's conversion with JSONDecoder's checks; anything else
+                // leaves the whole array to the general path.
+                let element = first + done
+                guard document.kind(element) == STRATA_JSON_NUMBER else { break }
+                if viaDouble {
+                    guard let value = try? document.double(element), Float(value).isFinite else { break }
+                    buffer[done] = Float(value)
+                } else {
+                    guard let value = try? document.float(element) else { break }
+                    buffer[done] = value
+                }
+                done += 1
+            }
             initialized = done == count ? count : 0
         }
         return converted.count == count ? converted : nil

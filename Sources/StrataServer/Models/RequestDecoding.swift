@@ -17,8 +17,11 @@ public enum RequestDecoding {
     public static func decode<T: Decodable>(
         _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
     ) throws(APIError) -> T {
-        try decode(T.self, from: bytes, maxDepth: maxDepth) { bytes in
-            try bytes.withUnsafeBytes { try JSONBodyDecoder.decode(T.self, from: $0) }
+        // The scan stops at `maxDepth`, so a body it accepts nests no deeper:
+        // the separate depth pass runs only when the scan refuses the body (to
+        // report nesting first, as the reference order does).
+        try decode(T.self, from: bytes, maxDepth: maxDepth, depthFirst: false) { bytes in
+            try bytes.withUnsafeBytes { try JSONBodyDecoder.decode(T.self, from: $0, maxDepth: maxDepth) }
         }
     }
 
@@ -26,17 +29,22 @@ public enum RequestDecoding {
     static func decodeWithReference<T: Decodable>(
         _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
     ) throws(APIError) -> T {
-        try decode(T.self, from: bytes, maxDepth: maxDepth) { try JSONDecoder().decode(T.self, from: Data($0)) }
+        try decode(T.self, from: bytes, maxDepth: maxDepth, depthFirst: true) {
+            try JSONDecoder().decode(T.self, from: Data($0))
+        }
     }
 
     private static func decode<T>(
-        _ type: T.Type, from bytes: [UInt8], maxDepth: Int, _ decoder: ([UInt8]) throws -> T
+        _ type: T.Type, from bytes: [UInt8], maxDepth: Int, depthFirst: Bool, _ decoder: ([UInt8]) throws -> T
     ) throws(APIError) -> T {
         let body = bytes.allSatisfy(Self.isWhitespace) ? Array("{}".utf8) : bytes
-        try checkDepth(body, limit: maxDepth)
+        if depthFirst { try checkDepth(body, limit: maxDepth) }
         do {
             return try decoder(body)
         } catch let error as DecodingError {
+            if !depthFirst, case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+                try checkDepth(body, limit: maxDepth)
+            }
             throw describe(error)
         } catch let error as APIError {
             throw error
