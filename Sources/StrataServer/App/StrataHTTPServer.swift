@@ -76,6 +76,7 @@ public final class StrataHTTPServer: Sendable {
     public func makeApplication(
         onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
         let server: HTTPServerBuilder
         if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
             let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
@@ -83,9 +84,9 @@ public final class StrataHTTPServer: Sendable {
             }
             let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
             let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            server = try .tls(.http1(), tlsConfiguration: tls)
+            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
         } else {
-            server = .http1()
+            server = .http1(configuration: http1)
         }
         return Application(
             router: makeRouter(), server: server,
