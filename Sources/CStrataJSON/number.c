@@ -10,6 +10,8 @@
 // back to the caller's C-library path.
 #include "strata_json.h"
 
+#include <string.h>
+
 static const uint64_t powers_of_ten[20] = {
     1ull,
     10ull,
@@ -39,6 +41,22 @@ typedef struct {
     int negative;
     int exact;        // 0 when digits were dropped or the exponent is huge
 } decimal;
+
+/// True when the 8 bytes (little-endian load) are all ASCII digits.
+static int eight_digits(uint64_t chunk) {
+    return (chunk & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull &&
+           ((chunk + 0x0606060606060606ull) & 0xF0F0F0F0F0F0F0F0ull) == 0x3030303030303030ull;
+}
+
+/// The value of 8 ASCII digits loaded little-endian (the first digit in the low byte).
+static uint64_t eight_digit_value(uint64_t chunk) {
+    chunk -= 0x3030303030303030ull;
+    chunk = chunk * 10 + (chunk >> 8);  // pairs: each even byte holds 10 * a + b
+    uint64_t pairs_low = chunk & 0x000000FF000000FFull;           // pairs 0 and 2
+    uint64_t pairs_high = (chunk >> 16) & 0x000000FF000000FFull;  // pairs 1 and 3
+    // (p0 * 100 + p1) * 10000 + (p2 * 100 + p3), gathered in bits 32..63.
+    return (pairs_low * (100 + (1000000ull << 32)) + pairs_high * (1 + (10000ull << 32))) >> 32;
+}
 
 /// Parses JSON number syntax. Returns -1 when the token is not a JSON number.
 static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
@@ -73,6 +91,22 @@ static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
     if (i < n && p[i] == '.') {
         i++;
         size_t first = i;
+        if (significant == 0) {
+            while (i < n && p[i] == '0') {  // leading zeros of the fraction only scale
+                d->exponent--;
+                i++;
+            }
+        }
+        // Eight digits at a time while they fit in the 19 kept.
+        while (n - i >= 8 && significant + 8 <= 19) {
+            uint64_t chunk;
+            memcpy(&chunk, p + i, 8);
+            if (!eight_digits(chunk)) break;
+            d->digits = d->digits * 100000000ull + eight_digit_value(chunk);
+            significant += d->digits != 0 ? 8 : 0;
+            d->exponent -= 8;
+            i += 8;
+        }
         while (i < n && p[i] >= '0' && p[i] <= '9') {
             if (significant < 19) {
                 if (significant > 0 || p[i] != '0') {
@@ -110,6 +144,22 @@ static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
 
 static int leading_zeros(uint64_t x) { return __builtin_clzll(x); }
 
+/// numerator / divisor when the quotient fits in 64 bits (one divq on x86-64,
+/// where the compiler would call the general 128-bit division).
+static uint64_t divide(unsigned __int128 numerator, uint64_t divisor, uint64_t *remainder) {
+#if defined(__x86_64__)
+    uint64_t quotient, rest;
+    __asm__("divq %4" : "=a"(quotient), "=d"(rest) : "a"((uint64_t)numerator), "d"((uint64_t)(numerator >> 64)),
+            "rm"(divisor));
+    *remainder = rest;
+    return quotient;
+#else
+    uint64_t quotient = (uint64_t)(numerator / divisor);
+    *remainder = (uint64_t)(numerator - (unsigned __int128)quotient * divisor);
+    return quotient;
+#endif
+}
+
 /// The correctly rounded binary value of d (nonzero digits) with `bits` bits of
 /// significand, as (significand with its top bit at bits-1, exponent of that
 /// top bit). Returns 0 when outside the exact fast path.
@@ -138,8 +188,8 @@ static int round_decimal(const decimal *d, int bits, uint64_t *significand, int 
         int divisor_bits = 64 - leading_zeros(divisor);
         int shift = 63 + divisor_bits - digits_bits;  // quotient in [2^62, 2^64)
         unsigned __int128 numerator = (unsigned __int128)d->digits << shift;
-        uint64_t quotient = (uint64_t)(numerator / divisor);
-        uint64_t remainder = (uint64_t)(numerator - (unsigned __int128)quotient * divisor);
+        uint64_t remainder;
+        uint64_t quotient = divide(numerator, divisor, &remainder);
         int lz = leading_zeros(quotient);
         top = quotient << lz;
         sticky = remainder != 0;
