@@ -87,9 +87,9 @@ for r in lines("embedded-upsert.jsonl"):
     embedded[r.get("writers")] = r
 wrk = open(os.path.join(out, "wrk-search.txt")).read()
 http_qps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
-search = lines("embedded-search.jsonl")[-1]
-summary = {"search_http_qps": http_qps, "search_embedded_qps": search.get("qps"),
-           "search_embedded_over_http": round(search.get("qps") / http_qps, 2) if http_qps else None,
+search = lines("embedded-search.jsonl")[-1]["result"]
+summary = {"search_http_qps": http_qps, "search_embedded_qps": round(search["qps"]),
+           "search_embedded_over_http": round(search["qps"] / http_qps, 2) if http_qps else None,
            "non_2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)) else 0}
 for writers, r in rest.items():
     e = embedded.get(writers, {})
