@@ -121,8 +121,9 @@ enum CollectionAccessMode {
 
 extension StrataHTTPServer {
     /// The request body, at most `maxRequestBodyBytes` (413 beyond).
-    func body(of request: Request) async throws -> [UInt8] {
+    func body(of request: Request, _ context: StrataRequestContext) async throws -> [UInt8] {
         let limit = configuration.maxRequestBodyBytes
+        await context.continueBody()
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return Array(buffer.readableBytesView)
@@ -134,8 +135,12 @@ extension StrataHTTPServer {
     }
 
     /// Reads and decodes the body as `T` on the engine pool.
-    func decode<T: Decodable & Sendable>(_ type: T.Type, from request: Request) async throws -> T {
-        let bytes = try await body(of: request)
+    func decode<T: Decodable & Sendable>(
+        _ type: T.Type, from request: Request, _ context: StrataRequestContext
+    )
+        async throws -> T
+    {
+        let bytes = try await body(of: request, context)
         let depth = configuration.maxJSONDepth
         return try await executor.run { () throws(APIError) -> T in
             try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth)

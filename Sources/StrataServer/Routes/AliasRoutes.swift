@@ -7,7 +7,7 @@ extension StrataHTTPServer {
     func addAliasRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/aliases") { request, context in
             try context.access.check(.manage)
-            let input = try await self.decode(ChangeAliasesInput.self, from: request)
+            let input = try await self.decode(ChangeAliasesInput.self, from: request, context)
             let operations = try input.actions.map { action throws(APIError) in try action.engineOperation() }
             return try await self.answer(context) {
                 try self.database.updateAliases(operations)

@@ -33,7 +33,7 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}") { request, context in
             try context.access.check(.manage)
             let name = try self.collectionName(context)
-            let input = try await self.decode(CreateCollectionInput.self, from: request)
+            let input = try await self.decode(CreateCollectionInput.self, from: request, context)
             let config = try input.engineConfig()
             if self.database.resolveAlias(name) != nil {
                 throw APIError(.conflict, "Wrong input: Collection `\(name)` already exists! (it is an alias)")
@@ -47,7 +47,7 @@ extension StrataHTTPServer {
         router.patch("/collections/{collection_name}") { request, context in
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(UpdateCollectionInput.self, from: request)
+            let input = try await self.decode(UpdateCollectionInput.self, from: request, context)
             let updated = try input.applied(to: collection.config)
             guard updated != collection.config else { return try Reply.ok(true, context: context) }
             let database = self.database
@@ -68,7 +68,7 @@ extension StrataHTTPServer {
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             let vectorName = try self.vectorName(context)
-            let input = try await self.decode(VectorNameConfigInput.self, from: request)
+            let input = try await self.decode(VectorNameConfigInput.self, from: request, context)
             let kind = try input.engineConfig(collectionHNSW: collection.config.hnswConfig)
             // A new vector takes memory and disk for every point (Qdrant checks the quota first).
             try self.quota.check()

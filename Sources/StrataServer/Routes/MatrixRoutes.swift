@@ -8,13 +8,13 @@ extension StrataHTTPServer {
     func addMatrixRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/search/matrix/pairs") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(SearchMatrixInput.self, from: request)
+            let input = try await self.decode(SearchMatrixInput.self, from: request, context)
             return try await self.answer(context) { MatrixPairsOutput(try input.matrix(of: collection)) }
         }
 
         router.post("/collections/{collection_name}/points/search/matrix/offsets") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(SearchMatrixInput.self, from: request)
+            let input = try await self.decode(SearchMatrixInput.self, from: request, context)
             return try await self.answer(context) { MatrixOffsetsOutput(try input.matrix(of: collection)) }
         }
     }

@@ -8,7 +8,7 @@ extension StrataHTTPServer {
     func addPayloadRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(SetPayloadInput.self, from: request)
+            let input = try await self.decode(SetPayloadInput.self, from: request, context)
             let selection = try input.selection()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.setPayload(input.payload, selection, key: input.key).checkStrictMode(check)
@@ -23,7 +23,7 @@ extension StrataHTTPServer {
 
         router.put("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(SetPayloadInput.self, from: request)
+            let input = try await self.decode(SetPayloadInput.self, from: request, context)
             if input.key != nil {
                 throw APIError.wrongInput("`key` applies to set_payload (POST), not to overwrite_payload")
             }
@@ -40,7 +40,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/payload/delete") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(DeletePayloadInput.self, from: request)
+            let input = try await self.decode(DeletePayloadInput.self, from: request, context)
             let selection = try input.selection()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.deletePayload(input.keys, selection).checkStrictMode(check)
@@ -54,7 +54,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/payload/clear") { request, context in
             let collection = try self.collection(context, .write)
-            let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            let selection = try await self.decode(PointsSelectorInput.self, from: request, context).selection()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.clearPayload(selection).checkStrictMode(check)
             }
@@ -66,7 +66,7 @@ extension StrataHTTPServer {
 
         router.put("/collections/{collection_name}/index") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(CreateFieldIndexInput.self, from: request)
+            let input = try await self.decode(CreateFieldIndexInput.self, from: request, context)
             let schema = try input.schema()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkNewPayloadIndex()
             }
@@ -85,7 +85,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/facet") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(FacetInput.self, from: request)
+            let input = try await self.decode(FacetInput.self, from: request, context)
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)

@@ -10,7 +10,7 @@ extension StrataHTTPServer {
     func addPointRoutes(to router: Router<StrataRequestContext>) {
         router.put("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(UpsertInput.self, from: request)
+            let input = try await self.decode(UpsertInput.self, from: request, context)
             let update = try PreparedUpdate(.upsert(input), multiVectors: collection.config.multiVectorNameSet)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try update.checkStrictMode(check)
@@ -21,7 +21,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(RetrieveInput.self, from: request)
+            let input = try await self.decode(RetrieveInput.self, from: request, context)
             try requireAbsent(input.shard_key, "shard_key")
             try self.enforceStrictMode(collection, request)
             let payload = input.with_payload ?? .all
@@ -53,7 +53,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
-            let selection = try await self.decode(PointsSelectorInput.self, from: request).selection()
+            let selection = try await self.decode(PointsSelectorInput.self, from: request, context).selection()
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try PreparedUpdate.delete(selection).checkStrictMode(check)
             }
@@ -64,7 +64,7 @@ extension StrataHTTPServer {
 
         router.put("/collections/{collection_name}/points/vectors") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(UpdateVectorsInput.self, from: request)
+            let input = try await self.decode(UpdateVectorsInput.self, from: request, context)
             let update = try PreparedUpdate(.updateVectors(input), multiVectors: collection.config.multiVectorNameSet)
             try update.check(against: collection.config)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
@@ -76,7 +76,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/vectors/delete") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(DeleteVectorsInput.self, from: request)
+            let input = try await self.decode(DeleteVectorsInput.self, from: request, context)
             let delete = PreparedUpdate.deleteVectors(input.vector, try input.selection())
             try delete.check(against: collection.config)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
@@ -88,7 +88,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/batch") { request, context in
             let collection = try self.collection(context, .write)
-            let input = try await self.decode(BatchUpdateInput.self, from: request)
+            let input = try await self.decode(BatchUpdateInput.self, from: request, context)
             // Check every operation before applying the first; they then apply in
             // order, each durable before the next (not atomic as a whole, as in Qdrant).
             let operations = try input.operations.map { operation throws(APIError) in
@@ -109,7 +109,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/scroll") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(ScrollInput.self, from: request)
+            let input = try await self.decode(ScrollInput.self, from: request, context)
             try requireAbsent(input.shard_key, "shard_key")
             let limit = input.limit ?? 10
             try requirePositiveLimit(limit)
@@ -153,7 +153,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/count") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(CountInput.self, from: request)
+            let input = try await self.decode(CountInput.self, from: request, context)
             try requireAbsent(input.shard_key, "shard_key")
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try check.checkRead(limit: nil, filter: input.filter.engine)

@@ -16,7 +16,7 @@ extension StrataHTTPServer {
             if let wait = request.uri.queryParameters.get("wait"), wait != "true", wait != "false" {
                 throw APIError(.badRequest, "Deserialize error in query: provided string was not `true` or `false`")
             }
-            let config = try await self.decode(NodeQuota.Config.self, from: request)
+            let config = try await self.decode(NodeQuota.Config.self, from: request, context)
             let quota = self.quota
             return try await self.answer(context) { () throws -> Bool in
                 do {

@@ -11,7 +11,7 @@ extension StrataHTTPServer {
     func addSearchRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/query") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(QueryRequestInput.self, from: request)
+            let input = try await self.decode(QueryRequestInput.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try check.checkQuery(try input.engine())
             }
@@ -23,7 +23,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/query/batch") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(QueryBatchInput.self, from: request)
+            let input = try await self.decode(QueryBatchInput.self, from: request, context)
             try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
                 for search in input.searches { try check.checkQuery(try search.engine()) }
             }
@@ -37,7 +37,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/query/groups") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(QueryGroupsRequestInput.self, from: request)
+            let input = try await self.decode(QueryGroupsRequestInput.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try check.checkGroups(try input.asQuery.engine(), input.grouping)
             }
@@ -49,14 +49,14 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/search") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(SearchRequestInput.self, from: request)
+            let input = try await self.decode(SearchRequestInput.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkSearch(input) }
             return try await self.answer(context) { try SearchEngine.search(input, in: collection) }
         }
 
         router.post("/collections/{collection_name}/points/search/batch") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(SearchBatchInput.self, from: request)
+            let input = try await self.decode(SearchBatchInput.self, from: request, context)
             try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
                 for search in input.searches { try check.checkSearch(search) }
             }
@@ -67,7 +67,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/search/groups") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(SearchGroupsRequestInput.self, from: request)
+            let input = try await self.decode(SearchGroupsRequestInput.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 let (groupBy, groupSize, groups) = try input.grouping.checked()
                 try check.checkGroupBy(groupBy)
@@ -101,7 +101,7 @@ extension StrataHTTPServer {
     ) {
         router.post("/collections/{collection_name}/points/\(kind)") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(Batch.Request.self, from: request)
+            let input = try await self.decode(Batch.Request.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try check.checkQuery(try input.engine(), universal: false)
             }
@@ -114,7 +114,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/\(kind)/batch") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(Batch.self, from: request)
+            let input = try await self.decode(Batch.self, from: request, context)
             try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
                 for search in input.searches { try check.checkQuery(try search.engine(), universal: false) }
             }
@@ -134,7 +134,7 @@ extension StrataHTTPServer {
 
         router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
             let collection = try self.collection(context, .read)
-            let input = try await self.decode(RecommendGroupsRequestInput.self, from: request)
+            let input = try await self.decode(RecommendGroupsRequestInput.self, from: request, context)
             try self.enforceStrictMode(collection, request) { check throws(APIError) in
                 try check.checkGroups(try input.engine(), input.grouping, universal: false)
             }

@@ -56,7 +56,7 @@ extension StrataHTTPServer {
                 // Replacing (or creating) a collection from a file is a management operation.
                 try context.access.check(.manage)
                 let name = try self.collectionName(context)
-                let input = try await self.decode(SnapshotRecoverInput.self, from: request)
+                let input = try await self.decode(SnapshotRecoverInput.self, from: request, context)
                 let database = self.database
                 let path: String
                 if input.isRemote {
@@ -94,6 +94,7 @@ extension StrataHTTPServer {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
                 let path = directory + "/.upload-\(UUID().uuidString).snapshot"
                 defer { try? FileManager.default.removeItem(atPath: path) }
+                await context.continueBody()
                 try await MultipartUpload.receive(request, into: path)
                 let database = self.database
                 return try await self.answer(context) { () throws -> Bool in
