@@ -211,48 +211,43 @@ static int round_decimal(const decimal *d, int bits, uint64_t *significand, int 
     return 1;
 }
 
-int strata_json_number_f32(const uint8_t *token, size_t length, float *out) {
+/// The IEEE bit pattern of the token's correctly rounded value with a
+/// `bits`-bit significand and `exponent_bits` exponent bits (24/8: float,
+/// 53/11: double), for normal results only; the status of strata_json_number_f32.
+static int convert(const uint8_t *token, size_t length, int bits, int exponent_bits, uint64_t *pattern) {
     decimal d;
     if (parse_decimal(token, length, &d) < 0) return -1;
+    int total_bits = bits + exponent_bits;  // 32 or 64, sign included
+    uint64_t sign = (uint64_t)d.negative << (total_bits - 1);
     if (d.digits == 0) {
         if (!d.exact) return 0;
-        *out = d.negative ? -0.0f : 0.0f;
+        *pattern = sign;  // ±0
         return 1;
     }
     uint64_t significand;
     int exponent;
-    if (!round_decimal(&d, 24, &significand, &exponent)) return 0;
-    if (exponent < -126 || exponent > 127) return 0;
-    uint32_t bits = ((uint32_t)d.negative << 31) | ((uint32_t)(exponent + 127) << 23) |
-                    ((uint32_t)significand & 0x7FFFFFu);
-    union {
-        uint32_t u;
-        float f;
-    } cast = {bits};
-    *out = cast.f;
+    if (!round_decimal(&d, bits, &significand, &exponent)) return 0;
+    int bias = (1 << (exponent_bits - 1)) - 1;
+    if (exponent < 1 - bias || exponent > bias) return 0;  // subnormal or out of range
+    *pattern = sign | ((uint64_t)(exponent + bias) << (bits - 1)) | (significand & ((1ull << (bits - 1)) - 1));
     return 1;
 }
 
-int strata_json_number_f64(const uint8_t *token, size_t length, double *out) {
-    decimal d;
-    if (parse_decimal(token, length, &d) < 0) return -1;
-    if (d.digits == 0) {
-        if (!d.exact) return 0;
-        *out = d.negative ? -0.0 : 0.0;
-        return 1;
+int strata_json_number_f32(const uint8_t *token, size_t length, float *out) {
+    uint64_t pattern;
+    int status = convert(token, length, 24, 8, &pattern);
+    if (status == 1) {
+        uint32_t narrow = (uint32_t)pattern;
+        memcpy(out, &narrow, sizeof narrow);
     }
-    uint64_t significand;
-    int exponent;
-    if (!round_decimal(&d, 53, &significand, &exponent)) return 0;
-    if (exponent < -1022 || exponent > 1023) return 0;
-    uint64_t bits = ((uint64_t)d.negative << 63) | ((uint64_t)(exponent + 1023) << 52) |
-                    (significand & 0xFFFFFFFFFFFFFull);
-    union {
-        uint64_t u;
-        double f;
-    } cast = {bits};
-    *out = cast.f;
-    return 1;
+    return status;
+}
+
+int strata_json_number_f64(const uint8_t *token, size_t length, double *out) {
+    uint64_t pattern;
+    int status = convert(token, length, 53, 11, &pattern);
+    if (status == 1) memcpy(out, &pattern, sizeof pattern);
+    return status;
 }
 
 size_t strata_json_floats(const uint8_t *bytes, const strata_json_entry *entries, size_t first, size_t count,
