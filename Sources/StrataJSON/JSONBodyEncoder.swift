@@ -18,8 +18,9 @@ import StrataModel
 /// type does that.
 ///
 /// Fast paths (written without the `Encoder` protocol): `[Float]`, `[[Float]]`,
-/// `[Double]`, `[UInt32]`, `[String]`, `JSONValue`, `[JSONValue]` and
-/// `[String: JSONValue]` (a point's payload), at any depth.
+/// `[Double]`, `[UInt32]`, `[String]`, `JSONValue`, `[JSONValue]`,
+/// `[String: JSONValue]` (a point's payload, optional or not) and `PointID`
+/// (optional or not), at any depth.
 public enum JSONBodyEncoder {
     /// The value's JSON bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -328,6 +329,14 @@ enum JSONBodyTokens {
         sink.append(UInt8(ascii: "}"))
     }
 
+    /// As `PointID.encode(to:)`: the number, or the UUID as a lowercase string.
+    static func write(pointID: PointID, to sink: inout JSONByteSink) {
+        switch pointID {
+        case .number(let number): write(integer: number, to: &sink)
+        case .uuid(let uuid): write(string: uuid.uuidString.lowercased(), to: &sink)
+        }
+    }
+
     /// Writes `value` when its type has a fast path; false when it has none.
     @inline(__always) static func writeDirect<T: Encodable>(
         _ value: T, to sink: inout JSONByteSink
@@ -338,6 +347,20 @@ enum JSONBodyTokens {
             try write(json: reinterpret(value, as: JSONValue.self), to: &sink)
         } else if T.self == [String: JSONValue].self {
             try write(jsonObject: reinterpret(value, as: [String: JSONValue].self), to: &sink)
+        } else if T.self == [String: JSONValue]?.self {
+            if let object = reinterpret(value, as: [String: JSONValue]?.self) {
+                try write(jsonObject: object, to: &sink)
+            } else {
+                sink.append("null")
+            }
+        } else if T.self == PointID.self {
+            write(pointID: reinterpret(value, as: PointID.self), to: &sink)
+        } else if T.self == PointID?.self {
+            if let id = reinterpret(value, as: PointID?.self) {
+                write(pointID: id, to: &sink)
+            } else {
+                sink.append("null")
+            }
         } else if T.self == Float.self {
             try write(float: reinterpret(value, as: Float.self), to: &sink)
         } else if T.self == Double.self {

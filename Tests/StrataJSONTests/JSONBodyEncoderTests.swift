@@ -258,6 +258,36 @@ import Testing
         }
     }
 
+    private struct Point: Encodable {
+        var id: PointID
+        var next: PointID?
+        var payload: Payload?
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(next, forKey: .next)  // null when nil
+            try container.encode(payload, forKey: .payload)
+        }
+        enum CodingKeys: CodingKey { case id, next, payload }
+    }
+
+    @Test func pointIDsAndOptionalPayloadsMatch() throws {
+        var generator = SeededGenerator.forTest()
+        for _ in 0..<500 {
+            let id: PointID = generator.next() % 2 == 0 ? .number(generator.next()) : .uuid(UUID())
+            let next: PointID? = generator.next() % 2 == 0 ? nil : .number(generator.next() >> 40)
+            let payload: Payload? = generator.next() % 2 == 0 ? nil : ["k": .double(0.5)]
+            let point = Point(id: id, next: next, payload: payload)
+            #expect(
+                JSONCanonical.canonical(try JSONBodyEncoder.encode(point))
+                    == JSONCanonical.canonical(try reference(point)))
+            #expect(try JSONBodyEncoder.encode([id]) == reference([id]))
+        }
+        #expect(
+            text(try JSONBodyEncoder.encode(Point(id: 5, next: nil, payload: nil)))
+                == #"{"id":5,"next":null,"payload":null}"#)
+    }
+
     /// A `[String: JSONValue]` that goes through the `Encoder` protocol
     /// rather than the fast path: the same bytes.
     private struct GenericDictionary: Encodable {
