@@ -153,7 +153,7 @@ extension StrataHTTPServer {
         _ context: StrataRequestContext, _ body: @escaping @Sendable () throws -> T
     ) async throws -> Response {
         let started = context.startedAt
-        let data = try await executor.run { () throws -> Data in
+        let data = try await executor.run { () throws -> [UInt8] in
             let result = try body()
             let elapsed = ContinuousClock.now - started
             return try Reply.encodeOK(

@@ -32,10 +32,16 @@ enum VectorOutput: Encodable, Sendable {
 
         private enum Keys: String, CodingKey { case indices, values }
 
+        // Through a single-value container, so that an encoder with a fast
+        // path for `[Float]` sees the array (JSONBodyEncoder; JSONEncoder too).
         func encode(to encoder: any Encoder) throws {
             switch self {
-            case .dense(let vector): try vector.encode(to: encoder)
-            case .multi(let rows): try rows.encode(to: encoder)
+            case .dense(let vector):
+                var single = encoder.singleValueContainer()
+                try single.encode(vector)
+            case .multi(let rows):
+                var single = encoder.singleValueContainer()
+                try single.encode(rows)
             case .sparse(let vector):
                 var container = encoder.container(keyedBy: Keys.self)
                 try container.encode(vector.indices, forKey: .indices)
@@ -75,10 +81,11 @@ enum VectorOutput: Encodable, Sendable {
     }
 
     func encode(to encoder: any Encoder) throws {
+        var single = encoder.singleValueContainer()
         switch self {
-        case .single(let vector): try vector.encode(to: encoder)
-        case .singleMulti(let rows): try rows.encode(to: encoder)
-        case .named(let vectors): try vectors.encode(to: encoder)
+        case .single(let vector): try single.encode(vector)
+        case .singleMulti(let rows): try single.encode(rows)
+        case .named(let vectors): try single.encode(vectors)
         }
     }
 }

@@ -8,7 +8,7 @@ import Strata
 extension StrataHTTPServer {
     func addServiceRoutes(to router: Router<StrataRequestContext>) {
         // Qdrant answers `GET /` without the envelope.
-        router.get("/") { _, _ in Reply.ok(try Reply.encoder().encode(RootOutput())) }
+        router.get("/") { _, _ in Reply.ok(try Reply.encode(RootOutput())) }
         router.get("/healthz") { _, _ in Reply.text("healthz check passed") }
         router.get("/livez") { _, _ in Reply.text("healthz check passed") }
         router.get("/readyz") { _, _ in Reply.text("all shards are ready") }
