@@ -4,17 +4,25 @@ import StrataServer
 
 /// `strata bench json`: the REST server's JSON work without the network.
 ///
-/// Method: request bodies of the hot shapes are generated (an upsert of
+/// Decoding. Request bodies of the hot shapes are generated (an upsert of
 /// `--points` points of `--dim` floats as a list and as columns, with small
 /// payloads; a filtered query), with vectors written as numpy-based clients
 /// write them (float32 values as the shortest round-tripping double, up to 17
 /// digits). Each body is decoded `--iterations` times by the server's decoder
 /// and by Foundation's JSONDecoder, alternating, in this process; the median
 /// time per decode gives MB/s. One JSON line per body.
+///
+/// Encoding. Response bodies in the server's output types and envelope
+/// (`JSONCodecBenchmark`: a search answer of 100 hits with payloads; a scroll
+/// of 1,000 points with 384-dim vectors and small payloads), encoded by the
+/// server's encoder and by Foundation's JSONEncoder, one after the other; MB/s
+/// over all iterations. One JSON line per body.
 struct BenchJSONCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "json",
-        abstract: "Request decoding MB/s of generated bodies, against Foundation's JSONDecoder in the same run.")
+        abstract:
+            "Request decoding and response encoding MB/s of generated bodies, against Foundation's JSONDecoder and JSONEncoder in the same run."
+    )
 
     @Option(name: .long, help: "Points per upsert body.")
     var points: Int = 1000
@@ -24,6 +32,9 @@ struct BenchJSONCommand: ParsableCommand {
 
     @Option(name: .long, help: "Decodes per body and decoder (the median is reported).")
     var iterations: Int = 15
+
+    @Option(name: .long, help: "Encodings of the scroll body per encoder (the search body: 100 times as many).")
+    var encodeIterations: Int = 20
 
     func run() throws {
         for body in RequestDecodingBenchmark.bodies(points: points, dimension: dim) {
@@ -36,8 +47,22 @@ struct BenchJSONCommand: ParsableCommand {
                 "reference_mb_per_s": megabytes / result.referenceSeconds,
                 "speedup": result.referenceSeconds / result.seconds,
             ]
-            let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try printLine(line)
         }
+        for body in JSONCodecBenchmark.Body.allCases {
+            let iterations = body == .searchHits ? encodeIterations * 100 : encodeIterations
+            let strata = try JSONCodecBenchmark.measure(body, encoder: .strata, iterations: iterations)
+            let foundation = try JSONCodecBenchmark.measure(body, encoder: .foundation, iterations: iterations)
+            try printLine([
+                "bench": "json-encode", "body": body.rawValue, "bytes": strata.bytes, "iterations": iterations,
+                "mb_per_s": strata.megabytesPerSecond, "reference_mb_per_s": foundation.megabytesPerSecond,
+                "speedup": strata.megabytesPerSecond / foundation.megabytesPerSecond,
+            ])
+        }
+    }
+
+    private func printLine(_ line: [String: Any]) throws {
+        let data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])
+        print(String(decoding: data, as: UTF8.self))
     }
 }
