@@ -42,14 +42,22 @@ static int scan_string(const uint8_t *bytes, size_t length, size_t *at, strata_j
     if (slash == NULL) {
         i = q;
     } else {
-        // Escapes: a byte loop from the first backslash (each escapes the next byte).
+        // Escapes: a byte loop from the first backslash. As in JSONDecoder's
+        // scanner, a backslash takes the next byte, and `\u` four more bytes
+        // whatever they are (their meaning is checked when the string is read).
         flags |= STRATA_JSON_FLAG_ESCAPED;
         i = (size_t)(slash - bytes);
         for (;;) {
             if (i >= length) return 0;
             uint8_t c = bytes[i];
             if (c == '"') break;
-            i += c == '\\' ? 2 : 1;
+            if (c != '\\') {
+                i += 1;
+            } else if (i + 1 < length && bytes[i + 1] == 'u') {
+                i += 6;
+            } else {
+                i += 2;
+            }
         }
     }
     if (!push(tape, flags, (uint32_t)start, (uint32_t)i)) {
@@ -201,6 +209,7 @@ int strata_json_nests_deeper_than(const uint8_t *bytes, size_t length, uint32_t 
         if (in_string) {
             if (escaped) {
                 escaped = 0;
+                if (byte == 'u') i += 4;  // the scan's rule: `\u` takes four more bytes
             } else if (byte == '\\') {
                 escaped = 1;
             } else if (byte == '"') {

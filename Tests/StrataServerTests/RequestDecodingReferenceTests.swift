@@ -33,6 +33,10 @@ import Testing
             "{\"limit\":3,\"junk\":\"\u{1}\"}", #"{"limit":3,"junk":1-2}"#, #"{"limit":3,"junk":[1e999]}"#,
             // Used ones are.
             #"{"limit":01}"#, #"{"limit":"\q"}"#, "{\"limit\":3,\"\u{1}\":1}", #"{"limit":1e999}"#,
+            // `\u` takes four more bytes in the scan, whatever they are (a quote among them
+            // does not end the string); their meaning is checked only when the string is read.
+            #"{"limit":3,"junk":"\u12"}"#, #"{"limit":3,"junk":"\uZZZZ"}"#, #"{"limit":3,"junk":{"q\ury":1}}"#,
+            #"{"limit":3,"junk":"\u"}"#, #"{"limit":3,"junk":"\u"}","x":"}"#, #"{"limit":"\uZZZZ"}"#,
             // Duplicate keys: the first wins.
             #"{"limit":3,"limit":"x"}"#, #"{"with_payload":true,"with_payload":false,"limit":2}"#,
             // Integers written as fractions or exponents.

@@ -62,7 +62,8 @@ int strata_json_scan(const uint8_t *bytes, size_t length, uint32_t max_depth, st
 void strata_json_tape_free(strata_json_tape *tape);
 
 /// 1 when arrays and objects nest deeper than `limit` (brackets inside strings,
-/// with their escapes, do not count; the body need not be well-formed).
+/// with their escapes as the scan reads them, do not count; the body need not be
+/// well-formed).
 int strata_json_nests_deeper_than(const uint8_t *bytes, size_t length, uint32_t limit);
 
 /// Number tokens. Each returns 1 with the correctly rounded (ties to even) value
