@@ -86,24 +86,32 @@ import Testing
         }
     }
 
-    @Test func floatsAreByteIdentical() throws {
-        var generator = SeededGenerator.forTest()
-        let values = randomFloats(150_000, using: &generator)
+    /// Every value of `values` encoded in chunks (fast path, containers) against JSONEncoder;
+    /// `extra` adds checks per chunk.
+    private func expectByteIdentical<F: BinaryFloatingPoint & Codable & Sendable>(
+        _ values: [F], extra: ([F]) throws -> Void = { _ in }
+    ) throws {
         for chunk in stride(from: 0, to: values.count, by: 5_000) {
             let slice = Array(values[chunk..<min(chunk + 5_000, values.count)])
             let mine = try JSONBodyEncoder.encode(slice)
             let expected = try reference(slice)
             if mine != expected {
                 for value in slice where try JSONBodyEncoder.encode([value]) != reference([value]) {
-                    Issue.record(
-                        "Float \(value) (bits \(value.bitPattern)): \(text(try JSONBodyEncoder.encode([value])))")
+                    Issue.record("\(F.self) \(value): \(text(try JSONBodyEncoder.encode([value])))")
                     break
                 }
             }
             #expect(mine == expected)
             let paths = FloatPaths(values: Array(slice.prefix(1_000)))
             #expect(try JSONBodyEncoder.encode(paths) == reference(paths))
+            try extra(slice)
         }
+    }
+
+    @Test func floatsAreByteIdentical() throws {
+        var generator = SeededGenerator.forTest()
+        let values = randomFloats(150_000, using: &generator)
+        try expectByteIdentical(values)
         // The top level too.
         for value in values.prefix(1_000) { #expect(try JSONBodyEncoder.encode(value) == reference(value)) }
         #expect(text(try JSONBodyEncoder.encode([Float(1), -0.0, 1e-7, 1e21, 0.1])) == "[1,-0,1e-07,1e+21,0.1]")
@@ -111,20 +119,7 @@ import Testing
 
     @Test func doublesAreByteIdentical() throws {
         var generator = SeededGenerator.forTest()
-        let values = randomDoubles(150_000, using: &generator)
-        for chunk in stride(from: 0, to: values.count, by: 5_000) {
-            let slice = Array(values[chunk..<min(chunk + 5_000, values.count)])
-            let mine = try JSONBodyEncoder.encode(slice)
-            let expected = try reference(slice)
-            if mine != expected {
-                for value in slice where try JSONBodyEncoder.encode([value]) != reference([value]) {
-                    Issue.record("Double \(value): \(text(try JSONBodyEncoder.encode([value])))")
-                    break
-                }
-            }
-            #expect(mine == expected)
-            let paths = FloatPaths(values: Array(slice.prefix(1_000)))
-            #expect(try JSONBodyEncoder.encode(paths) == reference(paths))
+        try expectByteIdentical(randomDoubles(150_000, using: &generator)) { (slice: [Double]) throws in
             let json = JSONValue.array(slice.prefix(1_000).map { .double($0) })
             #expect(try JSONBodyEncoder.encode(json) == reference(json))
         }
