@@ -11,11 +11,7 @@ import Testing
 /// canonical form (members sorted) for objects, whose member order JSONEncoder
 /// draws from a hash table.
 @Suite struct JSONBodyEncoderTests {
-    private func reference<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return [UInt8](try encoder.encode(value))
-    }
+    private func reference<T: Encodable>(_ value: T) throws -> [UInt8] { try JSONCanonical.foundationBytes(value) }
 
     private func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
 

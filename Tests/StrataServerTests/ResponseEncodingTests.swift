@@ -12,11 +12,7 @@ import Testing
 /// only the order of an object's members may differ (JSONEncoder's changes
 /// from one encoding to the next; ours is the order the types encode them).
 @Suite struct ResponseEncodingTests {
-    private func reference<T: Encodable>(_ value: T) throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .withoutEscapingSlashes
-        return [UInt8](try encoder.encode(value))
-    }
+    private func reference<T: Encodable>(_ value: T) throws -> [UInt8] { try JSONCanonical.foundationBytes(value) }
 
     private func expectSameJSON<T: Encodable>(
         _ value: T, _ sourceLocation: SourceLocation = #_sourceLocation

@@ -7,6 +7,14 @@ import Foundation
 /// changes from one encoding to the next, so member order is all this leaves
 /// out.) Fails the caller's expectation with a nil when the text is not JSON.
 public enum JSONCanonical {
+    /// What the server's responses were before JSONBodyEncoder: JSONEncoder with
+    /// `.withoutEscapingSlashes` (the reference the encoder tests compare with).
+    public static func foundationBytes<T: Encodable>(_ value: T) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        return [UInt8](try encoder.encode(value))
+    }
+
     public static func canonical(_ bytes: [UInt8]) -> [UInt8]? {
         var index = 0
         guard let value = parse(bytes, &index), index == bytes.count else { return nil }
