@@ -7,7 +7,8 @@
 #      writes them, Benchmarks/rest_bodies.py) sent by curl, WRITERS at a time,
 #      `?wait=true` (durable, as every Strata write); points/s = points / wall time.
 #      Embedded: `strata bench upsert` on the same vectors, batch and writers, durable.
-#   3. Search: wrk (not Python: the load generator must not be the bottleneck),
+#   3. Search: once the optimizer has indexed the upserts (collection green, every
+#      vector indexed), wrk (not Python: the load generator must not be the bottleneck),
 #      CLIENTS connections, top-10 queries from the data set's query.fvecs, SECONDS s;
 #      then `strata bench search` on the same data directory, CLIENTS threads.
 #      Ratio = embedded QPS / HTTP QPS.
@@ -65,6 +66,12 @@ print(json.dumps({"bench": "rest-upsert", "points": points, "writers": writers, 
 PY
 done
 
+# The optimizer indexes what the upserts wrote: search only once it is done, as the
+# embedded search below (a reopened, fully indexed collection) does.
+for _ in $(seq 600); do
+  curl -sf "$URL/collections/rest1" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; sys.exit(0 if r["status"] == "green" and r["indexed_vectors_count"] >= r["points_count"] else 1)' && break
+  sleep 0.5
+done
 echo "== REST search: wrk, $CLIENTS connections, ${SECONDS_RUN}s"
 wrk -t2 -c"$CLIENTS" -d"${SECONDS_RUN}s" --latency -s Benchmarks/rest_query.lua "$URL" -- "$WORK/bodies/queries.jsonl" rest1 \
   | tee "$OUT/wrk-search.txt"
