@@ -4,7 +4,8 @@
 #   1. `strata bench json`: decode (and encode) MB/s of generated bodies, the
 #      server's codec against Foundation's in the same process.
 #   2. REST upsert: bodies of BATCH points from the data set (as qdrant-client
-#      writes them, Benchmarks/rest_bodies.py) sent by curl, WRITERS at a time,
+#      writes them, Benchmarks/rest_bodies.py) sent by curl (one process and one
+#      connection per writer), WRITERS at a time,
 #      `?wait=true` (durable, as every Strata write); points/s = points / wall time.
 #      Embedded: `strata bench upsert` on the same vectors, batch and writers, durable.
 #   3. Search: once the optimizer has indexed the upserts (collection green, every
@@ -53,9 +54,23 @@ for writers in $WRITERS; do
   collection=rest$writers
   curl -sf -X PUT "$URL/collections/$collection" -H 'content-type: application/json' \
     -d "{\"vectors\":{\"size\":$DIM,\"distance\":\"Cosine\"}}" >/dev/null
+  # One curl process per writer, its share of the bodies as consecutive transfers on one
+  # connection (`--next`): no process start or connection setup per request.
+  files=("$WORK"/bodies/upsert-*.json)
   start=$(date +%s.%N)
-  codes=$(ls "$WORK"/bodies/upsert-*.json | xargs -P "$writers" -I{} curl -s -o /dev/null -w '%{http_code}\n' \
-    -X PUT "$URL/collections/$collection/points?wait=true" -H 'content-type: application/json' --data-binary @{})
+  pids=()
+  for ((w = 0; w < writers; w++)); do
+    args=()
+    for ((k = w; k < ${#files[@]}; k += writers)); do
+      [ ${#args[@]} -gt 0 ] && args+=(--next)
+      args+=(-s -o /dev/null -w '%{http_code}\n' -X PUT "$URL/collections/$collection/points?wait=true"
+        -H 'content-type: application/json' --data-binary "@${files[k]}")
+    done
+    curl "${args[@]}" > "$WORK/codes-$w" &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  codes=$(cat "$WORK"/codes-*)
   end=$(date +%s.%N)
   failed=$(echo "$codes" | grep -vc '^200$' || true)
   python3 - "$POINTS" "$start" "$end" "$writers" "$failed" <<'PY' | tee -a "$OUT/rest-upsert.jsonl"
