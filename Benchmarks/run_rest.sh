@@ -10,13 +10,14 @@
 #      Embedded: `strata bench upsert` on the same vectors, batch and writers, durable.
 #   3. Search: once the optimizer has indexed the upserts (collection green, every
 #      vector indexed), wrk (not Python: the load generator must not be the bottleneck),
-#      CLIENTS connections, top-10 queries from the data set's query.fvecs, SECONDS s;
+#      CLIENTS connections, top-10 queries from the data set's query.fvecs, RUN_SECONDS s;
 #      then `strata bench search` on the same data directory, CLIENTS threads.
 #      Ratio = embedded QPS / HTTP QPS.
 # Client and server share this machine's cores: compare runs on one machine only.
 #
 # Usage: Benchmarks/run_rest.sh [DATA_DIR] [OUT_DIR]
-#   env: POINTS (20000), BATCH (1000), WRITERS ("1 2"), CLIENTS (16), SECONDS (20)
+#   env: POINTS (20000), BATCH (1000), WRITERS ("1 2"), CLIENTS (16), RUN_SECONDS (20)
+#   (not SECONDS: bash gives that name the seconds since the shell started)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DATA=${1:-$HOME/strata-data/embed-384-100k}
@@ -25,7 +26,7 @@ POINTS=${POINTS:-20000}
 BATCH=${BATCH:-1000}
 WRITERS=${WRITERS:-"1 2"}
 CLIENTS=${CLIENTS:-16}
-SECONDS_RUN=${SECONDS:-20}
+SECONDS_RUN=${RUN_SECONDS:-20}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install -y wrk" >&2; exit 1; }
 [ -f "$DATA/base.fvecs" ] || { echo "no data set at $DATA (see Benchmarks/run_ann.sh)" >&2; exit 1; }
