@@ -18,6 +18,14 @@ final class JSONDocument {
             DecodingError.Context(codingPath: [], debugDescription: "The given data was not valid JSON."))
     }
 
+    /// The tape could not be allocated: not the client's fault; the caller maps
+    /// an empty-path `.dataCorrupted` with this description to a server error.
+    static let outOfMemoryDescription = "out of memory while reading the request body"
+
+    static func outOfMemory() -> DecodingError {
+        DecodingError.dataCorrupted(DecodingError.Context(codingPath: [], debugDescription: outOfMemoryDescription))
+    }
+
     private init(bytes: UnsafeRawBufferPointer, tape: strata_json_tape) {
         self.bytes = bytes
         self.tape = tape
@@ -32,7 +40,8 @@ final class JSONDocument {
             base.assumingMemoryBound(to: UInt8.self), source.count, UInt32(clamping: maxDepth), &tape)
         guard result == 1 else {
             strata_json_tape_free(&tape)
-            throw invalid()
+            // -1: the tape could not grow (memory), which says nothing about the body.
+            throw result < 0 ? outOfMemory() : invalid()
         }
         return JSONDocument(bytes: source, tape: tape)
     }

@@ -200,6 +200,15 @@ struct TapeUnkeyedContainer: UnkeyedDecodingContainer {
 
 /// Decodes request bodies: the scan, then `Decodable` over the tape.
 public enum JSONBodyDecoder {
+    /// True for the error `decode` throws when memory for the tape ran out
+    /// (a server error, not a bad body).
+    public static func isOutOfMemory(_ error: DecodingError) -> Bool {
+        if case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
+            return context.debugDescription == JSONDocument.outOfMemoryDescription
+        }
+        return false
+    }
+
     /// Decodes `bytes` as `T`, as `JSONDecoder().decode(T.self, from:)` would
     /// (same value, same errors), `maxDepth` bounding the nesting the scan accepts.
     public static func decode<T: Decodable>(

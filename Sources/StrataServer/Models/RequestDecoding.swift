@@ -42,6 +42,10 @@ public enum RequestDecoding {
         do {
             return try decoder(body)
         } catch let error as DecodingError {
+            if JSONBodyDecoder.isOutOfMemory(error) {
+                throw APIError(
+                    .internalServerError, "Service internal error: out of memory while reading the request body")
+            }
             if !depthFirst, case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
                 try checkDepth(body, limit: maxDepth)
             }
