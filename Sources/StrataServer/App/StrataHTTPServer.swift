@@ -114,11 +114,6 @@ public final class StrataHTTPServer: Sendable {
 
 // MARK: - Helpers shared by the routes
 
-/// Whether a route reads or writes the collection it names.
-enum CollectionAccessMode {
-    case read, write
-}
-
 extension StrataHTTPServer {
     /// The request body, at most `maxRequestBodyBytes` (413 beyond).
     func body(of request: Request, _ context: StrataRequestContext) async throws -> [UInt8] {
@@ -147,14 +142,14 @@ extension StrataHTTPServer {
         }
     }
 
-    /// Runs `body` on the engine pool and answers its result in the envelope
+    /// Runs `read` on the engine pool and answers its result in the envelope
     /// (encoded on the pool too, since big results are expensive to encode).
-    func answer<T: Encodable>(
-        _ context: StrataRequestContext, _ body: @escaping @Sendable () throws -> T
-    ) async throws -> Response {
+    func answer<T: Encodable>(_ context: StrataRequestContext, _ read: @escaping EngineRead<T>) async throws
+        -> Response
+    {
         let started = context.startedAt
         let data = try await executor.run { () throws -> [UInt8] in
-            let result = try body()
+            let result = try read()
             let elapsed = ContinuousClock.now - started
             return try Reply.encodeOK(
                 result, elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
@@ -163,17 +158,9 @@ extension StrataHTTPServer {
     }
 
     /// The `{collection_name}` path parameter, resolved through aliases, after
-    /// checking the request may read or write it. An unknown collection is 404
-    /// only for callers allowed to see it.
+    /// checking the request may read or write it.
     func collection(_ context: StrataRequestContext, _ mode: CollectionAccessMode) throws -> Strata.Collection {
-        let name = try collectionName(context)
-        let resolved = database.collectionNames().contains(name) ? name : (database.resolveAlias(name) ?? name)
-        try context.access.check(mode == .read ? .read(collection: resolved) : .write(collection: resolved))
-        do {
-            return try database.collection(resolved)
-        } catch let error as StrataError {
-            throw APIError.from(error)
-        }
+        try collection(named: try collectionName(context), mode, context.access)
     }
 
     func collectionName(_ context: StrataRequestContext) throws -> String {
@@ -182,13 +169,11 @@ extension StrataHTTPServer {
         }
         return name
     }
+}
 
-    /// Runs an engine write and maps its error.
-    func write(_ body: () async throws -> UpdateResult) async throws -> UpdateResultOutput {
-        do {
-            return UpdateResultOutput(operation_id: try await body().operationID)
-        } catch let error as StrataError {
-            throw APIError.from(error)
-        }
+extension StrataRequestContext {
+    /// The transport-independent part of a REST request (Operations/).
+    func scope(_ request: Request) -> RequestScope {
+        RequestScope(access: access, timeout: request.uri.queryParameters.get("timeout").flatMap { Int($0) })
     }
 }

@@ -351,15 +351,15 @@ extension Filter {
 extension StrataHTTPServer {
     /// Runs the strict mode checks of `collection` (when enabled) in Qdrant's
     /// order: the batch size, `body`'s checks of the request(s), then the
-    /// request's `timeout` query parameter.
+    /// request's `timeout`.
     func enforceStrictMode(
-        _ collection: Strata.Collection, _ request: Request, batch: Int? = nil,
+        _ collection: Strata.Collection, timeout: Int?, batch: Int? = nil,
         _ body: (StrictModeCheck) throws(APIError) -> Void = { _ in }
     ) throws(APIError) {
         guard let check = StrictModeCheck(collection) else { return }
         if let batch { try check.checkBatch(batch) }
         try body(check)
-        try check.checkTimeout(request.uri.queryParameters.get("timeout").flatMap { Int($0) })
+        try check.checkTimeout(timeout)
         // Rate limits last, as Qdrant's shards take tokens after the request checks.
         if let perMinute = check.config.readRateLimit, check.cost.read > 0 {
             try rateLimits.consume(check.cost.read, .read, perMinute: perMinute, collection: collection)

@@ -8,30 +8,15 @@ extension StrataHTTPServer {
         router.post("/collections/aliases") { request, context in
             try context.access.check(.manage)
             let input = try await self.decode(ChangeAliasesInput.self, from: request, context)
-            let operations = try input.actions.map { action throws(APIError) in try action.engineOperation() }
-            return try await self.answer(context) {
-                try self.database.updateAliases(operations)
-                return true
-            }
+            return try await self.answer(context, try self.updateAliases(input.actions, context.access))
         }
 
         router.get("/aliases") { _, context in
-            let visible = self.database.aliases().filter { context.access.canRead(collection: $0.collection) }
-            return try Reply.ok(
-                AliasesOutput(
-                    aliases: visible.map {
-                        AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
-                    }), context: context)
+            try Reply.ok(self.listAliases(context.access), context: context)
         }
 
         router.get("/collections/{collection_name}/aliases") { _, context in
-            let collection = try self.collection(context, .read)
-            let aliases = self.database.aliases().filter { $0.collection == collection.name }
-            return try Reply.ok(
-                AliasesOutput(
-                    aliases: aliases.map {
-                        AliasDescriptionOutput(alias_name: $0.alias, collection_name: $0.collection)
-                    }), context: context)
+            try Reply.ok(self.listAliases(of: try self.collection(context, .read), context.access), context: context)
         }
     }
 }

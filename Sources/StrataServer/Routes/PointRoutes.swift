@@ -11,29 +11,13 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request, context)
-            let update = try PreparedUpdate(.upsert(input), multiVectors: collection.config.multiVectorNameSet)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try update.checkStrictMode(check)
-            }
-            try self.enforceQuota(update)
-            return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
+            return try Reply.ok(try await self.upsert(input, into: collection, context.scope(request)), context: context)
         }
 
         router.post("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(RetrieveInput.self, from: request, context)
-            try requireAbsent(input.shard_key, "shard_key")
-            try self.enforceStrictMode(collection, request)
-            let payload = input.with_payload ?? .all
-            let vectors = input.with_vector ?? input.with_vectors ?? .none
-            return try await self.answer(context) {
-                try collection.retrieve(
-                    input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors
-                )
-                .map {
-                    RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
-                }
-            }
+            return try await self.answer(context, try self.retrieve(input, from: collection, context.scope(request)))
         }
 
         router.get("/collections/{collection_name}/points/{id}") { _, context in
@@ -54,114 +38,41 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/delete") { request, context in
             let collection = try self.collection(context, .write)
             let selection = try await self.decode(PointsSelectorInput.self, from: request, context).selection()
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try PreparedUpdate.delete(selection).checkStrictMode(check)
-            }
             return try Reply.ok(
-                try await self.write { try await collection.delete(try selection.resolve(in: collection)) },
-                context: context)
+                try await self.deletePoints(selection, from: collection, context.scope(request)), context: context)
         }
 
         router.put("/collections/{collection_name}/points/vectors") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateVectorsInput.self, from: request, context)
-            let update = try PreparedUpdate(.updateVectors(input), multiVectors: collection.config.multiVectorNameSet)
-            try update.check(against: collection.config)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try update.checkStrictMode(check)
-            }
-            try self.enforceQuota(update)
-            return try Reply.ok(try await self.write { try await update.apply(to: collection) }, context: context)
+            return try Reply.ok(
+                try await self.updateVectors(input, in: collection, context.scope(request)), context: context)
         }
 
         router.post("/collections/{collection_name}/points/vectors/delete") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(DeleteVectorsInput.self, from: request, context)
-            let delete = PreparedUpdate.deleteVectors(input.vector, try input.selection())
-            try delete.check(against: collection.config)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try delete.checkStrictMode(check)
-            }
-            try self.enforceQuota(delete)
-            return try Reply.ok(try await self.write { try await delete.apply(to: collection) }, context: context)
+            return try Reply.ok(
+                try await self.deleteVectors(input, in: collection, context.scope(request)), context: context)
         }
 
         router.post("/collections/{collection_name}/points/batch") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(BatchUpdateInput.self, from: request, context)
-            // Check every operation before applying the first; they then apply in
-            // order, each durable before the next (not atomic as a whole, as in Qdrant).
-            let operations = try input.operations.map { operation throws(APIError) in
-                try PreparedUpdate(operation, multiVectors: collection.config.multiVectorNameSet)
-            }
-            for operation in operations { try operation.check(against: collection.config) }
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                for operation in operations { try operation.checkStrictMode(check) }
-            }
-            var results: [UpdateResultOutput] = []
-            // The quota is judged before each operation, as Qdrant's shard does.
-            for operation in operations {
-                try self.enforceQuota(operation)
-                results.append(try await self.write { try await operation.apply(to: collection) })
-            }
-            return try Reply.ok(results, context: context)
+            return try Reply.ok(
+                try await self.batchUpdate(input.operations, in: collection, context.scope(request)), context: context)
         }
 
         router.post("/collections/{collection_name}/points/scroll") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(ScrollInput.self, from: request, context)
-            try requireAbsent(input.shard_key, "shard_key")
-            let limit = input.limit ?? 10
-            try requirePositiveLimit(limit)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkRead(limit: input.limit, filter: input.filter.engine)
-            }
-            let payload = input.with_payload ?? .all
-            let vectors = input.with_vector ?? input.with_vectors ?? .none
-            let filter = input.filter.engine
-            if let orderBy = input.order_by {
-                // Ordered by a payload field: one page from start_from, no next offset (as Qdrant).
-                if input.offset != nil {
-                    throw APIError.wrongInput("`offset` cannot be used with `order_by`; use order_by.start_from")
-                }
-                return try await self.answer(context) {
-                    let records = try collection.scroll(
-                        orderBy: Strata.Collection.OrderBy(
-                            key: orderBy.key, descending: orderBy.descending, startFrom: orderBy.startFrom),
-                        limit: limit, filter: filter, withPayload: payload.wantsPayload,
-                        withVector: vectors.wantsVectors)
-                    return ScrollResultOutput(
-                        points: records.map {
-                            RecordOutput(
-                                $0.record, payload: payload, vector: vectors,
-                                rowSizes: collection.config.multiVectorRowSizes, orderValue: $0.orderValue)
-                        }, next_page_offset: nil)
-                }
-            }
-            return try await self.answer(context) {
-                let page = try collection.scroll(
-                    offset: input.offset?.id, limit: limit, filter: filter,
-                    withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
-                return ScrollResultOutput(
-                    points: page.points.map {
-                        RecordOutput(
-                            $0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
-                    },
-                    next_page_offset: page.nextOffset)
-            }
+            return try await self.answer(context, try self.scroll(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/count") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(CountInput.self, from: request, context)
-            try requireAbsent(input.shard_key, "shard_key")
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkRead(limit: nil, filter: input.filter.engine)
-                try check.checkExact(input.exact ?? true)
-            }
-            return try await self.answer(context) {
-                CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true))
-            }
+            return try await self.answer(context, try self.count(input, in: collection, context.scope(request)))
         }
     }
 }

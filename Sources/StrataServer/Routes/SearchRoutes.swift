@@ -12,86 +12,49 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/query") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkQuery(try input.engine())
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                QueryResponseOutput(points: try SearchEngine.query(input, in: collection, lookup: lookup))
-            }
+            return try await self.answer(context, try self.query(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/query/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryBatchInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
-                for search in input.searches { try check.checkQuery(try search.engine()) }
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try input.searches.map {
-                    QueryResponseOutput(points: try SearchEngine.query($0, in: collection, lookup: lookup))
-                }
-            }
+            return try await self.answer(
+                context, try self.queryBatch(input.searches, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/query/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryGroupsRequestInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkGroups(try input.asQuery.engine(), input.grouping)
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try SearchEngine.groups(input.asQuery, grouping: input.grouping, in: collection, lookup: lookup)
-            }
+            return try await self.answer(context, try self.queryGroups(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/search") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchRequestInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in try check.checkSearch(input) }
-            return try await self.answer(context) { try SearchEngine.search(input, in: collection) }
+            return try await self.answer(context, try self.search(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/search/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchBatchInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
-                for search in input.searches { try check.checkSearch(search) }
-            }
-            return try await self.answer(context) {
-                try input.searches.map { try SearchEngine.search($0, in: collection) }
-            }
+            return try await self.answer(
+                context, try self.searchBatch(input.searches, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/search/groups") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(SearchGroupsRequestInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                let (groupBy, groupSize, groups) = try input.grouping.checked()
-                try check.checkGroupBy(groupBy)
-                try check.checkSearch(
-                    limit: groups * groupSize, filter: input.filter.engine,
-                    params: try input.params?.engineParams() ?? SearchParams())
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                let query = QueryRequestInput(
-                    query: nil, prefetch: nil, using: nil, filter: input.filter, params: input.params,
-                    score_threshold: input.score_threshold, limit: nil, offset: nil, with_vector: input.with_vector,
-                    with_vectors: input.with_vectors, with_payload: input.with_payload, lookup_from: nil,
-                    shard_key: input.shard_key)
-                var request = try query.engine()
-                request.using = input.vector.name
-                request.query = .nearest(.vector(input.vector.vector))
-                return try SearchEngine.groups(
-                    request, selectors: (query.payloadSelector, query.vectorSelector),
-                    grouping: input.grouping, in: collection, lookup: lookup)
-            }
+            return try await self.answer(context, try self.searchGroups(input, in: collection, context.scope(request)))
         }
 
-        addLegacyQueryRoutes(to: router)
+        addLegacyRoutes("recommend", RecommendBatchInput.self, to: router)
+        router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
+            let collection = try self.collection(context, .read)
+            let input = try await self.decode(RecommendGroupsRequestInput.self, from: request, context)
+            return try await self.answer(
+                context, try self.recommendGroups(input, in: collection, context.scope(request)))
+        }
+        addLegacyRoutes("discover", DiscoverBatchInput.self, to: router)
     }
 
     /// `POST …/points/<kind>` and `…/points/<kind>/batch`: one legacy request
@@ -102,66 +65,14 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/\(kind)") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(Batch.Request.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkQuery(try input.engine(), universal: false)
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try SearchEngine.run(
-                    try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
-            }
+            return try await self.answer(context, try self.legacyQuery(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/\(kind)/batch") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(Batch.self, from: request, context)
-            try self.enforceStrictMode(collection, request, batch: input.searches.count) { check throws(APIError) in
-                for search in input.searches { try check.checkQuery(try search.engine(), universal: false) }
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try input.searches.map {
-                    try SearchEngine.run(
-                        try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
-                }
-            }
-        }
-    }
-
-    /// Qdrant's legacy recommendation and discovery endpoints, answered by the query executor.
-    private func addLegacyQueryRoutes(to router: Router<StrataRequestContext>) {
-        addLegacyRoutes("recommend", RecommendBatchInput.self, to: router)
-
-        router.post("/collections/{collection_name}/points/recommend/groups") { request, context in
-            let collection = try self.collection(context, .read)
-            let input = try await self.decode(RecommendGroupsRequestInput.self, from: request, context)
-            try self.enforceStrictMode(collection, request) { check throws(APIError) in
-                try check.checkGroups(try input.engine(), input.grouping, universal: false)
-            }
-            let lookup = self.lookupResolver(context)
-            return try await self.answer(context) {
-                try SearchEngine.groups(
-                    try input.engine(), selectors: (input.payloadSelector, input.vectorSelector),
-                    grouping: input.grouping, in: collection, lookup: lookup)
-            }
-        }
-
-        addLegacyRoutes("discover", DiscoverBatchInput.self, to: router)
-    }
-
-    /// Resolves `lookup_from` and `with_lookup` collection names (aliases too)
-    /// for this request, checking that the caller may read them.
-    func lookupResolver(_ context: StrataRequestContext) -> @Sendable (String) throws -> Strata.Collection {
-        let database = self.database
-        let access = context.access
-        return { name in
-            let resolved = database.collectionNames().contains(name) ? name : (database.resolveAlias(name) ?? name)
-            try access.check(.read(collection: resolved))
-            do {
-                return try database.collection(resolved)
-            } catch let error as StrataError {
-                throw APIError.from(error)
-            }
+            return try await self.answer(
+                context, try self.legacyQueryBatch(input.searches, in: collection, context.scope(request)))
         }
     }
 }

@@ -14,21 +14,12 @@ extension StrataHTTPServer {
         for prefix in ["/collections/{collection_name}", "/collections/{collection_name}/shards/{shard_id}"] {
             router.post(RouterPath(prefix + "/snapshots")) { _, context in
                 try self.checkShard(context)
-                let name = try self.collection(context, .write).name
-                let database = self.database
-                return try await self.answer(context) {
-                    SnapshotOutput(try self.engine { try database.createSnapshot(of: name) })
-                }
+                return try await self.answer(context, self.createSnapshot(of: try self.collection(context, .write)))
             }
 
             router.get(RouterPath(prefix + "/snapshots")) { _, context in
                 try self.checkShard(context)
-                let name = try self.collection(context, .read).name
-                let database = self.database
-                return try await self.answer(context) {
-                    try self.engine { try database.listSnapshots(collection: name) }.filter { $0.kind != .full }.map(
-                        SnapshotOutput.init)
-                }
+                return try await self.answer(context, self.listSnapshots(of: try self.collection(context, .read)))
             }
 
             router.get(RouterPath(prefix + "/snapshots/{snapshot_name}")) { _, context in
@@ -41,14 +32,9 @@ extension StrataHTTPServer {
 
             router.delete(RouterPath(prefix + "/snapshots/{snapshot_name}")) { _, context in
                 try self.checkShard(context)
-                let name = try self.collection(context, .write).name
+                let collection = try self.collection(context, .write)
                 let snapshot = context.parameters.get("snapshot_name") ?? ""
-                let database = self.database
-                return try await self.answer(context) { () throws -> Bool in
-                    _ = try self.snapshot(named: snapshot, collection: name)
-                    try self.engine { try database.deleteSnapshot(named: snapshot, collection: name) }
-                    return true
-                }
+                return try await self.answer(context, self.deleteSnapshot(snapshot, of: collection))
             }
 
             router.put(RouterPath(prefix + "/snapshots/recover")) { request, context in
@@ -113,19 +99,11 @@ extension StrataHTTPServer {
         }
 
         router.post("/snapshots") { _, context in
-            try context.access.check(.manage)
-            let database = self.database
-            return try await self.answer(context) {
-                SnapshotOutput(try self.engine { try database.createFullSnapshot() })
-            }
+            try await self.answer(context, try self.createFullSnapshot(context.access))
         }
 
         router.get("/snapshots") { _, context in
-            try context.access.check(.manage)
-            let database = self.database
-            return try await self.answer(context) {
-                try self.engine { try database.listSnapshots() }.filter { $0.kind == .full }.map(SnapshotOutput.init)
-            }
+            try await self.answer(context, try self.listFullSnapshots(context.access))
         }
 
         router.get("/snapshots/{snapshot_name}") { _, context in
@@ -136,14 +114,8 @@ extension StrataHTTPServer {
         }
 
         router.delete("/snapshots/{snapshot_name}") { _, context in
-            try context.access.check(.manage)
-            let snapshot = context.parameters.get("snapshot_name") ?? ""
-            let database = self.database
-            return try await self.answer(context) { () throws -> Bool in
-                _ = try self.snapshot(named: snapshot, collection: nil)
-                try self.engine { try database.deleteSnapshot(named: snapshot) }
-                return true
-            }
+            try await self.answer(
+                context, try self.deleteFullSnapshot(context.parameters.get("snapshot_name") ?? "", context.access))
         }
     }
 
