@@ -19,7 +19,8 @@
 //   CStrataJSON, StrataJSON       request bodies: a tape scan in C, exact number conversion, Decodable over the tape
 //   StrataGRPCProtocol            Qdrant's public gRPC interface: our .proto files (Proto/) and the Swift
 //                                 generated from them (Generated/, scripts/generate-grpc.sh)
-//   StrataServer                  the Qdrant-compatible REST server (Hummingbird): routes, models, security
+//   StrataServer                  the Qdrant-compatible server: REST (Hummingbird) and gRPC (grpc-swift-2) over
+//                                 one request layer (Operations/); routes, services, models, security
 //   StrataCLI                     the `strata` command-line tool
 import PackageDescription
 
@@ -61,6 +62,8 @@ let package = Package(
         .package(url: "https://github.com/grpc/grpc-swift-nio-transport", from: "2.9.2"),
         .package(url: "https://github.com/grpc/grpc-swift-protobuf", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        // The gRPC endpoint runs in the REST application's service group.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -146,6 +149,11 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                "StrataGRPCProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -8,10 +8,10 @@ import StrataServer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve a data directory over Qdrant's REST API.",
+        abstract: "Serve a data directory over Qdrant's REST and gRPC APIs.",
         discussion: """
             Settings come from (lowest to highest precedence) defaults, --config FILE (a JSON object with the \
-            keys data_dir, host, port, api_key, read_only_api_key, tls_cert, tls_key, max_request_size_bytes, \
+            keys data_dir, host, port, grpc_port (null turns gRPC off), api_key, read_only_api_key, tls_cert, tls_key, max_request_size_bytes, \
             max_json_depth, engine_threads, log_level, log_format), the environment (\
             \(ServerConfiguration.environmentVariables.joined(separator: ", "))) and these options. Prefer the \
             environment or the config file for API keys: command-line arguments are visible to other users \
@@ -27,6 +27,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Port to listen on (0 picks a free one). Default 6333.")
     var port: Int?
+
+    @Option(name: .long, help: "Port of Qdrant's gRPC API (0 picks a free one). Default 6334.")
+    var grpcPort: Int?
+
+    @Flag(name: .long, help: "Do not serve gRPC.")
+    var noGrpc = false
 
     @Option(name: .long, help: "JSON config file.")
     var config: String?
@@ -66,6 +72,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let dataDir { settings.dataDirectory = dataDir }
         if let host { settings.host = host }
         if let port { settings.port = port }
+        if let grpcPort { settings.grpcPort = grpcPort }
+        if noGrpc {
+            guard grpcPort == nil else { throw ValidationError("--no-grpc and --grpc-port contradict each other") }
+            settings.grpcPort = nil
+        }
         if let apiKey { settings.apiKey = apiKey }
         if let readOnlyApiKey { settings.readOnlyAPIKey = readOnlyApiKey }
         if let tlsCert { settings.tlsCertificatePath = tlsCert }
@@ -112,6 +123,9 @@ struct ServeCommand: AsyncParsableCommand {
                 logger.info("listening", metadata: ["url": "\(scheme)://\(host):\(port)"])
                 // One line on stdout for scripts and tests that wait for the server.
                 FileHandle.standardOutput.write(Data("strata serve: listening on \(scheme)://\(host):\(port)\n".utf8))
+            } onGRPCListening: { port in
+                logger.info("gRPC listening", metadata: ["address": "\(host):\(port)"])
+                FileHandle.standardOutput.write(Data("strata serve: gRPC listening on \(host):\(port)\n".utf8))
             }
         } catch {
             database.close()

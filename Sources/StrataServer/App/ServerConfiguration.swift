@@ -10,6 +10,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var dataDirectory: String = "./data"
     public var host: String = "127.0.0.1"
     public var port: Int = 6333
+    /// Qdrant's gRPC API on this port (same host); nil turns it off.
+    public var grpcPort: Int? = 6334
     /// Full access key; also the HS256 secret that signs JWT access tokens.
     public var apiKey: String?
     /// A key that may only read.
@@ -32,7 +34,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public init() {}
 
     public var description: String {
-        "data_dir=\(dataDirectory) host=\(host) port=\(port) api_key=\(apiKey == nil ? "<unset>" : "<set>") "
+        "data_dir=\(dataDirectory) host=\(host) port=\(port) grpc_port=\(grpcPort.map(String.init) ?? "off") api_key=\(apiKey == nil ? "<unset>" : "<set>") "
             + "read_only_api_key=\(readOnlyAPIKey == nil ? "<unset>" : "<set>") tls=\(tlsCertificatePath != nil) "
             + "max_request_size=\(maxRequestBodyBytes) engine_threads=\(resolvedEngineThreads) log_level=\(logLevel)"
     }
@@ -46,6 +48,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var data_dir: String?
         var host: String?
         var port: Int?
+        /// A port, or null to turn gRPC off.
+        var grpc_port: Int??
         var api_key: String?
         var read_only_api_key: String?
         var tls_cert: String?
@@ -64,7 +68,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             throw ConfigurationError("cannot read the config file \(path)")
         }
         let known: Set<String> = [
-            "data_dir", "host", "port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
+            "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
             "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
         ]
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
@@ -82,6 +86,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.data_dir { dataDirectory = v }
         if let v = file.host { host = v }
         if let v = file.port { port = v }
+        if let v = file.grpc_port { grpcPort = v }
         if let v = file.api_key { apiKey = v }
         if let v = file.read_only_api_key { readOnlyAPIKey = v }
         if let v = file.tls_cert { tlsCertificatePath = v }
@@ -95,7 +100,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
 
     /// The environment variables `strata serve` reads.
     public static let environmentVariables = [
-        "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_API_KEY", "STRATA_READ_ONLY_API_KEY",
+        "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_GRPC_PORT", "STRATA_API_KEY", "STRATA_READ_ONLY_API_KEY",
         "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
     ]
@@ -110,6 +115,16 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = environment["STRATA_DATA_DIR"] { dataDirectory = v }
         if let v = environment["STRATA_HOST"] { host = v }
         if let v = try int("STRATA_PORT") { port = v }
+        if let text = environment["STRATA_GRPC_PORT"] {
+            if text == "off" {
+                grpcPort = nil
+            } else {
+                guard let value = Int(text) else {
+                    throw ConfigurationError("STRATA_GRPC_PORT=\(text) is neither a port nor `off`")
+                }
+                grpcPort = value
+            }
+        }
         if let v = environment["STRATA_API_KEY"] { apiKey = v }
         if let v = environment["STRATA_READ_ONLY_API_KEY"] { readOnlyAPIKey = v }
         if let v = environment["STRATA_TLS_CERT"] { tlsCertificatePath = v }
@@ -124,6 +139,14 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// Checks the combination; throws with what to change.
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigurationError("port must be 0…65535, got \(port)") }
+        if let grpcPort {
+            guard (0...65535).contains(grpcPort) else {
+                throw ConfigurationError("gRPC port must be 0…65535, got \(grpcPort)")
+            }
+            if grpcPort == port, port != 0 {
+                throw ConfigurationError("the gRPC port and the REST port must differ (both \(port))")
+            }
+        }
         guard maxRequestBodyBytes > 0 else { throw ConfigurationError("max request size must be positive") }
         guard (2...10_000).contains(maxJSONDepth) else { throw ConfigurationError("max JSON depth must be 2…10000") }
         guard engineThreads >= 0 else { throw ConfigurationError("engine threads must not be negative") }

@@ -23,6 +23,13 @@ public final class ServerMetrics: Sendable {
 
     /// Guards the request table.
     private let table = Locked<[Key: Totals]>([:])
+    struct GRPCTotals {
+        var count = 0
+        var failures = 0
+        var seconds = 0.0
+    }
+    /// gRPC calls by full method name (`/qdrant.Points/Upsert`).
+    private let grpcTable = Locked<[String: GRPCTotals]>([:])
     let startedAt = Date()
 
     public init() {}
@@ -31,6 +38,14 @@ public final class ServerMetrics: Sendable {
         table.withLock { table in
             table[Key(method: method, endpoint: endpoint, status: status), default: Totals()].count += 1
             table[Key(method: method, endpoint: endpoint, status: status), default: Totals()].seconds += seconds
+        }
+    }
+
+    func recordGRPC(endpoint: String, failed: Bool, seconds: Double) {
+        grpcTable.withLock { table in
+            table[endpoint, default: GRPCTotals()].count += 1
+            if failed { table[endpoint, default: GRPCTotals()].failures += 1 }
+            table[endpoint, default: GRPCTotals()].seconds += seconds
         }
     }
 
@@ -67,6 +82,23 @@ public final class ServerMetrics: Sendable {
         for (key, totals) in snapshot {
             lines.append("rest_responses_duration_seconds_sum{\(Self.labels(key))} \(totals.seconds)")
             lines.append("rest_responses_duration_seconds_count{\(Self.labels(key))} \(totals.count)")
+        }
+        let grpc = grpcTable.withLock { $0 }.sorted { $0.key < $1.key }
+        lines.append("# HELP grpc_responses_total gRPC calls by method")
+        lines.append("# TYPE grpc_responses_total counter")
+        for (endpoint, totals) in grpc {
+            lines.append("grpc_responses_total{endpoint=\"\(Self.escape(endpoint))\"} \(totals.count)")
+        }
+        lines.append("# HELP grpc_responses_fail_total failed gRPC calls by method")
+        lines.append("# TYPE grpc_responses_fail_total counter")
+        for (endpoint, totals) in grpc {
+            lines.append("grpc_responses_fail_total{endpoint=\"\(Self.escape(endpoint))\"} \(totals.failures)")
+        }
+        lines.append("# HELP grpc_responses_duration_seconds gRPC call time by method")
+        lines.append("# TYPE grpc_responses_duration_seconds summary")
+        for (endpoint, totals) in grpc {
+            lines.append("grpc_responses_duration_seconds_sum{endpoint=\"\(Self.escape(endpoint))\"} \(totals.seconds)")
+            lines.append("grpc_responses_duration_seconds_count{endpoint=\"\(Self.escape(endpoint))\"} \(totals.count)")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -8,7 +8,8 @@ import NIOSSL
 import Strata
 import StrataIO
 
-/// The Qdrant-compatible REST server over one open `Database`.
+/// The Qdrant-compatible server over one open `Database`: REST, and gRPC
+/// (GRPC/) on its own port; both call the same operations (Operations/).
 ///
 /// Request flow: Hummingbird (NIO event loops) → `ResponseMiddleware` (error
 /// envelope, metrics, log) → `AuthenticationMiddleware` (credentials →
@@ -72,9 +73,11 @@ public final class StrataHTTPServer: Sendable {
     }
 
     /// The Hummingbird application: HTTP/1.1, or HTTPS when a certificate and
-    /// key are configured.
+    /// key are configured; with the gRPC endpoint in its service group unless
+    /// `grpcPort` is nil.
     public func makeApplication(
-        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+        onGRPCListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
         let server: HTTPServerBuilder
@@ -88,17 +91,25 @@ public final class StrataHTTPServer: Sendable {
         } else {
             server = .http1(configuration: http1)
         }
-        return Application(
+        var application = Application(
             router: makeRouter(), server: server,
             configuration: ApplicationConfiguration(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "strata"),
             onServerRunning: onServerRunning, logger: logger)
+        if let grpcPort = configuration.grpcPort {
+            application.addServices(
+                try GRPCEndpoint(self, port: grpcPort, logger: logger, onListening: onGRPCListening))
+        }
+        return application
     }
 
-    /// Serves until SIGTERM or SIGINT; then in-flight requests finish and
-    /// the engine pool stops. Does not close the database.
-    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        let application = try makeApplication(onServerRunning: onServerRunning)
+    /// Serves until SIGTERM or SIGINT; then in-flight requests (REST and gRPC)
+    /// finish and the engine pool stops. Does not close the database.
+    public func run(
+        onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in },
+        onGRPCListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let application = try makeApplication(onServerRunning: onServerRunning, onGRPCListening: onGRPCListening)
         do {
             try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

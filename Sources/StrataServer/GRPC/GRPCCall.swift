@@ -1,0 +1,90 @@
+import Foundation
+import GRPCCore
+import HTTPTypes
+import Strata
+
+/// One unary gRPC call as the services see it: the transport-independent
+/// `RequestScope` (credentials from the metadata, the message's `timeout`)
+/// and when the call started, for the `time` every Qdrant response carries.
+struct GRPCCall: Sendable {
+    var scope: RequestScope
+    let startedAt: ContinuousClock.Instant
+
+    var access: Access { scope.access }
+
+    /// Seconds since the call started.
+    var elapsed: Double {
+        let elapsed = ContinuousClock.now - startedAt
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    }
+}
+
+extension StrataHTTPServer {
+    /// Runs one unary call: authenticates it from its metadata (`api-key`, or
+    /// `authorization: Bearer …`, as over REST), runs `body` and maps every
+    /// error to the gRPC status Qdrant answers with.
+    func unary<Input: Sendable, Output: Sendable>(
+        _ request: ServerRequest<Input>, _ context: ServerContext,
+        _ body: (Input, GRPCCall) async throws -> Output
+    ) async throws -> ServerResponse<Output> {
+        let call: GRPCCall
+        let started = ContinuousClock.now
+        do {
+            let access = try authenticator.access(for: Self.credentials(in: request.metadata))
+            call = GRPCCall(scope: RequestScope(access: access, timeout: nil), startedAt: started)
+        } catch {
+            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: 0)
+            throw Self.rpcError(error)
+        }
+        do {
+            let output = try await body(request.message, call)
+            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: false, seconds: call.elapsed)
+            return ServerResponse(message: output)
+        } catch {
+            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: call.elapsed)
+            throw Self.rpcError(error)
+        }
+    }
+
+    /// Runs a checked read on the engine pool and converts its result to the
+    /// reply there too (big results are expensive to convert).
+    func run<T, Output: Sendable>(_ read: @escaping EngineRead<T>, _ reply: @escaping @Sendable (T) throws -> Output)
+        async throws -> Output
+    {
+        try await executor.run { try reply(try read()) }
+    }
+
+    /// The credential headers of a call's metadata, for `Authenticator`.
+    static func credentials(in metadata: Metadata) -> HTTPFields {
+        var fields = HTTPFields()
+        if let key = metadata[stringValues: "api-key"].first(where: { _ in true }) {
+            fields[Authenticator.apiKeyHeader] = key
+        }
+        if let authorization = metadata[stringValues: "authorization"].first(where: { _ in true }) {
+            fields[.authorization] = authorization
+        }
+        return fields
+    }
+
+    /// The gRPC status for an error, as Qdrant maps its errors to tonic's
+    /// statuses; the message is the one REST answers with.
+    static func rpcError(_ error: any Error) -> RPCError {
+        if let error = error as? RPCError { return error }
+        let apiError = APIError.from(error)
+        let code: RPCError.Code
+        switch apiError.status.code {
+        case 400, 422: code = .invalidArgument
+        case 401: code = .unauthenticated
+        case 403: code = .permissionDenied
+        case 404: code = .notFound
+        case 408, 504: code = .deadlineExceeded
+        case 409: code = .alreadyExists
+        case 412: code = .failedPrecondition
+        case 413, 429, 507: code = .resourceExhausted
+        case 501: code = .unimplemented
+        case 503: code = .unavailable
+        default: code = .internalError
+        }
+        return RPCError(code: code, message: apiError.message)
+    }
+}

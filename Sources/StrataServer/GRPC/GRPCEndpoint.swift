@@ -1,0 +1,72 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import NIOSSL
+import ServiceLifecycle
+import StrataGRPCProtocol
+
+/// Qdrant's gRPC API (package `qdrant`: services `Qdrant`, `Collections`,
+/// `Points`, `Snapshots`) on `grpcPort`, beside the REST server and run by
+/// the same service group: it starts with it, and on SIGTERM or SIGINT it
+/// stops accepting calls and lets the ones in flight finish.
+///
+/// Same host, TLS certificate and key, credentials and request size limit as REST.
+struct GRPCEndpoint: Service {
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let logger: Logger
+    let onListening: @Sendable (Int) async -> Void
+
+    init(
+        _ strata: StrataHTTPServer, port: Int, logger: Logger, onListening: @escaping @Sendable (Int) async -> Void
+    ) throws {
+        let configuration = strata.configuration
+        let security: HTTP2ServerTransport.Posix.TransportSecurity
+        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
+            security = .tls(
+                certificateChain: [.file(path: certificatePath, format: .pem)],
+                privateKey: .file(path: keyPath, format: .pem))
+        } else {
+            security = .plaintext
+        }
+        let transport = HTTP2ServerTransport.Posix(
+            address: .ipv4(host: configuration.host, port: port),
+            transportSecurity: security,
+            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBodyBytes })
+        server = GRPCServer(
+            transport: transport,
+            services: [
+                QdrantService(strata), CollectionsService(strata), PointsService(strata), SnapshotsService(strata),
+            ])
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await server.serve() }
+                let address = try await server.listeningAddress
+                if let port = address?.ipv4?.port ?? address?.ipv6?.port { await onListening(port) }
+            }
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// `qdrant.Qdrant`: the health check, which needs no credentials (as in Qdrant,
+/// so load balancers can probe it).
+struct QdrantService: Qdrant_Qdrant.ServiceProtocol {
+    let strata: StrataHTTPServer
+    init(_ strata: StrataHTTPServer) { self.strata = strata }
+
+    func healthCheck(request: ServerRequest<Qdrant_HealthCheckRequest>, context: ServerContext) async throws
+        -> ServerResponse<Qdrant_HealthCheckReply>
+    {
+        var reply = Qdrant_HealthCheckReply()
+        reply.title = RootOutput().title
+        reply.version = StrataHTTPServer.qdrantAPIVersion
+        return ServerResponse(message: reply)
+    }
+}
