@@ -100,7 +100,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
 
     /// The environment variables `strata serve` reads.
     public static let environmentVariables = [
-        "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_GRPC_PORT", "STRATA_API_KEY", "STRATA_READ_ONLY_API_KEY",
+        "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_GRPC_PORT", "STRATA_API_KEY",
+        "STRATA_READ_ONLY_API_KEY",
         "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
     ]

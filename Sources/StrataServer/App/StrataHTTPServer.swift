@@ -155,7 +155,9 @@ extension StrataHTTPServer {
 
     /// Runs `read` on the engine pool and answers its result in the envelope
     /// (encoded on the pool too, since big results are expensive to encode).
-    func answer<T: Encodable>(_ context: StrataRequestContext, _ read: @escaping EngineRead<T>) async throws
+    func answer<T: Encodable>(
+        _ context: StrataRequestContext, _ read: @escaping EngineRead<T>
+    ) async throws
         -> Response
     {
         let started = context.startedAt

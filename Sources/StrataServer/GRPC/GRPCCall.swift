@@ -33,22 +33,29 @@ extension StrataHTTPServer {
             let access = try authenticator.access(for: Self.credentials(in: request.metadata))
             call = GRPCCall(scope: RequestScope(access: access, timeout: nil), startedAt: started)
         } catch {
-            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: 0)
+            metrics.recordGRPC(
+                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: 0)
             throw Self.rpcError(error)
         }
         do {
             let output = try await body(request.message, call)
-            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: false, seconds: call.elapsed)
+            metrics.recordGRPC(
+                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: false,
+                seconds: call.elapsed)
             return ServerResponse(message: output)
         } catch {
-            metrics.recordGRPC(endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: call.elapsed)
+            metrics.recordGRPC(
+                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true,
+                seconds: call.elapsed)
             throw Self.rpcError(error)
         }
     }
 
     /// Runs a checked read on the engine pool and converts its result to the
     /// reply there too (big results are expensive to convert).
-    func run<T, Output: Sendable>(_ read: @escaping EngineRead<T>, _ reply: @escaping @Sendable (T) throws -> Output)
+    func run<T, Output: Sendable>(
+        _ read: @escaping EngineRead<T>, _ reply: @escaping @Sendable (T) throws -> Output
+    )
         async throws -> Output
     {
         try await executor.run { try reply(try read()) }

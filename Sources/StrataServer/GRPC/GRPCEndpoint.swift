@@ -61,7 +61,9 @@ struct QdrantService: Qdrant_Qdrant.ServiceProtocol {
     let strata: StrataHTTPServer
     init(_ strata: StrataHTTPServer) { self.strata = strata }
 
-    func healthCheck(request: ServerRequest<Qdrant_HealthCheckRequest>, context: ServerContext) async throws
+    func healthCheck(
+        request: ServerRequest<Qdrant_HealthCheckRequest>, context: ServerContext
+    ) async throws
         -> ServerResponse<Qdrant_HealthCheckReply>
     {
         var reply = Qdrant_HealthCheckReply()

@@ -35,7 +35,9 @@ extension StrataHTTPServer {
     }
 
     /// `PATCH /collections/{name}`: nil when the update changes nothing.
-    func updateCollection(_ collection: Strata.Collection, _ input: UpdateCollectionInput, _ access: Access) throws
+    func updateCollection(
+        _ collection: Strata.Collection, _ input: UpdateCollectionInput, _ access: Access
+    ) throws
         -> EngineRead<Bool>?
     {
         try access.check(.manage)

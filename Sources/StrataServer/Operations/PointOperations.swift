@@ -4,39 +4,52 @@ import Strata
 /// Points and payload: every write goes through `perform` (strict mode, quota,
 /// durable apply); every read is an `EngineRead` for the pool.
 extension StrataHTTPServer {
-    func upsert(_ input: UpsertInput, into collection: Strata.Collection, _ scope: RequestScope) async throws
+    func upsert(
+        _ input: UpsertInput, into collection: Strata.Collection, _ scope: RequestScope
+    ) async throws
         -> UpdateResultOutput
     {
         let update = try PreparedUpdate(.upsert(input), multiVectors: collection.config.multiVectorNameSet)
         return try await perform(update, on: collection, scope)
     }
 
-    func deletePoints(_ selection: PointSelection, from collection: Strata.Collection, _ scope: RequestScope)
+    func deletePoints(
+        _ selection: PointSelection, from collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         try await perform(.delete(selection), on: collection, scope)
     }
 
-    func updateVectors(_ input: UpdateVectorsInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func updateVectors(
+        _ input: UpdateVectorsInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         let update = try PreparedUpdate(.updateVectors(input), multiVectors: collection.config.multiVectorNameSet)
         return try await perform(update, on: collection, scope, checkVectors: true)
     }
 
-    func deleteVectors(_ input: DeleteVectorsInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func deleteVectors(
+        _ input: DeleteVectorsInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
-        try await perform(.deleteVectors(input.vector, try input.selection()), on: collection, scope, checkVectors: true)
+        try await perform(
+            .deleteVectors(input.vector, try input.selection()), on: collection, scope, checkVectors: true)
     }
 
-    func setPayload(_ input: SetPayloadInput, in collection: Strata.Collection, _ scope: RequestScope) async throws
+    func setPayload(
+        _ input: SetPayloadInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) async throws
         -> UpdateResultOutput
     {
         try await perform(.setPayload(input.payload, try input.selection(), key: input.key), on: collection, scope)
     }
 
-    func overwritePayload(_ input: SetPayloadInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func overwritePayload(
+        _ input: SetPayloadInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         if input.key != nil {
@@ -45,13 +58,17 @@ extension StrataHTTPServer {
         return try await perform(.overwritePayload(input.payload, try input.selection()), on: collection, scope)
     }
 
-    func deletePayload(_ input: DeletePayloadInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func deletePayload(
+        _ input: DeletePayloadInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         try await perform(.deletePayload(input.keys, try input.selection()), on: collection, scope)
     }
 
-    func clearPayload(_ selection: PointSelection, in collection: Strata.Collection, _ scope: RequestScope)
+    func clearPayload(
+        _ selection: PointSelection, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         try await perform(.clearPayload(selection), on: collection, scope)
@@ -60,7 +77,9 @@ extension StrataHTTPServer {
     /// `points/batch`: every operation is checked before the first applies;
     /// they then apply in order, each durable before the next (not atomic as a
     /// whole, as in Qdrant).
-    func batchUpdate(_ operations: [UpdateOperationInput], in collection: Strata.Collection, _ scope: RequestScope)
+    func batchUpdate(
+        _ operations: [UpdateOperationInput], in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> [UpdateResultOutput]
     {
         let prepared = try operations.map { operation throws(APIError) in
@@ -79,7 +98,9 @@ extension StrataHTTPServer {
         return results
     }
 
-    func createFieldIndex(_ input: CreateFieldIndexInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func createFieldIndex(
+        _ input: CreateFieldIndexInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         async throws -> UpdateResultOutput
     {
         let schema = try input.schema()
@@ -95,7 +116,9 @@ extension StrataHTTPServer {
         try await write { try await collection.deleteFieldIndex(key) }
     }
 
-    func retrieve(_ input: RetrieveInput, from collection: Strata.Collection, _ scope: RequestScope) throws
+    func retrieve(
+        _ input: RetrieveInput, from collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<[RecordOutput]>
     {
         try requireAbsent(input.shard_key, "shard_key")
@@ -106,11 +129,15 @@ extension StrataHTTPServer {
             try collection.retrieve(
                 input.ids.map(\.id), withPayload: payload.wantsPayload, withVector: vectors.wantsVectors
             )
-            .map { RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes) }
+            .map {
+                RecordOutput($0, payload: payload, vector: vectors, rowSizes: collection.config.multiVectorRowSizes)
+            }
         }
     }
 
-    func scroll(_ input: ScrollInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func scroll(
+        _ input: ScrollInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<ScrollResultOutput>
     {
         try requireAbsent(input.shard_key, "shard_key")
@@ -150,7 +177,9 @@ extension StrataHTTPServer {
         }
     }
 
-    func count(_ input: CountInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func count(
+        _ input: CountInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<CountResultOutput>
     {
         try requireAbsent(input.shard_key, "shard_key")
@@ -158,10 +187,14 @@ extension StrataHTTPServer {
             try check.checkRead(limit: nil, filter: input.filter.engine)
             try check.checkExact(input.exact ?? true)
         }
-        return { CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true)) }
+        return {
+            CountResultOutput(count: try collection.count(filter: input.filter.engine, exact: input.exact ?? true))
+        }
     }
 
-    func facet(_ input: FacetInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func facet(
+        _ input: FacetInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<FacetResultOutput>
     {
         try requireAbsent(input.shard_key, "shard_key")

@@ -5,7 +5,9 @@ import Strata
 /// discover APIs, and the distance matrix. Each checks strict mode and
 /// returns the engine work for the pool (`SearchEngine` in Routes/SearchRoutes.swift).
 extension StrataHTTPServer {
-    func query(_ input: QueryRequestInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func query(
+        _ input: QueryRequestInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<QueryResponseOutput>
     {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
@@ -15,7 +17,9 @@ extension StrataHTTPServer {
         return { QueryResponseOutput(points: try SearchEngine.query(input, in: collection, lookup: lookup)) }
     }
 
-    func queryBatch(_ searches: [QueryRequestInput], in collection: Strata.Collection, _ scope: RequestScope) throws
+    func queryBatch(
+        _ searches: [QueryRequestInput], in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<[QueryResponseOutput]>
     {
         try enforceStrictMode(collection, timeout: scope.timeout, batch: searches.count) { check throws(APIError) in
@@ -27,7 +31,9 @@ extension StrataHTTPServer {
         }
     }
 
-    func queryGroups(_ input: QueryGroupsRequestInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func queryGroups(
+        _ input: QueryGroupsRequestInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<GroupsResultOutput>
     {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
@@ -37,7 +43,9 @@ extension StrataHTTPServer {
         return { try SearchEngine.groups(input.asQuery, grouping: input.grouping, in: collection, lookup: lookup) }
     }
 
-    func search(_ input: SearchRequestInput, in collection: Strata.Collection, _ scope: RequestScope) throws
+    func search(
+        _ input: SearchRequestInput, in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<[ScoredPointOutput]>
     {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
@@ -46,7 +54,9 @@ extension StrataHTTPServer {
         return { try SearchEngine.search(input, in: collection) }
     }
 
-    func searchBatch(_ searches: [SearchRequestInput], in collection: Strata.Collection, _ scope: RequestScope) throws
+    func searchBatch(
+        _ searches: [SearchRequestInput], in collection: Strata.Collection, _ scope: RequestScope
+    ) throws
         -> EngineRead<[[ScoredPointOutput]]>
     {
         try enforceStrictMode(collection, timeout: scope.timeout, batch: searches.count) { check throws(APIError) in
@@ -55,7 +65,9 @@ extension StrataHTTPServer {
         return { try searches.map { try SearchEngine.search($0, in: collection) } }
     }
 
-    func searchGroups(_ input: SearchGroupsRequestInput, in collection: Strata.Collection, _ scope: RequestScope)
+    func searchGroups(
+        _ input: SearchGroupsRequestInput, in collection: Strata.Collection, _ scope: RequestScope
+    )
         throws -> EngineRead<GroupsResultOutput>
     {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in

@@ -9,7 +9,8 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/payload") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(SetPayloadInput.self, from: request, context)
-            return try Reply.ok(try await self.setPayload(input, in: collection, context.scope(request)), context: context)
+            return try Reply.ok(
+                try await self.setPayload(input, in: collection, context.scope(request)), context: context)
         }
 
         router.put("/collections/{collection_name}/points/payload") { request, context in

@@ -11,7 +11,8 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}/points") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpsertInput.self, from: request, context)
-            return try Reply.ok(try await self.upsert(input, into: collection, context.scope(request)), context: context)
+            return try Reply.ok(
+                try await self.upsert(input, into: collection, context.scope(request)), context: context)
         }
 
         router.post("/collections/{collection_name}/points") { request, context in
