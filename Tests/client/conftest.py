@@ -4,6 +4,11 @@ The binary is $STRATA_BIN, or the first of .build*/debug/strata that exists
 (scripts/test.sh sets STRATA_BIN to what `swift build` just built). Each server
 runs on a free port with a fresh temporary data directory and is stopped with
 SIGTERM at the end (its exit code is checked: graceful shutdown must work).
+
+Transport: STRATA_TRANSPORT=grpc runs the suite with `prefer_grpc=True`, so
+every client call goes over Qdrant's gRPC API (port `server.grpc_port`);
+the default (`rest`) uses REST. Tests of REST itself (raw HTTP, headers,
+status codes) are marked `rest_only` and skipped over gRPC.
 """
 import glob
 import os
@@ -19,6 +24,9 @@ import pytest
 from qdrant_client import QdrantClient
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TRANSPORT = os.environ.get("STRATA_TRANSPORT", "rest")
+if TRANSPORT not in ("rest", "grpc"):
+    raise SystemExit(f"STRATA_TRANSPORT must be rest or grpc, got {TRANSPORT!r}")
 
 
 def strata_binary() -> str:
@@ -43,10 +51,12 @@ class StrataServer:
         # `data_dir`: reuse a stopped server's directory (a restart).
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="strata-client-test-")
         self.port = free_port()
+        self.grpc_port = free_port()
         self.url = f"{scheme}://{'localhost' if scheme == 'https' else '127.0.0.1'}:{self.port}"
         self.log = open(os.path.join(self.data_dir, "..", f"strata-serve-{self.port}.log"), "w")
         self.process = subprocess.Popen(
-            [strata_binary(), "serve", "--data-dir", os.path.join(self.data_dir, "data"), "--port", str(self.port), *extra_args],
+            [strata_binary(), "serve", "--data-dir", os.path.join(self.data_dir, "data"), "--port", str(self.port),
+             "--grpc-port", str(self.grpc_port), *extra_args],
             stdout=self.log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})},
         )
         deadline = time.time() + 30
@@ -74,9 +84,28 @@ def server():
     assert srv.stop() == 0, "strata serve must exit 0 after SIGTERM"
 
 
+def connect(server: StrataServer, **options) -> QdrantClient:
+    """A client of `server` over the suite's transport (STRATA_TRANSPORT)."""
+    options.setdefault("timeout", 60)
+    return QdrantClient(url=server.url, grpc_port=server.grpc_port, prefer_grpc=TRANSPORT == "grpc", **options)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "rest_only: tests REST itself (raw HTTP); skipped over gRPC")
+
+
+def pytest_collection_modifyitems(config, items):
+    if TRANSPORT != "grpc":
+        return
+    skip = pytest.mark.skip(reason="tests REST itself (STRATA_TRANSPORT=grpc)")
+    for item in items:
+        if "rest_only" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def client(server):
-    c = QdrantClient(url=server.url, timeout=60)
+    c = connect(server)
     yield c
     c.close()
 
