@@ -145,19 +145,9 @@ struct QueryInput: Decodable, Sendable {
             kind = .nearest(try VectorInputValue(from: decoder).value)
         } else if keys.contains("nearest") {
             let object = try NearestObject(from: decoder)
-            if let mmr = object.mmr {
-                if let diversity = mmr.diversity, !(0...1).contains(diversity) {
-                    throw APIError.validation("mmr.diversity: value \(diversity) invalid, must be between 0 and 1")
-                }
-                if let candidates = mmr.candidates_limit, !(0...16384).contains(candidates) {
-                    throw APIError.validation(
-                        "mmr.candidates_limit: value \(candidates) invalid, must be between 0 and 16384")
-                }
-                kind = .nearest(
-                    object.nearest.value, mmr: MMR(diversity: mmr.diversity, candidatesLimit: mmr.candidates_limit))
-            } else {
-                kind = .nearest(object.nearest.value)
-            }
+            kind = try QueryInput.nearest(
+                object.nearest.value,
+                mmr: object.mmr.map { MMR(diversity: $0.diversity, candidatesLimit: $0.candidates_limit) })
         } else if keys.contains("recommend") {
             let input = try RecommendObject(from: decoder).recommend
             let strategy = try recommendStrategy(input.strategy)
@@ -182,8 +172,7 @@ struct QueryInput: Decodable, Sendable {
             }
         } else if keys.contains("rrf") {
             let input = try RRFObject(from: decoder).rrf
-            if let k = input.k, k < 1 { throw APIError.validation("rrf.k: value \(k) invalid, must be 1 or larger") }
-            kind = .fusion(.rrf(k: input.k ?? Fusion.defaultRRFK, weights: input.weights))
+            kind = try QueryInput.rrf(k: input.k, weights: input.weights)
         } else if keys.contains("sample") {
             let sample = try SampleObject(from: decoder).sample
             guard sample == "random" else {
@@ -195,15 +184,8 @@ struct QueryInput: Decodable, Sendable {
             kind = .formula(try FormulaInput.formula(object.formula, defaults: object.defaults))
         } else if keys.contains("relevance_feedback") {
             let input = try RelevanceFeedbackObject(from: decoder).relevance_feedback
-            guard !input.feedback.isEmpty else {
-                throw APIError.validation("relevance_feedback: feedback elements must be non-empty")
-            }
             let naive = input.strategy.naive
-            guard naive.b >= 0 else {
-                throw APIError.validation(
-                    "relevance_feedback.strategy.naive.b: value \(naive.b) invalid, must be 0.0 or larger")
-            }
-            kind = .relevanceFeedback(
+            kind = try QueryInput.relevanceFeedback(
                 target: input.target.value,
                 feedback: input.feedback.map { FeedbackItem(example: $0.example.value, score: $0.score) },
                 strategy: .naive(a: naive.a, b: naive.b, c: naive.c))
@@ -213,6 +195,42 @@ struct QueryInput: Decodable, Sendable {
                 "unknown query \(keys.sorted()); expected a vector, a point id, or one of nearest, recommend, discover, context, order_by, fusion, rrf, sample, formula, relevance_feedback"
             )
         }
+    }
+}
+
+// The checks of query objects every transport shares (Qdrant's request
+// validation: 422).
+extension QueryInput {
+    /// A nearest query, re-ranked by MMR when `mmr` is given.
+    static func nearest(_ vector: VectorInput, mmr: MMR?) throws(APIError) -> QueryKind {
+        guard let mmr else { return .nearest(vector) }
+        if let diversity = mmr.diversity, !(0...1).contains(diversity) {
+            throw APIError.validation("mmr.diversity: value \(diversity) invalid, must be between 0 and 1")
+        }
+        if let candidates = mmr.candidatesLimit, !(0...16384).contains(candidates) {
+            throw APIError.validation(
+                "mmr.candidates_limit: value \(candidates) invalid, must be between 0 and 16384")
+        }
+        return .nearest(vector, mmr: mmr)
+    }
+
+    /// Reciprocal rank fusion with an optional `k` (default Qdrant's) and weights.
+    static func rrf(k: Int?, weights: [Float]?) throws(APIError) -> QueryKind {
+        if let k, k < 1 { throw APIError.validation("rrf.k: value \(k) invalid, must be 1 or larger") }
+        return .fusion(.rrf(k: k ?? Fusion.defaultRRFK, weights: weights))
+    }
+
+    /// A relevance feedback query: at least one feedback item, and b ≥ 0.
+    static func relevanceFeedback(
+        target: VectorInput, feedback: [FeedbackItem], strategy: FeedbackStrategy
+    ) throws(APIError) -> QueryKind {
+        guard !feedback.isEmpty else {
+            throw APIError.validation("relevance_feedback: feedback elements must be non-empty")
+        }
+        if case .naive(_, let b, _) = strategy, !(b >= 0) {
+            throw APIError.validation("relevance_feedback.strategy.naive.b: value \(b) invalid, must be 0.0 or larger")
+        }
+        return .relevanceFeedback(target: target, feedback: feedback, strategy: strategy)
     }
 }
 

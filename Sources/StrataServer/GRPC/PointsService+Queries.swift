@@ -1,0 +1,238 @@
+import GRPCCore
+import Strata
+import StrataGRPCProtocol
+
+/// `qdrant.Points` searches: the universal query API, the legacy search,
+/// recommend and discover RPCs, and the distance matrix. Each converts its
+/// message to the REST layer's input (GRPC/Conversions/GRPCQueries.swift),
+/// calls the shared operation (Operations/QueryOperations.swift) and converts
+/// the result on the engine pool.
+extension PointsService {
+    /// The collection a search reads (checked against the caller's access), and
+    /// the call's scope with the message's `timeout` (seconds).
+    private func reading(
+        _ name: String, timeout: UInt64?, _ call: GRPCCall
+    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
+        var scope = call.scope
+        if let timeout { scope.timeout = Int(clamping: timeout) }
+        return (try strata.collection(named: name, .read, call.access), scope)
+    }
+
+    // MARK: Universal query API
+
+    func query(
+        request: GRPCCore.ServerRequest<Qdrant_QueryPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.query(try message.input(), in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_QueryResponse()
+                reply.result = output.points.map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func queryBatch(
+        request: GRPCCore.ServerRequest<Qdrant_QueryBatchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryBatchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let searches = try message.queryPoints.map { query throws(APIError) in try query.input() }
+            let read = try strata.queryBatch(searches, in: collection, scope)
+            return try await strata.run(read) { outputs in
+                var reply = Qdrant_QueryBatchResponse()
+                reply.result = outputs.map { Qdrant_BatchResult($0.points) }
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func queryGroups(
+        request: GRPCCore.ServerRequest<Qdrant_QueryPointGroups>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryGroupsResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.queryGroups(try message.input(), in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_QueryGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(output)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    // MARK: Legacy search
+
+    func search(
+        request: GRPCCore.ServerRequest<Qdrant_SearchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.search(try message.input(), in: collection, scope)
+            return try await strata.run(read) { points in
+                var reply = Qdrant_SearchResponse()
+                reply.result = points.map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func searchBatch(
+        request: GRPCCore.ServerRequest<Qdrant_SearchBatchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchBatchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let searches = try message.searchPoints.map { search throws(APIError) in try search.input() }
+            let read = try strata.searchBatch(searches, in: collection, scope)
+            return try await strata.run(read) { results in
+                var reply = Qdrant_SearchBatchResponse()
+                reply.result = results.map(Qdrant_BatchResult.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func searchGroups(
+        request: GRPCCore.ServerRequest<Qdrant_SearchPointGroups>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchGroupsResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.searchGroups(try message.input(), in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_SearchGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(output)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    // MARK: Legacy recommend and discover
+
+    func recommend(
+        request: GRPCCore.ServerRequest<Qdrant_RecommendPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.legacyQuery(try message.input(), in: collection, scope)
+            return try await strata.run(read) { points in
+                var reply = Qdrant_RecommendResponse()
+                reply.result = points.map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func recommendBatch(
+        request: GRPCCore.ServerRequest<Qdrant_RecommendBatchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendBatchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let searches = try message.recommendPoints.map { search throws(APIError) in try search.input() }
+            let read = try strata.legacyQueryBatch(searches, in: collection, scope)
+            return try await strata.run(read) { results in
+                var reply = Qdrant_RecommendBatchResponse()
+                reply.result = results.map(Qdrant_BatchResult.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func recommendGroups(
+        request: GRPCCore.ServerRequest<Qdrant_RecommendPointGroups>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendGroupsResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.recommendGroups(try message.input(), in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_RecommendGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(output)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func discover(
+        request: GRPCCore.ServerRequest<Qdrant_DiscoverPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = try strata.legacyQuery(try message.input(), in: collection, scope)
+            return try await strata.run(read) { points in
+                var reply = Qdrant_DiscoverResponse()
+                reply.result = points.map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func discoverBatch(
+        request: GRPCCore.ServerRequest<Qdrant_DiscoverBatchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverBatchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let searches = try message.discoverPoints.map { search throws(APIError) in try search.input() }
+            let read = try strata.legacyQueryBatch(searches, in: collection, scope)
+            return try await strata.run(read) { results in
+                var reply = Qdrant_DiscoverBatchResponse()
+                reply.result = results.map(Qdrant_BatchResult.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    // MARK: Distance matrix
+
+    func searchMatrixPairs(
+        request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixPairsResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, _) = try reading(message.collectionName, timeout: nil, call)
+            let input = try message.input()
+            return try await strata.run({ try input.matrix(of: collection) }) { matrix in
+                var reply = Qdrant_SearchMatrixPairsResponse()
+                reply.result = Qdrant_SearchMatrixPairs(MatrixPairsOutput(matrix))
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func searchMatrixOffsets(
+        request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixOffsetsResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, _) = try reading(message.collectionName, timeout: nil, call)
+            let input = try message.input()
+            return try await strata.run({ try input.matrix(of: collection) }) { matrix in
+                var reply = Qdrant_SearchMatrixOffsetsResponse()
+                reply.result = Qdrant_SearchMatrixOffsets(MatrixOffsetsOutput(matrix))
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+}
