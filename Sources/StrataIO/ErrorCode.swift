@@ -44,6 +44,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let corruptInput = ErrorCode(rawValue: "corrupt_input")
     /// A system library failed in a way it does not classify.
     public static let libraryError = ErrorCode(rawValue: "library_error")
+    /// The caller gave up (its deadline passed or it cancelled the request);
+    /// the work stopped and nothing was changed.
+    public static let cancelled = ErrorCode(rawValue: "cancelled")
     /// Any other failure (for `IOError`: any other errno).
     public static let other = ErrorCode(rawValue: "other")
 }

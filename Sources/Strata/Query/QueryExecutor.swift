@@ -20,12 +20,17 @@ extension Collection {
     /// anything is read: a prefetch without a query, fusion without
     /// prefetches, a negative limit…) or a query that does not fit the
     /// collection (an unknown vector name, wrong dimensions…), and `.notFound`
-    /// for a point id used as an example that does not exist.
+    /// for a point id used as an example that does not exist, and `.cancelled`
+    /// once `cancellation` is cancelled (checked before each stage and segment).
     public func query(
-        _ request: QueryRequest, collections: ((String) throws -> Collection)? = nil
+        _ request: QueryRequest, collections: ((String) throws -> Collection)? = nil,
+        cancellation: Cancellation? = nil
     ) throws -> [ScoredPoint] {
         try request.validate()
-        return try store.read { try QueryExecutor(collection: self, view: $0, resolve: collections).run(request) }
+        return try store.read {
+            try QueryExecutor(collection: self, view: $0, resolve: collections, cancellation: cancellation)
+                .run(request)
+        }
     }
 
     /// Groups the results of `request` by the payload value at `groupBy` (a
@@ -38,11 +43,11 @@ extension Collection {
     /// `groupBy` path.
     public func queryGroups(
         _ request: QueryRequest, groupBy: String, groupSize: Int = 3, limit: Int = 10, withLookup: GroupLookup? = nil,
-        collections: ((String) throws -> Collection)? = nil
+        collections: ((String) throws -> Collection)? = nil, cancellation: Cancellation? = nil
     ) throws -> [PointGroup] {
         try request.validateGrouped(groupSize: groupSize, groups: limit)
         return try store.read {
-            try QueryExecutor(collection: self, view: $0, resolve: collections)
+            try QueryExecutor(collection: self, view: $0, resolve: collections, cancellation: cancellation)
                 .groups(request, groupBy: groupBy, groupSize: groupSize, groups: limit, withLookup: withLookup)
         }
     }
@@ -73,6 +78,18 @@ struct QueryExecutor {
     let collection: Collection
     let view: CollectionReadView
     let resolve: ((String) throws -> Collection)?
+
+    /// `cancellation` is checked before each stage and each segment read.
+    init(
+        collection: Collection, view: CollectionReadView, resolve: ((String) throws -> Collection)?,
+        cancellation: Cancellation? = nil
+    ) {
+        self.collection = collection
+        var view = view
+        view.cancellation = cancellation
+        self.view = view
+        self.resolve = resolve
+    }
 
     // MARK: - Entry points
 
@@ -110,6 +127,7 @@ struct QueryExecutor {
     /// `defaultMMRCandidates` is the MMR candidate count when the query does
     /// not set one.
     private func stage(_ stage: QueryStage, defaultMMRCandidates: Int) throws -> [ScoredPoint] {
+        try view.cancellation?.check()
         if collection.config.sparseVectors[stage.using] != nil, let query = stage.query, Self.scoresByVector(query) {
             return try sparseStage(stage, query: query, defaultMMRCandidates: defaultMMRCandidates)
         }

@@ -22,11 +22,14 @@ struct CollectionReadView {
     /// invariant), so merges need no version comparison.
     let segments: [any ReadableSegment]
     let context: SegmentReadContext
+    /// Checked before each segment is read (a query's; nil: never cancelled).
+    var cancellation: Cancellation?
 
     /// Runs `body` over every segment, naming the collection in the
     /// corruption a damaged segment reports.
     private func eachSegment(_ body: (any ReadableSegment) throws -> Void) throws {
         for segment in segments {
+            try cancellation?.check()
             do {
                 try body(segment)
             } catch let error as SegmentError {

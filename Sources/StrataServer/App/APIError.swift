@@ -45,6 +45,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notFound: return .notFound(error.message)
         case .alreadyExists: return APIError(.conflict, "Wrong input: \(error.message)")
         case .closed: return APIError(.serviceUnavailable, "Service unavailable: \(error.message)")
+        // Qdrant's timeout error (gRPC: DeadlineExceeded).
+        case .cancelled: return APIError(.requestTimeout, "Timeout error: \(error.message)")
         case .resourceExhausted:
             return APIError(
                 HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage"),

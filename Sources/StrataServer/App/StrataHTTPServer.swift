@@ -187,6 +187,8 @@ extension StrataHTTPServer {
 extension StrataRequestContext {
     /// The transport-independent part of a REST request (Operations/).
     func scope(_ request: Request) -> RequestScope {
-        RequestScope(access: access, timeout: request.uri.queryParameters.get("timeout").flatMap { Int($0) })
+        RequestScope(
+            access: access, timeout: request.uri.queryParameters.get("timeout").flatMap { Int($0) },
+            startedAt: startedAt)
     }
 }

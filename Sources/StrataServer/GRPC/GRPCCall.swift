@@ -8,13 +8,12 @@ import Strata
 /// and when the call started, for the `time` every Qdrant response carries.
 struct GRPCCall: Sendable {
     var scope: RequestScope
-    let startedAt: ContinuousClock.Instant
 
     var access: Access { scope.access }
 
     /// Seconds since the call started.
     var elapsed: Double {
-        let elapsed = ContinuousClock.now - startedAt
+        let elapsed = ContinuousClock.now - scope.startedAt
         return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 }
@@ -22,31 +21,32 @@ struct GRPCCall: Sendable {
 extension StrataHTTPServer {
     /// Runs one unary call: authenticates it from its metadata (`api-key`, or
     /// `authorization: Bearer …`, as over REST), runs `body` and maps every
-    /// error to the gRPC status Qdrant answers with.
+    /// error to the gRPC status Qdrant answers with. When the call is
+    /// cancelled (the client went away or its deadline passed), the call's
+    /// queries stop at their next check (`RequestScope.abandoned`).
     func unary<Input: Sendable, Output: Sendable>(
         _ request: ServerRequest<Input>, _ context: ServerContext,
         _ body: (Input, GRPCCall) async throws -> Output
     ) async throws -> ServerResponse<Output> {
+        let endpoint = "/\(context.descriptor.service)/\(context.descriptor.method)"
         let call: GRPCCall
-        let started = ContinuousClock.now
         do {
             let access = try authenticator.access(for: Self.credentials(in: request.metadata))
-            call = GRPCCall(scope: RequestScope(access: access, timeout: nil), startedAt: started)
+            call = GRPCCall(scope: RequestScope(access: access))
         } catch {
-            metrics.recordGRPC(
-                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true, seconds: 0)
+            metrics.recordGRPC(endpoint: endpoint, failed: true, seconds: 0)
             throw Self.rpcError(error)
         }
         do {
-            let output = try await body(request.message, call)
-            metrics.recordGRPC(
-                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: false,
-                seconds: call.elapsed)
+            let output = try await withTaskCancellationHandler {
+                try await body(request.message, call)
+            } onCancel: {
+                call.scope.abandoned.cancel()
+            }
+            metrics.recordGRPC(endpoint: endpoint, failed: false, seconds: call.elapsed)
             return ServerResponse(message: output)
         } catch {
-            metrics.recordGRPC(
-                endpoint: "/\(context.descriptor.service)/\(context.descriptor.method)", failed: true,
-                seconds: call.elapsed)
+            metrics.recordGRPC(endpoint: endpoint, failed: true, seconds: call.elapsed)
             throw Self.rpcError(error)
         }
     }

@@ -13,8 +13,11 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             try check.checkQuery(try input.engine())
         }
-        let lookup = lookupResolver(scope.access)
-        return { QueryResponseOutput(points: try SearchEngine.query(input, in: collection, lookup: lookup)) }
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
+        return {
+            QueryResponseOutput(
+                points: try SearchEngine.query(input, in: collection, lookup: lookup, cancellation: cancellation))
+        }
     }
 
     func queryBatch(
@@ -25,9 +28,12 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout, batch: searches.count) { check throws(APIError) in
             for search in searches { try check.checkQuery(try search.engine()) }
         }
-        let lookup = lookupResolver(scope.access)
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
         return {
-            try searches.map { QueryResponseOutput(points: try SearchEngine.query($0, in: collection, lookup: lookup)) }
+            try searches.map {
+                QueryResponseOutput(
+                    points: try SearchEngine.query($0, in: collection, lookup: lookup, cancellation: cancellation))
+            }
         }
     }
 
@@ -39,8 +45,11 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             try check.checkGroups(try input.asQuery.engine(), input.grouping)
         }
-        let lookup = lookupResolver(scope.access)
-        return { try SearchEngine.groups(input.asQuery, grouping: input.grouping, in: collection, lookup: lookup) }
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
+        return {
+            try SearchEngine.groups(
+                input.asQuery, grouping: input.grouping, in: collection, lookup: lookup, cancellation: cancellation)
+        }
     }
 
     func search(
@@ -51,7 +60,8 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             try check.checkSearch(input)
         }
-        return { try SearchEngine.search(input, in: collection) }
+        let cancellation = scope.cancellation
+        return { try SearchEngine.search(input, in: collection, cancellation: cancellation) }
     }
 
     func searchBatch(
@@ -62,7 +72,8 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout, batch: searches.count) { check throws(APIError) in
             for search in searches { try check.checkSearch(search) }
         }
-        return { try searches.map { try SearchEngine.search($0, in: collection) } }
+        let cancellation = scope.cancellation
+        return { try searches.map { try SearchEngine.search($0, in: collection, cancellation: cancellation) } }
     }
 
     func searchGroups(
@@ -77,7 +88,7 @@ extension StrataHTTPServer {
                 limit: groups * groupSize, filter: input.filter.engine,
                 params: try input.params?.engineParams() ?? SearchParams())
         }
-        let lookup = lookupResolver(scope.access)
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
         return {
             let query = QueryRequestInput(
                 query: nil, prefetch: nil, using: nil, filter: input.filter, params: input.params,
@@ -89,7 +100,7 @@ extension StrataHTTPServer {
             request.query = .nearest(.vector(input.vector.vector))
             return try SearchEngine.groups(
                 request, selectors: (query.payloadSelector, query.vectorSelector),
-                grouping: input.grouping, in: collection, lookup: lookup)
+                grouping: input.grouping, in: collection, lookup: lookup, cancellation: cancellation)
         }
     }
 
@@ -100,10 +111,11 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             try check.checkQuery(try input.engine(), universal: false)
         }
-        let lookup = lookupResolver(scope.access)
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
         return {
             try SearchEngine.run(
-                try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+                try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup,
+                cancellation: cancellation)
         }
     }
 
@@ -114,11 +126,12 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout, batch: searches.count) { check throws(APIError) in
             for search in searches { try check.checkQuery(try search.engine(), universal: false) }
         }
-        let lookup = lookupResolver(scope.access)
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
         return {
             try searches.map {
                 try SearchEngine.run(
-                    try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup)
+                    try $0.engine(), ($0.payloadSelector, $0.vectorSelector), in: collection, lookup: lookup,
+                    cancellation: cancellation)
             }
         }
     }
@@ -129,11 +142,11 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             try check.checkGroups(try input.engine(), input.grouping, universal: false)
         }
-        let lookup = lookupResolver(scope.access)
+        let (lookup, cancellation) = (lookupResolver(scope.access), scope.cancellation)
         return {
             try SearchEngine.groups(
                 try input.engine(), selectors: (input.payloadSelector, input.vectorSelector),
-                grouping: input.grouping, in: collection, lookup: lookup)
+                grouping: input.grouping, in: collection, lookup: lookup, cancellation: cancellation)
         }
     }
 

@@ -10,8 +10,26 @@ import Strata
 struct RequestScope: Sendable {
     /// What the credentials grant.
     var access: Access
-    /// The request's `timeout` in seconds, which strict mode bounds.
+    /// The request's `timeout` in seconds: strict mode bounds it, and a query
+    /// still running when it has passed stops.
     var timeout: Int?
+    let startedAt: ContinuousClock.Instant
+    /// Cancelled by the transport when the client goes away (gRPC: a
+    /// cancelled call or a passed deadline).
+    let abandoned: Cancellation
+
+    init(access: Access, timeout: Int? = nil, startedAt: ContinuousClock.Instant = .now) {
+        self.access = access
+        self.timeout = timeout
+        self.startedAt = startedAt
+        abandoned = Cancellation()
+    }
+
+    /// What the engine's queries check: `abandoned`, and the `timeout` if set.
+    var cancellation: Cancellation {
+        guard let timeout, timeout > 0 else { return abandoned }
+        return Cancellation(deadline: startedAt + .seconds(timeout), parent: abandoned)
+    }
 }
 
 /// A checked read, ready to run on the engine pool. The transport runs it

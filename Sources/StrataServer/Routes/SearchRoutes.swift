@@ -81,40 +81,43 @@ extension StrataHTTPServer {
 enum SearchEngine {
     static func query(
         _ input: QueryRequestInput, in collection: Strata.Collection,
-        lookup: @escaping (String) throws -> Strata.Collection
+        lookup: @escaping (String) throws -> Strata.Collection, cancellation: Cancellation? = nil
     ) throws -> [ScoredPointOutput] {
-        try run(try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup)
+        try run(
+            try input.engine(), (input.payloadSelector, input.vectorSelector), in: collection, lookup: lookup,
+            cancellation: cancellation)
     }
 
     /// Runs an engine query and prints its points with the request's selectors.
     static func run(
         _ request: QueryRequest, _ selectors: (PayloadSelector, VectorSelector), in collection: Strata.Collection,
-        lookup: @escaping (String) throws -> Strata.Collection
+        lookup: @escaping (String) throws -> Strata.Collection, cancellation: Cancellation? = nil
     ) throws -> [ScoredPointOutput] {
-        let hits = try engine { try collection.query(request, collections: lookup) }
+        let hits = try engine { try collection.query(request, collections: lookup, cancellation: cancellation) }
         let rowSizes = collection.config.multiVectorRowSizes
         return hits.map { ScoredPointOutput($0, payload: selectors.0, vector: selectors.1, rowSizes: rowSizes) }
     }
 
     static func groups(
         _ input: QueryRequestInput, grouping: GroupingInput, in collection: Strata.Collection,
-        lookup: @escaping (String) throws -> Strata.Collection
+        lookup: @escaping (String) throws -> Strata.Collection, cancellation: Cancellation? = nil
     ) throws -> GroupsResultOutput {
         try groups(
             try input.engine(), selectors: (input.payloadSelector, input.vectorSelector), grouping: grouping,
-            in: collection, lookup: lookup)
+            in: collection, lookup: lookup, cancellation: cancellation)
     }
 
     static func groups(
         _ request: QueryRequest, selectors: (PayloadSelector, VectorSelector), grouping: GroupingInput,
-        in collection: Strata.Collection, lookup: @escaping (String) throws -> Strata.Collection
+        in collection: Strata.Collection, lookup: @escaping (String) throws -> Strata.Collection,
+        cancellation: Cancellation? = nil
     ) throws -> GroupsResultOutput {
         let (groupBy, groupSize, groups) = try grouping.checked()
         let withLookup = grouping.with_lookup
         let result = try engine {
             try collection.queryGroups(
                 request, groupBy: groupBy, groupSize: groupSize, limit: groups, withLookup: withLookup?.engine,
-                collections: lookup)
+                collections: lookup, cancellation: cancellation)
         }
         let rowSizes = collection.config.multiVectorRowSizes
         let lookupRowSizes = try withLookup.map { try lookup($0.collection).config.multiVectorRowSizes } ?? [:]
@@ -126,7 +129,9 @@ enum SearchEngine {
             })
     }
 
-    static func search(_ input: SearchRequestInput, in collection: Strata.Collection) throws -> [ScoredPointOutput] {
+    static func search(
+        _ input: SearchRequestInput, in collection: Strata.Collection, cancellation: Cancellation? = nil
+    ) throws -> [ScoredPointOutput] {
         try requireAbsent(input.shard_key, "shard_key")
         let (limit, offset) = try checkedPage(limit: input.limit, offset: input.offset)
         let payload = input.with_payload ?? .none
@@ -137,7 +142,7 @@ enum SearchEngine {
             limit: limit,
             offset: offset, withPayload: payload.wantsPayload, withVector: vectors.wantsVectors)
         let rowSizes = collection.config.multiVectorRowSizes
-        return try engine { try collection.query(request) }.map {
+        return try engine { try collection.query(request, cancellation: cancellation) }.map {
             ScoredPointOutput($0, payload: payload, vector: vectors, rowSizes: rowSizes)
         }
     }
