@@ -39,3 +39,32 @@ def assert_same_neighbours(hits, ids, vectors, query, distance, k, tol=1e-4):
         index = ids.index(hit.id)
         assert abs(all_scores[index] - hit.score) <= tol * max(1, abs(hit.score)), (hit.id, hit.score, all_scores[index])
     assert set(h.id for h in hits) == set(want_ids) or len(set(np.round(want_scores, 4))) < len(want_scores)
+
+
+# gRPC status codes Qdrant answers with for each REST status (both 400 and 422
+# are InvalidArgument over gRPC).
+GRPC_CODE_OF_STATUS = {400: "INVALID_ARGUMENT", 422: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED",
+                       403: "PERMISSION_DENIED", 404: "NOT_FOUND", 408: "DEADLINE_EXCEEDED", 409: "ALREADY_EXISTS",
+                       429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 501: "UNIMPLEMENTED", 503: "UNAVAILABLE"}
+
+
+def expect_status(call, *statuses):
+    """Runs `call`, which must fail with one of the REST `statuses` (over gRPC:
+    with the gRPC code Qdrant uses for it); returns the error message (REST's
+    `status.error`, gRPC's details: the same text)."""
+    import json
+
+    import grpc
+    from qdrant_client.http.exceptions import UnexpectedResponse
+    try:
+        call()
+    except UnexpectedResponse as error:
+        assert error.status_code in statuses, (error.status_code, statuses, error.content)
+        try:
+            return json.loads(error.content)["status"]["error"]
+        except (ValueError, KeyError, TypeError):
+            return error.content.decode(errors="replace")
+    except grpc.RpcError as error:
+        assert error.code().name in {GRPC_CODE_OF_STATUS[s] for s in statuses}, (error.code(), statuses, error.details())
+        return error.details()
+    raise AssertionError(f"expected an error with status {statuses}")

@@ -6,7 +6,8 @@ scores."""
 import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+
+from helpers import expect_status
 
 DIM = 4
 N = 60
@@ -140,30 +141,21 @@ def test_errors(client, local, name):
     missing = M.FormulaQuery(formula=M.SumExpression(sum=["$score", "rating"]))
     with pytest.raises(ValueError):
         local.query_points(name, prefetch=prefetch, query=missing, limit=100)
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, prefetch=prefetch, query=missing, limit=100)
-    assert error.value.status_code == 400
-    assert "Expected number value for rating in the payload and/or in the formula defaults" in str(error.value)
+    message = expect_status(lambda: client.query_points(name, prefetch=prefetch, query=missing, limit=100), 400)
+    assert "Expected number value for rating in the payload and/or in the formula defaults" in message
     # Division by zero without a default is a non-finite number, named with where it happened.
     by_zero = M.FormulaQuery(formula=M.SumExpression(sum=[
         "$score", M.DivExpression(div=M.DivParams(left=1, right=M.MultExpression(mult=["$score", 0])))]))
     with pytest.raises(ValueError):
         local.query_points(name, prefetch=prefetch, query=by_zero, limit=100)
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, prefetch=prefetch, query=by_zero, limit=100)
-    assert error.value.status_code == 400
-    assert "produced a non-finite number" in str(error.value) and "formula.sum[1].div" in str(error.value)
+    message = expect_status(lambda: client.query_points(name, prefetch=prefetch, query=by_zero, limit=100), 400)
+    assert "produced a non-finite number" in message and "formula.sum[1].div" in message
     # A formula needs prefetches; malformed parameters are refused.
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, query=M.FormulaQuery(formula="$score"), limit=3)
-    assert error.value.status_code == 400
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, prefetch=prefetch, limit=3, query=M.FormulaQuery(
-            formula=M.ExpDecayExpression(exp_decay=M.DecayParamsExpression(x="$score", midpoint=1.5))))
-    assert error.value.status_code == 400
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, prefetch=prefetch, query=M.FormulaQuery(formula="$bogus"), limit=3)
-    assert error.value.status_code == 400
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, prefetch=prefetch, query=M.FormulaQuery(formula=M.MaxExpression(max=[])), limit=3)
-    assert error.value.status_code == 400 and "`max` needs at least one operand" in str(error.value)
+    expect_status(lambda: client.query_points(name, query=M.FormulaQuery(formula="$score"), limit=3), 400)
+    expect_status(lambda: client.query_points(name, prefetch=prefetch, limit=3, query=M.FormulaQuery(
+        formula=M.ExpDecayExpression(exp_decay=M.DecayParamsExpression(x="$score", midpoint=1.5)))), 400)
+    expect_status(lambda: client.query_points(name, prefetch=prefetch, query=M.FormulaQuery(formula="$bogus"), limit=3),
+                  400)
+    message = expect_status(lambda: client.query_points(
+        name, prefetch=prefetch, query=M.FormulaQuery(formula=M.MaxExpression(max=[])), limit=3), 400)
+    assert "`max` needs at least one operand" in message

@@ -6,7 +6,8 @@ import httpx
 import numpy as np
 import pytest
 from qdrant_client import models
-from qdrant_client.http.exceptions import UnexpectedResponse
+
+from helpers import expect_status
 
 DIM = 8
 N = 200
@@ -93,12 +94,6 @@ def dbsf(lists):
     return ranked(scores)
 
 
-def status_of(call):
-    with pytest.raises(UnexpectedResponse) as error:
-        call()
-    return error.value.status_code
-
-
 @pytest.fixture()
 def data(client, name):
     return Data(client, name)
@@ -153,19 +148,19 @@ def test_nested_prefetch_rescores_only_prefetched_points(client, name, data):
 def test_shape_errors_are_400(client, name, data):
     q = data.rng.normal(size=DIM).tolist()
     fusion = models.FusionQuery(fusion=models.Fusion.RRF)
-    assert status_of(lambda: client.query_points(name, query=fusion)) == 400
-    assert status_of(lambda: client.query_points(name, prefetch=models.Prefetch(
-        prefetch=models.Prefetch(query=q, using="dot")), query=fusion)) == 400
-    assert status_of(lambda: client.query_points(name, prefetch=[models.Prefetch(query=q, using="dot")],
-                                                 query=models.RrfQuery(rrf=models.Rrf(weights=[1.0, 2.0])))) == 400
-    assert status_of(lambda: client.query_points(name, prefetch=[models.Prefetch(query=q, using="dot")], query=fusion,
-                                                 using="dot")) == 400
-    assert status_of(lambda: client.query_points(name, query=q, using="nope")) == 400
-    assert status_of(lambda: client.query_points(name, query=models.OrderByQuery(order_by="n"), score_threshold=0.5)) == 400
-    assert status_of(lambda: client.query_points(name, query=models.RecommendQuery(
-        recommend=models.RecommendInput(negative=[1])), using="dot")) == 400
-    assert status_of(lambda: client.query_points(name, query=models.RecommendQuery(
-        recommend=models.RecommendInput(positive=[100000])), using="dot")) == 404
+    expect_status(lambda: client.query_points(name, query=fusion), 400)
+    expect_status(lambda: client.query_points(name, prefetch=models.Prefetch(
+        prefetch=models.Prefetch(query=q, using="dot")), query=fusion), 400)
+    expect_status(lambda: client.query_points(name, prefetch=[models.Prefetch(query=q, using="dot")],
+                                              query=models.RrfQuery(rrf=models.Rrf(weights=[1.0, 2.0]))), 400)
+    expect_status(lambda: client.query_points(name, prefetch=[models.Prefetch(query=q, using="dot")], query=fusion,
+                                              using="dot"), 400)
+    expect_status(lambda: client.query_points(name, query=q, using="nope"), 400)
+    expect_status(lambda: client.query_points(name, query=models.OrderByQuery(order_by="n"), score_threshold=0.5), 400)
+    expect_status(lambda: client.query_points(name, query=models.RecommendQuery(
+        recommend=models.RecommendInput(negative=[1])), using="dot"), 400)
+    expect_status(lambda: client.query_points(name, query=models.RecommendQuery(
+        recommend=models.RecommendInput(positive=[100000])), using="dot"), 404)
     # Nothing broke: the collection answers.
     assert len(client.query_points(name, query=q, using="dot", limit=3).points) == 3
 
@@ -274,8 +269,8 @@ def test_mmr(client, name, data, using, diversity):
                                        query=models.NearestQuery(nearest=q.tolist(), mmr=models.Mmr(diversity=diversity, candidates_limit=40)),
                                        using=using, limit=8).points
     check(via_prefetch, want)
-    assert status_of(lambda: client.query_points(name, query=models.NearestQuery(nearest=q.tolist(), mmr=models.Mmr(diversity=1.5)),
-                                                 using=using)) in (400, 422)
+    expect_status(lambda: client.query_points(name, query=models.NearestQuery(nearest=q.tolist(), mmr=models.Mmr(diversity=1.5)),
+                                              using=using), 400, 422)
 
 
 def test_lookup_from_another_collection(client, name, data):
@@ -292,8 +287,8 @@ def test_lookup_from_another_collection(client, name, data):
         query=models.RecommendQuery(recommend=models.RecommendInput(positive=[3])), using="dot", limit=7, params=EXACT,
         lookup_from=models.LookupLocation(collection=other, vector="v")), query=models.FusionQuery(fusion=models.Fusion.RRF)).points
     assert [h.id for h in hits] == [i for i, _ in data.nearest("dot", target)[:7]]
-    assert status_of(lambda: client.query_points(name, query=3, using="dot",
-                                                 lookup_from=models.LookupLocation(collection="no_such_collection"))) == 404
+    expect_status(lambda: client.query_points(name, query=3, using="dot",
+                                              lookup_from=models.LookupLocation(collection="no_such_collection")), 404)
 
 
 def groups_reference(data, ranking, key, size, limit):
@@ -384,3 +379,65 @@ def test_legacy_recommend_discover_and_search_groups(server, client, name, data)
     want = groups_reference(data, data.nearest("euc", q), "g", 2, 3)
     assert [g["id"] for g in search_groups["groups"]] == [k for k, _ in want]
     assert [[h["id"] for h in g["hits"]] for g in search_groups["groups"]] == [[i for i, _ in hits] for _, hits in want]
+
+
+def test_legacy_rpcs_over_grpc(server, name, data):
+    """The legacy RPCs (Recommend[Batch, Groups], Discover[Batch], SearchGroups) answer as
+    the legacy REST endpoints do; qdrant-client 1.20 reaches them only through its raw stubs."""
+    from qdrant_client import QdrantClient, grpc as g
+    base = f"{server.url}/collections/{name}/points"
+    remote = QdrantClient(url=server.url, grpc_port=server.grpc_port, prefer_grpc=True, timeout=60)
+    stub = remote.grpc_points
+    pid = lambda i: g.PointId(num=i)
+    example = lambda i: g.VectorExample(id=pid(i))
+
+    def same(got, want):
+        assert [p.id.num for p in got] == [p["id"] for p in want]
+        np.testing.assert_allclose([p.score for p in got], [p["score"] for p in want], rtol=1e-6)
+
+    body = {"positive": [3, 50], "negative": [8], "strategy": "sum_scores", "using": "dot", "limit": 5, "with_payload": True}
+    request = g.RecommendPoints(collection_name=name, positive=[pid(3), pid(50)], negative=[pid(8)],
+                                strategy=g.RecommendStrategy.SumScores, using="dot", limit=5,
+                                with_payload=g.WithPayloadSelector(enable=True))
+    got = stub.Recommend(request).result
+    same(got, httpx.post(f"{base}/recommend", json=body).json()["result"])
+    assert all(p.payload["i"].integer_value == p.id.num for p in got)
+    # Vectors as examples (the oneof and the deprecated `data`), a strategy by default.
+    v, w = data.vectors["dot"][7].tolist(), data.vectors["dot"][9].tolist()
+    want = httpx.post(f"{base}/recommend", json={"positive": [v], "negative": [w], "using": "dot", "limit": 4}).json()
+    got = stub.Recommend(g.RecommendPoints(collection_name=name, positive_vectors=[g.Vector(dense=g.DenseVector(data=v))],
+                                           negative_vectors=[g.Vector(data=w)], using="dot", limit=4)).result
+    same(got, want["result"])
+    batch = stub.RecommendBatch(g.RecommendBatchPoints(collection_name=name, recommend_points=[
+        request, g.RecommendPoints(collection_name=name, positive=[pid(3)], using="dot", limit=2)])).result
+    assert [len(r.result) for r in batch] == [5, 2]
+    grouped = stub.RecommendGroups(g.RecommendPointGroups(
+        collection_name=name, positive=[pid(3), pid(50)], negative=[pid(8)], strategy=g.RecommendStrategy.SumScores,
+        using="dot", group_by="g", group_size=2, limit=3)).result.groups
+    want = httpx.post(f"{base}/recommend/groups", json={**body, "group_by": "g", "group_size": 2, "limit": 3}).json()
+    assert [group.id.string_value for group in grouped] == [group["id"] for group in want["result"]["groups"]]
+    for group, want_group in zip(grouped, want["result"]["groups"]):
+        same(group.hits, want_group["hits"])
+    # Discover with a target, and context pairs alone.
+    pair = g.ContextExamplePair(positive=example(10), negative=example(20))
+    got = stub.Discover(g.DiscoverPoints(collection_name=name, target=g.TargetVector(single=example(5)), context=[pair],
+                                         using="dot", limit=4)).result
+    same(got, httpx.post(f"{base}/discover", json={"target": 5, "context": [{"positive": 10, "negative": 20}],
+                                                   "using": "dot", "limit": 4}).json()["result"])
+    batch = stub.DiscoverBatch(g.DiscoverBatchPoints(collection_name=name, discover_points=[
+        g.DiscoverPoints(collection_name=name, context=[pair], using="dot", limit=3)])).result
+    want = httpx.post(f"{base}/discover/batch", json={"searches": [
+        {"context": [{"positive": 10, "negative": 20}], "using": "dot", "limit": 3}]}).json()["result"]
+    np.testing.assert_allclose([p.score for p in batch[0].result], [p["score"] for p in want[0]], atol=1e-6)
+    # Search groups with a named vector.
+    q = data.rng.normal(size=DIM).tolist()
+    grouped = stub.SearchGroups(g.SearchPointGroups(collection_name=name, vector=q, vector_name="euc", group_by="g",
+                                                    group_size=2, limit=3, params=g.SearchParams(exact=True))).result.groups
+    want = groups_reference(data, data.nearest("euc", q), "g", 2, 3)
+    assert [group.id.string_value for group in grouped] == [k for k, _ in want]
+    assert [[h.id.num for h in group.hits] for group in grouped] == [[i for i, _ in hits] for _, hits in want]
+    # Errors carry Qdrant's gRPC codes.
+    expect_status(lambda: stub.Recommend(g.RecommendPoints(collection_name=name, negative=[pid(1)], using="dot",
+                                                           limit=3)), 400)
+    expect_status(lambda: stub.Discover(g.DiscoverPoints(collection_name=name + "_missing", context=[pair], limit=3)), 404)
+    remote.close()

@@ -4,7 +4,8 @@ data: both score every point exactly, so ids and scores must agree."""
 import numpy as np
 import pytest
 from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+
+from helpers import expect_status
 
 DIM = 6
 N = 80
@@ -59,11 +60,7 @@ def test_validation(client, name):
     vectors = np.random.default_rng(1).normal(size=(N, DIM)).astype(np.float32)
     setup(client, name, vectors, M.Distance.DOT)
     strategy = M.NaiveFeedbackStrategy(naive=M.NaiveFeedbackStrategyParams(a=1, b=1, c=1))
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, query=M.RelevanceFeedbackQuery(relevance_feedback=M.RelevanceFeedbackInput(
-            target=[0.0] * DIM, feedback=[], strategy=strategy)))
-    assert error.value.status_code == 422
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, query=M.RelevanceFeedbackQuery(relevance_feedback=M.RelevanceFeedbackInput(
-            target=[0.0] * DIM, feedback=[M.FeedbackItem(example=10**6, score=1)], strategy=strategy)))
-    assert error.value.status_code == 404
+    expect_status(lambda: client.query_points(name, query=M.RelevanceFeedbackQuery(relevance_feedback=M.RelevanceFeedbackInput(
+        target=[0.0] * DIM, feedback=[], strategy=strategy))), 422)
+    expect_status(lambda: client.query_points(name, query=M.RelevanceFeedbackQuery(relevance_feedback=M.RelevanceFeedbackInput(
+        target=[0.0] * DIM, feedback=[M.FeedbackItem(example=10**6, score=1)], strategy=strategy))), 404)

@@ -3,9 +3,8 @@ import httpx
 import numpy as np
 import pytest
 from qdrant_client import models
-from qdrant_client.http.exceptions import UnexpectedResponse
 
-from helpers import assert_same_neighbours, exact_top
+from helpers import assert_same_neighbours, exact_top, expect_status
 
 DISTANCES = ["Cosine", "Dot", "Euclid", "Manhattan"]
 
@@ -69,9 +68,7 @@ def test_query_named_vector_with_using(client, name):
     hits = client.query_points(name, query=q.tolist(), using="b", limit=4, with_vectors=["b"]).points
     assert_same_neighbours(hits, list(range(50)), b, q, "Euclid", 4)
     assert set(hits[0].vector) == {"b"}
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, query=q.tolist(), using="missing")
-    assert error.value.status_code == 400
+    expect_status(lambda: client.query_points(name, query=q.tolist(), using="missing"), 400)
 
 
 def test_query_batch(client, name):
@@ -95,6 +92,35 @@ def test_legacy_search_endpoints(server, client, name):
     batch = httpx.post(f"{server.url}/collections/{name}/points/search/batch",
                        json={"searches": [{"vector": q.tolist(), "limit": 2}, {"vector": q.tolist(), "limit": 3}]}).json()
     assert [[p["id"] for p in r] for r in batch["result"]] == [want[:2], want[:3]]
+
+
+def test_legacy_search_rpcs(server, client, name):
+    """Search and SearchBatch over gRPC (qdrant-client 1.20 reaches them only through its raw
+    stubs) answer as REST's legacy search: filter, params, offset, threshold, selectors."""
+    from qdrant_client import QdrantClient, grpc as g
+    remote = QdrantClient(url=server.url, grpc_port=server.grpc_port, prefer_grpc=True, timeout=60)
+    ids, vectors, rng = load(client, name, "Dot")
+    q = rng.normal(size=16).astype(np.float32)
+    want, scores = exact_top(ids, vectors, q, "Dot", 8)
+    stub = remote.grpc_points
+    got = stub.Search(g.SearchPoints(collection_name=name, vector=q.tolist(), limit=4, offset=2,
+                                     with_payload=g.WithPayloadSelector(enable=True),
+                                     with_vectors=g.WithVectorsSelector(enable=True),
+                                     params=g.SearchParams(exact=True))).result
+    assert [p.id.num for p in got] == want[2:6]
+    np.testing.assert_allclose([p.score for p in got], scores[2:6], rtol=1e-5)
+    assert [p.payload["i"].integer_value for p in got] == want[2:6]
+    np.testing.assert_allclose(got[0].vectors.vector.dense.data, vectors[want[2]], rtol=1e-6)
+    odd = g.Filter(must=[g.Condition(field=g.FieldCondition(key="i", range=g.Range(gte=150)))])
+    batch = stub.SearchBatch(g.SearchBatchPoints(collection_name=name, search_points=[
+        g.SearchPoints(collection_name=name, vector=q.tolist(), limit=3, filter=odd),
+        g.SearchPoints(collection_name=name, vector=q.tolist(), limit=10, score_threshold=scores[4])])).result
+    high = [i for i in exact_top(ids, vectors, q, "Dot", 300)[0] if i >= 150][:3]
+    assert [p.id.num for p in batch[0].result] == high and all(not p.payload for p in batch[0].result)
+    assert [p.id.num for p in batch[1].result] == want[:4]
+    expect_status(lambda: stub.Search(g.SearchPoints(collection_name=name, vector=q.tolist(), limit=0)), 422)
+    expect_status(lambda: stub.Search(g.SearchPoints(collection_name=name, vector=[1.0, 2.0], limit=3)), 400)
+    remote.close()
 
 
 

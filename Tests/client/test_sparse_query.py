@@ -4,14 +4,14 @@ sparse vectors, and sparse vector updates and deletes seen by searches, through
 qdrant-client and raw HTTP against a real `strata serve`. Expectations are
 computed here from Qdrant's definitions (docs/query.md). Values are multiples of
 0.25, so every dot product is exact in float32 and float64 and ties are exact."""
-import json
 import math
 
 import httpx
 import numpy as np
 import pytest
 from qdrant_client import models
-from qdrant_client.http.exceptions import UnexpectedResponse
+
+from helpers import expect_status
 
 NAME = "sparse-query"
 N = 120
@@ -267,6 +267,45 @@ def test_legacy_search_with_named_sparse_vector(server, data):
     assert r.status_code == 400 and "Positive vectors should not be empty" in r.text
 
 
+def test_legacy_sparse_rpcs(server, data):
+    """Search, SearchBatch and Recommend over gRPC with a named sparse vector (the legacy
+    `sparse_indices` beside `vector`, and the `Vector` oneof), as REST's legacy endpoints."""
+    from qdrant_client import QdrantClient, grpc as g
+    remote = QdrantClient(url=server.url, grpc_port=server.grpc_port, prefer_grpc=True, timeout=60)
+    stub = remote.grpc_points
+    rng = np.random.default_rng(5)
+    query = random_sparse(rng)
+    got = stub.Search(g.SearchPoints(collection_name=NAME, vector=query[1], sparse_indices=g.SparseIndices(data=query[0]),
+                                     vector_name="text", limit=7, with_vectors=g.WithVectorsSelector(
+                                         include=g.VectorsSelector(names=["text"])))).result
+    assert [(p.id.num, p.score) for p in got] == data.nearest("text", query, 7)
+    for p in got:
+        vector = p.vectors.vectors.vectors["text"].sparse
+        assert list(vector.indices) == sorted(data.text[p.id.num][0])
+    filtered = g.Filter(must=[g.Condition(field=g.FieldCondition(key="g", match=g.Match(integer=2)))])
+    batch = stub.SearchBatch(g.SearchBatchPoints(collection_name=NAME, search_points=[
+        g.SearchPoints(collection_name=NAME, vector=query[1], sparse_indices=g.SparseIndices(data=query[0]),
+                       vector_name="text", limit=7, filter=filtered),
+        g.SearchPoints(collection_name=NAME, vector=query[1], sparse_indices=g.SparseIndices(data=query[0]),
+                       vector_name="idf", limit=5)])).result
+    assert [(p.id.num, p.score) for p in batch[0].result] == data.nearest("text", query, 7, lambda pid: data.group[pid] == 2)
+    want = data.nearest("idf", query, 5)
+    assert [p.id.num for p in batch[1].result] == [pid for pid, _ in want]
+    assert [p.score for p in batch[1].result] == pytest.approx([s for _, s in want], rel=1e-5)
+    negative = g.Vector(sparse=g.SparseVector(indices=query[0], values=query[1]))
+    got = stub.Recommend(g.RecommendPoints(collection_name=NAME, positive=[g.PointId(num=12)], negative_vectors=[negative],
+                                           strategy=g.RecommendStrategy.SumScores, using="text", limit=4)).result
+    want = ranked([(pid, dot(data.text[12], v) - dot(query, v)) for pid, v in data.live("text", exclude=(12,))], 4)
+    assert [(p.id.num, p.score) for p in got] == want
+    duplicate = g.SearchPoints(collection_name=NAME, vector=[1.0, 2.0], sparse_indices=g.SparseIndices(data=[1, 1]),
+                               vector_name="text", limit=3)
+    expect_status(lambda: stub.Search(duplicate), 400)
+    message = expect_status(lambda: stub.Recommend(g.RecommendPoints(collection_name=NAME, negative=[g.PointId(num=12)],
+                                                                     using="text", limit=3)), 400)
+    assert "Positive vectors should not be empty" in message
+    remote.close()
+
+
 def test_sparse_update_and_delete_vectors_end_to_end(server, client):
     name = "sparse-query-updates"
     if client.collection_exists(name):
@@ -295,10 +334,9 @@ def test_sparse_update_and_delete_vectors_end_to_end(server, client):
         positive=[4], strategy=models.RecommendStrategy.SUM_SCORES)), using="text", limit=10).points
     assert [(h.id, h.score) for h in hits] == [(2, 8.0), (1, 0.0)]
     # Point 3 no longer has the vector: using it as an example is an error; nothing changed.
-    with pytest.raises(UnexpectedResponse) as error:
-        client.query_points(name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[3])), using="text")
-    assert error.value.status_code == 404
-    assert json.loads(error.value.content)["status"]["error"] == 'Not found: Vector with name "text" for point 3 not found'
+    message = expect_status(lambda: client.query_points(name, query=models.RecommendQuery(
+        recommend=models.RecommendInput(positive=[3])), using="text"), 404)
+    assert message == 'Not found: Vector with name "text" for point 3 not found'
     assert search() == [(4, 8.0), (2, 3.0), (1, 0.5)]
     # Legacy search sees the same.
     r = httpx.post(f"{server.url}/collections/{name}/points/search",
