@@ -5,15 +5,15 @@ import shutil
 
 import httpx
 import pytest
-from qdrant_client import QdrantClient, models
+from qdrant_client import models
 
-from conftest import StrataServer
+from conftest import StrataServer, connect
 
 
 def test_quota_roundtrip_persists_across_restart():
     server = StrataServer()
     try:
-        client = QdrantClient(url=server.url, timeout=60)
+        client = connect(server)
         status = client.http.quotas_api.get_quotas().result
         assert status.config.enabled is False and status.config.max_resident_memory_percent is None
         assert 0 <= status.usage.resident_memory_percent <= 100
@@ -38,7 +38,7 @@ def test_quota_roundtrip_persists_across_restart():
     # The same data directory again: the config survived.
     again = StrataServer(data_dir=server.data_dir)
     try:
-        client = QdrantClient(url=again.url, timeout=60)
+        client = connect(again)
         assert client.http.quotas_api.get_quotas().result.config == config
         # PUT replaces the whole config: what it leaves out is unset.
         client.http.quotas_api.update_quotas(quota_config=models.QuotaConfig(max_disk_usage_percent=90))

@@ -1,20 +1,17 @@
 """Strict mode (`strict_mode_config`) through qdrant-client: every limit Strata
 enforces, one request within it passes, one over it is refused with Qdrant's
 status and message and changes nothing (rate limits: 429)."""
-import json
-
 import httpx
-import pytest
 from qdrant_client import models
-from qdrant_client.http.exceptions import UnexpectedResponse
+
+import refusal
 
 
 def refused(call, status=400):
-    """Runs `call`, expects Qdrant's error with `status`; returns the message."""
-    with pytest.raises(UnexpectedResponse) as error:
+    """Runs `call`, expects Qdrant's error with `status` (or its gRPC code); returns the message."""
+    with refusal.refused(status) as error:
         call()
-    assert error.value.status_code == status, error.value.content
-    return json.loads(error.value.content)["status"]["error"]
+    return error.message
 
 
 def make(client, name, strict, points=4, **create):
