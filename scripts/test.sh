@@ -4,7 +4,8 @@
 #   1. swift build, swift test (unit, fault-injection, crash and server tests);
 #   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
 #      qdrant-client 1.20.0 (the API level `GET /` reports), pytest and numpy from
-#      PyPI drives a real `strata serve`.
+#      PyPI drives a real `strata serve`, once over REST and once over gRPC
+#      (STRATA_TRANSPORT=grpc: prefer_grpc=True; tests of REST itself are skipped).
 # STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +23,8 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client==1.20.0 pytest numpy
-STRATA_BIN="$(swift build "${scratch[@]}" --show-bin-path)/strata" "$venv/bin/python" -m pytest Tests/client -q
+bin="$(swift build "${scratch[@]}" --show-bin-path)/strata"
+echo "test: the client suite over REST"
+STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/client -q
+echo "test: the client suite over gRPC"
+STRATA_BIN="$bin" STRATA_TRANSPORT=grpc "$venv/bin/python" -m pytest Tests/client -q

@@ -41,6 +41,14 @@ public final class ServerMetrics: Sendable {
         }
     }
 
+    /// Queries stopped by their cancellation (client gone, deadline or timeout passed).
+    private let cancelledQueries = Locked<Int>(0)
+
+    /// Counts `error` if it is a query stopped by its cancellation.
+    func recordIfCancelled(_ error: any Error) {
+        if let error = error as? StrataError, error.code == .cancelled { cancelledQueries.withLock { $0 += 1 } }
+    }
+
     func recordGRPC(endpoint: String, failed: Bool, seconds: Double) {
         grpcTable.withLock { table in
             table[endpoint, default: GRPCTotals()].count += 1
@@ -83,6 +91,9 @@ public final class ServerMetrics: Sendable {
             lines.append("rest_responses_duration_seconds_sum{\(Self.labels(key))} \(totals.seconds)")
             lines.append("rest_responses_duration_seconds_count{\(Self.labels(key))} \(totals.count)")
         }
+        lines.append("# HELP strata_queries_cancelled_total queries stopped because their client went away or their deadline passed")
+        lines.append("# TYPE strata_queries_cancelled_total counter")
+        lines.append("strata_queries_cancelled_total \(cancelledQueries.withLock { $0 })")
         let grpc = grpcTable.withLock { $0 }.sorted { $0.key < $1.key }
         lines.append("# HELP grpc_responses_total gRPC calls by method")
         lines.append("# TYPE grpc_responses_total counter")

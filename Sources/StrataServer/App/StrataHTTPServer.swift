@@ -161,8 +161,13 @@ extension StrataHTTPServer {
         -> Response
     {
         let started = context.startedAt
+        let metrics = self.metrics
         let data = try await executor.run { () throws -> [UInt8] in
-            let result = try read()
+            let result: T
+            do { result = try read() } catch {
+                metrics.recordIfCancelled(error)
+                throw error
+            }
             let elapsed = ContinuousClock.now - started
             return try Reply.encodeOK(
                 result, elapsed: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)

@@ -46,6 +46,7 @@ extension StrataHTTPServer {
             metrics.recordGRPC(endpoint: endpoint, failed: false, seconds: call.elapsed)
             return ServerResponse(message: output)
         } catch {
+            metrics.recordIfCancelled(error)
             metrics.recordGRPC(endpoint: endpoint, failed: true, seconds: call.elapsed)
             throw Self.rpcError(error)
         }
