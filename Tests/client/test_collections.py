@@ -2,7 +2,7 @@
 import pytest
 from qdrant_client import models
 
-from refusal import refused
+from helpers import expect_status
 
 DISTANCES = [models.Distance.COSINE, models.Distance.DOT, models.Distance.EUCLID, models.Distance.MANHATTAN]
 
@@ -124,16 +124,16 @@ def test_binary_quantization_with_a_four_bit_query(client, name):
 
 def test_duplicate_collection_is_conflict_and_changes_nothing(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
-    with refused(409) as error:
-        client.create_collection(name, vectors_config=models.VectorParams(size=8, distance=models.Distance.EUCLID))
-    assert "already exists" in error.message
+    message = expect_status(
+        lambda: client.create_collection(name, vectors_config=models.VectorParams(size=8, distance=models.Distance.EUCLID)),
+        409)
+    assert "already exists" in message
     assert client.get_collection(name).config.params.vectors.size == 4
 
 
 def test_missing_collection_is_404_with_qdrant_wording(client):
-    with refused(404) as error:
-        client.get_collection("no_such_collection")
-    assert error.message == "Not found: Collection `no_such_collection` doesn't exist!"
+    message = expect_status(lambda: client.get_collection("no_such_collection"), 404)
+    assert message == "Not found: Collection `no_such_collection` doesn't exist!"
 
 
 def test_update_collection_changes_settings_and_keeps_data(client, name):
@@ -159,11 +159,11 @@ def test_update_collection_changes_settings_and_keeps_data(client, name):
     # params as far as one node has them; more replicas than nodes is refused and changes nothing.
     assert client.update_collection(name, collection_params=models.CollectionParamsDiff(
         replication_factor=1, on_disk_payload=True, read_fan_out_factor=0))
-    with refused(400) as error:
-        client.update_collection(name, collection_params=models.CollectionParamsDiff(replication_factor=2))
-    assert "replication_factor" in error.message
-    with refused(400):
-        client.update_collection(name, vectors_config={"nope": models.VectorParamsDiff(on_disk=True)})
+    message = expect_status(lambda: client.update_collection(
+        name, collection_params=models.CollectionParamsDiff(replication_factor=2)), 400)
+    assert "replication_factor" in message
+    expect_status(lambda: client.update_collection(
+        name, vectors_config={"nope": models.VectorParamsDiff(on_disk=True)}), 400)
     assert client.get_collection(name).config.hnsw_config.m == 32
 
 
@@ -184,8 +184,8 @@ def test_update_collection_changes_sparse_vector_params(client, name):
     # IDF now weighs the rare term 1 above term 2, which every document holds.
     assert after[1] > after[2] and after[2] == pytest.approx(after[3])
     assert after[1] != before[1]
-    with refused(400):
-        client.update_collection(name, sparse_vectors_config={"nope": models.SparseVectorParams(modifier=models.Modifier.IDF)})
+    expect_status(lambda: client.update_collection(
+        name, sparse_vectors_config={"nope": models.SparseVectorParams(modifier=models.Modifier.IDF)}), 400)
     assert client.get_collection(name).config.params.sparse_vectors["text"].modifier == models.Modifier.IDF
 
 
@@ -207,9 +207,8 @@ def test_aliases_create_rename_delete_and_use(client, name):
     client.update_collection_aliases(change_aliases_operations=[
         models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))])
     assert client.get_collection_aliases(name).aliases == []
-    with refused(404):
-        client.update_collection_aliases(change_aliases_operations=[
-            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))])
+    expect_status(lambda: client.update_collection_aliases(change_aliases_operations=[
+        models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name=renamed))]), 404)
 
 
 def test_collection_metadata_on_create_and_patch(client, name, server):

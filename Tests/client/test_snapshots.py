@@ -12,7 +12,7 @@ import pytest
 from qdrant_client import models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
-from refusal import refused
+from helpers import expect_status
 
 
 def fill(client, name, n=60):
@@ -92,9 +92,8 @@ def test_collection_snapshot_roundtrip(server, client, name):
 
     assert client.delete_snapshot(name, snapshot_name=snapshot.name)
     assert client.list_snapshots(name) == []
-    with refused(404) as error:
-        client.delete_snapshot(name, snapshot_name=snapshot.name)
-    assert error.message == f"Not found: Snapshot {snapshot.name} of collection `{name}` does not exist"
+    message = expect_status(lambda: client.delete_snapshot(name, snapshot_name=snapshot.name), 404)
+    assert message == f"Not found: Snapshot {snapshot.name} of collection `{name}` does not exist"
 
 
 def test_snapshot_names_cannot_escape(server, client, name):

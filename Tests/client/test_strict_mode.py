@@ -4,14 +4,12 @@ status and message and changes nothing (rate limits: 429)."""
 import httpx
 from qdrant_client import models
 
-import refusal
+from helpers import expect_status
 
 
 def refused(call, status=400):
     """Runs `call`, expects Qdrant's error with `status` (or its gRPC code); returns the message."""
-    with refusal.refused(status) as error:
-        call()
-    return error.message
+    return expect_status(call, status)
 
 
 def make(client, name, strict, points=4, **create):

@@ -63,7 +63,7 @@ extension GRPCCollections {
             proto.quantizationConfig = quantizationConfig(quantization)
         }
         proto.strictModeConfig = strictModeConfig(config.strict_mode_config)
-        if let metadata = config.metadata { proto.metadata = metadata.mapValues(protoValue) }
+        if let metadata = config.metadata { proto.metadata = metadata.grpcValues }
         return proto
     }
 

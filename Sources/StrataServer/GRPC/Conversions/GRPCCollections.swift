@@ -19,13 +19,13 @@ enum GRPCCollections {
     /// `CreateCollection` as `PUT /collections/{name}`'s body.
     static func createInput(_ message: Qdrant_CreateCollection, maxDepth: Int) throws(APIError) -> CreateCollectionInput
     {
-        try decode(CreateCollectionInput.self, json(message), maxDepth: maxDepth)
+        try decode(CreateCollectionInput.self, try json(message), maxDepth: maxDepth)
     }
 
     /// `UpdateCollection` as `PATCH /collections/{name}`'s body.
     static func updateInput(_ message: Qdrant_UpdateCollection, maxDepth: Int) throws(APIError) -> UpdateCollectionInput
     {
-        try decode(UpdateCollectionInput.self, json(message), maxDepth: maxDepth)
+        try decode(UpdateCollectionInput.self, try json(message), maxDepth: maxDepth)
     }
 
     /// The alias actions of `ChangeAliases`; an action with none of its
@@ -58,7 +58,7 @@ enum GRPCCollections {
         return try RequestDecoding.decode(T.self, from: bytes, maxDepth: maxDepth)
     }
 
-    static func json(_ message: Qdrant_CreateCollection) -> JSONValue {
+    static func json(_ message: Qdrant_CreateCollection) throws(APIError) -> JSONValue {
         var body = JSONObject()
         if message.hasVectorsConfig, let vectors = json(message.vectorsConfig) { body["vectors"] = vectors }
         if message.hasShardNumber { body["shard_number"] = .int(Int64(message.shardNumber)) }
@@ -74,7 +74,7 @@ enum GRPCCollections {
         if message.hasQuantizationConfig { body["quantization_config"] = json(message.quantizationConfig) }
         if message.hasSparseVectorsConfig { body["sparse_vectors"] = json(message.sparseVectorsConfig) }
         if message.hasStrictModeConfig { body["strict_mode_config"] = json(message.strictModeConfig) }
-        if !message.metadata.isEmpty { body["metadata"] = json(message.metadata) }
+        if !message.metadata.isEmpty { body["metadata"] = .object(try message.metadata.json()) }
         if message.hasPayload { body["payload"] = memoryObject(message.payload.hasMemory, message.payload.memory) }
         if message.hasIDTracker {
             body["id_tracker"] = memoryObject(message.idTracker.hasMemory, message.idTracker.memory)
@@ -82,7 +82,7 @@ enum GRPCCollections {
         return body.value
     }
 
-    static func json(_ message: Qdrant_UpdateCollection) -> JSONValue {
+    static func json(_ message: Qdrant_UpdateCollection) throws(APIError) -> JSONValue {
         var body = JSONObject()
         if message.hasVectorsConfig, let vectors = json(message.vectorsConfig) { body["vectors"] = vectors }
         if message.hasOptimizersConfig { body["optimizers_config"] = json(message.optimizersConfig) }
@@ -91,7 +91,7 @@ enum GRPCCollections {
         if message.hasQuantizationConfig { body["quantization_config"] = json(message.quantizationConfig) }
         if message.hasSparseVectorsConfig { body["sparse_vectors"] = json(message.sparseVectorsConfig) }
         if message.hasStrictModeConfig { body["strict_mode_config"] = json(message.strictModeConfig) }
-        if !message.metadata.isEmpty { body["metadata"] = json(message.metadata) }
+        if !message.metadata.isEmpty { body["metadata"] = .object(try message.metadata.json()) }
         return body.value
     }
 
@@ -435,42 +435,6 @@ enum GRPCCollections {
     /// A protobuf float as the decimal a client wrote (0.99, not 0.9900000095…).
     private static func decimal(_ value: Float) -> JSONValue {
         .double(Double("\(value)") ?? Double(value))
-    }
-
-    // MARK: - Values (metadata)
-
-    static func json(_ fields: [String: Qdrant_Value]) -> JSONValue { .object(fields.mapValues(json)) }
-
-    static func json(_ value: Qdrant_Value) -> JSONValue {
-        switch value.kind {
-        case .nullValue?, nil: .null
-        case .boolValue(let flag)?: .bool(flag)
-        case .integerValue(let number)?: .int(number)
-        case .doubleValue(let number)?: .double(number)
-        case .stringValue(let text)?: .string(text)
-        case .listValue(let list)?: .array(list.values.map(json))
-        case .structValue(let object)?: .object(object.fields.mapValues(json))
-        }
-    }
-
-    static func protoValue(_ value: JSONValue) -> Qdrant_Value {
-        var proto = Qdrant_Value()
-        switch value {
-        case .null: proto.nullValue = .nullValue
-        case .bool(let flag): proto.boolValue = flag
-        case .int(let number): proto.integerValue = number
-        case .double(let number): proto.doubleValue = number
-        case .string(let text): proto.stringValue = text
-        case .array(let items):
-            var list = Qdrant_ListValue()
-            list.values = items.map(protoValue)
-            proto.listValue = list
-        case .object(let fields):
-            var object = Qdrant_Struct()
-            object.fields = fields.mapValues(protoValue)
-            proto.structValue = object
-        }
-        return proto
     }
 }
 
