@@ -9,8 +9,10 @@ import struct
 import httpx
 import numpy as np
 import pytest
-from qdrant_client import QdrantClient, models
-from qdrant_client.http.exceptions import UnexpectedResponse
+from qdrant_client import models
+
+from conftest import connect
+from helpers import expect_status
 
 N = 150
 VOCAB = 60
@@ -243,7 +245,7 @@ TEXTS = {
 
 
 def test_bm25_documents_server_side(server):
-    client = QdrantClient(url=server.url, cloud_inference=True, timeout=60)
+    client = connect(server, cloud_inference=True)
     try:
         name = "bm25"
         if client.collection_exists(name):
@@ -277,6 +279,7 @@ def test_bm25_documents_server_side(server):
         client.close()
 
 
+@pytest.mark.rest_only
 def test_bad_sparse_input_is_400(server, data):
     url = f"{server.url}/collections/sparse/points"
     bad = [
@@ -298,6 +301,18 @@ def test_bad_sparse_input_is_400(server, data):
     r = httpx.put(url, json={"points": [{"id": 999, "vector": {"text": {"text": "x", "model": "other/model"}}}]})
     assert r.status_code == 400
     assert httpx.post(f"{url}/count", json={}).json()["result"]["count"] == N
+
+
+def test_bad_sparse_input_through_the_client(client, data):
+    def upsert(vector):
+        return lambda: client.upsert("sparse", points=[models.PointStruct(id=999, vector=vector)])
+
+    for indices, values in [([1, 2], [1.0]), ([3, 3], [1.0, 2.0]), ([1], [float("nan")])]:
+        expect_status(upsert({"text": models.SparseVector(indices=indices, values=values)}), 400)
+    assert "nope" in expect_status(upsert({"nope": models.SparseVector(indices=[1], values=[1.0])}), 400)
+    expect_status(lambda: client.query_points("sparse", query=models.SparseVector(indices=[1], values=[1.0]),
+                                              using="dense"), 400)
+    assert client.count("sparse").count == N
 
 
 def bm25_weights(toks, k1=1.2, b=0.75, avg_len=256.0):
@@ -328,7 +343,7 @@ BM25_OPTION_CASES = [
 
 @pytest.mark.parametrize("options, text, toks", BM25_OPTION_CASES)
 def test_bm25_document_options(server, options, text, toks):
-    client = QdrantClient(url=server.url, cloud_inference=True, timeout=60)
+    client = connect(server, cloud_inference=True)
     try:
         name = "bm25_options"
         if client.collection_exists(name):
@@ -349,11 +364,14 @@ def test_bm25_document_options(server, options, text, toks):
     ({"stopwords": "spanish", "stemmer": {"type": "none"}}, "spanish"), ({"tokenizer": "multilingual"}, "tokenizer"),
 ])
 def test_bm25_unsupported_options_are_400(server, options, words):
-    client = QdrantClient(url=server.url, timeout=60)
-    if not client.collection_exists("bm25_refusals"):
-        client.create_collection("bm25_refusals", vectors_config={},
-                                 sparse_vectors_config={"bm25": models.SparseVectorParams()})
-    client.close()
-    r = httpx.put(f"{server.url}/collections/bm25_refusals/points",
-                  json={"points": [{"id": 2, "vector": {"bm25": {"text": "x", "model": "qdrant/bm25", "options": options}}}]})
-    assert r.status_code == 400 and words in r.text, r.text
+    client = connect(server, cloud_inference=True)
+    try:
+        if not client.collection_exists("bm25_refusals"):
+            client.create_collection("bm25_refusals", vectors_config={},
+                                     sparse_vectors_config={"bm25": models.SparseVectorParams()})
+        message = expect_status(lambda: client.upsert("bm25_refusals", points=[models.PointStruct(
+            id=2, vector={"bm25": models.Document(text="x", model="qdrant/bm25", options=options)})]), 400)
+        assert words in message, message
+        assert client.count("bm25_refusals").count == 0
+    finally:
+        client.close()

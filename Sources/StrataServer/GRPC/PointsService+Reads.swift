@@ -1,0 +1,147 @@
+import Foundation
+import GRPCCore
+import Strata
+import StrataGRPCProtocol
+
+/// `qdrant.Points` reads: get by id, scroll (by id or ordered by a payload
+/// field), count and facet. Each converts its message to the REST layer's
+/// input, runs the shared read (Operations/PointOperations.swift) on the
+/// engine pool and converts the output there.
+extension PointsService {
+    /// The collection a read looks at (checked against the caller's access),
+    /// and the call's scope with the message's `timeout` (seconds).
+    private func reading(
+        _ name: String, timeout: UInt64?, _ call: GRPCCall
+    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
+        var scope = call.scope
+        if let timeout { scope.timeout = Int(clamping: timeout) }
+        return (try strata.collection(named: name, .read, call.access), scope)
+    }
+
+    func get(
+        request: GRPCCore.ServerRequest<Qdrant_GetPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_GetResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            // Absent selectors return no payload and no vectors (Qdrant's gRPC
+            // defaults for Get; REST's retrieve returns the payload).
+            let input = RetrieveInput(
+                ids: try message.ids.inputs(),
+                with_payload: message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.none,
+                with_vector: message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none,
+                with_vectors: nil, shard_key: shardKeyMarker(message.hasShardKeySelector))
+            let read = try strata.retrieve(input, from: collection, scope)
+            return try await strata.run(read) { records in
+                var reply = Qdrant_GetResponse()
+                reply.result = records.map(Qdrant_RetrievedPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func scroll(
+        request: GRPCCore.ServerRequest<Qdrant_ScrollPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_ScrollResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            // An absent payload selector returns the payload (as Qdrant's scroll does).
+            let input = ScrollInput(
+                offset: message.hasOffset ? try message.offset.input() : nil,
+                limit: message.hasLimit ? Int(message.limit) : nil,
+                filter: message.hasFilter ? try message.filter.filterInput() : nil,
+                with_payload: message.hasWithPayload ? message.withPayload.selector() : nil,
+                with_vector: message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none,
+                with_vectors: nil, order_by: message.hasOrderBy ? try OrderByInput(message.orderBy) : nil,
+                shard_key: shardKeyMarker(message.hasShardKeySelector))
+            let read = try strata.scroll(input, in: collection, scope)
+            return try await strata.run(read) { page in
+                var reply = Qdrant_ScrollResponse()
+                reply.result = page.points.map(Qdrant_RetrievedPoint.init)
+                if let next = page.next_page_offset { reply.nextPageOffset = Qdrant_PointId(next) }
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func count(
+        request: GRPCCore.ServerRequest<Qdrant_CountPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_CountResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = CountInput(
+                filter: message.hasFilter ? try message.filter.filterInput() : nil,
+                exact: message.hasExact ? message.exact : nil, shard_key: shardKeyMarker(message.hasShardKeySelector))
+            let read = try strata.count(input, in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_CountResponse()
+                reply.result.count = UInt64(output.count)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+
+    func facet(
+        request: GRPCCore.ServerRequest<Qdrant_FacetCounts>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_FacetResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try reading(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = FacetInput(
+                key: message.key, limit: message.hasLimit ? Int(clamping: message.limit) : nil,
+                filter: message.hasFilter ? try message.filter.filterInput() : nil,
+                exact: message.hasExact ? message.exact : nil, shard_key: shardKeyMarker(message.hasShardKeySelector))
+            let read = try strata.facet(input, in: collection, scope)
+            return try await strata.run(read) { output in
+                var reply = Qdrant_FacetResponse()
+                reply.hits = output.hits.map(Qdrant_FacetHit.init)
+                reply.time = call.elapsed
+                return reply
+            }
+        }
+    }
+}
+
+extension OrderByInput {
+    /// Qdrant's `OrderBy`: key, direction (ascending when absent) and where to start.
+    init(_ message: Qdrant_OrderBy) throws(APIError) {
+        key = message.key
+        switch message.hasDirection ? message.direction : .asc {
+        case .asc: descending = false
+        case .desc: descending = true
+        case .UNRECOGNIZED(let value): throw APIError.wrongInput("order_by.direction: unknown direction \(value)")
+        }
+        switch message.hasStartFrom ? message.startFrom.value : nil {
+        case nil: startFrom = nil
+        case .float(let number)?: startFrom = number
+        case .integer(let number)?: startFrom = Double(number)
+        case .timestamp(let timestamp)?: startFrom = Double(timestamp.microseconds)
+        case .datetime(let text)?:
+            guard let micros = Datetime.microseconds(text) else {
+                throw APIError.wrongInput("order_by.start_from: \"\(text)\" is not a number or an RFC 3339 datetime")
+            }
+            startFrom = Double(micros)
+        }
+    }
+}
+
+extension Qdrant_FacetHit {
+    /// A facet value (a keyword, an integer or a boolean) and its count.
+    init(_ hit: FacetResultOutput.Hit) {
+        self.init()
+        var value = Qdrant_FacetValue()
+        switch hit.value {
+        case .int(let number): value.variant = .integerValue(number)
+        case .bool(let flag): value.variant = .boolValue(flag)
+        case .string(let text): value.variant = .stringValue(text)
+        default: value.variant = .stringValue(hit.value.description)
+        }
+        self.value = value
+        count = UInt64(hit.count)
+    }
+}

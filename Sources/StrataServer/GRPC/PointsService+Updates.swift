@@ -1,0 +1,281 @@
+import GRPCCore
+import Strata
+import StrataGRPCProtocol
+import StrataJSON
+
+/// `qdrant.Points` writes: points, vectors, payload, payload indexes, batches
+/// and named vectors. Each converts its message to the REST layer's input
+/// (GRPC/Conversions/GRPCPoints.swift), calls the shared operation
+/// (Operations/) and answers with the operation's id. Strata answers once a
+/// write is durable, whatever `wait` says, so the status is always Completed.
+extension PointsService {
+    /// The collection a write changes (checked against the caller's access),
+    /// and the call's scope with the message's `timeout` (seconds).
+    private func writing(
+        _ name: String, timeout: UInt64?, _ call: GRPCCall
+    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
+        var scope = call.scope
+        if let timeout { scope.timeout = Int(clamping: timeout) }
+        return (try strata.collection(named: name, .write, call.access), scope)
+    }
+
+    func upsert(
+        request: GRPCCore.ServerRequest<Qdrant_UpsertPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try UpsertInput(
+                message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
+                updateMode: message.hasUpdateMode ? message.updateMode : nil, shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.upsert(input, into: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func delete(
+        request: GRPCCore.ServerRequest<Qdrant_DeletePoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
+            let selection = try message.points.selection(shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.deletePoints(selection, from: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func updateVectors(
+        request: GRPCCore.ServerRequest<Qdrant_UpdatePointVectors>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try UpdateVectorsInput(
+                message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
+                shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.updateVectors(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func deleteVectors(
+        request: GRPCCore.ServerRequest<Qdrant_DeletePointVectors>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try DeleteVectorsInput(
+                selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                vectors: message.hasVectors ? message.vectors : nil, shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.deleteVectors(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func setPayload(
+        request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try SetPayloadInput(
+                payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                key: message.hasKey ? message.key : nil, shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.setPayload(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func overwritePayload(
+        request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            // Overwriting has no `key`: Qdrant's gRPC API ignores it here.
+            let input = try SetPayloadInput(
+                payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                key: nil, shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.overwritePayload(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func deletePayload(
+        request: GRPCCore.ServerRequest<Qdrant_DeletePayloadPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try DeletePayloadInput(
+                keys: message.keys, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.deletePayload(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func clearPayload(
+        request: GRPCCore.ServerRequest<Qdrant_ClearPayloadPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
+            let selection = try message.points.selection(shardKey: message.hasShardKeySelector)
+            return Qdrant_PointsOperationResponse(
+                try await strata.clearPayload(selection, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func updateBatch(
+        request: GRPCCore.ServerRequest<Qdrant_UpdateBatchPoints>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_UpdateBatchResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let operations = try message.operations.map { operation throws(APIError) in try operation.input() }
+            let results = try await strata.batchUpdate(operations, in: collection, scope)
+            var reply = Qdrant_UpdateBatchResponse()
+            reply.result = results.map(Qdrant_UpdateResult.init)
+            reply.time = call.elapsed
+            return reply
+        }
+    }
+
+    // MARK: Payload indexes
+
+    func createFieldIndex(
+        request: GRPCCore.ServerRequest<Qdrant_CreateFieldIndexCollection>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, scope) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try CreateFieldIndexInput(message)
+            return Qdrant_PointsOperationResponse(
+                try await strata.createFieldIndex(input, in: collection, scope), time: call.elapsed)
+        }
+    }
+
+    func deleteFieldIndex(
+        request: GRPCCore.ServerRequest<Qdrant_DeleteFieldIndexCollection>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            let (collection, _) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            return Qdrant_PointsOperationResponse(
+                try await strata.deleteFieldIndex(message.fieldName, in: collection), time: call.elapsed)
+        }
+    }
+
+    // MARK: Named vectors (Qdrant 1.18+)
+
+    func createVectorName(
+        request: GRPCCore.ServerRequest<Qdrant_CreateVectorNameRequest>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            // Changing a collection's vectors needs manage access (as over REST).
+            try call.access.check(.manage)
+            let (collection, _) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let input = try VectorNameConfigInput(message, maxDepth: strata.configuration.maxJSONDepth)
+            let read = try strata.createVectorName(message.vectorName, input, in: collection)
+            return try await strata.run(read) { Qdrant_PointsOperationResponse($0, time: call.elapsed) }
+        }
+    }
+
+    func deleteVectorName(
+        request: GRPCCore.ServerRequest<Qdrant_DeleteVectorNameRequest>, context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
+        try await strata.unary(request, context) { message, call in
+            try call.access.check(.manage)
+            let (collection, _) = try writing(
+                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let read = strata.deleteVectorName(message.vectorName, in: collection)
+            return try await strata.run(read) { Qdrant_PointsOperationResponse($0, time: call.elapsed) }
+        }
+    }
+}
+
+extension VectorNameConfigInput {
+    /// `CreateVectorName`'s config as the REST body of
+    /// `PUT /collections/{c}/vectors/{v}`, decoded as REST decodes it (its
+    /// checks and messages).
+    init(_ message: Qdrant_CreateVectorNameRequest, maxDepth: Int) throws(APIError) {
+        var body: [String: JSONValue] = [:]
+        switch message.vectorConfig {
+        case .denseConfig(let dense)?:
+            var object: [String: JSONValue] = [
+                "size": .int(Int64(clamping: dense.size)), "distance": .string(dense.distance.restName),
+            ]
+            if dense.hasMultivectorConfig {
+                object["multivector_config"] = ["comparator": .string(dense.multivectorConfig.comparator.restName)]
+            }
+            if dense.hasDatatype, let datatype = dense.datatype.restName { object["datatype"] = .string(datatype) }
+            body["dense"] = .object(object)
+        case .sparseConfig(let sparse)?:
+            var object: [String: JSONValue] = [:]
+            if sparse.hasModifier { object["modifier"] = .string(sparse.modifier.restName) }
+            if sparse.hasDatatype, let datatype = sparse.datatype.restName { object["datatype"] = .string(datatype) }
+            body["sparse"] = .object(object)
+        case nil:
+            throw APIError(.badRequest, "vector_config is required (dense_config or sparse_config)")
+        }
+        let bytes: [UInt8]
+        do { bytes = try JSONBodyEncoder.encode(JSONValue.object(body)) } catch {
+            throw APIError.jsonDeserialize("\(error)")
+        }
+        self = try RequestDecoding.decode(VectorNameConfigInput.self, from: bytes, maxDepth: maxDepth)
+    }
+}
+
+extension Qdrant_Distance {
+    /// REST's name; an unknown distance keeps its number, for REST to refuse.
+    fileprivate var restName: String {
+        switch self {
+        case .cosine: "Cosine"
+        case .euclid: "Euclid"
+        case .dot: "Dot"
+        case .manhattan: "Manhattan"
+        case .unknownDistance: "UnknownDistance"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
+}
+
+extension Qdrant_Datatype {
+    /// REST's name; nil for `Default` (no datatype).
+    fileprivate var restName: String? {
+        switch self {
+        case .default: nil
+        case .float32: "float32"
+        case .uint8: "uint8"
+        case .float16: "float16"
+        case .turbo4: "turbo4"
+        case .turbo8: "turbo8"
+        case .turbo16: "turbo16"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
+}
+
+extension Qdrant_Modifier {
+    fileprivate var restName: String {
+        switch self {
+        case .none: "none"
+        case .idf: "idf"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
+}
+
+extension Qdrant_MultiVectorComparator {
+    fileprivate var restName: String {
+        switch self {
+        case .maxSim: "max_sim"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
+}
