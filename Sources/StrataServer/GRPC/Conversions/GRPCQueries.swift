@@ -10,90 +10,35 @@ import SwiftProtobuf
 
 // MARK: - Vectors
 
-/// A query vector's values, refused when one is not finite (as REST refuses them).
-private func finiteValues(_ values: [Float]) throws(APIError) -> [Float] {
-    if let index = values.firstIndex(where: { !$0.isFinite }) {
-        throw APIError.wrongInput("vector element \(index) (\(values[index])) is not a finite 32-bit float")
-    }
-    return values
-}
-
-/// A multivector's rows: at least one, all of one length (as REST checks them).
-private func multivectorRows(_ multi: Qdrant_MultiDenseVector) throws(APIError) -> [[Float]] {
-    var rows: [[Float]] = []
-    rows.reserveCapacity(multi.vectors.count)
-    for row in multi.vectors { rows.append(try finiteValues(row.data)) }
-    guard let first = rows.first else { throw APIError.wrongInput("a multivector needs at least one row") }
-    guard rows.allSatisfy({ $0.count == first.count }) else {
-        throw APIError.wrongInput("the rows of a multivector must all have the same length")
-    }
-    return rows
-}
-
-private func sparseVector(indices: [UInt32], values: [Float]) throws(APIError) -> SparseVector {
-    SparseVector(indices: indices, values: try finiteValues(values))
-}
-
-/// Inference inputs other than BM25 documents: Strata has no model for them.
-private func unsupportedInference(_ kind: String) -> APIError {
-    APIError.notSupportedYet("\(kind) inference inputs (Strata's server-side inference encodes documents only)")
-}
-
-extension Qdrant_Document {
-    /// The document encoded as a query by the built-in BM25 model (docs/bm25.md).
-    func queryVector() throws(APIError) -> SparseVector {
-        let input = DocumentInput(
-            text: text, model: model, options: options.isEmpty ? nil : .object(try options.json()))
-        return try input.encoder().query(text)
+extension Qdrant_Vector {
+    /// A vector given to a query: as a point's vector is read
+    /// (`pointVectorValue`, GRPCPoints.swift), a document encoded as a query
+    /// by the built-in BM25 model, as REST's `VectorInputValue` does.
+    func queryVector() throws(APIError) -> QueryVector {
+        switch try pointVectorValue() {
+        case .dense(let values): return .dense(values)
+        case .multi(let rows): return .multi(rows)
+        case .sparse(let vector): return .sparse(vector)
+        case .document(let document): return .sparse(try document.encoder().query(document.text))
+        }
     }
 }
 
 extension Qdrant_VectorInput {
     /// A query's vector or the id of a stored point.
     func vectorInput() throws(APIError) -> VectorInput {
+        var vector = Qdrant_Vector()
         switch variant {
         case .id(let id)?: return .point(try id.pointID())
-        case .dense(let dense)?: return .dense(try finiteValues(dense.data))
-        case .sparse(let vector)?: return .sparse(try sparseVector(indices: vector.indices, values: vector.values))
-        case .multiDense(let multi)?: return .multi(try multivectorRows(multi))
-        case .document(let document)?: return .sparse(try document.queryVector())
-        case .image?: throw unsupportedInference("image")
-        case .object?: throw unsupportedInference("object")
+        case .dense(let dense)?: vector.vector = .dense(dense)
+        case .sparse(let sparse)?: vector.vector = .sparse(sparse)
+        case .multiDense(let multi)?: vector.vector = .multiDense(multi)
+        case .document(let document)?: vector.vector = .document(document)
+        case .image(let image)?: vector.vector = .image(image)
+        case .object(let object)?: vector.vector = .object(object)
         case nil: throw APIError.wrongInput("VectorInput variant is missing")
         }
-    }
-
-    func input() throws(APIError) -> VectorInputValue { VectorInputValue(try vectorInput()) }
-}
-
-extension Qdrant_Vector {
-    /// A vector of the legacy requests: the `vector` oneof, or the deprecated
-    /// `data` (with `indices`: sparse; with `vectors_count`: a multivector's rows back to back).
-    func queryVector() throws(APIError) -> QueryVector {
-        switch vector {
-        case .dense(let dense)?: return .dense(try finiteValues(dense.data))
-        case .sparse(let vector)?: return .sparse(try sparseVector(indices: vector.indices, values: vector.values))
-        case .multiDense(let multi)?: return .multi(try multivectorRows(multi))
-        case .document(let document)?: return .sparse(try document.queryVector())
-        case .image?: throw unsupportedInference("image")
-        case .object?: throw unsupportedInference("object")
-        case nil:
-            if hasIndices { return .sparse(try sparseVector(indices: indices.data, values: data)) }
-            guard hasVectorsCount, vectorsCount > 1 else { return .dense(try finiteValues(data)) }
-            let count = Int(vectorsCount)
-            guard data.count % count == 0 else {
-                throw APIError.wrongInput(
-                    "a multivector of \(count) rows cannot hold \(data.count) values (not a multiple)")
-            }
-            let size = data.count / count
-            var multi = Qdrant_MultiDenseVector()
-            multi.vectors = (0..<count).map { row in
-                var dense = Qdrant_DenseVector()
-                dense.data = Array(data[row * size..<(row + 1) * size])
-                return dense
-            }
-            return .multi(try multivectorRows(multi))
-        }
+        return .vector(try vector.queryVector())
     }
 }
 
@@ -420,13 +365,10 @@ extension NamedVectorInput {
 private func legacySearchVector(
     _ values: [Float], name: String?, sparseIndices: Qdrant_SparseIndices?
 ) throws(APIError) -> NamedVectorInput {
-    let vector: QueryVector =
-        if let sparseIndices {
-            .sparse(try sparseVector(indices: sparseIndices.data, values: values))
-        } else {
-            .dense(try finiteValues(values))
-        }
-    return NamedVectorInput(name: name ?? CollectionConfig.defaultVectorName, vector: vector)
+    var vector = Qdrant_Vector()
+    vector.data = values
+    if let sparseIndices { vector.indices = sparseIndices }
+    return NamedVectorInput(name: name ?? CollectionConfig.defaultVectorName, vector: try vector.queryVector())
 }
 
 /// Examples of a legacy recommendation: the ids, then the vectors.
