@@ -86,36 +86,6 @@ extension Qdrant_ContextInput {
     }
 }
 
-extension Qdrant_OrderBy {
-    /// `order_by` of a query: the key, the direction and where to start (a
-    /// datetime as microseconds since the epoch, as REST reads it).
-    func queryOrderBy() throws(APIError) -> Strata.Collection.OrderBy {
-        let descending: Bool
-        switch direction {
-        case .asc: descending = false
-        case .desc: descending = true
-        case .UNRECOGNIZED(let value): throw APIError.wrongInput("unknown order_by direction \(value)")
-        }
-        var startFrom: Double?
-        if hasStartFrom {
-            switch self.startFrom.value {
-            case .float(let value)?: startFrom = value
-            case .integer(let value)?: startFrom = Double(value)
-            case .timestamp(let timestamp)?:
-                startFrom = Double(timestamp.seconds) * 1e6 + Double(timestamp.nanos / 1000)
-            case .datetime(let text)?:
-                guard let micros = Datetime.microseconds(text) else {
-                    throw APIError.wrongInput(
-                        "order_by.start_from: \"\(text)\" is not a number or an RFC 3339 datetime")
-                }
-                startFrom = Double(micros)
-            case nil: startFrom = nil
-            }
-        }
-        return Strata.Collection.OrderBy(key: key, descending: descending, startFrom: startFrom)
-    }
-}
-
 extension Qdrant_Query {
     /// The query as the REST layer decodes it, with the same checks.
     func input() throws(APIError) -> QueryInput { QueryInput(kind: try kind()) }
@@ -144,7 +114,9 @@ extension Qdrant_Query {
         case .context(let context)?:
             return .context(try context.contextPairs())
         case .orderBy(let orderBy)?:
-            return .orderBy(try orderBy.queryOrderBy())
+            let input = try OrderByInput(orderBy)
+            return .orderBy(
+                Strata.Collection.OrderBy(key: input.key, descending: input.descending, startFrom: input.startFrom))
         case .fusion(let fusion)?:
             switch fusion {
             case .rrf: return .fusion(.rrf())
