@@ -67,6 +67,13 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
+            name: "GRPCRequestFuzz",
+            dependencies: [
+                .product(name: "StrataServer", package: rootIdentity)
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
             name: "ManifestFuzz",
             dependencies: [
                 .product(name: "StrataFuzzChecks", package: rootIdentity)
