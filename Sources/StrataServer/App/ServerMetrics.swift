@@ -91,7 +91,9 @@ public final class ServerMetrics: Sendable {
             lines.append("rest_responses_duration_seconds_sum{\(Self.labels(key))} \(totals.seconds)")
             lines.append("rest_responses_duration_seconds_count{\(Self.labels(key))} \(totals.count)")
         }
-        lines.append("# HELP strata_queries_cancelled_total queries stopped because their client went away or their deadline passed")
+        lines.append(
+            "# HELP strata_queries_cancelled_total queries stopped because their client went away or their deadline passed"
+        )
         lines.append("# TYPE strata_queries_cancelled_total counter")
         lines.append("strata_queries_cancelled_total \(cancelledQueries.withLock { $0 })")
         let grpc = grpcTable.withLock { $0 }.sorted { $0.key < $1.key }
