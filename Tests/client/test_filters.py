@@ -28,6 +28,7 @@ def make_points(n=300, dim=8, seed=5):
              "reviews": [{"who": rng.choice(["ann", "bob"]), "stars": rng.randrange(1, 6)} for _ in range(rng.randrange(3))]}
         if i % 7 == 0:
             del p["city"]
+        p["note"] = None if i % 4 == 0 else f"n{i % 13}"
         payloads.append(p)
     return ids, vectors, payloads
 
@@ -37,6 +38,22 @@ def haversine(a, b):
     dla, dlo = la2 - la1, math.radians(b["lon"] - a["lon"])
     h = math.sin(dla / 2) ** 2 + math.cos(la1) * math.cos(la2) * math.sin(dlo / 2) ** 2
     return 2 * 6371008.8 * math.asin(min(1, math.sqrt(h)))
+
+
+# The UUID ids of make_points(), in order.
+UUID_IDS = [i for i in make_points()[0] if isinstance(i, str)]
+# A polygon (lon, lat) around the middle of the points' area, and a hole in it.
+POLYGON = [(-6, 43), (6, 43), (7, 50), (-4, 52), (-6, 43)]
+HOLE = [(-2, 46), (2, 46), (2, 48), (-2, 48), (-2, 46)]
+
+
+def inside(point, ring):
+    """Ray casting in the (lon, lat) plane, as Qdrant checks polygons."""
+    x, y, result = point["lon"], point["lat"], False
+    for (x1, y1), (x2, y2) in zip(ring, ring[1:]):
+        if (y1 > y) != (y2 > y) and x < x1 + (y - y1) * (x2 - x1) / (y2 - y1):
+            result = not result
+    return result
 
 
 # (name, Filter, reference predicate over (id, payload))
@@ -76,6 +93,40 @@ CASES = [
      lambda i, p: any(r["who"] == "ann" and r["stars"] >= 4 for r in p["reviews"])),
     ("has_id", models.Filter(must=[models.HasIdCondition(has_id=[1, 2, 3, 250])]),
      lambda i, p: i in (1, 2, 3, 250)),
+    ("has_id with uuids", models.Filter(must=[models.HasIdCondition(has_id=[UUID_IDS[0], UUID_IDS[7], 4])]),
+     lambda i, p: i in (UUID_IDS[0], UUID_IDS[7], 4)),
+    ("min_should", models.Filter(min_should=models.MinShould(conditions=[
+        models.FieldCondition(key="city", match=models.MatchValue(value="Paris")),
+        models.FieldCondition(key="price", range=models.Range(lt=50)),
+        models.FieldCondition(key="count", match=models.MatchValue(value=3))], min_count=2)),
+     lambda i, p: (p.get("city") == "Paris") + (p["price"] < 50) + (p["count"] == 3) >= 2),
+    ("is_null", models.Filter(must=[models.IsNullCondition(is_null=models.PayloadField(key="note"))]),
+     lambda i, p: p["note"] is None),
+    ("bool match", models.Filter(must=[models.FieldCondition(key="sold", match=models.MatchValue(value=False))]),
+     lambda i, p: not p["sold"]),
+    ("any integers", models.Filter(must=[models.FieldCondition(key="count", match=models.MatchAny(any=[1, 3, 5]))]),
+     lambda i, p: p["count"] in (1, 3, 5)),
+    ("except integers", models.Filter(must=[models.FieldCondition(
+        key="count", match=models.MatchExcept(**{"except": [0, 1, 2]}))]),
+     lambda i, p: p["count"] not in (0, 1, 2)),
+    ("text_any", models.Filter(must=[models.FieldCondition(key="text", match=models.MatchTextAny(text_any="cat dog"))]),
+     lambda i, p: bool({"cat", "dog"} & set(p["text"].split()))),
+    ("prefix", models.Filter(must=[models.FieldCondition(key="city", match=models.MatchPrefix(prefix="R"))]),
+     lambda i, p: p.get("city", "").startswith("R")),
+    ("substring", models.Filter(must=[models.FieldCondition(key="note", match=models.MatchSubstring(substring="1"))]),
+     lambda i, p: p["note"] is not None and "1" in p["note"]),
+    ("datetime gt and lte", models.Filter(must=[models.FieldCondition(
+        key="created", range=models.DatetimeRange(gt="2024-02-10T10:00:00Z", lte="2024-07-03T10:00:00Z"))]),
+     lambda i, p: "2024-02-10T10:00:00Z" < p["created"] <= "2024-07-03T10:00:00Z"),
+    ("geo polygon with a hole", models.Filter(must=[models.FieldCondition(key="location", geo_polygon=models.GeoPolygon(
+        exterior=models.GeoLineString(points=[models.GeoPoint(lon=lon, lat=lat) for lon, lat in POLYGON]),
+        interiors=[models.GeoLineString(points=[models.GeoPoint(lon=lon, lat=lat) for lon, lat in HOLE])]))]),
+     lambda i, p: inside(p["location"], POLYGON) and not inside(p["location"], HOLE)),
+    ("values_count lt", models.Filter(must=[models.FieldCondition(key="tags", values_count=models.ValuesCount(lt=1))]),
+     lambda i, p: len(p["tags"]) < 1),
+    ("nested must_not", models.Filter(must=[models.NestedCondition(nested=models.Nested(key="reviews", filter=models.Filter(
+        must_not=[models.FieldCondition(key="who", match=models.MatchValue(value="ann"))])))]),
+     lambda i, p: any(r["who"] != "ann" for r in p["reviews"])),
 ]
 
 
@@ -188,3 +239,36 @@ def test_bad_filters_are_refused(server, client, name, loaded):
         response = httpx.post(f"{server.url}/collections/{name}/points/count", json={"filter": flt})
         assert response.status_code == 400, response.text
         assert words in response.json()["status"]["error"]
+
+
+def test_grpc_filter_forms(server, client, name, loaded):
+    """Filter forms of Qdrant's gRPC API the client's models do not produce: conditions
+    without a kind (left out), a field condition's is_empty/is_null flags, datetime
+    bounds as timestamps, slices; a field condition without a test is refused."""
+    import grpc
+    from google.protobuf.timestamp_pb2 import Timestamp
+    from qdrant_client import QdrantClient, grpc as g
+    ids, _, payloads = loaded
+    remote = QdrantClient(url=server.url, grpc_port=server.grpc_port, prefer_grpc=True, timeout=60)
+
+    def count(*must, **options):
+        request = g.CountPoints(collection_name=name, filter=g.Filter(must=list(must), **options), exact=True)
+        return remote.grpc_points.Count(request).result.count
+
+    assert count(g.Condition()) == len(ids)
+    assert count(g.Condition(field=g.FieldCondition(key="city", is_empty=True))) == sum("city" not in p for p in payloads)
+    assert count(g.Condition(field=g.FieldCondition(key="note", is_null=True))) == sum(p["note"] is None for p in payloads)
+    assert count(g.Condition(field=g.FieldCondition(key="city", is_empty=False))) == sum("city" in p for p in payloads)
+    march = Timestamp(seconds=1709251200)  # 2024-03-01T00:00:00Z
+    assert count(g.Condition(field=g.FieldCondition(key="created", datetime_range=g.DatetimeRange(gte=march)))) == sum(
+        p["created"] >= "2024-03-01" for p in payloads)
+    slices = [count(g.Condition(slice=g.SliceCondition(index=k, total=3))) for k in range(3)]
+    assert sum(slices) == len(ids) and all(slices)
+    for bad in [g.Condition(field=g.FieldCondition(key="city")),
+                g.Condition(field=g.FieldCondition(key="city", match=g.Match())),
+                g.Condition(slice=g.SliceCondition(index=3, total=3)),
+                g.Condition(nested=g.NestedCondition(key="reviews"))]:
+        with pytest.raises(grpc.RpcError) as error:
+            count(bad)
+        assert error.value.code() == grpc.StatusCode.INVALID_ARGUMENT, bad
+    remote.close()
