@@ -46,7 +46,10 @@ public final class ServerMetrics: Sendable {
 
     /// Counts `error` if it is a query stopped by its cancellation.
     func recordIfCancelled(_ error: any Error) {
-        if let error = error as? StrataError, error.code == .cancelled { cancelledQueries.withLock { $0 += 1 } }
+        // The engine's `.cancelled`, or the 408 it maps to (APIError.from).
+        let cancelled =
+            (error as? StrataError)?.code == .cancelled || (error as? APIError)?.status == .requestTimeout
+        if cancelled { cancelledQueries.withLock { $0 += 1 } }
     }
 
     func recordGRPC(endpoint: String, failed: Bool, seconds: Double) {

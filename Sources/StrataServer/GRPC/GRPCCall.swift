@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import GRPCCore
 import HTTPTypes
@@ -32,16 +33,23 @@ extension StrataHTTPServer {
         let call: GRPCCall
         do {
             let access = try authenticator.access(for: Self.credentials(in: request.metadata))
-            call = GRPCCall(scope: RequestScope(access: access))
+            call = GRPCCall(scope: RequestScope(access: access, startedAt: Self.arrival(of: request.metadata)))
         } catch {
             metrics.recordGRPC(endpoint: endpoint, failed: true, seconds: 0)
             throw Self.rpcError(error)
         }
         do {
-            let output = try await withTaskCancellationHandler {
-                try await body(request.message, call)
-            } onCancel: {
-                call.scope.abandoned.cancel()
+            // gRPC signals a cancelled call (client gone, deadline passed) through
+            // the RPC's cancellation handle; a cancelled task counts too.
+            let abandoned = call.scope.abandoned
+            let output = try await withRPCCancellationHandler {
+                try await withTaskCancellationHandler {
+                    try await body(request.message, call)
+                } onCancel: {
+                    abandoned.cancel()
+                }
+            } onCancelRPC: {
+                abandoned.cancel()
             }
             metrics.recordGRPC(endpoint: endpoint, failed: false, seconds: call.elapsed)
             return ServerResponse(message: output)
@@ -60,6 +68,17 @@ extension StrataHTTPServer {
         async throws -> Output
     {
         try await executor.run { try reply(try read()) }
+    }
+
+    /// When the call's request stream arrived (`GRPCRequestIntake`'s stamp), or now.
+    static func arrival(of metadata: Metadata) -> ContinuousClock.Instant {
+        let now = ContinuousClock.now
+        guard let text = metadata[stringValues: GRPCRequestIntake.receivedKey].first(where: { _ in true }),
+            let stamp = UInt64(text)
+        else { return now }
+        let uptime = DispatchTime.now().uptimeNanoseconds
+        guard stamp <= uptime else { return now }
+        return now - .nanoseconds(Int64(uptime - stamp))
     }
 
     /// The credential headers of a call's metadata, for `Authenticator`.

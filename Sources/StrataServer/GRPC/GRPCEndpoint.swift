@@ -32,7 +32,16 @@ struct GRPCEndpoint: Service {
         let transport = HTTP2ServerTransport.Posix(
             address: .ipv4(host: configuration.host, port: port),
             transportSecurity: security,
-            config: .defaults { $0.rpc.maxRequestPayloadSize = configuration.maxRequestBodyBytes })
+            config: .defaults {
+                let limit = configuration.maxRequestBodyBytes
+                $0.rpc.maxRequestPayloadSize = limit
+                // Arrival stamps, and RESOURCE_EXHAUSTED with a message over the limit.
+                $0.channelDebuggingCallbacks.onAcceptHTTP2Stream = { stream in
+                    stream.eventLoop.makeCompletedFuture {
+                        try stream.pipeline.syncOperations.addHandler(GRPCRequestIntake(limit: limit), position: .first)
+                    }
+                }
+            })
         server = GRPCServer(
             transport: transport,
             services: [
