@@ -7,6 +7,8 @@ import hashlib
 import hmac
 import json
 import re
+import shutil
+import subprocess
 import time
 
 import grpc
@@ -191,5 +193,30 @@ def test_abandoned_queries_stop_and_free_the_engine_thread():
         assert stopped >= 1, (deadline_passed, codes)
         # And the thread is free again: a plain query answers.
         assert len(client.query_points("slow", query=[1.0] * 128, limit=3).points) == 3
+    finally:
+        assert srv.stop() == 0
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is needed to make a test certificate")
+def test_tls_on_the_grpc_port(tmp_path):
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    srv = StrataServer("--tls-cert", str(cert), "--tls-key", str(key), "--api-key", API_KEY, scheme="https",
+                       verify=str(cert))
+    try:
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"localhost:{srv.grpc_port}", credentials) as channel:
+            listed = channel.unary_unary("/qdrant.Collections/List", request_serializer=lambda m: m.SerializeToString(),
+                                         response_deserializer=points_pb2.ListCollectionsResponse.FromString)
+            assert list(listed(points_pb2.ListCollectionsRequest(), metadata=(("api-key", API_KEY),),
+                               timeout=10).collections) == []
+            assert call(channel, "/qdrant.Collections/List", points_pb2.ListCollectionsRequest) == \
+                grpc.StatusCode.UNAUTHENTICATED
+        # Plaintext gRPC to the TLS port does not get an answer.
+        with grpc.insecure_channel(f"127.0.0.1:{srv.grpc_port}") as channel:
+            assert call(channel, "/qdrant.Collections/List", points_pb2.ListCollectionsRequest,
+                        metadata=(("api-key", API_KEY),), timeout=3) == grpc.StatusCode.UNAVAILABLE
     finally:
         assert srv.stop() == 0

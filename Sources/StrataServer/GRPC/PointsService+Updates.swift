@@ -208,17 +208,23 @@ extension VectorNameConfigInput {
         switch message.vectorConfig {
         case .denseConfig(let dense)?:
             var object: [String: JSONValue] = [
-                "size": .int(Int64(clamping: dense.size)), "distance": .string(dense.distance.restName),
+                "size": .int(Int64(clamping: dense.size)), "distance": .string(GRPCCollections.name(dense.distance)),
             ]
             if dense.hasMultivectorConfig {
-                object["multivector_config"] = ["comparator": .string(dense.multivectorConfig.comparator.restName)]
+                object["multivector_config"] = [
+                    "comparator": .string(GRPCCollections.name(dense.multivectorConfig.comparator))
+                ]
             }
-            if dense.hasDatatype, let datatype = dense.datatype.restName { object["datatype"] = .string(datatype) }
+            if dense.hasDatatype, let datatype = GRPCCollections.name(dense.datatype) {
+                object["datatype"] = .string(datatype)
+            }
             body["dense"] = .object(object)
         case .sparseConfig(let sparse)?:
             var object: [String: JSONValue] = [:]
-            if sparse.hasModifier { object["modifier"] = .string(sparse.modifier.restName) }
-            if sparse.hasDatatype, let datatype = sparse.datatype.restName { object["datatype"] = .string(datatype) }
+            if sparse.hasModifier { object["modifier"] = .string(GRPCCollections.name(sparse.modifier)) }
+            if sparse.hasDatatype, let datatype = GRPCCollections.name(sparse.datatype) {
+                object["datatype"] = .string(datatype)
+            }
             body["sparse"] = .object(object)
         case nil:
             throw APIError(.badRequest, "vector_config is required (dense_config or sparse_config)")
@@ -228,54 +234,5 @@ extension VectorNameConfigInput {
             throw APIError.jsonDeserialize("\(error)")
         }
         self = try RequestDecoding.decode(VectorNameConfigInput.self, from: bytes, maxDepth: maxDepth)
-    }
-}
-
-extension Qdrant_Distance {
-    /// REST's name; an unknown distance keeps its number, for REST to refuse.
-    fileprivate var restName: String {
-        switch self {
-        case .cosine: "Cosine"
-        case .euclid: "Euclid"
-        case .dot: "Dot"
-        case .manhattan: "Manhattan"
-        case .unknownDistance: "UnknownDistance"
-        case .UNRECOGNIZED(let value): "\(value)"
-        }
-    }
-}
-
-extension Qdrant_Datatype {
-    /// REST's name; nil for `Default` (no datatype).
-    fileprivate var restName: String? {
-        switch self {
-        case .default: nil
-        case .float32: "float32"
-        case .uint8: "uint8"
-        case .float16: "float16"
-        case .turbo4: "turbo4"
-        case .turbo8: "turbo8"
-        case .turbo16: "turbo16"
-        case .UNRECOGNIZED(let value): "\(value)"
-        }
-    }
-}
-
-extension Qdrant_Modifier {
-    fileprivate var restName: String {
-        switch self {
-        case .none: "none"
-        case .idf: "idf"
-        case .UNRECOGNIZED(let value): "\(value)"
-        }
-    }
-}
-
-extension Qdrant_MultiVectorComparator {
-    fileprivate var restName: String {
-        switch self {
-        case .maxSim: "max_sim"
-        case .UNRECOGNIZED(let value): "\(value)"
-        }
     }
 }

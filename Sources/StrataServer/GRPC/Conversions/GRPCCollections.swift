@@ -310,13 +310,7 @@ enum GRPCCollections {
                     if index.hasMemory, let memory = name(index.memory) { indexObject["memory"] = .string(memory) }
                     object["index"] = indexObject.value
                 }
-                if params.hasModifier {
-                    switch params.modifier {
-                    case .none: object["modifier"] = "none"
-                    case .idf: object["modifier"] = "idf"
-                    case .UNRECOGNIZED(let value): object["modifier"] = .string("\(value)")
-                    }
-                }
+                if params.hasModifier { object["modifier"] = .string(name(params.modifier)) }
                 return object.value
             })
     }
@@ -407,6 +401,14 @@ enum GRPCCollections {
         case .cold: "cold"
         case .cached: "cached"
         case .pinned: "pinned"
+        case .UNRECOGNIZED(let value): "\(value)"
+        }
+    }
+
+    static func name(_ modifier: Qdrant_Modifier) -> String {
+        switch modifier {
+        case .none: "none"
+        case .idf: "idf"
         case .UNRECOGNIZED(let value): "\(value)"
         }
     }
