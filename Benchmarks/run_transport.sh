@@ -13,8 +13,8 @@
 #   3. Server stopped (SIGTERM), then the embedded ceilings: `strata bench upsert` (same
 #      vectors and batch, 1 writer, durable) and `strata bench search` on the server's
 #      data directory (the grpc collection, or the last transport run), 1 thread and
-#      the largest count of CLIENTS, RUN_SECONDS s each. Embedded search uses its own
-#      seeded query vectors, not query.fvecs.
+#      the largest count of CLIENTS, RUN_SECONDS s each, with the same query.fvecs vectors
+#      and the same engine call as the server's query_points (universal query, payload).
 #   4. OUT_DIR/summary.md: the table, with the targets (gRPC upsert >= 0.5x embedded
 #      points/s; server time per search <= 1.2x the embedded call).
 # Client and server share this machine's cores: compare ratios from one run only.
@@ -79,7 +79,8 @@ MAX_CLIENTS=$(echo $CLIENTS | tr ' ' '\n' | sort -n | tail -1)
 for threads in $(printf '%s\n' 1 "$MAX_CLIENTS" | sort -nu); do
   echo "== embedded search ($COLLECTION, $threads threads, ${SECONDS_RUN}s)"
   $STRATA bench search --data-dir "$WORK/db" --collection "$COLLECTION" --threads "$threads" \
-    --seconds "$SECONDS_RUN" --limit 10 | tee -a "$OUT/embedded-search.jsonl"
+    --seconds "$SECONDS_RUN" --limit 10 --queries "$DATA/query.fvecs" --with-payload \
+    | tee -a "$OUT/embedded-search.jsonl"
 done
 
 echo "== summary ($OUT/summary.md)"

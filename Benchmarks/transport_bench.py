@@ -29,10 +29,10 @@ Server time: GET /metrics before and after each timed phase; the deltas of
         and "/qdrant.Points/Query" (no status label: failures are counted in them, and
         grpc_responses_fail_total is reported next to them).
 server_ms_per_call = delta sum / delta count; transport_share = 1 - server time / client
-time over the same calls (the client's encoding, the wire and the client library). The two
-server clocks differ: REST's starts at the request head (reading the body and decoding the
-JSON are in it), gRPC's when the handler gets the decoded message (grpc-swift's receive and
-protobuf decoding are not), so gRPC's transport share also holds the server's decoding.
+time over the same calls (the client's encoding, the wire and the client library). Both
+server clocks start when the request arrives: REST's at the request head, gRPC's at the
+request stream's HEADERS frame (stamped by the server's GRPCRequestIntake), so reading the
+body and decoding it (JSON or protobuf) count as server time on both.
 Client and server share the machine's cores: with 8 Python threads the client (GIL) is
 part of what is measured. One JSON line per phase on stdout; progress on stderr.
 
@@ -344,9 +344,8 @@ def summary(out):
                 note += " (below indexing_threshold: no HNSW graph, searches scan)"
             notes.append(note)
     if up.get("grpc"):
-        notes.append("server time: REST's starts at the request head (body read and JSON decoding included); "
-                     "gRPC's starts when the handler gets the decoded message (grpc-swift's receive and protobuf "
-                     "decoding are not included, and count in the transport share)")
+        notes.append("server time starts when the request arrives (REST: its head; gRPC: its stream's HEADERS "
+                     "frame), so receiving and decoding the body count as server time on both")
     meta = (load(out, "config.jsonl") or [{}])[-1]
     head = [f"# Transport benchmark ({meta.get('data', '?')}, {meta.get('points', '?')} points, batch "
             f"{meta.get('batch', '?')}, {meta.get('queries', '?')} queries, binary {meta.get('strata', '?')})", ""]

@@ -4,12 +4,16 @@ import Strata
 import StrataIO
 
 /// `strata bench search`: the embedded API's search throughput on an existing
-/// collection, with the same shape of load as `Benchmarks/server_load.py`'s
-/// query phase (T concurrent searchers, random normal query vectors, top-k, no
-/// payload), so that the script can report the HTTP overhead ratio on the same data.
+/// collection, with the same shape of load as the server benchmarks' query
+/// phase (T concurrent searchers, top-k), so that they can report the
+/// transport's overhead on the same data: random normal query vectors
+/// (seeded) and no payload by default; with `--queries FILE.fvecs` those
+/// vectors in turn, and with `--with-payload` the universal query a server's
+/// `query_points` runs (`Collection.query`, payload attached), as
+/// Benchmarks/run_transport.sh compares it with REST and gRPC.
 ///
 /// Method: T threads each search in a loop for `--seconds`; QPS = searches /
-/// wall time; p50/p99 over every search's latency. Queries are seeded.
+/// wall time; p50/p99 over every search's latency.
 struct BenchSearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
@@ -33,6 +37,12 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seed of the query vectors.")
     var seed: UInt64 = 1
 
+    @Option(name: .long, help: "Query vectors (fvecs) to use in turn instead of random ones.")
+    var queries: String?
+
+    @Flag(name: .long, help: "Run the universal query with payload, as a server's query_points does.")
+    var withPayload = false
+
     func run() async throws {
         let database = try Database.open(at: dataDir)
         defer { database.close() }
@@ -40,7 +50,16 @@ struct BenchSearchCommand: AsyncParsableCommand {
         guard let (name, params) = target.config.vectors.min(by: { $0.key < $1.key }) else { return }
         let dimension = params.size
         let duration = seconds
-        let (threads, limit, seed) = (self.threads, self.limit, self.seed)
+        let (threads, limit, seed, withPayload) = (self.threads, self.limit, self.seed, self.withPayload)
+        var fixed: [[Float]] = []
+        if let queries {
+            let (flat, queryDimension) = try VectorDataset.readVectors(queries)
+            guard queryDimension == dimension else {
+                throw ValidationError("\(queries) has dimension \(queryDimension), the collection \(dimension)")
+            }
+            fixed = stride(from: 0, to: flat.count, by: dimension).map { Array(flat[$0..<$0 + dimension]) }
+        }
+        let queryVectors = fixed
         let results = LatencyBox(threads: threads)
         let start = Date()
         DispatchQueue.concurrentPerform(iterations: threads) { worker in
@@ -53,10 +72,23 @@ struct BenchSearchCommand: AsyncParsableCommand {
                 return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
             }
             var latencies: [Double] = []
+            var next = worker
             while Date().timeIntervalSince(start) < duration {
-                let query = (0..<dimension).map { _ in normal() }
+                let query: [Float]
+                if queryVectors.isEmpty {
+                    query = (0..<dimension).map { _ in normal() }
+                } else {
+                    query = queryVectors[next % queryVectors.count]
+                    next += threads
+                }
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try? target.search(query, using: name, limit: limit)
+                if withPayload {
+                    _ = try? target.query(
+                        QueryRequest(
+                            query: .nearest(.vector(.dense(query))), using: name, limit: limit, withPayload: true))
+                } else {
+                    _ = try? target.search(query, using: name, limit: limit)
+                }
                 latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
             }
             results.store(worker, latencies)

@@ -8,24 +8,14 @@ import StrataGRPCProtocol
 /// calls the shared operation (Operations/QueryOperations.swift) and converts
 /// the result on the engine pool.
 extension PointsService {
-    /// The collection a search reads (checked against the caller's access), and
-    /// the call's scope with the message's `timeout` (seconds).
-    private func reading(
-        _ name: String, timeout: UInt64?, _ call: GRPCCall
-    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
-        var scope = call.scope
-        if let timeout { scope.timeout = Int(clamping: timeout) }
-        return (try strata.collection(named: name, .read, call.access), scope)
-    }
-
     // MARK: Universal query API
 
     func query(
         request: GRPCCore.ServerRequest<Qdrant_QueryPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.query(try message.input(), in: collection, scope)
             return try await strata.run(read) { output in
                 var reply = Qdrant_QueryResponse()
@@ -40,8 +30,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.queryPoints.map { query throws(APIError) in try query.input() }
             let read = try strata.queryBatch(searches, in: collection, scope)
             return try await strata.run(read) { outputs in
@@ -57,8 +47,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.queryGroups(try message.input(), in: collection, scope)
             return try await strata.run(read) { output in
                 var reply = Qdrant_QueryGroupsResponse()
@@ -75,8 +65,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.search(try message.input(), in: collection, scope)
             return try await strata.run(read) { points in
                 var reply = Qdrant_SearchResponse()
@@ -91,8 +81,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.searchPoints.map { search throws(APIError) in try search.input() }
             let read = try strata.searchBatch(searches, in: collection, scope)
             return try await strata.run(read) { results in
@@ -108,8 +98,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.searchGroups(try message.input(), in: collection, scope)
             return try await strata.run(read) { output in
                 var reply = Qdrant_SearchGroupsResponse()
@@ -126,8 +116,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.legacyQuery(try message.input(), in: collection, scope)
             return try await strata.run(read) { points in
                 var reply = Qdrant_RecommendResponse()
@@ -142,8 +132,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.recommendPoints.map { search throws(APIError) in try search.input() }
             let read = try strata.legacyQueryBatch(searches, in: collection, scope)
             return try await strata.run(read) { results in
@@ -159,8 +149,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.recommendGroups(try message.input(), in: collection, scope)
             return try await strata.run(read) { output in
                 var reply = Qdrant_RecommendGroupsResponse()
@@ -175,8 +165,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.legacyQuery(try message.input(), in: collection, scope)
             return try await strata.run(read) { points in
                 var reply = Qdrant_DiscoverResponse()
@@ -191,8 +181,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.discoverPoints.map { search throws(APIError) in try search.input() }
             let read = try strata.legacyQueryBatch(searches, in: collection, scope)
             return try await strata.run(read) { results in
@@ -210,7 +200,7 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixPairsResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, _) = try reading(message.collectionName, timeout: nil, call)
+            let (collection, _) = try target(message.collectionName, .read, timeout: nil, call)
             let input = try message.input()
             return try await strata.run({ try input.matrix(of: collection) }) { matrix in
                 var reply = Qdrant_SearchMatrixPairsResponse()
@@ -225,7 +215,7 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixOffsetsResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, _) = try reading(message.collectionName, timeout: nil, call)
+            let (collection, _) = try target(message.collectionName, .read, timeout: nil, call)
             let input = try message.input()
             return try await strata.run({ try input.matrix(of: collection) }) { matrix in
                 var reply = Qdrant_SearchMatrixOffsetsResponse()

@@ -8,22 +8,12 @@ import StrataGRPCProtocol
 /// input, runs the shared read (Operations/PointOperations.swift) on the
 /// engine pool and converts the output there.
 extension PointsService {
-    /// The collection a read looks at (checked against the caller's access),
-    /// and the call's scope with the message's `timeout` (seconds).
-    private func reading(
-        _ name: String, timeout: UInt64?, _ call: GRPCCall
-    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
-        var scope = call.scope
-        if let timeout { scope.timeout = Int(clamping: timeout) }
-        return (try strata.collection(named: name, .read, call.access), scope)
-    }
-
     func get(
         request: GRPCCore.ServerRequest<Qdrant_GetPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_GetResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             // Absent selectors return no payload and no vectors (Qdrant's gRPC
             // defaults for Get; REST's retrieve returns the payload).
             let input = RetrieveInput(
@@ -45,8 +35,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_ScrollPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_ScrollResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             // An absent payload selector returns the payload (as Qdrant's scroll does).
             let input = ScrollInput(
                 offset: message.hasOffset ? try message.offset.input() : nil,
@@ -71,8 +61,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_CountPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CountResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = CountInput(
                 filter: message.hasFilter ? try message.filter.filterInput() : nil,
                 exact: message.hasExact ? message.exact : nil, shard_key: shardKeyMarker(message.hasShardKeySelector))
@@ -90,8 +80,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_FacetCounts>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_FacetResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try reading(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = FacetInput(
                 key: message.key, limit: message.hasLimit ? Int(clamping: message.limit) : nil,
                 filter: message.hasFilter ? try message.filter.filterInput() : nil,

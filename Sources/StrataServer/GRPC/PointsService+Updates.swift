@@ -9,22 +9,12 @@ import StrataJSON
 /// (Operations/) and answers with the operation's id. Strata answers once a
 /// write is durable, whatever `wait` says, so the status is always Completed.
 extension PointsService {
-    /// The collection a write changes (checked against the caller's access),
-    /// and the call's scope with the message's `timeout` (seconds).
-    private func writing(
-        _ name: String, timeout: UInt64?, _ call: GRPCCall
-    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
-        var scope = call.scope
-        if let timeout { scope.timeout = Int(clamping: timeout) }
-        return (try strata.collection(named: name, .write, call.access), scope)
-    }
-
     func upsert(
         request: GRPCCore.ServerRequest<Qdrant_UpsertPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try UpsertInput(
                 message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
                 updateMode: message.hasUpdateMode ? message.updateMode : nil, shardKey: message.hasShardKeySelector)
@@ -37,8 +27,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
             let selection = try message.points.selection(shardKey: message.hasShardKeySelector)
             return Qdrant_PointsOperationResponse(
@@ -50,8 +40,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_UpdatePointVectors>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try UpdateVectorsInput(
                 message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
                 shardKey: message.hasShardKeySelector)
@@ -64,8 +54,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePointVectors>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try DeleteVectorsInput(
                 selector: message.hasPointsSelector ? message.pointsSelector : nil,
                 vectors: message.hasVectors ? message.vectors : nil, shardKey: message.hasShardKeySelector)
@@ -78,8 +68,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try SetPayloadInput(
                 payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
                 key: message.hasKey ? message.key : nil, shardKey: message.hasShardKeySelector)
@@ -92,8 +82,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             // Overwriting has no `key`: Qdrant's gRPC API ignores it here.
             let input = try SetPayloadInput(
                 payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
@@ -107,8 +97,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try DeletePayloadInput(
                 keys: message.keys, selector: message.hasPointsSelector ? message.pointsSelector : nil,
                 shardKey: message.hasShardKeySelector)
@@ -121,8 +111,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_ClearPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
             let selection = try message.points.selection(shardKey: message.hasShardKeySelector)
             return Qdrant_PointsOperationResponse(
@@ -134,8 +124,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_UpdateBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_UpdateBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let operations = try message.operations.map { operation throws(APIError) in try operation.input() }
             let results = try await strata.batchUpdate(operations, in: collection, scope)
             var reply = Qdrant_UpdateBatchResponse()
@@ -151,8 +141,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_CreateFieldIndexCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, scope) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, scope) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try CreateFieldIndexInput(message)
             return Qdrant_PointsOperationResponse(
                 try await strata.createFieldIndex(input, in: collection, scope), time: call.elapsed)
@@ -163,8 +153,8 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeleteFieldIndexCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            let (collection, _) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, _) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             return Qdrant_PointsOperationResponse(
                 try await strata.deleteFieldIndex(message.fieldName, in: collection), time: call.elapsed)
         }
@@ -178,8 +168,8 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             // Changing a collection's vectors needs manage access (as over REST).
             try call.access.check(.manage)
-            let (collection, _) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, _) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try VectorNameConfigInput(message, maxDepth: strata.configuration.maxJSONDepth)
             let read = try strata.createVectorName(message.vectorName, input, in: collection)
             return try await strata.run(read) { Qdrant_PointsOperationResponse($0, time: call.elapsed) }
@@ -191,8 +181,8 @@ extension PointsService {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
-            let (collection, _) = try writing(
-                message.collectionName, timeout: message.hasTimeout ? message.timeout : nil, call)
+            let (collection, _) = try target(
+                message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = strata.deleteVectorName(message.vectorName, in: collection)
             return try await strata.run(read) { Qdrant_PointsOperationResponse($0, time: call.elapsed) }
         }

@@ -1,4 +1,5 @@
 import GRPCCore
+import Strata
 import StrataGRPCProtocol
 
 /// `qdrant.Points`: every RPC converts its message to the REST layer's input,
@@ -9,4 +10,14 @@ import StrataGRPCProtocol
 struct PointsService: Qdrant_Points.ServiceProtocol {
     let strata: StrataHTTPServer
     init(_ strata: StrataHTTPServer) { self.strata = strata }
+
+    /// The collection an RPC reads or writes (checked against the caller's
+    /// access), and the call's scope with the message's `timeout` (seconds).
+    func target(
+        _ name: String, _ mode: CollectionAccessMode, timeout: UInt64?, _ call: GRPCCall
+    ) throws -> (collection: Strata.Collection, scope: RequestScope) {
+        var scope = call.scope
+        if let timeout { scope.timeout = Int(clamping: timeout) }
+        return (try strata.collection(named: name, mode, call.access), scope)
+    }
 }
