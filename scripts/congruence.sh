@@ -20,6 +20,11 @@
 # directory. Prints passed/failed per file, then the failures; the full pytest
 # output is in $out/pytest.log ($out printed at the end). Exit code 0 only when
 # every test passed.
+#
+# CONGRUENCE_GRPC=1 forces every remote client the tests make onto gRPC
+# (prefer_grpc=True, port 6334), their REST clients included, so the whole
+# comparison runs over Qdrant's gRPC API (a pytest plugin written next to the
+# run, strata_force_grpc.py).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -61,8 +66,29 @@ status=0
 mkdir "$out/run"
 ln -s "$checkout/tests" "$out/run/tests"
 [ -f "$checkout/pyproject.toml" ] && cp "$checkout/pyproject.toml" "$out/run/"
+plugins=()
+if [ "${CONGRUENCE_GRPC:-0}" = 1 ]; then
+  cat > "$out/run/strata_force_grpc.py" <<'PY'
+"""Every remote QdrantClient the congruence tests make talks gRPC (local mode stays local)."""
+import qdrant_client
+
+_init = qdrant_client.QdrantClient.__init__
+
+
+def _grpc_init(self, location=None, *args, **kwargs):
+    if location != ":memory:" and kwargs.get("path") is None:
+        kwargs["prefer_grpc"] = True
+    _init(self, location, *args, **kwargs)
+
+
+qdrant_client.QdrantClient.__init__ = _grpc_init
+PY
+  plugins=(-p strata_force_grpc)
+  echo "congruence: every remote client forced onto gRPC"
+fi
 (cd "$out/run" && PYTHONPATH="$out/run" "$OLDPWD/$venv/bin/python" -m pytest tests/congruence_tests \
-  -p no:cacheprovider --timeout 600 -q -rf --junitxml "$out/junit.xml" "$@") >"$out/pytest.log" 2>&1 || status=$?
+  -p no:cacheprovider ${plugins[@]+"${plugins[@]}"} --timeout 600 -q -rf --junitxml "$out/junit.xml" "$@") \
+  >"$out/pytest.log" 2>&1 || status=$?
 [ "$client" = "$checkout" ] || ! grep -q "$checkout/qdrant_client" "$out/pytest.log" || {
   echo "congruence: the checkout's qdrant_client was imported instead of $client" >&2
   status=1
