@@ -220,3 +220,17 @@ def test_tls_on_the_grpc_port(tmp_path):
                         metadata=(("api-key", API_KEY),), timeout=3) == grpc.StatusCode.UNAVAILABLE
     finally:
         assert srv.stop() == 0
+
+
+def test_a_taken_grpc_port_stops_the_server_with_a_clear_error(tmp_path):
+    first = StrataServer()
+    try:
+        from conftest import free_port, strata_binary
+        second = subprocess.run(
+            [strata_binary(), "serve", "--data-dir", str(tmp_path / "data"), "--port", str(free_port()),
+             "--grpc-port", str(first.grpc_port)], capture_output=True, text=True, timeout=60)
+        assert second.returncode != 0
+        assert f"gRPC server on 127.0.0.1:{first.grpc_port}" in second.stderr, second.stderr
+        assert "Address already in use" in second.stderr, second.stderr
+    finally:
+        assert first.stop() == 0

@@ -14,6 +14,8 @@ import StrataGRPCProtocol
 /// Same host, TLS certificate and key, credentials and request size limit as REST.
 struct GRPCEndpoint: Service {
     let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let host: String
+    let port: Int
     let logger: Logger
     let onListening: @Sendable (Int) async -> Void
 
@@ -47,21 +49,39 @@ struct GRPCEndpoint: Service {
             services: [
                 QdrantService(strata), CollectionsService(strata), PointsService(strata), SnapshotsService(strata),
             ])
+        self.host = configuration.host
+        self.port = port
         self.logger = logger
         self.onListening = onListening
     }
 
     func run() async throws {
+        let (host, port) = (self.host, self.port)
         try await withGracefulShutdownHandler {
             try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await server.serve() }
-                let address = try await server.listeningAddress
+                group.addTask {
+                    do {
+                        try await server.serve()
+                    } catch {
+                        // Say which port: a bind failure (the port is taken) ends up here.
+                        throw GRPCEndpointError(
+                            description: "the gRPC server on \(host):\(port) stopped: \(error) "
+                                + "(--grpc-port picks another port, --no-grpc turns gRPC off)")
+                    }
+                }
+                // When binding failed this throws too; the serve task's error is the one to report.
+                let address = try? await server.listeningAddress
                 if let port = address?.ipv4?.port ?? address?.ipv6?.port { await onListening(port) }
             }
         } onGracefulShutdown: {
             server.beginGracefulShutdown()
         }
     }
+}
+
+/// Why the gRPC endpoint stopped, with the address it served.
+struct GRPCEndpointError: Error, CustomStringConvertible {
+    var description: String
 }
 
 /// `qdrant.Qdrant`: the health check, which needs no credentials (as in Qdrant,
