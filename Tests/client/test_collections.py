@@ -236,3 +236,13 @@ def test_collection_metadata_on_create_and_patch(client, name, server):
 def test_collection_without_metadata_reports_none(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     assert client.get_collection(name).config.metadata is None
+
+
+def test_max_optimization_threads_takes_a_number_or_auto(client, name):
+    # Qdrant's MaxOptimizationThreads: an integer, or the setting "auto" (gRPC: the Auto enum).
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+                             optimizers_config=models.OptimizersConfigDiff(max_optimization_threads=2))
+    assert client.get_collection(name).config.optimizer_config.max_optimization_threads == 2
+    assert client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(
+        max_optimization_threads=models.MaxOptimizationThreadsSetting.AUTO))
+    assert client.get_collection(name).config.optimizer_config.max_optimization_threads is None

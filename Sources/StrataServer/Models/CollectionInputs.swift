@@ -39,7 +39,7 @@ struct OptimizersConfigInput: Decodable, Sendable, Equatable {
     var memmap_threshold: Int?
     var indexing_threshold: Int?
     var flush_interval_sec: Int?
-    var max_optimization_threads: Int?
+    var max_optimization_threads: MaxOptimizationThreadsInput?
 
     func applied(to base: OptimizersConfig) throws(APIError) -> OptimizersConfig {
         var config = base
@@ -57,8 +57,30 @@ struct OptimizersConfigInput: Decodable, Sendable, Equatable {
             config.indexingThresholdKB = indexing_threshold
         }
         if let flush_interval_sec { config.flushIntervalSec = flush_interval_sec }
-        if let max_optimization_threads { config.maxOptimizationThreads = max_optimization_threads }
+        switch max_optimization_threads {
+        case .count(let threads)?: config.maxOptimizationThreads = threads
+        case .auto?: config.maxOptimizationThreads = nil
+        case nil: break
+        }
         return config
+    }
+}
+
+/// Qdrant's `MaxOptimizationThreads`: a number of threads, or `"auto"` (the
+/// optimizer decides; Strata's default).
+enum MaxOptimizationThreadsInput: Decodable, Sendable, Equatable {
+    case count(Int)
+    case auto
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let threads = try? container.decode(Int.self) {
+            self = .count(threads)
+        } else if let setting = try? container.decode(String.self), setting == "auto" {
+            self = .auto
+        } else {
+            throw invalidValue(decoder, "max_optimization_threads must be an integer or \"auto\"")
+        }
     }
 }
 
