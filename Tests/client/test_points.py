@@ -273,6 +273,11 @@ def test_point_rpcs_through_the_raw_stubs(server, client, name):
             call()
         return error.value.code(), error.value.details()
 
+    # A payload selector with no option set is refused, as Qdrant refuses it.
+    assert code(lambda: stub.Get(g.GetPoints(collection_name=name, ids=[g.PointId(num=1)],
+                                             with_payload=g.WithPayloadSelector()))) == \
+        (grpc.StatusCode.INVALID_ARGUMENT, "No PayloadSelector")
+
     bad = [
         g.PointStruct(id=g.PointId(uuid="not-a-uuid"), vectors=vectors(d=g.Vector(data=[1, 2]))),
         g.PointStruct(id=g.PointId(num=2), vectors=vectors(d=g.Vector(data=[1, float("nan")]))),

@@ -18,7 +18,7 @@ extension PointsService {
             // defaults for Get; REST's retrieve returns the payload).
             let input = RetrieveInput(
                 ids: try message.ids.inputs(),
-                with_payload: message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.none,
+                with_payload: try message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.none,
                 with_vector: message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none,
                 with_vectors: nil, shard_key: shardKeyMarker(message.hasShardKeySelector))
             let read = try strata.retrieve(input, from: collection, scope)
@@ -42,7 +42,7 @@ extension PointsService {
                 offset: message.hasOffset ? try message.offset.input() : nil,
                 limit: message.hasLimit ? Int(message.limit) : nil,
                 filter: message.hasFilter ? try message.filter.filterInput() : nil,
-                with_payload: message.hasWithPayload ? message.withPayload.selector() : nil,
+                with_payload: try message.hasWithPayload ? message.withPayload.selector() : nil,
                 with_vector: message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none,
                 with_vectors: nil, order_by: message.hasOrderBy ? try OrderByInput(message.orderBy) : nil,
                 shard_key: shardKeyMarker(message.hasShardKeySelector))

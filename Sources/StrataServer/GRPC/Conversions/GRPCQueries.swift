@@ -258,9 +258,9 @@ extension Qdrant_LookupLocation {
 }
 
 extension Qdrant_WithLookup {
-    func input() -> WithLookupInput {
+    func input() throws(APIError) -> WithLookupInput {
         WithLookupInput(
-            collection: collection, with_payload: hasWithPayload ? withPayload.selector() : .all,
+            collection: collection, with_payload: try hasWithPayload ? withPayload.selector() : .all,
             with_vectors: hasWithVectors ? withVectors.selector() : .none)
     }
 }
@@ -303,7 +303,7 @@ extension Qdrant_QueryPoints {
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, limit: hasLimit ? Int(clamping: limit) : nil,
             offset: hasOffset ? Int(clamping: offset) : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil,
             lookup_from: hasLookupFrom ? try lookupFrom.input() : nil, shard_key: nil)
     }
 }
@@ -317,10 +317,10 @@ extension Qdrant_QueryPointGroups {
             filter: hasFilter ? try filter.filterInput() : nil, params: hasParams ? try params.input() : nil,
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil,
             lookup_from: hasLookupFrom ? try lookupFrom.input() : nil, group_by: groupBy,
             group_size: hasGroupSize ? Int(clamping: groupSize) : nil, limit: hasLimit ? Int(clamping: limit) : nil,
-            with_lookup: hasWithLookup ? withLookup.input() : nil, shard_key: nil)
+            with_lookup: try hasWithLookup ? withLookup.input() : nil, shard_key: nil)
     }
 }
 
@@ -360,7 +360,7 @@ extension Qdrant_SearchPoints {
                 vector, name: hasVectorName ? vectorName : nil, sparseIndices: hasSparseIndices ? sparseIndices : nil),
             filter: hasFilter ? try filter.filterInput() : nil, params: hasParams ? try params.input() : nil,
             limit: Int(clamping: limit), offset: hasOffset ? Int(clamping: offset) : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, shard_key: nil)
     }
@@ -373,10 +373,10 @@ extension Qdrant_SearchPointGroups {
             vector: try legacySearchVector(
                 vector, name: hasVectorName ? vectorName : nil, sparseIndices: hasSparseIndices ? sparseIndices : nil),
             filter: hasFilter ? try filter.filterInput() : nil, params: hasParams ? try params.input() : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, group_by: groupBy,
-            group_size: Int(groupSize), limit: Int(limit), with_lookup: hasWithLookup ? withLookup.input() : nil,
+            group_size: Int(groupSize), limit: Int(limit), with_lookup: try hasWithLookup ? withLookup.input() : nil,
             shard_key: nil)
     }
 }
@@ -389,7 +389,7 @@ extension Qdrant_RecommendPoints {
             strategy: hasStrategy ? try strategy.strategy.rawValue : nil,
             filter: hasFilter ? try filter.filterInput() : nil, params: hasParams ? try params.input() : nil,
             limit: Int(clamping: limit), offset: hasOffset ? Int(clamping: offset) : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, using: hasUsing ? using : nil,
             lookup_from: hasLookupFrom ? try lookupFrom.input() : nil, shard_key: nil)
@@ -403,11 +403,11 @@ extension Qdrant_RecommendPointGroups {
             positive: try examples(positive, positiveVectors), negative: try examples(negative, negativeVectors),
             strategy: hasStrategy ? try strategy.strategy.rawValue : nil,
             filter: hasFilter ? try filter.filterInput() : nil, params: hasParams ? try params.input() : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil, with_vector: nil,
             with_vectors: hasWithVectors ? withVectors.selector() : nil,
             score_threshold: hasScoreThreshold ? scoreThreshold : nil, using: hasUsing ? using : nil,
             lookup_from: hasLookupFrom ? try lookupFrom.input() : nil, group_by: groupBy,
-            group_size: Int(groupSize), limit: Int(limit), with_lookup: hasWithLookup ? withLookup.input() : nil,
+            group_size: Int(groupSize), limit: Int(limit), with_lookup: try hasWithLookup ? withLookup.input() : nil,
             shard_key: nil)
     }
 }
@@ -431,7 +431,7 @@ extension Qdrant_DiscoverPoints {
             target: target, context: pairs, filter: hasFilter ? try filter.filterInput() : nil,
             params: hasParams ? try params.input() : nil, limit: Int(clamping: limit),
             offset: hasOffset ? Int(clamping: offset) : nil,
-            with_payload: hasWithPayload ? withPayload.selector() : nil,
+            with_payload: try hasWithPayload ? withPayload.selector() : nil,
             with_vector: nil, with_vectors: hasWithVectors ? withVectors.selector() : nil,
             using: hasUsing ? using : nil,
             lookup_from: hasLookupFrom ? try lookupFrom.input() : nil, shard_key: nil)

@@ -114,13 +114,14 @@ extension Array where Element == Qdrant_PointId {
 
 extension Qdrant_WithPayloadSelector {
     /// What to return of each point's payload. A selector without an option
-    /// returns none. Callers decide what an absent selector means for their RPC.
-    func selector() -> PayloadSelector {
+    /// is refused, as Qdrant refuses it ("No PayloadSelector"). Callers decide
+    /// what an absent selector means for their RPC.
+    func selector() throws(APIError) -> PayloadSelector {
         switch selectorOptions {
         case .enable(let flag)?: flag ? .all : .none
         case .include(let include)?: .include(include.fields)
         case .exclude(let exclude)?: .exclude(exclude.fields)
-        case nil: .none
+        case nil: throw APIError(.badRequest, "No PayloadSelector")
         }
     }
 }
