@@ -1,4 +1,9 @@
-"""Exact expectations computed independently in numpy (float64)."""
+"""Exact expectations computed independently in numpy (float64), and shared test helpers."""
+import base64
+import hashlib
+import hmac
+import json
+
 import numpy as np
 
 HIGHER_IS_BETTER = {"Cosine": True, "Dot": True, "Euclid": False, "Manhattan": False}
@@ -68,3 +73,11 @@ def expect_status(call, *statuses):
         assert error.code().name in {GRPC_CODE_OF_STATUS[s] for s in statuses}, (error.code(), statuses, error.details())
         return error.details()
     raise AssertionError(f"expected an error with status {statuses}")
+
+
+def jwt(claims: dict, secret: str) -> str:
+    """An HS256 JWT with `claims`, signed with `secret` (the server's API key)."""
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
+    return head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())

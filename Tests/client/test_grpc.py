@@ -1,11 +1,7 @@
 """Qdrant's gRPC API itself, whatever STRATA_TRANSPORT says: credentials on
 every RPC of every service, the request size limit, malformed messages, and
 deadlines (a query whose call is abandoned stops and frees its thread)."""
-import base64
 import concurrent.futures
-import hashlib
-import hmac
-import json
 import re
 import shutil
 import subprocess
@@ -16,20 +12,18 @@ import httpx
 import pytest
 from google.protobuf import message_factory
 from qdrant_client import QdrantClient, models
-from qdrant_client import grpc as points_pb2  # every message class, whichever .proto defines it
+from qdrant_client import grpc as g  # every message class, whichever .proto defines it
 from qdrant_client.grpc import collections_service_pb2, points_service_pb2, qdrant_pb2, snapshots_service_pb2
 
+import helpers
 from conftest import StrataServer
 
 API_KEY = "grpc-suite-api-key"
 READ_ONLY_KEY = "grpc-suite-read-only-key"
 
 
-def jwt(claims: dict, secret: str = API_KEY) -> str:
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
-    return head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
+def jwt(claims: dict) -> str:
+    return helpers.jwt(claims, API_KEY)
 
 
 def every_rpc():
@@ -110,7 +104,7 @@ def test_keys_and_jwt_over_grpc(secured):
     assert error.value.code() == grpc.StatusCode.UNAUTHENTICATED
     # A bearer token in `authorization`, as the other clients send it.
     with grpc.insecure_channel(f"127.0.0.1:{secured.grpc_port}") as channel:
-        request = points_pb2.CountPoints(collection_name="docs", exact=True)
+        request = g.CountPoints(collection_name="docs", exact=True)
         assert call(channel, "/qdrant.Points/Count", None, request,
                     metadata=(("authorization", f"Bearer {READ_ONLY_KEY}"),)) == grpc.StatusCode.OK
 
@@ -143,10 +137,10 @@ def test_malformed_messages_get_invalid_argument_and_the_server_keeps_serving(li
             code = call(channel, "/qdrant.Points/Upsert", None, garbage)
             assert code == grpc.StatusCode.INVALID_ARGUMENT, (garbage, code)
         # Well-formed protobuf that is not a valid request: no collection, a wrong dimension.
-        assert call(channel, "/qdrant.Points/Upsert", None, points_pb2.UpsertPoints()) in (
+        assert call(channel, "/qdrant.Points/Upsert", None, g.UpsertPoints()) in (
             grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT)
-        wrong = points_pb2.UpsertPoints(collection_name="m", points=[points_pb2.PointStruct(
-            id=points_pb2.PointId(num=1), vectors=points_pb2.Vectors(vector=points_pb2.Vector(data=[1, 2, 3])))])
+        wrong = g.UpsertPoints(collection_name="m", points=[g.PointStruct(
+            id=g.PointId(num=1), vectors=g.Vectors(vector=g.Vector(data=[1, 2, 3])))])
         assert call(channel, "/qdrant.Points/Upsert", None, wrong) == grpc.StatusCode.INVALID_ARGUMENT
     assert client.count("m").count == 0
     client.upsert("m", points=[models.PointStruct(id=1, vector=[1, 0])])
@@ -169,13 +163,13 @@ def test_abandoned_queries_stop_and_free_the_engine_thread():
         for start in range(0, 4000, 500):
             client.upsert("slow", points=[models.PointStruct(id=i, vector=[((i * 7 + d) % 13) / 13 for d in range(128)])
                                           for i in range(start, start + 500)])
-        heavy = points_pb2.QueryPoints(
+        heavy = g.QueryPoints(
             collection_name="slow", limit=10,
-            prefetch=[points_pb2.PrefetchQuery(
-                query=points_pb2.Query(nearest=points_pb2.VectorInput(dense=points_pb2.DenseVector(
+            prefetch=[g.PrefetchQuery(
+                query=g.Query(nearest=g.VectorInput(dense=g.DenseVector(
                     data=[(k + d) % 5 / 5 for d in range(128)]))),
-                params=points_pb2.SearchParams(exact=True), limit=100) for k in range(40)],
-            query=points_pb2.Query(fusion=points_pb2.Fusion.RRF))
+                params=g.SearchParams(exact=True), limit=100) for k in range(40)],
+            query=g.Query(fusion=g.Fusion.RRF))
         before = cancelled_queries(srv)
         with grpc.insecure_channel(f"127.0.0.1:{srv.grpc_port}") as channel:
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
@@ -209,14 +203,14 @@ def test_tls_on_the_grpc_port(tmp_path):
         credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
         with grpc.secure_channel(f"localhost:{srv.grpc_port}", credentials) as channel:
             listed = channel.unary_unary("/qdrant.Collections/List", request_serializer=lambda m: m.SerializeToString(),
-                                         response_deserializer=points_pb2.ListCollectionsResponse.FromString)
-            assert list(listed(points_pb2.ListCollectionsRequest(), metadata=(("api-key", API_KEY),),
+                                         response_deserializer=g.ListCollectionsResponse.FromString)
+            assert list(listed(g.ListCollectionsRequest(), metadata=(("api-key", API_KEY),),
                                timeout=10).collections) == []
-            assert call(channel, "/qdrant.Collections/List", points_pb2.ListCollectionsRequest) == \
+            assert call(channel, "/qdrant.Collections/List", g.ListCollectionsRequest) == \
                 grpc.StatusCode.UNAUTHENTICATED
         # Plaintext gRPC to the TLS port does not get an answer.
         with grpc.insecure_channel(f"127.0.0.1:{srv.grpc_port}") as channel:
-            assert call(channel, "/qdrant.Collections/List", points_pb2.ListCollectionsRequest,
+            assert call(channel, "/qdrant.Collections/List", g.ListCollectionsRequest,
                         metadata=(("api-key", API_KEY),), timeout=3) == grpc.StatusCode.UNAVAILABLE
     finally:
         assert srv.stop() == 0

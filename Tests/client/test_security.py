@@ -1,8 +1,4 @@
 """API keys, a JWT and TLS through qdrant-client against a secured `strata serve`."""
-import base64
-import hashlib
-import hmac
-import json
 import os
 import shutil
 import subprocess
@@ -13,17 +9,15 @@ import pytest
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import UnexpectedResponse
 
+import helpers
 from conftest import StrataServer
 
 API_KEY = "client-suite-api-key"
 READ_ONLY_KEY = "client-suite-read-only-key"
 
 
-def jwt(claims: dict, secret: str = API_KEY) -> str:
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    head = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + b64(json.dumps(claims).encode())
-    return head + "." + b64(hmac.new(secret.encode(), head.encode(), hashlib.sha256).digest())
+def jwt(claims: dict) -> str:
+    return helpers.jwt(claims, API_KEY)
 
 
 @pytest.fixture(scope="module")
