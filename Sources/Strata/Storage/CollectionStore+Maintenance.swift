@@ -197,8 +197,11 @@ extension CollectionStore {
             return (inputs, inputs.map(\.tombstones), state.manifest.checkpoint)
         }
         guard let plan else { return false }
-        let inputs = plan.inputs.map {
-            OptimizationInfo.SegmentRef(source: .file($0.id), points: $0.reader.pointCount - $0.tombstones.count)
+        // Count from the snapshot taken under the lock: a segment's tombstones
+        // change under the state lock while deletes apply, so reading them here
+        // would race with that writer (it crashed the merge after a reopen).
+        let inputs = zip(plan.inputs, plan.snapshots).map { segment, tombstones in
+            OptimizationInfo.SegmentRef(source: .file(segment.id), points: segment.reader.pointCount - tombstones.count)
         }
         return try trackOptimization(plan.inputs.count == 1 ? .vacuum : .merge, segments: inputs) { progress in
             progress.stage("check inputs")
