@@ -63,6 +63,59 @@ import Testing
         }
     }
 
+    /// A uuid index holds every form of UUID Qdrant parses, is written as
+    /// version 2, and facets count a UUID once in its canonical form.
+    @Test func aUUIDIndexIsVersion2() throws {
+        let u = "0b7e7c5a-1a1e-4c59-9b7b-6c1f8a3a9d01"
+        let payloads: [Payload?] = [
+            ["u": "0b7e7c5a1a1e4c599b7b6c1f8a3a9d01"],  // simple form
+            ["u": .array([.string(u), .string("{0B7E7C5A-1A1E-4C59-9B7B-6C1F8A3A9D01}")])],  // two spellings, one point
+            ["u": "urn:uuid:00000000-0000-0000-0000-000000000001"],
+            ["u": .array([.string("0b7e7c5a-1a1e4c59-9b7b-6c1f8a3a9d01"), .string("not a uuid"), .int(3)])],
+        ]
+        let path = try PayloadPath("u")
+        let index = FieldIndex.build(key: path, schema: PayloadFieldSchema(.uuid), pointCount: 4) { payloads[$0] }
+        #expect(
+            index.facetCounts(allowed: PointBitset(count: 4, allSet: true)) == [
+                .string(u): 2, .string("00000000-0000-0000-0000-000000000001"): 1,
+            ])
+        #expect(index.facetCounts(allowed: PointBitset(count: 4, offsets: [1])) == [.string(u): 1])
+        // Not a UUID in any form: not in the dictionary, so the index leaves it to the payloads.
+        #expect(index.evaluate(.match(.value(.keyword("0b7e7c5a-1a1e4c59-9b7b-6c1f8a3a9d01")))) == nil)
+        // `match` stays exact, as reading the payloads is.
+        let simple = index.evaluate(.match(.value(.keyword("0b7e7c5a1a1e4c599b7b6c1f8a3a9d01"))))
+        #expect(simple?.bits == PointBitset(count: 4, offsets: [0]))
+        #expect(simple?.exact == true)
+        #expect(index.evaluate(.match(.value(.keyword(u))))?.bits == PointBitset(count: 4, offsets: [1]))
+
+        var golden: [UInt8] = Array("STRATPIX".utf8)
+        golden += [2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]  // version 2, flags, point_count 1
+        golden += [1, 0x75]  // key "u"
+        golden += [7, 1, 4] + Array("type".utf8) + [5, 4] + Array("uuid".utf8)  // schema {"type": "uuid"}
+        golden += [1, 0, 0, 0]  // value count 1
+        golden += [1, 2, 32] + Array("0b7e7c5a1a1e4c599b7b6c1f8a3a9d01".utf8) + [1, 0, 0, 0, 0]  // the key: [0]
+        golden += [0, 0]  // no sorted values, no geo points
+        let one = FieldIndex.build(key: path, schema: PayloadFieldSchema(.uuid), pointCount: 1) { payloads[$0] }
+        #expect(one.encoded() == golden)
+        let decoded = try golden.withUnsafeBytes { try FieldIndex.decode($0, key: path, pointCount: 1) }
+        #expect(!decoded.predatesUUIDForms)
+
+        // The same bytes as version 1 (which could only hold 8-4-4-4-12 UUIDs)
+        // decode, marked for a rebuild from the payloads.
+        var version1 = golden
+        version1[8] = 1
+        let old = try version1.withUnsafeBytes { try FieldIndex.decode($0, key: path, pointCount: 1) }
+        #expect(old.predatesUUIDForms)
+        // Other types are still written as version 1.
+        let keyword = FieldIndex.build(key: path, schema: PayloadFieldSchema(.keyword), pointCount: 1) { payloads[$0] }
+        #expect(keyword.encoded()[8] == 1)
+        #expect(throws: (any Error).self) {
+            var version3 = golden
+            version3[8] = 3
+            return try version3.withUnsafeBytes { try FieldIndex.decode($0, key: path, pointCount: 1) }
+        }
+    }
+
     @Test func theWorkedExampleOfTheSpec() throws {
         let payloads: [Payload?] = [["c": "b"], ["c": ["a", "b"]], [:]]
         let index = FieldIndex.build(key: try PayloadPath("c"), schema: PayloadFieldSchema(.keyword), pointCount: 3) {

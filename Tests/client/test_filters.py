@@ -230,6 +230,36 @@ def test_facet_and_order_by(client, name, loaded):
     assert "index" in expect_status(lambda: client.facet(name, key="tags"), 400)
 
 
+def test_uuid_index_takes_every_form_qdrant_parses(client, name):
+    """A uuid index holds UUIDs in any form Qdrant parses (32 hex digits, 8-4-4-4-12, braced,
+    urn:uuid:) and facets report the canonical 8-4-4-4-12 lowercase form, the spellings of
+    one UUID counted once per point; `match` compares the strings as written, as reading
+    the payloads does. Checked in the mutable segment and again after the optimizer has
+    written the points to an indexed segment."""
+    import uuid
+    import time
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.create_payload_index(name, "u", models.PayloadSchemaType.UUID)
+    a, b = uuid.UUID(int=0x0B7E7C5A1A1E4C599B7B6C1F8A3A9D01), uuid.uuid4()
+    payloads = {1: {"u": a.hex}, 2: {"u": [str(a), "{" + str(a).upper() + "}"]}, 3: {"u": "urn:uuid:" + str(b)},
+                4: {"u": [b.hex, "not a uuid"]}, 5: {"u": 7}}
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0, float(i)], payload=p) for i, p in payloads.items()])
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[1.0, float(i)]) for i in range(6, 1000)])
+
+    def check():
+        assert {h.value: h.count for h in client.facet(name, key="u").hits} == {str(a): 2, str(b): 2}
+        for value, ids in [(a.hex, [1]), (str(a), [2]), ("urn:uuid:" + str(b), [3]), (b.hex, [4])]:
+            flt = models.Filter(must=[models.FieldCondition(key="u", match=models.MatchValue(value=value))])
+            assert sorted(p.id for p in client.scroll(name, scroll_filter=flt)[0]) == ids
+    check()
+    client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(indexing_threshold=1))
+    deadline = time.time() + 60
+    while client.get_collection(name).indexed_vectors_count < 999:
+        assert time.time() < deadline, "the optimizer did not index the points"
+        time.sleep(0.2)
+    check()
+
+
 @pytest.mark.rest_only
 def test_bad_filters_are_refused(server, client, name, loaded):
     import httpx

@@ -5,12 +5,16 @@ import StrataModel
 /// section of an immutable segment (docs/format/payload-index.md).
 extension FieldIndex {
     public static let magic: [UInt8] = Array("STRATPIX".utf8)
-    public static let formatVersion: UInt32 = 1
+    /// Version 2 is written for uuid indexes only (their dictionary holds
+    /// every form of UUID Qdrant parses; version 1 held the 8-4-4-4-12 form
+    /// only), so other indexes stay version 1.
+    public static let formatVersion: UInt32 = 2
+    static let formatVersionOfNonUUIDIndexes: UInt32 = 1
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + pointCount * 4 + sortedValues.count * 12)
         writer.write(contentsOf: Self.magic)
-        writer.write(Self.formatVersion)
+        writer.write(schema.type == .uuid ? Self.formatVersion : Self.formatVersionOfNonUUIDIndexes)
         writer.write(UInt32(0))
         writer.write(UInt64(pointCount))
         writer.writeString(key.description)
@@ -57,9 +61,9 @@ extension FieldIndex {
             throw FormatError("bad magic (not a payload index)")
         }
         let version = try reader.readUInt32()
-        guard version == formatVersion else {
+        guard version == 1 || version == formatVersion else {
             throw FormatError(
-                "payload index format version \(version) is not \(formatVersion) (written by a newer Strata?)")
+                "payload index format version \(version) is not 1 or \(formatVersion) (written by a newer Strata?)")
         }
         guard try reader.readUInt32() == 0 else { throw FormatError("reserved flags are not zero") }
         let pointCount = try reader.readUInt64()
@@ -138,6 +142,7 @@ extension FieldIndex {
         guard reader.isAtEnd else { throw FormatError("\(reader.remaining) bytes follow the index") }
         return FieldIndex(
             key: expectedKey, schema: schema, pointCount: n, valueCounts: counts, postings: postings,
-            sortedValues: values, sortedOffsets: offsets, geoPoints: geo)
+            sortedValues: values, sortedOffsets: offsets, geoPoints: geo,
+            predatesUUIDForms: schema.type == .uuid && version == 1)
     }
 }

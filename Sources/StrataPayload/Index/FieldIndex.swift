@@ -65,6 +65,10 @@ public final class FieldIndex: Sendable {
     /// The schema's text analysis (stopword set, stemmer), made once rather
     /// than for every query.
     let tokenizer: TextTokenizer
+    /// A uuid index read from format version 1, which held only UUIDs in
+    /// 8-4-4-4-12 form: its owner rebuilds it from the payloads, so UUIDs
+    /// written in Qdrant's other forms are indexed too.
+    public let predatesUUIDForms: Bool
 
     struct GeoEntry: Sendable, Equatable {
         let point: GeoPoint
@@ -74,7 +78,7 @@ public final class FieldIndex: Sendable {
     init(
         key: PayloadPath, schema: PayloadFieldSchema, pointCount: Int, valueCounts: [UInt32],
         postings: [IndexKey: [UInt32]],
-        sortedValues: [Double], sortedOffsets: [UInt32], geoPoints: [GeoEntry]
+        sortedValues: [Double], sortedOffsets: [UInt32], geoPoints: [GeoEntry], predatesUUIDForms: Bool = false
     ) {
         self.key = key
         self.schema = schema
@@ -85,6 +89,7 @@ public final class FieldIndex: Sendable {
         self.sortedOffsets = sortedOffsets
         self.geoPoints = geoPoints
         self.tokenizer = schema.textTokenizer
+        self.predatesUUIDForms = predatesUUIDForms
     }
 
     /// Builds the index over offsets `0..<pointCount`; `payload(i)` is point
@@ -110,7 +115,7 @@ public final class FieldIndex: Sendable {
             for value in values {
                 switch (schema.type, value) {
                 case (.keyword, .string(let s)): keys.insert(.string(s))
-                case (.uuid, .string(let s)) where UUIDText.isUUID(s): keys.insert(.string(s))
+                case (.uuid, .string(let s)) where UUIDText.canonical(s) != nil: keys.insert(.string(s))
                 case (.bool, .bool(let b)): keys.insert(.bool(b))
                 case (.integer, _):
                     if schema.lookup, case .int(let i) = value { keys.insert(.integer(i)) }
@@ -254,7 +259,7 @@ public final class FieldIndex: Sendable {
     private func indexKey(for value: MatchValue) -> IndexKey? {
         switch (schema.type, value) {
         case (.keyword, .keyword(let s)): return .string(s)
-        case (.uuid, .keyword(let s)) where UUIDText.isUUID(s): return .string(s)
+        case (.uuid, .keyword(let s)) where UUIDText.canonical(s) != nil: return .string(s)
         case (.integer, .integer(let i)) where schema.lookup: return .integer(i)
         case (.bool, .bool(let b)): return .bool(b)
         default: return nil
@@ -302,8 +307,29 @@ public final class FieldIndex: Sendable {
 
     /// Per dictionary key, how many points in `allowed` hold it (keyword,
     /// uuid, integer with lookup, and bool indexes).
+    ///
+    /// A uuid index reports each UUID in its canonical lowercase 8-4-4-4-12
+    /// form, as Qdrant (which stores UUIDs as numbers) does: the spellings of
+    /// one UUID count together, a point holding several of them once.
     public func facetCounts(allowed: PointBitset) -> [IndexKey: Int] {
         var counts: [IndexKey: Int] = [:]
+        if schema.type == .uuid {
+            var spellings: [String: [[UInt32]]] = [:]
+            for (key, list) in postings {
+                guard case .string(let s) = key, let canonical = UUIDText.canonical(s) else { continue }
+                spellings[canonical, default: []].append(list)
+            }
+            for (canonical, lists) in spellings {
+                let n: Int
+                if lists.count == 1 {
+                    n = allowed.countMembers(of: lists[0])
+                } else {
+                    n = Set(lists.joined()).reduce(0) { allowed.contains(Int($1)) ? $0 + 1 : $0 }
+                }
+                if n > 0 { counts[.string(canonical)] = n }
+            }
+            return counts
+        }
         for (key, list) in postings {
             let n = allowed.countMembers(of: list)
             if n > 0 { counts[key] = n }
@@ -328,17 +354,47 @@ public final class FieldIndex: Sendable {
     public var indexedPointCount: Int { valueCounts.reduce(0) { $1 > 0 ? $0 + 1 : $0 } }
 }
 
-/// UUID strings as the uuid index accepts them.
+/// UUID strings as the uuid index accepts them: the forms Qdrant parses
+/// (Rust's `Uuid::parse_str`): 32 hex digits, 8-4-4-4-12 with hyphens, that
+/// in braces, or that after `urn:uuid:`; hex digits in either case.
 enum UUIDText {
-    static func isUUID(_ s: String) -> Bool {
-        let bytes = Array(s.utf8)
-        guard bytes.count == 36 else { return false }
-        for (i, b) in bytes.enumerated() {
-            if i == 8 || i == 13 || i == 18 || i == 23 {
-                guard b == UInt8(ascii: "-") else { return false }
-            } else {
-                guard (48...57).contains(b) || (65...70).contains(b) || (97...102).contains(b) else { return false }
+    /// The lowercase 8-4-4-4-12 form of `s`, nil when `s` is not a UUID.
+    static func canonical(_ s: String) -> String? {
+        var bytes = Array(s.utf8)
+        switch bytes.count {
+        case 32: break
+        case 36: guard hyphenated(bytes[...]) else { return nil }
+        case 38:
+            guard bytes.first == UInt8(ascii: "{"), bytes.last == UInt8(ascii: "}"), hyphenated(bytes[1..<37]) else {
+                return nil
             }
+            bytes = Array(bytes[1..<37])
+        case 45:
+            guard String(decoding: bytes[0..<9], as: UTF8.self).lowercased() == "urn:uuid:", hyphenated(bytes[9...])
+            else { return nil }
+            bytes = Array(bytes[9...])
+        default: return nil
+        }
+        let digits = bytes.filter { $0 != UInt8(ascii: "-") }
+        guard digits.count == 32 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, b) in digits.enumerated() {
+            if i == 8 || i == 12 || i == 16 || i == 20 { out.append(UInt8(ascii: "-")) }
+            switch b {
+            case 48...57, 97...102: out.append(b)
+            case 65...70: out.append(b + 32)
+            default: return nil
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether `bytes` (36 of them) have hyphens exactly at 8, 13, 18, 23.
+    private static func hyphenated(_ bytes: ArraySlice<UInt8>) -> Bool {
+        guard bytes.count == 36 else { return false }
+        for (i, b) in bytes.enumerated() where (b == UInt8(ascii: "-")) != [8, 13, 18, 23].contains(i) {
+            return false
         }
         return true
     }
