@@ -167,6 +167,20 @@ def test_update_collection_changes_settings_and_keeps_data(client, name):
     assert client.get_collection(name).config.hnsw_config.m == 32
 
 
+def test_collection_without_any_vectors(client, name):
+    """As Qdrant: neither `vectors` nor `sparse_vectors` gives a collection of payload-only
+    points (scroll, count, filters and payload indexes work; a vector query names what is
+    missing)."""
+    client.create_collection(name)
+    params = client.get_collection(name).config.params
+    assert not params.vectors and not params.sparse_vectors
+    client.upsert(name, points=[models.PointStruct(id=i, vector={}, payload={"n": i}) for i in range(5)])
+    flt = models.Filter(must=[models.FieldCondition(key="n", range=models.Range(gte=3))])
+    assert client.count(name, count_filter=flt).count == 2
+    assert [p.payload for p in client.retrieve(name, [4])] == [{"n": 4}]
+    expect_status(lambda: client.query_points(name, query=[1.0, 2.0]), 400)
+
+
 def test_update_collection_changes_sparse_vector_params(client, name):
     client.create_collection(name, vectors_config={}, sparse_vectors_config={
         "text": models.SparseVectorParams(index=models.SparseIndexParams(full_scan_threshold=100))})

@@ -257,7 +257,9 @@ struct CreateCollectionInput: Decodable, Sendable {
         var vectors: [String: VectorParams] = [:]
         switch self.vectors {
         case nil:
-            guard !sparse.isEmpty else { throw APIError.wrongInput("a collection needs `vectors` or `sparse_vectors`") }
+            // As Qdrant (`vectors` defaults to no named vectors): a collection
+            // may hold points with payloads only, or sparse vectors only.
+            break
         case .single(let params)?:
             vectors[CollectionConfig.defaultVectorName] = try params.engineParams(collectionHNSW: hnsw)
         case .named(let byName)?:
