@@ -20,13 +20,13 @@ import Testing
 
         func search(
             _ query: SparseVector, using name: String, limit: Int, idf: Bool,
-            where keep: (PointStruct) -> Bool = { _ in true }
+            where keep: (PointStruct) -> Bool = { _ in true }, corpus: (PointStruct) -> Bool = { _ in true }
         )
             -> [(id: PointID, score: Float)]
         {
             var weighted = try! query.validated().get()
             if idf {
-                let holders = points.values.compactMap { $0.sparseVectors[name] }
+                let holders = points.values.filter(corpus).compactMap { $0.sparseVectors[name] }
                 for (k, term) in weighted.indices.enumerated() {
                     let df = holders.filter { $0.indices.contains(term) }.count
                     weighted.values[k] *= Collection.inverseDocumentFrequency(
@@ -60,7 +60,7 @@ import Testing
     static func checkAll(_ collection: Collection, _ reference: Reference, seed: UInt64) throws {
         do {
             let terms: [UInt32] = [0, 1, 2, 5, 50]
-            let stats = collection.store.sparseStatistics("t", terms: terms)
+            let stats = try collection.store.sparseStatistics("t", terms: terms)
             let holders = reference.points.values.compactMap { $0.sparseVectors["t"] }
             #expect(stats.points == holders.count, "N")
             #expect(
@@ -88,6 +88,28 @@ import Testing
                         filtered.map(\.id) == expectedFiltered.map(\.id), "\(name) filtered query \(q) limit \(limit)")
                     #expect(filtered.map(\.score) == expectedFiltered.map(\.score))
                 }
+            }
+            // `params.idf`: statistics over the corpus filter's points only
+            // (independent of the retrieval filter); "global" as without it.
+            let inGroup = Filter(must: [
+                .field(FieldCondition(key: try PayloadPath("g"), .match(.value(.integer(group)))))
+            ])
+            for (scope, corpus) in [
+                (IDFScope.corpus(inGroup), { (p: PointStruct) in p.payload?["g"] == .int(group) }),
+                (IDFScope.global, { (_: PointStruct) in true }),
+            ] {
+                let found = try collection.query(
+                    QueryRequest(
+                        query: .nearest(.sparse(query)), using: "t", params: SearchParams(idf: scope), limit: 7))
+                let expected = reference.search(query, using: "t", limit: 7, idf: true, corpus: corpus)
+                #expect(found.map(\.id) == expected.map(\.id), "idf \(scope) query \(q)")
+                #expect(found.map(\.score) == expected.map(\.score), "idf \(scope) query \(q)")
+            }
+            // Where it cannot apply, it is refused.
+            #expect(throws: StrataError.self) {
+                try collection.query(
+                    QueryRequest(
+                        query: .nearest(.sparse(query)), using: "s", params: SearchParams(idf: .global), limit: 7))
             }
         }
     }

@@ -180,6 +180,55 @@ def test_idf_modifier(client):
     assert [h.score for h in hits] == pytest.approx([s for _, s in want], rel=1e-5)
 
 
+def test_idf_corpus_narrows_the_statistics(client):
+    """`params.idf`: {"corpus": filter} computes N and each term's document frequency over
+    the points matching the corpus only (one tenant), independently of the retrieval
+    filter; "global" is the collection as without it; on a vector without the idf
+    modifier it is refused, never ignored."""
+    name = "sparse-idf-corpus"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config={},
+                             sparse_vectors_config={"s": models.SparseVectorParams(modifier=models.Modifier.IDF),
+                                                    "plain": models.SparseVectorParams()})
+    rng = np.random.default_rng(5)
+    docs, tenant = {}, {}
+    for pid in range(1, 81):
+        docs[pid] = random_sparse(rng, max_nnz=6)
+        tenant[pid] = "a" if pid % 3 else "b"
+    client.upsert(name, points=[
+        models.PointStruct(id=pid, vector={"s": models.SparseVector(indices=i, values=v),
+                                           "plain": models.SparseVector(indices=i, values=v)},
+                           payload={"tenant": tenant[pid]}) for pid, (i, v) in docs.items()])
+
+    def idf(term, corpus):
+        n = len(corpus)
+        df = sum(term in docs[p][0] for p in corpus)
+        return np.float32(math.log(np.float32((n - df + 0.5) / (df + 0.5)) + 1))
+
+    def tenant_filter(t):
+        return models.Filter(must=[models.FieldCondition(key="tenant", match=models.MatchValue(value=t))])
+
+    query = random_sparse(rng, max_nnz=5)
+    for scope, corpus, retrieval in [
+        (models.IdfCorpusParams(corpus=tenant_filter("b")), [p for p in docs if tenant[p] == "b"], None),
+        (models.IdfCorpusParams(corpus=tenant_filter("b")), [p for p in docs if tenant[p] == "b"], "a"),
+        (models.IdfScope.GLOBAL, list(docs), None),
+    ]:
+        hits = client.query_points(name, query=models.SparseVector(indices=query[0], values=query[1]), using="s",
+                                   query_filter=tenant_filter(retrieval) if retrieval else None,
+                                   search_params=models.SearchParams(idf=scope), limit=8).points
+        weighted = (query[0], [q * float(idf(t, corpus)) for t, q in zip(*query)])
+        want = top([(pid, dot(weighted, v)) for pid, v in docs.items()
+                    if shares(query, v) and (retrieval is None or tenant[pid] == retrieval)], 8)
+        assert [h.id for h in hits] == [pid for pid, _ in want]
+        assert [h.score for h in hits] == pytest.approx([s for _, s in want], rel=1e-5)
+    with pytest.raises(Exception, match="idf"):
+        client.query_points(name, query=models.SparseVector(indices=query[0], values=query[1]), using="plain",
+                            search_params=models.SearchParams(idf=models.IdfScope.GLOBAL))
+    client.delete_collection(name)
+
+
 # ---- BM25: a Python model of docs/bm25.md (murmur3 token ids, BM25 weights).
 
 def murmur3(data: bytes, seed=0):

@@ -48,7 +48,7 @@ extension Collection {
     /// `.invalidArgument` for an unknown sparse vector name or an invalid vector.
     func preparedSparseQueries(
         _ vectors: [SparseVector], using: String,
-        statistics: ((String, [UInt32]) -> SparseStatistics)? = nil
+        statistics: ((String, [UInt32]) throws -> SparseStatistics)? = nil
     ) throws -> [SparseVector] {
         guard let params = config.sparseVectors[using] else {
             throw StrataError.invalid(
@@ -59,7 +59,7 @@ extension Collection {
         guard params.modifier == .idf else { return queries }
         let terms = Array(Set(queries.flatMap(\.indices))).sorted()
         guard !terms.isEmpty else { return queries }
-        let stats = statistics?(using, terms) ?? store.sparseStatistics(using, terms: terms)
+        let stats = try statistics?(using, terms) ?? store.sparseStatistics(using, terms: terms)
         var idf: [UInt32: Float] = [:]
         for (term, df) in zip(terms, stats.documentFrequencies) {
             idf[term] = Self.inverseDocumentFrequency(points: stats.points, documentFrequency: df)

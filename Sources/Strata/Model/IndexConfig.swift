@@ -127,18 +127,33 @@ public struct SearchParams: Sendable, Equatable {
     /// How a filtered graph search walks (Qdrant's `acorn`); nil = the default
     /// (`AcornSearchParams()`).
     public var acorn: AcornSearchParams?
+    /// Which points the IDF statistics of a sparse vector with the `idf`
+    /// modifier are computed over (Qdrant's `idf`); nil = not given (the
+    /// whole collection). Given for any other vector, the query is refused.
+    public var idf: IDFScope?
 
     public init(
         hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil,
         indexedOnly: Bool = false,
-        acorn: AcornSearchParams? = nil
+        acorn: AcornSearchParams? = nil, idf: IDFScope? = nil
     ) {
         self.hnswEf = hnswEf
         self.exact = exact
         self.quantization = quantization
         self.indexedOnly = indexedOnly
         self.acorn = acorn
+        self.idf = idf
     }
+}
+
+/// The population a sparse query's IDF statistics (document count and per
+/// term document frequency) are computed over: Qdrant's `IdfParams`.
+public enum IDFScope: Sendable, Equatable {
+    /// The whole collection (`"global"`), as without the parameter.
+    case global
+    /// The live points matching the filter (`{"corpus": filter}`), e.g. one
+    /// tenant, so term rarity reflects that tenant's documents.
+    case corpus(Filter)
 }
 
 /// The filtered graph walk (Qdrant's `acorn` search params). With `enable`,

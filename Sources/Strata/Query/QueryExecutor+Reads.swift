@@ -132,7 +132,8 @@ extension QueryExecutor {
 
     /// The live points with sparse vector `name` and, per term, how many of
     /// them hold it (the IDF statistics).
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
-        view.sparseStatistics(name, terms: terms)
+    func sparseStatistics(_ name: String, terms: [UInt32], scope: IDFScope?) throws -> SparseStatistics {
+        guard case .corpus(let filter) = scope else { return try view.sparseStatistics(name, terms: terms) }
+        return try view.sparseStatistics(name, terms: terms, corpus: filter)
     }
 }

@@ -33,7 +33,8 @@ extension QueryExecutor {
     func sparseStage(_ stage: QueryStage, query: QueryKind, defaultMMRCandidates: Int) throws -> [ScoredPoint] {
         let (using, limit, threshold) = (stage.using, stage.limit, stage.scoreThreshold)
         let resolved = try resolveSparse(
-            query, using: using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
+            query, using: using, lookupFrom: stage.lookupFrom, idf: stage.params.idf,
+            defaultMMRCandidates: defaultMMRCandidates)
         let candidates = stage.prefetch.isEmpty ? nil : Self.distinctIDs(try prefetched(stage))
         guard limit > 0 else { return [] }
         switch resolved {
@@ -106,7 +107,7 @@ extension QueryExecutor {
     /// together (the average of average_vector is weighted after averaging,
     /// as Qdrant weights the nearest query it becomes).
     private func resolveSparse(
-        _ query: QueryKind, using: String, lookupFrom: LookupLocation?, defaultMMRCandidates: Int
+        _ query: QueryKind, using: String, lookupFrom: LookupLocation?, idf: IDFScope?, defaultMMRCandidates: Int
     )
         throws -> ResolvedSparseQuery
     {
@@ -114,7 +115,9 @@ extension QueryExecutor {
             try sparseExample(input, using: using, lookupFrom: lookupFrom)
         }
         func weighted(_ vectors: [SparseVector]) throws -> [SparseVector] {
-            try collection.preparedSparseQueries(vectors, using: using, statistics: sparseStatistics)
+            try collection.preparedSparseQueries(vectors, using: using) { name, terms in
+                try sparseStatistics(name, terms: terms, scope: idf)
+            }
         }
         switch query {
         case .nearest(let input, let mmr):

@@ -128,6 +128,15 @@ struct QueryExecutor {
     /// not set one.
     private func stage(_ stage: QueryStage, defaultMMRCandidates: Int) throws -> [ScoredPoint] {
         try view.cancellation?.check()
+        // `params.idf` changes scoring: given where it cannot apply, the query
+        // is refused rather than answered as if it were not there (as Qdrant).
+        if stage.params.idf != nil, let query = stage.query, Self.scoresByVector(query),
+            collection.config.sparseVectors[stage.using]?.modifier != .idf
+        {
+            throw StrataError.invalid(
+                "search param `idf` requires a sparse vector with the `idf` modifier, which vector \"\(stage.using)\" is not"
+            )
+        }
         if collection.config.sparseVectors[stage.using] != nil, let query = stage.query, Self.scoresByVector(query) {
             return try sparseStage(stage, query: query, defaultMMRCandidates: defaultMMRCandidates)
         }

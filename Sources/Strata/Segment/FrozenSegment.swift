@@ -33,8 +33,12 @@ extension FrozenSegment: ReadableSegment {
         try segment.sparseSearch(request, context: context, excluded: tombstones)
     }
 
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
-        segment.sparseStatistics(name, terms: terms, excluded: tombstones)
+    func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter?, context: SegmentReadContext
+    ) throws
+        -> SparseStatistics
+    {
+        try segment.sparseStatistics(name, terms: terms, corpus: corpus, context: context, excluded: tombstones)
     }
 
     func scoredScan(

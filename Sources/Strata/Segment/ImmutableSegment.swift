@@ -154,7 +154,7 @@ final class ImmutableSegment {
                     throw StrataError(
                         .corruption, "segment \(reader.path), section payload_index[\(key)]: \(error.message)")
                 }
-                if index.schema == schema {
+                if index.schema == schema && !index.predatesUUIDForms {
                     fieldIndexes[key] = index
                     continue
                 }
@@ -201,9 +201,21 @@ final class ImmutableSegment {
         return result
     }
 
-    /// Live points with sparse vector `name` and, per term, how many hold it.
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
+    /// Live points with sparse vector `name` and, per term, how many hold it;
+    /// with a `corpus`, only the live points matching it count.
+    func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter?, context: SegmentReadContext
+    ) throws
+        -> SparseStatistics
+    {
         guard let sections = sparse[name] else { return .zero(terms: terms.count) }
+        if let corpus {
+            var statistics = SparseStatistics.zero(terms: terms.count)
+            try SegmentFilter.matching(corpus, in: self, settings: context.filterSettings).forEach { offset in
+                if let vector = sections.vectors.vector(at: offset) { statistics.count(vector, terms: terms, as: 1) }
+            }
+            return statistics
+        }
         var statistics = SparseStatistics(
             points: sparsePresent[name] ?? 0, documentFrequencies: terms.map { sections.index.postingCount($0) })
         // The index still lists deleted points: take them out again.

@@ -22,8 +22,12 @@ extension MutableSegment: ReadableSegment {
         try sparseSearch(request, context: context, excluded: [:])
     }
 
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
-        sparseStatistics(name, terms: terms, excluded: [:])
+    func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter?, context: SegmentReadContext
+    ) throws
+        -> SparseStatistics
+    {
+        try sparseStatistics(name, terms: terms, corpus: corpus, context: context, excluded: [:])
     }
 
     func scoredScan(

@@ -112,11 +112,15 @@ extension MutableSegment {
         return hits.best(request.limit)
     }
 
-    func sparseStatistics(_ name: String, terms: [UInt32], excluded: [PointID: UInt64]) -> SparseStatistics {
+    func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter?, context: SegmentReadContext, excluded: [PointID: UInt64]
+    ) throws -> SparseStatistics {
         var statistics = SparseStatistics.zero(terms: terms.count)
         guard let column = sparseIndex[name] else { return statistics }
+        let inCorpus = try corpus.map { try matches($0, context: context, excluded: excluded) }
         for (slot, vector) in sparseColumns[column].vectors.enumerated() {
             guard let vector, let id = ids[slot], excluded[id] == nil else { continue }
+            if let inCorpus, slot >= inCorpus.count || !inCorpus.contains(slot) { continue }
             statistics.count(vector, terms: terms, as: 1)
         }
         return statistics

@@ -127,8 +127,12 @@ protocol ReadableSegment: AnyObject {
     /// scoring 0 are left out.
     func sparseSearch(_ request: SparseSearchRequest, context: SegmentReadContext) throws -> [SegmentHit]
 
-    /// `SparseStatistics` of sparse vector `name` for `terms` (ascending).
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics
+    /// `SparseStatistics` of sparse vector `name` for `terms` (ascending),
+    /// over the live points matching `corpus` (all of them without one).
+    func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter?, context: SegmentReadContext
+    ) throws
+        -> SparseStatistics
 
     /// The best `limit` live points matching `filter` that have dense vector
     /// `name`, scored by `score` over the stored vector (a multivector: its

@@ -154,9 +154,13 @@ struct CollectionReadView {
     }
 
     /// Live points with sparse vector `name` and per term of `terms` how many hold it.
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
+    /// With a `corpus`, only the live points matching it count (Qdrant's
+    /// `params.idf.corpus`).
+    func sparseStatistics(_ name: String, terms: [UInt32], corpus: Filter? = nil) throws -> SparseStatistics {
         var total = SparseStatistics.zero(terms: terms.count)
-        for segment in segments { total.add(segment.sparseStatistics(name, terms: terms)) }
+        try eachSegment {
+            total.add(try $0.sparseStatistics(name, terms: terms, corpus: corpus, context: context))
+        }
         return total
     }
 

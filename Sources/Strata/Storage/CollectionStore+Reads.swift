@@ -26,8 +26,8 @@ extension CollectionStore {
         }
     }
 
-    func sparseStatistics(_ name: String, terms: [UInt32]) -> SparseStatistics {
-        read { $0.sparseStatistics(name, terms: terms) }
+    func sparseStatistics(_ name: String, terms: [UInt32]) throws -> SparseStatistics {
+        try read { try $0.sparseStatistics(name, terms: terms) }
     }
 
     /// The best `limit` points by sparse dot product, with payload and

@@ -452,10 +452,37 @@ struct SearchParamsInput: Decodable, Sendable {
     var quantization: Quantization?
     var indexed_only: Bool?
     var acorn: Acorn?
+    var idf: IDF?
 
     struct Acorn: Decodable, Sendable {
         var enable: Bool?
         var max_selectivity: Double?
+    }
+
+    /// Qdrant's `IdfParams`: `"global"` or `{"corpus": filter}`.
+    enum IDF: Decodable, Sendable {
+        case global
+        case corpus(Filter)
+
+        init(from decoder: any Decoder) throws {
+            switch try JSONValue(from: decoder) {
+            case .string("global"): self = .global
+            case .object(let fields) where Set(fields.keys) == ["corpus"]:
+                do { self = .corpus(try Filter(json: fields["corpus"]!)) } catch {
+                    throw APIError.wrongInput("idf.corpus: \(error.message)")
+                }
+            case let other:
+                throw APIError.jsonDeserialize(
+                    "params.idf must be \"global\" or {\"corpus\": <filter>}, got \(other)")
+            }
+        }
+
+        var engine: IDFScope {
+            switch self {
+            case .global: .global
+            case .corpus(let filter): .corpus(filter)
+            }
+        }
     }
 
     func engineParams() throws(APIError) -> SearchParams {
@@ -473,7 +500,10 @@ struct SearchParamsInput: Decodable, Sendable {
                     ignore: $0.ignore ?? false, rescore: $0.rescore ?? true, oversampling: $0.oversampling)
             },
             indexedOnly: indexed_only ?? false,
-            acorn: acorn.map { AcornSearchParams(enable: $0.enable ?? true, maxSelectivity: $0.max_selectivity ?? 0.4) }
+            acorn: acorn.map {
+                AcornSearchParams(enable: $0.enable ?? true, maxSelectivity: $0.max_selectivity ?? 0.4)
+            },
+            idf: idf?.engine
         )
     }
 }

@@ -234,7 +234,6 @@ private func refuseShardKey(_ present: Bool, _ field: String = "shard_key") thro
 
 extension Qdrant_SearchParams {
     func input() throws(APIError) -> SearchParamsInput {
-        if hasIdf, idf.hasCorpus { throw APIError.notSupportedYet("`params.idf`") }
         return SearchParamsInput(
             hnsw_ef: hasHnswEf ? Int(clamping: hnswEf) : nil, exact: hasExact ? exact : nil,
             quantization: hasQuantization
@@ -246,7 +245,8 @@ extension Qdrant_SearchParams {
             acorn: hasAcorn
                 ? SearchParamsInput.Acorn(
                     enable: acorn.hasEnable ? acorn.enable : nil,
-                    max_selectivity: acorn.hasMaxSelectivity ? acorn.maxSelectivity : nil) : nil)
+                    max_selectivity: acorn.hasMaxSelectivity ? acorn.maxSelectivity : nil) : nil,
+            idf: hasIdf ? (idf.hasCorpus ? .corpus(try idf.corpus.filterInput().filter) : .global) : nil)
     }
 }
 
