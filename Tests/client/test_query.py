@@ -310,6 +310,43 @@ def groups_reference(data, ranking, key, size, limit):
     return [(k, members[k]) for k in order[:limit]]
 
 
+def groups_driver_reference(data, run, key, size, limit):
+    """Qdrant's group-by driver (lib/shard/src/grouping/driver.rs), for rankings that change
+    between its requests (fusion over prefetches): up to 5 requests that skip grouped points
+    and full groups, then up to 5 that fill the best groups not yet full. `run(skip_ids,
+    except_keys, only_keys)` answers one request, best first; larger scores rank first."""
+    order, members, best, full, seen = [], {}, {}, set(), set()
+
+    def best_keys():
+        return sorted(order, key=lambda k: (-best[k], order.index(k)))[:limit]
+
+    phases = ["collect"] * 5 + ["fill"] * 5
+    while phases:
+        phase = phases.pop(0)
+        if phase == "collect":
+            hits = run(seen, [k for k in order if k in full], None)
+        else:
+            hits = run(seen, [], [k for k in best_keys() if k not in full])
+        for pid, score in hits:
+            for k in dict.fromkeys(data.payloads[pid][key] if isinstance(data.payloads[pid][key], list)
+                                   else [data.payloads[pid][key]]):
+                if k not in members:
+                    order.append(k)
+                    members[k] = []
+                if pid not in [p for p, _ in members[k]]:
+                    members[k].append((pid, score))
+                    seen.add(pid)
+                if len(members[k]) == size:
+                    full.add(k)
+                best[k] = max(best.get(k, score), score)
+        enough = sum(k in full for k in best_keys()) >= limit
+        if enough or (phase == "fill" and not hits):
+            break
+        if phase == "collect" and not hits:
+            phases = [p for p in phases if p == "fill"]
+    return [(k, sorted(members[k], key=lambda x: (-x[1], x[0]))[:size]) for k in best_keys()]
+
+
 def test_query_groups(client, name, data):
     q = data.rng.normal(size=DIM)
     ranking = data.nearest("euc", q)
@@ -340,14 +377,20 @@ def test_query_groups(client, name, data):
     assert {g.id: g.lookup.payload for g in by_name.groups if g.lookup} == {1: {"owner": "one"}, 2: {"owner": "two"}}
     # Groups over fused prefetches: the fused ranking, grouped.
     # The group_by field must exist: that filter reaches the prefetches too.
-    has_g = lambda x: "g" in data.payloads[x[0]]
-    a = list(filter(has_g, data.nearest("dot", q)))[:20]
-    b = list(filter(has_g, data.nearest("euc", q)))[:20]
+    # Each request of the group-by driver fuses anew, over the points it has not grouped yet.
+    def run(skip, except_keys, only_keys):
+        def keep(x):
+            g = data.payloads[x[0]].get("g")
+            return (g is not None and x[0] not in skip and g not in except_keys
+                    and (only_keys is None or g in only_keys))
+        # Prefetch limits are multiplied by group_size (Qdrant), hence 20 per list.
+        a = list(filter(keep, data.nearest("dot", q)))[:20]
+        b = list(filter(keep, data.nearest("euc", q)))[:20]
+        return rrf([a, b])[:6]
     result = client.query_points_groups(name, group_by="g", group_size=2, limit=3, prefetch=[
         models.Prefetch(query=q.tolist(), using="dot", limit=10, params=EXACT),
         models.Prefetch(query=q.tolist(), using="euc", limit=10, params=EXACT)], query=models.FusionQuery(fusion=models.Fusion.RRF))
-    # Prefetch limits are multiplied by group_size (Qdrant), hence 20 per list.
-    want = groups_reference(data, rrf([a, b]), "g", 2, 3)
+    want = groups_driver_reference(data, run, "g", 2, 3)
     assert [g.id for g in result.groups] == [k for k, _ in want]
     for group, (_, hits) in zip(result.groups, want):
         check(group.hits, hits, tol=1e-6)
