@@ -120,6 +120,11 @@ static int64_t bitplane_dot_avx2(const uint64_t *q, size_t qp, const uint64_t *x
     // A 4-bit asymmetric query (scalar4bits).
     if (qp == 4 && xp == 1) return bitplane_dot_fixed(q, 4, x, 1, words);
     if (qp == 4 && xp == 2) return bitplane_dot_fixed(q, 4, x, 2, words);
+    // 1.5-bit codes score each plane on its own: the lower one with the query's
+    // 2 (symmetric), 4 or 8 planes, the paired one with its pair sums' 3, 5 or 9.
+    if (qp == 2 && xp == 1) return bitplane_dot_fixed(q, 2, x, 1, words);
+    if (qp == 3 && xp == 1) return bitplane_dot_fixed(q, 3, x, 1, words);
+    if (qp == 5 && xp == 1) return bitplane_dot_fixed(q, 5, x, 1, words);
     int64_t total = 0;
     for (size_t j = 0; j < qp; j++) {
         int64_t plane = 0;

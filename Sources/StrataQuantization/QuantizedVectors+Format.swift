@@ -1,7 +1,7 @@
 import StrataBinary
 import StrataVectorMath
 
-// The serialized form: docs/format/quantization.md (versions 1 and 2). Header of 56
+// The serialized form: docs/format/quantization.md (versions 1, 2 and 3). Header of 56
 // bytes, then the codebook, the per-row corrections and the codes, all
 // little-endian, nothing else; the length is exactly determined by the header.
 extension QuantizedVectors {
@@ -11,6 +11,9 @@ extension QuantizedVectors {
     static let formatVersion: UInt32 = 1
     /// Version 2 adds flags bit 1: the asymmetric query has 4 bits per dimension.
     static let fourBitQueryVersion: UInt32 = 2
+    /// Version 3 adds flags bit 2: 1.5-bit codes (a paired upper plane), with
+    /// any query; written only for them.
+    static let pairedPlaneVersion: UInt32 = 3
     static let headerLength = 56
 
     static func methodCode(_ method: QuantizationMethod) -> UInt8 {
@@ -35,7 +38,9 @@ extension QuantizedVectors {
         var writer = ByteWriter(
             capacity: Self.headerLength + 4 * (codebookCount + count * correctionsPerRow) + count * codeStride)
         writer.write(contentsOf: Self.magic)
-        if case .binary(_, true, 4) = method {
+        if case .binary(_, _, _, true) = method {
+            writer.write(Self.pairedPlaneVersion)
+        } else if case .binary(_, true, 4, _) = method {
             writer.write(Self.fourBitQueryVersion)
         } else {
             writer.write(Self.formatVersion)
@@ -45,9 +50,9 @@ extension QuantizedVectors {
         var bits: UInt8 = 0, flags: UInt8 = 0, ratio: UInt32 = 0, quantile: Double = 0
         switch method {
         case .scalarInt8(let q): quantile = q
-        case .binary(let b, let asymmetric, let queryBits):
+        case .binary(let b, let asymmetric, let queryBits, let paired):
             bits = UInt8(b)
-            flags = asymmetric ? (queryBits == 4 ? 0b11 : 0b01) : 0
+            flags = (asymmetric ? (queryBits == 4 ? 0b11 : 0b01) : 0) | (paired ? 0b100 : 0)
         case .product(let r): ratio = UInt32(r)
         }
         writer.write(bits)
@@ -85,10 +90,10 @@ extension QuantizedVectors {
             }
             guard Array(try reader.readBytes(8)) == magic else { throw corrupt("bad magic (not quantized codes)") }
             let version = try reader.readUInt32()
-            guard version == formatVersion || version == fourBitQueryVersion else {
+            guard version == formatVersion || version == fourBitQueryVersion || version == pairedPlaneVersion else {
                 throw QuantizationError(
                     .unsupportedVersion,
-                    "quantized codes format version \(version) is not supported (this build reads \(formatVersion) and \(fourBitQueryVersion)); upgrade Strata or retrain"
+                    "quantized codes format version \(version) is not supported (this build reads 1 to \(pairedPlaneVersion)); upgrade Strata or retrain"
                 )
             }
             let methodByte = try reader.readUInt8(), metricByte = try reader.readUInt8()
@@ -120,14 +125,21 @@ extension QuantizedVectors {
                 method = .scalarInt8(quantile: quantile)
             case 2:
                 // Version 2 only: flags 0b11, an asymmetric query of 4 bits (bit 1 needs bit 0).
-                let allowed: Set<UInt8> = version == fourBitQueryVersion ? [0b11] : [0, 0b01]
+                // Version 3 only: flags bit 2 (1.5 bits, with 2 bits), with any query.
+                let allowed: Set<UInt8> =
+                    switch version {
+                    case fourBitQueryVersion: [0b11]
+                    case pairedPlaneVersion: [0b100, 0b101, 0b111]
+                    default: [0, 0b01]
+                    }
                 guard allowed.contains(flags), ratio == 0, quantile.bitPattern == 0 else {
                     throw corrupt(
                         "binary header has flags \(flags), unknown for format version \(version), or non-zero ratio/quantile"
                     )
                 }
                 method = .binary(
-                    bitsPerDimension: bits, asymmetricQuery: flags & 1 == 1, queryBits: flags == 0b11 ? 4 : 8)
+                    bitsPerDimension: bits, asymmetricQuery: flags & 1 == 1, queryBits: flags & 0b10 != 0 ? 4 : 8,
+                    pairedUpperPlane: flags & 0b100 != 0)
             case 3:
                 guard version == formatVersion else { throw corrupt("product codes in format version \(version)") }
                 guard bits == 0, flags == 0, quantile.bitPattern == 0 else {
@@ -183,15 +195,21 @@ extension QuantizedVectors {
                 for i in 0..<dimension where codebook[dimension + i] < 0 {
                     throw corrupt("deviation of dimension \(i) is negative")
                 }
-                if dimension % 64 != 0 {
-                    let padding = ~((UInt64(1) << UInt64(dimension % 64)) - 1)
-                    let words = codes.assumingMemoryBound(to: UInt64.self)
+                // Each plane's last word: no bits at or past its length (the
+                // dimension; a paired upper plane's, the number of pairs).
+                let words = codes.assumingMemoryBound(to: UInt64.self)
+                let wordsPerRow = stride / 8
+                var planes = [(start: 0, words: shape.words, bits: dimension)]
+                if shape.planes == 2 {
+                    planes.append(
+                        (shape.words, shape.upperWords, shape.paired ? (dimension + 1) / 2 : dimension))
+                }
+                for plane in planes where plane.bits % 64 != 0 {
+                    let padding = ~((UInt64(1) << UInt64(plane.bits % 64)) - 1)
                     for row in 0..<count {
-                        for plane in 0..<shape.planes {
-                            let word = words[row * shape.planes * shape.words + plane * shape.words + shape.words - 1]
-                            if UInt64(littleEndian: word) & padding != 0 {
-                                throw corrupt("row \(row) has bits set beyond the dimension")
-                            }
+                        let word = words[row * wordsPerRow + plane.start + plane.words - 1]
+                        if UInt64(littleEndian: word) & padding != 0 {
+                            throw corrupt("row \(row) has bits set beyond the dimension")
                         }
                     }
                 }

@@ -130,7 +130,7 @@ extension QuantizedVectors {
             let mean = UnsafePointer(codebook), sigma = UnsafePointer(codebook + dimension)
             let (factor, norm, meanDot) = Self.binaryEncode(
                 x, centre: mean, sigma: sigma, dimension: dimension,
-                planes: planes, words: words, into: out)
+                planes: planes, words: words, upperWords: paired ? upperWords : nil, into: out)
             correction[0] = factor
             correction[1] = (metric == .euclid || metric == .manhattan) ? norm : meanDot
         case .product:
@@ -147,12 +147,18 @@ extension QuantizedVectors {
 
     /// Thermometer bit planes of x − centre (1 plane: x' > 0; 2 planes: x' > −kσ,
     /// x' > kσ; a nil centre is 0) and the row's corrections: the scale f = ‖x'‖² / ⟨x', w⟩ with
-    /// w = σ·level (so ⟨q, x'⟩ ≈ f·⟨q, w⟩), ‖x'‖² and ⟨centre, x'⟩.
+    /// w = σ·level (so ⟨q, x'⟩ ≈ f·⟨q, w⟩), ‖x'‖² and ⟨centre, x'⟩. With `upperWords`
+    /// (1.5 bits) the upper plane is paired: its bit j is the OR of dimensions 2j and
+    /// 2j+1's upper bits, in `upperWords` words, and the levels are read back that way.
     static func binaryEncode(
         _ x: UnsafePointer<Float>, centre: UnsafePointer<Float>?, sigma: UnsafePointer<Float>,
-        dimension: Int, planes: Int, words: Int,
+        dimension: Int, planes: Int, words: Int, upperWords: Int? = nil,
         into out: UnsafeMutablePointer<UInt64>
     ) -> (factor: Float, norm: Float, centreDot: Float) {
+        if let upperWords {
+            return pairedBinaryEncode(
+                x, centre: centre, sigma: sigma, dimension: dimension, words: words, upperWords: upperWords, into: out)
+        }
         out.initialize(repeating: 0, count: planes * words)
         var projected: Float = 0, norm: Float = 0, centreDot: Float = 0
         for i in 0..<dimension {
@@ -181,6 +187,43 @@ extension QuantizedVectors {
         }
         let factor: Float = projected > 0 ? norm / projected : 0
         return (factor, norm, centreDot)
+    }
+
+    /// `binaryEncode` with a paired upper plane (1.5 bits): lower plane bit i =
+    /// x'ᵢ > −kσᵢ, upper bit j = x'₂ⱼ > kσ₂ⱼ or x'₂ⱼ₊₁ > kσ₂ⱼ₊₁; level
+    /// ℓᵢ = lower bit + upper bit of its pair − 1.
+    private static func pairedBinaryEncode(
+        _ x: UnsafePointer<Float>, centre: UnsafePointer<Float>?, sigma: UnsafePointer<Float>,
+        dimension: Int, words: Int, upperWords: Int, into out: UnsafeMutablePointer<UInt64>
+    ) -> (factor: Float, norm: Float, centreDot: Float) {
+        out.initialize(repeating: 0, count: words + upperWords)
+        let upper = out + words
+        var norm: Float = 0, centreDot: Float = 0
+        for i in 0..<dimension {
+            let c = centre?[i] ?? 0
+            let v = x[i] - c
+            norm += v * v
+            centreDot += c * v
+            let t = twoBitThreshold * sigma[i]
+            if v > -t { out[i >> 6] |= UInt64(1) << UInt64(i & 63) }
+            if v > t { upper[(i / 2) >> 6] |= UInt64(1) << UInt64((i / 2) & 63) }
+        }
+        var projected: Float = 0
+        for i in 0..<dimension {
+            let v = x[i] - (centre?[i] ?? 0)
+            let level = pairedLevel(UnsafePointer(out), UnsafePointer(upper), i)
+            projected += v * sigma[i] * Float(level)
+        }
+        let factor: Float = projected > 0 ? norm / projected : 0
+        return (factor, norm, centreDot)
+    }
+
+    /// Level −1, 0 or 1 of dimension i of paired planes (`lower`, `upper`).
+    @inline(__always)
+    static func pairedLevel(_ lower: UnsafePointer<UInt64>, _ upper: UnsafePointer<UInt64>, _ i: Int) -> Int {
+        let x1 = (lower[i >> 6] >> UInt64(i & 63)) & 1
+        let y = (upper[(i / 2) >> 6] >> UInt64((i / 2) & 63)) & 1
+        return Int(x1 + y) - 1
     }
 
     // MARK: Scalar int8

@@ -41,6 +41,10 @@ public final class QuantizedVectors: @unchecked Sendable {
     let words: Int
     /// Bit planes per stored row (binary: 1 or 2).
     let planes: Int
+    /// Binary 1.5 bits: the upper plane has one bit per pair of dimensions,
+    /// in `upperWords` words (else `words`).
+    let paired: Bool
+    let upperWords: Int
     /// Dimensions per sub-space (product) and number of sub-spaces.
     let subDimension: Int
     let subspaces: Int
@@ -83,6 +87,8 @@ public final class QuantizedVectors: @unchecked Sendable {
         codebookCount = shape.codebookCount
         words = shape.words
         planes = shape.planes
+        paired = shape.paired
+        upperWords = shape.upperWords
         subDimension = shape.subDimension
         subspaces = shape.subspaces
         kernels = strata_quantized_selected()
@@ -169,6 +175,9 @@ struct Shape {
     var codebookCount = 0
     var words = 0
     var planes = 0
+    /// Binary: whether the upper plane is paired (1.5 bits), and its words.
+    var paired = false
+    var upperWords = 0
     var subDimension = 0
     var subspaces = 0
 
@@ -178,10 +187,12 @@ struct Shape {
             codeStride = dimension
             correctionsPerRow = metric == .euclid ? 1 : 0
             codebookCount = 2
-        case .binary(let bits, _, _):
+        case .binary(let bits, _, _, let pairedUpper):
             words = (dimension + 63) / 64
             planes = bits
-            codeStride = 8 * words * bits
+            paired = pairedUpper && bits == 2
+            upperWords = paired ? ((dimension + 1) / 2 + 63) / 64 : words
+            codeStride = 8 * (words + (bits == 2 ? upperWords : 0))
             correctionsPerRow = 2
             codebookCount = 2 * dimension
         case .product(let ratio):

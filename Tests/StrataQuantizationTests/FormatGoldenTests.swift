@@ -57,3 +57,45 @@ import Testing
     }
     #expect(order(decoded) == order(eightCodes))
 }
+
+/// Format version 3: 1.5-bit codes (Qdrant's `one_and_half_bits`), the worked
+/// example of docs/format/quantization.md byte for byte: flags bit 2, the upper
+/// plane one bit per pair of dimensions (the OR of the pair's), levels and
+/// factors read back through the pairs.
+@Test func formatVersion3WorkedExampleIsStable() throws {
+    let expected = hexBytes(
+        """
+        53 54 52 41 54 41 51 5A 03 00 00 00 02 02 02 04 04 00 00 00 02 00 00 00
+        00 00 00 00 10 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+        08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+        00 00 80 3F 00 00 80 3F 00 00 80 3F 00 00 40 40 E9 A2 8B 3F 00 00 00 00
+        00 00 80 40 00 00 00 00 0B 00 00 00 00 00 00 00 03 00 00 00 00 00 00 00
+        04 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
+        """)
+    let method = QuantizationMethod.binary(bitsPerDimension: 2, asymmetricQuery: false, pairedUpperPlane: true)
+    let q = try QuantizedVectors.train(
+        method: method, metric: .dot, dimension: 4, count: 2,
+        vectors: [1, 1, -1, 3, -1, -1, 1, -3], isPresent: { _ in true }, seed: 0, threads: 1)
+    #expect(q.encoded() == expected)
+    let decoded = try expected.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 4, count: 2) }
+    #expect(decoded.method == method)
+    // Levels (1, 1, 0, 1) and (−1, −1, 1, 0): Σ ℓ_a·ℓ_b = −2, factors 12/11 and 4,
+    // mean(σ²) = 3, so the row-to-row estimate of ⟨x₀, x₁⟩ is 12/11·4·3·(−2).
+    let estimate = -decoded.distance(between: 0, and: 1)
+    #expect(abs(estimate - Float(12.0 / 11 * 4 * 3 * -2)) < 1e-4)
+    // Other versions refuse the paired flag, and version 3 refuses codes without it.
+    for (version, flags): (UInt8, UInt8) in [(1, 0b100), (2, 0b111), (3, 0), (3, 0b11)] {
+        var bad = expected
+        bad[8] = version
+        bad[15] = flags
+        #expect(throws: QuantizationError.self) {
+            _ = try bad.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 4, count: 2) }
+        }
+    }
+    // An upper-plane bit past the last pair (bit 2 of 2 pairs) is corruption.
+    var padded = expected
+    padded[expected.count - 8] = 0b110
+    #expect(throws: QuantizationError.self) {
+        _ = try padded.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 4, count: 2) }
+    }
+}

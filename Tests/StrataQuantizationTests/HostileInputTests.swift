@@ -30,12 +30,14 @@ import Testing
         #expect(throws: QuantizationError.self) { try decode(bytes, dimension: 11) }
         #expect(throws: QuantizationError.self) { try decode(bytes, count: 11) }
         var newer = bytes
-        newer[8] = 3
+        newer[8] = 4
         #expect { try decode(newer) } throws: { ($0 as? QuantizationError)?.code == .unsupportedVersion }
-        // Version 2 exists only for binary codes with a 4-bit query.
-        var version2 = bytes
-        version2[8] = 2
-        #expect { try decode(version2) } throws: { ($0 as? QuantizationError)?.code == .corruption }
+        // Version 2 exists only for binary codes with a 4-bit query, version 3 for 1.5-bit codes.
+        for version: UInt8 in [2, 3] {
+            var binaryOnly = bytes
+            binaryOnly[8] = version
+            #expect { try decode(binaryOnly) } throws: { ($0 as? QuantizationError)?.code == .corruption }
+        }
     }
 
     @Test func everyHeaderByteFlipIsRejectedOrHarmless() throws {
@@ -46,10 +48,11 @@ import Testing
                     var damaged = bytes
                     damaged[offset] ^= UInt8(1 << bit)
                     // Only the quantile (bytes 40..<48) and the binary asymmetric-query
-                    // flag (byte 15, bit 0) may change and still decode: both are valid
-                    // settings. The segment's section checksum catches such flips.
+                    // flag (byte 15, bit 0; in version 3 also its 4-bit flag, bit 1) may
+                    // change and still decode: all valid settings. The segment's section
+                    // checksum catches such flips.
                     do { try decode(damaged) } catch is QuantizationError { continue }
-                    let isBinaryFlag = offset == 15 && bit == 0
+                    let isBinaryFlag = offset == 15 && (bit == 0 || (bit == 1 && bytes[8] == 3))
                     #expect(
                         (offset >= 40 && offset < 48) || isBinaryFlag,
                         "\(method) accepted a flip at header byte \(offset)")

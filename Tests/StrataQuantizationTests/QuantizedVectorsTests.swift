@@ -9,6 +9,9 @@ let allMethods: [QuantizationMethod] = [
     .binary(bitsPerDimension: 2, asymmetricQuery: false), .binary(bitsPerDimension: 2, asymmetricQuery: true),
     .binary(bitsPerDimension: 1, asymmetricQuery: true, queryBits: 4),
     .binary(bitsPerDimension: 2, asymmetricQuery: true, queryBits: 4),
+    .binary(bitsPerDimension: 2, asymmetricQuery: false, pairedUpperPlane: true),
+    .binary(bitsPerDimension: 2, asymmetricQuery: true, pairedUpperPlane: true),
+    .binary(bitsPerDimension: 2, asymmetricQuery: true, queryBits: 4, pairedUpperPlane: true),
     .product(compressionRatio: 4), .product(compressionRatio: 8), .product(compressionRatio: 16),
     .product(compressionRatio: 32), .product(compressionRatio: 64),
 ]

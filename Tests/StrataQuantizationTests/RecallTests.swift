@@ -44,6 +44,13 @@ import Testing
         try check(
             .binary(bitsPerDimension: 2, asymmetricQuery: true, queryBits: 4), .cosine, lowRank384, oversampling: 4,
             atLeast: 0.96)
+        // 1.5 bits (Qdrant's one_and_half_bits): between one bit and two.
+        try check(
+            .binary(bitsPerDimension: 2, asymmetricQuery: true, pairedUpperPlane: true), .cosine, lowRank384,
+            oversampling: 4, atLeast: 0.97)
+        try check(
+            .binary(bitsPerDimension: 2, asymmetricQuery: false, pairedUpperPlane: true), .cosine, lowRank384,
+            oversampling: 4, atLeast: 0.9)
     }
 
     @Test func product() throws {
