@@ -84,14 +84,14 @@ def test_binary_quantization_with_a_four_bit_query(client, name):
     vectors = rng.normal(size=(600, 64)).astype("float32")
     queries = rng.normal(size=(10, 64))
 
-    def overlap_with_exact(collection, query_encoding):
+    def overlap_with_exact(collection, query_encoding, encoding=models.BinaryQuantizationEncoding.TWO_BITS):
         client.create_collection(
             collection, vectors_config=models.VectorParams(size=64, distance=models.Distance.COSINE),
             optimizers_config=models.OptimizersConfigDiff(indexing_threshold=10, flush_interval_sec=1),
             quantization_config=models.BinaryQuantization(binary=models.BinaryQuantizationConfig(
-                encoding=models.BinaryQuantizationEncoding.TWO_BITS, query_encoding=query_encoding)))
+                encoding=encoding, query_encoding=query_encoding)))
         reported = client.get_collection(collection).config.quantization_config.binary
-        assert reported.query_encoding == query_encoding
+        assert reported.query_encoding == query_encoding and reported.encoding == encoding
         client.upsert(collection, points=models.Batch(ids=list(range(600)), vectors=vectors.tolist()))
         deadline = time.time() + 30
         while sum(s.points_count for s in
@@ -114,9 +114,13 @@ def test_binary_quantization_with_a_four_bit_query(client, name):
     # Random 64-d data is hard for 2-bit codes: all find most of the exact top 10, and
     # the 4-bit query does about as well as the 8-bit one, better than the binary one.
     assert four >= 80 and eight >= 80 and four >= eight - 5 and four >= binary, (four, eight, binary)
-    # Unknown encodings are a 400; 1.5 bits is not built yet (501).
-    for encoding, status in [({"query_encoding": "scalar2bits"}, 400), ({"encoding": "three_bits"}, 400),
-                             ({"encoding": "one_and_half_bits"}, 501)]:
+    # 1.5 bits (Qdrant's one_and_half_bits), with an 8-bit and with a binary query.
+    half = models.BinaryQuantizationEncoding.ONE_AND_HALF_BITS
+    half_eight = overlap_with_exact(name + "_15", models.BinaryQuantizationQueryEncoding.SCALAR8BITS, half)
+    half_binary = overlap_with_exact(name + "_15b", models.BinaryQuantizationQueryEncoding.BINARY, half)
+    assert half_eight >= 75 and half_eight >= half_binary, (half_eight, half_binary)
+    # Unknown encodings are a 400.
+    for encoding, status in [({"query_encoding": "scalar2bits"}, 400), ({"encoding": "three_bits"}, 400)]:
         response = __import__("httpx").put(f"{client._client.rest_uri}/collections/{name}_bad", json={
             "vectors": {"size": 4, "distance": "Dot"}, "quantization_config": {"binary": encoding}})
         assert response.status_code == status, (encoding, response.text)

@@ -64,7 +64,9 @@ public enum QuantizationConfig: Sendable, Equatable, Codable {
     /// One `int8` per dimension (4x smaller). `quantile` (0.5…1) clips outliers
     /// when choosing the range; nil = 1 (the full range).
     case scalar(quantile: Double? = nil, alwaysRam: Bool? = nil)
-    /// One bit per dimension (32x smaller), or two (`.twoBits`, 16x smaller).
+    /// One bit per dimension (32x smaller), two (`.twoBits`, 16x smaller), or
+    /// one and a half (`.oneAndHalfBits`, ~21x smaller: two bits whose upper one
+    /// is shared by each pair of dimensions).
     /// `queryEncoding: .scalar8Bits` scores an int8-quantized query against
     /// the bits (asymmetric), which ranks better than bits against bits.
     case binary(
@@ -78,6 +80,7 @@ public enum QuantizationConfig: Sendable, Equatable, Codable {
 public enum BinaryQuantizationEncoding: String, Sendable, Equatable, Codable {
     case oneBit = "one_bit"
     case twoBits = "two_bits"
+    case oneAndHalfBits = "one_and_half_bits"
 }
 
 public enum BinaryQueryEncoding: String, Sendable, Equatable, Codable {

@@ -19,9 +19,9 @@ extension QuantizationConfig {
         case .scalar(let quantile, _): .scalarInt8(quantile: quantile ?? 1)
         case .binary(let encoding, let queryEncoding, _):
             .binary(
-                bitsPerDimension: encoding == .twoBits ? 2 : 1,
+                bitsPerDimension: encoding == .oneBit ? 1 : 2,
                 asymmetricQuery: queryEncoding == .scalar8Bits || queryEncoding == .scalar4Bits,
-                queryBits: queryEncoding == .scalar4Bits ? 4 : 8)
+                queryBits: queryEncoding == .scalar4Bits ? 4 : 8, pairedUpperPlane: encoding == .oneAndHalfBits)
         case .product(let compression, _): .product(compressionRatio: compression.ratio)
         }
     }

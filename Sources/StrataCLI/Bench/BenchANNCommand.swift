@@ -25,7 +25,9 @@ struct BenchANNCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "Quantization: none, int8, binary, binary2 (2 bits), binary-q4 / binary2-q4 (4-bit query), pq (x8).")
+        help:
+            "Quantization: none, int8, binary, binary15 (1.5 bits), binary2 (2 bits), binary-q4 / binary15-q4 / binary2-q4 (4-bit query), pq (x8)."
+    )
     var quantization: String = "none"
 
     @Option(
@@ -108,9 +110,13 @@ struct BenchANNCommand: AsyncParsableCommand {
         case "binary2": .binary(encoding: .twoBits, queryEncoding: .scalar8Bits, alwaysRam: true)
         case "binary-q4": .binary(encoding: .oneBit, queryEncoding: .scalar4Bits, alwaysRam: true)
         case "binary2-q4": .binary(encoding: .twoBits, queryEncoding: .scalar4Bits, alwaysRam: true)
+        case "binary15": .binary(encoding: .oneAndHalfBits, queryEncoding: .scalar8Bits, alwaysRam: true)
+        case "binary15-q4": .binary(encoding: .oneAndHalfBits, queryEncoding: .scalar4Bits, alwaysRam: true)
         case "pq": .product(compression: .x8, alwaysRam: true)
         default:
-            throw ValidationError("--quantization must be none, int8, binary, binary2, binary-q4, binary2-q4 or pq")
+            throw ValidationError(
+                "--quantization must be none, int8, binary, binary15, binary2, binary-q4, binary15-q4, binary2-q4 or pq"
+            )
         }
     }
 

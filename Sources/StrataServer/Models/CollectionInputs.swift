@@ -125,8 +125,7 @@ struct QuantizationInput: Decodable, Sendable, Equatable {
             switch binary.encoding {
             case nil, "one_bit": encoding = .oneBit
             case "two_bits": encoding = .twoBits
-            case "one_and_half_bits":
-                throw APIError.notSupportedYet("binary quantization encoding \"one_and_half_bits\"")
+            case "one_and_half_bits": encoding = .oneAndHalfBits
             case let other?:
                 throw APIError.jsonDeserialize(
                     "unknown binary quantization encoding \"\(other)\"; expected one_bit, two_bits or one_and_half_bits"

@@ -157,6 +157,7 @@ extension GRPCCollections {
             switch encoding {
             case .oneBit: binary.encoding = .oneBit
             case .twoBits: binary.encoding = .twoBits
+            case .oneAndHalfBits: binary.encoding = .oneAndHalfBits
             }
             // Reported only when not the default, as REST does.
             if queryEncoding != .default {
