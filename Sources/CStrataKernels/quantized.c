@@ -8,6 +8,7 @@
 #include "quantized_internal.h"
 
 #include "quantized_nearest.h"
+#include "quantized_paired.h"
 
 #include <stdatomic.h>
 
@@ -69,6 +70,7 @@ static float pq_lookup_portable(const float *table, const uint8_t *codes, size_t
 }
 
 STRATA_DEFINE_NEAREST256(nearest256_portable)
+STRATA_DEFINE_PAIRED_BITPLANE_DOT(paired_bitplane_dot_portable, __builtin_popcountll)
 
 static const strata_quantized_kernels quantized_portable = {
     .isa = STRATA_ISA_PORTABLE,
@@ -78,6 +80,7 @@ static const strata_quantized_kernels quantized_portable = {
     .l1_u8 = l1_u8_portable,
     .hamming = hamming_portable,
     .bitplane_dot = bitplane_dot_portable,
+    .paired_bitplane_dot = paired_bitplane_dot_portable,
     .pq_lookup = pq_lookup_portable,
     .nearest256 = nearest256_portable,
 };
@@ -193,6 +196,12 @@ void strata_bitplane_dot_rows(const uint8_t *base, size_t stride, const uint32_t
                               int64_t *out) {
     const strata_quantized_kernels *kq = strata_quantized_selected();
     ROWS_LOOP(out[k] = kq->bitplane_dot(query, query_planes, (const uint64_t *)(const void *)row, code_planes, words));
+}
+
+void strata_paired_bitplane_dot_rows(const uint8_t *base, size_t stride, const uint32_t *rows, size_t count,
+                                     const uint64_t *query, size_t query_planes, size_t words, int64_t *out) {
+    const strata_quantized_kernels *kq = strata_quantized_selected();
+    ROWS_LOOP(out[k] = kq->paired_bitplane_dot(query, query_planes, (const uint64_t *)(const void *)row, words));
 }
 
 void strata_pq_lookup_rows(const uint8_t *base, size_t stride, const uint32_t *rows, size_t count,

@@ -10,6 +10,7 @@
 #if STRATA_HAVE_X86_KERNELS
 #include <immintrin.h>
 #include "quantized_nearest.h"
+#include "quantized_paired.h"
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx2,fma,popcnt"))), apply_to = function)
@@ -120,11 +121,6 @@ static int64_t bitplane_dot_avx2(const uint64_t *q, size_t qp, const uint64_t *x
     // A 4-bit asymmetric query (scalar4bits).
     if (qp == 4 && xp == 1) return bitplane_dot_fixed(q, 4, x, 1, words);
     if (qp == 4 && xp == 2) return bitplane_dot_fixed(q, 4, x, 2, words);
-    // 1.5-bit codes score each plane on its own: the lower one with the query's
-    // 2 (symmetric), 4 or 8 planes, the paired one with its pair sums' 3, 5 or 9.
-    if (qp == 2 && xp == 1) return bitplane_dot_fixed(q, 2, x, 1, words);
-    if (qp == 3 && xp == 1) return bitplane_dot_fixed(q, 3, x, 1, words);
-    if (qp == 5 && xp == 1) return bitplane_dot_fixed(q, 5, x, 1, words);
     int64_t total = 0;
     for (size_t j = 0; j < qp; j++) {
         int64_t plane = 0;
@@ -151,6 +147,7 @@ static float pq_lookup_avx2(const float *table, const uint8_t *codes, size_t m) 
 }
 
 STRATA_DEFINE_NEAREST256(nearest256_avx2)
+STRATA_DEFINE_PAIRED_BITPLANE_DOT(paired_bitplane_dot_avx2, _mm_popcnt_u64)
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -168,5 +165,6 @@ const strata_quantized_kernels strata_quantized_kernels_avx2 = {
     .bitplane_dot = bitplane_dot_avx2,
     .pq_lookup = pq_lookup_avx2,
     .nearest256 = nearest256_avx2,
+    .paired_bitplane_dot = paired_bitplane_dot_avx2,
 };
 #endif

@@ -11,6 +11,7 @@
 #if STRATA_HAVE_X86_KERNELS
 #include <immintrin.h>
 #include "quantized_nearest.h"
+#include "quantized_paired.h"
 
 #if defined(__clang__)
 #pragma clang attribute push(__attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx512vpopcntdq"))), \
@@ -116,11 +117,6 @@ static int64_t bitplane_dot_avx512(const uint64_t *q, size_t qp, const uint64_t 
     // A 4-bit asymmetric query (scalar4bits).
     if (qp == 4 && xp == 1) return bitplane_dot_fixed(q, 4, x, 1, words);
     if (qp == 4 && xp == 2) return bitplane_dot_fixed(q, 4, x, 2, words);
-    // 1.5-bit codes score each plane on its own: the lower one with the query's
-    // 2 (symmetric), 4 or 8 planes, the paired one with its pair sums' 3, 5 or 9.
-    if (qp == 2 && xp == 1) return bitplane_dot_fixed(q, 2, x, 1, words);
-    if (qp == 3 && xp == 1) return bitplane_dot_fixed(q, 3, x, 1, words);
-    if (qp == 5 && xp == 1) return bitplane_dot_fixed(q, 5, x, 1, words);
     // Other shapes: one query plane at a time through the same kernel.
     int64_t total = 0;
     for (size_t j = 0; j < qp; j++) {
@@ -150,6 +146,7 @@ static float pq_lookup_avx512(const float *table, const uint8_t *codes, size_t m
 }
 
 STRATA_DEFINE_NEAREST256(nearest256_avx512)
+STRATA_DEFINE_PAIRED_BITPLANE_DOT(paired_bitplane_dot_avx512, _mm_popcnt_u64)
 
 #if defined(__clang__)
 #pragma clang attribute pop
@@ -167,5 +164,6 @@ const strata_quantized_kernels strata_quantized_kernels_avx512 = {
     .bitplane_dot = bitplane_dot_avx512,
     .pq_lookup = pq_lookup_avx512,
     .nearest256 = nearest256_avx512,
+    .paired_bitplane_dot = paired_bitplane_dot_avx512,
 };
 #endif

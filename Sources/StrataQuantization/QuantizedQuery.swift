@@ -18,8 +18,6 @@ public final class QuantizedQuery {
 
     /// Query bit planes (binary) and whether binary scoring uses Hamming distance.
     var queryPlanes = 0
-    /// Planes of a 1.5-bit query's pair sums (binary with a paired upper plane).
-    var pairPlanes = 0
     var usesHamming = false
     /// distance constants, meaning per method (see QuantizedVectors+Distance.swift).
     var scale: Float = 0
@@ -32,8 +30,7 @@ public final class QuantizedQuery {
         bytes.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
         table = .allocate(capacity: max(tableCount, 1))
         table.initialize(repeating: 0, count: max(tableCount, 1))
-        // Two blocks of results: a 1.5-bit code is scored over two plane sets.
-        scratch = .allocate(byteCount: 2 * 8 * Self.scratchRows, alignment: 64)
+        scratch = .allocate(byteCount: 8 * Self.scratchRows, alignment: 64)
     }
 
     deinit {

@@ -18,10 +18,9 @@ import StrataVectorMath
 //     ⟨q̃, x'⟩ ≈ f·a·((2/planes)·K − Σt)         scale = 2a/planes, offset = −a·Σt
 //   symmetric: the query gets levels ℓ_q and factor f_q like a row, and
 //     ⟨q̃, x'⟩ ≈ f·f_q·mean(σ²)·Σ ℓ_q·ℓ          (1 bit: Σℓ_qℓ = d − 2·Hamming)
-//   1.5 bits (paired upper plane Y, ℓᵢ = X1ᵢ + Y⌊i/2⌋ − 1): the query's values vᵢ
-//     (t or ℓ_q) score the lower plane, their pair sums v₂ⱼ + v₂ⱼ₊₁ the upper one
-//     (one more two's-complement plane: 9, 5 or 3), so K = Σ vᵢ·(X1ᵢ + Y⌊i/2⌋)
-//     and Σ vᵢℓᵢ = K − Σv, exactly as with 2 full planes.
+//   1.5 bits (paired upper plane Y, ℓᵢ = X1ᵢ·(1 + Y⌊i/2⌋) − 1): the kernel
+//     rebuilds a full second plane Z = X1 AND Y⌊i/2⌋ per word, so K = Σ vᵢ·(X1ᵢ + Zᵢ)
+//     and Σ vᵢℓᵢ = K − Σv, exactly as with 2 full planes (v = t or ℓ_q).
 //   .dot/.cosine: −(⟨q̃, x'⟩ + ⟨q, c⟩);  .euclid/.manhattan: ‖q̃‖² + ‖x'‖² − 2⟨q̃, x'⟩
 //
 // Product: the query's lookup table holds, per sub-space and centroid, −⟨q_m, c⟩,
@@ -29,11 +28,6 @@ import StrataVectorMath
 extension QuantizedVectors {
     /// Bit planes of the asymmetric binary query (8-bit two's complement integers).
     static let asymmetricQueryPlanes = 8
-    /// Bit planes of a 1.5-bit query's pair sums (up to 9-bit integers).
-    static let pairQueryPlanes = 9
-
-    /// Where a 1.5-bit query's pair-sum planes start (in words).
-    var pairQueryOffset: Int { words * Self.asymmetricQueryPlanes }
 
     /// Prepares `query` (dimension floats) for scoring against these codes.
     /// Allocates the returned object; reuse it for all distances of one query.
@@ -45,8 +39,7 @@ extension QuantizedVectors {
             prepared = QuantizedQuery(owner: ObjectIdentifier(self), byteCount: dimension, tableCount: 0)
         case .binary:
             prepared = QuantizedQuery(
-                owner: ObjectIdentifier(self),
-                byteCount: 8 * (pairQueryOffset + (paired ? upperWords * Self.pairQueryPlanes : 0)), tableCount: 0)
+                owner: ObjectIdentifier(self), byteCount: 8 * words * Self.asymmetricQueryPlanes, tableCount: 0)
         case .product:
             prepared = QuantizedQuery(owner: ObjectIdentifier(self), byteCount: 0, tableCount: 256 * subspaces)
         }
@@ -100,8 +93,7 @@ extension QuantizedVectors {
         let mean = UnsafePointer(codebook), sigma = UnsafePointer(codebook + dimension)
         let centred = metric == .euclid || metric == .manhattan
         let planesOut = p.bytes.assumingMemoryBound(to: UInt64.self)
-        planesOut.initialize(
-            repeating: 0, count: pairQueryOffset + (paired ? upperWords * Self.pairQueryPlanes : 0))
+        planesOut.initialize(repeating: 0, count: words * Self.asymmetricQueryPlanes)
         // q̃ and the constant term.
         var normSquared: Float = 0, centreDot: Float = 0
         for i in 0..<dimension {
@@ -111,8 +103,8 @@ extension QuantizedVectors {
         }
         p.constant = centred ? normSquared : centreDot
         guard case .binary(_, let asymmetric, let queryBits, _) = method else { return }
-        if paired {
-            preparePairedBinary(p, q, asymmetric: asymmetric, queryBits: queryBits)
+        if paired && !asymmetric {
+            preparePairedSymmetric(p, q)
             return
         }
         if asymmetric {
@@ -183,60 +175,32 @@ extension QuantizedVectors {
         }
     }
 
-    /// 1.5-bit codes: the query's integer values vᵢ (asymmetric: t at `queryBits`;
-    /// symmetric: its own levels ℓ_q, encoded like a row) in two's-complement
-    /// planes over the lower plane's words, and their pair sums over the upper
-    /// plane's (see the top of this file).
-    private func preparePairedBinary(_ p: QuantizedQuery, _ q: UnsafePointer<Float>, asymmetric: Bool, queryBits: Int) {
+    /// Symmetric query for 1.5-bit codes: encoded like a row, its levels ℓ_q
+    /// (−1, 0, 1, read back as a row's are) in two two's-complement planes.
+    private func preparePairedSymmetric(_ p: QuantizedQuery, _ q: UnsafePointer<Float>) {
         let mean = UnsafePointer(codebook), sigma = UnsafePointer(codebook + dimension)
         let centred = metric == .euclid || metric == .manhattan
-        var values = [Int](repeating: 0, count: dimension)
-        let valuePlanes: Int
-        if asymmetric {
-            let top = Float((1 << (queryBits - 1)) - 1)
-            var largest: Float = 0
-            for i in 0..<dimension { largest = max(largest, abs((centred ? q[i] - mean[i] : q[i]) * sigma[i])) }
-            let a: Float = largest > 0 ? largest / top : 1
-            for i in 0..<dimension {
-                let v = (centred ? q[i] - mean[i] : q[i]) * sigma[i] / a
-                let clamped = v.isNaN ? 0 : min(max(v, -top), top)
-                values[i] = Int(clamped + (clamped >= 0 ? 0.5 : -0.5))  // round half away from zero
-            }
-            valuePlanes = queryBits
-            p.scale = a
-            p.offset = -a * Float(values.reduce(0, +))
-        } else {
-            let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: words + upperWords)
-            defer { scratch.deallocate() }
-            let (factor, _, _) = Self.binaryEncode(
-                q, centre: centred ? mean : nil, sigma: sigma, dimension: dimension,
-                planes: 2, words: words, upperWords: upperWords, into: scratch)
-            for i in 0..<dimension {
-                values[i] = Self.pairedLevel(UnsafePointer(scratch), UnsafePointer(scratch + words), i)
-            }
-            valuePlanes = 2
-            let weight = factor * meanVariance
-            p.scale = weight
-            p.offset = -weight * Float(values.reduce(0, +))
-        }
+        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: words + upperWords)
+        defer { scratch.deallocate() }
+        let (factor, _, _) = Self.binaryEncode(
+            q, centre: centred ? mean : nil, sigma: sigma, dimension: dimension,
+            planes: 2, words: words, upperWords: upperWords, into: scratch)
         let out = p.bytes.assumingMemoryBound(to: UInt64.self)
-        Self.writePlanes(values, planes: valuePlanes, words: words, into: out)
-        var sums = [Int](repeating: 0, count: (dimension + 1) / 2)
-        for i in 0..<dimension { sums[i / 2] += values[i] }
-        Self.writePlanes(sums, planes: valuePlanes + 1, words: upperWords, into: out + pairQueryOffset)
-        p.usesHamming = false
-        p.queryPlanes = valuePlanes
-        p.pairPlanes = valuePlanes + 1
-    }
-
-    /// `values` as `planes` two's-complement bit planes of `words` words each.
-    private static func writePlanes(_ values: [Int], planes: Int, words: Int, into out: UnsafeMutablePointer<UInt64>) {
-        for (i, value) in values.enumerated() {
-            let bits = UInt64(bitPattern: Int64(value))
-            for j in 0..<planes where (bits >> UInt64(j)) & 1 == 1 {
-                out[j * words + (i >> 6)] |= UInt64(1) << UInt64(i & 63)
-            }
+        var levelSum = 0
+        for i in 0..<dimension {
+            let level = Self.pairedLevel(UnsafePointer(scratch), UnsafePointer(scratch + words), i)
+            levelSum += level
+            let bit = UInt64(1) << UInt64(i & 63)
+            // Two's complement of −1, 0, 1 in two planes: 1 = 01, −1 = 11.
+            if level != 0 { out[i >> 6] |= bit }
+            if level < 0 { out[words + (i >> 6)] |= bit }
         }
+        let weight = factor * meanVariance
+        p.usesHamming = false
+        p.queryPlanes = 2
+        // Σ ℓ_q·ℓ = K − Σ ℓ_q, where K = Σ ℓ_q·(X1 + Z) is the kernel result.
+        p.scale = weight
+        p.offset = -weight * Float(levelSum)
     }
 
     private func prepareProduct(_ p: QuantizedQuery, _ q: UnsafePointer<Float>) {
@@ -291,12 +255,10 @@ extension QuantizedVectors {
                         query.bytes.assumingMemoryBound(to: UInt64.self),
                         code.assumingMemoryBound(to: UInt64.self), words))
             } else if paired {
-                let planes = query.bytes.assumingMemoryBound(to: UInt64.self)
-                let rowWords = code.assumingMemoryBound(to: UInt64.self)
                 k = Float(
-                    kernels.pointee.bitplane_dot(planes, query.queryPlanes, rowWords, 1, words)
-                        + kernels.pointee.bitplane_dot(
-                            planes + pairQueryOffset, query.pairPlanes, rowWords + words, 1, upperWords))
+                    kernels.pointee.paired_bitplane_dot(
+                        query.bytes.assumingMemoryBound(to: UInt64.self), query.queryPlanes,
+                        code.assumingMemoryBound(to: UInt64.self), words))
             } else {
                 k = Float(
                     kernels.pointee.bitplane_dot(
@@ -359,13 +321,10 @@ extension QuantizedVectors {
                     for k in 0..<block { o[k] = binaryDistance(query, Float(tmp[k]), Int(r[k])) }
                 } else if paired {
                     let tmp = query.scratch.assumingMemoryBound(to: Int64.self)
-                    let upper = tmp + QuantizedQuery.scratchRows
-                    let planes = query.bytes.assumingMemoryBound(to: UInt64.self)
-                    strata_bitplane_dot_rows(base, codeStride, r, block, planes, query.queryPlanes, 1, words, tmp)
-                    strata_bitplane_dot_rows(
-                        base + 8 * words, codeStride, r, block, planes + pairQueryOffset, query.pairPlanes, 1,
-                        upperWords, upper)
-                    for k in 0..<block { o[k] = binaryDistance(query, Float(tmp[k] + upper[k]), Int(r[k])) }
+                    strata_paired_bitplane_dot_rows(
+                        base, codeStride, r, block, query.bytes.assumingMemoryBound(to: UInt64.self),
+                        query.queryPlanes, words, tmp)
+                    for k in 0..<block { o[k] = binaryDistance(query, Float(tmp[k]), Int(r[k])) }
                 } else {
                     let tmp = query.scratch.assumingMemoryBound(to: Int64.self)
                     strata_bitplane_dot_rows(

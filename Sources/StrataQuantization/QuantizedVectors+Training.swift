@@ -190,8 +190,8 @@ extension QuantizedVectors {
     }
 
     /// `binaryEncode` with a paired upper plane (1.5 bits): lower plane bit i =
-    /// x'ᵢ > −kσᵢ, upper bit j = x'₂ⱼ > kσ₂ⱼ or x'₂ⱼ₊₁ > kσ₂ⱼ₊₁; level
-    /// ℓᵢ = lower bit + upper bit of its pair − 1.
+    /// x'ᵢ > −kσᵢ, upper bit j = x'₂ⱼ > kσ₂ⱼ or x'₂ⱼ₊₁ > kσ₂ⱼ₊₁; levels as
+    /// `pairedLevel` reads them back.
     private static func pairedBinaryEncode(
         _ x: UnsafePointer<Float>, centre: UnsafePointer<Float>?, sigma: UnsafePointer<Float>,
         dimension: Int, words: Int, upperWords: Int, into out: UnsafeMutablePointer<UInt64>
@@ -218,12 +218,15 @@ extension QuantizedVectors {
         return (factor, norm, centreDot)
     }
 
-    /// Level −1, 0 or 1 of dimension i of paired planes (`lower`, `upper`).
+    /// Level of dimension i of paired planes (`lower` X, `upper` Y):
+    /// ℓᵢ = Xᵢ·(1 + Y⌊i/2⌋) − 1. A dimension below −kσ (X = 0) is −1 whatever its
+    /// pair's bit; one above keeps 0 or, when its pair has a dimension above kσ,
+    /// +1 — exact unless both are above −kσ and only one above kσ.
     @inline(__always)
     static func pairedLevel(_ lower: UnsafePointer<UInt64>, _ upper: UnsafePointer<UInt64>, _ i: Int) -> Int {
         let x1 = (lower[i >> 6] >> UInt64(i & 63)) & 1
         let y = (upper[(i / 2) >> 6] >> UInt64((i / 2) & 63)) & 1
-        return Int(x1 + y) - 1
+        return Int(x1 * (1 + y)) - 1
     }
 
     // MARK: Scalar int8

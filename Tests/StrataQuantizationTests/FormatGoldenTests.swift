@@ -68,8 +68,8 @@ import Testing
         53 54 52 41 54 41 51 5A 03 00 00 00 02 02 02 04 04 00 00 00 02 00 00 00
         00 00 00 00 10 00 00 00 02 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
         08 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
-        00 00 80 3F 00 00 80 3F 00 00 80 3F 00 00 40 40 E9 A2 8B 3F 00 00 00 00
-        00 00 80 40 00 00 00 00 0B 00 00 00 00 00 00 00 03 00 00 00 00 00 00 00
+        00 00 80 3F 00 00 80 3F 00 00 80 3F 00 00 40 40 00 00 80 3F 00 00 00 00
+        00 00 80 3F 00 00 00 00 0B 00 00 00 00 00 00 00 03 00 00 00 00 00 00 00
         04 00 00 00 00 00 00 00 02 00 00 00 00 00 00 00
         """)
     let method = QuantizationMethod.binary(bitsPerDimension: 2, asymmetricQuery: false, pairedUpperPlane: true)
@@ -79,10 +79,15 @@ import Testing
     #expect(q.encoded() == expected)
     let decoded = try expected.withUnsafeBytes { try QuantizedVectors.decode($0, metric: .dot, dimension: 4, count: 2) }
     #expect(decoded.method == method)
-    // Levels (1, 1, 0, 1) and (−1, −1, 1, 0): Σ ℓ_a·ℓ_b = −2, factors 12/11 and 4,
-    // mean(σ²) = 3, so the row-to-row estimate of ⟨x₀, x₁⟩ is 12/11·4·3·(−2).
+    // Levels (1, 1, −1, 1) and (−1, −1, 1, −1) — dimension 2 of row 0 and dimension 3
+    // of row 1 are below −kσ, so −1 although their pair's upper bit is set: Σ ℓ_a·ℓ_b =
+    // −4, factors 1 and 1, mean(σ²) = 3, so the row-to-row estimate of ⟨x₀, x₁⟩ is
+    // −12, here exactly the true −12.
     let estimate = -decoded.distance(between: 0, and: 1)
-    #expect(abs(estimate - Float(12.0 / 11 * 4 * 3 * -2)) < 1e-4)
+    #expect(abs(estimate - -12) < 1e-4)
+    // The query (1, 1, −1, 3) scores row 0 with 2 full planes' estimator: exact here too.
+    let prepared = decoded.prepare(query: [1, 1, -1, 3])
+    #expect(abs(-decoded.distance(prepared, to: 0) - 12) < 1e-3)
     // Other versions refuse the paired flag, and version 3 refuses codes without it.
     for (version, flags): (UInt8, UInt8) in [(1, 0b100), (2, 0b111), (3, 0), (3, 0b11)] {
         var bad = expected

@@ -89,6 +89,38 @@ import Testing
         }
     }
 
+    /// The 1.5-bit kernel against Σ_i v_i·(X_i + X_i·Y_⌊i/2⌋), dimension by
+    /// dimension (the reference spreads no bits), for every word count 0...40.
+    @Test func pairedBitKernelMatchesReferenceForEveryLength() {
+        var rng = SeededGenerator.forTest()
+        for words in 0...40 {
+            let upperWords = (words + 1) / 2
+            let query = (0..<(8 * words)).map { _ in rng.next() }
+            let code = (0..<(words + upperWords)).map { _ in rng.next() }
+            func bit(_ plane: ArraySlice<UInt64>, _ i: Int) -> Int64 {
+                Int64((plane[plane.startIndex + i / 64] >> UInt64(i % 64)) & 1)
+            }
+            for queryPlanes in 1...8 {
+                var expected: Int64 = 0
+                for i in 0..<(64 * words) {
+                    var v: Int64 = 0
+                    for j in 0..<queryPlanes {
+                        let b = bit(query[(j * words)...], i)
+                        v += (j == queryPlanes - 1) ? -(b << j) : b << j
+                    }
+                    let x = bit(code[0...], i), y = bit(code[words...], i / 2)
+                    expected += v * (x + x * y)
+                }
+                for k in Self.tables {
+                    let got = k.pointee.paired_bitplane_dot(query, queryPlanes, code, words)
+                    #expect(
+                        got == expected,
+                        "\(String(cString: k.pointee.name)) paired_bitplane_dot words=\(words) planes=\(queryPlanes)")
+                }
+            }
+        }
+    }
+
     @Test func productKernelsMatchReference() {
         var rng = SeededGenerator.forTest()
         let table = (0..<(256 * 300)).map { _ in Float.random(in: -1...1, using: &rng) }

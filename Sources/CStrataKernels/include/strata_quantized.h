@@ -45,6 +45,12 @@ typedef struct strata_quantized_kernels {
     /// code planes with bit i set. query_planes in 1...8, code_planes >= 1.
     int64_t (*bitplane_dot)(const uint64_t *query, size_t query_planes, const uint64_t *code,
                             size_t code_planes, size_t words);
+    /// `bitplane_dot` against a 1.5-bit code: `code` holds the lower plane X
+    /// (`words` words), then the paired upper plane Y (⌈words/2⌉ words; bit j covers
+    /// dimensions 2j and 2j+1). The second plane is rebuilt per word as
+    /// Z[i] = X[i] AND Y[⌊i/2⌋], so the result is Σ_i v[i]·(X[i] + Z[i]).
+    int64_t (*paired_bitplane_dot)(const uint64_t *query, size_t query_planes, const uint64_t *code,
+                                   size_t words);
     /// Σ_m table[m·256 + codes[m]] over m in 0..<subspaces (product quantization
     /// asymmetric distance with a per-query lookup table).
     float (*pq_lookup)(const float *table, const uint8_t *codes, size_t subspaces);
@@ -78,6 +84,9 @@ void strata_hamming_rows(const uint8_t *base, size_t stride, const uint32_t *row
 void strata_bitplane_dot_rows(const uint8_t *base, size_t stride, const uint32_t *rows, size_t count,
                               const uint64_t *query, size_t query_planes, size_t code_planes, size_t words,
                               int64_t *out);
+/// `paired_bitplane_dot` for `count` rows at base + rows[k]·stride, into out[k].
+void strata_paired_bitplane_dot_rows(const uint8_t *base, size_t stride, const uint32_t *rows, size_t count,
+                                     const uint64_t *query, size_t query_planes, size_t words, int64_t *out);
 void strata_pq_lookup_rows(const uint8_t *base, size_t stride, const uint32_t *rows, size_t count,
                            const float *table, size_t subspaces, float *out);
 
