@@ -287,6 +287,7 @@ def summary(out):
     for r in load(out, "embedded-search.jsonl"):
         res = r.get("result", r)
         emb_se[res.get("threads") or r.get("threads")] = res
+    paused = [r.get("result", r) for r in load(out, "embedded-search-paused.jsonl")]
     rest, grpc = up.get("rest", {}), up.get("grpc", {})
     e_pps = emb_up.get("points_per_s")
     batch = emb_up.get("batch") or rest.get("batch") or grpc.get("batch")
@@ -321,6 +322,10 @@ def summary(out):
                   target),
                  (phase, "transport share (1 - server/client)", r.get("transport_share"),
                   g.get("transport_share"), None, 3, "")]
+        if clients == 1 and paused and paused[-1].get("mean_ms"):
+            p = paused[-1]
+            rows.append((phase, f"server ms per search; embedded idling {p.get('pause_ms')} ms between searches",
+                         r.get("server_ms_per_call"), g.get("server_ms_per_call"), p["mean_ms"], 3, ""))
     lines = ["| phase | metric | REST | gRPC | embedded | REST/emb | gRPC/emb | target (gRPC) |",
              "|---|---|---:|---:|---:|---:|---:|---|"]
     for phase, metric, rv, gv, ev, digits, target in rows:

@@ -13,7 +13,10 @@ import StrataIO
 /// Benchmarks/run_transport.sh compares it with REST and gRPC.
 ///
 /// Method: T threads each search in a loop for `--seconds`; QPS = searches /
-/// wall time; p50/p99 over every search's latency.
+/// wall time; p50/p99/mean over every search's latency. `--pause-ms` idles
+/// each thread that long between searches (not timed), as a server's thread
+/// idles while its client is busy: the latency of a search on a thread that
+/// just woke up, rather than of back-to-back searches on a hot one.
 struct BenchSearchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "search",
@@ -43,6 +46,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Run the universal query with payload, as a server's query_points does.")
     var withPayload = false
 
+    @Option(name: .long, help: "Milliseconds each thread sleeps between searches (not timed).")
+    var pauseMs: Double = 0
+
     func run() async throws {
         let database = try Database.open(at: dataDir)
         defer { database.close() }
@@ -51,6 +57,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let dimension = params.size
         let duration = seconds
         let (threads, limit, seed, withPayload) = (self.threads, self.limit, self.seed, self.withPayload)
+        let pause = UInt32(max(0, pauseMs * 1000))
         var fixed: [[Float]] = []
         if let queries {
             let (flat, queryDimension) = try VectorDataset.readVectors(queries)
@@ -90,6 +97,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
                     _ = try? target.search(query, using: name, limit: limit)
                 }
                 latencies.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                if pause > 0 { usleep(pause) }
             }
             results.store(worker, latencies)
         }
@@ -100,6 +108,7 @@ struct BenchSearchCommand: AsyncParsableCommand {
             "threads": Double(threads), "seconds": wall, "searches": Double(all.count),
             "qps": Double(all.count) / wall, "p50_ms": percentile(0.5), "p99_ms": percentile(0.99),
             "points": Double(target.count()), "dimension": Double(dimension),
+            "mean_ms": all.isEmpty ? 0 : all.reduce(0, +) / Double(all.count), "pause_ms": pauseMs,
         ]
         let json = try JSONSerialization.data(
             withJSONObject: ["bench": "search-embedded", "result": line], options: [.sortedKeys])

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
+import NIOPosix
 import NIOSSL
 import ServiceLifecycle
 import StrataGRPCProtocol
@@ -61,7 +62,8 @@ struct GRPCEndpoint: Service {
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask {
                     do {
-                        try await server.serve()
+                        let executor = EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
+                        try await withTaskExecutorPreference(executor) { try await server.serve() }
                     } catch {
                         // Say which port: a bind failure (the port is taken) ends up here.
                         throw GRPCEndpointError(

@@ -1,0 +1,20 @@
+import NIOCore
+import NIOPosix
+
+/// Runs the gRPC server's tasks on the NIO event loop thread that woke them
+/// (another loop of `group` when the waker is not one), instead of Swift's
+/// global executor: a call's frames are read, its message decoded and its
+/// handler started on the thread that received them, without a wake-up of
+/// another thread per step. Blocking engine work still goes to the engine pool.
+final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
+    // SAFETY: `group` is immutable and thread-safe.
+    private let group: any EventLoopGroup
+
+    init(group: any EventLoopGroup) { self.group = group }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? group.next()
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
