@@ -5,7 +5,10 @@ import NIOPosix
 /// (another loop of `group` when the waker is not one), instead of Swift's
 /// global executor: a call's frames are read, its message decoded and its
 /// handler started on the thread that received them, without a wake-up of
-/// another thread per step. Blocking engine work still goes to the engine pool.
+/// another thread per step. Reads run on the engine pool (`StrataHTTPServer.run`);
+/// a write's synchronous part (validation, WAL encoding; `update_vectors`'
+/// existence check, which may page in segment data) runs on the loop before
+/// the write awaits its fsync, as a NIO handler's work would.
 final class EventLoopTaskExecutor: TaskExecutor, @unchecked Sendable {
     // SAFETY: `group` is immutable and thread-safe.
     private let group: any EventLoopGroup
