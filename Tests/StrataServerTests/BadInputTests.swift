@@ -135,7 +135,7 @@ import Testing
                 #"{"vectors":{"size":4,"distance":"Dot"},"hnsw_config":{"m":1}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"quantization_config":{"scalar":{"type":"int4"}}}"#,
                 #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"s":{"modifier":"bm42"}}}"#,
-                #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"":{}}}"#, #"{}"#, "[]",
+                #"{"vectors":{"size":4,"distance":"Dot"},"sparse_vectors":{"":{}}}"#, "[]",
             ]
             for body in bad {
                 let response = try await client.send(.put, "/collections/bad", json: body)
@@ -143,6 +143,9 @@ import Testing
             }
             #expect(try await client.send(.put, "/collections/bad%20name", json: createSmallCollection).status == 400)
             #expect(database.collectionNames().isEmpty)
+            // As in Qdrant, no vectors at all is a valid collection (payload-only points).
+            #expect(try await client.send(.put, "/collections/payloads", json: #"{}"#).status == 200)
+            #expect(database.collectionNames() == ["payloads"])
         }
     }
 
