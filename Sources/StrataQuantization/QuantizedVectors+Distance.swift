@@ -180,12 +180,14 @@ extension QuantizedVectors {
     private func preparePairedSymmetric(_ p: QuantizedQuery, _ q: UnsafePointer<Float>) {
         let mean = UnsafePointer(codebook), sigma = UnsafePointer(codebook + dimension)
         let centred = metric == .euclid || metric == .manhattan
-        let scratch = UnsafeMutablePointer<UInt64>.allocate(capacity: words + upperWords)
-        defer { scratch.deallocate() }
+        // The query's own 1.5-bit code goes to planes 2 and up of the query
+        // buffer (8 planes, of which the kernel reads only the first 2 here),
+        // so preparing a query allocates nothing.
+        let out = p.bytes.assumingMemoryBound(to: UInt64.self)
+        let scratch = out + 2 * words
         let (factor, _, _) = Self.binaryEncode(
             q, centre: centred ? mean : nil, sigma: sigma, dimension: dimension,
             planes: 2, words: words, upperWords: upperWords, into: scratch)
-        let out = p.bytes.assumingMemoryBound(to: UInt64.self)
         var levelSum = 0
         for i in 0..<dimension {
             let level = Self.pairedLevel(UnsafePointer(scratch), UnsafePointer(scratch + words), i)
