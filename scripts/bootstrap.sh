@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Strata needs to build and test on a fresh Debian machine, and
 # nothing that is already there: pkg-config, liblz4-dev, libzstd-dev (Debian
-# packages), and python3 with venv for the qdrant-client suite (python3-venv).
+# packages), etcd-server and etcd-client (the cluster's control plane: docs/cluster.md),
+# and python3 with venv for the qdrant-client suite (python3-venv).
 # Swift 6.3.1 itself is expected on PATH. Idempotent; prints what it does.
 set -euo pipefail
 
@@ -13,6 +14,10 @@ if command -v pkg-config >/dev/null 2>&1; then
 else
   need+=(liblz4-dev libzstd-dev)
 fi
+
+# The cluster (strata cluster local, strata clustertest, the etcd tests) runs Debian's etcd.
+command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || need+=(etcd-client)
 
 # The client suite (scripts/test.sh) needs python3 that can make a venv with pip.
 if ! command -v python3 >/dev/null 2>&1; then
@@ -33,4 +38,4 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 command -v swift >/dev/null 2>&1 || { echo "bootstrap: swift is not on PATH; install Swift 6.3.1 (see README)" >&2; exit 1; }
-echo "bootstrap: ok ($(swift --version 2>/dev/null | head -1); lz4 $(pkg-config --modversion liblz4), zstd $(pkg-config --modversion libzstd); $(python3 --version))"
+echo "bootstrap: ok ($(swift --version 2>/dev/null | head -1); lz4 $(pkg-config --modversion liblz4), zstd $(pkg-config --modversion libzstd); etcd $(etcd --version 2>/dev/null | sed -n 's/^etcd Version: //p'); $(python3 --version))"

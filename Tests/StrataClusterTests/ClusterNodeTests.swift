@@ -1,0 +1,204 @@
+import Foundation
+import Logging
+import StrataEtcd
+import StrataTestSupport
+import Testing
+
+@testable import StrataCluster
+
+/// One real etcd member for a test, and nodes joining it from their own data directories.
+final class ClusterFixture: Sendable {
+    let directory = TemporaryDirectory("cluster")
+    let etcd: LocalEtcdCluster
+
+    init() {
+        etcd = LocalEtcdCluster(
+            directory: directory.path + "/etcd", members: 1, clientBasePort: LocalEtcdCluster.freePortRange(count: 2))
+    }
+
+    func start() async throws { try await etcd.start() }
+    func stop() { etcd.stop() }
+
+    func dataDirectory(_ name: String) throws -> String {
+        let path = directory.path + "/" + name
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func configuration(
+        _ name: String, directory: String? = nil, secret: String = "s3cret", leaseTTL: Int64 = 2
+    ) throws -> ClusterNode.Configuration {
+        var configuration = ClusterNode.Configuration(
+            etcdEndpoints: etcd.clientURLs, nodeName: name, secret: secret, restURL: "http://127.0.0.1:1/\(name)",
+            grpcURL: nil, dataDirectory: try directory ?? dataDirectory(name))
+        configuration.leaseTTL = leaseTTL
+        return configuration
+    }
+
+    func join(_ name: String, directory: String? = nil, secret: String = "s3cret") async throws -> ClusterNode {
+        try await ClusterNode.join(
+            try configuration(name, directory: directory, secret: secret), logger: Logger(label: "test"))
+    }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes.
+func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    return try await condition()
+}
+
+@Suite("cluster membership on a real etcd", .serialized)
+struct ClusterNodeTests {
+    @Test func nodesJoinSeeEachOtherAndOneBecomesController() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        let b = try await fixture.join("b")
+        #expect(a.identity.peerID != b.identity.peerID)
+        #expect(
+            try await eventually(.seconds(5)) {
+                Set(a.status().peers.filter(\.isAlive).map(\.record.node_name)) == ["a", "b"]
+            })
+        #expect(a.isController && !b.isController)
+        #expect(b.status().controllerPeerID == a.identity.peerID)
+        #expect(a.holdsLease && b.holdsLease)
+
+        // The identity is stored on first join, and a restart keeps the peer id.
+        let stored = try #require(try NodeIdentity.load(from: try fixture.dataDirectory("b")))
+        #expect(stored == b.identity)
+        await b.leave()
+        let again = try await fixture.join("b")
+        #expect(again.identity == b.identity)
+        await again.leave()
+        await a.leave()
+    }
+
+    @Test func aNameHeldByARunningNodeIsRefusedAndNothingIsWritten() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        let other = try fixture.dataDirectory("other")
+        await #expect {
+            _ = try await fixture.join("a", directory: other)
+        } throws: { error in
+            guard case .nodeNameTaken(let name, let peerID, _) = error as? ClusterError else { return false }
+            return name == "a" && peerID == a.identity.peerID
+        }
+        #expect(try NodeIdentity.load(from: other) == nil)
+        #expect(a.status().peers.count == 1)
+        await a.leave()
+        // Once it left, the name is free for a new node.
+        let b = try await fixture.join("a", directory: other)
+        #expect(b.identity.peerID != a.identity.peerID)
+        await b.leave()
+    }
+
+    @Test func aWrongSecretABadNameAndAnotherNodesDirectoryAreRefused() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        let directory = try fixture.dataDirectory("b")
+        await #expect {
+            _ = try await fixture.join("b", directory: directory, secret: "wrong")
+        } throws: { error in
+            guard case .wrongSecret = error as? ClusterError else { return false }
+            return true
+        }
+        #expect(try NodeIdentity.load(from: directory) == nil)
+        await #expect(throws: ClusterError.self) { _ = try await fixture.join("no spaces") }
+        await #expect(throws: ClusterError.self) { _ = try await fixture.join("b", secret: "") }
+        await #expect {
+            _ = try await fixture.join("c", directory: try fixture.dataDirectory("a"))
+        } throws: { error in
+            guard case .identityMismatch(let name, let requested, _, _) = error as? ClusterError else { return false }
+            return name == "a" && requested == "c"
+        }
+        #expect(a.status().peers.map(\.record.node_name) == ["a"])
+        await a.leave()
+    }
+
+    @Test func anUnreachableEtcdIsAClearErrorAndChangesNothing() async throws {
+        let fixture = ClusterFixture()  // never started
+        let directory = try fixture.dataDirectory("a")
+        await #expect {
+            _ = try await fixture.join("a", directory: directory)
+        } throws: { error in
+            guard case .etcd(.unreachable) = error as? ClusterError else { return false }
+            return "\(error)".contains(fixture.etcd.clientURL(0))
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    }
+
+    @Test func aCrashedNodesLeaseExpiresItsControllerRoleMovesAndItCanBeRemoved() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        let b = try await fixture.join("b")
+        #expect(a.isController)
+        await #expect(throws: ClusterError.self) { try await b.removePeer(a.identity.peerID) }  // running
+
+        await a.abandonWithoutLeaving()
+        // TTL 2 s, renewal every 0.67 s: b takes over within TTL + one renewal (+ slack for a busy machine).
+        #expect(try await eventually(.seconds(6)) { b.isController })
+        #expect(
+            try await eventually(.seconds(2)) {
+                b.status().peers.first { $0.record.node_name == "a" }?.isAlive == false
+            })
+
+        // A restart within or after the TTL takes back its own name with the same peer id.
+        await #expect(throws: ClusterError.self) { try await b.removePeer(12345) }  // unknown
+        try await b.removePeer(a.identity.peerID)
+        #expect(try await eventually(.seconds(2)) { b.status().peers.map(\.record.node_name) == ["b"] })
+        await b.leave()
+    }
+
+    @Test func aRestartWithinTheLeaseTakesBackItsOwnName() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        await a.abandonWithoutLeaving()  // its live key stays until the lease expires
+        let restarted = try await fixture.join("a")
+        #expect(restarted.identity == a.identity)
+        #expect(restarted.holdsLease)
+        await restarted.leave()
+    }
+
+    @Test func metadataKeysRoundTrip() async throws {
+        let fixture = ClusterFixture()
+        try await fixture.start()
+        defer { fixture.stop() }
+        let a = try await fixture.join("a")
+        try await a.setMetadata("region", json: Data(#"{"name":"eu"}"#.utf8))
+        try await a.setMetadata("owner", json: Data(#""ops""#.utf8))
+        #expect(try await a.metadataKeys() == ["owner", "region"])
+        #expect(try await a.metadata("region") == Data(#"{"name":"eu"}"#.utf8))
+        try await a.deleteMetadata("owner")
+        #expect(try await a.metadata("owner") == nil)
+        await a.leave()
+    }
+
+    @Test func theIdentityFileIsTheSpecsExample() throws {
+        let identity = NodeIdentity(peerID: 5_129_740_214_377_001, nodeName: "node-1")
+        #expect(
+            String(decoding: try identity.encoded(), as: UTF8.self)
+                == #"{"format":"strata-cluster-node","node_name":"node-1","peer_id":5129740214377001,"version":1}"#
+                + "\n")
+        try withTemporaryDirectory { directory in
+            try identity.store(in: directory)
+            #expect(try NodeIdentity.load(from: directory) == identity)
+            try Data(#"{"format":"strata-cluster-node","node_name":"x","peer_id":1,"version":2}"#.utf8)
+                .write(to: URL(fileURLWithPath: directory + "/" + NodeIdentity.fileName))
+            #expect(throws: ClusterError.self) { try NodeIdentity.load(from: directory) }
+        }
+    }
+}
