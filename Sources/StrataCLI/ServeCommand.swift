@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import Strata
+import StrataCluster
 import StrataServer
 
 /// `strata serve`: the Qdrant-compatible REST server on a data directory.
@@ -61,6 +62,27 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Log format: text or json.")
     var logFormat: String?
 
+    @Option(
+        name: .long,
+        help: "Join a cluster: the client URLs of its etcd members, comma-separated (docs/cluster.md).")
+    var etcd: String?
+
+    @Option(name: .long, help: "This node's name in the cluster (with --etcd).")
+    var nodeName: String?
+
+    @Option(name: .long, help: "The REST URL other nodes reach this node at. Default http://<host>:<port>.")
+    var advertiseUrl: String?
+
+    @Option(
+        name: .long,
+        help:
+            "The secret shared by the cluster's nodes. Prefer STRATA_CLUSTER_SECRET: arguments are visible to other users."
+    )
+    var clusterSecret: String?
+
+    @Option(name: .long, help: "Seconds this node's etcd lease lives without renewal. Default 5.")
+    var leaseTtl: Int?
+
     func run() async throws {
         var settings = ServerConfiguration()
         do {
@@ -85,6 +107,11 @@ struct ServeCommand: AsyncParsableCommand {
         if let engineThreads { settings.engineThreads = engineThreads }
         if let logLevel { settings.logLevel = logLevel }
         if let logFormat { settings.logFormat = logFormat }
+        if let etcd { settings.etcdEndpoints = ServerConfiguration.endpointList(etcd) }
+        if let nodeName { settings.nodeName = nodeName }
+        if let advertiseUrl { settings.advertiseURL = advertiseUrl }
+        if let clusterSecret { settings.clusterSecret = clusterSecret }
+        if let leaseTtl { settings.leaseTTL = leaseTtl }
         do { try settings.validate() } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
@@ -102,16 +129,27 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "strata.serve")
         logger.info("starting", metadata: ["settings": "\(settings)"])
 
+        let directoryExisted = FileManager.default.fileExists(atPath: settings.dataDirectory)
         let database = try Database.open(at: settings.dataDirectory)
         logger.info(
             "opened data directory",
             metadata: [
                 "path": "\(settings.dataDirectory)", "collections": "\(database.collectionNames().count)",
             ])
+        let cluster: ClusterNode?
+        do {
+            cluster = try await joinCluster(settings, dataDirectory: database.path, logger: logger)
+        } catch {
+            database.close()
+            // A node that could not join leaves no trace: a directory made just now goes again.
+            if !directoryExisted { try? FileManager.default.removeItem(atPath: settings.dataDirectory) }
+            throw error
+        }
         let server: StrataHTTPServer
         do {
-            server = try StrataHTTPServer(database: database, configuration: settings, logger: logger)
+            server = try StrataHTTPServer(database: database, configuration: settings, logger: logger, cluster: cluster)
         } catch {
+            await cluster?.leave()
             database.close()
             throw error
         }
@@ -128,11 +166,40 @@ struct ServeCommand: AsyncParsableCommand {
                 FileHandle.standardOutput.write(Data("strata serve: gRPC listening on \(host):\(port)\n".utf8))
             }
         } catch {
+            await cluster?.leave()
             database.close()
             throw error
+        }
+        if let cluster {
+            logger.info("leaving the cluster")
+            await cluster.leave()
         }
         logger.info("stopped accepting requests; closing the data directory")
         database.close()
         logger.info("closed; bye")
+    }
+
+    /// Joins the cluster when `--etcd` is given (a `ClusterError` stops the
+    /// server with what to do; nothing was changed then).
+    private func joinCluster(
+        _ settings: ServerConfiguration, dataDirectory: String, logger: Logger
+    ) async throws
+        -> ClusterNode?
+    {
+        guard !settings.etcdEndpoints.isEmpty, let nodeName = settings.nodeName, let secret = settings.clusterSecret
+        else { return nil }
+        let (rest, grpc) = try settings.advertisedURLs()
+        var configuration = ClusterNode.Configuration(
+            etcdEndpoints: settings.etcdEndpoints, nodeName: nodeName, secret: secret, restURL: rest, grpcURL: grpc,
+            dataDirectory: dataDirectory)
+        configuration.leaseTTL = Int64(settings.leaseTTL)
+        configuration.version = StrataHTTPServer.version
+        do {
+            return try await ClusterNode.join(configuration, logger: logger)
+        } catch let error as ClusterError {
+            logger.critical("cannot join the cluster", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("strata serve: cannot join the cluster: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
     }
 }

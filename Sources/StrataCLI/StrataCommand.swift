@@ -9,7 +9,7 @@ struct StrataCommand: AsyncParsableCommand {
         abstract: "Strata, a disk-first vector database.",
         subcommands: [
             ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self,
-            CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self,
+            CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self, ClusterCommand.self,
         ]
     )
 }

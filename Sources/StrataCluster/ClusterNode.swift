@@ -219,6 +219,9 @@ public final class ClusterNode: Sendable {
 
     // MARK: Peers and metadata
 
+    /// Reads the cluster state from etcd again now.
+    public func refresh() async throws { try await mirror.refresh() }
+
     /// Removes a peer that is not running from the membership
     /// (`DELETE /cluster/peer/{id}`).
     public func removePeer(_ peerID: UInt64) async throws {

@@ -303,7 +303,7 @@ public final class EtcdClient: Sendable {
                 return (response, endpoint)
             } catch {
                 guard Self.isConnectFailure(error) else { throw translate(error, endpoint: endpoint) }
-                lastCause = "\(endpoint): \(error)"
+                lastCause = "\(endpoint): \(Self.describe(error))"
             }
         }
         throw EtcdError.unreachable(endpoints: endpoints, cause: lastCause)
@@ -315,6 +315,17 @@ public final class EtcdClient: Sendable {
             return EtcdError.timedOut(endpoint: endpoint, after: configuration.requestTimeout)
         }
         return EtcdError.unreachable(endpoints: [endpoint], cause: "\(error)")
+    }
+
+    /// A short reason for a connection failure ("connection refused").
+    static func describe(_ error: Error) -> String {
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first {
+            return describe(first.error)
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        if let error = error as? HTTPClientError, error == .connectTimeout { return "the connection timed out" }
+        if let error = error as? ChannelError, case .connectTimeout = error { return "the connection timed out" }
+        return "\(error)"
     }
 
     /// Errors that happen before a request is sent: the member is down or unreachable.

@@ -31,12 +31,59 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// `text` (swift-log's stream format) or `json` (one JSON object per line).
     public var logFormat: String = "text"
 
+    // Cluster mode (docs/cluster.md): all unset for a single node.
+    /// etcd client URLs; non-empty: join the cluster they coordinate.
+    public var etcdEndpoints: [String] = []
+    /// This node's name in the cluster (unique among running nodes).
+    public var nodeName: String?
+    /// The REST URL other nodes and clients reach this node at; default
+    /// `http(s)://<host>:<port>`.
+    public var advertiseURL: String?
+    /// The secret every node of the cluster shares (never logged, never stored).
+    public var clusterSecret: String?
+    /// Seconds the node's etcd lease lives without renewal.
+    public var leaseTTL: Int = 5
+
     public init() {}
 
     public var description: String {
         "data_dir=\(dataDirectory) host=\(host) port=\(port) grpc_port=\(grpcPort.map(String.init) ?? "off") api_key=\(apiKey == nil ? "<unset>" : "<set>") "
             + "read_only_api_key=\(readOnlyAPIKey == nil ? "<unset>" : "<set>") tls=\(tlsCertificatePath != nil) "
             + "max_request_size=\(maxRequestBodyBytes) engine_threads=\(resolvedEngineThreads) log_level=\(logLevel)"
+            + (etcdEndpoints.isEmpty
+                ? ""
+                : " etcd=\(etcdEndpoints.joined(separator: ",")) node_name=\(nodeName ?? "<unset>") "
+                    + "advertise_url=\(advertiseURL ?? "<default>") cluster_secret=\(clusterSecret == nil ? "<unset>" : "<set>") "
+                    + "lease_ttl=\(leaseTTL)")
+    }
+
+    /// The URLs a cluster node registers: its REST URL (`advertiseURL`, else
+    /// from host and port) and its gRPC URL (same host, `grpcPort`).
+    public func advertisedURLs() throws -> (rest: String, grpc: String?) {
+        let scheme = tlsCertificatePath == nil ? "http" : "https"
+        let rest: String
+        if let advertiseURL {
+            guard let url = URLComponents(string: advertiseURL), let urlScheme = url.scheme,
+                ["http", "https"].contains(urlScheme), url.host?.isEmpty == false, url.port != nil
+            else {
+                throw ConfigurationError(
+                    "--advertise-url \(advertiseURL) must be a URL with a host and a port, like http://10.0.0.5:6333")
+            }
+            rest = advertiseURL.hasSuffix("/") ? String(advertiseURL.dropLast()) : advertiseURL
+        } else {
+            guard !["0.0.0.0", "::", "[::]"].contains(host) else {
+                throw ConfigurationError(
+                    "a cluster node listening on \(host) needs --advertise-url: the address other nodes reach it at")
+            }
+            guard port != 0 else {
+                throw ConfigurationError("a cluster node on port 0 needs --advertise-url (or a fixed --port)")
+            }
+            rest = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+        }
+        guard let grpcPort, grpcPort != 0, var components = URLComponents(string: rest) else { return (rest, nil) }
+        components.port = grpcPort
+        components.scheme = scheme
+        return (rest, components.string)
     }
 
     public var resolvedEngineThreads: Int {
@@ -59,6 +106,11 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var engine_threads: Int?
         var log_level: String?
         var log_format: String?
+        var etcd: [String]?
+        var node_name: String?
+        var advertise_url: String?
+        var cluster_secret: String?
+        var lease_ttl: Int?
     }
 
     /// Applies a JSON config file (keys as in `File`; unknown keys are an error
@@ -70,6 +122,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         let known: Set<String> = [
             "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
             "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
+            "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl",
         ]
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigurationError("the config file \(path) is not a JSON object")
@@ -96,6 +149,11 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.engine_threads { engineThreads = v }
         if let v = file.log_level { logLevel = v }
         if let v = file.log_format { logFormat = v }
+        if let v = file.etcd { etcdEndpoints = v }
+        if let v = file.node_name { nodeName = v }
+        if let v = file.advertise_url { advertiseURL = v }
+        if let v = file.cluster_secret { clusterSecret = v }
+        if let v = file.lease_ttl { leaseTTL = v }
     }
 
     /// The environment variables `strata serve` reads.
@@ -104,6 +162,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         "STRATA_READ_ONLY_API_KEY",
         "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
+        "STRATA_ETCD", "STRATA_NODE_NAME", "STRATA_ADVERTISE_URL", "STRATA_CLUSTER_SECRET", "STRATA_LEASE_TTL",
     ]
 
     /// Applies `STRATA_*` environment variables (see `environmentVariables`).
@@ -135,6 +194,16 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = try int("STRATA_ENGINE_THREADS") { engineThreads = v }
         if let v = environment["STRATA_LOG_LEVEL"] { logLevel = v }
         if let v = environment["STRATA_LOG_FORMAT"] { logFormat = v }
+        if let v = environment["STRATA_ETCD"] { etcdEndpoints = Self.endpointList(v) }
+        if let v = environment["STRATA_NODE_NAME"] { nodeName = v }
+        if let v = environment["STRATA_ADVERTISE_URL"] { advertiseURL = v }
+        if let v = environment["STRATA_CLUSTER_SECRET"] { clusterSecret = v }
+        if let v = try int("STRATA_LEASE_TTL") { leaseTTL = v }
+    }
+
+    /// `URL[,URL…]` as a list (blank entries dropped).
+    public static func endpointList(_ text: String) -> [String] {
+        text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// Checks the combination; throws with what to change.
@@ -166,6 +235,21 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             throw ConfigurationError("the API key and the read-only API key must differ")
         }
         guard ["text", "json"].contains(logFormat) else { throw ConfigurationError("log format must be text or json") }
+        if etcdEndpoints.isEmpty {
+            guard nodeName == nil, advertiseURL == nil else {
+                throw ConfigurationError("--node-name and --advertise-url are for cluster mode: give --etcd too")
+            }
+        } else {
+            guard let nodeName, !nodeName.isEmpty else {
+                throw ConfigurationError("a cluster node needs a name: give --node-name (unique among running nodes)")
+            }
+            guard let clusterSecret, !clusterSecret.isEmpty else {
+                throw ConfigurationError(
+                    "a cluster node needs the cluster's secret: set STRATA_CLUSTER_SECRET (or --cluster-secret)")
+            }
+            guard (1...60).contains(leaseTTL) else { throw ConfigurationError("the lease TTL must be 1…60 seconds") }
+            _ = try advertisedURLs()
+        }
     }
 }
 

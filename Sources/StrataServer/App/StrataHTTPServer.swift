@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import Strata
+import StrataCluster
 import StrataIO
 
 /// The Qdrant-compatible server over one open `Database`: REST, and gRPC
@@ -40,11 +41,17 @@ public final class StrataHTTPServer: Sendable {
     let logger: Logger
     /// The node-wide quota (`/quotas`), kept in the data directory.
     let quota: NodeQuota
+    /// This node's membership of a cluster (`strata serve --etcd`); nil for a
+    /// single node. The caller joins before and leaves after `run()`.
+    let cluster: ClusterNode?
 
     /// Throws when the data directory's quota file cannot be read or holds
     /// an invalid config (a quota that cannot be honoured is not dropped).
-    public init(database: Database, configuration: ServerConfiguration, logger: Logger) throws {
+    public init(
+        database: Database, configuration: ServerConfiguration, logger: Logger, cluster: ClusterNode? = nil
+    ) throws {
         self.database = database
+        self.cluster = cluster
         self.configuration = configuration
         self.logger = logger
         quota = try NodeQuota(directory: database.path)

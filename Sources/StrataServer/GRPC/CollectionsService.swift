@@ -106,7 +106,8 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         try await strata.unary(request, context) { message, call in
             let collection = try strata.collection(named: message.collectionName, .read, call.access)
             return GRPCCollections.clusterInfo(
-                CollectionClusterOutput(points: collection.count()), elapsed: call.elapsed)
+                CollectionClusterOutput(peerID: strata.cluster?.identity.peerID ?? 0, points: collection.count()),
+                elapsed: call.elapsed)
         }
     }
 

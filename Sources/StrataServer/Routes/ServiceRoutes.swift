@@ -2,9 +2,8 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// `GET /`, health probes, `/metrics`, `/telemetry` and the cluster endpoints
-/// (Strata answers as a single node with distributed mode disabled, as Qdrant
-/// without cluster mode does).
+/// `GET /`, health probes, `/metrics` and `/telemetry` (the cluster endpoints
+/// are in ClusterRoutes.swift).
 extension StrataHTTPServer {
     func addServiceRoutes(to router: Router<StrataRequestContext>) {
         // Qdrant answers `GET /` without the envelope.
@@ -24,44 +23,7 @@ extension StrataHTTPServer {
             return try await self.answer(context) { self.telemetry() }
         }
 
-        router.get("/cluster") { _, context in
-            try context.access.check(.globalRead)
-            return try Reply.ok(["status": "disabled"], context: context)
-        }
-        router.get("/collections/{collection_name}/cluster") { _, context in
-            let collection = try self.collection(context, .read)
-            return try Reply.ok(CollectionClusterOutput(points: collection.count()), context: context)
-        }
-        // Qdrant gathers cluster telemetry from the peers consensus knows; without
-        // cluster mode it knows none, and answers this error (after checking the query).
-        router.get("/cluster/telemetry") { request, _ -> Response in
-            let query = request.uri.queryParameters
-            if let level = query.get("details_level"), UInt32(level) == nil {
-                throw APIError(.badRequest, "Deserialize error in query: invalid digit found in string")
-            }
-            if let text = query.get("timeout") {
-                guard let timeout = UInt64(text) else {
-                    throw APIError(.badRequest, "Deserialize error in query: invalid digit found in string")
-                }
-                if timeout < 1 {
-                    throw APIError(
-                        .unprocessableContent,
-                        "Validation error in query: [timeout: value 0 invalid, must be 1 or larger]")
-                }
-            }
-            throw APIError(.internalServerError, "Service internal error: Could not get telemetry from cluster")
-        }
-        let distributedOnly: [(HTTPRequest.Method, RouterPath)] = [
-            (.post, "/cluster/recover"), (.delete, "/cluster/peer/{peer_id}"), (.get, "/cluster/metadata/keys"),
-            (.post, "/collections/{collection_name}/cluster"), (.get, "/collections/{collection_name}/shards"),
-            (.put, "/collections/{collection_name}/shards"), (.post, "/collections/{collection_name}/shards/delete"),
-        ]
-        for (method, path) in distributedOnly {
-            router.on(path, method: method) { _, context -> Response in
-                try context.access.check(.manage)
-                throw APIError.badRequest("Distributed mode disabled")
-            }
-        }
+        addClusterRoutes(to: router)
     }
 
     func telemetry() -> TelemetryOutput {
@@ -88,21 +50,6 @@ struct RootOutput: Encodable {
     var title = "qdrant - vector search engine"
     var version = StrataHTTPServer.qdrantAPIVersion
     var strata_version = StrataHTTPServer.version
-}
-
-struct CollectionClusterOutput: Encodable {
-    struct LocalShard: Encodable {
-        var shard_id = 0
-        var points_count: Int
-        var state = "Active"
-    }
-    var peer_id = 0
-    var shard_count = 1
-    var local_shards: [LocalShard]
-    var remote_shards: [String] = []
-    var shard_transfers: [String] = []
-
-    init(points: Int) { local_shards = [LocalShard(points_count: points)] }
 }
 
 struct TelemetryOutput: Encodable {

@@ -1,0 +1,188 @@
+import AsyncHTTPClient
+import Foundation
+import StrataEtcd
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole cluster on one machine, on loopback: `etcdMembers` etcd processes
+/// and `nodes` `strata serve` processes, each node with its own data directory
+/// `directory/node-<i>` and log `directory/node-<i>.log`. What
+/// `strata cluster local` runs, and what cluster tests start and break.
+///
+/// Ports: node `i` serves REST on `basePort + 10i` and gRPC on
+/// `basePort + 10i + 1` (so with the default 6333, node 0 has Qdrant's
+/// ports); etcd member `j` takes `etcdBasePort + 2j` (clients) and
+/// `etcdBasePort + 2j + 1` (peers).
+///
+/// Thread safety: methods may be called from any thread.
+public final class LocalCluster: Sendable {
+    public struct Configuration: Sendable {
+        public var directory: String
+        public var nodes: Int
+        public var etcdMembers: Int
+        public var basePort: Int
+        public var etcdBasePort: Int
+        /// The `strata` executable the nodes run.
+        public var executable: String
+        public var secret: String
+        public var leaseTTL: Int = 5
+        /// More `strata serve` arguments for every node (e.g. `--log-level debug`).
+        public var extraArguments: [String] = []
+
+        public init(
+            directory: String, nodes: Int, etcdMembers: Int, basePort: Int, etcdBasePort: Int, executable: String,
+            secret: String
+        ) {
+            self.directory = directory
+            self.nodes = nodes
+            self.etcdMembers = etcdMembers
+            self.basePort = basePort
+            self.etcdBasePort = etcdBasePort
+            self.executable = executable
+            self.secret = secret
+        }
+    }
+
+    public let configuration: Configuration
+    public let etcd: LocalEtcdCluster
+    private let processes: Mutex<[Process?]>
+
+    public init(_ configuration: Configuration) {
+        self.configuration = configuration
+        etcd = LocalEtcdCluster(
+            directory: configuration.directory + "/etcd", members: configuration.etcdMembers,
+            clientBasePort: configuration.etcdBasePort)
+        processes = Mutex(Array(repeating: nil, count: configuration.nodes))
+    }
+
+    public func nodeName(_ index: Int) -> String { "node-\(index)" }
+    public func restPort(_ index: Int) -> Int { configuration.basePort + 10 * index }
+    public func grpcPort(_ index: Int) -> Int { configuration.basePort + 10 * index + 1 }
+    public func restURL(_ index: Int) -> String { "http://127.0.0.1:\(restPort(index))" }
+    public func dataDirectory(_ index: Int) -> String { configuration.directory + "/node-\(index)" }
+
+    /// Starts etcd, then every node, and waits until each node's `GET /cluster`
+    /// shows all nodes `Active` (at most `timeout`).
+    public func start(timeout: Duration = .seconds(90)) async throws {
+        try FileManager.default.createDirectory(atPath: configuration.directory, withIntermediateDirectories: true)
+        try await etcd.start()
+        for index in 0..<configuration.nodes { try startNode(index) }
+        try await waitUntilFormed(timeout: timeout)
+    }
+
+    /// Starts node `index` (again, after `kill`); its data directory is kept.
+    public func startNode(_ index: Int) throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: configuration.executable)
+        process.arguments =
+            [
+                "serve", "--data-dir", dataDirectory(index), "--host", "127.0.0.1",
+                "--port", String(restPort(index)), "--grpc-port", String(grpcPort(index)),
+                "--etcd", etcd.clientURLs.joined(separator: ","), "--node-name", nodeName(index),
+                "--lease-ttl", String(configuration.leaseTTL),
+            ] + configuration.extraArguments
+        var environment = ProcessInfo.processInfo.environment
+        environment["STRATA_CLUSTER_SECRET"] = configuration.secret
+        process.environment = environment
+        let logPath = configuration.directory + "/node-\(index).log"
+        if !FileManager.default.fileExists(atPath: logPath) {
+            FileManager.default.createFile(atPath: logPath, contents: nil)
+        }
+        guard let log = FileHandle(forWritingAtPath: logPath) else {
+            throw ClusterError.invalid("cannot write the node log \(logPath)")
+        }
+        log.seekToEndOfFile()
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        processes.withLock { $0[index] = process }
+    }
+
+    /// The process id of node `index`, if it runs.
+    public func pid(_ index: Int) -> Int32? {
+        processes.withLock { $0[index].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
+    /// Indexes of nodes whose process has exited (crashed, or killed outside this object).
+    public func exitedNodes() -> [(index: Int, status: Int32)] {
+        processes.withLock { list in
+            list.indices.compactMap { index in
+                guard let process = list[index], !process.isRunning else { return nil }
+                return (index, process.terminationStatus)
+            }
+        }
+    }
+
+    /// Sends `signal` to node `index`; for SIGKILL and SIGTERM waits until it exited.
+    public func kill(_ index: Int, signal: Int32 = SIGKILL) {
+        guard let process = processes.withLock({ $0[index] }), process.isRunning else { return }
+        _ = Glibc.kill(process.processIdentifier, signal)
+        if signal == SIGKILL || signal == SIGTERM {
+            process.waitUntilExit()
+            processes.withLock { $0[index] = nil }
+        }
+    }
+
+    /// Stops every node (SIGTERM; SIGKILL after 20 s), then etcd.
+    public func stop() {
+        let running = processes.withLock { list -> [Process] in
+            defer { list = Array(repeating: nil, count: list.count) }
+            return list.compactMap { $0 }
+        }
+        for process in running where process.isRunning { process.terminate() }
+        let deadline = Date().addingTimeInterval(20)
+        for process in running {
+            while process.isRunning && Date() < deadline { usleep(50_000) }
+            if process.isRunning {
+                _ = Glibc.kill(process.processIdentifier, SIGKILL)
+                process.waitUntilExit()
+            }
+        }
+        etcd.stop()
+    }
+
+    /// Waits until every running node reports every node `Active`.
+    public func waitUntilFormed(timeout: Duration) async throws {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        let names = Set((0..<configuration.nodes).map(nodeName))
+        var pending = Set(0..<configuration.nodes)
+        while !pending.isEmpty {
+            if let exited = exitedNodes().first {
+                throw ClusterError.invalid(
+                    "node \(nodeName(exited.index)) exited with status \(exited.status) while the cluster formed; "
+                        + "see \(configuration.directory)/node-\(exited.index).log")
+            }
+            for index in pending.sorted() where await activeNames(index) == names { pending.remove(index) }
+            guard !pending.isEmpty else { break }
+            guard clock.now < deadline else {
+                throw ClusterError.invalid(
+                    "the cluster did not form within \(timeout): \(pending.sorted().map(nodeName)) do not see every node "
+                        + "(logs in \(configuration.directory))")
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+
+    /// The names node `index` reports `Active` in `GET /cluster` (empty when it does not answer).
+    func activeNames(_ index: Int) async -> Set<String> {
+        var request = HTTPClientRequest(url: restURL(index) + "/cluster")
+        request.method = .GET
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
+            response.status == .ok,
+            let body = try? await response.body.collect(upTo: 1 << 20),
+            case let data = Data(body.readableBytesView),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let result = object["result"] as? [String: Any], let peers = result["peers"] as? [String: Any]
+        else { return [] }
+        return Set(
+            peers.values.compactMap { value -> String? in
+                guard let peer = value as? [String: Any], peer["state"] as? String == "Active" else { return nil }
+                return peer["node_name"] as? String
+            })
+    }
+}
