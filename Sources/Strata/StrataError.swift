@@ -19,6 +19,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
     ///   once the cause is fixed.
     /// - `.locked`: Another process (or another open handle) holds the data directory.
     /// - `.closed`: The database or collection was closed or deleted.
+    /// - `.outOfSequence`: Replicated records do not start at the collection's next op number; nothing was written.
     public typealias Code = ErrorCode
 
     public let code: Code

@@ -47,6 +47,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// The caller gave up (its deadline passed or it cancelled the request);
     /// the work stopped and nothing was changed.
     public static let cancelled = ErrorCode(rawValue: "cancelled")
+    /// A replicated record is not the next one this log expects (a replica
+    /// that missed records, or got them twice): nothing was written.
+    public static let outOfSequence = ErrorCode(rawValue: "out_of_sequence")
     /// Any other failure (for `IOError`: any other errno).
     public static let other = ErrorCode(rawValue: "other")
 }

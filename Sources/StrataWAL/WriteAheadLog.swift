@@ -107,6 +107,10 @@ public final class WriteAheadLog: Sendable {
 
     struct PendingAppend: Sendable {
         let payload: [UInt8]
+        /// The op number the record must get, or nil for the next one. A record
+        /// that would get another is refused unwritten (a replica's log keeps
+        /// its primary's op numbers: docs/cluster.md).
+        var expectedOpNum: UInt64? = nil
         let whenDurable: @Sendable (UInt64) -> Void
         let complete: @Sendable (Result<UInt64, WALError>) -> Void
     }
@@ -269,6 +273,59 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
+    /// Appends `payload` only as record `opNum`: if the log's next op number
+    /// is another, nothing is written and this throws `.invalidArgument`
+    /// ("out of sequence"). Otherwise as `append`. Records enqueued in a row
+    /// with consecutive numbers are written as one group when they can be.
+    public func append(
+        _ payload: [UInt8], asOpNum opNum: UInt64, whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }
+    ) async throws -> UInt64 {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<UInt64, Error>) in
+            enqueue(
+                PendingAppend(payload: payload, expectedOpNum: opNum, whenDurable: whenDurable) { result in
+                    continuation.resume(with: result.mapError { $0 as Error })
+                })
+        }
+    }
+
+    /// Appends `records` as the ops they name, in order, enqueued together so
+    /// that they are written as few groups as possible (a replica applying
+    /// what its primary shipped). `whenDurable(opNum, index)` runs as for
+    /// `append`. Returns the last op number once all are durable; throws the
+    /// first failure (records before it may be durable: see `lastOpNum`).
+    public func append(
+        run records: [(opNum: UInt64, payload: [UInt8])],
+        whenDurable: @escaping @Sendable (UInt64, Int) -> Void = { _, _ in }
+    ) async throws -> UInt64 {
+        guard let last = records.last?.opNum else { return lastOpNum }
+        let outcomes = Locked<[Result<UInt64, WALError>?]>(Array(repeating: nil, count: records.count))
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let remaining = Locked(records.count)
+            let appends = records.enumerated().map { index, record in
+                PendingAppend(
+                    payload: record.payload, expectedOpNum: record.opNum, whenDurable: { whenDurable($0, index) }
+                ) {
+                    result in
+                    outcomes.withLock { $0[index] = result }
+                    let done = remaining.withLock { count -> Bool in
+                        count -= 1
+                        return count == 0
+                    }
+                    guard done else { return }
+                    let failure = outcomes.withLock { list in
+                        list.lazy.compactMap { outcome -> WALError? in
+                            if case .failure(let error) = outcome { return error }
+                            return nil
+                        }.first
+                    }
+                    if let failure { continuation.resume(throwing: failure) } else { continuation.resume() }
+                }
+            }
+            enqueue(appends)
+        }
+        return last
+    }
+
     /// Blocking form of `append`, for callers on their own threads.
     public func appendAndWait(
         _ payload: [UInt8], whenDurable: @escaping @Sendable (UInt64) -> Void = { _ in }
@@ -276,6 +333,30 @@ public final class WriteAheadLog: Sendable {
         let waiter = BlockingResult<UInt64>()
         enqueue(PendingAppend(payload: payload, whenDurable: whenDurable) { waiter.set($0.mapError { $0 as Error }) })
         return try waiter.wait()
+    }
+
+    private func enqueue(_ appends: [PendingAppend]) {
+        if let tooBig = appends.firstIndex(where: { $0.payload.count > WALFormat.maxPayloadSize }) {
+            for append in appends[..<tooBig] { enqueue(append) }
+            for append in appends[tooBig...] {
+                append.complete(
+                    .failure(
+                        WALError(
+                            code: .invalidArgument,
+                            message: "a WAL record exceeds the limit of \(WALFormat.maxPayloadSize) bytes")))
+            }
+            return
+        }
+        let rejection: WALError? = shared.withLock { state in
+            if let failure = state.failure { return failure }
+            if state.closing {
+                return WALError(code: .closed, message: "the write-ahead log in \(directory) is closed")
+            }
+            state.pending.append(contentsOf: appends)
+            shared.broadcast()
+            return nil
+        }
+        if let rejection { for append in appends { append.complete(.failure(rejection)) } }
     }
 
     private func enqueue(_ append: PendingAppend) {
@@ -408,12 +489,30 @@ public final class WriteAheadLog: Sendable {
         return batch
     }
 
-    private func writeBatch(_ batch: [PendingAppend], _ writer: inout Writer) {
+    private func writeBatch(_ group: [PendingAppend], _ writer: inout Writer) {
         if let failure = shared.withLock({ $0.failure }) {
-            for item in batch { item.complete(.failure(failure)) }
+            for item in group { item.complete(.failure(failure)) }
             return
         }
         let firstOp = shared.withLock { $0.lastOpNum } + 1
+        // Records that must have a given op number and would not get it are refused here, unwritten.
+        var batch: [PendingAppend] = []
+        batch.reserveCapacity(group.count)
+        for item in group {
+            let assigned = firstOp + UInt64(batch.count)
+            if let expected = item.expectedOpNum, expected != assigned {
+                item.complete(
+                    .failure(
+                        WALError(
+                            code: .invalidArgument,
+                            message:
+                                "out of sequence: the record must be op \(expected) but the log's next op is \(assigned); nothing was written"
+                        )))
+            } else {
+                batch.append(item)
+            }
+        }
+        guard !batch.isEmpty else { return }
         var records = ByteWriter(capacity: batch.reduce(0) { $0 + $1.payload.count + WALFormat.recordHeaderSize })
         for (index, item) in batch.enumerated() {
             item.payload.withUnsafeBytes { raw in
@@ -563,6 +662,58 @@ public final class WriteAheadLog: Sendable {
             try fileSystem.syncDirectory(directory)
             return (file, UInt64(header.count), firstOpNum)
         }
+    }
+
+    // MARK: - Reading acknowledged records
+
+    /// The acknowledged records after op `opNum`, in order, as many as fit in
+    /// about `maxBytes` of payload (at least one), for a replica that missed
+    /// them (a WAL delta). Returns nil when the log no longer holds op
+    /// `opNum + 1` (its file was removed after a checkpoint): the caller needs
+    /// a snapshot instead. An empty array: nothing after `opNum`.
+    ///
+    /// Reads the files while the writer appends: only records up to
+    /// `lastOpNum` are returned, each checked (CRC) on the way; fewer than
+    /// asked for when a file rotated in while reading (ask again).
+    public func records(after opNum: UInt64, maxBytes: Int = 8 << 20) throws -> [(opNum: UInt64, payload: [UInt8])]? {
+        let last = lastOpNum
+        guard opNum < last else { return [] }
+        let names = try Self.wrapIO { try fileSystem.listDirectory(directory) }
+        let starts = names.compactMap { name in WALFormat.firstOpNum(fromFileName: name).map { ($0, name) } }
+            .sorted { $0.0 < $1.0 }
+        guard let firstFile = starts.lastIndex(where: { $0.0 <= opNum + 1 }) else { return nil }
+        var result: [(opNum: UInt64, payload: [UInt8])] = []
+        var bytes = 0
+        var next = opNum + 1
+        for (start, name) in starts[firstFile...] {
+            guard start <= next else { break }
+            let path = joinPath(directory, name)
+            let content: [UInt8]
+            do {
+                content = try fileSystem.open(path, mode: .readOnly).readAll()
+            } catch let error as IOError where error.code == .notFound {
+                return result.isEmpty ? nil : result  // removed by a checkpoint meanwhile
+            } catch let error as IOError {
+                throw WALError(code: .io, message: error.message, file: path, cause: error)
+            }
+            let scan: WALFileScan
+            do {
+                scan = try content.withUnsafeBytes { try WALFileScanner.scan($0) }
+            } catch {
+                throw WALError(
+                    code: .corruption, message: "WAL file \(path) is corrupt: \(error)", file: path, offset: 0)
+            }
+            for record in scan.records where record.opNum >= next {
+                guard record.opNum == next, record.opNum <= last else { break }
+                result.append((record.opNum, Array(content[record.payloadRange])))
+                bytes += record.payloadRange.count
+                next += 1
+                if bytes >= maxBytes { return result }
+            }
+            if next > last { return result }
+        }
+        // A file rotated in after the listing holds the rest: the caller asks again.
+        return result.isEmpty ? nil : result
     }
 
     // MARK: - Truncation

@@ -23,7 +23,7 @@ public final class Collection: Sendable {
     public let name: String
     public let config: CollectionConfig
     let directory: String
-    private let wal: WriteAheadLog
+    let wal: WriteAheadLog
     let store: CollectionStore
     /// Older incarnations of vector names still on disk (config.json version 2).
     let vectorHistory: [String: VectorNameHistory]
