@@ -162,7 +162,7 @@ let package = Package(
         .target(
             name: "StrataServer",
             dependencies: [
-                "Strata", "StrataText", "StrataIO", "StrataJSON", "StrataCluster",
+                "Strata", "StrataText", "StrataIO", "StrataJSON", "StrataCluster", "StrataEtcd", "StrataBinary",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -18,7 +18,8 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         commandName: "local",
         abstract: "Start an etcd cluster and Strata nodes on this machine (loopback), until Ctrl-C.",
         discussion: """
-            Node i serves REST on BASE+10i and gRPC on BASE+10i+1 (node 0 on 6333/6334 by default); etcd member j \
+            Node i serves REST on BASE+10i, gRPC on BASE+10i+1 and replication on BASE+10i+2 (node 0 on \
+            6333/6334/6335 by default); etcd member j \
             listens on ETCD_BASE+2j for clients and ETCD_BASE+2j+1 for its peers. Data and logs go under --dir \
             (node-<i>/, node-<i>.log, etcd/). Run it again with the same --dir to restart the same cluster. The \
             nodes share STRATA_CLUSTER_SECRET if it is set, else a random secret. Ctrl-C (or SIGTERM) stops the \
@@ -52,7 +53,7 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         guard (1...65535 - 2 * etcdMembers).contains(etcdBasePort) else {
             throw ValidationError("--etcd-base-port is out of range")
         }
-        let strataPorts = Set((0..<nodes).flatMap { [basePort + 10 * $0, basePort + 10 * $0 + 1] })
+        let strataPorts = Set((0..<nodes).flatMap { (node: Int) -> [Int] in (0..<3).map { basePort + 10 * node + $0 } })
         let etcdPorts = Set((0..<2 * etcdMembers).map { etcdBasePort + $0 })
         guard strataPorts.isDisjoint(with: etcdPorts) else {
             throw ValidationError("the nodes' ports and etcd's ports overlap: move --base-port or --etcd-base-port")
@@ -93,7 +94,8 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         for index in 0..<nodes {
             say(
                 "strata cluster local: \(cluster.nodeName(index)) REST \(cluster.restURL(index)) "
-                    + "gRPC 127.0.0.1:\(cluster.grpcPort(index)) data \(cluster.dataDirectory(index))")
+                    + "gRPC 127.0.0.1:\(cluster.grpcPort(index)) p2p 127.0.0.1:\(cluster.p2pPort(index)) "
+                    + "data \(cluster.dataDirectory(index))")
         }
         say("strata cluster local: ready; Ctrl-C stops the cluster")
 

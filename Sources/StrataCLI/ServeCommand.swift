@@ -83,6 +83,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds this node's etcd lease lives without renewal. Default 5.")
     var leaseTtl: Int?
 
+    @Option(name: .long, help: "Internal port for replication between cluster nodes (same host). Default 6335.")
+    var p2pPort: Int?
+
     func run() async throws {
         var settings = ServerConfiguration()
         do {
@@ -112,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let advertiseUrl { settings.advertiseURL = advertiseUrl }
         if let clusterSecret { settings.clusterSecret = clusterSecret }
         if let leaseTtl { settings.leaseTTL = leaseTtl }
+        if let p2pPort { settings.p2pPort = p2pPort }
         do { try settings.validate() } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }
@@ -188,10 +192,11 @@ struct ServeCommand: AsyncParsableCommand {
     {
         guard !settings.etcdEndpoints.isEmpty, let nodeName = settings.nodeName, let secret = settings.clusterSecret
         else { return nil }
-        let (rest, grpc) = try settings.advertisedURLs()
+        let (rest, grpc, p2p) = try settings.advertisedURLs()
         var configuration = ClusterNode.Configuration(
             etcdEndpoints: settings.etcdEndpoints, nodeName: nodeName, secret: secret, restURL: rest, grpcURL: grpc,
             dataDirectory: dataDirectory)
+        configuration.p2pURL = p2p
         configuration.leaseTTL = Int64(settings.leaseTTL)
         configuration.version = StrataHTTPServer.version
         do {

@@ -10,6 +10,7 @@
 /// - `controller` — `{"peer_id":…}` on the controller's lease: the one node
 ///   that drives failover (etcd's election pattern: create-if-absent on a lease).
 /// - `metadata/<key>` — user metadata (`/cluster/metadata/keys`), any JSON.
+/// - `collections/<name>` — a `CollectionPlacement`: replicas, primary, epoch.
 public struct ClusterKeyspace: Sendable {
     public let prefix: String
 
@@ -23,6 +24,8 @@ public struct ClusterKeyspace: Sendable {
     public var controller: String { prefix + "controller" }
     public var metadata: String { prefix + "metadata/" }
     public func metadata(_ key: String) -> String { metadata + key }
+    public var collections: String { prefix + "collections/" }
+    public func collection(_ name: String) -> String { collections + name }
 }
 
 /// A member of the cluster as etcd records it (`members/<peer id>`).
@@ -33,14 +36,19 @@ public struct MemberRecord: Codable, Sendable, Equatable {
     public var rest_url: String
     /// The node's gRPC URL, if it serves gRPC.
     public var grpc_url: String?
+    /// The node's internal URL (`--p2p-port`): replication between nodes.
+    public var p2p_url: String?
     /// The Strata version that last registered the member.
     public var version: String
 
-    public init(peerID: UInt64, nodeName: String, restURL: String, grpcURL: String?, version: String) {
+    public init(
+        peerID: UInt64, nodeName: String, restURL: String, grpcURL: String?, p2pURL: String? = nil, version: String
+    ) {
         peer_id = peerID
         node_name = nodeName
         rest_url = restURL
         grpc_url = grpcURL
+        p2p_url = p2pURL
         self.version = version
     }
 }

@@ -25,6 +25,7 @@ public final class ClusterNode: Sendable {
         public var secret: String
         public var restURL: String
         public var grpcURL: String?
+        public var p2pURL: String?
         public var dataDirectory: String
         public var leaseTTL: Int64 = 5
         public var version = "0"
@@ -219,6 +220,9 @@ public final class ClusterNode: Sendable {
 
     // MARK: Peers and metadata
 
+    /// This node's copy of the cluster state.
+    var mirrorSnapshot: EtcdMirror.State { mirror.snapshot }
+
     /// Reads the cluster state from etcd again now.
     public func refresh() async throws { try await mirror.refresh() }
 
@@ -303,7 +307,7 @@ public final class ClusterNode: Sendable {
         let keys = configuration.keyspace
         let record = MemberRecord(
             peerID: identity.peerID, nodeName: identity.nodeName, restURL: configuration.restURL,
-            grpcURL: configuration.grpcURL, version: configuration.version)
+            grpcURL: configuration.grpcURL, p2pURL: configuration.p2pURL, version: configuration.version)
         // A peer id already registered under another name that runs: a copied directory.
         if let existing = try await etcd.get(keys.member(identity.peerID)) {
             let other = try decode(MemberRecord.self, existing)
@@ -407,7 +411,7 @@ public final class ClusterNode: Sendable {
     private func reRegister() async throws {
         let record = MemberRecord(
             peerID: identity.peerID, nodeName: identity.nodeName, restURL: configuration.restURL,
-            grpcURL: configuration.grpcURL, version: configuration.version)
+            grpcURL: configuration.grpcURL, p2pURL: configuration.p2pURL, version: configuration.version)
         let lease = try await etcd.grantLease(ttl: configuration.leaseTTL)
         let sent = ContinuousClock.now
         do {

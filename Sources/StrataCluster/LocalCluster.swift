@@ -12,9 +12,9 @@ import Glibc
 /// `directory/node-<i>` and log `directory/node-<i>.log`. What
 /// `strata cluster local` runs, and what cluster tests start and break.
 ///
-/// Ports: node `i` serves REST on `basePort + 10i` and gRPC on
-/// `basePort + 10i + 1` (so with the default 6333, node 0 has Qdrant's
-/// ports); etcd member `j` takes `etcdBasePort + 2j` (clients) and
+/// Ports: node `i` serves REST on `basePort + 10i`, gRPC on
+/// `basePort + 10i + 1` and its internal port on `basePort + 10i + 2` (so
+/// with the default 6333, node 0 has Qdrant's ports); etcd member `j` takes `etcdBasePort + 2j` (clients) and
 /// `etcdBasePort + 2j + 1` (peers).
 ///
 /// Thread safety: methods may be called from any thread.
@@ -61,6 +61,7 @@ public final class LocalCluster: Sendable {
     public func nodeName(_ index: Int) -> String { "node-\(index)" }
     public func restPort(_ index: Int) -> Int { configuration.basePort + 10 * index }
     public func grpcPort(_ index: Int) -> Int { configuration.basePort + 10 * index + 1 }
+    public func p2pPort(_ index: Int) -> Int { configuration.basePort + 10 * index + 2 }
     public func restURL(_ index: Int) -> String { "http://127.0.0.1:\(restPort(index))" }
     public func dataDirectory(_ index: Int) -> String { configuration.directory + "/node-\(index)" }
 
@@ -81,6 +82,7 @@ public final class LocalCluster: Sendable {
             [
                 "serve", "--data-dir", dataDirectory(index), "--host", "127.0.0.1",
                 "--port", String(restPort(index)), "--grpc-port", String(grpcPort(index)),
+                "--p2p-port", String(p2pPort(index)),
                 "--etcd", etcd.clientURLs.joined(separator: ","), "--node-name", nodeName(index),
                 "--lease-ttl", String(configuration.leaseTTL),
             ] + configuration.extraArguments

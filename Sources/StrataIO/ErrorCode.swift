@@ -50,6 +50,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// A replicated record is not the next one this log expects (a replica
     /// that missed records, or got them twice): nothing was written.
     public static let outOfSequence = ErrorCode(rawValue: "out_of_sequence")
+    /// The service cannot take this request now (a cluster without enough
+    /// replicas, or without its control plane); retry later.
+    public static let unavailable = ErrorCode(rawValue: "unavailable")
     /// Any other failure (for `IOError`: any other errno).
     public static let other = ErrorCode(rawValue: "other")
 }

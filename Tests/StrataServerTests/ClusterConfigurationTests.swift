@@ -34,6 +34,7 @@ import Testing
     @Test func advertisedURLsFollowHostPortsAndTLS() throws {
         let plain = try clusterNode().advertisedURLs()
         #expect(plain.rest == "http://127.0.0.1:6333" && plain.grpc == "http://127.0.0.1:6334")
+        #expect(plain.p2p == "http://127.0.0.1:6335")
         let advertised = try clusterNode {
             $0.advertiseURL = "https://db1.example:7000/"
             $0.grpcPort = 7001

@@ -30,14 +30,17 @@ public final class Collection: Sendable {
     /// Set when a schema change closes this handle (Database+VectorNames.swift):
     /// writes refused because of the close are forwarded to the reopened one.
     let replacement = CollectionReplacement()
+    /// The cluster's hook on writes (ReplicationHook.swift).
+    let replication: ReplicationHookSlot
 
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
     private init(
         name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
-        vectorHistory: [String: VectorNameHistory]
+        vectorHistory: [String: VectorNameHistory], replication: ReplicationHookSlot
     ) {
+        self.replication = replication
         self.vectorHistory = vectorHistory
         self.name = name
         self.config = config
@@ -246,7 +249,8 @@ public final class Collection: Sendable {
         store.backlog.withLock { $0.limitBytes = max(options.maxUnindexedBytes, 1) }
         store.start(wal: wal)
         return Collection(
-            name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history)
+            name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history,
+            replication: options.replication)
     }
 
     func close() {
@@ -353,13 +357,18 @@ public final class Collection: Sendable {
 
     func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
+        let hook = replication.current
+        try hook?.authorizeWrite(collection: name)
         await store.waitWhileBacklogged()
         let failure: StrataError
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in
                 store.apply(operation, opNum: opNum)
             }
+            try await hook?.replicate(collection: name, through: opNum)
             return UpdateResult(operationID: opNum)
+        } catch let error as StrataError where error.code == .unavailable {
+            throw error
         } catch {
             failure = StrataError.wrapping(error, context: "write to collection `\(name)`")
         }

@@ -12,6 +12,8 @@ public struct DatabaseOptions: Sendable, Equatable {
     /// `<data-dir>/snapshots`. Collection snapshots go in a subdirectory
     /// named after the collection, full-storage snapshots in the directory itself.
     public var snapshotsDirectory: String?
+    /// The cluster's replication of writes (`Database.setReplicationHook`).
+    public var replication = ReplicationHookSlot()
 
     public init(
         durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,

@@ -44,7 +44,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidArgument: return .wrongInput(error.message)
         case .notFound: return .notFound(error.message)
         case .alreadyExists: return APIError(.conflict, "Wrong input: \(error.message)")
-        case .closed: return APIError(.serviceUnavailable, "Service unavailable: \(error.message)")
+        case .closed, .unavailable: return APIError(.serviceUnavailable, "Service unavailable: \(error.message)")
         // Qdrant's timeout error (gRPC: DeadlineExceeded).
         case .cancelled: return APIError(.requestTimeout, "Timeout error: \(error.message)")
         case .resourceExhausted:

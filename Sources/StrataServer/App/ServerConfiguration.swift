@@ -43,6 +43,10 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var clusterSecret: String?
     /// Seconds the node's etcd lease lives without renewal.
     public var leaseTTL: Int = 5
+    /// The internal port other nodes replicate to (same host); cluster mode only.
+    public var p2pPort: Int = 6335
+    /// Seconds a replica may take to confirm a write before it is marked `Partial`.
+    public var replicaTimeout: Double = 2
 
     public init() {}
 
@@ -54,12 +58,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 ? ""
                 : " etcd=\(etcdEndpoints.joined(separator: ",")) node_name=\(nodeName ?? "<unset>") "
                     + "advertise_url=\(advertiseURL ?? "<default>") cluster_secret=\(clusterSecret == nil ? "<unset>" : "<set>") "
-                    + "lease_ttl=\(leaseTTL)")
+                    + "lease_ttl=\(leaseTTL) p2p_port=\(p2pPort)")
     }
 
     /// The URLs a cluster node registers: its REST URL (`advertiseURL`, else
     /// from host and port) and its gRPC URL (same host, `grpcPort`).
-    public func advertisedURLs() throws -> (rest: String, grpc: String?) {
+    public func advertisedURLs() throws -> (rest: String, grpc: String?, p2p: String) {
         let scheme = tlsCertificatePath == nil ? "http" : "https"
         let rest: String
         if let advertiseURL {
@@ -80,10 +84,15 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             }
             rest = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
         }
-        guard let grpcPort, grpcPort != 0, var components = URLComponents(string: rest) else { return (rest, nil) }
-        components.port = grpcPort
+        guard var components = URLComponents(string: rest) else {
+            throw ConfigurationError("cannot derive the gRPC and internal URLs from \(rest)")
+        }
         components.scheme = scheme
-        return (rest, components.string)
+        components.port = p2pPort
+        let p2p = components.string ?? rest
+        guard let grpcPort, grpcPort != 0 else { return (rest, nil, p2p) }
+        components.port = grpcPort
+        return (rest, components.string, p2p)
     }
 
     public var resolvedEngineThreads: Int {
@@ -111,6 +120,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var advertise_url: String?
         var cluster_secret: String?
         var lease_ttl: Int?
+        var p2p_port: Int?
     }
 
     /// Applies a JSON config file (keys as in `File`; unknown keys are an error
@@ -122,7 +132,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         let known: Set<String> = [
             "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
             "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
-            "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl",
+            "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl", "p2p_port",
         ]
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigurationError("the config file \(path) is not a JSON object")
@@ -154,6 +164,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.advertise_url { advertiseURL = v }
         if let v = file.cluster_secret { clusterSecret = v }
         if let v = file.lease_ttl { leaseTTL = v }
+        if let v = file.p2p_port { p2pPort = v }
     }
 
     /// The environment variables `strata serve` reads.
@@ -163,6 +174,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
         "STRATA_ETCD", "STRATA_NODE_NAME", "STRATA_ADVERTISE_URL", "STRATA_CLUSTER_SECRET", "STRATA_LEASE_TTL",
+        "STRATA_P2P_PORT",
     ]
 
     /// Applies `STRATA_*` environment variables (see `environmentVariables`).
@@ -199,6 +211,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = environment["STRATA_ADVERTISE_URL"] { advertiseURL = v }
         if let v = environment["STRATA_CLUSTER_SECRET"] { clusterSecret = v }
         if let v = try int("STRATA_LEASE_TTL") { leaseTTL = v }
+        if let v = try int("STRATA_P2P_PORT") { p2pPort = v }
     }
 
     /// `URL[,URL…]` as a list (blank entries dropped).
@@ -248,6 +261,10 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     "a cluster node needs the cluster's secret: set STRATA_CLUSTER_SECRET (or --cluster-secret)")
             }
             guard (1...60).contains(leaseTTL) else { throw ConfigurationError("the lease TTL must be 1…60 seconds") }
+            guard (1...65535).contains(p2pPort), p2pPort != port, p2pPort != grpcPort else {
+                throw ConfigurationError(
+                    "the internal port (--p2p-port) must be 1…65535 and differ from the REST and gRPC ports")
+            }
             _ = try advertisedURLs()
         }
     }

@@ -44,6 +44,8 @@ public final class StrataHTTPServer: Sendable {
     /// This node's membership of a cluster (`strata serve --etcd`); nil for a
     /// single node. The caller joins before and leaves after `run()`.
     let cluster: ClusterNode?
+    /// The primary's side of replication, for a cluster node.
+    let replication: ClusterReplication?
 
     /// Throws when the data directory's quota file cannot be read or holds
     /// an invalid config (a quota that cannot be honoured is not dropped).
@@ -59,6 +61,15 @@ public final class StrataHTTPServer: Sendable {
         SnapshotDownload.removeLeftovers(in: database.snapshotsDirectory)
         executor = EngineExecutor(threads: configuration.resolvedEngineThreads)
         authenticator = Authenticator(apiKey: configuration.apiKey, readOnlyAPIKey: configuration.readOnlyAPIKey)
+        if let cluster {
+            let replication = ClusterReplication(
+                cluster: cluster, database: database, secret: cluster.configuration.secret,
+                replicaTimeout: .milliseconds(Int(configuration.replicaTimeout * 1000)), logger: logger)
+            database.setReplicationHook(replication)
+            self.replication = replication
+        } else {
+            replication = nil
+        }
     }
 
     /// The router with every endpoint (also used by tests through HummingbirdTesting).
@@ -66,6 +77,7 @@ public final class StrataHTTPServer: Sendable {
         let router = Router(context: StrataRequestContext.self)
         router.add(middleware: ResponseMiddleware(metrics: metrics))
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
+        if let cluster { router.add(middleware: ClusterRoutingMiddleware(server: self, cluster: cluster)) }
         addServiceRoutes(to: router)
         addCollectionRoutes(to: router)
         addAliasRoutes(to: router)
@@ -107,6 +119,15 @@ public final class StrataHTTPServer: Sendable {
             application.addServices(
                 try GRPCEndpoint(self, port: grpcPort, logger: logger, onListening: onGRPCListening))
         }
+        if let cluster {
+            // The internal port: replication between nodes (Cluster/PeerRoutes.swift).
+            application.addServices(
+                Application(
+                    router: makePeerRouter(secret: cluster.configuration.secret),
+                    configuration: ApplicationConfiguration(
+                        address: .hostname(configuration.host, port: configuration.p2pPort), serverName: "strata-p2p"),
+                    logger: logger))
+        }
         return application
     }
 
@@ -117,6 +138,8 @@ public final class StrataHTTPServer: Sendable {
         onGRPCListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
         let application = try makeApplication(onServerRunning: onServerRunning, onGRPCListening: onGRPCListening)
+        replication?.start()
+        defer { replication?.stop() }
         do {
             try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

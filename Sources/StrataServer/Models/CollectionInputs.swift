@@ -235,19 +235,22 @@ struct CreateCollectionInput: Decodable, Sendable {
     var metadata: JSONValue?
 
     /// The engine config, or 400/501 naming what cannot be honoured.
-    func engineConfig() throws(APIError) -> CollectionConfig {
+    /// `inCluster`: a cluster node checks `replication_factor` and
+    /// `write_consistency_factor` against its peers itself (ClusterCollections.swift).
+    func engineConfig(inCluster: Bool = false) throws(APIError) -> CollectionConfig {
         if let shard_number, shard_number != 1 {
             throw APIError.wrongInput(
-                "Strata keeps one shard per collection; shard_number must be 1, got \(shard_number)")
+                "Strata keeps one shard per collection (replicated across nodes in a cluster); shard_number must be 1, got \(shard_number)"
+            )
         }
         if let sharding_method, sharding_method != "auto" {
             throw APIError.notSupportedYet("sharding_method \"\(sharding_method)\"")
         }
-        if let replication_factor, replication_factor != 1 {
+        if !inCluster, let replication_factor, replication_factor != 1 {
             throw APIError.badRequest(
                 "Strata runs as a single node; replication_factor must be 1, got \(replication_factor)")
         }
-        if let write_consistency_factor, write_consistency_factor != 1 {
+        if !inCluster, let write_consistency_factor, write_consistency_factor != 1 {
             throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
         }
         try requireAbsent(init_from, "init_from")

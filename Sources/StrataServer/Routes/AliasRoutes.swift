@@ -6,6 +6,7 @@ import Strata
 extension StrataHTTPServer {
     func addAliasRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/aliases") { request, context in
+            try self.refuseInCluster("changing aliases")
             try context.access.check(.manage)
             let input = try await self.decode(ChangeAliasesInput.self, from: request, context)
             return try await self.answer(context, try self.updateAliases(input.actions, context.access))

@@ -7,7 +7,10 @@ import Strata
 extension StrataHTTPServer {
     func addCollectionRoutes(to router: Router<StrataRequestContext>) {
         router.get("/collections") { _, context in
-            try Reply.ok(self.listCollections(context.access), context: context)
+            if let cluster = self.cluster {
+                return try Reply.ok(self.listClusterCollections(context.access, cluster: cluster), context: context)
+            }
+            return try Reply.ok(self.listCollections(context.access), context: context)
         }
 
         router.get("/collections/{collection_name}") { _, context in
@@ -24,11 +27,18 @@ extension StrataHTTPServer {
         router.put("/collections/{collection_name}") { request, context in
             try context.access.check(.manage)
             let name = try self.collectionName(context)
+            if let cluster = self.cluster {
+                let body = try await self.body(of: request, context)
+                return try Reply.ok(
+                    try await self.createClusterCollection(name, body: body, access: context.access, cluster: cluster),
+                    context: context)
+            }
             let input = try await self.decode(CreateCollectionInput.self, from: request, context)
             return try await self.answer(context, try self.createCollection(name, input, context.access))
         }
 
         router.patch("/collections/{collection_name}") { request, context in
+            try self.refuseInCluster("changing a collection's configuration")
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateCollectionInput.self, from: request, context)
@@ -40,6 +50,7 @@ extension StrataHTTPServer {
 
         // Qdrant 1.18+: add a named vector to an existing collection.
         router.put("/collections/{collection_name}/vectors/{vector_name}") { request, context in
+            try self.refuseInCluster("adding a named vector")
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             let vectorName = try self.vectorName(context)
@@ -49,13 +60,21 @@ extension StrataHTTPServer {
 
         // Qdrant 1.18+: remove a named vector and its data.
         router.delete("/collections/{collection_name}/vectors/{vector_name}") { _, context in
+            try self.refuseInCluster("removing a named vector")
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             return try await self.answer(context, self.deleteVectorName(try self.vectorName(context), in: collection))
         }
 
         router.delete("/collections/{collection_name}") { _, context in
-            try await self.answer(context, try self.deleteCollection(try self.collectionName(context), context.access))
+            if let cluster = self.cluster {
+                return try Reply.ok(
+                    try await self.deleteClusterCollection(
+                        try self.collectionName(context), access: context.access, cluster: cluster),
+                    context: context)
+            }
+            return try await self.answer(
+                context, try self.deleteCollection(try self.collectionName(context), context.access))
         }
     }
 

@@ -38,6 +38,7 @@ extension StrataHTTPServer {
             }
 
             router.put(RouterPath(prefix + "/snapshots/recover")) { request, context in
+                try self.refuseInCluster("recovering a collection from a snapshot")
                 try self.checkShard(context)
                 // Replacing (or creating) a collection from a file is a management operation.
                 try context.access.check(.manage)
@@ -65,6 +66,7 @@ extension StrataHTTPServer {
             }
 
             router.post(RouterPath(prefix + "/snapshots/upload")) { request, context in
+                try self.refuseInCluster("recovering a collection from an uploaded snapshot")
                 try self.checkShard(context)
                 try context.access.check(.manage)
                 let name = try self.collectionName(context)

@@ -1,0 +1,36 @@
+import StrataIO
+
+/// What a cluster plugs into the engine so that a collection's writes are
+/// replicated (docs/cluster.md, "Data path"). Without a hook (a single node,
+/// an embedded database) writes are acknowledged once they are durable here.
+///
+/// For each write to a collection, `Collection` calls `authorizeWrite` before
+/// logging it (a node that is not the collection's primary, or whose lease may
+/// have expired, refuses: nothing is written) and `replicate` after it is
+/// durable here and before acknowledging it (the hook waits until enough
+/// replicas have it; if it throws, the write is not acknowledged, though it
+/// stays in this log: it was in flight). Replicated records applied with
+/// `applyReplicated` are not hooked.
+public protocol ReplicationHook: Sendable {
+    func authorizeWrite(collection: String) throws
+    func replicate(collection: String, through opNum: UInt64) async throws
+}
+
+/// Where a database keeps its hook; shared by all its collections, set with
+/// `Database.setReplicationHook`. Thread-safe.
+public final class ReplicationHookSlot: Sendable, Equatable {
+    private let hook = Locked<(any ReplicationHook)?>(nil)
+
+    public init() {}
+
+    public var current: (any ReplicationHook)? { hook.withLock { $0 } }
+
+    func set(_ newHook: (any ReplicationHook)?) { hook.withLock { $0 = newHook } }
+
+    public static func == (left: ReplicationHookSlot, right: ReplicationHookSlot) -> Bool { left === right }
+}
+
+extension Database {
+    /// Makes every write to every collection go through `hook` (nil: none).
+    public func setReplicationHook(_ hook: (any ReplicationHook)?) { options.replication.set(hook) }
+}

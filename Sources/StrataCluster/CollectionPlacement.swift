@@ -1,0 +1,125 @@
+import Foundation
+import StrataEtcd
+
+/// Where a collection lives in the cluster: its replicas, which one is the
+/// primary, and the epoch (etcd key `collections/<name>`,
+/// docs/format/etcd-keyspace.md). Changed only by compare-and-swap.
+///
+/// Each collection has one shard (`shard_number` 1) with
+/// `replication_factor` replicas on distinct nodes. The primary takes every
+/// write, stamps it with its op number, and ships it to the other replicas;
+/// `epoch` grows whenever the primary changes, and a replica refuses records
+/// from a primary of another epoch.
+public struct CollectionPlacement: Codable, Sendable, Equatable {
+    public enum ReplicaState: String, Codable, Sendable {
+        /// Holds every acknowledged write; serves reads; counts for `write_consistency_factor`.
+        case active = "Active"
+        /// Missed writes; catching up from the primary; serves no reads.
+        case partial = "Partial"
+        /// Being created.
+        case initializing = "Initializing"
+        /// Unreachable for long, or its node was removed.
+        case dead = "Dead"
+    }
+
+    public struct Replica: Codable, Sendable, Equatable {
+        public var peer_id: UInt64
+        public var state: ReplicaState
+
+        public init(peerID: UInt64, state: ReplicaState) {
+            peer_id = peerID
+            self.state = state
+        }
+    }
+
+    public var name: String
+    /// The `PUT /collections/{name}` body the collection was created with
+    /// (JSON text), so every replica is created alike.
+    public var create_body: String
+    public var replication_factor: Int
+    public var write_consistency_factor: Int
+    public var epoch: UInt64
+    public var primary: UInt64
+    public var replicas: [Replica]
+
+    public init(
+        name: String, createBody: String, replicationFactor: Int, writeConsistencyFactor: Int, primary: UInt64,
+        replicas: [Replica]
+    ) {
+        self.name = name
+        create_body = createBody
+        replication_factor = replicationFactor
+        write_consistency_factor = writeConsistencyFactor
+        epoch = 1
+        self.primary = primary
+        self.replicas = replicas
+    }
+
+    public func state(of peerID: UInt64) -> ReplicaState? { replicas.first { $0.peer_id == peerID }?.state }
+
+    public var activeCount: Int { replicas.filter { $0.state == .active }.count }
+}
+
+extension ClusterNode {
+    /// Every collection's placement, from this node's copy of the cluster state.
+    public func placements() -> [String: CollectionPlacement] {
+        var result: [String: CollectionPlacement] = [:]
+        let prefix = configuration.keyspace.collections
+        for (key, value) in mirrorSnapshot.values where key.hasPrefix(prefix) {
+            if let placement = try? JSONDecoder().decode(CollectionPlacement.self, from: value.value) {
+                result[placement.name] = placement
+            }
+        }
+        return result
+    }
+
+    public func placement(_ name: String) -> CollectionPlacement? {
+        guard let value = mirrorSnapshot.values[configuration.keyspace.collection(name)] else { return nil }
+        return try? JSONDecoder().decode(CollectionPlacement.self, from: value.value)
+    }
+
+    /// Running peers, by peer id, with their records.
+    public func livePeers() -> [UInt64: MemberRecord] {
+        Dictionary(
+            uniqueKeysWithValues: status().peers.filter(\.isAlive).map { ($0.record.peer_id, $0.record) })
+    }
+
+    /// Writes a new placement if the name is free; false if it is taken.
+    public func createPlacement(_ placement: CollectionPlacement) async throws -> Bool {
+        let key = configuration.keyspace.collection(placement.name)
+        let result = try await etcd.transaction(
+            if: [.absent(key)], then: [.put(key: key, value: try JSONEncoder().encode(placement))])
+        try? await refresh()
+        return result.succeeded
+    }
+
+    /// Changes a placement by compare-and-swap, retrying on a concurrent
+    /// change; `change` returns false to give up. Returns the stored result,
+    /// or nil when the placement does not exist (or `change` gave up).
+    @discardableResult
+    public func updatePlacement(
+        _ name: String, _ change: (inout CollectionPlacement) throws -> Bool
+    ) async throws -> CollectionPlacement? {
+        let key = configuration.keyspace.collection(name)
+        for _ in 0..<20 {
+            guard let current = try await etcd.get(key) else { return nil }
+            var placement = try ClusterNode.decode(CollectionPlacement.self, current)
+            guard try change(&placement) else { return nil }
+            let result = try await etcd.transaction(
+                if: [.unchanged(key, since: current.modRevision)],
+                then: [.put(key: key, value: try JSONEncoder().encode(placement))])
+            if result.succeeded {
+                try? await refresh()
+                return placement
+            }
+        }
+        throw ClusterError.invalid("the placement of collection \(name) kept changing; try again")
+    }
+
+    /// Removes a placement; false if there was none.
+    public func deletePlacement(_ name: String) async throws -> Bool {
+        let deleted = try await etcd.delete(.key(configuration.keyspace.collection(name)))
+        try? await refresh()
+        return deleted > 0
+    }
+}

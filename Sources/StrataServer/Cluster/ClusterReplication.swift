@@ -1,0 +1,291 @@
+import Foundation
+import Logging
+import Strata
+import StrataCluster
+import Synchronization
+
+/// The primary's side of replication (docs/cluster.md, "Data path"): the
+/// engine's `ReplicationHook` for a cluster node.
+///
+/// - **Before a write**: only the collection's primary, holding its lease,
+///   with at least `write_consistency_factor` Active replicas (counting
+///   itself), may write; otherwise nothing is written (503).
+/// - **After the write is durable here**: it is shipped to every other
+///   replica; the write is acknowledged once `write_consistency_factor`
+///   Active replicas (counting this one) have it durable. An Active replica
+///   that has not confirmed within `replicaTimeout` is marked `Partial` (by
+///   compare-and-swap in etcd) *before* the write is acknowledged without it;
+///   if that cannot be recorded, the write is not acknowledged.
+/// - **Catch-up**: a background loop brings `Partial` replicas up to date from
+///   this log (a WAL delta) and marks them Active again while no write is
+///   being replicated, so an Active replica never misses an acknowledged write.
+///
+/// Writes to one collection are replicated one at a time (`gate`); each
+/// shipment carries every record the replica lacks, so concurrent writes are
+/// batched into one round trip.
+final class ClusterReplication: ReplicationHook, Sendable {
+    let cluster: ClusterNode
+    let database: Database
+    let peers: PeerClient
+    let replicaTimeout: Duration
+    let logger: Logger
+    /// Per collection: the async gate serializing replication, and what each replica confirmed.
+    private let links = Mutex<[String: CollectionLinks]>([:])
+    private let loop = Mutex<Task<Void, Never>?>(nil)
+
+    init(cluster: ClusterNode, database: Database, secret: String, replicaTimeout: Duration, logger: Logger) {
+        self.cluster = cluster
+        self.database = database
+        peers = PeerClient(secret: secret)
+        self.replicaTimeout = replicaTimeout
+        self.logger = logger
+    }
+
+    func authorizeWrite(collection: String) throws {
+        guard let placement = cluster.placement(collection) else {
+            throw StrataError(.unavailable, "collection `\(collection)` is not placed in the cluster")
+        }
+        let me = cluster.identity.peerID
+        guard placement.primary == me else {
+            throw StrataError(
+                .unavailable,
+                "this node is not the primary of collection `\(collection)` (peer \(placement.primary) is); send writes there"
+            )
+        }
+        guard cluster.holdsLease else {
+            throw StrataError(.unavailable, "this node cannot renew its cluster lease; writes are refused until it can")
+        }
+        guard placement.activeCount >= placement.write_consistency_factor else {
+            throw StrataError(
+                .unavailable,
+                "collection `\(collection)` has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
+            )
+        }
+    }
+
+    func replicate(collection: String, through opNum: UInt64) async throws {
+        let local = try database.collection(collection)
+        let links = self.links(for: collection)
+        try await links.gate.withLock {
+            guard let placement = cluster.placement(collection) else {
+                throw StrataError(.unavailable, "collection `\(collection)` was removed from the cluster while writing")
+            }
+            // Partial replicas are brought up to date by the catch-up loop, not by each write.
+            let others = placement.replicas.filter { $0.peer_id != cluster.identity.peerID && $0.state == .active }
+            let confirmed = await withTaskGroup(of: (UInt64, Bool).self) { group in
+                for replica in others {
+                    group.addTask {
+                        let ok = await self.ship(
+                            local, to: replica.peer_id, through: opNum, placement: placement, links: links)
+                        return (replica.peer_id, ok)
+                    }
+                }
+                var result: [UInt64: Bool] = [:]
+                for await (peer, ok) in group { result[peer] = ok }
+                return result
+            }
+            let failedActive = others.filter { $0.state == .active && confirmed[$0.peer_id] != true }.map(\.peer_id)
+            if !failedActive.isEmpty {
+                do {
+                    try await cluster.updatePlacement(collection) { placement in
+                        var changed = false
+                        for index in placement.replicas.indices
+                        where failedActive.contains(placement.replicas[index].peer_id)
+                            && placement.replicas[index].state == .active
+                        {
+                            placement.replicas[index].state = .partial
+                            changed = true
+                        }
+                        return changed
+                    }
+                    logger.warning(
+                        "replicas fell behind; marked Partial",
+                        metadata: ["collection": "\(collection)", "peers": "\(failedActive)", "op": "\(opNum)"])
+                } catch {
+                    throw StrataError(
+                        .unavailable,
+                        "write \(opNum) to `\(collection)` is not acknowledged: replicas \(failedActive) did not confirm it and etcd could not record them as Partial (\(error))"
+                    )
+                }
+            }
+            let activeConfirmed =
+                1 + others.filter { $0.state == .active && confirmed[$0.peer_id] == true }.count
+            guard activeConfirmed >= placement.write_consistency_factor else {
+                throw StrataError(
+                    .unavailable,
+                    "write \(opNum) to `\(collection)` is not acknowledged: \(activeConfirmed) replicas have it, write_consistency_factor is \(placement.write_consistency_factor)"
+                )
+            }
+            // A primary paused past its lease must not acknowledge: another may have taken over.
+            guard cluster.holdsLease else {
+                throw StrataError(
+                    .unavailable, "this node lost its cluster lease while writing; the write is not acknowledged")
+            }
+        }
+    }
+
+    /// Ships what `peer` lacks up to `opNum`; true once it confirmed `opNum`
+    /// (durable there) within the replica timeout.
+    private func ship(
+        _ local: Strata.Collection, to peer: UInt64, through opNum: UInt64, placement: CollectionPlacement,
+        links: CollectionLinks
+    ) async -> Bool {
+        guard
+            let url = cluster.livePeers()[peer]?.p2p_url
+                ?? cluster.status().peers.first(where: { $0.record.peer_id == peer })?.record.p2p_url
+        else { return false }
+        let clock = ContinuousClock()
+        let deadline = clock.now + replicaTimeout
+        let base = "/p2p/v1/collections/\(local.name)"
+        var confirmed = links.confirmed(peer)
+        do {
+            while confirmed.map({ $0 < opNum }) ?? true {
+                let remaining = deadline - clock.now
+                guard remaining > .zero else { return false }
+                if confirmed == nil {
+                    let state = try await peers.call(.GET, url, base + "/state", timeout: remaining)
+                    guard state.status == 200, let last = state.number("last_operation") else { return false }
+                    confirmed = last
+                    continue
+                }
+                guard let records = try local.replicationRecords(after: confirmed!, maxBytes: 16 << 20),
+                    !records.isEmpty
+                else { return false }  // gone from the log: the replica needs a snapshot
+                let reply = try await peers.call(
+                    .POST, url, base + "/replicate?epoch=\(placement.epoch)&from=\(cluster.identity.peerID)",
+                    body: ReplicationFrames.encode(records), contentType: "application/octet-stream",
+                    timeout: deadline - clock.now)
+                guard reply.status == 200 || reply.status == 409, let last = reply.number("last_operation")
+                else {
+                    confirmed = nil
+                    return false
+                }
+                if reply.status == 409, last > local.lastOperation {
+                    // The replica holds records this log does not: it diverged; it needs a snapshot.
+                    return false
+                }
+                confirmed = last
+            }
+            links.setConfirmed(peer, confirmed)
+            return true
+        } catch {
+            links.setConfirmed(peer, nil)
+            return false
+        }
+    }
+
+    private func links(for collection: String) -> CollectionLinks {
+        links.withLock { map in
+            if let existing = map[collection] { return existing }
+            let created = CollectionLinks()
+            map[collection] = created
+            return created
+        }
+    }
+
+    // MARK: Catch-up
+
+    /// Starts the loop that brings Partial replicas of this node's collections up to date.
+    func start() {
+        let task = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(500))
+                await catchUpOnce()
+            }
+        }
+        loop.withLock { $0 = task }
+    }
+
+    func stop() { loop.withLock { $0?.cancel() } }
+
+    func catchUpOnce() async {
+        let me = cluster.identity.peerID
+        guard cluster.holdsLease else { return }
+        for (name, placement) in cluster.placements() where placement.primary == me {
+            let lagging = placement.replicas.filter { $0.state == .partial && cluster.livePeers()[$0.peer_id] != nil }
+            guard !lagging.isEmpty, let local = try? database.collection(name) else { continue }
+            let links = self.links(for: name)
+            for replica in lagging {
+                // Most of the way without holding writes back, then the last step under the gate.
+                _ = await ship(
+                    local, to: replica.peer_id, through: local.lastOperation, placement: placement, links: links)
+                try? await links.gate.withLock {
+                    guard let current = cluster.placement(name), current.epoch == placement.epoch,
+                        current.state(of: replica.peer_id) == .partial,
+                        await ship(
+                            local, to: replica.peer_id, through: local.lastOperation, placement: current, links: links)
+                    else { return }
+                    try await cluster.updatePlacement(name) { placement in
+                        guard let index = placement.replicas.firstIndex(where: { $0.peer_id == replica.peer_id }),
+                            placement.replicas[index].state == .partial
+                        else { return false }
+                        placement.replicas[index].state = .active
+                        return true
+                    }
+                    logger.info(
+                        "replica caught up; Active again",
+                        metadata: [
+                            "collection": "\(name)", "peer": "\(replica.peer_id)", "op": "\(local.lastOperation)",
+                        ])
+                }
+            }
+        }
+    }
+}
+
+/// One collection's replication state on its primary.
+final class CollectionLinks: Sendable {
+    let gate = AsyncGate()
+    /// The last op each replica confirmed (nil: unknown, ask it).
+    private let positions = Mutex<[UInt64: UInt64]>([:])
+
+    func confirmed(_ peer: UInt64) -> UInt64? { positions.withLock { $0[peer] } }
+    func setConfirmed(_ peer: UInt64, _ opNum: UInt64?) { positions.withLock { $0[peer] = opNum } }
+}
+
+/// An async mutual exclusion: `withLock` runs its body with no other body
+/// running, waiters in arrival order.
+final class AsyncGate: Sendable {
+    private struct State {
+        var held = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        await acquire()
+        do {
+            let result = try await body()
+            release()
+            return result
+        } catch {
+            release()
+            throw error
+        }
+    }
+
+    private func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let acquired = state.withLock { state -> Bool in
+                if !state.held {
+                    state.held = true
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if acquired { continuation.resume() }
+        }
+    }
+
+    private func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.held = false
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Strata
+import StrataCluster
+
+/// Sends each collection request of a cluster node where it can be served
+/// (docs/cluster.md, "Requests"): writes to the collection's primary, reads
+/// to this node's replica when it is Active, else to the primary. A request
+/// is forwarded at most once (`x-strata-forwarded-by`): a node that gets a
+/// forwarded request serves it or fails it, so stale views never loop.
+struct ClusterRoutingMiddleware: RouterMiddleware {
+    typealias Context = StrataRequestContext
+    static let forwardedHeader = HTTPField.Name("x-strata-forwarded-by")!
+
+    let server: StrataHTTPServer
+    let cluster: ClusterNode
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard request.headers[Self.forwardedHeader] == nil,
+            let (name, rest) = Self.collectionPath(request.uri.path), !rest.isEmpty,
+            let placement = cluster.placement(name)
+        else { return try await next(request, context) }
+        let me = cluster.identity.peerID
+        let write = Self.isWrite(request.method, rest)
+        if write ? placement.primary == me : placement.state(of: me) == .active {
+            return try await next(request, context)
+        }
+        guard let target = cluster.livePeers()[placement.primary] else {
+            throw APIError(
+                .serviceUnavailable,
+                "Service unavailable: the primary of collection `\(name)` (peer \(placement.primary)) is not running")
+        }
+        return try await forward(request, context, to: target.rest_url)
+    }
+
+    /// `(collection, rest of the path)` for `/collections/{name}/…`.
+    static func collectionPath(_ path: String) -> (String, String)? {
+        let parts = path.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, parts[0].isEmpty, parts[1] == "collections", !parts[2].isEmpty,
+            parts[2] != "aliases"
+        else { return nil }
+        let name = String(parts[2]).removingPercentEncoding ?? String(parts[2])
+        return (name, parts.dropFirst(3).joined(separator: "/"))
+    }
+
+    /// Whether a request below `/collections/{name}/` changes points or indexes.
+    static func isWrite(_ method: HTTPRequest.Method, _ rest: String) -> Bool {
+        switch method {
+        case .put, .delete, .patch: return true
+        case .post:
+            return [
+                "points/delete", "points/payload", "points/payload/delete", "points/payload/clear",
+                "points/vectors", "points/vectors/delete", "points/batch",
+            ].contains(rest)
+        default: return false
+        }
+    }
+
+    func forward(_ request: Request, _ context: Context, to baseURL: String) async throws -> Response {
+        var outgoing = HTTPClientRequest(url: baseURL + request.uri.description)
+        outgoing.method = .init(rawValue: request.method.rawValue)
+        for field in request.headers
+        where ![.contentLength, .connection, .transferEncoding].contains(field.name) {
+            outgoing.headers.add(name: field.name.rawName, value: field.value)
+        }
+        outgoing.headers.add(name: Self.forwardedHeader.rawName, value: String(cluster.identity.peerID))
+        let body = try await server.body(of: request, context)
+        if !body.isEmpty || request.method != .get { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let response: HTTPClientResponse
+        do {
+            response = try await PeerClient.http.execute(outgoing, timeout: .seconds(120))
+        } catch {
+            throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(baseURL): \(error)")
+        }
+        let bytes = try await response.body.collect(upTo: 1 << 30)
+        var headers = HTTPFields()
+        if let type = response.headers.first(name: "content-type") { headers[.contentType] = type }
+        return Response(
+            status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+            headers: headers, body: ResponseBody(byteBuffer: bytes))
+    }
+}

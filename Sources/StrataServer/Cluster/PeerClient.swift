@@ -1,0 +1,47 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Calls another node's internal port (`--p2p-port`): every request carries
+/// the cluster secret in `x-strata-cluster-secret`. Thread-safe.
+struct PeerClient: Sendable {
+    static let secretHeader = "x-strata-cluster-secret"
+
+    let secret: String
+    /// Connections are kept per node; connecting gives up after 1 s.
+    static let http = HTTPClient(
+        eventLoopGroupProvider: .singleton,
+        configuration: HTTPClient.Configuration(
+            redirectConfiguration: .disallow, timeout: .init(connect: .seconds(1))))
+
+    struct Reply: Sendable {
+        var status: Int
+        var body: [UInt8]
+        var json: [String: Any]? {
+            (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+        }
+        /// An unsigned integer field of the JSON body.
+        func number(_ key: String) -> UInt64? { (json?[key] as? NSNumber)?.uint64Value }
+    }
+
+    /// Sends a request to `baseURL + path` and returns the status and body;
+    /// throws when the node cannot be reached or does not answer in `timeout`.
+    func call(
+        _ method: HTTPMethod, _ baseURL: String, _ path: String, body: [UInt8]? = nil,
+        contentType: String = "application/json", timeout: Duration
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        request.headers.add(name: Self.secretHeader, value: secret)
+        if let body {
+            request.headers.add(name: "content-type", value: contentType)
+            request.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let (seconds, attoseconds) = timeout.components
+        let response = try await Self.http.execute(
+            request, timeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), body: Array(bytes.readableBytesView))
+    }
+}

@@ -1,0 +1,151 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Strata
+import StrataBinary
+import StrataCluster
+
+/// The internal port (`--p2p-port`) of a cluster node: what other nodes call
+/// to create and delete replicas and to ship log records
+/// (docs/format/replication.md). Every request must carry the cluster secret;
+/// a user's API key opens nothing here. Errors are JSON `{"error": …}`, and
+/// replica positions `{"last_operation": N}`.
+extension StrataHTTPServer {
+    func makePeerRouter(secret: String) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.add(middleware: PeerSecretMiddleware(secret: secret))
+
+        router.post("/p2p/v1/collections/{name}/create") { request, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
+            let input = try RequestDecoding.decode(CreateCollectionInput.self, from: body, maxDepth: 64)
+            let config = try input.engineConfig(inCluster: true)
+            let database = self.database
+            try await self.executor.run { () throws -> Void in
+                if let existing = try? database.collection(name) {
+                    guard existing.config == config else {
+                        throw APIError(.conflict, "collection \(name) exists here with another configuration")
+                    }
+                    return
+                }
+                _ = try database.createCollection(name, config: config)
+            }
+            return Self.peerJSON(["last_operation": 0])
+        }
+
+        router.delete("/p2p/v1/collections/{name}") { _, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let database = self.database
+            try await self.executor.run { () throws -> Void in
+                guard database.collectionNames().contains(name) else { return }
+                try database.deleteCollection(name)
+            }
+            return Self.peerJSON(["deleted": true])
+        }
+
+        router.get("/p2p/v1/collections/{name}/state") { request, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let collection = try self.peerCollection(name)
+            var reply: [String: Any] = ["last_operation": collection.lastOperation, "points": collection.count()]
+            if request.uri.queryParameters.get("checksum") == "true" {
+                let checksum = try await self.executor.run { try collection.logicalChecksum() }
+                reply["checksum"] = String(checksum, radix: 16)
+            }
+            return Self.peerJSON(reply)
+        }
+
+        router.post("/p2p/v1/collections/{name}/replicate") { request, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let query = request.uri.queryParameters
+            guard let epoch = query.get("epoch").flatMap(UInt64.init), let from = query.get("from").flatMap(UInt64.init)
+            else { throw APIError.badRequest("replicate needs ?epoch=E&from=PEER") }
+            try self.checkReplicationSender(collection: name, epoch: epoch, from: from)
+            let collection = try self.peerCollection(name)
+            let body = Array(try await request.body.collect(upTo: 256 << 20).readableBytesView)
+            let records: [Collection.ReplicatedRecord]
+            do {
+                records = try ReplicationFrames.decode(body)
+            } catch {
+                throw APIError.badRequest("replicated records are damaged: \(error)")
+            }
+            do {
+                let last = try await collection.applyReplicated(records)
+                return Self.peerJSON(["last_operation": last])
+            } catch let error as StrataError where error.code == .outOfSequence {
+                return Self.peerJSON(
+                    ["last_operation": collection.lastOperation, "error": error.message], status: .conflict)
+            }
+        }
+        return router
+    }
+
+    /// Fencing: only the primary of the placement this node knows, at that
+    /// placement's epoch, may ship records, and only to a replica it lists.
+    func checkReplicationSender(collection: String, epoch: UInt64, from: UInt64) throws {
+        guard let cluster, let placement = cluster.placement(collection) else {
+            throw APIError(.preconditionFailed, "this node knows no placement for collection \(collection)")
+        }
+        guard epoch == placement.epoch, from == placement.primary else {
+            throw APIError(
+                .preconditionFailed,
+                "records from peer \(from) at epoch \(epoch) refused: the primary of \(collection) is peer \(placement.primary) at epoch \(placement.epoch)"
+            )
+        }
+        guard placement.state(of: cluster.identity.peerID) != nil else {
+            throw APIError(.preconditionFailed, "this node holds no replica of \(collection)")
+        }
+    }
+
+    func peerCollection(_ name: String) throws -> Strata.Collection {
+        do {
+            return try database.collection(name)
+        } catch {
+            throw APIError(.notFound, "this node has no replica of collection \(name)")
+        }
+    }
+
+    static func peerCollectionName(_ context: BasicRequestContext) throws -> String {
+        guard let name = context.parameters.get("name"), !name.isEmpty else {
+            throw APIError.badRequest("missing collection name")
+        }
+        return name
+    }
+
+    static func peerJSON(_ object: [String: Any], status: HTTPResponse.Status = .ok) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: object)) ?? Data("{}".utf8)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// Refuses every request without the cluster secret (401), compared in
+/// constant time.
+struct PeerSecretMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let secret: String
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let given = Array((request.headers[HTTPField.Name(PeerClient.secretHeader)!] ?? "").utf8)
+        let expected = Array(secret.utf8)
+        var difference = given.count ^ expected.count
+        for index in 0..<max(given.count, expected.count) {
+            let a = index < given.count ? given[index] : 0
+            let b = index < expected.count ? expected[index] : 0
+            difference |= Int(a ^ b)
+        }
+        guard difference == 0 else {
+            return StrataHTTPServer.peerJSON(["error": "the cluster secret is missing or wrong"], status: .unauthorized)
+        }
+        do {
+            return try await next(request, context)
+        } catch let error as APIError {
+            return StrataHTTPServer.peerJSON(["error": error.message], status: error.status)
+        } catch let error as StrataError {
+            let api = APIError.from(error)
+            return StrataHTTPServer.peerJSON(["error": api.message], status: api.status)
+        }
+    }
+}
