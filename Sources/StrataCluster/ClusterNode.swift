@@ -228,7 +228,9 @@ public final class ClusterNode: Sendable {
 
     /// Removes a peer that is not running from the membership
     /// (`DELETE /cluster/peer/{id}`).
-    public func removePeer(_ peerID: UInt64) async throws {
+    /// A peer that holds replicas is refused, unless `force`: then its
+    /// replicas are dropped from their collections (never a primary's).
+    public func removePeer(_ peerID: UInt64, force: Bool = false) async throws {
         guard let record = try await etcd.get(keys.member(peerID)) else {
             throw ClusterError.notFound("Peer \(peerID) doesn't exist")
         }
@@ -242,6 +244,22 @@ public final class ClusterNode: Sendable {
         if let live, (try? JSONDecoder().decode(PeerReference.self, from: live.value))?.peer_id == peerID {
             throw ClusterError.invalid(
                 "Peer \(peerID) (\(member.node_name)) is running: stop it before removing it from the cluster")
+        }
+        let holding = placements().values.filter { $0.state(of: peerID) != nil }.map(\.name).sorted()
+        if !holding.isEmpty {
+            let primaryOf = placements().values.filter { $0.primary == peerID }.map(\.name).sorted()
+            guard force, primaryOf.isEmpty else {
+                throw ClusterError.invalid(
+                    primaryOf.isEmpty
+                        ? "Cannot remove peer \(peerID) as there are shards on it (replicas of \(holding)); use force=true to drop them"
+                        : "Cannot remove peer \(peerID): it is the primary of \(primaryOf)")
+            }
+            for name in holding {
+                try await updatePlacement(name) { placement in
+                    placement.replicas.removeAll { $0.peer_id == peerID }
+                    return true
+                }
+            }
         }
         let liveUnchanged: EtcdCompare = live.map { .unchanged(liveKey, since: $0.modRevision) } ?? .absent(liveKey)
         let result = try await etcd.transaction(

@@ -1,7 +1,9 @@
 """A real 3-node cluster (`strata cluster local`: etcd x3 and `strata serve` x3 on
 loopback) seen through qdrant-client and raw HTTP: membership, the controller,
-metadata keys, a node killed with SIGKILL, and nodes that must not join.
-Runs once per suite (REST transport only: the endpoints are REST)."""
+metadata keys, replicated collections (writes through any node, reads from
+every replica, a replica killed with SIGKILL marked Partial and caught up after
+its restart, replicas compared by checksum), a node killed for good and
+removed, and nodes that must not join. Runs once per suite over REST."""
 import os
 import signal
 import socket
@@ -11,7 +13,7 @@ import time
 
 import httpx
 import pytest
-from qdrant_client import QdrantClient
+from qdrant_client import QdrantClient, models
 
 from conftest import TRANSPORT, strata_binary
 
@@ -48,6 +50,7 @@ class LocalCluster:
         self.base = free_base(10 * nodes)
         self.etcd_base = free_base(6)
         self.nodes = nodes
+        self.restarted: list[subprocess.Popen] = []
         self.out = open(os.path.join(self.dir, "cluster-local.out"), "w")
         self.process = subprocess.Popen(
             [strata_binary(), "cluster", "local", "--nodes", str(nodes), "--etcd-members", "3", "--dir", self.dir,
@@ -75,7 +78,34 @@ class LocalCluster:
         out = subprocess.run(["pgrep", "-f", "--", f"--data-dir {self.dir}/node-{index} "], capture_output=True, text=True)
         return int(out.stdout.split()[0])
 
+    def kill(self, index: int) -> list[str]:
+        """SIGKILL node `index`; returns its command line, to start it again."""
+        pid = self.node_pid(index)
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [part.decode() for part in f.read().split(b"\0") if part]
+        os.kill(pid, signal.SIGKILL)
+        while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
+            time.sleep(0.05)
+        return argv
+
+    def restart(self, argv: list[str]) -> subprocess.Popen:
+        """Starts a killed node again (outside `strata cluster local`, which no longer watches it)."""
+        log = open(os.path.join(self.dir, "restarted.log"), "a")
+        process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                   env={**os.environ, "STRATA_CLUSTER_SECRET": SECRET})
+        self.restarted.append(process)
+        return process
+
+    def p2p_state(self, index: int, collection: str) -> dict:
+        response = httpx.get(f"http://127.0.0.1:{self.base + 10 * index + 2}/p2p/v1/collections/{collection}/state",
+                             params={"checksum": "true"}, headers={"x-strata-cluster-secret": SECRET}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def stop(self) -> int:
+        for process in self.restarted:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
         self.process.send_signal(signal.SIGINT)
         code = self.process.wait(timeout=60)
         self.out.close()
@@ -156,17 +186,114 @@ def test_nodes_that_must_not_join_are_refused_and_change_nothing(cluster):
     assert len(status(cluster.url(0))["peers"]) == 3
 
 
+def replicas(url: str, collection: str) -> dict:
+    """peer id -> replica state, from `GET /collections/{c}/cluster` of the node at `url`."""
+    info = httpx.get(f"{url}/collections/{collection}/cluster", timeout=10).json()["result"]
+    states = {shard["peer_id"]: shard["state"] for shard in info["remote_shards"]}
+    for shard in info["local_shards"]:
+        states[info["peer_id"]] = shard["state"]
+    return states
+
+
+def wait_until(condition, timeout: float, what: str):
+    deadline = time.time() + timeout
+    while not condition():
+        assert time.time() < deadline, f"timed out waiting until {what}"
+        time.sleep(0.1)
+
+
+def test_a_replicated_collection_takes_writes_and_reads_through_every_node(cluster):
+    clients = [QdrantClient(url=cluster.url(i), timeout=30) for i in range(3)]
+    assert clients[1].create_collection(
+        "replicated", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+        replication_factor=3, write_consistency_factor=2)
+    for c in clients:
+        assert [x.name for x in c.get_collections().collections] == ["replicated"]
+        assert c.collection_exists("replicated")
+    # Writes through each node (two of them forward to the primary, node-1).
+    for i, c in enumerate(clients):
+        c.upsert("replicated", wait=True, points=[
+            models.PointStruct(id=10 * i + k, vector=[float(i), float(k), 1.0, 0.5], payload={"node": i, "k": k})
+            for k in range(5)])
+    clients[0].set_payload("replicated", payload={"tag": "x"}, points=[0, 10, 20], wait=True)
+    clients[2].delete("replicated", points_selector=models.PointIdsList(points=[4, 14]), wait=True)
+    clients[2].create_payload_index("replicated", "node", models.PayloadSchemaType.INTEGER, wait=True)
+    for c in clients:
+        assert c.count("replicated").count == 13
+        hits = c.query_points("replicated", query=[1.0, 1.0, 1.0, 1.0], limit=3,
+                              query_filter=models.Filter(must=[models.FieldCondition(
+                                  key="node", match=models.MatchValue(value=2))])).points
+        assert [h.payload["node"] for h in hits] == [2, 2, 2]
+        assert c.retrieve("replicated", ids=[10])[0].payload == {"node": 1, "k": 0, "tag": "x"}
+        assert len(c.scroll("replicated", limit=100)[0]) == 13
+    # Every replica holds the same points at the same op number.
+    states = [cluster.p2p_state(i, "replicated") for i in range(3)]
+    assert len({(s["last_operation"], s["checksum"]) for s in states}) == 1, states
+    info = clients[0].http.distributed_api.collection_cluster_info("replicated").result
+    assert info.shard_count == 1 and len(info.remote_shards) + len(info.local_shards) == 3
+    for c in clients:
+        c.close()
+
+
+def test_replication_factors_that_cannot_be_met_are_refused_and_change_nothing(cluster):
+    body = {"vectors": {"size": 4, "distance": "Dot"}}
+    too_many = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "replication_factor": 4})
+    assert too_many.status_code == 400 and "larger than the number of running nodes" in too_many.text
+    inconsistent = httpx.put(f"{cluster.url(0)}/collections/nope",
+                             json={**body, "replication_factor": 2, "write_consistency_factor": 3})
+    assert inconsistent.status_code == 400 and "write_consistency_factor" in inconsistent.text
+    sharded = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "shard_number": 3})
+    assert sharded.status_code == 400
+    for i in range(3):
+        assert httpx.get(f"{cluster.url(i)}/collections/nope/exists").json()["result"]["exists"] is False
+    taken = httpx.put(f"{cluster.url(2)}/collections/replicated", json=body)
+    assert taken.status_code == 409
+
+
+def test_a_killed_replica_turns_partial_and_catches_up_after_its_restart(cluster):
+    primary_url = cluster.url(1)
+    client = QdrantClient(url=cluster.url(0), timeout=30)
+    client.create_collection("strict", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             replication_factor=3, write_consistency_factor=3)
+    node2 = status(cluster.url(2))["peer_id"]
+    argv = cluster.kill(2)
+    # r=3, w=2: writes go on without the dead replica, which is marked Partial first.
+    for k in range(20):
+        client.upsert("replicated", wait=True, points=[
+            models.PointStruct(id=1000 + k, vector=[1.0, 0.0, float(k), 0.0], payload={"late": k})])
+    assert replicas(primary_url, "replicated")[node2] == "Partial"
+    # r=3, w=3 with a replica down: not acknowledged (503). The first such write was in
+    # flight (it is on the replicas that took it); once the replica is Partial, later
+    # writes are refused before anything is written.
+    for attempt in range(2):
+        with pytest.raises(Exception) as refused:
+            client.upsert("strict", wait=True, points=[models.PointStruct(id=attempt, vector=[1, 0, 0, 0])])
+        assert "write_consistency_factor" in str(refused.value), refused.value
+    assert client.retrieve("strict", ids=[1]) == []
+
+    cluster.restart(argv)
+    wait_until(lambda: replicas(primary_url, "replicated").get(node2) == "Active", 30,
+               "the restarted replica is Active again")
+    states = [cluster.p2p_state(i, "replicated") for i in range(3)]
+    assert len({(s["last_operation"], s["checksum"]) for s in states}) == 1, states
+    assert QdrantClient(url=cluster.url(2), timeout=30).count("replicated").count == 33
+    client.close()
+
+
 def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(cluster):
     victim = status(cluster.url(2))["peer_id"]
     refused = httpx.delete(f"{cluster.url(0)}/cluster/peer/{victim}")
     assert refused.status_code == 400 and "is running" in refused.json()["status"]["error"]
 
-    os.kill(cluster.node_pid(2), signal.SIGKILL)
+    cluster.kill(2)
     killed_at = time.time()
     while status(cluster.url(0))["peers"][str(victim)]["state"] != "Dead":
         assert time.time() - killed_at < LEASE_TTL + 5, "a killed node must turn Dead within its lease TTL"
         time.sleep(0.1)
-    assert httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}").json()["result"] is True
+    holding = httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}")
+    assert holding.status_code == 400 and "there are shards on it" in holding.text
+    assert httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}?force=true").json()["result"] is True
+    assert victim not in replicas(cluster.url(1), "replicated")
     for i in range(2):
         deadline = time.time() + 5
         while str(victim) in status(cluster.url(i))["peers"]:

@@ -18,9 +18,18 @@ extension StrataHTTPServer {
         }
         router.get("/collections/{collection_name}/cluster") { _, context in
             let collection = try self.collection(context, .read)
-            return try Reply.ok(
-                CollectionClusterOutput(peerID: self.cluster?.identity.peerID ?? 0, points: collection.count()),
-                context: context)
+            var output = CollectionClusterOutput(
+                peerID: self.cluster?.identity.peerID ?? 0, points: collection.count())
+            if let cluster = self.cluster, let placement = cluster.placement(collection.name) {
+                let me = cluster.identity.peerID
+                output.local_shards = placement.replicas.filter { $0.peer_id == me }.map {
+                    .init(points_count: collection.count(), state: $0.state.rawValue)
+                }
+                output.remote_shards = placement.replicas.filter { $0.peer_id != me }.map {
+                    .init(peer_id: $0.peer_id, state: $0.state.rawValue)
+                }
+            }
+            return try Reply.ok(output, context: context)
         }
         // Qdrant gathers cluster telemetry from the peers consensus knows; without
         // cluster mode it knows none, and answers this error (after checking the query).
@@ -49,13 +58,14 @@ extension StrataHTTPServer {
             try await Self.clusterCall { try await cluster.refresh() }
             return try Reply.ok(true, context: context)
         }
-        router.delete("/cluster/peer/{peer_id}") { _, context -> Response in
+        router.delete("/cluster/peer/{peer_id}") { request, context -> Response in
             try context.access.check(.manage)
             let cluster = try self.requireCluster()
             guard let text = context.parameters.get("peer_id"), let peerID = UInt64(text) else {
                 throw APIError(.badRequest, "Deserialize error in path: invalid digit found in string")
             }
-            try await Self.clusterCall { try await cluster.removePeer(peerID) }
+            let force = request.uri.queryParameters.get("force") == "true"
+            try await Self.clusterCall { try await cluster.removePeer(peerID, force: force) }
             return try Reply.ok(true, context: context)
         }
         router.get("/cluster/metadata/keys") { _, context -> Response in
@@ -206,10 +216,15 @@ struct CollectionClusterOutput: Encodable {
         var points_count: Int
         var state = "Active"
     }
+    struct RemoteShard: Encodable {
+        var shard_id = 0
+        var peer_id: UInt64
+        var state: String
+    }
     var peer_id: UInt64
     var shard_count = 1
     var local_shards: [LocalShard]
-    var remote_shards: [String] = []
+    var remote_shards: [RemoteShard] = []
     var shard_transfers: [String] = []
 
     init(peerID: UInt64, points: Int) {

@@ -368,7 +368,7 @@ extension GRPCCollections {
 
     // MARK: - Cluster and snapshots
 
-    /// What `GET /collections/{name}/cluster` answers: one local, active shard.
+    /// What `GET /collections/{name}/cluster` answers: the one shard's replicas, here and on other nodes.
     static func clusterInfo(_ cluster: CollectionClusterOutput, elapsed: Double) -> Qdrant_CollectionClusterInfoResponse
     {
         var reply = Qdrant_CollectionClusterInfoResponse()
@@ -378,11 +378,27 @@ extension GRPCCollections {
             var local = Qdrant_LocalShardInfo()
             local.shardID = UInt32(shard.shard_id)
             local.pointsCount = UInt64(shard.points_count)
-            local.state = .active
+            local.state = replicaState(shard.state)
             return local
+        }
+        reply.remoteShards = cluster.remote_shards.map { shard in
+            var remote = Qdrant_RemoteShardInfo()
+            remote.shardID = UInt32(shard.shard_id)
+            remote.peerID = shard.peer_id
+            remote.state = replicaState(shard.state)
+            return remote
         }
         reply.time = elapsed
         return reply
+    }
+
+    static func replicaState(_ name: String) -> Qdrant_ReplicaState {
+        switch name {
+        case "Dead": .dead
+        case "Partial": .partial
+        case "Initializing": .initializing
+        default: .active
+        }
     }
 
     static func snapshotDescription(_ snapshot: SnapshotOutput) -> Qdrant_SnapshotDescription {
