@@ -335,13 +335,21 @@ public final class ClusterNode: Sendable {
                 throw ClusterError.peerIDInUse(peerID: identity.peerID, byName: other.node_name)
             }
         }
-        let lease = try await etcd.grantLease(ttl: configuration.leaseTTL)
-        do {
-            try await claim(identity, record: record, lease: lease, keys: keys, etcd: etcd)
-            return lease
-        } catch {
-            try? await etcd.revoke(lease.id)
-            throw error
+        // A lease can expire before it is used when this process is starved of
+        // CPU for longer than its TTL: then take a new one (a few times).
+        var attempt = 0
+        while true {
+            attempt += 1
+            let lease = try await etcd.grantLease(ttl: configuration.leaseTTL)
+            do {
+                try await claim(identity, record: record, lease: lease, keys: keys, etcd: etcd)
+                return lease
+            } catch let error as EtcdError where error.isLeaseNotFound && attempt < 4 {
+                continue
+            } catch {
+                try? await etcd.revoke(lease.id)
+                throw error
+            }
         }
     }
 

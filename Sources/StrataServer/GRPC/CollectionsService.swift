@@ -29,7 +29,10 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_ListCollectionsResponse> {
         try await strata.unary(request, context) { _, call in
             var reply = Qdrant_ListCollectionsResponse()
-            reply.collections = strata.listCollections(call.access).collections.map { description in
+            let listed =
+                strata.cluster.map { strata.listClusterCollections(call.access, cluster: $0) }
+                ?? strata.listCollections(call.access)
+            reply.collections = listed.collections.map { description in
                 var proto = Qdrant_CollectionDescription()
                 proto.name = description.name
                 return proto
@@ -44,6 +47,7 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
+            try strata.refuseInCluster("creating a collection over gRPC (use REST)")
             let input = try GRPCCollections.createInput(message, maxDepth: strata.configuration.maxJSONDepth)
             let create = try strata.createCollection(message.collectionName, input, call.access)
             return operationResponse(try await strata.run(create) { $0 }, call)
@@ -55,6 +59,7 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
+            try strata.refuseInCluster("changing a collection's configuration")
             let collection = try strata.collection(named: message.collectionName, .write, call.access)
             let input = try GRPCCollections.updateInput(message, maxDepth: strata.configuration.maxJSONDepth)
             guard let update = try strata.updateCollection(collection, input, call.access) else {
@@ -68,6 +73,7 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_DeleteCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            try strata.refuseInCluster("deleting a collection over gRPC (use REST)")
             let delete = try strata.deleteCollection(message.collectionName, call.access)
             return operationResponse(try await strata.run(delete) { $0 }, call)
         }
@@ -78,6 +84,7 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
+            try strata.refuseInCluster("changing aliases")
             let update = try strata.updateAliases(GRPCCollections.aliasActions(message), call.access)
             return operationResponse(try await strata.run(update) { $0 }, call)
         }
