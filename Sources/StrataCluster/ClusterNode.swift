@@ -442,6 +442,9 @@ public final class ClusterNode: Sendable {
         let sent = ContinuousClock.now
         do {
             try await Self.claim(identity, record: record, lease: lease, keys: keys, etcd: etcd)
+            // While the lease was gone another node may have taken over: read the
+            // cluster state anew before acting on it again.
+            try await mirror.refresh()
         } catch {
             try? await etcd.revoke(lease.id)
             throw error

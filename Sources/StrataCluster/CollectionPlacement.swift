@@ -25,10 +25,16 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     public struct Replica: Codable, Sendable, Equatable {
         public var peer_id: UInt64
         public var state: ReplicaState
+        /// The epoch since which this replica's log is known to be a prefix of
+        /// the primary's (absent: 1). A replica behind the current epoch may
+        /// hold records a former primary never got acknowledged; catch-up
+        /// checks it against `epoch_starts` first.
+        public var epoch: UInt64?
 
-        public init(peerID: UInt64, state: ReplicaState) {
+        public init(peerID: UInt64, state: ReplicaState, epoch: UInt64? = nil) {
             peer_id = peerID
             self.state = state
+            self.epoch = epoch
         }
     }
 
@@ -39,8 +45,13 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     public var replication_factor: Int
     public var write_consistency_factor: Int
     public var epoch: UInt64
+    /// The primary's peer id; 0 while a failover is choosing one (no writes).
     public var primary: UInt64
     public var replicas: [Replica]
+    /// For each epoch after the first (as a decimal string), the new
+    /// primary's last op number when it was promoted: every record after it in
+    /// another replica's log came from a deposed primary and was never acknowledged.
+    public var epoch_starts: [String: UInt64]?
 
     public init(
         name: String, createBody: String, replicationFactor: Int, writeConsistencyFactor: Int, primary: UInt64,
@@ -58,6 +69,13 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     public func state(of peerID: UInt64) -> ReplicaState? { replicas.first { $0.peer_id == peerID }?.state }
 
     public var activeCount: Int { replicas.filter { $0.state == .active }.count }
+
+    /// The highest op number up to which a replica whose log was a prefix of
+    /// the primary's in `epoch` still agrees with the current primary.
+    public func agreedPrefix(since replicaEpoch: UInt64) -> UInt64 {
+        guard replicaEpoch < epoch else { return .max }
+        return ((replicaEpoch + 1)...epoch).map { epoch_starts?[String($0)] ?? 0 }.min() ?? 0
+    }
 }
 
 extension ClusterNode {

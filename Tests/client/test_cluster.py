@@ -280,6 +280,34 @@ def test_a_killed_replica_turns_partial_and_catches_up_after_its_restart(cluster
     client.close()
 
 
+def test_a_killed_primary_is_replaced_within_its_lease_and_returns_as_a_replica(cluster):
+    client = QdrantClient(url=cluster.url(0), timeout=30)
+    before = client.count("replicated").count
+    primary = status(cluster.url(1))["peer_id"]  # node-1 created "replicated"
+    assert httpx.get(f"{cluster.url(0)}/collections/replicated/cluster").json()["result"]["remote_shards"]
+    argv = cluster.kill(1)
+    killed_at = time.time()
+    while True:
+        try:
+            client.upsert("replicated", wait=True, points=[models.PointStruct(id=5000, vector=[1.0, 2.0, 3.0, 4.0])])
+            break
+        except Exception:
+            assert time.time() - killed_at < LEASE_TTL + 10, "no new primary took writes"
+            time.sleep(0.1)
+    failover = time.time() - killed_at
+    assert failover < LEASE_TTL + 5, f"failover took {failover:.1f} s"
+    states = replicas(cluster.url(0), "replicated")
+    assert states[primary] == "Partial"
+    assert client.count("replicated").count == before + 1
+
+    cluster.restart(argv)
+    wait_until(lambda: replicas(cluster.url(0), "replicated").get(primary) == "Active", 30,
+               "the former primary is an Active replica again")
+    positions = [cluster.p2p_state(i, "replicated") for i in range(3)]
+    assert len({(p["last_operation"], p["checksum"]) for p in positions}) == 1, positions
+    client.close()
+
+
 def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(cluster):
     victim = status(cluster.url(2))["peer_id"]
     refused = httpx.delete(f"{cluster.url(0)}/cluster/peer/{victim}")
@@ -290,6 +318,8 @@ def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(clust
     while status(cluster.url(0))["peers"][str(victim)]["state"] != "Dead":
         assert time.time() - killed_at < LEASE_TTL + 5, "a killed node must turn Dead within its lease TTL"
         time.sleep(0.1)
+    # If it was a primary, the controller promotes another replica first.
+    wait_until(lambda: replicas(cluster.url(1), "replicated").get(victim) != "Active", 30, "failover")
     holding = httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}")
     assert holding.status_code == 400 and "there are shards on it" in holding.text
     assert httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}?force=true").json()["result"] is True

@@ -8,6 +8,7 @@ import NIOSSL
 import Strata
 import StrataCluster
 import StrataIO
+import Synchronization
 
 /// The Qdrant-compatible server over one open `Database`: REST, and gRPC
 /// (GRPC/) on its own port; both call the same operations (Operations/).
@@ -46,6 +47,11 @@ public final class StrataHTTPServer: Sendable {
     let cluster: ClusterNode?
     /// The primary's side of replication, for a cluster node.
     let replication: ClusterReplication?
+    /// Failover of primaries, run while this node is the controller.
+    let controller: ClusterController?
+    /// Per collection, the lowest epoch whose records this replica still
+    /// takes (raised by a failover before it reads the replica's position).
+    let replicationFences = Mutex<[String: UInt64]>([:])
 
     /// Throws when the data directory's quota file cannot be read or holds
     /// an invalid config (a quota that cannot be honoured is not dropped).
@@ -67,8 +73,10 @@ public final class StrataHTTPServer: Sendable {
                 replicaTimeout: .milliseconds(Int(configuration.replicaTimeout * 1000)), logger: logger)
             database.setReplicationHook(replication)
             self.replication = replication
+            controller = ClusterController(cluster: cluster, logger: logger)
         } else {
             replication = nil
+            controller = nil
         }
     }
 
@@ -139,7 +147,11 @@ public final class StrataHTTPServer: Sendable {
     ) async throws {
         let application = try makeApplication(onServerRunning: onServerRunning, onGRPCListening: onGRPCListening)
         replication?.start()
-        defer { replication?.stop() }
+        controller?.start()
+        defer {
+            replication?.stop()
+            controller?.stop()
+        }
         do {
             try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {

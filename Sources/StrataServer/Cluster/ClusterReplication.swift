@@ -86,14 +86,20 @@ final class ClusterReplication: ReplicationHook, Sendable {
             }
             let failedActive = others.filter { $0.state == .active && confirmed[$0.peer_id] != true }.map(\.peer_id)
             if !failedActive.isEmpty {
+                var deposed = false
                 do {
-                    try await cluster.updatePlacement(collection) { placement in
+                    try await cluster.updatePlacement(collection) { current in
+                        // A deposed primary never marks the new epoch's replicas.
+                        guard current.epoch == placement.epoch, current.primary == placement.primary else {
+                            deposed = true
+                            return false
+                        }
                         var changed = false
-                        for index in placement.replicas.indices
-                        where failedActive.contains(placement.replicas[index].peer_id)
-                            && placement.replicas[index].state == .active
+                        for index in current.replicas.indices
+                        where failedActive.contains(current.replicas[index].peer_id)
+                            && current.replicas[index].state == .active
                         {
-                            placement.replicas[index].state = .partial
+                            current.replicas[index].state = .partial
                             changed = true
                         }
                         return changed
@@ -106,6 +112,11 @@ final class ClusterReplication: ReplicationHook, Sendable {
                         .unavailable,
                         "write \(opNum) to `\(collection)` is not acknowledged: replicas \(failedActive) did not confirm it and etcd could not record them as Partial (\(error))"
                     )
+                }
+                if deposed {
+                    throw StrataError(
+                        .unavailable,
+                        "write \(opNum) to `\(collection)` is not acknowledged: this node is no longer its primary")
                 }
             }
             let activeConfirmed =
@@ -206,6 +217,14 @@ final class ClusterReplication: ReplicationHook, Sendable {
             guard !lagging.isEmpty, let local = try? database.collection(name) else { continue }
             let links = self.links(for: name)
             for replica in lagging {
+                // A replica from an older epoch may hold records a deposed primary never got
+                // acknowledged: if its log reaches past what it still shares with this one, it is
+                // rebuilt from scratch.
+                if (replica.epoch ?? 1) < placement.epoch {
+                    guard await reconcileOlderEpoch(replica, of: local, placement: placement, links: links) else {
+                        continue
+                    }
+                }
                 // Most of the way without holding writes back, then the last step under the gate.
                 _ = await ship(
                     local, to: replica.peer_id, through: local.lastOperation, placement: placement, links: links)
@@ -220,6 +239,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
                             placement.replicas[index].state == .partial
                         else { return false }
                         placement.replicas[index].state = .active
+                        placement.replicas[index].epoch = placement.epoch
                         return true
                     }
                     logger.info(
@@ -229,6 +249,50 @@ final class ClusterReplication: ReplicationHook, Sendable {
                         ])
                 }
             }
+        }
+    }
+}
+
+extension ClusterReplication {
+    /// Checks a lagging replica of an older epoch against what it still shares
+    /// with this primary's log; rebuilds it empty when it holds more. True when
+    /// it can now be caught up by WAL delta.
+    func reconcileOlderEpoch(
+        _ replica: CollectionPlacement.Replica, of local: Strata.Collection, placement: CollectionPlacement,
+        links: CollectionLinks
+    ) async -> Bool {
+        guard let url = cluster.livePeers()[replica.peer_id]?.p2p_url else { return false }
+        let base = "/p2p/v1/collections/\(local.name)"
+        do {
+            let state = try await peers.call(.GET, url, base + "/state", timeout: replicaTimeout)
+            let agreed = placement.agreedPrefix(since: replica.epoch ?? 1)
+            if state.status == 200, let last = state.number("last_operation"), last <= agreed { return true }
+            logger.warning(
+                "a replica from an older epoch holds records the primary does not; rebuilding it",
+                metadata: [
+                    "collection": "\(local.name)", "peer": "\(replica.peer_id)", "agreed_through": "\(agreed)",
+                ])
+            _ = try await peers.call(.DELETE, url, base, timeout: .seconds(30))
+            let created = try await peers.call(
+                .POST, url, base + "/create", body: Array(placement.create_body.utf8), timeout: .seconds(30))
+            guard created.status == 200 else { return false }
+            links.setConfirmed(replica.peer_id, 0)
+            try await cluster.updatePlacement(local.name) { current in
+                guard current.epoch == placement.epoch,
+                    let index = current.replicas.firstIndex(where: { $0.peer_id == replica.peer_id })
+                else { return false }
+                current.replicas[index].epoch = current.epoch  // empty now: a prefix of anything
+                return true
+            }
+            if try local.replicationRecords(after: 0, maxBytes: 1) == nil {
+                logger.warning(
+                    "the rebuilt replica needs a snapshot transfer (not built yet): this log no longer starts at op 1",
+                    metadata: ["collection": "\(local.name)", "peer": "\(replica.peer_id)"])
+                return false
+            }
+            return true
+        } catch {
+            return false
         }
     }
 }

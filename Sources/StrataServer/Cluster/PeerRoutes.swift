@@ -45,6 +45,10 @@ extension StrataHTTPServer {
 
         router.get("/p2p/v1/collections/{name}/state") { request, context -> Response in
             let name = try Self.peerCollectionName(context)
+            // A failover fences this replica first: from now on it takes no records of an older epoch.
+            if let fence = request.uri.queryParameters.get("fence").flatMap(UInt64.init) {
+                self.replicationFences.withLock { $0[name] = max($0[name] ?? 0, fence) }
+            }
             let collection = try self.peerCollection(name)
             var reply: [String: Any] = ["last_operation": collection.lastOperation, "points": collection.count()]
             if request.uri.queryParameters.get("checksum") == "true" {
@@ -85,7 +89,8 @@ extension StrataHTTPServer {
         guard let cluster, let placement = cluster.placement(collection) else {
             throw APIError(.preconditionFailed, "this node knows no placement for collection \(collection)")
         }
-        guard epoch == placement.epoch, from == placement.primary else {
+        let fence = replicationFences.withLock { $0[collection] ?? 0 }
+        guard epoch == placement.epoch, epoch >= fence, from == placement.primary else {
             throw APIError(
                 .preconditionFailed,
                 "records from peer \(from) at epoch \(epoch) refused: the primary of \(collection) is peer \(placement.primary) at epoch \(placement.epoch)"
