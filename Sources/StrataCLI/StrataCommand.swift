@@ -10,6 +10,7 @@ struct StrataCommand: AsyncParsableCommand {
         subcommands: [
             ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self,
             CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self, ClusterCommand.self,
+            ClusterTestCommand.self,
         ]
     )
 }

@@ -1,0 +1,416 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StrataEtcd
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How `strata clustertest` runs.
+public struct ClusterTestSettings: Sendable {
+    public var directory: String
+    /// The `strata` executable the nodes run.
+    public var executable: String
+    public var nodes = 3
+    public var cycles = 20
+    public var seed: UInt64 = 1
+    /// Stop after this long even if fewer cycles ran.
+    public var duration: Duration?
+    public var writers = 4
+    /// The nodes' lease TTL (short, so that a cycle's failover is quick).
+    public var leaseTTL = 3
+
+    public init(directory: String, executable: String) {
+        self.directory = directory
+        self.executable = executable
+    }
+}
+
+/// The verdict of a run.
+public struct ClusterTestSummary: Sendable, CustomStringConvertible {
+    public var cycles = 0
+    public var acked = 0
+    /// Acknowledged writes whose effect a replica does not show.
+    public var lost = 0
+    /// Verifications where replicas of a collection differed (op number or checksum).
+    public var diverged = 0
+    /// Lost writes acknowledged while a paused primary was resuming (a fenced primary's ack).
+    public var staleAcks = 0
+    /// Values no write could have left.
+    public var phantom = 0
+    /// Cycles after which the cluster did not return to every replica Active in time.
+    public var unhealed = 0
+    public var faults: [String: Int] = [:]
+
+    public var isClean: Bool { lost == 0 && diverged == 0 && staleAcks == 0 && phantom == 0 && unhealed == 0 }
+
+    public var description: String {
+        "clustertest: cycles=\(cycles) acked=\(acked) lost=\(lost) diverged=\(diverged) stale_acks=\(staleAcks)"
+            + " phantom=\(phantom) unhealed=\(unhealed)"
+    }
+}
+
+/// `strata clustertest`: a real cluster on loopback (etcd ×3, Strata ×N),
+/// writers that log every acknowledged write, and seeded faults — `kill -9`
+/// of a primary or a replica, SIGSTOP of a primary past its lease, the etcd
+/// leader killed, two of three etcd members killed, graceful restarts. After
+/// each fault it waits until every replica is Active again, pauses the
+/// writers and checks every replica against the log (`ClusterTestOracle`) and
+/// against each other (op number and checksum).
+public final class ClusterTestDriver: Sendable {
+    static let collection = "clustertest"
+    let settings: ClusterTestSettings
+    let cluster: LocalCluster
+    let oracle = ClusterTestOracle()
+    let secret: String
+    private let control = Mutex(Control())
+    /// Windows in which a paused primary resumed: acks in them that turn out lost are stale acks.
+    private let pauseWindows = Mutex<[(ContinuousClock.Instant, ContinuousClock.Instant)]>([])
+
+    struct Control {
+        var paused = false
+        var stopping = false
+        var inFlight = 0
+    }
+
+    public init(_ settings: ClusterTestSettings) {
+        self.settings = settings
+        secret = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        var configuration = LocalCluster.Configuration(
+            directory: settings.directory, nodes: settings.nodes, etcdMembers: 3,
+            basePort: LocalCluster.freeBasePort(nodes: settings.nodes),
+            etcdBasePort: LocalEtcdCluster.freePortRange(count: 6), executable: settings.executable, secret: secret)
+        configuration.leaseTTL = settings.leaseTTL
+        cluster = LocalCluster(configuration)
+    }
+
+    public func run(report: @escaping @Sendable (String) -> Void) async throws -> ClusterTestSummary {
+        var summary = ClusterTestSummary()
+        var random = SplitMix(seed: settings.seed)
+        report(
+            "clustertest: starting etcd ×3 and \(settings.nodes) nodes in \(settings.directory) (seed \(settings.seed))"
+        )
+        try await cluster.start()
+        defer { cluster.stop() }
+        let factor = min(3, settings.nodes)
+        let created = await rest(
+            .PUT, node: 0, "/collections/\(Self.collection)",
+            #"{"vectors":{"size":4,"distance":"Dot"},"replication_factor":\#(factor),"write_consistency_factor":\#(min(2, factor))}"#
+        )
+        guard created?.status == 200 else {
+            throw ClusterError.invalid("clustertest: cannot create its collection: \(String(describing: created))")
+        }
+        let writerSeed = random.next()
+        let writers = Task { await self.runWriters(seed: writerSeed) }
+        defer { writers.cancel() }
+        let clock = ContinuousClock()
+        let deadline = settings.duration.map { clock.now + $0 }
+        for cycle in 1...settings.cycles {
+            if let deadline, clock.now >= deadline { break }
+            try await Task.sleep(for: .milliseconds(500 + Int(random.next() % 1500)))
+            let (kind, fault) = try await injectFault(&random)
+            summary.faults[kind, default: 0] += 1
+            let healed = await waitUntilHealed(timeout: .seconds(90))
+            if !healed { summary.unhealed += 1 }
+            let check = await verify()
+            summary.lost += check.lost
+            summary.staleAcks += check.stale
+            summary.phantom += check.phantom
+            summary.diverged += check.diverged
+            summary.cycles = cycle
+            summary.acked = oracle.acknowledged
+            report(
+                "clustertest: cycle \(cycle): \(fault)\(healed ? "" : " (not healed in 90 s)"); acked=\(summary.acked) "
+                    + "lost=\(check.lost) stale=\(check.stale) phantom=\(check.phantom) diverged=\(check.diverged)")
+        }
+        control.withLock { $0.stopping = true }
+        await writers.value
+        summary.acked = oracle.acknowledged
+        return summary
+    }
+
+    // MARK: Writers
+
+    private func runWriters(seed: UInt64) async {
+        await withTaskGroup(of: Void.self) { group in
+            for writer in 0..<settings.writers {
+                group.addTask { await self.write(as: writer, seed: seed &+ UInt64(writer)) }
+            }
+        }
+    }
+
+    private func write(as writer: Int, seed: UInt64) async {
+        var random = SplitMix(seed: seed)
+        var sequence = Int64(writer) << 40
+        while true {
+            let proceed = control.withLock { control -> Bool? in
+                if control.stopping { return nil }
+                if control.paused { return false }
+                control.inFlight += 1
+                return true
+            }
+            guard let proceed else { return }
+            guard proceed else {
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            let id = UInt64(writer * 1000) + random.next() % 200
+            let node = Int(random.next() % UInt64(settings.nodes))
+            sequence += 1
+            let delete = random.next() % 5 == 0
+            let index = oracle.intend(id, delete ? nil : sequence)
+            let reply: HTTPReply?
+            if delete {
+                reply = await rest(
+                    .POST, node: node, "/collections/\(Self.collection)/points/delete?wait=true",
+                    #"{"points":[\#(id)]}"#)
+            } else {
+                let vector = (0..<4).map { _ in String(Double(random.next() % 1000) / 1000) }.joined(separator: ",")
+                reply = await rest(
+                    .PUT, node: node, "/collections/\(Self.collection)/points?wait=true",
+                    #"{"points":[{"id":\#(id),"vector":[\#(vector)],"payload":{"v":\#(sequence)}}]}"#)
+            }
+            if let reply, reply.status == 200,
+                ((reply.json?["result"] as? [String: Any])?["status"] as? String) == "completed"
+            {
+                oracle.acknowledge(id, index)
+            }
+            control.withLock { $0.inFlight -= 1 }
+        }
+    }
+
+    private func pauseWriters() async {
+        control.withLock { $0.paused = true }
+        while control.withLock({ $0.inFlight }) > 0 { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
+    private func resumeWriters() { control.withLock { $0.paused = false } }
+
+    // MARK: Faults
+
+    private func injectFault(_ random: inout SplitMix) async throws -> (kind: String, detail: String) {
+        let kinds = [
+            "kill-primary", "kill-replica", "pause-primary", "kill-etcd-leader", "etcd-no-quorum", "restart-node",
+        ]
+        let kind = kinds[Int(random.next() % UInt64(kinds.count))]
+        return (kind, try await inject(kind, &random))
+    }
+
+    private func inject(_ kind: String, _ random: inout SplitMix) async throws -> String {
+        let primary = await primaryIndex()
+        switch kind {
+        case "kill-primary":
+            guard let primary else { return "kill-primary (no primary known; skipped)" }
+            cluster.kill(primary)
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 4000)))
+            try cluster.startNode(primary)
+            return "kill -9 primary node-\(primary)"
+        case "kill-replica":
+            let others = (0..<settings.nodes).filter { $0 != primary }
+            guard !others.isEmpty else { return "kill-replica (none; skipped)" }
+            let victim = others[Int(random.next() % UInt64(others.count))]
+            cluster.kill(victim)
+            try await Task.sleep(for: .milliseconds(Int(random.next() % 3000)))
+            try cluster.startNode(victim)
+            return "kill -9 replica node-\(victim)"
+        case "pause-primary":
+            guard let primary else { return "pause-primary (no primary known; skipped)" }
+            cluster.kill(primary, signal: SIGSTOP)
+            let stopped = ContinuousClock.now
+            try await Task.sleep(for: .seconds(settings.leaseTTL) + .milliseconds(500 + Int(random.next() % 2000)))
+            cluster.kill(primary, signal: SIGCONT)
+            let resumed = ContinuousClock.now
+            pauseWindows.withLock { $0.append((stopped, resumed + .seconds(settings.leaseTTL + 2))) }
+            return "SIGSTOP primary node-\(primary) past its lease, then SIGCONT"
+        case "kill-etcd-leader":
+            guard let leader = await cluster.etcd.leaderIndex() else { return "kill-etcd-leader (no leader; skipped)" }
+            cluster.etcd.kill(leader)
+            try await Task.sleep(for: .milliseconds(1000 + Int(random.next() % 2000)))
+            try cluster.etcd.startMember(leader)
+            return "kill -9 etcd leader etcd-\(leader)"
+        case "etcd-no-quorum":
+            let first = Int(random.next() % 3)
+            let second = (first + 1 + Int(random.next() % 2)) % 3
+            cluster.etcd.kill(first)
+            cluster.etcd.kill(second)
+            try await Task.sleep(for: .milliseconds(2000 + Int(random.next() % 4000)))
+            try cluster.etcd.startMember(first)
+            try cluster.etcd.startMember(second)
+            return "kill -9 etcd-\(first) and etcd-\(second) (no quorum), then restart them"
+        default:
+            let victim = Int(random.next() % UInt64(settings.nodes))
+            cluster.kill(victim, signal: SIGTERM)
+            try cluster.startNode(victim)
+            return "graceful restart of node-\(victim)"
+        }
+    }
+
+    /// The node index of the collection's primary, from etcd.
+    private func primaryIndex() async -> Int? {
+        guard let placement = await placement(), placement.primary != 0 else { return nil }
+        let names = await memberNames()
+        guard let name = names[placement.primary], name.hasPrefix("node-") else { return nil }
+        return Int(name.dropFirst(5))
+    }
+
+    private func placement() async -> CollectionPlacement? {
+        let key = ClusterKeyspace().collection(Self.collection)
+        guard
+            let value = try? await EtcdClient.with(.init(endpoints: cluster.etcd.clientURLs), { try await $0.get(key) })
+        else { return nil }
+        return try? JSONDecoder().decode(CollectionPlacement.self, from: value.value)
+    }
+
+    private func memberNames() async -> [UInt64: String] {
+        let prefix = ClusterKeyspace().members
+        guard
+            let range = try? await EtcdClient.with(
+                .init(endpoints: cluster.etcd.clientURLs), { try await $0.range(.prefix(prefix)) })
+        else { return [:] }
+        var names: [UInt64: String] = [:]
+        for value in range.keyValues {
+            if let record = try? JSONDecoder().decode(MemberRecord.self, from: value.value) {
+                names[record.peer_id] = record.node_name
+            }
+        }
+        return names
+    }
+
+    /// Waits until every node runs and every replica is Active under a running primary.
+    private func waitUntilHealed(timeout: Duration) async -> Bool {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            for (index, _) in cluster.exitedNodes() { try? cluster.startNode(index) }
+            if let placement = await placement(), placement.primary != 0,
+                placement.replicas.allSatisfy({ $0.state == .active }),
+                await allNodesSeeEveryoneActive()
+            {
+                return true
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return false
+    }
+
+    private func allNodesSeeEveryoneActive() async -> Bool {
+        for index in 0..<settings.nodes {
+            guard let reply = await rest(.GET, node: index, "/collections/\(Self.collection)/cluster", nil),
+                reply.status == 200, let result = reply.json?["result"] as? [String: Any],
+                let local = result["local_shards"] as? [[String: Any]],
+                let remote = result["remote_shards"] as? [[String: Any]]
+            else { return false }
+            if (local + remote).contains(where: { $0["state"] as? String != "Active" }) { return false }
+        }
+        return true
+    }
+
+    // MARK: Verification
+
+    struct Check {
+        var lost = 0
+        var stale = 0
+        var phantom = 0
+        var diverged = 0
+    }
+
+    private func verify() async -> Check {
+        await pauseWriters()
+        defer { resumeWriters() }
+        var check = Check()
+        let windows = pauseWindows.withLock { $0 }
+        var positions: Set<String> = []
+        for index in 0..<settings.nodes {
+            guard let points = await readAll(node: index) else {
+                check.diverged += 1
+                continue
+            }
+            for id in Set(oracle.ids).union(points.keys) {
+                switch oracle.judge(id, shows: points[id] ?? nil) {
+                case .ok: break
+                case .phantom: check.phantom += 1
+                case .lost(let ackedAt):
+                    if let ackedAt, windows.contains(where: { $0.0 <= ackedAt && ackedAt <= $0.1 }) {
+                        check.stale += 1
+                    } else {
+                        check.lost += 1
+                    }
+                }
+            }
+            if let state = await p2pState(node: index) { positions.insert(state) }
+        }
+        if positions.count != 1 { check.diverged += 1 }
+        return check
+    }
+
+    /// Every point of the collection as node `index`'s replica holds it (`v`, or nil when it has no `v`).
+    private func readAll(node index: Int) async -> [UInt64: Int64?]? {
+        guard
+            let reply = await rest(
+                .POST, node: index, "/collections/\(Self.collection)/points/scroll",
+                #"{"limit":100000,"with_payload":true,"with_vector":false}"#),
+            reply.status == 200, let result = reply.json?["result"] as? [String: Any],
+            let points = result["points"] as? [[String: Any]]
+        else { return nil }
+        var values: [UInt64: Int64?] = [:]
+        for point in points {
+            guard let id = (point["id"] as? NSNumber)?.uint64Value else { continue }
+            values[id] = ((point["payload"] as? [String: Any])?["v"] as? NSNumber)?.int64Value
+        }
+        return values
+    }
+
+    private func p2pState(node index: Int) async -> String? {
+        var request = HTTPClientRequest(
+            url: "http://127.0.0.1:\(cluster.p2pPort(index))/p2p/v1/collections/\(Self.collection)/state?checksum=true")
+        request.headers.add(name: "x-strata-cluster-secret", value: secret)
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)),
+            let body = try? await response.body.collect(upTo: 1 << 20),
+            let json = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
+        else { return nil }
+        return "\(json["last_operation"] ?? "?")/\(json["checksum"] ?? "?")"
+    }
+
+    // MARK: HTTP
+
+    struct HTTPReply {
+        var status: Int
+        var json: [String: Any]?
+    }
+
+    private func rest(_ method: HTTPMethod, node: Int, _ path: String, _ body: String?) async -> HTTPReply? {
+        var request = HTTPClientRequest(url: cluster.restURL(node) + path)
+        request.method = method
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+            let bytes = try? await response.body.collect(upTo: 64 << 20)
+        else { return nil }
+        return HTTPReply(
+            status: Int(response.status.code),
+            json: try? JSONSerialization.jsonObject(with: Data(bytes.readableBytesView)) as? [String: Any])
+    }
+}
+
+/// A seeded generator (SplitMix64), so a run repeats its choices.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension LocalCluster {
+    /// A base port with `10 × nodes` free ports after it.
+    public static func freeBasePort(nodes: Int) -> Int { LocalEtcdCluster.freePortRange(count: 10 * nodes) }
+}
