@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Strata
 import StrataCluster
+import StrataIO
 import StrataServer
 
 /// `strata serve`: the Qdrant-compatible REST server on a data directory.
@@ -134,7 +135,9 @@ struct ServeCommand: AsyncParsableCommand {
         logger.info("starting", metadata: ["settings": "\(settings)"])
 
         let directoryExisted = FileManager.default.fileExists(atPath: settings.dataDirectory)
-        let database = try Database.open(at: settings.dataDirectory)
+        let database = try Database.open(
+            at: settings.dataDirectory,
+            fileSystem: try Self.testFaults(dataDirectory: settings.dataDirectory, logger: logger))
         logger.info(
             "opened data directory",
             metadata: [
@@ -206,5 +209,26 @@ struct ServeCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("strata serve: cannot join the cluster: \(error)\n".utf8))
             throw ExitCode(1)
         }
+    }
+
+    /// `STRATA_TEST_FAULTS=wal-fdatasync-fails-after=N` (for tests of the
+    /// cluster only): the engine runs on the in-memory fault-injecting file
+    /// system, whose WAL syncs fail after the first N. Never set it for real
+    /// data: nothing is written to disk but the node's identity.
+    static func testFaults(dataDirectory: String, logger: Logger) throws -> any FileSystem {
+        guard let spec = ProcessInfo.processInfo.environment["STRATA_TEST_FAULTS"], !spec.isEmpty else {
+            return POSIXFileSystem()
+        }
+        let prefix = "wal-fdatasync-fails-after="
+        guard spec.hasPrefix(prefix), let count = Int(spec.dropFirst(prefix.count)), count >= 0 else {
+            throw ValidationError("STRATA_TEST_FAULTS must be \(prefix)N")
+        }
+        logger.warning(
+            "TEST FAULTS: the data directory lives in memory and WAL syncs fail after \(count)",
+            metadata: ["STRATA_TEST_FAULTS": "\(spec)"])
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let fileSystem = FaultInjectingFileSystem()
+        fileSystem.injectError(.sync, pathContains: "/wal/", afterHits: count, mode: .always, errno: EIO)
+        return fileSystem
     }
 }

@@ -331,3 +331,48 @@ def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(clust
             time.sleep(0.1)
     missing = httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}")
     assert missing.status_code == 404
+
+
+def test_a_replica_whose_fdatasync_fails_never_lets_a_write_be_acknowledged():
+    """One replica runs on the fault-injecting file system (STRATA_TEST_FAULTS): its WAL's
+    fdatasync fails after the first. With replication_factor 2 and write_consistency_factor 2,
+    no write may be acknowledged then: a missing fsync must not hide."""
+    if TRANSPORT != "rest":
+        pytest.skip("cluster endpoints are REST")
+    two = LocalCluster(nodes=2)
+    try:
+        argv = two.kill(1)
+        log = open(os.path.join(two.dir, "faulty.log"), "a")
+        faulty = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env={
+            **os.environ, "STRATA_CLUSTER_SECRET": SECRET, "STRATA_TEST_FAULTS": "wal-fdatasync-fails-after=1"})
+        two.restarted.append(faulty)
+        wait_until(lambda: all(p["state"] == "Active" for p in status(two.url(0))["peers"].values()), 30,
+                   "the faulty node is back")
+        client = QdrantClient(url=two.url(0), timeout=30)
+        client.create_collection("fsync", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                                 replication_factor=2, write_consistency_factor=2)
+        with pytest.raises(Exception) as refused:
+            client.upsert("fsync", wait=True, points=[models.PointStruct(id=1, vector=[1.0, 0.0, 0.0, 0.0])])
+        assert "not acknowledged" in str(refused.value), refused.value
+        faulty_peer = status(two.url(1))["peer_id"]
+        assert replicas(two.url(0), "fsync")[faulty_peer] == "Partial"
+        with pytest.raises(Exception) as again:
+            client.upsert("fsync", wait=True, points=[models.PointStruct(id=2, vector=[1.0, 0.0, 0.0, 0.0])])
+        assert "write_consistency_factor" in str(again.value), again.value
+        assert "TEST FAULTS" in open(os.path.join(two.dir, "faulty.log")).read()
+        client.close()
+    finally:
+        assert two.stop() == 0
+
+
+def test_clustertest_is_clean_for_a_few_cycles(tmp_path):
+    """`strata clustertest` at small scale: the fault harness itself, in the default test run
+    (the 20-cycle and 200-cycle runs are commands: docs/cluster.md)."""
+    if TRANSPORT != "rest":
+        pytest.skip("runs once per suite")
+    result = subprocess.run(
+        [strata_binary(), "clustertest", "--dir", str(tmp_path / "ct"), "--nodes", "3", "--cycles", "3",
+         "--seed", "11"], capture_output=True, text=True, timeout=600)
+    summary = result.stdout.strip().splitlines()[-1]
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert summary.startswith("clustertest: cycles=3 ") and " lost=0 diverged=0 stale_acks=0" in summary, summary
