@@ -66,6 +66,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
                 ("faults: "
                     + summary.faults.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: ", ")
                     + "\n").utf8))
+        if let failover = summary.failoverLine { FileHandle.standardOutput.write(Data((failover + "\n").utf8)) }
         FileHandle.standardOutput.write(Data((summary.description + "\n").utf8))
         if !summary.isClean { throw ExitCode(1) }
     }

@@ -44,6 +44,20 @@ public struct ClusterTestSummary: Sendable, CustomStringConvertible {
     /// Cycles after which the cluster did not return to every replica Active in time.
     public var unhealed = 0
     public var faults: [String: Int] = [:]
+    /// For each `kill -9` of the primary: from the kill to the first acknowledged write after it.
+    public var failovers: [Duration] = []
+
+    /// `failover: n=K p50=… max=…` (seconds), or nil without a primary kill.
+    public var failoverLine: String? {
+        guard !failovers.isEmpty else { return nil }
+        let sorted = failovers.sorted()
+        func seconds(_ duration: Duration) -> String {
+            String(
+                format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
+        }
+        return "failover (kill -9 of the primary → first acknowledged write): n=\(sorted.count) "
+            + "p50=\(seconds(sorted[(sorted.count - 1) / 2]))s max=\(seconds(sorted.last!))s"
+    }
 
     public var isClean: Bool { lost == 0 && diverged == 0 && staleAcks == 0 && phantom == 0 && unhealed == 0 }
 
@@ -67,6 +81,8 @@ public final class ClusterTestDriver: Sendable {
     let oracle = ClusterTestOracle()
     let secret: String
     private let control = Mutex(Control())
+    /// When the primary was last killed (for the failover time).
+    private let primaryKilledAt = Mutex<ContinuousClock.Instant?>(nil)
     /// Windows in which a paused primary resumed: acks in them that turn out lost are stale acks.
     private let pauseWindows = Mutex<[(ContinuousClock.Instant, ContinuousClock.Instant)]>([])
 
@@ -114,6 +130,12 @@ public final class ClusterTestDriver: Sendable {
             let (kind, fault) = try await injectFault(&random)
             summary.faults[kind, default: 0] += 1
             let healed = await waitUntilHealed(timeout: .seconds(90))
+            if let killedAt = primaryKilledAt.withLock({ value -> ContinuousClock.Instant? in
+                defer { value = nil }
+                return value
+            }), let first = oracle.firstAcknowledgement(after: killedAt) {
+                summary.failovers.append(first - killedAt)
+            }
             if !healed { summary.unhealed += 1 }
             let check = await verify()
             summary.lost += check.lost
@@ -205,7 +227,9 @@ public final class ClusterTestDriver: Sendable {
         case "kill-primary":
             guard let primary else { return "kill-primary (no primary known; skipped)" }
             cluster.kill(primary)
-            try await Task.sleep(for: .milliseconds(Int(random.next() % 4000)))
+            primaryKilledAt.withLock { $0 = .now }
+            // Down for at least the lease: the failover, not the restart, brings writes back.
+            try await Task.sleep(for: .seconds(settings.leaseTTL) + .milliseconds(Int(random.next() % 4000)))
             try cluster.startNode(primary)
             return "kill -9 primary node-\(primary)"
         case "kill-replica":

@@ -42,6 +42,13 @@ public final class ClusterTestOracle: Sendable {
 
     public var acknowledged: Int { ackCount.withLock { $0 } }
 
+    /// The first acknowledgement that arrived after `instant`, if any.
+    public func firstAcknowledgement(after instant: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+        writes.withLock { map in
+            map.values.lazy.flatMap { $0 }.compactMap(\.ackedAt).filter { $0 > instant }.min()
+        }
+    }
+
     public var ids: [UInt64] { writes.withLock { Array($0.keys) } }
 
     public enum Verdict: Equatable {
