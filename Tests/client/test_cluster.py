@@ -231,6 +231,17 @@ def test_a_replicated_collection_takes_writes_and_reads_through_every_node(clust
     assert len({(s["last_operation"], s["checksum"]) for s in states}) == 1, states
     info = clients[0].http.distributed_api.collection_cluster_info("replicated").result
     assert info.shard_count == 1 and len(info.remote_shards) + len(info.local_shards) == 3
+    # A collection with one replica is still seen, read and written through every node.
+    clients[0].create_collection("single", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    for i, c in enumerate(clients):
+        assert c.collection_exists("single")
+        assert c.get_collection("single").config.params.vectors.size == 4
+        c.upsert("single", wait=True, points=[models.PointStruct(id=i, vector=[1.0, 0.0, 0.0, float(i)])])
+    assert [c.count("single").count for c in clients] == [3, 3, 3]
+    assert sorted(os.listdir(os.path.join(cluster.dir, "node-0", "collections"))).count("single") == 1
+    assert "single" not in os.listdir(os.path.join(cluster.dir, "node-1", "collections"))
+    assert clients[2].delete_collection("single")
+    assert not any(c.collection_exists("single") for c in clients)
     for c in clients:
         c.close()
 

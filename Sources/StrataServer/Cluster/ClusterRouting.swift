@@ -21,8 +21,10 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        // `PUT` and `DELETE /collections/{c}` are the cluster's own (ClusterCollections.swift);
+        // `GET /collections/{c}` is a read like the others.
         guard request.headers[Self.forwardedHeader] == nil,
-            let (name, rest) = Self.collectionPath(request.uri.path), !rest.isEmpty,
+            let (name, rest) = Self.collectionPath(request.uri.path), !rest.isEmpty || request.method == .get,
             let placement = cluster.placement(name)
         else { return try await next(request, context) }
         let me = cluster.identity.peerID

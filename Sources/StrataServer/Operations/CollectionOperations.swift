@@ -18,6 +18,7 @@ extension StrataHTTPServer {
     func collectionExists(_ name: String, _ access: Access) throws -> Bool {
         let resolved = resolvedName(name)
         try access.check(.read(collection: resolved))
+        if let cluster { return cluster.placement(resolved) != nil }
         return database.collectionNames().contains(resolved)
     }
 
