@@ -110,6 +110,7 @@ public final class ClusterNode: Sendable {
         do {
             let status = try await etcd.status()
             try await checkSecret(configuration, etcd: etcd)
+            let registering = ContinuousClock.now  // the lease's time runs from before it was granted
             let lease = try await register(identity, configuration, etcd: etcd)
             if stored == nil {
                 do {
@@ -120,8 +121,8 @@ public final class ClusterNode: Sendable {
                 }
             }
             let node = ClusterNode(
-                configuration: configuration, identity: identity, etcd: etcd, lease: lease, raftTerm: status.raftTerm,
-                logger: logger)
+                configuration: configuration, identity: identity, etcd: etcd, lease: lease, leaseFrom: registering,
+                raftTerm: status.raftTerm, logger: logger)
             try await node.mirror.start()
             try await node.campaign()
             try? await node.mirror.refresh()
@@ -141,8 +142,8 @@ public final class ClusterNode: Sendable {
     }
 
     private init(
-        configuration: Configuration, identity: NodeIdentity, etcd: EtcdClient, lease: EtcdLease, raftTerm: UInt64,
-        logger: Logger
+        configuration: Configuration, identity: NodeIdentity, etcd: EtcdClient, lease: EtcdLease,
+        leaseFrom: ContinuousClock.Instant, raftTerm: UInt64, logger: Logger
     ) {
         self.configuration = configuration
         self.identity = identity
@@ -151,7 +152,7 @@ public final class ClusterNode: Sendable {
         keys = configuration.keyspace
         mirror = EtcdMirror(client: etcd, prefix: configuration.keyspace.prefix, logger: logger)
         leaseState = Mutex(
-            LeaseState(lease: lease, renewedAt: .now, renewedAtWallClock: Date(), raftTerm: raftTerm))
+            LeaseState(lease: lease, renewedAt: leaseFrom, renewedAtWallClock: Date(), raftTerm: raftTerm))
     }
 
     /// Leaves the cluster: stops renewing and revokes the lease, so the name
@@ -222,6 +223,10 @@ public final class ClusterNode: Sendable {
 
     /// This node's copy of the cluster state.
     var mirrorSnapshot: EtcdMirror.State { mirror.snapshot }
+
+    func recordInMirror(_ key: String, value: Data, revision: Int64) {
+        mirror.record(key, value: value, revision: revision)
+    }
 
     /// Reads the cluster state from etcd again now.
     public func refresh() async throws { try await mirror.refresh() }
@@ -438,8 +443,9 @@ public final class ClusterNode: Sendable {
         let record = MemberRecord(
             peerID: identity.peerID, nodeName: identity.nodeName, restURL: configuration.restURL,
             grpcURL: configuration.grpcURL, p2pURL: configuration.p2pURL, version: configuration.version)
-        let lease = try await etcd.grantLease(ttl: configuration.leaseTTL)
+        // The lease's time runs from before etcd granted it.
         let sent = ContinuousClock.now
+        let lease = try await etcd.grantLease(ttl: configuration.leaseTTL)
         do {
             try await Self.claim(identity, record: record, lease: lease, keys: keys, etcd: etcd)
             // While the lease was gone another node may have taken over: read the

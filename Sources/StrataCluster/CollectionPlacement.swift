@@ -39,6 +39,13 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     }
 
     public var name: String
+    /// Tells this collection apart from an earlier one of the same name
+    /// (random, set at creation; absent in placements written before it existed).
+    public var incarnation: String?
+    /// While `primary` is 0: the primary the failover deposed. If no `Active`
+    /// replica runs, it is promoted again when it returns (its log holds every
+    /// acknowledged write).
+    public var previous_primary: UInt64?
     /// The `PUT /collections/{name}` body the collection was created with
     /// (JSON text), so every replica is created alike.
     public var create_body: String
@@ -58,6 +65,7 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
         replicas: [Replica]
     ) {
         self.name = name
+        incarnation = UUID().uuidString
         create_body = createBody
         replication_factor = replicationFactor
         write_consistency_factor = writeConsistencyFactor
@@ -105,9 +113,9 @@ extension ClusterNode {
     /// Writes a new placement if the name is free; false if it is taken.
     public func createPlacement(_ placement: CollectionPlacement) async throws -> Bool {
         let key = configuration.keyspace.collection(placement.name)
-        let result = try await etcd.transaction(
-            if: [.absent(key)], then: [.put(key: key, value: try JSONEncoder().encode(placement))])
-        try? await refresh()
+        let encoded = try JSONEncoder().encode(placement)
+        let result = try await etcd.transaction(if: [.absent(key)], then: [.put(key: key, value: encoded)])
+        if result.succeeded { recordInMirror(key, value: encoded, revision: result.revision) }
         return result.succeeded
     }
 
@@ -123,11 +131,12 @@ extension ClusterNode {
             guard let current = try await etcd.get(key) else { return nil }
             var placement = try ClusterNode.decode(CollectionPlacement.self, current)
             guard try change(&placement) else { return nil }
+            let encoded = try JSONEncoder().encode(placement)
             let result = try await etcd.transaction(
-                if: [.unchanged(key, since: current.modRevision)],
-                then: [.put(key: key, value: try JSONEncoder().encode(placement))])
+                if: [.unchanged(key, since: current.modRevision)], then: [.put(key: key, value: encoded)])
             if result.succeeded {
-                try? await refresh()
+                // This node acts on its own change at once, whatever the watch's delay.
+                recordInMirror(key, value: encoded, revision: result.revision)
                 return placement
             }
         }

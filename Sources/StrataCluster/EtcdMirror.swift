@@ -46,9 +46,21 @@ public final class EtcdMirror: Sendable {
     /// The copy as it is now.
     public var snapshot: State { state.withLock { $0 } }
 
-    /// Reads the prefix again now (after a write this node made, so that its
-    /// own change shows at once).
+    /// Reads the prefix again now.
     public func refresh() async throws { try await load() }
+
+    /// Records a write this node made (a put of `value` at `key`, committed at
+    /// `revision`), so that its own change shows at once, before the watch
+    /// brings it. An older revision than the copy's entry changes nothing.
+    public func record(_ key: String, value: Data, revision: Int64) {
+        state.withLock { state in
+            if let current = state.values[key], current.modRevision >= revision { return }
+            var entry = state.values[key] ?? EtcdKeyValue(key: key, value: value, createRevision: revision)
+            entry.value = value
+            entry.modRevision = revision
+            state.values[key] = entry
+        }
+    }
 
     private func load() async throws {
         let range = try await client.range(.prefix(prefix))

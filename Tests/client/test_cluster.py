@@ -371,6 +371,25 @@ def test_a_replica_whose_fdatasync_fails_never_lets_a_write_be_acknowledged():
             client.upsert("fsync", wait=True, points=[models.PointStruct(id=2, vector=[1.0, 0.0, 0.0, 0.0])])
         assert "write_consistency_factor" in str(again.value), again.value
         assert "TEST FAULTS" in open(os.path.join(two.dir, "faulty.log")).read()
+
+        # A collection with one replica lives on through its node's restart: no other replica
+        # can be promoted, so the returning node becomes its primary again.
+        client.create_collection("solo", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+        client.upsert("solo", wait=True, points=[models.PointStruct(id=1, vector=[1.0, 0.0, 0.0, 0.0])])
+        client.close()
+        argv0 = two.kill(0)
+        time.sleep(LEASE_TTL + 2)  # its lease expires: the controller fences the collection
+        two.restart(argv0)
+        client = QdrantClient(url=two.url(0), timeout=30, check_compatibility=False)
+        deadline = time.time() + 30
+        while True:
+            try:
+                client.upsert("solo", wait=True, points=[models.PointStruct(id=2, vector=[0.0, 1.0, 0.0, 0.0])])
+                break
+            except Exception:
+                assert time.time() < deadline, "the single-replica collection never took writes again"
+                time.sleep(0.2)
+        assert client.count("solo").count == 2
         client.close()
     finally:
         assert two.stop() == 0

@@ -358,14 +358,16 @@ public final class Collection: Sendable {
     func log(_ operation: WriteOperation) async throws -> UpdateResult {
         let store = self.store
         let hook = replication.current
-        try hook?.authorizeWrite(collection: name)
+        let authorization = try hook?.authorizeWrite(collection: name)
         await store.waitWhileBacklogged()
         let failure: StrataError
         do {
             let opNum = try await wal.append(operation.encoded()) { opNum in
                 store.apply(operation, opNum: opNum)
             }
-            try await hook?.replicate(collection: name, through: opNum)
+            if let hook, let authorization {
+                try await hook.replicate(collection: name, through: opNum, authorization: authorization)
+            }
             return UpdateResult(operationID: opNum)
         } catch let error as StrataError where error.code == .unavailable {
             throw error

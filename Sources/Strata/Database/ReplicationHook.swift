@@ -9,11 +9,13 @@ import StrataIO
 /// have expired, refuses: nothing is written) and `replicate` after it is
 /// durable here and before acknowledging it (the hook waits until enough
 /// replicas have it; if it throws, the write is not acknowledged, though it
-/// stays in this log: it was in flight). Replicated records applied with
+/// stays in this log: it was in flight). `authorizeWrite` returns a token
+/// (the cluster's epoch) that `replicate` gets back, so that a node deposed in
+/// between acknowledges nothing. Replicated records applied with
 /// `applyReplicated` are not hooked.
 public protocol ReplicationHook: Sendable {
-    func authorizeWrite(collection: String) throws
-    func replicate(collection: String, through opNum: UInt64) async throws
+    func authorizeWrite(collection: String) throws -> UInt64
+    func replicate(collection: String, through opNum: UInt64, authorization: UInt64) async throws
 }
 
 /// Where a database keeps its hook; shared by all its collections, set with

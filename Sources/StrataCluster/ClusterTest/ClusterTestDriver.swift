@@ -103,6 +103,9 @@ public final class ClusterTestDriver: Sendable {
         cluster = LocalCluster(configuration)
     }
 
+    /// Stops every process of the cluster now (an interrupted run).
+    public func abort() { cluster.stop() }
+
     public func run(report: @escaping @Sendable (String) -> Void) async throws -> ClusterTestSummary {
         var summary = ClusterTestSummary()
         var random = SplitMix(seed: settings.seed)

@@ -52,6 +52,8 @@ public final class StrataHTTPServer: Sendable {
     /// Per collection, the lowest epoch whose records this replica still
     /// takes (raised by a failover before it reads the replica's position).
     let replicationFences = Mutex<[String: UInt64]>([:])
+    /// Per collection, the gate that makes a replica's sender check and append one step.
+    let replicaGates = Mutex<[String: AsyncGate]>([:])
 
     /// Throws when the data directory's quota file cannot be read or holds
     /// an invalid config (a quota that cannot be honoured is not dropped).

@@ -21,6 +21,8 @@ extension StrataHTTPServer {
             let input = try RequestDecoding.decode(CreateCollectionInput.self, from: body, maxDepth: 64)
             let config = try input.engineConfig(inCluster: true)
             let database = self.database
+            // A new incarnation of the name starts at epoch 1: no fence of an earlier one applies.
+            self.replicationFences.withLock { $0[name] = nil }
             try await self.executor.run { () throws -> Void in
                 if let existing = try? database.collection(name) {
                     guard existing.config == config else {
@@ -36,6 +38,7 @@ extension StrataHTTPServer {
         router.delete("/p2p/v1/collections/{name}") { _, context -> Response in
             let name = try Self.peerCollectionName(context)
             let database = self.database
+            self.replicationFences.withLock { $0[name] = nil }
             try await self.executor.run { () throws -> Void in
                 guard database.collectionNames().contains(name) else { return }
                 try database.deleteCollection(name)
@@ -45,12 +48,22 @@ extension StrataHTTPServer {
 
         router.get("/p2p/v1/collections/{name}/state") { request, context -> Response in
             let name = try Self.peerCollectionName(context)
-            // A failover fences this replica first: from now on it takes no records of an older epoch.
-            if let fence = request.uri.queryParameters.get("fence").flatMap(UInt64.init) {
-                self.replicationFences.withLock { $0[name] = max($0[name] ?? 0, fence) }
-            }
             let collection = try self.peerCollection(name)
-            var reply: [String: Any] = ["last_operation": collection.lastOperation, "points": collection.count()]
+            // A failover fences this replica first: from now on it takes no records of an older
+            // epoch. Under the replica's gate, so no run that passed the old check is still
+            // being appended when the position is read.
+            let fence = request.uri.queryParameters.get("fence").flatMap(UInt64.init)
+            let last = try await self.replicaGate(name).withLock { () -> UInt64 in
+                if let fence { self.replicationFences.withLock { $0[name] = max($0[name] ?? 0, fence) } }
+                return collection.lastOperation
+            }
+            var reply: [String: Any] = ["last_operation": last, "points": collection.count()]
+            // The last record's checksum, so that a primary can tell a prefix of its log from a fork.
+            if last > 0, let record = try collection.replicationRecords(after: last - 1, maxBytes: 1)?.first,
+                record.opNum == last
+            {
+                reply["last_crc"] = CRC32C.mask(CRC32C.checksum(record.payload))
+            }
             if request.uri.queryParameters.get("checksum") == "true" {
                 let checksum = try await self.executor.run { try collection.logicalChecksum() }
                 reply["checksum"] = String(checksum, radix: 16)
@@ -63,7 +76,6 @@ extension StrataHTTPServer {
             let query = request.uri.queryParameters
             guard let epoch = query.get("epoch").flatMap(UInt64.init), let from = query.get("from").flatMap(UInt64.init)
             else { throw APIError.badRequest("replicate needs ?epoch=E&from=PEER") }
-            try self.checkReplicationSender(collection: name, epoch: epoch, from: from)
             let collection = try self.peerCollection(name)
             let body = Array(try await request.body.collect(upTo: 256 << 20).readableBytesView)
             let records: [Collection.ReplicatedRecord]
@@ -72,12 +84,17 @@ extension StrataHTTPServer {
             } catch {
                 throw APIError.badRequest("replicated records are damaged: \(error)")
             }
-            do {
-                let last = try await collection.applyReplicated(records)
-                return Self.peerJSON(["last_operation": last])
-            } catch let error as StrataError where error.code == .outOfSequence {
-                return Self.peerJSON(
-                    ["last_operation": collection.lastOperation, "error": error.message], status: .conflict)
+            // The sender is checked and the records appended under one gate, which a
+            // failover's fence also takes: a fence never lands between the two.
+            return try await self.replicaGate(name).withLock {
+                try self.checkReplicationSender(collection: name, epoch: epoch, from: from)
+                do {
+                    let last = try await collection.applyReplicated(records)
+                    return Self.peerJSON(["last_operation": last])
+                } catch let error as StrataError where error.code == .outOfSequence {
+                    return Self.peerJSON(
+                        ["last_operation": collection.lastOperation, "error": error.message], status: .conflict)
+                }
             }
         }
         return router
@@ -98,6 +115,16 @@ extension StrataHTTPServer {
         }
         guard placement.state(of: cluster.identity.peerID) != nil else {
             throw APIError(.preconditionFailed, "this node holds no replica of \(collection)")
+        }
+    }
+
+    /// The gate of collection `name`'s replica on this node (created on first use).
+    func replicaGate(_ name: String) -> AsyncGate {
+        replicaGates.withLock { gates in
+            if let gate = gates[name] { return gate }
+            let gate = AsyncGate()
+            gates[name] = gate
+            return gate
         }
     }
 
