@@ -201,4 +201,29 @@ struct ClusterNodeTests {
             #expect(throws: ClusterError.self) { try NodeIdentity.load(from: directory) }
         }
     }
+
+    /// The examples of docs/format/etcd-keyspace.md decode into what they say.
+    @Test func theKeyspaceSpecsExamplesDecode() throws {
+        let member = try JSONDecoder().decode(
+            MemberRecord.self,
+            from: Data(
+                #"{"peer_id":5129740214377001,"node_name":"node-1","rest_url":"http://127.0.0.1:6343","grpc_url":"http://127.0.0.1:6344","p2p_url":"http://127.0.0.1:6345","version":"0.1.0"}"#
+                    .utf8))
+        #expect(member.peer_id == 5_129_740_214_377_001 && member.p2p_url == "http://127.0.0.1:6345")
+        let placement = try JSONDecoder().decode(
+            CollectionPlacement.self,
+            from: Data(
+                #"{"name":"docs","incarnation":"5F0C","create_body":"{\"vectors\":{\"size\":4,\"distance\":\"Dot\"},\"replication_factor\":3}","replication_factor":3,"write_consistency_factor":2,"epoch":2,"primary":733,"epoch_starts":{"2":1841},"replicas":[{"peer_id":5129740214377001,"state":"Partial","epoch":1},{"peer_id":733,"state":"Active","epoch":2},{"peer_id":81,"state":"Active","epoch":2}]}"#
+                    .utf8))
+        #expect(placement.primary == 733 && placement.activeCount == 2 && placement.state(of: 81) == .active)
+        // The Partial replica of epoch 1 agrees with the primary up to the epoch-2 start only.
+        #expect(placement.agreedPrefix(since: 1) == 1841 && placement.agreedPrefix(since: 2) == .max)
+        // Written before `incarnation`, `epoch_starts` and replica epochs existed: still read.
+        let older = try JSONDecoder().decode(
+            CollectionPlacement.self,
+            from: Data(
+                #"{"name":"a","create_body":"{}","replication_factor":1,"write_consistency_factor":1,"epoch":1,"primary":9,"replicas":[{"peer_id":9,"state":"Active"}]}"#
+                    .utf8))
+        #expect(older.incarnation == nil && older.replicas[0].epoch == nil)
+    }
 }

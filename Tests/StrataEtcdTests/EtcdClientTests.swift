@@ -137,9 +137,9 @@ struct EtcdClientTests {
             }
             #expect(seen == ["put /w/1", "delete /w/0"])
 
-            // A live watch sees a change made after it started.
-            let stream = client.watch(.key("/live"))
-            try await Task.sleep(for: .milliseconds(300))
+            // A watch from the current revision sees a change made after it, however late it connects.
+            let now = try await client.put("/marker", Data())
+            let stream = client.watch(.key("/live"), fromRevision: now + 1)
             try await client.put("/live", Data("now".utf8))
             var iterator = stream.makeAsyncIterator()
             let batch = try #require(try await iterator.next())

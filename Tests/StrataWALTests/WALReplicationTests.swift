@@ -16,15 +16,11 @@ import Testing
             await #expect(throws: WALError.self) { try await log.append([9], asOpNum: 2) }  // already taken
             await #expect(throws: WALError.self) { try await log.append([9], asOpNum: 4) }  // a gap
             #expect(log.lastOpNum == 2)
-            // A run of consecutive records enqueued together all land.
-            let ops = try await withThrowingTaskGroup(of: UInt64.self) { group in
-                for op in UInt64(3)...6 {
-                    group.addTask { try await log.append([UInt8(op)], asOpNum: op) }
-                    try await Task.sleep(for: .milliseconds(2))  // enqueue in order
-                }
-                return try await group.reduce(into: []) { $0.append($1) }.sorted()
-            }
-            #expect(ops == [3, 4, 5, 6])
+            // A run of consecutive records is enqueued together and lands whole.
+            #expect(try await log.append(run: (UInt64(3)...6).map { ($0, [UInt8($0)]) }) == 6)
+            // A run that does not start at the next op writes none of its records.
+            await #expect(throws: WALError.self) { try await log.append(run: [(8, [8]), (9, [9])]) }
+            #expect(log.lastOpNum == 6)
             log.close()
             #expect(try replayLog(fs, dir).records.map(\.payload) == [[1], [2], [3], [4], [5], [6]])
         }
