@@ -124,7 +124,9 @@ public final class ClusterNode: Sendable {
                 configuration: configuration, identity: identity, etcd: etcd, lease: lease, leaseFrom: registering,
                 raftTerm: status.raftTerm, logger: logger)
             try await node.mirror.start()
-            try await node.campaign()
+            // Best effort: a node starved past its lease right after joining campaigns
+            // again on its next renewal, after it registered anew.
+            try? await node.campaign()
             try? await node.mirror.refresh()
             node.startRenewing()
             logger.info(

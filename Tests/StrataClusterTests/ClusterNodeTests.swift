@@ -26,7 +26,7 @@ final class ClusterFixture: Sendable {
     }
 
     func configuration(
-        _ name: String, directory: String? = nil, secret: String = "s3cret", leaseTTL: Int64 = 3
+        _ name: String, directory: String? = nil, secret: String = "s3cret", leaseTTL: Int64 = 5
     ) throws -> ClusterNode.Configuration {
         var configuration = ClusterNode.Configuration(
             etcdEndpoints: etcd.clientURLs, nodeName: name, secret: secret, restURL: "http://127.0.0.1:1/\(name)",
@@ -65,7 +65,8 @@ struct ClusterNodeTests {
             try await eventually(.seconds(20)) {
                 Set(a.status().peers.filter(\.isAlive).map(\.record.node_name)) == ["a", "b"]
             })
-        #expect(a.isController && !b.isController)
+        #expect(try await eventually(.seconds(20)) { a.isController })
+        #expect(!b.isController)
         #expect(b.status().controllerPeerID == a.identity.peerID)
         #expect(a.holdsLease && b.holdsLease)
 
@@ -143,15 +144,15 @@ struct ClusterNodeTests {
         defer { fixture.stop() }
         let a = try await fixture.join("a")
         let b = try await fixture.join("b")
-        #expect(a.isController)
+        #expect(try await eventually(.seconds(20)) { a.isController })
         await #expect(throws: ClusterError.self) { try await b.removePeer(a.identity.peerID) }  // running
 
         await a.abandonWithoutLeaving()
-        // TTL 3 s, renewal every second: b takes over within TTL + one renewal (+ slack for a
+        // TTL 5 s, renewal every 1.7 s: b takes over within TTL + one renewal (+ slack for a
         // machine busy with other tests).
-        #expect(try await eventually(.seconds(20)) { b.isController })
+        #expect(try await eventually(.seconds(30)) { b.isController })
         #expect(
-            try await eventually(.seconds(5)) {
+            try await eventually(.seconds(10)) {
                 b.status().peers.first { $0.record.node_name == "a" }?.isAlive == false
             })
 
