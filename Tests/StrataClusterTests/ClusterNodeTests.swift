@@ -67,7 +67,8 @@ struct ClusterNodeTests {
             })
         #expect(try await eventually(.seconds(20)) { a.isController })
         #expect(!b.isController)
-        #expect(b.status().controllerPeerID == a.identity.peerID)
+        // b learns it through its watch of etcd.
+        #expect(try await eventually(.seconds(20)) { b.status().controllerPeerID == a.identity.peerID })
         #expect(a.holdsLease && b.holdsLease)
 
         // The identity is stored on first join, and a restart keeps the peer id.
