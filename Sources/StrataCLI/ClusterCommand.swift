@@ -71,15 +71,8 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         let cluster = LocalCluster(configuration)
 
         // Ctrl-C and SIGTERM stop everything; handled here, not by the default action.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
         let (stopRequests, stopRequested) = AsyncStream<Int32>.makeStream()
-        let sources = [SIGINT, SIGTERM].map { signalNumber in
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler { stopRequested.yield(signalNumber) }
-            source.resume()
-            return source
-        }
+        let sources = handleStopSignals { stopRequested.yield($0) }
         defer { sources.forEach { $0.cancel() } }
 
         say("strata cluster local: starting etcd ×\(etcdMembers) and \(nodes) nodes in \(dir)")

@@ -60,17 +60,10 @@ struct ClusterTestCommand: AsyncParsableCommand {
         settings.leaseTTL = leaseTtl
         let driver = ClusterTestDriver(settings)
         // Ctrl-C or SIGTERM stop the cluster's processes too, never leave them behind.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        let sources = [SIGINT, SIGTERM].map { signalNumber in
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                FileHandle.standardError.write(Data("clustertest: interrupted; stopping the cluster\n".utf8))
-                driver.abort()
-                Foundation.exit(130)
-            }
-            source.resume()
-            return source
+        let sources = handleStopSignals { _ in
+            FileHandle.standardError.write(Data("clustertest: interrupted; stopping the cluster\n".utf8))
+            driver.abort()
+            Foundation.exit(130)
         }
         defer { sources.forEach { $0.cancel() } }
         let summary = try await driver.run { line in

@@ -48,14 +48,14 @@ public final class LocalCluster: Sendable {
 
     public let configuration: Configuration
     public let etcd: LocalEtcdCluster
-    private let processes: Mutex<[Process?]>
+    private let processes: ChildProcesses
 
     public init(_ configuration: Configuration) {
         self.configuration = configuration
         etcd = LocalEtcdCluster(
             directory: configuration.directory + "/etcd", members: configuration.etcdMembers,
             clientBasePort: configuration.etcdBasePort)
-        processes = Mutex(Array(repeating: nil, count: configuration.nodes))
+        processes = ChildProcesses(count: configuration.nodes)
     }
 
     public func nodeName(_ index: Int) -> String { "node-\(index)" }
@@ -101,49 +101,27 @@ public final class LocalCluster: Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        processes.withLock { $0[index] = process }
+        processes.set(index, process)
     }
 
     /// The process id of node `index`, if it runs.
     public func pid(_ index: Int) -> Int32? {
-        processes.withLock { $0[index].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+        processes.pid(index)
     }
 
     /// Indexes of nodes whose process has exited (crashed, or killed outside this object).
     public func exitedNodes() -> [(index: Int, status: Int32)] {
-        processes.withLock { list in
-            list.indices.compactMap { index in
-                guard let process = list[index], !process.isRunning else { return nil }
-                return (index, process.terminationStatus)
-            }
-        }
+        processes.exited()
     }
 
     /// Sends `signal` to node `index`; for SIGKILL and SIGTERM waits until it exited.
     public func kill(_ index: Int, signal: Int32 = SIGKILL) {
-        guard let process = processes.withLock({ $0[index] }), process.isRunning else { return }
-        _ = Glibc.kill(process.processIdentifier, signal)
-        if signal == SIGKILL || signal == SIGTERM {
-            process.waitUntilExit()
-            processes.withLock { $0[index] = nil }
-        }
+        processes.signal(index, signal)
     }
 
     /// Stops every node (SIGTERM; SIGKILL after 20 s), then etcd.
     public func stop() {
-        let running = processes.withLock { list -> [Process] in
-            defer { list = Array(repeating: nil, count: list.count) }
-            return list.compactMap { $0 }
-        }
-        for process in running where process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(20)
-        for process in running {
-            while process.isRunning && Date() < deadline { usleep(50_000) }
-            if process.isRunning {
-                _ = Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        processes.stopAll(grace: 20)
         etcd.stop()
     }
 

@@ -27,7 +27,7 @@ public final class LocalEtcdCluster: Sendable {
     public let heartbeatMilliseconds: Int
     public let electionMilliseconds: Int
     /// The running process of each member (nil: stopped).
-    private let processes: Mutex<[Process?]>
+    private let processes: ChildProcesses
 
     public init(
         directory: String, members: Int, clientBasePort: Int, heartbeatMilliseconds: Int = 200,
@@ -39,7 +39,7 @@ public final class LocalEtcdCluster: Sendable {
         self.clientBasePort = clientBasePort
         self.heartbeatMilliseconds = heartbeatMilliseconds
         self.electionMilliseconds = electionMilliseconds
-        processes = Mutex(Array(repeating: nil, count: members))
+        processes = ChildProcesses(count: members)
     }
 
     /// The client URL of member `index`.
@@ -92,39 +92,22 @@ public final class LocalEtcdCluster: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        processes.withLock { $0[index] = process }
+        processes.set(index, process)
     }
 
     /// The process id of member `index`, if it runs.
     public func pid(_ index: Int) -> Int32? {
-        processes.withLock { $0[index].flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+        processes.pid(index)
     }
 
     /// Sends `signal` to member `index` (SIGKILL: it dies at once, as in a crash).
     public func kill(_ index: Int, signal: Int32 = SIGKILL) {
-        guard let process = processes.withLock({ $0[index] }), process.isRunning else { return }
-        _ = Glibc.kill(process.processIdentifier, signal)
-        if signal == SIGKILL || signal == SIGTERM {
-            process.waitUntilExit()
-            processes.withLock { $0[index] = nil }
-        }
+        processes.signal(index, signal)
     }
 
     /// Stops every member (SIGTERM, then SIGKILL after 5 s).
     public func stop() {
-        let running = processes.withLock { list -> [Process] in
-            defer { list = Array(repeating: nil, count: list.count) }
-            return list.compactMap { $0 }
-        }
-        for process in running where process.isRunning { process.terminate() }
-        let deadline = Date().addingTimeInterval(5)
-        for process in running {
-            while process.isRunning && Date() < deadline { usleep(20_000) }
-            if process.isRunning {
-                _ = Glibc.kill(process.processIdentifier, SIGKILL)
-                process.waitUntilExit()
-            }
-        }
+        processes.stopAll(grace: 5)
     }
 
     /// The index of the member that is etcd's raft leader now, if one answers.
