@@ -12,6 +12,8 @@
 
 #include <string.h>
 
+#include "number_internal.h"
+
 static const uint64_t powers_of_ten[20] = {
     1ull,
     10ull,
@@ -211,26 +213,32 @@ static int round_decimal(const decimal *d, int bits, uint64_t *significand, int 
     return 1;
 }
 
-/// The IEEE bit pattern of the token's correctly rounded value with a
-/// `bits`-bit significand and `exponent_bits` exponent bits (24/8: float,
-/// 53/11: double), for normal results only; the status of strata_json_number_f32.
-static int convert(const uint8_t *token, size_t length, int bits, int exponent_bits, uint64_t *pattern) {
-    decimal d;
-    if (parse_decimal(token, length, &d) < 0) return -1;
+/// The IEEE bit pattern of d's correctly rounded value with a `bits`-bit
+/// significand and `exponent_bits` exponent bits (24/8: float, 53/11: double),
+/// for normal results only: 1 with the pattern, 0 outside the exact fast path.
+static int compose(const decimal *d, int bits, int exponent_bits, uint64_t *pattern) {
     int total_bits = bits + exponent_bits;  // 32 or 64, sign included
-    uint64_t sign = (uint64_t)d.negative << (total_bits - 1);
-    if (d.digits == 0) {
-        if (!d.exact) return 0;
+    uint64_t sign = (uint64_t)d->negative << (total_bits - 1);
+    if (d->digits == 0) {
+        if (!d->exact) return 0;
         *pattern = sign;  // ±0
         return 1;
     }
     uint64_t significand;
     int exponent;
-    if (!round_decimal(&d, bits, &significand, &exponent)) return 0;
+    if (!round_decimal(d, bits, &significand, &exponent)) return 0;
     int bias = (1 << (exponent_bits - 1)) - 1;
     if (exponent < 1 - bias || exponent > bias) return 0;  // subnormal or out of range
     *pattern = sign | ((uint64_t)(exponent + bias) << (bits - 1)) | (significand & ((1ull << (bits - 1)) - 1));
     return 1;
+}
+
+/// The IEEE bit pattern of the token's correctly rounded value (see
+/// `compose`); the status of strata_json_number_f32.
+static int convert(const uint8_t *token, size_t length, int bits, int exponent_bits, uint64_t *pattern) {
+    decimal d;
+    if (parse_decimal(token, length, &d) < 0) return -1;
+    return compose(&d, bits, exponent_bits, pattern);
 }
 
 int strata_json_number_f32(const uint8_t *token, size_t length, float *out) {
@@ -250,24 +258,141 @@ int strata_json_number_f64(const uint8_t *token, size_t length, double *out) {
     return status;
 }
 
-size_t strata_json_floats(const uint8_t *bytes, const strata_json_entry *entries, size_t first, size_t count,
+size_t strata_json_floats(const uint8_t *bytes, const strata_json_tape *tape, size_t first, size_t count,
                           int via_double, float *out) {
+    const strata_json_entry *entries = tape->entries;
     for (size_t i = 0; i < count; i++) {
         const strata_json_entry *entry = &entries[first + i];
         if ((entry->kind_flags & 0xFF) != STRATA_JSON_NUMBER) return i;
-        const uint8_t *token = bytes + entry->a;
-        size_t length = entry->b - entry->a;
         if (via_double) {
             double value;
-            if (strata_json_number_f64(token, length, &value) != 1) return i;
+            if (entry->kind_flags & STRATA_JSON_FLAG_DOUBLE) {
+                value = tape->numbers[first + i];
+            } else if (strata_json_number_f64(bytes + entry->a, entry->b - entry->a, &value) != 1) {
+                return i;
+            }
             float narrowed = (float)value;
             if (narrowed - narrowed != 0.0f) return i;  // infinite
             out[i] = narrowed;
-        } else if (strata_json_number_f32(token, length, &out[i]) != 1) {
+        } else if (strata_json_number_f32(bytes + entry->a, entry->b - entry->a, &out[i]) != 1) {
             return i;
         }
     }
     return count;
+}
+
+// MARK: - The scan's number reader
+
+static const double exact_powers_of_ten[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+};
+
+/// Per byte of `chunk` minus '0' in every byte: the high bit set in the lowest
+/// byte that is not a digit (bytes above it may be flagged wrongly, since a
+/// borrow or carry only moves upwards; callers use the lowest flag only).
+static inline uint64_t non_digit_flags(uint64_t offset_chunk) {
+    return (offset_chunk | (offset_chunk + 0x7676767676767676ull)) & 0x8080808080808080ull;
+}
+
+/// The value of the digits in the low `n` bytes (1...8) of `offset_chunk`
+/// (each byte a digit value 0...9, the first digit in the lowest byte).
+static inline uint64_t leading_digits_value(uint64_t offset_chunk, int n) {
+    uint64_t chunk = n == 8 ? offset_chunk : offset_chunk << (8 * (8 - n));  // as leading zeros
+    chunk = chunk * 10 + (chunk >> 8);
+    uint64_t pairs_low = chunk & 0x000000FF000000FFull;
+    uint64_t pairs_high = (chunk >> 16) & 0x000000FF000000FFull;
+    return (pairs_low * (100 + (1000000ull << 32)) + pairs_high * (1 + (10000ull << 32))) >> 32;
+}
+
+/// Reads the run of digits at bytes[*at], eight at a time, into *value (value
+/// * 10^k + the run's digits) while at most 19 digits have been read in all;
+/// *digits counts every digit of the run. Returns the run's length.
+static inline size_t read_digits(const uint8_t *bytes, size_t length, size_t *at, uint64_t *value, int *digits) {
+    size_t i = *at;
+    while (length - i >= 8) {
+        uint64_t chunk;
+        memcpy(&chunk, bytes + i, 8);
+        chunk -= 0x3030303030303030ull;
+        uint64_t flags = non_digit_flags(chunk);
+        int n = flags != 0 ? __builtin_ctzll(flags) >> 3 : 8;
+        if (n == 0) break;
+        if (*digits + n <= 19) *value = *value * powers_of_ten[n] + leading_digits_value(chunk, n);
+        *digits += n;
+        i += (size_t)n;
+        if (n < 8) {
+            size_t run = i - *at;
+            *at = i;
+            return run;
+        }
+    }
+    while (i < length && bytes[i] >= '0' && bytes[i] <= '9') {
+        if (*digits < 19) *value = *value * 10 + (uint64_t)(bytes[i] - '0');
+        *digits += 1;
+        i++;
+    }
+    size_t run = i - *at;
+    *at = i;
+    return run;
+}
+
+int strata_json_read_number(const uint8_t *bytes, size_t length, size_t start, size_t *end, double *out) {
+    size_t i = start;
+    decimal d = {0, 0, 0, 1};
+    int digits = 0, valid = 1;
+    if (bytes[i] == '-') {
+        d.negative = 1;
+        i++;
+    }
+    if (i < length && bytes[i] == '0') {
+        i++;  // a digit after it is caught below: the token runs on
+    } else if (i < length && bytes[i] >= '1' && bytes[i] <= '9') {
+        read_digits(bytes, length, &i, &d.digits, &digits);
+    } else {
+        valid = 0;
+    }
+    if (valid && i < length && bytes[i] == '.') {
+        i++;
+        size_t fraction = read_digits(bytes, length, &i, &d.digits, &digits);
+        if (fraction == 0) valid = 0;
+        d.exponent = -(int)fraction;
+    }
+    if (valid && i < length && (bytes[i] | 0x20) == 'e') {
+        i++;
+        int negative_exponent = 0;
+        if (i < length && (bytes[i] == '+' || bytes[i] == '-')) {
+            negative_exponent = bytes[i] == '-';
+            i++;
+        }
+        size_t first = i;
+        long value = 0;
+        while (i < length && bytes[i] >= '0' && bytes[i] <= '9') {
+            if (value < 100000) value = value * 10 + (bytes[i] - '0');
+            i++;
+        }
+        if (i == first || value >= 100000) valid = 0;
+        d.exponent += negative_exponent ? -(int)value : (int)value;
+    }
+    // The token runs on over number bytes (the scan's rule); any it did not
+    // read as JSON number syntax leave it to the reader's checks.
+    if (i < length && strata_json_is_number_byte(bytes[i])) {
+        valid = 0;
+        while (i < length && strata_json_is_number_byte(bytes[i])) i++;
+    }
+    *end = i;
+    if (!valid || digits > 19) return 0;
+    if (d.digits != 0 && d.digits <= (1ull << 53) && d.exponent >= -22 && d.exponent <= 22) {
+        // Both operands exact: IEEE division (multiplication) rounds the
+        // quotient (product) correctly, ties to even (Clinger's fast path).
+        double value = (double)d.digits;
+        value = d.exponent < 0 ? value / exact_powers_of_ten[-d.exponent] : value * exact_powers_of_ten[d.exponent];
+        *out = d.negative ? -value : value;
+        return 1;
+    }
+    uint64_t pattern;
+    if (!compose(&d, 53, 11, &pattern)) return 0;
+    memcpy(out, &pattern, sizeof pattern);
+    return 1;
 }
 
 int strata_json_number_is_zero(const uint8_t *token, size_t length) {

@@ -4,27 +4,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-// Byte classes: one table load per byte in the hot loops.
-enum { SPACE = 1, NUMBER = 2 };
-static const uint8_t byte_class[256] = {
-    ['\t'] = SPACE, ['\n'] = SPACE, ['\r'] = SPACE, [' '] = SPACE,
-    ['0'] = NUMBER, ['1'] = NUMBER, ['2'] = NUMBER, ['3'] = NUMBER, ['4'] = NUMBER,
-    ['5'] = NUMBER, ['6'] = NUMBER, ['7'] = NUMBER, ['8'] = NUMBER, ['9'] = NUMBER,
-    ['.'] = NUMBER, ['e'] = NUMBER, ['E'] = NUMBER, ['+'] = NUMBER, ['-'] = NUMBER,
-};
 
-static int is_space(uint8_t c) { return byte_class[c] == SPACE; }
+// Whitespace: one table load per byte in the hot loops.
+static const uint8_t space_bytes[256] = {['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [' '] = 1};
 
-static int is_number_byte(uint8_t c) { return byte_class[c] == NUMBER; }
+static int is_space(uint8_t c) { return space_bytes[c]; }
+
+/// Grows the tape's entries and numbers to hold at least `capacity` entries.
+static int reserve(strata_json_tape *tape, size_t capacity) {
+    if (capacity <= tape->capacity) return 1;
+    strata_json_entry *entries = realloc(tape->entries, capacity * sizeof(strata_json_entry));
+    if (entries == NULL) return 0;
+    tape->entries = entries;
+    double *numbers = realloc(tape->numbers, capacity * sizeof(double));
+    if (numbers == NULL) return 0;
+    tape->numbers = numbers;
+    tape->capacity = capacity;
+    return 1;
+}
 
 static int push(strata_json_tape *tape, uint32_t kind_flags, uint32_t a, uint32_t b) {
-    if (tape->count == tape->capacity) {
-        size_t capacity = tape->capacity < 64 ? 64 : tape->capacity * 2;
-        strata_json_entry *grown = realloc(tape->entries, capacity * sizeof(strata_json_entry));
-        if (grown == NULL) return 0;
-        tape->entries = grown;
-        tape->capacity = capacity;
-    }
+    if (tape->count == tape->capacity && !reserve(tape, tape->capacity < 64 ? 64 : tape->capacity * 2)) return 0;
     tape->entries[tape->count++] = (strata_json_entry){kind_flags, a, b};
     return 1;
 }
@@ -76,6 +76,9 @@ int strata_json_scan(const uint8_t *bytes, size_t length, uint32_t max_depth, st
     tape->count = 0;
     tape->error_offset = 0;
     if (length >= 0xFFFFFFFFu) return 0;
+    // A first guess that spares the regrowth copies of big bodies (vectors:
+    // ~20 bytes a value); untouched capacity costs address space only.
+    if (!reserve(tape, length / 16 + 64)) return -1;
     // Open containers: their entry indices, and whether each is an object.
     uint32_t stack_small[80];
     uint32_t *stack = stack_small;
@@ -118,9 +121,35 @@ int strata_json_scan(const uint8_t *bytes, size_t length, uint32_t max_depth, st
             i++;
             if (!scan_string(bytes, length, &i, tape, &oom)) goto string_fail;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
-            size_t start = i++;
-            while (i < length && is_number_byte(bytes[i])) i++;
-            if (!push(tape, STRATA_JSON_NUMBER, (uint32_t)start, (uint32_t)i)) goto out_of_memory;
+            size_t start = i;
+            double value;
+            int converted = strata_json_read_number(bytes, length, start, &i, &value);
+            uint32_t flags = STRATA_JSON_NUMBER | (converted ? STRATA_JSON_FLAG_DOUBLE : 0);
+            if (!push(tape, flags, (uint32_t)start, (uint32_t)i)) goto out_of_memory;
+            if (converted) tape->numbers[tape->count - 1] = value;
+            // The rest of a run of numbers in one array (a vector) is read
+            // here, with one count update at the end, not a round of the
+            // general loop per element. Anything else (whitespace before a
+            // comma, another kind of value, the closing bracket) goes back to
+            // the general loop, which also counts this first number.
+            if (depth > 0 && (tape->entries[stack[depth - 1]].kind_flags & 0xFF) == STRATA_JSON_ARRAY) {
+                uint32_t more = 0;
+                while (i + 1 < length && bytes[i] == ',') {
+                    size_t next = i + 1;
+                    while (next < length && is_space(bytes[next])) next++;
+                    if (next >= length || !(bytes[next] == '-' || (bytes[next] >= '0' && bytes[next] <= '9'))) break;
+                    if (!push(tape, STRATA_JSON_NUMBER, (uint32_t)next, 0)) goto out_of_memory;
+                    converted = strata_json_read_number(bytes, length, next, &i, &value);
+                    strata_json_entry *entry = &tape->entries[tape->count - 1];
+                    entry->b = (uint32_t)i;
+                    if (converted) {
+                        entry->kind_flags |= STRATA_JSON_FLAG_DOUBLE;
+                        tape->numbers[tape->count - 1] = value;
+                    }
+                    more++;
+                }
+                tape->entries[stack[depth - 1]].a += more;
+            }
         } else if (c == 't' && literal(bytes, length, i, "true", 4)) {
             if (!push(tape, STRATA_JSON_TRUE, (uint32_t)i, 0)) goto out_of_memory;
             i += 4;
@@ -196,7 +225,9 @@ out_of_memory:
 
 void strata_json_tape_free(strata_json_tape *tape) {
     free(tape->entries);
+    free(tape->numbers);
     tape->entries = NULL;
+    tape->numbers = NULL;
     tape->count = 0;
     tape->capacity = 0;
 }

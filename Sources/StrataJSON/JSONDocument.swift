@@ -54,7 +54,10 @@ final class JSONDocument {
 
     @inline(__always) func entry(_ index: Int) -> strata_json_entry { tape.entries![index] }
 
-    var entries: UnsafePointer<strata_json_entry> { UnsafePointer(tape.entries!) }
+    /// Runs `body` with the tape (for the C readers that take it whole).
+    @inline(__always) func withTape<R>(_ body: (UnsafePointer<strata_json_tape>) -> R) -> R {
+        withUnsafePointer(to: &tape) { body($0) }
+    }
 
     @inline(__always) func kind(_ index: Int) -> strata_json_kind {
         strata_json_kind(rawValue: entry(index).kind_flags & 0xFF)
@@ -187,6 +190,7 @@ final class JSONDocument {
     /// The number at `index` as JSONDecoder reads a Double: the nearest double;
     /// an infinite result, or zero from non-zero digits, does not fit.
     func double(_ index: Int) throws(DecodingError) -> Double {
+        if entry(index).kind_flags & STRATA_JSON_FLAG_DOUBLE != 0 { return tape.numbers![index] }
         let token = span(index)
         var value = 0.0
         switch strata_json_number_f64(token.baseAddress!, token.count, &value) {
@@ -198,6 +202,7 @@ final class JSONDocument {
 
     /// The nearest double with no range check (JSONDecoder's integer slow path).
     private func uncheckedDouble(_ index: Int) throws(DecodingError) -> Double {
+        if entry(index).kind_flags & STRATA_JSON_FLAG_DOUBLE != 0 { return tape.numbers![index] }
         let token = span(index)
         var value = 0.0
         switch strata_json_number_f64(token.baseAddress!, token.count, &value) {

@@ -181,9 +181,10 @@ public final class TapeDecoder: Decoder {
         let converted = [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
             var done = 0
             while done < count {
-                done += strata_json_floats(
-                    document.base, document.entries, first + done, count - done, viaDouble ? 1 : 0,
-                    buffer.baseAddress! + done)
+                done += document.withTape { tape in
+                    strata_json_floats(
+                        document.base, tape, first + done, count - done, viaDouble ? 1 : 0, buffer.baseAddress! + done)
+                }
                 guard done < count else { break }
                 // A number outside the exact fast path (or not a number): the C
                 // library's conversion with JSONDecoder's checks; anything else

@@ -6,6 +6,9 @@
 // JSONDecoder checks them: the scan fixes the structure (brackets, commas,
 // colons, literals, where strings and numbers start and end); a string's
 // escapes and UTF-8 and a number's grammar are checked when the value is read.
+// The scan also converts, as it passes, each number that is JSON syntax inside
+// the exact fast path to the nearest double (STRATA_JSON_FLAG_DOUBLE): a body
+// of vectors is then read once, not scanned and parsed again.
 //
 // Contracts: inputs are never retained, no shared mutable state, thread-safe.
 // Offsets are 32-bit: bodies are limited to 4 GiB - 1 bytes (the server's body
@@ -30,6 +33,12 @@ typedef enum {
 /// A string entry whose bytes contain a backslash (an escape to resolve).
 #define STRATA_JSON_FLAG_ESCAPED 0x100u
 
+/// A number entry the scan already converted: `tape.numbers[index]` holds the
+/// double nearest its decimal value (what strata_json_number_f64 returns with
+/// status 1). Set only for tokens that are JSON number syntax and inside the
+/// exact fast path; every other number is converted from its bytes when read.
+#define STRATA_JSON_FLAG_DOUBLE 0x200u
+
 /// One value. `kind_flags & 0xFF` is a strata_json_kind.
 /// - string: `a` = offset of the first content byte, `b` = offset of the closing quote;
 /// - number: `a` = offset of the first byte, `b` = one past the last;
@@ -44,8 +53,11 @@ typedef struct {
 } strata_json_entry;
 
 /// The entries of one document, owned by the caller: free with strata_json_tape_free.
+/// `numbers` runs parallel to `entries` (same capacity); only the slots of
+/// entries flagged STRATA_JSON_FLAG_DOUBLE are written.
 typedef struct {
     strata_json_entry *_Nullable entries;
+    double *_Nullable numbers;
     size_t count;
     size_t capacity;
     /// Offset of the byte where scanning stopped, when the scan failed.
@@ -75,14 +87,24 @@ int strata_json_nests_deeper_than(const uint8_t *bytes, size_t length, uint32_t 
 int strata_json_number_f32(const uint8_t *token, size_t length, float *out);
 int strata_json_number_f64(const uint8_t *token, size_t length, double *out);
 
-/// Converts `count` number entries (entries[first + i] for i < count, each a
-/// STRATA_JSON_NUMBER) into out[i]: with `via_double` 0, the float nearest the
-/// decimal (strata_json_number_f32); with 1, the float nearest the double
-/// nearest the decimal (as a JSON number decoded as Double, then narrowed), which
-/// must be finite. Returns `count` when all converted, else the index of the
-/// first entry that did not (the caller's slower path takes it from there).
-size_t strata_json_floats(const uint8_t *bytes, const strata_json_entry *entries, size_t first, size_t count,
+/// Converts `count` number entries of `tape` (entries[first + i] for i < count,
+/// each a STRATA_JSON_NUMBER) into out[i]: with `via_double` 0, the float
+/// nearest the decimal (strata_json_number_f32); with 1, the float nearest the
+/// double nearest the decimal (as a JSON number decoded as Double, then
+/// narrowed), which must be finite. Returns `count` when all converted, else
+/// the index of the first entry that did not (the caller's slower path takes
+/// it from there).
+size_t strata_json_floats(const uint8_t *bytes, const strata_json_tape *tape, size_t first, size_t count,
                           int via_double, float *out);
+
+/// Reads the number token that starts at bytes[start] (a '-' or a digit) in
+/// one pass: the token ends at the first byte after `start` that is not a
+/// number byte ('0'-'9', '.', 'e', 'E', '+', '-'), the scan's rule, and *end is
+/// set to it. Returns 1 and the double nearest the decimal in *out when the
+/// token is JSON number syntax with at most 19 digits (leading zeros of the
+/// fraction included) and a normal result; 0 otherwise (the token is then
+/// converted, or refused, from its bytes when read, as before).
+int strata_json_read_number(const uint8_t *bytes, size_t length, size_t start, size_t *end, double *out);
 
 /// 1 when every digit before the exponent is zero (a token that really is zero).
 int strata_json_number_is_zero(const uint8_t *token, size_t length);
