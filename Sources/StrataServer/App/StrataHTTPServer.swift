@@ -172,11 +172,15 @@ public final class StrataHTTPServer: Sendable {
 extension StrataHTTPServer {
     /// The request body, at most `maxRequestBodyBytes` (413 beyond).
     func body(of request: Request, _ context: StrataRequestContext) async throws -> [UInt8] {
+        Array(try await bodyBuffer(of: request, context).readableBytesView)
+    }
+
+    /// The request body as received, at most `maxRequestBodyBytes` (413 beyond).
+    private func bodyBuffer(of request: Request, _ context: StrataRequestContext) async throws -> ByteBuffer {
         let limit = configuration.maxRequestBodyBytes
         await context.continueBody()
         do {
-            let buffer = try await request.body.collect(upTo: limit)
-            return Array(buffer.readableBytesView)
+            return try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
             throw APIError(
                 .contentTooLarge,
@@ -184,16 +188,20 @@ extension StrataHTTPServer {
         }
     }
 
-    /// Reads and decodes the body as `T` on the engine pool.
+    /// Reads and decodes the body as `T` on the engine pool (from the received
+    /// buffer itself: a body of vectors is megabytes, not worth a copy).
     func decode<T: Decodable & Sendable>(
         _ type: T.Type, from request: Request, _ context: StrataRequestContext
     )
         async throws -> T
     {
-        let bytes = try await body(of: request, context)
+        let buffer = try await bodyBuffer(of: request, context)
         let depth = configuration.maxJSONDepth
         return try await executor.run { () throws(APIError) -> T in
-            try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth)
+            let decoded = buffer.withUnsafeReadableBytes { bytes in
+                Result { () throws(APIError) -> T in try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth) }
+            }
+            return try decoded.get()
         }
     }
 

@@ -17,11 +17,18 @@ public enum RequestDecoding {
     public static func decode<T: Decodable>(
         _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
     ) throws(APIError) -> T {
+        try withBytes(of: bytes) { (raw) throws(APIError) -> T in try decode(T.self, from: raw, maxDepth: maxDepth) }
+    }
+
+    /// The same over borrowed bytes (the server's received body, not copied).
+    public static func decode<T: Decodable>(
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, maxDepth: Int = 64
+    ) throws(APIError) -> T {
         // The scan stops at `maxDepth`, so a body it accepts nests no deeper:
         // the separate depth pass runs only when the scan refuses the body (to
         // report nesting first, as the reference order does).
-        try decode(T.self, from: bytes, maxDepth: maxDepth, depthFirst: false) { bytes in
-            try bytes.withUnsafeBytes { try JSONBodyDecoder.decode(T.self, from: $0, maxDepth: maxDepth) }
+        try decode(T.self, from: bytes, maxDepth: maxDepth, depthFirst: false) {
+            try JSONBodyDecoder.decode(T.self, from: $0, maxDepth: maxDepth)
         }
     }
 
@@ -29,25 +36,32 @@ public enum RequestDecoding {
     static func decodeWithReference<T: Decodable>(
         _ type: T.Type, from bytes: [UInt8], maxDepth: Int = 64
     ) throws(APIError) -> T {
-        try decode(T.self, from: bytes, maxDepth: maxDepth, depthFirst: true) {
-            try JSONDecoder().decode(T.self, from: Data($0))
+        try withBytes(of: bytes) { (raw) throws(APIError) -> T in
+            try decode(T.self, from: raw, maxDepth: maxDepth, depthFirst: true) {
+                try JSONDecoder().decode(T.self, from: Data($0))
+            }
         }
     }
 
     private static func decode<T>(
-        _ type: T.Type, from bytes: [UInt8], maxDepth: Int, depthFirst: Bool, _ decoder: ([UInt8]) throws -> T
+        _ type: T.Type, from bytes: UnsafeRawBufferPointer, maxDepth: Int, depthFirst: Bool,
+        _ decoder: (UnsafeRawBufferPointer) throws -> T
     ) throws(APIError) -> T {
-        let body = bytes.allSatisfy(Self.isWhitespace) ? Array("{}".utf8) : bytes
-        if depthFirst { try checkDepth(body, limit: maxDepth) }
+        if bytes.allSatisfy(Self.isWhitespace) {
+            return try withBytes(of: Array("{}".utf8)) { (braces) throws(APIError) -> T in
+                try decode(T.self, from: braces, maxDepth: maxDepth, depthFirst: depthFirst, decoder)
+            }
+        }
+        if depthFirst { try checkDepth(bytes, limit: maxDepth) }
         do {
-            return try decoder(body)
+            return try decoder(bytes)
         } catch let error as DecodingError {
             if JSONBodyDecoder.isOutOfMemory(error) {
                 throw APIError(
                     .internalServerError, "Service internal error: out of memory while reading the request body")
             }
             if !depthFirst, case .dataCorrupted(let context) = error, context.codingPath.isEmpty {
-                try checkDepth(body, limit: maxDepth)
+                try checkDepth(bytes, limit: maxDepth)
             }
             throw describe(error)
         } catch let error as APIError {
@@ -57,6 +71,13 @@ public enum RequestDecoding {
         }
     }
 
+    /// `bytes.withUnsafeBytes`, keeping the body's typed error.
+    private static func withBytes<R>(
+        of bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(APIError) -> R
+    ) throws(APIError) -> R {
+        try bytes.withUnsafeBytes { raw in Result { () throws(APIError) -> R in try body(raw) } }.get()
+    }
+
     private static func isWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
     }
@@ -64,8 +85,8 @@ public enum RequestDecoding {
     /// Refuses JSON whose arrays and objects nest deeper than `limit`.
     /// Brackets inside strings (with escapes) do not count. Malformed input is
     /// left for the decoder to report.
-    static func checkDepth(_ bytes: [UInt8], limit: Int) throws(APIError) {
-        if bytes.withUnsafeBytes({ JSONBodyDecoder.nestsDeeper(than: limit, $0) }) {
+    static func checkDepth(_ bytes: UnsafeRawBufferPointer, limit: Int) throws(APIError) {
+        if JSONBodyDecoder.nestsDeeper(than: limit, bytes) {
             throw APIError.jsonDeserialize("the JSON body nests arrays and objects deeper than \(limit) levels")
         }
     }
