@@ -38,6 +38,36 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
         }
     }
 
+    /// A replica being filled from the primary on a user's request
+    /// (`replicate_shard`, `move_shard`): `to` is a Partial replica until the
+    /// primary's catch-up makes it Active; then a move drops `from`.
+    public struct Transfer: Codable, Sendable, Equatable {
+        public enum Kind: String, Codable, Sendable {
+            case replicate, move
+        }
+        public enum Method: String, Codable, Sendable {
+            /// Log records when the primary's log still holds them, else a snapshot.
+            case streamRecords = "stream_records"
+            /// Only log records (fails while the log lacks them, as Qdrant's `wal_delta`).
+            case walDelta = "wal_delta"
+            /// A snapshot of the primary first, then the records after it.
+            case snapshot
+        }
+        public var from: UInt64
+        public var to: UInt64
+        public var kind: Kind
+        public var method: Method
+        /// Whether the target has taken a snapshot for this transfer (method `snapshot`).
+        public var snapshot_done: Bool?
+
+        public init(from: UInt64, to: UInt64, kind: Kind, method: Method) {
+            self.from = from
+            self.to = to
+            self.kind = kind
+            self.method = method
+        }
+    }
+
     public var name: String
     /// Tells this collection apart from an earlier one of the same name
     /// (random, set at creation; absent in placements written before it existed).
@@ -59,6 +89,8 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     /// primary's last op number when it was promoted: every record after it in
     /// another replica's log came from a deposed primary and was never acknowledged.
     public var epoch_starts: [String: UInt64]?
+    /// Transfers in progress (absent: none).
+    public var transfers: [Transfer]?
 
     public init(
         name: String, createBody: String, replicationFactor: Int, writeConsistencyFactor: Int, primary: UInt64,
@@ -75,6 +107,9 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     }
 
     public func state(of peerID: UInt64) -> ReplicaState? { replicas.first { $0.peer_id == peerID }?.state }
+
+    /// The transfer filling replica `peerID`, if one is.
+    public func transfer(to peerID: UInt64) -> Transfer? { transfers?.first { $0.to == peerID } }
 
     public var activeCount: Int { replicas.filter { $0.state == .active }.count }
 

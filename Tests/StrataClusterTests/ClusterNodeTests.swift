@@ -226,6 +226,20 @@ struct ClusterNodeTests {
             from: Data(
                 #"{"name":"a","create_body":"{}","replication_factor":1,"write_consistency_factor":1,"epoch":1,"primary":9,"replicas":[{"peer_id":9,"state":"Active"}]}"#
                     .utf8))
-        #expect(older.incarnation == nil && older.replicas[0].epoch == nil)
+        #expect(older.incarnation == nil && older.replicas[0].epoch == nil && older.transfers == nil)
+        // Version 2: a transfer in progress.
+        let moving = try JSONDecoder().decode(
+            CollectionPlacement.self,
+            from: Data(
+                #"{"name":"a","create_body":"{}","replication_factor":1,"write_consistency_factor":1,"epoch":3,"primary":9,"replicas":[{"peer_id":9,"state":"Active","epoch":3},{"peer_id":12,"state":"Partial","epoch":3}],"transfers":[{"from":9,"to":12,"kind":"move","method":"snapshot","snapshot_done":true}]}"#
+                    .utf8))
+        #expect(
+            moving.transfer(to: 12)
+                == {
+                    var transfer = CollectionPlacement.Transfer(from: 9, to: 12, kind: .move, method: .snapshot)
+                    transfer.snapshot_done = true
+                    return transfer
+                }())
+        #expect(moving.transfer(to: 9) == nil)
     }
 }

@@ -319,6 +319,81 @@ def test_a_killed_primary_is_replaced_within_its_lease_and_returns_as_a_replica(
     client.close()
 
 
+def cluster_op(url: str, collection: str, body: dict) -> httpx.Response:
+    return httpx.post(f"{url}/collections/{collection}/cluster", json=body, timeout=30)
+
+
+def transfers(url: str, collection: str) -> list:
+    return httpx.get(f"{url}/collections/{collection}/cluster", timeout=10).json()["result"]["shard_transfers"]
+
+
+def test_replicas_are_added_moved_and_dropped_by_shard_operations(cluster):
+    peers = [status(cluster.url(i))["peer_id"] for i in range(3)]
+    client = QdrantClient(url=cluster.url(0), timeout=30)
+    client.create_collection("moved", vectors_config=models.VectorParams(size=4, distance=models.Distance.COSINE))
+    client.create_payload_index("moved", "k", models.PayloadSchemaType.INTEGER, wait=True)
+    for start in range(0, 600, 100):
+        client.upsert("moved", wait=True, points=[
+            models.PointStruct(id=k, vector=[1.0, float(k % 7), float(k % 5), 0.5], payload={"k": k})
+            for k in range(start, start + 100)])
+    assert replicas(cluster.url(0), "moved") == {peers[0]: "Active"}
+
+    # Requests that cannot be carried out change nothing.
+    bad = [
+        ({"replicate_shard": {"shard_id": 1, "from_peer_id": peers[0], "to_peer_id": peers[1]}}, "Shard 1"),
+        ({"replicate_shard": {"shard_id": 0, "from_peer_id": peers[1], "to_peer_id": peers[2]}}, "no Active replica"),
+        ({"replicate_shard": {"shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[0]}}, "already holds"),
+        ({"replicate_shard": {"shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[1], "method": "magic"}},
+         "unknown transfer method"),
+        ({"drop_replica": {"shard_id": 0, "peer_id": peers[0]}}, "primary"),
+        ({"abort_transfer": {"shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[1]}}, "no transfer"),
+        ({"drop_replica": {"shard_id": 0, "peer_id": peers[1]},
+          "replicate_shard": {"shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[1]}}, "exactly one"),
+    ]
+    for body, message in bad:
+        refused = cluster_op(cluster.url(1), "moved", body)
+        assert refused.status_code == 400 and message in refused.text, (body, refused.text)
+    assert replicas(cluster.url(0), "moved") == {peers[0]: "Active"}
+
+    # A new replica on node-1, filled from a snapshot of the primary (HNSW and codes included).
+    assert cluster_op(cluster.url(2), "moved", {"replicate_shard": {
+        "shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[1], "method": "snapshot"}}).json()["result"]
+    wait_until(lambda: replicas(cluster.url(0), "moved").get(peers[1]) == "Active", 60,
+               "the snapshot-filled replica is Active")
+    assert transfers(cluster.url(0), "moved") == []
+    client.upsert("moved", wait=True, points=[models.PointStruct(id=1000, vector=[0.0, 1.0, 0.0, 0.0])])
+    positions = [cluster.p2p_state(i, "moved") for i in (0, 1)]
+    assert len({(p["last_operation"], p["checksum"]) for p in positions}) == 1, positions
+    assert QdrantClient(url=cluster.url(1), timeout=30).count("moved").count == 601
+
+    # Moving the primary's replica to node-2 hands the primary over, then removes node-0's copy.
+    assert cluster_op(cluster.url(1), "moved", {"move_shard": {
+        "shard_id": 0, "from_peer_id": peers[0], "to_peer_id": peers[2]}}).json()["result"]
+    wait_until(lambda: replicas(cluster.url(1), "moved") == {peers[1]: "Active", peers[2]: "Active"}, 60,
+               "the move finished")
+    wait_until(lambda: "moved" not in os.listdir(os.path.join(cluster.dir, "node-0", "collections")), 30,
+               "the moved replica's copy left node-0")
+    client.upsert("moved", wait=True, points=[models.PointStruct(id=1001, vector=[0.0, 0.0, 1.0, 0.0])])
+    for i in range(3):
+        assert QdrantClient(url=cluster.url(i), timeout=30).count("moved").count == 602
+    hits = client.query_points("moved", query=[1.0, 3.0, 2.0, 0.5], limit=5,
+                               query_filter=models.Filter(must=[models.FieldCondition(
+                                   key="k", range=models.Range(gte=100, lt=200))])).points
+    assert len(hits) == 5 and all(100 <= h.payload["k"] < 200 for h in hits)
+    positions = [cluster.p2p_state(i, "moved") for i in (1, 2)]
+    assert len({(p["last_operation"], p["checksum"]) for p in positions}) == 1, positions
+
+    # Dropping a replica removes it and its copy; the last Active one cannot go.
+    assert cluster_op(cluster.url(0), "moved", {"drop_replica": {"shard_id": 0, "peer_id": peers[1]}}).json()["result"]
+    assert set(replicas(cluster.url(2), "moved")) == {peers[2]}
+    wait_until(lambda: "moved" not in os.listdir(os.path.join(cluster.dir, "node-1", "collections")), 30,
+               "the dropped replica's copy left node-1")
+    last = cluster_op(cluster.url(0), "moved", {"drop_replica": {"shard_id": 0, "peer_id": peers[2]}})
+    assert last.status_code == 400
+    assert client.count("moved").count == 602
+    client.close()
+
+
 def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(cluster):
     victim = status(cluster.url(2))["peer_id"]
     refused = httpx.delete(f"{cluster.url(0)}/cluster/peer/{victim}")
@@ -353,6 +428,49 @@ def test_a_killed_node_turns_dead_within_its_lease_and_can_then_be_removed(clust
             time.sleep(0.1)
     missing = httpx.delete(f"{cluster.url(1)}/cluster/peer/{victim}")
     assert missing.status_code == 404
+
+
+def test_a_replica_whose_data_directory_was_wiped_is_replaced_from_a_snapshot(cluster):
+    """Runs after node-2 left for good: node-0 and node-1 remain. Node-1 loses its data
+    directory; it returns as a new peer under its old name, and an operator replaces the
+    lost replica (drop_replica, replicate_shard) as in Qdrant."""
+    import shutil
+    client = QdrantClient(url=cluster.url(0), timeout=30)
+    client.create_collection("wiped", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             replication_factor=2, write_consistency_factor=2)
+    client.upsert("wiped", wait=True, points=[
+        models.PointStruct(id=k, vector=[1.0, float(k), 0.0, 1.0], payload={"k": k}) for k in range(200)])
+    old = status(cluster.url(1))["peer_id"]
+    primary = status(cluster.url(0))["peer_id"]
+    argv = cluster.kill(1)
+    shutil.rmtree(os.path.join(cluster.dir, "node-1"))
+    time.sleep(LEASE_TTL + 1)  # the old lease expires: the name is free again
+    cluster.restart(argv)
+    wait_until(lambda: httpx.get(f"{cluster.url(1)}/readyz", timeout=2).status_code == 200
+               if _reachable(cluster.url(1)) else False, 60, "node-1 is back")
+    new = status(cluster.url(1))["peer_id"]
+    assert new != old, "a node that lost its data directory is a new peer"
+    # Write consistency 2 cannot be met while the lost replica is listed.
+    with pytest.raises(Exception):
+        client.upsert("wiped", wait=True, points=[models.PointStruct(id=500, vector=[1, 1, 1, 1])])
+    assert cluster_op(cluster.url(0), "wiped", {"drop_replica": {"shard_id": 0, "peer_id": old}}).json()["result"]
+    assert cluster_op(cluster.url(0), "wiped", {"replicate_shard": {
+        "shard_id": 0, "from_peer_id": primary, "to_peer_id": new}}).json()["result"]
+    wait_until(lambda: replicas(cluster.url(0), "wiped").get(new) == "Active", 60, "the new replica is Active")
+    client.upsert("wiped", wait=True, points=[models.PointStruct(id=501, vector=[1, 1, 1, 1])])
+    positions = [cluster.p2p_state(i, "wiped") for i in (0, 1)]
+    assert len({(p["last_operation"], p["checksum"]) for p in positions}) == 1, positions
+    assert positions[0]["points"] in (201, 202)  # 500 was in flight when refused: it may have landed
+    assert QdrantClient(url=cluster.url(1), timeout=30).retrieve("wiped", ids=[7])[0].payload == {"k": 7}
+    client.close()
+
+
+def _reachable(url: str) -> bool:
+    try:
+        httpx.get(f"{url}/readyz", timeout=2)
+        return True
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_replica_whose_fdatasync_fails_never_lets_a_write_be_acknowledged():

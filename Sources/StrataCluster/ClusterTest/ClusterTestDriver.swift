@@ -219,6 +219,7 @@ public final class ClusterTestDriver: Sendable {
     private func injectFault(_ random: inout SplitMix) async throws -> (kind: String, detail: String) {
         let kinds = [
             "kill-primary", "kill-replica", "pause-primary", "kill-etcd-leader", "etcd-no-quorum", "restart-node",
+            "wipe-replica",
         ]
         let kind = kinds[Int(random.next() % UInt64(kinds.count))]
         return (kind, try await inject(kind, &random))
@@ -243,6 +244,22 @@ public final class ClusterTestDriver: Sendable {
             try await Task.sleep(for: .milliseconds(Int(random.next() % 3000)))
             try cluster.startNode(victim)
             return "kill -9 replica node-\(victim)"
+        case "wipe-replica":
+            let others = (0..<settings.nodes).filter { $0 != primary }
+            guard primary != nil, !others.isEmpty else { return "wipe-replica (no primary known; skipped)" }
+            let victim = others[Int(random.next() % UInt64(others.count))]
+            guard let old = await peerID(of: victim) else {
+                return "wipe-replica (node-\(victim) not answering; skipped)"
+            }
+            cluster.kill(victim)
+            try FileManager.default.removeItem(atPath: cluster.dataDirectory(victim))
+            // Its old lease must run out before the name can join again.
+            try await Task.sleep(for: .seconds(settings.leaseTTL) + .seconds(1))
+            try cluster.startNode(victim)
+            let method = random.next() % 2 == 0 ? "snapshot" : "stream_records"
+            let new = await replaceReplica(old, on: victim, method: method)
+            return "kill -9 replica node-\(victim) and wipe its data directory; replaced its replica "
+                + "(peer \(old) -> \(new.map(String.init) ?? "?"), \(method))"
         case "pause-primary":
             guard let primary else { return "pause-primary (no primary known; skipped)" }
             cluster.kill(primary, signal: SIGSTOP)
@@ -273,6 +290,42 @@ public final class ClusterTestDriver: Sendable {
             try cluster.startNode(victim)
             return "graceful restart of node-\(victim)"
         }
+    }
+
+    /// The peer id node `index` answers with (nil while it does not answer).
+    private func peerID(of index: Int) async -> UInt64? {
+        guard let reply = await rest(.GET, node: index, "/cluster", nil), reply.status == 200,
+            let result = reply.json?["result"] as? [String: Any]
+        else { return nil }
+        return (result["peer_id"] as? NSNumber)?.uint64Value
+    }
+
+    /// What an operator does for a node that lost its data directory (it comes
+    /// back as a new peer): drop the lost replica, replicate the shard to the
+    /// new peer. Retries for 90 s (failovers may interleave); the new peer id.
+    private func replaceReplica(_ old: UInt64, on index: Int, method: String) async -> UInt64? {
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(90)
+        var new: UInt64?
+        while clock.now < deadline {
+            if new == nil { new = await peerID(of: index) }
+            if let new, let placement = await placement(), placement.primary != 0 {
+                let path = "/collections/\(Self.collection)/cluster"
+                let via = (0..<settings.nodes).first { $0 != index } ?? 0
+                if placement.state(of: old) != nil {
+                    _ = await rest(.POST, node: via, path, #"{"drop_replica":{"shard_id":0,"peer_id":\#(old)}}"#)
+                } else if placement.state(of: new) == nil {
+                    _ = await rest(
+                        .POST, node: via, path,
+                        #"{"replicate_shard":{"shard_id":0,"from_peer_id":\#(placement.primary),"to_peer_id":\#(new),"method":"\#(method)"}}"#
+                    )
+                } else {
+                    return new
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        return new
     }
 
     /// The node index of the collection's primary, from etcd.

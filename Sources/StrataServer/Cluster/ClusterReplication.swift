@@ -244,16 +244,12 @@ final class ClusterReplication: ReplicationHook, Sendable {
             let links = self.links(for: name)
             links.align(with: placement)
             for replica in lagging {
-                // A replica from an older epoch, or found divergent, may hold records that were
-                // never acknowledged: if its log reaches past what it shares with this one, it is
-                // rebuilt from scratch.
-                if (replica.epoch ?? 1) < placement.epoch || links.isDivergent(replica.peer_id) {
-                    guard await reconcile(replica, of: local, placement: placement, links: links) else { continue }
-                }
+                guard await prepare(replica, of: local, placement: placement, links: links) else { continue }
                 // Most of the way without holding writes back, then the last step under the gate.
                 _ = await ship(
                     local, to: replica.peer_id, through: local.lastOperation, placement: placement, links: links,
                     timeout: .seconds(30))
+                var completed: CollectionPlacement.Transfer?
                 do {
                     try await links.gate.withLock {
                         guard let current = cluster.placement(name), current.epoch == placement.epoch,
@@ -264,6 +260,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
                             cluster.holdsLease
                         else { return }
                         let epoch = current.epoch
+                        let handoverOp = local.lastOperation
                         try await cluster.updatePlacement(name) { placement in
                             guard placement.epoch == epoch, placement.primary == me,
                                 let index = placement.replicas.firstIndex(where: { $0.peer_id == replica.peer_id }),
@@ -271,6 +268,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
                             else { return false }
                             placement.replicas[index].state = .active
                             placement.replicas[index].epoch = placement.epoch
+                            completed = Self.complete(transfer: replica.peer_id, in: &placement, me: me, at: handoverOp)
                             return true
                         }
                         logger.info(
@@ -283,7 +281,115 @@ final class ClusterReplication: ReplicationHook, Sendable {
                     // Indeterminate: read the truth before the next write decides whom to ship to.
                     try? await cluster.refresh()
                 }
+                if let completed, completed.kind == .move { await removeMovedReplica(completed, of: name) }
             }
+        }
+    }
+
+    /// Ends the transfer that filled replica `peer`, now Active: a move drops
+    /// its source; a source that is this primary hands the primary over to
+    /// the new replica (a new epoch starting at op `handoverOp`, which both
+    /// hold: the caller holds the gate, so nothing newer was acknowledged).
+    static func complete(
+        transfer peer: UInt64, in placement: inout CollectionPlacement, me: UInt64, at handoverOp: UInt64
+    )
+        -> CollectionPlacement.Transfer?
+    {
+        guard let index = placement.transfers?.firstIndex(where: { $0.to == peer }) else { return nil }
+        let transfer = placement.transfers!.remove(at: index)
+        if placement.transfers!.isEmpty { placement.transfers = nil }
+        guard transfer.kind == .move else { return transfer }
+        placement.replicas.removeAll { $0.peer_id == transfer.from }
+        if transfer.from == me {
+            placement.epoch += 1
+            placement.epoch_starts = (placement.epoch_starts ?? [:]).merging(
+                [String(placement.epoch): handoverOp], uniquingKeysWith: { $1 })
+            placement.primary = transfer.to
+            placement.previous_primary = nil
+        }
+        return transfer
+    }
+
+    /// Deletes the copy a finished move left on its source node (this node
+    /// when it handed the primary over).
+    func removeMovedReplica(_ transfer: CollectionPlacement.Transfer, of name: String) async {
+        if transfer.from == cluster.identity.peerID {
+            let database = self.database
+            do {
+                try await Self.offPool { try database.deleteCollection(name) }
+            } catch {
+                logger.warning(
+                    "the moved replica's copy could not be removed here",
+                    metadata: ["collection": "\(name)", "error": "\(error)"])
+            }
+            return
+        }
+        guard let url = cluster.livePeers()[transfer.from]?.p2p_url,
+            (try? await peers.call(.DELETE, url, "/p2p/v1/collections/\(name)", timeout: .seconds(30)))?.status == 200
+        else {
+            logger.warning(
+                "the moved replica's copy could not be removed from its source node; remove it there by hand",
+                metadata: ["collection": "\(name)", "peer": "\(transfer.from)"])
+            return
+        }
+    }
+
+    /// Makes lagging replica `replica` ready for a WAL delta: reconciles a
+    /// replica of an older epoch (or found divergent), creates the copy of a
+    /// replica that has none, and sends a snapshot when this log no longer
+    /// holds what the replica lacks or its transfer asks for one. True when
+    /// `ship` can take it from here.
+    func prepare(
+        _ replica: CollectionPlacement.Replica, of local: Strata.Collection, placement: CollectionPlacement,
+        links: CollectionLinks
+    ) async -> Bool {
+        // A replica from an older epoch, or found divergent, may hold records that were
+        // never acknowledged: if its log reaches past what it shares with this one, it is
+        // rebuilt from scratch.
+        if (replica.epoch ?? 1) < placement.epoch || links.isDivergent(replica.peer_id) {
+            guard await reconcile(replica, of: local, placement: placement, links: links) else { return false }
+        }
+        guard let url = cluster.livePeers()[replica.peer_id]?.p2p_url else { return false }
+        let base = "/p2p/v1/collections/\(local.name)"
+        do {
+            var state = try await peers.call(.GET, url, base + "/state", timeout: replicaTimeout)
+            if state.status == 404 {
+                // A new replica (a transfer's target), or one whose node lost its data.
+                let created = try await peers.call(
+                    .POST, url, base + "/create", body: Array(placement.create_body.utf8), timeout: .seconds(30))
+                guard created.status == 200 else { return false }
+                state = try await peers.call(.GET, url, base + "/state", timeout: replicaTimeout)
+            }
+            guard state.status == 200, let last = state.number("last_operation") else { return false }
+            let transfer = placement.transfer(to: replica.peer_id)
+            let asked = transfer?.method == .snapshot && transfer?.snapshot_done != true
+            let logLacks = try last < local.lastOperation && local.replicationRecords(after: last, maxBytes: 1) == nil
+            guard asked || logLacks else { return true }
+            if !asked, transfer?.method == .walDelta {
+                logger.warning(
+                    "a wal_delta transfer cannot go on: this log no longer holds what the replica lacks; abort it and use method snapshot or stream_records",
+                    metadata: ["collection": "\(local.name)", "peer": "\(replica.peer_id)", "replica_op": "\(last)"])
+                return false
+            }
+            guard let op = await sendSnapshot(local, to: replica.peer_id, url: url, placement: placement) else {
+                return false
+            }
+            links.clearDivergent(replica.peer_id)
+            links.setConfirmed(replica.peer_id, op)
+            let me = cluster.identity.peerID
+            try await cluster.updatePlacement(local.name) { current in
+                guard current.epoch == placement.epoch, current.primary == me,
+                    let index = current.replicas.firstIndex(where: { $0.peer_id == replica.peer_id })
+                else { return false }
+                current.replicas[index].epoch = current.epoch  // a copy of this primary's state: a prefix of its log
+                if let transfer = current.transfers?.firstIndex(where: { $0.to == replica.peer_id }) {
+                    current.transfers![transfer].snapshot_done = true
+                }
+                return true
+            }
+            return true
+        } catch {
+            return false
         }
     }
 }
@@ -291,8 +397,8 @@ final class ClusterReplication: ReplicationHook, Sendable {
 extension ClusterReplication {
     /// Checks a lagging replica of an older epoch (or found divergent) against
     /// what it still shares with this primary's log; rebuilds it empty when it
-    /// holds more and this log can refill it from op 1. True when it can now
-    /// be caught up by WAL delta.
+    /// holds more (refilled from op 1, or from a snapshot when this log no
+    /// longer starts there). True when it can now be caught up.
     func reconcile(
         _ replica: CollectionPlacement.Replica, of local: Strata.Collection, placement: CollectionPlacement,
         links: CollectionLinks
@@ -301,18 +407,13 @@ extension ClusterReplication {
         let base = "/p2p/v1/collections/\(local.name)"
         do {
             let state = try await peers.call(.GET, url, base + "/state", timeout: replicaTimeout)
+            if state.status == 404 { return true }  // no copy at all: nothing to undo (`prepare` creates it)
             guard state.status == 200, let last = state.number("last_operation") else { return false }
             let agreed = placement.agreedPrefix(since: replica.epoch ?? 1)
             if !links.isDivergent(replica.peer_id), last <= agreed,
                 try agrees(local, at: last, replicaCRC: state.number("last_crc"))
             {
                 return true
-            }
-            guard try local.replicationRecords(after: 0, maxBytes: 1) != nil || local.lastOperation == 0 else {
-                logger.warning(
-                    "a replica holds records the primary does not, and this log no longer starts at op 1: it needs a snapshot transfer (not built yet) and stays Partial",
-                    metadata: ["collection": "\(local.name)", "peer": "\(replica.peer_id)"])
-                return false
             }
             logger.warning(
                 "a replica holds records the primary does not; rebuilding it",

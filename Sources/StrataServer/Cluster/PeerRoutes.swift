@@ -71,6 +71,10 @@ extension StrataHTTPServer {
             return Self.peerJSON(reply)
         }
 
+        router.post("/p2p/v1/collections/{name}/snapshot") { request, context -> Response in
+            try await self.receiveReplicaSnapshot(request, name: try Self.peerCollectionName(context))
+        }
+
         router.post("/p2p/v1/collections/{name}/replicate") { request, context -> Response in
             let name = try Self.peerCollectionName(context)
             let query = request.uri.queryParameters

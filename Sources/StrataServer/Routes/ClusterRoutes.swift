@@ -28,6 +28,7 @@ extension StrataHTTPServer {
                 output.remote_shards = placement.replicas.filter { $0.peer_id != me }.map {
                     .init(peer_id: $0.peer_id, state: $0.state.rawValue)
                 }
+                output.shard_transfers = (placement.transfers ?? []).map(CollectionClusterOutput.Transfer.init)
             }
             return try Reply.ok(output, context: context)
         }
@@ -100,10 +101,19 @@ extension StrataHTTPServer {
             return try Reply.ok(true, context: context)
         }
 
-        // Shard placement and transfers: a single node has none; a cluster node
-        // does not shard collections across nodes yet (docs/cluster.md).
+        // Replica transfers of a collection's one shard (Cluster/ShardTransfers.swift).
+        router.post("/collections/{collection_name}/cluster") { request, context -> Response in
+            try context.access.check(.manage)
+            let cluster = try self.requireCluster()
+            let name = try self.collectionName(context)
+            let input = try await self.decode(ClusterOperationInput.self, from: request, context)
+            try await self.clusterOperation(input, collection: name, cluster: cluster)
+            return try Reply.ok(true, context: context)
+        }
+        // Shard keys: a single node has none; a cluster node does not shard
+        // collections across nodes yet (docs/cluster.md).
         let shardOperations: [(HTTPRequest.Method, RouterPath)] = [
-            (.post, "/collections/{collection_name}/cluster"), (.get, "/collections/{collection_name}/shards"),
+            (.get, "/collections/{collection_name}/shards"),
             (.put, "/collections/{collection_name}/shards"), (.post, "/collections/{collection_name}/shards/delete"),
         ]
         for (method, path) in shardOperations {
@@ -225,7 +235,27 @@ struct CollectionClusterOutput: Encodable {
     var shard_count = 1
     var local_shards: [LocalShard]
     var remote_shards: [RemoteShard] = []
-    var shard_transfers: [String] = []
+    /// Qdrant's `ShardTransferInfo`.
+    struct Transfer: Encodable {
+        var shard_id = 0
+        var from: UInt64
+        var to: UInt64
+        /// Whether `from` keeps its replica (a replication, not a move).
+        var sync: Bool
+        var method: String
+        var comment: String?
+
+        init(_ transfer: CollectionPlacement.Transfer) {
+            from = transfer.from
+            to = transfer.to
+            sync = transfer.kind == .replicate
+            method = transfer.method.rawValue
+            comment =
+                transfer.snapshot_done == true
+                ? "snapshot delivered; sending the log records after it" : "filling the replica from the primary"
+        }
+    }
+    var shard_transfers: [Transfer] = []
 
     init(peerID: UInt64, points: Int) {
         peer_id = peerID
