@@ -34,6 +34,12 @@ extension ClusterReplication {
             return nil
         }
         defer { try? database.deleteSnapshot(named: snapshot.name, collection: name) }
+        logger.info(
+            "sending a snapshot to a replica",
+            metadata: [
+                "collection": "\(name)", "peer": "\(peer)", "op": "\(snapshot.opNum ?? 0)", "bytes": "\(snapshot.size)",
+                "snapshot_seconds": "\(String(format: "%.2f", (ContinuousClock.now - started) / .seconds(1)))",
+            ])
         let path =
             "/p2p/v1/collections/\(name)/snapshot?epoch=\(placement.epoch)&from=\(cluster.identity.peerID)"
             + "&sha256=\(snapshot.checksum ?? "")"
@@ -109,6 +115,7 @@ extension StrataHTTPServer {
             let checksum = query.get("sha256"), !checksum.isEmpty
         else { throw APIError.badRequest("snapshot needs ?epoch=E&from=PEER&sha256=HASH") }
         try checkReplicationSender(collection: name, epoch: epoch, from: from)
+        let started = ContinuousClock.now
         let database = self.database
         let directory = database.snapshotsDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -128,6 +135,13 @@ extension StrataHTTPServer {
             try? handle.close()
             throw error
         }
+        let received = ContinuousClock.now
+        logger.info(
+            "received a snapshot from the primary; restoring it",
+            metadata: [
+                "collection": "\(name)", "from": "\(from)",
+                "receive_seconds": "\(String(format: "%.2f", (received - started) / .seconds(1)))",
+            ])
         return try await replicaGate(name).withLock {
             try self.checkReplicationSender(collection: name, epoch: epoch, from: from)
             let restored = try await self.executor.run { () throws -> SnapshotRestoreResult in
