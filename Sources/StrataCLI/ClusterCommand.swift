@@ -44,6 +44,12 @@ struct ClusterLocalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds a node's etcd lease lives without renewal.")
     var leaseTtl = 5
 
+    @Option(name: .long, help: "replication_factor of collections created without one (every node's default).")
+    var defaultReplicationFactor: Int?
+
+    @Option(name: .long, help: "write_consistency_factor of collections created without one.")
+    var defaultWriteConsistencyFactor: Int?
+
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1…32") }
         guard [1, 3, 5, 7].contains(etcdMembers) else {
@@ -68,6 +74,14 @@ struct ClusterLocalCommand: AsyncParsableCommand {
             directory: dir, nodes: nodes, etcdMembers: etcdMembers, basePort: basePort, etcdBasePort: etcdBasePort,
             executable: try currentExecutablePath(), secret: secret)
         configuration.leaseTTL = leaseTtl
+        if let defaultReplicationFactor {
+            configuration.extraArguments += ["--default-replication-factor", String(defaultReplicationFactor)]
+        }
+        if let defaultWriteConsistencyFactor {
+            configuration.extraArguments += [
+                "--default-write-consistency-factor", String(defaultWriteConsistencyFactor),
+            ]
+        }
         let cluster = LocalCluster(configuration)
 
         // Ctrl-C and SIGTERM stop everything; handled here, not by the default action.

@@ -87,6 +87,17 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Internal port for replication between cluster nodes (same host). Default 6335.")
     var p2pPort: Int?
 
+    @Option(
+        name: .long,
+        help:
+            "replication_factor of a collection created without one (cluster mode; Qdrant's storage default). Default 1."
+    )
+    var defaultReplicationFactor: Int?
+
+    @Option(
+        name: .long, help: "write_consistency_factor of a collection created without one (cluster mode). Default 1.")
+    var defaultWriteConsistencyFactor: Int?
+
     func run() async throws {
         var settings = ServerConfiguration()
         do {
@@ -117,6 +128,8 @@ struct ServeCommand: AsyncParsableCommand {
         if let clusterSecret { settings.clusterSecret = clusterSecret }
         if let leaseTtl { settings.leaseTTL = leaseTtl }
         if let p2pPort { settings.p2pPort = p2pPort }
+        if let defaultReplicationFactor { settings.defaultReplicationFactor = defaultReplicationFactor }
+        if let defaultWriteConsistencyFactor { settings.defaultWriteConsistencyFactor = defaultWriteConsistencyFactor }
         do { try settings.validate() } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

@@ -205,7 +205,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
 
     static let maxDimension = 65536
 
-    func validate() throws {
+    /// Throws `.invalidArgument` naming what is wrong when the configuration cannot be used.
+    public func validate() throws {
         for name in sparseVectors.keys {
             guard vectors[name] == nil else {
                 throw StrataError.invalid("\"\(name)\" names both a dense and a sparse vector; names must be distinct")

@@ -47,6 +47,10 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var p2pPort: Int = 6335
     /// Seconds a replica may take to confirm a write before it is marked `Partial`.
     public var replicaTimeout: Double = 2
+    /// `replication_factor` and `write_consistency_factor` of a collection
+    /// created without them (Qdrant's `storage.collection` defaults); cluster mode only.
+    public var defaultReplicationFactor: Int = 1
+    public var defaultWriteConsistencyFactor: Int = 1
 
     public init() {}
 
@@ -58,7 +62,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 ? ""
                 : " etcd=\(etcdEndpoints.joined(separator: ",")) node_name=\(nodeName ?? "<unset>") "
                     + "advertise_url=\(advertiseURL ?? "<default>") cluster_secret=\(clusterSecret == nil ? "<unset>" : "<set>") "
-                    + "lease_ttl=\(leaseTTL) p2p_port=\(p2pPort)")
+                    + "lease_ttl=\(leaseTTL) p2p_port=\(p2pPort) default_replication_factor=\(defaultReplicationFactor) "
+                    + "default_write_consistency_factor=\(defaultWriteConsistencyFactor)")
     }
 
     /// The URLs a cluster node registers: its REST URL (`advertiseURL`, else
@@ -121,6 +126,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var cluster_secret: String?
         var lease_ttl: Int?
         var p2p_port: Int?
+        var default_replication_factor: Int?
+        var default_write_consistency_factor: Int?
     }
 
     /// Applies a JSON config file (keys as in `File`; unknown keys are an error
@@ -133,6 +140,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
             "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
             "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl", "p2p_port",
+            "default_replication_factor", "default_write_consistency_factor",
         ]
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigurationError("the config file \(path) is not a JSON object")
@@ -165,6 +173,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.cluster_secret { clusterSecret = v }
         if let v = file.lease_ttl { leaseTTL = v }
         if let v = file.p2p_port { p2pPort = v }
+        if let v = file.default_replication_factor { defaultReplicationFactor = v }
+        if let v = file.default_write_consistency_factor { defaultWriteConsistencyFactor = v }
     }
 
     /// The environment variables `strata serve` reads.
@@ -174,7 +184,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
         "STRATA_ETCD", "STRATA_NODE_NAME", "STRATA_ADVERTISE_URL", "STRATA_CLUSTER_SECRET", "STRATA_LEASE_TTL",
-        "STRATA_P2P_PORT",
+        "STRATA_P2P_PORT", "STRATA_DEFAULT_REPLICATION_FACTOR", "STRATA_DEFAULT_WRITE_CONSISTENCY_FACTOR",
     ]
 
     /// Applies `STRATA_*` environment variables (see `environmentVariables`).
@@ -212,6 +222,8 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = environment["STRATA_CLUSTER_SECRET"] { clusterSecret = v }
         if let v = try int("STRATA_LEASE_TTL") { leaseTTL = v }
         if let v = try int("STRATA_P2P_PORT") { p2pPort = v }
+        if let v = try int("STRATA_DEFAULT_REPLICATION_FACTOR") { defaultReplicationFactor = v }
+        if let v = try int("STRATA_DEFAULT_WRITE_CONSISTENCY_FACTOR") { defaultWriteConsistencyFactor = v }
     }
 
     /// `URL[,URL…]` as a list (blank entries dropped).
@@ -261,6 +273,12 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     "a cluster node needs the cluster's secret: set STRATA_CLUSTER_SECRET (or --cluster-secret)")
             }
             guard (1...60).contains(leaseTTL) else { throw ConfigurationError("the lease TTL must be 1…60 seconds") }
+            guard defaultReplicationFactor >= 1,
+                (1...defaultReplicationFactor).contains(defaultWriteConsistencyFactor)
+            else {
+                throw ConfigurationError(
+                    "the default replication factor must be at least 1, and the default write consistency factor 1…it")
+            }
             guard (1...65535).contains(p2pPort), p2pPort != port, p2pPort != grpcPort else {
                 throw ConfigurationError(
                     "the internal port (--p2p-port) must be 1…65535 and differ from the REST and gRPC ports")

@@ -15,9 +15,14 @@ extension StrataHTTPServer {
         try access.check(.manage)
         let input = try RequestDecoding.decode(
             CreateCollectionInput.self, from: body, maxDepth: configuration.maxJSONDepth)
-        _ = try input.engineConfig(inCluster: true)
-        let factor = input.replication_factor ?? 1
-        let consistency = input.write_consistency_factor ?? 1
+        // Every check a replica's engine makes, before anything is placed.
+        do {
+            try input.engineConfig(inCluster: true).validate()
+        } catch let error as StrataError {
+            throw APIError.from(error)
+        }
+        let factor = input.replication_factor ?? configuration.defaultReplicationFactor
+        let consistency = input.write_consistency_factor ?? min(configuration.defaultWriteConsistencyFactor, factor)
         guard factor >= 1 else { throw APIError.wrongInput("replication_factor must be at least 1, got \(factor)") }
         guard (1...factor).contains(consistency) else {
             throw APIError.wrongInput(
@@ -105,6 +110,38 @@ extension StrataHTTPServer {
             }
         }
         return true
+    }
+
+    /// `PATCH /collections/{name}` on a cluster node (its primary): the change
+    /// reaches every Active replica before it is acknowledged
+    /// (`ClusterReplication.updateConfig`). `replication_factor` and
+    /// `write_consistency_factor` may only be given as they are: replicas are
+    /// added and removed with the shard operations.
+    func updateClusterCollection(
+        _ name: String, _ input: UpdateCollectionInput, _ replication: ClusterReplication
+    ) async throws {
+        var input = input
+        if let placement = cluster?.placement(name), let params = input.params {
+            if let factor = params.replication_factor, factor != placement.replication_factor {
+                throw APIError.wrongInput(
+                    "replication_factor of `\(name)` is \(placement.replication_factor); on a Strata cluster replicas are added and removed with POST /collections/\(name)/cluster (replicate_shard, drop_replica)"
+                )
+            }
+            if let factor = params.write_consistency_factor, factor != placement.write_consistency_factor {
+                throw APIError.wrongInput(
+                    "write_consistency_factor of `\(name)` cannot change on a Strata cluster yet (it is \(placement.write_consistency_factor))"
+                )
+            }
+            input.params?.replication_factor = nil
+            input.params?.write_consistency_factor = nil
+        }
+        let change = input
+        _ = try input.applied(to: try database.collection(name).config)  // bad input: 400 before anything
+        do {
+            _ = try await replication.updateConfig(collection: name) { try change.applied(to: $0) }
+        } catch let error as StrataError {
+            throw APIError.from(error)
+        }
     }
 
     /// `GET /collections` on a cluster node: every placed collection.

@@ -94,40 +94,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
                 return result
             }
             let failedActive = others.filter { confirmed[$0.peer_id] != true }.map(\.peer_id)
-            if !failedActive.isEmpty {
-                var deposed = false
-                do {
-                    try await cluster.updatePlacement(collection) { current in
-                        guard current.epoch == epoch, current.primary == me else {
-                            deposed = true
-                            return false
-                        }
-                        var changed = false
-                        for index in current.replicas.indices
-                        where failedActive.contains(current.replicas[index].peer_id)
-                            && current.replicas[index].state == .active
-                        {
-                            current.replicas[index].state = .partial
-                            changed = true
-                        }
-                        return changed
-                    }
-                } catch {
-                    try? await cluster.refresh()
-                    throw StrataError(
-                        .unavailable,
-                        "write \(opNum) to `\(collection)` is not acknowledged: replicas \(failedActive) did not confirm it and etcd could not record them as Partial (\(error))"
-                    )
-                }
-                if deposed {
-                    throw StrataError(
-                        .unavailable,
-                        "write \(opNum) to `\(collection)` is not acknowledged: this node is no longer its primary")
-                }
-                logger.warning(
-                    "replicas fell behind; marked Partial",
-                    metadata: ["collection": "\(collection)", "peers": "\(failedActive)", "op": "\(opNum)"])
-            }
+            try await markPartial(failedActive, of: collection, epoch: epoch, what: "write \(opNum)")
             let activeConfirmed = 1 + others.filter { confirmed[$0.peer_id] == true }.count
             guard activeConfirmed >= placement.write_consistency_factor else {
                 throw StrataError(
@@ -141,6 +108,110 @@ final class ClusterReplication: ReplicationHook, Sendable {
                     .unavailable, "this node lost its cluster lease while writing; the write is not acknowledged")
             }
         }
+    }
+
+    /// Marks the Active replicas `failed` Partial by compare-and-swap before
+    /// `what` is acknowledged without them; throws (nothing acknowledged) when
+    /// that cannot be recorded, or when this node is no longer the primary of `epoch`.
+    private func markPartial(_ failed: [UInt64], of collection: String, epoch: UInt64, what: String) async throws {
+        guard !failed.isEmpty else { return }
+        let me = cluster.identity.peerID
+        var deposed = false
+        do {
+            try await cluster.updatePlacement(collection) { current in
+                guard current.epoch == epoch, current.primary == me else {
+                    deposed = true
+                    return false
+                }
+                var changed = false
+                for index in current.replicas.indices
+                where failed.contains(current.replicas[index].peer_id) && current.replicas[index].state == .active {
+                    current.replicas[index].state = .partial
+                    changed = true
+                }
+                return changed
+            }
+        } catch {
+            try? await cluster.refresh()
+            throw StrataError(
+                .unavailable,
+                "\(what) to `\(collection)` is not acknowledged: replicas \(failed) did not confirm it and etcd could not record them as Partial (\(error))"
+            )
+        }
+        if deposed {
+            throw StrataError(
+                .unavailable, "\(what) to `\(collection)` is not acknowledged: this node is no longer its primary")
+        }
+        logger.warning(
+            "replicas fell behind; marked Partial",
+            metadata: ["collection": "\(collection)", "peers": "\(failed)", "what": "\(what)"])
+    }
+
+    /// `PATCH /collections/{c}` on the primary: applies `change` to its
+    /// configuration here, then on every Active replica (internal `config`
+    /// endpoint), under the collection's replication gate. A replica that does
+    /// not confirm is marked Partial first (catch-up gives it the
+    /// configuration before it is Active again); acknowledged once
+    /// `write_consistency_factor` replicas hold it, as a write. False when
+    /// nothing changed.
+    func updateConfig(
+        collection name: String, _ change: @escaping @Sendable (CollectionConfig) throws -> CollectionConfig
+    ) async throws -> Bool {
+        let me = cluster.identity.peerID
+        let database = self.database
+        return try await links(for: name).gate.withLock {
+            guard let placement = cluster.placement(name), placement.primary == me, cluster.holdsLease else {
+                throw StrataError(
+                    .unavailable, "this node is not the primary of collection `\(name)` (or cannot renew its lease)")
+            }
+            guard placement.activeCount >= placement.write_consistency_factor else {
+                throw StrataError(
+                    .unavailable,
+                    "collection `\(name)` has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
+                )
+            }
+            let changed = try await Self.offPool { () throws -> CollectionConfig? in
+                let current = try database.collection(name).config
+                let updated = try change(current)
+                guard updated != current else { return nil }
+                try database.updateCollectionConfig(name) { $0 = updated }
+                return updated
+            }
+            guard let updated = changed else { return false }
+            let others = placement.replicas.filter { $0.peer_id != me && $0.state == .active }.map(\.peer_id)
+            let confirmed = await withTaskGroup(of: (UInt64, Bool).self) { group in
+                for peer in others {
+                    group.addTask { (peer, await self.pushConfig(updated, of: name, to: peer, placement: placement)) }
+                }
+                var result: Set<UInt64> = []
+                for await (peer, ok) in group where ok { result.insert(peer) }
+                return result
+            }
+            try await markPartial(
+                others.filter { !confirmed.contains($0) }, of: name, epoch: placement.epoch,
+                what: "the configuration change")
+            guard 1 + confirmed.count >= placement.write_consistency_factor else {
+                throw StrataError(
+                    .unavailable,
+                    "the configuration change of `\(name)` is not acknowledged: \(1 + confirmed.count) replicas have it, write_consistency_factor is \(placement.write_consistency_factor)"
+                )
+            }
+            return true
+        }
+    }
+
+    /// Sends this primary's configuration of `name` to replica `peer`; true once applied there.
+    func pushConfig(
+        _ config: CollectionConfig, of name: String, to peer: UInt64, placement: CollectionPlacement
+    ) async
+        -> Bool
+    {
+        guard let url = cluster.livePeers()[peer]?.p2p_url, let body = try? JSONEncoder().encode(config) else {
+            return false
+        }
+        let path = "/p2p/v1/collections/\(name)/config?epoch=\(placement.epoch)&from=\(cluster.identity.peerID)"
+        let reply = try? await peers.call(.PUT, url, path, body: Array(body), timeout: replicaTimeout)
+        return reply?.status == 200
     }
 
     /// Ships what `peer` lacks up to `opNum`; true once it confirmed `opNum`
@@ -361,6 +432,11 @@ final class ClusterReplication: ReplicationHook, Sendable {
                 state = try await peers.call(.GET, url, base + "/state", timeout: replicaTimeout)
             }
             guard state.status == 200, let last = state.number("last_operation") else { return false }
+            // The configuration first: a replica created from the original body, or one
+            // that missed a PATCH, takes this primary's (a no-op when it has it).
+            guard await pushConfig(local.config, of: local.name, to: replica.peer_id, placement: placement) else {
+                return false
+            }
             let transfer = placement.transfer(to: replica.peer_id)
             let asked = transfer?.method == .snapshot && transfer?.snapshot_done != true
             let logLacks = try last < local.lastOperation && local.replicationRecords(after: last, maxBytes: 1) == nil

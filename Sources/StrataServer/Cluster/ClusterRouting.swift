@@ -22,9 +22,10 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         // `PUT` and `DELETE /collections/{c}` are the cluster's own (ClusterCollections.swift);
-        // `GET /collections/{c}` is a read like the others.
+        // `GET /collections/{c}` is a read like the others, `PATCH` a write (to the primary).
         guard request.headers[Self.forwardedHeader] == nil,
-            let (name, rest) = Self.collectionPath(request.uri.path), !rest.isEmpty || request.method == .get,
+            let (name, rest) = Self.collectionPath(request.uri.path),
+            !rest.isEmpty || request.method == .get || request.method == .patch,
             let placement = cluster.placement(name)
         else { return try await next(request, context) }
         let me = cluster.identity.peerID

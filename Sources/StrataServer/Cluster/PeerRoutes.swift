@@ -71,6 +71,33 @@ extension StrataHTTPServer {
             return Self.peerJSON(reply)
         }
 
+        router.put("/p2p/v1/collections/{name}/config") { request, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let query = request.uri.queryParameters
+            guard let epoch = query.get("epoch").flatMap(UInt64.init), let from = query.get("from").flatMap(UInt64.init)
+            else { throw APIError.badRequest("config needs ?epoch=E&from=PEER") }
+            _ = try self.peerCollection(name)
+            let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
+            let config: CollectionConfig
+            do {
+                config = try JSONDecoder().decode(CollectionConfig.self, from: Data(body))
+            } catch {
+                throw APIError.badRequest("the configuration is not readable: \(error)")
+            }
+            let database = self.database
+            return try await self.replicaGate(name).withLock {
+                try self.checkReplicationSender(collection: name, epoch: epoch, from: from)
+                try await self.executor.run { () throws -> Void in
+                    do {
+                        try database.updateCollectionConfig(name) { $0 = config }
+                    } catch let error as StrataError {
+                        throw APIError.from(error)
+                    }
+                }
+                return Self.peerJSON(["applied": true])
+            }
+        }
+
         router.post("/p2p/v1/collections/{name}/snapshot") { request, context -> Response in
             try await self.receiveReplicaSnapshot(request, name: try Self.peerCollectionName(context))
         }

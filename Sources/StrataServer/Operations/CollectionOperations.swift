@@ -11,7 +11,16 @@ extension StrataHTTPServer {
 
     func collectionInfo(_ collection: Strata.Collection) -> EngineRead<CollectionInfoOutput> {
         let walFileSize = database.options.walFileSize
-        return { CollectionInfoOutput(collection: collection, walFileSize: walFileSize) }
+        // On a cluster node the placement, not the engine, knows the replication.
+        let placement = cluster?.placement(collection.name)
+        return {
+            var info = CollectionInfoOutput(collection: collection, walFileSize: walFileSize)
+            if let placement {
+                info.config.params.replication_factor = placement.replication_factor
+                info.config.params.write_consistency_factor = placement.write_consistency_factor
+            }
+            return info
+        }
     }
 
     /// Whether `name` (or the collection the alias `name` points to) exists.

@@ -38,10 +38,14 @@ extension StrataHTTPServer {
         }
 
         router.patch("/collections/{collection_name}") { request, context in
-            try self.refuseInCluster("changing a collection's configuration")
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateCollectionInput.self, from: request, context)
+            if let replication = self.replication {
+                // A cluster node (the primary: the routing sends PATCH there).
+                try await self.updateClusterCollection(collection.name, input, replication)
+                return try Reply.ok(true, context: context)
+            }
             guard let update = try self.updateCollection(collection, input, context.access) else {
                 return try Reply.ok(true, context: context)
             }
