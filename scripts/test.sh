@@ -5,7 +5,11 @@
 #   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
 #      qdrant-client 1.20.0 (the API level `GET /` reports), pytest and numpy from
 #      PyPI drives a real `strata serve`, once over REST and once over gRPC
-#      (STRATA_TRANSPORT=grpc: prefer_grpc=True; tests of REST itself are skipped).
+#      (STRATA_TRANSPORT=grpc: prefer_grpc=True; tests of REST itself are skipped),
+#      then once over REST against a 3-node `strata cluster local` whose collections
+#      have replication_factor 2 (STRATA_TOPOLOGY=cluster; tests marked single_node are
+#      skipped with their reason; test_cluster.py, which starts its own clusters, runs
+#      in the REST pass).
 # STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,3 +32,5 @@ echo "test: the client suite over REST"
 STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/client -q
 echo "test: the client suite over gRPC"
 STRATA_BIN="$bin" STRATA_TRANSPORT=grpc "$venv/bin/python" -m pytest Tests/client -q
+echo "test: the client suite against a 3-node cluster (replication_factor 2)"
+STRATA_BIN="$bin" STRATA_TOPOLOGY=cluster "$venv/bin/python" -m pytest Tests/client -q --ignore=Tests/client/test_cluster.py

@@ -77,9 +77,34 @@ class StrataServer:
         return code
 
 
+class StrataCluster:
+    """STRATA_TOPOLOGY=cluster: a 3-node `strata cluster local` (etcd ×3) whose nodes
+    give every new collection replication_factor 2 (write_consistency_factor 2), in place
+    of the single server. Clients talk to node 0; each collection's primary is the node
+    that created it, and its other replica is on node 1 or 2, so every write is shipped
+    to a second node and acknowledged only once both have it durably."""
+
+    def __init__(self):
+        from test_cluster import LocalCluster
+        self.local = LocalCluster(nodes=3, extra=["--default-replication-factor", "2",
+                                                  "--default-write-consistency-factor", "2"], lease_ttl=5)
+        self.url = self.local.url(0)
+        self.port = self.local.base
+        self.grpc_port = self.local.base + 1
+        self.data_dir = os.path.join(self.local.dir, "node-0")
+
+    def stop(self) -> int:
+        return self.local.stop()
+
+
+TOPOLOGY = os.environ.get("STRATA_TOPOLOGY", "single")
+if TOPOLOGY not in ("single", "cluster"):
+    raise SystemExit(f"STRATA_TOPOLOGY must be single or cluster, got {TOPOLOGY!r}")
+
+
 @pytest.fixture(scope="session")
 def server():
-    srv = StrataServer()
+    srv = StrataCluster() if TOPOLOGY == "cluster" else StrataServer()
     yield srv
     assert srv.stop() == 0, "strata serve must exit 0 after SIGTERM"
 
@@ -92,15 +117,17 @@ def connect(server: StrataServer, **options) -> QdrantClient:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "rest_only: tests REST itself (raw HTTP); skipped over gRPC")
+    config.addinivalue_line(
+        "markers", "single_node(reason): needs what a cluster node does not do (yet); skipped on a cluster")
 
 
 def pytest_collection_modifyitems(config, items):
-    if TRANSPORT != "grpc":
-        return
-    skip = pytest.mark.skip(reason="tests REST itself (STRATA_TRANSPORT=grpc)")
     for item in items:
-        if "rest_only" in item.keywords:
-            item.add_marker(skip)
+        if TRANSPORT == "grpc" and "rest_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="tests REST itself (STRATA_TRANSPORT=grpc)"))
+        marker = item.get_closest_marker("single_node")
+        if TOPOLOGY == "cluster" and marker is not None:
+            item.add_marker(pytest.mark.skip(reason=f"on a cluster: {marker.args[0]} (docs/cluster.md)"))
 
 
 @pytest.fixture(scope="session")

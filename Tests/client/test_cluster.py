@@ -45,7 +45,7 @@ def free_base(count: int) -> int:
 
 
 class LocalCluster:
-    def __init__(self, nodes: int = 3):
+    def __init__(self, nodes: int = 3, extra: list[str] | None = None, lease_ttl: int = LEASE_TTL):
         self.dir = tempfile.mkdtemp(prefix="strata-cluster-test-")
         self.base = free_base(10 * nodes)
         self.etcd_base = free_base(6)
@@ -54,7 +54,8 @@ class LocalCluster:
         self.out = open(os.path.join(self.dir, "cluster-local.out"), "w")
         self.process = subprocess.Popen(
             [strata_binary(), "cluster", "local", "--nodes", str(nodes), "--etcd-members", "3", "--dir", self.dir,
-             "--base-port", str(self.base), "--etcd-base-port", str(self.etcd_base), "--lease-ttl", str(LEASE_TTL)],
+             "--base-port", str(self.base), "--etcd-base-port", str(self.etcd_base), "--lease-ttl", str(lease_ttl),
+             *(extra or [])],
             stdout=self.out, stderr=subprocess.STDOUT, env={**os.environ, "STRATA_CLUSTER_SECRET": SECRET})
         deadline = time.time() + 120
         log = os.path.join(self.dir, "cluster-local.out")
@@ -391,6 +392,36 @@ def test_replicas_are_added_moved_and_dropped_by_shard_operations(cluster):
     last = cluster_op(cluster.url(0), "moved", {"drop_replica": {"shard_id": 0, "peer_id": peers[2]}})
     assert last.status_code == 400
     assert client.count("moved").count == 602
+    client.close()
+
+
+def test_a_configuration_change_reaches_every_replica_and_a_returning_one(cluster):
+    client = QdrantClient(url=cluster.url(1), timeout=30)
+    client.create_collection("patched", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             replication_factor=3, write_consistency_factor=2)
+    client.upsert("patched", wait=True, points=[models.PointStruct(id=k, vector=[1.0, float(k), 0.0, 0.0])
+                                                for k in range(20)])
+    # Through node-0 (forwarded to the primary, node-1): every replica enforces it.
+    assert QdrantClient(url=cluster.url(0), timeout=30).update_collection(
+        "patched", strict_mode_config=models.StrictModeConfig(enabled=True, max_query_limit=5))
+    for i in range(3):
+        info = httpx.get(f"{cluster.url(i)}/collections/patched", timeout=10).json()["result"]
+        assert info["config"]["strict_mode_config"]["max_query_limit"] == 5, i
+        assert info["config"]["params"]["replication_factor"] == 3
+        refused = httpx.post(f"{cluster.url(i)}/collections/patched/points/query", json={"query": [1, 0, 0, 0],
+                                                                                          "limit": 10})
+        assert refused.status_code == 400 and "Limit exceeded" in refused.text, (i, refused.text)
+    # A replica that is down misses the change; it gets it before it is Active again.
+    argv = cluster.kill(2)
+    assert client.update_collection("patched", strict_mode_config=models.StrictModeConfig(max_query_limit=7))
+    cluster.restart(argv)
+    wait_until(lambda: all(state == "Active" for state in replicas(cluster.url(1), "patched").values()), 60,
+               "every replica is Active again")
+    info = httpx.get(f"{cluster.url(2)}/collections/patched", timeout=10).json()["result"]
+    assert info["config"]["strict_mode_config"]["max_query_limit"] == 7
+    # The factors are the cluster's: changing them by PATCH is refused and changes nothing.
+    refused = httpx.patch(f"{cluster.url(0)}/collections/patched", json={"params": {"replication_factor": 2}})
+    assert refused.status_code == 400 and "replicate_shard" in refused.text
     client.close()
 
 

@@ -7,6 +7,7 @@ from helpers import expect_status
 DISTANCES = [models.Distance.COSINE, models.Distance.DOT, models.Distance.EUCLID, models.Distance.MANHATTAN]
 
 
+@pytest.mark.single_node("a cluster node reports its cluster status as enabled")
 def test_service_endpoints(client, server):
     import httpx
     info = client.info()
@@ -140,6 +141,7 @@ def test_missing_collection_is_404_with_qdrant_wording(client):
     assert message == "Not found: Collection `no_such_collection` doesn't exist!"
 
 
+@pytest.mark.single_node("replication_factor follows the cluster's rules, not one node's")
 def test_update_collection_changes_settings_and_keeps_data(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
     client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0], payload={"i": i}) for i in range(20)])
@@ -207,6 +209,7 @@ def test_update_collection_changes_sparse_vector_params(client, name):
     assert client.get_collection(name).config.params.sparse_vectors["text"].modifier == models.Modifier.IDF
 
 
+@pytest.mark.single_node("alias changes are not replicated yet")
 def test_aliases_create_rename_delete_and_use(client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
     client.upsert(name, points=[models.PointStruct(id=1, vector=[1.0, 0.0])])

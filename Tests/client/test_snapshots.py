@@ -27,6 +27,7 @@ def state(client, name):
     return [(p.id, p.payload, p.vector) for p in points]
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_collection_snapshot_roundtrip(server, client, name):
     fill(client, name)
     before = state(client, name)
@@ -140,6 +141,7 @@ class ServeFiles:
         self.httpd.shutdown()
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_recover_from_an_http_location(server, client, name):
     fill(client, name)
     before = state(client, name)
@@ -179,6 +181,7 @@ def test_recover_from_an_http_location(server, client, name):
         web.close()
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_full_storage_snapshots(server, client, name):
     fill(client, name, n=10)
     client.update_collection_aliases(change_aliases_operations=[
@@ -195,6 +198,7 @@ def test_full_storage_snapshots(server, client, name):
     assert client.list_full_snapshots() == []
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_snapshot_upload(server, client, name):
     fill(client, name, n=30)
     before = state(client, name)
@@ -237,6 +241,7 @@ def test_snapshot_upload(server, client, name):
     assert [s.name for s in client.list_snapshots(name)] == [snapshot.name], "uploads are never listed"
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_shard_snapshots_are_the_collection_snapshots_of_shard_0(server, client, name):
     fill(client, name, n=12)
     before = state(client, name)
@@ -263,6 +268,7 @@ def test_shard_snapshots_are_the_collection_snapshots_of_shard_0(server, client,
     assert client.list_shard_snapshots(name, shard_id=0) == []
 
 
+@pytest.mark.single_node("recovering a collection from a snapshot is not replicated yet")
 def test_stream_shard_snapshot_recovers_a_copy(server, client, name):
     client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
     client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5], payload={"i": i}) for i in range(50)])

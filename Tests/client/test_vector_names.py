@@ -35,6 +35,7 @@ def vector_names(client, name):
     return {r.id: set((r.vector or {}).keys()) for r in records}
 
 
+@pytest.mark.single_node("adding or removing a named vector is not replicated yet")
 def test_add_write_search_remove_and_readd(client, name):
     rng = np.random.default_rng(11)
     a, _ = create(client, name, rng)
@@ -90,6 +91,7 @@ def test_add_write_search_remove_and_readd(client, name):
     assert client.retrieve(name, [5], with_vectors=True)[0].vector["b"] == pytest.approx([0.0, 1.0])
 
 
+@pytest.mark.single_node("adding or removing a named vector is not replicated yet")
 def test_sparse_vector_name(client, name):
     rng = np.random.default_rng(12)
     create(client, name, rng)
@@ -106,6 +108,7 @@ def test_sparse_vector_name(client, name):
     expect_status(lambda: client.query_points(name, query=models.SparseVector(indices=[4], values=[1.0]), using="s"), 400)
 
 
+@pytest.mark.single_node("adding or removing a named vector is not replicated yet")
 def test_multivector_name(client, name):
     rng = np.random.default_rng(14)
     create(client, name, rng)
@@ -128,6 +131,7 @@ def test_multivector_name(client, name):
     assert client.query_points(name, query=[1.0, 0.0, 0.0, 1.0], using="colbert", limit=5).points == []
 
 
+@pytest.mark.single_node("adding or removing a named vector is not replicated yet")
 def test_errors(client, server, name):
     rng = np.random.default_rng(13)
     create(client, name, rng)
