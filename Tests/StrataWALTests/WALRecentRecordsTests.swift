@@ -161,14 +161,22 @@ import Testing
             let failures = Locked<[String]>([])
             let done = Locked(false)
             let calls = Locked(0)
+            let minimumCalls = 300
             let readers = DispatchGroup()
             for reader in 0..<2 {
                 DispatchQueue.global().async(group: readers) {
                     var random = SeededGenerator(seed: seed &+ UInt64(reader))
-                    while !done.withLock({ $0 }) {
+                    // At least `minimumCalls` each, even if the appends finish first.
+                    var made = 0
+                    while made < minimumCalls || !done.withLock({ $0 }) {
                         let last = log.lastOpNum
                         guard last > 0 else { continue }
-                        let after = UInt64.random(in: 0..<last, using: &random)
+                        made += 1
+                        // Half near the end (memory), half anywhere (mostly the files).
+                        let after =
+                            Bool.random(using: &random)
+                            ? last - UInt64.random(in: 1...min(last, 20), using: &random)
+                            : UInt64.random(in: 0..<last, using: &random)
                         let answer: [(opNum: UInt64, payload: [UInt8])]?
                         do {
                             answer = try log.records(
