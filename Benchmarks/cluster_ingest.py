@@ -5,8 +5,12 @@ a `strata cluster local` (etcd ×3, 3 nodes on loopback), next to a single-node
 created it), so no request is forwarded; every acknowledged batch is durable
 (fdatasync) on write_consistency_factor nodes.
 
-Usage: python Benchmarks/cluster_ingest.py STRATA_BIN [POINTS] [DIM] [BATCH]
-Prints one JSON line per configuration."""
+Usage: python Benchmarks/cluster_ingest.py STRATA_BIN [POINTS] [DIM] [BATCH] [HNSW_M]
+HNSW_M, when given, creates every collection with `hnsw_config.m` = HNSW_M; 0 builds no
+HNSW index, which takes index building (on every replica, all sharing this machine's
+cores) out of the measurement and leaves the write and replication path.
+Prints one JSON line per configuration, with the rate over all points and over the last
+quarter of them (where the WAL file and the collection are largest)."""
 import json
 import os
 import signal
@@ -51,19 +55,27 @@ def wait_ready(url, timeout=60):
     raise RuntimeError(f"{url} not ready")
 
 
-def ingest(url, name, vectors, batch, **create):
+def ingest(url, name, vectors, batch, hnsw_m=None, **create):
+    """Points/s over all points and over the last quarter of them."""
     client = QdrantClient(url=url, timeout=120)
+    if hnsw_m is not None:
+        create["hnsw_config"] = models.HnswConfigDiff(m=hnsw_m)
     client.create_collection(name, vectors_config=models.VectorParams(size=vectors.shape[1], distance=models.Distance.DOT),
                              **create)
+    last_quarter = len(vectors) - len(vectors) // 4
     started = time.perf_counter()
+    quarter_started = None
     for start in range(0, len(vectors), batch):
+        if quarter_started is None and start >= last_quarter:
+            quarter_started = (time.perf_counter(), start)
         chunk = vectors[start:start + batch]
         client.upsert(name, wait=True, points=models.Batch(ids=list(range(start, start + len(chunk))),
                                                           vectors=chunk.tolist()))
-    seconds = time.perf_counter() - started
+    ended = time.perf_counter()
     assert client.count(name).count == len(vectors)
     client.close()
-    return len(vectors) / seconds
+    quarter_rate = (len(vectors) - quarter_started[1]) / (ended - quarter_started[0]) if quarter_started else None
+    return len(vectors) / (ended - started), quarter_rate
 
 
 def main():
@@ -71,6 +83,7 @@ def main():
     points = int(sys.argv[2]) if len(sys.argv) > 2 else 20000
     dim = int(sys.argv[3]) if len(sys.argv) > 3 else 128
     batch = int(sys.argv[4]) if len(sys.argv) > 4 else 256
+    hnsw_m = int(sys.argv[5]) if len(sys.argv) > 5 else None
     vectors = np.random.default_rng(7).standard_normal((points, dim)).astype(np.float32)
     work = tempfile.mkdtemp(prefix="strata-cluster-ingest-")
     results = []
@@ -81,9 +94,9 @@ def main():
                                "--grpc-port", str(port + 1)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_ready(f"http://127.0.0.1:{port}")
-        rate = ingest(f"http://127.0.0.1:{port}", "single", vectors, batch)
+        rate, quarter = ingest(f"http://127.0.0.1:{port}", "single", vectors, batch, hnsw_m)
         results.append({"setup": "single node", "replication_factor": 1, "write_consistency_factor": 1,
-                        "points_per_s": round(rate)})
+                        "points_per_s": round(rate), "last_quarter_points_per_s": round(quarter)})
     finally:
         single.send_signal(signal.SIGTERM)
         single.wait()
@@ -99,15 +112,16 @@ def main():
             time.sleep(0.2)
         url = f"http://127.0.0.1:{base}"
         for factor, consistency in [(1, 1), (2, 1), (2, 2), (3, 2), (3, 3)]:
-            rate = ingest(url, f"r{factor}w{consistency}", vectors, batch, replication_factor=factor,
-                          write_consistency_factor=consistency)
+            rate, quarter = ingest(url, f"r{factor}w{consistency}", vectors, batch, hnsw_m, replication_factor=factor,
+                                   write_consistency_factor=consistency)
             results.append({"setup": "3-node cluster", "replication_factor": factor,
-                            "write_consistency_factor": consistency, "points_per_s": round(rate)})
+                            "write_consistency_factor": consistency, "points_per_s": round(rate),
+                            "last_quarter_points_per_s": round(quarter)})
     finally:
         cluster.send_signal(signal.SIGINT)
         cluster.wait(timeout=120)
     for row in results:
-        print(json.dumps({"points": points, "dim": dim, "batch": batch, **row}))
+        print(json.dumps({"points": points, "dim": dim, "batch": batch, "hnsw_m": hnsw_m, **row}))
 
 
 if __name__ == "__main__":

@@ -21,11 +21,26 @@ public struct WALOptions: Sendable, Equatable {
     public var maxFileSize: Int
     /// Upper bound on the bytes one group commit writes.
     public var maxBatchBytes: Int
+    /// Payload bytes of the newest records kept in memory after they are
+    /// appended, so `records(after:maxBytes:)` serves recent records without
+    /// reading files; 0 keeps none. See `defaultRecentRecordsBytes`.
+    public var recentRecordsBytes: Int
 
-    public init(durability: WALDurability = .durable, maxFileSize: Int = 32 << 20, maxBatchBytes: Int = 64 << 20) {
+    /// 8 MiB: a replica that keeps up lags its primary by the records written
+    /// during one shipment round trip, a few batches (a 256-point batch of
+    /// 128-d vectors is ~135 KB), so this covers it many times over while
+    /// bounding the memory to 8 MiB per log that is written to. A replica
+    /// further behind is served from the files.
+    public static let defaultRecentRecordsBytes = 8 << 20
+
+    public init(
+        durability: WALDurability = .durable, maxFileSize: Int = 32 << 20, maxBatchBytes: Int = 64 << 20,
+        recentRecordsBytes: Int = WALOptions.defaultRecentRecordsBytes
+    ) {
         self.durability = durability
         self.maxFileSize = maxFileSize
         self.maxBatchBytes = maxBatchBytes
+        self.recentRecordsBytes = recentRecordsBytes
     }
 }
 
@@ -54,6 +69,9 @@ public struct WALStatistics: Sendable, Equatable {
     public var batches: UInt64 = 0
     public var syncs: UInt64 = 0
     public var rotations: UInt64 = 0
+    /// Calls of `records(after:maxBytes:)` that read log files because the
+    /// records kept in memory did not start early enough.
+    public var fileReads: UInt64 = 0
 }
 
 /// A write-ahead log: an ordered, checksummed, durable sequence of records
@@ -94,6 +112,14 @@ public final class WriteAheadLog: Sendable {
         var lastOpNum: UInt64
         var statistics = WALStatistics()
     }
+
+    /// The newest acknowledged records, for `records(after:maxBytes:)`. Its
+    /// own lock, never held together with `shared`'s. The writer thread adds a
+    /// group after writing it (and in `.durable` mode syncing it), before it
+    /// publishes the group's op numbers as `lastOpNum`, so a reader that read
+    /// `lastOpNum` first finds every record up to it here unless the oldest
+    /// were dropped; `removeFiles(below:)` drops what a checkpoint removes.
+    private let recent: Locked<WALRecentRecords>
 
     /// The state of the writer thread alone: created by `open`, then moved into
     /// the writer thread, which is the only one to touch it (no lock).
@@ -242,6 +268,7 @@ public final class WriteAheadLog: Sendable {
         self.options = options
         self.recoveryReport = report
         self.shared = Locked(Shared(lastOpNum: report.lastOpNum))
+        self.recent = Locked(WALRecentRecords(budget: options.recentRecordsBytes))
     }
 
     /// The op number of the newest acknowledged record (0 for an empty log).
@@ -571,6 +598,12 @@ public final class WriteAheadLog: Sendable {
             writer.unsynced = false
             writer.lastSync = .now
         }
+        // Before `lastOpNum` says these records exist (see `recent`).
+        recent.withLock { recent in
+            for (index, item) in batch.enumerated() {
+                recent.append(opNum: firstOp + UInt64(index), payload: item.payload)
+            }
+        }
         shared.withLock { state in
             state.lastOpNum = lastOp
             state.statistics.records += UInt64(batch.count)
@@ -672,12 +705,20 @@ public final class WriteAheadLog: Sendable {
     /// `opNum + 1` (its file was removed after a checkpoint): the caller needs
     /// a snapshot instead. An empty array: nothing after `opNum`.
     ///
-    /// Reads the files while the writer appends: only records up to
-    /// `lastOpNum` are returned, each checked (CRC) on the way; fewer than
-    /// asked for when a file rotated in while reading (ask again).
+    /// Safe while the writer appends: only records up to `lastOpNum` (as read
+    /// on entry) are returned. Served from the newest records kept in memory
+    /// (`WALOptions.recentRecordsBytes`: the bytes the log wrote, no I/O) when
+    /// they hold op `opNum + 1`; otherwise read from the files, each record
+    /// checked (CRC) on the way, fewer than asked for when a file rotated in
+    /// while reading (ask again). Complexity: O(records returned) from
+    /// memory; from the files, whole files are read and scanned.
     public func records(after opNum: UInt64, maxBytes: Int = 8 << 20) throws -> [(opNum: UInt64, payload: [UInt8])]? {
         let last = lastOpNum
         guard opNum < last else { return [] }
+        if let held = recent.withLock({ $0.records(from: opNum + 1, through: last, maxBytes: maxBytes) }) {
+            return held
+        }
+        shared.withLock { $0.statistics.fileReads += 1 }
         let names = try Self.wrapIO { try fileSystem.listDirectory(directory) }
         let starts = names.compactMap { name in WALFormat.firstOpNum(fromFileName: name).map { ($0, name) } }
             .sorted { $0.0 < $1.0 }
@@ -719,22 +760,26 @@ public final class WriteAheadLog: Sendable {
     // MARK: - Truncation
 
     /// Removes log files whose every record has an op number below `opNum`
-    /// (they are durable elsewhere). The newest file is always kept.
+    /// (they are durable elsewhere). The newest file is always kept, and the
+    /// records kept in memory are dropped with their files, so that
+    /// `records(after:)` answers nil for them as before.
     /// Returns the number of files removed.
     @discardableResult
     public func removeFiles(below opNum: UInt64) throws -> Int {
         let names = try Self.wrapIO { try fileSystem.listDirectory(directory) }
         let starts = names.compactMap { name in WALFormat.firstOpNum(fromFileName: name).map { ($0, name) } }
             .sorted { $0.0 < $1.0 }
-        var removed = 0
-        for (index, entry) in starts.enumerated() where index + 1 < starts.count {
-            // Every record of file `index` is below the next file's first op.
-            guard starts[index + 1].0 <= opNum else { break }
+        // Every record of file `index` is below the next file's first op.
+        var removable = 0
+        while removable + 1 < starts.count && starts[removable + 1].0 <= opNum { removable += 1 }
+        guard removable > 0 else { return 0 }
+        let firstKept = starts[removable].0
+        recent.withLock { $0.removeRecords(below: firstKept) }
+        for entry in starts[..<removable] {
             try Self.wrapIO { try fileSystem.removeFile(joinPath(directory, entry.1)) }
-            removed += 1
         }
-        if removed > 0 { try Self.wrapIO { try fileSystem.syncDirectory(directory) } }
-        return removed
+        try Self.wrapIO { try fileSystem.syncDirectory(directory) }
+        return removable
     }
 
     static func wrapIO<T>(_ body: () throws -> T) throws -> T {

@@ -220,7 +220,9 @@ public final class Collection: Sendable {
         let store = try CollectionStore(
             name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
         let checkpoint = store.checkpoint
-        let walOptions = WALOptions(durability: options.durability.walDurability, maxFileSize: options.walFileSize)
+        let walOptions = WALOptions(
+            durability: options.durability.walDurability, maxFileSize: options.walFileSize,
+            recentRecordsBytes: options.walRecentRecordsBytes)
         let walDirectory = joinPath(directory, walDirectoryName)
         let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) {
             opNum, payload in

@@ -1,9 +1,15 @@
+import StrataWAL
+
 /// How a database is opened.
 public struct DatabaseOptions: Sendable, Equatable {
     /// When writes are acknowledged; see `Durability` and docs/durability.md.
     public var durability: Durability
     /// Size at which a collection's WAL starts a new file.
     public var walFileSize: Int
+    /// Payload bytes of each collection's newest WAL records kept in memory,
+    /// from which a cluster primary ships writes to its replicas without
+    /// reading the WAL files (`WALOptions.recentRecordsBytes`); 0 keeps none.
+    public var walRecentRecordsBytes: Int
     /// Writes to a collection wait while its sealed segments that the optimizer
     /// has not yet written and indexed hold more than this many bytes of vectors
     /// (ingest faster than indexing). Bounds that RAM; `Int.max` turns it off.
@@ -17,10 +23,11 @@ public struct DatabaseOptions: Sendable, Equatable {
 
     public init(
         durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,
-        snapshotsDirectory: String? = nil
+        snapshotsDirectory: String? = nil, walRecentRecordsBytes: Int = WALOptions.defaultRecentRecordsBytes
     ) {
         self.durability = durability
         self.walFileSize = walFileSize
+        self.walRecentRecordsBytes = walRecentRecordsBytes
         self.maxUnindexedBytes = maxUnindexedBytes
         self.snapshotsDirectory = snapshotsDirectory
     }
