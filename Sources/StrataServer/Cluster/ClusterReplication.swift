@@ -160,9 +160,18 @@ final class ClusterReplication: ReplicationHook, Sendable {
         let me = cluster.identity.peerID
         let database = self.database
         return try await links(for: name).gate.withLock {
-            guard let placement = cluster.placement(name), placement.primary == me, cluster.holdsLease else {
+            guard let placement = cluster.placement(name) else {
+                throw StrataError(.unavailable, "collection `\(name)` is not placed in the cluster")
+            }
+            guard placement.primary == me else {
                 throw StrataError(
-                    .unavailable, "this node is not the primary of collection `\(name)` (or cannot renew its lease)")
+                    .unavailable,
+                    "this node is not the primary of collection `\(name)` (peer \(placement.primary) is); send the change there"
+                )
+            }
+            guard cluster.holdsLease else {
+                throw StrataError(
+                    .unavailable, "this node cannot renew its cluster lease; changes are refused until it can")
             }
             guard placement.activeCount >= placement.write_consistency_factor else {
                 throw StrataError(
@@ -323,8 +332,12 @@ final class ClusterReplication: ReplicationHook, Sendable {
                 var completed: CollectionPlacement.Transfer?
                 do {
                     try await links.gate.withLock {
+                        // Under the gate a PATCH also takes: the configuration sent here is the
+                        // latest, so the replica turns Active with it.
                         guard let current = cluster.placement(name), current.epoch == placement.epoch,
                             current.primary == me, current.state(of: replica.peer_id) == .partial,
+                            let fresh = try? database.collection(name),
+                            await pushConfig(fresh.config, of: name, to: replica.peer_id, placement: current),
                             await ship(
                                 local, to: replica.peer_id, through: local.lastOperation, placement: current,
                                 links: links, timeout: .seconds(30)),
@@ -434,7 +447,8 @@ final class ClusterReplication: ReplicationHook, Sendable {
             guard state.status == 200, let last = state.number("last_operation") else { return false }
             // The configuration first: a replica created from the original body, or one
             // that missed a PATCH, takes this primary's (a no-op when it has it).
-            guard await pushConfig(local.config, of: local.name, to: replica.peer_id, placement: placement) else {
+            let config = (try? database.collection(local.name).config) ?? local.config
+            guard await pushConfig(config, of: local.name, to: replica.peer_id, placement: placement) else {
                 return false
             }
             let transfer = placement.transfer(to: replica.peer_id)

@@ -119,7 +119,8 @@ extension StrataHTTPServer {
         let database = self.database
         let directory = database.snapshotsDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let incoming = directory + "/.incoming-\(name)-\(UUID().uuidString).snapshot"
+        // Not `*.snapshot`: a transfer cut off by a crash is never listed as a snapshot.
+        let incoming = directory + "/.incoming-\(name)-\(UUID().uuidString).transfer"
         guard FileManager.default.createFile(atPath: incoming, contents: nil) else {
             throw APIError(.internalServerError, "cannot create \(incoming)")
         }

@@ -59,9 +59,13 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
-            try strata.refuseInCluster("changing a collection's configuration")
             let collection = try strata.collection(named: message.collectionName, .write, call.access)
             let input = try GRPCCollections.updateInput(message, maxDepth: strata.configuration.maxJSONDepth)
+            if let replication = strata.replication {
+                // A cluster node: only the primary takes it (as a gRPC write; REST forwards).
+                try await strata.updateClusterCollection(collection.name, input, replication)
+                return operationResponse(true, call)
+            }
             guard let update = try strata.updateCollection(collection, input, call.access) else {
                 return operationResponse(true, call)
             }
