@@ -60,6 +60,29 @@ static uint64_t eight_digit_value(uint64_t chunk) {
     return (pairs_low * (100 + (1000000ull << 32)) + pairs_high * (1 + (10000ull << 32))) >> 32;
 }
 
+/// Reads the exponent digits of a number (after its 'e' or 'E', at p[*at]):
+/// an optional sign, then digits. Returns -1 when there are no digits, 0 when
+/// the value is 100000 or more (outside any exact path), else 1 with the
+/// signed value in *exponent; *at ends after the digits either way.
+static int read_exponent(const uint8_t *p, size_t n, size_t *at, int *exponent) {
+    size_t i = *at;
+    int negative = 0;
+    if (i < n && (p[i] == '+' || p[i] == '-')) {
+        negative = p[i] == '-';
+        i++;
+    }
+    size_t first = i;
+    long value = 0;
+    while (i < n && p[i] >= '0' && p[i] <= '9') {
+        if (value < 100000) value = value * 10 + (p[i] - '0');
+        i++;
+    }
+    *at = i;
+    if (i == first) return -1;
+    *exponent = negative ? -(int)value : (int)value;
+    return value < 100000;
+}
+
 /// Parses JSON number syntax. Returns -1 when the token is not a JSON number.
 static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
     size_t i = 0;
@@ -125,20 +148,11 @@ static int parse_decimal(const uint8_t *p, size_t n, decimal *d) {
     }
     if (i < n && (p[i] == 'e' || p[i] == 'E')) {
         i++;
-        int negative_exponent = 0;
-        if (i < n && (p[i] == '+' || p[i] == '-')) {
-            negative_exponent = p[i] == '-';
-            i++;
-        }
-        size_t first = i;
-        long value = 0;
-        while (i < n && p[i] >= '0' && p[i] <= '9') {
-            if (value < 100000) value = value * 10 + (p[i] - '0');
-            i++;
-        }
-        if (i == first) return -1;
-        if (value >= 100000) d->exact = 0;
-        d->exponent += negative_exponent ? -(int)value : (int)value;
+        int exponent = 0;
+        int status = read_exponent(p, n, &i, &exponent);
+        if (status < 0) return -1;
+        if (status == 0) d->exact = 0;
+        d->exponent += exponent;
     }
     if (i != n) return -1;
     return 0;
@@ -359,19 +373,9 @@ int strata_json_read_number(const uint8_t *bytes, size_t length, size_t start, s
     }
     if (valid && i < length && (bytes[i] | 0x20) == 'e') {
         i++;
-        int negative_exponent = 0;
-        if (i < length && (bytes[i] == '+' || bytes[i] == '-')) {
-            negative_exponent = bytes[i] == '-';
-            i++;
-        }
-        size_t first = i;
-        long value = 0;
-        while (i < length && bytes[i] >= '0' && bytes[i] <= '9') {
-            if (value < 100000) value = value * 10 + (bytes[i] - '0');
-            i++;
-        }
-        if (i == first || value >= 100000) valid = 0;
-        d.exponent += negative_exponent ? -(int)value : (int)value;
+        int exponent = 0;
+        if (read_exponent(bytes, length, &i, &exponent) != 1) valid = 0;
+        d.exponent += exponent;
     }
     // The token runs on over number bytes (the scan's rule); any it did not
     // read as JSON number syntax leave it to the reader's checks.
