@@ -18,22 +18,15 @@ import Testing
     /// power loss with whatever part of its data the disk kept. Without this the
     /// writer's file (never published, its directory never synced by the writer)
     /// would simply vanish, which proves less.
-    final class DirectorySyncingFileSystem: FileSystem {
+    final class DirectorySyncingFileSystem: ForwardingFileSystem {
         let base: FaultInjectingFileSystem
+        var forwardedTo: any FileSystem { base }
         init(_ base: FaultInjectingFileSystem) { self.base = base }
         func open(_ path: String, mode: FileOpenMode) throws -> any StorageFile {
             let file = try base.open(path, mode: mode)
             if mode == .createNew { try base.syncDirectory(parentDirectory(of: path)) }
             return file
         }
-        func createDirectory(_ path: String) throws { try base.createDirectory(path) }
-        func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
-        func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
-        func removeFile(_ path: String) throws { try base.removeFile(path) }
-        func removeTree(_ path: String) throws { try base.removeTree(path) }
-        func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
-        func fileKind(_ path: String) -> FileKind? { base.fileKind(path) }
-        func lock(_ path: String) throws -> FileLock { try base.lock(path) }
     }
 
     @Test func powerLossBeforeTheWritersFsyncLeavesNoValidFile() throws {

@@ -110,3 +110,25 @@ public func hexBytes(_ text: String) -> [UInt8] {
     precondition(digits.count % 2 == 0, "odd number of hex digits")
     return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
 }
+
+/// A file system that hands every call to `forwardedTo`: a test's wrapper
+/// conforms and implements only the calls it changes.
+public protocol ForwardingFileSystem: FileSystem {
+    var forwardedTo: any FileSystem { get }
+}
+
+extension ForwardingFileSystem {
+    public func open(_ path: String, mode: FileOpenMode) throws -> any StorageFile {
+        try forwardedTo.open(path, mode: mode)
+    }
+    public func createDirectory(_ path: String) throws { try forwardedTo.createDirectory(path) }
+    public func syncDirectory(_ path: String) throws { try forwardedTo.syncDirectory(path) }
+    public func rename(_ source: String, to destination: String) throws {
+        try forwardedTo.rename(source, to: destination)
+    }
+    public func removeFile(_ path: String) throws { try forwardedTo.removeFile(path) }
+    public func removeTree(_ path: String) throws { try forwardedTo.removeTree(path) }
+    public func listDirectory(_ path: String) throws -> [String] { try forwardedTo.listDirectory(path) }
+    public func fileKind(_ path: String) -> FileKind? { forwardedTo.fileKind(path) }
+    public func lock(_ path: String) throws -> FileLock { try forwardedTo.lock(path) }
+}

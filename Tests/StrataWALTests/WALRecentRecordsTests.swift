@@ -241,8 +241,9 @@ import Testing
 
 /// A POSIX file system whose next `dataSync`, once asked, blocks until
 /// `resume()`: the state of a log between writing a group and its sync.
-final class PausingFileSystem: FileSystem, Sendable {
+final class PausingFileSystem: ForwardingFileSystem, Sendable {
     private let base = POSIXFileSystem()
+    var forwardedTo: any FileSystem { base }
     private let armed = Locked(false)
     private let paused = DispatchSemaphore(value: 0)
     private let resumed = DispatchSemaphore(value: 0)
@@ -265,14 +266,6 @@ final class PausingFileSystem: FileSystem, Sendable {
     func open(_ path: String, mode: FileOpenMode) throws -> any StorageFile {
         PausingFile(base: try base.open(path, mode: mode), fileSystem: self)
     }
-    func createDirectory(_ path: String) throws { try base.createDirectory(path) }
-    func syncDirectory(_ path: String) throws { try base.syncDirectory(path) }
-    func rename(_ source: String, to destination: String) throws { try base.rename(source, to: destination) }
-    func removeFile(_ path: String) throws { try base.removeFile(path) }
-    func removeTree(_ path: String) throws { try base.removeTree(path) }
-    func listDirectory(_ path: String) throws -> [String] { try base.listDirectory(path) }
-    func fileKind(_ path: String) -> FileKind? { base.fileKind(path) }
-    func lock(_ path: String) throws -> FileLock { try base.lock(path) }
 }
 
 private final class PausingFile: StorageFile {

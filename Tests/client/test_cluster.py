@@ -475,7 +475,9 @@ def test_a_replica_whose_data_directory_was_wiped_is_replaced_from_a_snapshot(cl
     primary = status(cluster.url(0))["peer_id"]
     argv = cluster.kill(1)
     shutil.rmtree(os.path.join(cluster.dir, "node-1"))
-    time.sleep(LEASE_TTL + 1)  # the old lease expires: the name is free again
+    # The name is free again once the old lease expired, i.e. the old peer reads Dead.
+    wait_until(lambda: status(cluster.url(0))["peers"][str(old)]["state"] == "Dead", LEASE_TTL + 10,
+               "the wiped node's old peer is Dead")
     cluster.restart(argv)
     wait_until(lambda: httpx.get(f"{cluster.url(1)}/readyz", timeout=2).status_code == 200
                if _reachable(cluster.url(1)) else False, 60, "node-1 is back")

@@ -253,8 +253,9 @@ public final class ClusterTestDriver: Sendable {
             }
             cluster.kill(victim)
             try FileManager.default.removeItem(atPath: cluster.dataDirectory(victim))
-            // Its old lease must run out before the name can join again.
-            try await Task.sleep(for: .seconds(settings.leaseTTL) + .seconds(1))
+            // Its old lease must run out (its `live/` key go) before the name can join again.
+            await waitUntilGone(
+                ClusterKeyspace().live(cluster.nodeName(victim)), within: .seconds(settings.leaseTTL + 10))
             try cluster.startNode(victim)
             let method = random.next() % 2 == 0 ? "snapshot" : "stream_records"
             let new = await replaceReplica(old, on: victim, method: method)
@@ -289,6 +290,22 @@ public final class ClusterTestDriver: Sendable {
             cluster.kill(victim, signal: SIGTERM)
             try cluster.startNode(victim)
             return "graceful restart of node-\(victim)"
+        }
+    }
+
+    /// Polls etcd until `key` no longer exists, or `timeout` passes.
+    private func waitUntilGone(_ key: String, within timeout: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + timeout
+        while clock.now < deadline {
+            do {
+                let value = try await EtcdClient.with(
+                    .init(endpoints: cluster.etcd.clientURLs), { try await $0.get(key) })
+                if value == nil { return }
+            } catch {
+                // etcd busy or without quorum (another fault's aftermath): ask again.
+            }
+            try? await Task.sleep(for: .milliseconds(100))
         }
     }
 
