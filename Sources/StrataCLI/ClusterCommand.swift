@@ -47,6 +47,9 @@ struct ClusterLocalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "replication_factor of collections created without one (every node's default).")
     var defaultReplicationFactor: Int?
 
+    @Option(name: .long, help: "shard_number of collections created without one (every node's default; 1 if absent).")
+    var defaultShardNumber: Int?
+
     @Option(name: .long, help: "write_consistency_factor of collections created without one.")
     var defaultWriteConsistencyFactor: Int?
 
@@ -76,6 +79,9 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         configuration.leaseTTL = leaseTtl
         if let defaultReplicationFactor {
             configuration.extraArguments += ["--default-replication-factor", String(defaultReplicationFactor)]
+        }
+        if let defaultShardNumber {
+            configuration.extraArguments += ["--default-shard-number", String(defaultShardNumber)]
         }
         if let defaultWriteConsistencyFactor {
             configuration.extraArguments += [

@@ -95,6 +95,11 @@ struct ServeCommand: AsyncParsableCommand {
     var defaultReplicationFactor: Int?
 
     @Option(
+        name: .long,
+        help: "shard_number of a collection created without one (cluster mode). Default 1 (Qdrant: the node count).")
+    var defaultShardNumber: Int?
+
+    @Option(
         name: .long, help: "write_consistency_factor of a collection created without one (cluster mode). Default 1.")
     var defaultWriteConsistencyFactor: Int?
 
@@ -130,6 +135,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let p2pPort { settings.p2pPort = p2pPort }
         if let defaultReplicationFactor { settings.defaultReplicationFactor = defaultReplicationFactor }
         if let defaultWriteConsistencyFactor { settings.defaultWriteConsistencyFactor = defaultWriteConsistencyFactor }
+        if let defaultShardNumber { settings.defaultShardNumber = defaultShardNumber }
         do { try settings.validate() } catch let error as ConfigurationError {
             throw ValidationError(error.description)
         }

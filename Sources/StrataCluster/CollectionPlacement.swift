@@ -92,6 +92,21 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
     /// Transfers in progress (absent: none).
     public var transfers: [Transfer]?
 
+    // Sharding (docs/cluster.md, "Shards"). A collection of several shards
+    // has one placement per shard: shard 0 under the collection's own name
+    // (it carries the fields below), shard `i` > 0 under `shardName(c, i)`.
+    // Each shard is replicated, fenced and failed over on its own.
+
+    /// On shard 0: how many shards auto sharding spreads points over (absent: 1).
+    public var shard_number: Int?
+    /// On shard 0: `auto` (absent) or `custom` (shards belong to shard keys).
+    public var sharding_method: String?
+    /// On shard 0 of a custom-sharded collection: each shard key and its shards.
+    public var shard_keys: [ShardKeyShards]?
+    /// On shard `i` > 0: the collection it is a shard of, and `i`.
+    public var shard_of: String?
+    public var shard_id: Int?
+
     public init(
         name: String, createBody: String, replicationFactor: Int, writeConsistencyFactor: Int, primary: UInt64,
         replicas: [Replica]
@@ -105,6 +120,10 @@ public struct CollectionPlacement: Codable, Sendable, Equatable {
         self.primary = primary
         self.replicas = replicas
     }
+
+    /// Whether reads and writes of this collection go through the shard map
+    /// (more than one shard, or custom sharding) rather than to one shard.
+    public var isSharded: Bool { (shard_number ?? 1) > 1 || sharding_method == "custom" }
 
     public func state(of peerID: UInt64) -> ReplicaState? { replicas.first { $0.peer_id == peerID }?.state }
 
@@ -176,6 +195,18 @@ extension ClusterNode {
             }
         }
         throw ClusterError.invalid("the placement of collection \(name) kept changing; try again")
+    }
+
+    /// Writes the placements of every shard of a new collection in one
+    /// transaction, if none of their names is taken; false if one is.
+    public func createPlacements(_ placements: [CollectionPlacement]) async throws -> Bool {
+        let entries = try placements.map { (configuration.keyspace.collection($0.name), try JSONEncoder().encode($0)) }
+        let result = try await etcd.transaction(
+            if: entries.map { .absent($0.0) }, then: entries.map { .put(key: $0.0, value: $0.1) })
+        if result.succeeded {
+            for (key, value) in entries { recordInMirror(key, value: value, revision: result.revision) }
+        }
+        return result.succeeded
     }
 
     /// Removes a placement; false if there was none.

@@ -231,3 +231,71 @@ import Testing
         }
     }
 }
+
+/// A stage given its prefetch results (`prefetchResults`, what a cluster node
+/// sends each shard) scores as if it had run those prefetches, skips points it
+/// does not hold, and is refused together with prefetches.
+@Suite struct GivenPrefetchResultsTests {
+    @Test func aFormulaOverGivenResultsEqualsTheSameOverPrefetches() async throws {
+        try await FormulaQueryTests.withCollection { c in
+            let formula = try Formula(
+                .sum([.variable(.score(0)), try .variable(named: "x")]), defaults: ["x": .int(0)])
+            let prefetch = QueryStage(query: .nearest(.vector(.dense([1, 0.2]))), limit: 4)
+            let ran = try c.query(QueryRequest(prefetch: [prefetch], query: .formula(formula), limit: 4))
+            var given = QueryRequest(query: .formula(formula), limit: 4)
+            let sources = try c.query(QueryRequest(stage: prefetch))
+            // Point 99 lives on another shard: skipped here.
+            given.stage.prefetchResults = [sources + [ScoredPoint(id: 99, version: 0, score: 100)]]
+            let scored = try c.query(given)
+            #expect(scored.map(\.id) == ran.map(\.id))
+            #expect(scored.map(\.score) == ran.map(\.score))
+            var both = given
+            both.stage.prefetch = [prefetch]
+            #expect(throws: StrataError.self) { try c.query(both) }
+        }
+    }
+
+    @Test func givenVectorsRescoreCandidatesThisShardDoesNotHold() async throws {
+        try await FormulaQueryTests.withCollection { c in
+            var request = QueryRequest(query: .nearest(.vector(.dense([1, 0]))), limit: 2)
+            request.stage.prefetchResults = [
+                [
+                    ScoredPoint(id: 51, version: 0, score: 0, vectors: ["": [0, 1]]),
+                    ScoredPoint(id: 50, version: 0, score: 0, vectors: ["": [3, 0]]),
+                ]
+            ]
+            // Scored (Dot) from the given vectors: neither point is stored here.
+            let hits = try c.query(request)
+            #expect(hits.map(\.id) == [50, 51])
+            #expect(hits.map(\.score) == [3, 0])
+        }
+    }
+
+    @Test func givenIdfStatisticsReplaceTheCollectionsOwn() async throws {
+        try await withTemporaryDirectory { dir in
+            let db = try Database.open(at: dir)
+            defer { db.close() }
+            let c = try db.createCollection("idf", config: SparseQueryTests.config)
+            try await c.upsert(
+                (1...6).map { id in
+                    PointStruct(
+                        id: .number(UInt64(id)), vectors: [:], payload: nil,
+                        sparseVectors: ["t": SparseVector(indices: id % 2 == 0 ? [1, 2] : [2, 3], values: [1, 0.5])])
+                })
+            let query = SparseVector(indices: [1, 2, 3], values: [1, 1, 1])
+            func scores(_ idf: IDFScope?) throws -> [Float] {
+                var params = SearchParams()
+                params.idf = idf
+                return try c.query(
+                    QueryRequest(query: .nearest(.vector(.sparse(query))), using: "t", params: params, limit: 6)
+                ).map(\.score)
+            }
+            let own = try c.sparseStatistics("t", terms: [3, 1, 2])
+            #expect(own.points == 6 && own.documentFrequencies == [1: 3, 2: 6, 3: 3])
+            #expect(try scores(.given(points: own.points, documentFrequencies: own.documentFrequencies)) == scores(nil))
+            // Statistics of a larger collection (other shards) weigh the terms differently.
+            #expect(try scores(.given(points: 60, documentFrequencies: [1: 3, 2: 6, 3: 3])) != scores(nil))
+            #expect(throws: StrataError.self) { try c.sparseStatistics("missing", terms: [1]) }
+        }
+    }
+}

@@ -87,7 +87,7 @@ class StrataCluster:
     def __init__(self):
         from test_cluster import LocalCluster
         self.local = LocalCluster(nodes=3, extra=["--default-replication-factor", "2",
-                                                  "--default-write-consistency-factor", "2"], lease_ttl=5)
+                                                  "--default-write-consistency-factor", "2", "--default-shard-number", os.environ.get("STRATA_SHARDS", "3")], lease_ttl=5)
         self.url = self.local.url(0)
         self.port = self.local.base
         self.grpc_port = self.local.base + 1

@@ -6,8 +6,9 @@ from qdrant_client import models
 
 
 def test_optimizations_report_finished_flushes_with_progress(client, name):
+    # One shard: the report below is one shard's optimizer (each shard has its own).
     client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
-                             optimizers_config=models.OptimizersConfigDiff(flush_interval_sec=1))
+                             optimizers_config=models.OptimizersConfigDiff(flush_interval_sec=1), shard_number=1)
     report = client.get_optimizations(name)
     assert report.running == [] and report.queued is None and report.completed is None
     assert report.summary.queued_optimizations == 0

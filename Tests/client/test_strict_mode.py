@@ -13,6 +13,9 @@ def refused(call, status=400):
 
 
 def make(client, name, strict, points=4, **create):
+    # One shard: on a collection of several shards each shard checks the collection-wide
+    # limits (points, storage, batch sizes, rates) against its own part (docs/cluster.md).
+    create.setdefault("shard_number", 1)
     client.create_collection(name, vectors_config=create.pop("vectors_config", models.VectorParams(
         size=2, distance=models.Distance.DOT)), **create)
     if points:

@@ -409,6 +409,23 @@ public final class Collection: Sendable {
         try store.count(filter: filter, exact: exact)
     }
 
+    /// The IDF statistics of sparse vector `name` for `terms`: how many live
+    /// points (matching `corpus`, all without one) have the vector, and per
+    /// term how many of them hold it. A cluster node sums these over the
+    /// shards of a collection (`IDFScope.given`). Throws `.invalidArgument`
+    /// for an unknown sparse vector.
+    public func sparseStatistics(
+        _ name: String, terms: [UInt32], corpus: Filter? = nil
+    ) throws -> (points: Int, documentFrequencies: [UInt32: Int]) {
+        guard config.sparseVectors[name] != nil else {
+            throw StrataError.invalid(
+                "Not existing vector name error: \(name) is not a sparse vector of `\(self.name)`")
+        }
+        let sorted = Array(Set(terms)).sorted()
+        let statistics = try store.read { try $0.sparseStatistics(name, terms: sorted, corpus: corpus) }
+        return (statistics.points, Dictionary(uniqueKeysWithValues: zip(sorted, statistics.documentFrequencies)))
+    }
+
     /// The points with these ids that exist, in the order asked. Throws
     /// `.corruption` naming the file if a needed segment block fails its checksum.
     public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {

@@ -212,15 +212,17 @@ public final class Database: Sendable {
         if state.closed { throw StrataError(.closed, "the database at \(path) is closed") }
     }
 
-    /// Collection names: 1–255 bytes of letters, digits, `_`, `-` and `.`, not starting with `.`.
+    /// Collection names: 1–255 bytes of letters, digits, `_`, `-`, `.` and
+    /// `~`, not starting with `.` or `~` (a cluster names the shards of a
+    /// sharded collection `name~i`; its nodes refuse `~` in users' names).
     static func validateCollectionName(_ name: String) throws {
         let allowed = name.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == 0x5F || byte == 0x2D || byte == 0x2E
+                || byte == 0x5F || byte == 0x2D || byte == 0x2E || byte == 0x7E
         }
-        guard !name.isEmpty, name.utf8.count <= 255, allowed, !name.hasPrefix(".") else {
+        guard !name.isEmpty, name.utf8.count <= 255, allowed, !name.hasPrefix("."), !name.hasPrefix("~") else {
             throw StrataError.invalid(
-                "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-' or '.', not starting with '.'"
+                "collection name \"\(name)\" is not allowed: use 1–255 letters, digits, '_', '-', '.' or '~', not starting with '.' or '~'"
             )
         }
     }

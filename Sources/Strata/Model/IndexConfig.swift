@@ -157,6 +157,11 @@ public enum IDFScope: Sendable, Equatable {
     /// The live points matching the filter (`{"corpus": filter}`), e.g. one
     /// tenant, so term rarity reflects that tenant's documents.
     case corpus(Filter)
+    /// Statistics counted elsewhere: a cluster node sums those of every
+    /// shard of a collection and gives them to each shard, so that a sparse
+    /// query weighs terms as one collection would (docs/cluster.md). Terms
+    /// missing from `documentFrequencies` occur in no point.
+    case given(points: Int, documentFrequencies: [UInt32: Int])
 }
 
 /// The filtered graph walk (Qdrant's `acorn` search params). With `enable`,

@@ -76,7 +76,14 @@ extension QueryExecutor {
     func scoreCandidates(
         _ ids: [PointID], using: String, withVector: Bool, score: ([Float]) -> Float
     ) throws -> [ScoredPoint] {
-        try records(ids, withPayload: false, withVector: true).compactMap { record in
+        if !givenVectors.isEmpty {
+            return ids.compactMap { id in
+                guard let given = givenVectors[id], let stored = given.vectors?[using] else { return nil }
+                return ScoredPoint(
+                    id: id, version: given.version, score: score(stored), vectors: withVector ? [using: stored] : nil)
+            }
+        }
+        return try records(ids, withPayload: false, withVector: true).compactMap { record in
             guard let stored = record.vectors?[using] else { return nil }
             return ScoredPoint(
                 id: record.id, version: record.version, score: score(stored),
@@ -97,7 +104,13 @@ extension QueryExecutor {
 
     /// The points in `ids` that exist and have sparse vector `using`, each with it.
     func sparseVectors(of ids: [PointID], using: String) throws -> [(record: Record, vector: SparseVector)] {
-        try records(ids, withPayload: false, withVector: true).compactMap { record in
+        if !givenVectors.isEmpty {
+            return ids.compactMap { id in
+                guard let given = givenVectors[id], let vector = given.sparseVectors?[using] else { return nil }
+                return (Record(id: id, version: given.version), vector)
+            }
+        }
+        return try records(ids, withPayload: false, withVector: true).compactMap { record in
             record.sparseVectors?[using].map { (record, $0) }
         }
     }
@@ -133,7 +146,11 @@ extension QueryExecutor {
     /// The live points with sparse vector `name` and, per term, how many of
     /// them hold it (the IDF statistics).
     func sparseStatistics(_ name: String, terms: [UInt32], scope: IDFScope?) throws -> SparseStatistics {
-        guard case .corpus(let filter) = scope else { return try view.sparseStatistics(name, terms: terms) }
-        return try view.sparseStatistics(name, terms: terms, corpus: filter)
+        switch scope {
+        case .corpus(let filter)?: return try view.sparseStatistics(name, terms: terms, corpus: filter)
+        case .given(let points, let frequencies)?:
+            return SparseStatistics(points: points, documentFrequencies: terms.map { frequencies[$0] ?? 0 })
+        case .global?, nil: return try view.sparseStatistics(name, terms: terms)
+        }
     }
 }

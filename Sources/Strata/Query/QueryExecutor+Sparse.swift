@@ -35,7 +35,7 @@ extension QueryExecutor {
         let resolved = try resolveSparse(
             query, using: using, lookupFrom: stage.lookupFrom, idf: stage.params.idf,
             defaultMMRCandidates: defaultMMRCandidates)
-        let candidates = stage.prefetch.isEmpty ? nil : Self.distinctIDs(try prefetched(stage))
+        let candidates = stage.hasSources ? Self.distinctIDs(try stage.prefetchResults ?? prefetched(stage)) : nil
         guard limit > 0 else { return [] }
         switch resolved {
         case .nearest(let prepared, let mmr):

@@ -78,6 +78,10 @@ struct QueryExecutor {
     let collection: Collection
     let view: CollectionReadView
     let resolve: ((String) throws -> Collection)?
+    /// The candidates a cluster node gave with their vectors (the root's
+    /// `prefetchResults`), by id: scored from these vectors instead of the
+    /// stored ones, which may be on other shards.
+    var givenVectors: [PointID: ScoredPoint] = [:]
 
     /// `cancellation` is checked before each stage and each segment read.
     init(
@@ -96,9 +100,20 @@ struct QueryExecutor {
     /// The page of `request` (validated by the caller), hydrated.
     func run(_ request: QueryRequest) throws -> [ScoredPoint] {
         guard request.limit > 0 else { return [] }
+        var executor = self
+        for source in request.stage.prefetchResults ?? [] {
+            for point in source where point.vectors != nil || point.sparseVectors != nil {
+                executor.givenVectors[point.id] = point
+            }
+        }
+        if !executor.givenVectors.isEmpty { return try executor.runPage(request) }
+        return try runPage(request)
+    }
+
+    private func runPage(_ request: QueryRequest) throws -> [ScoredPoint] {
         var offset = request.offset
         // Qdrant ignores the offset of a random sample without prefetches (its output is not stable).
-        if case .sampleRandom? = request.query, request.prefetch.isEmpty { offset = 0 }
+        if case .sampleRandom? = request.query, !request.stage.hasSources { offset = 0 }
         // Validation checked that limit + offset does not overflow.
         let points = try rootStage(request.stage, take: request.limit + offset)
         let page = Array(points.dropFirst(offset).prefix(request.limit))
@@ -144,8 +159,8 @@ struct QueryExecutor {
             try self.resolve(
                 $0, using: stage.using, lookupFrom: stage.lookupFrom, defaultMMRCandidates: defaultMMRCandidates)
         }
-        if stage.prefetch.isEmpty { return try leaf(resolved, of: stage) }
-        let sources = try prefetched(stage)
+        if !stage.hasSources { return try leaf(resolved, of: stage) }
+        let sources = try stage.prefetchResults ?? prefetched(stage)
         guard let resolved else { preconditionFailure("validation refuses prefetches without a query") }
         return try rescore(
             sources, by: resolved, using: stage.using, scoreThreshold: stage.scoreThreshold, limit: stage.limit)

@@ -136,6 +136,15 @@ public struct QueryStage: Sendable, Equatable {
     public var scoreThreshold: Float?
     public var limit: Int
     public var lookupFrom: LookupLocation?
+    /// The results of this stage's prefetches, computed elsewhere, in place
+    /// of running `prefetch` (which is then empty): a cluster node merges the
+    /// prefetches of a collection of several shards and lets each shard score
+    /// its own candidates by a formula (docs/cluster.md). Points this
+    /// collection lacks are skipped.
+    public var prefetchResults: [[ScoredPoint]]?
+
+    /// Whether this stage rescores candidates (its prefetches' or given ones).
+    var hasSources: Bool { !prefetch.isEmpty || prefetchResults != nil }
 
     public init(
         prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,

@@ -48,6 +48,16 @@ enum QueryValidation {
 }
 
 extension QueryRequest {
+    /// Checks the request's shape as `Collection.query` would, before any
+    /// point is read (a cluster node checks a request it splits across
+    /// shards whole, first). Throws `.invalidArgument`.
+    public func checkShape() throws { try validate() }
+
+    /// As `checkShape`, for `Collection.queryGroups`.
+    public func checkGroupedShape(groupSize: Int, groups: Int) throws {
+        try validateGrouped(groupSize: groupSize, groups: groups)
+    }
+
     /// Checks the request as `Collection.query` runs it: the page (`limit`,
     /// `offset`, their sum) and every stage. Throws `.invalidArgument` for
     /// the first problem found.
@@ -82,7 +92,10 @@ extension QueryStage {
             throw StrataError.invalid("prefetches depth exceeds max depth \(QueryValidation.maxDepth)")
         }
         try QueryValidation.checkLimit(limit)
-        if !prefetch.isEmpty && query == nil { throw StrataError.invalid(QueryValidation.prefetchWithoutQuery) }
+        if hasSources && query == nil { throw StrataError.invalid(QueryValidation.prefetchWithoutQuery) }
+        if prefetchResults != nil && !prefetch.isEmpty {
+            throw StrataError.invalid("a stage takes prefetches or prefetch results, not both")
+        }
         if let scoreThreshold {
             try QueryValidation.checkScoreThreshold(scoreThreshold)
             switch query {
@@ -105,7 +118,7 @@ extension QueryStage {
                 throw StrataError.invalid("naive feedback coefficient b must be 0 or larger, got \(b)")
             }
         case .formula(let formula)?:
-            if prefetch.isEmpty { throw StrataError.invalid("cannot apply Formula without prefetches") }
+            if !hasSources { throw StrataError.invalid("cannot apply Formula without prefetches") }
             try formula.expression.validate()
         case .nearest(_, let mmr?)?: try QueryValidation.check(mmr)
         case .recommend(let positive, _, .averageVector)? where positive.isEmpty:
@@ -124,7 +137,7 @@ extension QueryStage {
         guard using == CollectionConfig.defaultVectorName else {
             throw StrataError.invalid("Fusion queries cannot be combined with the 'using' field.")
         }
-        if prefetch.isEmpty { throw StrataError.invalid("cannot apply Fusion without prefetches") }
+        if !hasSources { throw StrataError.invalid("cannot apply Fusion without prefetches") }
         guard case .rrf(let k, let weights) = fusion else { return }
         guard k >= 1 else { throw StrataError.invalid("rrf k must be at least 1, got \(k)") }
         guard let weights else { return }

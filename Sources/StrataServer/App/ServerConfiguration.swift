@@ -51,6 +51,10 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// created without them (Qdrant's `storage.collection` defaults); cluster mode only.
     public var defaultReplicationFactor: Int = 1
     public var defaultWriteConsistencyFactor: Int = 1
+    /// `shard_number` of a collection created without one; cluster mode only.
+    /// 1 by default (Qdrant uses the number of nodes): a collection is
+    /// sharded only when its creator or the operator asks.
+    public var defaultShardNumber: Int = 1
 
     public init() {}
 
@@ -63,7 +67,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 : " etcd=\(etcdEndpoints.joined(separator: ",")) node_name=\(nodeName ?? "<unset>") "
                     + "advertise_url=\(advertiseURL ?? "<default>") cluster_secret=\(clusterSecret == nil ? "<unset>" : "<set>") "
                     + "lease_ttl=\(leaseTTL) p2p_port=\(p2pPort) default_replication_factor=\(defaultReplicationFactor) "
-                    + "default_write_consistency_factor=\(defaultWriteConsistencyFactor)")
+                    + "default_write_consistency_factor=\(defaultWriteConsistencyFactor) default_shard_number=\(defaultShardNumber)")
     }
 
     /// The URLs a cluster node registers: its REST URL (`advertiseURL`, else
@@ -128,6 +132,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var p2p_port: Int?
         var default_replication_factor: Int?
         var default_write_consistency_factor: Int?
+        var default_shard_number: Int?
     }
 
     /// Applies a JSON config file (keys as in `File`; unknown keys are an error
@@ -140,7 +145,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
             "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
             "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
             "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl", "p2p_port",
-            "default_replication_factor", "default_write_consistency_factor",
+            "default_replication_factor", "default_write_consistency_factor", "default_shard_number",
         ]
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw ConfigurationError("the config file \(path) is not a JSON object")
@@ -175,6 +180,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.p2p_port { p2pPort = v }
         if let v = file.default_replication_factor { defaultReplicationFactor = v }
         if let v = file.default_write_consistency_factor { defaultWriteConsistencyFactor = v }
+        if let v = file.default_shard_number { defaultShardNumber = v }
     }
 
     /// The environment variables `strata serve` reads.
@@ -224,6 +230,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = try int("STRATA_P2P_PORT") { p2pPort = v }
         if let v = try int("STRATA_DEFAULT_REPLICATION_FACTOR") { defaultReplicationFactor = v }
         if let v = try int("STRATA_DEFAULT_WRITE_CONSISTENCY_FACTOR") { defaultWriteConsistencyFactor = v }
+        if let v = try int("STRATA_DEFAULT_SHARD_NUMBER") { defaultShardNumber = v }
     }
 
     /// `URL[,URL…]` as a list (blank entries dropped).
@@ -273,6 +280,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     "a cluster node needs the cluster's secret: set STRATA_CLUSTER_SECRET (or --cluster-secret)")
             }
             guard (1...60).contains(leaseTTL) else { throw ConfigurationError("the lease TTL must be 1…60 seconds") }
+            guard (1...1024).contains(defaultShardNumber) else {
+                throw ConfigurationError("the default shard number must be 1…1024")
+            }
             guard defaultReplicationFactor >= 1,
                 (1...defaultReplicationFactor).contains(defaultWriteConsistencyFactor)
             else {

@@ -34,81 +34,148 @@ extension StrataHTTPServer {
                 "replication_factor \(factor) is larger than the number of running nodes (\(live.count)); "
                     + "each replica needs its own node")
         }
+        guard !name.contains(ShardMap.separator) else {
+            throw APIError.wrongInput(
+                "collection name \"\(name)\" is not allowed on a cluster: `~` names the shards of a collection")
+        }
         if cluster.placement(name) != nil {
             throw APIError(.conflict, "Wrong input: Collection `\(name)` already exists!")
         }
-        // This node is the primary; the other replicas go to the least loaded running nodes.
+        let custom = input.sharding_method == "custom"
+        if let method = input.sharding_method, method != "auto", method != "custom" {
+            throw APIError.wrongInput("sharding_method must be auto or custom, got \(method)")
+        }
+        // Auto sharding: `shard_number` shards (default `--default-shard-number`, 1);
+        // custom: shard 0 only (it holds no points), each shard key adds its own shards.
+        let shardNumber = input.shard_number ?? (custom ? 1 : configuration.defaultShardNumber)
+        guard (1...Self.maxShards).contains(shardNumber) else {
+            throw APIError.wrongInput("shard_number must be 1…\(Self.maxShards), got \(shardNumber)")
+        }
+        let sharded = shardNumber > 1 || custom
+        let createBody = sharded ? Self.shardCreateBody(body) : String(decoding: body, as: UTF8.self)
+        var placements = Self.spread(
+            shards: custom ? [0] : Array(0..<shardNumber), factor: factor, cluster: cluster, live: live
+        ).map { shard, chosen in
+            var placement = CollectionPlacement(
+                name: ShardMap.shardName(name, shard), createBody: createBody, replicationFactor: factor,
+                writeConsistencyFactor: consistency, primary: chosen[0],
+                replicas: chosen.map { .init(peerID: $0, state: .initializing) })
+            if shard > 0 {
+                placement.shard_of = name
+                placement.shard_id = shard
+            }
+            return placement
+        }
+        if sharded {
+            placements[0].shard_number = shardNumber
+            placements[0].sharding_method = custom ? "custom" : nil
+            placements[0].shard_keys = custom ? [] : nil
+        }
+        guard try await Self.clusterCall({ try await cluster.createPlacements(placements) }) else {
+            throw APIError(.conflict, "Wrong input: Collection `\(name)` already exists!")
+        }
+        do {
+            try await createReplicas(of: placements, body: Array(createBody.utf8), cluster: cluster, live: live)
+        } catch {
+            await removeShards(placements, cluster: cluster)
+            throw error
+        }
+        return true
+    }
+
+    /// The most shards a collection may have.
+    static let maxShards = 1024
+
+    /// For each shard, its nodes (the primary first): this node first for
+    /// shard 0, then around the running nodes from the least loaded, so that
+    /// primaries and replicas spread evenly.
+    static func spread(
+        shards: [Int], factor: Int, cluster: ClusterNode, live: [UInt64: MemberRecord]
+    ) -> [(Int, [UInt64])] {
         let me = cluster.identity.peerID
         var load: [UInt64: Int] = [:]
         for placement in cluster.placements().values {
             for replica in placement.replicas { load[replica.peer_id, default: 0] += 1 }
         }
         let others = live.keys.filter { $0 != me }.sorted { (load[$0] ?? 0, $0) < (load[$1] ?? 0, $1) }
-        let chosen = [me] + others.prefix(factor - 1)
-        let placement = CollectionPlacement(
-            name: name, createBody: String(decoding: body, as: UTF8.self), replicationFactor: factor,
-            writeConsistencyFactor: consistency, primary: me,
-            replicas: chosen.map { .init(peerID: $0, state: .initializing) })
-        guard try await Self.clusterCall({ try await cluster.createPlacement(placement) }) else {
-            throw APIError(.conflict, "Wrong input: Collection `\(name)` already exists!")
+        let ring = (live[me] != nil ? [me] : []) + others
+        return shards.enumerated().map { index, shard in
+            (shard, (0..<factor).map { ring[(index + $0) % ring.count] })
         }
-        // Create every replica; on any failure undo all of it.
+    }
+
+    /// The create body each shard's engine collection is made with: the
+    /// user's, without the sharding members (the engine holds one shard).
+    static func shardCreateBody(_ body: [UInt8]) -> String {
+        guard var json = try? ShardJSON(parsing: body) else { return String(decoding: body, as: UTF8.self) }
+        json["shard_number"] = nil
+        json["sharding_method"] = nil
+        return String(decoding: json.bytes, as: UTF8.self)
+    }
+
+    /// Creates every replica of `placements` on its node and marks them
+    /// Active; throws (having created some) when a node fails.
+    func createReplicas(
+        of placements: [CollectionPlacement], body: [UInt8], cluster: ClusterNode, live: [UInt64: MemberRecord]
+    ) async throws {
         let peers = PeerClient(secret: cluster.configuration.secret)
-        var created: [UInt64] = []
-        do {
-            for peer in chosen {
-                guard let url = live[peer]?.p2p_url else {
-                    throw APIError(.serviceUnavailable, "peer \(peer) has no internal URL")
+        for placement in placements {
+            for replica in placement.replicas {
+                guard let url = live[replica.peer_id]?.p2p_url else {
+                    throw APIError(.serviceUnavailable, "peer \(replica.peer_id) has no internal URL")
                 }
                 let reply = try await peers.call(
-                    .POST, url, "/p2p/v1/collections/\(name)/create", body: body, timeout: .seconds(30))
+                    .POST, url, "/p2p/v1/collections/\(placement.name)/create", body: body, timeout: .seconds(30))
                 guard reply.status == 200 else {
                     throw APIError(
                         .serviceUnavailable,
-                        "Service unavailable: node \(live[peer]?.node_name ?? "\(peer)") could not create its replica: "
+                        "Service unavailable: node \(live[replica.peer_id]?.node_name ?? "\(replica.peer_id)") could not create its replica: "
                             + String(decoding: reply.body, as: UTF8.self))
                 }
-                created.append(peer)
             }
             try await Self.clusterCall {
-                try await cluster.updatePlacement(name) { placement in
+                try await cluster.updatePlacement(placement.name) { placement in
                     for index in placement.replicas.indices { placement.replicas[index].state = .active }
                     return true
                 }
             }
-        } catch {
-            _ = try? await cluster.deletePlacement(name)
-            for peer in created {
-                if let url = live[peer]?.p2p_url {
-                    _ = try? await peers.call(.DELETE, url, "/p2p/v1/collections/\(name)", timeout: .seconds(30))
+        }
+    }
+
+    /// Removes the placements of `shards` (from then on no node serves
+    /// them), then each replica; a replica that cannot be removed stays on
+    /// its node, logged.
+    func removeShards(_ shards: [CollectionPlacement], cluster: ClusterNode) async {
+        for shard in shards { _ = try? await cluster.deletePlacement(shard.name) }
+        let peers = PeerClient(secret: cluster.configuration.secret)
+        let records = cluster.status().peers.map(\.record)
+        for shard in shards {
+            for replica in shard.replicas {
+                guard let url = records.first(where: { $0.peer_id == replica.peer_id })?.p2p_url else { continue }
+                do {
+                    let reply = try await peers.call(
+                        .DELETE, url, "/p2p/v1/collections/\(shard.name)", timeout: .seconds(30))
+                    if reply.status != 200 {
+                        throw APIError(.internalServerError, String(decoding: reply.body, as: UTF8.self))
+                    }
+                } catch {
+                    logger.warning(
+                        "a replica of a deleted collection could not be removed; it stays on its node until removed by hand",
+                        metadata: ["collection": "\(shard.name)", "peer": "\(replica.peer_id)", "error": "\(error)"])
                 }
             }
-            throw error
         }
-        return true
     }
 
     /// `DELETE /collections/{name}` on a cluster node: the placement goes
     /// first (from then on no node serves the collection), then each replica.
     func deleteClusterCollection(_ name: String, access: Access, cluster: ClusterNode) async throws -> Bool {
         try access.check(.manage)
-        guard let placement = cluster.placement(name) else { return false }
+        guard let placement = cluster.placement(name), placement.shard_of == nil else { return false }
+        let shards = cluster.shardPlacements(of: name).sorted { $0.key < $1.key }.map(\.value)
+        // Shard 0's placement goes first: from then on the collection does not exist.
         guard try await Self.clusterCall({ try await cluster.deletePlacement(name) }) else { return false }
-        let peers = PeerClient(secret: cluster.configuration.secret)
-        let records = cluster.status().peers.map(\.record)
-        for replica in placement.replicas {
-            guard let url = records.first(where: { $0.peer_id == replica.peer_id })?.p2p_url else { continue }
-            do {
-                let reply = try await peers.call(.DELETE, url, "/p2p/v1/collections/\(name)", timeout: .seconds(30))
-                if reply.status != 200 {
-                    throw APIError(.internalServerError, String(decoding: reply.body, as: UTF8.self))
-                }
-            } catch {
-                logger.warning(
-                    "a replica of a deleted collection could not be removed; it stays on its node until removed by hand",
-                    metadata: ["collection": "\(name)", "peer": "\(replica.peer_id)", "error": "\(error)"])
-            }
-        }
+        await removeShards([placement] + shards, cluster: cluster)
         return true
     }
 
@@ -146,8 +213,24 @@ extension StrataHTTPServer {
 
     /// `GET /collections` on a cluster node: every placed collection.
     func listClusterCollections(_ access: Access, cluster: ClusterNode) -> CollectionsOutput {
-        let visible = cluster.placements().keys.sorted().filter { access.canRead(collection: $0) }
+        let visible = cluster.placements().values.filter { $0.shard_of == nil }.map(\.name).sorted()
+            .filter { access.canRead(collection: $0) }
         return CollectionsOutput(collections: visible.map(CollectionDescriptionOutput.init))
+    }
+
+    /// gRPC requests are served by the node's own engine and not yet routed
+    /// across shards: on a collection of several shards they would see one
+    /// shard, so they are refused (docs/cluster.md).
+    func refuseShardedOverGRPC(_ name: String) throws {
+        guard let cluster, let placement = cluster.placement(name), placement.isSharded else { return }
+        throw APIError.notSupportedYet(
+            "gRPC requests on collection `\(name)`, which has several shards (use the REST API)")
+    }
+
+    /// `self` after `refuseShardedOverGRPC(name)`.
+    func shardedRefused(_ name: String) throws -> StrataHTTPServer {
+        try refuseShardedOverGRPC(name)
+        return self
     }
 
     /// Operations that would make replicas differ until the cluster carries them to every replica.

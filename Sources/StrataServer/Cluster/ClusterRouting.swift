@@ -21,6 +21,13 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        if request.headers[Self.forwardedHeader] == nil, let (name, rest) = Self.collectionPath(request.uri.path),
+            let placement = cluster.placement(name), placement.isSharded,
+            rest != "cluster", !rest.hasPrefix("shards"), !rest.hasPrefix("snapshots"),
+            !(rest.isEmpty && (request.method == .put || request.method == .delete))
+        {
+            return try await sharded(request, context, name: name, rest: rest, root: placement)
+        }
         // `PUT` and `DELETE /collections/{c}` are the cluster's own (ClusterCollections.swift);
         // `GET /collections/{c}` is a read like the others, `PATCH` a write (to the primary).
         guard request.headers[Self.forwardedHeader] == nil,
@@ -39,6 +46,31 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
                 "Service unavailable: the primary of collection `\(name)` (peer \(placement.primary)) is not running")
         }
         return try await forward(request, context, to: target.rest_url)
+    }
+
+    /// A request on a collection of several shards: split, sent to the
+    /// shards and merged (ShardedCollection.swift).
+    func sharded(
+        _ request: Request, _ context: Context, name: String, rest: String, root: CollectionPlacement
+    ) async throws -> Response {
+        var headers: [(String, String)] = []
+        for field in request.headers
+        where ![.contentLength, .connection, .transferEncoding, .contentType].contains(field.name) {
+            headers.append((field.name.rawName, field.value))
+        }
+        let router = ShardRouter(
+            server: server, cluster: cluster, collection: ShardedCollection(name: name, root: root, cluster: cluster),
+            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now)
+        let body = try await server.body(of: request, context)
+        do {
+            guard let response = try await router.handle(.init(rawValue: request.method.rawValue), rest, body: body)
+            else { throw APIError.badRequest("unexpected request on a sharded collection") }
+            return response
+        } catch let failure as ShardFailure {
+            return Response(
+                status: .init(code: failure.status), headers: Reply.jsonHeaders,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: failure.body)))
+        }
     }
 
     /// `(collection, rest of the path)` for `/collections/{name}/…`.

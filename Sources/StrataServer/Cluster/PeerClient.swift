@@ -29,10 +29,11 @@ struct PeerClient: Sendable {
     /// throws when the node cannot be reached or does not answer in `timeout`.
     func call(
         _ method: HTTPMethod, _ baseURL: String, _ path: String, body: [UInt8]? = nil,
-        contentType: String = "application/json", timeout: Duration
+        contentType: String = "application/json", timeout: Duration, headers: [(String, String)] = []
     ) async throws -> Reply {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.headers.add(name: Self.secretHeader, value: secret)
         if let body {
             request.headers.add(name: "content-type", value: contentType)

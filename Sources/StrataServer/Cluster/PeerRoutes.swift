@@ -35,6 +35,27 @@ extension StrataHTTPServer {
             return Self.peerJSON(["last_operation": 0])
         }
 
+        // IDF statistics of this node's replica of a shard (ShardedQueries.swift sums them).
+        router.post("/p2p/v1/collections/{name}/sparse-statistics") { request, context -> Response in
+            let name = try Self.peerCollectionName(context)
+            let body = Array(try await request.body.collect(upTo: 16 << 20).readableBytesView)
+            let input = try RequestDecoding.decode(SparseStatisticsInput.self, from: body, maxDepth: 64)
+            let database = self.database
+            let statistics = try await self.executor.run {
+                () throws -> (points: Int, documentFrequencies: [UInt32: Int]) in
+                do {
+                    return try database.collection(name).sparseStatistics(
+                        input.vector, terms: input.terms, corpus: input.corpus.engine)
+                } catch let error as StrataError {
+                    throw APIError.from(error)
+                }
+            }
+            return Self.peerJSON([
+                "points": statistics.points,
+                "document_frequencies": statistics.documentFrequencies.map { [Int($0.key), $0.value] },
+            ])
+        }
+
         router.delete("/p2p/v1/collections/{name}") { _, context -> Response in
             let name = try Self.peerCollectionName(context)
             let database = self.database
@@ -180,6 +201,13 @@ extension StrataHTTPServer {
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
+}
+
+/// `POST /p2p/v1/collections/{name}/sparse-statistics`.
+struct SparseStatisticsInput: Decodable, Sendable {
+    var vector: String
+    var terms: [UInt32]
+    var corpus: FilterInput?
 }
 
 /// Refuses every request without the cluster secret (401), compared in

@@ -50,29 +50,29 @@ extension StrataHTTPServer {
             throw APIError.wrongInput(
                 "give exactly one operation: move_shard, replicate_shard, abort_transfer or drop_replica")
         }
-        guard let placement = cluster.placement(name) else {
+        guard cluster.placement(name) != nil else {
             throw APIError.notFound("Collection `\(name)` doesn't exist!")
         }
+        /// The placement of shard `shard` (each shard is replicated and moved on its own).
+        func shard(_ shard: Int) throws -> CollectionPlacement {
+            guard let placement = cluster.placement(ShardMap.shardName(name, shard)),
+                shard == 0 || placement.shard_of == name
+            else { throw APIError.wrongInput("Shard \(shard) does not exist in collection `\(name)`") }
+            return placement
+        }
         if let move = input.move_shard {
-            try await startTransfer(move, kind: .move, placement, cluster: cluster)
+            try await startTransfer(move, kind: .move, try shard(move.shard_id), cluster: cluster)
         } else if let replicate = input.replicate_shard {
-            try await startTransfer(replicate, kind: .replicate, placement, cluster: cluster)
+            try await startTransfer(replicate, kind: .replicate, try shard(replicate.shard_id), cluster: cluster)
         } else if let drop = input.drop_replica {
-            try Self.requireShardZero(drop.shard_id)
-            try await dropReplica(drop.peer_id, placement, cluster: cluster)
+            try await dropReplica(drop.peer_id, try shard(drop.shard_id), cluster: cluster)
         } else if let abort = input.abort_transfer {
-            try Self.requireShardZero(abort.shard_id)
-            try await abortTransfer(from: abort.from_peer_id, to: abort.to_peer_id, placement, cluster: cluster)
+            try await abortTransfer(
+                from: abort.from_peer_id, to: abort.to_peer_id, try shard(abort.shard_id), cluster: cluster)
         } else {
             throw APIError.wrongInput(
-                "this operation needs sharding, and a Strata cluster does not shard collections yet (one shard per collection)"
+                "create_sharding_key and drop_sharding_key: use PUT /collections/\(name)/shards and POST /collections/\(name)/shards/delete; resharding and replicate_points are not supported"
             )
-        }
-    }
-
-    static func requireShardZero(_ shard: Int) throws {
-        guard shard == 0 else {
-            throw APIError.wrongInput("Shard \(shard) does not exist: a Strata collection has one shard, shard 0")
         }
     }
 
@@ -80,7 +80,6 @@ extension StrataHTTPServer {
         _ request: ClusterOperationInput.Transfer, kind: CollectionPlacement.Transfer.Kind,
         _ placement: CollectionPlacement, cluster: ClusterNode
     ) async throws {
-        try Self.requireShardZero(request.shard_id)
         let method: CollectionPlacement.Transfer.Method
         switch request.method ?? "stream_records" {
         case "stream_records": method = .streamRecords
@@ -92,13 +91,17 @@ extension StrataHTTPServer {
         }
         let from = request.from_peer_id, to = request.to_peer_id
         guard placement.state(of: from) == .active else {
-            throw APIError.wrongInput("peer \(from) holds no Active replica of shard 0 of `\(placement.name)`")
+            throw APIError.wrongInput(
+                "peer \(from) holds no Active replica of shard \(request.shard_id) of `\(placement.shard_of ?? placement.name)`"
+            )
         }
         guard cluster.livePeers()[to] != nil else {
             throw APIError.wrongInput("peer \(to) is not a running member of this cluster")
         }
         guard placement.state(of: to) == nil else {
-            throw APIError.wrongInput("peer \(to) already holds a replica of shard 0 of `\(placement.name)`")
+            throw APIError.wrongInput(
+                "peer \(to) already holds a replica of shard \(request.shard_id) of `\(placement.shard_of ?? placement.name)`"
+            )
         }
         let name = placement.name
         let stored = try await Self.clusterCall {

@@ -14,7 +14,8 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_GetCollectionInfoRequest>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_GetCollectionInfoResponse> {
         try await strata.unary(request, context) { message, call in
-            let collection = try strata.collection(named: message.collectionName, .read, call.access)
+            let collection = try strata.shardedRefused(message.collectionName).collection(
+                named: message.collectionName, .read, call.access)
             return try await strata.run(strata.collectionInfo(collection)) { info in
                 var reply = Qdrant_GetCollectionInfoResponse()
                 reply.result = GRPCCollections.collectionInfo(info)
@@ -59,7 +60,8 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
-            let collection = try strata.collection(named: message.collectionName, .write, call.access)
+            let collection = try strata.shardedRefused(message.collectionName).collection(
+                named: message.collectionName, .write, call.access)
             let input = try GRPCCollections.updateInput(message, maxDepth: strata.configuration.maxJSONDepth)
             if let replication = strata.replication {
                 // A cluster node: only the primary takes it (as a gRPC write; REST forwards).
@@ -98,7 +100,8 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_ListCollectionAliasesRequest>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_ListAliasesResponse> {
         try await strata.unary(request, context) { message, call in
-            let collection = try strata.collection(named: message.collectionName, .read, call.access)
+            let collection = try strata.shardedRefused(message.collectionName).collection(
+                named: message.collectionName, .read, call.access)
             return aliasesResponse(strata.listAliases(of: collection, call.access), call)
         }
     }
@@ -115,7 +118,8 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_CollectionClusterInfoRequest>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionClusterInfoResponse> {
         try await strata.unary(request, context) { message, call in
-            let collection = try strata.collection(named: message.collectionName, .read, call.access)
+            let collection = try strata.shardedRefused(message.collectionName).collection(
+                named: message.collectionName, .read, call.access)
             return GRPCCollections.clusterInfo(
                 CollectionClusterOutput(peerID: strata.cluster?.identity.peerID ?? 0, points: collection.count()),
                 elapsed: call.elapsed)

@@ -18,6 +18,7 @@ struct PointsService: Qdrant_Points.ServiceProtocol {
     ) throws -> (collection: Strata.Collection, scope: RequestScope) {
         var scope = call.scope
         if let timeout { scope.timeout = Int(clamping: timeout) }
+        try strata.refuseShardedOverGRPC(name)
         return (try strata.collection(named: name, mode, call.access), scope)
     }
 }

@@ -238,12 +238,13 @@ struct CreateCollectionInput: Decodable, Sendable {
     /// `inCluster`: a cluster node checks `replication_factor` and
     /// `write_consistency_factor` against its peers itself (ClusterCollections.swift).
     func engineConfig(inCluster: Bool = false) throws(APIError) -> CollectionConfig {
-        if let shard_number, shard_number != 1 {
+        // A cluster node places the shards itself (ClusterCollections.swift).
+        if !inCluster, let shard_number, shard_number != 1 {
             throw APIError.wrongInput(
                 "Strata keeps one shard per collection (replicated across nodes in a cluster); shard_number must be 1, got \(shard_number)"
             )
         }
-        if let sharding_method, sharding_method != "auto" {
+        if !inCluster, let sharding_method, sharding_method != "auto" {
             throw APIError.notSupportedYet("sharding_method \"\(sharding_method)\"")
         }
         if !inCluster, let replication_factor, replication_factor != 1 {

@@ -459,10 +459,13 @@ struct SearchParamsInput: Decodable, Sendable {
         var max_selectivity: Double?
     }
 
-    /// Qdrant's `IdfParams`: `"global"` or `{"corpus": filter}`.
+    /// Qdrant's `IdfParams`: `"global"` or `{"corpus": filter}`; and, from a
+    /// cluster node, `{"statistics": {"points": N, "document_frequencies":
+    /// [[term, count], …]}}` summed over a collection's shards.
     enum IDF: Decodable, Sendable {
         case global
         case corpus(Filter)
+        case statistics(points: Int, frequencies: [UInt32: Int])
 
         init(from decoder: any Decoder) throws {
             switch try JSONValue(from: decoder) {
@@ -471,6 +474,21 @@ struct SearchParamsInput: Decodable, Sendable {
                 do { self = .corpus(try Filter(json: fields["corpus"]!)) } catch {
                     throw APIError.wrongInput("idf.corpus: \(error.message)")
                 }
+            case .object(let fields) where Set(fields.keys) == ["statistics"]:
+                guard case .object(let statistics)? = fields["statistics"],
+                    case .int(let points)? = statistics["points"],
+                    case .array(let pairs)? = statistics["document_frequencies"]
+                else { throw APIError.jsonDeserialize("idf.statistics: points and document_frequencies") }
+                var frequencies: [UInt32: Int] = [:]
+                for pair in pairs {
+                    guard case .array(let items) = pair, items.count == 2, case .int(let term) = items[0],
+                        case .int(let count) = items[1], let key = UInt32(exactly: term)
+                    else {
+                        throw APIError.jsonDeserialize("idf.statistics: document_frequencies are [term, count] pairs")
+                    }
+                    frequencies[key] = Int(count)
+                }
+                self = .statistics(points: Int(points), frequencies: frequencies)
             case let other:
                 throw APIError.jsonDeserialize(
                     "params.idf must be \"global\" or {\"corpus\": <filter>}, got \(other)")
@@ -481,6 +499,7 @@ struct SearchParamsInput: Decodable, Sendable {
             switch self {
             case .global: .global
             case .corpus(let filter): .corpus(filter)
+            case .statistics(let points, let frequencies): .given(points: points, documentFrequencies: frequencies)
             }
         }
     }

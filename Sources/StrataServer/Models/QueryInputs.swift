@@ -311,6 +311,9 @@ struct QueryRequestInput: Decodable, Sendable {
     var with_payload: PayloadSelector?
     var lookup_from: LookupLocationInput?
     var shard_key: JSONValue?
+    /// Cluster-internal: the merged results of this query's prefetches across
+    /// shards, in place of `prefetch` (docs/cluster.md, "Reads across shards").
+    var prefetch_results: [[PrefetchResultInput]]?
 
     var payloadSelector: PayloadSelector { with_payload ?? .none }
     var vectorSelector: VectorSelector { with_vector ?? with_vectors ?? .none }
@@ -322,13 +325,66 @@ struct QueryRequestInput: Decodable, Sendable {
         let (limit, offset) = try checkedPage(limit: self.limit ?? 10, offset: self.offset)
         var prefetches: [QueryStage] = []
         for item in prefetch?.items ?? [] { prefetches.append(try item.engine()) }
-        return QueryRequest(
+        var request = QueryRequest(
             prefetch: prefetches, query: query?.kind, using: using ?? CollectionConfig.defaultVectorName,
             filter: filter.engine,
             params: try params?.engineParams() ?? SearchParams(), scoreThreshold: score_threshold, limit: limit,
             offset: offset,
             withPayload: payloadSelector.wantsPayload, withVector: vectorSelector.wantsVectors,
             lookupFrom: lookup_from?.engine)
+        let vectorName = request.stage.using
+        request.stage.prefetchResults = try prefetch_results?.map { source throws(APIError) in
+            try source.map { item throws(APIError) in try item.engine(vectorName) }
+        }
+        return request
+    }
+}
+
+/// One point of `prefetch_results`: its id, its score in that prefetch and,
+/// for MMR, its vector `using` (dense, multivector rows, or sparse).
+struct PrefetchResultInput: Decodable, Sendable {
+    var id: PointID
+    var score: Float
+    var vector: JSONValue?
+
+    func engine(_ name: String) throws(APIError) -> ScoredPoint {
+        var point = ScoredPoint(id: id, version: 0, score: score)
+        func number(_ value: JSONValue) throws(APIError) -> Float {
+            switch value {
+            case .int(let n): return Float(n)
+            case .double(let d): return Float(d)
+            default: throw APIError.wrongInput("prefetch_results: a vector holds numbers")
+            }
+        }
+        switch vector {
+        case nil, .null?: break
+        case .array(let items)?:
+            var flat: [Float] = []
+            for item in items {
+                if case .array(let row) = item {
+                    for value in row { flat.append(try number(value)) }
+                } else {
+                    flat.append(try number(item))
+                }
+            }
+            point.vectors = [name: flat]
+        case .object(let members)?:
+            guard case .array(let indices)? = members["indices"], case .array(let values)? = members["values"],
+                indices.count == values.count
+            else { throw APIError.wrongInput("prefetch_results: a sparse vector has indices and values") }
+            var pairs: [(UInt32, Float)] = []
+            for (index, value) in zip(indices, values) {
+                guard case .int(let i) = index, let term = UInt32(exactly: i) else {
+                    throw APIError.wrongInput("prefetch_results: sparse indices are unsigned 32-bit integers")
+                }
+                pairs.append((term, try number(value)))
+            }
+            pairs.sort { $0.0 < $1.0 }
+            point.sparseVectors = [name: SparseVector(indices: pairs.map(\.0), values: pairs.map(\.1))]
+        default:
+            throw APIError.wrongInput("prefetch_results: a vector is an array or a sparse vector")
+        }
+        return point
     }
 }
 

@@ -78,7 +78,8 @@ extension StrataHTTPServer {
     /// they then apply in order, each durable before the next (not atomic as a
     /// whole, as in Qdrant).
     func batchUpdate(
-        _ operations: [UpdateOperationInput], in collection: Strata.Collection, _ scope: RequestScope
+        _ operations: [UpdateOperationInput], in collection: Strata.Collection, _ scope: RequestScope,
+        checkOnly: Bool = false
     )
         async throws -> [UpdateResultOutput]
     {
@@ -89,6 +90,7 @@ extension StrataHTTPServer {
         try enforceStrictMode(collection, timeout: scope.timeout) { check throws(APIError) in
             for operation in prepared { try operation.checkStrictMode(check) }
         }
+        if checkOnly { return [] }
         var results: [UpdateResultOutput] = []
         // The quota is judged before each operation, as Qdrant's shard does.
         for operation in prepared {

@@ -20,15 +20,35 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .read)
             var output = CollectionClusterOutput(
                 peerID: self.cluster?.identity.peerID ?? 0, points: collection.count())
-            if let cluster = self.cluster, let placement = cluster.placement(collection.name) {
+            if let cluster = self.cluster, let root = cluster.placement(collection.name) {
                 let me = cluster.identity.peerID
-                output.local_shards = placement.replicas.filter { $0.peer_id == me }.map {
-                    .init(points_count: collection.count(), state: $0.state.rawValue)
+                var shards = cluster.shardPlacements(of: collection.name)
+                shards[0] = root
+                var keys: [Int: ShardKey] = [:]
+                for entry in root.shard_keys ?? [] { for shard in entry.shards { keys[shard] = entry.key } }
+                output.shard_count = shards.count
+                output.local_shards = []
+                for (id, placement) in shards.sorted(by: { $0.key < $1.key }) {
+                    for replica in placement.replicas {
+                        if replica.peer_id == me {
+                            let count = (try? self.database.collection(placement.name).count()) ?? 0
+                            output.local_shards.append(
+                                .init(
+                                    shard_id: id, shard_key: keys[id], points_count: count,
+                                    state: replica.state.rawValue))
+                        } else {
+                            output.remote_shards.append(
+                                .init(
+                                    shard_id: id, shard_key: keys[id], peer_id: replica.peer_id,
+                                    state: replica.state.rawValue))
+                        }
+                    }
+                    output.shard_transfers += (placement.transfers ?? []).map {
+                        var transfer = CollectionClusterOutput.Transfer($0)
+                        transfer.shard_id = id
+                        return transfer
+                    }
                 }
-                output.remote_shards = placement.replicas.filter { $0.peer_id != me }.map {
-                    .init(peer_id: $0.peer_id, state: $0.state.rawValue)
-                }
-                output.shard_transfers = (placement.transfers ?? []).map(CollectionClusterOutput.Transfer.init)
             }
             return try Reply.ok(output, context: context)
         }
@@ -110,20 +130,31 @@ extension StrataHTTPServer {
             try await self.clusterOperation(input, collection: name, cluster: cluster)
             return try Reply.ok(true, context: context)
         }
-        // Shard keys: a single node has none; a cluster node does not shard
-        // collections across nodes yet (docs/cluster.md).
-        let shardOperations: [(HTTPRequest.Method, RouterPath)] = [
-            (.get, "/collections/{collection_name}/shards"),
-            (.put, "/collections/{collection_name}/shards"), (.post, "/collections/{collection_name}/shards/delete"),
-        ]
-        for (method, path) in shardOperations {
-            router.on(path, method: method) { _, context -> Response in
-                try context.access.check(.manage)
-                _ = try self.requireCluster()
-                throw APIError.badRequest(
-                    "shard operations are not available yet: this Strata cluster does not shard collections "
-                        + "across nodes (each collection has one shard on the node that holds it)")
+        // Shard keys of custom-sharded collections (Cluster/ShardKeys.swift); a single node has none.
+        router.get("/collections/{collection_name}/shards") { _, context -> Response in
+            let name = try self.collectionName(context)
+            try context.access.check(.read(collection: name))
+            let cluster = try self.requireCluster()
+            guard let root = cluster.placement(name), root.shard_of == nil else {
+                throw APIError.notFound("Collection `\(name)` doesn't exist!")
             }
+            return try Reply.ok(ShardKeysOutput(root), context: context)
+        }
+        router.put("/collections/{collection_name}/shards") { request, context -> Response in
+            try context.access.check(.manage)
+            let cluster = try self.requireCluster()
+            let name = try self.collectionName(context)
+            let input = try await self.decode(CreateShardKeyInput.self, from: request, context)
+            try await self.createShardKey(input, collection: name, cluster: cluster)
+            return try Reply.ok(true, context: context)
+        }
+        router.post("/collections/{collection_name}/shards/delete") { request, context -> Response in
+            try context.access.check(.manage)
+            let cluster = try self.requireCluster()
+            let name = try self.collectionName(context)
+            let input = try await self.decode(DeleteShardKeyInput.self, from: request, context)
+            try await self.deleteShardKey(input.shard_key, collection: name, cluster: cluster)
+            return try Reply.ok(true, context: context)
         }
     }
 
@@ -223,11 +254,13 @@ struct ClusterStatusOutput: Encodable {
 struct CollectionClusterOutput: Encodable {
     struct LocalShard: Encodable {
         var shard_id = 0
+        var shard_key: ShardKey?
         var points_count: Int
         var state = "Active"
     }
     struct RemoteShard: Encodable {
         var shard_id = 0
+        var shard_key: ShardKey?
         var peer_id: UInt64
         var state: String
     }

@@ -60,8 +60,13 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/batch") { request, context in
             let collection = try self.collection(context, .write)
             let input = try await self.decode(BatchUpdateInput.self, from: request, context)
+            // `check_only=true`: every check, nothing applied (a cluster node checks each
+            // shard's part of a write before any shard applies its own).
+            let checkOnly = request.uri.queryParameters.get("check_only") == "true"
             return try Reply.ok(
-                try await self.batchUpdate(input.operations, in: collection, context.scope(request)), context: context)
+                try await self.batchUpdate(
+                    input.operations, in: collection, context.scope(request), checkOnly: checkOnly),
+                context: context)
         }
 
         router.post("/collections/{collection_name}/points/scroll") { request, context in

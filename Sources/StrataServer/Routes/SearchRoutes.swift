@@ -12,6 +12,9 @@ extension StrataHTTPServer {
         router.post("/collections/{collection_name}/points/query") { request, context in
             let collection = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request, context)
+            if input.prefetch_results != nil, request.headers[ClusterRoutingMiddleware.forwardedHeader] == nil {
+                throw APIError.wrongInput("prefetch_results is internal to a Strata cluster")
+            }
             return try await self.answer(context, try self.query(input, in: collection, context.scope(request)))
         }
 

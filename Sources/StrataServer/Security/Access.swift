@@ -14,15 +14,22 @@ public enum Access: Sendable, Equatable {
     public func canRead(collection: String) -> Bool {
         switch self {
         case .manage, .readAll: true
-        case .collections(let grants): grants[collection] != nil
+        case .collections(let grants): grants[Self.grantName(collection)] != nil
         }
+    }
+
+    /// The collection a grant names: a shard of a sharded collection on a
+    /// cluster (`name~i`, docs/cluster.md) is granted with its collection.
+    static func grantName(_ collection: String) -> String {
+        guard let cut = collection.firstIndex(of: "~") else { return collection }
+        return String(collection[..<cut])
     }
 
     public func canWrite(collection: String) -> Bool {
         switch self {
         case .manage: true
         case .readAll: false
-        case .collections(let grants): grants[collection] == .readWrite
+        case .collections(let grants): grants[Self.grantName(collection)] == .readWrite
         }
     }
 
