@@ -8,13 +8,13 @@ struct ClusterTestCommand: AsyncParsableCommand {
         commandName: "clustertest",
         abstract: "Run a cluster on loopback under seeded faults and check that no acknowledged write is lost.",
         discussion: """
-            Starts etcd ×3 and --nodes Strata nodes on free loopback ports, creates a collection with \
-            replication_factor min(3, nodes) and write_consistency_factor 2, runs writers that log every \
-            acknowledged upsert and delete, and in seeded random order: kill -9 the primary or a replica and \
-            restart it, SIGSTOP the primary past its lease then SIGCONT it, kill the etcd leader, kill 2 of 3 \
+            Starts etcd ×3 and --nodes Strata nodes on free loopback ports, creates a collection of --shards \
+            shards, each with replication_factor min(3, nodes) and write_consistency_factor 2, runs writers \
+            that log every acknowledged upsert and delete, and in seeded random order: kill -9 a shard's \
+            primary or a replica and restart it, SIGSTOP a shard's primary past its lease then SIGCONT it, kill the etcd leader, kill 2 of 3 \
             etcd members (writes must be refused, not diverge) and bring them back, restart a node gracefully. \
-            After each fault it waits until every replica is Active again and checks every replica against the \
-            log and against each other. Ends with one line, \
+            After each fault it waits until every replica is Active again and checks every replica of every \
+            shard, where it is stored, against the log and against the shard's other replicas. Ends with one line, \
             `clustertest: cycles=N acked=A lost=L diverged=D stale_acks=S phantom=P unhealed=U`, and exits 0 \
             only when L, D, S, P and U are 0. Node logs stay in --dir.
             """)
@@ -24,6 +24,9 @@ struct ClusterTestCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "Strata nodes (2…9).")
     var nodes = 3
+
+    @Option(name: .long, help: "Shards of the collection under test (1…8).")
+    var shards = 2
 
     @Option(name: .long, help: "Fault cycles.")
     var cycles = 20
@@ -42,6 +45,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard (2...9).contains(nodes) else { throw ValidationError("--nodes must be 2…9") }
+        guard (1...8).contains(shards) else { throw ValidationError("--shards must be 1…8") }
         guard cycles >= 1 else { throw ValidationError("--cycles must be at least 1") }
         guard (1...64).contains(writers) else { throw ValidationError("--writers must be 1…64") }
         guard (1...30).contains(leaseTtl) else { throw ValidationError("--lease-ttl must be 1…30") }
@@ -53,6 +57,7 @@ struct ClusterTestCommand: AsyncParsableCommand {
     func run() async throws {
         var settings = ClusterTestSettings(directory: dir, executable: try currentExecutablePath())
         settings.nodes = nodes
+        settings.shards = shards
         settings.cycles = cycles
         settings.seed = seed
         settings.duration = duration.map { .seconds($0) }

@@ -54,6 +54,15 @@ public enum ShardMap {
         shard == 0 ? collection : "\(collection)\(separator)\(shard)"
     }
 
+    /// How messages name an engine collection: "collection `c`", or "shard i
+    /// of collection `c`" for a shard's engine collection `c~i`.
+    public static func describe(_ name: String) -> String {
+        guard let cut = name.lastIndex(of: separator), let shard = Int(name[name.index(after: cut)...]) else {
+            return "collection `\(name)`"
+        }
+        return "shard \(shard) of collection `\(name[..<cut])`"
+    }
+
     /// The shard of a point id under auto sharding: SplitMix64's finalizer of
     /// the id (an integer id as is; a UUID as its two 64-bit big-endian halves
     /// XOR-ed, after the high half is mixed once), modulo `shardNumber`.

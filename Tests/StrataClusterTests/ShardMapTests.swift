@@ -31,6 +31,8 @@ import Testing
     @Test func shardNamesKeepShardZeroUnderTheCollectionsName() {
         #expect(ShardMap.shardName("docs", 0) == "docs")
         #expect(ShardMap.shardName("docs", 4) == "docs~4")
+        #expect(ShardMap.describe("docs~4") == "shard 4 of collection `docs`")
+        #expect(ShardMap.describe("docs") == "collection `docs`")
     }
 
     @Test func shardKeysDecodeAsStringsOrNumbers() throws {

@@ -254,8 +254,12 @@ def test_replication_factors_that_cannot_be_met_are_refused_and_change_nothing(c
     inconsistent = httpx.put(f"{cluster.url(0)}/collections/nope",
                              json={**body, "replication_factor": 2, "write_consistency_factor": 3})
     assert inconsistent.status_code == 400 and "write_consistency_factor" in inconsistent.text
-    sharded = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "shard_number": 3})
-    assert sharded.status_code == 400
+    sharded = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "shard_number": 2000})
+    assert sharded.status_code == 400 and "shard_number must be 1…1024" in sharded.text
+    method = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "sharding_method": "range"})
+    assert method.status_code == 400 and "sharding_method" in method.text
+    reserved = httpx.put(f"{cluster.url(0)}/collections/no~pe", json=body)
+    assert reserved.status_code == 400 and "names the shards" in reserved.text
     for i in range(3):
         assert httpx.get(f"{cluster.url(i)}/collections/nope/exists").json()["result"]["exists"] is False
     taken = httpx.put(f"{cluster.url(2)}/collections/replicated", json=body)
@@ -422,6 +426,149 @@ def test_a_configuration_change_reaches_every_replica_and_a_returning_one(cluste
     # The factors are the cluster's: changing them by PATCH is refused and changes nothing.
     refused = httpx.patch(f"{cluster.url(0)}/collections/patched", json={"params": {"replication_factor": 2}})
     assert refused.status_code == 400 and "replicate_shard" in refused.text
+    client.close()
+
+
+def shard_map(url: str, collection: str) -> dict:
+    """shard id -> {peer id: state}, from `GET /collections/{c}/cluster` of the node at `url`."""
+    info = httpx.get(f"{url}/collections/{collection}/cluster", timeout=10).json()["result"]
+    shards: dict = {}
+    for shard in info["local_shards"]:
+        shards.setdefault(shard["shard_id"], {})[info["peer_id"]] = shard["state"]
+    for shard in info["remote_shards"]:
+        shards.setdefault(shard["shard_id"], {})[shard["peer_id"]] = shard["state"]
+    return shards
+
+
+def test_a_collection_of_three_shards_answers_as_one_and_survives_a_primary(cluster):
+    import numpy as np
+    clients = [QdrantClient(url=cluster.url(i), timeout=30) for i in range(3)]
+    assert clients[0].create_collection(
+        "sharded", vectors_config=models.VectorParams(size=8, distance=models.Distance.EUCLID),
+        shard_number=3, replication_factor=2, write_consistency_factor=1)
+    info = clients[1].http.distributed_api.collection_cluster_info("sharded").result
+    assert info.shard_count == 3
+    shards = shard_map(cluster.url(1), "sharded")
+    assert sorted(shards) == [0, 1, 2] and all(len(peers) == 2 for peers in shards.values())
+    assert clients[2].get_collection("sharded").config.params.shard_number == 3
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(300, 8)).astype(np.float32)
+    clients[1].upsert("sharded", wait=True, points=[
+        models.PointStruct(id=i, vector=vectors[i].tolist(), payload={"g": i % 4}) for i in range(300)])
+    for c in clients:
+        assert c.count("sharded").count == 300
+    # Each shard holds a part, each of its replicas the same part.
+    local_counts = {}
+    for i in range(3):
+        result = httpx.get(f"{cluster.url(i)}/collections/sharded/cluster").json()["result"]
+        for shard in result["local_shards"]:
+            local_counts.setdefault(shard["shard_id"], set()).add(shard["points_count"])
+    assert all(len(counts) == 1 for counts in local_counts.values()), local_counts
+    assert sum(next(iter(counts)) for counts in local_counts.values()) == 300
+    assert all(next(iter(counts)) > 50 for counts in local_counts.values()), local_counts
+    # Exact answers over the union: nearest (distances ascending), a filter, paging.
+    q = rng.normal(size=8).astype(np.float32)
+    distances = np.linalg.norm(vectors - q, axis=1)
+    want = [int(i) for i in np.argsort(distances, kind="stable")[:10]]
+    hits = clients[2].query_points("sharded", query=q.tolist(), limit=10,
+                                   search_params=models.SearchParams(exact=True)).points
+    assert [h.id for h in hits] == want
+    page = clients[0].query_points("sharded", query=q.tolist(), limit=4, offset=3,
+                                   search_params=models.SearchParams(exact=True)).points
+    assert [h.id for h in page] == want[3:7]
+    ids, offset = [], None
+    while True:
+        points, offset = clients[2].scroll("sharded", limit=7, offset=offset)
+        ids += [p.id for p in points]
+        if offset is None:
+            break
+    assert ids == list(range(300))
+    assert clients[0].count("sharded", count_filter=models.Filter(must=[models.FieldCondition(
+        key="g", match=models.MatchValue(value=1))])).count == 75
+    # gRPC is not routed across shards yet: refused, never a partial answer.
+    grpc = QdrantClient(url=cluster.url(0), grpc_port=cluster.base + 1, prefer_grpc=True, timeout=30)
+    with pytest.raises(Exception) as refused:
+        grpc.count("sharded")
+    assert "several shards" in str(refused.value)
+    grpc.close()
+    # Kill the node holding shard 1's primary: that shard fails over, the others go on.
+    root = httpx.get(f"{cluster.url(0)}/cluster").json()["result"]
+    names = {int(k): v["node_name"] for k, v in root["peers"].items()}
+    node = None
+    for i in range(3):
+        local = httpx.get(f"{cluster.url(i)}/collections/sharded/cluster").json()["result"]
+        if any(s["shard_id"] == 1 for s in local["local_shards"]) and names[local["peer_id"]] != "node-0":
+            node = int(names[local["peer_id"]].split("-")[1])
+            break
+    assert node is not None
+    argv = cluster.kill(node)
+    survivor = clients[0] if node != 0 else clients[1]
+    # write_consistency_factor 1: each shard takes writes on its remaining replica once it is primary.
+    deadline = time.time() + LEASE_TTL + 15
+    written = set()
+    while len(written) < 30:
+        batch = [i for i in range(300, 330) if i not in written]
+        try:
+            survivor.upsert("sharded", wait=True, points=[
+                models.PointStruct(id=i, vector=[1.0] * 8, payload={"g": 9}) for i in batch])
+            written.update(batch)
+        except Exception:
+            assert time.time() < deadline, "the sharded collection never took writes again"
+            time.sleep(0.2)
+    assert survivor.count("sharded").count == 330
+    cluster.restart(argv)
+    wait_until(lambda: all(state == "Active" for peers in shard_map(cluster.url(0), "sharded").values()
+                           for state in peers.values()) and
+               len([p for peers in shard_map(cluster.url(0), "sharded").values() for p in peers]) == 6,
+               60, "every replica of every shard is Active again")
+    assert clients[node].count("sharded").count == 330
+    # Snapshots are per shard: the whole collection's is refused, not shard 0's in its place.
+    whole = httpx.post(f"{cluster.url(1)}/collections/sharded/snapshots", timeout=30)
+    assert whole.status_code == 400 and "several shards" in whole.text
+    shard_snapshot = httpx.get(f"{cluster.url(1)}/collections/sharded/shards/2/snapshot", timeout=120)
+    assert shard_snapshot.status_code == 200 and len(shard_snapshot.content) > 1024
+    assert httpx.get(f"{cluster.url(1)}/collections/sharded/shards/9/snapshot", timeout=30).status_code == 404
+    assert clients[2].delete_collection("sharded")
+    for i in range(3):
+        assert not any(n.startswith("sharded") for n in os.listdir(os.path.join(cluster.dir, f"node-{i}", "collections")))
+    for c in clients:
+        c.close()
+
+
+def test_custom_sharding_routes_points_by_shard_key(cluster):
+    client = QdrantClient(url=cluster.url(2), timeout=30)
+    assert client.create_collection(
+        "tenants", vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+        sharding_method=models.ShardingMethod.CUSTOM, replication_factor=2)
+    assert client.create_shard_key("tenants", "acme", shards_number=2)
+    assert client.create_shard_key("tenants", 7)
+    keys = httpx.get(f"{cluster.url(0)}/collections/tenants/shards").json()["result"]["shard_keys"]
+    assert sorted(str(k["key"]) for k in keys) == ["7", "acme"]
+    again = httpx.put(f"{cluster.url(0)}/collections/tenants/shards", json={"shard_key": "acme"})
+    assert again.status_code == 400 and "already exists" in again.text
+    client.upsert("tenants", wait=True, shard_key_selector="acme", points=[
+        models.PointStruct(id=i, vector=[1.0, float(i)]) for i in range(10)])
+    client.upsert("tenants", wait=True, shard_key_selector=7, points=[
+        models.PointStruct(id=100 + i, vector=[float(i), 1.0]) for i in range(5)])
+    for body, words in [({"points": [{"id": 1, "vector": [1, 1]}]}, "Shard key not specified"),
+                        ({"points": [{"id": 1, "vector": [1, 1]}], "shard_key": "nope"}, "not found")]:
+        response = httpx.put(f"{cluster.url(1)}/collections/tenants/points", json=body)
+        assert response.status_code == 400 and words in response.text, response.text
+    assert client.count("tenants").count == 15
+    assert client.count("tenants", shard_key_selector="acme").count == 10
+    assert client.count("tenants", shard_key_selector=[7]).count == 5
+    hits = client.query_points("tenants", query=[1.0, 1.0], limit=20, shard_key_selector="acme").points
+    assert sorted(h.id for h in hits) == list(range(10))
+    # The same id under two keys is two points, one per key.
+    client.upsert("tenants", wait=True, shard_key_selector=7, points=[models.PointStruct(id=3, vector=[0.0, 1.0])])
+    assert client.count("tenants").count == 16
+    shards = httpx.get(f"{cluster.url(0)}/collections/tenants/cluster").json()["result"]
+    keyed = {s["shard_id"]: s.get("shard_key") for s in shards["local_shards"] + shards["remote_shards"]}
+    assert sorted(str(k) for k in set(keyed.values()) if k is not None) == ["7", "acme"]
+    assert client.delete_shard_key("tenants", 7)
+    assert client.count("tenants").count == 10
+    assert [str(k["key"]) for k in httpx.get(f"{cluster.url(1)}/collections/tenants/shards").json()["result"]["shard_keys"]] == ["acme"]
+    assert client.delete_collection("tenants")
     client.close()
 
 

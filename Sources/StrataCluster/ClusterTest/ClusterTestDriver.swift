@@ -15,6 +15,8 @@ public struct ClusterTestSettings: Sendable {
     /// The `strata` executable the nodes run.
     public var executable: String
     public var nodes = 3
+    /// Shards of the collection under test (each replicated on min(3, nodes) nodes).
+    public var shards = 2
     public var cycles = 20
     public var seed: UInt64 = 1
     /// Stop after this long even if fewer cycles ran.
@@ -44,7 +46,7 @@ public struct ClusterTestSummary: Sendable, CustomStringConvertible {
     /// Cycles after which the cluster did not return to every replica Active in time.
     public var unhealed = 0
     public var faults: [String: Int] = [:]
-    /// For each `kill -9` of the primary: from the kill to the first acknowledged write after it.
+    /// For each `kill -9` of a shard's primary: from the kill to the first acknowledged write to that shard.
     public var failovers: [Duration] = []
 
     /// `failover: n=K p50=… max=…` (seconds), or nil without a primary kill.
@@ -55,7 +57,7 @@ public struct ClusterTestSummary: Sendable, CustomStringConvertible {
             String(
                 format: "%.2f", Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18)
         }
-        return "failover (kill -9 of the primary → first acknowledged write): n=\(sorted.count) "
+        return "failover (kill -9 of a shard's primary → first acknowledged write to it): n=\(sorted.count) "
             + "p50=\(seconds(sorted[(sorted.count - 1) / 2]))s max=\(seconds(sorted.last!))s"
     }
 
@@ -81,8 +83,8 @@ public final class ClusterTestDriver: Sendable {
     let oracle = ClusterTestOracle()
     let secret: String
     private let control = Mutex(Control())
-    /// When the primary was last killed (for the failover time).
-    private let primaryKilledAt = Mutex<ContinuousClock.Instant?>(nil)
+    /// When a shard's primary was last killed, and which shard (for the failover time).
+    private let primaryKilledAt = Mutex<(ContinuousClock.Instant, Int)?>(nil)
     /// Windows in which a paused primary resumed: acks in them that turn out lost are stale acks.
     private let pauseWindows = Mutex<[(ContinuousClock.Instant, ContinuousClock.Instant)]>([])
 
@@ -117,7 +119,7 @@ public final class ClusterTestDriver: Sendable {
         let factor = min(3, settings.nodes)
         let created = await rest(
             .PUT, node: 0, "/collections/\(Self.collection)",
-            #"{"vectors":{"size":4,"distance":"Dot"},"replication_factor":\#(factor),"write_consistency_factor":\#(min(2, factor))}"#
+            #"{"vectors":{"size":4,"distance":"Dot"},"shard_number":\#(settings.shards),"replication_factor":\#(factor),"write_consistency_factor":\#(min(2, factor))}"#
         )
         guard created?.status == 200 else {
             throw ClusterError.invalid("clustertest: cannot create its collection: \(String(describing: created))")
@@ -133,10 +135,13 @@ public final class ClusterTestDriver: Sendable {
             let (kind, fault) = try await injectFault(&random)
             summary.faults[kind, default: 0] += 1
             let healed = await waitUntilHealed(timeout: .seconds(90))
-            if let killedAt = primaryKilledAt.withLock({ value -> ContinuousClock.Instant? in
+            if let (killedAt, shard) = primaryKilledAt.withLock({ value -> (ContinuousClock.Instant, Int)? in
                 defer { value = nil }
                 return value
-            }), let first = oracle.firstAcknowledgement(after: killedAt) {
+            }),
+                let first = oracle.firstAcknowledgement(
+                    after: killedAt, of: { ShardMap.shard(ofNumber: $0, shardNumber: self.settings.shards) == shard })
+            {
                 summary.failovers.append(first - killedAt)
             }
             if !healed { summary.unhealed += 1 }
@@ -226,16 +231,18 @@ public final class ClusterTestDriver: Sendable {
     }
 
     private func inject(_ kind: String, _ random: inout SplitMix) async throws -> String {
-        let primary = await primaryIndex()
+        // The faults aimed at "the primary" hit the primary of one shard, chosen at random.
+        let shard = Int(random.next() % UInt64(settings.shards))
+        let primary = await primaryIndex(of: shard)
         switch kind {
         case "kill-primary":
             guard let primary else { return "kill-primary (no primary known; skipped)" }
             cluster.kill(primary)
-            primaryKilledAt.withLock { $0 = .now }
+            primaryKilledAt.withLock { $0 = (.now, shard) }
             // Down for at least the lease: the failover, not the restart, brings writes back.
             try await Task.sleep(for: .seconds(settings.leaseTTL) + .milliseconds(Int(random.next() % 4000)))
             try cluster.startNode(primary)
-            return "kill -9 primary node-\(primary)"
+            return "kill -9 primary of shard \(shard) node-\(primary)"
         case "kill-replica":
             let others = (0..<settings.nodes).filter { $0 != primary }
             guard !others.isEmpty else { return "kill-replica (none; skipped)" }
@@ -258,8 +265,11 @@ public final class ClusterTestDriver: Sendable {
                 ClusterKeyspace().live(cluster.nodeName(victim)), within: .seconds(settings.leaseTTL + 10))
             try cluster.startNode(victim)
             let method = random.next() % 2 == 0 ? "snapshot" : "stream_records"
-            let new = await replaceReplica(old, on: victim, method: method)
-            return "kill -9 replica node-\(victim) and wipe its data directory; replaced its replica "
+            var new: UInt64?
+            for shard in 0..<settings.shards {
+                new = await replaceReplica(old, on: victim, shard: shard, method: method)
+            }
+            return "kill -9 replica node-\(victim) and wipe its data directory; replaced its replicas "
                 + "(peer \(old) -> \(new.map(String.init) ?? "?"), \(method))"
         case "pause-primary":
             guard let primary else { return "pause-primary (no primary known; skipped)" }
@@ -269,7 +279,7 @@ public final class ClusterTestDriver: Sendable {
             cluster.kill(primary, signal: SIGCONT)
             let resumed = ContinuousClock.now
             pauseWindows.withLock { $0.append((stopped, resumed + .seconds(settings.leaseTTL + 2))) }
-            return "SIGSTOP primary node-\(primary) past its lease, then SIGCONT"
+            return "SIGSTOP primary of shard \(shard) node-\(primary) past its lease, then SIGCONT"
         case "kill-etcd-leader":
             guard let leader = await cluster.etcd.leaderIndex() else { return "kill-etcd-leader (no leader; skipped)" }
             cluster.etcd.kill(leader)
@@ -320,21 +330,22 @@ public final class ClusterTestDriver: Sendable {
     /// What an operator does for a node that lost its data directory (it comes
     /// back as a new peer): drop the lost replica, replicate the shard to the
     /// new peer. Retries for 90 s (failovers may interleave); the new peer id.
-    private func replaceReplica(_ old: UInt64, on index: Int, method: String) async -> UInt64? {
+    private func replaceReplica(_ old: UInt64, on index: Int, shard: Int, method: String) async -> UInt64? {
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(90)
         var new: UInt64?
         while clock.now < deadline {
             if new == nil { new = await peerID(of: index) }
-            if let new, let placement = await placement(), placement.primary != 0 {
+            if let new, let placement = await placement(of: shard), placement.primary != 0 {
                 let path = "/collections/\(Self.collection)/cluster"
                 let via = (0..<settings.nodes).first { $0 != index } ?? 0
                 if placement.state(of: old) != nil {
-                    _ = await rest(.POST, node: via, path, #"{"drop_replica":{"shard_id":0,"peer_id":\#(old)}}"#)
+                    _ = await rest(
+                        .POST, node: via, path, #"{"drop_replica":{"shard_id":\#(shard),"peer_id":\#(old)}}"#)
                 } else if placement.state(of: new) == nil {
                     _ = await rest(
                         .POST, node: via, path,
-                        #"{"replicate_shard":{"shard_id":0,"from_peer_id":\#(placement.primary),"to_peer_id":\#(new),"method":"\#(method)"}}"#
+                        #"{"replicate_shard":{"shard_id":\#(shard),"from_peer_id":\#(placement.primary),"to_peer_id":\#(new),"method":"\#(method)"}}"#
                     )
                 } else {
                     return new
@@ -345,16 +356,16 @@ public final class ClusterTestDriver: Sendable {
         return new
     }
 
-    /// The node index of the collection's primary, from etcd.
-    private func primaryIndex() async -> Int? {
-        guard let placement = await placement(), placement.primary != 0 else { return nil }
+    /// The node index of shard `shard`'s primary, from etcd.
+    private func primaryIndex(of shard: Int) async -> Int? {
+        guard let placement = await placement(of: shard), placement.primary != 0 else { return nil }
         let names = await memberNames()
         guard let name = names[placement.primary], name.hasPrefix("node-") else { return nil }
         return Int(name.dropFirst(5))
     }
 
-    private func placement() async -> CollectionPlacement? {
-        let key = ClusterKeyspace().collection(Self.collection)
+    private func placement(of shard: Int) async -> CollectionPlacement? {
+        let key = ClusterKeyspace().collection(ShardMap.shardName(Self.collection, shard))
         guard
             let value = try? await EtcdClient.with(.init(endpoints: cluster.etcd.clientURLs), { try await $0.get(key) })
         else { return nil }
@@ -382,8 +393,12 @@ public final class ClusterTestDriver: Sendable {
         let deadline = clock.now + timeout
         while clock.now < deadline {
             for (index, _) in cluster.exitedNodes() { try? cluster.startNode(index) }
-            if let placement = await placement(), placement.primary != 0,
-                placement.replicas.allSatisfy({ $0.state == .active }),
+            var placements: [CollectionPlacement] = []
+            for shard in 0..<settings.shards {
+                if let placement = await placement(of: shard) { placements.append(placement) }
+            }
+            if placements.count == settings.shards,
+                placements.allSatisfy({ $0.primary != 0 && $0.replicas.allSatisfy { $0.state == .active } }),
                 await allNodesSeeEveryoneActive()
             {
                 return true
@@ -419,36 +434,61 @@ public final class ClusterTestDriver: Sendable {
         defer { resumeWriters() }
         var check = Check()
         let windows = pauseWindows.withLock { $0 }
-        var positions: Set<String> = []
-        for index in 0..<settings.nodes {
-            guard let points = await readAll(node: index) else {
+        var placements: [Int: CollectionPlacement] = [:]
+        for shard in 0..<settings.shards { placements[shard] = await placement(of: shard) }
+        let peers = await memberPeers()
+        for shard in 0..<settings.shards {
+            // Every replica of the shard, read where it is stored, against the log of the shard's points.
+            guard let placement = placements[shard] else {
                 check.diverged += 1
                 continue
             }
-            for id in Set(oracle.ids).union(points.keys) {
-                switch oracle.judge(id, shows: points[id] ?? nil) {
-                case .ok: break
-                case .phantom: check.phantom += 1
-                case .lost(let ackedAt):
-                    if let ackedAt, windows.contains(where: { $0.0 <= ackedAt && ackedAt <= $0.1 }) {
-                        check.stale += 1
-                    } else {
-                        check.lost += 1
+            var positions: Set<String> = []
+            let ids = oracle.ids.filter { ShardMap.shard(ofNumber: $0, shardNumber: settings.shards) == shard }
+            for replica in placement.replicas {
+                guard let index = peers[replica.peer_id], let points = await readAll(node: index, shard: shard) else {
+                    check.diverged += 1
+                    continue
+                }
+                for id in Set(ids).union(points.keys) {
+                    switch oracle.judge(id, shows: points[id] ?? nil) {
+                    case .ok: break
+                    case .phantom: check.phantom += 1
+                    case .lost(let ackedAt):
+                        if let ackedAt, windows.contains(where: { $0.0 <= ackedAt && ackedAt <= $0.1 }) {
+                            check.stale += 1
+                        } else {
+                            check.lost += 1
+                        }
                     }
                 }
+                if points.keys.contains(where: { ShardMap.shard(ofNumber: $0, shardNumber: settings.shards) != shard })
+                {
+                    check.phantom += 1  // a point stored in a shard it does not belong to
+                }
+                if let state = await p2pState(node: index, shard: shard) { positions.insert(state) }
             }
-            if let state = await p2pState(node: index) { positions.insert(state) }
+            if positions.count != 1 { check.diverged += 1 }
         }
-        if positions.count != 1 { check.diverged += 1 }
         return check
     }
 
-    /// Every point of the collection as node `index`'s replica holds it (`v`, or nil when it has no `v`).
-    private func readAll(node index: Int) async -> [UInt64: Int64?]? {
+    /// Node index by peer id (node names are `node-<index>`).
+    private func memberPeers() async -> [UInt64: Int] {
+        var result: [UInt64: Int] = [:]
+        for (peer, name) in await memberNames() where name.hasPrefix("node-") {
+            if let index = Int(name.dropFirst(5)) { result[peer] = index }
+        }
+        return result
+    }
+
+    /// Every point of shard `shard` as node `index`'s replica holds it (`v`, or nil when it
+    /// has no `v`): read from that replica itself (`x-strata-forwarded-by`: served, not routed).
+    private func readAll(node index: Int, shard: Int) async -> [UInt64: Int64?]? {
         guard
             let reply = await rest(
-                .POST, node: index, "/collections/\(Self.collection)/points/scroll",
-                #"{"limit":100000,"with_payload":true,"with_vector":false}"#),
+                .POST, node: index, "/collections/\(ShardMap.shardName(Self.collection, shard))/points/scroll",
+                #"{"limit":100000,"with_payload":true,"with_vector":false}"#, served: true),
             reply.status == 200, let result = reply.json?["result"] as? [String: Any],
             let points = result["points"] as? [[String: Any]]
         else { return nil }
@@ -460,9 +500,10 @@ public final class ClusterTestDriver: Sendable {
         return values
     }
 
-    private func p2pState(node index: Int) async -> String? {
+    private func p2pState(node index: Int, shard: Int) async -> String? {
+        let name = ShardMap.shardName(Self.collection, shard)
         var request = HTTPClientRequest(
-            url: "http://127.0.0.1:\(cluster.p2pPort(index))/p2p/v1/collections/\(Self.collection)/state?checksum=true")
+            url: "http://127.0.0.1:\(cluster.p2pPort(index))/p2p/v1/collections/\(name)/state?checksum=true")
         request.headers.add(name: "x-strata-cluster-secret", value: secret)
         guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)),
             let body = try? await response.body.collect(upTo: 1 << 20),
@@ -478,9 +519,13 @@ public final class ClusterTestDriver: Sendable {
         var json: [String: Any]?
     }
 
-    private func rest(_ method: HTTPMethod, node: Int, _ path: String, _ body: String?) async -> HTTPReply? {
+    /// `served`: the node serves the request itself, as a node forwarding it would ask.
+    private func rest(
+        _ method: HTTPMethod, node: Int, _ path: String, _ body: String?, served: Bool = false
+    ) async -> HTTPReply? {
         var request = HTTPClientRequest(url: cluster.restURL(node) + path)
         request.method = method
+        if served { request.headers.add(name: "x-strata-forwarded-by", value: "0") }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))

@@ -43,9 +43,13 @@ public final class ClusterTestOracle: Sendable {
     public var acknowledged: Int { ackCount.withLock { $0 } }
 
     /// The first acknowledgement that arrived after `instant`, if any.
-    public func firstAcknowledgement(after instant: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    /// The first acknowledgement after `instant` of a write to a point `of` accepts (all without it).
+    public func firstAcknowledgement(
+        after instant: ContinuousClock.Instant, of accepts: ((UInt64) -> Bool)? = nil
+    ) -> ContinuousClock.Instant? {
         writes.withLock { map in
-            map.values.lazy.flatMap { $0 }.compactMap(\.ackedAt).filter { $0 > instant }.min()
+            map.filter { accepts?($0.key) ?? true }.values.lazy.flatMap { $0 }.compactMap(\.ackedAt)
+                .filter { $0 > instant }.min()
         }
     }
 

@@ -50,7 +50,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
         guard placement.primary == me else {
             throw StrataError(
                 .unavailable,
-                "this node is not the primary of collection `\(collection)` (peer \(placement.primary) is); send writes there"
+                "this node is not the primary of \(ShardMap.describe(collection)) (peer \(placement.primary) is); send writes there"
             )
         }
         guard cluster.holdsLease else {
@@ -59,7 +59,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
         guard placement.activeCount >= placement.write_consistency_factor else {
             throw StrataError(
                 .unavailable,
-                "collection `\(collection)` has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
+                "\(ShardMap.describe(collection)) has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
             )
         }
         return placement.epoch
@@ -166,7 +166,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
             guard placement.primary == me else {
                 throw StrataError(
                     .unavailable,
-                    "this node is not the primary of collection `\(name)` (peer \(placement.primary) is); send the change there"
+                    "this node is not the primary of \(ShardMap.describe(name)) (peer \(placement.primary) is); send the change there"
                 )
             }
             guard cluster.holdsLease else {
@@ -176,7 +176,7 @@ final class ClusterReplication: ReplicationHook, Sendable {
             guard placement.activeCount >= placement.write_consistency_factor else {
                 throw StrataError(
                     .unavailable,
-                    "collection `\(name)` has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
+                    "\(ShardMap.describe(name)) has \(placement.activeCount) active replicas, fewer than its write_consistency_factor \(placement.write_consistency_factor)"
                 )
             }
             let changed = try await Self.offPool { () throws -> CollectionConfig? in

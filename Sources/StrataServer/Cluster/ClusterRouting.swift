@@ -23,7 +23,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     ) async throws -> Response {
         if request.headers[Self.forwardedHeader] == nil, let (name, rest) = Self.collectionPath(request.uri.path),
             let placement = cluster.placement(name), placement.isSharded,
-            rest != "cluster", !rest.hasPrefix("shards"), !rest.hasPrefix("snapshots"),
+            rest != "cluster", rest != "shards", !rest.hasPrefix("shards/delete"),
             !(rest.isEmpty && (request.method == .put || request.method == .delete))
         {
             return try await sharded(request, context, name: name, rest: rest, root: placement)

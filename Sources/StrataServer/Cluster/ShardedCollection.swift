@@ -227,6 +227,36 @@ struct ShardRouter: Sendable {
         }
     }
 
+    /// The answer of `rest` on a node holding `shard`, relayed as it comes (a download).
+    func stream(_ shard: Int, _ rest: String) async throws -> Response {
+        let target = try self.target(shard, write: false)
+        let path = "/collections/\(ShardMap.shardName(collection.name, shard))/\(rest)"
+        var request = HTTPClientRequest(url: target.rest_url + path + query)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        request.headers.add(
+            name: ClusterRoutingMiddleware.forwardedHeader.rawName, value: String(cluster.identity.peerID))
+        let response: HTTPClientResponse
+        do {
+            response = try await PeerClient.http.execute(request, timeout: .hours(1))
+        } catch {
+            throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(target.rest_url): \(error)")
+        }
+        var headers = HTTPFields()
+        for name in ["content-type", "content-disposition", "content-length"] {
+            if let value = response.headers.first(name: name), let field = HTTPField.Name(name) {
+                headers[field] = value
+            }
+        }
+        let body = response.body
+        return Response(
+            status: .init(code: Int(response.status.code), reasonPhrase: response.status.reasonPhrase),
+            headers: headers,
+            body: ResponseBody { writer in
+                for try await buffer in body { try await writer.write(buffer) }
+                try await writer.finish(nil)
+            })
+    }
+
     /// `{"result": result, "status": "ok", "time": …}`.
     static func ok(_ result: ShardJSON, started: ContinuousClock.Instant) -> Response {
         let elapsed = ContinuousClock.now - started
@@ -274,6 +304,17 @@ extension ShardRouter {
             return try await legacySearch(String(rest.dropFirst("points/".count)), body)
         case (.POST, "points/search/batch"), (.POST, "points/recommend/batch"), (.POST, "points/discover/batch"):
             return try await legacyBatch(String(rest.dropFirst("points/".count).dropLast("/batch".count)), body)
+        case (_, _) where rest.hasPrefix("snapshots"):
+            throw APIError.badRequest(
+                "collection `\(collection.name)` has several shards: snapshot each shard (GET /collections/\(collection.name)/shards/{shard_id}/snapshot); a snapshot of the whole collection is not built yet"
+            )
+        case (.GET, _) where rest.hasPrefix("shards/") && rest.hasSuffix("/snapshot"):
+            // One shard's snapshot, streamed from a node that holds it Active (its engine collection's shard 0).
+            let text = rest.dropFirst("shards/".count).dropLast("/snapshot".count)
+            guard let shard = Int(text), collection.shards[shard] != nil else {
+                throw APIError.notFound("Shard \(text) of collection `\(collection.name)` does not exist")
+            }
+            return try await stream(shard, "shards/0/snapshot")
         case (.POST, "points/search/matrix/pairs"): return try await matrix(body, offsets: false)
         case (.POST, "points/search/matrix/offsets"): return try await matrix(body, offsets: true)
         case (.POST, "points/query"): return try await query(body)
