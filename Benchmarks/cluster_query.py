@@ -13,8 +13,9 @@ The data is a data set of shared/bench/gen_dataset.py (fvecs, exact ground truth
 POINTS points; ground truth is recomputed for that prefix. Each configuration is loaded,
 waited on until its optimizer is idle (HNSW built on every shard), then queried by
 CLIENTS concurrent clients for SECONDS seconds over REST with top-10 searches (default
-HNSW parameters, m 16, ef_construct 100). Reported: QPS, p50/p99 latency, recall@10 —
-the same recall in every configuration shows the merge is exact. On one 2-core machine
+HNSW parameters, m 16, ef_construct 100). Reported: QPS, p50/p99 latency, recall@10 (3
+shards search three smaller graphs, each with the same ef, so their merged top 10 is at
+least as good as one graph's). On one 2-core machine
 the three nodes share the cores a single node has alone; on N machines each shard has its own.
 
 Usage: python Benchmarks/cluster_query.py STRATA_BIN DATA_DIR [POINTS] [CLIENTS] [SECONDS]
