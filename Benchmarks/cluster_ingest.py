@@ -25,11 +25,11 @@ from qdrant_client import QdrantClient, models
 
 
 def free_base(count):
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count < 65000 and all(_free(p) for p in range(base, base + count)):
+    """Free ports base..base+count-1, below Linux's ephemeral range (32768 and up)."""
+    import random
+    for _ in range(500):
+        base = random.randint(10_000, 32_000 - count)
+        if all(_free(p) for p in range(base, base + count)):
             return base
     raise RuntimeError("no free ports")
 

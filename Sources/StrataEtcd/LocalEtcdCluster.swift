@@ -146,8 +146,10 @@ public final class LocalEtcdCluster: Sendable {
     }
 
     /// A loopback port `p` such that `p ..< p + count` are all free now (for
-    /// tests and `--base-port 0`). Another process may still take one before use.
-    public static func freePortRange(count: Int, in range: ClosedRange<Int> = 20_000...59_000) -> Int {
+    /// tests and `--base-port 0`). Another process may still take one before use;
+    /// the default range stays below Linux's ephemeral ports (32768 and up), which
+    /// outgoing connections (many, between the nodes of a cluster) take at any time.
+    public static func freePortRange(count: Int, in range: ClosedRange<Int> = 20_000...(32_000 - 100)) -> Int {
         var generator = SystemRandomNumberGenerator()
         for _ in 0..<200 {
             let base = Int.random(in: range, using: &generator)

@@ -40,9 +40,18 @@ def strata_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free loopback port below Linux's ephemeral range (32768 and up), which outgoing
+    connections take at any time: a port found free there may be taken before the server binds it."""
+    import random
+    for _ in range(500):
+        port = random.randint(10_000, 32_000)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise RuntimeError("no free port")
 
 
 class StrataServer:

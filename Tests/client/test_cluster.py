@@ -24,13 +24,11 @@ LEASE_TTL = 3
 
 
 def free_base(count: int) -> int:
-    """A port p with p..p+count-1 free now."""
-    for _ in range(200):
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            base = s.getsockname()[1]
-        if base + count >= 65535:
-            continue
+    """A port p with p..p+count-1 free now, below Linux's ephemeral range (32768 and up):
+    the nodes' connections to each other take ephemeral ports at any time."""
+    import random
+    for _ in range(500):
+        base = random.randint(10_000, 32_000 - count)
         ok = True
         for port in range(base, base + count):
             with socket.socket() as s:

@@ -422,6 +422,20 @@ extension ShardRouter {
         }
         if children.isEmpty {
             leaf["filter"] = filter
+            if stage["query"]?["sample"] != nil {
+                // A uniform random sample of the union: how many points each shard gives is
+                // drawn as from one set (each shard's count), from each shard's own random sample.
+                let counts = try await sendAll(shards, .POST, "points/count", write: false) { _ in
+                    .object([("filter", filter ?? .null), ("exact", .bool(true))])
+                }.map { $0.result["count"]?.int ?? 0 }
+                let taken = Self.draw(take, from: counts)
+                let replies = try await sendAll(shards, .POST, "points/query", write: false) { _ in leaf }
+                var sample: [ShardJSON] = []
+                for (index, reply) in replies.enumerated() {
+                    sample += (reply.result["points"]?.array ?? []).prefix(taken[index])
+                }
+                return sample.shuffled()
+            }
             let replies = try await sendAll(shards, .POST, "points/query", write: false) { _ in leaf }
             let lists = replies.map { $0.result["points"]?.array ?? [] }
             return Self.mergeStage(
@@ -474,6 +488,7 @@ extension ShardRouter {
     /// Merges the shards' answers to one stage: by `order_value` for
     /// `order_by`, else by score (ties by id).
     static func mergeStage(_ lists: [[ShardJSON]], query: ShardJSON?, higherIsBetter: Bool, take: Int) -> [ShardJSON] {
+
         if let orderBy = query?["order_by"] {
             let descending = orderBy["direction"]?.string == "desc"
             let key: (ShardJSON) -> Double = { $0["order_value"]?.double ?? $0["score"]?.double ?? 0 }
@@ -520,6 +535,28 @@ extension ShardRouter {
                 point["order_value"] = nil
                 return point
             }
+    }
+
+    /// How many of `take` points to draw from each of sets of `counts` points, as one
+    /// uniform draw without replacement from their union (at most each set's count).
+    static func draw(_ take: Int, from counts: [Int]) -> [Int] {
+        var remaining = counts
+        var taken = [Int](repeating: 0, count: counts.count)
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<max(take, 0) {
+            let total = remaining.reduce(0, +)
+            guard total > 0 else { break }
+            var pick = Int.random(in: 0..<total, using: &generator)
+            for index in remaining.indices {
+                if pick < remaining[index] {
+                    remaining[index] -= 1
+                    taken[index] += 1
+                    break
+                }
+                pick -= remaining[index]
+            }
+        }
+        return taken
     }
 
     /// DBSF's normalisation (the engine's `distributionNormalized`).

@@ -279,24 +279,8 @@ extension ShardRouter {
                 ("limit", .int(sample)), ("with_payload", .bool(false)),
             ])
         }.map { ($0.result["points"]?.array ?? []).compactMap { $0["id"] } }
-        // Draw `sample` points from the shards as from one set: each draw
-        // picks a shard in proportion to the points it has left.
-        var remaining = counts
-        var taken = [Int](repeating: 0, count: shards.count)
-        var generator = SystemRandomNumberGenerator()
-        for _ in 0..<sample {
-            let total = remaining.reduce(0, +)
-            guard total > 0 else { break }
-            var pick = Int.random(in: 0..<total, using: &generator)
-            for index in remaining.indices {
-                if pick < remaining[index] {
-                    remaining[index] -= 1
-                    taken[index] += 1
-                    break
-                }
-                pick -= remaining[index]
-            }
-        }
+        // Draw `sample` points from the shards as from one set.
+        let taken = Self.draw(sample, from: counts)
         var ids: [ShardJSON] = []
         for (index, subset) in subsets.enumerated() { ids += subset.prefix(taken[index]) }
         ids.sort { MergeID($0) < MergeID($1) }
