@@ -16,7 +16,10 @@ from helpers import expect_status
 
 
 def fill(client, name, n=60):
-    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    # One shard: a collection snapshot is of one shard (on a cluster, a collection of several
+    # shards is snapshotted per shard, and its whole-collection snapshots are refused: test_cluster.py).
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             shard_number=1)
     client.create_payload_index(name, field_name="group", field_schema=models.PayloadSchemaType.KEYWORD)
     client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5], payload={"i": i, "group": f"g{i % 3}"})
                                 for i in range(n)])
@@ -295,14 +298,16 @@ def test_stream_shard_snapshot_recovers_a_copy(server, client, name):
 
 def test_stream_shard_snapshot_errors(server, client, name):
     assert httpx.get(f"{server.url}/collections/{name}/shards/0/snapshot").status_code == 404
-    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT),
+                             shard_number=1)
     response = httpx.get(f"{server.url}/collections/{name}/shards/1/snapshot")
     assert response.status_code == 404 and "Shard 1" in response.json()["status"]["error"]
     assert httpx.get(f"{server.url}/collections/{name}/shards/x/snapshot").status_code == 404
 
 
 def test_stream_shard_snapshot_interrupted_leaves_nothing(server, client, name):
-    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    client.create_collection(name, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             shard_number=1)
     client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1, 0, 0.5]) for i in range(2000)])
     with httpx.stream("GET", f"{server.url}/collections/{name}/shards/0/snapshot", timeout=60) as response:
         assert response.status_code == 200
