@@ -24,26 +24,32 @@ extension QueryExecutor {
             for (index, source) in sources.enumerated() {
                 let weight = weights?[index] ?? 1
                 for (position, point) in source.enumerated() {
-                    add(point, rrfScore(position: position, k: k, weight: weight))
+                    add(point, Fusion.rrfScore(position: position, k: k, weight: weight))
                 }
             }
         case .dbsf:
             for source in sources {
-                for (point, score) in zip(source, distributionNormalized(source.map(\.score))) { add(point, score) }
+                for (point, score) in zip(source, Fusion.distributionNormalized(source.map(\.score))) {
+                    add(point, score)
+                }
             }
         }
         return order.map { fused[$0]! }.sorted(by: Self.order(higherIsBetter: true))
     }
+}
 
+// The score of each fusion, also computed by a cluster node over the merged
+// prefetches of a collection of several shards (ShardedQueries.swift).
+extension Fusion {
     /// 1 / ((position + 1) / weight + k − 1), position from 0; 0 for a weight ≤ 0.
-    static func rrfScore(position: Int, k: Int, weight: Float) -> Float {
+    public static func rrfScore(position: Int, k: Int, weight: Float) -> Float {
         guard weight > 0 else { return 0 }
         return 1 / (Float(position + 1) / weight + Float(k) - 1)
     }
 
     /// Scores mapped by (s − (μ − 3σ)) / 6σ (σ of the sample, Welford's method
     /// in Float as Qdrant); one score → 0.5; all equal → 0.5.
-    static func distributionNormalized(_ scores: [Float]) -> [Float] {
+    public static func distributionNormalized(_ scores: [Float]) -> [Float] {
         guard scores.count >= 2 else { return scores.map { _ in 0.5 } }
         var mean: Float = 0
         var aggregate: Float = 0

@@ -497,7 +497,7 @@ extension ShardRouter {
         return Array(mergeScored(lists, higherIsBetter: higherIsBetter).prefix(take))
     }
 
-    /// Fusion of prefetch results (the engine's `QueryExecutor.fuse`): RRF
+    /// Fusion of prefetch results (the engine's `QueryExecutor.fuse`, with its scores): RRF
     /// (`k`, optional weights) or DBSF; equal scores by id.
     static func fuse(_ sources: [[ShardJSON]], _ query: ShardJSON) -> [ShardJSON] {
         var fused: [MergeID: (point: ShardJSON, score: Float)] = [:]
@@ -518,13 +518,13 @@ extension ShardRouter {
             for (index, source) in sources.enumerated() {
                 let weight = weights.map { index < $0.count ? $0[index] : 1 } ?? 1
                 for (position, point) in source.enumerated() {
-                    add(point, weight > 0 ? 1 / (Float(position + 1) / weight + Float(k) - 1) : 0)
+                    add(point, Fusion.rrfScore(position: position, k: k, weight: weight))
                 }
             }
         } else {
             for source in sources {
                 let scores = source.map { Float($0["score"]?.double ?? 0) }
-                for (point, score) in zip(source, distributionNormalized(scores)) { add(point, score) }
+                for (point, score) in zip(source, Fusion.distributionNormalized(scores)) { add(point, score) }
             }
         }
         return order.map { fused[$0]! }
@@ -557,23 +557,6 @@ extension ShardRouter {
             }
         }
         return taken
-    }
-
-    /// DBSF's normalisation (the engine's `distributionNormalized`).
-    static func distributionNormalized(_ scores: [Float]) -> [Float] {
-        guard scores.count >= 2 else { return scores.map { _ in 0.5 } }
-        var mean: Float = 0
-        var aggregate: Float = 0
-        for (index, score) in scores.enumerated() {
-            let oldDelta = score - mean
-            mean += oldDelta / Float(index + 1)
-            aggregate += oldDelta * (score - mean)
-        }
-        let deviation = (aggregate / Float(scores.count - 1)).squareRoot()
-        let low = mean - 3 * deviation
-        let high = mean + 3 * deviation
-        guard low != high else { return scores.map { _ in 0.5 } }
-        return scores.map { ($0 - low) / (high - low) }
     }
 
     /// `points` with payload and vectors as asked, read from their shards.
