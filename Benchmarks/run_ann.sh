@@ -55,9 +55,9 @@ run() {  # data-name quantizations peers [strata extra args]
   done
 }
 run embed-384-100k "none int8" hnswlib,faiss,usearch,qdrant-edge,qdrant-edge-int8
-echo "== embed-384-100k: strata (none), all points in one segment (default_segment_number 1)"
-$STRATA bench ann --data "$DATA_ROOT/embed-384-100k" --store "$OUT/store-embed-384-100k-1seg" --segments 1 \
-  --ef "$EFS" --json | tee "$OUT/embed-384-100k-strata-none-1seg.jsonl"
+echo "== embed-384-100k: strata (none), two segments (default_segment_number 2: what a multi-segment query costs)"
+$STRATA bench ann --data "$DATA_ROOT/embed-384-100k" --store "$OUT/store-embed-384-100k-2seg" --segments 2 \
+  --ef "$EFS" --json | tee "$OUT/embed-384-100k-strata-none-2seg.jsonl"
 echo "== embed-384-100k: strata int8, cold (page cache dropped before each ef)"
 $STRATA bench ann --data "$DATA_ROOT/embed-384-100k" --store "$OUT/store-embed-384-100k-int8" --quantization int8 \
   --oversampling 2 --ef "$EFS" --cold --json | tee "$OUT/embed-384-100k-strata-int8-cold.jsonl"

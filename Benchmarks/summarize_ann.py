@@ -66,7 +66,7 @@ def main(out):
         x, y = qps.get((data, a)), qps.get((data, b))
         return f"{x / y:.2f}x" if x and y else "n/a"
     for data in datasets:
-        lines.append(f"{data}: strata/hnswlib {ratio(data, 'strata', 'hnswlib')}, strata-1seg/hnswlib {ratio(data, 'strata-1seg', 'hnswlib')}, strata/qdrant-edge {ratio(data, 'strata', 'qdrant-edge')}, "
+        lines.append(f"{data}: strata/hnswlib {ratio(data, 'strata', 'hnswlib')}, strata-2seg/hnswlib {ratio(data, 'strata-2seg', 'hnswlib')}, strata/qdrant-edge {ratio(data, 'strata', 'qdrant-edge')}, "
                      f"strata/faiss {ratio(data, 'strata', 'faiss-hnsw')}, strata/usearch {ratio(data, 'strata', 'usearch')}, "
                      f"int8/float {ratio(data, 'strata-int8', 'strata')}, binary/float {ratio(data, 'strata-binary', 'strata')}, binary2/float {ratio(data, 'strata-binary2', 'strata')}, "
                      f"strata-int8/qdrant-edge-int8 {ratio(data, 'strata-int8', 'qdrant-edge-int8')}")

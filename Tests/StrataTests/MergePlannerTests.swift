@@ -147,6 +147,20 @@ import Testing
             segments: [segment(1, points: 11), segment(2, points: 12), segment(3, points: 13), segment(4, points: 14)],
             config: config(maxBytes: 1000), expected: []),
         Case(
+            name: "merge: automatic target folds new segments into the largest that fits",
+            segments: [segment(1, points: 8), segment(2, points: 1), segment(3, points: 1)],
+            config: config(target: MergePlanner.automaticTargetSegmentCount, maxBytes: 1000),
+            expected: [.merge(segmentIDs: [2, 3, 1])]),
+        Case(
+            name: "merge: automatic target leaves a full segment alone",
+            segments: [segment(1, points: 9), segment(2, points: 1), segment(3, points: 1)],
+            config: config(target: MergePlanner.automaticTargetSegmentCount, maxBytes: 1000),
+            expected: [.merge(segmentIDs: [2, 3])]),
+        Case(
+            name: "merge: automatic target with full segments only",
+            segments: [segment(1, points: 9), segment(2, points: 8), segment(3, points: 10)],
+            config: config(target: MergePlanner.automaticTargetSegmentCount, maxBytes: 1000), expected: []),
+        Case(
             name: "merge: points of no size always fit",
             segments: (1...4).map { segment($0, points: 1_000_000) },
             config: config(maxBytes: 0, bytesPerPoint: 0), expected: [.merge(segmentIDs: [1, 2])]),
@@ -169,13 +183,13 @@ import Testing
 
     @Test func automaticSettingsResolve() {
         let automatic = MergePlanner.Config(CollectionConfig(size: 8, distance: .dot))
-        #expect(automatic.targetSegmentCount >= MergePlanner.minimumAutomaticSegmentCount)
+        #expect(automatic.targetSegmentCount == 1)
         #expect(automatic.maxSegmentBytes == 200 * 1024 * 1024)
         #expect(automatic.bytesPerPoint == 32)
         let explicit = MergePlanner.Config(
             CollectionConfig(
-                size: 8, distance: .dot, optimizers: OptimizersConfig(defaultSegmentNumber: 1, maxSegmentSizeKB: 64)))
-        #expect(explicit.targetSegmentCount == 1)
+                size: 8, distance: .dot, optimizers: OptimizersConfig(defaultSegmentNumber: 3, maxSegmentSizeKB: 64)))
+        #expect(explicit.targetSegmentCount == 3)
         #expect(explicit.maxSegmentBytes == 64 * 1024)
     }
 }

@@ -130,7 +130,12 @@ struct SnapshotFixture {
     init(flushDeletion: Bool) async throws {
         directory = TemporaryDirectory()
         db = try Database.open(at: directory.path)
-        let c = try db.createCollection("c", config: CollectionConfig(size: 8, distance: .euclid))
+        // Two segments may stay apart: an incremental snapshot after one more
+        // upsert inherits the first segment instead of a merge rewriting it.
+        let c = try db.createCollection(
+            "c",
+            config: CollectionConfig(
+                size: 8, distance: .euclid, optimizers: OptimizersConfig(defaultSegmentNumber: 2)))
         try await c.upsert((0..<20).map { SnapshotTests.point($0, token: $0) })
         try c.flush()
         try await c.delete([.number(2)])

@@ -8,7 +8,8 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
     /// …and it has at least this many points.
     public var vacuumMinVectorNumber: Int = 1000
     /// Target number of immutable segments; more are merged, smallest first.
-    /// 0 = automatic (the number of CPU cores, at least 2).
+    /// 0 = automatic: as few as `max_segment_size` allows
+    /// (`MergePlanner.automaticTargetSegmentCount`).
     public var defaultSegmentNumber: Int = 0
     /// Merges never produce a segment larger than this (vector bytes, KiB).
     /// nil = automatic (200 MiB).
@@ -39,9 +40,7 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
     }
 
     var targetSegmentCount: Int {
-        defaultSegmentNumber > 0
-            ? defaultSegmentNumber
-            : max(MergePlanner.minimumAutomaticSegmentCount, ProcessInfo.processInfo.activeProcessorCount)
+        defaultSegmentNumber > 0 ? defaultSegmentNumber : MergePlanner.automaticTargetSegmentCount
     }
 
     var maxSegmentBytes: Int { (maxSegmentSizeKB ?? MergePlanner.automaticMaxSegmentSizeKB) * 1024 }

@@ -82,12 +82,17 @@ enum MergePlanner {
     /// an estimate only.
     static let estimatedBytesPerSparseVector = 800
 
-    /// With `default_segment_number` 0 the target is one segment per CPU, so a
-    /// search can scan segments in parallel, but at least 2: with a target of 1
-    /// every merge would rewrite the whole collection, while with 2 the largest
-    /// segment stays as the small new ones merge. Qdrant clamps the automatic
-    /// count to 2…8.
-    static let minimumAutomaticSegmentCount = 2
+    /// With `default_segment_number` 0 the target is one segment: the
+    /// collection is kept in as few segments as `max_segment_size` allows, since
+    /// a query walks every segment's graph and two half-size graphs cost ~40%
+    /// more than one at equal recall (issue 24, docs/benchmarks.md). Qdrant's
+    /// automatic count (one per CPU, 2…8) is there for parallel optimisation;
+    /// Strata searches one query's segments on one thread, so more segments buy
+    /// nothing. Merging a small new segment into a large one reuses the large
+    /// one's graph (`HNSWBuilder`), so it costs the small one's inserts plus a
+    /// sequential copy of the large one's vectors, payloads and codes; under a
+    /// fast ingest several flushes wait and merge in one rewrite.
+    static let automaticTargetSegmentCount = 1
 
     /// With `max_segment_size` unset a merge stops at 200 MiB of vectors (KiB
     /// here, like the setting). Qdrant's automatic size is a per-CPU budget

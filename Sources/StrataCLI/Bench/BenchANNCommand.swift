@@ -47,7 +47,7 @@ struct BenchANNCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "optimizers_config.default_segment_number (0 = the engine's default: one per core, at least 2).")
+        help: "optimizers_config.default_segment_number (0 = the engine's default: as few as max_segment_size allows).")
     var segments: Int = 0
 
     @Option(
