@@ -28,13 +28,17 @@ struct CollectionReadView {
     /// Runs `body` over every segment, naming the collection in the
     /// corruption a damaged segment reports.
     private func eachSegment(_ body: (any ReadableSegment) throws -> Void) throws {
-        for segment in segments {
-            try cancellation?.check()
-            do {
-                try body(segment)
-            } catch let error as SegmentError {
-                throw StrataError(.corruption, "collection `\(name)`: \(error.description)", cause: error)
-            }
+        for segment in segments { try read(segment, body) }
+    }
+
+    /// `body(segment)` unless the read is cancelled, naming the collection in
+    /// the corruption a damaged segment reports.
+    private func read<T>(_ segment: any ReadableSegment, _ body: (any ReadableSegment) throws -> T) throws -> T {
+        try cancellation?.check()
+        do {
+            return try body(segment)
+        } catch let error as SegmentError {
+            throw StrataError(.corruption, "collection `\(name)`: \(error.description)", cause: error)
         }
     }
 
@@ -136,8 +140,11 @@ struct CollectionReadView {
             query: query, vector: name, distance: vector.distance, limit: limit, params: params,
             defaultEf: hnsw.efConstruct,
             fullScanBytes: hnsw.fullScanThresholdKB * 1024, filter: filter)
-        let hits = try collect { try $0.search(request, context: context) }
-        return merge(hits, limit: limit, higherIsBetter: vector.distance.higherIsBetter)
+        // Each segment's walk on an idle core when there are any (SegmentFanOut).
+        let hits = try SegmentFanOut.map(segments) { segment in
+            try read(segment) { try $0.search(request, context: context) }
+        }
+        return merge(hits.flatMap { $0 }, limit: limit, higherIsBetter: vector.distance.higherIsBetter)
     }
 
     /// The exact best `limit` points by sparse dot product with the canonical

@@ -51,6 +51,11 @@ struct BenchANNCommand: AsyncParsableCommand {
     var segments: Int = 0
 
     @Option(
+        name: .customLong("max-segment-size-kb"),
+        help: "optimizers_config.max_segment_size in KiB of vectors (default: the engine's, 200 MiB).")
+    var maxSegmentSizeKB: Int?
+
+    @Option(
         name: .customLong("indexing-threshold-kb"),
         help: "optimizers_config.indexing_threshold_kb (segments with fewer KiB of vectors are not indexed).")
     var indexingThresholdKB: Int = 10_000
@@ -127,7 +132,9 @@ struct BenchANNCommand: AsyncParsableCommand {
         let database = try Database.open(at: directory)
         var config = CollectionConfig(
             size: dataset.dimension, distance: distance,
-            optimizers: OptimizersConfig(defaultSegmentNumber: segments, indexingThresholdKB: indexingThresholdKB),
+            optimizers: OptimizersConfig(
+                defaultSegmentNumber: segments, maxSegmentSizeKB: maxSegmentSizeKB,
+                indexingThresholdKB: indexingThresholdKB),
             hnswConfig: HnswConfig(m: hnsw.m, efConstruct: hnsw.efConstruct, maxIndexingThreads: threads),
             quantizationConfig: try quantizationConfig())
         config.vectors[CollectionConfig.defaultVectorName]?.datatype = try vectorDatatype()

@@ -1,0 +1,82 @@
+import Foundation
+@testable import Strata
+import StrataTestSupport
+import Synchronization
+import Testing
+
+/// One query's segments searched on idle cores (`SegmentFanOut`): the same
+/// answers, in the same order, with the same errors, as one after the other.
+@Suite struct SegmentFanOutTests {
+    struct Failure: Error, Equatable { var index: Int }
+
+    static let large = SegmentFanOut.minimumPointsPerTask
+
+    @Test func resultsKeepTheItemsOrder() throws {
+        let items = Array(0..<16)
+        let results = try SegmentFanOut.map(items, points: { _ in Self.large }) { item -> Int in
+            // Uneven work, so that tasks finish out of order.
+            var sum = 0
+            for i in 0..<((16 - item) * 20_000) { sum &+= i }
+            return item * 10 + (sum == -1 ? 1 : 0)
+        }
+        #expect(results == items.map { $0 * 10 })
+    }
+
+    @Test func theFirstErrorInOrderIsThrownAfterEveryTaskRan() {
+        let ran = Atomic<Int>(0)
+        let error = #expect(throws: Failure.self) {
+            _ = try SegmentFanOut.map(Array(0..<8), points: { _ in Self.large }) { item -> Int in
+                ran.add(1, ordering: .relaxed)
+                if item == 3 || item == 6 { throw Failure(index: item) }
+                return item
+            }
+        }
+        #expect(error == Failure(index: 3))
+        #expect(ran.load(ordering: .relaxed) == 8)
+    }
+
+    @Test func smallItemsRunOnTheCallersThread() throws {
+        let caller = Thread.current
+        let threads = try SegmentFanOut.map(Array(0..<4), points: { $0 == 0 ? Self.large : 10 }) { _ in
+            Thread.current == caller
+        }
+        #expect(threads == [true, true, true, true])
+    }
+
+    /// Two immutable segments of more than `minimumPointsPerTask` points each:
+    /// an exact search (fanned out on a machine with idle cores) returns the
+    /// brute-force top 10 over both.
+    @Test func aSearchOverLargeSegmentsMatchesBruteForce() async throws {
+        let dimension = 4
+        let dir = TemporaryDirectory()
+        let db = try Database.open(at: dir.path)
+        defer { db.close() }
+        let c = try db.createCollection(
+            "c",
+            config: CollectionConfig(
+                size: dimension, distance: .euclid,
+                optimizers: OptimizersConfig(defaultSegmentNumber: 2, flushIntervalSec: 3600)))
+        var rng = SeededGenerator(seed: 11)
+        let count = Self.large + 500
+        var vectors: [[Float]] = []
+        for half in 0..<2 {
+            let points = (0..<count).map { i -> PointStruct in
+                let vector = (0..<dimension).map { _ in Float(rng.next() % 10_000) / 100 }
+                vectors.append(vector)
+                return PointStruct(id: .number(UInt64(half * count + i)), vector: vector)
+            }
+            for start in stride(from: 0, to: points.count, by: 1000) {
+                try await c.upsert(Array(points[start..<min(start + 1000, points.count)]))
+            }
+            try c.flush()
+        }
+        #expect(c.storageInfo.segments.filter { $0.points >= Self.large }.count == 2)
+        for q in 0..<5 {
+            let query = vectors[q * 997]
+            let expected = vectors.indices.map { (id: $0, distance: referenceScore(query, vectors[$0], .euclid)) }
+                .sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }.prefix(10).map { PointID.number(UInt64($0.id)) }
+            let hits = try c.search(query, limit: 10, params: SearchParams(exact: true))
+            #expect(hits.map(\.id) == Array(expected))
+        }
+    }
+}
