@@ -12,7 +12,7 @@ import StrataIO
 /// `query_points` runs (`Collection.query`, payload attached), as
 /// Benchmarks/run_transport.sh compares it with REST and gRPC.
 ///
-/// Method: T threads each search in a loop for `--seconds`; QPS = searches /
+/// Method: T threads (one OS thread each) each search in a loop for `--seconds`; QPS = searches /
 /// wall time; p50/p99/mean over every search's latency. `--pause-ms` idles
 /// each thread that long between searches (not timed), as a server's thread
 /// idles while its client is busy: the latency of a search on a thread that
@@ -69,7 +69,9 @@ struct BenchSearchCommand: AsyncParsableCommand {
         let queryVectors = fixed
         let results = LatencyBox(threads: threads)
         let start = Date()
-        DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        // One OS thread per searcher: `concurrentPerform` would run at most one
+        // iteration per core at a time, so 32 "threads" would be 2 on 2 cores.
+        @Sendable func search(_ worker: Int) {
             var state = seed &+ UInt64(worker) &* 0x9E37_79B9_7F4A_7C15
             func normal() -> Float {
                 state = state &* 6364136223846793005 &+ 1442695040888963407
@@ -101,6 +103,15 @@ struct BenchSearchCommand: AsyncParsableCommand {
             }
             results.store(worker, latencies)
         }
+        let finished = DispatchGroup()
+        for worker in 0..<threads {
+            finished.enter()
+            Thread {
+                search(worker)
+                finished.leave()
+            }.start()
+        }
+        finished.wait()
         let wall = Date().timeIntervalSince(start)
         let all = results.all.sorted()
         func percentile(_ p: Double) -> Double { all.isEmpty ? 0 : all[min(all.count - 1, Int(Double(all.count) * p))] }
