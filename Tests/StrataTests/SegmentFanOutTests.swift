@@ -44,9 +44,9 @@ import Testing
     }
 
     /// Two immutable segments of more than `minimumPointsPerTask` points each:
-    /// an exact search (fanned out on a machine with idle cores) returns the
-    /// brute-force top 10 over both.
-    @Test func aSearchOverLargeSegmentsMatchesBruteForce() async throws {
+    /// an exact dense search and a sparse search (fanned out on a machine with
+    /// idle cores) return the brute-force top 10 over both.
+    @Test func searchesOverLargeSegmentsMatchBruteForce() async throws {
         let dimension = 4
         let dir = TemporaryDirectory()
         let db = try Database.open(at: dir.path)
@@ -54,16 +54,22 @@ import Testing
         let c = try db.createCollection(
             "c",
             config: CollectionConfig(
-                size: dimension, distance: .euclid,
-                optimizers: OptimizersConfig(defaultSegmentNumber: 2, flushIntervalSec: 3600)))
+                vectors: ["": VectorParams(size: dimension, distance: .euclid)],
+                optimizers: OptimizersConfig(defaultSegmentNumber: 2, flushIntervalSec: 3600),
+                sparseVectors: ["s": SparseVectorParams()]))
         var rng = SeededGenerator(seed: 11)
         let count = Self.large + 500
         var vectors: [[Float]] = []
+        var sparse: [SparseVector] = []
         for half in 0..<2 {
             let points = (0..<count).map { i -> PointStruct in
                 let vector = (0..<dimension).map { _ in Float(rng.next() % 10_000) / 100 }
+                let indices = Set((0..<3).map { _ in UInt32(rng.next() % 200) }).sorted()
+                let terms = SparseVector(indices: indices, values: indices.map { _ in Float(rng.next() % 1000) / 100 })
                 vectors.append(vector)
-                return PointStruct(id: .number(UInt64(half * count + i)), vector: vector)
+                sparse.append(terms)
+                return PointStruct(
+                    id: .number(UInt64(half * count + i)), vectors: ["": vector], sparseVectors: ["s": terms])
             }
             for start in stride(from: 0, to: points.count, by: 1000) {
                 try await c.upsert(Array(points[start..<min(start + 1000, points.count)]))
@@ -76,7 +82,16 @@ import Testing
             let expected = vectors.indices.map { (id: $0, distance: referenceScore(query, vectors[$0], .euclid)) }
                 .sorted { ($0.distance, $0.id) < ($1.distance, $1.id) }.prefix(10).map { PointID.number(UInt64($0.id)) }
             let hits = try c.search(query, limit: 10, params: SearchParams(exact: true))
-            #expect(hits.map(\.id) == Array(expected))
+            #expect(hits.map { $0.id } == Array(expected))
+
+            let terms = sparse[q * 991]
+            let weights = Dictionary(uniqueKeysWithValues: zip(terms.indices, terms.values))
+            let sparseExpected = sparse.indices.map { id -> (id: Int, score: Float) in
+                (id, zip(sparse[id].indices, sparse[id].values).reduce(Float(0)) { $0 + (weights[$1.0] ?? 0) * $1.1 })
+            }
+            .filter { $0.score > 0 }.sorted { ($0.score, -$0.id) > ($1.score, -$1.id) }.prefix(10)
+            let sparseHits = try c.searchSparse(terms, using: "s", limit: 10)
+            #expect(sparseHits.map { $0.id } == sparseExpected.map { PointID.number(UInt64($0.id)) })
         }
     }
 }

@@ -156,8 +156,10 @@ struct CollectionReadView {
         let request = SparseSearchRequest(
             query: query, vector: name, limit: limit, fullScanThreshold: params.index?.fullScanThreshold ?? 5000,
             filter: filter)
-        let hits = try collect { try $0.sparseSearch(request, context: context) }
-        return merge(hits, limit: limit, higherIsBetter: true)
+        let hits = try SegmentFanOut.map(segments) { segment in
+            try read(segment) { try $0.sparseSearch(request, context: context) }
+        }
+        return merge(hits.flatMap { $0 }, limit: limit, higherIsBetter: true)
     }
 
     /// Live points with sparse vector `name` and per term of `terms` how many hold it.
