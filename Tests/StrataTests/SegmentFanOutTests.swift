@@ -13,7 +13,7 @@ import Testing
 
     @Test func resultsKeepTheItemsOrder() throws {
         let items = Array(0..<16)
-        let results = try SegmentFanOut.map(items, points: { _ in Self.large }) { item -> Int in
+        let results = try SegmentFanOut.parallelMap(items) { item -> Int in
             // Uneven work, so that tasks finish out of order.
             var sum = 0
             for i in 0..<((16 - item) * 20_000) { sum &+= i }
@@ -25,7 +25,7 @@ import Testing
     @Test func theFirstErrorInOrderIsThrownAfterEveryTaskRan() {
         let ran = Atomic<Int>(0)
         let error = #expect(throws: Failure.self) {
-            _ = try SegmentFanOut.map(Array(0..<8), points: { _ in Self.large }) { item -> Int in
+            _ = try SegmentFanOut.parallelMap(Array(0..<8)) { item -> Int in
                 ran.add(1, ordering: .relaxed)
                 if item == 3 || item == 6 { throw Failure(index: item) }
                 return item
@@ -35,12 +35,17 @@ import Testing
         #expect(ran.load(ordering: .relaxed) == 8)
     }
 
-    @Test func smallItemsRunOnTheCallersThread() throws {
-        let caller = Thread.current
-        let threads = try SegmentFanOut.map(Array(0..<4), points: { $0 == 0 ? Self.large : 10 }) { _ in
-            Thread.current == caller
-        }
-        #expect(threads == [true, true, true, true])
+    @Test(arguments: [
+        // (large segments, queries searching including this one, cores, fans out)
+        (2, 1, 2, true), (8, 3, 64, true),
+        (1, 1, 64, false),  // one large segment: nothing to share
+        (0, 1, 64, false),
+        (2, 2, 2, false),  // every core has a query already
+        (2, 5, 4, false),
+        (2, 1, 1, false),  // one core
+    ])
+    func fansOutOnlyOverLargeSegmentsWithIdleCores(_ row: (Int, Int, Int, Bool)) {
+        #expect(SegmentFanOut.fansOut(largeSegments: row.0, searching: row.1, cores: row.2) == row.3)
     }
 
     /// Two immutable segments of more than `minimumPointsPerTask` points each:

@@ -83,15 +83,15 @@ enum MergePlanner {
     static let estimatedBytesPerSparseVector = 800
 
     /// With `default_segment_number` 0 the target is one segment: the
-    /// collection is kept in as few segments as `max_segment_size` allows, since
-    /// a query walks every segment's graph and two half-size graphs cost ~40%
-    /// more than one at equal recall (issue 24, docs/benchmarks.md). Qdrant's
-    /// automatic count (one per CPU, 2…8) is there for parallel optimisation;
-    /// Strata searches one query's segments on one thread, so more segments buy
-    /// nothing. Merging a small new segment into a large one reuses the large
-    /// one's graph (`HNSWBuilder`), so it costs the small one's inserts plus a
-    /// sequential copy of the large one's vectors, payloads and codes; under a
-    /// fast ingest several flushes wait and merge in one rewrite.
+    /// collection is kept in as few segments as `max_segment_size` allows,
+    /// since a query walks every segment's graph and two half-size graphs cost
+    /// ~45% more than one at equal recall (issue 24, docs/benchmarks.md).
+    /// Qdrant's automatic count (one per CPU) is there for parallel
+    /// optimisation; searching several segments in parallel (`SegmentFanOut`)
+    /// only helps while cores are idle. A merge of a small new segment into a
+    /// large one rewrites the large one (payloads re-encoded, codes retrained)
+    /// but reuses its graph, so only the new points are inserted; under a fast
+    /// ingest several flushes wait and merge in one rewrite.
     static let automaticTargetSegmentCount = 1
 
     /// With `max_segment_size` unset a merge stops at 200 MiB of vectors (KiB

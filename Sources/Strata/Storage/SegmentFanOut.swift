@@ -27,24 +27,30 @@ enum SegmentFanOut {
     /// 10,000 points at ef 64 takes ~100 µs on the machines measured).
     static let minimumPointsPerTask = 10_000
 
-    /// `body` of every segment, results in the segments' order; the large
-    /// segments in parallel when cores are idle. The first error thrown (in
-    /// the segments' order) is rethrown after every task has finished.
+    /// `body` of every segment, results in the segments' order: the segments
+    /// in parallel (`parallelMap`) when `fansOut` says so, else one after the
+    /// other. Throws the first error in the segments' order.
     static func map<T>(
         _ segments: [any ReadableSegment], _ body: (any ReadableSegment) throws -> T
     ) throws -> [T] {
-        try map(segments, points: \.liveCount, body)
-    }
-
-    /// `map` over any items, `points` giving each one's size (tests use it
-    /// without segments).
-    static func map<Item, T>(
-        _ items: [Item], points: (Item) -> Int, _ body: (Item) throws -> T
-    ) throws -> [T] {
         let active = searching.add(1, ordering: .relaxed).newValue
         defer { searching.subtract(1, ordering: .relaxed) }
-        let large = items.filter { points($0) >= minimumPointsPerTask }.count
-        guard large >= 2, active < cores else { return try items.map(body) }
+        let large = segments.filter { $0.liveCount >= minimumPointsPerTask }.count
+        guard fansOut(largeSegments: large, searching: active, cores: cores) else { return try segments.map(body) }
+        return try parallelMap(segments, body)
+    }
+
+    /// Whether a search fans out: at least two segments are worth a thread
+    /// of their own, and the `searching` queries (this one included) leave a
+    /// core idle.
+    static func fansOut(largeSegments: Int, searching: Int, cores: Int) -> Bool {
+        largeSegments >= 2 && searching < cores
+    }
+
+    /// `body` of every item on `concurrentPerform`'s threads (the caller's
+    /// among them), results in the items' order. Every item runs even when
+    /// one throws; then the first error in the items' order is rethrown.
+    static func parallelMap<Item, T>(_ items: [Item], _ body: (Item) throws -> T) throws -> [T] {
         var results = [Result<T, any Error>?](repeating: nil, count: items.count)
         withoutActuallyEscaping(body) { body in
             results.withUnsafeMutableBufferPointer { slots in
