@@ -37,6 +37,44 @@ import Testing
         #expect(WriteOperation.delete([7]).encoded().first == 0x01)
     }
 
+    /// The atomic-batch example in docs/format/operations.md (version 3):
+    /// nested operations keep their own versions; a filter-selected operation
+    /// is logged without ids and only inside a batch; batches do not nest.
+    @Test func atomicBatchEncodingMatchesTheSpecExample() throws {
+        let operation = WriteOperation.atomicBatch([
+            .upsert([PointStruct(id: 7, vectors: ["": [1]], payload: nil)]),
+            .matching(Filter(must: [.hasID([7])]), .clearPayload(ids: [])),
+        ])
+        let expected: [UInt8] = [
+            0x03, 0x10, 0x02,  // version 3, tag 16, 2 operations
+            0x0d, 0x01, 0x01, 0x01, 0x00, 0x07, 0x01, 0x00, 0x01, 0x00, 0x00, 0x80, 0x3f, 0x00,  // 13 bytes: upsert point 7
+            0x22, 0x03, 0x11,  // 34 bytes: version 3, tag 17
+            0x07, 0x01, 0x04, 0x6d, 0x75, 0x73, 0x74,  // {"must":
+            0x06, 0x01, 0x07, 0x01, 0x06, 0x68, 0x61, 0x73, 0x5f, 0x69, 0x64,  // [{"has_id":
+            0x06, 0x01, 0x03, 0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,  // [7]}]}
+            0x01, 0x06, 0x00,  // clear_payload, no ids
+        ]
+        #expect(operation.encoded() == expected)
+        #expect(try expected.withUnsafeBytes { try WriteOperation.decode($0) } == operation)
+        // Tag 16 under version 2 is refused.
+        var mislabelled = expected
+        mislabelled[0] = 0x02
+        #expect(throws: FormatError.self) { try mislabelled.withUnsafeBytes { try WriteOperation.decode($0) } }
+        // A filter-selected operation alone, one with ids, and a batch in a batch are refused.
+        let alone = Array(expected[18...])
+        #expect(throws: FormatError.self) { try alone.withUnsafeBytes { try WriteOperation.decode($0) } }
+        var withIDs = Array(expected.dropLast()) + [0x01, 0x00, 0x07]  // clear_payload of id 7
+        withIDs[17] = 0x24
+        #expect(throws: FormatError.self) { try withIDs.withUnsafeBytes { try WriteOperation.decode($0) } }
+        let nested = WriteOperation.atomicBatch([.atomicBatch([.delete([1])])])
+        #expect(throws: FormatError.self) { try nested.encoded().withUnsafeBytes { try WriteOperation.decode($0) } }
+        // An upsert-typed operation under `matching` is refused too.
+        let notSelecting = WriteOperation.atomicBatch([.matching(Filter(must: [.hasID([7])]), .upsert([]))])
+        #expect(throws: FormatError.self) {
+            try notSelecting.encoded().withUnsafeBytes { try WriteOperation.decode($0) }
+        }
+    }
+
     @Test func everyOperationKindRoundTrips() throws {
         let uuid = PointID.uuid(UUID(uuidString: "936DA01F-9ABD-4D9D-80C7-02AF85C822A8")!)
         let payload: Payload = ["s": "x", "i": -5, "d": 2.5, "b": true, "n": nil, "a": [1, [2, ["k": "v"]]]]
@@ -68,7 +106,13 @@ import Testing
                 ],
                 filter: Filter(mustNot: [.slice(PointSlice(index: 1, total: 3)), .isNull(key: try PayloadPath("n"))])),
         ]
-        for operation in operations {
+        let filter = Filter(must: [.field(FieldCondition(key: try PayloadPath("s"), .match(.value(.keyword("x")))))])
+        let selecting: [WriteOperation] = [
+            .delete([]), .setPayload(ids: [], payload: payload), .overwritePayload(ids: [], payload: [:]),
+            .deletePayloadKeys(ids: [], keys: ["a"]), .clearPayload(ids: []),
+            .setPayloadAtKey(ids: [], payload: payload, key: "a.b"), .deleteVectors(ids: [], names: ["text"]),
+        ]
+        for operation in operations + [.atomicBatch(operations + selecting.map { .matching(filter, $0) })] {
             let bytes = operation.encoded()
             let decoded = try bytes.withUnsafeBytes { try WriteOperation.decode($0) }
             #expect(decoded == operation)

@@ -5,13 +5,14 @@ import StrataPayload
 /// The versioned binary encoding of operations (docs/format/operations.md).
 extension WriteOperation {
     /// The newest version this build writes and reads. Version 2 adds the
-    /// conditional writes (tags 14, 15); every other operation is still
-    /// written as version 1, byte for byte as before, so logs without
-    /// conditional writes stay readable by builds that know only version 1.
-    static let encodingVersion: UInt8 = 2
+    /// conditional writes (tags 14, 15), version 3 atomic batches (tags 16,
+    /// 17); every other operation is still written as version 1, byte for
+    /// byte as before, so logs without them stay readable by builds that know
+    /// only version 1.
+    static let encodingVersion: UInt8 = 3
 
     /// The version an operation is written with: the oldest that has its tag.
-    var encodingVersion: UInt8 { tag >= 14 ? 2 : 1 }
+    var encodingVersion: UInt8 { tag >= 16 ? 3 : tag >= 14 ? 2 : 1 }
 
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: estimatedSize)
@@ -56,17 +57,33 @@ extension WriteOperation {
             Self.write(ids, to: &writer)
             writer.writeVarint(UInt64(names.count))
             for name in names { writer.writeString(name) }
+        case .atomicBatch(let operations):
+            writer.writeVarint(UInt64(operations.count))
+            for operation in operations { writer.writeLengthPrefixed(operation.encoded()) }
+        case .matching(let filter, let operation):
+            writer.write(filter.json)
+            writer.write(contentsOf: operation.selecting([]).encoded())
         }
         return writer.bytes
     }
 
     private var estimatedSize: Int {
+        if case .atomicBatch(let operations) = self { return operations.reduce(8) { $0 + $1.estimatedSize + 4 } }
         guard case .upsert(let points) = self, let first = points.first else { return 64 }
         return 16 + points.count * (first.vectors.values.reduce(0) { $0 + $1.count * 4 + 8 } + 64)
     }
 
     /// Decodes one operation; malformed bytes throw `FormatError`, never trap.
     public static func decode(_ bytes: UnsafeRawBufferPointer) throws(FormatError) -> WriteOperation {
+        try decode(bytes, in: .record)
+    }
+
+    /// Where an operation being decoded sits: a whole WAL record, an
+    /// operation of an atomic batch (tag 16), or the operation a `matching`
+    /// (tag 17) applies.
+    enum Nesting { case record, batch, matching }
+
+    static func decode(_ bytes: UnsafeRawBufferPointer, in nesting: Nesting) throws(FormatError) -> WriteOperation {
         var reader = ByteReader(bytes)
         let version = try reader.readUInt8()
         guard version >= 1, version <= encodingVersion else {
@@ -75,8 +92,29 @@ extension WriteOperation {
         }
         let tag = try reader.readUInt8()
         guard tag < 14 || version >= 2 else { throw FormatError("operation tag \(tag) needs encoding version 2") }
+        guard tag < 16 || version >= 3 else { throw FormatError("operation tag \(tag) needs encoding version 3") }
         let operation: WriteOperation
         switch tag {
+        case 16:
+            guard nesting == .record else { throw FormatError("an atomic batch inside another operation") }
+            // Each operation needs at least 3 bytes (length, version, tag).
+            let count = try reader.readCount(limit: reader.remaining / 3, "batch operation")
+            var operations: [WriteOperation] = []
+            operations.reserveCapacity(count)
+            for _ in 0..<count {
+                let length = try reader.readCount(limit: reader.remaining, "batch operation byte")
+                operations.append(try decode(try reader.readBytes(length), in: .batch))
+            }
+            operation = .atomicBatch(operations)
+        case 17:
+            guard nesting == .batch else { throw FormatError("a filter-selected operation outside an atomic batch") }
+            let filter = try readFilter(&reader)
+            let selected = try decode(try reader.readBytes(reader.remaining), in: .matching)
+            guard selected.selectsByID, selected.selecting([]) == selected else {
+                throw FormatError(
+                    "a filter-selected operation (tag 17) must be one that selects points by id, logged without ids")
+            }
+            operation = .matching(filter, selected)
         case 1, 12:
             operation = .upsert(try readPoints(&reader, sparse: tag == 12))
         case 14:

@@ -40,6 +40,16 @@ public enum WriteOperation: Sendable, Equatable {
     case conditionalUpsert(points: [PointStruct], mode: UpdateMode, filter: Filter?)
     /// `updateVectors` of the points that match `filter` when it is applied.
     case conditionalUpdateVectors(points: [PointVectors], filter: Filter)
+    /// An atomic batch: these operations, applied in order under one op
+    /// number as one step (one WAL record, so after a crash all or none of
+    /// them; readers never see part of it). No operation in it is itself a
+    /// batch.
+    indirect case atomicBatch([WriteOperation])
+    /// `operation` (one that selects points by id: delete, the payload
+    /// writes, deleteVectors; logged without ids) applied to the points that
+    /// match `filter` when it is applied. Only inside an atomic batch, where a
+    /// filter must see the batch's earlier operations.
+    indirect case matching(Filter, WriteOperation)
 
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
@@ -57,6 +67,8 @@ public enum WriteOperation: Sendable, Equatable {
         case .deleteVectors: return 11
         case .conditionalUpsert: return 14
         case .conditionalUpdateVectors: return 15
+        case .atomicBatch: return 16
+        case .matching: return 17
         }
     }
 }
@@ -72,6 +84,8 @@ extension WriteOperation {
         case .upsert(let points), .conditionalUpsert(let points, _, _): sets = points.map { ($0.id, $0.vectors) }
         case .updateVectors(let points), .conditionalUpdateVectors(let points, _):
             sets = points.map { ($0.id, $0.vectors) }
+        case .atomicBatch(let operations):
+            return operations.lazy.compactMap { $0.vectorMismatch(config) }.first
         default: return nil
         }
         for (id, vectors) in sets {
@@ -125,8 +139,36 @@ extension WriteOperation {
             guard case .updateVectors(let kept) = WriteOperation.updateVectors(points).removingVectors(named: names)
             else { return self }
             return .conditionalUpdateVectors(points: kept, filter: filter)
+        case .atomicBatch(let operations):
+            return .atomicBatch(operations.map { $0.removingVectors(named: names) })
+        case .matching(let filter, let operation):
+            return .matching(filter, operation.removingVectors(named: names))
         default:
             return self
+        }
+    }
+
+    /// This operation (one that selects points by id) applied to `ids` instead.
+    func selecting(_ ids: [PointID]) -> WriteOperation {
+        switch self {
+        case .delete: return .delete(ids)
+        case .setPayload(_, let payload): return .setPayload(ids: ids, payload: payload)
+        case .overwritePayload(_, let payload): return .overwritePayload(ids: ids, payload: payload)
+        case .deletePayloadKeys(_, let keys): return .deletePayloadKeys(ids: ids, keys: keys)
+        case .clearPayload: return .clearPayload(ids: ids)
+        case .setPayloadAtKey(_, let payload, let key): return .setPayloadAtKey(ids: ids, payload: payload, key: key)
+        case .deleteVectors(_, let names): return .deleteVectors(ids: ids, names: names)
+        default: return self
+        }
+    }
+
+    /// Whether this operation selects points by id (and can be `matching` a filter).
+    var selectsByID: Bool {
+        switch self {
+        case .delete, .setPayload, .overwritePayload, .deletePayloadKeys, .clearPayload, .setPayloadAtKey,
+            .deleteVectors:
+            return true
+        default: return false
         }
     }
 
@@ -138,6 +180,8 @@ extension WriteOperation {
         case .updateVectors(let points), .conditionalUpdateVectors(let points, _):
             return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
         case .deleteVectors(_, let names): return Set(names)
+        case .atomicBatch(let operations): return operations.reduce(into: []) { $0.formUnion($1.vectorNames) }
+        case .matching(_, let operation): return operation.vectorNames
         default: return []
         }
     }

@@ -11,8 +11,9 @@ import StrataVectorMath
 /// - Each column holds `slotCount * dim` floats; a point's vector for column c is
 ///   valid iff `column.present[slot]`.
 /// - `versions[s]` is the op number that last wrote the point in slot `s`; an
-///   operation with an op number ≤ that version leaves the point unchanged, so
-///   replaying the log over a state that already contains it is harmless.
+///   operation with an older op number leaves the point unchanged. One with
+///   the same op number changes it: the operations of an atomic batch share
+///   the batch's op number and apply in order, each after the one before.
 ///
 /// Thread safety: not thread-safe by itself. The owning `CollectionStore`'s
 /// state lock guards it: writes arrive under that lock held exclusively, in
@@ -95,11 +96,11 @@ final class MutableSegment {
 
     // MARK: - Writes
 
-    /// Removes the point if op `opNum` is newer than it. Returns whether it was here.
+    /// Removes the point if op `opNum` is not older than it. Returns whether it was here.
     @discardableResult
     func delete(_ id: PointID, opNum: UInt64) -> Bool {
         guard let slot = slotOf[id] else { return false }
-        if versions[slot] < opNum {
+        if versions[slot] <= opNum {
             free(slot)
             generation &+= 1
         }
@@ -110,7 +111,7 @@ final class MutableSegment {
     @discardableResult
     func updatePayload(_ id: PointID, opNum: UInt64, _ change: (Payload?) -> Payload?) -> Bool {
         guard let slot = slotOf[id] else { return false }
-        if versions[slot] < opNum {
+        if versions[slot] <= opNum {
             payloadBytes -= Self.payloadBytes(payloads[slot])
             payloads[slot] = change(payloads[slot])
             payloadBytes += Self.payloadBytes(payloads[slot])
@@ -125,7 +126,7 @@ final class MutableSegment {
     func upsert(_ point: PointStruct, opNum: UInt64) {
         let slot: Int
         if let existing = slotOf[point.id] {
-            guard versions[existing] < opNum else { return }
+            guard versions[existing] <= opNum else { return }
             slot = existing
         } else if let reused = freeSlots.popLast() {
             slot = reused

@@ -9,7 +9,29 @@ extension CollectionStore.State {
     /// thread once the operation is durable, or by replay at open. Returns
     /// whether the mutable segment was sealed (the optimizer should run).
     mutating func apply(_ operation: WriteOperation, opNum: UInt64) -> Bool {
+        applyChanges(operation, opNum: opNum)
+        appliedOpNum = max(appliedOpNum, opNum)
+        // Seal here, not when the optimizer gets to it: while it builds a
+        // big graph the mutable segment would otherwise keep growing past
+        // every size limit. (Never in the middle of an atomic batch: its
+        // operations share one op number, which a sealed segment's points
+        // would then carry too.)
+        guard mutable.vectorBytes >= config.optimizers.indexingThresholdKB * 1024 else { return false }
+        frozen.append(FrozenSegment(segment: mutable, sealOpNum: appliedOpNum))
+        mutable = MutableSegment(config: config)
+        return true
+    }
+
+    /// What `operation` changes, without sealing. The operations of an
+    /// atomic batch share its op number: a point one of them wrote may be
+    /// written again by a later one (the mutable segment lets an operation
+    /// replace a version carrying its own op number).
+    private mutating func applyChanges(_ operation: WriteOperation, opNum: UInt64) {
         switch operation {
+        case .atomicBatch(let operations):
+            for operation in operations { applyChanges(operation, opNum: opNum) }
+        case .matching(let filter, let selected):
+            applyChanges(selected.selecting(matchingIDs(filter)), opNum: opNum)
         case .upsert(let points):
             for point in points {
                 mutable.upsert(point, opNum: opNum)
@@ -70,10 +92,10 @@ extension CollectionStore.State {
                 guard let current, let filter else { return true }
                 return matches(filter, current)
             }
-            return apply(.upsert(kept), opNum: opNum)
+            applyChanges(.upsert(kept), opNum: opNum)
         case .conditionalUpdateVectors(let points, let filter):
             let kept = points.filter { point in currentPoint(point.id).map { matches(filter, $0) } ?? false }
-            return apply(.updateVectors(kept), opNum: opNum)
+            applyChanges(.updateVectors(kept), opNum: opNum)
         case .updateVectors(let points):
             // One change per id: a repeated id gets its entries applied in
             // order (the last vector of each name wins), as for upserts.
@@ -105,14 +127,19 @@ extension CollectionStore.State {
             payloadSchema[path] = nil
             for segment in immutables { segment.fieldIndexes[path] = nil }
         }
-        appliedOpNum = max(appliedOpNum, opNum)
-        // Seal here, not when the optimizer gets to it: while it builds a
-        // big graph the mutable segment would otherwise keep growing past
-        // every size limit.
-        guard mutable.vectorBytes >= config.optimizers.indexingThresholdKB * 1024 else { return false }
-        frozen.append(FrozenSegment(segment: mutable, sealOpNum: appliedOpNum))
-        mutable = MutableSegment(config: config)
-        return true
+    }
+
+    /// The live points matching `filter` now (a `matching` operation of an
+    /// atomic batch, decided when applied so that it sees the batch's earlier
+    /// operations; replay decides the same on the same state). The filter's
+    /// vector names were checked before logging; a payload block that fails
+    /// its checksum matches nothing here, as in `liveCopyOutsideMutable`
+    /// (reads and `strata verify` report it).
+    private func matchingIDs(_ filter: Filter) -> [PointID] {
+        let view = CollectionReadView(
+            name: "", config: config, segments: [mutable] + frozen + immutables,
+            context: SegmentReadContext(payloadSchema: payloadSchema))
+        return (try? view.matchingIDs(filter)) ?? []
     }
 
     /// Tombstones every older copy of `id`
@@ -146,7 +173,7 @@ extension CollectionStore.State {
     private mutating func updatePoint(_ id: PointID, opNum: UInt64, _ change: (inout PointStruct) -> Void) {
         let current: (PointStruct, UInt64)? =
             mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
-        guard let (point, version) = current, version < opNum else { return }
+        guard let (point, version) = current, version <= opNum else { return }
         var updated = point
         change(&updated)
         mutable.upsert(updated, opNum: opNum)

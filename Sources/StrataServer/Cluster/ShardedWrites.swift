@@ -97,6 +97,9 @@ extension ShardRouter {
     /// `POST points/batch`: each operation split by shard; each shard gets its
     /// parts in the operations' order; the result lists each operation once.
     func writeBatch(_ body: ShardJSON) async throws -> Response {
+        if body["atomic"] == .bool(true) {
+            throw APIError.notSupportedYet("an atomic batch on a cluster node (op numbers are per shard there)")
+        }
         guard let operations = body["operations"]?.array else {
             return Reply.ok(try await send(0, .POST, "points/batch", body: body, write: true).body)
         }

@@ -133,11 +133,10 @@ struct PointsSelectorInput: Decodable, Sendable {
 }
 
 /// The points an operation targets: listed, or those a filter matches when
-/// the operation runs (resolved to ids then; the ids are what is logged).
-enum PointSelection: Sendable {
-    case ids([PointID])
-    case filter(Filter)
+/// the operation runs (resolved to ids then, except in an atomic batch).
+typealias PointSelection = PointSelector
 
+extension PointSelector {
     func resolve(in collection: Strata.Collection) throws -> [PointID] {
         switch self {
         case .ids(let ids): return ids
@@ -342,4 +341,7 @@ enum UpdateOperationInput: Decodable, Sendable {
 
 struct BatchUpdateInput: Decodable, Sendable {
     var operations: [UpdateOperationInput]
+    /// Strata's extension: all operations as one write, all or nothing
+    /// (`Collection.batch(_:atomic:)`).
+    var atomic: Bool?
 }

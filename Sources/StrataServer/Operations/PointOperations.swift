@@ -76,10 +76,10 @@ extension StrataHTTPServer {
 
     /// `points/batch`: every operation is checked before the first applies;
     /// they then apply in order, each durable before the next (not atomic as a
-    /// whole, as in Qdrant).
+    /// whole, as in Qdrant), or with `atomic` as one write, all or nothing.
     func batchUpdate(
         _ operations: [UpdateOperationInput], in collection: Strata.Collection, _ scope: RequestScope,
-        checkOnly: Bool = false
+        checkOnly: Bool = false, atomic: Bool = false
     )
         async throws -> [UpdateResultOutput]
     {
@@ -91,6 +91,16 @@ extension StrataHTTPServer {
             for operation in prepared { try operation.checkStrictMode(check) }
         }
         if checkOnly { return [] }
+        if atomic {
+            for operation in prepared { try enforceQuota(operation) }
+            do {
+                return try await collection.batch(prepared.map(\.engine), atomic: true).map {
+                    UpdateResultOutput(operation_id: $0.operationID)
+                }
+            } catch let error as StrataError {
+                throw APIError.from(error)
+            }
+        }
         var results: [UpdateResultOutput] = []
         // The quota is judged before each operation, as Qdrant's shard does.
         for operation in prepared {

@@ -63,9 +63,13 @@ extension StrataHTTPServer {
             // `check_only=true`: every check, nothing applied (a cluster node checks each
             // shard's part of a write before any shard applies its own).
             let checkOnly = request.uri.queryParameters.get("check_only") == "true"
+            if input.atomic == true, self.cluster != nil {
+                throw APIError.notSupportedYet("an atomic batch on a cluster node (op numbers are per shard there)")
+            }
             return try Reply.ok(
                 try await self.batchUpdate(
-                    input.operations, in: collection, context.scope(request), checkOnly: checkOnly),
+                    input.operations, in: collection, context.scope(request), checkOnly: checkOnly,
+                    atomic: input.atomic ?? false),
                 context: context)
         }
 
@@ -167,21 +171,21 @@ enum PreparedUpdate: Sendable {
         }
     }
 
-    func apply(to collection: Strata.Collection) async throws -> UpdateResult {
+    /// The engine's form of this operation.
+    var engine: BatchOperation {
         switch self {
-        case .upsert(let points, let mode, let filter): try await collection.upsert(points, mode: mode, filter: filter)
-        case .delete(let selection): try await collection.delete(try selection.resolve(in: collection))
-        case .setPayload(let payload, let selection, let key):
-            try await collection.setPayload(payload, for: try selection.resolve(in: collection), key: key)
-        case .overwritePayload(let payload, let selection):
-            try await collection.overwritePayload(payload, for: try selection.resolve(in: collection))
-        case .deletePayload(let keys, let selection):
-            try await collection.deletePayloadKeys(keys, for: try selection.resolve(in: collection))
-        case .clearPayload(let selection): try await collection.clearPayload(for: try selection.resolve(in: collection))
-        case .updateVectors(let points, nil): try await collection.updateVectors(points)
-        case .updateVectors(let points, let filter?): try await collection.updateVectors(points, filter: filter)
-        case .deleteVectors(let names, let selection):
-            try await collection.deleteVectors(names, for: try selection.resolve(in: collection))
+        case .upsert(let points, let mode, let filter): return .upsert(points, mode: mode, filter: filter)
+        case .delete(let selection): return .delete(selection)
+        case .setPayload(let payload, let selection, let key): return .setPayload(payload, selection, key: key)
+        case .overwritePayload(let payload, let selection): return .overwritePayload(payload, selection)
+        case .deletePayload(let keys, let selection): return .deletePayloadKeys(keys, selection)
+        case .clearPayload(let selection): return .clearPayload(selection)
+        case .updateVectors(let points, let filter): return .updateVectors(points, filter: filter)
+        case .deleteVectors(let names, let selection): return .deleteVectors(names, selection)
         }
+    }
+
+    func apply(to collection: Strata.Collection) async throws -> UpdateResult {
+        try await collection.batch([engine])[0]
     }
 }

@@ -1,0 +1,65 @@
+"""What Strata has and Qdrant does not (issue 20), over REST: qdrant-client has no
+method for these, so they are raw HTTP calls next to the client's own."""
+import httpx
+import pytest
+from qdrant_client import models
+
+from conftest import TOPOLOGY
+
+pytestmark = pytest.mark.rest_only
+
+
+def post(server, path, body):
+    return httpx.post(f"{server.url}{path}", json=body, timeout=60)
+
+
+def upsert_op(*points):
+    return {"upsert": {"points": [{"id": i, "vector": v, "payload": p} for i, v, p in points]}}
+
+
+@pytest.mark.single_node("atomic batches answer 501 on a cluster node")
+def test_atomic_batch_is_one_write_and_sees_its_own_operations(client, server, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=1, vector=[1, 0], payload={"tag": "old"})])
+    reply = post(server, f"/collections/{name}/points/batch", {"atomic": True, "operations": [
+        upsert_op((2, [0, 1], {"tag": "new"}), (3, [1, 1], {"tag": "new"})),
+        # The filter sees the upsert above.
+        {"set_payload": {"payload": {"seen": True}, "filter": {"must": [{"key": "tag", "match": {"value": "new"}}]}}},
+        # A vector update of a point the batch itself creates.
+        {"update_vectors": {"points": [{"id": 3, "vector": [5, 5]}]}},
+        {"delete": {"points": [1]}},
+    ]})
+    assert reply.status_code == 200, reply.text
+    results = reply.json()["result"]
+    assert len(results) == 4 and len({r["operation_id"] for r in results}) == 1
+    assert all(r["status"] == "completed" for r in results)
+    records = {r.id: r for r in client.retrieve(name, ids=[1, 2, 3], with_vectors=True)}
+    assert sorted(records) == [2, 3]
+    assert records[2].payload == {"tag": "new", "seen": True} and records[3].vector == [5, 5]
+
+    # A bad operation anywhere refuses the whole batch: nothing changes, not even operation 0.
+    before = client.scroll(name, limit=10, with_vectors=True)[0]
+    bad = post(server, f"/collections/{name}/points/batch", {"atomic": True, "operations": [
+        {"delete": {"points": [2]}},
+        {"update_vectors": {"points": [{"id": 42, "vector": [1, 1]}]}},
+    ]})
+    assert bad.status_code == 404 and "operation 1 of the atomic batch" in bad.json()["status"]["error"]
+    wrong = post(server, f"/collections/{name}/points/batch", {"atomic": True, "operations": [
+        {"delete": {"points": [2]}}, upsert_op((9, [1, 2, 3], None))]})
+    assert wrong.status_code == 400, wrong.text
+    assert client.scroll(name, limit=10, with_vectors=True)[0] == before
+    # Without "atomic" (or with false) the batch is Qdrant's: one operation id each.
+    plain = post(server, f"/collections/{name}/points/batch", {"atomic": False, "operations": [
+        {"delete": {"points": [2]}}, {"delete": {"points": [3]}}]})
+    ids = [r["operation_id"] for r in plain.json()["result"]]
+    assert ids[0] < ids[1]
+    assert client.count(name).count == 0
+
+
+@pytest.mark.skipif(TOPOLOGY != "cluster", reason="a cluster refuses atomic batches (single-node feature)")
+def test_atomic_batch_on_a_cluster_is_501(client, server, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    reply = post(server, f"/collections/{name}/points/batch", {"atomic": True, "operations": [
+        upsert_op((1, [1, 0], None))]})
+    assert reply.status_code == 501 and "atomic batch" in reply.json()["status"]["error"]
+    assert client.count(name).count == 0
