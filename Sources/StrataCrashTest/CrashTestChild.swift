@@ -44,6 +44,9 @@ public struct CrashChildSettings: Sendable {
 ///     I <w> <seq> G <cond> <id>:<token> …
 ///                                       intent: replace the vectors of these points where they
 ///                                       match the filter of CrashWorkload.WriteCondition <cond>
+///     I <w> <seq> B <intent> | <intent> …
+///                                       intent: these writes (each as above, without
+///                                       the I <w> <seq> prefix) as one atomic batch
 ///     A <w> <seq> <op_num>              acknowledged
 ///     E <w> <seq> <message>             failed (not acknowledged)
 ///     M <action>                        maintenance (flush, optimize, reopen…) starting
@@ -122,7 +125,6 @@ public enum CrashTestChild {
                 guard maintenance.runOneRound() else { return }
             }
             let roll = Int(rng.next() % 100)
-            let size = Int(rng.next() % 8) + 1
             guard let collection = await gate.enter() else {
                 // A reopen failed (in the power-loss mode: the simulated crash); nothing is in flight.
                 sink.emit(
@@ -136,66 +138,65 @@ public enum CrashTestChild {
                 let result = try await operation()
                 sink.emit("A \(writer) \(sequence) \(result.operationID)")
             }
-            do {
-                switch Self.operation(roll: roll, workload: settings.workload) {
-                case .index:
-                    let (key, schema) = CrashWorkload.indexedFields[
-                        Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
-                    let create = rng.next() % 2 == 0
-                    try await report("X \(create ? "create" : "drop") \(key)") {
-                        create
-                            ? try await collection.createFieldIndex(key, schema: schema)
-                            : try await collection.deleteFieldIndex(key)
-                    }
+            /// One write of kind `kind` on this writer's partition: its intent
+            /// (without the `I <w> <seq>` prefix) and the operation, or nil when
+            /// there is nothing to do (a vector update of points that do not exist).
+            func make(_ kind: Operation) throws -> (intent: String, operation: BatchOperation)? {
+                let size = Int(rng.next() % 8) + 1
+                switch kind {
+                case .index, .atomicBatch:
+                    return nil
                 case .delete:
                     let targets = ids(size)
-                    try await report("D " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.delete(targets.map { .number($0) })
-                    }
+                    return ("D " + targets.map(String.init).joined(separator: " "), .delete(.ids(targets.map { .number($0) })))
                 case .deleteByFilter:
                     let tag = CrashWorkload.tag(rng.next())
-                    try await report("F \(tag)") {
-                        try await collection.delete(filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
-                    }
+                    return ("F \(tag)", .delete(.filter(CrashWorkload.partitionFilter(writer: writer, tag: tag))))
                 case .setPayload:
                     let ptoken = nextToken()
                     let targets = ids(size)
-                    try await report("P \(ptoken) " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.setPayload(
-                            ["p": .int(Int64(bitPattern: ptoken))], for: targets.map { .number($0) })
-                    }
+                    return (
+                        "P \(ptoken) " + targets.map(String.init).joined(separator: " "),
+                        .setPayload(["p": .int(Int64(bitPattern: ptoken))], .ids(targets.map { .number($0) }))
+                    )
                 case .setPayloadByFilter:
                     let ptoken = nextToken()
                     let tag = CrashWorkload.tag(rng.next())
-                    try await report("Q \(ptoken) \(tag)") {
-                        try await collection.setPayload(
+                    return (
+                        "Q \(ptoken) \(tag)",
+                        .setPayload(
                             ["p": .int(Int64(bitPattern: ptoken))],
-                            filter: CrashWorkload.partitionFilter(writer: writer, tag: tag))
-                    }
+                            .filter(CrashWorkload.partitionFilter(writer: writer, tag: tag)))
+                    )
                 case .overwritePayload:
                     let otoken = nextToken()
                     let targets = ids(size)
-                    try await report("O \(otoken) " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.overwritePayload(
-                            CrashWorkload.overwritePayload(for: otoken), for: targets.map { .number($0) })
-                    }
+                    return (
+                        "O \(otoken) " + targets.map(String.init).joined(separator: " "),
+                        .overwritePayload(CrashWorkload.overwritePayload(for: otoken), .ids(targets.map { .number($0) }))
+                    )
                 case .deletePayloadKey:
                     let key = rng.next() % 2 == 0 ? "tag" : "p"
                     let targets = ids(size)
-                    try await report("K \(key) " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.deletePayloadKeys([key], for: targets.map { .number($0) })
-                    }
+                    return (
+                        "K \(key) " + targets.map(String.init).joined(separator: " "),
+                        .deletePayloadKeys([key], .ids(targets.map { .number($0) }))
+                    )
                 case .clearPayload:
                     let targets = ids(size)
-                    try await report("C " + targets.map(String.init).joined(separator: " ")) {
-                        try await collection.clearPayload(for: targets.map { .number($0) })
-                    }
-                case .updateVectors:
+                    return ("C " + targets.map(String.init).joined(separator: " "), .clearPayload(.ids(targets.map { .number($0) })))
+                case .updateVectors, .conditionalUpdateVectors:
                     // Only existing points can have their vectors replaced; this
                     // writer is the only one touching its ids, so what it reads
-                    // here is still true when the update is applied.
+                    // here is still true when the update is applied. Under a
+                    // condition, the filter decides which of them change.
+                    let condition: CrashWorkload.WriteCondition? =
+                        kind == .updateVectors
+                        ? nil
+                        : CrashWorkload.WriteCondition.allCases[
+                            Int(rng.next() % UInt64(CrashWorkload.WriteCondition.allCases.count))]
                     let present = try collection.retrieve(ids(size).map { .number($0) }, withPayload: false).map(\.id)
-                    guard !present.isEmpty else { continue }
+                    guard !present.isEmpty else { return nil }
                     var updates: [PointVectors] = []
                     var described: [String] = []
                     for id in present {
@@ -208,9 +209,11 @@ public enum CrashTestChild {
                                 sparseVectors: CrashWorkload.sparseVectors(for: token, named: named)))
                         described.append("\(raw):\(token)")
                     }
-                    try await report("V " + described.joined(separator: " ")) {
-                        try await collection.updateVectors(updates)
-                    }
+                    guard let condition else { return ("V " + described.joined(separator: " "), .updateVectors(updates)) }
+                    return (
+                        "G \(condition.rawValue) " + described.joined(separator: " "),
+                        .updateVectors(updates, filter: condition.filter(writer: writer))
+                    )
                 case .conditionalUpsert:
                     // Ids present and absent alike; the store decides each when it applies the write.
                     let mode = UpdateMode.allCases[Int(rng.next() % UInt64(UpdateMode.allCases.count))]
@@ -229,32 +232,10 @@ public enum CrashTestChild {
                         points.append(CrashWorkload.point(id: id, token: token, named: true))
                         described.append("\(id):\(token)")
                     }
-                    let intent =
-                        "N \(mode.rawValue) \(condition?.rawValue ?? "none") " + described.joined(separator: " ")
-                    try await report(intent) {
-                        try await collection.upsert(points, mode: mode, filter: condition?.filter(writer: writer))
-                    }
-                case .conditionalUpdateVectors:
-                    // As for `updateVectors`, only existing points (the store refuses others);
-                    // the filter decides which of them change.
-                    let condition = CrashWorkload.WriteCondition.allCases[
-                        Int(rng.next() % UInt64(CrashWorkload.WriteCondition.allCases.count))]
-                    let present = try collection.retrieve(ids(size).map { .number($0) }, withPayload: false).map(\.id)
-                    guard !present.isEmpty else { continue }
-                    var updates: [PointVectors] = []
-                    var described: [String] = []
-                    for id in present {
-                        guard case .number(let raw) = id else { continue }
-                        let token = nextToken()
-                        updates.append(
-                            PointVectors(
-                                id: id, vectors: CrashWorkload.vectors(for: token, named: true),
-                                sparseVectors: CrashWorkload.sparseVectors(for: token, named: true)))
-                        described.append("\(raw):\(token)")
-                    }
-                    try await report("G \(condition.rawValue) " + described.joined(separator: " ")) {
-                        try await collection.updateVectors(updates, filter: condition.filter(writer: writer))
-                    }
+                    return (
+                        "N \(mode.rawValue) \(condition?.rawValue ?? "none") " + described.joined(separator: " "),
+                        .upsert(points, mode: mode, filter: condition?.filter(writer: writer))
+                    )
                 case .upsert:
                     var points: [PointStruct] = []
                     var described: [String] = []
@@ -263,7 +244,39 @@ public enum CrashTestChild {
                         points.append(CrashWorkload.point(id: id, token: token, named: settings.workload == .mixed))
                         described.append("\(id):\(token)")
                     }
-                    try await report("U " + described.joined(separator: " ")) { try await collection.upsert(points) }
+                    return ("U " + described.joined(separator: " "), .upsert(points))
+                }
+            }
+            do {
+                switch Self.operation(roll: roll, workload: settings.workload) {
+                case .index:
+                    let (key, schema) = CrashWorkload.indexedFields[
+                        Int(rng.next() % UInt64(CrashWorkload.indexedFields.count))]
+                    let create = rng.next() % 2 == 0
+                    try await report("X \(create ? "create" : "drop") \(key)") {
+                        create
+                            ? try await collection.createFieldIndex(key, schema: schema)
+                            : try await collection.deleteFieldIndex(key)
+                    }
+                case .atomicBatch:
+                    // 2–4 writes of the other kinds as one: a vector update only
+                    // first (its points must exist, and nothing before it in the
+                    // batch may delete them).
+                    var parts: [(intent: String, operation: BatchOperation)] = []
+                    for _ in 0..<(2 + Int(rng.next() % 3)) {
+                        var kind = Self.operation(roll: Int(rng.next() % 100), workload: settings.workload)
+                        if !parts.isEmpty && (kind == .updateVectors || kind == .conditionalUpdateVectors) {
+                            kind = .upsert
+                        }
+                        if let part = try make(kind) { parts.append(part) }
+                    }
+                    guard !parts.isEmpty else { continue }
+                    try await report("B " + parts.map(\.intent).joined(separator: " | ")) {
+                        try await collection.batch(parts.map(\.operation), atomic: true)[0]
+                    }
+                case let kind:
+                    guard let (intent, operation) = try make(kind) else { continue }
+                    try await report(intent) { try await collection.batch([operation])[0] }
                 }
             } catch {
                 sink.emit("E \(writer) \(sequence) \(error)".replacingOccurrences(of: "\n", with: " "))
@@ -275,12 +288,12 @@ public enum CrashTestChild {
     enum Operation {
         case upsert, updateVectors, delete, deleteByFilter, setPayload, setPayloadByFilter
         case overwritePayload, deletePayloadKey, clearPayload, index
-        case conditionalUpsert, conditionalUpdateVectors
+        case conditionalUpsert, conditionalUpdateVectors, atomicBatch
     }
 
     /// The operation mix: `mixed` uses every kind (12% conditional upserts,
-    /// 6% vector updates under a filter), the others upserts, deletes,
-    /// payload updates and index changes.
+    /// 6% vector updates under a filter, 8% atomic batches of the others),
+    /// the others upserts, deletes, payload updates and index changes.
     static func operation(roll: Int, workload: CrashWorkload.Kind) -> Operation {
         guard workload == .mixed else {
             switch roll {
@@ -302,6 +315,7 @@ public enum CrashTestChild {
         case ..<54: return .updateVectors
         case ..<66: return .conditionalUpsert
         case ..<72: return .conditionalUpdateVectors
+        case ..<80: return .atomicBatch
         default: return .upsert
         }
     }

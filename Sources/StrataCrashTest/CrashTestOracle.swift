@@ -94,6 +94,8 @@ struct CrashTestOracle {
         case conditionalUpsert(UpdateMode, CrashWorkload.WriteCondition?, [Pair])
         /// A vector update of the points that meet `condition`.
         case conditionalUpdateVectors(CrashWorkload.WriteCondition, [Pair])
+        /// An atomic batch: these actions in order, under one op number, all or none.
+        indirect case batch([Action])
 
         struct Pair: Equatable {
             var id: UInt64
@@ -116,6 +118,11 @@ struct CrashTestOracle {
                 return parsed.count == rest.count ? parsed : nil
             }
             switch kind {
+            case "B":
+                let parts = rest.split(separator: "|", omittingEmptySubsequences: false)
+                let actions = parts.compactMap { part in part.first == "B" ? nil : Action(part) }
+                guard !parts.isEmpty, actions.count == parts.count else { return nil }
+                self = .batch(actions)
             case "U": guard let p = pairs(rest) else { return nil }; self = .upsert(p)
             case "V": guard let p = pairs(rest) else { return nil }; self = .updateVectors(p)
             case "N":
@@ -216,6 +223,11 @@ struct CrashTestOracle {
                     state[pair.id].map { Self.meets(condition, $0, writer: writer) } ?? false
                 }
                 return Action.updateVectors(kept).apply(to: &state, writer: writer, version: version, named: named)
+            case .batch(let actions):
+                // Each on the state the ones before it left, all with the batch's op number.
+                for action in actions {
+                    touched.formUnion(action.apply(to: &state, writer: writer, version: version, named: named))
+                }
             }
             return touched
         }

@@ -101,6 +101,36 @@ func strataExecutable() throws -> String {
             report.problems.contains { $0.contains("applied in part") || $0.contains("neither") }, "\(report.problems)")
     }
 
+    /// An atomic batch (`B … | …`) is one operation for the oracle: acknowledged,
+    /// its parts apply in order under its op number; in flight, all of it or
+    /// none; a store holding only its first part is reported.
+    @Test func oracleModelsAtomicBatchesAsOneOperation() async throws {
+        let whole = try await store { c in
+            try await c.batch(
+                [.upsert([CrashWorkload.point(id: 1, token: 10)]), .delete(.ids([1])),
+                 .upsert([CrashWorkload.point(id: 2, token: 11)])], atomic: true)  // op 1, acknowledged
+            try await c.batch(
+                [.upsert([CrashWorkload.point(id: 3, token: 12)]),
+                 .setPayload(["p": 5], .ids([3]))], atomic: true)  // op 2, in flight, applied
+        }
+        var oracle = CrashTestOracle()
+        let output = "I 0 1 B U 1:10 | D 1 | U 2:11\nA 0 1 1\nI 0 2 B U 3:12 | P 5 3\n"
+        let report = oracle.verify(childOutput: output, writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: whole.path + "/db")
+        }
+        #expect(report.isClean, "\(report.problems)")
+        #expect(report.acked == 1 && report.appliedInFlight == 1)
+
+        let half = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 3, token: 12)])  // op 1: only the batch's first part
+        }
+        var strict = CrashTestOracle()
+        let partial = strict.verify(childOutput: "I 0 1 B U 3:12 | P 5 3\n", writers: 1, cycle: 1, seed: 1) {
+            try Database.open(at: half.path + "/db")
+        }
+        #expect(!partial.isClean, "half of a batch must be reported")
+    }
+
     /// An operation in the log that nobody reported (here a delete with no
     /// visible effect) breaks the op-number count: a hole or a phantom operation.
     @Test func oracleReportsAnUnexplainedOperationInTheLog() async throws {
