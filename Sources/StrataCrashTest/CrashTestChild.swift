@@ -68,12 +68,19 @@ public enum CrashTestChild {
         let walFileSize = [.optimizer: 64 << 10, .mixed: 128 << 10][settings.workload] ?? DatabaseOptions().walFileSize
         let options = DatabaseOptions(durability: settings.durability, walFileSize: walFileSize)
         let db = try Database.open(at: directory, options: options, fileSystem: fileSystem)
-        let collection: Collection
-        if db.collectionNames().contains(CrashWorkload.collectionName) {
+        var collection: Collection
+        let names = db.collectionNames()
+        if !names.contains(CrashWorkload.collectionName) && names.contains(CrashWorkload.renamedCollectionName) {
+            // A kill between the two renames of a `M rename` step: rename it back.
+            collection = try db.renameCollection(CrashWorkload.renamedCollectionName, to: CrashWorkload.collectionName)
+        } else if names.contains(CrashWorkload.collectionName) {
             collection = try db.collection(CrashWorkload.collectionName)
         } else {
             collection = try db.createCollection(
                 CrashWorkload.collectionName, config: CrashWorkload.collectionConfig(for: settings.workload))
+        }
+        if settings.workload == .mixed && db.resolveAlias(CrashWorkload.aliasName) == nil {
+            try db.updateAliases([.create(alias: CrashWorkload.aliasName, collection: CrashWorkload.collectionName)])
         }
         let gate = DatabaseGate(database: db, collection: collection) {
             let reopened = try Database.open(at: directory, options: options, fileSystem: fileSystem)
@@ -148,7 +155,10 @@ public enum CrashTestChild {
                     return nil
                 case .delete:
                     let targets = ids(size)
-                    return ("D " + targets.map(String.init).joined(separator: " "), .delete(.ids(targets.map { .number($0) })))
+                    return (
+                        "D " + targets.map(String.init).joined(separator: " "),
+                        .delete(.ids(targets.map { .number($0) }))
+                    )
                 case .deleteByFilter:
                     let tag = CrashWorkload.tag(rng.next())
                     return ("F \(tag)", .delete(.filter(CrashWorkload.partitionFilter(writer: writer, tag: tag))))
@@ -173,7 +183,8 @@ public enum CrashTestChild {
                     let targets = ids(size)
                     return (
                         "O \(otoken) " + targets.map(String.init).joined(separator: " "),
-                        .overwritePayload(CrashWorkload.overwritePayload(for: otoken), .ids(targets.map { .number($0) }))
+                        .overwritePayload(
+                            CrashWorkload.overwritePayload(for: otoken), .ids(targets.map { .number($0) }))
                     )
                 case .deletePayloadKey:
                     let key = rng.next() % 2 == 0 ? "tag" : "p"
@@ -184,7 +195,10 @@ public enum CrashTestChild {
                     )
                 case .clearPayload:
                     let targets = ids(size)
-                    return ("C " + targets.map(String.init).joined(separator: " "), .clearPayload(.ids(targets.map { .number($0) })))
+                    return (
+                        "C " + targets.map(String.init).joined(separator: " "),
+                        .clearPayload(.ids(targets.map { .number($0) }))
+                    )
                 case .updateVectors, .conditionalUpdateVectors:
                     // Only existing points can have their vectors replaced; this
                     // writer is the only one touching its ids, so what it reads
@@ -209,7 +223,9 @@ public enum CrashTestChild {
                                 sparseVectors: CrashWorkload.sparseVectors(for: token, named: named)))
                         described.append("\(raw):\(token)")
                     }
-                    guard let condition else { return ("V " + described.joined(separator: " "), .updateVectors(updates)) }
+                    guard let condition else {
+                        return ("V " + described.joined(separator: " "), .updateVectors(updates))
+                    }
                     return (
                         "G \(condition.rawValue) " + described.joined(separator: " "),
                         .updateVectors(updates, filter: condition.filter(writer: writer))
@@ -410,6 +426,24 @@ final class DatabaseGate: Sendable {
         }
     }
 
+    /// Blocking: waits for every user to leave, renames the collection to
+    /// `CrashWorkload.renamedCollectionName` and back (each rename atomic and
+    /// durable; a kill between them leaves the other name).
+    func renameAndBack() throws {
+        state.withLock { $0.exclusive = true }
+        state.withLock(whenReady: { $0.users == 0 }) { _ in }
+        defer {
+            state.withLock { state in
+                state.exclusive = false
+                self.state.broadcast()
+            }
+        }
+        let db = state.withLock { $0.database }
+        try db.renameCollection(CrashWorkload.collectionName, to: CrashWorkload.renamedCollectionName)
+        let c = try db.renameCollection(CrashWorkload.renamedCollectionName, to: CrashWorkload.collectionName)
+        state.withLock { $0.collection = c }
+    }
+
     func close() {
         let db: Database? = state.withLock { state in
             guard !state.closed else { return nil }
@@ -489,9 +523,12 @@ final class Maintenance: Sendable {
                     try snapshot(incremental: true)
                 case ..<85:
                     try restore()
-                default:
+                case ..<93:
                     sink.emit("M reopen")
                     try gate.closeAndReopen()
+                default:
+                    sink.emit("M rename")
+                    try gate.renameAndBack()
                 }
             }
             return true

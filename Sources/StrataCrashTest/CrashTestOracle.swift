@@ -62,6 +62,8 @@ struct CrashTestOracle {
     init(named: Bool = false) { self.named = named }
 
     private(set) var model: [UInt64: PointState] = [:]
+    /// Whether the collection's alias existed after an earlier recovery.
+    private(set) var aliasSeen = false
     /// The store's last op number after the previous recovery.
     private(set) var lastOperation: UInt64 = 0
     var pointCount: Int { model.count }
@@ -345,9 +347,28 @@ struct CrashTestOracle {
             return report
         }
         defer { database.close() }
+        // The mixed workload renames the collection and back: it may be under
+        // either name, never both; its alias, once seen, names it wherever it is.
+        let names = Set(database.collectionNames())
+        let present = [CrashWorkload.collectionName, CrashWorkload.renamedCollectionName].filter(names.contains)
+        if present.count == 2 {
+            report.corrupt += 1
+            report.problems.append("cycle \(cycle): the collection exists under both names of a rename: \(present)")
+        }
+        let alias = database.resolveAlias(CrashWorkload.aliasName)
+        if let present = present.first, let alias, alias != present {
+            report.corrupt += 1
+            report.problems.append(
+                "cycle \(cycle): alias \(CrashWorkload.aliasName) names `\(alias)`, the collection is `\(present)`")
+        } else if aliasSeen && alias == nil {
+            report.corrupt += 1
+            report.problems.append(
+                "cycle \(cycle): alias \(CrashWorkload.aliasName) is gone (the collection is \(present))")
+        }
+        if alias != nil { aliasSeen = true }
         let collection: Collection
         do {
-            collection = try database.collection(CrashWorkload.collectionName)
+            collection = try database.collection(present.first ?? CrashWorkload.collectionName)
         } catch {
             if report.acked == 0 && model.isEmpty { return report }  // killed before the collection existed
             report.lost += 1

@@ -18,6 +18,11 @@ public enum CrashWorkload {
     public static let collectionName = "crashtest"
     /// Where the snapshot and mixed workloads restore their snapshots.
     public static let restoredCollectionName = "restored"
+    /// The `mixed` workload renames the collection to this name and back in
+    /// one maintenance step; a kill may leave it under either name, never both.
+    public static let renamedCollectionName = "crashtest-renamed"
+    /// An alias of the collection (the `mixed` workload): it must follow every rename.
+    public static let aliasName = "crashtest-alias"
     public static let dimension = 16
     /// Ids are drawn from 0..<idSpace so upserts overwrite and deletes hit.
     public static let idSpace: UInt64 = 1500

@@ -107,11 +107,15 @@ func strataExecutable() throws -> String {
     @Test func oracleModelsAtomicBatchesAsOneOperation() async throws {
         let whole = try await store { c in
             try await c.batch(
-                [.upsert([CrashWorkload.point(id: 1, token: 10)]), .delete(.ids([1])),
-                 .upsert([CrashWorkload.point(id: 2, token: 11)])], atomic: true)  // op 1, acknowledged
+                [
+                    .upsert([CrashWorkload.point(id: 1, token: 10)]), .delete(.ids([1])),
+                    .upsert([CrashWorkload.point(id: 2, token: 11)]),
+                ], atomic: true)  // op 1, acknowledged
             try await c.batch(
-                [.upsert([CrashWorkload.point(id: 3, token: 12)]),
-                 .setPayload(["p": 5], .ids([3]))], atomic: true)  // op 2, in flight, applied
+                [
+                    .upsert([CrashWorkload.point(id: 3, token: 12)]),
+                    .setPayload(["p": 5], .ids([3])),
+                ], atomic: true)  // op 2, in flight, applied
         }
         var oracle = CrashTestOracle()
         let output = "I 0 1 B U 1:10 | D 1 | U 2:11\nA 0 1 1\nI 0 2 B U 3:12 | P 5 3\n"

@@ -63,3 +63,38 @@ def test_atomic_batch_on_a_cluster_is_501(client, server, name):
         upsert_op((1, [1, 0], None))]})
     assert reply.status_code == 501 and "atomic batch" in reply.json()["status"]["error"]
     assert client.count(name).count == 0
+
+
+@pytest.mark.single_node("renaming a collection answers 501 on a cluster node")
+def test_rename_collection_moves_points_and_aliases(client, server, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1], payload={"i": i}) for i in range(1, 6)])
+    alias = name + "_alias"
+    client.update_collection_aliases(change_aliases_operations=[
+        models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name=alias))])
+    new = name + "_renamed"
+    reply = post(server, f"/collections/{name}/rename", {"new_name": new})
+    assert reply.status_code == 200 and reply.json()["result"] is True, reply.text
+    assert not client.collection_exists(name) and client.collection_exists(new)
+    assert client.count(new).count == 5
+    assert [a.collection_name for a in client.get_aliases().aliases if a.alias_name == alias] == [new]
+    assert client.query_points(alias, query=[5, 1], limit=1).points[0].id == 5
+    assert httpx.get(f"{server.url}/collections/{name}", timeout=10).status_code == 404
+
+    # Refusals: nothing changes.
+    other = name + "_other"
+    client.create_collection(other, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    assert post(server, f"/collections/{new}/rename", {"new_name": other}).status_code == 409
+    assert post(server, f"/collections/{new}/rename", {"new_name": alias}).status_code == 409
+    assert post(server, f"/collections/{new}/rename", {"new_name": "bad/name"}).status_code in (400, 404)
+    assert post(server, f"/collections/{new}/rename", {"name": "x"}).status_code in (400, 422)
+    assert post(server, f"/collections/{name}/rename", {"new_name": "x" + name}).status_code == 404
+    assert client.count(new).count == 5 and client.count(other).count == 0
+
+
+@pytest.mark.skipif(TOPOLOGY != "cluster", reason="a cluster refuses renames (single-node feature)")
+def test_rename_on_a_cluster_is_501(client, server, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    reply = post(server, f"/collections/{name}/rename", {"new_name": name + "_x"})
+    assert reply.status_code == 501, reply.text
+    assert client.collection_exists(name)

@@ -86,6 +86,8 @@ public final class Database: Sendable {
                 }
                 // Finish or roll back an interrupted restore first (Snapshots/RestoreJournal.swift).
                 try recoverSnapshotWork(at: path, options: options, fileSystem: fileSystem)
+                // Finish a rename that passed its commit point (Database+Rename.swift).
+                try recoverRename(at: path, fileSystem: fileSystem)
                 for name in try fileSystem.listDirectory(collectionsPath) {
                     let entry = joinPath(collectionsPath, name)
                     if name.hasPrefix(".") {

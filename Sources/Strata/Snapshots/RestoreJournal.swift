@@ -117,7 +117,9 @@ extension Database {
         do { try validateCollectionName(name) } catch {
             throw StrataError(.corruption, "\"\(name)\" is not an allowed data-directory file name")
         }
-        guard !["LOCK", markerName, collectionsDirectory, "snapshots"].contains(name), !name.hasSuffix(".tmp") else {
+        guard !["LOCK", markerName, collectionsDirectory, "snapshots", RenameJournal.fileName].contains(name),
+            !name.hasSuffix(".tmp")
+        else {
             throw StrataError(.corruption, "a snapshot may not replace the data directory's \(name)")
         }
     }

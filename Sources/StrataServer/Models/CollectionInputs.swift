@@ -218,6 +218,11 @@ enum VectorsConfigInput: Decodable, Sendable {
 }
 
 /// `PUT /collections/{name}` (Qdrant's `CreateCollection`).
+/// `POST /collections/{name}/rename` (Strata's extension).
+struct RenameCollectionInput: Decodable, Sendable {
+    var new_name: String
+}
+
 struct CreateCollectionInput: Decodable, Sendable {
     var vectors: VectorsConfigInput?
     var shard_number: Int?

@@ -80,6 +80,19 @@ extension StrataHTTPServer {
         }
     }
 
+    /// Renames collection `name` (aliases follow it): `true` once durable.
+    func renameCollection(_ name: String, to newName: String) throws -> EngineRead<Bool> {
+        let database = self.database
+        return {
+            do {
+                try database.renameCollection(name, to: newName)
+            } catch let error as StrataError {
+                throw APIError.from(error)
+            }
+            return true
+        }
+    }
+
     /// Qdrant 1.18+: adds the named vector `vectorName` to an existing collection.
     func createVectorName(
         _ vectorName: String, _ input: VectorNameConfigInput, in collection: Strata.Collection

@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// Collections: list, info, exists, create, update (PATCH), delete; add and
-/// remove a named vector.
+/// Collections: list, info, exists, create, update (PATCH), rename, delete;
+/// add and remove a named vector.
 extension StrataHTTPServer {
     func addCollectionRoutes(to router: Router<StrataRequestContext>) {
         router.get("/collections") { _, context in
@@ -68,6 +68,17 @@ extension StrataHTTPServer {
             try context.access.check(.manage)
             let collection = try self.collection(context, .write)
             return try await self.answer(context, self.deleteVectorName(try self.vectorName(context), in: collection))
+        }
+
+        // Strata's extension (issue 20): rename a collection; its aliases follow it.
+        router.post("/collections/{collection_name}/rename") { request, context in
+            try context.access.check(.manage)
+            if self.cluster != nil {
+                throw APIError.notSupportedYet("renaming a collection on a cluster node")
+            }
+            let collection = try self.collection(context, .write)
+            let input = try await self.decode(RenameCollectionInput.self, from: request, context)
+            return try await self.answer(context, try self.renameCollection(collection.name, to: input.new_name))
         }
 
         router.delete("/collections/{collection_name}") { _, context in
