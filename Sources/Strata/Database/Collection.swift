@@ -32,15 +32,20 @@ public final class Collection: Sendable {
     let replacement = CollectionReplacement()
     /// The cluster's hook on writes (ReplicationHook.swift).
     let replication: ReplicationHookSlot
+    /// The clock expiry is judged by (`DatabaseOptions.clock`).
+    let clock: WallClock
+    /// The background deletion of expired points (`Collection+Expiry.swift`).
+    let expirySweeper = Locked<Task<Void, Never>?>(nil)
 
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
     private init(
         name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
-        vectorHistory: [String: VectorNameHistory], replication: ReplicationHookSlot
+        vectorHistory: [String: VectorNameHistory], replication: ReplicationHookSlot, clock: WallClock
     ) {
         self.replication = replication
+        self.clock = clock
         self.vectorHistory = vectorHistory
         self.name = name
         self.config = config
@@ -102,7 +107,7 @@ public final class Collection: Sendable {
         var vectorHistory: [String: VectorNameHistory]?
 
         /// The newest version this build reads and writes.
-        static let currentVersion = 4
+        static let currentVersion = 5
 
         /// Version 1 while no vector name was ever added or removed, so those
         /// files stay byte-identical and readable by older builds; version 2
@@ -110,10 +115,13 @@ public final class Collection: Sendable {
         /// version 3 once the config holds collection metadata or strict mode, which builds
         /// reading only versions 1–2 would drop on their next rewrite; version 4
         /// once a vector has a compact `datatype`, which older builds would
-        /// ignore and then misread every vector as `float32`.
+        /// ignore and then misread every vector as `float32`; version 5 once
+        /// points expire (`ttl`), which older builds would ignore.
         init(config: CollectionConfig, vectorHistory: [String: VectorNameHistory]) {
             self.formatVersion =
-                config.needsFormatVersion4 ? 4 : config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
+                config.needsFormatVersion5
+                ? 5
+                : config.needsFormatVersion4 ? 4 : config.needsFormatVersion3 ? 3 : vectorHistory.isEmpty ? 1 : 2
             self.config = config
             self.vectorHistory = vectorHistory.isEmpty ? nil : vectorHistory
         }
@@ -157,6 +165,12 @@ public final class Collection: Sendable {
             throw StrataError(
                 .corruption,
                 "\(configPath) has format version \(stored.formatVersion); this build reads versions 1 to \(StoredConfig.currentVersion)"
+            )
+        }
+        guard stored.formatVersion >= 5 || !stored.config.needsFormatVersion5 else {
+            throw StrataError(
+                .corruption,
+                "\(configPath) has format version \(stored.formatVersion) but a ttl config, which needs version 5: the file is damaged; restore it from a snapshot"
             )
         }
         guard stored.formatVersion >= 4 || !stored.config.needsFormatVersion4 else {
@@ -218,7 +232,8 @@ public final class Collection: Sendable {
     ) throws -> Collection {
         let (config, history) = try readConfig(directory: directory, fileSystem: fileSystem)
         let store = try CollectionStore(
-            name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem)
+            name: name, directory: directory, config: config, vectorHistory: history, fileSystem: fileSystem,
+            clock: options.clock)
         let checkpoint = store.checkpoint
         let walOptions = WALOptions(
             durability: options.durability.walDurability, maxFileSize: options.walFileSize,
@@ -250,12 +265,17 @@ public final class Collection: Sendable {
         }
         store.backlog.withLock { $0.limitBytes = max(options.maxUnindexedBytes, 1) }
         store.start(wal: wal)
-        return Collection(
+        let collection = Collection(
             name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: history,
-            replication: options.replication)
+            replication: options.replication, clock: options.clock)
+        if config.ttl != nil, let interval = options.expirySweepInterval {
+            collection.startExpirySweeper(every: interval)
+        }
+        return collection
     }
 
     func close() {
+        expirySweeper.withLock { $0?.cancel() }
         store.stop()
         wal.close()
     }
@@ -358,6 +378,7 @@ public final class Collection: Sendable {
     }
 
     func log(_ operation: WriteOperation) async throws -> UpdateResult {
+        let operation = withDefaultExpiry(operation)
         let store = self.store
         let hook = replication.current
         let authorization = try hook?.authorizeWrite(collection: name)

@@ -20,6 +20,12 @@ public struct DatabaseOptions: Sendable, Equatable {
     public var snapshotsDirectory: String?
     /// The cluster's replication of writes (`Database.setReplicationHook`).
     public var replication = ReplicationHookSlot()
+    /// The clock expiry (`TTLConfig`) is judged by; tests set their own.
+    public var clock = WallClock.system
+    /// How often a collection with a `ttl` config deletes its expired points
+    /// through the WAL; nil: never in the background (`deleteExpiredPoints`
+    /// does it when called). Reads hide expired points either way.
+    public var expirySweepInterval: Duration? = .seconds(1)
 
     public init(
         durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,

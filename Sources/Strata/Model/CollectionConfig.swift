@@ -130,14 +130,17 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Qdrant's `strict_mode_config`: request limits the server enforces while
     /// enabled; nil when never set (strict mode off).
     public var strictMode: StrictModeConfig?
+    /// Expiring points (`TTLConfig`); nil: points never expire.
+    public var ttl: TTLConfig?
 
     public init(
         vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
         payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
         quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:],
-        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil
+        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil, ttl: TTLConfig? = nil
     ) {
         self.vectors = vectors
+        self.ttl = ttl
         self.metadata = metadata
         self.strictMode = strictMode
         self.sparseVectors = sparseVectors
@@ -167,7 +170,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors, metadata,
-            strictMode
+            strictMode, ttl
     }
 
     public init(from decoder: any Decoder) throws {
@@ -180,6 +183,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         sparseVectors = try container.decodeIfPresent([String: SparseVectorParams].self, forKey: .sparseVectors) ?? [:]
         metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
         strictMode = try container.decodeIfPresent(StrictModeConfig.self, forKey: .strictMode)
+        ttl = try container.decodeIfPresent(TTLConfig.self, forKey: .ttl)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -194,6 +198,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         // Left out when never set (config.json version 3 only; see StoredConfig).
         try container.encodeIfPresent(metadata, forKey: .metadata)
         try container.encodeIfPresent(strictMode, forKey: .strictMode)
+        // Left out when never set (config.json version 5 only).
+        try container.encodeIfPresent(ttl, forKey: .ttl)
     }
 
     /// Whether the config holds what only config.json version 3 may carry.
@@ -202,6 +208,10 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Whether config.json must be version 4 (docs/format/data-directory.md):
     /// a vector stored in a datatype other than `float32`.
     var needsFormatVersion4: Bool { vectors.values.contains { $0.storedDatatype != .float32 } }
+
+    /// Whether config.json must be version 5: expiring points (`ttl`), which
+    /// older builds would ignore, serving expired points and never deleting them.
+    var needsFormatVersion5: Bool { ttl != nil }
 
     static let maxDimension = 65536
 
@@ -240,6 +250,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
             throw StrataError.invalid("collection metadata must not hold NaN or infinite numbers")
         }
         try strictMode?.validate()
+        try ttl?.validate()
         try optimizers.validate()
     }
 }

@@ -24,6 +24,25 @@ struct CollectionReadView {
     let context: SegmentReadContext
     /// Checked before each segment is read (a query's; nil: never cancelled).
     var cancellation: Cancellation?
+    /// Points matching this filter are invisible to every read of the view
+    /// (the points expired when the read started, `TTLConfig.expired(at:)`).
+    var hidden: Filter? = nil
+
+    /// `filter` restricted to the visible points.
+    private func visible(_ filter: Filter?) -> Filter? {
+        guard let hidden else { return filter }
+        guard let filter else { return Filter(mustNot: [.filter(hidden)]) }
+        return Filter(must: [.filter(filter)], mustNot: [.filter(hidden)])
+    }
+
+    /// Whether a record (read with its payload) is hidden.
+    private func isHidden(_ record: Record) -> Bool {
+        guard let hidden else { return false }
+        let subject = FilterSubject(
+            id: record.id, payload: record.payload,
+            hasVector: { name in record.vectors?[name] != nil || record.sparseVectors?[name] != nil })
+        return hidden.matches(subject, settings: context.filterSettings)
+    }
 
     /// Runs `body` over every segment, naming the collection in the
     /// corruption a damaged segment reports.
@@ -61,12 +80,19 @@ struct CollectionReadView {
 
     // MARK: - Points
 
-    func count() -> Int { segments.reduce(0) { $0 + $1.liveCount } }
+    func count() throws -> Int {
+        guard hidden != nil else { return storedCount }
+        return try count(filter: nil, exact: true)
+    }
+
+    /// Live points, hidden ones included.
+    var storedCount: Int { segments.reduce(0) { $0 + $1.liveCount } }
 
     /// Points matching `filter` (all without one); `exact: false` lets
     /// immutable segments estimate from their index value counts.
     func count(filter: Filter?, exact: Bool) throws -> Int {
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         var total = 0
         try eachSegment { total += try $0.count(filter, exact: exact, context: context) }
         return total
@@ -75,10 +101,14 @@ struct CollectionReadView {
     /// The live point `id`.
     func record(_ id: PointID, withPayload: Bool, withVector: Bool) throws -> Record? {
         var found: Record?
+        // The payload decides whether the point is hidden.
+        let readPayload = withPayload || hidden != nil
         try eachSegment { segment in
-            if found == nil { found = try segment.record(id, withPayload: withPayload, withVector: withVector) }
+            if found == nil { found = try segment.record(id, withPayload: readPayload, withVector: withVector) }
         }
-        return found
+        guard var record = found, !isHidden(record) else { return nil }
+        if !withPayload { record.payload = nil }
+        return record
     }
 
     /// The live points of `ids`, in the order asked (missing ones left out).
@@ -109,6 +139,7 @@ struct CollectionReadView {
         -> (records: [Record], next: PointID?)
     {
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         // One more than the page, to know the next page's first id.
         let wanted = min(max(limit, 0), Int.max - 1) + 1
         let candidates = try collect { try $0.scroll(from: offset, filter: filter, limit: wanted, context: context) }
@@ -121,6 +152,7 @@ struct CollectionReadView {
     /// The ids of the points `filter` matches, sorted.
     func matchingIDs(_ filter: Filter) throws -> [PointID] {
         try requireKnownVectors(in: filter)
+        let filter = visible(filter)!
         return try collect { try $0.matchingIDs(filter, context: context) }.sorted()
     }
 
@@ -135,6 +167,7 @@ struct CollectionReadView {
     {
         guard let vector = config.vectors[name], limit > 0 else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         let hnsw = config.hnsw(for: name)
         let request = SegmentSearchRequest(
             query: query, vector: name, distance: vector.distance, limit: limit, params: params,
@@ -152,6 +185,7 @@ struct CollectionReadView {
     func searchSparse(query: SparseVector, using name: String, limit: Int, filter: Filter?) throws -> [ScoredPoint] {
         guard let params = config.sparseVectors[name], limit > 0 else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         // Qdrant's `full_scan_threshold` for sparse vectors (default 5000 points).
         let request = SparseSearchRequest(
             query: query, vector: name, limit: limit, fullScanThreshold: params.index?.fullScanThreshold ?? 5000,
@@ -167,6 +201,7 @@ struct CollectionReadView {
     /// `params.idf.corpus`).
     func sparseStatistics(_ name: String, terms: [UInt32], corpus: Filter? = nil) throws -> SparseStatistics {
         var total = SparseStatistics.zero(terms: terms.count)
+        let corpus = visible(corpus)
         try eachSegment {
             total.add(try $0.sparseStatistics(name, terms: terms, corpus: corpus, context: context))
         }
@@ -183,6 +218,7 @@ struct CollectionReadView {
     {
         guard limit > 0, config.vectors[name] != nil else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         let hits = try collect {
             try $0.scoredScan(using: name, filter: filter, limit: limit, context: context, score: score)
         }
@@ -197,6 +233,7 @@ struct CollectionReadView {
     {
         guard limit > 0, config.sparseVectors[name] != nil else { return [] }
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         let hits = try collect {
             try $0.sparseScoredScan(using: name, filter: filter, limit: limit, context: context, score: score)
         }
@@ -211,6 +248,7 @@ struct CollectionReadView {
         let schema = try indexSchema(
             key, for: "facet", needs: "a keyword, integer (lookup), uuid or bool", \.supportsFacet)
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         var counts: [IndexKey: Int] = [:]
         try eachSegment { segment in
             for (value, count) in try segment.facetCounts(key, schema: schema, filter: filter, context: context) {
@@ -232,6 +270,7 @@ struct CollectionReadView {
         let schema = try indexSchema(
             key, for: "order_by", needs: "an integer (range), float or datetime", \.supportsOrdering)
         if let filter { try requireKnownVectors(in: filter) }
+        let filter = visible(filter)
         var entries = try collect {
             try $0.ordered(by: key, schema: schema, filter: filter, descending: descending, context: context)
         }

@@ -38,12 +38,12 @@ extension CollectionStore.State {
                 supersedeOlderCopies(of: point.id, opNum: opNum)
             }
         case .delete(let ids):
-            for id in ids {
+            for id in Self.once(ids) {
                 mutable.delete(id, opNum: opNum)
                 supersedeOlderCopies(of: id, opNum: opNum)
             }
         case .setPayload(let ids, let payload):
-            for id in ids {
+            for id in Self.once(ids) {
                 updatePayload(id, opNum: opNum) { existing in
                     var merged = existing ?? [:]
                     // Qdrant's merge: a null removes the key.
@@ -54,11 +54,11 @@ extension CollectionStore.State {
                 }
             }
         case .overwritePayload(let ids, let payload):
-            for id in ids { updatePayload(id, opNum: opNum) { _ in payload } }
+            for id in Self.once(ids) { updatePayload(id, opNum: opNum) { _ in payload } }
         case .deletePayloadKeys(let ids, let keys):
             // Validated before logging; a key that does not parse removes nothing.
             let paths = keys.compactMap { try? PayloadPath($0) }
-            for id in ids {
+            for id in Self.once(ids) {
                 updatePayload(id, opNum: opNum) { existing in
                     guard var remaining = existing else { return nil }
                     for path in paths { path.remove(from: &remaining) }
@@ -66,10 +66,10 @@ extension CollectionStore.State {
                 }
             }
         case .clearPayload(let ids):
-            for id in ids { updatePayload(id, opNum: opNum) { _ in [:] } }
+            for id in Self.once(ids) { updatePayload(id, opNum: opNum) { _ in [:] } }
         case .setPayloadAtKey(let ids, let payload, let key):
             guard let path = try? PayloadPath(key) else { break }
-            for id in ids {
+            for id in Self.once(ids) {
                 updatePayload(id, opNum: opNum) { existing in
                     var merged = existing ?? [:]
                     path.merge(payload, into: &merged)
@@ -114,7 +114,7 @@ extension CollectionStore.State {
                 }
             }
         case .deleteVectors(let ids, let names):
-            for id in ids {
+            for id in Self.once(ids) {
                 updatePoint(id, opNum: opNum) { stored in
                     for name in names {
                         stored.vectors[name] = nil
@@ -127,6 +127,15 @@ extension CollectionStore.State {
             payloadSchema[path] = nil
             for segment in immutables { segment.fieldIndexes[path] = nil }
         }
+    }
+
+    /// `ids` without repeats, in order: an operation changes each point once,
+    /// however often it lists it (a path removal like `r[0]` is not
+    /// idempotent). The operations of an atomic batch are separate
+    /// operations: each changes the point again.
+    private static func once(_ ids: [PointID]) -> [PointID] {
+        var seen = Set<PointID>()
+        return ids.filter { seen.insert($0).inserted }
     }
 
     /// The live points matching `filter` now (a `matching` operation of an

@@ -34,6 +34,8 @@ final class CollectionStore: Sendable {
     /// Older incarnations of vector names in segments and the WAL (`VectorNameHistory`).
     let vectorHistory: [String: VectorNameHistory]
     let fileSystem: any FileSystem
+    /// The clock reads judge expiry by (`TTLConfig`).
+    let clock: WallClock
     /// The segment set and what describes it.
     let state: ReadWriteLocked<State>
     /// Held for a whole flush, merge or snapshot cut: one at a time.
@@ -88,8 +90,9 @@ final class CollectionStore: Sendable {
     /// caller through `apply`, skipping operations ≤ `checkpoint`.
     init(
         name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
-        fileSystem: any FileSystem
+        fileSystem: any FileSystem, clock: WallClock = .system
     ) throws {
+        self.clock = clock
         self.name = name
         self.directory = directory
         self.config = config
@@ -240,18 +243,24 @@ final class CollectionStore: Sendable {
 
     /// Runs `body` over one consistent view of the segment set, holding the
     /// state lock shared for the whole closure (see `CollectionReadView`).
-    /// `body` must not take the lock again or let the view escape.
-    func read<T>(_ body: (CollectionReadView) throws -> T) rethrows -> T {
-        try state.withReadLock { state in
+    /// `body` must not take the lock again or let the view escape. With a
+    /// `ttl` config the view hides the points expired when the read starts,
+    /// unless `includingExpired`.
+    func read<T>(includingExpired: Bool = false, _ body: (CollectionReadView) throws -> T) rethrows -> T {
+        let hidden = includingExpired ? nil : config.ttl?.expired(at: clock.now)
+        return try state.withReadLock { state in
             let segments: [any ReadableSegment] = [state.mutable] + state.frozen + state.immutables
             return try body(
                 CollectionReadView(
                     name: name, config: config, segments: segments,
-                    context: SegmentReadContext(payloadSchema: state.payloadSchema)))
+                    context: SegmentReadContext(payloadSchema: state.payloadSchema), hidden: hidden))
         }
     }
 
-    func count() -> Int { read { $0.count() } }
+    /// Live points (visible ones: not expired). With a `ttl` config this reads
+    /// payloads; if a payload block fails its checksum the expired points are
+    /// counted too (`count(filter:exact:)` and `verify` report the damage).
+    func count() -> Int { read { view in (try? view.count()) ?? view.storedCount } }
 
     func retrieve(_ ids: [PointID], withPayload: Bool, withVector: Bool) throws -> [Record] {
         try read { try $0.retrieve(ids, withPayload: withPayload, withVector: withVector) }

@@ -218,6 +218,45 @@ enum VectorsConfigInput: Decodable, Sendable {
 }
 
 /// `PUT /collections/{name}` (Qdrant's `CreateCollection`).
+/// `ttl_config` (Strata's extension): expiring points (`TTLConfig`).
+struct TTLConfigInput: Codable, Sendable, Equatable {
+    var key: String?
+    var default_seconds: Int?
+
+    init(_ config: TTLConfig) {
+        key = config.key
+        default_seconds = config.defaultSeconds
+    }
+
+    func engine() throws(APIError) -> TTLConfig {
+        let config = TTLConfig(key: key ?? TTLConfig.defaultKey, defaultSeconds: default_seconds)
+        do { try config.validate() } catch { throw APIError.from(error) }
+        return config
+    }
+
+    /// PATCH's `ttl_config`: an object replaces the config, `"Disabled"` (or
+    /// `{"disabled": true}`) removes it, null leaves it.
+    static func patch(_ value: JSONValue, current: TTLConfig?) throws(APIError) -> TTLConfig? {
+        switch value {
+        case .null: return current
+        case .string(let word) where word.lowercased() == "disabled": return nil
+        case .object(let fields) where fields["disabled"] != nil:
+            guard fields.count == 1, case .bool(true) = fields["disabled"] else {
+                throw APIError.wrongInput("ttl_config: {\"disabled\": true} takes no other field")
+            }
+            return nil
+        default:
+            let input: TTLConfigInput
+            do {
+                input = try JSONDecoder().decode(TTLConfigInput.self, from: try JSONEncoder().encode(value))
+            } catch {
+                throw APIError.jsonDeserialize("ttl_config: \(error)")
+            }
+            return try input.engine()
+        }
+    }
+}
+
 /// `POST /collections/{name}/rename` (Strata's extension).
 struct RenameCollectionInput: Decodable, Sendable {
     var new_name: String
@@ -238,6 +277,8 @@ struct CreateCollectionInput: Decodable, Sendable {
     var sparse_vectors: JSONValue?
     var strict_mode_config: StrictModeConfigInput?
     var metadata: JSONValue?
+    /// Strata's extension: expiring points.
+    var ttl_config: TTLConfigInput?
 
     /// The engine config, or 400/501 naming what cannot be honoured.
     /// `inCluster`: a cluster node checks `replication_factor` and
@@ -260,6 +301,9 @@ struct CreateCollectionInput: Decodable, Sendable {
             throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
         }
         try requireAbsent(init_from, "init_from")
+        if inCluster && ttl_config != nil {
+            throw APIError.notSupportedYet("ttl_config on a cluster node (expiry deletes through each shard's log)")
+        }
         let sparse = try Self.sparseParams(sparse_vectors)
         let hnsw = try hnsw_config?.applied(to: HnswConfig()) ?? HnswConfig()
         var vectors: [String: VectorParams] = [:]
@@ -282,7 +326,7 @@ struct CreateCollectionInput: Decodable, Sendable {
             hnswConfig: hnsw,
             quantizationConfig: try quantization_config?.engineConfig(),
             sparseVectors: sparse, metadata: try Self.metadataObject(metadata),
-            strictMode: try strict_mode_config?.engine())
+            strictMode: try strict_mode_config?.engine(), ttl: try ttl_config?.engine())
     }
 
     /// `metadata`: Qdrant's `Payload`, a JSON object (null = not set).
@@ -381,6 +425,8 @@ struct UpdateCollectionInput: Decodable, Sendable {
     var sparse_vectors: JSONValue?
     var strict_mode_config: StrictModeConfigInput?
     var metadata: JSONValue?
+    /// Strata's extension: an object replaces the TTL config, `"Disabled"` removes it.
+    var ttl_config: JSONValue?
 
     /// `config` with the changes applied; 400 for bad values.
     func applied(to config: CollectionConfig) throws(APIError) -> CollectionConfig {
@@ -431,6 +477,7 @@ struct UpdateCollectionInput: Decodable, Sendable {
                 updated.metadata = changes
             }
         }
+        if let ttl_config { updated.ttl = try TTLConfigInput.patch(ttl_config, current: config.ttl) }
         if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
         if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
         if let quantization_config {

@@ -360,6 +360,8 @@ struct CollectionInfoOutput: Encodable {
         var quantization_config: QuantizationOutput?
         var strict_mode_config: StrictModeConfigInput
         var metadata: [String: JSONValue]?
+        /// Strata's extension; left out when points never expire.
+        var ttl_config: TTLConfigInput?
     }
     /// `vectors`: one VectorParams for the unnamed vector, else a map.
     enum JSONEncodableVectors: Encodable {
@@ -441,6 +443,6 @@ struct CollectionInfoOutput: Encodable {
             // Never set: reported as Qdrant reports a collection without strict mode.
             strict_mode_config: config.strictMode.map(StrictModeConfigInput.init)
                 ?? StrictModeConfigInput(StrictModeConfig.disabled),
-            metadata: config.metadata)
+            metadata: config.metadata, ttl_config: config.ttl.map(TTLConfigInput.init))
     }
 }

@@ -42,6 +42,10 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateCollectionInput.self, from: request, context)
             if let replication = self.replication {
+                if input.ttl_config != nil {
+                    throw APIError.notSupportedYet(
+                        "ttl_config on a cluster node (expiry deletes through each shard's log)")
+                }
                 // A cluster node (the primary: the routing sends PATCH there).
                 try await self.updateClusterCollection(collection.name, input, replication)
                 return try Reply.ok(true, context: context)
