@@ -98,3 +98,50 @@ def test_rename_on_a_cluster_is_501(client, server, name):
     reply = post(server, f"/collections/{name}/rename", {"new_name": name + "_x"})
     assert reply.status_code == 501, reply.text
     assert client.collection_exists(name)
+
+
+@pytest.mark.single_node("ttl_config answers 501 on a cluster node")
+def test_expiring_points(client, server, name):
+    import time
+    reply = httpx.put(f"{server.url}/collections/{name}", json={
+        "vectors": {"size": 2, "distance": "Dot"}, "ttl_config": {"key": "expires_at"}}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    info = httpx.get(f"{server.url}/collections/{name}", timeout=10).json()["result"]
+    assert info["config"]["ttl_config"] == {"key": "expires_at"}
+    client.upsert(name, points=[
+        models.PointStruct(id=1, vector=[1, 0], payload={"expires_at": "2001-01-01T00:00:00Z"}),  # long expired
+        models.PointStruct(id=2, vector=[0.9, 0], payload={"expires_at": 978307200}),  # the same, in Unix seconds
+        models.PointStruct(id=3, vector=[0.8, 0], payload={"expires_at": "2999-01-01T00:00:00Z"}),
+        models.PointStruct(id=4, vector=[0.7, 0], payload={"k": "never"}),
+    ])
+    assert client.count(name).count == 2
+    assert sorted(p.id for p in client.scroll(name, limit=10)[0]) == [3, 4]
+    assert [r.id for r in client.retrieve(name, ids=[1, 2, 3, 4])] == [3, 4]
+    assert [p.id for p in client.query_points(name, query=[1, 0], limit=10).points] == [3, 4]
+    assert client.get_collection(name).points_count == 2
+
+    # default_seconds: the expiry is written into the payload; the point disappears when it passes.
+    patched = httpx.patch(f"{server.url}/collections/{name}", json={
+        "ttl_config": {"key": "expires_at", "default_seconds": 1}}, timeout=30)
+    assert patched.status_code == 200, patched.text
+    client.upsert(name, points=[models.PointStruct(id=5, vector=[0.6, 0])])
+    stamp = client.retrieve(name, ids=[5])[0].payload["expires_at"]
+    assert stamp.endswith("Z") and stamp > "2026"
+    deadline = time.time() + 10
+    while client.count(name).count != 2 and time.time() < deadline:
+        time.sleep(0.1)
+    assert client.count(name).count == 2 and client.retrieve(name, ids=[5]) == []
+
+    # Bad configs are refused; "Disabled" removes it.
+    bad = httpx.patch(f"{server.url}/collections/{name}", json={"ttl_config": {"default_seconds": -1}}, timeout=30)
+    assert bad.status_code == 400, bad.text
+    off = httpx.patch(f"{server.url}/collections/{name}", json={"ttl_config": "Disabled"}, timeout=30)
+    assert off.status_code == 200
+    assert "ttl_config" not in httpx.get(f"{server.url}/collections/{name}", timeout=10).json()["result"]["config"]
+
+
+@pytest.mark.skipif(TOPOLOGY != "cluster", reason="a cluster refuses ttl_config (single-node feature)")
+def test_ttl_on_a_cluster_is_501(server, name):
+    reply = httpx.put(f"{server.url}/collections/{name}", json={
+        "vectors": {"size": 2, "distance": "Dot"}, "ttl_config": {"key": "expires_at"}}, timeout=30)
+    assert reply.status_code == 501, reply.text
