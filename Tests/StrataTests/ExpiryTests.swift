@@ -133,6 +133,45 @@ import Testing
         #expect(try db.collection("c").config.ttl == TTLConfig(key: "until"))
     }
 
+    /// Between expiring and being deleted a point is absent for writes too:
+    /// insert_only inserts over it, update_only and updates by id or filter
+    /// pass it by; replay (the writes are logged with their time) decides the same.
+    @Test func anExpiredPointIsAbsentForWritesBeforeItIsDeleted() async throws {
+        let dir = TemporaryDirectory()
+        let clock = FakeClock()
+        let now = clock.seconds.withLock { $0 }
+        var expected: [UInt64: Payload?] = [:]
+        do {
+            let db = try Database.open(at: dir.path, options: Self.options(clock))
+            defer { db.close() }
+            let c = try db.createCollection("c", config: Self.config(flushEarly: true))
+            try await c.upsert(
+                (1...4).map {
+                    PointStruct(
+                        id: .number($0), vector: [1, 0],
+                        payload: ["expires_at": .double(now + 5), "n": .int(Int64($0))])
+                })
+            try c.flush()  // 3 and 4 stay in a segment, 1 and 2 are copied to the mutable one below
+            try await c.setPayload(["touched": true], for: [1, 2])
+            clock.advance(5)  // all four expire
+            try await c.upsert([PointStruct(id: 1, vector: [0, 1], payload: ["fresh": true])], mode: .insertOnly)
+            try await c.upsert([PointStruct(id: 2, vector: [0, 1], payload: ["fresh": true])], mode: .updateOnly)
+            try await c.setPayload(["expires_at": .double(now + 100)], for: [3])  // no resurrection by id
+            try await c.batch(
+                [
+                    .setPayload(["expires_at": .double(now + 100)], .filter(Filter())),  // nor by filter: only 1 matches
+                    .upsert([PointStruct(id: 4, vector: [1, 1])], mode: .updateOnly),
+                ], atomic: true)
+            expected = [1: ["fresh": true, "expires_at": .double(now + 100)]]
+            #expect(try c.scroll(limit: 10).points.map { [$0.id.description: $0.payload] } == [["1": expected[1]!]])
+        }
+        let db = try Database.open(at: dir.path, options: Self.options(clock))
+        defer { db.close() }
+        let c = try db.collection("c")
+        #expect(try c.scroll(limit: 10).points.map { [$0.id.description: $0.payload] } == [["1": expected[1]!]])
+        #expect(try await c.deleteExpiredPoints() == 3)
+    }
+
     /// The background task deletes expired points by itself.
     @Test func theSweeperDeletesExpiredPointsInTheBackground() async throws {
         let dir = TemporaryDirectory()

@@ -68,6 +68,12 @@ import Testing
         #expect(throws: FormatError.self) { try withIDs.withUnsafeBytes { try WriteOperation.decode($0) } }
         let nested = WriteOperation.atomicBatch([.atomicBatch([.delete([1])])])
         #expect(throws: FormatError.self) { try nested.encoded().withUnsafeBytes { try WriteOperation.decode($0) } }
+        // A timed operation only at the top (version 3, tag 18: f64 seconds, then the operation).
+        let timed = WriteOperation.timed(Date(timeIntervalSince1970: 2), .delete([1]))
+        #expect(timed.encoded() == [0x03, 0x12, 0, 0, 0, 0, 0, 0, 0, 0x40, 0x01, 0x02, 0x01, 0x00, 0x01])
+        for nested in [WriteOperation.atomicBatch([timed]), .timed(Date(), timed)] {
+            #expect(throws: FormatError.self) { try nested.encoded().withUnsafeBytes { try WriteOperation.decode($0) } }
+        }
         // An upsert-typed operation under `matching` is refused too.
         let notSelecting = WriteOperation.atomicBatch([.matching(Filter(must: [.hasID([7])]), .upsert([]))])
         #expect(throws: FormatError.self) {
@@ -112,7 +118,9 @@ import Testing
             .deletePayloadKeys(ids: [], keys: ["a"]), .clearPayload(ids: []),
             .setPayloadAtKey(ids: [], payload: payload, key: "a.b"), .deleteVectors(ids: [], names: ["text"]),
         ]
-        for operation in operations + [.atomicBatch(operations + selecting.map { .matching(filter, $0) })] {
+        let batch = WriteOperation.atomicBatch(operations + selecting.map { .matching(filter, $0) })
+        let at = Date(timeIntervalSince1970: 1_800_000_000.25)
+        for operation in operations + [batch, .timed(at, batch), .timed(at, .delete([1]))] {
             let bytes = operation.encoded()
             let decoded = try bytes.withUnsafeBytes { try WriteOperation.decode($0) }
             #expect(decoded == operation)

@@ -27,7 +27,7 @@ extension Collection {
         let expired = ttl.expired(at: clock.now)
         let count = try store.read(includingExpired: true) { try $0.count(filter: expired, exact: true) }
         guard count > 0 else { return 0 }
-        try await log(.atomicBatch([.matching(expired, .delete([]))]))
+        try await log(.atomicBatch([.matching(expired, .delete([]))]), judgingExpiry: false)
         return count
     }
 

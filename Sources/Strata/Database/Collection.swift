@@ -377,8 +377,12 @@ public final class Collection: Sendable {
         }
     }
 
-    func log(_ operation: WriteOperation) async throws -> UpdateResult {
-        let operation = withDefaultExpiry(operation)
+    /// Logs `operation` and applies it once durable. In a collection with a
+    /// `ttl` config it gets the default expiry and is logged `timed` (its
+    /// decisions judge expiry at this moment), unless `judgingExpiry` is false
+    /// (the deletion of expired points).
+    func log(_ operation: WriteOperation, judgingExpiry: Bool = true) async throws -> UpdateResult {
+        let operation = timed(withDefaultExpiry(operation), judgingExpiry: judgingExpiry)
         let store = self.store
         let hook = replication.current
         let authorization = try hook?.authorizeWrite(collection: name)
@@ -416,7 +420,13 @@ public final class Collection: Sendable {
                 )
             }
         }
-        return try await successor.log(operation)
+        return try await successor.log(operation, judgingExpiry: judgingExpiry)
+    }
+
+    private func timed(_ operation: WriteOperation, judgingExpiry: Bool) -> WriteOperation {
+        guard judgingExpiry, config.ttl != nil else { return operation }
+        if case .timed = operation { return operation }
+        return .timed(clock.now, operation)
     }
 
     // MARK: - Reads

@@ -63,6 +63,9 @@ extension WriteOperation {
         case .matching(let filter, let operation):
             writer.write(filter.json)
             writer.write(contentsOf: operation.selecting([]).encoded())
+        case .timed(let time, let operation):
+            writer.write(time.timeIntervalSince1970)
+            writer.write(contentsOf: operation.encoded())
         }
         return writer.bytes
     }
@@ -81,7 +84,7 @@ extension WriteOperation {
     /// Where an operation being decoded sits: a whole WAL record, an
     /// operation of an atomic batch (tag 16), or the operation a `matching`
     /// (tag 17) applies.
-    enum Nesting { case record, batch, matching }
+    enum Nesting { case record, batch, matching, timed }
 
     static func decode(_ bytes: UnsafeRawBufferPointer, in nesting: Nesting) throws(FormatError) -> WriteOperation {
         var reader = ByteReader(bytes)
@@ -95,8 +98,16 @@ extension WriteOperation {
         guard tag < 16 || version >= 3 else { throw FormatError("operation tag \(tag) needs encoding version 3") }
         let operation: WriteOperation
         switch tag {
+        case 18:
+            guard nesting == .record else { throw FormatError("a timed operation inside another operation") }
+            let seconds = try reader.readDouble()
+            guard seconds.isFinite else { throw FormatError("timed operation at a non-finite time") }
+            let inner = try decode(try reader.readBytes(reader.remaining), in: .timed)
+            operation = .timed(Date(timeIntervalSince1970: seconds), inner)
         case 16:
-            guard nesting == .record else { throw FormatError("an atomic batch inside another operation") }
+            guard nesting == .record || nesting == .timed else {
+                throw FormatError("an atomic batch inside another operation")
+            }
             // Each operation needs at least 3 bytes (length, version, tag).
             let count = try reader.readCount(limit: reader.remaining / 3, "batch operation")
             var operations: [WriteOperation] = []

@@ -1,3 +1,4 @@
+import Foundation
 /// One write to a collection, exactly as it is logged in the WAL and replayed
 /// at recovery. Writes by filter are resolved to ids before an operation is
 /// built; the conditional writes (`update_mode`, `update_filter`) carry their
@@ -50,6 +51,12 @@ public enum WriteOperation: Sendable, Equatable {
     /// match `filter` when it is applied. Only inside an atomic batch, where a
     /// filter must see the batch's earlier operations.
     indirect case matching(Filter, WriteOperation)
+    /// `operation`, applied judging expiry (`TTLConfig`) at `time`, the
+    /// moment it was logged: points expired then count as absent for its
+    /// decisions (conditional writes, filters, updates of existing points),
+    /// so replay decides as the first apply did. Every write to a collection
+    /// with a `ttl` config is logged so, except the deletion of expired points.
+    indirect case timed(Date, WriteOperation)
 
     /// The kind's tag in the binary encoding (docs/format/operations.md).
     var tag: UInt8 {
@@ -69,6 +76,7 @@ public enum WriteOperation: Sendable, Equatable {
         case .conditionalUpdateVectors: return 15
         case .atomicBatch: return 16
         case .matching: return 17
+        case .timed: return 18
         }
     }
 }
@@ -86,6 +94,7 @@ extension WriteOperation {
             sets = points.map { ($0.id, $0.vectors) }
         case .atomicBatch(let operations):
             return operations.lazy.compactMap { $0.vectorMismatch(config) }.first
+        case .timed(_, let operation): return operation.vectorMismatch(config)
         default: return nil
         }
         for (id, vectors) in sets {
@@ -143,6 +152,8 @@ extension WriteOperation {
             return .atomicBatch(operations.map { $0.removingVectors(named: names) })
         case .matching(let filter, let operation):
             return .matching(filter, operation.removingVectors(named: names))
+        case .timed(let time, let operation):
+            return .timed(time, operation.removingVectors(named: names))
         default:
             return self
         }
@@ -181,7 +192,7 @@ extension WriteOperation {
             return Set(points.flatMap { Array($0.vectors.keys) + Array($0.sparseVectors.keys) })
         case .deleteVectors(_, let names): return Set(names)
         case .atomicBatch(let operations): return operations.reduce(into: []) { $0.formUnion($1.vectorNames) }
-        case .matching(_, let operation): return operation.vectorNames
+        case .matching(_, let operation), .timed(_, let operation): return operation.vectorNames
         default: return []
         }
     }

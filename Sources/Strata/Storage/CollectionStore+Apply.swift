@@ -1,3 +1,4 @@
+import Foundation
 import StrataPayload
 import StrataSegment
 
@@ -32,6 +33,10 @@ extension CollectionStore.State {
             for operation in operations { applyChanges(operation, opNum: opNum) }
         case .matching(let filter, let selected):
             applyChanges(selected.selecting(matchingIDs(filter)), opNum: opNum)
+        case .timed(let time, let operation):
+            expiryTime = time
+            defer { expiryTime = nil }
+            applyChanges(operation, opNum: opNum)
         case .upsert(let points):
             for point in points {
                 mutable.upsert(point, opNum: opNum)
@@ -147,7 +152,8 @@ extension CollectionStore.State {
     private func matchingIDs(_ filter: Filter) -> [PointID] {
         let view = CollectionReadView(
             name: "", config: config, segments: [mutable] + frozen + immutables,
-            context: SegmentReadContext(payloadSchema: payloadSchema))
+            context: SegmentReadContext(payloadSchema: payloadSchema),
+            hidden: expiryTime.flatMap { config.ttl?.expired(at: $0) })
         return (try? view.matchingIDs(filter)) ?? []
     }
 
@@ -168,8 +174,9 @@ extension CollectionStore.State {
     /// mutable segment copies it in with the new payload (copy-on-write) and
     /// tombstones the old copy.
     private mutating func updatePayload(_ id: PointID, opNum: UInt64, _ change: (Payload?) -> Payload?) {
+        if expiryTime != nil, let stored = mutable.point(id), isExpired(stored.point) { return }
         if mutable.updatePayload(id, opNum: opNum, change) { return }
-        guard let (point, version) = liveCopyOutsideMutable(id), version < opNum else { return }
+        guard let (point, version) = liveCopyOutsideMutable(id), version < opNum, !isExpired(point) else { return }
         var updated = point
         updated.payload = change(point.payload)
         mutable.upsert(updated, opNum: opNum)
@@ -182,16 +189,26 @@ extension CollectionStore.State {
     private mutating func updatePoint(_ id: PointID, opNum: UInt64, _ change: (inout PointStruct) -> Void) {
         let current: (PointStruct, UInt64)? =
             mutable.point(id).map { ($0.point, $0.version) } ?? liveCopyOutsideMutable(id)
-        guard let (point, version) = current, version <= opNum else { return }
+        guard let (point, version) = current, version <= opNum, !isExpired(point) else { return }
         var updated = point
         change(&updated)
         mutable.upsert(updated, opNum: opNum)
         supersedeOlderCopies(of: id, opNum: opNum)
     }
 
-    /// The live copy of `id`, wherever it is.
+    /// The live copy of `id`, wherever it is, unless it has expired (at the
+    /// time of the `timed` operation applying).
     private func currentPoint(_ id: PointID) -> PointStruct? {
-        mutable.point(id)?.point ?? liveCopyOutsideMutable(id)?.0
+        guard let point = mutable.point(id)?.point ?? liveCopyOutsideMutable(id)?.0, !isExpired(point) else {
+            return nil
+        }
+        return point
+    }
+
+    /// Whether `point` had expired at `expiryTime` (never outside a `timed` operation).
+    private func isExpired(_ point: PointStruct) -> Bool {
+        guard let expiryTime, let ttl = config.ttl else { return false }
+        return matches(ttl.expired(at: expiryTime), point)
     }
 
     /// Whether `point` matches `filter` (the condition of a conditional write).

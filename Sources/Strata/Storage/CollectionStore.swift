@@ -61,6 +61,8 @@ final class CollectionStore: Sendable {
         var payloadSchema: [PayloadPath: PayloadFieldSchema] = [:]
         var appliedOpNum: UInt64
         var lastMaintenanceError: String?
+        /// While a `timed` operation applies: the time expiry is judged at.
+        var expiryTime: Date?
     }
 
     struct MaintenanceSchedule {
@@ -304,6 +306,8 @@ final class CollectionStore: Sendable {
         var checkpoint: UInt64
         var appliedOpNum: UInt64
         var lastMaintenanceError: String?
+        /// While a `timed` operation applies: the time expiry is judged at.
+        var expiryTime: Date?
     }
 
     var statistics: Statistics {
