@@ -47,6 +47,7 @@ public struct CrashChildSettings: Sendable {
 ///     I <w> <seq> B <intent> | <intent> …
 ///                                       intent: these writes (each as above, without
 ///                                       the I <w> <seq> prefix) as one atomic batch
+///     I <w> <seq> S                     intent: delete the expired points (ack op 0: none)
 ///     A <w> <seq> <op_num>              acknowledged
 ///     E <w> <seq> <message>             failed (not acknowledged)
 ///     M <action>                        maintenance (flush, optimize, reopen…) starting
@@ -66,7 +67,12 @@ public enum CrashTestChild {
     ) async throws {
         // Small WAL files under the LSM workloads, so rotation and truncation happen every few seconds.
         let walFileSize = [.optimizer: 64 << 10, .mixed: 128 << 10][settings.workload] ?? DatabaseOptions().walFileSize
-        let options = DatabaseOptions(durability: settings.durability, walFileSize: walFileSize)
+        let options = {
+            var options = DatabaseOptions(durability: settings.durability, walFileSize: walFileSize)
+            // Expired points are deleted by the writers' `S` operations, which the oracle accounts for.
+            options.expirySweepInterval = nil
+            return options
+        }()
         let db = try Database.open(at: directory, options: options, fileSystem: fileSystem)
         var collection: Collection
         let names = db.collectionNames()
@@ -151,7 +157,7 @@ public enum CrashTestChild {
             func make(_ kind: Operation) throws -> (intent: String, operation: BatchOperation)? {
                 let size = Int(rng.next() % 8) + 1
                 switch kind {
-                case .index, .atomicBatch:
+                case .index, .atomicBatch, .sweep:
                     return nil
                 case .delete:
                     let targets = ids(size)
@@ -290,6 +296,13 @@ public enum CrashTestChild {
                     try await report("B " + parts.map(\.intent).joined(separator: " | ")) {
                         try await collection.batch(parts.map(\.operation), atomic: true)[0]
                     }
+                case .sweep:
+                    // Deletes every partition's expired points, which every
+                    // model already holds absent; acknowledged with op 0 when
+                    // nothing had expired (nothing logged).
+                    sink.emit("I \(writer) \(sequence) S")
+                    let deletion = try await collection.deleteExpiredPoints()
+                    sink.emit("A \(writer) \(sequence) \(deletion.operationID ?? 0)")
                 case let kind:
                     guard let (intent, operation) = try make(kind) else { continue }
                     try await report(intent) { try await collection.batch([operation])[0] }
@@ -304,11 +317,12 @@ public enum CrashTestChild {
     enum Operation {
         case upsert, updateVectors, delete, deleteByFilter, setPayload, setPayloadByFilter
         case overwritePayload, deletePayloadKey, clearPayload, index
-        case conditionalUpsert, conditionalUpdateVectors, atomicBatch
+        case conditionalUpsert, conditionalUpdateVectors, atomicBatch, sweep
     }
 
     /// The operation mix: `mixed` uses every kind (12% conditional upserts,
-    /// 6% vector updates under a filter, 8% atomic batches of the others),
+    /// 6% vector updates under a filter, 8% atomic batches of the others, 3%
+    /// deletions of expired points),
     /// the others upserts, deletes, payload updates and index changes.
     static func operation(roll: Int, workload: CrashWorkload.Kind) -> Operation {
         guard workload == .mixed else {
@@ -332,6 +346,7 @@ public enum CrashTestChild {
         case ..<66: return .conditionalUpsert
         case ..<72: return .conditionalUpdateVectors
         case ..<80: return .atomicBatch
+        case ..<83: return .sweep
         default: return .upsert
         }
     }

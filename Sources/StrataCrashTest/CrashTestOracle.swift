@@ -98,6 +98,8 @@ struct CrashTestOracle {
         case conditionalUpdateVectors(CrashWorkload.WriteCondition, [Pair])
         /// An atomic batch: these actions in order, under one op number, all or none.
         indirect case batch([Action])
+        /// The deletion of expired points: no change to any model (they are absent already).
+        case sweep
 
         struct Pair: Equatable {
             var id: UInt64
@@ -155,6 +157,7 @@ struct CrashTestOracle {
                 self = .deleteKey(String(key), i)
             case "C": guard let i = ids(rest) else { return nil }; self = .clear(i)
             case "X": self = .index
+            case "S": self = .sweep
             default: return nil
             }
         }
@@ -179,10 +182,17 @@ struct CrashTestOracle {
             case .upsert(let pairs):
                 for pair in pairs {
                     var point = PointState(
-                        vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token), version: version)
+                        vectorToken: pair.token, payload: CrashWorkload.payload(for: pair.token, named: named),
+                        version: version)
                     point.takeNamedVectors(of: pair.token, named: named)
-                    state[pair.id] = point
-                    touched.insert(pair.id)
+                    // An expired point is absent from the moment it is written
+                    // (hidden from reads and writes until deleted through the WAL).
+                    if named && CrashWorkload.isExpired(point.payload) {
+                        if state.removeValue(forKey: pair.id) != nil { touched.insert(pair.id) }
+                    } else {
+                        state[pair.id] = point
+                        touched.insert(pair.id)
+                    }
                 }
             case .updateVectors(let pairs):
                 // Replaces the unnamed vector, and each named one the token has (keeping the others).
@@ -209,7 +219,7 @@ struct CrashTestOracle {
                 update(ids) { $0.payload[key] = nil }
             case .clear(let ids):
                 update(ids) { $0.payload = [:] }
-            case .index:
+            case .index, .sweep:
                 break
             case .conditionalUpsert(let mode, let condition, let pairs):
                 // Each point decided against the state before the operation
@@ -323,6 +333,8 @@ struct CrashTestOracle {
         for (key, action) in intents.sorted(by: { ($0.key.writer, $0.key.sequence) < ($1.key.writer, $1.key.sequence) })
         {
             if let opNum = acks[key] {
+                // A sweep that found nothing expired logged nothing.
+                if opNum == 0, action == .sweep { continue }
                 acknowledged[key.writer, default: []].append((opNum, action))
             } else if let earlier = inFlight[key.writer] {
                 report.corrupt += 1

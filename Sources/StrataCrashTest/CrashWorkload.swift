@@ -70,7 +70,8 @@ public enum CrashWorkload {
                 optimizers: OptimizersConfig(
                     deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
                     indexingThresholdKB: 24, flushIntervalSec: 1),
-                sparseVectors: [sparseVectorName: SparseVectorParams(modifier: .idf)])
+                sparseVectors: [sparseVectorName: SparseVectorParams(modifier: .idf)],
+                ttl: TTLConfig(key: expiresKey))
         }
     }
 
@@ -110,10 +111,33 @@ public enum CrashWorkload {
         return (0..<dimension).map { _ in Float(Int(rng.next() % 4096) - 2048) / 2048 }
     }
 
-    /// The payload an upsert stores with `token`.
-    public static func payload(for token: UInt64) -> Payload {
-        ["token": .int(Int64(bitPattern: token)), "tag": .string(tag(token)), "w": .int(Int64(writer(of: token)))]
+    /// The payload an upsert stores with `token`. With `named` (the `mixed`
+    /// workload, whose collection has a `ttl` config on `expiresKey`) one
+    /// token in 13 carries an expiry long past (the point is expired the
+    /// moment it is written) and one in 13 one far in the future.
+    public static func payload(for token: UInt64, named: Bool = false) -> Payload {
+        var payload: Payload = [
+            "token": .int(Int64(bitPattern: token)), "tag": .string(tag(token)), "w": .int(Int64(writer(of: token))),
+        ]
+        if named, let expiry = expiry(for: token) { payload[expiresKey] = expiry }
+        return payload
     }
+
+    /// The TTL key of the `mixed` collection.
+    public static let expiresKey = "expires_at"
+    /// An expiry long past (Unix seconds).
+    public static let pastExpiry = JSONValue.int(1000)
+
+    static func expiry(for token: UInt64) -> JSONValue? {
+        switch token % 13 {
+        case 0: return pastExpiry
+        case 1: return .string("2999-01-01T00:00:00Z")
+        default: return nil
+        }
+    }
+
+    /// Whether a point with this payload is expired (in the `mixed` workload).
+    public static func isExpired(_ payload: Payload) -> Bool { payload[expiresKey] == pastExpiry }
 
     /// The payload an overwrite stores (`O` operations).
     public static func overwritePayload(for token: UInt64) -> Payload {
@@ -221,7 +245,7 @@ public enum CrashWorkload {
 
     public static func point(id: UInt64, token: UInt64, named: Bool = false) -> PointStruct {
         PointStruct(
-            id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token),
+            id: .number(id), vectors: vectors(for: token, named: named), payload: payload(for: token, named: named),
             sparseVectors: sparseVectors(for: token, named: named))
     }
 }

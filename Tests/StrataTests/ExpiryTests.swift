@@ -63,9 +63,9 @@ import Testing
             #expect(try c.retrieve([3, 4]).allSatisfy { $0.payload?["seen"] == true })
             // Still stored until deleted through the WAL.
             let lastOp = c.storageInfo.lastOperation
-            #expect(try await c.deleteExpiredPoints() == 3)
+            #expect(try await c.deleteExpiredPoints().points == 3)
             #expect(c.storageInfo.lastOperation == lastOp + 1)
-            #expect(try await c.deleteExpiredPoints() == 0)  // nothing left: nothing logged
+            #expect(try await c.deleteExpiredPoints().points == 0)  // nothing left: nothing logged
             #expect(c.storageInfo.lastOperation == lastOp + 1)
             clock.advance(90)  // 4 expires
             #expect(Self.ids(try c.scroll(limit: 10).points) == [3])
@@ -108,7 +108,7 @@ import Testing
         #expect(try c.retrieve([1, 3]).map(\.payload) == [["expires_at": later], ["expires_at": later]])
         clock.advance(60)  // now 08:01:30: expired at that second
         #expect(c.count() == 0)
-        #expect(try await c.deleteExpiredPoints() == 3)
+        #expect(try await c.deleteExpiredPoints().points == 3)
     }
 
     @Test func theTTLConfigIsKeptInConfigJsonVersion5AndCanBeChanged() throws {
@@ -169,7 +169,7 @@ import Testing
         defer { db.close() }
         let c = try db.collection("c")
         #expect(try c.scroll(limit: 10).points.map { [$0.id.description: $0.payload] } == [["1": expected[1]!]])
-        #expect(try await c.deleteExpiredPoints() == 3)
+        #expect(try await c.deleteExpiredPoints().points == 3)
     }
 
     /// The background task deletes expired points by itself.

@@ -15,20 +15,27 @@ extension Collection {
         return expanded.count == 1 ? expanded[0] : .atomicBatch(expanded)
     }
 
+    /// What `deleteExpiredPoints` did.
+    public struct ExpiredDeletion: Sendable, Equatable {
+        /// Points expired when it started.
+        public var points: Int
+        /// The op number of the logged delete; nil when there was nothing to delete.
+        public var operationID: UInt64?
+    }
+
     /// Deletes the points expired now, as one logged write (an atomic batch
     /// deleting the points that match "expired at now" when it applies, so a
     /// point whose expiry a concurrent write moves is decided on its value
-    /// then). Returns how many were expired when it started (0: nothing
-    /// logged). The background task calls this every
-    /// `DatabaseOptions.expirySweepInterval`.
+    /// then). Logs nothing when no point has expired. The background task
+    /// calls this every `DatabaseOptions.expirySweepInterval`.
     @discardableResult
-    public func deleteExpiredPoints() async throws -> Int {
-        guard let ttl = config.ttl else { return 0 }
+    public func deleteExpiredPoints() async throws -> ExpiredDeletion {
+        guard let ttl = config.ttl else { return ExpiredDeletion(points: 0) }
         let expired = ttl.expired(at: clock.now)
         let count = try store.read(includingExpired: true) { try $0.count(filter: expired, exact: true) }
-        guard count > 0 else { return 0 }
-        try await log(.atomicBatch([.matching(expired, .delete([]))]), judgingExpiry: false)
-        return count
+        guard count > 0 else { return ExpiredDeletion(points: 0) }
+        let result = try await log(.atomicBatch([.matching(expired, .delete([]))]), judgingExpiry: false)
+        return ExpiredDeletion(points: count, operationID: result.operationID)
     }
 
     func startExpirySweeper(every interval: Duration) {
