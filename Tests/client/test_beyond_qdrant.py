@@ -145,3 +145,46 @@ def test_ttl_on_a_cluster_is_501(server, name):
     reply = httpx.put(f"{server.url}/collections/{name}", json={
         "vectors": {"size": 2, "distance": "Dot"}, "ttl_config": {"key": "expires_at"}}, timeout=30)
     assert reply.status_code == 501, reply.text
+
+
+@pytest.mark.single_node("a query over several collections answers 501 on a cluster node")
+def test_query_over_several_collections_merges_exactly(client, server, name):
+    import random
+    rng = random.Random(7)
+    a, b, c = name + "_a", name + "_b", name + "_c"
+    points = {}
+    for coll in (a, b):
+        client.create_collection(coll, vectors_config=models.VectorParams(size=4, distance=models.Distance.EUCLID))
+        batch = [models.PointStruct(id=i, vector=[rng.uniform(-1, 1) for _ in range(4)], payload={"i": i, "c": coll})
+                 for i in range(60)]
+        client.upsert(coll, points=batch)
+        points[coll] = batch
+    client.create_collection(c, vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT))
+    query = [0.1, 0.2, -0.3, 0.4]
+
+    def distance(p):
+        return sum((x - y) ** 2 for x, y in zip(p.vector, query)) ** 0.5
+
+    # The exact answer: every point of both collections by Euclidean distance, ties by collection order then id.
+    everything = sorted(((distance(p), k, p.id, coll) for k, coll in enumerate((a, b)) for p in points[coll]))
+    reply = post(server, "/query", {"collections": [a, b], "query": query, "limit": 7, "offset": 3,
+                                    "with_payload": True})
+    assert reply.status_code == 200, reply.text
+    got = reply.json()["result"]["points"]
+    assert [(p["collection"], p["id"]) for p in got] == [(coll, i) for _, _, i, coll in everything[3:10]]
+    assert all(p["payload"]["c"] == p["collection"] for p in got)
+    assert [round(p["score"], 4) for p in got] == [round(d, 4) for d, _, _, _ in everything[3:10]]
+
+    # A filter per collection, and an alias in place of a name.
+    client.update_collection_aliases(change_aliases_operations=[
+        models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=b, alias_name=b + "_alias"))])
+    reply = post(server, "/query", {"collections": [a, b + "_alias"], "query": query, "limit": 100, "filter": {
+        a: {"must": [{"key": "i", "range": {"lt": 10}}]}, b + "_alias": {"must": [{"key": "i", "range": {"gte": 50}}]}}})
+    got = reply.json()["result"]["points"]
+    assert sorted((p["collection"], p["id"]) for p in got) == sorted(
+        [(a, i) for i in range(10)] + [(b, i) for i in range(50, 60)])
+    # Refusals: different vector configs, unknown collection, no collections, an order_by query.
+    assert post(server, "/query", {"collections": [a, c], "query": query}).status_code == 400
+    assert post(server, "/query", {"collections": [a, name + "_missing"], "query": query}).status_code == 404
+    assert post(server, "/query", {"collections": [], "query": query}).status_code == 400
+    assert post(server, "/query", {"collections": [a, b], "query": {"order_by": "i"}}).status_code == 400

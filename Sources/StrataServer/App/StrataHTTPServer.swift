@@ -95,6 +95,7 @@ public final class StrataHTTPServer: Sendable {
         addPayloadRoutes(to: router)
         addSnapshotRoutes(to: router)
         addSearchRoutes(to: router)
+        addMultiCollectionQueryRoutes(to: router)
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
         addQuotaRoutes(to: router)

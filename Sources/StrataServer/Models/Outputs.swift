@@ -149,6 +149,8 @@ struct ScoredPointOutput: Encodable, Sendable {
     /// The value an `order_by` query ordered by: an integer when integral, as
     /// Qdrant's `OrderValue` (int64 or double).
     var order_value: Double?
+    /// The collection the point is in (a query over several collections, `POST /query`).
+    var collection: String?
 
     init(
         _ hit: ScoredPoint, payload selector: PayloadSelector, vector vectorSelector: VectorSelector,
@@ -170,6 +172,7 @@ struct ScoredPointOutput: Encodable, Sendable {
         try container.encode(payload, forKey: .payload)
         try container.encode(vector, forKey: .vector)
         if let order_value { try Self.encode(orderValue: order_value, to: &container, key: .order_value) }
+        if let collection { try container.encode(collection, forKey: .collection) }
     }
 
     /// An order value as Qdrant's `OrderValue`: an integer when integral, else a double.
@@ -183,7 +186,7 @@ struct ScoredPointOutput: Encodable, Sendable {
         }
     }
 
-    private enum CodingKeys: String, CodingKey { case id, version, score, payload, vector, order_value }
+    private enum CodingKeys: String, CodingKey { case id, version, score, payload, vector, order_value, collection }
 }
 
 struct QueryResponseOutput: Encodable { var points: [ScoredPointOutput] }
