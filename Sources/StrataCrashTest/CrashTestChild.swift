@@ -454,9 +454,16 @@ final class DatabaseGate: Sendable {
             }
         }
         let db = state.withLock { $0.database }
-        try db.renameCollection(CrashWorkload.collectionName, to: CrashWorkload.renamedCollectionName)
-        let c = try db.renameCollection(CrashWorkload.renamedCollectionName, to: CrashWorkload.collectionName)
-        state.withLock { $0.collection = c }
+        do {
+            try db.renameCollection(CrashWorkload.collectionName, to: CrashWorkload.renamedCollectionName)
+            let c = try db.renameCollection(CrashWorkload.renamedCollectionName, to: CrashWorkload.collectionName)
+            state.withLock { $0.collection = c }
+        } catch {
+            // The collection handle the writers use is closed now (in the
+            // power-loss mode: the simulated crash): they stop, as after a failed reopen.
+            state.withLock { $0.failure = "renaming the collection failed: \(error)" }
+            throw error
+        }
     }
 
     func close() {
