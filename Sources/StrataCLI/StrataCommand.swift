@@ -9,6 +9,7 @@ struct StrataCommand: AsyncParsableCommand {
         abstract: "Strata, a disk-first vector database.",
         subcommands: [
             ServeCommand.self, DemoCommand.self, InspectCommand.self, VerifyCommand.self, SnapshotCommand.self,
+            CollectionCommand.self,
             CrashTestCommand.self, BenchCommand.self, CrashTestChildCommand.self, ClusterCommand.self,
             ClusterTestCommand.self,
         ]
