@@ -92,11 +92,11 @@ import Testing
     }
 
     /// A version 1 or 2 file holding metadata is damaged (an older build would
-    /// drop it); a version above 4 is from a newer build. Both refused at open.
+    /// drop it); a version above 5 is from a newer build. Both refused at open.
     @Test func versionMismatchIsCorruption() throws {
         for (from, to, phrase) in [
             ("\"formatVersion\" : 3", "\"formatVersion\" : 2", "needs version 3"),
-            ("\"formatVersion\" : 3", "\"formatVersion\" : 5", "reads versions 1 to 4"),
+            ("\"formatVersion\" : 3", "\"formatVersion\" : 6", "reads versions 1 to 5"),
         ] {
             let dir = TemporaryDirectory()
             do {
@@ -115,6 +115,33 @@ import Testing
     }
 
     /// config.json version 4: a vector datatype other than float32.
+    /// Version 5 (issue 20): `ttl`, exactly as docs/format/data-directory.md shows it;
+    /// a version-4 file holding one is refused as damaged.
+    @Test func version5GoldenFile() throws {
+        var config = CollectionConfig(size: 2, distance: .dot)
+        config.ttl = TTLConfig(key: "expires_at", defaultSeconds: 86400)
+        let text = String(
+            decoding: try Collection.StoredConfig(config: config, vectorHistory: [:]).encoded(), as: UTF8.self)
+        #expect(
+            text.contains(
+                """
+                    "ttl" : {
+                      "defaultSeconds" : 86400,
+                      "key" : "expires_at"
+                    },
+                """), "\(text)")
+        #expect(text.hasSuffix("\"formatVersion\" : 5\n}"), "\(text)")
+        let decoded = try JSONDecoder().decode(Collection.StoredConfig.self, from: Data(text.utf8))
+        #expect(decoded.config == config)
+        let dir = TemporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir.path, withIntermediateDirectories: true)
+        try Data(text.replacingOccurrences(of: "\"formatVersion\" : 5", with: "\"formatVersion\" : 4").utf8)
+            .write(to: URL(fileURLWithPath: dir.path + "/config.json"))
+        #expect(throws: StrataError.self) {
+            try Collection.readConfig(directory: dir.path, fileSystem: POSIXFileSystem())
+        }
+    }
+
     @Test func version4GoldenFile() throws {
         let config = CollectionConfig(
             vectors: [
