@@ -188,3 +188,53 @@ def test_query_over_several_collections_merges_exactly(client, server, name):
     assert post(server, "/query", {"collections": [a, name + "_missing"], "query": query}).status_code == 404
     assert post(server, "/query", {"collections": [], "query": query}).status_code == 400
     assert post(server, "/query", {"collections": [a, b], "query": {"order_by": "i"}}).status_code == 400
+
+
+@pytest.mark.single_node("versions answer 501 on a cluster node")
+def test_versions_tags_as_of_reads_and_restore(client, server, name):
+    url = f"{server.url}/collections/{name}"
+    reply = httpx.put(url, json={"vectors": {"size": 2, "distance": "Dot"},
+                                 "versions_config": {"retain_count": 2}}, timeout=30)
+    assert reply.status_code == 200, reply.text
+    assert httpx.get(url, timeout=10).json()["result"]["config"]["versions_config"] == {"retain_count": 2}
+    client.create_payload_index(name, "k", models.PayloadSchemaType.KEYWORD)
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1], payload={"k": "old"}) for i in range(1, 4)])
+    tag = post(server, f"/collections/{name}/versions", {"name": "before-import"})
+    assert tag.status_code == 200, tag.text
+    tagged = tag.json()["result"]
+    assert tagged["name"] == "before-import" and tagged["op_num"] >= 1 and tagged["time"].endswith("Z")
+
+    # A bad import: new values, a new point, a delete.
+    client.upsert(name, points=[models.PointStruct(id=i, vector=[i, 1], payload={"k": "new"}) for i in range(2, 6)])
+    client.delete(name, points_selector=models.PointIdsList(points=[1]))
+    assert client.count(name).count == 4
+
+    as_of = {"as_of": "before-import"}
+    assert post(server, f"/collections/{name}/points/count", as_of).json()["result"]["count"] == 3
+    scrolled = post(server, f"/collections/{name}/points/scroll", {**as_of, "with_payload": True}).json()["result"]
+    assert [(p["id"], p["payload"]["k"]) for p in scrolled["points"]] == [(1, "old"), (2, "old"), (3, "old")]
+    got = post(server, f"/collections/{name}/points", {**as_of, "ids": [1, 5]}).json()["result"]
+    assert [p["id"] for p in got] == [1]
+    hits = post(server, f"/collections/{name}/points/query", {**as_of, "query": [1, 0], "limit": 10}).json()
+    assert [p["id"] for p in hits["result"]["points"]] == [3, 2, 1]
+    facet = post(server, f"/collections/{name}/facet", {**as_of, "key": "k"}).json()["result"]["hits"]
+    assert facet == [{"value": "old", "count": 3}]
+    by_number = post(server, f"/collections/{name}/points/count", {"as_of": tagged["number"]}).json()
+    assert by_number["result"]["count"] == 3
+    listed = httpx.get(f"{url}/versions", timeout=10).json()["result"]["versions"]
+    assert "before-import" in [v.get("name") for v in listed]
+
+    # Outside the retained range: 400 naming it; writes never see a version.
+    missing = post(server, f"/collections/{name}/points/count", {"as_of": "no-such-tag"})
+    assert missing.status_code == 400 and "retains versions" in missing.json()["status"]["error"]
+    early = post(server, f"/collections/{name}/points/count", {"as_of": "2001-01-01T00:00:00Z"})
+    assert early.status_code == 400
+
+    # Rollback: one logged write back to the tagged state.
+    restored = httpx.post(f"{url}/versions/before-import/restore", timeout=30)
+    assert restored.status_code == 200, restored.text
+    records = client.scroll(name, limit=10, with_payload=True)[0]
+    assert [(r.id, r.payload["k"]) for r in records] == [(1, "old"), (2, "old"), (3, "old")]
+    assert httpx.delete(f"{url}/versions/before-import", timeout=10).json()["result"] is True
+    assert httpx.delete(f"{url}/versions/before-import", timeout=10).status_code == 404
+    assert post(server, f"/collections/{name}/points/count", as_of).status_code == 400

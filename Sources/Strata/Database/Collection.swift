@@ -36,16 +36,22 @@ public final class Collection: Sendable {
     let clock: WallClock
     /// The background deletion of expired points (`Collection+Expiry.swift`).
     let expirySweeper = Locked<Task<Void, Never>?>(nil)
+    /// Set on a read-only view of a retained version (`at(_:)`): writes are refused.
+    public let version: CollectionVersionInfo?
+    /// Version views opened by `at(_:)`, by version number.
+    let versionViews = Locked<[UInt64: Collection]>([:])
 
     static let configFileName = "config.json"
     static let walDirectoryName = "wal"
 
     private init(
         name: String, config: CollectionConfig, directory: String, wal: WriteAheadLog, store: CollectionStore,
-        vectorHistory: [String: VectorNameHistory], replication: ReplicationHookSlot, clock: WallClock
+        vectorHistory: [String: VectorNameHistory], replication: ReplicationHookSlot, clock: WallClock,
+        version: CollectionVersionInfo? = nil
     ) {
         self.replication = replication
         self.clock = clock
+        self.version = version
         self.vectorHistory = vectorHistory
         self.name = name
         self.config = config
@@ -275,9 +281,19 @@ public final class Collection: Sendable {
     }
 
     func close() {
+        // A version view shares the live collection's WAL and has no maintenance.
+        guard version == nil else { return }
         expirySweeper.withLock { $0?.cancel() }
+        versionViews.withLock { $0 = [:] }
         store.stop()
         wal.close()
+    }
+
+    /// A read-only view of this collection as it was at a retained version.
+    func versionView(_ info: CollectionVersionInfo, store: CollectionStore) -> Collection {
+        Collection(
+            name: name, config: config, directory: directory, wal: wal, store: store, vectorHistory: vectorHistory,
+            replication: ReplicationHookSlot(), clock: store.clock, version: info)
     }
 
     // MARK: - Writes
@@ -381,8 +397,15 @@ public final class Collection: Sendable {
     /// `ttl` config it gets the default expiry and is logged `timed` (its
     /// decisions judge expiry at this moment), unless `judgingExpiry` is false
     /// (the deletion of expired points).
-    func log(_ operation: WriteOperation, judgingExpiry: Bool = true) async throws -> UpdateResult {
-        let operation = timed(withDefaultExpiry(operation), judgingExpiry: judgingExpiry)
+    func log(
+        _ operation: WriteOperation, judgingExpiry: Bool = true, defaultingExpiry: Bool = true
+    ) async throws -> UpdateResult {
+        if let version {
+            throw StrataError.invalid(
+                "collection `\(name)` at version \(version.number) is read-only; write to the collection itself")
+        }
+        let operation = timed(
+            defaultingExpiry ? withDefaultExpiry(operation) : operation, judgingExpiry: judgingExpiry)
         let store = self.store
         let hook = replication.current
         let authorization = try hook?.authorizeWrite(collection: name)
@@ -420,7 +443,7 @@ public final class Collection: Sendable {
                 )
             }
         }
-        return try await successor.log(operation, judgingExpiry: judgingExpiry)
+        return try await successor.log(operation, judgingExpiry: judgingExpiry, defaultingExpiry: false)
     }
 
     private func timed(_ operation: WriteOperation, judgingExpiry: Bool) -> WriteOperation {

@@ -132,15 +132,19 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     public var strictMode: StrictModeConfig?
     /// Expiring points (`TTLConfig`); nil: points never expire.
     public var ttl: TTLConfig?
+    /// Which versions are kept (`VersionsConfig`); nil: only tagged ones.
+    public var versions: VersionsConfig?
 
     public init(
         vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
         payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
         quantizationConfig: QuantizationConfig? = nil, sparseVectors: [String: SparseVectorParams] = [:],
-        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil, ttl: TTLConfig? = nil
+        metadata: [String: JSONValue]? = nil, strictMode: StrictModeConfig? = nil, ttl: TTLConfig? = nil,
+        versions: VersionsConfig? = nil
     ) {
         self.vectors = vectors
         self.ttl = ttl
+        self.versions = versions
         self.metadata = metadata
         self.strictMode = strictMode
         self.sparseVectors = sparseVectors
@@ -170,7 +174,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case vectors, optimizers, payloadCompression, hnswConfig, quantizationConfig, sparseVectors, metadata,
-            strictMode, ttl
+            strictMode, ttl, versions
     }
 
     public init(from decoder: any Decoder) throws {
@@ -184,6 +188,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         metadata = try container.decodeIfPresent([String: JSONValue].self, forKey: .metadata)
         strictMode = try container.decodeIfPresent(StrictModeConfig.self, forKey: .strictMode)
         ttl = try container.decodeIfPresent(TTLConfig.self, forKey: .ttl)
+        versions = try container.decodeIfPresent(VersionsConfig.self, forKey: .versions)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -200,6 +205,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         try container.encodeIfPresent(strictMode, forKey: .strictMode)
         // Left out when never set (config.json version 5 only).
         try container.encodeIfPresent(ttl, forKey: .ttl)
+        try container.encodeIfPresent(versions, forKey: .versions)
     }
 
     /// Whether the config holds what only config.json version 3 may carry.
@@ -210,8 +216,10 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     var needsFormatVersion4: Bool { vectors.values.contains { $0.storedDatatype != .float32 } }
 
     /// Whether config.json must be version 5: expiring points (`ttl`), which
-    /// older builds would ignore, serving expired points and never deleting them.
-    var needsFormatVersion5: Bool { ttl != nil }
+    /// older builds would ignore, serving expired points and never deleting
+    /// them, or retained versions (`versions`), whose files older builds
+    /// would remove.
+    var needsFormatVersion5: Bool { ttl != nil || versions != nil }
 
     static let maxDimension = 65536
 
@@ -251,6 +259,7 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         }
         try strictMode?.validate()
         try ttl?.validate()
+        try versions?.validate()
         try optimizers.validate()
     }
 }

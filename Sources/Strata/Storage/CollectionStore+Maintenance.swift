@@ -68,7 +68,7 @@ extension CollectionStore {
 
     // MARK: - Flush
 
-    private func sealAndFlush(force: Bool) throws {
+    func sealAndFlush(force: Bool) throws {
         sealIfNeeded(force: force)
         while !isStopping, let segment = oldestFrozen() {
             try flush(segment)
@@ -345,15 +345,20 @@ extension CollectionStore {
                 write.segment.persistedCount = write.offsets.count
             }
         }
-        // From here on the old files are unreferenced: removing them is
-        // housekeeping (a crash leaves them for the next open to remove).
-        var garbage = oldGenerations
+        // The published manifest is a version (when versions are kept); a
+        // version that expires leaves its files to the removal below.
+        let versionFiles = try recordVersion(next)
+        // From here on the old files are unreferenced, unless a retained
+        // version names them: removing them is housekeeping (a crash leaves
+        // them for the next open to remove).
+        var garbage = Set(oldGenerations).union(versionFiles.released)
         for segment in retiring {
-            garbage.append(Manifest.segmentFileName(segment.id))
+            garbage.insert(Manifest.segmentFileName(segment.id))
             if segment.persistedGeneration > 0 {
-                garbage.append(Manifest.tombstoneFileName(segment.id, generation: segment.persistedGeneration))
+                garbage.insert(Manifest.tombstoneFileName(segment.id, generation: segment.persistedGeneration))
             }
         }
+        garbage.subtract(versionFiles.retained.union(next.files))
         for file in garbage { try? fileSystem.removeFile(joinPath(segmentsDirectory, file)) }
         try walForTruncation()?.removeFiles(below: checkpoint + 1)
     }

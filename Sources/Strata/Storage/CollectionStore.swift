@@ -47,6 +47,9 @@ final class CollectionStore: Sendable {
     /// The running and recent optimizations (`OptimizationLog.swift`).
     let optimizationLog = Locked(OptimizationLog())
 
+    /// The retained versions (`VersionLog`); changed only under `maintenancePass`.
+    let versionLog: Locked<VersionLog>
+
     /// The LSM tree's state (guarded by `CollectionStore.state`'s lock).
     struct State {
         let config: CollectionConfig
@@ -88,7 +91,8 @@ final class CollectionStore: Sendable {
 
     /// Loads the manifest and the segments it lists (checking their headers,
     /// footers and metadata checksums), their tombstone files, and removes
-    /// leftovers of interrupted flushes and merges. The WAL is replayed by the
+    /// leftovers of interrupted flushes and merges (files neither the
+    /// manifest nor a retained version names). The WAL is replayed by the
     /// caller through `apply`, skipping operations ≤ `checkpoint`.
     init(
         name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
@@ -108,6 +112,56 @@ final class CollectionStore: Sendable {
         } else {
             manifest = Manifest()
         }
+        let segmentsPath = joinPath(directory, "segments")
+        if fileSystem.fileKind(segmentsPath) == nil { try fileSystem.createDirectoryDurably(segmentsPath) }
+        let (immutables, payloadSchema) = try Self.loadSegments(
+            of: manifest, path: manifestPath, directory: directory, config: config, vectorHistory: vectorHistory,
+            fileSystem: fileSystem)
+        let versions = try VersionLog.load(directory: directory, fileSystem: fileSystem)
+        self.versionLog = Locked(versions)
+        let referenced = manifest.files.union(
+            try versions.referencedFiles(path: joinPath(directory, VersionLog.fileName)))
+        var removedLeftovers = false
+        for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
+            try fileSystem.removeFile(joinPath(segmentsPath, file))
+            removedLeftovers = true
+        }
+        if removedLeftovers { try fileSystem.syncDirectory(segmentsPath) }
+        state = ReadWriteLocked(
+            State(
+                config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
+                payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
+    }
+
+    /// A read-only store of a retained version: the segments `manifest` names,
+    /// with their tombstones as of its checkpoint; expiry judged by `clock`
+    /// (the version's time). Never started: no writes, no maintenance.
+    init(
+        version manifest: Manifest, name: String, directory: String, config: CollectionConfig,
+        vectorHistory: [String: VectorNameHistory], fileSystem: any FileSystem, clock: WallClock
+    ) throws {
+        self.clock = clock
+        self.name = name
+        self.directory = directory
+        self.config = config
+        self.vectorHistory = vectorHistory
+        self.fileSystem = fileSystem
+        self.versionLog = Locked(VersionLog())
+        let (immutables, payloadSchema) = try Self.loadSegments(
+            of: manifest, path: joinPath(directory, VersionLog.fileName), directory: directory, config: config,
+            vectorHistory: vectorHistory, fileSystem: fileSystem)
+        state = ReadWriteLocked(
+            State(
+                config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
+                payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
+    }
+
+    /// The segments `manifest` lists, checked against the config, with their
+    /// durable tombstones, and its payload schema.
+    static func loadSegments(
+        of manifest: Manifest, path manifestPath: String, directory: String, config: CollectionConfig,
+        vectorHistory: [String: VectorNameHistory], fileSystem: any FileSystem
+    ) throws -> ([ImmutableSegment], [PayloadPath: PayloadFieldSchema]) {
         var payloadSchema: [PayloadPath: PayloadFieldSchema] = [:]
         var immutables: [ImmutableSegment] = []
         for entry in manifest.payloadSchema {
@@ -121,11 +175,8 @@ final class CollectionStore: Sendable {
             }
         }
         let segmentsPath = joinPath(directory, "segments")
-        if fileSystem.fileKind(segmentsPath) == nil { try fileSystem.createDirectoryDurably(segmentsPath) }
-        var referenced: Set<String> = []
         for entry in manifest.segments {
             let segmentFile = Manifest.segmentFileName(entry.segmentID)
-            referenced.insert(segmentFile)
             let reader = try SegmentReader.open(path: joinPath(segmentsPath, segmentFile), fileSystem: fileSystem)
             // config.json has no checksum: a damaged one must not be used to read
             // the segments. Sections of names changed after the segment was
@@ -146,7 +197,6 @@ final class CollectionStore: Sendable {
             var tombstones: [UInt32: UInt64] = [:]
             if entry.tombstoneGeneration > 0 {
                 let tombstoneFile = Manifest.tombstoneFileName(entry.segmentID, generation: entry.tombstoneGeneration)
-                referenced.insert(tombstoneFile)
                 for offset in try TombstoneFile.read(
                     joinPath(segmentsPath, tombstoneFile), segmentPointCount: reader.pointCount, fileSystem: fileSystem)
                 {
@@ -160,16 +210,7 @@ final class CollectionStore: Sendable {
                     persistedGeneration: entry.tombstoneGeneration,
                     config: config, payloadSchema: payloadSchema, hiddenVectors: hidden))
         }
-        var removedLeftovers = false
-        for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
-            try fileSystem.removeFile(joinPath(segmentsPath, file))
-            removedLeftovers = true
-        }
-        if removedLeftovers { try fileSystem.syncDirectory(segmentsPath) }
-        state = ReadWriteLocked(
-            State(
-                config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
-                payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
+        return (immutables, payloadSchema)
     }
 
     /// Runs `body` with the state locked exclusively.

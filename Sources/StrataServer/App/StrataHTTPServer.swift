@@ -96,6 +96,7 @@ public final class StrataHTTPServer: Sendable {
         addSnapshotRoutes(to: router)
         addSearchRoutes(to: router)
         addMultiCollectionQueryRoutes(to: router)
+        addVersionRoutes(to: router)
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
         addQuotaRoutes(to: router)

@@ -279,6 +279,8 @@ struct CreateCollectionInput: Decodable, Sendable {
     var metadata: JSONValue?
     /// Strata's extension: expiring points.
     var ttl_config: TTLConfigInput?
+    /// Strata's extension: retained versions.
+    var versions_config: VersionsConfigInput?
 
     /// The engine config, or 400/501 naming what cannot be honoured.
     /// `inCluster`: a cluster node checks `replication_factor` and
@@ -301,6 +303,9 @@ struct CreateCollectionInput: Decodable, Sendable {
             throw APIError.badRequest("Strata runs as a single node; write_consistency_factor must be 1")
         }
         try requireAbsent(init_from, "init_from")
+        if inCluster && versions_config != nil {
+            throw APIError.notSupportedYet("versions_config on a cluster node (op numbers are per shard there)")
+        }
         if inCluster && ttl_config != nil {
             throw APIError.notSupportedYet("ttl_config on a cluster node (expiry deletes through each shard's log)")
         }
@@ -326,7 +331,8 @@ struct CreateCollectionInput: Decodable, Sendable {
             hnswConfig: hnsw,
             quantizationConfig: try quantization_config?.engineConfig(),
             sparseVectors: sparse, metadata: try Self.metadataObject(metadata),
-            strictMode: try strict_mode_config?.engine(), ttl: try ttl_config?.engine())
+            strictMode: try strict_mode_config?.engine(), ttl: try ttl_config?.engine(),
+            versions: try versions_config?.engine())
     }
 
     /// `metadata`: Qdrant's `Payload`, a JSON object (null = not set).
@@ -427,6 +433,8 @@ struct UpdateCollectionInput: Decodable, Sendable {
     var metadata: JSONValue?
     /// Strata's extension: an object replaces the TTL config, `"Disabled"` removes it.
     var ttl_config: JSONValue?
+    /// Strata's extension: as `ttl_config`, for the retained versions.
+    var versions_config: JSONValue?
 
     /// `config` with the changes applied; 400 for bad values.
     func applied(to config: CollectionConfig) throws(APIError) -> CollectionConfig {
@@ -478,6 +486,9 @@ struct UpdateCollectionInput: Decodable, Sendable {
             }
         }
         if let ttl_config { updated.ttl = try TTLConfigInput.patch(ttl_config, current: config.ttl) }
+        if let versions_config {
+            updated.versions = try VersionsConfigInput.patch(versions_config, current: config.versions)
+        }
         if let optimizers_config { updated.optimizers = try optimizers_config.applied(to: config.optimizers) }
         if let hnsw_config { updated.hnswConfig = try hnsw_config.applied(to: config.hnswConfig) }
         if let quantization_config {

@@ -365,6 +365,8 @@ struct CollectionInfoOutput: Encodable {
         var metadata: [String: JSONValue]?
         /// Strata's extension; left out when points never expire.
         var ttl_config: TTLConfigInput?
+        /// Strata's extension; left out when only tagged versions are kept.
+        var versions_config: VersionsConfigInput?
     }
     /// `vectors`: one VectorParams for the unnamed vector, else a map.
     enum JSONEncodableVectors: Encodable {
@@ -446,6 +448,7 @@ struct CollectionInfoOutput: Encodable {
             // Never set: reported as Qdrant reports a collection without strict mode.
             strict_mode_config: config.strictMode.map(StrictModeConfigInput.init)
                 ?? StrictModeConfigInput(StrictModeConfig.disabled),
-            metadata: config.metadata, ttl_config: config.ttl.map(TTLConfigInput.init))
+            metadata: config.metadata, ttl_config: config.ttl.map(TTLConfigInput.init),
+            versions_config: config.versions.map(VersionsConfigInput.init))
     }
 }

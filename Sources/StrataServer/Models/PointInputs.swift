@@ -178,6 +178,8 @@ struct DeletePayloadInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/points` (Qdrant's `PointRequest`).
 struct RetrieveInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var ids: [PointIDInput]
     var with_payload: PayloadSelector?
     var with_vector: VectorSelector?
@@ -187,6 +189,8 @@ struct RetrieveInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/points/scroll` (Qdrant's `ScrollRequest`).
 struct ScrollInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var offset: PointIDInput?
     var limit: Int?
     var filter: FilterInput?
@@ -289,6 +293,8 @@ struct CreateFieldIndexInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/facet` (Qdrant's `FacetRequest`).
 struct FacetInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var key: String
     var limit: Int?
     var filter: FilterInput?
@@ -298,6 +304,8 @@ struct FacetInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/points/count` (Qdrant's `CountRequest`).
 struct CountInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var filter: FilterInput?
     var exact: Bool?
     var shard_key: JSONValue?

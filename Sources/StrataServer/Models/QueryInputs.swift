@@ -298,6 +298,8 @@ struct PrefetchInput: Decodable, Sendable {
 
 /// `POST /collections/{c}/points/query` (Qdrant's `QueryRequest`).
 struct QueryRequestInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var query: QueryInput?
     var prefetch: PrefetchListInput?
     var using: String?
@@ -448,6 +450,8 @@ struct GroupingInput: Sendable {
 
 /// `POST /collections/{c}/points/query/groups` (Qdrant's `QueryGroupsRequest`).
 struct QueryGroupsRequestInput: Decodable, Sendable {
+    /// Strata's extension: read at a retained version (a number, a tag or an RFC 3339 time).
+    var as_of: JSONValue?
     var query: QueryInput?
     var prefetch: PrefetchListInput?
     var using: String?

@@ -42,7 +42,7 @@ extension StrataHTTPServer {
             let collection = try self.collection(context, .write)
             let input = try await self.decode(UpdateCollectionInput.self, from: request, context)
             if let replication = self.replication {
-                if input.ttl_config != nil {
+                if input.ttl_config != nil || input.versions_config != nil {
                     throw APIError.notSupportedYet(
                         "ttl_config on a cluster node (expiry deletes through each shard's log)")
                 }
@@ -102,5 +102,32 @@ extension StrataHTTPServer {
             throw APIError.badRequest("missing vector name in the path")
         }
         return name
+    }
+}
+
+extension StrataHTTPServer {
+    /// `collection`, or its read-only view at the retained version `asOf`
+    /// names (a number, a tag, or an RFC 3339 time: the newest version at or
+    /// before it). 400 naming the retained range when none matches.
+    func versioned(_ collection: Strata.Collection, _ asOf: JSONValue?) throws -> Strata.Collection {
+        guard let asOf, asOf != .null else { return collection }
+        if cluster != nil { throw APIError.notSupportedYet("as_of on a cluster node (op numbers are per shard there)") }
+        do { return try collection.at(try Self.versionSelector(asOf)) } catch let error as StrataError {
+            throw APIError.from(error)
+        }
+    }
+
+    static func versionSelector(_ value: JSONValue) throws(APIError) -> VersionSelector {
+        switch value {
+        case .int(let number) where number >= 0: return .number(UInt64(number))
+        case .string(let text):
+            if let number = UInt64(text) { return .number(number) }
+            if let micros = Datetime.microseconds(text) {
+                return .time(Date(timeIntervalSince1970: Double(micros) / 1_000_000))
+            }
+            return .tag(text)
+        default:
+            throw APIError.wrongInput("as_of: a version number, a tag or an RFC 3339 time, got \(value)")
+        }
     }
 }

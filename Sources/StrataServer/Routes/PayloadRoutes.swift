@@ -48,8 +48,9 @@ extension StrataHTTPServer {
         }
 
         router.post("/collections/{collection_name}/facet") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(FacetInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             return try await self.answer(context, try self.facet(input, in: collection, context.scope(request)))
         }
     }

@@ -16,8 +16,9 @@ extension StrataHTTPServer {
         }
 
         router.post("/collections/{collection_name}/points") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(RetrieveInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             return try await self.answer(context, try self.retrieve(input, from: collection, context.scope(request)))
         }
 
@@ -74,14 +75,16 @@ extension StrataHTTPServer {
         }
 
         router.post("/collections/{collection_name}/points/scroll") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(ScrollInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             return try await self.answer(context, try self.scroll(input, in: collection, context.scope(request)))
         }
 
         router.post("/collections/{collection_name}/points/count") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(CountInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             return try await self.answer(context, try self.count(input, in: collection, context.scope(request)))
         }
     }

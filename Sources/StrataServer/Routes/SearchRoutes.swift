@@ -10,8 +10,9 @@ import Strata
 extension StrataHTTPServer {
     func addSearchRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/points/query") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             if input.prefetch_results != nil, request.headers[ClusterRoutingMiddleware.forwardedHeader] == nil {
                 throw APIError.wrongInput("prefetch_results is internal to a Strata cluster")
             }
@@ -26,8 +27,9 @@ extension StrataHTTPServer {
         }
 
         router.post("/collections/{collection_name}/points/query/groups") { request, context in
-            let collection = try self.collection(context, .read)
+            let current = try self.collection(context, .read)
             let input = try await self.decode(QueryGroupsRequestInput.self, from: request, context)
+            let collection = try self.versioned(current, input.as_of)
             return try await self.answer(context, try self.queryGroups(input, in: collection, context.scope(request)))
         }
 

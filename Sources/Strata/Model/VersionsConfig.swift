@@ -1,0 +1,46 @@
+import Foundation
+
+/// Which versions of a collection are kept for reading (`Collection.at`)
+/// and rollback (`Collection.restore(version:)`): every flush publishes a
+/// version (the state exactly after its checkpoint op); the newest
+/// `retainCount` and those younger than `retainSeconds` are kept (either
+/// rule keeps a version). Tagged versions are kept until their tag is
+/// deleted, with or without this config.
+public struct VersionsConfig: Sendable, Equatable, Codable {
+    public var retainCount: Int?
+    public var retainSeconds: Int?
+
+    public init(retainCount: Int? = nil, retainSeconds: Int? = nil) {
+        self.retainCount = retainCount
+        self.retainSeconds = retainSeconds
+    }
+
+    public func validate() throws {
+        if let retainCount, retainCount < 0 {
+            throw StrataError.invalid("versions_config.retain_count must not be negative, got \(retainCount)")
+        }
+        if let retainSeconds, retainSeconds < 0 {
+            throw StrataError.invalid("versions_config.retain_seconds must not be negative, got \(retainSeconds)")
+        }
+    }
+}
+
+/// A retained version of a collection.
+public struct CollectionVersionInfo: Sendable, Equatable {
+    /// Numbers increase with every version published.
+    public var number: UInt64
+    /// The state is exactly the one after this operation.
+    public var operation: UInt64
+    /// When the version was published.
+    public var time: Date
+    /// Its tag, if it has one (tagged versions are kept until the tag is deleted).
+    public var tag: String?
+}
+
+/// How a read names a version (Qdrant-style `as_of`).
+public enum VersionSelector: Sendable, Equatable {
+    case number(UInt64)
+    case tag(String)
+    /// The newest retained version published at or before this time.
+    case time(Date)
+}
