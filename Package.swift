@@ -128,7 +128,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "StrataCrashTest", dependencies: ["Strata", "StrataIO"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataCrashTest", dependencies: ["Strata", "StrataIO", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataEtcd",
             dependencies: [

@@ -101,7 +101,7 @@ public enum CrashTestChild {
         sink.emit("READY")
         let maintenance = Maintenance(
             gate: gate, sink: sink, workload: settings.workload,
-            rng: SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ 0x4D41_494E))
+            rng: SplitMix64(seed: seed ^ (UInt64(cycle) << 20) ^ 0x4D41_494E), cycle: cycle)
         await withTaskGroup(of: Void.self) { group in
             for writer in 0..<settings.writers {
                 group.addTask {
@@ -485,6 +485,8 @@ final class Maintenance: Sendable {
     let gate: DatabaseGate
     let sink: any CrashEventSink
     let workload: CrashWorkload.Kind
+    /// The crash-test cycle (tag names are unique across cycles).
+    let cycle: UInt32
     /// Guards what the rounds carry from one to the next.
     private let progress: Locked<Progress>
 
@@ -494,13 +496,20 @@ final class Maintenance: Sendable {
         /// The last snapshot published, and the last full one.
         var previous: SnapshotDescription?
         var lastFull: SnapshotDescription?
+        /// Tags this child created and has not deleted, oldest first.
+        var tags: [String] = []
     }
 
-    init(gate: DatabaseGate, sink: any CrashEventSink, workload: CrashWorkload.Kind, rng: SplitMix64) {
+    init(
+        gate: DatabaseGate, sink: any CrashEventSink, workload: CrashWorkload.Kind, rng: SplitMix64, cycle: UInt32 = 0
+    ) {
         self.gate = gate
         self.sink = sink
         self.workload = workload
-        self.progress = Locked(Progress(rng: rng))
+        self.cycle = cycle
+        // Tags earlier cycles left, oldest first: untagged in turn, so they do not pile up.
+        let tags = gate.shared { _, c in c.versions.compactMap(\.tag) }
+        self.progress = Locked(Progress(rng: rng, tags: tags))
     }
 
     private func nextRandom() -> UInt64 { progress.withLock { $0.rng.next() } }
@@ -543,8 +552,10 @@ final class Maintenance: Sendable {
                     try snapshot(incremental: false)
                 case ..<70:
                     try snapshot(incremental: true)
-                case ..<85:
+                case ..<80:
                     try restore()
+                case ..<88:
+                    try tagVersion(round)
                 case ..<93:
                     sink.emit("M reopen")
                     try gate.closeAndReopen()
@@ -558,6 +569,26 @@ final class Maintenance: Sendable {
             sink.emit("E maintenance \(round) \(error)".replacingOccurrences(of: "\n", with: " "))
             return false
         }
+    }
+
+    /// Tags a version (`M tag <name>`, then `M tagged <name> <digest>` with
+    /// what the tagged version reads), after untagging the oldest of three
+    /// (`M untag <name>`, `M untagged <name>`). Names are unique across cycles.
+    func tagVersion(_ round: Int) throws {
+        if progress.withLock({ $0.tags.count }) >= 3, let oldest = progress.withLock({ $0.tags.first }) {
+            sink.emit("M untag \(oldest)")
+            try gate.shared { _, c in try c.deleteTag(oldest) }
+            progress.withLock { $0.tags.removeFirst() }
+            sink.emit("M untagged \(oldest)")
+        }
+        let name = "tag-\(cycle)-\(round)"
+        sink.emit("M tag \(name)")
+        let digest = try gate.shared { _, c in
+            try c.tagVersion(name)
+            return try CrashWorkload.digest(try c.at(.tag(name)))
+        }
+        progress.withLock { $0.tags.append(name) }
+        sink.emit("M tagged \(name) \(digest)")
     }
 
     /// The snapshot workload's round: a snapshot (every third one

@@ -64,6 +64,8 @@ struct CrashTestOracle {
     private(set) var model: [UInt64: PointState] = [:]
     /// Whether the collection's alias existed after an earlier recovery.
     private(set) var aliasSeen = false
+    /// Tagged versions (`M tagged`) and the digest each reads as, kept across cycles.
+    private(set) var tagDigests: [String: String] = [:]
     /// The store's last op number after the previous recovery.
     private(set) var lastOperation: UInt64 = 0
     var pointCount: Int { model.count }
@@ -256,6 +258,68 @@ struct CrashTestOracle {
                 else { return false }
                 return k % 2 == (condition == .even ? 0 : 1)
             }
+        }
+    }
+
+    /// Tagged versions (the `mixed` workload): every acknowledged tag is
+    /// there and reads exactly what it read when it was made; an untag that
+    /// was acknowledged removed it; a tag or untag in flight at the crash is
+    /// either done or not (a tag found for the first time is learnt).
+    mutating func checkTags(
+        _ collection: Collection, lines: [Substring], cycle: Int, report: inout CycleReport
+    ) {
+        var started: Set<String> = []
+        var untagging: Set<String> = []
+        var untagged: Set<String> = []
+        for line in lines where line.hasPrefix("M ") {
+            let fields = line.split(separator: " ")
+            guard fields.count >= 3 else { continue }
+            let name = String(fields[2])
+            switch fields[1] {
+            case "tag": started.insert(name)
+            case "tagged" where fields.count == 4: tagDigests[name] = String(fields[3])
+            case "untag": untagging.insert(name)
+            case "untagged": untagged.insert(name)
+            default: continue
+            }
+        }
+        let present = Set(collection.versions.compactMap(\.tag))
+        for name in untagged {
+            tagDigests[name] = nil
+            if present.contains(name) {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): tag \(name) was deleted (acknowledged) but is still there")
+            }
+        }
+        for (name, digest) in tagDigests.sorted(by: { $0.key < $1.key }) {
+            guard present.contains(name) else {
+                if untagging.contains(name) {
+                    tagDigests[name] = nil  // its deletion was in flight and happened
+                    continue
+                }
+                report.lost += 1
+                report.problems.append("cycle \(cycle): tagged version \(name) is gone")
+                continue
+            }
+            do {
+                let read = try CrashWorkload.digest(try collection.at(.tag(name)))
+                if read != digest {
+                    report.corrupt += 1
+                    report.problems.append(
+                        "cycle \(cycle): tagged version \(name) reads \(read), not \(digest) as when it was made")
+                }
+            } catch {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): reading tagged version \(name) failed: \(error)")
+            }
+        }
+        for name in present.subtracting(tagDigests.keys) {
+            guard started.contains(name), let digest = try? CrashWorkload.digest(try collection.at(.tag(name))) else {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): tag \(name) exists but was never made")
+                continue
+            }
+            tagDigests[name] = digest  // made by the operation in flight at the crash
         }
     }
 
@@ -547,6 +611,7 @@ struct CrashTestOracle {
                 "cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
         }
         checkFilters(collection, records: records, writers: writers, cycle: cycle, report: &report)
+        checkTags(collection, lines: lines, cycle: cycle, report: &report)
         // The search reference needs the whole state, known only if every partition matched.
         if report.isClean { checkSearch(collection, state: recovered, cycle: cycle, seed: seed, report: &report) }
         model = recovered

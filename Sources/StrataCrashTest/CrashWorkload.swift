@@ -1,4 +1,5 @@
 import Strata
+import StrataBinary
 import StrataIO
 
 /// What the crash-test child writes, made reproducible from small numbers so
@@ -71,7 +72,7 @@ public enum CrashWorkload {
                     deletedThreshold: 0.2, vacuumMinVectorNumber: 16, defaultSegmentNumber: 3,
                     indexingThresholdKB: 24, flushIntervalSec: 1),
                 sparseVectors: [sparseVectorName: SparseVectorParams(modifier: .idf)],
-                ttl: TTLConfig(key: expiresKey))
+                ttl: TTLConfig(key: expiresKey), versions: VersionsConfig(retainCount: 3))
         }
     }
 
@@ -134,6 +135,30 @@ public enum CrashWorkload {
         case 1: return .string("2999-01-01T00:00:00Z")
         default: return nil
         }
+    }
+
+    /// A digest of everything `collection` holds (ids, payloads, vectors,
+    /// sparse vectors of the points it shows), to check
+    /// that a tagged version reads the same after every crash.
+    public static func digest(_ collection: Collection) throws -> String {
+        var writer = ByteWriter()
+        let records = try collection.scroll(limit: Int.max - 1, withPayload: true, withVector: true).points
+        for record in records {
+            writer.write(record.id)
+            writer.write(JSONValue.object(record.payload ?? [:]))
+            for (name, vector) in (record.vectors ?? [:]).sorted(by: { $0.key < $1.key }) {
+                writer.writeString(name)
+                vector.withUnsafeBufferPointer { writer.write(floats: $0) }
+            }
+            for (name, vector) in (record.sparseVectors ?? [:]).sorted(by: { $0.key < $1.key }) {
+                writer.writeString(name)
+                for index in vector.indices { writer.write(index) }
+                vector.values.withUnsafeBufferPointer { writer.write(floats: $0) }
+            }
+        }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in writer.bytes { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "\(records.count):" + String(hash, radix: 16)
     }
 
     /// Whether a point with this payload is expired (in the `mixed` workload).

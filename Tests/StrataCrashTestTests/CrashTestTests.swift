@@ -135,6 +135,32 @@ func strataExecutable() throws -> String {
         #expect(!partial.isClean, "half of a batch must be reported")
     }
 
+    /// A tagged version must read what it read when it was made, and an
+    /// acknowledged tag must be there.
+    @Test func oracleChecksTaggedVersions() async throws {
+        var digest = ""
+        let scratch = try await store { c in
+            try await c.upsert([CrashWorkload.point(id: 1, token: 10)])  // op 1
+            try c.tagVersion("t1")
+            digest = try CrashWorkload.digest(try c.at(.tag("t1")))
+        }
+        let open = { try Database.open(at: scratch.path + "/db") }
+        let head = "I 0 1 U 1:10\nA 0 1 1\n"
+        var good = CrashTestOracle()
+        let clean = good.verify(
+            childOutput: head + "M tag t1\nM tagged t1 \(digest)\n", writers: 1, cycle: 1, seed: 1, open: open)
+        #expect(clean.isClean, "\(clean.problems)")
+        var wrong = CrashTestOracle()
+        let changed = wrong.verify(
+            childOutput: head + "M tag t1\nM tagged t1 1:0\n", writers: 1, cycle: 1, seed: 1, open: open)
+        #expect(changed.problems.contains { $0.contains("tagged version t1 reads") }, "\(changed.problems)")
+        var missing = CrashTestOracle()
+        let gone = missing.verify(
+            childOutput: head + "M tag t1\nM tagged t1 \(digest)\nM tag t2\nM tagged t2 1:0\n", writers: 1, cycle: 1,
+            seed: 1, open: open)
+        #expect(gone.problems.contains { $0.contains("tagged version t2 is gone") }, "\(gone.problems)")
+    }
+
     /// An operation in the log that nobody reported (here a delete with no
     /// visible effect) breaks the op-number count: a hole or a phantom operation.
     @Test func oracleReportsAnUnexplainedOperationInTheLog() async throws {
