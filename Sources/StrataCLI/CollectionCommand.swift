@@ -18,6 +18,7 @@ struct CollectionCommand: AsyncParsableCommand {
         subcommands: [
             CollectionListCommand.self, CollectionRenameCommand.self, CollectionBatchCommand.self,
             CollectionTTLCommand.self, CollectionExpireCommand.self, CollectionQueryCommand.self,
+            CollectionVersionsCommand.self,
         ])
 }
 
@@ -175,6 +176,39 @@ struct CollectionQueryCommand: AsyncParsableCommand {
         let bytes = try readBody(body)
         try await location.withDatabase { db in
             print(String(decoding: try OfflineRequests.query(bytes, on: db), as: UTF8.self))
+        }
+    }
+}
+
+struct CollectionVersionsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "versions",
+        abstract: "List a collection's retained versions; tag, untag or restore one.",
+        discussion:
+            "--tag flushes and keeps the state as a named version; --restore makes a version (tag or number) the current state, as one logged write."
+    )
+    @OptionGroup var location: CollectionLocation
+    @Argument(help: "The collection.") var name: String
+    @Option(name: .long, help: "Tag the current state with this name.") var tag: String?
+    @Option(name: .long, help: "Delete this tag.") var untag: String?
+    @Option(name: .long, help: "Make this version (a tag or a number) the current state.") var restore: String?
+
+    func run() async throws {
+        try await location.withDatabase { db in
+            let collection = try db.collection(named: name)
+            if let tag { try collection.tagVersion(tag) }
+            if let untag { try collection.deleteTag(untag) }
+            if let restore {
+                let selector: VersionSelector = UInt64(restore).map { .number($0) } ?? .tag(restore)
+                let result = try await collection.restore(selector)
+                print("restored \(restore) (operation \(result.operationID))")
+            }
+            let formatter = ISO8601DateFormatter()
+            for version in collection.versions {
+                print(
+                    "version \(version.number)  op \(version.operation)  \(formatter.string(from: version.time))"
+                        + (version.tag.map { "  tag \($0)" } ?? ""))
+            }
         }
     }
 }

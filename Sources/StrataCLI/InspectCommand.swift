@@ -46,6 +46,15 @@ struct InspectCommand: AsyncParsableCommand {
                 "mutable_points": info.mutablePoints, "checkpoint": info.checkpoint,
                 "last_operation": info.lastOperation,
                 "wal_files": info.walFiles, "segments": segments,
+                "versions": collection.versions.map { version -> [String: Any] in
+                    var object: [String: Any] = [
+                        "number": version.number, "op_num": version.operation,
+                        "time": version.time.timeIntervalSince1970,
+                    ]
+                    if let tag = version.tag { object["tag"] = tag }
+                    return object
+                },
+                "bytes_only_versions_hold": try collection.bytesOnlyVersionsHold(),
             ])
         }
         if json {
@@ -79,6 +88,14 @@ struct InspectCommand: AsyncParsableCommand {
                 print(
                     "  segment \(segment.id): \(segment.points) points, \(segment.deleted) deleted, \(bytes(total)) [\(parts)]; payload compression \(ratio)"
                 )
+            }
+            let versions = collection.versions
+            if !versions.isEmpty {
+                let tags = versions.compactMap(\.tag)
+                print(
+                    "  versions: \(versions.count) retained (ops \(versions.first!.operation)–\(versions.last!.operation))"
+                        + (tags.isEmpty ? "" : ", tags \(tags.joined(separator: ", "))")
+                        + "; files only versions hold: \(bytes(try collection.bytesOnlyVersionsHold()))")
             }
         }
     }

@@ -578,7 +578,7 @@ final class Maintenance: Sendable {
         if progress.withLock({ $0.tags.count }) >= 3, let oldest = progress.withLock({ $0.tags.first }) {
             sink.emit("M untag \(oldest)")
             try gate.shared { _, c in try c.deleteTag(oldest) }
-            progress.withLock { $0.tags.removeFirst() }
+            progress.withLock { _ = $0.tags.removeFirst() }
             sink.emit("M untagged \(oldest)")
         }
         let name = "tag-\(cycle)-\(round)"

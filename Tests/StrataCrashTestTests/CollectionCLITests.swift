@@ -66,6 +66,21 @@ import Testing
         let badTTL = try run(["collection", "ttl", "--data-dir", directory, "docs", "--default-seconds", "0"])
         #expect(badTTL.status == 1, "\(badTTL.stdout)")
 
+        // Versions: tag, list, restore after a change, untag.
+        let tagged = try run(["collection", "versions", "--data-dir", directory, "docs", "--tag", "v1"])
+        #expect(tagged.status == 0 && tagged.stdout.contains("tag v1"), "\(tagged.stdout)\(tagged.stderr)")
+        let change = #"{"operations": [{"upsert": {"points": [{"id": 7, "vector": [1, 1]}]}}]}"#
+        _ = try run(["collection", "batch", "--data-dir", directory, "docs", "-"], input: change)
+        let restored = try run(["collection", "versions", "--data-dir", directory, "docs", "--restore", "v1"])
+        #expect(restored.status == 0 && restored.stdout.contains("restored v1"), "\(restored.stderr)")
+        #expect(try run(["collection", "list", "--data-dir", directory]).stdout.contains("docs  0 points"))
+        let inspected = try run(["inspect", directory])
+        #expect(inspected.stdout.contains("versions: 1 retained"), "\(inspected.stdout)")
+        let untagged = try run(["collection", "versions", "--data-dir", directory, "docs", "--untag", "v1"])
+        #expect(untagged.status == 0 && !untagged.stdout.contains("tag v1"), "\(untagged.stdout)")
+        let missing = try run(["collection", "versions", "--data-dir", directory, "docs", "--restore", "v1"])
+        #expect(missing.status == 1 && missing.stderr.contains("no version"), "\(missing.stderr)")
+
         // A query over both collections.
         let query = #"{"collections": ["docs", "b"], "query": [1, 0], "limit": 5, "with_payload": true}"#
         let answered = try run(["collection", "query", "--data-dir", directory, "-"], input: query)

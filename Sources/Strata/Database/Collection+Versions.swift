@@ -10,6 +10,10 @@ extension Collection {
     /// The retained versions, oldest first.
     public var versions: [CollectionVersionInfo] { store.versions }
 
+    /// Bytes of the segment and tombstone files only retained versions keep
+    /// on disk (what dropping every version would free).
+    public func bytesOnlyVersionsHold() throws -> Int { try store.bytesOnlyVersionsHold() }
+
     /// Flushes everything written so far and keeps the resulting state as a
     /// version tagged `tag` until `deleteTag` (blocking: a flush). Throws
     /// `.alreadyExists` for a tag in use, `.invalidArgument` for an empty or

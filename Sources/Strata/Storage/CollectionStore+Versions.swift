@@ -29,6 +29,18 @@ extension CollectionStore {
     /// The retained versions, oldest first.
     var versions: [CollectionVersionInfo] { versionLog.withLock { $0.records.map(\.info) } }
 
+    /// Bytes of the segment and tombstone files only retained versions name
+    /// (what dropping every version would free).
+    func bytesOnlyVersionsHold() throws -> Int {
+        try maintenancePass.withLock { _ in
+            let current = state.withReadLock { $0.manifest.files }
+            let files = try versionLog.withLock { try $0.referencedFiles(path: versionLogPath) }.subtracting(current)
+            return try files.reduce(0) { total, file in
+                total + Int(try fileSystem.open(joinPath(segmentsDirectory, file), mode: .readOnly).size())
+            }
+        }
+    }
+
     /// Flushes every write applied so far and tags the published manifest.
     /// Throws `.alreadyExists` for a tag in use.
     func tagVersion(_ tag: String) throws -> CollectionVersionInfo {
