@@ -266,8 +266,10 @@ struct CrashTestOracle {
     /// was acknowledged removed it; a tag or untag in flight at the crash is
     /// either done or not (a tag found for the first time is learnt).
     mutating func checkTags(
-        _ collection: Collection, lines: [Substring], cycle: Int, report: inout CycleReport
+        _ collection: Collection, lines: [Substring], cycle: Int, report: inout CycleReport,
+        history: (acknowledged: [Int: [(opNum: UInt64, action: Action)]], inFlight: [Int: Action], writers: Int)
     ) {
+        var madeNow: Set<String> = []
         var started: Set<String> = []
         var untagging: Set<String> = []
         var untagged: Set<String> = []
@@ -277,13 +279,29 @@ struct CrashTestOracle {
             let name = String(fields[2])
             switch fields[1] {
             case "tag": started.insert(name)
-            case "tagged" where fields.count == 4: tagDigests[name] = String(fields[3])
+            case "tagged" where fields.count == 4:
+                tagDigests[name] = String(fields[3])
+                madeNow.insert(name)
             case "untag": untagging.insert(name)
             case "untagged": untagged.insert(name)
             default: continue
             }
         }
         let present = Set(collection.versions.compactMap(\.tag))
+        // A tag made in this cycle holds exactly the model's state after its op.
+        for name in madeNow.intersection(present).sorted() {
+            guard let op = collection.versions.first(where: { $0.tag == name })?.operation else { continue }
+            do {
+                let version = try collection.at(.tag(name))
+                if let problem = try historyMismatch(version, op: op, history) {
+                    report.corrupt += 1
+                    report.problems.append("cycle \(cycle): tagged version \(name) (op \(op)): \(problem)")
+                }
+            } catch {
+                report.corrupt += 1
+                report.problems.append("cycle \(cycle): reading tagged version \(name) failed: \(error)")
+            }
+        }
         for name in untagged {
             tagDigests[name] = nil
             if present.contains(name) {
@@ -321,6 +339,52 @@ struct CrashTestOracle {
             }
             tagDigests[name] = digest  // made by the operation in flight at the crash
         }
+    }
+
+    /// What in `version` (the state after op `op`) differs from the model:
+    /// per writer, the state at the cycle's start plus its acknowledged
+    /// operations up to `op`, or that plus its operation in flight at the
+    /// crash (whose op number is unknown). Nil when every partition matches.
+    func historyMismatch(
+        _ version: Collection, op: UInt64,
+        _ history: (acknowledged: [Int: [(opNum: UInt64, action: Action)]], inFlight: [Int: Action], writers: Int)
+    ) throws -> String? {
+        var actual: [UInt64: ReadPoint] = [:]
+        for record in try version.scroll(limit: Int.max, withPayload: true, withVector: true).points {
+            guard case .number(let id) = record.id else { return "point \(record.id) is not an id the workload writes" }
+            actual[id] = ReadPoint(
+                vectors: record.vectors ?? [:], sparseVectors: record.sparseVectors ?? [:],
+                payload: record.payload ?? [:], version: record.version)
+        }
+        for writer in 0..<history.writers {
+            let owned = { (id: UInt64) in CrashWorkload.owner(of: id, writers: history.writers) == writer }
+            var stateA = model.filter { owned($0.key) }
+            for (opNum, action) in history.acknowledged[writer] ?? [] where opNum <= op {
+                _ = action.apply(to: &stateA, writer: writer, version: opNum, named: named)
+            }
+            let present = actual.filter { owned($0.key) }
+            func matches(_ expected: [UInt64: PointState], touched: Set<UInt64>) -> Bool {
+                expected.count == present.count
+                    && expected.allSatisfy { id, want in
+                        present[id].map {
+                            touched.contains(id) ? $0.equals(want, anyVersionAbove: lastOperation) : $0.equals(want)
+                        } ?? false
+                    }
+            }
+            if matches(stateA, touched: []) { continue }
+            if let action = history.inFlight[writer] {
+                var stateB = stateA
+                let touched = action.apply(to: &stateB, writer: writer, version: 0, named: named)
+                if matches(stateB, touched: touched) { continue }
+            }
+            let differing = Set(stateA.keys).union(present.keys).filter { id in
+                guard let got = present[id], let want = stateA[id] else { return true }
+                return !got.equals(want)
+            }
+            return
+                "writer \(writer)'s partition is not the model's state after that op (points \(differing.sorted().prefix(8)) differ)"
+        }
+        return nil
     }
 
     struct Key: Hashable {
@@ -611,7 +675,9 @@ struct CrashTestOracle {
                 "cycle \(cycle): count() says \(collection.count()) but scroll returned \(records.count) points")
         }
         checkFilters(collection, records: records, writers: writers, cycle: cycle, report: &report)
-        checkTags(collection, lines: lines, cycle: cycle, report: &report)
+        checkTags(
+            collection, lines: lines, cycle: cycle, report: &report,
+            history: (acknowledged: acknowledged, inFlight: inFlight, writers: writers))
         // The search reference needs the whole state, known only if every partition matched.
         if report.isClean { checkSearch(collection, state: recovered, cycle: cycle, seed: seed, report: &report) }
         model = recovered
