@@ -238,3 +238,11 @@ def test_versions_tags_as_of_reads_and_restore(client, server, name):
     assert httpx.delete(f"{url}/versions/before-import", timeout=10).json()["result"] is True
     assert httpx.delete(f"{url}/versions/before-import", timeout=10).status_code == 404
     assert post(server, f"/collections/{name}/points/count", as_of).status_code == 400
+
+
+@pytest.mark.skipif(TOPOLOGY != "cluster", reason="a cluster refuses versions (single-node feature)")
+def test_versions_on_a_cluster_are_501(client, server, name):
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    assert post(server, f"/collections/{name}/versions", {"name": "v1"}).status_code == 501
+    assert post(server, f"/collections/{name}/points/count", {"as_of": "v1"}).status_code == 501
+    assert post(server, "/query", {"collections": [name], "query": [1, 0]}).status_code == 501
