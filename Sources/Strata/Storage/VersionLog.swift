@@ -79,13 +79,21 @@ struct VersionLog: Equatable {
 
     /// Adds `manifest` as a version (tagged, or untagged when its checkpoint
     /// is new), then drops the untagged versions `config` no longer keeps.
+    /// A manifest with the checkpoint of versions already kept (a merge or
+    /// vacuum publishes the same state in new segments) replaces theirs: they
+    /// read the same, from the merged segments and graphs, and the files only
+    /// the replaced manifest named are released.
     mutating func add(_ manifest: Manifest, at time: Date, tag: String?, config: VersionsConfig?) {
+        let encoded = Data(manifest.encoded()).base64EncodedString()
+        for index in records.indices where records[index].operation == manifest.checkpoint {
+            records[index].manifest = encoded
+        }
         let isNew = records.last(where: { $0.tag == nil })?.operation != manifest.checkpoint
         if tag != nil || (config != nil && isNew) {
             records.append(
                 Record(
                     number: next, operation: manifest.checkpoint, time: time.timeIntervalSince1970, tag: tag,
-                    manifest: Data(manifest.encoded()).base64EncodedString()))
+                    manifest: encoded))
             next += 1
         }
         expire(at: time, config: config)
