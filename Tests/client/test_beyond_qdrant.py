@@ -223,6 +223,10 @@ def test_versions_tags_as_of_reads_and_restore(client, server, name):
     assert by_number["result"]["count"] == 3
     listed = httpx.get(f"{url}/versions", timeout=10).json()["result"]["versions"]
     assert "before-import" in [v.get("name") for v in listed]
+    # The telemetry shows what versions hold on disk.
+    telemetry = httpx.get(f"{server.url}/telemetry", timeout=10).json()["result"]["collections"]["collections"]
+    mine = [c for c in telemetry if c["id"] == name][0]
+    assert mine["versions"] == len(listed) and mine["bytes_only_versions_hold"] >= 0
 
     # Outside the retained range: 400 naming it; writes never see a version.
     missing = post(server, f"/collections/{name}/points/count", {"as_of": "no-such-tag"})

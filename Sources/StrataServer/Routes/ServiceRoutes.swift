@@ -32,7 +32,8 @@ extension StrataHTTPServer {
             let info = collection.storageInfo
             return .init(
                 id: name, points: collection.count(), segments: info.segments.count, wal_files: info.walFiles,
-                last_operation: info.lastOperation, checkpoint: info.checkpoint, background_error: info.backgroundError)
+                last_operation: info.lastOperation, checkpoint: info.checkpoint, background_error: info.backgroundError,
+                versions: collection.versions.count, bytes_only_versions_hold: try? collection.bytesOnlyVersionsHold())
         }
         return TelemetryOutput(
             app: .init(
@@ -68,6 +69,9 @@ struct TelemetryOutput: Encodable {
         var last_operation: UInt64
         var checkpoint: UInt64
         var background_error: String?
+        /// Retained versions (docs/versions.md) and the disk bytes only they hold.
+        var versions: Int
+        var bytes_only_versions_hold: Int?
     }
     struct Collections: Encodable {
         var number_of_collections: Int
