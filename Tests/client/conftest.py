@@ -39,12 +39,16 @@ def strata_binary() -> str:
     return candidates[0]
 
 
-def free_port() -> int:
+def free_port(avoid: set[int] = frozenset()) -> int:
     """A free loopback port below Linux's ephemeral range (32768 and up), which outgoing
-    connections take at any time: a port found free there may be taken before the server binds it."""
+    connections take at any time: a port found free there may be taken before the server binds it.
+    `avoid`: ports already chosen but not bound yet (a server's REST port when picking its gRPC one:
+    the same number twice made `strata serve` refuse to start)."""
     import random
     for _ in range(500):
         port = random.randint(10_000, 32_000)
+        if port in avoid:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(("127.0.0.1", port))
@@ -60,7 +64,7 @@ class StrataServer:
         # `data_dir`: reuse a stopped server's directory (a restart).
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="strata-client-test-")
         self.port = free_port()
-        self.grpc_port = free_port()
+        self.grpc_port = free_port(avoid={self.port})
         self.url = f"{scheme}://{'localhost' if scheme == 'https' else '127.0.0.1'}:{self.port}"
         self.log = open(os.path.join(self.data_dir, "..", f"strata-serve-{self.port}.log"), "w")
         self.process = subprocess.Popen(
