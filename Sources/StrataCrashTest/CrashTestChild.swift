@@ -416,8 +416,11 @@ final class DatabaseGate: Sendable {
         return try body(db, c)
     }
 
-    /// Blocking: waits for every user to leave, closes the database and opens it again.
-    func closeAndReopen() throws {
+    /// Blocking: waits for every user to leave, runs `body` on the database
+    /// with the users held out, then lets them in again. If `body` throws, the
+    /// handles the users would get are closed (in the power-loss mode: the
+    /// simulated crash): `failure` is set and they stop.
+    private func exclusively(_ what: String, _ body: (Database) throws -> Void) throws {
         state.withLock { $0.exclusive = true }
         state.withLock(whenReady: { $0.users == 0 }) { _ in }
         defer {
@@ -426,18 +429,23 @@ final class DatabaseGate: Sendable {
                 self.state.broadcast()
             }
         }
-        let old = state.withLock { $0.database }
-        old.close()
-        let db: Database, c: Collection
         do {
-            (db, c) = try reopen()
+            try body(state.withLock { $0.database })
         } catch {
-            state.withLock { $0.failure = "reopening the database failed: \(error)" }
+            state.withLock { $0.failure = "\(what) failed: \(error)" }
             throw error
         }
-        state.withLock { state in
-            state.database = db
-            state.collection = c
+    }
+
+    /// Blocking: waits for every user to leave, closes the database and opens it again.
+    func closeAndReopen() throws {
+        try exclusively("reopening the database") { old in
+            old.close()
+            let (db, c) = try reopen()
+            state.withLock { state in
+                state.database = db
+                state.collection = c
+            }
         }
     }
 
@@ -445,24 +453,10 @@ final class DatabaseGate: Sendable {
     /// `CrashWorkload.renamedCollectionName` and back (each rename atomic and
     /// durable; a kill between them leaves the other name).
     func renameAndBack() throws {
-        state.withLock { $0.exclusive = true }
-        state.withLock(whenReady: { $0.users == 0 }) { _ in }
-        defer {
-            state.withLock { state in
-                state.exclusive = false
-                self.state.broadcast()
-            }
-        }
-        let db = state.withLock { $0.database }
-        do {
+        try exclusively("renaming the collection") { db in
             try db.renameCollection(CrashWorkload.collectionName, to: CrashWorkload.renamedCollectionName)
             let c = try db.renameCollection(CrashWorkload.renamedCollectionName, to: CrashWorkload.collectionName)
             state.withLock { $0.collection = c }
-        } catch {
-            // The collection handle the writers use is closed now (in the
-            // power-loss mode: the simulated crash): they stop, as after a failed reopen.
-            state.withLock { $0.failure = "renaming the collection failed: \(error)" }
-            throw error
         }
     }
 

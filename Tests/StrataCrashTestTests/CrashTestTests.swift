@@ -17,6 +17,25 @@ func strataExecutable() throws -> String {
     return candidate
 }
 
+/// Runs the `strata` executable with `arguments` (and `input` on its standard
+/// input) and returns its exit status and output.
+func runStrata(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: try strataExecutable())
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe(), stdin = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = stdin
+    try process.run()
+    if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+    try stdin.fileHandleForWriting.close()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+}
+
 @Suite(.serialized) struct CrashTestTests {
     /// The real thing: a child process killed with SIGKILL at random moments,
     /// 20+ cycles, every recovery checked against the model.

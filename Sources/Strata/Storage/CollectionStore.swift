@@ -94,16 +94,10 @@ final class CollectionStore: Sendable {
     /// leftovers of interrupted flushes and merges (files neither the
     /// manifest nor a retained version names). The WAL is replayed by the
     /// caller through `apply`, skipping operations ≤ `checkpoint`.
-    init(
+    convenience init(
         name: String, directory: String, config: CollectionConfig, vectorHistory: [String: VectorNameHistory] = [:],
         fileSystem: any FileSystem, clock: WallClock = .system
     ) throws {
-        self.clock = clock
-        self.name = name
-        self.directory = directory
-        self.config = config
-        self.vectorHistory = vectorHistory
-        self.fileSystem = fileSystem
         let manifestPath = joinPath(directory, Manifest.fileName)
         let manifest: Manifest
         if fileSystem.fileKind(manifestPath) != nil {
@@ -114,31 +108,37 @@ final class CollectionStore: Sendable {
         }
         let segmentsPath = joinPath(directory, "segments")
         if fileSystem.fileKind(segmentsPath) == nil { try fileSystem.createDirectoryDurably(segmentsPath) }
-        let (immutables, payloadSchema) = try Self.loadSegments(
-            of: manifest, path: manifestPath, directory: directory, config: config, vectorHistory: vectorHistory,
-            fileSystem: fileSystem)
         let versions = try VersionLog.load(directory: directory, fileSystem: fileSystem)
-        self.versionLog = Locked(versions)
-        let referenced = manifest.files.union(
-            try versions.referencedFiles(path: joinPath(directory, VersionLog.fileName)))
+        try self.init(
+            manifest: manifest, path: manifestPath, versions: versions, name: name, directory: directory,
+            config: config, vectorHistory: vectorHistory, fileSystem: fileSystem, clock: clock)
+        let referenced = manifest.files.union(try versions.referencedFiles(path: versionLogPath))
         var removedLeftovers = false
         for file in try fileSystem.listDirectory(segmentsPath) where !referenced.contains(file) {
             try fileSystem.removeFile(joinPath(segmentsPath, file))
             removedLeftovers = true
         }
         if removedLeftovers { try fileSystem.syncDirectory(segmentsPath) }
-        state = ReadWriteLocked(
-            State(
-                config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
-                payloadSchema: payloadSchema, appliedOpNum: manifest.checkpoint))
     }
 
     /// A read-only store of a retained version: the segments `manifest` names,
     /// with their tombstones as of its checkpoint; expiry judged by `clock`
     /// (the version's time). Never started: no writes, no maintenance.
-    init(
+    convenience init(
         version manifest: Manifest, name: String, directory: String, config: CollectionConfig,
         vectorHistory: [String: VectorNameHistory], fileSystem: any FileSystem, clock: WallClock
+    ) throws {
+        try self.init(
+            manifest: manifest, path: joinPath(directory, VersionLog.fileName), versions: VersionLog(), name: name,
+            directory: directory, config: config, vectorHistory: vectorHistory, fileSystem: fileSystem, clock: clock)
+    }
+
+    /// A store of the segments `manifest` (read from `path`) names, with
+    /// `versions` as its retained versions.
+    private init(
+        manifest: Manifest, path: String, versions: VersionLog, name: String, directory: String,
+        config: CollectionConfig, vectorHistory: [String: VectorNameHistory], fileSystem: any FileSystem,
+        clock: WallClock
     ) throws {
         self.clock = clock
         self.name = name
@@ -146,10 +146,10 @@ final class CollectionStore: Sendable {
         self.config = config
         self.vectorHistory = vectorHistory
         self.fileSystem = fileSystem
-        self.versionLog = Locked(VersionLog())
+        self.versionLog = Locked(versions)
         let (immutables, payloadSchema) = try Self.loadSegments(
-            of: manifest, path: joinPath(directory, VersionLog.fileName), directory: directory, config: config,
-            vectorHistory: vectorHistory, fileSystem: fileSystem)
+            of: manifest, path: path, directory: directory, config: config, vectorHistory: vectorHistory,
+            fileSystem: fileSystem)
         state = ReadWriteLocked(
             State(
                 config: config, mutable: MutableSegment(config: config), immutables: immutables, manifest: manifest,
