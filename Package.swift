@@ -22,6 +22,8 @@
 //   CStrataJSON, StrataJSON       request bodies: a tape scan in C, exact number conversion, Decodable over the tape
 //   StrataGRPCProtocol            Qdrant's public gRPC interface: our .proto files (Proto/) and the Swift
 //                                 generated from them (Generated/, scripts/generate-grpc.sh)
+//   StrataDashboard               the web dashboard's files (Assets/: HTML, CSS, JavaScript), compiled into
+//                                 the binary by the DashboardAssetsPlugin build tool (DashboardAssetEmbedder)
 //   StrataServer                  the Qdrant-compatible server: REST (Hummingbird) and gRPC (grpc-swift-2) over
 //                                 one request layer (Operations/); routes, services, models, security
 //   StrataCLI                     the `strata` command-line tool
@@ -162,9 +164,19 @@ let package = Package(
             exclude: ["Proto"],
             swiftSettings: swiftSettings
         ),
+        // The dashboard (docs/dashboard.md): its files are plain HTML, CSS and JavaScript in
+        // Sources/StrataDashboard/Assets, turned into Swift string literals at build time.
+        .executableTarget(name: "DashboardAssetEmbedder", swiftSettings: swiftSettings),
+        .plugin(
+            name: "DashboardAssetsPlugin", capability: .buildTool(), dependencies: ["DashboardAssetEmbedder"],
+            path: "Sources/DashboardAssetsPlugin"),
+        .target(
+            name: "StrataDashboard", exclude: ["Assets"], swiftSettings: swiftSettings,
+            plugins: ["DashboardAssetsPlugin"]),
         .target(
             name: "StrataServer",
             dependencies: [
+                "StrataDashboard",
                 "Strata", "StrataText", "StrataIO", "StrataJSON", "StrataCluster", "StrataEtcd", "StrataBinary",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

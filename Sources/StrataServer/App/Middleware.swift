@@ -47,7 +47,8 @@ struct ResponseMiddleware: RouterMiddleware {
     }
 }
 
-/// Decides the request's `Access` from its credentials; health probes need none.
+/// Decides the request's `Access` from its credentials; health probes and the
+/// dashboard's files (not the calls the page makes) need none.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = StrataRequestContext
     let authenticator: Authenticator
@@ -58,7 +59,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         var context = context
-        if Self.probePaths.contains(request.uri.path) {
+        if Self.probePaths.contains(request.uri.path) || StrataHTTPServer.isDashboardPath(request.uri.path) {
             context.access = .manage
         } else {
             context.access = try authenticator.access(for: request.headers)
