@@ -94,12 +94,14 @@ public final class StrataHTTPServer: Sendable {
         addPointRoutes(to: router)
         addPayloadRoutes(to: router)
         addSnapshotRoutes(to: router)
+        addSnapshotVerifyRoutes(to: router)
         addSearchRoutes(to: router)
         addMultiCollectionQueryRoutes(to: router)
         addVersionRoutes(to: router)
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
         addQuotaRoutes(to: router)
+        addDashboardRoutes(to: router)
         return router
     }
 
