@@ -15,7 +15,6 @@ extension StrataHTTPServer {
     func addDashboardRoutes(to router: Router<StrataRequestContext>) {
         let directory = ProcessInfo.processInfo.environment["STRATA_DASHBOARD_DIR"]
         router.get("/dashboard") { request, _ in Self.dashboardFile("index.html", request, directory) }
-        router.get("/dashboard/") { request, _ in Self.dashboardFile("index.html", request, directory) }
         router.get("/dashboard/{file}") { request, context in
             Self.dashboardFile(context.parameters.get("file") ?? "", request, directory)
         }
