@@ -100,6 +100,7 @@ public final class StrataHTTPServer: Sendable {
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
         addQuotaRoutes(to: router)
+        addStorageRoutes(to: router)
         return router
     }
 
