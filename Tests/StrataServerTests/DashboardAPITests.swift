@@ -6,7 +6,7 @@ import StrataServer
 import Testing
 
 /// The endpoints a web dashboard needs (issue 18): a collection's storage
-/// layout and verifying its segments.
+/// layout, verifying its segments, and what the caller's credentials allow.
 @Suite struct DashboardAPITests {
     static let apiKey = "dashboard-key-0123456789"
     static let readOnlyKey = "dashboard-read-only-9876543210"
@@ -188,6 +188,61 @@ import Testing
             #expect(try await client.send(.get, "/collections/secret/storage", headers: reader).status == 403)
             #expect(try await client.send(.post, "/collections/secret/verify", headers: reader).status == 403)
             #expect(try await client.send(.get, "/collections/docs/storage").status == 401)
+        }
+    }
+
+    // MARK: - GET /access
+
+    @Test func accessReportsWhatEachCredentialAllows() async throws {
+        try await withServer(Self.secured) { client, _ async throws in
+            func access(_ headers: HTTPFields) async throws -> JSONValue? {
+                let response = try await client.send(.get, "/access", headers: headers)
+                #expect(response.status == 200, "\(response.text)")
+                #expect(response.body?["status"] == .string("ok"))
+                return response.body?["result"]
+            }
+            #expect(
+                try await access(Self.key(Self.apiKey))
+                    == .object(["access": .string("m"), "manage": .bool(true), "read_only": .bool(false)]))
+            #expect(
+                try await access(Self.key(Self.readOnlyKey))
+                    == .object(["access": .string("r"), "manage": .bool(false), "read_only": .bool(true)]))
+            let manageToken = makeJWT(#"{"access":"m"}"#, secret: Self.apiKey)
+            #expect(try await access(Self.bearer(manageToken))?["access"] == .string("m"))
+            let readToken = makeJWT(#"{"access":"r"}"#, secret: Self.apiKey)
+            #expect(
+                try await access(Self.bearer(readToken))
+                    == .object(["access": .string("r"), "manage": .bool(false), "read_only": .bool(true)]))
+            let grants = makeJWT(
+                #"{"access":[{"collection":"zeta","access":"r"},{"collection":"alpha","access":"rw"}]}"#,
+                secret: Self.apiKey)
+            #expect(
+                try await access(Self.bearer(grants))
+                    == .object([
+                        "access": .array([
+                            .object(["collection": .string("alpha"), "access": .string("rw")]),
+                            .object(["collection": .string("zeta"), "access": .string("r")]),
+                        ]),
+                        "manage": .bool(false), "read_only": .bool(false),
+                    ]))
+            let readGrants = makeJWT(#"{"access":[{"collection":"alpha","access":"r"}]}"#, secret: Self.apiKey)
+            #expect(try await access(Self.bearer(readGrants))?["read_only"] == .bool(true))
+            // Grants in the order they are listed: sorted, so the answer is stable.
+            let raw = try await client.send(.get, "/access", headers: Self.bearer(grants)).text
+            #expect(
+                raw.contains(#""access":[{"collection":"alpha","access":"rw"},{"collection":"zeta","access":"r"}]"#))
+            #expect(try await client.send(.get, "/access").status == 401)
+            #expect(try await client.send(.get, "/access", headers: Self.key("wrong")).status == 401)
+        }
+    }
+
+    @Test func withoutAnAPIKeyAccessIsManage() async throws {
+        try await withServer { client, _ async throws in
+            let response = try await client.send(.get, "/access")
+            #expect(response.status == 200)
+            #expect(
+                response.body?["result"]
+                    == .object(["access": .string("m"), "manage": .bool(true), "read_only": .bool(false)]))
         }
     }
 }
