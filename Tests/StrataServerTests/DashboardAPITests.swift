@@ -6,7 +6,8 @@ import StrataServer
 import Testing
 
 /// The endpoints a web dashboard needs (issue 18): a collection's storage
-/// layout, verifying its segments, and what the caller's credentials allow.
+/// layout, verifying its segments, what the caller's credentials allow, and
+/// the `/metrics` additions.
 @Suite struct DashboardAPITests {
     static let apiKey = "dashboard-key-0123456789"
     static let readOnlyKey = "dashboard-read-only-9876543210"
@@ -243,6 +244,78 @@ import Testing
             #expect(
                 response.body?["result"]
                     == .object(["access": .string("m"), "manage": .bool(true), "read_only": .bool(false)]))
+        }
+    }
+
+    // MARK: - /metrics
+
+    /// The value of the sample line `name` (labels included) in `text`.
+    static func sample(_ text: String, _ name: String) -> Double? {
+        for line in text.split(separator: "\n") where line.hasPrefix(name + " ") {
+            return Double(line.dropFirst(name.count + 1))
+        }
+        return nil
+    }
+
+    @Test func theDurationHistogramIsCumulativeAndCountsEveryRequest() async throws {
+        try await withServer { client, _ async throws in
+            try await client.send(.put, "/collections/docs", json: Self.createCollection)
+            try await client.send(.put, "/collections/docs/points", json: Self.points(0..<10))
+            try await client.send(.get, "/collections/docs")
+            try await client.send(.get, "/no/such/endpoint")
+            let text = try await client.send(.get, "/metrics").text
+            let bounds = [
+                "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5",
+                "10", "+Inf",
+            ]
+            let buckets = bounds.map { Self.sample(text, "rest_request_duration_seconds_bucket{le=\"\($0)\"}") }
+            #expect(buckets.allSatisfy { $0 != nil }, "\(text)")
+            let values = buckets.compactMap { $0 }
+            #expect(zip(values, values.dropFirst()).allSatisfy { $0 <= $1 }, "not cumulative: \(values)")
+            let count = Self.sample(text, "rest_request_duration_seconds_count")
+            // The four requests before this one (which is recorded after it answers).
+            #expect(count == 4 && values.last == count, "\(text)")
+            #expect(Self.sample(text, "rest_request_duration_seconds_sum").map { $0 > 0 } == true)
+            #expect(text.contains("# TYPE rest_request_duration_seconds histogram"))
+            // The per-endpoint summary is unchanged.
+            #expect(text.contains("# TYPE rest_responses_duration_seconds summary"))
+            #expect(
+                text.contains(
+                    #"rest_responses_duration_seconds_count{method="PUT",endpoint="/collections/{collection_name}/points",status="200"} 1"#
+                ))
+            #expect(!text.contains("rest_responses_duration_seconds_bucket"))
+        }
+    }
+
+    @Test func pointAndWALCountersGrowWithWrites() async throws {
+        try await withServer { client, _ async throws in
+            try await client.send(.put, "/collections/docs", json: Self.createCollection)
+            let start = try await client.send(.get, "/metrics").text
+            #expect(Self.sample(start, "points_written_total") == 0)
+            let syncs = try #require(Self.sample(start, "wal_syncs_total"))
+            let records = try #require(Self.sample(start, "wal_records_total"))
+
+            #expect(try await client.send(.put, "/collections/docs/points", json: Self.points(0..<10)).status == 200)
+            let afterUpsert = try await client.send(.get, "/metrics").text
+            #expect(Self.sample(afterUpsert, "points_written_total") == 10)
+            #expect(Self.sample(afterUpsert, "wal_records_total") == records + 1)
+            #expect(Self.sample(afterUpsert, "wal_syncs_total").map { $0 > syncs } == true)
+
+            // A batch: an upsert and a vector update write points; a payload change does not.
+            let batch = #"""
+                {"operations":[
+                  {"upsert":{"points":[{"id":100,"vector":[1,2,3,4]},{"id":101,"vector":[1,2,3,4]}]}},
+                  {"update_vectors":{"points":[{"id":1,"vector":[4,3,2,1]}]}},
+                  {"set_payload":{"payload":{"x":1},"points":[1,2]}}
+                ]}
+                """#
+            #expect(try await client.send(.post, "/collections/docs/points/batch", json: batch).status == 200)
+            let afterBatch = try await client.send(.get, "/metrics").text
+            #expect(Self.sample(afterBatch, "points_written_total") == 13)
+            #expect(Self.sample(afterBatch, "wal_records_total") == records + 4)
+            // Deletes write no points.
+            try await client.send(.post, "/collections/docs/points/delete", json: #"{"points":[1]}"#)
+            #expect(Self.sample(try await client.send(.get, "/metrics").text, "points_written_total") == 13)
         }
     }
 }
