@@ -93,8 +93,10 @@ import Testing
                 return
             }
             #expect(sections.allSatisfy { $0["name"] != nil && Self.number($0["bytes"]) != nil })
-            #expect(
-                Self.number(segment["file_bytes"]) == sections.compactMap { Self.number($0["bytes"]) }.reduce(0, +))
+            // The file's size on disk: its sections plus header, section table and footer.
+            let size = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(Self.number(segment["file_bytes"]) == Double(size))
+            #expect(size > Int(sections.compactMap { Self.number($0["bytes"]) }.reduce(0, +)))
             let raw = try #require(Self.number(segment["payload_raw_bytes"]))
             let compressed = try #require(Self.number(segment["payload_compressed_bytes"]))
             #expect(raw > 0 && compressed > 0)

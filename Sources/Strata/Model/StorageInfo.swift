@@ -11,6 +11,8 @@ public struct StorageInfo: Sendable, Equatable {
         public var path: String
         /// Bytes on disk per section of the file.
         public var sections: [Section]
+        /// The file's size: the sections plus its header, section table and footer.
+        public var fileBytes: Int
         /// Payload bytes before and after block compression.
         public var payloadRawBytes: Int
         public var payloadCompressedBytes: Int

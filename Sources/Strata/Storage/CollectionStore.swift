@@ -362,7 +362,7 @@ final class CollectionStore: Sendable {
                         id: segment.id, points: reader.pointCount, deleted: segment.tombstones.count, path: reader.path,
                         sections: reader.sectionSizes.map {
                             StorageInfo.Segment.Section(name: $0.name, bytes: $0.bytes)
-                        },
+                        }, fileBytes: reader.fileBytes,
                         payloadRawBytes: reader.payloadRawBytes, payloadCompressedBytes: reader.payloadCompressedBytes,
                         holdsPayloads: reader.holdsPayloads)
                 },

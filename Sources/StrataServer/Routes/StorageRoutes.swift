@@ -67,6 +67,7 @@ struct StorageOutput: Encodable {
         var file: String
         var points: Int
         var deleted: Int
+        /// The file's size (its sections plus header, section table and footer).
         var file_bytes: Int
         var sections: [Section]
         var payload_raw_bytes: Int
@@ -79,7 +80,7 @@ struct StorageOutput: Encodable {
             file = URL(fileURLWithPath: segment.path).lastPathComponent
             points = segment.points
             deleted = segment.deleted
-            file_bytes = segment.sections.reduce(0) { $0 + $1.bytes }
+            file_bytes = segment.fileBytes
             sections = segment.sections.map { Section(name: $0.name, bytes: $0.bytes) }
             payload_raw_bytes = segment.payloadRawBytes
             payload_compressed_bytes = segment.payloadCompressedBytes
