@@ -405,6 +405,12 @@ public final class SegmentReader: @unchecked Sendable {
 
     public var payloadBlockCount: Int { layout.blocks.count }
 
+    /// Whether some point of the segment has a payload (`{}` included). A
+    /// block decompresses to a 4-byte end offset per point followed by the
+    /// entries, and only a point without a payload has an empty entry
+    /// (docs/format/segment.md), so anything beyond the offsets is a payload.
+    public var holdsPayloads: Bool { payloadRawBytes > 4 * pointCount }
+
     /// Size of the file.
     public var fileBytes: Int { bytes.count }
 

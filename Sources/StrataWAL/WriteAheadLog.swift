@@ -74,6 +74,16 @@ public struct WALStatistics: Sendable, Equatable {
     public var fileReads: UInt64 = 0
 }
 
+/// One log file on disk (`WriteAheadLog.files()`).
+public struct WALFileInfo: Sendable, Equatable {
+    /// The file's name in the log directory.
+    public var name: String
+    /// The op number of its first record (the one its name carries).
+    public var firstOpNum: UInt64
+    /// Its size on disk now, header included.
+    public var bytes: UInt64
+}
+
 /// A write-ahead log: an ordered, checksummed, durable sequence of records
 /// numbered 1, 2, 3, … (see `docs/format/wal.md`).
 ///
@@ -283,6 +293,20 @@ public final class WriteAheadLog: Sendable {
     public var fileCount: Int {
         ((try? fileSystem.listDirectory(directory)) ?? []).filter { WALFormat.firstOpNum(fromFileName: $0) != nil }
             .count
+    }
+
+    /// The log files on disk now, oldest first, with their sizes. A file that
+    /// a checkpoint removes (or that cannot be opened) while they are listed
+    /// is left out; a listing that fails is empty, as for `fileCount`.
+    /// Blocking: one directory listing and one open per file.
+    public func files() -> [WALFileInfo] {
+        let names = (try? fileSystem.listDirectory(directory)) ?? []
+        return names.compactMap { name -> WALFileInfo? in
+            guard let first = WALFormat.firstOpNum(fromFileName: name),
+                let size = try? fileSystem.open(joinPath(directory, name), mode: .readOnly).size()
+            else { return nil }
+            return WALFileInfo(name: name, firstOpNum: first, bytes: size)
+        }.sorted { $0.firstOpNum < $1.firstOpNum }
     }
 
     /// Appends `payload` as the next record and returns its op number once it

@@ -24,6 +24,7 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.get, "/collections/docs/snapshots"), (.post, "/collections/docs/snapshots"), (.get, "/snapshots"),
     (.post, "/snapshots"), (.get, "/collections/docs/optimizations"), (.get, "/issues"), (.delete, "/issues"),
     (.get, "/quotas"), (.put, "/quotas"), (.get, "/cluster/telemetry"), (.get, "/collections/docs/shards/0/snapshot"),
+    (.get, "/access"), (.get, "/collections/docs/storage"), (.post, "/collections/docs/verify"),
     (.get, "/no/such/endpoint"),
 ]
 

@@ -120,6 +120,26 @@ import Testing
         }
     }
 
+    @Test func filesListsEachLogFileWithItsFirstOpAndSize() throws {
+        try withTemporaryDirectory { dir in
+            let fs = POSIXFileSystem()
+            let (log, _) = try openLog(fs, dir, options: WALOptions(maxFileSize: 300))
+            defer { log.close() }
+            // As above: 124-byte records, three to a file.
+            for i in 0..<8 { _ = try log.appendAndWait([UInt8](repeating: UInt8(i), count: 100)) }
+            let files = log.files()
+            #expect(files.map(\.firstOpNum) == [1, 4, 7])
+            #expect(files.map(\.name) == [1, 4, 7].map { WALFormat.fileName(firstOpNum: $0) })
+            for file in files {
+                let size = try fs.open(dir + "/" + file.name, mode: .readOnly).size()
+                #expect(file.bytes == size && size > 0, "\(file)")
+            }
+            #expect(files.count == log.fileCount)
+            try log.removeFiles(below: 7)
+            #expect(log.files().map(\.firstOpNum) == [7])
+        }
+    }
+
     @Test func removeFilesOnASingleFileLogRemovesNothing() throws {
         try withTemporaryDirectory { dir in
             let (log, _) = try openLog(POSIXFileSystem(), dir)

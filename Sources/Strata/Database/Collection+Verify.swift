@@ -92,7 +92,7 @@ extension Collection {
                 "the WAL of collection `\(name)` ends at operation \(last) but its manifest's checkpoint is \(checkpoint): WAL files are missing"
             )
         }
-        let problems = store.verifySegments()
+        let problems = store.verifySegments().problems
         guard problems.isEmpty else {
             throw StrataError(.corruption, problems.joined(separator: "; "))
         }

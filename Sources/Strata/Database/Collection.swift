@@ -66,6 +66,10 @@ public final class Collection: Sendable {
     /// WAL counters (records, group commits, syncs).
     public var walStatistics: WALStatistics { wal.stats }
 
+    /// The WAL's files on disk now, oldest first: name, first op number and
+    /// size. Blocking (a directory listing and one open per file).
+    public var walFiles: [WALFileInfo] { wal.files() }
+
     /// Seals the mutable segment, writes it as an immutable segment, publishes
     /// the manifest and truncates the WAL, now (the optimizer also does this in
     /// the background). Blocking: call it off the cooperative pool for big
@@ -85,7 +89,14 @@ public final class Collection: Sendable {
     /// Reads every byte of every immutable segment and checks every checksum
     /// (opening already checked headers, metadata, the manifest and the whole
     /// WAL). Returns the problems found, each naming the file and section.
-    public func verify() -> [String] { store.verifySegments() }
+    public func verify() -> [String] { store.verifySegments().problems }
+
+    /// `verify()`, with the number of segments it read (the ones published
+    /// when it started; a merge meanwhile does not change what it reads).
+    public func verifyReport() -> SegmentsVerification {
+        let (segments, problems) = store.verifySegments()
+        return SegmentsVerification(segments: segments, problems: problems)
+    }
 
     /// Estimated bytes of the live points' vectors (each in its datatype) and
     /// payloads (binary JSON before compression), as strict mode's

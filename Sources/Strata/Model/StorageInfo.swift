@@ -11,9 +11,14 @@ public struct StorageInfo: Sendable, Equatable {
         public var path: String
         /// Bytes on disk per section of the file.
         public var sections: [Section]
+        /// The file's size: the sections plus its header, section table and footer.
+        public var fileBytes: Int
         /// Payload bytes before and after block compression.
         public var payloadRawBytes: Int
         public var payloadCompressedBytes: Int
+        /// Whether some point in the file has a payload (the raw bytes count
+        /// a per-point offset even for points without one).
+        public var holdsPayloads: Bool
 
         public struct Section: Sendable, Equatable {
             public var name: String
@@ -35,4 +40,12 @@ public struct StorageInfo: Sendable, Equatable {
     public var walFiles: Int
     /// The last background flush or merge error, if the last attempt failed.
     public var backgroundError: String?
+}
+
+/// What `Collection.verifyReport()` found.
+public struct SegmentsVerification: Sendable, Equatable {
+    /// Immutable segments read, every byte.
+    public var segments: Int
+    /// The problems found, each naming the file and section.
+    public var problems: [String]
 }

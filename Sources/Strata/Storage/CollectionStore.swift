@@ -333,10 +333,11 @@ final class CollectionStore: Sendable {
     }
 
     /// Checks every checksum of every immutable segment (vector data and payload
-    /// blocks included); returns the problems, each naming file and section.
-    func verifySegments() -> [String] {
+    /// blocks included); returns how many segments it read and the problems,
+    /// each naming file and section.
+    func verifySegments() -> (segments: Int, problems: [String]) {
         let segments = state.withReadLock { $0.immutables }
-        return segments.flatMap { $0.reader.verifyAll().map { "\($0)" } }
+        return (segments.count, segments.flatMap { $0.reader.verifyAll().map { "\($0)" } })
     }
 
     /// What `strata inspect` and tests look at.
@@ -361,8 +362,9 @@ final class CollectionStore: Sendable {
                         id: segment.id, points: reader.pointCount, deleted: segment.tombstones.count, path: reader.path,
                         sections: reader.sectionSizes.map {
                             StorageInfo.Segment.Section(name: $0.name, bytes: $0.bytes)
-                        },
-                        payloadRawBytes: reader.payloadRawBytes, payloadCompressedBytes: reader.payloadCompressedBytes)
+                        }, fileBytes: reader.fileBytes,
+                        payloadRawBytes: reader.payloadRawBytes, payloadCompressedBytes: reader.payloadCompressedBytes,
+                        holdsPayloads: reader.holdsPayloads)
                 },
                 checkpoint: state.manifest.checkpoint, appliedOpNum: state.appliedOpNum,
                 lastMaintenanceError: state.lastMaintenanceError)

@@ -2,10 +2,12 @@ import Foundation
 import Strata
 import StrataIO
 
-/// Request counters and latency sums by method, route pattern and status,
-/// printed in Prometheus' text format by `GET /metrics`.
+/// Request counters and latency sums by method, route pattern and status, a
+/// latency histogram over every request, points written, and the WAL
+/// counters of the collections, printed in Prometheus' text format by
+/// `GET /metrics`.
 ///
-/// Thread safety: one mutex guards the table; recording is O(1).
+/// Thread safety: each table has its own mutex; recording is O(1).
 public final class ServerMetrics: Sendable {
     struct Key: Hashable, Comparable {
         var method: String
@@ -23,6 +25,25 @@ public final class ServerMetrics: Sendable {
 
     /// Guards the request table.
     private let table = Locked<[Key: Totals]>([:])
+
+    /// The upper bounds of `rest_request_duration_seconds`' buckets (the
+    /// last, `+Inf`, is implicit), with their labels as printed.
+    static let durationBuckets: [(bound: Double, label: String)] = [
+        (0.0005, "0.0005"), (0.001, "0.001"), (0.0025, "0.0025"), (0.005, "0.005"), (0.01, "0.01"),
+        (0.025, "0.025"), (0.05, "0.05"), (0.1, "0.1"), (0.25, "0.25"), (0.5, "0.5"), (1, "1"), (2.5, "2.5"),
+        (5, "5"), (10, "10"),
+    ]
+    /// Every REST response's time, in buckets: `counts[i]` responses took at
+    /// most bound `i` and more than bound `i - 1` (the last slot: above 10 s).
+    struct Histogram {
+        var counts = [Int](repeating: 0, count: ServerMetrics.durationBuckets.count + 1)
+        var sum = 0.0
+        var count = 0
+    }
+    /// Guards the duration histogram.
+    private let durations = Locked(Histogram())
+    /// Points in acknowledged upserts and vector updates (REST and gRPC).
+    private let pointsWritten = Locked<Int>(0)
     struct GRPCTotals {
         var count = 0
         var failures = 0
@@ -39,6 +60,18 @@ public final class ServerMetrics: Sendable {
             table[Key(method: method, endpoint: endpoint, status: status), default: Totals()].count += 1
             table[Key(method: method, endpoint: endpoint, status: status), default: Totals()].seconds += seconds
         }
+        let slot = Self.durationBuckets.firstIndex { seconds <= $0.bound } ?? Self.durationBuckets.count
+        durations.withLock { histogram in
+            histogram.counts[slot] += 1
+            histogram.sum += seconds
+            histogram.count += 1
+        }
+    }
+
+    /// Counts `points` written by an acknowledged update.
+    func recordPointsWritten(_ points: Int) {
+        guard points > 0 else { return }
+        pointsWritten.withLock { $0 += points }
     }
 
     /// Queries stopped by their cancellation (client gone, deadline or timeout passed).
@@ -77,9 +110,14 @@ public final class ServerMetrics: Sendable {
         lines.append("collections_total \(names.count)")
         lines.append("# HELP collection_points number of points per collection")
         lines.append("# TYPE collection_points gauge")
+        var walSyncs: UInt64 = 0
+        var walRecords: UInt64 = 0
         for name in names {
             if let collection = try? database.collection(name) {
                 lines.append("collection_points{collection=\"\(Self.escape(name))\"} \(collection.count())")
+                let wal = collection.walStatistics
+                walSyncs += wal.syncs
+                walRecords += wal.records
             }
         }
         let snapshot = table.withLock { $0 }.sorted { $0.key < $1.key }
@@ -116,6 +154,27 @@ public final class ServerMetrics: Sendable {
             lines.append("grpc_responses_duration_seconds_sum{endpoint=\"\(Self.escape(endpoint))\"} \(totals.seconds)")
             lines.append("grpc_responses_duration_seconds_count{endpoint=\"\(Self.escape(endpoint))\"} \(totals.count)")
         }
+        // Every REST response in one histogram (the summary above is per endpoint and status).
+        let histogram = durations.withLock { $0 }
+        lines.append("# HELP rest_request_duration_seconds REST response time, every request")
+        lines.append("# TYPE rest_request_duration_seconds histogram")
+        var cumulative = 0
+        for (index, bucket) in Self.durationBuckets.enumerated() {
+            cumulative += histogram.counts[index]
+            lines.append("rest_request_duration_seconds_bucket{le=\"\(bucket.label)\"} \(cumulative)")
+        }
+        lines.append("rest_request_duration_seconds_bucket{le=\"+Inf\"} \(histogram.count)")
+        lines.append("rest_request_duration_seconds_sum \(histogram.sum)")
+        lines.append("rest_request_duration_seconds_count \(histogram.count)")
+        lines.append("# HELP points_written_total points in acknowledged upserts and vector updates (REST and gRPC)")
+        lines.append("# TYPE points_written_total counter")
+        lines.append("points_written_total \(pointsWritten.withLock { $0 })")
+        lines.append("# HELP wal_syncs_total WAL fdatasyncs over every collection since it was opened")
+        lines.append("# TYPE wal_syncs_total counter")
+        lines.append("wal_syncs_total \(walSyncs)")
+        lines.append("# HELP wal_records_total WAL records written over every collection since it was opened")
+        lines.append("# TYPE wal_records_total counter")
+        lines.append("wal_records_total \(walRecords)")
         return lines.joined(separator: "\n") + "\n"
     }
 

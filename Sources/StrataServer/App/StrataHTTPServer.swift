@@ -101,6 +101,7 @@ public final class StrataHTTPServer: Sendable {
         addMatrixRoutes(to: router)
         addOptimizationRoutes(to: router)
         addQuotaRoutes(to: router)
+        addStorageRoutes(to: router)
         addDashboardRoutes(to: router)
         return router
     }

@@ -93,19 +93,23 @@ extension StrataHTTPServer {
         if checkOnly { return [] }
         if atomic {
             for operation in prepared { try enforceQuota(operation) }
+            let results: [UpdateResultOutput]
             do {
-                return try await collection.batch(prepared.map(\.engine), atomic: true).map {
+                results = try await collection.batch(prepared.map(\.engine), atomic: true).map {
                     UpdateResultOutput(operation_id: $0.operationID)
                 }
             } catch let error as StrataError {
                 throw APIError.from(error)
             }
+            metrics.recordPointsWritten(prepared.reduce(0) { $0 + $1.pointsWritten })
+            return results
         }
         var results: [UpdateResultOutput] = []
         // The quota is judged before each operation, as Qdrant's shard does.
         for operation in prepared {
             try enforceQuota(operation)
             results.append(try await write { try await operation.apply(to: collection) })
+            metrics.recordPointsWritten(operation.pointsWritten)
         }
         return results
     }

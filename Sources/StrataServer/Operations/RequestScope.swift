@@ -87,6 +87,8 @@ extension StrataHTTPServer {
             try update.checkStrictMode(check)
         }
         try enforceQuota(update)
-        return try await write { try await update.apply(to: collection) }
+        let result = try await write { try await update.apply(to: collection) }
+        metrics.recordPointsWritten(update.pointsWritten)
+        return result
     }
 }

@@ -188,6 +188,17 @@ enum PreparedUpdate: Sendable {
         }
     }
 
+    /// The points this operation writes, for `points_written_total`: those
+    /// of an upsert or a vector update (a conditional one counts every point
+    /// it names); payload and delete operations write none.
+    var pointsWritten: Int {
+        switch self {
+        case .upsert(let points, _, _): points.count
+        case .updateVectors(let points, _): points.count
+        default: 0
+        }
+    }
+
     func apply(to collection: Strata.Collection) async throws -> UpdateResult {
         try await collection.batch([engine])[0]
     }

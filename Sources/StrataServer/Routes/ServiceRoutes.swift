@@ -2,8 +2,8 @@ import Foundation
 import Hummingbird
 import Strata
 
-/// `GET /`, health probes, `/metrics` and `/telemetry` (the cluster endpoints
-/// are in ClusterRoutes.swift).
+/// `GET /`, health probes, `/access`, `/metrics` and `/telemetry` (the
+/// cluster endpoints are in ClusterRoutes.swift).
 extension StrataHTTPServer {
     func addServiceRoutes(to router: Router<StrataRequestContext>) {
         // Qdrant answers `GET /` without the envelope.
@@ -16,6 +16,13 @@ extension StrataHTTPServer {
             try context.access.check(.globalRead)
             let text = try await self.executor.run { self.metrics.prometheusText(database: self.database) }
             return Reply.text(text, contentType: "text/plain; version=0.0.4")
+        }
+
+        // What the caller's credentials allow (Strata's extension, issue 18), so
+        // that a dashboard can hide what it may not do.
+        router.get("/access") { _, context in
+            try context.access.check(.authenticated)
+            return try Reply.ok(AccessOutput(context.access), context: context)
         }
 
         router.get("/telemetry") { _, context in
@@ -51,6 +58,45 @@ struct RootOutput: Encodable {
     var title = "qdrant - vector search engine"
     var version = StrataHTTPServer.qdrantAPIVersion
     var strata_version = StrataHTTPServer.version
+}
+
+/// `GET /access`: `access` as a JWT would claim it (`"m"`, `"r"`, or the
+/// collection grants sorted by name), `manage`, and `read_only` when no write
+/// at all is allowed. With no API key configured everything is: `"m"`.
+struct AccessOutput: Encodable {
+    struct Grant: Encodable {
+        var collection: String
+        var access: String
+    }
+    /// A word (`"m"`, `"r"`) or a list of grants.
+    enum Claim: Encodable {
+        case word(String)
+        case grants([Grant])
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            switch self {
+            case .word(let word): try container.encode(word)
+            case .grants(let grants): try container.encode(grants)
+            }
+        }
+    }
+
+    var access: Claim
+    var manage: Bool
+    var read_only: Bool
+
+    init(_ access: Access) {
+        switch access {
+        case .manage: self.access = .word("m")
+        case .readAll: self.access = .word("r")
+        case .collections(let grants):
+            self.access = .grants(
+                grants.sorted { $0.key < $1.key }.map { Grant(collection: $0.key, access: $0.value.rawValue) })
+        }
+        manage = access == .manage
+        read_only = !access.canWriteSomething
+    }
 }
 
 struct TelemetryOutput: Encodable {

@@ -33,11 +33,21 @@ public enum Access: Sendable, Equatable {
         }
     }
 
+    /// Whether some write is allowed: false for the read-only API key, a
+    /// token with `access: r`, or a token whose grants are all `r`.
+    public var canWriteSomething: Bool {
+        switch self {
+        case .manage: true
+        case .readAll: false
+        case .collections(let grants): grants.values.contains(.readWrite)
+        }
+    }
+
     /// Throws 403 unless `permission` is granted. Collection names are the
     /// resolved collection (an alias grants nothing by itself).
     func check(_ permission: Permission) throws(APIError) {
         switch permission {
-        case .open:
+        case .open, .authenticated:
             return
         case .globalRead:
             if case .collections = self { throw APIError.forbidden("Global read access is required") }
@@ -59,6 +69,9 @@ public enum Access: Sendable, Equatable {
 public enum Permission: Sendable, Equatable {
     /// Health probes: no credentials needed.
     case open
+    /// Any valid credential (`AuthenticationMiddleware` refused the others),
+    /// whatever it grants: `GET /access`.
+    case authenticated
     /// Service-wide reads (telemetry, metrics, cluster status).
     case globalRead
     /// Creating, changing and deleting collections and aliases.
