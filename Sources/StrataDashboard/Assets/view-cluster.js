@@ -37,10 +37,12 @@ export async function render(main) {
   main.append(shards);
   for (const name of names) {
     const info = await api('GET', collectionPath(name, '/cluster'));
-    const rows = [
-      ...info.local_shards.map((s) => [String(s.shard_id), s.shard_key === undefined || s.shard_key === null ? '' : String(s.shard_key), String(info.peer_id) + ' (this node)', s.state, formatNumber(s.points_count)]),
-      ...info.remote_shards.map((s) => [String(s.shard_id), s.shard_key === undefined || s.shard_key === null ? '' : String(s.shard_key), String(s.peer_id), s.state, '']),
+    const key = (s) => (s.shard_key === undefined || s.shard_key === null ? '' : String(s.shard_key));
+    const replicas = [
+      ...info.local_shards.map((s) => ({ shard: s.shard_id, cells: [String(s.shard_id), key(s), String(info.peer_id) + ' (this node)', s.state, formatNumber(s.points_count)] })),
+      ...info.remote_shards.map((s) => ({ shard: s.shard_id, cells: [String(s.shard_id), key(s), String(s.peer_id), s.state, ''] })),
     ];
+    const rows = replicas.sort((a, b) => a.shard - b.shard).map((r) => r.cells);
     const transfers = info.shard_transfers || [];
     shards.append(
       h('h4', {}, 'Collection ', h('code', {}, name), ' · ' + info.shard_count + ' shard(s)'),

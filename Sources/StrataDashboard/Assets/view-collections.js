@@ -170,7 +170,7 @@ export function createBody(form) {
 }
 
 export function createForm(done) {
-  const name = h('input', { id: 'create-name', required: true, pattern: '[^/]+', size: 24, autocomplete: 'off' });
+  const name = h('input', { id: 'create-name', required: true, size: 24, autocomplete: 'off' });
   const vectors = h('div', { id: 'create-vectors' }, vectorRow(0));
   const sparse = h('div', { id: 'create-sparse' });
   const preview = h('pre', { id: 'create-json', 'aria-live': 'off' });

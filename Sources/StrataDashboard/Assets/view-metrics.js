@@ -122,13 +122,15 @@ const dashes = ['', '6 3', '2 3'];
 /** A line chart of one or more series over the kept window. */
 function chart(id, title, unit, lines) {
   const width = 520;
-  const height = 180;
-  const pad = { left: 52, right: 10, top: 10, bottom: 22 };
+  const height = 200;
+  const pad = { left: 84, right: 12, top: 12, bottom: 24 };
   const now = Date.now();
-  const from = now - keepMs;
+  // The window: the last 10 minutes, or since the first sample when that is later.
+  const from = Math.max(now - keepMs, samples.length ? samples[0].t : now - keepMs);
+  const span = Math.max(now - from, intervalMs);
   const values = lines.flatMap((l) => l.points.map((p) => p.value));
   const max = Math.max(1e-9, ...values) * 1.1;
-  const sx = (t) => pad.left + ((t - from) / keepMs) * (width - pad.left - pad.right);
+  const sx = (t) => pad.left + ((t - from) / span) * (width - pad.left - pad.right);
   const sy = (v) => height - pad.bottom - (v / max) * (height - pad.top - pad.bottom);
   const element = svg('svg', { viewBox: `0 0 ${width} ${height}`, width: '100%', role: 'img', 'aria-label': title });
   for (const fraction of [0, 0.5, 1]) {
@@ -139,9 +141,9 @@ function chart(id, title, unit, lines) {
     element.append(label);
   }
   const axisLabel = svg('text', { x: pad.left, y: height - 4 });
-  axisLabel.textContent = '10 minutes ago';
+  axisLabel.textContent = new Date(from).toLocaleTimeString('en-GB');
   element.append(axisLabel);
-  const nowLabel = svg('text', { x: width - pad.right - 24, y: height - 4 });
+  const nowLabel = svg('text', { x: width - pad.right - 28, y: height - 4 });
   nowLabel.textContent = 'now';
   element.append(nowLabel);
   lines.forEach((line, i) => {
@@ -169,7 +171,7 @@ export async function render(main) {
     return;
   }
   const note = h('p', { class: 'muted', id: 'metrics-note' });
-  const charts = h('div', { class: 'grid2', id: 'charts' });
+  const charts = h('div', { class: 'grid2 charts', id: 'charts' });
   main.append(note, charts);
   const draw = (error) => {
     clear(charts);

@@ -53,7 +53,7 @@ export async function render(main, args) {
     filter,
     h('div', { class: 'actions' }, runButton),
   );
-  const hits = h('div', { id: 'search-hits' });
+  const hits = h('div', { id: 'search-hits' }, h('p', { class: 'muted' }, 'Run a search to see its hits here and on the projection.'));
   const projection = h('div', { id: 'projection' });
   main.append(form, h('div', { class: 'grid2' }, h('section', { class: 'panel' }, h('h3', {}, 'Hits'), hits), h('section', { class: 'panel' }, h('h3', {}, 'Projection (PCA of a sample)'), projection)));
 

@@ -5,7 +5,7 @@ import NIOCore
 import StrataDashboard
 
 /// The web dashboard (docs/dashboard.md): `GET /dashboard` is its page and
-/// `GET /dashboard/<file>` its scripts and styles, compiled into the binary
+/// `GET /dashboard/<file>` its scripts, styles and icon (also `/favicon.ico`), compiled into the binary
 /// (StrataDashboard). They need no credentials: the page holds no data, and
 /// every call it makes is a normal REST call with the key the user types.
 ///
@@ -15,6 +15,8 @@ extension StrataHTTPServer {
     func addDashboardRoutes(to router: Router<StrataRequestContext>) {
         let directory = ProcessInfo.processInfo.environment["STRATA_DASHBOARD_DIR"]
         router.get("/dashboard") { request, _ in Self.dashboardFile("index.html", request, directory) }
+        // Browsers ask every site for /favicon.ico, also on pages that are not the dashboard's.
+        router.get("/favicon.ico") { request, _ in Self.dashboardFile("favicon.svg", request, directory) }
         router.get("/dashboard/{file}") { request, context in
             Self.dashboardFile(context.parameters.get("file") ?? "", request, directory)
         }
@@ -22,7 +24,7 @@ extension StrataHTTPServer {
 
     /// Whether `path` is one of the dashboard's files (no credentials needed).
     static func isDashboardPath(_ path: String) -> Bool {
-        path == "/dashboard" || path.hasPrefix("/dashboard/")
+        path == "/dashboard" || path.hasPrefix("/dashboard/") || path == "/favicon.ico"
     }
 
     /// The page refuses scripts, styles and connections from anywhere but the
