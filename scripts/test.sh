@@ -9,7 +9,9 @@
 #      then once over REST against a 3-node `strata cluster local` whose collections
 #      have replication_factor 2 (STRATA_TOPOLOGY=cluster; tests marked single_node are
 #      skipped with their reason; test_cluster.py, which starts its own clusters, runs
-#      in the REST pass).
+#      in the REST pass);
+#   3. the dashboard's browser tests (Tests/dashboard): Selenium from PyPI drives Debian's
+#      headless Chromium (/usr/bin/chromedriver) against a real `strata serve`.
 # STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +28,7 @@ if [ ! -x "$venv/bin/python" ]; then
   echo "test: creating $venv"
   python3 -m venv "$venv"
 fi
-"$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client==1.20.0 pytest numpy
+"$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client==1.20.0 pytest numpy selenium==4.51.0
 bin="$(swift build "${scratch[@]}" --show-bin-path)/strata"
 echo "test: the client suite over REST"
 STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/client -q
@@ -34,3 +36,5 @@ echo "test: the client suite over gRPC"
 STRATA_BIN="$bin" STRATA_TRANSPORT=grpc "$venv/bin/python" -m pytest Tests/client -q
 echo "test: the client suite against a 3-node cluster (replication_factor 2)"
 STRATA_BIN="$bin" STRATA_TOPOLOGY=cluster "$venv/bin/python" -m pytest Tests/client -q --ignore=Tests/client/test_cluster.py
+echo "test: the dashboard in a real browser (headless Chromium)"
+STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/dashboard -q
