@@ -80,6 +80,30 @@ import Testing
         }
     }
 
+    @Test func restoresAFullSnapshotWhileServing() async throws {
+        try await withServer { client, database in
+            #expect(try await client.send(.put, "/collections/kept", json: createSmallCollection).status == 200)
+            #expect(try await client.send(.put, "/collections/kept/points?wait=true", json: twoPoints).status == 200)
+            let made = try await client.send(.post, "/snapshots")
+            guard case .string(let name)? = made.body?["result"]?["name"] else {
+                Issue.record("no snapshot name: \(made.text)")
+                return
+            }
+            let verified = try await client.send(.post, "/snapshots/\(name)/verify")
+            #expect(verified.body?["result"]?["ok"] == .bool(true), "\(verified.text)")
+            // After the snapshot: a point deleted, a collection added.
+            let delete = #"{"points": [1]}"#
+            #expect(try await client.send(.post, "/collections/kept/points/delete?wait=true", json: delete).status == 200)
+            #expect(try await client.send(.put, "/collections/later", json: createSmallCollection).status == 200)
+            let restored = try await client.send(.post, "/snapshots/\(name)/restore")
+            #expect(restored.status == 200, "\(restored.text)")
+            #expect(database.collectionNames() == ["kept"])
+            let count = try await client.send(.post, "/collections/kept/points/count", json: #"{"exact": true}"#)
+            #expect(count.body?["result"]?["count"] == .int(2), "\(count.text)")
+            #expect(try await client.send(.post, "/snapshots/nope/restore").status == 404)
+        }
+    }
+
     @Test func readOnlyKeysVerifyButDoNotRestore() async throws {
         try await withServer({
             $0.apiKey = "full"

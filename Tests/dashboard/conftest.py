@@ -67,24 +67,24 @@ def free_port(avoid=frozenset()) -> int:
 class Server:
     """`strata serve` on a free loopback port with a fresh data directory."""
 
-    def __init__(self):
+    def __init__(self, *extra: str, scheme: str = "http"):
         self.dir = tempfile.mkdtemp(prefix="strata-dashboard-test-")
         self.data_dir = os.path.join(self.dir, "data")
         self.port = free_port()
         grpc_port = free_port(avoid={self.port})
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{scheme}://{'localhost' if scheme == 'https' else '127.0.0.1'}:{self.port}"
         self.log = open(os.path.join(self.dir, "serve.log"), "w")
         self.process = subprocess.Popen(
             [strata_binary(), "serve", "--data-dir", self.data_dir, "--port", str(self.port),
-             "--grpc-port", str(grpc_port), "--api-key", API_KEY, "--read-only-api-key", READ_ONLY_KEY],
+             "--grpc-port", str(grpc_port), "--api-key", API_KEY, "--read-only-api-key", READ_ONLY_KEY, *extra],
             stdout=self.log, stderr=subprocess.STDOUT)
-        self.http = httpx.Client(base_url=self.url, headers={"api-key": API_KEY}, timeout=60)
+        self.http = httpx.Client(base_url=self.url, headers={"api-key": API_KEY}, timeout=60, verify=False)
         deadline = time.time() + 30
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"strata serve exited with {self.process.returncode}; log {self.log.name}")
             try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/readyz", timeout=1, verify=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.05)
@@ -140,11 +140,11 @@ def screenshots():
     return directory
 
 
-def chrome(download_dir: str, width: int = 1280, height: int = 800):
+def chrome(download_dir: str, width: int = 1280, height: int = 800, extra=()):
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for argument in ["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     f"--window-size={width},{height}", "--disable-extensions", "--no-first-run"]:
+                     f"--window-size={width},{height}", "--disable-extensions", "--no-first-run", *extra]:
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     options.add_experimental_option("prefs", {"download.default_directory": download_dir,

@@ -3,6 +3,8 @@ action the issue lists (docs/dashboard.md). Each test also fails on any error in
 browser console (conftest.Browser.console_errors)."""
 import glob
 import os
+import shutil
+import subprocess
 import time
 
 import httpx
@@ -12,7 +14,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import Select
 
-from conftest import API_KEY, READ_ONLY_KEY, seed_books
+from conftest import API_KEY, READ_ONLY_KEY, Browser, seed_books
 
 VIEWS = ["collections", "collection/books", "points/books", "search/books", "console", "snapshots", "metrics", "cluster"]
 
@@ -300,12 +302,23 @@ def test_snapshots_create_verify_download_restore_delete(browser, server):
     browser.confirm()
     browser.until(lambda: not browser.css(row))
     assert server.call("GET", "/collections/shelf/snapshots") == []
-    # Full-storage snapshots: take, verify, delete.
+    # Full-storage snapshots: take, verify, download, restore, delete.
     browser.wait(By.CSS_SELECTOR, "#full-snapshots [data-action=create-full-snapshot]").click()
     full = "#full-snapshots [data-snapshot]"
+    full_name = browser.wait(By.CSS_SELECTOR, full).get_attribute("data-snapshot")
     browser.wait(By.CSS_SELECTOR, f"{full} [data-action=verify]").click()
     browser.until(lambda: browser.driver.find_element(By.CSS_SELECTOR, f"{full} .verify-result").get_attribute("data-ok") == "true",
                   timeout=60)
+    browser.wait(By.CSS_SELECTOR, f"{full} [data-action=download]").click()
+    full_size = server.call("GET", "/snapshots")[0]["size"]
+    full_target = os.path.join(browser.download_dir, full_name)
+    browser.until(lambda: os.path.exists(full_target) and os.path.getsize(full_target) == full_size, timeout=60)
+    server.call("PUT", "/collections/after_full_snapshot", {"vectors": {"size": 2, "distance": "Dot"}})
+    server.call("POST", "/collections/shelf/points/delete?wait=true", {"points": [10, 11]})
+    browser.wait(By.CSS_SELECTOR, f"{full} [data-action=restore]").click()
+    browser.confirm()
+    browser.until(lambda: not server.call("GET", "/collections/after_full_snapshot/exists")["exists"], timeout=60)
+    assert server.call("POST", "/collections/shelf/points/count", {"exact": True})["count"] == 50
     browser.wait(By.CSS_SELECTOR, f"{full} [data-action=delete]").click()
     browser.confirm()
     browser.until(lambda: not browser.css(full))
@@ -431,3 +444,54 @@ def test_keyboard_only_walk(browser):
     browser.until(lambda: d.execute_script("return document.getElementById('confirm').open"))
     press(Keys.TAB, Keys.ENTER)
     browser.until(lambda: not browser.server.call("GET", "/collections/keyboard/exists")["exists"])
+
+
+def test_scoped_token_sees_its_collections_and_writes_only_where_granted(browser, server):
+    import base64, hashlib, hmac, json as js
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    seed_books(server, "journal", points=20)
+    header = b64(js.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    claims = b64(js.dumps({"access": [{"collection": "books", "access": "r"},
+                                      {"collection": "journal", "access": "rw"}]}).encode())
+    signature = b64(hmac.new(API_KEY.encode(), f"{header}.{claims}".encode(), hashlib.sha256).digest())
+    token = f"{header}.{claims}.{signature}"
+    browser.open("#/collections", key=token)
+    assert browser.driver.find_element(By.ID, "who").text == "access to books (r), journal (rw)"
+    names = [row.get_attribute("data-collection-row") for row in browser.css("[data-collection-row]")]
+    assert sorted(names) == ["books", "journal"]
+    assert not browser.css("#create-form") and not browser.css("[data-action=delete-collection]")
+    browser.open("#/points/books", key=token)
+    browser.wait(By.CSS_SELECTOR, "#points-table [data-point]")
+    assert not browser.css("[data-action=edit-payload]")
+    browser.open("#/points/journal", key=token)
+    browser.wait(By.CSS_SELECTOR, "#points-table [data-point] [data-action=edit-payload]")
+    browser.open("#/collection/journal", key=token)
+    assert browser.css("#index-form")
+    browser.open("#/metrics", key=token)
+    assert "global read access" in browser.driver.find_element(By.ID, "view").text
+    server.call("DELETE", "/collections/journal")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
+def test_dashboard_behind_tls(tmp_path):
+    from conftest import Server, chrome
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"],
+                   check=True, capture_output=True)
+    server = Server("--tls-cert", str(cert), "--tls-key", str(key), scheme="https")
+    driver = chrome(str(tmp_path), extra=["--ignore-certificate-errors"])
+    try:
+        server.call("PUT", "/collections/secure", {"vectors": {"size": 2, "distance": "Dot"}})
+        page = Browser(driver, server, str(tmp_path))
+        page.open("#/collections")
+        assert page.wait(By.CSS_SELECTOR, "[data-collection-row=secure]")
+        assert driver.current_url.startswith("https://localhost:")
+        errors = page.console_errors()
+        assert not errors, errors
+    finally:
+        driver.quit()
+        assert server.stop() == 0

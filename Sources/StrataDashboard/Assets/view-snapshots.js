@@ -1,8 +1,9 @@
 // Snapshots: per collection and full-storage — list, create, download,
-// verify, restore (collection snapshots), delete.
+// verify, restore, delete.
 // Endpoints: GET/POST /collections/{c}/snapshots, GET/DELETE
 // /collections/{c}/snapshots/{s}, POST /collections/{c}/snapshots/{s}/verify,
-// POST /collections/{c}/snapshots/{s}/restore, and the same under /snapshots.
+// POST /collections/{c}/snapshots/{s}/restore, and the same under /snapshots
+// (restoring a full-storage snapshot replaces everything).
 
 import { api, collectionPath, collectionNames, canWrite, canManage } from './app.js';
 import { h, table, formatBytes, notify, confirmDialog, busy, saveBlob, clear } from './ui.js';
@@ -76,13 +77,13 @@ async function showFull(panel) {
   const refresh = () => showFull(panel);
   panel.append(
     h('h3', {}, 'Full storage (every collection and the aliases)'),
-    h('p', { class: 'muted' }, 'Restoring a full snapshot replaces every collection: it is done offline, with `strata snapshot restore`.'),
+    h('p', { class: 'muted' }, 'Restoring a full snapshot replaces every collection and the aliases; collections it does not hold are removed.'),
     h('div', { class: 'row' }, h('button', { type: 'button', 'data-action': 'create-full-snapshot', onclick: (e) => busy(e.target, async () => {
       const made = await api('POST', '/snapshots?wait=true');
       notify('Took full snapshot ' + made.name + '.');
       await refresh();
     }) }, 'Take a full snapshot')),
-    snapshotTable(null, snapshots, refresh, { restore: false, writable: true }),
+    snapshotTable(null, snapshots, refresh, { restore: true, writable: true }),
   );
 }
 
@@ -104,11 +105,12 @@ async function verify(path, output) {
 }
 
 async function restoreSnapshot(path, collection, snapshot, button) {
-  const sure = await confirmDialog('Replace collection ' + collection + ' with snapshot ' + snapshot + '? Writes made since it was taken are lost.', 'Restore');
+  const what = collection === null ? 'every collection and the aliases (collections it does not hold are removed)' : 'collection ' + collection;
+  const sure = await confirmDialog('Replace ' + what + ' with snapshot ' + snapshot + '? Writes made since it was taken are lost.', 'Restore');
   if (!sure) return;
   await busy(button, async () => {
     await api('POST', path + '/restore?wait=true');
-    notify('Restored ' + collection + ' from ' + snapshot + '.');
+    notify('Restored ' + (collection === null ? 'everything' : collection) + ' from ' + snapshot + '.');
   });
 }
 

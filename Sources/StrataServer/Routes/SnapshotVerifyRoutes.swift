@@ -3,9 +3,10 @@ import Hummingbird
 import Strata
 
 /// Strata's extensions for a listed snapshot (the dashboard's buttons; also
-/// plain REST): verify it where it lies, and restore a collection from it by
-/// name (Qdrant's `recover` needs a `file://` location inside the server's
-/// snapshots directory, which a client does not know).
+/// plain REST): verify it where it lies, and restore from it by name — a
+/// collection (Qdrant's `recover` needs a `file://` location inside the
+/// server's snapshots directory, which a client does not know) or, from a
+/// full-storage snapshot, everything.
 extension StrataHTTPServer {
     func addSnapshotVerifyRoutes(to router: Router<StrataRequestContext>) {
         router.post("/collections/{collection_name}/snapshots/{snapshot_name}/verify") { _, context in
@@ -26,6 +27,25 @@ extension StrataHTTPServer {
                 let chain = try self.chain(ending: snapshot, collection: name)
                 do {
                     _ = try database.restoreSnapshot(from: chain.map(\.path), as: name, overwrite: true)
+                } catch let error as StrataError {
+                    throw APIError.from(error)
+                }
+                return true
+            }
+        }
+
+        // Replaces every collection and the aliases with the snapshot's (collections it
+        // does not hold are removed), as `strata snapshot restore` does offline. Requests
+        // racing it see the old collections or the new ones.
+        router.post("/snapshots/{snapshot_name}/restore") { _, context in
+            try self.refuseInCluster("restoring a full-storage snapshot")
+            try context.access.check(.manage)
+            let snapshot = try self.snapshot(named: context.parameters.get("snapshot_name") ?? "", collection: nil)
+            let database = self.database
+            return try await self.answer(context) { () throws -> Bool in
+                let chain = try self.chain(ending: snapshot, collection: nil)
+                do {
+                    _ = try database.restoreSnapshot(from: chain.map(\.path), overwrite: true)
                 } catch let error as StrataError {
                     throw APIError.from(error)
                 }
