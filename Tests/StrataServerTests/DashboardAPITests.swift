@@ -170,8 +170,9 @@ import Testing
             #expect(
                 problems.contains {
                     guard case .string(let text) = $0 else { return false }
-                    return text.contains(file) && text.contains("vectors")
+                    return text.contains("collections/docs/segments/" + file) && text.contains("vectors")
                 }, "\(problems)")
+            #expect(!"\(problems)".contains(database.path), "the server's paths stay private: \(problems)")
         }
     }
 

@@ -22,12 +22,16 @@ extension StrataHTTPServer {
         // Reads every byte of every segment: on the engine pool, never on an event loop.
         router.post("/collections/{collection_name}/verify") { _, context in
             let collection = try self.collection(context, .read)
+            // Files are named from the data directory: a caller allowed one collection
+            // learns nothing of the server's file system.
+            let root = self.database.path.hasSuffix("/") ? self.database.path : self.database.path + "/"
             return try await self.answer(context) { () -> VerifyOutput in
                 let started = ContinuousClock.now
                 let report = collection.verifyReport()
                 let elapsed = ContinuousClock.now - started
+                let problems = report.problems.map { $0.replacingOccurrences(of: root, with: "") }
                 return VerifyOutput(
-                    ok: report.problems.isEmpty, segments: report.segments, problems: report.problems,
+                    ok: problems.isEmpty, segments: report.segments, problems: problems,
                     seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18)
             }
         }
