@@ -93,7 +93,8 @@ import Testing
             #expect(verified.body?["result"]?["ok"] == .bool(true), "\(verified.text)")
             // After the snapshot: a point deleted, a collection added.
             let delete = #"{"points": [1]}"#
-            #expect(try await client.send(.post, "/collections/kept/points/delete?wait=true", json: delete).status == 200)
+            #expect(
+                try await client.send(.post, "/collections/kept/points/delete?wait=true", json: delete).status == 200)
             #expect(try await client.send(.put, "/collections/later", json: createSmallCollection).status == 200)
             let restored = try await client.send(.post, "/snapshots/\(name)/restore")
             #expect(restored.status == 200, "\(restored.text)")
