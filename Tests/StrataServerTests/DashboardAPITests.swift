@@ -30,7 +30,10 @@ import Testing
         return #"{"points":[\#(items.joined(separator: ","))]}"#
     }
 
-    static let createCollection = #"{"vectors":{"size":4,"distance":"Dot"}}"#
+    /// The optimizer never flushes on its own here (a loaded machine reached the default
+    /// interval between two upserts): tests flush when they mean to.
+    static let createCollection =
+        #"{"vectors":{"size":4,"distance":"Dot"},"optimizers_config":{"flush_interval_sec":3600,"indexing_threshold":1000000}}"#
 
     /// A JSON number as a Double (integers included).
     static func number(_ value: JSONValue?) -> Double? {
