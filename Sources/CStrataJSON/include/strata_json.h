@@ -34,9 +34,10 @@ typedef enum {
 #define STRATA_JSON_FLAG_ESCAPED 0x100u
 
 /// A number entry the scan already converted: `tape.numbers[index]` holds the
-/// double nearest its decimal value (what strata_json_number_f64 returns with
-/// status 1). Set only for tokens that are JSON number syntax and inside the
-/// exact fast path; every other number is converted from its bytes when read.
+/// double nearest its decimal value (strtod's; what strata_json_number_f64
+/// returns when its status is 1). Set only for tokens that are JSON number
+/// syntax and inside the fast paths (strata_json_read_number); every other
+/// number is converted from its bytes when read.
 #define STRATA_JSON_FLAG_DOUBLE 0x200u
 
 /// One value. `kind_flags & 0xFF` is a strata_json_kind.
@@ -79,11 +80,12 @@ void strata_json_tape_free(strata_json_tape *tape);
 int strata_json_nests_deeper_than(const uint8_t *bytes, size_t length, uint32_t limit);
 
 /// Number tokens. Each returns 1 with the correctly rounded (ties to even) value
-/// in *out; 0 when the token is valid JSON number syntax but outside the exact
-/// fast path (more than 19 significant digits, a large exponent, a result that
-/// would be subnormal, zero from non-zero digits, or infinite): the caller then
-/// converts with the C library, as JSONDecoder does; -1 when the token is not
-/// JSON number syntax (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
+/// in *out; 0 when the token is valid JSON number syntax but outside the fast
+/// paths (more than 19 significant digits, an exponent of 100000 or more, a
+/// result that would be subnormal, zero from non-zero digits, or infinite, or,
+/// rarely, a rounding they cannot decide: a tie with an exponent beyond ±19):
+/// the caller then converts with the C library, as JSONDecoder does; -1 when
+/// the token is not JSON number syntax (-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?).
 int strata_json_number_f32(const uint8_t *token, size_t length, float *out);
 int strata_json_number_f64(const uint8_t *token, size_t length, double *out);
 
@@ -101,9 +103,11 @@ size_t strata_json_floats(const uint8_t *bytes, const strata_json_tape *tape, si
 /// one pass: the token ends at the first byte after `start` that is not a
 /// number byte ('0'-'9', '.', 'e', 'E', '+', '-'), the scan's rule, and *end is
 /// set to it. Returns 1 and the double nearest the decimal in *out when the
-/// token is JSON number syntax with at most 19 digits (leading zeros of the
-/// fraction included) and a normal result; 0 otherwise (the token is then
-/// converted, or refused, from its bytes when read, as before).
+/// token is JSON number syntax with a normal result that the fast paths decide
+/// (any number of digits: with more than 19 significant digits, when the first
+/// 19 and the first 19 plus one in the last round to the same double); 0
+/// otherwise (the token is then converted, or refused, from its bytes when
+/// read, as before).
 int strata_json_read_number(const uint8_t *bytes, size_t length, size_t start, size_t *end, double *out);
 
 /// 1 when every digit before the exponent is zero (a token that really is zero).
