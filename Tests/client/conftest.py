@@ -10,10 +10,8 @@ every client call goes over Qdrant's gRPC API (port `server.grpc_port`);
 the default (`rest`) uses REST. Tests of REST itself (raw HTTP, headers,
 status codes) are marked `rest_only` and skipped over gRPC.
 """
-import glob
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -23,39 +21,12 @@ import httpx
 import pytest
 from qdrant_client import QdrantClient
 
+from processes import free_port, strata_binary  # noqa: F401 (test_cluster and test_grpc import them from here)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 TRANSPORT = os.environ.get("STRATA_TRANSPORT", "rest")
 if TRANSPORT not in ("rest", "grpc"):
     raise SystemExit(f"STRATA_TRANSPORT must be rest or grpc, got {TRANSPORT!r}")
-
-
-def strata_binary() -> str:
-    explicit = os.environ.get("STRATA_BIN")
-    if explicit:
-        return explicit
-    candidates = sorted(glob.glob(os.path.join(ROOT, ".build*", "debug", "strata")), key=os.path.getmtime, reverse=True)
-    if not candidates:
-        pytest.exit("no strata binary: run `swift build` first or set STRATA_BIN", returncode=2)
-    return candidates[0]
-
-
-def free_port(avoid: set[int] = frozenset()) -> int:
-    """A free loopback port below Linux's ephemeral range (32768 and up), which outgoing
-    connections take at any time: a port found free there may be taken before the server binds it.
-    `avoid`: ports already chosen but not bound yet (a server's REST port when picking its gRPC one:
-    the same number twice made `strata serve` refuse to start)."""
-    import random
-    for _ in range(500):
-        port = random.randint(10_000, 32_000)
-        if port in avoid:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 class StrataServer:

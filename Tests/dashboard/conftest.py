@@ -13,13 +13,11 @@ with `browser.expect_failed_requests(...)`.
 
 Screenshots go to $STRATA_SCREENSHOTS (default: a temporary directory, printed).
 """
-import glob
 import json
 import os
 import random
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,33 +33,11 @@ from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(ROOT, "Tests", "client"))
+from processes import free_port, strata_binary  # noqa: E402
 API_KEY = "dashboard-test-key"
 READ_ONLY_KEY = "dashboard-read-only-key"
 os.environ.setdefault("SE_OFFLINE", "true")
-
-
-def strata_binary() -> str:
-    explicit = os.environ.get("STRATA_BIN")
-    if explicit:
-        return explicit
-    candidates = sorted(glob.glob(os.path.join(ROOT, ".build*", "debug", "strata")), key=os.path.getmtime, reverse=True)
-    if not candidates:
-        pytest.exit("no strata binary: run `swift build` first or set STRATA_BIN", returncode=2)
-    return candidates[0]
-
-
-def free_port(avoid=frozenset()) -> int:
-    for _ in range(500):
-        port = random.randint(10_000, 32_000)
-        if port in avoid:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    raise RuntimeError("no free port")
 
 
 class Server:
@@ -263,6 +239,5 @@ def make_browser(server):
 
 
 # The cluster test starts a real 3-node cluster with the client suite's LocalCluster
-# (Tests/client/test_cluster.py), which imports these two names from `conftest`.
+# (Tests/client/test_cluster.py), which imports TRANSPORT and strata_binary from `conftest`.
 TRANSPORT = "rest"
-sys.path.insert(0, os.path.join(ROOT, "Tests", "client"))
