@@ -9,17 +9,6 @@ import Testing
 /// layout, verifying its segments, what the caller's credentials allow, and
 /// the `/metrics` additions.
 @Suite struct DashboardAPITests {
-    static let apiKey = "dashboard-key-0123456789"
-    static let readOnlyKey = "dashboard-read-only-9876543210"
-
-    static func secured(_ configuration: inout ServerConfiguration) {
-        configuration.apiKey = apiKey
-        configuration.readOnlyAPIKey = readOnlyKey
-    }
-
-    static func key(_ value: String) -> HTTPFields { [Authenticator.apiKeyHeader: value] }
-    static func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
-
     /// `count` points of 4 dimensions; point i's vector starts with `marker + i`
     /// (a value found again in the segment file), with a payload when asked.
     static func points(_ ids: Range<Int>, marker: Float = 1234.5, payload: Bool = true) -> String {
@@ -182,13 +171,13 @@ import Testing
     // MARK: - Permissions of the collection endpoints
 
     @Test func storageAndVerifyNeedReadAccessToTheCollection() async throws {
-        try await withServer(Self.secured) { client, _ async throws in
-            let manage = Self.key(Self.apiKey)
+        try await withServer(secured) { client, _ async throws in
+            let manage = key(apiKey)
             for name in ["docs", "secret"] {
                 try await client.send(.put, "/collections/\(name)", json: Self.createCollection, headers: manage)
             }
-            let reader = Self.bearer(makeJWT(#"{"access":[{"collection":"docs","access":"r"}]}"#, secret: Self.apiKey))
-            for headers in [reader, Self.key(Self.readOnlyKey)] {
+            let reader = bearer(makeJWT(#"{"access":[{"collection":"docs","access":"r"}]}"#, secret: apiKey))
+            for headers in [reader, key(readOnlyKey)] {
                 #expect(try await client.send(.get, "/collections/docs/storage", headers: headers).status == 200)
                 #expect(try await client.send(.post, "/collections/docs/verify", headers: headers).status == 200)
             }
@@ -201,7 +190,7 @@ import Testing
     // MARK: - GET /access
 
     @Test func accessReportsWhatEachCredentialAllows() async throws {
-        try await withServer(Self.secured) { client, _ async throws in
+        try await withServer(secured) { client, _ async throws in
             func access(_ headers: HTTPFields) async throws -> JSONValue? {
                 let response = try await client.send(.get, "/access", headers: headers)
                 #expect(response.status == 200, "\(response.text)")
@@ -209,22 +198,22 @@ import Testing
                 return response.body?["result"]
             }
             #expect(
-                try await access(Self.key(Self.apiKey))
+                try await access(key(apiKey))
                     == .object(["access": .string("m"), "manage": .bool(true), "read_only": .bool(false)]))
             #expect(
-                try await access(Self.key(Self.readOnlyKey))
+                try await access(key(readOnlyKey))
                     == .object(["access": .string("r"), "manage": .bool(false), "read_only": .bool(true)]))
-            let manageToken = makeJWT(#"{"access":"m"}"#, secret: Self.apiKey)
-            #expect(try await access(Self.bearer(manageToken))?["access"] == .string("m"))
-            let readToken = makeJWT(#"{"access":"r"}"#, secret: Self.apiKey)
+            let manageToken = makeJWT(#"{"access":"m"}"#, secret: apiKey)
+            #expect(try await access(bearer(manageToken))?["access"] == .string("m"))
+            let readToken = makeJWT(#"{"access":"r"}"#, secret: apiKey)
             #expect(
-                try await access(Self.bearer(readToken))
+                try await access(bearer(readToken))
                     == .object(["access": .string("r"), "manage": .bool(false), "read_only": .bool(true)]))
             let grants = makeJWT(
                 #"{"access":[{"collection":"zeta","access":"r"},{"collection":"alpha","access":"rw"}]}"#,
-                secret: Self.apiKey)
+                secret: apiKey)
             #expect(
-                try await access(Self.bearer(grants))
+                try await access(bearer(grants))
                     == .object([
                         "access": .array([
                             .object(["collection": .string("alpha"), "access": .string("rw")]),
@@ -232,14 +221,14 @@ import Testing
                         ]),
                         "manage": .bool(false), "read_only": .bool(false),
                     ]))
-            let readGrants = makeJWT(#"{"access":[{"collection":"alpha","access":"r"}]}"#, secret: Self.apiKey)
-            #expect(try await access(Self.bearer(readGrants))?["read_only"] == .bool(true))
+            let readGrants = makeJWT(#"{"access":[{"collection":"alpha","access":"r"}]}"#, secret: apiKey)
+            #expect(try await access(bearer(readGrants))?["read_only"] == .bool(true))
             // Grants in the order they are listed: sorted, so the answer is stable.
-            let raw = try await client.send(.get, "/access", headers: Self.bearer(grants)).text
+            let raw = try await client.send(.get, "/access", headers: bearer(grants)).text
             #expect(
                 raw.contains(#""access":[{"collection":"alpha","access":"rw"},{"collection":"zeta","access":"r"}]"#))
             #expect(try await client.send(.get, "/access").status == 401)
-            #expect(try await client.send(.get, "/access", headers: Self.key("wrong")).status == 401)
+            #expect(try await client.send(.get, "/access", headers: key("wrong")).status == 401)
         }
     }
 

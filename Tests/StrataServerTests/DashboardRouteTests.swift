@@ -110,8 +110,8 @@ import Testing
             $0.apiKey = "full"
             $0.readOnlyAPIKey = "reader"
         }) { client, _ in
-            let full: HTTPFields = [Authenticator.apiKeyHeader: "full"]
-            let reader: HTTPFields = [Authenticator.apiKeyHeader: "reader"]
+            let full = key("full")
+            let reader = key("reader")
             #expect(
                 try await client.send(.put, "/collections/c", json: createSmallCollection, headers: full).status == 200)
             let made = try await client.send(.post, "/collections/c/snapshots", headers: full)

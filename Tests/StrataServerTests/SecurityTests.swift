@@ -28,17 +28,6 @@ let allEndpoints: [(HTTPRequest.Method, String)] = [
     (.get, "/no/such/endpoint"),
 ]
 
-private let apiKey = "secret-key-0123456789"
-private let readOnlyKey = "read-only-key-9876543210"
-
-private func secured(_ configuration: inout ServerConfiguration) {
-    configuration.apiKey = apiKey
-    configuration.readOnlyAPIKey = readOnlyKey
-}
-
-private func key(_ value: String) -> HTTPFields { [Authenticator.apiKeyHeader: value] }
-private func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
-
 @Suite struct SecurityTests {
     @Test func everyEndpointButHealthProbesRefusesWithoutCredentials() async throws {
         try await withServer(secured) { client, _ async throws in

@@ -105,3 +105,19 @@ struct CapturingLogHandler: LogHandler {
 
 let createSmallCollection = #"{"vectors":{"size":2,"distance":"Dot"}}"#
 let twoPoints = #"{"points":[{"id":1,"vector":[1,0],"payload":{"a":1}},{"id":2,"vector":[0,1]}]}"#
+
+// MARK: - Credentials (SecurityTests, DashboardAPITests)
+
+/// The API key and the read-only key `secured` configures.
+let apiKey = "secret-key-0123456789"
+let readOnlyKey = "read-only-key-9876543210"
+
+/// A server that needs credentials: `withServer(secured) { … }`.
+func secured(_ configuration: inout ServerConfiguration) {
+    configuration.apiKey = apiKey
+    configuration.readOnlyAPIKey = readOnlyKey
+}
+
+/// Headers carrying `value` as the `api-key`, or `token` as a bearer token.
+func key(_ value: String) -> HTTPFields { [Authenticator.apiKeyHeader: value] }
+func bearer(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }

@@ -27,7 +27,7 @@ def test_every_view_loads(browser, screenshots, view):
     assert main.find_elements(By.TAG_NAME, "h2"), "the view has a heading"
     current = browser.css("#nav a[aria-current=page]")
     assert len(current) == 1, "the nav marks exactly one current view"
-    time.sleep(0.3)
+    time.sleep(0.3)  # only so the screenshot shows finished drawing; nothing waits on it
     browser.screenshot(screenshots, view.replace("/", "-"))
 
 
@@ -396,10 +396,10 @@ def test_keyboard_only_walk(browser):
     actions = ActionChains(d)
 
     def press(*keys):
+        # perform() returns once the keys are dispatched; focus moves synchronously.
         for key in keys:
             actions.send_keys(key)
         actions.perform()
-        time.sleep(0.05)
 
     def focused():
         return d.switch_to.active_element
