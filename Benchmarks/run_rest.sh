@@ -4,10 +4,13 @@
 #   1. `strata bench json`: decode (and encode) MB/s of generated bodies, the
 #      server's codec against Foundation's in the same process.
 #   2. REST upsert: bodies of BATCH points from the data set (as qdrant-client
-#      writes them, Benchmarks/rest_bodies.py) sent by curl (one process and one
-#      connection per writer), WRITERS at a time,
-#      `?wait=true` (durable, as every Strata write); points/s = points / wall time.
-#      Embedded: `strata bench upsert` on the same vectors, batch and writers, durable.
+#      writes them, Benchmarks/rest_bodies.py) sent by `strata bench rest-upsert`
+#      (requests prepared in memory, one keep-alive connection per writer),
+#      WRITERS at a time, `?wait=true` (durable, as every Strata write); points/s
+#      = points / wall time. Then the same bodies through one curl (which reads
+#      each body file and copies it through its upload buffer: its own cost is in
+#      that figure). Embedded: `strata bench upsert` on the same vectors, payloads,
+#      distance (Cosine), batch and writers, durable.
 #   3. Search: once the optimizer has indexed the upserts (collection green, every
 #      vector indexed), wrk (not Python: the load generator must not be the bottleneck),
 #      CLIENTS connections, top-10 queries from the data set's query.fvecs, RUN_SECONDS s;
@@ -51,41 +54,47 @@ SERVER=$!
 for _ in $(seq 100); do curl -sf "$URL/readyz" >/dev/null && break; sleep 0.1; done
 
 echo "== REST upsert ($BATCH points per request)"
+files=("$WORK"/bodies/upsert-*.json)
 for writers in $WRITERS; do
   collection=rest$writers
   curl -sf -X PUT "$URL/collections/$collection" -H 'content-type: application/json' \
     -d "{\"vectors\":{\"size\":$DIM,\"distance\":\"Cosine\"}}" >/dev/null
-  # One curl process per writer, its share of the bodies as consecutive transfers on one
-  # connection (`--next`): no process start or connection setup per request.
-  files=("$WORK"/bodies/upsert-*.json)
-  start=$(date +%s.%N)
-  pids=()
-  for ((w = 0; w < writers; w++)); do
-    args=()
-    for ((k = w; k < ${#files[@]}; k += writers)); do
-      [ ${#args[@]} -gt 0 ] && args+=(--next)
-      args+=(-s -o /dev/null -w '%{http_code}\n' -X PUT "$URL/collections/$collection/points?wait=true"
-        -H 'content-type: application/json' --data-binary "@${files[k]}")
-    done
-    curl "${args[@]}" > "$WORK/codes-$w" &
-    pids+=($!)
-  done
-  wait "${pids[@]}"
-  codes=$(cat "$WORK"/codes-*)
-  end=$(date +%s.%N)
-  failed=$(echo "$codes" | grep -vc '^200$' || true)
-  python3 - "$POINTS" "$start" "$end" "$writers" "$failed" <<'PY' | tee -a "$OUT/rest-upsert.jsonl"
-import json, sys
-points, start, end, writers, failed = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-print(json.dumps({"bench": "rest-upsert", "points": points, "writers": writers, "seconds": round(end - start, 3),
-                  "points_per_s": round(points / (end - start)), "failed_requests": failed}))
-PY
+  # The load generator: prepared requests in memory, one keep-alive connection per writer.
+  $STRATA bench rest-upsert --url "$URL" --collection "$collection" --points "$POINTS" --writers "$writers" \
+    "${files[@]}" | tee -a "$OUT/rest-upsert.jsonl"
 done
 
-# The optimizer indexes what the upserts wrote: search only once it is done, as the
-# embedded search below (a reopened, fully indexed collection) does.
+echo "== REST upsert through curl (1 writer; curl reads and sends each body, its cost included)"
+curl -sf -X PUT "$URL/collections/curl1" -H 'content-type: application/json' \
+  -d "{\"vectors\":{\"size\":$DIM,\"distance\":\"Cosine\"}}" >/dev/null
+args=()
+for f in "${files[@]}"; do
+  [ ${#args[@]} -gt 0 ] && args+=(--next)
+  args+=(-s -o /dev/null -w '%{http_code}\n' -X PUT "$URL/collections/curl1/points?wait=true"
+    -H 'content-type: application/json' --data-binary "@$f")
+done
+start=$(date +%s.%N)
+codes=$(curl "${args[@]}")
+end=$(date +%s.%N)
+failed=$(echo "$codes" | grep -vc '^200$' || true)
+python3 - "$POINTS" "$start" "$end" "$failed" <<'PY' | tee "$OUT/rest-upsert-curl.jsonl"
+import json, sys
+points, start, end, failed = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+print(json.dumps({"bench": "rest-upsert-curl", "points": points, "writers": 1, "seconds": round(end - start, 3),
+                  "points_per_s": round(points / (end - start)), "failed_requests": failed}))
+PY
+
+# The optimizer indexes what the upserts wrote: search only once it is done, in every
+# collection (one still indexing would take a core from the searches), as the embedded
+# search below (a reopened, fully indexed collection) does.
+indexed() {
+  curl -sf "$URL/collections/$1" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; sys.exit(0 if r["status"] == "green" and r["indexed_vectors_count"] >= r["points_count"] else 1)'
+}
 for _ in $(seq 600); do
-  curl -sf "$URL/collections/rest1" | python3 -c 'import json,sys; r=json.load(sys.stdin)["result"]; sys.exit(0 if r["status"] == "green" and r["indexed_vectors_count"] >= r["points_count"] else 1)' && break
+  all=1
+  for writers in $WRITERS; do indexed "rest$writers" || all=0; done
+  indexed curl1 || all=0
+  [ $all = 1 ] && break
   sleep 0.5
 done
 echo "== REST search: wrk, $CLIENTS connections, ${SECONDS_RUN}s"
@@ -93,9 +102,9 @@ wrk -t2 -c"$CLIENTS" -d"${SECONDS_RUN}s" --latency -s Benchmarks/rest_query.lua 
   | tee "$OUT/wrk-search.txt"
 kill -TERM $SERVER; wait $SERVER || true
 
-echo "== embedded upsert (same vectors, batch, writers; durable)"
+echo "== embedded upsert (same vectors, payloads, distance, batch, writers; durable)"
 $STRATA bench upsert --data "$DATA" --points "$POINTS" --batch "$BATCH" --writers "$(echo $WRITERS | tr ' ' ',')" \
-  --mode durable --work-dir "$WORK" | tee "$OUT/embedded-upsert.jsonl"
+  --mode durable --distance Cosine --payload small --work-dir "$WORK" | tee "$OUT/embedded-upsert.jsonl"
 echo "== embedded search ($CLIENTS threads)"
 $STRATA bench search --data-dir "$WORK/db" --collection rest1 --threads "$CLIENTS" --seconds "$SECONDS_RUN" \
   | tee "$OUT/embedded-search.jsonl"
@@ -114,6 +123,9 @@ search = lines("embedded-search.jsonl")[-1]["result"]
 summary = {"search_http_qps": http_qps, "search_embedded_qps": round(search["qps"]),
            "search_embedded_over_http": round(search["qps"] / http_qps, 2) if http_qps else None,
            "non_2xx": int(m.group(1)) if (m := re.search(r"Non-2xx or 3xx responses: (\d+)", wrk)) else 0}
+curl = lines("rest-upsert-curl.jsonl")
+if curl:
+    summary["upsert_curl_w1_points_per_s"] = curl[-1]["points_per_s"]
 for writers, r in rest.items():
     e = embedded.get(writers, {})
     e_rate = e.get("points_per_s") or e.get("points_per_sec")

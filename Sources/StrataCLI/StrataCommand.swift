@@ -25,7 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
             BenchScanCommand.self, BenchUpsertCommand.self, BenchLSMCommand.self, BenchANNCommand.self,
             BenchSearchCommand.self,
             BenchFilteredCommand.self, BenchSnapshotCommand.self, BenchSparseCommand.self, BenchMultiVectorCommand.self,
-            BenchBM25EncodeCommand.self, BenchJSONCommand.self, BenchVersionsCommand.self,
+            BenchBM25EncodeCommand.self, BenchJSONCommand.self, BenchRESTUpsertCommand.self, BenchVersionsCommand.self,
         ]
     )
 }

@@ -36,28 +36,53 @@ struct BenchJSONCommand: ParsableCommand {
     @Option(name: .long, help: "Encodings of the scroll body per encoder (the search body: 100 times as many).")
     var encodeIterations: Int = 20
 
+    @Option(
+        name: .long,
+        help:
+            "Also decode this upsert body (e.g. one Benchmarks/rest_bodies.py wrote, as qdrant-client sends it); repeatable."
+    )
+    var upsertBody: [String] = []
+
+    @Flag(
+        inversion: .prefixedNo,
+        help:
+            "Also time Foundation's JSONDecoder and JSONEncoder (--no-reference: only the server's codec, for profiles)."
+    )
+    var reference: Bool = true
+
     func run() throws {
-        for body in RequestDecodingBenchmark.bodies(points: points, dimension: dim) {
-            let result = try RequestDecodingBenchmark.run(body, iterations: iterations)
+        var bodies = RequestDecodingBenchmark.bodies(points: points, dimension: dim)
+        for path in upsertBody {
+            let bytes = try Array(Data(contentsOf: URL(fileURLWithPath: path)))
+            bodies.append(RequestDecodingBenchmark.upsertBody(named: path, bytes: bytes))
+        }
+        for body in bodies {
+            let result = try RequestDecodingBenchmark.run(body, iterations: iterations, reference: reference)
             let megabytes = Double(result.bytes) / 1e6
-            let line: [String: Any] = [
+            var line: [String: Any] = [
                 "bench": "json-decode", "body": result.name, "bytes": result.bytes, "iterations": result.iterations,
                 "ms": result.seconds * 1e3, "mb_per_s": megabytes / result.seconds,
-                "reference_ms": result.referenceSeconds * 1e3,
-                "reference_mb_per_s": megabytes / result.referenceSeconds,
-                "speedup": result.referenceSeconds / result.seconds,
             ]
+            if reference {
+                line["reference_ms"] = result.referenceSeconds * 1e3
+                line["reference_mb_per_s"] = megabytes / result.referenceSeconds
+                line["speedup"] = result.referenceSeconds / result.seconds
+            }
             try printLine(line)
         }
         for body in JSONCodecBenchmark.Body.allCases {
             let iterations = body == .searchHits ? encodeIterations * 100 : encodeIterations
             let strata = try JSONCodecBenchmark.measure(body, encoder: .strata, iterations: iterations)
-            let foundation = try JSONCodecBenchmark.measure(body, encoder: .foundation, iterations: iterations)
-            try printLine([
+            var line: [String: Any] = [
                 "bench": "json-encode", "body": body.rawValue, "bytes": strata.bytes, "iterations": iterations,
-                "mb_per_s": strata.megabytesPerSecond, "reference_mb_per_s": foundation.megabytesPerSecond,
-                "speedup": strata.megabytesPerSecond / foundation.megabytesPerSecond,
-            ])
+                "mb_per_s": strata.megabytesPerSecond,
+            ]
+            if reference {
+                let foundation = try JSONCodecBenchmark.measure(body, encoder: .foundation, iterations: iterations)
+                line["reference_mb_per_s"] = foundation.megabytesPerSecond
+                line["speedup"] = strata.megabytesPerSecond / foundation.megabytesPerSecond
+            }
+            try printLine(line)
         }
     }
 

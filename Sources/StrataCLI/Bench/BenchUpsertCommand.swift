@@ -35,6 +35,16 @@ struct BenchUpsertCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Where to create the temporary data directories.")
     var workDir: String = NSTemporaryDirectory()
 
+    @Option(name: .long, help: "Distance of the collection: Dot, Cosine, Euclid or Manhattan.")
+    var distance: String = "Dot"
+
+    @Option(
+        name: .long,
+        help:
+            "Payload of each point: none, or small ({\"group\": id % 97, \"name\": \"point-<id>\"}, what Benchmarks/rest_bodies.py sends)."
+    )
+    var payload: String = "none"
+
     func run() async throws {
         let dataset: [Float]
         let dimension: Int
@@ -48,7 +58,15 @@ struct BenchUpsertCommand: AsyncParsableCommand {
             dataset = (0..<points * dim).map { _ in Float(Int(rng.next() % 20001) - 10000) / 10000 }
         }
         let count = dataset.count / dimension
-        let payloadValue: Payload = [:]
+        guard let metric = Distance(rawValue: distance) else {
+            throw ValidationError("unknown distance \(distance); use Dot, Cosine, Euclid or Manhattan")
+        }
+        let payloadOf: @Sendable (Int) -> Payload
+        switch payload {
+        case "none": payloadOf = { _ in [:] }
+        case "small": payloadOf = { row in ["group": .int(Int64(row % 97)), "name": .string("point-\(row)")] }
+        default: throw ValidationError("unknown payload \(payload); use none or small")
+        }
         for modeName in mode.split(separator: ",") {
             let durability: Durability
             switch modeName {
@@ -63,7 +81,7 @@ struct BenchUpsertCommand: AsyncParsableCommand {
                     defer { try? FileManager.default.removeItem(atPath: directory) }
                     let db = try Database.open(at: directory, options: DatabaseOptions(durability: durability))
                     let collection = try db.createCollection(
-                        "bench", config: CollectionConfig(size: dimension, distance: .dot))
+                        "bench", config: CollectionConfig(size: dimension, distance: metric))
                     let start = ContinuousClock.now
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         for writer in 0..<writerCount {
@@ -77,7 +95,7 @@ struct BenchUpsertCommand: AsyncParsableCommand {
                                         PointStruct(
                                             id: .number(UInt64(row)),
                                             vector: Array(dataset[row * dimension..<(row + 1) * dimension]),
-                                            payload: payloadValue)
+                                            payload: payloadOf(row))
                                     }
                                     try await collection.upsert(batchPoints)
                                     batchIndex += writerCount
@@ -92,7 +110,8 @@ struct BenchUpsertCommand: AsyncParsableCommand {
                     db.close()
                     let row: [String: Any] = [
                         "bench": "upsert", "peer": "strata", "mode": String(modeName), "batch": batchSize,
-                        "writers": writerCount, "points": count, "dim": dimension,
+                        "writers": writerCount, "points": count, "dim": dimension, "distance": metric.rawValue,
+                        "payload": payload,
                         "points_per_s": Int(Double(count) / elapsed), "seconds": (elapsed * 1000).rounded() / 1000,
                         "wal_syncs": stats.syncs, "wal_group_commits": stats.batches,
                         "records_per_group_commit": Double(stats.records) / Double(max(stats.batches, 1)),

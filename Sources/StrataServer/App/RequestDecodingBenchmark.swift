@@ -64,12 +64,25 @@ public enum RequestDecodingBenchmark {
         ]
     }
 
-    /// Decodes `body` `iterations` times with each decoder, alternating.
-    public static func run(_ body: Body, iterations: Int) throws -> Result {
+    /// A body read from a file (e.g. one `Benchmarks/rest_bodies.py` wrote, as
+    /// qdrant-client sends it), decoded as an upsert.
+    public static func upsertBody(named name: String, bytes: [UInt8]) -> Body {
+        Body(name: name, bytes: bytes) { bytes, reference in
+            if reference {
+                _ = try RequestDecoding.decodeWithReference(UpsertInput.self, from: bytes)
+            } else {
+                _ = try RequestDecoding.decode(UpsertInput.self, from: bytes)
+            }
+        }
+    }
+
+    /// Decodes `body` `iterations` times with each decoder, alternating
+    /// (only with the server's decoder when `reference` is false: for profiles).
+    public static func run(_ body: Body, iterations: Int, reference withReference: Bool = true) throws -> Result {
         var fast: [Double] = []
         var reference: [Double] = []
         for _ in 0..<max(1, iterations) {
-            for useReference in [false, true] {
+            for useReference in withReference ? [false, true] : [false] {
                 let start = ContinuousClock.now
                 try body.decode(body.bytes, useReference)
                 let elapsed = start.duration(to: .now)
@@ -77,7 +90,7 @@ public enum RequestDecodingBenchmark {
                 if useReference { reference.append(seconds) } else { fast.append(seconds) }
             }
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        func median(_ values: [Double]) -> Double { values.isEmpty ? .nan : values.sorted()[values.count / 2] }
         return Result(
             name: body.name, bytes: body.bytes.count, iterations: fast.count, seconds: median(fast),
             referenceSeconds: median(reference))
