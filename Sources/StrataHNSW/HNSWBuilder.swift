@@ -30,6 +30,13 @@ public struct HNSWBuildParameters: Sendable, Equatable {
     }
 }
 
+/// The build was asked to stop (`HNSWBuilder.build`'s `shouldStop`) before it finished.
+public struct HNSWBuildStopped: Error, Sendable, Equatable {
+    /// Nodes in the graph when it stopped, of `total`.
+    public let inserted: Int
+    public let total: Int
+}
+
 /// Builds an HNSW graph image (docs/format/hnsw-graph.md) over float rows.
 ///
 /// Deterministic and parallel: nodes are inserted in a seeded random order in
@@ -44,6 +51,12 @@ public enum HNSWBuilder {
     /// links and are never reached). `rows` holds `count` rows of `dimension`
     /// floats. `progress(inserted, total)` is called between batches.
     ///
+    /// `shouldStop` is asked between batches too (the first batches are a
+    /// few nodes, later ones 2 % of the graph: at most a second or so of work
+    /// on large graphs); when it answers true the build ends and throws
+    /// `HNSWBuildStopped`, so that a closing collection does not wait for a
+    /// build of minutes.
+    ///
     /// With `startingFrom`, the nodes of an existing graph (built with the
     /// same `m` over the same vectors, renumbered by its `nodeMap`) keep their
     /// levels and links (links to dropped nodes are removed) and only the
@@ -51,8 +64,8 @@ public enum HNSWBuilder {
     public static func build(
         rows: UnsafePointer<Float>, dimension: Int, count: Int, metric: DistanceMetric,
         isPresent: (Int) -> Bool, parameters: HNSWBuildParameters, startingFrom seed: HNSWSeedGraph? = nil,
-        progress: ((Int, Int) -> Void)? = nil
-    ) -> [UInt8] {
+        progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }
+    ) throws(HNSWBuildStopped) -> [UInt8] {
         precondition(parameters.m >= 2 && parameters.efConstruct >= 1, "m must be ≥ 2 and ef_construct ≥ 1")
         precondition(count < Int(UInt32.max), "a graph holds at most 2^32 − 2 nodes")
         let m = parameters.m, m0 = 2 * parameters.m
@@ -139,6 +152,7 @@ public enum HNSWBuilder {
             let scratches = (0..<max(threads, 1)).map { _ in HNSWSearchScratch(nodeCount: count, width: m0) }
             var inserted = reusedCount
             while inserted < total {
+                if shouldStop() { throw HNSWBuildStopped(inserted: inserted, total: total) }
                 let size = min(total - inserted, max(1, Int(Double(inserted) * parameters.batchFraction)))
                 let start = toInsert.startIndex + (inserted - reusedCount)
                 let batch = Array(toInsert[start..<(start + size)])

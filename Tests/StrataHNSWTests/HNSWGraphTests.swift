@@ -56,7 +56,7 @@ struct TestData {
         isPresent: (Int) -> Bool = { _ in true }
     ) -> [UInt8] {
         rows.withUnsafeBufferPointer {
-            HNSWBuilder.build(
+            try! HNSWBuilder.build(  // never asked to stop: cannot throw
                 rows: $0.baseAddress!, dimension: dimension, count: count, metric: metric,
                 isPresent: isPresent, parameters: parameters)
         }
@@ -124,6 +124,33 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
         #expect(one == four)
         let otherSeed = data.build(metric: .euclid, parameters: HNSWBuildParameters(seed: 7, threads: 2))
         #expect(one != otherSeed)
+    }
+
+    @Test func aBuildAskedToStopEndsBetweenBatches() {
+        var generator = SeededGenerator.forTest()
+        let data = TestData(count: 3000, dimension: 16, generator: &generator)
+        var asked = 0
+        var lastProgress = 0
+        let outcome = data.rows.withUnsafeBufferPointer { rows in
+            Result { () throws(HNSWBuildStopped) -> [UInt8] in
+                try HNSWBuilder.build(
+                    rows: rows.baseAddress!, dimension: data.dimension, count: data.count, metric: .euclid,
+                    isPresent: { _ in true }, parameters: HNSWBuildParameters(threads: 2),
+                    progress: { inserted, _ in lastProgress = inserted },
+                    shouldStop: {
+                        asked += 1
+                        return asked > 20  // stop after 20 batches
+                    })
+            }
+        }
+        guard case .failure(let stopped) = outcome else {
+            Issue.record("the build finished although it was asked to stop")
+            return
+        }
+        #expect(stopped.total == data.count)
+        #expect(stopped.inserted == lastProgress)
+        #expect(stopped.inserted > 1 && stopped.inserted < data.count)
+        #expect(asked == 21)
     }
 
     @Test func linksAreValidAndBounded() throws {
@@ -236,7 +263,7 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
         let seed = HNSWSeedGraph(graph: oldGraph, nodeMap: nodeMap)
         let deleted: (Int) -> Bool = { $0 >= 1000 && ($0 - 1000) % 10 == 3 }
         let image = data.rows.withUnsafeBufferPointer {
-            HNSWBuilder.build(
+            try! HNSWBuilder.build(  // never asked to stop: cannot throw
                 rows: $0.baseAddress!, dimension: data.dimension, count: data.count, metric: .euclid,
                 isPresent: { !deleted($0) }, parameters: HNSWBuildParameters(), startingFrom: seed)
         }

@@ -48,6 +48,49 @@ import Testing
         #expect(c.optimizations.completed.count >= 2)
     }
 
+    /// Closing does not wait for a segment's graph build (minutes on a large
+    /// segment; `strata serve` got SIGKILLed after its grace period): the
+    /// maintenance thread's build stops between two of its batches, the
+    /// optimization is logged as failed with `.closed`, and the points are all
+    /// there after the reopen. Without the stop the build finishes (~1 s in a
+    /// debug build) and is logged as done.
+    @Test func closingStopsAGraphBuildAndLosesNothing() async throws {
+        let dir = TemporaryDirectory()
+        let count = 20_000
+        let config = CollectionConfig(
+            size: 16, distance: .euclid, optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600))
+        let db = try Database.open(at: dir.path)
+        let c = try db.createCollection("c", config: config)
+        var generator = SeededGenerator.forTest()
+        let points = (0..<count).map { i in
+            PointStruct(
+                id: .number(UInt64(i)), vectors: ["": (0..<16).map { _ in Float.random(in: -1...1, using: &generator) }]
+            )
+        }
+        // One write: the maintenance thread seals all 20,000 points into one segment.
+        try await c.upsert(points)
+        let deadline = ContinuousClock.now + .seconds(120)
+        while c.optimizations.running.first?.stages.last?.name != "build indexes and write segment" {
+            try #require(ContinuousClock.now < deadline, "the maintenance thread never reached its build step")
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        db.close()
+        let logged = try #require(c.optimizations.completed.first)
+        #expect(logged.segments.map(\.points) == [count])
+        guard case .error(let message) = logged.status else {
+            Issue.record("the build finished although the database closed: \(logged.status)")
+            return
+        }
+        #expect(message.contains("closed") && message.contains("graph build of a new segment stopped at"))
+
+        let reopened = try Database.open(at: dir.path)
+        defer { reopened.close() }
+        let again = try reopened.collection("c")
+        #expect(again.count() == count)
+        let hit = try again.search(points[123].vectors[""]!, limit: 1)
+        #expect(hit.first?.id == .number(123))
+    }
+
     @Test func aFailedFlushIsLoggedWithItsError() async throws {
         let fs = FaultInjectingFileSystem(durableDirectories: ["/"])
         let db = try Database.open(at: "/data", fileSystem: fs)

@@ -52,14 +52,25 @@ extension CollectionStore {
                     }
                 }
             }
-            let image = rows.withUnsafeBufferPointer { buffer in
-                HNSWBuilder.build(
-                    rows: buffer.baseAddress!, dimension: params.size, count: points.count, metric: params.distance,
-                    isPresent: { points[$0].vectors[name] != nil },
-                    parameters: HNSWBuildParameters(
-                        m: hnsw.m, efConstruct: hnsw.efConstruct, seed: hnsw.seed,
-                        threads: hnsw.maxIndexingThreads),
-                    startingFrom: seeds[name])
+            let image: [UInt8]
+            do {
+                image = try rows.withUnsafeBufferPointer { buffer in
+                    try HNSWBuilder.build(
+                        rows: buffer.baseAddress!, dimension: params.size, count: points.count,
+                        metric: params.distance, isPresent: { points[$0].vectors[name] != nil },
+                        parameters: HNSWBuildParameters(
+                            m: hnsw.m, efConstruct: hnsw.efConstruct, seed: hnsw.seed,
+                            threads: hnsw.maxIndexingThreads),
+                        startingFrom: seeds[name], shouldStop: { self.isStopping })
+                }
+            } catch let stopped as HNSWBuildStopped {
+                // Closing: the segment is not written; its points stay in the
+                // WAL (or in the published segments a merge was reading), and
+                // the next open builds it again.
+                throw StrataError(
+                    .closed,
+                    "collection `\(self.name)` is closing: the graph build of a new segment stopped at \(stopped.inserted) of \(stopped.total) points; nothing is lost (the next open builds it again)"
+                )
             }
             indexes.append(SegmentVectorIndex(kind: .hnswGraph, vectorName: name, bytes: image))
             if let quantization = config.quantization(for: name) {

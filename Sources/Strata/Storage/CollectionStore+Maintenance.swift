@@ -30,6 +30,8 @@ extension CollectionStore {
                 // interval: flush whatever is newer than the checkpoint.
                 try maintenancePass(forceFlush: !requested)
             } catch {
+                // Stopping interrupts a segment build (`.closed`): not a failure.
+                if isStopping { break }
                 recordMaintenanceError(error)
                 // Back off: the WAL still holds everything; retry on the next wake-up.
             }
@@ -62,8 +64,10 @@ extension CollectionStore {
 
     /// Whether `stop()` was called: a pass then ends after the segment it is
     /// writing, so closing does not wait for the whole backlog (after a long
-    /// WAL replay that can be hundreds of segments). The WAL still holds
-    /// everything not flushed; the next open continues.
+    /// WAL replay that can be hundreds of segments), and a segment's graph
+    /// build stops between two of its batches (`buildVectorIndexes`), so
+    /// closing does not wait for a build of minutes either. The WAL still
+    /// holds everything not flushed; the next open continues.
     var isStopping: Bool { schedule.withLock { $0.stopping } }
 
     // MARK: - Flush
