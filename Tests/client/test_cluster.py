@@ -245,6 +245,44 @@ def test_a_replicated_collection_takes_writes_and_reads_through_every_node(clust
         c.close()
 
 
+def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(cluster):
+    import glob
+
+    import numpy as np
+    url = cluster.url(0)
+    assert httpx.put(f"{url}/collections/checked", json={
+        "vectors": {"size": 64, "distance": "Dot"}, "shard_number": 2, "replication_factor": 2}, timeout=30).status_code == 200
+    vectors = np.random.default_rng(5).normal(size=(400, 64)).astype(np.float32)
+    points = [{"id": i, "vector": vectors[i].tolist()} for i in range(400)]
+    assert httpx.put(f"{url}/collections/checked/points?wait=true", json={"points": points}, timeout=30).status_code == 200
+    # Every replica's interval flush (5 s) writes its segment: 2 shards x 2 replicas.
+    def segment_files():
+        return sorted(glob.glob(os.path.join(cluster.dir, "node-*", "collections", "checked*", "segments", "*.seg")))
+    deadline = time.time() + 60
+    while len(segment_files()) < 4 and time.time() < deadline:
+        time.sleep(0.5)
+    assert len(segment_files()) == 4, segment_files()
+
+    clean = httpx.post(f"{cluster.url(1)}/collections/checked/verify", timeout=60).json()["result"]
+    assert clean["ok"] is True and clean["problems"] == [] and clean["segments"] == 4, clean
+
+    # Damage the vectors of one replica's segment on node 2: the check run from node 0 names it.
+    damaged = next(f for f in segment_files() if f"{os.sep}node-2{os.sep}" in f)
+    shard = damaged.split(os.sep)[-3].partition("~")[2] or "0"
+    with open(damaged, "r+b") as f:
+        f.seek(4096)
+        original = f.read(64)
+        f.seek(4096)
+        f.write(bytes(b ^ 0xFF for b in original))
+    peer = status(cluster.url(2))["peer_id"]
+    result = httpx.post(f"{url}/collections/checked/verify", timeout=60).json()["result"]
+    assert result["ok"] is False and result["segments"] == 4, result
+    assert result["problems"], result
+    assert all(p.startswith(f"shard {shard}, replica on peer {peer} (Active): ") for p in result["problems"]), result
+    assert all(str(cluster.dir) not in p for p in result["problems"]), "paths are relative to the data directory"
+    assert httpx.delete(f"{url}/collections/checked", timeout=30).status_code == 200
+
+
 def test_replication_factors_that_cannot_be_met_are_refused_and_change_nothing(cluster):
     body = {"vectors": {"size": 4, "distance": "Dot"}}
     too_many = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "replication_factor": 4})

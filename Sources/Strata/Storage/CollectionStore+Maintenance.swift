@@ -229,6 +229,11 @@ extension CollectionStore {
                 defer { progress.advance(segment.reader.pointCount) }
                 let reader = segment.reader
                 for offset in 0..<reader.pointCount {
+                    // Reading millions of payloads takes a while: a closing collection does not wait for it.
+                    if offset & 4095 == 0, isStopping {
+                        throw StrataError(
+                            .closed, "collection `\(name)` is closing: the merge stopped while copying points")
+                    }
                     if let opNum = tombstones[UInt32(offset)], opNum <= plan.checkpoint { continue }
                     let payload: Payload?
                     do {

@@ -21,6 +21,13 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        // Integrity checks cover every copy of the data, not one replica (ClusterVerify.swift).
+        if request.headers[Self.forwardedHeader] == nil, request.method == .post,
+            let (name, rest) = Self.collectionPath(request.uri.path), rest == "verify",
+            let placement = cluster.placement(name)
+        {
+            return try await verifyEveryReplica(request, context, name: name, root: placement)
+        }
         if request.headers[Self.forwardedHeader] == nil, let (name, rest) = Self.collectionPath(request.uri.path),
             let placement = cluster.placement(name), placement.isSharded,
             rest != "cluster", rest != "shards", !rest.hasPrefix("shards/delete"),

@@ -8,9 +8,11 @@ import Strata
 /// sections, the optimizer), and `POST /collections/{c}/verify`, every
 /// checksum of every segment checked, as `strata verify` does offline.
 ///
-/// On a cluster node both answer for one replica like the other reads
+/// On a cluster node `storage` answers for one replica like the other reads
 /// (ClusterRoutingMiddleware: this node's when it is Active, else the
-/// primary's); a collection of several shards answers 501 (ShardRouter).
+/// primary's), and 501 for a collection of several shards (ShardRouter);
+/// `verify` checks every replica of every shard (ClusterVerify.swift), each
+/// node serving its part here.
 extension StrataHTTPServer {
     func addStorageRoutes(to router: Router<StrataRequestContext>) {
         router.get("/collections/{collection_name}/storage") { _, context in

@@ -65,7 +65,7 @@ public enum Access: Sendable, Equatable {
     }
 }
 
-/// What an endpoint needs; every route declares one (App/Routes.swift).
+/// What an endpoint needs; every route checks one in its handler (`context.access.check`, Routes/).
 public enum Permission: Sendable, Equatable {
     /// Health probes: no credentials needed.
     case open
