@@ -265,6 +265,12 @@ def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(clust
 
     clean = httpx.post(f"{cluster.url(1)}/collections/checked/verify", timeout=60).json()["result"]
     assert clean["ok"] is True and clean["problems"] == [] and clean["segments"] == 4, clean
+    # The storage view of a sharded collection: each shard's layout, as one of its replicas holds it.
+    storage = httpx.get(f"{cluster.url(2)}/collections/checked/storage", timeout=30).json()["result"]
+    assert [s["shard_id"] for s in storage["shards"]] == [0, 1], storage
+    peers = {str(status(cluster.url(i))["peer_id"]) for i in range(3)}
+    assert all(str(s["peer_id"]) in peers for s in storage["shards"])
+    assert sum(seg["points"] for s in storage["shards"] for seg in s["storage"]["segments"]) == 400
 
     # Damage the vectors of one replica's segment on node 2: the check run from node 0 names it.
     damaged = next(f for f in segment_files() if f"{os.sep}node-2{os.sep}" in f)

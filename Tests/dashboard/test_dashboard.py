@@ -367,6 +367,21 @@ def test_cluster_view_on_three_nodes(make_browser, screenshots):
         assert len(shard_rows) == 6, "3 shards × 2 replicas"
         assert all("Active" in r.text for r in shard_rows)
         page.screenshot(screenshots, "cluster-3-nodes")
+        # The collection's storage view: one LSM block per shard; verify checks all six replicas.
+        httpx.put(f"{cluster.url(0)}/collections/spread/points?wait=true", timeout=60, json={
+            "points": [{"id": i, "vector": [1.0, i / 100]} for i in range(300)]}).raise_for_status()
+        page.open("#/collection/spread", key=None)
+        page.until(lambda: len(page.css("[data-shard]")) == 3, message="a storage block per shard")
+        # The view redraws every 2 s: look the elements up inside `until`, which retries stale ones.
+        page.until(lambda: [s.get_attribute("data-shard") for s in page.css("[data-shard]")] == ["0", "1", "2"])
+        page.until(lambda: all("points" in page.driver.find_element(By.ID, f"card-mutable-shard-{i}").text
+                               and page.css(f"#wal-files-shard-{i} tbody tr") for i in range(3)),
+                   message="each shard's mutable segment and WAL files")
+        page.driver.find_element(By.ID, "verify").click()
+        page.until(lambda: page.driver.find_element(By.ID, "verify-result").get_attribute("data-ok") == "true")
+        page.open("#/collections", key=None)
+        page.until(lambda: page.css("[data-collection-row=spread]")[0].find_elements(By.TAG_NAME, "td")[6].text
+                   not in ("", "–"), message="the disk size of a sharded collection is shown")
     finally:
         cluster.stop()
 

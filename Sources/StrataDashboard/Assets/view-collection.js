@@ -73,22 +73,38 @@ export async function render(main, args) {
 }
 
 function storageView(storage, optimizations) {
+  if (!storage.shards) return shardStorageView(storage, optimizations, '');
+  // A collection of several shards: each shard has its own WAL, segments and optimizer.
+  const parts = storage.shards.map((shard) =>
+    h(
+      'section',
+      { class: 'shard-storage', 'data-shard': shard.shard_id, 'aria-labelledby': 'shard-title-' + shard.shard_id },
+      h('h3', { id: 'shard-title-' + shard.shard_id }, 'Shard ' + shard.shard_id + ' (as peer ' + shard.peer_id + ' holds it)'),
+      shardStorageView(shard.storage, null, '-shard-' + shard.shard_id),
+    ),
+  );
+  if (optimizations) parts.push(optimizerView(optimizations));
+  return h('div', {}, parts);
+}
+
+/** One shard's (or an unsharded collection's) LSM layout; `suffix` keeps element ids unique. */
+function shardStorageView(storage, optimizations, suffix) {
   const wal = storage.wal;
   const segments = storage.segments;
   const totalSegmentBytes = segments.reduce((s, x) => s + x.file_bytes, 0);
   const cards = h(
     'div',
     { class: 'cards' },
-    card('WAL', formatBytes(wal.bytes), wal.files.length + ' file(s); ops ' + wal.checkpoint_op + '–' + wal.last_op + ' not yet in segments: ' + formatNumber(Math.max(0, wal.last_op - wal.checkpoint_op)), 'wal'),
-    card('WAL writes', formatNumber(wal.records) + ' records', formatNumber(wal.batches) + ' batches, ' + formatNumber(wal.syncs) + ' syncs', 'wal-writes'),
-    card('Mutable segment', formatNumber(storage.mutable_segment.points) + ' points', storage.sealed_segments + ' sealed segment(s) waiting', 'mutable'),
-    card('Immutable segments', String(segments.length), formatBytes(totalSegmentBytes) + ' on disk', 'immutable'),
-    card('Optimizer', storage.optimizer.running || 'idle', storage.optimizer.last_error ? 'last error: ' + storage.optimizer.last_error : 'no errors', 'optimizer'),
+    card('WAL', formatBytes(wal.bytes), wal.files.length + ' file(s); ops ' + wal.checkpoint_op + '–' + wal.last_op + ' not yet in segments: ' + formatNumber(Math.max(0, wal.last_op - wal.checkpoint_op)), 'wal' + suffix),
+    card('WAL writes', formatNumber(wal.records) + ' records', formatNumber(wal.batches) + ' batches, ' + formatNumber(wal.syncs) + ' syncs', 'wal-writes' + suffix),
+    card('Mutable segment', formatNumber(storage.mutable_segment.points) + ' points', storage.sealed_segments + ' sealed segment(s) waiting', 'mutable' + suffix),
+    card('Immutable segments', String(segments.length), formatBytes(totalSegmentBytes) + ' on disk', 'immutable' + suffix),
+    card('Optimizer', storage.optimizer.running || 'idle', storage.optimizer.last_error ? 'last error: ' + storage.optimizer.last_error : 'no errors', 'optimizer' + suffix),
   );
   const walTable = table(
     [{ label: 'WAL file' }, { label: 'First op', num: true }, { label: 'Bytes', num: true }],
     wal.files.map((f) => [h('code', {}, f.name), formatNumber(f.first_op), formatBytes(f.bytes)]),
-    { id: 'wal-files' },
+    { id: 'wal-files' + suffix },
   );
   const segmentRows = segments.map((s) => {
     const cells = [
@@ -115,10 +131,11 @@ function storageView(storage, optimizations) {
           { label: 'Payload compression', num: true },
         ],
         segmentRows,
-        { id: 'segments-table' },
+        { id: 'segments-table' + suffix },
       )
-    : h('p', { class: 'muted', id: 'segments-table' }, 'No immutable segment yet: every point is in the WAL and the mutable segment.');
-  const parts = [cards, h('h3', {}, 'WAL files'), walTable, h('h3', {}, 'Segments'), segmentTable];
+    : h('p', { class: 'muted', id: 'segments-table' + suffix }, 'No immutable segment yet: every point is in the WAL and the mutable segment.');
+  const level = suffix ? 'h4' : 'h3';
+  const parts = [cards, h(level, {}, 'WAL files'), walTable, h(level, {}, 'Segments'), segmentTable];
   if (optimizations) parts.push(optimizerView(optimizations));
   return h('div', {}, parts);
 }

@@ -19,8 +19,9 @@ export async function render(main) {
   main.append(aliases);
 }
 
-/** Disk bytes of a collection: its segment files and its WAL. */
+/** Disk bytes of a collection: its segment files and its WAL (every shard's, for a sharded one). */
 export function diskBytes(storage) {
+  if (storage.shards) return storage.shards.reduce((sum, shard) => sum + diskBytes(shard.storage), 0);
   const segments = storage.segments.reduce((sum, s) => sum + s.file_bytes, 0);
   return segments + (storage.wal ? storage.wal.bytes : 0);
 }

@@ -151,6 +151,8 @@ struct ShardRouter: Sendable {
         var body: [UInt8]
         /// The `result` member of a success.
         var result: ShardJSON
+        /// The node that answered.
+        var peer: UInt64 = 0
     }
 
     /// The node a part goes to: the shard's primary for a write; for a read
@@ -208,7 +210,7 @@ struct ShardRouter: Sendable {
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else { throw ShardFailure(status: status, body: bytes) }
         let result = (try? ShardJSON(parsing: bytes))?["result"] ?? .null
-        return ShardReply(status: status, body: bytes, result: result)
+        return ShardReply(status: status, body: bytes, result: result, peer: target.peer_id)
     }
 
     /// `send` to each of `shards` at once; answers in the order of `shards`.
@@ -283,6 +285,7 @@ extension ShardRouter {
         case (.PUT, ""), (.DELETE, ""): return nil
         case (.GET, ""): return try await info()
         case (.GET, "optimizations"): return try await optimizations()
+        case (.GET, "storage"): return try await storage()
         case (.GET, "exists"), (.GET, "aliases"):
             return Reply.ok(try await send(0, .GET, rest, body: nil, write: false).body)
         case (.PATCH, ""), (.PUT, "index"): return try await writeEveryShard(method, rest, body)

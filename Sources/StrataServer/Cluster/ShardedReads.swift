@@ -106,6 +106,28 @@ extension ShardRouter {
         return ShardRouter.ok(Self.combined(replies.map(\.result)), started: started)
     }
 
+    /// `GET storage`: each shard's LSM layout as one of its replicas answers it
+    /// (the one a read goes to), under `shards`, in shard order:
+    /// `{"shards": [{"shard_id", "peer_id", "storage": {…}}]}`. The layouts are
+    /// not merged: each shard has its own WAL, segments and optimizer.
+    func storage() async throws -> Response {
+        let shards = collection.shardIDs
+        let replies = try await sendAll(shards, .GET, "storage", write: false) { _ in nil }
+        let result = ShardJSON.object([
+            (
+                "shards",
+                .array(
+                    zip(shards, replies).map { shard, reply in
+                        .object([
+                            ("shard_id", .int(shard)), ("peer_id", .number(String(reply.peer))),
+                            ("storage", reply.result),
+                        ])
+                    })
+            )
+        ])
+        return ShardRouter.ok(result, started: started)
+    }
+
     /// Objects of the same shape as one: numbers summed, arrays joined, objects combined member by member.
     static func combined(_ values: [ShardJSON]) -> ShardJSON {
         guard let first = values.first else { return .null }
