@@ -289,6 +289,29 @@ def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(clust
     assert httpx.delete(f"{url}/collections/checked", timeout=30).status_code == 200
 
 
+def test_a_client_cannot_pose_as_a_forwarding_node(cluster):
+    url = cluster.url(1)
+    assert httpx.put(f"{url}/collections/posed", json={"vectors": {"size": 2, "distance": "Dot"}},
+                     timeout=30).status_code == 200
+    assert httpx.put(f"{url}/collections/posed/points?wait=true", timeout=30,
+                     json={"points": [{"id": 1, "vector": [1, 0]}]}).status_code == 200
+    # Without the cluster secret the header is refused, whichever node gets it and whatever it asks.
+    for headers in ({"x-strata-forwarded-by": "1"},
+                    {"x-strata-forwarded-by": "1", "x-strata-cluster-secret": "not-the-secret"}):
+        for i in range(3):
+            r = httpx.get(f"{cluster.url(i)}/collections/posed", headers=headers, timeout=10)
+            assert r.status_code == 403, r.text
+            assert "internal to a Strata cluster" in r.json()["status"]["error"]
+        r = httpx.post(f"{url}/collections/posed/points/query", headers=headers, timeout=10,
+                       json={"query": [1, 0], "prefetch_results": [[{"id": 7, "score": 99.0}]]})
+        assert r.status_code == 403, r.text
+    # The same requests without it are routed as usual, on every node.
+    for i in range(3):
+        assert httpx.get(f"{cluster.url(i)}/collections/posed", timeout=10).status_code == 200
+        assert httpx.post(f"{cluster.url(i)}/collections/posed/points/count", json={}, timeout=10).json()["result"]["count"] == 1
+    assert httpx.delete(f"{url}/collections/posed", timeout=30).status_code == 200
+
+
 def test_replication_factors_that_cannot_be_met_are_refused_and_change_nothing(cluster):
     body = {"vectors": {"size": 4, "distance": "Dot"}}
     too_many = httpx.put(f"{cluster.url(0)}/collections/nope", json={**body, "replication_factor": 4})

@@ -525,7 +525,11 @@ public final class ClusterTestDriver: Sendable {
     ) async -> HTTPReply? {
         var request = HTTPClientRequest(url: cluster.restURL(node) + path)
         request.method = method
-        if served { request.headers.add(name: "x-strata-forwarded-by", value: "0") }
+        if served {
+            // A node's forwarding headers: the node checks the secret before it serves the replica itself.
+            request.headers.add(name: "x-strata-forwarded-by", value: "0")
+            request.headers.add(name: "x-strata-cluster-secret", value: secret)
+        }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))

@@ -10,17 +10,40 @@ import StrataCluster
 /// (docs/cluster.md, "Requests"): writes to the collection's primary, reads
 /// to this node's replica when it is Active, else to the primary. A request
 /// is forwarded at most once (`x-strata-forwarded-by`): a node that gets a
-/// forwarded request serves it or fails it, so stale views never loop.
+/// forwarded request serves it or fails it, so stale views never loop. The
+/// header counts only with the cluster secret (`x-strata-cluster-secret`,
+/// `forwardingHeaders`); without it the request is refused (403), so a
+/// client cannot make a node serve a read from a replica that is not Active.
 struct ClusterRoutingMiddleware: RouterMiddleware {
     typealias Context = StrataRequestContext
     static let forwardedHeader = HTTPField.Name("x-strata-forwarded-by")!
+    /// Never relayed from an incoming request: a node sends its own (`forwardingHeaders`).
+    static let secretHeader = HTTPField.Name(PeerClient.secretHeader)!
 
     let server: StrataHTTPServer
     let cluster: ClusterNode
 
+    /// The headers a node adds to a request it sends on to another node: who
+    /// forwards it, and the cluster secret that proves it came from a node (a
+    /// client that sets `x-strata-forwarded-by` itself is refused, not served
+    /// from whatever replica it reached).
+    static func forwardingHeaders(_ cluster: ClusterNode) -> [(String, String)] {
+        [
+            (forwardedHeader.rawName, String(cluster.identity.peerID)),
+            (PeerClient.secretHeader, cluster.configuration.secret),
+        ]
+    }
+
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
+        if request.headers[Self.forwardedHeader] != nil {
+            guard PeerSecretMiddleware.carriesSecret(request, cluster.configuration.secret) else {
+                throw APIError.forbidden(
+                    "x-strata-forwarded-by is internal to a Strata cluster: only a node of the cluster may send it")
+            }
+            return try await next(request, context)
+        }
         // Integrity checks cover every copy of the data, not one replica (ClusterVerify.swift).
         if request.headers[Self.forwardedHeader] == nil, request.method == .post,
             let (name, rest) = Self.collectionPath(request.uri.path), rest == "verify",
@@ -62,7 +85,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     ) async throws -> Response {
         var headers: [(String, String)] = []
         for field in request.headers
-        where ![.contentLength, .connection, .transferEncoding, .contentType].contains(field.name) {
+        where ![.contentLength, .connection, .transferEncoding, .contentType, Self.secretHeader].contains(field.name) {
             headers.append((field.name.rawName, field.value))
         }
         let router = ShardRouter(
@@ -107,10 +130,10 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         var outgoing = HTTPClientRequest(url: baseURL + request.uri.description)
         outgoing.method = .init(rawValue: request.method.rawValue)
         for field in request.headers
-        where ![.contentLength, .connection, .transferEncoding].contains(field.name) {
+        where ![.contentLength, .connection, .transferEncoding, Self.secretHeader].contains(field.name) {
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
-        outgoing.headers.add(name: Self.forwardedHeader.rawName, value: String(cluster.identity.peerID))
+        for (name, value) in Self.forwardingHeaders(cluster) { outgoing.headers.add(name: name, value: value) }
         let body = try await server.body(of: request, context)
         if !body.isEmpty || request.method != .get { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse

@@ -20,11 +20,11 @@ extension ClusterRoutingMiddleware {
         let live = cluster.livePeers()
         var headers: [(String, String)] = []
         for field in request.headers
-        where ![.contentLength, .connection, .transferEncoding, .contentType].contains(field.name) {
+        where ![.contentLength, .connection, .transferEncoding, .contentType, Self.secretHeader].contains(field.name) {
             headers.append((field.name.rawName, field.value))
         }
         let userHeaders = headers
-        let forwardedBy = String(cluster.identity.peerID)
+        let forwarding = Self.forwardingHeaders(cluster)
         var jobs: [ReplicaCheck] = []
         for shard in collection.shardIDs {
             for replica in collection.shards[shard]?.replicas ?? [] {
@@ -38,7 +38,7 @@ extension ClusterRoutingMiddleware {
         let checks = jobs
         let parts = await withTaskGroup(of: (Int, ReplicaCheck.Outcome).self) { group in
             for (index, job) in checks.enumerated() {
-                group.addTask { (index, await job.run(headers: userHeaders, forwardedBy: forwardedBy)) }
+                group.addTask { (index, await job.run(headers: userHeaders + forwarding)) }
             }
             var outcomes = [ReplicaCheck.Outcome?](repeating: nil, count: checks.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
@@ -73,12 +73,12 @@ private struct ReplicaCheck: Sendable {
         shardCount > 1 ? "shard \(shard), replica on peer \(peer) (\(state))" : "replica on peer \(peer) (\(state))"
     }
 
-    func run(headers: [(String, String)], forwardedBy: String) async -> Outcome {
+    /// `headers`: the user's credentials and the forwarding headers.
+    func run(headers: [(String, String)]) async -> Outcome {
         guard let baseURL else { return Outcome(problems: ["\(label): its node is not running; not verified"]) }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.headers.add(name: ClusterRoutingMiddleware.forwardedHeader.rawName, value: forwardedBy)
         do {
             // Reading every segment of a large shard takes a while.
             let response = try await PeerClient.http.execute(request, timeout: .hours(1))

@@ -216,9 +216,9 @@ struct PeerSecretMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let secret: String
 
-    func handle(
-        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
-    ) async throws -> Response {
+    /// Whether `request` carries `secret` in `x-strata-cluster-secret`
+    /// (compared in constant time).
+    static func carriesSecret(_ request: Request, _ secret: String) -> Bool {
         let given = Array((request.headers[HTTPField.Name(PeerClient.secretHeader)!] ?? "").utf8)
         let expected = Array(secret.utf8)
         var difference = given.count ^ expected.count
@@ -227,7 +227,13 @@ struct PeerSecretMiddleware: RouterMiddleware {
             let b = index < expected.count ? expected[index] : 0
             difference |= Int(a ^ b)
         }
-        guard difference == 0 else {
+        return difference == 0
+    }
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        guard Self.carriesSecret(request, secret) else {
             return StrataHTTPServer.peerJSON(["error": "the cluster secret is missing or wrong"], status: .unauthorized)
         }
         do {

@@ -194,8 +194,9 @@ struct ShardRouter: Sendable {
         var request = HTTPClientRequest(url: target.rest_url + path + (query ?? self.query))
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.headers.add(
-            name: ClusterRoutingMiddleware.forwardedHeader.rawName, value: String(cluster.identity.peerID))
+        for (name, value) in ClusterRoutingMiddleware.forwardingHeaders(cluster) {
+            request.headers.add(name: name, value: value)
+        }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: body.bytes))
@@ -235,8 +236,9 @@ struct ShardRouter: Sendable {
         let path = "/collections/\(ShardMap.shardName(collection.name, shard))/\(rest)"
         var request = HTTPClientRequest(url: target.rest_url + path + query)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.headers.add(
-            name: ClusterRoutingMiddleware.forwardedHeader.rawName, value: String(cluster.identity.peerID))
+        for (name, value) in ClusterRoutingMiddleware.forwardingHeaders(cluster) {
+            request.headers.add(name: name, value: value)
+        }
         let response: HTTPClientResponse
         do {
             response = try await PeerClient.http.execute(request, timeout: .hours(1))

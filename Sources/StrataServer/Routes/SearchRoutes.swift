@@ -13,7 +13,10 @@ extension StrataHTTPServer {
             let current = try self.collection(context, .read)
             let input = try await self.decode(QueryRequestInput.self, from: request, context)
             let collection = try self.versioned(current, input.as_of)
-            if input.prefetch_results != nil, request.headers[ClusterRoutingMiddleware.forwardedHeader] == nil {
+            // Only a node sends it, with the header ClusterRoutingMiddleware checked the secret of.
+            if input.prefetch_results != nil,
+                self.cluster == nil || request.headers[ClusterRoutingMiddleware.forwardedHeader] == nil
+            {
                 throw APIError.wrongInput("prefetch_results is internal to a Strata cluster")
             }
             return try await self.answer(context, try self.query(input, in: collection, context.scope(request)))
