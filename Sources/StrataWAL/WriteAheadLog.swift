@@ -74,6 +74,26 @@ public struct WALStatistics: Sendable, Equatable {
     public var fileReads: UInt64 = 0
 }
 
+/// Counters summed over several logs, closed ones included (a database's
+/// collections: `Database.walStatistics`). A log's own `stats` start from zero
+/// when it is opened again; these only grow, as Prometheus counters must.
+/// Thread-safe.
+public final class WALTotals: Sendable {
+    private let totals = Locked(WALStatistics())
+
+    public init() {}
+
+    public var statistics: WALStatistics { totals.withLock { $0 } }
+
+    func add(records: UInt64, batches: UInt64, syncs: UInt64) {
+        totals.withLock {
+            $0.records += records
+            $0.batches += batches
+            $0.syncs += syncs
+        }
+    }
+}
+
 /// One log file on disk (`WriteAheadLog.files()`).
 public struct WALFileInfo: Sendable, Equatable {
     /// The file's name in the log directory.
@@ -102,6 +122,8 @@ public final class WriteAheadLog: Sendable {
     public let fileSystem: any FileSystem
     public let directory: String
     public let options: WALOptions
+    /// Where this log's counters are also added (its database's), if anywhere.
+    private let totals: WALTotals?
     public let recoveryReport: WALRecoveryReport
 
     /// The state shared by appenders, `sync()` and `close()` callers, and the
@@ -159,6 +181,7 @@ public final class WriteAheadLog: Sendable {
         fileSystem: any FileSystem,
         directory: String,
         options: WALOptions = WALOptions(),
+        totals: WALTotals? = nil,
         replay: (_ opNum: UInt64, _ payload: UnsafeRawBufferPointer) throws -> Void
     ) throws -> WriteAheadLog {
         if fileSystem.fileKind(directory) == nil {
@@ -267,12 +290,17 @@ public final class WriteAheadLog: Sendable {
             // serving it.
             try wrapIO { try current!.file.dataSync() }
         }
-        let log = WriteAheadLog(fileSystem: fileSystem, directory: directory, options: options, report: report)
+        let log = WriteAheadLog(
+            fileSystem: fileSystem, directory: directory, options: options, totals: totals, report: report)
         log.startWriter(Writer(file: current!.file, fileEnd: current!.end, syncedThrough: report.lastOpNum))
         return log
     }
 
-    private init(fileSystem: any FileSystem, directory: String, options: WALOptions, report: WALRecoveryReport) {
+    private init(
+        fileSystem: any FileSystem, directory: String, options: WALOptions, totals: WALTotals?,
+        report: WALRecoveryReport
+    ) {
+        self.totals = totals
         self.fileSystem = fileSystem
         self.directory = directory
         self.options = options
@@ -628,12 +656,14 @@ public final class WriteAheadLog: Sendable {
                 recent.append(opNum: firstOp + UInt64(index), payload: item.payload)
             }
         }
+        let synced: UInt64 = options.durability == .durable ? 1 : 0
         shared.withLock { state in
             state.lastOpNum = lastOp
             state.statistics.records += UInt64(batch.count)
             state.statistics.batches += 1
-            if options.durability == .durable { state.statistics.syncs += 1 }
+            state.statistics.syncs += synced
         }
+        totals?.add(records: UInt64(batch.count), batches: 1, syncs: synced)
         for (index, item) in batch.enumerated() { item.whenDurable(firstOp + UInt64(index)) }
         for (index, item) in batch.enumerated() { item.complete(.success(firstOp + UInt64(index))) }
         if writer.fileEnd >= UInt64(options.maxFileSize) { rotate(nextOpNum: lastOp + 1, &writer) }
@@ -646,6 +676,7 @@ public final class WriteAheadLog: Sendable {
             writer.unsynced = false
             writer.lastSync = .now
             shared.withLock { $0.statistics.syncs += 1 }
+            totals?.add(records: 0, batches: 0, syncs: 1)
         } catch {
             fail(
                 [], &writer, permanently: true,

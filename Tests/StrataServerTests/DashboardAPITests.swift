@@ -310,7 +310,15 @@ import Testing
             #expect(Self.sample(afterBatch, "wal_records_total") == records + 4)
             // Deletes write no points.
             try await client.send(.post, "/collections/docs/points/delete", json: #"{"points":[1]}"#)
-            #expect(Self.sample(try await client.send(.get, "/metrics").text, "points_written_total") == 13)
+            let afterDelete = try await client.send(.get, "/metrics").text
+            #expect(Self.sample(afterDelete, "points_written_total") == 13)
+            #expect(Self.sample(afterDelete, "wal_records_total") == records + 5)
+            // The WAL counters are counters: deleting the collection that wrote them lowers neither.
+            let syncsBefore = try #require(Self.sample(afterDelete, "wal_syncs_total"))
+            #expect(try await client.send(.delete, "/collections/docs").status == 200)
+            let afterDrop = try await client.send(.get, "/metrics").text
+            #expect(Self.sample(afterDrop, "wal_records_total") == records + 5)
+            #expect(Self.sample(afterDrop, "wal_syncs_total") == syncsBefore)
         }
     }
 }

@@ -245,7 +245,8 @@ public final class Collection: Sendable {
     }
 
     static func open(
-        name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions
+        name: String, directory: String, fileSystem: any FileSystem, options: DatabaseOptions,
+        walTotals: WALTotals? = nil
     ) throws -> Collection {
         let (config, history) = try readConfig(directory: directory, fileSystem: fileSystem)
         let store = try CollectionStore(
@@ -256,7 +257,9 @@ public final class Collection: Sendable {
             durability: options.durability.walDurability, maxFileSize: options.walFileSize,
             recentRecordsBytes: options.walRecentRecordsBytes)
         let walDirectory = joinPath(directory, walDirectoryName)
-        let wal = try WriteAheadLog.open(fileSystem: fileSystem, directory: walDirectory, options: walOptions) {
+        let wal = try WriteAheadLog.open(
+            fileSystem: fileSystem, directory: walDirectory, options: walOptions, totals: walTotals
+        ) {
             opNum, payload in
             try replay(
                 opNum, payload, checkpoint: checkpoint, name: name, directory: directory, config: config,

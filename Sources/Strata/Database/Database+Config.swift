@@ -57,7 +57,8 @@ extension Database {
             state.collections[name] = nil
             var reopened: Collection? = nil
             defer { current.replacement.finish(reopened) }
-            reopened = try Collection.open(name: name, directory: directory, fileSystem: fileSystem, options: options)
+            reopened = try Collection.open(
+                name: name, directory: directory, fileSystem: fileSystem, options: options, walTotals: walTotals)
             state.collections[name] = reopened
             return reopened!
         }

@@ -116,7 +116,8 @@ extension Database {
                 // Not committed (or, after a failed directory fsync, maybe
                 // committed: the next open finishes it then).
                 reopened = try? Collection.open(
-                    name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options)
+                    name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options,
+                    walTotals: walTotals)
                 state.collections[name] = reopened
                 throw StrataError.wrapping(error, context: "renaming collection `\(name)` to `\(newName)`")
             }
@@ -129,14 +130,16 @@ extension Database {
                 ]
                 where fileSystem.fileKind(directory) != nil {
                     reopened = try? Collection.open(
-                        name: candidate, directory: directory, fileSystem: fileSystem, options: options)
+                        name: candidate, directory: directory, fileSystem: fileSystem, options: options,
+                        walTotals: walTotals)
                     state.collections[candidate] = reopened
                     break
                 }
                 throw StrataError.wrapping(error, context: "renaming collection `\(name)` to `\(newName)`")
             }
             reopened = try Collection.open(
-                name: newName, directory: joinPath(collectionsPath, newName), fileSystem: fileSystem, options: options)
+                name: newName, directory: joinPath(collectionsPath, newName), fileSystem: fileSystem, options: options,
+                walTotals: walTotals)
             state.collections[newName] = reopened
             return reopened!
         }

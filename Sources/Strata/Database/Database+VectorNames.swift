@@ -121,13 +121,15 @@ extension Database {
                 // Nothing was committed, or (a failed directory fsync) maybe the
                 // rename was: serve whichever config.json is there now.
                 reopened = try? Collection.open(
-                    name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
+                    name: collectionName, directory: directory, fileSystem: fileSystem, options: options,
+                    walTotals: walTotals)
                 state.collections[collectionName] = reopened
                 throw StrataError.wrapping(
                     error, context: "\(verb) vector \"\(name)\" of collection `\(collectionName)`")
             }
             reopened = try Collection.open(
-                name: collectionName, directory: directory, fileSystem: fileSystem, options: options)
+                name: collectionName, directory: directory, fileSystem: fileSystem, options: options,
+                walTotals: walTotals)
             state.collections[collectionName] = reopened
             return reopened!
         }

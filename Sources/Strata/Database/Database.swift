@@ -1,5 +1,6 @@
 import Foundation
 import StrataIO
+import StrataWAL
 
 /// A Strata data directory, open in this process: the entry point of the
 /// embedded API.
@@ -24,6 +25,14 @@ public final class Database: Sendable {
     public let path: String
     public let options: DatabaseOptions
     let fileSystem: any FileSystem
+    /// Every collection's WAL counters, added up since this database was opened.
+    let walTotals: WALTotals
+
+    /// WAL records, group commits and fdatasyncs of every collection since the
+    /// database was opened, deleted and reopened collections included (a
+    /// collection's own `walStatistics` start from zero at each open): they
+    /// only grow, for `/metrics`' counters.
+    public var walStatistics: WALStatistics { walTotals.statistics }
     private let lock: FileLock
     /// Guards the open collections and whether the database is closed; held
     /// across a collection's creation and deletion, so they are serialised.
@@ -79,6 +88,7 @@ public final class Database: Sendable {
             // after a failed open (with the lock released) it would keep writing
             // files that the next open treats as its own.
             var collections: [String: Collection] = [:]
+            let walTotals = WALTotals()
             do {
                 let collectionsPath = joinPath(path, collectionsDirectory)
                 if fileSystem.fileKind(collectionsPath) == nil {
@@ -97,12 +107,12 @@ public final class Database: Sendable {
                         continue
                     }
                     collections[name] = try Collection.open(
-                        name: name, directory: entry, fileSystem: fileSystem, options: options)
+                        name: name, directory: entry, fileSystem: fileSystem, options: options, walTotals: walTotals)
                 }
                 let aliasTable = try AliasTable.load(directory: path, fileSystem: fileSystem)
                 return Database(
                     path: path, options: options, fileSystem: fileSystem, lock: lock, collections: collections,
-                    aliasTable: aliasTable)
+                    aliasTable: aliasTable, walTotals: walTotals)
             } catch {
                 for collection in collections.values { collection.close() }
                 lock.release()
@@ -115,8 +125,9 @@ public final class Database: Sendable {
 
     private init(
         path: String, options: DatabaseOptions, fileSystem: any FileSystem, lock: FileLock,
-        collections: [String: Collection], aliasTable: AliasTable
+        collections: [String: Collection], aliasTable: AliasTable, walTotals: WALTotals
     ) {
+        self.walTotals = walTotals
         self.aliasTable = aliasTable
         self.path = path
         self.options = options
@@ -164,7 +175,7 @@ public final class Database: Sendable {
                 try fileSystem.rename(staging, to: final)
                 try fileSystem.syncDirectory(collectionsPath)
                 let collection = try Collection.open(
-                    name: name, directory: final, fileSystem: fileSystem, options: options)
+                    name: name, directory: final, fileSystem: fileSystem, options: options, walTotals: walTotals)
                 state.collections[name] = collection
                 return collection
             } catch {

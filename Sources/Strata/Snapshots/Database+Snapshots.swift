@@ -371,7 +371,8 @@ extension Database {
                 removeStaging()
                 for name in closing {
                     state.collections[name] = try? Collection.open(
-                        name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options
+                        name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem,
+                        options: options, walTotals: walTotals
                     )
                 }
                 throw error
@@ -387,7 +388,8 @@ extension Database {
             var restored: [String: UInt64] = [:]
             for (name, entry) in targets {
                 state.collections[name] = try Collection.open(
-                    name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options)
+                    name: name, directory: joinPath(collectionsPath, name), fileSystem: fileSystem, options: options,
+                    walTotals: walTotals)
                 restored[name] = entry.opNum
             }
             if final.kind == .full { try aliasTable.reload() }

@@ -4,7 +4,7 @@ import StrataIO
 
 /// Request counters and latency sums by method, route pattern and status, a
 /// latency histogram over every request, points written, and the WAL
-/// counters of the collections, printed in Prometheus' text format by
+/// counters of the database (every collection, deleted ones included), printed in Prometheus' text format by
 /// `GET /metrics`.
 ///
 /// Thread safety: each table has its own mutex; recording is O(1).
@@ -110,16 +110,12 @@ public final class ServerMetrics: Sendable {
         lines.append("collections_total \(names.count)")
         lines.append("# HELP collection_points number of points per collection")
         lines.append("# TYPE collection_points gauge")
-        var walSyncs: UInt64 = 0
-        var walRecords: UInt64 = 0
         for name in names {
             if let collection = try? database.collection(name) {
                 lines.append("collection_points{collection=\"\(Self.escape(name))\"} \(collection.count())")
-                let wal = collection.walStatistics
-                walSyncs += wal.syncs
-                walRecords += wal.records
             }
         }
+        let wal = database.walStatistics
         let snapshot = table.withLock { $0 }.sorted { $0.key < $1.key }
         lines.append("# HELP rest_responses_total REST responses by method, endpoint and status")
         lines.append("# TYPE rest_responses_total counter")
@@ -169,12 +165,12 @@ public final class ServerMetrics: Sendable {
         lines.append("# HELP points_written_total points in acknowledged upserts and vector updates (REST and gRPC)")
         lines.append("# TYPE points_written_total counter")
         lines.append("points_written_total \(pointsWritten.withLock { $0 })")
-        lines.append("# HELP wal_syncs_total WAL fdatasyncs over every collection since it was opened")
+        lines.append("# HELP wal_syncs_total WAL fdatasyncs of every collection since the server started")
         lines.append("# TYPE wal_syncs_total counter")
-        lines.append("wal_syncs_total \(walSyncs)")
-        lines.append("# HELP wal_records_total WAL records written over every collection since it was opened")
+        lines.append("wal_syncs_total \(wal.syncs)")
+        lines.append("# HELP wal_records_total WAL records written by every collection since the server started")
         lines.append("# TYPE wal_records_total counter")
-        lines.append("wal_records_total \(walRecords)")
+        lines.append("wal_records_total \(wal.records)")
         return lines.joined(separator: "\n") + "\n"
     }
 
