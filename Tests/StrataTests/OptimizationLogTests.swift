@@ -52,29 +52,43 @@ import Testing
     /// segment; `strata serve` got SIGKILLed after its grace period): the
     /// maintenance thread's build stops between two of its batches, the
     /// optimization is logged as failed with `.closed`, and the points are all
-    /// there after the reopen. Without the stop the build finishes (~1 s in a
-    /// debug build) and is logged as done.
+    /// there after the reopen. Deterministic: the file system wrapper starts
+    /// the close right before the build (when the store looks for a leftover
+    /// segment file) and lets the build begin once the collection is stopping.
+    /// Without the stop the build runs to its end and is logged as done.
     @Test func closingStopsAGraphBuildAndLosesNothing() async throws {
         let dir = TemporaryDirectory()
         let count = 20_000
         let config = CollectionConfig(
             size: 16, distance: .euclid, optimizers: OptimizersConfig(indexingThresholdKB: 1, flushIntervalSec: 3600))
-        let db = try Database.open(at: dir.path)
+        let gate = SegmentBuildGate()
+        let db = try Database.open(at: dir.path, fileSystem: gate)
         let c = try db.createCollection("c", config: config)
+        c.store.pauseBackgroundWork()
         var generator = SeededGenerator.forTest()
         let points = (0..<count).map { i in
             PointStruct(
                 id: .number(UInt64(i)), vectors: ["": (0..<16).map { _ in Float.random(in: -1...1, using: &generator) }]
             )
         }
-        // One write: the maintenance thread seals all 20,000 points into one segment.
         try await c.upsert(points)
-        let deadline = ContinuousClock.now + .seconds(120)
-        while c.optimizations.running.first?.stages.last?.name != "build indexes and write segment" {
-            try #require(ContinuousClock.now < deadline, "the maintenance thread never reached its build step")
-            try await Task.sleep(for: .milliseconds(2))
+        let closed = Locked(false)
+        gate.beforeSegmentWrite.withLock {
+            $0 = {
+                // On the maintenance thread, right before the build of the 20,000 points.
+                Thread.detachNewThread {
+                    db.close()
+                    closed.withLock { $0 = true }
+                }
+                while !c.store.isStopping { usleep(100) }
+            }
         }
-        db.close()
+        c.store.continueBackgroundWork()  // the maintenance thread seals and flushes all 20,000 points
+        let deadline = ContinuousClock.now + .seconds(300)
+        while !closed.withLock({ $0 }) {
+            try #require(ContinuousClock.now < deadline, "the database did not close")
+            try await Task.sleep(for: .milliseconds(5))
+        }
         let logged = try #require(c.optimizations.completed.first)
         #expect(logged.segments.map(\.points) == [count])
         guard case .error(let message) = logged.status else {
@@ -108,5 +122,25 @@ import Testing
         #expect(c.optimizations.running.isEmpty)
         try c.flush()
         #expect(c.optimizations.completed.first?.status == .done)
+    }
+}
+
+/// Runs `beforeSegmentWrite` once, on the thread that is about to build and
+/// write a segment (`writeSegment` first looks for a leftover file by that name).
+final class SegmentBuildGate: ForwardingFileSystem, @unchecked Sendable {
+    // SAFETY: `forwardedTo` is immutable and thread-safe; the action is behind its lock.
+    let forwardedTo: any FileSystem = POSIXFileSystem()
+    let beforeSegmentWrite = Locked<(@Sendable () -> Void)?>(nil)
+
+    func fileKind(_ path: String) -> FileKind? {
+        if path.contains("/segments/seg-"),
+            let action = beforeSegmentWrite.withLock({ action in
+                defer { action = nil }
+                return action
+            })
+        {
+            action()
+        }
+        return forwardedTo.fileKind(path)
     }
 }

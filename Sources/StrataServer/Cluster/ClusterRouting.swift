@@ -45,14 +45,14 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         // Integrity checks cover every copy of the data, not one replica (ClusterVerify.swift).
-        if request.headers[Self.forwardedHeader] == nil, request.method == .post,
+        if request.method == .post,
             let (name, rest) = Self.collectionPath(request.uri.path), rest == "verify",
             let placement = cluster.placement(name)
         {
             return try await verifyEveryReplica(request, context, name: name, root: placement)
         }
-        if request.headers[Self.forwardedHeader] == nil, let (name, rest) = Self.collectionPath(request.uri.path),
-            let placement = cluster.placement(name), placement.isSharded,
+        if let (name, rest) = Self.collectionPath(request.uri.path), let placement = cluster.placement(name),
+            placement.isSharded,
             rest != "cluster", rest != "shards", !rest.hasPrefix("shards/delete"),
             !(rest.isEmpty && (request.method == .put || request.method == .delete))
         {
@@ -60,8 +60,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         }
         // `PUT` and `DELETE /collections/{c}` are the cluster's own (ClusterCollections.swift);
         // `GET /collections/{c}` is a read like the others, `PATCH` a write (to the primary).
-        guard request.headers[Self.forwardedHeader] == nil,
-            let (name, rest) = Self.collectionPath(request.uri.path),
+        guard let (name, rest) = Self.collectionPath(request.uri.path),
             !rest.isEmpty || request.method == .get || request.method == .patch,
             let placement = cluster.placement(name)
         else { return try await next(request, context) }
