@@ -191,11 +191,26 @@ struct ShardRouter: Sendable {
     ) async throws -> ShardReply {
         let target = try self.target(shard, write: write)
         let path = "/collections/\(ShardMap.shardName(collection.name, shard))" + (rest.isEmpty ? "" : "/" + rest)
-        var request = HTTPClientRequest(url: target.rest_url + path + (query ?? self.query))
+        var reply = try await call(
+            method, target.rest_url, path + (query ?? self.query), body: body, forwarding: true)
+        reply.peer = target.peer_id
+        return reply
+    }
+
+    /// One request with the user's credentials to the node at `baseURL`:
+    /// `forwarding` adds this node's forwarding headers (the node serves it
+    /// itself), else it routes it as a user's request. A failure status
+    /// throws `ShardFailure` with the node's answer.
+    func call(
+        _ method: HTTPMethod, _ baseURL: String, _ pathAndQuery: String, body: ShardJSON?, forwarding: Bool
+    ) async throws -> ShardReply {
+        var request = HTTPClientRequest(url: baseURL + pathAndQuery)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
-        for (name, value) in ClusterRoutingMiddleware.forwardingHeaders(cluster) {
-            request.headers.add(name: name, value: value)
+        if forwarding {
+            for (name, value) in ClusterRoutingMiddleware.forwardingHeaders(cluster) {
+                request.headers.add(name: name, value: value)
+            }
         }
         if let body {
             request.headers.add(name: "content-type", value: "application/json")
@@ -205,13 +220,13 @@ struct ShardRouter: Sendable {
         do {
             response = try await PeerClient.http.execute(request, timeout: .seconds(120))
         } catch {
-            throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(target.rest_url): \(error)")
+            throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(baseURL): \(error)")
         }
         let bytes = Array(try await response.body.collect(upTo: 1 << 30).readableBytesView)
         let status = Int(response.status.code)
         guard (200..<300).contains(status) else { throw ShardFailure(status: status, body: bytes) }
         let result = (try? ShardJSON(parsing: bytes))?["result"] ?? .null
-        return ShardReply(status: status, body: bytes, result: result, peer: target.peer_id)
+        return ShardReply(status: status, body: bytes, result: result)
     }
 
     /// `send` to each of `shards` at once; answers in the order of `shards`.

@@ -1,5 +1,3 @@
-import AsyncHTTPClient
-import NIOCore
 import Foundation
 import Hummingbird
 import NIOHTTP1
@@ -243,24 +241,8 @@ extension ShardRouter {
         guard let me = cluster.livePeers()[cluster.identity.peerID] else {
             throw APIError(.serviceUnavailable, "Service unavailable: this node is not running in the cluster")
         }
-        // The user's credentials only: no forwarding headers, so this node routes it.
-        var request = HTTPClientRequest(url: me.rest_url + path)
-        request.method = method
-        for (name, value) in headers { request.headers.add(name: name, value: value) }
-        request.headers.add(name: "content-type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: body.bytes))
-        let response: HTTPClientResponse
-        do {
-            response = try await PeerClient.http.execute(request, timeout: .seconds(120))
-        } catch {
-            throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(me.rest_url): \(error)")
-        }
-        let reply = (
-            status: Int(response.status.code),
-            body: Array(try await response.body.collect(upTo: 1 << 30).readableBytesView)
-        )
-        guard (200..<300).contains(reply.status) else { throw ShardFailure(status: reply.status, body: reply.body) }
-        return (try? ShardJSON(parsing: reply.body))?["result"] ?? .null
+        // No forwarding headers: this node routes it.
+        return try await call(method, me.rest_url, path, body: body, forwarding: false).result
     }
 
     /// `stage` with every example id of its query replaced by its vector;
