@@ -51,11 +51,12 @@ public enum HNSWBuilder {
     /// links and are never reached). `rows` holds `count` rows of `dimension`
     /// floats. `progress(inserted, total)` is called between batches.
     ///
-    /// `shouldStop` is asked between batches too (the first batches are a
-    /// few nodes, later ones 2 % of the graph: at most a second or so of work
-    /// on large graphs); when it answers true the build ends and throws
-    /// `HNSWBuildStopped`, so that a closing collection does not wait for a
-    /// build of minutes.
+    /// `shouldStop` is asked between batches and every 64 nodes per worker
+    /// within one (a batch is up to 2 % of the graph, hundreds of thousands of
+    /// nodes on the largest segments); when it answers true the build ends
+    /// and throws `HNSWBuildStopped` (`inserted`: the nodes of the batches
+    /// completed), so that a closing collection does not wait for a build of
+    /// minutes. Once true it must stay true.
     ///
     /// With `startingFrom`, the nodes of an existing graph (built with the
     /// same `m` over the same vectors, renumbered by its `nodeMap`) keep their
@@ -64,7 +65,7 @@ public enum HNSWBuilder {
     public static func build(
         rows: UnsafePointer<Float>, dimension: Int, count: Int, metric: DistanceMetric,
         isPresent: (Int) -> Bool, parameters: HNSWBuildParameters, startingFrom seed: HNSWSeedGraph? = nil,
-        progress: ((Int, Int) -> Void)? = nil, shouldStop: () -> Bool = { false }
+        progress: ((Int, Int) -> Void)? = nil, shouldStop: @Sendable () -> Bool = { false }
     ) throws(HNSWBuildStopped) -> [UInt8] {
         precondition(parameters.m >= 2 && parameters.efConstruct >= 1, "m must be ≥ 2 and ef_construct ≥ 1")
         precondition(count < Int(UInt32.max), "a graph holds at most 2^32 − 2 nodes")
@@ -156,7 +157,9 @@ public enum HNSWBuilder {
                 let size = min(total - inserted, max(1, Int(Double(inserted) * parameters.batchFraction)))
                 let start = toInsert.startIndex + (inserted - reusedCount)
                 let batch = Array(toInsert[start..<(start + size)])
-                state.insert(batch, entry: entry, maxLevel: maxLevel, scratches: scratches)
+                guard
+                    state.insert(batch, entry: entry, maxLevel: maxLevel, scratches: scratches, shouldStop: shouldStop)
+                else { throw HNSWBuildStopped(inserted: inserted, total: total) }
                 // A batch node above the current top becomes the entry point
                 // (the highest; the first in insertion order among equals).
                 for node in batch where Int(levels[Int(node)]) > maxLevel {
@@ -262,18 +265,30 @@ private final class BuildState: @unchecked Sendable {
     @inline(__always)
     func distance(_ a: UInt32, _ b: UInt32) -> Float { FloatRowsDistance.pair(kind, row(a), row(b), dimension) }
 
-    func insert(_ batch: [UInt32], entry: UInt32, maxLevel: Int, scratches: [HNSWSearchScratch]) {
+    /// Inserts `batch`; returns false, leaving the graph incomplete (to be
+    /// discarded), when `shouldStop` answers true on the way (it is asked
+    /// every 64 nodes per worker, so a large batch stops within
+    /// milliseconds; once true it must stay true).
+    func insert(
+        _ batch: [UInt32], entry: UInt32, maxLevel: Int, scratches: [HNSWSearchScratch],
+        shouldStop: @Sendable () -> Bool
+    ) -> Bool {
         let threads = min(scratches.count, batch.count)
         // Phase 1: each node finds its neighbours in the graph as of the batch start.
         if threads <= 1 {
-            for node in batch { link(node, entry: entry, maxLevel: maxLevel, scratch: scratches[0]) }
+            for (index, node) in batch.enumerated() {
+                if index & 63 == 63, shouldStop() { break }
+                link(node, entry: entry, maxLevel: maxLevel, scratch: scratches[0])
+            }
         } else {
             DispatchQueue.concurrentPerform(iterations: threads) { worker in
-                for index in stride(from: worker, to: batch.count, by: threads) {
+                for (count, index) in stride(from: worker, to: batch.count, by: threads).enumerated() {
+                    if count & 63 == 63, shouldStop() { break }
                     link(batch[index], entry: entry, maxLevel: maxLevel, scratch: scratches[worker])
                 }
             }
         }
+        if shouldStop() { return false }
         // Phase 2: reverse links, grouped by (level, target) in a fixed order.
         var reverse: [(level: UInt8, target: UInt32, source: UInt32)] = []
         for node in batch {
@@ -303,6 +318,7 @@ private final class BuildState: @unchecked Sendable {
                 }
             }
         }
+        return true
     }
 
     /// Finds and writes `node`'s own links on every level it shares with the graph.

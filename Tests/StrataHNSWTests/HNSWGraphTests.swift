@@ -2,6 +2,7 @@ import Foundation
 import StrataHNSW
 import StrataTestSupport
 import StrataVectorMath
+import StrataIO
 import Testing
 
 /// A Gaussian-mixture data set: `count` rows of `dimension` floats around 20 centres.
@@ -126,20 +127,27 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
         #expect(one != otherSeed)
     }
 
-    @Test func aBuildAskedToStopEndsBetweenBatches() {
+    @Test func aBuildAskedToStopEndsWithinABatch() {
         var generator = SeededGenerator.forTest()
-        let data = TestData(count: 3000, dimension: 16, generator: &generator)
-        var asked = 0
+        let data = TestData(count: 12_000, dimension: 4, generator: &generator)
         var lastProgress = 0
+        var askedAtProgress: [Int] = []
+        let asked = Locked(0)
+        let stop = Locked(false)
         let outcome = data.rows.withUnsafeBufferPointer { rows in
             Result { () throws(HNSWBuildStopped) -> [UInt8] in
                 try HNSWBuilder.build(
                     rows: rows.baseAddress!, dimension: data.dimension, count: data.count, metric: .euclid,
                     isPresent: { _ in true }, parameters: HNSWBuildParameters(threads: 2),
-                    progress: { inserted, _ in lastProgress = inserted },
+                    progress: { inserted, _ in
+                        lastProgress = inserted
+                        askedAtProgress.append(asked.withLock { $0 })
+                        // Stop once 9,000 nodes are in: the next batch is ~180 (2 % of them).
+                        if inserted >= 9000 { stop.withLock { $0 = true } }
+                    },
                     shouldStop: {
-                        asked += 1
-                        return asked > 20  // stop after 20 batches
+                        asked.withLock { $0 += 1 }
+                        return stop.withLock { $0 }
                     })
             }
         }
@@ -148,9 +156,12 @@ func recall(_ found: [[Int]], _ truth: [[Int]]) -> Double {
             return
         }
         #expect(stopped.total == data.count)
-        #expect(stopped.inserted == lastProgress)
-        #expect(stopped.inserted > 1 && stopped.inserted < data.count)
-        #expect(asked == 21)
+        #expect(stopped.inserted == lastProgress, "only whole batches count as inserted")
+        #expect(stopped.inserted >= 9000 && stopped.inserted < data.count)
+        // Asked inside batches too, not only before and after them: a batch of
+        // 64+ nodes per worker asks more than twice.
+        let asksPerBatch = zip(askedAtProgress.dropFirst(), askedAtProgress).map { $0 - $1 }
+        #expect(asksPerBatch.contains { $0 > 2 }, "\(asksPerBatch)")
     }
 
     @Test func linksAreValidAndBounded() throws {
