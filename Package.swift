@@ -8,6 +8,8 @@
 //   StrataVectorMath              distance kernels and top-k selection
 //   StrataModel                   point ids and JSON payload values, and their binary encoding
 //   StrataPayload                 the filter language, payload paths and payload field indexes
+//   StrataAPI                     the public API's value types: collection configs, points, queries, results and
+//                                 StrataError, shared by the engine (Strata) and the client (StrataClient)
 //   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`), with the
 //                                 text index's folding, stopwords and stemmer
 //   StrataWAL                     write-ahead log with group commit
@@ -88,7 +90,7 @@ let package = Package(
         .target(name: "StrataJSON", dependencies: ["CStrataJSON", "StrataModel"], swiftSettings: swiftSettings),
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
-        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO"], swiftSettings: swiftSettings),
+        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO", "StrataModel"], swiftSettings: swiftSettings),
         .target(
             name: "StrataTar",
             dependencies: [
@@ -101,6 +103,9 @@ let package = Package(
         .target(name: "StrataVectorMath", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
         .target(name: "StrataModel", dependencies: ["StrataBinary"], swiftSettings: swiftSettings),
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataAPI", dependencies: ["StrataModel", "StrataPayload", "StrataVectorMath", "StrataIO"],
+            swiftSettings: swiftSettings),
         .target(
             name: "StrataText", dependencies: ["StrataModel", "StrataIO", "StrataPayload"], swiftSettings: swiftSettings
         ),
@@ -126,7 +131,7 @@ let package = Package(
             name: "Strata",
             dependencies: [
                 "StrataIO", "StrataBinary", "StrataCompression", "StrataVectorMath", "StrataWAL", "StrataModel",
-                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload", "StrataTar",
+                "StrataSegment", "StrataQuantization", "StrataHNSW", "StrataPayload", "StrataTar", "StrataAPI",
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,2 +1,3 @@
+@_exported import StrataAPI
 @_exported import StrataModel
 @_exported import StrataPayload

@@ -93,18 +93,8 @@ extension Collection {
         }
     }
 
-    /// How `scroll(orderBy:)` orders.
-    public struct OrderBy: Sendable, Equatable {
-        public var key: String
-        public var descending: Bool
-        /// Start at this value (inclusive): the first value of the page.
-        public var startFrom: Double?
-        public init(key: String, descending: Bool = false, startFrom: Double? = nil) {
-            self.key = key
-            self.descending = descending
-            self.startFrom = startFrom
-        }
-    }
+    /// How `scroll(orderBy:)` orders (the shared `StrataAPI.OrderBy`).
+    public typealias OrderBy = StrataAPI.OrderBy
 
     /// Up to `limit` points matching `filter`, ordered by the indexed numeric
     /// or datetime field `orderBy.key` (points without a value left out; each

@@ -3,12 +3,6 @@ import StrataIO
 import StrataVectorMath
 import StrataWAL
 
-/// What an acknowledged write returns.
-public struct UpdateResult: Sendable, Equatable {
-    /// The operation number the write was logged under.
-    public let operationID: UInt64
-}
-
 /// A named set of points with a fixed vector configuration.
 ///
 /// Writes go to the collection's write-ahead log first and are applied to its

@@ -264,10 +264,5 @@ struct FormulaEvaluator {
     }
 
     /// A number as Rust's `Display` writes it (`-1`, `0.5`, `NaN`, `inf`).
-    static func format(_ value: Double) -> String {
-        if value.isNaN { return "NaN" }
-        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
-        if value == value.rounded(), Swift.abs(value) < 1e15 { return String(Int64(value)) }
-        return "\(value)"
-    }
+    static func format(_ value: Double) -> String { FormulaExpression.format(value) }
 }

@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 /// HNSW index parameters (Qdrant's `hnsw_config`, same names and defaults).
 /// Set per collection; a named vector may override it.
 public struct HnswConfig: Sendable, Equatable, Codable {

@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 import Foundation
 
 /// Which versions of a collection are kept for reading (`Collection.at`)
@@ -35,6 +37,13 @@ public struct CollectionVersionInfo: Sendable, Equatable {
     public var time: Date
     /// Its tag, if it has one (tagged versions are kept until the tag is deleted).
     public var tag: String?
+
+    public init(number: UInt64, operation: UInt64, time: Date, tag: String? = nil) {
+        self.number = number
+        self.operation = operation
+        self.time = time
+        self.tag = tag
+    }
 }
 
 /// How a read names a version (Qdrant-style `as_of`).

@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 // The universal query API (Qdrant's `points/query`): request types.
 // docs/query.md explains the stages, the scores and the fusion formulas.
 
@@ -99,7 +101,7 @@ public enum QueryKind: Sendable, Equatable {
     /// Points by similarity to `target`, corrected by judged examples (Qdrant's `relevance_feedback`).
     case relevanceFeedback(target: VectorInput, feedback: [FeedbackItem], strategy: FeedbackStrategy)
     /// Points ordered by an indexed numeric or datetime payload field (score 1, `orderValue` set).
-    case orderBy(Collection.OrderBy)
+    case orderBy(OrderBy)
     /// Fuses the prefetch results (needs prefetches).
     case fusion(Fusion)
     /// Random points (score 1).
@@ -144,7 +146,7 @@ public struct QueryStage: Sendable, Equatable {
     public var prefetchResults: [[ScoredPoint]]?
 
     /// Whether this stage rescores candidates (its prefetches' or given ones).
-    var hasSources: Bool { !prefetch.isEmpty || prefetchResults != nil }
+    package var hasSources: Bool { !prefetch.isEmpty || prefetchResults != nil }
 
     public init(
         prefetch: [QueryStage] = [], query: QueryKind? = nil, using: String = CollectionConfig.defaultVectorName,

@@ -53,34 +53,3 @@ public struct SnapshotDescription: Sendable, Equatable {
         self.problem = problem
     }
 }
-
-/// What `Database.verifySnapshot` checked.
-public struct SnapshotVerification: Sendable, Equatable {
-    /// The archives of the chain, base first, each with its SHA-256.
-    public var archives: [(path: String, sha256: String)] {
-        zip(paths, checksums).map { ($0, $1) }
-    }
-    public var paths: [String]
-    public var checksums: [String]
-    /// The final archive's description (kind, collection, op numbers…).
-    public var snapshot: SnapshotDescription
-    /// Files of the restored state, and their bytes.
-    public var files: Int
-    public var bytes: UInt64
-
-    public static func == (a: SnapshotVerification, b: SnapshotVerification) -> Bool {
-        a.paths == b.paths && a.checksums == b.checksums && a.snapshot == b.snapshot && a.files == b.files
-            && a.bytes == b.bytes
-    }
-}
-
-/// What `Database.restoreSnapshot` did.
-public struct SnapshotRestoreResult: Sendable, Equatable {
-    /// The collections now holding the snapshot's state, with their op numbers.
-    public var collections: [String: UInt64]
-    /// Collections that existed and were replaced (or, for a full restore,
-    /// removed because the snapshot does not hold them).
-    public var replaced: [String]
-    /// Bytes written into the data directory.
-    public var bytes: UInt64
-}

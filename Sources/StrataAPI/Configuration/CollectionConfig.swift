@@ -1,4 +1,5 @@
-import StrataCompression
+import StrataModel
+import StrataPayload
 import StrataVectorMath
 
 /// How vectors are compared; Qdrant's names and score semantics:
@@ -209,17 +210,17 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     }
 
     /// Whether the config holds what only config.json version 3 may carry.
-    var needsFormatVersion3: Bool { metadata != nil || strictMode != nil }
+    package var needsFormatVersion3: Bool { metadata != nil || strictMode != nil }
 
     /// Whether config.json must be version 4 (docs/format/data-directory.md):
     /// a vector stored in a datatype other than `float32`.
-    var needsFormatVersion4: Bool { vectors.values.contains { $0.storedDatatype != .float32 } }
+    package var needsFormatVersion4: Bool { vectors.values.contains { $0.storedDatatype != .float32 } }
 
     /// Whether config.json must be version 5: expiring points (`ttl`), which
     /// older builds would ignore, serving expired points and never deleting
     /// them, or retained versions (`versions`), whose files older builds
     /// would remove.
-    var needsFormatVersion5: Bool { ttl != nil || versions != nil }
+    package var needsFormatVersion5: Bool { ttl != nil || versions != nil }
 
     static let maxDimension = 65536
 

@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 /// Qdrant's `strict_mode_config` of a collection: limits on what requests may
 /// ask. Kept in config.json (version 3) and reported back; the server enforces
 /// them on the requests Qdrant enforces them on while `enabled` is true.

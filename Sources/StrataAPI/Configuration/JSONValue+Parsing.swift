@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 import Foundation
 
 extension JSONValue {

@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 import Foundation
 
 // Score boosting formulas (Qdrant's `FormulaQuery`): the expression tree a
@@ -114,26 +116,35 @@ extension FormulaExpression {
         .variable(try FormulaVariable(parsing: text))
     }
 
+    /// A number as Rust's `Display` writes it (`-1`, `0.5`, `NaN`, `inf`), for
+    /// messages worded as Qdrant's.
+    package static func format(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value < 0 ? "-inf" : "inf" }
+        if value == value.rounded(), Swift.abs(value) < 1e15 { return String(Int64(value)) }
+        return "\(value)"
+    }
+
     /// The decay's constant λ (Qdrant's `decay_params_to_lambda`). Throws
     /// `.invalidArgument` for a midpoint or a scale out of range.
-    static func decayLambda(_ kind: DecayKind, midpoint: Double?, scale: Double?) throws -> Double {
+    package static func decayLambda(_ kind: DecayKind, midpoint: Double?, scale: Double?) throws -> Double {
         let midpoint = midpoint ?? 0.5
         let scale = scale ?? 1
         switch kind {
         case .linear:
             guard (0...1).contains(midpoint) else {
                 throw StrataError.invalid(
-                    "Linear decay midpoint should be in the range [0.0, 1.0], got \(FormulaEvaluator.format(midpoint))."
+                    "Linear decay midpoint should be in the range [0.0, 1.0], got \(Self.format(midpoint))."
                 )
             }
         case .exponential, .gaussian:
             guard midpoint > 0, midpoint < 1 else {
                 throw StrataError.invalid(
-                    "Decay midpoint should be in the range (0.0, 1.0), got \(FormulaEvaluator.format(midpoint)).")
+                    "Decay midpoint should be in the range (0.0, 1.0), got \(Self.format(midpoint)).")
             }
         }
         guard scale > 0 else {
-            throw StrataError.invalid("Decay scale should be non-zero positive, got \(FormulaEvaluator.format(scale)).")
+            throw StrataError.invalid("Decay scale should be non-zero positive, got \(Self.format(scale)).")
         }
         switch kind {
         case .linear: return (1 - midpoint) / scale
@@ -150,7 +161,7 @@ extension FormulaExpression {
     /// Checks what can be checked before reading anything: the decay
     /// parameters, the datetime constants, finite constants. Throws
     /// `.invalidArgument` for the first problem found.
-    func validate() throws {
+    package func validate() throws {
         switch self {
         case .constant(let value):
             guard value.isFinite else { throw StrataError.invalid("formula constants must be finite, got \(value)") }

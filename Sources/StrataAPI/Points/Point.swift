@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 /// A point to upsert: id, vectors by name, optional JSON payload.
 public struct PointStruct: Sendable, Equatable {
     public var id: PointID

@@ -1,5 +1,6 @@
-import Foundation
+import StrataModel
 import StrataPayload
+import Foundation
 
 /// Expiring points (issue 20): a collection's `ttl_config`.
 ///
@@ -54,13 +55,13 @@ public struct TTLConfig: Sendable, Equatable, Codable {
 
     /// The expiry a write at `time` gives a point without `key` (RFC 3339,
     /// UTC, whole seconds rounded up: never earlier than asked).
-    func defaultExpiry(writtenAt time: Date) -> JSONValue? {
+    package func defaultExpiry(writtenAt time: Date) -> JSONValue? {
         guard let defaultSeconds else { return nil }
         let seconds = (time.timeIntervalSince1970 + Double(defaultSeconds)).rounded(.up)
         return .string(Self.rfc3339(seconds: seconds))
     }
 
-    static func rfc3339(seconds: Double) -> String {
+    package static func rfc3339(seconds: Double) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")

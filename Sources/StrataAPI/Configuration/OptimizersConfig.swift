@@ -1,3 +1,5 @@
+import StrataModel
+import StrataPayload
 import Foundation
 
 /// How a collection's segments are sealed, flushed, merged and vacuumed, with
@@ -39,13 +41,7 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
         self.maxOptimizationThreads = maxOptimizationThreads
     }
 
-    var targetSegmentCount: Int {
-        defaultSegmentNumber > 0 ? defaultSegmentNumber : MergePlanner.automaticTargetSegmentCount
-    }
-
-    var maxSegmentBytes: Int { (maxSegmentSizeKB ?? MergePlanner.automaticMaxSegmentSizeKB) * 1024 }
-
-    func validate() throws {
+    package func validate() throws {
         guard (0...1).contains(deletedThreshold) else {
             throw StrataError.invalid("deleted_threshold must be within 0…1, got \(deletedThreshold)")
         }
