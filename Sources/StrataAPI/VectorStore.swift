@@ -53,13 +53,6 @@ public protocol VectorStore: Sendable {
     func deleteSnapshot(named name: String, collection: String?) async throws
 }
 
-extension VectorStore {
-    /// Takes a full (not incremental) snapshot of one collection.
-    public func createSnapshot(of collection: String) async throws -> SnapshotDescription {
-        try await createSnapshot(of: collection, incrementalFrom: nil)
-    }
-}
-
 /// The operations on one collection's points that the embedded
 /// `Strata.Collection` and a server's collection (`StrataClient`'s
 /// `RemoteCollection`) both offer, with the same meaning and the same errors.
@@ -121,29 +114,4 @@ public protocol VectorCollection: Sendable {
 
     /// Drops the index of the payload field `key`.
     func deleteFieldIndex(_ key: String) async throws -> UpdateResult
-}
-
-extension VectorCollection {
-    /// The points with these ids that exist, with their payloads and without vectors.
-    public func retrieve(_ ids: [PointID]) async throws -> [Record] {
-        try await retrieve(ids, withPayload: true, withVector: false)
-    }
-
-    /// The first `limit` points in id order, with their payloads.
-    public func scroll(limit: Int = 10, filter: Filter? = nil) async throws
-        -> (points: [Record], nextOffset: PointID?)
-    {
-        try await scroll(offset: nil, limit: limit, filter: filter, withPayload: true, withVector: false)
-    }
-
-    /// The exact number of points matching `filter` (all points with nil).
-    public func count(filter: Filter?) async throws -> Int { try await count(filter: filter, exact: true) }
-
-    /// The `limit` nearest points to `vector` under the unnamed vector, best
-    /// first, without payloads or vectors.
-    public func search(_ vector: [Float], limit: Int) async throws -> [ScoredPoint] {
-        try await search(
-            vector, using: CollectionConfig.defaultVectorName, limit: limit, params: SearchParams(), filter: nil,
-            scoreThreshold: nil, withPayload: false, withVector: false)
-    }
 }
