@@ -10,6 +10,8 @@
 //   StrataPayload                 the filter language, payload paths and payload field indexes
 //   StrataAPI                     the public API's value types: collection configs, points, queries, results and
 //                                 StrataError, shared by the engine (Strata) and the client (StrataClient)
+//   StrataClient                  a client for Qdrant's REST API (strata serve, a cluster, Qdrant) with StrataAPI's
+//                                 types, meeting the same protocols as the embedded Database and Collection
 //   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`), with the
 //                                 text index's folding, stopwords and stemmer
 //   StrataWAL                     write-ahead log with group commit
@@ -40,6 +42,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
+        // Qdrant's REST API from Swift, with the embedded library's model types (docs/client.md).
+        .library(name: "StrataClient", targets: ["StrataClient"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
         // For the nested fuzz package (fuzz/Package.swift), which cannot reach plain targets.
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
@@ -90,7 +94,9 @@ let package = Package(
         .target(name: "StrataJSON", dependencies: ["CStrataJSON", "StrataModel"], swiftSettings: swiftSettings),
         .target(name: "StrataIO", swiftSettings: swiftSettings),
         .target(name: "StrataBinary", dependencies: ["CStrataKernels"], swiftSettings: swiftSettings),
-        .target(name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO", "StrataModel"], swiftSettings: swiftSettings),
+        .target(
+            name: "StrataCompression", dependencies: ["CLZ4", "CZstd", "StrataIO", "StrataModel"],
+            swiftSettings: swiftSettings),
         .target(
             name: "StrataTar",
             dependencies: [
@@ -105,6 +111,17 @@ let package = Package(
         .target(name: "StrataPayload", dependencies: ["StrataModel", "StrataBinary"], swiftSettings: swiftSettings),
         .target(
             name: "StrataAPI", dependencies: ["StrataModel", "StrataPayload", "StrataVectorMath", "StrataIO"],
+            swiftSettings: swiftSettings),
+        .target(
+            name: "StrataClient",
+            dependencies: [
+                "StrataAPI",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: swiftSettings),
         .target(
             name: "StrataText", dependencies: ["StrataModel", "StrataIO", "StrataPayload"], swiftSettings: swiftSettings
@@ -282,6 +299,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "StrataClientTests", dependencies: ["StrataClient", "Strata", "StrataTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataEtcdTests", dependencies: ["StrataEtcd", "StrataTestSupport"], swiftSettings: swiftSettings),
         .testTarget(

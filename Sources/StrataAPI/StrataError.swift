@@ -15,7 +15,7 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
     /// - `.failed`: The store stopped accepting writes after an unrecoverable error (such as a failed fsync); reopen it
     ///   once the cause is fixed.
     /// - `.locked`: Another process (or another open handle) holds the data directory.
-    /// - `.closed`: The database or collection was closed or deleted.
+    /// - `.closed`: The database or collection was closed (a deleted collection is `.notFound`).
     /// - `.outOfSequence`: Replicated records do not start at the collection's next op number; nothing was written.
     public typealias Code = ErrorCode
 

@@ -40,16 +40,14 @@ public protocol VectorStore: Sendable {
     /// The names of every collection, sorted.
     func collectionNames() async throws -> [String]
 
-    /// Takes a snapshot of one collection while writes continue
-    /// (`incrementalFrom`: the name of an earlier snapshot of the same
-    /// collection that the new one builds on; nil for a full one).
-    func createSnapshot(of collection: String, incrementalFrom base: String?) async throws -> SnapshotDescription
+    /// Takes a snapshot of one collection while writes continue; throws `.notFound`.
+    func createSnapshot(of collection: String) async throws -> SnapshotDescription
 
-    /// The snapshots of one collection, or, with nil, the full-storage snapshots.
-    func listSnapshots(collection: String?) async throws -> [SnapshotDescription]
+    /// The snapshots of one collection, sorted by name.
+    func snapshots(of collection: String) async throws -> [SnapshotDescription]
 
-    /// Deletes a snapshot of `collection` (nil: a full-storage snapshot);
-    /// throws `.notFound`.
+    /// Deletes the snapshot `name` of `collection` (nil: a full-storage
+    /// snapshot); throws `.notFound` when there is none.
     func deleteSnapshot(named name: String, collection: String?) async throws
 }
 
@@ -79,7 +77,9 @@ public protocol VectorCollection: Sendable {
 
     /// Up to `limit` points in id order from `offset` (inclusive), and the id
     /// to pass as `offset` for the next page (nil at the end).
-    func scroll(offset: PointID?, limit: Int, filter: Filter?, withPayload: Bool, withVector: Bool) async throws
+    func scroll(
+        offset: PointID?, limit: Int, filter: Filter?, withPayload: Bool, withVector: Bool
+    ) async throws
         -> (points: [Record], nextOffset: PointID?)
 
     /// The number of points matching `filter` (all points with nil); `exact:

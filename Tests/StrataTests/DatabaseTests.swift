@@ -110,7 +110,12 @@ import Testing
         let old = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
         try await old.upsert([PointStruct(id: 1, vector: [1, 0])])
         try db.deleteCollection("c")
-        await #expect(throws: StrataError.self) { try await old.upsert([PointStruct(id: 2, vector: [1, 0])]) }
+        let write = await #expect(throws: StrataError.self) {
+            try await old.upsert([PointStruct(id: 2, vector: [1, 0])])
+        }
+        #expect(write?.code == .notFound)
+        let read = #expect(throws: StrataError.self) { try old.retrieve([1]) }
+        #expect(read?.code == .notFound)
         let fresh = try db.createCollection("c", config: CollectionConfig(size: 2, distance: .dot))
         #expect(fresh.count() == 0)
     }

@@ -30,6 +30,10 @@ public final class Collection: Sendable {
     let clock: WallClock
     /// The background deletion of expired points (`Collection+Expiry.swift`).
     let expirySweeper = Locked<Task<Void, Never>?>(nil)
+    /// Set when `Database.deleteCollection` deleted this collection: every
+    /// later read or write of this handle throws `.notFound`, as the name
+    /// itself would.
+    let deleted = Locked(false)
     /// Set on a read-only view of a retained version (`at(_:)`): writes are refused.
     public let version: CollectionVersionInfo?
     /// Version views opened by `at(_:)`, by version number.
@@ -288,6 +292,13 @@ public final class Collection: Sendable {
         return collection
     }
 
+    /// Throws `.notFound` once the collection has been deleted.
+    func checkNotDeleted() throws {
+        if deleted.withLock({ $0 }) {
+            throw StrataError(.notFound, "Collection `\(name)` doesn't exist! (it was deleted)")
+        }
+    }
+
     func close() {
         // A version view shares the live collection's WAL and has no maintenance.
         guard version == nil else { return }
@@ -432,6 +443,7 @@ public final class Collection: Sendable {
         } catch {
             failure = StrataError.wrapping(error, context: "write to collection `\(name)`")
         }
+        if failure.code == .closed { try checkNotDeleted() }
         // Refused because a schema change closed this handle (the WAL took
         // nothing): the write lands after the change, on the reopened
         // collection, if the vectors it names are unchanged there.
@@ -468,7 +480,8 @@ public final class Collection: Sendable {
     /// Number of points matching `filter` (all without one). `exact: false`
     /// estimates immutable segments from index value counts.
     public func count(filter: Filter?, exact: Bool = true) throws -> Int {
-        try store.count(filter: filter, exact: exact)
+        try checkNotDeleted()
+        return try store.count(filter: filter, exact: exact)
     }
 
     /// The IDF statistics of sparse vector `name` for `terms`: how many live
@@ -491,7 +504,8 @@ public final class Collection: Sendable {
     /// The points with these ids that exist, in the order asked. Throws
     /// `.corruption` naming the file if a needed segment block fails its checksum.
     public func retrieve(_ ids: [PointID], withPayload: Bool = true, withVector: Bool = false) throws -> [Record] {
-        try store.retrieve(ids, withPayload: withPayload, withVector: withVector)
+        try checkNotDeleted()
+        return try store.retrieve(ids, withPayload: withPayload, withVector: withVector)
     }
 
     /// Points in id order, starting at `offset` (inclusive), at most `limit`,
@@ -502,6 +516,7 @@ public final class Collection: Sendable {
     ) throws
         -> (points: [Record], nextOffset: PointID?)
     {
+        try checkNotDeleted()
         try QueryValidation.checkLimit(limit)
         let page = try store.scroll(
             offset: offset, limit: limit, filter: filter?.isEmpty == true ? nil : filter,
@@ -521,6 +536,7 @@ public final class Collection: Sendable {
         params searchParams: SearchParams = SearchParams(), filter: Filter? = nil, scoreThreshold: Float? = nil,
         withPayload: Bool = false, withVector: Bool = false
     ) throws -> [ScoredPoint] {
+        try checkNotDeleted()
         guard let params = config.vectors[using] else {
             throw StrataError.invalid(
                 "collection `\(name)` has no vector named \"\(using)\"; it has \(config.vectors.keys.sorted())")

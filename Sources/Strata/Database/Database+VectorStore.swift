@@ -6,6 +6,20 @@
 extension Database: VectorStore {
     /// The embedded store hands out `Collection`s.
     public typealias CollectionHandle = Collection
+
+    /// Takes a full (not incremental) snapshot of collection `name`
+    /// (`createSnapshot(of:incrementalFrom:)` with no base).
+    @discardableResult
+    public func createSnapshot(of name: String) throws -> SnapshotDescription {
+        try createSnapshot(of: name, incrementalFrom: nil)
+    }
+
+    /// The snapshots of collection `name` (`listSnapshots(collection:)`);
+    /// throws `.notFound` for an unknown collection.
+    public func snapshots(of name: String) throws -> [SnapshotDescription] {
+        _ = try collection(name)
+        return try listSnapshots(collection: name)
+    }
 }
 
 extension Collection: VectorCollection {

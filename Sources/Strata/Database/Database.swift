@@ -185,14 +185,16 @@ public final class Database: Sendable {
         }
     }
 
-    /// Deletes a collection and all its points, durably. Handles to it fail
-    /// with `.closed` afterwards. Throws `.notFound` if there is none.
+    /// Deletes a collection and all its points, durably. Reads and writes
+    /// through handles to it throw `.notFound` afterwards, as the name does.
+    /// Throws `.notFound` if there is none.
     public func deleteCollection(_ name: String) throws {
         try state.withLock { state in
             try checkOpen(state)
             guard let collection = state.collections[name] else {
                 throw StrataError(.notFound, "Collection `\(name)` doesn't exist!")
             }
+            collection.deleted.withLock { $0 = true }
             collection.close()
             state.collections[name] = nil
             let collectionsPath = joinPath(path, Self.collectionsDirectory)

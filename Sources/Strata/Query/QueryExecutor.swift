@@ -26,6 +26,7 @@ extension Collection {
         _ request: QueryRequest, collections: ((String) throws -> Collection)? = nil,
         cancellation: Cancellation? = nil
     ) throws -> [ScoredPoint] {
+        try checkNotDeleted()
         try request.validate()
         return try store.read {
             try QueryExecutor(collection: self, view: $0, resolve: collections, cancellation: cancellation)

@@ -7,4 +7,3 @@ public struct UpdateResult: Sendable, Equatable {
 
     public init(operationID: UInt64) { self.operationID = operationID }
 }
-

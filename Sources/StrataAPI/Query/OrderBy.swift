@@ -12,4 +12,3 @@ public struct OrderBy: Sendable, Equatable {
         self.startFrom = startFrom
     }
 }
-

@@ -1,0 +1,116 @@
+import Foundation
+import StrataClient
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real `strata serve` in its own process, on a free loopback port with a
+/// fresh data directory, an API key and a read-only key; stopped with SIGTERM.
+final class ServerProcess: Sendable {
+    static let apiKey = "two-backend-suite-key"
+    static let readOnlyKey = "two-backend-suite-read-only"
+
+    let url: String
+    let directory: String
+    private let process: Process
+
+    /// Starts the server and waits until it answers `/readyz` (at most 30 s).
+    init() async throws {
+        directory = NSTemporaryDirectory() + "strata-client-tests-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let port = try Self.freePort()
+        url = "http://127.0.0.1:\(port)"
+        process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.arguments = ["serve", "--data-dir", directory + "/data", "--port", String(port), "--no-grpc"]
+        var environment = ProcessInfo.processInfo.environment
+        environment["STRATA_API_KEY"] = Self.apiKey
+        environment["STRATA_READ_ONLY_API_KEY"] = Self.readOnlyKey
+        process.environment = environment
+        let log =
+            FileHandle(forWritingAtPath: directory + "/server.log")
+            ?? {
+                FileManager.default.createFile(atPath: directory + "/server.log", contents: nil)
+                return FileHandle(forWritingAtPath: directory + "/server.log")!
+            }()
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { break }
+            if (try? await Self.get(url + "/readyz")) == 200 { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        let output = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
+        process.terminate()
+        throw StrataError(.unavailable, "strata serve did not become ready at \(url); its output:\n\(output)")
+    }
+
+    func stop() {
+        if process.isRunning {
+            process.terminate()  // SIGTERM: a graceful stop
+            process.waitUntilExit()
+        }
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE).
+    static func executable() throws -> String {
+        if let path = ProcessInfo.processInfo.environment["STRATA_EXECUTABLE"] { return path }
+        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        let candidate = me.deletingLastPathComponent().appendingPathComponent("strata").path
+        guard FileManager.default.isExecutableFile(atPath: candidate) else {
+            throw StrataError(
+                .notFound,
+                "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
+        }
+        return candidate
+    }
+
+    /// A port nothing listens on now: bound to port 0, read back, closed.
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw StrataError(.io, "socket() failed") }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) }
+        }
+        guard bound == 0 else { throw StrataError(.io, "bind() failed") }
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        guard named == 0 else { throw StrataError(.io, "getsockname() failed") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The HTTP status of a GET, over a plain socket (no client library).
+    static func get(_ url: String) async throws -> Int {
+        guard let parsed = URL(string: url), let port = parsed.port else { return 0 }
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else { return 0 }
+        let request = "GET \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        _ = request.withCString { send(fd, $0, strlen($0), 0) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        guard count > 12 else { return 0 }
+        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? 0
+    }
+}
