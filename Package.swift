@@ -44,6 +44,8 @@ let package = Package(
         .library(name: "Strata", targets: ["Strata"]),
         // Qdrant's REST API from Swift, with the embedded library's model types (docs/client.md).
         .library(name: "StrataClient", targets: ["StrataClient"]),
+        // The BM25 encoder (text to sparse vectors), for applications that embed text themselves.
+        .library(name: "StrataText", targets: ["StrataText"]),
         .executable(name: "strata", targets: ["StrataCLI"]),
         // For the nested fuzz package (fuzz/Package.swift), which cannot reach plain targets.
         .library(name: "StrataWAL", targets: ["StrataWAL"]),
@@ -77,6 +79,9 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // The gRPC size limit answers RESOURCE_EXHAUSTED from the HTTP/2 stream (GRPC/GRPCMessageSizeLimit.swift).
         .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
+        // `swift package generate-documentation`: the DocC catalogs of Strata, StrataAPI and StrataClient
+        // (scripts/docs.sh).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
     targets: [
         .systemLibrary(

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite (what CI runs, after scripts/bootstrap.sh):
 #   0. the formatting check: every Swift file as scripts/format.sh leaves it (.swift-format);
-#   1. swift build, swift test (unit, fault-injection, crash and server tests);
+#   1. swift build, swift test (unit, fault-injection, crash and server tests, and the
+#      two-backend suite: the same scenarios on the embedded engine and, through
+#      StrataClient, on a real `strata serve`);
+#   1b. the DocC documentation (scripts/docs.sh: no warnings, every public symbol documented)
+#      and the example package (Examples/NoteSearch/test.sh: built, and run embedded and
+#      against a server, with the same results);
 #   2. the qdrant-client suite (Tests/client): a Python venv (.venv-client) with
 #      qdrant-client 1.20.0 (the API level `GET /` reports), pytest and numpy from
 #      PyPI drives a real `strata serve`, once over REST and once over gRPC
@@ -22,6 +27,9 @@ if [ -n "${STRATA_SCRATCH_PATH:-}" ]; then scratch=(--scratch-path "$STRATA_SCRA
 ./scripts/format.sh --check
 swift build "${scratch[@]}"
 swift test "${scratch[@]}"
+bin="$(swift build "${scratch[@]}" --show-bin-path)/strata"
+./scripts/docs.sh
+Examples/NoteSearch/test.sh "$bin"
 
 venv=.venv-client
 if [ ! -x "$venv/bin/python" ]; then
@@ -29,7 +37,6 @@ if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check qdrant-client==1.20.0 pytest numpy selenium==4.51.0
-bin="$(swift build "${scratch[@]}" --show-bin-path)/strata"
 echo "test: the client suite over REST"
 STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/client -q
 echo "test: the client suite over gRPC"

@@ -57,6 +57,17 @@ public protocol VectorStore: Sendable {
 ///
 /// Every write returns once acknowledged: durable under the store's
 /// durability setting, and visible to every later read.
+///
+/// ```swift
+/// func remember(_ text: String, as vector: [Float], in notes: some VectorCollection) async throws -> [ScoredPoint] {
+///     _ = try await notes.upsert([PointStruct(id: 1, vector: vector, payload: ["text": .string(text)])])
+///     return try await notes.query(QueryRequest(query: .nearest(.dense(vector)), limit: 5, withPayload: true))
+/// }
+/// ```
+///
+/// The requirements have no default arguments (an `async` overload with
+/// defaults would shadow the engine's synchronous methods in async code):
+/// pass every argument, or use the concrete type's conveniences.
 public protocol VectorCollection: Sendable {
     /// The collection's name.
     var name: String { get }

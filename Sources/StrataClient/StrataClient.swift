@@ -49,6 +49,8 @@ public final class StrataClient: VectorStore, Sendable {
         /// Connections kept open per server.
         public var maximumConnections: Int
 
+        /// Settings with these values; the defaults suit a server on the same
+        /// network (30 s per request, 5 s to connect, 2 retries of reads).
         public init(
             apiKey: String? = nil, bearerToken: String? = nil, timeout: Duration = .seconds(30),
             connectTimeout: Duration = .seconds(5), retries: Int = 2, retryPause: Duration = .milliseconds(100),

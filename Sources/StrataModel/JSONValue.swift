@@ -2,15 +2,45 @@ import Foundation
 
 /// A JSON value, used for point payloads. Integers and floating-point numbers
 /// stay distinct (as Qdrant keeps them).
+///
+/// Equality is structural and typed: `.int(3)` and `.double(3)` are different
+/// values, which is what lets a `match` condition on `3` miss a stored `3.0`.
+/// Literals build values directly:
+///
+/// ```swift
+/// let payload: Payload = [
+///     "city": "London",
+///     "population": 8_982_000,
+///     "area_km2": 1_572.0,
+///     "tags": ["capital", "port"],
+///     "mayor": nil,
+/// ]
+/// payload["city"] == .string("London")  // true
+/// ```
 public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
+    /// JSON `null`.
     case null
+    /// JSON `true` or `false`.
     case bool(Bool)
+    /// An integer number.
     case int(Int64)
+    /// A floating-point number (see `init(from:)` for which JSON numbers
+    /// decode as integers instead).
     case double(Double)
+    /// A JSON string.
     case string(String)
+    /// A JSON array, elements in order.
     case array([JSONValue])
+    /// A JSON object; member order is not kept.
     case object([String: JSONValue])
 
+    /// Decodes any JSON value, trying null, `Bool`, `Int64`, `Double`, `String`,
+    /// array and object in that order.
+    ///
+    /// The decoder decides which numbers count as integers: Foundation's
+    /// `JSONDecoder` decodes `3.0` and `1e2` as `.int`, and an integer above
+    /// `Int64.max` as `.double`. Throws `DecodingError.dataCorrupted` when the
+    /// value is none of these.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() {
@@ -32,6 +62,8 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
+    /// Encodes the value as the JSON value it holds (with Foundation's
+    /// `JSONEncoder`, an integral `.double` such as `3.0` is written as `3`).
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -45,7 +77,8 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
         }
     }
 
-    /// Compact JSON text with sorted keys.
+    /// Compact JSON text with sorted keys (`"<unencodable>"` when the value
+    /// holds a NaN or infinite number, which JSON cannot write).
     public var description: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -80,14 +113,21 @@ public enum JSONValue: Hashable, Sendable, Codable, CustomStringConvertible {
 extension JSONValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, ExpressibleByFloatLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral, ExpressibleByNilLiteral
 {
+    /// A string literal as `.string`.
     public init(stringLiteral value: String) { self = .string(value) }
+    /// An integer literal as `.int`.
     public init(integerLiteral value: Int64) { self = .int(value) }
+    /// A floating-point literal as `.double` (`1.0` stays a double).
     public init(floatLiteral value: Double) { self = .double(value) }
+    /// `true` or `false` as `.bool`.
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An array literal as `.array`.
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+    /// A dictionary literal as `.object`; of repeated keys, the last one wins.
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
+    /// `nil` as `.null`.
     public init(nilLiteral: ()) { self = .null }
 }
 

@@ -51,6 +51,9 @@ extension ByteReader {
     /// Nesting limit for JSON values, so hostile input cannot exhaust the stack.
     public static let maxJSONDepth = 64
 
+    /// Reads a point id written by `ByteWriter.write(_:)`: tag `0x00` and a
+    /// varint, or tag `0x01` and 16 UUID bytes. Throws `FormatError` for another
+    /// tag or truncated input.
     public mutating func readPointID() throws(FormatError) -> PointID {
         switch try readUInt8() {
         case 0:
@@ -73,6 +76,11 @@ extension ByteReader {
         return object
     }
 
+    /// Reads a tagged JSON value written by `ByteWriter.write(_:)`.
+    ///
+    /// Throws `FormatError` for an unknown tag, truncated input, a count larger
+    /// than the bytes left could hold, or nesting deeper than `maxJSONDepth`;
+    /// malformed bytes never trap.
     public mutating func readJSON() throws(FormatError) -> JSONValue {
         try readJSON(depth: 0)
     }

@@ -1,11 +1,21 @@
 import Foundation
 
-/// A point's identity: an unsigned 64-bit integer or a UUID, as in Qdrant.
-/// In JSON a number or a UUID string.
+/// A point's identity: an unsigned 64-bit integer or a UUID, as in Qdrant
+/// (its `ExtendedPointId`). In JSON a number or a UUID string.
+///
+/// ```swift
+/// let a: PointID = 42
+/// let b = PointID.uuid(UUID(uuidString: "5c56c793-69f3-4fbf-87e6-c4bf54c28c26")!)
+/// a < b  // true: numbers sort before UUIDs
+/// b.description  // "5c56c793-69f3-4fbf-87e6-c4bf54c28c26"
+/// ```
 public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
+    /// A numeric id.
     case number(UInt64)
+    /// A UUID id.
     case uuid(UUID)
 
+    /// The number in decimal, or the UUID in lowercase 8-4-4-4-12 form.
     public var description: String {
         switch self {
         case .number(let n): return String(n)
@@ -23,6 +33,8 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible, Co
         }
     }
 
+    /// Decodes an unsigned integer or a UUID string; throws
+    /// `DecodingError.dataCorrupted` for a string that is not a UUID.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let n = try? container.decode(UInt64.self) {
@@ -37,6 +49,7 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible, Co
         self = .uuid(uuid)
     }
 
+    /// Encodes a number as a JSON number and a UUID as a lowercase string.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
@@ -47,5 +60,6 @@ public enum PointID: Hashable, Sendable, Comparable, CustomStringConvertible, Co
 }
 
 extension PointID: ExpressibleByIntegerLiteral {
+    /// An integer literal as `.number`.
     public init(integerLiteral value: UInt64) { self = .number(value) }
 }

@@ -2,9 +2,14 @@
 /// (Qdrant's `SparseVector`). Stored and compared with `indices` strictly
 /// ascending; `validated()` puts a vector given in any order into that form.
 public struct SparseVector: Sendable, Hashable {
+    /// The dimensions with a stored value; strictly ascending in a canonical
+    /// vector.
     public var indices: [UInt32]
+    /// The value of each dimension in `indices`, at the same position.
     public var values: [Float]
 
+    /// Creates a vector from `indices` and `values` as given, without
+    /// checking them; call `validated()` for the checked, sorted form.
     public init(indices: [UInt32], values: [Float]) {
         self.indices = indices
         self.values = values
@@ -64,10 +69,14 @@ public struct SparseVector: Sendable, Hashable {
 
 /// Why a sparse vector is invalid.
 public enum SparseVectorError: Error, Equatable, CustomStringConvertible {
+    /// `indices` and `values` have different lengths (the two counts).
     case lengthMismatch(indices: Int, values: Int)
+    /// This index appears more than once.
     case duplicateIndex(UInt32)
+    /// A value is NaN or infinite.
     case nonFinite
 
+    /// A message that says what is wrong with the vector, for API errors.
     public var description: String {
         switch self {
         case .lengthMismatch(let indices, let values):

@@ -20,16 +20,41 @@ import StrataPayload
 /// - Document: each distinct token gets `tf·(k1+1) / (tf + k1·(1 − b + b·len/avg_len))`
 ///   (`len` = number of tokens), computed in double precision, stored as Float.
 /// - Query: each distinct token gets 1; the collection's `idf` modifier supplies IDF.
+///
+/// Store documents under a sparse vector whose modifier is `.idf`, and query
+/// with the same encoder's `query(_:)`:
+///
+/// ```swift
+/// let encoder = try BM25Encoder(stopwords: ["the", "a"], stemEnglish: true)
+/// let config = CollectionConfig(vectors: [:], sparseVectors: ["text": SparseVectorParams(modifier: .idf)])
+/// let docs = try db.createCollection("docs", config: config)
+/// _ = try await docs.upsert([
+///     PointStruct(id: 1, vectors: [:], sparseVectors: ["text": encoder.document("The cat sat on the mat")])
+/// ])
+/// let hits = try docs.query(QueryRequest(query: .nearest(.sparse(encoder.query("cats"))), using: "text"))
+/// ```
 public struct BM25Encoder: Sendable, Equatable {
+    /// Term-frequency saturation (Qdrant's `k`, default 1.2): how quickly
+    /// repeating a term stops adding weight.
     public var k1: Double
+    /// Length normalisation (0…1, default 0.75): how much a long document's
+    /// weights are lowered.
     public var b: Double
+    /// The average document length in tokens (Qdrant's `avg_len`, default 256)
+    /// that `b` normalises against.
     public var averageLength: Double
+    /// Whether tokens are lowercased (default true).
     public var lowercase: Bool
+    /// Tokens with fewer characters are dropped; nil keeps every length.
     public var minTokenLength: Int?
+    /// Tokens with more characters are dropped; nil keeps every length.
     public var maxTokenLength: Int?
+    /// Whether accented letters are folded to ASCII (`é` → `e`) before lowercasing.
     public var asciiFolding: Bool
     /// Tokens dropped (after folding and lowercasing).
     public var stopwords: Set<String>
+    /// Whether tokens are reduced to their English stem (Snowball), so
+    /// "running" and "runs" count as "run".
     public var stemEnglish: Bool
     /// Qdrant's `whitespace` tokenizer instead of `word`.
     public var splitOnWhitespaceOnly: Bool
@@ -39,6 +64,9 @@ public struct BM25Encoder: Sendable, Equatable {
     /// The model name accepted in `Document` objects.
     public static let modelName = "qdrant/bm25"
 
+    /// An encoder with these parameters (Qdrant's defaults for `k1`, `b` and
+    /// `averageLength`; none of the optional token steps).
+    ///
     /// Throws `TextError` `.invalidArgument` unless `k1` ≥ 0, `b` is in 0…1 and
     /// `averageLength` > 0, all finite.
     public init(
@@ -75,7 +103,8 @@ public struct BM25Encoder: Sendable, Equatable {
             maxLength: maxTokenLength, asciiFolding: asciiFolding, stopwords: stopwords, stemEnglish: stemEnglish)
     }
 
-    /// The document-side tokens of `text`, in order. With `prefixes`
+    /// The document-side tokens of `text`, in order.
+    /// With `prefixes`
     /// (Qdrant's `prefix` tokenizer) each word gives its prefixes from
     /// `minTokenLength` (or 1) characters up to `maxTokenLength`.
     public func tokenize(_ text: String) -> [String] { analysis.tokens(ofWords: words(text)) }

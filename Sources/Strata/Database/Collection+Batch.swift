@@ -2,6 +2,9 @@ import StrataPayload
 
 /// Which points an operation of a batch applies to.
 public enum PointSelector: Sendable, Equatable {
+    /// The points with these ids. An id that does not exist is treated as
+    /// the operation's single-operation method treats it (ignored by
+    /// `delete` and the payload operations, `.notFound` for `deleteVectors`).
     case ids([PointID])
     /// The points matching the filter when the operation applies.
     case filter(Filter)
@@ -12,12 +15,15 @@ public enum PointSelector: Sendable, Equatable {
 public enum BatchOperation: Sendable, Equatable {
     /// `upsert(_:mode:filter:)`.
     case upsert([PointStruct], mode: UpdateMode = .upsert, filter: Filter? = nil)
+    /// Deletes the selected points (`delete(_:)`, `delete(filter:)`).
     case delete(PointSelector)
     /// Merges the payload's keys (into the object at payload path `key` when given).
     case setPayload(Payload, PointSelector, key: String? = nil)
+    /// Replaces the whole payload of the selected points with this one.
     case overwritePayload(Payload, PointSelector)
     /// Removes the fields at these payload paths.
     case deletePayloadKeys([String], PointSelector)
+    /// Removes the whole payload of the selected points.
     case clearPayload(PointSelector)
     /// `updateVectors(_:)`, or `updateVectors(_:filter:)` with a filter.
     case updateVectors([PointVectors], filter: Filter? = nil)

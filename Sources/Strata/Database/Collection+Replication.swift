@@ -18,9 +18,14 @@ extension Collection {
     /// One logged write as it travels to a replica: its op number and its
     /// encoded operation (docs/format/operations.md).
     public struct ReplicatedRecord: Sendable, Equatable {
+        /// The op number the primary's WAL gave the write; the replica logs
+        /// it under the same number.
         public var opNum: UInt64
+        /// The operation as `WriteOperation.encoded()` writes it: the WAL
+        /// record's payload, byte for byte.
         public var payload: [UInt8]
 
+        /// Creates a record of operation `payload` at op number `opNum`.
         public init(opNum: UInt64, payload: [UInt8]) {
             self.opNum = opNum
             self.payload = payload

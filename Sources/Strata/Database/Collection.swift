@@ -5,6 +5,16 @@ import StrataWAL
 
 /// A named set of points with a fixed vector configuration.
 ///
+/// Get one from `Database.createCollection(_:config:)` or
+/// `Database.collection(_:)`:
+///
+/// ```swift
+/// let notes = try db.collection("notes")
+/// try await notes.upsert([PointStruct(id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: ["tag": "a"])])
+/// let hits = try notes.search([0.1, 0.2, 0.3, 0.4], limit: 3)
+/// let (records, nextOffset) = try notes.scroll(limit: 100)
+/// ```
+///
 /// Writes go to the collection's write-ahead log first and are applied to its
 /// in-memory mutable segment once durable (in op-number order); a write that
 /// returns is acknowledged: it survives `kill -9` and, with `.durable`
@@ -15,6 +25,12 @@ import StrataWAL
 /// Thread-safe; reads see every acknowledged write.
 public final class Collection: Sendable {
     public let name: String
+    /// The configuration this handle was opened with.
+    ///
+    /// Fixed for the handle's lifetime: a change of settings or of vector
+    /// names (`Database.updateCollectionConfig`, `createVectorName`,
+    /// `deleteVectorName`) reopens the collection as a new handle, which
+    /// `Database.collection(_:)` returns; this one keeps the old value.
     public let config: CollectionConfig
     let directory: String
     let wal: WriteAheadLog
@@ -321,6 +337,20 @@ public final class Collection: Sendable {
     /// last occurrence. Throws `.invalidArgument` (nothing changed) for an
     /// unknown vector name, a wrong dimension, NaN or infinite values, or a
     /// zero vector under Cosine.
+    ///
+    /// For example:
+    ///
+    /// ```swift
+    /// let result = try await notes.upsert([
+    ///     PointStruct(id: 1, vector: [0.1, 0.2, 0.3, 0.4], payload: ["tag": "a"]),
+    ///     PointStruct(id: 2, vector: [0.4, 0.3, 0.2, 0.1]),
+    /// ])
+    /// print(result.operationID)  // the op number the write was logged under
+    /// ```
+    ///
+    /// Returns once the write is acknowledged (durable, in `.durable` mode);
+    /// every read after that sees it. A point that existed loses the vectors
+    /// and payload the new one does not give.
     @discardableResult
     public func upsert(_ points: [PointStruct]) async throws -> UpdateResult {
         try await log(.upsert(try validate(points)))
@@ -510,6 +540,22 @@ public final class Collection: Sendable {
 
     /// Points in id order, starting at `offset` (inclusive), at most `limit`,
     /// plus the id to pass as `offset` for the next page (nil at the end).
+    ///
+    /// For example, every point, page by page:
+    ///
+    /// ```swift
+    /// var offset: PointID? = nil
+    /// repeat {
+    ///     let page = try notes.scroll(offset: offset, limit: 100, withPayload: true)
+    ///     for record in page.points { print(record.id, record.payload ?? [:]) }
+    ///     offset = page.nextOffset
+    /// } while offset != nil
+    /// ```
+    ///
+    /// Each call reads the collection as it is then: a point written between
+    /// two calls appears in later pages if its id lies at or after their
+    /// `offset`. Throws `.invalidArgument` for a negative `limit`, `.notFound`
+    /// once the collection was deleted.
     public func scroll(
         offset: PointID? = nil, limit: Int = 10, filter: Filter? = nil, withPayload: Bool = true,
         withVector: Bool = false
@@ -531,6 +577,21 @@ public final class Collection: Sendable {
     /// by exact scan; `params.exact` scans everything. Hits scoring worse than
     /// `scoreThreshold` are left out. Throws `.invalidArgument` for an unknown
     /// vector name, a wrong dimension, non-finite values or bad params.
+    ///
+    /// For example:
+    ///
+    /// ```swift
+    /// let hits = try notes.search([0.1, 0.2, 0.3, 0.4], limit: 3, withPayload: true)
+    /// for hit in hits { print(hit.id, hit.score, hit.payload ?? [:]) }
+    ///
+    /// // Only points whose payload has "tag": "a".
+    /// let tagged = try notes.search(
+    ///     [0.1, 0.2, 0.3, 0.4], limit: 3,
+    ///     filter: try Filter(json: ["must": [["key": "tag", "match": ["value": "a"]]]]))
+    /// ```
+    ///
+    /// Scores are Qdrant's: similarity for Cosine and Dot (higher is better),
+    /// distance for Euclid and Manhattan (lower is better).
     public func search(
         _ vector: [Float], using: String = CollectionConfig.defaultVectorName, limit: Int = 10,
         params searchParams: SearchParams = SearchParams(), filter: Filter? = nil, scoreThreshold: Float? = nil,

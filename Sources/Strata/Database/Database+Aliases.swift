@@ -80,16 +80,32 @@ final class AliasTable: Sendable {
 /// One change to the alias table (Qdrant's `create_alias`, `delete_alias`,
 /// `rename_alias` actions).
 public enum AliasOperation: Sendable, Equatable {
+    /// Makes `alias` name collection `collection`; an alias of that name
+    /// that already exists is moved to `collection` (as Qdrant does).
+    ///
+    /// `updateAliases(_:)` throws `.notFound` when the collection does not
+    /// exist, `.alreadyExists` when a collection is called `alias`, and
+    /// `.invalidArgument` for a name a collection could not have.
     case create(alias: String, collection: String)
+    /// Removes `alias`; `updateAliases(_:)` throws `.notFound` when there is
+    /// no such alias.
     case delete(alias: String)
+    /// Renames alias `from` to `to`, keeping its collection.
+    ///
+    /// `updateAliases(_:)` throws `.notFound` when there is no alias `from`,
+    /// `.alreadyExists` when a collection is called `to`, and
+    /// `.invalidArgument` for a `to` a collection could not be called.
     case rename(from: String, to: String)
 }
 
 /// An alias and the collection it names.
 public struct AliasDescription: Sendable, Equatable {
+    /// The alias.
     public var alias: String
+    /// The name of the collection the alias names.
     public var collection: String
 
+    /// Creates a description of alias `alias` naming collection `collection`.
     public init(alias: String, collection: String) {
         self.alias = alias
         self.collection = collection

@@ -22,7 +22,12 @@ import StrataWAL
 /// `LOCK`, `STRATA` (format marker), `collections/<name>/config.json`,
 /// `collections/<name>/wal/wal-*.log`.
 public final class Database: Sendable {
+    /// The data directory's path, as given to `open(at:options:fileSystem:)`.
     public let path: String
+    /// The options the database was opened with.
+    ///
+    /// Fixed once open, except for the replication hook in
+    /// `options.replication`, which `setReplicationHook(_:)` changes.
     public let options: DatabaseOptions
     let fileSystem: any FileSystem
     /// Every collection's WAL counters, added up since this database was opened.
@@ -52,8 +57,25 @@ public final class Database: Sendable {
     /// Opens (creating if needed) the data directory at `path` and recovers
     /// every collection by replaying its write-ahead log.
     ///
+    /// For example:
+    ///
+    /// ```swift
+    /// let db = try Database.open(at: "./data")
+    /// defer { db.close() }
+    ///
+    /// // Acknowledge writes before they are synced: a power cut may lose the last 100 ms.
+    /// let cache = try Database.open(
+    ///     at: "./cache", options: DatabaseOptions(durability: .periodic(milliseconds: 100)))
+    /// ```
+    ///
+    /// Also finishes or rolls back a snapshot restore or a collection rename
+    /// that a crash interrupted. A path that does not exist is created; an
+    /// existing directory must be empty or a Strata data directory.
+    ///
     /// Throws `.locked` if another process or handle has it open, `.corruption`
-    /// naming the file when something on disk fails its checks.
+    /// naming the file when something on disk fails its checks,
+    /// `.invalidArgument` when `path` is not a directory or is a non-empty
+    /// directory that is not a Strata data directory.
     public static func open(
         at path: String, options: DatabaseOptions = DatabaseOptions(),
         fileSystem: any FileSystem = POSIXFileSystem()
@@ -155,6 +177,24 @@ public final class Database: Sendable {
     /// Creates a collection, durably: after this returns the collection survives
     /// a crash. Throws `.alreadyExists` for a taken name and `.invalidArgument`
     /// for a bad name or config; nothing is changed then.
+    ///
+    /// For example:
+    ///
+    /// ```swift
+    /// // One unnamed vector of 4 dimensions.
+    /// let notes = try db.createCollection("notes", config: CollectionConfig(size: 4, distance: .cosine))
+    ///
+    /// // Named vectors: points carry either or both; queries say which with `using`.
+    /// let media = try db.createCollection(
+    ///     "media",
+    ///     config: CollectionConfig(vectors: [
+    ///         "text": VectorParams(size: 384, distance: .cosine),
+    ///         "image": VectorParams(size: 512, distance: .dot),
+    ///     ]))
+    /// ```
+    ///
+    /// Names are 1–255 bytes of letters, digits, `_`, `-`, `.` and `~`, not
+    /// starting with `.` or `~`.
     @discardableResult
     public func createCollection(_ name: String, config: CollectionConfig) throws -> Collection {
         try Self.validateCollectionName(name)

@@ -27,6 +27,21 @@ public struct DatabaseOptions: Sendable, Equatable {
     /// does it when called). Reads hide expired points either way.
     public var expirySweepInterval: Duration? = .seconds(1)
 
+    /// Creates options; every parameter sets the property of the same name.
+    ///
+    /// - Parameters:
+    ///   - durability: When writes are acknowledged; `.durable` by default.
+    ///   - walFileSize: Bytes at which a collection's WAL starts a new file;
+    ///     32 MiB by default.
+    ///   - maxUnindexedBytes: Bytes of vectors in sealed segments not yet
+    ///     written by the optimizer above which writes wait; 1 GiB by default.
+    ///   - snapshotsDirectory: Where snapshots go; nil (default) means
+    ///     `<data-dir>/snapshots`.
+    ///   - walRecentRecordsBytes: Bytes of the newest WAL records kept in
+    ///     memory for replication; `WALOptions.defaultRecentRecordsBytes` by default.
+    ///
+    /// `replication`, `clock` and `expirySweepInterval` keep their defaults
+    /// (no hook, the system clock, one second); set them on the value.
     public init(
         durability: Durability = .durable, walFileSize: Int = 32 << 20, maxUnindexedBytes: Int = 1 << 30,
         snapshotsDirectory: String? = nil, walRecentRecordsBytes: Int = WALOptions.defaultRecentRecordsBytes

@@ -14,7 +14,33 @@ import StrataIO
 /// between acknowledges nothing. Replicated records applied with
 /// `applyReplicated` are not hooked.
 public protocol ReplicationHook: Sendable {
+    /// Decides whether this node may take a write to `collection` now, before
+    /// anything is logged.
+    ///
+    /// Called once per write, before the write waits for the optimizer's
+    /// backlog (`DatabaseOptions.maxUnindexedBytes`) or is appended. Throw to
+    /// refuse the write: nothing is written and the writer gets the error as
+    /// thrown.
+    ///
+    /// - Parameter collection: The name of the collection written to.
+    /// - Returns: A token (the cluster uses its placement's epoch) that
+    ///   `replicate(collection:through:authorization:)` receives for this write.
     func authorizeWrite(collection: String) throws -> UInt64
+
+    /// Waits until enough replicas hold the write logged as `opNum`, before
+    /// it is acknowledged.
+    ///
+    /// Called after the write is in this node's WAL (durable, in `.durable`
+    /// mode) and applied here. Throwing means the write is not acknowledged,
+    /// though it stays in this log (it was in flight). A `StrataError`
+    /// reaches the writer as thrown; any other error becomes an `.io` error
+    /// naming the collection.
+    ///
+    /// - Parameters:
+    ///   - collection: The name of the collection written to.
+    ///   - opNum: The op number of the write, as this node's WAL gave it.
+    ///   - authorization: What `authorizeWrite(collection:)` returned for
+    ///     this write, so that a node deposed in between can refuse.
     func replicate(collection: String, through opNum: UInt64, authorization: UInt64) async throws
 }
 
@@ -23,8 +49,10 @@ public protocol ReplicationHook: Sendable {
 public final class ReplicationHookSlot: Sendable, Equatable {
     private let hook = Locked<(any ReplicationHook)?>(nil)
 
+    /// Creates an empty slot: writes are not replicated until a hook is set.
     public init() {}
 
+    /// The hook writes go through now; nil when none is set.
     public var current: (any ReplicationHook)? { hook.withLock { $0 } }
 
     func set(_ newHook: (any ReplicationHook)?) { hook.withLock { $0 = newHook } }

@@ -1,7 +1,10 @@
 /// The storage layout of a collection at one moment (for `strata inspect`,
 /// monitoring and tests).
 public struct StorageInfo: Sendable, Equatable {
+    /// One immutable segment file of the collection, as the manifest lists it.
     public struct Segment: Sendable, Equatable {
+        /// The segment's id: the number in its file name `seg-<id>.seg`
+        /// (docs/format/manifest.md).
         public var id: UInt64
         /// Points stored in the segment file, including deleted ones.
         public var points: Int
@@ -15,13 +18,18 @@ public struct StorageInfo: Sendable, Equatable {
         public var fileBytes: Int
         /// Payload bytes before and after block compression.
         public var payloadRawBytes: Int
+        /// Payload bytes after block compression: what the payload blocks
+        /// take in the file.
         public var payloadCompressedBytes: Int
         /// Whether some point in the file has a payload (the raw bytes count
         /// a per-point offset even for points without one).
         public var holdsPayloads: Bool
 
+        /// One section of the segment file and its size.
         public struct Section: Sendable, Equatable {
+            /// The section's name, as docs/format/segment.md names it.
             public var name: String
+            /// The section's length in the file, in bytes.
             public var bytes: Int
         }
     }

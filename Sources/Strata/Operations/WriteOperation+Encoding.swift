@@ -14,6 +14,11 @@ extension WriteOperation {
     /// The version an operation is written with: the oldest that has its tag.
     var encodingVersion: UInt8 { tag >= 16 ? 3 : tag >= 14 ? 2 : 1 }
 
+    /// The operation's binary form, as a WAL record's payload holds it: a
+    /// version byte (the oldest version with this operation's tag), the tag,
+    /// then its body (docs/format/operations.md).
+    ///
+    /// `decode(_:)` reads it back.
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: estimatedSize)
         writer.write(encodingVersion)

@@ -19,8 +19,14 @@ public final class Cancellation: Sendable {
         self.parent = parent
     }
 
+    /// Cancels the work: every later `check()` of this cancellation, or of
+    /// one created with it as `parent`, throws `.cancelled`.
+    ///
+    /// Idempotent; a query notices it at its next check, not at once.
     public func cancel() { flag.store(true, ordering: .relaxed) }
 
+    /// Whether `cancel()` was called on this cancellation or on a parent, or
+    /// the deadline has passed.
     public var isCancelled: Bool {
         if flag.load(ordering: .relaxed) || parent?.isCancelled == true { return true }
         guard let deadline else { return false }

@@ -6,9 +6,15 @@
 /// other sampled points, best first (equal scores by id), scored as a nearest
 /// search scores.
 public struct DistanceMatrix: Sendable, Equatable {
+    /// The sampled points' ids, in ascending order; empty when fewer than two
+    /// points were sampled.
     public var ids: [PointID]
+    /// For the point at each index of `ids`, its nearest other sampled
+    /// points, at most the `limit` asked, best first.
     public var neighbours: [[ScoredPoint]]
 
+    /// Creates a matrix of `ids` and their `neighbours` (the same count);
+    /// with no arguments, the empty matrix.
     public init(ids: [PointID] = [], neighbours: [[ScoredPoint]] = []) {
         self.ids = ids
         self.neighbours = neighbours

@@ -2,9 +2,13 @@ import StrataPayload
 
 /// A point found by a query over several collections, and where.
 public struct CollectionScoredPoint: Sendable, Equatable {
+    /// The name of the collection the point is in (its name, also when the
+    /// query named it by an alias).
     public var collection: String
+    /// The hit, scored as the collection's own query scored it.
     public var point: ScoredPoint
 
+    /// Creates a hit `point` found in collection `collection`.
     public init(collection: String, point: ScoredPoint) {
         self.collection = collection
         self.point = point

@@ -16,6 +16,23 @@ extension Collection {
     /// as asked. `collections` resolves `lookupFrom` names other than this
     /// collection's (nil: such lookups are refused).
     ///
+    /// For example, two nearest searches fused by reciprocal rank, stopped
+    /// if they take more than two seconds:
+    ///
+    /// ```swift
+    /// let request = QueryRequest(
+    ///     prefetch: [
+    ///         Prefetch(query: .nearest(.dense([0.1, 0.2, 0.3, 0.4])), limit: 20),
+    ///         Prefetch(query: .nearest(.point(2)), limit: 20),  // like point 2
+    ///     ],
+    ///     query: .fusion(.rrf()), limit: 5, withPayload: true)
+    /// let hits = try notes.query(
+    ///     request, collections: { try db.collection(named: $0) },
+    ///     cancellation: Cancellation(deadline: .now + .seconds(2)))
+    /// ```
+    ///
+    /// docs/query.md describes every query kind and how it scores.
+    ///
     /// Throws `.invalidArgument` for a malformed request (checked whole before
     /// anything is read: a prefetch without a query, fusion without
     /// prefetches, a negative limit…) or a query that does not fit the

@@ -32,6 +32,17 @@ extension Database {
     ///
     /// Throws `.notFound` for an unknown collection, `.corruption` for a bad
     /// base archive, `.invalidArgument` for a base of another collection.
+    ///
+    /// For example:
+    ///
+    /// ```swift
+    /// let base = try db.createSnapshot(of: "notes")
+    /// // Later: only what changed since `base`.
+    /// let later = try db.createSnapshot(of: "notes", incrementalFrom: base.path)
+    /// print(later.path, later.opNum ?? 0)
+    /// ```
+    ///
+    /// Blocking: it reads and writes whole files.
     @discardableResult
     public func createSnapshot(of name: String, incrementalFrom base: String? = nil) throws -> SnapshotDescription {
         try Self.snapshotLock.withLock { _ in
@@ -230,6 +241,21 @@ extension Database {
     /// replaced or removed and `overwrite` is false; `.corruption` and the
     /// others as `verifySnapshot` does, and `.corruption` naming the archive
     /// member when a staged collection does not open, before anything live changed.
+    ///
+    /// For example:
+    ///
+    /// ```swift
+    /// // A chain, base first, as a new collection beside the live one.
+    /// let restored = try db.restoreSnapshot(from: [base.path, later.path], as: "notes-copy")
+    /// print(restored.collections)  // ["notes-copy": the snapshot's op number]
+    ///
+    /// // Over the live collection: needs `overwrite`; then ask for a new handle.
+    /// try db.restoreSnapshot(from: [base.path], overwrite: true)
+    /// let notes = try db.collection("notes")
+    /// ```
+    ///
+    /// `checksum` is the SHA-256 (hex) the last archive must have; it is
+    /// checked besides the archive's `.sha256` file, when there is one.
     @discardableResult
     public func restoreSnapshot(
         from archives: [String], as name: String? = nil, overwrite: Bool = false,

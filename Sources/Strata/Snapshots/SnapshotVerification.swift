@@ -4,12 +4,16 @@ public struct SnapshotVerification: Sendable, Equatable {
     public var archives: [(path: String, sha256: String)] {
         zip(paths, checksums).map { ($0, $1) }
     }
+    /// The paths of the archives checked, base first, as given.
     public var paths: [String]
+    /// The SHA-256 (hex) of each archive in `paths`, at the same index.
     public var checksums: [String]
     /// The final archive's description (kind, collection, op numbers…).
     public var snapshot: SnapshotDescription
     /// Files of the restored state, and their bytes.
     public var files: Int
+    /// Bytes of the files of the restored state, base files included
+    /// (the final archive's `SnapshotDescription.stateBytes`).
     public var bytes: UInt64
 
     public static func == (a: SnapshotVerification, b: SnapshotVerification) -> Bool {

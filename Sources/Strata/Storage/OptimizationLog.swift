@@ -6,45 +6,85 @@ import StrataIO
 /// as an indexed file ("indexing"), merging small segments ("merge") or
 /// rewriting one without its deleted points ("vacuum").
 public struct OptimizationInfo: Sendable, Equatable {
+    /// What an optimization does; the raw value is the name reports use
+    /// (the server's `optimizer` field).
     public enum Kind: String, Sendable, Equatable {
-        case indexing, merge, vacuum
+        /// Writes a sealed in-memory segment as an immutable segment file,
+        /// with its indexes.
+        case indexing
+        /// Merges several segment files into one.
+        case merge
+        /// Rewrites one segment file without its deleted points.
+        case vacuum
     }
+    /// Where an optimization stands.
     public enum Status: Sendable, Equatable {
-        case optimizing, done
+        /// Still running.
+        case optimizing
+        /// Finished without an error.
+        case done
+        /// Failed; the associated value describes the error.
         case error(String)
     }
     /// A segment an optimization reads: a segment file (by id) or a sealed
     /// in-memory segment (by the op number it was sealed at), with its live points.
     public struct SegmentRef: Sendable, Equatable, Hashable {
+        /// Which segment: a file or a sealed in-memory segment.
         public enum Source: Sendable, Equatable, Hashable {
+            /// The immutable segment file with this id (`seg-<id>.seg`).
             case file(UInt64)
+            /// The in-memory segment sealed at op number `opNum`, not yet
+            /// written as a file.
             case sealed(opNum: UInt64)
         }
+        /// The segment.
         public var source: Source
+        /// Its live points: for a file, the points it stores minus the
+        /// deleted ones; for a sealed segment, the points it holds.
         public var points: Int
     }
     /// One step of the work, with progress where it is counted.
     public struct Stage: Sendable, Equatable {
+        /// What the step does, for people (such as "copy live points" or
+        /// "publish").
         public var name: String
+        /// When the step started.
         public var startedAt: Date
+        /// When the step ended; nil while it runs.
         public var finishedAt: Date?
+        /// Units of work done so far (points); nil when the step is not counted.
         public var done: Int?
+        /// Units of work the step has in all; nil when the step is not counted.
         public var total: Int?
     }
 
+    /// A random id, unique to this optimization.
     public var id: UUID
+    /// What the optimization does.
     public var kind: Kind
+    /// Whether it runs, finished or failed.
     public var status: Status
+    /// The segments it reads.
     public var segments: [SegmentRef]
+    /// When it started.
     public var startedAt: Date
+    /// When it finished or failed; nil while it runs.
     public var finishedAt: Date?
+    /// Its steps so far, in order; the last one is the current one while it runs.
     public var stages: [Stage]
 }
 
 /// What the optimizer is doing, would do next, and did (newest first).
 public struct OptimizationsReport: Sendable, Equatable {
+    /// The optimization running now (at most one per collection); empty when idle.
     public var running: [OptimizationInfo]
+    /// What the optimizer would do next, in order: first each sealed segment
+    /// waiting to be written, then the merges and vacuums the merge planner
+    /// picks among the segment files no running optimization reads. A plan,
+    /// not a promise: it is recomputed as segments change.
     public var queued: [(kind: OptimizationInfo.Kind, segments: [OptimizationInfo.SegmentRef])]
+    /// The optimizations finished since the collection was opened, newest
+    /// first, at most the last 64 (kept in memory only).
     public var completed: [OptimizationInfo]
     /// Segment files no queued optimization touches.
     public var idleSegments: [OptimizationInfo.SegmentRef]

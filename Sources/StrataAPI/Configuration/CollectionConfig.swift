@@ -8,9 +8,15 @@ import StrataVectorMath
 public typealias Distance = DistanceMetric
 
 /// One named dense vector of a collection.
+///
+/// Qdrant's `VectorParams`: the vector's size and distance (fixed once the
+/// collection exists) and, optionally, how it is indexed, quantized and
+/// stored, overriding the collection's settings for this vector.
 public struct VectorParams: Sendable, Equatable, Codable {
     /// Number of dimensions, 1…65536.
     public var size: Int
+    /// How vectors are compared, which decides what scores mean (Qdrant's
+    /// `distance`: Cosine, Dot, Euclid or Manhattan).
     public var distance: Distance
     /// Overrides the collection's `hnswConfig` for this vector.
     public var hnswConfig: HnswConfig?
@@ -26,6 +32,12 @@ public struct VectorParams: Sendable, Equatable, Codable {
     /// Values are rounded to it when written (see `VectorDatatype`).
     public var datatype: VectorDatatype?
 
+    /// Creates the parameters of a vector of `size` dimensions compared by
+    /// `distance`.
+    ///
+    /// The optional settings default to nil: the collection's `hnswConfig` and
+    /// `quantizationConfig` apply, the vector is a plain dense vector and is
+    /// stored as `float32`.
     public init(
         size: Int, distance: Distance, hnswConfig: HnswConfig? = nil, quantizationConfig: QuantizationConfig? = nil,
         onDisk: Bool? = nil, multivectorConfig: MultiVectorConfig? = nil, datatype: VectorDatatype? = nil
@@ -64,7 +76,10 @@ public enum MultiVectorComparator: String, Sendable, Equatable, Codable {
 /// rescores the graph's candidates by max_sim over the full rows. Exact search
 /// scores every point by max_sim.
 public struct MultiVectorConfig: Sendable, Equatable, Codable {
+    /// How a query's rows are scored against a point's rows (Qdrant's
+    /// `comparator`); `.maxSim` is the only one.
     public var comparator: MultiVectorComparator
+    /// Creates a multivector config scored by `comparator` (default `.maxSim`).
     public init(comparator: MultiVectorComparator = .maxSim) { self.comparator = comparator }
 }
 
@@ -81,8 +96,14 @@ public enum SparseModifier: String, Sendable, Equatable, Codable {
 /// Qdrant's `sparse_vectors.<name>.index`. Accepted and stored; Strata always
 /// keeps the inverted index in the mmap'd segment file and searches it exactly.
 public struct SparseIndexParams: Sendable, Equatable, Codable {
+    /// Qdrant's `on_disk`: accepted and reported back; the index always
+    /// lives in the mmap'd segment file. nil when not given.
     public var onDisk: Bool?
+    /// Qdrant's `full_scan_threshold`: accepted (it must not be negative) and
+    /// reported back; Strata does not use it. nil when not given.
     public var fullScanThreshold: Int?
+    /// Creates index params with Qdrant's `on_disk` and `full_scan_threshold`
+    /// (nil: not given).
     public init(onDisk: Bool? = nil, fullScanThreshold: Int? = nil) {
         self.onDisk = onDisk
         self.fullScanThreshold = fullScanThreshold
@@ -91,8 +112,13 @@ public struct SparseIndexParams: Sendable, Equatable, Codable {
 
 /// One named sparse vector of a collection (Qdrant's `SparseVectorParams`).
 public struct SparseVectorParams: Sendable, Equatable, Codable {
+    /// How query values are weighted: `.none` (plain dot products, the
+    /// default) or `.idf` (Qdrant's `modifier`, used for BM25).
     public var modifier: SparseModifier
+    /// Qdrant's `index` settings, accepted and reported back; nil when not given.
     public var index: SparseIndexParams?
+    /// Creates a sparse vector's parameters with `modifier` (default `.none`)
+    /// and the optional `index` settings.
     public init(modifier: SparseModifier = .none, index: SparseIndexParams? = nil) {
         self.modifier = modifier
         self.index = index
@@ -100,6 +126,7 @@ public struct SparseVectorParams: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey { case modifier, index }
 
+    /// Reads the config.json form; a missing `modifier` is `.none`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         modifier = try container.decodeIfPresent(SparseModifier.self, forKey: .modifier) ?? .none
@@ -108,6 +135,30 @@ public struct SparseVectorParams: Sendable, Equatable, Codable {
 }
 
 /// A collection's fixed configuration.
+///
+/// Qdrant's collection `config`: the collection's dense vectors (`vectors`)
+/// and sparse vectors, how they are indexed (`hnswConfig`) and quantized,
+/// when segments are flushed and merged (`optimizers`), and Strata's
+/// additions (expiring points, retained versions). The vectors' sizes,
+/// distances and datatypes are fixed at creation (named vectors can be added
+/// or removed later); the engine's `Database.updateCollectionConfig` changes
+/// the other settings (Qdrant's `PATCH /collections/{name}`). Kept in the
+/// collection's config.json (docs/format/data-directory.md).
+///
+/// ```swift
+/// // One unnamed 384-d vector, scalar-quantized:
+/// var config = CollectionConfig(size: 384, distance: .cosine)
+/// config.quantizationConfig = .scalar(quantile: 0.99)
+///
+/// // Two named vectors and a sparse one for BM25 (hybrid search):
+/// let hybrid = CollectionConfig(
+///     vectors: [
+///         "title": VectorParams(size: 384, distance: .cosine),
+///         "body": VectorParams(size: 768, distance: .dot, datatype: .float16),
+///     ],
+///     sparseVectors: ["text": SparseVectorParams(modifier: .idf)])
+/// try hybrid.validate()
+/// ```
 public struct CollectionConfig: Sendable, Equatable, Codable {
     /// The name Qdrant uses for a collection's single unnamed vector.
     public static let defaultVectorName = ""
@@ -136,6 +187,13 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     /// Which versions are kept (`VersionsConfig`); nil: only tagged ones.
     public var versions: VersionsConfig?
 
+    /// Creates a configuration with the named dense `vectors` and, for the
+    /// other settings, Qdrant's defaults: default optimizers and HNSW
+    /// parameters, zstd payload blocks, no quantization, no sparse vectors, and
+    /// no metadata, strict mode, TTL or retained versions.
+    ///
+    /// Nothing is checked here: `validate()` (which creating a collection
+    /// calls) throws for sizes, names or settings out of range.
     public init(
         vectors: [String: VectorParams], optimizers: OptimizersConfig = OptimizersConfig(),
         payloadCompression: CompressionCodec = .zstd, hnswConfig: HnswConfig = HnswConfig(),
@@ -155,7 +213,9 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         self.quantizationConfig = quantizationConfig
     }
 
-    /// A collection with one unnamed vector.
+    /// A collection with one unnamed vector of `size` dimensions compared by
+    /// `distance` (the key `""`, Qdrant's single-vector form); the other
+    /// settings as `init(vectors:…)` sets them.
     public init(
         size: Int, distance: Distance, optimizers: OptimizersConfig = OptimizersConfig(),
         hnswConfig: HnswConfig = HnswConfig(), quantizationConfig: QuantizationConfig? = nil
@@ -178,6 +238,8 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
             strictMode, ttl, versions
     }
 
+    /// Reads the config.json form; a missing field takes its default (as
+    /// `init(vectors:…)` sets it), so files written before it existed still read.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         vectors = try container.decode([String: VectorParams].self, forKey: .vectors)
@@ -192,6 +254,9 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
         versions = try container.decodeIfPresent(VersionsConfig.self, forKey: .versions)
     }
 
+    /// Writes the config.json form, leaving out what was never set (sparse
+    /// vectors when there are none, metadata, strict mode, TTL, versions), so
+    /// a config without them is written as older builds wrote it.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(vectors, forKey: .vectors)
@@ -225,6 +290,11 @@ public struct CollectionConfig: Sendable, Equatable, Codable {
     static let maxDimension = 65536
 
     /// Throws `.invalidArgument` naming what is wrong when the configuration cannot be used.
+    ///
+    /// Checks vector sizes (1…65536) and names (at most 255 bytes; a name is
+    /// dense or sparse, not both), the HNSW, quantization, optimizer, strict
+    /// mode, TTL and versions settings, and that `metadata` holds only finite
+    /// numbers. Creating a collection runs it.
     public func validate() throws {
         for name in sparseVectors.keys {
             guard vectors[name] == nil else {

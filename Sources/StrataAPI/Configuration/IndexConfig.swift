@@ -5,13 +5,22 @@ import StrataPayload
 public struct HnswConfig: Sendable, Equatable, Codable {
     /// Links per node on the upper layers; layer 0 keeps `2·m`. 0 disables the graph
     /// (segments are scanned exactly).
+    ///
+    /// Qdrant's `m`; default 16, 0 or 2…512.
     public var m: Int = 16
     /// Candidate list size while building; larger builds slower and finds better links.
+    ///
+    /// Qdrant's `ef_construct`; default 100, 4…4096. A search's `hnswEf`
+    /// defaults to the larger of it and the search's limit (see `SearchParams`).
     public var efConstruct: Int = 100
     /// Segments whose vectors of this name take fewer KiB than this are not
     /// indexed: an exact scan of them is as fast as a graph search.
+    ///
+    /// Qdrant's `full_scan_threshold` (in KiB); default 10 000.
     public var fullScanThresholdKB: Int = 10_000
     /// Threads that build one graph; 0 = all cores.
+    ///
+    /// Qdrant's `max_indexing_threads`; default 0.
     public var maxIndexingThreads: Int = 0
     /// Graph links stay on disk (mmap'd) rather than loaded; Strata always maps
     /// them, so this is accepted for compatibility and reported back.
@@ -19,8 +28,15 @@ public struct HnswConfig: Sendable, Equatable, Codable {
     /// Seed of the level generator: the same points, config and seed give the same graph.
     public var seed: UInt64 = 0x5354_5241_5441  // "STRATA"
 
+    /// Creates Qdrant's defaults: `m` 16, `efConstruct` 100,
+    /// `fullScanThresholdKB` 10 000, all cores, Strata's fixed seed.
     public init() {}
 
+    /// Creates HNSW parameters; each one left out keeps its default (see the
+    /// properties).
+    ///
+    /// Ranges are checked when the collection config is validated: `m` 0 or
+    /// 2…512, `efConstruct` 4…4096, the others not negative.
     public init(
         m: Int = 16, efConstruct: Int = 100, fullScanThresholdKB: Int = 10_000, maxIndexingThreads: Int = 0,
         onDisk: Bool? = nil, seed: UInt64 = 0x5354_5241_5441
@@ -33,6 +49,7 @@ public struct HnswConfig: Sendable, Equatable, Codable {
         self.seed = seed
     }
 
+    /// Reads the config.json form; a missing field takes its default.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = HnswConfig()
@@ -62,6 +79,10 @@ public struct HnswConfig: Sendable, Equatable, Codable {
 
 /// Quantization of a vector (Qdrant's `quantization_config`). Codes are kept
 /// in RAM and used to walk the graph; full vectors stay on disk for rescoring.
+///
+/// Every method takes Qdrant's `alwaysRam` (`always_ram`), accepted and
+/// reported back: the codes are in RAM either way. How a search uses the codes
+/// is set per query (`QuantizationSearchParams`).
 public enum QuantizationConfig: Sendable, Equatable, Codable {
     /// One `int8` per dimension (4x smaller). `quantile` (0.5…1) clips outliers
     /// when choosing the range; nil = 1 (the full range).
@@ -79,15 +100,26 @@ public enum QuantizationConfig: Sendable, Equatable, Codable {
     case product(compression: ProductQuantizationCompression, alwaysRam: Bool? = nil)
 }
 
+/// How many bits binary quantization keeps per dimension (Qdrant's
+/// `encoding`); docs/format/quantization.md describes the codes.
 public enum BinaryQuantizationEncoding: String, Sendable, Equatable, Codable {
+    /// One bit per dimension, its sign after centring (32x smaller than
+    /// float32); the default.
     case oneBit = "one_bit"
+    /// Two bits per dimension, three levels (16x smaller).
     case twoBits = "two_bits"
+    /// Three bits per two dimensions: two bits whose upper bit is shared by
+    /// each pair of dimensions (~21x smaller).
     case oneAndHalfBits = "one_and_half_bits"
 }
 
+/// How a query is encoded to be scored against binary codes (Qdrant's
+/// `query_encoding`).
 public enum BinaryQueryEncoding: String, Sendable, Equatable, Codable {
     /// The query is binarised like the vectors (Hamming distance).
     case `default` = "default"
+    /// The same as `default`: the query is binarised like the vectors
+    /// (Qdrant's explicit `binary`).
     case binary = "binary"
     /// The query keeps 8 bits per dimension (asymmetric scoring).
     case scalar8Bits = "scalar8bits"
@@ -96,7 +128,14 @@ public enum BinaryQueryEncoding: String, Sendable, Equatable, Codable {
     case scalar4Bits = "scalar4bits"
 }
 
+/// How much product quantization shrinks a vector: bytes of float32 vector
+/// per byte of code (Qdrant's `compression`).
+///
+/// Each code byte names one of 256 centroids of a sub-vector of `ratio / 4`
+/// dimensions, so larger ratios are smaller and less precise.
 public enum ProductQuantizationCompression: String, Sendable, Equatable, Codable, CaseIterable {
+    /// A ratio of 4, 8, 16, 32 or 64 (as named): one code byte per 1, 2, 4,
+    /// 8 or 16 dimensions.
     case x4, x8, x16, x32, x64
 
     /// Bytes of float32 vector per byte of code.
@@ -120,12 +159,28 @@ extension QuantizationConfig {
 }
 
 /// Per-query search parameters (Qdrant's `params`).
+///
+/// The defaults walk each indexed segment's HNSW graph (with quantized codes
+/// when the vector has them, rescored by full vectors) and scan small or
+/// unindexed segments exactly. Each query stage has its own.
+///
+/// ```swift
+/// // A wider graph search, reading 2x the candidates from the quantized codes:
+/// let params = SearchParams(hnswEf: 256, quantization: QuantizationSearchParams(oversampling: 2))
+/// let request = QueryRequest(query: .nearest(.dense(embedding)), params: params, limit: 10)
+///
+/// // The exact answer, to measure recall against:
+/// let exact = QueryRequest(query: .nearest(.dense(embedding)), params: SearchParams(exact: true), limit: 10)
+/// ```
 public struct SearchParams: Sendable, Equatable {
     /// Size of the candidate list on the graph; nil = max(limit, the collection's
     /// ef_construct). Larger finds more of the true neighbours, slower.
     public var hnswEf: Int?
     /// Scan every point exactly instead of using the graph (and no quantization).
     public var exact: Bool
+    /// How quantized codes are used (Qdrant's `quantization`); nil = the
+    /// defaults (`QuantizationSearchParams()`: use codes, rescore, no
+    /// oversampling).
     public var quantization: QuantizationSearchParams?
     /// Only search indexed segments (Qdrant's `indexed_only`).
     public var indexedOnly: Bool
@@ -137,6 +192,8 @@ public struct SearchParams: Sendable, Equatable {
     /// whole collection). Given for any other vector, the query is refused.
     public var idf: IDFScope?
 
+    /// Creates search parameters; the defaults are Qdrant's (graph search,
+    /// codes used and rescored, every segment searched, the default ACORN walk).
     public init(
         hnswEf: Int? = nil, exact: Bool = false, quantization: QuantizationSearchParams? = nil,
         indexedOnly: Bool = false,
@@ -173,11 +230,14 @@ public enum IDFScope: Sendable, Equatable {
 /// matching ones. Unlike Qdrant (which relies on extra payload links built
 /// per indexed field and leaves this off), Strata enables it by default.
 public struct AcornSearchParams: Sendable, Equatable {
+    /// Whether selective filters use the two-hop walk (default true).
     public var enable: Bool
     /// Fraction of the segment's points the filter matches, 0…1, below which
     /// the two-hop walk is used.
     public var maxSelectivity: Double
 
+    /// Creates ACORN parameters: enabled by default, for filters matching
+    /// less than 40 % of a segment.
     public init(enable: Bool = true, maxSelectivity: Double = 0.4) {
         self.enable = enable
         self.maxSelectivity = maxSelectivity
@@ -195,6 +255,8 @@ public struct QuantizationSearchParams: Sendable, Equatable {
     /// nil = 1. Must be ≥ 1.
     public var oversampling: Double?
 
+    /// Creates quantization search parameters; the defaults use the codes and
+    /// rescore their candidates without oversampling.
     public init(ignore: Bool = false, rescore: Bool = true, oversampling: Double? = nil) {
         self.ignore = ignore
         self.rescore = rescore

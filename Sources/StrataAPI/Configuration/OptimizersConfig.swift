@@ -25,8 +25,12 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
     /// Threads for flushes and merges per collection. nil = 1 today.
     public var maxOptimizationThreads: Int? = nil
 
+    /// Creates Qdrant's defaults (see each property).
     public init() {}
 
+    /// Creates optimizer settings; each one left out keeps its default (see
+    /// the properties). Values out of range are refused when the collection
+    /// config is validated.
     public init(
         deletedThreshold: Double = 0.2, vacuumMinVectorNumber: Int = 1000, defaultSegmentNumber: Int = 0,
         maxSegmentSizeKB: Int? = nil, indexingThresholdKB: Int = 10_000, flushIntervalSec: Int = 5,
@@ -41,6 +45,9 @@ public struct OptimizersConfig: Sendable, Equatable, Codable {
         self.maxOptimizationThreads = maxOptimizationThreads
     }
 
+    /// Throws `.invalidArgument` naming the first setting out of range:
+    /// `deletedThreshold` outside 0…1, a negative count, or a size, interval
+    /// or thread count that is not positive.
     package func validate() throws {
         guard (0...1).contains(deletedThreshold) else {
             throw StrataError.invalid("deleted_threshold must be within 0…1, got \(deletedThreshold)")

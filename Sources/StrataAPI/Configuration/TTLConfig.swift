@@ -16,6 +16,7 @@ import Foundation
 /// against the clock when they start); a background task deletes expired
 /// points through the WAL (`Collection.deleteExpiredPoints`).
 public struct TTLConfig: Sendable, Equatable, Codable {
+    /// The payload key expiry is read from unless another is given: `expires_at`.
     public static let defaultKey = "expires_at"
 
     /// The payload key holding each point's expiry.
@@ -24,11 +25,16 @@ public struct TTLConfig: Sendable, Equatable, Codable {
     /// (nil: such points never expire).
     public var defaultSeconds: Int?
 
+    /// Creates a TTL config that reads each point's expiry at `key` (default
+    /// `expires_at`) and gives points written without it `defaultSeconds` to
+    /// live (nil: they never expire).
     public init(key: String = defaultKey, defaultSeconds: Int? = nil) {
         self.key = key
         self.defaultSeconds = defaultSeconds
     }
 
+    /// Throws `.invalidArgument` when `key` is not a single top-level
+    /// payload key (no `.` or `[`) or `defaultSeconds` is not positive.
     public func validate() throws {
         let path: PayloadPath
         do { path = try PayloadPath(key) } catch {
@@ -43,6 +49,10 @@ public struct TTLConfig: Sendable, Equatable, Codable {
     }
 
     /// The points expired at `time`: a value at `key` at or before it.
+    ///
+    /// The filter matches a number of Unix seconds or an RFC 3339 datetime at
+    /// `key`. Call it on a validated config only: a `key` that is not a valid
+    /// payload path traps.
     public func expired(at time: Date) -> Filter {
         let path = try! PayloadPath(key)
         let seconds = time.timeIntervalSince1970
@@ -61,6 +71,8 @@ public struct TTLConfig: Sendable, Equatable, Codable {
         return .string(Self.rfc3339(seconds: seconds))
     }
 
+    /// `seconds` since the Unix epoch as an RFC 3339 datetime in UTC, to the
+    /// second (`2027-01-15T08:00:00Z`).
     package static func rfc3339(seconds: Double) -> String {
         let formatter = ISO8601DateFormatter()
         formatter.formatOptions = [.withInternetDateTime]
@@ -74,11 +86,16 @@ public struct TTLConfig: Sendable, Equatable, Codable {
 public final class WallClock: Sendable, Equatable {
     private let read: @Sendable () -> Date
 
+    /// Creates a clock whose time is what `read` returns (a test's clock that
+    /// it moves by hand, for example).
     public init(_ read: @escaping @Sendable () -> Date) { self.read = read }
 
+    /// The system's clock (`Date()`), the default of a database.
     public static let system = WallClock { Date() }
 
+    /// The current time by this clock.
     public var now: Date { read() }
 
+    /// Whether `lhs` and `rhs` are the same clock object.
     public static func == (lhs: WallClock, rhs: WallClock) -> Bool { lhs === rhs }
 }

@@ -38,6 +38,8 @@ public enum FormulaVariable: Sendable, Hashable, CustomStringConvertible {
         self = .score(value)
     }
 
+    /// The variable in Qdrant's syntax: `$score[i]` (also for `$score`) or
+    /// the payload key.
     public var description: String {
         switch self {
         case .score(let index): "$score[\(index)]"
@@ -47,16 +49,30 @@ public enum FormulaVariable: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// The shape of a decay function (`lin_decay`, `exp_decay`, `gauss_decay`).
+///
+/// With d the distance of `x` from the target, each is 1 at d = 0 and
+/// `midpoint` at d = `scale`.
 public enum DecayKind: String, Sendable, Equatable {
+    /// `lin_decay`: `max(0, 1 − λ·d)`, λ = (1 − midpoint) / scale; midpoint in 0…1.
     case linear = "lin_decay"
+    /// `exp_decay`: `exp(λ·d)`, λ = ln(midpoint) / scale; midpoint in (0, 1).
     case exponential = "exp_decay"
+    /// `gauss_decay`: `exp(λ·d²)`, λ = ln(midpoint) / scale²; midpoint in (0, 1).
     case gaussian = "gauss_decay"
 }
 
 /// One node of a formula (Qdrant's `Expression`). Numbers are evaluated in
 /// Double, as Qdrant does; the final score is converted to Float.
+///
+/// The operators and their JSON forms are listed in docs/query.md
+/// ("Formulas"). A non-finite value anywhere (a division by zero without a
+/// default, √ or ln of a negative number, an overflow) fails the query with
+/// `.invalidArgument` naming the expression and the point.
 public indirect enum FormulaExpression: Sendable, Equatable {
+    /// A number; must be finite.
     case constant(Double)
+    /// A prefetch score or a payload number (see `FormulaVariable`); a point
+    /// without it takes the formula's default (see `Formula.defaults`).
     case variable(FormulaVariable)
     /// 1 when the point matches the condition, else 0.
     case condition(Condition)
@@ -66,20 +82,31 @@ public indirect enum FormulaExpression: Sendable, Equatable {
     case datetime(String)
     /// The datetime at a payload key, as seconds since the epoch.
     case datetimeKey(PayloadPath)
+    /// The sum of the operands (0 for none).
     case sum([FormulaExpression])
+    /// The product of the operands (1 for none).
+    ///
     /// Stops at the first factor that is 0 (later factors are not evaluated).
     case mult([FormulaExpression])
     /// The largest (smallest) operand; NaN operands are skipped. Needs an operand.
     case max([FormulaExpression])
+    /// The smallest operand; NaN operands are skipped. Needs an operand.
     case min([FormulaExpression])
+    /// The operand negated: `−e`.
     case neg(FormulaExpression)
+    /// The operand's absolute value: `|e|`.
     case abs(FormulaExpression)
     /// `left / right`; 0 when `left` is 0 (right not evaluated); `byZeroDefault` when `right` is 0.
     case div(left: FormulaExpression, right: FormulaExpression, byZeroDefault: Double?)
+    /// The square root of the operand (a negative operand fails the query).
     case sqrt(FormulaExpression)
+    /// `base` raised to `exponent`.
     case pow(base: FormulaExpression, exponent: FormulaExpression)
+    /// e raised to the operand.
     case exp(FormulaExpression)
+    /// The base-10 logarithm of the operand.
     case log10(FormulaExpression)
+    /// The natural logarithm of the operand.
     case ln(FormulaExpression)
     /// The inverse hyperbolic cosine (defined from 1).
     case acosh(FormulaExpression)
@@ -92,10 +119,26 @@ public indirect enum FormulaExpression: Sendable, Equatable {
 /// prefetches returned. `defaults` give the value of a variable a point does
 /// not have (a payload key it lacks, a prefetch it is missing from; a
 /// missing score without a default is 0).
+///
+/// A formula is the query of a stage with prefetches (`QueryKind.formula`):
+///
+/// ```swift
+/// // The vector score, plus a quarter of the point's "popularity" (0 when it has none):
+/// let formula = try Formula(
+///     .sum([.variable(.score(0)), .mult([.constant(0.25), .variable(named: "popularity")])]),
+///     defaults: ["popularity": 0])
+/// let request = QueryRequest(
+///     prefetch: [Prefetch(query: .nearest(.dense(embedding)), limit: 100)],
+///     query: .formula(formula), limit: 10)
+/// ```
 public struct Formula: Sendable, Equatable {
+    /// The expression each candidate point is scored by.
     public var expression: FormulaExpression
+    /// The value a variable takes for a point that lacks it; a payload
+    /// default is used as given (a number, not unwrapped from an array).
     public var defaults: [FormulaVariable: JSONValue]
 
+    /// Creates a formula from `expression` and the `defaults` of its variables.
     public init(_ expression: FormulaExpression, defaults: [FormulaVariable: JSONValue] = [:]) {
         self.expression = expression
         self.defaults = defaults

@@ -1,5 +1,6 @@
 /// A snapshot archive as `Database.listSnapshots` and `createSnapshot` report it.
 public struct SnapshotDescription: Sendable, Equatable {
+    /// What a snapshot archive holds (from its manifest).
     public enum Kind: String, Sendable, Equatable {
         /// One collection.
         case collection
@@ -34,6 +35,8 @@ public struct SnapshotDescription: Sendable, Equatable {
     /// Why the archive's manifest could not be read, if it could not.
     public var problem: String?
 
+    /// Creates a description of the archive `name` at `path`, of `size`
+    /// bytes; the other fields default to unknown (nil, empty, 0).
     public init(
         name: String, path: String, size: UInt64, kind: Kind? = nil, collection: String? = nil, opNum: UInt64? = nil,
         collections: [String: UInt64] = [:], createdAt: String? = nil, checksum: String? = nil,

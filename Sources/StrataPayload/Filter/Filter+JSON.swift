@@ -3,13 +3,20 @@ import StrataModel
 
 /// A filter (or field schema) that does not follow Qdrant's JSON shape; the
 /// message names where (`filter.must[1].range.gt: …`).
+///
+/// The HTTP API reports it as a 400 error, `Wrong input: <message>`.
 public struct FilterDecodingError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and where, as a client should see it.
     public let message: String
+    /// Creates the error with its full message (location included).
     public init(_ message: String) { self.message = message }
+    /// The `message`.
     public var description: String { message }
 }
 
 extension Filter: Codable {
+    /// Decodes Qdrant's filter JSON (see `init(json:path:)`); a malformed
+    /// filter throws `DecodingError.dataCorrupted` with the parser's message.
     public init(from decoder: any Decoder) throws {
         let value = try JSONValue(from: decoder)
         do {
@@ -19,10 +26,16 @@ extension Filter: Codable {
         }
     }
 
+    /// Encodes the filter as its `json`.
     public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
 
     /// Parses Qdrant's filter JSON. `must`, `should` and `must_not` take a
     /// condition or a list of them; null members are absent.
+    ///
+    /// `path` names the filter in error messages (`filter.must[1].range.gt: …`).
+    /// Throws `FilterDecodingError` for a value that is not an object, an
+    /// unknown member, a malformed `min_should` (it needs `conditions` and a
+    /// `min_count` ≥ 0), or any malformed condition.
     public init(json: JSONValue, path: String = "filter") throws(FilterDecodingError) {
         guard case .object(let object) = json else { throw FilterDecodingError("\(path) must be an object") }
         let known: Set<String> = ["must", "should", "must_not", "min_should"]
@@ -58,6 +71,8 @@ extension Filter: Codable {
         }
     }
 
+    /// The filter as Qdrant's JSON: clauses as lists, empty clauses omitted
+    /// (the empty filter is `{}`); `init(json:path:)` reads it back.
     public var json: JSONValue {
         var object: [String: JSONValue] = [:]
         if !must.isEmpty { object["must"] = .array(must.map(\.json)) }
@@ -73,6 +88,15 @@ extension Filter: Codable {
 }
 
 extension Condition {
+    /// Parses one condition of Qdrant's filter JSON; `path` names it in error
+    /// messages.
+    ///
+    /// The condition kind follows from the members: `key` with one test
+    /// (`match`, `range`, `geo_bounding_box`, `geo_radius`, `geo_polygon`,
+    /// `values_count`) or with `is_empty`/`is_null` as a boolean (`false`
+    /// negates); `is_empty`, `is_null`, `has_id`, `has_vector`, `slice`,
+    /// `nested`; or `must`/`should`/`must_not`/`min_should` for a sub-filter.
+    /// Throws `FilterDecodingError` naming the first problem.
     public init(json: JSONValue, path: String) throws(FilterDecodingError) {
         guard case .object(let object) = json else { throw FilterDecodingError("\(path) must be an object") }
         func key(_ value: JSONValue?, _ where_: String) throws(FilterDecodingError) -> PayloadPath {
@@ -155,6 +179,11 @@ extension Condition {
         }
     }
 
+    /// The condition as Qdrant's JSON, in the form `init(json:path:)` reads
+    /// (ids of `has_id` sorted).
+    ///
+    /// A numeric id of 2^63 or more is written as a negative integer (its bit
+    /// pattern), which `init(json:path:)` refuses.
     public var json: JSONValue {
         switch self {
         case .field(let condition): return condition.json

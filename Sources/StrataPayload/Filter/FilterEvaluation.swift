@@ -1,13 +1,20 @@
 import StrataModel
 
 /// What a filter looks at in one point.
+///
+/// Not `Sendable`: `hasVector` is an arbitrary closure.
 public struct FilterSubject {
+    /// The point's id (for `has_id` and `slice`).
     public var id: PointID
+    /// The point's payload; nil reads as the empty payload.
     public var payload: Payload?
+    /// Whether the point has the named vector, dense or sparse (`""` is the
+    /// unnamed one), for `has_vector`.
     public var hasVector: (String) -> Bool
     /// An element a nested filter looks at: it has no id and no vectors.
     var isNestedElement = false
 
+    /// Creates the view of one point.
     public init(id: PointID, payload: Payload?, hasVector: @escaping (String) -> Bool) {
         self.id = id
         self.payload = payload
@@ -25,9 +32,16 @@ public struct FilterSubject {
 /// Settings that change how conditions read values: the tokenizer of each
 /// key with a full-text index (other keys use the default word tokenizer).
 public struct FilterSettings: Sendable {
+    /// The tokenizer of each key with a full-text index, by its full path
+    /// (inside a nested filter, the nested key followed by `[]` and the
+    /// inner key).
     public var tokenizers: [PayloadPath: TextTokenizer]
+    /// Creates settings; the default has no full-text index, so every key
+    /// uses the default word tokenizer.
     public init(tokenizers: [PayloadPath: TextTokenizer] = [:]) { self.tokenizers = tokenizers }
 
+    /// The tokenizer for `key`: its index's, else `TextTokenizer()` (word
+    /// splitting, lowercase, no other processing).
     public func tokenizer(for key: PayloadPath) -> TextTokenizer { tokenizers[key] ?? TextTokenizer() }
 }
 

@@ -3,20 +3,46 @@ import StrataModel
 /// A path into a payload, as filters, field indexes and payload operations
 /// name fields: `a.b` descends into objects, `a[].b` into every element of an
 /// array, `a[2].b` into one element; `"a.b"` (quoted) is one key holding a dot.
+///
+/// This is the syntax of Qdrant's payload `key`s. Two paths are equal when
+/// their steps are; they sort by their normalised text.
+///
+/// ```swift
+/// let path = try PayloadPath("country.cities[].name")
+/// // path.steps == [.key("country"), .key("cities"), .eachElement, .key("name")]
+/// let payload: Payload = ["country": ["cities": [["name": "Paris"], ["name": "Lyon"]]]]
+/// path.values(in: payload)  // [.string("Paris"), .string("Lyon")]
+///
+/// let dotted = try PayloadPath("\"a.b\".c")  // the key "a.b", then the key "c"
+/// ```
 public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparable {
+    /// One step of a path, applied to each value the steps before it reached.
     public enum Step: Sendable, Hashable {
+        /// The member of an object with this name (`a`, or `"a.b"` quoted);
+        /// reaches nothing in a value that is not an object.
         case key(String)
+        /// Every element of an array (`[]`); reaches nothing in a value that
+        /// is not an array.
         case eachElement
+        /// The element at this zero-based index (`[2]`); reaches nothing when
+        /// the array is shorter or the value is not an array.
         case element(Int)
     }
 
+    /// The steps of the path in order; never empty for a parsed path.
     public let steps: [Step]
     /// The path as written (normalised).
     public let description: String
 
+    /// Orders paths by their normalised text (`description`).
     public static func < (a: PayloadPath, b: PayloadPath) -> Bool { a.description < b.description }
 
     /// Parses a path; throws `PayloadPathError` naming the problem.
+    ///
+    /// Refused: the empty text, an empty unquoted key (`a..b`, `.a`), a
+    /// trailing dot, an unterminated quote or `[`, a bracket holding anything
+    /// but nothing or a non-negative integer, and anything other than `.` or
+    /// `[` after a key or a bracket (`a[0]b`).
     public init(_ text: String) throws(PayloadPathError) {
         var steps: [Step] = []
         var chars = Array(text)
@@ -226,7 +252,10 @@ public struct PayloadPath: Sendable, Hashable, CustomStringConvertible, Comparab
     }
 }
 
+/// A payload key that is not a valid `PayloadPath`.
 public struct PayloadPathError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong, quoting the key (`invalid payload key "a..b": empty key at position 2`).
     public let message: String
+    /// The `message`.
     public var description: String { message }
 }

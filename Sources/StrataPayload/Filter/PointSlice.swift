@@ -8,14 +8,21 @@ import StrataModel
 /// qdrant-client's local mode, on every platform and across versions. Slices of
 /// different `total` nest (same hash, no salt).
 public struct PointSlice: Sendable, Hashable {
+    /// Which slice, `0..<total`.
     public var index: UInt32
+    /// How many slices the id space is cut into, ≥ 1 (the JSON parser
+    /// refuses 0).
     public var total: UInt32
 
+    /// Creates the slice; the values are not checked (`index` ≥ `total`
+    /// makes a slice that holds no id).
     public init(index: UInt32, total: UInt32) {
         self.index = index
         self.total = total
     }
 
+    /// True when `id` falls into this slice: `hash(id) % total == index`
+    /// (never when `total` is 0).
     public func contains(_ id: PointID) -> Bool {
         total > 0 && Self.hash(id) % UInt64(total) == UInt64(index)
     }

@@ -3,6 +3,8 @@ import StrataModel
 /// What filter evaluation needs from one segment (mutable or immutable).
 /// Offsets are the segment's point positions (or slots) `0..<filterPointCount`.
 public protocol FilterableSegment {
+    /// The number of offsets (positions or slots, live or not); every bitset
+    /// the evaluation works with has this many bits.
     var filterPointCount: Int { get }
     /// The live points (not deleted, not free).
     func filterLivePoints() -> PointBitset
@@ -20,11 +22,18 @@ public protocol FilterableSegment {
 /// Evaluates filters against one segment: indexed conditions through their
 /// field index, the rest by reading payloads — only of the points still in
 /// question (must conditions run indexed first, each narrowing the next).
+///
+/// An evaluator caches each point it reads, so one instance serves
+/// evaluations over a segment that does not change meanwhile; the static
+/// `matching` makes a fresh one per call.
 public struct SegmentFilter<Segment: FilterableSegment> {
+    /// The segment the filters are evaluated in.
     public let segment: Segment
+    /// How conditions read values (full-text tokenizers per key).
     public let settings: FilterSettings
     private var subjects: [Int: FilterSubject] = [:]
 
+    /// Creates an evaluator for one segment, with an empty cache of points.
     public init(segment: Segment, settings: FilterSettings) {
         self.segment = segment
         self.settings = settings

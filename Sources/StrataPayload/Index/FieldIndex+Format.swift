@@ -4,6 +4,7 @@ import StrataModel
 /// The binary form of a field index, stored as a `payload_index[<key>]`
 /// section of an immutable segment (docs/format/payload-index.md).
 extension FieldIndex {
+    /// The 8 bytes an encoded index starts with: `STRATPIX` in ASCII.
     public static let magic: [UInt8] = Array("STRATPIX".utf8)
     /// Version 2 is written for uuid indexes only (their dictionary holds
     /// every form of UUID Qdrant parses; version 1 held the 8-4-4-4-12 form
@@ -11,6 +12,9 @@ extension FieldIndex {
     public static let formatVersion: UInt32 = 2
     static let formatVersionOfNonUUIDIndexes: UInt32 = 1
 
+    /// The index in the binary form of docs/format/payload-index.md, to be
+    /// stored as the segment's `payload_index[<key>]` section; `decode` reads
+    /// it back. Written as version 2 for a uuid index and version 1 otherwise.
     public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + pointCount * 4 + sortedValues.count * 12)
         writer.write(contentsOf: Self.magic)

@@ -1,11 +1,19 @@
 import StrataModel
 
 /// A key in a field index's dictionary.
+///
+/// Keys sort as the index format stores them: bools before integers before
+/// strings; `false` before `true`, integers numerically, strings by their
+/// UTF-8 bytes.
 public enum IndexKey: Hashable, Sendable, Comparable, CustomStringConvertible {
+    /// A keyword, a UUID as written, or a full-text token.
     case string(String)
+    /// An integer of an integer index with `lookup`.
     case integer(Int64)
+    /// A boolean of a bool index.
     case bool(Bool)
 
+    /// The key as plain text (a string unquoted).
     public var description: String {
         switch self {
         case .string(let s): return s
@@ -14,6 +22,7 @@ public enum IndexKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The key as the JSON value it was indexed from (for facet results).
     public var json: JSONValue {
         switch self {
         case .string(let s): return .string(s)
@@ -30,6 +39,7 @@ public enum IndexKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         }
     }
 
+    /// The dictionary order: bools, then integers, then strings by UTF-8 bytes.
     public static func < (a: IndexKey, b: IndexKey) -> Bool {
         switch (a, b) {
         case (.string(let x), .string(let y)): return x.utf8.lexicographicallyPrecedes(y.utf8)
@@ -49,8 +59,13 @@ public enum IndexKey: Hashable, Sendable, Comparable, CustomStringConvertible {
 /// evaluation on the payload (`Filter.matches`); otherwise the caller falls
 /// back to reading payloads. Immutable; thread-safe.
 public final class FieldIndex: Sendable {
+    /// The payload path the index covers.
     public let key: PayloadPath
+    /// The field schema the index was built for; it decides which values are
+    /// indexed and which conditions the index answers.
     public let schema: PayloadFieldSchema
+    /// The number of offsets covered, `0..<pointCount` (the segment's points
+    /// or slots, live or not); every bitset the index returns has this size.
     public let pointCount: Int
     /// Non-null values at the key, per point (saturating).
     let valueCounts: [UInt32]

@@ -3,11 +3,51 @@ import StrataModel
 /// The kind and settings of a payload field index, as Qdrant's
 /// `field_schema` names them: a bare type name (`"keyword"`) or an object
 /// with `type` and parameters.
+///
+/// The type-specific parameters (the type is noted on each) are ignored, and
+/// left out of `json`, for other types. Two schemas are equal when every stored
+/// setting is, whether it applies or not.
+///
+/// ```swift
+/// // {"type": "text", "tokenizer": "word", "min_token_len": 2, "stemmer": {"type": "snowball", "language": "english"}}
+/// var text = PayloadFieldSchema(.text)
+/// text.minTokenLength = 2
+/// text.stemmer = .snowballEnglish
+///
+/// // The same settings from Qdrant's JSON:
+/// let parsed = try PayloadFieldSchema(json: [
+///     "type": "text", "tokenizer": "word", "min_token_len": 2,
+///     "stemmer": ["type": "snowball", "language": "english"],
+/// ])
+/// let keyword = try PayloadFieldSchema(json: "keyword")
+/// ```
 public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
+    /// The type of a field index (Qdrant's `PayloadSchemaType`); the raw value
+    /// is the JSON name.
     public enum FieldType: String, Sendable, Hashable, CaseIterable {
-        case keyword, integer, float, bool, datetime, uuid, geo, text
+        /// Exact strings: `match` on strings, and `prefix`/`substring` from
+        /// the dictionary.
+        case keyword
+        /// Integers: `match` (with `lookup`) and numeric `range` (with
+        /// `range`; floats at the key are ranged too).
+        case integer
+        /// Numbers, integer or float: numeric `range` and ordering.
+        case float
+        /// Booleans: `match`.
+        case bool
+        /// RFC 3339 strings, as microseconds: datetime `range` and ordering.
+        case datetime
+        /// UUID strings in any form Qdrant parses: `match`.
+        case uuid
+        /// `{"lon", "lat"}` objects: the geo conditions.
+        case geo
+        /// Tokenized strings: `text`, `text_any` and `phrase`.
+        case text
     }
 
+    /// How a text index splits text into words (Qdrant's `TokenizerType`;
+    /// its `multilingual` and `code` are not supported). The raw value is the
+    /// JSON name.
     public enum TokenizerKind: String, Sendable, Hashable {
         /// Splits at every character that is not a letter or digit.
         case word
@@ -17,6 +57,7 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
         case prefix
     }
 
+    /// The index type.
     public var type: FieldType
     /// keyword: the field names a tenant (recorded; see docs/filtering.md).
     public var isTenant: Bool = false
@@ -25,12 +66,24 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     public var prefix: Bool = false
     /// integer: answer match conditions / range conditions.
     public var lookup: Bool = true
+    /// integer: answer range conditions and order points (`range`, default
+    /// true; `lookup` or `range` must be on).
     public var range: Bool = true
     /// text: tokenizer settings.
     public var tokenizer: TokenizerKind = .word
+    /// text: lowercase tokens and custom stopwords (`lowercase`, default true).
     public var lowercase: Bool = true
+    /// text: drop tokens shorter than this many characters, counted after
+    /// processing (`min_token_len`); nil for no bound. The prefix tokenizer
+    /// also indexes no prefix shorter than this.
     public var minTokenLength: Int?
+    /// text: drop tokens longer than this many characters, counted after
+    /// processing (`max_token_len`); nil for no bound. The prefix tokenizer
+    /// keeps longer words and indexes their prefixes up to this length.
     public var maxTokenLength: Int?
+    /// text: Qdrant's `phrase_matching` (default false), declaring that the
+    /// index serves `phrase` conditions; the index narrows `phrase` conditions
+    /// with its token postings either way.
     public var phraseMatching: Bool = false
     /// text: fold accented Latin letters to ASCII (`ascii_folding`).
     public var asciiFolding: Bool = false
@@ -41,8 +94,10 @@ public struct PayloadFieldSchema: Sendable, Hashable, CustomStringConvertible {
     /// Accepted for compatibility; indexes are part of the segment files either way.
     public var onDisk: Bool?
 
+    /// A schema of `type` with every parameter at its default.
     public init(_ type: FieldType) { self.type = type }
 
+    /// The canonical `json` as compact text.
     public var description: String { json.description }
 
     /// Whether an index of this schema can count values (`facet`).

@@ -4,8 +4,14 @@ import StrataModel
 /// (`"english"`) or `{"languages": [...], "custom": [...]}`, kept in the form
 /// given (Qdrant reports it back that way); languages and custom words are a
 /// set, sorted (custom words by UTF-8 bytes) as Qdrant keeps them.
+///
+/// Language names are stored canonical (`"en"` is kept as `"english"`); only
+/// English has a list, and other languages Qdrant knows are refused.
 public enum TextStopwords: Sendable, Hashable {
+    /// One language's list, by canonical name (JSON `"english"`).
     case language(String)
+    /// Languages' lists plus custom words (JSON `{"languages": [...],
+    /// "custom": [...]}`); nil for a member that was absent.
     case set(languages: [String]?, custom: [String]?)
 
     /// Parses the JSON form; `field` names it in messages.
@@ -59,6 +65,8 @@ public enum TextStopwords: Sendable, Hashable {
         }
     }
 
+    /// The JSON form, the shape it was given in; `init(json:field:)` reads it
+    /// back.
     public var json: JSONValue {
         switch self {
         case .language(let name): return .string(name)
@@ -90,7 +98,11 @@ public enum TextStopwords: Sendable, Hashable {
 /// `stemmer` of a text index or BM25 document:
 /// `{"type": "snowball", "language": "english"}` or `{"type": "none"}`.
 public enum TextStemmer: Sendable, Hashable {
+    /// Snowball English ("Porter2") stemming (`EnglishStemmer`), JSON
+    /// `{"type": "snowball", "language": "english"}` (or `"en"`).
     case snowballEnglish
+    /// No stemming, JSON `{"type": "none"}` (reported back, unlike an absent
+    /// stemmer).
     case none
 
     /// Qdrant's Snowball languages and their aliases.
@@ -120,6 +132,11 @@ public enum TextStemmer: Sendable, Hashable {
         self = .snowballEnglish
     }
 
+    /// Parses the JSON form; `field` names it in messages.
+    ///
+    /// Throws `FilterDecodingError` for a malformed object, an unknown `type`
+    /// or member, an unknown language, or a Snowball language other than
+    /// English (Strata has no other stemmer).
     public init(json: JSONValue, field: String) throws(FilterDecodingError) {
         guard case .object(let object) = json, case .string(let type)? = object["type"] else {
             throw FilterDecodingError(
@@ -144,6 +161,7 @@ public enum TextStemmer: Sendable, Hashable {
         }
     }
 
+    /// The canonical JSON form (the language always as `"english"`).
     public var json: JSONValue {
         switch self {
         case .snowballEnglish: return .object(["type": "snowball", "language": "english"])

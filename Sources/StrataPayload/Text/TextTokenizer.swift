@@ -1,17 +1,33 @@
 /// Splits text into the tokens full-text matching compares (Qdrant's text
 /// index tokenizer): split by `kind`, then per token ASCII folding, lowercase,
 /// stopword removal, stemming, and the length bounds, in that order.
+///
+/// `TextTokenizer()` is the default word tokenizer that full-text conditions
+/// use on keys without a full-text index: split at everything that is not a
+/// letter or digit, lowercase, nothing else.
 public struct TextTokenizer: Sendable, Hashable {
+    /// How text is split into words.
     public var kind: PayloadFieldSchema.TokenizerKind = .word
+    /// Lowercase each token.
     public var lowercase = true
+    /// Drop tokens with fewer characters (after processing); nil for no
+    /// bound. The prefix tokenizer's shortest prefix.
     public var minLength: Int?
+    /// Drop tokens with more characters (after processing); nil for no
+    /// bound. The prefix tokenizer keeps longer words and cuts their
+    /// prefixes at this length instead.
     public var maxLength: Int?
+    /// Fold accented and other non-ASCII Latin letters to ASCII
+    /// (`ASCIIFolding`) before anything else.
     public var asciiFolding = false
     /// Tokens dropped (compared after folding and lowercasing).
     public var stopwords: Set<String> = []
     /// Snowball English stemming.
     public var stemEnglish = false
 
+    /// Creates a tokenizer; the defaults give the default word tokenizer.
+    /// `stopwords` are compared after folding and lowercasing, so give them
+    /// lowercase when `lowercase` is on.
     public init(
         kind: PayloadFieldSchema.TokenizerKind = .word, lowercase: Bool = true, minLength: Int? = nil,
         maxLength: Int? = nil, asciiFolding: Bool = false, stopwords: Set<String> = [], stemEnglish: Bool = false
