@@ -4,9 +4,10 @@
 # runs must print the same results, and the results must be the expected ones.
 # Usage: Examples/NoteSearch/test.sh STRATA_BINARY
 set -euo pipefail
-cd "$(dirname "$0")"
 strata="${1:?usage: test.sh STRATA_BINARY (the strata executable that serves)}"
 strata="$(cd "$(dirname "$strata")" && pwd)/$(basename "$strata")"
+[ -x "$strata" ] || { echo "example: no strata executable at $strata"; exit 1; }
+cd "$(dirname "$0")"
 
 echo "example: building NoteSearch"
 swift build -q
@@ -20,14 +21,13 @@ cleanup() {
 }
 trap cleanup EXIT
 
-session() {  # the same commands on the backend given as arguments
-  "$bin" "$@" index Notes --vectors vectors.json
-  "$bin" "$@" count
-  "$bin" "$@" search "bike tyre"
-  "$bin" "$@" search "flour dough" --limit 2
-  "$bin" "$@" similar garden.md --limit 2
-  "$bin" "$@" index Notes --vectors vectors.json   # again: replaces
-  "$bin" "$@" count
+session() {  # the same commands on the backend given as arguments, each after a "> command" line
+  for command in "index Notes --vectors vectors.json" count "search bike+tyre" "search flour+dough --limit 2" \
+    "similar garden.md --limit 2" "index Notes --vectors vectors.json" count; do
+    echo "> $command"
+    # shellcheck disable=SC2046 # the words of the command, with + for spaces inside one argument
+    "$bin" "$@" $(echo "$command" | sed 's/+/\x01/g') 2>&1 | tr '\001' ' ' || true
+  done
 }
 
 echo "example: embedded"
@@ -36,10 +36,12 @@ session --data "$work/data" >"$work/embedded.txt"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 STRATA_API_KEY=example-key "$strata" serve --data-dir "$work/server" --port "$port" --no-grpc >"$work/server.log" 2>&1 &
 server_pid=$!
-for _ in $(seq 1 200); do
-  if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then break; fi
-  sleep 0.05
+ready=""
+for _ in $(seq 1 300); do
+  if curl -sf "http://127.0.0.1:$port/readyz" >/dev/null; then ready=1; break; fi
+  sleep 0.1
 done
+[ -n "$ready" ] || { echo "example: strata serve did not become ready:"; cat "$work/server.log"; exit 1; }
 echo "example: against strata serve on port $port"
 session --server "http://127.0.0.1:$port" --api-key example-key >"$work/server.txt"
 
@@ -48,9 +50,14 @@ if ! diff -u "$work/embedded.txt" "$work/server.txt"; then
   exit 1
 fi
 cat "$work/embedded.txt"
-# What the notes say: a tyre question finds the tyre note first, a dough question the
-# two kitchen notes, and the garden's nearest dense neighbour is the compost.
-sed -n 3p "$work/embedded.txt" | grep -q "bikes.txt" || { echo "example: 'bike tyre' did not find bikes.txt first"; exit 1; }
-sed -n 8,9p "$work/embedded.txt" | grep -q "pasta.md" || { echo "example: 'flour dough' did not find pasta.md"; exit 1; }
-sed -n 10p "$work/embedded.txt" | grep -q "compost.txt" || { echo "example: garden.md's nearest is not compost.txt"; exit 1; }
+# What the notes say: eight notes; a tyre question finds the tyre note first, a dough
+# question the two kitchen notes, and the garden's nearest dense neighbour is the compost.
+first() { grep -A1 -F -- "> $1" "$work/embedded.txt" | sed -n 2p; }
+expect() { first "$1" | grep -q -- "$2" || { echo "example: after '$1' expected '$2', got '$(first "$1")'"; exit 1; }; }
+expect "count" "^8$"
+expect "search bike+tyre" "bikes.txt"
+expect "search flour+dough --limit 2" "pasta.md\|bread.md"
+[ "$(grep -A2 -F -- "> search flour+dough" "$work/embedded.txt" | grep -c "pasta.md\|bread.md")" = 2 ] ||
+  { echo "example: 'flour dough' did not find the two kitchen notes"; exit 1; }
+expect "similar garden.md --limit 2" "compost.txt"
 echo "example: ok (embedded and server agree)"

@@ -55,10 +55,11 @@ struct NoteSearch {
     static func run(_ command: String, _ arguments: [String], on store: some VectorStore) async throws {
         var arguments = arguments
         let limit = Int(take("--limit", from: &arguments) ?? "5") ?? 5
+        let vectorsFile = take("--vectors", from: &arguments)
         let notes = Notes(encoder: try BM25Encoder(averageLength: 64, stopwords: ["the", "a", "an", "of", "and"]))
         switch (command, arguments.count) {
         case ("index", 1):
-            let vectors = try take("--vectors", from: &arguments).map(Notes.readVectors) ?? [:]
+            let vectors = try vectorsFile.map(Notes.readVectors) ?? [:]
             let count = try await notes.index(folder: arguments[0], vectors: vectors, into: store)
             print("indexed \(count) notes")
         case ("search", 1):
