@@ -10,7 +10,7 @@
 //   StrataPayload                 the filter language, payload paths and payload field indexes
 //   StrataAPI                     the public API's value types: collection configs, points, queries, results and
 //                                 StrataError, shared by the engine (Strata) and the client (StrataClient)
-//   StrataClient                  a client for Qdrant's REST API (strata serve, a cluster, Qdrant) with StrataAPI's
+//   StrataClient                  a client for Qdrant's REST and gRPC APIs (strata serve, a cluster, Qdrant) with StrataAPI's
 //                                 types, meeting the same protocols as the embedded Database and Collection
 //   StrataText                    text to sparse vectors: the BM25 encoder (Qdrant's `qdrant/bm25`), with the
 //                                 text index's folding, stopwords and stemmer
@@ -42,7 +42,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "Strata", targets: ["Strata"]),
-        // Qdrant's REST API from Swift, with the embedded library's model types (docs/client.md).
+        // Qdrant's REST and gRPC APIs from Swift, with the embedded library's model types (docs/client.md).
         .library(name: "StrataClient", targets: ["StrataClient"]),
         // The BM25 encoder (text to sparse vectors), for applications that embed text themselves.
         .library(name: "StrataText", targets: ["StrataText"]),
@@ -126,6 +126,11 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOFoundationCompat", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                // The gRPC transport (Configuration.transport = .grpc): Qdrant's gRPC API on 6334.
+                "StrataGRPCProtocol",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: swiftSettings),
         .target(

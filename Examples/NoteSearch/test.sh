@@ -33,8 +33,11 @@ session() {  # the same commands on the backend given as arguments, each after a
 echo "example: embedded"
 session --data "$work/data" >"$work/embedded.txt"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-STRATA_API_KEY=example-key "$strata" serve --data-dir "$work/server" --port "$port" --no-grpc >"$work/server.log" 2>&1 &
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+port=$(free_port)
+grpc_port=$(free_port)
+STRATA_API_KEY=example-key "$strata" serve --data-dir "$work/server" --port "$port" --grpc-port "$grpc_port" \
+  >"$work/server.log" 2>&1 &
 server_pid=$!
 ready=""
 for _ in $(seq 1 300); do
@@ -44,9 +47,15 @@ done
 [ -n "$ready" ] || { echo "example: strata serve did not become ready:"; cat "$work/server.log"; exit 1; }
 echo "example: against strata serve on port $port"
 session --server "http://127.0.0.1:$port" --api-key example-key >"$work/server.txt"
+echo "example: against strata serve over gRPC on port $grpc_port"
+session --server "http://127.0.0.1:$port" --grpc "$grpc_port" --api-key example-key >"$work/grpc.txt"
 
 if ! diff -u "$work/embedded.txt" "$work/server.txt"; then
-  echo "example: the embedded and the server runs differ"
+  echo "example: the embedded and the server (REST) runs differ"
+  exit 1
+fi
+if ! diff -u "$work/embedded.txt" "$work/grpc.txt"; then
+  echo "example: the embedded and the server (gRPC) runs differ"
   exit 1
 fi
 cat "$work/embedded.txt"
@@ -60,4 +69,4 @@ expect "search flour+dough --limit 2" "pasta.md\|bread.md"
 [ "$(grep -A2 -F -- "> search flour+dough" "$work/embedded.txt" | grep -c "pasta.md\|bread.md")" = 2 ] ||
   { echo "example: 'flour dough' did not find the two kitchen notes"; exit 1; }
 expect "similar garden.md --limit 2" "compost.txt"
-echo "example: ok (embedded and server agree)"
+echo "example: ok (embedded, REST and gRPC agree)"

@@ -12,6 +12,8 @@ final class ServerProcess: Sendable {
     static let readOnlyKey = "two-backend-suite-read-only"
 
     let url: String
+    /// The port of the server's gRPC API.
+    let grpcPort: Int
     let directory: String
     private let process: Process
 
@@ -20,10 +22,15 @@ final class ServerProcess: Sendable {
         directory = NSTemporaryDirectory() + "strata-client-tests-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try Self.freePort()
+        var grpcPort = try Self.freePort()
+        while grpcPort == port { grpcPort = try Self.freePort() }
+        self.grpcPort = grpcPort
         url = "http://127.0.0.1:\(port)"
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
-        process.arguments = ["serve", "--data-dir", directory + "/data", "--port", String(port), "--no-grpc"]
+        process.arguments = [
+            "serve", "--data-dir", directory + "/data", "--port", String(port), "--grpc-port", String(grpcPort),
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["STRATA_API_KEY"] = Self.apiKey
         environment["STRATA_READ_ONLY_API_KEY"] = Self.readOnlyKey
@@ -37,10 +44,11 @@ final class ServerProcess: Sendable {
         process.standardOutput = log
         process.standardError = log
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(30)
+        // Generous: CI runs this beside every other suite on two cores.
+        let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
-            if (try? await Self.get(url + "/readyz")) == 200 { return }
+            if await Self.offThePool({ (try? Self.get(self.url + "/readyz")) ?? 0 }) == 200 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         let output = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
@@ -48,12 +56,26 @@ final class ServerProcess: Sendable {
         throw StrataError(.unavailable, "strata serve did not become ready at \(url); its output:\n\(output)")
     }
 
-    func stop() {
-        if process.isRunning {
-            process.terminate()  // SIGTERM: a graceful stop
-            process.waitUntilExit()
+    /// Stops the server (SIGTERM: a graceful stop), waits for it to exit,
+    /// and removes its data.
+    func stop() async {
+        let process = self.process
+        let directory = self.directory
+        await Self.offThePool {
+            if process.isRunning {
+                process.terminate()
+                process.waitUntilExit()
+            }
+            try? FileManager.default.removeItem(atPath: directory)
         }
-        try? FileManager.default.removeItem(atPath: directory)
+    }
+
+    /// Runs blocking work (sockets, waiting for a process) on a thread of
+    /// its own, never on the cooperative pool that every other test shares.
+    static func offThePool<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(returning: work()) }
+        }
     }
 
     /// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE).
@@ -90,12 +112,16 @@ final class ServerProcess: Sendable {
         return Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// The HTTP status of a GET, over a plain socket (no client library).
-    static func get(_ url: String) async throws -> Int {
+    /// The HTTP status of a GET, over a plain socket (no client library);
+    /// 0 when there is no complete status line within 2 seconds.
+    static func get(_ url: String) throws -> Int {
         guard let parsed = URL(string: url), let port = parsed.port else { return 0 }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return 0 }
         defer { close(fd) }
+        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -107,10 +133,17 @@ final class ServerProcess: Sendable {
         }
         guard connected == 0 else { return 0 }
         let request = "GET \(parsed.path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-        _ = request.withCString { send(fd, $0, strlen($0), 0) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count > 12 else { return 0 }
-        return Int(String(decoding: buffer[9..<12], as: UTF8.self)) ?? 0
+        let sent = request.withCString { send(fd, $0, strlen($0), 0) }
+        guard sent == request.utf8.count else { return 0 }
+        // The status line may arrive in pieces: read until it is whole (or EOF, or the timeout).
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 256)
+        while !received.contains(0x0A) {
+            let count = recv(fd, &buffer, buffer.count, 0)
+            guard count > 0 else { break }
+            received += buffer[0..<count]
+        }
+        guard received.count >= 12, received.starts(with: Array("HTTP/1.1 ".utf8)) else { return 0 }
+        return Int(String(decoding: received[9..<12], as: UTF8.self)) ?? 0
     }
 }

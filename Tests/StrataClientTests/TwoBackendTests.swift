@@ -16,7 +16,9 @@ final class Transcript: @unchecked Sendable {
     func log(_ line: String) { lines.append(line) }
 }
 
-/// Runs `scenario` on both backends and expects the same transcript.
+/// Runs `scenario` on the embedded store and on a server through
+/// `StrataClient` over REST and over gRPC, and expects the same transcript
+/// from all three.
 func bothBackendsAgree(
     _ scenario: @Sendable (any VectorStore, Transcript) async throws -> Void,
     sourceLocation: SourceLocation = #_sourceLocation
@@ -27,26 +29,35 @@ func bothBackendsAgree(
         defer { database.close() }
         try await scenario(database, embedded)
     }
-    let remote = Transcript()
-    let server = try await ServerProcess()
-    defer { server.stop() }
-    let client = try StrataClient(url: server.url, configuration: .init(apiKey: ServerProcess.apiKey))
-    do {
-        try await scenario(client, remote)
-        try await client.shutdown()
-    } catch {
-        try? await client.shutdown()
-        throw error
-    }
-    if ProcessInfo.processInfo.environment["STRATA_PRINT_TRANSCRIPTS"] != nil {
-        print(embedded.lines.map { "embedded | \($0)" }.joined(separator: "\n"))
-        print(remote.lines.map { "server   | \($0)" }.joined(separator: "\n"))
-    }
+    let printing = ProcessInfo.processInfo.environment["STRATA_PRINT_TRANSCRIPTS"] != nil
+    if printing { print(embedded.lines.map { "embedded | \($0)" }.joined(separator: "\n")) }
     #expect(embedded.lines.count > 0, sourceLocation: sourceLocation)
-    for (index, pair) in zip(embedded.lines, remote.lines).enumerated() where pair.0 != pair.1 {
-        Issue.record("line \(index): embedded \(pair.0) ≠ server \(pair.1)", sourceLocation: sourceLocation)
+    for transport in [StrataClient.Configuration.Transport.rest, .grpc()] {
+        let remote = Transcript()
+        let server = try await ServerProcess()
+        var configuration = StrataClient.Configuration(apiKey: ServerProcess.apiKey)
+        if case .grpc = transport { configuration.transport = .grpc(port: server.grpcPort) }
+        do {
+            let client = try StrataClient(url: server.url, configuration: configuration)
+            do {
+                try await scenario(client, remote)
+                try await client.shutdown()
+            } catch {
+                try? await client.shutdown()
+                throw error
+            }
+            await server.stop()
+        } catch {
+            await server.stop()
+            throw error
+        }
+        let label = transport == .rest ? "rest" : "grpc"
+        if printing { print(remote.lines.map { "\(label)     | \($0)" }.joined(separator: "\n")) }
+        for (index, pair) in zip(embedded.lines, remote.lines).enumerated() where pair.0 != pair.1 {
+            Issue.record("line \(index): embedded \(pair.0) ≠ \(label) \(pair.1)", sourceLocation: sourceLocation)
+        }
+        #expect(embedded.lines.count == remote.lines.count, "\(label)", sourceLocation: sourceLocation)
     }
-    #expect(embedded.lines.count == remote.lines.count, sourceLocation: sourceLocation)
 }
 
 /// The code of the `StrataError` that `body` throws (nil when it returns).
@@ -277,6 +288,26 @@ func circlePoints() -> [PointStruct] {
         }
     }
 
+    @Test func multivectorsRoundTripAlike() async throws {
+        try await bothBackendsAgree { store, transcript in
+            let config = CollectionConfig(
+                vectors: ["colbert": VectorParams(size: 2, distance: .dot, multivectorConfig: MultiVectorConfig())])
+            _ = try await store.createCollection("late", config: config)
+            // Opened again by name: the handle learns the row size from the server.
+            let points = try await store.collection("late")
+            _ = try await points.upsert(
+                (1...4).map { (i: UInt64) in
+                    PointStruct(id: .number(i), vectors: ["colbert": [Float(i), 0, 0, Float(i), 1, 1]])
+                })
+            for record in try await points.retrieve([.number(2)], withPayload: false, withVector: true) {
+                transcript.log("retrieve \(describe(record))")
+            }
+            let hits = try await points.query(
+                QueryRequest(query: .nearest(.multi([[1, 0], [0, 1]])), using: "colbert", limit: 3))
+            transcript.log("max_sim \(describe(hits))")
+        }
+    }
+
     @Test func snapshotsAreTakenListedAndDeletedAlike() async throws {
         try await bothBackendsAgree { store, transcript in
             let points = try await store.createCollection("saved", config: CollectionConfig(size: 4, distance: .dot))
@@ -313,34 +344,39 @@ func circlePoints() -> [PointStruct] {
     }
 
     /// The server's own errors: credentials. The embedded store has none.
-    @Test func aServerRefusesMissingAndReadOnlyCredentials() async throws {
+    @Test(arguments: ["rest", "grpc"]) func aServerRefusesMissingAndReadOnlyCredentials(
+        _ transport: String
+    ) async throws {
         let server = try await ServerProcess()
-        defer { server.stop() }
-        let admin = try StrataClient(url: server.url, configuration: .init(apiKey: ServerProcess.apiKey))
-        let anonymous = try StrataClient(url: server.url)
-        let reader = try StrataClient(url: server.url, configuration: .init(apiKey: ServerProcess.readOnlyKey))
-        defer {
-            Task {
-                try? await admin.shutdown()
-                try? await anonymous.shutdown()
-                try? await reader.shutdown()
-            }
+        let chosen: StrataClient.Configuration.Transport = transport == "grpc" ? .grpc(port: server.grpcPort) : .rest
+        let admin = try StrataClient(
+            url: server.url, configuration: .init(transport: chosen, apiKey: ServerProcess.apiKey))
+        let anonymous = try StrataClient(url: server.url, configuration: .init(transport: chosen))
+        let reader = try StrataClient(
+            url: server.url, configuration: .init(transport: chosen, apiKey: ServerProcess.readOnlyKey))
+        do {
+            _ = try await admin.createCollection("guarded", config: CollectionConfig(size: 2, distance: .dot))
+            #expect(await errorCode { _ = try await anonymous.collectionNames() } == .permissionDenied)
+            let readable = try await reader.collection("guarded")
+            #expect(try await readable.count(filter: nil, exact: true) == 0)
+            #expect(await errorCode { _ = try await readable.upsert([point(1, [1, 2])]) } == .permissionDenied)
+            #expect(await errorCode { try await reader.deleteCollection("guarded") } == .permissionDenied)
+            #expect(try await admin.collectionNames() == ["guarded"])
+        } catch {
+            Issue.record(error)
         }
-        _ = try await admin.createCollection("guarded", config: CollectionConfig(size: 2, distance: .dot))
-        #expect(await errorCode { _ = try await anonymous.collectionNames() } == .permissionDenied)
-        let readable = try await reader.collection("guarded")
-        #expect(try await readable.count(filter: nil, exact: true) == 0)
-        #expect(await errorCode { _ = try await readable.upsert([point(1, [1, 2])]) } == .permissionDenied)
-        #expect(await errorCode { try await reader.deleteCollection("guarded") } == .permissionDenied)
-        #expect(try await admin.collectionNames() == ["guarded"])
+        for client in [admin, anonymous, reader] { try? await client.shutdown() }
+        await server.stop()
     }
 
     /// A server that is not there: `.unavailable` after the retries, quickly.
-    @Test func anUnreachableServerIsUnavailable() async throws {
+    @Test(arguments: ["rest", "grpc"]) func anUnreachableServerIsUnavailable(_ transport: String) async throws {
         let port = try ServerProcess.freePort()
         let client = try StrataClient(
             url: "http://127.0.0.1:\(port)",
-            configuration: .init(connectTimeout: .milliseconds(300), retries: 2, retryPause: .milliseconds(10)))
+            configuration: .init(
+                transport: transport == "grpc" ? .grpc(port: port) : .rest, timeout: .seconds(2),
+                connectTimeout: .milliseconds(300), retries: 2, retryPause: .milliseconds(10)))
         let code = await errorCode { _ = try await client.collectionNames() }
         try await client.shutdown()
         #expect(code == .unavailable)

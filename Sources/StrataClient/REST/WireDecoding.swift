@@ -125,4 +125,23 @@ enum WireDecoding {
             kind: collection == nil ? .full : .collection, collection: collection, createdAt: createdAt,
             checksum: checksum)
     }
+
+    /// The multivector row sizes by vector name in a collection's info
+    /// (`GET /collections/{name}`: `config.params.vectors`, one unnamed vector's
+    /// params or a map of named ones).
+    static func multivectorRowSizes(_ info: JSONValue) throws -> [String: Int] {
+        let config = try object(try object(info, "collection info")["config"], "config")
+        let vectors = try object(try object(config["params"], "params")["vectors"], "params.vectors")
+        var sizes: [String: Int] = [:]
+        func add(_ name: String, _ params: [String: JSONValue]) throws {
+            guard let multivector = params["multivector_config"], multivector != .null else { return }
+            sizes[name] = try int(params["size"], "a vector size")
+        }
+        if vectors["size"] != nil {
+            try add(CollectionConfig.defaultVectorName, vectors)
+        } else {
+            for (name, params) in vectors { try add(name, try object(params, "vector params")) }
+        }
+        return sizes
+    }
 }

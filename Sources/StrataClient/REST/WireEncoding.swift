@@ -7,10 +7,21 @@ import StrataAPI
 enum WireEncoding {
     // MARK: - Points
 
-    static func point(_ point: PointStruct) -> JSONValue {
+    /// A point; `rowSizes` gives the row size of each multivector (a
+    /// `PointStruct` keeps its rows back to back, Qdrant's JSON lists them).
+    static func point(_ point: PointStruct, rowSizes: [String: Int] = [:]) -> JSONValue {
         var object: [String: JSONValue] = ["id": id(point.id)]
         var vectors: [String: JSONValue] = [:]
-        for (name, values) in point.vectors { vectors[name] = floats(values) }
+        for (name, values) in point.vectors {
+            if let size = rowSizes[name], size > 0, values.count % size == 0 {
+                vectors[name] = .array(
+                    stride(from: 0, to: values.count, by: size).map {
+                        floats(Array(values[$0..<$0 + size]))
+                    })
+            } else {
+                vectors[name] = floats(values)
+            }
+        }
         for (name, sparse) in point.sparseVectors { vectors[name] = self.sparse(sparse) }
         if vectors.count == 1, let only = vectors[CollectionConfig.defaultVectorName] {
             object["vector"] = only

@@ -12,11 +12,12 @@ import StrataText
 @main
 struct NoteSearch {
     static let usage = """
-        usage: note-search [--data DIR | --server URL [--api-key KEY]] COMMAND
+        usage: note-search [--data DIR | --server URL [--api-key KEY] [--grpc PORT]] COMMAND
           index FOLDER [--vectors FILE]   index every .txt and .md file of FOLDER (again: replaces)
           search TEXT [--limit N]         the notes that best match TEXT (BM25)
           similar NAME [--limit N]        the notes nearest to note NAME by its dense vector (needs --vectors)
           count                           how many notes are indexed
+        --grpc PORT: talk to the server over Qdrant's gRPC API on PORT instead of REST
         --vectors FILE: a JSON object {"file name": [numbers], ...}, one vector per note, all the same size
         """
 
@@ -26,10 +27,16 @@ struct NoteSearch {
             let dataDirectory = take("--data", from: &arguments)
             let server = take("--server", from: &arguments)
             let apiKey = take("--api-key", from: &arguments) ?? ProcessInfo.processInfo.environment["STRATA_API_KEY"]
+            let grpcPort = take("--grpc", from: &arguments)
             guard let command = arguments.first else { throw UsageError(usage) }
             arguments.removeFirst()
             if let server {
-                let client = try StrataClient(url: server, configuration: .init(apiKey: apiKey))
+                var configuration = StrataClient.Configuration(apiKey: apiKey)
+                if let grpcPort {
+                    guard let port = Int(grpcPort) else { throw UsageError("--grpc takes a port number") }
+                    configuration.transport = .grpc(port: port)
+                }
+                let client = try StrataClient(url: server, configuration: configuration)
                 do {
                     try await run(command, arguments, on: client)
                     try await client.shutdown()
