@@ -17,20 +17,22 @@ final class ServerProcess: Sendable {
     let directory: String
     private let process: Process
 
-    /// Starts the server and waits until it answers `/readyz` (at most 30 s).
-    init() async throws {
+    /// Starts the server and waits until it answers `/readyz` (with `tls`, a
+    /// certificate and its key: until it accepts connections), at most 90 s.
+    init(tls: (certificate: String, key: String)? = nil) async throws {
         directory = NSTemporaryDirectory() + "strata-client-tests-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let port = try Self.freePort()
         var grpcPort = try Self.freePort()
         while grpcPort == port { grpcPort = try Self.freePort() }
         self.grpcPort = grpcPort
-        url = "http://127.0.0.1:\(port)"
+        url = tls == nil ? "http://127.0.0.1:\(port)" : "https://localhost:\(port)"
         process = Process()
         process.executableURL = URL(fileURLWithPath: try Self.executable())
         process.arguments = [
             "serve", "--data-dir", directory + "/data", "--port", String(port), "--grpc-port", String(grpcPort),
         ]
+        if let tls { process.arguments! += ["--tls-cert", tls.certificate, "--tls-key", tls.key] }
         var environment = ProcessInfo.processInfo.environment
         environment["STRATA_API_KEY"] = Self.apiKey
         environment["STRATA_READ_ONLY_API_KEY"] = Self.readOnlyKey
@@ -48,7 +50,11 @@ final class ServerProcess: Sendable {
         let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if !process.isRunning { break }
-            if await Self.offThePool({ (try? Self.get(self.url + "/readyz")) ?? 0 }) == 200 { return }
+            let probe = "http://127.0.0.1:\(port)/readyz"
+            let ready = await Self.offThePool {
+                tls == nil ? (try? Self.get(probe)) == 200 : Self.accepts(port: port)
+            }
+            if ready { return }
             try await Task.sleep(for: .milliseconds(50))
         }
         let output = (try? String(contentsOfFile: directory + "/server.log", encoding: .utf8)) ?? ""
@@ -110,6 +116,22 @@ final class ServerProcess: Sendable {
         }
         guard named == 0 else { throw StrataError(.io, "getsockname() failed") }
         return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// Whether something accepts TCP connections on the loopback `port`.
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
     }
 
     /// The HTTP status of a GET, over a plain socket (no client library);

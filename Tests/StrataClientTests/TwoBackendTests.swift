@@ -369,6 +369,56 @@ func circlePoints() -> [PointStruct] {
         await server.stop()
     }
 
+    /// A server with TLS (a self-signed certificate made by openssl): both
+    /// transports connect when they trust the certificate, and refuse to
+    /// when they do not.
+    @Test(arguments: ["rest", "grpc"]) func tlsIsUsedAndVerified(_ transport: String) async throws {
+        let directory = NSTemporaryDirectory() + "strata-client-tls-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let certificate = directory + "/cert.pem"
+        let key = directory + "/key.pem"
+        let openssl = Process()
+        openssl.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        openssl.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate, "-days",
+            "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ]
+        openssl.standardOutput = FileHandle.nullDevice
+        openssl.standardError = FileHandle.nullDevice
+        try openssl.run()
+        await ServerProcess.offThePool { openssl.waitUntilExit() }
+        try #require(openssl.terminationStatus == 0, "openssl could not make a test certificate")
+
+        let server = try await ServerProcess(tls: (certificate, key))
+        let chosen: StrataClient.Configuration.Transport = transport == "grpc" ? .grpc(port: server.grpcPort) : .rest
+        let trusting = try StrataClient(
+            url: server.url,
+            configuration: .init(
+                transport: chosen, apiKey: ServerProcess.apiKey, certificateAuthorityFile: certificate))
+        let doubting = try StrataClient(
+            url: server.url,
+            configuration: .init(
+                transport: chosen, apiKey: ServerProcess.apiKey, timeout: .seconds(5), connectTimeout: .seconds(2),
+                retries: 0))
+        do {
+            let secured = try await trusting.createCollection(
+                "secured", config: CollectionConfig(size: 2, distance: .dot))
+            _ = try await secured.upsert([point(1, [1, 0]), point(2, [0, 1])])
+            let hits = try await secured.search([1, 0], limit: 1)
+            #expect(hits.map(\.id) == [.number(1)])
+            let refused = await errorCode { _ = try await doubting.collectionNames() }
+            #expect(
+                refused != nil && refused != .permissionDenied,
+                "a client that does not trust the certificate got \(String(describing: refused))")
+        } catch {
+            Issue.record(error)
+        }
+        try? await trusting.shutdown()
+        try? await doubting.shutdown()
+        await server.stop()
+    }
+
     /// A server that is not there: `.unavailable` after the retries, quickly.
     @Test(arguments: ["rest", "grpc"]) func anUnreachableServerIsUnavailable(_ transport: String) async throws {
         let port = try ServerProcess.freePort()

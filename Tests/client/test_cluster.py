@@ -45,8 +45,10 @@ def free_base(count: int) -> int:
 class LocalCluster:
     def __init__(self, nodes: int = 3, extra: list[str] | None = None, lease_ttl: int = LEASE_TTL):
         self.dir = tempfile.mkdtemp(prefix="strata-cluster-test-")
-        self.base = free_base(10 * nodes)
-        self.etcd_base = free_base(6)
+        # One range for the nodes and etcd: two ranges picked apart could overlap (both free
+        # until something binds), and a node then found its port taken by an etcd member.
+        self.base = free_base(10 * nodes + 6)
+        self.etcd_base = self.base + 10 * nodes
         self.nodes = nodes
         self.restarted: list[subprocess.Popen] = []
         self.out = open(os.path.join(self.dir, "cluster-local.out"), "w")

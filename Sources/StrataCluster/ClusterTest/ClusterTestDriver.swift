@@ -97,10 +97,13 @@ public final class ClusterTestDriver: Sendable {
     public init(_ settings: ClusterTestSettings) {
         self.settings = settings
         secret = String(UInt64.random(in: 1...UInt64.max), radix: 16)
+        // One free range for the nodes and the etcd members: two ranges picked apart could
+        // overlap (both are free until something binds), and a node then found its port
+        // taken by an etcd member ("Address already in use" while the cluster formed).
+        let basePort = LocalEtcdCluster.freePortRange(count: 10 * settings.nodes + 6)
         var configuration = LocalCluster.Configuration(
-            directory: settings.directory, nodes: settings.nodes, etcdMembers: 3,
-            basePort: LocalCluster.freeBasePort(nodes: settings.nodes),
-            etcdBasePort: LocalEtcdCluster.freePortRange(count: 6), executable: settings.executable, secret: secret)
+            directory: settings.directory, nodes: settings.nodes, etcdMembers: 3, basePort: basePort,
+            etcdBasePort: basePort + 10 * settings.nodes, executable: settings.executable, secret: secret)
         configuration.leaseTTL = settings.leaseTTL
         cluster = LocalCluster(configuration)
     }
@@ -554,9 +557,4 @@ struct SplitMix {
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-}
-
-extension LocalCluster {
-    /// A base port with `10 × nodes` free ports after it.
-    public static func freeBasePort(nodes: Int) -> Int { LocalEtcdCluster.freePortRange(count: 10 * nodes) }
 }
