@@ -29,7 +29,10 @@ swift build "${scratch[@]}"
 swift test "${scratch[@]}"
 bin="$(swift build "${scratch[@]}" --show-bin-path)/strata"
 ./scripts/docs.sh
-Examples/NoteSearch/test.sh "$bin"
+# The example builds against the dependencies compiled above (same scratch directory).
+example_scratch="${STRATA_SCRATCH_PATH:-.build}"
+case "$example_scratch" in /*) ;; *) example_scratch="$(pwd)/$example_scratch" ;; esac
+EXAMPLE_SCRATCH_PATH="$example_scratch" Examples/NoteSearch/test.sh "$bin"
 
 venv=.venv-client
 if [ ! -x "$venv/bin/python" ]; then
