@@ -35,6 +35,13 @@ public struct StrataError: Error, CustomStringConvertible, Sendable {
     /// - `.locked`: Another process (or another open handle) holds the data directory.
     /// - `.closed`: The database or collection was closed (a deleted collection is `.notFound`).
     /// - `.outOfSequence`: Replicated records do not start at the collection's next op number; nothing was written.
+    /// - `.cancelled`: The caller's deadline passed or it cancelled the request (from a server: its timeout); the
+    ///   work stopped.
+    ///
+    /// `StrataClient` adds what only a server can answer:
+    /// - `.permissionDenied`: The API key or token is missing, wrong, or may only read.
+    /// - `.unavailable`: The server cannot be reached, or cannot serve now (shutting down, a cluster without enough
+    ///   replicas); reads were retried first.
     public typealias Code = ErrorCode
 
     /// What kind of failure this is: the value to branch on (see `Code`).
