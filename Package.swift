@@ -310,7 +310,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "StrataClientTests", dependencies: ["StrataClient", "Strata", "StrataTestSupport"],
+            name: "StrataClientTests",
+            dependencies: [
+                "StrataClient", "Strata", "StrataTestSupport", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "StrataEtcdTests", dependencies: ["StrataEtcd", "StrataTestSupport"], swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Strata
 import StrataClient
@@ -367,6 +368,44 @@ func circlePoints() -> [PointStruct] {
         }
         for client in [admin, anonymous, reader] { try? await client.shutdown() }
         await server.stop()
+    }
+
+    /// A JWT (HS256, signed with the server's API key) as the bearer token:
+    /// a token for one collection reads and writes it and nothing else.
+    @Test(arguments: ["rest", "grpc"]) func aBearerTokenGrantsWhatItSays(_ transport: String) async throws {
+        let server = try await ServerProcess()
+        let chosen: StrataClient.Configuration.Transport = transport == "grpc" ? .grpc(port: server.grpcPort) : .rest
+        let admin = try StrataClient(
+            url: server.url, configuration: .init(transport: chosen, apiKey: ServerProcess.apiKey))
+        let token = Self.jwt(["access": [["collection": "mine", "access": "rw"]]], secret: ServerProcess.apiKey)
+        let scoped = try StrataClient(url: server.url, configuration: .init(transport: chosen, bearerToken: token))
+        do {
+            _ = try await admin.createCollection("mine", config: CollectionConfig(size: 2, distance: .dot))
+            _ = try await admin.createCollection("theirs", config: CollectionConfig(size: 2, distance: .dot))
+            let mine = try await scoped.collection("mine")
+            _ = try await mine.upsert([point(1, [1, 0])])
+            #expect(try await mine.count(filter: nil, exact: true) == 1)
+            #expect(await errorCode { _ = try await scoped.collection("theirs") } == .permissionDenied)
+            #expect(await errorCode { try await scoped.deleteCollection("mine") } == .permissionDenied)
+        } catch {
+            Issue.record(error)
+        }
+        try? await admin.shutdown()
+        try? await scoped.shutdown()
+        await server.stop()
+    }
+
+    /// An HS256 JWT with `claims`, signed with `secret`.
+    static func jwt(_ claims: [String: Any], secret: String) -> String {
+        func base64URL(_ data: Data) -> String {
+            data.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+        }
+        let header = base64URL(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+        let body = base64URL((try? JSONSerialization.data(withJSONObject: claims)) ?? Data())
+        let signature = HMAC<SHA256>.authenticationCode(
+            for: Data("\(header).\(body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+        return "\(header).\(body).\(base64URL(Data(signature)))"
     }
 
     /// A server with TLS (a self-signed certificate made by openssl): both
