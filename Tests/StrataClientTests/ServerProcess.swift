@@ -1,5 +1,6 @@
 import Foundation
 import StrataClient
+import StrataTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -28,7 +29,7 @@ final class ServerProcess: Sendable {
         self.grpcPort = grpcPort
         url = tls == nil ? "http://127.0.0.1:\(port)" : "https://localhost:\(port)"
         process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.executableURL = URL(fileURLWithPath: try strataExecutable())
         process.arguments = [
             "serve", "--data-dir", directory + "/data", "--port", String(port), "--grpc-port", String(grpcPort),
         ]
@@ -82,19 +83,6 @@ final class ServerProcess: Sendable {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: work()) }
         }
-    }
-
-    /// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE).
-    static func executable() throws -> String {
-        if let path = ProcessInfo.processInfo.environment["STRATA_EXECUTABLE"] { return path }
-        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        let candidate = me.deletingLastPathComponent().appendingPathComponent("strata").path
-        guard FileManager.default.isExecutableFile(atPath: candidate) else {
-            throw StrataError(
-                .notFound,
-                "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
-        }
-        return candidate
     }
 
     /// A port nothing listens on now: bound to port 0, read back, closed.

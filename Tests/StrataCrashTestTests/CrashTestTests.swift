@@ -4,19 +4,6 @@ import Strata
 import StrataTestSupport
 import Testing
 
-/// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE).
-func strataExecutable() throws -> String {
-    if let path = ProcessInfo.processInfo.environment["STRATA_EXECUTABLE"] { return path }
-    let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-    let candidate = me.deletingLastPathComponent().appendingPathComponent("strata").path
-    guard FileManager.default.isExecutableFile(atPath: candidate) else {
-        throw CrashTestError(
-            message:
-                "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
-    }
-    return candidate
-}
-
 /// Runs the `strata` executable with `arguments` (and `input` on its standard
 /// input) and returns its exit status and output.
 func runStrata(_ arguments: [String], input: String? = nil) throws -> (status: Int32, stdout: String, stderr: String) {

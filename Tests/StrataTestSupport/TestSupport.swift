@@ -132,3 +132,23 @@ extension ForwardingFileSystem {
     public func fileKind(_ path: String) -> FileKind? { forwardedTo.fileKind(path) }
     public func lock(_ path: String) throws -> FileLock { try forwardedTo.lock(path) }
 }
+
+/// Why a test could not find the `strata` executable.
+public struct MissingExecutable: Error, CustomStringConvertible {
+    /// Where it was looked for, and what to do.
+    public let description: String
+}
+
+/// The `strata` executable built next to this test bundle (or $STRATA_EXECUTABLE),
+/// for tests that run it as a separate process (crash harness children, servers).
+public func strataExecutable() throws -> String {
+    if let path = ProcessInfo.processInfo.environment["STRATA_EXECUTABLE"] { return path }
+    let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+    let candidate = me.deletingLastPathComponent().appendingPathComponent("strata").path
+    guard FileManager.default.isExecutableFile(atPath: candidate) else {
+        throw MissingExecutable(
+            description:
+                "no strata executable at \(candidate): run `swift build` before `swift test`, or set STRATA_EXECUTABLE")
+    }
+    return candidate
+}
