@@ -408,6 +408,32 @@ func circlePoints() -> [PointStruct] {
         return "\(header).\(body).\(base64URL(Data(signature)))"
     }
 
+    /// An id of 2^63 or more is never rounded into another id. Written over
+    /// REST (as decimal text) it is stored exactly: gRPC reads it back. REST
+    /// cannot read it back yet (JSONValue has no unsigned 64-bit case): that
+    /// is a clear error, not a different id.
+    @Test func hugeIdsAreNeverRounded() async throws {
+        let server = try await ServerProcess()
+        let rest = try StrataClient(url: server.url, configuration: .init(apiKey: ServerProcess.apiKey))
+        let grpc = try StrataClient(
+            url: server.url, configuration: .init(transport: .grpc(port: server.grpcPort), apiKey: ServerProcess.apiKey)
+        )
+        do {
+            let written = try await rest.createCollection("ids", config: CollectionConfig(size: 2, distance: .dot))
+            let huge = PointID.number(UInt64.max - 2)
+            _ = try await written.upsert([PointStruct(id: huge, vector: [1, 0])])
+            let read = try await grpc.collection("ids")
+            #expect(try await read.retrieve([huge], withPayload: false, withVector: false).map(\.id) == [huge])
+            #expect(try await read.search([1, 0], limit: 1).map(\.id) == [huge])
+            #expect(await errorCode { _ = try await written.search([1, 0], limit: 1) } == .io)
+        } catch {
+            Issue.record(error)
+        }
+        try? await rest.shutdown()
+        try? await grpc.shutdown()
+        await server.stop()
+    }
+
     /// A server with TLS (a self-signed certificate made by openssl): both
     /// transports connect when they trust the certificate, and refuse to
     /// when they do not.

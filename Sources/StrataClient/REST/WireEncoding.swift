@@ -32,9 +32,13 @@ enum WireEncoding {
         return .object(object)
     }
 
+    /// A point id. `JSONValue` has no unsigned 64-bit case, so an id of 2^63
+    /// or more is sent as its decimal text, never as a rounded double: `strata
+    /// serve` reads that text as the same id; a server that takes only numbers
+    /// and UUIDs refuses it.
     static func id(_ id: PointID) -> JSONValue {
         switch id {
-        case .number(let n): return n <= UInt64(Int64.max) ? .int(Int64(n)) : .double(Double(n))
+        case .number(let n): return n <= UInt64(Int64.max) ? .int(Int64(n)) : .string(String(n))
         case .uuid(let uuid): return .string(uuid.uuidString.lowercased())
         }
     }
