@@ -247,6 +247,55 @@ def test_a_replicated_collection_takes_writes_and_reads_through_every_node(clust
         c.close()
 
 
+def test_grpc_clients_work_through_every_node(cluster):
+    """prefer_grpc=True through any node: collections are created and deleted
+    over gRPC, and a call a node cannot serve (a write on a node that is not
+    the primary, a read on a node without an Active replica) goes on to the
+    primary's gRPC port with the caller's credentials."""
+    grpc = [QdrantClient(url=cluster.url(i), grpc_port=cluster.base + 10 * i + 1, prefer_grpc=True, timeout=30)
+            for i in range(3)]
+    assert grpc[1].create_collection(
+        "over_grpc", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+        replication_factor=2, write_consistency_factor=2)
+    states = replicas(cluster.url(0), "over_grpc")
+    peers = {int(k): v["node_name"] for k, v in status(cluster.url(0))["peers"].items()}
+    holders = {int(peers[p].rsplit("-", 1)[1]) for p in states}
+    assert len(holders) == 2, states
+    outsider = ({0, 1, 2} - holders).pop()  # holds no replica: every call it gets is forwarded
+    for c in grpc:
+        assert c.collection_exists("over_grpc")
+    for i, c in enumerate(grpc):
+        c.upsert("over_grpc", wait=True, points=[
+            models.PointStruct(id=10 * i + k, vector=[float(i), float(k), 1.0, 0.5], payload={"node": i, "k": k})
+            for k in range(5)])
+    grpc[outsider].set_payload("over_grpc", payload={"tag": "x"}, points=[0, 10, 20], wait=True)
+    grpc[outsider].delete("over_grpc", points_selector=models.PointIdsList(points=[4, 14]), wait=True)
+    grpc[outsider].create_payload_index("over_grpc", "node", models.PayloadSchemaType.INTEGER, wait=True)
+    for c in grpc:
+        assert c.count("over_grpc").count == 13
+        assert c.get_collection("over_grpc").points_count == 13
+        hits = c.query_points("over_grpc", query=[1.0, 1.0, 1.0, 1.0], limit=3,
+                              query_filter=models.Filter(must=[models.FieldCondition(
+                                  key="node", match=models.MatchValue(value=2))])).points
+        assert [h.payload["node"] for h in hits] == [2, 2, 2]
+        assert c.retrieve("over_grpc", ids=[10])[0].payload == {"node": 1, "k": 0, "tag": "x"}
+        assert len(c.scroll("over_grpc", limit=100)[0]) == 13
+    # Both replicas hold the same points at the same op number.
+    held = [cluster.p2p_state(i, "over_grpc") for i in sorted(holders)]
+    assert len({(s["last_operation"], s["checksum"]) for s in held}) == 1, held
+    # Only a node of the cluster may say it forwards a call.
+    forged = QdrantClient(url=cluster.url(outsider), grpc_port=cluster.base + 10 * outsider + 1, prefer_grpc=True,
+                          timeout=30, headers={"x-strata-forwarded-by": "1"}, check_compatibility=False)
+    with pytest.raises(Exception) as refused:
+        forged.count("over_grpc")
+    assert "internal to a Strata cluster" in str(refused.value)
+    forged.close()
+    assert grpc[outsider].delete_collection("over_grpc")
+    assert not any(c.collection_exists("over_grpc") for c in grpc)
+    for c in grpc:
+        c.close()
+
+
 def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(cluster):
     import glob
 

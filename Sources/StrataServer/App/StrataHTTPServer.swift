@@ -52,6 +52,8 @@ public final class StrataHTTPServer: Sendable {
     /// Per collection, the lowest epoch whose records this replica still
     /// takes (raised by a failover before it reads the replica's position).
     let replicationFences = Mutex<[String: UInt64]>([:])
+    /// Connections to the other nodes' gRPC ports, for calls this node forwards.
+    let grpcPeers = GRPCPeerClients()
     /// Per collection, the gate that makes a replica's sender check and append one step.
     let replicaGates = Mutex<[String: AsyncGate]>([:])
 
@@ -162,9 +164,11 @@ public final class StrataHTTPServer: Sendable {
         do {
             try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch {
+            await grpcPeers.shutdown()
             try? await executor.shutdown()
             throw error
         }
+        await grpcPeers.shutdown()
         try await executor.shutdown()
     }
 

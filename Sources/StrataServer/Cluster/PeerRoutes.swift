@@ -219,7 +219,12 @@ struct PeerSecretMiddleware: RouterMiddleware {
     /// Whether `request` carries `secret` in `x-strata-cluster-secret`
     /// (compared in constant time).
     static func carriesSecret(_ request: Request, _ secret: String) -> Bool {
-        let given = Array((request.headers[HTTPField.Name(PeerClient.secretHeader)!] ?? "").utf8)
+        equalInConstantTime(request.headers[HTTPField.Name(PeerClient.secretHeader)!] ?? "", secret)
+    }
+
+    /// Whether `given` is `secret`, in a time that does not depend on where they differ.
+    static func equalInConstantTime(_ given: String, _ secret: String) -> Bool {
+        let given = Array(given.utf8)
         let expected = Array(secret.utf8)
         var difference = given.count ^ expected.count
         for index in 0..<max(given.count, expected.count) {

@@ -48,7 +48,14 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
-            try strata.refuseInCluster("creating a collection over gRPC (use REST)")
+            if let cluster = strata.cluster {
+                // As `PUT /collections/{name}` on a cluster node, from the same body.
+                let body = try GRPCCollections.bytes(try GRPCCollections.json(message))
+                return operationResponse(
+                    try await strata.createClusterCollection(
+                        message.collectionName, body: body, access: call.access, cluster: cluster),
+                    call)
+            }
             let input = try GRPCCollections.createInput(message, maxDepth: strata.configuration.maxJSONDepth)
             let create = try strata.createCollection(message.collectionName, input, call.access)
             return operationResponse(try await strata.run(create) { $0 }, call)
@@ -79,7 +86,12 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_DeleteCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
-            try strata.refuseInCluster("deleting a collection over gRPC (use REST)")
+            if let cluster = strata.cluster {
+                return operationResponse(
+                    try await strata.deleteClusterCollection(
+                        message.collectionName, access: call.access, cluster: cluster),
+                    call)
+            }
             let delete = try strata.deleteCollection(message.collectionName, call.access)
             return operationResponse(try await strata.run(delete) { $0 }, call)
         }

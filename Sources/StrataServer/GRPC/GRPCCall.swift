@@ -3,6 +3,7 @@ import Foundation
 import GRPCCore
 import HTTPTypes
 import Strata
+import SwiftProtobuf
 
 /// One unary gRPC call as the services see it: the transport-independent
 /// `RequestScope` (credentials from the metadata, the message's `timeout`)
@@ -25,7 +26,9 @@ extension StrataHTTPServer {
     /// error to the gRPC status Qdrant answers with. When the call is
     /// cancelled (the client went away or its deadline passed), the call's
     /// queries stop at their next check (`RequestScope.abandoned`).
-    func unary<Input: Sendable, Output: Sendable>(
+    /// On a cluster node, a call this node cannot serve goes on to the node
+    /// that can (GRPCForwarding), after its credentials were checked here.
+    func unary<Input: SwiftProtobuf.Message, Output: SwiftProtobuf.Message>(
         _ request: ServerRequest<Input>, _ context: ServerContext,
         _ body: (Input, GRPCCall) async throws -> Output
     ) async throws -> ServerResponse<Output> {
@@ -39,6 +42,12 @@ extension StrataHTTPServer {
             throw Self.rpcError(error)
         }
         do {
+            if let cluster, let target = try grpcForwardTarget(request.message, context, request.metadata) {
+                let response: ServerResponse<Output> = try await forwardGRPC(
+                    request, context, to: target, cluster: cluster)
+                metrics.recordGRPC(endpoint: endpoint, failed: false, seconds: call.elapsed)
+                return response
+            }
             // gRPC signals a cancelled call (client gone, deadline passed) through
             // the RPC's cancellation handle; a cancelled task counts too.
             let abandoned = call.scope.abandoned

@@ -112,7 +112,7 @@ public enum GRPCRequestFuzzing {
         _ method: (ServerRequest<Message>, ServerContext) async throws -> ServerResponse<Reply>
     ) async -> Outcome {
         guard var message = try? Message(serializedBytes: bytes) else { return .undecodable }
-        if var named = message as? any FuzzedCollectionRequest {
+        if var named = message as? any GRPCCollectionRequest {
             named.collectionName = "fuzz"
             if let renamed = named as? Message { message = renamed }
         }
@@ -247,47 +247,3 @@ public enum GRPCRequestFuzzing {
         },
     ]
 }
-
-/// A request that names a collection (the fuzzer points it at `fuzz`; creating
-/// and deleting collections keep their own names).
-protocol FuzzedCollectionRequest { var collectionName: String { get set } }
-extension Qdrant_ClearPayloadPoints: FuzzedCollectionRequest {}
-extension Qdrant_CollectionClusterInfoRequest: FuzzedCollectionRequest {}
-extension Qdrant_CollectionExistsRequest: FuzzedCollectionRequest {}
-extension Qdrant_CountPoints: FuzzedCollectionRequest {}
-extension Qdrant_CreateFieldIndexCollection: FuzzedCollectionRequest {}
-extension Qdrant_CreateShardKeyRequest: FuzzedCollectionRequest {}
-extension Qdrant_CreateSnapshotRequest: FuzzedCollectionRequest {}
-extension Qdrant_CreateVectorNameRequest: FuzzedCollectionRequest {}
-extension Qdrant_DeleteFieldIndexCollection: FuzzedCollectionRequest {}
-extension Qdrant_DeletePayloadPoints: FuzzedCollectionRequest {}
-extension Qdrant_DeletePointVectors: FuzzedCollectionRequest {}
-extension Qdrant_DeletePoints: FuzzedCollectionRequest {}
-extension Qdrant_DeleteShardKeyRequest: FuzzedCollectionRequest {}
-extension Qdrant_DeleteSnapshotRequest: FuzzedCollectionRequest {}
-extension Qdrant_DeleteVectorNameRequest: FuzzedCollectionRequest {}
-extension Qdrant_DiscoverBatchPoints: FuzzedCollectionRequest {}
-extension Qdrant_DiscoverPoints: FuzzedCollectionRequest {}
-extension Qdrant_FacetCounts: FuzzedCollectionRequest {}
-extension Qdrant_GetCollectionInfoRequest: FuzzedCollectionRequest {}
-extension Qdrant_GetPoints: FuzzedCollectionRequest {}
-extension Qdrant_ListCollectionAliasesRequest: FuzzedCollectionRequest {}
-extension Qdrant_ListShardKeysRequest: FuzzedCollectionRequest {}
-extension Qdrant_ListSnapshotsRequest: FuzzedCollectionRequest {}
-extension Qdrant_QueryBatchPoints: FuzzedCollectionRequest {}
-extension Qdrant_QueryPointGroups: FuzzedCollectionRequest {}
-extension Qdrant_QueryPoints: FuzzedCollectionRequest {}
-extension Qdrant_RecommendBatchPoints: FuzzedCollectionRequest {}
-extension Qdrant_RecommendPointGroups: FuzzedCollectionRequest {}
-extension Qdrant_RecommendPoints: FuzzedCollectionRequest {}
-extension Qdrant_ScrollPoints: FuzzedCollectionRequest {}
-extension Qdrant_SearchBatchPoints: FuzzedCollectionRequest {}
-extension Qdrant_SearchMatrixPoints: FuzzedCollectionRequest {}
-extension Qdrant_SearchPointGroups: FuzzedCollectionRequest {}
-extension Qdrant_SearchPoints: FuzzedCollectionRequest {}
-extension Qdrant_SetPayloadPoints: FuzzedCollectionRequest {}
-extension Qdrant_UpdateBatchPoints: FuzzedCollectionRequest {}
-extension Qdrant_UpdateCollection: FuzzedCollectionRequest {}
-extension Qdrant_UpdateCollectionClusterSetupRequest: FuzzedCollectionRequest {}
-extension Qdrant_UpdatePointVectors: FuzzedCollectionRequest {}
-extension Qdrant_UpsertPoints: FuzzedCollectionRequest {}

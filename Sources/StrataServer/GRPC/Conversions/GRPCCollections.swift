@@ -49,13 +49,16 @@ enum GRPCCollections {
     }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ body: JSONValue, maxDepth: Int) throws(APIError) -> T {
-        let bytes: [UInt8]
+        try RequestDecoding.decode(T.self, from: try bytes(body), maxDepth: maxDepth)
+    }
+
+    /// A message's REST body as JSON bytes.
+    static func bytes(_ body: JSONValue) throws(APIError) -> [UInt8] {
         do {
-            bytes = try JSONBodyEncoder.encode(body)
+            return try JSONBodyEncoder.encode(body)
         } catch {
             throw APIError.jsonDeserialize("\(error)")
         }
-        return try RequestDecoding.decode(T.self, from: bytes, maxDepth: maxDepth)
     }
 
     static func json(_ message: Qdrant_CreateCollection) throws(APIError) -> JSONValue {
