@@ -296,6 +296,49 @@ def test_grpc_clients_work_through_every_node(cluster):
         c.close()
 
 
+def served_queries(url: str) -> int:
+    """`POST …/points/query` requests this node has answered (its /metrics)."""
+    text = httpx.get(f"{url}/metrics", timeout=10).text
+    return sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("rest_responses_total{") and 'endpoint="/collections/{collection_name}/points/query"' in line)
+
+
+def test_read_consistency_asks_that_many_replicas_and_resolves_their_answers(cluster):
+    """`consistency` (all, majority, quorum, N) on reads: the answer is the one a
+    single replica gives (Active replicas agree), and each replica asked serves
+    its part (the fan-out shows in every node's metrics)."""
+    client = QdrantClient(url=cluster.url(0), timeout=30)
+    client.create_collection("consistent", vectors_config=models.VectorParams(size=4, distance=models.Distance.DOT),
+                             replication_factor=3, write_consistency_factor=3)
+    client.upsert("consistent", wait=True, points=[
+        models.PointStruct(id=k, vector=[1.0, float(k), 0.5, 0.0], payload={"g": k % 3}) for k in range(30)])
+    want_hits = [(h.id, h.score) for h in client.query_points("consistent", query=[1, 1, 1, 1], limit=5).points]
+    want_scroll = [p.id for p in client.scroll("consistent", limit=100)[0]]
+    for i in range(3):
+        c = QdrantClient(url=cluster.url(i), timeout=30)
+        for consistency in (models.ReadConsistencyType.ALL, models.ReadConsistencyType.MAJORITY,
+                            models.ReadConsistencyType.QUORUM, 2):
+            before = [served_queries(cluster.url(j)) for j in range(3)]
+            hits = c.query_points("consistent", query=[1, 1, 1, 1], limit=5, consistency=consistency).points
+            assert [(h.id, h.score) for h in hits] == want_hits, consistency
+            after = [served_queries(cluster.url(j)) for j in range(3)]
+            answered = sum(b > a for a, b in zip(before, after))
+            # all and majority ask every replica; quorum and 2 ask two (the node's own and one more).
+            assert answered == (3 if consistency in (models.ReadConsistencyType.ALL,
+                                                     models.ReadConsistencyType.MAJORITY) else 2), (consistency, before, after)
+            assert [p.id for p in c.scroll("consistent", limit=100, consistency=consistency)[0]] == want_scroll
+            assert [r.id for r in c.retrieve("consistent", ids=[3, 4, 99], consistency=consistency)] == [3, 4]
+        counted = httpx.post(f"{cluster.url(i)}/collections/consistent/points/count?consistency=all",
+                             json={"filter": {"must": [{"key": "g", "match": {"value": 1}}]}}, timeout=30)
+        assert counted.json()["result"]["count"] == 10, counted.text
+        c.close()
+    bad = httpx.post(f"{cluster.url(0)}/collections/consistent/points/query?consistency=most",
+                     json={"query": [1, 1, 1, 1]}, timeout=30)
+    assert bad.status_code == 400 and "consistency" in bad.json()["status"]["error"], bad.text
+    assert client.delete_collection("consistent")
+    client.close()
+
+
 def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(cluster):
     import glob
 
@@ -394,6 +437,14 @@ def test_a_killed_replica_turns_partial_and_catches_up_after_its_restart(cluster
         client.upsert("replicated", wait=True, points=[
             models.PointStruct(id=1000 + k, vector=[1.0, 0.0, float(k), 0.0], payload={"late": k})])
     assert replicas(primary_url, "replicated")[node2] == "Partial"
+    # Read consistency: `all` needs every replica and one is down (503, never a partial
+    # answer); a quorum (2 of 3) is answered by the two Active ones.
+    refused_read = httpx.post(f"{cluster.url(0)}/collections/replicated/points/count?consistency=all", json={},
+                              timeout=30)
+    assert refused_read.status_code == 503 and "consistency" in refused_read.json()["status"]["error"], refused_read.text
+    quorum = httpx.post(f"{cluster.url(0)}/collections/replicated/points/count?consistency=quorum", json={},
+                        timeout=30)
+    assert quorum.status_code == 200 and quorum.json()["result"]["count"] == client.count("replicated").count
     # r=3, w=3 with a replica down: not acknowledged (503). The first such write was in
     # flight (it is on the replicas that took it); once the replica is Partial, later
     # writes are refused before anything is written.

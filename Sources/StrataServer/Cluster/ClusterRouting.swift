@@ -66,6 +66,12 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         else { return try await next(request, context) }
         let me = cluster.identity.peerID
         let write = Self.isWrite(request.method, rest)
+        if !write, !rest.isEmpty || request.method == .get,
+            let consistency = try ReadConsistency.parse(request.uri.queryParameters.get("consistency")),
+            consistency.plan(replicas: placement.replicas.count).answers > 1
+        {
+            return try await readFromReplicas(request, context, name: name, rest: rest, root: placement, consistency)
+        }
         if write ? placement.primary == me : placement.state(of: me) == .active {
             return try await next(request, context)
         }
@@ -89,12 +95,48 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         }
         let router = ShardRouter(
             server: server, cluster: cluster, collection: ShardedCollection(name: name, root: root, cluster: cluster),
-            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now)
+            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
+            consistency: try ReadConsistency.parse(request.uri.queryParameters.get("consistency")))
         let body = try await server.body(of: request, context)
         do {
             guard let response = try await router.handle(.init(rawValue: request.method.rawValue), rest, body: body)
             else { throw APIError.badRequest("unexpected request on a sharded collection") }
             return response
+        } catch let failure as ShardFailure {
+            return Response(
+                status: .init(code: failure.status), headers: Reply.jsonHeaders,
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: failure.body)))
+        }
+    }
+
+    /// A read of a one-shard collection with a `consistency` above one
+    /// replica: answered by that many Active replicas and resolved
+    /// (ReadConsistency.swift).
+    func readFromReplicas(
+        _ request: Request, _ context: Context, name: String, rest: String, root: CollectionPlacement,
+        _ consistency: ReadConsistency
+    ) async throws -> Response {
+        var headers: [(String, String)] = []
+        for field in request.headers
+        where ![.contentLength, .connection, .transferEncoding, .contentType, Self.secretHeader].contains(field.name) {
+            headers.append((field.name.rawName, field.value))
+        }
+        let router = ShardRouter(
+            server: server, cluster: cluster,
+            collection: ShardedCollection(name: name, root: root, shards: [0: root]),
+            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
+            consistency: consistency)
+        let bytes = try await server.body(of: request, context)
+        let body: ShardJSON?
+        do {
+            body = bytes.isEmpty ? nil : try ShardJSON(parsing: bytes)
+        } catch {
+            throw APIError.badRequest("Format error in JSON body: \(error)")
+        }
+        do {
+            let reply = try await router.send(
+                0, .init(rawValue: request.method.rawValue), rest, body: body, write: false)
+            return ShardRouter.ok(reply.result, started: router.started)
         } catch let failure as ShardFailure {
             return Response(
                 status: .init(code: failure.status), headers: Reply.jsonHeaders,

@@ -145,6 +145,8 @@ struct ShardRouter: Sendable {
     /// The request's query string, with its `?` (or empty).
     let query: String
     let started: ContinuousClock.Instant
+    /// The read's `consistency`: how many replicas of each shard answer it (ReadConsistency.swift).
+    var consistency: ReadConsistency? = nil
 
     struct ShardReply: Sendable {
         var status: Int
@@ -189,12 +191,46 @@ struct ShardRouter: Sendable {
     func send(
         _ shard: Int, _ method: HTTPMethod, _ rest: String, body: ShardJSON?, write: Bool, query: String? = nil
     ) async throws -> ShardReply {
-        let target = try self.target(shard, write: write)
         let path = "/collections/\(ShardMap.shardName(collection.name, shard))" + (rest.isEmpty ? "" : "/" + rest)
+        if !write, let consistency, let placement = collection.shards[shard],
+            consistency.plan(replicas: placement.replicas.count).answers > 1
+        {
+            return try await sendToReplicas(
+                shard, placement, consistency, method, path + (query ?? self.query), body: body)
+        }
+        let target = try self.target(shard, write: write)
         var reply = try await call(
             method, target.rest_url, path + (query ?? self.query), body: body, forwarding: true)
         reply.peer = target.peer_id
         return reply
+    }
+
+    /// A read of `shard` answered by as many of its Active replicas as
+    /// `consistency` asks, at once, and resolved into one answer.
+    func sendToReplicas(
+        _ shard: Int, _ placement: CollectionPlacement, _ consistency: ReadConsistency, _ method: HTTPMethod,
+        _ pathAndQuery: String, body: ShardJSON?
+    ) async throws -> ShardReply {
+        let name =
+            shard == 0 && collection.shards.count == 1
+            ? "collection `\(collection.name)`" : "shard \(shard) of collection `\(collection.name)`"
+        let (readers, needsAll) = try consistency.readers(
+            of: placement, live: cluster.livePeers(), me: cluster.identity.peerID, shardName: name)
+        let replies = try await withThrowingTaskGroup(of: (Int, ShardReply).self) { group in
+            for (index, reader) in readers.enumerated() {
+                group.addTask {
+                    var reply = try await call(method, reader.rest_url, pathAndQuery, body: body, forwarding: true)
+                    reply.peer = reader.peer_id
+                    return (index, reply)
+                }
+            }
+            var replies = [ShardReply?](repeating: nil, count: readers.count)
+            for try await (index, reply) in group { replies[index] = reply }
+            return replies.map { $0! }
+        }
+        let result = ReadConsistency.resolve(replies.map(\.result), needsAll: needsAll)
+        let envelope = ShardJSON.object([("result", result), ("status", .string("ok")), ("time", .number("0"))])
+        return ShardReply(status: 200, body: envelope.bytes, result: result, peer: replies[0].peer)
     }
 
     /// One request with the user's credentials to the node at `baseURL`:
