@@ -53,6 +53,18 @@ struct ClusterLocalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "write_consistency_factor of collections created without one.")
     var defaultWriteConsistencyFactor: Int?
 
+    @Option(
+        name: .long,
+        help: "PEM certificate of every node (valid for 127.0.0.1): TLS on every port (with --tls-key, --tls-ca).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(
+        name: .long, help: "PEM certificates that signed --tls-cert: what the nodes trust when they call each other.")
+    var tlsCa: String?
+
     func validate() throws {
         guard (1...32).contains(nodes) else { throw ValidationError("--nodes must be 1…32") }
         guard [1, 3, 5, 7].contains(etcdMembers) else {
@@ -67,6 +79,10 @@ struct ClusterLocalCommand: AsyncParsableCommand {
         guard strataPorts.isDisjoint(with: etcdPorts) else {
             throw ValidationError("the nodes' ports and etcd's ports overlap: move --base-port or --etcd-base-port")
         }
+        guard [tlsCert, tlsKey, tlsCa].allSatisfy({ $0 == nil }) || [tlsCert, tlsKey, tlsCa].allSatisfy({ $0 != nil })
+        else {
+            throw ValidationError("TLS needs --tls-cert, --tls-key and --tls-ca together")
+        }
     }
 
     func run() async throws {
@@ -77,6 +93,9 @@ struct ClusterLocalCommand: AsyncParsableCommand {
             directory: dir, nodes: nodes, etcdMembers: etcdMembers, basePort: basePort, etcdBasePort: etcdBasePort,
             executable: try currentExecutablePath(), secret: secret)
         configuration.leaseTTL = leaseTtl
+        if let tlsCert, let tlsKey, let tlsCa {
+            configuration.tls = .init(certificate: tlsCert, key: tlsKey, certificateAuthority: tlsCa)
+        }
         if let defaultReplicationFactor {
             configuration.extraArguments += ["--default-replication-factor", String(defaultReplicationFactor)]
         }

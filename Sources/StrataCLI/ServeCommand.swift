@@ -13,7 +13,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve a data directory over Qdrant's REST and gRPC APIs.",
         discussion: """
             Settings come from (lowest to highest precedence) defaults, --config FILE (a JSON object with the \
-            keys data_dir, host, port, grpc_port (null turns gRPC off), api_key, read_only_api_key, tls_cert, tls_key, max_request_size_bytes, \
+            keys data_dir, host, port, grpc_port (null turns gRPC off), api_key, read_only_api_key, tls_cert, tls_key, tls_ca, max_request_size_bytes, \
             max_json_depth, engine_threads, log_level, log_format), the environment (\
             \(ServerConfiguration.environmentVariables.joined(separator: ", "))) and these options. Prefer the \
             environment or the config file for API keys: command-line arguments are visible to other users \
@@ -50,6 +50,11 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: "PEM private key for HTTPS (with --tls-cert).")
     var tlsKey: String?
+
+    @Option(
+        name: .long,
+        help: "PEM certificates a cluster node trusts when it calls other nodes over TLS (default: the system's).")
+    var tlsCa: String?
 
     @Option(name: .long, help: "Largest accepted request body in bytes. Default 33554432 (32 MiB).")
     var maxRequestSize: Int?
@@ -123,6 +128,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let readOnlyApiKey { settings.readOnlyAPIKey = readOnlyApiKey }
         if let tlsCert { settings.tlsCertificatePath = tlsCert }
         if let tlsKey { settings.tlsKeyPath = tlsKey }
+        if let tlsCa { settings.tlsCAPath = tlsCa }
         if let maxRequestSize { settings.maxRequestBodyBytes = maxRequestSize }
         if let engineThreads { settings.engineThreads = engineThreads }
         if let logLevel { settings.logLevel = logLevel }
@@ -219,6 +225,7 @@ struct ServeCommand: AsyncParsableCommand {
             etcdEndpoints: settings.etcdEndpoints, nodeName: nodeName, secret: secret, restURL: rest, grpcURL: grpc,
             dataDirectory: dataDirectory)
         configuration.p2pURL = p2p
+        configuration.caCertificatePath = settings.tlsCAPath
         configuration.leaseTTL = Int64(settings.leaseTTL)
         configuration.version = StrataHTTPServer.version
         do {

@@ -26,6 +26,9 @@ public final class ClusterNode: Sendable {
         public var restURL: String
         public var grpcURL: String?
         public var p2pURL: String?
+        /// PEM certificates trusted when this node calls another over TLS
+        /// (`--tls-ca`); nil: the system's roots.
+        public var caCertificatePath: String?
         public var dataDirectory: String
         public var leaseTTL: Int64 = 5
         public var version = "0"

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOSSL
 import StrataEtcd
 import Synchronization
 
@@ -31,6 +32,23 @@ public final class LocalCluster: Sendable {
         public var leaseTTL: Int = 5
         /// More `strata serve` arguments for every node (e.g. `--log-level debug`).
         public var extraArguments: [String] = []
+        /// TLS on every node's ports (REST, gRPC, internal), with the nodes
+        /// trusting `certificateAuthority`; nil: plain HTTP.
+        public var tls: TLSFiles?
+
+        /// PEM files: one certificate and key for every node (valid for
+        /// 127.0.0.1), and the certificates that signed it.
+        public struct TLSFiles: Sendable {
+            public var certificate: String
+            public var key: String
+            public var certificateAuthority: String
+
+            public init(certificate: String, key: String, certificateAuthority: String) {
+                self.certificate = certificate
+                self.key = key
+                self.certificateAuthority = certificateAuthority
+            }
+        }
 
         public init(
             directory: String, nodes: Int, etcdMembers: Int, basePort: Int, etcdBasePort: Int, executable: String,
@@ -62,7 +80,25 @@ public final class LocalCluster: Sendable {
     public func restPort(_ index: Int) -> Int { configuration.basePort + 10 * index }
     public func grpcPort(_ index: Int) -> Int { configuration.basePort + 10 * index + 1 }
     public func p2pPort(_ index: Int) -> Int { configuration.basePort + 10 * index + 2 }
-    public func restURL(_ index: Int) -> String { "http://127.0.0.1:\(restPort(index))" }
+    public func restURL(_ index: Int) -> String {
+        "\(configuration.tls == nil ? "http" : "https")://127.0.0.1:\(restPort(index))"
+    }
+
+    /// The HTTP client that reaches the nodes (trusting the cluster's
+    /// certificate authority under TLS).
+    public var http: HTTPClient {
+        guard let tls = configuration.tls else { return .shared }
+        return Self.tlsClients.withLock { clients in
+            if let client = clients[tls.certificateAuthority] { return client }
+            var tlsConfiguration = TLSConfiguration.makeClientConfiguration()
+            tlsConfiguration.trustRoots = .file(tls.certificateAuthority)
+            let client = HTTPClient(
+                eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tlsConfiguration))
+            clients[tls.certificateAuthority] = client
+            return client
+        }
+    }
+    private static let tlsClients = Mutex<[String: HTTPClient]>([:])
     public func dataDirectory(_ index: Int) -> String { configuration.directory + "/node-\(index)" }
 
     /// Starts etcd, then every node, and waits until each node's `GET /cluster`
@@ -85,7 +121,7 @@ public final class LocalCluster: Sendable {
                 "--p2p-port", String(p2pPort(index)),
                 "--etcd", etcd.clientURLs.joined(separator: ","), "--node-name", nodeName(index),
                 "--lease-ttl", String(configuration.leaseTTL),
-            ] + configuration.extraArguments
+            ] + tlsArguments + configuration.extraArguments
         var environment = ProcessInfo.processInfo.environment
         environment["STRATA_CLUSTER_SECRET"] = configuration.secret
         process.environment = environment
@@ -102,6 +138,11 @@ public final class LocalCluster: Sendable {
         process.standardError = log
         try process.run()
         processes.set(index, process)
+    }
+
+    private var tlsArguments: [String] {
+        guard let tls = configuration.tls else { return [] }
+        return ["--tls-cert", tls.certificate, "--tls-key", tls.key, "--tls-ca", tls.certificateAuthority]
     }
 
     /// The process id of node `index`, if it runs.
@@ -152,7 +193,7 @@ public final class LocalCluster: Sendable {
     func activeNames(_ index: Int) async -> Set<String> {
         var request = HTTPClientRequest(url: restURL(index) + "/cluster")
         request.method = .GET
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(2)),
+        guard let response = try? await http.execute(request, timeout: .seconds(2)),
             response.status == .ok,
             let body = try? await response.body.collect(upTo: 1 << 20),
             case let data = Data(body.readableBytesView),

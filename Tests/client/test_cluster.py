@@ -5,6 +5,7 @@ every replica, a replica killed with SIGKILL marked Partial and caught up after
 its restart, replicas compared by checksum), a node killed for good and
 removed, and nodes that must not join. Runs once per suite over REST."""
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -337,6 +338,70 @@ def test_read_consistency_asks_that_many_replicas_and_resolves_their_answers(clu
     assert bad.status_code == 400 and "consistency" in bad.json()["status"]["error"], bad.text
     assert client.delete_collection("consistent")
     client.close()
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl makes the test certificate")
+def test_a_cluster_with_tls_speaks_tls_on_every_port_between_its_nodes(tmp_path):
+    """--tls-cert/--tls-key on every node: REST, gRPC and the internal port all serve TLS, and
+    the nodes call each other over TLS trusting --tls-ca (forwarded writes, replication, gRPC
+    forwarding); plain HTTP to the internal port gets no answer."""
+    if TRANSPORT != "rest":
+        pytest.skip("cluster endpoints are REST")
+    import grpc
+    from qdrant_client import grpc as g
+    cert, key = tmp_path / "node.pem", tmp_path / "node.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    c = LocalCluster(extra=["--tls-cert", str(cert), "--tls-key", str(key), "--tls-ca", str(cert)])
+    try:
+        https = [f"https://127.0.0.1:{c.base + 10 * i}" for i in range(3)]
+        verify = str(cert)
+        peers = httpx.get(f"{https[0]}/cluster", verify=verify, timeout=10).json()["result"]["peers"]
+        assert sorted(p["uri"] for p in peers.values()) == https, peers
+        created = httpx.put(f"{https[1]}/collections/secure", verify=verify, timeout=60,
+                            json={"vectors": {"size": 2, "distance": "Dot"}, "replication_factor": 2,
+                                  "write_consistency_factor": 2})
+        assert created.status_code == 200, created.text
+        holders = replicas_over(https[0], "secure", verify)
+        names = {int(k): v["node_name"] for k, v in peers.items()}
+        on = sorted(int(names[p].rsplit("-", 1)[1]) for p in holders)
+        outsider = ({0, 1, 2} - set(on)).pop()
+        # Written through the node without a replica: forwarded to the primary, replicated, over TLS.
+        for k in range(10):
+            r = httpx.put(f"{https[outsider]}/collections/secure/points?wait=true", verify=verify, timeout=30,
+                          json={"points": [{"id": k, "vector": [1.0, float(k)]}]})
+            assert r.status_code == 200, r.text
+        for url in https:
+            r = httpx.post(f"{url}/collections/secure/points/count", json={}, verify=verify, timeout=30)
+            assert r.json()["result"]["count"] == 10, r.text
+        states = []
+        for i in on:
+            r = httpx.get(f"https://127.0.0.1:{c.base + 10 * i + 2}/p2p/v1/collections/secure/state",
+                          params={"checksum": "true"}, headers={"x-strata-cluster-secret": SECRET}, verify=verify,
+                          timeout=30)
+            assert r.status_code == 200, r.text
+            states.append((r.json()["last_operation"], r.json()["checksum"]))
+        assert len(set(states)) == 1, states
+        with pytest.raises(httpx.HTTPError):
+            httpx.get(f"http://127.0.0.1:{c.base + 2}/p2p/v1/collections/secure/state",
+                      headers={"x-strata-cluster-secret": SECRET}, timeout=5)
+        # gRPC over TLS on the node without a replica: forwarded to the primary's gRPC port over TLS.
+        credentials = grpc.ssl_channel_credentials(root_certificates=cert.read_bytes())
+        with grpc.secure_channel(f"127.0.0.1:{c.base + 10 * outsider + 1}", credentials) as channel:
+            count = channel.unary_unary("/qdrant.Points/Count", request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=g.CountResponse.FromString)
+            assert count(g.CountPoints(collection_name="secure", exact=True), timeout=30).result.count == 10
+    finally:
+        assert c.stop() == 0
+
+
+def replicas_over(url: str, collection: str, verify: str) -> dict:
+    info = httpx.get(f"{url}/collections/{collection}/cluster", verify=verify, timeout=10).json()["result"]
+    states = {shard["peer_id"]: shard["state"] for shard in info["remote_shards"]}
+    for shard in info["local_shards"]:
+        states[info["peer_id"]] = shard["state"]
+    return states
 
 
 def test_verify_reads_every_replica_of_every_shard_and_names_a_damaged_one(cluster):

@@ -508,7 +508,7 @@ public final class ClusterTestDriver: Sendable {
         var request = HTTPClientRequest(
             url: "http://127.0.0.1:\(cluster.p2pPort(index))/p2p/v1/collections/\(name)/state?checksum=true")
         request.headers.add(name: "x-strata-cluster-secret", value: secret)
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)),
+        guard let response = try? await cluster.http.execute(request, timeout: .seconds(30)),
             let body = try? await response.body.collect(upTo: 1 << 20),
             let json = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any]
         else { return nil }
@@ -537,7 +537,7 @@ public final class ClusterTestDriver: Sendable {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(string: body))
         }
-        guard let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(10)),
+        guard let response = try? await cluster.http.execute(request, timeout: .seconds(10)),
             let bytes = try? await response.body.collect(upTo: 64 << 20)
         else { return nil }
         return HTTPReply(

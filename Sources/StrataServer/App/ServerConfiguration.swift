@@ -19,6 +19,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     /// PEM certificate chain and private key; both or neither.
     public var tlsCertificatePath: String?
     public var tlsKeyPath: String?
+    /// PEM certificates a cluster node trusts when it calls another node over
+    /// TLS (their REST, gRPC and internal ports); nil: the system's roots.
+    public var tlsCAPath: String?
     /// Request bodies larger than this are refused with 413.
     public var maxRequestBodyBytes: Int = 32 << 20
     /// JSON nested deeper than this is refused with 400 before it is decoded.
@@ -119,6 +122,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         var read_only_api_key: String?
         var tls_cert: String?
         var tls_key: String?
+        var tls_ca: String?
         var max_request_size_bytes: Int?
         var max_json_depth: Int?
         var engine_threads: Int?
@@ -143,7 +147,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         }
         let known: Set<String> = [
             "data_dir", "host", "port", "grpc_port", "api_key", "read_only_api_key", "tls_cert", "tls_key",
-            "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
+            "tls_ca", "max_request_size_bytes", "max_json_depth", "engine_threads", "log_level", "log_format",
             "etcd", "node_name", "advertise_url", "cluster_secret", "lease_ttl", "p2p_port",
             "default_replication_factor", "default_write_consistency_factor", "default_shard_number",
         ]
@@ -167,6 +171,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = file.read_only_api_key { readOnlyAPIKey = v }
         if let v = file.tls_cert { tlsCertificatePath = v }
         if let v = file.tls_key { tlsKeyPath = v }
+        if let v = file.tls_ca { tlsCAPath = v }
         if let v = file.max_request_size_bytes { maxRequestBodyBytes = v }
         if let v = file.max_json_depth { maxJSONDepth = v }
         if let v = file.engine_threads { engineThreads = v }
@@ -187,7 +192,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public static let environmentVariables = [
         "STRATA_DATA_DIR", "STRATA_HOST", "STRATA_PORT", "STRATA_GRPC_PORT", "STRATA_API_KEY",
         "STRATA_READ_ONLY_API_KEY",
-        "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
+        "STRATA_TLS_CERT", "STRATA_TLS_KEY", "STRATA_TLS_CA", "STRATA_MAX_REQUEST_SIZE_BYTES", "STRATA_MAX_JSON_DEPTH",
         "STRATA_ENGINE_THREADS", "STRATA_LOG_LEVEL", "STRATA_LOG_FORMAT",
         "STRATA_ETCD", "STRATA_NODE_NAME", "STRATA_ADVERTISE_URL", "STRATA_CLUSTER_SECRET", "STRATA_LEASE_TTL",
         "STRATA_P2P_PORT", "STRATA_DEFAULT_REPLICATION_FACTOR", "STRATA_DEFAULT_WRITE_CONSISTENCY_FACTOR",
@@ -217,6 +222,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
         if let v = environment["STRATA_READ_ONLY_API_KEY"] { readOnlyAPIKey = v }
         if let v = environment["STRATA_TLS_CERT"] { tlsCertificatePath = v }
         if let v = environment["STRATA_TLS_KEY"] { tlsKeyPath = v }
+        if let v = environment["STRATA_TLS_CA"] { tlsCAPath = v }
         if let v = try int("STRATA_MAX_REQUEST_SIZE_BYTES") { maxRequestBodyBytes = v }
         if let v = try int("STRATA_MAX_JSON_DEPTH") { maxJSONDepth = v }
         if let v = try int("STRATA_ENGINE_THREADS") { engineThreads = v }

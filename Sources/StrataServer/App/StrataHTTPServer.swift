@@ -53,7 +53,7 @@ public final class StrataHTTPServer: Sendable {
     /// takes (raised by a failover before it reads the replica's position).
     let replicationFences = Mutex<[String: UInt64]>([:])
     /// Connections to the other nodes' gRPC ports, for calls this node forwards.
-    let grpcPeers = GRPCPeerClients()
+    let grpcPeers: GRPCPeerClients
     /// Per collection, the gate that makes a replica's sender check and append one step.
     let replicaGates = Mutex<[String: AsyncGate]>([:])
 
@@ -71,9 +71,10 @@ public final class StrataHTTPServer: Sendable {
         SnapshotDownload.removeLeftovers(in: database.snapshotsDirectory)
         executor = EngineExecutor(threads: configuration.resolvedEngineThreads)
         authenticator = Authenticator(apiKey: configuration.apiKey, readOnlyAPIKey: configuration.readOnlyAPIKey)
+        grpcPeers = GRPCPeerClients(caCertificatePath: cluster?.configuration.caCertificatePath)
         if let cluster {
             let replication = ClusterReplication(
-                cluster: cluster, database: database, secret: cluster.configuration.secret,
+                cluster: cluster, database: database,
                 replicaTimeout: .milliseconds(Int(configuration.replicaTimeout * 1000)), logger: logger)
             database.setReplicationHook(replication)
             self.replication = replication
@@ -116,17 +117,7 @@ public final class StrataHTTPServer: Sendable {
         onGRPCListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ExpectContinueHandler()])
-        let server: HTTPServerBuilder
-        if let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
-            let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map {
-                NIOSSLCertificateSource.certificate($0)
-            }
-            let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
-            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            server = try .tls(.http1(configuration: http1), tlsConfiguration: tls)
-        } else {
-            server = .http1(configuration: http1)
-        }
+        let server = try httpServer(http1)
         var application = Application(
             router: makeRouter(), server: server,
             configuration: ApplicationConfiguration(
@@ -141,11 +132,24 @@ public final class StrataHTTPServer: Sendable {
             application.addServices(
                 Application(
                     router: makePeerRouter(secret: cluster.configuration.secret),
+                    server: try httpServer(HTTP1Channel.Configuration()),
                     configuration: ApplicationConfiguration(
                         address: .hostname(configuration.host, port: configuration.p2pPort), serverName: "strata-p2p"),
                     logger: logger))
         }
         return application
+    }
+
+    /// HTTP/1.1 for a port, over TLS (HTTPS) when a certificate and key are
+    /// configured: the REST port and a cluster node's internal port alike.
+    func httpServer(_ http1: HTTP1Channel.Configuration) throws -> HTTPServerBuilder {
+        guard let certificatePath = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath else {
+            return .http1(configuration: http1)
+        }
+        let chain = try NIOSSLCertificate.fromPEMFile(certificatePath).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        return try .tls(.http1(configuration: http1), tlsConfiguration: tls)
     }
 
     /// Serves until SIGTERM or SIGINT; then in-flight requests (REST and gRPC)

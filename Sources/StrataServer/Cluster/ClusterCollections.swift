@@ -118,7 +118,7 @@ extension StrataHTTPServer {
     func createReplicas(
         of placements: [CollectionPlacement], body: [UInt8], cluster: ClusterNode, live: [UInt64: MemberRecord]
     ) async throws {
-        let peers = PeerClient(secret: cluster.configuration.secret)
+        let peers = PeerClient(cluster.configuration)
         for placement in placements {
             for replica in placement.replicas {
                 guard let url = live[replica.peer_id]?.p2p_url else {
@@ -147,7 +147,7 @@ extension StrataHTTPServer {
     /// its node, logged.
     func removeShards(_ shards: [CollectionPlacement], cluster: ClusterNode) async {
         for shard in shards { _ = try? await cluster.deletePlacement(shard.name) }
-        let peers = PeerClient(secret: cluster.configuration.secret)
+        let peers = PeerClient(cluster.configuration)
         let records = cluster.status().peers.map(\.record)
         for shard in shards {
             for replica in shard.replicas {

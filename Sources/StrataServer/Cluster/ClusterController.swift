@@ -31,7 +31,7 @@ final class ClusterController: Sendable {
 
     init(cluster: ClusterNode, logger: Logger) {
         self.cluster = cluster
-        peers = PeerClient(secret: cluster.configuration.secret)
+        peers = PeerClient(cluster.configuration)
         self.logger = logger
     }
 

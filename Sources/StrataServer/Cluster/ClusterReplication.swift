@@ -34,10 +34,10 @@ final class ClusterReplication: ReplicationHook, Sendable {
     private let links = Mutex<[String: CollectionLinks]>([:])
     private let loop = Mutex<Task<Void, Never>?>(nil)
 
-    init(cluster: ClusterNode, database: Database, secret: String, replicaTimeout: Duration, logger: Logger) {
+    init(cluster: ClusterNode, database: Database, replicaTimeout: Duration, logger: Logger) {
         self.cluster = cluster
         self.database = database
-        peers = PeerClient(secret: secret)
+        peers = PeerClient(cluster.configuration)
         self.replicaTimeout = replicaTimeout
         self.logger = logger
     }

@@ -179,7 +179,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         if !body.isEmpty || request.method != .get { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let response: HTTPClientResponse
         do {
-            response = try await PeerClient.http.execute(outgoing, timeout: .seconds(120))
+            response = try await PeerClient.http(for: cluster).execute(outgoing, timeout: .seconds(120))
         } catch {
             throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(baseURL): \(error)")
         }

@@ -36,9 +36,10 @@ extension ClusterRoutingMiddleware {
             }
         }
         let checks = jobs
+        let http = PeerClient.http(for: cluster)
         let parts = await withTaskGroup(of: (Int, ReplicaCheck.Outcome).self) { group in
             for (index, job) in checks.enumerated() {
-                group.addTask { (index, await job.run(headers: userHeaders + forwarding)) }
+                group.addTask { (index, await job.run(headers: userHeaders + forwarding, http: http)) }
             }
             var outcomes = [ReplicaCheck.Outcome?](repeating: nil, count: checks.count)
             for await (index, outcome) in group { outcomes[index] = outcome }
@@ -73,15 +74,16 @@ private struct ReplicaCheck: Sendable {
         shardCount > 1 ? "shard \(shard), replica on peer \(peer) (\(state))" : "replica on peer \(peer) (\(state))"
     }
 
-    /// `headers`: the user's credentials and the forwarding headers.
-    func run(headers: [(String, String)]) async -> Outcome {
+    /// `headers`: the user's credentials and the forwarding headers; `http`:
+    /// the client for the cluster's nodes (`PeerClient.http(for:)`).
+    func run(headers: [(String, String)], http: HTTPClient) async -> Outcome {
         guard let baseURL else { return Outcome(problems: ["\(label): its node is not running; not verified"]) }
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         do {
             // Reading every segment of a large shard takes a while.
-            let response = try await PeerClient.http.execute(request, timeout: .hours(1))
+            let response = try await http.execute(request, timeout: .hours(1))
             let bytes = Array(try await response.body.collect(upTo: 64 << 20).readableBytesView)
             guard response.status.code == 200 else {
                 let text = String(decoding: bytes.prefix(300), as: UTF8.self)

@@ -82,9 +82,13 @@ final class GRPCPeerClients: Sendable {
         var connections: Task<Void, Never>
     }
     private let entries = Mutex<[String: Entry]>([:])
+    /// PEM certificates trusted over TLS (`--tls-ca`); nil: the system's roots.
+    private let caCertificatePath: String?
+
+    init(caCertificatePath: String?) { self.caCertificatePath = caCertificatePath }
 
     /// The client for a node's advertised gRPC URL (`http://host:port`, or
-    /// `https://` when the cluster serves TLS; the system's roots are trusted).
+    /// `https://` when the cluster serves TLS, trusting `caCertificatePath`).
     func client(for url: String) throws -> GRPCClient<Transport> {
         try entries.withLock { entries in
             if let entry = entries[url] { return entry.client }
@@ -96,9 +100,24 @@ final class GRPCPeerClients: Sendable {
             var config = Transport.Config.defaults
             config.connection.maxIdleTime = .seconds(60)
             config.backoff.initial = .milliseconds(50)
-            let transport = try Transport(
-                target: .dns(host: host, port: port),
-                transportSecurity: components.scheme == "https" ? .tls : .plaintext, config: config)
+            let security: Transport.TransportSecurity
+            if components.scheme != "https" {
+                security = .plaintext
+            } else if let caCertificatePath {
+                security = .tls { $0.trustRoots = .certificates([.file(path: caCertificatePath, format: .pem)]) }
+            } else {
+                security = .tls
+            }
+            // An IP address is not a DNS name: no SNI is sent for it (TLS forbids that), and
+            // the certificate is checked against the address.
+            let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+            let isIPv4 =
+                bare.split(separator: ".").count == 4 && bare.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
+            let target: any ResolvableTarget =
+                isIPv4
+                ? .ipv4(address: bare, port: port)
+                : bare.contains(":") ? .ipv6(address: bare, port: port) : .dns(host: bare, port: port)
+            let transport = try Transport(target: target, transportSecurity: security, config: config)
             let client = GRPCClient(transport: transport)
             entries[url] = Entry(client: client, connections: Task { try? await client.runConnections() })
             return client

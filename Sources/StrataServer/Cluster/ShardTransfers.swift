@@ -196,7 +196,7 @@ extension StrataHTTPServer {
 
     /// Best effort: a node that is down keeps its copy until removed by hand (logged).
     private func deleteReplicaCopy(of name: String, on peer: UInt64, cluster: ClusterNode) async {
-        let peers = PeerClient(secret: cluster.configuration.secret)
+        let peers = PeerClient(cluster.configuration)
         if let url = cluster.livePeers()[peer]?.p2p_url,
             (try? await peers.call(.DELETE, url, "/p2p/v1/collections/\(name)", timeout: .seconds(30)))?.status == 200
         {

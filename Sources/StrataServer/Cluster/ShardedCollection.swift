@@ -254,7 +254,7 @@ struct ShardRouter: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await PeerClient.http.execute(request, timeout: .seconds(120))
+            response = try await PeerClient.http(for: cluster).execute(request, timeout: .seconds(120))
         } catch {
             throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(baseURL): \(error)")
         }
@@ -292,7 +292,7 @@ struct ShardRouter: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await PeerClient.http.execute(request, timeout: .hours(1))
+            response = try await PeerClient.http(for: cluster).execute(request, timeout: .hours(1))
         } catch {
             throw APIError(.serviceUnavailable, "Service unavailable: cannot reach \(target.rest_url): \(error)")
         }

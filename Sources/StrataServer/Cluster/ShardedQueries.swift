@@ -79,7 +79,7 @@ extension ShardRouter {
         ])
         request["corpus"] = scope?["corpus"]
         let body = request.bytes
-        let peers = PeerClient(secret: cluster.configuration.secret)
+        let peers = PeerClient(cluster.configuration)
         let replies = try await withThrowingTaskGroup(of: ShardJSON.self) { group in
             for shard in shards {
                 guard let url = try self.target(shard, write: false).p2p_url else {

@@ -96,7 +96,7 @@ extension PeerClient {
         request.headers.add(name: "content-type", value: "application/octet-stream")
         request.body = .stream(chunks, length: .known(Int64(size)))
         let (seconds, attoseconds) = timeout.components
-        let response = try await Self.http.execute(
+        let response = try await http.execute(
             request, timeout: .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000))
         let bytes = try await response.body.collect(upTo: 1 << 20)
         return Reply(status: Int(response.status.code), body: Array(bytes.readableBytesView))
