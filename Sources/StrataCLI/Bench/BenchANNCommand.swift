@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Strata
+import StrataIO
 import StrataVectorMath
 
 /// `strata bench ann`: approximate nearest-neighbour search on a data set in the
@@ -69,6 +70,23 @@ struct BenchANNCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print only the JSON lines on stdout (progress still goes to stderr).")
     var json = false
 
+    @Option(
+        name: .customLong("memory-limit"),
+        help: ArgumentHelp(
+            "Cap the query process's memory, page cache included, e.g. 512M or 1G (a memory cgroup, v1 or v2).",
+            discussion:
+                "The store's files are dropped from the page cache first, so every page the queries read is charged to the cap. Needs a writable cgroup (root). Each line reports the group's usage, peak, page cache and anonymous memory."
+        ))
+    var memoryLimit: String?
+
+    @Option(
+        name: .customLong("query-threads"),
+        help: "Comma-separated numbers of concurrent query threads to measure at each ef.")
+    var queryThreads: String = "1"
+
+    @Option(name: .long, help: ArgumentHelp(visibility: .private))
+    var cgroup: String?
+
     @Option(name: .long, help: ArgumentHelp(visibility: .private))
     var phase: String = "all"
 
@@ -101,9 +119,29 @@ struct BenchANNCommand: AsyncParsableCommand {
         ]
         if queries != .max { arguments += ["--queries", String(queries)] }
         if cold { arguments.append("--cold") }
+        arguments += ["--query-threads", queryThreads]
+        var group: MemoryCgroup?
+        if let memoryLimit {
+            guard let limit = MemoryCgroup.parseBytes(memoryLimit) else {
+                throw ValidationError("--memory-limit \(memoryLimit): give bytes, or a number with K, M or G")
+            }
+            do {
+                group = try MemoryCgroup.create(limit: limit, name: "strata-bench-\(getpid())")
+            } catch let failure as MemoryCgroup.Failure {
+                throw ValidationError(failure.description)
+            }
+            progress("queries capped at \(limit >> 20) MiB (cgroup \(group!.version.rawValue): \(group!.path))")
+            arguments += ["--cgroup", "\(group!.version.rawValue):\(group!.path)", "--memory-limit", memoryLimit]
+        }
+        defer { group?.remove() }
         child.arguments = arguments
         try child.run()
         child.waitUntilExit()
+        if child.terminationReason == .uncaughtSignal, child.terminationStatus == SIGKILL, let memoryLimit {
+            progress(
+                "the query process was killed (SIGKILL): under --memory-limit \(memoryLimit) that is the cgroup's OOM killer; what the queries must hold in RAM (codes, the process itself) does not fit the cap"
+            )
+        }
         guard child.terminationStatus == 0 else { throw ExitCode(child.terminationStatus) }
     }
 
@@ -128,7 +166,7 @@ struct BenchANNCommand: AsyncParsableCommand {
     /// Loads the base vectors through the embedded API and optimizes; returns seconds.
     private func ingest(into directory: String) async throws -> Double {
         let dataset = try VectorDataset.load(data, maxQueries: 0)
-        let (distance, mapping) = try storedSpace(dataset)
+        let (distance, mapping) = try storedSpace(metric: dataset.metric) { dataset.base }
         let database = try Database.open(at: directory)
         var config = CollectionConfig(
             size: dataset.dimension, distance: distance,
@@ -176,7 +214,28 @@ struct BenchANNCommand: AsyncParsableCommand {
         return total
     }
 
+    /// The group the query process runs in (`--cgroup`, from the parent's `--memory-limit`).
+    private func joinedGroup() throws -> MemoryCgroup? {
+        guard let cgroup else { return nil }
+        let parts = cgroup.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let version = MemoryCgroup.Version(rawValue: String(parts[0])) else {
+            throw ValidationError("bad --cgroup \(cgroup)")
+        }
+        let group = MemoryCgroup(path: String(parts[1]), version: version)
+        try group.join()
+        // Pages cached before (charged to another group) would be read for free: drop them.
+        evictFromPageCache(storage.store!)
+        return group
+    }
+
     private func runQueries() throws {
+        let group = try joinedGroup()
+        let threadCounts = try queryThreads.split(separator: ",").map {
+            guard let value = Int($0.trimmingCharacters(in: .whitespaces)), (1...1024).contains(value) else {
+                throw ValidationError("bad --query-threads \($0)")
+            }
+            return value
+        }
         let (queryRows, dimension) = try VectorDataset.readVectors(joinedPath(data, "query.fvecs"))
         let (truthRows, k) = try VectorDataset.readVectors(joinedPath(data, "gt.ivecs"))
         let queryCount = min(queryRows.count / dimension, queries, truthRows.count / k)
@@ -195,7 +254,11 @@ struct BenchANNCommand: AsyncParsableCommand {
             return value
         }
         let quantizationParams = QuantizationSearchParams(rescore: true, oversampling: oversampling)
-        let (_, mapping) = try storedSpace(try VectorDataset.load(data, maxQueries: 0))
+        // The base vectors are read only when the mapping needs them (uint8): under
+        // --memory-limit they would take the cap.
+        let (_, mapping) = try storedSpace(metric: try VectorDataset.metric(of: data)) {
+            try VectorDataset.readVectors(joinedPath(data, "base.fvecs")).0
+        }
         let vectors = (0..<queryCount).map { mapping(Array(queryRows[($0 * dimension)..<(($0 + 1) * dimension)])) }
         let truth = (0..<queryCount).map { q in
             Set((0..<limit).map { Int(Int32(bitPattern: truthRows[q * k + $0].bitPattern)) })
@@ -203,54 +266,100 @@ struct BenchANNCommand: AsyncParsableCommand {
         // Warm-up (skipped when measuring cold).
         if !cold { for query in vectors.prefix(20) { _ = try collection.search(query, limit: limit) } }
         for efValue in efs {
-            if cold {
-                // Pages a process has mapped cannot be evicted: close the store,
-                // drop its files from the page cache, reopen (which reads the
-                // metadata and copies the codes into RAM), and drop again what
-                // opening read but does not keep mapped.
-                database.close()
-                evictFromPageCache(storage.store!)
-                database = try Database.open(at: storage.store!)
-                collection = try database.collection(Self.collectionName)
-                evictFromPageCache(storage.store!)
-            }
-            let readBefore = processReadBytes()
-            let params = SearchParams(hnswEf: efValue, quantization: quantizationParams)
-            var latencies: [Duration] = []
-            latencies.reserveCapacity(queryCount)
-            var hits = 0
-            let clock = ContinuousClock()
-            for (q, query) in vectors.enumerated() {
-                var found: [ScoredPoint] = []
-                latencies.append(
-                    try clock.measure { found = try collection.search(query, limit: limit, params: params) })
-                for point in found {
-                    if case .number(let id) = point.id, truth[q].contains(Int(id)) { hits += 1 }
+            for threadCount in threadCounts {
+                if cold {
+                    // Pages a process has mapped cannot be evicted: close the store,
+                    // drop its files from the page cache, reopen (which reads the
+                    // metadata and copies the codes into RAM), and drop again what
+                    // opening read but does not keep mapped.
+                    database.close()
+                    evictFromPageCache(storage.store!)
+                    database = try Database.open(at: storage.store!)
+                    collection = try database.collection(Self.collectionName)
+                    evictFromPageCache(storage.store!)
                 }
+                let readBefore = processReadBytes()
+                let params = SearchParams(hnswEf: efValue, quantization: quantizationParams)
+                let (latencies, hits, wall) = try searchAll(
+                    vectors, truth: truth, limit: limit, params: params, in: collection, threads: threadCount)
+                let readAfter = processReadBytes()
+                let summary = LatencySummary(latencies)
+                var row: [String: Any] = [
+                    "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue,
+                    "m": hnsw.m,
+                    "ef_construct": hnsw.efConstruct, "quantization": quantization, "oversampling": oversampling,
+                    "datatype": datatype,
+                    "distance": collection.config.vectors[CollectionConfig.defaultVectorName]!.distance.rawValue,
+                    "recall10": Double(hits) / Double(queryCount * limit),
+                    "qps": threadCount == 1 ? summary.qps : Double(queryCount) / wall, "query_threads": threadCount,
+                    "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "rss_mb": residentMB(),
+                    "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
+                    "rss_anon_mb_after_open": rssAnonAfterOpen, "rss_file_mb_after_open": rssFileAfterOpen,
+                    "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count,
+                    "default_segment_number": collection.config.optimizers.defaultSegmentNumber, "queries": queryCount,
+                    "cold": cold, "isa": VectorKernels.instructionSet,
+                ]
+                if buildSeconds >= 0 { row["build_s"] = buildSeconds }
+                if let group {
+                    let megabytes = { (bytes: Int?) -> Any in bytes.map { Double($0) / 1_048_576 } ?? NSNull() }
+                    let (current, peak) = group.usage()
+                    let (pageCache, anonymous) = group.breakdown()
+                    row["memory_limit_mb"] = megabytes(memoryLimit.flatMap(MemoryCgroup.parseBytes))
+                    row["cgroup"] = group.version.rawValue
+                    row["cgroup_mb"] = megabytes(current)
+                    row["cgroup_peak_mb"] = megabytes(peak)
+                    row["cgroup_page_cache_mb"] = megabytes(pageCache)
+                    row["cgroup_anon_mb"] = megabytes(anonymous)
+                }
+                if let readBefore, let readAfter {
+                    row["pages_read_per_query"] = Double(readAfter - readBefore) / 4096 / Double(queryCount)
+                }
+                let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
+                print(String(decoding: line, as: UTF8.self))
             }
-            let readAfter = processReadBytes()
-            let summary = LatencySummary(latencies)
-            var row: [String: Any] = [
-                "engine": "strata", "data": URL(fileURLWithPath: data).lastPathComponent, "ef": efValue, "m": hnsw.m,
-                "ef_construct": hnsw.efConstruct, "quantization": quantization, "oversampling": oversampling,
-                "datatype": datatype,
-                "distance": collection.config.vectors[CollectionConfig.defaultVectorName]!.distance.rawValue,
-                "recall10": Double(hits) / Double(queryCount * limit), "qps": summary.qps,
-                "p50_ms": summary.percentileMs(0.5), "p99_ms": summary.percentileMs(0.99), "rss_mb": residentMB(),
-                "rss_mb_after_open": rssAfterOpen, "rss_mb_before_open": rssBeforeOpen,
-                "rss_anon_mb_after_open": rssAnonAfterOpen, "rss_file_mb_after_open": rssFileAfterOpen,
-                "disk_mb": Double(diskBytes) / 1_048_576, "segments": info.segments.count,
-                "default_segment_number": collection.config.optimizers.defaultSegmentNumber, "queries": queryCount,
-                "cold": cold, "isa": VectorKernels.instructionSet,
-            ]
-            if buildSeconds >= 0 { row["build_s"] = buildSeconds }
-            if let readBefore, let readAfter {
-                row["pages_read_per_query"] = Double(readAfter - readBefore) / 4096 / Double(queryCount)
-            }
-            let line = try JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])
-            print(String(decoding: line, as: UTF8.self))
         }
         database.close()
+    }
+
+    /// Every query once, from `threads` OS threads (query `i` on thread
+    /// `i % threads`): each query's latency, the recall hits, and the wall time.
+    private func searchAll(
+        _ vectors: [[Float]], truth: [Set<Int>], limit: Int, params: SearchParams, in collection: Collection,
+        threads: Int
+    ) throws -> ([Duration], Int, Double) {
+        let results = Locked<[(latencies: [Duration], hits: Int, error: (any Error)?)]>(
+            Array(repeating: ([], 0, nil), count: threads))
+        let finished = DispatchGroup()
+        let start = ContinuousClock.now
+        for worker in 0..<threads {
+            finished.enter()
+            Thread {
+                defer { finished.leave() }
+                var latencies: [Duration] = []
+                var hits = 0
+                let clock = ContinuousClock()
+                do {
+                    for q in stride(from: worker, to: vectors.count, by: threads) {
+                        var found: [ScoredPoint] = []
+                        latencies.append(
+                            try clock.measure {
+                                found = try collection.search(vectors[q], limit: limit, params: params)
+                            })
+                        for point in found {
+                            if case .number(let id) = point.id, truth[q].contains(Int(id)) { hits += 1 }
+                        }
+                    }
+                    results.withLock { $0[worker] = (latencies, hits, nil) }
+                } catch {
+                    results.withLock { $0[worker] = ([], 0, error) }
+                }
+            }.start()
+        }
+        finished.wait()
+        let wall = seconds(ContinuousClock.now - start)
+        let all = results.withLock { $0 }
+        if let error = all.compactMap(\.error).first { throw error }
+        return (all.flatMap(\.latencies), all.map(\.hits).reduce(0, +), wall)
     }
 
     private func vectorDatatype() throws -> VectorDatatype {
@@ -262,16 +371,19 @@ struct BenchANNCommand: AsyncParsableCommand {
 
     /// The distance the collection uses and how a data set vector is mapped
     /// into it: unchanged, except uint8 on a Cosine set (see `--datatype`).
-    private func storedSpace(_ dataset: VectorDataset) throws -> (Distance, @Sendable ([Float]) -> [Float]) {
-        let distance = try metric(dataset.metric)
+    private func storedSpace(
+        metric name: String, base: () throws -> [Float]
+    ) throws -> (Distance, @Sendable ([Float]) -> [Float]) {
+        let distance = try metric(name)
         guard try vectorDatatype() == .uint8, distance == .cosine || distance == .dot else {
             return (distance, { $0 })
         }
         guard distance == .cosine else {
             throw ValidationError("--datatype uint8 needs a Cosine, Euclid or Manhattan data set")
         }
-        let low = dataset.base.min() ?? 0
-        let high = dataset.base.max() ?? 1
+        let vectors = try base()
+        let low = vectors.min() ?? 0
+        let high = vectors.max() ?? 1
         let scale = 255 / max(high - low, .leastNormalMagnitude)
         return (.euclid, { $0.map { (($0 - low) * scale).rounded() } })
     }

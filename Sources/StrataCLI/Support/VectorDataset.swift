@@ -27,17 +27,20 @@ struct VectorDataset {
                 raw[start..<start + k].map { Int32(bitPattern: $0.bitPattern) }
             }
         }
-        var metric = "euclid"
-        if let data = FileManager.default.contents(atPath: joinedPath(directory, "meta.json")),
-            let meta = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-            let value = meta["metric"] as? String
-        {
-            metric = value
-        }
+        let metric = try metric(of: directory)
         let keptQueries = min(queries.count / dim, maxQueries)
         return VectorDataset(
             directory: directory, dimension: dim, base: base, queries: Array(queries.prefix(keptQueries * dim)),
             groundTruth: Array(gt.prefix(keptQueries)), metric: metric)
+    }
+
+    /// The metric meta.json names ("euclid" when it names none).
+    static func metric(of directory: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: joinedPath(directory, "meta.json")),
+            let meta = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+            let value = meta["metric"] as? String
+        else { return "euclid" }
+        return value
     }
 
     /// Reads an fvecs/ivecs file: per row a little-endian int32 dimension, then
