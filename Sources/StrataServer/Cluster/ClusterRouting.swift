@@ -88,14 +88,9 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
     func sharded(
         _ request: Request, _ context: Context, name: String, rest: String, root: CollectionPlacement
     ) async throws -> Response {
-        var headers: [(String, String)] = []
-        for field in request.headers
-        where ![.contentLength, .connection, .transferEncoding, .contentType, Self.secretHeader].contains(field.name) {
-            headers.append((field.name.rawName, field.value))
-        }
         let router = ShardRouter(
             server: server, cluster: cluster, collection: ShardedCollection(name: name, root: root, cluster: cluster),
-            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
+            headers: Self.relayedHeaders(request), query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
             consistency: try ReadConsistency.parse(request.uri.queryParameters.get("consistency")))
         let body = try await server.body(of: request, context)
         do {
@@ -116,15 +111,10 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         _ request: Request, _ context: Context, name: String, rest: String, root: CollectionPlacement,
         _ consistency: ReadConsistency
     ) async throws -> Response {
-        var headers: [(String, String)] = []
-        for field in request.headers
-        where ![.contentLength, .connection, .transferEncoding, .contentType, Self.secretHeader].contains(field.name) {
-            headers.append((field.name.rawName, field.value))
-        }
         let router = ShardRouter(
             server: server, cluster: cluster,
             collection: ShardedCollection(name: name, root: root, shards: [0: root]),
-            headers: headers, query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
+            headers: Self.relayedHeaders(request), query: request.uri.query.map { "?" + $0 } ?? "", started: .now,
             consistency: consistency)
         let bytes = try await server.body(of: request, context)
         let body: ShardJSON?
@@ -142,6 +132,15 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
                 status: .init(code: failure.status), headers: Reply.jsonHeaders,
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: failure.body)))
         }
+    }
+
+    /// The headers of a user's request that travel with its parts to other
+    /// nodes (credentials and the like; never the cluster secret, nor what
+    /// describes the body, which each part has its own of).
+    static func relayedHeaders(_ request: Request) -> [(String, String)] {
+        request.headers.filter {
+            ![.contentLength, .connection, .transferEncoding, .contentType, secretHeader].contains($0.name)
+        }.map { ($0.name.rawName, $0.value) }
     }
 
     /// `(collection, rest of the path)` for `/collections/{name}/…`.
