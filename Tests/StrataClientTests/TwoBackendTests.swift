@@ -472,6 +472,20 @@ func circlePoints() -> [PointStruct] {
             _ = try await secured.upsert([point(1, [1, 0]), point(2, [0, 1])])
             let hits = try await secured.search([1, 0], limit: 1)
             #expect(hits.map(\.id) == [.number(1)])
+            // The same server reached by its address: the certificate names 127.0.0.1 too.
+            let byAddress = try StrataClient(
+                url: server.url.replacingOccurrences(of: "localhost", with: "127.0.0.1"),
+                configuration: .init(
+                    transport: chosen, apiKey: ServerProcess.apiKey, certificateAuthorityFile: certificate))
+            let names: [String]
+            do {
+                names = try await byAddress.collectionNames()
+            } catch {
+                try? await byAddress.shutdown()
+                throw error
+            }
+            try await byAddress.shutdown()
+            #expect(names == ["secured"])
             let refused = await errorCode { _ = try await doubting.collectionNames() }
             #expect(
                 refused != nil && refused != .permissionDenied,
