@@ -66,7 +66,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         else { return try await next(request, context) }
         let me = cluster.identity.peerID
         let write = Self.isWrite(request.method, rest)
-        if !write, !rest.isEmpty || request.method == .get,
+        if !write, rest == "points" || rest.hasPrefix("points/") || rest == "facet",
             let consistency = try ReadConsistency.parse(request.uri.queryParameters.get("consistency")),
             consistency.plan(replicas: placement.replicas.count).answers > 1
         {
@@ -104,9 +104,11 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         }
     }
 
-    /// A read of a one-shard collection with a `consistency` above one
-    /// replica: answered by that many Active replicas and resolved
-    /// (ReadConsistency.swift).
+    /// A read of a one-shard collection's points (the endpoints where Qdrant
+    /// takes `consistency`: retrieve, scroll, count, facet, every search and
+    /// query) with a `consistency` above one replica: answered by that many
+    /// Active replicas and resolved (ReadConsistency.swift). Other requests
+    /// (collection info, snapshots) are served by one node whatever they carry.
     func readFromReplicas(
         _ request: Request, _ context: Context, name: String, rest: String, root: CollectionPlacement,
         _ consistency: ReadConsistency
