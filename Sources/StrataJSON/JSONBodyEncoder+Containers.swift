@@ -21,9 +21,13 @@ final class JSONBodyWriter {
     /// Where a `superEncoder()`'s value begins, until the next element is
     /// written: if nothing was written there by then, `{}` goes there.
     var pendingSuperMark = -1
+    /// Whether `JSONBodyWritable` values write themselves (false: every value
+    /// goes through `encode(to:)`, for tests that compare the two paths).
+    let usesWritable: Bool
 
-    init(bytes: [UInt8]) {
+    init(bytes: [UInt8], usesWritable: Bool = true) {
         sink = JSONByteSink(bytes: bytes)
+        self.usesWritable = usesWritable
         open.reserveCapacity(16)
         path.reserveCapacity(16)
     }
@@ -92,6 +96,7 @@ final class JSONBodyWriter {
         } catch {
             throw nonFinite(error, key: key)
         }
+        if writeWritable(value) { return }
         if let special = foundationValue(value) {
             JSONBodyTokens.write(string: special, to: &sink)
             return

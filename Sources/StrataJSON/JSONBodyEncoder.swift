@@ -20,7 +20,7 @@ import StrataModel
 /// Fast paths (written without the `Encoder` protocol): `[Float]`, `[[Float]]`,
 /// `[Double]`, `[UInt32]`, `[String]`, `JSONValue`, `[JSONValue]`,
 /// `[String: JSONValue]` (a point's payload, optional or not) and `PointID`
-/// (optional or not), at any depth.
+/// (optional or not), at any depth; and every `JSONBodyWritable` type.
 public enum JSONBodyEncoder {
     /// The value's JSON bytes.
     public static func encode<T: Encodable>(_ value: T) throws -> [UInt8] {
@@ -32,8 +32,20 @@ public enum JSONBodyEncoder {
 
     /// Appends the value's JSON bytes to `bytes`; on error `bytes` is left as it was.
     public static func encode<T: Encodable>(_ value: T, appendingTo bytes: inout [UInt8]) throws {
+        try encode(value, appendingTo: &bytes, usesWritable: true)
+    }
+
+    /// The value's JSON bytes with every value going through `encode(to:)`,
+    /// also those that are `JSONBodyWritable` (for tests of that path).
+    package static func encodeGenerically<T: Encodable>(_ value: T) throws -> [UInt8] {
+        var bytes: [UInt8] = []
+        try encode(value, appendingTo: &bytes, usesWritable: false)
+        return bytes
+    }
+
+    static func encode<T: Encodable>(_ value: T, appendingTo bytes: inout [UInt8], usesWritable: Bool) throws {
         let start = bytes.count
-        let writer = JSONBodyWriter(bytes: bytes)
+        let writer = JSONBodyWriter(bytes: bytes, usesWritable: usesWritable)
         bytes = []
         do {
             try writer.writeValue(value, key: nil, extraKeys: [], emptyAsObject: false)

@@ -21,6 +21,11 @@ import Testing
         let canonical = JSONCanonical.canonical(mine)
         #expect(canonical != nil, "not JSON: \(String(decoding: mine, as: UTF8.self))", sourceLocation: sourceLocation)
         #expect(canonical == JSONCanonical.canonical(try reference(value)), sourceLocation: sourceLocation)
+        // The types that write themselves (JSONBodyWritable) write the bytes their encode(to:) writes.
+        #expect(
+            String(decoding: mine, as: UTF8.self)
+                == String(decoding: try JSONBodyEncoder.encodeGenerically(value), as: UTF8.self),
+            sourceLocation: sourceLocation)
     }
 
     private func randomPayload(using generator: inout SeededGenerator) -> Payload? {

@@ -1,6 +1,7 @@
 // Response types in Qdrant's shapes. Field names are Qdrant's; see CommonInputs.swift.
 import Foundation
 import Strata
+import StrataJSON
 
 /// Qdrant's success envelope.
 struct Envelope<Result: Encodable>: Encodable {
@@ -450,5 +451,112 @@ struct CollectionInfoOutput: Encodable {
                 ?? StrictModeConfigInput(StrictModeConfig.disabled),
             metadata: config.metadata, ttl_config: config.ttl.map(TTLConfigInput.init),
             versions_config: config.versions.map(VersionsConfigInput.init))
+    }
+}
+
+// MARK: - Hot responses written without the Encoder protocol
+//
+// The same bytes as each type's `encode(to:)` (ResponseEncodingTests compares
+// the two paths): search hits, records and their envelopes are most of what
+// the server writes, and the generic path cost more than the search itself
+// for small answers.
+
+extension Envelope: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        stream.raw(#"{"result":"#)
+        try stream.value(result)
+        stream.raw(#","status":"#)
+        stream.string(status)
+        stream.raw(#","time":"#)
+        try stream.double(time)
+        stream.raw("}")
+    }
+}
+
+extension VectorOutput: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        switch self {
+        case .single(let vector): try stream.floats(vector)
+        default: try stream.value(GenericVectorOutput(vector: self))
+        }
+    }
+
+    /// The other shapes, through `encode(to:)`.
+    fileprivate struct GenericVectorOutput: Encodable {
+        var vector: VectorOutput
+        func encode(to encoder: any Encoder) throws { try vector.encode(to: encoder) }
+    }
+}
+
+extension ScoredPointOutput: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        stream.raw(#"{"id":"#)
+        stream.pointID(id)
+        stream.raw(#","version":"#)
+        stream.integer(version)
+        stream.raw(#","score":"#)
+        try stream.float(score)
+        stream.raw(#","payload":"#)
+        try stream.payload(payload)
+        stream.raw(#","vector":"#)
+        if let vector { try vector.writeJSON(to: stream) } else { stream.raw("null") }
+        if let order_value {
+            stream.raw(#","order_value":"#)
+            try Self.write(orderValue: order_value, to: stream)
+        }
+        if let collection {
+            stream.raw(#","collection":"#)
+            stream.string(collection)
+        }
+        stream.raw("}")
+    }
+
+    /// As `encode(orderValue:to:key:)`.
+    static func write(orderValue: Double, to stream: JSONBodyStream) throws {
+        if orderValue == orderValue.rounded(), abs(orderValue) < 9.0e15 {
+            stream.integer(Int64(orderValue))
+        } else {
+            try stream.double(orderValue)
+        }
+    }
+}
+
+extension RecordOutput: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        stream.raw(#"{"id":"#)
+        stream.pointID(id)
+        stream.raw(#","payload":"#)
+        try stream.payload(payload)
+        stream.raw(#","vector":"#)
+        if let vector { try vector.writeJSON(to: stream) } else { stream.raw("null") }
+        if let orderValue {
+            stream.raw(#","order_value":"#)
+            try ScoredPointOutput.write(orderValue: orderValue, to: stream)
+        }
+        stream.raw("}")
+    }
+}
+
+extension QueryResponseOutput: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        stream.raw(#"{"points":["#)
+        for (index, point) in points.enumerated() {
+            if index > 0 { stream.raw(",") }
+            try point.writeJSON(to: stream)
+        }
+        stream.raw("]}")
+    }
+}
+
+extension ScrollResultOutput: JSONBodyWritable {
+    func writeJSON(to stream: JSONBodyStream) throws {
+        stream.raw(#"{"points":["#)
+        for (index, point) in points.enumerated() {
+            if index > 0 { stream.raw(",") }
+            try point.writeJSON(to: stream)
+        }
+        stream.raw(#"],"next_page_offset":"#)
+        if let next_page_offset { stream.pointID(next_page_offset) } else { stream.raw("null") }
+        stream.raw("}")
     }
 }
