@@ -4,6 +4,7 @@ import HummingbirdCore
 import HummingbirdTLS
 import Logging
 import NIOCore
+import NIOPosix
 import NIOSSL
 import Strata
 import StrataCluster
@@ -166,7 +167,14 @@ public final class StrataHTTPServer: Sendable {
             controller?.stop()
         }
         do {
-            try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            // The handlers' tasks run on the event loop that received the request
+            // (as gRPC's do): a request is read, decoded (small bodies) and handed
+            // to the engine pool without waking a thread of Swift's global executor
+            // on the way in and again on the way out.
+            let loops = EventLoopTaskExecutor(group: MultiThreadedEventLoopGroup.singleton)
+            try await withTaskExecutorPreference(loops) {
+                try await application.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            }
         } catch {
             await grpcPeers.shutdown()
             try? await executor.shutdown()
@@ -201,8 +209,14 @@ extension StrataHTTPServer {
         }
     }
 
-    /// Reads and decodes the body as `T` on the engine pool (from the received
-    /// buffer itself: a body of vectors is megabytes, not worth a copy).
+    /// Bodies up to this size are decoded where the request was received (an
+    /// 8 KB query decodes in ~20 µs, less than the hand-off to the engine pool
+    /// and back); larger ones on the engine pool.
+    static let inlineDecodingLimit = 64 * 1024
+
+    /// Reads and decodes the body as `T` (on the engine pool when it is larger
+    /// than `inlineDecodingLimit`), from the received buffer itself: a body of
+    /// vectors is megabytes, not worth a copy.
     func decode<T: Decodable & Sendable>(
         _ type: T.Type, from request: Request, _ context: StrataRequestContext
     )
@@ -210,6 +224,11 @@ extension StrataHTTPServer {
     {
         let buffer = try await bodyBuffer(of: request, context)
         let depth = configuration.maxJSONDepth
+        if buffer.readableBytes <= Self.inlineDecodingLimit {
+            return try buffer.withUnsafeReadableBytes { bytes throws(APIError) -> T in
+                try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth)
+            }
+        }
         return try await executor.run { () throws(APIError) -> T in
             let decoded = buffer.withUnsafeReadableBytes { bytes in
                 Result { () throws(APIError) -> T in try RequestDecoding.decode(T.self, from: bytes, maxDepth: depth) }
