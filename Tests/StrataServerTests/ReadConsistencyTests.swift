@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import StrataCluster
 import Testing
 
@@ -99,5 +100,39 @@ import Testing
         #expect(
             ReadConsistency.resolve([info, try Self.json(#"{"status":"green","points_count":4}"#)], needsAll: true)
                 == info)
+    }
+}
+
+/// A single node answers a read with any valid `consistency` (its one copy is
+/// every replica there is) and refuses a bad value as a cluster node does.
+@Suite struct SingleNodeReadConsistencyTests {
+    @Test func aSingleNodeChecksTheValueOfPointReads() async throws {
+        try await withServer { client, _ async throws in
+            #expect(
+                try await client.send(.put, "/collections/c", json: #"{"vectors":{"size":2,"distance":"Dot"}}"#).status
+                    == 200)
+            let upsert = #"{"points":[{"id":1,"vector":[1,0]}]}"#
+            #expect(try await client.send(.put, "/collections/c/points?wait=true", json: upsert).status == 200)
+            for good in ["all", "majority", "quorum", "2"] {
+                let count = try await client.send(.post, "/collections/c/points/count?consistency=\(good)", json: "{}")
+                #expect(count.status == 200, "\(good): \(count.text)")
+                #expect(count.body?["result"]?["count"] == .int(1))
+            }
+            for bad in ["most", "0", "-1"] {
+                let reads: [(HTTPRequest.Method, String, String?)] = [
+                    (.post, "/collections/c/points/count", "{}"),
+                    (.post, "/collections/c/points/query", #"{"query":[1,0]}"#),
+                    (.get, "/collections/c/points/1", nil),
+                    (.post, "/collections/c/facet", #"{"key":"k"}"#),
+                ]
+                for (method, path, body) in reads {
+                    let refused = try await client.send(method, "\(path)?consistency=\(bad)", json: body)
+                    #expect(refused.status == 400, "\(path) consistency=\(bad): \(refused.text)")
+                    #expect(refused.body?.errorMessage?.contains("consistency must be") == true)
+                }
+            }
+            // Not a point read: Qdrant takes no consistency there, and neither does a cluster node.
+            #expect(try await client.send(.get, "/collections/c?consistency=most").status == 200)
+        }
     }
 }

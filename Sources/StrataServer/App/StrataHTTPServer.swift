@@ -91,7 +91,11 @@ public final class StrataHTTPServer: Sendable {
         let router = Router(context: StrataRequestContext.self)
         router.add(middleware: ResponseMiddleware(metrics: metrics))
         router.add(middleware: AuthenticationMiddleware(authenticator: authenticator))
-        if let cluster { router.add(middleware: ClusterRoutingMiddleware(server: self, cluster: cluster)) }
+        if let cluster {
+            router.add(middleware: ClusterRoutingMiddleware(server: self, cluster: cluster))
+        } else {
+            router.add(middleware: ReadConsistencyCheckMiddleware())
+        }
         addServiceRoutes(to: router)
         addCollectionRoutes(to: router)
         addAliasRoutes(to: router)

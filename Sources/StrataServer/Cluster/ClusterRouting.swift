@@ -66,7 +66,7 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         else { return try await next(request, context) }
         let me = cluster.identity.peerID
         let write = Self.isWrite(request.method, rest)
-        if !write, rest == "points" || rest.hasPrefix("points/") || rest == "facet",
+        if !write, Self.isPointRead(rest),
             let consistency = try ReadConsistency.parse(request.uri.queryParameters.get("consistency")),
             consistency.plan(replicas: placement.replicas.count).answers > 1
         {
@@ -153,6 +153,13 @@ struct ClusterRoutingMiddleware: RouterMiddleware {
         else { return nil }
         let name = String(parts[2]).removingPercentEncoding ?? String(parts[2])
         return (name, parts.dropFirst(3).joined(separator: "/"))
+    }
+
+    /// Whether a read below `/collections/{name}/` reads points (retrieve,
+    /// scroll, count, facet, searches, queries): the reads that take Qdrant's
+    /// `consistency`.
+    static func isPointRead(_ rest: String) -> Bool {
+        rest == "points" || rest.hasPrefix("points/") || rest == "facet"
     }
 
     /// Whether a request below `/collections/{name}/` changes points or indexes.

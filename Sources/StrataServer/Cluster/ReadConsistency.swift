@@ -1,4 +1,5 @@
 import Foundation
+import Hummingbird
 import StrataCluster
 
 /// A read's `consistency` (Qdrant's `read_consistency`, the query parameter
@@ -173,5 +174,24 @@ struct ReadConsistency: Equatable, Sendable {
         var item = item
         if item["version"] != nil { item["version"] = nil }
         return item.bytes
+    }
+}
+
+/// On a single node, where one copy answers whatever `consistency` asks for,
+/// the value is still checked as a cluster node checks it (and as Qdrant
+/// does): a bad one is a 400, never silently ignored.
+struct ReadConsistencyCheckMiddleware: RouterMiddleware {
+    typealias Context = StrataRequestContext
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        if let text = request.uri.queryParameters.get("consistency"),
+            let (_, rest) = ClusterRoutingMiddleware.collectionPath(request.uri.path),
+            !ClusterRoutingMiddleware.isWrite(request.method, rest), ClusterRoutingMiddleware.isPointRead(rest)
+        {
+            _ = try ReadConsistency.parse(text)
+        }
+        return try await next(request, context)
     }
 }
