@@ -190,6 +190,7 @@ let package = Package(
             name: "StrataGRPCProtocol",
             dependencies: [
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
@@ -305,8 +306,9 @@ let package = Package(
         .testTarget(
             name: "StrataServerTests",
             dependencies: [
-                "StrataServer", "Strata", "StrataIO", "StrataTestSupport",
+                "StrataServer", "Strata", "StrataIO", "StrataTestSupport", "StrataGRPCProtocol",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

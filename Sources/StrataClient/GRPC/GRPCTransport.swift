@@ -36,14 +36,7 @@ final class GRPCTransport: Sendable {
         config.connection.maxIdleTime = .seconds(60)
         config.backoff.initial = .milliseconds(50)
         do {
-            // An IP address is no DNS name: TLS sends no SNI for it (NIOSSL refuses an
-            // address there) and checks the certificate against the address.
-            let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-            let target: any ResolvableTarget =
-                bare.contains(":")
-                ? .ipv6(address: bare, port: port)
-                : bare.split(separator: ".").count == 4 && bare.allSatisfy({ $0.isNumber || $0 == "." })
-                    ? .ipv4(address: bare, port: port) : .dns(host: bare, port: port)
+            let target = grpcTarget(host: host, port: port)
             let transport = try Transport(target: target, transportSecurity: security, config: config)
             client = GRPCClient(transport: transport)
         } catch {

@@ -108,15 +108,7 @@ final class GRPCPeerClients: Sendable {
             } else {
                 security = .tls
             }
-            // An IP address is not a DNS name: no SNI is sent for it (TLS forbids that), and
-            // the certificate is checked against the address.
-            let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-            let isIPv4 =
-                bare.split(separator: ".").count == 4 && bare.allSatisfy { $0.isASCII && ($0.isNumber || $0 == ".") }
-            let target: any ResolvableTarget =
-                isIPv4
-                ? .ipv4(address: bare, port: port)
-                : bare.contains(":") ? .ipv6(address: bare, port: port) : .dns(host: bare, port: port)
+            let target = grpcTarget(host: host, port: port)
             let transport = try Transport(target: target, transportSecurity: security, config: config)
             let client = GRPCClient(transport: transport)
             entries[url] = Entry(client: client, connections: Task { try? await client.runConnections() })
