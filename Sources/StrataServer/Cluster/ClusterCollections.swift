@@ -133,7 +133,7 @@ extension StrataHTTPServer {
                             + String(decoding: reply.body, as: UTF8.self))
                 }
             }
-            try await Self.clusterCall {
+            _ = try await Self.clusterCall {
                 try await cluster.updatePlacement(placement.name) { placement in
                     for index in placement.replicas.indices { placement.replicas[index].state = .active }
                     return true
