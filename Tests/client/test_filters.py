@@ -271,7 +271,6 @@ def test_bad_filters_are_refused(server, client, name, loaded):
         assert words in response.json()["status"]["error"]
 
 
-@pytest.mark.single_node("gRPC requests are not routed across the shards of a collection yet; a cluster refuses them on one of several shards")
 def test_grpc_filter_forms(server, client, name, loaded):
     """Filter forms of Qdrant's gRPC API the client's models do not produce: conditions
     without a kind (left out), a field condition's is_empty/is_null flags, datetime

@@ -230,7 +230,7 @@ def test_update_mode_update_filter_ordered_scroll_and_facets(client, name):
     assert client.count(name, count_filter=odd, exact=False).count == sum(p["kind"] == "odd" for p in payloads)
 
 
-@pytest.mark.single_node("gRPC requests are not routed across the shards of a collection yet; a cluster refuses them on one of several shards")
+@pytest.mark.single_node("a payload's integral double comes back from a collection of several shards as an integer over gRPC: the shard router speaks REST's JSON, which has no 1.0 apart from 1")
 def test_point_rpcs_through_the_raw_stubs(server, client, name):
     """What qdrant-client 1.20 never sends, over gRPC: the deprecated vector layouts
     (`data` with `indices` or `vectors_count`), selectors left out, malformed ids and

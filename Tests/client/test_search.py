@@ -94,7 +94,6 @@ def test_legacy_search_endpoints(server, client, name):
     assert [[p["id"] for p in r] for r in batch["result"]] == [want[:2], want[:3]]
 
 
-@pytest.mark.single_node("gRPC requests are not routed across the shards of a collection yet; a cluster refuses them on one of several shards")
 def test_legacy_search_rpcs(server, client, name):
     """Search and SearchBatch over gRPC (qdrant-client 1.20 reaches them only through its raw
     stubs) answer as REST's legacy search: filter, params, offset, threshold, selectors."""

@@ -267,7 +267,6 @@ def test_legacy_search_with_named_sparse_vector(server, data):
     assert r.status_code == 400 and "Positive vectors should not be empty" in r.text
 
 
-@pytest.mark.single_node("gRPC requests are not routed across the shards of a collection yet; a cluster refuses them on one of several shards")
 def test_legacy_sparse_rpcs(server, data):
     """Search, SearchBatch and Recommend over gRPC with a named sparse vector (the legacy
     `sparse_indices` beside `vector`, and the `Vector` oneof), as REST's legacy endpoints."""

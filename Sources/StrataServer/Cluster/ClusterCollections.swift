@@ -224,7 +224,8 @@ extension StrataHTTPServer {
     func refuseShardedOverGRPC(_ name: String) throws {
         guard let cluster, let placement = cluster.placement(name), placement.isSharded else { return }
         throw APIError.notSupportedYet(
-            "gRPC requests on collection `\(name)`, which has several shards (use the REST API)")
+            "this gRPC call on collection `\(name)`, which has several shards (points: upsert, delete, payload, get, scroll, count, facet, queries and searches are served; for the others use the REST API)"
+        )
     }
 
     /// `self` after `refuseShardedOverGRPC(name)`.

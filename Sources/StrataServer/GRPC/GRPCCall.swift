@@ -10,6 +10,9 @@ import SwiftProtobuf
 /// and when the call started, for the `time` every Qdrant response carries.
 struct GRPCCall: Sendable {
     var scope: RequestScope
+    /// The call's `api-key` / `authorization`, as REST headers (a cluster node
+    /// relays them with the parts of a call on a sharded collection).
+    var credentials = HTTPFields()
 
     var access: Access { scope.access }
 
@@ -35,8 +38,11 @@ extension StrataHTTPServer {
         let endpoint = "/\(context.descriptor.service)/\(context.descriptor.method)"
         let call: GRPCCall
         do {
-            let access = try authenticator.access(for: Self.credentials(in: request.metadata))
-            call = GRPCCall(scope: RequestScope(access: access, startedAt: Self.arrival(of: request.metadata)))
+            let credentials = Self.credentials(in: request.metadata)
+            let access = try authenticator.access(for: credentials)
+            call = GRPCCall(
+                scope: RequestScope(access: access, startedAt: Self.arrival(of: request.metadata)),
+                credentials: credentials)
         } catch {
             metrics.recordGRPC(endpoint: endpoint, failed: true, seconds: 0)
             throw Self.rpcError(error)

@@ -14,6 +14,15 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let result = try await sharded.send(
+                    .post, "points/query", body: try RESTBodies.query(try message.input()),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_QueryResponse()
+                reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.query(try message.input(), in: collection, scope)
@@ -30,6 +39,18 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryBatchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let searches = try message.queryPoints.map { try RESTBodies.query(try $0.input()) }
+                let result = try await sharded.send(
+                    .post, "points/query/batch", body: ["searches": .array(searches)],
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_QueryBatchResponse()
+                reply.result = try WireDecoding.array(result, "query results").map {
+                    Qdrant_BatchResult(try sharded.queryPoints($0))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.queryPoints.map { query throws(APIError) in try query.input() }
@@ -65,6 +86,15 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let result = try await sharded.send(
+                    .post, "points/search", body: try RESTBodies.search(try message.input()),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_SearchResponse()
+                reply.result = try sharded.scoredPoints(result).map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.search(try message.input(), in: collection, scope)
@@ -81,6 +111,18 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchBatchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let searches = try message.searchPoints.map { try RESTBodies.search(try $0.input()) }
+                let result = try await sharded.send(
+                    .post, "points/search/batch", body: ["searches": .array(searches)],
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_SearchBatchResponse()
+                reply.result = try WireDecoding.array(result, "search results").map {
+                    Qdrant_BatchResult(try sharded.scoredPoints($0))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.searchPoints.map { search throws(APIError) in try search.input() }
@@ -116,6 +158,15 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let result = try await sharded.send(
+                    .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_RecommendResponse()
+                reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.legacyQuery(try message.input(), in: collection, scope)
@@ -132,6 +183,18 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendBatchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let searches = try message.recommendPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
+                let result = try await sharded.send(
+                    .post, "points/query/batch", body: ["searches": .array(searches)],
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_RecommendBatchResponse()
+                reply.result = try WireDecoding.array(result, "query results").map {
+                    Qdrant_BatchResult(try sharded.queryPoints($0))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.recommendPoints.map { search throws(APIError) in try search.input() }
@@ -165,6 +228,15 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let result = try await sharded.send(
+                    .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_DiscoverResponse()
+                reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.legacyQuery(try message.input(), in: collection, scope)
@@ -181,6 +253,18 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverBatchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let searches = try message.discoverPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
+                let result = try await sharded.send(
+                    .post, "points/query/batch", body: ["searches": .array(searches)],
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_DiscoverBatchResponse()
+                reply.result = try WireDecoding.array(result, "query results").map {
+                    Qdrant_BatchResult(try sharded.queryPoints($0))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let searches = try message.discoverPoints.map { search throws(APIError) in try search.input() }

@@ -12,6 +12,23 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_GetPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_GetResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                var body: [String: JSONValue] = [
+                    "ids": RESTBodies.ids(try message.ids.inputs()),
+                    "with_payload": RESTBodies.payloadSelector(
+                        try message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.none),
+                    "with_vector": RESTBodies.vectorSelector(
+                        message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none),
+                ]
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_GetResponse()
+                reply.result = try sharded.records(result).map(Qdrant_RetrievedPoint.init)
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             // Absent selectors return no payload and no vectors (Qdrant's gRPC
@@ -35,6 +52,37 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_ScrollPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_ScrollResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                var body: [String: JSONValue] = [
+                    "with_payload": RESTBodies.payloadSelector(
+                        try message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.all),
+                    "with_vector": RESTBodies.vectorSelector(
+                        message.hasWithVectors ? message.withVectors.selector() : VectorSelector.none),
+                ]
+                if message.hasOffset { body["offset"] = RESTBodies.id(try message.offset.input()) }
+                if message.hasLimit { body["limit"] = .int(Int64(message.limit)) }
+                if message.hasFilter { body["filter"] = RESTBodies.filter(try message.filter.filterInput()) }
+                if message.hasOrderBy {
+                    let order = try OrderByInput(message.orderBy)
+                    var fields: [String: JSONValue] = [
+                        "key": .string(order.key), "direction": order.descending ? "desc" : "asc",
+                    ]
+                    if let start = order.startFrom { fields["start_from"] = .double(start) }
+                    body["order_by"] = .object(fields)
+                }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/scroll", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                let page = try WireDecoding.object(result, "a scroll page")
+                var reply = Qdrant_ScrollResponse()
+                reply.result = try sharded.records(page["points"] ?? .null).map(Qdrant_RetrievedPoint.init)
+                if let next = page["next_page_offset"], next != .null {
+                    reply.nextPageOffset = Qdrant_PointId(try WireDecoding.id(next))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             // An absent payload selector returns the payload (as Qdrant's scroll does).
@@ -61,6 +109,20 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_CountPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CountResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                var body: [String: JSONValue] = [:]
+                if message.hasFilter { body["filter"] = RESTBodies.filter(try message.filter.filterInput()) }
+                if message.hasExact { body["exact"] = .bool(message.exact) }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/count", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_CountResponse()
+                reply.result.count = UInt64(
+                    try WireDecoding.int(try WireDecoding.object(result, "a count")["count"], "count"))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = CountInput(
@@ -80,6 +142,26 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_FacetCounts>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_FacetResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                var body: [String: JSONValue] = ["key": .string(message.key)]
+                if message.hasLimit { body["limit"] = .int(Int64(clamping: message.limit)) }
+                if message.hasFilter { body["filter"] = RESTBodies.filter(try message.filter.filterInput()) }
+                if message.hasExact { body["exact"] = .bool(message.exact) }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "facet", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_FacetResponse()
+                reply.hits = try WireDecoding.array(WireDecoding.object(result, "facet hits")["hits"], "facet hits").map
+                {
+                    let hit = try WireDecoding.object($0, "a facet hit")
+                    return Qdrant_FacetHit(
+                        FacetResultOutput.Hit(
+                            value: hit["value"] ?? .null, count: try WireDecoding.int(hit["count"], "count")))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = FacetInput(

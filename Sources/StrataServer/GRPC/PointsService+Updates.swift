@@ -1,3 +1,4 @@
+import Foundation
 import GRPCCore
 import Strata
 import StrataGRPCProtocol
@@ -13,6 +14,19 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_UpsertPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try UpsertInput(
+                    message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
+                    updateMode: message.hasUpdateMode ? message.updateMode : nil, shardKey: false)
+                var body: [String: JSONValue] = ["points": .array((input.points ?? []).map(RESTBodies.point))]
+                if let filter = input.update_filter { body["update_filter"] = RESTBodies.filter(filter) }
+                if let mode = input.update_mode { body["update_mode"] = .string(mode) }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .put, "points", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try UpsertInput(
@@ -27,6 +41,17 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
+                let selector = try message.points.selectorInput()
+                var body: [String: JSONValue] = [:]
+                RESTBodies.selected(&body, points: selector.points, filter: selector.filter)
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/delete", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
@@ -68,6 +93,19 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try SetPayloadInput(
+                    payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                    key: message.hasKey ? message.key : nil, shardKey: false)
+                var body: [String: JSONValue] = ["payload": .object(input.payload)]
+                RESTBodies.selected(&body, points: input.points, filter: input.filter)
+                if let key = input.key { body["key"] = .string(key) }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/payload", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try SetPayloadInput(
@@ -82,6 +120,19 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SetPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try SetPayloadInput(
+                    payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                    key: nil, shardKey: false)
+                var body: [String: JSONValue] = ["payload": .object(input.payload)]
+                RESTBodies.selected(&body, points: input.points, filter: input.filter)
+                if let key = input.key { body["key"] = .string(key) }
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .put, "points/payload", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             // Overwriting has no `key`: Qdrant's gRPC API ignores it here.
@@ -97,6 +148,18 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try DeletePayloadInput(
+                    keys: message.keys, selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                    shardKey: false)
+                var body: [String: JSONValue] = ["keys": .array(input.keys.map(JSONValue.string))]
+                RESTBodies.selected(&body, points: input.points, filter: input.filter)
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/payload/delete", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try DeletePayloadInput(
@@ -111,6 +174,17 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_ClearPayloadPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
+                let selector = try message.points.selectorInput()
+                var body: [String: JSONValue] = [:]
+                RESTBodies.selected(&body, points: selector.points, filter: selector.filter)
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/payload/clear", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
@@ -141,6 +215,15 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_CreateFieldIndexCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try CreateFieldIndexInput(message)
+                var body: [String: JSONValue] = ["field_name": .string(input.field_name)]
+                if let schema = input.field_schema { body["field_schema"] = schema }
+                let result = try await sharded.send(
+                    .put, "index", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try CreateFieldIndexInput(message)
@@ -153,6 +236,14 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeleteFieldIndexCollection>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let field =
+                    message.fieldName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? message.fieldName
+                let result = try await sharded.send(
+                    .delete, "index/\(field)", body: nil,
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, _) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             return Qdrant_PointsOperationResponse(

@@ -21,4 +21,21 @@ struct PointsService: Qdrant_Points.ServiceProtocol {
         try strata.refuseShardedOverGRPC(name)
         return (try strata.collection(named: name, mode, call.access), scope)
     }
+
+    /// The collection of several shards an RPC names, after checking the
+    /// caller may `mode` it (GRPCShardBridge.swift); nil for any other.
+    func sharded(_ name: String, _ mode: CollectionAccessMode, _ call: GRPCCall) throws -> ShardedGRPCTarget? {
+        guard let target = strata.shardedGRPCTarget(name, call) else { return nil }
+        let resolved = target.collection.name
+        try call.access.check(mode == .read ? .read(collection: resolved) : .write(collection: resolved))
+        return target
+    }
+}
+
+/// The query string of a call's part through the shard router: its
+/// `timeout` (seconds), and `wait` for writes (Strata always waits).
+func shardedQuery(timeout: UInt64?, write: Bool = false) -> String {
+    var items: [String] = write ? ["wait=true"] : []
+    if let timeout { items.append("timeout=\(timeout)") }
+    return items.isEmpty ? "" : "?" + items.joined(separator: "&")
 }

@@ -1,15 +1,16 @@
 // The shared model types written as Qdrant's REST request bodies (field names
 // and shapes from Qdrant's OpenAPI schema; the server reads them in
 // Sources/StrataServer/Models). Everything is built as a `JSONValue` tree.
+// Used by StrataClient's REST transport and by a cluster node that sends a
+// gRPC call on a collection of several shards through the shard router.
 import Foundation
-import StrataAPI
 
-enum WireEncoding {
+package enum WireEncoding {
     // MARK: - Points
 
     /// A point; `rowSizes` gives the row size of each multivector (a
     /// `PointStruct` keeps its rows back to back, Qdrant's JSON lists them).
-    static func point(_ point: PointStruct, rowSizes: [String: Int] = [:]) -> JSONValue {
+    package static func point(_ point: PointStruct, rowSizes: [String: Int] = [:]) -> JSONValue {
         var object: [String: JSONValue] = ["id": id(point.id)]
         var vectors: [String: JSONValue] = [:]
         for (name, values) in point.vectors {
@@ -36,26 +37,26 @@ enum WireEncoding {
     /// or more is sent as its decimal text, never as a rounded double: `strata
     /// serve` reads that text as the same id; a server that takes only numbers
     /// and UUIDs refuses it.
-    static func id(_ id: PointID) -> JSONValue {
+    package static func id(_ id: PointID) -> JSONValue {
         switch id {
         case .number(let n): return n <= UInt64(Int64.max) ? .int(Int64(n)) : .string(String(n))
         case .uuid(let uuid): return .string(uuid.uuidString.lowercased())
         }
     }
 
-    static func ids(_ ids: [PointID]) -> JSONValue { .array(ids.map(id)) }
+    package static func ids(_ ids: [PointID]) -> JSONValue { .array(ids.map(id)) }
 
-    static func floats(_ values: [Float]) -> JSONValue { .array(values.map { .double(Double($0)) }) }
+    package static func floats(_ values: [Float]) -> JSONValue { .array(values.map { .double(Double($0)) }) }
 
-    static func sparse(_ vector: SparseVector) -> JSONValue {
+    package static func sparse(_ vector: SparseVector) -> JSONValue {
         .object(["indices": .array(vector.indices.map { .int(Int64($0)) }), "values": floats(vector.values)])
     }
 
-    static func filter(_ filter: Filter) -> JSONValue { filter.json }
+    package static func filter(_ filter: Filter) -> JSONValue { filter.json }
 
     // MARK: - Collections
 
-    static func collection(_ config: CollectionConfig) throws -> JSONValue {
+    package static func collection(_ config: CollectionConfig) throws -> JSONValue {
         guard config.payloadCompression == .zstd else {
             throw StrataError(
                 .invalidArgument,
@@ -83,7 +84,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func vectorParams(_ params: VectorParams) -> JSONValue {
+    package static func vectorParams(_ params: VectorParams) -> JSONValue {
         var object: [String: JSONValue] = [
             "size": .int(Int64(params.size)), "distance": .string(params.distance.rawValue),
         ]
@@ -99,7 +100,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func sparseParams(_ params: SparseVectorParams) -> JSONValue {
+    package static func sparseParams(_ params: SparseVectorParams) -> JSONValue {
         var object: [String: JSONValue] = ["modifier": .string(params.modifier.rawValue)]
         if let index = params.index {
             var fields: [String: JSONValue] = [:]
@@ -110,7 +111,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func hnsw(_ config: HnswConfig) -> JSONValue {
+    package static func hnsw(_ config: HnswConfig) -> JSONValue {
         var object: [String: JSONValue] = [
             "m": .int(Int64(config.m)), "ef_construct": .int(Int64(config.efConstruct)),
             "full_scan_threshold": .int(Int64(config.fullScanThresholdKB)),
@@ -120,7 +121,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func optimizers(_ config: OptimizersConfig) -> JSONValue {
+    package static func optimizers(_ config: OptimizersConfig) -> JSONValue {
         var object: [String: JSONValue] = [
             "deleted_threshold": .double(config.deletedThreshold),
             "vacuum_min_vector_number": .int(Int64(config.vacuumMinVectorNumber)),
@@ -133,7 +134,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func quantization(_ config: QuantizationConfig) -> JSONValue {
+    package static func quantization(_ config: QuantizationConfig) -> JSONValue {
         switch config {
         case .scalar(let quantile, let alwaysRam):
             var fields: [String: JSONValue] = ["type": "int8"]
@@ -155,7 +156,7 @@ enum WireEncoding {
 
     /// A `Codable` configuration whose Swift names are Qdrant's in camel case
     /// (`maxQueryLimit` is `max_query_limit`).
-    static func snakeCased(_ value: some Encodable) throws -> JSONValue {
+    package static func snakeCased(_ value: some Encodable) throws -> JSONValue {
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         return try JSONDecoder().decode(JSONValue.self, from: encoder.encode(value))
@@ -163,7 +164,7 @@ enum WireEncoding {
 
     // MARK: - Search and query
 
-    static func params(_ params: SearchParams) throws -> JSONValue {
+    package static func params(_ params: SearchParams) throws -> JSONValue {
         var object: [String: JSONValue] = [:]
         if let ef = params.hnswEf { object["hnsw_ef"] = .int(Int64(ef)) }
         if params.exact { object["exact"] = true }
@@ -188,7 +189,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func queryRequest(_ request: QueryRequest) throws -> JSONValue {
+    package static func queryRequest(_ request: QueryRequest) throws -> JSONValue {
         guard case .object(var object) = try stage(request.stage) else { preconditionFailure("a stage is an object") }
         if request.offset != 0 { object["offset"] = .int(Int64(request.offset)) }
         object["with_payload"] = .bool(request.withPayload)
@@ -196,7 +197,7 @@ enum WireEncoding {
         return .object(object)
     }
 
-    static func stage(_ stage: QueryStage) throws -> JSONValue {
+    package static func stage(_ stage: QueryStage) throws -> JSONValue {
         guard stage.prefetchResults == nil else {
             throw StrataError(.invalidArgument, "prefetch results are passed between cluster nodes, not by clients")
         }
@@ -219,7 +220,7 @@ enum WireEncoding {
 
     /// The members a query kind adds to its stage object: `query`, and for
     /// a formula its `defaults` inside it.
-    static func query(_ kind: QueryKind) throws -> [String: JSONValue] {
+    package static func query(_ kind: QueryKind) throws -> [String: JSONValue] {
         switch kind {
         case .nearest(let input, let mmr):
             guard let mmr else { return ["query": vectorInput(input)] }
@@ -279,7 +280,7 @@ enum WireEncoding {
         }
     }
 
-    static func vectorInput(_ input: VectorInput) -> JSONValue {
+    package static func vectorInput(_ input: VectorInput) -> JSONValue {
         switch input {
         case .point(let id): return self.id(id)
         case .vector(.dense(let values)): return floats(values)
@@ -288,12 +289,12 @@ enum WireEncoding {
         }
     }
 
-    static func pair(_ pair: ContextPair) -> JSONValue {
+    package static func pair(_ pair: ContextPair) -> JSONValue {
         ["positive": vectorInput(pair.positive), "negative": vectorInput(pair.negative)]
     }
 
     /// A formula expression in Qdrant's `Expression` form.
-    static func expression(_ expression: FormulaExpression) -> JSONValue {
+    package static func expression(_ expression: FormulaExpression) -> JSONValue {
         switch expression {
         case .constant(let value): return .double(value)
         case .variable(let variable): return .string(variable.description)

@@ -1,26 +1,25 @@
 // Qdrant's REST results read back into the shared model types.
 import Foundation
-import StrataAPI
 
-enum WireDecoding {
+package enum WireDecoding {
     /// A failure to read what the server answered: the server is not speaking
     /// Qdrant's API as this client knows it.
-    static func malformed(_ what: String, _ value: JSONValue?) -> StrataError {
+    package static func malformed(_ what: String, _ value: JSONValue?) -> StrataError {
         let shown = value.map { String(describing: $0).prefix(200) } ?? "nothing"
         return StrataError(.io, "the server's answer is not what Qdrant's API returns: expected \(what), got \(shown)")
     }
 
-    static func object(_ value: JSONValue?, _ what: String) throws -> [String: JSONValue] {
+    package static func object(_ value: JSONValue?, _ what: String) throws -> [String: JSONValue] {
         guard case .object(let object)? = value else { throw malformed(what, value) }
         return object
     }
 
-    static func array(_ value: JSONValue?, _ what: String) throws -> [JSONValue] {
+    package static func array(_ value: JSONValue?, _ what: String) throws -> [JSONValue] {
         guard case .array(let items)? = value else { throw malformed(what, value) }
         return items
     }
 
-    static func int(_ value: JSONValue?, _ what: String) throws -> Int {
+    package static func int(_ value: JSONValue?, _ what: String) throws -> Int {
         switch value {
         case .int(let n)?: return Int(n)
         case .double(let d)? where d == d.rounded() && Swift.abs(d) < 9e15: return Int(d)
@@ -28,7 +27,7 @@ enum WireDecoding {
         }
     }
 
-    static func double(_ value: JSONValue?, _ what: String) throws -> Double {
+    package static func double(_ value: JSONValue?, _ what: String) throws -> Double {
         switch value {
         case .int(let n)?: return Double(n)
         case .double(let d)?: return d
@@ -36,12 +35,12 @@ enum WireDecoding {
         }
     }
 
-    static func string(_ value: JSONValue?, _ what: String) throws -> String {
+    package static func string(_ value: JSONValue?, _ what: String) throws -> String {
         guard case .string(let text)? = value else { throw malformed(what, value) }
         return text
     }
 
-    static func id(_ value: JSONValue?) throws -> PointID {
+    package static func id(_ value: JSONValue?) throws -> PointID {
         switch value {
         case .int(let n)? where n >= 0: return .number(UInt64(n))
         case .double(let d)? where d >= 0 && d == d.rounded() && d < 1.8e19: return .number(UInt64(d))
@@ -52,18 +51,20 @@ enum WireDecoding {
         }
     }
 
-    static func floats(_ value: JSONValue?, _ what: String) throws -> [Float] {
+    package static func floats(_ value: JSONValue?, _ what: String) throws -> [Float] {
         try array(value, what).map { Float(try double($0, what)) }
     }
 
-    static func updateResult(_ result: JSONValue) throws -> UpdateResult {
+    package static func updateResult(_ result: JSONValue) throws -> UpdateResult {
         let object = try object(result, "an update result")
         return UpdateResult(operationID: UInt64(try int(object["operation_id"], "operation_id")))
     }
 
     /// A point's `vector` member: one unnamed dense vector or multivector, or
     /// an object of named dense vectors, multivectors and sparse vectors.
-    static func vectors(_ value: JSONValue?) throws -> (dense: [String: [Float]], sparse: [String: SparseVector])? {
+    package static func vectors(
+        _ value: JSONValue?
+    ) throws -> (dense: [String: [Float]], sparse: [String: SparseVector])? {
         switch value {
         case nil, .null?: return nil
         case .array?: return ([CollectionConfig.defaultVectorName: try denseOrRows(value)], [:])
@@ -84,13 +85,13 @@ enum WireDecoding {
     }
 
     /// A dense vector, or a multivector's rows back to back (as `Record` keeps them).
-    static func denseOrRows(_ value: JSONValue?) throws -> [Float] {
+    package static func denseOrRows(_ value: JSONValue?) throws -> [Float] {
         let items = try array(value, "a vector")
         if case .array? = items.first { return try items.flatMap { try floats($0, "a multivector row") } }
         return try floats(value, "a vector")
     }
 
-    static func record(_ value: JSONValue) throws -> Record {
+    package static func record(_ value: JSONValue) throws -> Record {
         let object = try object(value, "a point")
         let vectors = try vectors(object["vector"])
         var payload: Payload?
@@ -100,7 +101,7 @@ enum WireDecoding {
             sparseVectors: vectors.flatMap { $0.sparse.isEmpty ? nil : $0.sparse })
     }
 
-    static func scoredPoint(_ value: JSONValue) throws -> ScoredPoint {
+    package static func scoredPoint(_ value: JSONValue) throws -> ScoredPoint {
         let object = try object(value, "a scored point")
         let vectors = try vectors(object["vector"])
         var payload: Payload?
@@ -113,7 +114,7 @@ enum WireDecoding {
             orderValue: orderValue, sparseVectors: vectors.flatMap { $0.sparse.isEmpty ? nil : $0.sparse })
     }
 
-    static func snapshot(_ value: JSONValue, collection: String?) throws -> SnapshotDescription {
+    package static func snapshot(_ value: JSONValue, collection: String?) throws -> SnapshotDescription {
         let object = try object(value, "a snapshot description")
         let name = try string(object["name"], "a snapshot name")
         var checksum: String?
@@ -129,7 +130,7 @@ enum WireDecoding {
     /// The multivector row sizes by vector name in a collection's info
     /// (`GET /collections/{name}`: `config.params.vectors`, one unnamed vector's
     /// params or a map of named ones).
-    static func multivectorRowSizes(_ info: JSONValue) throws -> [String: Int] {
+    package static func multivectorRowSizes(_ info: JSONValue) throws -> [String: Int] {
         let config = try object(try object(info, "collection info")["config"], "config")
         let vectors = try object(try object(config["params"], "params")["vectors"], "params.vectors")
         var sizes: [String: Int] = [:]

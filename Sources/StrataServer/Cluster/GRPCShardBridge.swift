@@ -1,0 +1,257 @@
+import Foundation
+import GRPCCore
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Strata
+import StrataCluster
+import StrataJSON
+import StrataGRPCProtocol
+
+/// gRPC calls on a collection of several shards (docs/grpc.md, "On a
+/// cluster"): the shard router (ShardedCollection.swift) splits writes by
+/// point and merges reads over REST's JSON, so such a call is written as the
+/// REST request it stands for (from the same inputs the gRPC services build,
+/// through `WireEncoding`, which StrataClient's REST transport uses too), sent
+/// through the router on this node with the caller's credentials, and the
+/// router's answer is read back (`WireDecoding`) into the gRPC reply. The
+/// semantics are REST's on a sharded collection, exactly: the same merge, the
+/// same errors, the same statuses mapped to gRPC codes. One difference with
+/// a gRPC call on one shard comes with it: a payload's integral double (1.0)
+/// becomes an integer, as it does in every REST write (REST reads `1.0` as 1).
+///
+/// Points: upsert, delete, the four payload operations, get, scroll, count,
+/// facet, query, query batch, and the legacy search, recommend and discover
+/// (alone and in batches). Other calls on such a collection (groups, the
+/// distance matrix, vector updates, update batches, field indexes, collection
+/// info) answer UNIMPLEMENTED and name the REST endpoint that does it.
+struct ShardedGRPCTarget: Sendable {
+    let server: StrataHTTPServer
+    let cluster: ClusterNode
+    let collection: ShardedCollection
+    let call: GRPCCall
+
+    /// Rows per multivector (for the replies' vector shapes), from the collection's create body.
+    var multivectorRowSizes: [String: Int] {
+        guard let body = try? JSONValue(parsing: collection.root.create_body), case .object(let fields) = body,
+            let vectors = fields["vectors"],
+            let sizes = try? WireDecoding.multivectorRowSizes(["config": ["params": ["vectors": vectors]]])
+        else { return [:] }
+        return sizes
+    }
+
+    /// Sends `method /collections/{name}/rest?query` with `body` through the
+    /// shard router; the `result` of its answer, or the REST error as an
+    /// `APIError` (its status and message), which `unary` maps to a gRPC code.
+    func send(
+        _ method: HTTPRequest.Method, _ rest: String, body: JSONValue?, query: String = ""
+    ) async throws
+        -> JSONValue
+    {
+        let router = ShardRouter(
+            server: server, cluster: cluster, collection: collection, headers: call.credentialHeaders,
+            query: query, started: .now)
+        let bytes = try body.map { try JSONBodyEncoder.encode($0) } ?? []
+        var status: Int
+        var answer: [UInt8]
+        do {
+            guard let response = try await router.handle(.init(rawValue: method.rawValue), rest, body: bytes) else {
+                throw APIError.badRequest("unexpected request on a sharded collection")
+            }
+            status = Int(response.status.code)
+            answer = try await Self.bytes(of: response)
+        } catch let failure as ShardFailure {
+            (status, answer) = (failure.status, failure.body)
+        }
+        let envelope = try? JSONValue(parsing: String(decoding: answer, as: UTF8.self))
+        guard (200..<300).contains(status) else {
+            var message = "shard router answered \(status)"
+            if case .object(let fields)? = envelope, case .object(let inner)? = fields["status"],
+                case .string(let text)? = inner["error"]
+            {
+                message = text
+            }
+            throw APIError(HTTPResponse.Status(code: status), message)
+        }
+        guard case .object(let fields)? = envelope, let result = fields["result"] else {
+            throw APIError(.internalServerError, "the shard router's answer has no result")
+        }
+        return result
+    }
+
+    /// A response's body bytes.
+    private static func bytes(of response: Response) async throws -> [UInt8] {
+        let collected = CollectedBody()
+        try await response.body.write(CollectingWriter(collected: collected))
+        return collected.bytes
+    }
+
+    private final class CollectedBody: @unchecked Sendable {  // written by one writer, read after it finished
+        var bytes: [UInt8] = []
+    }
+
+    private struct CollectingWriter: ResponseBodyWriter {
+        let collected: CollectedBody
+        mutating func write(_ buffer: ByteBuffer) async throws { collected.bytes += buffer.readableBytesView }
+        consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
+    }
+
+    // MARK: Replies
+
+    func updateResult(_ result: JSONValue) throws -> UpdateResultOutput {
+        UpdateResultOutput(operation_id: try WireDecoding.updateResult(result).operationID)
+    }
+
+    func records(_ result: JSONValue) throws -> [RecordOutput] {
+        let sizes = multivectorRowSizes
+        return try WireDecoding.array(result, "points").map {
+            RecordOutput(try WireDecoding.record($0), payload: .all, vector: .all, rowSizes: sizes)
+        }
+    }
+
+    func scoredPoints(_ result: JSONValue) throws -> [ScoredPointOutput] {
+        let sizes = multivectorRowSizes
+        return try WireDecoding.array(result, "scored points").map {
+            ScoredPointOutput(try WireDecoding.scoredPoint($0), payload: .all, vector: .all, rowSizes: sizes)
+        }
+    }
+
+    /// `{"points": [...]}` of a query.
+    func queryPoints(_ result: JSONValue) throws -> [ScoredPointOutput] {
+        try scoredPoints(try WireDecoding.object(result, "a query result")["points"] ?? .null)
+    }
+}
+
+extension StrataHTTPServer {
+    /// The collection of several shards a gRPC call names (an alias resolved),
+    /// or nil: not a cluster node, one shard, or no such collection.
+    func shardedGRPCTarget(_ name: String, _ call: GRPCCall) -> ShardedGRPCTarget? {
+        guard let cluster else { return nil }
+        let resolved = resolvedName(name)
+        guard let placement = cluster.placement(resolved), placement.isSharded else { return nil }
+        return ShardedGRPCTarget(
+            server: self, cluster: cluster,
+            collection: ShardedCollection(name: resolved, root: placement, cluster: cluster), call: call)
+    }
+}
+
+// MARK: - The REST bodies of the gRPC inputs
+
+/// The REST JSON of the inputs the gRPC services build (Models/), for the
+/// shard router: field names and shapes as Qdrant's REST API has them.
+enum RESTBodies {
+    static func id(_ input: PointIDInput) -> JSONValue { WireEncoding.id(input.id) }
+
+    static func ids(_ inputs: [PointIDInput]) -> JSONValue { .array(inputs.map(id)) }
+
+    static func filter(_ input: FilterInput) -> JSONValue { input.filter.json }
+
+    static func payloadSelector(_ selector: PayloadSelector) -> JSONValue {
+        switch selector {
+        case .all: true
+        case .none: false
+        case .include(let keys): .array(keys.map(JSONValue.string))
+        case .exclude(let keys): ["exclude": .array(keys.map(JSONValue.string))]
+        }
+    }
+
+    static func vectorSelector(_ selector: VectorSelector) -> JSONValue {
+        switch selector {
+        case .all: true
+        case .none: false
+        case .names(let names): .array(names.map(JSONValue.string))
+        }
+    }
+
+    static func multivector(_ rows: [[Float]]) -> JSONValue { .array(rows.map(WireEncoding.floats)) }
+
+    static func vector(_ value: PointVectorValue) -> JSONValue {
+        switch value {
+        case .dense(let values): WireEncoding.floats(values)
+        case .multi(let rows): multivector(rows)
+        case .sparse(let vector): WireEncoding.sparse(vector)
+        case .document(let document):
+            .object(
+                ["text": .string(document.text), "model": .string(document.model)].merging(
+                    document.options.map { ["options": $0] } ?? [:], uniquingKeysWith: { a, _ in a }))
+        }
+    }
+
+    static func vectors(_ input: VectorStructInput) -> JSONValue {
+        switch input {
+        case .single(let values): WireEncoding.floats(values)
+        case .singleMulti(let rows): multivector(rows)
+        case .named(let named): .object(named.mapValues(vector))
+        }
+    }
+
+    static func point(_ input: PointInput) -> JSONValue {
+        var object: [String: JSONValue] = ["id": id(input.id), "vector": vectors(input.vector)]
+        if let payload = input.payload { object["payload"] = .object(payload) }
+        return .object(object)
+    }
+
+    /// Qdrant's `ShardKeySelector`: one key, or a list of keys.
+    static func shardKey(_ selector: Qdrant_ShardKeySelector) throws(APIError) -> JSONValue {
+        if selector.hasFallback { throw APIError.notSupportedYet("shard key selectors with a fallback") }
+        let keys = selector.shardKeys.map { key -> JSONValue in
+            switch key.key {
+            case .keyword(let text)?: .string(text)
+            case .number(let number)?: number <= UInt64(Int64.max) ? .int(Int64(number)) : .string(String(number))
+            case nil: .null
+            }
+        }
+        return keys.count == 1 ? keys[0] : .array(keys)
+    }
+
+    /// A query request with the caller's payload and vector selectors (the
+    /// engine request keeps only whether they want any).
+    static func query(_ request: QueryRequest, payload: PayloadSelector, vector: VectorSelector) throws -> JSONValue {
+        guard case .object(var object) = try WireEncoding.queryRequest(request) else {
+            preconditionFailure("a query request is an object")
+        }
+        object["with_payload"] = payloadSelector(payload)
+        object["with_vector"] = vectorSelector(vector)
+        return .object(object)
+    }
+
+    static func query(_ input: QueryRequestInput) throws -> JSONValue {
+        try query(input.engine(), payload: input.payloadSelector, vector: input.vectorSelector)
+    }
+
+    static func legacyQuery(_ input: some LegacyQueryInput) throws -> JSONValue {
+        try query(input.engine(), payload: input.payloadSelector, vector: input.vectorSelector)
+    }
+
+    /// A legacy `points/search` body.
+    static func search(_ input: SearchRequestInput) throws -> JSONValue {
+        var object: [String: JSONValue] = ["limit": .int(Int64(input.limit))]
+        let vector: JSONValue
+        switch input.vector.vector {
+        case .dense(let values): vector = WireEncoding.floats(values)
+        case .multi(let rows): vector = multivector(rows)
+        case .sparse(let sparse): vector = WireEncoding.sparse(sparse)
+        }
+        object["vector"] =
+            input.vector.name == CollectionConfig.defaultVectorName
+            ? vector : ["name": .string(input.vector.name), "vector": vector]
+        if let filter = input.filter { object["filter"] = self.filter(filter) }
+        if let params = input.params { object["params"] = try WireEncoding.params(try params.engineParams()) }
+        if let offset = input.offset { object["offset"] = .int(Int64(offset)) }
+        if let threshold = input.score_threshold { object["score_threshold"] = .double(Double(threshold)) }
+        object["with_payload"] = payloadSelector(input.with_payload ?? .none)
+        object["with_vector"] = vectorSelector(input.with_vector ?? input.with_vectors ?? .none)
+        if let key = input.shard_key { object["shard_key"] = key }
+        return .object(object)
+    }
+
+    static func selected(_ object: inout [String: JSONValue], points: [PointIDInput]?, filter: FilterInput?) {
+        if let points { object["points"] = ids(points) }
+        if let filter { object["filter"] = self.filter(filter) }
+    }
+}
+
+extension GRPCCall {
+    /// The caller's credentials as the headers the shard router relays to the other nodes.
+    var credentialHeaders: [(String, String)] { credentials.map { ($0.name.rawName, $0.value) } }
+}
