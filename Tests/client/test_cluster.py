@@ -366,10 +366,59 @@ def test_grpc_clients_work_on_a_collection_of_several_shards(cluster):
         hits = c.facet("sharded_grpc", key="node", exact=True).hits
         assert sorted((h.value, h.count) for h in hits) == sorted(
             (h.value, h.count) for h in rest.facet("sharded_grpc", key="node", exact=True).hits)
-    # A call the router does not serve yet says so and names the way that works.
+        info = c.get_collection("sharded_grpc")
+        rest_info = rest.get_collection("sharded_grpc")
+        assert (info.points_count, info.config.params.shard_number, info.config.params.replication_factor) == (
+            rest_info.points_count, 3, 2)
+        assert info.payload_schema["node"].points == rest_info.payload_schema["node"].points
+        groups = c.query_points_groups("sharded_grpc", query=query, group_by="node", limit=2, group_size=2).groups
+        rest_groups = rest.query_points_groups("sharded_grpc", query=query, group_by="node", limit=2,
+                                               group_size=2).groups
+        assert [(gr.id, [h.id for h in gr.hits]) for gr in groups] == [
+            (gr.id, [h.id for h in gr.hits]) for gr in rest_groups]
+        searched = c.grpc_points.SearchGroups(g.SearchPointGroups(
+            collection_name="sharded_grpc", vector=query, group_by="node", limit=2, group_size=2)).result.groups
+        assert [[h.id.num for h in gr.hits] for gr in searched] == [[h.id for h in gr.hits] for gr in rest_groups]
+    # The distance matrix over every shard (all of node 1's points sampled, so REST's is the same).
+    node1 = models.Filter(must=[models.FieldCondition(key="node", match=models.MatchValue(value=1))])
+    rest_pairs = rest.search_matrix_pairs("sharded_grpc", query_filter=node1, sample=100, limit=2).pairs
+    assert len(rest_pairs) == 2 * 19
+    for c in grpc:
+        pairs = c.search_matrix_pairs("sharded_grpc", query_filter=node1, sample=100, limit=2).pairs
+        assert [(p.a, p.b, round(p.score, 4)) for p in pairs] == [(p.a, p.b, round(p.score, 4)) for p in rest_pairs]
+        offsets = c.search_matrix_offsets("sharded_grpc", query_filter=node1, sample=100, limit=2)
+        assert len(offsets.ids) == 19 and len(offsets.scores) == 2 * 19
+    # Vectors of points on different shards, updated and deleted through one node.
+    grpc[0].update_vectors("sharded_grpc", points=[models.PointVectors(id=i, vector=[0.0, 0.0, 1.0, 0.0])
+                                                  for i in (0, 100, 200)], wait=True)
+    assert [h.id for h in grpc[1].query_points("sharded_grpc", query=[0.0, 0.0, 1.0, 0.0], limit=3).points] == [
+        0, 100, 200]
+    grpc[2].delete_vectors("sharded_grpc", vectors=[""], points=[0, 100], wait=True)
+    assert [r.vector for r in rest.retrieve("sharded_grpc", ids=[0, 100, 200], with_vectors=True)][:2] == [{}, {}]
+    # A batch of operations whose points sit on different shards.
+    results = grpc[1].batch_update_points("sharded_grpc", update_operations=[
+        models.UpsertOperation(upsert=models.PointsList(points=[
+            models.PointStruct(id=500 + k, vector=[1.0, 2.0, 3.0, float(k)], payload={"batch": k}) for k in range(6)])),
+        models.SetPayloadOperation(set_payload=models.SetPayload(payload={"tag": "b"}, points=[500, 501, 502])),
+        models.DeleteOperation(delete=models.PointIdsList(points=[505])),
+    ], wait=True)
+    assert len(results) == 3
+    assert rest.count("sharded_grpc", count_filter=models.Filter(must=[
+        models.FieldCondition(key="batch", range=models.Range(gte=0))])).count == 5
+    assert rest.count("sharded_grpc", count_filter=models.Filter(must=[
+        models.FieldCondition(key="tag", match=models.MatchValue(value="b"))])).count == 3
+    # Collection-level changes reach every shard.
+    assert grpc[0].update_collection("sharded_grpc", hnsw_config=models.HnswConfigDiff(ef_construct=123))
+    assert rest.get_collection("sharded_grpc").config.hnsw_config.ef_construct == 123
+    assert grpc[1].get_collection("sharded_grpc").config.hnsw_config.ef_construct == 123
+    # REST's errors come back as the gRPC status they map to, with REST's message.
     with pytest.raises(Exception) as refused:
-        grpc[0].query_points_groups("sharded_grpc", query=query, group_by="node", limit=2)
-    assert "several shards" in str(refused.value)
+        grpc[1].create_vector_name("sharded_grpc", "extra", vector_name_config=models.DenseVectorNameConfig(
+            dense=models.DenseVectorConfig(size=2, distance=models.Distance.DOT)))
+    assert "INVALID_ARGUMENT" in str(refused.value) and "not available on a cluster node yet" in str(refused.value)
+    with pytest.raises(Exception) as refused:
+        grpc[0].query_points("sharded_grpc", query=[1.0, 2.0], limit=3)
+    assert "INVALID_ARGUMENT" in str(refused.value), refused.value
     grpc[2].delete_payload_index("sharded_grpc", "node", wait=True)
     assert "node" not in rest.get_collection("sharded_grpc").payload_schema
     assert grpc[1].delete_collection("sharded_grpc")
@@ -798,11 +847,9 @@ def test_a_collection_of_three_shards_answers_as_one_and_survives_a_primary(clus
     assert ids == list(range(300))
     assert clients[0].count("sharded", count_filter=models.Filter(must=[models.FieldCondition(
         key="g", match=models.MatchValue(value=1))])).count == 75
-    # gRPC is not routed across shards yet: refused, never a partial answer.
+    # gRPC goes through the same router: the count of every shard, never one shard's.
     grpc = QdrantClient(url=cluster.url(0), grpc_port=cluster.base + 1, prefer_grpc=True, timeout=30)
-    with pytest.raises(Exception) as refused:
-        grpc.count("sharded")
-    assert "several shards" in str(refused.value)
+    assert grpc.count("sharded").count == 300
     grpc.close()
     # Kill the node holding shard 1's primary: that shard fails over, the others go on.
     root = httpx.get(f"{cluster.url(0)}/cluster").json()["result"]

@@ -424,7 +424,6 @@ def test_legacy_recommend_discover_and_search_groups(server, client, name, data)
     assert [[h["id"] for h in g["hits"]] for g in search_groups["groups"]] == [[i for i, _ in hits] for _, hits in want]
 
 
-@pytest.mark.single_node("the group RPCs over gRPC are not routed across the shards of a collection yet (REST's groups are)")
 def test_legacy_rpcs_over_grpc(server, name, data):
     """The legacy RPCs (Recommend[Batch, Groups], Discover[Batch], SearchGroups) answer as
     the legacy REST endpoints do; qdrant-client 1.20 reaches them only through its raw stubs."""

@@ -224,7 +224,7 @@ extension StrataHTTPServer {
     func refuseShardedOverGRPC(_ name: String) throws {
         guard let cluster, let placement = cluster.placement(name), placement.isSharded else { return }
         throw APIError.notSupportedYet(
-            "this gRPC call on collection `\(name)`, which has several shards (points: upsert, delete, payload, get, scroll, count, facet, queries and searches are served; for the others use the REST API)"
+            "this gRPC call on collection `\(name)`, which has several shards (points and collection info, updates and queries are served across the shards; for aliases of, cluster info of and snapshots of such a collection use the REST API)"
         )
     }
 

@@ -17,8 +17,8 @@ import Synchronization
 /// itself (a call is forwarded at most once), and a client that sets the
 /// header without the secret is refused.
 ///
-/// Collections of several shards are still refused over gRPC: their reads
-/// are merged by the REST router (ShardedCollection.swift).
+/// Calls on collections of several shards are not forwarded: the node that
+/// receives one sends it through its shard router (GRPCShardBridge.swift).
 enum GRPCForwarding {
     static let forwardedKey = "x-strata-forwarded-by"
     static let secretKey = PeerClient.secretHeader

@@ -20,11 +20,12 @@ import StrataGRPCProtocol
 /// a gRPC call on one shard comes with it: a payload's integral double (1.0)
 /// becomes an integer, as it does in every REST write (REST reads `1.0` as 1).
 ///
-/// Points: upsert, delete, the four payload operations, get, scroll, count,
-/// facet, query, query batch, and the legacy search, recommend and discover
-/// (alone and in batches). Other calls on such a collection (groups, the
-/// distance matrix, vector updates, update batches, field indexes, collection
-/// info) answer UNIMPLEMENTED and name the REST endpoint that does it.
+/// Served this way: every `Points` call (writes, vector and payload
+/// changes, field indexes, batches, get, scroll, count, facet, every query,
+/// search, recommend and discover, alone, in batches and in groups, and the
+/// distance matrix) and `Collections` Get, Update and the named-vector
+/// changes. Aliases of, cluster info of and snapshots of such a collection
+/// answer UNIMPLEMENTED and point to the REST API.
 struct ShardedGRPCTarget: Sendable {
     let server: StrataHTTPServer
     let cluster: ClusterNode
@@ -114,6 +115,85 @@ struct ShardedGRPCTarget: Sendable {
         return try WireDecoding.array(result, "scored points").map {
             ScoredPointOutput(try WireDecoding.scoredPoint($0), payload: .all, vector: .all, rowSizes: sizes)
         }
+    }
+
+    /// The router's merged collection info (`GET /collections/{name}`) as
+    /// the gRPC reply's source: the config of this node's replica of a shard
+    /// (changes reach every shard), else of the create request; the counts,
+    /// status and payload schema of the merged answer.
+    func collectionInfo(_ merged: JSONValue) throws -> CollectionInfoOutput {
+        let config: CollectionConfig
+        let local = collection.shardIDs.lazy.compactMap { shard in
+            try? server.database.collection(shard == 0 ? collection.name : "\(collection.name)~\(shard)")
+        }.first
+        if let local {
+            config = local.config
+        } else {
+            let input = try RequestDecoding.decode(
+                CreateCollectionInput.self, from: Array(collection.root.create_body.utf8),
+                maxDepth: server.configuration.maxJSONDepth)
+            config = try input.engineConfig(inCluster: true)
+        }
+        var info = CollectionInfoOutput(config: config, walFileSize: server.database.options.walFileSize)
+        let fields = try WireDecoding.object(merged, "collection info")
+        if case .string(let status)? = fields["status"] { info.status = status }
+        if case .string(let status)? = fields["optimizer_status"] { info.optimizer_status = status }
+        info.points_count = try WireDecoding.int(fields["points_count"] ?? 0, "points_count")
+        info.indexed_vectors_count = try WireDecoding.int(fields["indexed_vectors_count"] ?? 0, "indexed_vectors_count")
+        info.segments_count = try WireDecoding.int(fields["segments_count"] ?? 0, "segments_count")
+        if case .object(let schema)? = fields["payload_schema"] { info.payload_schema = schema }
+        info.config.params.shard_number =
+            collection.isCustom ? collection.root.shard_number ?? 1 : collection.shardNumber
+        info.config.params.replication_factor = collection.root.replication_factor
+        info.config.params.write_consistency_factor = collection.root.write_consistency_factor
+        return info
+    }
+
+    /// `{"groups": [{"id", "hits", "lookup"}]}` of a group search.
+    func groups(_ result: JSONValue) throws -> GroupsResultOutput {
+        let groups = try WireDecoding.array(WireDecoding.object(result, "groups")["groups"], "groups").map {
+            group -> PointGroupOutput in
+            let fields = try WireDecoding.object(group, "a group")
+            var lookup: RecordOutput?
+            if let record = fields["lookup"], record != .null {
+                lookup = RecordOutput(try WireDecoding.record(record), payload: .all, vector: .all, rowSizes: [:])
+            }
+            return PointGroupOutput(
+                id: fields["id"] ?? .null, hits: try scoredPoints(fields["hits"] ?? .array([])), lookup: lookup)
+        }
+        return GroupsResultOutput(groups: groups)
+    }
+
+    /// The distance matrix the router merged, asked for in its offsets form
+    /// (which lists every sampled id), for either gRPC reply.
+    func matrix(_ input: SearchMatrixInput, query: String) async throws -> DistanceMatrix {
+        var body: [String: JSONValue] = [:]
+        if let sample = input.sample { body["sample"] = .int(Int64(sample)) }
+        if let limit = input.limit { body["limit"] = .int(Int64(limit)) }
+        if let filter = input.filter { body["filter"] = RESTBodies.filter(filter) }
+        if let using = input.using { body["using"] = .string(using) }
+        let result = try WireDecoding.object(
+            try await send(.post, "points/search/matrix/offsets", body: .object(body), query: query), "a matrix")
+        let ids = try WireDecoding.array(result["ids"], "ids").map { try WireDecoding.id($0) }
+        let rows = try WireDecoding.array(result["offsets_row"], "offsets_row")
+        let columns = try WireDecoding.array(result["offsets_col"], "offsets_col")
+        let scores = try WireDecoding.array(result["scores"], "scores")
+        guard rows.count == columns.count, rows.count == scores.count else {
+            throw APIError(
+                .internalServerError, "the shard router's matrix has rows, columns and scores of different counts")
+        }
+        var neighbours = [[ScoredPoint]](repeating: [], count: ids.count)
+        for index in rows.indices {
+            let row = try WireDecoding.int(rows[index], "a row")
+            let column = try WireDecoding.int(columns[index], "a column")
+            guard ids.indices.contains(row), ids.indices.contains(column) else {
+                throw APIError(.internalServerError, "the shard router's matrix points outside its ids")
+            }
+            neighbours[row].append(
+                ScoredPoint(
+                    id: ids[column], version: 0, score: Float(try WireDecoding.double(scores[index], "a score"))))
+        }
+        return DistanceMatrix(ids: ids, neighbours: neighbours)
     }
 
     /// `{"points": [...]}` of a query.
@@ -245,9 +325,119 @@ enum RESTBodies {
         return .object(object)
     }
 
+    /// The members a group search adds to its search: `group_by`, `group_size`,
+    /// `limit` (of groups) and `with_lookup`, in place of the search's page.
+    static func grouped(_ search: JSONValue, _ grouping: GroupingInput) -> JSONValue {
+        guard case .object(var object) = search else { return search }
+        object["offset"] = nil
+        object["limit"] = grouping.limit.map { .int(Int64($0)) }
+        object["group_by"] = .string(grouping.group_by)
+        if let size = grouping.group_size { object["group_size"] = .int(Int64(size)) }
+        if let lookup = grouping.with_lookup {
+            object["with_lookup"] = [
+                "collection": .string(lookup.collection), "with_payload": payloadSelector(lookup.with_payload),
+                "with_vectors": vectorSelector(lookup.with_vectors),
+            ]
+        }
+        return .object(object)
+    }
+
+    /// A legacy `points/recommend/groups` body.
+    static func recommendGroups(_ input: RecommendGroupsRequestInput) throws -> JSONValue {
+        var object: [String: JSONValue] = [
+            "positive": .array((input.positive ?? []).map { WireEncoding.vectorInput($0.value) }),
+            "negative": .array((input.negative ?? []).map { WireEncoding.vectorInput($0.value) }),
+            "with_payload": payloadSelector(input.payloadSelector), "with_vector": vectorSelector(input.vectorSelector),
+        ]
+        if let strategy = input.strategy { object["strategy"] = .string(strategy) }
+        if let filter = input.filter { object["filter"] = self.filter(filter) }
+        if let params = input.params { object["params"] = try WireEncoding.params(try params.engineParams()) }
+        if let threshold = input.score_threshold { object["score_threshold"] = .double(Double(threshold)) }
+        if let using = input.using { object["using"] = .string(using) }
+        if let lookup = input.lookup_from {
+            var fields: [String: JSONValue] = ["collection": .string(lookup.collection)]
+            if let vector = lookup.vector { fields["vector"] = .string(vector) }
+            object["lookup_from"] = .object(fields)
+        }
+        return grouped(.object(object), input.grouping)
+    }
+
     static func selected(_ object: inout [String: JSONValue], points: [PointIDInput]?, filter: FilterInput?) {
         if let points { object["points"] = ids(points) }
         if let filter { object["filter"] = self.filter(filter) }
+    }
+
+    // The write bodies (without `shard_key`: the gRPC inputs carry only a
+    // marker of it; the services add the message's selector).
+
+    static func upsert(_ input: UpsertInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = ["points": .array((input.points ?? []).map(point))]
+        if let filter = input.update_filter { body["update_filter"] = self.filter(filter) }
+        if let mode = input.update_mode { body["update_mode"] = .string(mode) }
+        return body
+    }
+
+    static func selector(_ input: PointsSelectorInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [:]
+        selected(&body, points: input.points, filter: input.filter)
+        return body
+    }
+
+    static func setPayload(_ input: SetPayloadInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = ["payload": .object(input.payload)]
+        selected(&body, points: input.points, filter: input.filter)
+        if let key = input.key { body["key"] = .string(key) }
+        return body
+    }
+
+    static func deletePayload(_ input: DeletePayloadInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = ["keys": .array(input.keys.map(JSONValue.string))]
+        selected(&body, points: input.points, filter: input.filter)
+        return body
+    }
+
+    static func updateVectors(_ input: UpdateVectorsInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = [
+            "points": .array(input.points.map { ["id": id($0.id), "vector": vectors($0.vector)] })
+        ]
+        if let filter = input.update_filter { body["update_filter"] = self.filter(filter) }
+        return body
+    }
+
+    static func deleteVectors(_ input: DeleteVectorsInput) -> [String: JSONValue] {
+        var body: [String: JSONValue] = ["vector": .array(input.vector.map(JSONValue.string))]
+        selected(&body, points: input.points, filter: input.filter)
+        return body
+    }
+
+    /// One operation of `points/batch`. A shard key selector inside an
+    /// operation is not carried (the gRPC input keeps only that it was given).
+    static func operation(_ input: UpdateOperationInput) throws(APIError) -> JSONValue {
+        let (key, body, shardKey): (String, [String: JSONValue], JSONValue?) =
+            switch input {
+            case .upsert(let op): ("upsert", upsert(op), op.shard_key)
+            case .delete(let op): ("delete", selector(op), op.shard_key)
+            case .setPayload(let op): ("set_payload", setPayload(op), op.shard_key)
+            case .overwritePayload(let op): ("overwrite_payload", setPayload(op), op.shard_key)
+            case .deletePayload(let op): ("delete_payload", deletePayload(op), op.shard_key)
+            case .clearPayload(let op): ("clear_payload", selector(op), op.shard_key)
+            case .updateVectors(let op): ("update_vectors", updateVectors(op), op.shard_key)
+            case .deleteVectors(let op): ("delete_vectors", deleteVectors(op), op.shard_key)
+            }
+        if shardKey != nil {
+            throw APIError.notSupportedYet(
+                "shard key selectors inside UpdateBatch operations over gRPC on a collection of several shards (give them over REST)"
+            )
+        }
+        return .object([key: .object(body)])
+    }
+}
+
+extension PointGroupOutput {
+    init(id: JSONValue, hits: [ScoredPointOutput], lookup: RecordOutput?) {
+        self.id = id
+        self.hits = hits
+        self.lookup = lookup
     }
 }
 

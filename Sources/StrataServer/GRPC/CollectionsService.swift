@@ -14,6 +14,14 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
         request: GRPCCore.ServerRequest<Qdrant_GetCollectionInfoRequest>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_GetCollectionInfoResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = strata.shardedGRPCTarget(message.collectionName, call) {
+                try call.access.check(.read(collection: sharded.collection.name))
+                var reply = Qdrant_GetCollectionInfoResponse()
+                reply.result = GRPCCollections.collectionInfo(
+                    try sharded.collectionInfo(try await sharded.send(.get, "", body: nil)))
+                reply.time = call.elapsed
+                return reply
+            }
             let collection = try strata.shardedRefused(message.collectionName).collection(
                 named: message.collectionName, .read, call.access)
             return try await strata.run(strata.collectionInfo(collection)) { info in
@@ -67,6 +75,12 @@ struct CollectionsService: Qdrant_Collections.ServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CollectionOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
+            if let sharded = strata.shardedGRPCTarget(message.collectionName, call) {
+                // Checked as REST checks it, then applied to every shard by the router.
+                _ = try GRPCCollections.updateInput(message, maxDepth: strata.configuration.maxJSONDepth)
+                let result = try await sharded.send(.patch, "", body: try GRPCCollections.json(message))
+                return operationResponse(result == .bool(true), call)
+            }
             let collection = try strata.shardedRefused(message.collectionName).collection(
                 named: message.collectionName, .write, call.access)
             let input = try GRPCCollections.updateInput(message, maxDepth: strata.configuration.maxJSONDepth)

@@ -68,6 +68,17 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryGroupsResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let input = try message.input()
+                let body = RESTBodies.grouped(try RESTBodies.query(input.asQuery), input.grouping)
+                let result = try await sharded.send(
+                    .post, "points/query/groups", body: body,
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_QueryGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.queryGroups(try message.input(), in: collection, scope)
@@ -140,6 +151,21 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchGroupsResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let input = try message.input()
+                let search = SearchRequestInput(
+                    vector: input.vector, filter: input.filter, params: input.params, limit: 1, offset: nil,
+                    with_payload: input.with_payload, with_vector: input.with_vector, with_vectors: input.with_vectors,
+                    score_threshold: input.score_threshold, shard_key: nil)
+                let body = RESTBodies.grouped(try RESTBodies.search(search), input.grouping)
+                let result = try await sharded.send(
+                    .post, "points/search/groups", body: body,
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_SearchGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.searchGroups(try message.input(), in: collection, scope)
@@ -212,6 +238,16 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendGroupsResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let body = try RESTBodies.recommendGroups(try message.input())
+                let result = try await sharded.send(
+                    .post, "points/recommend/groups", body: body,
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_RecommendGroupsResponse()
+                reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .read, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = try strata.recommendGroups(try message.input(), in: collection, scope)
@@ -284,6 +320,14 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixPairsResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let matrix = try await sharded.matrix(
+                    try message.input(), query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_SearchMatrixPairsResponse()
+                reply.result = Qdrant_SearchMatrixPairs(MatrixPairsOutput(matrix))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, _) = try target(message.collectionName, .read, timeout: nil, call)
             let input = try message.input()
             return try await strata.run({ try input.matrix(of: collection) }) { matrix in
@@ -299,6 +343,14 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchMatrixPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchMatrixOffsetsResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .read, call) {
+                let matrix = try await sharded.matrix(
+                    try message.input(), query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                var reply = Qdrant_SearchMatrixOffsetsResponse()
+                reply.result = Qdrant_SearchMatrixOffsets(MatrixOffsetsOutput(matrix))
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, _) = try target(message.collectionName, .read, timeout: nil, call)
             let input = try message.input()
             return try await strata.run({ try input.matrix(of: collection) }) { matrix in

@@ -18,9 +18,7 @@ extension PointsService {
                 let input = try UpsertInput(
                     message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil,
                     updateMode: message.hasUpdateMode ? message.updateMode : nil, shardKey: false)
-                var body: [String: JSONValue] = ["points": .array((input.points ?? []).map(RESTBodies.point))]
-                if let filter = input.update_filter { body["update_filter"] = RESTBodies.filter(filter) }
-                if let mode = input.update_mode { body["update_mode"] = .string(mode) }
+                var body = RESTBodies.upsert(input)
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .put, "points", body: .object(body),
@@ -43,9 +41,7 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             if let sharded = try sharded(message.collectionName, .write, call) {
                 guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
-                let selector = try message.points.selectorInput()
-                var body: [String: JSONValue] = [:]
-                RESTBodies.selected(&body, points: selector.points, filter: selector.filter)
+                var body = RESTBodies.selector(try message.points.selectorInput())
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/delete", body: .object(body),
@@ -65,6 +61,16 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_UpdatePointVectors>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try UpdateVectorsInput(
+                    message.points, updateFilter: message.hasUpdateFilter ? message.updateFilter : nil, shardKey: false)
+                var body = RESTBodies.updateVectors(input)
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .put, "points/vectors", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try UpdateVectorsInput(
@@ -79,6 +85,17 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DeletePointVectors>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let input = try DeleteVectorsInput(
+                    selector: message.hasPointsSelector ? message.pointsSelector : nil,
+                    vectors: message.hasVectors ? message.vectors : nil, shardKey: false)
+                var body = RESTBodies.deleteVectors(input)
+                if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
+                let result = try await sharded.send(
+                    .post, "points/vectors/delete", body: .object(body),
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try DeleteVectorsInput(
@@ -97,9 +114,7 @@ extension PointsService {
                 let input = try SetPayloadInput(
                     payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
                     key: message.hasKey ? message.key : nil, shardKey: false)
-                var body: [String: JSONValue] = ["payload": .object(input.payload)]
-                RESTBodies.selected(&body, points: input.points, filter: input.filter)
-                if let key = input.key { body["key"] = .string(key) }
+                var body = RESTBodies.setPayload(input)
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload", body: .object(body),
@@ -124,9 +139,7 @@ extension PointsService {
                 let input = try SetPayloadInput(
                     payload: message.payload, selector: message.hasPointsSelector ? message.pointsSelector : nil,
                     key: nil, shardKey: false)
-                var body: [String: JSONValue] = ["payload": .object(input.payload)]
-                RESTBodies.selected(&body, points: input.points, filter: input.filter)
-                if let key = input.key { body["key"] = .string(key) }
+                var body = RESTBodies.setPayload(input)
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .put, "points/payload", body: .object(body),
@@ -152,8 +165,7 @@ extension PointsService {
                 let input = try DeletePayloadInput(
                     keys: message.keys, selector: message.hasPointsSelector ? message.pointsSelector : nil,
                     shardKey: false)
-                var body: [String: JSONValue] = ["keys": .array(input.keys.map(JSONValue.string))]
-                RESTBodies.selected(&body, points: input.points, filter: input.filter)
+                var body = RESTBodies.deletePayload(input)
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload/delete", body: .object(body),
@@ -176,9 +188,7 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             if let sharded = try sharded(message.collectionName, .write, call) {
                 guard message.hasPoints else { throw APIError(.badRequest, "PointSelector is missing") }
-                let selector = try message.points.selectorInput()
-                var body: [String: JSONValue] = [:]
-                RESTBodies.selected(&body, points: selector.points, filter: selector.filter)
+                var body = RESTBodies.selector(try message.points.selectorInput())
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload/clear", body: .object(body),
@@ -198,6 +208,20 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_UpdateBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_UpdateBatchResponse> {
         try await strata.unary(request, context) { message, call in
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let operations = try message.operations.map { operation throws(APIError) in
+                    try RESTBodies.operation(try operation.input())
+                }
+                let result = try await sharded.send(
+                    .post, "points/batch", body: ["operations": .array(operations)],
+                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                var reply = Qdrant_UpdateBatchResponse()
+                reply.result = try WireDecoding.array(result, "update results").map {
+                    Qdrant_UpdateResult(try sharded.updateResult($0))
+                }
+                reply.time = call.elapsed
+                return reply
+            }
             let (collection, scope) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let operations = try message.operations.map { operation throws(APIError) in try operation.input() }
@@ -259,6 +283,13 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             // Changing a collection's vectors needs manage access (as over REST).
             try call.access.check(.manage)
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let name = message.vectorName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+                let body = try VectorNameConfigInput.json(message)
+                _ = try VectorNameConfigInput(message, maxDepth: strata.configuration.maxJSONDepth)
+                let result = try await sharded.send(.put, "vectors/\(name)", body: body)
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, _) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let input = try VectorNameConfigInput(message, maxDepth: strata.configuration.maxJSONDepth)
@@ -272,6 +303,11 @@ extension PointsService {
     ) async throws -> GRPCCore.ServerResponse<Qdrant_PointsOperationResponse> {
         try await strata.unary(request, context) { message, call in
             try call.access.check(.manage)
+            if let sharded = try sharded(message.collectionName, .write, call) {
+                let name = message.vectorName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? ""
+                let result = try await sharded.send(.delete, "vectors/\(name)", body: nil)
+                return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
+            }
             let (collection, _) = try target(
                 message.collectionName, .write, timeout: message.hasTimeout ? message.timeout : nil, call)
             let read = strata.deleteVectorName(message.vectorName, in: collection)
@@ -285,6 +321,17 @@ extension VectorNameConfigInput {
     /// `PUT /collections/{c}/vectors/{v}`, decoded as REST decodes it (its
     /// checks and messages).
     init(_ message: Qdrant_CreateVectorNameRequest, maxDepth: Int) throws(APIError) {
+        let bytes: [UInt8]
+        do { bytes = try JSONBodyEncoder.encode(try Self.json(message)) } catch let error as APIError {
+            throw error
+        } catch {
+            throw APIError.jsonDeserialize("\(error)")
+        }
+        self = try RequestDecoding.decode(VectorNameConfigInput.self, from: bytes, maxDepth: maxDepth)
+    }
+
+    /// The REST body of `PUT /collections/{c}/vectors/{v}` for `CreateVectorName`.
+    static func json(_ message: Qdrant_CreateVectorNameRequest) throws(APIError) -> JSONValue {
         var body: [String: JSONValue] = [:]
         switch message.vectorConfig {
         case .denseConfig(let dense)?:
@@ -310,10 +357,6 @@ extension VectorNameConfigInput {
         case nil:
             throw APIError(.badRequest, "vector_config is required (dense_config or sparse_config)")
         }
-        let bytes: [UInt8]
-        do { bytes = try JSONBodyEncoder.encode(JSONValue.object(body)) } catch {
-            throw APIError.jsonDeserialize("\(error)")
-        }
-        self = try RequestDecoding.decode(VectorNameConfigInput.self, from: bytes, maxDepth: maxDepth)
+        return .object(body)
     }
 }

@@ -391,6 +391,7 @@ struct CollectionInfoOutput: Encodable {
     var payload_schema: [String: JSONValue] = [:]
 
     init(collection: Strata.Collection, walFileSize: Int) {
+        self.init(config: collection.config, walFileSize: walFileSize)
         let config = collection.config
         let storage = collection.storageInfo
         points_count = collection.count()
@@ -417,6 +418,14 @@ struct CollectionInfoOutput: Encodable {
         segments_count =
             storage.segments.count + (storage.mutablePoints > 0 || storage.segments.isEmpty ? 1 : 0)
             + storage.frozenSegments
+    }
+
+    /// The info of a collection with `config` and nothing in it yet (counts
+    /// zero, green); `init(collection:walFileSize:)` fills in the rest.
+    init(config: CollectionConfig, walFileSize: Int) {
+        points_count = 0
+        indexed_vectors_count = 0
+        segments_count = 0
         let vectors: JSONEncodableVectors
         if config.vectors.count == 1, let single = config.vectors[CollectionConfig.defaultVectorName] {
             vectors = .single(VectorParamsOutput(single))
