@@ -329,6 +329,15 @@ def test_grpc_clients_work_on_a_collection_of_several_shards(cluster):
                                                       offset=2).points]
     want_scroll = [p.id for p in rest.scroll("sharded_grpc", limit=100)[0]]
     assert len(want_scroll) == want_count
+    # The router reads a query object's kind whatever the order of its members.
+    answers = []
+    for formula in ({"formula": {"sum": ["$score", "k"]}, "defaults": {"k": 0}},
+                    {"defaults": {"k": 0}, "formula": {"sum": ["$score", "k"]}}):
+        answered = httpx.post(f"{cluster.url(0)}/collections/sharded_grpc/points/query", timeout=30, json={
+            "prefetch": {"query": query, "limit": 20}, "query": formula, "limit": 3})
+        assert answered.status_code == 200, answered.text
+        answers.append([p["id"] for p in answered.json()["result"]["points"]])
+    assert answers[0] == answers[1] and len(answers[0]) == 3
     want_recommend = [h.id for h in rest.query_points(
         "sharded_grpc", query=models.RecommendQuery(recommend=models.RecommendInput(positive=[3, 103])), limit=4).points]
     for c in grpc:
@@ -445,8 +454,9 @@ def test_read_consistency_asks_that_many_replicas_and_resolves_their_answers(clu
         models.PointStruct(id=k, vector=[1.0, float(k), 0.5, 0.0], payload={"g": k % 3}) for k in range(30)])
     want_hits = [(h.id, h.score) for h in client.query_points("consistent", query=[1, 1, 1, 1], limit=5).points]
     want_scroll = [p.id for p in client.scroll("consistent", limit=100)[0]]
-    for i in range(3):
-        c = QdrantClient(url=cluster.url(i), timeout=30)
+    # Over REST and over gRPC (read_consistency; the replicas' parts are REST requests either way).
+    for i, prefer_grpc in [(i, grpc) for i in range(3) for grpc in (False, True)]:
+        c = QdrantClient(url=cluster.url(i), grpc_port=cluster.base + 10 * i + 1, prefer_grpc=prefer_grpc, timeout=30)
         for consistency in (models.ReadConsistencyType.ALL, models.ReadConsistencyType.MAJORITY,
                             models.ReadConsistencyType.QUORUM, 2):
             before = [served_queries(cluster.url(j)) for j in range(3)]
@@ -466,6 +476,11 @@ def test_read_consistency_asks_that_many_replicas_and_resolves_their_answers(clu
     bad = httpx.post(f"{cluster.url(0)}/collections/consistent/points/query?consistency=most",
                      json={"query": [1, 1, 1, 1]}, timeout=30)
     assert bad.status_code == 400 and "consistency" in bad.json()["status"]["error"], bad.text
+    grpc = QdrantClient(url=cluster.url(0), grpc_port=cluster.base + 1, prefer_grpc=True, timeout=30)
+    with pytest.raises(Exception) as refused:
+        grpc.grpc_points.Count(g.CountPoints(collection_name="consistent", read_consistency=g.ReadConsistency(factor=0)))
+    assert "INVALID_ARGUMENT" in str(refused.value) and "read_consistency" in str(refused.value)
+    grpc.close()
     assert client.delete_collection("consistent")
     client.close()
 

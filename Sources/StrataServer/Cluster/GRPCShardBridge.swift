@@ -31,6 +31,11 @@ struct ShardedGRPCTarget: Sendable {
     let cluster: ClusterNode
     let collection: ShardedCollection
     let call: GRPCCall
+    /// The call's `read_consistency`: how many replicas of each shard answer.
+    var consistency: ReadConsistency? = nil
+    /// A collection of one shard, read from several replicas for `consistency`
+    /// (the request goes to shard 0 as it is, as REST's consistency reads do).
+    var oneShard = false
 
     /// Rows per multivector (for the replies' vector shapes), from the collection's create body.
     var multivectorRowSizes: [String: Int] {
@@ -51,11 +56,16 @@ struct ShardedGRPCTarget: Sendable {
     {
         let router = ShardRouter(
             server: server, cluster: cluster, collection: collection, headers: call.credentialHeaders,
-            query: query, started: .now)
+            query: query, started: .now, consistency: consistency)
         let bytes = try body.map { try JSONBodyEncoder.encode($0) } ?? []
         var status: Int
         var answer: [UInt8]
         do {
+            if oneShard {
+                let part = try body.map { try ShardJSON(parsing: try JSONBodyEncoder.encode($0)) }
+                let reply = try await router.send(0, .init(rawValue: method.rawValue), rest, body: part, write: false)
+                return try JSONValue(parsing: String(decoding: reply.result.bytes, as: UTF8.self))
+            }
             guard let response = try await router.handle(.init(rawValue: method.rawValue), rest, body: bytes) else {
                 throw APIError.badRequest("unexpected request on a sharded collection")
             }
@@ -199,6 +209,22 @@ struct ShardedGRPCTarget: Sendable {
     /// `{"points": [...]}` of a query.
     func queryPoints(_ result: JSONValue) throws -> [ScoredPointOutput] {
         try scoredPoints(try WireDecoding.object(result, "a query result")["points"] ?? .null)
+    }
+}
+
+extension ReadConsistency {
+    /// Qdrant's gRPC `ReadConsistency`: a type (all, majority, quorum) or a factor.
+    init(_ message: Qdrant_ReadConsistency) throws(APIError) {
+        switch message.value {
+        case .type(.all)?: self.init(kind: .all)
+        case .type(.majority)?: self.init(kind: .majority)
+        case .type(.quorum)?: self.init(kind: .quorum)
+        case .factor(let factor)? where factor >= 1: self.init(kind: .factor(Int(clamping: factor)))
+        case nil: self.init(kind: .factor(1))
+        default:
+            throw APIError.badRequest(
+                "Bad request: read_consistency must be all, majority, quorum or a number of replicas (at least 1)")
+        }
     }
 }
 

@@ -24,9 +24,17 @@ import StrataPayload
 // Formulas, MMR and distance matrices over several shards are refused for now.
 
 extension ShardRouter {
+    /// The member of a query object that names its kind, and its value,
+    /// whatever the order of the members (JSON's objects have none):
+    /// `nearest` of `{"mmr", "nearest"}`, `formula` of `{"defaults",
+    /// "formula"}`, `indices` of a sparse vector; else the first member.
+    static func queryKind(_ members: [(String, ShardJSON)]) -> (String, ShardJSON)? {
+        members.first { !["mmr", "defaults", "values"].contains($0.0) } ?? members.first
+    }
+
     /// Whether a query kind's higher scores are better, for `using`.
     func higherIsBetter(query: ShardJSON?, using: String) -> Bool {
-        guard case .object(let members)? = query, let (kind, value) = members.first else {
+        guard case .object(let members)? = query, let (kind, value) = Self.queryKind(members) else {
             return higherIsBetter(vector: using)  // a vector or an id: nearest
         }
         switch kind {
@@ -154,7 +162,7 @@ extension ShardRouter {
             if case .array(let items) = value { return .array(try items.map(transform)) }
             return value
         }
-        guard case .object(let members) = query, let (kind, value) = members.first, members.count <= 2,
+        guard case .object(let members) = query, let (kind, value) = Self.queryKind(members), members.count <= 2,
             !isDocument(query)
         else {
             return isID(query) || isDocument(query) ? try transform(query) : query
@@ -292,7 +300,7 @@ extension ShardRouter {
 
     /// Refuses what is not computed across shards yet.
     func refuseUnsupported(_ stage: ShardJSON) throws {
-        if case .object(let members)? = stage["query"], let kind = members.first?.0 {
+        if case .object(let members)? = stage["query"], let kind = Self.queryKind(members)?.0 {
         }
         for child in Self.prefetches(of: stage) { try refuseUnsupported(child) }
     }
@@ -449,7 +457,9 @@ extension ShardRouter {
                     child, filter: childFilter, take: child["limit"]?.int ?? 10, shards: shards,
                     withPayload: .bool(false), withVector: .bool(false)))
         }
-        if case .object(let members)? = stage["query"], let kind = members.first?.0, kind == "fusion" || kind == "rrf" {
+        if case .object(let members)? = stage["query"], let kind = Self.queryKind(members)?.0,
+            kind == "fusion" || kind == "rrf"
+        {
             var fused = Self.fuse(sources, stage["query"]!)
             if let threshold = stage["score_threshold"]?.double {
                 fused.removeAll { ($0["score"]?.double ?? 0) < threshold }
@@ -457,7 +467,7 @@ extension ShardRouter {
             let page = Array(fused.prefix(take))
             return try await hydrate(page, withPayload: withPayload, withVector: withVector)
         }
-        if case .object(let members)? = stage["query"], members.first?.0 == "formula" {
+        if case .object(let members)? = stage["query"], Self.queryKind(members)?.0 == "formula" {
             // A formula scores each point from its own payload and its prefetch
             // scores: each shard scores its candidates, given the merged prefetches.
             leaf["prefetch_results"] = .array(
@@ -819,7 +829,7 @@ extension ShardRouter {
     /// where results have no score order (MMR, samples, order_by, id order).
     func resultOrder(query: ShardJSON?, using: String) -> Bool? {
         guard let query, !query.isNull else { return nil }
-        if case .object(let members) = query, let kind = members.first?.0 {
+        if case .object(let members) = query, let kind = Self.queryKind(members)?.0 {
             switch kind {
             case "nearest": return query["mmr"].map { $0.isNull } ?? true ? higherIsBetter(vector: using) : nil
             case "order_by", "sample": return nil

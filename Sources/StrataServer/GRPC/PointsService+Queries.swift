@@ -14,7 +14,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.query(try message.input()),
                     query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
@@ -39,7 +41,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let searches = try message.queryPoints.map { try RESTBodies.query(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],
@@ -68,7 +72,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_QueryPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_QueryGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let input = try message.input()
                 let body = RESTBodies.grouped(try RESTBodies.query(input.asQuery), input.grouping)
                 let result = try await sharded.send(
@@ -97,7 +103,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let result = try await sharded.send(
                     .post, "points/search", body: try RESTBodies.search(try message.input()),
                     query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
@@ -122,7 +130,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let searches = try message.searchPoints.map { try RESTBodies.search(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/search/batch", body: ["searches": .array(searches)],
@@ -151,7 +161,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_SearchPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_SearchGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let input = try message.input()
                 let search = SearchRequestInput(
                     vector: input.vector, filter: input.filter, params: input.params, limit: 1, offset: nil,
@@ -184,7 +196,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
                     query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
@@ -209,7 +223,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let searches = try message.recommendPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],
@@ -238,7 +254,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_RecommendPointGroups>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_RecommendGroupsResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let body = try RESTBodies.recommendGroups(try message.input())
                 let result = try await sharded.send(
                     .post, "points/recommend/groups", body: body,
@@ -264,7 +282,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
                     query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
@@ -289,7 +309,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_DiscoverBatchPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_DiscoverBatchResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 let searches = try message.discoverPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],

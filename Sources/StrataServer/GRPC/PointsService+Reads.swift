@@ -12,7 +12,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_GetPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_GetResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 var body: [String: JSONValue] = [
                     "ids": RESTBodies.ids(try message.ids.inputs()),
                     "with_payload": RESTBodies.payloadSelector(
@@ -52,7 +54,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_ScrollPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_ScrollResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 var body: [String: JSONValue] = [
                     "with_payload": RESTBodies.payloadSelector(
                         try message.hasWithPayload ? message.withPayload.selector() : PayloadSelector.all),
@@ -109,7 +113,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_CountPoints>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_CountResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 var body: [String: JSONValue] = [:]
                 if message.hasFilter { body["filter"] = RESTBodies.filter(try message.filter.filterInput()) }
                 if message.hasExact { body["exact"] = .bool(message.exact) }
@@ -142,7 +148,9 @@ extension PointsService {
         request: GRPCCore.ServerRequest<Qdrant_FacetCounts>, context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.ServerResponse<Qdrant_FacetResponse> {
         try await strata.unary(request, context) { message, call in
-            if let sharded = try sharded(message.collectionName, .read, call) {
+            if let sharded = try routed(
+                message.collectionName, call, consistency: message.hasReadConsistency ? message.readConsistency : nil)
+            {
                 var body: [String: JSONValue] = ["key": .string(message.key)]
                 if message.hasLimit { body["limit"] = .int(Int64(clamping: message.limit)) }
                 if message.hasFilter { body["filter"] = RESTBodies.filter(try message.filter.filterInput()) }

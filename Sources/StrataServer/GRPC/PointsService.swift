@@ -32,6 +32,32 @@ struct PointsService: Qdrant_Points.ServiceProtocol {
     }
 }
 
+extension PointsService {
+    /// Where a read goes when it is not this node's engine alone: a collection
+    /// of several shards (through the shard router), or one shard whose
+    /// `read_consistency` asks more than one replica to answer (their answers
+    /// resolved as REST's `consistency` reads are, ReadConsistency.swift).
+    func routed(
+        _ name: String, _ call: GRPCCall, consistency message: Qdrant_ReadConsistency?
+    ) throws -> ShardedGRPCTarget? {
+        let consistency = try message.map { message throws(APIError) in try ReadConsistency(message) }
+        if var target = try sharded(name, .read, call) {
+            target.consistency = consistency
+            return target
+        }
+        guard let consistency, let cluster = strata.cluster else { return nil }
+        let resolved = strata.resolvedName(name)
+        guard let placement = cluster.placement(resolved),
+            consistency.plan(replicas: placement.replicas.count).answers > 1
+        else { return nil }
+        try call.access.check(.read(collection: resolved))
+        return ShardedGRPCTarget(
+            server: strata, cluster: cluster,
+            collection: ShardedCollection(name: resolved, root: placement, shards: [0: placement]), call: call,
+            consistency: consistency, oneShard: true)
+    }
+}
+
 /// The query string of a call's part through the shard router: its
 /// `timeout` (seconds), and `wait` for writes (Strata always waits).
 func shardedQuery(timeout: UInt64?, write: Bool = false) -> String {
