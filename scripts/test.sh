@@ -12,9 +12,11 @@
 #      PyPI drives a real `strata serve`, once over REST and once over gRPC
 #      (STRATA_TRANSPORT=grpc: prefer_grpc=True; tests of REST itself are skipped),
 #      then once over REST against a 3-node `strata cluster local` whose collections
-#      have replication_factor 2 (STRATA_TOPOLOGY=cluster; tests marked single_node are
-#      skipped with their reason; test_cluster.py, which starts its own clusters, runs
-#      in the REST pass);
+#      have replication_factor 2 and Qdrant's default shard_number, one shard per node
+#      (STRATA_TOPOLOGY=cluster; tests marked single_node are skipped with their reason;
+#      test_cluster.py, which starts its own clusters, runs in the REST pass), and a
+#      representative part of it (points, queries, searches, filters, collections, sparse
+#      vectors, the distance matrix) over gRPC against such a cluster;
 #   3. the dashboard's browser tests (Tests/dashboard): Selenium from PyPI drives Debian's
 #      headless Chromium (/usr/bin/chromedriver) against a real `strata serve`.
 # STRATA_SCRATCH_PATH=DIR builds in DIR instead of .build (for parallel worktrees).
@@ -44,7 +46,10 @@ echo "test: the client suite over REST"
 STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/client -q
 echo "test: the client suite over gRPC"
 STRATA_BIN="$bin" STRATA_TRANSPORT=grpc "$venv/bin/python" -m pytest Tests/client -q
-echo "test: the client suite against a 3-node cluster (replication_factor 2)"
+echo "test: the client suite against a 3-node cluster (3 shards, replication_factor 2)"
 STRATA_BIN="$bin" STRATA_TOPOLOGY=cluster "$venv/bin/python" -m pytest Tests/client -q --ignore=Tests/client/test_cluster.py
+echo "test: a part of the client suite over gRPC against a 3-node cluster"
+STRATA_BIN="$bin" STRATA_TOPOLOGY=cluster STRATA_TRANSPORT=grpc "$venv/bin/python" -m pytest -q \
+  Tests/client/{test_points,test_query,test_search,test_filters,test_collections,test_sparse_query,test_distance_matrix}.py
 echo "test: the dashboard in a real browser (headless Chromium)"
 STRATA_BIN="$bin" "$venv/bin/python" -m pytest Tests/dashboard -q

@@ -47,7 +47,11 @@ struct ClusterLocalCommand: AsyncParsableCommand {
     @Option(name: .long, help: "replication_factor of collections created without one (every node's default).")
     var defaultReplicationFactor: Int?
 
-    @Option(name: .long, help: "shard_number of collections created without one (every node's default; 1 if absent).")
+    @Option(
+        name: .long,
+        help:
+            "shard_number of collections created without one (every node's default; the number of running nodes if absent, as Qdrant)."
+    )
     var defaultShardNumber: Int?
 
     @Option(name: .long, help: "write_consistency_factor of collections created without one.")

@@ -101,7 +101,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: "shard_number of a collection created without one (cluster mode). Default 1 (Qdrant: the node count).")
+        help:
+            "shard_number of a collection created without one (cluster mode). Default: the number of running nodes, as Qdrant."
+    )
     var defaultShardNumber: Int?
 
     @Option(

@@ -64,14 +64,16 @@ class StrataServer:
 class StrataCluster:
     """STRATA_TOPOLOGY=cluster: a 3-node `strata cluster local` (etcd ×3) whose nodes
     give every new collection replication_factor 2 (write_consistency_factor 2), in place
-    of the single server. Clients talk to node 0; each collection's primary is the node
-    that created it, and its other replica is on node 1 or 2, so every write is shipped
-    to a second node and acknowledged only once both have it durably."""
+    of the single server. Clients talk to node 0. A collection has Qdrant's default
+    shard_number, the node count (3; STRATA_SHARDS=N sets --default-shard-number N), each
+    shard's primary on its own node and its other replica on another, so every write is
+    shipped to a second node and acknowledged only once both have it durably."""
 
     def __init__(self):
         from test_cluster import LocalCluster
-        self.local = LocalCluster(nodes=3, extra=["--default-replication-factor", "2",
-                                                  "--default-write-consistency-factor", "2", "--default-shard-number", os.environ.get("STRATA_SHARDS", "3")], lease_ttl=5)
+        shards = ["--default-shard-number", os.environ["STRATA_SHARDS"]] if "STRATA_SHARDS" in os.environ else []
+        self.local = LocalCluster(nodes=3, default_shards=None, extra=["--default-replication-factor", "2",
+                                                  "--default-write-consistency-factor", "2", *shards], lease_ttl=5)
         self.url = self.local.url(0)
         self.port = self.local.base
         self.grpc_port = self.local.base + 1

@@ -44,7 +44,12 @@ def free_base(count: int) -> int:
 
 
 class LocalCluster:
-    def __init__(self, nodes: int = 3, extra: list[str] | None = None, lease_ttl: int = LEASE_TTL):
+    """`strata cluster local`. `default_shards`: its --default-shard-number; this file's
+    tests are about one shard's replication unless they ask for shards (None: Qdrant's
+    default, the node count)."""
+
+    def __init__(self, nodes: int = 3, extra: list[str] | None = None, lease_ttl: int = LEASE_TTL,
+                 default_shards: int | None = 1):
         self.dir = tempfile.mkdtemp(prefix="strata-cluster-test-")
         # One range for the nodes and etcd: two ranges picked apart could overlap (both free
         # until something binds), and a node then found its port taken by an etcd member.
@@ -56,7 +61,7 @@ class LocalCluster:
         self.process = subprocess.Popen(
             [strata_binary(), "cluster", "local", "--nodes", str(nodes), "--etcd-members", "3", "--dir", self.dir,
              "--base-port", str(self.base), "--etcd-base-port", str(self.etcd_base), "--lease-ttl", str(lease_ttl),
-             *(extra or [])],
+             *([] if default_shards is None else ["--default-shard-number", str(default_shards)]), *(extra or [])],
             stdout=self.out, stderr=subprocess.STDOUT, env={**os.environ, "STRATA_CLUSTER_SECRET": SECRET})
         deadline = time.time() + 120
         log = os.path.join(self.dir, "cluster-local.out")

@@ -19,6 +19,18 @@ def test_service_endpoints(client, server):
     assert client.cluster_status().status == "disabled"
 
 
+def test_shard_number_defaults_as_qdrants(client, name):
+    """A collection created without shard_number has Qdrant's default: one shard on one
+    node, one shard per running node on a cluster (3 here, or --default-shard-number)."""
+    import os
+    from conftest import TOPOLOGY
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT))
+    want = 1 if TOPOLOGY == "single" else int(os.environ.get("STRATA_SHARDS", "3"))
+    assert client.get_collection(name).config.params.shard_number == want
+    client.upsert(name, wait=True, points=[models.PointStruct(id=i, vector=[1.0, float(i)]) for i in range(12)])
+    assert client.count(name).count == 12
+
+
 @pytest.mark.parametrize("distance", DISTANCES)
 def test_create_single_vector_collection(client, name, distance):
     assert not client.collection_exists(name)

@@ -55,9 +55,9 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
     public var defaultReplicationFactor: Int = 1
     public var defaultWriteConsistencyFactor: Int = 1
     /// `shard_number` of a collection created without one; cluster mode only.
-    /// 1 by default (Qdrant uses the number of nodes): a collection is
-    /// sharded only when its creator or the operator asks.
-    public var defaultShardNumber: Int = 1
+    /// nil (the default): the number of running nodes when it is created, as
+    /// Qdrant does.
+    public var defaultShardNumber: Int?
 
     public init() {}
 
@@ -70,7 +70,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                 : " etcd=\(etcdEndpoints.joined(separator: ",")) node_name=\(nodeName ?? "<unset>") "
                     + "advertise_url=\(advertiseURL ?? "<default>") cluster_secret=\(clusterSecret == nil ? "<unset>" : "<set>") "
                     + "lease_ttl=\(leaseTTL) p2p_port=\(p2pPort) default_replication_factor=\(defaultReplicationFactor) "
-                    + "default_write_consistency_factor=\(defaultWriteConsistencyFactor) default_shard_number=\(defaultShardNumber)")
+                    + "default_write_consistency_factor=\(defaultWriteConsistencyFactor) default_shard_number=\(defaultShardNumber.map(String.init) ?? "<nodes>")")
     }
 
     /// The URLs a cluster node registers: its REST URL (`advertiseURL`, else
@@ -286,7 +286,7 @@ public struct ServerConfiguration: Sendable, Equatable, CustomStringConvertible 
                     "a cluster node needs the cluster's secret: set STRATA_CLUSTER_SECRET (or --cluster-secret)")
             }
             guard (1...60).contains(leaseTTL) else { throw ConfigurationError("the lease TTL must be 1…60 seconds") }
-            guard (1...1024).contains(defaultShardNumber) else {
+            if let defaultShardNumber, !(1...1024).contains(defaultShardNumber) {
                 throw ConfigurationError("the default shard number must be 1…1024")
             }
             guard defaultReplicationFactor >= 1,

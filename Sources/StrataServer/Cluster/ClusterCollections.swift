@@ -45,9 +45,12 @@ extension StrataHTTPServer {
         if let method = input.sharding_method, method != "auto", method != "custom" {
             throw APIError.wrongInput("sharding_method must be auto or custom, got \(method)")
         }
-        // Auto sharding: `shard_number` shards (default `--default-shard-number`, 1);
-        // custom: shard 0 only (it holds no points), each shard key adds its own shards.
-        let shardNumber = input.shard_number ?? (custom ? 1 : configuration.defaultShardNumber)
+        // Auto sharding: `shard_number` shards (default `--default-shard-number`, else
+        // as Qdrant the number of running nodes, at most maxShards); custom: shard 0
+        // only (it holds no points), each shard key adds its own shards.
+        let shardNumber =
+            input.shard_number
+            ?? (custom ? 1 : configuration.defaultShardNumber ?? min(max(1, live.count), Self.maxShards))
         guard (1...Self.maxShards).contains(shardNumber) else {
             throw APIError.wrongInput("shard_number must be 1…\(Self.maxShards), got \(shardNumber)")
         }

@@ -115,8 +115,14 @@ struct ShardedGRPCTarget: Sendable {
 
     func records(_ result: JSONValue) throws -> [RecordOutput] {
         let sizes = multivectorRowSizes
-        return try WireDecoding.array(result, "points").map {
-            RecordOutput(try WireDecoding.record($0), payload: .all, vector: .all, rowSizes: sizes)
+        return try WireDecoding.array(result, "points").map { item in
+            // A scroll with order_by gives each record the value it was ordered by.
+            var orderValue: Double?
+            if case .object(let fields) = item, let value = fields["order_value"], value != .null {
+                orderValue = try WireDecoding.double(value, "order_value")
+            }
+            return RecordOutput(
+                try WireDecoding.record(item), payload: .all, vector: .all, rowSizes: sizes, orderValue: orderValue)
         }
     }
 
