@@ -14,18 +14,27 @@ import Testing
 @Suite struct ResponseEncodingTests {
     private func reference<T: Encodable>(_ value: T) throws -> [UInt8] { try JSONCanonical.foundationBytes(value) }
 
+    /// `sameBytes`: also the same bytes as the generic path (`encode(to:)` for
+    /// every value), for values whose dictionaries are built once: two
+    /// dictionaries built alike may iterate in different orders (Swift seeds
+    /// each one's hashing), so an `encode(to:)` that builds one per call (the
+    /// quantization config's) is compared as JSON only.
     private func expectSameJSON<T: Encodable>(
-        _ value: T, _ sourceLocation: SourceLocation = #_sourceLocation
+        _ value: T, sameBytes: Bool = false, _ sourceLocation: SourceLocation = #_sourceLocation
     ) throws {
         let mine = try Reply.encode(value)
         let canonical = JSONCanonical.canonical(mine)
         #expect(canonical != nil, "not JSON: \(String(decoding: mine, as: UTF8.self))", sourceLocation: sourceLocation)
         #expect(canonical == JSONCanonical.canonical(try reference(value)), sourceLocation: sourceLocation)
         // The types that write themselves (JSONBodyWritable) write the bytes their encode(to:) writes.
-        #expect(
-            String(decoding: mine, as: UTF8.self)
-                == String(decoding: try JSONBodyEncoder.encodeGenerically(value), as: UTF8.self),
-            sourceLocation: sourceLocation)
+        let generic = try JSONBodyEncoder.encodeGenerically(value)
+        if sameBytes {
+            #expect(
+                String(decoding: mine, as: UTF8.self) == String(decoding: generic, as: UTF8.self),
+                sourceLocation: sourceLocation)
+        } else {
+            #expect(canonical == JSONCanonical.canonical(generic), sourceLocation: sourceLocation)
+        }
     }
 
     private func randomPayload(using generator: inout SeededGenerator) -> Payload? {
@@ -96,8 +105,8 @@ import Testing
                 ScoredPointOutput(
                     randomHit(using: &generator), payload: .all, vector: selector, rowSizes: rowSizes)
             }
-            try expectSameJSON(Envelope(result: hits, time: 0.5))
-            try expectSameJSON(Envelope(result: QueryResponseOutput(points: hits), time: 1e-7))
+            try expectSameJSON(Envelope(result: hits, time: 0.5), sameBytes: true)
+            try expectSameJSON(Envelope(result: QueryResponseOutput(points: hits), time: 1e-7), sameBytes: true)
             let records = hits.map { hit in
                 RecordOutput(
                     Record(id: hit.id, version: hit.version, payload: hit.payload), payload: .all, vector: selector,
@@ -105,7 +114,8 @@ import Testing
             }
             try expectSameJSON(
                 Envelope(
-                    result: ScrollResultOutput(points: records, next_page_offset: records.first?.id), time: 0.25))
+                    result: ScrollResultOutput(points: records, next_page_offset: records.first?.id), time: 0.25),
+                sameBytes: true)
             let group = PointGroup(
                 id: .string("g"), hits: [randomHit(using: &generator)],
                 lookup: Record(id: 1, version: 2, payload: randomPayload(using: &generator)))
