@@ -548,23 +548,17 @@ extension RecordOutput: JSONBodyWritable {
 
 extension QueryResponseOutput: JSONBodyWritable {
     func writeJSON(to stream: JSONBodyStream) throws {
-        stream.raw(#"{"points":["#)
-        for (index, point) in points.enumerated() {
-            if index > 0 { stream.raw(",") }
-            try point.writeJSON(to: stream)
-        }
-        stream.raw("]}")
+        stream.raw(#"{"points":"#)
+        try points.writeJSON(to: stream)
+        stream.raw("}")
     }
 }
 
 extension ScrollResultOutput: JSONBodyWritable {
     func writeJSON(to stream: JSONBodyStream) throws {
-        stream.raw(#"{"points":["#)
-        for (index, point) in points.enumerated() {
-            if index > 0 { stream.raw(",") }
-            try point.writeJSON(to: stream)
-        }
-        stream.raw(#"],"next_page_offset":"#)
+        stream.raw(#"{"points":"#)
+        try points.writeJSON(to: stream)
+        stream.raw(#","next_page_offset":"#)
         if let next_page_offset { stream.pointID(next_page_offset) } else { stream.raw("null") }
         stream.raw("}")
     }
