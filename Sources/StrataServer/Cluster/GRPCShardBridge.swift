@@ -23,9 +23,10 @@ import StrataGRPCProtocol
 /// Served this way: every `Points` call (writes, vector and payload
 /// changes, field indexes, batches, get, scroll, count, facet, every query,
 /// search, recommend and discover, alone, in batches and in groups, and the
-/// distance matrix) and `Collections` Get, Update and the named-vector
-/// changes. Aliases of, cluster info of and snapshots of such a collection
-/// answer UNIMPLEMENTED and point to the REST API.
+/// distance matrix) and `Collections` Get and Update; the named-vector
+/// changes go the same way and get REST's answer on a cluster. Aliases of,
+/// cluster info of and snapshots of such a collection answer UNIMPLEMENTED and
+/// point to the REST API.
 struct ShardedGRPCTarget: Sendable {
     let server: StrataHTTPServer
     let cluster: ClusterNode
