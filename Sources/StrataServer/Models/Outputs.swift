@@ -505,14 +505,7 @@ extension ScoredPointOutput: JSONBodyWritable {
         stream.integer(version)
         stream.raw(#","score":"#)
         try stream.float(score)
-        stream.raw(#","payload":"#)
-        try stream.payload(payload)
-        stream.raw(#","vector":"#)
-        if let vector { try vector.writeJSON(to: stream) } else { stream.raw("null") }
-        if let order_value {
-            stream.raw(#","order_value":"#)
-            try Self.write(orderValue: order_value, to: stream)
-        }
+        try Self.writeContents(payload: payload, vector: vector, orderValue: order_value, to: stream)
         if let collection {
             stream.raw(#","collection":"#)
             stream.string(collection)
@@ -520,8 +513,18 @@ extension ScoredPointOutput: JSONBodyWritable {
         stream.raw("}")
     }
 
-    /// As `encode(orderValue:to:key:)`.
-    static func write(orderValue: Double, to stream: JSONBodyStream) throws {
+    /// The members a hit and a record share, after the id (and a hit's
+    /// version and score): `,"payload":…,"vector":…`, and `,"order_value":…`
+    /// when set, written as `encode(orderValue:to:key:)` writes it.
+    static func writeContents(
+        payload: Payload?, vector: VectorOutput?, orderValue: Double?, to stream: JSONBodyStream
+    ) throws {
+        stream.raw(#","payload":"#)
+        try stream.payload(payload)
+        stream.raw(#","vector":"#)
+        if let vector { try vector.writeJSON(to: stream) } else { stream.raw("null") }
+        guard let orderValue else { return }
+        stream.raw(#","order_value":"#)
         if orderValue == orderValue.rounded(), abs(orderValue) < 9.0e15 {
             stream.integer(Int64(orderValue))
         } else {
@@ -534,14 +537,7 @@ extension RecordOutput: JSONBodyWritable {
     func writeJSON(to stream: JSONBodyStream) throws {
         stream.raw(#"{"id":"#)
         stream.pointID(id)
-        stream.raw(#","payload":"#)
-        try stream.payload(payload)
-        stream.raw(#","vector":"#)
-        if let vector { try vector.writeJSON(to: stream) } else { stream.raw("null") }
-        if let orderValue {
-            stream.raw(#","order_value":"#)
-            try ScoredPointOutput.write(orderValue: orderValue, to: stream)
-        }
+        try ScoredPointOutput.writeContents(payload: payload, vector: vector, orderValue: orderValue, to: stream)
         stream.raw("}")
     }
 }
