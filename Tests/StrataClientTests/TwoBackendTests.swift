@@ -420,7 +420,9 @@ func circlePoints() -> [PointStruct] {
         )
         do {
             let written = try await rest.createCollection("ids", config: CollectionConfig(size: 2, distance: .dot))
-            let huge = PointID.number(UInt64.max - 2)
+            // Between 2^63 and 2^64: a double rounds it to 2^63 (UInt64.max - 2 would be out of a
+            // double's range anyway, so it would not show the rounding).
+            let huge = PointID.number((1 << 63) + 3)
             _ = try await written.upsert([PointStruct(id: huge, vector: [1, 0])])
             let read = try await grpc.collection("ids")
             #expect(try await read.retrieve([huge], withPayload: false, withVector: false).map(\.id) == [huge])

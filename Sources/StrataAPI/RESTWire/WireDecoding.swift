@@ -40,10 +40,14 @@ package enum WireDecoding {
         return text
     }
 
+    /// A point id. An id of 2^63 or more arrives as a double (`JSONValue` has
+    /// no unsigned 64-bit case), rounded to 53 bits: it is refused (`io`),
+    /// never taken for the neighbouring id it was rounded to.
     package static func id(_ value: JSONValue?) throws -> PointID {
         switch value {
         case .int(let n)? where n >= 0: return .number(UInt64(n))
-        case .double(let d)? where d >= 0 && d == d.rounded() && d < 1.8e19: return .number(UInt64(d))
+        case .double(let d)? where d >= 0 && d == d.rounded() && d < 9_007_199_254_740_992:
+            return .number(UInt64(d))
         case .string(let text)?:
             guard let uuid = UUID(uuidString: text) else { throw malformed("a point id", value) }
             return .uuid(uuid)
