@@ -8,8 +8,8 @@ import StrataCluster
 import StrataJSON
 import StrataGRPCProtocol
 
-/// gRPC calls on a collection of several shards (docs/grpc.md, "On a
-/// cluster"): the shard router (ShardedCollection.swift) splits writes by
+/// gRPC calls on a collection of several shards (docs/cluster.md, "gRPC on
+/// several shards"): the shard router (ShardedCollection.swift) splits writes by
 /// point and merges reads over REST's JSON, so such a call is written as the
 /// REST request it stands for (from the same inputs the gRPC services build,
 /// through `WireEncoding`, which StrataClient's REST transport uses too), sent
@@ -18,7 +18,9 @@ import StrataGRPCProtocol
 /// semantics are REST's on a sharded collection, exactly: the same merge, the
 /// same errors, the same statuses mapped to gRPC codes. One difference with
 /// a gRPC call on one shard comes with it: a payload's integral double (1.0)
-/// becomes an integer, as it does in every REST write (REST reads `1.0` as 1).
+/// becomes an integer, as it does in every REST write (REST reads `1.0` as 1),
+/// and a point id of 2^63 or more cannot be read back (`JSONValue` holds no
+/// unsigned 64-bit number): such a read fails, it never names another point.
 ///
 /// Served this way: every `Points` call (writes, vector and payload
 /// changes, field indexes, batches, get, scroll, count, facet, every query,
@@ -63,7 +65,7 @@ struct ShardedGRPCTarget: Sendable {
         var answer: [UInt8]
         do {
             if oneShard {
-                let part = try body.map { try ShardJSON(parsing: try JSONBodyEncoder.encode($0)) }
+                let part = body == nil ? nil : try ShardJSON(parsing: bytes)
                 let reply = try await router.send(0, .init(rawValue: method.rawValue), rest, body: part, write: false)
                 return try JSONValue(parsing: String(decoding: reply.result.bytes, as: UTF8.self))
             }
