@@ -110,6 +110,14 @@ struct ShardedGRPCTarget: Sendable {
         consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
     }
 
+    /// The query string of a call's part through the shard router: its
+    /// `timeout` (seconds), and `wait` for writes (Strata always waits).
+    static func queryString(timeout: UInt64?, write: Bool = false) -> String {
+        var items: [String] = write ? ["wait=true"] : []
+        if let timeout { items.append("timeout=\(timeout)") }
+        return items.isEmpty ? "" : "?" + items.joined(separator: "&")
+    }
+
     // MARK: Replies
 
     func updateResult(_ result: JSONValue) throws -> UpdateResultOutput {

@@ -19,7 +19,7 @@ extension PointsService {
             {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.query(try message.input()),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_QueryResponse()
                 reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
                 reply.time = call.elapsed
@@ -47,7 +47,7 @@ extension PointsService {
                 let searches = try message.queryPoints.map { try RESTBodies.query(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_QueryBatchResponse()
                 reply.result = try WireDecoding.array(result, "query results").map {
                     Qdrant_BatchResult(try sharded.queryPoints($0))
@@ -79,7 +79,7 @@ extension PointsService {
                 let body = RESTBodies.grouped(try RESTBodies.query(input.asQuery), input.grouping)
                 let result = try await sharded.send(
                     .post, "points/query/groups", body: body,
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_QueryGroupsResponse()
                 reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
                 reply.time = call.elapsed
@@ -108,7 +108,7 @@ extension PointsService {
             {
                 let result = try await sharded.send(
                     .post, "points/search", body: try RESTBodies.search(try message.input()),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_SearchResponse()
                 reply.result = try sharded.scoredPoints(result).map(Qdrant_ScoredPoint.init)
                 reply.time = call.elapsed
@@ -136,7 +136,7 @@ extension PointsService {
                 let searches = try message.searchPoints.map { try RESTBodies.search(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/search/batch", body: ["searches": .array(searches)],
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_SearchBatchResponse()
                 reply.result = try WireDecoding.array(result, "search results").map {
                     Qdrant_BatchResult(try sharded.scoredPoints($0))
@@ -172,7 +172,7 @@ extension PointsService {
                 let body = RESTBodies.grouped(try RESTBodies.search(search), input.grouping)
                 let result = try await sharded.send(
                     .post, "points/search/groups", body: body,
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_SearchGroupsResponse()
                 reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
                 reply.time = call.elapsed
@@ -201,7 +201,7 @@ extension PointsService {
             {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_RecommendResponse()
                 reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
                 reply.time = call.elapsed
@@ -229,7 +229,7 @@ extension PointsService {
                 let searches = try message.recommendPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_RecommendBatchResponse()
                 reply.result = try WireDecoding.array(result, "query results").map {
                     Qdrant_BatchResult(try sharded.queryPoints($0))
@@ -260,7 +260,7 @@ extension PointsService {
                 let body = try RESTBodies.recommendGroups(try message.input())
                 let result = try await sharded.send(
                     .post, "points/recommend/groups", body: body,
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_RecommendGroupsResponse()
                 reply.result = try Qdrant_GroupsResult(try sharded.groups(result))
                 reply.time = call.elapsed
@@ -287,7 +287,7 @@ extension PointsService {
             {
                 let result = try await sharded.send(
                     .post, "points/query", body: try RESTBodies.legacyQuery(try message.input()),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_DiscoverResponse()
                 reply.result = try sharded.queryPoints(result).map(Qdrant_ScoredPoint.init)
                 reply.time = call.elapsed
@@ -315,7 +315,7 @@ extension PointsService {
                 let searches = try message.discoverPoints.map { try RESTBodies.legacyQuery(try $0.input()) }
                 let result = try await sharded.send(
                     .post, "points/query/batch", body: ["searches": .array(searches)],
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_DiscoverBatchResponse()
                 reply.result = try WireDecoding.array(result, "query results").map {
                     Qdrant_BatchResult(try sharded.queryPoints($0))
@@ -344,7 +344,8 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             if let sharded = try sharded(message.collectionName, .read, call) {
                 let matrix = try await sharded.matrix(
-                    try message.input(), query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    try message.input(),
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_SearchMatrixPairsResponse()
                 reply.result = Qdrant_SearchMatrixPairs(MatrixPairsOutput(matrix))
                 reply.time = call.elapsed
@@ -367,7 +368,8 @@ extension PointsService {
         try await strata.unary(request, context) { message, call in
             if let sharded = try sharded(message.collectionName, .read, call) {
                 let matrix = try await sharded.matrix(
-                    try message.input(), query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    try message.input(),
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_SearchMatrixOffsetsResponse()
                 reply.result = Qdrant_SearchMatrixOffsets(MatrixOffsetsOutput(matrix))
                 reply.time = call.elapsed

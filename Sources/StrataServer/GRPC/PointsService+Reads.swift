@@ -25,7 +25,7 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_GetResponse()
                 reply.result = try sharded.records(result).map(Qdrant_RetrievedPoint.init)
                 reply.time = call.elapsed
@@ -77,7 +77,7 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/scroll", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 let page = try WireDecoding.object(result, "a scroll page")
                 var reply = Qdrant_ScrollResponse()
                 reply.result = try sharded.records(page["points"] ?? .null).map(Qdrant_RetrievedPoint.init)
@@ -122,7 +122,7 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/count", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_CountResponse()
                 reply.result.count = UInt64(
                     try WireDecoding.int(try WireDecoding.object(result, "a count")["count"], "count"))
@@ -158,7 +158,7 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "facet", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil))
+                    query: ShardedGRPCTarget.queryString(timeout: message.hasTimeout ? message.timeout : nil))
                 var reply = Qdrant_FacetResponse()
                 reply.hits = try WireDecoding.array(WireDecoding.object(result, "facet hits")["hits"], "facet hits").map
                 {

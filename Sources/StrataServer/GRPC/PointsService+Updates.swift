@@ -22,7 +22,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .put, "points", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -45,7 +46,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/delete", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -68,7 +70,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .put, "points/vectors", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -93,7 +96,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/vectors/delete", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -118,7 +122,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -143,7 +148,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .put, "points/payload", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -169,7 +175,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload/delete", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -192,7 +199,8 @@ extension PointsService {
                 if message.hasShardKeySelector { body["shard_key"] = try RESTBodies.shardKey(message.shardKeySelector) }
                 let result = try await sharded.send(
                     .post, "points/payload/clear", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -214,7 +222,8 @@ extension PointsService {
                 }
                 let result = try await sharded.send(
                     .post, "points/batch", body: ["operations": .array(operations)],
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 var reply = Qdrant_UpdateBatchResponse()
                 reply.result = try WireDecoding.array(result, "update results").map {
                     Qdrant_UpdateResult(try sharded.updateResult($0))
@@ -245,7 +254,8 @@ extension PointsService {
                 if let schema = input.field_schema { body["field_schema"] = schema }
                 let result = try await sharded.send(
                     .put, "index", body: .object(body),
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, scope) = try target(
@@ -265,7 +275,8 @@ extension PointsService {
                     message.fieldName.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? message.fieldName
                 let result = try await sharded.send(
                     .delete, "index/\(field)", body: nil,
-                    query: shardedQuery(timeout: message.hasTimeout ? message.timeout : nil, write: true))
+                    query: ShardedGRPCTarget.queryString(
+                        timeout: message.hasTimeout ? message.timeout : nil, write: true))
                 return Qdrant_PointsOperationResponse(try sharded.updateResult(result), time: call.elapsed)
             }
             let (collection, _) = try target(

@@ -57,11 +57,3 @@ extension PointsService {
             consistency: consistency, oneShard: true)
     }
 }
-
-/// The query string of a call's part through the shard router: its
-/// `timeout` (seconds), and `wait` for writes (Strata always waits).
-func shardedQuery(timeout: UInt64?, write: Bool = false) -> String {
-    var items: [String] = write ? ["wait=true"] : []
-    if let timeout { items.append("timeout=\(timeout)") }
-    return items.isEmpty ? "" : "?" + items.joined(separator: "&")
-}
